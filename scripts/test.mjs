@@ -1,0 +1,40 @@
+// Runs every test file under test/ with Node's test runner (through tsx for TypeScript).
+// Usage: node scripts/test.mjs [substring …] — only files whose path contains one of the substrings.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+
+function find(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'helpers' ? [] : find(p);
+    return e.name.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+if (process.env.AGENTRY_REQUIRE_POSTGRES === '1' && !process.env.DATABASE_URL) {
+  console.error(
+    'AGENTRY_REQUIRE_POSTGRES=1 but DATABASE_URL is not set: the PostgreSQL suites would not run.',
+  );
+  process.exit(1);
+}
+if (process.env.AGENTRY_REQUIRE_REDIS === '1' && !process.env.REDIS_URL) {
+  console.error('AGENTRY_REQUIRE_REDIS=1 but REDIS_URL is not set: the Redis suites would not run.');
+  process.exit(1);
+}
+
+const filters = process.argv.slice(2);
+const files = find('test')
+  .sort()
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+const concurrency = process.env.AGENTRY_TEST_CONCURRENCY ?? '2';
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,190 @@
+import type { Db } from '../db/db.ts';
+import { newId } from '../db/ids.ts';
+import { patchSet } from '../db/patch.ts';
+import { AppError, isUniqueViolation, notFound } from '../errors.ts';
+import { type Actor, writeJournal } from '../events/journal.ts';
+import type { AgentService } from './agents.ts';
+import { findCycle } from './dag.ts';
+import type {
+  CreateMultiAgentInput,
+  MultiAgentSpec,
+  Page,
+  PageQuery,
+  UpdateMultiAgentInput,
+} from './schema.ts';
+
+interface SpecRow extends Omit<MultiAgentSpec, 'created_at' | 'updated_at'> {
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toSpec = (r: SpecRow): MultiAgentSpec => ({
+  ...r,
+  created_at: r.created_at.toISOString(),
+  updated_at: r.updated_at.toISOString(),
+});
+
+type SpecShape = Pick<MultiAgentSpec, 'kind' | 'members' | 'entry_agent_id' | 'edges'>;
+
+export class MultiAgentService {
+  constructor(
+    private readonly db: Db,
+    private readonly agents: AgentService,
+  ) {}
+
+  async create(tenantId: string, input: CreateMultiAgentInput, who: Actor): Promise<MultiAgentSpec> {
+    const entry = input.entry_agent_id ?? input.members[0];
+    if (!entry)
+      throw new AppError(
+        'validation_error',
+        'a multi-agent spec needs an entry_agent_id or at least one member',
+      );
+    const spec = { description: '', edges: [], config: {}, ...input, entry_agent_id: entry };
+    await this.validate(tenantId, spec);
+    const id = newId();
+    return this.db.transaction(async (tx) => {
+      try {
+        const [row] = await tx.query<SpecRow>(
+          `insert into multi_agent_specs (id, tenant_id, name, description, kind, members, entry_agent_id, edges, config)
+           values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9::jsonb) returning *`,
+          [
+            id,
+            tenantId,
+            spec.name,
+            spec.description,
+            spec.kind,
+            JSON.stringify(spec.members),
+            spec.entry_agent_id,
+            JSON.stringify(spec.edges),
+            JSON.stringify(spec.config),
+          ],
+        );
+        await writeJournal(tx, who, { action: 'multi_agent.create', target: id, data: { name: spec.name } });
+        return toSpec(row!);
+      } catch (err) {
+        if (isUniqueViolation(err))
+          throw new AppError('conflict', `a multi-agent spec named ${spec.name} already exists`);
+        throw err;
+      }
+    });
+  }
+
+  async get(tenantId: string, id: string): Promise<MultiAgentSpec> {
+    const [row] = await this.db.query<SpecRow>(
+      'select * from multi_agent_specs where tenant_id = $1 and id = $2',
+      [tenantId, id],
+    );
+    if (!row) throw notFound('multi-agent spec', id);
+    return toSpec(row);
+  }
+
+  async list(tenantId: string, q: PageQuery): Promise<Page<MultiAgentSpec>> {
+    const rows = await this.db.query<SpecRow & { total: number }>(
+      `select *, count(*) over ()::int as total from multi_agent_specs where tenant_id = $1
+       order by created_at desc, id desc limit $2 offset $3`,
+      [tenantId, q.limit, q.offset],
+    );
+    const total =
+      rows[0]?.total ??
+      (
+        await this.db.query<{ n: number }>(
+          'select count(*)::int as n from multi_agent_specs where tenant_id = $1',
+          [tenantId],
+        )
+      )[0]!.n;
+    return { data: rows.map(({ total: _, ...r }) => toSpec(r)), total, limit: q.limit, offset: q.offset };
+  }
+
+  async update(
+    tenantId: string,
+    id: string,
+    input: UpdateMultiAgentInput,
+    who: Actor,
+  ): Promise<MultiAgentSpec> {
+    const current = await this.get(tenantId, id);
+    const next = { ...current, ...input };
+    // Replacing the members without naming an entry keeps the old entry only if it is still a member.
+    if (input.members && !input.entry_agent_id && !input.members.includes(current.entry_agent_id)) {
+      const first = input.members[0];
+      if (!first) throw new AppError('validation_error', 'a multi-agent spec needs at least one member');
+      next.entry_agent_id = first;
+    }
+    await this.validate(tenantId, next);
+    const changed = { ...input, entry_agent_id: next.entry_agent_id };
+    const set = patchSet(
+      changed,
+      { plain: ['name', 'description', 'kind', 'entry_agent_id'], json: ['members', 'edges', 'config'] },
+      3,
+    );
+    return this.db.transaction(async (tx) => {
+      try {
+        const [row] = await tx.query<SpecRow>(
+          `update multi_agent_specs set ${set.sql}, version = version + 1, updated_at = now()
+           where tenant_id = $1 and id = $2 returning *`,
+          [tenantId, id, ...set.params],
+        );
+        if (!row) throw notFound('multi-agent spec', id);
+        await writeJournal(tx, who, {
+          action: 'multi_agent.update',
+          target: id,
+          data: { fields: Object.keys(input) },
+        });
+        return toSpec(row);
+      } catch (err) {
+        if (isUniqueViolation(err))
+          throw new AppError('conflict', `a multi-agent spec named ${input.name} already exists`);
+        throw err;
+      }
+    });
+  }
+
+  async delete(tenantId: string, id: string, who: Actor): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        'delete from multi_agent_specs where tenant_id = $1 and id = $2 returning id',
+        [tenantId, id],
+      );
+      if (rows.length === 0) throw notFound('multi-agent spec', id);
+      await writeJournal(tx, who, { action: 'multi_agent.delete', target: id });
+    });
+  }
+
+  /** Members exist in the tenant, the entry is a member, edges join members, and a DAG has no cycle. */
+  private async validate(tenantId: string, spec: SpecShape): Promise<void> {
+    if (spec.members.length === 0)
+      throw new AppError('validation_error', 'a multi-agent spec needs at least one member');
+    if (new Set(spec.members).size !== spec.members.length) {
+      throw new AppError('validation_error', 'members must not repeat an agent');
+    }
+    const missing = await this.agents.missing(tenantId, spec.members);
+    if (missing.length > 0) {
+      throw new AppError('validation_error', `members are not agents of this tenant: ${missing.join(', ')}`, {
+        details: { missing },
+      });
+    }
+    if (!spec.members.includes(spec.entry_agent_id)) {
+      throw new AppError('validation_error', `entry_agent_id ${spec.entry_agent_id} is not a member`);
+    }
+    if (spec.kind === 'swarm' && spec.edges.length > 0) {
+      throw new AppError(
+        'validation_error',
+        'edges apply to dag specs only; swarm handoffs come from each agent',
+      );
+    }
+    const outside = spec.edges.flatMap((e) => [e.from, e.to]).filter((id) => !spec.members.includes(id));
+    if (outside.length > 0) {
+      throw new AppError(
+        'validation_error',
+        `edges name agents that are not members: ${[...new Set(outside)].join(', ')}`,
+      );
+    }
+    if (spec.kind === 'dag') {
+      const cycle = findCycle(spec.members, spec.edges);
+      if (cycle) {
+        throw new AppError('validation_error', `the DAG has a cycle: ${cycle.join(' -> ')}`, {
+          details: { cycle },
+        });
+      }
+    }
+  }
+}

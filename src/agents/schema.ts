@@ -1,0 +1,186 @@
+import { z } from 'zod';
+
+/**
+ * The API shapes of agent configs, templates and multi-agent specs. Input schemas carry no
+ * defaults on purpose: the service must know which fields the client actually sent, so that a
+ * template's value is only overridden by a field that is present in the request.
+ */
+export const agentName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    'letters, digits, "_", "." and "-", starting with a letter or digit, at most 64',
+  );
+
+export const agentModes = ['REACTIVE', 'COLLABORATIVE'] as const;
+export const agentEnvs = ['in_process', 'pool', 'remote', 'multi_agent'] as const;
+export const agentSources = ['basic', 'template', 'generated', 'local'] as const;
+export const visibilities = ['private', 'tenant', 'public'] as const;
+
+const shortText = z.string().max(2000);
+const names = z.array(z.string().min(1).max(200)).max(200);
+
+export const taskTypeSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'snake_case, at most 64 characters'),
+    description: shortText.optional(),
+    /** JSON Schema the task payload must satisfy. */
+    input_schema: z.record(z.string(), z.unknown()).optional(),
+    /** Rendered with the task's title, description and payload to form the agent's instruction. */
+    prompt_template: z.string().max(100_000).optional(),
+  })
+  .strict();
+export type TaskType = z.infer<typeof taskTypeSchema>;
+
+const taskTypes = z
+  .array(taskTypeSchema)
+  .max(100)
+  .refine((list) => new Set(list.map((t) => t.name)).size === list.length, 'task type names must be unique');
+
+export const agentFields = {
+  name: agentName,
+  description: shortText,
+  model: z.string().min(1).max(200),
+  system_prompt: z.string().max(100_000),
+  tools: names,
+  skills: names,
+  mode: z.enum(agentModes),
+  env: z.enum(agentEnvs),
+  knowledge: names,
+  task_types: taskTypes,
+  handoffs: z.array(agentName).max(100),
+  visibility: z.enum(visibilities),
+  metadata: z.record(z.string(), z.unknown()),
+  runtime_url: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .nullable(),
+  multi_agent_id: z.uuid().nullable(),
+};
+
+export const createAgentBody = z
+  .object({
+    ...agentFields,
+    source: z.enum(agentSources),
+    template_id: z.string().min(1).max(100),
+  })
+  .partial()
+  .required({ name: true })
+  .strict();
+export type CreateAgentInput = z.infer<typeof createAgentBody>;
+
+export const updateAgentBody = z.object(agentFields).partial().strict();
+export type UpdateAgentInput = z.infer<typeof updateAgentBody>;
+
+export const agentSchema = z.object({
+  id: z.uuid(),
+  tenant_id: z.uuid(),
+  ...agentFields,
+  source: z.enum(agentSources),
+  template_id: z.string().nullable(),
+  version: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Agent = z.infer<typeof agentSchema>;
+
+export const listAgentsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    /** Case-insensitive substring of the name. */
+    name: z.string().max(200).optional(),
+    source: z.enum(agentSources).optional(),
+  })
+  .strict();
+export type ListAgentsQuery = z.infer<typeof listAgentsQuery>;
+
+// ---- templates
+
+const templateFields = {
+  name: z.string().min(1).max(200),
+  description: shortText,
+  model: z.string().min(1).max(200).nullable(),
+  system_prompt: z.string().max(100_000),
+  tools: names,
+  skills: names,
+  mode: z.enum(agentModes),
+  env: z.enum(agentEnvs),
+  task_types: taskTypes,
+  metadata: z.record(z.string(), z.unknown()),
+};
+
+export const createTemplateBody = z.object(templateFields).partial().required({ name: true }).strict();
+export type CreateTemplateInput = z.infer<typeof createTemplateBody>;
+export const updateTemplateBody = z.object(templateFields).partial().strict();
+export type UpdateTemplateInput = z.infer<typeof updateTemplateBody>;
+
+export const templateSchema = z.object({
+  id: z.string(),
+  builtin: z.boolean(),
+  ...templateFields,
+  version: z.number().int(),
+  created_at: z.string().nullable(),
+  updated_at: z.string().nullable(),
+});
+export type Template = z.infer<typeof templateSchema>;
+
+// ---- multi-agent specs
+
+export const multiAgentKinds = ['swarm', 'dag'] as const;
+const edge = z.object({ from: z.uuid(), to: z.uuid() }).strict();
+
+const multiAgentFields = {
+  name: z.string().min(1).max(200),
+  description: shortText,
+  kind: z.enum(multiAgentKinds),
+  /** Agent ids, in order; the first is the entry when no entry_agent_id is given. */
+  members: z.array(z.uuid()).max(100),
+  entry_agent_id: z.uuid(),
+  /** DAG edges between member agents: the output of `from` flows into `to`. */
+  edges: z.array(edge).max(1000),
+  /** Run settings, e.g. `max_handoffs` for swarms. */
+  config: z.record(z.string(), z.unknown()),
+};
+
+export const createMultiAgentBody = z
+  .object(multiAgentFields)
+  .partial()
+  .required({ name: true, kind: true, members: true })
+  .strict();
+export type CreateMultiAgentInput = z.infer<typeof createMultiAgentBody>;
+export const updateMultiAgentBody = z.object(multiAgentFields).partial().strict();
+export type UpdateMultiAgentInput = z.infer<typeof updateMultiAgentBody>;
+
+export const multiAgentSchema = z.object({
+  id: z.uuid(),
+  tenant_id: z.uuid(),
+  ...multiAgentFields,
+  version: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type MultiAgentSpec = z.infer<typeof multiAgentSchema>;
+
+export const pageQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  })
+  .strict();
+export type PageQuery = z.infer<typeof pageQuery>;
+
+export interface Page<T> {
+  data: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({
+    data: z.array(item),
+    total: z.number().int(),
+    limit: z.number().int(),
+    offset: z.number().int(),
+  });

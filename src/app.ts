@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { AgentService } from './agents/agents.ts';
+import { MultiAgentService } from './agents/multi-agents.ts';
+import { TemplateService } from './agents/templates.ts';
+import { ApiKeyService } from './auth/api-keys.ts';
+import { Authenticator } from './auth/authenticator.ts';
+import { bootstrap } from './auth/bootstrap.ts';
+import { TenantService } from './auth/tenants.ts';
+import type { Config } from './config/config.ts';
+import type { Db } from './db/db.ts';
+import { migrate } from './db/migrate.ts';
+import { openDb } from './db/open.ts';
+import { type LiveBus, LocalBus, PgNotifyBus } from './events/bus.ts';
+import { buildHttp } from './http/build.ts';
+import { HealthRegistry } from './observability/health.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { Metrics } from './observability/metrics.ts';
+
+export const version: string = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+).version;
+
+/** Everything the front doors (HTTP routes, CLI) call. Built once, in one place. */
+export interface Services {
+  config: Config;
+  version: string;
+  log: Logger;
+  db: Db;
+  bus: LiveBus;
+  metrics: Metrics;
+  health: HealthRegistry;
+  tenants: TenantService;
+  keys: ApiKeyService;
+  authenticator: Authenticator;
+  templates: TemplateService;
+  agents: AgentService;
+  multiAgents: MultiAgentService;
+}
+
+export interface App {
+  services: Services;
+  http: FastifyInstance;
+  /** The admin key created by this start, when it was the very first one. */
+  adminKey?: string;
+  defaultTenantId: string;
+  /** Closes the HTTP server, then everything below it. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface CreateAppOptions {
+  log?: Logger;
+  /** Called for each migration applied, for progress output. */
+  onMigration?: (name: string) => void;
+}
+
+/** The composition root: opens the store, migrates it, and wires every service to its dependencies. */
+export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
+  const log = options.log ?? createLogger(config.log_level);
+  const db = await openDb(config.store, log);
+  try {
+    await migrate(db, (m) => options.onMigration?.(`${String(m.version).padStart(4, '0')}_${m.name}`));
+    const bus: LiveBus = db.kind === 'postgres' ? new PgNotifyBus(db) : new LocalBus();
+    const metrics = new Metrics(db);
+    const health = new HealthRegistry();
+    const tenants = new TenantService(db);
+    const keys = new ApiKeyService(db, config.auth.key_cache_ms);
+    const authenticator = new Authenticator(config.auth, keys, tenants);
+    const templates = new TemplateService(db);
+    const agents = new AgentService(db, templates, config.models.default_model);
+    const multiAgents = new MultiAgentService(db, agents);
+
+    health.register('store', {
+      essential: true,
+      run: async () => {
+        await db.query('select 1');
+        return { detail: { kind: db.kind, ...db.poolStats() } };
+      },
+    });
+    health.register('live_bus', {
+      essential: false,
+      run: async () => {
+        await bus.ping();
+        return { detail: { kind: bus.kind } };
+      },
+    });
+
+    const boot = await bootstrap(db, tenants, keys);
+    const services: Services = {
+      config,
+      version,
+      log,
+      db,
+      bus,
+      metrics,
+      health,
+      tenants,
+      keys,
+      authenticator,
+      templates,
+      agents,
+      multiAgents,
+    };
+    const http = await buildHttp(services, log);
+
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= (async () => {
+        await http.close();
+        await bus.close();
+        await db.close();
+      })();
+      return closing;
+    };
+    return { services, http, adminKey: boot.adminKey, defaultTenantId: boot.tenantId, close };
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+}

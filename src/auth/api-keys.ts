@@ -1,0 +1,142 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Db, Queryable } from '../db/db.ts';
+import { newId } from '../db/ids.ts';
+import { AppError, notFound } from '../errors.ts';
+import { type Actor, writeJournal } from '../events/journal.ts';
+import type { Scope } from './principal.ts';
+
+export interface ApiKey {
+  id: string;
+  tenant_id: string;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  created_at: string;
+  revoked_at: string | null;
+}
+
+interface KeyRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  scopes: Scope[];
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+export interface VerifiedKey {
+  keyId: string;
+  tenantId: string;
+  tenantName: string;
+  scopes: Scope[];
+}
+
+const toApiKey = (r: KeyRow): ApiKey => ({
+  id: r.id,
+  tenant_id: r.tenant_id,
+  name: r.name,
+  prefix: r.prefix,
+  scopes: r.scopes,
+  created_at: r.created_at.toISOString(),
+  revoked_at: r.revoked_at?.toISOString() ?? null,
+});
+
+// A key reads `agk_<8 hex prefix>_<43 chars of base64url secret>`: 256 random bits, so a plain
+// sha256 is a sound stored hash (no password stretching needed for high-entropy secrets).
+const keyPattern = /^agk_([0-9a-f]{8})_[A-Za-z0-9_-]{43}$/;
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+export const looksLikeApiKey = (value: string) => value.startsWith('agk_');
+
+export class ApiKeyService {
+  /** Verified keys by their hash: saves the database look-up on the hot path for `cacheMs`. */
+  private readonly cache = new Map<string, { key: VerifiedKey; until: number }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly cacheMs: number,
+  ) {}
+
+  async create(
+    tenantId: string,
+    input: { name?: string; scopes: Scope[] },
+    who: Actor | undefined,
+    tx: Queryable = this.db,
+  ): Promise<{ key: ApiKey; secret: string }> {
+    const prefix = `agk_${randomBytes(4).toString('hex')}`;
+    const secret = `${prefix}_${randomBytes(32).toString('base64url')}`;
+    const [row] = await tx.query<KeyRow>(
+      `insert into api_keys (id, tenant_id, name, prefix, hash, scopes)
+       values ($1, $2, $3, $4, $5, $6::text[]) returning *`,
+      [newId(), tenantId, input.name ?? '', prefix, sha256(secret).toString('hex'), input.scopes],
+    );
+    if (who) {
+      await writeJournal(tx, who, {
+        action: 'api_key.create',
+        target: row!.id,
+        data: { prefix, scopes: input.scopes, tenant_id: tenantId },
+      });
+    }
+    return { key: toApiKey(row!), secret };
+  }
+
+  async list(tenantId: string): Promise<ApiKey[]> {
+    const rows = await this.db.query<KeyRow>('select * from api_keys where tenant_id = $1 order by id', [
+      tenantId,
+    ]);
+    return rows.map(toApiKey);
+  }
+
+  async revoke(tenantId: string, id: string, who: Actor): Promise<ApiKey> {
+    const row = await this.db.transaction(async (tx) => {
+      const [updated] = await tx.query<KeyRow>(
+        `update api_keys set revoked_at = coalesce(revoked_at, now())
+         where tenant_id = $1 and id = $2 returning *`,
+        [tenantId, id],
+      );
+      if (!updated) throw notFound('api key', id);
+      await writeJournal(tx, who, { action: 'api_key.revoke', target: id });
+      return updated;
+    });
+    // Other processes drop it when their cache entry expires (cacheMs); this one drops it now.
+    for (const [hash, entry] of this.cache) if (entry.key.keyId === id) this.cache.delete(hash);
+    return toApiKey(row);
+  }
+
+  /** Returns who the key belongs to, or throws 401. Cached briefly; revocation is seen within `cacheMs`. */
+  async verify(secret: string): Promise<VerifiedKey> {
+    const match = keyPattern.exec(secret);
+    if (!match) throw new AppError('unauthorized', 'malformed API key');
+    const digest = sha256(secret);
+    const cacheKey = digest.toString('hex');
+    const cached = this.cache.get(cacheKey);
+    const now = Date.now();
+    if (cached && cached.until > now) return cached.key;
+
+    const [row] = await this.db.query<KeyRow & { tenant_name: string }>(
+      `select k.*, t.name as tenant_name from api_keys k join tenants t on t.id = k.tenant_id
+       where k.prefix = $1`,
+      [`agk_${match[1]}`],
+    );
+    if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), digest)) {
+      throw new AppError('unauthorized', 'invalid API key');
+    }
+    if (row.revoked_at) {
+      this.cache.delete(cacheKey);
+      throw new AppError('unauthorized', 'API key revoked');
+    }
+    const key: VerifiedKey = {
+      keyId: row.id,
+      tenantId: row.tenant_id,
+      tenantName: row.tenant_name,
+      scopes: row.scopes,
+    };
+    if (this.cacheMs > 0) {
+      if (this.cache.size > 10_000) this.cache.clear();
+      this.cache.set(cacheKey, { key, until: now + this.cacheMs });
+    }
+    return key;
+  }
+}

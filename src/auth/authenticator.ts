@@ -1,0 +1,144 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import type { Config } from '../config/config.ts';
+import { AppError } from '../errors.ts';
+import type { ApiKeyService } from './api-keys.ts';
+import { looksLikeApiKey } from './api-keys.ts';
+import { scopes as allScopes, type Principal, ROOT_TENANT, type Scope } from './principal.ts';
+import type { TenantService } from './tenants.ts';
+
+/** The request facts authentication looks at; the HTTP layer fills it from headers and socket. */
+export interface Credentials {
+  header(name: string): string | undefined;
+}
+
+const isScope = (s: unknown): s is Scope =>
+  typeof s === 'string' && (allScopes as readonly string[]).includes(s);
+
+/**
+ * Resolves credentials to a Principal, in a fixed order: internal service secret, then a JWT bearer,
+ * then an API key (bearer or X-API-Key), then — only in `dev` auth mode — X-User-Id. The first kind
+ * present decides: a bad JWT is a 401 even if an API key header is also sent.
+ */
+export class Authenticator {
+  private readonly jwtKey?: Uint8Array | JWTVerifyGetKey;
+  private readonly internalSecret?: Buffer;
+  private readonly tenantCache = new Map<string, { id: string; name: string }>();
+
+  constructor(
+    private readonly auth: Config['auth'],
+    private readonly keys: ApiKeyService,
+    private readonly tenants: TenantService,
+  ) {
+    if (auth.jwks_url) this.jwtKey = createRemoteJWKSet(new URL(auth.jwks_url));
+    else if (auth.jwt_secret) this.jwtKey = new TextEncoder().encode(auth.jwt_secret);
+    if (auth.internal_secret) this.internalSecret = Buffer.from(auth.internal_secret);
+  }
+
+  /** Returns the principal, `undefined` when no credentials were sent at all, or throws 401. */
+  async authenticate(req: Credentials): Promise<Principal | undefined> {
+    if (req.header('x-internal-service') === 'true') return this.internal(req);
+
+    const authorization = req.header('authorization');
+    if (authorization !== undefined) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+      if (!match) throw new AppError('unauthorized', 'Authorization header must be "Bearer <token>"');
+      const token = match[1]!;
+      return looksLikeApiKey(token) ? this.apiKey(token) : this.jwt(token);
+    }
+
+    const apiKey = req.header('x-api-key');
+    if (apiKey !== undefined) return this.apiKey(apiKey);
+
+    const devUser = req.header('x-user-id');
+    if (devUser !== undefined && this.auth.mode === 'dev') return this.dev(devUser, req);
+    return undefined;
+  }
+
+  private async internal(req: Credentials): Promise<Principal> {
+    const given = req.header('x-internal-service-secret');
+    if (!this.internalSecret) throw new AppError('unauthorized', 'internal service access is not configured');
+    if (!given || !constantTimeEqual(Buffer.from(given), this.internalSecret)) {
+      throw new AppError('unauthorized', 'invalid internal service secret');
+    }
+    const tenant = await this.tenant(req.header('x-tenant-id') ?? ROOT_TENANT);
+    return {
+      tenantId: tenant.id,
+      tenantName: tenant.name,
+      subject: 'internal',
+      scopes: new Set(['admin']),
+      via: 'internal',
+    };
+  }
+
+  private async apiKey(secret: string): Promise<Principal> {
+    const key = await this.keys.verify(secret);
+    return {
+      tenantId: key.tenantId,
+      tenantName: key.tenantName,
+      subject: `key:${key.keyId}`,
+      scopes: new Set(key.scopes),
+      via: 'api_key',
+      keyId: key.keyId,
+    };
+  }
+
+  private async jwt(token: string): Promise<Principal> {
+    if (!this.jwtKey) throw new AppError('unauthorized', 'JWT authentication is not configured');
+    let payload: JWTPayload;
+    try {
+      const options = { issuer: this.auth.jwt_issuer, audience: this.auth.jwt_audience };
+      const result =
+        typeof this.jwtKey === 'function'
+          ? await jwtVerify(token, this.jwtKey, options)
+          : await jwtVerify(token, this.jwtKey, { ...options, algorithms: ['HS256'] });
+      payload = result.payload;
+    } catch (err) {
+      throw new AppError('unauthorized', `invalid token: ${(err as Error).message}`);
+    }
+    const tenantClaim = payload[this.auth.jwt_tenant_claim];
+    if (typeof tenantClaim !== 'string' || !payload.sub) {
+      throw new AppError('unauthorized', `token must carry "sub" and "${this.auth.jwt_tenant_claim}" claims`);
+    }
+    const tenant = await this.tenant(tenantClaim);
+    const claimed = typeof payload.scope === 'string' ? payload.scope.split(' ') : payload.scopes;
+    const granted = Array.isArray(claimed) ? claimed.filter(isScope) : ['read' as const];
+    return {
+      tenantId: tenant.id,
+      tenantName: tenant.name,
+      subject: `user:${payload.sub}`,
+      scopes: new Set(granted),
+      via: 'jwt',
+    };
+  }
+
+  private async dev(user: string, req: Credentials): Promise<Principal> {
+    if (!/^[\w.@-]{1,128}$/.test(user)) throw new AppError('unauthorized', 'invalid X-User-Id');
+    const tenant = await this.tenant(req.header('x-tenant-id') ?? ROOT_TENANT);
+    return {
+      tenantId: tenant.id,
+      tenantName: tenant.name,
+      subject: `dev:${user}`,
+      scopes: new Set(['admin']),
+      via: 'dev',
+    };
+  }
+
+  private async tenant(idOrName: string): Promise<{ id: string; name: string }> {
+    const cached = this.tenantCache.get(idOrName);
+    if (cached) return cached;
+    const tenant = await this.tenants.find(idOrName);
+    if (!tenant) throw new AppError('unauthorized', `unknown tenant ${idOrName}`);
+    this.tenantCache.set(idOrName, { id: tenant.id, name: tenant.name });
+    return tenant;
+  }
+}
+
+function constantTimeEqual(a: Buffer, b: Buffer): boolean {
+  // timingSafeEqual needs equal lengths; compare against itself on a mismatch to spend the same time.
+  if (a.length !== b.length) {
+    timingSafeEqual(b, b);
+    return false;
+  }
+  return timingSafeEqual(a, b);
+}

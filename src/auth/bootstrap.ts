@@ -1,0 +1,51 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../db/db.ts';
+import { systemActor } from '../events/journal.ts';
+import type { ApiKeyService } from './api-keys.ts';
+import { ROOT_TENANT } from './principal.ts';
+import type { TenantService } from './tenants.ts';
+
+export interface BootstrapResult {
+  tenantId: string;
+  /** Present only on the very first start: the admin key, shown once. */
+  adminKey?: string;
+}
+
+/**
+ * First start: creates the `default` tenant with an admin key. Runs under an advisory lock so two
+ * processes starting together on one database create exactly one.
+ */
+export async function bootstrap(
+  db: Db,
+  tenants: TenantService,
+  keys: ApiKeyService,
+): Promise<BootstrapResult> {
+  return db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [7_070_002]);
+    const [existing] = await tx.query<{ id: string }>('select id from tenants where name = $1', [
+      ROOT_TENANT,
+    ]);
+    if (existing) return { tenantId: existing.id };
+    const tenant = await tenants.create(ROOT_TENANT, undefined, tx);
+    const { secret } = await keys.create(
+      tenant.id,
+      { name: 'initial admin', scopes: ['admin'] },
+      systemActor(tenant.id),
+      tx,
+    );
+    return { tenantId: tenant.id, adminKey: secret };
+  });
+}
+
+export interface StoredCredentials {
+  url: string;
+  api_key: string;
+  tenant: string;
+}
+
+/** Writes the admin credentials for the CLI, readable by the owner only. */
+export function writeCredentials(file: string, creds: StoredCredentials): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600 });
+}

@@ -1,0 +1,57 @@
+import type { Db, Queryable } from '../db/db.ts';
+import { isUuid, newId } from '../db/ids.ts';
+import { AppError, isUniqueViolation } from '../errors.ts';
+import { type Actor, writeJournal } from '../events/journal.ts';
+
+export interface Tenant {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+interface TenantRow {
+  id: string;
+  name: string;
+  created_at: Date;
+}
+
+const toTenant = (r: TenantRow): Tenant => ({
+  id: r.id,
+  name: r.name,
+  created_at: r.created_at.toISOString(),
+});
+
+export class TenantService {
+  constructor(private readonly db: Db) {}
+
+  async create(name: string, who: Actor | undefined, tx: Queryable = this.db): Promise<Tenant> {
+    try {
+      const [row] = await tx.query<TenantRow>(
+        'insert into tenants (id, name) values ($1, $2) returning id, name, created_at',
+        [newId(), name],
+      );
+      if (who) await writeJournal(tx, who, { action: 'tenant.create', target: row!.id, data: { name } });
+      return toTenant(row!);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('conflict', `tenant ${name} already exists`);
+      throw err;
+    }
+  }
+
+  async list(): Promise<Tenant[]> {
+    const rows = await this.db.query<TenantRow>(
+      'select id, name, created_at from tenants order by created_at, id',
+    );
+    return rows.map(toTenant);
+  }
+
+  /** Finds a tenant by id or by name. */
+  async find(idOrName: string): Promise<Tenant | undefined> {
+    const rows = isUuid(idOrName)
+      ? await this.db.query<TenantRow>('select id, name, created_at from tenants where id = $1', [idOrName])
+      : await this.db.query<TenantRow>('select id, name, created_at from tenants where name = $1', [
+          idOrName,
+        ]);
+    return rows[0] && toTenant(rows[0]);
+  }
+}

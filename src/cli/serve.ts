@@ -1,0 +1,44 @@
+import { Command } from 'commander';
+import { type ConfigInput, loadConfig } from '../config/config.ts';
+import { serve } from '../server.ts';
+import { action } from './fail.ts';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('Run the Agentry server (migrates the store first)')
+    .option('--host <host>', 'address to bind (default 127.0.0.1)')
+    .option('-p, --port <port>', 'port to listen on (default 7070)')
+    .option('--data-dir <dir>', 'PGlite data directory when DATABASE_URL is unset')
+    .option('--config <file>', 'path of agentry.yaml')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .action(
+      action(
+        async (opts: {
+          host?: string;
+          port?: string;
+          dataDir?: string;
+          config?: string;
+          logLevel?: string;
+        }) => {
+          const flags: ConfigInput = {
+            ...((opts.host || opts.port) && {
+              server: { host: opts.host, port: opts.port as unknown as number },
+            }),
+            ...(opts.dataDir && { store: { data_dir: opts.dataDir } }),
+            ...(opts.logLevel && { log_level: opts.logLevel as ConfigInput['log_level'] }),
+          };
+          await serve(loadConfig({ flags: stripUndefined(flags), file: opts.config }));
+        },
+      ),
+    );
+}
+
+/** Drops undefined leaves so an absent flag never overrides env or file values. */
+export function stripUndefined<T>(value: T): T {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, stripUndefined(v)]),
+  ) as T;
+}

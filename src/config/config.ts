@@ -1,0 +1,177 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { AppError } from '../errors.ts';
+import { parseYamlWithSchema } from './yaml.ts';
+
+/**
+ * Everything the process can be told, with its default. Precedence: flags > env > agentry.yaml > defaults.
+ * Secrets (database URL with password, JWT secret, internal secret) come only from env or flags.
+ */
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        /** Address to bind. Loopback by default: exposing the server is a deliberate act. */
+        host: z.string().default('127.0.0.1'),
+        port: z.coerce.number().int().min(0).max(65535).default(7070),
+        /** Largest accepted request body, in bytes (413 above it). */
+        body_limit: z.coerce
+          .number()
+          .int()
+          .positive()
+          .default(1024 * 1024),
+        /** Seconds a graceful shutdown may take before the process exits anyway. */
+        shutdown_grace_seconds: z.coerce.number().positive().default(10),
+      })
+      .strict()
+      .prefault({}),
+    store: z
+      .object({
+        /** PostgreSQL connection string; when absent the embedded PGlite store is used. */
+        database_url: z.string().optional(),
+        /** PGlite data directory; `memory://` keeps everything in memory. */
+        data_dir: z.string().default('./.agentry/data'),
+        pool_max: z.coerce.number().int().positive().default(10),
+      })
+      .strict()
+      .prefault({}),
+    redis_url: z.string().optional(),
+    /** Where the first start writes the admin credentials for the CLI (mode 0600). */
+    credentials_file: z.string().default('./.agentry/credentials.json'),
+    tenants_file: z.string().optional(),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    auth: z
+      .object({
+        /** `keys` accepts internal secret, JWT and API keys; `dev` also trusts X-User-Id (loopback only). */
+        mode: z.enum(['keys', 'dev']).default('keys'),
+        internal_secret: z.string().min(16).optional(),
+        jwt_secret: z.string().min(16).optional(),
+        jwks_url: z.url().optional(),
+        jwt_issuer: z.string().optional(),
+        jwt_audience: z.string().optional(),
+        /** Claim holding the tenant id or name. */
+        jwt_tenant_claim: z.string().default('tenant_id'),
+        /** How long a verified API key is trusted without a database look-up, in ms. */
+        key_cache_ms: z.coerce.number().int().min(0).max(10_000).default(1000),
+      })
+      .strict()
+      .prefault({}),
+    models: z
+      .object({
+        /** Model given to agents that name none. */
+        default_model: z.string().default('mock/default'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+type Env = Record<string, string | undefined>;
+
+/** Environment variables and where they land in the config tree. */
+const envMap: Array<[string, string[]]> = [
+  ['AGENTRY_HOST', ['server', 'host']],
+  ['AGENTRY_PORT', ['server', 'port']],
+  ['AGENTRY_BODY_LIMIT', ['server', 'body_limit']],
+  ['DATABASE_URL', ['store', 'database_url']],
+  ['AGENTRY_DATA_DIR', ['store', 'data_dir']],
+  ['AGENTRY_DB_POOL_MAX', ['store', 'pool_max']],
+  ['REDIS_URL', ['redis_url']],
+  ['AGENTRY_CREDENTIALS_FILE', ['credentials_file']],
+  ['AGENTRY_TENANTS_FILE', ['tenants_file']],
+  ['AGENTRY_LOG_LEVEL', ['log_level']],
+  ['AGENTRY_AUTH_MODE', ['auth', 'mode']],
+  ['AGENTRY_INTERNAL_SECRET', ['auth', 'internal_secret']],
+  ['AGENTRY_JWT_SECRET', ['auth', 'jwt_secret']],
+  ['AGENTRY_JWKS_URL', ['auth', 'jwks_url']],
+  ['AGENTRY_JWT_ISSUER', ['auth', 'jwt_issuer']],
+  ['AGENTRY_JWT_AUDIENCE', ['auth', 'jwt_audience']],
+  ['AGENTRY_DEFAULT_MODEL', ['models', 'default_model']],
+];
+
+/** Keys that may not come from agentry.yaml, because files get committed and shared. */
+const secretPaths = ['store.database_url', 'auth.internal_secret', 'auth.jwt_secret'];
+
+type Tree = Record<string, unknown>;
+
+function setIn(tree: Tree, keys: string[], value: unknown): void {
+  let node = tree;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Tree;
+  }
+  node[keys.at(-1)!] = value;
+}
+
+function merge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? merge(b as Tree, v as Tree)
+        : v;
+  }
+  return out;
+}
+
+function pathsOf(tree: Tree, prefix = ''): string[] {
+  return Object.entries(tree).flatMap(([k, v]) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? pathsOf(v as Tree, `${prefix}${k}.`)
+      : [`${prefix}${k}`],
+  );
+}
+
+export interface LoadConfigOptions {
+  env?: Env;
+  /** Values from command-line flags, in the config tree's shape. */
+  flags?: ConfigInput;
+  /** Path of agentry.yaml; defaults to AGENTRY_CONFIG or ./agentry.yaml when it exists. */
+  file?: string;
+}
+
+/** Builds the config from defaults, agentry.yaml, env and flags; throws a config error naming the source. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const file =
+    options.file ?? env.AGENTRY_CONFIG ?? (existsSync('agentry.yaml') ? 'agentry.yaml' : undefined);
+
+  let fromFile: Tree = {};
+  if (file) {
+    const text = readFileSync(file, 'utf8');
+    fromFile = parseYamlWithSchema(text, file, configSchema.partial()) as Tree;
+    const secrets = pathsOf(fromFile).filter((p) => secretPaths.includes(p));
+    if (secrets.length > 0) {
+      throw new AppError(
+        'config_error',
+        `${file}: ${secrets.join(', ')} must come from the environment, not a file`,
+      );
+    }
+  }
+
+  const fromEnv: Tree = {};
+  for (const [name, keys] of envMap) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setIn(fromEnv, keys, value);
+  }
+
+  const merged = merge(merge(fromFile, fromEnv), (options.flags ?? {}) as Tree);
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new AppError('config_error', `invalid configuration: ${detail}`);
+  }
+  const config = parsed.data;
+  if (!config.tenants_file && existsSync('tenants.yaml')) config.tenants_file = path.resolve('tenants.yaml');
+  return config;
+}
+
+/** A config for tests and embedding: defaults plus the given overrides, no env and no files. */
+export function testConfig(overrides: ConfigInput = {}): Config {
+  return configSchema.parse(overrides);
+}

@@ -1,0 +1,30 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+import { AppError } from '../errors.ts';
+import type { Db } from './db.ts';
+import { PgliteDb } from './pglite.ts';
+import { PostgresDb } from './postgres.ts';
+
+/** Hides the password when a connection string appears in a message. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+/**
+ * Opens the configured store. When PostgreSQL is configured and cannot be reached this throws a
+ * clear error: it never falls back to the embedded store, which would silently split the data.
+ */
+export async function openDb(store: Config['store'], log?: Logger): Promise<Db> {
+  if (!store.database_url) return PgliteDb.open(store.data_dir);
+  try {
+    return await PostgresDb.open(store.database_url, { max: store.pool_max, log });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message || err.constructor.name : String(err);
+    throw new AppError(
+      'store_unavailable',
+      `cannot reach PostgreSQL at ${redactUrl(store.database_url)}: ${reason}. ` +
+        'Check DATABASE_URL, or unset it to use the embedded store.',
+      { cause: err },
+    );
+  }
+}

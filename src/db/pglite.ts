@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { assertChannel, type Db, type NotifyHandler, type Queryable } from './db.ts';
+
+/**
+ * The embedded store: PostgreSQL compiled to WebAssembly, in this process.
+ * PGlite has a single connection. It queues statements itself, and `transaction()` holds that one
+ * connection for the whole callback, so concurrent callers simply wait their turn; no pool is needed.
+ * NOTIFY is delivered in-process to the same instance's listeners.
+ */
+export class PgliteDb implements Db {
+  readonly kind = 'pglite' as const;
+  private constructor(private readonly pg: PGlite) {}
+
+  static async open(dataDir: string): Promise<PgliteDb> {
+    if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+    const pg = await PGlite.create(dataDir);
+    return new PgliteDb(pg);
+  }
+
+  async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    const result = await this.pg.query<R>(sql, params as unknown[]);
+    return result.rows;
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pg.exec(sql);
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.pg.transaction(async (tx) =>
+      fn({
+        query: async <R>(sql: string, params: readonly unknown[] = []) =>
+          (await tx.query<R>(sql, params as unknown[])).rows,
+        exec: async (sql: string) => {
+          await tx.exec(sql);
+        },
+      }),
+    );
+  }
+
+  async listen(channel: string, handler: NotifyHandler): Promise<() => Promise<void>> {
+    assertChannel(channel);
+    return this.pg.listen(channel, handler);
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    assertChannel(channel);
+    await this.pg.query('select pg_notify($1, $2)', [channel, payload]);
+  }
+
+  poolStats() {
+    return { total: 1, idle: 1, waiting: 0 };
+  }
+
+  async close(): Promise<void> {
+    if (!this.pg.closed) await this.pg.close();
+  }
+}

@@ -1,0 +1,142 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { toError } from '../errors.ts';
+import { assertChannel, type Db, type NotifyHandler, type Queryable } from './db.ts';
+
+/**
+ * PostgreSQL over `pg`: a pool for queries, plus one dedicated connection for LISTEN that is
+ * re-established (and every channel re-subscribed) when it drops, so a terminated backend does not
+ * leave the process deaf to notifications.
+ */
+export class PostgresDb implements Db {
+  readonly kind = 'postgres' as const;
+  private listener?: pg.Client;
+  private connecting?: Promise<pg.Client>;
+  private readonly handlers = new Map<string, Set<NotifyHandler>>();
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+    private readonly log?: Logger,
+  ) {}
+
+  /** Connects and checks the server answers; throws (never falls back) when it cannot. */
+  static async open(url: string, options: { max?: number; log?: Logger } = {}): Promise<PostgresDb> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: 5000,
+    });
+    // An idle client that dies (server restart, pg_terminate_backend) emits here; the pool drops it.
+    pool.on('error', (err) => options.log?.warn({ err }, 'idle database connection lost'));
+    try {
+      await pool.query('select 1');
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
+    }
+    return new PostgresDb(pool, url, options.log);
+  }
+
+  async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    const result = await this.pool.query(sql, params as unknown[]);
+    return result.rows as R[];
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      const result = await fn({
+        query: async <R>(sql: string, params: readonly unknown[] = []) =>
+          (await client.query(sql, params as unknown[])).rows as R[],
+        exec: async (sql: string) => {
+          await client.query(sql);
+        },
+      });
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      await client.query('rollback').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async listen(channel: string, handler: NotifyHandler): Promise<() => Promise<void>> {
+    assertChannel(channel);
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      const client = await this.listenerClient();
+      await client.query(`listen ${channel}`);
+    }
+    set.add(handler);
+    return async () => {
+      set.delete(handler);
+      if (set.size === 0 && this.handlers.get(channel) === set) {
+        this.handlers.delete(channel);
+        await this.listener?.query(`unlisten ${channel}`).catch(() => {});
+      }
+    };
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    assertChannel(channel);
+    await this.pool.query('select pg_notify($1, $2)', [channel, payload]);
+  }
+
+  poolStats() {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.listener?.end().catch(() => {});
+    await this.pool.end();
+  }
+
+  private listenerClient(): Promise<pg.Client> {
+    if (this.listener) return Promise.resolve(this.listener);
+    this.connecting ??= this.connectListener().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connectListener(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on('notification', (msg) => {
+      for (const handler of this.handlers.get(msg.channel) ?? []) handler(msg.payload ?? '');
+    });
+    client.on('error', (err) => this.log?.warn({ err }, 'listen connection error'));
+    client.on('end', () => {
+      if (this.listener === client) this.listener = undefined;
+      if (!this.closed && this.handlers.size > 0) this.reconnectListener(250);
+    });
+    await client.connect();
+    for (const channel of this.handlers.keys()) await client.query(`listen ${channel}`);
+    this.listener = client;
+    return client;
+  }
+
+  private reconnectListener(delayMs: number): void {
+    setTimeout(() => {
+      if (this.closed || this.listener) return;
+      this.listenerClient().then(
+        () => this.log?.info('listen connection re-established'),
+        (err) => {
+          this.log?.warn({ err: toError(err) }, 'listen reconnect failed; retrying');
+          this.reconnectListener(Math.min(delayMs * 2, 5000));
+        },
+      );
+    }, delayMs).unref();
+  }
+}

@@ -1,0 +1,37 @@
+import type { Queryable } from '../db/db.ts';
+import { newId } from '../db/ids.ts';
+
+/** Who did something, and under which request: carried from the front door into every service call. */
+export interface Actor {
+  tenantId: string;
+  /** `key:<id>`, `user:<sub>`, `internal`, `system`. */
+  actor: string;
+  requestId?: string;
+  traceId?: string;
+}
+
+export interface JournalEntry {
+  action: string;
+  target?: string;
+  data?: Record<string, unknown>;
+}
+
+/** The audit journal: one append-only row per change, written in the same transaction as the change. */
+export async function writeJournal(db: Queryable, who: Actor, entry: JournalEntry): Promise<void> {
+  await db.query(
+    `insert into journal (id, tenant_id, actor, action, target, request_id, trace_id, data)
+     values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+    [
+      newId(),
+      who.tenantId,
+      who.actor,
+      entry.action,
+      entry.target ?? null,
+      who.requestId ?? null,
+      who.traceId ?? null,
+      JSON.stringify(entry.data ?? {}),
+    ],
+  );
+}
+
+export const systemActor = (tenantId: string): Actor => ({ tenantId, actor: 'system' });

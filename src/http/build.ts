@@ -1,0 +1,89 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Services } from '../app.ts';
+import type { Logger } from '../observability/logger.ts';
+import { registerAuth } from './plugins/auth.ts';
+import { registerErrorHandling } from './plugins/errors.ts';
+import { genRequestId, registerRequestContext } from './plugins/request-context.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { healthRoutes } from './routes/health.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { multiAgentRoutes } from './routes/multi-agents.ts';
+import { templateRoutes } from './routes/templates.ts';
+import { tenantRoutes } from './routes/tenants.ts';
+
+/** Builds the HTTP front door: plugins, then routes. Listening is the caller's business. */
+export async function buildHttp(services: Services, log: Logger): Promise<FastifyInstance> {
+  const { config, metrics } = services;
+  const app = Fastify({
+    loggerInstance: log,
+    genReqId: genRequestId,
+    bodyLimit: config.server.body_limit,
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    routerOptions: { maxParamLength: 200 },
+    // Behind a proxy, X-Forwarded-For is trusted only from loopback.
+    trustProxy: '127.0.0.1',
+  }) as unknown as FastifyInstance;
+
+  app.setValidatorCompiler(validatorCompiler);
+  // Response schemas document the API; serialising is plain JSON.stringify (validating every
+  // response on the hot path costs more than it catches, and tests check the shapes).
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  registerRequestContext(app);
+  registerErrorHandling(app);
+  registerAuth(app, services.authenticator, (reason) => metrics.authFailures.inc({ reason }));
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+    if (reply.statusCode >= 500 || log.isLevelEnabled('debug')) {
+      request.log.info(
+        {
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+        },
+        'request',
+      );
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Agentry API', version: '0.1.0', description: 'A self-hosted runtime for AI agents.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An API key (agk_…) or a JWT' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+      security: [{ bearer: [] }, { apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  // The docs page is static and holds no tenant data; it must open in a browser without a key.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, auth: 'public' };
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+
+  await app.register(healthRoutes(services));
+  await app.register(templateRoutes(services));
+  await app.register(agentRoutes(services));
+  await app.register(multiAgentRoutes(services));
+  await app.register(tenantRoutes(services));
+  await app.register(keyRoutes(services));
+
+  app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

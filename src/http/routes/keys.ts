@@ -1,0 +1,95 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../app.ts';
+import { isRoot, scopes } from '../../auth/principal.ts';
+import { notFound } from '../../errors.ts';
+import { actorOf, principalOf } from '../plugins/auth.ts';
+import { authErrors, idParams } from './common.ts';
+
+const tags = ['api keys'];
+
+export const apiKeySchema = z.object({
+  id: z.uuid(),
+  tenant_id: z.uuid(),
+  name: z.string(),
+  prefix: z.string(),
+  scopes: z.array(z.enum(scopes)),
+  created_at: z.string(),
+  revoked_at: z.string().nullable(),
+});
+
+const createKeyBody = z
+  .object({
+    name: z.string().max(200).optional(),
+    scopes: z.array(z.enum(scopes)).min(1),
+    /** Another tenant's id or name: only for admins of the default tenant. */
+    tenant: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+const tenantQuery = z.object({ tenant: z.string().min(1).max(200).optional() }).strict();
+
+export const keyRoutes =
+  ({ keys, tenants }: Services): FastifyPluginAsync =>
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    /** The tenant a key call is about: the caller's own, or — for root admins — the one named. */
+    const targetTenant = async (req: FastifyRequest, named: string | undefined) => {
+      const principal = principalOf(req);
+      if (named === undefined || named === principal.tenantId || named === principal.tenantName) {
+        return principal.tenantId;
+      }
+      const tenant = isRoot(principal) ? await tenants.find(named) : undefined;
+      if (!tenant) throw notFound('tenant', named);
+      return tenant.id;
+    };
+
+    app.post(
+      '/v1/keys',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          summary: 'Create an API key (the secret is shown once)',
+          body: createKeyBody,
+          response: { 201: apiKeySchema.extend({ secret: z.string() }), ...authErrors },
+        },
+      },
+      async (req, reply) => {
+        const tenantId = await targetTenant(req, req.body.tenant);
+        const { key, secret } = await keys.create(tenantId, req.body, actorOf(req));
+        return reply.code(201).send({ ...key, secret });
+      },
+    );
+
+    app.get(
+      '/v1/keys',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          summary: 'List API keys',
+          querystring: tenantQuery,
+          response: { 200: z.object({ data: z.array(apiKeySchema) }), ...authErrors },
+        },
+      },
+      async (req) => ({ data: await keys.list(await targetTenant(req, req.query.tenant)) }),
+    );
+
+    app.post(
+      '/v1/keys/:id/revoke',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          summary: 'Revoke an API key',
+          params: idParams,
+          querystring: tenantQuery,
+          response: { 200: apiKeySchema, ...authErrors },
+        },
+      },
+      async (req) => keys.revoke(await targetTenant(req, req.query.tenant), req.params.id, actorOf(req)),
+    );
+  };

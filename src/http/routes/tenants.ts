@@ -1,0 +1,66 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../app.ts';
+import { actorOf } from '../plugins/auth.ts';
+import { authErrors } from './common.ts';
+import { apiKeySchema } from './keys.ts';
+
+const tags = ['tenants'];
+const tenantSchema = z.object({ id: z.uuid(), name: z.string(), created_at: z.string() });
+const createTenantBody = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, "_" and "-", at most 63'),
+  })
+  .strict();
+
+export const tenantRoutes =
+  ({ db, tenants, keys }: Services): FastifyPluginAsync =>
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    app.post(
+      '/v1/tenants',
+      {
+        config: { auth: 'admin', root: true },
+        schema: {
+          tags,
+          summary: 'Create a tenant and its first admin key (the secret is shown once)',
+          body: createTenantBody,
+          response: {
+            201: z.object({ tenant: tenantSchema, admin_key: apiKeySchema.extend({ secret: z.string() }) }),
+            ...authErrors,
+          },
+        },
+      },
+      async (req, reply) => {
+        const who = actorOf(req);
+        const created = await db.transaction(async (tx) => {
+          const tenant = await tenants.create(req.body.name, who, tx);
+          const key = await keys.create(
+            tenant.id,
+            { name: 'initial admin', scopes: ['admin'] },
+            { ...who, tenantId: tenant.id },
+            tx,
+          );
+          return { tenant, admin_key: { ...key.key, secret: key.secret } };
+        });
+        return reply.code(201).send(created);
+      },
+    );
+
+    app.get(
+      '/v1/tenants',
+      {
+        config: { auth: 'admin', root: true },
+        schema: {
+          tags,
+          summary: 'List tenants',
+          response: { 200: z.object({ data: z.array(tenantSchema) }), ...authErrors },
+        },
+      },
+      async () => ({ data: await tenants.list() }),
+    );
+  };

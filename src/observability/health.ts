@@ -1,0 +1,67 @@
+export type HealthStatus = 'ok' | 'degraded' | 'down';
+
+export interface ComponentHealth {
+  status: HealthStatus;
+  latency_ms: number;
+  /** Facts worth seeing at a glance: store kind, breaker state, isolation layers, … */
+  detail?: Record<string, unknown>;
+  error?: string;
+}
+
+export interface Check {
+  /** A failing essential component makes the whole service `down` (503); others only `degraded`. */
+  essential: boolean;
+  run(): Promise<{ status?: HealthStatus; detail?: Record<string, unknown> } | undefined>;
+}
+
+/**
+ * Components register a check when they are built (store, live bus, queue, model providers, …);
+ * `/health` runs them all in parallel, each with a deadline so one hung dependency cannot hang it.
+ */
+export class HealthRegistry {
+  private readonly checks = new Map<string, Check>();
+
+  register(name: string, check: Check): void {
+    this.checks.set(name, check);
+  }
+
+  async report(
+    timeoutMs = 2000,
+  ): Promise<{ status: HealthStatus; components: Record<string, ComponentHealth> }> {
+    const entries = await Promise.all(
+      [...this.checks].map(async ([name, check]) => [name, await runOne(check, timeoutMs)] as const),
+    );
+    const components = Object.fromEntries(entries);
+    let status: HealthStatus = 'ok';
+    for (const [name, result] of entries) {
+      if (result.status === 'ok') continue;
+      if (result.status === 'down' && this.checks.get(name)!.essential) status = 'down';
+      else if (status === 'ok') status = 'degraded';
+    }
+    return { status, components };
+  }
+}
+
+async function runOne(check: Check, timeoutMs: number): Promise<ComponentHealth> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const result = await Promise.race([
+      check.run(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return {
+      status: result?.status ?? 'ok',
+      latency_ms: elapsed(started),
+      ...(result?.detail && { detail: result.detail }),
+    };
+  } catch (err) {
+    return { status: 'down', latency_ms: elapsed(started), error: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const elapsed = (since: number) => Math.round((performance.now() - since) * 100) / 100;

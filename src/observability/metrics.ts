@@ -1,0 +1,38 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Db } from '../db/db.ts';
+
+/** One registry per app instance (not prom-client's global one), so several apps can live in one test process. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly authFailures: Counter<'reason'>;
+
+  constructor(db: Db) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'agentry_' });
+    this.httpDuration = new Histogram({
+      name: 'agentry_http_request_duration_seconds',
+      help: 'HTTP request duration by route template and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.authFailures = new Counter({
+      name: 'agentry_auth_failures_total',
+      help: 'Rejected credentials by reason',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    const poolGauge = (name: string, help: string, pick: (s: ReturnType<Db['poolStats']>) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(pick(db.poolStats()));
+        },
+      });
+    poolGauge('agentry_db_pool_connections', 'Database connections open', (s) => s.total);
+    poolGauge('agentry_db_pool_idle', 'Database connections idle', (s) => s.idle);
+    poolGauge('agentry_db_pool_waiting', 'Queries waiting for a database connection', (s) => s.waiting);
+  }
+}

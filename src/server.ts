@@ -1,0 +1,66 @@
+import { isIP } from 'node:net';
+import { type App, createApp } from './app.ts';
+import { writeCredentials } from './auth/bootstrap.ts';
+import type { Config } from './config/config.ts';
+import { AppError, toError } from './errors.ts';
+import { createLogger } from './observability/logger.ts';
+
+const isLoopback = (host: string) =>
+  host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+
+/**
+ * Runs the server until a signal: the first SIGTERM/SIGINT starts a graceful shutdown with a
+ * deadline, a second one exits at once.
+ */
+export async function serve(
+  config: Config,
+  print: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+) {
+  if (config.auth.mode === 'dev' && !isLoopback(config.server.host)) {
+    throw new AppError(
+      'config_error',
+      `auth mode "dev" trusts X-User-Id and is refused on a non-loopback address (${config.server.host})`,
+    );
+  }
+  const log = createLogger(config.log_level);
+  const app: App = await createApp(config, { log, onMigration: (name) => print(`migrating: ${name}`) });
+  const address = await app.http.listen({ host: config.server.host, port: config.server.port });
+  const url = address.replace('[::1]', 'localhost');
+
+  if (app.adminKey) {
+    writeCredentials(config.credentials_file, { url, api_key: app.adminKey, tenant: 'default' });
+    print('');
+    print('  First start: created tenant "default" and an admin API key. It is shown only this once:');
+    print('');
+    print(`    ${app.adminKey}`);
+    print('');
+    print(`  Saved for the CLI in ${config.credentials_file} (mode 0600).`);
+    print('');
+  }
+  print(`agentry listening on ${url} (store: ${app.services.db.kind})`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      log.error('graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, config.server.shutdown_grace_seconds * 1000);
+    deadline.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err: toError(err) }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  return app;
+}
