@@ -8,6 +8,7 @@ import { Authenticator } from './auth/authenticator.ts';
 import { bootstrap } from './auth/bootstrap.ts';
 import { TenantService } from './auth/tenants.ts';
 import type { Config } from './config/config.ts';
+import { TenantPolicies } from './config/tenant-policy.ts';
 import type { Db } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
@@ -30,6 +31,8 @@ export interface Services {
   bus: LiveBus;
   metrics: Metrics;
   health: HealthRegistry;
+  /** tenants.yaml: routing, budgets, rate limits, fail_open; reloaded on SIGHUP. */
+  policies: TenantPolicies;
   tenants: TenantService;
   keys: ApiKeyService;
   authenticator: Authenticator;
@@ -57,6 +60,8 @@ export interface CreateAppOptions {
 /** The composition root: opens the store, migrates it, and wires every service to its dependencies. */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.log_level);
+  // Read tenants.yaml before touching the store: a bad file stops the start with file:line:field.
+  const policies = new TenantPolicies(config.tenants_file);
   const db = await openDb(config.store, log);
   try {
     await migrate(db, (m) => options.onMigration?.(`${String(m.version).padStart(4, '0')}_${m.name}`));
@@ -94,6 +99,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       bus,
       metrics,
       health,
+      policies,
       tenants,
       keys,
       authenticator,

@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseYamlWithSchema } from './yaml.ts';
+
+const limits = z
+  .object({
+    tokens_per_day: z.number().int().positive().optional(),
+    tokens_per_month: z.number().int().positive().optional(),
+    /** In the currency of the configured model prices (USD by convention). */
+    cost_per_day: z.number().positive().optional(),
+    cost_per_month: z.number().positive().optional(),
+  })
+  .strict();
+export type BudgetLimits = z.infer<typeof limits>;
+
+const rate = z
+  .object({
+    requests_per_minute: z.number().int().positive().optional(),
+    tokens_per_minute: z.number().int().positive().optional(),
+  })
+  .strict();
+export type RateLimits = z.infer<typeof rate>;
+
+export const tenantPolicySchema = z
+  .object({
+    /** Serve this tenant when the budget/limit store cannot be reached (and log it); otherwise 503. */
+    fail_open: z.boolean().default(false),
+    /** Model routing: glob patterns over `provider/model`; deny wins over allow; no allow list allows all. */
+    models: z
+      .object({ allow: z.array(z.string().min(1)).optional(), deny: z.array(z.string().min(1)).default([]) })
+      .strict()
+      .prefault({}),
+    /** Tenant-wide budgets, plus per-agent (persona) budgets keyed by agent name. */
+    budgets: limits
+      .extend({ agents: z.record(z.string(), limits).default({}) })
+      .strict()
+      .prefault({}),
+    rate_limits: rate.extend({ per_key: rate.optional() }).strict().prefault({}),
+    /** Outbound policy for callbacks and tools. */
+    network: z
+      .object({
+        /** Allow callback URLs to loopback/private/link-local addresses (refused by default: SSRF). */
+        allow_private_callbacks: z.boolean().default(false),
+        /** Domains tools may reach through the egress proxy. */
+        egress_allow: z.array(z.string()).default([]),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type TenantPolicy = z.infer<typeof tenantPolicySchema>;
+
+export const tenantsFileSchema = z
+  .object({
+    /** Policy for every tenant not listed under `tenants`. */
+    defaults: tenantPolicySchema.optional(),
+    tenants: z.record(z.string(), tenantPolicySchema).default({}),
+  })
+  .strict();
+export type TenantsFile = z.infer<typeof tenantsFileSchema>;
+
+const emptyPolicy = (): TenantPolicy => tenantPolicySchema.parse({});
+
+/** Reads and validates tenants.yaml; errors name the file, line, column and field. */
+export function loadTenantsFile(file: string): TenantsFile {
+  return parseYamlWithSchema(readFileSync(file, 'utf8'), file, tenantsFileSchema);
+}
+
+/**
+ * The tenant policies in force. `reload()` re-reads the file (on SIGHUP); a file that fails
+ * validation leaves the previous policies in force and the error is reported to the caller.
+ */
+export class TenantPolicies {
+  private current: TenantsFile;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly file: string | undefined,
+    initial?: TenantsFile,
+  ) {
+    this.current = initial ?? (file ? loadTenantsFile(file) : { tenants: {} });
+  }
+
+  /** The policy for a tenant, by name: its own entry, else `defaults`, else the built-in default. */
+  get(tenantName: string): TenantPolicy {
+    return this.current.tenants[tenantName] ?? this.current.defaults ?? emptyPolicy();
+  }
+
+  /** Re-reads the file. Throws (and keeps the old policies) if it is invalid. */
+  reload(): void {
+    if (!this.file) return;
+    this.current = loadTenantsFile(this.file);
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Replaces the policies directly (tests and embedding). */
+  set(next: TenantsFile): void {
+    this.current = tenantsFileSchema.parse(next);
+    for (const listener of this.listeners) listener();
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+/** Glob match where `*` is any run of characters (including `/`) and `?` one character. */
+export function globMatch(pattern: string, value: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+  return re.test(value);
+}
