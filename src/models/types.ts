@@ -1,0 +1,76 @@
+/**
+ * The model gateway's contract, in OpenAI Chat Completions shapes (the lingua franca of providers).
+ * Everything that calls a model — agents, tasks, the /v1/chat/completions API — goes through a
+ * `ModelGateway`, which applies routing, budgets, rate limits, retries and usage recording.
+ */
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string | null;
+  name?: string;
+  tool_calls?: ToolCall[];
+  tool_call_id?: string;
+}
+
+export interface ToolSpec {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown> };
+}
+
+export interface CompletionRequest {
+  /** `provider/model`, or an alias from config. */
+  model: string;
+  messages: ChatMessage[];
+  tools?: ToolSpec[];
+  tool_choice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+  max_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  stop?: string | string[];
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+export interface Completion {
+  id: string;
+  /** The model that actually answered (after aliases and fallbacks). */
+  model: string;
+  message: ChatMessage & { role: 'assistant' };
+  finish_reason: FinishReason;
+  usage: Usage;
+}
+
+/** Streaming pieces, in order: text and tool-call fragments, then exactly one `finish`. */
+export type CompletionChunk =
+  | { type: 'text'; delta: string }
+  | { type: 'tool_call'; index: number; id?: string; name?: string; arguments_delta: string }
+  | { type: 'finish'; finish_reason: FinishReason; usage: Usage; model: string };
+
+/** Who is calling and why: used for policy, budgets, usage records and tracing. */
+export interface CallContext {
+  tenantId: string;
+  tenantName: string;
+  agentId?: string;
+  agentName?: string;
+  keyId?: string;
+  requestId?: string;
+  traceId?: string;
+  /** Aborts the upstream call (client disconnected, task cancelled). */
+  signal?: AbortSignal;
+}
+
+export interface ModelGateway {
+  complete(request: CompletionRequest, ctx: CallContext): Promise<Completion>;
+  stream(request: CompletionRequest, ctx: CallContext): AsyncIterable<CompletionChunk>;
+}
