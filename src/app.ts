@@ -14,6 +14,8 @@ import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
 import { type LiveBus, LocalBus, PgNotifyBus } from './events/bus.ts';
 import { buildHttp } from './http/build.ts';
+import { createModelGateway } from './models/create-gateway.ts';
+import type { Gateway } from './models/gateway.ts';
 import { HealthRegistry } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -39,6 +41,8 @@ export interface Services {
   templates: TemplateService;
   agents: AgentService;
   multiAgents: MultiAgentService;
+  /** The model gateway: every model call (agents, tasks, /v1/chat/completions) goes through it. */
+  models: Gateway;
 }
 
 export interface App {
@@ -74,6 +78,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const templates = new TemplateService(db);
     const agents = new AgentService(db, templates, config.models.default_model);
     const multiAgents = new MultiAgentService(db, agents);
+    const models = createModelGateway(config);
 
     health.register('store', {
       essential: true,
@@ -106,6 +111,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       templates,
       agents,
       multiAgents,
+      models,
     };
     const http = await buildHttp(services, log);
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
+import { modelGatewayConfig } from './models-config.ts';
 import { parseYamlWithSchema } from './yaml.ts';
 
 /**
@@ -61,6 +62,7 @@ export const configSchema = z
       .object({
         /** Model given to agents that name none. */
         default_model: z.string().default('mock/default'),
+        ...modelGatewayConfig,
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,91 @@
+import type { Config } from '../config/config.ts';
+import type { ModelPrice } from '../config/models-config.ts';
+import { AppError } from '../errors.ts';
+import type { Provider } from './provider.ts';
+import type { Usage } from './types.ts';
+
+export interface ResolvedModel {
+  /** `provider/model`, after aliases. */
+  id: string;
+  provider: Provider;
+  /** The provider's own model name. */
+  model: string;
+  price?: ModelPrice;
+}
+
+/**
+ * Turns what a caller wrote (`fast`, `openai/gpt-4o-mini`) into a provider and a model, and knows
+ * prices and fallbacks. Resolutions are cached: the set of names in use is small and the hot path
+ * should not split strings and walk maps on every request.
+ */
+export class ModelCatalog {
+  private readonly cache = new Map<string, ResolvedModel>();
+
+  constructor(
+    private readonly config: Config['models'],
+    private readonly providers: ReadonlyMap<string, Provider>,
+  ) {}
+
+  resolve(name: string): ResolvedModel {
+    const hit = this.cache.get(name);
+    if (hit) return hit;
+    const id = this.config.aliases[name] ?? name;
+    const slash = id.indexOf('/');
+    if (slash <= 0 || slash === id.length - 1) {
+      throw new AppError(
+        'not_found',
+        `model "${name}" not found: address models as provider/model or by alias`,
+      );
+    }
+    const providerName = id.slice(0, slash);
+    const provider = this.providers.get(providerName);
+    if (!provider) {
+      throw new AppError(
+        'not_found',
+        `model "${name}" not found: no provider "${providerName}" is configured`,
+        {
+          details: { providers: [...this.providers.keys()] },
+        },
+      );
+    }
+    const resolved: ResolvedModel = {
+      id,
+      provider,
+      model: id.slice(slash + 1),
+      price: this.config.prices[id],
+    };
+    if (this.cache.size < 10_000) this.cache.set(name, resolved);
+    return resolved;
+  }
+
+  /** The model asked for, then its configured fallbacks (by alias or id), without repeats. */
+  candidates(name: string): ResolvedModel[] {
+    const primary = this.resolve(name);
+    const chain = this.config.fallbacks[name] ?? this.config.fallbacks[primary.id] ?? [];
+    const out = [primary];
+    for (const f of chain) {
+      const r = this.resolve(f);
+      if (!out.some((o) => o.id === r.id)) out.push(r);
+    }
+    return out;
+  }
+
+  /** Every model name the config knows: mock's default, priced models, aliases and fallbacks. */
+  known(): string[] {
+    const names = new Set<string>([this.config.default_model, 'mock/default']);
+    for (const id of Object.keys(this.config.prices)) names.add(id);
+    for (const [alias, target] of Object.entries(this.config.aliases)) names.add(alias).add(target);
+    for (const [id, chain] of Object.entries(this.config.fallbacks)) {
+      names.add(id);
+      for (const f of chain) names.add(f);
+    }
+    return [...names].sort();
+  }
+
+  /** Cost of a call in the price's currency; 0 for unpriced models. */
+  cost(model: ResolvedModel, usage: Pick<Usage, 'prompt_tokens' | 'completion_tokens'>): number {
+    const price = model.price;
+    if (!price) return 0;
+    return (usage.prompt_tokens * price.input + usage.completion_tokens * price.output) / 1_000_000;
+  }
+}

@@ -1,0 +1,55 @@
+import type { Completion, CompletionChunk, CompletionRequest } from './types.ts';
+
+/** One call to one provider endpoint: the model name is the provider's own (no `provider/` prefix). */
+export interface ProviderCall {
+  request: CompletionRequest;
+  /** Aborts the call: client gone, timeout, shutdown. */
+  signal: AbortSignal;
+  /** Forwarded upstream as `X-Request-Id`. */
+  requestId?: string;
+}
+
+/** A model provider speaks one protocol to one endpoint and maps it to and from the OpenAI shapes. */
+export interface Provider {
+  /** The name used in `provider/model`. */
+  readonly name: string;
+  readonly type: 'openai' | 'anthropic' | 'mock';
+  complete(call: ProviderCall): Promise<Completion>;
+  stream(call: ProviderCall): AsyncIterable<CompletionChunk>;
+}
+
+/**
+ * A failure talking to a provider, classified for retry and breaker decisions. `status` is the
+ * upstream HTTP status (undefined for network errors and timeouts).
+ */
+export class UpstreamError extends Error {
+  readonly status?: number;
+  /** Seconds the upstream asked us to wait (Retry-After), when it said so. */
+  readonly retryAfter?: number;
+  readonly kind: 'http' | 'network' | 'timeout' | 'aborted';
+
+  constructor(
+    kind: UpstreamError['kind'],
+    message: string,
+    options: { status?: number; retryAfter?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'UpstreamError';
+    this.kind = kind;
+    this.status = options.status;
+    this.retryAfter = options.retryAfter;
+  }
+
+  /** Worth another attempt: network trouble, timeouts, 408, 409 (OpenAI's lock timeout), 429 and 5xx. */
+  get retryable(): boolean {
+    if (this.kind === 'aborted') return false;
+    if (this.kind !== 'http') return true;
+    const s = this.status ?? 0;
+    return s === 408 || s === 409 || s === 429 || s >= 500;
+  }
+
+  /** Counts against the endpoint's breaker: the endpoint misbehaved (not the caller's request). */
+  get endpointFault(): boolean {
+    return this.retryable && this.status !== 429 && this.status !== 409;
+  }
+}

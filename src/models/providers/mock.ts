@@ -1,0 +1,176 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ScriptedTurn } from '../../config/models-config.ts';
+import { newId } from '../../db/ids.ts';
+import { type Provider, type ProviderCall, UpstreamError } from '../provider.ts';
+import { estimatePromptTokens, estimateTokens } from '../tokens.ts';
+import type { Completion, CompletionChunk, FinishReason, ToolCall } from '../types.ts';
+import { mockAnswer } from './mock-answer.ts';
+
+export interface MockOptions {
+  first_chunk_delay_ms: number;
+  chunk_delay_ms: number;
+  words_per_chunk: number;
+  /** Scripted turns by model name (the part after `mock/`). */
+  scripts: Record<string, ScriptedTurn[]>;
+}
+
+interface Plan {
+  content: string | null;
+  toolCalls: ToolCall[];
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+  delayMs: number;
+}
+
+/**
+ * The default provider: no key, no network, deterministic (see mock-answer.ts for what it says).
+ * Streams its answer a few words per chunk with configurable delays, and reports token usage from
+ * the same estimate the gateway uses. Scripted mode: `script(model, turns)` (or `models.mock.scripts`
+ * in config) queues exact replies, tool calls or errors for `mock/<model>`, consumed in order.
+ */
+export class MockProvider implements Provider {
+  readonly type = 'mock' as const;
+  private readonly scripts = new Map<string, ScriptedTurn[]>();
+  private calls = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly options: MockOptions,
+  ) {
+    for (const [model, turns] of Object.entries(options.scripts)) this.scripts.set(model, [...turns]);
+  }
+
+  /** Queues scripted turns for `mock/<model>`; each call consumes one, then the default behaviour resumes. */
+  script(model: string, turns: ScriptedTurn[]): void {
+    this.scripts.set(model, [...(this.scripts.get(model) ?? []), ...turns]);
+  }
+
+  /** Scripted turns not yet consumed for a model. */
+  pending(model: string): number {
+    return this.scripts.get(model)?.length ?? 0;
+  }
+
+  async complete(call: ProviderCall): Promise<Completion> {
+    const plan = this.plan(call);
+    await sleep(plan.delayMs + this.options.first_chunk_delay_ms, undefined, { signal: call.signal }).catch(
+      rethrowAbort,
+    );
+    return {
+      id: `chatcmpl-${newId()}`,
+      model: call.request.model,
+      message: {
+        role: 'assistant',
+        content: plan.content,
+        ...(plan.toolCalls.length > 0 && { tool_calls: plan.toolCalls }),
+      },
+      finish_reason: plan.finishReason,
+      usage: usageOf(plan),
+    };
+  }
+
+  async *stream(call: ProviderCall): AsyncIterable<CompletionChunk> {
+    const plan = this.plan(call);
+    const wait = (ms: number) =>
+      ms > 0 ? sleep(ms, undefined, { signal: call.signal }).catch(rethrowAbort) : undefined;
+    await wait(plan.delayMs + this.options.first_chunk_delay_ms);
+    let first = true;
+    const gap = async () => {
+      if (!first) await wait(this.options.chunk_delay_ms);
+      first = false;
+    };
+    if (plan.content) {
+      const words = plan.content.match(/\S+\s*|\s+/g) ?? [];
+      for (let i = 0; i < words.length; i += this.options.words_per_chunk) {
+        await gap();
+        yield { type: 'text', delta: words.slice(i, i + this.options.words_per_chunk).join('') };
+      }
+    }
+    for (const [index, tc] of plan.toolCalls.entries()) {
+      await gap();
+      // Like OpenAI: the first fragment carries id and name, the arguments follow in pieces.
+      yield { type: 'tool_call', index, id: tc.id, name: tc.function.name, arguments_delta: '' };
+      const args = tc.function.arguments;
+      const half = Math.ceil(args.length / 2);
+      for (const piece of [args.slice(0, half), args.slice(half)]) {
+        if (piece) yield { type: 'tool_call', index, arguments_delta: piece };
+      }
+    }
+    yield {
+      type: 'finish',
+      finish_reason: plan.finishReason,
+      usage: usageOf(plan),
+      model: call.request.model,
+    };
+  }
+
+  private plan(call: ProviderCall): Plan {
+    const { request } = call;
+    if (call.signal.aborted) throw new UpstreamError('aborted', 'aborted', { cause: call.signal.reason });
+    const promptTokens = estimatePromptTokens(request.messages, request.tools);
+    const turn = this.scripts.get(request.model)?.shift();
+    if (turn?.error) {
+      throw new UpstreamError('http', turn.error.message, { status: turn.error.status });
+    }
+    let content: string | null;
+    let toolCalls: ToolCall[];
+    if (turn) {
+      content = turn.content ?? null;
+      toolCalls = (turn.tool_calls ?? []).map((c) => ({
+        id: c.id ?? this.callId(),
+        type: 'function' as const,
+        function: {
+          name: c.name,
+          arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
+        },
+      }));
+    } else {
+      const answer = mockAnswer(request);
+      content = answer.content;
+      toolCalls = answer.toolCalls.map((c) => ({
+        id: this.callId(),
+        type: 'function' as const,
+        function: c,
+      }));
+    }
+    let finishReason: FinishReason = turn?.finish_reason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop');
+    if (content !== null && request.stop !== undefined) {
+      const stops = Array.isArray(request.stop) ? request.stop : [request.stop];
+      for (const s of stops) {
+        const at = s ? content.indexOf(s) : -1;
+        if (at >= 0) content = content.slice(0, at);
+      }
+    }
+    let completionTokens =
+      estimateTokens(content ?? '') +
+      toolCalls.reduce(
+        (n, c) => n + estimateTokens(c.function.name) + estimateTokens(c.function.arguments),
+        0,
+      );
+    if (request.max_tokens !== undefined && completionTokens > request.max_tokens && content !== null) {
+      content = content.slice(0, request.max_tokens * 4);
+      completionTokens = estimateTokens(content);
+      toolCalls = [];
+      finishReason = 'length';
+    }
+    return { content, toolCalls, finishReason, promptTokens, completionTokens, delayMs: turn?.delay_ms ?? 0 };
+  }
+
+  // Deterministic ids: the mock is reproducible call for call within one process.
+  private callId(): string {
+    this.calls += 1;
+    return `call_mock_${String(this.calls).padStart(6, '0')}`;
+  }
+}
+
+function usageOf(plan: Plan) {
+  return {
+    prompt_tokens: plan.promptTokens,
+    completion_tokens: plan.completionTokens,
+    total_tokens: plan.promptTokens + plan.completionTokens,
+  };
+}
+
+function rethrowAbort(err: unknown): never {
+  throw new UpstreamError('aborted', 'aborted', { cause: err });
+}
