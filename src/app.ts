@@ -19,6 +19,12 @@ import type { Gateway } from './models/gateway.ts';
 import { HealthRegistry } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { CallbackSecrets } from './tasks/callback-secrets.ts';
+import { HandlerRegistry } from './tasks/handlers.ts';
+import { QueueMetrics } from './tasks/metrics.ts';
+import { QueueRunner } from './tasks/runner.ts';
+import { ScheduleService } from './tasks/schedules.ts';
+import { TaskService } from './tasks/service.ts';
 
 export const version: string = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -41,6 +47,15 @@ export interface Services {
   templates: TemplateService;
   agents: AgentService;
   multiAgents: MultiAgentService;
+  /** The task queue's API side: enqueue, read, cancel, retry, external reports, queue status. */
+  tasks: TaskService;
+  schedules: ScheduleService;
+  callbackSecrets: CallbackSecrets;
+  /** Task handlers by agent and task type; the default one runs the agent. */
+  taskHandlers: HandlerRegistry;
+  queueMetrics: QueueMetrics;
+  /** The in-process workers, scheduler and callback sender; absent with `tasks.workers: 0`. */
+  queue?: QueueRunner;
   /** The model gateway: every model call (agents, tasks, /v1/chat/completions) goes through it. */
   models: Gateway;
 }
@@ -78,6 +93,16 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const templates = new TemplateService(db);
     const agents = new AgentService(db, templates, config.models.default_model);
     const multiAgents = new MultiAgentService(db, agents);
+    const tasks = new TaskService(db, bus, agents, policies);
+    const callbackSecrets = new CallbackSecrets(db);
+    const taskHandlers = new HandlerRegistry();
+    const queueMetrics = new QueueMetrics(metrics.registry, db);
+    let queue: QueueRunner | undefined;
+    const schedules = new ScheduleService(db, tasks, () => queue?.scheduler.wake());
+    health.register('queue', {
+      essential: false,
+      run: async () => ({ detail: { ...(await tasks.health()), workers: config.tasks.workers } }),
+    });
     const models = createModelGateway(config);
 
     health.register('store', {
@@ -111,14 +136,35 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       templates,
       agents,
       multiAgents,
+      tasks,
+      schedules,
+      callbackSecrets,
+      taskHandlers,
+      queueMetrics,
       models,
     };
     const http = await buildHttp(services, log);
+    if (config.tasks.workers > 0) {
+      queue = new QueueRunner({
+        db,
+        bus,
+        log,
+        handlers: taskHandlers,
+        metrics: queueMetrics,
+        tasks: config.tasks,
+        policies,
+        secrets: callbackSecrets,
+      });
+      services.queue = queue;
+      await queue.start();
+    }
 
     let closing: Promise<void> | undefined;
     const close = () => {
       closing ??= (async () => {
         await http.close();
+        // Most of the shutdown grace goes to running tasks; the rest is handed back, not lost.
+        await queue?.stop(config.server.shutdown_grace_seconds * 800);
         await bus.close();
         await db.close();
       })();

@@ -58,6 +58,30 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The task queue: in-process workers, leases, retries, per-tenant fairness, callbacks. */
+    tasks: z
+      .object({
+        /** Concurrent tasks run by the workers inside `agentry serve`; 0 runs none (API-only process). */
+        workers: z.coerce.number().int().min(0).max(1000).default(4),
+        /** Seconds a claimed task stays leased without a heartbeat; renewed every third of it. */
+        lease_seconds: z.coerce.number().positive().max(3600).default(30),
+        /** Longest idle wait between claims when no NOTIFY arrives (the fallback poll), in seconds. */
+        poll_seconds: z.coerce.number().positive().max(3600).default(5),
+        /** Most tasks one claim statement takes. */
+        claim_batch: z.coerce.number().int().min(1).max(500).default(24),
+        /** Retry backoff: full jitter over min(cap, base * 2^(attempt-1)), in seconds. */
+        retry_base_seconds: z.coerce.number().min(0).default(2),
+        retry_cap_seconds: z.coerce.number().min(0).default(300),
+        /** Most tasks of one tenant running at once across all workers; 0 means no cap. */
+        tenant_max_running: z.coerce.number().int().min(0).default(100),
+        /** Callback delivery: attempts before giving up, and the backoff base/cap in seconds. */
+        callback_max_attempts: z.coerce.number().int().min(1).max(100).default(10),
+        callback_retry_base_seconds: z.coerce.number().min(0).default(2),
+        callback_retry_cap_seconds: z.coerce.number().min(0).default(3600),
+        callback_timeout_seconds: z.coerce.number().positive().default(10),
+      })
+      .strict()
+      .prefault({}),
     models: z
       .object({
         /** Model given to agents that name none. */
@@ -93,6 +117,8 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_JWT_ISSUER', ['auth', 'jwt_issuer']],
   ['AGENTRY_JWT_AUDIENCE', ['auth', 'jwt_audience']],
   ['AGENTRY_DEFAULT_MODEL', ['models', 'default_model']],
+  ['AGENTRY_WORKERS', ['tasks', 'workers']],
+  ['AGENTRY_LEASE_SECONDS', ['tasks', 'lease_seconds']],
 ];
 
 /** Keys that may not come from agentry.yaml, because files get committed and shared. */

@@ -11,6 +11,8 @@ import { agentRoutes } from './routes/agents.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
+import { taskRoutes } from './routes/tasks.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 
@@ -83,6 +85,8 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(multiAgentRoutes(services));
   await app.register(tenantRoutes(services));
   await app.register(keyRoutes(services));
+  await app.register(taskRoutes(services));
+  await app.register(scheduleRoutes(services));
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;

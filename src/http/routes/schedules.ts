@@ -1,0 +1,112 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { pageQuery } from '../../agents/schema.ts';
+import type { Services } from '../../app.ts';
+import { createScheduleBody, scheduleSchema, updateScheduleBody } from '../../tasks/schedule-rows.ts';
+import { actorOf, principalOf } from '../plugins/auth.ts';
+import { authErrors, errorResponse, idParams } from './common.ts';
+
+const tags = ['schedules'];
+const page = z.object({
+  data: z.array(scheduleSchema),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});
+const errors = { ...authErrors, 409: errorResponse };
+
+export const scheduleRoutes =
+  ({ schedules }: Services): FastifyPluginAsync =>
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    app.post(
+      '/v1/schedules',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'Create a schedule (cron with time zone, or a fixed interval) that creates tasks',
+          body: createScheduleBody,
+          response: { 201: scheduleSchema, ...errors },
+        },
+      },
+      async (req, reply) =>
+        reply.code(201).send(await schedules.create(principalOf(req).tenantId, req.body, actorOf(req))),
+    );
+
+    app.get(
+      '/v1/schedules',
+      {
+        schema: {
+          tags,
+          summary: 'List schedules',
+          querystring: pageQuery,
+          response: { 200: page, ...errors },
+        },
+      },
+      async (req) => schedules.list(principalOf(req).tenantId, req.query),
+    );
+
+    app.get(
+      '/v1/schedules/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Get a schedule',
+          params: idParams,
+          response: { 200: scheduleSchema, ...errors },
+        },
+      },
+      async (req) => schedules.get(principalOf(req).tenantId, req.params.id),
+    );
+
+    app.patch(
+      '/v1/schedules/:id',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'Change the fields sent; a new timing sets the next run from now',
+          params: idParams,
+          body: updateScheduleBody,
+          response: { 200: scheduleSchema, ...errors },
+        },
+      },
+      async (req) => schedules.update(principalOf(req).tenantId, req.params.id, req.body, actorOf(req)),
+    );
+
+    for (const action of ['pause', 'resume'] as const) {
+      app.post(
+        `/v1/schedules/:id/${action}`,
+        {
+          config: { auth: 'write' },
+          schema: {
+            tags,
+            summary: action === 'pause' ? 'Stop creating tasks' : 'Start again from the next tick after now',
+            params: idParams,
+            response: { 200: scheduleSchema, ...errors },
+          },
+        },
+        async (req) => schedules[action](principalOf(req).tenantId, req.params.id, actorOf(req)),
+      );
+    }
+
+    app.delete(
+      '/v1/schedules/:id',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'Delete a schedule',
+          params: idParams,
+          response: { 204: z.null(), ...errors },
+        },
+      },
+      async (req, reply) => {
+        await schedules.delete(principalOf(req).tenantId, req.params.id, actorOf(req));
+        return reply.code(204).send(null);
+      },
+    );
+  };

@@ -1,0 +1,198 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../app.ts';
+import { followEvents } from '../../events/log.ts';
+import {
+  createTaskBody,
+  listTasksQuery,
+  queueStatusSchema,
+  reportBody,
+  taskSchema,
+  terminalEventTypes,
+} from '../../tasks/schema.ts';
+import { actorOf, principalOf } from '../plugins/auth.ts';
+import { lastEventId, openSse } from '../sse.ts';
+import { authErrors, errorResponse, idParams } from './common.ts';
+
+const tags = ['tasks'];
+const page = z.object({
+  data: z.array(taskSchema),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});
+const conflict = { 409: errorResponse };
+
+export const taskRoutes =
+  ({ tasks, db, bus, callbackSecrets }: Services): FastifyPluginAsync =>
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    app.post(
+      '/v1/tasks',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'Enqueue a task (202); the same idempotency_key returns the existing task (200)',
+          body: createTaskBody,
+          response: { 200: taskSchema, 202: taskSchema, ...authErrors },
+        },
+      },
+      async (req, reply) => {
+        const { task, created } = await tasks.create(principalOf(req).tenantId, req.body, actorOf(req));
+        return reply.code(created ? 202 : 200).send(task);
+      },
+    );
+
+    app.get(
+      '/v1/tasks',
+      {
+        schema: {
+          tags,
+          summary: 'List tasks, newest first',
+          querystring: listTasksQuery,
+          response: { 200: page, ...authErrors },
+        },
+      },
+      async (req) => tasks.list(principalOf(req).tenantId, req.query),
+    );
+
+    app.get(
+      '/v1/tasks/status',
+      {
+        schema: {
+          tags,
+          summary: "The tenant's queue: counts by status and agent, oldest pending age, leases",
+          response: { 200: queueStatusSchema, ...authErrors },
+        },
+      },
+      async (req) => tasks.status(principalOf(req).tenantId),
+    );
+
+    app.get(
+      '/v1/tasks/callback-secret',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          summary: 'The secret that signs this tenant’s callbacks (Agentry-Signature)',
+          response: { 200: z.object({ secret: z.string() }), ...authErrors },
+        },
+      },
+      async (req) => ({ secret: await callbackSecrets.get(principalOf(req).tenantId) }),
+    );
+
+    app.post(
+      '/v1/tasks/callback-secret/rotate',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          summary: 'Replace the callback signing secret',
+          response: { 200: z.object({ secret: z.string() }), ...authErrors },
+        },
+      },
+      async (req) => ({ secret: await callbackSecrets.rotate(principalOf(req).tenantId, actorOf(req)) }),
+    );
+
+    app.get(
+      '/v1/tasks/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Get a task',
+          params: idParams,
+          response: { 200: taskSchema, ...authErrors },
+        },
+      },
+      async (req) => tasks.get(principalOf(req).tenantId, req.params.id),
+    );
+
+    app.post(
+      '/v1/tasks/:id/cancel',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'Cancel a pending or running task',
+          params: idParams,
+          response: { 200: taskSchema, ...authErrors, ...conflict },
+        },
+      },
+      async (req) => tasks.cancel(principalOf(req).tenantId, req.params.id, actorOf(req)),
+    );
+
+    app.post(
+      '/v1/tasks/:id/retry',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'Run a failed or cancelled task again (attempts reset)',
+          params: idParams,
+          response: { 200: taskSchema, ...authErrors, ...conflict },
+        },
+      },
+      async (req) => tasks.retry(principalOf(req).tenantId, req.params.id, actorOf(req)),
+    );
+
+    app.post(
+      '/v1/tasks/:id/callback',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'An external worker reports the outcome of a task it took',
+          params: idParams,
+          body: reportBody,
+          response: { 200: taskSchema, ...authErrors, ...conflict },
+        },
+      },
+      async (req) => tasks.report(principalOf(req).tenantId, req.params.id, req.body, actorOf(req)),
+    );
+
+    app.get(
+      '/v1/tasks/:id/events',
+      {
+        schema: {
+          tags,
+          summary: 'Server-Sent Events of a task, replayed from the log; resumable with Last-Event-ID',
+          params: idParams,
+          querystring: z.object({ last_event_id: z.string().max(20).optional() }).strict(),
+          produces: ['text/event-stream'],
+          response: authErrors,
+        },
+      },
+      async (req, reply) => {
+        // Checks the task is the tenant's before any byte is streamed (404 otherwise).
+        await tasks.get(principalOf(req).tenantId, req.params.id);
+        const sse = openSse(req, reply);
+        try {
+          const events = followEvents(db, bus, req.params.id, {
+            afterSeq: lastEventId(req),
+            signal: sse.signal,
+          });
+          let lastType = '';
+          for await (const e of events) {
+            sse.send({ id: e.seq, event: e.type, data: { type: e.type, at: e.at, ...e.data } });
+            lastType = e.type;
+            // Close after a terminal event unless more is already logged (a retried task goes on).
+            if (terminalEventTypes.includes(lastType) && (await isLast(e.seq))) break;
+          }
+        } catch (err) {
+          req.log.warn({ err }, 'task event stream ended with an error');
+        } finally {
+          sse.close();
+        }
+        async function isLast(seq: number) {
+          const [row] = await db.query('select 1 from events where stream_id = $1 and seq > $2 limit 1', [
+            req.params.id,
+            seq,
+          ]);
+          return !row;
+        }
+      },
+    );
+  };

@@ -1,0 +1,194 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { TenantPolicies } from '../config/tenant-policy.ts';
+import type { Db } from '../db/db.ts';
+import { toError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import { fullJitterMs } from './backoff.ts';
+import type { CallbackSecrets } from './callback-secrets.ts';
+import { type TaskRow, toTask } from './rows.ts';
+import { SIGNATURE_HEADER, sign } from './signature.ts';
+import { guardedLookup, refusedCallbackUrl } from './ssrf.ts';
+
+export interface CallbackSenderOptions {
+  db: Db;
+  log: Logger;
+  policies: TenantPolicies;
+  secrets: CallbackSecrets;
+  maxAttempts: number;
+  retryBaseSeconds: number;
+  retryCapSeconds: number;
+  timeoutSeconds: number;
+  pollSeconds: number;
+}
+
+interface OutboxRow {
+  id: string;
+  tenant_id: string;
+  task_id: string;
+  url: string;
+  attempts: number;
+  tenant_name: string | null;
+}
+
+/** Refusals that no retry can change (the SSRF guard): the callback is given up at once. */
+class Refused extends Error {}
+
+/**
+ * Delivers the callback outbox: POSTs the task as JSON, signed, to its `callback_url`; retries with
+ * full-jitter backoff until `maxAttempts`; records attempts and last status on the outbox row and
+ * on the task. Rows are claimed with SKIP LOCKED and a short in-flight lease (`next_attempt_at`
+ * pushed ahead), so several processes share the outbox and a crash mid-send only delays a retry.
+ */
+export class CallbackSender {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly o: CallbackSenderOptions) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  wake(): void {
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Sends every due callback once; returns how many were attempted. */
+  async sendDue(): Promise<number> {
+    const inFlightSeconds = this.o.timeoutSeconds + 30;
+    const due = await this.o.db.query<OutboxRow>(
+      `update callback_outbox o
+       set attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $1::float8)
+       from (select id from callback_outbox
+             where delivered_at is null and given_up_at is null and next_attempt_at <= now()
+             order by next_attempt_at limit 20 for update skip locked) d
+       where o.id = d.id
+       returning o.id, o.tenant_id, o.task_id, o.url, o.attempts,
+                 (select name from tenants where id = o.tenant_id) as tenant_name`,
+      [inFlightSeconds],
+    );
+    await Promise.all(due.map((row) => this.deliver(row)));
+    return due.length;
+  }
+
+  private async deliver(row: OutboxRow): Promise<void> {
+    const [task] = await this.o.db.query<TaskRow>('select * from tasks where id = $1', [row.task_id]);
+    if (!task) {
+      await this.record(row, 'task deleted', 'give_up');
+      return;
+    }
+    const allowPrivate = row.tenant_name
+      ? this.o.policies.get(row.tenant_name).network.allow_private_callbacks
+      : false;
+    const body = JSON.stringify(toTask(task));
+    let status: string;
+    let outcome: 'delivered' | 'retry' | 'give_up';
+    try {
+      const code = await this.post(row.url, body, await this.o.secrets.get(row.tenant_id), allowPrivate);
+      status = String(code);
+      outcome = code >= 200 && code < 300 ? 'delivered' : 'retry';
+    } catch (err) {
+      const e = toError(err);
+      status =
+        e instanceof Refused || (e as NodeJS.ErrnoException).code === 'EREFUSEDADDRESS' ? 'refused' : 'error';
+      status = `${status}: ${e.message}`.slice(0, 500);
+      outcome = status.startsWith('refused') ? 'give_up' : 'retry';
+    }
+    if (outcome === 'retry' && row.attempts >= this.o.maxAttempts) outcome = 'give_up';
+    await this.record(row, status, outcome);
+    if (outcome !== 'delivered') {
+      this.o.log.warn(
+        { task: row.task_id, attempt: row.attempts, status, outcome },
+        'callback not delivered',
+      );
+    }
+  }
+
+  private async record(row: OutboxRow, status: string, outcome: 'delivered' | 'retry' | 'give_up') {
+    const delayMs = fullJitterMs(row.attempts, this.o.retryBaseSeconds, this.o.retryCapSeconds);
+    await this.o.db.query(
+      `with o as (
+         update callback_outbox set last_status = $2,
+           delivered_at = case when $3 = 'delivered' then now() end,
+           given_up_at = case when $3 = 'give_up' then now() end,
+           next_attempt_at = now() + make_interval(secs => $4::float8 / 1000)
+         where id = $1 returning task_id, attempts
+       )
+       update tasks t set callback_attempts = o.attempts, callback_status = $2 from o where t.id = o.task_id`,
+      [row.id, status, outcome, delayMs],
+    );
+  }
+
+  /** One POST; resolves with the HTTP status. The address is checked after DNS, in the socket's lookup. */
+  private post(url: string, body: string, secret: string, allowPrivate: boolean): Promise<number> {
+    // Literal IPs skip DNS (and so the lookup hook): check them here, again, at send time.
+    const refused = allowPrivate ? undefined : refusedCallbackUrl(url);
+    if (refused) return Promise.reject(new Refused(refused));
+    const target = new URL(url);
+    const client = target.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = client.request(
+        target,
+        {
+          method: 'POST',
+          lookup: guardedLookup(allowPrivate),
+          timeout: this.o.timeoutSeconds * 1000,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            'user-agent': 'agentry-callbacks',
+            [SIGNATURE_HEADER]: sign(secret, body),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.o.timeoutSeconds} s`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.run(), ms);
+    this.timer.unref();
+  }
+
+  private run(): void {
+    if (this.running) return;
+    this.running = (async () => {
+      let waitMs = this.o.pollSeconds * 1000;
+      try {
+        this.again = false;
+        const sent = await this.sendDue();
+        const [row] = await this.o.db.query<{ ms: number | null }>(
+          `select (extract(epoch from min(next_attempt_at) - now()) * 1000)::float8 as ms from callback_outbox
+           where delivered_at is null and given_up_at is null`,
+        );
+        if (sent > 0 || this.again) waitMs = 0;
+        else if (row?.ms !== null && row?.ms !== undefined)
+          waitMs = Math.min(waitMs, Math.max(0, row.ms) + 5);
+      } catch (err) {
+        this.o.log.warn({ err: toError(err) }, 'callback delivery round failed');
+      } finally {
+        this.running = undefined;
+        this.schedule(waitMs);
+      }
+    })();
+  }
+}

@@ -1,0 +1,68 @@
+import type { Queryable } from '../db/db.ts';
+import type { ClaimedTask } from './rows.ts';
+
+export interface ClaimOptions {
+  /** The worker's identity, written as `lease_owner`. */
+  owner: string;
+  /** Most tasks to take (the worker's free slots, bounded by its batch size). */
+  limit: number;
+  leaseSeconds: number;
+  /** Most tasks of one tenant running at once, across all workers; 0 means no cap. */
+  tenantMaxRunning: number;
+}
+
+const NO_CAP = 2_147_483_647;
+
+/**
+ * Claims up to `limit` runnable tasks in one statement, in order of priority (higher first), then
+ * `run_at`, then creation (ids are UUIDv7), and writes each one's `started` event.
+ *
+ * - `FOR UPDATE SKIP LOCKED` over the partial index `tasks_runnable`: concurrent claimers never wait
+ *   on each other and never take the same row; the update runs in the same statement, so a row is
+ *   `in_progress` with its lease by the time the lock is released.
+ * - The per-tenant cap costs one aggregate over the running rows (`tasks_running`, a partial index
+ *   as small as the number of running tasks). Tenants at their cap are skipped in the scan, so a
+ *   tenant with a deep backlog cannot hide the others' tasks; the window then trims a batch that
+ *   would take a tenant past its cap. Claimers running at the same instant each see the count as of
+ *   their own snapshot, so the cap can be overshot by concurrent claims (bounded by one batch per
+ *   claimer): it is a fairness bound, not a hard limit.
+ */
+export async function claimTasks(db: Queryable, o: ClaimOptions): Promise<ClaimedTask[]> {
+  if (o.limit <= 0) return [];
+  return db.query<ClaimedTask>(
+    `with running as (
+       select tenant_id, count(*)::int as n from tasks where status = 'in_progress' group by tenant_id
+     ), candidates as (
+       select t.id, t.tenant_id, t.priority, t.run_at from tasks t
+       where t.status = 'pending' and t.run_at <= now()
+         and not exists (select 1 from running r where r.tenant_id = t.tenant_id and r.n >= $3)
+       order by t.priority desc, t.run_at, t.id
+       limit $2
+       for update skip locked
+     ), picked as (
+       select ranked.id from (
+         select c.id, coalesce(r.n, 0)
+                  + row_number() over (partition by c.tenant_id order by c.priority desc, c.run_at, c.id) as rank
+         from candidates c left join running r on r.tenant_id = c.tenant_id
+       ) ranked
+       where ranked.rank <= $3
+     ), claimed as (
+       update tasks t
+       set status = 'in_progress', attempts = t.attempts + 1, lease_owner = $1,
+           lease_expires_at = now() + make_interval(secs => $4::float8),
+           started_at = coalesce(t.started_at, now()), updated_at = now()
+       from picked where t.id = picked.id
+       returning t.id, t.tenant_id, t.agent_id, t.task_type, t.title, t.description, t.payload,
+                 t.attempts as attempt, t.max_attempts, t.session_id, t.parent_task_id,
+                 t.priority, t.run_at
+     ), ev as (
+       insert into events (tenant_id, stream_id, type, data)
+       select tenant_id, id, 'started', jsonb_build_object('attempt', attempt, 'worker', $1::text)
+       from claimed
+     )
+     select id, tenant_id, agent_id, task_type, title, description, payload, attempt, max_attempts,
+            session_id, parent_task_id
+     from claimed order by priority desc, run_at, id`,
+    [o.owner, o.limit, o.tenantMaxRunning > 0 ? o.tenantMaxRunning : NO_CAP, o.leaseSeconds],
+  );
+}

@@ -1,0 +1,69 @@
+import type { Queryable } from '../db/db.ts';
+import { newId } from '../db/ids.ts';
+
+export interface Completion {
+  id: string;
+  attempt: number;
+  result: unknown;
+  summary: string | null;
+  durationMs: number;
+}
+
+export interface Completed {
+  id: string;
+  tenant_id: string;
+  has_callback: boolean;
+}
+
+/**
+ * Completes a batch of attempts of one worker in one statement: the task rows, their `completed`
+ * events, one journal entry per attempt and the callback outbox rows.
+ *
+ * Lease ownership is part of the match (`lease_owner` and `attempts`): a result whose lease was lost
+ * (expired and re-claimed, cancelled, reported externally) matches no row and is dropped, so it
+ * never overwrites a newer attempt. Only the rows actually completed are returned.
+ */
+export async function completeTasks(
+  db: Queryable,
+  owner: string,
+  batch: readonly Completion[],
+): Promise<Completed[]> {
+  if (batch.length === 0) return [];
+  return db.query<Completed>(
+    `with r as (
+       select * from unnest($2::uuid[], $3::int[], $4::jsonb[], $5::text[], $6::int[], $7::uuid[], $8::uuid[])
+         as r(id, attempt, result, summary, ms, journal_id, outbox_id)
+     ), done as (
+       update tasks t
+       set status = 'completed', result = r.result, result_summary = r.summary, error_message = null,
+           completed_at = now(), updated_at = now(), lease_owner = null, lease_expires_at = null
+       from r
+       where t.id = r.id and t.status = 'in_progress' and t.lease_owner = $1 and t.attempts = r.attempt
+       returning t.id, t.tenant_id, t.agent_id, t.task_type, t.attempts, t.callback_url,
+                 r.ms, r.journal_id, r.outbox_id
+     ), ev as (
+       insert into events (tenant_id, stream_id, type, data)
+       select tenant_id, id, 'completed', jsonb_build_object('attempt', attempts) from done
+     ), jr as (
+       insert into journal (id, tenant_id, actor, action, target, data)
+       select journal_id, tenant_id, 'worker:' || $1, 'task.attempt', id::text,
+              jsonb_build_object('attempt', attempts, 'outcome', 'completed', 'duration_ms', ms,
+                                 'agent_id', agent_id, 'task_type', task_type)
+       from done
+     ), cb as (
+       insert into callback_outbox (id, tenant_id, task_id, url)
+       select outbox_id, tenant_id, id, callback_url from done where callback_url is not null
+     )
+     select id, tenant_id, callback_url is not null as has_callback from done`,
+    [
+      owner,
+      batch.map((c) => c.id),
+      batch.map((c) => c.attempt),
+      batch.map((c) => (c.result === undefined ? null : JSON.stringify(c.result))),
+      batch.map((c) => c.summary),
+      batch.map((c) => Math.round(c.durationMs)),
+      batch.map(() => newId()),
+      batch.map(() => newId()),
+    ],
+  );
+}

@@ -1,0 +1,108 @@
+import type { Queryable } from '../db/db.ts';
+import type { TaskRow } from './rows.ts';
+
+/** The channel workers LISTEN on. The payload is the earliest `run_at` of the batch, in epoch ms. */
+export const TASKS_CHANNEL = 'agentry_tasks';
+
+export interface NewTask {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  task_type: string;
+  title: string;
+  description: string;
+  payload: unknown;
+  priority: number;
+  /** Absent: now (the database's clock, so all processes agree). */
+  run_at?: Date;
+  /** Seconds from now; used when run_at is absent. */
+  delay_seconds?: number;
+  max_attempts: number;
+  idempotency_key?: string | null;
+  callback_url?: string | null;
+  parent_task_id?: string | null;
+  session_id?: string | null;
+  created_by?: string | null;
+}
+
+/**
+ * Inserts one task, its `created` event and one NOTIFY, in one statement (one transaction).
+ * With an idempotency key already used by the tenant it inserts nothing and returns undefined;
+ * the caller then reads the existing task.
+ */
+export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | undefined> {
+  const [row] = await db.query<TaskRow>(
+    `with ins as (
+       insert into tasks (id, tenant_id, agent_id, task_type, title, description, payload, priority,
+                          run_at, max_attempts, idempotency_key, callback_url, parent_task_id,
+                          session_id, created_by)
+       values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8,
+               coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)), $11, $12, $13, $14,
+               $15, $16)
+       on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing
+       returning *
+     ), ev as (
+       insert into events (tenant_id, stream_id, type, data)
+       select tenant_id, id, 'created', jsonb_build_object('priority', priority, 'run_at', run_at) from ins
+     )
+     select ins.*, pg_notify('${TASKS_CHANNEL}', (extract(epoch from ins.run_at) * 1000)::bigint::text)
+     from ins`,
+    [
+      t.id,
+      t.tenant_id,
+      t.agent_id,
+      t.task_type,
+      t.title,
+      t.description,
+      JSON.stringify(t.payload ?? {}),
+      t.priority,
+      t.run_at ?? null,
+      t.delay_seconds ?? 0,
+      t.max_attempts,
+      t.idempotency_key ?? null,
+      t.callback_url ?? null,
+      t.parent_task_id ?? null,
+      t.session_id ?? null,
+      t.created_by ?? null,
+    ],
+  );
+  if (!row) return undefined;
+  const { pg_notify: _, ...task } = row as TaskRow & { pg_notify?: unknown };
+  return task;
+}
+
+/**
+ * Inserts many tasks of one tenant with one statement and one NOTIFY (bulk loads, benchmarks).
+ * No idempotency keys or callbacks here: those go through `enqueueTask`.
+ */
+export async function enqueueMany(
+  db: Queryable,
+  tenantId: string,
+  tasks: ReadonlyArray<Pick<NewTask, 'id' | 'agent_id' | 'task_type' | 'title' | 'payload' | 'priority'>>,
+): Promise<number> {
+  if (tasks.length === 0) return 0;
+  const [row] = await db.query<{ n: number }>(
+    `with ins as (
+       insert into tasks (id, tenant_id, agent_id, task_type, title, payload, priority)
+       select id, $1, agent_id, task_type, title, payload, priority
+       from unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::int[])
+         as r(id, agent_id, task_type, title, payload, priority)
+       returning id, tenant_id, run_at
+     ), ev as (
+       insert into events (tenant_id, stream_id, type) select tenant_id, id, 'created' from ins
+     )
+     select count(*)::int as n,
+            pg_notify('${TASKS_CHANNEL}', (extract(epoch from min(run_at)) * 1000)::bigint::text)
+     from ins`,
+    [
+      tenantId,
+      tasks.map((t) => t.id),
+      tasks.map((t) => t.agent_id),
+      tasks.map((t) => t.task_type),
+      tasks.map((t) => t.title),
+      tasks.map((t) => JSON.stringify(t.payload ?? {})),
+      tasks.map((t) => t.priority),
+    ],
+  );
+  return row?.n ?? 0;
+}

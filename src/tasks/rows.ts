@@ -1,0 +1,65 @@
+import type { Task, TaskStatus } from './schema.ts';
+
+/** A `tasks` row as the drivers return it (timestamps as Date). */
+export interface TaskRow {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  task_type: string;
+  status: TaskStatus;
+  priority: number;
+  title: string;
+  description: string;
+  payload: unknown;
+  result: unknown;
+  result_summary: string | null;
+  error_message: string | null;
+  attempts: number;
+  max_attempts: number;
+  run_at: Date;
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+  idempotency_key: string | null;
+  callback_url: string | null;
+  callback_attempts: number;
+  callback_status: string | null;
+  parent_task_id: string | null;
+  session_id: string | null;
+  created_by: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+  updated_at: Date;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export const toTask = (r: TaskRow): Task => ({
+  ...r,
+  result: r.result ?? null,
+  run_at: r.run_at.toISOString(),
+  lease_expires_at: iso(r.lease_expires_at),
+  created_at: r.created_at.toISOString(),
+  started_at: iso(r.started_at),
+  completed_at: iso(r.completed_at),
+  updated_at: r.updated_at.toISOString(),
+});
+
+/**
+ * What a claim hands a worker: only the columns a handler needs, to keep the hot path's rows narrow.
+ * `attempt` identifies the attempt: every later write for it checks owner and attempt together, so
+ * the late result of a worker that lost its lease never overwrites a newer attempt.
+ */
+export interface ClaimedTask {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  task_type: string;
+  title: string;
+  description: string;
+  payload: unknown;
+  attempt: number;
+  max_attempts: number;
+  session_id: string | null;
+  parent_task_id: string | null;
+}

@@ -1,0 +1,79 @@
+import type { Config } from '../config/config.ts';
+import type { TenantPolicies } from '../config/tenant-policy.ts';
+import type { Db } from '../db/db.ts';
+import type { LiveBus } from '../events/bus.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { CallbackSecrets } from './callback-secrets.ts';
+import { CallbackSender } from './callback-sender.ts';
+import type { HandlerRegistry } from './handlers.ts';
+import type { QueueMetrics } from './metrics.ts';
+import { Scheduler } from './scheduler.ts';
+import { Worker, type WorkerOptions } from './worker.ts';
+
+export interface QueueRunnerDeps {
+  db: Db;
+  bus: LiveBus;
+  log: Logger;
+  handlers: HandlerRegistry;
+  metrics?: QueueMetrics;
+  tasks: Config['tasks'];
+  policies: TenantPolicies;
+  secrets: CallbackSecrets;
+}
+
+/**
+ * Everything a process runs to work the queue: the worker, the schedule ticker and the callback
+ * sender. `agentry serve` starts one in-process; `agentry worker` runs one alone against PostgreSQL.
+ */
+export class QueueRunner {
+  readonly worker: Worker;
+  readonly scheduler: Scheduler;
+  readonly callbacks: CallbackSender;
+  private stopping?: Promise<void>;
+
+  constructor(d: QueueRunnerDeps, overrides: Partial<WorkerOptions> = {}) {
+    const t = d.tasks;
+    this.callbacks = new CallbackSender({
+      db: d.db,
+      log: d.log,
+      policies: d.policies,
+      secrets: d.secrets,
+      maxAttempts: t.callback_max_attempts,
+      retryBaseSeconds: t.callback_retry_base_seconds,
+      retryCapSeconds: t.callback_retry_cap_seconds,
+      timeoutSeconds: t.callback_timeout_seconds,
+      pollSeconds: t.poll_seconds,
+    });
+    this.worker = new Worker({
+      db: d.db,
+      bus: d.bus,
+      log: d.log,
+      handlers: d.handlers,
+      metrics: d.metrics,
+      concurrency: t.workers,
+      leaseSeconds: t.lease_seconds,
+      pollSeconds: t.poll_seconds,
+      claimBatch: t.claim_batch,
+      retryBaseSeconds: t.retry_base_seconds,
+      retryCapSeconds: t.retry_cap_seconds,
+      tenantMaxRunning: t.tenant_max_running,
+      onCallbacks: () => this.callbacks.wake(),
+      ...overrides,
+    });
+    this.scheduler = new Scheduler({ db: d.db, log: d.log, pollSeconds: t.poll_seconds });
+  }
+
+  async start(): Promise<void> {
+    await this.worker.start();
+    this.scheduler.start();
+    this.callbacks.start();
+  }
+
+  /** Idempotent graceful stop: the worker hands back what does not finish within `graceMs`. */
+  stop(graceMs: number): Promise<void> {
+    this.stopping ??= (async () => {
+      await Promise.all([this.worker.stop(graceMs), this.scheduler.stop(), this.callbacks.stop()]);
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+
+/** The API shapes of tasks. Row types (as stored) live in `rows.ts`; these are what clients see. */
+
+export const taskStatuses = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'] as const;
+export type TaskStatus = (typeof taskStatuses)[number];
+export const terminalStatuses: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** Event types of a task's stream, in the order they can happen. */
+export const taskEventTypes = [
+  'created',
+  'started',
+  'progress',
+  'attempt_failed',
+  'released',
+  'retried',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
+export const terminalEventTypes: readonly string[] = ['completed', 'failed', 'cancelled'];
+
+const uuid = z.uuid();
+
+export const createTaskBody = z
+  .object({
+    agent_id: uuid,
+    task_type: z.string().min(1).max(64),
+    title: z.string().min(1).max(500),
+    description: z.string().max(100_000).optional(),
+    payload: z.unknown().optional(),
+    /** Higher runs first. */
+    priority: z.number().int().min(-1000).max(1000).optional(),
+    run_at: z.iso.datetime({ offset: true }).optional(),
+    delay_seconds: z
+      .number()
+      .min(0)
+      .max(365 * 24 * 3600)
+      .optional(),
+    max_attempts: z.number().int().min(1).max(100).optional(),
+    idempotency_key: z.string().min(1).max(200).optional(),
+    callback_url: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .optional(),
+    parent_task_id: uuid.optional(),
+    session_id: uuid.optional(),
+  })
+  .strict()
+  .refine((b) => b.run_at === undefined || b.delay_seconds === undefined, {
+    message: 'send run_at or delay_seconds, not both',
+    path: ['delay_seconds'],
+  });
+export type CreateTaskInput = z.infer<typeof createTaskBody>;
+
+export const taskSchema = z.object({
+  id: uuid,
+  tenant_id: uuid,
+  agent_id: uuid,
+  task_type: z.string(),
+  status: z.enum(taskStatuses),
+  priority: z.number().int(),
+  title: z.string(),
+  description: z.string(),
+  payload: z.unknown(),
+  result: z.unknown(),
+  result_summary: z.string().nullable(),
+  error_message: z.string().nullable(),
+  attempts: z.number().int(),
+  max_attempts: z.number().int(),
+  run_at: z.string(),
+  lease_owner: z.string().nullable(),
+  lease_expires_at: z.string().nullable(),
+  idempotency_key: z.string().nullable(),
+  callback_url: z.string().nullable(),
+  callback_attempts: z.number().int(),
+  callback_status: z.string().nullable(),
+  parent_task_id: z.string().nullable(),
+  session_id: z.string().nullable(),
+  created_by: z.string().nullable(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+  updated_at: z.string(),
+});
+export type Task = z.infer<typeof taskSchema>;
+
+export const listTasksQuery = z
+  .object({
+    agent_id: uuid.optional(),
+    status: z.enum(taskStatuses).optional(),
+    task_type: z.string().max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  })
+  .strict();
+export type ListTasksQuery = z.infer<typeof listTasksQuery>;
+
+/** What an external worker reports through `POST /v1/tasks/:id/callback`. */
+export const reportBody = z
+  .object({
+    status: z.enum(['completed', 'failed']),
+    result: z.unknown().optional(),
+    result_summary: z.string().max(100_000).optional(),
+    error: z.string().max(100_000).optional(),
+  })
+  .strict()
+  .refine((b) => b.status !== 'failed' || b.error !== undefined, {
+    message: 'a failed report needs an error',
+    path: ['error'],
+  });
+export type ReportInput = z.infer<typeof reportBody>;
+
+export const queueStatusSchema = z.object({
+  counts: z.record(z.string(), z.number().int()),
+  by_agent: z.array(z.object({ agent_id: z.string(), status: z.string(), count: z.number().int() })),
+  oldest_pending_age_seconds: z.number().nullable(),
+  running_leases: z.number().int(),
+  expired_leases: z.number().int(),
+});
+export type QueueStatus = z.infer<typeof queueStatusSchema>;

@@ -1,0 +1,370 @@
+import { hostname } from 'node:os';
+import type { Db } from '../db/db.ts';
+import { newId } from '../db/ids.ts';
+import { toError } from '../errors.ts';
+import type { LiveBus } from '../events/bus.ts';
+import { announce, appendEvent } from '../events/log.ts';
+import type { Logger } from '../observability/logger.ts';
+import { fullJitterMs } from './backoff.ts';
+import { claimTasks } from './claim.ts';
+import { CompletionBuffer } from './completion-buffer.ts';
+import { TASKS_CHANNEL } from './enqueue.ts';
+import { failTask } from './fail.ts';
+import { type HandlerRegistry, isRetryable } from './handlers.ts';
+import type { QueueMetrics } from './metrics.ts';
+import { reapExpiredLeases } from './reap.ts';
+import { releaseTasks } from './release.ts';
+import { renewLeases } from './renew.ts';
+import type { ClaimedTask } from './rows.ts';
+import { CANCEL_TOPIC } from './service.ts';
+
+export interface WorkerOptions {
+  db: Db;
+  bus: LiveBus;
+  log: Logger;
+  handlers: HandlerRegistry;
+  metrics?: QueueMetrics;
+  /** Attempts run at once by this worker. */
+  concurrency: number;
+  leaseSeconds: number;
+  /** Longest idle wait without a NOTIFY (the fallback poll). */
+  pollSeconds: number;
+  claimBatch: number;
+  retryBaseSeconds: number;
+  retryCapSeconds: number;
+  tenantMaxRunning: number;
+  /** Called when tasks became terminal with a callback to send (wakes the sender). */
+  onCallbacks?: () => void;
+  /** Stop claiming after this many tasks (`agentry run-once --limit`). */
+  maxTasks?: number;
+  /** Return from `run()` as soon as nothing is claimable and nothing runs (`run-once`). */
+  exitWhenIdle?: boolean;
+}
+
+interface Running {
+  task: ClaimedTask;
+  abort: AbortController;
+  startedAt: number;
+  /** Lease lost (expired, cancelled, reported externally) or handed back: results are dropped. */
+  detached: boolean;
+  done: Promise<void>;
+}
+
+export interface WorkerSummary {
+  claimed: number;
+  completed: number;
+  failed: number;
+  retried: number;
+}
+
+/**
+ * One worker: claims batches of tasks, runs each through its handler with a lease renewed by a
+ * shared heartbeat, and records the outcome. Sleeps when there is nothing to claim until a NOTIFY
+ * (an enqueue, a hand-back), a freed slot, a known future `run_at`, or the slow fallback poll.
+ */
+export class Worker {
+  readonly owner = `${hostname()}:${process.pid}:${newId().slice(-12)}`;
+  readonly summary: WorkerSummary = { claimed: 0, completed: 0, failed: 0, retried: 0 };
+  private readonly running = new Map<string, Running>();
+  private readonly completions: CompletionBuffer;
+  private stopping = false;
+  private stopped?: Promise<void>;
+  private loopDone?: Promise<void>;
+  /** Bumped by every wake-up, so the loop can tell one arrived while it was claiming. */
+  private wakes = 0;
+  private sleeper?: () => void;
+  private wakeTimer?: { at: number; timer: NodeJS.Timeout };
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly cleanups: Array<() => Promise<void>> = [];
+
+  constructor(private readonly o: WorkerOptions) {
+    this.completions = new CompletionBuffer(o.db, this.owner, o.log, (done, attempted) => {
+      this.summary.completed += done.length;
+      o.metrics?.completions.inc(done.length);
+      if (done.length < attempted) o.log.info({ lost: attempted - done.length }, 'late results discarded');
+      void announce(
+        o.bus,
+        done.map((d) => d.id),
+      ).catch(() => {});
+      if (done.some((d) => d.has_callback)) o.onCallbacks?.();
+    });
+  }
+
+  /** Starts the loop; resolves when it ends (after `stop()`, or when idle with `exitWhenIdle`). */
+  async run(): Promise<WorkerSummary> {
+    await this.start();
+    await this.loopDone;
+    if (this.o.exitWhenIdle) await this.stop(0);
+    else await this.stopped;
+    return this.summary;
+  }
+
+  async start(): Promise<void> {
+    if (this.loopDone) return;
+    const { db, bus } = this.o;
+    this.cleanups.push(await db.listen(TASKS_CHANNEL, (payload) => this.onNotify(payload)));
+    this.cleanups.push(await bus.subscribe(CANCEL_TOPIC, (id) => this.detach(id, 'task cancelled')));
+    const leaseMs = this.o.leaseSeconds * 1000;
+    this.every(leaseMs / 3, () => this.heartbeat());
+    this.every(Math.min(5000, Math.max(250, leaseMs / 6)), () => this.sweep());
+    this.loopDone = this.loop();
+  }
+
+  /**
+   * Graceful stop, idempotent: stop claiming, give running attempts `graceMs` to finish, then abort
+   * and hand the rest back at once (not left to expire), flush completions and unsubscribe.
+   */
+  stop(graceMs = 10_000): Promise<void> {
+    this.stopped ??= this.shutdown(graceMs);
+    return this.stopped;
+  }
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  // ---- the loop: claim → run → (always) release the slot
+
+  private async loop(): Promise<void> {
+    const { db, log } = this.o;
+    while (!this.stopping) {
+      // Wake-ups counted from here on cut the next sleep short, even one that lands mid-claim.
+      const seen = this.wakes;
+      const left = this.o.maxTasks === undefined ? Infinity : this.o.maxTasks - this.summary.claimed;
+      if (left <= 0) {
+        if (this.running.size === 0) break;
+        await this.sleep(this.o.pollSeconds * 1000, seen);
+        continue;
+      }
+      const want = Math.min(this.o.concurrency - this.running.size, this.o.claimBatch, left);
+      if (want <= 0) {
+        await this.sleep(this.o.pollSeconds * 1000, seen); // a finishing attempt wakes us
+        continue;
+      }
+      let batch: ClaimedTask[];
+      try {
+        batch = await claimTasks(db, {
+          owner: this.owner,
+          limit: want,
+          leaseSeconds: this.o.leaseSeconds,
+          tenantMaxRunning: this.o.tenantMaxRunning,
+        });
+      } catch (err) {
+        log.warn({ err: toError(err), worker: this.owner }, 'claim failed; retrying');
+        await this.sleep(1000, -1);
+        continue;
+      }
+      this.summary.claimed += batch.length;
+      this.o.metrics?.claims.inc(batch.length);
+      if (batch.length > 0)
+        void announce(
+          this.o.bus,
+          batch.map((t) => t.id),
+        ).catch(() => {});
+      for (const task of batch) this.launch(task);
+      if (batch.length < want && this.wakes === seen) {
+        if (this.o.exitWhenIdle && this.running.size === 0) break;
+        await this.sleep(this.o.pollSeconds * 1000, seen);
+      }
+    }
+  }
+
+  private launch(task: ClaimedTask): void {
+    const entry: Running = {
+      task,
+      abort: new AbortController(),
+      startedAt: performance.now(),
+      detached: false,
+      done: Promise.resolve(),
+    };
+    this.running.set(task.id, entry);
+    entry.done = this.execute(entry)
+      .catch((err) => this.o.log.error({ err: toError(err), task: task.id }, 'task bookkeeping failed'))
+      .finally(() => {
+        this.running.delete(task.id);
+        this.wake();
+      });
+  }
+
+  private async execute(entry: Running): Promise<void> {
+    const { task } = entry;
+    const { db, bus, log } = this.o;
+    const ctx = {
+      signal: entry.abort.signal,
+      log: log.child({ task: task.id, attempt: task.attempt }),
+      progress: async (data: Record<string, unknown>) => {
+        if (entry.detached) return;
+        await appendEvent(db, task.tenant_id, task.id, 'progress', data);
+        void announce(bus, [task.id]).catch(() => {});
+      },
+    };
+    let outcome: Awaited<ReturnType<ReturnType<HandlerRegistry['resolve']>>>;
+    try {
+      outcome = await this.o.handlers.resolve(task)(task, ctx);
+    } catch (err) {
+      if (entry.detached) return;
+      await this.recordFailure(entry, err);
+      return;
+    }
+    if (entry.detached) return;
+    this.completions.add({
+      id: task.id,
+      attempt: task.attempt,
+      result: outcome?.result,
+      summary: outcome?.summary ?? null,
+      durationMs: performance.now() - entry.startedAt,
+    });
+  }
+
+  private async recordFailure(entry: Running, err: unknown): Promise<void> {
+    const { task } = entry;
+    const error = toError(err);
+    const retryable = isRetryable(err);
+    const delay = fullJitterMs(task.attempt, this.o.retryBaseSeconds, this.o.retryCapSeconds);
+    const failed = await failTask(this.o.db, this.owner, {
+      id: task.id,
+      attempt: task.attempt,
+      error: error.message || error.name,
+      retryable,
+      retryDelayMs: delay,
+      durationMs: performance.now() - entry.startedAt,
+    });
+    if (!failed) return; // the lease was lost meanwhile: nothing to record
+    void announce(this.o.bus, [task.id]).catch(() => {});
+    if (failed.status === 'pending') {
+      this.summary.retried++;
+      this.o.metrics?.failures.inc({ outcome: 'retry' });
+      this.wakeAt(failed.run_at.getTime());
+    } else {
+      this.summary.failed++;
+      this.o.metrics?.failures.inc({ outcome: 'failed' });
+      if (failed.has_callback) this.o.onCallbacks?.();
+    }
+  }
+
+  // ---- leases
+
+  private async heartbeat(): Promise<void> {
+    const held = [...this.running.values()].filter((r) => !r.detached);
+    if (held.length === 0) return;
+    const kept = await renewLeases(
+      this.o.db,
+      this.owner,
+      held.map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
+      this.o.leaseSeconds,
+    );
+    for (const r of held) {
+      // Still running and not renewed: another worker may already run it; stop this attempt.
+      if (!kept.has(r.task.id) && this.running.get(r.task.id) === r) this.detach(r.task.id, 'lease lost');
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    const reaped = await reapExpiredLeases(this.o.db);
+    if (reaped.streams.length === 0) return;
+    this.o.metrics?.reaped.inc(reaped.streams.length);
+    this.o.log.warn({ requeued: reaped.requeued, failed: reaped.failed }, 'expired leases swept');
+    void announce(this.o.bus, reaped.streams).catch(() => {});
+    if (reaped.callbacks > 0) this.o.onCallbacks?.();
+    this.wake();
+  }
+
+  private detach(id: string, reason: string): void {
+    const entry = this.running.get(id);
+    if (!entry || entry.detached) return;
+    entry.detached = true;
+    entry.abort.abort(new Error(reason));
+  }
+
+  // ---- waking
+
+  private onNotify(payload: string): void {
+    const at = Number(payload);
+    if (Number.isFinite(at) && at > Date.now() + 20) this.wakeAt(at);
+    else this.wake();
+  }
+
+  private wake(): void {
+    this.wakes++;
+    this.sleeper?.();
+  }
+
+  /** Wakes the loop at a known future run_at (a retry this worker scheduled, a delayed enqueue). */
+  private wakeAt(at: number): void {
+    if (this.wakeTimer && this.wakeTimer.at <= at && this.wakeTimer.at > Date.now()) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
+    const timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()) + 5);
+    timer.unref();
+    this.wakeTimer = { at, timer };
+  }
+
+  /**
+   * The idle wait: ends on a wake-up counted after `seen` (-1: only a new one), on stop, or after
+   * `ms` (the fallback poll). Never spins.
+   */
+  private sleep(ms: number, seen: number): Promise<void> {
+    if (this.stopping || (seen >= 0 && this.wakes !== seen)) return Promise.resolve();
+    const since = seen >= 0 ? seen : this.wakes;
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.sleeper = () => {
+        if (this.wakes !== since || this.stopping) done();
+      };
+    });
+  }
+
+  private every(ms: number, fn: () => Promise<void>): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      fn()
+        .catch((err) =>
+          this.o.log.warn({ err: toError(err), worker: this.owner }, 'queue housekeeping failed'),
+        )
+        .finally(() => {
+          busy = false;
+        });
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.sleeper?.();
+    this.wake();
+    await this.loopDone;
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    if (this.running.size > 0 && graceMs > 0) {
+      await Promise.race([all(), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    }
+    const rest = [...this.running.values()];
+    for (const r of rest) this.detach(r.task.id, 'worker shutting down');
+    if (rest.length > 0) {
+      const handed = await releaseTasks(
+        this.o.db,
+        this.owner,
+        rest.map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
+      ).catch((err) => {
+        this.o.log.error({ err: toError(err) }, 'could not hand tasks back; their leases will expire');
+        return 0;
+      });
+      this.o.log.info({ handed_back: handed }, 'unfinished tasks handed back');
+      void announce(
+        this.o.bus,
+        rest.map((r) => r.task.id),
+      ).catch(() => {});
+      // Handlers were aborted; give them a moment to unwind, but never hang on one that ignores it.
+      await Promise.race([all(), new Promise((r) => setTimeout(r, 1000).unref())]);
+    }
+    await this.completions.flush();
+    for (const t of this.timers) clearInterval(t);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
+    for (const cleanup of this.cleanups) await cleanup().catch(() => {});
+  }
+}
