@@ -162,7 +162,9 @@ export class Worker {
           batch.map((t) => t.id),
         ).catch(() => {});
       for (const task of batch) this.launch(task);
-      if (batch.length < want && this.wakes === seen) {
+      // Sleep only on an empty claim: a short batch can be the per-tenant cap trimming it, and the
+      // next claim then skips the capped tenant.
+      if (batch.length === 0 && this.wakes === seen) {
         if (this.o.exitWhenIdle && this.running.size === 0) break;
         await this.sleep(this.o.pollSeconds * 1000, seen);
       }
