@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { tenantsFileSchema } from '../../src/config/tenant-policy.ts';
 import { verify } from '../../src/tasks/signature.ts';
 import { guardedLookup, refusedCallbackUrl } from '../../src/tasks/ssrf.ts';
 import { stores, type TestServer } from '../helpers/server.ts';
@@ -32,7 +33,9 @@ function receiver(port = 0): Promise<{ server: Server; port: number; got: Receiv
   );
 }
 
-const allowLoopback = { tenants: { default: { network: { allow_private_callbacks: true } } } };
+const allowLoopback = tenantsFileSchema.parse({
+  tenants: { default: { network: { allow_private_callbacks: true } } },
+});
 
 describe('the SSRF guard', () => {
   it('refuses loopback, private, link-local, metadata and odd numeric hosts', () => {
