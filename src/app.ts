@@ -103,7 +103,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       essential: false,
       run: async () => ({ detail: { ...(await tasks.health()), workers: config.tasks.workers } }),
     });
-    const models = createModelGateway(config);
+    const modelGateway = createModelGateway({ config, db, log, metrics, health, policies });
+    const models = modelGateway.gateway;
 
     health.register('store', {
       essential: true,
@@ -165,6 +166,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         await http.close();
         // Most of the shutdown grace goes to running tasks; the rest is handed back, not lost.
         await queue?.stop(config.server.shutdown_grace_seconds * 800);
+        // After the queue: running tasks may still call models; this writes their usage.
+        await modelGateway.close();
         await bus.close();
         await db.close();
       })();

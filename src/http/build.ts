@@ -8,13 +8,16 @@ import { registerAuth } from './plugins/auth.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { genRequestId, registerRequestContext } from './plugins/request-context.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { modelRoutes } from './routes/models.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { tenantRoutes } from './routes/tenants.ts';
+import { usageRoutes } from './routes/usage.ts';
 
 /** Builds the HTTP front door: plugins, then routes. Listening is the caller's business. */
 export async function buildHttp(services: Services, log: Logger): Promise<FastifyInstance> {
@@ -87,6 +90,9 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(keyRoutes(services));
   await app.register(taskRoutes(services));
   await app.register(scheduleRoutes(services));
+  await app.register(chatCompletionRoutes(services));
+  await app.register(modelRoutes(services));
+  await app.register(usageRoutes(services));
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -1,22 +1,163 @@
+import { Redis } from 'ioredis';
+import { Gauge } from 'prom-client';
 import type { Config } from '../config/config.ts';
 import type { ProviderConfig } from '../config/models-config.ts';
+import type { TenantPolicies } from '../config/tenant-policy.ts';
+import type { Db } from '../db/db.ts';
+import type { HealthRegistry } from '../observability/health.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { ModelCatalog } from './catalog.ts';
+import { type CounterStore, DbCounterStore, RedisCounterStore } from './counters.ts';
 import { Gateway } from './gateway.ts';
+import { LeasedCounters } from './leases.ts';
+import { Limits } from './limits.ts';
+import { ModelPolicy } from './policy.ts';
 import type { Provider } from './provider.ts';
+import { AnthropicProvider } from './providers/anthropic.ts';
 import { MockProvider } from './providers/mock.ts';
+import { OpenAIProvider } from './providers/openai.ts';
+import { ModelTelemetry } from './telemetry.ts';
+import { UsageRecorder } from './usage.ts';
 
-/** The providers named in config, plus the built-in `mock`. */
-export function createProviders(config: Config['models']): Map<string, Provider> {
-  const defs: Record<string, ProviderConfig> = { mock: { type: 'mock' }, ...config.providers };
+/** The vendors' endpoints, present unless config redefines the names. */
+const builtinProviders: Record<string, ProviderConfig> = {
+  mock: { type: 'mock' },
+  openai: { type: 'openai', api_key_env: 'OPENAI_API_KEY' },
+  anthropic: { type: 'anthropic', api_key_env: 'ANTHROPIC_API_KEY' },
+};
+
+/** The providers named in config, plus the built-in ones. Keys come only from the environment. */
+export function createProviders(
+  config: Config['models'],
+  env: Record<string, string | undefined> = process.env,
+): Map<string, Provider> {
+  const defs: Record<string, ProviderConfig> = { ...builtinProviders, ...config.providers };
   const providers = new Map<string, Provider>();
   for (const [name, def] of Object.entries(defs)) {
+    const timeouts = { ...config.timeouts, ...def.timeouts };
+    const apiKey = def.api_key_env ? env[def.api_key_env] : undefined;
     if (def.type === 'mock') providers.set(name, new MockProvider(name, config.mock));
+    else if (def.type === 'openai') {
+      providers.set(name, new OpenAIProvider(name, { baseURL: def.base_url, apiKey, timeouts }));
+    } else {
+      providers.set(
+        name,
+        new AnthropicProvider(name, {
+          baseURL: def.base_url,
+          apiKey,
+          timeouts,
+          defaultMaxTokens: config.default_max_tokens,
+        }),
+      );
+    }
   }
   return providers;
 }
 
-/** Builds the model gateway from config. */
-export function createModelGateway(config: Config): Gateway {
-  const providers = createProviders(config.models);
-  return new Gateway(new ModelCatalog(config.models, providers), providers.get('mock') as MockProvider);
+export interface ModelGatewayDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+  metrics: Metrics;
+  health: HealthRegistry;
+  policies: TenantPolicies;
+  env?: Record<string, string | undefined>;
+}
+
+export interface ModelGatewayHandle {
+  gateway: Gateway;
+  /** Stops the flush loop (every `models.flush_ms`), flushes one last time, closes Redis. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the gateway and what it stands on: providers, the counters behind budgets (always in the
+ * database, which is durable) and rate limits (Redis when REDIS_URL is set, else the database),
+ * the usage recorder, the flush loop, and its health check and metrics.
+ */
+export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
+  const { config, db, log, metrics, health, policies } = deps;
+  const m = config.models;
+  const providers = createProviders(m, deps.env);
+  const redis = config.redis_url
+    ? new Redis(config.redis_url, {
+        // Fail fast instead of queueing while Redis is away: the caller decides (fail_open or 503).
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        lazyConnect: false,
+      })
+    : undefined;
+  redis?.on('error', (err) => log.debug({ err }, 'redis (rate limits) error'));
+  const budgetStore = new DbCounterStore(db);
+  const rateStore: CounterStore = redis ? new RedisCounterStore(redis) : budgetStore;
+  const budgets = new LeasedCounters(budgetStore);
+  const rates = new LeasedCounters(rateStore);
+  const usage = new UsageRecorder(db, log);
+  let sweeps = 0;
+  const flush = async () => {
+    const results = await Promise.allSettled([
+      usage.flush(),
+      budgets.flush(),
+      rates.flush(),
+      // Ended periods' counters are garbage; sweeping every few hundred flushes is plenty.
+      ++sweeps % 400 === 0 ? budgetStore.sweep() : Promise.resolve(),
+    ]);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  const gateway = new Gateway({
+    flush,
+    catalog: new ModelCatalog(m, providers),
+    mock: providers.get('mock') as MockProvider,
+    policy: new ModelPolicy(policies),
+    admission: new Limits(policies, budgets, rates, log),
+    usage,
+    telemetry: new ModelTelemetry(),
+    options: {
+      retries: m.retries,
+      breaker: m.breaker,
+      timeouts: (name) => ({ ...m.timeouts, ...m.providers[name]?.timeouts }),
+      default_max_tokens: m.default_max_tokens,
+    },
+  });
+
+  const breakerGauge = new Gauge({
+    name: 'agentry_model_breaker_state',
+    help: 'Circuit breaker state per provider endpoint: 0 closed, 1 half-open, 2 open',
+    labelNames: ['provider'],
+    registers: [metrics.registry],
+    collect() {
+      for (const [name, b] of gateway.breakers()) {
+        this.set({ provider: name }, b.state === 'closed' ? 0 : b.state === 'half_open' ? 1 : 2);
+      }
+    },
+  });
+  void breakerGauge;
+  health.register('model_providers', {
+    essential: false,
+    run: async () => {
+      const breakers = Object.fromEntries([...gateway.breakers()].map(([n, b]) => [n, b.state]));
+      const open = Object.values(breakers).some((s) => s !== 'closed');
+      return { status: open ? 'degraded' : 'ok', detail: { breakers, limits_store: rateStore.kind } };
+    },
+  });
+
+  const timer = setInterval(() => {
+    flush().catch((err) => log.warn({ err }, 'model gateway flush failed; will retry'));
+  }, m.flush_ms);
+  timer.unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    gateway,
+    close: () => {
+      closing ??= (async () => {
+        clearInterval(timer);
+        await flush().catch((err) => log.warn({ err }, 'model gateway final flush failed'));
+        redis?.disconnect();
+      })();
+      return closing;
+    },
+  };
 }

@@ -1,36 +1,423 @@
-import type { ModelCatalog } from './catalog.ts';
-import type { ProviderCall } from './provider.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ModelTimeouts } from '../config/models-config.ts';
+import { AppError } from '../errors.ts';
+import type { Admission, Ticket } from './admission.ts';
+import { type BreakerOptions, CircuitBreaker } from './breaker.ts';
+import type { ModelCatalog, ResolvedModel } from './catalog.ts';
+import { asUpstreamError, TimeoutReason, toAppError } from './errors.ts';
+import type { ModelPolicy } from './policy.ts';
+import { type ProviderCall, UpstreamError } from './provider.ts';
 import type { MockProvider } from './providers/mock.ts';
-import type { CallContext, Completion, CompletionChunk, CompletionRequest, ModelGateway } from './types.ts';
+import { backoffMs, type RetryOptions } from './retry.ts';
+import type { CallSpan, ModelTelemetry } from './telemetry.ts';
+import { estimatePromptTokens } from './tokens.ts';
+import type {
+  CallContext,
+  Completion,
+  CompletionChunk,
+  CompletionRequest,
+  ModelGateway,
+  Usage,
+} from './types.ts';
+import type { UsageRecorder } from './usage.ts';
+
+export interface GatewayOptions {
+  retries: RetryOptions;
+  breaker: BreakerOptions;
+  /** Timeouts by provider name (config defaults merged with the provider's own). */
+  timeouts: (provider: string) => ModelTimeouts;
+  default_max_tokens: number;
+}
+
+export interface GatewayDeps {
+  catalog: ModelCatalog;
+  mock: MockProvider;
+  policy: ModelPolicy;
+  admission: Admission;
+  usage: UsageRecorder;
+  /** Writes buffered usage and gives back unused leases (the factory's flush loop calls it too). */
+  flush: () => Promise<void>;
+  telemetry: ModelTelemetry;
+  options: GatewayOptions;
+}
+
+/** One call on its way through the gateway. */
+interface Call {
+  request: CompletionRequest;
+  ctx: CallContext;
+  candidates: ResolvedModel[];
+  promptTokens: number;
+  ticket: Ticket;
+  span: CallSpan;
+  started: number;
+  /** Time spent waiting on providers (calls and retry pauses): the rest is the gateway's own. */
+  upstreamMs: number;
+  attempts: number;
+}
+
+interface Attempt<T> {
+  model: ResolvedModel;
+  value: T;
+  controller: AbortController;
+  /** Clears the attempt's timers and signal links. */
+  done: () => void;
+}
+
+type StreamStart = { it: AsyncIterator<CompletionChunk>; first: IteratorResult<CompletionChunk> };
 
 /**
- * The one way to call a model. Each call: resolve the model (aliases), then run it on the provider.
+ * The one way to call a model. Each call: resolve the model and its fallbacks, check the tenant's
+ * routing policy (403), reserve the worst case on rate limits and budgets (429), then try the model
+ * and its fallbacks, each behind its endpoint's circuit breaker, with timeouts and retries (never
+ * after the first streamed chunk); finally reconcile the reservation to the real usage, record the
+ * usage row and end the span.
  */
 export class Gateway implements ModelGateway {
-  constructor(
-    readonly catalog: ModelCatalog,
-    /** The built-in mock provider, for scripting replies in tests and demos. */
-    readonly mock: MockProvider,
-  ) {}
+  readonly catalog: ModelCatalog;
+  /** The built-in mock provider, for scripting replies in tests and demos. */
+  readonly mock: MockProvider;
+  /** Usage rows, recorded for every call; queried by GET /v1/usage. */
+  readonly usage: UsageRecorder;
+  private readonly breakerMap = new Map<string, CircuitBreaker>();
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.catalog = deps.catalog;
+    this.mock = deps.mock;
+    this.usage = deps.usage;
+  }
+
+  /** Writes buffered usage rows and settles budget/rate leases with the store now. */
+  flush(): Promise<void> {
+    return this.deps.flush();
+  }
+
+  /** The circuit breaker of each provider endpoint that has been called. */
+  breakers(): ReadonlyMap<string, CircuitBreaker> {
+    return this.breakerMap;
+  }
+
+  /** The models a tenant may use, as known to config. */
+  modelsFor(tenantName: string): string[] {
+    return this.catalog.known().filter((m) => {
+      try {
+        return this.deps.policy.allowed(tenantName, this.catalog.resolve(m).id);
+      } catch {
+        return false;
+      }
+    });
+  }
 
   async complete(request: CompletionRequest, ctx: CallContext): Promise<Completion> {
-    const model = this.catalog.resolve(request.model);
-    const completion = await model.provider.complete(this.callFor(request, model.model, ctx));
-    return { ...completion, model: model.id };
+    const call = await this.prepare(request, ctx, false);
+    let attempt: Attempt<Completion> | undefined;
+    try {
+      attempt = await this.attempt(call, async (model, pc) => model.provider.complete(pc));
+    } catch (err) {
+      this.fail(call, err);
+      throw err;
+    }
+    attempt.done();
+    const completion = { ...attempt.value, model: attempt.model.id };
+    this.finish(call, attempt.model, completion.usage, 'ok', completion.finish_reason, completion.id);
+    return completion;
   }
 
   async *stream(request: CompletionRequest, ctx: CallContext): AsyncIterable<CompletionChunk> {
-    const model = this.catalog.resolve(request.model);
-    for await (const chunk of model.provider.stream(this.callFor(request, model.model, ctx))) {
-      yield chunk.type === 'finish' ? { ...chunk, model: model.id } : chunk;
+    const call = await this.prepare(request, ctx, true);
+    let attempt: Attempt<StreamStart>;
+    try {
+      attempt = await this.attempt(call, async (model, pc, controller, timeouts) => {
+        const it = model.provider.stream(pc)[Symbol.asyncIterator]();
+        const timer = setTimeout(
+          () => controller.abort(new TimeoutReason('first_byte')),
+          timeouts.first_byte_ms,
+        );
+        try {
+          const first = await it.next();
+          if (first.done)
+            throw new UpstreamError('network', 'the upstream closed the stream without answering');
+          return { it, first };
+        } finally {
+          clearTimeout(timer);
+        }
+      });
+    } catch (err) {
+      this.fail(call, err);
+      throw err;
+    }
+    const { model, controller } = attempt;
+    const { it } = attempt.value;
+    call.span.firstChunk();
+    if (ctx.timing) {
+      ctx.timing.model = model.id;
+      ctx.timing.first_chunk_ms = performance.now() - call.started;
+      ctx.timing.upstream_ms = call.upstreamMs;
+      ctx.timing.gateway_ms = ctx.timing.first_chunk_ms - call.upstreamMs;
+    }
+    let finish: Extract<CompletionChunk, { type: 'finish' }> | undefined;
+    let streamed = 0;
+    let failure: unknown;
+    let next = attempt.value.first;
+    try {
+      while (!next.done) {
+        const chunk = next.value;
+        if (chunk.type === 'finish') {
+          finish = { ...chunk, model: model.id };
+          yield finish;
+        } else {
+          streamed += chunk.type === 'text' ? chunk.delta.length : chunk.arguments_delta.length;
+          yield chunk;
+        }
+        const waitStarted = performance.now();
+        next = await it.next();
+        call.upstreamMs += performance.now() - waitStarted;
+      }
+      if (!finish) throw new UpstreamError('network', 'the upstream stream ended without a finish');
+    } catch (raw) {
+      // Past the first chunk nothing is retried: the caller already has part of the answer.
+      const err = asUpstreamError(raw, controller.signal);
+      if (err.endpointFault) this.breaker(model.provider.name).failure();
+      failure =
+        err.kind === 'timeout'
+          ? new AppError('gateway_timeout', `model ${model.id}: ${err.message} mid-stream`, { cause: err })
+          : err.kind === 'aborted'
+            ? toAppError(err, model.id)
+            : new AppError(
+                'bad_gateway',
+                `model ${model.id}: the stream broke after it started: ${err.message}`,
+                {
+                  cause: err,
+                },
+              );
+      throw failure;
+    } finally {
+      if (!finish) {
+        // The caller stopped reading (disconnect, cancel) or the stream broke: stop the upstream too.
+        controller.abort(new Error('stream abandoned'));
+        it.return?.().catch(() => {});
+      }
+      attempt.done();
+      const usage: Usage = finish?.usage ?? {
+        prompt_tokens: call.promptTokens,
+        completion_tokens: Math.ceil(streamed / 4),
+        total_tokens: call.promptTokens + Math.ceil(streamed / 4),
+      };
+      const outcome = finish
+        ? 'ok'
+        : failure instanceof AppError && failure.code !== 'bad_request'
+          ? `error:${failure.code}`
+          : 'aborted';
+      this.finish(call, model, usage, outcome, finish?.finish_reason, undefined, failure);
     }
   }
 
-  private callFor(request: CompletionRequest, model: string, ctx: CallContext): ProviderCall {
-    return {
-      request: { ...request, model },
-      signal: ctx.signal ?? new AbortController().signal,
+  private async prepare(request: CompletionRequest, ctx: CallContext, streaming: boolean): Promise<Call> {
+    const started = performance.now();
+    const { policy, catalog, admission, telemetry, options } = this.deps;
+    const candidates = catalog.candidates(request.model);
+    const primary = candidates[0]!;
+    const span = telemetry.start({
+      providerType: primary.provider.type,
+      requestModel: primary.id,
+      maxTokens: request.max_tokens,
+      streaming,
       requestId: ctx.requestId,
+      tenantName: ctx.tenantName,
+      agentName: ctx.agentName,
+      traceId: ctx.traceId,
+      parentSpanId: ctx.parentSpanId,
+    });
+    const call: Call = {
+      request,
+      ctx,
+      candidates,
+      promptTokens: 0,
+      ticket: { settle() {} },
+      span,
+      started,
+      upstreamMs: 0,
+      attempts: 0,
     };
+    try {
+      policy.check(ctx.tenantName, primary.id);
+      // Fallbacks the tenant may not use are skipped silently: the primary's rule already answered.
+      call.candidates = candidates.filter((m, i) => i === 0 || policy.allowed(ctx.tenantName, m.id));
+      call.promptTokens = estimatePromptTokens(request.messages, request.tools);
+      const maxTokens = request.max_tokens ?? options.default_max_tokens;
+      const worstCost = Math.max(
+        ...call.candidates.map((m) =>
+          catalog.cost(m, { prompt_tokens: call.promptTokens, completion_tokens: maxTokens }),
+        ),
+      );
+      call.ticket = await admission.admit({
+        ctx,
+        model: primary,
+        promptTokens: call.promptTokens,
+        worstTokens: call.promptTokens + maxTokens,
+        worstCost,
+      });
+    } catch (err) {
+      this.fail(call, err);
+      throw err;
+    }
+    return call;
+  }
+
+  /** Runs `run` on the model, then its fallbacks, with breakers, timeouts and retries. */
+  private async attempt<T>(
+    call: Call,
+    run: (
+      model: ResolvedModel,
+      pc: ProviderCall,
+      controller: AbortController,
+      t: ModelTimeouts,
+    ) => Promise<T>,
+  ): Promise<Attempt<T>> {
+    const { options } = this.deps;
+    const { ctx } = call;
+    let last: AppError | undefined;
+    for (const model of call.candidates) {
+      const breaker = this.breaker(model.provider.name);
+      for (let retry = 0; ; retry++) {
+        if (!breaker.acquire()) {
+          last = new AppError(
+            'unavailable',
+            `model ${model.id}: provider ${model.provider.name} is unavailable (circuit open)`,
+            {
+              retryAfter: Math.max(1, Math.ceil(breaker.retryInMs() / 1000)),
+            },
+          );
+          call.span.attempt(model.provider.name, model.id, call.attempts, 'circuit_open');
+          break;
+        }
+        const timeouts = { ...options.timeouts(model.provider.name), ...ctx.timeouts };
+        const controller = new AbortController();
+        const onAbort = () => controller.abort(ctx.signal?.reason);
+        ctx.signal?.addEventListener('abort', onAbort, { once: true });
+        if (ctx.signal?.aborted) onAbort();
+        const timer = setTimeout(() => controller.abort(new TimeoutReason('total')), timeouts.total_ms);
+        const done = () => {
+          clearTimeout(timer);
+          ctx.signal?.removeEventListener('abort', onAbort);
+        };
+        call.attempts += 1;
+        const t0 = performance.now();
+        try {
+          const pc: ProviderCall = {
+            request: { ...call.request, model: model.model },
+            signal: controller.signal,
+            requestId: ctx.requestId,
+          };
+          const value = await run(model, pc, controller, timeouts);
+          call.upstreamMs += performance.now() - t0;
+          breaker.success();
+          return { model, value, controller, done };
+        } catch (raw) {
+          call.upstreamMs += performance.now() - t0;
+          done();
+          const err = asUpstreamError(raw, controller.signal);
+          call.span.attempt(
+            model.provider.name,
+            model.id,
+            call.attempts,
+            err.status ? String(err.status) : err.kind,
+          );
+          if (err.kind === 'aborted') {
+            breaker.release();
+            throw toAppError(err, model.id);
+          }
+          if (err.endpointFault) breaker.failure();
+          else breaker.success();
+          // The caller's own mistakes (400, 404, 422 …) are not fixed by retrying or another model.
+          if (!err.retryable) throw toAppError(err, model.id);
+          last = toAppError(err, model.id);
+          if (retry >= options.retries.max) break;
+          const wait = backoffMs(retry, options.retries, err.retryAfter);
+          if (wait === undefined) break;
+          const w0 = performance.now();
+          await sleep(wait, undefined, { signal: ctx.signal }).catch((e) => {
+            throw new AppError('bad_request', 'request aborted by the client', { cause: e });
+          });
+          call.upstreamMs += performance.now() - w0;
+        }
+      }
+    }
+    throw last ?? new AppError('unavailable', 'no model could answer');
+  }
+
+  private breaker(name: string): CircuitBreaker {
+    let b = this.breakerMap.get(name);
+    if (!b) {
+      b = new CircuitBreaker(name, this.deps.options.breaker);
+      this.breakerMap.set(name, b);
+    }
+    return b;
+  }
+
+  private finish(
+    call: Call,
+    model: ResolvedModel,
+    usage: Usage,
+    outcome: string,
+    finishReason?: Completion['finish_reason'],
+    responseId?: string,
+    error?: unknown,
+  ): void {
+    const cost = this.catalog.cost(model, usage);
+    call.ticket.settle({ tokens: usage.prompt_tokens + usage.completion_tokens, cost });
+    const elapsed = performance.now() - call.started;
+    const { ctx } = call;
+    if (ctx.timing) {
+      ctx.timing.upstream_ms = call.upstreamMs;
+      ctx.timing.gateway_ms ??= elapsed - call.upstreamMs;
+      ctx.timing.model = model.id;
+      ctx.timing.attempts = call.attempts;
+    }
+    this.deps.usage.record({
+      tenantId: ctx.tenantId,
+      agent: ctx.agentName,
+      keyId: ctx.keyId,
+      requestedModel: call.request.model,
+      model: model.id,
+      inputTokens: usage.prompt_tokens,
+      outputTokens: usage.completion_tokens,
+      cost,
+      latencyMs: elapsed,
+      requestId: ctx.requestId,
+      outcome,
+      at: new Date(),
+    });
+    call.span.end({
+      responseModel: model.id,
+      responseId,
+      finishReason,
+      usage,
+      errorType: error instanceof AppError ? error.code : error ? 'error' : undefined,
+    });
+  }
+
+  /** A call that got no answer: release its reservation, record it, end its span. */
+  private fail(call: Call, err: unknown): void {
+    const code = err instanceof AppError ? err.code : 'internal';
+    const outcome =
+      code === 'bad_request' && /aborted/.test((err as Error).message) ? 'aborted' : `error:${code}`;
+    const model = call.candidates[0]!;
+    call.ticket.settle({ tokens: 0, cost: 0 });
+    this.deps.usage.record({
+      tenantId: call.ctx.tenantId,
+      agent: call.ctx.agentName,
+      keyId: call.ctx.keyId,
+      requestedModel: call.request.model,
+      model: model.id,
+      inputTokens: 0,
+      outputTokens: 0,
+      cost: 0,
+      latencyMs: performance.now() - call.started,
+      requestId: call.ctx.requestId,
+      outcome,
+      at: new Date(),
+    });
+    if (call.ctx.timing) call.ctx.timing.attempts = call.attempts;
+    call.span.end({ errorType: code });
   }
 }

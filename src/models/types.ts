@@ -66,8 +66,25 @@ export interface CallContext {
   keyId?: string;
   requestId?: string;
   traceId?: string;
+  /** The caller's span (W3C traceparent), so the model call's span joins its trace. */
+  parentSpanId?: string;
   /** Aborts the upstream call (client disconnected, task cancelled). */
   signal?: AbortSignal;
+  /** Per-call overrides of the configured timeouts, in ms. */
+  timeouts?: { connect_ms?: number; first_byte_ms?: number; total_ms?: number };
+  /** Filled in by the gateway as the call proceeds (for Server-Timing and callers that measure). */
+  timing?: CallTiming;
+}
+
+/** Where the time of one call went, in ms. `gateway_ms` is the gateway's own overhead. */
+export interface CallTiming {
+  gateway_ms?: number;
+  upstream_ms?: number;
+  /** Streaming: from the call until the first chunk was handed to the caller. */
+  first_chunk_ms?: number;
+  /** The model that answered and the attempts it took, fallbacks included. */
+  model?: string;
+  attempts?: number;
 }
 
 export interface ModelGateway {

@@ -1,0 +1,124 @@
+import type { CounterStore } from './counters.ts';
+
+/** One limited quantity in one period: `tokens of tenant X today`, `requests of key K this minute`. */
+export interface CounterSpec {
+  key: string;
+  limit: number;
+  /** When the period ends (epoch ms): counters expire then, and Retry-After points there. */
+  expiresAt: number;
+}
+
+interface Lease {
+  spec: CounterSpec;
+  /** Taken from the shared store and not yet given back. */
+  held: number;
+  /** Reserved by calls in flight (their worst case). */
+  inflight: number;
+  /** Really used by settled calls since the last flush. */
+  consumed: number;
+}
+
+/**
+ * Budgets and rate limits without a store round trip per call, still exact across processes.
+ *
+ * Each process takes *leases* from the shared counters (a slice of the limit, atomically, never past
+ * it) and reserves calls out of what it holds locally. Every flush it gives back what it holds beyond
+ * its calls in flight and charges any overage (a call that used more than its reservation), so the
+ * shared counter always equals at least what all processes have used or reserved: no process can
+ * reserve what another holds, hence no overspend. The cost of this: near a limit, slices held by
+ * other processes look spent until their next flush (at most `flush_ms`), and a process that dies
+ * loses its unused slice until the period ends — both err on the side of refusing, never of overspending.
+ */
+export class LeasedCounters {
+  private readonly leases = new Map<string, Lease>();
+
+  constructor(
+    private readonly store: CounterStore,
+    /** Fraction of a limit taken per lease when more than the call needs is left. */
+    private readonly slice = 0.01,
+  ) {}
+
+  /** Reserves `amount` on every counter, or none: returns the first counter that refused. */
+  async reserveAll(
+    specs: readonly CounterSpec[],
+    amounts: readonly number[],
+  ): Promise<CounterSpec | undefined> {
+    for (let i = 0; i < specs.length; i++) {
+      let ok: boolean;
+      try {
+        ok = await this.reserve(specs[i]!, amounts[i]!);
+      } catch (err) {
+        for (let j = 0; j < i; j++) this.settle(specs[j]!, amounts[j]!, 0);
+        throw err;
+      }
+      if (!ok) {
+        for (let j = 0; j < i; j++) this.settle(specs[j]!, amounts[j]!, 0);
+        return specs[i];
+      }
+    }
+    return undefined;
+  }
+
+  async reserve(spec: CounterSpec, amount: number): Promise<boolean> {
+    const lease = this.leaseFor(spec);
+    if (amount > spec.limit) return false;
+    for (;;) {
+      const available = lease.held - lease.inflight - lease.consumed;
+      if (available >= amount) {
+        lease.inflight += amount;
+        return true;
+      }
+      const need = amount - available;
+      const chunk = Math.max(need, spec.limit * this.slice);
+      // Re-checked after each await: other calls of this process may have used what we held.
+      if (await this.store.take(spec.key, chunk, spec.limit, spec.expiresAt)) {
+        lease.held += chunk;
+      } else if (chunk > need && (await this.store.take(spec.key, need, spec.limit, spec.expiresAt))) {
+        lease.held += need;
+      } else {
+        return false;
+      }
+    }
+  }
+
+  /** Ends a reservation of `reserved` that really used `used` (0 to cancel it). */
+  settle(spec: CounterSpec, reserved: number, used: number): void {
+    const lease = this.leaseFor(spec);
+    lease.inflight -= reserved;
+    lease.consumed += used;
+  }
+
+  /** Gives back unused leases and charges overage; forgets leases of ended periods once idle. */
+  async flush(now = Date.now()): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const [key, lease] of this.leases) {
+      const surplus = lease.held - lease.inflight - lease.consumed;
+      const consumed = lease.consumed;
+      // After this, the store holds exactly our in-flight reservations plus what we consumed.
+      lease.held = lease.inflight;
+      lease.consumed = 0;
+      if (surplus !== 0) {
+        work.push(
+          this.store.add(key, -surplus, lease.spec.expiresAt).catch((err) => {
+            // The store still counts what we held: keep it ours, and try again next flush.
+            lease.held += consumed + surplus;
+            lease.consumed += consumed;
+            throw err;
+          }),
+        );
+      }
+      if (lease.inflight === 0 && lease.spec.expiresAt <= now) this.leases.delete(key);
+    }
+    const failed = (await Promise.allSettled(work)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private leaseFor(spec: CounterSpec): Lease {
+    let lease = this.leases.get(spec.key);
+    if (!lease) {
+      lease = { spec, held: 0, inflight: 0, consumed: 0 };
+      this.leases.set(spec.key, lease);
+    }
+    return lease;
+  }
+}

@@ -1,0 +1,168 @@
+import type { BudgetLimits, TenantPolicies, TenantPolicy } from '../config/tenant-policy.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Admission, AdmissionRequest, Ticket } from './admission.ts';
+import type { CounterSpec, LeasedCounters } from './leases.ts';
+
+type Metric = 'tokens' | 'cost' | 'requests';
+
+interface Need {
+  spec: CounterSpec;
+  metric: Metric;
+  /** Which rule, for the 429 message: `tenant acme tokens_per_day`. */
+  rule: string;
+}
+
+/**
+ * Budgets (per tenant and per agent: tokens and cost per day and month, in the durable store) and
+ * rate limits (per tenant and per key: requests and tokens per minute, in Redis when configured).
+ * A call reserves its worst case on every counter that applies, or is refused with 429 naming the
+ * limit; settling the ticket replaces the worst case by the real usage. When a store cannot be
+ * reached, a tenant with `fail_open` is served (and it is logged), any other gets 503.
+ */
+export class Limits implements Admission {
+  constructor(
+    private readonly policies: TenantPolicies,
+    private readonly budgets: LeasedCounters,
+    private readonly rates: LeasedCounters,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async admit(req: AdmissionRequest): Promise<Ticket> {
+    const policy = this.policies.get(req.ctx.tenantName);
+    const now = this.now();
+    const budgetNeeds = this.budgetNeeds(policy, req, now);
+    const rateNeeds = this.rateNeeds(policy, req, now);
+    if (budgetNeeds.length === 0 && rateNeeds.length === 0) return noopTicket;
+    const amount = (n: Need) =>
+      n.metric === 'requests' ? 1 : n.metric === 'tokens' ? req.worstTokens : req.worstCost;
+
+    const held: Array<{ counters: LeasedCounters; needs: Need[]; amounts: number[] }> = [];
+    for (const [counters, needs] of [
+      [this.rates, rateNeeds],
+      [this.budgets, budgetNeeds],
+    ] as const) {
+      if (needs.length === 0) continue;
+      const amounts = needs.map(amount);
+      let refused: CounterSpec | undefined;
+      try {
+        refused = await counters.reserveAll(
+          needs.map((n) => n.spec),
+          amounts,
+        );
+      } catch (err) {
+        if (!policy.fail_open) {
+          for (const h of held) cancel(h.counters, h.needs, h.amounts);
+          throw new AppError('store_unavailable', 'the budget and rate-limit store cannot be reached', {
+            cause: err,
+            retryAfter: 1,
+          });
+        }
+        this.log.warn(
+          { err, tenant: req.ctx.tenantName, request_id: req.ctx.requestId },
+          'limit store unreachable: serving the call unmetered (fail_open)',
+        );
+        continue;
+      }
+      if (refused) {
+        for (const h of held) cancel(h.counters, h.needs, h.amounts);
+        const need = needs.find((n) => n.spec === refused)!;
+        const retryAfter = Math.max(1, Math.ceil((refused.expiresAt - now) / 1000));
+        throw new AppError(
+          'rate_limited',
+          `${need.rule} exceeded (limit ${refused.limit}); retry after ${retryAfter} s`,
+          {
+            retryAfter,
+            details: { rule: need.rule, limit: refused.limit },
+          },
+        );
+      }
+      held.push({ counters, needs, amounts });
+    }
+
+    let settled = false;
+    return {
+      settle: (actual) => {
+        if (settled) return;
+        settled = true;
+        for (const h of held) {
+          for (const [i, n] of h.needs.entries()) {
+            // A request counts once whatever happened; tokens and cost are reconciled to what was used.
+            const used = n.metric === 'requests' ? 1 : n.metric === 'tokens' ? actual.tokens : actual.cost;
+            h.counters.settle(n.spec, h.amounts[i]!, used);
+          }
+        }
+      },
+    };
+  }
+
+  private budgetNeeds(policy: TenantPolicy, req: AdmissionRequest, now: number): Need[] {
+    const needs: Need[] = [];
+    const t = req.ctx.tenantId;
+    addBudget(needs, policy.budgets, `b:${t}:t`, `tenant ${req.ctx.tenantName}`, now);
+    const agent = req.ctx.agentName;
+    const agentLimits = agent ? policy.budgets.agents[agent] : undefined;
+    if (agent && agentLimits) addBudget(needs, agentLimits, `b:${t}:a:${agent}`, `agent ${agent}`, now);
+    return needs;
+  }
+
+  private rateNeeds(policy: TenantPolicy, req: AdmissionRequest, now: number): Need[] {
+    const needs: Need[] = [];
+    const minute = Math.floor(now / 60_000);
+    const expiresAt = (minute + 1) * 60_000;
+    const add = (limit: number | undefined, key: string, metric: Metric, rule: string) => {
+      if (limit !== undefined)
+        needs.push({ spec: { key: `${key}:${minute}`, limit, expiresAt }, metric, rule });
+    };
+    const t = req.ctx.tenantId;
+    const r = policy.rate_limits;
+    const who = `tenant ${req.ctx.tenantName}`;
+    add(r.requests_per_minute, `r:${t}:t:req`, 'requests', `${who} rate limit requests_per_minute`);
+    add(r.tokens_per_minute, `r:${t}:t:tok`, 'tokens', `${who} rate limit tokens_per_minute`);
+    if (r.per_key && req.ctx.keyId) {
+      const k = req.ctx.keyId;
+      add(
+        r.per_key.requests_per_minute,
+        `r:${t}:k:${k}:req`,
+        'requests',
+        `key rate limit requests_per_minute`,
+      );
+      add(r.per_key.tokens_per_minute, `r:${t}:k:${k}:tok`, 'tokens', `key rate limit tokens_per_minute`);
+    }
+    return needs;
+  }
+}
+
+const noopTicket: Ticket = { settle() {} };
+
+function cancel(counters: LeasedCounters, needs: Need[], amounts: number[]) {
+  for (const [i, n] of needs.entries()) counters.settle(n.spec, amounts[i]!, 0);
+}
+
+function addBudget(needs: Need[], limits: BudgetLimits, prefix: string, who: string, now: number) {
+  const d = new Date(now);
+  const day = d.toISOString().slice(0, 10);
+  const month = day.slice(0, 7);
+  const dayEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
+  const monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  const add = (
+    limit: number | undefined,
+    metric: 'tokens' | 'cost',
+    period: string,
+    end: number,
+    name: string,
+  ) => {
+    if (limit !== undefined) {
+      needs.push({
+        spec: { key: `${prefix}:${metric}:${period}`, limit, expiresAt: end },
+        metric,
+        rule: `${who} budget ${name}`,
+      });
+    }
+  };
+  add(limits.tokens_per_day, 'tokens', day, dayEnd, 'tokens_per_day');
+  add(limits.tokens_per_month, 'tokens', month, monthEnd, 'tokens_per_month');
+  add(limits.cost_per_day, 'cost', day, dayEnd, 'cost_per_day');
+  add(limits.cost_per_month, 'cost', month, monthEnd, 'cost_per_month');
+}

@@ -1,0 +1,162 @@
+import {
+  type Attributes,
+  context,
+  type Histogram,
+  metrics,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import type { FinishReason, Usage } from './types.ts';
+
+/*
+ * OpenTelemetry GenAI semantic conventions (still "development" upstream, so the names are written
+ * out here rather than imported from the incubating entry point, as the OTel docs advise).
+ */
+const OPERATION = 'gen_ai.operation.name';
+const PROVIDER = 'gen_ai.provider.name';
+const REQUEST_MODEL = 'gen_ai.request.model';
+const RESPONSE_MODEL = 'gen_ai.response.model';
+const RESPONSE_ID = 'gen_ai.response.id';
+const MAX_TOKENS = 'gen_ai.request.max_tokens';
+const FINISH_REASONS = 'gen_ai.response.finish_reasons';
+const INPUT_TOKENS = 'gen_ai.usage.input_tokens';
+const OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
+const TOKEN_TYPE = 'gen_ai.token.type';
+const ERROR_TYPE = 'error.type';
+
+export interface CallSpanStart {
+  providerType: string;
+  requestModel: string;
+  maxTokens?: number;
+  streaming: boolean;
+  requestId?: string;
+  tenantName: string;
+  agentName?: string;
+  /** Continue the caller's W3C trace when the request carried one. */
+  traceId?: string;
+  parentSpanId?: string;
+}
+
+export interface CallSpanEnd {
+  responseModel?: string;
+  responseId?: string;
+  finishReason?: FinishReason;
+  usage?: Usage;
+  errorType?: string;
+}
+
+/**
+ * Spans and metrics for model calls through the global OpenTelemetry API: with no SDK registered they
+ * cost next to nothing; tests register an in-memory exporter, deployments an OTLP one.
+ */
+export class ModelTelemetry {
+  private readonly tracer: Tracer = trace.getTracer('agentry.models');
+  private readonly duration: Histogram;
+  private readonly tokens: Histogram;
+  private readonly firstChunk: Histogram;
+
+  constructor() {
+    const meter = metrics.getMeter('agentry.models');
+    this.duration = meter.createHistogram('gen_ai.client.operation.duration', {
+      unit: 's',
+      description: 'GenAI operation duration',
+    });
+    this.tokens = meter.createHistogram('gen_ai.client.token.usage', {
+      unit: '{token}',
+      description: 'Tokens used per call, by gen_ai.token.type',
+    });
+    this.firstChunk = meter.createHistogram('gen_ai.client.operation.time_to_first_chunk', {
+      unit: 's',
+      description: 'Time from the call until the first streamed chunk',
+    });
+  }
+
+  start(s: CallSpanStart): CallSpan {
+    const attributes: Attributes = {
+      [OPERATION]: 'chat',
+      [PROVIDER]: s.providerType,
+      [REQUEST_MODEL]: s.requestModel,
+      'agentry.tenant': s.tenantName,
+      'agentry.streaming': s.streaming,
+    };
+    if (s.maxTokens !== undefined) attributes[MAX_TOKENS] = s.maxTokens;
+    if (s.requestId) attributes['agentry.request_id'] = s.requestId;
+    if (s.agentName) attributes['agentry.agent'] = s.agentName;
+    let parent = context.active();
+    if (s.traceId && s.parentSpanId) {
+      parent = trace.setSpanContext(parent, {
+        traceId: s.traceId,
+        spanId: s.parentSpanId,
+        traceFlags: 1,
+        isRemote: true,
+      });
+    }
+    const span = this.tracer.startSpan(
+      `chat ${s.requestModel}`,
+      { kind: SpanKind.CLIENT, attributes },
+      parent,
+    );
+    return new CallSpan(span, performance.now(), this, {
+      [OPERATION]: 'chat',
+      [PROVIDER]: s.providerType,
+      [REQUEST_MODEL]: s.requestModel,
+    });
+  }
+
+  /** @internal */
+  record(base: Attributes, seconds: number, end: CallSpanEnd, firstChunkSeconds?: number): void {
+    const attrs: Attributes = { ...base };
+    if (end.responseModel) attrs[RESPONSE_MODEL] = end.responseModel;
+    if (end.errorType) attrs[ERROR_TYPE] = end.errorType;
+    this.duration.record(seconds, attrs);
+    if (firstChunkSeconds !== undefined) this.firstChunk.record(firstChunkSeconds, attrs);
+    if (end.usage) {
+      this.tokens.record(end.usage.prompt_tokens, { ...attrs, [TOKEN_TYPE]: 'input' });
+      this.tokens.record(end.usage.completion_tokens, { ...attrs, [TOKEN_TYPE]: 'output' });
+    }
+  }
+}
+
+export class CallSpan {
+  private firstChunkAt?: number;
+
+  constructor(
+    private readonly span: Span,
+    private readonly started: number,
+    private readonly telemetry: ModelTelemetry,
+    private readonly base: Attributes,
+  ) {}
+
+  firstChunk(): void {
+    if (this.firstChunkAt !== undefined) return;
+    this.firstChunkAt = performance.now();
+    const seconds = (this.firstChunkAt - this.started) / 1000;
+    this.span.setAttribute('gen_ai.response.time_to_first_chunk', seconds);
+    this.span.addEvent('gen_ai.first_chunk');
+  }
+
+  attempt(provider: string, model: string, attempt: number, error?: string): void {
+    this.span.addEvent('agentry.attempt', { provider, model, attempt, ...(error && { error }) });
+  }
+
+  end(end: CallSpanEnd): void {
+    if (end.responseModel) this.span.setAttribute(RESPONSE_MODEL, end.responseModel);
+    if (end.responseId) this.span.setAttribute(RESPONSE_ID, end.responseId);
+    if (end.finishReason) this.span.setAttribute(FINISH_REASONS, [end.finishReason]);
+    if (end.usage) {
+      this.span.setAttribute(INPUT_TOKENS, end.usage.prompt_tokens);
+      this.span.setAttribute(OUTPUT_TOKENS, end.usage.completion_tokens);
+    }
+    if (end.errorType) {
+      this.span.setAttribute(ERROR_TYPE, end.errorType);
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: end.errorType });
+    }
+    this.span.end();
+    const seconds = (performance.now() - this.started) / 1000;
+    const ttfc = this.firstChunkAt === undefined ? undefined : (this.firstChunkAt - this.started) / 1000;
+    this.telemetry.record(this.base, seconds, end, ttfc);
+  }
+}
