@@ -10,7 +10,7 @@ const isLoopback = (host: string) =>
 
 /**
  * Runs the server until a signal: the first SIGTERM/SIGINT starts a graceful shutdown with a
- * deadline, a second one exits at once.
+ * deadline, a second one exits at once. SIGHUP re-reads tenants.yaml in place.
  */
 export async function serve(
   config: Config,
@@ -39,6 +39,26 @@ export async function serve(
   }
   print(`agentry listening on ${url} (store: ${app.services.db.kind})`);
 
+  const reloadPolicies = () => {
+    const { policies } = app.services;
+    if (!policies.file) {
+      log.warn(
+        'SIGHUP: no tenants file is configured (AGENTRY_TENANTS_FILE or ./tenants.yaml); nothing to reload',
+      );
+      return;
+    }
+    try {
+      policies.reload();
+      log.info({ file: policies.file }, 'SIGHUP: tenant policies reloaded');
+    } catch (err) {
+      // A typo in the file must not take policy away from running tenants: keep the old one.
+      log.error(
+        { file: policies.file, err: toError(err) },
+        `SIGHUP: ${policies.file} is invalid; the previous policies stay in force`,
+      );
+    }
+  };
+
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) {
@@ -62,5 +82,6 @@ export async function serve(
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', reloadPolicies);
   return app;
 }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { modelGatewayConfig } from './models-config.ts';
@@ -121,8 +122,42 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_LEASE_SECONDS', ['tasks', 'lease_seconds']],
 ];
 
-/** Keys that may not come from agentry.yaml, because files get committed and shared. */
-const secretPaths = ['store.database_url', 'auth.internal_secret', 'auth.jwt_secret'];
+/**
+ * Secrets may come from the environment or from a file named by `<VAR>_FILE` (Docker and
+ * Kubernetes secrets are mounted as files), never from agentry.yaml: that file gets committed.
+ */
+const secretEnv = ['DATABASE_URL', 'REDIS_URL', 'AGENTRY_INTERNAL_SECRET', 'AGENTRY_JWT_SECRET'];
+
+/** A connection string is a secret when it carries a password. */
+const hasPassword = (value: unknown) => {
+  try {
+    return typeof value === 'string' && new URL(value).password !== '';
+  } catch {
+    return false;
+  }
+};
+
+/** Fields refused in agentry.yaml, with the variable to use instead. */
+const fileSecrets: Array<[string[], string, (value: unknown) => boolean]> = [
+  [['store', 'database_url'], 'DATABASE_URL', hasPassword],
+  [['redis_url'], 'REDIS_URL', hasPassword],
+  [['auth', 'internal_secret'], 'AGENTRY_INTERNAL_SECRET', () => true],
+  [['auth', 'jwt_secret'], 'AGENTRY_JWT_SECRET', () => true],
+];
+
+/** agentry.yaml: any part of the config, secrets excepted. */
+const fileSchema = configSchema.partial().superRefine((value, ctx) => {
+  for (const [keys, variable, isSecret] of fileSecrets) {
+    const found = keys.reduce<unknown>((node, k) => (node as Tree | undefined)?.[k], value);
+    if (found !== undefined && isSecret(found)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: keys,
+        message: `a secret does not belong in a config file; set ${variable} (or ${variable}_FILE) in the environment`,
+      });
+    }
+  }
+});
 
 type Tree = Record<string, unknown>;
 
@@ -147,12 +182,31 @@ function merge(base: Tree, over: Tree): Tree {
   return out;
 }
 
-function pathsOf(tree: Tree, prefix = ''): string[] {
-  return Object.entries(tree).flatMap(([k, v]) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? pathsOf(v as Tree, `${prefix}${k}.`)
-      : [`${prefix}${k}`],
-  );
+function has(tree: Tree, keys: readonly PropertyKey[]): boolean {
+  let node: unknown = tree;
+  for (const key of keys) {
+    if (!node || typeof node !== 'object' || !Object.hasOwn(node, key)) return false;
+    node = (node as Tree)[key as string];
+  }
+  return node !== undefined;
+}
+
+/** The environment with every `<SECRET>_FILE` variable replaced by its file's content. */
+function withSecretFiles(env: Env): Env {
+  const out: Env = { ...env };
+  for (const name of secretEnv) {
+    const file = env[`${name}_FILE`];
+    if (!file) continue;
+    if (env[name]) {
+      throw new AppError('config_error', `${name} and ${name}_FILE are both set; set only one`);
+    }
+    try {
+      out[name] = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new AppError('config_error', `${name}_FILE: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }
 
 export interface LoadConfigOptions {
@@ -165,21 +219,22 @@ export interface LoadConfigOptions {
 
 /** Builds the config from defaults, agentry.yaml, env and flags; throws a config error naming the source. */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
-  const env = options.env ?? process.env;
+  const env = withSecretFiles(options.env ?? process.env);
   const file =
     options.file ?? env.AGENTRY_CONFIG ?? (existsSync('agentry.yaml') ? 'agentry.yaml' : undefined);
 
   let fromFile: Tree = {};
   if (file) {
-    const text = readFileSync(file, 'utf8');
-    fromFile = parseYamlWithSchema(text, file, configSchema.partial()) as Tree;
-    const secrets = pathsOf(fromFile).filter((p) => secretPaths.includes(p));
-    if (secrets.length > 0) {
-      throw new AppError(
-        'config_error',
-        `${file}: ${secrets.join(', ')} must come from the environment, not a file`,
-      );
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new AppError('config_error', `${file}: cannot read the config file: ${(err as Error).message}`);
     }
+    // Validated on its own first, so a mistake is reported with its line; merged as written, so
+    // the file's section defaults never mask a value from the environment.
+    parseYamlWithSchema(text, file, fileSchema);
+    fromFile = (parseYaml(text) as Tree | null) ?? {};
   }
 
   const fromEnv: Tree = {};
@@ -188,11 +243,22 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     if (value !== undefined && value !== '') setIn(fromEnv, keys, value);
   }
 
-  const merged = merge(merge(fromFile, fromEnv), (options.flags ?? {}) as Tree);
+  const flags = (options.flags ?? {}) as Tree;
+  const merged = merge(merge(fromFile, fromEnv), flags);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new AppError('config_error', `invalid configuration: ${detail}`);
+    // Name where each bad value came from: the flag, the variable, or the file.
+    const detail = parsed.error.issues.map((issue) => {
+      const field = issue.path.join('.') || '(root)';
+      const variable = envMap.find(([, keys]) => keys.join('.') === field)?.[0];
+      const source = has(flags, issue.path)
+        ? 'command-line flag'
+        : variable && has(fromEnv, issue.path)
+          ? variable
+          : (file ?? 'defaults');
+      return `${source}: ${field}: ${issue.message}`;
+    });
+    throw new AppError('config_error', `invalid configuration:\n${detail.join('\n')}`);
   }
   const config = parsed.data;
   if (!config.tenants_file && existsSync('tenants.yaml')) config.tenants_file = path.resolve('tenants.yaml');

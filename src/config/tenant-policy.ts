@@ -61,6 +61,9 @@ export type TenantsFile = z.infer<typeof tenantsFileSchema>;
 
 const emptyPolicy = (): TenantPolicy => tenantPolicySchema.parse({});
 
+/** Where a tenant's policy came from: its own entry, the file's `defaults`, or the built-in default. */
+export type PolicySource = 'tenant' | 'defaults' | 'builtin';
+
 /** Reads and validates tenants.yaml; errors name the file, line, column and field. */
 export function loadTenantsFile(file: string): TenantsFile {
   return parseYamlWithSchema(readFileSync(file, 'utf8'), file, tenantsFileSchema);
@@ -73,9 +76,11 @@ export function loadTenantsFile(file: string): TenantsFile {
 export class TenantPolicies {
   private current: TenantsFile;
   private readonly listeners = new Set<() => void>();
+  /** When the policies in force were read (start, last successful reload, or `set`). */
+  loadedAt = new Date();
 
   constructor(
-    private readonly file: string | undefined,
+    readonly file: string | undefined,
     initial?: TenantsFile,
   ) {
     this.current = initial ?? (file ? loadTenantsFile(file) : { tenants: {} });
@@ -83,19 +88,33 @@ export class TenantPolicies {
 
   /** The policy for a tenant, by name: its own entry, else `defaults`, else the built-in default. */
   get(tenantName: string): TenantPolicy {
-    return this.current.tenants[tenantName] ?? this.current.defaults ?? emptyPolicy();
+    return this.resolve(tenantName).policy;
+  }
+
+  /** The policy for a tenant and where it came from. */
+  resolve(tenantName: string): { policy: TenantPolicy; source: PolicySource } {
+    // Own-property check: a tenant named "constructor" must not find Object.prototype's.
+    if (Object.hasOwn(this.current.tenants, tenantName)) {
+      return { policy: this.current.tenants[tenantName]!, source: 'tenant' };
+    }
+    if (this.current.defaults) return { policy: this.current.defaults, source: 'defaults' };
+    return { policy: emptyPolicy(), source: 'builtin' };
   }
 
   /** Re-reads the file. Throws (and keeps the old policies) if it is invalid. */
   reload(): void {
     if (!this.file) return;
-    this.current = loadTenantsFile(this.file);
-    for (const listener of this.listeners) listener();
+    this.replace(loadTenantsFile(this.file));
   }
 
-  /** Replaces the policies directly (tests and embedding). */
-  set(next: TenantsFile): void {
-    this.current = tenantsFileSchema.parse(next);
+  /** Replaces the policies directly (tests and embedding); defaults are filled in as for the file. */
+  set(next: z.input<typeof tenantsFileSchema>): void {
+    this.replace(tenantsFileSchema.parse(next));
+  }
+
+  private replace(next: TenantsFile): void {
+    this.current = next;
+    this.loadedAt = new Date();
     for (const listener of this.listeners) listener();
   }
 

@@ -1,23 +1,29 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, LogController, type RouteOptions } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Services } from '../app.ts';
 import type { Logger } from '../observability/logger.ts';
 import { registerAuth } from './plugins/auth.ts';
-import { registerErrorHandling } from './plugins/errors.ts';
-import { genRequestId, registerRequestContext } from './plugins/request-context.ts';
+import { registerBodyParsing } from './plugins/body-parsing.ts';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
+import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
 import { agentRoutes } from './routes/agents.ts';
-import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
-import { modelRoutes } from './routes/models.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
+import { policyRoutes } from './routes/policy.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { tenantRoutes } from './routes/tenants.ts';
-import { usageRoutes } from './routes/usage.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route as registered (HEAD twins included), for the OpenAPI check and the fuzz test. */
+    routeTable: readonly RouteOptions[];
+  }
+}
 
 /** Builds the HTTP front door: plugins, then routes. Listening is the caller's business. */
 export async function buildHttp(services: Services, log: Logger): Promise<FastifyInstance> {
@@ -25,8 +31,13 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   const app = Fastify({
     loggerInstance: log,
     genReqId: genRequestId,
+    childLoggerFactory,
     bodyLimit: config.server.body_limit,
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    // Errors met before a request reaches a route (malformed URL, oversized headers, garbage on
+    // the wire) answer in the same error format as everything else.
+    frameworkErrors,
+    clientErrorHandler,
     routerOptions: { maxParamLength: 200 },
     // Behind a proxy, X-Forwarded-For is trusted only from loopback.
     trustProxy: '127.0.0.1',
@@ -37,8 +48,16 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   // response on the hot path costs more than it catches, and tests check the shapes).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
+  const routeTable: RouteOptions[] = [];
+  app.decorate('routeTable', routeTable);
+  // Kept by reference: a later onRoute hook (the /docs one below) may still adjust the options.
+  app.addHook('onRoute', (route) => {
+    routeTable.push(route);
+  });
+
   registerRequestContext(app);
   registerErrorHandling(app);
+  registerBodyParsing(app);
   registerAuth(app, services.authenticator, (reason) => metrics.authFailures.inc({ reason }));
 
   app.addHook('onResponse', async (request, reply) => {
@@ -88,11 +107,9 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(multiAgentRoutes(services));
   await app.register(tenantRoutes(services));
   await app.register(keyRoutes(services));
+  await app.register(policyRoutes(services));
   await app.register(taskRoutes(services));
   await app.register(scheduleRoutes(services));
-  await app.register(chatCompletionRoutes(services));
-  await app.register(modelRoutes(services));
-  await app.register(usageRoutes(services));
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;

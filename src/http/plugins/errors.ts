@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, type ErrorCode, toError } from '../../errors.ts';
@@ -18,55 +21,121 @@ export function sendError(
     error: { code, message, ...(details === undefined ? {} : { details }) },
     request_id: reply.request.id,
   };
-  return reply.code(status).type('application/json; charset=utf-8').send(body);
+  // Set here too: errors raised before the onRequest hooks (a bad URL) must still echo the id.
+  return reply
+    .code(status)
+    .header('x-request-id', reply.request.id)
+    .type('application/json; charset=utf-8')
+    .send(body);
 }
 
-/** Fastify's own client-error codes, mapped into the catalogue. */
-const fastifyCodes: Record<string, ErrorCode> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_request',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'bad_request',
-  FST_ERR_VALIDATION: 'validation_error',
-};
+/** A caller-supplied value quoted in a message: bounded, so an error never echoes a megabyte. */
+const quote = (value: unknown) => JSON.stringify(String(value ?? '').slice(0, 100));
+
+/** Fastify's own client errors, mapped into the catalogue with a message that says what to fix. */
+function fromFastify(err: FastifyError, request: FastifyRequest): [ErrorCode, string] | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return [
+        'payload_too_large',
+        `request body is larger than the limit of ${request.server.initialConfig.bodyLimit} bytes`,
+      ];
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return [
+        'unsupported_media_type',
+        `content type ${quote(request.headers['content-type'])} is not accepted here; send application/json`,
+      ];
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return ['bad_request', 'the body length does not match Content-Length'];
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return ['bad_request', 'the body is empty but Content-Type says application/json'];
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return ['bad_request', 'malformed JSON body'];
+    case 'FST_ERR_BAD_URL':
+      return ['bad_request', `malformed URL ${quote(request.url)}`];
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return ['bad_request', 'a path parameter is too long'];
+    default:
+      return undefined;
+  }
+}
+
+function handleError(raw: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply) {
+  if (raw instanceof AppError) {
+    if (raw.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(raw.retryAfter)));
+    if (raw.status >= 500) request.log.error({ err: raw }, raw.message);
+    return sendError(reply, raw.status, raw.code, raw.message, raw.details);
+  }
+  if (hasZodFastifySchemaValidationErrors(raw)) {
+    const where = (raw as FastifyError).validationContext ?? 'body';
+    const details = raw.validation.map((v) => ({
+      in: where,
+      path: v.instancePath.slice(1).replaceAll('/', '.'),
+      message: v.message,
+      // zod names the offending keys of an unrecognized_keys issue here
+      ...(Array.isArray(v.params.keys) && { keys: v.params.keys }),
+    }));
+    const summary = details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ');
+    return sendError(reply, 400, 'validation_error', `invalid ${where}: ${summary}`, details);
+  }
+  const err = raw as FastifyError;
+  const mapped = fromFastify(err, request);
+  if (mapped) {
+    const [code, message] = mapped;
+    return sendError(reply, err.statusCode && err.statusCode < 500 ? err.statusCode : 400, code, message);
+  }
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return sendError(reply, err.statusCode, 'bad_request', err.message);
+  }
+  request.log.error({ err: toError(raw) }, 'unhandled error');
+  return sendError(reply, 500, 'internal', 'internal error; see the server log for this request id');
+}
 
 /**
  * The one place errors become responses. Client mistakes keep their message; anything unexpected
  * is logged with its stack and answered as a 500 that reveals nothing inside.
  */
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler(
-    (raw: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply) => {
-      if (raw instanceof AppError) {
-        if (raw.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(raw.retryAfter)));
-        if (raw.status >= 500) request.log.error({ err: raw }, raw.message);
-        return sendError(reply, raw.status, raw.code, raw.message, raw.details);
-      }
-      if (hasZodFastifySchemaValidationErrors(raw)) {
-        const where = (raw as FastifyError).validationContext ?? 'body';
-        const details = raw.validation.map((v) => ({
-          in: where,
-          path: v.instancePath.slice(1).replaceAll('/', '.'),
-          message: v.message,
-          // zod names the offending keys of an unrecognized_keys issue here
-          ...(Array.isArray(v.params.keys) && { keys: v.params.keys }),
-        }));
-        const summary = details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ');
-        return sendError(reply, 400, 'validation_error', `invalid ${where}: ${summary}`, details);
-      }
-      const err = raw as FastifyError;
-      const mapped = err.code ? fastifyCodes[err.code] : undefined;
-      if (mapped) return sendError(reply, err.statusCode ?? 400, mapped, err.message);
-      if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-        return sendError(reply, err.statusCode, 'bad_request', err.message);
-      }
-      request.log.error({ err: toError(raw) }, 'unhandled error');
-      return sendError(reply, 500, 'internal', 'internal error; see the server log for this request id');
-    },
-  );
-
+  app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
   );
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors met while routing (a malformed URL, an overlong path
+ * parameter) before any hook runs. They go through the same handler, hence the same format.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  return handleError(err, request, reply);
+}
+
+const clientErrors: Record<string, [number, ErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'request headers are larger than the server accepts'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'the request was not received in time'],
+};
+
+/**
+ * Fastify's `clientErrorHandler` option: errors Node's HTTP parser raises before a request exists
+ * (oversized headers, garbage on the wire). Answered in the error format with a fresh request id,
+ * then the connection is closed, as Node itself does.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] = clientErrors[err.code ?? ''] ?? [
+    400,
+    'bad_request',
+    'malformed HTTP request',
+  ];
+  const id = randomUUID();
+  this.log.debug({ err, request_id: id }, 'client error');
+  const body = JSON.stringify({ error: { code, message }, request_id: id } satisfies ErrorBody);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-Id: ${id}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

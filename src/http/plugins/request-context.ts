@@ -1,14 +1,70 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 
+/** What a caller may send as X-Request-Id: short, printable, no spaces (it lands in logs and rows). */
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
-const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** Uses the caller's X-Request-Id when it is well-formed, otherwise makes one. */
 export function genRequestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+}
+
+export interface TraceContext {
+  /** 32 lowercase hex digits: from a valid `traceparent`, else fresh. */
+  traceId: string;
+  /** The caller's span, when it sent a valid `traceparent`. */
+  parentSpanId?: string;
+  /** W3C trace flags (bit 0: sampled); `01` for a trace started here. */
+  flags: string;
+}
+
+/**
+ * W3C Trace Context, level 1: `version-traceid-parentid-flags`, lowercase hex. Version `ff` is
+ * invalid; an all-zero trace or parent id is invalid; a version above 00 may carry more fields
+ * after a dash, which we ignore (the spec asks receivers to parse what they know).
+ */
+const traceparentPattern = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+
+export function parseTraceparent(header: string | string[] | undefined): TraceContext | undefined {
+  // Several traceparent headers make the context ambiguous: the spec says to start a new trace.
+  if (typeof header !== 'string') return undefined;
+  const m = traceparentPattern.exec(header.trim());
+  if (!m) return undefined;
+  const [, version, traceId, parentSpanId, flags, rest] = m as unknown as string[];
+  if (version === 'ff' || (version === '00' && rest !== undefined)) return undefined;
+  if (/^0+$/.test(traceId!) || /^0+$/.test(parentSpanId!)) return undefined;
+  return { traceId: traceId!, parentSpanId, flags: flags! };
+}
+
+// Computed once per raw request: the child logger is built before any hook runs, and the hook
+// reads the same answer back, so the log lines and the request agree on the trace id.
+const traceContexts = new WeakMap<IncomingMessage, TraceContext>();
+
+export function traceContextOf(req: IncomingMessage): TraceContext {
+  let ctx = traceContexts.get(req);
+  if (!ctx) {
+    ctx = parseTraceparent(req.headers.traceparent) ?? {
+      traceId: randomBytes(16).toString('hex'),
+      flags: '01',
+    };
+    traceContexts.set(req, ctx);
+  }
+  return ctx;
+}
+
+/**
+ * Fastify's per-request logger, with the trace id bound beside the request id, so that every line
+ * logged for a request (by a hook, a handler or Fastify itself) carries both.
+ */
+export function childLoggerFactory(
+  logger: FastifyBaseLogger,
+  bindings: Record<string, unknown>,
+  options: Parameters<FastifyBaseLogger['child']>[1],
+  raw: IncomingMessage,
+): FastifyBaseLogger {
+  return logger.child({ ...bindings, trace_id: traceContextOf(raw).traceId }, options);
 }
 
 declare module 'fastify' {
@@ -19,18 +75,26 @@ declare module 'fastify' {
   }
 }
 
-/** Echoes the request id, honours W3C `traceparent`, and binds both to the request's log lines. */
+/** Echoes the request id and exposes the trace context on the request. */
 export function registerRequestContext(app: FastifyInstance): void {
   app.decorateRequest('traceId', '');
+  app.decorateRequest('parentSpanId', undefined);
   app.addHook('onRequest', async (request, reply) => {
-    const match = traceparentPattern.exec(String(request.headers.traceparent ?? ''));
-    if (match && !/^0+$/.test(match[1]!) && !/^0+$/.test(match[2]!)) {
-      request.traceId = match[1]!;
-      request.parentSpanId = match[2]!;
-    } else {
-      request.traceId = randomBytes(16).toString('hex');
-    }
-    request.log = request.log.child({ trace_id: request.traceId });
+    const ctx = traceContextOf(request.raw);
+    request.traceId = ctx.traceId;
+    request.parentSpanId = ctx.parentSpanId;
     reply.header('x-request-id', request.id);
   });
+}
+
+/**
+ * Headers that carry this request's identity to an upstream (model provider, callback, remote
+ * agent): the same request id, and a `traceparent` continuing this trace with a new span.
+ */
+export function outboundHeaders(request: FastifyRequest): Record<string, string> {
+  const flags = traceContextOf(request.raw).flags;
+  return {
+    'x-request-id': request.id,
+    traceparent: `00-${request.traceId}-${randomBytes(8).toString('hex')}-${flags}`,
+  };
 }

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/config.ts';
+import { AppError } from '../../src/errors.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'agentry-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+/** Writes a YAML file and returns its path. */
+function yamlFile(text: string): string {
+  const file = path.join(dir, `agentry-${++n}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** The config error message that `fn` throws. */
+function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof AppError, `expected an AppError, got ${String(err)}`);
+    assert.equal(err.code, 'config_error');
+    return err.message;
+  }
+  assert.fail('expected a config error');
+}
+
+describe('loadConfig precedence: flags > env > agentry.yaml > defaults', () => {
+  const file = yamlFile(
+    ['server:', '  port: 8001', '  body_limit: 2048', 'log_level: warn', 'store:', '  pool_max: 3', ''].join(
+      '\n',
+    ),
+  );
+
+  it('uses the defaults when nothing is given', () => {
+    const c = loadConfig({ env: {}, file: yamlFile('') });
+    assert.equal(c.server.host, '127.0.0.1');
+    assert.equal(c.server.port, 7070);
+    assert.equal(c.server.body_limit, 1024 * 1024);
+    assert.equal(c.log_level, 'info');
+    assert.equal(c.store.data_dir, './.agentry/data');
+    assert.equal(c.store.database_url, undefined);
+  });
+
+  it('agentry.yaml overrides the defaults, and only the fields it names', () => {
+    const c = loadConfig({ env: {}, file });
+    assert.equal(c.server.port, 8001);
+    assert.equal(c.server.body_limit, 2048);
+    assert.equal(c.log_level, 'warn');
+    assert.equal(c.store.pool_max, 3);
+    assert.equal(c.server.host, '127.0.0.1', 'untouched fields keep their default');
+  });
+
+  it('env overrides agentry.yaml', () => {
+    const c = loadConfig({
+      env: { AGENTRY_PORT: '8002', AGENTRY_BODY_LIMIT: '4096', AGENTRY_LOG_LEVEL: 'error' },
+      file,
+    });
+    assert.equal(c.server.port, 8002);
+    assert.equal(c.server.body_limit, 4096);
+    assert.equal(c.log_level, 'error');
+    assert.equal(c.store.pool_max, 3, 'file values the env does not set stay');
+  });
+
+  it('flags override env', () => {
+    const c = loadConfig({
+      env: { AGENTRY_PORT: '8002', AGENTRY_LOG_LEVEL: 'error' },
+      file,
+      flags: { server: { port: 8003 } },
+    });
+    assert.equal(c.server.port, 8003);
+    assert.equal(c.log_level, 'error');
+    assert.equal(c.server.body_limit, 2048);
+  });
+
+  it('finds the file through AGENTRY_CONFIG', () => {
+    const c = loadConfig({ env: { AGENTRY_CONFIG: file } });
+    assert.equal(c.server.port, 8001);
+  });
+
+  it('treats an empty env var as unset', () => {
+    const c = loadConfig({ env: { AGENTRY_PORT: '' }, file });
+    assert.equal(c.server.port, 8001);
+  });
+});
+
+describe('loadConfig errors name where the bad value came from', () => {
+  it('a bad env value names the variable and the field', () => {
+    const message = configError(() =>
+      loadConfig({ env: { AGENTRY_PORT: 'eighty', AGENTRY_LOG_LEVEL: 'loud' }, file: yamlFile('') }),
+    );
+    const lines = message.split('\n');
+    assert.equal(lines[0], 'invalid configuration:');
+    assert.match(lines[1]!, /^AGENTRY_PORT: server\.port: /);
+    assert.match(lines[2]!, /^AGENTRY_LOG_LEVEL: log_level: .*"debug"/);
+    assert.equal(lines.length, 3);
+  });
+
+  it('a bad flag is blamed on the flag, not on the env it overrode', () => {
+    const message = configError(() =>
+      loadConfig({
+        env: { AGENTRY_PORT: '9000' },
+        file: yamlFile(''),
+        flags: { server: { port: 70000 } },
+      }),
+    );
+    assert.match(message, /^invalid configuration:\ncommand-line flag: server\.port: /);
+  });
+
+  it('mistakes in agentry.yaml name the file, line, column and field, in file order', () => {
+    const file = yamlFile(
+      [
+        'server:', //               1
+        '  port: eighty', //        2
+        '  colour: blue', //        3
+        'log_level: loud', //       4
+        'bogus: 1', //              5
+        '',
+      ].join('\n'),
+    );
+    const lines = configError(() => loadConfig({ env: {}, file })).split('\n');
+    assert.equal(lines.length, 4, lines.join('\n'));
+    assert.match(lines[0]!, new RegExp(`^${escapeRe(file)}:2:9: server\\.port: `));
+    assert.equal(lines[1], `${file}:3:3: server.colour: unknown field`);
+    assert.match(lines[2]!, new RegExp(`^${escapeRe(file)}:4:12: log_level: Invalid option: .*"info"`));
+    assert.equal(lines[3], `${file}:5:1: bogus: unknown field`);
+  });
+
+  it('a YAML syntax error names the line', () => {
+    const file = yamlFile('server:\n  port: 1\n bad: [\n');
+    const message = configError(() => loadConfig({ env: {}, file }));
+    assert.match(message, new RegExp(`^${escapeRe(file)}:\\d+:\\d+: `));
+  });
+
+  it('an unreadable file is named', () => {
+    const missing = path.join(dir, 'nope.yaml');
+    const message = configError(() => loadConfig({ env: {}, file: missing }));
+    assert.match(message, new RegExp(`^${escapeRe(missing)}: cannot read the config file: .*ENOENT`));
+  });
+});
+
+describe('secrets stay out of agentry.yaml', () => {
+  it('refuses secrets in the file with the line and the variable to use instead', () => {
+    const file = yamlFile(
+      [
+        'store:',
+        '  database_url: postgres://app:hunter2@db.internal/agentry',
+        'auth:',
+        '  jwt_secret: abcdefghijklmnopqrstuvwxyz',
+        '  internal_secret: abcdefghijklmnopqrstuvwxyz',
+        '',
+      ].join('\n'),
+    );
+    const lines = configError(() => loadConfig({ env: {}, file })).split('\n');
+    assert.deepEqual(lines, [
+      `${file}:2:17: store.database_url: a secret does not belong in a config file; set DATABASE_URL (or DATABASE_URL_FILE) in the environment`,
+      `${file}:4:15: auth.jwt_secret: a secret does not belong in a config file; set AGENTRY_JWT_SECRET (or AGENTRY_JWT_SECRET_FILE) in the environment`,
+      `${file}:5:20: auth.internal_secret: a secret does not belong in a config file; set AGENTRY_INTERNAL_SECRET (or AGENTRY_INTERNAL_SECRET_FILE) in the environment`,
+    ]);
+  });
+
+  it('accepts a database URL without a password in the file', () => {
+    const file = yamlFile('store:\n  database_url: postgres://app@db.internal/agentry\n');
+    assert.equal(loadConfig({ env: {}, file }).store.database_url, 'postgres://app@db.internal/agentry');
+  });
+
+  it('takes secrets from the environment, or from the file a _FILE variable names', () => {
+    const secretFile = path.join(dir, 'jwt-secret');
+    writeFileSync(secretFile, 'a-secret-that-is-long-enough\n');
+    const c = loadConfig({
+      env: { AGENTRY_JWT_SECRET_FILE: secretFile, AGENTRY_INTERNAL_SECRET: 'another-long-enough-secret' },
+      file: yamlFile(''),
+    });
+    assert.equal(c.auth.jwt_secret, 'a-secret-that-is-long-enough');
+    assert.equal(c.auth.internal_secret, 'another-long-enough-secret');
+  });
+
+  it('refuses a secret given twice, and names an unreadable secret file', () => {
+    assert.equal(
+      configError(() =>
+        loadConfig({ env: { DATABASE_URL: 'postgres://x', DATABASE_URL_FILE: '/x' }, file: yamlFile('') }),
+      ),
+      'DATABASE_URL and DATABASE_URL_FILE are both set; set only one',
+    );
+    assert.match(
+      configError(() =>
+        loadConfig({ env: { AGENTRY_JWT_SECRET_FILE: path.join(dir, 'missing') }, file: yamlFile('') }),
+      ),
+      /^AGENTRY_JWT_SECRET_FILE: cannot read .*missing: .*ENOENT/,
+    );
+  });
+});
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
