@@ -9,14 +9,17 @@ import { registerBodyParsing } from './plugins/body-parsing.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { modelRoutes } from './routes/models.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { tenantRoutes } from './routes/tenants.ts';
+import { usageRoutes } from './routes/usage.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -107,9 +110,12 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(multiAgentRoutes(services));
   await app.register(tenantRoutes(services));
   await app.register(keyRoutes(services));
-  await app.register(policyRoutes(services));
   await app.register(taskRoutes(services));
   await app.register(scheduleRoutes(services));
+  await app.register(chatCompletionRoutes(services));
+  await app.register(modelRoutes(services));
+  await app.register(usageRoutes(services));
+  await app.register(policyRoutes(services));
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;
