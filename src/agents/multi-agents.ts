@@ -102,6 +102,7 @@ export class MultiAgentService {
     who: Actor,
   ): Promise<MultiAgentSpec> {
     const current = await this.get(tenantId, id);
+    if (Object.values(input).every((v) => v === undefined)) return current;
     const next = { ...current, ...input };
     // Replacing the members without naming an entry keeps the old entry only if it is still a member.
     if (input.members && !input.entry_agent_id && !input.members.includes(current.entry_agent_id)) {
@@ -181,10 +182,28 @@ export class MultiAgentService {
     if (spec.kind === 'dag') {
       const cycle = findCycle(spec.members, spec.edges);
       if (cycle) {
-        throw new AppError('validation_error', `the DAG has a cycle: ${cycle.join(' -> ')}`, {
-          details: { cycle },
-        });
+        const names = await this.namesOf(tenantId, cycle);
+        throw new AppError(
+          'validation_error',
+          `the DAG has a cycle: ${names.join(' -> ')} (ids: ${cycle.join(' -> ')})`,
+          { details: { cycle, names } },
+        );
       }
     }
+  }
+
+  /** Agent names for an error message; an agent deleted meanwhile shows as its id. Error path only. */
+  private async namesOf(tenantId: string, ids: readonly string[]): Promise<string[]> {
+    const names = new Map<string, string>();
+    for (const id of new Set(ids)) {
+      names.set(
+        id,
+        await this.agents.get(tenantId, id).then(
+          (a) => a.name,
+          () => id,
+        ),
+      );
+    }
+    return ids.map((id) => names.get(id)!);
   }
 }

@@ -43,9 +43,11 @@ const toApiKey = (r: KeyRow): ApiKey => ({
   revoked_at: r.revoked_at?.toISOString() ?? null,
 });
 
-// A key reads `agk_<8 hex prefix>_<43 chars of base64url secret>`: 256 random bits, so a plain
-// sha256 is a sound stored hash (no password stretching needed for high-entropy secrets).
-const keyPattern = /^agk_([0-9a-f]{8})_[A-Za-z0-9_-]{43}$/;
+// A key reads `agk_<12 hex prefix>_<43 chars of base64url secret>`. The prefix is the visible,
+// stored handle (48 random bits, so two keys practically never share one; the first keys had 8 hex);
+// the secret part carries 256 random bits, so a plain sha256 is a sound stored hash (no password
+// stretching needed for high-entropy secrets).
+const keyPattern = /^(agk_[0-9a-f]{8,16})_[A-Za-z0-9_-]{43}$/;
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
 export const looksLikeApiKey = (value: string) => value.startsWith('agk_');
@@ -53,6 +55,8 @@ export const looksLikeApiKey = (value: string) => value.startsWith('agk_');
 export class ApiKeyService {
   /** Verified keys by their hash: saves the database look-up on the hot path for `cacheMs`. */
   private readonly cache = new Map<string, { key: VerifiedKey; until: number }>();
+  /** Keys revoked by this process: refused at once, whatever the cache holds. */
+  private readonly revokedHere = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -65,18 +69,19 @@ export class ApiKeyService {
     who: Actor | undefined,
     tx: Queryable = this.db,
   ): Promise<{ key: ApiKey; secret: string }> {
-    const prefix = `agk_${randomBytes(4).toString('hex')}`;
+    const prefix = `agk_${randomBytes(6).toString('hex')}`;
     const secret = `${prefix}_${randomBytes(32).toString('base64url')}`;
+    const scopes = [...new Set(input.scopes)];
     const [row] = await tx.query<KeyRow>(
       `insert into api_keys (id, tenant_id, name, prefix, hash, scopes)
        values ($1, $2, $3, $4, $5, $6::text[]) returning *`,
-      [newId(), tenantId, input.name ?? '', prefix, sha256(secret).toString('hex'), input.scopes],
+      [newId(), tenantId, input.name ?? '', prefix, sha256(secret).toString('hex'), scopes],
     );
     if (who) {
       await writeJournal(tx, who, {
         action: 'api_key.create',
         target: row!.id,
-        data: { prefix, scopes: input.scopes, tenant_id: tenantId },
+        data: { prefix, scopes, tenant_id: tenantId },
       });
     }
     return { key: toApiKey(row!), secret };
@@ -89,18 +94,29 @@ export class ApiKeyService {
     return rows.map(toApiKey);
   }
 
+  /** Revokes a key of the tenant; revoking it again changes nothing and is not journalled again. */
   async revoke(tenantId: string, id: string, who: Actor): Promise<ApiKey> {
     const row = await this.db.transaction(async (tx) => {
-      const [updated] = await tx.query<KeyRow>(
-        `update api_keys set revoked_at = coalesce(revoked_at, now())
-         where tenant_id = $1 and id = $2 returning *`,
+      const [current] = await tx.query<KeyRow>(
+        'select * from api_keys where tenant_id = $1 and id = $2 for update',
         [tenantId, id],
       );
-      if (!updated) throw notFound('api key', id);
-      await writeJournal(tx, who, { action: 'api_key.revoke', target: id });
-      return updated;
+      if (!current) throw notFound('api key', id);
+      if (current.revoked_at) return current;
+      const [updated] = await tx.query<KeyRow>(
+        'update api_keys set revoked_at = now() where id = $1 returning *',
+        [id],
+      );
+      await writeJournal(tx, who, {
+        action: 'api_key.revoke',
+        target: id,
+        data: { prefix: current.prefix, tenant_id: tenantId },
+      });
+      return updated!;
     });
-    // Other processes drop it when their cache entry expires (cacheMs); this one drops it now.
+    // Other processes drop it when their cache entry expires (cacheMs); this one refuses it from
+    // now on, even if a verification that read the row before the revocation caches it afterwards.
+    this.revokedHere.add(id);
     for (const [hash, entry] of this.cache) if (entry.key.keyId === id) this.cache.delete(hash);
     return toApiKey(row);
   }
@@ -113,17 +129,17 @@ export class ApiKeyService {
     const cacheKey = digest.toString('hex');
     const cached = this.cache.get(cacheKey);
     const now = Date.now();
-    if (cached && cached.until > now) return cached.key;
+    if (cached && cached.until > now && !this.revokedHere.has(cached.key.keyId)) return cached.key;
 
     const [row] = await this.db.query<KeyRow & { tenant_name: string }>(
       `select k.*, t.name as tenant_name from api_keys k join tenants t on t.id = k.tenant_id
        where k.prefix = $1`,
-      [`agk_${match[1]}`],
+      [match[1]],
     );
     if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), digest)) {
       throw new AppError('unauthorized', 'invalid API key');
     }
-    if (row.revoked_at) {
+    if (row.revoked_at || this.revokedHere.has(row.id)) {
       this.cache.delete(cacheKey);
       throw new AppError('unauthorized', 'API key revoked');
     }

@@ -1,5 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import {
+  createRemoteJWKSet,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  errors as joseErrors,
+  jwtVerify,
+} from 'jose';
 import type { Config } from '../config/config.ts';
 import { AppError } from '../errors.ts';
 import type { ApiKeyService } from './api-keys.ts';
@@ -7,7 +14,7 @@ import { looksLikeApiKey } from './api-keys.ts';
 import { scopes as allScopes, type Principal, ROOT_TENANT, type Scope } from './principal.ts';
 import type { TenantService } from './tenants.ts';
 
-/** The request facts authentication looks at; the HTTP layer fills it from headers and socket. */
+/** The request facts authentication looks at; the HTTP layer fills it from headers. */
 export interface Credentials {
   header(name: string): string | undefined;
 }
@@ -15,13 +22,36 @@ export interface Credentials {
 const isScope = (s: unknown): s is Scope =>
   typeof s === 'string' && (allScopes as readonly string[]).includes(s);
 
+/** Asymmetric algorithms accepted from a JWKS; HS256 only with the shared secret. */
+const jwksAlgorithms = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
+
+/** Errors of a JWKS look-up that say the token is wrong, not that the key server is unreachable. */
+const tokenFaults = new Set([
+  joseErrors.JWKSNoMatchingKey.code,
+  joseErrors.JWKSMultipleMatchingKeys.code,
+  joseErrors.JOSENotSupported.code,
+  joseErrors.JOSEAlgNotAllowed.code,
+]);
+
 /**
  * Resolves credentials to a Principal, in a fixed order: internal service secret, then a JWT bearer,
  * then an API key (bearer or X-API-Key), then — only in `dev` auth mode — X-User-Id. The first kind
  * present decides: a bad JWT is a 401 even if an API key header is also sent.
  */
 export class Authenticator {
-  private readonly jwtKey?: Uint8Array | JWTVerifyGetKey;
+  private readonly getJwtKey?: JWTVerifyGetKey;
+  private readonly algorithms: string[] = [];
   private readonly internalSecret?: Buffer;
   private readonly tenantCache = new Map<string, { id: string; name: string }>();
 
@@ -30,8 +60,28 @@ export class Authenticator {
     private readonly keys: ApiKeyService,
     private readonly tenants: TenantService,
   ) {
-    if (auth.jwks_url) this.jwtKey = createRemoteJWKSet(new URL(auth.jwks_url));
-    else if (auth.jwt_secret) this.jwtKey = new TextEncoder().encode(auth.jwt_secret);
+    const secret = auth.jwt_secret ? new TextEncoder().encode(auth.jwt_secret) : undefined;
+    const jwks = auth.jwks_url ? createRemoteJWKSet(new URL(auth.jwks_url)) : undefined;
+    if (secret) this.algorithms.push('HS256');
+    if (jwks) this.algorithms.push(...jwksAlgorithms);
+    if (secret || jwks) {
+      // The token's own header picks the key source, and `algorithms` pins each source to its
+      // kind of key, so a token cannot pass a public key off as an HMAC secret.
+      this.getJwtKey = async (header: JWTHeaderParameters, token) => {
+        if (header.alg === 'HS256' && secret) return secret;
+        if (!jwks)
+          throw new AppError('unauthorized', `invalid token: algorithm ${header.alg} is not accepted`);
+        try {
+          return await jwks(header, token);
+        } catch (err) {
+          if (err instanceof joseErrors.JOSEError && tokenFaults.has(err.code)) throw err;
+          throw new AppError('unavailable', 'cannot verify the token: the JWKS endpoint is unreachable', {
+            cause: err,
+            retryAfter: 5,
+          });
+        }
+      };
+    }
     if (auth.internal_secret) this.internalSecret = Buffer.from(auth.internal_secret);
   }
 
@@ -84,23 +134,28 @@ export class Authenticator {
   }
 
   private async jwt(token: string): Promise<Principal> {
-    if (!this.jwtKey) throw new AppError('unauthorized', 'JWT authentication is not configured');
+    if (!this.getJwtKey) throw new AppError('unauthorized', 'JWT authentication is not configured');
     let payload: JWTPayload;
     try {
-      const options = { issuer: this.auth.jwt_issuer, audience: this.auth.jwt_audience };
-      const result =
-        typeof this.jwtKey === 'function'
-          ? await jwtVerify(token, this.jwtKey, options)
-          : await jwtVerify(token, this.jwtKey, { ...options, algorithms: ['HS256'] });
+      const result = await jwtVerify(token, this.getJwtKey, {
+        algorithms: this.algorithms,
+        issuer: this.auth.jwt_issuer,
+        audience: this.auth.jwt_audience,
+        // A token without an expiry could never be taken back.
+        requiredClaims: ['sub', 'exp'],
+        clockTolerance: 5,
+      });
       payload = result.payload;
     } catch (err) {
+      if (err instanceof AppError) throw err;
       throw new AppError('unauthorized', `invalid token: ${(err as Error).message}`);
     }
     const tenantClaim = payload[this.auth.jwt_tenant_claim];
-    if (typeof tenantClaim !== 'string' || !payload.sub) {
-      throw new AppError('unauthorized', `token must carry "sub" and "${this.auth.jwt_tenant_claim}" claims`);
+    if (typeof tenantClaim !== 'string' || tenantClaim === '') {
+      throw new AppError('unauthorized', `token must carry a "${this.auth.jwt_tenant_claim}" claim`);
     }
     const tenant = await this.tenant(tenantClaim);
+    // OAuth's space-separated `scope`, or a `scopes` array; a token that names none may only read.
     const claimed = typeof payload.scope === 'string' ? payload.scope.split(' ') : payload.scopes;
     const granted = Array.isArray(claimed) ? claimed.filter(isScope) : ['read' as const];
     return {
@@ -124,6 +179,7 @@ export class Authenticator {
     };
   }
 
+  /** Tenants are never renamed or deleted, so a found one may be remembered for the process's life. */
   private async tenant(idOrName: string): Promise<{ id: string; name: string }> {
     const cached = this.tenantCache.get(idOrName);
     if (cached) return cached;

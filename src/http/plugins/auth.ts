@@ -1,8 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Authenticator } from '../../auth/authenticator.ts';
 import { hasScope, isRoot, type Principal, type Scope } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../../events/journal.ts';
+
+export type RouteAuth = Scope | 'public' | 'optional';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -10,23 +12,55 @@ declare module 'fastify' {
      * What a route asks of its caller: a scope (the default is `read`), `public` (no credentials
      * needed), or `optional` (public, but credentials that are sent are checked and used).
      */
-    auth?: Scope | 'public' | 'optional';
+    auth?: RouteAuth;
     /** Only the root tenant's admins and internal services (tenant management). */
     root?: boolean;
   }
   interface FastifyRequest {
     principal?: Principal;
   }
+  interface FastifyInstance {
+    /** Every registered route with what it asks of its caller, as finally configured. */
+    routeAccess(): RouteAccess[];
+  }
 }
 
-/** Checks every request against its route's `config.auth` before the handler runs. */
+export interface RouteAccess {
+  method: string;
+  url: string;
+  auth: RouteAuth;
+  root: boolean;
+}
+
+/**
+ * Checks every request against its route's `config.auth`. It runs at `onRequest`, before the body
+ * is read or validated: a caller without credentials learns nothing about the route's schema, and
+ * an unauthenticated client cannot make the server parse a large body.
+ */
 export function registerAuth(
   app: FastifyInstance,
   authenticator: Authenticator,
   onFailure: (reason: string) => void,
 ) {
+  // Kept by reference: onRoute hooks registered later (e.g. the docs page's) may still adjust a
+  // route's config, and Fastify reads the final options only after every hook has run.
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+  app.decorate('routeAccess', () =>
+    routes.flatMap((r) =>
+      [r.method].flat().map((method) => ({
+        method: String(method),
+        url: r.url,
+        auth: r.config?.auth ?? 'read',
+        root: r.config?.root === true,
+      })),
+    ),
+  );
+
   app.decorateRequest('principal', undefined);
-  app.addHook('preHandler', async (request) => {
+  app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
     const needed = config.auth ?? 'read';
     // Unknown routes answer a plain JSON 404, with or without credentials.
