@@ -83,11 +83,11 @@ export class FakeUpstream {
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     for (const [i, item] of entry.sse.entries()) {
+      if (entry.gapMs && i > 0) await sleep(entry.gapMs);
       if (entry.resetAfter !== undefined && i === entry.resetAfter) {
         req.socket.destroy();
         return;
       }
-      if (entry.gapMs && i > 0) await sleep(entry.gapMs);
       if (res.destroyed) return;
       const data = typeof item === 'string' ? item : JSON.stringify(item);
       const event =
