@@ -19,6 +19,7 @@ import type { Gateway } from './models/gateway.ts';
 import { HealthRegistry } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { agentTaskHandler } from './runtime/task-handler.ts';
 import { CallbackSecrets } from './tasks/callback-secrets.ts';
 import { HandlerRegistry } from './tasks/handlers.ts';
 import { QueueMetrics } from './tasks/metrics.ts';
@@ -105,6 +106,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     });
     const modelGateway = createModelGateway({ config, db, log, metrics, health, policies });
     const models = modelGateway.gateway;
+    // The queue's default handler runs the agent; the queue itself knows nothing of agents or models.
+    taskHandlers.setDefault(
+      agentTaskHandler({
+        agents,
+        models,
+        tenantName: async (id) => (await tenants.find(id))?.name ?? id,
+      }),
+    );
 
     health.register('store', {
       essential: true,

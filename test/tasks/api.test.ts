@@ -246,6 +246,32 @@ for (const store of stores) {
       assert.equal(bad.status, 400);
     });
 
+    it('runs the agent by default: one model call with the rendered prompt, answer stored', async () => {
+      const plain = await createAgent(s, 'plain-agent', [
+        { name: 'ask', prompt_template: 'Answer about {{payload.topic}}: {{title}}' },
+      ]);
+      const res = await s.request('POST', '/v1/tasks', {
+        body: { agent_id: plain.id, task_type: 'ask', title: 'what is 2+2', payload: { topic: 'sums' } },
+      });
+      const done = await waitForStatus(s, res.body.id, ['completed', 'failed']);
+      assert.equal(done.status, 'completed', done.error_message);
+      assert.equal(typeof done.result.answer, 'string');
+      assert.ok(done.result.answer.length > 0);
+      assert.match(done.result.model, /^mock\//);
+      assert.ok(done.result.usage.total_tokens > 0);
+      assert.equal(done.result_summary, done.result.answer.slice(0, 200));
+
+      const remote = await s.request('POST', '/v1/agents', {
+        body: { name: 'far-away', env: 'remote', runtime_url: 'https://runtime.example.com/a' },
+      });
+      const far = await s.request('POST', '/v1/tasks', {
+        body: { agent_id: remote.body.id, task_type: 'default', title: 'elsewhere', max_attempts: 3 },
+      });
+      const failed = await waitForStatus(s, far.body.id, ['failed']);
+      assert.equal(failed.attempts, 1, 'no retry can help');
+      assert.match(failed.error_message, /no runnable handler/);
+    });
+
     it("never shows one tenant's tasks to another (404)", async () => {
       const t = await s.request('POST', '/v1/tenants', { body: { name: `other-${store}` } });
       assert.equal(t.status, 201, t.text);
