@@ -256,7 +256,9 @@ describe('providers against fake upstreams over real HTTP', () => {
     const sent = anth.seen.at(-1)!;
     assert.equal(sent.path, '/v1/messages');
     // This SDK version sends the key as a bearer token; older ones used x-api-key.
-    assert.ok([sent.headers['x-api-key'], sent.headers.authorization].some((h) => h?.includes('sk-ant-secret')));
+    assert.ok(
+      [sent.headers['x-api-key'], sent.headers.authorization].some((h) => h?.includes('sk-ant-secret')),
+    );
     assert.ok(sent.headers['x-request-id']);
     assert.equal(sent.body.system, 'Be brief.');
     assert.equal(sent.body.max_tokens, 4096);
