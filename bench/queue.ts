@@ -1,0 +1,363 @@
+/**
+ * Task queue benchmark: Agentry's queue against graphile-worker and pg-boss on the same
+ * PostgreSQL, in one run, each contender on a fresh database; plus Agentry on PGlite.
+ *
+ *  - drain: N no-op tasks enqueued first, then processed with concurrency 24 → tasks/s
+ *    (Agentry counts a task when its completion is written; the peers when their handler returns).
+ *  - latency: tasks enqueued one by one at a fixed rate (200/s) → enqueue-to-start p50/p95/p99.
+ *
+ * Peers run in their best documented configuration:
+ *  - graphile-worker 0.17: `localQueue.size = concurrency + 1` (batch fetch), `completeJobBatchDelay`
+ *    and `failJobBatchDelay` = 0 (batched completion), LISTEN/NOTIFY wake-up (built in).
+ *  - pg-boss 10: `batchSize` = concurrency (batch fetch), the minimum polling interval (0.5 s) and
+ *    `notifyWorker()` after each send, its documented in-process wake-up (v10 has no LISTEN).
+ *
+ *   node --import tsx bench/queue.ts [--quick] [--drain 20000] [--latency 2000] [--rate 200]
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres (the default when unset)
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    drain: { type: 'string' },
+    latency: { type: 'string' },
+    rate: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '24' },
+    only: { type: 'string' },
+  },
+});
+const DRAIN = Number(args.drain ?? (args.quick ? 2000 : 20_000));
+const LATENCY_N = Number(args.latency ?? (args.quick ? 300 : 2000));
+const RATE = Number(args.rate);
+const CONCURRENCY = Number(args.concurrency);
+const BASE = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+interface Result {
+  name: string;
+  drain_tasks_per_s: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+}
+
+/** A contender: prepares a fresh store, then runs both measurements through these hooks. */
+interface Contender {
+  name: string;
+  /** Enqueues `n` no-op tasks in bulk (before workers start). */
+  bulk(n: number): Promise<void>;
+  /** Starts workers; `onStart` is called with each task's payload as its handler starts. */
+  start(onStart: (payload: { t?: number }) => void): Promise<void>;
+  /** Resolves when `n` tasks have been processed since start (completion written where known). */
+  processed(): number;
+  /** Enqueues one task now, as an API call would. */
+  one(payload: { t: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (sorted: number[], p: number) =>
+  sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function freshDb(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `agentry_bench_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: BASE });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(BASE);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: BASE });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+async function measure(make: () => Promise<Contender>): Promise<Result> {
+  // Drain, on its own fresh store.
+  let c = await make();
+  const name = c.name;
+  let drain = 0;
+  try {
+    for (let i = 0; i < DRAIN; i += 1000) await c.bulk(Math.min(1000, DRAIN - i));
+    const started = performance.now();
+    await c.start(() => {});
+    while (c.processed() < DRAIN) await sleep(2);
+    const seconds = (performance.now() - started) / 1000;
+    drain = DRAIN / seconds;
+  } finally {
+    await c.stop();
+  }
+  process.stderr.write(`  ${name}: drain ${drain.toFixed(0)} tasks/s\n`);
+  // Latency, on another fresh store, workers idle and waiting.
+  c = await make();
+  const lat: number[] = [];
+  try {
+    await c.start((p) => {
+      if (p.t) lat.push(Date.now() - p.t);
+    });
+    await sleep(500);
+    const begin = Date.now();
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < LATENCY_N; i++) {
+      const due = begin + (i * 1000) / RATE;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      sends.push(c.one({ t: Date.now() }));
+    }
+    await Promise.all(sends);
+    const until = Date.now() + 30_000;
+    while (lat.length < LATENCY_N && Date.now() < until) await sleep(5);
+  } finally {
+    await c.stop();
+  }
+  const sorted = lat.sort((a, b) => a - b);
+  const r = {
+    name,
+    drain_tasks_per_s: Math.round(drain),
+    p50_ms: pct(sorted, 50),
+    p95_ms: pct(sorted, 95),
+    p99_ms: pct(sorted, 99),
+  };
+  process.stderr.write(
+    `  ${name}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms (${lat.length}/${LATENCY_N} seen)\n`,
+  );
+  return r;
+}
+
+// ---- Agentry
+
+async function agentry(kind: 'postgres' | 'pglite'): Promise<Contender> {
+  const { createApp } = await import('../src/app.ts');
+  const { testConfig } = await import('../src/config/config.ts');
+  const { newId } = await import('../src/db/ids.ts');
+  const { enqueueMany, enqueueTask } = await import('../src/tasks/enqueue.ts');
+  const { HandlerRegistry } = await import('../src/tasks/handlers.ts');
+  const { Worker } = await import('../src/tasks/worker.ts');
+  const fresh = kind === 'postgres' ? await freshDb() : undefined;
+  const app = await createApp(
+    testConfig({
+      log_level: 'silent',
+      store: fresh ? { database_url: fresh.url, pool_max: 10 } : { data_dir: 'memory://' },
+      tasks: { workers: 0 },
+    }),
+  );
+  const { db, bus, log } = app.services;
+  const tenant = app.defaultTenantId;
+  const agentId = newId();
+  const defaults = testConfig({}).tasks;
+  let worker: InstanceType<typeof Worker> | undefined;
+  return {
+    name: `agentry (${kind})`,
+    bulk: async (n) => {
+      await enqueueMany(
+        db,
+        tenant,
+        Array.from({ length: n }, () => ({
+          id: newId(),
+          agent_id: agentId,
+          task_type: 'noop',
+          title: 'noop',
+          payload: {},
+          priority: 0,
+        })),
+      );
+    },
+    start: async (onStart) => {
+      const handlers = new HandlerRegistry().setDefault(async (task) => {
+        onStart(task.payload as { t?: number });
+        return undefined;
+      });
+      worker = new Worker({
+        db,
+        bus,
+        log,
+        handlers,
+        concurrency: CONCURRENCY,
+        leaseSeconds: defaults.lease_seconds,
+        pollSeconds: defaults.poll_seconds,
+        claimBatch: CONCURRENCY,
+        retryBaseSeconds: defaults.retry_base_seconds,
+        retryCapSeconds: defaults.retry_cap_seconds,
+        tenantMaxRunning: defaults.tenant_max_running,
+      });
+      await worker.start();
+    },
+    processed: () => worker?.summary.completed ?? 0,
+    one: async (payload) => {
+      await enqueueTask(db, {
+        id: newId(),
+        tenant_id: tenant,
+        agent_id: agentId,
+        task_type: 'noop',
+        title: 'noop',
+        description: '',
+        payload,
+        priority: 0,
+        max_attempts: 3,
+      });
+    },
+    stop: async () => {
+      await worker?.stop(1000);
+      await app.close();
+      await fresh?.drop();
+    },
+  };
+}
+
+// ---- graphile-worker
+
+async function graphile(): Promise<Contender> {
+  const { run, makeWorkerUtils, runMigrations } = await import('graphile-worker');
+  const fresh = await freshDb();
+  // Our own pool, so its connections are closed (and their errors heard) before the database is dropped.
+  const pgPool = new pg.Pool({ connectionString: fresh.url, max: 10 });
+  pgPool.on('error', () => {});
+  const options = { pgPool };
+  await runMigrations(options);
+  const utils = await makeWorkerUtils(options);
+  let runner: Awaited<ReturnType<typeof run>> | undefined;
+  let done = 0;
+  return {
+    name: 'graphile-worker',
+    bulk: async (n) => {
+      await utils.addJobs(Array.from({ length: n }, () => ({ identifier: 'noop', payload: {} })));
+    },
+    start: async (onStart) => {
+      runner = await run({
+        ...options,
+        concurrency: CONCURRENCY,
+        noHandleSignals: true,
+        pollInterval: 2000,
+        logger: new (await import('graphile-worker')).Logger(() => () => {}),
+        taskList: {
+          noop: async (payload) => {
+            onStart(payload as { t?: number });
+            done++;
+          },
+        },
+        preset: {
+          worker: {
+            localQueue: { size: CONCURRENCY + 1 },
+            completeJobBatchDelay: 0,
+            failJobBatchDelay: 0,
+          },
+        },
+      });
+    },
+    processed: () => done,
+    one: async (payload) => {
+      await utils.addJob('noop', payload);
+    },
+    stop: async () => {
+      await runner?.stop();
+      await utils.release();
+      await pgPool.end();
+      await fresh.drop();
+    },
+  };
+}
+
+// ---- pg-boss
+
+async function pgBoss(): Promise<Contender> {
+  const { default: PgBoss } = await import('pg-boss');
+  const fresh = await freshDb();
+  const boss = new PgBoss({ connectionString: fresh.url, max: 10, supervise: false, schedule: false });
+  boss.on('error', () => {});
+  await boss.start();
+  await boss.createQueue('noop');
+  let done = 0;
+  let workerId: string | undefined;
+  return {
+    name: 'pg-boss',
+    bulk: async (n) => {
+      await boss.insert(Array.from({ length: n }, () => ({ name: 'noop', data: {} })));
+    },
+    start: async (onStart) => {
+      workerId = await boss.work<{ t?: number }>(
+        'noop',
+        { batchSize: CONCURRENCY, pollingIntervalSeconds: 0.5 },
+        async (jobs) => {
+          await Promise.all(
+            jobs.map(async (job) => {
+              onStart(job.data);
+              done++;
+            }),
+          );
+        },
+      );
+    },
+    processed: () => done,
+    one: async (payload) => {
+      await boss.send('noop', payload);
+      if (workerId) boss.notifyWorker(workerId);
+    },
+    stop: async () => {
+      await boss.stop({ graceful: true, wait: true, timeout: 5000 });
+      await fresh.drop();
+    },
+  };
+}
+
+const contenders: Array<[string, () => Promise<Contender>]> = [
+  ['agentry-pg', () => agentry('postgres')],
+  ['graphile', graphile],
+  ['pgboss', pgBoss],
+  ['agentry-pglite', () => agentry('pglite')],
+];
+
+process.stderr.write(
+  `queue benchmark: drain ${DRAIN} no-op tasks at concurrency ${CONCURRENCY}; latency ${LATENCY_N} tasks at ${RATE}/s\n`,
+);
+const results: Result[] = [];
+for (const [key, make] of contenders) {
+  if (args.only && !args.only.split(',').includes(key)) continue;
+  process.stderr.write(`${key}…\n`);
+  results.push(await measure(make));
+}
+
+const by = (n: string) => results.find((r) => r.name === n);
+const ours = by('agentry (postgres)');
+const ratios: Record<string, number> = {};
+for (const peer of ['graphile-worker', 'pg-boss']) {
+  const p = by(peer);
+  if (!ours || !p) continue;
+  const key = peer.replace('-', '_');
+  ratios[`drain_vs_${key}`] = Math.round((ours.drain_tasks_per_s / p.drain_tasks_per_s) * 100) / 100;
+  ratios[`p99_vs_${key}`] = Math.round((ours.p99_ms / p.p99_ms) * 100) / 100;
+}
+
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+console.log(
+  `\n${'contender'.padEnd(22)}${pad('drain/s', 10)}${pad('p50 ms', 9)}${pad('p95 ms', 9)}${pad('p99 ms', 9)}`,
+);
+for (const r of results) {
+  console.log(
+    `${r.name.padEnd(22)}${pad(r.drain_tasks_per_s, 10)}${pad(r.p50_ms, 9)}${pad(r.p95_ms, 9)}${pad(r.p99_ms, 9)}`,
+  );
+}
+for (const [k, v] of Object.entries(ratios)) {
+  console.log(`${k}: ${v}${k.startsWith('drain') ? '× (higher is better)' : '× (lower is better)'}`);
+}
+console.log(
+  JSON.stringify({
+    bench: 'queue',
+    drain: DRAIN,
+    latency_n: LATENCY_N,
+    rate: RATE,
+    concurrency: CONCURRENCY,
+    results,
+    ratios,
+  }),
+);
+process.exit(0);
