@@ -11,6 +11,7 @@ export function serveCommand(): Command {
     .option('--data-dir <dir>', 'PGlite data directory when DATABASE_URL is unset')
     .option('--config <file>', 'path of agentry.yaml')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option('--workers <n>', 'tasks run at once by in-process workers (default 4); 0 turns them off')
     .action(
       action(
         async (opts: {
@@ -19,6 +20,7 @@ export function serveCommand(): Command {
           dataDir?: string;
           config?: string;
           logLevel?: string;
+          workers?: string;
         }) => {
           const flags: ConfigInput = {
             ...((opts.host || opts.port) && {
@@ -26,6 +28,7 @@ export function serveCommand(): Command {
             }),
             ...(opts.dataDir && { store: { data_dir: opts.dataDir } }),
             ...(opts.logLevel && { log_level: opts.logLevel as ConfigInput['log_level'] }),
+            ...(opts.workers !== undefined && { tasks: { workers: opts.workers as unknown as number } }),
           };
           await serve(loadConfig({ flags: stripUndefined(flags), file: opts.config }));
         },
