@@ -21,8 +21,12 @@ export interface Check {
 export class HealthRegistry {
   private readonly checks = new Map<string, Check>();
 
-  register(name: string, check: Check): void {
+  /** Adds (or replaces) the check called `name`; the returned function removes it again. */
+  register(name: string, check: Check): () => void {
     this.checks.set(name, check);
+    return () => {
+      if (this.checks.get(name) === check) this.checks.delete(name);
+    };
   }
 
   async report(
