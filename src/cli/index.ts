@@ -1,7 +1,11 @@
 import { Command } from 'commander';
-import { version } from '../app.ts';
+import { agentsCommand } from './agents.ts';
+import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
+import { templatesCommand } from './templates.ts';
+import { tenantsCommand } from './tenants.ts';
+import { version } from './version.ts';
 
 /** The `agentry` command tree. Each command lives in its own file and calls the same services as HTTP. */
 export function buildCli(): Command {
@@ -11,5 +15,9 @@ export function buildCli(): Command {
     .showHelpAfterError();
   program.addCommand(serveCommand());
   program.addCommand(migrateCommand());
+  program.addCommand(agentsCommand());
+  program.addCommand(templatesCommand());
+  program.addCommand(keysCommand());
+  program.addCommand(tenantsCommand());
   return program;
 }

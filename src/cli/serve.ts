@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import { type ConfigInput, loadConfig } from '../config/config.ts';
-import { serve } from '../server.ts';
+import type { ConfigInput } from '../config/config.ts';
 import { action } from './fail.ts';
 
 export function serveCommand(): Command {
@@ -30,6 +29,9 @@ export function serveCommand(): Command {
             ...(opts.logLevel && { log_level: opts.logLevel as ConfigInput['log_level'] }),
             ...(opts.workers !== undefined && { tasks: { workers: opts.workers as unknown as number } }),
           };
+          // Loaded here, not at the top: client commands should not pay for the server's imports.
+          const { loadConfig } = await import('../config/config.ts');
+          const { serve } = await import('../server.ts');
           await serve(loadConfig({ flags: stripUndefined(flags), file: opts.config }));
         },
       ),

@@ -35,10 +35,15 @@ export async function migrate(
   onProgress: (m: Migration) => void = () => {},
   migrations = listMigrations(),
 ): Promise<Migration[]> {
-  await db.query(
-    `create table if not exists agentry_migrations (
-       version int primary key, name text not null, applied_at timestamptz not null default now())`,
-  );
+  // Under the same lock: concurrent `create table if not exists` on a fresh PostgreSQL database
+  // collide in the catalog (duplicate key on pg_type) instead of one of them skipping.
+  await db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query(
+      `create table if not exists agentry_migrations (
+         version int primary key, name text not null, applied_at timestamptz not null default now())`,
+    );
+  });
   const applied: Migration[] = [];
   for (const m of migrations) {
     const done = await db.transaction(async (tx) => {

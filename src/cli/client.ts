@@ -1,0 +1,183 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { z } from 'zod';
+
+export const DEFAULT_URL = 'http://127.0.0.1:7070';
+export const DEFAULT_CREDENTIALS_FILE = './.agentry/credentials.json';
+
+/** The options every command that talks to the server accepts. */
+export interface ClientOptions {
+  url?: string;
+  apiKey?: string;
+  json?: boolean;
+}
+
+/** Adds `--url`, `--api-key` and `--json` to a command that talks to the server. */
+export function withClientOptions(command: Command): Command {
+  return command
+    .option('--url <url>', `server URL (env AGENTRY_URL, then the credentials file, then ${DEFAULT_URL})`)
+    .option('--api-key <key>', 'API key (env AGENTRY_API_KEY, then the credentials file)')
+    .option('--json', 'print the raw JSON answer, for scripts');
+}
+
+/** Thrown for anything the CLI reports as a one-line error and a non-zero exit. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status, when the server answered. */
+    readonly status?: number,
+    /** The server's error code, when it gave one. */
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+// What the server writes on first start (src/auth/bootstrap.ts); every field is optional here so a
+// file from an older or newer server still gives whatever it has.
+const credentialsSchema = z.object({
+  url: z.string().optional(),
+  api_key: z.string().optional(),
+  tenant: z.string().optional(),
+});
+
+export interface Target {
+  url: string;
+  apiKey?: string;
+  /** Where the key came from, for the "no key" message. */
+  credentialsFile: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Resolves the server URL and the API key, each on its own: flags, then env (`AGENTRY_URL`,
+ * `AGENTRY_API_KEY`), then the credentials file the server wrote on first start, then the default URL.
+ */
+export function resolveTarget(options: ClientOptions, env: Env = process.env): Target {
+  const credentialsFile = env.AGENTRY_CREDENTIALS_FILE || DEFAULT_CREDENTIALS_FILE;
+  const needFile = !(options.url || env.AGENTRY_URL) || !(options.apiKey || env.AGENTRY_API_KEY);
+  const stored = needFile ? readCredentials(credentialsFile) : {};
+  const url = options.url || env.AGENTRY_URL || stored.url || DEFAULT_URL;
+  if (!/^https?:\/\//.test(url) || !URL.canParse(url)) {
+    throw new CliError(`invalid server URL "${url}": expected http://host:port or https://…`);
+  }
+  return {
+    url: url.replace(/\/+$/, ''),
+    apiKey: options.apiKey || env.AGENTRY_API_KEY || stored.api_key || undefined,
+    credentialsFile,
+  };
+}
+
+function readCredentials(file: string): z.infer<typeof credentialsSchema> {
+  if (!existsSync(file)) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`cannot read credentials file ${file}: ${(err as Error).message}`);
+  }
+  const result = credentialsSchema.safeParse(parsed);
+  if (!result.success) {
+    throw new CliError(`credentials file ${file} is not an object with url, api_key and tenant`);
+  }
+  return result.data;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+  /** False for the few public endpoints (templates): then a missing key is no error. */
+  auth?: boolean;
+}
+
+const errorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string() }),
+  request_id: z.string().optional(),
+});
+
+/** Plenty for any API call; a hung server should not hang a script forever. */
+const TIMEOUT_MS = 30_000;
+
+/** A thin JSON client for the Agentry HTTP API, as used by the CLI commands. */
+export class ApiClient {
+  constructor(readonly target: Target) {}
+
+  static from(options: ClientOptions, env: Env = process.env): ApiClient {
+    return new ApiClient(resolveTarget(options, env));
+  }
+
+  get<T>(path: string, options: RequestOptions = {}): Promise<T> {
+    return this.request<T>('GET', path, options);
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const { url, apiKey, credentialsFile } = this.target;
+    if (options.auth !== false && !apiKey) {
+      throw new CliError(
+        `no API key: pass --api-key, set AGENTRY_API_KEY, or run "agentry serve" once here so it ` +
+          `writes ${credentialsFile}`,
+      );
+    }
+    const address = new URL(`${url}${path}`);
+    for (const [k, v] of Object.entries(options.query ?? {})) {
+      if (v !== undefined) address.searchParams.set(k, String(v));
+    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+
+    let res: Response;
+    try {
+      res = await fetch(address, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+    } catch (err) {
+      throw new CliError(`cannot reach the Agentry server at ${url}: ${networkReason(err)}`);
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!res.ok) {
+      const e = errorBody.safeParse(parsed);
+      if (e.success) {
+        const rid = e.data.request_id ? ` (request ${e.data.request_id})` : '';
+        throw new CliError(
+          `HTTP ${res.status} ${e.data.error.code}: ${e.data.error.message}${rid}`,
+          res.status,
+          e.data.error.code,
+        );
+      }
+      throw new CliError(`HTTP ${res.status} from ${url}: ${snippet(text)}`, res.status);
+    }
+    if (text && parsed === undefined) {
+      throw new CliError(
+        `${url} answered ${method} ${path} with something that is not JSON: ${snippet(text)}`,
+      );
+    }
+    return parsed as T;
+  }
+}
+
+/** Node's fetch hides the socket error in `cause`; that is the part a person can act on. */
+function networkReason(err: unknown): string {
+  if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${TIMEOUT_MS / 1000}s`;
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused (is "agentry serve" running?)';
+  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+  if (cause?.message) return cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+const snippet = (text: string) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || '(empty body)';
+};
