@@ -140,9 +140,9 @@ describe('queue reliability with real worker processes on PostgreSQL', {
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all([...workers].map(exited));
     workers.clear();
-    // A long fallback poll: after the kill, only a re-established LISTEN can wake the worker quickly.
+    // A long fallback poll: after the kill, only a re-established LISTEN can wake the worker in time.
     const worker = await startWorker(url, {
-      POLL_SECONDS: '60',
+      POLL_SECONDS: '600',
       WORKER_CONCURRENCY: '4',
       LEASE_SECONDS: '5',
     });
@@ -153,7 +153,7 @@ describe('queue reliability with real worker processes on PostgreSQL', {
         (await count(`select count(*)::int as n from tasks where status <> 'completed'`)) === 0
           ? true
           : undefined,
-      30_000,
+      90_000,
       'first batch',
     );
     const admin = new pg.Client({ connectionString: url, application_name: 'agentry-test-admin' });
@@ -176,20 +176,20 @@ describe('queue reliability with real worker processes on PostgreSQL', {
           );
           return r.rows[0].n > 0 ? true : undefined;
         },
-        20_000,
+        60_000,
         'the LISTEN connection to come back',
       );
     } finally {
       await admin.end();
     }
     await load(20, 'after');
-    // Within the 60 s fallback poll: woken by NOTIFY on the re-established LISTEN connection.
+    // Well within the 600 s fallback poll: woken by NOTIFY on the re-established LISTEN connection.
     await eventually(
       async () =>
         (await count(`select count(*)::int as n from tasks where status <> 'completed'`)) === 0
           ? true
           : undefined,
-      30_000,
+      90_000,
       'the batch enqueued after the kill',
     );
   });
