@@ -1,11 +1,18 @@
 import { Command } from 'commander';
 import { agentsCommand } from './agents.ts';
+import { createTaskCommand } from './create-task.ts';
 import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
+import { runLoopCommand } from './run-loop.ts';
+import { runOnceCommand } from './run-once.ts';
+import { schedulesCommand } from './schedules.ts';
 import { serveCommand } from './serve.ts';
+import { statusCommand } from './status.ts';
+import { tasksCommand } from './tasks.ts';
 import { templatesCommand } from './templates.ts';
 import { tenantsCommand } from './tenants.ts';
 import { version } from './version.ts';
+import { workerCommand } from './worker.ts';
 
 /** The `agentry` command tree. Each command lives in its own file and calls the same services as HTTP. */
 export function buildCli(): Command {
@@ -19,5 +26,12 @@ export function buildCli(): Command {
   program.addCommand(templatesCommand());
   program.addCommand(keysCommand());
   program.addCommand(tenantsCommand());
+  program.addCommand(workerCommand());
+  program.addCommand(runOnceCommand());
+  program.addCommand(runLoopCommand());
+  program.addCommand(statusCommand());
+  program.addCommand(createTaskCommand());
+  program.addCommand(tasksCommand());
+  program.addCommand(schedulesCommand());
   return program;
 }
