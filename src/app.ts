@@ -14,6 +14,8 @@ import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
 import { type LiveBus, LocalBus, PgNotifyBus } from './events/bus.ts';
 import { buildHttp } from './http/build.ts';
+import { OfflineEmbedder } from './memory/embeddings.ts';
+import { Memory } from './memory/memory.ts';
 import { createModelGateway } from './models/create-gateway.ts';
 import type { Gateway } from './models/gateway.ts';
 import { HealthRegistry } from './observability/health.ts';
@@ -59,6 +61,8 @@ export interface Services {
   queue?: QueueRunner;
   /** The model gateway: every model call (agents, tasks, /v1/chat/completions) goes through it. */
   models: Gateway;
+  /** Knowledge bases: documents, chunks, hybrid search. */
+  memory: Memory;
 }
 
 export interface App {
@@ -130,6 +134,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       },
     });
 
+    const memory = await Memory.open(db, {
+      chunking: { maxChars: config.memory.chunk_chars, overlapChars: config.memory.overlap_chars },
+      maxDocumentBytes: config.memory.max_document_bytes,
+      vectorCacheChunks: config.memory.vector_cache_chunks,
+      embedder: config.memory.embeddings.provider === 'offline' ? new OfflineEmbedder() : undefined,
+    });
+
     const boot = await bootstrap(db, tenants, keys);
     const services: Services = {
       config,
@@ -152,6 +163,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       taskHandlers,
       queueMetrics,
       models,
+      memory,
     };
     const http = await buildHttp(services, log);
     if (config.tasks.workers > 0) {

@@ -91,6 +91,38 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Knowledge bases: chunking, document size, and the embedding provider behind vector search. */
+    memory: z
+      .object({
+        /** Largest chunk, in characters (about a quarter as many tokens). */
+        chunk_chars: z.coerce.number().int().min(200).max(20_000).default(1200),
+        /** Characters from the end of one chunk repeated at the start of the next in the same section. */
+        overlap_chars: z.coerce.number().int().min(0).max(5000).default(200),
+        /** Largest document accepted, in bytes. */
+        max_document_bytes: z.coerce
+          .number()
+          .int()
+          .positive()
+          .default(20 * 1024 * 1024),
+        /** Vectors the exact scan (stores without pgvector) keeps in memory across knowledge bases. */
+        vector_cache_chunks: z.coerce.number().int().min(0).default(500_000),
+        embeddings: z
+          .object({
+            /**
+             * `none`: full-text search only. `offline`: the Universal Sentence Encoder shipped in an
+             * npm package, run in-process. `gateway`: an OpenAI-compatible `/v1/embeddings` model
+             * through the model gateway (budgets and usage apply).
+             */
+            provider: z.enum(['none', 'offline', 'gateway']).default('none'),
+            /** The gateway model (`provider/model` or an alias), with provider `gateway`. */
+            model: z.string().optional(),
+          })
+          .strict()
+          .refine((e) => e.provider !== 'gateway' || !!e.model, 'provider gateway needs a model')
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -120,6 +152,8 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_DEFAULT_MODEL', ['models', 'default_model']],
   ['AGENTRY_WORKERS', ['tasks', 'workers']],
   ['AGENTRY_LEASE_SECONDS', ['tasks', 'lease_seconds']],
+  ['AGENTRY_EMBEDDINGS', ['memory', 'embeddings', 'provider']],
+  ['AGENTRY_EMBEDDINGS_MODEL', ['memory', 'embeddings', 'model']],
 ];
 
 /**

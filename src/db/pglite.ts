@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
 import { assertChannel, type Db, type NotifyHandler, type Queryable } from './db.ts';
 
 /**
@@ -14,7 +15,9 @@ export class PgliteDb implements Db {
 
   static async open(dataDir: string): Promise<PgliteDb> {
     if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-    const pg = await PGlite.create(dataDir);
+    // pgvector ships as a separate package pinned to one PGlite release; package.json overrides that
+    // pin to the installed PGlite (the extension's ABI is unchanged across these patch releases).
+    const pg = await PGlite.create(dataDir, { extensions: { vector } });
     return new PgliteDb(pg);
   }
 

@@ -12,6 +12,7 @@ import { agentRoutes } from './routes/agents.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { knowledgeBaseRoutes } from './routes/knowledge-bases.ts';
 import { modelRoutes } from './routes/models.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
 import { policyRoutes } from './routes/policy.ts';
@@ -110,6 +111,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(multiAgentRoutes(services));
   await app.register(tenantRoutes(services));
   await app.register(keyRoutes(services));
+  await app.register(knowledgeBaseRoutes(services));
   await app.register(taskRoutes(services));
   await app.register(scheduleRoutes(services));
   await app.register(chatCompletionRoutes(services));

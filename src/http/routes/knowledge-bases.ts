@@ -1,0 +1,271 @@
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../app.ts';
+import { AppError } from '../../errors.ts';
+import { formats } from '../../memory/formats.ts';
+import type { IngestInput } from '../../memory/ingest.ts';
+import {
+  createKbBody,
+  documentSchema,
+  ingestJsonBody,
+  ingestResultSchema,
+  knowledgeBaseSchema,
+  listQuery,
+  pageOf,
+  searchBody,
+  searchResultSchema,
+  updateKbBody,
+} from '../../memory/schema.ts';
+import { actorOf, principalOf } from '../plugins/auth.ts';
+import { authErrors, errorResponse, idParams } from './common.ts';
+
+const tags = ['knowledge-bases'];
+const docParams = z.object({ id: z.uuid(), documentId: z.uuid() }).strict();
+const pageQuery = listQuery.omit({ kind: true });
+
+const validation = (error: z.ZodError) =>
+  new AppError('validation_error', 'body is not valid', {
+    details: error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+  });
+
+/** A multipart upload: one `file` part, optional `source`, `format`, `title` and `metadata` (JSON) fields. */
+async function fromMultipart(req: FastifyRequest): Promise<IngestInput> {
+  const fields: Record<string, string> = {};
+  let file: { name: string; bytes: Buffer } | undefined;
+  for await (const part of req.parts()) {
+    if (part.type === 'file') {
+      if (file) throw new AppError('bad_request', 'send one file per request');
+      const bytes = await part.toBuffer();
+      if (part.file.truncated) throw new AppError('payload_too_large', `${part.filename} is too large`);
+      file = { name: part.filename, bytes };
+    } else fields[part.fieldname] = String(part.value);
+  }
+  if (!file) throw new AppError('validation_error', 'a multipart upload needs a `file` part');
+  const schema = z
+    .object({
+      source: z.string().min(1).max(1000).optional(),
+      format: z.enum(formats).optional(),
+      title: z.string().max(500).optional(),
+      metadata: z.string().optional(),
+    })
+    .strict();
+  const parsed = schema.safeParse(fields);
+  if (!parsed.success) throw validation(parsed.error);
+  let metadata: Record<string, unknown> = {};
+  if (parsed.data.metadata !== undefined) {
+    const m = z.record(z.string(), z.unknown()).safeParse(safeJson(parsed.data.metadata));
+    if (!m.success) throw new AppError('validation_error', 'metadata must be a JSON object');
+    metadata = m.data;
+  }
+  const source = parsed.data.source ?? file.name;
+  if (!source) throw new AppError('validation_error', 'the file has no name: send a `source` field');
+  return { source, bytes: file.bytes, format: parsed.data.format, title: parsed.data.title, metadata };
+}
+
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+function fromJson(body: unknown): IngestInput {
+  const parsed = ingestJsonBody.safeParse(body);
+  if (!parsed.success) throw validation(parsed.error);
+  const b = parsed.data;
+  const bytes =
+    b.content !== undefined ? Buffer.from(b.content, 'utf8') : Buffer.from(b.content_base64 ?? '', 'base64');
+  return { source: b.source, bytes, format: b.format, title: b.title, metadata: b.metadata };
+}
+
+export const knowledgeBaseRoutes =
+  ({ memory, config }: Services): FastifyPluginAsync =>
+  async (fastify) => {
+    const kbs = memory.knowledgeBases;
+    const maxBytes = config.memory.max_document_bytes;
+    // Multipart is parsed only by the routes of this plugin (encapsulated), streamed and size-capped.
+    await fastify.register(multipart, {
+      limits: { fileSize: maxBytes, files: 1, fields: 10, fieldSize: 100_000 },
+    });
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+    const ctxOf = (req: FastifyRequest) => {
+      const p = principalOf(req);
+      return { tenantId: p.tenantId, tenantName: p.tenantName, requestId: req.id };
+    };
+
+    app.post(
+      '/v1/knowledge-bases',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'Create a knowledge base',
+          body: createKbBody,
+          response: { 201: knowledgeBaseSchema, ...authErrors, 409: errorResponse },
+        },
+      },
+      async (req, reply) =>
+        reply.code(201).send(await kbs.create(principalOf(req).tenantId, req.body, actorOf(req))),
+    );
+
+    app.get(
+      '/v1/knowledge-bases',
+      {
+        schema: {
+          tags,
+          summary: 'List knowledge bases',
+          querystring: listQuery,
+          response: { 200: pageOf(knowledgeBaseSchema), ...authErrors },
+        },
+      },
+      async (req) => kbs.list(principalOf(req).tenantId, req.query),
+    );
+
+    app.get(
+      '/v1/knowledge-bases/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Get a knowledge base',
+          params: idParams,
+          response: { 200: knowledgeBaseSchema, ...authErrors },
+        },
+      },
+      async (req) => {
+        const { revision: _, ...kb } = await kbs.get(principalOf(req).tenantId, req.params.id);
+        return kb;
+      },
+    );
+
+    app.patch(
+      '/v1/knowledge-bases/:id',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'Change the name, description or metadata of a knowledge base',
+          params: idParams,
+          body: updateKbBody,
+          response: { 200: knowledgeBaseSchema, ...authErrors, 409: errorResponse },
+        },
+      },
+      async (req) => kbs.update(principalOf(req).tenantId, req.params.id, req.body, actorOf(req)),
+    );
+
+    app.delete(
+      '/v1/knowledge-bases/:id',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'Delete a knowledge base with its documents and chunks',
+          params: idParams,
+          response: { 204: z.null(), ...authErrors },
+        },
+      },
+      async (req, reply) => {
+        await kbs.delete(principalOf(req).tenantId, req.params.id, actorOf(req));
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/knowledge-bases/:id/documents',
+      {
+        config: { auth: 'write' },
+        // Base64 in JSON is a third larger than the bytes it carries.
+        bodyLimit: Math.ceil(maxBytes * 1.4) + 100_000,
+        schema: {
+          tags,
+          summary:
+            'Add or replace a document (JSON with `content` or `content_base64`, or a multipart `file`); an unchanged one is left as it is',
+          params: idParams,
+          response: {
+            200: ingestResultSchema,
+            201: ingestResultSchema,
+            ...authErrors,
+            413: errorResponse,
+            422: errorResponse,
+          },
+        },
+      },
+      async (req, reply) => {
+        const input = req.isMultipart() ? await fromMultipart(req) : fromJson(req.body);
+        const result = await memory.ingest(
+          principalOf(req).tenantId,
+          req.params.id,
+          input,
+          ctxOf(req),
+          actorOf(req),
+        );
+        return reply.code(result.status === 'created' ? 201 : 200).send(result);
+      },
+    );
+
+    app.get(
+      '/v1/knowledge-bases/:id/documents',
+      {
+        schema: {
+          tags,
+          summary: "A knowledge base's documents, by source",
+          params: idParams,
+          querystring: pageQuery,
+          response: { 200: pageOf(documentSchema), ...authErrors },
+        },
+      },
+      async (req) => kbs.listDocuments(principalOf(req).tenantId, req.params.id, req.query),
+    );
+
+    app.get(
+      '/v1/knowledge-bases/:id/documents/:documentId',
+      {
+        schema: {
+          tags,
+          summary: 'Get a document',
+          params: docParams,
+          response: { 200: documentSchema, ...authErrors },
+        },
+      },
+      async (req) => kbs.getDocument(principalOf(req).tenantId, req.params.id, req.params.documentId),
+    );
+
+    app.delete(
+      '/v1/knowledge-bases/:id/documents/:documentId',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'Delete a document and its chunks',
+          params: docParams,
+          response: { 204: z.null(), ...authErrors },
+        },
+      },
+      async (req, reply) => {
+        await kbs.deleteDocument(
+          principalOf(req).tenantId,
+          req.params.id,
+          req.params.documentId,
+          actorOf(req),
+        );
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/knowledge-bases/:id/search',
+      {
+        schema: {
+          tags,
+          summary:
+            'Hybrid search: full-text and vector similarity fused by reciprocal rank (full-text only without embeddings)',
+          params: idParams,
+          body: searchBody,
+          response: { 200: searchResultSchema, ...authErrors },
+        },
+      },
+      async (req) => memory.search(principalOf(req).tenantId, req.params.id, req.body, ctxOf(req)),
+    );
+  };

