@@ -28,6 +28,7 @@ import { QueueMetrics } from './tasks/metrics.ts';
 import { QueueRunner } from './tasks/runner.ts';
 import { ScheduleService } from './tasks/schedules.ts';
 import { TaskService } from './tasks/service.ts';
+import { SandboxService } from './tools/sandbox/service.ts';
 
 export const version: string = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -61,6 +62,8 @@ export interface Services {
   queue?: QueueRunner;
   /** The model gateway: every model call (agents, tasks, /v1/chat/completions) goes through it. */
   models: Gateway;
+  /** Sandboxed execution: a warm pool per backend (bwrap, quickjs) and per-tool circuit breakers. */
+  sandboxes: SandboxService;
   /** Knowledge bases: documents, chunks, hybrid search. */
   memory: Memory;
 }
@@ -110,6 +113,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     });
     const modelGateway = createModelGateway({ config, db, log, metrics, health, policies });
     const models = modelGateway.gateway;
+    const sandboxes = new SandboxService({ config: config.sandbox, log, health, registry: metrics.registry });
+    await sandboxes.start();
     // The queue's default handler runs the agent; the queue itself knows nothing of agents or models.
     taskHandlers.setDefault(
       agentTaskHandler({
@@ -164,6 +169,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       queueMetrics,
       models,
       memory,
+      sandboxes,
     };
     const http = await buildHttp(services, log);
     if (config.tasks.workers > 0) {
@@ -187,6 +193,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         await http.close();
         // Most of the shutdown grace goes to running tasks; the rest is handed back, not lost.
         await queue?.stop(config.server.shutdown_grace_seconds * 800);
+        await sandboxes.stop();
         // After the queue: running tasks may still call models; this writes their usage.
         await modelGateway.close();
         await bus.close();

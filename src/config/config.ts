@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { modelGatewayConfig } from './models-config.ts';
+import { sandboxConfig } from './sandbox-config.ts';
 import { parseYamlWithSchema } from './yaml.ts';
 
 /**
@@ -83,6 +84,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Sandboxed tools: per-sandbox limits, the warm pools, per-tool circuit breakers. */
+    sandbox: sandboxConfig.prefault({}),
     models: z
       .object({
         /** Model given to agents that name none. */

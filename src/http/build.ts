@@ -16,6 +16,7 @@ import { knowledgeBaseRoutes } from './routes/knowledge-bases.ts';
 import { modelRoutes } from './routes/models.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
 import { policyRoutes } from './routes/policy.ts';
+import { poolRoutes } from './routes/pools.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { templateRoutes } from './routes/templates.ts';
@@ -118,6 +119,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(modelRoutes(services));
   await app.register(usageRoutes(services));
   await app.register(policyRoutes(services));
+  await app.register(poolRoutes(services));
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;

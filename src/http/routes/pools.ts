@@ -1,0 +1,36 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../app.ts';
+
+const statsSchema = z.object({
+  type: z.string(),
+  ready: z.number().int(),
+  busy: z.number().int(),
+  preparing: z.number().int(),
+  waiting: z.number().int(),
+  created: z.number().int(),
+  destroyed: z.number().int(),
+  failed: z.number().int(),
+  acquire_wait_ms: z.object({ p50: z.number(), p99: z.number() }),
+});
+
+export const poolRoutes =
+  ({ sandboxes }: Services): FastifyPluginAsync =>
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    app.get(
+      '/v1/pools/:type/stats',
+      {
+        config: { auth: 'read' },
+        schema: {
+          tags: ['operations'],
+          summary: 'Warm sandbox pool statistics (bwrap or quickjs)',
+          params: z.object({ type: z.string().min(1).max(32) }),
+          response: { 200: statsSchema },
+        },
+      },
+      async (req) => sandboxes.stats(req.params.type),
+    );
+  };

@@ -1,0 +1,198 @@
+import releaseSync from '@jitl/quickjs-wasmfile-release-sync';
+import {
+  newQuickJSWASMModuleFromVariant,
+  type QuickJSContext,
+  type QuickJSHandle,
+  type QuickJSRuntime,
+  type QuickJSSyncVariant,
+  shouldInterruptAfterDeadline,
+} from 'quickjs-emscripten-core';
+import { OutputCollector } from './output.ts';
+import type { ExecuteRequest, ExecuteResult, Sandbox, SandboxBackend, SandboxLimits } from './types.ts';
+
+interface QuickJsSandbox extends Sandbox {
+  runtime: QuickJSRuntime;
+  context: QuickJSContext;
+  used: boolean;
+}
+
+// The package's types describe its CommonJS shape; under ESM (how the server runs) the default
+// export is the variant itself.
+const variant = releaseSync as unknown as QuickJSSyncVariant;
+
+/** Stack for the interpreter: deep enough for ordinary recursion, a fraction of the memory limit. */
+const MAX_STACK_BYTES = 512 * 1024;
+
+/**
+ * QuickJS compiled to WebAssembly. Each sandbox gets its own WebAssembly instance (its own linear
+ * memory), a memory limit, and an interrupt handler that stops it at the deadline. The code sees
+ * the ECMAScript built-ins, `console.log`/`console.error` (captured, size-limited) and `input`
+ * (a JSON copy of what the caller hands in) — no host objects, no I/O, no timers, no modules.
+ */
+export class QuickJsBackend implements SandboxBackend<QuickJsSandbox> {
+  readonly type = 'quickjs';
+  private seq = 0;
+
+  constructor(private readonly limits: SandboxLimits) {}
+
+  describe(): Record<string, unknown> {
+    return {
+      engine: 'quickjs-emscripten (release-sync WebAssembly variant)',
+      instance: 'one WebAssembly instance per sandbox',
+      memory_limit_bytes: this.limits.memory_bytes,
+      deadline: 'interrupt handler',
+      host_objects: ['console.log', 'console.error', 'input (JSON copy)'],
+    };
+  }
+
+  async acquire(): Promise<QuickJsSandbox> {
+    const module = await newQuickJSWASMModuleFromVariant(variant);
+    const runtime = module.newRuntime();
+    runtime.setMemoryLimit(this.limits.memory_bytes);
+    runtime.setMaxStackSize(MAX_STACK_BYTES);
+    const context = runtime.newContext();
+    return { id: `quickjs-${process.pid}-${++this.seq}`, type: this.type, runtime, context, used: false };
+  }
+
+  async execute(sandbox: QuickJsSandbox, request: ExecuteRequest): Promise<ExecuteResult> {
+    if (sandbox.used) throw new Error('a sandbox runs one program only');
+    sandbox.used = true;
+    const started = performance.now();
+    const { runtime, context: vm } = sandbox;
+    const timeoutMs = Math.min(request.timeout_ms ?? this.limits.timeout_ms, this.limits.timeout_ms);
+    const deadline = Date.now() + timeoutMs;
+    const deadlinePassed = shouldInterruptAfterDeadline(deadline);
+    let cancelled = false;
+    runtime.setInterruptHandler((rt) => {
+      if (request.signal?.aborted) cancelled = true;
+      return cancelled || deadlinePassed(rt);
+    });
+    let killed: ExecuteResult['killed'];
+    const stdout = new OutputCollector(this.limits.max_output_bytes, () => {
+      killed ??= 'output_limit';
+      cancelled = true;
+    });
+    const stderr = new OutputCollector(this.limits.max_output_bytes, () => {
+      killed ??= 'output_limit';
+      cancelled = true;
+    });
+    installConsole(vm, stdout, stderr);
+    const inputJson = JSON.stringify(request.input ?? null);
+    vm.unwrapResult(vm.evalCode(`globalThis.input = JSON.parse(${JSON.stringify(inputJson)});`)).dispose();
+
+    let value: unknown;
+    let failed = false;
+    const result = vm.evalCode(request.code, 'tool.js');
+    if (result.error) {
+      failed = true;
+      stderr.push(Buffer.from(`${describeError(vm, result.error)}\n`));
+      result.error.dispose();
+    } else {
+      const settled = settle(vm, runtime, result.value);
+      result.value.dispose();
+      if (settled.ok) value = settled.value;
+      else {
+        failed = true;
+        stderr.push(Buffer.from(`${settled.error}\n`));
+      }
+    }
+    if (failed && !killed) {
+      if (Date.now() >= deadline) killed = 'timeout';
+      else if (request.signal?.aborted) killed = 'cancelled';
+      else if (/out of memory/i.test(stderr.text())) killed = 'memory';
+    }
+    return {
+      exit_code: failed ? 1 : 0,
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      ...(value !== undefined && { value }),
+      timed_out: killed === 'timeout',
+      truncated: stdout.truncated || stderr.truncated,
+      ...(killed && { killed }),
+      duration_ms: performance.now() - started,
+    };
+  }
+
+  async release(sandbox: QuickJsSandbox): Promise<void> {
+    try {
+      sandbox.context.dispose();
+      sandbox.runtime.dispose();
+    } catch {
+      // A runtime stopped by the memory limit may refuse a clean dispose; its WebAssembly instance
+      // is dropped with the sandbox anyway.
+    }
+  }
+}
+
+function installConsole(vm: QuickJSContext, stdout: OutputCollector, stderr: OutputCollector): void {
+  const consoleObj = vm.newObject();
+  const writer = (to: OutputCollector) =>
+    vm.newFunction('log', (...args: QuickJSHandle[]) => {
+      const line = args
+        .map((a) => (vm.typeof(a) === 'string' ? vm.getString(a) : stringify(vm.dump(a))))
+        .join(' ');
+      to.push(Buffer.from(`${line}\n`));
+    });
+  for (const [name, to] of [
+    ['log', stdout],
+    ['info', stdout],
+    ['error', stderr],
+    ['warn', stderr],
+  ] as const) {
+    const fn = writer(to);
+    vm.setProp(consoleObj, name, fn);
+    fn.dispose();
+  }
+  vm.setProp(vm.global, 'console', consoleObj);
+  consoleObj.dispose();
+}
+
+/** The script's value; a promise is driven through the job queue until it settles. */
+function settle(
+  vm: QuickJSContext,
+  runtime: QuickJSRuntime,
+  handle: QuickJSHandle,
+): { ok: true; value: unknown } | { ok: false; error: string } {
+  const jobs = runtime.executePendingJobs();
+  if (jobs.error) {
+    const error = describeError(vm, jobs.error);
+    jobs.error.dispose();
+    return { ok: false, error };
+  }
+  const state = vm.getPromiseState(handle);
+  if (state.type === 'pending')
+    return { ok: false, error: 'the script returned a promise that never settled' };
+  if (state.type === 'rejected') {
+    const error = describeError(vm, state.error);
+    state.error.dispose();
+    return { ok: false, error };
+  }
+  const value = state.notAPromise ? vm.dump(handle) : vm.dump(state.value);
+  if (!state.notAPromise) state.value.dispose();
+  return { ok: true, value: jsonSafe(value) };
+}
+
+function describeError(vm: QuickJSContext, handle: QuickJSHandle): string {
+  const dumped = vm.dump(handle) as { name?: string; message?: string } | string;
+  if (typeof dumped === 'object' && dumped !== null && 'message' in dumped) {
+    return `${dumped.name ?? 'Error'}: ${dumped.message}`;
+  }
+  return `Uncaught ${stringify(dumped)}`;
+}
+
+function stringify(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function jsonSafe(value: unknown): unknown {
+  try {
+    return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+  } catch {
+    return String(value);
+  }
+}
