@@ -21,6 +21,8 @@ import type { Gateway } from './models/gateway.ts';
 import { HealthRegistry } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { Runtime } from './runtime/runtime.ts';
+import { SessionService } from './runtime/sessions.ts';
 import { agentTaskHandler } from './runtime/task-handler.ts';
 import { CallbackSecrets } from './tasks/callback-secrets.ts';
 import { HandlerRegistry } from './tasks/handlers.ts';
@@ -28,6 +30,8 @@ import { QueueMetrics } from './tasks/metrics.ts';
 import { QueueRunner } from './tasks/runner.ts';
 import { ScheduleService } from './tasks/schedules.ts';
 import { TaskService } from './tasks/service.ts';
+import { registerBuiltinTools } from './tools/builtins/index.ts';
+import { ToolRegistry } from './tools/registry.ts';
 import { SandboxService } from './tools/sandbox/service.ts';
 
 export const version: string = JSON.parse(
@@ -62,6 +66,11 @@ export interface Services {
   queue?: QueueRunner;
   /** The model gateway: every model call (agents, tasks, /v1/chat/completions) goes through it. */
   models: Gateway;
+  /** Tools agents may call, by name (built-ins now). */
+  tools: ToolRegistry;
+  /** The agent runtime: chat runs, approval, cancellation, streams, orphan recovery. */
+  runtime: Runtime;
+  sessions: SessionService;
   /** Sandboxed execution: a warm pool per backend (bwrap, quickjs) and per-tool circuit breakers. */
   sandboxes: SandboxService;
   /** Knowledge bases: documents, chunks, hybrid search. */
@@ -115,14 +124,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const models = modelGateway.gateway;
     const sandboxes = new SandboxService({ config: config.sandbox, log, health, registry: metrics.registry });
     await sandboxes.start();
-    // The queue's default handler runs the agent; the queue itself knows nothing of agents or models.
-    taskHandlers.setDefault(
-      agentTaskHandler({
-        agents,
-        models,
-        tenantName: async (id) => (await tenants.find(id))?.name ?? id,
-      }),
+    const tenantName = async (id: string) => (await tenants.find(id))?.name ?? id;
+    const tools = registerBuiltinTools(
+      new ToolRegistry({ defaultTimeoutMs: config.runtime.tool_timeout_ms }),
     );
+    const runtime = new Runtime({ db, bus, log, agents, models, tools, config: config.runtime, tenantName });
+    const sessions = new SessionService(db, (tenantId, sessionId) => runtime.workspace(tenantId, sessionId));
+    // The queue's default handler runs the agent loop; the queue itself knows nothing of agents or models.
+    taskHandlers.setDefault(agentTaskHandler({ agents, runtime, tenantName }));
 
     health.register('store', {
       essential: true,
@@ -168,10 +177,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       taskHandlers,
       queueMetrics,
       models,
+      tools,
+      runtime,
+      sessions,
       memory,
       sandboxes,
     };
     const http = await buildHttp(services, log);
+    await runtime.start();
     if (config.tasks.workers > 0) {
       queue = new QueueRunner({
         db,
@@ -190,6 +203,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     let closing: Promise<void> | undefined;
     const close = () => {
       closing ??= (async () => {
+        // Runs executing here fail as `shutdown` and open streams end, so the HTTP server can close.
+        await runtime.stop(config.server.shutdown_grace_seconds * 200);
         await http.close();
         // Most of the shutdown grace goes to running tasks; the rest is handed back, not lost.
         await queue?.stop(config.server.shutdown_grace_seconds * 800);

@@ -94,6 +94,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The agent runtime: chat runs, the tool loop, approval pauses, file-tool workspaces. */
+    runtime: z
+      .object({
+        /** Model calls one run may make before it ends with an error (a request may ask for fewer or more, up to 100). */
+        max_steps: z.coerce.number().int().min(1).max(100).default(10),
+        /** Seconds a running run stays leased without a heartbeat; an expired one is an orphan and fails. */
+        lease_seconds: z.coerce.number().positive().max(3600).default(30),
+        /** A tool call's time limit, unless the tool sets its own. */
+        tool_timeout_ms: z.coerce.number().int().positive().default(30_000),
+        /** File tools work in `<workspaces_dir>/<tenant id>/<session id>` and nowhere else. */
+        workspaces_dir: z.string().default('./.agentry/workspaces'),
+      })
+      .strict()
+      .prefault({}),
     /** Knowledge bases: chunking, document size, and the embedding provider behind vector search. */
     memory: z
       .object({

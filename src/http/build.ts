@@ -9,6 +9,7 @@ import { registerBodyParsing } from './plugins/body-parsing.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { chatRoutes } from './routes/chat.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -16,8 +17,10 @@ import { knowledgeBaseRoutes } from './routes/knowledge-bases.ts';
 import { modelRoutes } from './routes/models.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
 import { policyRoutes } from './routes/policy.ts';
+import { runRoutes } from './routes/runs.ts';
 import { poolRoutes } from './routes/pools.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
+import { sessionRoutes } from './routes/sessions.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { tenantRoutes } from './routes/tenants.ts';
@@ -120,6 +123,9 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(usageRoutes(services));
   await app.register(policyRoutes(services));
   await app.register(poolRoutes(services));
+  await app.register(chatRoutes(services));
+  await app.register(sessionRoutes(services));
+  await app.register(runRoutes(services));
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -1,12 +1,13 @@
 import type { Agent } from '../agents/schema.ts';
 import { AppError } from '../errors.ts';
-import type { ModelGateway } from '../models/types.ts';
 import { type HandlerResult, NonRetryableError, type TaskHandler } from '../tasks/handlers.ts';
 import type { ClaimedTask } from '../tasks/rows.ts';
+import type { RunResult } from './execute.ts';
+import type { Runtime } from './runtime.ts';
 
 export interface AgentTaskDeps {
   agents: { get(tenantId: string, id: string): Promise<Agent> };
-  models: ModelGateway;
+  runtime: Pick<Runtime, 'run' | 'wait' | 'cancel'>;
   /** The tenant's name, for model policy and budgets (they are keyed by name). */
   tenantName(tenantId: string): Promise<string>;
 }
@@ -41,10 +42,11 @@ export function renderTaskPrompt(
 }
 
 /**
- * The queue's default handler: runs the agent on the task. Until the full agent loop exists this
- * is one model call through the gateway (which applies routing, budgets and usage): the agent's
- * system prompt, then the task rendered through its task type's prompt template. The answer is the
- * task's `result` (with model and usage) and, shortened, its `result_summary`.
+ * The queue's default handler: runs the agent loop on the task, rendered through its task type's
+ * prompt template, as a run (with tools, steps and a stream of its own) in the task's session, or
+ * a new one. A COLLABORATIVE agent's run that waits for approval keeps the task in progress: the
+ * task's stream gets a `progress` event naming the run, and the task completes once someone
+ * approves or denies (POST /v1/runs/:id/approve). Cancelling the task cancels the run.
  */
 export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
   return async (task, ctx): Promise<HandlerResult> => {
@@ -65,40 +67,80 @@ export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
     }
     const type = agent.task_types.find((t) => t.name === task.task_type);
     const prompt = renderTaskPrompt(type?.prompt_template ?? DEFAULT_TEMPLATE, task);
+    const caller = { tenantId: task.tenant_id, tenantName: await deps.tenantName(task.tenant_id) };
+    let handle: Awaited<ReturnType<Runtime['run']>>;
     try {
-      const completion = await deps.models.complete(
-        {
-          model: agent.model,
-          messages: [
-            ...(agent.system_prompt ? [{ role: 'system' as const, content: agent.system_prompt }] : []),
-            { role: 'user' as const, content: prompt },
-          ],
-        },
-        {
-          tenantId: task.tenant_id,
-          tenantName: await deps.tenantName(task.tenant_id),
-          agentId: agent.id,
-          agentName: agent.name,
-          signal: ctx.signal,
-        },
-      );
-      const answer = completion.message.content ?? '';
-      return {
-        result: {
-          answer,
-          model: completion.model,
-          finish_reason: completion.finish_reason,
-          usage: completion.usage,
-        },
-        summary: answer.length > 200 ? `${answer.slice(0, 199)}…` : answer,
-      };
+      handle = await deps.runtime.run(caller, agent.id, {
+        message: prompt,
+        session_id: task.session_id ?? undefined,
+        stream: false,
+        // A task on a session that is busy waits its turn rather than failing or interrupting a chat.
+        multitask: 'enqueue',
+        on_disconnect: 'continue',
+        taskId: task.id,
+      });
     } catch (err) {
-      // A refusal (model not allowed, bad request, budget spent) will not change on retry; an
-      // upstream outage or a rate limit may.
-      if (err instanceof AppError && err.status < 500 && err.status !== 429) {
-        throw new NonRetryableError(err.message, { cause: err });
+      throw refusal(err);
+    }
+    const onAbort = () => {
+      deps.runtime
+        .cancel(task.tenant_id, handle.runId, 'the task was cancelled or lost its lease')
+        .catch(() => {});
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      let result: RunResult = await handle.result();
+      if (result.status === 'input_required') {
+        await ctx.progress({
+          run_id: handle.runId,
+          status: 'input_required',
+          tool_calls: result.pending,
+          message: `waiting for approval: POST /v1/runs/${handle.runId}/approve or /deny`,
+        });
+        result = await deps.runtime.wait(task.tenant_id, handle.runId, { signal: ctx.signal });
       }
-      throw err;
+      if (result.status === 'completed') {
+        return {
+          result: {
+            answer: result.text,
+            model: result.model,
+            finish_reason: result.finishReason,
+            usage: result.usage,
+            tool_calls: result.toolCalls,
+            run_id: handle.runId,
+            session_id: handle.sessionId,
+          },
+          summary: result.text.length > 200 ? `${result.text.slice(0, 199)}…` : result.text,
+        };
+      }
+      if (result.status === 'input_required') throw new Error('the run is still waiting for approval');
+      const message = `run ${handle.runId} ${result.status}: ${result.error.message}`;
+      throw result.status === 'failed' && retryable(result)
+        ? new Error(message)
+        : new NonRetryableError(message);
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
     }
   };
+}
+
+/** A model outage, a rate limit, a shutdown or a crash may pass; a refusal or max_steps will not. */
+const RETRYABLE = new Set([
+  'shutdown',
+  'orphaned',
+  'internal',
+  'bad_gateway',
+  'unavailable',
+  'gateway_timeout',
+  'rate_limited',
+  'store_unavailable',
+]);
+const retryable = (result: Extract<RunResult, { status: 'failed' | 'cancelled' }>) =>
+  RETRYABLE.has(result.error.code);
+
+function refusal(err: unknown): unknown {
+  if (err instanceof AppError && err.status < 500 && err.status !== 429) {
+    return new NonRetryableError(err.message, { cause: err });
+  }
+  return err;
 }

@@ -1,0 +1,204 @@
+import type { Agent } from '../agents/schema.ts';
+import { AppError } from '../errors.ts';
+import type { CallContext, ChatMessage, ModelGateway, ToolCall, Usage } from '../models/types.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ToolRegistry } from '../tools/registry.ts';
+import type { Workspace } from '../tools/workspace.ts';
+import { LoopError, type Round, runLoop } from './loop.ts';
+import { renderSystemPrompt, repairHistory } from './prompt.ts';
+import { addUsage, type RunOptions, toRecord } from './rows.ts';
+import type { PendingEvent, RunEventWriter } from './run-events.ts';
+import type { RunStore } from './run-store.ts';
+import type { ToolCallRecord } from './schema.ts';
+
+/** Why a run's signal aborted. */
+export class RunAborted extends Error {
+  constructor(
+    readonly kind: 'cancelled' | 'shutdown',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RunAborted';
+  }
+}
+
+/** How a run ended (or paused), for non-streaming answers and the task handler. */
+export type RunResult =
+  | {
+      status: 'completed';
+      text: string;
+      model: string;
+      finishReason: string;
+      toolCalls: ToolCallRecord[];
+      usage: Usage;
+    }
+  | { status: 'input_required'; pending: ToolCallRecord[]; toolCalls: ToolCallRecord[]; usage: Usage }
+  | {
+      status: 'failed' | 'cancelled';
+      error: { code: string; message: string };
+      cause?: unknown;
+      usage: Usage;
+    };
+
+export interface ExecuteDeps {
+  store: RunStore;
+  models: ModelGateway;
+  tools: ToolRegistry;
+  log: Logger;
+  owner: string;
+}
+
+/** One run to execute now: it is `running` and leased to this process. */
+export interface RunSpec {
+  runId: string;
+  tenantId: string;
+  sessionId: string;
+  agent: Agent;
+  context: Record<string, unknown>;
+  options: RunOptions;
+  /** When the run started (ms since the epoch), for `duration_ms`. */
+  startedAt: number;
+  /** Counters before this execution (a resumed run carries on from them). */
+  modelCalls: number;
+  usage: Usage;
+  /** The conversation, when the caller already has it (a new session: just the user's message). */
+  history?: ChatMessage[];
+  resume?: { toolCalls: ToolCall[]; approved: boolean; reason?: string };
+  call: Omit<CallContext, 'signal'>;
+  workspace: Workspace;
+  signal: AbortSignal;
+  writer: RunEventWriter;
+}
+
+/**
+ * Executes a run with the agent loop and persists how it ends: `completed` with its answer,
+ * `input_required` with the calls that wait, or `failed` with a code (`max_steps`, a model error's
+ * code, `shutdown`). A run cancelled meanwhile was already ended by whoever cancelled it.
+ */
+export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult> {
+  const { writer, agent } = s;
+  const total = (u: Usage) => addUsage(s.usage, u);
+  const terminal = (status: string, extra: PendingEvent[] = []): PendingEvent[] => [
+    ...extra,
+    { type: 'session_end', data: { status }, at: new Date().toISOString() },
+  ];
+  const finish = async (a: Parameters<RunStore['advance']>[0]) => {
+    const written = await d.store.advance(a);
+    if (written) writer.deliver(written);
+    return written !== undefined;
+  };
+  let usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  try {
+    const open = new Set(s.resume?.toolCalls.map((c) => c.id));
+    const history = repairHistory(s.history ?? (await d.store.history(s.sessionId)), open);
+    const system = renderSystemPrompt(agent.system_prompt, s.context);
+    const messages: ChatMessage[] = system ? [{ role: 'system', content: system }, ...history] : history;
+    const collaborative = agent.mode === 'COLLABORATIVE';
+    const outcome = await runLoop({
+      models: d.models,
+      tools: d.tools,
+      model: agent.model,
+      toolSpecs: d.tools.specs(agent.tools),
+      messages,
+      call: s.call,
+      toolContext: { tenantId: s.tenantId, sessionId: s.sessionId, runId: s.runId, workspace: s.workspace },
+      streaming: s.options.streaming,
+      maxSteps: s.options.max_steps,
+      modelCalls: s.modelCalls,
+      needsApproval: (tool) => collaborative && d.tools.get(tool)?.requires_approval === true,
+      resume: s.resume,
+      signal: s.signal,
+      emit: (type, data) => writer.emit(type, data),
+      commit: async (round) => {
+        usage = addUsage(usage, round.usage);
+        const ok = await finish({
+          ...roundOf(round),
+          runId: s.runId,
+          owner: d.owner,
+          events: await writer.take(),
+        });
+        // No longer ours (cancelled, reaped): stop here rather than keep calling the model.
+        if (!ok) throw new RunAborted('cancelled', 'the run was ended elsewhere');
+      },
+    });
+    usage = outcome.usage;
+    if (outcome.kind === 'paused') {
+      await finish({
+        ...roundOf(outcome.round),
+        runId: s.runId,
+        owner: d.owner,
+        status: 'input_required',
+        pending: outcome.pending,
+        events: await writer.take(),
+      });
+      return {
+        status: 'input_required',
+        pending: outcome.needingApproval.map(toRecord),
+        toolCalls: outcome.toolCalls,
+        usage: total(usage),
+      };
+    }
+    const result = {
+      text: outcome.text,
+      usage: total(usage),
+      duration_ms: Date.now() - s.startedAt,
+      model_calls: outcome.modelCalls,
+      tool_calls: outcome.toolCalls.length,
+    };
+    await finish({
+      ...roundOf(outcome.round),
+      runId: s.runId,
+      owner: d.owner,
+      status: 'completed',
+      output: outcome.text,
+      events: terminal('completed', [
+        ...(await writer.take()),
+        { type: 'result', data: result, at: new Date().toISOString() },
+      ]),
+    });
+    return {
+      status: 'completed',
+      text: outcome.text,
+      model: outcome.model,
+      finishReason: outcome.finishReason,
+      toolCalls: outcome.toolCalls,
+      usage: total(usage),
+    };
+  } catch (err) {
+    const reason = s.signal.aborted ? s.signal.reason : err;
+    if (reason instanceof RunAborted && reason.kind === 'cancelled') {
+      // Whoever cancelled wrote the end of the stream; later events would land after it.
+      return {
+        status: 'cancelled',
+        error: { code: 'cancelled', message: reason.message },
+        usage: total(usage),
+      };
+    }
+    const error =
+      reason instanceof RunAborted
+        ? { code: 'shutdown', message: 'the server shut down before the run finished' }
+        : reason instanceof LoopError
+          ? { code: reason.code, message: reason.message }
+          : reason instanceof AppError
+            ? { code: reason.code, message: reason.message }
+            : { code: 'internal', message: 'the run failed with an internal error' };
+    if (!(reason instanceof LoopError || reason instanceof AppError || reason instanceof RunAborted)) {
+      d.log.error({ err: reason, run_id: s.runId }, 'run failed');
+    }
+    const round = reason instanceof LoopError ? roundOf(reason.round) : {};
+    const buffered = await writer.take().catch(() => []);
+    await finish({
+      ...round,
+      runId: s.runId,
+      owner: d.owner,
+      status: 'failed',
+      error,
+      events: terminal('failed', [...buffered, { type: 'error', data: error, at: new Date().toISOString() }]),
+    }).catch((e) => d.log.error({ err: e, run_id: s.runId }, 'could not record the run failure'));
+    return { status: 'failed', error, cause: reason, usage: total(usage) };
+  }
+}
+
+function roundOf(r: Round) {
+  return { messages: r.messages, steps: r.steps, modelCalls: r.modelCalls, usage: r.usage };
+}

@@ -1,0 +1,82 @@
+import type { Queryable } from '../db/db.ts';
+import type { LiveBus } from '../events/bus.ts';
+import { followEvents, readEvents } from '../events/log.ts';
+import { type RunEvent, type RunEventWriter, TERMINAL_EVENT } from './run-events.ts';
+
+export interface FollowRunOptions {
+  db: Queryable;
+  bus: LiveBus;
+  runId: string;
+  /** Resume after this seq (Last-Event-ID); 0 replays the whole stream. */
+  afterSeq: number;
+  signal: AbortSignal;
+  /** The run's writer when it executes in this process. */
+  live?: { writer: RunEventWriter };
+}
+
+/**
+ * A run's events after `afterSeq`, until its `session_end` or the signal. While the run executes in
+ * this process, events come straight from its writer (no read per batch); what was written before
+ * is replayed from the log first, duplicates dropped by seq. Once the run stops executing here
+ * (paused for approval, cancelled by someone else, executed elsewhere), the log is followed through
+ * the bus, which sees every process's writes.
+ */
+export async function* followRun(o: FollowRunOptions): AsyncGenerator<RunEvent> {
+  let last = o.afterSeq;
+  if (o.live) {
+    const { writer } = o.live;
+    const queue: RunEvent[] = [];
+    let ended = false;
+    let wake: (() => void) | undefined;
+    const unsubscribe = writer.subscribe({
+      event: (e) => {
+        queue.push(e);
+        wake?.();
+      },
+      end: () => {
+        ended = true;
+        wake?.();
+      },
+    });
+    const onAbort = () => wake?.();
+    o.signal.addEventListener('abort', onAbort);
+    try {
+      // The writer delivers everything after its lastSeq; anything between afterSeq and it (or
+      // everything, when it does not know where the stream stands) is read from the log.
+      if (writer.lastSeq < 0 || writer.lastSeq > last) {
+        for (;;) {
+          const batch = await readEvents(o.db, o.runId, last);
+          for (const e of batch) {
+            last = e.seq;
+            yield e;
+            if (e.type === TERMINAL_EVENT || o.signal.aborted) return;
+          }
+          if (batch.length < 1000) break;
+        }
+      }
+      while (!o.signal.aborted) {
+        const e = queue.shift();
+        if (e) {
+          if (e.seq <= last) continue;
+          last = e.seq;
+          yield e;
+          if (e.type === TERMINAL_EVENT) return;
+          continue;
+        }
+        if (ended) break;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    } finally {
+      unsubscribe();
+      o.signal.removeEventListener('abort', onAbort);
+    }
+    if (o.signal.aborted) return;
+  }
+  for await (const e of followEvents(o.db, o.bus, o.runId, { afterSeq: last, signal: o.signal })) {
+    yield e;
+    if (e.type === TERMINAL_EVENT) return;
+  }
+}

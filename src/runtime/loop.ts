@@ -1,0 +1,295 @@
+import { estimateTokens } from '../models/tokens.ts';
+import type {
+  CallContext,
+  ChatMessage,
+  Completion,
+  CompletionRequest,
+  FinishReason,
+  ModelGateway,
+  ToolCall,
+  ToolSpec,
+  Usage,
+} from '../models/types.ts';
+import type { ToolRegistry } from '../tools/registry.ts';
+import type { ToolContext, ToolOutcome } from '../tools/types.ts';
+import { addUsage, type NewMessage, type NewStep, parseArguments, toRecord, zeroUsage } from './rows.ts';
+import type { ToolCallRecord } from './schema.ts';
+
+/**
+ * The agent loop, on one agent and one conversation: call the model with the conversation and the
+ * agent's tools → run the tool calls it asks for (in parallel) → append their results → call the
+ * model again, until it answers without tool calls, until a tool needs a human's approval (the loop
+ * returns `paused`; calling it again with `resume` carries on), or until `maxSteps` model calls
+ * (an error). It knows nothing of sessions, runs or HTTP: it emits events and hands each finished
+ * round to `commit`, which persists it. Swarms and DAGs reuse it by calling it per agent.
+ */
+
+export interface LoopInput {
+  models: ModelGateway;
+  tools: ToolRegistry;
+  /** The model to call (`provider/model` or an alias). */
+  model: string;
+  /** The tools offered to the model; calls to any other tool get an error result. */
+  toolSpecs: ToolSpec[];
+  /** The conversation so far, system prompt first. Not modified. */
+  messages: ChatMessage[];
+  /** Identity for the gateway (tenant, agent, request); its `signal` is replaced by `signal`. */
+  call: CallContext;
+  /** Everything a tool call gets but its signal. */
+  toolContext: Omit<ToolContext, 'signal'>;
+  /** Stream the model's answer (text deltas as events) rather than wait for it whole. */
+  streaming: boolean;
+  maxSteps: number;
+  /** Model calls the run has made before this call (a resumed run keeps counting). */
+  modelCalls: number;
+  /** True for tools that need a human's approval before they run (COLLABORATIVE agents). */
+  needsApproval(tool: string): boolean;
+  /** Carry on from a pause: the tool calls that waited, and the human's decision. */
+  resume?: { toolCalls: ToolCall[]; approved: boolean; reason?: string };
+  /** Aborts model and tool calls; the loop then throws the signal's reason. */
+  signal: AbortSignal;
+  emit(type: string, data: Record<string, unknown>): void;
+  /** Persists a finished tool round; the loop waits for it before calling the model again. */
+  commit(round: Round): Promise<void>;
+}
+
+/** What one stretch of the loop produced, to persist together. */
+export interface Round {
+  messages: NewMessage[];
+  steps: NewStep[];
+  modelCalls: number;
+  usage: Usage;
+}
+
+interface Ended {
+  /** The last, uncommitted round: the caller writes it with the run's new state. */
+  round: Round;
+  /** Over this call of the loop. */
+  usage: Usage;
+  toolCalls: ToolCallRecord[];
+  /** The run's model calls so far, this call of the loop included. */
+  modelCalls: number;
+}
+
+export type LoopOutcome =
+  | (Ended & { kind: 'final'; text: string; model: string; finishReason: FinishReason })
+  | (Ended & { kind: 'paused'; pending: ToolCall[]; needingApproval: ToolCall[] });
+
+/** The loop stopped for a reason of its own (max_steps); `round` still has to be persisted. */
+export class LoopError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly round: Round,
+  ) {
+    super(message);
+    this.name = 'LoopError';
+  }
+}
+
+const emptyRound = (): Round => ({ messages: [], steps: [], modelCalls: 0, usage: zeroUsage() });
+
+export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
+  const { signal } = input;
+  const messages = [...input.messages];
+  const offered = new Set(input.toolSpecs.map((t) => t.function.name));
+  const toolCalls: ToolCallRecord[] = [];
+  let usage = zeroUsage();
+  let modelCalls = input.modelCalls;
+  let round = emptyRound();
+
+  const checkAbort = () => {
+    if (signal.aborted) throw signal.reason;
+  };
+
+  /** Runs a batch of tool calls at once; results join the conversation in the model's order. */
+  const runTools = async (calls: ToolCall[], denied?: string) => {
+    const results = await Promise.all(
+      calls.map(async (c) => {
+        const name = c.function.name;
+        const startedAt = new Date().toISOString();
+        const t0 = performance.now();
+        let outcome: ToolOutcome;
+        if (!offered.has(name)) outcome = { ok: false, error: `tool ${name} is not available to this agent` };
+        else if (denied !== undefined && input.needsApproval(name))
+          outcome = { ok: false, error: `the user denied this tool call: ${denied}` };
+        else
+          outcome = await input.tools.execute(name, c.function.arguments, { ...input.toolContext, signal });
+        const durationMs = performance.now() - t0;
+        input.emit('tool_result', {
+          id: c.id,
+          name,
+          ...(outcome.ok ? { output: outcome.output } : { error: outcome.error }),
+          duration_ms: round2(durationMs),
+        });
+        return { c, outcome, startedAt, durationMs };
+      }),
+    );
+    checkAbort();
+    for (const { c, outcome, startedAt, durationMs } of results) {
+      const content = outcome.ok ? asText(outcome.output) : `Error: ${outcome.error}`;
+      const message: ChatMessage = { role: 'tool', content, tool_call_id: c.id };
+      messages.push(message);
+      round.messages.push({ ...message, tool_call_id: c.id, tokens: estimateTokens(content) });
+      round.steps.push({
+        kind: 'tool',
+        name: c.function.name,
+        tool_call_id: c.id,
+        input: parseArguments(c.function.arguments),
+        ...(outcome.ok ? { output: outcome.output } : { error: outcome.error }),
+        started_at: startedAt,
+        duration_ms: round2(durationMs),
+      });
+      toolCalls.push({
+        ...toRecord(c),
+        ...(outcome.ok ? { output: outcome.output } : { error: outcome.error }),
+      });
+    }
+    await input.commit(round);
+    round = emptyRound();
+  };
+
+  if (input.resume) {
+    const { toolCalls: pending, approved, reason } = input.resume;
+    input.emit(approved ? 'approval_granted' : 'approval_denied', {
+      tool_calls: pending.filter((c) => input.needsApproval(c.function.name)).map((c) => c.id),
+      ...(approved ? {} : { reason }),
+    });
+    await runTools(pending, approved ? undefined : (reason ?? 'no reason given'));
+  }
+
+  for (;;) {
+    if (modelCalls >= input.maxSteps) {
+      throw new LoopError(
+        'max_steps',
+        `the agent did not reach a final answer within max_steps (${input.maxSteps}) model calls`,
+        round,
+      );
+    }
+    checkAbort();
+    const request: CompletionRequest = {
+      model: input.model,
+      messages,
+      ...(input.toolSpecs.length > 0 && { tools: input.toolSpecs }),
+    };
+    const startedAt = new Date().toISOString();
+    const t0 = performance.now();
+    const answer = input.streaming
+      ? await streamAnswer(input, request)
+      : await completeAnswer(input, request);
+    checkAbort();
+    modelCalls += 1;
+    round.modelCalls += 1;
+    round.usage = addUsage(round.usage, answer.usage);
+    usage = addUsage(usage, answer.usage);
+    const calls = answer.message.tool_calls ?? [];
+    round.steps.push({
+      kind: 'model',
+      name: answer.model,
+      input: { messages: messages.length, tools: [...offered] },
+      output: {
+        content: answer.message.content,
+        ...(calls.length > 0 && { tool_calls: calls.map(toRecord) }),
+        finish_reason: answer.finish_reason,
+      },
+      usage: answer.usage,
+      started_at: startedAt,
+      duration_ms: round2(performance.now() - t0),
+    });
+    const assistant: ChatMessage = {
+      role: 'assistant',
+      content: answer.message.content,
+      ...(calls.length > 0 && { tool_calls: calls }),
+    };
+    const stored: NewMessage = { ...assistant, tokens: answer.usage.completion_tokens };
+    if (calls.length === 0) {
+      round.messages.push(stored);
+      return {
+        kind: 'final',
+        text: answer.message.content ?? '',
+        model: answer.model,
+        finishReason: answer.finish_reason,
+        round,
+        usage,
+        toolCalls,
+        modelCalls,
+      };
+    }
+    for (const c of calls) input.emit('tool_call', toRecord(c));
+    if (modelCalls >= input.maxSteps) {
+      // The calls are not run: nothing could read their results. The assistant message is not kept
+      // either, so the session's history never holds tool calls without their results.
+      throw new LoopError(
+        'max_steps',
+        `the agent did not reach a final answer within max_steps (${input.maxSteps}) model calls ` +
+          `(the last one still asked for ${calls.map((c) => c.function.name).join(', ')})`,
+        round,
+      );
+    }
+    round.messages.push(stored);
+    messages.push(assistant);
+    const needing = calls.filter((c) => offered.has(c.function.name) && input.needsApproval(c.function.name));
+    if (needing.length > 0) {
+      input.emit('approval_required', { tool_calls: needing.map(toRecord) });
+      return {
+        kind: 'paused',
+        pending: calls,
+        needingApproval: needing,
+        round,
+        usage,
+        toolCalls,
+        modelCalls,
+      };
+    }
+    await runTools(calls);
+  }
+}
+
+/** One model answer, assembled from the stream; text deltas are emitted as they arrive. */
+async function streamAnswer(input: LoopInput, request: CompletionRequest): Promise<Completion> {
+  let text = '';
+  const calls: Array<{ id: string; name: string; args: string }> = [];
+  let finish: { finish_reason: FinishReason; usage: Usage; model: string } | undefined;
+  for await (const chunk of input.models.stream(request, { ...input.call, signal: input.signal })) {
+    if (chunk.type === 'text') {
+      text += chunk.delta;
+      input.emit('text', { delta: chunk.delta });
+    } else if (chunk.type === 'tool_call') {
+      calls[chunk.index] ??= { id: '', name: '', args: '' };
+      const c = calls[chunk.index]!;
+      if (chunk.id) c.id = chunk.id;
+      if (chunk.name) c.name = chunk.name;
+      c.args += chunk.arguments_delta;
+    } else {
+      finish = chunk;
+    }
+  }
+  if (!finish) throw new Error('the model stream ended without a finish');
+  const toolCalls: ToolCall[] = calls
+    .filter(Boolean)
+    .map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } }));
+  return {
+    id: '',
+    model: finish.model,
+    message: {
+      role: 'assistant',
+      content: text || null,
+      ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
+    },
+    finish_reason: finish.finish_reason,
+    usage: finish.usage,
+  };
+}
+
+async function completeAnswer(input: LoopInput, request: CompletionRequest): Promise<Completion> {
+  const completion = await input.models.complete(request, { ...input.call, signal: input.signal });
+  // One `text` event with the whole answer: the run's stream reads the same, streamed or not.
+  if (completion.message.content) input.emit('text', { delta: completion.message.content });
+  return completion;
+}
+
+function asText(output: unknown): string {
+  return typeof output === 'string' ? output : JSON.stringify(output);
+}
+
+const round2 = (ms: number) => Math.round(ms * 100) / 100;

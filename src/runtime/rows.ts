@@ -1,0 +1,122 @@
+import type { ChatMessage, ToolCall, Usage } from '../models/types.ts';
+import type { Run, RunStatus, Step, ToolCallRecord } from './schema.ts';
+
+/** Rows as stored (snake_case, Date objects), kept apart from the API types. */
+export interface RunRow {
+  id: string;
+  tenant_id: string;
+  session_id: string;
+  agent_id: string;
+  task_id: string | null;
+  status: RunStatus;
+  input: string;
+  context: Record<string, unknown>;
+  options: RunOptions;
+  output: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  model_calls: number;
+  step_count: number;
+  usage: Usage;
+  pending: ToolCall[] | null;
+  lease_owner: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+  updated_at: Date;
+}
+
+/** Run settings fixed when the run is created. */
+export interface RunOptions {
+  streaming: boolean;
+  max_steps: number;
+  on_disconnect: 'continue' | 'cancel';
+}
+
+export interface StepRow {
+  idx: number;
+  kind: 'model' | 'tool';
+  name: string;
+  tool_call_id: string | null;
+  input: unknown;
+  output: unknown;
+  error: string | null;
+  usage: Usage | null;
+  started_at: Date;
+  duration_ms: number;
+}
+
+/** A message to append to a session. */
+export interface NewMessage {
+  role: ChatMessage['role'];
+  content: string | null;
+  tool_calls?: ToolCall[];
+  tool_call_id?: string;
+  tokens: number;
+}
+
+/** A step to record on a run. */
+export interface NewStep {
+  kind: 'model' | 'tool';
+  name: string;
+  tool_call_id?: string;
+  input: unknown;
+  output?: unknown;
+  error?: string;
+  usage?: Usage;
+  started_at: string;
+  duration_ms: number;
+}
+
+export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function parseArguments(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+export const toRecord = (c: ToolCall): ToolCallRecord => ({
+  id: c.id,
+  name: c.function.name,
+  arguments: parseArguments(c.function.arguments),
+});
+
+export function toRun(r: RunRow): Run {
+  return {
+    id: r.id,
+    session_id: r.session_id,
+    agent_id: r.agent_id,
+    task_id: r.task_id,
+    status: r.status,
+    input: r.input,
+    context: r.context,
+    output: r.output,
+    error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
+    model_calls: r.model_calls,
+    usage: r.usage,
+    pending_tool_calls: r.status === 'input_required' && r.pending ? r.pending.map(toRecord) : null,
+    created_at: r.created_at.toISOString(),
+    started_at: iso(r.started_at),
+    completed_at: iso(r.completed_at),
+    updated_at: r.updated_at.toISOString(),
+  };
+}
+
+export const toStep = (s: StepRow): Step => ({
+  ...s,
+  started_at: s.started_at.toISOString(),
+  duration_ms: Number(s.duration_ms),
+});
+
+export const zeroUsage = (): Usage => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+    completion_tokens: a.completion_tokens + b.completion_tokens,
+    total_tokens: a.total_tokens + b.total_tokens,
+  };
+}

@@ -1,0 +1,149 @@
+import type { Queryable } from '../db/db.ts';
+import type { LiveBus } from '../events/bus.ts';
+import { announce, type LoggedEvent } from '../events/log.ts';
+import type { Logger } from '../observability/logger.ts';
+
+/**
+ * A run's events on their way to the shared event log (stream id = run id) and to the listeners in
+ * this process. Events are buffered and written in batches: one insert per batch, the next batch
+ * starting when the previous one is written, so a fast model's text deltas cost one statement per
+ * round trip rather than one each, while a slow one's are written as they come. Listeners get an
+ * event once it is in the log, with its seq (the SSE `id:`); the terminal statements of a run
+ * (`advance` in run-store.ts) take what is still buffered and write it with the run's new state.
+ */
+
+/** The event that ends every run's stream. */
+export const TERMINAL_EVENT = 'session_end';
+
+export interface PendingEvent {
+  type: string;
+  data: Record<string, unknown>;
+  at: string;
+}
+
+export type RunEvent = LoggedEvent;
+
+export interface RunListener {
+  event(e: RunEvent): void;
+  /** The run stopped executing here (finished, paused, cancelled): follow the log from now on. */
+  end(): void;
+}
+
+/** Appends events to one stream in one statement, in order; returns their seqs in order. */
+export async function insertEvents(
+  db: Queryable,
+  tenantId: string,
+  streamId: string,
+  events: readonly PendingEvent[],
+): Promise<RunEvent[]> {
+  if (events.length === 0) return [];
+  // Identity values follow the insert's input order (the ORDER BY), so sorted seqs match the batch.
+  const rows = await db.query<{ seq: string }>(
+    `insert into events (tenant_id, stream_id, type, data, at)
+     select $1, $2, x.e->>'type', x.e->'data', (x.e->>'at')::timestamptz
+     from jsonb_array_elements($3::jsonb) with ordinality as x(e, n) order by x.n
+     returning seq`,
+    [tenantId, streamId, JSON.stringify(events)],
+  );
+  return withSeqs(
+    events,
+    rows.map((r) => Number(r.seq)),
+  );
+}
+
+export function withSeqs(events: readonly PendingEvent[], seqs: readonly (number | string)[]): RunEvent[] {
+  const sorted = seqs.map(Number).sort((a, b) => a - b);
+  return events.map((e, i) => ({ seq: sorted[i]!, type: e.type, data: e.data, at: e.at }));
+}
+
+/**
+ * Coalesces "stream X has new events" announcements: one publish per tick for every stream that
+ * wrote in it, so thousands of streaming runs do not cost thousands of NOTIFYs.
+ */
+export class Announcer {
+  private readonly dirty = new Set<string>();
+  private scheduled = false;
+
+  constructor(
+    private readonly bus: LiveBus,
+    private readonly log: Logger,
+  ) {}
+
+  add(streamId: string): void {
+    this.dirty.add(streamId);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const ids = [...this.dirty];
+      this.dirty.clear();
+      announce(this.bus, ids).catch((err) => this.log.warn({ err }, 'announcing run events failed'));
+    });
+  }
+}
+
+export class RunEventWriter {
+  private buffer: PendingEvent[] = [];
+  private flushing?: Promise<void>;
+  private readonly listeners = new Set<RunListener>();
+  /** Seq of the last event delivered to listeners. */
+  lastSeq = 0;
+  private failure?: unknown;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly announcer: Announcer,
+    readonly tenantId: string,
+    readonly runId: string,
+  ) {}
+
+  emit(type: string, data: Record<string, unknown> = {}): void {
+    this.buffer.push({ type, data, at: new Date().toISOString() });
+    this.flushing ??= this.flushLoop();
+  }
+
+  /** Waits for writes in flight, then hands over what is still buffered (for a statement that writes it). */
+  async take(): Promise<PendingEvent[]> {
+    while (this.flushing) await this.flushing;
+    if (this.failure) throw this.failure;
+    const out = this.buffer;
+    this.buffer = [];
+    return out;
+  }
+
+  /** Hands events written by another statement to the listeners. */
+  deliver(events: readonly RunEvent[]): void {
+    if (events.length === 0) return;
+    this.announcer.add(this.runId);
+    for (const e of events) {
+      this.lastSeq = e.seq;
+      for (const l of this.listeners) l.event(e);
+    }
+  }
+
+  subscribe(listener: RunListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The run stopped executing in this process. */
+  end(): void {
+    for (const l of this.listeners) l.end();
+    this.listeners.clear();
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.buffer.length > 0) {
+        const batch = this.buffer;
+        this.buffer = [];
+        this.deliver(await insertEvents(this.db, this.tenantId, this.runId, batch));
+      }
+    } catch (err) {
+      // Surfaces at the run's next step (take), which fails the run: a stream with holes is worse.
+      this.failure = err;
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+}

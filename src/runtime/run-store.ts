@@ -1,0 +1,470 @@
+import type { Db, Queryable } from '../db/db.ts';
+import { newId } from '../db/ids.ts';
+import { AppError, notFound } from '../errors.ts';
+import { estimateTokens } from '../models/tokens.ts';
+import type { ChatMessage, ToolCall, Usage } from '../models/types.ts';
+import type { NewMessage, NewStep, RunOptions, RunRow, StepRow } from './rows.ts';
+import type { PendingEvent, RunEvent } from './run-events.ts';
+import { withSeqs } from './run-events.ts';
+import type { MultitaskStrategy, RunStatus } from './schema.ts';
+
+/**
+ * The runtime's SQL on the hot path. A chat turn costs: one statement to start it on a new session
+ * (a transaction of two on an existing one), the event batches, and one `advance` per tool round
+ * plus one to finish: each writes the run's new state, its messages, its steps and its events
+ * together, and only while this process still owns the run (a cancelled or reaped run is not
+ * written to by its old executor).
+ */
+
+export interface BeginInput {
+  tenantId: string;
+  agentId: string;
+  sessionId?: string;
+  input: string;
+  context: Record<string, unknown>;
+  options: RunOptions;
+  multitask: MultitaskStrategy;
+  taskId?: string;
+  owner: string;
+  leaseSeconds: number;
+  /** The first events of the run (session_start, and system when it starts at once). */
+  events: (ids: { sessionId: string; runId: string; status: 'running' | 'queued' }) => PendingEvent[];
+}
+
+export interface Begun {
+  sessionId: string;
+  runId: string;
+  status: 'running' | 'queued';
+  newSession: boolean;
+  events: RunEvent[];
+  /** Runs this one interrupted, already marked cancelled (with their stream events written). */
+  interrupted: string[];
+}
+
+const runColumns = `id, tenant_id, session_id, agent_id, task_id, status, input, context, options, output,
+  error_code, error_message, model_calls, step_count, usage, pending, lease_owner, created_at, started_at,
+  completed_at, updated_at`;
+
+export class RunStore {
+  constructor(private readonly db: Db) {}
+
+  /** Creates the run (and the session when none is given), applying the multitask strategy. */
+  async begin(b: BeginInput): Promise<Begun> {
+    const runId = newId();
+    if (!b.sessionId) {
+      const sessionId = newId();
+      const events = b.events({ sessionId, runId, status: 'running' });
+      // One statement: session, run, the user's message and the first events.
+      const [row] = await this.db.query<{ seqs: string[] }>(
+        `with s as (
+           insert into sessions (id, tenant_id, agent_id, title, message_count) values ($1, $2, $3, $4, 1)
+         ), r as (
+           insert into runs (id, tenant_id, session_id, agent_id, task_id, status, input, context, options,
+                             lease_owner, lease_expires_at, started_at)
+           values ($5, $2, $1, $3, $6, 'running', $7, $8::jsonb, $9::jsonb, $10, now() + make_interval(secs => $11), now())
+         ), m as (
+           insert into messages (session_id, seq, tenant_id, run_id, role, content, tokens)
+           values ($1, 0, $2, $5, 'user', $7, $12)
+         ), ev as (
+           insert into events (tenant_id, stream_id, type, data, at)
+           select $2, $5, x.e->>'type', x.e->'data', (x.e->>'at')::timestamptz
+           from jsonb_array_elements($13::jsonb) with ordinality as x(e, n) order by x.n
+           returning seq
+         )
+         select array_agg(seq) as seqs from ev`,
+        [
+          sessionId,
+          b.tenantId,
+          b.agentId,
+          b.input.slice(0, 120),
+          runId,
+          b.taskId ?? null,
+          b.input,
+          JSON.stringify(b.context),
+          JSON.stringify(b.options),
+          b.owner,
+          b.leaseSeconds,
+          estimateTokens(b.input),
+          JSON.stringify(events),
+        ],
+      );
+      return {
+        sessionId,
+        runId,
+        status: 'running',
+        newSession: true,
+        events: withSeqs(events, row!.seqs),
+        interrupted: [],
+      };
+    }
+    const sessionId = b.sessionId;
+    return this.db.transaction(async (tx) => {
+      // The session's row lock serialises concurrent messages to it: the multitask decision below
+      // cannot race another one.
+      const [session] = await tx.query<{
+        agent_id: string;
+        message_count: number;
+        active: ActiveRun[] | null;
+      }>(
+        `select s.agent_id, s.message_count,
+                (select jsonb_agg(jsonb_build_object('id', r.id, 'status', r.status) order by r.created_at)
+                 from runs r where r.session_id = s.id and r.status in ('queued', 'running', 'input_required')) as active
+         from sessions s where s.id = $1 and s.tenant_id = $2 for update of s`,
+        [sessionId, b.tenantId],
+      );
+      if (!session) throw notFound('session', sessionId);
+      if (session.agent_id !== b.agentId) {
+        throw new AppError(
+          'conflict',
+          `session ${sessionId} belongs to agent ${session.agent_id}, not ${b.agentId}`,
+        );
+      }
+      const active = session.active ?? [];
+      let status: 'running' | 'queued' = 'running';
+      let interrupted: string[] = [];
+      if (active.length > 0) {
+        if (b.multitask === 'reject') {
+          throw new AppError(
+            'conflict',
+            `session ${sessionId} has a run in progress (run ${active[0]!.id}, ${active[0]!.status}); ` +
+              'wait for it, or send multitask "enqueue" or "interrupt"',
+            { details: { run_id: active[0]!.id, status: active[0]!.status } },
+          );
+        }
+        if (b.multitask === 'enqueue') status = 'queued';
+        else interrupted = await cancelActive(tx, sessionId, 'interrupted by a newer message in the session');
+      }
+      const events = b.events({ sessionId, runId, status });
+      const [row] = await tx.query<{ seqs: string[] }>(
+        `with r as (
+           insert into runs (id, tenant_id, session_id, agent_id, task_id, status, input, context, options,
+                             lease_owner, lease_expires_at, started_at)
+           select $1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb,
+                  case when $6 = 'running' then $10 end,
+                  case when $6 = 'running' then now() + make_interval(secs => $11) end,
+                  case when $6 = 'running' then now() end
+         ), s as (
+           update sessions set message_count = message_count + 1, updated_at = now()
+           where id = $3 and $6 = 'running' returning message_count
+         ), m as (
+           insert into messages (session_id, seq, tenant_id, run_id, role, content, tokens)
+           select $3, s.message_count - 1, $2, $1, 'user', $7, $12 from s
+         ), ev as (
+           insert into events (tenant_id, stream_id, type, data, at)
+           select $2, $1, x.e->>'type', x.e->'data', (x.e->>'at')::timestamptz
+           from jsonb_array_elements($13::jsonb) with ordinality as x(e, n) order by x.n
+           returning seq
+         )
+         select array_agg(seq) as seqs from ev`,
+        [
+          runId,
+          b.tenantId,
+          sessionId,
+          b.agentId,
+          b.taskId ?? null,
+          status,
+          b.input,
+          JSON.stringify(b.context),
+          JSON.stringify(b.options),
+          b.owner,
+          b.leaseSeconds,
+          estimateTokens(b.input),
+          JSON.stringify(events),
+        ],
+      );
+      return {
+        sessionId,
+        runId,
+        status,
+        newSession: false,
+        events: withSeqs(events, row!.seqs),
+        interrupted,
+      };
+    });
+  }
+
+  /** The session's messages in order, as the model sees them. */
+  async history(sessionId: string): Promise<ChatMessage[]> {
+    const rows = await this.db.query<{
+      role: ChatMessage['role'];
+      content: string | null;
+      tool_calls: ToolCall[] | null;
+      tool_call_id: string | null;
+    }>('select role, content, tool_calls, tool_call_id from messages where session_id = $1 order by seq', [
+      sessionId,
+    ]);
+    return rows.map((r) => ({
+      role: r.role,
+      content: r.content,
+      ...(r.tool_calls && { tool_calls: r.tool_calls }),
+      ...(r.tool_call_id && { tool_call_id: r.tool_call_id }),
+    }));
+  }
+
+  async get(tenantId: string, runId: string): Promise<RunRow> {
+    const [row] = await this.db.query<RunRow>(
+      `select ${runColumns} from runs where id = $1 and tenant_id = $2`,
+      [runId, tenantId],
+    );
+    if (!row) throw notFound('run', runId);
+    return row;
+  }
+
+  async steps(runId: string): Promise<StepRow[]> {
+    return this.db.query<StepRow>(
+      `select idx, kind, name, tool_call_id, input, output, error, usage, started_at, duration_ms
+       from run_steps where run_id = $1 order by idx`,
+      [runId],
+    );
+  }
+
+  /**
+   * Writes a run's progress in one statement, if this owner still holds it: counters, messages,
+   * steps, events, and a new status when one is given (`input_required` or a terminal one, which
+   * release the lease). Returns the written events, or undefined when the run is no longer ours.
+   */
+  async advance(a: Advance): Promise<RunEvent[] | undefined> {
+    const [row] = await this.db.query<{ ok: number; seqs: string[] | null }>(
+      `with r as (
+         update runs set
+           model_calls = model_calls + $3,
+           step_count = step_count + jsonb_array_length($5::jsonb),
+           usage = jsonb_build_object(
+             'prompt_tokens', (usage->>'prompt_tokens')::int + $6,
+             'completion_tokens', (usage->>'completion_tokens')::int + $7,
+             'total_tokens', (usage->>'total_tokens')::int + $6 + $7),
+           status = coalesce($8, status),
+           output = coalesce($9, output),
+           error_code = coalesce($10, error_code),
+           error_message = coalesce($11, error_message),
+           pending = $12::jsonb,
+           lease_owner = case when $8::text is null then lease_owner end,
+           lease_expires_at = case when $8::text is null then lease_expires_at end,
+           completed_at = case when $8 in ('completed', 'failed', 'cancelled') then now() end,
+           updated_at = now()
+         where id = $1 and status = 'running' and lease_owner = $2
+         returning session_id, tenant_id, step_count
+       ), s as (
+         update sessions set message_count = message_count + jsonb_array_length($4::jsonb), updated_at = now()
+         where id = (select session_id from r) and jsonb_array_length($4::jsonb) > 0
+         returning message_count
+       ), m as (
+         insert into messages (session_id, seq, tenant_id, run_id, role, content, tool_calls, tool_call_id, tokens)
+         select r.session_id, s.message_count - jsonb_array_length($4::jsonb) + x.n::int - 1, r.tenant_id, $1,
+                x.e->>'role', x.e->>'content', nullif(x.e->'tool_calls', 'null'::jsonb), x.e->>'tool_call_id',
+                coalesce((x.e->>'tokens')::int, 0)
+         from r, s, jsonb_array_elements($4::jsonb) with ordinality as x(e, n)
+       ), st as (
+         insert into run_steps (run_id, idx, tenant_id, kind, name, tool_call_id, input, output, error, usage,
+                                started_at, duration_ms)
+         select $1, r.step_count - jsonb_array_length($5::jsonb) + x.n::int - 1, r.tenant_id, x.e->>'kind',
+                x.e->>'name', x.e->>'tool_call_id', x.e->'input', x.e->'output', x.e->>'error',
+                nullif(x.e->'usage', 'null'::jsonb), (x.e->>'started_at')::timestamptz, (x.e->>'duration_ms')::float8
+         from r, jsonb_array_elements($5::jsonb) with ordinality as x(e, n)
+       ), ev as (
+         insert into events (tenant_id, stream_id, type, data, at)
+         select r.tenant_id, $1, x.e->>'type', x.e->'data', (x.e->>'at')::timestamptz
+         from r, jsonb_array_elements($13::jsonb) with ordinality as x(e, n) order by x.n
+         returning seq
+       )
+       select (select count(*) from r)::int as ok, (select array_agg(seq) from ev) as seqs`,
+      [
+        a.runId,
+        a.owner,
+        a.modelCalls ?? 0,
+        JSON.stringify(a.messages ?? []),
+        JSON.stringify(a.steps ?? []),
+        a.usage?.prompt_tokens ?? 0,
+        a.usage?.completion_tokens ?? 0,
+        a.status ?? null,
+        a.output ?? null,
+        a.error?.code ?? null,
+        a.error?.message ?? null,
+        a.pending ? JSON.stringify(a.pending) : null,
+        JSON.stringify(a.events ?? []),
+      ],
+    );
+    if (!row || row.ok === 0) return undefined;
+    return withSeqs(a.events ?? [], row.seqs ?? []);
+  }
+
+  /** `input_required` → `running` under this owner; 404 for another tenant's run, 409 when it is not waiting. */
+  async resume(tenantId: string, runId: string, owner: string, leaseSeconds: number): Promise<RunRow> {
+    const [row] = await this.db.query<RunRow>(
+      // `pending` stays until the resumed loop's first write: the executor reads the calls from it.
+      `update runs set status = 'running', lease_owner = $3,
+         lease_expires_at = now() + make_interval(secs => $4), updated_at = now()
+       where id = $1 and tenant_id = $2 and status = 'input_required'
+       returning ${runColumns}`,
+      [runId, tenantId, owner, leaseSeconds],
+    );
+    if (row) return row;
+    const current = await this.get(tenantId, runId);
+    throw new AppError('conflict', `run ${runId} is ${current.status}, not waiting for approval`, {
+      details: { status: current.status },
+    });
+  }
+
+  /** Cancels a queued, running or waiting run, writing the end of its stream. Undefined when already over. */
+  async cancel(tenantId: string, runId: string, reason: string): Promise<RunEvent[] | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ id: string }>(
+        `select id from runs where id = $1 and tenant_id = $2 and status in ('queued', 'running', 'input_required')
+         for update`,
+        [runId, tenantId],
+      );
+      if (!row) {
+        // Inside the transaction: on PGlite, `this.db` would wait for the connection this one holds.
+        const [exists] = await tx.query('select 1 from runs where id = $1 and tenant_id = $2', [
+          runId,
+          tenantId,
+        ]);
+        if (!exists) throw notFound('run', runId);
+        return undefined;
+      }
+      return cancelRuns(tx, `id = $1`, [runId], reason);
+    });
+  }
+
+  /**
+   * Takes the oldest queued run of a session when none is active there: it becomes `running` under
+   * this owner and its user message is appended. Safe against other processes doing the same.
+   */
+  async claimQueued(sessionId: string, owner: string, leaseSeconds: number): Promise<RunRow | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [session] = await tx.query('select id from sessions where id = $1 for update', [sessionId]);
+      if (!session) return undefined;
+      const [row] = await tx.query<RunRow>(
+        `update runs set status = 'running', lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3),
+           started_at = now(), updated_at = now()
+         where id = (select id from runs where session_id = $1 and status = 'queued' order by created_at, id limit 1)
+           and not exists (select 1 from runs where session_id = $1 and status in ('running', 'input_required'))
+         returning ${runColumns}`,
+        [sessionId, owner, leaseSeconds],
+      );
+      if (!row) return undefined;
+      await tx.query(
+        `with s as (
+           update sessions set message_count = message_count + 1, updated_at = now() where id = $1 returning message_count
+         )
+         insert into messages (session_id, seq, tenant_id, run_id, role, content, tokens)
+         select $1, s.message_count - 1, $2, $3, 'user', $4, $5 from s`,
+        [sessionId, row.tenant_id, row.id, row.input, estimateTokens(row.input)],
+      );
+      return row;
+    });
+  }
+
+  /** Sessions with queued runs and nothing active: work for `claimQueued`. */
+  async sessionsWithQueued(limit = 100): Promise<string[]> {
+    const rows = await this.db.query<{ session_id: string }>(
+      `select distinct q.session_id from runs q
+       where q.status = 'queued'
+         and not exists (select 1 from runs a where a.session_id = q.session_id and a.status in ('running', 'input_required'))
+       limit $1`,
+      [limit],
+    );
+    return rows.map((r) => r.session_id);
+  }
+
+  /** Extends the leases of every run this process is executing: one statement for all of them. */
+  async renewLeases(owner: string, leaseSeconds: number): Promise<void> {
+    await this.db.query(
+      `update runs set lease_expires_at = now() + make_interval(secs => $2)
+       where lease_owner = $1 and status = 'running'`,
+      [owner, leaseSeconds],
+    );
+  }
+
+  /**
+   * Fails running runs whose executor is gone: leases that expired, or (`all`, at the start of the
+   * only process an embedded store can have) every one. Their streams get an error and their end.
+   */
+  async reapOrphans(all: boolean, limit = 500): Promise<Array<{ id: string; session_id: string }>> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ id: string; session_id: string }>(
+        `select id, session_id from runs where status = 'running' and ($1 or lease_expires_at < now())
+         order by lease_expires_at limit $2 for update skip locked`,
+        [all, limit],
+      );
+      if (rows.length === 0) return [];
+      await failRuns(
+        tx,
+        'id = any($1::uuid[])',
+        [rows.map((r) => r.id)],
+        'orphaned',
+        'the process running this run stopped (crash or lost lease) before it finished',
+      );
+      return rows;
+    });
+  }
+}
+
+export interface Advance {
+  runId: string;
+  owner: string;
+  modelCalls?: number;
+  messages?: NewMessage[];
+  steps?: NewStep[];
+  usage?: Usage;
+  status?: Exclude<RunStatus, 'queued' | 'running'>;
+  output?: string;
+  error?: { code: string; message: string };
+  pending?: ToolCall[];
+  events?: PendingEvent[];
+}
+
+interface ActiveRun {
+  id: string;
+  status: RunStatus;
+}
+
+async function cancelActive(tx: Queryable, sessionId: string, reason: string): Promise<string[]> {
+  const rows = await tx.query<{ id: string }>(
+    `select id from runs where session_id = $1 and status in ('queued', 'running', 'input_required') for update`,
+    [sessionId],
+  );
+  if (rows.length === 0) return [];
+  await cancelRuns(tx, 'session_id = $1', [sessionId], reason);
+  return rows.map((r) => r.id);
+}
+
+function cancelRuns(tx: Queryable, where: string, params: unknown[], reason: string): Promise<RunEvent[]> {
+  return endRuns(tx, where, params, 'cancelled', 'cancelled', reason);
+}
+
+function failRuns(tx: Queryable, where: string, params: unknown[], code: string, message: string) {
+  return endRuns(tx, where, params, 'failed', code, message);
+}
+
+/**
+ * Ends the matching active runs with `status`, and writes `error` then `session_end` to each one's
+ * stream. `where` is one of the fixed conditions above, never built from input.
+ */
+async function endRuns(
+  tx: Queryable,
+  where: string,
+  params: unknown[],
+  status: 'cancelled' | 'failed',
+  code: string,
+  message: string,
+): Promise<RunEvent[]> {
+  const n = params.length;
+  const rows = await tx.query<{ seq: string; type: string; data: Record<string, unknown>; at: Date }>(
+    `with upd as (
+       update runs set status = $${n + 1}, error_code = $${n + 2}, error_message = $${n + 3}, pending = null,
+         lease_owner = null, lease_expires_at = null, completed_at = now(), updated_at = now()
+       where ${where} and status in ('queued', 'running', 'input_required')
+       returning id, tenant_id
+     )
+     insert into events (tenant_id, stream_id, type, data)
+     select upd.tenant_id, upd.id, k.type, k.data from upd
+     cross join (values
+       (1, 'error', jsonb_build_object('code', $${n + 2}::text, 'message', $${n + 3}::text)),
+       (2, 'session_end', jsonb_build_object('status', $${n + 1}::text))) as k(i, type, data)
+     order by upd.id, k.i
+     returning seq, type, data, at`,
+    [...params, status, code, message],
+  );
+  return rows.map((r) => ({ seq: Number(r.seq), type: r.type, data: r.data, at: r.at.toISOString() }));
+}

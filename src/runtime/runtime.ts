@@ -1,0 +1,463 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { Agent } from '../agents/schema.ts';
+import type { Config } from '../config/config.ts';
+import type { Db } from '../db/db.ts';
+import { AppError, toError } from '../errors.ts';
+import type { LiveBus } from '../events/bus.ts';
+import type { ModelGateway } from '../models/types.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ToolRegistry } from '../tools/registry.ts';
+import { Workspace } from '../tools/workspace.ts';
+import { executeRun, RunAborted, type RunResult } from './execute.ts';
+import { followRun } from './follow.ts';
+import type { RunOptions, RunRow, StepRow } from './rows.ts';
+import { toRun } from './rows.ts';
+import { Announcer, type PendingEvent, type RunEvent, RunEventWriter } from './run-events.ts';
+import { RunStore } from './run-store.ts';
+import { type ChatInput, type Run, runSchema } from './schema.ts';
+
+/** Bus topic asking every process to stop a run it is executing (its state is already `cancelled`). */
+const CANCEL_TOPIC = 'agentry_run_cancel';
+
+export interface RuntimeDeps {
+  db: Db;
+  bus: LiveBus;
+  log: Logger;
+  agents: { get(tenantId: string, id: string): Promise<Agent> };
+  models: ModelGateway;
+  tools: ToolRegistry;
+  config: Config['runtime'];
+  /** The tenant's name, for model policy and budgets, when a run starts without a request (queued, resumed by the system). */
+  tenantName(tenantId: string): Promise<string>;
+}
+
+/** Who asks for a run: the request's identity, passed on to the model gateway. */
+export interface RunCaller {
+  tenantId: string;
+  tenantName: string;
+  keyId?: string;
+  requestId?: string;
+  traceId?: string;
+}
+
+export interface StartInput extends Omit<ChatInput, 'stream'> {
+  stream: boolean;
+  /** Set by the task handler: the task this run executes. */
+  taskId?: string;
+}
+
+/** A run just started (or queued): its first events, and its outcome to come. */
+export interface RunHandle {
+  sessionId: string;
+  runId: string;
+  status: 'running' | 'queued';
+  /** session_start (and system), already in the log. */
+  events: RunEvent[];
+  /** Settles when the run ends or pauses for approval. */
+  result(): Promise<RunResult>;
+}
+
+interface LiveRun {
+  controller: AbortController;
+  writer: RunEventWriter;
+  done: Promise<RunResult>;
+}
+
+/**
+ * Runs agents in this process: starts runs for chats and tasks, resumes them on approval, cancels
+ * them (here or, through the bus, in whichever process executes them), keeps the leases of the
+ * runs it executes alive, and fails the runs whose process died. Streams are the event log
+ * (stream id = run id), followed live; see follow.ts.
+ */
+export class Runtime {
+  readonly store: RunStore;
+  /** Identifies this process in `runs.lease_owner`. */
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly live = new Map<string, LiveRun>();
+  private readonly announcer: Announcer;
+  private readonly closing = new AbortController();
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe?: () => Promise<void>;
+  private stopping?: Promise<void>;
+
+  constructor(private readonly d: RuntimeDeps) {
+    this.store = new RunStore(d.db);
+    this.announcer = new Announcer(d.bus, d.log);
+  }
+
+  /** Aborts when the runtime stops: open streams end then. */
+  get closingSignal(): AbortSignal {
+    return this.closing.signal;
+  }
+
+  /** Fails the runs a dead process left, starts queued runs, then keeps leases and sweeps on a timer. */
+  async start(): Promise<void> {
+    this.unsubscribe = await this.d.bus.subscribe(CANCEL_TOPIC, (runId) => {
+      this.live.get(runId)?.controller.abort(new RunAborted('cancelled', 'the run was cancelled'));
+    });
+    // The embedded store belongs to this one process: every run still `running` is an orphan.
+    // PostgreSQL is shared: only runs whose lease expired are.
+    await this.sweep(this.d.db.kind === 'pglite');
+    const lease = this.d.config.lease_seconds * 1000;
+    const every = (ms: number, fn: () => Promise<unknown>) => {
+      const t = setInterval(() => {
+        fn().catch((err) => this.d.log.warn({ err: toError(err) }, 'runtime housekeeping failed'));
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(lease / 3, () =>
+      this.live.size > 0
+        ? this.store.renewLeases(this.owner, this.d.config.lease_seconds)
+        : Promise.resolve(),
+    );
+    every(lease / 2, () => this.sweep(false));
+  }
+
+  /** Idempotent: fails the runs executing here (`shutdown`), then ends every open stream. */
+  stop(graceMs = 5000): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const t of this.timers) clearInterval(t);
+      for (const run of this.live.values()) {
+        run.controller.abort(new RunAborted('shutdown', 'the server is shutting down'));
+      }
+      const settled = Promise.allSettled([...this.live.values()].map((r) => r.done));
+      await Promise.race([settled, new Promise((r) => setTimeout(r, graceMs).unref())]);
+      this.closing.abort();
+      await this.unsubscribe?.().catch(() => {});
+    })();
+    return this.stopping;
+  }
+
+  /** Starts a run of `agentId` on a message: a new session, or the given one by its multitask rule. */
+  async run(caller: RunCaller, agentId: string, input: StartInput): Promise<RunHandle> {
+    if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
+    const agent = await this.d.agents.get(caller.tenantId, agentId);
+    routeByEnv(agent);
+    const options: RunOptions = {
+      streaming: input.stream,
+      max_steps: input.max_steps ?? this.d.config.max_steps,
+      on_disconnect: input.on_disconnect,
+    };
+    const context = input.context ?? {};
+    const begun = await this.store.begin({
+      tenantId: caller.tenantId,
+      agentId: agent.id,
+      sessionId: input.session_id,
+      input: input.message,
+      context,
+      options,
+      multitask: input.multitask,
+      taskId: input.taskId,
+      owner: this.owner,
+      leaseSeconds: this.d.config.lease_seconds,
+      events: ({ sessionId, runId, status }) => [
+        event('session_start', { session_id: sessionId, run_id: runId, agent_id: agent.id, status }),
+        ...(status === 'running' ? [systemEvent(agent, this.d.tools)] : []),
+      ],
+    });
+    for (const id of begun.interrupted) this.abortEverywhere(id);
+    this.announcer.add(begun.runId);
+    let live: LiveRun | undefined;
+    if (begun.status === 'running') {
+      live = this.launch(caller, agent, {
+        runId: begun.runId,
+        sessionId: begun.sessionId,
+        context,
+        options,
+        startedAt: Date.now(),
+        modelCalls: 0,
+        usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+        // A new session's history is the message just written: no need to read it back.
+        history: begun.newSession ? [{ role: 'user', content: input.message }] : undefined,
+        lastSeq: begun.events.at(-1)?.seq ?? 0,
+      });
+    }
+    return {
+      sessionId: begun.sessionId,
+      runId: begun.runId,
+      status: begun.status,
+      events: begun.events,
+      result: () => live?.done ?? this.wait(caller.tenantId, begun.runId),
+    };
+  }
+
+  /** Approves (or denies, with a reason the model sees) the tool calls a run waits on, and resumes it. */
+  async decide(caller: RunCaller, runId: string, approved: boolean, reason?: string): Promise<Run> {
+    if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
+    const row = await this.store.resume(caller.tenantId, runId, this.owner, this.d.config.lease_seconds);
+    let agent: Agent;
+    try {
+      agent = await this.d.agents.get(row.tenant_id, row.agent_id);
+    } catch (err) {
+      await this.store.advance({
+        runId,
+        owner: this.owner,
+        status: 'failed',
+        error: { code: 'agent_gone', message: `agent ${row.agent_id} no longer exists` },
+        events: [
+          event('error', { code: 'agent_gone', message: `agent ${row.agent_id} no longer exists` }),
+          event('session_end', { status: 'failed' }),
+        ],
+      });
+      this.announcer.add(runId);
+      throw err;
+    }
+    this.launch(caller, agent, {
+      runId,
+      sessionId: row.session_id,
+      context: row.context,
+      options: row.options,
+      startedAt: (row.started_at ?? row.created_at).getTime(),
+      modelCalls: row.model_calls,
+      usage: row.usage,
+      resume: { toolCalls: row.pending ?? [], approved, reason },
+      // Unknown here: followers replay from the log before taking events from the writer.
+      lastSeq: -1,
+    });
+    return runSchema.parse(toRun({ ...row, status: 'running' }));
+  }
+
+  /** Cancels a queued, running or waiting run. 409 when it has already ended. */
+  async cancel(tenantId: string, runId: string, reason = 'cancelled by the client'): Promise<void> {
+    const written = await this.store.cancel(tenantId, runId, reason);
+    if (!written) {
+      const run = await this.store.get(tenantId, runId);
+      throw new AppError('conflict', `run ${runId} has already ended (${run.status})`);
+    }
+    this.announcer.add(runId);
+    this.abortEverywhere(runId);
+    const run = await this.store.get(tenantId, runId);
+    this.startQueued(run.session_id);
+  }
+
+  /** The run's events after `afterSeq`, live, until its stream ends or `signal` aborts. */
+  follow(runId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<RunEvent> {
+    const live = this.live.get(runId);
+    return followRun({
+      db: this.d.db,
+      bus: this.d.bus,
+      runId,
+      afterSeq,
+      signal: AbortSignal.any([signal, this.closing.signal]),
+      live: live && { writer: live.writer },
+    });
+  }
+
+  /**
+   * Waits for a run to end (or, with `untilPause`, to wait for approval), wherever it executes,
+   * and reports how. Throws when `signal` aborts first.
+   */
+  async wait(
+    tenantId: string,
+    runId: string,
+    o: { signal?: AbortSignal; untilPause?: boolean } = {},
+  ): Promise<RunResult> {
+    let last = 0;
+    for (;;) {
+      const controller = new AbortController();
+      const stop = AbortSignal.any([controller.signal, ...(o.signal ? [o.signal] : [])]);
+      let stoppedAt: string | undefined;
+      for await (const e of this.follow(runId, last, stop)) {
+        last = e.seq;
+        if (e.type === 'session_end' || (o.untilPause && e.type === 'approval_required')) {
+          stoppedAt = e.type;
+          break;
+        }
+      }
+      controller.abort();
+      if (o.signal?.aborted) throw o.signal.reason;
+      if (!stoppedAt && this.closing.signal.aborted) {
+        throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
+      }
+      const row = await this.store.get(tenantId, runId);
+      // An approval_required already answered (replayed from the log) is not a pause: keep following.
+      if (stoppedAt === 'approval_required' && row.status !== 'input_required') continue;
+      return resultOf(row, await this.store.steps(runId));
+    }
+  }
+
+  private abortEverywhere(runId: string): void {
+    const local = this.live.get(runId);
+    if (local) local.controller.abort(new RunAborted('cancelled', 'the run was cancelled'));
+    else
+      this.d.bus
+        .publish(CANCEL_TOPIC, runId)
+        .catch((err) => this.d.log.warn({ err }, 'cancel broadcast failed'));
+  }
+
+  private launch(
+    caller: RunCaller,
+    agent: Agent,
+    r: Omit<
+      Parameters<typeof executeRun>[1],
+      'agent' | 'tenantId' | 'call' | 'workspace' | 'signal' | 'writer'
+    > & {
+      lastSeq: number;
+    },
+  ): LiveRun {
+    const controller = new AbortController();
+    const writer = new RunEventWriter(this.d.db, this.announcer, caller.tenantId, r.runId);
+    writer.lastSeq = r.lastSeq;
+    const live: LiveRun = { controller, writer, done: undefined as unknown as Promise<RunResult> };
+    this.live.set(r.runId, live);
+    live.done = executeRun(
+      { store: this.store, models: this.d.models, tools: this.d.tools, log: this.d.log, owner: this.owner },
+      {
+        ...r,
+        agent,
+        tenantId: caller.tenantId,
+        call: {
+          tenantId: caller.tenantId,
+          tenantName: caller.tenantName,
+          agentId: agent.id,
+          agentName: agent.name,
+          keyId: caller.keyId,
+          requestId: caller.requestId,
+          traceId: caller.traceId,
+        },
+        workspace: this.workspace(caller.tenantId, r.sessionId),
+        signal: controller.signal,
+        writer,
+      },
+    ).finally(() => {
+      this.live.delete(r.runId);
+      writer.end();
+      if (!this.stopping) this.startQueued(r.sessionId);
+    });
+    return live;
+  }
+
+  /** The directory file tools may use in a session. */
+  workspace(tenantId: string, sessionId: string): Workspace {
+    return new Workspace(path.resolve(this.d.config.workspaces_dir, tenantId, sessionId));
+  }
+
+  /** Starts the next queued run of a session, if it is free (here; any process may win the claim). */
+  private startQueued(sessionId: string): void {
+    void (async () => {
+      const row = await this.store.claimQueued(sessionId, this.owner, this.d.config.lease_seconds);
+      if (!row) return;
+      const agent = await this.d.agents.get(row.tenant_id, row.agent_id).catch(() => undefined);
+      const tenantName = await this.d.tenantName(row.tenant_id);
+      const caller: RunCaller = { tenantId: row.tenant_id, tenantName };
+      if (!agent) {
+        await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
+        this.startQueued(sessionId);
+        return;
+      }
+      const [system] =
+        (await this.store.advance({
+          runId: row.id,
+          owner: this.owner,
+          events: [systemEvent(agent, this.d.tools)],
+        })) ?? [];
+      this.announcer.add(row.id);
+      this.launch(caller, agent, {
+        runId: row.id,
+        sessionId,
+        context: row.context,
+        options: row.options,
+        startedAt: Date.now(),
+        modelCalls: 0,
+        usage: row.usage,
+        lastSeq: system?.seq ?? 0,
+      });
+    })().catch((err) =>
+      this.d.log.warn({ err: toError(err), session_id: sessionId }, 'starting a queued run failed'),
+    );
+  }
+
+  private async failStarted(row: RunRow, code: string, message: string): Promise<void> {
+    await this.store.advance({
+      runId: row.id,
+      owner: this.owner,
+      status: 'failed',
+      error: { code, message },
+      events: [event('error', { code, message }), event('session_end', { status: 'failed' })],
+    });
+    this.announcer.add(row.id);
+  }
+
+  /** Fails orphaned runs (all running ones, or those whose lease expired), then starts what they held up. */
+  private async sweep(all: boolean): Promise<void> {
+    const reaped = await this.store.reapOrphans(all);
+    for (const r of reaped) this.announcer.add(r.id);
+    if (reaped.length > 0) this.d.log.warn({ runs: reaped.map((r) => r.id) }, 'failed orphaned runs');
+    const sessions = new Set([
+      ...reaped.map((r) => r.session_id),
+      ...(await this.store.sessionsWithQueued()),
+    ]);
+    for (const s of sessions) this.startQueued(s);
+  }
+}
+
+function event(type: string, data: Record<string, unknown>): PendingEvent {
+  return { type, data, at: new Date().toISOString() };
+}
+
+function systemEvent(agent: Agent, tools: ToolRegistry): PendingEvent {
+  const offered = tools.specs(agent.tools).map((t) => t.function.name);
+  return event('system', {
+    agent_id: agent.id,
+    agent: agent.name,
+    model: agent.model,
+    mode: agent.mode,
+    tools: offered,
+    ...(offered.length < agent.tools.length && {
+      unknown_tools: agent.tools.filter((t) => !offered.includes(t)),
+    }),
+  });
+}
+
+/**
+ * Where an agent's runs execute. `in_process` runs here. The others are not served by this
+ * runtime yet: `pool` needs the sandbox pool; `remote` and `multi_agent` are routed by their own
+ * executors, which plug in here when they exist.
+ */
+function routeByEnv(agent: Agent): void {
+  if (agent.env === 'in_process') return;
+  const why =
+    agent.env === 'pool'
+      ? 'runs in the sandbox pool (env pool), which is not available in this deployment yet'
+      : `has env ${agent.env}, which this server cannot run yet`;
+  throw new AppError('not_implemented', `agent ${agent.name} ${why}`);
+}
+
+/** A run's outcome as recorded (for runs that did not execute in this process). */
+function resultOf(row: RunRow, steps: StepRow[]): RunResult {
+  const toolCalls = steps
+    .filter((s) => s.kind === 'tool')
+    .map((s) => ({
+      id: s.tool_call_id ?? '',
+      name: s.name,
+      arguments: s.input,
+      ...(s.error === null ? { output: s.output } : { error: s.error }),
+    }));
+  const lastModel = steps.filter((s) => s.kind === 'model').at(-1);
+  if (row.status === 'completed') {
+    return {
+      status: 'completed',
+      text: row.output ?? '',
+      model: lastModel?.name ?? '',
+      finishReason: String((lastModel?.output as { finish_reason?: string } | null)?.finish_reason ?? 'stop'),
+      toolCalls,
+      usage: row.usage,
+    };
+  }
+  if (row.status === 'input_required') {
+    return {
+      status: 'input_required',
+      pending: toRun(row).pending_tool_calls ?? [],
+      toolCalls,
+      usage: row.usage,
+    };
+  }
+  return {
+    status: row.status === 'cancelled' ? 'cancelled' : 'failed',
+    error: { code: row.error_code ?? 'unknown', message: row.error_message ?? `run ${row.status}` },
+    usage: row.usage,
+  };
+}

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+
+/** The API shapes of chat requests, sessions, messages, runs and steps. */
+
+export const multitaskStrategies = ['reject', 'enqueue', 'interrupt'] as const;
+export type MultitaskStrategy = (typeof multitaskStrategies)[number];
+
+export const chatFields = {
+  /** The user's message: one string (not a message array; the session holds the history). */
+  message: z.string().min(1).max(200_000),
+  /** Continue this session; a new one is created when absent. */
+  session_id: z.uuid().optional(),
+  stream: z.boolean().default(true),
+  /** Variables for the agent's system prompt (`{{name}}`); keys it does not use are listed to the model. */
+  context: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.unknown()).optional(),
+  /** What a message to a session whose run is still going does: 409, wait its turn, or cancel the running one. */
+  multitask: z.enum(multitaskStrategies).default('reject'),
+  /** `cancel`: a streaming client that disconnects cancels the run; by default the run goes on. */
+  on_disconnect: z.enum(['continue', 'cancel']).default('continue'),
+  /** Model calls this run may make (default: `runtime.max_steps`). */
+  max_steps: z.number().int().min(1).max(100).optional(),
+};
+
+export const agentChatBody = z.object(chatFields).strict();
+export const chatBody = z.object({ agent_config_id: z.uuid(), ...chatFields }).strict();
+export type ChatInput = z.infer<typeof agentChatBody>;
+
+export const usageSchema = z.object({
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+});
+
+export const toolCallRecord = z.object({
+  id: z.string(),
+  name: z.string(),
+  arguments: z.unknown(),
+  output: z.unknown().optional(),
+  error: z.string().optional(),
+});
+export type ToolCallRecord = z.infer<typeof toolCallRecord>;
+
+export const runStatuses = [
+  'queued',
+  'running',
+  'input_required',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
+export type RunStatus = (typeof runStatuses)[number];
+export const activeStatuses: readonly RunStatus[] = ['queued', 'running', 'input_required'];
+
+/** `stream: false`: the answer once the run ends (or pauses for approval). */
+export const chatResponse = z.object({
+  status: z.enum(['success', 'input_required']),
+  session_id: z.uuid(),
+  run_id: z.uuid(),
+  response: z.object({
+    text: z.string().nullable(),
+    tool_calls: z.array(toolCallRecord),
+    usage: usageSchema,
+  }),
+  /** While `input_required`: the tool calls waiting for POST /v1/runs/:id/approve or /deny. */
+  pending_tool_calls: z.array(toolCallRecord).optional(),
+});
+
+export const sessionSchema = z.object({
+  id: z.uuid(),
+  agent_id: z.uuid(),
+  title: z.string(),
+  message_count: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Session = z.infer<typeof sessionSchema>;
+
+export const listSessionsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    agent_id: z.uuid().optional(),
+  })
+  .strict();
+export type ListSessionsQuery = z.infer<typeof listSessionsQuery>;
+
+export const messageSchema = z.object({
+  seq: z.number().int(),
+  role: z.enum(['system', 'user', 'assistant', 'tool']),
+  content: z.string().nullable(),
+  tool_calls: z.array(z.unknown()).nullable(),
+  tool_call_id: z.string().nullable(),
+  tokens: z.number().int(),
+  run_id: z.uuid().nullable(),
+  created_at: z.string(),
+});
+export type Message = z.infer<typeof messageSchema>;
+
+export const messagesQuery = z
+  .object({
+    /** Messages with seq greater than this. */
+    after: z.coerce.number().int().min(-1).default(-1),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  })
+  .strict();
+
+export const stepSchema = z.object({
+  idx: z.number().int(),
+  kind: z.enum(['model', 'tool']),
+  name: z.string(),
+  tool_call_id: z.string().nullable(),
+  input: z.unknown(),
+  output: z.unknown(),
+  error: z.string().nullable(),
+  usage: usageSchema.nullable(),
+  started_at: z.string(),
+  duration_ms: z.number(),
+});
+export type Step = z.infer<typeof stepSchema>;
+
+export const runSchema = z.object({
+  id: z.uuid(),
+  session_id: z.uuid(),
+  agent_id: z.uuid(),
+  task_id: z.uuid().nullable(),
+  status: z.enum(runStatuses),
+  input: z.string(),
+  context: z.record(z.string(), z.unknown()),
+  output: z.string().nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  model_calls: z.number().int(),
+  usage: usageSchema,
+  pending_tool_calls: z.array(toolCallRecord).nullable(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+  updated_at: z.string(),
+});
+export type Run = z.infer<typeof runSchema>;
+export const runWithSteps = runSchema.extend({ steps: z.array(stepSchema) });
+
+export const denyBody = z
+  .object({ reason: z.string().min(1).max(2000).default('the user denied this tool call') })
+  .strict();
+export const approveBody = z.object({}).strict();
+export const cancelBody = z.object({ reason: z.string().min(1).max(2000).optional() }).strict();

@@ -1,0 +1,99 @@
+import { rm } from 'node:fs/promises';
+import type { Page } from '../agents/schema.ts';
+import type { Db } from '../db/db.ts';
+import { AppError, notFound } from '../errors.ts';
+import { type Actor, writeJournal } from '../events/journal.ts';
+import type { Workspace } from '../tools/workspace.ts';
+import type { ListSessionsQuery, Message, Session } from './schema.ts';
+
+interface SessionRow {
+  id: string;
+  agent_id: string;
+  title: string;
+  message_count: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toSession = (r: SessionRow): Session => ({
+  ...r,
+  created_at: r.created_at.toISOString(),
+  updated_at: r.updated_at.toISOString(),
+});
+
+/** Chat sessions as the API shows them: listing, history, deletion (with the session's workspace). */
+export class SessionService {
+  constructor(
+    private readonly db: Db,
+    private readonly workspace: (tenantId: string, sessionId: string) => Workspace,
+  ) {}
+
+  async list(tenantId: string, q: ListSessionsQuery): Promise<Page<Session>> {
+    const rows = await this.db.query<SessionRow & { total: number }>(
+      `select id, agent_id, title, message_count, created_at, updated_at, count(*) over ()::int as total
+       from sessions where tenant_id = $1 and ($2::uuid is null or agent_id = $2)
+       order by updated_at desc, id desc limit $3 offset $4`,
+      [tenantId, q.agent_id ?? null, q.limit, q.offset],
+    );
+    let total = rows[0]?.total;
+    if (total === undefined) {
+      const [c] = await this.db.query<{ n: number }>(
+        'select count(*)::int as n from sessions where tenant_id = $1 and ($2::uuid is null or agent_id = $2)',
+        [tenantId, q.agent_id ?? null],
+      );
+      total = c?.n ?? 0;
+    }
+    return { data: rows.map(({ total: _, ...r }) => toSession(r)), total, limit: q.limit, offset: q.offset };
+  }
+
+  async get(tenantId: string, id: string): Promise<Session> {
+    const [row] = await this.db.query<SessionRow>(
+      'select id, agent_id, title, message_count, created_at, updated_at from sessions where id = $1 and tenant_id = $2',
+      [id, tenantId],
+    );
+    if (!row) throw notFound('session', id);
+    return toSession(row);
+  }
+
+  async messages(tenantId: string, id: string, after: number, limit: number): Promise<Message[]> {
+    await this.get(tenantId, id);
+    const rows = await this.db.query<Omit<Message, 'created_at'> & { created_at: Date }>(
+      `select seq, role, content, tool_calls, tool_call_id, tokens, run_id, created_at from messages
+       where session_id = $1 and tenant_id = $2 and seq > $3 order by seq limit $4`,
+      [id, tenantId, after, limit],
+    );
+    return rows.map((r) => ({ ...r, created_at: r.created_at.toISOString() }));
+  }
+
+  /**
+   * Deletes a session, its messages, runs and steps, and its workspace directory. Refused (409)
+   * while a run of it is active: cancel that first, so no executor writes into a deleted session.
+   */
+  async delete(tenantId: string, id: string, who: Actor): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ active: string | null }>(
+        `select (select id from runs where session_id = s.id and status in ('queued', 'running', 'input_required')
+                 limit 1) as active
+         from sessions s where s.id = $1 and s.tenant_id = $2 for update`,
+        [id, tenantId],
+      );
+      if (!row) throw notFound('session', id);
+      if (row.active) {
+        throw new AppError(
+          'conflict',
+          `session ${id} has a run in progress (${row.active}); cancel it first`,
+          {
+            details: { run_id: row.active },
+          },
+        );
+      }
+      // The runs' streams hold the conversation's text too.
+      await tx.query('delete from events where stream_id in (select id from runs where session_id = $1)', [
+        id,
+      ]);
+      await tx.query('delete from sessions where id = $1 and tenant_id = $2', [id, tenantId]);
+      await writeJournal(tx, who, { action: 'session.delete', target: id });
+    });
+    await rm(this.workspace(tenantId, id).root, { recursive: true, force: true });
+  }
+}
