@@ -51,6 +51,8 @@ export const sandboxConfig = z
   .object({
     /** Limits of every sandbox; quickjs uses timeout, memory and output. */
     limits: limits.prefault({}),
+    /** bubblewrap's path; found on the usual paths (/usr/bin, PATH) when absent. */
+    bwrap_path: z.string().min(1).optional(),
     /** How limits are enforced: `auto` picks cgroup v2, then v1, then rlimits. */
     limit_mode: z.enum(['auto', 'cgroup-v2', 'cgroup-v1', 'rlimits']).default('auto'),
     pools: z

@@ -1,6 +1,9 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import releaseSync from '@jitl/quickjs-wasmfile-release-sync';
 import {
   newQuickJSWASMModuleFromVariant,
+  newVariant,
   type QuickJSContext,
   type QuickJSHandle,
   type QuickJSRuntime,
@@ -20,6 +23,19 @@ interface QuickJsSandbox extends Sandbox {
 // export is the variant itself.
 const variant = releaseSync as unknown as QuickJSSyncVariant;
 
+// The project's type libraries (no lib.dom) leave WebAssembly undeclared; the little used here:
+declare const WebAssembly: {
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+};
+type WasmModule = { readonly __brand: 'WebAssembly.Module' };
+type WasmMemory = { readonly __brand: 'WebAssembly.Memory' };
+type VariantOptions = Parameters<typeof newVariant>[1];
+
+const WASM_PAGE = 64 * 1024;
+/** Emscripten's default initial heap (16 MiB); the memory handed in must be at least that. */
+const INITIAL_PAGES = (16 * 1024 * 1024) / WASM_PAGE;
+
 /** Stack for the interpreter: deep enough for ordinary recursion, a fraction of the memory limit. */
 const MAX_STACK_BYTES = 512 * 1024;
 
@@ -32,6 +48,8 @@ const MAX_STACK_BYTES = 512 * 1024;
 export class QuickJsBackend implements SandboxBackend<QuickJsSandbox> {
   readonly type = 'quickjs';
   private seq = 0;
+  /** Compiled once; each sandbox instantiates it with its own memory. */
+  private module?: Promise<WasmModule>;
 
   constructor(private readonly limits: SandboxLimits) {}
 
@@ -46,7 +64,17 @@ export class QuickJsBackend implements SandboxBackend<QuickJsSandbox> {
   }
 
   async acquire(): Promise<QuickJsSandbox> {
-    const module = await newQuickJSWASMModuleFromVariant(variant);
+    this.module ??= readFile(
+      createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfile-release-sync/wasm'),
+    ).then((bytes) => WebAssembly.compile(bytes));
+    // QuickJS's own malloc limit is not enough here: this build cannot measure allocation sizes
+    // (no malloc_usable_size), so large allocations slip past it. A WebAssembly memory with a
+    // maximum is a hard ceiling the interpreter cannot grow past.
+    const maximum = Math.max(INITIAL_PAGES, Math.ceil(this.limits.memory_bytes / WASM_PAGE));
+    const wasmMemory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum });
+    const module = await newQuickJSWASMModuleFromVariant(
+      newVariant(variant, { wasmModule: await this.module, wasmMemory } as unknown as VariantOptions),
+    );
     const runtime = module.newRuntime();
     runtime.setMemoryLimit(this.limits.memory_bytes);
     runtime.setMaxStackSize(MAX_STACK_BYTES);
@@ -82,19 +110,27 @@ export class QuickJsBackend implements SandboxBackend<QuickJsSandbox> {
 
     let value: unknown;
     let failed = false;
-    const result = vm.evalCode(request.code, 'tool.js');
-    if (result.error) {
-      failed = true;
-      stderr.push(Buffer.from(`${describeError(vm, result.error)}\n`));
-      result.error.dispose();
-    } else {
-      const settled = settle(vm, runtime, result.value);
-      result.value.dispose();
-      if (settled.ok) value = settled.value;
-      else {
+    try {
+      const result = vm.evalCode(request.code, 'tool.js');
+      if (result.error) {
         failed = true;
-        stderr.push(Buffer.from(`${settled.error}\n`));
+        stderr.push(Buffer.from(`${describeError(vm, result.error)}\n`));
+        result.error.dispose();
+      } else {
+        const settled = settle(vm, runtime, result.value);
+        result.value.dispose();
+        if (settled.ok) value = settled.value;
+        else {
+          failed = true;
+          stderr.push(Buffer.from(`${settled.error}\n`));
+        }
       }
+    } catch (err) {
+      // The interpreter itself trapped (typically an allocation failing at the WebAssembly memory
+      // ceiling). The instance is discarded with the sandbox; the host is unaffected.
+      failed = true;
+      stderr.push(Buffer.from(`the interpreter stopped: ${(err as Error).message}\n`));
+      if (!killed && Date.now() < deadline && !request.signal?.aborted) killed = 'memory';
     }
     if (failed && !killed) {
       if (Date.now() >= deadline) killed = 'timeout';

@@ -89,7 +89,7 @@ export class SandboxService {
     if (config.pools.bwrap.size > 0) {
       const cgroups = detectCgroups(config.limit_mode);
       this.limitMode = cgroups.mode;
-      const bwrap = new BwrapBackend({ limits: config.limits, cgroups });
+      const bwrap = new BwrapBackend({ limits: config.limits, cgroups, bwrapPath: config.bwrap_path });
       try {
         await bwrap.start();
         this.bwrap = bwrap;
