@@ -31,7 +31,8 @@ import { QueueRunner } from './tasks/runner.ts';
 import { ScheduleService } from './tasks/schedules.ts';
 import { TaskService } from './tasks/service.ts';
 import { registerBuiltinTools } from './tools/builtins/index.ts';
-import { ToolRegistry } from './tools/registry.ts';
+import type { ToolRegistry } from './tools/registry.ts';
+import { SandboxedToolRegistry } from './tools/sandbox/registry.ts';
 import { SandboxService } from './tools/sandbox/service.ts';
 
 export const version: string = JSON.parse(
@@ -126,7 +127,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     await sandboxes.start();
     const tenantName = async (id: string) => (await tenants.find(id))?.name ?? id;
     const tools = registerBuiltinTools(
-      new ToolRegistry({ defaultTimeoutMs: config.runtime.tool_timeout_ms }),
+      new SandboxedToolRegistry(
+        { defaultTimeoutMs: config.runtime.tool_timeout_ms },
+        sandboxes,
+        config.sandbox.limits.timeout_ms,
+      ),
     );
     const runtime = new Runtime({ db, bus, log, agents, models, tools, config: config.runtime, tenantName });
     const sessions = new SessionService(db, (tenantId, sessionId) => runtime.workspace(tenantId, sessionId));
