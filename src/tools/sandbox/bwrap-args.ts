@@ -43,7 +43,7 @@ function launcher(limits: SandboxLimits, limitMemoryByRlimit: boolean): string {
     `ulimit -HS -u ${limits.max_processes}`,
   ];
   if (limitMemoryByRlimit) ulimits.push(`ulimit -HS -v ${Math.floor(limits.memory_bytes / 1024)}`);
-  return `${ulimits.join(' && ')} || exit 125; printf R; IFS= read -r -d '' p; exec /bin/bash --noprofile --norc -c "$p"`;
+  return `${ulimits.join(' && ')} || exit 125; printf R; IFS= read -r -d '' p; eval "$p"`;
 }
 
 /** bubblewrap's arguments: every namespace new, nothing of the host but read-only /usr, no capabilities. */
