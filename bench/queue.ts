@@ -186,6 +186,8 @@ async function agentry(kind: 'postgres' | 'pglite'): Promise<Contender> {
         leaseSeconds: defaults.lease_seconds,
         pollSeconds: defaults.poll_seconds,
         claimBatch: CONCURRENCY,
+        // The counterpart of graphile-worker's localQueue below: claim the next batch while one runs.
+        prefetch: CONCURRENCY,
         retryBaseSeconds: defaults.retry_base_seconds,
         retryCapSeconds: defaults.retry_cap_seconds,
         tenantMaxRunning: defaults.tenant_max_running,

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
+import { MAX_ANNOUNCED } from './claim.ts';
 
 export interface Completion {
   id: string;
@@ -27,6 +28,8 @@ export async function completeTasks(
   db: Queryable,
   owner: string,
   batch: readonly Completion[],
+  /** As in `claimTasks`: a NOTIFY channel for the completed streams, honoured up to 200 of them. */
+  announceOn?: string,
 ): Promise<Completed[]> {
   if (batch.length === 0) return [];
   return db.query<Completed>(
@@ -39,6 +42,7 @@ export async function completeTasks(
            completed_at = now(), updated_at = now(), lease_owner = null, lease_expires_at = null
        from r
        where t.id = r.id and t.status = 'in_progress' and t.lease_owner = $1 and t.attempts = r.attempt
+         and (select set_config('synchronous_commit', 'off', true)) = 'off'
        returning t.id, t.tenant_id, t.agent_id, t.task_type, t.attempts, t.callback_url,
                  r.ms, r.journal_id, r.outbox_id
      ), ev as (
@@ -53,8 +57,10 @@ export async function completeTasks(
      ), cb as (
        insert into callback_outbox (id, tenant_id, task_id, url)
        select outbox_id, tenant_id, id, callback_url from done where callback_url is not null
+     ), announced as (
+       select pg_notify($9, string_agg(id::text, ',')) from done where $9::text is not null having count(*) > 0
      )
-     select id, tenant_id, callback_url is not null as has_callback from done`,
+     select id, tenant_id, callback_url is not null as has_callback from done left join announced on true`,
     [
       owner,
       batch.map((c) => c.id),
@@ -64,6 +70,7 @@ export async function completeTasks(
       batch.map((c) => Math.round(c.durationMs)),
       batch.map(() => newId()),
       batch.map(() => newId()),
+      batch.length <= MAX_ANNOUNCED ? (announceOn ?? null) : null,
     ],
   );
 }

@@ -1,50 +1,67 @@
 import type { Db } from '../db/db.ts';
 import { toError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { MAX_ANNOUNCED } from './claim.ts';
 import { type Completed, type Completion, completeTasks } from './complete.ts';
 
 /**
- * Buffers completions for a few milliseconds and writes them with one statement. At high
- * throughput this turns N round trips into one; at low rates it costs at most `delayMs` between a
- * handler returning and its task showing `completed`. Flushes run one at a time, in order.
+ * Coalesces completions into one statement per write, with no timer: the first completion starts a
+ * write at once (after the current microtasks, so the attempts finishing together go together), and
+ * whatever finishes while a write is in flight goes in the next one, written as soon as it returns.
+ * Batches grow with the load by themselves, and a lone completion is never held back.
+ *
+ * A timer would not do: on the embedded store the claim loop can run for many statements without
+ * yielding to the event loop (PGlite answers in microtasks), so a timed flush would wait for the loop
+ * to go idle while finished tasks stayed `in_progress` and counted against their tenant's cap.
  *
  * A completion that cannot be written (the store is down for every retry) is dropped with an error
  * log: its lease then expires and the task runs again, so nothing is lost, only repeated.
  */
 export class CompletionBuffer {
   private pending: Completion[] = [];
-  private timer?: NodeJS.Timeout;
-  private chain: Promise<void> = Promise.resolve();
+  private writing?: Promise<void>;
 
   constructor(
     private readonly db: Db,
     private readonly owner: string,
     private readonly log: Logger,
     private readonly onDone: (done: Completed[], attempted: number) => void,
-    private readonly delayMs = 2,
-    private readonly maxBatch = 200,
+    /** Passed to `completeTasks`: announce the completed streams from inside the statement. */
+    private readonly announceOn?: string,
+    private readonly maxBatch = MAX_ANNOUNCED,
   ) {}
 
   add(c: Completion): void {
     this.pending.push(c);
-    if (this.pending.length >= this.maxBatch) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), this.delayMs);
+    this.writing ??= this.drain();
   }
 
-  /** Writes everything buffered so far; resolves when it is written (or given up). */
-  flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length > 0) this.chain = this.chain.then(() => this.write(batch));
-    return this.chain;
+  /** Number of completions not yet written. */
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** Resolves when everything buffered so far is written (or given up). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async drain(): Promise<void> {
+    await Promise.resolve();
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, this.maxBatch);
+        await this.write(batch);
+      }
+    } finally {
+      this.writing = undefined;
+    }
   }
 
   private async write(batch: Completion[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        this.onDone(await completeTasks(this.db, this.owner, batch), batch.length);
+        this.onDone(await completeTasks(this.db, this.owner, batch, this.announceOn), batch.length);
         return;
       } catch (err) {
         if (attempt >= 5) {

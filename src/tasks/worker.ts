@@ -3,14 +3,16 @@ import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { toError } from '../errors.ts';
 import type { LiveBus } from '../events/bus.ts';
-import { announce, appendEvent } from '../events/log.ts';
+import { announce, appendEvent, EVENTS_TOPIC } from '../events/log.ts';
 import type { Logger } from '../observability/logger.ts';
 import { fullJitterMs } from './backoff.ts';
-import { claimTasks } from './claim.ts';
+import { claimTasks, MAX_ANNOUNCED } from './claim.ts';
+import type { Completed } from './complete.ts';
 import { CompletionBuffer } from './completion-buffer.ts';
 import { TASKS_CHANNEL } from './enqueue.ts';
 import { failTask } from './fail.ts';
 import { type HandlerRegistry, isRetryable } from './handlers.ts';
+import { maintainTasksTable } from './maintain.ts';
 import type { QueueMetrics } from './metrics.ts';
 import { reapExpiredLeases } from './reap.ts';
 import { releaseTasks } from './release.ts';
@@ -30,6 +32,12 @@ export interface WorkerOptions {
   /** Longest idle wait without a NOTIFY (the fallback poll). */
   pollSeconds: number;
   claimBatch: number;
+  /**
+   * Tasks claimed ahead of free slots and held in a local queue (leased, not started), so a slot that
+   * frees takes its next task at once instead of waiting on a claim round trip. Worth it for short
+   * tasks at high rates; for long ones it only holds leases another worker could use. Default 0.
+   */
+  prefetch?: number;
   retryBaseSeconds: number;
   retryCapSeconds: number;
   tenantMaxRunning: number;
@@ -66,6 +74,8 @@ export class Worker {
   readonly owner = `${hostname()}:${process.pid}:${newId().slice(-12)}`;
   readonly summary: WorkerSummary = { claimed: 0, completed: 0, failed: 0, retried: 0 };
   private readonly running = new Map<string, Running>();
+  /** Claimed ahead (see `prefetch`), in claim order; started as slots free. */
+  private readonly queued: ClaimedTask[] = [];
   private readonly completions: CompletionBuffer;
   private stopping = false;
   private stopped?: Promise<void>;
@@ -76,18 +86,28 @@ export class Worker {
   private wakeTimer?: { at: number; timer: NodeJS.Timeout };
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly cleanups: Array<() => Promise<void>> = [];
+  /**
+   * With the PostgreSQL live bus (topics are NOTIFY channels), claims and completions announce their
+   * streams from inside their own statement: one round trip per batch instead of two.
+   */
+  private readonly announceOn?: string;
 
   constructor(private readonly o: WorkerOptions) {
-    this.completions = new CompletionBuffer(o.db, this.owner, o.log, (done, attempted) => {
+    this.announceOn = o.bus.kind === 'pg_notify' ? EVENTS_TOPIC : undefined;
+    const onDone = (done: Completed[], attempted: number) => {
       this.summary.completed += done.length;
       o.metrics?.completions.inc(done.length);
       if (done.length < attempted) o.log.info({ lost: attempted - done.length }, 'late results discarded');
-      void announce(
-        o.bus,
-        done.map((d) => d.id),
-      ).catch(() => {});
+      if (!this.announceOn)
+        void announce(
+          o.bus,
+          done.map((d) => d.id),
+        ).catch(() => {});
       if (done.some((d) => d.has_callback)) o.onCallbacks?.();
-    });
+      // Written completions leave `in_progress`: a claim that the tenant cap emptied can now succeed.
+      this.wake();
+    };
+    this.completions = new CompletionBuffer(o.db, this.owner, o.log, onDone, this.announceOn);
   }
 
   /** Starts the loop; resolves when it ends (after `stop()`, or when idle with `exitWhenIdle`). */
@@ -107,6 +127,9 @@ export class Worker {
     const leaseMs = this.o.leaseSeconds * 1000;
     this.every(leaseMs / 3, () => this.heartbeat());
     this.every(Math.min(5000, Math.max(250, leaseMs / 6)), () => this.sweep());
+    // Before the first claim: a backlog loaded into a table the planner has no statistics for is
+    // drained with a sort of the whole backlog per claim (see maintain.ts).
+    await this.maintain();
     this.loopDone = this.loop();
   }
 
@@ -132,11 +155,12 @@ export class Worker {
       const seen = this.wakes;
       const left = this.o.maxTasks === undefined ? Infinity : this.o.maxTasks - this.summary.claimed;
       if (left <= 0) {
-        if (this.running.size === 0) break;
+        if (this.running.size === 0 && this.queued.length === 0) break;
         await this.sleep(this.o.pollSeconds * 1000, seen);
         continue;
       }
-      const want = Math.min(this.o.concurrency - this.running.size, this.o.claimBatch, left);
+      const room = this.o.concurrency + (this.o.prefetch ?? 0) - this.running.size - this.queued.length;
+      const want = Math.min(room, this.o.claimBatch, left);
       if (want <= 0) {
         await this.sleep(this.o.pollSeconds * 1000, seen); // a finishing attempt wakes us
         continue;
@@ -148,6 +172,7 @@ export class Worker {
           limit: want,
           leaseSeconds: this.o.leaseSeconds,
           tenantMaxRunning: this.o.tenantMaxRunning,
+          announceOn: this.announceOn,
         });
       } catch (err) {
         log.warn({ err: toError(err), worker: this.owner }, 'claim failed; retrying');
@@ -156,18 +181,26 @@ export class Worker {
       }
       this.summary.claimed += batch.length;
       this.o.metrics?.claims.inc(batch.length);
-      if (batch.length > 0)
+      if (batch.length > 0 && !(this.announceOn && want <= MAX_ANNOUNCED))
         void announce(
           this.o.bus,
           batch.map((t) => t.id),
         ).catch(() => {});
-      for (const task of batch) this.launch(task);
+      this.queued.push(...batch);
+      this.pump();
       // Sleep only on an empty claim: a short batch can be the per-tenant cap trimming it, and the
       // next claim then skips the capped tenant.
       if (batch.length === 0 && this.wakes === seen) {
-        if (this.o.exitWhenIdle && this.running.size === 0) break;
+        if (this.o.exitWhenIdle && this.running.size === 0 && this.queued.length === 0) break;
         await this.sleep(this.o.pollSeconds * 1000, seen);
       }
+    }
+  }
+
+  /** Starts queued tasks while slots are free (not while stopping: those are handed back). */
+  private pump(): void {
+    while (!this.stopping && this.running.size < this.o.concurrency && this.queued.length > 0) {
+      this.launch(this.queued.shift()!);
     }
   }
 
@@ -184,6 +217,7 @@ export class Worker {
       .catch((err) => this.o.log.error({ err: toError(err), task: task.id }, 'task bookkeeping failed'))
       .finally(() => {
         this.running.delete(task.id);
+        this.pump();
         this.wake();
       });
   }
@@ -248,20 +282,32 @@ export class Worker {
 
   private async heartbeat(): Promise<void> {
     const held = [...this.running.values()].filter((r) => !r.detached);
-    if (held.length === 0) return;
+    const waiting = [...this.queued];
+    if (held.length + waiting.length === 0) return;
     const kept = await renewLeases(
       this.o.db,
       this.owner,
-      held.map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
+      [...held.map((r) => r.task), ...waiting].map((t) => ({ id: t.id, attempt: t.attempt })),
       this.o.leaseSeconds,
     );
+    for (const t of waiting) if (!kept.has(t.id)) this.unqueue(t.id);
     for (const r of held) {
       // Still running and not renewed: another worker may already run it; stop this attempt.
       if (!kept.has(r.task.id) && this.running.get(r.task.id) === r) this.detach(r.task.id, 'lease lost');
     }
   }
 
+  private async maintain(): Promise<void> {
+    try {
+      const m = await maintainTasksTable(this.o.db);
+      if (m.vacuumed || m.analyzed) this.o.log.debug(m, 'tasks table maintained');
+    } catch (err) {
+      this.o.log.warn({ err: toError(err), worker: this.owner }, 'tasks table maintenance failed');
+    }
+  }
+
   private async sweep(): Promise<void> {
+    await this.maintain();
     const reaped = await reapExpiredLeases(this.o.db);
     if (reaped.streams.length === 0) return;
     this.o.metrics?.reaped.inc(reaped.streams.length);
@@ -271,7 +317,15 @@ export class Worker {
     this.wake();
   }
 
+  /** Drops a queued task that lost its lease or was cancelled before it started. */
+  private unqueue(id: string): boolean {
+    const i = this.queued.findIndex((t) => t.id === id);
+    if (i >= 0) this.queued.splice(i, 1);
+    return i >= 0;
+  }
+
   private detach(id: string, reason: string): void {
+    if (this.unqueue(id)) return;
     const entry = this.running.get(id);
     if (!entry || entry.detached) return;
     entry.detached = true;
@@ -341,6 +395,9 @@ export class Worker {
     this.sleeper?.();
     this.wake();
     await this.loopDone;
+    // Claimed ahead but never started: other workers can run them now.
+    const unstarted = this.queued.splice(0);
+    if (unstarted.length > 0) await this.handBack(unstarted);
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     if (this.running.size > 0 && graceMs > 0) {
       await Promise.race([all(), new Promise((r) => setTimeout(r, graceMs).unref())]);
@@ -348,19 +405,7 @@ export class Worker {
     const rest = [...this.running.values()];
     for (const r of rest) this.detach(r.task.id, 'worker shutting down');
     if (rest.length > 0) {
-      const handed = await releaseTasks(
-        this.o.db,
-        this.owner,
-        rest.map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
-      ).catch((err) => {
-        this.o.log.error({ err: toError(err) }, 'could not hand tasks back; their leases will expire');
-        return 0;
-      });
-      this.o.log.info({ handed_back: handed }, 'unfinished tasks handed back');
-      void announce(
-        this.o.bus,
-        rest.map((r) => r.task.id),
-      ).catch(() => {});
+      await this.handBack(rest.map((r) => r.task));
       // Handlers were aborted; give them a moment to unwind, but never hang on one that ignores it.
       await Promise.race([all(), new Promise((r) => setTimeout(r, 1000).unref())]);
     }
@@ -368,5 +413,21 @@ export class Worker {
     for (const t of this.timers) clearInterval(t);
     if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
     for (const cleanup of this.cleanups) await cleanup().catch(() => {});
+  }
+
+  private async handBack(tasks: ClaimedTask[]): Promise<void> {
+    const handed = await releaseTasks(
+      this.o.db,
+      this.owner,
+      tasks.map((t) => ({ id: t.id, attempt: t.attempt })),
+    ).catch((err) => {
+      this.o.log.error({ err: toError(err) }, 'could not hand tasks back; their leases will expire');
+      return 0;
+    });
+    this.o.log.info({ handed_back: handed }, 'unfinished tasks handed back');
+    void announce(
+      this.o.bus,
+      tasks.map((t) => t.id),
+    ).catch(() => {});
   }
 }
