@@ -129,7 +129,14 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
         owner: d.owner,
         status: 'input_required',
         pending: outcome.pending,
-        events: await writer.take(),
+        events: [
+          ...(await writer.take()),
+          {
+            type: 'approval_required',
+            data: { tool_calls: outcome.needingApproval.map(toRecord) },
+            at: new Date().toISOString(),
+          },
+        ],
       });
       return {
         status: 'input_required',

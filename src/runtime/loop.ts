@@ -230,7 +230,8 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
     messages.push(assistant);
     const needing = calls.filter((c) => offered.has(c.function.name) && input.needsApproval(c.function.name));
     if (needing.length > 0) {
-      input.emit('approval_required', { tool_calls: needing.map(toRecord) });
+      // No `approval_required` event from here: the caller writes it with the run's new status, so
+      // a client that sees it can approve at once.
       return {
         kind: 'paused',
         pending: calls,

@@ -171,7 +171,8 @@ export function evaluateExpression(src: string): number {
     }
     if (t.kind === 'name') {
       if (isOp('(')) {
-        const f = functions[t.text];
+        // Own properties only: `constructor` or `__proto__` must not reach Object.prototype.
+        const f = Object.hasOwn(functions, t.text) ? functions[t.text] : undefined;
         if (!f) throw new ExpressionError(`unknown function "${t.text}"`, t.at);
         pos++;
         const args = [expr()];
@@ -186,7 +187,7 @@ export function evaluateExpression(src: string): number {
         }
         return f.fn(...args);
       }
-      const c = constants[t.text];
+      const c = Object.hasOwn(constants, t.text) ? constants[t.text] : undefined;
       if (c === undefined) throw new ExpressionError(`unknown name "${t.text}"`, t.at);
       return c;
     }

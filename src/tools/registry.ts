@@ -73,8 +73,11 @@ export class ToolRegistry {
       return { ok: false, error: `invalid arguments: ${describe(entry.validate.errors ?? [])}` };
     }
     const timeoutMs = entry.def.timeout_ms ?? this.options.defaultTimeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = AbortSignal.any([ctx.signal, timeout]);
+    // A timer of our own rather than AbortSignal.timeout (unref'd): a pending tool call keeps the
+    // process alive until it settles or times out.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error('tool timeout')), timeoutMs);
+    const signal = AbortSignal.any([ctx.signal, timeout.signal]);
     try {
       const output = await raceAbort(
         entry.def.handler(args as Record<string, unknown>, { ...ctx, signal }),
@@ -82,13 +85,15 @@ export class ToolRegistry {
       );
       return { ok: true, output };
     } catch (err) {
-      if (timeout.aborted && !ctx.signal.aborted) {
+      if (timeout.signal.aborted && !ctx.signal.aborted) {
         return { ok: false, error: `${name} did not finish within ${timeoutMs} ms` };
       }
       if (ctx.signal.aborted) return { ok: false, error: `${name} was cancelled` };
       if (err instanceof ToolError) return { ok: false, error: err.message };
       // Internal details (stack, host paths) are not for the model; the run step keeps the message.
       return { ok: false, error: `${name} failed: internal error (${(err as Error).name ?? 'Error'})` };
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

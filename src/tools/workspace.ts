@@ -58,9 +58,10 @@ export class Workspace {
         const realDir = await realpath(dir);
         if (!inside(root, realDir))
           throw new ToolError(`path escapes the workspace through a symlink: ${given}`);
-        const parent = path.join(realDir, ...missing.slice(1).reverse());
+        // `missing` runs from just below realDir down to the file itself.
+        const parent = path.join(realDir, ...missing.slice(0, -1));
         await mkdir(parent, { recursive: true });
-        return path.join(parent, missing[0]!);
+        return path.join(parent, missing.at(-1)!);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         if ((await lstat(dir).catch(() => undefined))?.isSymbolicLink()) {

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { registerBuiltinTools } from '../../src/tools/builtins/index.ts';
+import { ToolRegistry } from '../../src/tools/registry.ts';
+import { ToolError } from '../../src/tools/types.ts';
+import { Workspace } from '../../src/tools/workspace.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'agentry-registry-'));
+const ctx = (signal = new AbortController().signal) => ({
+  signal,
+  tenantId: 't',
+  sessionId: 's',
+  runId: 'r',
+  workspace: new Workspace(dir),
+});
+
+describe('tool registry', () => {
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const registry = registerBuiltinTools(new ToolRegistry({ defaultTimeoutMs: 200 }));
+  let handled = 0;
+  registry.register<{ n: number }>({
+    name: 'counter',
+    description: 'counts',
+    parameters: {
+      type: 'object',
+      properties: { n: { type: 'integer', minimum: 1 } },
+      required: ['n'],
+      additionalProperties: false,
+    },
+    async handler({ n }) {
+      handled += n;
+      return { total: handled };
+    },
+  });
+  registry.register({
+    name: 'sleepy',
+    description: 'ignores its signal',
+    parameters: { type: 'object' },
+    timeout_ms: 50,
+    handler: () => new Promise(() => {}),
+  });
+  registry.register({
+    name: 'leaky',
+    description: 'fails with a host detail',
+    parameters: { type: 'object' },
+    async handler() {
+      throw new Error('/srv/secret/path exploded');
+    },
+  });
+
+  it('validates arguments against the schema before the handler runs, naming every problem', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['{}', /\/n: must have required property 'n'/],
+      ['{"n": 0}', /\/n: must be >= 1/],
+      ['{"n": 1, "x": 2}', /\/x: must NOT have additional properties/],
+      ['{"n": "1"}', /\/n: must be integer/],
+      ['not json', /not valid JSON/],
+    ];
+    for (const [args, message] of cases) {
+      const out = await registry.execute('counter', args, ctx());
+      assert.equal(out.ok, false, args);
+      assert.match((out as { error: string }).error, message);
+    }
+    assert.equal(handled, 0, 'no invalid call reached the handler');
+    assert.deepEqual(await registry.execute('counter', '{"n": 2}', ctx()), {
+      ok: true,
+      output: { total: 2 },
+    });
+  });
+
+  it('stops a call at its time limit or when the run is cancelled, even if the handler ignores its signal', async () => {
+    const timed = await registry.execute('sleepy', '{}', ctx());
+    assert.deepEqual(timed, { ok: false, error: 'sleepy did not finish within 50 ms' });
+    const controller = new AbortController();
+    const pending = registry.execute('sleepy', '{}', ctx(controller.signal));
+    controller.abort();
+    assert.deepEqual(await pending, { ok: false, error: 'sleepy was cancelled' });
+  });
+
+  it('keeps internal error details from the model; tool errors pass through', async () => {
+    const out = await registry.execute('leaky', '{}', ctx());
+    assert.deepEqual(out, { ok: false, error: 'leaky failed: internal error (Error)' });
+    assert.deepEqual(await registry.execute('nope', '{}', ctx()), { ok: false, error: 'unknown tool: nope' });
+    assert.ok(new ToolError('x') instanceof Error);
+  });
+
+  it('answers "not available in this deployment" for sandbox and network tools, never a result', async () => {
+    for (const [name, args] of [
+      ['bash_execute', { command: 'ls' }],
+      ['web_search', { query: 'agentry' }],
+      ['web_crawl', { url: 'https://example.com' }],
+    ] as const) {
+      const out = await registry.execute(name, JSON.stringify(args), ctx());
+      assert.equal(out.ok, false);
+      assert.match(
+        (out as { error: string }).error,
+        new RegExp(`^${name} is not available in this deployment`),
+      );
+    }
+    assert.equal(registry.get('bash_execute')?.requires_approval, true);
+    assert.equal(registry.get('write_file')?.requires_approval, true);
+    assert.equal(registry.get('read_file')?.requires_approval ?? false, false);
+  });
+
+  it('offers only the named tools that exist, with their schemas', () => {
+    const specs = registry.specs(['calculator', 'missing', 'current_time']);
+    assert.deepEqual(
+      specs.map((s) => s.function.name),
+      ['calculator', 'current_time'],
+    );
+    assert.equal((specs[0]!.function.parameters as { type: string }).type, 'object');
+  });
+
+  it('tells the time in a named zone and refuses an unknown one', async () => {
+    const out = await registry.execute('current_time', '{"timezone": "Asia/Tokyo"}', ctx());
+    assert.equal(out.ok, true);
+    const value = (out as { output: { utc: string; local: string; timezone: string } }).output;
+    assert.ok(Math.abs(Date.parse(value.utc) - Date.now()) < 60_000);
+    assert.match(value.local, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    const bad = await registry.execute('current_time', '{"timezone": "Mars/Olympus"}', ctx());
+    assert.deepEqual(bad, {
+      ok: false,
+      error: 'unknown time zone: Mars/Olympus (use an IANA name such as "America/New_York")',
+    });
+  });
+});
