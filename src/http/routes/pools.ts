@@ -23,7 +23,8 @@ export const poolRoutes =
     app.get(
       '/v1/pools/:type/stats',
       {
-        config: { auth: 'read' },
+        // Counts across every tenant, like /metrics: an operator's view.
+        config: { auth: 'admin' },
         schema: {
           tags: ['operations'],
           summary: 'Warm sandbox pool statistics (bwrap or quickjs)',

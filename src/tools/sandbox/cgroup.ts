@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** How resource limits are enforced on this machine, best first. */
@@ -92,6 +92,39 @@ async function removeDirs(dirs: string[]): Promise<void> {
   }
 }
 
+/**
+ * Removes sandbox groups left by a server process that died without cleaning up (their names carry
+ * its pid). Only empty groups can be removed; a busy one is left for the kernel to report.
+ */
+function sweepStale(bases: string[]): void {
+  for (const base of bases) {
+    let names: string[];
+    try {
+      names = readdirSync(base);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const pid = /^agentry-sbx-(\d+)-\d+$/.exec(name)?.[1];
+      if (!pid || Number(pid) === process.pid || alive(Number(pid))) continue;
+      try {
+        rmdirSync(path.join(base, name));
+      } catch {
+        // Still has processes, or already gone.
+      }
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function v2Manager(base: string): CgroupManager | null {
   // Children can only get memory/pids limits if this group hands those controllers down. A group
   // with processes of its own cannot (the "no internal processes" rule): then v2 is not usable here.
@@ -106,6 +139,7 @@ function v2Manager(base: string): CgroupManager | null {
   } catch {
     return null;
   }
+  sweepStale([base]);
   return {
     mode: 'cgroup-v2',
     location: base,
@@ -141,6 +175,7 @@ function v1Manager(own: Map<string, string>): CgroupManager | null {
   } catch {
     return null;
   }
+  sweepStale(controllers.map(base));
   return {
     mode: 'cgroup-v1',
     location: controllers.map(base).join(', '),
