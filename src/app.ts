@@ -14,7 +14,7 @@ import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
 import { type LiveBus, LocalBus, PgNotifyBus } from './events/bus.ts';
 import { buildHttp } from './http/build.ts';
-import { OfflineEmbedder } from './memory/embeddings.ts';
+import { GatewayEmbedder, OfflineEmbedder } from './memory/embeddings.ts';
 import { Memory } from './memory/memory.ts';
 import { createModelGateway } from './models/create-gateway.ts';
 import type { Gateway } from './models/gateway.ts';
@@ -157,7 +157,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       chunking: { maxChars: config.memory.chunk_chars, overlapChars: config.memory.overlap_chars },
       maxDocumentBytes: config.memory.max_document_bytes,
       vectorCacheChunks: config.memory.vector_cache_chunks,
-      embedder: config.memory.embeddings.provider === 'offline' ? new OfflineEmbedder() : undefined,
+      embedder: {
+        none: undefined,
+        offline: new OfflineEmbedder(),
+        gateway: new GatewayEmbedder(models, config.memory.embeddings.model ?? ''),
+      }[config.memory.embeddings.provider],
     });
 
     const boot = await bootstrap(db, tenants, keys);
@@ -185,8 +189,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       tools,
       runtime,
       sessions,
-      memory,
       sandboxes,
+      memory,
     };
     const http = await buildHttp(services, log);
     await runtime.start();

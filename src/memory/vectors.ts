@@ -22,6 +22,11 @@ export interface VectorQuery {
  */
 export interface VectorStore {
   readonly kind: 'pgvector' | 'exact';
+  /**
+   * Readies the store for vectors of this size (an index), before the ingest transaction: PGlite has
+   * one connection, which the transaction holds, so DDL cannot run beside it.
+   */
+  prepare(dims: number): Promise<void>;
   /** Sets the vectors of freshly inserted chunks (inside the ingest transaction). */
   write(tx: Queryable, chunkIds: string[], vectors: number[][], model: string): Promise<void>;
   search(q: VectorQuery): Promise<VectorHit[]>;
@@ -47,7 +52,7 @@ export class PgVectorStore implements VectorStore {
   private readonly indexed = new Set<number>();
   constructor(private readonly db: Db) {}
 
-  private async ensureIndex(dims: number): Promise<void> {
+  async prepare(dims: number): Promise<void> {
     if (this.indexed.has(dims)) return;
     // `dims` is the length of a vector the embedder returned, checked to be a small integer: the
     // one value spliced into SQL text, since DDL takes no parameters.
@@ -60,7 +65,6 @@ export class PgVectorStore implements VectorStore {
 
   async write(tx: Queryable, chunkIds: string[], vectors: number[][], model: string): Promise<void> {
     if (chunkIds.length === 0) return;
-    await this.ensureIndex(vectors[0]!.length);
     await tx.query(
       `update chunks c set embedding_vec = v.vec::vector, embedding_dims = $3, embedding_model = $4
          from unnest($1::uuid[], $2::text[]) as v(id, vec) where c.id = v.id`,
@@ -70,7 +74,7 @@ export class PgVectorStore implements VectorStore {
 
   async search(q: VectorQuery): Promise<VectorHit[]> {
     const dims = q.vector.length;
-    await this.ensureIndex(dims);
+    await this.prepare(dims);
     const docs = q.documentIds ? [...q.documentIds] : null;
     // The cast and the `embedding_dims` predicate repeat the index definition so the planner uses it.
     // A filtered HNSW scan keeps walking the graph until it has enough rows (pgvector iterative scans).
@@ -116,6 +120,8 @@ export class ExactVectorStore implements VectorStore {
     private readonly db: Db,
     private readonly maxChunks: number,
   ) {}
+
+  async prepare(): Promise<void> {}
 
   async write(tx: Queryable, chunkIds: string[], vectors: number[][], model: string): Promise<void> {
     if (chunkIds.length === 0) return;

@@ -6,7 +6,7 @@ import { type BreakerOptions, CircuitBreaker } from './breaker.ts';
 import type { ModelCatalog, ResolvedModel } from './catalog.ts';
 import { asUpstreamError, TimeoutReason, toAppError } from './errors.ts';
 import type { ModelPolicy } from './policy.ts';
-import { type ProviderCall, UpstreamError } from './provider.ts';
+import { type Embeddings, type ProviderCall, UpstreamError } from './provider.ts';
 import type { MockProvider } from './providers/mock.ts';
 import { backoffMs, type RetryOptions } from './retry.ts';
 import type { CallSpan, ModelTelemetry } from './telemetry.ts';
@@ -120,6 +120,48 @@ export class Gateway implements ModelGateway {
     const completion = { ...attempt.value, model: attempt.model.id };
     this.finish(call, attempt.model, completion.usage, 'ok', completion.finish_reason, completion.id);
     return completion;
+  }
+
+  /**
+   * Text embeddings through the same path as completions: policy, budgets and rate limits (the
+   * inputs count as prompt tokens, nothing as output), fallbacks, breakers, retries and usage.
+   */
+  async embed(
+    request: { model: string; input: string[] },
+    ctx: CallContext,
+  ): Promise<{ model: string; data: number[][] }> {
+    const messages = request.input.map((content) => ({ role: 'user' as const, content }));
+    const call = await this.prepare({ model: request.model, messages, max_tokens: 0 }, ctx, false);
+    if (!call.candidates[0]!.provider.embed) {
+      const err = new AppError('bad_request', `model ${call.candidates[0]!.id} does not serve embeddings`);
+      this.fail(call, err);
+      throw err;
+    }
+    // A fallback whose protocol has no embeddings is skipped, as one the tenant may not use.
+    call.candidates = call.candidates.filter((m) => m.provider.embed);
+    let attempt: Attempt<Embeddings> | undefined;
+    try {
+      attempt = await this.attempt(call, async (model, pc) =>
+        model.provider.embed!({
+          model: model.model,
+          input: request.input,
+          signal: pc.signal,
+          requestId: pc.requestId,
+        }),
+      );
+    } catch (err) {
+      this.fail(call, err);
+      throw err;
+    }
+    attempt.done();
+    const tokens = attempt.value.prompt_tokens;
+    this.finish(
+      call,
+      attempt.model,
+      { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens },
+      'ok',
+    );
+    return { model: attempt.model.id, data: attempt.value.data };
   }
 
   async *stream(request: CompletionRequest, ctx: CallContext): AsyncIterable<CompletionChunk> {

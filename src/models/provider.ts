@@ -9,6 +9,20 @@ export interface ProviderCall {
   requestId?: string;
 }
 
+/** One embeddings call (OpenAI `/v1/embeddings` shapes), with the provider's own model name. */
+export interface EmbedCall {
+  model: string;
+  input: string[];
+  signal: AbortSignal;
+  requestId?: string;
+}
+
+export interface Embeddings {
+  /** One vector per input, in input order. */
+  data: number[][];
+  prompt_tokens: number;
+}
+
 /** A model provider speaks one protocol to one endpoint and maps it to and from the OpenAI shapes. */
 export interface Provider {
   /** The name used in `provider/model`. */
@@ -16,6 +30,8 @@ export interface Provider {
   readonly type: 'openai' | 'anthropic' | 'mock';
   complete(call: ProviderCall): Promise<Completion>;
   stream(call: ProviderCall): AsyncIterable<CompletionChunk>;
+  /** Text embeddings, where the protocol has them (OpenAI-compatible endpoints). */
+  embed?(call: EmbedCall): Promise<Embeddings>;
 }
 
 /**

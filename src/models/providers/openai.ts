@@ -5,7 +5,13 @@ import type {
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import type { ModelTimeouts } from '../../config/models-config.ts';
-import { type Provider, type ProviderCall, UpstreamError } from '../provider.ts';
+import {
+  type EmbedCall,
+  type Embeddings,
+  type Provider,
+  type ProviderCall,
+  UpstreamError,
+} from '../provider.ts';
 import { estimatePromptTokens, estimateTokens } from '../tokens.ts';
 import type {
   Completion,
@@ -40,6 +46,31 @@ export class OpenAIProvider implements Provider {
       timeout: options.timeouts.total_ms,
       fetch: endpointFetch(options.timeouts),
     });
+  }
+
+  async embed(call: EmbedCall): Promise<Embeddings> {
+    let res: OpenAI.Embeddings.CreateEmbeddingResponse;
+    try {
+      res = await this.client.embeddings.create(
+        { model: call.model, input: call.input, encoding_format: 'float' },
+        { signal: call.signal, headers: requestHeaders(call.requestId) },
+      );
+    } catch (err) {
+      throw fromSdkError(err);
+    }
+    if (res.data.length !== call.input.length)
+      throw new UpstreamError(
+        'http',
+        `the upstream answered ${res.data.length} embeddings for ${call.input.length} inputs`,
+        {
+          status: 502,
+        },
+      );
+    const data = [...res.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+    return {
+      data,
+      prompt_tokens: res.usage?.prompt_tokens ?? call.input.reduce((n, t) => n + estimateTokens(t), 0),
+    };
   }
 
   async complete(call: ProviderCall): Promise<Completion> {
