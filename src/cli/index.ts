@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { agentsCommand } from './agents.ts';
 import { createTaskCommand } from './create-task.ts';
+import { kbCommand } from './kb.ts';
 import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
 import { runLoopCommand } from './run-loop.ts';
@@ -33,5 +34,6 @@ export function buildCli(): Command {
   program.addCommand(createTaskCommand());
   program.addCommand(tasksCommand());
   program.addCommand(schedulesCommand());
+  program.addCommand(kbCommand());
   return program;
 }

@@ -1,0 +1,246 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { glob } from 'tinyglobby';
+import { formatOfName } from '../memory/formats.ts';
+import type { Document, IngestResult, KnowledgeBase, SearchResult } from '../memory/schema.ts';
+import { kbKinds } from '../memory/schema.ts';
+import { ApiClient, CliError, type ClientOptions, withClientOptions } from './client.ts';
+import { action } from './fail.ts';
+import { type Column, formatTable, print, shortTime } from './output.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface Page<T> {
+  data: T[];
+  total: number;
+}
+
+/** A knowledge base by id or by exact name. */
+async function findKb(client: ApiClient, ref: string): Promise<KnowledgeBase | undefined> {
+  if (UUID.test(ref)) {
+    try {
+      return await client.get<KnowledgeBase>(`/v1/knowledge-bases/${ref}`);
+    } catch (err) {
+      if (!(err instanceof CliError && err.status === 404)) throw err;
+    }
+  }
+  for (let offset = 0; ; offset += 500) {
+    const page = await client.get<Page<KnowledgeBase>>('/v1/knowledge-bases', {
+      query: { limit: 500, offset },
+    });
+    const hit = page.data.find((k) => k.name === ref);
+    if (hit) return hit;
+    if (page.data.length === 0 || offset + page.data.length >= page.total) return undefined;
+  }
+}
+
+/** One line redrawn in place on a terminal: `[#####.....] 12/40 path`. Silent when stderr is not a TTY. */
+function progressBar(total: number) {
+  const tty = process.stderr.isTTY;
+  return {
+    tick(done: number, label: string) {
+      if (!tty) return;
+      const width = 30;
+      const filled = total === 0 ? width : Math.round((done / total) * width);
+      const text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${label}`;
+      const columns = process.stderr.columns ?? 100;
+      process.stderr.write(`\r${text.slice(0, columns - 1).padEnd(columns - 1)}`);
+    },
+    end() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+export interface IngestSummary {
+  knowledge_base: string;
+  files: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  /** Chunks written by this run (created and updated documents). */
+  chunks: number;
+  skipped: { file: string; reason: string }[];
+}
+
+interface IngestOptions extends ClientOptions {
+  kind?: (typeof kbKinds)[number];
+  maxBytes: string;
+}
+
+async function ingestFolder(kbRef: string, folder: string, options: IngestOptions): Promise<void> {
+  const client = ApiClient.from(options);
+  const root = path.resolve(folder);
+  const info = await stat(root).catch(() => undefined);
+  if (!info?.isDirectory()) throw new CliError(`${folder} is not a folder`);
+  let kb = await findKb(client, kbRef);
+  if (!kb && options.kind)
+    kb = await client.request<KnowledgeBase>('POST', '/v1/knowledge-bases', {
+      body: { name: kbRef, kind: options.kind },
+    });
+  if (!kb) throw new CliError(`no knowledge base ${kbRef} (pass --kind <kind> to create it)`);
+
+  // Sorted, so runs are repeatable and the summary reads in folder order; hidden files are skipped.
+  const files = (await glob('**/*', { cwd: root, onlyFiles: true, dot: false })).sort();
+  const maxBytes = Number(options.maxBytes);
+  const summary: IngestSummary = {
+    knowledge_base: kb.name,
+    files: files.length,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    chunks: 0,
+    skipped: [],
+  };
+  const bar = progressBar(files.length);
+  for (const [i, file] of files.entries()) {
+    bar.tick(i, file);
+    const format = formatOfName(file);
+    if (!format) {
+      summary.skipped.push({ file, reason: `unsupported type (${path.extname(file) || 'no extension'})` });
+      continue;
+    }
+    const bytes = await readFile(path.join(root, file));
+    if (bytes.length === 0) {
+      summary.skipped.push({ file, reason: 'empty' });
+      continue;
+    }
+    if (bytes.length > maxBytes) {
+      summary.skipped.push({ file, reason: `too large (${bytes.length} bytes > ${maxBytes})` });
+      continue;
+    }
+    // The source is the path inside the folder, with forward slashes on every platform.
+    const source = file.split(path.sep).join('/');
+    const body =
+      format === 'pdf'
+        ? { source, format, content_base64: bytes.toString('base64') }
+        : { source, format, content: bytes.toString('utf8') };
+    try {
+      const res = await client.request<IngestResult>('POST', `/v1/knowledge-bases/${kb.id}/documents`, {
+        body,
+      });
+      summary[res.status] += 1;
+      if (res.status !== 'unchanged') summary.chunks += res.document.chunk_count;
+    } catch (err) {
+      // A file the server cannot read is reported and skipped; anything else (auth, network) stops.
+      if (err instanceof CliError && (err.status === 422 || err.status === 413 || err.status === 400))
+        summary.skipped.push({ file, reason: err.message });
+      else throw err;
+    }
+  }
+  bar.tick(files.length, 'done');
+  bar.end();
+  print(options.json, summary, () => formatSummary(summary));
+}
+
+export function formatSummary(s: IngestSummary): string {
+  const lines = [
+    `${s.knowledge_base}: ${s.files} files, ${s.created} created, ${s.updated} updated, ${s.unchanged} unchanged, ` +
+      `${s.chunks} chunks written, ${s.skipped.length} skipped`,
+    ...s.skipped.map((k) => `  skipped ${k.file}: ${k.reason}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+const kbColumns: Column<KnowledgeBase>[] = [
+  { header: 'id', value: (k) => k.id },
+  { header: 'name', value: (k) => k.name, max: 40 },
+  { header: 'kind', value: (k) => k.kind },
+  { header: 'documents', value: (k) => k.document_count },
+  { header: 'chunks', value: (k) => k.chunk_count },
+  { header: 'updated', value: (k) => shortTime(k.updated_at) },
+];
+
+const docColumns: Column<Document>[] = [
+  { header: 'id', value: (d) => d.id },
+  { header: 'source', value: (d) => d.source, max: 60 },
+  { header: 'format', value: (d) => d.format },
+  { header: 'chunks', value: (d) => d.chunk_count },
+  { header: 'updated', value: (d) => shortTime(d.updated_at) },
+];
+
+async function requireKb(client: ApiClient, ref: string): Promise<KnowledgeBase> {
+  const kb = await findKb(client, ref);
+  if (!kb) throw new CliError(`no knowledge base ${ref}`);
+  return kb;
+}
+
+/** `agentry kb …`: knowledge bases from the command line. */
+export function kbCommand(): Command {
+  const kb = new Command('kb').description('Knowledge bases: ingest folders, list, search');
+
+  kb.addCommand(
+    withClientOptions(
+      new Command('ingest')
+        .description(
+          'Ingest a folder recursively (text, Markdown, HTML, JSON, PDF); unchanged files are left as they are',
+        )
+        .argument('<kb>', 'knowledge base name or id')
+        .argument('<folder>', 'folder to read')
+        .addOption(
+          new Option(
+            '--kind <kind>',
+            'create the knowledge base with this kind if it does not exist',
+          ).choices(kbKinds),
+        )
+        .option('--max-bytes <n>', 'skip files larger than this', String(20 * 1024 * 1024)),
+    ).action(action(ingestFolder)),
+  );
+
+  kb.addCommand(
+    withClientOptions(new Command('list').description('List knowledge bases')).action(
+      action(async (options: ClientOptions) => {
+        const page = await ApiClient.from(options).get<Page<KnowledgeBase>>('/v1/knowledge-bases', {
+          query: { limit: 500 },
+        });
+        print(options.json, page, () => formatTable(page.data, kbColumns));
+      }),
+    ),
+  );
+
+  kb.addCommand(
+    withClientOptions(
+      new Command('documents').description("A knowledge base's documents").argument('<kb>'),
+    ).action(
+      action(async (ref: string, options: ClientOptions) => {
+        const client = ApiClient.from(options);
+        const k = await requireKb(client, ref);
+        const page = await client.get<Page<Document>>(`/v1/knowledge-bases/${k.id}/documents`, {
+          query: { limit: 500 },
+        });
+        print(options.json, page, () => formatTable(page.data, docColumns));
+      }),
+    ),
+  );
+
+  kb.addCommand(
+    withClientOptions(
+      new Command('search')
+        .description('Hybrid search in a knowledge base')
+        .argument('<kb>')
+        .argument('<query>')
+        .option('-k, --top-k <n>', 'how many chunks', '5'),
+    ).action(
+      action(async (ref: string, query: string, options: ClientOptions & { topK: string }) => {
+        const client = ApiClient.from(options);
+        const k = await requireKb(client, ref);
+        const res = await client.request<SearchResult>('POST', `/v1/knowledge-bases/${k.id}/search`, {
+          body: { query, top_k: Number(options.topK) },
+        });
+        print(
+          options.json,
+          res,
+          () =>
+            res.data
+              .map(
+                (h, i) =>
+                  `${i + 1}. ${h.document.source}${h.heading_path.length ? ` › ${h.heading_path.join(' › ')}` : ''} (score ${h.score.toFixed(4)})\n   ${h.content.replace(/\s+/g, ' ').slice(0, 200)}\n`,
+              )
+              .join('') || '(no match)\n',
+        );
+      }),
+    ),
+  );
+  return kb;
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli, tempDir } from '../cli/run-cli.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { makePdf, search } from './fixtures.ts';
+
+describe('agentry kb ingest', () => {
+  let s: TestServer;
+  let folder: ReturnType<typeof tempDir>;
+  const cli = (...args: string[]) => runCli([...args, '--url', s.url, '--api-key', s.adminKey]);
+  const write = (file: string, content: string | Buffer) => {
+    mkdirSync(path.dirname(path.join(folder.dir, file)), { recursive: true });
+    writeFileSync(path.join(folder.dir, file), content);
+  };
+
+  before(async () => {
+    s = await startServer('pglite');
+    folder = tempDir('agentry-kb-');
+    write('readme.md', '# Readme\n\nThe robot vacuum docks at night.\n\n## Care\n\nEmpty the bin weekly.');
+    write('guides/page.html', '<h1>Guide</h1><p>Charge the battery fully.</p>');
+    write('guides/deep/config.json', JSON.stringify({ mode: 'eco', schedule: ['mon', 'thu'] }));
+    write('manual.pdf', makePdf([['Warranty card'], ['Two years of cover.']]));
+    write('photo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    write('empty.txt', '');
+    write('broken.json', '{"half": ');
+    write('.hidden.md', '# Hidden');
+  });
+  after(async () => {
+    await s.close();
+    folder.remove();
+  });
+
+  it('ingests a folder recursively and reports files, chunks and what it skipped with reasons', async () => {
+    const r = await cli('kb', 'ingest', 'robot', folder.dir, '--kind', 'domain', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.knowledge_base, 'robot');
+    assert.equal(summary.files, 7, 'hidden files are not read');
+    assert.equal(summary.created, 4);
+    assert.equal(summary.chunks, 2 + 1 + 2 + 2);
+    const reasons = Object.fromEntries(
+      summary.skipped.map((k: { file: string; reason: string }) => [k.file, k.reason]),
+    );
+    assert.deepEqual(Object.keys(reasons).sort(), ['broken.json', 'empty.txt', 'photo.png']);
+    assert.match(reasons['photo.png'], /unsupported type \(\.png\)/);
+    assert.equal(reasons['empty.txt'], 'empty');
+    assert.match(reasons['broken.json'], /422 unprocessable: broken\.json: not valid JSON/);
+
+    const kbs = await s.request('GET', '/v1/knowledge-bases');
+    const kb = kbs.body.data.find((k: { name: string }) => k.name === 'robot');
+    const docs = await s.request('GET', `/v1/knowledge-bases/${kb.id}/documents`);
+    assert.deepEqual(
+      docs.body.data.map((d: { source: string }) => d.source),
+      ['guides/deep/config.json', 'guides/page.html', 'manual.pdf', 'readme.md'],
+    );
+    const hits = await search(s, kb.id, { query: 'battery' });
+    assert.equal(hits.data[0]!.document.source, 'guides/page.html');
+  });
+
+  it('does nothing on a second run over unchanged files, and replaces a changed one', async () => {
+    const again = await cli('kb', 'ingest', 'robot', folder.dir, '--json');
+    assert.equal(again.code, 0, again.stderr);
+    const summary = JSON.parse(again.stdout);
+    assert.deepEqual([summary.created, summary.updated, summary.unchanged, summary.chunks], [0, 0, 4, 0]);
+
+    write('readme.md', '# Readme\n\nThe robot vacuum now docks at noon.');
+    const changed = await cli('kb', 'ingest', 'robot', folder.dir);
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.match(
+      changed.stdout,
+      /^robot: 7 files, 0 created, 1 updated, 3 unchanged, 1 chunks written, 3 skipped$/m,
+    );
+    assert.match(changed.stdout, /^ {2}skipped photo\.png: unsupported type \(\.png\)$/m);
+  });
+
+  it('fails clearly for a missing knowledge base or folder', async () => {
+    const noKb = await cli('kb', 'ingest', 'nope', folder.dir);
+    assert.equal(noKb.code, 1);
+    assert.match(noKb.stderr, /no knowledge base nope \(pass --kind <kind> to create it\)/);
+    const noDir = await cli('kb', 'ingest', 'robot', path.join(folder.dir, 'missing'));
+    assert.equal(noDir.code, 1);
+    assert.match(noDir.stderr, /is not a folder/);
+  });
+
+  it('lists knowledge bases and searches from the command line', async () => {
+    const list = await cli('kb', 'list');
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^ID\s+NAME\s+KIND\s+DOCUMENTS\s+CHUNKS\s+UPDATED$/m);
+    assert.match(list.stdout, /\srobot\s+domain\s+4\s+6\s/);
+    const found = await cli('kb', 'search', 'robot', 'years of cover', '-k', '1');
+    assert.equal(found.code, 0, found.stderr);
+    assert.match(found.stdout, /^1\. manual\.pdf › Page 2 \(score /m);
+  });
+});
