@@ -15,6 +15,7 @@ import {
   SandboxUnavailableError,
 } from './types.ts';
 
+const READY_TIMEOUT_MS = 10_000;
 const INSTALL_HINT =
   'install bubblewrap (Debian/Ubuntu: apt-get install -y bubblewrap; Fedora: dnf install bubblewrap)';
 
@@ -168,7 +169,11 @@ export class BwrapBackend implements SandboxBackend<BwrapSandbox> {
     } finally {
       closeSync(fd);
     }
-    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    // 'close' after the process and its pipes are done; 'error' alone when it could not be spawned.
+    const exited = new Promise<void>((resolve) => {
+      child.once('close', () => resolve());
+      child.once('error', () => resolve());
+    });
     const sandbox: BwrapSandbox = { id, type: this.type, child, cgroup, early: [], exited, used: false };
     try {
       await waitReady(sandbox);
@@ -244,6 +249,7 @@ function killGroup(child: ChildProcess): void {
 /** Resolves on the launcher's ready byte; rejects with bubblewrap's own message if it exits first. */
 function waitReady(sandbox: BwrapSandbox): Promise<void> {
   const { child } = sandbox;
+  let timer: NodeJS.Timeout | undefined;
   return new Promise<void>((resolve, reject) => {
     const errors: Buffer[] = [];
     const onErr = (c: Buffer) => errors.push(c);
@@ -263,9 +269,11 @@ function waitReady(sandbox: BwrapSandbox): Promise<void> {
         Buffer.concat(errors).toString('utf8').trim() || err?.message || `exited with ${child.exitCode}`;
       reject(new Error(message));
     };
+    // A sandbox that never comes up must not hold a pool slot (or a shutdown) forever.
+    timer = setTimeout(() => onFail(new Error(`not ready within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onErr);
     child.once('error', onFail);
     sandbox.exited.then(() => onFail());
-  });
+  }).finally(() => clearTimeout(timer));
 }
