@@ -114,3 +114,45 @@ describe('bwrap backend', () => {
     assert.throws(() => compileSeccompFilter('arm64'), /written for x86_64/);
   });
 });
+
+describe('bwrap backend with rlimits only (no cgroup access)', () => {
+  const backend = new BwrapBackend({ limits, cgroups: detectCgroups('rlimits') });
+  before(() => backend.start());
+  after(() => backend.stop());
+
+  const run = async (code: string) => {
+    const sandbox = await backend.acquire();
+    try {
+      return await backend.execute(sandbox, { code });
+    } finally {
+      await backend.release(sandbox);
+    }
+  };
+
+  it('caps memory with the address-space limit', async () => {
+    const r = await run(`python3 -c "b = bytearray(b'x') * (1 << 30); print('ALLOCATED')"`);
+    assert.doesNotMatch(r.stdout, /ALLOCATED/);
+    assert.match(r.stderr, /MemoryError/);
+  });
+
+  it('caps processes with RLIMIT_NPROC, counted per sandbox', async () => {
+    const r = await run(`python3 -c "
+import os, time
+n = 0
+try:
+    while n < 1000:
+        if os.fork() == 0:
+            time.sleep(2); os._exit(0)
+        n += 1
+except OSError as e:
+    print(n, e.errno)
+"`);
+    const [forked, errno] = r.stdout.trim().split(' ').map(Number);
+    assert.equal(errno, 11, 'fork fails with EAGAIN');
+    const running = forked!;
+    assert.ok(
+      running > 0 && running < limits.max_processes,
+      `at most ${limits.max_processes} processes, got ${running}`,
+    );
+  });
+});
