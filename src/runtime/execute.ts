@@ -46,6 +46,8 @@ export interface ExecuteDeps {
   tools: ToolRegistry;
   log: Logger;
   owner: string;
+  /** The run ended and others wait behind it in its session. */
+  onQueued(sessionId: string): void;
 }
 
 /** One run to execute now: it is `running` and leased to this process. */
@@ -84,8 +86,10 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
   ];
   const finish = async (a: Parameters<RunStore['advance']>[0]) => {
     const written = await d.store.advance(a);
-    if (written) writer.deliver(written);
-    return written !== undefined;
+    if (!written) return false;
+    writer.deliver(written.events);
+    if (a.status && a.status !== 'input_required' && written.queued) d.onQueued(s.sessionId);
+    return true;
   };
   let usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
   try {

@@ -89,6 +89,7 @@ export class RunEventWriter {
   /** Seq of the last event delivered to listeners. */
   lastSeq = 0;
   private failure?: unknown;
+  private scheduled = false;
 
   constructor(
     private readonly db: Queryable,
@@ -99,7 +100,15 @@ export class RunEventWriter {
 
   emit(type: string, data: Record<string, unknown> = {}): void {
     this.buffer.push({ type, data, at: new Date().toISOString() });
-    this.flushing ??= this.flushLoop();
+    if (this.flushing || this.scheduled) return;
+    // Wait one turn of the event loop before writing: when the run's next state write follows at
+    // once (a fast model's whole answer, a tool round), `take` folds these events into it and the
+    // batch costs no statement of its own.
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.buffer.length > 0 && !this.flushing) this.flushing = this.flushLoop();
+    });
   }
 
   /** Waits for writes in flight, then hands over what is still buffered (for a statement that writes it). */

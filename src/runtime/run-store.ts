@@ -222,9 +222,10 @@ export class RunStore {
    * Writes a run's progress in one statement, if this owner still holds it: counters, messages,
    * steps, events, and a new status when one is given (`input_required` or a terminal one, which
    * release the lease). Returns the written events, or undefined when the run is no longer ours.
+   * It also says whether runs wait behind this one, so ending a run costs no extra look-up.
    */
-  async advance(a: Advance): Promise<RunEvent[] | undefined> {
-    const [row] = await this.db.query<{ ok: number; seqs: string[] | null }>(
+  async advance(a: Advance): Promise<Advanced | undefined> {
+    const [row] = await this.db.query<{ ok: number; seqs: string[] | null; queued: boolean }>(
       `with r as (
          update runs set
            model_calls = model_calls + $3,
@@ -267,7 +268,8 @@ export class RunStore {
          from r, jsonb_array_elements($13::jsonb) with ordinality as x(e, n) order by x.n
          returning seq
        )
-       select (select count(*) from r)::int as ok, (select array_agg(seq) from ev) as seqs`,
+       select (select count(*) from r)::int as ok, (select array_agg(seq) from ev) as seqs,
+              exists (select 1 from runs q, r where q.session_id = r.session_id and q.status = 'queued') as queued`,
       [
         a.runId,
         a.owner,
@@ -285,7 +287,7 @@ export class RunStore {
       ],
     );
     if (!row || row.ok === 0) return undefined;
-    return withSeqs(a.events ?? [], row.seqs ?? []);
+    return { events: withSeqs(a.events ?? [], row.seqs ?? []), queued: row.queued };
   }
 
   /** `input_required` → `running` under this owner; 404 for another tenant's run, 409 when it is not waiting. */
@@ -398,6 +400,12 @@ export class RunStore {
       return rows;
     });
   }
+}
+
+export interface Advanced {
+  events: RunEvent[];
+  /** Runs are queued behind this one in its session (they can start once it has ended). */
+  queued: boolean;
 }
 
 export interface Advance {

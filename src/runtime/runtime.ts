@@ -192,17 +192,7 @@ export class Runtime {
     try {
       agent = await this.d.agents.get(row.tenant_id, row.agent_id);
     } catch (err) {
-      await this.store.advance({
-        runId,
-        owner: this.owner,
-        status: 'failed',
-        error: { code: 'agent_gone', message: `agent ${row.agent_id} no longer exists` },
-        events: [
-          event('error', { code: 'agent_gone', message: `agent ${row.agent_id} no longer exists` }),
-          event('session_end', { status: 'failed' }),
-        ],
-      });
-      this.announcer.add(runId);
+      await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
       throw err;
     }
     this.launch(caller, agent, {
@@ -304,7 +294,15 @@ export class Runtime {
     const live: LiveRun = { controller, writer, done: undefined as unknown as Promise<RunResult> };
     this.live.set(r.runId, live);
     live.done = executeRun(
-      { store: this.store, models: this.d.models, tools: this.d.tools, log: this.d.log, owner: this.owner },
+      {
+        store: this.store,
+        models: this.d.models,
+        tools: this.d.tools,
+        log: this.d.log,
+        owner: this.owner,
+        // After this run has left `live` (next tick): the next one may start here at once.
+        onQueued: (sessionId) => setImmediate(() => this.startQueued(sessionId)),
+      },
       {
         ...r,
         agent,
@@ -325,7 +323,6 @@ export class Runtime {
     ).finally(() => {
       this.live.delete(r.runId);
       writer.end();
-      if (!this.stopping) this.startQueued(r.sessionId);
     });
     return live;
   }
@@ -337,6 +334,7 @@ export class Runtime {
 
   /** Starts the next queued run of a session, if it is free (here; any process may win the claim). */
   private startQueued(sessionId: string): void {
+    if (this.stopping) return;
     void (async () => {
       const row = await this.store.claimQueued(sessionId, this.owner, this.d.config.lease_seconds);
       if (!row) return;
@@ -345,15 +343,14 @@ export class Runtime {
       const caller: RunCaller = { tenantId: row.tenant_id, tenantName };
       if (!agent) {
         await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
-        this.startQueued(sessionId);
         return;
       }
-      const [system] =
-        (await this.store.advance({
-          runId: row.id,
-          owner: this.owner,
-          events: [systemEvent(agent, this.d.tools)],
-        })) ?? [];
+      const written = await this.store.advance({
+        runId: row.id,
+        owner: this.owner,
+        events: [systemEvent(agent, this.d.tools)],
+      });
+      const system = written?.events[0];
       this.announcer.add(row.id);
       this.launch(caller, agent, {
         runId: row.id,
@@ -370,8 +367,9 @@ export class Runtime {
     );
   }
 
+  /** Fails a run this process just took (resumed or dequeued) before it could execute. */
   private async failStarted(row: RunRow, code: string, message: string): Promise<void> {
-    await this.store.advance({
+    const written = await this.store.advance({
       runId: row.id,
       owner: this.owner,
       status: 'failed',
@@ -379,6 +377,7 @@ export class Runtime {
       events: [event('error', { code, message }), event('session_end', { status: 'failed' })],
     });
     this.announcer.add(row.id);
+    if (written?.queued) this.startQueued(row.session_id);
   }
 
   /** Fails orphaned runs (all running ones, or those whose lease expired), then starts what they held up. */
