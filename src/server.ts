@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { type App, createApp } from './app.ts';
-import { writeCredentials } from './auth/bootstrap.ts';
+import { refreshCredentialsUrl, writeCredentials } from './auth/bootstrap.ts';
 import type { Config } from './config/config.ts';
 import { AppError, toError } from './errors.ts';
 import { createLogger } from './observability/logger.ts';
@@ -24,21 +24,7 @@ export async function serve(
   }
   const log = createLogger(config.log_level);
   const app: App = await createApp(config, { log, onMigration: (name) => print(`migrating: ${name}`) });
-  const address = await app.http.listen({ host: config.server.host, port: config.server.port });
-  const url = address.replace('[::1]', 'localhost');
-
-  if (app.adminKey) {
-    writeCredentials(config.credentials_file, { url, api_key: app.adminKey, tenant: 'default' });
-    print('');
-    print('  First start: created tenant "default" and an admin API key. It is shown only this once:');
-    print('');
-    print(`    ${app.adminKey}`);
-    print('');
-    print(`  Saved for the CLI in ${config.credentials_file} (mode 0600).`);
-    print('');
-  }
-  print(`agentry listening on ${url} (store: ${app.services.db.kind})`);
-
+  // Handlers go in before the ready line: a supervisor may signal as soon as it sees it.
   const reloadPolicies = () => {
     const { policies } = app.services;
     if (!policies.file) {
@@ -83,5 +69,21 @@ export async function serve(
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', reloadPolicies);
+  const address = await app.http.listen({ host: config.server.host, port: config.server.port });
+  const url = address.replace('[::1]', 'localhost');
+
+  if (!app.adminKey) refreshCredentialsUrl(config.credentials_file, url);
+  if (app.adminKey) {
+    writeCredentials(config.credentials_file, { url, api_key: app.adminKey, tenant: 'default' });
+    print('');
+    print('  First start: created tenant "default" and an admin API key. It is shown only this once:');
+    print('');
+    print(`    ${app.adminKey}`);
+    print('');
+    print(`  Saved for the CLI in ${config.credentials_file} (mode 0600).`);
+    print('');
+  }
+  print(`agentry listening on ${url} (store: ${app.services.db.kind})`);
+
   return app;
 }

@@ -134,7 +134,11 @@ export class Authenticator {
   }
 
   private async jwt(token: string): Promise<Principal> {
-    if (!this.getJwtKey) throw new AppError('unauthorized', 'JWT authentication is not configured');
+    if (!this.getJwtKey)
+      throw new AppError(
+        'unauthorized',
+        'unrecognised bearer token: expected an API key (agk_…), and JWT authentication is not configured',
+      );
     let payload: JWTPayload;
     try {
       const result = await jwtVerify(token, this.getJwtKey, {

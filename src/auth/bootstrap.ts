@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/db.ts';
 import { systemActor } from '../events/journal.ts';
@@ -48,4 +48,19 @@ export interface StoredCredentials {
 export function writeCredentials(file: string, creds: StoredCredentials): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(file, `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600 });
+}
+
+/**
+ * On later starts the key is unknown (only its hash is stored), but the address may have changed:
+ * keep the saved key and point the CLI at where the server listens now.
+ */
+export function refreshCredentialsUrl(file: string, url: string): void {
+  let saved: StoredCredentials;
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return; // no file, or not ours: nothing to refresh
+  }
+  if (typeof saved?.api_key !== 'string' || saved.url === url) return;
+  writeCredentials(file, { ...saved, url });
 }

@@ -14,7 +14,7 @@ export class PgliteDb implements Db {
   private constructor(private readonly pg: PGlite) {}
 
   static async open(dataDir: string): Promise<PgliteDb> {
-    if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+    if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     // pgvector ships as a separate package pinned to one PGlite release; package.json overrides that
     // pin to the installed PGlite (the extension's ABI is unchanged across these patch releases).
     const pg = await PGlite.create(dataDir, { extensions: { vector } });

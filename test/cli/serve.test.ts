@@ -48,7 +48,10 @@ describe('agentry serve as a process, embedded store', { timeout: 600_000 }, () 
     running.add(server);
     assert.doesNotMatch(server.stderr(), secretPattern);
     assert.doesNotMatch(server.stderr(), /First start/);
-    assert.equal(readFileSync(credentialsFile, 'utf8'), before, 'credentials file untouched');
+    const now = JSON.parse(readFileSync(credentialsFile, 'utf8'));
+    assert.equal(now.api_key, JSON.parse(before).api_key, 'the saved key is kept');
+    assert.equal(now.url, server.url, 'the saved URL follows the new port');
+    assert.equal(statSync(credentialsFile).mode & 0o777, 0o600);
 
     const got = await runCli(['agents', 'get', 'survivor', '--json', '--url', server.url], { cwd: tmp.dir });
     assert.equal(got.code, 0, got.stderr);
