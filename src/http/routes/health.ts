@@ -49,7 +49,8 @@ export const healthRoutes =
     app.get(
       '/metrics',
       {
-        config: { auth: 'admin' },
+        // Process-wide figures across every tenant: for the operators (root admins, internal services).
+        config: { auth: 'admin', root: true },
         schema: { tags: ['operations'], summary: 'Prometheus metrics', produces: ['text/plain'] },
       },
       async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
