@@ -99,29 +99,35 @@ export async function ingestDocument(
         ],
       );
     }
-    const ids = chunks.map(() => newId());
-    // One statement per 1,000 chunks: arrays as parameters, so the SQL text never changes.
+    // One statement per 1,000 chunks: arrays as parameters, so the SQL text never changes (the
+    // vector column and its type are one of the two fixed pairs a VectorStore has).
+    const { column, sqlType } = vectors;
     for (let i = 0; i < chunks.length; i += 1000) {
       const part = chunks.slice(i, i + 1000);
+      const vecs = embeddings?.slice(i, i + 1000).map((v) => vectors.literal(v)) ?? part.map(() => null);
       await tx.query(
-        `insert into chunks (id, tenant_id, knowledge_base_id, document_id, position, heading_path, content, tsv)
+        `insert into chunks (id, tenant_id, knowledge_base_id, document_id, position, heading_path, content, tsv,
+                             embedding_dims, embedding_model, ${column})
          select c.id, $1, $2, $3, c.position, coalesce((select array_agg(h) from jsonb_array_elements_text(c.headings) h), '{}'),
                 c.content,
                 setweight(to_tsvector('english', (select coalesce(string_agg(h, ' '), '') from jsonb_array_elements_text(c.headings) h)), 'A')
-                  || to_tsvector('english', c.content)
-           from unnest($4::uuid[], $5::int[], $6::jsonb[], $7::text[]) as c(id, position, headings, content)`,
+                  || to_tsvector('english', c.content),
+                $9::int, $10::text, c.vec::${sqlType}
+           from unnest($4::uuid[], $5::int[], $6::jsonb[], $7::text[], $8::text[]) as c(id, position, headings, content, vec)`,
         [
           kb.tenant_id,
           kb.id,
           docId,
-          ids.slice(i, i + 1000),
+          part.map(() => newId()),
           part.map((c) => c.position),
           part.map((c) => JSON.stringify(c.headingPath)),
           part.map((c) => c.content),
+          vecs,
+          embeddings?.[0]?.length ?? null,
+          embeddings ? (embedder?.id ?? null) : null,
         ],
       );
     }
-    if (embeddings && embedder) await vectors.write(tx, ids, embeddings, embedder.id);
     await tx.query('update knowledge_bases set revision = revision + 1, updated_at = now() where id = $1', [
       kb.id,
     ]);

@@ -87,21 +87,25 @@ export async function searchKnowledgeBase(
   const depth = Math.max(50, input.top_k * 4);
   const docs = await allowedDocs(db, kb, input);
   if (docs && docs.length === 0) return { data: [], mode };
-  const lists: string[][] = [];
-  if (mode !== 'vector') lists.push(await textCandidates(db, kb, input.query, depth, docs));
-  else lists.push([]);
-  if (mode !== 'text' && embedder) {
-    const [raw] = await embedder.embed([input.query], ctx);
-    const hits = await vectors.search({
-      tenantId: kb.tenant_id,
-      kbId: kb.id,
-      revision: kb.revision,
-      vector: normalise(raw!),
-      limit: depth,
-      documentIds: docs ? new Set(docs) : undefined,
-    });
-    lists.push(hits.map((h) => h.chunkId));
-  } else lists.push([]);
+  // The query is embedded first; then both candidate lists are fetched at once (on PostgreSQL they
+  // run on two pooled connections).
+  const queryVector =
+    mode !== 'text' && embedder ? normalise((await embedder.embed([input.query], ctx))[0]!) : undefined;
+  const lists = await Promise.all([
+    mode !== 'vector' ? textCandidates(db, kb, input.query, depth, docs) : Promise.resolve([]),
+    queryVector
+      ? vectors
+          .search({
+            tenantId: kb.tenant_id,
+            kbId: kb.id,
+            revision: kb.revision,
+            vector: queryVector,
+            limit: depth,
+            documentIds: docs ? new Set(docs) : undefined,
+          })
+          .then((hits) => hits.map((h) => h.chunkId))
+      : Promise.resolve([]),
+  ]);
 
   const fused = fuseRrf(lists).slice(0, input.top_k);
   if (fused.length === 0) return { data: [], mode };

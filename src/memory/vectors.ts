@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../db/db.ts';
+import type { Db } from '../db/db.ts';
 
 export interface VectorHit {
   chunkId: string;
@@ -27,8 +27,14 @@ export interface VectorStore {
    * one connection, which the transaction holds, so DDL cannot run beside it.
    */
   prepare(dims: number): Promise<void>;
-  /** Sets the vectors of freshly inserted chunks (inside the ingest transaction). */
-  write(tx: Queryable, chunkIds: string[], vectors: number[][], model: string): Promise<void>;
+  /**
+   * The chunks column that holds vectors here, its SQL type, and a vector's text form for a
+   * parameter cast to that type: ingest writes vectors in the same INSERT as the chunk (an UPDATE
+   * afterwards would write every row twice and touch every index twice).
+   */
+  readonly column: 'embedding_vec' | 'embedding';
+  readonly sqlType: 'vector' | 'real[]';
+  literal(v: readonly number[]): string;
   search(q: VectorQuery): Promise<VectorHit[]>;
 }
 
@@ -63,14 +69,9 @@ export class PgVectorStore implements VectorStore {
     this.indexed.add(dims);
   }
 
-  async write(tx: Queryable, chunkIds: string[], vectors: number[][], model: string): Promise<void> {
-    if (chunkIds.length === 0) return;
-    await tx.query(
-      `update chunks c set embedding_vec = v.vec::vector, embedding_dims = $3, embedding_model = $4
-         from unnest($1::uuid[], $2::text[]) as v(id, vec) where c.id = v.id`,
-      [chunkIds, vectors.map(asVectorText), vectors[0]!.length, model],
-    );
-  }
+  readonly column = 'embedding_vec' as const;
+  readonly sqlType = 'vector' as const;
+  literal = (v: readonly number[]) => `[${v.join(',')}]`;
 
   async search(q: VectorQuery): Promise<VectorHit[]> {
     const dims = q.vector.length;
@@ -123,14 +124,9 @@ export class ExactVectorStore implements VectorStore {
 
   async prepare(): Promise<void> {}
 
-  async write(tx: Queryable, chunkIds: string[], vectors: number[][], model: string): Promise<void> {
-    if (chunkIds.length === 0) return;
-    await tx.query(
-      `update chunks c set embedding = v.vec::real[], embedding_dims = $3, embedding_model = $4
-         from unnest($1::uuid[], $2::text[]) as v(id, vec) where c.id = v.id`,
-      [chunkIds, vectors.map((v) => `{${v.join(',')}}`), vectors[0]!.length, model],
-    );
-  }
+  readonly column = 'embedding' as const;
+  readonly sqlType = 'real[]' as const;
+  literal = (v: readonly number[]) => `{${v.join(',')}}`;
 
   private async matrix(q: VectorQuery): Promise<Matrix> {
     const key = `${q.kbId}:${q.vector.length}`;

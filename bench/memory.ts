@@ -1,0 +1,390 @@
+/**
+ * Memory benchmark: knowledge-base ingest throughput and search latency on PGlite (pgvector HNSW)
+ * and PostgreSQL (GIN full-text + exact in-process vector scan over `real[]`), and retrieval quality
+ * (hit@1/5/10) of full-text, vectors and the RRF fusion on the set in bench/memory-dataset.ts.
+ *
+ * Speed runs use a synthetic corpus (Zipf-distributed pseudo-words, 20 sections of ~120 words per
+ * document, one chunk per section) and synthetic 512-d unit vectors, so they measure the store, not
+ * an embedding model; the offline model's own speed is measured separately (embed chunks/s).
+ * Peers in the same run: vector search without its index (pgvector exact scan on PGlite; a SQL
+ * dot product over `real[]` on PostgreSQL) and full-text search without the GIN index.
+ *
+ *   node --import tsx bench/memory.ts [--quick] [--sizes 10000,100000] [--queries 200] [--only pglite|postgres]
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres (the default when unset)
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import type { Db, Queryable } from '../src/db/db.ts';
+import { newId } from '../src/db/ids.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { PgliteDb } from '../src/db/pglite.ts';
+import { PostgresDb } from '../src/db/postgres.ts';
+import { type Embedder, OfflineEmbedder } from '../src/memory/embeddings.ts';
+import { Memory } from '../src/memory/memory.ts';
+import type { SearchInput } from '../src/memory/schema.ts';
+import { notes, questions } from './memory-dataset.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    queries: { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+const SIZES = (args.sizes ?? (args.quick ? '2000' : '10000,100000')).split(',').map(Number);
+const QUERIES = Number(args.queries ?? (args.quick ? 50 : 200));
+const BASE = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DIMS = 512;
+const SECTIONS = 20;
+const who = (tenantId: string) => ({ tenantId, actor: 'system' });
+
+// ---------- synthetic corpus ----------
+let seed = 42;
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed / 0x7fffffff;
+};
+const syllables = [
+  'ka',
+  'lo',
+  'mi',
+  'ten',
+  'ra',
+  'vus',
+  'po',
+  'del',
+  'shi',
+  'gar',
+  'nu',
+  'bex',
+  'ol',
+  'tri',
+  'fen',
+  'qua',
+];
+const vocabulary = Array.from({ length: 20_000 }, (_, i) => {
+  let w = '';
+  for (let n = i + 1; n > 0; n = Math.floor(n / syllables.length)) w += syllables[n % syllables.length];
+  return `${w}${syllables[i % 7]}`;
+});
+/** Zipf(1): rank r is drawn with probability ∝ 1/r, like words in real text. */
+const zipfWord = () =>
+  vocabulary[
+    Math.min(vocabulary.length - 1, Math.floor(Math.exp(rand() * Math.log(vocabulary.length))) - 1)
+  ]!;
+const paragraph = (n: number) => Array.from({ length: n }, zipfWord).join(' ');
+const syntheticDoc = (i: number) =>
+  Array.from({ length: SECTIONS }, (_, s) => `## Section ${i}-${s}\n\n${paragraph(120)}.`).join('\n\n');
+
+/** Deterministic pseudo-random vectors from the text: stands in for a model in the speed runs. */
+class SyntheticEmbedder implements Embedder {
+  readonly id = 'synthetic:512';
+  async embed(texts: readonly string[]): Promise<number[][]> {
+    return texts.map((t) => {
+      const h = createHash('sha256').update(t).digest();
+      let s = h.readUInt32LE(0);
+      return Array.from({ length: DIMS }, () => {
+        s = (s * 1664525 + 1013904223) >>> 0;
+        return s / 0xffffffff - 0.5;
+      });
+    });
+  }
+}
+
+// ---------- stores ----------
+async function openStore(kind: 'pglite' | 'postgres'): Promise<{ db: Db; drop: () => Promise<void> }> {
+  if (kind === 'pglite') {
+    const db = await PgliteDb.open('memory://');
+    return { db, drop: async () => {} };
+  }
+  const name = `agentry_bench_mem_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: BASE });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(BASE);
+  url.pathname = `/${name}`;
+  const db = await PostgresDb.open(url.toString(), { max: 4 });
+  return {
+    db,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: BASE });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+async function tenant(db: Db): Promise<string> {
+  const id = newId();
+  await db.query('insert into tenants (id, name) values ($1, $2)', [id, `bench-${id.slice(-6)}`]);
+  return id;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function timed(n: number, fn: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < Math.min(5, n); i++) await fn(i); // warm-up: plans, caches, the exact scan's matrix
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn(i);
+    ms.push(performance.now() - t);
+  }
+  return { p50: round(pct(ms, 50)), p99: round(pct(ms, 99)) };
+}
+
+interface SpeedRow {
+  store: string;
+  chunks: number;
+  ingest_chunks_per_s: number;
+  text: { p50: number; p99: number };
+  vector: { p50: number; p99: number };
+  hybrid: { p50: number; p99: number };
+  vector_peer: { p50: number; p99: number; what: string };
+  text_no_gin: { p50: number; p99: number };
+}
+
+async function speed(kind: 'pglite' | 'postgres', size: number): Promise<SpeedRow> {
+  const { db, drop } = await openStore(kind);
+  try {
+    await migrate(db);
+    const tenantId = await tenant(db);
+    const memory = await Memory.open(db, {
+      chunking: { maxChars: 1200, overlapChars: 200 },
+      maxDocumentBytes: 20 * 1024 * 1024,
+      vectorCacheChunks: 1_000_000,
+      embedder: new SyntheticEmbedder(),
+    });
+    const kb = await memory.knowledgeBases.create(
+      tenantId,
+      { name: 'bench', kind: 'domain', description: '', metadata: {} },
+      who(tenantId),
+    );
+    const docs = Math.ceil(size / SECTIONS);
+    const ctx = { tenantId, tenantName: 'bench' };
+    const texts: string[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < docs; i++) {
+      const text = syntheticDoc(i);
+      if (i < 200) texts.push(text);
+      await memory.ingest(
+        tenantId,
+        kb.id,
+        { source: `doc-${i}.md`, bytes: Buffer.from(text), metadata: {} },
+        ctx,
+        who(tenantId),
+      );
+      if (i % 100 === 99) process.stderr.write(`\r  ${kind} ${size}: ingested ${(i + 1) * SECTIONS} chunks`);
+    }
+    const ingestS = (performance.now() - t0) / 1000;
+    process.stderr.write('\n');
+    await db.exec('analyze chunks');
+    // Queries: 3 to 5 words taken from a random section, so each has a true best match.
+    const queries = Array.from({ length: QUERIES }, () => {
+      const words = texts[Math.floor(rand() * texts.length)]!.split(/\s+/).filter((w) =>
+        /^[a-z]{6,}$/.test(w),
+      );
+      return Array.from(
+        { length: 3 + Math.floor(rand() * 3) },
+        () => words[Math.floor(rand() * words.length)]!,
+      ).join(' ');
+    });
+    const run = (mode: SearchInput['mode']) => (i: number) =>
+      memory.search(
+        tenantId,
+        kb.id,
+        { query: queries[i % queries.length]!, top_k: 10, mode, filters: {} },
+        ctx,
+      );
+    const text = await timed(QUERIES, run('text'));
+    const vector = await timed(QUERIES, run('vector'));
+    const hybrid = await timed(QUERIES, run('hybrid'));
+    const probe = (await new SyntheticEmbedder().embed(['probe']))[0]!;
+    const vecText = `[${probe.join(',')}]`;
+    const peerN = Math.max(3, Math.min(QUERIES, size >= 100_000 ? 5 : 20));
+    let vectorPeer: SpeedRow['vector_peer'];
+    if (kind === 'pglite') {
+      const r = await timed(peerN, () =>
+        db.transaction(async (tx: Queryable) => {
+          await tx.exec('set local enable_indexscan = off');
+          return tx.query(
+            `select id from chunks where embedding_dims = ${DIMS} and knowledge_base_id = $2
+              order by embedding_vec::vector(${DIMS}) <=> $1::vector(${DIMS}) limit 50`,
+            [vecText, kb.id],
+          );
+        }),
+      );
+      vectorPeer = { ...r, what: 'pgvector exact scan (no HNSW)' };
+    } else {
+      const r = await timed(peerN, () =>
+        db.query(
+          `select id from chunks c where knowledge_base_id = $2 and embedding_dims = ${DIMS}
+            order by (select sum(a * b) from unnest(c.embedding, $1::real[]) as t(a, b)) desc limit 50`,
+          [probe, kb.id],
+        ),
+      );
+      vectorPeer = { ...r, what: 'SQL dot product over real[]' };
+    }
+    const textNoGin = await timed(peerN, (i) =>
+      db.transaction(async (tx: Queryable) => {
+        await tx.exec('set local enable_bitmapscan = off; set local enable_indexscan = off');
+        return tx.query(
+          `with q as (select replace(websearch_to_tsquery('english', $1)::text, '&', '|')::tsquery as q)
+           select c.id from chunks c, q where c.tsv @@ q.q and c.knowledge_base_id = $2
+            order by ts_rank(c.tsv, q.q) desc limit 50`,
+          [queries[i % queries.length], kb.id],
+        );
+      }),
+    );
+    return {
+      store: kind === 'pglite' ? 'pglite (pgvector HNSW)' : 'postgres (GIN + exact real[] scan)',
+      chunks: docs * SECTIONS,
+      ingest_chunks_per_s: Math.round((docs * SECTIONS) / ingestS),
+      text,
+      vector,
+      hybrid,
+      vector_peer: vectorPeer,
+      text_no_gin: textNoGin,
+    };
+  } finally {
+    await db.close();
+    await drop();
+  }
+}
+
+// ---------- retrieval quality ----------
+interface Quality {
+  mode: string;
+  hit1: number;
+  hit5: number;
+  hit10: number;
+}
+
+async function quality(): Promise<{ rows: Quality[]; embedChunksPerS: number }> {
+  const db = await PgliteDb.open('memory://');
+  try {
+    await migrate(db);
+    const tenantId = await tenant(db);
+    const embedder = new OfflineEmbedder();
+    const memory = await Memory.open(db, {
+      chunking: { maxChars: 1200, overlapChars: 200 },
+      maxDocumentBytes: 1024 * 1024,
+      vectorCacheChunks: 100_000,
+      embedder,
+    });
+    const kb = await memory.knowledgeBases.create(
+      tenantId,
+      { name: 'eval', kind: 'domain', description: '', metadata: {} },
+      who(tenantId),
+    );
+    const ctx = { tenantId, tenantName: 'bench' };
+    for (const n of notes)
+      await memory.ingest(
+        tenantId,
+        kb.id,
+        { source: n.source, bytes: Buffer.from(n.text), metadata: {} },
+        ctx,
+        who(tenantId),
+      );
+    const rows: Quality[] = [];
+    for (const mode of ['text', 'vector', 'hybrid'] as const) {
+      const hits = { 1: 0, 5: 0, 10: 0 };
+      for (const q of questions) {
+        const res = await memory.search(
+          tenantId,
+          kb.id,
+          { query: q.query, top_k: 10, mode, filters: {} },
+          ctx,
+        );
+        const at = res.data.findIndex((h) => h.document.source === q.source);
+        for (const k of [1, 5, 10] as const) if (at >= 0 && at < k) hits[k] += 1;
+      }
+      const n = questions.length;
+      rows.push({
+        mode,
+        hit1: round(hits[1] / n, 3),
+        hit5: round(hits[5] / n, 3),
+        hit10: round(hits[10] / n, 3),
+      });
+    }
+    // The offline model's own speed, on chunk-sized texts.
+    const sample = Array.from({ length: 64 }, () => paragraph(120));
+    const t = performance.now();
+    await embedder.embed(sample);
+    return { rows, embedChunksPerS: Math.round(sample.length / ((performance.now() - t) / 1000)) };
+  } finally {
+    await db.close();
+  }
+}
+
+// ---------- main ----------
+const kinds = (['pglite', 'postgres'] as const).filter((k) => !args.only || args.only === k);
+const speedRows: SpeedRow[] = [];
+for (const size of SIZES) for (const kind of kinds) speedRows.push(await speed(kind, size));
+
+console.log('\nSearch latency, top 10 (ms): p50 / p99');
+console.log(
+  [
+    'store',
+    'chunks',
+    'ingest chunks/s',
+    'full-text',
+    'vector',
+    'hybrid',
+    'vector peer',
+    'peer/vector p50',
+    'text w/o GIN',
+    'no-GIN/GIN p50',
+  ]
+    .map((h) => h.padEnd(16))
+    .join(''),
+);
+for (const r of speedRows) {
+  const cell = (x: { p50: number; p99: number }) => `${x.p50} / ${x.p99}`.padEnd(16);
+  console.log(
+    [
+      r.store.slice(0, 15).padEnd(16),
+      String(r.chunks).padEnd(16),
+      String(r.ingest_chunks_per_s).padEnd(16),
+      cell(r.text),
+      cell(r.vector),
+      cell(r.hybrid),
+      cell(r.vector_peer),
+      `${round(r.vector_peer.p50 / r.vector.p50, 1)}×`.padEnd(16),
+      cell(r.text_no_gin),
+      `${round(r.text_no_gin.p50 / r.text.p50, 1)}×`,
+    ].join(''),
+  );
+}
+for (const r of speedRows) console.log(`  ${r.store}: vector peer = ${r.vector_peer.what}`);
+
+const q = await quality();
+console.log(
+  `\nRetrieval quality on bench/memory-dataset.ts (${questions.length} questions, ${notes.length} notes; offline USE embeddings)`,
+);
+console.log('mode       hit@1  hit@5  hit@10');
+for (const r of q.rows)
+  console.log(`${r.mode.padEnd(10)} ${String(r.hit1).padEnd(6)} ${String(r.hit5).padEnd(6)} ${r.hit10}`);
+const text = q.rows.find((r) => r.mode === 'text')!;
+const fused = q.rows.find((r) => r.mode === 'hybrid')!;
+console.log(
+  `fused/full-text hit@5: ${round(fused.hit5 / Math.max(text.hit5, 0.001), 2)}× (higher is better)`,
+);
+console.log(`offline embedder: ${q.embedChunksPerS} chunks/s (120-word chunks, one thread)`);
+console.log(
+  JSON.stringify({
+    bench: 'memory',
+    quick: args.quick,
+    speed: speedRows,
+    quality: q.rows,
+    embed_chunks_per_s: q.embedChunksPerS,
+  }),
+);
