@@ -23,6 +23,10 @@ export interface Completed {
  * Lease ownership is part of the match (`lease_owner` and `attempts`): a result whose lease was lost
  * (expired and re-claimed, cancelled, reported externally) matches no row and is dropped, so it
  * never overwrites a newer attempt. Only the rows actually completed are returned.
+ *
+ * `synchronous_commit` is off for this transaction (see `claimTasks`): a PostgreSQL crash can lose
+ * the last few hundred milliseconds of completions, whose tasks then show `in_progress` until their
+ * lease expires and run again as a new attempt. Nothing is lost; at worst a task runs twice.
  */
 export async function completeTasks(
   db: Queryable,
@@ -34,8 +38,8 @@ export async function completeTasks(
   if (batch.length === 0) return [];
   return db.query<Completed>(
     `with r as (
-       select * from unnest($2::uuid[], $3::int[], $4::jsonb[], $5::text[], $6::int[], $7::uuid[], $8::uuid[])
-         as r(id, attempt, result, summary, ms, journal_id, outbox_id)
+       select * from unnest($2::uuid[], $3::int[], $4::jsonb[], $5::text[], $6::int[], $7::uuid[])
+         as r(id, attempt, result, summary, ms, journal_id)
      ), done as (
        update tasks t
        set status = 'completed', result = r.result, result_summary = r.summary, error_message = null,
@@ -44,7 +48,7 @@ export async function completeTasks(
        where t.id = r.id and t.status = 'in_progress' and t.lease_owner = $1 and t.attempts = r.attempt
          and (select set_config('synchronous_commit', 'off', true)) = 'off'
        returning t.id, t.tenant_id, t.agent_id, t.task_type, t.attempts, t.callback_url,
-                 r.ms, r.journal_id, r.outbox_id
+                 r.ms, r.journal_id
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
        select tenant_id, id, 'completed', jsonb_build_object('attempt', attempts) from done
@@ -56,9 +60,9 @@ export async function completeTasks(
        from done
      ), cb as (
        insert into callback_outbox (id, tenant_id, task_id, url)
-       select outbox_id, tenant_id, id, callback_url from done where callback_url is not null
+       select gen_random_uuid(), tenant_id, id, callback_url from done where callback_url is not null
      ), announced as (
-       select pg_notify($9, string_agg(id::text, ',')) from done where $9::text is not null having count(*) > 0
+       select pg_notify($8, string_agg(id::text, ',')) from done where $8::text is not null having count(*) > 0
      )
      select id, tenant_id, callback_url is not null as has_callback from done left join announced on true`,
     [
@@ -68,7 +72,6 @@ export async function completeTasks(
       batch.map((c) => (c.result === undefined ? null : JSON.stringify(c.result))),
       batch.map((c) => c.summary),
       batch.map((c) => Math.round(c.durationMs)),
-      batch.map(() => newId()),
       batch.map(() => newId()),
       batch.length <= MAX_ANNOUNCED ? (announceOn ?? null) : null,
     ],

@@ -6,7 +6,7 @@ import type { LiveBus } from '../events/bus.ts';
 import { announce, appendEvent, EVENTS_TOPIC } from '../events/log.ts';
 import type { Logger } from '../observability/logger.ts';
 import { fullJitterMs } from './backoff.ts';
-import { claimTasks, MAX_ANNOUNCED } from './claim.ts';
+import { claimBatch, MAX_ANNOUNCED } from './claim.ts';
 import type { Completed } from './complete.ts';
 import { CompletionBuffer } from './completion-buffer.ts';
 import { TASKS_CHANNEL } from './enqueue.ts';
@@ -82,7 +82,11 @@ export class Worker {
   private loopDone?: Promise<void>;
   /** Bumped by every wake-up, so the loop can tell one arrived while it was claiming. */
   private wakes = 0;
-  private sleeper?: () => void;
+  private sleeper?: (force?: boolean) => void;
+  /** `wakes` when a claim last ran out of runnable tasks (-1: it did not). */
+  private dryAt = -1;
+  /** `summary.claimed` at the last vacuum (PGlite, see maintain.ts). */
+  private vacuumedAt = 0;
   private wakeTimer?: { at: number; timer: NodeJS.Timeout };
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly cleanups: Array<() => Promise<void>> = [];
@@ -153,6 +157,13 @@ export class Worker {
     while (!this.stopping) {
       // Wake-ups counted from here on cut the next sleep short, even one that lands mid-claim.
       const seen = this.wakes;
+      // The last claim ran out of runnable tasks and nothing happened since: a freed slot alone
+      // (a kick) does not make a claim worth its statement.
+      if (this.dryAt === seen) {
+        if (this.o.exitWhenIdle && this.running.size === 0 && this.queued.length === 0) break;
+        await this.sleep(this.o.pollSeconds * 1000, seen);
+        continue;
+      }
       const left = this.o.maxTasks === undefined ? Infinity : this.o.maxTasks - this.summary.claimed;
       if (left <= 0) {
         if (this.running.size === 0 && this.queued.length === 0) break;
@@ -162,18 +173,19 @@ export class Worker {
       const room = this.o.concurrency + (this.o.prefetch ?? 0) - this.running.size - this.queued.length;
       const want = Math.min(room, this.o.claimBatch, left);
       if (want <= 0) {
-        await this.sleep(this.o.pollSeconds * 1000, seen); // a finishing attempt wakes us
+        await this.sleep(this.o.pollSeconds * 1000, seen); // a finishing attempt kicks us
         continue;
       }
       let batch: ClaimedTask[];
+      let exhausted: boolean;
       try {
-        batch = await claimTasks(db, {
+        ({ tasks: batch, exhausted } = await claimBatch(db, {
           owner: this.owner,
           limit: want,
           leaseSeconds: this.o.leaseSeconds,
           tenantMaxRunning: this.o.tenantMaxRunning,
           announceOn: this.announceOn,
-        });
+        }));
       } catch (err) {
         log.warn({ err: toError(err), worker: this.owner }, 'claim failed; retrying');
         await this.sleep(1000, -1);
@@ -188,12 +200,12 @@ export class Worker {
         ).catch(() => {});
       this.queued.push(...batch);
       this.pump();
-      // Sleep only on an empty claim: a short batch can be the per-tenant cap trimming it, and the
-      // next claim then skips the capped tenant.
-      if (batch.length === 0 && this.wakes === seen) {
-        if (this.o.exitWhenIdle && this.running.size === 0 && this.queued.length === 0) break;
-        await this.sleep(this.o.pollSeconds * 1000, seen);
-      }
+      // PGlite answers in microtasks: without this the loop could claim for a whole backlog and
+      // never let a timer (heartbeat, sweep) or an incoming request run.
+      await new Promise((r) => setImmediate(r));
+      // Idle when the scan ran out of runnable tasks, not on any short batch: the per-tenant cap may
+      // have trimmed it, and the next claim then skips the capped tenant.
+      this.dryAt = exhausted ? seen : -1;
     }
   }
 
@@ -218,16 +230,21 @@ export class Worker {
       .finally(() => {
         this.running.delete(task.id);
         this.pump();
-        this.wake();
+        this.kick();
       });
   }
 
   private async execute(entry: Running): Promise<void> {
     const { task } = entry;
     const { db, bus, log } = this.o;
+    let child: Logger | undefined;
     const ctx = {
       signal: entry.abort.signal,
-      log: log.child({ task: task.id, attempt: task.attempt }),
+      // Made on first use: most handlers never log, and a child logger per attempt shows at 5,000/s.
+      get log(): Logger {
+        child ??= log.child({ task: task.id, attempt: task.attempt });
+        return child;
+      },
       progress: async (data: Record<string, unknown>) => {
         if (entry.detached) return;
         await appendEvent(db, task.tenant_id, task.id, 'progress', data);
@@ -299,7 +316,10 @@ export class Worker {
 
   private async maintain(): Promise<void> {
     try {
-      const m = await maintainTasksTable(this.o.db);
+      const embedded =
+        this.o.db.kind === 'pglite' ? { churn: this.summary.claimed - this.vacuumedAt } : undefined;
+      const m = await maintainTasksTable(this.o.db, embedded);
+      if (m.vacuumed && embedded) this.vacuumedAt += embedded.churn;
       if (m.vacuumed || m.analyzed) this.o.log.debug(m, 'tasks table maintained');
     } catch (err) {
       this.o.log.warn({ err: toError(err), worker: this.owner }, 'tasks table maintenance failed');
@@ -345,6 +365,11 @@ export class Worker {
     this.sleeper?.();
   }
 
+  /** Ends the current sleep (a slot freed) without counting as a wake-up. */
+  private kick(): void {
+    this.sleeper?.(true);
+  }
+
   /** Wakes the loop at a known future run_at (a retry this worker scheduled, a delayed enqueue). */
   private wakeAt(at: number): void {
     if (this.wakeTimer && this.wakeTimer.at <= at && this.wakeTimer.at > Date.now()) return;
@@ -362,13 +387,17 @@ export class Worker {
     if (this.stopping || (seen >= 0 && this.wakes !== seen)) return Promise.resolve();
     const since = seen >= 0 ? seen : this.wakes;
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      // The fallback poll counts as a wake-up: it claims even after an empty claim.
+      const timer = setTimeout(() => {
+        this.wakes++;
+        done();
+      }, ms);
       function done() {
         clearTimeout(timer);
         resolve();
       }
-      this.sleeper = () => {
-        if (this.wakes !== since || this.stopping) done();
+      this.sleeper = (force) => {
+        if (force || this.wakes !== since || this.stopping) done();
       };
     });
   }
