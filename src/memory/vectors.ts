@@ -56,6 +56,7 @@ const asVectorText = (v: readonly number[]) => `[${v.join(',')}]`;
 export class PgVectorStore implements VectorStore {
   readonly kind = 'pgvector' as const;
   private readonly indexed = new Set<number>();
+  private sessionSet?: Promise<void>;
   constructor(private readonly db: Db) {}
 
   async prepare(dims: number): Promise<void> {
@@ -85,16 +86,19 @@ export class PgVectorStore implements VectorStore {
          and ($5::uuid[] is null or document_id = any($5::uuid[]))
        order by embedding_vec::vector(${dims}) <=> $1::vector(${dims})
        limit $4`;
-    const rows = await this.db.transaction(async (tx) => {
-      await tx.exec(`set local hnsw.iterative_scan = relaxed_order; set local hnsw.ef_search = 100`);
-      return tx.query<{ id: string; similarity: number }>(sql, [
-        asVectorText(q.vector),
-        q.kbId,
-        q.tenantId,
-        q.limit,
-        docs,
-      ]);
-    });
+    const params = [asVectorText(q.vector), q.kbId, q.tenantId, q.limit, docs];
+    let rows: { id: string; similarity: number }[];
+    if (this.db.kind === 'pglite') {
+      // One connection: session settings hold for every later query, so they are set once.
+      this.sessionSet ??= this.db.exec('set hnsw.iterative_scan = relaxed_order; set hnsw.ef_search = 100');
+      await this.sessionSet;
+      rows = await this.db.query(sql, params);
+    } else {
+      rows = await this.db.transaction(async (tx) => {
+        await tx.exec('set local hnsw.iterative_scan = relaxed_order; set local hnsw.ef_search = 100');
+        return tx.query(sql, params);
+      });
+    }
     return rows.map((r) => ({ chunkId: r.id, similarity: Number(r.similarity) }));
   }
 }
