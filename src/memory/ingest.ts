@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
-import { AppError } from '../errors.ts';
+import { AppError, isUniqueViolation } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import { type ChunkOptions, chunkSections } from './chunk.ts';
 import type { EmbedContext, Embedder } from './embeddings.ts';
@@ -72,41 +72,51 @@ export async function ingestDocument(
   const title = input.title ?? (parsed.title || input.source);
   if (embeddings?.[0]) await vectors.prepare(embeddings[0].length);
 
-  return db.transaction(async (tx) => {
-    const docId = existing?.id ?? newId();
-    if (existing) {
-      await tx.query('delete from chunks where document_id = $1', [docId]);
-      await tx.query(
-        `update documents set title = $2, format = $3, content_hash = $4, bytes = $5, chunk_count = $6,
+  try {
+    return await writeDocument();
+  } catch (err) {
+    // Two first ingests of one source at once: one wins, the other is told to retry.
+    if (isUniqueViolation(err))
+      throw new AppError('conflict', `${input.source} is being ingested by another request; send it again`);
+    throw err;
+  }
+
+  function writeDocument(): Promise<IngestResult> {
+    return db.transaction(async (tx) => {
+      const docId = existing?.id ?? newId();
+      if (existing) {
+        await tx.query('delete from chunks where document_id = $1', [docId]);
+        await tx.query(
+          `update documents set title = $2, format = $3, content_hash = $4, bytes = $5, chunk_count = $6,
                 metadata = $7::jsonb, updated_at = now() where id = $1`,
-        [docId, title, format, hash, input.bytes.length, chunks.length, JSON.stringify(input.metadata)],
-      );
-    } else {
-      await tx.query(
-        `insert into documents (id, tenant_id, knowledge_base_id, source, title, format, content_hash, bytes, chunk_count, metadata)
+          [docId, title, format, hash, input.bytes.length, chunks.length, JSON.stringify(input.metadata)],
+        );
+      } else {
+        await tx.query(
+          `insert into documents (id, tenant_id, knowledge_base_id, source, title, format, content_hash, bytes, chunk_count, metadata)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)`,
-        [
-          docId,
-          kb.tenant_id,
-          kb.id,
-          input.source,
-          title,
-          format,
-          hash,
-          input.bytes.length,
-          chunks.length,
-          JSON.stringify(input.metadata),
-        ],
-      );
-    }
-    // One statement per 1,000 chunks: arrays as parameters, so the SQL text never changes (the
-    // vector column and its type are one of the two fixed pairs a VectorStore has).
-    const { column, sqlType } = vectors;
-    for (let i = 0; i < chunks.length; i += 1000) {
-      const part = chunks.slice(i, i + 1000);
-      const vecs = embeddings?.slice(i, i + 1000).map((v) => vectors.literal(v)) ?? part.map(() => null);
-      await tx.query(
-        `insert into chunks (id, tenant_id, knowledge_base_id, document_id, position, heading_path, content, tsv,
+          [
+            docId,
+            kb.tenant_id,
+            kb.id,
+            input.source,
+            title,
+            format,
+            hash,
+            input.bytes.length,
+            chunks.length,
+            JSON.stringify(input.metadata),
+          ],
+        );
+      }
+      // One statement per 1,000 chunks: arrays as parameters, so the SQL text never changes (the
+      // vector column and its type are one of the two fixed pairs a VectorStore has).
+      const { column, sqlType } = vectors;
+      for (let i = 0; i < chunks.length; i += 1000) {
+        const part = chunks.slice(i, i + 1000);
+        const vecs = embeddings?.slice(i, i + 1000).map((v) => vectors.literal(v)) ?? part.map(() => null);
+        await tx.query(
+          `insert into chunks (id, tenant_id, knowledge_base_id, document_id, position, heading_path, content, tsv,
                              embedding_dims, embedding_model, ${column})
          select c.id, $1, $2, $3, c.position, coalesce((select array_agg(h) from jsonb_array_elements_text(c.headings) h), '{}'),
                 c.content,
@@ -114,31 +124,32 @@ export async function ingestDocument(
                   || to_tsvector('english', c.content),
                 $9::int, $10::text, c.vec::${sqlType}
            from unnest($4::uuid[], $5::int[], $6::jsonb[], $7::text[], $8::text[]) as c(id, position, headings, content, vec)`,
-        [
-          kb.tenant_id,
-          kb.id,
-          docId,
-          part.map(() => newId()),
-          part.map((c) => c.position),
-          part.map((c) => JSON.stringify(c.headingPath)),
-          part.map((c) => c.content),
-          vecs,
-          embeddings?.[0]?.length ?? null,
-          embeddings ? (embedder?.id ?? null) : null,
-        ],
-      );
-    }
-    await tx.query('update knowledge_bases set revision = revision + 1, updated_at = now() where id = $1', [
-      kb.id,
-    ]);
-    await writeJournal(tx, who, {
-      action: existing ? 'document.update' : 'document.create',
-      target: docId,
-      data: { knowledge_base_id: kb.id, source: input.source, chunks: chunks.length },
+          [
+            kb.tenant_id,
+            kb.id,
+            docId,
+            part.map(() => newId()),
+            part.map((c) => c.position),
+            part.map((c) => JSON.stringify(c.headingPath)),
+            part.map((c) => c.content),
+            vecs,
+            embeddings?.[0]?.length ?? null,
+            embeddings ? (embedder?.id ?? null) : null,
+          ],
+        );
+      }
+      await tx.query('update knowledge_bases set revision = revision + 1, updated_at = now() where id = $1', [
+        kb.id,
+      ]);
+      await writeJournal(tx, who, {
+        action: existing ? 'document.update' : 'document.create',
+        target: docId,
+        data: { knowledge_base_id: kb.id, source: input.source, chunks: chunks.length },
+      });
+      const [row] = await tx.query<DocumentRow>('select * from documents where id = $1', [docId]);
+      return { status: existing ? 'updated' : 'created', document: toDocument(row!) };
     });
-    const [row] = await tx.query<DocumentRow>('select * from documents where id = $1', [docId]);
-    return { status: existing ? 'updated' : 'created', document: toDocument(row!) };
-  });
+  }
 }
 
 /** Embeds each chunk with its heading path in front, so a section title informs its vector. */

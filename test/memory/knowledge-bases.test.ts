@@ -177,6 +177,25 @@ for (const store of stores) {
       assert.equal((await search(s, kb.id, { query: 'alarm' })).data.length, 0, 'old chunks are gone');
     });
 
+    it('two first ingests of one source at once leave one document and answer 201 or 409, never 500', async () => {
+      const kb = await createKb(s, 'race');
+      const send = (content: string) =>
+        s.request('POST', `/v1/knowledge-bases/${kb.id}/documents`, { body: { source: 'same.md', content } });
+      const answers = await Promise.all([
+        send('# One\n\nfirst'),
+        send('# Two\n\nsecond'),
+        send('# Three\n\nthird'),
+      ]);
+      for (const a of answers) assert.ok([200, 201, 409].includes(a.status), a.text);
+      assert.ok(answers.some((a) => a.status === 201));
+      assert.equal(await countRows(s, 'documents', kb.id), 1);
+      const [doc] = await s.app.services.db.query<{ chunk_count: number }>(
+        'select chunk_count from documents where knowledge_base_id = $1',
+        [kb.id],
+      );
+      assert.equal(await countRows(s, 'chunks', kb.id), doc!.chunk_count);
+    });
+
     it('deleting a document removes its chunks; deleting the knowledge base removes everything', async () => {
       const kb = await createKb(s, 'deletion');
       const a = await addDoc(s, kb.id, { source: 'a.md', content: handbook });
