@@ -21,6 +21,8 @@ import type { Gateway } from './models/gateway.ts';
 import { HealthRegistry } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { multiAgentExecutor } from './runtime/multi-agent.ts';
+import { RemoteRuntimes, remoteExecutor } from './runtime/remote.ts';
 import { Runtime } from './runtime/runtime.ts';
 import { SessionService } from './runtime/sessions.ts';
 import { agentTaskHandler } from './runtime/task-handler.ts';
@@ -133,7 +135,20 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         config.sandbox.limits.timeout_ms,
       ),
     );
-    const runtime = new Runtime({ db, bus, log, agents, models, tools, config: config.runtime, tenantName });
+    const runtime = new Runtime({
+      db,
+      bus,
+      log,
+      agents,
+      models,
+      tools,
+      config: config.runtime,
+      tenantName,
+      executors: {
+        multi_agent: multiAgentExecutor({ specs: multiAgents, agents }),
+        remote: remoteExecutor(new RemoteRuntimes()),
+      },
+    });
     const sessions = new SessionService(db, (tenantId, sessionId) => runtime.workspace(tenantId, sessionId));
     // The queue's default handler runs the agent loop; the queue itself knows nothing of agents or models.
     taskHandlers.setDefault(agentTaskHandler({ agents, runtime, tenantName }));

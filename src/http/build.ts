@@ -15,6 +15,7 @@ import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { knowledgeBaseRoutes } from './routes/knowledge-bases.ts';
 import { modelRoutes } from './routes/models.ts';
+import { multiAgentRunRoutes } from './routes/multi-agent-runs.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -113,6 +114,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(templateRoutes(services));
   await app.register(agentRoutes(services));
   await app.register(multiAgentRoutes(services));
+  await app.register(multiAgentRunRoutes(services));
   await app.register(tenantRoutes(services));
   await app.register(keyRoutes(services));
   await app.register(knowledgeBaseRoutes(services));

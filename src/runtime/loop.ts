@@ -44,6 +44,11 @@ export interface LoopInput {
   modelCalls: number;
   /** True for tools that need a human's approval before they run (COLLABORATIVE agents). */
   needsApproval(tool: string): boolean;
+  /**
+   * Tools that live with the caller rather than in the registry (a swarm's `transfer_to_<agent>`):
+   * offered like the others (their specs are in `toolSpecs`), run by these handlers.
+   */
+  localTools?: Readonly<Record<string, (rawArguments: string) => Promise<ToolOutcome>>>;
   /** Carry on from a pause: the tool calls that waited, and the human's decision. */
   resume?: { toolCalls: ToolCall[]; approved: boolean; reason?: string };
   /** Aborts model and tool calls; the loop then throws the signal's reason. */
@@ -113,6 +118,8 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         if (!offered.has(name)) outcome = { ok: false, error: `tool ${name} is not available to this agent` };
         else if (denied !== undefined && input.needsApproval(name))
           outcome = { ok: false, error: `the user denied this tool call: ${denied}` };
+        else if (input.localTools && Object.hasOwn(input.localTools, name))
+          outcome = await input.localTools[name]!(c.function.arguments);
         else
           outcome = await input.tools.execute(name, c.function.arguments, { ...input.toolContext, signal });
         const durationMs = performance.now() - t0;

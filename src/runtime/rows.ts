@@ -31,6 +31,8 @@ export interface RunOptions {
   streaming: boolean;
   max_steps: number;
   on_disconnect: 'continue' | 'cancel';
+  /** A multi-agent run: the spec it runs and, when the request named one, the entry agent. */
+  multi_agent?: { id: string; entry_agent_id?: string };
 }
 
 export interface StepRow {

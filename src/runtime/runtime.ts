@@ -10,7 +10,7 @@ import type { ModelGateway } from '../models/types.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import { Workspace } from '../tools/workspace.ts';
-import { executeRun, RunAborted, type RunResult } from './execute.ts';
+import { type ExecuteDeps, executeRun, RunAborted, type RunResult, type RunSpec } from './execute.ts';
 import { followRun } from './follow.ts';
 import type { RunOptions, RunRow, StepRow } from './rows.ts';
 import { toRun } from './rows.ts';
@@ -31,6 +31,15 @@ export interface RuntimeDeps {
   config: Config['runtime'];
   /** The tenant's name, for model policy and budgets, when a run starts without a request (queued, resumed by the system). */
   tenantName(tenantId: string): Promise<string>;
+  /** Runs that do not execute with the in-process loop: remote agents, multi-agent specs. */
+  executors?: Executors;
+}
+
+/** Executes one run instead of `executeRun` (same contract: persists how the run ends). */
+export type Executor = (d: ExecuteDeps, s: RunSpec) => Promise<RunResult>;
+export interface Executors {
+  remote?: Executor;
+  multi_agent?: Executor;
 }
 
 /** Who asks for a run: the request's identity, passed on to the model gateway. */
@@ -46,6 +55,8 @@ export interface StartInput extends Omit<ChatInput, 'stream'> {
   stream: boolean;
   /** Set by the task handler: the task this run executes. */
   taskId?: string;
+  /** Run a multi-agent spec (POST /v1/multi-agents/:id/run); `agentId` is then its entry agent. */
+  multiAgent?: { id: string; entry_agent_id?: string };
 }
 
 /** A run just started (or queued): its first events, and its outcome to come. */
@@ -135,11 +146,12 @@ export class Runtime {
   async run(caller: RunCaller, agentId: string, input: StartInput): Promise<RunHandle> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
     const agent = await this.d.agents.get(caller.tenantId, agentId);
-    routeByEnv(agent);
+    const multiAgent = input.multiAgent ?? routeByEnv(agent, this.d.executors ?? {});
     const options: RunOptions = {
       streaming: input.stream,
       max_steps: input.max_steps ?? this.d.config.max_steps,
       on_disconnect: input.on_disconnect,
+      ...(multiAgent && { multi_agent: multiAgent }),
     };
     const context = input.context ?? {};
     const begun = await this.store.begin({
@@ -293,7 +305,13 @@ export class Runtime {
     writer.lastSeq = r.lastSeq;
     const live: LiveRun = { controller, writer, done: undefined as unknown as Promise<RunResult> };
     this.live.set(r.runId, live);
-    live.done = executeRun(
+    const execute =
+      (r.options.multi_agent
+        ? this.d.executors?.multi_agent
+        : agent.env === 'remote'
+          ? this.d.executors?.remote
+          : undefined) ?? executeRun;
+    live.done = execute(
       {
         store: this.store,
         models: this.d.models,
@@ -412,12 +430,22 @@ function systemEvent(agent: Agent, tools: ToolRegistry): PendingEvent {
 }
 
 /**
- * Where an agent's runs execute. `in_process` runs here. The others are not served by this
- * runtime yet: `pool` needs the sandbox pool; `remote` and `multi_agent` are routed by their own
- * executors, which plug in here when they exist.
+ * Where an agent's runs execute. `in_process` runs here with the loop; `remote` and `multi_agent`
+ * run through the executors plugged in by the composition root (a `multi_agent` agent answers the
+ * spec it names); `pool` needs the sandbox pool.
  */
-function routeByEnv(agent: Agent): void {
-  if (agent.env === 'in_process') return;
+function routeByEnv(agent: Agent, executors: Executors): { id: string } | undefined {
+  if (agent.env === 'in_process') return undefined;
+  if (agent.env === 'remote' && executors.remote) {
+    if (!agent.runtime_url)
+      throw new AppError('unprocessable', `agent ${agent.name} has env remote but no runtime_url`);
+    return undefined;
+  }
+  if (agent.env === 'multi_agent' && executors.multi_agent) {
+    if (!agent.multi_agent_id)
+      throw new AppError('unprocessable', `agent ${agent.name} has env multi_agent but no multi_agent_id`);
+    return { id: agent.multi_agent_id };
+  }
   const why =
     agent.env === 'pool'
       ? 'runs in the sandbox pool (env pool), which is not available in this deployment yet'

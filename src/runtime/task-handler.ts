@@ -14,8 +14,11 @@ export interface AgentTaskDeps {
 
 const DEFAULT_TEMPLATE = '{{title}}\n\n{{description}}\n\nInput:\n{{payload}}';
 
-/** Agents whose work runs elsewhere: their tasks are reported through POST /v1/tasks/:id/callback. */
-const NOT_IN_PROCESS = new Set(['remote', 'multi_agent']);
+/**
+ * Agents whose work runs elsewhere: their tasks are reported through POST /v1/tasks/:id/callback.
+ * (`multi_agent` agents run their spec through the runtime like any other agent.)
+ */
+const NOT_IN_PROCESS = new Set(['remote']);
 
 /**
  * Renders a task type's prompt template. Placeholders: `{{title}}`, `{{description}}`,

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Services } from '../../app.ts';
 import { AppError } from '../../errors.ts';
 import type { RunResult } from '../../runtime/execute.ts';
-import type { RunCaller, RunHandle } from '../../runtime/runtime.ts';
+import type { RunCaller, RunHandle, Runtime } from '../../runtime/runtime.ts';
 import { agentChatBody, type ChatInput, chatBody, chatResponse } from '../../runtime/schema.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { openSse } from '../sse.ts';
@@ -40,48 +40,8 @@ export const chatRoutes =
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
-    const chat = async (req: FastifyRequest, reply: FastifyReply, agentId: string, body: ChatInput) => {
-      const handle = await runtime.run(callerOf(req), agentId, body);
-      if (!body.stream) {
-        let finished = false;
-        // Without a stream, "disconnect" is the client closing the request before the answer.
-        if (body.on_disconnect === 'cancel') {
-          req.raw.on('close', () => {
-            if (!finished && !reply.sent)
-              runtime.cancel(callerOf(req).tenantId, handle.runId).catch(() => {});
-          });
-        }
-        const result = await handle.result();
-        finished = true;
-        return reply.send(answer(handle, result));
-      }
-      const sse = openSse(req, reply);
-      let ended = false;
-      try {
-        let last = 0;
-        for (const e of handle.events) {
-          sse.send({ id: e.seq, event: e.type, data: { type: e.type, at: e.at, ...e.data } });
-          last = e.seq;
-        }
-        for await (const e of runtime.follow(handle.runId, last, sse.signal)) {
-          sse.send({ id: e.seq, event: e.type, data: { type: e.type, at: e.at, ...e.data } });
-          if (e.type === 'session_end') {
-            ended = true;
-            sse.send({ data: '[DONE]' });
-          }
-        }
-      } catch (err) {
-        req.log.warn({ err, run_id: handle.runId }, 'chat stream ended with an error');
-      } finally {
-        const clientLeft = sse.signal.aborted && !runtime.closingSignal.aborted;
-        sse.close();
-        if (!ended && clientLeft && body.on_disconnect === 'cancel') {
-          runtime
-            .cancel(callerOf(req).tenantId, handle.runId, 'the client disconnected (on_disconnect: cancel)')
-            .catch(() => {});
-        }
-      }
-    };
+    const chat = async (req: FastifyRequest, reply: FastifyReply, agentId: string, body: ChatInput) =>
+      replyWithRun(runtime, req, reply, await runtime.run(callerOf(req), agentId, body), body);
 
     app.post(
       '/v1/agents/:id/chat',
@@ -119,6 +79,57 @@ export const chatRoutes =
       },
     );
   };
+
+/**
+ * Answers a started run: its events as Server-Sent Events until `session_end` and `[DONE]`, or (with
+ * `stream: false`) one JSON answer when it ends. Chat and multi-agent runs answer alike.
+ */
+export async function replyWithRun(
+  runtime: Runtime,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  handle: RunHandle,
+  body: Pick<ChatInput, 'stream' | 'on_disconnect'>,
+) {
+  if (!body.stream) {
+    let finished = false;
+    // Without a stream, "disconnect" is the client closing the request before the answer.
+    if (body.on_disconnect === 'cancel') {
+      req.raw.on('close', () => {
+        if (!finished && !reply.sent) runtime.cancel(callerOf(req).tenantId, handle.runId).catch(() => {});
+      });
+    }
+    const result = await handle.result();
+    finished = true;
+    return reply.send(answer(handle, result));
+  }
+  const sse = openSse(req, reply);
+  let ended = false;
+  try {
+    let last = 0;
+    for (const e of handle.events) {
+      sse.send({ id: e.seq, event: e.type, data: { type: e.type, at: e.at, ...e.data } });
+      last = e.seq;
+    }
+    for await (const e of runtime.follow(handle.runId, last, sse.signal)) {
+      sse.send({ id: e.seq, event: e.type, data: { type: e.type, at: e.at, ...e.data } });
+      if (e.type === 'session_end') {
+        ended = true;
+        sse.send({ data: '[DONE]' });
+      }
+    }
+  } catch (err) {
+    req.log.warn({ err, run_id: handle.runId }, 'chat stream ended with an error');
+  } finally {
+    const clientLeft = sse.signal.aborted && !runtime.closingSignal.aborted;
+    sse.close();
+    if (!ended && clientLeft && body.on_disconnect === 'cancel') {
+      runtime
+        .cancel(callerOf(req).tenantId, handle.runId, 'the client disconnected (on_disconnect: cancel)')
+        .catch(() => {});
+    }
+  }
+}
 
 /** The `stream: false` answer; a run that failed answers with its error's status. */
 function answer(handle: RunHandle, r: RunResult) {

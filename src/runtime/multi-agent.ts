@@ -1,0 +1,114 @@
+import type { Agent, MultiAgentSpec } from '../agents/schema.ts';
+import { AppError } from '../errors.ts';
+import type { ChatMessage, ToolSpec } from '../models/types.ts';
+import type { ToolOutcome } from '../tools/types.ts';
+import { runDag } from './dag.ts';
+import type { ExecuteDeps, RunSpec } from './execute.ts';
+import { type LoopOutcome, runLoop } from './loop.ts';
+import { renderSystemPrompt } from './prompt.ts';
+import type { NewMessage } from './rows.ts';
+import { RunWriter } from './run-end.ts';
+import type { Executor } from './runtime.ts';
+import { runSwarm } from './swarm.ts';
+
+/**
+ * Multi-agent runs: a run like any other (same event log, stream, steps and terminal events), whose
+ * turns are taken by the members of a spec: a swarm passes the conversation from agent to agent
+ * through `transfer_to_<agent>` tools (swarm.ts); a DAG runs its agents as a graph, outputs flowing
+ * along the edges (dag.ts). Every event a member's loop emits carries `agent` (its name), so a
+ * stream shows who is speaking.
+ */
+export interface MultiAgentDeps {
+  specs: { get(tenantId: string, id: string): Promise<MultiAgentSpec> };
+  agents: { get(tenantId: string, id: string): Promise<Agent> };
+}
+
+/** What swarm.ts and dag.ts get: the run, its spec and members, and a loop per member. */
+export interface Team {
+  d: ExecuteDeps;
+  s: RunSpec;
+  spec: MultiAgentSpec;
+  members: Map<string, Agent>;
+  entry: Agent;
+  out: RunWriter;
+  /**
+   * One member's agent loop over `messages` (the member's system prompt is put first). `keepMessages`
+   * false: the rounds' messages are not added to the session (DAG nodes work on their own inputs).
+   */
+  loop(
+    agent: Agent,
+    messages: ChatMessage[],
+    o: {
+      keepMessages: boolean;
+      extraTools?: ToolSpec[];
+      localTools?: Record<string, (raw: string) => Promise<ToolOutcome>>;
+      onRound?: (messages: NewMessage[]) => void;
+      afterCommit?: () => void;
+      signal?: AbortSignal;
+    },
+  ): Promise<Extract<LoopOutcome, { kind: 'final' }>>;
+}
+
+export function multiAgentExecutor(m: MultiAgentDeps): Executor {
+  return async (d, s) => {
+    const out = new RunWriter(d, s);
+    try {
+      const ref = s.options.multi_agent;
+      if (!ref) throw new AppError('internal', 'not a multi-agent run');
+      const spec = await m.specs.get(s.tenantId, ref.id);
+      const members = new Map<string, Agent>();
+      for (const id of spec.members) members.set(id, await m.agents.get(s.tenantId, id));
+      const entryId = ref.entry_agent_id ?? spec.entry_agent_id;
+      const entry = members.get(entryId);
+      if (!entry)
+        throw new AppError('unprocessable', `entry agent ${entryId} is not a member of ${spec.name}`);
+      const team: Team = { d, s, spec, members, entry, out, loop: memberLoop(d, s, out) };
+      return spec.kind === 'swarm' ? await runSwarm(team) : await runDag(team);
+    } catch (err) {
+      return out.fail(err);
+    }
+  };
+}
+
+function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter): Team['loop'] {
+  return async (agent, messages, o) => {
+    const system = renderSystemPrompt(agent.system_prompt, s.context);
+    const outcome = await runLoop({
+      models: d.models,
+      tools: d.tools,
+      model: agent.model,
+      toolSpecs: [...d.tools.specs(agent.tools), ...(o.extraTools ?? [])],
+      messages: system ? [{ role: 'system', content: system }, ...messages] : messages,
+      call: { ...s.call, agentId: agent.id, agentName: agent.name },
+      toolContext: { tenantId: s.tenantId, sessionId: s.sessionId, runId: s.runId, workspace: s.workspace },
+      streaming: s.options.streaming,
+      maxSteps: s.options.max_steps,
+      modelCalls: 0,
+      // A pause inside a team would need the whole team's state to resume: tools that need approval
+      // are stopped (below) rather than run without it.
+      needsApproval: (tool) =>
+        agent.mode === 'COLLABORATIVE' && d.tools.get(tool)?.requires_approval === true,
+      localTools: o.localTools,
+      signal: o.signal ? AbortSignal.any([s.signal, o.signal]) : s.signal,
+      emit: (type, data) => s.writer.emit(type, { ...data, agent: agent.name }),
+      commit: async (round) => {
+        o.onRound?.(round.messages);
+        await out.commit(o.keepMessages ? round : { ...round, messages: [] });
+        o.afterCommit?.();
+      },
+    });
+    if (outcome.kind === 'paused') {
+      // Steps and usage are kept; the unanswered tool calls stay out of the session.
+      await out.commit({ ...outcome.round, messages: [] });
+      throw new AppError(
+        'unprocessable',
+        `agent ${agent.name} asked for ${outcome.needingApproval.map((c) => c.function.name).join(', ')}, ` +
+          'which needs approval (COLLABORATIVE); multi-agent runs do not pause for approval',
+      );
+    }
+    // The final answer's round: written now, so the run's steps hold every member's calls.
+    o.onRound?.(outcome.round.messages);
+    await out.commit(o.keepMessages ? outcome.round : { ...outcome.round, messages: [] });
+    return outcome;
+  };
+}

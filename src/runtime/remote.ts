@@ -1,0 +1,171 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError } from '../errors.ts';
+import { type BreakerOptions, CircuitBreaker } from '../models/breaker.ts';
+import { backoffMs, parseRetryAfter, type RetryOptions } from '../models/retry.ts';
+import { estimateTokens } from '../models/tokens.ts';
+import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
+import { RunWriter } from './run-end.ts';
+import type { Executor } from './runtime.ts';
+
+/**
+ * Agents with `env: remote` run in their own runtime: `POST {runtime_url}/run` with
+ * `{task, parameters}` and `X-Request-Id`. Each attempt has a timeout; network errors, timeouts,
+ * 429 and 5xx are retried with exponential backoff and full jitter (Retry-After honoured); every
+ * endpoint sits behind its own circuit breaker. Errors map to 502 (unreachable, bad answer), 503
+ * (breaker open) and 504 (timed out). The answer's text is `output`, `text` or `result` of its JSON
+ * body (or the body itself when it is plain text).
+ */
+export interface RemoteOptions {
+  timeout_ms: number;
+  retries: RetryOptions;
+  breaker: BreakerOptions;
+}
+
+export const defaultRemoteOptions: RemoteOptions = {
+  timeout_ms: 30_000,
+  retries: { max: 2, base_ms: 200, max_ms: 5_000 },
+  breaker: { failure_threshold: 5, reset_ms: 30_000 },
+};
+
+class Attempt extends Error {
+  constructor(
+    readonly kind: 'network' | 'timeout' | 'status',
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+  }
+}
+
+export class RemoteRuntimes {
+  private readonly breakers = new Map<string, CircuitBreaker>();
+
+  constructor(private readonly options: RemoteOptions = defaultRemoteOptions) {}
+
+  /** Runs `task` on the runtime at `url`; the answer's text, or an AppError (502/503/504). */
+  async run(
+    url: string,
+    body: { task: string; parameters: Record<string, unknown> },
+    o: { requestId: string; signal: AbortSignal },
+  ): Promise<string> {
+    const endpoint = `${url.replace(/\/+$/, '')}/run`;
+    const breaker = this.breakerFor(endpoint);
+    let last: Attempt | undefined;
+    for (let attempt = 0; attempt <= this.options.retries.max; attempt++) {
+      if (attempt > 0) {
+        const wait = backoffMs(attempt - 1, this.options.retries, last?.retryAfter);
+        if (wait === undefined) break;
+        await sleep(wait, undefined, { signal: o.signal });
+      }
+      if (!breaker.acquire()) {
+        throw new AppError(
+          'unavailable',
+          `remote runtime ${endpoint} is failing: its circuit breaker is open` +
+            (last ? ` (last error: ${last.message})` : ''),
+          { retryAfter: Math.max(1, Math.ceil(breaker.retryInMs() / 1000)) },
+        );
+      }
+      try {
+        const text = await this.once(endpoint, body, o);
+        breaker.success();
+        return text;
+      } catch (err) {
+        if (o.signal.aborted) {
+          breaker.release();
+          throw o.signal.reason;
+        }
+        if (!(err instanceof Attempt)) {
+          breaker.release();
+          throw err;
+        }
+        last = err;
+        if (err.retryable) breaker.failure();
+        else breaker.release();
+        if (!err.retryable) break;
+      }
+    }
+    const tries = `after ${this.options.retries.max + 1} attempt(s)`;
+    if (last?.kind === 'timeout')
+      throw new AppError('gateway_timeout', `remote runtime ${endpoint} timed out ${tries}: ${last.message}`);
+    throw new AppError('bad_gateway', `remote runtime ${endpoint} failed ${tries}: ${last?.message}`);
+  }
+
+  private async once(
+    endpoint: string,
+    body: { task: string; parameters: Record<string, unknown> },
+    o: { requestId: string; signal: AbortSignal },
+  ): Promise<string> {
+    const timeout = AbortSignal.timeout(this.options.timeout_ms);
+    let res: Response;
+    try {
+      res = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': o.requestId },
+        body: JSON.stringify(body),
+        signal: AbortSignal.any([o.signal, timeout]),
+      });
+    } catch (err) {
+      if (timeout.aborted)
+        throw new Attempt('timeout', `no answer within ${this.options.timeout_ms} ms`, true);
+      throw new Attempt('network', `unreachable: ${(err as Error).cause ?? (err as Error).message}`, true);
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch {
+      throw new Attempt(timeout.aborted ? 'timeout' : 'network', 'the answer was cut off', true);
+    }
+    if (!res.ok) {
+      const retryable = res.status === 429 || res.status >= 500;
+      throw new Attempt(
+        'status',
+        `answered ${res.status}: ${text.slice(0, 300)}`,
+        retryable,
+        parseRetryAfter(res.headers.get('retry-after')),
+      );
+    }
+    if (!res.headers.get('content-type')?.includes('json')) return text;
+    try {
+      const json = JSON.parse(text) as Record<string, unknown>;
+      const out = json.output ?? json.text ?? json.result;
+      if (typeof out === 'string') return out;
+      return JSON.stringify(out ?? json);
+    } catch {
+      throw new Attempt('status', 'answered invalid JSON', false);
+    }
+  }
+
+  private breakerFor(endpoint: string): CircuitBreaker {
+    let b = this.breakers.get(endpoint);
+    if (!b) {
+      b = new CircuitBreaker(`remote:${endpoint}`, this.options.breaker);
+      this.breakers.set(endpoint, b);
+    }
+    return b;
+  }
+}
+
+/** Runs a remote agent's turn as a run: the message is the task, the request's context the parameters. */
+export function remoteExecutor(remotes: RemoteRuntimes): Executor {
+  return async (d: ExecuteDeps, s: RunSpec): Promise<RunResult> => {
+    const out = new RunWriter(d, s);
+    try {
+      const history = s.history ?? (await d.store.history(s.sessionId));
+      const task = [...history].reverse().find((m) => m.role === 'user')?.content ?? '';
+      const text = await remotes.run(
+        s.agent.runtime_url ?? '',
+        { task, parameters: s.context },
+        { requestId: s.call.requestId ?? s.runId, signal: s.signal },
+      );
+      s.writer.emit('text', { delta: text });
+      return await out.complete({
+        text,
+        model: `remote:${s.agent.runtime_url}`,
+        messages: [{ role: 'assistant', content: text, tokens: estimateTokens(text) }],
+      });
+    } catch (err) {
+      return out.fail(err);
+    }
+  };
+}

@@ -1,0 +1,151 @@
+import { AppError } from '../errors.ts';
+import type { Usage } from '../models/types.ts';
+import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
+import { RunAborted } from './execute.ts';
+import { LoopError, type Round } from './loop.ts';
+import { addUsage, type NewMessage } from './rows.ts';
+import type { PendingEvent } from './run-events.ts';
+import type { ToolCallRecord } from './schema.ts';
+
+/**
+ * Persisting a run that is not executed by `executeRun` (multi-agent and remote runs): rounds as
+ * they finish, then the same terminal events and states as an in-process run, so streams, runs and
+ * steps read the same whatever executed them.
+ */
+export class RunWriter {
+  private chain: Promise<unknown> = Promise.resolve();
+  /** Over this execution. */
+  usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  modelCalls = 0;
+
+  constructor(
+    private readonly d: ExecuteDeps,
+    private readonly s: RunSpec,
+  ) {}
+
+  /**
+   * Writes a round with the events emitted so far. Parallel branches share one run: writes are
+   * queued one after another so steps and messages keep their order. Throws `RunAborted` when the
+   * run is no longer ours (cancelled, reaped).
+   */
+  commit(round: Partial<Round>): Promise<void> {
+    const next = this.chain.then(async () => {
+      this.usage = addUsage(this.usage, round.usage ?? zero());
+      this.modelCalls += round.modelCalls ?? 0;
+      const ok = await this.advance({
+        messages: round.messages,
+        steps: round.steps,
+        modelCalls: round.modelCalls,
+        usage: round.usage,
+      });
+      if (!ok) throw new RunAborted('cancelled', 'the run was ended elsewhere');
+    });
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  async complete(o: {
+    text: string;
+    model: string;
+    finishReason?: string;
+    toolCalls?: ToolCallRecord[];
+    messages?: NewMessage[];
+    extra?: Record<string, unknown>;
+  }): Promise<RunResult> {
+    await this.chain;
+    const usage = addUsage(this.s.usage, this.usage);
+    const result = {
+      text: o.text,
+      usage,
+      duration_ms: Date.now() - this.s.startedAt,
+      model_calls: this.s.modelCalls + this.modelCalls,
+      tool_calls: o.toolCalls?.length ?? 0,
+      ...o.extra,
+    };
+    await this.advance({
+      status: 'completed',
+      output: o.text,
+      messages: o.messages,
+      terminal: [event('result', result), event('session_end', { status: 'completed' })],
+    });
+    return {
+      status: 'completed',
+      text: o.text,
+      model: o.model,
+      finishReason: o.finishReason ?? 'stop',
+      toolCalls: o.toolCalls ?? [],
+      usage,
+    };
+  }
+
+  /**
+   * Ends the run as failed (or reports it cancelled: whoever cancelled wrote its end). `err` is what
+   * went wrong; an `AppError` keeps its code for the HTTP answer, `code` overrides the run's code.
+   */
+  async fail(err: unknown, o: { code?: string; details?: Record<string, unknown> } = {}): Promise<RunResult> {
+    await this.chain;
+    const usage = addUsage(this.s.usage, this.usage);
+    const reason = this.s.signal.aborted ? this.s.signal.reason : err;
+    if (reason instanceof RunAborted && reason.kind === 'cancelled') {
+      return { status: 'cancelled', error: { code: 'cancelled', message: reason.message }, usage };
+    }
+    const base =
+      reason instanceof RunAborted
+        ? { code: 'shutdown', message: 'the server shut down before the run finished' }
+        : reason instanceof LoopError || reason instanceof AppError
+          ? { code: reason.code, message: reason.message }
+          : { code: 'internal', message: 'the run failed with an internal error' };
+    if (base.code === 'internal') this.d.log.error({ err: reason, run_id: this.s.runId }, 'run failed');
+    // A team's errors name their own run code (`max_handoffs`, `node_failed`) and details.
+    const tagged =
+      reason instanceof AppError && typeof reason.details === 'object' && reason.details !== null
+        ? (reason.details as Record<string, unknown>)
+        : undefined;
+    const runCode = typeof tagged?.run_code === 'string' ? tagged.run_code : undefined;
+    const error = { code: o.code ?? runCode ?? base.code, message: base.message };
+    const round = reason instanceof LoopError ? reason.round : {};
+    await this.advance({
+      ...round,
+      status: 'failed',
+      error,
+      terminal: [
+        event('error', { ...tagged, ...o.details, ...error }),
+        event('session_end', { status: 'failed' }),
+      ],
+    }).catch((e) => this.d.log.error({ err: e, run_id: this.s.runId }, 'could not record the run failure'));
+    return { status: 'failed', error, cause: reason, usage };
+  }
+
+  private async advance(
+    a: Partial<Round> & {
+      status?: 'completed' | 'failed';
+      output?: string;
+      error?: { code: string; message: string };
+      terminal?: PendingEvent[];
+    },
+  ): Promise<boolean> {
+    const buffered = await this.s.writer.take();
+    const written = await this.d.store.advance({
+      runId: this.s.runId,
+      owner: this.d.owner,
+      messages: a.messages,
+      steps: a.steps,
+      modelCalls: a.modelCalls,
+      usage: a.usage,
+      status: a.status,
+      output: a.output,
+      error: a.error,
+      events: [...buffered, ...(a.terminal ?? [])],
+    });
+    if (!written) return false;
+    this.s.writer.deliver(written.events);
+    if (a.status && written.queued) this.d.onQueued(this.s.sessionId);
+    return true;
+  }
+}
+
+export function event(type: string, data: Record<string, unknown>): PendingEvent {
+  return { type, data, at: new Date().toISOString() };
+}
+
+const zero = (): Usage => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { startServer, stores, type TestServer } from '../helpers/server.ts';
+import { createAgent, sse } from './helpers.ts';
+
+/** A remote agent runtime on loopback: answers by a switchable behaviour and records each request. */
+async function fakeRuntime() {
+  const seen: Array<{ url: string; headers: IncomingHttpHeaders; body: unknown }> = [];
+  let behaviour: 'ok' | 'fail' = 'ok';
+  const server: Server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      const body = JSON.parse(raw);
+      seen.push({ url: req.url ?? '', headers: req.headers, body });
+      if (behaviour === 'fail') {
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('overloaded');
+        return;
+      }
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ output: `remote did: ${body.task}` }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    set: (b: typeof behaviour) => {
+      behaviour = b;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+for (const store of stores) {
+  describe(`remote agents on ${store}`, () => {
+    let s: TestServer;
+    let fake: Awaited<ReturnType<typeof fakeRuntime>>;
+
+    before(async () => {
+      fake = await fakeRuntime();
+      s = await startServer(store);
+    });
+    after(async () => {
+      await s.close();
+      await fake.close();
+    });
+
+    it('sends {task, parameters} with X-Request-Id to POST {runtime_url}/run and answers like chat', async () => {
+      const agent = await createAgent(s, { name: 'far-ok', env: 'remote', runtime_url: `${fake.url}/ok` });
+      const res = await s.request('POST', `/v1/agents/${agent.id}/chat`, {
+        body: { message: 'count the stars', context: { sky: 'north' }, stream: false },
+        headers: { 'x-request-id': 'req-remote-1' },
+      });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.response.text, 'remote did: count the stars');
+      const got = fake.seen.at(-1)!;
+      assert.equal(got.url, '/ok/run');
+      assert.deepEqual(got.body, { task: 'count the stars', parameters: { sky: 'north' } });
+      assert.equal(got.headers['x-request-id'], 'req-remote-1');
+      const read = await sse(`${s.url}/v1/agents/${agent.id}/chat`, {
+        key: s.adminKey,
+        body: { message: 'again' },
+      });
+      assert.deepEqual(
+        read.events.map((e) => e.event),
+        ['session_start', 'system', 'text', 'result', 'session_end'],
+      );
+    });
+
+    it('retries a failing runtime, answers 502, then its breaker opens: 503 without calling it', async () => {
+      fake.set('fail');
+      const agent = await createAgent(s, { name: 'far-bad', env: 'remote', runtime_url: `${fake.url}/bad` });
+      const hits = () => fake.seen.filter((x) => x.url === '/bad/run').length;
+      const first = await s.request('POST', `/v1/agents/${agent.id}/chat`, {
+        body: { message: 'one', stream: false },
+      });
+      assert.equal(first.status, 502, first.text);
+      assert.match(first.body.error.message, /failed after 3 attempt\(s\): answered 503: overloaded/);
+      assert.equal(hits(), 3, 'one attempt and two retries');
+      // Five endpoint failures open the breaker (failure_threshold 5): the second chat gets two tries.
+      const second = await s.request('POST', `/v1/agents/${agent.id}/chat`, {
+        body: { message: 'two', stream: false },
+      });
+      assert.equal(second.status, 503, second.text);
+      assert.match(second.body.error.message, /circuit breaker is open/);
+      assert.equal(hits(), 5);
+      const third = await s.request('POST', `/v1/agents/${agent.id}/chat`, {
+        body: { message: 'three', stream: false },
+      });
+      assert.equal(third.status, 503, third.text);
+      assert.ok(Number(third.headers.get('retry-after')) >= 1);
+      assert.equal(hits(), 5, 'an open breaker does not call the runtime');
+      const run = await s.request('GET', `/v1/runs/${third.body.error.details.run_id}`);
+      assert.equal(run.body.status, 'failed');
+      assert.equal(run.body.error.code, 'unavailable');
+      // Another runtime is not affected by this one's breaker.
+      fake.set('ok');
+      const other = await createAgent(s, {
+        name: 'far-other',
+        env: 'remote',
+        runtime_url: `${fake.url}/other`,
+      });
+      const fine = await s.request('POST', `/v1/agents/${other.id}/chat`, {
+        body: { message: 'fine', stream: false },
+      });
+      assert.equal(fine.status, 200, fine.text);
+    });
+
+    it('refuses a remote agent without runtime_url with 422', async () => {
+      const agent = await createAgent(s, { name: 'far-nowhere', env: 'remote' });
+      const res = await s.request('POST', `/v1/agents/${agent.id}/chat`, {
+        body: { message: 'x', stream: false },
+      });
+      assert.equal(res.status, 422, res.text);
+      assert.match(res.body.error.message, /no runtime_url/);
+    });
+  });
+}
