@@ -11,6 +11,7 @@ import { childLoggerFactory, genRequestId, registerRequestContext } from './plug
 import { agentRoutes } from './routes/agents.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
+import { generateRoutes } from './routes/generate.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { knowledgeBaseRoutes } from './routes/knowledge-bases.ts';
@@ -115,6 +116,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(agentRoutes(services));
   await app.register(multiAgentRoutes(services));
   await app.register(multiAgentRunRoutes(services));
+  await app.register(generateRoutes(services));
   await app.register(tenantRoutes(services));
   await app.register(keyRoutes(services));
   await app.register(knowledgeBaseRoutes(services));
