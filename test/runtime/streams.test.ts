@@ -113,6 +113,38 @@ for (const store of stores) {
       );
     });
 
+    it('applies on_disconnect to stream:false requests too: answered when the client waits, cancelled when it leaves', async () => {
+      const kept = await s.request('POST', `/v1/agents/${agent.id}/chat`, {
+        body: { message: 'short', stream: false, on_disconnect: 'cancel' },
+      });
+      assert.equal(kept.status, 200, kept.text);
+      assert.equal(kept.body.response.text, 'You said: short');
+
+      // Non-streaming calls take the whole answer at once: a slow turn keeps this one going.
+      s.app.services.models.mock.script('default', [{ content: 'too late', delay_ms: 3000 }]);
+      const controller = new AbortController();
+      const leaving = fetch(`${s.url}/v1/agents/${agent.id}/chat`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ message: words, stream: false, on_disconnect: 'cancel' }),
+        signal: controller.signal,
+      }).catch(() => undefined);
+      const run = await eventually(async () => {
+        const [row] = await s.app.services.db.query<{ id: string }>(
+          `select id from runs where input = $1 and status = 'running' and options->>'on_disconnect' = 'cancel'`,
+          [words],
+        );
+        return row;
+      });
+      controller.abort();
+      await leaving;
+      const ended = await eventually(async () => {
+        const r = await s.request('GET', `/v1/runs/${run.id}`);
+        return r.body.status === 'running' ? undefined : r.body;
+      });
+      assert.equal(ended.status, 'cancelled');
+    });
+
     it('cancels on request, and answers 409 for a run that already ended', async () => {
       const started = await sse(`${s.url}/v1/agents/${agent.id}/chat`, {
         key: s.adminKey,

@@ -94,9 +94,14 @@ export async function replyWithRun(
   if (!body.stream) {
     let finished = false;
     // Without a stream, "disconnect" is the client closing the request before the answer.
+    // The response's 'close', not the request's: the request closes once its body is read.
     if (body.on_disconnect === 'cancel') {
-      req.raw.on('close', () => {
-        if (!finished && !reply.sent) runtime.cancel(callerOf(req).tenantId, handle.runId).catch(() => {});
+      reply.raw.on('close', () => {
+        if (!finished && !reply.raw.writableFinished) {
+          runtime
+            .cancel(callerOf(req).tenantId, handle.runId, 'the client disconnected (on_disconnect: cancel)')
+            .catch(() => {});
+        }
       });
     }
     const result = await handle.result();
