@@ -152,6 +152,28 @@ for (const store of stores) {
       assert.deepEqual(read.events.at(-1)!.data.status, 'failed');
     });
 
+    it('cuts the context handed over to the budget, and says so in the handoff event', async () => {
+      const tight = await s.request('POST', '/v1/multi-agents', {
+        body: {
+          name: 'support-tight',
+          kind: 'swarm',
+          members: [triage.id, billing.id],
+          config: { context_budget_tokens: 30 },
+        },
+      });
+      assert.equal(tight.status, 201, tight.text);
+      mock().script('sw-triage', [transfer('billing')]);
+      mock().script('sw-billing', [{ content: 'short' }]);
+      const read = await sse(`${s.url}/v1/multi-agents/${tight.body.id}/run`, {
+        key: s.adminKey,
+        body: { message: `a long complaint: ${'details '.repeat(200)}` },
+      });
+      const handoff = read.events.find((e) => e.event === 'handoff')!;
+      assert.equal(handoff.data.truncated, true);
+      assert.ok(handoff.data.dropped_messages >= 1);
+      assert.equal(read.events.at(-1)!.data.status, 'completed');
+    });
+
     it('starts at entry_agent_override, and refuses an override that is not a member', async () => {
       mock().script('sw-billing', [{ content: 'billing first' }]);
       const res = await s.request('POST', `/v1/multi-agents/${spec.id}/run`, {
