@@ -112,6 +112,32 @@ for (const store of stores) {
       assert.equal(error.data.node_id, ids.draft);
     });
 
+    it('stops every node of a cancelled run: nothing downstream starts', async () => {
+      mock().script('dag-research', [{ content: 'slow R', delay_ms: 5_000 }]);
+      mock().script('dag-draft', [{ content: 'slow D', delay_ms: 5_000 }]);
+      let runId = '';
+      const read = await sse(`${s.url}/v1/multi-agents/${spec.id}/run`, {
+        key: s.adminKey,
+        body: { message: 'cancel me' },
+        stop: (e) => {
+          if (e.event === 'session_start') runId = e.data.run_id;
+          return e.event === 'node_start' && e.data.agent === 'research';
+        },
+      });
+      assert.ok(runId && !read.done);
+      const cancel = await s.request('POST', `/v1/runs/${runId}/cancel`, { body: {} });
+      assert.equal(cancel.status, 200, cancel.text);
+      const rest = await sse(`${s.url}/v1/runs/${runId}/stream`, { key: s.adminKey });
+      assert.ok(rest.done);
+      assert.equal(rest.events.at(-1)!.data.status, 'cancelled');
+      const order = nodeEvents(rest.events);
+      assert.ok(!order.includes('start:edit') && !order.includes('start:audit'), order.join());
+      const run = await s.request('GET', `/v1/runs/${runId}`);
+      assert.equal(run.body.status, 'cancelled');
+      // The loops stopped: the slow turns were taken and no node started after the cancel.
+      assert.equal(mock().pending('dag-research') + mock().pending('dag-draft'), 0);
+    });
+
     it('starts at entry_agent_override: only that node and what it reaches run', async () => {
       mock().script('dag-research', [{ content: 'only research' }]);
       const read = await sse(`${s.url}/v1/multi-agents/${spec.id}/run`, {

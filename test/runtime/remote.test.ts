@@ -2,13 +2,15 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { AppError } from '../../src/errors.ts';
+import { RemoteRuntimes } from '../../src/runtime/remote.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import { createAgent, sse } from './helpers.ts';
 
 /** A remote agent runtime on loopback: answers by a switchable behaviour and records each request. */
 async function fakeRuntime() {
   const seen: Array<{ url: string; headers: IncomingHttpHeaders; body: unknown }> = [];
-  let behaviour: 'ok' | 'fail' = 'ok';
+  let behaviour: 'ok' | 'fail' | 'hang' | 'refuse' = 'ok';
   const server: Server = createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => {
@@ -17,6 +19,11 @@ async function fakeRuntime() {
     req.on('end', () => {
       const body = JSON.parse(raw);
       seen.push({ url: req.url ?? '', headers: req.headers, body });
+      if (behaviour === 'hang') return;
+      if (behaviour === 'refuse') {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('no such task');
+        return;
+      }
       if (behaviour === 'fail') {
         res.writeHead(503, { 'content-type': 'text/plain' }).end('overloaded');
         return;
@@ -40,6 +47,51 @@ async function fakeRuntime() {
       }),
   };
 }
+
+describe('remote runtime client', () => {
+  let fake: Awaited<ReturnType<typeof fakeRuntime>>;
+  before(async () => {
+    fake = await fakeRuntime();
+  });
+  after(async () => {
+    await fake.close();
+  });
+  const client = () =>
+    new RemoteRuntimes({
+      timeout_ms: 150,
+      retries: { max: 1, base_ms: 1, max_ms: 10 },
+      breaker: { failure_threshold: 10, reset_ms: 60_000 },
+    });
+  const call = (c: RemoteRuntimes, path: string) =>
+    c
+      .run(
+        `${fake.url}${path}`,
+        { task: 't', parameters: {} },
+        { requestId: 'r', signal: new AbortController().signal },
+      )
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+
+  it('maps a runtime that does not answer in time to 504, after its retries', async () => {
+    fake.set('hang');
+    const err = await call(client(), '/slow');
+    assert.ok(err instanceof AppError);
+    assert.equal(err.status, 504);
+    assert.match(err.message, /timed out after 2 attempt\(s\)/);
+    assert.equal(fake.seen.filter((x) => x.url === '/slow/run').length, 2);
+  });
+
+  it('does not retry a runtime that refuses the task (4xx): 502 at once', async () => {
+    fake.set('refuse');
+    const err = await call(client(), '/refuse');
+    assert.ok(err instanceof AppError);
+    assert.equal(err.status, 502);
+    assert.match(err.message, /answered 400: no such task/);
+    assert.equal(fake.seen.filter((x) => x.url === '/refuse/run').length, 1);
+  });
+});
 
 for (const store of stores) {
   describe(`remote agents on ${store}`, () => {
