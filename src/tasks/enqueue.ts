@@ -26,7 +26,30 @@ export interface NewTask {
 }
 
 /**
- * Inserts one task, its `created` event and one NOTIFY, in one statement (one transaction).
+ * Wakes the workers, in a transaction of its own with `synchronous_commit` off, after the enqueue
+ * committed. Not inside the enqueue: PostgreSQL serialises every committing transaction that sent a
+ * NOTIFY (one lock per database, held until the commit is flushed), so a NOTIFY in a synchronous
+ * enqueue holds that lock for a WAL flush, and claims and completions (which announce their streams)
+ * queue behind it: under a slow disk, enqueue-to-start latency grew to seconds. A wake-up lost to a
+ * crash between the two is covered by the workers' fallback poll.
+ */
+async function wakeWorkers(db: Queryable, runAt: Date | number): Promise<void> {
+  const payload = String(typeof runAt === 'number' ? runAt : runAt.getTime());
+  // Inside a caller's transaction (a `Queryable` that is not the `Db`) the NOTIFY goes out with its
+  // commit, and that commit must stay synchronous: the setting would apply to all of it.
+  if (!('transaction' in db)) {
+    await db.query(`select pg_notify('${TASKS_CHANNEL}', $1)`, [payload]);
+    return;
+  }
+  await db.query(
+    `select pg_notify('${TASKS_CHANNEL}', $1) where (select set_config('synchronous_commit', 'off', true)) = 'off'`,
+    [payload],
+  );
+}
+
+/**
+ * Inserts one task and its `created` event in one statement (one transaction, synchronously
+ * committed), then wakes the workers (`wakeWorkers`).
  * With an idempotency key already used by the tenant it inserts nothing and returns undefined;
  * the caller then reads the existing task.
  */
@@ -45,8 +68,7 @@ export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | 
        insert into events (tenant_id, stream_id, type, data)
        select tenant_id, id, 'created', jsonb_build_object('priority', priority, 'run_at', run_at) from ins
      )
-     select ins.*, pg_notify('${TASKS_CHANNEL}', (extract(epoch from ins.run_at) * 1000)::bigint::text)
-     from ins`,
+     select ins.* from ins`,
     [
       t.id,
       t.tenant_id,
@@ -67,12 +89,12 @@ export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | 
     ],
   );
   if (!row) return undefined;
-  const { pg_notify: _, ...task } = row as TaskRow & { pg_notify?: unknown };
-  return task;
+  await wakeWorkers(db, row.run_at).catch(() => {});
+  return row;
 }
 
 /**
- * Inserts many tasks of one tenant with one statement and one NOTIFY (bulk loads, benchmarks).
+ * Inserts many tasks of one tenant with one statement, then wakes the workers once (bulk loads, benchmarks).
  * No idempotency keys or callbacks here: those go through `enqueueTask`.
  */
 export async function enqueueMany(
@@ -81,7 +103,7 @@ export async function enqueueMany(
   tasks: ReadonlyArray<Pick<NewTask, 'id' | 'agent_id' | 'task_type' | 'title' | 'payload' | 'priority'>>,
 ): Promise<number> {
   if (tasks.length === 0) return 0;
-  const [row] = await db.query<{ n: number }>(
+  const [row] = await db.query<{ n: number; first_ms: string | null }>(
     `with ins as (
        insert into tasks (id, tenant_id, agent_id, task_type, title, payload, priority)
        select id, $1, agent_id, task_type, title, payload, priority
@@ -91,9 +113,7 @@ export async function enqueueMany(
      ), ev as (
        insert into events (tenant_id, stream_id, type) select tenant_id, id, 'created' from ins
      )
-     select count(*)::int as n,
-            pg_notify('${TASKS_CHANNEL}', (extract(epoch from min(run_at)) * 1000)::bigint::text)
-     from ins`,
+     select count(*)::int as n, (extract(epoch from min(run_at)) * 1000)::bigint::text as first_ms from ins`,
     [
       tenantId,
       tasks.map((t) => t.id),
@@ -104,5 +124,6 @@ export async function enqueueMany(
       tasks.map((t) => t.priority),
     ],
   );
+  if (row?.first_ms) await wakeWorkers(db, Number(row.first_ms)).catch(() => {});
   return row?.n ?? 0;
 }
