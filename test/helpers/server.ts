@@ -68,9 +68,12 @@ export async function startServer(store: StoreKind, overrides: ConfigInput = {})
     drop = db.drop;
     storeConfig = { database_url: db.url, pool_max: 5 };
   }
+  // Warm sandbox pools cost a bubblewrap start per slot: only suites that use the sandbox ask for them.
+  const sandbox = overrides.sandbox ?? { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } };
   const config = testConfig({
     log_level: 'silent',
     ...overrides,
+    sandbox,
     store: { ...storeConfig, ...overrides.store },
   });
   const app = await createApp(config, { log: createLogger(process.env.AGENTRY_TEST_LOG ?? 'silent') });
