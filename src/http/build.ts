@@ -19,8 +19,8 @@ import { modelRoutes } from './routes/models.ts';
 import { multiAgentRunRoutes } from './routes/multi-agent-runs.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
 import { policyRoutes } from './routes/policy.ts';
-import { runRoutes } from './routes/runs.ts';
 import { poolRoutes } from './routes/pools.ts';
+import { runRoutes } from './routes/runs.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { taskRoutes } from './routes/tasks.ts';
@@ -119,7 +119,6 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(generateRoutes(services));
   await app.register(tenantRoutes(services));
   await app.register(keyRoutes(services));
-  await app.register(knowledgeBaseRoutes(services));
   await app.register(taskRoutes(services));
   await app.register(scheduleRoutes(services));
   await app.register(chatCompletionRoutes(services));
@@ -130,6 +129,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(chatRoutes(services));
   await app.register(sessionRoutes(services));
   await app.register(runRoutes(services));
+  await app.register(knowledgeBaseRoutes(services));
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;
