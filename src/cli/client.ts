@@ -181,3 +181,13 @@ const snippet = (text: string) => {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || '(empty body)';
 };
+
+/** Parses a JSON-valued flag (`--payload '{…}'`), naming the flag when the JSON is bad. */
+export function parseJsonFlag(flag: string, value: string | undefined): unknown {
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch (err) {
+    throw new CliError(`${flag} is not valid JSON: ${(err as Error).message}`);
+  }
+}

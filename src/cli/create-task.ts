@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { Task } from '../tasks/schema.ts';
 import { resolveAgent } from './agents.ts';
-import { ApiClient, CliError, type ClientOptions, withClientOptions } from './client.ts';
+import { ApiClient, CliError, type ClientOptions, parseJsonFlag, withClientOptions } from './client.ts';
 import { action } from './fail.ts';
 import { print } from './output.ts';
 import { formatTask } from './tasks.ts';
@@ -41,14 +41,7 @@ export function createTaskCommand(): Command {
     .option('--callback-url <url>', 'POSTed the task when it ends (signed)')
     .action(
       action(async (opts: Flags) => {
-        let payload: unknown;
-        if (opts.payload !== undefined) {
-          try {
-            payload = JSON.parse(opts.payload);
-          } catch (err) {
-            throw new CliError(`--payload is not valid JSON: ${(err as Error).message}`);
-          }
-        }
+        const payload = parseJsonFlag('--payload', opts.payload);
         const client = ApiClient.from(opts);
         const agent = await resolveAgent(client, opts.agent);
         const task = await client.request<Task>('POST', '/v1/tasks', {

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { Page } from '../agents/schema.ts';
 import type { Schedule } from '../tasks/schedule-rows.ts';
 import { resolveAgent } from './agents.ts';
-import { ApiClient, CliError, type ClientOptions, withClientOptions } from './client.ts';
+import { ApiClient, type ClientOptions, parseJsonFlag, withClientOptions } from './client.ts';
 import { action } from './fail.ts';
 import { type Column, formatRecord, formatTable, print, shortTime } from './output.ts';
 
@@ -75,14 +75,7 @@ export function schedulesCommand(): Command {
       .option('--payload <json>', 'JSON payload of each task')
       .action(
         action(async (opts: CreateFlags) => {
-          let payload: unknown;
-          if (opts.payload !== undefined) {
-            try {
-              payload = JSON.parse(opts.payload);
-            } catch (err) {
-              throw new CliError(`--payload is not valid JSON: ${(err as Error).message}`);
-            }
-          }
+          const payload = parseJsonFlag('--payload', opts.payload);
           const client = ApiClient.from(opts);
           const agent = await resolveAgent(client, opts.agent);
           const schedule = await client.request<Schedule>('POST', '/v1/schedules', {

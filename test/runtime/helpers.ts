@@ -104,20 +104,9 @@ export async function createAgent(
   return res.body;
 }
 
-/** Polls until `check` returns a value (not undefined); fails after `ms`. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  ms = 15_000,
-  what = 'condition',
-): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { eventually } from '../helpers/eventually.ts';
+
+export { eventually };
 
 /** Boots the real server on an existing store (a restart): the caller keeps the admin key it had. */
 export async function bootOn(config: ConfigInput): Promise<{ app: App; url: string }> {

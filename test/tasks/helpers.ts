@@ -39,20 +39,9 @@ export async function createAgent(s: TestServer, name: string, taskTypes: unknow
   return res.body as { id: string; name: string };
 }
 
-/** Polls until `check` returns a value (not undefined); fails after `ms`. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  ms = 15_000,
-  what = 'condition',
-): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { eventually } from '../helpers/eventually.ts';
+
+export { eventually };
 
 export async function waitForStatus(s: TestServer, id: string, statuses: string[], ms = 15_000) {
   return eventually(
