@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ModelTimeouts } from '../config/models-config.ts';
 import { AppError } from '../errors.ts';
+import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
+import { backoffMs, type RetryOptions } from '../resilience/retry.ts';
 import type { Admission, Ticket } from './admission.ts';
-import { type BreakerOptions, CircuitBreaker } from './breaker.ts';
 import type { ModelCatalog, ResolvedModel } from './catalog.ts';
 import { asUpstreamError, TimeoutReason, toAppError } from './errors.ts';
 import type { ModelPolicy } from './policy.ts';
 import { type Embeddings, type ProviderCall, UpstreamError } from './provider.ts';
 import type { MockProvider } from './providers/mock.ts';
-import { backoffMs, type RetryOptions } from './retry.ts';
 import type { CallSpan, ModelTelemetry } from './telemetry.ts';
 import { estimatePromptTokens } from './tokens.ts';
 import type {

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.ts';
-import { type BreakerOptions, CircuitBreaker } from '../models/breaker.ts';
-import { backoffMs, parseRetryAfter, type RetryOptions } from '../models/retry.ts';
 import { estimateTokens } from '../models/tokens.ts';
+import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
+import { backoffMs, parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
 import { RunWriter } from './run-end.ts';
 import type { Executor } from './runtime.ts';

@@ -6,6 +6,7 @@ import { toError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { fullJitterMs } from './backoff.ts';
 import type { CallbackSecrets } from './callback-secrets.ts';
+import { PollLoop } from './poll-loop.ts';
 import { type TaskRow, toTask } from './rows.ts';
 import { SIGNATURE_HEADER, sign } from './signature.ts';
 import { guardedLookup, refusedCallbackUrl } from './ssrf.ts';
@@ -41,26 +42,28 @@ class Refused extends Error {}
  * pushed ahead), so several processes share the outbox and a crash mid-send only delays a retry.
  */
 export class CallbackSender {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private again = false;
-  private stopped = false;
+  private readonly loop: PollLoop;
 
-  constructor(private readonly o: CallbackSenderOptions) {}
+  constructor(private readonly o: CallbackSenderOptions) {
+    this.loop = new PollLoop(
+      () => this.round(),
+      (err) => {
+        this.o.log.warn({ err: toError(err) }, 'callback delivery round failed');
+        return this.o.pollSeconds * 1000;
+      },
+    );
+  }
 
   start(): void {
-    this.schedule(0);
+    this.loop.start();
   }
 
   wake(): void {
-    if (this.running) this.again = true;
-    else this.schedule(0);
+    this.loop.wake();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Sends every due callback once; returns how many were attempted. */
@@ -162,33 +165,15 @@ export class CallbackSender {
     });
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.run(), ms);
-    this.timer.unref();
-  }
-
-  private run(): void {
-    if (this.running) return;
-    this.running = (async () => {
-      let waitMs = this.o.pollSeconds * 1000;
-      try {
-        this.again = false;
-        const sent = await this.sendDue();
-        const [row] = await this.o.db.query<{ ms: number | null }>(
-          `select (extract(epoch from min(next_attempt_at) - now()) * 1000)::float8 as ms from callback_outbox
-           where delivered_at is null and given_up_at is null`,
-        );
-        if (sent > 0 || this.again) waitMs = 0;
-        else if (row?.ms !== null && row?.ms !== undefined)
-          waitMs = Math.min(waitMs, Math.max(0, row.ms) + 5);
-      } catch (err) {
-        this.o.log.warn({ err: toError(err) }, 'callback delivery round failed');
-      } finally {
-        this.running = undefined;
-        this.schedule(waitMs);
-      }
-    })();
+  /** Sends what is due; the next round comes at once after a busy one, else when the next row falls due. */
+  private async round(): Promise<number> {
+    const sent = await this.sendDue();
+    if (sent > 0) return 0;
+    const [row] = await this.o.db.query<{ ms: number | null }>(
+      `select (extract(epoch from min(next_attempt_at) - now()) * 1000)::float8 as ms from callback_outbox
+       where delivered_at is null and given_up_at is null`,
+    );
+    const poll = this.o.pollSeconds * 1000;
+    return row?.ms === null || row?.ms === undefined ? poll : Math.min(poll, Math.max(0, row.ms) + 5);
   }
 }

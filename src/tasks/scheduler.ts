@@ -4,6 +4,7 @@ import { toError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { enqueueTask } from './enqueue.ts';
 import { nextRunAfter } from './next-run.ts';
+import { PollLoop } from './poll-loop.ts';
 import type { ScheduleRow } from './schedule-rows.ts';
 
 export interface SchedulerOptions {
@@ -20,24 +21,28 @@ export interface SchedulerOptions {
  * run. The task's idempotency key names the tick as a second guard.
  */
 export class Scheduler {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private readonly loop: PollLoop;
 
-  constructor(private readonly o: SchedulerOptions) {}
+  constructor(private readonly o: SchedulerOptions) {
+    this.loop = new PollLoop(
+      () => this.round(),
+      (err) => {
+        this.o.log.warn({ err: toError(err) }, 'schedule tick failed; retrying');
+        return this.o.pollSeconds * 1000;
+      },
+    );
+  }
 
   start(): void {
-    this.schedule(0);
+    this.loop.start();
   }
 
   wake(): void {
-    this.schedule(0);
+    this.loop.wake();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Creates the tasks of every due schedule; returns how many. Exposed for tests and `run-once`. */
@@ -78,30 +83,14 @@ export class Scheduler {
     }
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.run(), ms);
-    this.timer.unref();
-  }
-
-  private run(): void {
-    if (this.running) return;
-    this.running = (async () => {
-      let waitMs = this.o.pollSeconds * 1000;
-      try {
-        await this.tick();
-        const [row] = await this.o.db.query<{ ms: number | null }>(
-          `select (extract(epoch from min(next_run_at) - now()) * 1000)::float8 as ms
-           from schedules where not paused`,
-        );
-        if (row?.ms !== null && row?.ms !== undefined) waitMs = Math.min(waitMs, Math.max(0, row.ms) + 5);
-      } catch (err) {
-        this.o.log.warn({ err: toError(err) }, 'schedule tick failed; retrying');
-      } finally {
-        this.running = undefined;
-        this.schedule(waitMs);
-      }
-    })();
+  /** Creates the due tasks, then sleeps until the next schedule falls due (at most the poll interval). */
+  private async round(): Promise<number> {
+    await this.tick();
+    const [row] = await this.o.db.query<{ ms: number | null }>(
+      `select (extract(epoch from min(next_run_at) - now()) * 1000)::float8 as ms
+       from schedules where not paused`,
+    );
+    const poll = this.o.pollSeconds * 1000;
+    return row?.ms === null || row?.ms === undefined ? poll : Math.min(poll, Math.max(0, row.ms) + 5);
   }
 }

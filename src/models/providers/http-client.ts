@@ -1,7 +1,7 @@
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { ModelTimeouts } from '../../config/models-config.ts';
+import { parseRetryAfter } from '../../resilience/retry.ts';
 import { UpstreamError } from '../provider.ts';
-import { parseRetryAfter } from '../retry.ts';
 
 /**
  * The fetch both SDKs use: undici with a connection pool per endpoint, so the connect timeout and the

@@ -1,9 +1,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { SandboxConfig } from '../../config/sandbox-config.ts';
 import { AppError } from '../../errors.ts';
-import { CircuitBreaker } from '../../models/breaker.ts';
 import type { HealthRegistry } from '../../observability/health.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { CircuitBreaker } from '../../resilience/breaker.ts';
 import { BwrapBackend } from './bwrap.ts';
 import { detectCgroups } from './cgroup.ts';
 import { type PoolStats, WarmPool } from './pool.ts';

@@ -1,0 +1,54 @@
+/**
+ * A background round that reschedules itself: `round()` does the work and returns how long to
+ * wait before the next one (the caller caps it with its poll interval). Rounds never overlap;
+ * `wake()` runs one now, or — when one is in progress — right after it, so no wake-up is lost.
+ */
+export class PollLoop {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly round: () => Promise<number>,
+    /** Logs a failed round and says how long to wait before trying again. */
+    private readonly onError: (err: unknown) => number,
+  ) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  wake(): void {
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.run(), ms);
+    this.timer.unref();
+  }
+
+  private run(): void {
+    if (this.running) return;
+    this.running = (async () => {
+      let waitMs: number;
+      try {
+        this.again = false;
+        waitMs = await this.round();
+      } catch (err) {
+        waitMs = this.onError(err);
+      }
+      this.running = undefined;
+      this.schedule(this.again ? 0 : waitMs);
+    })();
+  }
+}
