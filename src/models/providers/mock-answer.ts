@@ -1,13 +1,18 @@
 import type { ChatMessage, CompletionRequest, ToolSpec } from '../types.ts';
+import { brokenRule, refusal } from './mock-rules.ts';
 
 /**
  * What the mock model says, decided from the request alone (deterministic, no randomness):
  * 1. After a tool result, it reports the result: `The <tool> tool returned: <content>`.
- * 2. When tools are offered (and tool_choice is not `none`) and the last user message names one of
+ * 2. Persona constraints come before anything else the user asks: when a system message holds a rule
+ *    line starting with "Never" (`- Never disable an alarm remotely: …`) and the last user message
+ *    asks for that action (most of the action's content words, lightly stemmed: see mock-rules.ts),
+ *    it refuses and cites the rule: `I can't do that. It would break one of my rules: "<rule>"`.
+ * 3. When tools are offered (and tool_choice is not `none`) and the last user message names one of
  *    them (`use the calculator tool …`), or tool_choice forces one, it calls that tool with arguments
  *    taken from the prompt (a JSON object in it, else quoted text, an arithmetic expression, numbers).
- * 3. Simple arithmetic in the last user message (`what is 2 + 3 * 4?`) is answered with the number.
- * 4. Anything else is echoed: `You said: <text>`.
+ * 4. Simple arithmetic in the last user message (`what is 2 + 3 * 4?`) is answered with the number.
+ * 5. Anything else is echoed: `You said: <text>`.
  */
 export interface MockAnswer {
   content: string | null;
@@ -21,6 +26,8 @@ export function mockAnswer(request: CompletionRequest): MockAnswer {
     return { content: `The ${name} tool returned: ${last.content ?? ''}`, toolCalls: [] };
   }
   const text = lastUserText(request.messages);
+  const broken = last?.role === 'user' ? brokenRule(request.messages, text) : undefined;
+  if (broken) return { content: refusal(broken), toolCalls: [] };
   const tool = chooseTool(request, text);
   if (tool)
     return { content: null, toolCalls: [{ name: tool.function.name, arguments: argumentsFor(tool, text) }] };
