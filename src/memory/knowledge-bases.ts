@@ -167,6 +167,15 @@ export class KnowledgeBaseService {
     return toDocument(row);
   }
 
+  /** The id of the document with this source in a knowledge base, if there is one. */
+  async findDocument(tenantId: string, kbId: string, source: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ id: string }>(
+      'select id from documents where tenant_id = $1 and knowledge_base_id = $2 and source = $3',
+      [tenantId, kbId, source],
+    );
+    return row?.id;
+  }
+
   /** Deletes a document and its chunks; the revision bump tells vector caches to reload. */
   async deleteDocument(tenantId: string, kbId: string, docId: string, who: Actor): Promise<void> {
     await this.db.transaction(async (tx) => {

@@ -4,8 +4,9 @@ import type { CallContext, ChatMessage, ModelGateway, ToolCall, Usage } from '..
 import type { Logger } from '../observability/logger.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { Workspace } from '../tools/workspace.ts';
+import { type ContextRecord, defaultContextSettings, LoopMemory, lastUserText } from './context.ts';
 import { LoopError, type Round, runLoop } from './loop.ts';
-import { renderSystemPrompt, repairHistory } from './prompt.ts';
+import { repairHistory } from './prompt.ts';
 import { addUsage, type RunOptions, toRecord } from './rows.ts';
 import type { PendingEvent, RunEventWriter } from './run-events.ts';
 import type { RunStore } from './run-store.ts';
@@ -48,6 +49,21 @@ export interface ExecuteDeps {
   owner: string;
   /** The run ended and others wait behind it in its session. */
   onQueued(sessionId: string): void;
+  /** Context assembly and playbooks; absent: no knowledge, history within the default budget. */
+  memory?: LoopMemory;
+}
+
+/** For deps built without memory (tests, tools): history budget only, no knowledge look-ups. */
+let bare: LoopMemory | undefined;
+export function memoryOf(d: Pick<ExecuteDeps, 'memory' | 'store' | 'log'>): LoopMemory {
+  if (d.memory) return d.memory;
+  bare ??= new LoopMemory({
+    db: undefined as never,
+    memory: () => undefined,
+    settings: defaultContextSettings,
+    log: d.log,
+  });
+  return bare;
 }
 
 /** One run to execute now: it is `running` and leased to this process. */
@@ -92,11 +108,22 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
     return true;
   };
   let usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  let record: ContextRecord | undefined;
   try {
     const open = new Set(s.resume?.toolCalls.map((c) => c.id));
     const history = repairHistory(s.history ?? (await d.store.history(s.sessionId)), open);
-    const system = renderSystemPrompt(agent.system_prompt, s.context);
-    const messages: ChatMessage[] = system ? [{ role: 'system', content: system }, ...history] : history;
+    const memory = memoryOf(d);
+    const embed = { tenantId: s.tenantId, tenantName: s.call.tenantName, requestId: s.call.requestId };
+    const assembled = await memory.assemble({
+      tenantId: s.tenantId,
+      agent,
+      history,
+      variables: s.context,
+      embed,
+    });
+    const messages: ChatMessage[] = assembled.messages;
+    record = assembled.record;
+    const roundOf = (r: Round) => withContext(r, assembled.record);
     const collaborative = agent.mode === 'COLLABORATIVE';
     const outcome = await runLoop({
       models: d.models,
@@ -167,6 +194,15 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
         { type: 'result', data: result, at: new Date().toISOString() },
       ]),
     });
+    await memory.learn({
+      tenantId: s.tenantId,
+      agent,
+      bound: assembled.bound,
+      goal: lastUserText(history),
+      toolCalls: outcome.toolCalls,
+      outcome: outcome.text,
+      embed,
+    });
     return {
       status: 'completed',
       text: outcome.text,
@@ -196,7 +232,12 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
     if (!(reason instanceof LoopError || reason instanceof AppError || reason instanceof RunAborted)) {
       d.log.error({ err: reason, run_id: s.runId }, 'run failed');
     }
-    const round = reason instanceof LoopError ? roundOf(reason.round) : {};
+    const round =
+      reason instanceof LoopError
+        ? record
+          ? withContext(reason.round, record)
+          : plainRound(reason.round)
+        : {};
     const buffered = await writer.take().catch(() => []);
     await finish({
       ...round,
@@ -210,6 +251,16 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
   }
 }
 
-function roundOf(r: Round) {
+function plainRound(r: Round) {
   return { messages: r.messages, steps: r.steps, modelCalls: r.modelCalls, usage: r.usage };
+}
+
+/** The round with its model steps' inputs carrying the assembled context (visible in GET /v1/runs/:id). */
+export function withContext(r: Round, context: ContextRecord) {
+  return {
+    ...plainRound(r),
+    steps: r.steps.map((step) =>
+      step.kind === 'model' ? { ...step, input: { ...(step.input as object), context } } : step,
+    ),
+  };
 }

@@ -3,6 +3,7 @@ import type { Page } from '../agents/schema.ts';
 import type { Db } from '../db/db.ts';
 import { AppError, notFound } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
+import { type SessionSearchInput, searchSessions } from '../memory/session-search.ts';
 import type { Workspace } from '../tools/workspace.ts';
 import type { ListSessionsQuery, Message, Session } from './schema.ts';
 
@@ -44,6 +45,11 @@ export class SessionService {
       total = c?.n ?? 0;
     }
     return { data: rows.map(({ total: _, ...r }) => toSession(r)), total, limit: q.limit, offset: q.offset };
+  }
+
+  /** Past messages of the tenant's sessions (or one agent's) that match a query, best first. */
+  search(tenantId: string, input: SessionSearchInput) {
+    return searchSessions(this.db, tenantId, input);
   }
 
   async get(tenantId: string, id: string): Promise<Session> {

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pageOf } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
+import { sessionSearchBody, sessionSearchResult } from '../../memory/session-search.ts';
 import { listSessionsQuery, messageSchema, messagesQuery, sessionSchema } from '../../runtime/schema.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
@@ -25,6 +26,19 @@ export const sessionRoutes =
         },
       },
       async (req) => sessions.list(principalOf(req).tenantId, req.query),
+    );
+
+    app.post(
+      '/v1/sessions/search',
+      {
+        schema: {
+          tags,
+          summary: "Full-text search over the tenant's (or one agent's) past user and assistant messages",
+          body: sessionSearchBody,
+          response: { 200: sessionSearchResult, ...authErrors },
+        },
+      },
+      async (req) => sessions.search(principalOf(req).tenantId, req.body),
     );
 
     app.get(

@@ -1,0 +1,219 @@
+import type { Db } from '../db/db.ts';
+import type { EmbedContext, Embedder } from './embeddings.ts';
+import { normalise } from './embeddings.ts';
+import type { KbKind } from './schema.ts';
+import { fuseRrf } from './search.ts';
+import type { VectorStore } from './vectors.ts';
+
+/**
+ * Memory as the agent loop reads it: an agent's bound knowledge bases (by name or id, always within
+ * the run's tenant), the full text of its persona knowledge bases, and chunks retrieved from the
+ * others for one message. Retrieval never looks beyond the knowledge bases it is given, so an agent
+ * only ever sees chunks of its own bindings.
+ */
+
+export interface BoundKb {
+  id: string;
+  name: string;
+  kind: KbKind;
+  revision: number;
+}
+
+export interface RetrievedChunk {
+  chunk_id: string;
+  content: string;
+  heading_path: string[];
+  score: number;
+  text_rank: number | null;
+  vector_rank: number | null;
+  knowledge_base: { id: string; name: string };
+  document: { id: string; title: string; source: string };
+}
+
+export interface RetrievalDeps {
+  db: Db;
+  vectors: VectorStore;
+  embedder?: Embedder;
+}
+
+/** The tenant's knowledge bases named by `refs` (ids or names), in binding order, and the refs not found. */
+export async function resolveBindings(
+  db: Db,
+  tenantId: string,
+  refs: readonly string[],
+): Promise<{ bound: BoundKb[]; missing: string[] }> {
+  const rows = await db.query<{ id: string; name: string; kind: KbKind; revision: string | number }>(
+    `select id, name, kind, revision from knowledge_bases
+      where tenant_id = $1 and (id::text = any($3::text[]) or name = any($2::text[]))`,
+    [tenantId, refs, refs.map((r) => r.toLowerCase())],
+  );
+  const bound: BoundKb[] = [];
+  const missing: string[] = [];
+  const seen = new Set<string>();
+  for (const ref of refs) {
+    const row = rows.find((r) => r.id === ref.toLowerCase() || r.name === ref);
+    if (!row) missing.push(ref);
+    else if (!seen.has(row.id)) {
+      seen.add(row.id);
+      bound.push({ id: row.id, name: row.name, kind: row.kind, revision: Number(row.revision) });
+    }
+  }
+  return { bound, missing };
+}
+
+/**
+ * The whole text of one knowledge base, document by document, rebuilt from its chunks: a heading
+ * line where the heading path changes, and the overlap each chunk repeats from the one before
+ * removed (it is a suffix of the previous chunk followed by a paragraph break).
+ */
+export async function knowledgeBaseText(
+  db: Db,
+  tenantId: string,
+  kbId: string,
+): Promise<{ text: string; documents: { id: string; title: string }[] }> {
+  const rows = await db.query<{
+    document_id: string;
+    title: string;
+    heading_path: string[];
+    content: string;
+  }>(
+    `select c.document_id, d.title, c.heading_path, c.content
+       from chunks c join documents d on d.id = c.document_id
+      where c.knowledge_base_id = $1 and c.tenant_id = $2
+      order by d.source, c.position`,
+    [kbId, tenantId],
+  );
+  const parts: string[] = [];
+  const documents: { id: string; title: string }[] = [];
+  let prev: (typeof rows)[number] | undefined;
+  for (const r of rows) {
+    const sameDoc = prev?.document_id === r.document_id;
+    if (!sameDoc) documents.push({ id: r.document_id, title: r.title });
+    const path = r.heading_path.join(' > ');
+    const samePath = sameDoc && prev!.heading_path.join(' > ') === path;
+    let content = r.content;
+    if (samePath) content = withoutOverlap(prev!.content, content);
+    else if (path) parts.push(`## ${path}`);
+    if (content) parts.push(content);
+    prev = r;
+  }
+  return { text: parts.join('\n\n'), documents };
+}
+
+function withoutOverlap(previous: string, next: string): string {
+  let best = -1;
+  for (let at = next.indexOf('\n\n'); at >= 0; at = next.indexOf('\n\n', at + 1)) {
+    if (previous.endsWith(next.slice(0, at))) best = at;
+  }
+  return best < 0 ? next : next.slice(best + 2);
+}
+
+/** Full-text candidates across several knowledge bases: any of the query's words matches (as in search.ts). */
+async function textCandidates(
+  db: Db,
+  tenantId: string,
+  kbIds: string[],
+  query: string,
+  limit: number,
+): Promise<string[]> {
+  const rows = await db.query<{ id: string }>(
+    `with q as (select nullif(replace(websearch_to_tsquery('english', $1)::text, '&', '|'), '')::tsquery as q)
+     select c.id from chunks c, q
+      where q.q is not null and c.tsv @@ q.q and c.knowledge_base_id = any($2::uuid[]) and c.tenant_id = $3
+      order by ts_rank(c.tsv, q.q) desc, c.id
+      limit $4`,
+    [query, kbIds, tenantId, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Hybrid retrieval over the given knowledge bases (all of one tenant): the query is embedded once,
+ * full-text candidates come from one query over all of them, vector candidates from each, and the
+ * two lists are fused by reciprocal rank fusion.
+ */
+export async function retrieveChunks(
+  deps: RetrievalDeps,
+  tenantId: string,
+  kbs: readonly BoundKb[],
+  query: string,
+  topK: number,
+  ctx: EmbedContext,
+): Promise<{ chunks: RetrievedChunk[]; mode: 'hybrid' | 'text'; warning?: string }> {
+  const { db, vectors, embedder } = deps;
+  if (kbs.length === 0 || !query.trim()) return { chunks: [], mode: embedder ? 'hybrid' : 'text' };
+  const depth = Math.max(50, topK * 4);
+  let queryVector: number[] | undefined;
+  let warning: string | undefined;
+  if (embedder) {
+    // An embedding provider that fails costs the vector half of retrieval, not the turn.
+    try {
+      queryVector = normalise((await embedder.embed([query], ctx))[0]!);
+    } catch (err) {
+      warning = `query embedding failed (${err instanceof Error ? err.message : String(err)}); full-text only`;
+    }
+  }
+  const mode = queryVector ? 'hybrid' : 'text';
+  const [textList, vectorList] = await Promise.all([
+    textCandidates(
+      db,
+      tenantId,
+      kbs.map((k) => k.id),
+      query,
+      depth,
+    ),
+    queryVector
+      ? Promise.all(
+          kbs.map((kb) =>
+            vectors.search({
+              tenantId,
+              kbId: kb.id,
+              revision: kb.revision,
+              vector: queryVector,
+              limit: depth,
+            }),
+          ),
+        ).then((lists) =>
+          lists
+            .flat()
+            .sort((a, b) => b.similarity - a.similarity)
+            .slice(0, depth)
+            .map((h) => h.chunkId),
+        )
+      : Promise.resolve([]),
+  ]);
+  const fused = fuseRrf([textList, vectorList]).slice(0, topK);
+  if (fused.length === 0) return { chunks: [], mode, ...(warning && { warning }) };
+  const rows = await db.query<{
+    id: string;
+    content: string;
+    heading_path: string[];
+    knowledge_base_id: string;
+    document_id: string;
+    title: string;
+    source: string;
+  }>(
+    `select c.id, c.content, c.heading_path, c.knowledge_base_id, d.id as document_id, d.title, d.source
+       from chunks c join documents d on d.id = c.document_id
+      where c.id = any($1::uuid[]) and c.tenant_id = $2 and c.knowledge_base_id = any($3::uuid[])`,
+    [fused.map((f) => f.id), tenantId, kbs.map((k) => k.id)],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const names = new Map(kbs.map((k) => [k.id, k.name]));
+  const chunks: RetrievedChunk[] = [];
+  for (const f of fused) {
+    const r = byId.get(f.id);
+    if (!r) continue; // deleted meanwhile
+    chunks.push({
+      chunk_id: r.id,
+      content: r.content,
+      heading_path: r.heading_path,
+      score: f.score,
+      text_rank: f.ranks[0] ?? null,
+      vector_rank: f.ranks[1] ?? null,
+      knowledge_base: { id: r.knowledge_base_id, name: names.get(r.knowledge_base_id) ?? '' },
+      document: { id: r.document_id, title: r.title, source: r.source },
+    });
+  }
+  return { chunks, mode, ...(warning && { warning }) };
+}
