@@ -21,6 +21,7 @@ import type { Gateway } from './models/gateway.ts';
 import { HealthRegistry } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { LoopMemory } from './runtime/context.ts';
 import { multiAgentExecutor } from './runtime/multi-agent.ts';
 import { RemoteRuntimes, remoteExecutor } from './runtime/remote.ts';
 import { Runtime } from './runtime/runtime.ts';
@@ -144,6 +145,17 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       tools,
       config: config.runtime,
       tenantName,
+      // The memory module is opened further down; the loop reads it when a run starts.
+      memory: new LoopMemory({
+        db,
+        memory: () => memory,
+        settings: {
+          historyTokens: config.memory.history_tokens,
+          retrievalTopK: config.memory.retrieval_top_k,
+          personaTokens: config.memory.persona_tokens,
+        },
+        log,
+      }),
       executors: {
         multi_agent: multiAgentExecutor({ specs: multiAgents, agents }),
         remote: remoteExecutor(new RemoteRuntimes()),

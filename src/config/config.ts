@@ -123,6 +123,12 @@ export const configSchema = z
           .default(20 * 1024 * 1024),
         /** Vectors the exact scan (stores without pgvector) keeps in memory across knowledge bases. */
         vector_cache_chunks: z.coerce.number().int().min(0).default(500_000),
+        /** Session history sent with each model call, in tokens; older turns are dropped behind a marker. */
+        history_tokens: z.coerce.number().int().min(100).max(2_000_000).default(16_000),
+        /** Chunks retrieved per turn from an agent's bound (non-persona) knowledge bases. */
+        retrieval_top_k: z.coerce.number().int().min(0).max(50).default(5),
+        /** Most persona knowledge put in the system message, in tokens (cut with a marker beyond). */
+        persona_tokens: z.coerce.number().int().min(100).max(200_000).default(4_000),
         embeddings: z
           .object({
             /**

@@ -10,6 +10,7 @@ import type { ModelGateway } from '../models/types.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import { Workspace } from '../tools/workspace.ts';
+import type { LoopMemory } from './context.ts';
 import { type ExecuteDeps, executeRun, RunAborted, type RunResult, type RunSpec } from './execute.ts';
 import { followRun } from './follow.ts';
 import type { RunOptions, RunRow, StepRow } from './rows.ts';
@@ -33,6 +34,8 @@ export interface RuntimeDeps {
   tenantName(tenantId: string): Promise<string>;
   /** Runs that do not execute with the in-process loop: remote agents, multi-agent specs. */
   executors?: Executors;
+  /** Context assembly from memory (persona, history budget, retrieval) and playbooks. */
+  memory?: LoopMemory;
 }
 
 /** Executes one run instead of `executeRun` (same contract: persists how the run ends). */
@@ -320,6 +323,7 @@ export class Runtime {
         owner: this.owner,
         // After this run has left `live` (next tick): the next one may start here at once.
         onQueued: (sessionId) => setImmediate(() => this.startQueued(sessionId)),
+        memory: this.d.memory,
       },
       {
         ...r,
