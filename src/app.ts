@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { AgentService } from './agents/agents.ts';
 import { MultiAgentService } from './agents/multi-agents.ts';
+import { seedOpsTeam } from './agents/packs-ops-team.ts';
 import { TemplateService } from './agents/templates.ts';
 import { ApiKeyService } from './auth/api-keys.ts';
 import { Authenticator } from './auth/authenticator.ts';
@@ -33,7 +34,7 @@ import { QueueMetrics } from './tasks/metrics.ts';
 import { QueueRunner } from './tasks/runner.ts';
 import { ScheduleService } from './tasks/schedules.ts';
 import { TaskService } from './tasks/service.ts';
-import { registerBuiltinTools } from './tools/builtins/index.ts';
+import { registerBuiltinTools, registerOpsTools } from './tools/builtins/index.ts';
 import type { ToolRegistry } from './tools/registry.ts';
 import { SandboxedToolRegistry } from './tools/sandbox/registry.ts';
 import { SandboxService } from './tools/sandbox/service.ts';
@@ -136,6 +137,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         config.sandbox.limits.timeout_ms,
       ),
     );
+    // Read-only tools for agents that watch this deployment (the operations team).
+    registerOpsTools(tools, {
+      db,
+      health: () => health.report(),
+      recentTasks: async (tenantId, limit) => (await tasks.list(tenantId, { limit, offset: 0 })).data,
+    });
     const runtime = new Runtime({
       db,
       bus,
@@ -192,6 +199,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     });
 
     const boot = await bootstrap(db, tenants, keys);
+    // A fresh install starts with the operations team (only when the default tenant was just created,
+    // so an agent someone deleted is not brought back on the next start).
+    if (boot.adminKey && config.ops_team.seed) await seedOpsTeam(agents, boot.tenantId);
     const services: Services = {
       config,
       version,

@@ -1,3 +1,4 @@
+import { opsTeamTemplates } from './packs-ops-team.ts';
 import type { Template } from './schema.ts';
 
 /** Templates that ship with Agentry. Tenant templates live in the `templates` table beside them. */
@@ -40,4 +41,5 @@ export const builtinTemplates: readonly Template[] = [
     created_at: null,
     updated_at: null,
   },
+  ...opsTeamTemplates,
 ];

@@ -146,6 +146,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The six-agent operations team (LUMINA, SAM, EIVOR, ORACLE, CONNOR, AEGIS, from built-in templates). */
+    ops_team: z
+      .object({
+        /** Create the team's agents in the default tenant when that tenant is first created. */
+        seed: z.union([z.boolean(), z.stringbool()]).default(true),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -177,6 +185,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_LEASE_SECONDS', ['tasks', 'lease_seconds']],
   ['AGENTRY_EMBEDDINGS', ['memory', 'embeddings', 'provider']],
   ['AGENTRY_EMBEDDINGS_MODEL', ['memory', 'embeddings', 'model']],
+  ['AGENTRY_SEED_OPS_TEAM', ['ops_team', 'seed']],
 ];
 
 /**

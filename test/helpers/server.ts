@@ -70,8 +70,10 @@ export async function startServer(store: StoreKind, overrides: ConfigInput = {})
   }
   // Warm sandbox pools cost a bubblewrap start per slot: only suites that use the sandbox ask for them.
   const sandbox = overrides.sandbox ?? { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } };
+  // The operations team is seeded on a fresh install; suites that count agents start without it.
   const config = testConfig({
     log_level: 'silent',
+    ops_team: { seed: false },
     ...overrides,
     sandbox,
     store: { ...storeConfig, ...overrides.store },
