@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { AgentService } from './agents/agents.ts';
+import { DeploymentService } from './agents/local-dev/deployments.ts';
 import { MultiAgentService } from './agents/multi-agents.ts';
 import { seedOpsTeam } from './agents/packs-ops-team.ts';
 import { TemplateService } from './agents/templates.ts';
@@ -24,6 +25,8 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { LoopMemory } from './runtime/context.ts';
 import { multiAgentExecutor } from './runtime/multi-agent.ts';
+import { poolExecutor } from './runtime/pool-agent/executor.ts';
+import { AgentSandboxes } from './runtime/pool-agent/sandboxes.ts';
 import { RemoteRuntimes, remoteExecutor } from './runtime/remote.ts';
 import { Runtime } from './runtime/runtime.ts';
 import { SessionService } from './runtime/sessions.ts';
@@ -78,6 +81,9 @@ export interface Services {
   sessions: SessionService;
   /** Sandboxed execution: a warm pool per backend (bwrap, quickjs) and per-tool circuit breakers. */
   sandboxes: SandboxService;
+  /** Local-dev agents: their deployed bundles, and the sandboxes their handle runs in. */
+  deployments: DeploymentService;
+  agentSandboxes: AgentSandboxes;
   /** Knowledge bases: documents, chunks, hybrid search. */
   memory: Memory;
 }
@@ -129,6 +135,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const models = modelGateway.gateway;
     const sandboxes = new SandboxService({ config: config.sandbox, log, health, registry: metrics.registry });
     await sandboxes.start();
+    const agentSandboxes = new AgentSandboxes(config.sandbox, log);
+    const deployments = new DeploymentService(db, agents, agentSandboxes);
     const tenantName = async (id: string) => (await tenants.find(id))?.name ?? id;
     const tools = registerBuiltinTools(
       new SandboxedToolRegistry(
@@ -166,6 +174,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       executors: {
         multi_agent: multiAgentExecutor({ specs: multiAgents, agents }),
         remote: remoteExecutor(new RemoteRuntimes()),
+        pool: poolExecutor(deployments, agentSandboxes),
       },
     });
     const sessions = new SessionService(db, (tenantId, sessionId) => runtime.workspace(tenantId, sessionId));
@@ -227,6 +236,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       runtime,
       sessions,
       sandboxes,
+      deployments,
+      agentSandboxes,
       memory,
     };
     const http = await buildHttp(services, log);
@@ -255,6 +266,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         // Most of the shutdown grace goes to running tasks; the rest is handed back, not lost.
         await queue?.stop(config.server.shutdown_grace_seconds * 800);
         await sandboxes.stop();
+        await agentSandboxes.stop();
         // After the queue: running tasks may still call models; this writes their usage.
         await modelGateway.close();
         await bus.close();

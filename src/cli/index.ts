@@ -1,11 +1,13 @@
 import { Command } from 'commander';
 import { agentsCommand } from './agents.ts';
 import { createTaskCommand } from './create-task.ts';
+import { deployCommand } from './deploy.ts';
 import { kbCommand } from './kb.ts';
 import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
 import { runLoopCommand } from './run-loop.ts';
 import { runOnceCommand } from './run-once.ts';
+import { scaffoldCommand } from './scaffold.ts';
 import { schedulesCommand } from './schedules.ts';
 import { serveCommand } from './serve.ts';
 import { statusCommand } from './status.ts';
@@ -35,5 +37,7 @@ export function buildCli(): Command {
   program.addCommand(tasksCommand());
   program.addCommand(schedulesCommand());
   program.addCommand(kbCommand());
+  program.addCommand(scaffoldCommand());
+  program.addCommand(deployCommand());
   return program;
 }

@@ -59,6 +59,8 @@ export const sandboxConfig = z
       .object({
         bwrap: pool.prefault({}),
         quickjs: pool.prefault({}),
+        /** Sandboxes for local-dev agents (env pool): started on first use, one kept ready by default. */
+        agent: pool.prefault({ size: 1 }),
       })
       .strict()
       .prefault({}),

@@ -11,10 +11,12 @@ import { childLoggerFactory, genRequestId, registerRequestContext } from './plug
 import { agentRoutes } from './routes/agents.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
+import { deploymentRoutes } from './routes/deployments.ts';
 import { generateRoutes } from './routes/generate.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { knowledgeBaseRoutes } from './routes/knowledge-bases.ts';
+import { localDevRoutes } from './routes/local-dev.ts';
 import { modelRoutes } from './routes/models.ts';
 import { multiAgentRunRoutes } from './routes/multi-agent-runs.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
@@ -114,6 +116,8 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(healthRoutes(services));
   await app.register(templateRoutes(services));
   await app.register(agentRoutes(services));
+  await app.register(localDevRoutes(services));
+  await app.register(deploymentRoutes(services));
   await app.register(multiAgentRoutes(services));
   await app.register(multiAgentRunRoutes(services));
   await app.register(generateRoutes(services));

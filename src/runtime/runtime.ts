@@ -43,6 +43,8 @@ export type Executor = (d: ExecuteDeps, s: RunSpec) => Promise<RunResult>;
 export interface Executors {
   remote?: Executor;
   multi_agent?: Executor;
+  /** Local-dev agents (env pool): their deployed bundle's handle in a sandbox. */
+  pool?: Executor;
 }
 
 /** Who asks for a run: the request's identity, passed on to the model gateway. */
@@ -313,7 +315,9 @@ export class Runtime {
         ? this.d.executors?.multi_agent
         : agent.env === 'remote'
           ? this.d.executors?.remote
-          : undefined) ?? executeRun;
+          : agent.env === 'pool'
+            ? this.d.executors?.pool
+            : undefined) ?? executeRun;
     live.done = execute(
       {
         store: this.store,
@@ -445,6 +449,7 @@ function routeByEnv(agent: Agent, executors: Executors): { id: string } | undefi
       throw new AppError('unprocessable', `agent ${agent.name} has env remote but no runtime_url`);
     return undefined;
   }
+  if (agent.env === 'pool' && executors.pool) return undefined;
   if (agent.env === 'multi_agent' && executors.multi_agent) {
     if (!agent.multi_agent_id)
       throw new AppError('unprocessable', `agent ${agent.name} has env multi_agent but no multi_agent_id`);

@@ -46,8 +46,14 @@ function launcher(limits: SandboxLimits, limitMemoryByRlimit: boolean): string {
   return `${ulimits.join(' && ')} || exit 125; printf R; IFS= read -r -d '' p; eval "$p"`;
 }
 
-/** bubblewrap's arguments: every namespace new, nothing of the host but read-only /usr, no capabilities. */
-export function bwrapArgs(limits: SandboxLimits, limitMemoryByRlimit: boolean): string[] {
+/** Where a sandbox's shared host folder (see `BwrapBackendOptions.shareDir`) appears inside it, read-only. */
+export const SHARED_MOUNT = '/run/agentry';
+
+/**
+ * bubblewrap's arguments: every namespace new, nothing of the host but read-only /usr, no capabilities.
+ * `shared` is a host folder bound read-only at SHARED_MOUNT (files and Unix sockets put there by the host).
+ */
+export function bwrapArgs(limits: SandboxLimits, limitMemoryByRlimit: boolean, shared?: string): string[] {
   return [
     '--unshare-all',
     '--unshare-user',
@@ -81,6 +87,7 @@ export function bwrapArgs(limits: SandboxLimits, limitMemoryByRlimit: boolean): 
     ...systemDirArgs(),
     // Debian resolves awk, editor and the like through /etc/alternatives; nothing else of /etc is shown.
     ...(existsSync('/etc/alternatives') ? ['--ro-bind', '/etc/alternatives', '/etc/alternatives'] : []),
+    ...(shared ? ['--ro-bind', shared, SHARED_MOUNT] : []),
     '--proc',
     '/proc',
     '--dev',

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bwrapArgs, READY_BYTE, SANDBOX_GID, SANDBOX_UID } from './bwrap-args.ts';
@@ -19,13 +19,15 @@ const READY_TIMEOUT_MS = 10_000;
 const INSTALL_HINT =
   'install bubblewrap (Debian/Ubuntu: apt-get install -y bubblewrap; Fedora: dnf install bubblewrap)';
 
-interface BwrapSandbox extends Sandbox {
+export interface BwrapSandbox extends Sandbox {
   child: ChildProcess;
   cgroup: Cgroup | null;
   /** stdout bytes that arrived after the ready byte but before execute listened. */
   early: Buffer[];
   exited: Promise<void>;
   used: boolean;
+  /** The host folder shown read-only at SHARED_MOUNT inside, when the backend has a `shareDir`. */
+  shared?: string;
 }
 
 export interface BwrapBackendOptions {
@@ -33,6 +35,12 @@ export interface BwrapBackendOptions {
   cgroups: CgroupManager;
   /** Where bwrap is; found on the usual paths when absent. */
   bwrapPath?: string;
+  /**
+   * A host folder (mode 0711) under which every sandbox gets a fresh folder of its own, bound read-only
+   * at SHARED_MOUNT: the host puts files and a Unix socket there after acquire (local-dev agents'
+   * bundle and bridge). Removed with the sandbox.
+   */
+  shareDir?: string;
 }
 
 function findExecutable(name: string): string | undefined {
@@ -62,11 +70,13 @@ export class BwrapBackend implements SandboxBackend<BwrapSandbox> {
   private seccompDir?: string;
   private seccompFile?: string;
   private seq = 0;
+  private readonly shareDir?: string;
 
   constructor(options: BwrapBackendOptions) {
     this.limits = options.limits;
     this.cgroups = options.cgroups;
     this.bwrap = options.bwrapPath;
+    this.shareDir = options.shareDir;
   }
 
   async start(): Promise<void> {
@@ -139,7 +149,10 @@ export class BwrapBackend implements SandboxBackend<BwrapSandbox> {
       throw new SandboxUnavailableError('the bwrap backend was not started');
     const id = `agentry-sbx-${process.pid}-${++this.seq}`;
     const cgroup = this.cgroups.create(id, this.limits);
-    let command = [this.bwrap, ...bwrapArgs(this.limits, cgroup === null)];
+    // Random name: other host users may traverse shareDir (0711) but cannot guess their way in.
+    const shared = this.shareDir ? mkdtempSync(path.join(this.shareDir, 'sbx-')) : undefined;
+    if (shared) chmodSync(shared, 0o755); // the sandbox's uid reads it
+    let command = [this.bwrap, ...bwrapArgs(this.limits, cgroup === null, shared)];
     if (this.setpriv) {
       command = [
         this.setpriv,
@@ -174,7 +187,16 @@ export class BwrapBackend implements SandboxBackend<BwrapSandbox> {
       child.once('close', () => resolve());
       child.once('error', () => resolve());
     });
-    const sandbox: BwrapSandbox = { id, type: this.type, child, cgroup, early: [], exited, used: false };
+    const sandbox: BwrapSandbox = {
+      id,
+      type: this.type,
+      child,
+      cgroup,
+      early: [],
+      exited,
+      used: false,
+      shared,
+    };
     try {
       await waitReady(sandbox);
     } catch (err) {
@@ -234,6 +256,7 @@ export class BwrapBackend implements SandboxBackend<BwrapSandbox> {
     sandbox.child.stderr!.resume();
     await sandbox.exited;
     await sandbox.cgroup?.remove();
+    if (sandbox.shared) rmSync(sandbox.shared, { recursive: true, force: true });
   }
 }
 

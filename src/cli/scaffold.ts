@@ -1,0 +1,34 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { scaffoldFiles } from '../agents/local-dev/scaffold.ts';
+import { agentName } from '../agents/schema.ts';
+import { CliError } from './client.ts';
+import { action } from './fail.ts';
+
+/** `agentry scaffold <name> [dir]`: writes the local-dev agent project GET /v1/agents/scaffold serves. */
+export function scaffoldCommand(): Command {
+  return new Command('scaffold')
+    .description('Write a TypeScript local-dev agent project (handle(input, ctx)) to a new folder')
+    .argument('<name>', 'the agent name (letters, digits, "_", "." and "-")')
+    .argument('[dir]', 'where to write it (default: ./<name>)')
+    .action(
+      action(async (name: string, dir: string | undefined) => {
+        if (!agentName.safeParse(name).success)
+          throw new CliError(`invalid agent name "${name}": letters, digits, "_", "." and "-", at most 64`);
+        const target = path.resolve(dir ?? name);
+        if (existsSync(target) && readdirSync(target).length > 0)
+          throw new CliError(`${target} exists and is not empty: pick another folder`);
+        const files = scaffoldFiles(name);
+        for (const [rel, bytes] of files) {
+          const file = path.join(target, ...rel.split('/'));
+          mkdirSync(path.dirname(file), { recursive: true });
+          writeFileSync(file, bytes);
+        }
+        process.stdout.write(
+          `wrote ${files.size} files to ${target}\n` +
+            `next: cd ${path.relative(process.cwd(), target) || '.'} && edit src/agent.ts, then agentry deploy .\n`,
+        );
+      }),
+    );
+}
