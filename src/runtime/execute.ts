@@ -176,12 +176,23 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
         usage: total(usage),
       };
     }
+    // Before the run is marked completed, so whoever sees it completed finds its playbook stored.
+    const playbook = await memory.learn({
+      tenantId: s.tenantId,
+      agent,
+      bound: assembled.bound,
+      goal: lastUserText(history),
+      toolCalls: outcome.toolCalls,
+      outcome: outcome.text,
+      embed,
+    });
     const result = {
       text: outcome.text,
       usage: total(usage),
       duration_ms: Date.now() - s.startedAt,
       model_calls: outcome.modelCalls,
       tool_calls: outcome.toolCalls.length,
+      ...(playbook && { playbook: { status: playbook.status, document_id: playbook.documentId } }),
     };
     await finish({
       ...roundOf(outcome.round),
@@ -193,15 +204,6 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
         ...(await writer.take()),
         { type: 'result', data: result, at: new Date().toISOString() },
       ]),
-    });
-    await memory.learn({
-      tenantId: s.tenantId,
-      agent,
-      bound: assembled.bound,
-      goal: lastUserText(history),
-      toolCalls: outcome.toolCalls,
-      outcome: outcome.text,
-      embed,
     });
     return {
       status: 'completed',
