@@ -5,6 +5,7 @@ import { deployCommand } from './deploy.ts';
 import { kbCommand } from './kb.ts';
 import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
+import { packsCommand } from './packs.ts';
 import { runLoopCommand } from './run-loop.ts';
 import { runOnceCommand } from './run-once.ts';
 import { scaffoldCommand } from './scaffold.ts';
@@ -37,6 +38,7 @@ export function buildCli(): Command {
   program.addCommand(tasksCommand());
   program.addCommand(schedulesCommand());
   program.addCommand(kbCommand());
+  program.addCommand(packsCommand());
   program.addCommand(scaffoldCommand());
   program.addCommand(deployCommand());
   return program;
