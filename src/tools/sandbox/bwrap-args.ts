@@ -46,6 +46,15 @@ function launcher(limits: SandboxLimits, limitMemoryByRlimit: boolean): string {
   return `${ulimits.join(' && ')} || exit 125; printf R; IFS= read -r -d '' p; eval "$p"`;
 }
 
+/**
+ * A host path shown read-only inside one sandbox at `sandbox`: an MCP server's files, or the tenant's
+ * egress proxy socket (connecting to a Unix socket needs no write access to the mount it is on).
+ */
+export interface SandboxBind {
+  host: string;
+  sandbox: string;
+}
+
 /** Where a sandbox's shared host folder (see `BwrapBackendOptions.shareDir`) appears inside it, read-only. */
 export const SHARED_MOUNT = '/run/agentry';
 
@@ -53,7 +62,12 @@ export const SHARED_MOUNT = '/run/agentry';
  * bubblewrap's arguments: every namespace new, nothing of the host but read-only /usr, no capabilities.
  * `shared` is a host folder bound read-only at SHARED_MOUNT (files and Unix sockets put there by the host).
  */
-export function bwrapArgs(limits: SandboxLimits, limitMemoryByRlimit: boolean, shared?: string): string[] {
+export function bwrapArgs(
+  limits: SandboxLimits,
+  limitMemoryByRlimit: boolean,
+  shared?: string,
+  binds: readonly SandboxBind[] = [],
+): string[] {
   return [
     '--unshare-all',
     '--unshare-user',
@@ -88,6 +102,7 @@ export function bwrapArgs(limits: SandboxLimits, limitMemoryByRlimit: boolean, s
     // Debian resolves awk, editor and the like through /etc/alternatives; nothing else of /etc is shown.
     ...(existsSync('/etc/alternatives') ? ['--ro-bind', '/etc/alternatives', '/etc/alternatives'] : []),
     ...(shared ? ['--ro-bind', shared, SHARED_MOUNT] : []),
+    ...binds.flatMap((b) => ['--ro-bind', b.host, b.sandbox]),
     '--proc',
     '/proc',
     '--dev',

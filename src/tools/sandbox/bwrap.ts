@@ -2,7 +2,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bwrapArgs, READY_BYTE, SANDBOX_GID, SANDBOX_UID } from './bwrap-args.ts';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { bwrapArgs, READY_BYTE, SANDBOX_GID, SANDBOX_UID, type SandboxBind } from './bwrap-args.ts';
 import type { Cgroup, CgroupManager } from './cgroup.ts';
 import { OutputCollector } from './output.ts';
 import { compileSeccompFilter } from './seccomp.ts';
@@ -28,6 +29,16 @@ export interface BwrapSandbox extends Sandbox {
   used: boolean;
   /** The host folder shown read-only at SHARED_MOUNT inside, when the backend has a `shareDir`. */
   shared?: string;
+}
+
+/** A long-lived program in a sandbox (see `BwrapBackend.open`). */
+export interface SandboxProcess {
+  stdin: Writable;
+  stdout: Readable;
+  /** What the program wrote to stderr so far (cut at the output limit). */
+  stderr(): string;
+  /** Resolves with the exit status (null when killed) once the sandbox is gone. */
+  exited: Promise<number | null>;
 }
 
 export interface BwrapBackendOptions {
@@ -144,7 +155,8 @@ export class BwrapBackend implements SandboxBackend<BwrapSandbox> {
     };
   }
 
-  async acquire(): Promise<BwrapSandbox> {
+  /** `binds`: host paths shown read-only inside this sandbox only (long-lived MCP sandboxes; pool sandboxes have none). */
+  async acquire(options: { binds?: readonly SandboxBind[] } = {}): Promise<BwrapSandbox> {
     if (!this.bwrap || !this.seccompFile)
       throw new SandboxUnavailableError('the bwrap backend was not started');
     const id = `agentry-sbx-${process.pid}-${++this.seq}`;
@@ -152,7 +164,7 @@ export class BwrapBackend implements SandboxBackend<BwrapSandbox> {
     // Random name: other host users may traverse shareDir (0711) but cannot guess their way in.
     const shared = this.shareDir ? mkdtempSync(path.join(this.shareDir, 'sbx-')) : undefined;
     if (shared) chmodSync(shared, 0o755); // the sandbox's uid reads it
-    let command = [this.bwrap, ...bwrapArgs(this.limits, cgroup === null, shared)];
+    let command = [this.bwrap, ...bwrapArgs(this.limits, cgroup === null, shared, options.binds)];
     if (this.setpriv) {
       command = [
         this.setpriv,
@@ -243,6 +255,32 @@ export class BwrapBackend implements SandboxBackend<BwrapSandbox> {
       truncated: stdout.truncated || stderr.truncated,
       ...(killed && { killed }),
       duration_ms: performance.now() - started,
+    };
+  }
+
+  /**
+   * Starts a long-lived program (an MCP stdio server) in the sandbox and hands over its pipes: it
+   * reads `stdin` and writes `stdout` until the caller releases the sandbox. There is no wall-clock
+   * limit and stdout is not cut (it is a protocol stream the caller reads); stderr keeps its first
+   * `max_output_bytes` for error messages. Every other limit, namespace and filter is as for `execute`.
+   */
+  open(sandbox: BwrapSandbox, code: string): SandboxProcess {
+    if (sandbox.used) throw new Error('a sandbox runs one program only');
+    sandbox.used = true;
+    const { child } = sandbox;
+    const stdout = new PassThrough();
+    for (const chunk of sandbox.early) stdout.write(chunk);
+    child.stdout!.pipe(stdout);
+    const stderr = new OutputCollector(this.limits.max_output_bytes, () => {});
+    child.stderr!.on('data', (c: Buffer) => stderr.push(c));
+    child.stderr!.resume();
+    child.stdin!.on('error', () => {}); // EPIPE once the program has exited
+    child.stdin!.write(Buffer.concat([Buffer.from(code), Buffer.from([0])]));
+    return {
+      stdin: child.stdin!,
+      stdout,
+      stderr: () => stderr.text(),
+      exited: sandbox.exited.then(() => child.exitCode),
     };
   }
 

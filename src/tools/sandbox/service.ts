@@ -4,7 +4,8 @@ import { AppError } from '../../errors.ts';
 import type { HealthRegistry } from '../../observability/health.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { CircuitBreaker } from '../../resilience/breaker.ts';
-import { BwrapBackend } from './bwrap.ts';
+import type { SandboxBind } from './bwrap-args.ts';
+import { BwrapBackend, type SandboxProcess } from './bwrap.ts';
 import { detectCgroups } from './cgroup.ts';
 import { type PoolStats, WarmPool } from './pool.ts';
 import { QuickJsBackend } from './quickjs.ts';
@@ -172,6 +173,24 @@ export class SandboxService {
     } finally {
       pool.release(sandbox);
     }
+  }
+
+  /**
+   * A long-lived program (an MCP stdio server) in a bwrap sandbox of its own, with `binds` shown
+   * read-only inside. Outside the warm pool: pool sandboxes are single-use and carry no binds. Fails
+   * closed, with the reason, when bwrap sandboxes are unavailable here. `close` destroys the sandbox.
+   */
+  async openProcess(
+    tool: string,
+    code: string,
+    binds: readonly SandboxBind[],
+  ): Promise<{ process: SandboxProcess; close: () => Promise<void> }> {
+    const bwrap = this.bwrap;
+    if (!bwrap || !this.pools.has('bwrap')) {
+      throw new SandboxRefusal(`${tool} is not available: ${this.unavailable.get('bwrap')}`);
+    }
+    const sandbox = await bwrap.acquire({ binds });
+    return { process: bwrap.open(sandbox, code), close: () => bwrap.release(sandbox) };
   }
 
   private addPool(type: SandboxType, pool: WarmPool): void {
