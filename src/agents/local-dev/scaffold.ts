@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
 
 /** The scaffold's files, kept as a real project in the repository (scaffold/agent). */
-const SCAFFOLD_DIR = fileURLToPath(new URL('../../../scaffold/agent/', import.meta.url));
+export const SCAFFOLD_DIR = fileURLToPath(new URL('../../../scaffold/agent/', import.meta.url));
 
 /**
  * What never goes into a scaffold, even when someone ran `npm install`, a build or the tests inside
@@ -14,7 +14,7 @@ const EXCLUDED_DIRS = new Set(['node_modules', 'dist', 'build', 'coverage', 'dat
 const EXCLUDED_FILE = /(\.log|\.tsbuildinfo|\.zip|\.tgz)$|^\.DS_Store$/;
 
 /** Relative path (with `/`) → bytes of every scaffold file, for an agent called `name`. */
-export function scaffoldFiles(name: string): Map<string, Uint8Array> {
+export function scaffoldFiles(name: string, root: string = SCAFFOLD_DIR): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -22,12 +22,12 @@ export function scaffoldFiles(name: string): Map<string, Uint8Array> {
       if (entry.isDirectory()) {
         if (!EXCLUDED_DIRS.has(entry.name)) walk(full);
       } else if (entry.isFile() && !EXCLUDED_FILE.test(entry.name)) {
-        const rel = path.relative(SCAFFOLD_DIR, full).split(path.sep).join('/');
+        const rel = path.relative(root, full).split(path.sep).join('/');
         files.set(rel, personalise(rel, readFileSync(full), name));
       }
     }
   };
-  walk(SCAFFOLD_DIR);
+  walk(root);
   return new Map([...files].sort(([a], [b]) => a.localeCompare(b)));
 }
 
