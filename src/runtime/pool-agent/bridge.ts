@@ -144,10 +144,10 @@ function endOf(params: unknown): BridgeEnd {
   return { output: p.output ?? null };
 }
 
-/** Refusals and gateway errors (budget, policy, rate limit) are the agent's to see; internals are not. */
+/** Refusals and gateway errors (budget, policy, rate limit, upstream down) are the agent's to see; internals are not. */
 function messageFor(err: unknown): string {
   if (err instanceof BridgeError) return err.message;
-  if (err instanceof AppError && err.status < 500) return `${err.code}: ${err.message}`;
-  if (err instanceof AppError) return `${err.code}: ${err.message}`;
+  if (err instanceof AppError && err.code !== 'internal' && err.code !== 'config_error')
+    return `${err.code}: ${err.message}`;
   return 'internal error in Agentry';
 }
