@@ -38,8 +38,12 @@ import { QueueRunner } from './tasks/runner.ts';
 import { ScheduleService } from './tasks/schedules.ts';
 import { TaskService } from './tasks/service.ts';
 import { registerBuiltinTools, registerOpsTools } from './tools/builtins/index.ts';
+import { webCrawlTool, webSearchTool } from './tools/builtins/web.ts';
+import { McpManager } from './tools/mcp/manager.ts';
+import { TenantToolRegistry } from './tools/mcp/registry.ts';
+import { McpServerStore } from './tools/mcp/servers.ts';
 import type { ToolRegistry } from './tools/registry.ts';
-import { SandboxedToolRegistry } from './tools/sandbox/registry.ts';
+import { EgressProxy } from './tools/sandbox/egress-proxy.ts';
 import { SandboxService } from './tools/sandbox/service.ts';
 
 export const version: string = JSON.parse(
@@ -86,6 +90,11 @@ export interface Services {
   agentSandboxes: AgentSandboxes;
   /** Knowledge bases: documents, chunks, hybrid search. */
   memory: Memory;
+  /** MCP tool servers tenants register (rows), and their connections and tools in this process. */
+  mcpServers: McpServerStore;
+  mcp: McpManager;
+  /** The egress proxy: per-tenant Unix sockets, domain allowlist, credential injection. */
+  egress: EgressProxy;
 }
 
 export interface App {
@@ -138,11 +147,30 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const agentSandboxes = new AgentSandboxes(config.sandbox, log);
     const deployments = new DeploymentService(db, agents, agentSandboxes);
     const tenantName = async (id: string) => (await tenants.find(id))?.name ?? id;
+    const egress = new EgressProxy({ config: config.egress, policies, tenantName, log });
+    const policyFor = (tenantId: string) => egress.policyFor(tenantId);
+    const mcpServers = new McpServerStore({
+      db,
+      policyFor,
+      maxPerTenant: config.mcp.max_servers_per_tenant,
+      // Declared below; only called on a deletion, long after start-up.
+      onDelete: (row) => mcp.forget(row),
+    });
+    const mcp = new McpManager({
+      store: mcpServers,
+      config: config.mcp,
+      sandboxes,
+      policyFor,
+      breaker: config.sandbox.breaker,
+      health,
+      version,
+    });
     const tools = registerBuiltinTools(
-      new SandboxedToolRegistry(
+      new TenantToolRegistry(
         { defaultTimeoutMs: config.runtime.tool_timeout_ms },
         sandboxes,
         config.sandbox.limits.timeout_ms,
+        { mcp, tools: [webCrawlTool(egress, config.egress), webSearchTool(egress, config.egress)] },
       ),
     );
     // Read-only tools for agents that watch this deployment (the operations team).
@@ -239,6 +267,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       deployments,
       agentSandboxes,
       memory,
+      mcpServers,
+      mcp,
+      egress,
     };
     const http = await buildHttp(services, log);
     await runtime.start();
@@ -265,6 +296,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         await http.close();
         // Most of the shutdown grace goes to running tasks; the rest is handed back, not lost.
         await queue?.stop(config.server.shutdown_grace_seconds * 800);
+        await mcp.stop();
+        await egress.stop();
         await sandboxes.stop();
         await agentSandboxes.stop();
         // After the queue: running tasks may still call models; this writes their usage.

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
+import { egressConfig, mcpConfig } from './mcp-config.ts';
 import { modelGatewayConfig } from './models-config.ts';
 import { sandboxConfig } from './sandbox-config.ts';
 import { parseYamlWithSchema } from './yaml.ts';
@@ -86,6 +87,10 @@ export const configSchema = z
       .prefault({}),
     /** Sandboxed tools: per-sandbox limits, the warm pools, per-tool circuit breakers. */
     sandbox: sandboxConfig.prefault({}),
+    /** MCP tool servers: tool-list cache, time limits, host paths stdio servers may see. */
+    mcp: mcpConfig.prefault({}),
+    /** The egress proxy sandboxed and web tools reach the network through. */
+    egress: egressConfig.prefault({}),
     models: z
       .object({
         /** Model given to agents that name none. */

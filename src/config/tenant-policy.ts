@@ -21,6 +21,45 @@ const rate = z
   .strict();
 export type RateLimits = z.infer<typeof rate>;
 
+/**
+ * A header the egress proxy adds to requests for one domain. The value comes from the server's
+ * environment or a file (never from this file): sandboxes and tool output never see it.
+ */
+const credential = z
+  .object({
+    /** Exact host (`api.example.com`) or `*.example.com`; the same rule as `egress_allow`. */
+    domain: z.string().min(1),
+    header: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/)
+      .default('Authorization'),
+    /** Put before the secret: `Bearer ` for a bearer token. */
+    prefix: z.string().default(''),
+    env: z.string().min(1).optional(),
+    file: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((c) => (c.env === undefined) !== (c.file === undefined), {
+    message: 'give exactly one of env and file',
+  });
+export type EgressCredential = z.infer<typeof credential>;
+
+/** The parts of `network` the egress proxy and the web tools read (beside `egress_allow`). */
+const egressPolicy = {
+  /** Reach loopback and private addresses through the proxy and for MCP servers (off: SSRF guard). */
+  allow_private_egress: z.boolean().default(false),
+  /** Headers injected by the proxy per domain. */
+  credentials: z.array(credential).default([]),
+  /** `web_search`'s endpoint: GET `url` with the query in `query_param`; its host is allowed implicitly. */
+  search: z
+    .object({
+      url: z.url({ protocol: /^https?$/ }),
+      query_param: z.string().min(1).default('q'),
+    })
+    .strict()
+    .optional(),
+};
+
 export const tenantPolicySchema = z
   .object({
     /** Serve this tenant when the budget/limit store cannot be reached (and log it); otherwise 503. */
@@ -43,6 +82,7 @@ export const tenantPolicySchema = z
         allow_private_callbacks: z.boolean().default(false),
         /** Domains tools may reach through the egress proxy. */
         egress_allow: z.array(z.string()).default([]),
+        ...egressPolicy,
       })
       .strict()
       .prefault({}),

@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { knowledgeBaseRoutes } from './routes/knowledge-bases.ts';
 import { localDevRoutes } from './routes/local-dev.ts';
+import { mcpServerRoutes } from './routes/mcp-servers.ts';
 import { modelRoutes } from './routes/models.ts';
 import { multiAgentRunRoutes } from './routes/multi-agent-runs.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
@@ -28,6 +29,7 @@ import { sessionRoutes } from './routes/sessions.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { tenantRoutes } from './routes/tenants.ts';
+import { toolRoutes } from './routes/tools.ts';
 import { usageRoutes } from './routes/usage.ts';
 
 declare module 'fastify' {
@@ -134,6 +136,8 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(sessionRoutes(services));
   await app.register(runRoutes(services));
   await app.register(knowledgeBaseRoutes(services));
+  await app.register(mcpServerRoutes(services));
+  await app.register(toolRoutes(services));
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -129,7 +129,8 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
       models: d.models,
       tools: d.tools,
       model: agent.model,
-      toolSpecs: d.tools.specs(agent.tools),
+      // The tenant's MCP tools among them too (their servers listed on first use).
+      toolSpecs: await d.tools.specsFor(s.tenantId, agent.tools),
       messages,
       call: s.call,
       toolContext: { tenantId: s.tenantId, sessionId: s.sessionId, runId: s.runId, workspace: s.workspace },

@@ -77,7 +77,7 @@ function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter): Team['loop'] {
       models: d.models,
       tools: d.tools,
       model: agent.model,
-      toolSpecs: [...d.tools.specs(agent.tools), ...(o.extraTools ?? [])],
+      toolSpecs: [...(await d.tools.specsFor(s.tenantId, agent.tools)), ...(o.extraTools ?? [])],
       messages: system ? [{ role: 'system', content: system }, ...messages] : messages,
       call: { ...s.call, agentId: agent.id, agentName: agent.name },
       toolContext: { tenantId: s.tenantId, sessionId: s.sessionId, runId: s.runId, workspace: s.workspace },

@@ -59,6 +59,14 @@ export class ToolRegistry {
     return out;
   }
 
+  /**
+   * The tools among `names` offered to an agent of `tenantId`: `specs`, plus the tenant's own tools
+   * (MCP servers) in registries that have them. Async: those may need a connection to list.
+   */
+  async specsFor(_tenantId: string, names: readonly string[]): Promise<ToolSpec[]> {
+    return this.specs(names);
+  }
+
   /** Parses, validates and runs one call. Never throws: every failure is an outcome the model sees. */
   async execute(name: string, rawArguments: string, ctx: ToolContext): Promise<ToolOutcome> {
     const entry = this.tools.get(name);

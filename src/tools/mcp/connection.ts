@@ -1,0 +1,243 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { Agent, fetch as undiciFetch } from 'undici';
+import type { McpConfig } from '../../config/mcp-config.ts';
+import { guardedLookup } from '../../tasks/ssrf.ts';
+import type { SandboxService } from '../sandbox/service.ts';
+import { SandboxRefusal } from '../sandbox/types.ts';
+import { type JsonSchema, ToolError } from '../types.ts';
+import { SandboxStdioTransport } from './sandbox-transport.ts';
+import type { McpServerRow } from './schema.ts';
+
+/** The server could not be reached or did not answer in time: counts against the tool's breaker. */
+export class McpUnavailableError extends ToolError {}
+
+/** One tool of an MCP server as this registry offers it. */
+export interface McpTool {
+  /** `<server>__<tool>`: what agents name and the model calls. */
+  name: string;
+  /** The tool's own name on its server. */
+  remoteName: string;
+  description: string;
+  parameters: JsonSchema;
+}
+
+export interface McpConnectionDeps {
+  config: McpConfig;
+  sandboxes: SandboxService;
+  /** The tenant allows MCP servers (and egress) on private addresses. */
+  allowPrivate: boolean;
+  version: string;
+}
+
+const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The client side of one registered server, in this process: connects on first use, keeps the
+ * tool list for `tools_ttl_ms` (a failed refresh keeps the last good list), and after a broken
+ * connection reconnects on the next use — a call that met a dead connection is retried once on a
+ * fresh one. Every failure becomes a ToolError naming the server, for the model.
+ */
+export class McpConnection {
+  private client?: Client;
+  private connecting?: Promise<Client>;
+  private cached?: { tools: McpTool[]; at: number };
+  private listing?: Promise<McpTool[]>;
+  lastError?: string;
+
+  constructor(
+    readonly row: McpServerRow,
+    private readonly d: McpConnectionDeps,
+  ) {}
+
+  /** Changes when the row does: a connection for an older version of the row is replaced. */
+  get version(): string {
+    return `${this.row.id}@${new Date(this.row.updated_at).getTime()}`;
+  }
+
+  /** The cached tool list, if any (even stale), without connecting. */
+  cachedTools(): McpTool[] | undefined {
+    return this.cached?.tools;
+  }
+
+  async tools(): Promise<McpTool[]> {
+    const fresh = this.cached && Date.now() - this.cached.at < this.d.config.tools_ttl_ms;
+    if (fresh) return this.cached!.tools;
+    this.listing ??= this.list().finally(() => {
+      this.listing = undefined;
+    });
+    try {
+      return await this.listing;
+    } catch (err) {
+      if (this.cached) return this.cached.tools;
+      throw err;
+    }
+  }
+
+  async call(remoteName: string, args: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
+    const options = { signal, timeout: this.d.config.call_timeout_ms };
+    let client = await this.connect();
+    let result: Awaited<ReturnType<Client['callTool']>>;
+    try {
+      result = await client.callTool({ name: remoteName, arguments: args }, undefined, options);
+    } catch (err) {
+      if (signal.aborted || !brokenConnection(err)) throw this.toolError(err);
+      // The server went away since the last call (restart, idle timeout): once more, on a new connection.
+      await this.reset();
+      client = await this.connect();
+      try {
+        result = await client.callTool({ name: remoteName, arguments: args }, undefined, options);
+      } catch (again) {
+        throw this.toolError(again);
+      }
+    }
+    const text = resultText(result as CallResult, this.d.config.max_result_chars);
+    if (result.isError) throw new ToolError(text || `${this.row.name} reported an error`);
+    return text;
+  }
+
+  async close(): Promise<void> {
+    await this.reset();
+  }
+
+  private async list(): Promise<McpTool[]> {
+    const client = await this.connect();
+    let listed: Awaited<ReturnType<Client['listTools']>>;
+    try {
+      listed = await client.listTools(undefined, { timeout: this.d.config.connect_timeout_ms });
+    } catch (err) {
+      await this.reset();
+      throw this.toolError(err);
+    }
+    const tools: McpTool[] = [];
+    const seen = new Set<string>();
+    for (const t of listed.tools) {
+      const name = `${this.row.name}__${t.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+      // Too long for the providers' tool-name rule, or two names that clean up the same: left out.
+      if (!TOOL_NAME.test(name) || seen.has(name)) continue;
+      seen.add(name);
+      tools.push({
+        name,
+        remoteName: t.name,
+        description: t.description ?? t.title ?? `${t.name} (MCP server ${this.row.name})`,
+        parameters: t.inputSchema as JsonSchema,
+      });
+    }
+    this.cached = { tools, at: Date.now() };
+    this.lastError = undefined;
+    return tools;
+  }
+
+  private connect(): Promise<Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.open().catch((err: unknown) => {
+      this.connecting = undefined;
+      const e = err instanceof ToolError ? err : this.unreachable(err);
+      this.lastError = e.message;
+      throw e;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<Client> {
+    const transport = await this.transport();
+    const client = new Client({ name: 'agentry', version: this.d.version });
+    client.onclose = () => {
+      if (this.client === client) this.client = undefined;
+      this.connecting = undefined;
+    };
+    try {
+      await client.connect(transport, { timeout: this.d.config.connect_timeout_ms });
+    } catch (err) {
+      await transport.close().catch(() => {});
+      throw err;
+    }
+    this.client = client;
+    return client;
+  }
+
+  private async transport(): Promise<Transport> {
+    const { row } = this;
+    if (row.transport === 'http') {
+      const headers: Record<string, string> = { ...row.headers };
+      if (row.secret) headers.authorization = `Bearer ${row.secret}`;
+      // The SSRF guard again after DNS, inside the connection: a name may re-resolve to a private address.
+      const dispatcher = new Agent({
+        connect: { lookup: guardedLookup(this.d.allowPrivate), timeout: this.d.config.connect_timeout_ms },
+      });
+      return new StreamableHTTPClientTransport(new URL(row.url!), {
+        requestInit: { headers },
+        fetch: ((url: string | URL, init?: RequestInit) =>
+          undiciFetch(url, { ...(init as object), dispatcher })) as unknown as typeof fetch,
+      });
+    }
+    const argv = [row.command!, ...row.args].map(shellQuote).join(' ');
+    const binds = this.d.config.stdio_paths.map((p) => ({ host: p, sandbox: p }));
+    try {
+      const { process, close } = await this.d.sandboxes.openProcess(`mcp:${row.name}`, `exec ${argv}`, binds);
+      return new SandboxStdioTransport(process, close);
+    } catch (err) {
+      if (err instanceof SandboxRefusal)
+        throw new McpUnavailableError(`MCP server ${row.name}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private async reset(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.connecting = undefined;
+    await client?.close().catch(() => {});
+  }
+
+  private unreachable(err: unknown): ToolError {
+    return new McpUnavailableError(`MCP server ${this.row.name} is unreachable: ${messageOf(err)}`);
+  }
+
+  private toolError(err: unknown): ToolError {
+    if (err instanceof ToolError) return err;
+    if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) {
+      return new McpUnavailableError(
+        `MCP server ${this.row.name} did not answer within ${this.d.config.call_timeout_ms} ms`,
+      );
+    }
+    if (err instanceof McpError) return new ToolError(`MCP server ${this.row.name}: ${err.message}`);
+    return this.unreachable(err);
+  }
+}
+
+interface CallResult {
+  content?: Array<{ type: string; text?: string; mimeType?: string; uri?: string }>;
+  structuredContent?: unknown;
+}
+
+/** What the model sees of a result: its text parts, a note for other parts, or the structured content. */
+function resultText(result: CallResult, max: number): string {
+  const parts = (result.content ?? []).map((c) =>
+    c.type === 'text'
+      ? (c.text ?? '')
+      : `[${c.type}${c.mimeType ? ` ${c.mimeType}` : ''}${c.uri ? ` ${c.uri}` : ''}]`,
+  );
+  let text = parts.join('\n');
+  if (!text && result.structuredContent !== undefined) text = JSON.stringify(result.structuredContent);
+  return text.length > max ? `${text.slice(0, max)}\n[result truncated at ${max} characters]` : text;
+}
+
+/** Errors that mean the connection is gone (not the server's answer to this call). */
+function brokenConnection(err: unknown): boolean {
+  if (err instanceof McpError) return err.code === ErrorCode.ConnectionClosed;
+  return true;
+}
+
+function messageOf(err: unknown): string {
+  const e = err as { message?: string; cause?: { message?: string; code?: string } };
+  const cause = e.cause?.code ?? e.cause?.message;
+  return `${e.message ?? String(err)}${cause && !e.message?.includes(cause) ? ` (${cause})` : ''}`;
+}
+
+/** A word for bash, single-quoted: the command line is evaluated by the sandbox's launcher. */
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}

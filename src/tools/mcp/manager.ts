@@ -1,0 +1,195 @@
+import type { McpConfig } from '../../config/mcp-config.ts';
+import type { TenantPolicy } from '../../config/tenant-policy.ts';
+import type { ToolSpec } from '../../models/types.ts';
+import type { HealthRegistry } from '../../observability/health.ts';
+import { type BreakerOptions, CircuitBreaker } from '../../resilience/breaker.ts';
+import type { SandboxService } from '../sandbox/service.ts';
+import { ToolError, type ToolOutcome } from '../types.ts';
+import { McpConnection, type McpTool, McpUnavailableError } from './connection.ts';
+import type { McpServerRow } from './schema.ts';
+import type { McpServerStore } from './servers.ts';
+
+export interface McpManagerDeps {
+  store: McpServerStore;
+  config: McpConfig;
+  sandboxes: SandboxService;
+  policyFor: (tenantId: string) => Promise<TenantPolicy>;
+  breaker: BreakerOptions;
+  health: HealthRegistry;
+  version: string;
+}
+
+/** One server of a tenant as `GET /v1/tools` reports it. */
+export interface McpServerTools {
+  server: McpServerRow;
+  tools: McpTool[];
+  error?: string;
+}
+
+/** Splits `<server>__<tool>`; server names hold no `_`, so the first `__` is the separator. */
+export function splitToolName(name: string): { server: string; tool: string } | undefined {
+  const at = name.indexOf('__');
+  return at > 0 ? { server: name.slice(0, at), tool: name.slice(at + 2) } : undefined;
+}
+
+/**
+ * The MCP tools of every tenant, in this process. A tenant's servers are read from the store at
+ * each use (one indexed query), so a server registered or removed through another process is seen
+ * at once; connections are kept per server row and replaced when the row changes. Calls pass a
+ * per-tool breaker (per tenant: one tenant's broken server never disables another's tools) that
+ * counts unreachable servers and timeouts, not the tool's own error answers.
+ */
+export class McpManager {
+  private readonly connections = new Map<string, McpConnection>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
+
+  constructor(private readonly d: McpManagerDeps) {
+    d.health.register('mcp', {
+      essential: false,
+      run: async () => {
+        const open = [...this.breakers.values()].filter((b) => b.state === 'open').map((b) => b.name);
+        return {
+          status: open.length > 0 ? ('degraded' as const) : ('ok' as const),
+          detail: { connections: this.connections.size, open_breakers: open },
+        };
+      },
+    });
+  }
+
+  /** Every server of the tenant with its tools, or why they could not be listed. */
+  async serverTools(tenantId: string): Promise<McpServerTools[]> {
+    const conns = await this.connectionsOf(tenantId);
+    return Promise.all(
+      conns.map(async (c) => {
+        try {
+          return { server: c.row, tools: await c.tools() };
+        } catch (err) {
+          return { server: c.row, tools: [], error: (err as Error).message };
+        }
+      }),
+    );
+  }
+
+  /** The specs of the MCP tools among `names` that the tenant's servers offer now (or last offered). */
+  async specs(tenantId: string, names: readonly string[]): Promise<ToolSpec[]> {
+    const wanted = names.map(splitToolName).filter((n) => n !== undefined);
+    if (wanted.length === 0) return [];
+    const servers = new Set(wanted.map((w) => w.server));
+    const conns = (await this.connectionsOf(tenantId)).filter((c) => servers.has(c.row.name));
+    const offered = new Map<string, McpTool>();
+    await Promise.all(
+      conns.map(async (c) => {
+        // An unreachable server's tools are not offered (the model cannot call what it cannot see).
+        const tools = await c.tools().catch(() => c.cachedTools() ?? []);
+        for (const t of tools) offered.set(t.name, t);
+      }),
+    );
+    return names.flatMap((n) => {
+      const t = offered.get(n);
+      return t
+        ? [
+            {
+              type: 'function' as const,
+              function: { name: t.name, description: t.description, parameters: t.parameters },
+            },
+          ]
+        : [];
+    });
+  }
+
+  /** Runs an MCP tool for the tenant; undefined when `name` is not one of its servers' tool names. */
+  async execute(
+    tenantId: string,
+    name: string,
+    rawArguments: string,
+    signal: AbortSignal,
+  ): Promise<ToolOutcome | undefined> {
+    const parts = splitToolName(name);
+    if (!parts) return undefined;
+    const conn = (await this.connectionsOf(tenantId)).find((c) => c.row.name === parts.server);
+    if (!conn) return undefined;
+    let args: unknown;
+    try {
+      args = rawArguments.trim() === '' ? {} : JSON.parse(rawArguments);
+    } catch (err) {
+      return { ok: false, error: `arguments are not valid JSON: ${(err as Error).message}` };
+    }
+    if (typeof args !== 'object' || args === null || Array.isArray(args))
+      return { ok: false, error: 'arguments must be a JSON object' };
+    const breaker = this.breaker(tenantId, name);
+    if (!breaker.acquire()) {
+      return {
+        ok: false,
+        error: `${name} is temporarily disabled after repeated failures of MCP server ${parts.server}; try again in ${Math.ceil(breaker.retryInMs() / 1000)} s`,
+      };
+    }
+    try {
+      const tool = (await conn.tools()).find((t) => t.name === name);
+      if (!tool) {
+        breaker.release();
+        return { ok: false, error: `MCP server ${parts.server} has no tool ${parts.tool}` };
+      }
+      const output = await conn.call(tool.remoteName, args as Record<string, unknown>, signal);
+      breaker.success();
+      return { ok: true, output };
+    } catch (err) {
+      if (err instanceof McpUnavailableError && !signal.aborted) breaker.failure();
+      else breaker.success();
+      if (signal.aborted) return { ok: false, error: `${name} was cancelled` };
+      if (err instanceof ToolError) return { ok: false, error: err.message };
+      return { ok: false, error: `${name} failed: internal error (${(err as Error).name ?? 'Error'})` };
+    }
+  }
+
+  /** Closes the connection of a removed server. */
+  forget(row: McpServerRow): void {
+    const conn = this.connections.get(row.id);
+    this.connections.delete(row.id);
+    void conn?.close();
+  }
+
+  async stop(): Promise<void> {
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.allSettled(all.map((c) => c.close()));
+  }
+
+  private async connectionsOf(tenantId: string): Promise<McpConnection[]> {
+    const rows = await this.d.store.rows(tenantId);
+    if (rows.length === 0 && this.connections.size === 0) return [];
+    // Read before the loop: from here to the end nothing awaits, so two calls cannot both connect a row.
+    const allowPrivate = (await this.d.policyFor(tenantId)).network.allow_private_egress;
+    const current = new Set(rows.map((r) => r.id));
+    // Servers removed by another process: their connections go too.
+    for (const c of this.connections.values()) {
+      if (c.row.tenant_id === tenantId && !current.has(c.row.id)) this.forget(c.row);
+    }
+    const out: McpConnection[] = [];
+    for (const row of rows) {
+      let conn = this.connections.get(row.id);
+      const replaced = conn && conn.version !== `${row.id}@${new Date(row.updated_at).getTime()}`;
+      if (!conn || replaced) {
+        if (conn) void conn.close();
+        conn = new McpConnection(row, {
+          config: this.d.config,
+          sandboxes: this.d.sandboxes,
+          allowPrivate,
+          version: this.d.version,
+        });
+        this.connections.set(row.id, conn);
+      }
+      out.push(conn);
+    }
+    return out;
+  }
+
+  private breaker(tenantId: string, tool: string): CircuitBreaker {
+    const key = `${tenantId}:${tool}`;
+    let b = this.breakers.get(key);
+    if (!b) {
+      b = new CircuitBreaker(tool, this.d.breaker);
+      this.breakers.set(key, b);
+    }
+    return b;
+  }
+}
