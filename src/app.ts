@@ -146,6 +146,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     await sandboxes.start();
     const agentSandboxes = new AgentSandboxes(config.sandbox, log);
     const deployments = new DeploymentService(db, agents, agentSandboxes);
+    health.register('agent_sandboxes', { essential: false, run: () => agentSandboxes.healthReport() });
     const tenantName = async (id: string) => (await tenants.find(id))?.name ?? id;
     const egress = new EgressProxy({ config: config.egress, policies, tenantName, log });
     const policyFor = (tenantId: string) => egress.policyFor(tenantId);

@@ -127,6 +127,13 @@ for (const store of stores) {
       );
       assert.equal(run.body.steps[1].name, 'calculator');
       assert.equal(run.body.model_calls, 1);
+
+      // The agent pool started with the first deploy and reports its isolation in /health.
+      const health = await server.request('GET', '/health');
+      const agentSandboxes = health.body.components.agent_sandboxes;
+      assert.equal(agentSandboxes.status, 'ok');
+      assert.equal(agentSandboxes.detail.isolation.network, 'none (empty network namespace)');
+      assert.ok(agentSandboxes.detail.pool.created >= 1);
     });
 
     test('a redeploy serves the new version, with the session history as input', async () => {

@@ -8,7 +8,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { BwrapBackend, type BwrapSandbox } from '../../tools/sandbox/bwrap.ts';
 import { SHARED_MOUNT } from '../../tools/sandbox/bwrap-args.ts';
 import { detectCgroups } from '../../tools/sandbox/cgroup.ts';
-import { type PoolStats, WarmPool } from '../../tools/sandbox/pool.ts';
+import { WarmPool } from '../../tools/sandbox/pool.ts';
 import type { ExecuteResult } from '../../tools/sandbox/types.ts';
 import { Bridge, type BridgeEnd, type BridgeMethod } from './bridge.ts';
 
@@ -35,6 +35,7 @@ export class AgentSandboxes {
   private shareRoot?: string;
   private backend?: BwrapBackend;
   private heapMiB: number;
+  private lastError?: string;
 
   constructor(
     private readonly config: SandboxConfig,
@@ -75,8 +76,12 @@ export class AgentSandboxes {
     });
   }
 
-  stats(): PoolStats | undefined {
-    return this.poolNow?.stats();
+  /** For /health: idle until the first local-dev agent runs; then its pool and isolation, or why it cannot run. */
+  async healthReport(): Promise<{ status: 'ok' | 'degraded'; detail: Record<string, unknown> }> {
+    const pool = await this.started?.catch(() => undefined);
+    if (pool) return { status: 'ok', detail: { pool: pool.stats(), isolation: pool.backend.describe() } };
+    if (this.lastError) return { status: 'degraded', detail: { unavailable: this.lastError } };
+    return { status: 'ok', detail: { pool: 'starts with the first local-dev agent run or deploy' } };
   }
 
   async stop(): Promise<void> {
@@ -85,8 +90,6 @@ export class AgentSandboxes {
     this.backend?.stop();
     if (this.shareRoot) rmSync(this.shareRoot, { recursive: true, force: true });
   }
-
-  private poolNow?: WarmPool<BwrapSandbox>;
 
   private async inSandbox<T>(
     bundle: string,
@@ -150,12 +153,12 @@ export class AgentSandboxes {
       backend.stop();
       rmSync(this.shareRoot, { recursive: true, force: true });
       this.started = undefined; // the next call tries again (bubblewrap may get installed)
+      this.lastError = (err as Error).message;
       throw new AppError('unavailable', `local-dev agents cannot run here: ${(err as Error).message}`);
     }
     this.backend = backend;
     const pool = new WarmPool(backend, config.pools.agent, log);
     pool.start();
-    this.poolNow = pool;
     return pool;
   }
 }
