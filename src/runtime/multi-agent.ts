@@ -3,9 +3,8 @@ import { AppError } from '../errors.ts';
 import type { ChatMessage, ToolSpec } from '../models/types.ts';
 import type { ToolOutcome } from '../tools/types.ts';
 import { runDag } from './dag.ts';
-import type { ExecuteDeps, RunSpec } from './execute.ts';
-import { type LoopOutcome, runLoop } from './loop.ts';
-import { renderSystemPrompt } from './prompt.ts';
+import { type ExecuteDeps, memoryOf, type RunSpec, withContext } from './execute.ts';
+import { type LoopOutcome, type Round, runLoop } from './loop.ts';
 import type { NewMessage } from './rows.ts';
 import { RunWriter } from './run-end.ts';
 import type { Executor } from './runtime.ts';
@@ -72,13 +71,26 @@ export function multiAgentExecutor(m: MultiAgentDeps): Executor {
 
 function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter): Team['loop'] {
   return async (agent, messages, o) => {
-    const system = renderSystemPrompt(agent.system_prompt, s.context);
+    // The member's persona and retrieved knowledge join its system prompt; the conversation is
+    // used as given (a swarm cuts it to its own budget, a DAG node gets its inputs).
+    const assembled = await memoryOf(d).assemble({
+      tenantId: s.tenantId,
+      agent,
+      history: messages,
+      variables: s.context,
+      embed: { tenantId: s.tenantId, tenantName: s.call.tenantName, requestId: s.call.requestId },
+      fitHistory: false,
+    });
+    const commit = (round: Round) => {
+      const r = withContext(round, assembled.record);
+      return out.commit(o.keepMessages ? r : { ...r, messages: [] });
+    };
     const outcome = await runLoop({
       models: d.models,
       tools: d.tools,
       model: agent.model,
       toolSpecs: [...(await d.tools.specsFor(s.tenantId, agent.tools)), ...(o.extraTools ?? [])],
-      messages: system ? [{ role: 'system', content: system }, ...messages] : messages,
+      messages: assembled.messages,
       call: { ...s.call, agentId: agent.id, agentName: agent.name },
       toolContext: { tenantId: s.tenantId, sessionId: s.sessionId, runId: s.runId, workspace: s.workspace },
       streaming: s.options.streaming,
@@ -93,13 +105,13 @@ function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter): Team['loop'] {
       emit: (type, data) => s.writer.emit(type, { ...data, agent: agent.name }),
       commit: async (round) => {
         o.onRound?.(round.messages);
-        await out.commit(o.keepMessages ? round : { ...round, messages: [] });
+        await commit(round);
         o.afterCommit?.();
       },
     });
     if (outcome.kind === 'paused') {
       // Steps and usage are kept; the unanswered tool calls stay out of the session.
-      await out.commit({ ...outcome.round, messages: [] });
+      await out.commit({ ...withContext(outcome.round, assembled.record), messages: [] });
       throw new AppError(
         'unprocessable',
         `agent ${agent.name} asked for ${outcome.needingApproval.map((c) => c.function.name).join(', ')}, ` +
@@ -108,7 +120,7 @@ function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter): Team['loop'] {
     }
     // The final answer's round: written now, so the run's steps hold every member's calls.
     o.onRound?.(outcome.round.messages);
-    await out.commit(o.keepMessages ? outcome.round : { ...outcome.round, messages: [] });
+    await commit(outcome.round);
     return outcome;
   };
 }

@@ -129,6 +129,40 @@ for (const store of stores) {
       assert.equal(all.body.data.length, 8);
     });
 
+    it('gives each swarm member its own persona and knowledge, recorded on its steps', async () => {
+      const mock = s.app.services.models.mock;
+      const front = await createAgent(s, {
+        name: 'front',
+        model: 'mock/mem-front',
+        knowledge: ['rex-persona'],
+        handoffs: ['carer2'],
+      });
+      const carer = await createAgent(s, {
+        name: 'carer2',
+        model: 'mock/mem-carer',
+        knowledge: ['dog-care'],
+      });
+      const spec = await s.request('POST', '/v1/multi-agents', {
+        body: { name: 'mem-swarm', kind: 'swarm', members: [front.id, carer.id] },
+      });
+      assert.equal(spec.status, 201, spec.text);
+      mock.script('mem-front', [
+        { tool_calls: [{ name: 'transfer_to_carer2', arguments: { reason: 'care' } }] },
+      ]);
+      mock.script('mem-carer', [{ content: 'Twice a day.' }]);
+      const res = await s.request('POST', `/v1/multi-agents/${spec.body.id}/run`, {
+        body: { message: 'How often do I feed the dog?', stream: false },
+      });
+      assert.equal(res.status, 200, res.text);
+      const run = await s.request('GET', `/v1/runs/${res.body.run_id}`);
+      const models = run.body.steps.filter((st: { kind: string }) => st.kind === 'model');
+      assert.equal(models.length, 2);
+      assert.equal(models[0].input.context.persona[0].knowledge_base.name, 'rex-persona');
+      assert.equal(models[0].input.context.retrieval, undefined);
+      assert.equal(models[1].input.context.persona.length, 0);
+      assert.equal(models[1].input.context.retrieval.chunks[0].document.id, careDoc);
+    });
+
     it('an agent without knowledge records only its history, and a missing binding is a warning', async () => {
       const plain = await createAgent(s, { name: 'plain' });
       const turn = await chat(s, plain.id, { message: 'hello' });

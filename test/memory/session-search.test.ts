@@ -19,8 +19,8 @@ for (const store of stores) {
   describe(`session search on ${store}`, () => {
     let s: TestServer;
     let other: { adminKey: string };
-    const sessions: Record<string, string> = {};
-    const agents: Record<string, string> = {};
+    const sessions = { keeper: '', guide: '', stranger: '' };
+    const agents = { keeper: '', guide: '', stranger: '' };
 
     const search = async (body: Record<string, unknown>, key?: string) => {
       const res = await s.request('POST', '/v1/sessions/search', { body, key });
