@@ -45,6 +45,32 @@ describe('local-dev agents under sandbox limits', () => {
     assert.match(res.body.error.message, /did not finish: it (ran out of memory|exited with)/);
   });
 
+  test('ctx.model gets at most max_steps calls per run, and gateway errors reach the handle as messages', async () => {
+    const bundle = `export async function handle(input, ctx) {
+      const seen = [];
+      try { await ctx.model.chat('hi', { model: 'nowhere/none' }); } catch (err) { seen.push(err.message); }
+      for (let i = 0; i < 5; i++) {
+        try { await ctx.model.chat('what is 1+1'); seen.push('ok'); } catch (err) { seen.push(err.message); }
+      }
+      return seen;
+    }\n`;
+    assert.equal((await deploy(bundle)).status, 201);
+    const res = await server.request('POST', `/v1/agents/${agentId}/chat`, {
+      body: { message: 'go', stream: false, max_steps: 3 },
+    });
+    assert.equal(res.status, 200, res.text);
+    const seen = JSON.parse(res.body.response.text) as string[];
+    assert.match(seen[0]!, /^[a-z_]+: .*nowhere\/none/);
+    // The refused model call counted as a step; two more succeed, then the limit holds.
+    assert.deepEqual(seen.slice(1), [
+      'ok',
+      'ok',
+      ...Array(3).fill('this run already made max_steps (3) model calls'),
+    ]);
+    const run = await server.request('GET', `/v1/runs/${res.body.run_id}`);
+    assert.equal(run.body.model_calls, 2);
+  });
+
   test('the server still serves a well-behaved version afterwards', async () => {
     assert.equal((await deploy("export const handle = (input) => 'ok: ' + input.message;\n")).status, 201);
     const res = await chat();
