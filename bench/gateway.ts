@@ -5,24 +5,29 @@
  * A fake upstream answers instantly ("0 ms") or like a real model ("300 ms to the first token, then
  * 30 tokens/s"). An open-loop load generator sends requests at a fixed rate (500 and 2,000 req/s),
  * timing each from its scheduled send time (no coordinated omission), non-streaming (whole answer)
- * and streaming (first body byte). Added latency = gateway percentile − direct percentile.
+ * and streaming (time to the first token: the first chunk with content, for every target alike —
+ * response headers are not a token, and a gateway may send them before or after the upstream's
+ * first chunk). Added latency = gateway percentile − direct percentile.
  * Agentry runs with auth, tenant policy, budgets, rate limits and usage recording on.
- * Upstream, Agentry and Portkey each run in their own process; RSS is read from /proc.
+ * Upstream, Agentry, Portkey and the load generator (this process) each run in their own process;
+ * RSS and CPU time are read from /proc. CPU ms per request of each gateway is the figure that noise
+ * on a shared machine moves least; `gen_lag` (how late the generator sent, p99) says whether the
+ * generator itself kept up.
  *
  *   node --import tsx bench/gateway.ts [--quick] [--seconds 10] [--rates 500,2000]
+ *     [--only direct,agentry] [--profiles instant,realistic] [--modes json,stream]
+ *     [--prof-dir DIR]   (a CPU profile of Agentry during the runs; read it with bench/cpu-top.ts DIR)
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Pool } from 'undici';
+import { load, type Profile, rssMb, type Target } from './gateway-load.ts';
 
 const self = fileURLToPath(import.meta.url);
-type Profile = 'instant' | 'realistic';
 
 // ---- child roles -------------------------------------------------------------------------------
 
@@ -124,26 +129,37 @@ async function serveAgentry(upstream: string): Promise<void> {
     }),
   );
   const url = await app.http.listen({ host: '127.0.0.1', port: 0 });
+  // With --prof-dir the parent brackets the measured runs with `prof` messages: the profile then
+  // holds the request path only, not start-up and migrations.
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  process.on('message', async (m: { prof?: 'start' | 'stop'; dir?: string }) => {
+    if (m.prof === 'start') {
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 200 });
+      await session.post('Profiler.start');
+    } else if (m.prof === 'stop' && m.dir) {
+      const { profile } = await session.post('Profiler.stop');
+      const { mkdirSync, writeFileSync } = await import('node:fs');
+      mkdirSync(m.dir, { recursive: true });
+      writeFileSync(`${m.dir}/agentry-${process.pid}.cpuprofile`, JSON.stringify(profile));
+      session.disconnect();
+    }
+    process.send?.({ prof: m.prof });
+  });
   process.send?.({ url, key: app.adminKey });
 }
 
 // ---- parent: load generation -----------------------------------------------------------------
 
-interface Target {
-  name: 'direct' | 'agentry' | 'portkey';
-  origin: string;
-  path: (p: Profile) => string;
-  headers: (p: Profile) => Record<string, string>;
-  model: (p: Profile) => string;
-  pid?: number;
-}
-
 async function start(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
+  execArgv: string[] = [],
 ): Promise<{ child: ChildProcess; msg: { url: string; key?: string } }> {
   const child = fork(self, args, {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...execArgv],
     env,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -166,62 +182,7 @@ async function startPortkey(): Promise<{ child: ChildProcess; url: string }> {
   throw new Error('portkey did not start');
 }
 
-function rssMb(pid: number | undefined): number {
-  if (!pid) return 0;
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-}
-
-const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-
-/** Open loop: request i is due at t0 + i/rate and timed from then, whatever the server's pace. */
-async function load(target: Target, profile: Profile, stream: boolean, rate: number, seconds: number) {
-  const pool = new Pool(target.origin, { connections: 2048, pipelining: 1, keepAliveTimeout: 60_000 });
-  const body = JSON.stringify({
-    model: target.model(profile),
-    max_tokens: 16,
-    messages: [{ role: 'user', content: 'Say ten words.' }],
-    ...(stream && { stream: true, stream_options: { include_usage: true } }),
-  });
-  const headers = { 'content-type': 'application/json', ...target.headers(profile) };
-  const warm = Math.max(50, Math.floor(rate / 4));
-  const total = warm + Math.floor(rate * seconds);
-  const latencies: number[] = [];
-  let errors = 0;
-  const pending: Promise<void>[] = [];
-  const t0 = performance.now() + 20;
-  const one = async (i: number, due: number) => {
-    try {
-      const res = await pool.request({ method: 'POST', path: target.path(profile), headers, body });
-      let first = -1;
-      for await (const _ of res.body) {
-        if (first < 0) first = performance.now();
-        if (stream) break;
-      }
-      if (stream) await res.body.dump().catch(() => {});
-      const done = stream ? first : performance.now();
-      if (res.statusCode !== 200) errors += 1;
-      else if (i >= warm) latencies.push(done - due);
-    } catch {
-      errors += 1;
-    }
-  };
-  let sent = 0;
-  while (sent < total) {
-    const now = performance.now();
-    while (sent < total && t0 + (sent * 1000) / rate <= now) {
-      pending.push(one(sent, t0 + (sent * 1000) / rate));
-      sent += 1;
-    }
-    await new Promise((r) => setImmediate(r));
-    if (performance.now() - now < 0.5) await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(pending);
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  return { p50: pct(latencies, 50), p99: pct(latencies, 99), n: latencies.length, errors };
-}
+type Result = Awaited<ReturnType<typeof load>>;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -229,14 +190,30 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       seconds: { type: 'string' },
       rates: { type: 'string' },
+      only: { type: 'string', default: 'direct,agentry,portkey' },
+      profiles: { type: 'string', default: 'instant,realistic' },
+      modes: { type: 'string', default: 'json,stream' },
+      'prof-dir': { type: 'string' },
     },
   });
   const seconds = Number(values.seconds ?? (values.quick ? 2 : 10));
   const rates = (values.rates ?? (values.quick ? '500' : '500,2000')).split(',').map(Number);
+  const only = new Set(values.only.split(','));
+  only.add('direct'); // every figure is relative to it
+  const profiles = values.profiles.split(',') as Profile[];
+  const modes = values.modes.split(',').map((m) => m === 'stream');
+  const profDir = values['prof-dir'];
 
   const up = await start(['--role', 'upstream']);
-  const agentry = await start(['--role', 'agentry', '--upstream', up.msg.url]);
-  const portkey = await startPortkey();
+  const agentry = only.has('agentry')
+    ? await start(['--role', 'agentry', '--upstream', up.msg.url])
+    : undefined;
+  const prof = async (what: 'start' | 'stop') => {
+    if (!profDir || !agentry) return;
+    agentry.child.send({ prof: what, dir: profDir });
+    await once(agentry.child, 'message');
+  };
+  const portkey = only.has('portkey') ? await startPortkey() : undefined;
   const targets: Target[] = [
     {
       name: 'direct',
@@ -245,15 +222,19 @@ async function main(): Promise<void> {
       headers: () => ({}),
       model: () => 'm',
     },
-    {
+  ];
+  if (agentry) {
+    targets.push({
       name: 'agentry',
       origin: agentry.msg.url,
       path: () => '/v1/chat/completions',
       headers: () => ({ authorization: `Bearer ${agentry.msg.key}`, 'x-agentry-agent': 'bench' }),
       model: (p) => `${p}/m`,
       pid: agentry.child.pid,
-    },
-    {
+    });
+  }
+  if (portkey) {
+    targets.push({
       name: 'portkey',
       origin: portkey.url,
       path: () => '/v1/chat/completions',
@@ -264,61 +245,70 @@ async function main(): Promise<void> {
       }),
       model: () => 'm',
       pid: portkey.child.pid,
-    },
-  ];
+    });
+  }
 
-  const rows: Array<Record<string, string | number>> = [];
+  const rows: Array<Record<string, string | number | null>> = [];
+  await prof('start');
   try {
     for (const rate of rates) {
-      for (const profile of ['instant', 'realistic'] as Profile[]) {
-        for (const stream of [false, true]) {
-          const result: Record<string, { p50: number; p99: number; n: number; errors: number }> = {};
+      for (const profile of profiles) {
+        for (const stream of modes) {
+          const result: Record<string, Result> = {};
           for (const t of targets) {
             process.stderr.write(`  ${rate} req/s ${profile} ${stream ? 'stream' : 'json'} → ${t.name}\n`);
             result[t.name] = await load(t, profile, stream, rate, seconds);
           }
           const d = result.direct!;
-          const row: Record<string, string | number> = {
+          const row: Record<string, string | number | null> = {
             rate,
             profile,
-            mode: stream ? 'ttfb' : 'total',
+            mode: stream ? 'ttft' : 'total',
             direct_p50: d.p50,
             direct_p99: d.p99,
+            gen_lag_p99: Math.max(...Object.values(result).map((r) => r.lagP99)),
           };
           for (const name of ['agentry', 'portkey']) {
-            const r = result[name]!;
-            row[`${name}_add_p50`] = r.p50 - d.p50;
-            row[`${name}_add_p99`] = r.p99 - d.p99;
-            row[`${name}_errors`] = r.errors;
+            const r = result[name];
+            // A target that failed every request has no latency: null, not a made-up number.
+            const ok = r && r.n > 0;
+            row[`${name}_add_p50`] = ok ? r.p50 - d.p50 : null;
+            row[`${name}_add_p99`] = ok ? r.p99 - d.p99 : null;
+            row[`${name}_cpu_ms_req`] = r ? r.cpuPerRequest : null;
+            row[`${name}_errors`] = r ? r.errors : null;
           }
-          row.ratio_p50 = (row.agentry_add_p50 as number) / Math.max(0.001, row.portkey_add_p50 as number);
+          const a = row.agentry_add_p50;
+          const p = row.portkey_add_p50;
+          row.ratio_p50 = typeof a === 'number' && typeof p === 'number' ? a / Math.max(0.001, p) : null;
           rows.push(row);
         }
       }
     }
   } finally {
-    const rss = { agentry_rss_mb: rssMb(agentry.child.pid), portkey_rss_mb: rssMb(portkey.child.pid) };
-    for (const c of [up.child, agentry.child, portkey.child]) c.kill();
-    const f = (n: unknown) => (typeof n === 'number' ? n.toFixed(2).padStart(8) : String(n).padStart(9));
+    await prof('stop');
+    const rss = { agentry_rss_mb: rssMb(agentry?.child.pid), portkey_rss_mb: rssMb(portkey?.child.pid) };
+    for (const c of [up.child, agentry?.child, portkey?.child]) c?.kill();
+    const f = (n: unknown) => (typeof n === 'number' ? n.toFixed(2) : String(n ?? '-'));
     console.log(
-      '\nadded latency in ms (gateway percentile − direct percentile); ratio = agentry/portkey p50 added',
+      '\nadded latency in ms (gateway percentile − direct percentile); ratio = agentry/portkey p50 added;',
     );
-    console.log(
-      [
-        'rate',
-        'profile',
-        'mode',
-        'direct_p50',
-        'agentry+p50',
-        'agentry+p99',
-        'portkey+p50',
-        'portkey+p99',
-        'ratio_p50',
-        'errors(a/p)',
-      ]
-        .map((h) => h.padStart(11))
-        .join(''),
-    );
+    console.log('cpu = CPU ms per request of the gateway process; gen_lag = generator send lag p99 (ms)');
+    const head = [
+      'rate',
+      'profile',
+      'mode',
+      'direct_p50',
+      'agentry+p50',
+      'agentry+p99',
+      'portkey+p50',
+      'portkey+p99',
+      'ratio_p50',
+      'cpu(a)',
+      'cpu(p)',
+      'gen_lag',
+      'errors(a/p)',
+    ];
+    console.log(head.map((h) => h.padStart(12)).join(''));
     for (const r of rows) {
       console.log(
         [
@@ -331,9 +321,12 @@ async function main(): Promise<void> {
           r.portkey_add_p50,
           r.portkey_add_p99,
           r.ratio_p50,
-          `${r.agentry_errors}/${r.portkey_errors}`,
+          r.agentry_cpu_ms_req,
+          r.portkey_cpu_ms_req,
+          r.gen_lag_p99,
+          `${f(r.agentry_errors)}/${f(r.portkey_errors)}`,
         ]
-          .map((v) => f(v).padStart(11))
+          .map((v) => f(v).padStart(12))
           .join(''),
       );
     }

@@ -95,11 +95,12 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
   const rates = new LeasedCounters(rateStore);
   const usage = new UsageRecorder(db, log);
   let sweeps = 0;
-  const flush = async () => {
+  // The periodic flush lets busy leases keep a slice of headroom; an explicit one gives back all.
+  const flush = async (keepWarm = false) => {
     const results = await Promise.allSettled([
       usage.flush(),
-      budgets.flush(),
-      rates.flush(),
+      budgets.flush(Date.now(), { keepWarm }),
+      rates.flush(Date.now(), { keepWarm }),
       // Ended periods' counters are garbage; sweeping every few hundred flushes is plenty.
       ++sweeps % 400 === 0 ? budgetStore.sweep() : Promise.resolve(),
     ]);
@@ -107,7 +108,7 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
     if (failed) throw failed.reason;
   };
   const gateway = new Gateway({
-    flush,
+    flush: () => flush(),
     catalog: new ModelCatalog(m, providers),
     mock: providers.get('mock') as MockProvider,
     policy: new ModelPolicy(policies),
@@ -144,7 +145,7 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
   });
 
   const timer = setInterval(() => {
-    flush().catch((err) => log.warn({ err }, 'model gateway flush failed; will retry'));
+    flush(true).catch((err) => log.warn({ err }, 'model gateway flush failed; will retry'));
   }, m.flush_ms);
   timer.unref();
 

@@ -16,6 +16,8 @@ interface Lease {
   inflight: number;
   /** Really used by settled calls since the last flush. */
   consumed: number;
+  /** Reserved from since the last flush: a busy lease keeps a slice of headroom across flushes. */
+  active: boolean;
 }
 
 /**
@@ -28,6 +30,11 @@ interface Lease {
  * reserve what another holds, hence no overspend. The cost of this: near a limit, slices held by
  * other processes look spent until their next flush (at most `flush_ms`), and a process that dies
  * loses its unused slice until the period ends — both err on the side of refusing, never of overspending.
+ *
+ * A periodic flush (`keepWarm`) lets a lease that served calls since the last flush keep up to one
+ * slice of headroom: giving it back only to take it again on the next call cost two statements per
+ * counter per flush, and made the first call after each flush wait for a round trip per counter. An
+ * idle lease still gives everything back at its next flush; an explicit flush gives back all.
  */
 export class LeasedCounters {
   private readonly leases = new Map<string, Lease>();
@@ -62,6 +69,7 @@ export class LeasedCounters {
   async reserve(spec: CounterSpec, amount: number): Promise<boolean> {
     const lease = this.leaseFor(spec);
     if (amount > spec.limit) return false;
+    lease.active = true;
     for (;;) {
       const available = lease.held - lease.inflight - lease.consumed;
       if (available >= amount) {
@@ -88,15 +96,23 @@ export class LeasedCounters {
     lease.consumed += used;
   }
 
-  /** Gives back unused leases and charges overage; forgets leases of ended periods once idle. */
-  async flush(now = Date.now()): Promise<void> {
+  /**
+   * Gives back unused leases and charges overage; forgets leases of ended periods once idle. With
+   * `keepWarm`, a lease used since the last flush keeps up to one slice of its unused part.
+   */
+  async flush(now = Date.now(), { keepWarm = false }: { keepWarm?: boolean } = {}): Promise<void> {
     const work: Promise<void>[] = [];
     for (const [key, lease] of this.leases) {
-      const surplus = lease.held - lease.inflight - lease.consumed;
+      const unused = lease.held - lease.inflight - lease.consumed;
+      const warm = keepWarm && lease.active && lease.spec.expiresAt > now;
+      const kept = warm && unused > 0 ? Math.min(unused, lease.spec.limit * this.slice) : 0;
+      const surplus = unused - kept;
       const consumed = lease.consumed;
-      // After this, the store holds exactly our in-flight reservations plus what we consumed.
-      lease.held = lease.inflight;
+      // After this, the store holds exactly our in-flight reservations, what we consumed and the
+      // headroom we kept.
+      lease.held = lease.inflight + kept;
       lease.consumed = 0;
+      lease.active = false;
       if (surplus !== 0) {
         work.push(
           this.store.add(key, -surplus, lease.spec.expiresAt).catch((err) => {
@@ -116,7 +132,7 @@ export class LeasedCounters {
   private leaseFor(spec: CounterSpec): Lease {
     let lease = this.leases.get(spec.key);
     if (!lease) {
-      lease = { spec, held: 0, inflight: 0, consumed: 0 };
+      lease = { spec, held: 0, inflight: 0, consumed: 0, active: false };
       this.leases.set(spec.key, lease);
     }
     return lease;

@@ -1,0 +1,121 @@
+/**
+ * The load generator of bench/gateway.ts: open loop (each request timed from when it was due), with
+ * the CPU time and RSS of the target process read from /proc.
+ */
+import { readFileSync } from 'node:fs';
+import { Pool } from 'undici';
+
+export type Profile = 'instant' | 'realistic';
+
+export interface Target {
+  name: 'direct' | 'agentry' | 'portkey';
+  origin: string;
+  path: (p: Profile) => string;
+  headers: (p: Profile) => Record<string, string>;
+  model: (p: Profile) => string;
+  pid?: number;
+}
+
+export function rssMb(pid: number | undefined): number {
+  if (!pid) return 0;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+}
+
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+/** CPU time (user + system) a process has used so far, in ms. */
+function cpuMs(pid: number | undefined): number {
+  if (!pid) return 0;
+  // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** True once a streamed body holds a chunk with content (text or tool-call arguments). */
+function hasToken(text: string): boolean {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('data: {')) continue;
+    try {
+      const delta = JSON.parse(line.slice(6)).choices?.[0]?.delta;
+      if (delta?.content || delta?.tool_calls?.length) return true;
+    } catch {
+      // A chunk split mid-line: the next read completes it.
+    }
+  }
+  return false;
+}
+
+/** Open loop: request i is due at t0 + i/rate and timed from then, whatever the server's pace. */
+export async function load(target: Target, profile: Profile, stream: boolean, rate: number, seconds: number) {
+  const pool = new Pool(target.origin, { connections: 2048, pipelining: 1, keepAliveTimeout: 60_000 });
+  const body = JSON.stringify({
+    model: target.model(profile),
+    max_tokens: 16,
+    messages: [{ role: 'user', content: 'Say ten words.' }],
+    ...(stream && { stream: true, stream_options: { include_usage: true } }),
+  });
+  const headers = { 'content-type': 'application/json', ...target.headers(profile) };
+  const warm = Math.max(50, Math.floor(rate / 4));
+  const total = warm + Math.floor(rate * seconds);
+  const latencies: number[] = [];
+  const lags: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const pending: Promise<void>[] = [];
+  const cpu0 = cpuMs(target.pid);
+  const t0 = performance.now() + 20;
+  const one = async (i: number, due: number) => {
+    try {
+      const res = await pool.request({ method: 'POST', path: target.path(profile), headers, body });
+      // The whole body is read (so the connection is reused), timing the first token when streaming.
+      let tokenAt = -1;
+      let text = '';
+      const decoder = new TextDecoder();
+      for await (const part of res.body) {
+        if (stream && tokenAt < 0) {
+          text += decoder.decode(part as Uint8Array, { stream: true });
+          if (hasToken(text)) tokenAt = performance.now();
+          else text = text.slice(text.lastIndexOf('\n') + 1);
+        } else if (!stream && res.statusCode !== 200) {
+          text += decoder.decode(part as Uint8Array, { stream: true });
+        }
+      }
+      const done = stream ? tokenAt : performance.now();
+      if (res.statusCode !== 200 || done < 0) {
+        errors += 1;
+        firstError ??= `${res.statusCode} ${text.slice(0, 200)}`;
+      } else if (i >= warm) latencies.push(done - due);
+    } catch (err) {
+      errors += 1;
+      firstError ??= String(err);
+    }
+  };
+  let sent = 0;
+  while (sent < total) {
+    const now = performance.now();
+    while (sent < total && t0 + (sent * 1000) / rate <= now) {
+      const due = t0 + (sent * 1000) / rate;
+      if (sent >= warm) lags.push(now - due);
+      pending.push(one(sent, due));
+      sent += 1;
+    }
+    await new Promise((r) => setImmediate(r));
+    if (performance.now() - now < 0.5) await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+  await pool.close();
+  const cpuPerRequest = (cpuMs(target.pid) - cpu0) / total;
+  latencies.sort((a, b) => a - b);
+  lags.sort((a, b) => a - b);
+  if (firstError) process.stderr.write(`    ${target.name}: ${errors} errors, first: ${firstError}\n`);
+  return {
+    p50: pct(latencies, 50),
+    p99: pct(latencies, 99),
+    n: latencies.length,
+    errors,
+    lagP99: pct(lags, 99),
+    cpuPerRequest,
+  };
+}
