@@ -165,6 +165,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       breaker: config.sandbox.breaker,
       health,
       version,
+      egressBind: (tenantId) => egress.sandboxBind(tenantId),
     });
     const tools = registerBuiltinTools(
       new TenantToolRegistry(

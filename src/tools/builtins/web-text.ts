@@ -36,6 +36,7 @@ export function htmlToText(html: string): { title: string; text: string } {
     for (const node of nodes) {
       if (isText(node)) out.push(node.data);
       else if (isTag(node)) {
+        if (node.name === 'head' && !title) title = titleOf(node.children);
         if (node.name === 'title' && !title) title = textOf(node.children).trim();
         if (SKIP.has(node.name)) continue;
         const block = BLOCK.has(node.name);
@@ -54,6 +55,13 @@ export function htmlToText(html: string): { title: string; text: string } {
     .join('\n');
   // htmlparser2 has decoded the entities already.
   return { title, text };
+}
+
+function titleOf(nodes: ChildNode[]): string {
+  for (const n of nodes) {
+    if (isTag(n) && n.name === 'title') return textOf(n.children).trim();
+  }
+  return '';
 }
 
 function textOf(nodes: ChildNode[]): string {

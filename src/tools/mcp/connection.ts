@@ -5,6 +5,7 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { McpConfig } from '../../config/mcp-config.ts';
 import { guardedLookup } from '../../tasks/ssrf.ts';
+import type { SandboxBind } from '../sandbox/bwrap-args.ts';
 import type { SandboxService } from '../sandbox/service.ts';
 import { SandboxRefusal } from '../sandbox/types.ts';
 import { type JsonSchema, ToolError } from '../types.ts';
@@ -30,6 +31,8 @@ export interface McpConnectionDeps {
   /** The tenant allows MCP servers (and egress) on private addresses. */
   allowPrivate: boolean;
   version: string;
+  /** The tenant's egress proxy socket for stdio servers' sandboxes, when the tenant may reach anything. */
+  egressBind: () => Promise<SandboxBind | undefined>;
 }
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -174,9 +177,17 @@ export class McpConnection {
       });
     }
     const argv = [row.command!, ...row.args].map(shellQuote).join(' ');
-    const binds = this.d.config.stdio_paths.map((p) => ({ host: p, sandbox: p }));
+    const binds: SandboxBind[] = this.d.config.stdio_paths.map((p) => ({ host: p, sandbox: p }));
+    // No network in the sandbox; the tenant's allowlist applies through the proxy socket, if any.
+    const egress = await this.d.egressBind();
+    if (egress) binds.push(egress);
+    const env = egress ? `export AGENTRY_EGRESS_SOCKET=${egress.sandbox}; ` : '';
     try {
-      const { process, close } = await this.d.sandboxes.openProcess(`mcp:${row.name}`, `exec ${argv}`, binds);
+      const { process, close } = await this.d.sandboxes.openProcess(
+        `mcp:${row.name}`,
+        `${env}exec ${argv}`,
+        binds,
+      );
       return new SandboxStdioTransport(process, close);
     } catch (err) {
       if (err instanceof SandboxRefusal)

@@ -3,6 +3,7 @@ import type { TenantPolicy } from '../../config/tenant-policy.ts';
 import type { ToolSpec } from '../../models/types.ts';
 import type { HealthRegistry } from '../../observability/health.ts';
 import { type BreakerOptions, CircuitBreaker } from '../../resilience/breaker.ts';
+import type { SandboxBind } from '../sandbox/bwrap-args.ts';
 import type { SandboxService } from '../sandbox/service.ts';
 import { ToolError, type ToolOutcome } from '../types.ts';
 import { McpConnection, type McpTool, McpUnavailableError } from './connection.ts';
@@ -17,6 +18,8 @@ export interface McpManagerDeps {
   breaker: BreakerOptions;
   health: HealthRegistry;
   version: string;
+  /** The tenant's egress proxy socket for stdio servers' sandboxes (see EgressProxy.sandboxBind). */
+  egressBind: (tenantId: string) => Promise<SandboxBind | undefined>;
 }
 
 /** One server of a tenant as `GET /v1/tools` reports it. */
@@ -175,6 +178,7 @@ export class McpManager {
           sandboxes: this.d.sandboxes,
           allowPrivate,
           version: this.d.version,
+          egressBind: () => this.d.egressBind(tenantId),
         });
         this.connections.set(row.id, conn);
       }

@@ -9,8 +9,8 @@ import type { EgressConfig } from '../../config/mcp-config.ts';
 import type { TenantPolicies, TenantPolicy } from '../../config/tenant-policy.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { guardedLookup } from '../../tasks/ssrf.ts';
-import { SANDBOX_GID, SANDBOX_UID } from './bwrap-args.ts';
-import { credentialHeaders, egressRefusal, normalHost } from './egress-allow.ts';
+import { SANDBOX_GID, SANDBOX_UID, type SandboxBind } from './bwrap-args.ts';
+import { allowedDomains, credentialHeaders, egressRefusal, normalHost } from './egress-allow.ts';
 
 export interface EgressProxyDeps {
   config: EgressConfig;
@@ -18,6 +18,9 @@ export interface EgressProxyDeps {
   tenantName: (tenantId: string) => Promise<string>;
   log: Logger;
 }
+
+/** Where a sandbox allowed egress finds the proxy: `curl --unix-socket /run/egress.sock http://host/…`. */
+export const EGRESS_SOCKET = '/run/egress.sock';
 
 /** Set on the proxy's own answers (refusals, upstream failures), so clients can tell them from the site's. */
 export const EGRESS_HEADER = 'x-agentry-egress';
@@ -70,6 +73,15 @@ export class EgressProxy {
       entry.catch(() => this.servers.delete(tenantId));
     }
     return entry.then((e) => e.socket);
+  }
+
+  /**
+   * The tenant's socket as a sandbox sees it (bind it with `bwrap --ro-bind`), or undefined when
+   * the tenant may reach nothing: then the sandbox gets no socket at all.
+   */
+  async sandboxBind(tenantId: string): Promise<SandboxBind | undefined> {
+    if (allowedDomains(await this.policyFor(tenantId)).length === 0) return undefined;
+    return { host: await this.socketFor(tenantId), sandbox: EGRESS_SOCKET };
   }
 
   async stop(): Promise<void> {
@@ -138,6 +150,8 @@ export class EgressProxy {
       headers,
       lookup: guardedLookup(policy.network.allow_private_egress),
       timeout: config.timeout_ms,
+      // No pooled connections: one made under one tenant's policy must never carry another's request.
+      agent: false,
     });
     upstream.on('timeout', () => upstream.destroy(new Error(`no answer within ${config.timeout_ms} ms`)));
     upstream.on('error', (err: NodeJS.ErrnoException) => {
