@@ -96,6 +96,18 @@ for (const store of stores) {
       );
     });
 
+    it('prints a summary for people', async () => {
+      const r = await runCli(['packs', 'install', 'companion-dog'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^pack companion-dog\n/);
+      assert.match(
+        r.stdout,
+        /persona \(existing\) companion-dog-persona: 1 files, 0 created, 0 updated, 1 unchanged/,
+      );
+      assert.match(r.stdout, /template "Companion toy dog" unchanged/);
+      assert.match(r.stdout, /agent biscuit unchanged/);
+    });
+
     it('an unknown pack is a one-line error naming the shipped ones', async () => {
       const r = await runCli(['packs', 'install', 'no-such-pack'], { env });
       assert.equal(r.code, 1);
