@@ -108,23 +108,56 @@ function withoutOverlap(previous: string, next: string): string {
   return best < 0 ? next : next.slice(best + 2);
 }
 
-/** Full-text candidates across several knowledge bases: any of the query's words matches (as in search.ts). */
+interface ChunkRow {
+  id: string;
+  content: string;
+  heading_path: string[];
+  knowledge_base_id: string;
+  document_id: string;
+  title: string;
+  source: string;
+}
+
+const chunkColumns =
+  'c.id, c.content, c.heading_path, c.knowledge_base_id, d.id as document_id, d.title, d.source';
+
+/**
+ * Full-text candidates across several knowledge bases, with their text: any of the query's words
+ * matches (as in search.ts). Without vectors this one query is the whole retrieval.
+ */
 async function textCandidates(
   db: Db,
   tenantId: string,
   kbIds: string[],
   query: string,
   limit: number,
-): Promise<string[]> {
-  const rows = await db.query<{ id: string }>(
+): Promise<ChunkRow[]> {
+  return db.query<ChunkRow>(
     `with q as (select nullif(replace(websearch_to_tsquery('english', $1)::text, '&', '|'), '')::tsquery as q)
-     select c.id from chunks c, q
+     select ${chunkColumns} from chunks c join documents d on d.id = c.document_id, q
       where q.q is not null and c.tsv @@ q.q and c.knowledge_base_id = any($2::uuid[]) and c.tenant_id = $3
       order by ts_rank(c.tsv, q.q) desc, c.id
       limit $4`,
     [query, kbIds, tenantId, limit],
   );
-  return rows.map((r) => r.id);
+}
+
+/** Vector candidates: each knowledge base's nearest chunks, merged by similarity. */
+async function vectorCandidates(
+  vectors: VectorStore,
+  tenantId: string,
+  kbs: readonly BoundKb[],
+  vector: number[],
+  limit: number,
+): Promise<string[]> {
+  const lists = await Promise.all(
+    kbs.map((kb) => vectors.search({ tenantId, kbId: kb.id, revision: kb.revision, vector, limit })),
+  );
+  return lists
+    .flat()
+    .sort((a, b) => b.similarity - a.similarity)
+    .slice(0, limit)
+    .map((h) => h.chunkId);
 }
 
 /**
@@ -154,51 +187,23 @@ export async function retrieveChunks(
     }
   }
   const mode = queryVector ? 'hybrid' : 'text';
-  const [textList, vectorList] = await Promise.all([
-    textCandidates(
-      db,
-      tenantId,
-      kbs.map((k) => k.id),
-      query,
-      depth,
-    ),
-    queryVector
-      ? Promise.all(
-          kbs.map((kb) =>
-            vectors.search({
-              tenantId,
-              kbId: kb.id,
-              revision: kb.revision,
-              vector: queryVector,
-              limit: depth,
-            }),
-          ),
-        ).then((lists) =>
-          lists
-            .flat()
-            .sort((a, b) => b.similarity - a.similarity)
-            .slice(0, depth)
-            .map((h) => h.chunkId),
-        )
-      : Promise.resolve([]),
+  const kbIds = kbs.map((k) => k.id);
+  // Words alone: the full-text order is the answer, so only the top rows are read.
+  const [textRows, vectorList] = await Promise.all([
+    textCandidates(db, tenantId, kbIds, query, queryVector ? depth : topK),
+    queryVector ? vectorCandidates(vectors, tenantId, kbs, queryVector, depth) : Promise.resolve([]),
   ]);
-  const fused = fuseRrf([textList, vectorList]).slice(0, topK);
-  if (fused.length === 0) return { chunks: [], mode, ...(warning && { warning }) };
-  const rows = await db.query<{
-    id: string;
-    content: string;
-    heading_path: string[];
-    knowledge_base_id: string;
-    document_id: string;
-    title: string;
-    source: string;
-  }>(
-    `select c.id, c.content, c.heading_path, c.knowledge_base_id, d.id as document_id, d.title, d.source
-       from chunks c join documents d on d.id = c.document_id
-      where c.id = any($1::uuid[]) and c.tenant_id = $2 and c.knowledge_base_id = any($3::uuid[])`,
-    [fused.map((f) => f.id), tenantId, kbs.map((k) => k.id)],
-  );
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  const fused = fuseRrf([textRows.map((r) => r.id), vectorList]).slice(0, topK);
+  const byId = new Map(textRows.map((r) => [r.id, r]));
+  const unread = fused.filter((f) => !byId.has(f.id)).map((f) => f.id);
+  if (unread.length > 0) {
+    const rows = await db.query<ChunkRow>(
+      `select ${chunkColumns} from chunks c join documents d on d.id = c.document_id
+        where c.id = any($1::uuid[]) and c.tenant_id = $2 and c.knowledge_base_id = any($3::uuid[])`,
+      [unread, tenantId, kbIds],
+    );
+    for (const r of rows) byId.set(r.id, r);
+  }
   const names = new Map(kbs.map((k) => [k.id, k.name]));
   const chunks: RetrievedChunk[] = [];
   for (const f of fused) {
