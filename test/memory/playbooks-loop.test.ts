@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
-import { createAgent } from '../runtime/helpers.ts';
+import { createAgent, sse } from '../runtime/helpers.ts';
 import { FakeEmbeddings } from './fake-embeddings.ts';
 import { addDoc, createKb } from './fixtures.ts';
 import { chat } from './loop-helpers.ts';
+
+/** The `playbook` of a run's `result` event, replayed from its stream. */
+async function playbookOf(s: TestServer, runId: string) {
+  const read = await sse(`${s.url}/v1/runs/${runId}/stream`, { key: s.adminKey });
+  return read.events.find((e) => e.event === 'result')?.data.playbook;
+}
 
 async function documents(s: TestServer, kbId: string) {
   const res = await s.request('GET', `/v1/knowledge-bases/${kbId}/documents`);
@@ -56,12 +62,14 @@ for (const store of stores) {
       const text = chunks.map((c) => c.content).join('\n');
       assert.match(text, /1\. `calculator` with \{"expression":"2 \+ 3"\}/);
       assert.match(text, /The calculator tool returned: 5/);
+      assert.deepEqual(await playbookOf(s, first.run_id), { status: 'created', document_id: doc.id });
 
       // The same goal reached the same way (in another session, spelt differently): no new document.
       const again = await chat(s, agent.id, { message: '  use the CALCULATOR tool to compute 2 + 3 ' });
       assert.equal(again.run.status, 'completed');
       docs = await documents(s, kb.id);
       assert.equal(docs.total, 1);
+      assert.deepEqual(await playbookOf(s, again.run_id), { status: 'unchanged', document_id: doc.id });
 
       // A similar request finds the playbook among the knowledge it is given.
       const similar = await chat(s, agent.id, { message: 'use the calculator tool to compute 7 * 6' });
@@ -83,6 +91,7 @@ for (const store of stores) {
       const turn = await chat(s, off.id, { message: 'use the calculator tool to compute 1 + 1' });
       assert.equal(turn.response.tool_calls.length, 1);
       assert.equal((await documents(s, kb.id)).total, 0);
+      assert.equal(await playbookOf(s, turn.run_id), undefined);
     });
 
     it('retrieves by words alone without an embedding provider', async () => {
