@@ -39,8 +39,11 @@ for (const store of stores) {
       fixture = await startHttpMcpServer();
       s = await startServer(store, {
         // The stdio server runs in a bwrap sandbox: it needs bubblewrap, not the warm pool.
-        sandbox: { pools: { bwrap: { size: 1 }, quickjs: { size: 0 } } },
-        mcp: { stdio_paths: [fixtures, nodeModules], call_timeout_ms: 10_000 },
+        sandbox: {
+          pools: { bwrap: { size: 1 }, quickjs: { size: 0 } },
+          breaker: { failure_threshold: 2, reset_ms: 60_000 },
+        },
+        mcp: { stdio_paths: [fixtures, nodeModules], call_timeout_ms: 2_000 },
       });
       // Loopback fixtures: the default tenant may use private MCP addresses; other tenants may not.
       const me = await s.app.services.tenants.find(s.app.defaultTenantId);
@@ -83,7 +86,7 @@ for (const store of stores) {
       const names = tools.body.data.map((t: { name: string }) => t.name);
       assert.ok(names.includes('calculator') && names.includes('web_crawl'), names.join(','));
       assert.deepEqual(tools.body.servers, [
-        { id: res.body.id, name: 'web1', transport: 'http', status: 'ok', tools: 4 },
+        { id: res.body.id, name: 'web1', transport: 'http', status: 'ok', tools: 6 },
       ]);
       // The fixture saw the configured header and the secret as a bearer token.
       assert.ok(
@@ -142,6 +145,19 @@ for (const store of stores) {
       assert.deepEqual(out, { ok: false, error: 'MCP server web1 has no tool nope' });
     });
 
+    it('starts a crashed stdio server again on the next call, and reports a call past its time limit', async () => {
+      const ctx = { signal: new AbortController().signal, tenantId: s.app.defaultTenantId };
+      const run = (tool: string, args: unknown) =>
+        s.app.services.tools.execute(tool, JSON.stringify(args), ctx as never);
+      const crashed = await run('local__crash', {});
+      assert.equal(crashed.ok, false);
+      assert.match((crashed as { error: string }).error, /^MCP server local is unreachable: .*closed/i);
+      assert.deepEqual(await run('local__shout', { text: 'back' }), { ok: true, output: 'stdio:BACK' });
+      const slow = await run('web1__sleep', { ms: 10_000 });
+      assert.deepEqual(slow, { ok: false, error: 'MCP server web1 did not answer within 2000 ms' });
+      assert.deepEqual(await run('web1__add', { a: 2, b: 3 }), { ok: true, output: '5' });
+    });
+
     it('refuses bad registrations with 400 and a taken name with 409', async () => {
       const bad = [
         { name: 'has_underscore', transport: 'http', url: fixture.url },
@@ -185,6 +201,13 @@ for (const store of stores) {
       const out = await s.app.services.tools.execute('dead__anything', '{}', ctx as never);
       assert.equal(out.ok, false);
       assert.match((out as { error: string }).error, /MCP server dead is unreachable/);
+      // The second failure in a row opens the tool's breaker (threshold 2 here): refused at once.
+      await s.app.services.tools.execute('dead__anything', '{}', ctx as never);
+      const disabled = await s.app.services.tools.execute('dead__anything', '{}', ctx as never);
+      assert.match(
+        (disabled as { error: string }).error,
+        /^dead__anything is temporarily disabled after repeated failures/,
+      );
       // An agent naming its tools still chats: the tools are not offered, and the system event says so.
       const agent = await createAgent(s, { name: 'mcp-dead-user', tools: ['dead__anything'] });
       const { answer } = await chat(agent.id, 'use the dead__anything tool');

@@ -214,7 +214,8 @@ export class McpConnection {
         `MCP server ${this.row.name} did not answer within ${this.d.config.call_timeout_ms} ms`,
       );
     }
-    if (err instanceof McpError) return new ToolError(`MCP server ${this.row.name}: ${err.message}`);
+    if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed)
+      return new ToolError(`MCP server ${this.row.name}: ${err.message}`);
     return this.unreachable(err);
   }
 }
