@@ -78,7 +78,35 @@ for (const store of stores) {
           ['rex-persona'],
         );
         assert.ok(turn.context.persona[0].tokens > 10);
+        // Persona knowledge is never a retrieval candidate, though its words ("dog") match.
+        assert.deepEqual(
+          turn.context.retrieval.knowledge_bases.map((k: { name: string }) => k.name),
+          ['dog-care'],
+        );
+        assert.ok(
+          turn.context.retrieval.chunks.every(
+            (c: { knowledge_base: string }) => c.knowledge_base === 'dog-care',
+          ),
+        );
       }
+    });
+
+    it('cuts an oversized persona at its budget with a visible marker', async () => {
+      const big = await createKb(s, 'big-persona', { kind: 'persona' });
+      const rules = Array.from({ length: 400 }, (_, i) => `Rule ${i}: never do thing number ${i} at all.`);
+      await addDoc(s, big.id, { source: 'rules.md', content: `# Rules\n\n${rules.join('\n\n')}` });
+      const agent = await createAgent(s, { name: 'ruled', model: 'up/ruled', knowledge: ['big-persona'] });
+      upstream.seen.length = 0;
+      const turn = await chat(s, agent.id, { message: 'hi' });
+      const p = turn.context.persona[0];
+      assert.equal(p.truncated, true);
+      assert.ok(p.tokens <= 4_000 + 20, String(p.tokens));
+      const system = upstream.seen[0]!.body.messages[0].content as string;
+      assert.match(system, /Rule 0: never do thing number 0 at all\./);
+      assert.match(system, /\[\.\.\.persona truncated to fit the context budget\.\.\.\]$/);
+      assert.doesNotMatch(system, /Rule 399:/);
+      // Chunks repeat the end of the one before (overlap): the persona text has each rule once.
+      for (let i = 0; i < 200; i++) assert.equal(system.split(`Rule ${i}: `).length - 1, 1, `rule ${i}`);
     });
 
     it('cites retrieved chunks by document, in the prompt and in the model step', async () => {
