@@ -18,6 +18,11 @@ async function fakeWeb(): Promise<{ port: number; seen: Seen[]; close: () => Pro
   const seen: Seen[] = [];
   const server = http.createServer((req, res) => {
     seen.push({ path: req.url ?? '', authorization: req.headers.authorization });
+    if (req.url === '/big') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('x'.repeat(64 * 1024));
+      return;
+    }
     if (req.url?.startsWith('/search')) {
       const q = new URL(req.url, 'http://x').searchParams.get('q');
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -56,7 +61,10 @@ describe('egress proxy and web tools', () => {
 
   before(async () => {
     web = await fakeWeb();
-    s = await startServer('pglite', { sandbox: { pools: { bwrap: { size: 1 }, quickjs: { size: 0 } } } });
+    s = await startServer('pglite', {
+      sandbox: { pools: { bwrap: { size: 1 }, quickjs: { size: 0 } } },
+      egress: { max_response_bytes: 8192 },
+    });
     guarded = await createTenant(s, 'egress-guarded');
     bare = await createTenant(s, 'egress-bare');
     const me = await s.app.services.tenants.find(s.app.defaultTenantId);
@@ -117,6 +125,48 @@ describe('egress proxy and web tools', () => {
       (out as { error: string }).error,
       /^egress refused: address 127\.0\.0\.1 is not a public address/,
     );
+  });
+
+  it('cuts an upstream answer at the configured size', async () => {
+    const out = await call(s.app.defaultTenantId, 'web_crawl', { url: `http://127.0.0.1:${web.port}/big` });
+    assert.equal(out.ok, true, JSON.stringify(out));
+    const page = (out as { output: { text: string; truncated?: boolean } }).output;
+    assert.equal(page.truncated, true);
+    assert.ok(page.text.length <= 8192, `${page.text.length} characters`);
+  });
+
+  it('tunnels CONNECT to an allowed host only', async () => {
+    const socketPath = await s.app.services.egress.socketFor(s.app.defaultTenantId);
+    const connect = (authority: string) =>
+      new Promise<{ status: number; socket: import('node:net').Socket; body: string }>((resolve, reject) => {
+        const req = http.request({ socketPath, method: 'CONNECT', path: authority });
+        req.on('connect', (res, socket, head) => {
+          const chunks: Buffer[] = [head];
+          socket.on('data', (c: Buffer) => chunks.push(c));
+          if (res.statusCode !== 200) {
+            socket.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, socket, body: Buffer.concat(chunks).toString() }),
+            );
+            return;
+          }
+          resolve({ status: 200, socket, body: '' });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const refused = await connect('example.com:443');
+    assert.equal(refused.status, 403);
+    assert.match(refused.body, /egress refused: example\.com is not in this tenant's egress allowlist/);
+    const tunnel = await connect(`127.0.0.1:${web.port}`);
+    assert.equal(tunnel.status, 200);
+    const answer = await new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      tunnel.socket.on('data', (c: Buffer) => chunks.push(c));
+      tunnel.socket.on('end', () => resolve(Buffer.concat(chunks).toString()));
+      tunnel.socket.write(`GET /page HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    });
+    assert.match(answer, /^HTTP\/1\.1 200 OK/);
+    assert.match(answer, /Hello egress/);
   });
 
   it('web_search calls the configured endpoint; the proxy adds the credential, the output never holds it', async () => {

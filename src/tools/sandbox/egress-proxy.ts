@@ -167,12 +167,17 @@ export class EgressProxy {
       }
       res.writeHead(up.statusCode ?? 502, out as http.OutgoingHttpHeaders);
       let seen = 0;
+      let cut = false;
       up.on('data', (chunk: Buffer) => {
+        if (cut) return;
+        const room = config.max_response_bytes - seen;
         seen += chunk.length;
-        if (seen > config.max_response_bytes) {
-          // Cut, not passed through: the client sees a short body and the connection end.
+        if (chunk.length > room) {
+          cut = true;
+          // Cut: what fits goes through, then the response is aborted (not ended), so the client
+          // can tell a cut body from a whole one.
+          res.write(chunk.subarray(0, room), () => res.destroy());
           up.destroy();
-          res.end();
           return;
         }
         res.write(chunk);
