@@ -38,26 +38,29 @@ export function fuseRrf(
 }
 
 /**
- * Full-text candidates. `websearch_to_tsquery` parses the query as people type it (quotes, `-`,
- * `or`) but ANDs the words; its `&` operators are rewritten to `|`, so a chunk that has some of the
- * words matches and `ts_rank` orders by how many and how often. Lexemes are quoted in the text form,
- * so the rewrite touches operators only.
+ * Most full-text matches ranked per query. Ranking reads each match's tsvector (out of line, in
+ * TOAST), and a query with one common word matches much of a large knowledge base; so candidates
+ * are gathered from the rarest words first, up to this many, and only those are ranked (see
+ * migration 0010). Ten times the usual depth: rare words are covered in full far beyond it.
  */
-async function textCandidates(
+export const TEXT_RANK_CAP = 500;
+
+/**
+ * Full-text candidates, best first. `websearch_to_tsquery` parses the query as people type it
+ * (quotes, `-`, `or`); any of its words may match (its `&` become `|`), and `ts_rank` orders by how
+ * many and how often. Gathering and ranking run inside the database in one round trip
+ * (`chunk_text_candidates`, migration 0010), with the ranking work bounded by `TEXT_RANK_CAP`.
+ */
+export async function textCandidates(
   db: Db,
-  kb: KbRecord,
+  kb: Pick<KbRecord, 'id' | 'tenant_id'>,
   query: string,
   limit: number,
   docs: string[] | null,
 ): Promise<string[]> {
   const rows = await db.query<{ id: string }>(
-    `with q as (select nullif(replace(websearch_to_tsquery('english', $1)::text, '&', '|'), '')::tsquery as q)
-     select c.id from chunks c, q
-      where q.q is not null and c.tsv @@ q.q and c.knowledge_base_id = $2 and c.tenant_id = $3
-        and ($5::uuid[] is null or c.document_id = any($5::uuid[]))
-      order by ts_rank(c.tsv, q.q) desc, c.id
-      limit $4`,
-    [query, kb.id, kb.tenant_id, limit, docs],
+    'select id from chunk_text_candidates($1, $2, $3, $4::uuid[], $5, $6) order by ord',
+    [query, kb.id, kb.tenant_id, docs, limit, Math.max(TEXT_RANK_CAP, limit)],
   );
   return rows.map((r) => r.id);
 }
