@@ -11,6 +11,8 @@ export const mcpConfig = z
     tools_ttl_ms: z.coerce.number().int().min(0).default(60_000),
     /** Connecting (and the MCP handshake) must finish within this. */
     connect_timeout_ms: z.coerce.number().int().positive().default(10_000),
+    /** A connection unused this long is closed (a stdio server's sandbox with it); the next use reconnects. */
+    idle_ms: z.coerce.number().int().positive().default(300_000),
     /** One tool call's time limit. */
     call_timeout_ms: z.coerce.number().int().positive().default(30_000),
     /** Tool result text kept, in characters; beyond it the result is cut with a marker. */

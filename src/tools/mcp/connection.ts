@@ -48,6 +48,7 @@ export class McpConnection {
   private connecting?: Promise<Client>;
   private cached?: { tools: McpTool[]; at: number };
   private listing?: Promise<McpTool[]>;
+  private idle?: NodeJS.Timeout;
   lastError?: string;
 
   constructor(
@@ -134,6 +135,7 @@ export class McpConnection {
   }
 
   private connect(): Promise<Client> {
+    this.touch();
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= this.open().catch((err: unknown) => {
       this.connecting = undefined;
@@ -196,7 +198,14 @@ export class McpConnection {
     }
   }
 
+  /** An unused connection is closed after `idle_ms` (a stdio server's sandbox with it); the next use reconnects. */
+  private touch(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => void this.reset(), this.d.config.idle_ms).unref();
+  }
+
   private async reset(): Promise<void> {
+    clearTimeout(this.idle);
     const client = this.client;
     this.client = undefined;
     this.connecting = undefined;
