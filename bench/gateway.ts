@@ -167,11 +167,18 @@ async function start(
   return { child, msg };
 }
 
+/**
+ * Portkey from this checkout's node_modules, or from PORTKEY_DIR (a directory where
+ * `@portkey-ai/gateway` is installed, e.g. with `@hono/node-server` pinned to 1.14.2: newer
+ * releases make Portkey's streaming fail with `TypeError: immutable`, Portkey-AI/gateway#1389).
+ */
 async function startPortkey(): Promise<{ child: ChildProcess; url: string }> {
-  const require = createRequire(import.meta.url);
+  const require = createRequire(process.env.PORTKEY_DIR ? `${process.env.PORTKEY_DIR}/` : import.meta.url);
   const entry = require.resolve('@portkey-ai/gateway/build/start-server.js');
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(process.execPath, [entry, `--port=${port}`], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [entry, `--port=${port}`], {
+    stdio: ['ignore', 'ignore', process.env.PORTKEY_LOG ? 'inherit' : 'ignore'],
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try {

@@ -1,45 +1,25 @@
-import type { Db, Queryable } from '../db/db.ts';
-import { newId } from '../db/ids.ts';
+import type { Db } from '../db/db.ts';
 import { AppError, notFound } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
 import type { ChatMessage, ToolCall, Usage } from '../models/types.ts';
-import type { NewMessage, NewStep, RunOptions, RunRow, StepRow } from './rows.ts';
+import type { NewMessage, NewStep, RunRow, StepRow } from './rows.ts';
+import { type BeginInput, type Begun, beginRun, toMessage } from './run-begin.ts';
 import type { PendingEvent, RunEvent } from './run-events.ts';
 import { withSeqs } from './run-events.ts';
-import type { MultitaskStrategy, RunStatus } from './schema.ts';
+import { cancelRuns, failRuns } from './run-stop.ts';
+import type { RunStatus } from './schema.ts';
+
+export type { BeginInput, Begun } from './run-begin.ts';
+export { AgentChanged } from './run-begin.ts';
 
 /**
  * The runtime's SQL on the hot path. A chat turn costs: one statement to start it on a new session
- * (a transaction of two on an existing one), the event batches, and one `advance` per tool round
+ * (a transaction of two on an existing one, which also reads the history; see run-begin.ts), the
+ * event batches, and one `advance` per tool round
  * plus one to finish: each writes the run's new state, its messages, its steps and its events
  * together, and only while this process still owns the run (a cancelled or reaped run is not
  * written to by its old executor).
  */
-
-export interface BeginInput {
-  tenantId: string;
-  agentId: string;
-  sessionId?: string;
-  input: string;
-  context: Record<string, unknown>;
-  options: RunOptions;
-  multitask: MultitaskStrategy;
-  taskId?: string;
-  owner: string;
-  leaseSeconds: number;
-  /** The first events of the run (session_start, and system when it starts at once). */
-  events: (ids: { sessionId: string; runId: string; status: 'running' | 'queued' }) => PendingEvent[];
-}
-
-export interface Begun {
-  sessionId: string;
-  runId: string;
-  status: 'running' | 'queued';
-  newSession: boolean;
-  events: RunEvent[];
-  /** Runs this one interrupted, already marked cancelled (with their stream events written). */
-  interrupted: string[];
-}
 
 const runColumns = `id, tenant_id, session_id, agent_id, task_id, status, input, context, options, output,
   error_code, error_message, model_calls, step_count, usage, pending, lease_owner, created_at, started_at,
@@ -49,156 +29,17 @@ export class RunStore {
   constructor(private readonly db: Db) {}
 
   /** Creates the run (and the session when none is given), applying the multitask strategy. */
-  async begin(b: BeginInput): Promise<Begun> {
-    const runId = newId();
-    if (!b.sessionId) {
-      const sessionId = newId();
-      const events = b.events({ sessionId, runId, status: 'running' });
-      // One statement: session, run, the user's message and the first events.
-      const [row] = await this.db.query<{ seqs: string[] }>(
-        `with s as (
-           insert into sessions (id, tenant_id, agent_id, title, message_count) values ($1, $2, $3, $4, 1)
-         ), r as (
-           insert into runs (id, tenant_id, session_id, agent_id, task_id, status, input, context, options,
-                             lease_owner, lease_expires_at, started_at)
-           values ($5, $2, $1, $3, $6, 'running', $7, $8::jsonb, $9::jsonb, $10, now() + make_interval(secs => $11), now())
-         ), m as (
-           insert into messages (session_id, seq, tenant_id, run_id, role, content, tokens)
-           values ($1, 0, $2, $5, 'user', $7, $12)
-         ), ev as (
-           insert into events (tenant_id, stream_id, type, data, at)
-           select $2, $5, x.e->>'type', x.e->'data', (x.e->>'at')::timestamptz
-           from jsonb_array_elements($13::jsonb) with ordinality as x(e, n) order by x.n
-           returning seq
-         )
-         select array_agg(seq) as seqs from ev`,
-        [
-          sessionId,
-          b.tenantId,
-          b.agentId,
-          b.input.slice(0, 120),
-          runId,
-          b.taskId ?? null,
-          b.input,
-          JSON.stringify(b.context),
-          JSON.stringify(b.options),
-          b.owner,
-          b.leaseSeconds,
-          estimateTokens(b.input),
-          JSON.stringify(events),
-        ],
-      );
-      return {
-        sessionId,
-        runId,
-        status: 'running',
-        newSession: true,
-        events: withSeqs(events, row!.seqs),
-        interrupted: [],
-      };
-    }
-    const sessionId = b.sessionId;
-    return this.db.transaction(async (tx) => {
-      // The session's row lock serialises concurrent messages to it: the multitask decision below
-      // cannot race another one.
-      const [session] = await tx.query<{
-        agent_id: string;
-        message_count: number;
-        active: ActiveRun[] | null;
-      }>(
-        `select s.agent_id, s.message_count,
-                (select jsonb_agg(jsonb_build_object('id', r.id, 'status', r.status) order by r.created_at)
-                 from runs r where r.session_id = s.id and r.status in ('queued', 'running', 'input_required')) as active
-         from sessions s where s.id = $1 and s.tenant_id = $2 for update of s`,
-        [sessionId, b.tenantId],
-      );
-      if (!session) throw notFound('session', sessionId);
-      if (session.agent_id !== b.agentId) {
-        throw new AppError(
-          'conflict',
-          `session ${sessionId} belongs to agent ${session.agent_id}, not ${b.agentId}`,
-        );
-      }
-      const active = session.active ?? [];
-      let status: 'running' | 'queued' = 'running';
-      let interrupted: string[] = [];
-      if (active.length > 0) {
-        if (b.multitask === 'reject') {
-          throw new AppError(
-            'conflict',
-            `session ${sessionId} has a run in progress (run ${active[0]!.id}, ${active[0]!.status}); ` +
-              'wait for it, or send multitask "enqueue" or "interrupt"',
-            { details: { run_id: active[0]!.id, status: active[0]!.status } },
-          );
-        }
-        if (b.multitask === 'enqueue') status = 'queued';
-        else interrupted = await cancelActive(tx, sessionId, 'interrupted by a newer message in the session');
-      }
-      const events = b.events({ sessionId, runId, status });
-      const [row] = await tx.query<{ seqs: string[] }>(
-        `with r as (
-           insert into runs (id, tenant_id, session_id, agent_id, task_id, status, input, context, options,
-                             lease_owner, lease_expires_at, started_at)
-           select $1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb,
-                  case when $6 = 'running' then $10 end,
-                  case when $6 = 'running' then now() + make_interval(secs => $11) end,
-                  case when $6 = 'running' then now() end
-         ), s as (
-           update sessions set message_count = message_count + 1, updated_at = now()
-           where id = $3 and $6 = 'running' returning message_count
-         ), m as (
-           insert into messages (session_id, seq, tenant_id, run_id, role, content, tokens)
-           select $3, s.message_count - 1, $2, $1, 'user', $7, $12 from s
-         ), ev as (
-           insert into events (tenant_id, stream_id, type, data, at)
-           select $2, $1, x.e->>'type', x.e->'data', (x.e->>'at')::timestamptz
-           from jsonb_array_elements($13::jsonb) with ordinality as x(e, n) order by x.n
-           returning seq
-         )
-         select array_agg(seq) as seqs from ev`,
-        [
-          runId,
-          b.tenantId,
-          sessionId,
-          b.agentId,
-          b.taskId ?? null,
-          status,
-          b.input,
-          JSON.stringify(b.context),
-          JSON.stringify(b.options),
-          b.owner,
-          b.leaseSeconds,
-          estimateTokens(b.input),
-          JSON.stringify(events),
-        ],
-      );
-      return {
-        sessionId,
-        runId,
-        status,
-        newSession: false,
-        events: withSeqs(events, row!.seqs),
-        interrupted,
-      };
-    });
+  begin(b: BeginInput): Promise<Begun> {
+    return beginRun(this.db, b);
   }
 
   /** The session's messages in order, as the model sees them. */
   async history(sessionId: string): Promise<ChatMessage[]> {
-    const rows = await this.db.query<{
-      role: ChatMessage['role'];
-      content: string | null;
-      tool_calls: ToolCall[] | null;
-      tool_call_id: string | null;
-    }>('select role, content, tool_calls, tool_call_id from messages where session_id = $1 order by seq', [
-      sessionId,
-    ]);
-    return rows.map((r) => ({
-      role: r.role,
-      content: r.content,
-      ...(r.tool_calls && { tool_calls: r.tool_calls }),
-      ...(r.tool_call_id && { tool_call_id: r.tool_call_id }),
-    }));
+    const rows = await this.db.query<Parameters<typeof toMessage>[0]>(
+      'select role, content, tool_calls, tool_call_id from messages where session_id = $1 order by seq',
+      [sessionId],
+    );
+    return rows.map(toMessage);
   }
 
   async get(tenantId: string, runId: string): Promise<RunRow> {
@@ -420,59 +261,4 @@ export interface Advance {
   error?: { code: string; message: string };
   pending?: ToolCall[];
   events?: PendingEvent[];
-}
-
-interface ActiveRun {
-  id: string;
-  status: RunStatus;
-}
-
-async function cancelActive(tx: Queryable, sessionId: string, reason: string): Promise<string[]> {
-  const rows = await tx.query<{ id: string }>(
-    `select id from runs where session_id = $1 and status in ('queued', 'running', 'input_required') for update`,
-    [sessionId],
-  );
-  if (rows.length === 0) return [];
-  await cancelRuns(tx, 'session_id = $1', [sessionId], reason);
-  return rows.map((r) => r.id);
-}
-
-function cancelRuns(tx: Queryable, where: string, params: unknown[], reason: string): Promise<RunEvent[]> {
-  return endRuns(tx, where, params, 'cancelled', 'cancelled', reason);
-}
-
-function failRuns(tx: Queryable, where: string, params: unknown[], code: string, message: string) {
-  return endRuns(tx, where, params, 'failed', code, message);
-}
-
-/**
- * Ends the matching active runs with `status`, and writes `error` then `session_end` to each one's
- * stream. `where` is one of the fixed conditions above, never built from input.
- */
-async function endRuns(
-  tx: Queryable,
-  where: string,
-  params: unknown[],
-  status: 'cancelled' | 'failed',
-  code: string,
-  message: string,
-): Promise<RunEvent[]> {
-  const n = params.length;
-  const rows = await tx.query<{ seq: string; type: string; data: Record<string, unknown>; at: Date }>(
-    `with upd as (
-       update runs set status = $${n + 1}, error_code = $${n + 2}, error_message = $${n + 3}, pending = null,
-         lease_owner = null, lease_expires_at = null, completed_at = now(), updated_at = now()
-       where ${where} and status in ('queued', 'running', 'input_required')
-       returning id, tenant_id
-     )
-     insert into events (tenant_id, stream_id, type, data)
-     select upd.tenant_id, upd.id, k.type, k.data from upd
-     cross join (values
-       (1, 'error', jsonb_build_object('code', $${n + 2}::text, 'message', $${n + 3}::text)),
-       (2, 'session_end', jsonb_build_object('status', $${n + 1}::text))) as k(i, type, data)
-     order by upd.id, k.i
-     returning seq, type, data, at`,
-    [...params, status, code, message],
-  );
-  return rows.map((r) => ({ seq: Number(r.seq), type: r.type, data: r.data, at: r.at.toISOString() }));
 }

@@ -2,78 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Agent } from '../agents/schema.ts';
-import type { Config } from '../config/config.ts';
-import type { Db } from '../db/db.ts';
 import { AppError, toError } from '../errors.ts';
-import type { LiveBus } from '../events/bus.ts';
-import type { ModelGateway } from '../models/types.ts';
-import type { Logger } from '../observability/logger.ts';
-import type { ToolRegistry } from '../tools/registry.ts';
 import { Workspace } from '../tools/workspace.ts';
-import type { LoopMemory } from './context.ts';
-import { type ExecuteDeps, executeRun, RunAborted, type RunResult, type RunSpec } from './execute.ts';
+import { AgentCache } from './agent-cache.ts';
+import { RunAborted, type RunResult, type RunSpec } from './execute.ts';
 import { followRun } from './follow.ts';
-import type { RunOptions, RunRow, StepRow } from './rows.ts';
+import { executorFor, routeByEnv } from './routing.ts';
+import type { RunOptions, RunRow } from './rows.ts';
 import { toRun } from './rows.ts';
-import { Announcer, type PendingEvent, type RunEvent, RunEventWriter } from './run-events.ts';
-import { RunStore } from './run-store.ts';
-import { type ChatInput, type Run, runSchema } from './schema.ts';
+import { Announcer, type RunEvent, RunEventWriter } from './run-events.ts';
+import { event, resultOf, systemEvent } from './run-outcome.ts';
+import { AgentChanged, type Begun, RunStore } from './run-store.ts';
+import type { RunCaller, RunHandle, RuntimeDeps, StartInput } from './runtime-types.ts';
+import { type Run, runSchema } from './schema.ts';
+
+export type { Executor, Executors, RunCaller, RunHandle, RuntimeDeps, StartInput } from './runtime-types.ts';
 
 /** Bus topic asking every process to stop a run it is executing (its state is already `cancelled`). */
 const CANCEL_TOPIC = 'agentry_run_cancel';
-
-export interface RuntimeDeps {
-  db: Db;
-  bus: LiveBus;
-  log: Logger;
-  agents: { get(tenantId: string, id: string): Promise<Agent> };
-  models: ModelGateway;
-  tools: ToolRegistry;
-  config: Config['runtime'];
-  /** The tenant's name, for model policy and budgets, when a run starts without a request (queued, resumed by the system). */
-  tenantName(tenantId: string): Promise<string>;
-  /** Runs that do not execute with the in-process loop: remote agents, multi-agent specs. */
-  executors?: Executors;
-  /** Context assembly from memory (persona, history budget, retrieval) and playbooks. */
-  memory?: LoopMemory;
-}
-
-/** Executes one run instead of `executeRun` (same contract: persists how the run ends). */
-export type Executor = (d: ExecuteDeps, s: RunSpec) => Promise<RunResult>;
-export interface Executors {
-  remote?: Executor;
-  multi_agent?: Executor;
-  /** Local-dev agents (env pool): their deployed bundle's handle in a sandbox. */
-  pool?: Executor;
-}
-
-/** Who asks for a run: the request's identity, passed on to the model gateway. */
-export interface RunCaller {
-  tenantId: string;
-  tenantName: string;
-  keyId?: string;
-  requestId?: string;
-  traceId?: string;
-}
-
-export interface StartInput extends Omit<ChatInput, 'stream'> {
-  stream: boolean;
-  /** Set by the task handler: the task this run executes. */
-  taskId?: string;
-  /** Run a multi-agent spec (POST /v1/multi-agents/:id/run); `agentId` is then its entry agent. */
-  multiAgent?: { id: string; entry_agent_id?: string };
-}
-
-/** A run just started (or queued): its first events, and its outcome to come. */
-export interface RunHandle {
-  sessionId: string;
-  runId: string;
-  status: 'running' | 'queued';
-  /** session_start (and system), already in the log. */
-  events: RunEvent[];
-  /** Settles when the run ends or pauses for approval. */
-  result(): Promise<RunResult>;
-}
 
 interface LiveRun {
   controller: AbortController;
@@ -98,8 +44,12 @@ export class Runtime {
   private unsubscribe?: () => Promise<void>;
   private stopping?: Promise<void>;
 
+  /** Agent configs between turns; each run's first statement checks the version it used. */
+  private readonly agents: AgentCache;
+
   constructor(private readonly d: RuntimeDeps) {
     this.store = new RunStore(d.db);
+    this.agents = new AgentCache(d.agents);
     this.announcer = new Announcer(d.bus, d.log);
   }
 
@@ -150,18 +100,65 @@ export class Runtime {
   /** Starts a run of `agentId` on a message: a new session, or the given one by its multitask rule. */
   async run(caller: RunCaller, agentId: string, input: StartInput): Promise<RunHandle> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
-    const agent = await this.d.agents.get(caller.tenantId, agentId);
-    const multiAgent = input.multiAgent ?? routeByEnv(agent, this.d.executors ?? {});
-    const options: RunOptions = {
-      streaming: input.stream,
-      max_steps: input.max_steps ?? this.d.config.max_steps,
-      on_disconnect: input.on_disconnect,
-      ...(multiAgent && { multi_agent: multiAgent }),
-    };
+    let agent = await this.agents.get(caller.tenantId, agentId);
+    let begun: Begun | undefined;
+    let options: RunOptions | undefined;
     const context = input.context ?? {};
-    const begun = await this.store.begin({
+    // A remembered agent that changed meanwhile (here or in another process) is read again, once.
+    for (let attempt = 0; !begun; attempt++) {
+      const multiAgent = input.multiAgent ?? routeByEnv(agent, this.d.executors ?? {});
+      options = {
+        streaming: input.stream,
+        max_steps: input.max_steps ?? this.d.config.max_steps,
+        on_disconnect: input.on_disconnect,
+        ...(multiAgent && { multi_agent: multiAgent }),
+      };
+      try {
+        begun = await this.begin(caller, agent, input, context, options);
+      } catch (err) {
+        if (!(err instanceof AgentChanged)) throw err;
+        if (attempt > 0) throw new AppError('conflict', `agent ${agentId} is being changed; try again`);
+        agent = await this.agents.get(caller.tenantId, agentId, true);
+      }
+    }
+    const { runId } = begun;
+    for (const id of begun.interrupted) this.abortEverywhere(id);
+    this.announcer.add(runId);
+    let live: LiveRun | undefined;
+    if (begun.status === 'running') {
+      live = this.launch(caller, agent, {
+        runId: begun.runId,
+        sessionId: begun.sessionId,
+        context,
+        options: options!,
+        startedAt: Date.now(),
+        modelCalls: 0,
+        usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+        // Read by the statement that started the run: no need to read it back.
+        history: begun.history,
+        lastSeq: begun.events.at(-1)?.seq ?? 0,
+      });
+    }
+    return {
+      sessionId: begun.sessionId,
+      runId: begun.runId,
+      status: begun.status,
+      events: begun.events,
+      result: () => live?.done ?? this.wait(caller.tenantId, runId),
+    };
+  }
+
+  private begin(
+    caller: RunCaller,
+    agent: Agent,
+    input: StartInput,
+    context: Record<string, unknown>,
+    options: RunOptions,
+  ): Promise<Begun> {
+    return this.store.begin({
       tenantId: caller.tenantId,
       agentId: agent.id,
+      agentVersion: agent.version,
       sessionId: input.session_id,
       input: input.message,
       context,
@@ -175,30 +172,6 @@ export class Runtime {
         ...(status === 'running' ? [systemEvent(agent, this.d.tools)] : []),
       ],
     });
-    for (const id of begun.interrupted) this.abortEverywhere(id);
-    this.announcer.add(begun.runId);
-    let live: LiveRun | undefined;
-    if (begun.status === 'running') {
-      live = this.launch(caller, agent, {
-        runId: begun.runId,
-        sessionId: begun.sessionId,
-        context,
-        options,
-        startedAt: Date.now(),
-        modelCalls: 0,
-        usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
-        // A new session's history is the message just written: no need to read it back.
-        history: begun.newSession ? [{ role: 'user', content: input.message }] : undefined,
-        lastSeq: begun.events.at(-1)?.seq ?? 0,
-      });
-    }
-    return {
-      sessionId: begun.sessionId,
-      runId: begun.runId,
-      status: begun.status,
-      events: begun.events,
-      result: () => live?.done ?? this.wait(caller.tenantId, begun.runId),
-    };
   }
 
   /** Approves (or denies, with a reason the model sees) the tool calls a run waits on, and resumes it. */
@@ -298,10 +271,7 @@ export class Runtime {
   private launch(
     caller: RunCaller,
     agent: Agent,
-    r: Omit<
-      Parameters<typeof executeRun>[1],
-      'agent' | 'tenantId' | 'call' | 'workspace' | 'signal' | 'writer'
-    > & {
+    r: Omit<RunSpec, 'agent' | 'tenantId' | 'call' | 'workspace' | 'signal' | 'writer'> & {
       lastSeq: number;
     },
   ): LiveRun {
@@ -310,14 +280,7 @@ export class Runtime {
     writer.lastSeq = r.lastSeq;
     const live: LiveRun = { controller, writer, done: undefined as unknown as Promise<RunResult> };
     this.live.set(r.runId, live);
-    const execute =
-      (r.options.multi_agent
-        ? this.d.executors?.multi_agent
-        : agent.env === 'remote'
-          ? this.d.executors?.remote
-          : agent.env === 'pool'
-            ? this.d.executors?.pool
-            : undefined) ?? executeRun;
+    const execute = executorFor(agent, r.options, this.d.executors);
     live.done = execute(
       {
         store: this.store,
@@ -417,83 +380,4 @@ export class Runtime {
     ]);
     for (const s of sessions) this.startQueued(s);
   }
-}
-
-function event(type: string, data: Record<string, unknown>): PendingEvent {
-  return { type, data, at: new Date().toISOString() };
-}
-
-function systemEvent(agent: Agent, tools: ToolRegistry): PendingEvent {
-  const offered = tools.specs(agent.tools).map((t) => t.function.name);
-  return event('system', {
-    agent_id: agent.id,
-    agent: agent.name,
-    model: agent.model,
-    mode: agent.mode,
-    tools: offered,
-    ...(offered.length < agent.tools.length && {
-      unknown_tools: agent.tools.filter((t) => !offered.includes(t)),
-    }),
-  });
-}
-
-/**
- * Where an agent's runs execute. `in_process` runs here with the loop; `remote` and `multi_agent`
- * run through the executors plugged in by the composition root (a `multi_agent` agent answers the
- * spec it names); `pool` needs the sandbox pool.
- */
-function routeByEnv(agent: Agent, executors: Executors): { id: string } | undefined {
-  if (agent.env === 'in_process') return undefined;
-  if (agent.env === 'remote' && executors.remote) {
-    if (!agent.runtime_url)
-      throw new AppError('unprocessable', `agent ${agent.name} has env remote but no runtime_url`);
-    return undefined;
-  }
-  if (agent.env === 'pool' && executors.pool) return undefined;
-  if (agent.env === 'multi_agent' && executors.multi_agent) {
-    if (!agent.multi_agent_id)
-      throw new AppError('unprocessable', `agent ${agent.name} has env multi_agent but no multi_agent_id`);
-    return { id: agent.multi_agent_id };
-  }
-  const why =
-    agent.env === 'pool'
-      ? 'runs in the sandbox pool (env pool), which is not available in this deployment yet'
-      : `has env ${agent.env}, which this server cannot run yet`;
-  throw new AppError('not_implemented', `agent ${agent.name} ${why}`);
-}
-
-/** A run's outcome as recorded (for runs that did not execute in this process). */
-function resultOf(row: RunRow, steps: StepRow[]): RunResult {
-  const toolCalls = steps
-    .filter((s) => s.kind === 'tool')
-    .map((s) => ({
-      id: s.tool_call_id ?? '',
-      name: s.name,
-      arguments: s.input,
-      ...(s.error === null ? { output: s.output } : { error: s.error }),
-    }));
-  const lastModel = steps.filter((s) => s.kind === 'model').at(-1);
-  if (row.status === 'completed') {
-    return {
-      status: 'completed',
-      text: row.output ?? '',
-      model: lastModel?.name ?? '',
-      finishReason: String((lastModel?.output as { finish_reason?: string } | null)?.finish_reason ?? 'stop'),
-      toolCalls,
-      usage: row.usage,
-    };
-  }
-  if (row.status === 'input_required') {
-    return {
-      status: 'input_required',
-      pending: toRun(row).pending_tool_calls ?? [],
-      toolCalls,
-      usage: row.usage,
-    };
-  }
-  return {
-    status: row.status === 'cancelled' ? 'cancelled' : 'failed',
-    error: { code: row.error_code ?? 'unknown', message: row.error_message ?? `run ${row.status}` },
-    usage: row.usage,
-  };
 }

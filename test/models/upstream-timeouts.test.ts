@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import OpenAI from 'openai';
+import OpenAI, { type APIError } from 'openai';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { FakeUpstream, openai as oa } from './helpers/fake-upstream.ts';
 
@@ -42,7 +42,7 @@ describe('upstream timeouts and connection failures', () => {
   it('an upstream that sends no headers within first_byte_ms answers 504 and is hung up on', async () => {
     slow.answer({ hang: true });
     const before = slow.seen.length;
-    await assert.rejects(client.chat.completions.create(ask('slow/m')), (err: OpenAI.APIError) => {
+    await assert.rejects(client.chat.completions.create(ask('slow/m')), (err: APIError) => {
       assert.equal(err.status, 504, err.message);
       assert.equal((err.error as { code?: string }).code, 'gateway_timeout');
       return true;
@@ -76,7 +76,7 @@ describe('upstream timeouts and connection failures', () => {
   });
 
   it('a refused connection answers 502 after its retries', async () => {
-    await assert.rejects(client.chat.completions.create(ask('gone/m')), (err: OpenAI.APIError) => {
+    await assert.rejects(client.chat.completions.create(ask('gone/m')), (err: APIError) => {
       assert.equal(err.status, 502);
       assert.equal((err.error as { code?: string }).code, 'bad_gateway');
       return true;
@@ -88,7 +88,7 @@ describe('upstream timeouts and connection failures', () => {
       status: 404,
       body: { error: { message: 'no such model: m', type: 'invalid_request_error' } },
     });
-    await assert.rejects(client.chat.completions.create(ask('slow/m')), (err: OpenAI.APIError) => {
+    await assert.rejects(client.chat.completions.create(ask('slow/m')), (err: APIError) => {
       assert.equal(err.status, 404);
       assert.match(err.message, /no such model: m/);
       return true;

@@ -1,0 +1,47 @@
+import type { Agent } from '../agents/schema.ts';
+import { AppError } from '../errors.ts';
+import { type ExecuteDeps, executeRun, type RunResult, type RunSpec } from './execute.ts';
+import type { RunOptions } from './rows.ts';
+import type { Executors } from './runtime-types.ts';
+
+/** The executor of a run: the loop here, or the one plugged in for its agent's env or its spec. */
+export function executorFor(
+  agent: Agent,
+  options: RunOptions,
+  executors: Executors | undefined,
+): (d: ExecuteDeps, s: RunSpec) => Promise<RunResult> {
+  return (
+    (options.multi_agent
+      ? executors?.multi_agent
+      : agent.env === 'remote'
+        ? executors?.remote
+        : agent.env === 'pool'
+          ? executors?.pool
+          : undefined) ?? executeRun
+  );
+}
+
+/**
+ * Where an agent's runs execute. `in_process` runs here with the loop; `remote` and `multi_agent`
+ * run through the executors plugged in by the composition root (a `multi_agent` agent answers the
+ * spec it names); `pool` needs the sandbox pool.
+ */
+export function routeByEnv(agent: Agent, executors: Executors): { id: string } | undefined {
+  if (agent.env === 'in_process') return undefined;
+  if (agent.env === 'remote' && executors.remote) {
+    if (!agent.runtime_url)
+      throw new AppError('unprocessable', `agent ${agent.name} has env remote but no runtime_url`);
+    return undefined;
+  }
+  if (agent.env === 'pool' && executors.pool) return undefined;
+  if (agent.env === 'multi_agent' && executors.multi_agent) {
+    if (!agent.multi_agent_id)
+      throw new AppError('unprocessable', `agent ${agent.name} has env multi_agent but no multi_agent_id`);
+    return { id: agent.multi_agent_id };
+  }
+  const why =
+    agent.env === 'pool'
+      ? 'runs in the sandbox pool (env pool), which is not available in this deployment yet'
+      : `has env ${agent.env}, which this server cannot run yet`;
+  throw new AppError('not_implemented', `agent ${agent.name} ${why}`);
+}

@@ -1,0 +1,66 @@
+import type { Agent } from '../agents/schema.ts';
+import type { Config } from '../config/config.ts';
+import type { Db } from '../db/db.ts';
+import type { LiveBus } from '../events/bus.ts';
+import type { ModelGateway } from '../models/types.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ToolRegistry } from '../tools/registry.ts';
+import type { LoopMemory } from './context.ts';
+import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
+import type { RunEvent } from './run-events.ts';
+import type { ChatInput } from './schema.ts';
+
+/** What the Runtime (runtime.ts) is built from, and the shapes its callers use. */
+
+export interface RuntimeDeps {
+  db: Db;
+  bus: LiveBus;
+  log: Logger;
+  agents: { get(tenantId: string, id: string): Promise<Agent> };
+  models: ModelGateway;
+  tools: ToolRegistry;
+  config: Config['runtime'];
+  /** The tenant's name, for model policy and budgets, when a run starts without a request (queued, resumed by the system). */
+  tenantName(tenantId: string): Promise<string>;
+  /** Runs that do not execute with the in-process loop: remote agents, multi-agent specs. */
+  executors?: Executors;
+  /** Context assembly from memory (persona, history budget, retrieval) and playbooks. */
+  memory?: LoopMemory;
+}
+
+/** Executes one run instead of `executeRun` (same contract: persists how the run ends). */
+export type Executor = (d: ExecuteDeps, s: RunSpec) => Promise<RunResult>;
+export interface Executors {
+  remote?: Executor;
+  multi_agent?: Executor;
+  /** Local-dev agents (env pool): their deployed bundle's handle in a sandbox. */
+  pool?: Executor;
+}
+
+/** Who asks for a run: the request's identity, passed on to the model gateway. */
+export interface RunCaller {
+  tenantId: string;
+  tenantName: string;
+  keyId?: string;
+  requestId?: string;
+  traceId?: string;
+}
+
+export interface StartInput extends Omit<ChatInput, 'stream'> {
+  stream: boolean;
+  /** Set by the task handler: the task this run executes. */
+  taskId?: string;
+  /** Run a multi-agent spec (POST /v1/multi-agents/:id/run); `agentId` is then its entry agent. */
+  multiAgent?: { id: string; entry_agent_id?: string };
+}
+
+/** A run just started (or queued): its first events, and its outcome to come. */
+export interface RunHandle {
+  sessionId: string;
+  runId: string;
+  status: 'running' | 'queued';
+  /** session_start (and system), already in the log. */
+  events: RunEvent[];
+  /** Settles when the run ends or pauses for approval. */
+  result(): Promise<RunResult>;
+}
