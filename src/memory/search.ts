@@ -41,9 +41,9 @@ export function fuseRrf(
  * Most full-text matches ranked per query. Ranking reads each match's tsvector (out of line, in
  * TOAST), and a query with one common word matches much of a large knowledge base; so candidates
  * are gathered from the rarest words first, up to this many, and only those are ranked (see
- * migration 0010). Ten times the usual depth: rare words are covered in full far beyond it.
+ * migration 0010). Six times the usual depth: rare words are covered in full far beyond it.
  */
-export const TEXT_RANK_CAP = 500;
+export const TEXT_RANK_CAP = 300;
 
 /**
  * Full-text candidates, best first. `websearch_to_tsquery` parses the query as people type it

@@ -20,7 +20,8 @@ declare
   any_word tsquery;
   terms text[];
   word record;
-  found uuid[] := '{}';
+  -- Row addresses, not ids: ranking then reads the rows directly instead of through the primary key.
+  found tid[] := '{}';
 begin
   if q is null or numnode(q) = 0 then
     return;
@@ -36,30 +37,31 @@ begin
     terms := array[any_word::text];
   end if;
   for word in
-    select w.ids from (
+    with w as materialized (
       select array(
-               select c.id from chunks c
+               select c.ctid from chunks c
                 where c.tsv @@ t::tsquery and c.knowledge_base_id = p_kb and c.tenant_id = p_tenant
                   and (p_docs is null or c.document_id = any(p_docs))
                 limit p_cap + 1) as ids
         from unnest(terms) as t
-    ) w order by cardinality(w.ids)
+    )
+    select w.ids from w order by cardinality(w.ids)
   loop
     if cardinality(found) = 0 and cardinality(word.ids) > p_cap and cardinality(terms) > 1 then
       -- Every word is common: the chunks that have all of them first.
       found := array(
-        select c.id from chunks c
+        select c.ctid from chunks c
          where c.tsv @@ q and c.knowledge_base_id = p_kb and c.tenant_id = p_tenant
            and (p_docs is null or c.document_id = any(p_docs))
          limit p_cap);
     end if;
     exit when cardinality(found) >= p_cap;
     found := found || array(
-      select w.id from unnest(word.ids) as w(id) where w.id <> all (found) limit p_cap - cardinality(found));
+      select w.t from unnest(word.ids) as w(t) where w.t <> all (found) limit p_cap - cardinality(found));
   end loop;
   return query
     select r.id, row_number() over (order by r.rank desc, r.id)
-      from (select c.id, ts_rank(c.tsv, any_word) as rank from chunks c where c.id = any(found)) r
+      from (select c.id, ts_rank(c.tsv, any_word) as rank from chunks c where c.ctid = any(found)) r
      order by r.rank desc, r.id
      limit p_limit;
 end
