@@ -35,7 +35,7 @@ async function run(store: 'pglite' | 'postgres', turns: number, docs: number) {
   const { createApp } = await import('../src/app.ts');
   const { testConfig } = await import('../src/config/config.ts');
   const { freshDatabase } = await import('../test/helpers/server.ts');
-  const { fitHistory } = await import('../src/runtime/context.ts');
+  const { fitHistory, LoopMemory, defaultContextSettings } = await import('../src/runtime/context.ts');
   const pg = store === 'postgres' ? await freshDatabase() : undefined;
   const app = await createApp(
     testConfig({
@@ -47,8 +47,13 @@ async function run(store: 'pglite' | 'postgres', turns: number, docs: number) {
     }),
   );
   const { runtime, agents, memory } = app.services;
-  const loopMemory = (runtime as unknown as { d: { memory: import('../src/runtime/context.ts').LoopMemory } })
-    .d.memory;
+  // The same assembler the runtime holds, over the same store and memory module.
+  const loopMemory = new LoopMemory({
+    db: app.services.db,
+    memory: () => memory,
+    settings: defaultContextSettings,
+    log: app.services.log,
+  });
   const tenantId = app.defaultTenantId;
   const actor = { tenantId, actor: 'bench' };
   const caller = { tenantId, tenantName: 'default' };
