@@ -2,7 +2,7 @@ import type { Db } from '../db/db.ts';
 import type { EmbedContext, Embedder } from './embeddings.ts';
 import { normalise } from './embeddings.ts';
 import type { KbKind } from './schema.ts';
-import { fuseRrf } from './search.ts';
+import { fuseRrf, TEXT_RANK_CAP } from './search.ts';
 import type { VectorStore } from './vectors.ts';
 
 /**
@@ -123,7 +123,10 @@ const chunkColumns =
 
 /**
  * Full-text candidates across several knowledge bases, with their text: any of the query's words
- * matches (as in search.ts). Without vectors this one query is the whole retrieval.
+ * matches (as in search.ts). Each knowledge base's candidates come from `chunk_text_candidates`
+ * (migration 0010: rarest words first, ranking work bounded by TEXT_RANK_CAP), so a chat message full
+ * of common words stays cheap on a large base; the union is ranked again by `ts_rank`, which every
+ * base computes alike. Without vectors this one query is the whole retrieval.
  */
 async function textCandidates(
   db: Db,
@@ -134,11 +137,14 @@ async function textCandidates(
 ): Promise<ChunkRow[]> {
   return db.query<ChunkRow>(
     `with q as (select nullif(replace(websearch_to_tsquery('english', $1)::text, '&', '|'), '')::tsquery as q)
-     select ${chunkColumns} from chunks c join documents d on d.id = c.document_id, q
-      where q.q is not null and c.tsv @@ q.q and c.knowledge_base_id = any($2::uuid[]) and c.tenant_id = $3
+     select ${chunkColumns}
+       from unnest($2::uuid[]) as k(id)
+       cross join lateral chunk_text_candidates($1, k.id, $3, null, $4, $5) t
+       join chunks c on c.id = t.id and c.tenant_id = $3
+       join documents d on d.id = c.document_id, q
       order by ts_rank(c.tsv, q.q) desc, c.id
       limit $4`,
-    [query, kbIds, tenantId, limit],
+    [query, kbIds, tenantId, limit, Math.max(TEXT_RANK_CAP, limit)],
   );
 }
 
