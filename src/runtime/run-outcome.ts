@@ -12,7 +12,8 @@ export function event(type: string, data: Record<string, unknown>): PendingEvent
 }
 
 export function systemEvent(agent: Agent, tools: ToolRegistry): PendingEvent {
-  const offered = tools.specs(agent.tools).map((t) => t.function.name);
+  // With the tenant's MCP tools as last listed here (the run lists them again before the loop).
+  const offered = tools.knownSpecs(agent.tenant_id, agent.tools).map((t) => t.function.name);
   return event('system', {
     agent_id: agent.id,
     agent: agent.name,

@@ -60,6 +60,14 @@ export class ToolRegistry {
   }
 
   /**
+   * `specsFor` without waiting: a tenant's own tools as last listed in this process (for the run's
+   * `system` event, written before the run starts).
+   */
+  knownSpecs(_tenantId: string, names: readonly string[]): ToolSpec[] {
+    return this.specs(names);
+  }
+
+  /**
    * The tools among `names` offered to an agent of `tenantId`: `specs`, plus the tenant's own tools
    * (MCP servers) in registries that have them. Async: those may need a connection to list.
    */

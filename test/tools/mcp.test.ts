@@ -6,7 +6,7 @@ import { createTenant } from '../auth/fixtures.ts';
 // @ts-expect-error: a plain .mjs fixture (the same SDK server the stdio fixture runs), untyped
 import { startHttpMcpServer } from '../fixtures/mcp/http-server.mjs';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
-import { createAgent } from '../runtime/helpers.ts';
+import { createAgent, sse } from '../runtime/helpers.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/mcp/', import.meta.url));
 const nodeModules = fileURLToPath(new URL('../../node_modules/', import.meta.url));
@@ -102,6 +102,14 @@ for (const store of stores) {
       assert.equal(tool.name, 'web1__shout');
       assert.deepEqual(tool.input, { text: 'hello' });
       assert.equal(tool.output, 'http:HELLO');
+      // The run's system event names the tools offered, MCP ones included.
+      const read = await sse(`${s.url}/v1/agents/${agent.id}/chat`, {
+        key: s.adminKey,
+        body: { message: 'hello' },
+      });
+      const system = read.events.find((e) => e.event === 'system')!.data;
+      assert.deepEqual(system.tools, ['web1__shout', 'web1__add']);
+      assert.equal(system.unknown_tools, undefined);
     });
 
     it('runs a stdio server inside the sandbox: no network, uid 65534, no server environment', async () => {

@@ -29,6 +29,11 @@ export interface McpServerTools {
   error?: string;
 }
 
+const specOf = (t: McpTool): ToolSpec => ({
+  type: 'function',
+  function: { name: t.name, description: t.description, parameters: t.parameters },
+});
+
 /** Splits `<server>__<tool>`; server names hold no `_`, so the first `__` is the separator. */
 export function splitToolName(name: string): { server: string; tool: string } | undefined {
   const at = name.indexOf('__');
@@ -89,14 +94,20 @@ export class McpManager {
     );
     return names.flatMap((n) => {
       const t = offered.get(n);
-      return t
-        ? [
-            {
-              type: 'function' as const,
-              function: { name: t.name, description: t.description, parameters: t.parameters },
-            },
-          ]
-        : [];
+      return t ? [specOf(t)] : [];
+    });
+  }
+
+  /** `specs` from what this process last listed, without a store read or a connection. */
+  cachedSpecs(tenantId: string, names: readonly string[]): ToolSpec[] {
+    const offered = new Map<string, McpTool>();
+    for (const c of this.connections.values()) {
+      if (c.row.tenant_id !== tenantId) continue;
+      for (const t of c.cachedTools() ?? []) offered.set(t.name, t);
+    }
+    return names.flatMap((n) => {
+      const t = offered.get(n);
+      return t ? [specOf(t)] : [];
     });
   }
 

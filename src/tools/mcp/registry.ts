@@ -40,6 +40,12 @@ export class TenantToolRegistry extends SandboxedToolRegistry {
     return [...own, ...(await this.extra.mcp.specs(tenantId, rest))];
   }
 
+  override knownSpecs(tenantId: string, names: readonly string[]): ToolSpec[] {
+    const rest = names.filter((n) => !this.get(n));
+    const own = this.specs(names);
+    return rest.length === 0 ? own : [...own, ...this.extra.mcp.cachedSpecs(tenantId, rest)];
+  }
+
   override async execute(name: string, rawArguments: string, ctx: ToolContext): Promise<ToolOutcome> {
     if (!this.get(name)) {
       const outcome = await this.extra.mcp.execute(ctx.tenantId, name, rawArguments, ctx.signal);
