@@ -106,8 +106,9 @@ export class LoopMemory {
     },
   ) {}
 
-  get settings(): ContextSettings {
-    return this.d.settings;
+  /** No memory module: the history budget applies, knowledge is never looked up (so no store is needed). */
+  static historyOnly(settings: ContextSettings, log: Logger): LoopMemory {
+    return new LoopMemory({ db: undefined as unknown as Db, memory: () => undefined, settings, log });
   }
 
   async assemble(i: AssembleInput): Promise<Assembled> {

@@ -55,14 +55,9 @@ export interface ExecuteDeps {
 
 /** For deps built without memory (tests, tools): history budget only, no knowledge look-ups. */
 let bare: LoopMemory | undefined;
-export function memoryOf(d: Pick<ExecuteDeps, 'memory' | 'store' | 'log'>): LoopMemory {
+export function memoryOf(d: Pick<ExecuteDeps, 'memory' | 'log'>): LoopMemory {
   if (d.memory) return d.memory;
-  bare ??= new LoopMemory({
-    db: undefined as never,
-    memory: () => undefined,
-    settings: defaultContextSettings,
-    log: d.log,
-  });
+  bare ??= LoopMemory.historyOnly(defaultContextSettings, d.log);
   return bare;
 }
 
