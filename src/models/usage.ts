@@ -39,6 +39,8 @@ export interface UsageRow {
 }
 
 const MAX_BUFFER = 50_000;
+/** Rows per insert on the embedded store: about 2 ms of work each. */
+const EMBEDDED_CHUNK = 50;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -72,8 +74,13 @@ export class UsageRecorder {
   }
 
   private async write(): Promise<void> {
-    while (this.buffer.length > 0) {
-      const rows = this.buffer.splice(0, 1000);
+    // PGlite runs SQL on this thread: one insert of a few hundred rows would hold up every request
+    // in flight for milliseconds, so it gets small inserts with a turn of the event loop between.
+    const embedded = this.db.kind === 'pglite';
+    const chunk = embedded ? EMBEDDED_CHUNK : 1000;
+    for (let first = true; this.buffer.length > 0; first = false) {
+      if (embedded && !first) await new Promise((resolve) => setImmediate(resolve));
+      const rows = this.buffer.splice(0, chunk);
       try {
         await this.db.query(
           `insert into usage (id, tenant_id, agent, key_id, requested_model, model, input_tokens, output_tokens,
