@@ -331,13 +331,20 @@ async function main(): Promise<void> {
           r.agentry_cpu_ms_req,
           r.portkey_cpu_ms_req,
           r.gen_lag_p99,
-          `${f(r.agentry_errors)}/${f(r.portkey_errors)}`,
+          `${r.agentry_errors ?? '-'}/${r.portkey_errors ?? '-'}`,
         ]
           .map((v) => f(v).padStart(12))
           .join(''),
       );
     }
     console.log(`RSS after the run: agentry ${rss.agentry_rss_mb} MB, portkey ${rss.portkey_rss_mb} MB`);
+    const behind = rows.filter((r) => Number(r.gen_lag_p99) > 5);
+    if (behind.length > 0) {
+      console.log(
+        `warning: in ${behind.length} row(s) the load generator sent requests more than 5 ms late (p99): ` +
+          'the machine is too busy for those latencies to mean anything; CPU per request still holds',
+      );
+    }
     console.log(JSON.stringify({ bench: 'gateway', seconds, rates, rows, ...rss }));
   }
 }

@@ -135,7 +135,19 @@ export const chatCompletionRoutes =
           'x-request-id': req.id,
           'server-timing': serverTiming(timing, started),
         });
+        // Chunks that arrive together (one upstream packet often holds several) leave in one write:
+        // the socket is corked until the event loop's next turn.
+        let corked = false;
+        const uncork = () => {
+          corked = false;
+          raw.uncork();
+        };
         const write = async (payload: string) => {
+          if (!corked) {
+            corked = true;
+            raw.cork();
+            setImmediate(uncork);
+          }
           if (!raw.write(`data: ${payload}\n\n`)) {
             await new Promise<void>((resolve) => {
               raw.once('drain', resolve);
