@@ -6,9 +6,12 @@
  *    (Agentry counts a task when its completion is written; the peers when their handler returns).
  *  - latency: tasks enqueued one by one at a fixed rate (200/s) → enqueue-to-start p50/p95/p99.
  *
- * Peers run in their best documented configuration:
- *  - graphile-worker 0.17: `localQueue.size = concurrency + 1` (batch fetch), `completeJobBatchDelay`
- *    and `failJobBatchDelay` = 0 (batched completion), LISTEN/NOTIFY wake-up (built in).
+ * Agentry runs with a local queue of the same size as graphile-worker's (`claim_batch` 500,
+ * `prefetch` 476) and no per-tenant cap (one tenant). Peers run in their best documented configuration:
+ *  - graphile-worker 0.17: the configuration of its performance page (worker.graphile.org/docs/
+ *    performance): `localQueue.size = 500` (batch fetch), `completeJobBatchDelay` and
+ *    `failJobBatchDelay` = 0 (batched completion), a pool of concurrency + 1 connections,
+ *    LISTEN/NOTIFY wake-up (built in).
  *  - pg-boss 10: `batchSize` = concurrency (batch fetch), the minimum polling interval (0.5 s) and
  *    `notifyWorker()` after each send, its documented in-process wake-up (v10 has no LISTEN).
  *
@@ -34,6 +37,8 @@ const LATENCY_N = Number(args.latency ?? (args.quick ? 300 : 2000));
 const RATE = Number(args.rate);
 const CONCURRENCY = Number(args.concurrency);
 const BASE = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** Connections per contender: graphile-worker's documented `maxPoolSize` for concurrency 24. */
+const POOL = CONCURRENCY + 1;
 
 interface Result {
   name: string;
@@ -147,7 +152,7 @@ async function agentry(kind: 'postgres' | 'pglite'): Promise<Contender> {
   const app = await createApp(
     testConfig({
       log_level: 'silent',
-      store: fresh ? { database_url: fresh.url, pool_max: 10 } : { data_dir: 'memory://' },
+      store: fresh ? { database_url: fresh.url, pool_max: POOL } : { data_dir: 'memory://' },
       tasks: { workers: 0 },
     }),
   );
@@ -185,12 +190,15 @@ async function agentry(kind: 'postgres' | 'pglite'): Promise<Contender> {
         concurrency: CONCURRENCY,
         leaseSeconds: defaults.lease_seconds,
         pollSeconds: defaults.poll_seconds,
-        claimBatch: CONCURRENCY,
-        // The counterpart of graphile-worker's localQueue below: claim the next batch while one runs.
-        prefetch: CONCURRENCY,
+        // The counterpart of graphile-worker's `localQueue.size = 500` below: up to 500 tasks leased
+        // locally (running or waiting for a slot), claimed in batches of up to 500.
+        claimBatch: 500,
+        prefetch: 500 - CONCURRENCY,
         retryBaseSeconds: defaults.retry_base_seconds,
         retryCapSeconds: defaults.retry_cap_seconds,
-        tenantMaxRunning: defaults.tenant_max_running,
+        // One tenant, and the peers have no per-tenant cap: off (0), as `tasks.tenant_max_running: 0`
+        // sets it. With the default cap (100) the local queue could hold only 76 more.
+        tenantMaxRunning: 0,
       });
       await worker.start();
     },
@@ -222,7 +230,7 @@ async function graphile(): Promise<Contender> {
   const { run, makeWorkerUtils, runMigrations } = await import('graphile-worker');
   const fresh = await freshDb();
   // Our own pool, so its connections are closed (and their errors heard) before the database is dropped.
-  const pgPool = new pg.Pool({ connectionString: fresh.url, max: 10 });
+  const pgPool = new pg.Pool({ connectionString: fresh.url, max: POOL });
   pgPool.on('error', () => {});
   const options = { pgPool };
   await runMigrations(options);
@@ -249,7 +257,7 @@ async function graphile(): Promise<Contender> {
         },
         preset: {
           worker: {
-            localQueue: { size: CONCURRENCY + 1 },
+            localQueue: { size: 500 },
             completeJobBatchDelay: 0,
             failJobBatchDelay: 0,
           },
@@ -274,7 +282,7 @@ async function graphile(): Promise<Contender> {
 async function pgBoss(): Promise<Contender> {
   const { default: PgBoss } = await import('pg-boss');
   const fresh = await freshDb();
-  const boss = new PgBoss({ connectionString: fresh.url, max: 10, supervise: false, schedule: false });
+  const boss = new PgBoss({ connectionString: fresh.url, max: POOL, supervise: false, schedule: false });
   boss.on('error', () => {});
   await boss.start();
   await boss.createQueue('noop');

@@ -11,14 +11,29 @@ export interface ClaimOptions {
   tenantMaxRunning: number;
   /**
    * A NOTIFY channel to announce the claimed streams on from inside the statement (the `pg_notify`
-   * live bus), saving the separate round trip of `announce()`. At most 200 ids fit one payload, so
-   * it is only honoured for `limit` ≤ 200; the caller announces otherwise.
+   * live bus), saving the separate round trip of `announce()`: one notification per
+   * `MAX_ANNOUNCED` ids, so a batch of any size is announced.
    */
   announceOn?: string;
 }
 
 /** Most stream ids one NOTIFY payload carries (8000 bytes; 37 each). */
 export const MAX_ANNOUNCED = 200;
+
+/**
+ * The CTE that announces the rows of `source` (a CTE with an `id` column) on channel `$n`, one
+ * notification per `MAX_ANNOUNCED` ids; it yields one row, so joining it never repeats rows, and
+ * the statement must reference it (a SELECT CTE that is not referenced is not run).
+ */
+export function announceCte(source: string, channelParam: string): string {
+  return `announced as (
+       select count(*) as notes from (
+         select pg_notify(${channelParam}, string_agg(id::text, ','))
+           from (select id, (row_number() over () - 1) / ${MAX_ANNOUNCED} as part from ${source}) s
+          where ${channelParam}::text is not null group by part
+       ) n
+     )`;
+}
 
 const NO_CAP = 2_147_483_647;
 
@@ -90,9 +105,7 @@ export async function claimBatch(db: Queryable, o: ClaimOptions): Promise<ClaimR
        insert into events (tenant_id, stream_id, type, data)
        select tenant_id, id, 'started', jsonb_build_object('attempt', attempt, 'worker', $1::text)
        from claimed
-     ), announced as (
-       select pg_notify($5, string_agg(id::text, ',')) from claimed where $5::text is not null having count(*) > 0
-     )
+     ), ${announceCte('claimed', '$5')}
      select id, tenant_id, agent_id, task_type, title, description, payload, attempt, max_attempts,
             session_id, parent_task_id, (select count(*) from candidates) < $2 as exhausted
      from claimed left join announced on true order by priority desc, run_at, id`,
@@ -101,7 +114,7 @@ export async function claimBatch(db: Queryable, o: ClaimOptions): Promise<ClaimR
       o.limit,
       o.tenantMaxRunning > 0 ? o.tenantMaxRunning : NO_CAP,
       o.leaseSeconds,
-      o.limit <= MAX_ANNOUNCED ? (o.announceOn ?? null) : null,
+      o.announceOn ?? null,
     ],
   );
   return {

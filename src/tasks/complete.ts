@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
-import { MAX_ANNOUNCED } from './claim.ts';
+import { announceCte } from './claim.ts';
 
 export interface Completion {
   id: string;
@@ -32,7 +32,7 @@ export async function completeTasks(
   db: Queryable,
   owner: string,
   batch: readonly Completion[],
-  /** As in `claimTasks`: a NOTIFY channel for the completed streams, honoured up to 200 of them. */
+  /** As in `claimTasks`: a NOTIFY channel for the completed streams. */
   announceOn?: string,
 ): Promise<Completed[]> {
   if (batch.length === 0) return [];
@@ -61,9 +61,7 @@ export async function completeTasks(
      ), cb as (
        insert into callback_outbox (id, tenant_id, task_id, url)
        select gen_random_uuid(), tenant_id, id, callback_url from done where callback_url is not null
-     ), announced as (
-       select pg_notify($8, string_agg(id::text, ',')) from done where $8::text is not null having count(*) > 0
-     )
+     ), ${announceCte('done', '$8')}
      select id, tenant_id, callback_url is not null as has_callback from done left join announced on true`,
     [
       owner,
@@ -73,7 +71,7 @@ export async function completeTasks(
       batch.map((c) => c.summary),
       batch.map((c) => Math.round(c.durationMs)),
       batch.map(() => newId()),
-      batch.length <= MAX_ANNOUNCED ? (announceOn ?? null) : null,
+      announceOn ?? null,
     ],
   );
 }

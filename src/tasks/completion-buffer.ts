@@ -1,7 +1,6 @@
 import type { Db } from '../db/db.ts';
 import { toError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { MAX_ANNOUNCED } from './claim.ts';
 import { type Completed, type Completion, completeTasks } from './complete.ts';
 
 /**
@@ -28,7 +27,8 @@ export class CompletionBuffer {
     private readonly onDone: (done: Completed[], attempted: number) => void,
     /** Passed to `completeTasks`: announce the completed streams from inside the statement. */
     private readonly announceOn?: string,
-    private readonly maxBatch = MAX_ANNOUNCED,
+    /** Most completions per statement (one claim's worth at the largest `claim_batch`). */
+    private readonly maxBatch = 500,
   ) {}
 
   add(c: Completion): void {

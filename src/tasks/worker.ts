@@ -6,7 +6,7 @@ import type { LiveBus } from '../events/bus.ts';
 import { announce, appendEvent, EVENTS_TOPIC } from '../events/log.ts';
 import type { Logger } from '../observability/logger.ts';
 import { fullJitterMs } from './backoff.ts';
-import { claimBatch, MAX_ANNOUNCED } from './claim.ts';
+import { claimBatch } from './claim.ts';
 import type { Completed } from './complete.ts';
 import { CompletionBuffer } from './completion-buffer.ts';
 import { TASKS_CHANNEL } from './enqueue.ts';
@@ -172,7 +172,9 @@ export class Worker {
       }
       const room = this.o.concurrency + (this.o.prefetch ?? 0) - this.running.size - this.queued.length;
       const want = Math.min(room, this.o.claimBatch, left);
-      if (want <= 0) {
+      // With work still queued, wait until half a batch fits: every claim has a fixed cost (a round
+      // trip, planning, a commit), and topping up a few slots at a time spends it per handful of tasks.
+      if (want <= 0 || (this.queued.length > 0 && want < Math.min(this.o.claimBatch, left) / 2)) {
         await this.sleep(this.o.pollSeconds * 1000, seen); // a finishing attempt kicks us
         continue;
       }
@@ -193,7 +195,7 @@ export class Worker {
       }
       this.summary.claimed += batch.length;
       this.o.metrics?.claims.inc(batch.length);
-      if (batch.length > 0 && !(this.announceOn && want <= MAX_ANNOUNCED))
+      if (batch.length > 0 && !this.announceOn)
         void announce(
           this.o.bus,
           batch.map((t) => t.id),
