@@ -20,6 +20,7 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { counted, countStatements } from './count-statements.ts';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -32,6 +33,8 @@ interface Row {
   p50_ms: number;
   p99_ms: number;
   overhead_p50_ms?: number;
+  /** Store statements per operation (background flushes included, amortised): noise-free. */
+  statements?: number;
 }
 
 const quantile = (xs: number[], q: number) => {
@@ -42,11 +45,13 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 async function time(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
   const out: number[] = [];
+  const before = counted.statements;
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     await fn(i);
     out.push(performance.now() - t0);
   }
+  counted.lastPerOp = (counted.statements - before) / n;
   return out;
 }
 
@@ -66,6 +71,7 @@ async function overhead(store: 'pglite' | 'postgres', turns: number): Promise<Ro
   const url = await app.http.listen({ host: '127.0.0.1', port: 0 });
   const key = app.adminKey!;
   const { runtime, models, agents } = app.services;
+  countStatements(app.services.db as never);
   const tenantId = app.defaultTenantId;
   const caller = { tenantId, tenantName: 'default' };
   const actor = { tenantId, actor: 'bench' };
@@ -89,6 +95,7 @@ async function overhead(store: 'pglite' | 'postgres', turns: number): Promise<Ro
       p99_ms: r3(quantile(xs, 0.99)),
     };
     if (peer) row.overhead_p50_ms = r3(quantile(xs, 0.5) - quantile(peer, 0.5));
+    row.statements = r3(counted.lastPerOp);
     rows.push(row);
   };
   const turn = async (agentId: string, message: string, sessionId?: string) => {

@@ -14,6 +14,8 @@ export interface Target {
   headers: (p: Profile) => Record<string, string>;
   model: (p: Profile) => string;
   pid?: number;
+  /** Statements the target's store has run so far (Agentry only). */
+  statements?: () => Promise<number>;
 }
 
 export function rssMb(pid: number | undefined): number {
@@ -65,6 +67,7 @@ export async function load(target: Target, profile: Profile, stream: boolean, ra
   let firstError: string | undefined;
   const pending: Promise<void>[] = [];
   const cpu0 = cpuMs(target.pid);
+  const statements0 = await target.statements?.();
   const t0 = performance.now() + 20;
   const one = async (i: number, due: number) => {
     try {
@@ -107,6 +110,9 @@ export async function load(target: Target, profile: Profile, stream: boolean, ra
   await Promise.all(pending);
   await pool.close();
   const cpuPerRequest = (cpuMs(target.pid) - cpu0) / total;
+  const statements1 = await target.statements?.();
+  const statementsPerRequest =
+    statements0 === undefined || statements1 === undefined ? undefined : (statements1 - statements0) / total;
   latencies.sort((a, b) => a - b);
   lags.sort((a, b) => a - b);
   if (firstError) process.stderr.write(`    ${target.name}: ${errors} errors, first: ${firstError}\n`);
@@ -117,5 +123,6 @@ export async function load(target: Target, profile: Profile, stream: boolean, ra
     errors,
     lagP99: pct(lags, 99),
     cpuPerRequest,
+    statementsPerRequest,
   };
 }

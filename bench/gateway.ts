@@ -133,7 +133,13 @@ async function serveAgentry(upstream: string): Promise<void> {
   // holds the request path only, not start-up and migrations.
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
-  process.on('message', async (m: { prof?: 'start' | 'stop'; dir?: string }) => {
+  const { counted, countStatements } = await import('./count-statements.ts');
+  countStatements(app.services.db as never);
+  process.on('message', async (m: { prof?: 'start' | 'stop'; dir?: string; statements?: true }) => {
+    if (m.statements) {
+      process.send?.({ statements: counted.statements });
+      return;
+    }
     if (m.prof === 'start') {
       session.connect();
       await session.post('Profiler.enable');
@@ -238,6 +244,11 @@ async function main(): Promise<void> {
       headers: () => ({ authorization: `Bearer ${agentry.msg.key}`, 'x-agentry-agent': 'bench' }),
       model: (p) => `${p}/m`,
       pid: agentry.child.pid,
+      statements: async () => {
+        agentry.child.send({ statements: true });
+        const [m] = (await once(agentry.child, 'message')) as [{ statements: number }];
+        return m.statements;
+      },
     });
   }
   if (portkey) {
@@ -282,6 +293,7 @@ async function main(): Promise<void> {
             row[`${name}_add_p50`] = ok ? r.p50 - d.p50 : null;
             row[`${name}_add_p99`] = ok ? r.p99 - d.p99 : null;
             row[`${name}_cpu_ms_req`] = r ? r.cpuPerRequest : null;
+            row[`${name}_statements_req`] = r?.statementsPerRequest ?? null;
             row[`${name}_errors`] = r ? r.errors : null;
           }
           const a = row.agentry_add_p50;
@@ -299,7 +311,10 @@ async function main(): Promise<void> {
     console.log(
       '\nadded latency in ms (gateway percentile − direct percentile); ratio = agentry/portkey p50 added;',
     );
-    console.log('cpu = CPU ms per request of the gateway process; gen_lag = generator send lag p99 (ms)');
+    console.log(
+      'cpu = CPU ms per request of the gateway process; stmts = store statements per request (flushes ' +
+        'included); gen_lag = generator send lag p99 (ms)',
+    );
     const head = [
       'rate',
       'profile',
@@ -312,6 +327,7 @@ async function main(): Promise<void> {
       'ratio_p50',
       'cpu(a)',
       'cpu(p)',
+      'stmts(a)',
       'gen_lag',
       'errors(a/p)',
     ];
@@ -330,6 +346,7 @@ async function main(): Promise<void> {
           r.ratio_p50,
           r.agentry_cpu_ms_req,
           r.portkey_cpu_ms_req,
+          r.agentry_statements_req,
           r.gen_lag_p99,
           `${r.agentry_errors ?? '-'}/${r.portkey_errors ?? '-'}`,
         ]
