@@ -48,10 +48,11 @@ describe('exact vector fallback (int8 SIMD pass, exact rescoring)', () => {
 
   async function kbWith(rows: { id: string; doc: string; v: number[] }[], docIds: string[]): Promise<string> {
     const kbId = newId();
-    await db.query(
-      `insert into knowledge_bases (id, tenant_id, name, kind) values ($1, $2, $3, 'domain')`,
-      [kbId, tenantId, kbId],
-    );
+    await db.query(`insert into knowledge_bases (id, tenant_id, name, kind) values ($1, $2, $3, 'domain')`, [
+      kbId,
+      tenantId,
+      kbId,
+    ]);
     for (const d of docIds)
       await db.query(
         `insert into documents (id, tenant_id, knowledge_base_id, source, format, content_hash, bytes)
@@ -105,7 +106,7 @@ describe('exact vector fallback (int8 SIMD pass, exact rescoring)', () => {
         hits.map((h) => h.chunkId),
         want.map((w) => w.id),
       );
-      hits.forEach((h, i) => assert.ok(Math.abs(h.similarity - want[i]!.s) < 1e-9));
+      for (const [i, h] of hits.entries()) assert.ok(Math.abs(h.similarity - want[i]!.s) < 1e-9);
     }
   });
 
