@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/db.ts';
 import type { TaskRow } from './rows.ts';
 
-/** The channel workers LISTEN on. The payload is the earliest `run_at` of the batch, in epoch ms. */
+/** The channel workers LISTEN on. The payload is the earliest `run_at` of the batch, in epoch ms (see `parseWake`). */
 export const TASKS_CHANNEL = 'agentry_tasks';
 
 export interface NewTask {
@@ -26,24 +27,60 @@ export interface NewTask {
 }
 
 /**
- * Wakes the workers, in a transaction of its own with `synchronous_commit` off, after the enqueue
- * committed. Not inside the enqueue: PostgreSQL serialises every committing transaction that sent a
- * NOTIFY (one lock per database, held until the commit is flushed), so a NOTIFY in a synchronous
- * enqueue holds that lock for a WAL flush, and claims and completions (which announce their streams)
- * queue behind it: under a slow disk, enqueue-to-start latency grew to seconds. A wake-up lost to a
- * crash between the two is covered by the workers' fallback poll.
+ * Workers of this process, by store (`Db` object): an enqueue made through the store itself (not
+ * inside a caller's transaction) wakes them as soon as its statement returns, committed, instead of
+ * a NOTIFY round trip later. The NOTIFY still goes out for other processes, tagged with the store's
+ * token, so these workers skip its echo rather than claim twice.
+ */
+interface LocalWorkers {
+  token: string;
+  wake: Set<(runAtMs: number) => void>;
+}
+const localWorkers = new WeakMap<object, LocalWorkers>();
+
+/** Registers a worker of this process for direct wake-ups on `db`; returns the token its NOTIFYs carry. */
+export function listenLocally(
+  db: object,
+  wake: (runAtMs: number) => void,
+): { token: string; stop: () => void } {
+  let here = localWorkers.get(db);
+  if (!here) {
+    here = { token: randomBytes(6).toString('hex'), wake: new Set() };
+    localWorkers.set(db, here);
+  }
+  here.wake.add(wake);
+  const set = here.wake;
+  return { token: here.token, stop: () => set.delete(wake) };
+}
+
+/** A TASKS_CHANNEL payload: the earliest run_at (epoch ms), and the local token when it has one. */
+export function parseWake(payload: string): { at: number; token?: string } {
+  const [at, token] = payload.split(':');
+  return { at: Number(at), token };
+}
+
+/**
+ * Wakes the workers: those of this process at once (see `listenLocally`), the others by NOTIFY, in a
+ * transaction of its own with `synchronous_commit` off, after the enqueue committed. Not inside the
+ * enqueue: PostgreSQL serialises every committing transaction that sent a NOTIFY (one lock per
+ * database, held until the commit is flushed), so a NOTIFY in a synchronous enqueue holds that lock
+ * for a WAL flush, and claims and completions (which announce their streams) queue behind it: under
+ * a slow disk, enqueue-to-start latency grew to seconds. A wake-up lost to a crash between the two
+ * is covered by the workers' fallback poll.
  */
 async function wakeWorkers(db: Queryable, runAt: Date | number): Promise<void> {
-  const payload = String(typeof runAt === 'number' ? runAt : runAt.getTime());
+  const ms = typeof runAt === 'number' ? runAt : runAt.getTime();
   // Inside a caller's transaction (a `Queryable` that is not the `Db`) the NOTIFY goes out with its
   // commit, and that commit must stay synchronous: the setting would apply to all of it.
   if (!('transaction' in db)) {
-    await db.query(`select pg_notify('${TASKS_CHANNEL}', $1)`, [payload]);
+    await db.query(`select pg_notify('${TASKS_CHANNEL}', $1)`, [String(ms)]);
     return;
   }
+  const here = localWorkers.get(db);
+  if (here) for (const wake of here.wake) wake(ms);
   await db.query(
     `select pg_notify('${TASKS_CHANNEL}', $1) where (select set_config('synchronous_commit', 'off', true)) = 'off'`,
-    [payload],
+    [here?.wake.size ? `${ms}:${here.token}` : String(ms)],
   );
 }
 

@@ -9,7 +9,7 @@ import { fullJitterMs } from './backoff.ts';
 import { claimBatch } from './claim.ts';
 import type { Completed } from './complete.ts';
 import { CompletionBuffer } from './completion-buffer.ts';
-import { TASKS_CHANNEL } from './enqueue.ts';
+import { listenLocally, parseWake, TASKS_CHANNEL } from './enqueue.ts';
 import { failTask } from './fail.ts';
 import { type HandlerRegistry, isRetryable } from './handlers.ts';
 import { maintainTasksTable } from './maintain.ts';
@@ -126,7 +126,14 @@ export class Worker {
   async start(): Promise<void> {
     if (this.loopDone) return;
     const { db, bus } = this.o;
-    this.cleanups.push(await db.listen(TASKS_CHANNEL, (payload) => this.onNotify(payload)));
+    const local = listenLocally(db, (at) => this.onWake(at));
+    this.cleanups.push(async () => local.stop());
+    this.cleanups.push(
+      await db.listen(TASKS_CHANNEL, (payload) => {
+        const { at, token } = parseWake(payload);
+        if (token !== local.token) this.onWake(at); // not the echo of a local wake-up
+      }),
+    );
     this.cleanups.push(await bus.subscribe(CANCEL_TOPIC, (id) => this.detach(id, 'task cancelled')));
     const leaseMs = this.o.leaseSeconds * 1000;
     this.every(leaseMs / 3, () => this.heartbeat());
@@ -356,8 +363,7 @@ export class Worker {
 
   // ---- waking
 
-  private onNotify(payload: string): void {
-    const at = Number(payload);
+  private onWake(at: number): void {
     if (Number.isFinite(at) && at > Date.now() + 20) this.wakeAt(at);
     else this.wake();
   }
