@@ -28,6 +28,7 @@ import { Memory } from '../src/memory/memory.ts';
 import type { SearchInput } from '../src/memory/schema.ts';
 import { freshDatabase } from '../test/helpers/server.ts';
 import { notes, questions } from './memory-dataset.ts';
+import { type Quality, retrievalQuality } from './memory-eval.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -253,60 +254,12 @@ async function speed(kind: 'pglite' | 'postgres', size: number): Promise<SpeedRo
 }
 
 // ---------- retrieval quality ----------
-interface Quality {
-  mode: string;
-  hit1: number;
-  hit5: number;
-  hit10: number;
-}
-
 async function quality(): Promise<{ rows: Quality[]; embedChunksPerS: number }> {
   const db = await PgliteDb.open('memory://');
   try {
     await migrate(db);
-    const tenantId = await tenant(db);
     const embedder = new OfflineEmbedder();
-    const memory = await Memory.open(db, {
-      chunking: { maxChars: 1200, overlapChars: 200 },
-      maxDocumentBytes: 1024 * 1024,
-      vectorCacheChunks: 100_000,
-      embedder,
-    });
-    const kb = await memory.knowledgeBases.create(
-      tenantId,
-      { name: 'eval', kind: 'domain', description: '', metadata: {} },
-      who(tenantId),
-    );
-    const ctx = { tenantId, tenantName: 'bench' };
-    for (const n of notes)
-      await memory.ingest(
-        tenantId,
-        kb.id,
-        { source: n.source, bytes: Buffer.from(n.text), metadata: {} },
-        ctx,
-        who(tenantId),
-      );
-    const rows: Quality[] = [];
-    for (const mode of ['text', 'vector', 'hybrid'] as const) {
-      const hits = { 1: 0, 5: 0, 10: 0 };
-      for (const q of questions) {
-        const res = await memory.search(
-          tenantId,
-          kb.id,
-          { query: q.query, top_k: 10, mode, filters: {} },
-          ctx,
-        );
-        const at = res.data.findIndex((h) => h.document.source === q.source);
-        for (const k of [1, 5, 10] as const) if (at >= 0 && at < k) hits[k] += 1;
-      }
-      const n = questions.length;
-      rows.push({
-        mode,
-        hit1: round(hits[1] / n, 3),
-        hit5: round(hits[5] / n, 3),
-        hit10: round(hits[10] / n, 3),
-      });
-    }
+    const rows = await retrievalQuality(db, embedder);
     // The offline model's own speed, on chunk-sized texts.
     const sample = Array.from({ length: 64 }, () => paragraph(120));
     const t = performance.now();
