@@ -16,7 +16,7 @@ const statsSchema = z.object({
 });
 
 export const poolRoutes =
-  ({ sandboxes }: Services): FastifyPluginAsync =>
+  ({ sandboxes, agentSandboxes }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -27,11 +27,12 @@ export const poolRoutes =
         config: { auth: 'admin' },
         schema: {
           tags: ['operations'],
-          summary: 'Warm sandbox pool statistics (bwrap or quickjs)',
+          summary: "Warm sandbox pool statistics (bwrap, quickjs, or agent: the local-dev agents' pool)",
           params: z.object({ type: z.string().min(1).max(32) }),
           response: { 200: statsSchema },
         },
       },
-      async (req) => sandboxes.stats(req.params.type),
+      async (req) =>
+        req.params.type === 'agent' ? agentSandboxes.stats() : sandboxes.stats(req.params.type),
     );
   };

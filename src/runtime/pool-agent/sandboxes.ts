@@ -8,7 +8,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { BwrapBackend, type BwrapSandbox } from '../../tools/sandbox/bwrap.ts';
 import { SHARED_MOUNT } from '../../tools/sandbox/bwrap-args.ts';
 import { detectCgroups } from '../../tools/sandbox/cgroup.ts';
-import { WarmPool } from '../../tools/sandbox/pool.ts';
+import { type PoolStats, WarmPool } from '../../tools/sandbox/pool.ts';
 import type { ExecuteResult } from '../../tools/sandbox/types.ts';
 import { Bridge, type BridgeEnd, type BridgeMethod } from './bridge.ts';
 
@@ -82,6 +82,22 @@ export class AgentSandboxes {
     if (pool) return { status: 'ok', detail: { pool: pool.stats(), isolation: pool.backend.describe() } };
     if (this.lastError) return { status: 'degraded', detail: { unavailable: this.lastError } };
     return { status: 'ok', detail: { pool: 'starts with the first local-dev agent run or deploy' } };
+  }
+
+  /**
+   * For /v1/pools/agent/stats. The pool starts with the first local-dev agent, so until then every
+   * count is zero (true: nothing was created); 503 when it is turned off or could not start.
+   */
+  async stats(): Promise<PoolStats> {
+    if (this.config.pools.agent.size === 0)
+      throw new AppError('unavailable', 'local-dev agents are turned off (sandbox.pools.agent.size is 0)');
+    const pool = await this.started?.catch(() => undefined);
+    // The backend is bubblewrap, but this pool is the agent pool, not the bash tool's.
+    if (pool) return { ...pool.stats(), type: 'agent' };
+    if (this.lastError)
+      throw new AppError('unavailable', `local-dev agents cannot run here: ${this.lastError}`);
+    const zero = { ready: 0, busy: 0, preparing: 0, waiting: 0, created: 0, destroyed: 0, failed: 0 };
+    return { type: 'agent', ...zero, acquire_wait_ms: { p50: 0, p99: 0 } };
   }
 
   async stop(): Promise<void> {
