@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { OfflineEmbedder } from '../../src/memory/embeddings.ts';
-import { startServer, stores, type TestServer } from '../helpers/server.ts';
+import { startServer, stores, type TestResponse, type TestServer } from '../helpers/server.ts';
 import { FakeEmbeddings } from './fake-embeddings.ts';
 import { addDoc, countRows, createKb, search } from './fixtures.ts';
 
@@ -125,6 +125,54 @@ for (const store of stores) {
       }
       assert.equal(await countRows(s, 'documents', kb.id), 0);
       assert.equal(await countRows(s, 'chunks', kb.id), 0);
+    });
+
+    it('a tenant whose budget is spent gets the budget error on ingest and search, and nothing is written', async () => {
+      const kb = await createKb(s, 'budget');
+      const { db, policies, models } = s.app.services;
+      try {
+        // Metered from here: one document is embedded, then the day's budget is set to what it used.
+        policies.set({ tenants: { default: { budgets: { tokens_per_day: 1_000_000 } } } });
+        const first = await addDoc(s, kb.id, { source: 'care.md', content: handbook });
+        await models.flush();
+        const [counter] = await db.query<{ used: number }>(
+          `select used from limit_counters where key like 'b:%:t:tokens:____-__-__'`,
+        );
+        assert.ok(counter && counter.used > 0, 'the embedding was counted against the budget');
+        policies.set({ tenants: { default: { budgets: { tokens_per_day: counter.used } } } });
+        const embedded = upstream.inputs;
+
+        const refused = (res: TestResponse) => {
+          assert.equal(res.status, 429, res.text);
+          assert.equal(res.body.error.code, 'rate_limited');
+          assert.match(res.body.error.message, /tenant default budget tokens_per_day exceeded/);
+        };
+        refused(
+          await s.request('POST', `/v1/knowledge-bases/${kb.id}/documents`, {
+            body: { source: 'other.md', content: '# Other\n\nTaxes are due in April.' },
+          }),
+        );
+        refused(
+          await s.request('POST', `/v1/knowledge-bases/${kb.id}/documents`, {
+            body: { source: 'care.md', content: `${handbook}\n## Walks\n\nTwice a day.\n` },
+          }),
+        );
+        refused(await s.request('POST', `/v1/knowledge-bases/${kb.id}/search`, { body: { query: 'puppy' } }));
+        assert.equal(upstream.inputs, embedded, 'nothing reached the embedding upstream');
+        // The knowledge base is as the first ingest left it: no new document, the old chunks unreplaced.
+        assert.equal(await countRows(s, 'documents', kb.id), 1);
+        assert.equal(await countRows(s, 'chunks', kb.id), first.document.chunk_count);
+        const [doc] = await db.query<{ content_hash: string }>(
+          'select content_hash from documents where knowledge_base_id = $1',
+          [kb.id],
+        );
+        assert.equal(doc!.content_hash, first.document.content_hash);
+        // Full-text search embeds nothing, so it still answers within a spent budget.
+        const text = await search(s, kb.id, { query: 'meal', mode: 'text' });
+        assert.deepEqual(text.data[0]!.heading_path, ['Care', 'Feeding']);
+      } finally {
+        policies.set({ tenants: {} });
+      }
     });
   });
 }
