@@ -94,3 +94,65 @@ describe('agentry kb ingest', () => {
     assert.match(found.stdout, /^1\. manual\.pdf › Page 2 \(score /m);
   });
 });
+
+describe('agentry kb ingest, human summary', () => {
+  let s: TestServer;
+  let folder: ReturnType<typeof tempDir>;
+  const cli = (...args: string[]) => runCli([...args, '--url', s.url, '--api-key', s.adminKey]);
+
+  before(async () => {
+    // The server takes documents up to 1,000 bytes; the command is told to skip files over 4,000 itself.
+    s = await startServer('pglite', { memory: { max_document_bytes: 1000 } });
+    folder = tempDir('agentry-kb-human-');
+    const files: Record<string, string | Buffer> = {
+      'alpha.md': '# Alpha\n\nThe vacuum docks at night.\n\n## Bin\n\nEmpty it weekly.',
+      'notes/beta.txt': 'Filters are washed every month.',
+      LICENSE: 'Apache-2.0',
+      'broken.json': '{"half": ',
+      'empty.txt': '',
+      'photo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47]),
+      'server-big.md': `# Big\n\n${'word '.repeat(600)}`,
+      'client-huge.md': `# Huge\n\n${'word '.repeat(1000)}`,
+    };
+    for (const [file, content] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(folder.dir, file)), { recursive: true });
+      writeFileSync(path.join(folder.dir, file), content);
+    }
+  });
+  after(async () => {
+    await s.close();
+    folder.remove();
+  });
+
+  it('prints one summary line and one line per skipped file with its reason, in folder order', async () => {
+    const r = await cli('kb', 'ingest', 'vacuum', folder.dir, '--kind', 'domain', '--max-bytes', '4000');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    const expected = [
+      /^vacuum: 8 files, 2 created, 0 updated, 0 unchanged, 3 chunks written, 6 skipped$/,
+      /^ {2}skipped LICENSE: unsupported type \(no extension\)$/,
+      /^ {2}skipped broken\.json: HTTP 422 unprocessable: broken\.json: not valid JSON.* \(request [^)]+\)$/,
+      /^ {2}skipped client-huge\.md: too large \(5008 bytes > 4000\)$/,
+      /^ {2}skipped empty\.txt: empty$/,
+      /^ {2}skipped photo\.png: unsupported type \(\.png\)$/,
+      /^ {2}skipped server-big\.md: HTTP 413 payload_too_large: server-big\.md: 3007 bytes is over 1000 \(request [^)]+\)$/,
+    ];
+    assert.equal(lines.length, expected.length, r.stdout);
+    for (const [i, re] of expected.entries()) assert.match(lines[i]!, re);
+    assert.equal(r.stdout.includes('{'), false, 'no JSON without --json');
+
+    // What the summary says was written is what the server holds.
+    const kbs = await s.request('GET', '/v1/knowledge-bases');
+    const kb = kbs.body.data.find((k: { name: string }) => k.name === 'vacuum');
+    assert.deepEqual([kb.document_count, kb.chunk_count], [2, 3]);
+  });
+
+  it('says on a second run that nothing changed and still lists what it skipped', async () => {
+    const r = await cli('kb', 'ingest', 'vacuum', folder.dir, '--max-bytes', '4000');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^vacuum: 8 files, 0 created, 0 updated, 2 unchanged, 0 chunks written, 6 skipped\n( {2}skipped .+\n){6}$/,
+    );
+  });
+});
