@@ -352,6 +352,21 @@ for (const store of stores) {
         body: form,
       });
       assert.equal(noFile.status, 400);
+      // One byte over the limit, uploaded as a file: refused while streaming, in the error format.
+      const limit = s.app.services.config.memory.max_document_bytes;
+      const big = new FormData();
+      big.append('file', new Blob([Buffer.alloc(limit + 1, 'a')]), 'big.txt');
+      const tooBig = await fetch(`${s.url}/v1/knowledge-bases/${kb.id}/documents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${s.adminKey}` },
+        body: big,
+      });
+      const tooBigText = await tooBig.text();
+      assert.equal(tooBig.status, 413, tooBigText);
+      const tooBigBody = JSON.parse(tooBigText);
+      assert.equal(tooBigBody.error.code, 'payload_too_large');
+      assert.match(tooBigBody.error.message, /big\.txt/);
+      assert.ok(tooBigBody.request_id);
       for (const body of [
         { query: '' },
         { query: 'x', top_k: 0 },

@@ -87,8 +87,11 @@ export const knowledgeBaseRoutes =
     const kbs = memory.knowledgeBases;
     const maxBytes = config.memory.max_document_bytes;
     // Multipart is parsed only by the routes of this plugin (encapsulated), streamed and size-capped.
+    // A file over the cap comes back truncated and `fromMultipart` answers 413 payload_too_large; by
+    // default the plugin would throw its own 413, which the error handler can only call bad_request.
     await fastify.register(multipart, {
       limits: { fileSize: maxBytes, files: 1, fields: 10, fieldSize: 100_000 },
+      throwFileSizeLimit: false,
     });
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     const ctxOf = (req: FastifyRequest) => {
