@@ -151,10 +151,14 @@ const credentialArb: fc.Arbitrary<Credential> = fc.oneof(
   headerText(40).map((t) => ({ headers: { 'x-user-id': t } })),
 );
 
-/** A value for a path parameter: a real id of some row, an id of nothing, or garbage. */
-const segmentArb = (knownIds: string[]) =>
+/**
+ * A value for a path parameter: a real id of the kind the route looks up (when the setup made one),
+ * a real id of some other row, an id of nothing, or garbage.
+ */
+const segmentArb = (ownIds: string[], knownIds: string[]) =>
   fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom(...knownIds) },
+    ...(ownIds.length > 0 ? [{ weight: 3, arbitrary: fc.constantFrom(...ownIds) }] : []),
+    { weight: ownIds.length > 0 ? 1 : 3, arbitrary: fc.constantFrom(...knownIds) },
     { weight: 2, arbitrary: fc.uuid() },
     fc.string({ maxLength: 40 }).map(encodeURIComponent),
     rawPathText(30),
@@ -284,6 +288,10 @@ for (const store of stores) {
     let fingerprint: () => Promise<Record<string, string>>;
     const keys = { admin: '', read: '', other: '' };
     const knownIds: string[] = ['basic-assistant', 'researcher'];
+    /** Real ids by what a route's parameter names: `/v1/<resource>/:id`, or `:documentId`. */
+    const ownIds: Record<string, string[]> = {};
+    const idsFor = (url: string, param: string) =>
+      ownIds[param === 'documentId' ? 'documents' : (url.split('/')[2] ?? '')] ?? [];
     let routes: Array<{ method: string; url: string; route: RouteOptions }> = [];
 
     before(async () => {
@@ -308,6 +316,37 @@ for (const store of stores) {
         members: [agent.id, helper.id],
       });
       knownIds.push(spare.id, other.tenant.id, agent.id, helper.id, template.id, spec.id);
+      // Rows behind the deeper routes, so real ids reach their handlers and services, not just their
+      // 404s: a knowledge base with a document, an MCP server, a local-dev agent with a deployment.
+      const kb = await created('/v1/knowledge-bases', { name: 'fuzz-kb', kind: 'domain' });
+      const doc = await created(`/v1/knowledge-bases/${kb.id}/documents`, {
+        source: 'fuzz.md',
+        content: '# Fuzz\n\nThe fuzzer searches this knowledge base.',
+      });
+      // A loopback URL, allowed by the tenant's policy, where nothing listens: listing its tools fails
+      // at once (connection refused) instead of waiting on the network.
+      const me = await s.app.services.tenants.find(s.app.defaultTenantId);
+      s.app.services.policies.set({ tenants: { [me!.name]: { network: { allow_private_egress: true } } } });
+      const mcp = await created('/v1/mcp-servers', {
+        name: 'fuzz-mcp',
+        transport: 'http',
+        url: 'http://127.0.0.1:9/mcp',
+      });
+      const localDev = (await created('/v1/agents/local-dev', { name: 'fuzz-local' })).agent;
+      const deployment = await created(`/v1/agents/${localDev.id}/deployments`, {
+        bundle: 'export async function handle(input) { return { echoed: input.message }; }\n',
+      });
+      knownIds.push(kb.id, doc.document.id, mcp.id, localDev.id, deployment.id);
+      Object.assign(ownIds, {
+        agents: [agent.id, helper.id, localDev.id],
+        keys: [spare.id],
+        tenants: [other.tenant.id],
+        templates: [template.id],
+        'multi-agents': [spec.id],
+        'knowledge-bases': [kb.id],
+        documents: [doc.document.id],
+        'mcp-servers': [mcp.id],
+      });
 
       const seen = new Set<string>();
       routes = s.app.http.routeTable.flatMap((route) =>
@@ -331,12 +370,16 @@ for (const store of stores) {
 
     // The route list is only known once the server is built, so one test walks all of them and
     // names the route in any failure.
-    it('never answers 5xx, answers 4xx in the error format, and a rejected request changes nothing', async () => {
+    it('never answers 5xx, answers 4xx in the error format, and a rejected request changes nothing', async (t) => {
       let requests = 0;
+      /** Accepted requests whose path held a real id of the route's own kind: how deep the run reached. */
+      const reached: Record<string, number> = {};
       for (const [index, { method, url, route }] of routes.entries()) {
         const schema = (route.schema ?? {}) as { body?: unknown; querystring?: unknown };
         const attemptArb = fc.record({
-          segments: fc.array(segmentArb(knownIds), { minLength: 4, maxLength: 4 }),
+          segments: fc.tuple(
+            ...[...url.matchAll(/:(\w+)|\*/g)].map((m) => segmentArb(idsFor(url, m[1] ?? '*'), knownIds)),
+          ),
           query: queryArb(shapeKeys(schema.querystring)),
           body: bodyArb(shapeKeys(schema.body)),
           contentType: contentTypeArb,
@@ -349,9 +392,7 @@ for (const store of stores) {
         await assertProperty(
           fc.asyncProperty(attemptArb, async (a) => {
             let n = 0;
-            const path =
-              url.replace(/:\w+|\*/g, () => a.segments[n++ % a.segments.length]!).replace(/^(?!\/)/, '/') +
-              a.query;
+            const path = url.replace(/:\w+|\*/g, () => a.segments[n++]!).replace(/^(?!\/)/, '/') + a.query;
             const headers: Record<string, string> = {};
             const cred = a.credential;
             if ('use' in cred) {
@@ -393,6 +434,8 @@ for (const store of stores) {
               assert.equal(echoed, a.requestId, `${label}: the request id is echoed`);
             }
             if (answer.status < 400) {
+              for (const [kind, ids] of Object.entries(ownIds))
+                if (ids.some((id) => path.includes(id))) reached[kind] = (reached[kind] ?? 0) + 1;
               // Accepted: it may have changed the store (even a GET may create something lazily);
               // later requests are compared against the new state.
               baseline = await fingerprint();
@@ -420,6 +463,7 @@ for (const store of stores) {
           `${method} ${url}`,
         );
       }
+      t.diagnostic(`${requests} requests answered; accepted with a real id: ${JSON.stringify(reached)}`);
       assert.ok(requests >= routes.length * runsPerRoute * 0.8, `only ${requests} requests got an answer`);
     });
   });
