@@ -174,9 +174,11 @@ async function start(
 }
 
 /**
- * Portkey from this checkout's node_modules, or from PORTKEY_DIR (a directory where
- * `@portkey-ai/gateway` is installed, e.g. with `@hono/node-server` pinned to 1.14.2: newer
- * releases make Portkey's streaming fail with `TypeError: immutable`, Portkey-AI/gateway#1389).
+ * Portkey from this checkout's node_modules, or from PORTKEY_DIR (a directory where another
+ * `@portkey-ai/gateway` install lives). On Node 20, Portkey 1.15.2's streaming answers 500
+ * (`TypeError: immutable`: it appends headers to the upstream fetch Response, whose headers are
+ * immutable); pinning `@hono/node-server` to 1.14.2 (Portkey-AI/gateway#1389) does not avoid it, so
+ * its streaming rows show errors and no latency. PORTKEY_LOG=1 shows its log.
  */
 async function startPortkey(): Promise<{ child: ChildProcess; url: string }> {
   const require = createRequire(process.env.PORTKEY_DIR ? `${process.env.PORTKEY_DIR}/` : import.meta.url);
