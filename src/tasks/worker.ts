@@ -19,6 +19,7 @@ import { releaseTasks } from './release.ts';
 import { renewLeases } from './renew.ts';
 import type { ClaimedTask } from './rows.ts';
 import { CANCEL_TOPIC } from './service.ts';
+import { every, Waker } from './wake.ts';
 
 export interface WorkerOptions {
   db: Db;
@@ -80,14 +81,11 @@ export class Worker {
   private stopping = false;
   private stopped?: Promise<void>;
   private loopDone?: Promise<void>;
-  /** Bumped by every wake-up, so the loop can tell one arrived while it was claiming. */
-  private wakes = 0;
-  private sleeper?: (force?: boolean) => void;
+  private readonly waker = new Waker(() => this.stopping);
   /** `wakes` when a claim last ran out of runnable tasks (-1: it did not). */
   private dryAt = -1;
   /** `summary.claimed` at the last vacuum (PGlite, see maintain.ts). */
   private vacuumedAt = 0;
-  private wakeTimer?: { at: number; timer: NodeJS.Timeout };
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly cleanups: Array<() => Promise<void>> = [];
   /**
@@ -102,14 +100,10 @@ export class Worker {
       this.summary.completed += done.length;
       o.metrics?.completions.inc(done.length);
       if (done.length < attempted) o.log.info({ lost: attempted - done.length }, 'late results discarded');
-      if (!this.announceOn)
-        void announce(
-          o.bus,
-          done.map((d) => d.id),
-        ).catch(() => {});
+      if (!this.announceOn) this.announce(done.map((d) => d.id));
       if (done.some((d) => d.has_callback)) o.onCallbacks?.();
       // Written completions leave `in_progress`: a claim that the tenant cap emptied can now succeed.
-      this.wake();
+      this.waker.wake();
     };
     this.completions = new CompletionBuffer(o.db, this.owner, o.log, onDone, this.announceOn);
   }
@@ -126,18 +120,22 @@ export class Worker {
   async start(): Promise<void> {
     if (this.loopDone) return;
     const { db, bus } = this.o;
-    const local = listenLocally(db, (at) => this.onWake(at));
+    const local = listenLocally(db, (at) => this.waker.onWake(at));
     this.cleanups.push(async () => local.stop());
     this.cleanups.push(
       await db.listen(TASKS_CHANNEL, (payload) => {
         const { at, token } = parseWake(payload);
-        if (token !== local.token) this.onWake(at); // not the echo of a local wake-up
+        if (token !== local.token) this.waker.onWake(at); // not the echo of a local wake-up
       }),
     );
     this.cleanups.push(await bus.subscribe(CANCEL_TOPIC, (id) => this.detach(id, 'task cancelled')));
     const leaseMs = this.o.leaseSeconds * 1000;
-    this.every(leaseMs / 3, () => this.heartbeat());
-    this.every(Math.min(5000, Math.max(250, leaseMs / 6)), () => this.sweep());
+    const failed = (err: unknown) =>
+      this.o.log.warn({ err: toError(err), worker: this.owner }, 'queue housekeeping failed');
+    this.timers.push(
+      every(leaseMs / 3, () => this.heartbeat(), failed),
+      every(Math.min(5000, Math.max(250, leaseMs / 6)), () => this.sweep(), failed),
+    );
     // Before the first claim: a backlog loaded into a table the planner has no statistics for is
     // drained with a sort of the whole backlog per claim (see maintain.ts).
     await this.maintain();
@@ -163,18 +161,18 @@ export class Worker {
     const { db, log } = this.o;
     while (!this.stopping) {
       // Wake-ups counted from here on cut the next sleep short, even one that lands mid-claim.
-      const seen = this.wakes;
+      const seen = this.waker.wakes;
       // The last claim ran out of runnable tasks and nothing happened since: a freed slot alone
       // (a kick) does not make a claim worth its statement.
       if (this.dryAt === seen) {
         if (this.o.exitWhenIdle && this.running.size === 0 && this.queued.length === 0) break;
-        await this.sleep(this.o.pollSeconds * 1000, seen);
+        await this.waker.sleep(this.o.pollSeconds * 1000, seen);
         continue;
       }
       const left = this.o.maxTasks === undefined ? Infinity : this.o.maxTasks - this.summary.claimed;
       if (left <= 0) {
         if (this.running.size === 0 && this.queued.length === 0) break;
-        await this.sleep(this.o.pollSeconds * 1000, seen);
+        await this.waker.sleep(this.o.pollSeconds * 1000, seen);
         continue;
       }
       const room = this.o.concurrency + (this.o.prefetch ?? 0) - this.running.size - this.queued.length;
@@ -182,7 +180,7 @@ export class Worker {
       // With work still queued, wait until half a batch fits: every claim has a fixed cost (a round
       // trip, planning, a commit), and topping up a few slots at a time spends it per handful of tasks.
       if (want <= 0 || (this.queued.length > 0 && want < Math.min(this.o.claimBatch, left) / 2)) {
-        await this.sleep(this.o.pollSeconds * 1000, seen); // a finishing attempt kicks us
+        await this.waker.sleep(this.o.pollSeconds * 1000, seen); // a finishing attempt kicks us
         continue;
       }
       let batch: ClaimedTask[];
@@ -197,16 +195,12 @@ export class Worker {
         }));
       } catch (err) {
         log.warn({ err: toError(err), worker: this.owner }, 'claim failed; retrying');
-        await this.sleep(1000, -1);
+        await this.waker.sleep(1000, -1);
         continue;
       }
       this.summary.claimed += batch.length;
       this.o.metrics?.claims.inc(batch.length);
-      if (batch.length > 0 && !this.announceOn)
-        void announce(
-          this.o.bus,
-          batch.map((t) => t.id),
-        ).catch(() => {});
+      if (batch.length > 0 && !this.announceOn) this.announce(batch.map((t) => t.id));
       this.queued.push(...batch);
       this.pump();
       // PGlite answers in microtasks: without this the loop could claim for a whole backlog and
@@ -239,13 +233,13 @@ export class Worker {
       .finally(() => {
         this.running.delete(task.id);
         this.pump();
-        this.kick();
+        this.waker.kick();
       });
   }
 
   private async execute(entry: Running): Promise<void> {
     const { task } = entry;
-    const { db, bus, log } = this.o;
+    const { db, log } = this.o;
     let child: Logger | undefined;
     const ctx = {
       signal: entry.abort.signal,
@@ -257,7 +251,7 @@ export class Worker {
       progress: async (data: Record<string, unknown>) => {
         if (entry.detached) return;
         await appendEvent(db, task.tenant_id, task.id, 'progress', data);
-        void announce(bus, [task.id]).catch(() => {});
+        this.announce([task.id]);
       },
     };
     let outcome: Awaited<ReturnType<ReturnType<HandlerRegistry['resolve']>>>;
@@ -292,11 +286,11 @@ export class Worker {
       durationMs: performance.now() - entry.startedAt,
     });
     if (!failed) return; // the lease was lost meanwhile: nothing to record
-    void announce(this.o.bus, [task.id]).catch(() => {});
+    this.announce([task.id]);
     if (failed.status === 'pending') {
       this.summary.retried++;
       this.o.metrics?.failures.inc({ outcome: 'retry' });
-      this.wakeAt(failed.run_at.getTime());
+      this.waker.wakeAt(failed.run_at.getTime());
     } else {
       this.summary.failed++;
       this.o.metrics?.failures.inc({ outcome: 'failed' });
@@ -341,9 +335,9 @@ export class Worker {
     if (reaped.streams.length === 0) return;
     this.o.metrics?.reaped.inc(reaped.streams.length);
     this.o.log.warn({ requeued: reaped.requeued, failed: reaped.failed }, 'expired leases swept');
-    void announce(this.o.bus, reaped.streams).catch(() => {});
+    this.announce(reaped.streams);
     if (reaped.callbacks > 0) this.o.onCallbacks?.();
-    this.wake();
+    this.waker.wake();
   }
 
   /** Drops a queued task that lost its lease or was cancelled before it started. */
@@ -361,76 +355,9 @@ export class Worker {
     entry.abort.abort(new Error(reason));
   }
 
-  // ---- waking
-
-  private onWake(at: number): void {
-    if (Number.isFinite(at) && at > Date.now() + 20) this.wakeAt(at);
-    else this.wake();
-  }
-
-  private wake(): void {
-    this.wakes++;
-    this.sleeper?.();
-  }
-
-  /** Ends the current sleep (a slot freed) without counting as a wake-up. */
-  private kick(): void {
-    this.sleeper?.(true);
-  }
-
-  /** Wakes the loop at a known future run_at (a retry this worker scheduled, a delayed enqueue). */
-  private wakeAt(at: number): void {
-    if (this.wakeTimer && this.wakeTimer.at <= at && this.wakeTimer.at > Date.now()) return;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
-    const timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()) + 5);
-    timer.unref();
-    this.wakeTimer = { at, timer };
-  }
-
-  /**
-   * The idle wait: ends on a wake-up counted after `seen` (-1: only a new one), on stop, or after
-   * `ms` (the fallback poll). Never spins.
-   */
-  private sleep(ms: number, seen: number): Promise<void> {
-    if (this.stopping || (seen >= 0 && this.wakes !== seen)) return Promise.resolve();
-    const since = seen >= 0 ? seen : this.wakes;
-    return new Promise((resolve) => {
-      // The fallback poll counts as a wake-up: it claims even after an empty claim.
-      const timer = setTimeout(() => {
-        this.wakes++;
-        done();
-      }, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.sleeper = (force) => {
-        if (force || this.wakes !== since || this.stopping) done();
-      };
-    });
-  }
-
-  private every(ms: number, fn: () => Promise<void>): void {
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      fn()
-        .catch((err) =>
-          this.o.log.warn({ err: toError(err), worker: this.owner }, 'queue housekeeping failed'),
-        )
-        .finally(() => {
-          busy = false;
-        });
-    }, ms);
-    timer.unref();
-    this.timers.push(timer);
-  }
-
   private async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
-    this.sleeper?.();
-    this.wake();
+    this.waker.wake();
     await this.loopDone;
     // Claimed ahead but never started: other workers can run them now.
     const unstarted = this.queued.splice(0);
@@ -448,8 +375,13 @@ export class Worker {
     }
     await this.completions.flush();
     for (const t of this.timers) clearInterval(t);
-    if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
+    this.waker.clear();
     for (const cleanup of this.cleanups) await cleanup().catch(() => {});
+  }
+
+  /** Tells the streams' followers to read the log (a lost announcement only delays them). */
+  private announce(ids: string[]): void {
+    void announce(this.o.bus, ids).catch(() => {});
   }
 
   private async handBack(tasks: ClaimedTask[]): Promise<void> {
@@ -462,9 +394,6 @@ export class Worker {
       return 0;
     });
     this.o.log.info({ handed_back: handed }, 'unfinished tasks handed back');
-    void announce(
-      this.o.bus,
-      tasks.map((t) => t.id),
-    ).catch(() => {});
+    this.announce(tasks.map((t) => t.id));
   }
 }
