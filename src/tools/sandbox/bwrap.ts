@@ -62,6 +62,9 @@ function findExecutable(name: string): string | undefined {
   return undefined;
 }
 
+/** Numbers sandboxes across every backend in the process: their cgroups share one parent folder. */
+let sandboxSeq = 0;
+
 /**
  * bubblewrap sandboxes: a fresh set of namespaces (user, pid, net, ipc, uts, cgroup, mount) per
  * sandbox, running as an unprivileged uid with no capabilities, under the seccomp filter, in its own
@@ -80,7 +83,6 @@ export class BwrapBackend implements SandboxBackend<BwrapSandbox> {
   private version?: string;
   private seccompDir?: string;
   private seccompFile?: string;
-  private seq = 0;
   private readonly shareDir?: string;
 
   constructor(options: BwrapBackendOptions) {
@@ -159,7 +161,7 @@ export class BwrapBackend implements SandboxBackend<BwrapSandbox> {
   async acquire(options: { binds?: readonly SandboxBind[] } = {}): Promise<BwrapSandbox> {
     if (!this.bwrap || !this.seccompFile)
       throw new SandboxUnavailableError('the bwrap backend was not started');
-    const id = `agentry-sbx-${process.pid}-${++this.seq}`;
+    const id = `agentry-sbx-${process.pid}-${++sandboxSeq}`;
     const cgroup = this.cgroups.create(id, this.limits);
     // Random name: other host users may traverse shareDir (0711) but cannot guess their way in.
     const shared = this.shareDir ? mkdtempSync(path.join(this.shareDir, 'sbx-')) : undefined;
