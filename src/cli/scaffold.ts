@@ -25,9 +25,11 @@ export function scaffoldCommand(): Command {
           mkdirSync(path.dirname(file), { recursive: true });
           writeFileSync(file, bytes);
         }
+        // Paths relative to here: the deploy runs where agentry is installed, not inside the project.
+        const shown = path.relative(process.cwd(), target) || '.';
         process.stdout.write(
           `wrote ${files.size} files to ${target}\n` +
-            `next: cd ${path.relative(process.cwd(), target) || '.'} && edit src/agent.ts, then agentry deploy .\n`,
+            `next: edit ${path.join(shown, 'src', 'agent.ts')}, then run: agentry deploy ${shown}\n`,
         );
       }),
     );
