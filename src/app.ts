@@ -25,7 +25,7 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { LoopMemory } from './runtime/context.ts';
 import { multiAgentExecutor } from './runtime/multi-agent.ts';
-import { poolExecutor } from './runtime/pool-agent/executor.ts';
+import { poolAdmission, poolExecutor } from './runtime/pool-agent/executor.ts';
 import { AgentSandboxes } from './runtime/pool-agent/sandboxes.ts';
 import { RemoteRuntimes, remoteExecutor } from './runtime/remote.ts';
 import { Runtime } from './runtime/runtime.ts';
@@ -206,6 +206,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         remote: remoteExecutor(new RemoteRuntimes()),
         pool: poolExecutor(deployments, agentSandboxes),
       },
+      admit: poolAdmission(deployments),
     });
     const sessions = new SessionService(db, (tenantId, sessionId) => runtime.workspace(tenantId, sessionId));
     // The queue's default handler runs the agent loop; the queue itself knows nothing of agents or models.

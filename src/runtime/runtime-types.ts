@@ -26,6 +26,11 @@ export interface RuntimeDeps {
   executors?: Executors;
   /** Context assembly from memory (persona, history budget, retrieval) and playbooks. */
   memory?: LoopMemory;
+  /**
+   * Refuses, before anything is written, a chat its agent cannot serve (a pool agent with no
+   * deployment yet): the client gets the error instead of a session holding a failed run.
+   */
+  admit?(tenantId: string, agent: Agent): Promise<void>;
 }
 
 /** Executes one run instead of `executeRun` (same contract: persists how the run ends). */

@@ -101,6 +101,7 @@ export class Runtime {
   async run(caller: RunCaller, agentId: string, input: StartInput): Promise<RunHandle> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
     let agent = await this.agents.get(caller.tenantId, agentId);
+    await this.d.admit?.(caller.tenantId, agent);
     let begun: Begun | undefined;
     let options: RunOptions | undefined;
     const context = input.context ?? {};

@@ -248,8 +248,9 @@ for (const store of stores) {
       assert.equal(wrongAgent.status, 409, wrongAgent.text);
       const pool = await createAgent(s, { name: 'pooled', env: 'pool' });
       const notHere = await s.request('POST', `/v1/agents/${pool.id}/chat`, { body: { message: 'hi' } });
-      assert.equal(notHere.status, 501);
-      assert.match(notHere.body.error.message, /sandbox pool/);
+      // A pool agent runs its deployed bundle; before the first deployment there is nothing to run.
+      assert.equal(notHere.status, 422);
+      assert.match(notHere.body.error.message, /no deployment yet/);
       assert.deepEqual(await counts(s), baseline);
     });
 

@@ -103,6 +103,15 @@ export class DeploymentService {
     return rows.map((r, i) => toDeployment(r, i === 0));
   }
 
+  /** The version that serves the agent now, without reading its bundle. */
+  async currentVersion(tenantId: string, agentId: string): Promise<number | undefined> {
+    const [row] = await this.db.query<{ version: number }>(
+      'select max(version) as version from agent_deployments where tenant_id = $1 and agent_id = $2',
+      [tenantId, agentId],
+    );
+    return row?.version ?? undefined;
+  }
+
   /** The bundle that serves the agent now, if any. */
   async current(tenantId: string, agentId: string): Promise<{ version: number; bundle: string } | undefined> {
     const [row] = await this.db.query<{ version: number; bundle: string }>(

@@ -1,3 +1,4 @@
+import type { Agent } from '../../agents/schema.ts';
 import { AppError } from '../../errors.ts';
 import { estimateTokens } from '../../models/tokens.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from '../execute.ts';
@@ -10,6 +11,21 @@ import { type AgentSandboxes, failure } from './sandboxes.ts';
 /** The bundle an agent serves with: its newest deployment. */
 export interface CurrentBundles {
   current(tenantId: string, agentId: string): Promise<{ version: number; bundle: string } | undefined>;
+  currentVersion(tenantId: string, agentId: string): Promise<number | undefined>;
+}
+
+const notDeployed = (agent: Agent) =>
+  new AppError(
+    'unprocessable',
+    `agent ${agent.name} has no deployment yet: run "agentry deploy" in its project (POST /v1/agents/${agent.id}/deployments)`,
+  );
+
+/** The runtime's admission check for pool agents: one with no deployment is refused before any write. */
+export function poolAdmission(bundles: CurrentBundles) {
+  return async (tenantId: string, agent: Agent): Promise<void> => {
+    if (agent.env === 'pool' && (await bundles.currentVersion(tenantId, agent.id)) === undefined)
+      throw notDeployed(agent);
+  };
 }
 
 /**
@@ -25,12 +41,7 @@ export function poolExecutor(bundles: CurrentBundles, sandboxes: AgentSandboxes)
     const name = s.agent.name;
     try {
       const deployed = await bundles.current(s.tenantId, s.agent.id);
-      if (!deployed) {
-        throw new AppError(
-          'unprocessable',
-          `agent ${name} has no deployment yet: run "agentry deploy" in its project (POST /v1/agents/${s.agent.id}/deployments)`,
-        );
-      }
+      if (!deployed) throw notDeployed(s.agent);
       const history = s.history ?? (await d.store.history(s.sessionId));
       const conversation = history
         .filter((m) => m.role === 'user' || m.role === 'assistant')
