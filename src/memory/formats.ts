@@ -1,7 +1,6 @@
 import { extname } from 'node:path';
-import { type ChildNode, isTag, isText } from 'domhandler';
-import { parseDocument } from 'htmlparser2';
 import { AppError } from '../errors.ts';
+import { htmlToText } from '../text/html.ts';
 import { markdownSections, type Section } from './chunk.ts';
 
 export const formats = ['text', 'markdown', 'html', 'json', 'pdf'] as const;
@@ -45,70 +44,11 @@ export async function parseDocumentBytes(bytes: Uint8Array, format: Format, sour
   }
 }
 
-const BLOCK = new Set([
-  'p',
-  'div',
-  'section',
-  'article',
-  'main',
-  'li',
-  'ul',
-  'ol',
-  'pre',
-  'blockquote',
-  'table',
-  'tr',
-  'td',
-  'th',
-  'dd',
-  'dt',
-  'br',
-  'hr',
-  'header',
-  'footer',
-  'figure',
-  'figcaption',
-]);
-const SKIP = new Set(['script', 'style', 'noscript', 'template', 'svg', 'head', 'nav']);
-
 /** HTML to Markdown-shaped text (headings as `#`, blocks as paragraphs), then sections as Markdown. */
 function parseHtml(html: string): Parsed {
-  const doc = parseDocument(html);
-  let title = '';
-  const out: string[] = [];
-  const walk = (nodes: ChildNode[]) => {
-    for (const node of nodes) {
-      if (isText(node)) out.push(node.data.replace(/\s+/g, ' '));
-      else if (isTag(node)) {
-        const name = node.name.toLowerCase();
-        if (name === 'title' && !title) title = textOf(node.children).trim();
-        if (SKIP.has(name)) continue;
-        const heading = /^h([1-6])$/.exec(name);
-        if (heading) {
-          out.push(`\n\n${'#'.repeat(Number(heading[1]))} ${textOf(node.children).trim()}\n\n`);
-          continue;
-        }
-        const block = BLOCK.has(name);
-        if (block) out.push('\n\n');
-        walk(node.children);
-        if (block) out.push('\n\n');
-      }
-    }
-  };
-  walk(doc.children);
-  const text = out
-    .join('')
-    .replace(/[ \t]+\n/g, '\n')
-    .replace(/\n[ \t]+/g, '\n');
+  const { title, text } = htmlToText(html, 'markdown');
   const sections = markdownSections(text);
   return { title: title || (sections.find((s) => s.headingPath.length > 0)?.headingPath[0] ?? ''), sections };
-}
-
-function textOf(nodes: ChildNode[]): string {
-  return nodes
-    .map((n) => (isText(n) ? n.data : isTag(n) && !SKIP.has(n.name) ? textOf(n.children) : ''))
-    .join('')
-    .replace(/\s+/g, ' ');
 }
 
 /**

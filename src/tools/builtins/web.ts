@@ -1,8 +1,8 @@
 import type { EgressConfig } from '../../config/mcp-config.ts';
+import { htmlToText } from '../../text/html.ts';
 import { fetchViaProxy, type ProxiedResponse } from '../sandbox/egress-client.ts';
 import type { EgressProxy } from '../sandbox/egress-proxy.ts';
 import { type ToolContext, type ToolDefinition, ToolError } from '../types.ts';
-import { htmlToText } from './web-text.ts';
 
 /**
  * `web_crawl` and `web_search` run on the host but reach the network only through the tenant's
