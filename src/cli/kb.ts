@@ -64,6 +64,31 @@ export interface IngestSummary {
   skipped: { file: string; reason: string }[];
 }
 
+/** The files of a folder to ingest and a summary with nothing counted yet (`kb ingest` and pack installs). */
+export async function planIngest(
+  kbName: string,
+  root: string,
+): Promise<{ files: string[]; summary: IngestSummary }> {
+  // Sorted, so runs are repeatable and the summary reads in folder order; hidden files are skipped.
+  const files = (await glob('**/*', { cwd: root, onlyFiles: true, dot: false })).sort();
+  const summary: IngestSummary = {
+    knowledge_base: kbName,
+    files: files.length,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    chunks: 0,
+    skipped: [],
+  };
+  return { files, summary };
+}
+
+/** Counts one answer of the documents endpoint into a summary. */
+export function countIngested(summary: IngestSummary, res: IngestResult): void {
+  summary[res.status] += 1;
+  if (res.status !== 'unchanged') summary.chunks += res.document.chunk_count;
+}
+
 interface IngestOptions extends ClientOptions {
   kind?: (typeof kbKinds)[number];
   maxBytes: string;
@@ -81,18 +106,8 @@ async function ingestFolder(kbRef: string, folder: string, options: IngestOption
     });
   if (!kb) throw new CliError(`no knowledge base ${kbRef} (pass --kind <kind> to create it)`);
 
-  // Sorted, so runs are repeatable and the summary reads in folder order; hidden files are skipped.
-  const files = (await glob('**/*', { cwd: root, onlyFiles: true, dot: false })).sort();
+  const { files, summary } = await planIngest(kb.name, root);
   const maxBytes = Number(options.maxBytes);
-  const summary: IngestSummary = {
-    knowledge_base: kb.name,
-    files: files.length,
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    chunks: 0,
-    skipped: [],
-  };
   const bar = progressBar(files.length);
   for (const [i, file] of files.entries()) {
     bar.tick(i, file);
@@ -120,8 +135,7 @@ async function ingestFolder(kbRef: string, folder: string, options: IngestOption
       const res = await client.request<IngestResult>('POST', `/v1/knowledge-bases/${kb.id}/documents`, {
         body,
       });
-      summary[res.status] += 1;
-      if (res.status !== 'unchanged') summary.chunks += res.document.chunk_count;
+      countIngested(summary, res);
     } catch (err) {
       // A file the server cannot read is reported and skipped; anything else (auth, network) stops.
       if (err instanceof CliError && (err.status === 422 || err.status === 413 || err.status === 400))

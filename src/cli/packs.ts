@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import { glob } from 'tinyglobby';
 import { loadPack, type Pack, packKbName, shippedPacks } from '../agents/packs.ts';
 import type { Agent, Template } from '../agents/schema.ts';
 import { formatOfName } from '../memory/formats.ts';
@@ -9,7 +8,7 @@ import type { IngestResult, KnowledgeBase } from '../memory/schema.ts';
 import { resolveAgent } from './agents.ts';
 import { ApiClient, CliError, type ClientOptions, withClientOptions } from './client.ts';
 import { action } from './fail.ts';
-import { formatSummary, type IngestSummary } from './kb.ts';
+import { countIngested, formatSummary, type IngestSummary, planIngest } from './kb.ts';
 import { formatTable, print } from './output.ts';
 
 type Status = 'created' | 'updated' | 'unchanged';
@@ -39,16 +38,7 @@ async function allKbs(client: ApiClient): Promise<KnowledgeBase[]> {
 
 /** Ingests every file of a folder; the server leaves unchanged files alone (content hash). */
 async function ingestFolder(client: ApiClient, kb: KnowledgeBase, root: string): Promise<IngestSummary> {
-  const files = (await glob('**/*', { cwd: root, onlyFiles: true, dot: false })).sort();
-  const summary: IngestSummary = {
-    knowledge_base: kb.name,
-    files: files.length,
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    chunks: 0,
-    skipped: [],
-  };
+  const { files, summary } = await planIngest(kb.name, root);
   for (const file of files) {
     const format = formatOfName(file);
     if (!format || format === 'pdf') {
@@ -64,8 +54,7 @@ async function ingestFolder(client: ApiClient, kb: KnowledgeBase, root: string):
     const res = await client.request<IngestResult>('POST', `/v1/knowledge-bases/${kb.id}/documents`, {
       body: { source, format, content },
     });
-    summary[res.status] += 1;
-    if (res.status !== 'unchanged') summary.chunks += res.document.chunk_count;
+    countIngested(summary, res);
   }
   return summary;
 }
