@@ -57,6 +57,22 @@ export async function beginRun(db: Db, b: BeginInput): Promise<Begun> {
   return b.sessionId ? db.transaction((tx) => beginInSession(tx, b, b.sessionId!)) : beginNewSession(db, b);
 }
 
+/**
+ * The parameters both start statements take for the run, its user message and its events, as
+ * $7 to $13: input, context, options, lease owner, lease seconds, the message's tokens, the events.
+ */
+function turnParams(b: BeginInput, events: PendingEvent[]): unknown[] {
+  return [
+    b.input,
+    JSON.stringify(b.context),
+    JSON.stringify(b.options),
+    b.owner,
+    b.leaseSeconds,
+    estimateTokens(b.input),
+    JSON.stringify(events),
+  ];
+}
+
 async function beginNewSession(db: Db, b: BeginInput): Promise<Begun> {
   const runId = newId();
   const sessionId = newId();
@@ -89,13 +105,7 @@ async function beginNewSession(db: Db, b: BeginInput): Promise<Begun> {
       b.input.slice(0, 120),
       runId,
       b.taskId ?? null,
-      b.input,
-      JSON.stringify(b.context),
-      JSON.stringify(b.options),
-      b.owner,
-      b.leaseSeconds,
-      estimateTokens(b.input),
-      JSON.stringify(events),
+      ...turnParams(b, events),
       b.agentVersion,
     ],
   );
@@ -184,21 +194,7 @@ async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): 
        returning seq
      )
      select array_agg(seq) as seqs from ev`,
-    [
-      runId,
-      b.tenantId,
-      sessionId,
-      b.agentId,
-      b.taskId ?? null,
-      status,
-      b.input,
-      JSON.stringify(b.context),
-      JSON.stringify(b.options),
-      b.owner,
-      b.leaseSeconds,
-      estimateTokens(b.input),
-      JSON.stringify(events),
-    ],
+    [runId, b.tenantId, sessionId, b.agentId, b.taskId ?? null, status, ...turnParams(b, events)],
   );
   return {
     sessionId,
