@@ -1,7 +1,7 @@
 import type { Db } from '../db/db.ts';
 import type { EmbedContext, Embedder } from './embeddings.ts';
 import { normalise } from './embeddings.ts';
-import type { KbKind } from './schema.ts';
+import type { KbKind, SearchHit } from './schema.ts';
 import { fuseRrf, TEXT_RANK_CAP } from './search.ts';
 import type { VectorStore } from './vectors.ts';
 
@@ -19,16 +19,8 @@ export interface BoundKb {
   revision: number;
 }
 
-export interface RetrievedChunk {
-  chunk_id: string;
-  content: string;
-  heading_path: string[];
-  score: number;
-  text_rank: number | null;
-  vector_rank: number | null;
-  knowledge_base: { id: string; name: string };
-  document: { id: string; title: string; source: string };
-}
+/** A search hit (without its position in the document) and the knowledge base it came from. */
+export type RetrievedChunk = Omit<SearchHit, 'position'> & { knowledge_base: { id: string; name: string } };
 
 export interface RetrievalDeps {
   db: Db;

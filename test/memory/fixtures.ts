@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { SearchResult } from '../../src/memory/schema.ts';
 import type { TestServer } from '../helpers/server.ts';
 
 /**
@@ -60,18 +61,7 @@ export async function addDoc(
 export async function search(s: TestServer, kbId: string, body: Record<string, unknown>, key?: string) {
   const res = await s.request('POST', `/v1/knowledge-bases/${kbId}/search`, { body, key });
   assert.equal(res.status, 200, res.text);
-  return res.body as {
-    mode: string;
-    data: {
-      chunk_id: string;
-      content: string;
-      heading_path: string[];
-      score: number;
-      text_rank: number | null;
-      vector_rank: number | null;
-      document: { id: string; source: string; title: string };
-    }[];
-  };
+  return res.body as SearchResult;
 }
 
 /** Rows of a table for one knowledge base, read straight from the store. */
