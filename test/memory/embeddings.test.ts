@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { OfflineEmbedder } from '../../src/memory/embeddings.ts';
 import { startServer, stores, type TestResponse, type TestServer } from '../helpers/server.ts';
-import { FakeEmbeddings } from './fake-embeddings.ts';
+import { FakeEmbeddings, serverWithEmbeddings } from './fake-embeddings.ts';
 import { addDoc, countRows, createKb, search } from './fixtures.ts';
 
 const handbook = `# Care
@@ -25,19 +25,9 @@ for (const store of stores) {
     let s: TestServer;
     const upstream = new FakeEmbeddings();
     before(async () => {
-      await upstream.start();
-      s = await startServer(store, {
-        models: {
-          providers: { emb: { type: 'openai', base_url: `${upstream.url}/v1` } },
-          retries: { max: 0 },
-        },
-        memory: { embeddings: { provider: 'gateway', model: 'emb/concept' } },
-      });
+      s = await serverWithEmbeddings(store, upstream);
     });
-    after(async () => {
-      await s.close();
-      await upstream.close();
-    });
+    after(() => s.close());
 
     it('stores vectors where the store keeps them: pgvector on PGlite, real[] on PostgreSQL', async () => {
       const kb = await createKb(s, 'where');

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type StoreKind, startServer, type TestServer } from '../helpers/server.ts';
 
 /** Words that mean the same thing share one dimension, so paraphrases land close (like a real model). */
 const concepts: string[][] = [
@@ -70,4 +71,25 @@ export class FakeEmbeddings {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
+}
+
+/**
+ * A test server whose embeddings are `emb/concept` through the model gateway, served by `upstream`
+ * (started here). Closing the server closes the upstream too.
+ */
+export async function serverWithEmbeddings(store: StoreKind, upstream: FakeEmbeddings): Promise<TestServer> {
+  await upstream.start();
+  const s = await startServer(store, {
+    models: {
+      providers: { emb: { type: 'openai', base_url: `${upstream.url}/v1` } },
+      retries: { max: 0 },
+    },
+    memory: { embeddings: { provider: 'gateway', model: 'emb/concept' } },
+  });
+  const closeServer = s.close;
+  s.close = async () => {
+    await closeServer();
+    await upstream.close();
+  };
+  return s;
 }

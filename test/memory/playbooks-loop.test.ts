@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import { createAgent, sse } from '../runtime/helpers.ts';
-import { FakeEmbeddings } from './fake-embeddings.ts';
+import { FakeEmbeddings, serverWithEmbeddings } from './fake-embeddings.ts';
 import { addDoc, createKb } from './fixtures.ts';
 import { chat } from './loop-helpers.ts';
 
@@ -111,19 +111,9 @@ for (const store of stores) {
     let s: TestServer;
     const upstream = new FakeEmbeddings();
     before(async () => {
-      await upstream.start();
-      s = await startServer(store, {
-        models: {
-          providers: { emb: { type: 'openai', base_url: `${upstream.url}/v1` } },
-          retries: { max: 0 },
-        },
-        memory: { embeddings: { provider: 'gateway', model: 'emb/concept' } },
-      });
+      s = await serverWithEmbeddings(store, upstream);
     });
-    after(async () => {
-      await s.close();
-      await upstream.close();
-    });
+    after(() => s.close());
 
     it('finds a paraphrase by meaning (hybrid), and falls back to words when embedding fails', async () => {
       const kb = await createKb(s, 'care-vec');
