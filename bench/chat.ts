@@ -20,6 +20,7 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchApp, quantile, r3 } from './bench-app.ts';
 import { counted, countStatements } from './count-statements.ts';
 
 const self = fileURLToPath(import.meta.url);
@@ -37,12 +38,6 @@ interface Row {
   statements?: number;
 }
 
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-};
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
-
 async function time(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
   const out: number[] = [];
   const before = counted.statements;
@@ -56,18 +51,7 @@ async function time(n: number, fn: (i: number) => Promise<unknown>): Promise<num
 }
 
 async function overhead(store: 'pglite' | 'postgres', turns: number): Promise<Row[]> {
-  const { createApp } = await import('../src/app.ts');
-  const { testConfig } = await import('../src/config/config.ts');
-  const { freshDatabase } = await import('../test/helpers/server.ts');
-  const pg = store === 'postgres' ? await freshDatabase() : undefined;
-  const app = await createApp(
-    testConfig({
-      log_level: 'silent',
-      store: pg ? { database_url: pg.url, pool_max: 10 } : { data_dir: 'memory://' },
-      tasks: { workers: 0 },
-      runtime: { workspaces_dir: '/tmp/agentry-bench-ws' },
-    }),
-  );
+  const { app, close } = await benchApp(store);
   const url = await app.http.listen({ host: '127.0.0.1', port: 0 });
   const key = app.adminKey!;
   const { runtime, models, agents } = app.services;
@@ -195,8 +179,7 @@ async function overhead(store: 'pglite' | 'postgres', turns: number): Promise<Ro
   add('HTTP chat streaming: first event', first, httpPeer);
   add('HTTP chat streaming: [DONE]', whole, httpPeer);
 
-  await app.close();
-  await pg?.drop();
+  await close();
   return rows;
 }
 
@@ -231,18 +214,10 @@ async function serveHold(kind: 'agentry' | 'bare'): Promise<void> {
     });
     url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/hold`;
   } else {
-    const { createApp } = await import('../src/app.ts');
-    const { testConfig } = await import('../src/config/config.ts');
-    const app = await createApp(
-      testConfig({
-        log_level: 'silent',
-        store: { data_dir: 'memory://' },
-        tasks: { workers: 0 },
-        // The model never answers within the benchmark: every stream stays open, its run running.
-        models: { mock: { first_chunk_delay_ms: 3_600_000 } },
-        runtime: { workspaces_dir: '/tmp/agentry-bench-ws' },
-      }),
-    );
+    const { app } = await benchApp('pglite', {
+      // The model never answers within the benchmark: every stream stays open, its run running.
+      models: { mock: { first_chunk_delay_ms: 3_600_000 } },
+    });
     const base = await app.http.listen({ host: '127.0.0.1', port: 0 });
     key = app.adminKey!;
     const agent = await app.services.agents.create(

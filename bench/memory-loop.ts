@@ -12,12 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { ChatMessage } from '../src/models/types.ts';
-
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-};
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
+import { benchApp, quantile, r3 } from './bench-app.ts';
 
 async function time(n: number, fn: (i: number) => Promise<unknown> | unknown): Promise<number[]> {
   const out: number[] = [];
@@ -32,20 +27,10 @@ async function time(n: number, fn: (i: number) => Promise<unknown> | unknown): P
 const topics = ['feeding', 'walks', 'alarms', 'grooming', 'training', 'sleep', 'toys', 'vets'];
 
 async function run(store: 'pglite' | 'postgres', turns: number, docs: number) {
-  const { createApp } = await import('../src/app.ts');
-  const { testConfig } = await import('../src/config/config.ts');
-  const { freshDatabase } = await import('../test/helpers/server.ts');
   const { fitHistory, LoopMemory, defaultContextSettings } = await import('../src/runtime/context.ts');
-  const pg = store === 'postgres' ? await freshDatabase() : undefined;
-  const app = await createApp(
-    testConfig({
-      log_level: 'silent',
-      store: pg ? { database_url: pg.url, pool_max: 10 } : { data_dir: 'memory://' },
-      tasks: { workers: 0 },
-      runtime: { workspaces_dir: '/tmp/agentry-bench-ws' },
-      sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } },
-    }),
-  );
+  const { app, close } = await benchApp(store, {
+    sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } },
+  });
   const { runtime, agents, memory } = app.services;
   // The same assembler the runtime holds, over the same store and memory module.
   const loopMemory = new LoopMemory({
@@ -143,8 +128,7 @@ async function run(store: 'pglite' | 'postgres', turns: number, docs: number) {
     content: `message ${i} ${'with some words in it '.repeat(10)}`,
   }));
   add('fitHistory, 1,000 messages, 16k budget', await time(turns, () => fitHistory(long, 16_000)));
-  await app.close();
-  await pg?.drop();
+  await close();
   return rows;
 }
 
