@@ -102,7 +102,6 @@ export function bwrapArgs(
     // Debian resolves awk, editor and the like through /etc/alternatives; nothing else of /etc is shown.
     ...(existsSync('/etc/alternatives') ? ['--ro-bind', '/etc/alternatives', '/etc/alternatives'] : []),
     ...(shared ? ['--ro-bind', shared, SHARED_MOUNT] : []),
-    ...binds.flatMap((b) => ['--ro-bind', b.host, b.sandbox]),
     '--proc',
     '/proc',
     '--dev',
@@ -115,6 +114,8 @@ export function bwrapArgs(
     String(limits.workspace_bytes),
     '--tmpfs',
     '/tmp',
+    // After the tmpfs mounts: a host path under /tmp (a checkout there) bound earlier would be hidden.
+    ...binds.flatMap((b) => ['--ro-bind', b.host, b.sandbox]),
     // The root itself is a tmpfs bubblewrap made; read-only, so only the sized mounts take writes.
     '--remount-ro',
     '/',
