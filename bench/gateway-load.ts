@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
+import { quantile } from './bench-app.ts';
 
 export type Profile = 'instant' | 'realistic';
 
@@ -23,9 +24,6 @@ export function rssMb(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
 }
-
-const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /** CPU time (user + system) a process has used so far, in ms. */
 function cpuMs(pid: number | undefined): number {
@@ -113,15 +111,13 @@ export async function load(target: Target, profile: Profile, stream: boolean, ra
   const statements1 = await target.statements?.();
   const statementsPerRequest =
     statements0 === undefined || statements1 === undefined ? undefined : (statements1 - statements0) / total;
-  latencies.sort((a, b) => a - b);
-  lags.sort((a, b) => a - b);
   if (firstError) process.stderr.write(`    ${target.name}: ${errors} errors, first: ${firstError}\n`);
   return {
-    p50: pct(latencies, 50),
-    p99: pct(latencies, 99),
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
     n: latencies.length,
     errors,
-    lagP99: pct(lags, 99),
+    lagP99: quantile(lags, 0.99),
     cpuPerRequest,
     statementsPerRequest,
   };
