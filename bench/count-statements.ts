@@ -1,7 +1,7 @@
 /** Benchmarks count store statements per operation: a figure that a busy machine does not move. */
 
 /** Statements sent to the store (each statement of a transaction counts), set up by `countStatements`. */
-export const counted = { statements: 0, lastPerOp: 0 };
+export const counted = { statements: 0 };
 
 /** Counts every statement the app's store runs, transactions' statements included. */
 export function countStatements(db: {
