@@ -3,13 +3,13 @@ import https from 'node:https';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import { toError } from '../errors.ts';
+import { guardedLookup, refusedUrl } from '../net/ssrf.ts';
 import type { Logger } from '../observability/logger.ts';
 import { fullJitterMs } from './backoff.ts';
 import type { CallbackSecrets } from './callback-secrets.ts';
 import { PollLoop } from './poll-loop.ts';
 import { type TaskRow, toTask } from './rows.ts';
 import { SIGNATURE_HEADER, sign } from './signature.ts';
-import { guardedLookup, refusedCallbackUrl } from './ssrf.ts';
 
 export interface CallbackSenderOptions {
   db: Db;
@@ -135,7 +135,7 @@ export class CallbackSender {
   /** One POST; resolves with the HTTP status. The address is checked after DNS, in the socket's lookup. */
   private post(url: string, body: string, secret: string, allowPrivate: boolean): Promise<number> {
     // Literal IPs skip DNS (and so the lookup hook): check them here, again, at send time.
-    const refused = allowPrivate ? undefined : refusedCallbackUrl(url);
+    const refused = allowPrivate ? undefined : refusedUrl(url);
     if (refused) return Promise.reject(new Refused(refused));
     const target = new URL(url);
     const client = target.protocol === 'https:' ? https : http;

@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { tenantsFileSchema } from '../../src/config/tenant-policy.ts';
+import { guardedLookup, refusedUrl } from '../../src/net/ssrf.ts';
 import { verify } from '../../src/tasks/signature.ts';
-import { guardedLookup, refusedCallbackUrl } from '../../src/tasks/ssrf.ts';
 import { stores, type TestServer } from '../helpers/server.ts';
 import { createAgent, eventually, startQueueServer, waitForStatus } from './helpers.ts';
 
@@ -55,10 +55,10 @@ describe('the SSRF guard', () => {
       'http://user:pw@example.com/',
       'ftp://example.com/',
     ]) {
-      assert.ok(refusedCallbackUrl(url), `${url} must be refused`);
+      assert.ok(refusedUrl(url), `${url} must be refused`);
     }
-    assert.equal(refusedCallbackUrl('https://hooks.example.com/agentry'), undefined);
-    assert.equal(refusedCallbackUrl('http://93.184.216.34/x'), undefined);
+    assert.equal(refusedUrl('https://hooks.example.com/agentry'), undefined);
+    assert.equal(refusedUrl('http://93.184.216.34/x'), undefined);
   });
 
   it('refuses a name that resolves to a private address at send time', async () => {

@@ -4,7 +4,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { McpConfig } from '../../config/mcp-config.ts';
-import { guardedLookup } from '../../tasks/ssrf.ts';
+import { guardedLookup } from '../../net/ssrf.ts';
 import type { SandboxBind } from '../sandbox/bwrap-args.ts';
 import type { SandboxService } from '../sandbox/service.ts';
 import { SandboxRefusal } from '../sandbox/types.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { EgressCredential, TenantPolicy } from '../../config/tenant-policy.ts';
-import { refusedCallbackUrl } from '../../tasks/ssrf.ts';
+import { refusedUrl } from '../../net/ssrf.ts';
 
 /** Lower-case, no trailing dot, no IPv6 brackets: the form allowlist entries are compared in. */
 export function normalHost(host: string): string {
@@ -34,7 +34,7 @@ export function egressRefusal(policy: TenantPolicy, url: URL): string | undefine
     return `${host} is not in this tenant's egress allowlist (tenants.yaml network.egress_allow)`;
   // Literal private addresses and internal names; names that resolve to one are caught at connect time.
   if (!policy.network.allow_private_egress) {
-    const reason = refusedCallbackUrl(url.href);
+    const reason = refusedUrl(url.href);
     if (reason) return `${reason} (tenants.yaml network.allow_private_egress is off)`;
   }
   return undefined;

@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { EgressConfig } from '../../config/mcp-config.ts';
 import type { TenantPolicies, TenantPolicy } from '../../config/tenant-policy.ts';
+import { guardedLookup } from '../../net/ssrf.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { guardedLookup } from '../../tasks/ssrf.ts';
 import { SANDBOX_GID, SANDBOX_UID, type SandboxBind } from './bwrap-args.ts';
 import { allowedDomains, credentialHeaders, egressRefusal, normalHost } from './egress-allow.ts';
 
