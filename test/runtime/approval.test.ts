@@ -5,8 +5,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import type { ConfigInput } from '../../src/config/config.ts';
-import { freshDatabase, stores } from '../helpers/server.ts';
-import { bootOn, call, eventually, sse } from './helpers.ts';
+import { stores } from '../helpers/server.ts';
+import { bootOn, call, eventually, persistentStore, sse } from './helpers.ts';
 
 /**
  * COLLABORATIVE agents pause before tools marked requires_approval: the run goes to input_required,
@@ -26,13 +26,7 @@ for (const store of stores) {
 
     before(async () => {
       dir = mkdtempSync(path.join(tmpdir(), 'agentry-approval-'));
-      if (store === 'postgres') {
-        const db = await freshDatabase();
-        storeConfig = { database_url: db.url, pool_max: 5 };
-        drop = db.drop;
-      } else {
-        storeConfig = { data_dir: path.join(dir, 'data') };
-      }
+      ({ config: storeConfig, drop } = await persistentStore(store, dir));
       ({ app, url } = await bootOn(config()));
       key = app.adminKey!;
       const agent = await call(url, key, 'POST', '/v1/agents', {

@@ -1,7 +1,8 @@
+import path from 'node:path';
 import { type App, createApp } from '../../src/app.ts';
 import { type ConfigInput, testConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import type { TestServer } from '../helpers/server.ts';
+import { freshDatabase, type StoreKind, type TestServer } from '../helpers/server.ts';
 
 export interface SseEvent {
   id: string;
@@ -136,4 +137,19 @@ export async function call(
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * A store that outlives one server, for suites that restart or kill it: a fresh PostgreSQL database,
+ * or an embedded one in `dir` (not `memory://`, which would die with the process).
+ */
+export async function persistentStore(
+  store: StoreKind,
+  dir: string,
+): Promise<{ config: ConfigInput['store']; drop: () => Promise<void> }> {
+  if (store === 'postgres') {
+    const db = await freshDatabase();
+    return { config: { database_url: db.url, pool_max: 5 }, drop: db.drop };
+  }
+  return { config: { data_dir: path.join(dir, 'data') }, drop: async () => {} };
 }
