@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import OpenAI, { type APIError } from 'openai';
+import { closedPort } from '../helpers/closed-port.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { FakeUpstream, openai as oa } from './helpers/fake-upstream.ts';
-
-/** A loopback port with nothing listening: connecting to it is refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('upstream timeouts and connection failures', () => {
   let s: TestServer;
