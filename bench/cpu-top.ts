@@ -36,6 +36,9 @@ function groupOf(url: string): string {
   return url === '' ? '(native/v8)' : url.replace(/^file:\/\//, '');
 }
 
+/** `file:///…/node_modules/openai/core.js` → `node_modules/openai/core.js`; likewise src/ and bench/. */
+const shortUrl = (url: string) => url.replace(/^.*\/(node_modules|src|bench)\//, '$1/');
+
 function summarise(files: string[], top: number): void {
   const self = new Map<string, number>();
   // Inclusive: a function's time with everything it called (each function once per sample).
@@ -55,16 +58,14 @@ function summarise(files: string[], top: number): void {
       const f = node.callFrame;
       if (f.functionName === '(idle)') continue;
       total += us;
-      const where = f.url
-        ? `${f.url.replace(/^.*\/(node_modules|src|bench)\//, '$1/')}:${f.lineNumber + 1}`
-        : '';
+      const where = f.url ? `${shortUrl(f.url)}:${f.lineNumber + 1}` : '';
       const key = `${f.functionName || '(anonymous)'} ${where}`;
       self.set(key, (self.get(key) ?? 0) + us);
       const seen = new Set<string>();
       for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
         const cf = byId.get(id)!.callFrame;
         if (!cf.url || cf.url.startsWith('node:')) continue;
-        const k = `${cf.functionName || '(anonymous)'} ${cf.url.replace(/^.*\/(node_modules|src|bench)\//, '$1/')}`;
+        const k = `${cf.functionName || '(anonymous)'} ${shortUrl(cf.url)}`;
         if (!seen.has(k)) {
           seen.add(k);
           inclusive.set(k, (inclusive.get(k) ?? 0) + us);
