@@ -49,7 +49,6 @@ export const runStatuses = [
   'cancelled',
 ] as const;
 export type RunStatus = (typeof runStatuses)[number];
-export const activeStatuses: readonly RunStatus[] = ['queued', 'running', 'input_required'];
 
 /** `stream: false`: the answer once the run ends (or pauses for approval). */
 export const chatResponse = z.object({
@@ -142,5 +141,4 @@ export const runWithSteps = runSchema.extend({ steps: z.array(stepSchema) });
 export const denyBody = z
   .object({ reason: z.string().min(1).max(2000).default('the user denied this tool call') })
   .strict();
-export const approveBody = z.object({}).strict();
 export const cancelBody = z.object({ reason: z.string().min(1).max(2000).optional() }).strict();
