@@ -17,41 +17,33 @@ export function runOnceCommand(): Command {
         // No background runner: this command drives one worker itself and stops when idle.
         const app = await openQueueApp(opts, { workers: 0 });
         try {
-          const { Worker } = await import('../tasks/worker.ts');
-          const { Scheduler } = await import('../tasks/scheduler.ts');
-          const { CallbackSender } = await import('../tasks/callback-sender.ts');
+          const { QueueRunner } = await import('../tasks/runner.ts');
           const s = app.services;
           const t = s.config.tasks;
-          const scheduled = await new Scheduler({ db: s.db, log: s.log, pollSeconds: t.poll_seconds }).tick();
-          const worker = new Worker({
-            db: s.db,
-            bus: s.bus,
-            log: s.log,
-            handlers: s.taskHandlers,
-            metrics: s.queueMetrics,
-            concurrency: Math.min(limit, Math.max(1, t.workers || 4)),
-            leaseSeconds: t.lease_seconds,
-            pollSeconds: t.poll_seconds,
-            claimBatch: t.claim_batch,
-            retryBaseSeconds: t.retry_base_seconds,
-            retryCapSeconds: t.retry_cap_seconds,
-            tenantMaxRunning: t.tenant_max_running,
-            maxTasks: limit,
-            exitWhenIdle: true,
-          });
-          const summary = await worker.run();
+          // The queue's parts, configured as `serve` runs them, but driven by hand and never started:
+          // no callback wake-ups (one delivery round below instead), and the worker stops when idle.
+          const runner = new QueueRunner(
+            {
+              db: s.db,
+              bus: s.bus,
+              log: s.log,
+              handlers: s.taskHandlers,
+              metrics: s.queueMetrics,
+              tasks: t,
+              policies: s.policies,
+              secrets: s.callbackSecrets,
+            },
+            {
+              concurrency: Math.min(limit, Math.max(1, t.workers || 4)),
+              maxTasks: limit,
+              exitWhenIdle: true,
+              onCallbacks: undefined,
+            },
+          );
+          const scheduled = await runner.scheduler.tick();
+          const summary = await runner.worker.run();
           // One delivery round for the callbacks these tasks produced; retries are the workers' job.
-          const callbacks = await new CallbackSender({
-            db: s.db,
-            log: s.log,
-            policies: s.policies,
-            secrets: s.callbackSecrets,
-            maxAttempts: t.callback_max_attempts,
-            retryBaseSeconds: t.callback_retry_base_seconds,
-            retryCapSeconds: t.callback_retry_cap_seconds,
-            timeoutSeconds: t.callback_timeout_seconds,
-            pollSeconds: t.poll_seconds,
-          }).sendDue();
+          const callbacks = await runner.callbacks.sendDue();
           const result = { ...summary, scheduled, callbacks_attempted: callbacks };
           print(opts.json, result, () =>
             formatRecord([
