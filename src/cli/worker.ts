@@ -71,22 +71,34 @@ export function withStoreFlags(command: Command): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent');
 }
 
+/** `-c/--concurrency` of `worker` and `run-loop`: the slots of the queue it runs. */
+export function withConcurrencyFlag(command: Command): Command {
+  return command.option('-c, --concurrency <n>', 'tasks run at once (default: tasks.workers, 4)');
+}
+
+/**
+ * Opens the store with these queue settings (`--concurrency`, when given, sets `tasks.workers`) and
+ * runs its queue until a signal (`runUntilSignal`); refuses when that leaves no slot.
+ */
+export async function runQueue(
+  opts: StoreFlags & { concurrency?: string },
+  tasks: ConfigInput['tasks'],
+  what: string,
+): Promise<void> {
+  const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) {
+    throw new Error(`--concurrency must be a positive integer, not "${opts.concurrency}"`);
+  }
+  const app = await openQueueApp(opts, { ...tasks, workers: concurrency });
+  if (!app.services.queue) {
+    await app.close();
+    throw new Error('tasks.workers is 0: nothing to run (pass --concurrency N)');
+  }
+  await runUntilSignal(app, what);
+}
+
 export function workerCommand(): Command {
-  return withStoreFlags(new Command('worker'))
+  return withConcurrencyFlag(withStoreFlags(new Command('worker')))
     .description('Run a queue worker alone (no HTTP), against the store in DATABASE_URL')
-    .option('-c, --concurrency <n>', 'tasks run at once (default: tasks.workers, 4)')
-    .action(
-      action(async (opts: StoreFlags & { concurrency?: string }) => {
-        const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
-        if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) {
-          throw new Error(`--concurrency must be a positive integer, not "${opts.concurrency}"`);
-        }
-        const app = await openQueueApp(opts, { workers: concurrency ?? undefined });
-        if (!app.services.queue) {
-          await app.close();
-          throw new Error('tasks.workers is 0: nothing to run (pass --concurrency N)');
-        }
-        await runUntilSignal(app, 'worker');
-      }),
-    );
+    .action(action((opts: StoreFlags & { concurrency?: string }) => runQueue(opts, {}, 'worker')));
 }
