@@ -92,27 +92,19 @@ function serveUpstream(): void {
 
 /** Agentry with the gateway fully on: API key auth, tenant policy, budgets, rate limits, usage rows. */
 async function serveAgentry(upstream: string): Promise<void> {
-  const { createApp } = await import('../src/app.ts');
-  const { testConfig } = await import('../src/config/config.ts');
+  const { benchApp } = await import('./bench-app.ts');
   const { tenantsFileSchema } = await import('../src/config/tenant-policy.ts');
-  const store = process.env.DATABASE_URL
-    ? { database_url: (await (await import('../test/helpers/server.ts')).freshDatabase()).url }
-    : { data_dir: 'memory://' };
-  const app = await createApp(
-    testConfig({
-      log_level: 'silent',
-      store,
-      redis_url: process.env.REDIS_URL,
-      tasks: { workers: 0 },
-      models: {
-        providers: {
-          instant: { type: 'openai', base_url: `${upstream}/instant/v1` },
-          realistic: { type: 'openai', base_url: `${upstream}/realistic/v1` },
-        },
-        prices: { 'instant/m': { input: 1, output: 2 }, 'realistic/m': { input: 1, output: 2 } },
+  // The process is killed at the end of the run: its app is never closed.
+  const { app } = await benchApp(process.env.DATABASE_URL ? 'postgres' : 'pglite', {
+    redis_url: process.env.REDIS_URL,
+    models: {
+      providers: {
+        instant: { type: 'openai', base_url: `${upstream}/instant/v1` },
+        realistic: { type: 'openai', base_url: `${upstream}/realistic/v1` },
       },
-    } as Parameters<typeof testConfig>[0]),
-  );
+      prices: { 'instant/m': { input: 1, output: 2 }, 'realistic/m': { input: 1, output: 2 } },
+    },
+  });
   app.services.policies.set(
     tenantsFileSchema.parse({
       tenants: {
