@@ -2,7 +2,7 @@ import type { Db } from '../db/db.ts';
 import type { EmbedContext, Embedder } from './embeddings.ts';
 import { normalise } from './embeddings.ts';
 import type { KbKind, SearchHit } from './schema.ts';
-import { fuseRrf, TEXT_RANK_CAP } from './search.ts';
+import { fuseRrf, type HitRow, hitsInFusedOrder, TEXT_RANK_CAP } from './search.ts';
 import type { VectorStore } from './vectors.ts';
 
 /**
@@ -100,14 +100,8 @@ function withoutOverlap(previous: string, next: string): string {
   return best < 0 ? next : next.slice(best + 2);
 }
 
-interface ChunkRow {
-  id: string;
-  content: string;
-  heading_path: string[];
+interface ChunkRow extends HitRow {
   knowledge_base_id: string;
-  document_id: string;
-  title: string;
-  source: string;
 }
 
 const chunkColumns =
@@ -203,20 +197,8 @@ export async function retrieveChunks(
     for (const r of rows) byId.set(r.id, r);
   }
   const names = new Map(kbs.map((k) => [k.id, k.name]));
-  const chunks: RetrievedChunk[] = [];
-  for (const f of fused) {
-    const r = byId.get(f.id);
-    if (!r) continue; // deleted meanwhile
-    chunks.push({
-      chunk_id: r.id,
-      content: r.content,
-      heading_path: r.heading_path,
-      score: f.score,
-      text_rank: f.ranks[0] ?? null,
-      vector_rank: f.ranks[1] ?? null,
-      knowledge_base: { id: r.knowledge_base_id, name: names.get(r.knowledge_base_id) ?? '' },
-      document: { id: r.document_id, title: r.title, source: r.source },
-    });
-  }
+  const chunks: RetrievedChunk[] = hitsInFusedOrder(fused, byId, (r) => ({
+    knowledge_base: { id: r.knowledge_base_id, name: names.get(r.knowledge_base_id) ?? '' },
+  }));
   return { chunks, mode, ...(warning && { warning }) };
 }

@@ -37,6 +37,45 @@ export function fuseRrf(
   return [...byId.values()].sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
 }
 
+type Fused = ReturnType<typeof fuseRrf>[number];
+
+/** What a hit needs from its chunk's row: the chunk's text and its document. */
+export interface HitRow {
+  id: string;
+  content: string;
+  heading_path: string[];
+  document_id: string;
+  title: string;
+  source: string;
+}
+
+/**
+ * Hits in fused order from the rows read for them, each with the fields `extra` takes from its row;
+ * a chunk deleted between the candidate query and the read has no row and is left out.
+ */
+export function hitsInFusedOrder<R extends HitRow, E extends object>(
+  fused: readonly Fused[],
+  rows: ReadonlyMap<string, R>,
+  extra: (row: R) => E,
+): (Omit<SearchHit, 'position'> & E)[] {
+  const hits: (Omit<SearchHit, 'position'> & E)[] = [];
+  for (const f of fused) {
+    const r = rows.get(f.id);
+    if (!r) continue;
+    hits.push({
+      chunk_id: r.id,
+      content: r.content,
+      heading_path: r.heading_path,
+      ...extra(r),
+      score: f.score,
+      text_rank: f.ranks[0] ?? null,
+      vector_rank: f.ranks[1] ?? null,
+      document: { id: r.document_id, source: r.source, title: r.title },
+    });
+  }
+  return hits;
+}
+
 /**
  * Most full-text matches ranked per query. Ranking reads each match's tsvector (out of line, in
  * TOAST), and a query with one common word matches much of a large knowledge base; so candidates
@@ -112,35 +151,14 @@ export async function searchKnowledgeBase(
 
   const fused = fuseRrf(lists).slice(0, input.top_k);
   if (fused.length === 0) return { data: [], mode };
-  const rows = await db.query<{
-    id: string;
-    content: string;
-    heading_path: string[];
-    position: number;
-    document_id: string;
-    source: string;
-    title: string;
-  }>(
+  const rows = await db.query<HitRow & { position: number }>(
     `select c.id, c.content, c.heading_path, c.position, d.id as document_id, d.source, d.title
        from chunks c join documents d on d.id = c.document_id
       where c.id = any($1::uuid[]) and c.tenant_id = $2`,
     [fused.map((f) => f.id), kb.tenant_id],
   );
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  const data: SearchHit[] = [];
-  for (const f of fused) {
-    const r = byId.get(f.id);
-    if (!r) continue; // deleted between the candidate query and this one
-    data.push({
-      chunk_id: r.id,
-      content: r.content,
-      heading_path: r.heading_path,
-      position: r.position,
-      score: f.score,
-      text_rank: f.ranks[0] ?? null,
-      vector_rank: f.ranks[1] ?? null,
-      document: { id: r.document_id, source: r.source, title: r.title },
-    });
-  }
+  const data = hitsInFusedOrder(fused, new Map(rows.map((r) => [r.id, r])), (r) => ({
+    position: r.position,
+  }));
   return { data, mode };
 }
