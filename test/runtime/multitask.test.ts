@@ -40,8 +40,11 @@ for (const store of stores) {
         runId: read.events[0]!.data.run_id as string,
       };
     }
-    const chat = (body: Record<string, unknown>) =>
-      s.request('POST', `/v1/agents/${agent.id}/chat`, { body });
+    /** A second message to the session, answered without a stream (`multitask` unset: the default). */
+    const followUp = (sessionId: string, message: string, multitask?: 'enqueue' | 'interrupt') =>
+      s.request('POST', `/v1/agents/${agent.id}/chat`, {
+        body: { message, session_id: sessionId, multitask, stream: false },
+      });
     const roles = async (sessionId: string) =>
       (await s.request('GET', `/v1/sessions/${sessionId}/messages`)).body.data.map(
         (m: { role: string; content: string }) => `${m.role}:${m.content}`,
@@ -49,7 +52,7 @@ for (const store of stores) {
 
     it('rejects by default with 409 naming the running run, and writes nothing', async () => {
       const first = await slowFirst();
-      const res = await chat({ message: 'second', session_id: first.sessionId, stream: false });
+      const res = await followUp(first.sessionId, 'second');
       assert.equal(res.status, 409, res.text);
       assert.equal(res.body.error.details.run_id, first.runId);
       assert.match(res.body.error.message, /enqueue|interrupt/);
@@ -88,24 +91,14 @@ for (const store of stores) {
 
       // Non-streaming callers simply wait for their turn.
       const again = await slowFirst(300);
-      const waited = await chat({
-        message: 'third',
-        session_id: again.sessionId,
-        multitask: 'enqueue',
-        stream: false,
-      });
+      const waited = await followUp(again.sessionId, 'third', 'enqueue');
       assert.equal(waited.status, 200, waited.text);
       assert.equal(waited.body.response.text, 'You said: third');
     });
 
     it('interrupts: the running run is cancelled, its stream ends, and the new one answers', async () => {
       const first = await slowFirst(5000);
-      const res = await chat({
-        message: 'never mind',
-        session_id: first.sessionId,
-        multitask: 'interrupt',
-        stream: false,
-      });
+      const res = await followUp(first.sessionId, 'never mind', 'interrupt');
       assert.equal(res.status, 200, res.text);
       assert.equal(res.body.response.text, 'You said: never mind');
       const old = await s.request('GET', `/v1/runs/${first.runId}`);
