@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { EGRESS_HEADER } from './egress-proxy.ts';
+import { OutputCollector } from './output.ts';
 
 export interface ProxiedResponse {
   status: number;
@@ -35,36 +36,27 @@ export function fetchViaProxy(socketPath: string, url: string, r: ProxiedRequest
     });
     req.on('error', reject);
     req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let truncated = false;
+      // Past maxBytes the rest is not wanted: the response is dropped and what arrived is the answer.
+      const body = new OutputCollector(r.maxBytes, () => {
+        res.destroy();
+        done();
+      });
+      let aborted = false;
       const done = () =>
         resolve({
           status: res.statusCode ?? 502,
           headers: res.headers,
-          body: Buffer.concat(chunks),
-          truncated,
+          body: body.bytes(),
+          truncated: body.truncated || aborted,
           ...(typeof res.headers[EGRESS_HEADER] === 'string' && {
             egress: res.headers[EGRESS_HEADER] as 'refused' | 'failed',
           }),
         });
-      res.on('data', (chunk: Buffer) => {
-        if (truncated) return;
-        const room = r.maxBytes - size;
-        if (chunk.length > room) {
-          chunks.push(chunk.subarray(0, room));
-          truncated = true;
-          res.destroy();
-          done();
-          return;
-        }
-        chunks.push(chunk);
-        size += chunk.length;
-      });
+      res.on('data', (chunk: Buffer) => body.push(chunk));
       res.on('end', done);
       // A body cut short by the proxy's own limit ends the connection early: what arrived is kept.
       res.on('aborted', () => {
-        truncated = true;
+        aborted = true;
         done();
       });
       res.on('error', () => done());

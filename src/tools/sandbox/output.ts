@@ -23,8 +23,13 @@ export class OutputCollector {
     this.size += chunk.length;
   }
 
+  /** What was kept, as it came. */
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
   text(): string {
-    const text = Buffer.concat(this.chunks).toString('utf8');
+    const text = this.bytes().toString('utf8');
     return this.truncated ? `${text}\n[output truncated at ${this.limit} bytes]` : text;
   }
 }
