@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LoggedEvent } from '../events/log.ts';
 
 /**
  * Server-Sent Events over a Fastify reply: `id:` lines carrying the log's seq, `Last-Event-ID`
@@ -17,6 +18,11 @@ export interface SseStream {
   signal: AbortSignal;
   send(event: SseEvent): void;
   close(): void;
+}
+
+/** A logged event (a run's or a task's) as a frame: its seq is the id a client resumes after. */
+export function eventFrame(e: LoggedEvent): SseEvent {
+  return { id: e.seq, event: e.type, data: { type: e.type, at: e.at, ...e.data } };
 }
 
 /** The seq a client asks to resume after: 0 when absent or not a non-negative integer. */

@@ -6,7 +6,7 @@ import type { RunResult } from '../../runtime/execute.ts';
 import type { RunCaller, RunHandle, Runtime } from '../../runtime/runtime.ts';
 import { agentChatBody, type ChatInput, chatBody, chatResponse } from '../../runtime/schema.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { openSse } from '../sse.ts';
+import { eventFrame, openSse } from '../sse.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['chat'];
@@ -91,17 +91,18 @@ export async function replyWithRun(
   handle: RunHandle,
   body: Pick<ChatInput, 'stream' | 'on_disconnect'>,
 ) {
+  const cancelOnDisconnect = () => {
+    runtime
+      .cancel(callerOf(req).tenantId, handle.runId, 'the client disconnected (on_disconnect: cancel)')
+      .catch(() => {});
+  };
   if (!body.stream) {
     let finished = false;
     // Without a stream, "disconnect" is the client closing the request before the answer.
     // The response's 'close', not the request's: the request closes once its body is read.
     if (body.on_disconnect === 'cancel') {
       reply.raw.on('close', () => {
-        if (!finished && !reply.raw.writableFinished) {
-          runtime
-            .cancel(callerOf(req).tenantId, handle.runId, 'the client disconnected (on_disconnect: cancel)')
-            .catch(() => {});
-        }
+        if (!finished && !reply.raw.writableFinished) cancelOnDisconnect();
       });
     }
     const result = await handle.result();
@@ -113,11 +114,11 @@ export async function replyWithRun(
   try {
     let last = 0;
     for (const e of handle.events) {
-      sse.send({ id: e.seq, event: e.type, data: { type: e.type, at: e.at, ...e.data } });
+      sse.send(eventFrame(e));
       last = e.seq;
     }
     for await (const e of runtime.follow(handle.runId, last, sse.signal)) {
-      sse.send({ id: e.seq, event: e.type, data: { type: e.type, at: e.at, ...e.data } });
+      sse.send(eventFrame(e));
       if (e.type === 'session_end') {
         ended = true;
         sse.send({ data: '[DONE]' });
@@ -128,11 +129,7 @@ export async function replyWithRun(
   } finally {
     const clientLeft = sse.signal.aborted && !runtime.closingSignal.aborted;
     sse.close();
-    if (!ended && clientLeft && body.on_disconnect === 'cancel') {
-      runtime
-        .cancel(callerOf(req).tenantId, handle.runId, 'the client disconnected (on_disconnect: cancel)')
-        .catch(() => {});
-    }
+    if (!ended && clientLeft && body.on_disconnect === 'cancel') cancelOnDisconnect();
   }
 }
 

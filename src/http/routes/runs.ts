@@ -5,7 +5,7 @@ import type { Services } from '../../app.ts';
 import { toRun, toStep } from '../../runtime/rows.ts';
 import { cancelBody, denyBody, runSchema, runWithSteps } from '../../runtime/schema.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { lastEventId, openSse } from '../sse.ts';
+import { eventFrame, lastEventId, openSse } from '../sse.ts';
 import { callerOf } from './chat.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 
@@ -53,7 +53,7 @@ export const runRoutes =
         const sse = openSse(req, reply);
         try {
           for await (const e of runtime.follow(req.params.id, lastEventId(req), sse.signal)) {
-            sse.send({ id: e.seq, event: e.type, data: { type: e.type, at: e.at, ...e.data } });
+            sse.send(eventFrame(e));
             if (e.type === 'session_end') sse.send({ data: '[DONE]' });
           }
         } catch (err) {

@@ -12,7 +12,7 @@ import {
   terminalEventTypes,
 } from '../../tasks/schema.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
-import { lastEventId, openSse } from '../sse.ts';
+import { eventFrame, lastEventId, openSse } from '../sse.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['tasks'];
@@ -176,7 +176,7 @@ export const taskRoutes =
           });
           let lastType = '';
           for await (const e of events) {
-            sse.send({ id: e.seq, event: e.type, data: { type: e.type, at: e.at, ...e.data } });
+            sse.send(eventFrame(e));
             lastType = e.type;
             // Close after a terminal event unless more is already logged (a retried task goes on).
             if (terminalEventTypes.includes(lastType) && (await isLast(e.seq))) break;
