@@ -30,7 +30,7 @@
  */
 
 /** The query is scaled to at most this magnitude per component. */
-export const QUERY_MAX = 8191;
+const QUERY_MAX = 8191;
 
 const simd = (op: number) => (op < 0x80 ? [0xfd, op] : [0xfd, (op & 0x7f) | 0x80, op >> 7]);
 const get = (i: number) => [0x20, i];

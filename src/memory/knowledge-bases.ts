@@ -30,7 +30,7 @@ const toKb = ({ revision, created_at, updated_at, ...r }: KbRow): KbRecord => ({
   updated_at: updated_at.toISOString(),
 });
 
-export const toPublicKb = ({ revision: _, ...kb }: KbRecord): KnowledgeBase => kb;
+const toPublicKb = ({ revision: _, ...kb }: KbRecord): KnowledgeBase => kb;
 
 export interface DocumentRow extends Omit<Document, 'created_at' | 'updated_at'> {
   tenant_id: string;

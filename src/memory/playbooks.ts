@@ -33,7 +33,7 @@ export type PlaybookOutcome = { status: 'created' | 'unchanged'; source: string;
 const normalise = (text: string) => text.toLowerCase().replace(/\s+/g, ' ').trim();
 
 /** The document's source: identifies a goal and the sequence that reached it. */
-export function playbookSource(goal: string, calls: readonly PlaybookCall[]): string {
+function playbookSource(goal: string, calls: readonly PlaybookCall[]): string {
   const hash = createHash('sha256')
     .update(normalise(goal))
     .update('\0')
@@ -48,7 +48,7 @@ const oneLine = (text: string, max: number) => {
 };
 
 /** The playbook as Markdown: goal, steps, outcome (each under its heading, so chunks say what they are). */
-export function playbookMarkdown(goal: string, calls: readonly PlaybookCall[], outcome: string): string {
+function playbookMarkdown(goal: string, calls: readonly PlaybookCall[], outcome: string): string {
   const steps = calls.map((c, n) => {
     const args = typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments);
     return `${n + 1}. \`${c.name}\` with ${args}${c.error ? ` (failed: ${oneLine(c.error, 200)})` : ''}`;

@@ -69,7 +69,7 @@ export const documentSchema = z.object({
 });
 export type Document = z.infer<typeof documentSchema>;
 
-export const ingestStatuses = ['created', 'updated', 'unchanged'] as const;
+const ingestStatuses = ['created', 'updated', 'unchanged'] as const;
 export const ingestResultSchema = z.object({ status: z.enum(ingestStatuses), document: documentSchema });
 export type IngestResult = z.infer<typeof ingestResultSchema>;
 
@@ -105,7 +105,7 @@ export const searchBody = z
   .strict();
 export type SearchInput = z.infer<typeof searchBody>;
 
-export const searchHitSchema = z.object({
+const searchHitSchema = z.object({
   chunk_id: z.uuid(),
   content: z.string(),
   heading_path: z.array(z.string()),

@@ -12,7 +12,7 @@ export interface SearchDeps {
 }
 
 /** Reciprocal rank fusion's constant (Cormack et al. 2009): damps the weight of the very top ranks. */
-export const RRF_K = 60;
+const RRF_K = 60;
 
 /**
  * Fuses ranked lists of ids by reciprocal rank fusion: score = Σ 1 / (k + rank). Ranks, not raw

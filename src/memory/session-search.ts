@@ -18,7 +18,7 @@ export const sessionSearchBody = z
   .strict();
 export type SessionSearchInput = z.infer<typeof sessionSearchBody>;
 
-export const sessionSearchHit = z.object({
+const sessionSearchHit = z.object({
   session_id: z.uuid(),
   agent: z.object({ id: z.uuid(), name: z.string().nullable() }),
   seq: z.number().int(),

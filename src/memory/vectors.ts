@@ -54,7 +54,7 @@ const asVectorText = (v: readonly number[]) => `[${v.join(',')}]`;
  * use gets a partial HNSW index on a cast to `vector(N)` (HNSW needs a fixed dimension), created
  * the first time vectors of that size are written.
  */
-export class PgVectorStore implements VectorStore {
+class PgVectorStore implements VectorStore {
   readonly kind = 'pgvector' as const;
   private readonly indexed = new Set<number>();
   private sessionSet?: Promise<void>;

@@ -35,7 +35,7 @@ const specOf = (t: McpTool): ToolSpec => ({
 });
 
 /** Splits `<server>__<tool>`; server names hold no `_`, so the first `__` is the separator. */
-export function splitToolName(name: string): { server: string; tool: string } | undefined {
+function splitToolName(name: string): { server: string; tool: string } | undefined {
   const at = name.indexOf('__');
   return at > 0 ? { server: name.slice(0, at), tool: name.slice(at + 2) } : undefined;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** A server's name: the tool-name prefix. No `_`, so `<server>__<tool>` splits one way only. */
-export const serverName = z
+const serverName = z
   .string()
   .regex(
     /^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/,

@@ -6,7 +6,7 @@ export const SANDBOX_UID = 65534;
 export const SANDBOX_GID = 65534;
 
 /** The sandbox's file descriptor carrying the seccomp program. */
-export const SECCOMP_FD = 3;
+const SECCOMP_FD = 3;
 
 /** The byte the launcher prints once the sandbox is up and waiting for its program. */
 export const READY_BYTE = 0x52; // 'R'

@@ -20,7 +20,7 @@ export interface EgressProxyDeps {
 }
 
 /** Where a sandbox allowed egress finds the proxy: `curl --unix-socket /run/egress.sock http://host/…`. */
-export const EGRESS_SOCKET = '/run/egress.sock';
+const EGRESS_SOCKET = '/run/egress.sock';
 
 /** Set on the proxy's own answers (refusals, upstream failures), so clients can tell them from the site's. */
 export const EGRESS_HEADER = 'x-agentry-egress';

@@ -12,7 +12,7 @@ import { QuickJsBackend } from './quickjs.ts';
 import { type ExecuteRequest, type ExecuteResult, SandboxRefusal } from './types.ts';
 
 export type SandboxType = 'bwrap' | 'quickjs';
-export const SANDBOX_TYPES: readonly SandboxType[] = ['bwrap', 'quickjs'];
+const SANDBOX_TYPES: readonly SandboxType[] = ['bwrap', 'quickjs'];
 
 export interface SandboxServiceDeps {
   config: SandboxConfig;
