@@ -49,6 +49,13 @@ const kbSelect = `select k.*,
     (select coalesce(sum(d.chunk_count), 0)::int from documents d where d.knowledge_base_id = k.id) as chunk_count
   from knowledge_bases k`;
 
+/** A unique violation on insert or rename: the tenant has a knowledge base of that name already. */
+function nameTaken(err: unknown, name: string | undefined): unknown {
+  return isUniqueViolation(err)
+    ? new AppError('conflict', `a knowledge base named ${name} already exists`)
+    : err;
+}
+
 /** Knowledge bases and their documents: create, read, change, delete, always within one tenant. */
 export class KnowledgeBaseService {
   constructor(private readonly db: Db) {}
@@ -63,9 +70,7 @@ export class KnowledgeBaseService {
           [id, tenantId, input.name, input.kind, input.description, JSON.stringify(input.metadata)],
         );
       } catch (err) {
-        if (isUniqueViolation(err))
-          throw new AppError('conflict', `a knowledge base named ${input.name} already exists`);
-        throw err;
+        throw nameTaken(err, input.name);
       }
       await writeJournal(tx, who, {
         action: 'knowledge_base.create',
@@ -89,7 +94,7 @@ export class KnowledgeBaseService {
   }
 
   async list(tenantId: string, q: { limit: number; offset: number; kind?: KbKind }) {
-    const rows = await this.db.query<KbRow & { total: number }>(
+    const rows = await this.db.query<KbRow>(
       `${kbSelect} where k.tenant_id = $1 and ($2::text is null or k.kind = $2)
        order by k.created_at desc, k.id desc limit $3 offset $4`,
       [tenantId, q.kind ?? null, q.limit, q.offset],
@@ -118,9 +123,7 @@ export class KnowledgeBaseService {
         );
         if (rows.length === 0) throw notFound('knowledge base', id);
       } catch (err) {
-        if (isUniqueViolation(err))
-          throw new AppError('conflict', `a knowledge base named ${input.name} already exists`);
-        throw err;
+        throw nameTaken(err, input.name);
       }
       await writeJournal(tx, who, {
         action: 'knowledge_base.update',
