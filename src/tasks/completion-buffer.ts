@@ -36,11 +36,6 @@ export class CompletionBuffer {
     this.writing ??= this.drain();
   }
 
-  /** Number of completions not yet written. */
-  get size(): number {
-    return this.pending.length;
-  }
-
   /** Resolves when everything buffered so far is written (or given up). */
   async flush(): Promise<void> {
     while (this.writing) await this.writing;
