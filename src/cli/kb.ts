@@ -2,6 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { glob } from 'tinyglobby';
+import type { Page } from '../agents/schema.ts';
+import { isUuid } from '../db/ids.ts';
 import { formatOfName } from '../memory/formats.ts';
 import type { Document, IngestResult, KnowledgeBase, SearchResult } from '../memory/schema.ts';
 import { kbKinds } from '../memory/schema.ts';
@@ -9,16 +11,9 @@ import { ApiClient, CliError, type ClientOptions, withClientOptions } from './cl
 import { action } from './fail.ts';
 import { type Column, formatTable, print, shortTime } from './output.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-interface Page<T> {
-  data: T[];
-  total: number;
-}
-
 /** A knowledge base by id or by exact name. */
 async function findKb(client: ApiClient, ref: string): Promise<KnowledgeBase | undefined> {
-  if (UUID.test(ref)) {
+  if (isUuid(ref)) {
     try {
       return await client.get<KnowledgeBase>(`/v1/knowledge-bases/${ref}`);
     } catch (err) {

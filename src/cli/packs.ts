@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadPack, type Pack, packKbName, shippedPacks } from '../agents/packs.ts';
-import type { Agent, Template } from '../agents/schema.ts';
+import type { Agent, Page, Template } from '../agents/schema.ts';
 import { formatOfName } from '../memory/formats.ts';
 import type { IngestResult, KnowledgeBase } from '../memory/schema.ts';
 import { resolveAgent } from './agents.ts';
@@ -18,11 +18,6 @@ export interface InstallReport {
   knowledge_bases: Array<IngestSummary & { id: string; kind: string; status: 'created' | 'existing' }>;
   template: { id: string; name: string; status: Status };
   agent: { id: string; name: string; status: Status };
-}
-
-interface Page<T> {
-  data: T[];
-  total: number;
 }
 
 async function allKbs(client: ApiClient): Promise<KnowledgeBase[]> {
