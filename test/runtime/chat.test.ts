@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createKey, createTenant } from '../auth/fixtures.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
+import { waitForStatus } from '../tasks/helpers.ts';
 import { createAgent, sse } from './helpers.ts';
 
 /** What a chat leaves in the store, to check that a refused request wrote nothing. */
@@ -310,11 +311,7 @@ for (const store of stores) {
         body: { agent_id: worker.id, task_type: 'sum', title: 'nine squared', payload: { expr: '9 * 9' } },
       });
       assert.equal(res.status, 202, res.text);
-      let task = res.body;
-      for (let i = 0; i < 400 && !['completed', 'failed'].includes(task.status); i++) {
-        await new Promise((r) => setTimeout(r, 25));
-        task = (await s.request('GET', `/v1/tasks/${task.id}`)).body;
-      }
+      const task = await waitForStatus(s, res.body.id, ['completed', 'failed']);
       assert.equal(task.status, 'completed', task.error_message);
       assert.equal(task.result.answer, 'The calculator tool returned: 81');
       const run = await s.request('GET', `/v1/runs/${task.result.run_id}`);

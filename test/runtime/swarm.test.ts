@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fitContext, TRUNCATION_MARKER } from '../../src/runtime/swarm.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
+import { waitForStatus } from '../tasks/helpers.ts';
 import { createAgent, sse } from './helpers.ts';
 
 const transfer = (to: string) => ({
@@ -212,11 +213,7 @@ for (const store of stores) {
         body: { agent_id: front.id, task_type: 'ask', title: 'a task for the team' },
       });
       assert.equal(created.status, 202, created.text);
-      let task = created.body;
-      for (let i = 0; i < 400 && !['completed', 'failed'].includes(task.status); i++) {
-        await new Promise((r) => setTimeout(r, 25));
-        task = (await s.request('GET', `/v1/tasks/${task.id}`)).body;
-      }
+      const task = await waitForStatus(s, created.body.id, ['completed', 'failed']);
       assert.equal(task.status, 'completed', task.error_message);
       assert.equal(task.result.answer, 'task done by triage');
       const run = await s.request('GET', `/v1/runs/${task.result.run_id}`);
