@@ -27,6 +27,7 @@ import { type Embedder, OfflineEmbedder } from '../src/memory/embeddings.ts';
 import { Memory } from '../src/memory/memory.ts';
 import type { SearchInput } from '../src/memory/schema.ts';
 import { freshDatabase } from '../test/helpers/server.ts';
+import { quantile } from './bench-app.ts';
 import { notes, questions } from './memory-dataset.ts';
 import { type Quality, retrievalQuality } from './memory-eval.ts';
 
@@ -117,10 +118,6 @@ async function tenant(db: Db): Promise<string> {
   return id;
 }
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function timed(n: number, fn: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
@@ -131,7 +128,7 @@ async function timed(n: number, fn: (i: number) => Promise<unknown>): Promise<{ 
     await fn(i);
     ms.push(performance.now() - t);
   }
-  return { p50: round(pct(ms, 50)), p99: round(pct(ms, 99)) };
+  return { p50: round(quantile(ms, 0.5)), p99: round(quantile(ms, 0.99)) };
 }
 
 interface SpeedRow {

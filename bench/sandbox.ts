@@ -21,6 +21,7 @@ import { detectCgroups } from '../src/tools/sandbox/cgroup.ts';
 import { WarmPool } from '../src/tools/sandbox/pool.ts';
 import { QuickJsBackend } from '../src/tools/sandbox/quickjs.ts';
 import type { Sandbox, SandboxBackend } from '../src/tools/sandbox/types.ts';
+import { quantile } from './bench-app.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,11 +39,7 @@ const concurrency = Number(values.concurrency ?? 2);
 const config = sandboxConfig.parse({});
 const log = pino({ level: 'silent' });
 
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-};
-const summary = (xs: number[]) => ({ p50: round(percentile(xs, 0.5)), p99: round(percentile(xs, 0.99)) });
+const summary = (xs: number[]) => ({ p50: round(quantile(xs, 0.5)), p99: round(quantile(xs, 0.99)) });
 const round = (x: number) => Math.round(x * 100) / 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
