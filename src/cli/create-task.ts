@@ -6,12 +6,27 @@ import { action } from './fail.ts';
 import { print } from './output.ts';
 import { formatTask } from './tasks.ts';
 
-interface Flags extends ClientOptions {
+/** The flags a task is made of, shared by `create-task` and `schedules create` (each task it creates). */
+export interface TaskTemplateFlags extends ClientOptions {
   agent: string;
   type: string;
   title: string;
-  description?: string;
   payload?: string;
+}
+
+/**
+ * The client and the task fields the template flags give: the payload is checked before any request,
+ * then the agent is resolved by id or name.
+ */
+export async function taskTemplate(opts: TaskTemplateFlags) {
+  const payload = parseJsonFlag('--payload', opts.payload);
+  const client = ApiClient.from(opts);
+  const agent = await resolveAgent(client, opts.agent);
+  return { client, template: { agent_id: agent.id, task_type: opts.type, title: opts.title, payload } };
+}
+
+interface Flags extends TaskTemplateFlags {
+  description?: string;
   priority?: string;
   delaySeconds?: string;
   maxAttempts?: string;
@@ -41,16 +56,11 @@ export function createTaskCommand(): Command {
     .option('--callback-url <url>', 'POSTed the task when it ends (signed)')
     .action(
       action(async (opts: Flags) => {
-        const payload = parseJsonFlag('--payload', opts.payload);
-        const client = ApiClient.from(opts);
-        const agent = await resolveAgent(client, opts.agent);
+        const { client, template } = await taskTemplate(opts);
         const task = await client.request<Task>('POST', '/v1/tasks', {
           body: {
-            agent_id: agent.id,
-            task_type: opts.type,
-            title: opts.title,
+            ...template,
             description: opts.description,
-            payload,
             priority: int('--priority', opts.priority),
             delay_seconds: int('--delay-seconds', opts.delaySeconds),
             max_attempts: int('--max-attempts', opts.maxAttempts),

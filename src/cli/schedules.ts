@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import type { Page } from '../agents/schema.ts';
 import type { Schedule } from '../tasks/schedule-rows.ts';
-import { resolveAgent } from './agents.ts';
-import { ApiClient, type ClientOptions, parseJsonFlag, withClientOptions } from './client.ts';
+import { ApiClient, type ClientOptions, withClientOptions } from './client.ts';
+import { type TaskTemplateFlags, taskTemplate } from './create-task.ts';
 import { action } from './fail.ts';
 import { type Column, formatRecord, formatTable, print, shortTime } from './output.ts';
 
@@ -35,15 +35,11 @@ const formatSchedule = (s: Schedule) =>
     ['last task', s.last_task_id],
   ]);
 
-interface CreateFlags extends ClientOptions {
+interface CreateFlags extends TaskTemplateFlags {
   name: string;
   cron?: string;
   timezone?: string;
   every?: string;
-  agent: string;
-  type: string;
-  title: string;
-  payload?: string;
 }
 
 export function schedulesCommand(): Command {
@@ -75,19 +71,14 @@ export function schedulesCommand(): Command {
       .option('--payload <json>', 'JSON payload of each task')
       .action(
         action(async (opts: CreateFlags) => {
-          const payload = parseJsonFlag('--payload', opts.payload);
-          const client = ApiClient.from(opts);
-          const agent = await resolveAgent(client, opts.agent);
+          const { client, template } = await taskTemplate(opts);
           const schedule = await client.request<Schedule>('POST', '/v1/schedules', {
             body: {
               name: opts.name,
               cron: opts.cron,
               timezone: opts.timezone,
               interval_seconds: opts.every === undefined ? undefined : Number(opts.every),
-              agent_id: agent.id,
-              task_type: opts.type,
-              title: opts.title,
-              payload,
+              ...template,
             },
           });
           print(opts.json, schedule, () => formatSchedule(schedule));
