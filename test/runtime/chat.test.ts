@@ -192,7 +192,6 @@ for (const store of stores) {
       const history = await s.request('GET', `/v1/sessions/${run.body.session_id}/messages`);
       const last = history.body.data.at(-1);
       assert.equal(last.role, 'tool', 'no assistant tool call is left without its result');
-      s.app.services.models.mock.script('looper', []);
       // The same failure, streamed: an error event, then session_end with status failed.
       s.app.services.models.mock.script(
         'looper',
