@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadPack, type Pack, packKbName, shippedPacks } from '../agents/packs.ts';
 import type { Agent, Page, Template } from '../agents/schema.ts';
 import { formatOfName } from '../memory/formats.ts';
 import type { IngestResult, KnowledgeBase } from '../memory/schema.ts';
@@ -10,6 +9,7 @@ import { ApiClient, CliError, type ClientOptions, withClientOptions } from './cl
 import { action } from './fail.ts';
 import { countIngested, formatSummary, type IngestSummary, planIngest } from './kb.ts';
 import { formatTable, print } from './output.ts';
+import { loadPack, type Pack, packKbName, shippedPacks } from './pack-file.ts';
 
 type Status = 'created' | 'updated' | 'unchanged';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadPack, shippedPacks } from '../../src/agents/packs.ts';
+import { loadPack, shippedPacks } from '../../src/cli/pack-file.ts';
 import { runCli, tempDir } from '../cli/run-cli.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 

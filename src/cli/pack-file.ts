@@ -2,10 +2,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { agentName, createTemplateBody } from '../agents/schema.ts';
 import { parseYamlWithSchema } from '../config/yaml.ts';
 import { AppError } from '../errors.ts';
 import { kbKinds, kbName } from '../memory/schema.ts';
-import { agentName, createTemplateBody } from './schema.ts';
 
 /**
  * Template packs: a folder with a `pack.yaml` and Markdown (or any ingestible) files. The manifest
