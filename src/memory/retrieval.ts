@@ -1,8 +1,8 @@
 import type { Db } from '../db/db.ts';
-import type { EmbedContext, Embedder } from './embeddings.ts';
+import type { EmbedContext } from './embeddings.ts';
 import { normalise } from './embeddings.ts';
 import type { KbKind, SearchHit } from './schema.ts';
-import { fuseRrf, type HitRow, hitsInFusedOrder, TEXT_RANK_CAP } from './search.ts';
+import { fuseRrf, type HitRow, hitsInFusedOrder, type SearchDeps, TEXT_RANK_CAP } from './search.ts';
 import type { VectorStore } from './vectors.ts';
 
 /**
@@ -21,12 +21,6 @@ export interface BoundKb {
 
 /** A search hit (without its position in the document) and the knowledge base it came from. */
 export type RetrievedChunk = Omit<SearchHit, 'position'> & { knowledge_base: { id: string; name: string } };
-
-export interface RetrievalDeps {
-  db: Db;
-  vectors: VectorStore;
-  embedder?: Embedder;
-}
 
 /** The tenant's knowledge bases named by `refs` (ids or names), in binding order, and the refs not found. */
 export async function resolveBindings(
@@ -158,7 +152,7 @@ async function vectorCandidates(
  * two lists are fused by reciprocal rank fusion.
  */
 export async function retrieveChunks(
-  deps: RetrievalDeps,
+  deps: SearchDeps,
   tenantId: string,
   kbs: readonly BoundKb[],
   query: string,

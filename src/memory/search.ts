@@ -5,6 +5,7 @@ import type { KbRecord } from './knowledge-bases.ts';
 import type { SearchHit, SearchInput, SearchResult } from './schema.ts';
 import type { VectorStore } from './vectors.ts';
 
+/** What searching needs: the store, the vectors, and the embedder when there is one. */
 export interface SearchDeps {
   db: Db;
   vectors: VectorStore;
