@@ -72,7 +72,6 @@ export async function serve(
   const address = await app.http.listen({ host: config.server.host, port: config.server.port });
   const url = address.replace('[::1]', 'localhost');
 
-  if (!app.adminKey) refreshCredentialsUrl(config.credentials_file, url);
   if (app.adminKey) {
     writeCredentials(config.credentials_file, { url, api_key: app.adminKey, tenant: 'default' });
     print('');
@@ -82,6 +81,9 @@ export async function serve(
     print('');
     print(`  Saved for the CLI in ${config.credentials_file} (mode 0600).`);
     print('');
+  } else {
+    // A later start may listen elsewhere (another port): the saved key stays, its URL follows.
+    refreshCredentialsUrl(config.credentials_file, url);
   }
   print(`agentry listening on ${url} (store: ${app.services.db.kind})`);
 
