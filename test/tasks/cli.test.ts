@@ -67,69 +67,33 @@ for (const store of stores) {
       rmSync(dataDir, { recursive: true, force: true });
     });
 
+    /** `create-task` of a `summarize` task. */
+    const createTask = (agent: string, title: string, payload: string, ...flags: string[]) =>
+      agentry(
+        [
+          'create-task',
+          '--agent',
+          agent,
+          '--type',
+          'summarize',
+          '--title',
+          title,
+          '--payload',
+          payload,
+          ...flags,
+        ],
+        env,
+      );
+
     it('creates, lists, shows, cancels tasks and reports queue status; run-once processes them', async () => {
       const agent = await createAgent(s, 'cli-agent');
-      const created = ok(
-        await agentry(
-          [
-            'create-task',
-            '--agent',
-            'cli-agent',
-            '--type',
-            'summarize',
-            '--title',
-            'From the CLI',
-            '--payload',
-            '{"text":"abc"}',
-            '--json',
-          ],
-          env,
-        ),
-      );
+      const created = ok(await createTask('cli-agent', 'From the CLI', '{"text":"abc"}', '--json'));
       const task = JSON.parse(created.stdout);
       assert.equal(task.status, 'pending');
       assert.equal(task.agent_id, agent.id);
-      for (let i = 0; i < 2; i++) {
-        ok(
-          await agentry(
-            [
-              'create-task',
-              '--agent',
-              agent.id,
-              '--type',
-              'summarize',
-              '--title',
-              `t${i}`,
-              '--payload',
-              '{"text":"x"}',
-            ],
-            env,
-          ),
-        );
-      }
-      const doomed = JSON.parse(
-        ok(
-          await agentry(
-            [
-              'create-task',
-              '--agent',
-              agent.id,
-              '--type',
-              'summarize',
-              '--title',
-              'doomed',
-              '--payload',
-              '{"text":"x"}',
-              '--json',
-            ],
-            env,
-          ),
-        ).stdout,
-      );
-      const bad = await agentry(
-        ['create-task', '--agent', agent.id, '--type', 'summarize', '--title', 'x', '--payload', '{}'],
-        env,
-      );
+      for (let i = 0; i < 2; i++) ok(await createTask(agent.id, `t${i}`, '{"text":"x"}'));
+      const doomed = JSON.parse(ok(await createTask(agent.id, 'doomed', '{"text":"x"}', '--json')).stdout);
+      const bad = await createTask(agent.id, 'x', '{}');
       assert.notEqual(bad.code, 0);
       assert.match(bad.stderr, /payload\.text/);
 
