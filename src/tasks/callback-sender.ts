@@ -7,7 +7,7 @@ import { guardedLookup, refusedUrl } from '../net/ssrf.ts';
 import type { Logger } from '../observability/logger.ts';
 import { fullJitterMs } from './backoff.ts';
 import type { CallbackSecrets } from './callback-secrets.ts';
-import { PollLoop } from './poll-loop.ts';
+import { PollLoop, waitForDue } from './poll-loop.ts';
 import { type TaskRow, toTask } from './rows.ts';
 import { SIGNATURE_HEADER, sign } from './signature.ts';
 
@@ -173,7 +173,6 @@ export class CallbackSender {
       `select (extract(epoch from min(next_attempt_at) - now()) * 1000)::float8 as ms from callback_outbox
        where delivered_at is null and given_up_at is null`,
     );
-    const poll = this.o.pollSeconds * 1000;
-    return row?.ms === null || row?.ms === undefined ? poll : Math.min(poll, Math.max(0, row.ms) + 5);
+    return waitForDue(row?.ms, this.o.pollSeconds * 1000);
   }
 }

@@ -52,3 +52,11 @@ export class PollLoop {
     })();
   }
 }
+
+/**
+ * A round's wait: until the next row falls due, `dueInMs` from now (plus a 5 ms margin, so it is due
+ * when the round runs), but never longer than `pollMs`; `pollMs` when nothing is waiting (null).
+ */
+export function waitForDue(dueInMs: number | null | undefined, pollMs: number): number {
+  return dueInMs === null || dueInMs === undefined ? pollMs : Math.min(pollMs, Math.max(0, dueInMs) + 5);
+}

@@ -4,7 +4,7 @@ import { toError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { enqueueTask } from './enqueue.ts';
 import { nextRunAfter } from './next-run.ts';
-import { PollLoop } from './poll-loop.ts';
+import { PollLoop, waitForDue } from './poll-loop.ts';
 import type { ScheduleRow } from './schedule-rows.ts';
 
 export interface SchedulerOptions {
@@ -90,7 +90,6 @@ export class Scheduler {
       `select (extract(epoch from min(next_run_at) - now()) * 1000)::float8 as ms
        from schedules where not paused`,
     );
-    const poll = this.o.pollSeconds * 1000;
-    return row?.ms === null || row?.ms === undefined ? poll : Math.min(poll, Math.max(0, row.ms) + 5);
+    return waitForDue(row?.ms, this.o.pollSeconds * 1000);
   }
 }
