@@ -41,13 +41,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Finds the agent with exactly this name; the list filter matches substrings, so it pages to be sure. */
 async function findByName(client: ApiClient, name: string): Promise<Agent | undefined> {
-  const limit = 500;
-  for (let offset = 0; ; offset += limit) {
-    const page = await client.get<Page<Agent>>('/v1/agents', { query: { name, limit, offset } });
-    const hit = page.data.find((a) => a.name === name);
-    if (hit) return hit;
-    if (offset + page.data.length >= page.total || page.data.length === 0) return undefined;
-  }
+  for await (const a of client.list<Agent>('/v1/agents', { name })) if (a.name === name) return a;
+  return undefined;
 }
 
 /**

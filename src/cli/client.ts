@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import type { Page } from '../agents/schema.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7070';
 export const DEFAULT_CREDENTIALS_FILE = './.agentry/credentials.json';
@@ -110,6 +111,15 @@ export class ApiClient {
 
   get<T>(path: string, options: RequestOptions = {}): Promise<T> {
     return this.request<T>('GET', path, options);
+  }
+
+  /** Every item of a paged list endpoint, read 500 at a time; stopping early reads no further page. */
+  async *list<T>(path: string, query: RequestOptions['query'] = {}): AsyncGenerator<T> {
+    for (let offset = 0; ; offset += 500) {
+      const page = await this.get<Page<T>>(path, { query: { ...query, limit: 500, offset } });
+      yield* page.data;
+      if (page.data.length === 0 || offset + page.data.length >= page.total) return;
+    }
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {

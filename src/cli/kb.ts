@@ -20,14 +20,8 @@ async function findKb(client: ApiClient, ref: string): Promise<KnowledgeBase | u
       if (!(err instanceof CliError && err.status === 404)) throw err;
     }
   }
-  for (let offset = 0; ; offset += 500) {
-    const page = await client.get<Page<KnowledgeBase>>('/v1/knowledge-bases', {
-      query: { limit: 500, offset },
-    });
-    const hit = page.data.find((k) => k.name === ref);
-    if (hit) return hit;
-    if (page.data.length === 0 || offset + page.data.length >= page.total) return undefined;
-  }
+  for await (const k of client.list<KnowledgeBase>('/v1/knowledge-bases')) if (k.name === ref) return k;
+  return undefined;
 }
 
 /** One line redrawn in place on a terminal: `[#####.....] 12/40 path`. Silent when stderr is not a TTY. */

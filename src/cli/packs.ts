@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import type { Agent, Page, Template } from '../agents/schema.ts';
+import type { Agent, Template } from '../agents/schema.ts';
 import { formatOfName } from '../memory/formats.ts';
 import type { IngestResult, KnowledgeBase } from '../memory/schema.ts';
 import { resolveAgent } from './agents.ts';
@@ -22,13 +22,8 @@ export interface InstallReport {
 
 async function allKbs(client: ApiClient): Promise<KnowledgeBase[]> {
   const out: KnowledgeBase[] = [];
-  for (let offset = 0; ; offset += 500) {
-    const page = await client.get<Page<KnowledgeBase>>('/v1/knowledge-bases', {
-      query: { limit: 500, offset },
-    });
-    out.push(...page.data);
-    if (page.data.length === 0 || out.length >= page.total) return out;
-  }
+  for await (const kb of client.list<KnowledgeBase>('/v1/knowledge-bases')) out.push(kb);
+  return out;
 }
 
 /** Ingests every file of a folder; the server leaves unchanged files alone (content hash). */
