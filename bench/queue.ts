@@ -5,6 +5,10 @@
  *  - drain: N no-op tasks enqueued first, then processed with concurrency 24 → tasks/s
  *    (Agentry counts a task when its completion is written; the peers when their handler returns).
  *  - latency: tasks enqueued one by one at a fixed rate (200/s) → enqueue-to-start p50/p95/p99.
+ *  - cost of the drain per task: CPU µs of this process (the contender's workers) and of every
+ *    PostgreSQL process (from /proc), and bytes of WAL written. The WAL figure is deterministic and
+ *    the CPU figures move little with noise, unlike the rates, on a shared 2-core machine; both are
+ *    server-wide, so run the bench alone.
  *
  * Agentry runs with a local queue of the same size as graphile-worker's (`claim_batch` 500,
  * `prefetch` 476) and no per-tenant cap (one tenant). Peers run in their best documented configuration:
@@ -19,6 +23,7 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres (the default when unset)
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 
@@ -43,6 +48,11 @@ const POOL = CONCURRENCY + 1;
 interface Result {
   name: string;
   drain_tasks_per_s: number;
+  /** CPU µs per task during the drain: this process (the contender's workers), PostgreSQL's processes. */
+  node_us_task: number;
+  pg_us_task: number;
+  /** PostgreSQL WAL bytes written per task during the drain (the server's whole WAL: run alone). */
+  wal_bytes_task: number;
   p50_ms: number;
   p95_ms: number;
   p99_ms: number;
@@ -60,6 +70,40 @@ interface Contender {
   /** Enqueues one task now, as an API call would. */
   one(payload: { t: number }): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * CPU time (ms) of every PostgreSQL server process on this machine, from /proc (0 where /proc or
+ * the server is not local). Includes exited backends through the postmaster's reaped-children time.
+ */
+function pgCpuMs(): number {
+  const hz = 100;
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // the process exited between the listing and the read
+    }
+  }
+  return (ticks * 1000) / hz;
+}
+
+/** The server's WAL insert position in bytes: the difference over a run is the WAL it wrote. */
+async function walBytes(): Promise<number> {
+  const client = new pg.Client({ connectionString: BASE });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ b: string }>(
+      `select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint::text as b`,
+    );
+    return Number(rows[0]!.b);
+  } finally {
+    await client.end();
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -92,17 +136,30 @@ async function measure(make: () => Promise<Contender>): Promise<Result> {
   let c = await make();
   const name = c.name;
   let drain = 0;
+  let nodeUs = 0;
+  let pgUs = 0;
+  let walPerTask = Number.NaN;
   try {
     for (let i = 0; i < DRAIN; i += 1000) await c.bulk(Math.min(1000, DRAIN - i));
     const started = performance.now();
+    const cpu0 = process.cpuUsage();
+    const pg0 = pgCpuMs();
+    const wal0 = await walBytes();
     await c.start(() => {});
     while (c.processed() < DRAIN) await sleep(2);
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    nodeUs = (cpu.user + cpu.system) / DRAIN;
+    pgUs = ((pgCpuMs() - pg0) * 1000) / DRAIN;
     drain = DRAIN / seconds;
+    // PGlite writes no WAL to this server: its figure would be other processes' writes.
+    walPerTask = name.includes('pglite') ? Number.NaN : ((await walBytes()) - wal0) / DRAIN;
   } finally {
     await c.stop();
   }
-  process.stderr.write(`  ${name}: drain ${drain.toFixed(0)} tasks/s\n`);
+  process.stderr.write(
+    `  ${name}: drain ${drain.toFixed(0)} tasks/s, CPU per task: node ${nodeUs.toFixed(0)} µs, postgres ${pgUs.toFixed(0)} µs, WAL ${walPerTask.toFixed(0)} bytes\n`,
+  );
   // Latency, on another fresh store, workers idle and waiting.
   c = await make();
   const lat: number[] = [];
@@ -129,6 +186,9 @@ async function measure(make: () => Promise<Contender>): Promise<Result> {
   const r = {
     name,
     drain_tasks_per_s: Math.round(drain),
+    node_us_task: Math.round(nodeUs),
+    pg_us_task: Math.round(pgUs),
+    wal_bytes_task: Math.round(walPerTask),
     p50_ms: pct(sorted, 50),
     p95_ms: pct(sorted, 95),
     p99_ms: pct(sorted, 99),
@@ -349,11 +409,11 @@ for (const peer of ['graphile-worker', 'pg-boss']) {
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 console.log(
-  `\n${'contender'.padEnd(22)}${pad('drain/s', 10)}${pad('p50 ms', 9)}${pad('p95 ms', 9)}${pad('p99 ms', 9)}`,
+  `\n${'contender'.padEnd(22)}${pad('drain/s', 10)}${pad('node µs', 9)}${pad('pg µs', 9)}${pad('WAL B', 9)}${pad('p50 ms', 9)}${pad('p95 ms', 9)}${pad('p99 ms', 9)}`,
 );
 for (const r of results) {
   console.log(
-    `${r.name.padEnd(22)}${pad(r.drain_tasks_per_s, 10)}${pad(r.p50_ms, 9)}${pad(r.p95_ms, 9)}${pad(r.p99_ms, 9)}`,
+    `${r.name.padEnd(22)}${pad(r.drain_tasks_per_s, 10)}${pad(r.node_us_task, 9)}${pad(r.pg_us_task, 9)}${pad(Number.isNaN(r.wal_bytes_task) ? '-' : r.wal_bytes_task, 9)}${pad(r.p50_ms, 9)}${pad(r.p95_ms, 9)}${pad(r.p99_ms, 9)}`,
   );
 }
 for (const [k, v] of Object.entries(ratios)) {
