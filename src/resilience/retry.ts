@@ -21,8 +21,21 @@ export function backoffMs(
     const ms = retryAfterSeconds * 1000;
     return ms > options.max_ms ? undefined : ms;
   }
-  // Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniform in [0, cap].
-  return random() * Math.min(options.max_ms, options.base_ms * 2 ** attempt);
+  return fullJitter(attempt, options.base_ms, options.max_ms, random);
+}
+
+/**
+ * Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff and Jitter"):
+ * uniform in [0, min(cap, base * 2^step)], `step` counting from 0. Full jitter spreads retries that
+ * failed together (an upstream outage) instead of bringing them back in one wave.
+ */
+export function fullJitter(
+  step: number,
+  base: number,
+  cap: number,
+  random: () => number = Math.random,
+): number {
+  return random() * Math.min(cap, base * 2 ** Math.max(0, step));
 }
 
 /** Parses Retry-After (seconds, or an HTTP date) into seconds from now; undefined when absent or bad. */

@@ -5,7 +5,7 @@ import type { Db } from '../db/db.ts';
 import { toError } from '../errors.ts';
 import { guardedLookup, refusedUrl } from '../net/ssrf.ts';
 import type { Logger } from '../observability/logger.ts';
-import { fullJitterMs } from './backoff.ts';
+import { fullJitter } from '../resilience/retry.ts';
 import type { CallbackSecrets } from './callback-secrets.ts';
 import { PollLoop, waitForDue } from './poll-loop.ts';
 import { type TaskRow, toTask } from './rows.ts';
@@ -118,7 +118,9 @@ export class CallbackSender {
   }
 
   private async record(row: OutboxRow, status: string, outcome: 'delivered' | 'retry' | 'give_up') {
-    const delayMs = fullJitterMs(row.attempts, this.o.retryBaseSeconds, this.o.retryCapSeconds);
+    const delayMs = Math.round(
+      fullJitter(row.attempts - 1, this.o.retryBaseSeconds * 1000, this.o.retryCapSeconds * 1000),
+    );
     await this.o.db.query(
       `with o as (
          update callback_outbox set last_status = $2,

@@ -5,7 +5,7 @@ import { toError } from '../errors.ts';
 import type { LiveBus } from '../events/bus.ts';
 import { announce, appendEvent, EVENTS_TOPIC } from '../events/log.ts';
 import type { Logger } from '../observability/logger.ts';
-import { fullJitterMs } from './backoff.ts';
+import { fullJitter } from '../resilience/retry.ts';
 import { claimBatch } from './claim.ts';
 import type { Completed } from './complete.ts';
 import { CompletionBuffer } from './completion-buffer.ts';
@@ -276,7 +276,9 @@ export class Worker {
     const { task } = entry;
     const error = toError(err);
     const retryable = isRetryable(err);
-    const delay = fullJitterMs(task.attempt, this.o.retryBaseSeconds, this.o.retryCapSeconds);
+    const delay = Math.round(
+      fullJitter(task.attempt - 1, this.o.retryBaseSeconds * 1000, this.o.retryCapSeconds * 1000),
+    );
     const failed = await failTask(this.o.db, this.owner, {
       id: task.id,
       attempt: task.attempt,

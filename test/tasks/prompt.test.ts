@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderTaskPrompt } from '../../src/runtime/task-handler.ts';
-import { fullJitterMs } from '../../src/tasks/backoff.ts';
 
 describe('task prompt rendering', () => {
   const task = {
@@ -26,27 +25,6 @@ describe('task prompt rendering', () => {
     assert.equal(
       renderTaskPrompt('[{{payload.missing.deep}}][{{constructor}}][{{title.length}}]', task),
       '[][][]',
-    );
-  });
-});
-
-describe('full-jitter backoff', () => {
-  it('stays within [0, min(cap, base * 2^(attempt-1))]', () => {
-    assert.equal(
-      fullJitterMs(1, 2, 300, () => 1),
-      2000,
-    );
-    assert.equal(
-      fullJitterMs(4, 2, 300, () => 1),
-      16_000,
-    );
-    assert.equal(
-      fullJitterMs(20, 2, 300, () => 1),
-      300_000,
-    );
-    assert.equal(
-      fullJitterMs(3, 2, 300, () => 0),
-      0,
     );
   });
 });
