@@ -365,7 +365,10 @@ for (const store of stores) {
       assert.equal(tooBig.status, 413, tooBigText);
       const tooBigBody = JSON.parse(tooBigText);
       assert.equal(tooBigBody.error.code, 'payload_too_large');
-      assert.match(tooBigBody.error.message, /big\.txt/);
+      assert.match(
+        tooBigBody.error.message,
+        new RegExp(`big\\.txt is larger than the limit of ${limit} bytes`),
+      );
       assert.ok(tooBigBody.request_id);
       for (const body of [
         { query: '' },

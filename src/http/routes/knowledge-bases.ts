@@ -31,14 +31,18 @@ const validation = (error: z.ZodError) =>
   });
 
 /** A multipart upload: one `file` part, optional `source`, `format`, `title` and `metadata` (JSON) fields. */
-async function fromMultipart(req: FastifyRequest): Promise<IngestInput> {
+async function fromMultipart(req: FastifyRequest, maxBytes: number): Promise<IngestInput> {
   const fields: Record<string, string> = {};
   let file: { name: string; bytes: Buffer } | undefined;
   for await (const part of req.parts()) {
     if (part.type === 'file') {
       if (file) throw new AppError('bad_request', 'send one file per request');
       const bytes = await part.toBuffer();
-      if (part.file.truncated) throw new AppError('payload_too_large', `${part.filename} is too large`);
+      if (part.file.truncated)
+        throw new AppError(
+          'payload_too_large',
+          `${part.filename} is larger than the limit of ${maxBytes} bytes (memory.max_document_bytes)`,
+        );
       file = { name: part.filename, bytes };
     } else fields[part.fieldname] = String(part.value);
   }
@@ -196,7 +200,7 @@ export const knowledgeBaseRoutes =
         },
       },
       async (req, reply) => {
-        const input = req.isMultipart() ? await fromMultipart(req) : fromJson(req.body);
+        const input = req.isMultipart() ? await fromMultipart(req, maxBytes) : fromJson(req.body);
         const result = await memory.ingest(
           principalOf(req).tenantId,
           req.params.id,
