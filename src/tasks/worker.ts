@@ -276,9 +276,8 @@ export class Worker {
     const { task } = entry;
     const error = toError(err);
     const retryable = isRetryable(err);
-    const delay = Math.round(
-      fullJitter(task.attempt - 1, this.o.retryBaseSeconds * 1000, this.o.retryCapSeconds * 1000),
-    );
+    const { retryBaseSeconds: base, retryCapSeconds: cap } = this.o;
+    const delay = Math.round(fullJitter(task.attempt - 1, base * 1000, cap * 1000));
     const failed = await failTask(this.o.db, this.owner, {
       id: task.id,
       attempt: task.attempt,
