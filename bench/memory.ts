@@ -135,6 +135,8 @@ interface SpeedRow {
   store: string;
   chunks: number;
   ingest_chunks_per_s: number;
+  /** Of the ingest time, the seconds spent building the vector index after the load. */
+  index_build_s: number;
   text: { p50: number; p99: number };
   vector: { p50: number; p99: number };
   hybrid: { p50: number; p99: number };
@@ -176,6 +178,11 @@ async function speed(kind: 'pglite' | 'postgres', size: number): Promise<SpeedRo
     }
     const ingestS = (performance.now() - t0) / 1000;
     process.stderr.write('\n');
+    // On PGlite a bulk load leaves the HNSW index to be built once at the end (src/memory/vectors.ts);
+    // its time counts as ingest, so the throughput is the time until search runs on the index.
+    const t1 = performance.now();
+    await memory.vectors.ready(DIMS);
+    const indexS = (performance.now() - t1) / 1000;
     await db.exec('analyze chunks');
     // Queries: 3 to 5 words taken from a random section, so each has a true best match.
     const queries = Array.from({ length: QUERIES }, () => {
@@ -237,7 +244,8 @@ async function speed(kind: 'pglite' | 'postgres', size: number): Promise<SpeedRo
     return {
       store: kind === 'pglite' ? 'pglite (pgvector HNSW)' : 'postgres (GIN + exact real[] scan)',
       chunks: docs * SECTIONS,
-      ingest_chunks_per_s: Math.round((docs * SECTIONS) / ingestS),
+      ingest_chunks_per_s: Math.round((docs * SECTIONS) / (ingestS + indexS)),
+      index_build_s: round(indexS, 1),
       text,
       vector,
       hybrid,
@@ -278,6 +286,7 @@ console.log(
     'store',
     'chunks',
     'ingest chunks/s',
+    'of which index s',
     'full-text',
     'vector',
     'hybrid',
@@ -296,6 +305,7 @@ for (const r of speedRows) {
       r.store.slice(0, 15).padEnd(16),
       String(r.chunks).padEnd(16),
       String(r.ingest_chunks_per_s).padEnd(16),
+      String(r.index_build_s).padEnd(16),
       cell(r.text),
       cell(r.vector),
       cell(r.hybrid),

@@ -70,7 +70,7 @@ export async function ingestDocument(
   const chunks = chunkSections(parsed.sections, chunking);
   const embeddings = embedder && chunks.length > 0 ? await embedChunks(embedder, chunks, ctx) : undefined;
   const title = input.title ?? (parsed.title || input.source);
-  if (embeddings?.[0]) await vectors.prepare(embeddings[0].length);
+  if (embeddings?.[0]) await vectors.prepare(embeddings[0].length, embeddings.length);
 
   try {
     return await writeDocument();

@@ -24,10 +24,12 @@ export interface VectorQuery {
 export interface VectorStore {
   readonly kind: 'pgvector' | 'exact';
   /**
-   * Readies the store for vectors of this size (an index), before the ingest transaction: PGlite has
+   * Readies the store for `rows` new vectors of this size, before the ingest transaction: PGlite has
    * one connection, which the transaction holds, so DDL cannot run beside it.
    */
-  prepare(dims: number): Promise<void>;
+  prepare(dims: number, rows: number): Promise<void>;
+  /** Brings the index for vectors of this size up to date; search does this itself. */
+  ready(dims: number): Promise<void>;
   /**
    * The chunks column that holds vectors here, its SQL type, and a vector's text form for a
    * parameter cast to that type: ingest writes vectors in the same INSERT as the chunk (an UPDATE
@@ -50,25 +52,116 @@ export async function openVectorStore(db: Db, cacheMaxChunks: number): Promise<V
 const asVectorText = (v: readonly number[]) => `[${v.join(',')}]`;
 
 /**
+ * On PGlite an HNSW index costs far more to keep up row by row than to build: pgvector's on-disk
+ * insert reads each neighbour's vector back from its page and re-prunes its neighbour list, about
+ * 12 ms per 512-d row in WebAssembly against under 2 ms per row for a build in memory. So there,
+ * ingest stops maintaining the index once it would add more than this share of the rows the index
+ * was built over (and at least `DEFERRED_MIN_ROWS`): it drops the index, later rows go in without
+ * it, and the next vector search (or `ready`) builds it again over every row. Small additions to a
+ * large knowledge base still go into the index one by one; filling one from empty costs one build.
+ */
+const DEFERRED_SHARE = 0.2;
+const DEFERRED_MIN_ROWS = 2000;
+
+interface IndexState {
+  /** Whether the index exists now. */
+  indexed: boolean;
+  /** Rows of this size when the index was built (or found). */
+  builtRows: number;
+  /** Rows written through the index since then. */
+  since: number;
+}
+
+/**
  * pgvector: vectors of any dimension share the untyped `embedding_vec` column; each dimension in
- * use gets a partial HNSW index on a cast to `vector(N)` (HNSW needs a fixed dimension), created
- * the first time vectors of that size are written.
+ * use gets a partial HNSW index on a cast to `vector(N)` (HNSW needs a fixed dimension). On
+ * PostgreSQL it is created the first time vectors of that size are written; on PGlite it is built
+ * on first search and left out during bulk loads (see `DEFERRED_SHARE`).
  */
 class PgVectorStore implements VectorStore {
   readonly kind = 'pgvector' as const;
   private readonly indexed = new Set<number>();
+  private readonly states = new Map<number, Promise<IndexState>>();
+  private readonly builds = new Map<number, Promise<void>>();
   private sessionSet?: Promise<void>;
   constructor(private readonly db: Db) {}
 
-  async prepare(dims: number): Promise<void> {
-    if (this.indexed.has(dims)) return;
-    // `dims` is the length of a vector the embedder returned, checked to be a small integer: the
-    // one value spliced into SQL text, since DDL takes no parameters.
+  /**
+   * `dims` is the length of a vector the embedder returned (or a query's), checked to be a small
+   * integer: the one value spliced into SQL text, since DDL takes no parameters.
+   */
+  private static checked(dims: number): number {
     if (!Number.isInteger(dims) || dims < 1 || dims > 2000) throw new Error(`bad vector size ${dims}`);
-    await this.db.exec(
-      `create index if not exists chunks_hnsw_${dims} on chunks using hnsw ((embedding_vec::vector(${dims})) vector_cosine_ops) where embedding_dims = ${dims}`,
+    return dims;
+  }
+
+  private static createIndex(dims: number): string {
+    return `create index if not exists chunks_hnsw_${dims} on chunks using hnsw ((embedding_vec::vector(${dims})) vector_cosine_ops) where embedding_dims = ${dims}`;
+  }
+
+  /** PGlite: whether the index exists and how many rows it was built over, read once per size. */
+  private state(dims: number): Promise<IndexState> {
+    let s = this.states.get(dims);
+    if (!s) {
+      s = this.db
+        .query<{ indexed: boolean; n: number }>(
+          `select to_regclass('chunks_hnsw_${dims}') is not null as indexed,
+                  (select count(*)::int from chunks where embedding_dims = ${dims}) as n`,
+        )
+        .then(([r]) => ({ indexed: r!.indexed, builtRows: r!.n, since: 0 }));
+      this.states.set(dims, s);
+      s.catch(() => this.states.delete(dims));
+    }
+    return s;
+  }
+
+  async prepare(dims: number, rows: number): Promise<void> {
+    PgVectorStore.checked(dims);
+    if (this.db.kind !== 'pglite') return this.ready(dims);
+    const s = await this.state(dims);
+    if (!s.indexed) return;
+    s.since += rows;
+    if (s.since > Math.max(DEFERRED_MIN_ROWS, s.builtRows * DEFERRED_SHARE)) {
+      s.indexed = false;
+      await this.db.exec(`drop index if exists chunks_hnsw_${dims}`);
+    }
+  }
+
+  async ready(dims: number): Promise<void> {
+    PgVectorStore.checked(dims);
+    if (this.db.kind !== 'pglite') {
+      if (this.indexed.has(dims)) return;
+      await this.db.exec(PgVectorStore.createIndex(dims));
+      this.indexed.add(dims);
+      return;
+    }
+    const s = await this.state(dims);
+    if (s.indexed) return;
+    let build = this.builds.get(dims);
+    if (!build) {
+      build = this.build(dims, s).finally(() => this.builds.delete(dims));
+      this.builds.set(dims, build);
+    }
+    await build;
+  }
+
+  /**
+   * Builds the index over every row of this size, with room for the whole graph in memory: past
+   * `maintenance_work_mem` pgvector goes on inserting row by row, the slow path this avoids.
+   */
+  private async build(dims: number, s: IndexState): Promise<void> {
+    const [{ n } = { n: 0 }] = await this.db.query<{ n: number }>(
+      `select count(*)::int as n from chunks where embedding_dims = ${dims}`,
     );
-    this.indexed.add(dims);
+    // Per row: the vector, 2·m neighbours on the ground layer and a few above, and bookkeeping.
+    const mb = Math.min(1024, Math.max(64, Math.ceil((n * (dims * 4 + 600)) / 2 ** 20) + 16));
+    await this.db.exec(`set maintenance_work_mem = '${mb}MB'`);
+    try {
+      await this.db.exec(PgVectorStore.createIndex(dims));
+    } finally {
+      await this.db.exec('reset maintenance_work_mem');
+    }
+    Object.assign(s, { indexed: true, builtRows: n, since: 0 });
   }
 
   readonly column = 'embedding_vec' as const;
@@ -77,7 +170,7 @@ class PgVectorStore implements VectorStore {
 
   async search(q: VectorQuery): Promise<VectorHit[]> {
     const dims = q.vector.length;
-    await this.prepare(dims);
+    await this.ready(dims);
     const docs = q.documentIds ? [...q.documentIds] : null;
     // The cast and the `embedding_dims` predicate repeat the index definition so the planner uses it.
     // A filtered HNSW scan keeps walking the graph until it has enough rows (pgvector iterative scans).
@@ -134,6 +227,7 @@ export class ExactVectorStore implements VectorStore {
   ) {}
 
   async prepare(): Promise<void> {}
+  async ready(): Promise<void> {}
 
   readonly column = 'embedding' as const;
   readonly sqlType = 'real[]' as const;
