@@ -9,6 +9,7 @@ import { normalise } from './embeddings.ts';
 import { type Format, formatOfName, parseDocumentBytes } from './formats.ts';
 import { type DocumentRow, type KbRecord, toDocument } from './knowledge-bases.ts';
 import type { IngestResult } from './schema.ts';
+import { chunksWritten } from './upkeep.ts';
 import type { VectorStore } from './vectors.ts';
 
 export interface IngestInput {
@@ -73,7 +74,9 @@ export async function ingestDocument(
   if (embeddings?.[0]) await vectors.prepare(embeddings[0].length, embeddings.length);
 
   try {
-    return await writeDocument();
+    const result = await writeDocument();
+    chunksWritten(db);
+    return result;
   } catch (err) {
     // Two first ingests of one source at once: one wins, the other is told to retry.
     if (isUniqueViolation(err))

@@ -3,6 +3,7 @@ import type { EmbedContext } from './embeddings.ts';
 import { normalise } from './embeddings.ts';
 import type { KbKind, SearchHit } from './schema.ts';
 import { fuseRrf, type HitRow, hitsInFusedOrder, type SearchDeps, TEXT_RANK_CAP } from './search.ts';
+import { beforeTextSearch } from './upkeep.ts';
 import type { VectorStore } from './vectors.ts';
 
 /**
@@ -174,6 +175,7 @@ export async function retrieveChunks(
   }
   const mode = queryVector ? 'hybrid' : 'text';
   const kbIds = kbs.map((k) => k.id);
+  await beforeTextSearch(db);
   // Words alone: the full-text order is the answer, so only the top rows are read.
   const [textRows, vectorList] = await Promise.all([
     textCandidates(db, tenantId, kbIds, query, queryVector ? depth : topK),

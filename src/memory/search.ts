@@ -3,6 +3,7 @@ import type { EmbedContext, Embedder } from './embeddings.ts';
 import { normalise } from './embeddings.ts';
 import type { KbRecord } from './knowledge-bases.ts';
 import type { SearchHit, SearchInput, SearchResult } from './schema.ts';
+import { beforeTextSearch } from './upkeep.ts';
 import type { VectorStore } from './vectors.ts';
 
 /** What searching needs: the store, the vectors, and the embedder when there is one. */
@@ -130,6 +131,7 @@ export async function searchKnowledgeBase(
   const depth = Math.max(50, input.top_k * 4);
   const docs = await allowedDocs(db, kb, input);
   if (docs && docs.length === 0) return { data: [], mode };
+  if (mode !== 'vector') await beforeTextSearch(db);
   // The query is embedded first; then both candidate lists are fetched at once (on PostgreSQL they
   // run on two pooled connections).
   const queryVector =

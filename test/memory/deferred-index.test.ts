@@ -9,7 +9,8 @@ import { Memory } from '../../src/memory/memory.ts';
 
 // On PGlite the HNSW index is built from all rows rather than kept up row by row during bulk loads:
 // ingest leaves it out once a load outgrows it, and the next vector search builds it again. Search
-// must answer the same either way.
+// must answer the same either way. Likewise the full-text index's pending list, which PGlite has no
+// autovacuum to merge, is merged by the first search after writes.
 const DIMS = 8;
 
 /** Deterministic vectors from the words: each word adds to one dimension. */
@@ -95,5 +96,22 @@ describe('deferred HNSW index on pglite', () => {
     );
     assert.match(plan.map((r) => r['QUERY PLAN']).join('\n'), new RegExp(`chunks_hnsw_${DIMS}`));
     assert.ok((await search('apple')).some((h) => h.document.source === 'small.md'));
+  });
+
+  it('merges the full-text pending list before the first text search after writes', async () => {
+    // Pages the merge removed: more than none means the list held entries.
+    const merge = async () =>
+      (await db.query<{ n: number }>(`select gin_clean_pending_list('chunks_tsv'::regclass) as n`))[0]!.n;
+    await ingest('pending-a.md', sections(20, 'damson'));
+    assert.ok((await merge()) > 0);
+    await ingest('pending-b.md', sections(20, 'elder'));
+    const res = await memory.search(
+      tenantId,
+      kbId,
+      { query: 'elder', top_k: 5, mode: 'text', filters: {} },
+      ctx(),
+    );
+    assert.ok(res.data.every((h) => h.document.source === 'pending-b.md'));
+    assert.equal(await merge(), 0);
   });
 });
