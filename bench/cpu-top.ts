@@ -3,7 +3,9 @@
  * time went: the functions with the most self time, and self time by package or source folder, so
  * a change to the hot path is judged by its share of CPU, not by timings on a busy machine.
  *
- *   node --import tsx bench/cpu-top.ts <file.cpuprofile | dir> [--top 30]
+ * With allocation profiles (`.heapprofile`) it also prints where the bytes are allocated.
+ *
+ *   node --import tsx bench/cpu-top.ts <file.cpuprofile | file.heapprofile | dir> [--top 30]
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,19 +94,57 @@ function summarise(files: string[], top: number): void {
   }
 }
 
+interface HeapNode {
+  callFrame: ProfileNode['callFrame'];
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/**
+ * A sampling allocation profile (`.heapprofile`, written beside the CPU profile by bench/gateway.ts):
+ * bytes allocated by function and by package, collected or not. Allocation drives the young-generation
+ * collector, whose pauses show up in the p99.
+ */
+function summariseHeap(files: string[], top: number): void {
+  const self = new Map<string, number>();
+  const groups = new Map<string, number>();
+  let total = 0;
+  const walk = (n: HeapNode) => {
+    if (n.selfSize > 0) {
+      const f = n.callFrame;
+      const where = f.url ? `${shortUrl(f.url)}:${f.lineNumber + 1}` : '';
+      const key = `${f.functionName || '(anonymous)'} ${where}`;
+      self.set(key, (self.get(key) ?? 0) + n.selfSize);
+      const g = groupOf(f.url);
+      groups.set(g, (groups.get(g) ?? 0) + n.selfSize);
+      total += n.selfSize;
+    }
+    for (const c of n.children) walk(c);
+  };
+  for (const file of files) walk((JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode }).head);
+  const pct = (b: number) => `${((100 * b) / Math.max(1, total)).toFixed(1).padStart(5)}%`;
+  const mb = (b: number) => `${(b / 1e6).toFixed(1).padStart(7)} MB`;
+  console.log(`\nallocated (sampled) in ${files.length} profile(s): ${(total / 1e6).toFixed(0)} MB\n`);
+  console.log('allocation by package / source folder');
+  for (const [g, b] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`${pct(b)} ${mb(b)}  ${g}`);
+  console.log('\nfunctions by bytes allocated');
+  for (const [k, b] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`${pct(b)} ${mb(b)}  ${k}`);
+}
+
 const { values, positionals } = parseArgs({
   options: { top: { type: 'string', default: '30' } },
   allowPositionals: true,
 });
-const files = positionals.flatMap((p) =>
-  statSync(p).isDirectory()
-    ? readdirSync(p)
-        .filter((f) => f.endsWith('.cpuprofile'))
-        .map((f) => join(p, f))
-    : [p],
+const paths = positionals.flatMap((p) =>
+  statSync(p).isDirectory() ? readdirSync(p).map((f) => join(p, f)) : [p],
 );
-if (files.length === 0) {
-  console.error('usage: bench/cpu-top.ts <file.cpuprofile | dir> [--top 30]');
+const files = paths.filter((f) => f.endsWith('.cpuprofile'));
+const heaps = paths.filter((f) => f.endsWith('.heapprofile'));
+if (files.length + heaps.length === 0) {
+  console.error('usage: bench/cpu-top.ts <file.cpuprofile | file.heapprofile | dir> [--top 30]');
   process.exit(2);
 }
-summarise(files, Number(values.top));
+if (files.length > 0) summarise(files, Number(values.top));
+if (heaps.length > 0) summariseHeap(heaps, Number(values.top));

@@ -15,8 +15,20 @@ export interface Target {
   headers: (p: Profile) => Record<string, string>;
   model: (p: Profile) => string;
   pid?: number;
-  /** Statements the target's store has run so far (Agentry only). */
-  statements?: () => Promise<number>;
+  /** Reads (and resets) the target's own figures (Agentry only). */
+  probe?: () => Promise<Probe>;
+}
+
+/** What a target process reports about itself: counters so far, and delays since the last probe. */
+export interface Probe {
+  /** Store statements run so far. */
+  statements: number;
+  /** Event-loop delay p99 and maximum (ms) since the last probe. */
+  loopP99: number;
+  loopMax: number;
+  /** Time paused by garbage collection (ms), and the longest pause, since the last probe. */
+  gcMs: number;
+  gcMaxMs: number;
 }
 
 export function rssMb(pid: number | undefined): number {
@@ -65,7 +77,7 @@ export async function load(target: Target, profile: Profile, stream: boolean, ra
   let firstError: string | undefined;
   const pending: Promise<void>[] = [];
   const cpu0 = cpuMs(target.pid);
-  const statements0 = await target.statements?.();
+  const probe0 = await target.probe?.();
   const t0 = performance.now() + 20;
   const one = async (i: number, due: number) => {
     try {
@@ -108,9 +120,8 @@ export async function load(target: Target, profile: Profile, stream: boolean, ra
   await Promise.all(pending);
   await pool.close();
   const cpuPerRequest = (cpuMs(target.pid) - cpu0) / total;
-  const statements1 = await target.statements?.();
-  const statementsPerRequest =
-    statements0 === undefined || statements1 === undefined ? undefined : (statements1 - statements0) / total;
+  const probe1 = await target.probe?.();
+  const statementsPerRequest = probe0 && probe1 ? (probe1.statements - probe0.statements) / total : undefined;
   if (firstError) process.stderr.write(`    ${target.name}: ${errors} errors, first: ${firstError}\n`);
   return {
     p50: quantile(latencies, 0.5),
@@ -120,5 +131,8 @@ export async function load(target: Target, profile: Profile, stream: boolean, ra
     lagP99: quantile(lags, 0.99),
     cpuPerRequest,
     statementsPerRequest,
+    /** The target's event-loop delay p99 and GC pause per request over the load, when it reports them. */
+    loopP99: probe1?.loopP99,
+    gcPerRequest: probe1 ? probe1.gcMs / total : undefined,
   };
 }

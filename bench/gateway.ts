@@ -9,14 +9,20 @@
  * response headers are not a token, and a gateway may send them before or after the upstream's
  * first chunk). Added latency = gateway percentile − direct percentile.
  * Agentry runs with auth, tenant policy, budgets, rate limits and usage recording on.
+ * Each gateway is measured in its own phase: its process is started for that phase and stopped
+ * after it, so the other gateway's process is not running meanwhile; in each phase every case runs
+ * direct, then through the gateway, and the added latency is taken against that direct run.
  * Upstream, Agentry, Portkey and the load generator (this process) each run in their own process;
  * RSS and CPU time are read from /proc. CPU ms per request of each gateway is the figure that noise
  * on a shared machine moves least; `gen_lag` (how late the generator sent, p99) says whether the
- * generator itself kept up.
+ * generator itself kept up. Agentry also reports its event-loop delay p99 and GC pause per request,
+ * which tell where its p99 comes from.
  *
  *   node --import tsx bench/gateway.ts [--quick] [--seconds 10] [--rates 500,2000]
  *     [--only direct,agentry] [--profiles instant,realistic] [--modes json,stream]
- *     [--prof-dir DIR]   (a CPU profile of Agentry during the runs; read it with bench/cpu-top.ts DIR)
+ *     [--prof-dir DIR]   (CPU and allocation profiles of Agentry during the runs; read them with
+ *                         bench/cpu-top.ts DIR; the .heapprofile opens in Chrome DevTools too)
+ *     [--agentry-flags='--trace-gc …']   (node flags for Agentry's process, for A/B runs)
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -25,7 +31,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { load, type Profile, rssMb, type Target } from './gateway-load.ts';
+import { load, type Probe, type Profile, rssMb, type Target } from './gateway-load.ts';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -127,9 +133,31 @@ async function serveAgentry(upstream: string): Promise<void> {
   const session = new Session();
   const { counted, countStatements } = await import('./count-statements.ts');
   countStatements(app.services.db as never);
-  process.on('message', async (m: { prof?: 'start' | 'stop'; dir?: string; statements?: true }) => {
-    if (m.statements) {
-      process.send?.({ statements: counted.statements });
+  // Where a p99 comes from: how late this process's event loop ran (a 1 ms timer's lateness) and
+  // how long V8's collector paused it, over each load (reset by every probe).
+  const { monitorEventLoopDelay, PerformanceObserver } = await import('node:perf_hooks');
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const gc = { ms: 0, max: 0, count: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.ms += e.duration;
+      gc.max = Math.max(gc.max, e.duration);
+      gc.count += 1;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  process.on('message', async (m: { prof?: 'start' | 'stop'; dir?: string; probe?: true }) => {
+    if (m.probe) {
+      const probe: Probe = {
+        statements: counted.statements,
+        loopP99: loop.percentile(99) / 1e6,
+        loopMax: loop.max / 1e6,
+        gcMs: gc.ms,
+        gcMaxMs: gc.max,
+      };
+      loop.reset();
+      Object.assign(gc, { ms: 0, max: 0, count: 0 });
+      process.send?.({ probe });
       return;
     }
     if (m.prof === 'start') {
@@ -137,11 +165,18 @@ async function serveAgentry(upstream: string): Promise<void> {
       await session.post('Profiler.enable');
       await session.post('Profiler.setSamplingInterval', { interval: 200 });
       await session.post('Profiler.start');
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 16_384,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
     } else if (m.prof === 'stop' && m.dir) {
       const { profile } = await session.post('Profiler.stop');
+      const { profile: heap } = await session.post('HeapProfiler.stopSampling');
       const { mkdirSync, writeFileSync } = await import('node:fs');
       mkdirSync(m.dir, { recursive: true });
       writeFileSync(`${m.dir}/agentry-${process.pid}.cpuprofile`, JSON.stringify(profile));
+      writeFileSync(`${m.dir}/agentry-${process.pid}.heapprofile`, JSON.stringify(heap));
       session.disconnect();
     }
     process.send?.({ prof: m.prof });
@@ -159,7 +194,7 @@ async function start(
   const child = fork(self, args, {
     execArgv: ['--import', 'tsx', ...execArgv],
     env,
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const [msg] = (await once(child, 'message')) as [{ url: string; key?: string }];
   return { child, msg };
@@ -201,6 +236,7 @@ async function main(): Promise<void> {
       profiles: { type: 'string', default: 'instant,realistic' },
       modes: { type: 'string', default: 'json,stream' },
       'prof-dir': { type: 'string' },
+      'agentry-flags': { type: 'string', default: '' },
     },
   });
   const seconds = Number(values.seconds ?? (values.quick ? 2 : 10));
@@ -210,154 +246,193 @@ async function main(): Promise<void> {
   const profiles = values.profiles.split(',') as Profile[];
   const modes = values.modes.split(',').map((m) => m === 'stream');
   const profDir = values['prof-dir'];
+  const agentryFlags = values['agentry-flags'].split(' ').filter(Boolean);
 
   const up = await start(['--role', 'upstream']);
-  const agentry = only.has('agentry')
-    ? await start(['--role', 'agentry', '--upstream', up.msg.url])
-    : undefined;
-  const prof = async (what: 'start' | 'stop') => {
-    if (!profDir || !agentry) return;
-    agentry.child.send({ prof: what, dir: profDir });
-    await once(agentry.child, 'message');
+  const direct: Target = {
+    name: 'direct',
+    origin: up.msg.url,
+    path: (p) => `/${p}/v1/chat/completions`,
+    headers: () => ({}),
+    model: () => 'm',
   };
-  const portkey = only.has('portkey') ? await startPortkey() : undefined;
-  const targets: Target[] = [
-    {
-      name: 'direct',
-      origin: up.msg.url,
-      path: (p) => `/${p}/v1/chat/completions`,
-      headers: () => ({}),
-      model: () => 'm',
+  /** Starts one gateway for its phase: the other gateway is not running while it is measured. */
+  const contenders: Record<'agentry' | 'portkey', () => Promise<{ target: Target; child: ChildProcess }>> = {
+    agentry: async () => {
+      const { child, msg } = await start(
+        ['--role', 'agentry', '--upstream', up.msg.url],
+        process.env,
+        agentryFlags,
+      );
+      const target: Target = {
+        name: 'agentry',
+        origin: msg.url,
+        path: () => '/v1/chat/completions',
+        headers: () => ({ authorization: `Bearer ${msg.key}`, 'x-agentry-agent': 'bench' }),
+        model: (p) => `${p}/m`,
+        pid: child.pid,
+        probe: async () => {
+          child.send({ probe: true });
+          const [m] = (await once(child, 'message')) as [{ probe: Probe }];
+          return m.probe;
+        },
+      };
+      return { target, child };
     },
-  ];
-  if (agentry) {
-    targets.push({
-      name: 'agentry',
-      origin: agentry.msg.url,
-      path: () => '/v1/chat/completions',
-      headers: () => ({ authorization: `Bearer ${agentry.msg.key}`, 'x-agentry-agent': 'bench' }),
-      model: (p) => `${p}/m`,
-      pid: agentry.child.pid,
-      statements: async () => {
-        agentry.child.send({ statements: true });
-        const [m] = (await once(agentry.child, 'message')) as [{ statements: number }];
-        return m.statements;
-      },
-    });
-  }
-  if (portkey) {
-    targets.push({
-      name: 'portkey',
-      origin: portkey.url,
-      path: () => '/v1/chat/completions',
-      headers: (p) => ({
-        authorization: 'Bearer sk-bench',
-        'x-portkey-provider': 'openai',
-        'x-portkey-custom-host': `${up.msg.url}/${p}/v1`,
-      }),
-      model: () => 'm',
-      pid: portkey.child.pid,
-    });
-  }
-
-  const rows: Array<Record<string, string | number | null>> = [];
-  await prof('start');
+    portkey: async () => {
+      const { child, url } = await startPortkey();
+      const target: Target = {
+        name: 'portkey',
+        origin: url,
+        path: () => '/v1/chat/completions',
+        headers: (p) => ({
+          authorization: 'Bearer sk-bench',
+          'x-portkey-provider': 'openai',
+          'x-portkey-custom-host': `${up.msg.url}/${p}/v1`,
+        }),
+        model: () => 'm',
+        pid: child.pid,
+      };
+      return { target, child };
+    },
+  };
+  const phases = (['agentry', 'portkey'] as const).filter((name) => only.has(name));
+  const cases = rates.flatMap((rate) =>
+    profiles.flatMap((profile) => modes.map((stream) => ({ rate, profile, stream }))),
+  );
+  // Per case: each gateway's result and the direct result measured just before it, in its phase.
+  const results = cases.map(() => ({}) as Record<string, { direct: Result; gateway?: Result }>);
+  const rss: Record<string, number> = { agentry_rss_mb: 0, portkey_rss_mb: 0 };
+  let running: ChildProcess | undefined;
   try {
-    for (const rate of rates) {
-      for (const profile of profiles) {
-        for (const stream of modes) {
-          const result: Record<string, Result> = {};
-          for (const t of targets) {
-            process.stderr.write(`  ${rate} req/s ${profile} ${stream ? 'stream' : 'json'} → ${t.name}\n`);
-            result[t.name] = await load(t, profile, stream, rate, seconds);
-          }
-          const d = result.direct!;
-          const row: Record<string, string | number | null> = {
-            rate,
-            profile,
-            mode: stream ? 'ttft' : 'total',
-            direct_p50: d.p50,
-            direct_p99: d.p99,
-            gen_lag_p99: Math.max(...Object.values(result).map((r) => r.lagP99)),
-          };
-          for (const name of ['agentry', 'portkey']) {
-            const r = result[name];
-            // A target that failed every request has no latency: null, not a made-up number.
-            const ok = r && r.n > 0;
-            row[`${name}_add_p50`] = ok ? r.p50 - d.p50 : null;
-            row[`${name}_add_p99`] = ok ? r.p99 - d.p99 : null;
-            row[`${name}_cpu_ms_req`] = r ? r.cpuPerRequest : null;
-            row[`${name}_statements_req`] = r?.statementsPerRequest ?? null;
-            row[`${name}_errors`] = r ? r.errors : null;
-          }
-          const a = row.agentry_add_p50;
-          const p = row.portkey_add_p50;
-          row.ratio_p50 = typeof a === 'number' && typeof p === 'number' ? a / Math.max(0.001, p) : null;
-          rows.push(row);
+    // One phase per gateway (or one of direct alone): a gateway's process is started for its own
+    // phase and stopped after it, so no other gateway's process (its timers, its collector, the
+    // backlog of a rate it could not keep up with) runs while it is measured.
+    for (const name of phases.length > 0 ? phases : [undefined]) {
+      const contender = name ? await contenders[name]() : undefined;
+      running = contender?.child;
+      const prof = async (what: 'start' | 'stop') => {
+        if (!profDir || name !== 'agentry' || !contender) return;
+        contender.child.send({ prof: what, dir: profDir });
+        await once(contender.child, 'message');
+      };
+      await prof('start');
+      for (const [i, c] of cases.entries()) {
+        const label = `  ${c.rate} req/s ${c.profile} ${c.stream ? 'stream' : 'json'} →`;
+        process.stderr.write(`${label} direct\n`);
+        const d = await load(direct, c.profile, c.stream, c.rate, seconds);
+        let g: Result | undefined;
+        if (contender) {
+          process.stderr.write(`${label} ${name}\n`);
+          g = await load(contender.target, c.profile, c.stream, c.rate, seconds);
         }
+        results[i]![name ?? 'direct'] = { direct: d, gateway: g };
       }
+      await prof('stop');
+      if (contender) {
+        rss[`${name}_rss_mb`] = rssMb(contender.child.pid);
+        contender.child.kill();
+        await once(contender.child, 'exit');
+      }
+      running = undefined;
     }
   } finally {
-    await prof('stop');
-    const rss = { agentry_rss_mb: rssMb(agentry?.child.pid), portkey_rss_mb: rssMb(portkey?.child.pid) };
-    for (const c of [up.child, agentry?.child, portkey?.child]) c?.kill();
-    const f = (n: unknown) => (typeof n === 'number' ? n.toFixed(2) : String(n ?? '-'));
-    console.log(
-      '\nadded latency in ms (gateway percentile − direct percentile); ratio = agentry/portkey p50 added;',
-    );
-    console.log(
-      'cpu = CPU ms per request of the gateway process; stmts = store statements per request (flushes ' +
-        'included); gen_lag = generator send lag p99 (ms)',
-    );
-    const head = [
-      'rate',
-      'profile',
-      'mode',
-      'direct_p50',
-      'agentry+p50',
-      'agentry+p99',
-      'portkey+p50',
-      'portkey+p99',
-      'ratio_p50',
-      'cpu(a)',
-      'cpu(p)',
-      'stmts(a)',
-      'gen_lag',
-      'errors(a/p)',
-    ];
-    console.log(head.map((h) => h.padStart(12)).join(''));
-    for (const r of rows) {
-      console.log(
-        [
-          r.rate,
-          r.profile,
-          r.mode,
-          r.direct_p50,
-          r.agentry_add_p50,
-          r.agentry_add_p99,
-          r.portkey_add_p50,
-          r.portkey_add_p99,
-          r.ratio_p50,
-          r.agentry_cpu_ms_req,
-          r.portkey_cpu_ms_req,
-          r.agentry_statements_req,
-          r.gen_lag_p99,
-          `${r.agentry_errors ?? '-'}/${r.portkey_errors ?? '-'}`,
-        ]
-          .map((v) => f(v).padStart(12))
-          .join(''),
-      );
-    }
-    console.log(`RSS after the run: agentry ${rss.agentry_rss_mb} MB, portkey ${rss.portkey_rss_mb} MB`);
-    const behind = rows.filter((r) => Number(r.gen_lag_p99) > 5);
-    if (behind.length > 0) {
-      console.log(
-        `warning: in ${behind.length} row(s) the load generator sent requests more than 5 ms late (p99): ` +
-          'the machine is too busy for those latencies to mean anything; CPU per request still holds',
-      );
-    }
-    console.log(JSON.stringify({ bench: 'gateway', seconds, rates, rows, ...rss }));
+    for (const c of [up.child, running]) c?.kill();
   }
+  const rows: Array<Record<string, string | number | null>> = [];
+  for (const [i, c] of cases.entries()) {
+    const byName = results[i]!;
+    const all = Object.values(byName);
+    // The direct figures shown are those of the first phase; each gateway's added latency is taken
+    // against the direct run just before its own.
+    const d = all[0]!.direct;
+    const row: Record<string, string | number | null> = {
+      rate: c.rate,
+      profile: c.profile,
+      mode: c.stream ? 'ttft' : 'total',
+      direct_p50: d.p50,
+      direct_p99: d.p99,
+      gen_lag_p99: Math.max(...all.flatMap((r) => [r.direct.lagP99, r.gateway?.lagP99 ?? 0])),
+    };
+    for (const name of ['agentry', 'portkey']) {
+      const r = byName[name]?.gateway;
+      const base = byName[name]?.direct;
+      // A target that failed every request has no latency: null, not a made-up number.
+      const ok = r && base && r.n > 0;
+      row[`${name}_add_p50`] = ok ? r.p50 - base.p50 : null;
+      row[`${name}_add_p99`] = ok ? r.p99 - base.p99 : null;
+      row[`${name}_cpu_ms_req`] = r ? r.cpuPerRequest : null;
+      row[`${name}_statements_req`] = r?.statementsPerRequest ?? null;
+      row[`${name}_loop_p99`] = r?.loopP99 ?? null;
+      row[`${name}_gc_ms_req`] = r?.gcPerRequest ?? null;
+      row[`${name}_errors`] = r ? r.errors : null;
+    }
+    const a = row.agentry_add_p50;
+    const p = row.portkey_add_p50;
+    row.ratio_p50 = typeof a === 'number' && typeof p === 'number' ? a / Math.max(0.001, p) : null;
+    rows.push(row);
+  }
+  const f = (n: unknown) => (typeof n === 'number' ? n.toFixed(2) : String(n ?? '-'));
+  console.log(
+    '\nadded latency in ms (gateway percentile − direct percentile); ratio = agentry/portkey p50 added;',
+  );
+  console.log(
+    'cpu = CPU ms per request of the gateway process; stmts = store statements per request (flushes ' +
+      'included); loop99 = event-loop delay p99 (ms) and gc = GC pause ms per request, of the ' +
+      'gateway process; gen_lag = generator send lag p99 (ms)',
+  );
+  const head = [
+    'rate',
+    'profile',
+    'mode',
+    'direct_p50',
+    'agentry+p50',
+    'agentry+p99',
+    'portkey+p50',
+    'portkey+p99',
+    'ratio_p50',
+    'cpu(a)',
+    'cpu(p)',
+    'stmts(a)',
+    'loop99(a)',
+    'gc(a)',
+    'gen_lag',
+    'errors(a/p)',
+  ];
+  console.log(head.map((h) => h.padStart(12)).join(''));
+  for (const r of rows) {
+    console.log(
+      [
+        r.rate,
+        r.profile,
+        r.mode,
+        r.direct_p50,
+        r.agentry_add_p50,
+        r.agentry_add_p99,
+        r.portkey_add_p50,
+        r.portkey_add_p99,
+        r.ratio_p50,
+        r.agentry_cpu_ms_req,
+        r.portkey_cpu_ms_req,
+        r.agentry_statements_req,
+        r.agentry_loop_p99,
+        r.agentry_gc_ms_req,
+        r.gen_lag_p99,
+        `${r.agentry_errors ?? '-'}/${r.portkey_errors ?? '-'}`,
+      ]
+        .map((v) => f(v).padStart(12))
+        .join(''),
+    );
+  }
+  console.log(`RSS after the run: agentry ${rss.agentry_rss_mb} MB, portkey ${rss.portkey_rss_mb} MB`);
+  const behind = rows.filter((r) => Number(r.gen_lag_p99) > 5);
+  if (behind.length > 0) {
+    console.log(
+      `warning: in ${behind.length} row(s) the load generator sent requests more than 5 ms late (p99): ` +
+        'the machine is too busy for those latencies to mean anything; CPU per request still holds',
+    );
+  }
+  console.log(JSON.stringify({ bench: 'gateway', seconds, rates, rows, ...rss }));
 }
 
 const { values: roleArgs } = parseArgs({
