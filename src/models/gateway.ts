@@ -1,15 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { ModelTimeouts } from '../config/models-config.ts';
 import { AppError } from '../errors.ts';
-import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
-import { backoffMs, type RetryOptions } from '../resilience/retry.ts';
-import type { Admission, Ticket } from './admission.ts';
+import type { CircuitBreaker } from '../resilience/breaker.ts';
+import type { Admission } from './admission.ts';
+import { type Attempt, type AttemptOptions, Attempts, type Call } from './attempts.ts';
 import type { ModelCatalog, ResolvedModel } from './catalog.ts';
 import { asUpstreamError, TimeoutReason, toAppError } from './errors.ts';
 import type { ModelPolicy } from './policy.ts';
-import { type Embeddings, type ProviderCall, UpstreamError } from './provider.ts';
+import { type Embeddings, UpstreamError } from './provider.ts';
 import type { MockProvider } from './providers/mock.ts';
-import type { CallSpan, ModelTelemetry } from './telemetry.ts';
+import type { ModelTelemetry } from './telemetry.ts';
 import { estimatePromptTokens } from './tokens.ts';
 import type {
   CallContext,
@@ -21,11 +19,7 @@ import type {
 } from './types.ts';
 import type { UsageRecorder } from './usage.ts';
 
-export interface GatewayOptions {
-  retries: RetryOptions;
-  breaker: BreakerOptions;
-  /** Timeouts by provider name (config defaults merged with the provider's own). */
-  timeouts: (provider: string) => ModelTimeouts;
+export interface GatewayOptions extends AttemptOptions {
   default_max_tokens: number;
 }
 
@@ -39,28 +33,6 @@ export interface GatewayDeps {
   flush: () => Promise<void>;
   telemetry: ModelTelemetry;
   options: GatewayOptions;
-}
-
-/** One call on its way through the gateway. */
-interface Call {
-  request: CompletionRequest;
-  ctx: CallContext;
-  candidates: ResolvedModel[];
-  promptTokens: number;
-  ticket: Ticket;
-  span: CallSpan;
-  started: number;
-  /** Time spent waiting on providers (calls and retry pauses): the rest is the gateway's own. */
-  upstreamMs: number;
-  attempts: number;
-}
-
-interface Attempt<T> {
-  model: ResolvedModel;
-  value: T;
-  controller: AbortController;
-  /** Clears the attempt's timers and signal links. */
-  done: () => void;
 }
 
 type StreamStart = { it: AsyncIterator<CompletionChunk>; first: IteratorResult<CompletionChunk> };
@@ -78,12 +50,13 @@ export class Gateway implements ModelGateway {
   readonly mock: MockProvider;
   /** Usage rows, recorded for every call; queried by GET /v1/usage. */
   readonly usage: UsageRecorder;
-  private readonly breakerMap = new Map<string, CircuitBreaker>();
+  private readonly attempts: Attempts;
 
   constructor(private readonly deps: GatewayDeps) {
     this.catalog = deps.catalog;
     this.mock = deps.mock;
     this.usage = deps.usage;
+    this.attempts = new Attempts(deps.options);
   }
 
   /** Writes buffered usage rows and settles budget/rate leases with the store now. */
@@ -93,7 +66,7 @@ export class Gateway implements ModelGateway {
 
   /** The circuit breaker of each provider endpoint that has been called. */
   breakers(): ReadonlyMap<string, CircuitBreaker> {
-    return this.breakerMap;
+    return this.attempts.breakers();
   }
 
   /** The models a tenant may use, as known to config. */
@@ -111,7 +84,7 @@ export class Gateway implements ModelGateway {
     const call = await this.prepare(request, ctx, false);
     let attempt: Attempt<Completion> | undefined;
     try {
-      attempt = await this.attempt(call, async (model, pc) => model.provider.complete(pc));
+      attempt = await this.attempts.run(call, async (model, pc) => model.provider.complete(pc));
     } catch (err) {
       this.fail(call, err);
       throw err;
@@ -141,7 +114,7 @@ export class Gateway implements ModelGateway {
     call.candidates = call.candidates.filter((m) => m.provider.embed);
     let attempt: Attempt<Embeddings> | undefined;
     try {
-      attempt = await this.attempt(call, async (model, pc) =>
+      attempt = await this.attempts.run(call, async (model, pc) =>
         model.provider.embed!({
           model: model.model,
           input: request.input,
@@ -168,7 +141,7 @@ export class Gateway implements ModelGateway {
     const call = await this.prepare(request, ctx, true);
     let attempt: Attempt<StreamStart>;
     try {
-      attempt = await this.attempt(call, async (model, pc, controller, timeouts) => {
+      attempt = await this.attempts.run(call, async (model, pc, controller, timeouts) => {
         const it = model.provider.stream(pc)[Symbol.asyncIterator]();
         const timer = setTimeout(
           () => controller.abort(new TimeoutReason('first_byte')),
@@ -218,7 +191,7 @@ export class Gateway implements ModelGateway {
     } catch (raw) {
       // Past the first chunk nothing is retried: the caller already has part of the answer.
       const err = asUpstreamError(raw, controller.signal);
-      if (err.endpointFault) this.breaker(model.provider.name).failure();
+      if (err.endpointFault) this.attempts.breaker(model.provider.name).failure();
       failure =
         err.kind === 'timeout'
           ? new AppError('gateway_timeout', `model ${model.id}: ${err.message} mid-stream`, { cause: err })
@@ -303,97 +276,6 @@ export class Gateway implements ModelGateway {
       throw err;
     }
     return call;
-  }
-
-  /** Runs `run` on the model, then its fallbacks, with breakers, timeouts and retries. */
-  private async attempt<T>(
-    call: Call,
-    run: (
-      model: ResolvedModel,
-      pc: ProviderCall,
-      controller: AbortController,
-      t: ModelTimeouts,
-    ) => Promise<T>,
-  ): Promise<Attempt<T>> {
-    const { options } = this.deps;
-    const { ctx } = call;
-    let last: AppError | undefined;
-    for (const model of call.candidates) {
-      const breaker = this.breaker(model.provider.name);
-      for (let retry = 0; ; retry++) {
-        if (!breaker.acquire()) {
-          last = new AppError(
-            'unavailable',
-            `model ${model.id}: provider ${model.provider.name} is unavailable (circuit open)`,
-            {
-              retryAfter: Math.max(1, Math.ceil(breaker.retryInMs() / 1000)),
-            },
-          );
-          call.span.attempt(model.provider.name, model.id, call.attempts, 'circuit_open');
-          break;
-        }
-        const timeouts = { ...options.timeouts(model.provider.name), ...ctx.timeouts };
-        const controller = new AbortController();
-        const onAbort = () => controller.abort(ctx.signal?.reason);
-        ctx.signal?.addEventListener('abort', onAbort, { once: true });
-        if (ctx.signal?.aborted) onAbort();
-        const timer = setTimeout(() => controller.abort(new TimeoutReason('total')), timeouts.total_ms);
-        const done = () => {
-          clearTimeout(timer);
-          ctx.signal?.removeEventListener('abort', onAbort);
-        };
-        call.attempts += 1;
-        const t0 = performance.now();
-        try {
-          const pc: ProviderCall = {
-            request: { ...call.request, model: model.model },
-            signal: controller.signal,
-            requestId: ctx.requestId,
-          };
-          const value = await run(model, pc, controller, timeouts);
-          call.upstreamMs += performance.now() - t0;
-          breaker.success();
-          return { model, value, controller, done };
-        } catch (raw) {
-          call.upstreamMs += performance.now() - t0;
-          done();
-          const err = asUpstreamError(raw, controller.signal);
-          call.span.attempt(
-            model.provider.name,
-            model.id,
-            call.attempts,
-            err.status ? String(err.status) : err.kind,
-          );
-          if (err.kind === 'aborted') {
-            breaker.release();
-            throw toAppError(err, model.id);
-          }
-          if (err.endpointFault) breaker.failure();
-          else breaker.success();
-          // The caller's own mistakes (400, 404, 422 …) are not fixed by retrying or another model.
-          if (!err.retryable) throw toAppError(err, model.id);
-          last = toAppError(err, model.id);
-          if (retry >= options.retries.max) break;
-          const wait = backoffMs(retry, options.retries, err.retryAfter);
-          if (wait === undefined) break;
-          const w0 = performance.now();
-          await sleep(wait, undefined, { signal: ctx.signal }).catch((e) => {
-            throw new AppError('bad_request', 'request aborted by the client', { cause: e });
-          });
-          call.upstreamMs += performance.now() - w0;
-        }
-      }
-    }
-    throw last ?? new AppError('unavailable', 'no model could answer');
-  }
-
-  private breaker(name: string): CircuitBreaker {
-    let b = this.breakerMap.get(name);
-    if (!b) {
-      b = new CircuitBreaker(name, this.deps.options.breaker);
-      this.breakerMap.set(name, b);
-    }
-    return b;
   }
 
   private finish(
