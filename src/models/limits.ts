@@ -21,6 +21,13 @@ interface Need {
  * reached, a tenant with `fail_open` is served (and it is logged), any other gets 503.
  */
 export class Limits implements Admission {
+  /**
+   * The counters a caller (tenant, agent, key) needs this minute, worked out once per minute instead
+   * of once per call: the keys embed the minute, day and month. Cleared when the minute turns.
+   */
+  private readonly needsCache = new Map<string, CachedNeeds>();
+  private cacheMinute = -1;
+
   constructor(
     private readonly policies: TenantPolicies,
     private readonly budgets: LeasedCounters,
@@ -32,8 +39,7 @@ export class Limits implements Admission {
   async admit(req: AdmissionRequest): Promise<Ticket> {
     const policy = this.policies.get(req.ctx.tenantName);
     const now = this.now();
-    const budgetNeeds = this.budgetNeeds(policy, req, now);
-    const rateNeeds = this.rateNeeds(policy, req, now);
+    const { budgetNeeds, rateNeeds } = this.needs(policy, req, now);
     if (budgetNeeds.length === 0 && rateNeeds.length === 0) return noopTicket;
     const amount = (n: Need) =>
       n.metric === 'requests' ? 1 : n.metric === 'tokens' ? req.worstTokens : req.worstCost;
@@ -97,6 +103,27 @@ export class Limits implements Admission {
     };
   }
 
+  private needs(policy: TenantPolicy, req: AdmissionRequest, now: number): CachedNeeds {
+    const minute = Math.floor(now / 60_000);
+    if (minute !== this.cacheMinute || this.needsCache.size >= MAX_CACHED) {
+      this.needsCache.clear();
+      this.cacheMinute = minute;
+    }
+    const { ctx } = req;
+    const key = `${ctx.tenantId}\n${ctx.agentName ?? ''}\n${ctx.keyId ?? ''}\n${ctx.tenantName}`;
+    let cached = this.needsCache.get(key);
+    // A reloaded tenants.yaml brings new policy objects: their needs are worked out again.
+    if (cached?.policy !== policy) {
+      cached = {
+        policy,
+        budgetNeeds: this.budgetNeeds(policy, req, now),
+        rateNeeds: this.rateNeeds(policy, req, now),
+      };
+      this.needsCache.set(key, cached);
+    }
+    return cached;
+  }
+
   private budgetNeeds(policy: TenantPolicy, req: AdmissionRequest, now: number): Need[] {
     const needs: Need[] = [];
     const t = req.ctx.tenantId;
@@ -135,6 +162,15 @@ export class Limits implements Admission {
 }
 
 const noopTicket: Ticket = { settle() {} };
+
+interface CachedNeeds {
+  policy: TenantPolicy;
+  budgetNeeds: Need[];
+  rateNeeds: Need[];
+}
+
+/** Callers (tenant, agent, key) whose needs are kept within one minute; past it the cache starts over. */
+const MAX_CACHED = 10_000;
 
 function cancel(counters: LeasedCounters, needs: Need[], amounts: number[]) {
   for (const [i, n] of needs.entries()) counters.settle(n.spec, amounts[i]!, 0);
