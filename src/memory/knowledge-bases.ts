@@ -93,6 +93,21 @@ export class KnowledgeBaseService {
     return toKb(row);
   }
 
+  /**
+   * By id or name, without the document and chunk counts `get` adds up (a scan of the knowledge
+   * base's documents): what ingest and search need, on every call.
+   */
+  async record(tenantId: string, ref: string): Promise<KbRecord> {
+    const byId = isUuid(ref);
+    const [row] = await this.db.query<KbRow>(
+      `select k.*, 0 as document_count, 0 as chunk_count from knowledge_bases k
+        where k.tenant_id = $1 and ${byId ? 'k.id = $2::uuid' : 'k.name = $2'}`,
+      [tenantId, ref],
+    );
+    if (!row) throw notFound('knowledge base', ref);
+    return toKb(row);
+  }
+
   async list(tenantId: string, q: { limit: number; offset: number; kind?: KbKind }) {
     const rows = await this.db.query<KbRow>(
       `${kbSelect} where k.tenant_id = $1 and ($2::text is null or k.kind = $2)

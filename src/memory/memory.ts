@@ -45,7 +45,7 @@ export class Memory {
     ctx: EmbedContext,
     who: Actor,
   ): Promise<IngestResult> {
-    const kb = await this.knowledgeBases.get(tenantId, kbRef);
+    const kb = await this.knowledgeBases.record(tenantId, kbRef);
     const { db, vectors, options } = this;
     return ingestDocument(
       {
@@ -68,7 +68,7 @@ export class Memory {
     input: SearchInput,
     ctx: EmbedContext,
   ): Promise<SearchResult> {
-    const kb = await this.knowledgeBases.get(tenantId, kbRef);
+    const kb = await this.knowledgeBases.record(tenantId, kbRef);
     return searchKnowledgeBase(
       { db: this.db, vectors: this.vectors, embedder: this.options.embedder },
       kb,
