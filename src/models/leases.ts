@@ -66,6 +66,23 @@ export class LeasedCounters {
     return undefined;
   }
 
+  /**
+   * Reserves `amount` on every counter from what this process already holds, or reserves nothing and
+   * answers false (the caller then goes through `reserveAll`, which takes leases from the store).
+   */
+  reserveHeld(specs: readonly CounterSpec[], amounts: readonly number[]): boolean {
+    for (let i = 0; i < specs.length; i++) {
+      const lease = this.leases.get(specs[i]!.key);
+      if (!lease || lease.held - lease.inflight - lease.consumed < amounts[i]!) return false;
+    }
+    for (let i = 0; i < specs.length; i++) {
+      const lease = this.leases.get(specs[i]!.key)!;
+      lease.inflight += amounts[i]!;
+      lease.active = true;
+    }
+    return true;
+  }
+
   async reserve(spec: CounterSpec, amount: number): Promise<boolean> {
     const lease = this.leaseFor(spec);
     if (amount > spec.limit) return false;

@@ -36,21 +36,38 @@ export class Limits implements Admission {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async admit(req: AdmissionRequest): Promise<Ticket> {
+  admit(req: AdmissionRequest): Promise<Ticket> | Ticket {
     const policy = this.policies.get(req.ctx.tenantName);
     const now = this.now();
-    const { budgetNeeds, rateNeeds } = this.needs(policy, req, now);
-    if (budgetNeeds.length === 0 && rateNeeds.length === 0) return noopTicket;
-    const amount = (n: Need) =>
-      n.metric === 'requests' ? 1 : n.metric === 'tokens' ? req.worstTokens : req.worstCost;
+    const needs = this.needs(policy, req, now);
+    if (needs.budgetNeeds.length === 0 && needs.rateNeeds.length === 0) return noopTicket;
+    const held: Held[] = [
+      { counters: this.rates, needs: needs.rateNeeds, amounts: needs.rateNeeds.map((n) => amountOf(n, req)) },
+      {
+        counters: this.budgets,
+        needs: needs.budgetNeeds,
+        amounts: needs.budgetNeeds.map((n) => amountOf(n, req)),
+      },
+    ];
+    // Most calls fit in what this process already holds: reserved at once, with no store round trip.
+    if (this.rates.reserveHeld(needs.rateSpecs, held[0]!.amounts)) {
+      if (this.budgets.reserveHeld(needs.budgetSpecs, held[1]!.amounts)) return ticketFor(held);
+      cancel(held[0]!);
+    }
+    return this.admitFromStore(policy, req, now, held);
+  }
 
-    const held: Array<{ counters: LeasedCounters; needs: Need[]; amounts: number[] }> = [];
-    for (const [counters, needs] of [
-      [this.rates, rateNeeds],
-      [this.budgets, budgetNeeds],
-    ] as const) {
+  /** Reserves on the rate limits, then the budgets, taking leases from their stores as needed. */
+  private async admitFromStore(
+    policy: TenantPolicy,
+    req: AdmissionRequest,
+    now: number,
+    wanted: Held[],
+  ): Promise<Ticket> {
+    const held: Held[] = [];
+    for (const h of wanted) {
+      const { counters, needs, amounts } = h;
       if (needs.length === 0) continue;
-      const amounts = needs.map(amount);
       let refused: CounterSpec | undefined;
       try {
         refused = await counters.reserveAll(
@@ -59,7 +76,7 @@ export class Limits implements Admission {
         );
       } catch (err) {
         if (!policy.fail_open) {
-          for (const h of held) cancel(h.counters, h.needs, h.amounts);
+          for (const k of held) cancel(k);
           throw new AppError('store_unavailable', 'the budget and rate-limit store cannot be reached', {
             cause: err,
             retryAfter: 1,
@@ -72,7 +89,7 @@ export class Limits implements Admission {
         continue;
       }
       if (refused) {
-        for (const h of held) cancel(h.counters, h.needs, h.amounts);
+        for (const k of held) cancel(k);
         const need = needs.find((n) => n.spec === refused)!;
         const retryAfter = Math.max(1, Math.ceil((refused.expiresAt - now) / 1000));
         throw new AppError(
@@ -84,23 +101,9 @@ export class Limits implements Admission {
           },
         );
       }
-      held.push({ counters, needs, amounts });
+      held.push(h);
     }
-
-    let settled = false;
-    return {
-      settle: (actual) => {
-        if (settled) return;
-        settled = true;
-        for (const h of held) {
-          for (const [i, n] of h.needs.entries()) {
-            // A request counts once whatever happened; tokens and cost are reconciled to what was used.
-            const used = n.metric === 'requests' ? 1 : n.metric === 'tokens' ? actual.tokens : actual.cost;
-            h.counters.settle(n.spec, h.amounts[i]!, used);
-          }
-        }
-      },
-    };
+    return ticketFor(held);
   }
 
   private needs(policy: TenantPolicy, req: AdmissionRequest, now: number): CachedNeeds {
@@ -114,10 +117,14 @@ export class Limits implements Admission {
     let cached = this.needsCache.get(key);
     // A reloaded tenants.yaml brings new policy objects: their needs are worked out again.
     if (cached?.policy !== policy) {
+      const budgetNeeds = this.budgetNeeds(policy, req, now);
+      const rateNeeds = this.rateNeeds(policy, req, now);
       cached = {
         policy,
-        budgetNeeds: this.budgetNeeds(policy, req, now),
-        rateNeeds: this.rateNeeds(policy, req, now),
+        budgetNeeds,
+        rateNeeds,
+        budgetSpecs: budgetNeeds.map((n) => n.spec),
+        rateSpecs: rateNeeds.map((n) => n.spec),
       };
       this.needsCache.set(key, cached);
     }
@@ -167,12 +174,44 @@ interface CachedNeeds {
   policy: TenantPolicy;
   budgetNeeds: Need[];
   rateNeeds: Need[];
+  budgetSpecs: CounterSpec[];
+  rateSpecs: CounterSpec[];
+}
+
+/** Reservations on one set of counters: each need's amount, in order. */
+interface Held {
+  counters: LeasedCounters;
+  needs: Need[];
+  amounts: number[];
+}
+
+function amountOf(n: Need, req: AdmissionRequest): number {
+  return n.metric === 'requests' ? 1 : n.metric === 'tokens' ? req.worstTokens : req.worstCost;
+}
+
+/** The ticket for what was reserved: settled once, replacing each worst case by the real usage. */
+function ticketFor(held: Held[]): Ticket {
+  let settled = false;
+  return {
+    settle: (actual) => {
+      if (settled) return;
+      settled = true;
+      for (const h of held) {
+        for (let i = 0; i < h.needs.length; i++) {
+          const n = h.needs[i]!;
+          // A request counts once whatever happened; tokens and cost are reconciled to what was used.
+          const used = n.metric === 'requests' ? 1 : n.metric === 'tokens' ? actual.tokens : actual.cost;
+          h.counters.settle(n.spec, h.amounts[i]!, used);
+        }
+      }
+    },
+  };
 }
 
 /** Callers (tenant, agent, key) whose needs are kept within one minute; past it the cache starts over. */
 const MAX_CACHED = 10_000;
 
-function cancel(counters: LeasedCounters, needs: Need[], amounts: number[]) {
+function cancel({ counters, needs, amounts }: Held) {
   for (const [i, n] of needs.entries()) counters.settle(n.spec, amounts[i]!, 0);
 }
 
