@@ -95,17 +95,28 @@ export function toWireCompletion(c: Completion, created: number) {
 /** Renders stream chunks as `data:` payloads (one JSON string each), with the id and model fixed. */
 export class WireChunker {
   private roleSent = false;
+  /** The JSON every chunk starts with, up to its delta: the same for the whole stream. */
+  private head: string;
+  private readonly tail: string;
 
   constructor(
     private readonly id: string,
     private readonly created: number,
     private model: string,
     private readonly includeUsage: boolean,
-  ) {}
+  ) {
+    this.head = this.headFor(model);
+    this.tail = includeUsage ? ',"usage":null}' : '}';
+  }
+
+  private headFor(model: string): string {
+    return `{"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(model)},"system_fingerprint":null,"choices":[{"index":0,"delta":`;
+  }
 
   /** JSON payloads for one gateway chunk (a finish with include_usage yields two). */
   render(chunk: CompletionChunk): string[] {
     if (chunk.type === 'finish') {
+      if (chunk.model !== this.model) this.head = this.headFor(chunk.model);
       this.model = chunk.model;
       const out = [this.frame({}, chunk.finish_reason)];
       if (this.includeUsage) {
@@ -137,15 +148,8 @@ export class WireChunker {
       ? delta
       : { role: 'assistant', ...(delta.tool_calls ? { content: null } : {}), ...delta };
     this.roleSent = true;
-    return JSON.stringify({
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.created,
-      model: this.model,
-      system_fingerprint: null,
-      choices: [{ index: 0, delta: d, logprobs: null, finish_reason: finish }],
-      ...(this.includeUsage && { usage: null }),
-    });
+    // The same text as JSON.stringify of the whole chunk, with its fixed part written once.
+    return `${this.head}${JSON.stringify(d)},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]${this.tail}`;
   }
 }
 

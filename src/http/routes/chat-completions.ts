@@ -142,23 +142,24 @@ export const chatCompletionRoutes =
           corked = false;
           raw.uncork();
         };
-        const write = async (payload: string) => {
+        /** False when the socket's buffer is full: the caller waits for `drained` before more. */
+        const write = (payload: string): boolean => {
           if (!corked) {
             corked = true;
             raw.cork();
             setImmediate(uncork);
           }
-          if (!raw.write(`data: ${payload}\n\n`)) {
-            await new Promise<void>((resolve) => {
-              raw.once('drain', resolve);
-              raw.once('close', resolve);
-            });
-          }
+          return raw.write(`data: ${payload}\n\n`);
         };
+        const drained = () =>
+          new Promise<void>((resolve) => {
+            raw.once('drain', resolve);
+            raw.once('close', resolve);
+          });
         try {
           let next: IteratorResult<CompletionChunk> = first;
           while (!next.done) {
-            for (const payload of chunker.render(next.value)) await write(payload);
+            for (const payload of chunker.render(next.value)) if (!write(payload)) await drained();
             if (raw.destroyed) break;
             next = await it.next();
           }
