@@ -12,6 +12,11 @@
  * an embedding model; the offline model's own speed is measured separately (embed chunks/s).
  * Peers in the same run: vector search without its index (pgvector exact scan on PGlite; a SQL
  * dot product over `real[]` on PostgreSQL) and full-text search without the GIN index.
+ * On PGlite, ingest throughput includes building the HNSW index once after the load (ingest leaves
+ * it out of bulk loads, src/memory/vectors.ts). HNSW recall@10 against the exact scan is printed
+ * too; the synthetic vectors are uniformly random, the hardest case for a graph index (every
+ * chunk is about as far from a query as any other), so it says what an `ef_search` change costs,
+ * not what real embeddings get.
  *
  *   node --import tsx bench/memory.ts [--quick] [--sizes 10000,100000] [--queries 200] [--only pglite|postgres]
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres (the default when unset)

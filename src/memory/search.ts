@@ -136,6 +136,10 @@ export async function searchKnowledgeBase(
   // run on two pooled connections).
   const queryVector =
     mode !== 'text' && embedder ? normalise((await embedder.embed([input.query], ctx))[0]!) : undefined;
+  if (queryVector && mode === 'hybrid') {
+    const data = await hybridInOneStatement(deps, kb, input, docs, depth, queryVector);
+    if (data) return { data, mode };
+  }
   const lists = await Promise.all([
     mode !== 'vector' ? textCandidates(db, kb, input.query, depth, docs) : Promise.resolve([]),
     queryVector
@@ -164,4 +168,59 @@ export async function searchKnowledgeBase(
     position: r.position,
   }));
   return { data, mode };
+}
+
+/**
+ * Hybrid search as one statement, where the vector store can put its candidates inside one (PGlite,
+ * whose single connection runs the two lists one after the other anyway): full-text and vector
+ * candidates, their fusion by RRF (as `fuseRrf`, ties by id) and the hits' rows in one round trip.
+ * Undefined where the store cannot.
+ */
+async function hybridInOneStatement(
+  deps: SearchDeps,
+  kb: KbRecord,
+  input: SearchInput,
+  docs: string[] | null,
+  depth: number,
+  queryVector: number[],
+): Promise<SearchHit[] | undefined> {
+  const nearest = await deps.vectors.candidatesSql(queryVector.length, {
+    vector: '$7',
+    kb: '$2::uuid',
+    tenant: '$3::uuid',
+    docs: '$4',
+    limit: '$5',
+  });
+  if (!nearest) return undefined;
+  const rows = await deps.db.query<HitRow & { position: number; score: number; t: number; v: number }>(
+    `with t as (select id, ord from chunk_text_candidates($1, $2, $3, $4::uuid[], $5, $6)),
+          v as (${nearest}),
+          f as (select id, sum(1.0::float8 / (${RRF_K} + ord)) as score,
+                       min(ord) filter (where list = 0) as t, min(ord) filter (where list = 1) as v
+                  from (select id, ord, 0 as list from t union all select id, ord, 1 from v) l
+                 group by id order by score desc, id limit $8)
+     select c.id, c.content, c.heading_path, c.position, d.id as document_id, d.source, d.title, f.score, f.t, f.v
+       from f join chunks c on c.id = f.id join documents d on d.id = c.document_id
+      order by f.score desc, f.id`,
+    [
+      input.query,
+      kb.id,
+      kb.tenant_id,
+      docs,
+      depth,
+      Math.max(TEXT_RANK_CAP, depth),
+      `[${queryVector.join(',')}]`,
+      input.top_k,
+    ],
+  );
+  return rows.map((r) => ({
+    chunk_id: r.id,
+    content: r.content,
+    heading_path: r.heading_path,
+    position: r.position,
+    score: r.score,
+    text_rank: r.t === null ? null : Number(r.t),
+    vector_rank: r.v === null ? null : Number(r.v),
+    document: { id: r.document_id, source: r.source, title: r.title },
+  }));
 }

@@ -39,6 +39,23 @@ export interface VectorStore {
   readonly sqlType: 'vector' | 'real[]';
   literal(v: readonly number[]): string;
   search(q: VectorQuery): Promise<VectorHit[]>;
+  /**
+   * Where the store's connection is the database's only one (PGlite), the nearest chunks as SQL to
+   * run inside a larger statement, so a hybrid search is one round trip: `select id, ord` (1-based,
+   * nearest first) over the parameters named in `p`. Undefined where `search` is the way.
+   */
+  candidatesSql(dims: number, p: CandidateParams): Promise<string | undefined>;
+}
+
+/** Parameter references (`$7`, `$2::uuid` …) for `candidatesSql`. */
+export interface CandidateParams {
+  /** The query vector in the text form `[x,y,…]`. */
+  vector: string;
+  kb: string;
+  tenant: string;
+  /** uuid[] of allowed documents, or null for all. */
+  docs: string;
+  limit: string;
 }
 
 /** Picks the store's vector implementation: pgvector when migration 0005 could add its column. */
@@ -61,6 +78,13 @@ const asVectorText = (v: readonly number[]) => `[${v.join(',')}]`;
  * large knowledge base still go into the index one by one; filling one from empty costs one build.
  */
 const DEFERRED_SHARE = 0.2;
+
+/** HNSW candidate list size while searching (pgvector's default is 40); at least the depth asked. */
+export const HNSW_EF_SEARCH = 100;
+
+/** Search settings: iterative scans keep walking the graph while filters drop rows. */
+const hnswSettings = (scope: '' | 'local ') =>
+  `set ${scope}hnsw.iterative_scan = relaxed_order; set ${scope}hnsw.ef_search = ${HNSW_EF_SEARCH}`;
 const DEFERRED_MIN_ROWS = 2000;
 
 interface IndexState {
@@ -168,6 +192,25 @@ class PgVectorStore implements VectorStore {
   readonly sqlType = 'vector' as const;
   literal = (v: readonly number[]) => `[${v.join(',')}]`;
 
+  private session(): Promise<void> {
+    // One connection: session settings hold for every later query, so they are set once.
+    this.sessionSet ??= this.db.exec(hnswSettings(''));
+    return this.sessionSet;
+  }
+
+  async candidatesSql(dims: number, p: CandidateParams): Promise<string | undefined> {
+    if (this.db.kind !== 'pglite') return undefined;
+    await this.ready(dims);
+    await this.session();
+    return `select id, row_number() over (order by distance, id) as ord from (
+        select id, embedding_vec::vector(${dims}) <=> ${p.vector}::vector(${dims}) as distance
+          from chunks
+         where embedding_dims = ${dims} and knowledge_base_id = ${p.kb} and tenant_id = ${p.tenant}
+           and (${p.docs}::uuid[] is null or document_id = any(${p.docs}::uuid[]))
+         order by embedding_vec::vector(${dims}) <=> ${p.vector}::vector(${dims})
+         limit ${p.limit}) nearest`;
+  }
+
   async search(q: VectorQuery): Promise<VectorHit[]> {
     const dims = q.vector.length;
     await this.ready(dims);
@@ -183,13 +226,11 @@ class PgVectorStore implements VectorStore {
     const params = [asVectorText(q.vector), q.kbId, q.tenantId, q.limit, docs];
     let rows: { id: string; similarity: number }[];
     if (this.db.kind === 'pglite') {
-      // One connection: session settings hold for every later query, so they are set once.
-      this.sessionSet ??= this.db.exec('set hnsw.iterative_scan = relaxed_order; set hnsw.ef_search = 100');
-      await this.sessionSet;
+      await this.session();
       rows = await this.db.query(sql, params);
     } else {
       rows = await this.db.transaction(async (tx) => {
-        await tx.exec('set local hnsw.iterative_scan = relaxed_order; set local hnsw.ef_search = 100');
+        await tx.exec(hnswSettings('local '));
         return tx.query(sql, params);
       });
     }
@@ -228,6 +269,9 @@ export class ExactVectorStore implements VectorStore {
 
   async prepare(): Promise<void> {}
   async ready(): Promise<void> {}
+  async candidatesSql(): Promise<undefined> {
+    return undefined;
+  }
 
   readonly column = 'embedding' as const;
   readonly sqlType = 'real[]' as const;
