@@ -22,10 +22,12 @@
  *     [--only direct,agentry] [--profiles instant,realistic] [--modes json,stream]
  *     [--prof-dir DIR]   (CPU and allocation profiles of Agentry during the runs; read them with
  *                         bench/cpu-top.ts DIR; the .heapprofile opens in Chrome DevTools too)
- *     [--agentry-flags='--trace-gc …']   (node flags for Agentry's process, for A/B runs)
+ *     [--agentry-flags='--trace-gc …']   (node flags for Agentry's process, after those of
+ *                                         `npm start`, which it always gets; for A/B runs)
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -224,6 +226,14 @@ async function startPortkey(): Promise<{ child: ChildProcess; url: string }> {
   throw new Error('portkey did not start');
 }
 
+/** The node flags in package.json's `start` script (`node --flag … bin/agentry.js serve`). */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string };
+  };
+  return pkg.scripts.start.split(' ').filter((w) => w.startsWith('--'));
+}
+
 type Result = Awaited<ReturnType<typeof load>>;
 
 async function main(): Promise<void> {
@@ -246,7 +256,8 @@ async function main(): Promise<void> {
   const profiles = values.profiles.split(',') as Profile[];
   const modes = values.modes.split(',').map((m) => m === 'stream');
   const profDir = values['prof-dir'];
-  const agentryFlags = values['agentry-flags'].split(' ').filter(Boolean);
+  // Agentry runs with the node flags of `npm start` (how users start it), then any given here.
+  const agentryFlags = [...startFlags(), ...values['agentry-flags'].split(' ').filter(Boolean)];
 
   const up = await start(['--role', 'upstream']);
   const direct: Target = {
