@@ -60,7 +60,15 @@ function hasToken(text: string): boolean {
 }
 
 /** Open loop: request i is due at t0 + i/rate and timed from then, whatever the server's pace. */
-export async function load(target: Target, profile: Profile, stream: boolean, rate: number, seconds: number) {
+export async function load(
+  target: Target,
+  profile: Profile,
+  stream: boolean,
+  rate: number,
+  seconds: number,
+  /** A warm-up: errors are not reported. */
+  quiet = false,
+) {
   const pool = new Pool(target.origin, { connections: 2048, pipelining: 1, keepAliveTimeout: 60_000 });
   const body = JSON.stringify({
     model: target.model(profile),
@@ -122,7 +130,8 @@ export async function load(target: Target, profile: Profile, stream: boolean, ra
   const cpuPerRequest = (cpuMs(target.pid) - cpu0) / total;
   const probe1 = await target.probe?.();
   const statementsPerRequest = probe0 && probe1 ? (probe1.statements - probe0.statements) / total : undefined;
-  if (firstError) process.stderr.write(`    ${target.name}: ${errors} errors, first: ${firstError}\n`);
+  if (firstError && !quiet)
+    process.stderr.write(`    ${target.name}: ${errors} errors, first: ${firstError}\n`);
   return {
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),

@@ -10,7 +10,8 @@
  * first chunk). Added latency = gateway percentile − direct percentile.
  * Agentry runs with auth, tenant policy, budgets, rate limits and usage recording on.
  * Each gateway is measured in its own phase: its process is started for that phase and stopped
- * after it, so the other gateway's process is not running meanwhile; in each phase every case runs
+ * after it, so the other gateway's process is not running meanwhile; each process just started gets
+ * the same unmeasured warm-up (2 s per mode at the first rate); in each phase every case runs
  * direct, then through the gateway, and the added latency is taken against that direct run.
  * Upstream, Agentry, Portkey and the load generator (this process) each run in their own process;
  * RSS and CPU time are read from /proc. CPU ms per request of each gateway is the figure that noise
@@ -236,6 +237,9 @@ function startFlags(): string[] {
 
 type Result = Awaited<ReturnType<typeof load>>;
 
+/** Seconds of unmeasured load per mode on each process just started. */
+const WARM_UP_S = 2;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -322,6 +326,14 @@ async function main(): Promise<void> {
     for (const name of phases.length > 0 ? phases : [undefined]) {
       const contender = name ? await contenders[name]() : undefined;
       running = contender?.child;
+      // The same unmeasured warm-up for every process just started (JIT, connection pools), so the
+      // first measured case does not pay for a cold start: direct's in the first phase, each
+      // gateway's in its own.
+      for (const target of [...(name === phases[0] || !name ? [direct] : []), contender?.target]) {
+        if (!target) continue;
+        process.stderr.write(`  warm-up → ${target.name}\n`);
+        for (const stream of modes) await load(target, profiles[0]!, stream, rates[0]!, WARM_UP_S, true);
+      }
       const prof = async (what: 'start' | 'stop') => {
         if (!profDir || name !== 'agentry' || !contender) return;
         contender.child.send({ prof: what, dir: profDir });
