@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { App } from '../src/app.ts';
 import type { ConfigInput } from '../src/config/config.ts';
 
@@ -13,21 +14,36 @@ export const quantile = (xs: number[], q: number) => {
 export const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
- * An app with no task workers on PGlite in memory, or on a fresh PostgreSQL database on
- * DATABASE_URL that `close` drops. `overrides` replace top-level config sections.
+ * CPU time (user + system) a process has used so far, in ms, from /proc; with `children`, also
+ * that of its exited children it has waited for (a PostgreSQL postmaster's ended backends).
+ */
+export function cpuMs(pid: number | string | undefined, children = false): number {
+  if (!pid) return 0;
+  // Fields after the command name (which may contain spaces): utime, stime, cutime, cstime are the 12th to 15th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks =
+    Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+  return (ticks * 1000) / 100;
+}
+
+/**
+ * An app with no task workers on PGlite in memory, or on a fresh PostgreSQL database (on
+ * `databaseUrl`'s server, DATABASE_URL by default) that `close` drops. `overrides` replace
+ * top-level config sections.
  */
 export async function benchApp(
   store: 'pglite' | 'postgres',
   overrides: ConfigInput = {},
+  { poolMax = 10, databaseUrl }: { poolMax?: number; databaseUrl?: string } = {},
 ): Promise<{ app: App; close: () => Promise<void> }> {
   const { createApp } = await import('../src/app.ts');
   const { testConfig } = await import('../src/config/config.ts');
   const { freshDatabase } = await import('../test/helpers/server.ts');
-  const pg = store === 'postgres' ? await freshDatabase() : undefined;
+  const pg = store === 'postgres' ? await freshDatabase(databaseUrl) : undefined;
   const app = await createApp(
     testConfig({
       log_level: 'silent',
-      store: pg ? { database_url: pg.url, pool_max: 10 } : { data_dir: 'memory://' },
+      store: pg ? { database_url: pg.url, pool_max: poolMax } : { data_dir: 'memory://' },
       tasks: { workers: 0 },
       runtime: { workspaces_dir: '/tmp/agentry-bench-ws' },
       ...overrides,

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
-import { quantile } from './bench-app.ts';
+import { cpuMs, quantile } from './bench-app.ts';
 
 export type Profile = 'instant' | 'realistic';
 
@@ -35,14 +35,6 @@ export function rssMb(pid: number | undefined): number {
   if (!pid) return 0;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-}
-
-/** CPU time (user + system) a process has used so far, in ms. */
-function cpuMs(pid: number | undefined): number {
-  if (!pid) return 0;
-  // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 /** True once a streamed body holds a chunk with content (text or tool-call arguments). */

@@ -22,10 +22,11 @@
  *   node --import tsx bench/queue.ts [--quick] [--drain 20000] [--latency 2000] [--rate 200]
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres (the default when unset)
  */
-import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { freshDatabase } from '../test/helpers/server.ts';
+import { benchApp, cpuMs } from './bench-app.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -77,19 +78,15 @@ interface Contender {
  * the server is not local). Includes exited backends through the postmaster's reaped-children time.
  */
 function pgCpuMs(): number {
-  const hz = 100;
-  let ticks = 0;
+  let ms = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') ms += cpuMs(pid, true);
     } catch {
       // the process exited between the listing and the read
     }
   }
-  return (ticks * 1000) / hz;
+  return ms;
 }
 
 /** The server's WAL insert position in bytes: the difference over a run is the WAL it wrote. */
@@ -111,25 +108,6 @@ const pct = (sorted: number[], p: number) =>
   sorted.length === 0
     ? Number.NaN
     : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-
-async function freshDb(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `agentry_bench_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: BASE });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(BASE);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: BASE });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
-}
 
 async function measure(make: () => Promise<Contender>): Promise<Result> {
   // Drain, on its own fresh store.
@@ -203,20 +181,12 @@ async function measure(make: () => Promise<Contender>): Promise<Result> {
 // ---- Agentry
 
 async function agentry(kind: 'postgres' | 'pglite'): Promise<Contender> {
-  const { createApp } = await import('../src/app.ts');
   const { testConfig } = await import('../src/config/config.ts');
   const { newId } = await import('../src/db/ids.ts');
   const { enqueueMany, enqueueTask } = await import('../src/tasks/enqueue.ts');
   const { HandlerRegistry } = await import('../src/tasks/handlers.ts');
   const { Worker } = await import('../src/tasks/worker.ts');
-  const fresh = kind === 'postgres' ? await freshDb() : undefined;
-  const app = await createApp(
-    testConfig({
-      log_level: 'silent',
-      store: fresh ? { database_url: fresh.url, pool_max: POOL } : { data_dir: 'memory://' },
-      tasks: { workers: 0 },
-    }),
-  );
+  const { app, close } = await benchApp(kind, {}, { poolMax: POOL, databaseUrl: BASE });
   const { db, bus, log } = app.services;
   const tenant = app.defaultTenantId;
   const agentId = newId();
@@ -279,8 +249,7 @@ async function agentry(kind: 'postgres' | 'pglite'): Promise<Contender> {
     },
     stop: async () => {
       await worker?.stop(1000);
-      await app.close();
-      await fresh?.drop();
+      await close();
     },
   };
 }
@@ -289,7 +258,7 @@ async function agentry(kind: 'postgres' | 'pglite'): Promise<Contender> {
 
 async function graphile(): Promise<Contender> {
   const { run, makeWorkerUtils, runMigrations } = await import('graphile-worker');
-  const fresh = await freshDb();
+  const fresh = await freshDatabase(BASE);
   // Our own pool, so its connections are closed (and their errors heard) before the database is dropped.
   const pgPool = new pg.Pool({ connectionString: fresh.url, max: POOL });
   pgPool.on('error', () => {});
@@ -342,7 +311,7 @@ async function graphile(): Promise<Contender> {
 
 async function pgBoss(): Promise<Contender> {
   const { default: PgBoss } = await import('pg-boss');
-  const fresh = await freshDb();
+  const fresh = await freshDatabase(BASE);
   const boss = new PgBoss({ connectionString: fresh.url, max: POOL, supervise: false, schedule: false });
   boss.on('error', () => {});
   await boss.start();

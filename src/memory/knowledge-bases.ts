@@ -83,25 +83,26 @@ export class KnowledgeBaseService {
   }
 
   /** By id, or by name (the CLI takes either). Another tenant's knowledge base is not found. */
-  async get(tenantId: string, ref: string): Promise<KbRecord> {
-    const byId = isUuid(ref);
-    const [row] = await this.db.query<KbRow>(
-      `${kbSelect} where k.tenant_id = $1 and ${byId ? 'k.id = $2::uuid' : 'k.name = $2'}`,
-      [tenantId, ref],
-    );
-    if (!row) throw notFound('knowledge base', ref);
-    return toKb(row);
+  get(tenantId: string, ref: string): Promise<KbRecord> {
+    return this.find(tenantId, ref, kbSelect);
   }
 
   /**
-   * By id or name, without the document and chunk counts `get` adds up (a scan of the knowledge
-   * base's documents): what ingest and search need, on every call.
+   * As `get`, without the document and chunk counts it adds up (a scan of the knowledge base's
+   * documents; here they read 0): what ingest and search need, on every call.
    */
-  async record(tenantId: string, ref: string): Promise<KbRecord> {
+  record(tenantId: string, ref: string): Promise<KbRecord> {
+    return this.find(
+      tenantId,
+      ref,
+      'select k.*, 0 as document_count, 0 as chunk_count from knowledge_bases k',
+    );
+  }
+
+  private async find(tenantId: string, ref: string, select: string): Promise<KbRecord> {
     const byId = isUuid(ref);
     const [row] = await this.db.query<KbRow>(
-      `select k.*, 0 as document_count, 0 as chunk_count from knowledge_bases k
-        where k.tenant_id = $1 and ${byId ? 'k.id = $2::uuid' : 'k.name = $2'}`,
+      `${select} where k.tenant_id = $1 and ${byId ? 'k.id = $2::uuid' : 'k.name = $2'}`,
       [tenantId, ref],
     );
     if (!row) throw notFound('knowledge base', ref);

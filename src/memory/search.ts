@@ -192,7 +192,9 @@ async function hybridInOneStatement(
     limit: '$5',
   });
   if (!nearest) return undefined;
-  const rows = await deps.db.query<HitRow & { position: number; score: number; t: number; v: number }>(
+  const rows = await deps.db.query<
+    HitRow & { position: number; score: number; t: number | null; v: number | null }
+  >(
     `with t as (select id, ord from chunk_text_candidates($1, $2, $3, $4::uuid[], $5, $6)),
           v as (${nearest}),
           f as (select id, sum(1.0::float8 / (${RRF_K} + ord)) as score,
@@ -209,18 +211,14 @@ async function hybridInOneStatement(
       docs,
       depth,
       Math.max(TEXT_RANK_CAP, depth),
-      `[${queryVector.join(',')}]`,
+      deps.vectors.literal(queryVector),
       input.top_k,
     ],
   );
-  return rows.map((r) => ({
-    chunk_id: r.id,
-    content: r.content,
-    heading_path: r.heading_path,
-    position: r.position,
+  const fused = rows.map((r) => ({
+    id: r.id,
     score: r.score,
-    text_rank: r.t === null ? null : Number(r.t),
-    vector_rank: r.v === null ? null : Number(r.v),
-    document: { id: r.document_id, source: r.source, title: r.title },
+    ranks: [r.t === null ? null : Number(r.t), r.v === null ? null : Number(r.v)],
   }));
+  return hitsInFusedOrder(fused, new Map(rows.map((r) => [r.id, r])), (r) => ({ position: r.position }));
 }

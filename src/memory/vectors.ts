@@ -66,8 +66,6 @@ export async function openVectorStore(db: Db, cacheMaxChunks: number): Promise<V
   return rows.length > 0 ? new PgVectorStore(db) : new ExactVectorStore(db, cacheMaxChunks);
 }
 
-const asVectorText = (v: readonly number[]) => `[${v.join(',')}]`;
-
 /**
  * On PGlite an HNSW index costs far more to keep up row by row than to build: pgvector's on-disk
  * insert reads each neighbour's vector back from its page and re-prunes its neighbour list, about
@@ -224,7 +222,7 @@ class PgVectorStore implements VectorStore {
          and ($5::uuid[] is null or document_id = any($5::uuid[]))
        order by embedding_vec::vector(${dims}) <=> $1::vector(${dims})
        limit $4`;
-    const params = [asVectorText(q.vector), q.kbId, q.tenantId, q.limit, docs];
+    const params = [this.literal(q.vector), q.kbId, q.tenantId, q.limit, docs];
     let rows: { id: string; similarity: number }[];
     if (this.db.kind === 'pglite') {
       await this.session();

@@ -42,11 +42,15 @@ export class Limits implements Admission {
     const needs = this.needs(policy, req, now);
     if (needs.budgetNeeds.length === 0 && needs.rateNeeds.length === 0) return noopTicket;
     const held: Held[] = [
-      { counters: this.rates, needs: needs.rateNeeds, amounts: needs.rateNeeds.map((n) => amountOf(n, req)) },
+      {
+        counters: this.rates,
+        needs: needs.rateNeeds,
+        amounts: needs.rateNeeds.map((n) => quantity(n, req.worstTokens, req.worstCost)),
+      },
       {
         counters: this.budgets,
         needs: needs.budgetNeeds,
-        amounts: needs.budgetNeeds.map((n) => amountOf(n, req)),
+        amounts: needs.budgetNeeds.map((n) => quantity(n, req.worstTokens, req.worstCost)),
       },
     ];
     // Most calls fit in what this process already holds: reserved at once, with no store round trip.
@@ -185,8 +189,9 @@ interface Held {
   amounts: number[];
 }
 
-function amountOf(n: Need, req: AdmissionRequest): number {
-  return n.metric === 'requests' ? 1 : n.metric === 'tokens' ? req.worstTokens : req.worstCost;
+/** What a call counts on a need's counter: a request once, else its tokens or its cost. */
+function quantity(n: Need, tokens: number, cost: number): number {
+  return n.metric === 'requests' ? 1 : n.metric === 'tokens' ? tokens : cost;
 }
 
 /** The ticket for what was reserved: settled once, replacing each worst case by the real usage. */
@@ -200,8 +205,7 @@ function ticketFor(held: Held[]): Ticket {
         for (let i = 0; i < h.needs.length; i++) {
           const n = h.needs[i]!;
           // A request counts once whatever happened; tokens and cost are reconciled to what was used.
-          const used = n.metric === 'requests' ? 1 : n.metric === 'tokens' ? actual.tokens : actual.cost;
-          h.counters.settle(n.spec, h.amounts[i]!, used);
+          h.counters.settle(n.spec, h.amounts[i]!, quantity(n, actual.tokens, actual.cost));
         }
       }
     },

@@ -1,5 +1,5 @@
 import type { Db } from '../db/db.ts';
-import { newId } from '../db/ids.ts';
+import { isUuid, newId } from '../db/ids.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /** One model call, as recorded. */
@@ -44,7 +44,6 @@ const MAX_BUFFER = 50_000;
  * so a request that arrives meanwhile waits no longer than that (50 rows held it up 2.5 ms).
  */
 const EMBEDDED_CHUNK = 25;
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Records every call's usage off the hot path: rows are buffered and written in one multi-row insert
@@ -130,7 +129,7 @@ function toRow(r: UsageRecord) {
     id: newId(),
     tenant_id: r.tenantId,
     agent: r.agent ?? null,
-    key_id: r.keyId && uuidPattern.test(r.keyId) ? r.keyId : null,
+    key_id: r.keyId && isUuid(r.keyId) ? r.keyId : null,
     requested_model: r.requestedModel,
     model: r.model,
     input_tokens: r.inputTokens,

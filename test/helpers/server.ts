@@ -13,8 +13,9 @@ export type StoreKind = 'pglite' | 'postgres';
 export const stores: StoreKind[] = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 
 /** A fresh, empty PostgreSQL database on the DATABASE_URL server; dropped by the returned function. */
-export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const base = process.env.DATABASE_URL;
+export async function freshDatabase(
+  base = process.env.DATABASE_URL,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   if (!base) throw new Error('DATABASE_URL is not set');
   const name = `agentry_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
