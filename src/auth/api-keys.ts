@@ -57,6 +57,8 @@ export class ApiKeyService {
   private readonly cache = new Map<string, { key: VerifiedKey; until: number }>();
   /** Keys revoked by this process: refused at once, whatever the cache holds. */
   private readonly revokedHere = new Set<string>();
+  /** Store look-ups under way, by key hash. */
+  private readonly inFlight = new Map<string, Promise<VerifiedKey>>();
 
   constructor(
     private readonly db: Db,
@@ -121,7 +123,11 @@ export class ApiKeyService {
     return toApiKey(row);
   }
 
-  /** Returns who the key belongs to, or throws 401. Cached briefly; revocation is seen within `cacheMs`. */
+  /**
+   * Returns who the key belongs to, or throws 401. Cached briefly; revocation is seen within
+   * `cacheMs`. A key in steady use never waits on the store: past half its cache life, one
+   * background look-up renews the entry, and concurrent misses for a key share one look-up.
+   */
   async verify(secret: string): Promise<VerifiedKey> {
     const match = keyPattern.exec(secret);
     if (!match) throw new AppError('unauthorized', 'malformed API key');
@@ -129,14 +135,38 @@ export class ApiKeyService {
     const cacheKey = digest.toString('hex');
     const cached = this.cache.get(cacheKey);
     const now = Date.now();
-    if (cached && cached.until > now && !this.revokedHere.has(cached.key.keyId)) return cached.key;
+    if (cached && cached.until > now && !this.revokedHere.has(cached.key.keyId)) {
+      if (cached.until - now < this.cacheMs / 2) {
+        // A failed renewal leaves the entry to expire; the next look-up on a request reports it.
+        this.lookup(cacheKey, match[1]!, digest).catch(() => undefined);
+      }
+      return cached.key;
+    }
+    const key = await this.lookup(cacheKey, match[1]!, digest);
+    // A shared look-up may have read the row before this process revoked the key.
+    if (this.revokedHere.has(key.keyId)) throw new AppError('unauthorized', 'API key revoked');
+    return key;
+  }
 
+  /** One store look-up per key at a time; callers that arrive meanwhile share it. */
+  private lookup(cacheKey: string, prefix: string, digest: Buffer): Promise<VerifiedKey> {
+    let pending = this.inFlight.get(cacheKey);
+    if (!pending) {
+      pending = this.load(cacheKey, prefix, digest).finally(() => this.inFlight.delete(cacheKey));
+      this.inFlight.set(cacheKey, pending);
+    }
+    return pending;
+  }
+
+  private async load(cacheKey: string, prefix: string, digest: Buffer): Promise<VerifiedKey> {
+    const started = Date.now();
     const [row] = await this.db.query<KeyRow & { tenant_name: string }>(
       `select k.*, t.name as tenant_name from api_keys k join tenants t on t.id = k.tenant_id
        where k.prefix = $1`,
-      [match[1]],
+      [prefix],
     );
     if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), digest)) {
+      this.cache.delete(cacheKey);
       throw new AppError('unauthorized', 'invalid API key');
     }
     if (row.revoked_at || this.revokedHere.has(row.id)) {
@@ -151,7 +181,8 @@ export class ApiKeyService {
     };
     if (this.cacheMs > 0) {
       if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(cacheKey, { key, until: now + this.cacheMs });
+      // The window counts from before the read: the row may change right after it.
+      this.cache.set(cacheKey, { key, until: started + this.cacheMs });
     }
     return key;
   }

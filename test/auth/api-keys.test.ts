@@ -117,6 +117,67 @@ for (const store of stores) {
       await assert.rejects(keys.verify(secret), /revoked/);
     });
 
+    /** The app's store, with its key look-ups counted and, while `hold` is set, held open until it settles. */
+    const watchedStore = () => {
+      const db = s.app.services.db;
+      const state = { lookups: 0, hold: undefined as Promise<void> | undefined };
+      const store = new Proxy(db, {
+        get(target, prop) {
+          if (prop === 'query') {
+            return async (sql: string, params?: unknown[]) => {
+              if (sql.includes('k.prefix')) {
+                state.lookups += 1;
+                if (state.hold) await state.hold;
+              }
+              return target.query(sql, params);
+            };
+          }
+          const value = Reflect.get(target, prop);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      return { store, state };
+    };
+    const who = () => ({ tenantId: s.app.defaultTenantId, actor: 'test' });
+
+    it('verifies concurrent uses of an uncached key with one look-up', async () => {
+      const { store, state } = watchedStore();
+      const keys = new ApiKeyService(store, 60_000);
+      const { key, secret } = await keys.create(s.app.defaultTenantId, { scopes: ['read'] }, who());
+      const verified = await Promise.all(Array.from({ length: 20 }, () => keys.verify(secret)));
+      assert.equal(state.lookups, 1);
+      assert.ok(verified.every((v) => v.keyId === key.id));
+      await assert.rejects(
+        Promise.all([keys.verify(`${secret.slice(0, -1)}A`), keys.verify(`${secret.slice(0, -1)}B`)]),
+        /invalid API key/,
+      );
+    });
+
+    it('renews a key in use in the background: no request waits on the store, a revocation is still seen', async () => {
+      const { store, state } = watchedStore();
+      // Past half of the 2 s cache life, a use triggers the renewal; the margins leave a loaded
+      // machine a second either way (ordering, not a speed measure).
+      const keys = new ApiKeyService(store, 2000);
+      const { key, secret } = await keys.create(s.app.defaultTenantId, { scopes: ['read'] }, who());
+      await keys.verify(secret);
+      assert.equal(state.lookups, 1);
+      await sleep(1100);
+      let release!: () => void;
+      state.hold = new Promise((resolve) => {
+        release = resolve;
+      });
+      // Served from the cache while the renewal is held open in the store.
+      assert.equal((await keys.verify(secret)).keyId, key.id);
+      assert.equal((await keys.verify(secret)).keyId, key.id);
+      assert.equal(state.lookups, 2, 'one renewal for both uses');
+      // Another process revokes it; the held renewal reads the row after that and drops the entry.
+      await s.app.services.db.query('update api_keys set revoked_at = now() where id = $1', [key.id]);
+      release();
+      state.hold = undefined;
+      await sleep(50);
+      await assert.rejects(keys.verify(secret), /revoked/);
+    });
+
     it('enforces the scopes it was given', async () => {
       const read = await createKey(s, ['read']);
       const write = await createKey(s, ['write']);
