@@ -36,6 +36,11 @@ export const configSchema = z
         database_url: z.string().optional(),
         /** PGlite data directory; `memory://` keeps everything in memory. */
         data_dir: z.string().default('./.agentry/data'),
+        /**
+         * PGlite's buffer cache in MB (unset: PGlite's 128). Knowledge-base search reads the HNSW index, the chunks and the
+         * GIN index: at 100k chunks of 512 dimensions about 420 MB, so 512 keeps them cached there.
+         */
+        pglite_shared_buffers_mb: z.coerce.number().int().min(16).max(1024).optional(),
         pool_max: z.coerce.number().int().positive().default(10),
       })
       .strict()
@@ -175,6 +180,7 @@ const envMap: Array<[string, string[]]> = [
   ['DATABASE_URL', ['store', 'database_url']],
   ['AGENTRY_DATA_DIR', ['store', 'data_dir']],
   ['AGENTRY_DB_POOL_MAX', ['store', 'pool_max']],
+  ['AGENTRY_PGLITE_SHARED_BUFFERS_MB', ['store', 'pglite_shared_buffers_mb']],
   ['REDIS_URL', ['redis_url']],
   ['AGENTRY_CREDENTIALS_FILE', ['credentials_file']],
   ['AGENTRY_TENANTS_FILE', ['tenants_file']],

@@ -15,7 +15,8 @@ export function redactUrl(url: string): string {
  * clear error: it never falls back to the embedded store, which would silently split the data.
  */
 export async function openDb(store: Config['store'], log?: Logger): Promise<Db> {
-  if (!store.database_url) return PgliteDb.open(store.data_dir);
+  if (!store.database_url)
+    return PgliteDb.open(store.data_dir, { sharedBuffersMb: store.pglite_shared_buffers_mb });
   try {
     return await PostgresDb.open(store.database_url, { max: store.pool_max, log });
   } catch (err) {

@@ -9,15 +9,29 @@ import { assertChannel, type Db, type NotifyHandler, type Queryable } from './db
  * connection for the whole callback, so concurrent callers simply wait their turn; no pool is needed.
  * NOTIFY is delivered in-process to the same instance's listeners.
  */
+export interface PgliteOptions {
+  /**
+   * PostgreSQL's buffer cache, in MB (PGlite's own default is 128). It is allocated in the
+   * WebAssembly memory when the store opens, whatever is used, and that memory has a 2 GB ceiling.
+   */
+  sharedBuffersMb?: number;
+}
+
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
   private constructor(private readonly pg: PGlite) {}
 
-  static async open(dataDir: string): Promise<PgliteDb> {
+  static async open(dataDir: string, options: PgliteOptions = {}): Promise<PgliteDb> {
     if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const mb = options.sharedBuffersMb;
+    if (mb !== undefined && !(Number.isInteger(mb) && mb >= 16 && mb <= 1024))
+      throw new Error(`shared buffers of ${mb} MB: expected a whole number from 16 to 1024`);
     // pgvector ships as a separate package pinned to one PGlite release; package.json overrides that
     // pin to the installed PGlite (the extension's ABI is unchanged across these patch releases).
-    const pg = await PGlite.create(dataDir, { extensions: { vector } });
+    const pg = await PGlite.create(dataDir, {
+      extensions: { vector },
+      ...(mb ? { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${mb}MB`] } : {}),
+    });
     return new PgliteDb(pg);
   }
 

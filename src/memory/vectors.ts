@@ -172,12 +172,16 @@ class PgVectorStore implements VectorStore {
    * `maintenance_work_mem` pgvector goes on inserting row by row, the slow path this avoids.
    */
   private async build(dims: number, s: IndexState): Promise<void> {
-    const [{ n } = { n: 0 }] = await this.db.query<{ n: number }>(
-      `select count(*)::int as n from chunks where embedding_dims = ${dims}`,
+    const [{ n, buffers } = { n: 0, buffers: 128 }] = await this.db.query<{ n: number; buffers: number }>(
+      `select count(*)::int as n,
+              (select setting::int / 128 from pg_settings where name = 'shared_buffers') as buffers
+         from chunks where embedding_dims = ${dims}`,
     );
     // Per row: the vector, 2·m neighbours on the ground layer and a few above, and bookkeeping
     // (5,000 rows of 512 dimensions fit in 13 MB; at half that the build took three times as long).
-    const mb = Math.min(1024, Math.max(64, Math.ceil((1.25 * n * (dims * 4 + 600)) / 2 ** 20) + 16));
+    // The buffer cache and this share PGlite's 2 GB of WebAssembly memory.
+    const cap = Math.min(1024, 1536 - buffers);
+    const mb = Math.min(cap, Math.max(64, Math.ceil((1.25 * n * (dims * 4 + 600)) / 2 ** 20) + 16));
     await this.db.exec(`set maintenance_work_mem = '${mb}MB'`);
     try {
       await this.db.exec(PgVectorStore.createIndex(dims));
