@@ -190,5 +190,48 @@ for (const store of stores) {
       );
       assert.equal(released!.n, 2);
     });
+
+    it('gives a handler that looks at its signal only after losing the attempt an aborted signal', async () => {
+      const { db, bus, log } = s.app.services;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const seen: Array<{ aborted: boolean; reason: string }> = [];
+      const handlers = new HandlerRegistry().setDefault(async (_task, ctx) => {
+        await gate; // busy elsewhere: it never touched ctx.signal before the shutdown took the task
+        seen.push({ aborted: ctx.signal.aborted, reason: String(ctx.signal.reason) });
+      });
+      const worker = new Worker({
+        db,
+        bus,
+        log,
+        handlers,
+        concurrency: 1,
+        leaseSeconds: 60,
+        pollSeconds: 1,
+        claimBatch: 1,
+        retryBaseSeconds: 0,
+        retryCapSeconds: 0,
+        tenantMaxRunning: 0,
+      });
+      await worker.start();
+      await load(s.app.defaultTenantId, 1, () => 0, 'late-look');
+      await eventually(async () => (worker.active === 1 ? true : undefined), 10_000, 'running');
+      const stopped = worker.stop(50);
+      await eventually(
+        async () => {
+          const [row] = await db.query<{ status: string }>(
+            `select status from tasks where title = 'late-look-0'`,
+          );
+          return row?.status === 'pending' ? true : undefined;
+        },
+        10_000,
+        'handed back',
+      );
+      release();
+      await stopped;
+      assert.deepEqual(seen, [{ aborted: true, reason: 'Error: worker shutting down' }]);
+    });
   });
 }
