@@ -46,6 +46,13 @@ describe('loadConfig precedence: flags > env > agentry.yaml > defaults', () => {
     assert.equal(c.store.database_url, undefined);
   });
 
+  it('sizes the PGlite buffer cache from AGENTRY_PGLITE_SHARED_BUFFERS_MB, within 16 to 1024 MB', () => {
+    assert.equal(loadConfig({ env: {}, file: yamlFile('') }).store.pglite_shared_buffers_mb, undefined);
+    const c = loadConfig({ env: { AGENTRY_PGLITE_SHARED_BUFFERS_MB: '512' }, file: yamlFile('') });
+    assert.equal(c.store.pglite_shared_buffers_mb, 512);
+    configError(() => loadConfig({ env: { AGENTRY_PGLITE_SHARED_BUFFERS_MB: '4096' }, file: yamlFile('') }));
+  });
+
   it('agentry.yaml overrides the defaults, and only the fields it names', () => {
     const c = loadConfig({ env: {}, file });
     assert.equal(c.server.port, 8001);
