@@ -75,7 +75,7 @@ export async function ingestDocument(
 
   try {
     const result = await writeDocument();
-    chunksWritten(db);
+    chunksWritten(db, chunks.length);
     return result;
   } catch (err) {
     // Two first ingests of one source at once: one wins, the other is told to retry.

@@ -89,5 +89,36 @@ for (const store of stores) {
       const phrase = await textCandidates(db, kb, '"garden hose" knives', 10, null);
       assert.deepEqual(new Set(phrase), new Set([ids[1], ids[2], ids[3]]));
     });
+
+    it('with statistics, leaves out the lookup of a word common in the knowledge base and still fills the list', async () => {
+      const texts = Array.from({ length: 1200 }, (_, i) => `harbour boats number ${i}`);
+      for (let i = 1100; i < 1105; i++) texts[i] = `lighthouse lighthouse keeper ${i}`;
+      const { kb, ids } = await kbWith(texts);
+      await db.exec('analyze chunks (tsv, knowledge_base_id)');
+      // The condition of migration 0012 holds for "harbour" here, and not for "lighthouse".
+      const common = await db.query<{ t: string }>(
+        `select m.e as t
+           from pg_stats s, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) as m(e, f),
+                (select m.f from pg_stats s, unnest(s.most_common_vals::text::uuid[], s.most_common_freqs) as m(v, f)
+                  where s.tablename = 'chunks' and s.attname = 'knowledge_base_id' and m.v = $1) k,
+                (select reltuples from pg_class where oid = 'chunks'::regclass) r
+          where s.tablename = 'chunks' and s.attname = 'tsv' and m.e in ('harbour', 'lighthous')
+            and m.f - (1 - k.f) > 300 / r.reltuples`,
+        [kb.id],
+      );
+      assert.deepEqual(
+        common.map((r) => r.t),
+        ['harbour'],
+      );
+      const mine = new Set(ids);
+      const got = await textCandidates(db, kb, 'harbour lighthouse', 50, null);
+      assert.equal(got.length, 50);
+      assert.deepEqual(new Set(got.slice(0, 5)), new Set(ids.slice(1100, 1105)));
+      assert.ok(got.every((id) => mine.has(id)));
+      // Every word common: the least common one is looked up and the list is full.
+      const both = await textCandidates(db, kb, 'harbour boats', 20, null);
+      assert.equal(both.length, 20);
+      assert.ok(both.every((id) => mine.has(id) && !ids.slice(1100, 1105).includes(id)));
+    });
   });
 }
