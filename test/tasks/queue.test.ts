@@ -201,6 +201,7 @@ for (const store of stores) {
       const handlers = new HandlerRegistry().setDefault(async (_task, ctx) => {
         await gate; // busy elsewhere: it never touched ctx.signal before the shutdown took the task
         seen.push({ aborted: ctx.signal.aborted, reason: String(ctx.signal.reason) });
+        return undefined;
       });
       const worker = new Worker({
         db,
