@@ -9,10 +9,10 @@
  * buffer cache (`PGLITE_SHARED_BUFFERS_MB`), which holds the ~270 MB HNSW index at 100k chunks:
  * with PGlite's default 128 MB a vector search read 1,300–1,600 pages per query. Full-text skips
  * the lookups of words ANALYZE shows to be common in the knowledge base (migration 0012). Last
- * PGlite 100k run (`--only pglite --sizes 100000`, shared 2-core machine): full-text 8.3, vector
- * 12.6, hybrid 18.4 ms p50 (before both changes 16, 18 and 32–35), recall@10 0.075 (0.16 on another
- * build, same settings); the 10 ms target is missed, HNSW being what is left (docs/architecture.md,
- * `src/memory`).
+ * PGlite 100k run (`--only pglite --sizes 100000`, quiet 2-core machine): full-text 8.5, vector
+ * 12.1, hybrid 17.8 ms p50 (before both changes 16, 18 and 32–35), recall@10 0.135 (0.075–0.16
+ * across builds, same settings); the 10 ms target is missed, HNSW being what is left
+ * (docs/architecture.md, `src/memory`).
  *
  * Speed runs use a synthetic corpus (Zipf-distributed pseudo-words, 20 sections of ~120 words per
  * document, one chunk per section) and synthetic 512-d unit vectors, so they measure the store, not

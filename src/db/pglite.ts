@@ -3,12 +3,6 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { assertChannel, type Db, type NotifyHandler, type Queryable } from './db.ts';
 
-/**
- * The embedded store: PostgreSQL compiled to WebAssembly, in this process.
- * PGlite has a single connection. It queues statements itself, and `transaction()` holds that one
- * connection for the whole callback, so concurrent callers simply wait their turn; no pool is needed.
- * NOTIFY is delivered in-process to the same instance's listeners.
- */
 export interface PgliteOptions {
   /**
    * PostgreSQL's buffer cache, in MB (PGlite's own default is 128). It is allocated in the
@@ -17,6 +11,12 @@ export interface PgliteOptions {
   sharedBuffersMb?: number;
 }
 
+/**
+ * The embedded store: PostgreSQL compiled to WebAssembly, in this process.
+ * PGlite has a single connection. It queues statements itself, and `transaction()` holds that one
+ * connection for the whole callback, so concurrent callers simply wait their turn; no pool is needed.
+ * NOTIFY is delivered in-process to the same instance's listeners.
+ */
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
   private constructor(private readonly pg: PGlite) {}

@@ -244,8 +244,8 @@ export class Worker {
     const { db, log } = this.o;
     let child: Logger | undefined;
     const ctx = {
-      // Made on first use, like the logger: an AbortSignal costs a twelfth of a no-op task's CPU in
-      // this process, and a handler that never looks at it cannot be interrupted by it either.
+      // Made on first use, like the logger: an AbortSignal per attempt was a quarter of this
+      // process's CPU for a no-op task, and a handler that never looks at it is not interrupted by it.
       get signal(): AbortSignal {
         if (!entry.abort) {
           entry.abort = new AbortController();

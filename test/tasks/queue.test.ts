@@ -19,6 +19,22 @@ for (const store of stores) {
     const agentId = newId();
     const claim = (owner: string, limit: number, cap = 0, lease = 30) =>
       claimTasks(s.app.services.db, { owner, limit, leaseSeconds: lease, tenantMaxRunning: cap });
+    /** A worker on the test server's store: 60 s leases, no retry backoff, no tenant cap. */
+    const workerFor = (handlers: HandlerRegistry, o: { concurrency: number; claimBatch: number }) => {
+      const { db, bus, log } = s.app.services;
+      return new Worker({
+        db,
+        bus,
+        log,
+        handlers,
+        ...o,
+        leaseSeconds: 60,
+        pollSeconds: 1,
+        retryBaseSeconds: 0,
+        retryCapSeconds: 0,
+        tenantMaxRunning: 0,
+      });
+    };
     const load = (tenantId: string, n: number, priority = (_i: number) => 0, title = 't') =>
       enqueueMany(
         s.app.services.db,
@@ -157,24 +173,12 @@ for (const store of stores) {
     });
 
     it('hands unfinished tasks back on graceful shutdown instead of letting the lease run out', async () => {
-      const { db, bus, log } = s.app.services;
+      const { db } = s.app.services;
       const handlers = new HandlerRegistry().setDefault(
         (_task, ctx) =>
           new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
       );
-      const worker = new Worker({
-        db,
-        bus,
-        log,
-        handlers,
-        concurrency: 2,
-        leaseSeconds: 60,
-        pollSeconds: 1,
-        claimBatch: 10,
-        retryBaseSeconds: 0,
-        retryCapSeconds: 0,
-        tenantMaxRunning: 0,
-      });
+      const worker = workerFor(handlers, { concurrency: 2, claimBatch: 10 });
       await worker.start();
       await load(s.app.defaultTenantId, 3, () => 0, 'handback');
       await eventually(async () => (worker.active === 2 ? true : undefined), 10_000, 'two running');
@@ -192,7 +196,7 @@ for (const store of stores) {
     });
 
     it('gives a handler that looks at its signal only after losing the attempt an aborted signal', async () => {
-      const { db, bus, log } = s.app.services;
+      const { db } = s.app.services;
       let release!: () => void;
       const gate = new Promise<void>((resolve) => {
         release = resolve;
@@ -203,19 +207,7 @@ for (const store of stores) {
         seen.push({ aborted: ctx.signal.aborted, reason: String(ctx.signal.reason) });
         return undefined;
       });
-      const worker = new Worker({
-        db,
-        bus,
-        log,
-        handlers,
-        concurrency: 1,
-        leaseSeconds: 60,
-        pollSeconds: 1,
-        claimBatch: 1,
-        retryBaseSeconds: 0,
-        retryCapSeconds: 0,
-        tenantMaxRunning: 0,
-      });
+      const worker = workerFor(handlers, { concurrency: 1, claimBatch: 1 });
       await worker.start();
       await load(s.app.defaultTenantId, 1, () => 0, 'late-look');
       await eventually(async () => (worker.active === 1 ? true : undefined), 10_000, 'running');
