@@ -184,7 +184,7 @@ async function hybridInOneStatement(
   depth: number,
   queryVector: number[],
 ): Promise<SearchHit[] | undefined> {
-  const nearest = await deps.vectors.candidatesSql(queryVector.length, {
+  const nearest = await deps.vectors.candidatesSql(queryVector, {
     vector: '$7',
     kb: '$2::uuid',
     tenant: '$3::uuid',
@@ -196,7 +196,7 @@ async function hybridInOneStatement(
     HitRow & { position: number; score: number; t: number | null; v: number | null }
   >(
     `with t as (select id, ord from chunk_text_candidates($1, $2, $3, $4::uuid[], $5, $6)),
-          v as (${nearest}),
+          v as (${nearest.sql}),
           f as (select id, sum(1.0::float8 / (${RRF_K} + ord)) as score,
                        min(ord) filter (where list = 0) as t, min(ord) filter (where list = 1) as v
                   from (select id, ord, 0 as list from t union all select id, ord, 1 from v) l
@@ -211,7 +211,7 @@ async function hybridInOneStatement(
       docs,
       depth,
       Math.max(TEXT_RANK_CAP, depth),
-      deps.vectors.literal(queryVector),
+      nearest.vectorParam,
       input.top_k,
     ],
   );
