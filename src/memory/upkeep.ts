@@ -12,66 +12,79 @@ import type { Db } from '../db/db.ts';
  * lookups of words that are common in the knowledge base (0.8 s at 100k chunks; full-text
  * candidates 12.4 → 5.6 ms there). PostgreSQL is left to autovacuum.
  */
-const dirty = new WeakMap<Db, boolean>();
-const cleaning = new WeakMap<Db, Promise<void>>();
-
-/** Rows written since the last ANALYZE, and the table's rows then (null: not known yet). */
-const analysed = new WeakMap<Db, { written: number; rows: number | null }>();
+interface Upkeep {
+  /** Chunks written since the last merge (a store opened by this process may hold a list from before it). */
+  dirty: boolean;
+  /** The merge (and ANALYZE) under way. */
+  cleaning?: Promise<void>;
+  /** Rows written since the last ANALYZE. */
+  written: number;
+  /** The table's rows at the last ANALYZE (null: not known yet). */
+  rows: number | null;
+}
+const upkeeps = new WeakMap<Db, Upkeep>();
 export const ANALYZE_MIN_ROWS = 1000;
 
+function upkeep(db: Db): Upkeep {
+  let u = upkeeps.get(db);
+  if (!u) {
+    u = { dirty: true, written: 0, rows: null };
+    upkeeps.set(db, u);
+  }
+  return u;
+}
+
 /** `rows` chunks were written on `db`. */
-export function chunksWritten(db: Db, rows = 0): void {
-  dirty.set(db, true);
-  const a = analysed.get(db) ?? { written: 0, rows: null };
-  a.written += rows;
-  analysed.set(db, a);
+export function chunksWritten(db: Db, rows: number): void {
+  const u = upkeep(db);
+  u.dirty = true;
+  u.written += rows;
 }
 
 /**
  * ANALYZE of `chunks` where it is due. A store opened by this process may never have been analysed:
  * the first check counts its rows (reltuples is -1 until ANALYZE).
  */
-async function analyseIfDue(db: Db): Promise<void> {
-  const a = analysed.get(db) ?? { written: 0, rows: null };
-  analysed.set(db, a);
-  if (a.rows === null) {
+async function analyseIfDue(db: Db, u: Upkeep): Promise<void> {
+  if (u.rows === null) {
     const [r] = await db.query<{ rows: number; unanalysed: number | null }>(
       `select c.reltuples::float8 as rows,
               case when c.reltuples < 0 then (select count(*) from chunks)::float8 end as unanalysed
          from pg_class c where c.oid = 'chunks'::regclass`,
     );
-    a.rows = Math.max(0, r?.rows ?? 0);
-    a.written = Math.max(a.written, r?.unanalysed ?? 0);
+    u.rows = Math.max(0, r?.rows ?? 0);
+    u.written = Math.max(u.written, r?.unanalysed ?? 0);
   }
-  if (a.written < Math.max(ANALYZE_MIN_ROWS, a.rows * 0.2)) return;
-  const written = a.written;
+  if (u.written < Math.max(ANALYZE_MIN_ROWS, u.rows * 0.2)) return;
+  const written = u.written;
   await db.exec('analyze chunks (tsv, knowledge_base_id)');
   const [r] = await db.query<{ rows: number }>(
     `select reltuples::float8 as rows from pg_class where oid = 'chunks'::regclass`,
   );
-  a.rows = r?.rows ?? 0;
-  a.written -= written;
+  u.rows = r?.rows ?? 0;
+  u.written -= written;
 }
 
 /** Before a full-text search on `db`: merges the pending list if chunks were written since (PGlite). */
 export async function beforeTextSearch(db: Db): Promise<void> {
-  // A store opened by this process may hold a list from before it: unknown counts as written.
-  if (db.kind !== 'pglite' || dirty.get(db) === false) return;
-  let run = cleaning.get(db);
-  if (!run) {
-    dirty.set(db, false);
-    run = db
+  if (db.kind !== 'pglite') return;
+  const u = upkeep(db);
+  if (!u.dirty) return;
+  if (!u.cleaning) {
+    u.dirty = false;
+    u.cleaning = db
       .query(`select gin_clean_pending_list('chunks_tsv'::regclass)`)
-      .then(() => analyseIfDue(db))
+      .then(() => analyseIfDue(db, u))
       .then(
         () => {},
         (err) => {
-          dirty.set(db, true);
+          u.dirty = true;
           throw err;
         },
       )
-      .finally(() => cleaning.delete(db));
-    cleaning.set(db, run);
+      .finally(() => {
+        u.cleaning = undefined;
+      });
   }
-  await run;
+  await u.cleaning;
 }

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/db/db.ts';
-import { newId } from '../../src/db/ids.ts';
-import { migrate } from '../../src/db/migrate.ts';
-import { PgliteDb } from '../../src/db/pglite.ts';
 import type { Embedder } from '../../src/memory/embeddings.ts';
-import { Memory } from '../../src/memory/memory.ts';
+import { pgliteKb } from './fixtures.ts';
 
 // Full-text ranking reads each candidate's tsvector: it must be in the chunk's row, not in TOAST,
 // for a chunk of the usual size with a vector of a usual size beside it (migration 0013).
@@ -26,28 +23,15 @@ describe('chunk storage on pglite', () => {
   let db: Db;
 
   before(async () => {
-    db = await PgliteDb.open('memory://');
-    await migrate(db);
-    const tenantId = newId();
-    await db.query('insert into tenants (id, name) values ($1, $2)', [tenantId, 'storage']);
-    const memory = await Memory.open(db, {
-      chunking: { maxChars: 1200, overlapChars: 0 },
-      maxDocumentBytes: 1024 * 1024,
-      vectorCacheChunks: 1000,
-      embedder: new SpreadEmbedder(),
-    });
-    const kb = await memory.knowledgeBases.create(
-      tenantId,
-      { name: 'storage', kind: 'domain', description: '', metadata: {} },
-      { tenantId, actor: 'system' },
-    );
+    const kb = await pgliteKb('storage', new SpreadEmbedder(), 1200);
+    db = kb.db;
     const text = Array.from({ length: 4 }, (_, n) => section(n)).join('\n\n');
-    await memory.ingest(
-      tenantId,
-      kb.id,
+    await kb.memory.ingest(
+      kb.tenantId,
+      kb.kbId,
       { source: 'big.md', bytes: Buffer.from(text), metadata: {} },
-      { tenantId, tenantName: 'storage' },
-      { tenantId, actor: 'system' },
+      { tenantId: kb.tenantId, tenantName: 'storage' },
+      { tenantId: kb.tenantId, actor: 'system' },
     );
   });
   after(() => db.close());

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/db/db.ts';
-import { newId } from '../../src/db/ids.ts';
-import { migrate } from '../../src/db/migrate.ts';
-import { PgliteDb } from '../../src/db/pglite.ts';
 import type { Embedder } from '../../src/memory/embeddings.ts';
-import { Memory } from '../../src/memory/memory.ts';
+import type { Memory } from '../../src/memory/memory.ts';
+import { pgliteKb } from './fixtures.ts';
 
 // On PGlite the HNSW index is built from all rows rather than kept up row by row during bulk loads:
 // ingest leaves it out once a load outgrows it, and the next vector search builds it again. Search
@@ -47,22 +45,7 @@ describe('deferred HNSW index on pglite', () => {
     Array.from({ length: n }, (_, i) => `## ${word} ${i}\n\n${word} text ${i}.`).join('\n\n');
 
   before(async () => {
-    db = await PgliteDb.open('memory://');
-    await migrate(db);
-    tenantId = newId();
-    await db.query('insert into tenants (id, name) values ($1, $2)', [tenantId, 'deferred']);
-    memory = await Memory.open(db, {
-      chunking: { maxChars: 60, overlapChars: 0 },
-      maxDocumentBytes: 10 * 1024 * 1024,
-      vectorCacheChunks: 10_000,
-      embedder: new WordEmbedder(),
-    });
-    const kb = await memory.knowledgeBases.create(
-      tenantId,
-      { name: 'deferred', kind: 'domain', description: '', metadata: {} },
-      who(),
-    );
-    kbId = kb.id;
+    ({ db, memory, tenantId, kbId } = await pgliteKb('deferred', new WordEmbedder(), 60));
   });
   after(() => db.close());
 

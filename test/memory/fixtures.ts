@@ -1,4 +1,10 @@
 import assert from 'node:assert/strict';
+import type { Db } from '../../src/db/db.ts';
+import { newId } from '../../src/db/ids.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { PgliteDb } from '../../src/db/pglite.ts';
+import type { Embedder } from '../../src/memory/embeddings.ts';
+import { Memory } from '../../src/memory/memory.ts';
 import type { SearchResult } from '../../src/memory/schema.ts';
 import type { TestServer } from '../helpers/server.ts';
 
@@ -72,4 +78,31 @@ export async function countRows(s: TestServer, table: 'chunks' | 'documents', kb
     [kbId],
   );
   return row!.n;
+}
+
+/**
+ * The memory layer over a fresh in-memory PGlite store, with one tenant and one domain knowledge
+ * base named `name`, for tests that work below the HTTP API.
+ */
+export async function pgliteKb(
+  name: string,
+  embedder: Embedder,
+  maxChars: number,
+): Promise<{ db: Db; memory: Memory; tenantId: string; kbId: string }> {
+  const db = await PgliteDb.open('memory://');
+  await migrate(db);
+  const tenantId = newId();
+  await db.query('insert into tenants (id, name) values ($1, $2)', [tenantId, name]);
+  const memory = await Memory.open(db, {
+    chunking: { maxChars, overlapChars: 0 },
+    maxDocumentBytes: 10 * 1024 * 1024,
+    vectorCacheChunks: 10_000,
+    embedder,
+  });
+  const kb = await memory.knowledgeBases.create(
+    tenantId,
+    { name, kind: 'domain', description: '', metadata: {} },
+    { tenantId, actor: 'system' },
+  );
+  return { db, memory, tenantId, kbId: kb.id };
 }
