@@ -5,9 +5,22 @@
  */
 export interface Queryable {
   /** Runs one statement with positional parameters ($1, $2, …) and returns its rows. */
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  query<R = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<R[]>;
   /** Runs a script of several statements with no parameters (migrations). */
   exec(sql: string): Promise<void>;
+}
+
+export interface QueryOptions {
+  /**
+   * Prepares the statement under this name, once per connection, and executes it by name after:
+   * the server parses it once and may keep a generic plan instead of planning every call. For the
+   * fixed statements of hot paths (one name, one text); PGlite ignores it.
+   */
+  name?: string;
 }
 
 export type NotifyHandler = (payload: string) => void;

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { toError } from '../errors.ts';
-import { assertChannel, type Db, type NotifyHandler, type Queryable } from './db.ts';
+import { assertChannel, type Db, type NotifyHandler, type Queryable, type QueryOptions } from './db.ts';
 
 /**
  * PostgreSQL over `pg`: a pool for queries, plus one dedicated connection for LISTEN that is
@@ -39,8 +39,8 @@ export class PostgresDb implements Db {
     return new PostgresDb(pool, url, options.log);
   }
 
-  async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    const result = await this.pool.query(sql, params as unknown[]);
+  async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
+    const result = await this.pool.query(statement(sql, params, options));
     return result.rows as R[];
   }
 
@@ -53,8 +53,8 @@ export class PostgresDb implements Db {
     try {
       await client.query('begin');
       const result = await fn({
-        query: async <R>(sql: string, params: readonly unknown[] = []) =>
-          (await client.query(sql, params as unknown[])).rows as R[],
+        query: async <R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions) =>
+          (await client.query(statement(sql, params, options))).rows as R[],
         exec: async (sql: string) => {
           await client.query(sql);
         },
@@ -139,4 +139,9 @@ export class PostgresDb implements Db {
       );
     }, delayMs).unref();
   }
+}
+
+/** A `pg` query config: named (prepared per connection) when the caller gave a name. */
+function statement(sql: string, params: readonly unknown[], options?: QueryOptions): pg.QueryConfig {
+  return { text: sql, values: params as unknown[], ...(options?.name ? { name: options.name } : {}) };
 }

@@ -85,7 +85,10 @@ export class CallbackSender {
   }
 
   private async deliver(row: OutboxRow): Promise<void> {
-    const [task] = await this.o.db.query<TaskRow>('select * from tasks where id = $1', [row.task_id]);
+    const [task] = await this.o.db.query<TaskRow>('select * from tasks where tenant_id = $1 and id = $2', [
+      row.tenant_id,
+      row.task_id,
+    ]);
     if (!task) {
       await this.record(row, 'task deleted', 'give_up');
       return;
@@ -127,9 +130,10 @@ export class CallbackSender {
            delivered_at = case when $3 = 'delivered' then now() end,
            given_up_at = case when $3 = 'give_up' then now() end,
            next_attempt_at = now() + make_interval(secs => $4::float8 / 1000)
-         where id = $1 returning task_id, attempts
+         where id = $1 returning tenant_id, task_id, attempts
        )
-       update tasks t set callback_attempts = o.attempts, callback_status = $2 from o where t.id = o.task_id`,
+       update tasks t set callback_attempts = o.attempts, callback_status = $2
+       from o where t.tenant_id = o.tenant_id and t.id = o.task_id`,
       [row.id, status, outcome, delayMs],
     );
   }

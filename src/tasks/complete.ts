@@ -1,10 +1,9 @@
 import type { Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { announceCte } from './claim.ts';
+import type { HeldAttempt } from './rows.ts';
 
-export interface Completion {
-  id: string;
-  attempt: number;
+export interface Completion extends HeldAttempt {
   result: unknown;
   summary: string | null;
   durationMs: number;
@@ -24,6 +23,8 @@ export interface Completed {
  * (expired and re-claimed, cancelled, reported externally) matches no row and is dropped, so it
  * never overwrites a newer attempt. Only the rows actually completed are returned.
  *
+ * The event's and the journal entry's data are built as JSON text, as in `claimTasks`.
+ *
  * `synchronous_commit` is off for this transaction (see `claimTasks`): a PostgreSQL crash can lose
  * the last few hundred milliseconds of completions, whose tasks then show `in_progress` until their
  * lease expires and run again as a new attempt. Nothing is lost; at worst a task runs twice.
@@ -38,33 +39,34 @@ export async function completeTasks(
   if (batch.length === 0) return [];
   return db.query<Completed>(
     `with r as (
-       select * from unnest($2::uuid[], $3::int[], $4::jsonb[], $5::text[], $6::int[], $7::uuid[])
-         as r(id, attempt, result, summary, ms, journal_id)
+       select * from unnest($2::uuid[], $3::uuid[], $4::int[], $5::jsonb[], $6::text[], $7::int[],
+                            $8::uuid[])
+         as r(tenant_id, id, attempt, result, summary, ms, journal_id)
      ), done as (
        update tasks t
        set status = 'completed', result = r.result, result_summary = r.summary, error_message = null,
            completed_at = now(), updated_at = now(), lease_owner = null, lease_expires_at = null
        from r
-       where t.id = r.id and t.status = 'in_progress' and t.lease_owner = $1 and t.attempts = r.attempt
+       where t.tenant_id = r.tenant_id and t.id = r.id and t.status = 'in_progress'
+         and t.lease_owner = $1 and t.attempts = r.attempt
          and (select set_config('synchronous_commit', 'off', true)) = 'off'
-       returning t.id, t.tenant_id, t.agent_id, t.task_type, t.attempts, t.callback_url,
-                 r.ms, r.journal_id
+       returning t.id, t.tenant_id, t.attempts, t.callback_url, r.ms, r.journal_id
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
-       select tenant_id, id, 'completed', jsonb_build_object('attempt', attempts) from done
+       select tenant_id, id, 'completed', ('{"attempt":' || attempts || '}')::json from done
      ), jr as (
        insert into journal (id, tenant_id, actor, action, target, data)
        select journal_id, tenant_id, 'worker:' || $1, 'task.attempt', id::text,
-              jsonb_build_object('attempt', attempts, 'outcome', 'completed', 'duration_ms', ms,
-                                 'agent_id', agent_id, 'task_type', task_type)
+              ('{"attempt":' || attempts || ',"outcome":"completed","duration_ms":' || ms || '}')::json
        from done
      ), cb as (
        insert into callback_outbox (id, tenant_id, task_id, url)
        select gen_random_uuid(), tenant_id, id, callback_url from done where callback_url is not null
-     ), ${announceCte('done', '$8')}
+     ), ${announceCte('done', '$9')}
      select id, tenant_id, callback_url is not null as has_callback from done left join announced on true`,
     [
       owner,
+      batch.map((c) => c.tenant_id),
       batch.map((c) => c.id),
       batch.map((c) => c.attempt),
       batch.map((c) => (c.result === undefined ? null : JSON.stringify(c.result))),

@@ -103,7 +103,7 @@ export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | 
        returning *
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
-       select tenant_id, id, 'created', jsonb_build_object('priority', priority, 'run_at', run_at) from ins
+       select tenant_id, id, 'created', json_build_object('priority', priority, 'run_at', run_at) from ins
      )
      select ins.* from ins`,
     [

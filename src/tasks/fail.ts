@@ -1,9 +1,8 @@
 import type { Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
+import type { HeldAttempt } from './rows.ts';
 
-export interface Failure {
-  id: string;
-  attempt: number;
+export interface Failure extends HeldAttempt {
   error: string;
   /** False when the handler marked the error non-retryable: the task fails at once. */
   retryable: boolean;
@@ -36,23 +35,23 @@ export async function failTask(db: Queryable, owner: string, f: Failure): Promis
                          then now() + make_interval(secs => $5::float8 / 1000) else t.run_at end,
            completed_at = case when $4 and t.attempts < t.max_attempts then null else now() end,
            error_message = $3, lease_owner = null, lease_expires_at = null, updated_at = now()
-       where t.id = $1 and t.status = 'in_progress' and t.lease_owner = $2 and t.attempts = $6
-       returning t.id, t.tenant_id, t.agent_id, t.task_type, t.status, t.attempts, t.run_at, t.callback_url
+       where t.tenant_id = $10 and t.id = $1 and t.status = 'in_progress' and t.lease_owner = $2
+         and t.attempts = $6
+       returning t.id, t.tenant_id, t.status, t.attempts, t.run_at, t.callback_url
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
        select tenant_id, id, 'attempt_failed',
-              jsonb_build_object('attempt', attempts, 'error', $3::text,
+              json_build_object('attempt', attempts, 'error', $3::text,
                                  'retry_at', case when status = 'pending' then run_at end)
        from f
        union all
-       select tenant_id, id, 'failed', jsonb_build_object('attempt', attempts, 'error', $3::text)
+       select tenant_id, id, 'failed', json_build_object('attempt', attempts, 'error', $3::text)
        from f where status = 'failed'
      ), jr as (
        insert into journal (id, tenant_id, actor, action, target, data)
        select $8::uuid, tenant_id, 'worker:' || $2, 'task.attempt', id::text,
-              jsonb_build_object('attempt', attempts, 'outcome', 'failed', 'duration_ms', $7::int,
-                                 'error', $3::text, 'will_retry', status = 'pending',
-                                 'agent_id', agent_id, 'task_type', task_type)
+              json_build_object('attempt', attempts, 'outcome', 'failed', 'duration_ms', $7::int,
+                                 'error', $3::text, 'will_retry', status = 'pending')
        from f
      ), cb as (
        insert into callback_outbox (id, tenant_id, task_id, url)
@@ -70,6 +69,7 @@ export async function failTask(db: Queryable, owner: string, f: Failure): Promis
       Math.round(f.durationMs),
       newId(),
       newId(),
+      f.tenant_id,
     ],
   );
   return row;

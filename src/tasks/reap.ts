@@ -19,7 +19,7 @@ export interface Reaped {
 export async function reapExpiredLeases(db: Queryable, limit = 500): Promise<Reaped> {
   const rows = await db.query<{ id: string; status: string; has_callback: boolean }>(
     `with expired as (
-       select id from tasks where status = 'in_progress' and lease_expires_at < now()
+       select tenant_id, id from tasks where status = 'in_progress' and lease_expires_at < now()
        order by lease_expires_at limit $1 for update skip locked
      ), upd as (
        update tasks t
@@ -27,14 +27,14 @@ export async function reapExpiredLeases(db: Queryable, limit = 500): Promise<Rea
            completed_at = case when t.attempts >= t.max_attempts then now() end,
            error_message = 'lease expired: worker ' || coalesce(t.lease_owner, '?') || ' stopped heartbeating',
            run_at = now(), lease_owner = null, lease_expires_at = null, updated_at = now()
-       from expired where t.id = expired.id
+       from expired where t.tenant_id = expired.tenant_id and t.id = expired.id
        returning t.id, t.tenant_id, t.status, t.attempts, t.error_message, t.callback_url
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
-       select tenant_id, id, 'attempt_failed', jsonb_build_object('attempt', attempts, 'error', error_message)
+       select tenant_id, id, 'attempt_failed', json_build_object('attempt', attempts, 'error', error_message)
        from upd
        union all
-       select tenant_id, id, 'failed', jsonb_build_object('attempt', attempts, 'error', error_message)
+       select tenant_id, id, 'failed', json_build_object('attempt', attempts, 'error', error_message)
        from upd where status = 'failed'
      ), cb as (
        insert into callback_outbox (id, tenant_id, task_id, url)

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/db.ts';
 import { TASKS_CHANNEL } from './enqueue.ts';
+import type { HeldAttempt } from './rows.ts';
 
 /**
  * Graceful shutdown: hands unfinished attempts back at once (status `pending`, lease cleared, runnable
@@ -9,23 +10,23 @@ import { TASKS_CHANNEL } from './enqueue.ts';
 export async function releaseTasks(
   db: Queryable,
   owner: string,
-  held: ReadonlyArray<{ id: string; attempt: number }>,
+  held: readonly HeldAttempt[],
 ): Promise<number> {
   if (held.length === 0) return 0;
   const [row] = await db.query<{ n: number }>(
     `with rel as (
        update tasks t set status = 'pending', lease_owner = null, lease_expires_at = null, run_at = now(),
                           updated_at = now()
-       from unnest($2::uuid[], $3::int[]) as r(id, attempt)
-       where t.id = r.id and t.attempts = r.attempt and t.lease_owner = $1 and t.status = 'in_progress'
+       from unnest($4::uuid[], $2::uuid[], $3::int[]) as r(tenant_id, id, attempt)
+       where t.tenant_id = r.tenant_id and t.id = r.id and t.attempts = r.attempt and t.lease_owner = $1 and t.status = 'in_progress'
        returning t.id, t.tenant_id, t.attempts
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
-       select tenant_id, id, 'released', jsonb_build_object('attempt', attempts, 'reason', 'worker shutdown')
+       select tenant_id, id, 'released', json_build_object('attempt', attempts, 'reason', 'worker shutdown')
        from rel
      )
      select count(*)::int as n, pg_notify('${TASKS_CHANNEL}', '') from rel`,
-    [owner, held.map((h) => h.id), held.map((h) => h.attempt)],
+    [owner, held.map((h) => h.id), held.map((h) => h.attempt), held.map((h) => h.tenant_id)],
   );
   return row?.n ?? 0;
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/db.ts';
+import type { HeldAttempt } from './rows.ts';
 
 /**
  * The heartbeat: extends the leases of every attempt a worker is running, in one statement.
@@ -8,16 +9,16 @@ import type { Queryable } from '../db/db.ts';
 export async function renewLeases(
   db: Queryable,
   owner: string,
-  held: ReadonlyArray<{ id: string; attempt: number }>,
+  held: readonly HeldAttempt[],
   leaseSeconds: number,
 ): Promise<Set<string>> {
   if (held.length === 0) return new Set();
   const rows = await db.query<{ id: string }>(
     `update tasks t set lease_expires_at = now() + make_interval(secs => $4::float8)
-     from unnest($2::uuid[], $3::int[]) as r(id, attempt)
-     where t.id = r.id and t.attempts = r.attempt and t.lease_owner = $1 and t.status = 'in_progress'
+     from unnest($5::uuid[], $2::uuid[], $3::int[]) as r(tenant_id, id, attempt)
+     where t.tenant_id = r.tenant_id and t.id = r.id and t.attempts = r.attempt and t.lease_owner = $1 and t.status = 'in_progress'
      returning t.id`,
-    [owner, held.map((h) => h.id), held.map((h) => h.attempt), leaseSeconds],
+    [owner, held.map((h) => h.id), held.map((h) => h.attempt), leaseSeconds, held.map((h) => h.tenant_id)],
   );
   return new Set(rows.map((r) => r.id));
 }

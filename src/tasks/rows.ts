@@ -63,3 +63,6 @@ export interface ClaimedTask {
   session_id: string | null;
   parent_task_id: string | null;
 }
+
+/** An attempt a worker holds: the task's key (tenant and id) and the attempt its lease is for. */
+export type HeldAttempt = Pick<ClaimedTask, 'tenant_id' | 'id' | 'attempt'>;

@@ -124,13 +124,13 @@ export class TaskService {
     return toTask(row);
   }
 
-  /** Newest first; ties broken by id so pages are stable. */
+  /** Newest first: ids are UUIDv7, so id order is creation order, and pages are stable. */
   async list(tenantId: string, q: ListTasksQuery) {
     const where = `tenant_id = $1 and ($2::uuid is null or agent_id = $2)
                    and ($3::text is null or status = $3) and ($4::text is null or task_type = $4)`;
     const params = [tenantId, q.agent_id ?? null, q.status ?? null, q.task_type ?? null];
     const rows = await this.db.query<TaskRow>(
-      `select * from tasks where ${where} order by created_at desc, id desc limit $5 offset $6`,
+      `select * from tasks where ${where} order by id desc limit $5 offset $6`,
       [...params, q.limit, q.offset],
     );
     const [count] = await this.db.query<{ n: number }>(

@@ -25,11 +25,11 @@ export async function cancelTask(
      ), upd as (
        update tasks t set status = 'cancelled', lease_owner = null, lease_expires_at = null,
                           completed_at = now(), updated_at = now()
-       from old where t.id = old.id
+       from old where t.tenant_id = $1 and t.id = old.id
        returning t.*, old.was
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
-       select tenant_id, id, 'cancelled', jsonb_build_object('by', $3::text, 'was', was) from upd
+       select tenant_id, id, 'cancelled', json_build_object('by', $3::text, 'was', was) from upd
      ), cb as (
        insert into callback_outbox (id, tenant_id, task_id, url)
        select $4::uuid, tenant_id, id, callback_url from upd where callback_url is not null
@@ -56,7 +56,7 @@ export async function retryTask(
        returning *
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
-       select tenant_id, id, 'retried', jsonb_build_object('by', $3::text) from upd
+       select tenant_id, id, 'retried', json_build_object('by', $3::text) from upd
      )
      select upd.*, pg_notify('${TASKS_CHANNEL}', '') from upd`,
     [tenantId, id, actor],
@@ -92,15 +92,15 @@ export async function reportTask(
        update tasks t set status = $4, result = $5::jsonb, result_summary = $6, error_message = $7,
                           lease_owner = null, lease_expires_at = null, completed_at = now(), updated_at = now(),
                           started_at = coalesce(t.started_at, now())
-       from old where t.id = old.id
+       from old where t.tenant_id = $1 and t.id = old.id
        returning t.*, old.was
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
-       select tenant_id, id, status, jsonb_build_object('by', $3::text, 'external', true, 'error', $7::text)
+       select tenant_id, id, status, json_build_object('by', $3::text, 'external', true, 'error', $7::text)
        from upd
      ), jr as (
        insert into journal (id, tenant_id, actor, action, target, data)
-       select $8::uuid, tenant_id, $3, 'task.report', id::text, jsonb_build_object('outcome', status) from upd
+       select $8::uuid, tenant_id, $3, 'task.report', id::text, json_build_object('outcome', status) from upd
      ), cb as (
        insert into callback_outbox (id, tenant_id, task_id, url)
        select $9::uuid, tenant_id, id, callback_url from upd where callback_url is not null

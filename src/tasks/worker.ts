@@ -274,6 +274,7 @@ export class Worker {
     }
     if (entry.detached) return;
     this.completions.add({
+      tenant_id: task.tenant_id,
       id: task.id,
       attempt: task.attempt,
       result: outcome?.result,
@@ -289,6 +290,7 @@ export class Worker {
     const { retryBaseSeconds: base, retryCapSeconds: cap } = this.o;
     const delay = Math.round(fullJitter(task.attempt - 1, base * 1000, cap * 1000));
     const failed = await failTask(this.o.db, this.owner, {
+      tenant_id: task.tenant_id,
       id: task.id,
       attempt: task.attempt,
       error: error.message || error.name,
@@ -318,7 +320,7 @@ export class Worker {
     const kept = await renewLeases(
       this.o.db,
       this.owner,
-      [...held.map((r) => r.task), ...waiting].map((t) => ({ id: t.id, attempt: t.attempt })),
+      [...held.map((r) => r.task), ...waiting],
       this.o.leaseSeconds,
     );
     for (const t of waiting) if (!kept.has(t.id)) this.unqueue(t.id);
@@ -397,11 +399,7 @@ export class Worker {
   }
 
   private async handBack(tasks: ClaimedTask[]): Promise<void> {
-    const handed = await releaseTasks(
-      this.o.db,
-      this.owner,
-      tasks.map((t) => ({ id: t.id, attempt: t.attempt })),
-    ).catch((err) => {
+    const handed = await releaseTasks(this.o.db, this.owner, tasks).catch((err) => {
       this.o.log.error({ err: toError(err) }, 'could not hand tasks back; their leases will expire');
       return 0;
     });

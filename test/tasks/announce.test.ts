@@ -52,7 +52,7 @@ for (const store of stores) {
       const done = await completeTasks(
         db,
         'w',
-        claimed.map((t) => ({ id: t.id, attempt: t.attempt, result: null, summary: null, durationMs: 1 })),
+        claimed.map((t) => ({ ...t, result: null, summary: null, durationMs: 1 })),
         'test_announce',
       );
       assert.equal(done.length, 450);

@@ -72,8 +72,7 @@ for (const store of stores) {
             s.app.services.db,
             owner,
             batch.map((t) => ({
-              id: t.id,
-              attempt: t.attempt,
+              ...t,
               result: { by: owner },
               summary: null,
               durationMs: 1,
@@ -113,9 +112,7 @@ for (const store of stores) {
       assert.equal(byTenant(second, s.app.defaultTenantId), 0);
       assert.equal((await claim('w2', 10, 2)).length, 0, 'both tenants at their cap');
       const a = first.find((t) => t.tenant_id === s.app.defaultTenantId)!;
-      await completeTasks(s.app.services.db, 'w1', [
-        { id: a.id, attempt: a.attempt, result: null, summary: null, durationMs: 1 },
-      ]);
+      await completeTasks(s.app.services.db, 'w1', [{ ...a, result: null, summary: null, durationMs: 1 }]);
       const next = await claim('w2', 10, 2);
       assert.equal(next.length, 1);
       assert.equal(next[0]!.tenant_id, s.app.defaultTenantId);
@@ -132,11 +129,11 @@ for (const store of stores) {
       assert.equal(again!.id, mine.id);
       assert.equal(again!.attempt, 2);
       const late = await completeTasks(s.app.services.db, 'lost-worker', [
-        { id: mine.id, attempt: 1, result: { stale: true }, summary: null, durationMs: 1 },
+        { ...mine, attempt: 1, result: { stale: true }, summary: null, durationMs: 1 },
       ]);
       assert.equal(late.length, 0, 'the late result matched nothing');
       const lateFail = await failTask(s.app.services.db, 'lost-worker', {
-        id: mine.id,
+        ...mine,
         attempt: 1,
         error: 'late',
         retryable: true,
@@ -145,7 +142,7 @@ for (const store of stores) {
       });
       assert.equal(lateFail, undefined);
       const done = await completeTasks(s.app.services.db, 'live-worker', [
-        { id: mine.id, attempt: 2, result: { fresh: true }, summary: 'ok', durationMs: 1 },
+        { ...again!, result: { fresh: true }, summary: 'ok', durationMs: 1 },
       ]);
       assert.equal(done.length, 1);
       const [row] = await s.app.services.db.query<{ status: string; result: unknown; attempts: number }>(
