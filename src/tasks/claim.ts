@@ -41,25 +41,18 @@ const NO_CAP = 2_147_483_647;
  * Claims up to `limit` runnable tasks in one statement, in order of priority (higher first), then
  * `run_at`, then creation (ids are UUIDv7), and writes each one's `started` event.
  *
- * - `FOR UPDATE SKIP LOCKED` over the partial index `tasks_runnable`: concurrent claimers never wait
- *   on each other and never take the same row; the update runs in the same statement, so a row is
- *   `in_progress` with its lease by the time the lock is released.
- * - The per-tenant cap costs one aggregate over the running rows (`tasks_running`, a partial index
- *   as small as the number of running tasks). Tenants at their cap are skipped in the scan, so a
- *   tenant with a deep backlog cannot hide the others' tasks; the window then trims a batch that
- *   would take a tenant past its cap. Claimers running at the same instant each see the count as of
- *   their own snapshot, so the cap can be overshot by concurrent claims (bounded by one batch per
- *   claimer): it is a fairness bound, not a hard limit.
- * - The cap test compares `tenant_id::text`: the planner has no statistics for that expression, so
- *   it keeps its default (most rows pass) and walks `tasks_runnable` in order, stopping after the
- *   batch. On the column itself, a one-tenant table makes it estimate that no row passes, and it
- *   sorts the whole backlog instead (30 ms per claim at 20,000 pending, against under 1 ms).
+ * - The claim itself is `task_claim_rows` (migration 0016, where its SQL and the per-tenant cap are
+ *   described): `FOR UPDATE SKIP LOCKED` over the partial index `tasks_runnable`, so concurrent
+ *   claimers never wait on each other and never take the same row, and the update in the same
+ *   statement, so a row is `in_progress` with its lease by the time the lock is released. Its plan
+ *   is pinned (an ordered walk up to the limit, then a primary-key probe per task): a queue table's
+ *   statistics, never analysed or older than the last burst, would otherwise make every claim read
+ *   and sort the whole backlog. With no per-tenant cap, the running rows are not counted at all.
  * - `synchronous_commit` is off for this transaction only: the commit does not wait for the WAL
  *   flush. A PostgreSQL crash can then lose the last few hundred milliseconds of claims; those
  *   tasks are still `pending` after recovery and are simply claimed again (the handler had started,
  *   so it runs twice, as after any lost lease). An enqueue is never affected: it stays synchronous.
- * - The statement is prepared (`agentry_claim_tasks`): parsed once per connection, and its generic
- *   plan (the same walk of `tasks_runnable`) saves planning a dozen CTEs per claim.
+ * - The statement is prepared (`agentry_claim_tasks`): parsed and planned once per connection.
  * - The `started` event's data is built as JSON text (the owner comes JSON-quoted as `$6`): a
  *   `json_build_object` or `jsonb_build_object` per row costs several times as much (migration 0015).
  */
@@ -80,40 +73,16 @@ export interface ClaimResult {
 export async function claimBatch(db: Queryable, o: ClaimOptions): Promise<ClaimResult> {
   if (o.limit <= 0) return { tasks: [], exhausted: false };
   const rows = await db.query<ClaimedTask & { exhausted: boolean }>(
-    `with running as (
-       select tenant_id, count(*)::int as n from tasks where status = 'in_progress' group by tenant_id
-     ), candidates as (
-       select t.id, t.tenant_id, t.priority, t.run_at from tasks t
-       where t.status = 'pending' and t.run_at <= now()
-         and t.tenant_id::text <> all (array(select r.tenant_id::text from running r where r.n >= $3))
-       order by t.priority desc, t.run_at, t.id
-       limit $2
-       for update skip locked
-     ), picked as (
-       select ranked.tenant_id, ranked.id from (
-         select c.tenant_id, c.id, coalesce(r.n, 0)
-                  + row_number() over (partition by c.tenant_id order by c.priority desc, c.run_at, c.id) as rank
-         from candidates c left join running r on r.tenant_id = c.tenant_id
-       ) ranked
-       where ranked.rank <= $3
-     ), claimed as (
-       update tasks t
-       set status = 'in_progress', attempts = t.attempts + 1, lease_owner = $1,
-           lease_expires_at = now() + make_interval(secs => $4::float8),
-           started_at = coalesce(t.started_at, now()), updated_at = now()
-       from picked
-       where t.tenant_id = picked.tenant_id and t.id = picked.id
-         and (select set_config('synchronous_commit', 'off', true)) = 'off'
-       returning t.id, t.tenant_id, t.agent_id, t.task_type, t.title, t.description, t.payload,
-                 t.attempts as attempt, t.max_attempts, t.session_id, t.parent_task_id,
-                 t.priority, t.run_at
+    `with claimed as (
+       select * from task_claim_rows($1, $2, $3, $4)
+       where (select set_config('synchronous_commit', 'off', true)) = 'off'
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
        select tenant_id, id, 'started', ('{"attempt":' || attempt || ',"worker":' || $6 || '}')::json
        from claimed
      ), ${announceCte('claimed', '$5')}
      select id, tenant_id, agent_id, task_type, title, description, payload, attempt, max_attempts,
-            session_id, parent_task_id, (select count(*) from candidates) < $2 as exhausted
+            session_id, parent_task_id, exhausted
      from claimed left join announced on true order by priority desc, run_at, id`,
     [
       o.owner,

@@ -21,9 +21,12 @@ export interface Completed {
  *
  * Lease ownership is part of the match (`lease_owner` and `attempts`): a result whose lease was lost
  * (expired and re-claimed, cancelled, reported externally) matches no row and is dropped, so it
- * never overwrites a newer attempt. Only the rows actually completed are returned.
+ * never overwrites a newer attempt. Only the rows actually completed are returned. A held lease
+ * implies `in_progress` (a table constraint, migration 0016), so the status is not tested again.
  *
- * The event's and the journal entry's data are built as JSON text, as in `claimTasks`.
+ * The task rows are updated by `task_complete_rows` (migration 0016), whose plan is pinned to one
+ * primary-key probe per attempt. The event's and the journal entry's data are built as JSON text,
+ * as in `claimTasks`.
  *
  * `synchronous_commit` is off for this transaction (see `claimTasks`): a PostgreSQL crash can lose
  * the last few hundred milliseconds of completions, whose tasks then show `in_progress` until their
@@ -38,19 +41,9 @@ export async function completeTasks(
 ): Promise<Completed[]> {
   if (batch.length === 0) return [];
   return db.query<Completed>(
-    `with r as (
-       select * from unnest($2::uuid[], $3::uuid[], $4::int[], $5::jsonb[], $6::text[], $7::int[],
-                            $8::uuid[])
-         as r(tenant_id, id, attempt, result, summary, ms, journal_id)
-     ), done as (
-       update tasks t
-       set status = 'completed', result = r.result, result_summary = r.summary, error_message = null,
-           completed_at = now(), updated_at = now(), lease_owner = null, lease_expires_at = null
-       from r
-       where t.tenant_id = r.tenant_id and t.id = r.id and t.status = 'in_progress'
-         and t.lease_owner = $1 and t.attempts = r.attempt
-         and (select set_config('synchronous_commit', 'off', true)) = 'off'
-       returning t.id, t.tenant_id, t.attempts, t.callback_url, r.ms, r.journal_id
+    `with done as (
+       select * from task_complete_rows($1, $2, $3, $4, $5, $6, $7, $8)
+       where (select set_config('synchronous_commit', 'off', true)) = 'off'
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
        select tenant_id, id, 'completed', ('{"attempt":' || attempts || '}')::json from done
@@ -75,5 +68,6 @@ export async function completeTasks(
       batch.map(() => newId()),
       announceOn ?? null,
     ],
+    { name: 'agentry_complete_tasks' },
   );
 }

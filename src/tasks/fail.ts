@@ -35,8 +35,7 @@ export async function failTask(db: Queryable, owner: string, f: Failure): Promis
                          then now() + make_interval(secs => $5::float8 / 1000) else t.run_at end,
            completed_at = case when $4 and t.attempts < t.max_attempts then null else now() end,
            error_message = $3, lease_owner = null, lease_expires_at = null, updated_at = now()
-       where t.tenant_id = $10 and t.id = $1 and t.status = 'in_progress' and t.lease_owner = $2
-         and t.attempts = $6
+       where t.tenant_id = $10 and t.id = $1 and t.lease_owner = $2 and t.attempts = $6
        returning t.id, t.tenant_id, t.status, t.attempts, t.run_at, t.callback_url
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)

@@ -18,7 +18,7 @@ export async function releaseTasks(
        update tasks t set status = 'pending', lease_owner = null, lease_expires_at = null, run_at = now(),
                           updated_at = now()
        from unnest($4::uuid[], $2::uuid[], $3::int[]) as r(tenant_id, id, attempt)
-       where t.tenant_id = r.tenant_id and t.id = r.id and t.attempts = r.attempt and t.lease_owner = $1 and t.status = 'in_progress'
+       where t.tenant_id = r.tenant_id and t.id = r.id and t.attempts = r.attempt and t.lease_owner = $1
        returning t.id, t.tenant_id, t.attempts
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
