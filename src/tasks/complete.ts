@@ -1,3 +1,4 @@
+import { plainArray } from '../db/arrays.ts';
 import type { Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { announceCte } from './claim.ts';
@@ -59,13 +60,13 @@ export async function completeTasks(
      select id, tenant_id, callback_url is not null as has_callback from done left join announced on true`,
     [
       owner,
-      batch.map((c) => c.tenant_id),
-      batch.map((c) => c.id),
-      batch.map((c) => c.attempt),
+      plainArray(batch.map((c) => c.tenant_id)),
+      plainArray(batch.map((c) => c.id)),
+      plainArray(batch.map((c) => c.attempt)),
       batch.map((c) => (c.result === undefined ? null : JSON.stringify(c.result))),
       batch.map((c) => c.summary),
-      batch.map((c) => Math.round(c.durationMs)),
-      batch.map(() => newId()),
+      plainArray(batch.map((c) => Math.round(c.durationMs))),
+      plainArray(batch.map(() => newId())),
       announceOn ?? null,
     ],
     { name: 'agentry_complete_tasks' },

@@ -1,3 +1,4 @@
+import { plainArray } from '../db/arrays.ts';
 import type { Queryable } from '../db/db.ts';
 import type { HeldAttempt } from './rows.ts';
 
@@ -16,7 +17,13 @@ export async function renewLeases(
   if (held.length === 0) return new Set();
   const rows = await db.query<{ id: string }>(
     'select task_renew_leases as id from task_renew_leases($1, $2, $3, $4, $5)',
-    [owner, held.map((h) => h.tenant_id), held.map((h) => h.id), held.map((h) => h.attempt), leaseSeconds],
+    [
+      owner,
+      plainArray(held.map((h) => h.tenant_id)),
+      plainArray(held.map((h) => h.id)),
+      plainArray(held.map((h) => h.attempt)),
+      leaseSeconds,
+    ],
   );
   return new Set(rows.map((r) => r.id));
 }

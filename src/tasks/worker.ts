@@ -3,9 +3,10 @@ import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { toError } from '../errors.ts';
 import type { LiveBus } from '../events/bus.ts';
-import { announce, appendEvent, EVENTS_TOPIC } from '../events/log.ts';
+import { announce, EVENTS_TOPIC } from '../events/log.ts';
 import type { Logger } from '../observability/logger.ts';
 import { fullJitter } from '../resilience/retry.ts';
+import { Attempt, type AttemptEnv } from './attempt.ts';
 import { claimBatch } from './claim.ts';
 import type { Completed } from './complete.ts';
 import { CompletionBuffer } from './completion-buffer.ts';
@@ -50,18 +51,6 @@ export interface WorkerOptions {
   exitWhenIdle?: boolean;
 }
 
-interface Running {
-  task: ClaimedTask;
-  /** The handler's signal, made on first use (see `execute`). */
-  abort?: AbortController;
-  /** Set when the attempt is aborted, whether or not the handler has looked at its signal yet. */
-  abortReason?: Error;
-  startedAt: number;
-  /** Lease lost (expired, cancelled, reported externally) or handed back: results are dropped. */
-  detached: boolean;
-  done: Promise<void>;
-}
-
 export interface WorkerSummary {
   claimed: number;
   completed: number;
@@ -77,7 +66,7 @@ export interface WorkerSummary {
 export class Worker {
   readonly owner = `${hostname()}:${process.pid}:${newId().slice(-12)}`;
   readonly summary: WorkerSummary = { claimed: 0, completed: 0, failed: 0, retried: 0 };
-  private readonly running = new Map<string, Running>();
+  private readonly running = new Map<string, Attempt>();
   /** Claimed ahead (see `prefetch`), in claim order; started as slots free. */
   private readonly queued: ClaimedTask[] = [];
   private readonly completions: CompletionBuffer;
@@ -96,9 +85,11 @@ export class Worker {
    * streams from inside their own statement: one round trip per batch instead of two.
    */
   private readonly announceOn?: string;
+  private readonly attemptEnv: AttemptEnv;
 
   constructor(private readonly o: WorkerOptions) {
     this.announceOn = o.bus.kind === 'pg_notify' ? EVENTS_TOPIC : undefined;
+    this.attemptEnv = { db: o.db, log: o.log, announce: (ids) => this.announce(ids) };
     const onDone = (done: Completed[], attempted: number) => {
       this.summary.completed += done.length;
       o.metrics?.completions.inc(done.length);
@@ -223,68 +214,47 @@ export class Worker {
   }
 
   private launch(task: ClaimedTask): void {
-    const entry: Running = {
-      task,
-      startedAt: performance.now(),
-      detached: false,
-      done: Promise.resolve(),
-    };
-    this.running.set(task.id, entry);
-    entry.done = this.execute(entry)
-      .catch((err) => this.o.log.error({ err: toError(err), task: task.id }, 'task bookkeeping failed'))
-      .finally(() => {
-        this.running.delete(task.id);
-        this.pump();
-        this.waker.kick();
-      });
+    const attempt = new Attempt(task, this.attemptEnv);
+    this.running.set(task.id, attempt);
+    attempt.done = this.runAttempt(attempt);
   }
 
-  private async execute(entry: Running): Promise<void> {
-    const { task } = entry;
-    const { db, log } = this.o;
-    let child: Logger | undefined;
-    const ctx = {
-      // Made on first use, like the logger: an AbortSignal per attempt was a quarter of this
-      // process's CPU for a no-op task, and a handler that never looks at it is not interrupted by it.
-      get signal(): AbortSignal {
-        if (!entry.abort) {
-          entry.abort = new AbortController();
-          if (entry.abortReason) entry.abort.abort(entry.abortReason);
-        }
-        return entry.abort.signal;
-      },
-      // Made on first use: most handlers never log, and a child logger per attempt shows at 5,000/s.
-      get log(): Logger {
-        child ??= log.child({ task: task.id, attempt: task.attempt });
-        return child;
-      },
-      progress: async (data: Record<string, unknown>) => {
-        if (entry.detached) return;
-        await appendEvent(db, task.tenant_id, task.id, 'progress', data);
-        this.announce([task.id]);
-      },
-    };
+  /** Runs an attempt and records its outcome, then frees its slot whatever happened. */
+  private async runAttempt(attempt: Attempt): Promise<void> {
+    try {
+      await this.execute(attempt);
+    } catch (err) {
+      this.o.log.error({ err: toError(err), task: attempt.task.id }, 'task bookkeeping failed');
+    } finally {
+      this.running.delete(attempt.task.id);
+      this.pump();
+      this.waker.kick();
+    }
+  }
+
+  private async execute(attempt: Attempt): Promise<void> {
+    const { task } = attempt;
     let outcome: Awaited<ReturnType<ReturnType<HandlerRegistry['resolve']>>>;
     try {
-      outcome = await this.o.handlers.resolve(task)(task, ctx);
+      outcome = await this.o.handlers.resolve(task)(task, attempt);
     } catch (err) {
-      if (entry.detached) return;
-      await this.recordFailure(entry, err);
+      if (attempt.detached) return;
+      await this.recordFailure(attempt, err);
       return;
     }
-    if (entry.detached) return;
+    if (attempt.detached) return;
     this.completions.add({
       tenant_id: task.tenant_id,
       id: task.id,
       attempt: task.attempt,
       result: outcome?.result,
       summary: outcome?.summary ?? null,
-      durationMs: performance.now() - entry.startedAt,
+      durationMs: performance.now() - attempt.startedAt,
     });
   }
 
-  private async recordFailure(entry: Running, err: unknown): Promise<void> {
-    const { task } = entry;
+  private async recordFailure(attempt: Attempt, err: unknown): Promise<void> {
+    const { task } = attempt;
     const error = toError(err);
     const retryable = isRetryable(err);
     const { retryBaseSeconds: base, retryCapSeconds: cap } = this.o;
@@ -296,7 +266,7 @@ export class Worker {
       error: error.message || error.name,
       retryable,
       retryDelayMs: delay,
-      durationMs: performance.now() - entry.startedAt,
+      durationMs: performance.now() - attempt.startedAt,
     });
     if (!failed) return; // the lease was lost meanwhile: nothing to record
     this.announce([task.id]);
@@ -362,11 +332,7 @@ export class Worker {
 
   private detach(id: string, reason: string): void {
     if (this.unqueue(id)) return;
-    const entry = this.running.get(id);
-    if (!entry || entry.detached) return;
-    entry.detached = true;
-    entry.abortReason = new Error(reason);
-    entry.abort?.abort(entry.abortReason);
+    this.running.get(id)?.detach(reason);
   }
 
   private async shutdown(graceMs: number): Promise<void> {

@@ -43,9 +43,9 @@ interface JournalRow {
 }
 
 // The journal is written by src/events/journal.ts; this is its only reader, so the query lives here.
-// It is served by the journal_tenant_at index.
+// It is served by the journal's key, (tenant_id, id): ids are UUIDv7, so id order is creation order.
 const JOURNAL_SQL = `select at, actor, action, target, data from journal
-                     where tenant_id = $1 order by at desc, id desc limit $2`;
+                     where tenant_id = $1 order by id desc limit $2`;
 
 export function readJournalTool(deps: OpsToolDeps): ToolDefinition<{ limit?: number }> {
   return {
