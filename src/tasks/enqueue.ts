@@ -67,6 +67,10 @@ export function parseWake(payload: string): { at: number; token?: string } {
  * for a WAL flush, and claims and completions (which announce their streams) queue behind it: under
  * a slow disk, enqueue-to-start latency grew to seconds. A wake-up lost to a crash between the two
  * is covered by the workers' fallback poll.
+ *
+ * The enqueue does not wait for that NOTIFY: the task is committed and this process's workers are
+ * already woken, so the caller (an API request) answers after one round trip instead of two. A
+ * NOTIFY that fails is a wake-up lost, which the fallback poll covers as above.
  */
 async function wakeWorkers(db: Queryable, runAt: Date | number): Promise<void> {
   const ms = typeof runAt === 'number' ? runAt : runAt.getTime();
@@ -78,10 +82,10 @@ async function wakeWorkers(db: Queryable, runAt: Date | number): Promise<void> {
   }
   const here = localWorkers.get(db);
   if (here) for (const wake of here.wake) wake(ms);
-  await db.query(
+  db.query(
     `select pg_notify('${TASKS_CHANNEL}', $1) where (select set_config('synchronous_commit', 'off', true)) = 'off'`,
     [here?.wake.size ? `${ms}:${here.token}` : String(ms)],
-  );
+  ).catch(() => {});
 }
 
 /**
