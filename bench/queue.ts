@@ -131,6 +131,18 @@ async function startProfile(): Promise<(file: string) => Promise<void>> {
   };
 }
 
+/** Enqueues `n` tasks one by one at `RATE`/s (each on schedule, not after the last returned); `t` stamps each. */
+async function enqueueAtRate(c: Contender, n: number, t: () => number): Promise<void> {
+  const begin = Date.now();
+  const sends: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const wait = begin + (i * 1000) / RATE - Date.now();
+    if (wait > 0) await sleep(wait);
+    sends.push(c.one({ t: t() }));
+  }
+  await Promise.all(sends);
+}
+
 async function measure(make: () => Promise<Contender>): Promise<Result> {
   // Drain, on its own fresh store.
   let c = await make();
@@ -177,20 +189,9 @@ async function measure(make: () => Promise<Contender>): Promise<Result> {
     // bench/memory.ts do: a just-started process runs its first calls unoptimised and opens pool
     // connections and prepares statements on them, and those first hundreds of milliseconds held
     // most of the slow starts of a 2,000-task run, for every contender.
-    for (let i = 0; i < WARMUP; i++) {
-      await c.one({ t: 0 });
-      await sleep(1000 / RATE);
-    }
+    await enqueueAtRate(c, WARMUP, () => 0);
     await sleep(200);
-    const begin = Date.now();
-    const sends: Promise<void>[] = [];
-    for (let i = 0; i < LATENCY_N; i++) {
-      const due = begin + (i * 1000) / RATE;
-      const wait = due - Date.now();
-      if (wait > 0) await sleep(wait);
-      sends.push(c.one({ t: Date.now() }));
-    }
-    await Promise.all(sends);
+    await enqueueAtRate(c, LATENCY_N, () => Date.now());
     const until = Date.now() + 30_000;
     while (lat.length < LATENCY_N && Date.now() < until) await sleep(5);
   } finally {

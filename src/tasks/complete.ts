@@ -2,7 +2,7 @@ import { plainArray } from '../db/arrays.ts';
 import type { Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { announceCte } from './claim.ts';
-import type { HeldAttempt } from './rows.ts';
+import { type HeldAttempt, heldKeys } from './rows.ts';
 
 export interface Completion extends HeldAttempt {
   result: unknown;
@@ -60,9 +60,7 @@ export async function completeTasks(
      select id, tenant_id, callback_url is not null as has_callback from done left join announced on true`,
     [
       owner,
-      plainArray(batch.map((c) => c.tenant_id)),
-      plainArray(batch.map((c) => c.id)),
-      plainArray(batch.map((c) => c.attempt)),
+      ...heldKeys(batch),
       batch.map((c) => (c.result === undefined ? null : JSON.stringify(c.result))),
       batch.map((c) => c.summary),
       plainArray(batch.map((c) => Math.round(c.durationMs))),

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/db.ts';
 import { TASKS_CHANNEL } from './enqueue.ts';
-import type { HeldAttempt } from './rows.ts';
+import { type HeldAttempt, heldKeys } from './rows.ts';
 
 /**
  * Graceful shutdown: hands unfinished attempts back at once (status `pending`, lease cleared, runnable
@@ -17,7 +17,7 @@ export async function releaseTasks(
     `with rel as (
        update tasks t set status = 'pending', lease_owner = null, lease_expires_at = null, run_at = now(),
                           updated_at = now()
-       from unnest($4::uuid[], $2::uuid[], $3::int[]) as r(tenant_id, id, attempt)
+       from unnest($2::uuid[], $3::uuid[], $4::int[]) as r(tenant_id, id, attempt)
        where t.tenant_id = r.tenant_id and t.id = r.id and t.attempts = r.attempt and t.lease_owner = $1
        returning t.id, t.tenant_id, t.attempts
      ), ev as (
@@ -26,7 +26,7 @@ export async function releaseTasks(
        from rel
      )
      select count(*)::int as n, pg_notify('${TASKS_CHANNEL}', '') from rel`,
-    [owner, held.map((h) => h.id), held.map((h) => h.attempt), held.map((h) => h.tenant_id)],
+    [owner, ...heldKeys(held)],
   );
   return row?.n ?? 0;
 }

@@ -1,6 +1,5 @@
-import { plainArray } from '../db/arrays.ts';
 import type { Queryable } from '../db/db.ts';
-import type { HeldAttempt } from './rows.ts';
+import { type HeldAttempt, heldKeys } from './rows.ts';
 
 /**
  * The heartbeat: extends the leases of every attempt a worker is running, in one statement.
@@ -17,13 +16,7 @@ export async function renewLeases(
   if (held.length === 0) return new Set();
   const rows = await db.query<{ id: string }>(
     'select task_renew_leases as id from task_renew_leases($1, $2, $3, $4, $5)',
-    [
-      owner,
-      plainArray(held.map((h) => h.tenant_id)),
-      plainArray(held.map((h) => h.id)),
-      plainArray(held.map((h) => h.attempt)),
-      leaseSeconds,
-    ],
+    [owner, ...heldKeys(held), leaseSeconds],
   );
   return new Set(rows.map((r) => r.id));
 }

@@ -1,3 +1,4 @@
+import { plainArray } from '../db/arrays.ts';
 import type { Task, TaskStatus } from './schema.ts';
 
 /** A `tasks` row as the drivers return it (timestamps as Date). */
@@ -66,3 +67,15 @@ export interface ClaimedTask {
 
 /** An attempt a worker holds: the task's key (tenant and id) and the attempt its lease is for. */
 export type HeldAttempt = Pick<ClaimedTask, 'tenant_id' | 'id' | 'attempt'>;
+
+/**
+ * The keys of held attempts as three array parameters (tenants, ids, attempts), for the batch
+ * statements that match a worker's leases (`unnest($n::uuid[], $n+1::uuid[], $n+2::int[])`).
+ */
+export function heldKeys(held: readonly HeldAttempt[]): [tenants: string, ids: string, attempts: string] {
+  return [
+    plainArray(held.map((h) => h.tenant_id)),
+    plainArray(held.map((h) => h.id)),
+    plainArray(held.map((h) => h.attempt)),
+  ];
+}
