@@ -11,7 +11,7 @@
  * Agentry runs with auth, tenant policy, budgets, rate limits and usage recording on.
  * Each gateway is measured in its own phase: its process is started for that phase and stopped
  * after it, so the other gateway's process is not running meanwhile; each process just started gets
- * the same unmeasured warm-up (2 s per mode at the first rate); in each phase every case runs
+ * the same unmeasured warm-up (`--warm-up` s, 3 by default, per profile and mode at the first rate); in each phase every case runs
  * direct, then through the gateway, and the added latency is taken against that direct run.
  * Upstream, Agentry, Portkey and the load generator (this process) each run in their own process;
  * RSS and CPU time are read from /proc. CPU ms per request of each gateway is the figure that noise
@@ -237,8 +237,6 @@ function startFlags(): string[] {
 
 type Result = Awaited<ReturnType<typeof load>>;
 
-/** Seconds of unmeasured load per mode on each process just started. */
-const WARM_UP_S = 2;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -251,6 +249,7 @@ async function main(): Promise<void> {
       modes: { type: 'string', default: 'json,stream' },
       'prof-dir': { type: 'string' },
       'agentry-flags': { type: 'string', default: '' },
+      'warm-up': { type: 'string', default: '3' },
     },
   });
   const seconds = Number(values.seconds ?? (values.quick ? 2 : 10));
@@ -260,6 +259,10 @@ async function main(): Promise<void> {
   const profiles = values.profiles.split(',') as Profile[];
   const modes = values.modes.split(',').map((m) => m === 'stream');
   const profDir = values['prof-dir'];
+  // Seconds of unmeasured load per profile and mode on each process just started: V8 is still
+  // compiling the request path with TurboFan seconds into a load (hundreds of functions, on the
+  // same two cores as everything else), which is start-up, not the gateway's cost per request.
+  const warmUpS = Number(values['warm-up']);
   // Agentry runs with the node flags of `npm start` (how users start it), then any given here.
   const agentryFlags = [...startFlags(), ...values['agentry-flags'].split(' ').filter(Boolean)];
 
@@ -332,7 +335,8 @@ async function main(): Promise<void> {
       for (const target of [...(name === phases[0] || !name ? [direct] : []), contender?.target]) {
         if (!target) continue;
         process.stderr.write(`  warm-up → ${target.name}\n`);
-        for (const stream of modes) await load(target, profiles[0]!, stream, rates[0]!, WARM_UP_S, true);
+        for (const profile of profiles)
+          for (const stream of modes) await load(target, profile, stream, rates[0]!, warmUpS, true);
       }
       const prof = async (what: 'start' | 'stop') => {
         if (!profDir || name !== 'agentry' || !contender) return;
