@@ -9,7 +9,7 @@ import { cpuMs, quantile } from './bench-app.ts';
 export type Profile = 'instant' | 'realistic';
 
 export interface Target {
-  name: 'direct' | 'agentry' | 'portkey';
+  name: 'direct' | 'floor' | 'agentry' | 'portkey';
   origin: string;
   path: (p: Profile) => string;
   headers: (p: Profile) => Record<string, string>;

@@ -8,7 +8,9 @@
  * and streaming (time to the first token: the first chunk with content, for every target alike —
  * response headers are not a token, and a gateway may send them before or after the upstream's
  * first chunk). Added latency = gateway percentile − direct percentile.
- * Agentry runs with auth, tenant policy, budgets, rate limits and usage recording on.
+ * Agentry runs with auth, tenant policy, budgets, rate limits and usage recording on. A third
+ * contender, `floor`, is a bare Node proxy (node:http and undici, the body passed through): what
+ * it adds is what one more Node process on the path costs on this machine, whoever writes it.
  * Each gateway is measured in its own phase: its process is started for that phase and stopped
  * after it, so the other gateway's process is not running meanwhile; each process just started gets
  * the same unmeasured warm-up (`--warm-up` s, 3 by default, per profile and mode at the first rate); in each phase every case runs
@@ -20,7 +22,7 @@
  * which tell where its p99 comes from.
  *
  *   node --import tsx bench/gateway.ts [--quick] [--seconds 10] [--rates 500,2000]
- *     [--only direct,agentry] [--profiles instant,realistic] [--modes json,stream]
+ *     [--only direct,floor,agentry,portkey] [--profiles instant,realistic] [--modes json,stream]
  *     [--prof-dir DIR]   (CPU and allocation profiles of Agentry during the runs; read them with
  *                         bench/cpu-top.ts DIR; the .heapprofile opens in Chrome DevTools too)
  *     [--agentry-flags='--trace-gc …']   (node flags for Agentry's process, after those of
@@ -34,6 +36,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
 import { load, type Probe, type Profile, rssMb, type Target } from './gateway-load.ts';
 
 const self = fileURLToPath(import.meta.url);
@@ -91,6 +94,38 @@ function serveUpstream(): void {
       };
       if (first) setTimeout(next, first);
       else next();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    process.send?.({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  });
+}
+
+/**
+ * The floor: the least any Node gateway does, a bare proxy (node:http in, an undici pool out, the
+ * body passed through, no auth, policy, accounting or parsing). What it adds is what this machine
+ * adds for one more Node process on the path; what Agentry adds beyond it is Agentry's own.
+ */
+function serveProxy(upstream: string): void {
+  const pool = new Pool(upstream, { connections: 2048, keepAliveTimeout: 60_000 });
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', async () => {
+      try {
+        const up = await pool.request({
+          method: 'POST',
+          path: req.url ?? '/',
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.concat(parts),
+        });
+        res.writeHead(up.statusCode, { 'content-type': String(up.headers['content-type']) });
+        for await (const part of up.body) res.write(part);
+        res.end();
+      } catch (err) {
+        res.writeHead(502).end(String(err));
+      }
     });
   });
   server.keepAliveTimeout = 60_000;
@@ -237,6 +272,9 @@ function startFlags(): string[] {
 
 type Result = Awaited<ReturnType<typeof load>>;
 
+/** What runs in front of the upstream, each in its own phase: the bare proxy first, as the floor. */
+const GATEWAYS = ['floor', 'agentry', 'portkey'] as const;
+type Gateway = (typeof GATEWAYS)[number];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -244,7 +282,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       seconds: { type: 'string' },
       rates: { type: 'string' },
-      only: { type: 'string', default: 'direct,agentry,portkey' },
+      only: { type: 'string', default: 'direct,floor,agentry,portkey' },
       profiles: { type: 'string', default: 'instant,realistic' },
       modes: { type: 'string', default: 'json,stream' },
       'prof-dir': { type: 'string' },
@@ -275,7 +313,19 @@ async function main(): Promise<void> {
     model: () => 'm',
   };
   /** Starts one gateway for its phase: the other gateway is not running while it is measured. */
-  const contenders: Record<'agentry' | 'portkey', () => Promise<{ target: Target; child: ChildProcess }>> = {
+  const contenders: Record<Gateway, () => Promise<{ target: Target; child: ChildProcess }>> = {
+    floor: async () => {
+      const { child, msg } = await start(['--role', 'proxy', '--upstream', up.msg.url]);
+      const target: Target = {
+        name: 'floor',
+        origin: msg.url,
+        path: (p) => `/${p}/v1/chat/completions`,
+        headers: () => ({}),
+        model: () => 'm',
+        pid: child.pid,
+      };
+      return { target, child };
+    },
     agentry: async () => {
       const { child, msg } = await start(
         ['--role', 'agentry', '--upstream', up.msg.url],
@@ -314,13 +364,13 @@ async function main(): Promise<void> {
       return { target, child };
     },
   };
-  const phases = (['agentry', 'portkey'] as const).filter((name) => only.has(name));
+  const phases = GATEWAYS.filter((name) => only.has(name));
   const cases = rates.flatMap((rate) =>
     profiles.flatMap((profile) => modes.map((stream) => ({ rate, profile, stream }))),
   );
   // Per case: each gateway's result and the direct result measured just before it, in its phase.
   const results = cases.map(() => ({}) as Record<string, { direct: Result; gateway?: Result }>);
-  const rss: Record<string, number> = { agentry_rss_mb: 0, portkey_rss_mb: 0 };
+  const rss: Record<string, number> = { agentry_rss_mb: 0, portkey_rss_mb: 0, floor_rss_mb: 0 };
   let running: ChildProcess | undefined;
   try {
     // One phase per gateway (or one of direct alone): a gateway's process is started for its own
@@ -381,7 +431,7 @@ async function main(): Promise<void> {
       direct_p99: d.p99,
       gen_lag_p99: Math.max(...all.flatMap((r) => [r.direct.lagP99, r.gateway?.lagP99 ?? 0])),
     };
-    for (const name of ['agentry', 'portkey']) {
+    for (const name of GATEWAYS) {
       const r = byName[name]?.gateway;
       const base = byName[name]?.direct;
       // A target that failed every request has no latency: null, not a made-up number.
@@ -404,7 +454,8 @@ async function main(): Promise<void> {
     '\nadded latency in ms (gateway percentile − direct percentile); ratio = agentry/portkey p50 added;',
   );
   console.log(
-    'cpu = CPU ms per request of the gateway process; stmts = store statements per request (flushes ' +
+    'floor = a bare Node proxy (no auth, policy or accounting); ' +
+      'cpu = CPU ms per request of the gateway process (a/p/f); stmts = store statements per request (flushes ' +
       'included); loop99 = event-loop delay p99 (ms) and gc = GC pause ms per request, of the ' +
       'gateway process; gen_lag = generator send lag p99 (ms)',
   );
@@ -417,9 +468,12 @@ async function main(): Promise<void> {
     'agentry+p99',
     'portkey+p50',
     'portkey+p99',
+    'floor+p50',
+    'floor+p99',
     'ratio_p50',
     'cpu(a)',
     'cpu(p)',
+    'cpu(f)',
     'stmts(a)',
     'loop99(a)',
     'gc(a)',
@@ -438,9 +492,12 @@ async function main(): Promise<void> {
         r.agentry_add_p99,
         r.portkey_add_p50,
         r.portkey_add_p99,
+        r.floor_add_p50,
+        r.floor_add_p99,
         r.ratio_p50,
         r.agentry_cpu_ms_req,
         r.portkey_cpu_ms_req,
+        r.floor_cpu_ms_req,
         r.agentry_statements_req,
         r.agentry_loop_p99,
         r.agentry_gc_ms_req,
@@ -451,7 +508,9 @@ async function main(): Promise<void> {
         .join(''),
     );
   }
-  console.log(`RSS after the run: agentry ${rss.agentry_rss_mb} MB, portkey ${rss.portkey_rss_mb} MB`);
+  console.log(
+    `RSS after the run: agentry ${rss.agentry_rss_mb} MB, portkey ${rss.portkey_rss_mb} MB, floor ${rss.floor_rss_mb} MB`,
+  );
   const behind = rows.filter((r) => Number(r.gen_lag_p99) > 5);
   if (behind.length > 0) {
     console.log(
@@ -467,5 +526,6 @@ const { values: roleArgs } = parseArgs({
   strict: false,
 });
 if (roleArgs.role === 'upstream') serveUpstream();
+else if (roleArgs.role === 'proxy') serveProxy(String(roleArgs.upstream));
 else if (roleArgs.role === 'agentry') await serveAgentry(String(roleArgs.upstream));
 else await main();
