@@ -46,7 +46,9 @@ export function traceContextOf(req: IncomingMessage): TraceContext {
   let ctx = traceContexts.get(req);
   if (!ctx) {
     ctx = parseTraceparent(req.headers.traceparent) ?? {
-      traceId: randomBytes(16).toString('hex'),
+      // A v4 UUID's hex is 122 random bits: enough for a trace id, and Node's randomUUID draws
+      // from a cached entropy pool instead of a call into the CSPRNG per request.
+      traceId: randomUUID().replaceAll('-', ''),
       flags: '01',
     };
     traceContexts.set(req, ctx);
@@ -56,7 +58,9 @@ export function traceContextOf(req: IncomingMessage): TraceContext {
 
 /**
  * Fastify's per-request logger, with the trace id bound beside the request id, so that every line
- * logged for a request (by a hook, a handler or Fastify itself) carries both.
+ * logged for a request (by a hook, a handler or Fastify itself) carries both. Most requests log
+ * nothing, so the pino child is made on the first line logged: made for every request it was a
+ * few percent of the gateway's CPU per call.
  */
 export function childLoggerFactory(
   logger: FastifyBaseLogger,
@@ -64,7 +68,68 @@ export function childLoggerFactory(
   options: Parameters<FastifyBaseLogger['child']>[1],
   raw: IncomingMessage,
 ): FastifyBaseLogger {
-  return logger.child({ ...bindings, trace_id: traceContextOf(raw).traceId }, options);
+  return new RequestLogger(logger, bindings, options, raw);
+}
+
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+class RequestLogger implements FastifyBaseLogger {
+  private made?: FastifyBaseLogger;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Record<string, unknown>,
+    private readonly options: Parameters<FastifyBaseLogger['child']>[1],
+    private readonly raw: IncomingMessage,
+  ) {}
+
+  private get logger(): FastifyBaseLogger {
+    this.made ??= this.parent.child(
+      { ...this.bindings, trace_id: traceContextOf(this.raw).traceId },
+      this.options,
+    );
+    return this.made;
+  }
+
+  get level(): string {
+    return this.made?.level ?? this.options?.level ?? this.parent.level;
+  }
+
+  set level(level: string) {
+    this.logger.level = level;
+  }
+
+  private line(level: Level, args: unknown[]): void {
+    // A line below the parent's level costs no child logger (unless the child has its own level).
+    const enabled = (this.parent as { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled;
+    if (!this.made && this.options?.level === undefined && enabled && !enabled.call(this.parent, level))
+      return;
+    (this.logger[level] as (...a: unknown[]) => void)(...args);
+  }
+
+  fatal(...args: unknown[]): void {
+    this.line('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.line('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.line('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.line('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.line('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.line('trace', args);
+  }
+  silent(): void {}
+
+  child(bindings: Record<string, unknown>, options?: Parameters<FastifyBaseLogger['child']>[1]) {
+    return this.logger.child(bindings, options);
+  }
 }
 
 declare module 'fastify' {
