@@ -18,6 +18,8 @@ interface Lease {
   consumed: number;
   /** Reserved from since the last flush: a busy lease keeps a slice of headroom across flushes. */
   active: boolean;
+  /** A take from the store in flight: calls that need more wait for it instead of taking too. */
+  taking?: Promise<boolean>;
 }
 
 /**
@@ -93,17 +95,36 @@ export class LeasedCounters {
         lease.inflight += amount;
         return true;
       }
+      // One take per counter at a time: a burst of calls on an empty lease (a process starting,
+      // or busy again after an idle flush gave everything back) would otherwise each take a slice,
+      // and a hundred slices of 1% hold a whole limit until the next flush.
+      if (lease.taking) {
+        await lease.taking.catch(() => {});
+        continue; // re-checked: the slice taken may cover this call too
+      }
       const need = amount - available;
-      const chunk = Math.max(need, spec.limit * this.slice);
-      // Re-checked after each await: other calls of this process may have used what we held.
-      if (await this.store.take(spec.key, chunk, spec.limit, spec.expiresAt)) {
-        lease.held += chunk;
-      } else if (chunk > need && (await this.store.take(spec.key, need, spec.limit, spec.expiresAt))) {
-        lease.held += need;
-      } else {
-        return false;
+      lease.taking = this.take(lease, need);
+      try {
+        if (!(await lease.taking)) return false;
+      } finally {
+        lease.taking = undefined;
       }
     }
+  }
+
+  /** Takes a slice (or, near the limit, just what is needed) from the store into the lease. */
+  private async take(lease: Lease, need: number): Promise<boolean> {
+    const { spec } = lease;
+    const chunk = Math.max(need, spec.limit * this.slice);
+    if (await this.store.take(spec.key, chunk, spec.limit, spec.expiresAt)) {
+      lease.held += chunk;
+      return true;
+    }
+    if (chunk > need && (await this.store.take(spec.key, need, spec.limit, spec.expiresAt))) {
+      lease.held += need;
+      return true;
+    }
+    return false;
   }
 
   /** Ends a reservation of `reserved` that really used `used` (0 to cancel it). */

@@ -68,4 +68,20 @@ describe('leased counters across flushes', () => {
     assert.equal(await a.reserve(s, 5), true, 'a still has its kept headroom');
     assert.equal(await a.reserve(s, 1), false);
   });
+
+  it('a burst of calls on an empty lease takes one slice from the store, not one each', async () => {
+    let takes = 0;
+    const counting = Object.assign(Object.create(store), {
+      take: (...args: Parameters<DbCounterStore['take']>) => {
+        takes += 1;
+        return store.take(...args);
+      },
+    }) as DbCounterStore;
+    const counters = new LeasedCounters(counting, 0.1);
+    const s = { ...spec('burst'), limit: 10_000 };
+    const granted = await Promise.all(Array.from({ length: 50 }, () => counters.reserve(s, 10)));
+    assert.ok(granted.every(Boolean));
+    assert.equal(takes, 1, 'the 49 calls behind the first wait for its slice of 1,000');
+    assert.equal(await store.get('burst'), 1000);
+  });
 });
