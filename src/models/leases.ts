@@ -103,7 +103,7 @@ export class LeasedCounters {
         continue; // re-checked: the slice taken may cover this call too
       }
       const need = amount - available;
-      lease.taking = this.take(lease, need);
+      lease.taking = this.take(lease, spec, need);
       try {
         if (!(await lease.taking)) return false;
       } finally {
@@ -112,9 +112,11 @@ export class LeasedCounters {
     }
   }
 
-  /** Takes a slice (or, near the limit, just what is needed) from the store into the lease. */
-  private async take(lease: Lease, need: number): Promise<boolean> {
-    const { spec } = lease;
+  /**
+   * Takes a slice (or, near the limit, just what is needed) from the store into the lease, against
+   * the limit of this call's spec: the tenant policy may have changed it since the lease was made.
+   */
+  private async take(lease: Lease, spec: CounterSpec, need: number): Promise<boolean> {
     const chunk = Math.max(need, spec.limit * this.slice);
     if (await this.store.take(spec.key, chunk, spec.limit, spec.expiresAt)) {
       lease.held += chunk;
