@@ -13,8 +13,9 @@
  * it adds is what one more Node process on the path costs on this machine, whoever writes it.
  * Each gateway is measured in its own phase: its process is started for that phase and stopped
  * after it, so the other gateway's process is not running meanwhile; each process just started gets
- * the same unmeasured warm-up (`--warm-up` s, 3 by default, per profile and mode at the first rate); in each phase every case runs
- * direct, then through the gateway, and the added latency is taken against that direct run.
+ * the same unmeasured warm-up (`--warm-up` s, 3 by default, per profile and mode at the first
+ * rate); in each phase every case runs direct, then through the gateway, and the added latency is
+ * taken against that direct run.
  * Upstream, Agentry, Portkey and the load generator (this process) each run in their own process;
  * RSS and CPU time are read from /proc. CPU ms per request of each gateway is the figure that noise
  * on a shared machine moves least; `gen_lag` (how late the generator sent, p99) says whether the

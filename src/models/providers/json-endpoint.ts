@@ -3,6 +3,7 @@ import { type Dispatcher, Pool } from 'undici';
 import type { ModelTimeouts } from '../../config/models-config.ts';
 import { parseRetryAfter } from '../../resilience/retry.ts';
 import { UpstreamError } from '../provider.ts';
+import { requestHeaders } from './http-client.ts';
 
 /**
  * One JSON-over-HTTP API endpoint (an OpenAI-compatible base URL): POST a JSON body, get back a
@@ -80,7 +81,7 @@ export class JsonEndpoint {
           'content-type': 'application/json',
           accept,
           ...this.auth,
-          ...(requestId && { 'x-request-id': requestId }),
+          ...requestHeaders(requestId),
         },
         body: JSON.stringify(body),
         signal,
