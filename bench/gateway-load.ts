@@ -3,7 +3,7 @@
  * the CPU time and RSS of the target process read from /proc.
  */
 import { readFileSync } from 'node:fs';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { cpuMs, quantile } from './bench-app.ts';
 
 export type Profile = 'instant' | 'realistic';
@@ -15,6 +15,8 @@ export interface Target {
   headers: (p: Profile) => Record<string, string>;
   model: (p: Profile) => string;
   pid?: number;
+  /** The fake upstream's process: its CPU is reported too, with the generator's (they share the machine). */
+  upstreamPid?: number;
   /** Reads (and resets) the target's own figures (Agentry only). */
   probe?: () => Promise<Probe>;
 }
@@ -40,7 +42,8 @@ export function rssMb(pid: number | undefined): number {
 /** True once a streamed body holds a chunk with content (text or tool-call arguments). */
 function hasToken(text: string): boolean {
   for (const line of text.split('\n')) {
-    if (!line.startsWith('data: {')) continue;
+    // Most chunks before the first token are a role or an empty delta: parse only a likely one.
+    if (!line.startsWith('data: {') || !/"(content":"[^"]|tool_calls)/.test(line)) continue;
     try {
       const delta = JSON.parse(line.slice(6)).choices?.[0]?.delta;
       if (delta?.content || delta?.tool_calls?.length) return true;
@@ -49,6 +52,47 @@ function hasToken(text: string): boolean {
     }
   }
   return false;
+}
+
+/**
+ * One request through undici's handler API (no body stream, no async iteration per chunk: the
+ * generator shares the machine with what it measures, so its own CPU per chunk is kept small).
+ * Resolves with the status, the time of the first token (streaming) or of the end, and the start of
+ * a failed answer's body.
+ */
+function send(
+  pool: Pool,
+  options: Dispatcher.DispatchOptions,
+  stream: boolean,
+): Promise<{ status: number; at: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let tokenAt = -1;
+    let text = '';
+    const decoder = new TextDecoder();
+    pool.dispatch(options, {
+      // Its presence selects undici's current handler API (not the legacy onConnect one).
+      onRequestStart() {},
+      onResponseStart(_c, statusCode) {
+        status = statusCode;
+      },
+      onResponseData(_c, part) {
+        if (stream && tokenAt < 0) {
+          text += decoder.decode(part, { stream: true });
+          if (hasToken(text)) tokenAt = performance.now();
+          else text = text.slice(text.lastIndexOf('\n') + 1);
+        } else if (status !== 200 && text.length < 200) {
+          text += decoder.decode(part, { stream: true });
+        }
+      },
+      onResponseEnd() {
+        resolve({ status, at: stream ? tokenAt : performance.now(), text });
+      },
+      onResponseError(_c, err) {
+        reject(err);
+      },
+    });
+  });
 }
 
 /** Open loop: request i is due at t0 + i/rate and timed from then, whatever the server's pace. */
@@ -77,29 +121,17 @@ export async function load(
   let firstError: string | undefined;
   const pending: Promise<void>[] = [];
   const cpu0 = cpuMs(target.pid);
+  const upCpu0 = cpuMs(target.upstreamPid);
+  const genCpu0 = process.cpuUsage();
   const probe0 = await target.probe?.();
   const t0 = performance.now() + 20;
   const one = async (i: number, due: number) => {
     try {
-      const res = await pool.request({ method: 'POST', path: target.path(profile), headers, body });
-      // The whole body is read (so the connection is reused), timing the first token when streaming.
-      let tokenAt = -1;
-      let text = '';
-      const decoder = new TextDecoder();
-      for await (const part of res.body) {
-        if (stream && tokenAt < 0) {
-          text += decoder.decode(part as Uint8Array, { stream: true });
-          if (hasToken(text)) tokenAt = performance.now();
-          else text = text.slice(text.lastIndexOf('\n') + 1);
-        } else if (!stream && res.statusCode !== 200) {
-          text += decoder.decode(part as Uint8Array, { stream: true });
-        }
-      }
-      const done = stream ? tokenAt : performance.now();
-      if (res.statusCode !== 200 || done < 0) {
+      const res = await send(pool, { method: 'POST', path: target.path(profile), headers, body }, stream);
+      if (res.status !== 200 || res.at < 0) {
         errors += 1;
-        firstError ??= `${res.statusCode} ${text.slice(0, 200)}`;
-      } else if (i >= warm) latencies.push(done - due);
+        firstError ??= `${res.status} ${res.text.slice(0, 200)}`;
+      } else if (i >= warm) latencies.push(res.at - due);
     } catch (err) {
       errors += 1;
       firstError ??= String(err);
@@ -120,6 +152,9 @@ export async function load(
   await Promise.all(pending);
   await pool.close();
   const cpuPerRequest = (cpuMs(target.pid) - cpu0) / total;
+  const gen = process.cpuUsage(genCpu0);
+  const genCpuPerRequest = (gen.user + gen.system) / 1000 / total;
+  const upstreamCpuPerRequest = (cpuMs(target.upstreamPid) - upCpu0) / total;
   const probe1 = await target.probe?.();
   const statementsPerRequest = probe0 && probe1 ? (probe1.statements - probe0.statements) / total : undefined;
   if (firstError && !quiet)
@@ -131,6 +166,8 @@ export async function load(
     errors,
     lagP99: quantile(lags, 0.99),
     cpuPerRequest,
+    genCpuPerRequest,
+    upstreamCpuPerRequest,
     statementsPerRequest,
     /** The target's event-loop delay p99 and GC pause per request over the load, when it reports them. */
     loopP99: probe1?.loopP99,

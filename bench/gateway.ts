@@ -50,6 +50,12 @@ function serveUpstream(): void {
   const usage = { prompt_tokens: 12, completion_tokens: 10, total_tokens: 22 };
   const chunk = (delta: object, finish: string | null) =>
     `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  // Every answer is the same: its events are rendered once (the upstream shares the machine with
+  // what is measured, so its CPU per chunk is kept small).
+  const tokens = words.map((w, i) =>
+    chunk(i === 0 ? { role: 'assistant', content: w } : { content: w }, null),
+  );
+  const last = `${chunk({}, 'stop')}data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage })}\n\ndata: [DONE]\n\n`;
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => {
@@ -80,18 +86,14 @@ function serveUpstream(): void {
       let i = 0;
       const next = () => {
         if (res.destroyed) return;
-        if (i < words.length) {
-          res.write(chunk(i === 0 ? { role: 'assistant', content: words[i] } : { content: words[i] }, null));
+        if (i < tokens.length) {
+          res.write(tokens[i]);
           i += 1;
-          if (gap) setTimeout(next, gap);
+          if (gap && i < tokens.length) setTimeout(next, gap);
           else next();
           return;
         }
-        res.write(chunk({}, 'stop'));
-        res.write(
-          `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage })}\n\n`,
-        );
-        res.end('data: [DONE]\n\n');
+        res.end(last);
       };
       if (first) setTimeout(next, first);
       else next();
@@ -312,6 +314,7 @@ async function main(): Promise<void> {
     path: (p) => `/${p}/v1/chat/completions`,
     headers: () => ({}),
     model: () => 'm',
+    upstreamPid: up.child.pid,
   };
   /** Starts one gateway for its phase: the other gateway is not running while it is measured. */
   const contenders: Record<Gateway, () => Promise<{ target: Target; child: ChildProcess }>> = {
@@ -324,6 +327,7 @@ async function main(): Promise<void> {
         headers: () => ({}),
         model: () => 'm',
         pid: child.pid,
+        upstreamPid: up.child.pid,
       };
       return { target, child };
     },
@@ -340,6 +344,7 @@ async function main(): Promise<void> {
         headers: () => ({ authorization: `Bearer ${msg.key}`, 'x-agentry-agent': 'bench' }),
         model: (p) => `${p}/m`,
         pid: child.pid,
+        upstreamPid: up.child.pid,
         probe: async () => {
           child.send({ probe: true });
           const [m] = (await once(child, 'message')) as [{ probe: Probe }];
@@ -361,6 +366,7 @@ async function main(): Promise<void> {
         }),
         model: () => 'm',
         pid: child.pid,
+        upstreamPid: up.child.pid,
       };
       return { target, child };
     },
@@ -430,6 +436,8 @@ async function main(): Promise<void> {
       mode: c.stream ? 'ttft' : 'total',
       direct_p50: d.p50,
       direct_p99: d.p99,
+      // What the generator and the upstream themselves used, per request: the rest of the machine.
+      direct_gen_up_cpu: d.genCpuPerRequest + d.upstreamCpuPerRequest,
       gen_lag_p99: Math.max(...all.flatMap((r) => [r.direct.lagP99, r.gateway?.lagP99 ?? 0])),
     };
     for (const name of GATEWAYS) {
@@ -440,6 +448,7 @@ async function main(): Promise<void> {
       row[`${name}_add_p50`] = ok ? r.p50 - base.p50 : null;
       row[`${name}_add_p99`] = ok ? r.p99 - base.p99 : null;
       row[`${name}_cpu_ms_req`] = r ? r.cpuPerRequest : null;
+      row[`${name}_gen_up_cpu`] = r ? r.genCpuPerRequest + r.upstreamCpuPerRequest : null;
       row[`${name}_statements_req`] = r?.statementsPerRequest ?? null;
       row[`${name}_loop_p99`] = r?.loopP99 ?? null;
       row[`${name}_gc_ms_req`] = r?.gcPerRequest ?? null;
@@ -458,7 +467,8 @@ async function main(): Promise<void> {
     'floor = a bare Node proxy (no auth, policy or accounting); ' +
       'cpu = CPU ms per request of the gateway process (a/p/f); stmts = store statements per request (flushes ' +
       'included); loop99 = event-loop delay p99 (ms) and gc = GC pause ms per request, of the ' +
-      'gateway process; gen_lag = generator send lag p99 (ms)',
+      'gateway process; gen+up = CPU ms per request of the load generator and the fake upstream together ' +
+      '(d: direct, a: through agentry); gen_lag = generator send lag p99 (ms)',
   );
   const head = [
     'rate',
@@ -478,6 +488,8 @@ async function main(): Promise<void> {
     'stmts(a)',
     'loop99(a)',
     'gc(a)',
+    'gen+up(d)',
+    'gen+up(a)',
     'gen_lag',
     'errors(a/p)',
   ];
@@ -502,6 +514,8 @@ async function main(): Promise<void> {
         r.agentry_statements_req,
         r.agentry_loop_p99,
         r.agentry_gc_ms_req,
+        r.direct_gen_up_cpu,
+        r.agentry_gen_up_cpu,
         r.gen_lag_p99,
         `${r.agentry_errors ?? '-'}/${r.portkey_errors ?? '-'}`,
       ]

@@ -152,6 +152,55 @@ describe('providers against fake upstreams over real HTTP', () => {
     assert.deepEqual(finishes, []);
   });
 
+  /** Streams through the gateway; answers the text seen, the finishes seen and the error raised. */
+  async function streamed(model: string) {
+    const stream = await client.chat.completions.create({
+      model,
+      stream: true,
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    let text = '';
+    const finishes: string[] = [];
+    try {
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        if (chunk.choices[0]?.finish_reason) finishes.push(chunk.choices[0].finish_reason);
+      }
+    } catch (err) {
+      return { text, finishes, err };
+    }
+    return { text, finishes, err: undefined };
+  }
+
+  it('an error payload or an `event: error` mid-stream ends with an error event after the text before it', async () => {
+    up.answer({
+      sse: [
+        oa.chunk({ role: 'assistant', content: 'partial ' }),
+        { error: { message: 'overloaded' } },
+        oa.chunk({}, 'stop'),
+      ],
+    });
+    const payload = await streamed('up/gpt-x');
+    assert.ok(payload.err instanceof OpenAI.APIError);
+    assert.match(payload.err.message, /the upstream sent an error: overloaded/);
+    assert.equal(payload.text, 'partial ');
+    assert.deepEqual(payload.finishes, []);
+
+    up.answer({
+      eventNames: true,
+      sse: [
+        { ...oa.chunk({ role: 'assistant', content: 'partial ' }), type: 'message' },
+        { type: 'error', error: { message: 'server busy' } },
+        { ...oa.chunk({}, 'stop'), type: 'message' },
+      ],
+    });
+    const event = await streamed('up/gpt-x');
+    assert.ok(event.err instanceof OpenAI.APIError);
+    assert.match(event.err.message, /the upstream sent an error: server busy/);
+    assert.equal(event.text, 'partial ');
+    assert.deepEqual(event.finishes, []);
+  });
+
   it('a client that disconnects aborts the upstream request', async () => {
     up.answer({ sse: Array.from({ length: 50 }, (_, i) => oa.chunk({ content: `t${i} ` })), gapMs: 100 });
     const ac = new AbortController();

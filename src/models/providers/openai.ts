@@ -118,7 +118,7 @@ export class OpenAIProvider implements Provider {
   }
 
   async *stream(call: ProviderCall): AsyncIterable<CompletionChunk> {
-    const events = this.endpoint.events(
+    const events = await this.endpoint.events(
       '/chat/completions',
       toParams(call.request, true),
       call.signal,
@@ -128,37 +128,43 @@ export class OpenAIProvider implements Provider {
     let usage: Usage | undefined;
     let model = call.request.model;
     let text = '';
-    for await (const data of events) {
-      // Read on to the end of the body after it: a response left unread closes its connection.
-      if (data === '[DONE]') continue;
-      const chunk = parseChunk(data);
-      model = chunk.model || model;
-      if (chunk.usage) {
-        usage = {
-          prompt_tokens: chunk.usage.prompt_tokens,
-          completion_tokens: chunk.usage.completion_tokens,
-          total_tokens: chunk.usage.total_tokens,
-        };
+    try {
+      for (let batch = await events.next(); batch; batch = await events.next()) {
+        for (const data of batch) {
+          // Read on to the end of the body after it: a response left unread closes its connection.
+          if (data === '[DONE]') continue;
+          const chunk = parseChunk(data);
+          model = chunk.model || model;
+          if (chunk.usage) {
+            usage = {
+              prompt_tokens: chunk.usage.prompt_tokens,
+              completion_tokens: chunk.usage.completion_tokens,
+              total_tokens: chunk.usage.total_tokens,
+            };
+          }
+          const choice = chunk.choices?.[0];
+          if (!choice) continue;
+          const delta = choice.delta;
+          if (delta?.content) {
+            text += delta.content;
+            yield { type: 'text', delta: delta.content };
+          }
+          for (const tc of delta?.tool_calls ?? []) {
+            const args = tc.function?.arguments ?? '';
+            text += args;
+            yield {
+              type: 'tool_call',
+              index: tc.index,
+              ...(tc.id && { id: tc.id }),
+              ...(tc.function?.name && { name: tc.function.name }),
+              arguments_delta: args,
+            };
+          }
+          if (choice.finish_reason) finish = finishReason(choice.finish_reason);
+        }
       }
-      const choice = chunk.choices?.[0];
-      if (!choice) continue;
-      const delta = choice.delta;
-      if (delta?.content) {
-        text += delta.content;
-        yield { type: 'text', delta: delta.content };
-      }
-      for (const tc of delta?.tool_calls ?? []) {
-        const args = tc.function?.arguments ?? '';
-        text += args;
-        yield {
-          type: 'tool_call',
-          index: tc.index,
-          ...(tc.id && { id: tc.id }),
-          ...(tc.function?.name && { name: tc.function.name }),
-          arguments_delta: args,
-        };
-      }
-      if (choice.finish_reason) finish = finishReason(choice.finish_reason);
+    } finally {
+      events.close();
     }
     // A stream that stops without a finish_reason was cut: say so, never pretend it ended well.
     if (!finish) throw new UpstreamError('network', 'the upstream stream ended before a finish_reason');
