@@ -53,6 +53,8 @@ const EMBEDDED_CHUNK = 25;
 export class UsageRecorder {
   private buffer: UsageRecord[] = [];
   private flushing?: Promise<void>;
+  /** The flush that starts when the one in flight ends. */
+  private queued?: Promise<void>;
 
   constructor(
     private readonly db: Db,
@@ -67,9 +69,24 @@ export class UsageRecorder {
     }
   }
 
-  /** Writes buffered rows; concurrent callers share the flush in flight. */
+  /**
+   * Writes the rows buffered now. A flush writes only the rows it found when it began: rows recorded
+   * meanwhile wait for the next one, or a busy process would chase its own buffer with an insert (a
+   * transaction and a WAL flush in the store) for every row or two that arrived during the last
+   * one. A caller that comes while a flush is in flight gets the one queued after it, which writes
+   * what the first did not; concurrent callers share both.
+   */
   flush(): Promise<void> {
-    this.flushing ??= this.write().finally(() => {
+    if (this.flushing) {
+      this.queued ??= this.flushing
+        .catch(() => {})
+        .then(() => {
+          this.queued = undefined;
+          return this.flush();
+        });
+      return this.queued;
+    }
+    this.flushing = this.write().finally(() => {
       this.flushing = undefined;
     });
     return this.flushing;
@@ -81,9 +98,13 @@ export class UsageRecorder {
     // requests that arrived meanwhile go on.
     const embedded = this.db.kind === 'pglite';
     const chunk = embedded ? EMBEDDED_CHUNK : 1000;
-    for (let first = true; this.buffer.length > 0; first = false) {
+    let left = this.buffer.length;
+    for (let first = true; left > 0; first = false) {
       if (embedded && !first) await new Promise((resolve) => setTimeout(resolve, 1));
-      const rows = this.buffer.splice(0, chunk);
+      // New rows are appended: the first `left` rows are still the ones this flush found.
+      const rows = this.buffer.splice(0, Math.min(chunk, left));
+      if (rows.length === 0) break;
+      left -= rows.length;
       try {
         // The rows travel as one JSON parameter: cheaper to encode and parse than thirteen arrays.
         await this.db.query(

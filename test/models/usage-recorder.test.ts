@@ -68,5 +68,55 @@ for (const store of stores) {
         (236 * 237) / 2,
       );
     });
+
+    it('a flush writes the rows it found; rows recorded meanwhile go in the flush queued after it', async () => {
+      let inserts = 0;
+      const counting: Db = Object.create(db);
+      counting.query = ((...args: Parameters<Db['query']>) => {
+        inserts += 1;
+        return db.query(...args);
+      }) as Db['query'];
+      const usage = new UsageRecorder(counting, createLogger('silent'));
+      const tenantId = newId();
+      await db.query('insert into tenants (id, name) values ($1, $2)', [tenantId, `usage-${tenantId}`]);
+      const record = (n: number) => {
+        for (let i = 0; i < n; i++) {
+          usage.record({
+            tenantId,
+            requestedModel: 'up/m',
+            model: 'up/m',
+            inputTokens: 1,
+            outputTokens: 1,
+            cost: 0,
+            latencyMs: 1,
+            outcome: 'ok',
+            at: new Date(),
+          });
+        }
+      };
+      const stored = async () =>
+        (
+          await db.query<{ n: number }>('select count(*)::int as n from usage where tenant_id = $1', [
+            tenantId,
+          ])
+        )[0]!.n;
+      record(10);
+      const first = usage.flush();
+      record(5); // arrive while the first flush is in flight
+      await first;
+      // One insert, of the ten it found: it did not chase the five with another.
+      assert.equal(inserts, 1);
+      assert.equal(await stored(), 10);
+
+      record(3);
+      const again = usage.flush();
+      record(4);
+      const queued = usage.flush(); // comes while `again` is in flight
+      assert.equal(usage.flush(), queued, 'callers during a flush share the queued one');
+      await queued;
+      assert.equal(await stored(), 22);
+      assert.equal(inserts, 3);
+      await again;
+    });
   });
 }
