@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { UpstreamError } from '../../src/models/provider.ts';
 import { JsonEndpoint } from '../../src/models/providers/json-endpoint.ts';
 
 const timeouts = { connect_ms: 1_000, first_byte_ms: 5_000, total_ms: 30_000 };
@@ -12,7 +13,7 @@ const timeouts = { connect_ms: 1_000, first_byte_ms: 5_000, total_ms: 30_000 };
  * The streamed-answer reader against a real SSE server on loopback: a reader that is not read from
  * must stop reading the socket (the server then sees its writes back up), and lose nothing.
  */
-describe('json endpoint: streamed answers', () => {
+describe('json endpoint', () => {
   const EVENTS = 20_000;
   const payload = 'x'.repeat(1_000);
   let server: Server;
@@ -24,6 +25,16 @@ describe('json endpoint: streamed answers', () => {
   before(async () => {
     server = createServer((req, res) => {
       req.resume();
+      if (req.url?.endsWith('/not-json')) return void res.writeHead(200).end('<html>oops</html>');
+      if (req.url?.endsWith('/hang')) return;
+      if (req.url?.endsWith('/echo')) {
+        let body = '';
+        req.on('data', (d) => {
+          body += d;
+        });
+        req.on('end', () => res.writeHead(200).end(JSON.stringify({ got: JSON.parse(body) })));
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       let i = 0;
       const write = () => {
@@ -81,5 +92,20 @@ describe('json endpoint: streamed answers', () => {
       for (let batch = await reader.next(); batch; batch = await reader.next()) {}
     }, /client disconnected/);
     reader.close();
+  });
+
+  it('json: answers the parsed body, says so when a 2xx body is not JSON, and stops on abort', async () => {
+    const endpoint = new JsonEndpoint(url, undefined, timeouts);
+    const signal = new AbortController().signal;
+    assert.deepEqual(await endpoint.json('/echo', { a: 'é' }, signal), { got: { a: 'é' } });
+    await assert.rejects(endpoint.json('/not-json', {}, signal), (err: UpstreamError) => {
+      assert.equal(err.kind, 'network');
+      assert.match(err.message, /not JSON/);
+      return true;
+    });
+    const ac = new AbortController();
+    const pending = endpoint.json('/hang', {}, ac.signal);
+    setTimeout(() => ac.abort(new Error('client disconnected')), 20);
+    await assert.rejects(pending, /client disconnected/);
   });
 });
