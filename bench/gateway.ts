@@ -19,7 +19,8 @@
  * Upstream, Agentry, Portkey and the load generator (this process) each run in their own process;
  * RSS and CPU time are read from /proc. CPU ms per request of each gateway is the figure that noise
  * on a shared machine moves least; `gen_lag` (how late the generator sent, p99) says whether the
- * generator itself kept up. Agentry also reports its event-loop delay p99 and GC pause per request,
+ * generator itself kept up, and `gen+up` (the CPU the generator and the upstream used per request)
+ * how much of the machine they left. Agentry also reports its event-loop delay p99 and GC pause per request,
  * which tell where its p99 comes from.
  *
  *   node --import tsx bench/gateway.ts [--quick] [--seconds 10] [--rates 500,2000]
