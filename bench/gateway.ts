@@ -20,8 +20,8 @@
  * RSS and CPU time are read from /proc. CPU ms per request of each gateway is the figure that noise
  * on a shared machine moves least; `gen_lag` (how late the generator sent, p99) says whether the
  * generator itself kept up, and `gen+up` (the CPU the generator and the upstream used per request)
- * how much of the machine they left. Agentry also reports its event-loop delay p99 and GC pause per request,
- * which tell where its p99 comes from.
+ * how much of the machine they left. Agentry also reports its event-loop delay p99 and GC pause
+ * per request, which tell where its p99 comes from.
  *
  *   node --import tsx bench/gateway.ts [--quick] [--seconds 10] [--rates 500,2000]
  *     [--only direct,floor,agentry,portkey] [--profiles instant,realistic] [--modes json,stream]
