@@ -153,8 +153,7 @@ export async function load(
   await pool.close();
   const cpuPerRequest = (cpuMs(target.pid) - cpu0) / total;
   const gen = process.cpuUsage(genCpu0);
-  const genCpuPerRequest = (gen.user + gen.system) / 1000 / total;
-  const upstreamCpuPerRequest = (cpuMs(target.upstreamPid) - upCpu0) / total;
+  const genUpCpuPerRequest = ((gen.user + gen.system) / 1000 + cpuMs(target.upstreamPid) - upCpu0) / total;
   const probe1 = await target.probe?.();
   const statementsPerRequest = probe0 && probe1 ? (probe1.statements - probe0.statements) / total : undefined;
   if (firstError && !quiet)
@@ -166,8 +165,8 @@ export async function load(
     errors,
     lagP99: quantile(lags, 0.99),
     cpuPerRequest,
-    genCpuPerRequest,
-    upstreamCpuPerRequest,
+    /** CPU ms per request of the generator and the upstream together: what they took of the machine. */
+    genUpCpuPerRequest,
     statementsPerRequest,
     /** The target's event-loop delay p99 and GC pause per request over the load, when it reports them. */
     loopP99: probe1?.loopP99,

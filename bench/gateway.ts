@@ -438,7 +438,7 @@ async function main(): Promise<void> {
       direct_p50: d.p50,
       direct_p99: d.p99,
       // What the generator and the upstream themselves used, per request: the rest of the machine.
-      direct_gen_up_cpu: d.genCpuPerRequest + d.upstreamCpuPerRequest,
+      direct_gen_up_cpu: d.genUpCpuPerRequest,
       gen_lag_p99: Math.max(...all.flatMap((r) => [r.direct.lagP99, r.gateway?.lagP99 ?? 0])),
     };
     for (const name of GATEWAYS) {
@@ -449,7 +449,7 @@ async function main(): Promise<void> {
       row[`${name}_add_p50`] = ok ? r.p50 - base.p50 : null;
       row[`${name}_add_p99`] = ok ? r.p99 - base.p99 : null;
       row[`${name}_cpu_ms_req`] = r ? r.cpuPerRequest : null;
-      row[`${name}_gen_up_cpu`] = r ? r.genCpuPerRequest + r.upstreamCpuPerRequest : null;
+      row[`${name}_gen_up_cpu`] = r?.genUpCpuPerRequest ?? null;
       row[`${name}_statements_req`] = r?.statementsPerRequest ?? null;
       row[`${name}_loop_p99`] = r?.loopP99 ?? null;
       row[`${name}_gc_ms_req`] = r?.gcPerRequest ?? null;

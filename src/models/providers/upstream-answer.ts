@@ -24,7 +24,7 @@ abstract class UpstreamAnswer implements Dispatcher.DispatchHandler {
   }
 
   /** A 2xx answer started. */
-  protected abstract begin(): void;
+  protected begin(): void {}
   /** Bytes of a 2xx body. */
   protected abstract take(chunk: Buffer, controller: Dispatcher.DispatchController): void;
   /** A 2xx body ended. */
@@ -83,8 +83,6 @@ export class JsonAnswer<T> extends UpstreamAnswer {
     });
   }
 
-  protected begin(): void {}
-
   protected take(chunk: Buffer): void {
     this.text += this.decoder.decode(chunk, { stream: true });
   }
@@ -140,12 +138,7 @@ export class SseReader extends UpstreamAnswer {
   /** The events that arrived since the last call (waiting for some), or `undefined` at the end. */
   next(): Promise<string[] | undefined> {
     // Events that arrived before a failure are given first, as the upstream sent them.
-    if (this.ready.length > 0) {
-      const batch = this.ready;
-      this.ready = [];
-      if (this.controller?.paused) this.controller.resume();
-      return Promise.resolve(batch);
-    }
+    if (this.ready.length > 0) return Promise.resolve(this.takeReady());
     if (this.failure) return Promise.reject(this.failure);
     if (this.ended) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
@@ -161,7 +154,7 @@ export class SseReader extends UpstreamAnswer {
     }
   }
 
-  protected begin(): void {
+  protected override begin(): void {
     this.start.resolve();
   }
 
@@ -187,14 +180,19 @@ export class SseReader extends UpstreamAnswer {
   private wake(): void {
     const waiter = this.waiter;
     if (!waiter) return;
-    if (this.ready.length > 0) {
-      const batch = this.ready;
-      this.ready = [];
-      waiter.resolve(batch);
-    } else if (this.failure) waiter.reject(this.failure);
+    if (this.ready.length > 0) waiter.resolve(this.takeReady());
+    else if (this.failure) waiter.reject(this.failure);
     else if (this.ended) waiter.resolve(undefined);
     else return;
     this.waiter = undefined;
+  }
+
+  /** The events waiting, handed over; a socket paused for them reads on. */
+  private takeReady(): string[] {
+    const batch = this.ready;
+    this.ready = [];
+    if (this.controller?.paused) this.controller.resume();
+    return batch;
   }
 }
 
@@ -232,7 +230,7 @@ function streamedError(data: string): UpstreamError {
 }
 
 /** undici's failures as UpstreamError: timeouts by their code, aborts by name, the rest network. */
-export function transportError(err: unknown): UpstreamError {
+function transportError(err: unknown): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const e = (err ?? {}) as { name?: string; code?: string; message?: string };
   if (e.name === 'AbortError' || e.code === 'UND_ERR_ABORTED') {
