@@ -53,7 +53,14 @@ async function runOne(check: Check, timeoutMs: number): Promise<ComponentHealth>
     const result = await Promise.race([
       check.run(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        // Node's timers count whole milliseconds of the loop's clock, so one may fire up to a
+        // millisecond before `timeoutMs` have passed by performance.now(): it is re-armed until then.
+        const arm = () => {
+          const left = started + timeoutMs - performance.now();
+          if (left > 0) timer = setTimeout(arm, Math.ceil(left));
+          else reject(new Error(`no answer within ${timeoutMs} ms`));
+        };
+        arm();
       }),
     ]);
     return {

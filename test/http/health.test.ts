@@ -45,6 +45,16 @@ describe('HealthRegistry', () => {
     assert.equal(report.components.hangs?.error, 'no answer within 50 ms');
     assert.ok(report.components.hangs!.latency_ms >= 50);
   });
+
+  it('never calls a check hung before its deadline has passed', async () => {
+    const registry = new HealthRegistry();
+    registry.register('hangs', { essential: true, run: () => new Promise(() => {}) });
+    // Node's timers count whole milliseconds of the loop's clock: unchecked, a few in 200 fired early.
+    for (let i = 0; i < 200; i++) {
+      const latency = (await registry.report(5)).components.hangs!.latency_ms;
+      assert.ok(latency >= 5, `reported hung after ${latency} ms`);
+    }
+  });
 });
 
 for (const store of stores) {
