@@ -136,7 +136,9 @@ export const chatCompletionRoutes =
           'server-timing': serverTiming(timing, started),
         });
         // Chunks that arrive together (one upstream packet often holds several) leave in one write:
-        // the socket is corked until the event loop's next turn.
+        // the socket is corked until the promise chain that carries them here has drained (a
+        // nextTick runs after the microtask queue). setImmediate waited for the rest of the loop's
+        // poll phase too, which under load held a first token back by milliseconds.
         let corked = false;
         const uncork = () => {
           corked = false;
@@ -147,7 +149,7 @@ export const chatCompletionRoutes =
           if (!corked) {
             corked = true;
             raw.cork();
-            setImmediate(uncork);
+            process.nextTick(uncork);
           }
           return raw.write(`data: ${payload}\n\n`);
         };
