@@ -25,6 +25,8 @@
  *
  *   node --import tsx bench/gateway.ts [--quick] [--seconds 10] [--rates 500,2000]
  *     [--only direct,floor,agentry,portkey] [--profiles instant,realistic] [--modes json,stream]
+ *     [--trials N]   (each case N times, direct and gateway in turn; each figure is the median
+ *                     over the trials, and every trial's added p99 is listed below the table)
  *     [--prof-dir DIR]   (CPU and allocation profiles of Agentry during the runs; read them with
  *                         bench/cpu-top.ts DIR; the .heapprofile opens in Chrome DevTools too)
  *     [--agentry-flags='--trace-gc …']   (node flags for Agentry's process, after those of
@@ -292,6 +294,7 @@ async function main(): Promise<void> {
       'prof-dir': { type: 'string' },
       'agentry-flags': { type: 'string', default: '' },
       'warm-up': { type: 'string', default: '3' },
+      trials: { type: 'string', default: '1' },
     },
   });
   const seconds = Number(values.seconds ?? (values.quick ? 2 : 10));
@@ -305,6 +308,9 @@ async function main(): Promise<void> {
   // compiling the request path with TurboFan seconds into a load (hundreds of functions, on the
   // same two cores as everything else), which is start-up, not the gateway's cost per request.
   const warmUpS = Number(values['warm-up']);
+  // Each case is measured this many times (direct, then the gateway, in turn) and each figure is the
+  // median over the trials: on this shared machine one run's p99 can swing several-fold.
+  const trials = Math.max(1, Number(values.trials));
   // Agentry runs with the node flags of `npm start` (how users start it), then any given here.
   const agentryFlags = [...startFlags(), ...values['agentry-flags'].split(' ').filter(Boolean)];
 
@@ -376,8 +382,8 @@ async function main(): Promise<void> {
   const cases = rates.flatMap((rate) =>
     profiles.flatMap((profile) => modes.map((stream) => ({ rate, profile, stream }))),
   );
-  // Per case: each gateway's result and the direct result measured just before it, in its phase.
-  const results = cases.map(() => ({}) as Record<string, { direct: Result; gateway?: Result }>);
+  // Per case: each gateway's trials, each its result and the direct result measured just before it.
+  const results = cases.map(() => ({}) as Record<string, Array<{ direct: Result; gateway?: Result }>>);
   const rss: Record<string, number> = { agentry_rss_mb: 0, portkey_rss_mb: 0, floor_rss_mb: 0 };
   let running: ChildProcess | undefined;
   try {
@@ -403,15 +409,20 @@ async function main(): Promise<void> {
       };
       await prof('start');
       for (const [i, c] of cases.entries()) {
-        const label = `  ${c.rate} req/s ${c.profile} ${c.stream ? 'stream' : 'json'} →`;
-        process.stderr.write(`${label} direct\n`);
-        const d = await load(direct, c.profile, c.stream, c.rate, seconds);
-        let g: Result | undefined;
-        if (contender) {
-          process.stderr.write(`${label} ${name}\n`);
-          g = await load(contender.target, c.profile, c.stream, c.rate, seconds);
+        const runs: Array<{ direct: Result; gateway?: Result }> = [];
+        for (let t = 1; t <= trials; t++) {
+          const trial = trials > 1 ? ` (trial ${t}/${trials})` : '';
+          const label = `  ${c.rate} req/s ${c.profile} ${c.stream ? 'stream' : 'json'}${trial} →`;
+          process.stderr.write(`${label} direct\n`);
+          const d = await load(direct, c.profile, c.stream, c.rate, seconds);
+          let g: Result | undefined;
+          if (contender) {
+            process.stderr.write(`${label} ${name}\n`);
+            g = await load(contender.target, c.profile, c.stream, c.rate, seconds);
+          }
+          runs.push({ direct: d, gateway: g });
         }
-        results[i]![name ?? 'direct'] = { direct: d, gateway: g };
+        results[i]![name ?? 'direct'] = runs;
       }
       await prof('stop');
       if (contender) {
@@ -427,33 +438,38 @@ async function main(): Promise<void> {
   const rows: Array<Record<string, string | number | null>> = [];
   for (const [i, c] of cases.entries()) {
     const byName = results[i]!;
-    const all = Object.values(byName);
+    const all = Object.values(byName).flat();
     // The direct figures shown are those of the first phase; each gateway's added latency is taken
-    // against the direct run just before its own.
-    const d = all[0]!.direct;
+    // against the direct run just before its own, trial by trial.
+    const first = Object.values(byName)[0]!;
     const row: Record<string, string | number | null> = {
       rate: c.rate,
       profile: c.profile,
       mode: c.stream ? 'ttft' : 'total',
-      direct_p50: d.p50,
-      direct_p99: d.p99,
+      direct_p50: median(first.map((r) => r.direct.p50)),
+      direct_p99: median(first.map((r) => r.direct.p99)),
       // What the generator and the upstream themselves used, per request: the rest of the machine.
-      direct_gen_up_cpu: d.genUpCpuPerRequest,
+      direct_gen_up_cpu: median(first.map((r) => r.direct.genUpCpuPerRequest)),
       gen_lag_p99: Math.max(...all.flatMap((r) => [r.direct.lagP99, r.gateway?.lagP99 ?? 0])),
     };
     for (const name of GATEWAYS) {
-      const r = byName[name]?.gateway;
-      const base = byName[name]?.direct;
+      const runs = (byName[name] ?? []).filter((r) => r.gateway);
+      const measured = runs.map((r) => r.gateway!);
       // A target that failed every request has no latency: null, not a made-up number.
-      const ok = r && base && r.n > 0;
-      row[`${name}_add_p50`] = ok ? r.p50 - base.p50 : null;
-      row[`${name}_add_p99`] = ok ? r.p99 - base.p99 : null;
-      row[`${name}_cpu_ms_req`] = r ? r.cpuPerRequest : null;
-      row[`${name}_gen_up_cpu`] = r?.genUpCpuPerRequest ?? null;
-      row[`${name}_statements_req`] = r?.statementsPerRequest ?? null;
-      row[`${name}_loop_p99`] = r?.loopP99 ?? null;
-      row[`${name}_gc_ms_req`] = r?.gcPerRequest ?? null;
-      row[`${name}_errors`] = r ? r.errors : null;
+      const ok = runs.filter((r) => r.gateway!.n > 0);
+      const of = (pick: (r: Result) => number | null | undefined) =>
+        measured.length > 0 ? median(measured.map(pick)) : null;
+      row[`${name}_add_p50`] = median(ok.map((r) => r.gateway!.p50 - r.direct.p50));
+      row[`${name}_add_p99`] = median(ok.map((r) => r.gateway!.p99 - r.direct.p99));
+      // Every trial's added p99, so the spread behind the median is on record.
+      row[`${name}_add_p99_trials`] =
+        ok.length > 0 ? ok.map((r) => round2(r.gateway!.p99 - r.direct.p99)).join(' ') : null;
+      row[`${name}_cpu_ms_req`] = of((r) => r.cpuPerRequest);
+      row[`${name}_gen_up_cpu`] = of((r) => r.genUpCpuPerRequest);
+      row[`${name}_statements_req`] = of((r) => r.statementsPerRequest);
+      row[`${name}_loop_p99`] = of((r) => r.loopP99);
+      row[`${name}_gc_ms_req`] = of((r) => r.gcPerRequest);
+      row[`${name}_errors`] = measured.length > 0 ? measured.reduce((n, r) => n + r.errors, 0) : null;
     }
     const a = row.agentry_add_p50;
     const p = row.portkey_add_p50;
@@ -527,6 +543,13 @@ async function main(): Promise<void> {
   console.log(
     `RSS after the run: agentry ${rss.agentry_rss_mb} MB, portkey ${rss.portkey_rss_mb} MB, floor ${rss.floor_rss_mb} MB`,
   );
+  if (trials > 1) {
+    console.log(`median of ${trials} trials per case; added p99 (ms) of each trial, in order:`);
+    for (const r of rows) {
+      const by = GATEWAYS.map((g) => `${g} ${r[`${g}_add_p99_trials`] ?? '-'}`).join('; ');
+      console.log(`  ${r.rate} req/s ${r.profile} ${r.mode}: ${by}`);
+    }
+  }
   const behind = rows.filter((r) => Number(r.gen_lag_p99) > 5);
   if (behind.length > 0) {
     console.log(
@@ -534,7 +557,19 @@ async function main(): Promise<void> {
         'the machine is too busy for those latencies to mean anything; CPU per request still holds',
     );
   }
-  console.log(JSON.stringify({ bench: 'gateway', seconds, rates, rows, ...rss }));
+  console.log(JSON.stringify({ bench: 'gateway', seconds, rates, trials, rows, ...rss }));
+}
+
+/** The middle value (the mean of the two middle ones for an even count); null for none. */
+function median(values: Array<number | null | undefined>): number | null {
+  const xs = values.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+  if (xs.length === 0) return null;
+  const mid = xs.length >> 1;
+  return xs.length % 2 === 1 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
 }
 
 const { values: roleArgs } = parseArgs({
