@@ -41,6 +41,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { quantile, r3 } from './bench-app.ts';
 import { load, type Probe, type Profile, rssMb, type Target } from './gateway-load.ts';
 
 const self = fileURLToPath(import.meta.url);
@@ -438,10 +439,11 @@ async function main(): Promise<void> {
   const rows: Array<Record<string, string | number | null>> = [];
   for (const [i, c] of cases.entries()) {
     const byName = results[i]!;
-    const all = Object.values(byName).flat();
+    const byPhase = Object.values(byName);
+    const all = byPhase.flat();
     // The direct figures shown are those of the first phase; each gateway's added latency is taken
     // against the direct run just before its own, trial by trial.
-    const first = Object.values(byName)[0]!;
+    const first = byPhase[0]!;
     const row: Record<string, string | number | null> = {
       rate: c.rate,
       profile: c.profile,
@@ -453,17 +455,15 @@ async function main(): Promise<void> {
       gen_lag_p99: Math.max(...all.flatMap((r) => [r.direct.lagP99, r.gateway?.lagP99 ?? 0])),
     };
     for (const name of GATEWAYS) {
-      const runs = (byName[name] ?? []).filter((r) => r.gateway);
-      const measured = runs.map((r) => r.gateway!);
+      const measured = (byName[name] ?? []).flatMap((r) => (r.gateway ? [r.gateway] : []));
       // A target that failed every request has no latency: null, not a made-up number.
-      const ok = runs.filter((r) => r.gateway!.n > 0);
-      const of = (pick: (r: Result) => number | null | undefined) =>
-        measured.length > 0 ? median(measured.map(pick)) : null;
-      row[`${name}_add_p50`] = median(ok.map((r) => r.gateway!.p50 - r.direct.p50));
-      row[`${name}_add_p99`] = median(ok.map((r) => r.gateway!.p99 - r.direct.p99));
+      const ok = (byName[name] ?? []).filter((r) => r.gateway && r.gateway.n > 0);
+      const added = (q: 'p50' | 'p99') => ok.map((r) => r.gateway![q] - r.direct[q]);
+      const of = (pick: (r: Result) => number | null | undefined) => median(measured.map(pick));
+      row[`${name}_add_p50`] = median(added('p50'));
+      row[`${name}_add_p99`] = median(added('p99'));
       // Every trial's added p99, so the spread behind the median is on record.
-      row[`${name}_add_p99_trials`] =
-        ok.length > 0 ? ok.map((r) => round2(r.gateway!.p99 - r.direct.p99)).join(' ') : null;
+      row[`${name}_add_p99_trials`] = ok.length > 0 ? added('p99').map(r3).join(' ') : null;
       row[`${name}_cpu_ms_req`] = of((r) => r.cpuPerRequest);
       row[`${name}_gen_up_cpu`] = of((r) => r.genUpCpuPerRequest);
       row[`${name}_statements_req`] = of((r) => r.statementsPerRequest);
@@ -560,16 +560,10 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ bench: 'gateway', seconds, rates, trials, rows, ...rss }));
 }
 
-/** The middle value (the mean of the two middle ones for an even count); null for none. */
+/** The middle trial's value (of an even count, the upper middle one); null when none reported it. */
 function median(values: Array<number | null | undefined>): number | null {
-  const xs = values.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
-  if (xs.length === 0) return null;
-  const mid = xs.length >> 1;
-  return xs.length % 2 === 1 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
+  const xs = values.filter((v): v is number => typeof v === 'number');
+  return xs.length > 0 ? quantile(xs, 0.5) : null;
 }
 
 const { values: roleArgs } = parseArgs({
