@@ -168,8 +168,9 @@ export async function load(
     /** CPU ms per request of the generator and the upstream together: what they took of the machine. */
     genUpCpuPerRequest,
     statementsPerRequest,
-    /** The target's event-loop delay p99 and GC pause per request over the load, when it reports them. */
+    /** The target's event-loop delay p99, GC pause per request and longest GC pause over the load. */
     loopP99: probe1?.loopP99,
     gcPerRequest: probe1 ? probe1.gcMs / total : undefined,
+    gcMaxMs: probe1?.gcMaxMs,
   };
 }

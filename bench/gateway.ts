@@ -29,6 +29,8 @@
  *                     over the trials, and every trial's added p99 is listed below the table)
  *     [--prof-dir DIR]   (CPU and allocation profiles of Agentry during the runs; read them with
  *                         bench/cpu-top.ts DIR; the .heapprofile opens in Chrome DevTools too)
+ *     [--live-heap DIR]   (what Agentry holds per call in flight: the objects allocated in the middle
+ *                          of a load that are still live at its end, by site; read with cpu-top.ts)
  *     [--agentry-flags='--trace-gc …']   (node flags for Agentry's process, after those of
  *                                         `npm start`, which it always gets; for A/B runs)
  */
@@ -191,7 +193,11 @@ async function serveAgentry(upstream: string): Promise<void> {
       gc.count += 1;
     }
   }).observe({ entryTypes: ['gc'] });
-  process.on('message', async (m: { prof?: 'start' | 'stop'; dir?: string; probe?: true }) => {
+  process.on('message', async (m: ChildMessage) => {
+    if (m.live) {
+      await liveHeap(session, m.live, m.dir!);
+      return;
+    }
     if (m.probe) {
       const probe: Probe = {
         statements: counted.statements,
@@ -227,6 +233,37 @@ async function serveAgentry(upstream: string): Promise<void> {
     process.send?.({ prof: m.prof });
   });
   process.send?.({ url, key: app.adminKey });
+}
+
+/** What the parent asks of Agentry's process: a probe of its figures, CPU/allocation profiles, a live heap. */
+interface ChildMessage {
+  prof?: 'start' | 'stop';
+  live?: 'start' | 'stop';
+  dir?: string;
+  probe?: true;
+}
+
+/**
+ * What a call holds while it is in flight, by allocation site: objects sampled from `start` on that
+ * are still reachable at `stop`, after a full collection (so dead objects not yet swept do not
+ * count). Under a steady load that is the state of the calls in flight, plus whatever outlives them.
+ */
+async function liveHeap(
+  session: import('node:inspector/promises').Session,
+  what: 'start' | 'stop',
+  dir: string,
+) {
+  if (what === 'start') {
+    session.connect();
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 4096 });
+    return;
+  }
+  await session.post('HeapProfiler.collectGarbage');
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/agentry-${process.pid}-live.heapprofile`, JSON.stringify(profile));
+  session.disconnect();
 }
 
 // ---- parent: load generation -----------------------------------------------------------------
@@ -283,6 +320,19 @@ type Result = Awaited<ReturnType<typeof load>>;
 const GATEWAYS = ['floor', 'agentry', 'portkey'] as const;
 type Gateway = (typeof GATEWAYS)[number];
 
+/**
+ * With --live-heap, samples what Agentry allocates from 2 s into a measured load until 2 s before
+ * its end, keeping only what is still live then (see liveHeap): that trial's latencies include the
+ * full collection, so they are not a measurement.
+ */
+function liveHeapWindow(child: ChildProcess | undefined, dir: string | undefined, seconds: number) {
+  if (!child || !dir) return undefined;
+  return setTimeout(() => {
+    child.send({ live: 'start', dir });
+    setTimeout(() => child.send({ live: 'stop', dir }), (seconds - 4) * 1000).unref();
+  }, 2000).unref();
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -293,6 +343,7 @@ async function main(): Promise<void> {
       profiles: { type: 'string', default: 'instant,realistic' },
       modes: { type: 'string', default: 'json,stream' },
       'prof-dir': { type: 'string' },
+      'live-heap': { type: 'string' },
       'agentry-flags': { type: 'string', default: '' },
       'warm-up': { type: 'string', default: '3' },
       trials: { type: 'string', default: '1' },
@@ -305,6 +356,12 @@ async function main(): Promise<void> {
   const profiles = values.profiles.split(',') as Profile[];
   const modes = values.modes.split(',').map((m) => m === 'stream');
   const profDir = values['prof-dir'];
+  const liveDir = values['live-heap'];
+  if (liveDir && (profDir || seconds < 6)) {
+    throw new Error(
+      '--live-heap takes the inspector session and a load of 6 s or more: not with --prof-dir or --quick',
+    );
+  }
   // Seconds of unmeasured load per profile and mode on each process just started: V8 is still
   // compiling the request path with TurboFan seconds into a load (hundreds of functions, on the
   // same two cores as everything else), which is start-up, not the gateway's cost per request.
@@ -419,7 +476,9 @@ async function main(): Promise<void> {
           let g: Result | undefined;
           if (contender) {
             process.stderr.write(`${label} ${name}\n`);
+            const live = liveHeapWindow(name === 'agentry' ? contender.child : undefined, liveDir, seconds);
             g = await load(contender.target, c.profile, c.stream, c.rate, seconds);
+            clearTimeout(live);
           }
           runs.push({ direct: d, gateway: g });
         }
@@ -469,6 +528,7 @@ async function main(): Promise<void> {
       row[`${name}_statements_req`] = of((r) => r.statementsPerRequest);
       row[`${name}_loop_p99`] = of((r) => r.loopP99);
       row[`${name}_gc_ms_req`] = of((r) => r.gcPerRequest);
+      row[`${name}_gc_max_ms`] = of((r) => r.gcMaxMs);
       row[`${name}_errors`] = measured.length > 0 ? measured.reduce((n, r) => n + r.errors, 0) : null;
     }
     const a = row.agentry_add_p50;
@@ -483,7 +543,8 @@ async function main(): Promise<void> {
   console.log(
     'floor = a bare Node proxy (no auth, policy or accounting); ' +
       'cpu = CPU ms per request of the gateway process (a/p/f); stmts = store statements per request (flushes ' +
-      'included); loop99 = event-loop delay p99 (ms) and gc = GC pause ms per request, of the ' +
+      'included); loop99 = event-loop delay p99 (ms), gc = GC pause ms per request and gcmax = the ' +
+      'longest GC pause (ms), of the ' +
       'gateway process; gen+up = CPU ms per request of the load generator and the fake upstream together ' +
       '(d: direct, a: through agentry); gen_lag = generator send lag p99 (ms)',
   );
@@ -505,6 +566,7 @@ async function main(): Promise<void> {
     'stmts(a)',
     'loop99(a)',
     'gc(a)',
+    'gcmax(a)',
     'gen+up(d)',
     'gen+up(a)',
     'gen_lag',
@@ -531,6 +593,7 @@ async function main(): Promise<void> {
         r.agentry_statements_req,
         r.agentry_loop_p99,
         r.agentry_gc_ms_req,
+        r.agentry_gc_max_ms,
         r.direct_gen_up_cpu,
         r.agentry_gen_up_cpu,
         r.gen_lag_p99,
