@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ModelTimeouts } from '../config/models-config.ts';
 import { AppError } from '../errors.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
@@ -8,7 +7,7 @@ import type { ResolvedModel } from './catalog.ts';
 import { asUpstreamError, TimeoutReason, toAppError } from './errors.ts';
 import type { ProviderCall } from './provider.ts';
 import type { CallSpan } from './telemetry.ts';
-import type { CallContext, CompletionRequest } from './types.ts';
+import type { CallContext, CallerSignal, CompletionRequest } from './types.ts';
 
 /** One call on its way through the gateway. */
 export interface Call {
@@ -146,7 +145,7 @@ export class Attempts {
           const wait = backoffMs(retry, options.retries, err.retryAfter);
           if (wait === undefined) break;
           const w0 = performance.now();
-          await sleep(wait, undefined, { signal: ctx.signal }).catch((e) => {
+          await pause(wait, ctx.signal).catch((e) => {
             throw new AppError('bad_request', 'request aborted by the client', { cause: e });
           });
           call.upstreamMs += performance.now() - w0;
@@ -155,4 +154,23 @@ export class Attempts {
     }
     throw last ?? new AppError('unavailable', 'no model could answer');
   }
+}
+
+/** Waits `ms`; rejects with the signal's reason as soon as the caller's signal aborts. */
+function pause(ms: number, signal: CallerSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

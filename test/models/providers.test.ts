@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { eventually } from '../helpers/eventually.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { FakeUpstream, openai as oa } from './helpers/fake-upstream.ts';
 
@@ -219,6 +220,22 @@ describe('providers against fake upstreams over real HTTP', () => {
     ac.abort();
     const seen = up.seen.at(-1)!;
     await seen.aborted; // resolves only if the gateway closed the upstream connection early
+  });
+
+  it('a client that disconnects before a whole answer aborts the upstream request', async () => {
+    up.answer({ hang: true });
+    const ac = new AbortController();
+    const before = up.seen.length;
+    const pending = fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'up/gpt-x', messages: [{ role: 'user', content: 'never answered' }] }),
+      signal: ac.signal,
+    });
+    await eventually(async () => (up.seen.length > before ? true : undefined), 5_000, 'the upstream request');
+    ac.abort();
+    await assert.rejects(pending);
+    await up.seen.at(-1)!.aborted; // resolves only if the gateway closed the upstream connection
   });
 
   it('opens the breaker after 5 consecutive failures, answers 503 at once, shows it in /health and /metrics', async () => {

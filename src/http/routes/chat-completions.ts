@@ -12,6 +12,7 @@ import {
   wireError,
 } from '../../models/openai-wire.ts';
 import type { CallContext, CallTiming, CompletionChunk } from '../../models/types.ts';
+import { ClientGone } from '../client-gone.ts';
 import { principalOf } from '../plugins/auth.ts';
 
 const toolCall = z.object({
@@ -90,11 +91,6 @@ export const chatCompletionRoutes =
         const started = performance.now();
         const principal = principalOf(req);
         const request = fromWire(req.body as WireRequest);
-        const abort = new AbortController();
-        // The client going away aborts the upstream call too.
-        reply.raw.on('close', () => {
-          if (!reply.raw.writableFinished) abort.abort(new Error('client disconnected'));
-        });
         const timing: CallTiming = {};
         const ctx: CallContext = {
           tenantId: principal.tenantId,
@@ -104,7 +100,8 @@ export const chatCompletionRoutes =
           requestId: req.id,
           traceId: req.traceId,
           parentSpanId: req.parentSpanId,
-          signal: abort.signal,
+          // The client going away aborts the upstream call too.
+          signal: new ClientGone(reply.raw),
           timing,
           ...timeoutOverride(req),
         };
