@@ -3,9 +3,9 @@ import type { CallerSignal } from '../models/types.ts';
 
 /**
  * Aborts when the client goes away before its response is complete: the signal a model call gets
- * from the chat completions route. It is an AbortSignal's shape without an EventTarget (whose two
- * Maps per request outlived their calls under load and lengthened every scavenge): one object, one
- * 'close' listener on the response, and the few listeners the gateway adds (one per attempt).
+ * from the chat completions route. It is an AbortSignal's shape without an EventTarget and its two
+ * Maps (see CallerSignal): one object, one 'close' listener on the response, and the few listeners
+ * the gateway adds (one per attempt).
  */
 export class ClientGone implements CallerSignal {
   aborted = false;
