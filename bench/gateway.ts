@@ -36,8 +36,9 @@
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import type { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -224,10 +225,7 @@ async function serveAgentry(upstream: string): Promise<void> {
     } else if (m.prof === 'stop' && m.dir) {
       const { profile } = await session.post('Profiler.stop');
       const { profile: heap } = await session.post('HeapProfiler.stopSampling');
-      const { mkdirSync, writeFileSync } = await import('node:fs');
-      mkdirSync(m.dir, { recursive: true });
-      writeFileSync(`${m.dir}/agentry-${process.pid}.cpuprofile`, JSON.stringify(profile));
-      writeFileSync(`${m.dir}/agentry-${process.pid}.heapprofile`, JSON.stringify(heap));
+      saveProfiles(m.dir, { cpuprofile: profile, heapprofile: heap });
       session.disconnect();
     }
     process.send?.({ prof: m.prof });
@@ -248,11 +246,7 @@ interface ChildMessage {
  * are still reachable at `stop`, after a full collection (so dead objects not yet swept do not
  * count). Under a steady load that is the state of the calls in flight, plus whatever outlives them.
  */
-async function liveHeap(
-  session: import('node:inspector/promises').Session,
-  what: 'start' | 'stop',
-  dir: string,
-) {
+async function liveHeap(session: Session, what: 'start' | 'stop', dir: string) {
   if (what === 'start') {
     session.connect();
     await session.post('HeapProfiler.startSampling', { samplingInterval: 4096 });
@@ -260,10 +254,16 @@ async function liveHeap(
   }
   await session.post('HeapProfiler.collectGarbage');
   const { profile } = await session.post('HeapProfiler.stopSampling');
-  const { mkdirSync, writeFileSync } = await import('node:fs');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}/agentry-${process.pid}-live.heapprofile`, JSON.stringify(profile));
+  saveProfiles(dir, { 'live.heapprofile': profile });
   session.disconnect();
+}
+
+/** Writes profiles as `agentry-<pid>.<kind>` in `dir` (cpu-top.ts reads them by that suffix). */
+function saveProfiles(dir: string, byKind: Record<string, unknown>): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [kind, profile] of Object.entries(byKind)) {
+    writeFileSync(`${dir}/agentry-${process.pid}.${kind}`, JSON.stringify(profile));
+  }
 }
 
 // ---- parent: load generation -----------------------------------------------------------------

@@ -13,7 +13,8 @@ export class ClientGone implements CallerSignal {
   private listeners: Array<() => void> = [];
 
   constructor(res: ServerResponse) {
-    res.once('close', () => {
+    // 'close' comes once; `on` spares the wrapper `once` makes per request.
+    res.on('close', () => {
       if (!res.writableFinished) this.abort(new Error('client disconnected'));
     });
   }
