@@ -35,8 +35,12 @@ export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** Subscribes to a NOTIFY channel; the returned function unsubscribes. */
-  listen(channel: string, handler: NotifyHandler): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to a NOTIFY channel; the returned function unsubscribes. `onGap` runs when the
+   * subscription was down and is back (a dropped connection re-established): whatever was notified
+   * in between is lost, so a listener that must not miss work looks for it then.
+   */
+  listen(channel: string, handler: NotifyHandler, onGap?: () => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
   poolStats(): PoolStats;
   close(): Promise<void>;

@@ -56,6 +56,7 @@ export class PgliteDb implements Db {
     );
   }
 
+  /** In-process: the subscription never drops, so there is no gap to report. */
   async listen(channel: string, handler: NotifyHandler): Promise<() => Promise<void>> {
     assertChannel(channel);
     return this.pg.listen(channel, handler);

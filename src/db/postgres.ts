@@ -13,6 +13,7 @@ export class PostgresDb implements Db {
   private listener?: pg.Client;
   private connecting?: Promise<pg.Client>;
   private readonly handlers = new Map<string, Set<NotifyHandler>>();
+  private readonly gapHandlers = new Set<() => void>();
   private closed = false;
 
   private constructor(
@@ -69,7 +70,7 @@ export class PostgresDb implements Db {
     }
   }
 
-  async listen(channel: string, handler: NotifyHandler): Promise<() => Promise<void>> {
+  async listen(channel: string, handler: NotifyHandler, onGap?: () => void): Promise<() => Promise<void>> {
     assertChannel(channel);
     let set = this.handlers.get(channel);
     if (!set) {
@@ -79,8 +80,10 @@ export class PostgresDb implements Db {
       await client.query(`listen ${channel}`);
     }
     set.add(handler);
+    if (onGap) this.gapHandlers.add(onGap);
     return async () => {
       set.delete(handler);
+      if (onGap) this.gapHandlers.delete(onGap);
       if (set.size === 0 && this.handlers.get(channel) === set) {
         this.handlers.delete(channel);
         await this.listener?.query(`unlisten ${channel}`).catch(() => {});
@@ -131,7 +134,10 @@ export class PostgresDb implements Db {
     setTimeout(() => {
       if (this.closed || this.listener) return;
       this.listenerClient().then(
-        () => this.log?.info('listen connection re-established'),
+        () => {
+          this.log?.info('listen connection re-established');
+          for (const onGap of this.gapHandlers) onGap();
+        },
         (err) => {
           this.log?.warn({ err: toError(err) }, 'listen reconnect failed; retrying');
           this.reconnectListener(Math.min(delayMs * 2, 5000));

@@ -117,10 +117,15 @@ export class Worker {
     const local = listenLocally(db, (at) => this.waker.onWake(at));
     this.cleanups.push(async () => local.stop());
     this.cleanups.push(
-      await db.listen(TASKS_CHANNEL, (payload) => {
-        const { at, token } = parseWake(payload);
-        if (token !== local.token) this.waker.onWake(at); // not the echo of a local wake-up
-      }),
+      await db.listen(
+        TASKS_CHANNEL,
+        (payload) => {
+          const { at, token } = parseWake(payload);
+          if (token !== local.token) this.waker.onWake(at); // not the echo of a local wake-up
+        },
+        // Enqueues notified while LISTEN was down are lost: claim now rather than at the next poll.
+        () => this.waker.wake(),
+      ),
     );
     this.cleanups.push(await bus.subscribe(CANCEL_TOPIC, (id) => this.detach(id, 'task cancelled')));
     const leaseMs = this.o.leaseSeconds * 1000;

@@ -140,58 +140,63 @@ describe('queue reliability with real worker processes on PostgreSQL', {
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all([...workers].map(exited));
     workers.clear();
-    // A long fallback poll: after the kill, only a re-established LISTEN can wake the worker in time.
+    // A long fallback poll: after the kill, only the re-established LISTEN (and the claim it makes
+    // on coming back, for what was notified while it was down) can wake the worker in time.
     const worker = await startWorker(url, {
       POLL_SECONDS: '600',
       WORKER_CONCURRENCY: '4',
       LEASE_SECONDS: '5',
+      PGAPPNAME: 'agentry-test-worker',
     });
     workers.add(worker);
+    // Each idle connection of this process's pool that the kill ended can fail one query before the
+    // pool hears of it (57P01): such a query did nothing, so it is tried again.
+    const againAfterKill = async <T>(fn: () => Promise<T>): Promise<T> => {
+      for (let tries = 1; ; tries++) {
+        try {
+          return await fn();
+        } catch (err) {
+          if ((err as { code?: string }).code !== '57P01' || tries >= 10) throw err;
+        }
+      }
+    };
+    const unfinished = () =>
+      againAfterKill(() => count(`select count(*)::int as n from tasks where status <> 'completed'`));
+    const drained = (what: string) =>
+      eventually(async () => ((await unfinished()) === 0 ? true : undefined), 90_000, what);
     await load(20, 'before');
-    await eventually(
-      async () =>
-        (await count(`select count(*)::int as n from tasks where status <> 'completed'`)) === 0
-          ? true
-          : undefined,
-      90_000,
-      'first batch',
-    );
+    await drained('first batch');
     const admin = new pg.Client({ connectionString: url, application_name: 'agentry-test-admin' });
     await admin.connect();
     try {
       const killed = await admin.query(
         `select pg_terminate_backend(pid) from pg_stat_activity
          where datname = current_database() and pid <> pg_backend_pid()
-           and application_name <> 'agentry-test-admin' and backend_type = 'client backend'
-           and pid not in (select pid from pg_stat_activity where state = 'active' and pid = pg_backend_pid())`,
+           and application_name <> 'agentry-test-admin' and backend_type = 'client backend'`,
       );
       assert.ok(killed.rowCount! >= 1);
-      // Our own app's pool lost its connections too; the next query opens a fresh one.
-      await app.services.db.query('select 1').catch(() => {});
+      // Enqueued while the worker's LISTEN is (most likely) still down: its NOTIFY reaches no one.
+      await againAfterKill(() => load(20, 'gap'));
+      // The worker's own LISTEN, not this process's: only then does a NOTIFY reach it.
       await eventually(
         async () => {
           const r = await admin.query(
             `select count(*)::int as n from pg_stat_activity
-             where datname = current_database() and query ilike 'listen %'`,
+             where datname = current_database() and application_name = 'agentry-test-worker'
+               and query ilike 'listen %'`,
           );
           return r.rows[0].n > 0 ? true : undefined;
         },
         60_000,
-        'the LISTEN connection to come back',
+        "the worker's LISTEN connection to come back",
       );
     } finally {
       await admin.end();
     }
+    await drained('the batch enqueued while LISTEN was down');
     await load(20, 'after');
     // Well within the 600 s fallback poll: woken by NOTIFY on the re-established LISTEN connection.
-    await eventually(
-      async () =>
-        (await count(`select count(*)::int as n from tasks where status <> 'completed'`)) === 0
-          ? true
-          : undefined,
-      90_000,
-      'the batch enqueued after the kill',
-    );
+    await drained('the batch enqueued after LISTEN came back');
   });
 
   it('hands tasks back on SIGTERM so another worker takes them without waiting for the lease', async () => {
