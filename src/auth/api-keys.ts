@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db, Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { AppError, notFound } from '../errors.ts';
@@ -48,7 +48,9 @@ const toApiKey = (r: KeyRow): ApiKey => ({
 // the secret part carries 256 random bits, so a plain sha256 is a sound stored hash (no password
 // stretching needed for high-entropy secrets).
 const keyPattern = /^(agk_[0-9a-f]{8,16})_[A-Za-z0-9_-]{43}$/;
-const sha256 = (text: string) => createHash('sha256').update(text).digest();
+// One-shot, with no Hash object: a Hash is a native object the young-generation GC must finalise,
+// and this runs on every request.
+const sha256 = (text: string) => hash('sha256', text, 'buffer');
 
 export const looksLikeApiKey = (value: string) => value.startsWith('agk_');
 

@@ -87,6 +87,41 @@ describe('providers against fake upstreams over real HTTP', () => {
     assert.equal(up.seen.at(-1)!.body.stream_options.include_usage, true);
   });
 
+  it("openai: a character split across the upstream's reads arrives whole, streamed or not", async () => {
+    const text = 'café ☕ 😀';
+    /** Cuts `body` inside the first byte sequence of 😀 (4 bytes), so no read ends on a boundary. */
+    const split = (body: string) => {
+      const bytes = Buffer.from(body);
+      const at = bytes.indexOf(Buffer.from('😀')) + 2;
+      return [bytes.subarray(0, at), bytes.subarray(at)];
+    };
+    up.answer({
+      pieces: split(JSON.stringify(oa.completion(text))),
+      contentType: 'application/json',
+      gapMs: 30,
+    });
+    const whole = await client.chat.completions.create({
+      model: 'up/gpt-x',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    assert.equal(whole.choices[0]?.message.content, text);
+
+    const events = [oa.chunk({ role: 'assistant', content: text }), oa.chunk({}, 'stop')];
+    up.answer({
+      pieces: split(`${events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('')}data: [DONE]\n\n`),
+      contentType: 'text/event-stream',
+      gapMs: 30,
+    });
+    let streamed = '';
+    const stream = await client.chat.completions.create({
+      model: 'up/gpt-x',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
+    assert.equal(streamed, text);
+  });
+
   it('retries 429 honouring Retry-After, and 5xx, then succeeds', async () => {
     up.answer(
       { status: 429, body: { error: { message: 'slow down' } }, headers: { 'retry-after': '0' } },

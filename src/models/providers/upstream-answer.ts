@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import { createParser } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
 import { parseRetryAfter } from '../../resilience/retry.ts';
@@ -16,7 +17,11 @@ abstract class UpstreamAnswer implements Dispatcher.DispatchHandler {
   /** A non-2xx answer's body, for its error message. */
   private errorText = '';
   protected controller?: Dispatcher.DispatchController;
-  protected readonly decoder = new TextDecoder();
+  /**
+   * Not a TextDecoder: streaming decode makes it allocate a native ICU converter, which every
+   * young-generation GC then has to finalise (one per answer in flight).
+   */
+  protected readonly decoder = new StringDecoder('utf8');
   private readonly onAbort = () => this.controller?.abort(this.signal.reason);
 
   constructor(private readonly signal: AbortSignal) {
@@ -51,7 +56,7 @@ abstract class UpstreamAnswer implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.ok()) this.take(chunk, controller);
     // undici gives bytes whatever the encoding: a multi-byte character may straddle reads.
-    else if (this.errorText.length < 4096) this.errorText += this.decoder.decode(chunk, { stream: true });
+    else if (this.errorText.length < 4096) this.errorText += this.decoder.write(chunk);
   }
 
   onResponseEnd(): void {
@@ -84,12 +89,12 @@ export class JsonAnswer<T> extends UpstreamAnswer {
   }
 
   protected take(chunk: Buffer): void {
-    this.text += this.decoder.decode(chunk, { stream: true });
+    this.text += this.decoder.write(chunk);
   }
 
   protected finish(): void {
     try {
-      this.settle.resolve(JSON.parse(this.text + this.decoder.decode()) as T);
+      this.settle.resolve(JSON.parse(this.text + this.decoder.end()) as T);
     } catch {
       this.fail(new UpstreamError('network', 'the upstream answered a body that is not JSON'));
     }
@@ -159,7 +164,7 @@ export class SseReader extends UpstreamAnswer {
   }
 
   protected take(chunk: Buffer, controller: Dispatcher.DispatchController): void {
-    this.parser.feed(this.decoder.decode(chunk, { stream: true }));
+    this.parser.feed(this.decoder.write(chunk));
     this.wake();
     if (this.ready.length >= 256 && !controller.paused) controller.pause();
   }

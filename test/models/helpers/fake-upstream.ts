@@ -6,6 +6,8 @@ export type Scripted =
   | { status: number; body: unknown; headers?: Record<string, string>; delayMs?: number }
   /** A Server-Sent Events answer: each entry is one `data:` payload (objects are JSON-encoded). */
   | { sse: Array<unknown>; delayMs?: number; gapMs?: number; resetAfter?: number; eventNames?: boolean }
+  /** A 200 whose body is these byte pieces, each written `gapMs` after the last (separate reads). */
+  | { pieces: Buffer[]; contentType: string; gapMs: number }
   /** Accepts the request and never answers (until the client gives up). */
   | { hang: true }
   /** Destroys the socket without answering. */
@@ -76,6 +78,15 @@ export class FakeUpstream {
     }
     if ('hang' in entry) return;
     if ('delayMs' in entry && entry.delayMs) await sleep(entry.delayMs);
+    if ('pieces' in entry) {
+      res.writeHead(200, { 'content-type': entry.contentType });
+      for (const [i, piece] of entry.pieces.entries()) {
+        if (i > 0) await sleep(entry.gapMs);
+        res.write(piece);
+      }
+      res.end();
+      return;
+    }
     if ('status' in entry) {
       res.writeHead(entry.status, { 'content-type': 'application/json', ...entry.headers });
       res.end(JSON.stringify(entry.body));
