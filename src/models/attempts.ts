@@ -3,11 +3,12 @@ import { AppError } from '../errors.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
 import { backoffMs, type RetryOptions } from '../resilience/retry.ts';
 import type { Ticket } from './admission.ts';
+import { CallSignal, pause } from './call-signal.ts';
 import type { ResolvedModel } from './catalog.ts';
 import { asUpstreamError, TimeoutReason, toAppError } from './errors.ts';
 import type { ProviderCall } from './provider.ts';
 import type { CallSpan } from './telemetry.ts';
-import type { CallContext, CallerSignal, CompletionRequest } from './types.ts';
+import type { CallContext, CompletionRequest } from './types.ts';
 
 /** One call on its way through the gateway. */
 export interface Call {
@@ -27,15 +28,15 @@ export interface Call {
 export interface Attempt<T> {
   model: ResolvedModel;
   value: T;
-  controller: AbortController;
+  /** Aborts the attempt (the caller stopped reading, a timeout). */
+  signal: CallSignal;
   /** Clears the attempt's timers and signal links. */
   done: () => void;
 }
 
 export type AttemptRun<T> = (
   model: ResolvedModel,
-  pc: ProviderCall,
-  controller: AbortController,
+  pc: ProviderCall & { signal: CallSignal },
   t: ModelTimeouts,
 ) => Promise<T>;
 
@@ -101,11 +102,11 @@ export class Attempts {
           break;
         }
         const timeouts = this.timeouts(model.provider.name, ctx);
-        const controller = new AbortController();
-        const onAbort = () => controller.abort(ctx.signal?.reason);
+        const signal = new CallSignal();
+        const onAbort = () => signal.abort(ctx.signal?.reason);
         ctx.signal?.addEventListener('abort', onAbort, { once: true });
         if (ctx.signal?.aborted) onAbort();
-        const timer = setTimeout(() => controller.abort(new TimeoutReason('total')), timeouts.total_ms);
+        const timer = setTimeout(() => signal.abort(new TimeoutReason('total')), timeouts.total_ms);
         const done = () => {
           clearTimeout(timer);
           ctx.signal?.removeEventListener('abort', onAbort);
@@ -113,19 +114,19 @@ export class Attempts {
         call.attempts += 1;
         const t0 = performance.now();
         try {
-          const pc: ProviderCall = {
+          const pc = {
             request: { ...call.request, model: model.model },
-            signal: controller.signal,
+            signal,
             requestId: ctx.requestId,
           };
-          const value = await run(model, pc, controller, timeouts);
+          const value = await run(model, pc, timeouts);
           call.upstreamMs += performance.now() - t0;
           breaker.success();
-          return { model, value, controller, done };
+          return { model, value, signal, done };
         } catch (raw) {
           call.upstreamMs += performance.now() - t0;
           done();
-          const err = asUpstreamError(raw, controller.signal);
+          const err = asUpstreamError(raw, signal);
           call.span.attempt(
             model.provider.name,
             model.id,
@@ -154,23 +155,4 @@ export class Attempts {
     }
     throw last ?? new AppError('unavailable', 'no model could answer');
   }
-}
-
-/** Waits `ms`; rejects with the signal's reason as soon as the caller's signal aborts. */
-function pause(ms: number, signal: CallerSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

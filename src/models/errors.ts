@@ -1,5 +1,6 @@
 import { AppError } from '../errors.ts';
 import { UpstreamError } from './provider.ts';
+import type { CallerSignal } from './types.ts';
 
 /** Why a call was aborted by the gateway itself (as opposed to the caller going away). */
 export class TimeoutReason extends Error {
@@ -9,7 +10,7 @@ export class TimeoutReason extends Error {
 }
 
 /** Anything a provider threw, as an UpstreamError (signal tells timeouts from caller aborts). */
-export function asUpstreamError(err: unknown, signal?: AbortSignal): UpstreamError {
+export function asUpstreamError(err: unknown, signal?: CallerSignal): UpstreamError {
   if (signal?.aborted) {
     const reason = signal.reason;
     if (reason instanceof TimeoutReason) return new UpstreamError('timeout', reason.message, { cause: err });

@@ -141,10 +141,10 @@ export class Gateway implements ModelGateway {
     const call = await this.prepare(request, ctx, true);
     let attempt: Attempt<StreamStart>;
     try {
-      attempt = await this.attempts.run(call, async (model, pc, controller, timeouts) => {
+      attempt = await this.attempts.run(call, async (model, pc, timeouts) => {
         const it = model.provider.stream(pc)[Symbol.asyncIterator]();
         const timer = setTimeout(
-          () => controller.abort(new TimeoutReason('first_byte')),
+          () => pc.signal.abort(new TimeoutReason('first_byte')),
           timeouts.first_byte_ms,
         );
         try {
@@ -160,7 +160,7 @@ export class Gateway implements ModelGateway {
       this.fail(call, err);
       throw err;
     }
-    const { model, controller } = attempt;
+    const { model, signal } = attempt;
     const { it } = attempt.value;
     call.span.firstChunk();
     if (ctx.timing) {
@@ -190,7 +190,7 @@ export class Gateway implements ModelGateway {
       if (!finish) throw new UpstreamError('network', 'the upstream stream ended without a finish');
     } catch (raw) {
       // Past the first chunk nothing is retried: the caller already has part of the answer.
-      const err = asUpstreamError(raw, controller.signal);
+      const err = asUpstreamError(raw, signal);
       if (err.endpointFault) this.attempts.breaker(model.provider.name).failure();
       failure =
         err.kind === 'timeout'
@@ -208,7 +208,7 @@ export class Gateway implements ModelGateway {
     } finally {
       if (!finish) {
         // The caller stopped reading (disconnect, cancel) or the stream broke: stop the upstream too.
-        controller.abort(new Error('stream abandoned'));
+        signal.abort(new Error('stream abandoned'));
         it.return?.().catch(() => {});
       }
       attempt.done();

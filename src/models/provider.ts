@@ -1,10 +1,10 @@
-import type { Completion, CompletionChunk, CompletionRequest } from './types.ts';
+import type { CallerSignal, Completion, CompletionChunk, CompletionRequest } from './types.ts';
 
 /** One call to one provider endpoint: the model name is the provider's own (no `provider/` prefix). */
 export interface ProviderCall {
   request: CompletionRequest;
-  /** Aborts the call: client gone, timeout, shutdown. */
-  signal: AbortSignal;
+  /** Aborts the call: client gone, timeout, shutdown. `abortSignalOf` makes it an AbortSignal. */
+  signal: CallerSignal;
   /** Forwarded upstream as `X-Request-Id`. */
   requestId?: string;
 }
@@ -13,7 +13,7 @@ export interface ProviderCall {
 export interface EmbedCall {
   model: string;
   input: string[];
-  signal: AbortSignal;
+  signal: CallerSignal;
   requestId?: string;
 }
 

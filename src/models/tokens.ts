@@ -6,7 +6,12 @@ import type { ChatMessage, ToolSpec } from './types.ts';
  * be exact: reservations are reconciled to the provider's reported usage after the call.
  */
 export function estimateTokens(text: string): number {
-  return text.length === 0 ? 0 : Math.ceil(text.length / 4);
+  return tokensForChars(text.length);
+}
+
+/** The estimate for a text of `chars` characters, when only its length was kept. */
+export function tokensForChars(chars: number): number {
+  return Math.ceil(chars / 4);
 }
 
 export function estimatePromptTokens(messages: readonly ChatMessage[], tools?: readonly ToolSpec[]): number {

@@ -59,7 +59,7 @@ export type CompletionChunk =
 
 /**
  * What the gateway needs of a caller's abort signal. An AbortSignal is one; the chat completions
- * route passes a lighter one per request (`ClientGone`): an AbortSignal is an EventTarget with two
+ * route passes a lighter one per request (a `CallSignal`): an AbortSignal is an EventTarget with two
  * Maps, and in bench/gateway.ts's instant rows the route's were about a third of what each
  * scavenge found alive (and copied).
  */

@@ -122,6 +122,33 @@ describe('providers against fake upstreams over real HTTP', () => {
     assert.equal(streamed, text);
   });
 
+  it('openai: estimates the output tokens (a quarter of its characters) when the upstream reports no usage', async () => {
+    const { usage: _none, ...bare } = oa.completion('twelve chars');
+    up.answer({ status: 200, body: bare });
+    const whole = await client.chat.completions.create({
+      model: 'up/gpt-x',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    assert.equal(whole.usage?.completion_tokens, 3);
+
+    up.answer({
+      sse: [
+        oa.chunk({ role: 'assistant', content: 'twelve ' }),
+        oa.chunk({ content: 'chars and more' }, 'stop'),
+        '[DONE]',
+      ],
+    });
+    const stream = await client.chat.completions.create({
+      model: 'up/gpt-x',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let completion: number | undefined;
+    for await (const chunk of stream) completion = chunk.usage?.completion_tokens ?? completion;
+    assert.equal(completion, 6, '21 characters streamed');
+  });
+
   it('retries 429 honouring Retry-After, and 5xx, then succeeds', async () => {
     up.answer(
       { status: 429, body: { error: { message: 'slow down' } }, headers: { 'retry-after': '0' } },

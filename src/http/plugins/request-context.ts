@@ -39,11 +39,14 @@ export function parseTraceparent(header: string | string[] | undefined): TraceCo
 }
 
 // Computed once per raw request: the child logger is built before any hook runs, and the hook
-// reads the same answer back, so the log lines and the request agree on the trace id.
-const traceContexts = new WeakMap<IncomingMessage, TraceContext>();
+// reads the same answer back, so the log lines and the request agree on the trace id. Kept on the
+// request itself, not in a WeakMap: every entry of a WeakMap keyed by a young object is more work
+// for each young-generation GC, and this is one per request.
+const traceContext = Symbol('agentry.traceContext');
+type Traced = IncomingMessage & { [traceContext]?: TraceContext };
 
-export function traceContextOf(req: IncomingMessage): TraceContext {
-  let ctx = traceContexts.get(req);
+export function traceContextOf(req: Traced): TraceContext {
+  let ctx = req[traceContext];
   if (!ctx) {
     ctx = parseTraceparent(req.headers.traceparent) ?? {
       // A v4 UUID's hex is 122 random bits: enough for a trace id, and Node's randomUUID draws
@@ -51,7 +54,7 @@ export function traceContextOf(req: IncomingMessage): TraceContext {
       traceId: randomUUID().replaceAll('-', ''),
       flags: '01',
     };
-    traceContexts.set(req, ctx);
+    req[traceContext] = ctx;
   }
   return ctx;
 }

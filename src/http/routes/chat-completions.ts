@@ -12,7 +12,7 @@ import {
   wireError,
 } from '../../models/openai-wire.ts';
 import type { CallContext, CallTiming, CompletionChunk } from '../../models/types.ts';
-import { ClientGone } from '../client-gone.ts';
+import { clientGone } from '../client-gone.ts';
 import { principalOf } from '../plugins/auth.ts';
 
 const toolCall = z.object({
@@ -101,7 +101,7 @@ export const chatCompletionRoutes =
           traceId: req.traceId,
           parentSpanId: req.parentSpanId,
           // The client going away aborts the upstream call too.
-          signal: new ClientGone(reply.raw),
+          signal: clientGone(reply.raw),
           timing,
           ...timeoutOverride(req),
         };

@@ -9,6 +9,7 @@ import type {
   ToolChoice,
 } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { ModelTimeouts } from '../../config/models-config.ts';
+import { abortSignalOf } from '../call-signal.ts';
 import { type Provider, type ProviderCall, UpstreamError } from '../provider.ts';
 import type {
   Completion,
@@ -51,7 +52,7 @@ export class AnthropicProvider implements Provider {
     try {
       res = await this.client.messages.create(
         { ...toParams(call.request, this.options.defaultMaxTokens), stream: false },
-        { signal: call.signal, headers: requestHeaders(call.requestId) },
+        { signal: abortSignalOf(call.signal), headers: requestHeaders(call.requestId) },
       );
     } catch (err) {
       throw fromSdkError(err);
@@ -86,7 +87,7 @@ export class AnthropicProvider implements Provider {
     try {
       events = await this.client.messages.create(
         { ...toParams(call.request, this.options.defaultMaxTokens), stream: true },
-        { signal: call.signal, headers: requestHeaders(call.requestId) },
+        { signal: abortSignalOf(call.signal), headers: requestHeaders(call.requestId) },
       );
     } catch (err) {
       throw fromSdkError(err);

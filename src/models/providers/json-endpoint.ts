@@ -1,5 +1,6 @@
 import { type Dispatcher, Pool } from 'undici';
 import type { ModelTimeouts } from '../../config/models-config.ts';
+import type { CallerSignal } from '../types.ts';
 import { requestHeaders } from './http-client.ts';
 import { JsonAnswer, SseReader } from './upstream-answer.ts';
 
@@ -29,7 +30,7 @@ export class JsonEndpoint {
   }
 
   /** POSTs `body` and answers the parsed JSON of a 2xx answer; anything else is an UpstreamError. */
-  json<T>(path: string, body: unknown, signal: AbortSignal, requestId?: string): Promise<T> {
+  json<T>(path: string, body: unknown, signal: CallerSignal, requestId?: string): Promise<T> {
     const answer = new JsonAnswer<T>(signal);
     this.post(path, body, requestId, 'application/json', answer);
     return answer.result;
@@ -42,7 +43,7 @@ export class JsonEndpoint {
    * cost a Readable read, an async iterator step and an async-generator hop before the provider saw
    * it, and every call an AbortSignal listener of undici's own.
    */
-  async events(path: string, body: unknown, signal: AbortSignal, requestId?: string): Promise<SseReader> {
+  async events(path: string, body: unknown, signal: CallerSignal, requestId?: string): Promise<SseReader> {
     const reader = new SseReader(signal);
     this.post(path, body, requestId, 'text/event-stream', reader);
     await reader.started;

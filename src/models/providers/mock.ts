@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ScriptedTurn } from '../../config/models-config.ts';
 import { newId } from '../../db/ids.ts';
+import { pause } from '../call-signal.ts';
 import { type Provider, type ProviderCall, UpstreamError } from '../provider.ts';
 import { estimatePromptTokens, estimateTokens } from '../tokens.ts';
 import type { Completion, CompletionChunk, FinishReason, ToolCall } from '../types.ts';
@@ -53,9 +53,7 @@ export class MockProvider implements Provider {
 
   async complete(call: ProviderCall): Promise<Completion> {
     const plan = this.plan(call);
-    await sleep(plan.delayMs + this.options.first_chunk_delay_ms, undefined, { signal: call.signal }).catch(
-      rethrowAbort,
-    );
+    await pause(plan.delayMs + this.options.first_chunk_delay_ms, call.signal).catch(rethrowAbort);
     return {
       id: `chatcmpl-${newId()}`,
       model: call.request.model,
@@ -71,8 +69,7 @@ export class MockProvider implements Provider {
 
   async *stream(call: ProviderCall): AsyncIterable<CompletionChunk> {
     const plan = this.plan(call);
-    const wait = (ms: number) =>
-      ms > 0 ? sleep(ms, undefined, { signal: call.signal }).catch(rethrowAbort) : undefined;
+    const wait = (ms: number) => (ms > 0 ? pause(ms, call.signal).catch(rethrowAbort) : undefined);
     await wait(plan.delayMs + this.options.first_chunk_delay_ms);
     let first = true;
     const gap = async () => {

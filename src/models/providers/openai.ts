@@ -12,7 +12,7 @@ import {
   type ProviderCall,
   UpstreamError,
 } from '../provider.ts';
-import { estimatePromptTokens, estimateTokens } from '../tokens.ts';
+import { estimatePromptTokens, estimateTokens, tokensForChars } from '../tokens.ts';
 import type {
   Completion,
   CompletionChunk,
@@ -113,7 +113,7 @@ export class OpenAIProvider implements Provider {
             completion_tokens: res.usage.completion_tokens,
             total_tokens: res.usage.total_tokens,
           }
-        : estimateUsage(call.request, choice.message.content ?? ''),
+        : estimateUsage(call.request, choice.message.content?.length ?? 0),
     };
   }
 
@@ -127,7 +127,8 @@ export class OpenAIProvider implements Provider {
     let finish: FinishReason | undefined;
     let usage: Usage | undefined;
     let model = call.request.model;
-    let text = '';
+    /** Characters streamed, for the estimate when the upstream reports no usage. */
+    let chars = 0;
     try {
       for (let batch = await events.next(); batch; batch = await events.next()) {
         for (const data of batch) {
@@ -146,12 +147,12 @@ export class OpenAIProvider implements Provider {
           if (!choice) continue;
           const delta = choice.delta;
           if (delta?.content) {
-            text += delta.content;
+            chars += delta.content.length;
             yield { type: 'text', delta: delta.content };
           }
           for (const tc of delta?.tool_calls ?? []) {
             const args = tc.function?.arguments ?? '';
-            text += args;
+            chars += args.length;
             yield {
               type: 'tool_call',
               index: tc.index,
@@ -168,7 +169,12 @@ export class OpenAIProvider implements Provider {
     }
     // A stream that stops without a finish_reason was cut: say so, never pretend it ended well.
     if (!finish) throw new UpstreamError('network', 'the upstream stream ended before a finish_reason');
-    yield { type: 'finish', finish_reason: finish, usage: usage ?? estimateUsage(call.request, text), model };
+    yield {
+      type: 'finish',
+      finish_reason: finish,
+      usage: usage ?? estimateUsage(call.request, chars),
+      model,
+    };
   }
 }
 
@@ -209,8 +215,8 @@ function finishReason(value: string | null): FinishReason {
 }
 
 /** For endpoints that report no usage (some local servers): the gateway's own estimate. */
-function estimateUsage(request: CompletionRequest, output: string): Usage {
+function estimateUsage(request: CompletionRequest, outputChars: number): Usage {
   const prompt = estimatePromptTokens(request.messages, request.tools);
-  const completion = estimateTokens(output);
+  const completion = tokensForChars(outputChars);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }

@@ -2,8 +2,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { createParser } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
+import { toError } from '../../errors.ts';
 import { parseRetryAfter } from '../../resilience/retry.ts';
 import { UpstreamError } from '../provider.ts';
+import type { CallerSignal } from '../types.ts';
 
 /**
  * One answer from an upstream, read through undici's handler API as the bytes arrive: no body
@@ -22,9 +24,9 @@ abstract class UpstreamAnswer implements Dispatcher.DispatchHandler {
    * young-generation GC then has to finalise (one per answer in flight).
    */
   protected readonly decoder = new StringDecoder('utf8');
-  private readonly onAbort = () => this.controller?.abort(this.signal.reason);
+  private readonly onAbort = () => this.controller?.abort(toError(this.signal.reason));
 
-  constructor(private readonly signal: AbortSignal) {
+  constructor(private readonly signal: CallerSignal) {
     signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
@@ -44,7 +46,7 @@ abstract class UpstreamAnswer implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.signal.aborted) controller.abort(this.signal.reason);
+    if (this.signal.aborted) controller.abort(toError(this.signal.reason));
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
@@ -81,7 +83,7 @@ export class JsonAnswer<T> extends UpstreamAnswer {
   private settle!: { resolve: (value: T) => void; reject: (err: UpstreamError) => void };
   private text = '';
 
-  constructor(signal: AbortSignal) {
+  constructor(signal: CallerSignal) {
     super(signal);
     this.result = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
@@ -131,7 +133,7 @@ export class SseReader extends UpstreamAnswer {
     },
   });
 
-  constructor(signal: AbortSignal) {
+  constructor(signal: CallerSignal) {
     super(signal);
     this.started = new Promise((resolve, reject) => {
       this.start = { resolve, reject };
