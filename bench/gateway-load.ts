@@ -3,6 +3,7 @@
  * the CPU time and RSS of the target process read from /proc.
  */
 import { readFileSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { type Dispatcher, Pool } from 'undici';
 import { cpuMs, quantile } from './bench-app.ts';
 
@@ -69,7 +70,9 @@ function send(
     let status = 0;
     let tokenAt = -1;
     let text = '';
-    const decoder = new TextDecoder();
+    // Not a TextDecoder: streaming with one makes a native converter per request, which the
+    // generator's young-generation GC must finalise (the gateway drops them for the same reason).
+    const decoder = new StringDecoder('utf8');
     pool.dispatch(options, {
       // Its presence selects undici's current handler API (not the legacy onConnect one).
       onRequestStart() {},
@@ -78,11 +81,11 @@ function send(
       },
       onResponseData(_c, part) {
         if (stream && tokenAt < 0) {
-          text += decoder.decode(part, { stream: true });
+          text += decoder.write(part);
           if (hasToken(text)) tokenAt = performance.now();
           else text = text.slice(text.lastIndexOf('\n') + 1);
         } else if (status !== 200 && text.length < 200) {
-          text += decoder.decode(part, { stream: true });
+          text += decoder.write(part);
         }
       },
       onResponseEnd() {
