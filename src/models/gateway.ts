@@ -8,7 +8,7 @@ import type { ModelPolicy } from './policy.ts';
 import { type Embeddings, UpstreamError } from './provider.ts';
 import type { MockProvider } from './providers/mock.ts';
 import type { ModelTelemetry } from './telemetry.ts';
-import { estimatePromptTokens } from './tokens.ts';
+import { estimatePromptTokens, tokensForChars } from './tokens.ts';
 import type {
   CallContext,
   Completion,
@@ -212,10 +212,11 @@ export class Gateway implements ModelGateway {
         it.return?.().catch(() => {});
       }
       attempt.done();
+      const completion = tokensForChars(streamed);
       const usage: Usage = finish?.usage ?? {
         prompt_tokens: call.promptTokens,
-        completion_tokens: Math.ceil(streamed / 4),
-        total_tokens: call.promptTokens + Math.ceil(streamed / 4),
+        completion_tokens: completion,
+        total_tokens: call.promptTokens + completion,
       };
       const outcome = finish
         ? 'ok'

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { PostgresDb } from '../../src/db/postgres.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { freshDatabase } from '../helpers/server.ts';
-import { eventually } from '../tasks/helpers.ts';
 
 describe('LISTEN on PostgreSQL across a dropped connection', { skip: !process.env.DATABASE_URL }, () => {
   let url: string;
