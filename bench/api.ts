@@ -29,11 +29,14 @@ async function serveRole(role: Role): Promise<void> {
   const { createApp } = await import('../src/app.ts');
   const { testConfig } = await import('../src/config/config.ts');
   const { freshDatabase } = await import('../test/helpers/server.ts');
-  const store =
-    role === 'agentry-postgres'
-      ? { database_url: (await freshDatabase()).url, pool_max: 10 }
-      : { data_dir: 'memory://' };
+  const { closeOnTerm } = await import('./bench-app.ts');
+  const pg = role === 'agentry-postgres' ? await freshDatabase() : undefined;
+  const store = pg ? { database_url: pg.url, pool_max: 10 } : { data_dir: 'memory://' };
   const app = await createApp(testConfig({ log_level: 'silent', store }));
+  closeOnTerm(async () => {
+    await app.close();
+    await pg?.drop();
+  });
   const url = await app.http.listen({ host: '127.0.0.1', port: 0 });
   process.send?.({ url, key: app.adminKey });
 }

@@ -31,10 +31,11 @@
  *                         bench/cpu-top.ts DIR; the .heapprofile opens in Chrome DevTools too)
  *     [--live-heap DIR]   (what Agentry holds per call in flight: the objects allocated in the middle
  *                          of a load that are still live at its end, by site; read with cpu-top.ts)
+ *     [--pin]   (the gateway measured on CPU 1 alone, the generator and the upstream on CPU 0)
  *     [--agentry-flags='--trace-gc …']   (node flags for Agentry's process, after those of
  *                                         `npm start`, which it always gets; for A/B runs)
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -146,10 +147,9 @@ function serveProxy(upstream: string): void {
 
 /** Agentry with the gateway fully on: API key auth, tenant policy, budgets, rate limits, usage rows. */
 async function serveAgentry(upstream: string): Promise<void> {
-  const { benchApp } = await import('./bench-app.ts');
+  const { benchApp, closeOnTerm } = await import('./bench-app.ts');
   const { tenantsFileSchema } = await import('../src/config/tenant-policy.ts');
-  // The process is killed at the end of the run: its app is never closed.
-  const { app } = await benchApp(process.env.DATABASE_URL ? 'postgres' : 'pglite', {
+  const { app, close } = await benchApp(process.env.DATABASE_URL ? 'postgres' : 'pglite', {
     redis_url: process.env.REDIS_URL,
     models: {
       providers: {
@@ -174,6 +174,7 @@ async function serveAgentry(upstream: string): Promise<void> {
       },
     }),
   );
+  closeOnTerm(close);
   const url = await app.http.listen({ host: '127.0.0.1', port: 0 });
   // With --prof-dir the parent brackets the measured runs with `prof` messages: the profile then
   // holds the request path only, not start-up and migrations.
@@ -347,6 +348,7 @@ async function main(): Promise<void> {
       'agentry-flags': { type: 'string', default: '' },
       'warm-up': { type: 'string', default: '3' },
       trials: { type: 'string', default: '1' },
+      pin: { type: 'boolean', default: false },
     },
   });
   const seconds = Number(values.seconds ?? (values.quick ? 2 : 10));
@@ -372,7 +374,15 @@ async function main(): Promise<void> {
   // Agentry runs with the node flags of `npm start` (how users start it), then any given here.
   const agentryFlags = [...startFlags(), ...values['agentry-flags'].split(' ').filter(Boolean)];
 
+  const stalls = machineStalls(3000);
   const up = await start(['--role', 'upstream']);
+  // --pin: the gateway measured gets CPU 1 to itself; the load generator and the upstream share
+  // CPU 0, in the direct runs too. Without it, all of them contend for both cores.
+  const pin = (pid: number | undefined, cpu: string) => {
+    if (values.pin && pid) execFileSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' });
+  };
+  pin(process.pid, '0');
+  pin(up.child.pid, '0');
   const direct: Target = {
     name: 'direct',
     origin: up.msg.url,
@@ -451,6 +461,7 @@ async function main(): Promise<void> {
     for (const name of phases.length > 0 ? phases : [undefined]) {
       const contender = name ? await contenders[name]() : undefined;
       running = contender?.child;
+      pin(contender?.target.pid, '1');
       // The same unmeasured warm-up for every process just started (JIT, connection pools), so the
       // first measured case does not pay for a cold start: direct's in the first phase, each
       // gateway's in its own.
@@ -620,7 +631,31 @@ async function main(): Promise<void> {
         'the machine is too busy for those latencies to mean anything; CPU per request still holds',
     );
   }
-  console.log(JSON.stringify({ bench: 'gateway', seconds, rates, trials, rows, ...rss }));
+  console.log(
+    `this machine, idle, before the run: a busy loop alone was stalled ${stalls.count} times for more ` +
+      `than 1 ms in ${stalls.seconds} s, ${stalls.totalMs} ms in all, the longest ${stalls.maxMs} ms ` +
+      '(host scheduling: every process on the path meets such stalls, whatever it runs)',
+  );
+  console.log(
+    JSON.stringify({ bench: 'gateway', seconds, rates, trials, rows, ...rss, machine_stalls: stalls }),
+  );
+}
+
+/**
+ * How often this machine itself stops a running process: a busy loop, alone, notes every gap of
+ * more than 1 ms between two of its iterations. On a shared virtual machine these stalls (the host
+ * running something else) reach several ms, which bounds any p99 measured here from below.
+ */
+function machineStalls(ms: number): { seconds: number; count: number; totalMs: number; maxMs: number } {
+  const gaps: number[] = [];
+  const end = performance.now() + ms;
+  let last = performance.now();
+  for (let now = last; now < end; now = performance.now()) {
+    if (now - last > 1) gaps.push(now - last);
+    last = now;
+  }
+  const sum = gaps.reduce((a, b) => a + b, 0);
+  return { seconds: ms / 1000, count: gaps.length, totalMs: r3(sum), maxMs: r3(Math.max(0, ...gaps)) };
 }
 
 /** The middle trial's value (of an even count, the upper middle one); null when none reported it. */
