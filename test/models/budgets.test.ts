@@ -19,6 +19,17 @@ async function tokensPerCall(s: TestServer): Promise<number> {
   return r.body.usage.total_tokens;
 }
 
+/** One `ask` straight through an app's gateway: true if served, false if refused as rate-limited. */
+function served(app: App, ctx: { tenantId: string; tenantName: string }): Promise<boolean> {
+  return app.services.models.complete({ ...ask, messages: [{ role: 'user', content: 'hi' }] }, ctx).then(
+    () => true,
+    (err: { code?: string }) => {
+      assert.equal(err.code, 'rate_limited');
+      return false;
+    },
+  );
+}
+
 /** Rate windows are calendar minutes: start a burst early in one, so it cannot straddle two. */
 async function awayFromMinuteEdge() {
   const s = new Date().getUTCSeconds();
@@ -104,17 +115,7 @@ for (const store of stores) {
             tenantId: s.app.defaultTenantId,
             tenantName: 'default',
           };
-          const calls = Array.from({ length: 50 }, (_, i) =>
-            (i % 2 ? other : s.app).services.models
-              .complete({ ...ask, messages: [{ role: 'user', content: 'hi' }] }, ctx)
-              .then(
-                () => true,
-                (err: { code?: string }) => {
-                  assert.equal(err.code, 'rate_limited');
-                  return false;
-                },
-              ),
-          );
+          const calls = Array.from({ length: 50 }, (_, i) => served(i % 2 ? other : s.app, ctx));
           const ok = (await Promise.all(calls)).filter(Boolean).length;
           assert.ok(ok <= 7, `${ok} calls served, the budget holds 7`);
           assert.ok(ok >= 1);
@@ -125,6 +126,34 @@ for (const store of stores) {
           assert.equal(rows[0]?.used, ok * perCall);
         } finally {
           await other.close();
+        }
+      });
+    }
+
+    if (store === 'postgres' && process.env.REDIS_URL) {
+      it('two processes with one Redis share a rate limit: exactly the limit is served between them', async () => {
+        await awayFromMinuteEdge();
+        const open = () =>
+          createApp(
+            testConfig({
+              log_level: 'silent',
+              store: s.app.services.config.store,
+              redis_url: process.env.REDIS_URL,
+            }),
+            { log: createLogger('silent') },
+          );
+        const apps = [await open(), await open()];
+        try {
+          const policy = tenantsFileSchema.parse({
+            tenants: { default: { rate_limits: { requests_per_minute: 10 } } },
+          });
+          for (const app of apps) app.services.policies.set(policy);
+          const ctx = { tenantId: s.app.defaultTenantId, tenantName: 'default' };
+          const calls = Array.from({ length: 30 }, (_, i) => served(apps[i % 2]!, ctx));
+          // Per-process counters would serve 10 in each process, 20 in all.
+          assert.equal((await Promise.all(calls)).filter(Boolean).length, 10);
+        } finally {
+          for (const app of apps) await app.close();
         }
       });
     }
