@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -132,33 +133,11 @@ export const chatCompletionRoutes =
           'x-request-id': req.id,
           'server-timing': serverTiming(timing, started),
         });
-        // Chunks that arrive together (one upstream packet often holds several) leave in one write:
-        // the socket is corked until the promise chain that carries them here has drained (a
-        // nextTick runs after the microtask queue). setImmediate waited for the rest of the loop's
-        // poll phase too, which under load held a first token back by milliseconds.
-        let corked = false;
-        const uncork = () => {
-          corked = false;
-          raw.uncork();
-        };
-        /** False when the socket's buffer is full: the caller waits for `drained` before more. */
-        const write = (payload: string): boolean => {
-          if (!corked) {
-            corked = true;
-            raw.cork();
-            process.nextTick(uncork);
-          }
-          return raw.write(`data: ${payload}\n\n`);
-        };
-        const drained = () =>
-          new Promise<void>((resolve) => {
-            raw.once('drain', resolve);
-            raw.once('close', resolve);
-          });
+        const out = new DataWriter(raw);
         try {
           let next: IteratorResult<CompletionChunk> = first;
           while (!next.done) {
-            for (const payload of chunker.render(next.value)) if (!write(payload)) await drained();
+            for (const payload of chunker.render(next.value)) if (!out.write(payload)) await out.drained();
             if (raw.destroyed) break;
             next = await it.next();
           }
@@ -179,6 +158,48 @@ export const chatCompletionRoutes =
       },
     );
   };
+
+/**
+ * Writes `data:` frames to a hijacked response. Frames that arrive together (one upstream packet
+ * often holds several) leave in one write: the socket is corked until the promise chain that
+ * carries them here has drained (a nextTick runs after the microtask queue). setImmediate waited
+ * for the rest of the loop's poll phase too, which under load held a first token back by
+ * milliseconds. A class rather than closures made per request: a stream in flight holds one small
+ * object (the closures, each named by the loader, were ~2% of what a scavenge copied).
+ */
+class DataWriter {
+  corked = false;
+
+  constructor(readonly raw: ServerResponse) {}
+
+  /** False when the socket's buffer is full: the caller waits for `drained()` before more. */
+  write(payload: string): boolean {
+    if (!this.corked) {
+      this.corked = true;
+      this.raw.cork();
+      process.nextTick(uncork, this);
+    }
+    return this.raw.write(`data: ${payload}\n\n`);
+  }
+
+  /** Resolves when the socket takes writes again, or is gone; leaves no listener behind either way. */
+  drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.raw.off('drain', done);
+        this.raw.off('close', done);
+        resolve();
+      };
+      this.raw.on('drain', done);
+      this.raw.on('close', done);
+    });
+  }
+}
+
+function uncork(out: DataWriter): void {
+  out.corked = false;
+  out.raw.uncork();
+}
 
 function header(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
