@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type App, createApp } from '../../src/app.ts';
-import { testConfig } from '../../src/config/config.ts';
+import { type ConfigInput, testConfig } from '../../src/config/config.ts';
 import { tenantsFileSchema } from '../../src/config/tenant-policy.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
-const ask = { model: 'mock/default', max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] };
+const ask = { model: 'mock/default', max_tokens: 3, messages: [{ role: 'user' as const, content: 'hi' }] };
 
 function setPolicy(s: TestServer, tenant: unknown) {
   s.app.services.policies.set(tenantsFileSchema.parse({ tenants: { default: tenant } }));
@@ -21,13 +21,20 @@ async function tokensPerCall(s: TestServer): Promise<number> {
 
 /** One `ask` straight through an app's gateway: true if served, false if refused as rate-limited. */
 function served(app: App, ctx: { tenantId: string; tenantName: string }): Promise<boolean> {
-  return app.services.models.complete({ ...ask, messages: [{ role: 'user', content: 'hi' }] }, ctx).then(
+  return app.services.models.complete(ask, ctx).then(
     () => true,
     (err: { code?: string }) => {
       assert.equal(err.code, 'rate_limited');
       return false;
     },
   );
+}
+
+/** Another app on the same database as `s`, as a second process would be. */
+function anotherProcess(s: TestServer, config: ConfigInput = {}): Promise<App> {
+  return createApp(testConfig({ log_level: 'silent', store: s.app.services.config.store, ...config }), {
+    log: createLogger('silent'),
+  });
 }
 
 /** Rate windows are calendar minutes: start a burst early in one, so it cannot straddle two. */
@@ -99,10 +106,7 @@ for (const store of stores) {
 
     if (store === 'postgres') {
       it('two processes on one database share the budget: 50 concurrent calls split across them', async () => {
-        const config = s.app.services.config;
-        const other: App = await createApp(testConfig({ log_level: 'silent', store: config.store }), {
-          log: createLogger('silent'),
-        });
+        const other = await anotherProcess(s);
         try {
           const policy = tenantsFileSchema.parse({
             tenants: { default: { budgets: { tokens_per_month: perCall * 7 } } },
@@ -133,15 +137,7 @@ for (const store of stores) {
     if (store === 'postgres' && process.env.REDIS_URL) {
       it('two processes with one Redis share a rate limit: exactly the limit is served between them', async () => {
         await awayFromMinuteEdge();
-        const open = () =>
-          createApp(
-            testConfig({
-              log_level: 'silent',
-              store: s.app.services.config.store,
-              redis_url: process.env.REDIS_URL,
-            }),
-            { log: createLogger('silent') },
-          );
+        const open = () => anotherProcess(s, { redis_url: process.env.REDIS_URL });
         const apps = [await open(), await open()];
         try {
           const policy = tenantsFileSchema.parse({

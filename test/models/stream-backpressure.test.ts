@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { openai as oa } from './helpers/fake-upstream.ts';
 
 /**
  * A streamed answer through POST /v1/chat/completions to a client that stops reading: the gateway
@@ -25,8 +26,8 @@ describe('a streamed answer to a client that falls behind', () => {
     upstream = createServer((req, res) => {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const event = (delta: object, finish: string | null = null) =>
-        `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      const event = (delta: Record<string, unknown>, finish: string | null = null) =>
+        `data: ${JSON.stringify(oa.chunk(delta, finish))}\n\n`;
       let i = 0;
       const write = () => {
         while (i < CHUNKS) {
