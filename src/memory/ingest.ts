@@ -88,12 +88,20 @@ export async function ingestDocument(
     return db.transaction(async (tx) => {
       const docId = existing?.id ?? newId();
       if (existing) {
-        await tx.query('delete from chunks where document_id = $1', [docId]);
-        await tx.query(
+        // The update comes first: it locks the document row, so a second replacement of the same
+        // document waits here until the first commits, and its delete below then sees (and removes)
+        // the first one's chunks. Deleting first would miss chunks inserted after its snapshot.
+        const updated = await tx.query(
           `update documents set title = $2, format = $3, content_hash = $4, bytes = $5, chunk_count = $6,
-                metadata = $7::jsonb, updated_at = now() where id = $1`,
+                metadata = $7::jsonb, updated_at = now() where id = $1 returning id`,
           [docId, title, format, hash, input.bytes.length, chunks.length, JSON.stringify(input.metadata)],
         );
+        if (updated.length === 0)
+          throw new AppError(
+            'conflict',
+            `${input.source} was deleted while it was being ingested; send it again`,
+          );
+        await tx.query('delete from chunks where document_id = $1', [docId]);
       } else {
         await tx.query(
           `insert into documents (id, tenant_id, knowledge_base_id, source, title, format, content_hash, bytes, chunk_count, metadata)

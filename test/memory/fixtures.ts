@@ -59,9 +59,14 @@ export async function addDoc(
   body: Record<string, unknown>,
   key?: string,
 ): Promise<{ status: string; document: { id: string; chunk_count: number; content_hash: string } }> {
-  const res = await s.request('POST', `/v1/knowledge-bases/${kbId}/documents`, { body, key });
+  const res = await postDoc(s, kbId, body, key);
   assert.ok(res.status === 200 || res.status === 201, res.text);
   return res.body;
+}
+
+/** Sends one document and returns the answer as it is, for tests that expect refusals. */
+export function postDoc(s: TestServer, kbId: string, body: Record<string, unknown>, key?: string) {
+  return s.request('POST', `/v1/knowledge-bases/${kbId}/documents`, { body, key });
 }
 
 export async function search(s: TestServer, kbId: string, body: Record<string, unknown>, key?: string) {

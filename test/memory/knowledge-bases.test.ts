@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createKey, createTenant } from '../auth/fixtures.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
-import { addDoc, countRows, createKb, makePdf, search } from './fixtures.ts';
+import { addDoc, countRows, createKb, makePdf, postDoc, search } from './fixtures.ts';
 
 const handbook = `# Handbook
 
@@ -179,8 +179,7 @@ for (const store of stores) {
 
     it('two first ingests of one source at once leave one document and answer 201 or 409, never 500', async () => {
       const kb = await createKb(s, 'race');
-      const send = (content: string) =>
-        s.request('POST', `/v1/knowledge-bases/${kb.id}/documents`, { body: { source: 'same.md', content } });
+      const send = (content: string) => postDoc(s, kb.id, { source: 'same.md', content });
       const answers = await Promise.all([
         send('# One\n\nfirst'),
         send('# Two\n\nsecond'),
@@ -194,6 +193,46 @@ for (const store of stores) {
         [kb.id],
       );
       assert.equal(await countRows(s, 'chunks', kb.id), doc!.chunk_count);
+    });
+
+    it('replacements of one document at once leave the chunks of exactly one of them', async () => {
+      const kb = await createKb(s, 'replace-race');
+      await addDoc(s, kb.id, { source: 'same.md', content: '# Zero\n\nfirst version' });
+      const versions = Array.from({ length: 8 }, (_, i) => `# V${i}\n\nversion ${i} of the page`);
+      const answers = await Promise.all(
+        versions.map((content) => postDoc(s, kb.id, { source: 'same.md', content })),
+      );
+      for (const a of answers) assert.ok([200, 409].includes(a.status), a.text);
+      const [doc] = await s.app.services.db.query<{ id: string; chunk_count: number }>(
+        'select id, chunk_count from documents where knowledge_base_id = $1',
+        [kb.id],
+      );
+      const chunks = await s.app.services.db.query<{ content: string }>(
+        'select content from chunks where document_id = $1',
+        [doc!.id],
+      );
+      assert.equal(chunks.length, doc!.chunk_count, chunks.map((c) => c.content).join(' | '));
+    });
+
+    it('a document deleted while it is replaced answers 409 or is made again, never 500', async () => {
+      const kb = await createKb(s, 'delete-race');
+      for (let round = 0; round < 5; round++) {
+        const { document } = await addDoc(s, kb.id, { source: 'gone.md', content: `# R${round}\n\nbefore` });
+        const path = `/v1/knowledge-bases/${kb.id}/documents`;
+        const answers = await Promise.all([
+          ...[1, 2, 3].map((i) =>
+            postDoc(s, kb.id, { source: 'gone.md', content: `# R${round}\n\nafter ${i}` }),
+          ),
+          s.request('DELETE', `${path}/${document.id}`),
+        ]);
+        for (const a of answers) assert.ok([200, 201, 204, 409].includes(a.status), `${a.status} ${a.text}`);
+        const docs = await s.app.services.db.query<{ id: string; chunk_count: number }>(
+          'select id, chunk_count from documents where knowledge_base_id = $1',
+          [kb.id],
+        );
+        assert.equal(await countRows(s, 'chunks', kb.id), docs[0]?.chunk_count ?? 0);
+        if (docs[0]) await s.request('DELETE', `${path}/${docs[0].id}`);
+      }
     });
 
     it('deleting a document removes its chunks; deleting the knowledge base removes everything', async () => {
