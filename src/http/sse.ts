@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LoggedEvent } from '../events/log.ts';
+import { drained } from './drained.ts';
 
 /**
  * Server-Sent Events over a Fastify reply: `id:` lines carrying the log's seq, `Last-Event-ID`
@@ -16,7 +17,11 @@ export interface SseEvent {
 export interface SseStream {
   /** Aborts when the client disconnects (or `close()` is called). */
   signal: AbortSignal;
-  send(event: SseEvent): void;
+  /**
+   * Writes one event; resolves once the client's socket takes more. A client that falls behind
+   * holds its sender back instead of having the server buffer the rest of the stream for it.
+   */
+  send(event: SseEvent): Promise<void>;
   close(): void;
 }
 
@@ -48,7 +53,8 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, heartbeatM
   });
   res.write(': connected\n\n');
   const heartbeat = setInterval(() => {
-    if (!res.writableEnded) res.write(': keep-alive\n\n');
+    // A client that has not read what it was sent needs no keep-alive on top.
+    if (!res.writableEnded && !res.writableNeedDrain) res.write(': keep-alive\n\n');
   }, heartbeatMs);
   heartbeat.unref();
   const close = () => {
@@ -60,14 +66,14 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, heartbeatM
   res.on('close', close);
   return {
     signal: controller.signal,
-    send(e: SseEvent) {
+    async send(e: SseEvent) {
       if (res.writableEnded) return;
       let frame = '';
       if (e.id !== undefined) frame += `id: ${e.id}\n`;
       if (e.event) frame += `event: ${e.event}\n`;
       const text = typeof e.data === 'string' ? e.data : JSON.stringify(e.data);
       for (const line of text.split('\n')) frame += `data: ${line}\n`;
-      res.write(`${frame}\n`);
+      if (!res.write(`${frame}\n`)) await drained(res);
     },
     close,
   };

@@ -3,6 +3,9 @@ import type { LiveBus } from '../events/bus.ts';
 import { followEvents, readEvents } from '../events/log.ts';
 import { type RunEvent, type RunEventWriter, TERMINAL_EVENT } from './run-events.ts';
 
+/** Live events a follower may hold unread before it falls back to reading the log. */
+const LIVE_QUEUE_LIMIT = 256;
+
 export interface FollowRunOptions {
   db: Queryable;
   bus: LiveBus;
@@ -18,8 +21,9 @@ export interface FollowRunOptions {
  * A run's events after `afterSeq`, until its `session_end` or the signal. While the run executes in
  * this process, events come straight from its writer (no read per batch); what was written before
  * is replayed from the log first, duplicates dropped by seq. Once the run stops executing here
- * (paused for approval, cancelled by someone else, executed elsewhere), the log is followed through
- * the bus, which sees every process's writes.
+ * (paused for approval, cancelled by someone else, executed elsewhere), or once the follower falls
+ * behind (its client reads slower than the run writes), the log is followed through the bus, which
+ * sees every process's writes: a slow follower costs a read per batch, not a copy of the stream.
  */
 export async function* followRun(o: FollowRunOptions): AsyncGenerator<RunEvent> {
   let last = o.afterSeq;
@@ -27,10 +31,14 @@ export async function* followRun(o: FollowRunOptions): AsyncGenerator<RunEvent> 
     const { writer } = o.live;
     const queue: RunEvent[] = [];
     let ended = false;
+    // Set when the follower fell LIVE_QUEUE_LIMIT events behind (a slow client): what the writer
+    // delivers after that is dropped here and read back from the log, where it already is.
+    let behind = false;
     let wake: (() => void) | undefined;
     const unsubscribe = writer.subscribe({
       event: (e) => {
-        queue.push(e);
+        if (queue.length < LIVE_QUEUE_LIMIT) queue.push(e);
+        else behind = true;
         wake?.();
       },
       end: () => {
@@ -63,7 +71,7 @@ export async function* followRun(o: FollowRunOptions): AsyncGenerator<RunEvent> 
           if (e.type === TERMINAL_EVENT) return;
           continue;
         }
-        if (ended) break;
+        if (ended || behind) break;
         await new Promise<void>((resolve) => {
           wake = resolve;
         });

@@ -14,6 +14,7 @@ import {
 } from '../../models/openai-wire.ts';
 import type { CallContext, CallTiming, CompletionChunk } from '../../models/types.ts';
 import { clientGone } from '../client-gone.ts';
+import { drained } from '../drained.ts';
 import { principalOf } from '../plugins/auth.ts';
 
 const toolCall = z.object({
@@ -184,15 +185,7 @@ class DataWriter {
 
   /** Resolves when the socket takes writes again, or is gone; leaves no listener behind either way. */
   drained(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        this.raw.off('drain', done);
-        this.raw.off('close', done);
-        resolve();
-      };
-      this.raw.on('drain', done);
-      this.raw.on('close', done);
-    });
+    return drained(this.raw);
   }
 }
 

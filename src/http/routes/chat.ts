@@ -114,14 +114,14 @@ export async function replyWithRun(
   try {
     let last = 0;
     for (const e of handle.events) {
-      sse.send(eventFrame(e));
+      await sse.send(eventFrame(e));
       last = e.seq;
     }
     for await (const e of runtime.follow(handle.runId, last, sse.signal)) {
-      sse.send(eventFrame(e));
+      await sse.send(eventFrame(e));
       if (e.type === 'session_end') {
         ended = true;
-        sse.send({ data: '[DONE]' });
+        await sse.send({ data: '[DONE]' });
       }
     }
   } catch (err) {

@@ -53,8 +53,8 @@ export const runRoutes =
         const sse = openSse(req, reply);
         try {
           for await (const e of runtime.follow(req.params.id, lastEventId(req), sse.signal)) {
-            sse.send(eventFrame(e));
-            if (e.type === 'session_end') sse.send({ data: '[DONE]' });
+            await sse.send(eventFrame(e));
+            if (e.type === 'session_end') await sse.send({ data: '[DONE]' });
           }
         } catch (err) {
           req.log.warn({ err }, 'run stream ended with an error');

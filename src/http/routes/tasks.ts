@@ -176,7 +176,7 @@ export const taskRoutes =
           });
           let lastType = '';
           for await (const e of events) {
-            sse.send(eventFrame(e));
+            await sse.send(eventFrame(e));
             lastType = e.type;
             // Close after a terminal event unless more is already logged (a retried task goes on).
             if (terminalEventTypes.includes(lastType) && (await isLast(e.seq))) break;
