@@ -26,17 +26,10 @@ async function serveRole(role: Role): Promise<void> {
     process.send?.({ url });
     return;
   }
-  const { createApp } = await import('../src/app.ts');
-  const { testConfig } = await import('../src/config/config.ts');
-  const { freshDatabase } = await import('../test/helpers/server.ts');
-  const { closeOnTerm } = await import('./bench-app.ts');
-  const pg = role === 'agentry-postgres' ? await freshDatabase() : undefined;
-  const store = pg ? { database_url: pg.url, pool_max: 10 } : { data_dir: 'memory://' };
-  const app = await createApp(testConfig({ log_level: 'silent', store }));
-  closeOnTerm(async () => {
-    await app.close();
-    await pg?.drop();
-  });
+  const { benchApp, closeOnTerm } = await import('./bench-app.ts');
+  // `tasks: {}` keeps the task workers a server runs by default (benchApp turns them off).
+  const { app, close } = await benchApp(role === 'agentry-postgres' ? 'postgres' : 'pglite', { tasks: {} });
+  closeOnTerm(close);
   const url = await app.http.listen({ host: '127.0.0.1', port: 0 });
   process.send?.({ url, key: app.adminKey });
 }

@@ -69,12 +69,7 @@ export async function sse(
         const frame = buffer.slice(0, cut);
         buffer = buffer.slice(cut + 2);
         cut = buffer.indexOf('\n\n');
-        const fields: Record<string, string> = {};
-        for (const line of frame.split('\n')) {
-          if (line.startsWith(':')) continue;
-          const i = line.indexOf(': ');
-          if (i > 0) fields[line.slice(0, i)] = (fields[line.slice(0, i)] ?? '') + line.slice(i + 2);
-        }
+        const fields = sseFields(frame);
         if (fields.data === undefined) continue;
         if (fields.data === '[DONE]') {
           out.done = true;
@@ -94,6 +89,17 @@ export async function sse(
   } finally {
     await reader.cancel().catch(() => {});
   }
+}
+
+/** The fields of one SSE frame (the text between two blank lines); comment lines are skipped. */
+export function sseFields(frame: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const line of frame.split('\n')) {
+    if (line.startsWith(':')) continue;
+    const i = line.indexOf(': ');
+    if (i > 0) fields[line.slice(0, i)] = (fields[line.slice(0, i)] ?? '') + line.slice(i + 2);
+  }
+  return fields;
 }
 
 export async function createAgent(

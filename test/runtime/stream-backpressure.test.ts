@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
-import { createAgent, eventually } from './helpers.ts';
+import { createAgent, eventually, sseFields } from './helpers.ts';
 
 // 1,200 words of 10 KB, one per chunk: a 12 MB answer, several times what loopback socket buffers
 // hold, in far more events than a follower keeps queued before it reads the log instead.
@@ -73,14 +73,8 @@ for (const store of stores) {
 
       const frames = received
         .split('\n\n')
-        .filter((f) => f.includes('data: '))
-        .map((f) =>
-          Object.fromEntries(
-            f
-              .split('\n')
-              .map((line) => [line.slice(0, line.indexOf(': ')), line.slice(line.indexOf(': ') + 2)]),
-          ),
-        );
+        .map(sseFields)
+        .filter((f) => f.data !== undefined);
       assert.equal(frames.at(-1)!.data, '[DONE]');
       const events = frames.slice(0, -1);
       const ids = events.map((f) => Number(f.id));

@@ -138,7 +138,7 @@ export const chatCompletionRoutes =
         try {
           let next: IteratorResult<CompletionChunk> = first;
           while (!next.done) {
-            for (const payload of chunker.render(next.value)) if (!out.write(payload)) await out.drained();
+            for (const payload of chunker.render(next.value)) if (!out.write(payload)) await drained(raw);
             if (raw.destroyed) break;
             next = await it.next();
           }
@@ -173,7 +173,7 @@ class DataWriter {
 
   constructor(readonly raw: ServerResponse) {}
 
-  /** False when the socket's buffer is full: the caller waits for `drained()` before more. */
+  /** False when the socket's buffer is full: the caller waits for `drained(raw)` before more. */
   write(payload: string): boolean {
     if (!this.corked) {
       this.corked = true;
@@ -181,11 +181,6 @@ class DataWriter {
       process.nextTick(uncork, this);
     }
     return this.raw.write(`data: ${payload}\n\n`);
-  }
-
-  /** Resolves when the socket takes writes again, or is gone; leaves no listener behind either way. */
-  drained(): Promise<void> {
-    return drained(this.raw);
   }
 }
 
