@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { tsLoaderArgs } from './bench-app.ts';
 
 type Role = 'fastify' | 'agentry-pglite' | 'agentry-postgres';
 
@@ -41,7 +42,7 @@ interface Started {
 }
 
 async function start(role: Role): Promise<Started> {
-  const child = fork(self, ['--serve', role], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const child = fork(self, ['--serve', role], { execArgv: tsLoaderArgs, stdio: 'inherit' });
   const [msg] = (await once(child, 'message')) as [{ url: string; key?: string }];
   return { child, ...msg };
 }

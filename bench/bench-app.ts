@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { App } from '../src/app.ts';
 import type { ConfigInput } from '../src/config/config.ts';
 
@@ -6,6 +7,9 @@ import type { ConfigInput } from '../src/config/config.ts';
  * What the in-process benchmarks share. The app's modules are imported when an app is built, so
  * a benchmark's child processes that never build one do not load them.
  */
+
+/** Node flags for a child process that runs Agentry's sources as `npm start` does (bin/agentry.js). */
+export const tsLoaderArgs = ['--import', fileURLToPath(new URL('../bin/ts-loader.js', import.meta.url))];
 
 export const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -20,7 +20,7 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchApp, quantile, r3 } from './bench-app.ts';
+import { benchApp, quantile, r3, tsLoaderArgs } from './bench-app.ts';
 import { counted, countStatements } from './count-statements.ts';
 
 const self = fileURLToPath(import.meta.url);
@@ -249,7 +249,7 @@ async function serveHold(kind: 'agentry' | 'bare'): Promise<void> {
 }
 
 async function startHolder(kind: 'agentry' | 'bare') {
-  const child = fork(self, ['--hold', kind], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const child = fork(self, ['--hold', kind], { execArgv: tsLoaderArgs, stdio: 'inherit' });
   const [msg] = (await once(child, 'message')) as [{ url: string; key: string }];
   const stats = async (): Promise<Stats> => {
     child.send({ type: 'stats' });

@@ -45,7 +45,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { quantile, r3 } from './bench-app.ts';
+import { quantile, r3, tsLoaderArgs } from './bench-app.ts';
 import { load, type Probe, type Profile, rssMb, type Target } from './gateway-load.ts';
 
 const self = fileURLToPath(import.meta.url);
@@ -275,7 +275,7 @@ async function start(
   execArgv: string[] = [],
 ): Promise<{ child: ChildProcess; msg: { url: string; key?: string } }> {
   const child = fork(self, args, {
-    execArgv: ['--import', 'tsx', ...execArgv],
+    execArgv: [...tsLoaderArgs, ...execArgv],
     env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

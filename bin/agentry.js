@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The `agentry` command. Agentry ships its TypeScript sources and runs them through tsx's loader,
-// so there is no build step between a checkout and a running server.
-import { register } from 'tsx/esm/api';
+// The `agentry` command. Agentry ships its TypeScript sources and compiles each module as it loads
+// (ts-loader.js), so there is no build step between a checkout and a running server.
+import './ts-loader.js';
 
-register();
 await import('../src/main.ts');

@@ -1,4 +1,5 @@
-// Runs every test file under test/ with Node's test runner (through tsx for TypeScript).
+// Runs every test file under test/ with Node's test runner, TypeScript compiled by the loader
+// `agentry` itself runs with (bin/ts-loader.js).
 // Usage: node scripts/test.mjs [substring …] — only files whose path contains one of the substrings.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -34,7 +35,14 @@ if (files.length === 0) {
 const concurrency = process.env.AGENTRY_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    './bin/ts-loader.js',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

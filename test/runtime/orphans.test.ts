@@ -6,14 +6,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import type { ConfigInput } from '../../src/config/config.ts';
-import { stores } from '../helpers/server.ts';
+import { stores, tsLoaderArgs } from '../helpers/server.ts';
 import { bootOn, call, eventually, persistentStore, sse } from './helpers.ts';
 
 const fixture = path.join(import.meta.dirname, 'fixtures', 'server-process.ts');
 
 /** Starts a server process and waits for its "ready <url> <key>" line. */
 async function spawnServer(config: ConfigInput): Promise<{ child: ChildProcess; url: string; key: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+  const child = spawn(process.execPath, [...tsLoaderArgs, fixture], {
     env: { ...process.env, AGENTRY_TEST_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -7,14 +7,14 @@ import { type App, createApp } from '../../src/app.ts';
 import { testConfig } from '../../src/config/config.ts';
 import { newId } from '../../src/db/ids.ts';
 import { enqueueMany } from '../../src/tasks/enqueue.ts';
-import { freshDatabase } from '../helpers/server.ts';
+import { freshDatabase, tsLoaderArgs } from '../helpers/server.ts';
 import { eventually } from './helpers.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/worker-process.ts', import.meta.url));
 
 /** Starts a real worker process and resolves once it is ready to claim. */
 function startWorker(url: string, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+  const child = spawn(process.execPath, [...tsLoaderArgs, fixture], {
     env: { ...process.env, DATABASE_URL: url, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,0 +1,22 @@
+// The module hooks bin/ts-loader.js registers (they run on Node's loader thread).
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { transform } from 'esbuild';
+
+/** What tsconfig.json says that changes emitted code (target ES2022: class fields are defined). */
+const tsconfigRaw = { compilerOptions: { useDefineForClassFields: true } };
+const target = `node${process.versions.node}`;
+
+export async function load(url, context, nextLoad) {
+  if (!url.startsWith('file:') || !url.endsWith('.ts')) return nextLoad(url, context);
+  const file = fileURLToPath(url);
+  const { code } = await transform(await readFile(file, 'utf8'), {
+    loader: 'ts',
+    format: 'esm',
+    target,
+    tsconfigRaw,
+    sourcemap: 'inline',
+    sourcefile: file,
+  });
+  return { format: 'module', source: code, shortCircuit: true };
+}
