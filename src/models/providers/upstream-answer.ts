@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import { createParser } from 'eventsource-parser';
+import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
 import { toError } from '../../errors.ts';
 import { parseRetryAfter } from '../../resilience/retry.ts';
@@ -21,9 +21,10 @@ abstract class UpstreamAnswer implements Dispatcher.DispatchHandler {
   protected controller?: Dispatcher.DispatchController;
   /**
    * Not a TextDecoder: streaming decode makes it allocate a native ICU converter, which every
-   * young-generation GC then has to finalise (one per answer in flight).
+   * young-generation GC then has to finalise (one per answer in flight). Made when the answer
+   * starts: a call still waiting for its upstream holds none.
    */
-  protected readonly decoder = new StringDecoder('utf8');
+  protected decoder!: StringDecoder;
   private readonly onAbort = () => this.controller?.abort(toError(this.signal.reason));
 
   constructor(private readonly signal: CallerSignal) {
@@ -52,6 +53,7 @@ abstract class UpstreamAnswer implements Dispatcher.DispatchHandler {
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     this.status = status;
     this.headers = headers;
+    this.decoder = new StringDecoder('utf8');
     if (this.ok()) this.begin();
   }
 
@@ -120,18 +122,8 @@ export class SseReader extends UpstreamAnswer {
   private ended = false;
   private failure?: UpstreamError;
   private waiter?: { resolve: (batch: string[] | undefined) => void; reject: (err: UpstreamError) => void };
-  private readonly parser = createParser({
-    onEvent: (e) => {
-      if (e.event !== 'error') {
-        this.ready.push(e.data);
-        return;
-      }
-      // An error event ends the answer: what follows it is not read.
-      const err = streamedError(e.data);
-      this.fail(err);
-      this.controller?.abort(err);
-    },
-  });
+  /** Made when a 2xx answer starts (as the decoder is): a call waiting for its upstream holds none. */
+  private parser!: EventSourceParser;
 
   constructor(signal: CallerSignal) {
     super(signal);
@@ -162,6 +154,18 @@ export class SseReader extends UpstreamAnswer {
   }
 
   protected override begin(): void {
+    this.parser = createParser({
+      onEvent: (e) => {
+        if (e.event !== 'error') {
+          this.ready.push(e.data);
+          return;
+        }
+        // An error event ends the answer: what follows it is not read.
+        const err = streamedError(e.data);
+        this.fail(err);
+        this.controller?.abort(err);
+      },
+    });
     this.start.resolve();
   }
 
