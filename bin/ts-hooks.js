@@ -8,7 +8,8 @@ const tsconfigRaw = { compilerOptions: { useDefineForClassFields: true } };
 const target = `node${process.versions.node}`;
 
 export async function load(url, context, nextLoad) {
-  if (!url.startsWith('file:') || !url.endsWith('.ts')) return nextLoad(url, context);
+  // A query or hash (`x.ts?v=2`, a cache-busting re-import) is still the same .ts file.
+  if (!url.startsWith('file:') || !new URL(url).pathname.endsWith('.ts')) return nextLoad(url, context);
   const file = fileURLToPath(url);
   const { code } = await transform(await readFile(file, 'utf8'), {
     loader: 'ts',
