@@ -29,22 +29,30 @@ export interface RunListener {
   end(): void;
 }
 
-/** Appends events to one stream in one statement, in order; returns their seqs in order. */
-export async function insertEvents(
+/**
+ * Appends events to a running run's stream in one statement, in order; returns them with their seqs,
+ * or undefined when the run is no longer running (cancelled or failed from elsewhere, which wrote
+ * its stream's end). The run's row is read FOR SHARE: a cancel's update waits for a batch in
+ * flight, and a batch that comes after the cancel sees the new status, so no event lands after (or
+ * between) the `error` and `session_end` the cancel wrote.
+ */
+export async function insertRunEvents(
   db: Queryable,
   tenantId: string,
-  streamId: string,
+  runId: string,
   events: readonly PendingEvent[],
-): Promise<RunEvent[]> {
+): Promise<RunEvent[] | undefined> {
   if (events.length === 0) return [];
   // Identity values follow the insert's input order (the ORDER BY), so sorted seqs match the batch.
   const rows = await db.query<{ seq: string }>(
-    `insert into events (tenant_id, stream_id, type, data, at)
-     select $1, $2, x.e->>'type', x.e->'data', (x.e->>'at')::timestamptz
-     from jsonb_array_elements($3::jsonb) with ordinality as x(e, n) order by x.n
+    `with live as (select id from runs where id = $2 and status = 'running' for share)
+     insert into events (tenant_id, stream_id, type, data, at)
+     select $1, live.id, x.e->>'type', x.e->'data', (x.e->>'at')::timestamptz
+     from live cross join jsonb_array_elements($3::jsonb) with ordinality as x(e, n) order by x.n
      returning seq`,
-    [tenantId, streamId, JSON.stringify(events)],
+    [tenantId, runId, JSON.stringify(events)],
   );
+  if (rows.length === 0) return undefined;
   return withSeqs(
     events,
     rows.map((r) => Number(r.seq)),
@@ -146,7 +154,13 @@ export class RunEventWriter {
       while (this.buffer.length > 0) {
         const batch = this.buffer;
         this.buffer = [];
-        this.deliver(await insertEvents(this.db, this.tenantId, this.runId, batch));
+        const written = await insertRunEvents(this.db, this.tenantId, this.runId, batch);
+        // Ended elsewhere: its stream's end is written, and the executor learns it at its next step.
+        if (!written) {
+          this.buffer = [];
+          return;
+        }
+        this.deliver(written);
       }
     } catch (err) {
       // Surfaces at the run's next step (take), which fails the run: a stream with holes is worse.

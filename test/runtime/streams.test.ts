@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { insertRunEvents } from '../../src/runtime/run-events.ts';
+import { cancelRuns } from '../../src/runtime/run-stop.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import { createAgent, eventually, type SseEvent, sse } from './helpers.ts';
 
@@ -143,6 +145,37 @@ for (const store of stores) {
         return r.body.status === 'running' ? undefined : r.body;
       });
       assert.equal(ended.status, 'cancelled');
+    });
+
+    it('writes no event after a cancel, not even a batch that was on its way when the cancel ran', async () => {
+      const started = await sse(`${s.url}/v1/agents/${agent.id}/chat`, {
+        key: s.adminKey,
+        body: { message: words },
+        stop: (e) => e.event === 'system',
+      });
+      const runId: string = started.events[0]!.data.run_id;
+      const { db } = s.app.services;
+      const [run] = await db.query<{ tenant_id: string }>('select tenant_id from runs where id = $1', [
+        runId,
+      ]);
+      const late = (delta: string) => [{ type: 'text', data: { delta }, at: new Date().toISOString() }];
+      // A batch that comes while the cancel's transaction is open waits for it, then writes nothing.
+      let raced: Promise<unknown> | undefined;
+      await db.transaction(async (tx) => {
+        await cancelRuns(tx, 'id = $1', [runId], 'changed my mind');
+        raced = insertRunEvents(db, run!.tenant_id, runId, late('raced'));
+        await new Promise((r) => setTimeout(r, 200));
+      });
+      assert.equal(await raced, undefined);
+      // And one that comes after it.
+      assert.equal(await insertRunEvents(db, run!.tenant_id, runId, late('after')), undefined);
+
+      const replay = await sse(`${s.url}/v1/runs/${runId}/stream`, { key: s.adminKey });
+      assert.deepEqual(
+        replay.events.slice(-2).map((e) => e.event),
+        ['error', 'session_end'],
+      );
+      assert.ok(!replay.events.some((e) => e.data.delta === 'raced' || e.data.delta === 'after'));
     });
 
     it('cancels on request, and answers 409 for a run that already ended', async () => {
