@@ -103,7 +103,11 @@ for (const store of stores) {
       const sandboxes = server.app.services.sandboxes;
       const r = await sandboxes.run('run_javascript', 'quickjs', { code: '1 + 1' });
       assert.equal(r.value, 2);
-      await eventually(() => sandboxes.stats('quickjs').destroyed >= 1, 'the used sandbox is destroyed');
+      // The used sandbox is destroyed and its replacement counted once it is ready, both after the run.
+      await eventually(() => {
+        const stats = sandboxes.stats('quickjs');
+        return stats.destroyed >= 1 && stats.created >= 2;
+      }, 'the used sandbox is destroyed and replaced');
       const res = await server.request('GET', '/v1/pools/quickjs/stats');
       assert.equal(res.status, 200);
       assert.equal(res.body.type, 'quickjs');
