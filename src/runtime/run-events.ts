@@ -98,6 +98,8 @@ export class RunEventWriter {
   lastSeq = 0;
   private failure?: unknown;
   private scheduled = false;
+  /** The run was ended elsewhere: its stream's end is written, and nothing more is. */
+  private ended = false;
 
   constructor(
     private readonly db: Queryable,
@@ -107,6 +109,7 @@ export class RunEventWriter {
   ) {}
 
   emit(type: string, data: Record<string, unknown> = {}): void {
+    if (this.ended) return;
     this.buffer.push({ type, data, at: new Date().toISOString() });
     if (this.flushing || this.scheduled) return;
     // Wait one turn of the event loop before writing: when the run's next state write follows at
@@ -157,6 +160,7 @@ export class RunEventWriter {
         const written = await insertRunEvents(this.db, this.tenantId, this.runId, batch);
         // Ended elsewhere: its stream's end is written, and the executor learns it at its next step.
         if (!written) {
+          this.ended = true;
           this.buffer = [];
           return;
         }
