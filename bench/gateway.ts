@@ -46,7 +46,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { quantile, r3, tsLoaderArgs } from './bench-app.ts';
-import { load, type Probe, type Profile, rssMb, type Target } from './gateway-load.ts';
+import { closePool, load, type Probe, type Profile, rssMb, type Target } from './gateway-load.ts';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -498,12 +498,14 @@ async function main(): Promise<void> {
       await prof('stop');
       if (contender) {
         rss[`${name}_rss_mb`] = rssMb(contender.child.pid);
+        await closePool(contender.target);
         contender.child.kill();
         await once(contender.child, 'exit');
       }
       running = undefined;
     }
   } finally {
+    await closePool(direct);
     for (const c of [up.child, running]) c?.kill();
   }
   const rows: Array<Record<string, string | number | null>> = [];
