@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { type Dispatcher, Pool } from 'undici';
 import { cpuMs, quantile } from './bench-app.ts';
+import { appendTrial } from './gateway-timeline.ts';
 
 export type Profile = 'instant' | 'realistic';
 
@@ -143,6 +144,9 @@ export async function load(
   const warm = Math.max(50, Math.floor(rate / 4));
   const total = warm + Math.floor(rate * seconds);
   const latencies: number[] = [];
+  // --timeline: every measured request, written after the load (bench/gateway-timeline.ts).
+  const timeline = quiet ? undefined : process.env.BENCH_TIMELINE;
+  const timed = timeline ? ([] as Array<{ due: number; latency: number }>) : undefined;
   const lags: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -158,7 +162,10 @@ export async function load(
       if (res.status !== 200 || res.at < 0) {
         errors += 1;
         firstError ??= `${res.status} ${res.text.slice(0, 200)}`;
-      } else if (i >= warm) latencies.push(res.at - due);
+      } else if (i >= warm) {
+        latencies.push(res.at - due);
+        timed?.push({ due, latency: res.at - due });
+      }
     } catch (err) {
       errors += 1;
       firstError ??= String(err);
@@ -177,6 +184,7 @@ export async function load(
     if (performance.now() - now < 0.5) await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all(pending);
+  if (timeline && timed) appendTrial(`${timeline}.${target.name}`, timed);
   const cpuPerRequest = (cpuMs(target.pid) - cpu0) / total;
   const gen = process.cpuUsage(genCpu0);
   const genUpCpuPerRequest = ((gen.user + gen.system) / 1000 + cpuMs(target.upstreamPid) - upCpu0) / total;

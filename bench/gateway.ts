@@ -34,6 +34,8 @@
  *     [--pin]   (the gateway measured on CPU 1 alone, the generator and the upstream on CPU 0)
  *     [--agentry-flags='--trace-gc …']   (node flags for Agentry's process, after those of
  *                                         `npm start`, which it always gets; for A/B runs)
+ *     [--timeline FILE]   (each measured request, and Agentry's GC pauses and event-loop gaps, on
+ *                          the wall clock in FILE.<target>; read with bench/gateway-timeline.ts)
  */
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -47,6 +49,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { quantile, r3, tsLoaderArgs } from './bench-app.ts';
 import { closePool, load, type Probe, type Profile, rssMb, type Target } from './gateway-load.ts';
+import { recordAgentryTimeline } from './gateway-timeline.ts';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -188,6 +191,9 @@ async function serveAgentry(upstream: string): Promise<void> {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const gc = { ms: 0, max: 0, count: 0 };
+  const timeline = process.env.BENCH_TIMELINE
+    ? recordAgentryTimeline(`${process.env.BENCH_TIMELINE}.agentry`)
+    : undefined;
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gc.ms += e.duration;
@@ -201,6 +207,7 @@ async function serveAgentry(upstream: string): Promise<void> {
       return;
     }
     if (m.probe) {
+      timeline?.flush();
       const probe: Probe = {
         statements: counted.statements,
         loopP99: loop.percentile(99) / 1e6,
@@ -349,6 +356,7 @@ async function main(): Promise<void> {
       'warm-up': { type: 'string', default: '3' },
       trials: { type: 'string', default: '1' },
       pin: { type: 'boolean', default: false },
+      timeline: { type: 'string' },
     },
   });
   const seconds = Number(values.seconds ?? (values.quick ? 2 : 10));
@@ -374,6 +382,8 @@ async function main(): Promise<void> {
   // Agentry runs with the node flags of `npm start` (how users start it), then any given here.
   const agentryFlags = [...startFlags(), ...values['agentry-flags'].split(' ').filter(Boolean)];
 
+  // The generator and Agentry's process (started with this environment) both read it.
+  if (values.timeline) process.env.BENCH_TIMELINE = values.timeline;
   const stalls = machineStalls(3000);
   const up = await start(['--role', 'upstream']);
   // --pin: the gateway measured gets CPU 1 to itself; the load generator and the upstream share

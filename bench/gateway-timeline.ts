@@ -1,0 +1,115 @@
+/**
+ * A timeline of one bench/gateway.ts run, to say which requests were slow and why: each measured
+ * request (when it was due, its latency), and Agentry's GC pauses and event-loop gaps, all on the
+ * wall clock (performance.timeOrigin + now, in ms) so the processes' lines line up.
+ *
+ *   node --import tsx bench/gateway.ts … --timeline /tmp/tl   (writes /tmp/tl.<target>)
+ *   node --import tsx bench/gateway-timeline.ts /tmp/tl.agentry
+ *
+ * The reader prints, per trial, how many of the slowest 1% met a GC pause of Agentry's at one of
+ * the two moments a streamed request passes through its thread (arrival, first token), how many
+ * met only an event-loop gap that was not GC, and what those gaps added up to.
+ */
+import { appendFileSync, readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
+
+const wall = (t: number) => (performance.timeOrigin + t).toFixed(3);
+
+/**
+ * In Agentry's process: records its GC pauses, and every gap of more than 4 ms between ticks of a
+ * 1 ms timer with the CPU the process used in it (a gap the process spent running is its own work
+ * or its collector's helpers; one it did not is the host's scheduling). `flush` appends the lines.
+ */
+export function recordAgentryTimeline(file: string): { flush: () => void } {
+  const lines: string[] = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) lines.push(`gc ${wall(e.startTime)} ${e.duration.toFixed(3)}`);
+  }).observe({ entryTypes: ['gc'] });
+  let last = performance.now();
+  let cpu = process.cpuUsage();
+  setInterval(() => {
+    const now = performance.now();
+    const used = process.cpuUsage();
+    if (now - last > 4) {
+      const cpuMs = (used.user + used.system - cpu.user - cpu.system) / 1000;
+      lines.push(`gap ${wall(last)} ${(now - last).toFixed(3)} ${cpuMs.toFixed(3)}`);
+    }
+    last = now;
+    cpu = used;
+  }, 1).unref();
+  return {
+    flush() {
+      if (lines.length > 0) appendFileSync(file, `${lines.join('\n')}\n`);
+      lines.length = 0;
+    },
+  };
+}
+
+/** In the generator: one measured load's requests, as `req <due> <latency>` after a `trial` line. */
+export function appendTrial(file: string, requests: Array<{ due: number; latency: number }>): void {
+  const lines = requests.map((r) => `req ${wall(r.due)} ${r.latency.toFixed(3)}`);
+  appendFileSync(file, `trial\n${lines.join('\n')}\n`);
+}
+
+type Span = { at: number; ms: number; cpu: number };
+
+function read(file: string) {
+  const trials: Array<Array<{ due: number; latency: number }>> = [];
+  const gcs: Span[] = [];
+  const gaps: Span[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [kind, a, b, c] = line.split(' ');
+    if (kind === 'trial') trials.push([]);
+    else if (kind === 'req') trials.at(-1)?.push({ due: Number(a), latency: Number(b) });
+    else if (kind === 'gc') gcs.push({ at: Number(a), ms: Number(b), cpu: 0 });
+    else if (kind === 'gap') gaps.push({ at: Number(a), ms: Number(b), cpu: Number(c) });
+  }
+  return { trials, gcs, gaps };
+}
+
+const overlaps = (s: Span, from: number, to: number) => s.at < to && s.at + s.ms > from;
+
+function main(file: string): void {
+  const { trials, gcs, gaps } = read(file);
+  // A gap that holds a GC pause is the pause: counted once, as GC.
+  const notGc = gaps.filter((g) => !gcs.some((p) => overlaps(p, g.at - 1, g.at + g.ms + 1)));
+  for (const [i, requests] of trials.entries()) {
+    if (requests.length === 0) continue;
+    const sorted = requests.map((r) => r.latency).sort((x, y) => x - y);
+    const p50 = sorted[Math.floor(sorted.length / 2)]!;
+    const p99 = sorted[Math.floor(sorted.length * 0.99)]!;
+    const from = requests[0]!.due;
+    const to = requests.at(-1)!.due + p99;
+    // A streamed request is on Agentry's thread when it arrives and when its first token does: the
+    // first 15 ms after it was due, and the last 5 ms before the client had its token.
+    const met = (spans: Span[], r: { due: number; latency: number }) =>
+      spans.some(
+        (s) => overlaps(s, r.due - 1, r.due + 15) || overlaps(s, r.due + r.latency - 5, r.due + r.latency),
+      );
+    const slow = requests.filter((r) => r.latency >= p99);
+    const withGc = slow.filter((r) => met(gcs, r)).length;
+    const gapOnly = slow.filter((r) => !met(gcs, r) && met(notGc, r)).length;
+    const exposed = requests.filter((r) => met(gcs, r)).length / requests.length;
+    const inTrial = (s: Span) => s.at >= from && s.at <= to;
+    const trialGcs = gcs.filter(inTrial);
+    const trialGaps = notGc.filter(inTrial);
+    const running = trialGaps.filter((g) => g.cpu >= 0.7 * g.ms);
+    const sum = (spans: Span[]) => spans.reduce((n, s) => n + s.ms, 0).toFixed(0);
+    console.log(
+      `trial ${i + 1}: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms; of the ${slow.length} slowest, ` +
+        `${withGc} met a GC pause, ${gapOnly} only a gap that was not GC (${(exposed * 100).toFixed(1)}% ` +
+        `of all requests met a GC pause)\n  Agentry: ${trialGcs.length} GC pauses, ${sum(trialGcs)} ms; ` +
+        `${trialGaps.length} other event-loop gaps over 4 ms, ${sum(trialGaps)} ms, of which ` +
+        `${running.length} (${sum(running)} ms) with the process running for 70% of the gap or more`,
+    );
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const file = process.argv[2];
+  if (!file) {
+    console.error('usage: node --import tsx bench/gateway-timeline.ts <timeline file>');
+    process.exit(2);
+  }
+  main(file);
+}
