@@ -11,20 +11,22 @@
  * met only an event-loop gap that was not GC, and what those gaps added up to.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
-import { PerformanceObserver } from 'node:perf_hooks';
+import type { PerformanceEntry } from 'node:perf_hooks';
+import { quantile } from './bench-app.ts';
 
 const wall = (t: number) => (performance.timeOrigin + t).toFixed(3);
 
 /**
- * In Agentry's process: records its GC pauses, and every gap of more than 4 ms between ticks of a
- * 1 ms timer with the CPU the process used in it (a gap the process spent running is its own work
- * or its collector's helpers; one it did not is the host's scheduling). `flush` appends the lines.
+ * In Agentry's process: records every gap of more than 4 ms between ticks of a 1 ms timer with the
+ * CPU the process used in it (a gap the process spent running is its own work or its collector's
+ * helpers; one it did not is the host's scheduling), and the GC pauses the bench's own observer
+ * hands to `gc`. `flush` appends the lines.
  */
-export function recordAgentryTimeline(file: string): { flush: () => void } {
+export function recordAgentryTimeline(file: string): {
+  gc: (e: PerformanceEntry) => void;
+  flush: () => void;
+} {
   const lines: string[] = [];
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) lines.push(`gc ${wall(e.startTime)} ${e.duration.toFixed(3)}`);
-  }).observe({ entryTypes: ['gc'] });
   let last = performance.now();
   let cpu = process.cpuUsage();
   setInterval(() => {
@@ -38,6 +40,9 @@ export function recordAgentryTimeline(file: string): { flush: () => void } {
     cpu = used;
   }, 1).unref();
   return {
+    gc(e) {
+      lines.push(`gc ${wall(e.startTime)} ${e.duration.toFixed(3)}`);
+    },
     flush() {
       if (lines.length > 0) appendFileSync(file, `${lines.join('\n')}\n`);
       lines.length = 0;
@@ -75,9 +80,9 @@ function main(file: string): void {
   const notGc = gaps.filter((g) => !gcs.some((p) => overlaps(p, g.at - 1, g.at + g.ms + 1)));
   for (const [i, requests] of trials.entries()) {
     if (requests.length === 0) continue;
-    const sorted = requests.map((r) => r.latency).sort((x, y) => x - y);
-    const p50 = sorted[Math.floor(sorted.length / 2)]!;
-    const p99 = sorted[Math.floor(sorted.length * 0.99)]!;
+    const latencies = requests.map((r) => r.latency);
+    const p50 = quantile(latencies, 0.5);
+    const p99 = quantile(latencies, 0.99);
     const from = requests[0]!.due;
     const to = requests.at(-1)!.due + p99;
     // A streamed request is on Agentry's thread when it arrives and when its first token does: the

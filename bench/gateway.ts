@@ -196,6 +196,7 @@ async function serveAgentry(upstream: string): Promise<void> {
     : undefined;
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
+      timeline?.gc(e);
       gc.ms += e.duration;
       gc.max = Math.max(gc.max, e.duration);
       gc.count += 1;
