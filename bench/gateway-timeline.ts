@@ -4,14 +4,26 @@
  * wall clock (performance.timeOrigin + now, in ms) so the processes' lines line up.
  *
  *   node --import tsx bench/gateway.ts … --timeline /tmp/tl   (writes /tmp/tl.<target>)
- *   node --import tsx bench/gateway-timeline.ts /tmp/tl.agentry
+ *   node --import tsx bench/gateway-timeline.ts /tmp/tl.agentry [--sched /tmp/sched.txt]
  *
  * The reader prints, per trial, how many of the slowest 1% met a GC pause of Agentry's at one of
  * the two moments a streamed request passes through its thread (arrival, first token), how many
  * met only an event-loop gap that was not GC, and what those gaps added up to.
+ *
+ * `--sched` says what Agentry's main thread was doing in those gaps (running, waiting for a CPU,
+ * asleep), from the kernel's scheduler events. Record them system-wide during a measured load,
+ * on the clock the timeline's `clock` line ties to the wall clock, and list the main thread's
+ * (its id is the `pid` of that line):
+ *
+ *   perf sched record -k CLOCK_MONOTONIC -a -o /tmp/sched.data -- sleep 8
+ *   perf sched timehist -i /tmp/sched.data -t <pid> --state > /tmp/sched.txt
+ *
+ * Recording every context switch costs the traced processes CPU too (the main thread ran ~10–25%
+ * more with it on): the split it shows is the point, not the trial's p99.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import type { PerformanceEntry } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { quantile } from './bench-app.ts';
 
 const wall = (t: number) => (performance.timeOrigin + t).toFixed(3);
@@ -26,8 +38,10 @@ export function recordAgentryTimeline(file: string): {
   gc: (e: PerformanceEntry) => void;
   flush: () => void;
 } {
-  const lines: string[] = [];
-  let last = performance.now();
+  // The monotonic clock (process.hrtime, perf's CLOCK_MONOTONIC) against the wall clock, for --sched.
+  const now = performance.now();
+  const lines = [`clock ${wall(now)} ${(Number(process.hrtime.bigint()) / 1e6).toFixed(3)} ${process.pid}`];
+  let last = now;
   let cpu = process.cpuUsage();
   setInterval(() => {
     const now = performance.now();
@@ -62,20 +76,69 @@ function read(file: string) {
   const trials: Array<Array<{ due: number; latency: number }>> = [];
   const gcs: Span[] = [];
   const gaps: Span[] = [];
+  /** Wall clock minus monotonic clock, in ms (Agentry's `clock` line). */
+  let monoToWall: number | undefined;
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const [kind, a, b, c] = line.split(' ');
-    if (kind === 'trial') trials.push([]);
+    if (kind === 'clock') monoToWall ??= Number(a) - Number(b);
+    else if (kind === 'trial') trials.push([]);
     else if (kind === 'req') trials.at(-1)?.push({ due: Number(a), latency: Number(b) });
     else if (kind === 'gc') gcs.push({ at: Number(a), ms: Number(b), cpu: 0 });
     else if (kind === 'gap') gaps.push({ at: Number(a), ms: Number(b), cpu: Number(c) });
   }
-  return { trials, gcs, gaps };
+  return { trials, gcs, gaps, monoToWall };
+}
+
+type State = 'running' | 'waiting for a CPU' | 'asleep';
+type Period = { from: number; to: number; state: State };
+
+/**
+ * The main thread's periods from `perf sched timehist -t <tid> --state`, on the wall clock. Each
+ * line is one stretch on a CPU: its end, the whole time off a CPU before it ("wait time": asleep
+ * and then runnable, or runnable all along if it was preempted, state R on the line before), the
+ * part of that from its wake-up to getting a CPU ("sch delay"), and the run itself.
+ */
+function readSched(file: string, monoToWall: number): Period[] {
+  const periods: Period[] = [];
+  let preempted = false;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [time, , , wait, delay, run, state] = line.trim().split(/\s+/);
+    const end = Number(time) * 1000 + monoToWall;
+    if (!Number.isFinite(end) || !Number.isFinite(Number(run))) continue;
+    const runFrom = end - Number(run);
+    const off = runFrom - Number(wait);
+    const woken = preempted ? off : runFrom - Number(delay);
+    periods.push({ from: off, to: woken, state: 'asleep' });
+    periods.push({ from: woken, to: runFrom, state: 'waiting for a CPU' });
+    periods.push({ from: runFrom, to: end, state: 'running' });
+    preempted = state === 'R';
+  }
+  return periods;
+}
+
+/** What the main thread did in `spans` that lie within the recording: ms per state. */
+function split(spans: Span[], periods: Period[]): string {
+  const from = periods[0]?.from ?? 0;
+  const to = periods.at(-1)?.to ?? 0;
+  const inside = spans.filter((s) => s.at >= from && s.at + s.ms <= to);
+  const ms: Record<State, number> = { running: 0, 'waiting for a CPU': 0, asleep: 0 };
+  for (const s of inside) {
+    for (const p of periods) {
+      const overlap = Math.min(p.to, s.at + s.ms) - Math.max(p.from, s.at);
+      if (overlap > 0) ms[p.state] += overlap;
+    }
+  }
+  const parts = Object.entries(ms).map(([state, v]) => `${state} ${v.toFixed(0)} ms`);
+  const total = inside.reduce((n, s) => n + s.ms, 0);
+  return `${inside.length} recorded, ${total.toFixed(0)} ms: ${parts.join(', ')}`;
 }
 
 const overlaps = (s: Span, from: number, to: number) => s.at < to && s.at + s.ms > from;
 
-function main(file: string): void {
-  const { trials, gcs, gaps } = read(file);
+function main(file: string, schedFile?: string): void {
+  const { trials, gcs, gaps, monoToWall } = read(file);
+  if (schedFile && monoToWall === undefined) throw new Error(`${file} has no clock line for --sched`);
+  const periods = schedFile ? readSched(schedFile, monoToWall!) : undefined;
   // A gap that holds a GC pause is the pause: counted once, as GC.
   const notGc = gaps.filter((g) => !gcs.some((p) => overlaps(p, g.at - 1, g.at + g.ms + 1)));
   for (const [i, requests] of trials.entries()) {
@@ -107,14 +170,22 @@ function main(file: string): void {
         `${trialGaps.length} other event-loop gaps over 4 ms, ${sum(trialGaps)} ms, of which ` +
         `${running.length} (${sum(running)} ms) with the process running for 70% of the gap or more`,
     );
+    if (periods) {
+      console.log(`  main thread in the other gaps (${split(trialGaps, periods)})`);
+      console.log(`  main thread in the GC pauses (${split(trialGcs, periods)})`);
+    }
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const file = process.argv[2];
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { sched: { type: 'string' } },
+  });
+  const file = positionals[0];
   if (!file) {
-    console.error('usage: node --import tsx bench/gateway-timeline.ts <timeline file>');
+    console.error('usage: node --import tsx bench/gateway-timeline.ts <timeline file> [--sched <timehist>]');
     process.exit(2);
   }
-  main(file);
+  main(file, values.sched);
 }
