@@ -40,9 +40,9 @@ export function recordAgentryTimeline(file: string): {
   flush: () => void;
 } {
   // The monotonic clock (process.hrtime, perf's CLOCK_MONOTONIC) against the wall clock, for --sched.
-  const now = performance.now();
-  const lines = [`clock ${wall(now)} ${(Number(process.hrtime.bigint()) / 1e6).toFixed(3)} ${process.pid}`];
-  let last = now;
+  const start = performance.now();
+  const lines = [`clock ${wall(start)} ${(Number(process.hrtime.bigint()) / 1e6).toFixed(3)} ${process.pid}`];
+  let last = start;
   let cpu = process.cpuUsage();
   setInterval(() => {
     const now = performance.now();
@@ -72,6 +72,11 @@ export function appendTrial(file: string, requests: Array<{ due: number; latency
 }
 
 type Span = { at: number; ms: number; cpu: number };
+
+/** How many ms of `s` fall between `from` and `to` (0 when none). */
+const overlapMs = (s: Span, from: number, to: number) =>
+  Math.max(0, Math.min(to, s.at + s.ms) - Math.max(from, s.at));
+const overlaps = (s: Span, from: number, to: number) => overlapMs(s, from, to) > 0;
 
 function read(file: string) {
   const trials: Array<Array<{ due: number; latency: number }>> = [];
@@ -124,17 +129,12 @@ function split(spans: Span[], periods: Period[]): string {
   const inside = spans.filter((s) => s.at >= from && s.at + s.ms <= to);
   const ms: Record<State, number> = { running: 0, 'waiting for a CPU': 0, asleep: 0 };
   for (const s of inside) {
-    for (const p of periods) {
-      const overlap = Math.min(p.to, s.at + s.ms) - Math.max(p.from, s.at);
-      if (overlap > 0) ms[p.state] += overlap;
-    }
+    for (const p of periods) ms[p.state] += overlapMs(s, p.from, p.to);
   }
   const parts = Object.entries(ms).map(([state, v]) => `${state} ${v.toFixed(0)} ms`);
   const total = inside.reduce((n, s) => n + s.ms, 0);
   return `${inside.length} recorded, ${total.toFixed(0)} ms: ${parts.join(', ')}`;
 }
-
-const overlaps = (s: Span, from: number, to: number) => s.at < to && s.at + s.ms > from;
 
 function main(file: string, schedFile?: string): void {
   const { trials, gcs, gaps, monoToWall } = read(file);
