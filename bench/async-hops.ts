@@ -1,8 +1,8 @@
 /**
- * What one async-generator layer costs a streamed chunk. A streamed answer reaches the client
- * through three of them (the provider's stream, the gateway's, the route's loop); this measures the
- * CPU each adds per chunk, so "flatten the layers" can be weighed against the CPU per streamed
- * request that bench/gateway.ts reports (about 1–1.6 ms for 11 chunks).
+ * What one async-generator layer costs a streamed chunk. A streamed answer passes two of them (the
+ * provider's stream and the gateway's) before the route's loop reads it; this measures the CPU
+ * they add per chunk, so "flatten the layers" can be weighed against the CPU per streamed request
+ * that bench/gateway.ts reports (about 1–1.6 ms for 11 chunks).
  *
  * A source queue is fed one chunk per macrotask (as a socket read would), read through 0 to 3
  * layers that each re-yield a new chunk object, as the gateway's do. The 0-layer run, a consumer
@@ -73,7 +73,7 @@ const { values } = parseArgs({
 const chunks = Number(values.chunks);
 const rounds = Number(values.rounds);
 const byLayers: number[][] = [[], [], [], []];
-await run(3, chunks / 10); // warm-up: every layer count compiled before anything is timed
+await run(3, chunks / 10); // warm-up: the source, a layer and the consumer compiled before timing
 for (let r = 0; r < rounds; r++) {
   // Interleaved, so a noisy second on this machine hits every row alike.
   for (let layers = 0; layers < byLayers.length; layers++) byLayers[layers]!.push(await run(layers, chunks));
