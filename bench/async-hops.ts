@@ -12,6 +12,7 @@
  */
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { quantile } from './bench-app.ts';
 
 type Chunk = { type: 'text'; delta: string };
 
@@ -78,11 +79,10 @@ for (let r = 0; r < rounds; r++) {
   // Interleaved, so a noisy second on this machine hits every row alike.
   for (let layers = 0; layers < byLayers.length; layers++) byLayers[layers]!.push(await run(layers, chunks));
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const base = median(byLayers[0]!);
+const base = quantile(byLayers[0]!, 0.5);
 console.log(`CPU ns per chunk, median of ${rounds} rounds of ${chunks} chunks (one chunk per macrotask)`);
 for (let layers = 0; layers < byLayers.length; layers++) {
-  const ns = median(byLayers[layers]!);
+  const ns = quantile(byLayers[layers]!, 0.5);
   // The bench's streamed answer is 11 chunks (10 tokens, then the finish with usage).
   const extra = ns - base;
   const note =
