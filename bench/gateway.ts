@@ -27,6 +27,9 @@
  *     [--only direct,floor,agentry,portkey] [--profiles instant,realistic] [--modes json,stream]
  *     [--trials N]   (each case N times, direct and gateway in turn; each figure is the median
  *                     over the trials, and every trial's added p99 is listed below the table)
+ *     [--rounds N]   (the phases N times over, each gateway's process started anew each round:
+ *                     floor, agentry, floor, agentry, …; every round's trials count, so a machine
+ *                     that gets noisier or quieter during the run weighs on each gateway alike)
  *     [--prof-dir DIR]   (CPU and allocation profiles of Agentry during the runs; read them with
  *                         bench/cpu-top.ts DIR; the .heapprofile opens in Chrome DevTools too)
  *     [--live-heap DIR]   (what Agentry holds per call in flight: the objects allocated in the middle
@@ -356,6 +359,7 @@ async function main(): Promise<void> {
       'agentry-flags': { type: 'string', default: '' },
       'warm-up': { type: 'string', default: '3' },
       trials: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '1' },
       pin: { type: 'boolean', default: false },
       timeline: { type: 'string' },
     },
@@ -380,6 +384,7 @@ async function main(): Promise<void> {
   // Each case is measured this many times (direct, then the gateway, in turn) and each figure is the
   // median over the trials: on this shared machine one run's p99 can swing several-fold.
   const trials = Math.max(1, Number(values.trials));
+  const rounds = Math.max(1, Number(values.rounds));
   // Agentry runs with the node flags of `npm start` (how users start it), then any given here.
   const agentryFlags = [...startFlags(), ...values['agentry-flags'].split(' ').filter(Boolean)];
 
@@ -468,15 +473,19 @@ async function main(): Promise<void> {
   try {
     // One phase per gateway (or one of direct alone): a gateway's process is started for its own
     // phase and stopped after it, so no other gateway's process (its timers, its collector, the
-    // backlog of a rate it could not keep up with) runs while it is measured.
-    for (const name of phases.length > 0 ? phases : [undefined]) {
+    // backlog of a rate it could not keep up with) runs while it is measured. With --rounds the
+    // phases repeat in turn, so a change in the machine's noise during the run is shared out.
+    const order = phases.length > 0 ? phases : [undefined];
+    const schedule = Array.from({ length: rounds }, () => order).flat();
+    for (const [n, name] of schedule.entries()) {
+      const round = rounds > 1 ? ` (round ${Math.floor(n / order.length) + 1}/${rounds})` : '';
       const contender = name ? await contenders[name]() : undefined;
       running = contender?.child;
       pin(contender?.target.pid, '1');
       // The same unmeasured warm-up for every process just started (JIT, connection pools), so the
       // first measured case does not pay for a cold start: direct's in the first phase, each
       // gateway's in its own.
-      for (const target of [...(name === phases[0] || !name ? [direct] : []), contender?.target]) {
+      for (const target of [...(n === 0 ? [direct] : []), contender?.target]) {
         if (!target) continue;
         process.stderr.write(`  warm-up → ${target.name}\n`);
         for (const profile of profiles)
@@ -492,7 +501,7 @@ async function main(): Promise<void> {
         const runs: Array<{ direct: Result; gateway?: Result }> = [];
         for (let t = 1; t <= trials; t++) {
           const trial = trials > 1 ? ` (trial ${t}/${trials})` : '';
-          const label = `  ${c.rate} req/s ${c.profile} ${c.stream ? 'stream' : 'json'}${trial} →`;
+          const label = `  ${c.rate} req/s ${c.profile} ${c.stream ? 'stream' : 'json'}${trial}${round} →`;
           process.stderr.write(`${label} direct\n`);
           const d = await load(direct, c.profile, c.stream, c.rate, seconds);
           let g: Result | undefined;
@@ -504,7 +513,8 @@ async function main(): Promise<void> {
           }
           runs.push({ direct: d, gateway: g });
         }
-        results[i]![name ?? 'direct'] = runs;
+        const key = name ?? 'direct';
+        results[i]![key] = [...(results[i]![key] ?? []), ...runs];
       }
       await prof('stop');
       if (contender) {
@@ -630,8 +640,9 @@ async function main(): Promise<void> {
   console.log(
     `RSS after the run: agentry ${rss.agentry_rss_mb} MB, portkey ${rss.portkey_rss_mb} MB, floor ${rss.floor_rss_mb} MB`,
   );
-  if (trials > 1) {
-    console.log(`median of ${trials} trials per case; added p99 (ms) of each trial, in order:`);
+  if (trials * rounds > 1) {
+    const over = rounds > 1 ? `${trials} trial(s) in each of ${rounds} rounds` : `${trials} trials`;
+    console.log(`median of ${over} per case; added p99 (ms) of each trial, in order:`);
     for (const r of rows) {
       const by = GATEWAYS.map((g) => `${g} ${r[`${g}_add_p99_trials`] ?? '-'}`).join('; ');
       console.log(`  ${r.rate} req/s ${r.profile} ${r.mode}: ${by}`);
@@ -650,7 +661,16 @@ async function main(): Promise<void> {
       '(host scheduling: every process on the path meets such stalls, whatever it runs)',
   );
   console.log(
-    JSON.stringify({ bench: 'gateway', seconds, rates, trials, rows, ...rss, machine_stalls: stalls }),
+    JSON.stringify({
+      bench: 'gateway',
+      seconds,
+      rates,
+      trials,
+      rounds,
+      rows,
+      ...rss,
+      machine_stalls: stalls,
+    }),
   );
 }
 
