@@ -31,6 +31,15 @@ export function cpuMs(pid: number | string | undefined, children = false): numbe
 }
 
 /**
+ * CPU ms of a process's main thread alone: its JavaScript and the system calls it makes, without
+ * the GC helpers and other threads that `cpuMs` counts too (a Linux thread's id is its process's
+ * id for the main thread).
+ */
+export function mainThreadCpuMs(pid: number | undefined): number {
+  return pid ? cpuMs(`${pid}/task/${pid}`) : 0;
+}
+
+/**
  * For a benchmark's server process, which its parent stops with SIGTERM: runs `close` first (a
  * fresh PostgreSQL database is dropped) rather than leave a database behind on every run.
  */

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { type Dispatcher, Pool } from 'undici';
-import { cpuMs, quantile } from './bench-app.ts';
+import { cpuMs, mainThreadCpuMs, quantile } from './bench-app.ts';
 import { appendTrial } from './gateway-timeline.ts';
 
 export type Profile = 'instant' | 'realistic';
@@ -152,6 +152,7 @@ export async function load(
   let firstError: string | undefined;
   const pending: Promise<void>[] = [];
   const cpu0 = cpuMs(target.pid);
+  const main0 = mainThreadCpuMs(target.pid);
   const upCpu0 = cpuMs(target.upstreamPid);
   const genCpu0 = process.cpuUsage();
   const probe0 = await target.probe?.();
@@ -186,6 +187,7 @@ export async function load(
   await Promise.all(pending);
   if (timeline && timed) appendTrial(`${timeline}.${target.name}`, timed);
   const cpuPerRequest = (cpuMs(target.pid) - cpu0) / total;
+  const mainCpuPerRequest = (mainThreadCpuMs(target.pid) - main0) / total;
   const gen = process.cpuUsage(genCpu0);
   const genUpCpuPerRequest = ((gen.user + gen.system) / 1000 + cpuMs(target.upstreamPid) - upCpu0) / total;
   const probe1 = await target.probe?.();
@@ -199,6 +201,8 @@ export async function load(
     errors,
     lagP99: quantile(lags, 0.99),
     cpuPerRequest,
+    /** Of that, the main thread's: where the gateway's own code and its socket calls run. */
+    mainCpuPerRequest,
     /** CPU ms per request of the generator and the upstream together: what they took of the machine. */
     genUpCpuPerRequest,
     statementsPerRequest,

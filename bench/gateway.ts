@@ -18,7 +18,8 @@
  * taken against that direct run.
  * Upstream, Agentry, Portkey and the load generator (this process) each run in their own process;
  * RSS and CPU time are read from /proc. CPU ms per request of each gateway is the figure that noise
- * on a shared machine moves least; `gen_lag` (how late the generator sent, p99) says whether the
+ * on a shared machine moves least, and `main` that of its main thread alone (its code and its
+ * socket calls, without GC helpers); `gen_lag` (how late the generator sent, p99) says whether the
  * generator itself kept up, and `gen+up` (the CPU the generator and the upstream used per request)
  * how much of the machine they left. Agentry also reports its event-loop delay p99 and GC pause
  * per request, which tell where its p99 comes from.
@@ -558,6 +559,7 @@ async function main(): Promise<void> {
       // Every trial's added p99, so the spread behind the median is on record.
       row[`${name}_add_p99_trials`] = ok.length > 0 ? added('p99').map(r3).join(' ') : null;
       row[`${name}_cpu_ms_req`] = of((r) => r.cpuPerRequest);
+      row[`${name}_main_cpu_ms_req`] = of((r) => r.mainCpuPerRequest);
       row[`${name}_gen_up_cpu`] = of((r) => r.genUpCpuPerRequest);
       row[`${name}_statements_req`] = of((r) => r.statementsPerRequest);
       row[`${name}_loop_p99`] = of((r) => r.loopP99);
@@ -576,7 +578,7 @@ async function main(): Promise<void> {
   );
   console.log(
     'floor = a bare Node proxy (no auth, policy or accounting); ' +
-      'cpu = CPU ms per request of the gateway process (a/p/f); stmts = store statements per request (flushes ' +
+      'cpu = CPU ms per request of the gateway process (a/p/f), main = of its main thread alone; stmts = store statements per request (flushes ' +
       'included); loop99 = event-loop delay p99 (ms), gc = GC pause ms per request and gcmax = the ' +
       'longest GC pause (ms), of the ' +
       'gateway process; gen+up = CPU ms per request of the load generator and the fake upstream together ' +
@@ -597,6 +599,8 @@ async function main(): Promise<void> {
     'cpu(a)',
     'cpu(p)',
     'cpu(f)',
+    'main(a)',
+    'main(f)',
     'stmts(a)',
     'loop99(a)',
     'gc(a)',
@@ -624,6 +628,8 @@ async function main(): Promise<void> {
         r.agentry_cpu_ms_req,
         r.portkey_cpu_ms_req,
         r.floor_cpu_ms_req,
+        r.agentry_main_cpu_ms_req,
+        r.floor_main_cpu_ms_req,
         r.agentry_statements_req,
         r.agentry_loop_p99,
         r.agentry_gc_ms_req,
