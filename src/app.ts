@@ -128,7 +128,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const keys = new ApiKeyService(db, config.auth.key_cache_ms);
     const authenticator = new Authenticator(config.auth, keys, tenants);
     const templates = new TemplateService(db);
-    const agents = new AgentService(db, templates, config.models.default_model);
+    const tenantName = async (id: string) => (await tenants.find(id))?.name ?? id;
+    // The tenant policy's switch for outbound requests to private addresses (net/ssrf.ts).
+    const allowPrivateEgress = async (tenantId: string) =>
+      policies.get(await tenantName(tenantId)).network.allow_private_egress;
+    const agents = new AgentService(db, templates, config.models.default_model, allowPrivateEgress);
     const multiAgents = new MultiAgentService(db, agents);
     const tasks = new TaskService(db, bus, agents, policies);
     const callbackSecrets = new CallbackSecrets(db);
@@ -147,7 +151,6 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const agentSandboxes = new AgentSandboxes(config.sandbox, log);
     const deployments = new DeploymentService(db, agents, agentSandboxes);
     health.register('agent_sandboxes', { essential: false, run: () => agentSandboxes.healthReport() });
-    const tenantName = async (id: string) => (await tenants.find(id))?.name ?? id;
     const egress = new EgressProxy({ config: config.egress, policies, tenantName, log });
     const policyFor = (tenantId: string) => egress.policyFor(tenantId);
     const mcpServers = new McpServerStore({
@@ -203,7 +206,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       }),
       executors: {
         multi_agent: multiAgentExecutor({ specs: multiAgents, agents }),
-        remote: remoteExecutor(new RemoteRuntimes()),
+        remote: remoteExecutor(new RemoteRuntimes(), allowPrivateEgress),
         pool: poolExecutor(deployments, agentSandboxes),
       },
       admit: poolAdmission(deployments),

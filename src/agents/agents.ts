@@ -3,6 +3,7 @@ import { newId } from '../db/ids.ts';
 import { patchSet } from '../db/patch.ts';
 import { AppError, isUniqueViolation, notFound } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
+import { assertOutboundUrl } from '../net/ssrf.ts';
 import type { Agent, CreateAgentInput, ListAgentsQuery, Page, UpdateAgentInput } from './schema.ts';
 import type { TemplateService } from './templates.ts';
 
@@ -41,10 +42,18 @@ export class AgentService {
     private readonly db: Db,
     private readonly templates: TemplateService,
     private readonly defaultModel: string,
+    /** Whether the tenant's policy lets `runtime_url` point at a private address. */
+    private readonly allowPrivateEgress: (tenantId: string) => Promise<boolean> = async () => false,
   ) {}
+
+  /** A remote agent's runtime URL obeys the SSRF rules when it is set (and again at every call). */
+  private async checkRuntimeUrl(tenantId: string, url: string | null | undefined): Promise<void> {
+    if (url) assertOutboundUrl(url, await this.allowPrivateEgress(tenantId), 'runtime_url');
+  }
 
   /** Creates an agent; with `template_id`, template values fill every field the request did not send. */
   async create(tenantId: string, input: CreateAgentInput, who: Actor): Promise<Agent> {
+    await this.checkRuntimeUrl(tenantId, input.runtime_url);
     const base: Omit<Agent, 'id' | 'tenant_id' | 'version' | 'created_at' | 'updated_at' | 'name'> = {
       description: '',
       model: this.defaultModel,
@@ -144,6 +153,7 @@ export class AgentService {
 
   /** Changes only the fields present in `input`, and bumps the version. */
   async update(tenantId: string, id: string, input: UpdateAgentInput, who: Actor): Promise<Agent> {
+    await this.checkRuntimeUrl(tenantId, input.runtime_url);
     const set = patchSet(input, { plain: plainColumns, json: jsonColumns }, 3);
     if (!set.sql) return this.get(tenantId, id);
     return this.db.transaction(async (tx) => {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
+import { headerValue, OutboundError, outboundRequest } from '../net/outbound.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
 import { backoffMs, parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
@@ -13,16 +14,20 @@ import type { Executor } from './runtime.ts';
  * 429 and 5xx are retried with exponential backoff and full jitter (Retry-After honoured); every
  * endpoint sits behind its own circuit breaker. Errors map to 502 (unreachable, bad answer), 503
  * (breaker open) and 504 (timed out). The answer's text is `output`, `text` or `result` of its JSON
- * body (or the body itself when it is plain text).
+ * body (or the body itself when it is plain text). The request goes through the guarded outbound
+ * client (net/outbound.ts): no private address unless the tenant's policy allows it, redirects
+ * re-checked, the answer capped at `max_bytes`.
  */
 export interface RemoteOptions {
   timeout_ms: number;
+  max_bytes: number;
   retries: RetryOptions;
   breaker: BreakerOptions;
 }
 
 export const defaultRemoteOptions: RemoteOptions = {
   timeout_ms: 30_000,
+  max_bytes: 2 * 1024 * 1024,
   retries: { max: 2, base_ms: 200, max_ms: 5_000 },
   breaker: { failure_threshold: 5, reset_ms: 30_000 },
 };
@@ -38,6 +43,13 @@ class Attempt extends Error {
   }
 }
 
+interface CallOptions {
+  requestId: string;
+  signal: AbortSignal;
+  /** The tenant policy's `network.allow_private_egress`. */
+  allowPrivate: boolean;
+}
+
 export class RemoteRuntimes {
   private readonly breakers = new Map<string, CircuitBreaker>();
 
@@ -47,7 +59,7 @@ export class RemoteRuntimes {
   async run(
     url: string,
     body: { task: string; parameters: Record<string, unknown> },
-    o: { requestId: string; signal: AbortSignal },
+    o: CallOptions,
   ): Promise<string> {
     const endpoint = `${url.replace(/\/+$/, '')}/run`;
     const breaker = this.breakerFor(endpoint);
@@ -94,38 +106,42 @@ export class RemoteRuntimes {
   private async once(
     endpoint: string,
     body: { task: string; parameters: Record<string, unknown> },
-    o: { requestId: string; signal: AbortSignal },
+    o: CallOptions,
   ): Promise<string> {
-    const timeout = AbortSignal.timeout(this.options.timeout_ms);
-    let res: Response;
+    let res: Awaited<ReturnType<typeof outboundRequest>>;
     try {
-      res = await fetch(endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': o.requestId },
-        body: JSON.stringify(body),
-        signal: AbortSignal.any([o.signal, timeout]),
-      });
+      res = await outboundRequest(
+        endpoint,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': o.requestId },
+          body: JSON.stringify(body),
+        },
+        {
+          allowPrivate: o.allowPrivate,
+          timeoutMs: this.options.timeout_ms,
+          maxBytes: this.options.max_bytes,
+          maxRedirects: 3,
+          signal: o.signal,
+        },
+      );
     } catch (err) {
-      if (timeout.aborted)
-        throw new Attempt('timeout', `no answer within ${this.options.timeout_ms} ms`, true);
-      throw new Attempt('network', `unreachable: ${(err as Error).cause ?? (err as Error).message}`, true);
+      if (!(err instanceof OutboundError)) throw err;
+      if (err.kind === 'timeout') throw new Attempt('timeout', err.message, true);
+      // A refused address or an oversized answer stays so on a retry.
+      throw new Attempt('network', err.message, err.kind === 'network');
     }
-    let text: string;
-    try {
-      text = await res.text();
-    } catch {
-      throw new Attempt(timeout.aborted ? 'timeout' : 'network', 'the answer was cut off', true);
-    }
-    if (!res.ok) {
+    const text = res.body.toString('utf8');
+    if (res.status < 200 || res.status >= 300) {
       const retryable = res.status === 429 || res.status >= 500;
       throw new Attempt(
         'status',
         `answered ${res.status}: ${text.slice(0, 300)}`,
         retryable,
-        parseRetryAfter(res.headers.get('retry-after')),
+        parseRetryAfter(headerValue(res, 'retry-after') ?? null),
       );
     }
-    if (!res.headers.get('content-type')?.includes('json')) return text;
+    if (!headerValue(res, 'content-type')?.includes('json')) return text;
     try {
       const json = JSON.parse(text) as Record<string, unknown>;
       const out = json.output ?? json.text ?? json.result;
@@ -147,7 +163,10 @@ export class RemoteRuntimes {
 }
 
 /** Runs a remote agent's turn as a run: the message is the task, the request's context the parameters. */
-export function remoteExecutor(remotes: RemoteRuntimes): Executor {
+export function remoteExecutor(
+  remotes: RemoteRuntimes,
+  allowPrivate: (tenantId: string) => Promise<boolean>,
+): Executor {
   return async (d: ExecuteDeps, s: RunSpec): Promise<RunResult> => {
     const out = new RunWriter(d, s);
     try {
@@ -156,7 +175,11 @@ export function remoteExecutor(remotes: RemoteRuntimes): Executor {
       const text = await remotes.run(
         s.agent.runtime_url ?? '',
         { task, parameters: s.context },
-        { requestId: s.call.requestId ?? s.runId, signal: s.signal },
+        {
+          requestId: s.call.requestId ?? s.runId,
+          signal: s.signal,
+          allowPrivate: await allowPrivate(s.tenantId),
+        },
       );
       s.writer.emit('text', { delta: text });
       return await out.complete({

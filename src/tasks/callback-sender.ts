@@ -1,9 +1,7 @@
-import http from 'node:http';
-import https from 'node:https';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import { toError } from '../errors.ts';
-import { guardedLookup, refusedUrl } from '../net/ssrf.ts';
+import { OutboundError, outboundRequest } from '../net/outbound.ts';
 import type { Logger } from '../observability/logger.ts';
 import { fullJitter } from '../resilience/retry.ts';
 import type { CallbackSecrets } from './callback-secrets.ts';
@@ -31,9 +29,6 @@ interface OutboxRow {
   attempts: number;
   tenant_name: string | null;
 }
-
-/** Refusals that no retry can change (the SSRF guard): the callback is given up at once. */
-class Refused extends Error {}
 
 /**
  * Delivers the callback outbox: POSTs the task as JSON, signed, to its `callback_url`; retries with
@@ -105,8 +100,8 @@ export class CallbackSender {
       outcome = code >= 200 && code < 300 ? 'delivered' : 'retry';
     } catch (err) {
       const e = toError(err);
-      status =
-        e instanceof Refused || (e as NodeJS.ErrnoException).code === 'EREFUSEDADDRESS' ? 'refused' : 'error';
+      // A refusal by the SSRF rules stays so: the callback is given up at once.
+      status = e instanceof OutboundError && e.kind === 'refused' ? 'refused' : 'error';
       status = `${status}: ${e.message}`.slice(0, 500);
       outcome = status.startsWith('refused') ? 'give_up' : 'retry';
     }
@@ -138,37 +133,22 @@ export class CallbackSender {
     );
   }
 
-  /** One POST; resolves with the HTTP status. The address is checked after DNS, in the socket's lookup. */
-  private post(url: string, body: string, secret: string, allowPrivate: boolean): Promise<number> {
-    // Literal IPs skip DNS (and so the lookup hook): check them here, again, at send time.
-    const refused = allowPrivate ? undefined : refusedUrl(url);
-    if (refused) return Promise.reject(new Refused(refused));
-    const target = new URL(url);
-    const client = target.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const req = client.request(
-        target,
-        {
-          method: 'POST',
-          lookup: guardedLookup(allowPrivate),
-          timeout: this.o.timeoutSeconds * 1000,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-            'user-agent': 'agentry-callbacks',
-            [SIGNATURE_HEADER]: sign(secret, body),
-          },
+  /** One POST through the guarded outbound client (no redirects followed); resolves with the HTTP status. */
+  private async post(url: string, body: string, secret: string, allowPrivate: boolean): Promise<number> {
+    const res = await outboundRequest(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'agentry-callbacks',
+          [SIGNATURE_HEADER]: sign(secret, body),
         },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.o.timeoutSeconds} s`)));
-      req.on('error', reject);
-      req.end(body);
-    });
+        body,
+      },
+      { allowPrivate, timeoutMs: this.o.timeoutSeconds * 1000, maxBytes: 64 * 1024 },
+    );
+    return res.status;
   }
 
   /** Sends what is due; the next round comes at once after a busy one, else when the next row falls due. */

@@ -6,6 +6,7 @@ import { AppError, notFound } from '../errors.ts';
 import type { LiveBus } from '../events/bus.ts';
 import type { Actor } from '../events/journal.ts';
 import { announce } from '../events/log.ts';
+import { assertOutboundUrl } from '../net/ssrf.ts';
 import { enqueueTask } from './enqueue.ts';
 import { PayloadValidator } from './payload-schema.ts';
 import { type TaskRow, toTask } from './rows.ts';
@@ -17,7 +18,6 @@ import type {
   Task,
   TaskStatus,
 } from './schema.ts';
-import { assertCallbackUrl } from './ssrf.ts';
 import { cancelTask, reportTask, retryTask } from './transitions.ts';
 
 /** Bus topic a worker listens on to abort a running attempt at once (the payload is the task id). */
@@ -55,7 +55,7 @@ export class TaskService {
     }
     const { agent, payload } = await this.checkTemplate(tenantId, input);
     if (input.callback_url) {
-      assertCallbackUrl(input.callback_url, await this.allowPrivateCallbacks(tenantId));
+      assertOutboundUrl(input.callback_url, await this.allowPrivateCallbacks(tenantId), 'callback_url');
     }
     if (input.parent_task_id) await this.get(tenantId, input.parent_task_id);
 

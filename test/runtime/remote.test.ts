@@ -48,6 +48,11 @@ async function fakeRuntime() {
   };
 }
 
+async function allowPrivate(s: TestServer, on: boolean): Promise<void> {
+  const me = await s.app.services.tenants.find(s.app.defaultTenantId);
+  s.app.services.policies.set({ tenants: { [me!.name]: { network: { allow_private_egress: on } } } });
+}
+
 describe('remote runtime client', () => {
   let fake: Awaited<ReturnType<typeof fakeRuntime>>;
   before(async () => {
@@ -59,6 +64,7 @@ describe('remote runtime client', () => {
   const client = () =>
     new RemoteRuntimes({
       timeout_ms: 150,
+      max_bytes: 1024,
       retries: { max: 1, base_ms: 1, max_ms: 10 },
       breaker: { failure_threshold: 10, reset_ms: 60_000 },
     });
@@ -67,7 +73,7 @@ describe('remote runtime client', () => {
       .run(
         `${fake.url}${path}`,
         { task: 't', parameters: {} },
-        { requestId: 'r', signal: new AbortController().signal },
+        { requestId: 'r', signal: new AbortController().signal, allowPrivate: true },
       )
       .then(
         () => undefined,
@@ -101,6 +107,8 @@ for (const store of stores) {
     before(async () => {
       fake = await fakeRuntime();
       s = await startServer(store);
+      // The fake runtime is on loopback: the default tenant may reach private addresses.
+      await allowPrivate(s, true);
     });
     after(async () => {
       await s.close();
@@ -166,6 +174,54 @@ for (const store of stores) {
         body: { message: 'fine', stream: false },
       });
       assert.equal(fine.status, 200, fine.text);
+    });
+
+    it('refuses private runtime URLs at creation without the policy switch, and again at call time', async () => {
+      await allowPrivate(s, false);
+      try {
+        for (const url of [
+          'http://localhost./x',
+          'http://LOCALHOST/x',
+          'http://127.1/x',
+          'http://2130706433/x',
+          'http://0x7f000001/x',
+          'http://0177.0.0.1/x',
+          'http://[::ffff:127.0.0.1]/x',
+          'http://[::1]/x',
+          'http://169.254.169.254/latest',
+          'http://metadata.google.internal./x',
+          fake.url,
+        ]) {
+          const res = await s.request('POST', '/v1/agents', {
+            body: { name: `far-${Math.random().toString(36).slice(2, 8)}`, env: 'remote', runtime_url: url },
+          });
+          assert.equal(res.status, 400, `${url}: ${res.text}`);
+          assert.match(res.body.error.message, /runtime_url refused/);
+        }
+        // An agent made while the switch was on is refused when it is used after the switch is off:
+        // the loopback answer never reaches the chat.
+        await allowPrivate(s, true);
+        const agent = await createAgent(s, {
+          name: 'far-later',
+          env: 'remote',
+          runtime_url: `${fake.url}/ok`,
+        });
+        await allowPrivate(s, false);
+        const before = fake.seen.length;
+        const res = await s.request('POST', `/v1/agents/${agent.id}/chat`, {
+          body: { message: 'read the internal service', stream: false },
+        });
+        assert.equal(res.status, 502, res.text);
+        assert.match(res.body.error.message, /refused/);
+        assert.doesNotMatch(res.text, /remote did/);
+        assert.equal(fake.seen.length, before, 'the loopback runtime got no request');
+        const patch = await s.request('PATCH', `/v1/agents/${agent.id}`, {
+          body: { runtime_url: 'http://[::ffff:7f00:1]/' },
+        });
+        assert.equal(patch.status, 400, patch.text);
+      } finally {
+        await allowPrivate(s, true);
+      }
     });
 
     it('refuses a remote agent without runtime_url with 422', async () => {

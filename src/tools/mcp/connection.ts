@@ -2,9 +2,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { fetch as undiciFetch } from 'undici';
 import type { McpConfig } from '../../config/mcp-config.ts';
-import { guardedLookup } from '../../net/ssrf.ts';
+import { guardedDispatcher } from '../../net/outbound.ts';
 import type { SandboxBind } from '../sandbox/bwrap-args.ts';
 import type { SandboxService } from '../sandbox/service.ts';
 import { SandboxRefusal } from '../sandbox/types.ts';
@@ -168,10 +168,9 @@ export class McpConnection {
     if (row.transport === 'http') {
       const headers: Record<string, string> = { ...row.headers };
       if (row.secret) headers.authorization = `Bearer ${row.secret}`;
-      // The SSRF guard again after DNS, inside the connection: a name may re-resolve to a private address.
-      const dispatcher = new Agent({
-        connect: { lookup: guardedLookup(this.d.allowPrivate), timeout: this.d.config.connect_timeout_ms },
-      });
+      // The SSRF rules again on every connection (redirects included), after DNS: a name may
+      // re-resolve to a private address.
+      const dispatcher = guardedDispatcher(this.d.allowPrivate);
       return new StreamableHTTPClientTransport(new URL(row.url!), {
         requestInit: { headers },
         fetch: ((url: string | URL, init?: RequestInit) =>

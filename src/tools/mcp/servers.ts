@@ -3,7 +3,7 @@ import type { Db } from '../../db/db.ts';
 import { isUuid, newId } from '../../db/ids.ts';
 import { AppError, isUniqueViolation, notFound } from '../../errors.ts';
 import { type Actor, writeJournal } from '../../events/journal.ts';
-import { refusedUrl } from '../../net/ssrf.ts';
+import { assertOutboundUrl } from '../../net/ssrf.ts';
 import { type CreateMcpServerInput, type McpServer, type McpServerRow, toMcpServer } from './schema.ts';
 
 export interface McpServerStoreDeps {
@@ -22,12 +22,7 @@ export class McpServerStore {
   async create(tenantId: string, input: CreateMcpServerInput, who: Actor): Promise<McpServer> {
     if (input.transport === 'http') {
       const policy = await this.d.policyFor(tenantId);
-      const reason = policy.network.allow_private_egress ? undefined : refusedUrl(input.url);
-      if (reason) {
-        throw new AppError('validation_error', `url refused: ${reason}`, {
-          details: [{ in: 'body', path: 'url', message: reason }],
-        });
-      }
+      assertOutboundUrl(input.url, policy.network.allow_private_egress, 'url');
     }
     const id = newId();
     try {
