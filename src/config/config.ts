@@ -25,6 +25,8 @@ export const configSchema = z
           .int()
           .positive()
           .default(1024 * 1024),
+        /** Deepest nesting of arrays and objects accepted in a JSON body (400 deeper). */
+        json_max_depth: z.coerce.number().int().min(2).max(1000).default(64),
         /** Seconds a graceful shutdown may take before the process exits anyway. */
         shutdown_grace_seconds: z.coerce.number().positive().default(10),
       })
@@ -177,6 +179,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_HOST', ['server', 'host']],
   ['AGENTRY_PORT', ['server', 'port']],
   ['AGENTRY_BODY_LIMIT', ['server', 'body_limit']],
+  ['AGENTRY_JSON_MAX_DEPTH', ['server', 'json_max_depth']],
   ['DATABASE_URL', ['store', 'database_url']],
   ['AGENTRY_DATA_DIR', ['store', 'data_dir']],
   ['AGENTRY_DB_POOL_MAX', ['store', 'pool_max']],

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { assertChannel, type Db, type NotifyHandler, type Queryable } from './db.ts';
+import { storableParams } from './storable.ts';
 
 export interface PgliteOptions {
   /**
@@ -36,7 +37,7 @@ export class PgliteDb implements Db {
   }
 
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    const result = await this.pg.query<R>(sql, params as unknown[]);
+    const result = await this.pg.query<R>(sql, storableParams(params));
     return result.rows;
   }
 
@@ -48,7 +49,7 @@ export class PgliteDb implements Db {
     return this.pg.transaction(async (tx) =>
       fn({
         query: async <R>(sql: string, params: readonly unknown[] = []) =>
-          (await tx.query<R>(sql, params as unknown[])).rows,
+          (await tx.query<R>(sql, storableParams(params))).rows,
         exec: async (sql: string) => {
           await tx.exec(sql);
         },

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { toError } from '../errors.ts';
 import { assertChannel, type Db, type NotifyHandler, type Queryable, type QueryOptions } from './db.ts';
+import { storableParams } from './storable.ts';
 
 /**
  * PostgreSQL over `pg`: a pool for queries, plus one dedicated connection for LISTEN that is
@@ -149,5 +150,5 @@ export class PostgresDb implements Db {
 
 /** A `pg` query config: named (prepared per connection) when the caller gave a name. */
 function statement(sql: string, params: readonly unknown[], options?: QueryOptions): pg.QueryConfig {
-  return { text: sql, values: params as unknown[], ...(options?.name ? { name: options.name } : {}) };
+  return { text: sql, values: storableParams(params), ...(options?.name ? { name: options.name } : {}) };
 }

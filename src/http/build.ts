@@ -71,7 +71,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
 
   registerRequestContext(app);
   registerErrorHandling(app);
-  registerBodyParsing(app);
+  registerBodyParsing(app, config.server.json_max_depth);
   registerAuth(app, services.authenticator, (reason) => metrics.authFailures.inc({ reason }));
 
   app.addHook('onResponse', async (request, reply) => {

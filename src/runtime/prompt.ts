@@ -1,4 +1,5 @@
 import type { ChatMessage } from '../models/types.ts';
+import { promptJsonLimits, renderJson } from '../text/render-json.ts';
 
 /**
  * The system prompt of a run: the agent's prompt with `{{name}}` replaced by the request's context
@@ -11,11 +12,11 @@ export function renderSystemPrompt(template: string, context: Record<string, unk
     if (!Object.hasOwn(context, key)) return whole;
     used.add(key);
     const value = context[key];
-    return typeof value === 'string' ? value : JSON.stringify(value);
+    return typeof value === 'string' ? value : JSON.stringify(value).slice(0, promptJsonLimits.maxChars);
   });
   const rest = Object.fromEntries(Object.entries(context).filter(([k]) => !used.has(k)));
   if (Object.keys(rest).length === 0) return text;
-  return `${text}${text ? '\n\n' : ''}Context:\n${JSON.stringify(rest, null, 2)}`;
+  return `${text}${text ? '\n\n' : ''}Context:\n${renderJson(rest)}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Agent } from '../agents/schema.ts';
 import { AppError } from '../errors.ts';
 import { type HandlerResult, NonRetryableError, type TaskHandler } from '../tasks/handlers.ts';
 import type { ClaimedTask } from '../tasks/rows.ts';
+import { renderJson } from '../text/render-json.ts';
 import type { RunResult } from './execute.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -40,7 +41,7 @@ export function renderTaskPrompt(
       value = task[head];
     }
     if (value === undefined || value === null) return '';
-    return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+    return typeof value === 'string' ? value : renderJson(value);
   });
 }
 

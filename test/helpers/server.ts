@@ -77,7 +77,7 @@ export async function startServer(store: StoreKind, overrides: ConfigInput = {})
   const sandbox = overrides.sandbox ?? { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } };
   // The operations team is seeded on a fresh install; suites that count agents start without it.
   const config = testConfig({
-    log_level: 'silent',
+    log_level: (process.env.AGENTRY_TEST_LOG as never) ?? 'silent',
     ops_team: { seed: false },
     ...overrides,
     sandbox,

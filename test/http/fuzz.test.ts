@@ -171,6 +171,7 @@ const queryValueArb = fc.oneof(
   fc.double().map(String),
   rawPathText(20).map((s) => s.replace(/[&=]/g, '')),
   fc.constantFrom('', '%zz', '%', 'true', 'null', '[]', '{}', '99999999999999999999', '-1', '1e400', 'NaN'),
+  fc.constantFrom('%00', 'a%00b', '%ED%A0%80', '%F0%9F%98'),
 );
 
 const queryArb = (keys: string[]) =>
@@ -218,6 +219,22 @@ const bodyArb = (keys: string[]) =>
             '"unterminated',
             '1e999999',
           ),
+        ),
+      },
+      {
+        // Text the store cannot keep (NUL, lone surrogates) in a field the route reads, and nesting
+        // past the depth limit.
+        weight: 2,
+        arbitrary: fc.oneof(
+          fc
+            .tuple(
+              fc.constantFrom(...keys, 'name', 'message', 'query'),
+              fc.constantFrom('\\u0000', 'a\\u0000b', '\\ud800', 'x\\udfff', '\\ud83d', '\\udc00\\ud800'),
+            )
+            .map(([k, v]) => `{"${k}":"${v}"}`),
+          fc.constantFrom('{"\\u0000":1}', '{"a":{"b":["\\ud800"]}}'),
+          fc.integer({ min: 65, max: 30_000 }).map((n) => `${'['.repeat(n)}${']'.repeat(n)}`),
+          fc.integer({ min: 65, max: 5_000 }).map((n) => `{"payload":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}`),
         ),
       },
       {
