@@ -120,6 +120,22 @@ export class AgentService {
     return toAgent(row);
   }
 
+  /**
+   * An agent by id or by name: names are matched exactly first, then case-insensitively (clients of
+   * the earlier systems address agents as `LUMINA` or `lumina`).
+   */
+  async resolve(tenantId: string, ref: string): Promise<Agent> {
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref))
+      return this.get(tenantId, ref);
+    const [row] = await this.db.query<AgentRow>(
+      `select * from agents where tenant_id = $1 and lower(name) = lower($2)
+       order by (name = $2) desc, created_at limit 1`,
+      [tenantId, ref],
+    );
+    if (!row) throw notFound('agent', ref);
+    return toAgent(row);
+  }
+
   async getByName(tenantId: string, name: string): Promise<Agent> {
     const [row] = await this.db.query<AgentRow>('select * from agents where tenant_id = $1 and name = $2', [
       tenantId,

@@ -166,10 +166,31 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The earlier systems' HTTP contracts (src/http/compat/), one switch per family. Unset: on with
+     * the embedded store, off on PostgreSQL (a deployment turns on the families its clients use).
+     */
+    compat: z
+      .object({
+        zahara: z.union([z.boolean(), z.stringbool()]).optional(),
+        zora: z.union([z.boolean(), z.stringbool()]).optional(),
+        soma: z.union([z.boolean(), z.stringbool()]).optional(),
+        /** The agent `POST /execute` runs when the request names none (created from a template if missing). */
+        default_agent: z.string().min(1).max(200).default('default'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
+
+export type CompatFamily = 'zahara' | 'zora' | 'soma';
+
+/** Whether a compatibility family is served: its switch, else on with the embedded store only. */
+export function compatEnabled(config: Config, family: CompatFamily): boolean {
+  return config.compat[family] ?? !config.store.database_url;
+}
 export type ConfigInput = z.input<typeof configSchema>;
 
 type Env = Record<string, string | undefined>;
@@ -200,6 +221,9 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_EMBEDDINGS', ['memory', 'embeddings', 'provider']],
   ['AGENTRY_EMBEDDINGS_MODEL', ['memory', 'embeddings', 'model']],
   ['AGENTRY_SEED_OPS_TEAM', ['ops_team', 'seed']],
+  ['AGENTRY_COMPAT_ZAHARA', ['compat', 'zahara']],
+  ['AGENTRY_COMPAT_ZORA', ['compat', 'zora']],
+  ['AGENTRY_COMPAT_SOMA', ['compat', 'soma']],
 ];
 
 /**

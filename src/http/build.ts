@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, LogController, type RouteOptions } from 
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Services } from '../app.ts';
 import type { Logger } from '../observability/logger.ts';
+import { registerCompat } from './compat/index.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerBodyParsing } from './plugins/body-parsing.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
@@ -138,6 +139,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(knowledgeBaseRoutes(services));
   await app.register(mcpServerRoutes(services));
   await app.register(toolRoutes(services));
+  await registerCompat(app, services);
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;

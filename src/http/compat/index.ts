@@ -1,0 +1,14 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../app.ts';
+import { compatEnabled } from '../../config/config.ts';
+import { zaharaRoutes } from './zahara.ts';
+import { zoraRoutes } from './zora.ts';
+
+/**
+ * The earlier systems' HTTP contracts, one file per family, each a thin translation onto the same
+ * services the /v1 routes call. Each family is switched by `compat.<family>` (see config).
+ */
+export async function registerCompat(app: FastifyInstance, services: Services): Promise<void> {
+  if (compatEnabled(services.config, 'zahara')) await app.register(zaharaRoutes(services));
+  if (compatEnabled(services.config, 'zora')) await app.register(zoraRoutes(services));
+}
