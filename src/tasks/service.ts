@@ -244,7 +244,7 @@ export class TaskService {
     };
   }
 
-  private async byIdempotencyKey(tenantId: string, key: string): Promise<Task | undefined> {
+  async byIdempotencyKey(tenantId: string, key: string): Promise<Task | undefined> {
     const [row] = await this.db.query<TaskRow>(
       'select * from tasks where tenant_id = $1 and idempotency_key = $2',
       [tenantId, key],

@@ -1,11 +1,10 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Agent } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
 import { AppError } from '../../errors.ts';
-import { actorOf } from '../plugins/auth.ts';
 import { callerOf } from '../routes/chat.ts';
+import { agentFor } from './default-agent.ts';
 import { familyErrors } from './error-shape.ts';
 
 /**
@@ -53,23 +52,9 @@ export const zaharaRoutes =
       service,
     }));
 
-    /** The agent a call runs on: `parameters.agent` (id or name), else the configured default. */
-    const agentFor = async (req: FastifyRequest, named: unknown): Promise<Agent> => {
-      const tenantId = callerOf(req).tenantId;
-      if (typeof named === 'string' && named) return agents.resolve(tenantId, named);
-      const name = config.compat.default_agent;
-      try {
-        return await agents.resolve(tenantId, name);
-      } catch (err) {
-        if (!(err instanceof AppError && err.code === 'not_found')) throw err;
-        // First use: the default agent is made from the basic template, as a person would.
-        return agents.create(tenantId, { name, template_id: 'basic-assistant' }, actorOf(req));
-      }
-    };
-
     const execute = async (req: FastifyRequest, reply: FastifyReply, input: z.infer<typeof body>) => {
       const { agent: named, ...rest } = input.parameters;
-      const agent = await agentFor(req, named);
+      const agent = await agentFor(agents, req, named, config.compat.default_agent);
       // Parameters become the prompt's context; keys that cannot be template names are listed as one.
       const context: Record<string, unknown> = {};
       const other: Record<string, unknown> = {};
