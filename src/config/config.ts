@@ -175,6 +175,7 @@ export const configSchema = z
         zahara: z.union([z.boolean(), z.stringbool()]).optional(),
         zora: z.union([z.boolean(), z.stringbool()]).optional(),
         soma: z.union([z.boolean(), z.stringbool()]).optional(),
+        pagi: z.union([z.boolean(), z.stringbool()]).optional(),
         /** The agent `POST /execute` runs when the request names none (created from a template if missing). */
         default_agent: z.string().min(1).max(200).default('default'),
       })
@@ -185,7 +186,7 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 
-export type CompatFamily = 'zahara' | 'zora' | 'soma';
+export type CompatFamily = 'zahara' | 'zora' | 'soma' | 'pagi';
 
 /** Whether a compatibility family is served: its switch, else on with the embedded store only. */
 export function compatEnabled(config: Config, family: CompatFamily): boolean {
@@ -224,6 +225,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_COMPAT_ZAHARA', ['compat', 'zahara']],
   ['AGENTRY_COMPAT_ZORA', ['compat', 'zora']],
   ['AGENTRY_COMPAT_SOMA', ['compat', 'soma']],
+  ['AGENTRY_COMPAT_PAGI', ['compat', 'pagi']],
 ];
 
 /**

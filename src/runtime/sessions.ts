@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Page } from '../agents/schema.ts';
 import type { Db } from '../db/db.ts';
+import { newId } from '../db/ids.ts';
 import { AppError, notFound } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import { type SessionSearchInput, searchSessions } from '../memory/session-search.ts';
@@ -50,6 +51,28 @@ export class SessionService {
   /** Past messages of the tenant's sessions (or one agent's) that match a query, best first. */
   search(tenantId: string, input: SessionSearchInput) {
     return searchSessions(this.db, tenantId, input);
+  }
+
+  /**
+   * The session a client names with its own key (any string), made on first use: one per key, agent
+   * and tenant, also when two requests with a new key race (the unique index decides).
+   */
+  async forClientKey(tenantId: string, agentId: string, key: string): Promise<string> {
+    const find = () =>
+      this.db.query<{ id: string }>(
+        'select id from sessions where tenant_id = $1 and agent_id = $2 and client_key = $3',
+        [tenantId, agentId, key],
+      );
+    const [found] = await find();
+    if (found) return found.id;
+    await this.db.query(
+      `insert into sessions (id, tenant_id, agent_id, title, client_key) values ($1, $2, $3, $4, $4)
+       on conflict (tenant_id, agent_id, client_key) where client_key is not null do nothing`,
+      [newId(), tenantId, agentId, key.slice(0, 200)],
+    );
+    const [made] = await find();
+    if (!made) throw new AppError('conflict', `session key ${key} could not be claimed`);
+    return made.id;
   }
 
   async get(tenantId: string, id: string): Promise<Session> {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../app.ts';
 import { compatEnabled } from '../../config/config.ts';
+import { pagiRoutes } from './pagi.ts';
 import { somaRoutes } from './soma.ts';
 import { zaharaRoutes } from './zahara.ts';
 import { zoraRoutes } from './zora.ts';
@@ -13,4 +14,5 @@ export async function registerCompat(app: FastifyInstance, services: Services): 
   if (compatEnabled(services.config, 'zahara')) await app.register(zaharaRoutes(services));
   if (compatEnabled(services.config, 'zora')) await app.register(zoraRoutes(services));
   if (compatEnabled(services.config, 'soma')) await app.register(somaRoutes(services));
+  if (compatEnabled(services.config, 'pagi')) await app.register(pagiRoutes(services));
 }

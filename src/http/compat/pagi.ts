@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Services } from '../../app.ts';
+import { AppError } from '../../errors.ts';
+import { type Actor, writeJournal } from '../../events/journal.ts';
+import type { SandboxType } from '../../tools/sandbox/service.ts';
+import { actorOf, principalOf } from '../plugins/auth.ts';
+import { callerOf } from '../routes/chat.ts';
+import { errorResponse } from '../routes/common.ts';
+import { agentFor } from './default-agent.ts';
+
+/**
+ * PAGI's planner and sandbox contract (reference: pagi-chat-desktop.md). `POST /plan {prompt,
+ * session_id, resources}` and `POST /api/v1/plan {prompt}` run the agent loop on the default agent
+ * (or `agent`), with history kept per client-chosen `session_id` string; `POST /api/v1/execute_tool
+ * {tool_name, code?}` runs code in the sandbox. `X-Trace-ID` is taken from the request or made, and
+ * returned; each plan writes journal rows carrying it and publishes a notification with it on the
+ * Redis channel `pagi_notifications` (when Redis is configured; the live bus otherwise). PAGI
+ * defines no error body: errors keep Agentry's.
+ */
+const planBody = z
+  .object({
+    prompt: z.string().min(1).max(200_000),
+    session_id: z.string().min(1).max(200).optional(),
+    resources: z.array(z.unknown()).max(100).default([]),
+    agent: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+const toolBody = z
+  .object({ tool_name: z.string().min(1).max(64), code: z.string().max(100_000).optional() })
+  .strict();
+
+/** PAGI's tool names, and Agentry's, onto a sandbox; `demo` is the reference's wiring check. */
+const sandboxTools: Record<string, { type: SandboxType; code?: string }> = {
+  demo: { type: 'bwrap', code: 'echo "demo tool executed in the sandbox"' },
+  bash: { type: 'bwrap' },
+  shell: { type: 'bwrap' },
+  bash_execute: { type: 'bwrap' },
+  javascript: { type: 'quickjs' },
+  js: { type: 'quickjs' },
+  run_javascript: { type: 'quickjs' },
+};
+
+export const PAGI_CHANNEL = 'pagi_notifications';
+const tags = ['compat: pagi'];
+const errors = {
+  400: errorResponse,
+  401: errorResponse,
+  403: errorResponse,
+  404: errorResponse,
+  409: errorResponse,
+};
+
+export const pagiRoutes =
+  ({ runtime, agents, sessions, sandboxes, bus, config, db, log }: Services): FastifyPluginAsync =>
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+    const redis = config.redis_url
+      ? new Redis(config.redis_url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+      : undefined;
+    fastify.addHook('onClose', async () => {
+      redis?.disconnect();
+    });
+    // The trace id PAGI clients read back; kept as the client sent it.
+    fastify.addHook('onRequest', async (req, reply) => {
+      const given = req.headers['x-trace-id'];
+      const traceId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+      req.pagiTraceId = traceId;
+      reply.header('x-trace-id', traceId);
+    });
+    const actor = (req: FastifyRequest): Actor => ({ ...actorOf(req), traceId: req.pagiTraceId });
+
+    const notify = async (message: Record<string, unknown>) => {
+      const text = JSON.stringify(message);
+      try {
+        if (redis) await redis.publish(PAGI_CHANNEL, text);
+        else await bus.publish(PAGI_CHANNEL, text);
+      } catch (err) {
+        // A notification is a side channel: the plan's answer does not wait on it or fail with it.
+        log.warn({ err, trace_id: message.trace_id }, 'pagi notification not published');
+      }
+    };
+
+    const plan = async (req: FastifyRequest, input: z.infer<typeof planBody>) => {
+      const { tenantId } = principalOf(req);
+      const agent = await agentFor(agents, req, input.agent, config.compat.default_agent);
+      const sessionId = input.session_id
+        ? await sessions.forClientKey(tenantId, agent.id, input.session_id)
+        : undefined;
+      await writeJournal(db, actor(req), {
+        action: 'pagi.plan',
+        target: agent.id,
+        data: { session_key: input.session_id ?? null, resources: input.resources.length },
+      });
+      const handle = await runtime.run(callerOf(req), agent.id, {
+        message: input.prompt,
+        session_id: sessionId,
+        context: input.resources.length > 0 ? { resources: input.resources } : undefined,
+        stream: false,
+        multitask: 'enqueue',
+        on_disconnect: 'continue',
+      });
+      const result = await handle.result();
+      const ok = result.status === 'completed';
+      await writeJournal(db, actor(req), {
+        action: ok ? 'pagi.plan.completed' : 'pagi.plan.failed',
+        target: handle.runId,
+        data: { status: result.status },
+      });
+      void notify({
+        trace_id: req.pagiTraceId,
+        event: 'plan_completed',
+        status: result.status,
+        run_id: handle.runId,
+        session_id: input.session_id ?? handle.sessionId,
+      });
+      if (!ok) {
+        const message =
+          result.status === 'input_required' ? 'the agent waits for approval' : result.error.message;
+        throw new AppError('bad_gateway', message, { details: { run_id: handle.runId } });
+      }
+      return { text: result.text, runId: handle.runId, sessionId: input.session_id ?? handle.sessionId };
+    };
+
+    const planAnswer = z.object({
+      result: z.string(),
+      session_id: z.string(),
+      run_id: z.string(),
+      trace_id: z.string(),
+    });
+    app.post(
+      '/plan',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'PAGI planner: run the agent loop in a client-named session',
+          body: planBody,
+          response: { 200: planAnswer, ...errors },
+        },
+      },
+      async (req) => {
+        const r = await plan(req, req.body);
+        return { result: r.text, session_id: r.sessionId, run_id: r.runId, trace_id: req.pagiTraceId };
+      },
+    );
+
+    app.post(
+      '/api/v1/plan',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'PAGI agent: generate a plan',
+          body: planBody,
+          response: {
+            200: z.object({
+              service: z.string(),
+              status: z.string(),
+              plan: z.string(),
+              llm_response: z.string(),
+              bff_echo: z.null(),
+              session_id: z.string(),
+              run_id: z.string(),
+              trace_id: z.string(),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => {
+        const r = await plan(req, req.body);
+        return {
+          service: 'agentry',
+          status: 'ok',
+          plan: r.text,
+          llm_response: r.text,
+          bff_echo: null,
+          session_id: r.sessionId,
+          run_id: r.runId,
+          trace_id: req.pagiTraceId,
+        };
+      },
+    );
+
+    app.post(
+      '/api/v1/execute_tool',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'PAGI sandbox: run a tool (bash or JavaScript code) in the sandbox',
+          body: toolBody,
+          response: {
+            200: z.object({ tool_status: z.enum(['success', 'error']), result: z.unknown() }),
+            ...errors,
+          },
+        },
+      },
+      async (req, reply) => {
+        const tool = sandboxTools[req.body.tool_name];
+        if (!tool) {
+          throw new AppError(
+            'not_found',
+            `tool ${req.body.tool_name} not found; known: ${Object.keys(sandboxTools).join(', ')}`,
+          );
+        }
+        const code = tool.code ?? req.body.code;
+        if (!code) throw new AppError('validation_error', `tool ${req.body.tool_name} needs code`);
+        const out = await sandboxes.run(`pagi:${req.body.tool_name}`, tool.type, { code });
+        await writeJournal(db, actor(req), {
+          action: 'pagi.execute_tool',
+          target: req.body.tool_name,
+          data: { exit_code: out.exit_code },
+        });
+        const ok = out.exit_code === 0 && !out.timed_out;
+        return reply.send({
+          tool_status: ok ? 'success' : 'error',
+          result: {
+            stdout: out.stdout,
+            stderr: out.stderr,
+            exit_code: out.exit_code,
+            value: out.value ?? null,
+          },
+        });
+      },
+    );
+  };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** PAGI's X-Trace-ID: the client's, or made for this request. */
+    pagiTraceId: string;
+  }
+}
