@@ -9,7 +9,7 @@ import { type Actor, writeJournal } from '../../events/journal.ts';
 import type { SandboxType } from '../../tools/sandbox/service.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { callerOf } from '../routes/chat.ts';
-import { errorResponse } from '../routes/common.ts';
+import { authErrors, errorResponse } from '../routes/common.ts';
 import { agentFor } from './default-agent.ts';
 
 /**
@@ -47,13 +47,7 @@ const sandboxTools: Record<string, { type: SandboxType; code?: string }> = {
 
 export const PAGI_CHANNEL = 'pagi_notifications';
 const tags = ['compat: pagi'];
-const errors = {
-  400: errorResponse,
-  401: errorResponse,
-  403: errorResponse,
-  404: errorResponse,
-  409: errorResponse,
-};
+const errors = { ...authErrors, 409: errorResponse };
 
 export const pagiRoutes =
   ({ runtime, agents, sessions, sandboxes, bus, config, db, log }: Services): FastifyPluginAsync =>

@@ -5,7 +5,7 @@ import type { Services } from '../../app.ts';
 import { AppError, notFound } from '../../errors.ts';
 import type { Task } from '../../tasks/schema.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
-import { errorResponse } from '../routes/common.ts';
+import { authErrors, errorResponse } from '../routes/common.ts';
 import { agentFor } from './default-agent.ts';
 
 /**
@@ -64,13 +64,7 @@ const delegation = z.object({
 });
 
 const tags = ['compat: soma'];
-const errors = {
-  400: errorResponse,
-  401: errorResponse,
-  403: errorResponse,
-  404: errorResponse,
-  409: errorResponse,
-};
+const errors = { ...authErrors, 409: errorResponse };
 
 export const somaRoutes =
   ({ tasks, agents, config }: Services): FastifyPluginAsync =>

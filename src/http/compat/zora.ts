@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Services } from '../../app.ts';
 import type { Task } from '../../tasks/schema.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
-import { errorResponse } from '../routes/common.ts';
+import { authErrors } from '../routes/common.ts';
 
 /**
  * ZORA's Workers API (reference: zora-agent-runtime.md): `GET|POST /api/agents/tasks` and
@@ -56,7 +56,7 @@ const createBody = z
   .strict();
 
 const tags = ['compat: zora'];
-const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse };
+const errors = authErrors;
 
 export const zoraRoutes =
   ({ tasks, agents }: Services): FastifyPluginAsync =>
