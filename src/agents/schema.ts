@@ -8,8 +8,8 @@ import { z } from 'zod';
 export const agentName = z
   .string()
   .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
-    'letters, digits, "_", "." and "-", starting with a letter or digit, at most 64',
+    /^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,62}[A-Za-z0-9_.-])?$/,
+    'letters, digits, spaces, "_", "." and "-", starting with a letter or digit, not ending with a space, at most 64',
   );
 
 export const agentModes = ['REACTIVE', 'COLLABORATIVE'] as const;

@@ -100,7 +100,8 @@ export class Authenticator {
     const apiKey = req.header('x-api-key');
     if (apiKey !== undefined) return this.apiKey(apiKey);
 
-    const devUser = req.header('x-user-id');
+    // isA's clients send `user-id`; both names work, in dev mode only.
+    const devUser = req.header('x-user-id') ?? req.header('user-id');
     if (devUser !== undefined && this.auth.mode === 'dev') return this.dev(devUser, req);
     return undefined;
   }

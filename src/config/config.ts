@@ -172,6 +172,7 @@ export const configSchema = z
      */
     compat: z
       .object({
+        isa: z.union([z.boolean(), z.stringbool()]).optional(),
         zahara: z.union([z.boolean(), z.stringbool()]).optional(),
         zora: z.union([z.boolean(), z.stringbool()]).optional(),
         soma: z.union([z.boolean(), z.stringbool()]).optional(),
@@ -186,7 +187,7 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 
-export type CompatFamily = 'zahara' | 'zora' | 'soma' | 'pagi';
+export type CompatFamily = 'isa' | 'zahara' | 'zora' | 'soma' | 'pagi';
 
 /** Whether a compatibility family is served: its switch, else on with the embedded store only. */
 export function compatEnabled(config: Config, family: CompatFamily): boolean {
@@ -222,6 +223,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_EMBEDDINGS', ['memory', 'embeddings', 'provider']],
   ['AGENTRY_EMBEDDINGS_MODEL', ['memory', 'embeddings', 'model']],
   ['AGENTRY_SEED_OPS_TEAM', ['ops_team', 'seed']],
+  ['AGENTRY_COMPAT_ISA', ['compat', 'isa']],
   ['AGENTRY_COMPAT_ZAHARA', ['compat', 'zahara']],
   ['AGENTRY_COMPAT_ZORA', ['compat', 'zora']],
   ['AGENTRY_COMPAT_SOMA', ['compat', 'soma']],

@@ -121,7 +121,7 @@ function transferTools(
 
 /** Tool names allow letters, digits, `_` and `-`: agent names may also hold dots. */
 export function transferToolName(agent: string): string {
-  return `transfer_to_${agent.replaceAll('.', '_')}`.slice(0, 64);
+  return `transfer_to_${agent.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64);
 }
 
 function describe(agent: Agent | undefined): string {

@@ -13,6 +13,9 @@ const publicRoutes: Array<[method: string, url: RegExp]> = [
   ['GET', /^\/health$/],
   ['GET', /^\/v1\/templates$/],
   ['GET', /^\/v1\/templates\/:id$/],
+  // isA's template catalogue is public in its contract, as /v1/templates is (src/http/compat/isa.ts).
+  ['GET', /^\/api\/v1\/agents\/templates$/],
+  ['GET', /^\/api\/v1\/agents\/templates\/:id$/],
   // The API description and its browser page hold no tenant data.
   ['GET', /^\/openapi\.json$/],
   ['GET', /^\/docs(\/.*)?$/],
