@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
-import { headerValue, OutboundError, outboundRequest } from '../net/outbound.ts';
+import { headerValue, OutboundError, type OutboundNetwork, outboundRequest } from '../net/outbound.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
 import { backoffMs, parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
@@ -53,7 +53,11 @@ interface CallOptions {
 export class RemoteRuntimes {
   private readonly breakers = new Map<string, CircuitBreaker>();
 
-  constructor(private readonly options: RemoteOptions = defaultRemoteOptions) {}
+  constructor(
+    private readonly options: RemoteOptions = defaultRemoteOptions,
+    /** DNS and routing of the guarded client (tests only). */
+    private readonly network?: OutboundNetwork,
+  ) {}
 
   /** Runs `task` on the runtime at `url`; the answer's text, or an AppError (502/503/504). */
   async run(
@@ -123,6 +127,7 @@ export class RemoteRuntimes {
           maxBytes: this.options.max_bytes,
           maxRedirects: 3,
           signal: o.signal,
+          network: this.network,
         },
       );
     } catch (err) {
