@@ -68,6 +68,7 @@ export class RemoteRuntimes {
     const endpoint = `${url.replace(/\/+$/, '')}/run`;
     const breaker = this.breakerFor(endpoint);
     let last: Attempt | undefined;
+    let made = 0;
     for (let attempt = 0; attempt <= this.options.retries.max; attempt++) {
       if (attempt > 0) {
         const wait = backoffMs(attempt - 1, this.options.retries, last?.retryAfter);
@@ -82,6 +83,7 @@ export class RemoteRuntimes {
           { retryAfter: Math.max(1, Math.ceil(breaker.retryInMs() / 1000)) },
         );
       }
+      made++;
       try {
         const text = await this.once(endpoint, body, o);
         breaker.success();
@@ -101,7 +103,8 @@ export class RemoteRuntimes {
         if (!err.retryable) break;
       }
     }
-    const tries = `after ${this.options.retries.max + 1} attempt(s)`;
+    // Attempts made, not allowed: a refusal or a 4xx is not retried.
+    const tries = `after ${made} attempt(s)`;
     if (last?.kind === 'timeout')
       throw new AppError('gateway_timeout', `remote runtime ${endpoint} timed out ${tries}: ${last.message}`);
     throw new AppError('bad_gateway', `remote runtime ${endpoint} failed ${tries}: ${last?.message}`);

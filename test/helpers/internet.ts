@@ -13,7 +13,9 @@ export const PUBLIC_ADDRESS = '93.184.216.34';
  */
 export function fakeInternet(names: Record<string, string>): OutboundNetwork {
   const lookup: LookupFunction = (hostname, options, callback) => {
-    const address = hostname === 'localhost' ? '127.0.0.1' : names[hostname];
+    // As DNS does: case and a trailing dot do not change the name.
+    const name = hostname.toLowerCase().replace(/\.$/, '');
+    const address = name === 'localhost' ? '127.0.0.1' : names[name];
     if (!address) {
       const err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
       return callback(err, '', 0);
