@@ -11,7 +11,7 @@ import { createAgent, sse } from './helpers.ts';
 /** A remote agent runtime on loopback: answers by a switchable behaviour and records each request. */
 async function fakeRuntime() {
   const seen: Array<{ url: string; headers: IncomingHttpHeaders; body: unknown }> = [];
-  let behaviour: 'ok' | 'fail' | 'hang' | 'refuse' | 'redirect' = 'ok';
+  let behaviour: 'ok' | 'fail' | 'hang' | 'refuse' | 'redirect' | 'huge' = 'ok';
   let redirectTo = '';
   const server: Server = createServer((req, res) => {
     let raw = '';
@@ -22,6 +22,13 @@ async function fakeRuntime() {
       const body = JSON.parse(raw);
       seen.push({ url: req.url ?? '', headers: req.headers, body });
       if (behaviour === 'hang') return;
+      if (behaviour === 'huge') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        // Streamed without a length: the cap is met while reading, not from a header.
+        res.write('y'.repeat(800));
+        res.end('y'.repeat(800));
+        return;
+      }
       if (behaviour === 'redirect') {
         res.writeHead(307, { location: redirectTo }).end();
         return;
@@ -113,6 +120,15 @@ describe('remote runtime client', () => {
     assert.equal(err.status, 504);
     assert.match(err.message, /timed out after 2 attempt\(s\)/);
     assert.equal(fake.seen.filter((x) => x.url === '/slow/run').length, 2);
+  });
+
+  it('refuses an answer larger than max_bytes: 502 at once, not retried, nothing of it shown', async () => {
+    fake.set('huge');
+    const err = await call(client(), '/huge');
+    assert.ok(err instanceof AppError);
+    assert.equal(err.status, 502);
+    assert.match(err.message, /failed after 1 attempt\(s\): the answer is larger than 1024 bytes$/);
+    assert.equal(fake.seen.filter((x) => x.url === '/huge/run').length, 1);
   });
 
   it('does not retry a runtime that refuses the task (4xx): 502 at once', async () => {
