@@ -20,6 +20,7 @@ import { GatewayEmbedder, OfflineEmbedder } from './memory/embeddings.ts';
 import { Memory } from './memory/memory.ts';
 import { createModelGateway } from './models/create-gateway.ts';
 import type { Gateway } from './models/gateway.ts';
+import type { OutboundNetwork } from './net/outbound.ts';
 import { HealthRegistry } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -109,6 +110,8 @@ export interface App {
 
 export interface CreateAppOptions {
   log?: Logger;
+  /** DNS and routing for the guarded outbound client: tests stand in a fake internet; production sets none. */
+  network?: OutboundNetwork;
   /** Called for each migration applied, for progress output. */
   onMigration?: (name: string) => void;
 }
@@ -151,7 +154,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const agentSandboxes = new AgentSandboxes(config.sandbox, log);
     const deployments = new DeploymentService(db, agents, agentSandboxes);
     health.register('agent_sandboxes', { essential: false, run: () => agentSandboxes.healthReport() });
-    const egress = new EgressProxy({ config: config.egress, policies, tenantName, log });
+    const egress = new EgressProxy({
+      config: config.egress,
+      policies,
+      tenantName,
+      log,
+      network: options.network,
+    });
     const policyFor = (tenantId: string) => egress.policyFor(tenantId);
     const mcpServers = new McpServerStore({
       db,
@@ -165,6 +174,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       config: config.mcp,
       sandboxes,
       policyFor,
+      network: options.network,
       breaker: config.sandbox.breaker,
       health,
       version,
@@ -206,7 +216,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       }),
       executors: {
         multi_agent: multiAgentExecutor({ specs: multiAgents, agents }),
-        remote: remoteExecutor(new RemoteRuntimes(), allowPrivateEgress),
+        remote: remoteExecutor(new RemoteRuntimes(undefined, options.network), allowPrivateEgress),
         pool: poolExecutor(deployments, agentSandboxes),
       },
       admit: poolAdmission(deployments),
@@ -289,6 +299,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         tasks: config.tasks,
         policies,
         secrets: callbackSecrets,
+        network: options.network,
       });
       services.queue = queue;
       await queue.start();

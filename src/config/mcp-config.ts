@@ -17,6 +17,12 @@ export const mcpConfig = z
     call_timeout_ms: z.coerce.number().int().positive().default(30_000),
     /** Tool result text kept, in characters; beyond it the result is cut with a marker. */
     max_result_chars: z.coerce.number().int().min(1000).default(100_000),
+    /** One answer of an HTTP server (a JSON body or one SSE stream), in bytes, at most: a larger one fails. */
+    max_response_bytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(8 * 1024 * 1024),
     /**
      * Host paths shown read-only, at the same path, inside the sandboxes of stdio MCP servers: where
      * the servers' scripts and their node_modules live. Nothing else of the host is visible there.

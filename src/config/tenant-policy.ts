@@ -46,7 +46,10 @@ export type EgressCredential = z.infer<typeof credential>;
 
 /** The parts of `network` the egress proxy and the web tools read (beside `egress_allow`). */
 const egressPolicy = {
-  /** Reach loopback and private addresses through the proxy and for MCP servers (off: SSRF guard). */
+  /**
+   * Reach loopback and private addresses: remote agent runtimes, MCP servers, and the web tools and
+   * sandboxes through the egress proxy (off: the SSRF guard of net/outbound.ts refuses them).
+   */
   allow_private_egress: z.boolean().default(false),
   /** Headers injected by the proxy per domain. */
   credentials: z.array(credential).default([]),

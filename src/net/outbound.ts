@@ -1,6 +1,6 @@
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { Agent, buildConnector, type Dispatcher, request } from 'undici';
+import { Agent, buildConnector, type Dispatcher, request, fetch as undiciFetch } from 'undici';
 import { guardedLookup, isPublicAddress, refusedAddress, refusedUrl } from './ssrf.ts';
 
 /**
@@ -35,8 +35,20 @@ export interface OutboundOptions {
   /** Redirects followed (each hop checked); 0 hands a 3xx back as the answer. */
   maxRedirects?: number;
   signal?: AbortSignal;
-  /** DNS for the connect-time check (tests resolve names to loopback with it). */
+  /** How names resolve and addresses are dialed: the system's unless a test stands in a fake internet. */
+  network?: OutboundNetwork;
+}
+
+/**
+ * DNS and routing for the guarded client. Production passes none (the system resolver, addresses
+ * dialed as resolved). Tests pass one from `createApp`'s options: `lookup` resolves names to the
+ * addresses a test wants checked, `dial` routes a checked public address to a loopback server.
+ * Both act after nothing and before nothing that the checks rely on: every address `lookup`
+ * returns is checked, and `dial` only sees addresses that passed.
+ */
+export interface OutboundNetwork {
   lookup?: LookupFunction;
+  dial?: (address: string) => string;
 }
 
 export interface OutboundRequest {
@@ -58,28 +70,45 @@ export function headerValue(res: OutboundResponse, name: string): string | undef
   return Array.isArray(v) ? v[0] : v;
 }
 
-const dispatchers = new Map<string, Dispatcher>();
+const systemNetwork: OutboundNetwork = {};
+const dispatchers = new WeakMap<OutboundNetwork, Map<string, Dispatcher>>();
 
 /**
  * An undici dispatcher whose every connection is checked against the SSRF rules (unless
- * `allowPrivate`). Shared per setting so connections are reused; use it for any client library
- * that takes a dispatcher or a fetch (the MCP SDK).
+ * `allowPrivate`). Shared per setting (and network) so connections are reused, and never shared
+ * between the two settings: a connection opened for a tenant that may reach private addresses
+ * never carries a request of one that may not. Client libraries that take a fetch use `guardedFetch`.
  */
-export function guardedDispatcher(allowPrivate: boolean, lookup?: LookupFunction): Dispatcher {
+export function guardedDispatcher(
+  allowPrivate: boolean,
+  network: OutboundNetwork = systemNetwork,
+): Dispatcher {
+  let byKey = dispatchers.get(network);
+  if (!byKey) {
+    byKey = new Map();
+    dispatchers.set(network, byKey);
+  }
   const key = String(allowPrivate);
-  const cached = lookup ? undefined : dispatchers.get(key);
+  const cached = byKey.get(key);
   if (cached) return cached;
-  const base = buildConnector({ lookup: guardedLookup(allowPrivate, lookup) } as buildConnector.BuildOptions);
+  const { lookup, dial = (a: string) => a } = network;
+  const base = buildConnector({
+    lookup: guardedLookup(allowPrivate, lookup, dial),
+  } as buildConnector.BuildOptions);
   const agent = new Agent({
     connect: (opts, callback) => {
       const host = opts.hostname.replace(/^\[|\]$/g, '');
-      if (!allowPrivate && ipaddr.isValid(host) && !isPublicAddress(host)) {
-        return callback(refusedAddress(host, host), null);
+      // A literal address skips the lookup: it is checked (and routed) here.
+      if (!ipaddr.isValid(host)) return base(opts, callback);
+      if (!allowPrivate && !isPublicAddress(host)) return callback(refusedAddress(host, host), null);
+      try {
+        return base({ ...opts, hostname: dial(host) }, callback);
+      } catch (err) {
+        return callback(err as Error, null);
       }
-      return base(opts, callback);
     },
   });
-  if (!lookup) dispatchers.set(key, agent);
+  byKey.set(key, agent);
   return agent;
 }
 
@@ -93,16 +122,17 @@ export async function outboundRequest(
 ): Promise<OutboundResponse> {
   const deadline = AbortSignal.timeout(o.timeoutMs);
   const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline;
-  const dispatcher = guardedDispatcher(o.allowPrivate, o.lookup);
+  const dispatcher = guardedDispatcher(o.allowPrivate, o.network);
   let current = url;
   let method = init.method ?? 'GET';
   let body = init.body;
+  let headers = init.headers;
   for (let hop = 0; ; hop++) {
     const refused = refusedUrl(current, o.allowPrivate);
     if (refused) throw new OutboundError('refused', `${current} refused: ${refused}`);
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(current, { method, headers: init.headers, body, dispatcher, signal });
+      res = await request(current, { method, headers, body, dispatcher, signal });
     } catch (err) {
       throw failure(err, o, deadline);
     }
@@ -112,12 +142,14 @@ export async function outboundRequest(
       if (hop >= (o.maxRedirects ?? 0)) {
         throw new OutboundError('redirects', `${url}: more than ${o.maxRedirects} redirects`);
       }
-      current = new URL(location, current).href;
+      const next = new URL(location, current);
       // As browsers do: a 303, or a 301/302 after a POST, continues as a GET without the body.
       if (res.statusCode === 303 || (res.statusCode < 303 && method === 'POST')) {
         method = 'GET';
         body = undefined;
       }
+      if (next.origin !== new URL(current).origin) headers = withoutCredentials(headers);
+      current = next.href;
       continue;
     }
     return {
@@ -127,6 +159,107 @@ export async function outboundRequest(
       url: current,
     };
   }
+}
+
+/** What `guardedFetch` holds each exchange to; the deadline is optional (SDKs keep their own clocks). */
+export type GuardedFetchOptions = Omit<OutboundOptions, 'signal' | 'timeoutMs' | 'allowPrivate'> & {
+  timeoutMs?: number;
+  /** Read at each request, so a policy withdrawn since the client was made applies at once. */
+  allowPrivate: () => Promise<boolean>;
+};
+
+/**
+ * The guarded client as a `fetch`, for client libraries that take one (the MCP SDK): streamed
+ * answers stay streamed, but every hop's URL is checked, redirects are followed here (never by
+ * undici, so each hop is checked like the first and credentials stay with their origin), every
+ * connection passes the guarded dispatcher, and the body is cut with a `too_large` error past
+ * `maxBytes`.
+ */
+export function guardedFetch(o: GuardedFetchOptions): typeof fetch {
+  const guarded = async (input: string | URL, init: RequestInit = {}): Promise<Response> => {
+    const allowPrivate = await o.allowPrivate();
+    const deadline = o.timeoutMs === undefined ? undefined : AbortSignal.timeout(o.timeoutMs);
+    const signals = [init.signal, deadline].filter((x): x is AbortSignal => !!x);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const limits = { ...o, allowPrivate, timeoutMs: o.timeoutMs ?? 0 };
+    let current = new URL(input);
+    let hopInit = init;
+    for (let hop = 0; ; hop++) {
+      const refused = refusedUrl(current.href, allowPrivate);
+      if (refused) throw new OutboundError('refused', `${current.href} refused: ${refused}`);
+      let res: Response;
+      try {
+        res = (await undiciFetch(current, {
+          ...(hopInit as object),
+          redirect: 'manual',
+          signal,
+          dispatcher: guardedDispatcher(allowPrivate, o.network),
+        })) as unknown as Response;
+      } catch (err) {
+        throw failure(err, { ...limits, signal: init.signal ?? undefined }, deadline);
+      }
+      const location = res.headers.get('location');
+      if (!redirectCodes.has(res.status) || !location || (o.maxRedirects ?? 0) === 0) {
+        return cappedResponse(res, limits);
+      }
+      await res.body?.cancel().catch(() => {});
+      if (hop >= (o.maxRedirects ?? 0)) {
+        throw new OutboundError('redirects', `${input}: more than ${o.maxRedirects} redirects`);
+      }
+      const next = new URL(location, current);
+      hopInit = nextHopInit(hopInit, res.status, next.origin !== current.origin);
+      current = next;
+    }
+  };
+  return guarded as typeof fetch;
+}
+
+/** The fetch-shaped twin of the rules in `outboundRequest`: method, body and credentials on a redirect. */
+function nextHopInit(init: RequestInit, status: number, crossOrigin: boolean): RequestInit {
+  let next = init;
+  if (status === 303 || (status < 303 && (init.method ?? 'GET').toUpperCase() === 'POST')) {
+    const { body: _body, ...rest } = init;
+    next = { ...rest, method: 'GET' };
+  }
+  if (crossOrigin && next.headers) {
+    const headers = new Headers(next.headers);
+    for (const name of credentialHeaders) headers.delete(name);
+    next = { ...next, headers };
+  }
+  return next;
+}
+
+/** The answer with its body read through the byte cap, as a stream. */
+function cappedResponse(res: Response, o: Pick<OutboundOptions, 'maxBytes'>): Response {
+  if (Number(res.headers.get('content-length')) > o.maxBytes) {
+    void res.body?.cancel().catch(() => {});
+    throw tooLarge(o);
+  }
+  if (!res.body || [101, 204, 205, 304].includes(res.status)) return res;
+  const reader = res.body.getReader();
+  let seen = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      seen += value.byteLength;
+      if (seen > o.maxBytes) {
+        void reader.cancel().catch(() => {});
+        return controller.error(tooLarge(o));
+      }
+      controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
+/** Headers that carry a credential: never sent on to another origin on a redirect, as fetch does. */
+const credentialHeaders = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+function withoutCredentials(headers: Record<string, string> | undefined) {
+  if (!headers) return headers;
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => !credentialHeaders.has(k.toLowerCase())));
 }
 
 async function readCapped(res: Dispatcher.ResponseData, o: OutboundOptions, deadline: AbortSignal) {
@@ -152,13 +285,13 @@ async function readCapped(res: Dispatcher.ResponseData, o: OutboundOptions, dead
   return Buffer.concat(chunks);
 }
 
-const tooLarge = (o: OutboundOptions) =>
+const tooLarge = (o: Pick<OutboundOptions, 'maxBytes'>) =>
   new OutboundError('too_large', `the answer is larger than ${o.maxBytes} bytes`);
 
-function failure(err: unknown, o: OutboundOptions, deadline: AbortSignal): Error {
+function failure(err: unknown, o: OutboundOptions, deadline?: AbortSignal): Error {
   if (err instanceof OutboundError) return err;
   if (o.signal?.aborted) return o.signal.reason as Error;
-  if (deadline.aborted) return new OutboundError('timeout', `no answer within ${o.timeoutMs} ms`);
+  if (deadline?.aborted) return new OutboundError('timeout', `no answer within ${o.timeoutMs} ms`);
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   if (e.code === 'EREFUSEDADDRESS' || e.cause?.code === 'EREFUSEDADDRESS') {
     return new OutboundError('refused', (e.code === 'EREFUSEDADDRESS' ? e : e.cause!).message);

@@ -16,12 +16,21 @@ import { AppError } from '../errors.ts';
 
 const blockedNames = [/^localhost$/, /\.localhost$/, /^metadata(\.google)?\.internal$/, /\.internal$/];
 
+/**
+ * IPv6 global unicast (2000::/3). ipaddr.js calls everything it has no name for `unicast`, which
+ * takes in the deprecated IPv4-compatible form `::127.0.0.1` (`::7f00:1`): outside 2000::/3 no
+ * address is a public destination.
+ */
+const globalUnicast = ipaddr.IPv6.parseCIDR('2000::/3');
+
 export function isPublicAddress(address: string): boolean {
   const bare = address.replace(/^\[|\]$/g, '');
   if (!ipaddr.isValid(bare)) return false;
   let ip = ipaddr.parse(bare);
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) {
-    ip = (ip as ipaddr.IPv6).toIPv4Address();
+  if (ip.kind() === 'ipv6') {
+    const v6 = ip as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) ip = v6.toIPv4Address();
+    else if (!v6.match(globalUnicast)) return false;
   }
   return ip.range() === 'unicast';
 }
@@ -32,7 +41,12 @@ export function isPublicAddress(address: string): boolean {
  * IPv4 forms (`2130706433`, `0177.0.0.1`, `0x7f.1`) into dotted decimal.
  */
 export function normalizedHost(url: URL): string {
-  return url.hostname
+  return normalHost(url.hostname);
+}
+
+/** A host string (a URL's, a CONNECT authority's, an allowlist entry) in the form the rules compare. */
+export function normalHost(host: string): string {
+  return host
     .toLowerCase()
     .replace(/^\[|\]$/g, '')
     .replace(/\.+$/, '');
@@ -80,14 +94,27 @@ export function refusedAddress(hostname: string, address: string): NodeJS.ErrnoE
   return refused;
 }
 
-/** A socket lookup that refuses non-public addresses after resolution (send-time check). */
-export function guardedLookup(allowPrivate: boolean, resolve: LookupFunction = dnsLookup): LookupFunction {
+/**
+ * A socket lookup that refuses non-public addresses after resolution (send-time check). `dial` maps
+ * a checked address to the one connected to; only tests set it (see OutboundNetwork).
+ */
+export function guardedLookup(
+  allowPrivate: boolean,
+  resolve: LookupFunction = dnsLookup,
+  dial: (address: string) => string = (a) => a,
+): LookupFunction {
   return (hostname, options, callback) => {
     resolve(hostname, { ...options, all: true }, (err, result) => {
       if (err) return callback(err, '', 0);
-      const addresses = result as unknown as LookupAddress[];
-      const bad = addresses.find((a) => !allowPrivate && !isPublicAddress(a.address));
+      const checked = result as unknown as LookupAddress[];
+      const bad = checked.find((a) => !allowPrivate && !isPublicAddress(a.address));
       if (bad) return callback(refusedAddress(hostname, bad.address), '', 0);
+      let addresses: LookupAddress[];
+      try {
+        addresses = checked.map((a) => ({ ...a, address: dial(a.address) }));
+      } catch (e) {
+        return callback(e as Error, '', 0);
+      }
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       const first = addresses[0]!;
       callback(null, first.address, first.family);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
-import { headerValue, OutboundError, outboundRequest } from '../net/outbound.ts';
+import { headerValue, OutboundError, type OutboundNetwork, outboundRequest } from '../net/outbound.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
 import { backoffMs, parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
@@ -53,7 +53,11 @@ interface CallOptions {
 export class RemoteRuntimes {
   private readonly breakers = new Map<string, CircuitBreaker>();
 
-  constructor(private readonly options: RemoteOptions = defaultRemoteOptions) {}
+  constructor(
+    private readonly options: RemoteOptions = defaultRemoteOptions,
+    /** DNS and routing of the guarded client (tests only). */
+    private readonly network?: OutboundNetwork,
+  ) {}
 
   /** Runs `task` on the runtime at `url`; the answer's text, or an AppError (502/503/504). */
   async run(
@@ -64,6 +68,7 @@ export class RemoteRuntimes {
     const endpoint = `${url.replace(/\/+$/, '')}/run`;
     const breaker = this.breakerFor(endpoint);
     let last: Attempt | undefined;
+    let made = 0;
     for (let attempt = 0; attempt <= this.options.retries.max; attempt++) {
       if (attempt > 0) {
         const wait = backoffMs(attempt - 1, this.options.retries, last?.retryAfter);
@@ -78,6 +83,7 @@ export class RemoteRuntimes {
           { retryAfter: Math.max(1, Math.ceil(breaker.retryInMs() / 1000)) },
         );
       }
+      made++;
       try {
         const text = await this.once(endpoint, body, o);
         breaker.success();
@@ -97,7 +103,8 @@ export class RemoteRuntimes {
         if (!err.retryable) break;
       }
     }
-    const tries = `after ${this.options.retries.max + 1} attempt(s)`;
+    // Attempts made, not allowed: a refusal or a 4xx is not retried.
+    const tries = `after ${made} attempt(s)`;
     if (last?.kind === 'timeout')
       throw new AppError('gateway_timeout', `remote runtime ${endpoint} timed out ${tries}: ${last.message}`);
     throw new AppError('bad_gateway', `remote runtime ${endpoint} failed ${tries}: ${last?.message}`);
@@ -123,6 +130,7 @@ export class RemoteRuntimes {
           maxBytes: this.options.max_bytes,
           maxRedirects: 3,
           signal: o.signal,
+          network: this.network,
         },
       );
     } catch (err) {

@@ -1,7 +1,7 @@
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import { toError } from '../errors.ts';
-import { OutboundError, outboundRequest } from '../net/outbound.ts';
+import { OutboundError, type OutboundNetwork, outboundRequest } from '../net/outbound.ts';
 import type { Logger } from '../observability/logger.ts';
 import { fullJitter } from '../resilience/retry.ts';
 import type { CallbackSecrets } from './callback-secrets.ts';
@@ -14,6 +14,8 @@ export interface CallbackSenderOptions {
   log: Logger;
   policies: TenantPolicies;
   secrets: CallbackSecrets;
+  /** DNS and routing of the guarded client (tests only). */
+  network?: OutboundNetwork;
   maxAttempts: number;
   retryBaseSeconds: number;
   retryCapSeconds: number;
@@ -146,7 +148,7 @@ export class CallbackSender {
         },
         body,
       },
-      { allowPrivate, timeoutMs: this.o.timeoutSeconds * 1000, maxBytes: 64 * 1024 },
+      { allowPrivate, timeoutMs: this.o.timeoutSeconds * 1000, maxBytes: 64 * 1024, network: this.o.network },
     );
     return res.status;
   }

@@ -2,6 +2,7 @@ import type { Config } from '../config/config.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import type { LiveBus } from '../events/bus.ts';
+import type { OutboundNetwork } from '../net/outbound.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { CallbackSecrets } from './callback-secrets.ts';
 import { CallbackSender } from './callback-sender.ts';
@@ -19,6 +20,8 @@ export interface QueueRunnerDeps {
   tasks: Config['tasks'];
   policies: TenantPolicies;
   secrets: CallbackSecrets;
+  /** DNS and routing of the guarded client callbacks go out with (tests only). */
+  network?: OutboundNetwork;
 }
 
 /**
@@ -38,6 +41,7 @@ export class QueueRunner {
       log: d.log,
       policies: d.policies,
       secrets: d.secrets,
+      network: d.network,
       maxAttempts: t.callback_max_attempts,
       retryBaseSeconds: t.callback_retry_base_seconds,
       retryCapSeconds: t.callback_retry_cap_seconds,

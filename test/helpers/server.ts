@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { type App, createApp } from '../../src/app.ts';
+import { type App, type CreateAppOptions, createApp } from '../../src/app.ts';
 import { type ConfigInput, testConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 
@@ -64,8 +64,15 @@ export interface TestResponse {
   text: string;
 }
 
-/** Boots the real server on a random loopback port with a fresh store of the given kind. */
-export async function startServer(store: StoreKind, overrides: ConfigInput = {}): Promise<TestServer> {
+/**
+ * Boots the real server on a random loopback port with a fresh store of the given kind; `options`
+ * may stand in a fake internet for the guarded outbound client (test/helpers/internet.ts).
+ */
+export async function startServer(
+  store: StoreKind,
+  overrides: ConfigInput = {},
+  options: Pick<CreateAppOptions, 'network'> = {},
+): Promise<TestServer> {
   let drop = async () => {};
   let storeConfig: ConfigInput['store'] = { data_dir: 'memory://' };
   if (store === 'postgres') {
@@ -83,7 +90,10 @@ export async function startServer(store: StoreKind, overrides: ConfigInput = {})
     sandbox,
     store: { ...storeConfig, ...overrides.store },
   });
-  const app = await createApp(config, { log: createLogger(process.env.AGENTRY_TEST_LOG ?? 'silent') });
+  const app = await createApp(config, {
+    ...options,
+    log: createLogger(process.env.AGENTRY_TEST_LOG ?? 'silent'),
+  });
   const address = await app.http.listen({ host: '127.0.0.1', port: 0 });
   if (!app.adminKey) throw new Error('a fresh store must create an admin key');
   const adminKey = app.adminKey;

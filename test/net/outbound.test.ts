@@ -57,6 +57,11 @@ describe('SSRF rules on URLs', () => {
       'http://[::1]/',
       'http://[::ffff:127.0.0.1]/',
       'http://[::ffff:a9fe:a9fe]/',
+      'http://[::127.0.0.1]/',
+      'http://[::7f00:1]/',
+      'http://[64:ff9b::7f00:1]/',
+      'http://[2002:7f00:1::]/',
+      'http://[fd00:ec2::254]/',
       'http://10.0.0.1/',
       'http://192.168.1.1./',
       'http://169.254.169.254/',
@@ -68,7 +73,12 @@ describe('SSRF rules on URLs', () => {
     ]) {
       assert.ok(refusedUrl(url), `${url} should be refused`);
     }
-    for (const url of ['https://example.com/', 'http://93.184.216.34:8080/x', 'https://EXAMPLE.com./']) {
+    for (const url of [
+      'https://example.com/',
+      'http://93.184.216.34:8080/x',
+      'https://EXAMPLE.com./',
+      'http://[2606:4700::1111]/',
+    ]) {
       assert.equal(refusedUrl(url), undefined, url);
     }
   });
@@ -94,7 +104,7 @@ describe('guarded outbound client', () => {
     const err = await outboundRequest(
       `http://innocent.example:${up.port}/`,
       {},
-      { ...opts(false), lookup: toLoopback },
+      { ...opts(false), network: { lookup: toLoopback } },
     ).catch((e) => e);
     assert.ok(err instanceof OutboundError && err.kind === 'refused', String(err));
     assert.match(err.message, /non-public 127\.0\.0\.1/);

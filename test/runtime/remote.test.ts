@@ -4,13 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '../../src/errors.ts';
 import { RemoteRuntimes } from '../../src/runtime/remote.ts';
+import { fakeInternet, PUBLIC_ADDRESS } from '../helpers/internet.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import { createAgent, sse } from './helpers.ts';
 
 /** A remote agent runtime on loopback: answers by a switchable behaviour and records each request. */
 async function fakeRuntime() {
   const seen: Array<{ url: string; headers: IncomingHttpHeaders; body: unknown }> = [];
-  let behaviour: 'ok' | 'fail' | 'hang' | 'refuse' = 'ok';
+  let behaviour: 'ok' | 'fail' | 'hang' | 'refuse' | 'redirect' | 'huge' = 'ok';
+  let redirectTo = '';
   const server: Server = createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => {
@@ -20,6 +22,17 @@ async function fakeRuntime() {
       const body = JSON.parse(raw);
       seen.push({ url: req.url ?? '', headers: req.headers, body });
       if (behaviour === 'hang') return;
+      if (behaviour === 'huge') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        // Streamed without a length: the cap is met while reading, not from a header.
+        res.write('y'.repeat(800));
+        res.end('y'.repeat(800));
+        return;
+      }
+      if (behaviour === 'redirect') {
+        res.writeHead(307, { location: redirectTo }).end();
+        return;
+      }
       if (behaviour === 'refuse') {
         res.writeHead(400, { 'content-type': 'text/plain' }).end('no such task');
         return;
@@ -37,9 +50,29 @@ async function fakeRuntime() {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
-    set: (b: typeof behaviour) => {
+    set: (b: typeof behaviour, to = '') => {
       behaviour = b;
+      redirectTo = to;
     },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** A service on loopback that must never be read through a remote agent; counts its requests. */
+async function internalService() {
+  let hits = 0;
+  const server: Server = createServer((_req, res) => {
+    hits++;
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('internal secret');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    hits: () => hits,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
@@ -89,6 +122,15 @@ describe('remote runtime client', () => {
     assert.equal(fake.seen.filter((x) => x.url === '/slow/run').length, 2);
   });
 
+  it('refuses an answer larger than max_bytes: 502 at once, not retried, nothing of it shown', async () => {
+    fake.set('huge');
+    const err = await call(client(), '/huge');
+    assert.ok(err instanceof AppError);
+    assert.equal(err.status, 502);
+    assert.match(err.message, /failed after 1 attempt\(s\): the answer is larger than 1024 bytes$/);
+    assert.equal(fake.seen.filter((x) => x.url === '/huge/run').length, 1);
+  });
+
   it('does not retry a runtime that refuses the task (4xx): 502 at once', async () => {
     fake.set('refuse');
     const err = await call(client(), '/refuse');
@@ -103,16 +145,62 @@ for (const store of stores) {
   describe(`remote agents on ${store}`, () => {
     let s: TestServer;
     let fake: Awaited<ReturnType<typeof fakeRuntime>>;
+    let internal: Awaited<ReturnType<typeof internalService>>;
 
     before(async () => {
       fake = await fakeRuntime();
-      s = await startServer(store);
+      internal = await internalService();
+      // public.test resolves to a public address, routed to the fake runtime; sneaky.test to loopback.
+      const network = fakeInternet({ 'public.test': PUBLIC_ADDRESS, 'sneaky.test': '127.0.0.1' });
+      s = await startServer(store, {}, { network });
       // The fake runtime is on loopback: the default tenant may reach private addresses.
       await allowPrivate(s, true);
     });
     after(async () => {
       await s.close();
       await fake.close();
+      await internal.close();
+    });
+
+    it('a write key cannot make a remote agent read a loopback service by a name or a redirect', async () => {
+      await allowPrivate(s, false);
+      const key = await s.request('POST', '/v1/keys', {
+        body: { name: 'writer', scopes: ['read', 'write'] },
+      });
+      assert.equal(key.status, 201, key.text);
+      const writer = key.body.secret as string;
+      const make = async (name: string, runtime_url: string) => {
+        const res = await s.request('POST', '/v1/agents', {
+          body: { name, env: 'remote', runtime_url },
+          key: writer,
+        });
+        assert.equal(res.status, 201, res.text);
+        return res.body as { id: string; name: string };
+      };
+      // Both pass creation: a name that resolves to loopback, and a public runtime that redirects there.
+      const named = await make('far-named', `http://sneaky.test:${internal.port}`);
+      const port = new URL(fake.url).port;
+      const hop = await make('far-hop', `http://public.test:${port}/hop`);
+      fake.set('redirect', `http://127.0.0.1:${internal.port}/run`);
+      try {
+        for (const agent of [named, hop]) {
+          const res = await s.request('POST', `/v1/agents/${agent.id}/chat`, {
+            body: { message: 'read the internal service', stream: false },
+            key: writer,
+          });
+          assert.equal(res.status, 502, `${agent.name}: ${res.text}`);
+          assert.match(
+            res.body.error.message,
+            /failed after 1 attempt\(s\): .*(sneaky\.test resolves to non-public 127\.0\.0\.1|127\.0\.0\.1:\d+\/run refused: address 127\.0\.0\.1 is not a public address)/,
+          );
+          assert.doesNotMatch(res.text, /internal secret/);
+        }
+        assert.equal(fake.seen.filter((x) => x.url === '/hop/run').length, 1, 'the public runtime was asked');
+        assert.equal(internal.hits(), 0, 'the loopback service never was');
+      } finally {
+        fake.set('ok');
+        await allowPrivate(s, true);
+      }
     });
 
     it('sends {task, parameters} with X-Request-Id to POST {runtime_url}/run and answers like chat', async () => {

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createTenant } from '../auth/fixtures.ts';
+import { fakeInternet } from '../helpers/internet.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 const SECRET = `search-key-${process.pid}-${Date.now()}`;
@@ -61,10 +62,14 @@ describe('egress proxy and web tools', () => {
 
   before(async () => {
     web = await fakeWeb();
-    s = await startServer('pglite', {
-      sandbox: { pools: { bwrap: { size: 1 }, quickjs: { size: 0 } } },
-      egress: { max_response_bytes: 8192 },
-    });
+    s = await startServer(
+      'pglite',
+      {
+        sandbox: { pools: { bwrap: { size: 1 }, quickjs: { size: 0 } } },
+        egress: { max_response_bytes: 8192 },
+      },
+      { network: fakeInternet({ 'sneaky.test': '127.0.0.1' }) },
+    );
     guarded = await createTenant(s, 'egress-guarded');
     bare = await createTenant(s, 'egress-bare');
     const me = await s.app.services.tenants.find(s.app.defaultTenantId);
@@ -86,7 +91,7 @@ describe('egress proxy and web tools', () => {
             ],
           },
         },
-        'egress-guarded': { network: { egress_allow: ['127.0.0.1'] } },
+        'egress-guarded': { network: { egress_allow: ['127.0.0.1', 'sneaky.test'] } },
       },
     });
   });
@@ -125,6 +130,17 @@ describe('egress proxy and web tools', () => {
       (out as { error: string }).error,
       /^egress refused: address 127\.0\.0\.1 is not a public address/,
     );
+  });
+
+  it('refuses an allowed name that resolves to a private address, after DNS, and never calls it', async () => {
+    const before = web.seen.length;
+    const out = await call(guarded.id, 'web_crawl', { url: `http://sneaky.test.:${web.port}/page` });
+    assert.equal(out.ok, false);
+    assert.match(
+      (out as { error: string }).error,
+      /^egress to sneaky\.test\.? failed: sneaky\.test\.? resolves to a private address/,
+    );
+    assert.equal(web.seen.length, before);
   });
 
   it('cuts an upstream answer at the configured size', async () => {

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { tenantsFileSchema } from '../../src/config/tenant-policy.ts';
 import { guardedLookup, refusedUrl } from '../../src/net/ssrf.ts';
 import { verify } from '../../src/tasks/signature.ts';
+import { fakeInternet } from '../helpers/internet.ts';
 import { stores, type TestServer } from '../helpers/server.ts';
 import { createAgent, eventually, startQueueServer, waitForStatus } from './helpers.ts';
 
@@ -79,7 +80,7 @@ for (const store of stores) {
     let agent: { id: string };
 
     before(async () => {
-      s = await startQueueServer(store);
+      s = await startQueueServer(store, {}, { network: fakeInternet({ 'sneaky.test': '127.0.0.1' }) });
       agent = await createAgent(s, 'hooked');
       s.app.services.taskHandlers.register({ agentId: agent.id }, async (task) => ({
         result: { echoed: task.payload },
@@ -176,6 +177,28 @@ for (const store of stores) {
           const r = await s.request('GET', `/v1/tasks/${res.body.id}`);
           return r.body.callback_status?.startsWith('refused') ? r.body : undefined;
         });
+        assert.equal(t.callback_attempts, 1, 'given up at once, not retried');
+        assert.equal(hook.got.length, 0);
+      } finally {
+        hook.server.close();
+      }
+    });
+
+    it('refuses loopback spellings at creation and a name that resolves to loopback at send time', async () => {
+      const hook = await receiver();
+      try {
+        for (const host of ['LOCALHOST.', '127.1', '[::ffff:127.0.0.1]', '[::127.0.0.1]']) {
+          const bad = await create(`http://${host}:${hook.port}/x`);
+          assert.equal(bad.status, 400, `${host}: ${bad.text}`);
+          assert.match(bad.body.error.message, /callback_url refused/);
+        }
+        const res = await create(`http://sneaky.test:${hook.port}/x`);
+        assert.equal(res.status, 202, res.text);
+        const t = await eventually(async () => {
+          const r = await s.request('GET', `/v1/tasks/${res.body.id}`);
+          return r.body.callback_status?.startsWith('refused') ? r.body : undefined;
+        });
+        assert.match(t.callback_status, /sneaky\.test resolves to non-public 127\.0\.0\.1/);
         assert.equal(t.callback_attempts, 1, 'given up at once, not retried');
         assert.equal(hook.got.length, 0);
       } finally {

@@ -1,3 +1,4 @@
+import type { CreateAppOptions } from '../../src/app.ts';
 import type { ConfigInput } from '../../src/config/config.ts';
 import { type StoreKind, startServer, type TestServer } from '../helpers/server.ts';
 
@@ -15,8 +16,13 @@ export const fastQueue: ConfigInput['tasks'] = {
 export async function startQueueServer(
   store: StoreKind,
   tasks: ConfigInput['tasks'] = {},
+  options: Pick<CreateAppOptions, 'network'> = {},
 ): Promise<TestServer> {
-  return startServer(store, { tasks: { ...fastQueue, ...tasks }, server: { shutdown_grace_seconds: 2 } });
+  return startServer(
+    store,
+    { tasks: { ...fastQueue, ...tasks }, server: { shutdown_grace_seconds: 2 } },
+    options,
+  );
 }
 
 export const summarizeType = {

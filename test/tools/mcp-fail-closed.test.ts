@@ -39,7 +39,7 @@ describe('stdio MCP servers without a sandbox', () => {
     const conn = new McpConnection(row, {
       config: mcpConfig.parse({}),
       sandboxes,
-      allowPrivate: false,
+      allowPrivate: async () => false,
       version: 'test',
       egressBind: async () => undefined,
     });

@@ -195,6 +195,20 @@ for (const store of stores) {
       assert.match(guarded.body.error.message, /not a public address/);
     });
 
+    it('checks the address at each request: a policy withdrawn after connecting refuses the server', async () => {
+      // web1 is connected (earlier tests listed and called its tools); its tool list is cached.
+      const me = await s.app.services.tenants.find(s.app.defaultTenantId);
+      s.app.services.policies.set({ tenants: {} });
+      try {
+        const ctx = { signal: new AbortController().signal, tenantId: s.app.defaultTenantId };
+        const out = await s.app.services.tools.execute('web1__shout', '{"text":"hi"}', ctx as never);
+        assert.equal(out.ok, false, JSON.stringify(out));
+        assert.match((out as { error: string }).error, /address 127\.0\.0\.1 is not a public address/);
+      } finally {
+        s.app.services.policies.set({ tenants: { [me!.name]: { network: { allow_private_egress: true } } } });
+      }
+    });
+
     it('answers an unreachable server with a clear tool error and its status in GET /v1/tools, never a 500', async () => {
       const dead = await s.request('POST', '/v1/mcp-servers', {
         body: { name: 'dead', transport: 'http', url: 'http://127.0.0.1:9/mcp' },

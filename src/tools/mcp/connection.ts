@@ -2,9 +2,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { fetch as undiciFetch } from 'undici';
 import type { McpConfig } from '../../config/mcp-config.ts';
-import { guardedDispatcher } from '../../net/outbound.ts';
+import { guardedFetch, type OutboundNetwork } from '../../net/outbound.ts';
 import type { SandboxBind } from '../sandbox/bwrap-args.ts';
 import type { SandboxService } from '../sandbox/service.ts';
 import { SandboxRefusal } from '../sandbox/types.ts';
@@ -29,7 +28,9 @@ export interface McpConnectionDeps {
   config: McpConfig;
   sandboxes: SandboxService;
   /** The tenant allows MCP servers (and egress) on private addresses. */
-  allowPrivate: boolean;
+  allowPrivate: () => Promise<boolean>;
+  /** DNS and routing of the guarded client: the system's unless a test stands in a fake internet. */
+  network?: OutboundNetwork;
   version: string;
   /** The tenant's egress proxy socket for stdio servers' sandboxes, when the tenant may reach anything. */
   egressBind: () => Promise<SandboxBind | undefined>;
@@ -168,13 +169,17 @@ export class McpConnection {
     if (row.transport === 'http') {
       const headers: Record<string, string> = { ...row.headers };
       if (row.secret) headers.authorization = `Bearer ${row.secret}`;
-      // The SSRF rules again on every connection (redirects included), after DNS: a name may
-      // re-resolve to a private address.
-      const dispatcher = guardedDispatcher(this.d.allowPrivate);
+      // Every request passes the guarded client under the tenant's policy as it is then: each hop's
+      // URL checked, each connection's address after DNS, each answer capped. The SDK's own
+      // timeouts (connect_timeout_ms, call_timeout_ms) bound the exchanges.
       return new StreamableHTTPClientTransport(new URL(row.url!), {
         requestInit: { headers },
-        fetch: ((url: string | URL, init?: RequestInit) =>
-          undiciFetch(url, { ...(init as object), dispatcher })) as unknown as typeof fetch,
+        fetch: guardedFetch({
+          allowPrivate: this.d.allowPrivate,
+          maxBytes: this.d.config.max_response_bytes,
+          maxRedirects: 3,
+          network: this.d.network,
+        }),
       });
     }
     const argv = [row.command!, ...row.args].map(shellQuote).join(' ');

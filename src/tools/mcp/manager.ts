@@ -1,6 +1,7 @@
 import type { McpConfig } from '../../config/mcp-config.ts';
 import type { TenantPolicy } from '../../config/tenant-policy.ts';
 import type { ToolSpec } from '../../models/types.ts';
+import type { OutboundNetwork } from '../../net/outbound.ts';
 import type { HealthRegistry } from '../../observability/health.ts';
 import { type BreakerOptions, CircuitBreaker } from '../../resilience/breaker.ts';
 import type { SandboxBind } from '../sandbox/bwrap-args.ts';
@@ -15,6 +16,8 @@ export interface McpManagerDeps {
   config: McpConfig;
   sandboxes: SandboxService;
   policyFor: (tenantId: string) => Promise<TenantPolicy>;
+  /** DNS and routing of the guarded client (tests only). */
+  network?: OutboundNetwork;
   breaker: BreakerOptions;
   health: HealthRegistry;
   version: string;
@@ -171,8 +174,7 @@ export class McpManager {
   private async connectionsOf(tenantId: string): Promise<McpConnection[]> {
     const rows = await this.d.store.rows(tenantId);
     if (rows.length === 0 && this.connections.size === 0) return [];
-    // Read before the loop: from here to the end nothing awaits, so two calls cannot both connect a row.
-    const allowPrivate = (await this.d.policyFor(tenantId)).network.allow_private_egress;
+    // From here to the end nothing awaits, so two calls cannot both connect a row.
     const current = new Set(rows.map((r) => r.id));
     // Servers removed by another process: their connections go too.
     for (const c of this.connections.values()) {
@@ -187,7 +189,9 @@ export class McpManager {
         conn = new McpConnection(row, {
           config: this.d.config,
           sandboxes: this.d.sandboxes,
-          allowPrivate,
+          // Read at each request: a policy withdrawn since the connection was made applies at once.
+          allowPrivate: async () => (await this.d.policyFor(tenantId)).network.allow_private_egress,
+          network: this.d.network,
           version: this.d.version,
           egressBind: () => this.d.egressBind(tenantId),
         });

@@ -1,14 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { EgressCredential, TenantPolicy } from '../../config/tenant-policy.ts';
-import { refusedUrl } from '../../net/ssrf.ts';
-
-/** Lower-case, no trailing dot, no IPv6 brackets: the form allowlist entries are compared in. */
-export function normalHost(host: string): string {
-  return host
-    .toLowerCase()
-    .replace(/\.$/, '')
-    .replace(/^\[|\]$/g, '');
-}
+import { normalHost, refusedUrl } from '../../net/ssrf.ts';
 
 /** `api.example.com` matches itself only; `*.example.com` matches any name below example.com. */
 export function domainMatches(entry: string, host: string): boolean {

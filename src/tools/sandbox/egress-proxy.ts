@@ -7,16 +7,19 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { EgressConfig } from '../../config/mcp-config.ts';
 import type { TenantPolicies, TenantPolicy } from '../../config/tenant-policy.ts';
-import { guardedLookup } from '../../net/ssrf.ts';
+import type { OutboundNetwork } from '../../net/outbound.ts';
+import { guardedLookup, normalHost } from '../../net/ssrf.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { SANDBOX_GID, SANDBOX_UID, type SandboxBind } from './bwrap-args.ts';
-import { allowedDomains, credentialHeaders, egressRefusal, normalHost } from './egress-allow.ts';
+import { allowedDomains, credentialHeaders, egressRefusal } from './egress-allow.ts';
 
 export interface EgressProxyDeps {
   config: EgressConfig;
   policies: TenantPolicies;
   tenantName: (tenantId: string) => Promise<string>;
   log: Logger;
+  /** DNS and routing of the guarded client, for the proxy's upstream connections (tests only). */
+  network?: OutboundNetwork;
 }
 
 /** Where a sandbox allowed egress finds the proxy: `curl --unix-socket /run/egress.sock http://host/…`. */
@@ -148,7 +151,7 @@ export class EgressProxy {
     const upstream = (target.protocol === 'https:' ? https : http).request(target, {
       method: req.method,
       headers,
-      lookup: guardedLookup(policy.network.allow_private_egress),
+      lookup: this.lookup(policy),
       timeout: config.timeout_ms,
       // No pooled connections: one made under one tenant's policy must never carry another's request.
       agent: false,
@@ -187,6 +190,12 @@ export class EgressProxy {
     req.pipe(upstream);
   }
 
+  /** The guarded client's connect-time check, as a socket lookup: every upstream connection passes it. */
+  private lookup(policy: TenantPolicy) {
+    const { network } = this.deps;
+    return guardedLookup(policy.network.allow_private_egress, network?.lookup, network?.dial);
+  }
+
   private async tunnel(tenantId: string, req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     const [host, port] = splitHostPort(req.url ?? '');
     const policy = await this.policyFor(tenantId);
@@ -198,7 +207,7 @@ export class EgressProxy {
     const upstream = net.connect({
       host: host!,
       port: Number(port),
-      lookup: guardedLookup(policy.network.allow_private_egress),
+      lookup: this.lookup(policy),
     });
     upstream.once('connect', () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
