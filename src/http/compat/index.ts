@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../app.ts';
 import { compatEnabled } from '../../config/config.ts';
 import { isaRoutes } from './isa.ts';
+import { isaTeamRoutes } from './isa-teams.ts';
 import { pagiRoutes } from './pagi.ts';
 import { somaRoutes } from './soma.ts';
 import { zaharaRoutes } from './zahara.ts';
@@ -12,7 +13,10 @@ import { zoraRoutes } from './zora.ts';
  * services the /v1 routes call. Each family is switched by `compat.<family>` (see config).
  */
 export async function registerCompat(app: FastifyInstance, services: Services): Promise<void> {
-  if (compatEnabled(services.config, 'isa')) await app.register(isaRoutes(services));
+  if (compatEnabled(services.config, 'isa')) {
+    await app.register(isaRoutes(services));
+    await app.register(isaTeamRoutes(services));
+  }
   if (compatEnabled(services.config, 'zahara')) await app.register(zaharaRoutes(services));
   if (compatEnabled(services.config, 'zora')) await app.register(zoraRoutes(services));
   if (compatEnabled(services.config, 'soma')) await app.register(somaRoutes(services));

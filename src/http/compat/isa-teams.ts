@@ -1,0 +1,194 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { multiAgentSchema, pageQuery, updateMultiAgentBody } from '../../agents/schema.ts';
+import type { Services } from '../../app.ts';
+import { AppError } from '../../errors.ts';
+import { AgentGenerator } from '../../runtime/generator.ts';
+import { actorOf, principalOf } from '../plugins/auth.ts';
+import { callerOf, replyWithRun } from '../routes/chat.ts';
+import { authErrors } from '../routes/common.ts';
+
+/**
+ * isA's agent service contract, second part: multi-agent specs (`/api/v1/agents/multi-specs`), the
+ * swarm and DAG runs, and generation from a requirement (isA's "Vibe" path, here Agentry's own
+ * generator). A spec is an Agentry multi-agent spec and a run is an Agentry run; a swarm or DAG is
+ * named by `spec_id`, may start at `entry_agent_override` (a member, by id or name), and answers as
+ * isA's chat does. `/swarm/dag` refuses a spec that is not a DAG.
+ */
+const runBody = z
+  .object({
+    spec_id: z.uuid(),
+    message: z.string().min(1).max(200_000),
+    entry_agent_override: z.string().min(1).max(200).optional(),
+    session_id: z.uuid().optional(),
+  })
+  .strict();
+
+const generateBody = z
+  .object({
+    requirement: z.string().trim().min(3).max(10_000).optional(),
+    prompt: z.string().trim().min(3).max(10_000).optional(),
+    model_id: z.string().min(1).max(200).optional(),
+  })
+  .strict()
+  .refine((b) => (b.requirement ?? b.prompt) !== undefined, {
+    message: 'send requirement (or prompt)',
+    path: ['requirement'],
+  });
+
+const tags = ['compat: isa'];
+/** isA's chat answer (a streamed run answers with Server-Sent Events instead). */
+const answer = z.object({
+  status: z.string(),
+  response: z.object({ success: z.boolean(), result: z.object({ response: z.string().nullable() }) }),
+  session_id: z.string(),
+  run_id: z.string(),
+});
+const specParams = z.object({ spec_id: z.uuid() }).strict();
+
+export const isaTeamRoutes =
+  ({ agents, multiAgents, runtime, models, tools, config }: Services): FastifyPluginAsync =>
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+    const generator = new AgentGenerator({
+      models,
+      agents,
+      multiAgents,
+      tools,
+      defaultModel: config.models.default_model,
+    });
+
+    app.get(
+      '/api/v1/agents/multi-specs',
+      {
+        schema: {
+          tags,
+          summary: 'isA: list multi-agent specs',
+          querystring: pageQuery,
+          response: { 200: z.array(multiAgentSchema), ...authErrors },
+        },
+      },
+      async (req) => (await multiAgents.list(principalOf(req).tenantId, req.query)).data,
+    );
+    app.get(
+      '/api/v1/agents/multi-specs/:spec_id',
+      {
+        schema: {
+          tags,
+          summary: 'isA: one multi-agent spec',
+          params: specParams,
+          response: { 200: multiAgentSchema, ...authErrors },
+        },
+      },
+      async (req) => multiAgents.get(principalOf(req).tenantId, req.params.spec_id),
+    );
+    app.patch(
+      '/api/v1/agents/multi-specs/:spec_id',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'isA: change a multi-agent spec',
+          params: specParams,
+          body: updateMultiAgentBody,
+          response: { 200: multiAgentSchema, ...authErrors },
+        },
+      },
+      async (req) =>
+        multiAgents.update(principalOf(req).tenantId, req.params.spec_id, req.body, actorOf(req)),
+    );
+    app.delete(
+      '/api/v1/agents/multi-specs/:spec_id',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'isA: delete a multi-agent spec',
+          params: specParams,
+          response: { 200: z.object({ success: z.boolean(), id: z.string() }), ...authErrors },
+        },
+      },
+      async (req) => {
+        await multiAgents.delete(principalOf(req).tenantId, req.params.spec_id, actorOf(req));
+        return { success: true, id: req.params.spec_id };
+      },
+    );
+
+    const team = (path: string, summary: string, stream: boolean, kind?: 'dag') =>
+      app.post(
+        path,
+        {
+          config: { auth: 'write' },
+          schema: {
+            tags,
+            summary,
+            body: runBody,
+            produces: stream ? ['text/event-stream'] : ['application/json'],
+            response: { 200: answer, ...authErrors },
+          },
+        },
+        async (req, reply) => {
+          const { tenantId } = principalOf(req);
+          const spec = await multiAgents.get(tenantId, req.body.spec_id);
+          if (kind && spec.kind !== kind)
+            throw new AppError('unprocessable', `spec ${spec.name} is a ${spec.kind}, not a ${kind}`);
+          let entry = spec.entry_agent_id;
+          if (req.body.entry_agent_override) {
+            entry = (await agents.resolve(tenantId, req.body.entry_agent_override)).id;
+            if (!spec.members.includes(entry)) {
+              throw new AppError(
+                'unprocessable',
+                `${req.body.entry_agent_override} is not a member of ${spec.name}`,
+              );
+            }
+          }
+          const handle = await runtime.run(callerOf(req), entry, {
+            message: req.body.message,
+            session_id: req.body.session_id,
+            stream,
+            multitask: 'reject',
+            on_disconnect: 'continue',
+            multiAgent: { id: spec.id, ...(entry !== spec.entry_agent_id && { entry_agent_id: entry }) },
+          });
+          if (stream)
+            return replyWithRun(runtime, req, reply, handle, { stream: true, on_disconnect: 'continue' });
+          const r = await handle.result();
+          const ok = r.status === 'completed';
+          return {
+            status: ok ? 'success' : 'error',
+            response: {
+              success: ok,
+              result: { response: ok ? r.text : r.status === 'input_required' ? null : r.error.message },
+            },
+            session_id: handle.sessionId,
+            run_id: handle.runId,
+          };
+        },
+      );
+    team('/api/v1/agents/swarm', 'isA: run a swarm (or any multi-agent spec) and answer as JSON', false);
+    team('/api/v1/agents/swarm/stream', 'isA: run a swarm, streamed as Server-Sent Events', true);
+    team('/api/v1/agents/swarm/dag', 'isA: run a DAG spec and answer as JSON', false, 'dag');
+
+    app.post(
+      '/api/v1/agents/generate',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'isA: generate an agent (or a team) from a requirement',
+          body: generateBody,
+          response: { 200: z.record(z.string(), z.unknown()), ...authErrors },
+        },
+      },
+      async (req) => {
+        const { tenantId, tenantName, keyId, requestId, traceId } = callerOf(req);
+        const out = await generator.generate(
+          { tenantId, tenantName, keyId, requestId, traceId },
+          { requirement: (req.body.requirement ?? req.body.prompt)!, model: req.body.model_id },
+          actorOf(req),
+        );
+        return { ...out, agent: out.agents[0] ?? null, multi_spec: out.multi_agent };
+      },
+    );
+  };
