@@ -1,0 +1,112 @@
+/**
+ * Agentry as an MCP server, driven by the official SDK's client over Streamable HTTP: tools
+ * listed per key, an agent called with progress notifications, knowledge search, tasks, and a
+ * read-only key refused where /v1 would refuse it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { startServer, stores, type TestServer } from '../helpers/server.ts';
+
+async function connect(s: TestServer, key: string): Promise<Client> {
+  const client = new Client({ name: 'agentry-test', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${s.url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${key}` } },
+    }),
+  );
+  return client;
+}
+
+const textOf = (r: unknown) => ((r as CallToolResult).content[0] as { text: string }).text;
+
+for (const store of stores) {
+  describe(`MCP server on ${store}`, () => {
+    let s: TestServer;
+    let readKey: string;
+    let client: Client;
+    before(async () => {
+      s = await startServer(store);
+      await s.request('POST', '/v1/agents', {
+        body: { name: 'Math Helper', description: 'does sums', tools: ['calculator'] },
+      });
+      readKey = (await s.request('POST', '/v1/keys', { body: { name: 'ro', scopes: ['read'] } })).body.secret;
+      client = await connect(s, s.adminKey);
+    });
+    after(async () => {
+      await client.close();
+      await s.close();
+    });
+
+    it('lists each agent as a tool, beside knowledge search and tasks', async () => {
+      const { tools } = await client.listTools();
+      const names = tools.map((t) => t.name).sort();
+      assert.deepEqual(names, ['agent_Math_Helper', 'create_task', 'get_task', 'search_knowledge']);
+      const agent = tools.find((t) => t.name === 'agent_Math_Helper')!;
+      assert.equal(agent.description, 'does sums');
+      assert.deepEqual(Object.keys(agent.inputSchema.properties ?? {}).sort(), ['message', 'session_id']);
+    });
+
+    it('calls an agent and reports progress while it runs', async () => {
+      const progress: Array<{ progress: number; message?: string }> = [];
+      const result = await client.callTool(
+        { name: 'agent_Math_Helper', arguments: { message: 'use the calculator tool for 12 * 7' } },
+        undefined,
+        { onprogress: (p) => progress.push(p) },
+      );
+      assert.equal(result.isError, false, textOf(result));
+      assert.match(textOf(result), /84/);
+      assert.ok(progress.length >= 2, JSON.stringify(progress));
+      assert.ok(
+        progress.some((p) => p.message === 'tool_call'),
+        JSON.stringify(progress),
+      );
+      const session = /session_id: ([0-9a-f-]{36})/.exec(textOf(result))![1];
+      const again = await client.callTool({
+        name: 'agent_Math_Helper',
+        arguments: { message: 'and 2+2?', session_id: session },
+      });
+      assert.match(textOf(again), new RegExp(session!));
+    });
+
+    it('creates and reads a task, and searches a knowledge base', async () => {
+      const created = await client.callTool({
+        name: 'create_task',
+        arguments: { agent: 'math helper', title: 'sum it' },
+      });
+      const task = JSON.parse(textOf(created));
+      assert.equal(task.title, 'sum it');
+      const got = await client.callTool({ name: 'get_task', arguments: { task_id: task.id } });
+      assert.equal(JSON.parse(textOf(got)).id, task.id);
+      const kb = await s.request('POST', '/v1/knowledge-bases', { body: { name: 'notes' } });
+      await s.request('POST', `/v1/knowledge-bases/${kb.body.id}/documents`, {
+        body: { source: 'tides.md', content: 'The tide tables for Harwich are published weekly.' },
+      });
+      const hits = await client.callTool({
+        name: 'search_knowledge',
+        arguments: { knowledge_base: 'notes', query: 'Harwich tide' },
+      });
+      assert.match(textOf(hits), /Harwich/);
+    });
+
+    it('refuses a read-only key a call that needs write, and a request without a key', async () => {
+      const ro = await connect(s, readKey);
+      try {
+        assert.ok((await ro.listTools()).tools.length > 0, 'reading is allowed');
+        const denied = await ro.callTool({ name: 'agent_Math_Helper', arguments: { message: 'hi' } });
+        assert.equal(denied.isError, true);
+        assert.match(textOf(denied), /read-only/);
+      } finally {
+        await ro.close();
+      }
+      const anonymous = await fetch(`${s.url}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      assert.equal(anonymous.status, 401);
+    });
+  });
+}
