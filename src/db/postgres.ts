@@ -24,11 +24,14 @@ export class PostgresDb implements Db {
   ) {}
 
   /** Connects and checks the server answers; throws (never falls back) when it cannot. */
-  static async open(url: string, options: { max?: number; log?: Logger } = {}): Promise<PostgresDb> {
+  static async open(
+    url: string,
+    options: { max?: number; connectTimeoutMs?: number; log?: Logger } = {},
+  ): Promise<PostgresDb> {
     const pool = new pg.Pool({
       connectionString: url,
       max: options.max ?? 10,
-      connectionTimeoutMillis: 5000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 30_000,
     });
     // An idle client that dies (server restart, pg_terminate_backend) emits here; the pool drops it.
     pool.on('error', (err) => options.log?.warn({ err }, 'idle database connection lost'));

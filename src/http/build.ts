@@ -71,7 +71,10 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   });
 
   registerRequestContext(app);
-  registerErrorHandling(app);
+  registerErrorHandling(app, {
+    storeRetryAfterSeconds: config.store.retry_after_seconds,
+    onStoreUnavailable: () => metrics.storeUnavailable.inc(),
+  });
   registerBodyParsing(app, config.server.json_max_depth);
   registerAuth(app, services.authenticator, (reason) => metrics.authFailures.inc({ reason }));
 
