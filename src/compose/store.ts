@@ -27,7 +27,7 @@ export function storeHealth(health: HealthRegistry, db: Db, bus: LiveBus): void 
   health.register('store', {
     essential: true,
     run: async () => {
-      await db.query('select 1');
+      await db.ping();
       return { detail: { kind: db.kind, ...db.poolStats() } };
     },
   });

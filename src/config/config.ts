@@ -29,6 +29,11 @@ export const configSchema = z
         json_max_depth: z.coerce.number().int().min(2).max(1000).default(64),
         /** Seconds a graceful shutdown may take before the process exits anyway. */
         shutdown_grace_seconds: z.coerce.number().positive().default(10),
+        /**
+         * Event-loop delay in ms above which new requests are refused with 503 and Retry-After
+         * (backpressure, with @fastify/under-pressure); 0 turns the check off.
+         */
+        max_event_loop_delay_ms: z.coerce.number().int().min(0).default(1000),
       })
       .strict()
       .prefault({}),
@@ -221,6 +226,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_DB_POOL_MAX', ['store', 'pool_max']],
   ['AGENTRY_DB_CONNECT_TIMEOUT_MS', ['store', 'connect_timeout_ms']],
   ['AGENTRY_DB_MAX_WAITING', ['store', 'max_waiting']],
+  ['AGENTRY_MAX_EVENT_LOOP_DELAY_MS', ['server', 'max_event_loop_delay_ms']],
   ['AGENTRY_PGLITE_SHARED_BUFFERS_MB', ['store', 'pglite_shared_buffers_mb']],
   ['REDIS_URL', ['redis_url']],
   ['AGENTRY_CREDENTIALS_FILE', ['credentials_file']],

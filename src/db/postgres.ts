@@ -16,6 +16,7 @@ export class PostgresDb implements Db {
   private readonly handlers = new Map<string, Set<NotifyHandler>>();
   private readonly gapHandlers = new Set<() => void>();
   private closed = false;
+  private probe?: pg.Pool;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -104,9 +105,19 @@ export class PostgresDb implements Db {
     return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
+  async ping(): Promise<void> {
+    // A pool of one, apart from the main pool, opened on first use and kept.
+    this.probe ??= new pg.Pool({ connectionString: this.url, max: 1, connectionTimeoutMillis: 2000 }).on(
+      'error',
+      (err) => this.log?.warn({ err }, 'idle health-check connection lost'),
+    );
+    await this.probe.query('select 1');
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.listener?.end().catch(() => {});
+    await this.probe?.end().catch(() => {});
     await this.pool.end();
   }
 
