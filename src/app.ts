@@ -1,51 +1,45 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { AgentService } from './agents/agents.ts';
-import { DeploymentService } from './agents/local-dev/deployments.ts';
-import { MultiAgentService } from './agents/multi-agents.ts';
+import type { AgentService } from './agents/agents.ts';
+import type { DeploymentService } from './agents/local-dev/deployments.ts';
+import type { MultiAgentService } from './agents/multi-agents.ts';
 import { seedOpsTeam } from './agents/packs-ops-team.ts';
-import { TemplateService } from './agents/templates.ts';
-import { ApiKeyService } from './auth/api-keys.ts';
-import { Authenticator } from './auth/authenticator.ts';
+import type { TemplateService } from './agents/templates.ts';
+import type { ApiKeyService } from './auth/api-keys.ts';
+import type { Authenticator } from './auth/authenticator.ts';
 import { bootstrap } from './auth/bootstrap.ts';
-import { TenantService } from './auth/tenants.ts';
+import type { TenantService } from './auth/tenants.ts';
+import { Closers } from './compose/closers.ts';
+import { buildDomain } from './compose/domain.ts';
+import { buildRuntime } from './compose/runtime.ts';
+import { startServing } from './compose/serving.ts';
+import { openStore, storeHealth } from './compose/store.ts';
+import { buildTools } from './compose/tools.ts';
 import type { Config } from './config/config.ts';
 import { TenantPolicies } from './config/tenant-policy.ts';
 import type { Db } from './db/db.ts';
-import { migrate } from './db/migrate.ts';
-import { openDb } from './db/open.ts';
-import { type LiveBus, LocalBus, PgNotifyBus } from './events/bus.ts';
-import { buildHttp } from './http/build.ts';
-import { GatewayEmbedder, OfflineEmbedder } from './memory/embeddings.ts';
-import { Memory } from './memory/memory.ts';
+import type { LiveBus } from './events/bus.ts';
+import type { Memory } from './memory/memory.ts';
 import { createModelGateway } from './models/create-gateway.ts';
 import type { Gateway } from './models/gateway.ts';
 import type { OutboundNetwork } from './net/outbound.ts';
 import { HealthRegistry } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
-import { LoopMemory } from './runtime/context.ts';
-import { multiAgentExecutor } from './runtime/multi-agent.ts';
-import { poolAdmission, poolExecutor } from './runtime/pool-agent/executor.ts';
-import { AgentSandboxes } from './runtime/pool-agent/sandboxes.ts';
-import { RemoteRuntimes, remoteExecutor } from './runtime/remote.ts';
-import { Runtime } from './runtime/runtime.ts';
-import { SessionService } from './runtime/sessions.ts';
-import { agentTaskHandler } from './runtime/task-handler.ts';
-import { CallbackSecrets } from './tasks/callback-secrets.ts';
-import { HandlerRegistry } from './tasks/handlers.ts';
-import { QueueMetrics } from './tasks/metrics.ts';
-import { QueueRunner } from './tasks/runner.ts';
-import { ScheduleService } from './tasks/schedules.ts';
-import { TaskService } from './tasks/service.ts';
-import { registerBuiltinTools, registerOpsTools } from './tools/builtins/index.ts';
-import { webCrawlTool, webSearchTool } from './tools/builtins/web.ts';
-import { McpManager } from './tools/mcp/manager.ts';
-import { TenantToolRegistry } from './tools/mcp/registry.ts';
-import { McpServerStore } from './tools/mcp/servers.ts';
+import type { AgentSandboxes } from './runtime/pool-agent/sandboxes.ts';
+import type { Runtime } from './runtime/runtime.ts';
+import type { SessionService } from './runtime/sessions.ts';
+import type { CallbackSecrets } from './tasks/callback-secrets.ts';
+import type { HandlerRegistry } from './tasks/handlers.ts';
+import type { QueueMetrics } from './tasks/metrics.ts';
+import type { QueueRunner } from './tasks/runner.ts';
+import type { ScheduleService } from './tasks/schedules.ts';
+import type { TaskService } from './tasks/service.ts';
+import type { McpManager } from './tools/mcp/manager.ts';
+import type { McpServerStore } from './tools/mcp/servers.ts';
 import type { ToolRegistry } from './tools/registry.ts';
-import { EgressProxy } from './tools/sandbox/egress-proxy.ts';
-import { SandboxService } from './tools/sandbox/service.ts';
+import type { EgressProxy } from './tools/sandbox/egress-proxy.ts';
+import type { SandboxService } from './tools/sandbox/service.ts';
 
 export const version: string = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -116,146 +110,66 @@ export interface CreateAppOptions {
   onMigration?: (name: string) => void;
 }
 
-/** The composition root: opens the store, migrates it, and wires every service to its dependencies. */
+/**
+ * The composition root: one builder per area (store, domain services, models, tools, runtime, the
+ * serving part), each registering what it opens on one stack of closers. Shutdown closes that
+ * stack in reverse; so does a start that fails halfway, before it rethrows the cause.
+ */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.log_level);
   // Read tenants.yaml before touching the store: a bad file stops the start with file:line:field.
   const policies = new TenantPolicies(config.tenants_file);
-  const db = await openDb(config.store, log);
+  const closers = new Closers(log);
   try {
-    await migrate(db, (m) => options.onMigration?.(`${String(m.version).padStart(4, '0')}_${m.name}`));
-    const bus: LiveBus = db.kind === 'postgres' ? new PgNotifyBus(db) : new LocalBus();
+    const { db, bus } = await openStore(config, log, closers, options.onMigration);
     const metrics = new Metrics(db);
     const health = new HealthRegistry();
-    const tenants = new TenantService(db);
-    const keys = new ApiKeyService(db, config.auth.key_cache_ms);
-    const authenticator = new Authenticator(config.auth, keys, tenants);
-    const templates = new TemplateService(db);
-    const tenantName = async (id: string) => (await tenants.find(id))?.name ?? id;
-    // The tenant policy's switch for outbound requests to private addresses (net/ssrf.ts).
-    const allowPrivateEgress = async (tenantId: string) =>
-      policies.get(await tenantName(tenantId)).network.allow_private_egress;
-    const agents = new AgentService(db, templates, config.models.default_model, allowPrivateEgress);
-    const multiAgents = new MultiAgentService(db, agents);
-    const tasks = new TaskService(db, bus, agents, policies);
-    const callbackSecrets = new CallbackSecrets(db);
-    const taskHandlers = new HandlerRegistry();
-    const queueMetrics = new QueueMetrics(metrics.registry, db);
     let queue: QueueRunner | undefined;
-    const schedules = new ScheduleService(db, tasks, () => queue?.scheduler.wake());
-    health.register('queue', {
-      essential: false,
-      run: async () => ({ detail: { ...(await tasks.health()), workers: config.tasks.workers } }),
-    });
+    const domain = buildDomain({ config, db, bus, metrics, health, policies, queue: () => queue });
+
     const modelGateway = createModelGateway({ config, db, log, metrics, health, policies });
+    // After the queue and the runtime: running tasks may still call models; this writes their usage.
+    closers.add('model gateway', () => modelGateway.close());
     const models = modelGateway.gateway;
-    const sandboxes = new SandboxService({ config: config.sandbox, log, health, registry: metrics.registry });
-    await sandboxes.start();
-    const agentSandboxes = new AgentSandboxes(config.sandbox, log);
-    const deployments = new DeploymentService(db, agents, agentSandboxes);
-    health.register('agent_sandboxes', { essential: false, run: () => agentSandboxes.healthReport() });
-    const egress = new EgressProxy({
-      config: config.egress,
-      policies,
-      tenantName,
-      log,
-      network: options.network,
-    });
-    const policyFor = (tenantId: string) => egress.policyFor(tenantId);
-    const mcpServers = new McpServerStore({
-      db,
-      policyFor,
-      maxPerTenant: config.mcp.max_servers_per_tenant,
-      // Declared below; only called on a deletion, long after start-up.
-      onDelete: (row) => mcp.forget(row),
-    });
-    const mcp = new McpManager({
-      store: mcpServers,
-      config: config.mcp,
-      sandboxes,
-      policyFor,
-      network: options.network,
-      breaker: config.sandbox.breaker,
-      health,
-      version,
-      egressBind: (tenantId) => egress.sandboxBind(tenantId),
-    });
-    const tools = registerBuiltinTools(
-      new TenantToolRegistry(
-        { defaultTimeoutMs: config.runtime.tool_timeout_ms },
-        sandboxes,
-        config.sandbox.limits.timeout_ms,
-        { mcp, tools: [webCrawlTool(egress, config.egress), webSearchTool(egress, config.egress)] },
-      ),
+
+    const { tenantName, agents, tasks } = domain;
+    const toolset = await buildTools(
+      {
+        config,
+        version,
+        db,
+        log,
+        metrics,
+        health,
+        policies,
+        agents,
+        tasks,
+        tenantName,
+        network: options.network,
+      },
+      closers,
     );
-    // Read-only tools for agents that watch this deployment (the operations team).
-    registerOpsTools(tools, {
-      db,
-      health: () => health.report(),
-      recentTasks: async (tenantId, limit) => (await tasks.list(tenantId, { limit, offset: 0 })).data,
-    });
-    const runtime = new Runtime({
+    const { runtime, sessions, memory } = await buildRuntime({
+      config,
       db,
       bus,
       log,
-      agents,
+      domain,
       models,
-      tools,
-      config: config.runtime,
-      tenantName,
-      // The memory module is opened further down; the loop reads it when a run starts.
-      memory: new LoopMemory({
-        db,
-        memory: () => memory,
-        settings: {
-          historyTokens: config.memory.history_tokens,
-          retrievalTopK: config.memory.retrieval_top_k,
-          personaTokens: config.memory.persona_tokens,
-        },
-        log,
-      }),
-      executors: {
-        multi_agent: multiAgentExecutor({ specs: multiAgents, agents }),
-        remote: remoteExecutor(new RemoteRuntimes(undefined, options.network), allowPrivateEgress),
-        pool: poolExecutor(deployments, agentSandboxes),
-      },
-      admit: poolAdmission(deployments),
+      tools: toolset.tools,
+      multiAgents: domain.multiAgents,
+      deployments: toolset.deployments,
+      agentSandboxes: toolset.agentSandboxes,
+      network: options.network,
     });
-    const sessions = new SessionService(db, (tenantId, sessionId) => runtime.workspace(tenantId, sessionId));
-    // The queue's default handler runs the agent loop; the queue itself knows nothing of agents or models.
-    taskHandlers.setDefault(agentTaskHandler({ agents, runtime, tenantName }));
+    storeHealth(health, db, bus);
 
-    health.register('store', {
-      essential: true,
-      run: async () => {
-        await db.query('select 1');
-        return { detail: { kind: db.kind, ...db.poolStats() } };
-      },
-    });
-    health.register('live_bus', {
-      essential: false,
-      run: async () => {
-        await bus.ping();
-        return { detail: { kind: bus.kind } };
-      },
-    });
-
-    const memory = await Memory.open(db, {
-      chunking: { maxChars: config.memory.chunk_chars, overlapChars: config.memory.overlap_chars },
-      maxDocumentBytes: config.memory.max_document_bytes,
-      vectorCacheChunks: config.memory.vector_cache_chunks,
-      embedder: {
-        none: undefined,
-        offline: new OfflineEmbedder(),
-        gateway: new GatewayEmbedder(models, config.memory.embeddings.model ?? ''),
-      }[config.memory.embeddings.provider],
-    });
-
-    const boot = await bootstrap(db, tenants, keys);
+    const boot = await bootstrap(db, domain.tenants, domain.keys);
     // A fresh install starts with the operations team (only when the default tenant was just created,
     // so an agent someone deleted is not brought back on the next start).
     if (boot.adminKey && config.ops_team.seed) await seedOpsTeam(agents, boot.tenantId);
-    const services: Services = {
+    const { tenantName: _, allowPrivateEgress: __, ...services } = domain;
+    const all: Services = {
       config,
       version,
       log,
@@ -264,69 +178,24 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       metrics,
       health,
       policies,
-      tenants,
-      keys,
-      authenticator,
-      templates,
-      agents,
-      multiAgents,
-      tasks,
-      schedules,
-      callbackSecrets,
-      taskHandlers,
-      queueMetrics,
+      ...services,
       models,
-      tools,
+      ...toolset,
       runtime,
       sessions,
-      sandboxes,
-      deployments,
-      agentSandboxes,
       memory,
-      mcpServers,
-      mcp,
-      egress,
     };
-    const http = await buildHttp(services, log);
-    await runtime.start();
-    if (config.tasks.workers > 0) {
-      queue = new QueueRunner({
-        db,
-        bus,
-        log,
-        handlers: taskHandlers,
-        metrics: queueMetrics,
-        tasks: config.tasks,
-        policies,
-        secrets: callbackSecrets,
-        network: options.network,
-      });
-      services.queue = queue;
-      await queue.start();
-    }
-
-    let closing: Promise<void> | undefined;
-    const close = () => {
-      closing ??= (async () => {
-        // Runs executing here fail as `shutdown` and open streams end, so the HTTP server can close.
-        await runtime.stop(config.server.shutdown_grace_seconds * 200);
-        await http.close();
-        // Most of the shutdown grace goes to running tasks; the rest is handed back, not lost.
-        await queue?.stop(config.server.shutdown_grace_seconds * 800);
-        await mcp.stop();
-        await egress.stop();
-        await sandboxes.stop();
-        await agentSandboxes.stop();
-        // After the queue: running tasks may still call models; this writes their usage.
-        await modelGateway.close();
-        await bus.close();
-        await db.close();
-      })();
-      return closing;
+    const http = await startServing(all, closers, options.network);
+    queue = all.queue;
+    return {
+      services: all,
+      http,
+      adminKey: boot.adminKey,
+      defaultTenantId: boot.tenantId,
+      close: () => closers.closeAll(),
     };
-    return { services, http, adminKey: boot.adminKey, defaultTenantId: boot.tenantId, close };
   } catch (err) {
-    await db.close().catch(() => {});
+    await closers.closeAll();
     throw err;
   }
 }

@@ -29,6 +29,11 @@ export const configSchema = z
         json_max_depth: z.coerce.number().int().min(2).max(1000).default(64),
         /** Seconds a graceful shutdown may take before the process exits anyway. */
         shutdown_grace_seconds: z.coerce.number().positive().default(10),
+        /**
+         * Event-loop delay in ms above which new requests are refused with 503 and Retry-After
+         * (backpressure, with @fastify/under-pressure); 0 turns the check off.
+         */
+        max_event_loop_delay_ms: z.coerce.number().int().min(0).default(1000),
       })
       .strict()
       .prefault({}),
@@ -43,7 +48,20 @@ export const configSchema = z
          * GIN index: at 100k chunks of 512 dimensions about 420 MB, so 512 keeps them cached there.
          */
         pglite_shared_buffers_mb: z.coerce.number().int().min(16).max(1024).optional(),
+        /** Most PostgreSQL connections the pool opens (queries beyond it wait for one). */
         pool_max: z.coerce.number().int().positive().default(10),
+        /**
+         * How long a query may wait for a pool connection before it fails, in ms. Long, so runs and
+         * tasks wait through a burst instead of failing: the edge bound below keeps the wait short.
+         */
+        connect_timeout_ms: z.coerce.number().int().positive().default(30_000),
+        /**
+         * Queries waiting for a pool connection above which new HTTP requests are refused with 503
+         * and Retry-After (backpressure at the edge); 0 turns the bound off.
+         */
+        max_waiting: z.coerce.number().int().min(0).default(50),
+        /** Retry-After, in seconds, of a 503 answered while the store is unreachable or saturated. */
+        retry_after_seconds: z.coerce.number().int().positive().default(5),
       })
       .strict()
       .prefault({}),
@@ -206,6 +224,9 @@ const envMap: Array<[string, string[]]> = [
   ['DATABASE_URL', ['store', 'database_url']],
   ['AGENTRY_DATA_DIR', ['store', 'data_dir']],
   ['AGENTRY_DB_POOL_MAX', ['store', 'pool_max']],
+  ['AGENTRY_DB_CONNECT_TIMEOUT_MS', ['store', 'connect_timeout_ms']],
+  ['AGENTRY_DB_MAX_WAITING', ['store', 'max_waiting']],
+  ['AGENTRY_MAX_EVENT_LOOP_DELAY_MS', ['server', 'max_event_loop_delay_ms']],
   ['AGENTRY_PGLITE_SHARED_BUFFERS_MB', ['store', 'pglite_shared_buffers_mb']],
   ['REDIS_URL', ['redis_url']],
   ['AGENTRY_CREDENTIALS_FILE', ['credentials_file']],

@@ -43,6 +43,11 @@ export interface Db extends Queryable {
   listen(channel: string, handler: NotifyHandler, onGap?: () => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
   poolStats(): PoolStats;
+  /**
+   * Checks the store answers, without queueing behind other work: on PostgreSQL over a connection
+   * of its own, so the health check still answers while a burst holds every pool connection.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -14,11 +14,18 @@ export function redactUrl(url: string): string {
  * Opens the configured store. When PostgreSQL is configured and cannot be reached this throws a
  * clear error: it never falls back to the embedded store, which would silently split the data.
  */
-export async function openDb(store: Config['store'], log?: Logger): Promise<Db> {
+export async function openDb(
+  store: Pick<Config['store'], 'data_dir' | 'pool_max'> & Partial<Config['store']>,
+  log?: Logger,
+): Promise<Db> {
   if (!store.database_url)
     return PgliteDb.open(store.data_dir, { sharedBuffersMb: store.pglite_shared_buffers_mb });
   try {
-    return await PostgresDb.open(store.database_url, { max: store.pool_max, log });
+    return await PostgresDb.open(store.database_url, {
+      max: store.pool_max,
+      connectTimeoutMs: store.connect_timeout_ms,
+      log,
+    });
   } catch (err) {
     const reason = err instanceof Error ? err.message || err.constructor.name : String(err);
     throw new AppError(

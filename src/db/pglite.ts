@@ -72,6 +72,11 @@ export class PgliteDb implements Db {
     return { total: 1, idle: 1, waiting: 0 };
   }
 
+  /** In-process, one connection: the probe takes its turn like any statement. */
+  async ping(): Promise<void> {
+    await this.pg.query('select 1');
+  }
+
   async close(): Promise<void> {
     if (!this.pg.closed) await this.pg.close();
   }

@@ -16,6 +16,7 @@ export class PostgresDb implements Db {
   private readonly handlers = new Map<string, Set<NotifyHandler>>();
   private readonly gapHandlers = new Set<() => void>();
   private closed = false;
+  private probe?: pg.Pool;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -24,11 +25,14 @@ export class PostgresDb implements Db {
   ) {}
 
   /** Connects and checks the server answers; throws (never falls back) when it cannot. */
-  static async open(url: string, options: { max?: number; log?: Logger } = {}): Promise<PostgresDb> {
+  static async open(
+    url: string,
+    options: { max?: number; connectTimeoutMs?: number; log?: Logger } = {},
+  ): Promise<PostgresDb> {
     const pool = new pg.Pool({
       connectionString: url,
       max: options.max ?? 10,
-      connectionTimeoutMillis: 5000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 30_000,
     });
     // An idle client that dies (server restart, pg_terminate_backend) emits here; the pool drops it.
     pool.on('error', (err) => options.log?.warn({ err }, 'idle database connection lost'));
@@ -101,9 +105,19 @@ export class PostgresDb implements Db {
     return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
+  async ping(): Promise<void> {
+    // A pool of one, apart from the main pool, opened on first use and kept.
+    this.probe ??= new pg.Pool({ connectionString: this.url, max: 1, connectionTimeoutMillis: 2000 }).on(
+      'error',
+      (err) => this.log?.warn({ err }, 'idle health-check connection lost'),
+    );
+    await this.probe.query('select 1');
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.listener?.end().catch(() => {});
+    await this.probe?.end().catch(() => {});
     await this.pool.end();
   }
 

@@ -7,6 +7,7 @@ import { mcpEndpointRoutes } from '../interop/mcp-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { registerCompat } from './compat/index.ts';
 import { registerAuth } from './plugins/auth.ts';
+import { registerBackpressure } from './plugins/backpressure.ts';
 import { registerBodyParsing } from './plugins/body-parsing.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
@@ -72,8 +73,12 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   });
 
   registerRequestContext(app);
-  registerErrorHandling(app);
+  registerErrorHandling(app, {
+    storeRetryAfterSeconds: config.store.retry_after_seconds,
+    onStoreUnavailable: () => metrics.storeUnavailable.inc(),
+  });
   registerBodyParsing(app, config.server.json_max_depth);
+  await registerBackpressure(app, config, services.db);
   registerAuth(app, services.authenticator, (reason) => metrics.authFailures.inc({ reason }));
 
   app.addHook('onResponse', async (request, reply) => {

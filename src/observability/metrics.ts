@@ -6,6 +6,8 @@ export class Metrics {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly authFailures: Counter<'reason'>;
+  /** Requests answered 503 because the store was unreachable (an outage, a saturated pool). */
+  readonly storeUnavailable: Counter;
 
   constructor(db: Db) {
     collectDefaultMetrics({ register: this.registry, prefix: 'agentry_' });
@@ -20,6 +22,11 @@ export class Metrics {
       name: 'agentry_auth_failures_total',
       help: 'Rejected credentials by reason',
       labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.storeUnavailable = new Counter({
+      name: 'agentry_store_unavailable_total',
+      help: 'HTTP requests answered 503 store_unavailable because the store could not be reached',
       registers: [this.registry],
     });
     const poolGauge = (name: string, help: string, pick: (s: ReturnType<Db['poolStats']>) => number) =>

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isStoreUnavailable } from '../../db/unavailable.ts';
 import { AppError, type ErrorCode, toError } from '../../errors.ts';
 
 export interface ErrorBody {
@@ -60,7 +61,28 @@ function fromFastify(err: FastifyError, request: FastifyRequest): [ErrorCode, st
   }
 }
 
-function handleError(raw: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply) {
+export interface ErrorHandlingOptions {
+  /** Seconds a client is told to wait (Retry-After) when the store cannot be reached. */
+  storeRetryAfterSeconds: number;
+  /** Called for each request answered 503 `store_unavailable` (a metric). */
+  onStoreUnavailable?: () => void;
+}
+
+const defaults: ErrorHandlingOptions = { storeRetryAfterSeconds: 5 };
+
+function handleError(
+  this: ErrorHandlingOptions,
+  raw: FastifyError | AppError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  // An outage of the store is not a bug here: the client may retry, and the answer says when.
+  if (!(raw instanceof AppError && raw.status < 500) && isStoreUnavailable(raw)) {
+    this.onStoreUnavailable?.();
+    request.log.warn({ err: toError(raw) }, 'store unavailable');
+    reply.header('retry-after', String(this.storeRetryAfterSeconds));
+    return sendError(reply, 503, 'store_unavailable', 'the store is unavailable; retry later');
+  }
   if (raw instanceof AppError) {
     if (raw.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(raw.retryAfter)));
     if (raw.status >= 500) request.log.error({ err: raw }, raw.message);
@@ -95,8 +117,8 @@ function handleError(raw: FastifyError | AppError | Error, request: FastifyReque
  * The one place errors become responses. Client mistakes keep their message; anything unexpected
  * is logged with its stack and answered as a 500 that reveals nothing inside.
  */
-export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler(handleError);
+export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = defaults): void {
+  app.setErrorHandler(handleError.bind(options));
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
   );
@@ -107,7 +129,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
  * parameter) before any hook runs. They go through the same handler, hence the same format.
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  return handleError(err, request, reply);
+  return handleError.call(defaults, err, request, reply);
 }
 
 const clientErrors: Record<string, [number, ErrorCode, string]> = {

@@ -24,7 +24,7 @@ export const healthRoutes =
     app.get(
       '/health',
       {
-        config: { auth: 'public' },
+        config: { auth: 'public', shed: false },
         schema: {
           tags: ['operations'],
           summary: 'Overall and per-component health',

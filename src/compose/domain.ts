@@ -1,0 +1,64 @@
+import { AgentService } from '../agents/agents.ts';
+import { MultiAgentService } from '../agents/multi-agents.ts';
+import { TemplateService } from '../agents/templates.ts';
+import { ApiKeyService } from '../auth/api-keys.ts';
+import { Authenticator } from '../auth/authenticator.ts';
+import { TenantService } from '../auth/tenants.ts';
+import type { Config } from '../config/config.ts';
+import type { TenantPolicies } from '../config/tenant-policy.ts';
+import type { Db } from '../db/db.ts';
+import type { LiveBus } from '../events/bus.ts';
+import type { HealthRegistry } from '../observability/health.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { CallbackSecrets } from '../tasks/callback-secrets.ts';
+import { HandlerRegistry } from '../tasks/handlers.ts';
+import { QueueMetrics } from '../tasks/metrics.ts';
+import type { QueueRunner } from '../tasks/runner.ts';
+import { ScheduleService } from '../tasks/schedules.ts';
+import { TaskService } from '../tasks/service.ts';
+
+export interface DomainDeps {
+  config: Config;
+  db: Db;
+  bus: LiveBus;
+  metrics: Metrics;
+  health: HealthRegistry;
+  policies: TenantPolicies;
+  /** The in-process queue, once started (the scheduler is woken through it). */
+  queue: () => QueueRunner | undefined;
+}
+
+/** Tenants, keys, agents and the task queue's API side: plain services over the store, nothing to close. */
+export function buildDomain({ config, db, bus, metrics, health, policies, queue }: DomainDeps) {
+  const tenants = new TenantService(db);
+  const keys = new ApiKeyService(db, config.auth.key_cache_ms);
+  const templates = new TemplateService(db);
+  const tenantName = async (id: string) => (await tenants.find(id))?.name ?? id;
+  // The tenant policy's switch for outbound requests to private addresses (net/ssrf.ts).
+  const allowPrivateEgress = async (tenantId: string) =>
+    policies.get(await tenantName(tenantId)).network.allow_private_egress;
+  const agents = new AgentService(db, templates, config.models.default_model, allowPrivateEgress);
+  const tasks = new TaskService(db, bus, agents, policies);
+  health.register('queue', {
+    essential: false,
+    run: async () => ({ detail: { ...(await tasks.health()), workers: config.tasks.workers } }),
+  });
+  return {
+    tenants,
+    keys,
+    authenticator: new Authenticator(config.auth, keys, tenants),
+    templates,
+    agents,
+    multiAgents: new MultiAgentService(db, agents),
+    tasks,
+    callbackSecrets: new CallbackSecrets(db),
+    taskHandlers: new HandlerRegistry(),
+    queueMetrics: new QueueMetrics(metrics.registry, db),
+    schedules: new ScheduleService(db, tasks, () => queue()?.scheduler.wake()),
+    /** A tenant's name for logs and policies; its id when it has none (deleted meanwhile). */
+    tenantName,
+    allowPrivateEgress,
+  };
+}
+
+export type Domain = ReturnType<typeof buildDomain>;

@@ -1,0 +1,85 @@
+import type { DeploymentService } from '../agents/local-dev/deployments.ts';
+import type { MultiAgentService } from '../agents/multi-agents.ts';
+import type { Config } from '../config/config.ts';
+import type { Db } from '../db/db.ts';
+import type { LiveBus } from '../events/bus.ts';
+import { GatewayEmbedder, OfflineEmbedder } from '../memory/embeddings.ts';
+import { Memory } from '../memory/memory.ts';
+import type { Gateway } from '../models/gateway.ts';
+import type { OutboundNetwork } from '../net/outbound.ts';
+import type { Logger } from '../observability/logger.ts';
+import { LoopMemory } from '../runtime/context.ts';
+import { multiAgentExecutor } from '../runtime/multi-agent.ts';
+import { poolAdmission, poolExecutor } from '../runtime/pool-agent/executor.ts';
+import type { AgentSandboxes } from '../runtime/pool-agent/sandboxes.ts';
+import { RemoteRuntimes, remoteExecutor } from '../runtime/remote.ts';
+import { Runtime } from '../runtime/runtime.ts';
+import { SessionService } from '../runtime/sessions.ts';
+import { agentTaskHandler } from '../runtime/task-handler.ts';
+import type { ToolRegistry } from '../tools/registry.ts';
+import type { Domain } from './domain.ts';
+
+export interface RuntimeDeps {
+  config: Config;
+  db: Db;
+  bus: LiveBus;
+  log: Logger;
+  domain: Domain;
+  models: Gateway;
+  tools: ToolRegistry;
+  multiAgents: MultiAgentService;
+  deployments: DeploymentService;
+  agentSandboxes: AgentSandboxes;
+  network?: OutboundNetwork;
+}
+
+/**
+ * The agent runtime and what it reads from: sessions and the knowledge bases. Nothing is started
+ * here (`startServing` starts the runtime); the queue's default handler becomes the agent loop.
+ */
+export async function buildRuntime(deps: RuntimeDeps) {
+  const { config, db, bus, log, domain, models, tools } = deps;
+  const { agents, multiAgents, tenantName, taskHandlers, allowPrivateEgress } = domain;
+  const runtime = new Runtime({
+    db,
+    bus,
+    log,
+    agents,
+    models,
+    tools,
+    config: config.runtime,
+    tenantName,
+    // The memory module is opened further down; the loop reads it when a run starts.
+    memory: new LoopMemory({
+      db,
+      memory: () => memory,
+      settings: {
+        historyTokens: config.memory.history_tokens,
+        retrievalTopK: config.memory.retrieval_top_k,
+        personaTokens: config.memory.persona_tokens,
+      },
+      log,
+    }),
+    executors: {
+      multi_agent: multiAgentExecutor({ specs: multiAgents, agents }),
+      remote: remoteExecutor(new RemoteRuntimes(undefined, deps.network), allowPrivateEgress),
+      pool: poolExecutor(deps.deployments, deps.agentSandboxes),
+    },
+    admit: poolAdmission(deps.deployments),
+  });
+  const sessions = new SessionService(db, (tenantId, sessionId) => runtime.workspace(tenantId, sessionId));
+  // The queue's default handler runs the agent loop; the queue itself knows nothing of agents or models.
+  taskHandlers.setDefault(agentTaskHandler({ agents, runtime, tenantName }));
+
+  const memory = await Memory.open(db, {
+    chunking: { maxChars: config.memory.chunk_chars, overlapChars: config.memory.overlap_chars },
+    maxDocumentBytes: config.memory.max_document_bytes,
+    vectorCacheChunks: config.memory.vector_cache_chunks,
+    embedder: {
+      none: undefined,
+      offline: new OfflineEmbedder(),
+      gateway: new GatewayEmbedder(models, config.memory.embeddings.model ?? ''),
+    }[config.memory.embeddings.provider],
+  });
+  return { runtime, sessions, memory };
+}

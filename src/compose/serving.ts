@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../app.ts';
+import { buildHttp } from '../http/build.ts';
+import type { OutboundNetwork } from '../net/outbound.ts';
+import { QueueRunner } from '../tasks/runner.ts';
+import type { Closers } from './closers.ts';
+
+/**
+ * Builds the HTTP front door, then starts the runtime and the in-process workers. These three stop
+ * as one step, in an order of their own rather than the reverse of starting: runs executing here
+ * fail as `shutdown` and open streams end first, so the HTTP server can close; the queue's running
+ * tasks get most of the grace last.
+ */
+export async function startServing(
+  services: Services,
+  closers: Closers,
+  network?: OutboundNetwork,
+): Promise<FastifyInstance> {
+  const { config, log, runtime } = services;
+  const grace = config.server.shutdown_grace_seconds;
+  const http = await buildHttp(services, log);
+  closers.add('runtime, http, queue', async () => {
+    await runtime.stop(grace * 200);
+    await http.close();
+    // Most of the shutdown grace goes to running tasks; the rest is handed back, not lost.
+    await services.queue?.stop(grace * 800);
+  });
+  await runtime.start();
+  if (config.tasks.workers > 0) {
+    services.queue = new QueueRunner({
+      db: services.db,
+      bus: services.bus,
+      log,
+      handlers: services.taskHandlers,
+      metrics: services.queueMetrics,
+      tasks: config.tasks,
+      policies: services.policies,
+      secrets: services.callbackSecrets,
+      network,
+    });
+    await services.queue.start();
+  }
+  return http;
+}

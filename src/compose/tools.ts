@@ -1,0 +1,89 @@
+import type { AgentService } from '../agents/agents.ts';
+import { DeploymentService } from '../agents/local-dev/deployments.ts';
+import type { Config } from '../config/config.ts';
+import type { TenantPolicies } from '../config/tenant-policy.ts';
+import type { Db } from '../db/db.ts';
+import type { OutboundNetwork } from '../net/outbound.ts';
+import type { HealthRegistry } from '../observability/health.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { AgentSandboxes } from '../runtime/pool-agent/sandboxes.ts';
+import type { TaskService } from '../tasks/service.ts';
+import { registerBuiltinTools, registerOpsTools } from '../tools/builtins/index.ts';
+import { webCrawlTool, webSearchTool } from '../tools/builtins/web.ts';
+import { McpManager } from '../tools/mcp/manager.ts';
+import { TenantToolRegistry } from '../tools/mcp/registry.ts';
+import { McpServerStore } from '../tools/mcp/servers.ts';
+import { EgressProxy } from '../tools/sandbox/egress-proxy.ts';
+import { SandboxService } from '../tools/sandbox/service.ts';
+import type { Closers } from './closers.ts';
+
+export interface ToolsDeps {
+  config: Config;
+  version: string;
+  db: Db;
+  log: Logger;
+  metrics: Metrics;
+  health: HealthRegistry;
+  policies: TenantPolicies;
+  agents: AgentService;
+  tasks: TaskService;
+  tenantName: (id: string) => Promise<string>;
+  network?: OutboundNetwork;
+}
+
+/**
+ * The sandboxes (tool pools and local-dev agents' pools), the egress proxy, MCP servers and the
+ * tool registry agents call. Registers each closer as it opens, so they stop in reverse order:
+ * MCP, egress, tool sandboxes, then agent sandboxes.
+ */
+export async function buildTools(deps: ToolsDeps, closers: Closers) {
+  const { config, version, db, log, metrics, health, policies, agents, tasks, tenantName, network } = deps;
+  const agentSandboxes = new AgentSandboxes(config.sandbox, log);
+  closers.add('agent sandboxes', () => agentSandboxes.stop());
+  health.register('agent_sandboxes', { essential: false, run: () => agentSandboxes.healthReport() });
+  const deployments = new DeploymentService(db, agents, agentSandboxes);
+
+  const sandboxes = new SandboxService({ config: config.sandbox, log, health, registry: metrics.registry });
+  closers.add('sandboxes', () => sandboxes.stop());
+  await sandboxes.start();
+
+  const egress = new EgressProxy({ config: config.egress, policies, tenantName, log, network });
+  closers.add('egress proxy', () => egress.stop());
+  const policyFor = (tenantId: string) => egress.policyFor(tenantId);
+  const mcpServers = new McpServerStore({
+    db,
+    policyFor,
+    maxPerTenant: config.mcp.max_servers_per_tenant,
+    // Declared below; only called on a deletion, long after start-up.
+    onDelete: (row) => mcp.forget(row),
+  });
+  const mcp = new McpManager({
+    store: mcpServers,
+    config: config.mcp,
+    sandboxes,
+    policyFor,
+    network,
+    breaker: config.sandbox.breaker,
+    health,
+    version,
+    egressBind: (tenantId) => egress.sandboxBind(tenantId),
+  });
+  closers.add('mcp', () => mcp.stop());
+
+  const tools = registerBuiltinTools(
+    new TenantToolRegistry(
+      { defaultTimeoutMs: config.runtime.tool_timeout_ms },
+      sandboxes,
+      config.sandbox.limits.timeout_ms,
+      { mcp, tools: [webCrawlTool(egress, config.egress), webSearchTool(egress, config.egress)] },
+    ),
+  );
+  // Read-only tools for agents that watch this deployment (the operations team).
+  registerOpsTools(tools, {
+    db,
+    health: () => health.report(),
+    recentTasks: async (tenantId, limit) => (await tasks.list(tenantId, { limit, offset: 0 })).data,
+  });
+  return { sandboxes, agentSandboxes, deployments, egress, mcpServers, mcp, tools };
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ConfigInput } from '../../src/config/config.ts';
+import { startServer, type TestResponse, type TestServer } from '../helpers/server.ts';
+
+/** Large enough that a pool of 2 with the old 5 s connect timeout failed hundreds of these as 500s. */
+const burst = Number(process.env.AGENTRY_TEST_BURST ?? 600);
+const message = `summarise this: ${'lorem ipsum '.repeat(5000)}`;
+
+/**
+ * Sends the burst at once: half chat runs, half documents to ingest (a large transaction each).
+ * Calls `during` once the requests are out, and reports whether they were still in flight after it.
+ */
+async function fire<T>(s: TestServer, during: () => Promise<T>) {
+  const agent = await s.request('POST', '/v1/agents', { body: { name: 'busy' } });
+  const kb = await s.request('POST', '/v1/knowledge-bases', { body: { name: 'busy' } });
+  assert.equal(kb.status, 201, kb.text);
+  let inFlight = true;
+  const all = Promise.all(
+    Array.from({ length: burst }, (_, i) =>
+      i % 2
+        ? s.request('POST', `/v1/agents/${agent.body.id}/chat`, { body: { message, stream: false } })
+        : s.request('POST', `/v1/knowledge-bases/${kb.body.id}/documents`, {
+            body: { source: `doc-${i}.md`, content: `# Doc ${i}\n\n${message}` },
+          }),
+    ),
+  ).finally(() => {
+    inFlight = false;
+  });
+  const seen = await during();
+  const stillInFlight = inFlight;
+  return { answers: await all, seen, stillInFlight };
+}
+
+function tally(answers: TestResponse[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of answers) {
+    const key = `${r.status} ${r.body?.error?.code ?? ''}`.trim();
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+async function withServer(config: ConfigInput, test: (s: TestServer) => Promise<void>) {
+  const s = await startServer('postgres', { ...config, auth: { key_cache_ms: 0 } });
+  try {
+    await test(s);
+  } finally {
+    await s.close();
+  }
+}
+
+describe('a burst of heavy requests on a pool of 2 connections', {
+  skip: !process.env.DATABASE_URL && 'needs DATABASE_URL',
+  timeout: 600_000,
+}, () => {
+  it('answers only 2xx, or 503 with Retry-After past the bound, never 500; /health answers while the burst is in flight', (t) =>
+    withServer({ store: { pool_max: 2, max_waiting: 8 } }, async (s) => {
+      // The health check has a connection of its own: it neither queues behind the burst nor is shed.
+      const { answers, seen: health, stillInFlight } = await fire(s, () => s.request('GET', '/health'));
+      const counts = tally(answers);
+      t.diagnostic(
+        `answers: ${JSON.stringify(counts)}; /health ${health.status} during the burst: ${stillInFlight}`,
+      );
+      const bad = answers.filter(
+        (r) =>
+          !(
+            r.status < 300 ||
+            ((r.status === 429 || r.status === 503) && Number(r.headers.get('retry-after')) > 0)
+          ),
+      );
+      assert.equal(bad.length, 0, JSON.stringify(counts));
+      assert.ok(
+        answers.some((r) => r.status < 300),
+        JSON.stringify(counts),
+      );
+      assert.ok(stillInFlight, 'the burst was still in flight when /health answered');
+      assert.equal(health.status, 200, health.text);
+      assert.equal(health.body.components.store.status, 'ok');
+    }));
+
+  // Both edge bounds off (the event-loop one too, which a loaded machine trips): everything is admitted.
+  it('lets every admitted request wait for a connection instead of failing (no edge bound)', (t) =>
+    withServer(
+      { store: { pool_max: 2, max_waiting: 0 }, server: { max_event_loop_delay_ms: 0 } },
+      async (s) => {
+        const { answers } = await fire(s, async () => undefined);
+        const counts = tally(answers);
+        t.diagnostic(`answers: ${JSON.stringify(counts)}`);
+        assert.ok(
+          answers.every((r) => r.status < 300),
+          JSON.stringify(counts),
+        );
+      },
+    ));
+});
