@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parseJsonFlag } from '../../src/cli/client.ts';
 import { renderTaskPrompt } from '../../src/runtime/task-handler.ts';
+import { boundDepth } from '../../src/text/bound-depth.ts';
 import { findUnstorableText, jsonTooDeep } from '../../src/text/json-limits.ts';
 import { renderJson } from '../../src/text/render-json.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
@@ -48,6 +50,25 @@ describe('bounded JSON helpers', () => {
     assert.ok(prompt.length < 21_000, `${prompt.length} characters`);
     const wide = renderJson({ items: Array.from({ length: 100_000 }, (_, i) => i) });
     assert.match(wide, /JSON truncated at 20000 characters/);
+  });
+
+  it('cuts produced values past the depth limit, iteratively, and leaves shallow ones as they are', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 50_000; i++) deep = [deep];
+    assert.throws(() => JSON.stringify(deep), RangeError);
+    const cut = boundDepth(deep, 3);
+    assert.equal(JSON.stringify(cut), '[[["[nested deeper than 3 levels: cut]"]]]');
+    const shallow = { a: [1, { b: 2 }] };
+    assert.equal(boundDepth(shallow), shallow);
+    assert.deepEqual(Object.keys(boundDepth(JSON.parse('{"__proto__":{"x":[[1]]}}'), 2) as object), [
+      '__proto__',
+    ]);
+  });
+
+  it('refuses a CLI JSON flag too deep to send before it overflows the stack', () => {
+    const flag = `{"a":${nested(20_000)}}`;
+    assert.throws(() => parseJsonFlag('--payload', flag), /--payload is nested deeper than 1000 levels/);
+    assert.deepEqual(parseJsonFlag('--payload', `{"a":${nested(3)}}`), { a: [[[]]] });
   });
 
   it('names the path of a string holding NUL or a lone surrogate', () => {
