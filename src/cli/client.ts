@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { Page } from '../agents/schema.ts';
+import { jsonTooDeep } from '../text/json-limits.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7070';
 export const DEFAULT_CREDENTIALS_FILE = './.agentry/credentials.json';
@@ -192,9 +193,16 @@ const snippet = (text: string) => {
   return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || '(empty body)';
 };
 
+const cliJsonMaxDepth = 1000;
+
 /** Parses a JSON-valued flag (`--payload '{…}'`), naming the flag when the JSON is bad. */
 export function parseJsonFlag(flag: string, value: string | undefined): unknown {
   if (value === undefined) return undefined;
+  // No server accepts JSON deeper than this (server.json_max_depth's ceiling); deeper still, sending
+  // it would overflow JSON.stringify here. The server's own, lower limit answers with a 400.
+  if (jsonTooDeep(value, cliJsonMaxDepth) !== undefined) {
+    throw new CliError(`${flag} is nested deeper than ${cliJsonMaxDepth} levels`);
+  }
   try {
     return JSON.parse(value);
   } catch (err) {

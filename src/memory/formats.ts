@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import { AppError } from '../errors.ts';
 import { htmlToText } from '../text/html.ts';
+import { jsonTooDeep } from '../text/json-limits.ts';
 import { markdownSections, type Section } from './chunk.ts';
 
 export const formats = ['text', 'markdown', 'html', 'json', 'pdf'] as const;
@@ -55,7 +56,18 @@ function parseHtml(html: string): Parsed {
  * JSON: each top-level key (or array element) is a section; its leaves become `path: value` lines,
  * so a search for a field name or a value finds the part of the document that holds it.
  */
+/** Nesting accepted in an ingested JSON document. */
+export const documentJsonMaxDepth = 64;
+
 function parseJson(text: string, source: string): Parsed {
+  // Sections are built by walking the value recursively: a document nested thousands deep would
+  // overflow the stack (a 500), so depth is checked over the text first, as for a JSON body.
+  if (jsonTooDeep(text, documentJsonMaxDepth) !== undefined) {
+    throw new AppError(
+      'unprocessable',
+      `${source}: JSON nested deeper than ${documentJsonMaxDepth} levels, the most a document may have`,
+    );
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -10,6 +10,7 @@ import type {
   ToolSpec,
   Usage,
 } from '../models/types.ts';
+import { boundDepth } from '../text/bound-depth.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { ToolContext, ToolOutcome } from '../tools/types.ts';
 import { addUsage, type NewMessage, type NewStep, parseArguments, toRecord, zeroUsage } from './rows.ts';
@@ -122,6 +123,9 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
           outcome = await input.localTools[name]!(c.function.arguments);
         else
           outcome = await input.tools.execute(name, c.function.arguments, { ...input.toolContext, signal });
+        // Tool output is kept and serialized (events, steps, the next prompt): nesting is cut here,
+        // the one place it enters the run, so a deep value cannot overflow JSON.stringify later.
+        if (outcome.ok) outcome = { ok: true, output: boundDepth(outcome.output) };
         const durationMs = performance.now() - t0;
         input.emit('tool_result', {
           id: c.id,

@@ -4,6 +4,7 @@ import { estimateTokens } from '../models/tokens.ts';
 import { headerValue, OutboundError, type OutboundNetwork, outboundRequest } from '../net/outbound.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
 import { backoffMs, parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
+import { boundDepth } from '../text/bound-depth.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
 import { RunWriter } from './run-end.ts';
 import type { Executor } from './runtime.ts';
@@ -154,7 +155,8 @@ export class RemoteRuntimes {
       const json = JSON.parse(text) as Record<string, unknown>;
       const out = json.output ?? json.text ?? json.result;
       if (typeof out === 'string') return out;
-      return JSON.stringify(out ?? json);
+      // Cut: an answer nested thousands deep would overflow JSON.stringify and fail the run.
+      return JSON.stringify(boundDepth(out ?? json));
     } catch {
       throw new Attempt('status', 'answered invalid JSON', false);
     }

@@ -1,4 +1,5 @@
 import type { ChatMessage, ToolCall, Usage } from '../models/types.ts';
+import { boundDepth } from '../text/bound-depth.ts';
 import type { Run, RunStatus, Step, ToolCallRecord } from './schema.ts';
 
 /** Rows as stored (snake_case, Date objects), kept apart from the API types. */
@@ -72,9 +73,13 @@ export interface NewStep {
 
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
+/**
+ * A model's tool-call arguments as a value to record: parsed JSON, cut at `producedJsonMaxDepth`
+ * (nesting a model chose must not fail the run where it is serialized), or the raw text.
+ */
 export function parseArguments(raw: string): unknown {
   try {
-    return JSON.parse(raw);
+    return boundDepth(JSON.parse(raw));
   } catch {
     return raw;
   }

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { ToolSpec } from '../models/types.ts';
+import { parseToolArguments } from './arguments.ts';
 import { type ToolContext, type ToolDefinition, ToolError, type ToolOutcome } from './types.ts';
 
 interface Entry {
@@ -79,12 +80,9 @@ export class ToolRegistry {
   async execute(name: string, rawArguments: string, ctx: ToolContext): Promise<ToolOutcome> {
     const entry = this.tools.get(name);
     if (!entry) return { ok: false, error: `unknown tool: ${name}` };
-    let args: unknown;
-    try {
-      args = rawArguments.trim() === '' ? {} : JSON.parse(rawArguments);
-    } catch (err) {
-      return { ok: false, error: `arguments are not valid JSON: ${(err as Error).message}` };
-    }
+    const parsed = parseToolArguments(rawArguments);
+    if (!parsed.ok) return parsed;
+    const args = parsed.args;
     if (!entry.validate(args)) {
       return { ok: false, error: `invalid arguments: ${describe(entry.validate.errors ?? [])}` };
     }

@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parseJsonFlag } from '../../src/cli/client.ts';
 import { renderTaskPrompt } from '../../src/runtime/task-handler.ts';
+import { boundDepth } from '../../src/text/bound-depth.ts';
 import { findUnstorableText, jsonTooDeep } from '../../src/text/json-limits.ts';
 import { renderJson } from '../../src/text/render-json.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
@@ -48,6 +50,25 @@ describe('bounded JSON helpers', () => {
     assert.ok(prompt.length < 21_000, `${prompt.length} characters`);
     const wide = renderJson({ items: Array.from({ length: 100_000 }, (_, i) => i) });
     assert.match(wide, /JSON truncated at 20000 characters/);
+  });
+
+  it('cuts produced values past the depth limit, iteratively, and leaves shallow ones as they are', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 50_000; i++) deep = [deep];
+    assert.throws(() => JSON.stringify(deep), RangeError);
+    const cut = boundDepth(deep, 3);
+    assert.equal(JSON.stringify(cut), '[[["[nested deeper than 3 levels: cut]"]]]');
+    const shallow = { a: [1, { b: 2 }] };
+    assert.equal(boundDepth(shallow), shallow);
+    assert.deepEqual(Object.keys(boundDepth(JSON.parse('{"__proto__":{"x":[[1]]}}'), 2) as object), [
+      '__proto__',
+    ]);
+  });
+
+  it('refuses a CLI JSON flag too deep to send before it overflows the stack', () => {
+    const flag = `{"a":${nested(20_000)}}`;
+    assert.throws(() => parseJsonFlag('--payload', flag), /--payload is nested deeper than 1000 levels/);
+    assert.deepEqual(parseJsonFlag('--payload', `{"a":${nested(3)}}`), { a: [[[]]] });
   });
 
   it('names the path of a string holding NUL or a lone surrogate', () => {
@@ -140,6 +161,80 @@ for (const store of stores) {
       const history = await s.request('GET', `/v1/sessions/${res.body.session_id}/messages`);
       assert.equal(history.status, 200, history.text);
       assert.match(history.body.data.at(-1).content, /done \ufffd and \ufffd/);
+    });
+
+    it('cuts nesting in what tools and models produce instead of failing the run', async () => {
+      // A tool answering with a value 20,000 deep, and a model sending arguments that deep:
+      // JSON.stringify (events, steps, the next prompt) would overflow the stack on either.
+      let deep: unknown = 'leaf';
+      for (let i = 0; i < 20_000; i++) deep = { a: deep };
+      s.app.services.tools.register({
+        name: 'deep_output',
+        description: 'answers with a deeply nested value',
+        parameters: { type: 'object', properties: {} },
+        handler: async () => deep,
+      });
+      const agent = await createAgent(s, {
+        name: 'deep-produced',
+        model: 'mock/deep',
+        tools: ['deep_output', 'write_file'],
+      });
+      const deepArgs = `{"path":"x","content":"y","extra":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`;
+      s.app.services.models.mock.script('deep', [
+        { tool_calls: [{ name: 'deep_output', arguments: {} }] },
+        { tool_calls: [{ name: 'write_file', arguments: deepArgs }] },
+        { content: 'done' },
+      ]);
+      const res = await s.request('POST', `/v1/agents/${agent.id}/chat`, {
+        body: { message: 'go', stream: false },
+      });
+      assert.equal(res.status, 200, res.text.slice(0, 500));
+      assert.equal(res.body.status, 'success');
+      const run = await s.request('GET', `/v1/runs/${res.body.run_id}`);
+      assert.equal(run.status, 200, run.text.slice(0, 500));
+      const [output, write] = run.body.steps.filter((st: { kind: string }) => st.kind === 'tool');
+      assert.match(JSON.stringify(output.output), /nested deeper than 64 levels: cut/);
+      assert.match(write.error, /arguments are nested deeper than 64 levels/);
+      assert.match(JSON.stringify(write.input), /nested deeper than 64 levels: cut/);
+    });
+
+    it('holds ingested JSON documents and multipart JSON fields to the depth and text rules', async () => {
+      const kb = await s.request('POST', '/v1/knowledge-bases', { body: { name: 'hostile-docs' } });
+      assert.equal(kb.status, 201, kb.text);
+      const docs = `/v1/knowledge-bases/${kb.body.id}/documents`;
+      const deepDoc = `${'{"a":'.repeat(3_000)}1${'}'.repeat(3_000)}`;
+      const doc = await s.request('POST', docs, {
+        body: { source: 'd.json', format: 'json', content: deepDoc },
+      });
+      assert.equal(doc.status, 422, doc.text);
+      assert.match(doc.body.error.message, /nested deeper than 64 levels/);
+      const upload = async (fields: Record<string, string>) => {
+        const form = new FormData();
+        for (const [k, v] of Object.entries(fields)) form.set(k, v);
+        form.set('file', new Blob(['hello world']), 'a.txt');
+        const r = await fetch(`${s.url}${docs}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${s.adminKey}` },
+          body: form,
+        });
+        return { status: r.status, body: (await r.json()) as { error: { message: string } } };
+      };
+      const cases: Array<[Record<string, string>, RegExp]> = [
+        [
+          { metadata: `${'{"a":'.repeat(100)}1${'}'.repeat(100)}` },
+          /deeper than 64 levels \(server\.json_max_depth\)/,
+        ],
+        [{ metadata: '{"a":"x\\u0000y"}' }, /\$\.a holds a NUL/],
+        [{ metadata: '{"__proto__":{"x":1}}' }, /malformed field metadata/],
+        [{ title: 'nul\u0000title' }, /field title holds a NUL/],
+      ];
+      for (const [fields, message] of cases) {
+        const res = await upload(fields);
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.match(res.body.error.message, message);
+      }
+      const fine = await upload({ metadata: '{"team":"ops"}', title: 'fine' });
+      assert.equal(fine.status, 201, JSON.stringify(fine.body));
     });
 
     it('treats an empty body with a JSON content type as {} on bodiless POSTs', async () => {

@@ -11,7 +11,7 @@ import { createAgent, sse } from './helpers.ts';
 /** A remote agent runtime on loopback: answers by a switchable behaviour and records each request. */
 async function fakeRuntime() {
   const seen: Array<{ url: string; headers: IncomingHttpHeaders; body: unknown }> = [];
-  let behaviour: 'ok' | 'fail' | 'hang' | 'refuse' | 'redirect' | 'huge' = 'ok';
+  let behaviour: 'ok' | 'fail' | 'hang' | 'refuse' | 'redirect' | 'huge' | 'deep' = 'ok';
   let redirectTo = '';
   const server: Server = createServer((req, res) => {
     let raw = '';
@@ -35,6 +35,12 @@ async function fakeRuntime() {
       }
       if (behaviour === 'refuse') {
         res.writeHead(400, { 'content-type': 'text/plain' }).end('no such task');
+        return;
+      }
+      if (behaviour === 'deep') {
+        // An answer nested 20,000 deep: JSON.stringify of it overflows the stack.
+        const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(`{"output":${deep}}`);
         return;
       }
       if (behaviour === 'fail') {
@@ -129,6 +135,22 @@ describe('remote runtime client', () => {
     assert.equal(err.status, 502);
     assert.match(err.message, /failed after 1 attempt\(s\): the answer is larger than 1024 bytes$/);
     assert.equal(fake.seen.filter((x) => x.url === '/huge/run').length, 1);
+  });
+
+  it('cuts an answer nested past the depth limit instead of failing', async () => {
+    fake.set('deep');
+    const c = new RemoteRuntimes({
+      timeout_ms: 2_000,
+      max_bytes: 100_000,
+      retries: { max: 0, base_ms: 1, max_ms: 10 },
+      breaker: { failure_threshold: 10, reset_ms: 60_000 },
+    });
+    const text = await c.run(
+      `${fake.url}/deep`,
+      { task: 't', parameters: {} },
+      { requestId: 'r', signal: new AbortController().signal, allowPrivate: true },
+    );
+    assert.match(String(text), /^\[{64}"\[nested deeper than 64 levels: cut\]"\]{64}$/);
   });
 
   it('does not retry a runtime that refuses the task (4xx): 502 at once', async () => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import secureJson from 'secure-json-parse';
 import { AppError } from '../../errors.ts';
-import { findUnstorableText, jsonTooDeep } from '../../text/json-limits.ts';
+import { findUnstorableText } from '../../text/json-limits.ts';
+import { parseClientJson } from './client-json.ts';
 
 /**
  * The API speaks JSON only. Fastify's JSON parser is replaced by one that says what is wrong with
@@ -21,41 +21,11 @@ export function registerBodyParsing(app: FastifyInstance, maxDepth: number): voi
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string;
     if (text.trim().length === 0) return done(null, {});
-    if (jsonTooDeep(text, maxDepth) !== undefined) {
-      return done(
-        new AppError(
-          'bad_request',
-          `JSON body nested deeper than ${maxDepth} levels (server.json_max_depth)`,
-          {
-            details: [{ in: 'body', limit: 'json_max_depth', max: maxDepth }],
-          },
-        ),
-      );
-    }
-    let value: unknown;
     try {
-      // `__proto__` and `constructor.prototype` keys are refused: merged into an object later,
-      // they would change its prototype.
-      value = secureJson.parse(text, { protoAction: 'error', constructorAction: 'error' });
+      done(null, parseClientJson(text, maxDepth));
     } catch (err) {
-      const reason = (err as Error).message.replace(/\s+/g, ' ').slice(0, 200);
-      return done(new AppError('bad_request', `malformed JSON body: ${reason}`));
+      done(err as Error);
     }
-    const bad = findUnstorableText(value);
-    if (bad) {
-      return done(
-        new AppError(
-          'bad_request',
-          `${bad} holds a NUL character or a lone surrogate, which text may not contain`,
-          {
-            details: [
-              { in: 'body', path: bad, message: 'NUL (\\u0000) and unpaired surrogates are not accepted' },
-            ],
-          },
-        ),
-      );
-    }
-    done(null, value);
   });
   // The same text rules for the query string and path parameters (`%00` decodes to NUL).
   app.addHook('preValidation', async (request) => {

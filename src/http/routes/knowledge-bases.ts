@@ -18,7 +18,9 @@ import {
   searchResultSchema,
   updateKbBody,
 } from '../../memory/schema.ts';
+import { findUnstorableText } from '../../text/json-limits.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
+import { parseClientJson } from '../plugins/client-json.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['knowledge-bases'];
@@ -31,7 +33,7 @@ const validation = (error: z.ZodError) =>
   });
 
 /** A multipart upload: one `file` part, optional `source`, `format`, `title` and `metadata` (JSON) fields. */
-async function fromMultipart(req: FastifyRequest, maxBytes: number): Promise<IngestInput> {
+async function fromMultipart(req: FastifyRequest, maxBytes: number, maxDepth: number): Promise<IngestInput> {
   const fields: Record<string, string> = {};
   let file: { name: string; bytes: Buffer } | undefined;
   for await (const part of req.parts()) {
@@ -47,6 +49,17 @@ async function fromMultipart(req: FastifyRequest, maxBytes: number): Promise<Ing
     } else fields[part.fieldname] = String(part.value);
   }
   if (!file) throw new AppError('validation_error', 'a multipart upload needs a `file` part');
+  // Fields are client text like a JSON body's: the same refusal of NUL and lone surrogates.
+  const badField = findUnstorableText(fields);
+  if (badField) {
+    throw new AppError(
+      'bad_request',
+      `field ${badField.slice(2)} holds a NUL character or a lone surrogate`,
+      {
+        details: [{ in: 'body', path: badField, message: 'NUL and unpaired surrogates are not accepted' }],
+      },
+    );
+  }
   const schema = z
     .object({
       source: z.string().min(1).max(1000).optional(),
@@ -59,7 +72,9 @@ async function fromMultipart(req: FastifyRequest, maxBytes: number): Promise<Ing
   if (!parsed.success) throw validation(parsed.error);
   let metadata: Record<string, unknown> = {};
   if (parsed.data.metadata !== undefined) {
-    const m = z.record(z.string(), z.unknown()).safeParse(safeJson(parsed.data.metadata));
+    const m = z
+      .record(z.string(), z.unknown())
+      .safeParse(parseClientJson(parsed.data.metadata, maxDepth, 'field metadata'));
     if (!m.success) throw new AppError('validation_error', 'metadata must be a JSON object');
     metadata = m.data;
   }
@@ -67,14 +82,6 @@ async function fromMultipart(req: FastifyRequest, maxBytes: number): Promise<Ing
   if (!source) throw new AppError('validation_error', 'the file has no name: send a `source` field');
   return { source, bytes: file.bytes, format: parsed.data.format, title: parsed.data.title, metadata };
 }
-
-const safeJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-};
 
 function fromJson(body: unknown): IngestInput {
   const parsed = ingestJsonBody.safeParse(body);
@@ -200,7 +207,9 @@ export const knowledgeBaseRoutes =
         },
       },
       async (req, reply) => {
-        const input = req.isMultipart() ? await fromMultipart(req, maxBytes) : fromJson(req.body);
+        const input = req.isMultipart()
+          ? await fromMultipart(req, maxBytes, config.server.json_max_depth)
+          : fromJson(req.body);
         const result = await memory.ingest(
           principalOf(req).tenantId,
           req.params.id,

@@ -1,6 +1,7 @@
 import type { Agent } from '../../agents/schema.ts';
 import { AppError } from '../../errors.ts';
 import { estimateTokens } from '../../models/tokens.ts';
+import { boundDepth } from '../../text/bound-depth.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from '../execute.ts';
 import { RunWriter } from '../run-end.ts';
 import type { Executor } from '../runtime.ts';
@@ -74,7 +75,7 @@ export function poolExecutor(bundles: CurrentBundles, sandboxes: AgentSandboxes)
           details: { run_code: 'agent_error', stack: end.error },
         });
       }
-      const text = typeof end.output === 'string' ? end.output : JSON.stringify(end.output);
+      const text = typeof end.output === 'string' ? end.output : JSON.stringify(boundDepth(end.output));
       s.writer.emit('text', { delta: text });
       return await out.complete({
         text,

@@ -4,6 +4,7 @@ import type { ToolSpec } from '../../models/types.ts';
 import type { OutboundNetwork } from '../../net/outbound.ts';
 import type { HealthRegistry } from '../../observability/health.ts';
 import { type BreakerOptions, CircuitBreaker } from '../../resilience/breaker.ts';
+import { parseToolArguments } from '../arguments.ts';
 import type { SandboxBind } from '../sandbox/bwrap-args.ts';
 import type { SandboxService } from '../sandbox/service.ts';
 import { ToolError, type ToolOutcome } from '../types.ts';
@@ -125,12 +126,9 @@ export class McpManager {
     if (!parts) return undefined;
     const conn = (await this.connectionsOf(tenantId)).find((c) => c.row.name === parts.server);
     if (!conn) return undefined;
-    let args: unknown;
-    try {
-      args = rawArguments.trim() === '' ? {} : JSON.parse(rawArguments);
-    } catch (err) {
-      return { ok: false, error: `arguments are not valid JSON: ${(err as Error).message}` };
-    }
+    const parsed = parseToolArguments(rawArguments);
+    if (!parsed.ok) return parsed;
+    const args = parsed.args;
     if (typeof args !== 'object' || args === null || Array.isArray(args))
       return { ok: false, error: 'arguments must be a JSON object' };
     const breaker = this.breaker(tenantId, name);
