@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { build, isStale } from './build.mjs';
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -32,6 +33,9 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Tests that run `agentry` as a person would spawn bin/agentry.js, which runs dist/: built here once,
+// before the files run in parallel, rather than by whichever spawned command notices first.
+if (isStale()) await build();
 const concurrency = process.env.AGENTRY_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
