@@ -38,9 +38,16 @@ if (files.length === 0) {
 // before the files run in parallel, rather than by whichever spawned command notices first.
 if (isStale()) await build();
 
+await import('../bin/ts-loader.js');
+const { missingSystemDeps } = await import('../test/helpers/system-deps.ts');
+const missing = missingSystemDeps(files);
+if (missing.length > 0) {
+  for (const m of missing) console.error(m);
+  process.exit(1);
+}
+
 // One migrated PGlite store for the whole run, which every test server starts from (see
 // test/helpers/pglite-snapshot.ts). Made with the sources, through the loader the tests use.
-await import('../bin/ts-loader.js');
 const { snapshotEnv, writeSnapshot } = await import('../test/helpers/pglite-snapshot.ts');
 const snapshotDir = mkdtempSync(path.join(tmpdir(), 'agentry-test-'));
 process.on('exit', () => rmSync(snapshotDir, { recursive: true, force: true }));
