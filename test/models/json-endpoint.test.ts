@@ -66,9 +66,9 @@ describe('json endpoint', () => {
     const reader = await endpoint.events('/chat/completions', {}, new AbortController().signal);
     // Nobody reads until the server has written nothing for 300 ms: its writes backed up (20 MB is
     // more than the kernel's socket buffers hold), or the reader took it all into memory.
-    let seen = -1;
-    for (let waited = 0; written !== seen && waited < 20_000; waited += 300) {
-      seen = written;
+    let before = -1;
+    for (let waited = 0; written !== before && waited < 20_000; waited += 300) {
+      before = written;
       await sleep(300);
     }
     assert.ok(written < EVENTS, 'the server wrote the whole answer: the reader kept reading');
