@@ -2,8 +2,10 @@
 // `agentry` itself runs with (bin/ts-loader.js).
 // Usage: node scripts/test.mjs [substring …] — only files whose path contains one of the substrings.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { build, isStale } from './build.mjs';
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -32,6 +34,26 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Tests that run `agentry` as a person would spawn bin/agentry.js, which runs dist/: built here once,
+// before the files run in parallel, rather than by whichever spawned command notices first.
+if (isStale()) await build();
+
+await import('../bin/ts-loader.js');
+const { missingSystemDeps } = await import('../test/helpers/system-deps.ts');
+const missing = missingSystemDeps(files);
+if (missing.length > 0) {
+  for (const m of missing) console.error(m);
+  process.exit(1);
+}
+
+// One migrated PGlite store for the whole run, which every test server starts from (see
+// test/helpers/pglite-snapshot.ts). Made with the sources, through the loader the tests use.
+const { snapshotEnv, writeSnapshot } = await import('../test/helpers/pglite-snapshot.ts');
+const snapshotDir = mkdtempSync(path.join(tmpdir(), 'agentry-test-'));
+process.on('exit', () => rmSync(snapshotDir, { recursive: true, force: true }));
+const snapshot = path.join(snapshotDir, 'pglite-migrated.tar');
+await writeSnapshot(snapshot);
+
 const concurrency = process.env.AGENTRY_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
@@ -43,6 +65,6 @@ const result = spawnSync(
     '--test-reporter=spec',
     ...files,
   ],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env: { ...process.env, [snapshotEnv]: snapshot } },
 );
 process.exit(result.status ?? 1);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { AgentService } from './agents/agents.ts';
 import type { DeploymentService } from './agents/local-dev/deployments.ts';
@@ -40,10 +39,7 @@ import type { McpServerStore } from './tools/mcp/servers.ts';
 import type { ToolRegistry } from './tools/registry.ts';
 import type { EgressProxy } from './tools/sandbox/egress-proxy.ts';
 import type { SandboxService } from './tools/sandbox/service.ts';
-
-export const version: string = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
-).version;
+import { version } from './version.ts';
 
 /** Everything the front doors (HTTP routes, CLI) call. Built once, in one place. */
 export interface Services {

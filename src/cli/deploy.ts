@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { BundleBuildError, bundleAgent } from '../agents/local-dev/bundle.ts';
 import type { Deployment } from '../agents/local-dev/schema.ts';
 import type { Agent } from '../agents/schema.ts';
 import { resolveAgent } from './agents.ts';
@@ -65,6 +64,8 @@ export function deployCommand(): Command {
       const project = readProject(root);
       const entry = path.resolve(root, project.entry);
       if (!existsSync(entry)) throw new CliError(`entry ${entry} not found (.agentry/config.json "entry")`);
+      // The bundler (esbuild) loads here, not with the command tree: every other command would pay for it.
+      const { BundleBuildError, bundleAgent } = await import('../agents/local-dev/bundle.ts');
       let bundle: string;
       try {
         bundle = await bundleAgent(entry);

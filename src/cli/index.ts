@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { version } from '../version.ts';
 import { agentsCommand } from './agents.ts';
 import { createTaskCommand } from './create-task.ts';
 import { deployCommand } from './deploy.ts';
@@ -15,7 +16,6 @@ import { statusCommand } from './status.ts';
 import { tasksCommand } from './tasks.ts';
 import { templatesCommand } from './templates.ts';
 import { tenantsCommand } from './tenants.ts';
-import { version } from './version.ts';
 import { workerCommand } from './worker.ts';
 
 /** The `agentry` command tree. Each command lives in its own file and calls the same services as HTTP. */

@@ -1,7 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { glob } from 'tinyglobby';
 import type { Page } from '../agents/schema.ts';
 import { isUuid } from '../db/ids.ts';
 import { formatOfName } from '../memory/formats.ts';
@@ -58,6 +57,8 @@ export async function planIngest(
   kbName: string,
   root: string,
 ): Promise<{ files: string[]; summary: IngestSummary }> {
+  // Loaded here, not with the command tree, which every command (even `--version`) loads.
+  const { glob } = await import('tinyglobby');
   // Sorted, so runs are repeatable and the summary reads in folder order; hidden files are skipped.
   const files = (await glob('**/*', { cwd: root, onlyFiles: true, dot: false })).sort();
   const summary: IngestSummary = {

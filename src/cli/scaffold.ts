@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { scaffoldFiles } from '../agents/local-dev/scaffold.ts';
 import { agentName } from '../agents/schema.ts';
 import { CliError } from './client.ts';
 import { action } from './fail.ts';
@@ -19,6 +18,8 @@ export function scaffoldCommand(): Command {
         const target = path.resolve(dir ?? name);
         if (existsSync(target) && readdirSync(target).length > 0)
           throw new CliError(`${target} exists and is not empty: pick another folder`);
+        // Loaded here, not with the command tree: it brings the zip library every command would load.
+        const { scaffoldFiles } = await import('../agents/local-dev/scaffold.ts');
         const files = scaffoldFiles(name);
         for (const [rel, bytes] of files) {
           const file = path.join(target, ...rel.split('/'));

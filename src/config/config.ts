@@ -48,6 +48,12 @@ export const configSchema = z
          * GIN index: at 100k chunks of 512 dimensions about 420 MB, so 512 keeps them cached there.
          */
         pglite_shared_buffers_mb: z.coerce.number().int().min(16).max(1024).optional(),
+        /**
+         * A PGlite data directory saved as a tar file (PGlite's `dumpDataDir`) that a new, empty store starts
+         * from instead of an empty database; migrations still run on it. The test suite starts every server
+         * from one migrated snapshot this way.
+         */
+        pglite_seed_file: z.string().optional(),
         /** Most PostgreSQL connections the pool opens (queries beyond it wait for one). */
         pool_max: z.coerce.number().int().positive().default(10),
         /**

@@ -1,3 +1,4 @@
+import { openAsBlob } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { AppError } from '../errors.ts';
@@ -19,7 +20,10 @@ export async function openDb(
   log?: Logger,
 ): Promise<Db> {
   if (!store.database_url)
-    return PgliteDb.open(store.data_dir, { sharedBuffersMb: store.pglite_shared_buffers_mb });
+    return PgliteDb.open(store.data_dir, {
+      sharedBuffersMb: store.pglite_shared_buffers_mb,
+      seed: store.pglite_seed_file ? await openAsBlob(store.pglite_seed_file) : undefined,
+    });
   try {
     return await PostgresDb.open(store.database_url, {
       max: store.pool_max,

@@ -10,6 +10,11 @@ export interface PgliteOptions {
    * WebAssembly memory when the store opens, whatever is used, and that memory has a 2 GB ceiling.
    */
   sharedBuffersMb?: number;
+  /**
+   * A data directory saved with PGlite's `dumpDataDir()` (a tar file) that an empty store starts
+   * from, instead of running initdb: the test suite migrates one store and starts every server from it.
+   */
+  seed?: Blob;
 }
 
 /**
@@ -31,6 +36,7 @@ export class PgliteDb implements Db {
     // pin to the installed PGlite (the extension's ABI is unchanged across these patch releases).
     const pg = await PGlite.create(dataDir, {
       extensions: { vector },
+      ...(options.seed ? { loadDataDir: options.seed } : {}),
       ...(mb ? { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${mb}MB`] } : {}),
     });
     return new PgliteDb(pg);
@@ -66,6 +72,11 @@ export class PgliteDb implements Db {
   async notify(channel: string, payload: string): Promise<void> {
     assertChannel(channel);
     await this.pg.query('select pg_notify($1, $2)', [channel, payload]);
+  }
+
+  /** The data directory as a tar file, for `seed` (see PgliteOptions). */
+  dumpDataDir(): Promise<Blob> {
+    return this.pg.dumpDataDir('none');
   }
 
   poolStats() {

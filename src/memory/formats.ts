@@ -1,6 +1,5 @@
 import { extname } from 'node:path';
 import { AppError } from '../errors.ts';
-import { htmlToText } from '../text/html.ts';
 import { jsonTooDeep } from '../text/json-limits.ts';
 import { markdownSections, type Section } from './chunk.ts';
 
@@ -35,7 +34,7 @@ export async function parseDocumentBytes(bytes: Uint8Array, format: Format, sour
     throw new AppError('unprocessable', `${source}: binary content is not ${format}`);
   switch (format) {
     case 'html':
-      return parseHtml(text);
+      return await parseHtml(text);
     case 'json':
       return parseJson(text, source);
     default: {
@@ -45,8 +44,12 @@ export async function parseDocumentBytes(bytes: Uint8Array, format: Format, sour
   }
 }
 
-/** HTML to Markdown-shaped text (headings as `#`, blocks as paragraphs), then sections as Markdown. */
-function parseHtml(html: string): Parsed {
+/**
+ * HTML to Markdown-shaped text (headings as `#`, blocks as paragraphs), then sections as Markdown.
+ * The HTML parser loads on first use: the CLI imports this file for `formatOfName` alone.
+ */
+async function parseHtml(html: string): Promise<Parsed> {
+  const { htmlToText } = await import('../text/html.ts');
   const { title, text } = htmlToText(html, 'markdown');
   const sections = markdownSections(text);
   return { title: title || (sections.find((s) => s.headingPath.length > 0)?.headingPath[0] ?? ''), sections };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type App, createApp } from '../../src/app.ts';
 import { ApiKeyService } from '../../src/auth/api-keys.ts';
 import { testConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { freshDatabase, startServer, stores, type TestServer } from '../helpers/server.ts';
 import { createKey } from './fixtures.ts';
 
@@ -87,12 +87,19 @@ for (const store of stores) {
       // that outlives it. The look-up is held open with a gate so the interleaving is certain.
       const db = s.app.services.db;
       let gate: Promise<void> | undefined;
+      let atGate!: () => void;
+      const reached = new Promise<void>((resolve) => {
+        atGate = resolve;
+      });
       const gated = new Proxy(db, {
         get(target, prop) {
           if (prop === 'query') {
             return async (sql: string, params?: unknown[]) => {
               const rows = await target.query(sql, params);
-              if (gate && sql.includes('k.prefix')) await gate;
+              if (gate && sql.includes('k.prefix')) {
+                atGate();
+                await gate;
+              }
               return rows;
             };
           }
@@ -108,7 +115,8 @@ for (const store of stores) {
         release = resolve;
       });
       const inFlight = keys.verify(secret);
-      await sleep(50);
+      await reached; // it has read the row, still valid
+
       await keys.revoke(s.app.defaultTenantId, key.id, who);
       release();
       // It read the row before the revocation; it may finish either way, but must not be remembered.
@@ -161,21 +169,36 @@ for (const store of stores) {
       const { key, secret } = await keys.create(s.app.defaultTenantId, { scopes: ['read'] }, who());
       await keys.verify(secret);
       assert.equal(state.lookups, 1);
-      await sleep(1100);
       let release!: () => void;
       state.hold = new Promise((resolve) => {
         release = resolve;
       });
-      // Served from the cache while the renewal is held open in the store.
+      // Uses until one is past half the cache life and starts the renewal, held open in the store;
+      // every use is served from the cache meanwhile.
+      await eventually(
+        async () => {
+          assert.equal((await keys.verify(secret)).keyId, key.id);
+          return state.lookups === 2 || undefined;
+        },
+        15_000,
+        'the background renewal',
+      );
       assert.equal((await keys.verify(secret)).keyId, key.id);
-      assert.equal((await keys.verify(secret)).keyId, key.id);
-      assert.equal(state.lookups, 2, 'one renewal for both uses');
+      assert.equal(state.lookups, 2, 'one renewal for the uses while it is in flight');
       // Another process revokes it; the held renewal reads the row after that and drops the entry.
       await s.app.services.db.query('update api_keys set revoked_at = now() where id = $1', [key.id]);
       release();
       state.hold = undefined;
-      await sleep(50);
-      await assert.rejects(keys.verify(secret), /revoked/);
+      const refused = await eventually(
+        () =>
+          keys.verify(secret).then(
+            () => undefined,
+            (err: Error) => err,
+          ),
+        15_000,
+        'the renewal to drop the revoked key',
+      );
+      assert.match(refused.message, /revoked/);
     });
 
     it('enforces the scopes it was given', async () => {
@@ -250,12 +273,10 @@ describe('API key revocation across processes', {
 
     // The other instance may trust its cache for key_cache_ms (1 s by default). The deadline is a
     // generous correctness bound for a loaded machine, not a measure of speed.
-    const deadline = Date.now() + 15_000;
-    let status = await get(urlB, key.secret);
-    while (status !== 401 && Date.now() < deadline) {
-      await sleep(100);
-      status = await get(urlB, key.secret);
-    }
-    assert.equal(status, 401, 'the other instance refuses the revoked key once its cache entry expires');
+    await eventually(
+      async () => ((await get(urlB, key.secret)) === 401 ? true : undefined),
+      15_000,
+      'the other instance to refuse the revoked key once its cache entry expires',
+    );
   });
 });

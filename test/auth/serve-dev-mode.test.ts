@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { testConfig } from '../../src/config/config.ts';
 import { AppError } from '../../src/errors.ts';
 import { serve } from '../../src/server.ts';
+import { memoryStore } from '../helpers/pglite-snapshot.ts';
 
 describe('serve() and dev auth mode', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'agentry-serve-'));
@@ -42,7 +43,7 @@ describe('serve() and dev auth mode', () => {
     const config = testConfig({
       log_level: 'silent',
       server: { host: '127.0.0.1', port: 0 },
-      store: { data_dir: 'memory://' },
+      store: memoryStore(),
       credentials_file: path.join(dir, 'loopback-credentials.json'),
       auth: { mode: 'dev' },
     });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { newId } from '../../src/db/ids.ts';
+import { migrate } from '../../src/db/migrate.ts';
 import { PgliteDb } from '../../src/db/pglite.ts';
 
 describe('PGlite store options', () => {
@@ -17,6 +19,29 @@ describe('PGlite store options', () => {
     } finally {
       await sized.close();
       await plain.close();
+    }
+  });
+
+  it('starts a new store from a saved data directory, where migrate() then has nothing to apply', async () => {
+    const first = await PgliteDb.open('memory://');
+    let seed: Blob;
+    try {
+      assert.ok((await migrate(first)).length > 0);
+      await first.query("insert into tenants (id, name) values ($1, 'seeded')", [newId()]);
+      seed = await first.dumpDataDir();
+    } finally {
+      await first.close();
+    }
+    const second = await PgliteDb.open('memory://', { seed });
+    try {
+      assert.deepEqual(await migrate(second), []);
+      const rows = await second.query<{ name: string }>('select name from tenants');
+      assert.deepEqual(
+        rows.map((r) => r.name),
+        ['seeded'],
+      );
+    } finally {
+      await second.close();
     }
   });
 

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { type App, type CreateAppOptions, createApp } from '../../src/app.ts';
 import { type ConfigInput, testConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { memoryStore } from './pglite-snapshot.ts';
 
 export type StoreKind = 'pglite' | 'postgres';
 
@@ -74,7 +75,8 @@ export async function startServer(
   options: Pick<CreateAppOptions, 'network'> = {},
 ): Promise<TestServer> {
   let drop = async () => {};
-  let storeConfig: ConfigInput['store'] = { data_dir: 'memory://' };
+  // From the run's migrated snapshot when scripts/test.mjs made one: initdb and migrations cost ~2 s a server.
+  let storeConfig: ConfigInput['store'] = memoryStore();
   if (store === 'postgres') {
     const db = await freshDatabase();
     drop = db.drop;

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createApp } from '../../src/app.ts';
 import { testConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { memoryStore } from '../helpers/pglite-snapshot.ts';
 import { freshDatabase, startServer, stores, type TestResponse, type TestServer } from '../helpers/server.ts';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -173,7 +174,7 @@ for (const store of stores) {
         drop = db.drop;
         storeConfig = { database_url: db.url, pool_max: 3 };
       } else {
-        storeConfig = { data_dir: 'memory://' };
+        storeConfig = memoryStore();
       }
       const app = await createApp(testConfig({ store: storeConfig }), { log: createLogger('info', stream) });
       // A route that fails the way a bug would: only added for this test.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { RouteOptions } from 'fastify';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { requireCommand } from '../helpers/system-deps.ts';
 
 /** `/v1/agents/:id` → `/v1/agents/{id}` */
 const openApiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
@@ -16,15 +17,6 @@ const keysOf = (schema: unknown): string[] | undefined => {
   const shape = (schema as { shape?: Record<string, unknown> } | undefined)?.shape;
   return shape ? Object.keys(shape).sort() : undefined;
 };
-
-function findChromium(): string | undefined {
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    try {
-      return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
-    } catch {}
-  }
-  return undefined;
-}
 
 describe('OpenAPI document and docs page', () => {
   let s: TestServer;
@@ -111,15 +103,13 @@ describe('OpenAPI document and docs page', () => {
     assert.deepEqual(Object.keys(served.paths).sort(), Object.keys(doc.paths).sort());
   });
 
-  const chromium = findChromium();
-  it('renders the API operations in a real browser', {
-    skip: chromium ? false : 'chromium not installed',
-  }, async () => {
+  it('renders the API operations in a real browser', async () => {
+    const chromium = requireCommand('chromium');
     const profile = mkdtempSync(path.join(tmpdir(), 'agentry-chromium-'));
     try {
       const dom = await new Promise<string>((resolve, reject) => {
         const child = spawn(
-          chromium!,
+          chromium,
           [
             '--headless',
             '--no-sandbox',

@@ -5,6 +5,7 @@ import { type App, createApp } from '../../src/app.ts';
 import { testConfig } from '../../src/config/config.ts';
 import { parseTraceparent } from '../../src/http/plugins/request-context.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { memoryStore } from '../helpers/pglite-snapshot.ts';
 import { freshDatabase, stores } from '../helpers/server.ts';
 
 type LogLine = Record<string, unknown>;
@@ -60,7 +61,7 @@ for (const store of stores) {
         drop = db.drop;
         storeConfig = { database_url: db.url, pool_max: 3 };
       } else {
-        storeConfig = { data_dir: 'memory://' };
+        storeConfig = memoryStore();
       }
       // Debug level: one line per request, plus whatever handlers and hooks log.
       app = await createApp(testConfig({ store: storeConfig }), { log: createLogger('debug', stream) });

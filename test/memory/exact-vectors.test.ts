@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/db/db.ts';
 import { newId } from '../../src/db/ids.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { PgliteDb } from '../../src/db/pglite.ts';
 import { Int8Matrix } from '../../src/memory/dot-kernel.ts';
 import { ExactVectorStore } from '../../src/memory/vectors.ts';
+import { openTestPglite } from '../helpers/pglite-snapshot.ts';
 
 // The exact fallback scans an int8 copy with a SIMD kernel and rescores by bounds: its answers must
 // be those of a plain float scan, also where many similarities sit inside the quantisation error.
@@ -39,7 +39,7 @@ describe('exact vector fallback (int8 SIMD pass, exact rescoring)', () => {
   let db: Db;
   let tenantId: string;
   before(async () => {
-    db = await PgliteDb.open('memory://');
+    db = await openTestPglite();
     await migrate(db);
     tenantId = newId();
     await db.query('insert into tenants (id, name) values ($1, $2)', [tenantId, 'vec']);

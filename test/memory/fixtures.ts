@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import type { Db } from '../../src/db/db.ts';
 import { newId } from '../../src/db/ids.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { PgliteDb } from '../../src/db/pglite.ts';
 import type { Embedder } from '../../src/memory/embeddings.ts';
 import { Memory } from '../../src/memory/memory.ts';
 import type { SearchResult } from '../../src/memory/schema.ts';
+import { openTestPglite } from '../helpers/pglite-snapshot.ts';
 import type { TestServer } from '../helpers/server.ts';
 
 /**
@@ -94,7 +94,7 @@ export async function pgliteKb(
   embedder: Embedder,
   maxChars: number,
 ): Promise<{ db: Db; memory: Memory; tenantId: string; kbId: string }> {
-  const db = await PgliteDb.open('memory://');
+  const db = await openTestPglite();
   await migrate(db);
   const tenantId = newId();
   await db.query('insert into tenants (id, name) values ($1, $2)', [tenantId, name]);

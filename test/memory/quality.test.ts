@@ -4,9 +4,9 @@ import { notes, questions } from '../../bench/memory-dataset.ts';
 import { retrievalQuality } from '../../bench/memory-eval.ts';
 import type { Db } from '../../src/db/db.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { PgliteDb } from '../../src/db/pglite.ts';
 import { PostgresDb } from '../../src/db/postgres.ts';
 import { OfflineEmbedder } from '../../src/memory/embeddings.ts';
+import { openTestPglite } from '../helpers/pglite-snapshot.ts';
 import { freshDatabase, stores } from '../helpers/server.ts';
 
 // Issue 7 asks that the fused (RRF) result beat full-text alone. The set's questions mostly ask with
@@ -18,7 +18,7 @@ for (const store of stores) {
     it('fused hit@5 is above full-text hit@5 with the offline embedder', async (t) => {
       let db: Db;
       let drop = async () => {};
-      if (store === 'pglite') db = await PgliteDb.open('memory://');
+      if (store === 'pglite') db = await openTestPglite();
       else {
         const fresh = await freshDatabase();
         drop = fresh.drop;

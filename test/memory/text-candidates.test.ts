@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/db/db.ts';
 import { newId } from '../../src/db/ids.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { PgliteDb } from '../../src/db/pglite.ts';
 import { PostgresDb } from '../../src/db/postgres.ts';
 import { textCandidates } from '../../src/memory/search.ts';
+import { openTestPglite } from '../helpers/pglite-snapshot.ts';
 import { freshDatabase, stores } from '../helpers/server.ts';
 
 // Full-text candidates rank a bounded number of matches (migration 0010): a rare word's chunks must
@@ -16,7 +16,7 @@ for (const store of stores) {
     let drop = async () => {};
     const tenantId = newId();
     before(async () => {
-      if (store === 'pglite') db = await PgliteDb.open('memory://');
+      if (store === 'pglite') db = await openTestPglite();
       else {
         const fresh = await freshDatabase();
         db = await PostgresDb.open(fresh.url, { max: 2 });

@@ -64,9 +64,13 @@ describe('json endpoint', () => {
   it('a reader left unread pauses the socket, then gives every event in order', async () => {
     const endpoint = new JsonEndpoint(url, undefined, timeouts);
     const reader = await endpoint.events('/chat/completions', {}, new AbortController().signal);
-    // Nobody reads for a while: the server's writes must back up (20 MB is more than the kernel's
-    // socket buffers hold) instead of the reader taking it all into memory.
-    await sleep(300);
+    // Nobody reads until the server has written nothing for 300 ms: its writes backed up (20 MB is
+    // more than the kernel's socket buffers hold), or the reader took it all into memory.
+    let before = -1;
+    for (let waited = 0; written !== before && waited < 20_000; waited += 300) {
+      before = written;
+      await sleep(300);
+    }
     assert.ok(written < EVENTS, 'the server wrote the whole answer: the reader kept reading');
     const seen: number[] = [];
     for (let batch = await reader.next(); batch; batch = await reader.next()) {

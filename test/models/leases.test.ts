@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/db/db.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { PgliteDb } from '../../src/db/pglite.ts';
 import { DbCounterStore } from '../../src/models/counters.ts';
 import { LeasedCounters } from '../../src/models/leases.ts';
+import { openTestPglite } from '../helpers/pglite-snapshot.ts';
 
 describe('leased counters across flushes', () => {
   let db: Db;
   let store: DbCounterStore;
   before(async () => {
-    db = await PgliteDb.open('memory://');
+    db = await openTestPglite();
     await migrate(db);
     store = new DbCounterStore(db);
   });

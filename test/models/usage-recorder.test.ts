@@ -6,6 +6,7 @@ import { migrate } from '../../src/db/migrate.ts';
 import { openDb } from '../../src/db/open.ts';
 import { UsageRecorder } from '../../src/models/usage.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { memoryStore } from '../helpers/pglite-snapshot.ts';
 import { freshDatabase, stores } from '../helpers/server.ts';
 
 for (const store of stores) {
@@ -15,7 +16,7 @@ for (const store of stores) {
     before(async () => {
       const pg = store === 'postgres' ? await freshDatabase() : undefined;
       drop = pg?.drop;
-      db = await openDb({ data_dir: 'memory://', pool_max: 2, ...(pg && { database_url: pg.url }) });
+      db = await openDb({ ...memoryStore(), pool_max: 2, ...(pg && { database_url: pg.url }) });
       await migrate(db);
     });
     after(async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { NonRetryableError } from '../../src/tasks/handlers.ts';
 import { stores, type TestServer } from '../helpers/server.ts';
-import { createAgent, readSse, startQueueServer, waitForStatus } from './helpers.ts';
+import { createAgent, eventually, readSse, startQueueServer, waitForStatus } from './helpers.ts';
 
 for (const store of stores) {
   describe(`tasks API on ${store}`, () => {
@@ -160,8 +160,13 @@ for (const store of stores) {
       const stop = await s.request('POST', `/v1/tasks/${running.body.id}/cancel`);
       assert.equal(stop.status, 200);
       assert.equal(stop.body.status, 'cancelled');
-      // The handler saw the abort and its rejection did not turn the task into a failure.
-      await new Promise((r) => setTimeout(r, 300));
+      // The handler saw the abort and its rejection did not turn the task into a failure: the worker
+      // frees the attempt's slot only after recording its outcome.
+      await eventually(
+        async () => (s.app.services.queue!.worker.active === 0 ? true : undefined),
+        15_000,
+        'the cancelled attempt to end',
+      );
       const after = await s.request('GET', `/v1/tasks/${running.body.id}`);
       assert.equal(after.body.status, 'cancelled');
       assert.equal(after.body.attempts, 1);

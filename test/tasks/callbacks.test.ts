@@ -159,7 +159,13 @@ for (const store of stores) {
           return r.body.callback_status === '204' ? r.body : undefined;
         });
         assert.ok(t.callback_attempts >= 2);
-        await new Promise((r) => setTimeout(r, 500));
+        // The status is recorded with the outbox row's delivery, in one statement: the row is done and
+        // no sender picks it up again.
+        const [row] = await s.app.services.db.query<{ delivered: boolean }>(
+          'select delivered_at is not null as delivered from callback_outbox where task_id = $1',
+          [res.body.id],
+        );
+        assert.equal(row?.delivered, true);
         assert.equal(hook.got.length, 1, 'delivered once');
       } finally {
         hook.server.close();

@@ -19,6 +19,19 @@ for (const store of stores) {
     const agentId = newId();
     const claim = (owner: string, limit: number, cap = 0, lease = 30) =>
       claimTasks(s.app.services.db, { owner, limit, leaseSeconds: lease, tenantMaxRunning: cap });
+    /** Waits until the task's lease has run out by the store's clock, the one the sweep reads. */
+    const leaseLapsed = (taskId: string) =>
+      eventually(
+        async () => {
+          const [row] = await s.app.services.db.query<{ lapsed: boolean }>(
+            'select lease_expires_at < now() as lapsed from tasks where id = $1',
+            [taskId],
+          );
+          return row?.lapsed || undefined;
+        },
+        15_000,
+        'the lease to lapse',
+      );
     /** A worker on the test server's store: 60 s leases, no retry backoff, no tenant cap. */
     const workerFor = (handlers: HandlerRegistry, o: { concurrency: number; claimBatch: number }) => {
       const { db, bus, log } = s.app.services;
@@ -122,7 +135,7 @@ for (const store of stores) {
       await load(s.app.defaultTenantId, 1, () => 0, 'lease');
       const [mine] = await claim('lost-worker', 1, 0, 0.2);
       assert.ok(mine);
-      await new Promise((r) => setTimeout(r, 400));
+      await leaseLapsed(mine.id);
       const reaped = await reapExpiredLeases(s.app.services.db);
       assert.equal(reaped.requeued, 1);
       const [again] = await claim('live-worker', 1);
@@ -159,7 +172,7 @@ for (const store of stores) {
       await load(s.app.defaultTenantId, 1, () => 0, 'last');
       await db.query(`update tasks set max_attempts = 1 where title = 'last-0'`);
       const [t] = await claim('dying', 1, 0, 0.1);
-      await new Promise((r) => setTimeout(r, 250));
+      await leaseLapsed(t!.id);
       assert.equal((await reapExpiredLeases(db)).failed, 1);
       const [row] = await db.query<{ status: string; error_message: string }>(
         'select status, error_message from tasks where id = $1',

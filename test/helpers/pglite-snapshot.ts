@@ -1,0 +1,33 @@
+import { openAsBlob, writeFileSync } from 'node:fs';
+import { migrate } from '../../src/db/migrate.ts';
+import { PgliteDb } from '../../src/db/pglite.ts';
+
+/**
+ * Where scripts/test.mjs leaves one migrated PGlite store for the run: `startServer('pglite')` starts
+ * from it (PGlite's loadDataDir) instead of running initdb and every migration in each test file.
+ * Unset when a file runs on its own (`node --test`): then each server starts from an empty store.
+ */
+export const snapshotEnv = 'AGENTRY_TEST_PGLITE_SNAPSHOT';
+
+/** Creates an in-memory store, applies every migration and writes its data directory to `file` (tar). */
+export async function writeSnapshot(file: string): Promise<void> {
+  const db = await PgliteDb.open('memory://');
+  try {
+    await migrate(db);
+    writeFileSync(file, Buffer.from(await (await db.dumpDataDir()).arrayBuffer()));
+  } finally {
+    await db.close();
+  }
+}
+
+/** Store config for a new in-memory PGlite store: from the run's snapshot when there is one. */
+export function memoryStore(): { data_dir: string; pglite_seed_file?: string } {
+  const seed = process.env[snapshotEnv];
+  return { data_dir: 'memory://', ...(seed && { pglite_seed_file: seed }) };
+}
+
+/** A new in-memory PGlite store, from the run's snapshot when there is one (`migrate` on it is a no-op). */
+export async function openTestPglite(): Promise<PgliteDb> {
+  const seed = process.env[snapshotEnv];
+  return PgliteDb.open('memory://', seed ? { seed: await openAsBlob(seed) } : {});
+}

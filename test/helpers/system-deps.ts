@@ -1,0 +1,38 @@
+import { execFileSync } from 'node:child_process';
+
+/**
+ * Programs from the system (not npm) that some test files run, with the package that provides each.
+ * A missing one fails the run with what to install: a suite that skipped instead would pass while
+ * testing less.
+ */
+export const systemDeps = [
+  // The sandbox's tools and the local-dev agents run under bubblewrap.
+  { command: 'bwrap', install: 'apt-get install -y bubblewrap', files: ['test/sandbox/', 'test/local-dev/'] },
+  // The docs page is rendered in a real browser.
+  { command: 'chromium', install: 'apt-get install -y chromium', files: ['test/http/openapi'] },
+] as const;
+
+/** The path of `command`, or undefined when it is not on PATH. */
+export function findCommand(command: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What to install for the given test files, one line per missing program (empty when nothing is missing). */
+export function missingSystemDeps(files: readonly string[]): string[] {
+  return systemDeps
+    .filter((d) => files.some((f) => d.files.some((prefix) => f.includes(prefix))))
+    .filter((d) => !findCommand(d.command))
+    .map((d) => `${d.command} is not installed: install it (${d.install})`);
+}
+
+/** The path of a system program a test needs; throws with what to install when it is missing. */
+export function requireCommand(command: (typeof systemDeps)[number]['command']): string {
+  const found = findCommand(command);
+  if (found) return found;
+  const dep = systemDeps.find((d) => d.command === command)!;
+  throw new Error(`${command} is not installed: install it (${dep.install})`);
+}
