@@ -7,7 +7,7 @@ import type { Workspace } from '../tools/workspace.ts';
 import { type ContextRecord, defaultContextSettings, LoopMemory, lastUserText } from './context.ts';
 import { LoopError, type Round, runLoop } from './loop.ts';
 import { repairHistory } from './prompt.ts';
-import { addUsage, type RunOptions, toRecord } from './rows.ts';
+import { addUsage, type RunOptions, runIdempotencyKey, toRecord } from './rows.ts';
 import type { PendingEvent, RunEventWriter } from './run-events.ts';
 import type { RunStore } from './run-store.ts';
 import type { ToolCallRecord } from './schema.ts';
@@ -129,6 +129,7 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
       messages,
       call: s.call,
       toolContext: { tenantId: s.tenantId, sessionId: s.sessionId, runId: s.runId, workspace: s.workspace },
+      idempotencyKey: runIdempotencyKey(s.runId, s.options),
       streaming: s.options.streaming,
       maxSteps: s.options.max_steps,
       modelCalls: s.modelCalls,

@@ -36,8 +36,10 @@ export interface LoopInput {
   messages: ChatMessage[];
   /** Identity for the gateway (tenant, agent, request); its `signal` is replaced by `signal`. */
   call: CallContext;
-  /** Everything a tool call gets but its signal. */
-  toolContext: Omit<ToolContext, 'signal'>;
+  /** Everything a tool call gets but its signal and its idempotency key. */
+  toolContext: Omit<ToolContext, 'signal' | 'idempotencyKey'>;
+  /** Each tool call's key is this, the model turn and the call's place in the turn (`runIdempotencyKey`). */
+  idempotencyKey: string;
   /** Stream the model's answer (text deltas as events) rather than wait for it whole. */
   streaming: boolean;
   maxSteps: number;
@@ -110,8 +112,10 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
 
   /** Runs a batch of tool calls at once; results join the conversation in the model's order. */
   const runTools = async (calls: ToolCall[], denied?: string) => {
+    // The turn the calls came from: a re-run of the same task that gets here makes the same keys.
+    const turn = modelCalls;
     const results = await Promise.all(
-      calls.map(async (c) => {
+      calls.map(async (c, index) => {
         const name = c.function.name;
         const startedAt = new Date().toISOString();
         const t0 = performance.now();
@@ -122,7 +126,11 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         else if (input.localTools && Object.hasOwn(input.localTools, name))
           outcome = await input.localTools[name]!(c.function.arguments);
         else
-          outcome = await input.tools.execute(name, c.function.arguments, { ...input.toolContext, signal });
+          outcome = await input.tools.execute(name, c.function.arguments, {
+            ...input.toolContext,
+            idempotencyKey: `${input.idempotencyKey}:${turn}.${index}`,
+            signal,
+          });
         // Tool output is kept and serialized (events, steps, the next prompt): nesting is cut here,
         // the one place it enters the run, so a deep value cannot overflow JSON.stringify later.
         if (outcome.ok) outcome = { ok: true, output: boundDepth(outcome.output) };

@@ -5,7 +5,7 @@ import type { ToolOutcome } from '../tools/types.ts';
 import { runDag } from './dag.ts';
 import { type ExecuteDeps, memoryOf, type RunSpec, withContext } from './execute.ts';
 import { type LoopOutcome, type Round, runLoop } from './loop.ts';
-import type { NewMessage } from './rows.ts';
+import { type NewMessage, runIdempotencyKey } from './rows.ts';
 import { RunWriter } from './run-end.ts';
 import type { Executor } from './runtime.ts';
 import { runSwarm } from './swarm.ts';
@@ -93,6 +93,8 @@ function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter): Team['loop'] {
       messages: assembled.messages,
       call: { ...s.call, agentId: agent.id, agentName: agent.name },
       toolContext: { tenantId: s.tenantId, sessionId: s.sessionId, runId: s.runId, workspace: s.workspace },
+      // Members take turns counted from 0 each: the member's id keeps their keys apart.
+      idempotencyKey: `${runIdempotencyKey(s.runId, s.options)}:${agent.id}`,
       streaming: s.options.streaming,
       maxSteps: s.options.max_steps,
       modelCalls: 0,

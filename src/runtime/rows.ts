@@ -34,7 +34,13 @@ export interface RunOptions {
   on_disconnect: 'continue' | 'cancel';
   /** A multi-agent run: the spec it runs and, when the request named one, the entry agent. */
   multi_agent?: { id: string; entry_agent_id?: string };
+  /** A task's run: the task's idempotency key, which its tool calls' keys derive from (kept across takeovers). */
+  idempotency_key?: string;
 }
+
+/** What a run's tool-call keys derive from: its task's key, else the run itself. */
+export const runIdempotencyKey = (runId: string, options: Pick<RunOptions, 'idempotency_key'>): string =>
+  options.idempotency_key ?? `run:${runId}`;
 
 export interface StepRow {
   idx: number;

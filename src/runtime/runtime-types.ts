@@ -55,6 +55,8 @@ export interface StartInput extends Omit<ChatInput, 'stream'> {
   stream: boolean;
   /** Set by the task handler: the task this run executes. */
   taskId?: string;
+  /** Set by the task handler: the task's idempotency key, the same on each attempt. */
+  idempotencyKey?: string;
   /** Run a multi-agent spec (POST /v1/multi-agents/:id/run); `agentId` is then its entry agent. */
   multiAgent?: { id: string; entry_agent_id?: string };
 }

@@ -113,6 +113,7 @@ export class Runtime {
         max_steps: input.max_steps ?? this.d.config.max_steps,
         on_disconnect: input.on_disconnect,
         ...(multiAgent && { multi_agent: multiAgent }),
+        ...(input.idempotencyKey && { idempotency_key: input.idempotencyKey }),
       };
       try {
         begun = await this.begin(caller, agent, input, context, options);

@@ -82,6 +82,7 @@ export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
         multitask: 'enqueue',
         on_disconnect: 'continue',
         taskId: task.id,
+        idempotencyKey: ctx.idempotencyKey,
       });
     } catch (err) {
       throw refusal(err);

@@ -1,7 +1,7 @@
 import type { Db } from '../db/db.ts';
 import { appendEvent } from '../events/log.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { HandlerContext } from './handlers.ts';
+import { type HandlerContext, taskIdempotencyKey } from './handlers.ts';
 import type { ClaimedTask } from './rows.ts';
 
 /** What every attempt of one worker shares. */
@@ -36,6 +36,10 @@ export class Attempt implements HandlerContext {
     readonly task: ClaimedTask,
     private readonly env: AttemptEnv,
   ) {}
+
+  get idempotencyKey(): string {
+    return taskIdempotencyKey(this.task);
+  }
 
   /** A handler that first looks after the attempt was dropped gets it already aborted. */
   get signal(): AbortSignal {

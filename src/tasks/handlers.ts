@@ -6,8 +6,20 @@ export interface HandlerContext {
   signal: AbortSignal;
   /** Appends a `progress` event to the task's stream (seen live over SSE). */
   progress(data: Record<string, unknown>): Promise<void>;
+  /**
+   * The same on every attempt of the task (`taskIdempotencyKey`): the queue delivers at least once,
+   * so a handler whose side effects must not repeat de-duplicates them by this key.
+   */
+  idempotencyKey: string;
   log: Logger;
 }
+
+/**
+ * A task's key for de-duplicating side effects, the same on every attempt. The task's id serves:
+ * a client that enqueues twice with one `idempotency_key` gets the same task back, so one key of
+ * theirs is one task id.
+ */
+export const taskIdempotencyKey = (task: Pick<ClaimedTask, 'id'>): string => `task:${task.id}`;
 
 export interface HandlerResult {
   result?: unknown;

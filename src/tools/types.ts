@@ -12,6 +12,13 @@ export interface ToolContext {
   runId: string;
   /** The session's directory: the only place file tools may touch. */
   workspace: Workspace;
+  /**
+   * This tool call's key for de-duplicating side effects. A task runs at least once: a worker that
+   * dies mid-task has the task run again, and the re-run reaches the same call under the same key
+   * (the task's key, the model turn and the call's place in it), so a tool that sends, pays or
+   * writes elsewhere can pass it on (an `Idempotency-Key` header) or record it and skip a repeat.
+   */
+  idempotencyKey: string;
 }
 
 export interface ToolDefinition<A = Record<string, unknown>> {

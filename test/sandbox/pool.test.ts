@@ -62,6 +62,8 @@ describe('warm pool', () => {
     );
     pool.start();
     try {
+      // A cold pool first starts its interpreter thread (longer than this pool's 200 ms deadline).
+      await eventually(() => pool.stats().ready === 1, 'the pool fills up');
       const held = await pool.acquire();
       await assert.rejects(pool.acquire(), (err: AppError) => {
         assert.ok(err instanceof AppError);

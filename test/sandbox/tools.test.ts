@@ -13,6 +13,7 @@ describe('bash_execute and run_javascript through the registry', () => {
       tenantId: 't',
       sessionId: 's',
       runId: 'r',
+      idempotencyKey: 'run:r:0.0',
       // The sandboxed tools never use the session's file workspace.
       workspace: undefined,
     }) as unknown as ToolContext;

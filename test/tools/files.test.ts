@@ -30,6 +30,7 @@ describe('file tools confined to the workspace', () => {
       tenantId: 't',
       sessionId: 's',
       runId: 'r',
+      idempotencyKey: 'run:r:0.0',
       workspace: new Workspace(root),
     });
   const errorOf = async (name: string, args: unknown) => {

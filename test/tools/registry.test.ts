@@ -14,6 +14,7 @@ const ctx = (signal = new AbortController().signal) => ({
   tenantId: 't',
   sessionId: 's',
   runId: 'r',
+  idempotencyKey: 'run:r:0.0',
   workspace: new Workspace(dir),
 });
 

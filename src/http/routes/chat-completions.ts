@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -16,6 +15,7 @@ import type { CallContext, CallTiming, CompletionChunk } from '../../models/type
 import { clientGone } from '../client-gone.ts';
 import { drained } from '../drained.ts';
 import { principalOf } from '../plugins/auth.ts';
+import { SseWriter } from '../sse.ts';
 
 const toolCall = z.object({
   id: z.string(),
@@ -134,11 +134,13 @@ export const chatCompletionRoutes =
           'x-request-id': req.id,
           'server-timing': serverTiming(timing, started),
         });
-        const out = new DataWriter(raw);
+        // Not resumable (the OpenAI format has no event ids): a slow client holds the upstream back
+        // rather than being cut off, so only the socket's buffer is held for it.
+        const out = new SseWriter(raw);
         try {
           let next: IteratorResult<CompletionChunk> = first;
           while (!next.done) {
-            for (const payload of chunker.render(next.value)) if (!out.write(payload)) await drained(raw);
+            for (const payload of chunker.render(next.value)) if (!out.data(payload)) await drained(raw);
             if (raw.destroyed) break;
             next = await it.next();
           }
@@ -159,35 +161,6 @@ export const chatCompletionRoutes =
       },
     );
   };
-
-/**
- * Writes `data:` frames to a hijacked response. Frames that arrive together (one upstream packet
- * often holds several) leave in one write: the socket is corked until the promise chain that
- * carries them here has drained (a nextTick runs after the microtask queue). setImmediate waited
- * for the rest of the loop's poll phase too, which under load held a first token back by
- * milliseconds. A class rather than closures made per request: a stream in flight holds one small
- * object (the closures, each named by the loader, were ~2% of what a scavenge copied).
- */
-class DataWriter {
-  corked = false;
-
-  constructor(readonly raw: ServerResponse) {}
-
-  /** False when the socket's buffer is full: the caller waits for `drained(raw)` before more. */
-  write(payload: string): boolean {
-    if (!this.corked) {
-      this.corked = true;
-      this.raw.cork();
-      process.nextTick(uncork, this);
-    }
-    return this.raw.write(`data: ${payload}\n\n`);
-  }
-}
-
-function uncork(out: DataWriter): void {
-  out.corked = false;
-  out.raw.uncork();
-}
 
 function header(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];

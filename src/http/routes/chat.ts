@@ -127,7 +127,8 @@ export async function replyWithRun(
   } catch (err) {
     req.log.warn({ err, run_id: handle.runId }, 'chat stream ended with an error');
   } finally {
-    const clientLeft = sse.signal.aborted && !runtime.closingSignal.aborted;
+    // A client cut off for falling behind resumes from the log: its run carries on.
+    const clientLeft = sse.signal.aborted && !sse.fellBehind && !runtime.closingSignal.aborted;
     sse.close();
     if (!ended && clientLeft && body.on_disconnect === 'cancel') cancelOnDisconnect();
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ExecuteDeps, RunSpec } from '../execute.ts';
+import { runIdempotencyKey } from '../rows.ts';
 import type { RunWriter } from '../run-end.ts';
 import type { ToolCallRecord } from '../schema.ts';
 import { BridgeError, type BridgeMethod } from './bridge.ts';
@@ -105,6 +106,8 @@ export function bridgeMethods(
         sessionId: s.sessionId,
         runId: s.runId,
         workspace: s.workspace,
+        // The handle's calls in order: a re-run that makes the same calls gets the same keys.
+        idempotencyKey: `${runIdempotencyKey(s.runId, s.options)}:handle.${toolCalls.length}`,
         signal: s.signal,
       });
       const durationMs = round2(performance.now() - t0);

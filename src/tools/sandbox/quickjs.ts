@@ -1,234 +1,172 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import releaseSync from '@jitl/quickjs-wasmfile-release-sync';
-import {
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
-  type QuickJSContext,
-  type QuickJSHandle,
-  type QuickJSRuntime,
-  type QuickJSSyncVariant,
-  shouldInterruptAfterDeadline,
-} from 'quickjs-emscripten-core';
-import { OutputCollector } from './output.ts';
+import { Worker } from 'node:worker_threads';
+import type { FromThread, ThreadData, ToThread } from './quickjs-thread.ts';
 import type { ExecuteRequest, ExecuteResult, Sandbox, SandboxBackend, SandboxLimits } from './types.ts';
 
+/**
+ * How long past its deadline a program may keep its thread before the thread is terminated. The
+ * interrupt handler normally stops it at the deadline; this covers a built-in that runs long
+ * between interrupt checks.
+ */
+const HARD_DEADLINE_GRACE_MS = 1_000;
+/** Idle threads kept for the next sandboxes; more are terminated on release. */
+const MAX_IDLE_THREADS = 8;
+
+const threadEntry = new URL('./quickjs-thread.js', import.meta.url);
+
+/** A worker thread that evaluates QuickJS programs, one at a time. */
+class QuickJsThread {
+  readonly worker: Worker;
+  readonly cancel = new Int32Array(new SharedArrayBuffer(4));
+  private pending?: { resolve(m: FromThread): void; reject(e: Error): void };
+  dead = false;
+
+  constructor(limits: SandboxLimits) {
+    const data: ThreadData = { limits, cancel: this.cancel.buffer as SharedArrayBuffer };
+    this.worker = new Worker(threadEntry, { workerData: data, execArgv: [] });
+    // An idle thread must not keep the process alive.
+    this.worker.unref();
+    this.worker.on('message', (m: FromThread) => this.settle((p) => p.resolve(m)));
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => this.fail(new Error(`the QuickJS thread exited (code ${code})`)));
+  }
+
+  /** Sends one message and waits for the thread's answer. */
+  request(message: ToThread): Promise<FromThread> {
+    if (this.dead) return Promise.reject(new Error('the QuickJS thread is gone'));
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.ref();
+      this.worker.postMessage(message);
+    });
+  }
+
+  post(message: ToThread): void {
+    if (!this.dead) this.worker.postMessage(message);
+  }
+
+  terminate(): void {
+    this.dead = true;
+    void this.worker.terminate();
+  }
+
+  private fail(err: Error): void {
+    this.dead = true;
+    this.settle((p) => p.reject(err));
+  }
+
+  private settle(action: (p: NonNullable<QuickJsThread['pending']>) => void): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    this.worker.unref();
+    if (pending) action(pending);
+  }
+}
+
 interface QuickJsSandbox extends Sandbox {
-  runtime: QuickJSRuntime;
-  context: QuickJSContext;
+  thread: QuickJsThread;
   used: boolean;
 }
 
-// The package's types describe its CommonJS shape; under ESM (how the server runs) the default
-// export is the variant itself.
-const variant = releaseSync as unknown as QuickJSSyncVariant;
-
-// The project's type libraries (no lib.dom) leave WebAssembly undeclared; the little used here:
-declare const WebAssembly: {
-  compile(bytes: Uint8Array): Promise<WasmModule>;
-  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
-};
-type WasmModule = { readonly __brand: 'WebAssembly.Module' };
-type WasmMemory = { readonly __brand: 'WebAssembly.Memory' };
-type VariantOptions = Parameters<typeof newVariant>[1];
-
-const WASM_PAGE = 64 * 1024;
-/** Emscripten's default initial heap (16 MiB); the memory handed in must be at least that. */
-const INITIAL_PAGES = (16 * 1024 * 1024) / WASM_PAGE;
-
-/** Stack for the interpreter: deep enough for ordinary recursion, a fraction of the memory limit. */
-const MAX_STACK_BYTES = 512 * 1024;
-
 /**
- * QuickJS compiled to WebAssembly. Each sandbox gets its own WebAssembly instance (its own linear
- * memory), a memory limit, and an interrupt handler that stops it at the deadline. The code sees
- * the ECMAScript built-ins, `console.log`/`console.error` (captured, size-limited) and `input`
- * (a JSON copy of what the caller hands in) — no host objects, no I/O, no timers, no modules.
+ * QuickJS compiled to WebAssembly, evaluated on worker threads so that a program that spins never
+ * holds up the server's event loop. Each sandbox is a fresh interpreter (its own WebAssembly instance
+ * and memory) prepared on a thread; the threads are kept and reused, the interpreters never are.
+ * The code sees the ECMAScript built-ins, `console.log`/`console.error` (captured, size-limited) and
+ * `input` (a JSON copy of what the caller hands in) — no host objects, no I/O, no timers, no modules.
  */
 export class QuickJsBackend implements SandboxBackend<QuickJsSandbox> {
   readonly type = 'quickjs';
   private seq = 0;
-  /** Compiled once; each sandbox instantiates it with its own memory. */
-  private module?: Promise<WasmModule>;
+  private readonly idle: QuickJsThread[] = [];
 
   constructor(private readonly limits: SandboxLimits) {}
 
   describe(): Record<string, unknown> {
     return {
       engine: 'quickjs-emscripten (release-sync WebAssembly variant)',
-      instance: 'one WebAssembly instance per sandbox',
+      instance: 'one WebAssembly instance per sandbox, evaluated on a worker thread',
       memory_limit_bytes: this.limits.memory_bytes,
-      deadline: 'interrupt handler',
+      deadline: `interrupt handler; the thread is terminated ${HARD_DEADLINE_GRACE_MS} ms past it`,
       host_objects: ['console.log', 'console.error', 'input (JSON copy)'],
     };
   }
 
   async acquire(): Promise<QuickJsSandbox> {
-    this.module ??= readFile(
-      createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfile-release-sync/wasm'),
-    ).then((bytes) => WebAssembly.compile(bytes));
-    // QuickJS's own malloc limit is not enough here: this build cannot measure allocation sizes
-    // (no malloc_usable_size), so large allocations slip past it. A WebAssembly memory with a
-    // maximum is a hard ceiling the interpreter cannot grow past.
-    const maximum = Math.max(INITIAL_PAGES, Math.ceil(this.limits.memory_bytes / WASM_PAGE));
-    const wasmMemory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum });
-    const module = await newQuickJSWASMModuleFromVariant(
-      newVariant(variant, { wasmModule: await this.module, wasmMemory } as unknown as VariantOptions),
-    );
-    const runtime = module.newRuntime();
-    runtime.setMemoryLimit(this.limits.memory_bytes);
-    runtime.setMaxStackSize(MAX_STACK_BYTES);
-    const context = runtime.newContext();
-    return { id: `quickjs-${process.pid}-${++this.seq}`, type: this.type, runtime, context, used: false };
+    const thread = this.idle.pop() ?? new QuickJsThread(this.limits);
+    const answer = await thread.request({ type: 'prepare' }).catch((err: Error) => {
+      thread.terminate();
+      throw err;
+    });
+    if (answer.type !== 'prepared') {
+      thread.terminate();
+      throw new Error(
+        answer.type === 'failed' ? answer.message : 'unexpected answer from the QuickJS thread',
+      );
+    }
+    return { id: `quickjs-${process.pid}-${++this.seq}`, type: this.type, thread, used: false };
   }
 
   async execute(sandbox: QuickJsSandbox, request: ExecuteRequest): Promise<ExecuteResult> {
     if (sandbox.used) throw new Error('a sandbox runs one program only');
     sandbox.used = true;
     const started = performance.now();
-    const { runtime, context: vm } = sandbox;
+    const { thread } = sandbox;
     const timeoutMs = Math.min(request.timeout_ms ?? this.limits.timeout_ms, this.limits.timeout_ms);
-    const deadline = Date.now() + timeoutMs;
-    const deadlinePassed = shouldInterruptAfterDeadline(deadline);
-    let cancelled = false;
-    runtime.setInterruptHandler((rt) => {
-      if (request.signal?.aborted) cancelled = true;
-      return cancelled || deadlinePassed(rt);
+    Atomics.store(thread.cancel, 0, 0);
+    const onAbort = () => Atomics.store(thread.cancel, 0, 1);
+    if (request.signal?.aborted) onAbort();
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    let hardDeadline: NodeJS.Timeout | undefined;
+    const overrun = new Promise<'overrun'>((resolve) => {
+      hardDeadline = setTimeout(() => resolve('overrun'), timeoutMs + HARD_DEADLINE_GRACE_MS);
     });
-    let killed: ExecuteResult['killed'];
-    const stdout = new OutputCollector(this.limits.max_output_bytes, () => {
-      killed ??= 'output_limit';
-      cancelled = true;
-    });
-    const stderr = new OutputCollector(this.limits.max_output_bytes, () => {
-      killed ??= 'output_limit';
-      cancelled = true;
-    });
-    installConsole(vm, stdout, stderr);
-    const inputJson = JSON.stringify(request.input ?? null);
-    vm.unwrapResult(vm.evalCode(`globalThis.input = JSON.parse(${JSON.stringify(inputJson)});`)).dispose();
-
-    let value: unknown;
-    let failed = false;
     try {
-      const result = vm.evalCode(request.code, 'tool.js');
-      if (result.error) {
-        failed = true;
-        stderr.push(Buffer.from(`${describeError(vm, result.error)}\n`));
-        result.error.dispose();
-      } else {
-        const settled = settle(vm, runtime, result.value);
-        result.value.dispose();
-        if (settled.ok) value = settled.value;
-        else {
-          failed = true;
-          stderr.push(Buffer.from(`${settled.error}\n`));
-        }
+      const answer = await Promise.race([
+        thread.request({
+          type: 'run',
+          request: { code: request.code, input: request.input, timeout_ms: timeoutMs },
+        }),
+        overrun,
+      ]);
+      if (answer === 'overrun') {
+        // The program did not stop at its deadline: the thread goes, with everything in it.
+        thread.terminate();
+        return stopped('timeout', started);
       }
+      if (answer.type === 'result') return answer.result;
+      throw new Error(
+        answer.type === 'failed' ? answer.message : 'unexpected answer from the QuickJS thread',
+      );
     } catch (err) {
-      // The interpreter itself trapped (typically an allocation failing at the WebAssembly memory
-      // ceiling). The instance is discarded with the sandbox; the host is unaffected.
-      failed = true;
-      stderr.push(Buffer.from(`the interpreter stopped: ${(err as Error).message}\n`));
-      if (!killed && Date.now() < deadline && !request.signal?.aborted) killed = 'memory';
+      // The thread died under the program (its own heap ran out, or it crashed): the host is unaffected.
+      thread.terminate();
+      return {
+        ...stopped('memory', started),
+        stderr: `the interpreter stopped: ${(err as Error).message}\n`,
+      };
+    } finally {
+      clearTimeout(hardDeadline);
+      request.signal?.removeEventListener('abort', onAbort);
     }
-    if (failed && !killed) {
-      if (Date.now() >= deadline) killed = 'timeout';
-      else if (request.signal?.aborted) killed = 'cancelled';
-      else if (/out of memory/i.test(stderr.text())) killed = 'memory';
-    }
-    return {
-      exit_code: failed ? 1 : 0,
-      stdout: stdout.text(),
-      stderr: stderr.text(),
-      ...(value !== undefined && { value }),
-      timed_out: killed === 'timeout',
-      truncated: stdout.truncated || stderr.truncated,
-      ...(killed && { killed }),
-      duration_ms: performance.now() - started,
-    };
   }
 
   async release(sandbox: QuickJsSandbox): Promise<void> {
-    try {
-      sandbox.context.dispose();
-      sandbox.runtime.dispose();
-    } catch {
-      // A runtime stopped by the memory limit may refuse a clean dispose; its WebAssembly instance
-      // is dropped with the sandbox anyway.
-    }
+    const { thread } = sandbox;
+    if (thread.dead) return;
+    if (!sandbox.used) thread.post({ type: 'discard' });
+    if (this.idle.length < MAX_IDLE_THREADS) this.idle.push(thread);
+    else thread.terminate();
   }
 }
 
-function installConsole(vm: QuickJSContext, stdout: OutputCollector, stderr: OutputCollector): void {
-  const consoleObj = vm.newObject();
-  const writer = (to: OutputCollector) =>
-    vm.newFunction('log', (...args: QuickJSHandle[]) => {
-      const line = args
-        .map((a) => (vm.typeof(a) === 'string' ? vm.getString(a) : stringify(vm.dump(a))))
-        .join(' ');
-      to.push(Buffer.from(`${line}\n`));
-    });
-  for (const [name, to] of [
-    ['log', stdout],
-    ['info', stdout],
-    ['error', stderr],
-    ['warn', stderr],
-  ] as const) {
-    const fn = writer(to);
-    vm.setProp(consoleObj, name, fn);
-    fn.dispose();
-  }
-  vm.setProp(vm.global, 'console', consoleObj);
-  consoleObj.dispose();
-}
-
-/** The script's value; a promise is driven through the job queue until it settles. */
-function settle(
-  vm: QuickJSContext,
-  runtime: QuickJSRuntime,
-  handle: QuickJSHandle,
-): { ok: true; value: unknown } | { ok: false; error: string } {
-  const jobs = runtime.executePendingJobs();
-  if (jobs.error) {
-    const error = describeError(vm, jobs.error);
-    jobs.error.dispose();
-    return { ok: false, error };
-  }
-  const state = vm.getPromiseState(handle);
-  if (state.type === 'pending')
-    return { ok: false, error: 'the script returned a promise that never settled' };
-  if (state.type === 'rejected') {
-    const error = describeError(vm, state.error);
-    state.error.dispose();
-    return { ok: false, error };
-  }
-  const value = state.notAPromise ? vm.dump(handle) : vm.dump(state.value);
-  if (!state.notAPromise) state.value.dispose();
-  return { ok: true, value: jsonSafe(value) };
-}
-
-function describeError(vm: QuickJSContext, handle: QuickJSHandle): string {
-  const dumped = vm.dump(handle) as { name?: string; message?: string } | string;
-  if (typeof dumped === 'object' && dumped !== null && 'message' in dumped) {
-    return `${dumped.name ?? 'Error'}: ${dumped.message}`;
-  }
-  return `Uncaught ${stringify(dumped)}`;
-}
-
-function stringify(value: unknown): string {
-  if (typeof value === 'string') return value;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-function jsonSafe(value: unknown): unknown {
-  try {
-    return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
-  } catch {
-    return String(value);
-  }
+function stopped(killed: NonNullable<ExecuteResult['killed']>, started: number): ExecuteResult {
+  return {
+    exit_code: 1,
+    stdout: '',
+    stderr: '',
+    timed_out: killed === 'timeout',
+    truncated: false,
+    killed,
+    duration_ms: performance.now() - started,
+  };
 }
