@@ -135,6 +135,8 @@ export const configSchema = z
         tool_timeout_ms: z.coerce.number().int().positive().default(30_000),
         /** File tools work in `<workspaces_dir>/<tenant id>/<session id>` and nowhere else. */
         workspaces_dir: z.string().default('./.agentry/workspaces'),
+        /** Days an ended run and its trace (steps) are kept; 0 keeps them for ever. Swept hourly. */
+        run_retention_days: z.coerce.number().min(0).max(36_500).default(30),
       })
       .strict()
       .prefault({}),
@@ -241,6 +243,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_DEFAULT_MODEL', ['models', 'default_model']],
   ['AGENTRY_WORKERS', ['tasks', 'workers']],
   ['AGENTRY_LEASE_SECONDS', ['tasks', 'lease_seconds']],
+  ['AGENTRY_RUN_RETENTION_DAYS', ['runtime', 'run_retention_days']],
   ['AGENTRY_EMBEDDINGS', ['memory', 'embeddings', 'provider']],
   ['AGENTRY_EMBEDDINGS_MODEL', ['memory', 'embeddings', 'model']],
   ['AGENTRY_SEED_OPS_TEAM', ['ops_team', 'seed']],

@@ -17,6 +17,7 @@ import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { generateRoutes } from './routes/generate.ts';
 import { healthRoutes } from './routes/health.ts';
+import { journalRoutes } from './routes/journal.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { knowledgeBaseRoutes } from './routes/knowledge-bases.ts';
 import { localDevRoutes } from './routes/local-dev.ts';
@@ -123,6 +124,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
   await app.register(healthRoutes(services));
+  await app.register(journalRoutes(services));
   await app.register(templateRoutes(services));
   await app.register(agentRoutes(services));
   await app.register(localDevRoutes(services));

@@ -297,6 +297,7 @@ export class Gateway implements ModelGateway {
       ctx.timing.gateway_ms ??= elapsed - call.upstreamMs;
       ctx.timing.model = model.id;
       ctx.timing.attempts = call.attempts;
+      ctx.timing.cost = cost;
     }
     this.deps.usage.record({
       tenantId: ctx.tenantId,

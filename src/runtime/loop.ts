@@ -1,6 +1,7 @@
 import { estimateTokens } from '../models/tokens.ts';
 import type {
   CallContext,
+  CallTiming,
   ChatMessage,
   Completion,
   CompletionRequest,
@@ -14,6 +15,7 @@ import type { ToolRegistry } from '../tools/registry.ts';
 import type { ToolContext, ToolOutcome } from '../tools/types.ts';
 import { addUsage, type NewMessage, type NewStep, parseArguments, toRecord, zeroUsage } from './rows.ts';
 import type { ToolCallRecord } from './schema.ts';
+import { traceValue } from './trace-value.ts';
 
 /**
  * The agent loop, on one agent and one conversation: call the model with the conversation and the
@@ -142,8 +144,8 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         kind: 'tool',
         name: c.function.name,
         tool_call_id: c.id,
-        input: parseArguments(c.function.arguments),
-        ...(outcome.ok ? { output: outcome.output } : { error: outcome.error }),
+        input: traceValue(parseArguments(c.function.arguments)),
+        ...(outcome.ok ? { output: traceValue(outcome.output) } : { error: outcome.error }),
         started_at: startedAt,
         duration_ms: round2(durationMs),
       });
@@ -181,9 +183,10 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
     };
     const startedAt = new Date().toISOString();
     const t0 = performance.now();
+    const timing: CallTiming = {};
     const answer = input.streaming
-      ? await streamAnswer(input, request)
-      : await completeAnswer(input, request);
+      ? await streamAnswer(input, request, timing)
+      : await completeAnswer(input, request, timing);
     checkAbort();
     modelCalls += 1;
     round.modelCalls += 1;
@@ -196,10 +199,11 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
       input: { messages: messages.length, tools: [...offered] },
       output: {
         content: answer.message.content,
-        ...(calls.length > 0 && { tool_calls: calls.map(toRecord) }),
+        ...(calls.length > 0 && { tool_calls: traceValue(calls.map(toRecord)) }),
         finish_reason: answer.finish_reason,
       },
       usage: answer.usage,
+      ...(timing.cost !== undefined && { cost: timing.cost }),
       started_at: startedAt,
       duration_ms: round2(performance.now() - t0),
     });
@@ -254,11 +258,15 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
 }
 
 /** One model answer, assembled from the stream; text deltas are emitted as they arrive. */
-async function streamAnswer(input: LoopInput, request: CompletionRequest): Promise<Completion> {
+async function streamAnswer(
+  input: LoopInput,
+  request: CompletionRequest,
+  timing: CallTiming,
+): Promise<Completion> {
   let text = '';
   const calls: Array<{ id: string; name: string; args: string }> = [];
   let finish: { finish_reason: FinishReason; usage: Usage; model: string } | undefined;
-  for await (const chunk of input.models.stream(request, { ...input.call, signal: input.signal })) {
+  for await (const chunk of input.models.stream(request, { ...input.call, signal: input.signal, timing })) {
     if (chunk.type === 'text') {
       text += chunk.delta;
       input.emit('text', { delta: chunk.delta });
@@ -289,8 +297,12 @@ async function streamAnswer(input: LoopInput, request: CompletionRequest): Promi
   };
 }
 
-async function completeAnswer(input: LoopInput, request: CompletionRequest): Promise<Completion> {
-  const completion = await input.models.complete(request, { ...input.call, signal: input.signal });
+async function completeAnswer(
+  input: LoopInput,
+  request: CompletionRequest,
+  timing: CallTiming,
+): Promise<Completion> {
+  const completion = await input.models.complete(request, { ...input.call, signal: input.signal, timing });
   // One `text` event with the whole answer: the run's stream reads the same, streamed or not.
   if (completion.message.content) input.emit('text', { delta: completion.message.content });
   return completion;

@@ -33,6 +33,8 @@ export interface RunOptions {
   on_disconnect: 'continue' | 'cancel';
   /** A multi-agent run: the spec it runs and, when the request named one, the entry agent. */
   multi_agent?: { id: string; entry_agent_id?: string };
+  /** The W3C trace the run belongs to (the request's that started it), for GET /v1/runs/:id/trace. */
+  trace_id?: string;
 }
 
 export interface StepRow {
@@ -44,6 +46,8 @@ export interface StepRow {
   output: unknown;
   error: string | null;
   usage: Usage | null;
+  /** A model step's price by the catalog, in USD. */
+  cost: number | null;
   started_at: Date;
   duration_ms: number;
 }
@@ -66,6 +70,7 @@ export interface NewStep {
   output?: unknown;
   error?: string;
   usage?: Usage;
+  cost?: number;
   started_at: string;
   duration_ms: number;
 }
@@ -107,7 +112,7 @@ export function toRun(r: RunRow): Run {
   };
 }
 
-export const toStep = (s: StepRow): Step => ({
+export const toStep = ({ cost: _cost, ...s }: StepRow): Step => ({
   ...s,
   started_at: s.started_at.toISOString(),
   duration_ms: Number(s.duration_ms),

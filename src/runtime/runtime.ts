@@ -80,6 +80,16 @@ export class Runtime {
         : Promise.resolve(),
     );
     every(lease / 2, () => this.sweep(false));
+    const retention = this.d.config.run_retention_days;
+    if (retention > 0) every(3_600_000, () => this.purgeOld(retention));
+  }
+
+  /** Deletes ended runs (with their traces) past the retention, a batch at a time. */
+  async purgeOld(days: number): Promise<number> {
+    let total = 0;
+    for (let n = -1; n !== 0 && !this.stopping; total += n) n = await this.store.purgeEnded(days);
+    if (total > 0) this.d.log.info({ runs: total, days }, 'deleted runs past their retention');
+    return total;
   }
 
   /** Idempotent: fails the runs executing here (`shutdown`), then ends every open stream. */
@@ -113,6 +123,7 @@ export class Runtime {
         max_steps: input.max_steps ?? this.d.config.max_steps,
         on_disconnect: input.on_disconnect,
         ...(multiAgent && { multi_agent: multiAgent }),
+        ...(caller.traceId && { trace_id: caller.traceId }),
       };
       try {
         begun = await this.begin(caller, agent, input, context, options);
