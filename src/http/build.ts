@@ -11,6 +11,7 @@ import { registerBackpressure } from './plugins/backpressure.ts';
 import { registerBodyParsing } from './plugins/body-parsing.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
+import { logRequest } from './request-log.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
@@ -91,17 +92,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
       },
       reply.elapsedTime / 1000,
     );
-    if (reply.statusCode >= 500 || log.isLevelEnabled('debug')) {
-      request.log.info(
-        {
-          method: request.method,
-          url: request.url,
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime),
-        },
-        'request',
-      );
-    }
+    logRequest(request, reply);
   });
 
   await app.register(swagger, {

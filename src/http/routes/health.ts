@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
+import { overallOf } from '../../observability/health.ts';
 
 const component = z.object({
   status: z.enum(['ok', 'degraded', 'down']),
@@ -11,6 +12,8 @@ const component = z.object({
 });
 const healthSchema = z.object({
   status: z.enum(['ok', 'degraded', 'down']),
+  /** The same verdict as a traffic light: green (all ok), amber (degraded), red (down: 503). */
+  overall: z.enum(['green', 'amber', 'red']),
   version: z.string(),
   uptime_s: z.number(),
   components: z.record(z.string(), component),
@@ -39,10 +42,50 @@ export const healthRoutes =
           .header('cache-control', 'no-store')
           .send({
             status: report.status,
+            overall: overallOf(report.status),
             version,
             uptime_s: Math.round(process.uptime()),
             components: report.components,
           });
+      },
+    );
+
+    const probe = z.object({ status: z.enum(['ok', 'down']) });
+    app.get(
+      '/health/live',
+      {
+        config: { auth: 'public' },
+        schema: {
+          tags: ['operations'],
+          summary: 'Liveness for orchestrators: the process answers (no dependency is checked)',
+          security: [],
+          response: { 200: probe },
+        },
+      },
+      async (_req, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }),
+    );
+
+    app.get(
+      '/health/ready',
+      {
+        config: { auth: 'public' },
+        schema: {
+          tags: ['operations'],
+          summary: 'Readiness for orchestrators: 503 while an essential component (the store) is down',
+          security: [],
+          response: {
+            200: probe.extend({ components: z.record(z.string(), component) }),
+            503: probe.extend({ components: z.record(z.string(), component) }),
+          },
+        },
+      },
+      async (_req, reply) => {
+        const report = await health.report(2000, true);
+        const down = report.status === 'down';
+        return reply
+          .code(down ? 503 : 200)
+          .header('cache-control', 'no-store')
+          .send({ status: down ? 'down' : 'ok', components: report.components });
       },
     );
 
