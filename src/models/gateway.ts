@@ -242,6 +242,7 @@ export class Gateway implements ModelGateway {
       agentName: ctx.agentName,
       traceId: ctx.traceId,
       parentSpanId: ctx.parentSpanId,
+      messages: request.messages,
     });
     const call: Call = {
       request,

@@ -2,6 +2,7 @@ import {
   type Attributes,
   context,
   type Histogram,
+  isSpanContextValid,
   metrics,
   type Span,
   SpanKind,
@@ -38,6 +39,8 @@ export interface CallSpanStart {
   /** Continue the caller's W3C trace when the request carried one. */
   traceId?: string;
   parentSpanId?: string;
+  /** The request's messages, recorded only when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true. */
+  messages?: unknown;
 }
 
 export interface CallSpanEnd {
@@ -57,6 +60,8 @@ export class ModelTelemetry {
   private readonly duration: Histogram;
   private readonly tokens: Histogram;
   private readonly firstChunk: Histogram;
+  /** Message content is personal data: on spans only when the operator asks for it. */
+  private readonly captureContent = process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT === 'true';
 
   constructor() {
     const meter = metrics.getMeter('agentry.models');
@@ -85,6 +90,9 @@ export class ModelTelemetry {
     if (s.maxTokens !== undefined) attributes[MAX_TOKENS] = s.maxTokens;
     if (s.requestId) attributes['agentry.request_id'] = s.requestId;
     if (s.agentName) attributes['agentry.agent'] = s.agentName;
+    if (this.captureContent && s.messages !== undefined) {
+      attributes['gen_ai.input.messages'] = JSON.stringify(s.messages);
+    }
     let parent = context.active();
     if (s.traceId && s.parentSpanId) {
       parent = trace.setSpanContext(parent, {
@@ -129,6 +137,12 @@ export class CallSpan {
     private readonly telemetry: ModelTelemetry,
     private readonly base: Attributes,
   ) {}
+
+  /** This call's span as a W3C `traceparent` for the provider (undefined outside any trace). */
+  traceparent(): string | undefined {
+    const sc = this.span.spanContext();
+    return isSpanContextValid(sc) ? `00-${sc.traceId}-${sc.spanId}-01` : undefined;
+  }
 
   firstChunk(): void {
     if (this.firstChunkAt !== undefined) return;

@@ -15,6 +15,7 @@ import type { ToolRegistry } from '../tools/registry.ts';
 import type { ToolContext, ToolOutcome } from '../tools/types.ts';
 import { addUsage, type NewMessage, type NewStep, parseArguments, toRecord, zeroUsage } from './rows.ts';
 import type { ToolCallRecord } from './schema.ts';
+import { inToolSpan } from './tool-span.ts';
 import { traceValue } from './trace-value.ts';
 
 /**
@@ -116,14 +117,19 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         const name = c.function.name;
         const startedAt = new Date().toISOString();
         const t0 = performance.now();
-        let outcome: ToolOutcome;
-        if (!offered.has(name)) outcome = { ok: false, error: `tool ${name} is not available to this agent` };
-        else if (denied !== undefined && input.needsApproval(name))
-          outcome = { ok: false, error: `the user denied this tool call: ${denied}` };
-        else if (input.localTools && Object.hasOwn(input.localTools, name))
-          outcome = await input.localTools[name]!(c.function.arguments);
-        else
-          outcome = await input.tools.execute(name, c.function.arguments, { ...input.toolContext, signal });
+        const outcome = await inToolSpan(
+          input.call,
+          { name, callId: c.id },
+          async (): Promise<ToolOutcome> => {
+            if (!offered.has(name))
+              return { ok: false, error: `tool ${name} is not available to this agent` };
+            if (denied !== undefined && input.needsApproval(name))
+              return { ok: false, error: `the user denied this tool call: ${denied}` };
+            if (input.localTools && Object.hasOwn(input.localTools, name))
+              return input.localTools[name]!(c.function.arguments);
+            return input.tools.execute(name, c.function.arguments, { ...input.toolContext, signal });
+          },
+        );
         const durationMs = performance.now() - t0;
         input.emit('tool_result', {
           id: c.id,

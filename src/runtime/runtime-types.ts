@@ -49,6 +49,8 @@ export interface RunCaller {
   keyId?: string;
   requestId?: string;
   traceId?: string;
+  /** The span the run's span hangs under (the request's, or the task execution's). */
+  parentSpanId?: string;
 }
 
 export interface StartInput extends Omit<ChatInput, 'stream'> {

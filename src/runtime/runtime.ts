@@ -12,6 +12,7 @@ import type { RunOptions, RunRow } from './rows.ts';
 import { toRun } from './rows.ts';
 import { Announcer, type RunEvent, RunEventWriter } from './run-events.ts';
 import { event, resultOf, systemEvent } from './run-outcome.ts';
+import { startRunSpan } from './run-span.ts';
 import { AgentChanged, type Begun, RunStore } from './run-store.ts';
 import type { RunCaller, RunHandle, RuntimeDeps, StartInput } from './runtime-types.ts';
 import { type Run, runSchema } from './schema.ts';
@@ -293,6 +294,17 @@ export class Runtime {
     const live: LiveRun = { controller, writer, done: undefined as unknown as Promise<RunResult> };
     this.live.set(r.runId, live);
     const execute = executorFor(agent, r.options, this.d.executors);
+    const traceId = caller.traceId ?? r.options.trace_id;
+    const span = startRunSpan(
+      {
+        runId: r.runId,
+        sessionId: r.sessionId,
+        agentId: agent.id,
+        agentName: agent.name,
+        model: agent.model,
+      },
+      traceId ? { traceId, spanId: caller.parentSpanId } : undefined,
+    );
     live.done = execute(
       {
         store: this.store,
@@ -315,16 +327,28 @@ export class Runtime {
           agentName: agent.name,
           keyId: caller.keyId,
           requestId: caller.requestId,
-          traceId: caller.traceId,
+          traceId: span.parent?.traceId,
+          parentSpanId: span.parent?.spanId,
         },
         workspace: this.workspace(caller.tenantId, r.sessionId),
         signal: controller.signal,
         writer,
       },
-    ).finally(() => {
-      this.live.delete(r.runId);
-      writer.end();
-    });
+    )
+      .then(
+        (result) => {
+          span.end(result);
+          return result;
+        },
+        (err) => {
+          span.end(undefined, err);
+          throw err;
+        },
+      )
+      .finally(() => {
+        this.live.delete(r.runId);
+        writer.end();
+      });
     return live;
   }
 

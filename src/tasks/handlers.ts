@@ -1,4 +1,5 @@
 import type { Logger } from '../observability/logger.ts';
+import type { SpanParent } from '../observability/spans.ts';
 import type { ClaimedTask } from './rows.ts';
 
 export interface HandlerContext {
@@ -7,6 +8,8 @@ export interface HandlerContext {
   /** Appends a `progress` event to the task's stream (seen live over SSE). */
   progress(data: Record<string, unknown>): Promise<void>;
   log: Logger;
+  /** The task's execution span, continuing the trace of the request that enqueued it. */
+  trace?: SpanParent;
 }
 
 export interface HandlerResult {

@@ -11,3 +11,7 @@ alter table run_steps drop constraint run_steps_kind_check;
 create index runs_tenant_id on runs (tenant_id, id desc);
 -- The retention sweep: ended runs by age.
 create index runs_completed on runs (completed_at) where completed_at is not null;
+
+-- The W3C trace context of the request that enqueued a task: the worker that runs it (in any
+-- process) continues that trace, so one trace runs from the API call to the task's model calls.
+alter table tasks add column traceparent text;
