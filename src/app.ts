@@ -24,6 +24,7 @@ import { createModelGateway } from './models/create-gateway.ts';
 import type { Gateway } from './models/gateway.ts';
 import type { OutboundNetwork } from './net/outbound.ts';
 import { HealthRegistry } from './observability/health.ts';
+import { registerHealthGauge } from './observability/health-gauge.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { startTracing } from './observability/tracing.ts';
@@ -129,6 +130,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const { db, bus } = await openStore(config, log, closers, options.onMigration);
     const metrics = new Metrics(db);
     const health = new HealthRegistry();
+    registerHealthGauge(metrics.registry, health);
     let queue: QueueRunner | undefined;
     const domain = buildDomain({ config, db, bus, metrics, health, policies, queue: () => queue });
 
@@ -159,6 +161,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       db,
       bus,
       log,
+      metrics: metrics.agents,
       domain,
       models,
       tools: toolset.tools,

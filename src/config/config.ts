@@ -75,6 +75,8 @@ export const configSchema = z
         /** `keys` accepts internal secret, JWT and API keys; `dev` also trusts X-User-Id (loopback only). */
         mode: z.enum(['keys', 'dev']).default('keys'),
         internal_secret: z.string().min(16).optional(),
+        /** A bearer token that reads GET /metrics and nothing else (for Prometheus), besides root admin keys. */
+        metrics_token: z.string().min(16).optional(),
         jwt_secret: z.string().min(16).optional(),
         jwks_url: z.url().optional(),
         jwt_issuer: z.string().optional(),
@@ -236,6 +238,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_LOG_LEVEL', ['log_level']],
   ['AGENTRY_AUTH_MODE', ['auth', 'mode']],
   ['AGENTRY_INTERNAL_SECRET', ['auth', 'internal_secret']],
+  ['AGENTRY_METRICS_TOKEN', ['auth', 'metrics_token']],
   ['AGENTRY_JWT_SECRET', ['auth', 'jwt_secret']],
   ['AGENTRY_JWKS_URL', ['auth', 'jwks_url']],
   ['AGENTRY_JWT_ISSUER', ['auth', 'jwt_issuer']],
@@ -258,7 +261,13 @@ const envMap: Array<[string, string[]]> = [
  * Secrets may come from the environment or from a file named by `<VAR>_FILE` (Docker and
  * Kubernetes secrets are mounted as files), never from agentry.yaml: that file gets committed.
  */
-const secretEnv = ['DATABASE_URL', 'REDIS_URL', 'AGENTRY_INTERNAL_SECRET', 'AGENTRY_JWT_SECRET'];
+const secretEnv = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'AGENTRY_INTERNAL_SECRET',
+  'AGENTRY_JWT_SECRET',
+  'AGENTRY_METRICS_TOKEN',
+];
 
 /** A connection string is a secret when it carries a password. */
 const hasPassword = (value: unknown) => {
@@ -275,6 +284,7 @@ const fileSecrets: Array<[string[], string, (value: unknown) => boolean]> = [
   [['redis_url'], 'REDIS_URL', hasPassword],
   [['auth', 'internal_secret'], 'AGENTRY_INTERNAL_SECRET', () => true],
   [['auth', 'jwt_secret'], 'AGENTRY_JWT_SECRET', () => true],
+  [['auth', 'metrics_token'], 'AGENTRY_METRICS_TOKEN', () => true],
 ];
 
 /** agentry.yaml: any part of the config, secrets excepted. */

@@ -114,7 +114,7 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
     policy: new ModelPolicy(policies),
     admission: new Limits(policies, budgets, rates, log),
     usage,
-    telemetry: new ModelTelemetry(),
+    telemetry: new ModelTelemetry(metrics.agents),
     options: {
       retries: m.retries,
       breaker: m.breaker,

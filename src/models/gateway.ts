@@ -319,6 +319,7 @@ export class Gateway implements ModelGateway {
       responseId,
       finishReason,
       usage,
+      cost,
       errorType: error instanceof AppError ? error.code : error ? 'error' : undefined,
     });
   }

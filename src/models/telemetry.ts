@@ -10,6 +10,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { FinishReason, Usage } from './types.ts';
 
 /*
@@ -49,6 +50,8 @@ export interface CallSpanEnd {
   finishReason?: FinishReason;
   usage?: Usage;
   errorType?: string;
+  /** The call's price by the catalog, in USD. */
+  cost?: number;
 }
 
 /**
@@ -63,7 +66,7 @@ export class ModelTelemetry {
   /** Message content is personal data: on spans only when the operator asks for it. */
   private readonly captureContent = process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT === 'true';
 
-  constructor() {
+  constructor(private readonly prom?: AgentMetrics) {
     const meter = metrics.getMeter('agentry.models');
     this.duration = meter.createHistogram('gen_ai.client.operation.duration', {
       unit: 's',
@@ -116,6 +119,19 @@ export class ModelTelemetry {
 
   /** @internal */
   record(base: Attributes, seconds: number, end: CallSpanEnd, firstChunkSeconds?: number): void {
+    this.prom?.modelCall(
+      {
+        provider: String(base[PROVIDER]),
+        model: String(base[REQUEST_MODEL]),
+        outcome: end.errorType ? 'error' : 'ok',
+        seconds,
+      },
+      end.usage && {
+        input: end.usage.prompt_tokens,
+        output: end.usage.completion_tokens,
+        cost: end.cost ?? 0,
+      },
+    );
     const attrs: Attributes = { ...base };
     if (end.responseModel) attrs[RESPONSE_MODEL] = end.responseModel;
     if (end.errorType) attrs[ERROR_TYPE] = end.errorType;

@@ -11,6 +11,7 @@ import type {
   ToolSpec,
   Usage,
 } from '../models/types.ts';
+import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { ToolContext, ToolOutcome } from '../tools/types.ts';
 import { addUsage, type NewMessage, type NewStep, parseArguments, toRecord, zeroUsage } from './rows.ts';
@@ -56,6 +57,8 @@ export interface LoopInput {
   resume?: { toolCalls: ToolCall[]; approved: boolean; reason?: string };
   /** Aborts model and tool calls; the loop then throws the signal's reason. */
   signal: AbortSignal;
+  /** Tool call durations and errors. */
+  metrics?: AgentMetrics;
   emit(type: string, data: Record<string, unknown>): void;
   /** Persists a finished tool round; the loop waits for it before calling the model again. */
   commit(round: Round): Promise<void>;
@@ -120,6 +123,7 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         const outcome = await inToolSpan(
           input.call,
           { name, callId: c.id },
+          input.metrics,
           async (): Promise<ToolOutcome> => {
             if (!offered.has(name))
               return { ok: false, error: `tool ${name} is not available to this agent` };

@@ -315,6 +315,7 @@ export class Runtime {
         // After this run has left `live` (next tick): the next one may start here at once.
         onQueued: (sessionId) => setImmediate(() => this.startQueued(sessionId)),
         memory: this.d.memory,
+        metrics: this.d.metrics,
       },
       {
         ...r,
@@ -338,10 +339,12 @@ export class Runtime {
       .then(
         (result) => {
           span.end(result);
+          this.d.metrics?.run(agent.name, result.status, (Date.now() - r.startedAt) / 1000);
           return result;
         },
         (err) => {
           span.end(undefined, err);
+          this.d.metrics?.run(agent.name, 'error', (Date.now() - r.startedAt) / 1000);
           throw err;
         },
       )

@@ -1,4 +1,5 @@
 import type { CallContext } from '../models/types.ts';
+import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import { endSpan, SpanKind, startSpan } from '../observability/spans.ts';
 import type { ToolOutcome } from '../tools/types.ts';
 
@@ -6,8 +7,10 @@ import type { ToolOutcome } from '../tools/types.ts';
 export async function inToolSpan(
   call: Pick<CallContext, 'traceId' | 'parentSpanId'>,
   tool: { name: string; callId: string },
+  metrics: AgentMetrics | undefined,
   run: () => Promise<ToolOutcome>,
 ): Promise<ToolOutcome> {
+  const t0 = performance.now();
   const span = startSpan(
     `execute_tool ${tool.name}`,
     SpanKind.INTERNAL,
@@ -21,9 +24,11 @@ export async function inToolSpan(
   );
   try {
     const outcome = await run();
+    metrics?.toolCall(tool.name, (performance.now() - t0) / 1000, outcome.ok);
     endSpan(span, outcome.ok ? undefined : { type: 'tool_error', message: outcome.error });
     return outcome;
   } catch (err) {
+    metrics?.toolCall(tool.name, (performance.now() - t0) / 1000, false);
     endSpan(span, { type: 'error', message: (err as Error)?.message });
     throw err;
   }

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
 import { overallOf } from '../../observability/health.ts';
+import { authorizeScrape } from '../plugins/scrape-auth.ts';
 
 const component = z.object({
   status: z.enum(['ok', 'degraded', 'down']),
@@ -20,7 +21,7 @@ const healthSchema = z.object({
 });
 
 export const healthRoutes =
-  ({ health, metrics, version }: Services): FastifyPluginAsync =>
+  ({ health, metrics, version, config, authenticator }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -92,10 +93,20 @@ export const healthRoutes =
     app.get(
       '/metrics',
       {
-        // Process-wide figures across every tenant: for the operators (root admins, internal services).
-        config: { auth: 'admin', root: true },
-        schema: { tags: ['operations'], summary: 'Prometheus metrics', produces: ['text/plain'] },
+        // Process-wide figures across every tenant: for the operators (root admins, internal
+        // services) and for a scraper holding the metrics token, checked by the handler itself.
+        config: { auth: 'public' },
+        schema: {
+          tags: ['operations'],
+          summary: 'Prometheus metrics (root admin key, internal secret, or the metrics token)',
+          produces: ['text/plain'],
+        },
       },
-      async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+      async (req, reply) => {
+        await authorizeScrape(req, config.auth.metrics_token, authenticator, (reason) =>
+          metrics.authFailures.inc({ reason }),
+        );
+        return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+      },
     );
   };
