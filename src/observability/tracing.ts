@@ -1,5 +1,4 @@
-import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpJson } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProto } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -77,7 +76,9 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env, log?: Logger)
     spanProcessors: [new BatchSpanProcessor(exporter)],
   });
   trace.setGlobalTracerProvider(provider);
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  // No context manager: Agentry passes parents explicitly (spans.ts), and AsyncLocalStorage's
+  // promise hooks cost every promise of the process (the PGlite store makes many), measured in
+  // bench/tracing.ts as a third more per chat turn.
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const tracing: Tracing = { enabled: true, flush: () => provider.forceFlush() };
   registered = { tracing, ids };
