@@ -55,7 +55,7 @@ export const healthRoutes =
     app.get(
       '/health/live',
       {
-        config: { auth: 'public' },
+        config: { auth: 'public', shed: false },
         schema: {
           tags: ['operations'],
           summary: 'Liveness for orchestrators: the process answers (no dependency is checked)',
@@ -69,7 +69,7 @@ export const healthRoutes =
     app.get(
       '/health/ready',
       {
-        config: { auth: 'public' },
+        config: { auth: 'public', shed: false },
         schema: {
           tags: ['operations'],
           summary: 'Readiness for orchestrators: 503 while an essential component (the store) is down',
@@ -95,7 +95,8 @@ export const healthRoutes =
       {
         // Process-wide figures across every tenant: for the operators (root admins, internal
         // services) and for a scraper holding the metrics token, checked by the handler itself.
-        config: { auth: 'public' },
+        // Not shed under pressure either: an overloaded instance is when its metrics matter most.
+        config: { auth: 'public', shed: false },
         schema: {
           tags: ['operations'],
           summary: 'Prometheus metrics (root admin key, internal secret, or the metrics token)',
