@@ -50,6 +50,7 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, heartbeatM
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
     'x-request-id': request.id,
+    'x-trace-id': request.traceId,
   });
   res.write(': connected\n\n');
   const heartbeat = setInterval(() => {
