@@ -23,8 +23,10 @@ import { createModelGateway } from './models/create-gateway.ts';
 import type { Gateway } from './models/gateway.ts';
 import type { OutboundNetwork } from './net/outbound.ts';
 import { HealthRegistry } from './observability/health.ts';
+import { registerHealthGauge } from './observability/health-gauge.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { startTracing } from './observability/tracing.ts';
 import type { AgentSandboxes } from './runtime/pool-agent/sandboxes.ts';
 import type { Runtime } from './runtime/runtime.ts';
 import type { SessionService } from './runtime/sessions.ts';
@@ -116,10 +118,15 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   // Read tenants.yaml before touching the store: a bad file stops the start with file:line:field.
   const policies = new TenantPolicies(config.tenants_file);
   const closers = new Closers(log);
+  // Once per process, from the OTEL_* variables (nothing is registered when none is set); closed
+  // last, so the spans of everything else's shutdown are exported too.
+  const tracing = startTracing(process.env, log);
+  closers.add('tracing', () => tracing.flush());
   try {
     const { db, bus } = await openStore(config, log, closers, options.onMigration);
     const metrics = new Metrics(db);
     const health = new HealthRegistry();
+    registerHealthGauge(metrics.registry, health);
     let queue: QueueRunner | undefined;
     const domain = buildDomain({ config, db, bus, metrics, health, policies, queue: () => queue });
 
@@ -150,6 +157,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       db,
       bus,
       log,
+      metrics: metrics.agents,
       domain,
       models,
       tools: toolset.tools,

@@ -7,6 +7,7 @@ import { GatewayEmbedder, OfflineEmbedder } from '../memory/embeddings.ts';
 import { Memory } from '../memory/memory.ts';
 import type { Gateway } from '../models/gateway.ts';
 import type { OutboundNetwork } from '../net/outbound.ts';
+import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { LoopMemory } from '../runtime/context.ts';
 import { multiAgentExecutor } from '../runtime/multi-agent.ts';
@@ -31,6 +32,8 @@ export interface RuntimeDeps {
   deployments: DeploymentService;
   agentSandboxes: AgentSandboxes;
   network?: OutboundNetwork;
+  /** Run and tool call metrics. */
+  metrics?: AgentMetrics;
 }
 
 /**
@@ -44,6 +47,7 @@ export async function buildRuntime(deps: RuntimeDeps) {
     db,
     bus,
     log,
+    metrics: deps.metrics,
     agents,
     models,
     tools,

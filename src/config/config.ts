@@ -81,6 +81,8 @@ export const configSchema = z
         /** `keys` accepts internal secret, JWT and API keys; `dev` also trusts X-User-Id (loopback only). */
         mode: z.enum(['keys', 'dev']).default('keys'),
         internal_secret: z.string().min(16).optional(),
+        /** A bearer token that reads GET /metrics and nothing else (for Prometheus), besides root admin keys. */
+        metrics_token: z.string().min(16).optional(),
         jwt_secret: z.string().min(16).optional(),
         jwks_url: z.url().optional(),
         jwt_issuer: z.string().optional(),
@@ -141,6 +143,8 @@ export const configSchema = z
         tool_timeout_ms: z.coerce.number().int().positive().default(30_000),
         /** File tools work in `<workspaces_dir>/<tenant id>/<session id>` and nowhere else. */
         workspaces_dir: z.string().default('./.agentry/workspaces'),
+        /** Days an ended run and its trace (steps) are kept; 0 keeps them for ever. Swept hourly. */
+        run_retention_days: z.coerce.number().min(0).max(36_500).default(30),
       })
       .strict()
       .prefault({}),
@@ -240,6 +244,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_LOG_LEVEL', ['log_level']],
   ['AGENTRY_AUTH_MODE', ['auth', 'mode']],
   ['AGENTRY_INTERNAL_SECRET', ['auth', 'internal_secret']],
+  ['AGENTRY_METRICS_TOKEN', ['auth', 'metrics_token']],
   ['AGENTRY_JWT_SECRET', ['auth', 'jwt_secret']],
   ['AGENTRY_JWKS_URL', ['auth', 'jwks_url']],
   ['AGENTRY_JWT_ISSUER', ['auth', 'jwt_issuer']],
@@ -247,6 +252,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_DEFAULT_MODEL', ['models', 'default_model']],
   ['AGENTRY_WORKERS', ['tasks', 'workers']],
   ['AGENTRY_LEASE_SECONDS', ['tasks', 'lease_seconds']],
+  ['AGENTRY_RUN_RETENTION_DAYS', ['runtime', 'run_retention_days']],
   ['AGENTRY_EMBEDDINGS', ['memory', 'embeddings', 'provider']],
   ['AGENTRY_EMBEDDINGS_MODEL', ['memory', 'embeddings', 'model']],
   ['AGENTRY_SEED_OPS_TEAM', ['ops_team', 'seed']],
@@ -261,7 +267,13 @@ const envMap: Array<[string, string[]]> = [
  * Secrets may come from the environment or from a file named by `<VAR>_FILE` (Docker and
  * Kubernetes secrets are mounted as files), never from agentry.yaml: that file gets committed.
  */
-const secretEnv = ['DATABASE_URL', 'REDIS_URL', 'AGENTRY_INTERNAL_SECRET', 'AGENTRY_JWT_SECRET'];
+const secretEnv = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'AGENTRY_INTERNAL_SECRET',
+  'AGENTRY_JWT_SECRET',
+  'AGENTRY_METRICS_TOKEN',
+];
 
 /** A connection string is a secret when it carries a password. */
 const hasPassword = (value: unknown) => {
@@ -278,6 +290,7 @@ const fileSecrets: Array<[string[], string, (value: unknown) => boolean]> = [
   [['redis_url'], 'REDIS_URL', hasPassword],
   [['auth', 'internal_secret'], 'AGENTRY_INTERNAL_SECRET', () => true],
   [['auth', 'jwt_secret'], 'AGENTRY_JWT_SECRET', () => true],
+  [['auth', 'metrics_token'], 'AGENTRY_METRICS_TOKEN', () => true],
 ];
 
 /** agentry.yaml: any part of the config, secrets excepted. */

@@ -8,6 +8,8 @@ export interface Actor {
   actor: string;
   requestId?: string;
   traceId?: string;
+  /** The span work done for this actor hangs under (the request's server span, when traced). */
+  spanId?: string;
 }
 
 export interface JournalEntry {

@@ -11,12 +11,14 @@ import { registerBackpressure } from './plugins/backpressure.ts';
 import { registerBodyParsing } from './plugins/body-parsing.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
+import { logRequest } from './request-log.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { generateRoutes } from './routes/generate.ts';
 import { healthRoutes } from './routes/health.ts';
+import { journalRoutes } from './routes/journal.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { knowledgeBaseRoutes } from './routes/knowledge-bases.ts';
 import { localDevRoutes } from './routes/local-dev.ts';
@@ -90,17 +92,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
       },
       reply.elapsedTime / 1000,
     );
-    if (reply.statusCode >= 500 || log.isLevelEnabled('debug')) {
-      request.log.info(
-        {
-          method: request.method,
-          url: request.url,
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime),
-        },
-        'request',
-      );
-    }
+    logRequest(request, reply);
   });
 
   await app.register(swagger, {
@@ -123,6 +115,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
   await app.register(healthRoutes(services));
+  await app.register(journalRoutes(services));
   await app.register(templateRoutes(services));
   await app.register(agentRoutes(services));
   await app.register(localDevRoutes(services));

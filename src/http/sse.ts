@@ -75,6 +75,7 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
     'x-request-id': request.id,
+    'x-trace-id': request.traceId,
   });
   const writer = new SseWriter(res);
   writer.write(': connected\n\n');

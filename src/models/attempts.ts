@@ -1,5 +1,6 @@
 import type { ModelTimeouts } from '../config/models-config.ts';
 import { AppError } from '../errors.ts';
+import { traceparentOf } from '../observability/spans.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
 import { backoffMs, type RetryOptions } from '../resilience/retry.ts';
 import type { Ticket } from './admission.ts';
@@ -118,6 +119,9 @@ export class Attempts {
             request: { ...call.request, model: model.model },
             signal,
             requestId: ctx.requestId,
+            // Outside a recorded trace, the caller's trace id still goes upstream.
+            traceparent:
+              call.span.traceparent() ?? traceparentOf(ctx.traceId ? { traceId: ctx.traceId } : undefined),
           };
           const value = await run(model, pc, timeouts);
           call.upstreamMs += performance.now() - t0;

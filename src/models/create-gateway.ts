@@ -114,7 +114,7 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
     policy: new ModelPolicy(policies),
     admission: new Limits(policies, budgets, rates, log),
     usage,
-    telemetry: new ModelTelemetry(),
+    telemetry: new ModelTelemetry(metrics.agents),
     options: {
       retries: m.retries,
       breaker: m.breaker,
@@ -123,6 +123,17 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
     },
   });
 
+  if (redis) {
+    // Rate limits go on without Redis (fail_open) or refuse calls: either way the service is not
+    // all it should be, so an unreachable Redis is `down` here and the whole `degraded` (amber).
+    health.register('redis', {
+      essential: false,
+      run: async () => {
+        await redis.ping();
+        return { detail: { used_for: 'rate limits', status: redis.status } };
+      },
+    });
+  }
   const breakerGauge = new Gauge({
     name: 'agentry_model_breaker_state',
     help: 'Circuit breaker state per provider endpoint: 0 closed, 1 half-open, 2 open',

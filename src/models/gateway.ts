@@ -242,6 +242,7 @@ export class Gateway implements ModelGateway {
       agentName: ctx.agentName,
       traceId: ctx.traceId,
       parentSpanId: ctx.parentSpanId,
+      messages: request.messages,
     });
     const call: Call = {
       request,
@@ -297,6 +298,7 @@ export class Gateway implements ModelGateway {
       ctx.timing.gateway_ms ??= elapsed - call.upstreamMs;
       ctx.timing.model = model.id;
       ctx.timing.attempts = call.attempts;
+      ctx.timing.cost = cost;
     }
     this.deps.usage.record({
       tenantId: ctx.tenantId,
@@ -317,6 +319,7 @@ export class Gateway implements ModelGateway {
       responseId,
       finishReason,
       usage,
+      cost,
       errorType: error instanceof AppError ? error.code : error ? 'error' : undefined,
     });
   }

@@ -7,6 +7,8 @@ export interface ProviderCall {
   signal: CallerSignal;
   /** Forwarded upstream as `X-Request-Id`. */
   requestId?: string;
+  /** Forwarded upstream as `traceparent`: the model call's span, so the provider's spans join the trace. */
+  traceparent?: string;
 }
 
 /** One embeddings call (OpenAI `/v1/embeddings` shapes), with the provider's own model name. */

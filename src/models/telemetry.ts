@@ -2,6 +2,7 @@ import {
   type Attributes,
   context,
   type Histogram,
+  isSpanContextValid,
   metrics,
   type Span,
   SpanKind,
@@ -9,6 +10,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { FinishReason, Usage } from './types.ts';
 
 /*
@@ -38,6 +40,8 @@ export interface CallSpanStart {
   /** Continue the caller's W3C trace when the request carried one. */
   traceId?: string;
   parentSpanId?: string;
+  /** The request's messages, recorded only when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true. */
+  messages?: unknown;
 }
 
 export interface CallSpanEnd {
@@ -46,6 +50,8 @@ export interface CallSpanEnd {
   finishReason?: FinishReason;
   usage?: Usage;
   errorType?: string;
+  /** The call's price by the catalog, in USD. */
+  cost?: number;
 }
 
 /**
@@ -57,8 +63,10 @@ export class ModelTelemetry {
   private readonly duration: Histogram;
   private readonly tokens: Histogram;
   private readonly firstChunk: Histogram;
+  /** Message content is personal data: on spans only when the operator asks for it. */
+  private readonly captureContent = process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT === 'true';
 
-  constructor() {
+  constructor(private readonly prom?: AgentMetrics) {
     const meter = metrics.getMeter('agentry.models');
     this.duration = meter.createHistogram('gen_ai.client.operation.duration', {
       unit: 's',
@@ -85,6 +93,9 @@ export class ModelTelemetry {
     if (s.maxTokens !== undefined) attributes[MAX_TOKENS] = s.maxTokens;
     if (s.requestId) attributes['agentry.request_id'] = s.requestId;
     if (s.agentName) attributes['agentry.agent'] = s.agentName;
+    if (this.captureContent && s.messages !== undefined) {
+      attributes['gen_ai.input.messages'] = JSON.stringify(s.messages);
+    }
     let parent = context.active();
     if (s.traceId && s.parentSpanId) {
       parent = trace.setSpanContext(parent, {
@@ -108,6 +119,19 @@ export class ModelTelemetry {
 
   /** @internal */
   record(base: Attributes, seconds: number, end: CallSpanEnd, firstChunkSeconds?: number): void {
+    this.prom?.modelCall(
+      {
+        provider: String(base[PROVIDER]),
+        model: String(base[REQUEST_MODEL]),
+        outcome: end.errorType ? 'error' : 'ok',
+        seconds,
+      },
+      end.usage && {
+        input: end.usage.prompt_tokens,
+        output: end.usage.completion_tokens,
+        cost: end.cost ?? 0,
+      },
+    );
     const attrs: Attributes = { ...base };
     if (end.responseModel) attrs[RESPONSE_MODEL] = end.responseModel;
     if (end.errorType) attrs[ERROR_TYPE] = end.errorType;
@@ -129,6 +153,12 @@ export class CallSpan {
     private readonly telemetry: ModelTelemetry,
     private readonly base: Attributes,
   ) {}
+
+  /** This call's span as a W3C `traceparent` for the provider (undefined outside any trace). */
+  traceparent(): string | undefined {
+    const sc = this.span.spanContext();
+    return isSpanContextValid(sc) ? `00-${sc.traceId}-${sc.spanId}-01` : undefined;
+  }
 
   firstChunk(): void {
     if (this.firstChunkAt !== undefined) return;

@@ -98,6 +98,8 @@ export interface CallTiming {
   /** The model that answered and the attempts it took, fallbacks included. */
   model?: string;
   attempts?: number;
+  /** The answer's price by the catalog, in USD. */
+  cost?: number;
 }
 
 export interface ModelGateway {

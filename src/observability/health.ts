@@ -1,4 +1,8 @@
 export type HealthStatus = 'ok' | 'degraded' | 'down';
+/** The same verdict as a traffic light, for dashboards: ok → green, degraded → amber, down → red. */
+export type Overall = 'green' | 'amber' | 'red';
+export const overallOf = (s: HealthStatus): Overall =>
+  s === 'ok' ? 'green' : s === 'degraded' ? 'amber' : 'red';
 
 export interface ComponentHealth {
   status: HealthStatus;
@@ -29,11 +33,15 @@ export class HealthRegistry {
     };
   }
 
+  /** Runs the checks (only the essential ones with `essentialOnly`, for readiness probes). */
   async report(
     timeoutMs = 2000,
+    essentialOnly = false,
   ): Promise<{ status: HealthStatus; components: Record<string, ComponentHealth> }> {
     const entries = await Promise.all(
-      [...this.checks].map(async ([name, check]) => [name, await runOne(check, timeoutMs)] as const),
+      [...this.checks]
+        .filter(([, check]) => !essentialOnly || check.essential)
+        .map(async ([name, check]) => [name, await runOne(check, timeoutMs)] as const),
     );
     const components = Object.fromEntries(entries);
     let status: HealthStatus = 'ok';

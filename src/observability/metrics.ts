@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/db.ts';
+import { AgentMetrics } from './agent-metrics.ts';
 
 /** One registry per app instance (not prom-client's global one), so several apps can live in one test process. */
 export class Metrics {
@@ -8,9 +9,13 @@ export class Metrics {
   readonly authFailures: Counter<'reason'>;
   /** Requests answered 503 because the store was unreachable (an outage, a saturated pool). */
   readonly storeUnavailable: Counter;
+  /** Model calls, tool calls and runs. */
+  readonly agents: AgentMetrics;
 
   constructor(db: Db) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'agentry_' });
+    // Standard names (process_*, nodejs_*), as every Node dashboard and alert expects them.
+    collectDefaultMetrics({ register: this.registry });
+    this.agents = new AgentMetrics(this.registry);
     this.httpDuration = new Histogram({
       name: 'agentry_http_request_duration_seconds',
       help: 'HTTP request duration by route template and status',

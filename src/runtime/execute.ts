@@ -1,6 +1,7 @@
 import type { Agent } from '../agents/schema.ts';
 import { AppError } from '../errors.ts';
 import type { CallContext, ChatMessage, ModelGateway, ToolCall, Usage } from '../models/types.ts';
+import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { Workspace } from '../tools/workspace.ts';
@@ -51,6 +52,7 @@ export interface ExecuteDeps {
   onQueued(sessionId: string): void;
   /** Context assembly and playbooks; absent: no knowledge, history within the default budget. */
   memory?: LoopMemory;
+  metrics?: AgentMetrics;
 }
 
 /** For deps built without memory (tests, tools): history budget only, no knowledge look-ups. */
@@ -136,6 +138,7 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
       needsApproval: (tool) => collaborative && d.tools.get(tool)?.requires_approval === true,
       resume: s.resume,
       signal: s.signal,
+      metrics: d.metrics,
       emit: (type, data) => writer.emit(type, data),
       commit: async (round) => {
         usage = addUsage(usage, round.usage);

@@ -1,6 +1,7 @@
 import { estimateTokens } from '../models/tokens.ts';
 import type {
   CallContext,
+  CallTiming,
   ChatMessage,
   Completion,
   CompletionRequest,
@@ -10,11 +11,14 @@ import type {
   ToolSpec,
   Usage,
 } from '../models/types.ts';
+import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import { boundDepth } from '../text/bound-depth.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { ToolContext, ToolOutcome } from '../tools/types.ts';
 import { addUsage, type NewMessage, type NewStep, parseArguments, toRecord, zeroUsage } from './rows.ts';
 import type { ToolCallRecord } from './schema.ts';
+import { inToolSpan } from './tool-span.ts';
+import { traceValue } from './trace-value.ts';
 
 /**
  * The agent loop, on one agent and one conversation: call the model with the conversation and the
@@ -56,6 +60,8 @@ export interface LoopInput {
   resume?: { toolCalls: ToolCall[]; approved: boolean; reason?: string };
   /** Aborts model and tool calls; the loop then throws the signal's reason. */
   signal: AbortSignal;
+  /** Tool call durations and errors. */
+  metrics?: AgentMetrics;
   emit(type: string, data: Record<string, unknown>): void;
   /** Persists a finished tool round; the loop waits for it before calling the model again. */
   commit(round: Round): Promise<void>;
@@ -119,18 +125,24 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         const name = c.function.name;
         const startedAt = new Date().toISOString();
         const t0 = performance.now();
-        let outcome: ToolOutcome;
-        if (!offered.has(name)) outcome = { ok: false, error: `tool ${name} is not available to this agent` };
-        else if (denied !== undefined && input.needsApproval(name))
-          outcome = { ok: false, error: `the user denied this tool call: ${denied}` };
-        else if (input.localTools && Object.hasOwn(input.localTools, name))
-          outcome = await input.localTools[name]!(c.function.arguments);
-        else
-          outcome = await input.tools.execute(name, c.function.arguments, {
-            ...input.toolContext,
-            idempotencyKey: `${input.idempotencyKey}:${turn}.${index}`,
-            signal,
-          });
+        let outcome = await inToolSpan(
+          input.call,
+          { name, callId: c.id },
+          input.metrics,
+          async (): Promise<ToolOutcome> => {
+            if (!offered.has(name))
+              return { ok: false, error: `tool ${name} is not available to this agent` };
+            if (denied !== undefined && input.needsApproval(name))
+              return { ok: false, error: `the user denied this tool call: ${denied}` };
+            if (input.localTools && Object.hasOwn(input.localTools, name))
+              return input.localTools[name]!(c.function.arguments);
+            return input.tools.execute(name, c.function.arguments, {
+              ...input.toolContext,
+              idempotencyKey: `${input.idempotencyKey}:${turn}.${index}`,
+              signal,
+            });
+          },
+        );
         // Tool output is kept and serialized (events, steps, the next prompt): nesting is cut here,
         // the one place it enters the run, so a deep value cannot overflow JSON.stringify later.
         if (outcome.ok) outcome = { ok: true, output: boundDepth(outcome.output) };
@@ -154,8 +166,8 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         kind: 'tool',
         name: c.function.name,
         tool_call_id: c.id,
-        input: parseArguments(c.function.arguments),
-        ...(outcome.ok ? { output: outcome.output } : { error: outcome.error }),
+        input: traceValue(parseArguments(c.function.arguments)),
+        ...(outcome.ok ? { output: traceValue(outcome.output) } : { error: outcome.error }),
         started_at: startedAt,
         duration_ms: round2(durationMs),
       });
@@ -193,9 +205,10 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
     };
     const startedAt = new Date().toISOString();
     const t0 = performance.now();
+    const timing: CallTiming = {};
     const answer = input.streaming
-      ? await streamAnswer(input, request)
-      : await completeAnswer(input, request);
+      ? await streamAnswer(input, request, timing)
+      : await completeAnswer(input, request, timing);
     checkAbort();
     modelCalls += 1;
     round.modelCalls += 1;
@@ -208,10 +221,11 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
       input: { messages: messages.length, tools: [...offered] },
       output: {
         content: answer.message.content,
-        ...(calls.length > 0 && { tool_calls: calls.map(toRecord) }),
+        ...(calls.length > 0 && { tool_calls: traceValue(calls.map(toRecord)) }),
         finish_reason: answer.finish_reason,
       },
       usage: answer.usage,
+      ...(timing.cost !== undefined && { cost: timing.cost }),
       started_at: startedAt,
       duration_ms: round2(performance.now() - t0),
     });
@@ -266,11 +280,15 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
 }
 
 /** One model answer, assembled from the stream; text deltas are emitted as they arrive. */
-async function streamAnswer(input: LoopInput, request: CompletionRequest): Promise<Completion> {
+async function streamAnswer(
+  input: LoopInput,
+  request: CompletionRequest,
+  timing: CallTiming,
+): Promise<Completion> {
   let text = '';
   const calls: Array<{ id: string; name: string; args: string }> = [];
   let finish: { finish_reason: FinishReason; usage: Usage; model: string } | undefined;
-  for await (const chunk of input.models.stream(request, { ...input.call, signal: input.signal })) {
+  for await (const chunk of input.models.stream(request, { ...input.call, signal: input.signal, timing })) {
     if (chunk.type === 'text') {
       text += chunk.delta;
       input.emit('text', { delta: chunk.delta });
@@ -301,8 +319,12 @@ async function streamAnswer(input: LoopInput, request: CompletionRequest): Promi
   };
 }
 
-async function completeAnswer(input: LoopInput, request: CompletionRequest): Promise<Completion> {
-  const completion = await input.models.complete(request, { ...input.call, signal: input.signal });
+async function completeAnswer(
+  input: LoopInput,
+  request: CompletionRequest,
+  timing: CallTiming,
+): Promise<Completion> {
+  const completion = await input.models.complete(request, { ...input.call, signal: input.signal, timing });
   // One `text` event with the whole answer: the run's stream reads the same, streamed or not.
   if (completion.message.content) input.emit('text', { delta: completion.message.content });
   return completion;

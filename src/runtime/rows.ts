@@ -36,6 +36,8 @@ export interface RunOptions {
   multi_agent?: { id: string; entry_agent_id?: string };
   /** A task's run: the task's idempotency key, which its tool calls' keys derive from (kept across takeovers). */
   idempotency_key?: string;
+  /** The W3C trace the run belongs to (the request's that started it), for GET /v1/runs/:id/trace. */
+  trace_id?: string;
 }
 
 /** What a run's tool-call keys derive from: its task's key, else the run itself. */
@@ -51,6 +53,8 @@ export interface StepRow {
   output: unknown;
   error: string | null;
   usage: Usage | null;
+  /** A model step's price by the catalog, in USD. */
+  cost: number | null;
   started_at: Date;
   duration_ms: number;
 }
@@ -73,6 +77,7 @@ export interface NewStep {
   output?: unknown;
   error?: string;
   usage?: Usage;
+  cost?: number;
   started_at: string;
   duration_ms: number;
 }
@@ -118,7 +123,7 @@ export function toRun(r: RunRow): Run {
   };
 }
 
-export const toStep = (s: StepRow): Step => ({
+export const toStep = ({ cost: _cost, ...s }: StepRow): Step => ({
   ...s,
   started_at: s.started_at.toISOString(),
   duration_ms: Number(s.duration_ms),

@@ -7,7 +7,9 @@ import { type BeginInput, type Begun, beginRun, toMessage } from './run-begin.ts
 import type { PendingEvent, RunEvent } from './run-events.ts';
 import { withSeqs } from './run-events.ts';
 import { cancelRuns, failRuns } from './run-stop.ts';
+import { listRuns, traceOfRun } from './run-traces.ts';
 import type { RunStatus } from './schema.ts';
+import type { ListRunsQuery, RunTrace } from './trace-schema.ts';
 
 export type { BeginInput, Begun } from './run-begin.ts';
 export { AgentChanged } from './run-begin.ts';
@@ -53,10 +55,34 @@ export class RunStore {
 
   async steps(runId: string): Promise<StepRow[]> {
     return this.db.query<StepRow>(
-      `select idx, kind, name, tool_call_id, input, output, error, usage, started_at, duration_ms
+      `select idx, kind, name, tool_call_id, input, output, error, usage, cost, started_at, duration_ms
        from run_steps where run_id = $1 order by idx`,
       [runId],
     );
+  }
+
+  /** A tenant's runs, newest first, filtered, a page at a time. */
+  list(tenantId: string, q: ListRunsQuery) {
+    return listRuns(this.db, tenantId, q);
+  }
+
+  /** A run's step tree (404 for another tenant's run). */
+  trace(tenantId: string, runId: string): Promise<RunTrace> {
+    return traceOfRun(this.db, tenantId, runId, (id) => this.steps(id));
+  }
+
+  /**
+   * Ended runs (and their steps) older than the retention; at most `limit` per call, so a sweep
+   * holds no long lock. Returns how many were deleted.
+   */
+  async purgeEnded(olderThanDays: number, limit = 1000): Promise<number> {
+    const rows = await this.db.query(
+      `delete from runs where id in (
+         select id from runs where completed_at < now() - make_interval(days => $1) limit $2)
+       returning 1`,
+      [olderThanDays, limit],
+    );
+    return rows.length;
   }
 
   /**
@@ -98,10 +124,10 @@ export class RunStore {
          from r, s, jsonb_array_elements($4::jsonb) with ordinality as x(e, n)
        ), st as (
          insert into run_steps (run_id, idx, tenant_id, kind, name, tool_call_id, input, output, error, usage,
-                                started_at, duration_ms)
+                                cost, started_at, duration_ms)
          select $1, r.step_count - jsonb_array_length($5::jsonb) + x.n::int - 1, r.tenant_id, x.e->>'kind',
                 x.e->>'name', x.e->>'tool_call_id', x.e->'input', x.e->'output', x.e->>'error',
-                nullif(x.e->'usage', 'null'::jsonb), (x.e->>'started_at')::timestamptz, (x.e->>'duration_ms')::float8
+                nullif(x.e->'usage', 'null'::jsonb), (x.e->>'cost')::float8, (x.e->>'started_at')::timestamptz, (x.e->>'duration_ms')::float8
          from r, jsonb_array_elements($5::jsonb) with ordinality as x(e, n)
        ), ev as (
          insert into events (tenant_id, stream_id, type, data, at)

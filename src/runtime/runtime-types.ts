@@ -3,6 +3,7 @@ import type { Config } from '../config/config.ts';
 import type { Db } from '../db/db.ts';
 import type { LiveBus } from '../events/bus.ts';
 import type { ModelGateway } from '../models/types.ts';
+import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { LoopMemory } from './context.ts';
@@ -16,6 +17,8 @@ export interface RuntimeDeps {
   db: Db;
   bus: LiveBus;
   log: Logger;
+  /** Run and tool call metrics; absent in tests that build a runtime bare. */
+  metrics?: AgentMetrics;
   agents: { get(tenantId: string, id: string): Promise<Agent> };
   models: ModelGateway;
   tools: ToolRegistry;
@@ -49,6 +52,8 @@ export interface RunCaller {
   keyId?: string;
   requestId?: string;
   traceId?: string;
+  /** The span the run's span hangs under (the request's, or the task execution's). */
+  parentSpanId?: string;
 }
 
 export interface StartInput extends Omit<ChatInput, 'stream'> {

@@ -12,6 +12,7 @@ import type { RunOptions, RunRow } from './rows.ts';
 import { toRun } from './rows.ts';
 import { Announcer, type RunEvent, RunEventWriter } from './run-events.ts';
 import { event, resultOf, systemEvent } from './run-outcome.ts';
+import { startRunSpan } from './run-span.ts';
 import { AgentChanged, type Begun, RunStore } from './run-store.ts';
 import type { RunCaller, RunHandle, RuntimeDeps, StartInput } from './runtime-types.ts';
 import { type Run, runSchema } from './schema.ts';
@@ -80,6 +81,16 @@ export class Runtime {
         : Promise.resolve(),
     );
     every(lease / 2, () => this.sweep(false));
+    const retention = this.d.config.run_retention_days;
+    if (retention > 0) every(3_600_000, () => this.purgeOld(retention));
+  }
+
+  /** Deletes ended runs (with their traces) past the retention, a batch at a time. */
+  async purgeOld(days: number): Promise<number> {
+    let total = 0;
+    for (let n = -1; n !== 0 && !this.stopping; total += n) n = await this.store.purgeEnded(days);
+    if (total > 0) this.d.log.info({ runs: total, days }, 'deleted runs past their retention');
+    return total;
   }
 
   /** Idempotent: fails the runs executing here (`shutdown`), then ends every open stream. */
@@ -114,6 +125,7 @@ export class Runtime {
         on_disconnect: input.on_disconnect,
         ...(multiAgent && { multi_agent: multiAgent }),
         ...(input.idempotencyKey && { idempotency_key: input.idempotencyKey }),
+        ...(caller.traceId && { trace_id: caller.traceId }),
       };
       try {
         begun = await this.begin(caller, agent, input, context, options);
@@ -283,6 +295,17 @@ export class Runtime {
     const live: LiveRun = { controller, writer, done: undefined as unknown as Promise<RunResult> };
     this.live.set(r.runId, live);
     const execute = executorFor(agent, r.options, this.d.executors);
+    const traceId = caller.traceId ?? r.options.trace_id;
+    const span = startRunSpan(
+      {
+        runId: r.runId,
+        sessionId: r.sessionId,
+        agentId: agent.id,
+        agentName: agent.name,
+        model: agent.model,
+      },
+      traceId ? { traceId, spanId: caller.parentSpanId } : undefined,
+    );
     live.done = execute(
       {
         store: this.store,
@@ -293,6 +316,7 @@ export class Runtime {
         // After this run has left `live` (next tick): the next one may start here at once.
         onQueued: (sessionId) => setImmediate(() => this.startQueued(sessionId)),
         memory: this.d.memory,
+        metrics: this.d.metrics,
       },
       {
         ...r,
@@ -305,16 +329,30 @@ export class Runtime {
           agentName: agent.name,
           keyId: caller.keyId,
           requestId: caller.requestId,
-          traceId: caller.traceId,
+          traceId: span.parent?.traceId,
+          parentSpanId: span.parent?.spanId,
         },
         workspace: this.workspace(caller.tenantId, r.sessionId),
         signal: controller.signal,
         writer,
       },
-    ).finally(() => {
-      this.live.delete(r.runId);
-      writer.end();
-    });
+    )
+      .then(
+        (result) => {
+          span.end(result);
+          this.d.metrics?.run(agent.name, result.status, (Date.now() - r.startedAt) / 1000);
+          return result;
+        },
+        (err) => {
+          span.end(undefined, err);
+          this.d.metrics?.run(agent.name, 'error', (Date.now() - r.startedAt) / 1000);
+          throw err;
+        },
+      )
+      .finally(() => {
+        this.live.delete(r.runId);
+        writer.end();
+      });
     return live;
   }
 

@@ -71,7 +71,12 @@ export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
     }
     const type = agent.task_types.find((t) => t.name === task.task_type);
     const prompt = renderTaskPrompt(type?.prompt_template ?? DEFAULT_TEMPLATE, task);
-    const caller = { tenantId: task.tenant_id, tenantName: await deps.tenantName(task.tenant_id) };
+    const caller = {
+      tenantId: task.tenant_id,
+      tenantName: await deps.tenantName(task.tenant_id),
+      traceId: ctx.trace?.traceId,
+      parentSpanId: ctx.trace?.spanId,
+    };
     let handle: Awaited<ReturnType<Runtime['run']>>;
     try {
       handle = await deps.runtime.run(caller, agent.id, {

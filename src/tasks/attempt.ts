@@ -1,6 +1,7 @@
 import type { Db } from '../db/db.ts';
 import { appendEvent } from '../events/log.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { SpanParent } from '../observability/spans.ts';
 import { type HandlerContext, taskIdempotencyKey } from './handlers.ts';
 import type { ClaimedTask } from './rows.ts';
 
@@ -31,6 +32,7 @@ export class Attempt implements HandlerContext {
   private abortReason?: Error;
   private child?: Logger;
   private boundProgress?: HandlerContext['progress'];
+  trace?: SpanParent;
 
   constructor(
     readonly task: ClaimedTask,

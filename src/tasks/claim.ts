@@ -82,7 +82,9 @@ export async function claimBatch(db: Queryable, o: ClaimOptions): Promise<ClaimR
        from claimed
      ), ${announceCte('claimed', '$5')}
      select id, tenant_id, agent_id, task_type, title, description, payload, attempt, max_attempts,
-            session_id, parent_task_id, exhausted
+            session_id, parent_task_id, exhausted,
+            (select t.traceparent from tasks t where t.tenant_id = claimed.tenant_id and t.id = claimed.id)
+              as traceparent
      from claimed left join announced on true order by priority desc, run_at, id`,
     [
       o.owner,

@@ -1,4 +1,5 @@
 import type { Logger } from '../observability/logger.ts';
+import type { SpanParent } from '../observability/spans.ts';
 import type { ClaimedTask } from './rows.ts';
 
 export interface HandlerContext {
@@ -12,6 +13,8 @@ export interface HandlerContext {
    */
   idempotencyKey: string;
   log: Logger;
+  /** The task's execution span, continuing the trace of the request that enqueued it. */
+  trace?: SpanParent;
 }
 
 /**

@@ -46,5 +46,27 @@ export class QueueMetrics {
         for (const r of rows) this.set({ status: r.status }, r.n);
       },
     });
+    new Gauge({
+      name: 'agentry_tasks_oldest_pending_age_seconds',
+      help: 'Age of the oldest runnable pending task (since its run_at), by task type',
+      labelNames: ['task_type'],
+      registers,
+      async collect() {
+        const rows = await db.query<{ task_type: string; age: number }>(
+          `select task_type, extract(epoch from now() - min(run_at))::float8 as age
+           from tasks where status = 'pending' and run_at <= now() group by task_type`,
+        );
+        this.reset();
+        for (const r of rows) this.set({ task_type: r.task_type }, Math.max(0, Number(r.age)));
+      },
+    });
+    this.workers = new Gauge({
+      name: 'agentry_task_workers',
+      help: 'Task worker slots running in this process (0: an API-only process)',
+      registers,
+    });
   }
+
+  /** Set by the queue runner when it starts and stops. */
+  readonly workers: Gauge;
 }

@@ -63,6 +63,8 @@ export interface ClaimedTask {
   max_attempts: number;
   session_id: string | null;
   parent_task_id: string | null;
+  /** The enqueuing request's trace context (W3C), when it had one. */
+  traceparent: string | null;
 }
 
 /** An attempt a worker holds: the task's key (tenant and id) and the attempt its lease is for. */

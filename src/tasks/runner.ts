@@ -34,8 +34,13 @@ export class QueueRunner {
   readonly callbacks: CallbackSender;
   private stopping?: Promise<void>;
 
+  private readonly metrics?: QueueRunnerDeps['metrics'];
+  private readonly concurrency: number;
+
   constructor(d: QueueRunnerDeps, overrides: Partial<WorkerOptions> = {}) {
     const t = d.tasks;
+    this.metrics = d.metrics;
+    this.concurrency = overrides.concurrency ?? t.workers;
     this.callbacks = new CallbackSender({
       db: d.db,
       log: d.log,
@@ -71,11 +76,13 @@ export class QueueRunner {
     await this.worker.start();
     this.scheduler.start();
     this.callbacks.start();
+    this.metrics?.workers.inc(this.concurrency);
   }
 
   /** Idempotent graceful stop: the worker hands back what does not finish within `graceMs`. */
   stop(graceMs: number): Promise<void> {
     this.stopping ??= (async () => {
+      this.metrics?.workers.dec(this.concurrency);
       await Promise.all([this.worker.stop(graceMs), this.scheduler.stop(), this.callbacks.stop()]);
     })();
     return this.stopping;

@@ -7,6 +7,7 @@ import type { LiveBus } from '../events/bus.ts';
 import type { Actor } from '../events/journal.ts';
 import { announce } from '../events/log.ts';
 import { assertOutboundUrl } from '../net/ssrf.ts';
+import { traceparentOf } from '../observability/spans.ts';
 import { enqueueTask } from './enqueue.ts';
 import { PayloadValidator } from './payload-schema.ts';
 import { type TaskRow, toTask } from './rows.ts';
@@ -76,6 +77,7 @@ export class TaskService {
       parent_task_id: input.parent_task_id,
       session_id: input.session_id,
       created_by: who.actor,
+      traceparent: traceparentOf(who.traceId ? { traceId: who.traceId, spanId: who.spanId } : undefined),
     });
     if (row) {
       void announce(this.bus, [row.id]).catch(() => {});

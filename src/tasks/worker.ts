@@ -5,6 +5,7 @@ import { toError } from '../errors.ts';
 import type { LiveBus } from '../events/bus.ts';
 import { announce, EVENTS_TOPIC } from '../events/log.ts';
 import type { Logger } from '../observability/logger.ts';
+import { tracingEnabled } from '../observability/tracing.ts';
 import { fullJitter } from '../resilience/retry.ts';
 import { Attempt, type AttemptEnv } from './attempt.ts';
 import { claimBatch } from './claim.ts';
@@ -20,6 +21,7 @@ import { releaseTasks } from './release.ts';
 import { renewLeases } from './renew.ts';
 import type { ClaimedTask } from './rows.ts';
 import { CANCEL_TOPIC } from './service.ts';
+import { recordClaimSpans, startTaskSpan } from './task-spans.ts';
 import { every, Waker } from './wake.ts';
 
 export interface WorkerOptions {
@@ -184,6 +186,7 @@ export class Worker {
       }
       let batch: ClaimedTask[];
       let exhausted: boolean;
+      const claimStarted = Date.now();
       try {
         ({ tasks: batch, exhausted } = await claimBatch(db, {
           owner: this.owner,
@@ -197,6 +200,7 @@ export class Worker {
         await this.waker.sleep(1000, -1);
         continue;
       }
+      if (tracingEnabled()) recordClaimSpans(batch, claimStarted, this.owner);
       this.summary.claimed += batch.length;
       this.o.metrics?.claims.inc(batch.length);
       if (batch.length > 0 && !this.announceOn) this.announce(batch.map((t) => t.id));
@@ -240,9 +244,13 @@ export class Worker {
   private async execute(attempt: Attempt): Promise<void> {
     const { task } = attempt;
     let outcome: Awaited<ReturnType<ReturnType<HandlerRegistry['resolve']>>>;
+    const span = startTaskSpan(task);
+    attempt.trace = span.parent;
     try {
       outcome = await this.o.handlers.resolve(task)(task, attempt);
+      span.end();
     } catch (err) {
+      span.end(err);
       if (attempt.detached) return;
       await this.recordFailure(attempt, err);
       return;

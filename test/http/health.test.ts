@@ -96,6 +96,8 @@ for (const store of stores) {
         const degraded = await s.request('GET', '/health', { key: null });
         assert.equal(degraded.status, 200);
         assert.equal(degraded.body.status, 'degraded');
+        assert.equal(degraded.body.overall, 'amber');
+        assert.equal((await s.request('GET', '/health/ready', { key: null })).status, 200);
         assert.equal(degraded.body.components.test_dependency.status, 'down');
         assert.equal(degraded.body.components.test_dependency.error, 'upstream refused');
 
@@ -108,7 +110,11 @@ for (const store of stores) {
         const down = await s.request('GET', '/health', { key: null });
         assert.equal(down.status, 503);
         assert.equal(down.body.status, 'down');
+        assert.equal(down.body.overall, 'red');
         assert.equal(down.body.components.store.status, 'ok');
+        const ready = await s.request('GET', '/health/ready', { key: null });
+        assert.equal(ready.status, 503);
+        assert.deepEqual(Object.keys(ready.body.components).sort(), ['store', 'test_dependency']);
       } finally {
         remove();
       }
@@ -158,6 +164,12 @@ if (stores.includes('postgres')) {
       assert.match(res.body.components.store.error, new RegExp(database));
       assert.equal(typeof res.body.components.store.latency_ms, 'number');
       assert.equal(res.body.components.live_bus.status, 'down');
+      assert.equal(res.body.overall, 'red');
+      const ready = await s.request('GET', '/health/ready', { key: null });
+      assert.equal(ready.status, 503, ready.text);
+      assert.equal(ready.body.status, 'down');
+      assert.equal(ready.body.components.store.status, 'down');
+      assert.equal((await s.request('GET', '/health/live', { key: null })).status, 200);
     });
   });
 }

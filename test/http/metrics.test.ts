@@ -116,10 +116,10 @@ for (const store of stores) {
       }
 
       for (const name of [
-        'agentry_process_cpu_user_seconds_total',
-        'agentry_process_resident_memory_bytes',
-        'agentry_nodejs_heap_size_used_bytes',
-        'agentry_nodejs_eventloop_lag_seconds',
+        'process_cpu_user_seconds_total',
+        'process_resident_memory_bytes',
+        'nodejs_heap_size_used_bytes',
+        'nodejs_eventloop_lag_seconds',
       ]) {
         const sample = samples.find((x) => x.name === name);
         assert.ok(sample, `${name} is exposed`);

@@ -104,5 +104,11 @@ export function principalOf(request: FastifyRequest): Principal {
 /** The journal's view of who made this request. */
 export function actorOf(request: FastifyRequest): Actor {
   const p = principalOf(request);
-  return { tenantId: p.tenantId, actor: p.subject, requestId: request.id, traceId: request.traceId };
+  return {
+    tenantId: p.tenantId,
+    actor: p.subject,
+    requestId: request.id,
+    traceId: request.traceId,
+    spanId: request.parentSpanId,
+  };
 }

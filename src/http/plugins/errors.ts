@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isStoreUnavailable } from '../../db/unavailable.ts';
 import { AppError, type ErrorCode, toError } from '../../errors.ts';
+import { traceContextOf } from './request-context.ts';
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -26,6 +27,7 @@ export function sendError(
   return reply
     .code(status)
     .header('x-request-id', reply.request.id)
+    .header('x-trace-id', traceContextOf(reply.request.raw).traceId)
     .type('application/json; charset=utf-8')
     .send(body);
 }

@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import { endSpan, type Span, SpanKind, startSpan } from '../../observability/spans.ts';
+import { tracingEnabled } from '../../observability/tracing.ts';
 
 /** What a caller may send as X-Request-Id: short, printable, no spaces (it lands in logs and rows). */
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -38,6 +40,13 @@ export function parseTraceparent(header: string | string[] | undefined): TraceCo
   return { traceId: traceId!, parentSpanId, flags: flags! };
 }
 
+const traceIdPattern = /^[0-9a-f]{32}$/;
+function givenTraceId(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const id = header.trim().toLowerCase();
+  return traceIdPattern.test(id) && !/^0+$/.test(id) ? id : undefined;
+}
+
 // Computed once per raw request: the child logger is built before any hook runs, and the hook
 // reads the same answer back, so the log lines and the request agree on the trace id. Kept on the
 // request itself, not in a WeakMap: every entry of a WeakMap keyed by a young object is more work
@@ -49,9 +58,10 @@ export function traceContextOf(req: Traced): TraceContext {
   let ctx = req[traceContext];
   if (!ctx) {
     ctx = parseTraceparent(req.headers.traceparent) ?? {
-      // A v4 UUID's hex is 122 random bits: enough for a trace id, and Node's randomUUID draws
-      // from a cached entropy pool instead of a call into the CSPRNG per request.
-      traceId: randomUUID().replaceAll('-', ''),
+      // A caller's X-Trace-ID is kept when it is a valid trace id; otherwise a v4 UUID's hex is 122
+      // random bits: enough for a trace id, and Node's randomUUID draws from a cached entropy pool
+      // instead of a call into the CSPRNG per request.
+      traceId: givenTraceId(req.headers['x-trace-id']) ?? randomUUID().replaceAll('-', ''),
       flags: '01',
     };
     req[traceContext] = ctx;
@@ -152,7 +162,44 @@ export function registerRequestContext(app: FastifyInstance): void {
     request.traceId = ctx.traceId;
     request.parentSpanId = ctx.parentSpanId;
     reply.header('x-request-id', request.id);
+    reply.header('x-trace-id', ctx.traceId);
+    if (tracingEnabled()) startServerSpan(request, ctx);
   });
+  app.addHook('onResponse', async (request, reply) => {
+    request[serverSpan]?.setAttribute('http.response.status_code', reply.statusCode);
+    if (request[serverSpan]) {
+      endSpan(request[serverSpan], reply.statusCode >= 500 ? { type: String(reply.statusCode) } : undefined);
+    }
+  });
+}
+
+const serverSpan = Symbol('agentry.serverSpan');
+declare module 'fastify' {
+  interface FastifyRequest {
+    [serverSpan]?: Span;
+  }
+}
+
+/**
+ * The request's SERVER span, continuing the caller's trace (or starting this request's own, with
+ * the trace id its logs and X-Trace-ID already carry). The work a request starts hangs under it:
+ * `parentSpanId` becomes this span's id.
+ */
+function startServerSpan(request: FastifyRequest, ctx: TraceContext): void {
+  const route = request.routeOptions.url;
+  const span = startSpan(
+    route ? `${request.method} ${route}` : request.method,
+    SpanKind.SERVER,
+    {
+      'http.request.method': request.method,
+      'url.path': request.url.split('?', 1)[0]!,
+      ...(route && { 'http.route': route }),
+      'agentry.request_id': request.id,
+    },
+    { traceId: ctx.traceId, spanId: ctx.parentSpanId },
+  );
+  request[serverSpan] = span;
+  request.parentSpanId = span.spanContext().spanId;
 }
 
 /**
@@ -161,8 +208,9 @@ export function registerRequestContext(app: FastifyInstance): void {
  */
 export function outboundHeaders(request: FastifyRequest): Record<string, string> {
   const flags = traceContextOf(request.raw).flags;
+  const span = request[serverSpan] ? request.parentSpanId : randomBytes(8).toString('hex');
   return {
     'x-request-id': request.id,
-    traceparent: `00-${request.traceId}-${randomBytes(8).toString('hex')}-${flags}`,
+    traceparent: `00-${request.traceId}-${span}-${flags}`,
   };
 }

@@ -132,6 +132,7 @@ export const chatCompletionRoutes =
           'cache-control': 'no-cache',
           connection: 'keep-alive',
           'x-request-id': req.id,
+          'x-trace-id': req.traceId,
           'server-timing': serverTiming(timing, started),
         });
         // Not resumable (the OpenAI format has no event ids): a slow client holds the upstream back

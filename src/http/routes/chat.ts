@@ -26,6 +26,7 @@ export function callerOf(req: FastifyRequest): RunCaller {
     keyId: p.keyId,
     requestId: req.id,
     traceId: req.traceId,
+    parentSpanId: req.parentSpanId,
   };
 }
 

@@ -2,6 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
+import { overallOf } from '../../observability/health.ts';
+import { authorizeScrape } from '../plugins/scrape-auth.ts';
 
 const component = z.object({
   status: z.enum(['ok', 'degraded', 'down']),
@@ -11,13 +13,15 @@ const component = z.object({
 });
 const healthSchema = z.object({
   status: z.enum(['ok', 'degraded', 'down']),
+  /** The same verdict as a traffic light: green (all ok), amber (degraded), red (down: 503). */
+  overall: z.enum(['green', 'amber', 'red']),
   version: z.string(),
   uptime_s: z.number(),
   components: z.record(z.string(), component),
 });
 
 export const healthRoutes =
-  ({ health, metrics, version }: Services): FastifyPluginAsync =>
+  ({ health, metrics, version, config, authenticator }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -39,6 +43,7 @@ export const healthRoutes =
           .header('cache-control', 'no-store')
           .send({
             status: report.status,
+            overall: overallOf(report.status),
             version,
             uptime_s: Math.round(process.uptime()),
             components: report.components,
@@ -46,13 +51,63 @@ export const healthRoutes =
       },
     );
 
+    const probe = z.object({ status: z.enum(['ok', 'down']) });
+    app.get(
+      '/health/live',
+      {
+        config: { auth: 'public', shed: false },
+        schema: {
+          tags: ['operations'],
+          summary: 'Liveness for orchestrators: the process answers (no dependency is checked)',
+          security: [],
+          response: { 200: probe },
+        },
+      },
+      async (_req, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }),
+    );
+
+    app.get(
+      '/health/ready',
+      {
+        config: { auth: 'public', shed: false },
+        schema: {
+          tags: ['operations'],
+          summary: 'Readiness for orchestrators: 503 while an essential component (the store) is down',
+          security: [],
+          response: {
+            200: probe.extend({ components: z.record(z.string(), component) }),
+            503: probe.extend({ components: z.record(z.string(), component) }),
+          },
+        },
+      },
+      async (_req, reply) => {
+        const report = await health.report(2000, true);
+        const down = report.status === 'down';
+        return reply
+          .code(down ? 503 : 200)
+          .header('cache-control', 'no-store')
+          .send({ status: down ? 'down' : 'ok', components: report.components });
+      },
+    );
+
     app.get(
       '/metrics',
       {
-        // Process-wide figures across every tenant: for the operators (root admins, internal services).
-        config: { auth: 'admin', root: true },
-        schema: { tags: ['operations'], summary: 'Prometheus metrics', produces: ['text/plain'] },
+        // Process-wide figures across every tenant: for the operators (root admins, internal
+        // services) and for a scraper holding the metrics token, checked by the handler itself.
+        // Not shed under pressure either: an overloaded instance is when its metrics matter most.
+        config: { auth: 'public', shed: false },
+        schema: {
+          tags: ['operations'],
+          summary: 'Prometheus metrics (root admin key, internal secret, or the metrics token)',
+          produces: ['text/plain'],
+        },
       },
-      async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+      async (req, reply) => {
+        await authorizeScrape(req, config.auth.metrics_token, authenticator, (reason) =>
+          metrics.authFailures.inc({ reason }),
+        );
+        return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+      },
     );
   };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Services } from '../../app.ts';
 import { toRun, toStep } from '../../runtime/rows.ts';
 import { cancelBody, denyBody, runSchema, runWithSteps } from '../../runtime/schema.ts';
+import { listRunsQuery, runList, runTrace } from '../../runtime/trace-schema.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { eventFrame, lastEventId, openSse } from '../sse.ts';
 import { callerOf } from './chat.ts';
@@ -16,6 +17,34 @@ export const runRoutes =
   ({ runtime }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    app.get(
+      '/v1/runs',
+      {
+        schema: {
+          tags,
+          summary:
+            "The tenant's runs, newest first: by agent, status, time, error, task, session or team; cursor pages",
+          querystring: listRunsQuery,
+          response: { 200: runList, ...authErrors },
+        },
+      },
+      async (req) => runtime.store.list(principalOf(req).tenantId, req.query),
+    );
+
+    app.get(
+      '/v1/runs/:id/trace',
+      {
+        schema: {
+          tags,
+          summary:
+            "A run's step tree (model calls, tool calls with arguments and results, timings, tokens, cost) and its OpenTelemetry trace id",
+          params: idParams,
+          response: { 200: runTrace, ...authErrors },
+        },
+      },
+      async (req) => runtime.store.trace(principalOf(req).tenantId, req.params.id),
+    );
 
     app.get(
       '/v1/runs/:id',

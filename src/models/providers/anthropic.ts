@@ -52,7 +52,7 @@ export class AnthropicProvider implements Provider {
     try {
       res = await this.client.messages.create(
         { ...toParams(call.request, this.options.defaultMaxTokens), stream: false },
-        { signal: abortSignalOf(call.signal), headers: requestHeaders(call.requestId) },
+        { signal: abortSignalOf(call.signal), headers: requestHeaders(call) },
       );
     } catch (err) {
       throw fromSdkError(err);
@@ -87,7 +87,7 @@ export class AnthropicProvider implements Provider {
     try {
       events = await this.client.messages.create(
         { ...toParams(call.request, this.options.defaultMaxTokens), stream: true },
-        { signal: abortSignalOf(call.signal), headers: requestHeaders(call.requestId) },
+        { signal: abortSignalOf(call.signal), headers: requestHeaders(call) },
       );
     } catch (err) {
       throw fromSdkError(err);

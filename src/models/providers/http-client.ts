@@ -123,6 +123,16 @@ function cleanMessage(message: string): string {
   return message.replace(/^\d{3}\s+/, '');
 }
 
-export function requestHeaders(requestId: string | undefined): Record<string, string> | undefined {
-  return requestId ? { 'x-request-id': requestId } : undefined;
+/** What an upstream call carries of the caller's identity: its request id and its trace (W3C). */
+export interface CallIds {
+  requestId?: string;
+  traceparent?: string;
+}
+
+export function requestHeaders(ids: CallIds | undefined): Record<string, string> | undefined {
+  if (!ids?.requestId && !ids?.traceparent) return undefined;
+  const h: Record<string, string> = {};
+  if (ids.requestId) h['x-request-id'] = ids.requestId;
+  if (ids.traceparent) h.traceparent = ids.traceparent;
+  return h;
 }

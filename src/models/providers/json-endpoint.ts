@@ -1,7 +1,7 @@
 import { type Dispatcher, Pool } from 'undici';
 import type { ModelTimeouts } from '../../config/models-config.ts';
 import type { CallerSignal } from '../types.ts';
-import { requestHeaders } from './http-client.ts';
+import { type CallIds, requestHeaders } from './http-client.ts';
 import { JsonAnswer, SseReader } from './upstream-answer.ts';
 
 /**
@@ -30,9 +30,9 @@ export class JsonEndpoint {
   }
 
   /** POSTs `body` and answers the parsed JSON of a 2xx answer; anything else is an UpstreamError. */
-  json<T>(path: string, body: unknown, signal: CallerSignal, requestId?: string): Promise<T> {
+  json<T>(path: string, body: unknown, signal: CallerSignal, ids?: CallIds): Promise<T> {
     const answer = new JsonAnswer<T>(signal);
-    this.post(path, body, requestId, 'application/json', answer);
+    this.post(path, body, ids, 'application/json', answer);
     return answer.result;
   }
 
@@ -43,9 +43,9 @@ export class JsonEndpoint {
    * cost a Readable read, an async iterator step and an async-generator hop before the provider saw
    * it, and every call an AbortSignal listener of undici's own.
    */
-  async events(path: string, body: unknown, signal: CallerSignal, requestId?: string): Promise<SseReader> {
+  async events(path: string, body: unknown, signal: CallerSignal, ids?: CallIds): Promise<SseReader> {
     const reader = new SseReader(signal);
-    this.post(path, body, requestId, 'text/event-stream', reader);
+    this.post(path, body, ids, 'text/event-stream', reader);
     await reader.started;
     return reader;
   }
@@ -54,7 +54,7 @@ export class JsonEndpoint {
   private post(
     path: string,
     body: unknown,
-    requestId: string | undefined,
+    ids: CallIds | undefined,
     accept: string,
     handler: Dispatcher.DispatchHandler,
   ): void {
@@ -62,7 +62,7 @@ export class JsonEndpoint {
       {
         method: 'POST',
         path: this.basePath + path,
-        headers: { 'content-type': 'application/json', accept, ...this.auth, ...requestHeaders(requestId) },
+        headers: { 'content-type': 'application/json', accept, ...this.auth, ...requestHeaders(ids) },
         body: JSON.stringify(body),
       },
       handler,

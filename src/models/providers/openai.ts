@@ -62,7 +62,7 @@ export class OpenAIProvider implements Provider {
       '/embeddings',
       { model: call.model, input: call.input, encoding_format: 'float' },
       call.signal,
-      call.requestId,
+      call,
     );
     if (!Array.isArray(res?.data) || res.data.length !== call.input.length)
       throw new UpstreamError(
@@ -82,7 +82,7 @@ export class OpenAIProvider implements Provider {
       '/chat/completions',
       toParams(call.request, false),
       call.signal,
-      call.requestId,
+      call,
     );
     const choice = res?.choices?.[0];
     if (!choice?.message)
@@ -122,7 +122,7 @@ export class OpenAIProvider implements Provider {
       '/chat/completions',
       toParams(call.request, true),
       call.signal,
-      call.requestId,
+      call,
     );
     let finish: FinishReason | undefined;
     let usage: Usage | undefined;

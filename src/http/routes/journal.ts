@@ -1,0 +1,27 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Services } from '../../app.ts';
+import { journalPage, journalQuery, readJournal } from '../../events/journal-query.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { authErrors } from './common.ts';
+
+/** GET /v1/journal: the tenant's audit journal, for its admins. */
+export const journalRoutes =
+  ({ db }: Services): FastifyPluginAsync =>
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+    app.get(
+      '/v1/journal',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags: ['operations'],
+          summary:
+            "The tenant's audit journal, newest first: by actor, action, object and time; cursor pages",
+          querystring: journalQuery,
+          response: { 200: journalPage, ...authErrors },
+        },
+      },
+      async (req) => readJournal(db, principalOf(req).tenantId, req.query),
+    );
+  };

@@ -1,0 +1,85 @@
+import {
+  type Attributes,
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { withTraceId } from './tracing.ts';
+
+export type { Span };
+export { SpanKind };
+
+/**
+ * Spans with explicit parents. Agentry passes the trace it works in from the front door down as
+ * plain ids (request → run → model and tool calls; task row → worker), so a span's parent does not
+ * depend on the async context surviving every hop (a queue, another process, a resumed run).
+ */
+export interface SpanParent {
+  traceId: string;
+  /** The span new spans hang under; absent: a new root span in this trace. */
+  spanId?: string;
+}
+
+const tracer = () => trace.getTracer('agentry');
+
+export function startSpan(
+  name: string,
+  kind: SpanKind,
+  attributes: Attributes,
+  parent?: SpanParent,
+  startTime?: number,
+): Span {
+  if (parent?.spanId) {
+    const ctx = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: parent.traceId,
+      spanId: parent.spanId,
+      traceFlags: 1,
+      isRemote: true,
+    });
+    return tracer().startSpan(name, { kind, attributes, startTime }, ctx);
+  }
+  const start = () => tracer().startSpan(name, { kind, attributes, startTime }, ROOT_CONTEXT);
+  return parent ? withTraceId(parent.traceId, start) : start();
+}
+
+/** Where a span's children hang: the span itself when it is recorded, else the given parent. */
+export function childParent(span: Span, fallback?: SpanParent): SpanParent | undefined {
+  const sc = span.spanContext();
+  return isSpanContextValid(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : fallback;
+}
+
+const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+
+/** The parent a stored `traceparent` names (one this process or another wrote), if it is valid. */
+export function parentFromTraceparent(header: string | null | undefined): SpanParent | undefined {
+  const m = header ? traceparentPattern.exec(header) : null;
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
+  return { traceId: m[1]!, spanId: m[2]! };
+}
+
+/** A W3C `traceparent` naming `p` as the parent, for an upstream; a fresh span id when `p` has none. */
+export function traceparentOf(p: SpanParent | undefined): string | undefined {
+  if (!p) return undefined;
+  return `00-${p.traceId}-${p.spanId ?? randomSpanId()}-01`;
+}
+
+function randomSpanId(): string {
+  let id = '';
+  while (id.length < 16)
+    id += Math.floor(Math.random() * 0x100000000)
+      .toString(16)
+      .padStart(8, '0');
+  return /^0+$/.test(id) ? '0000000000000001' : id.slice(0, 16);
+}
+
+/** Ends a span, as an error when `error` is given (`error.type` and the status message). */
+export function endSpan(span: Span, error?: { type: string; message?: string }): void {
+  if (error) {
+    span.setAttribute('error.type', error.type);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message ?? error.type });
+  }
+  span.end();
+}

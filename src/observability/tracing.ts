@@ -1,0 +1,110 @@
+import { propagation, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter as OtlpJson } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import { defaultResource, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  type IdGenerator,
+  RandomIdGenerator,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
+import type { Logger } from './logger.ts';
+
+/**
+ * The OpenTelemetry SDK, registered once per process when the standard variables ask for it:
+ * `OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`), `OTEL_EXPORTER_OTLP_ENDPOINT` /
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf`, the spec's
+ * default, or `http/json`), `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER`
+ * (+ `_ARG`), `OTEL_BSP_*`; the exporters and the provider read them themselves. With none of them
+ * set nothing is registered: the API's no-op tracer answers, and a span costs next to nothing.
+ */
+
+export interface Tracing {
+  readonly enabled: boolean;
+  /** Sends what is buffered (on app close; the process may end right after). */
+  flush(): Promise<void>;
+}
+
+/**
+ * Ids of new root spans: the request's own trace id (from X-Trace-ID, or made for its logs) when one
+ * is set for the next span, so that a request's logs, headers and exported spans agree.
+ */
+class RequestIdGenerator implements IdGenerator {
+  private readonly random = new RandomIdGenerator();
+  next?: string;
+  generateTraceId(): string {
+    const id = this.next;
+    this.next = undefined;
+    return id ?? this.random.generateTraceId();
+  }
+  generateSpanId(): string {
+    return this.random.generateSpanId();
+  }
+}
+
+let registered: { tracing: Tracing; ids: RequestIdGenerator } | undefined;
+
+/** True when spans are recorded and exported (the SDK is registered in this process). */
+export const tracingEnabled = (): boolean => registered?.tracing.enabled === true;
+
+/** Runs `start` (which must start one root span synchronously) with `traceId` as that span's trace id. */
+export function withTraceId<T>(traceId: string, start: () => T): T {
+  if (!registered) return start();
+  registered.ids.next = traceId;
+  try {
+    return start();
+  } finally {
+    registered.ids.next = undefined;
+  }
+}
+
+const off: Tracing = { enabled: false, flush: async () => {} };
+
+export function startTracing(env: NodeJS.ProcessEnv = process.env, log?: Logger): Tracing {
+  if (registered) return registered.tracing;
+  const exporter = exporterFrom(env, log);
+  if (!exporter) return off;
+  const ids = new RequestIdGenerator();
+  const provider = new BasicTracerProvider({
+    resource: defaultResource()
+      .merge(resourceFromAttributes({ 'service.name': 'agentry' }))
+      .merge(resourceFromAttributes(envDetector.detect().attributes ?? {})),
+    idGenerator: ids,
+    spanProcessors: [new BatchSpanProcessor(exporter)],
+  });
+  trace.setGlobalTracerProvider(provider);
+  // No context manager: Agentry passes parents explicitly (spans.ts), and AsyncLocalStorage's
+  // promise hooks cost every promise of the process (the PGlite store makes many), measured in
+  // bench/tracing.ts as a third more per chat turn.
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const tracing: Tracing = { enabled: true, flush: () => provider.forceFlush() };
+  registered = { tracing, ids };
+  log?.info({ exporter: exporter.constructor.name }, 'OpenTelemetry tracing on');
+  return tracing;
+}
+
+function exporterFrom(env: NodeJS.ProcessEnv, log?: Logger): SpanExporter | undefined {
+  if (env.OTEL_SDK_DISABLED === 'true') return undefined;
+  const kinds = (env.OTEL_TRACES_EXPORTER ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (kinds.length === 0 && !endpoint) return undefined;
+  const kind = kinds[0] ?? 'otlp';
+  if (kind === 'none') return undefined;
+  if (kind === 'console') return new ConsoleSpanExporter();
+  if (kind !== 'otlp') {
+    log?.warn({ exporter: kind }, 'OTEL_TRACES_EXPORTER names an exporter Agentry does not ship; using otlp');
+  }
+  const protocol =
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
+  if (protocol === 'http/json') return new OtlpJson();
+  if (protocol !== 'http/protobuf') {
+    log?.warn({ protocol }, 'OTLP protocol not shipped (grpc); exporting with http/protobuf instead');
+  }
+  return new OtlpProto();
+}

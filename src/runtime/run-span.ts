@@ -1,0 +1,40 @@
+import { childParent, endSpan, SpanKind, type SpanParent, startSpan } from '../observability/spans.ts';
+import type { RunResult } from './execute.ts';
+
+/**
+ * The `invoke_agent {agent}` span of a run (OpenTelemetry GenAI conventions): its model calls
+ * (`chat`) and tool calls (`execute_tool`) hang under it; it hangs under the request or the task
+ * that started the run. Returns where children go and a function that ends it with the run's outcome.
+ */
+export function startRunSpan(
+  r: { runId: string; sessionId: string; agentId: string; agentName: string; model: string },
+  parent: SpanParent | undefined,
+): { parent: SpanParent | undefined; end: (result: RunResult | undefined, err?: unknown) => void } {
+  const span = startSpan(
+    `invoke_agent ${r.agentName}`,
+    SpanKind.INTERNAL,
+    {
+      'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.agent.id': r.agentId,
+      'gen_ai.agent.name': r.agentName,
+      'gen_ai.conversation.id': r.sessionId,
+      'gen_ai.request.model': r.model,
+      'agentry.run_id': r.runId,
+    },
+    parent,
+  );
+  return {
+    parent: childParent(span, parent),
+    end: (result, err) => {
+      if (result) {
+        span.setAttribute('agentry.run.status', result.status);
+        span.setAttribute('gen_ai.usage.input_tokens', result.usage.prompt_tokens);
+        span.setAttribute('gen_ai.usage.output_tokens', result.usage.completion_tokens);
+      }
+      if (err) endSpan(span, { type: 'error', message: (err as Error)?.message });
+      else if (result?.status === 'failed')
+        endSpan(span, { type: result.error.code, message: result.error.message });
+      else endSpan(span);
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { runSchema, runStatuses, usageSchema } from './schema.ts';
+
+/** The API shapes of run listings and run traces (GET /v1/runs, GET /v1/runs/:id/trace). */
+
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const listRunsQuery = z
+  .object({
+    agent_id: z.uuid().optional(),
+    status: z.enum(runStatuses).optional(),
+    /** Runs created at or after this instant (ISO-8601). */
+    since: z.iso.datetime({ offset: true }).optional(),
+    /** Runs created before this instant (ISO-8601). */
+    until: z.iso.datetime({ offset: true }).optional(),
+    /** `true`: runs that failed or have a failed step; `false`: the others. */
+    has_error: flag.optional(),
+    task_id: z.uuid().optional(),
+    session_id: z.uuid().optional(),
+    /** A multi-agent spec (team): the runs it ran. */
+    team: z.uuid().optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    /** `next_cursor` of the previous page. */
+    cursor: z.uuid().optional(),
+  })
+  .strict();
+export type ListRunsQuery = z.infer<typeof listRunsQuery>;
+
+export const runSummary = runSchema.omit({ pending_tool_calls: true }).extend({
+  agent_name: z.string().nullable(),
+  /** The OpenTelemetry trace id of the request that started the run, for the operator's own backend. */
+  trace_id: z.string().nullable(),
+  team: z.uuid().nullable(),
+  /** From start to end (or until now while it runs); null while queued. */
+  duration_ms: z.number().nullable(),
+  /** The run's model calls priced by the catalog, in USD. */
+  cost_usd: z.number(),
+  has_error: z.boolean(),
+});
+export type RunSummary = z.infer<typeof runSummary>;
+
+export const runList = z.object({ data: z.array(runSummary), next_cursor: z.uuid().nullable() });
+
+/**
+ * One node of a run's step tree. The tree is sent flat, in start order, each node naming its
+ * parent: the root is the run itself (`id: "run"`), model calls hang under it, and each tool call
+ * under the model call that asked for it.
+ */
+export const traceSpan = z.object({
+  /** `run` for the root, `step-<idx>` for a step. */
+  id: z.string(),
+  parent_id: z.string().nullable(),
+  /** `run`, `model` or `tool` (more kinds as they are recorded). */
+  kind: z.string(),
+  /** The agent for the run, the model that answered, or the tool. */
+  name: z.string(),
+  status: z.enum(['ok', 'error', 'running']),
+  error: z.string().nullable(),
+  started_at: z.string().nullable(),
+  duration_ms: z.number().nullable(),
+  model: z.string().nullable(),
+  usage: usageSchema.nullable(),
+  cost_usd: z.number().nullable(),
+  tool_call_id: z.string().nullable(),
+  /** Tool arguments (secrets redacted, long strings cut); what a model call was sent, in summary. */
+  input: z.unknown(),
+  output: z.unknown(),
+});
+export type TraceSpan = z.infer<typeof traceSpan>;
+
+export const runTrace = z.object({
+  /** The OpenTelemetry trace id, to open the same run in the operator's tracing backend. */
+  trace_id: z.string().nullable(),
+  run: runSummary,
+  spans: z.array(traceSpan),
+});
+export type RunTrace = z.infer<typeof runTrace>;
