@@ -30,13 +30,28 @@ export function cpuMs(pid: number | string | undefined, children = false): numbe
   return (ticks * 1000) / 100;
 }
 
-/**
- * CPU ms of a process's main thread alone: its JavaScript and the system calls it makes, without
- * the GC helpers and other threads that `cpuMs` counts too (a Linux thread's id is its process's
- * id for the main thread).
- */
-export function mainThreadCpuMs(pid: number | undefined): number {
-  return pid ? cpuMs(`${pid}/task/${pid}`) : 0;
+/** Store statements sent so far (each statement of a transaction counts), once `countStatements` ran. */
+export const counted = { statements: 0 };
+
+/** Counts every statement the app's store runs: a figure a busy machine does not move. */
+export function countStatements(db: {
+  query: (...a: never[]) => Promise<unknown>;
+  exec: (...a: never[]) => Promise<unknown>;
+  transaction: (fn: (tx: never) => Promise<unknown>) => Promise<unknown>;
+}): void {
+  const wrap = <T extends { query: unknown; exec: unknown }>(target: T): T => {
+    for (const m of ['query', 'exec'] as const) {
+      const original = (target[m] as (...a: unknown[]) => Promise<unknown>).bind(target);
+      (target as Record<string, unknown>)[m] = (...a: unknown[]) => {
+        counted.statements += 1;
+        return original(...a);
+      };
+    }
+    return target;
+  };
+  wrap(db);
+  const transaction = db.transaction.bind(db);
+  db.transaction = (fn) => transaction((tx) => fn(wrap(tx as { query: unknown; exec: unknown }) as never));
 }
 
 /**

@@ -20,8 +20,7 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchApp, quantile, r3, tsLoaderArgs } from './bench-app.ts';
-import { counted, countStatements } from './count-statements.ts';
+import { benchApp, counted, countStatements, quantile, r3, tsLoaderArgs } from './bench-app.ts';
 
 const self = fileURLToPath(import.meta.url);
 

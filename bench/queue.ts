@@ -21,11 +21,10 @@
  *    `notifyWorker()` after each send, its documented in-process wake-up (v10 has no LISTEN).
  *
  *   node --import tsx bench/queue.ts [--quick] [--drain 20000] [--latency 2000] [--rate 200]
- *     [--only agentry-pg,graphile,pgboss,agentry-pglite] [--cpu-prof DIR]
- *   (--cpu-prof: a CPU profile of each contender's drain alone, read with bench/cpu-top.ts)
+ *     [--only agentry-pg,graphile,pgboss,agentry-pglite]
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres (the default when unset)
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freshDatabase } from '../test/helpers/server.ts';
@@ -39,7 +38,6 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '24' },
     only: { type: 'string' },
-    'cpu-prof': { type: 'string' },
   },
 });
 const DRAIN = Number(args.drain ?? (args.quick ? 2000 : 20_000));
@@ -115,22 +113,6 @@ const pct = (sorted: number[], p: number) =>
     ? Number.NaN
     : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-/** Starts the V8 profiler in this process; the returned function stops it and writes the profile. */
-async function startProfile(): Promise<(file: string) => Promise<void>> {
-  const { Session } = await import('node:inspector/promises');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
-  return async (file) => {
-    const { profile } = await session.post('Profiler.stop');
-    session.disconnect();
-    mkdirSync(file.slice(0, file.lastIndexOf('/')), { recursive: true });
-    writeFileSync(file, JSON.stringify(profile));
-  };
-}
-
 /** Enqueues `n` tasks one by one at `RATE`/s (each on schedule, not after the last returned); `t` stamps each. */
 async function enqueueAtRate(c: Contender, n: number, t: () => number): Promise<void> {
   const begin = Date.now();
@@ -153,7 +135,6 @@ async function measure(make: () => Promise<Contender>): Promise<Result> {
   let walPerTask = Number.NaN;
   try {
     for (let i = 0; i < DRAIN; i += 1000) await c.bulk(Math.min(1000, DRAIN - i));
-    const profiler = args['cpu-prof'] ? await startProfile() : undefined;
     const started = performance.now();
     const cpu0 = process.cpuUsage();
     const pg0 = pgCpuMs();
@@ -162,9 +143,6 @@ async function measure(make: () => Promise<Contender>): Promise<Result> {
     while (c.processed() < DRAIN) await sleep(2);
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    await profiler?.(
-      `${args['cpu-prof']}/${name.replace(/\W+/g, ' ').trim().replace(/ /g, '-')}-drain.cpuprofile`,
-    );
     nodeUs = (cpu.user + cpu.system) / DRAIN;
     // PGlite runs inside this process: its work is in the node figure, not the server's.
     pgUs = name.includes('pglite') ? Number.NaN : ((pgCpuMs() - pg0) * 1000) / DRAIN;

@@ -1,10 +1,11 @@
 import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
+import { listPage, type Page } from '../db/page.ts';
 import { patchSet } from '../db/patch.ts';
 import { AppError, isUniqueViolation, notFound } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import { assertOutboundUrl } from '../net/ssrf.ts';
-import type { Agent, CreateAgentInput, ListAgentsQuery, Page, UpdateAgentInput } from './schema.ts';
+import type { Agent, CreateAgentInput, ListAgentsQuery, UpdateAgentInput } from './schema.ts';
 import type { TemplateService } from './templates.ts';
 
 interface AgentRow extends Omit<Agent, 'created_at' | 'updated_at'> {
@@ -148,23 +149,18 @@ export class AgentService {
   async list(tenantId: string, q: ListAgentsQuery): Promise<Page<Agent>> {
     // Escape LIKE wildcards so a name filter matches literally.
     const like = q.name === undefined ? null : `%${q.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const rows = await this.db.query<AgentRow & { total: number }>(
-      `select *, count(*) over ()::int as total from agents
-       where tenant_id = $1 and ($2::text is null or name ilike $2) and ($3::text is null or source = $3)
-       order by created_at desc, id desc limit $4 offset $5`,
-      [tenantId, like, q.source ?? null, q.limit, q.offset],
+    return listPage(
+      this.db,
+      q,
+      {
+        select: '*',
+        from: `from agents where tenant_id = $1 and ($2::text is null or name ilike $2)
+               and ($3::text is null or source = $3)`,
+        orderBy: 'created_at desc, id desc',
+        params: [tenantId, like, q.source ?? null],
+      },
+      toAgent,
     );
-    const total = rows[0]?.total ?? (await this.count(tenantId, like, q.source));
-    return { data: rows.map(({ total: _, ...r }) => toAgent(r)), total, limit: q.limit, offset: q.offset };
-  }
-
-  private async count(tenantId: string, like: string | null, source: string | undefined): Promise<number> {
-    const [row] = await this.db.query<{ n: number }>(
-      `select count(*)::int as n from agents
-       where tenant_id = $1 and ($2::text is null or name ilike $2) and ($3::text is null or source = $3)`,
-      [tenantId, like, source ?? null],
-    );
-    return row?.n ?? 0;
   }
 
   /** Changes only the fields present in `input`, and bumps the version. */

@@ -1,17 +1,12 @@
 import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
+import { listPage, type Page, type PageQuery } from '../db/page.ts';
 import { patchSet } from '../db/patch.ts';
 import { AppError, isUniqueViolation, notFound } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import type { AgentService } from './agents.ts';
 import { findCycle } from './dag.ts';
-import type {
-  CreateMultiAgentInput,
-  MultiAgentSpec,
-  Page,
-  PageQuery,
-  UpdateMultiAgentInput,
-} from './schema.ts';
+import type { CreateMultiAgentInput, MultiAgentSpec, UpdateMultiAgentInput } from './schema.ts';
 
 interface SpecRow extends Omit<MultiAgentSpec, 'created_at' | 'updated_at'> {
   created_at: Date;
@@ -79,20 +74,17 @@ export class MultiAgentService {
   }
 
   async list(tenantId: string, q: PageQuery): Promise<Page<MultiAgentSpec>> {
-    const rows = await this.db.query<SpecRow & { total: number }>(
-      `select *, count(*) over ()::int as total from multi_agent_specs where tenant_id = $1
-       order by created_at desc, id desc limit $2 offset $3`,
-      [tenantId, q.limit, q.offset],
+    return listPage(
+      this.db,
+      q,
+      {
+        select: '*',
+        from: 'from multi_agent_specs where tenant_id = $1',
+        orderBy: 'created_at desc, id desc',
+        params: [tenantId],
+      },
+      toSpec,
     );
-    const total =
-      rows[0]?.total ??
-      (
-        await this.db.query<{ n: number }>(
-          'select count(*)::int as n from multi_agent_specs where tenant_id = $1',
-          [tenantId],
-        )
-      )[0]!.n;
-    return { data: rows.map(({ total: _, ...r }) => toSpec(r)), total, limit: q.limit, offset: q.offset };
   }
 
   async update(

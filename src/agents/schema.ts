@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageFields } from '../db/page.ts';
 
 /**
  * The API shapes of agent configs, templates and multi-agent specs. Input schemas carry no
@@ -86,8 +87,7 @@ export type Agent = z.infer<typeof agentSchema>;
 
 export const listAgentsQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    ...pageFields,
     /** Case-insensitive substring of the name. */
     name: z.string().max(200).optional(),
     source: z.enum(agentSources).optional(),
@@ -161,26 +161,3 @@ export const multiAgentSchema = z.object({
   updated_at: z.string(),
 });
 export type MultiAgentSpec = z.infer<typeof multiAgentSchema>;
-
-export const pageQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-  })
-  .strict();
-export type PageQuery = z.infer<typeof pageQuery>;
-
-export interface Page<T> {
-  data: T[];
-  total: number;
-  limit: number;
-  offset: number;
-}
-
-export const pageOf = <T extends z.ZodType>(item: T) =>
-  z.object({
-    data: z.array(item),
-    total: z.number().int(),
-    limit: z.number().int(),
-    offset: z.number().int(),
-  });

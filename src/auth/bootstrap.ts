@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Db } from '../db/db.ts';
-import { systemActor } from '../events/journal.ts';
-import type { ApiKeyService } from './api-keys.ts';
+import type { Db, Queryable } from '../db/db.ts';
+import { type Actor, systemActor } from '../events/journal.ts';
+import type { ApiKey, ApiKeyService } from './api-keys.ts';
 import { ROOT_TENANT } from './principal.ts';
-import type { TenantService } from './tenants.ts';
+import type { Tenant, TenantService } from './tenants.ts';
 
 export interface BootstrapResult {
   tenantId: string;
@@ -27,15 +27,34 @@ export async function bootstrap(
       ROOT_TENANT,
     ]);
     if (existing) return { tenantId: existing.id };
-    const tenant = await tenants.create(ROOT_TENANT, undefined, tx);
-    const { secret } = await keys.create(
-      tenant.id,
-      { name: 'initial admin', scopes: ['admin'] },
-      systemActor(tenant.id),
+    const { tenant, admin_key } = await createTenantWithAdminKey(
+      { db, tenants, keys },
+      ROOT_TENANT,
+      undefined,
       tx,
     );
-    return { tenantId: tenant.id, adminKey: secret };
+    return { tenantId: tenant.id, adminKey: admin_key.secret };
   });
+}
+
+/**
+ * A tenant and its first admin key, in one transaction (the caller's `tx` when it holds one):
+ * the first start's `default` tenant and `POST /v1/tenants` both make tenants this way. Journaled
+ * as `who`; without one (the first start) only the key is, as the system.
+ */
+export async function createTenantWithAdminKey(
+  deps: { db: Db; tenants: TenantService; keys: ApiKeyService },
+  name: string,
+  who?: Actor,
+  tx?: Queryable,
+): Promise<{ tenant: Tenant; admin_key: ApiKey & { secret: string } }> {
+  const create = async (q: Queryable) => {
+    const tenant = await deps.tenants.create(name, who, q);
+    const keyActor = who ? { ...who, tenantId: tenant.id } : systemActor(tenant.id);
+    const key = await deps.keys.create(tenant.id, { name: 'initial admin', scopes: ['admin'] }, keyActor, q);
+    return { tenant, admin_key: { ...key.key, secret: key.secret } };
+  };
+  return tx ? create(tx) : deps.db.transaction(create);
 }
 
 export interface StoredCredentials {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import type { Agent, Page } from '../agents/schema.ts';
+import type { Agent } from '../agents/schema.ts';
+import type { Page } from '../db/page.ts';
 import { ApiClient, CliError, type ClientOptions, withClientOptions } from './client.ts';
 import { action } from './fail.ts';
 import { type Column, formatRecord, formatTable, print, shortTime } from './output.ts';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import type { Page } from '../agents/schema.ts';
+import type { Page } from '../db/page.ts';
 import { jsonTooDeep } from '../text/json-limits.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7070';

@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import type { Page } from '../agents/schema.ts';
 import { isUuid } from '../db/ids.ts';
+import type { Page } from '../db/page.ts';
 import { formatOfName } from '../memory/formats.ts';
 import type { Document, IngestResult, KnowledgeBase, SearchResult } from '../memory/schema.ts';
 import { kbKinds } from '../memory/schema.ts';

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { Page } from '../agents/schema.ts';
+import type { Page } from '../db/page.ts';
 import type { Schedule } from '../tasks/schedule-rows.ts';
 import { ApiClient, type ClientOptions, withClientOptions } from './client.ts';
 import { type TaskTemplateFlags, taskTemplate } from './create-task.ts';

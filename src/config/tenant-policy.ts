@@ -19,7 +19,6 @@ const rate = z
     tokens_per_minute: z.number().int().positive().optional(),
   })
   .strict();
-export type RateLimits = z.infer<typeof rate>;
 
 /**
  * A header the egress proxy adds to requests for one domain. The value comes from the server's

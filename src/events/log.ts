@@ -57,6 +57,15 @@ export async function readEvents(
 }
 
 /** Tells followers in every process that these streams have new events. Coalesced by the caller. */
+/** Whether the stream has logged anything after `seq` (a retried task goes on after its end). */
+export async function hasEventsAfter(db: Queryable, streamId: string, seq: number): Promise<boolean> {
+  const rows = await db.query('select 1 from events where stream_id = $1 and seq > $2 limit 1', [
+    streamId,
+    seq,
+  ]);
+  return rows.length > 0;
+}
+
 export async function announce(bus: LiveBus, streamIds: readonly string[]): Promise<void> {
   // A NOTIFY payload is limited to 8000 bytes: 200 ids of 37 characters fit comfortably.
   for (let i = 0; i < streamIds.length; i += 200) {

@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, LogController, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Services } from '../app.ts';
 import { mcpEndpointRoutes } from '../interop/mcp-server.ts';
@@ -11,6 +11,7 @@ import { registerBackpressure } from './plugins/backpressure.ts';
 import { registerBodyParsing } from './plugins/body-parsing.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
+import { registerRouteTable } from './plugins/route-table.ts';
 import { logRequest } from './request-log.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { chatRoutes } from './routes/chat.ts';
@@ -37,13 +38,6 @@ import { tenantRoutes } from './routes/tenants.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { usageRoutes } from './routes/usage.ts';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Every route as registered (HEAD twins included), for the OpenAPI check and the fuzz test. */
-    routeTable: readonly RouteOptions[];
-  }
-}
-
 /** Builds the HTTP front door: plugins, then routes. Listening is the caller's business. */
 export async function buildHttp(services: Services, log: Logger): Promise<FastifyInstance> {
   const { config, metrics } = services;
@@ -67,12 +61,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   // response on the hot path costs more than it catches, and tests check the shapes).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  const routeTable: RouteOptions[] = [];
-  app.decorate('routeTable', routeTable);
-  // Kept by reference: a later onRoute hook (the /docs one below) may still adjust the options.
-  app.addHook('onRoute', (route) => {
-    routeTable.push(route);
-  });
+  registerRouteTable(app);
 
   registerRequestContext(app);
   registerErrorHandling(app, {

@@ -21,6 +21,3 @@ export interface Ticket {
 export interface Admission {
   admit(request: AdmissionRequest): Promise<Ticket> | Ticket;
 }
-
-export const noTicket: Ticket = { settle() {} };
-export const admitAll: Admission = { admit: () => noTicket };

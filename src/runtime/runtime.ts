@@ -17,7 +17,7 @@ import { AgentChanged, type Begun, RunStore } from './run-store.ts';
 import type { RunCaller, RunHandle, RuntimeDeps, StartInput } from './runtime-types.ts';
 import { type Run, runSchema } from './schema.ts';
 
-export type { Executor, Executors, RunCaller, RunHandle, RuntimeDeps, StartInput } from './runtime-types.ts';
+export type { Executor, RunCaller, RunHandle, RuntimeDeps, StartInput } from './runtime-types.ts';
 
 /** Bus topic asking every process to stop a run it is executing (its state is already `cancelled`). */
 const CANCEL_TOPIC = 'agentry_run_cancel';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageFields } from '../db/page.ts';
 
 /** The API shapes of chat requests, sessions, messages, runs and steps. */
 
@@ -76,8 +77,7 @@ export type Session = z.infer<typeof sessionSchema>;
 
 export const listSessionsQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    ...pageFields,
     agent_id: z.uuid().optional(),
   })
   .strict();

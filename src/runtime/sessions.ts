@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
-import type { Page } from '../agents/schema.ts';
 import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
+import { listPage, type Page } from '../db/page.ts';
 import { AppError, notFound } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import { type SessionSearchInput, searchSessions } from '../memory/session-search.ts';
@@ -31,21 +31,17 @@ export class SessionService {
   ) {}
 
   async list(tenantId: string, q: ListSessionsQuery): Promise<Page<Session>> {
-    const rows = await this.db.query<SessionRow & { total: number }>(
-      `select id, agent_id, title, message_count, created_at, updated_at, count(*) over ()::int as total
-       from sessions where tenant_id = $1 and ($2::uuid is null or agent_id = $2)
-       order by updated_at desc, id desc limit $3 offset $4`,
-      [tenantId, q.agent_id ?? null, q.limit, q.offset],
+    return listPage(
+      this.db,
+      q,
+      {
+        select: 'id, agent_id, title, message_count, created_at, updated_at',
+        from: 'from sessions where tenant_id = $1 and ($2::uuid is null or agent_id = $2)',
+        orderBy: 'updated_at desc, id desc',
+        params: [tenantId, q.agent_id ?? null],
+      },
+      toSession,
     );
-    let total = rows[0]?.total;
-    if (total === undefined) {
-      const [c] = await this.db.query<{ n: number }>(
-        'select count(*)::int as n from sessions where tenant_id = $1 and ($2::uuid is null or agent_id = $2)',
-        [tenantId, q.agent_id ?? null],
-      );
-      total = c?.n ?? 0;
-    }
-    return { data: rows.map(({ total: _, ...r }) => toSession(r)), total, limit: q.limit, offset: q.offset };
   }
 
   /** Past messages of the tenant's sessions (or one agent's) that match a query, best first. */

@@ -1,5 +1,6 @@
 import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
+import { listPage, type PageQuery } from '../db/page.ts';
 import { AppError, isUniqueViolation, notFound } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import { assertTiming, nextRunAfter, type Timing } from './next-run.ts';
@@ -70,18 +71,18 @@ export class ScheduleService {
     return toSchedule(await this.row(tenantId, id));
   }
 
-  async list(tenantId: string, q: { limit: number; offset: number }) {
-    const rows = await this.db.query<ScheduleRow & { total: number }>(
-      `select *, count(*) over ()::int as total from schedules where tenant_id = $1
-       order by created_at desc, id desc limit $2 offset $3`,
-      [tenantId, q.limit, q.offset],
+  async list(tenantId: string, q: PageQuery) {
+    return listPage(
+      this.db,
+      q,
+      {
+        select: '*',
+        from: 'from schedules where tenant_id = $1',
+        orderBy: 'created_at desc, id desc',
+        params: [tenantId],
+      },
+      toSchedule,
     );
-    return {
-      data: rows.map(({ total: _, ...r }) => toSchedule(r)),
-      total: rows[0]?.total ?? 0,
-      limit: q.limit,
-      offset: q.offset,
-    };
   }
 
   /** Changes the fields sent; a new timing (or resuming) sets the next run from now. */

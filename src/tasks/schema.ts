@@ -1,23 +1,11 @@
 import { z } from 'zod';
+import { pageFields } from '../db/page.ts';
 
 /** The API shapes of tasks. Row types (as stored) live in `rows.ts`; these are what clients see. */
 
 export const taskStatuses = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof taskStatuses)[number];
-export const terminalStatuses: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
-
-/** Event types of a task's stream, in the order they can happen. */
-export const taskEventTypes = [
-  'created',
-  'started',
-  'progress',
-  'attempt_failed',
-  'released',
-  'retried',
-  'completed',
-  'failed',
-  'cancelled',
-] as const;
+/** The events that end a task's stream (unless a retry logs more after them). */
 export const terminalEventTypes: readonly string[] = ['completed', 'failed', 'cancelled'];
 
 const uuid = z.uuid();
@@ -90,8 +78,7 @@ export const listTasksQuery = z
     agent_id: uuid.optional(),
     status: z.enum(taskStatuses).optional(),
     task_type: z.string().max(64).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    ...pageFields,
   })
   .strict();
 export type ListTasksQuery = z.infer<typeof listTasksQuery>;

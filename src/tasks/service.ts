@@ -2,6 +2,7 @@ import type { TaskType } from '../agents/schema.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
+import { listPage } from '../db/page.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { LiveBus } from '../events/bus.ts';
 import type { Actor } from '../events/journal.ts';
@@ -128,18 +129,18 @@ export class TaskService {
 
   /** Newest first: ids are UUIDv7, so id order is creation order, and pages are stable. */
   async list(tenantId: string, q: ListTasksQuery) {
-    const where = `tenant_id = $1 and ($2::uuid is null or agent_id = $2)
-                   and ($3::text is null or status = $3) and ($4::text is null or task_type = $4)`;
-    const params = [tenantId, q.agent_id ?? null, q.status ?? null, q.task_type ?? null];
-    const rows = await this.db.query<TaskRow>(
-      `select * from tasks where ${where} order by id desc limit $5 offset $6`,
-      [...params, q.limit, q.offset],
+    return listPage(
+      this.db,
+      q,
+      {
+        select: '*',
+        from: `from tasks where tenant_id = $1 and ($2::uuid is null or agent_id = $2)
+               and ($3::text is null or status = $3) and ($4::text is null or task_type = $4)`,
+        orderBy: 'id desc',
+        params: [tenantId, q.agent_id ?? null, q.status ?? null, q.task_type ?? null],
+      },
+      toTask,
     );
-    const [count] = await this.db.query<{ n: number }>(
-      `select count(*)::int as n from tasks where ${where}`,
-      params,
-    );
-    return { data: rows.map(toTask), total: count?.n ?? 0, limit: q.limit, offset: q.offset };
   }
 
   async cancel(tenantId: string, id: string, who: Actor): Promise<Task> {

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { multiAgentSchema, pageQuery, updateMultiAgentBody } from '../../agents/schema.ts';
+import { multiAgentSchema, updateMultiAgentBody } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
+import { pageQuery } from '../../db/page.ts';
 import { AppError } from '../../errors.ts';
 import { AgentGenerator } from '../../runtime/generator.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
+import { pageFields } from '../../db/page.ts';
 import type { Task } from '../../tasks/schema.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { authErrors } from '../routes/common.ts';
@@ -39,8 +40,7 @@ const listQuery = z
     agent_id: z.string().min(1).max(200).optional(),
     status: z.enum(zoraStatuses).optional(),
     task_type: z.string().max(64).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    ...pageFields,
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../auth/authenticator.ts';
 import { hasScope, isRoot, type Principal, type Scope } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
@@ -42,14 +42,9 @@ export function registerAuth(
   authenticator: Authenticator,
   onFailure: (reason: string) => void,
 ) {
-  // Kept by reference: onRoute hooks registered later (e.g. the docs page's) may still adjust a
-  // route's config, and Fastify reads the final options only after every hook has run.
-  const routes: RouteOptions[] = [];
-  app.addHook('onRoute', (route) => {
-    routes.push(route);
-  });
+  // Read at call time: routes are registered after this plugin.
   app.decorate('routeAccess', () =>
-    routes.flatMap((r) =>
+    app.routeTable.flatMap((r) =>
       [r.method].flat().map((method) => ({
         method: String(method),
         url: r.url,

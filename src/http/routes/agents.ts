@@ -1,14 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import {
-  agentSchema,
-  createAgentBody,
-  listAgentsQuery,
-  pageOf,
-  updateAgentBody,
-} from '../../agents/schema.ts';
+import { agentSchema, createAgentBody, listAgentsQuery, updateAgentBody } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
+import { pageOf } from '../../db/page.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { authErrors, idParams } from './common.ts';
 

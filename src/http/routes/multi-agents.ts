@@ -1,14 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import {
-  createMultiAgentBody,
-  multiAgentSchema,
-  pageOf,
-  pageQuery,
-  updateMultiAgentBody,
-} from '../../agents/schema.ts';
+import { createMultiAgentBody, multiAgentSchema, updateMultiAgentBody } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
+import { pageOf, pageQuery } from '../../db/page.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { authErrors, idParams } from './common.ts';
 

@@ -1,19 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { pageQuery } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
+import { pageOf, pageQuery } from '../../db/page.ts';
 import { createScheduleBody, scheduleSchema, updateScheduleBody } from '../../tasks/schedule-rows.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['schedules'];
-const page = z.object({
-  data: z.array(scheduleSchema),
-  total: z.number().int(),
-  limit: z.number().int(),
-  offset: z.number().int(),
-});
+const page = pageOf(scheduleSchema);
 const errors = { ...authErrors, 409: errorResponse };
 
 export const scheduleRoutes =

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { pageOf } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
+import { pageOf } from '../../db/page.ts';
 import { sessionSearchBody, sessionSearchResult } from '../../memory/session-search.ts';
 import { listSessionsQuery, messageSchema, messagesQuery, sessionSchema } from '../../runtime/schema.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';

@@ -2,7 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
-import { followEvents } from '../../events/log.ts';
+import { pageOf } from '../../db/page.ts';
+import { followEvents, hasEventsAfter } from '../../events/log.ts';
 import {
   createTaskBody,
   listTasksQuery,
@@ -16,12 +17,7 @@ import { eventFrame, lastEventId, openSse } from '../sse.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['tasks'];
-const page = z.object({
-  data: z.array(taskSchema),
-  total: z.number().int(),
-  limit: z.number().int(),
-  offset: z.number().int(),
-});
+const page = pageOf(taskSchema);
 const conflict = { 409: errorResponse };
 
 export const taskRoutes =
@@ -179,19 +175,13 @@ export const taskRoutes =
             await sse.send(eventFrame(e));
             lastType = e.type;
             // Close after a terminal event unless more is already logged (a retried task goes on).
-            if (terminalEventTypes.includes(lastType) && (await isLast(e.seq))) break;
+            if (terminalEventTypes.includes(lastType) && !(await hasEventsAfter(db, req.params.id, e.seq)))
+              break;
           }
         } catch (err) {
           req.log.warn({ err }, 'task event stream ended with an error');
         } finally {
           sse.close();
-        }
-        async function isLast(seq: number) {
-          const [row] = await db.query('select 1 from events where stream_id = $1 and seq > $2 limit 1', [
-            req.params.id,
-            seq,
-          ]);
-          return !row;
         }
       },
     );

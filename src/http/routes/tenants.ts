@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
+import { createTenantWithAdminKey } from '../../auth/bootstrap.ts';
 import { actorOf } from '../plugins/auth.ts';
 import { authErrors } from './common.ts';
 import { apiKeySchema } from './keys.ts';
@@ -36,17 +37,7 @@ export const tenantRoutes =
         },
       },
       async (req, reply) => {
-        const who = actorOf(req);
-        const created = await db.transaction(async (tx) => {
-          const tenant = await tenants.create(req.body.name, who, tx);
-          const key = await keys.create(
-            tenant.id,
-            { name: 'initial admin', scopes: ['admin'] },
-            { ...who, tenantId: tenant.id },
-            tx,
-          );
-          return { tenant, admin_key: { ...key.key, secret: key.secret } };
-        });
+        const created = await createTenantWithAdminKey({ db, tenants, keys }, req.body.name, actorOf(req));
         return reply.code(201).send(created);
       },
     );
