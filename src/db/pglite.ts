@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { assertChannel, type Db, type NotifyHandler, type Queryable } from './db.ts';
 import { storableParams } from './storable.ts';
+import { rethrowFromStore } from './unavailable.ts';
 
 export interface PgliteOptions {
   /**
@@ -43,24 +44,36 @@ export class PgliteDb implements Db {
   }
 
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    const result = await this.pg.query<R>(sql, storableParams(params));
+    const result = await this.pg.query<R>(sql, storableParams(params)).catch(rethrowFromStore);
     return result.rows;
   }
 
   async exec(sql: string): Promise<void> {
-    await this.pg.exec(sql);
+    await this.pg.exec(sql).catch(rethrowFromStore);
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.pg.transaction(async (tx) =>
-      fn({
-        query: async <R>(sql: string, params: readonly unknown[] = []) =>
-          (await tx.query<R>(sql, storableParams(params))).rows,
-        exec: async (sql: string) => {
-          await tx.exec(sql);
-        },
-      }),
-    );
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    // What `fn` throws is its own; only the store's failures (a closed PGlite) are marked.
+    let fromFn = false;
+    try {
+      return await this.pg.transaction(async (tx) => {
+        try {
+          return await fn({
+            query: async <R>(sql: string, params: readonly unknown[] = []) =>
+              (await tx.query<R>(sql, storableParams(params)).catch(rethrowFromStore)).rows,
+            exec: async (sql: string) => {
+              await tx.exec(sql).catch(rethrowFromStore);
+            },
+          });
+        } catch (err) {
+          fromFn = true;
+          throw err;
+        }
+      });
+    } catch (err) {
+      if (fromFn) throw err;
+      return rethrowFromStore(err);
+    }
   }
 
   /** In-process: the subscription never drops, so there is no gap to report. */
@@ -71,7 +84,7 @@ export class PgliteDb implements Db {
 
   async notify(channel: string, payload: string): Promise<void> {
     assertChannel(channel);
-    await this.pg.query('select pg_notify($1, $2)', [channel, payload]);
+    await this.pg.query('select pg_notify($1, $2)', [channel, payload]).catch(rethrowFromStore);
   }
 
   /** The data directory as a tar file, for `seed` (see PgliteOptions). */
@@ -85,7 +98,7 @@ export class PgliteDb implements Db {
 
   /** In-process, one connection: the probe takes its turn like any statement. */
   async ping(): Promise<void> {
-    await this.pg.query('select 1');
+    await this.pg.query('select 1').catch(rethrowFromStore);
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { toError } from '../errors.ts';
 import { assertChannel, type Db, type NotifyHandler, type Queryable, type QueryOptions } from './db.ts';
 import { storableParams } from './storable.ts';
+import { rethrowFromStore } from './unavailable.ts';
 
 /**
  * PostgreSQL over `pg`: a pool for queries, plus one dedicated connection for LISTEN that is
@@ -46,26 +47,26 @@ export class PostgresDb implements Db {
   }
 
   async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
-    const result = await this.pool.query(statement(sql, params, options));
+    const result = await this.pool.query(statement(sql, params, options)).catch(rethrowFromStore);
     return result.rows as R[];
   }
 
   async exec(sql: string): Promise<void> {
-    await this.pool.query(sql);
+    await this.pool.query(sql).catch(rethrowFromStore);
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch(rethrowFromStore);
     try {
-      await client.query('begin');
+      await client.query('begin').catch(rethrowFromStore);
       const result = await fn({
         query: async <R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions) =>
-          (await client.query(statement(sql, params, options))).rows as R[],
+          (await client.query(statement(sql, params, options)).catch(rethrowFromStore)).rows as R[],
         exec: async (sql: string) => {
-          await client.query(sql);
+          await client.query(sql).catch(rethrowFromStore);
         },
       });
-      await client.query('commit');
+      await client.query('commit').catch(rethrowFromStore);
       return result;
     } catch (err) {
       await client.query('rollback').catch(() => {});
@@ -98,7 +99,7 @@ export class PostgresDb implements Db {
 
   async notify(channel: string, payload: string): Promise<void> {
     assertChannel(channel);
-    await this.pool.query('select pg_notify($1, $2)', [channel, payload]);
+    await this.pool.query('select pg_notify($1, $2)', [channel, payload]).catch(rethrowFromStore);
   }
 
   poolStats() {
@@ -111,7 +112,7 @@ export class PostgresDb implements Db {
       'error',
       (err) => this.log?.warn({ err }, 'idle health-check connection lost'),
     );
-    await this.probe.query('select 1');
+    await this.probe.query('select 1').catch(rethrowFromStore);
   }
 
   async close(): Promise<void> {

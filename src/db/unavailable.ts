@@ -65,3 +65,24 @@ function matches(e: ErrorLike): boolean {
     return true;
   return typeof e.message === 'string' && messages.some((m) => m.test(e.message as string));
 }
+
+const raisedByStore = Symbol.for('agentry.raisedByStore');
+
+/** Marks an error as raised by a store driver (its own call, not code run inside a transaction). */
+export function rethrowFromStore(err: unknown): never {
+  if (err && typeof err === 'object') (err as Record<symbol, boolean>)[raisedByStore] = true;
+  throw err;
+}
+
+/**
+ * Whether an error is an outage of the store: raised by a store driver (anywhere in its cause
+ * chain) and `isStoreUnavailable`. A refused connection to a model provider or a remote runtime
+ * is not one, though its error looks the same.
+ */
+export function isStoreOutage(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 16; depth++) {
+    if ((e as Record<symbol, boolean>)[raisedByStore]) return isStoreUnavailable(e);
+    e = (e as ErrorLike).cause;
+  }
+  return false;
+}

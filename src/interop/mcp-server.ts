@@ -160,6 +160,11 @@ export const mcpEndpointRoutes =
         void server.close();
       });
       await server.connect(transport);
+      // The transport writes the raw response: carry over what the hooks set (X-Request-Id,
+      // X-Trace-ID), which Fastify would have written with its own reply.
+      for (const [name, value] of Object.entries(reply.getHeaders())) {
+        if (value !== undefined) reply.raw.setHeader(name, value as string | string[]);
+      }
       reply.hijack();
       await transport.handleRequest(req.raw, reply.raw, req.body);
     };

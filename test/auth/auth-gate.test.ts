@@ -11,6 +11,8 @@ import { createKey, createTenant } from './fixtures.ts';
  */
 const publicRoutes: Array<[method: string, url: RegExp]> = [
   ['GET', /^\/health$/],
+  // Orchestrators' probes carry no credentials.
+  ['GET', /^\/health\/(live|ready)$/],
   ['GET', /^\/v1\/templates$/],
   ['GET', /^\/v1\/templates\/:id$/],
   // isA's template catalogue is public in its contract, as /v1/templates is (src/http/compat/isa.ts).
@@ -20,6 +22,14 @@ const publicRoutes: Array<[method: string, url: RegExp]> = [
   ['GET', /^\/openapi\.json$/],
   ['GET', /^\/docs(\/.*)?$/],
 ];
+
+/**
+ * Public to the gate but checked by their own (http/plugins/scrape-auth.ts: the metrics token or
+ * an admin key): they must still refuse a request without credentials.
+ */
+const ownGate: Array<[method: string, url: RegExp]> = [['GET', /^\/metrics$/]];
+const hasOwnGate = (r: RouteAccess) =>
+  ownGate.some(([m, url]) => (r.method === m || (r.method === 'HEAD' && m === 'GET')) && url.test(r.url));
 
 const isPublic = (r: RouteAccess) =>
   publicRoutes.some(
@@ -76,7 +86,9 @@ for (const store of stores) {
 
     it('makes public only the routes listed as public', () => {
       const open = routes.filter((r) => r.auth === 'public' || r.auth === 'optional');
-      const unexpected = open.filter((r) => !isPublic(r)).map((r) => `${r.method} ${r.url}`);
+      const unexpected = open
+        .filter((r) => !isPublic(r) && !hasOwnGate(r))
+        .map((r) => `${r.method} ${r.url}`);
       assert.deepEqual(
         unexpected,
         [],
@@ -132,7 +144,7 @@ for (const store of stores) {
 
     it('answers 403 to a key whose scope is too small, and lets a sufficient one through', async () => {
       const failures: string[] = [];
-      for (const r of routes.filter((r) => !isPublic(r))) {
+      for (const r of routes.filter((r) => !isPublic(r) && !hasOwnGate(r))) {
         const needed = r.auth as keyof typeof rank;
         for (const scope of ['read', 'write', 'admin'] as const) {
           const status = await statusOf(r, { authorization: `Bearer ${keys[scope]}` });
@@ -142,6 +154,18 @@ for (const store of stores) {
         }
       }
       assert.deepEqual(failures, []);
+      // The metrics gate takes an admin key (or its token), nothing less.
+      for (const r of routes.filter(hasOwnGate)) {
+        assert.equal(
+          await statusOf(r, { authorization: `Bearer ${keys.read}` }),
+          403,
+          `${r.method} ${r.url}`,
+        );
+        assert.ok(
+          (await statusOf(r, { authorization: `Bearer ${keys.admin}` })) < 400,
+          `${r.method} ${r.url}`,
+        );
+      }
     });
 
     it('keeps root-only routes to the default tenant: another tenant admin gets 403', async () => {

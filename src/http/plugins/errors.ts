@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isStoreUnavailable } from '../../db/unavailable.ts';
+import { isStoreOutage } from '../../db/unavailable.ts';
 import { AppError, type ErrorCode, toError } from '../../errors.ts';
 import { traceContextOf } from './request-context.ts';
 
@@ -79,7 +79,7 @@ function handleError(
   reply: FastifyReply,
 ) {
   // An outage of the store is not a bug here: the client may retry, and the answer says when.
-  if (!(raw instanceof AppError && raw.status < 500) && isStoreUnavailable(raw)) {
+  if (!(raw instanceof AppError && raw.status < 500) && isStoreOutage(raw)) {
     this.onStoreUnavailable?.();
     request.log.warn({ err: toError(raw) }, 'store unavailable');
     reply.header('retry-after', String(this.storeRetryAfterSeconds));
