@@ -1,26 +1,86 @@
 /**
- * Retrieval quality on the set in bench/memory-dataset.ts: every note ingested into one knowledge
- * base through the real Memory module, every question searched in each mode, and hit@k counted as
- * "the note that answers it is among the first k results". Shared by bench/memory.ts (which prints
- * the figures) and test/memory/quality.test.ts (which requires the fusion to beat full-text).
+ * Retrieval quality through the real Memory module: a set of documents ingested into one knowledge
+ * base, every question searched in each variant (a mode, with fusion weights for hybrid), and per
+ * variant and per question category: hit@5 (an evidence document among the first five), recall@5
+ * (the share of its evidence documents among the first five) and MRR (1 / rank of the first evidence
+ * document within the first ten). Shared by bench/memory-quality.ts (`npm run eval:memory`),
+ * bench/memory.ts and test/memory/quality.test.ts.
  */
 import type { Db } from '../src/db/db.ts';
 import { newId } from '../src/db/ids.ts';
 import type { Embedder } from '../src/memory/embeddings.ts';
 import { Memory } from '../src/memory/memory.ts';
+import type { SearchInput } from '../src/memory/schema.ts';
 import { notes, questions } from './memory-dataset.ts';
 
-export interface Quality {
-  mode: 'text' | 'vector' | 'hybrid';
-  hit1: number;
-  hit5: number;
-  hit10: number;
+export interface EvalDocument {
+  source: string;
+  text: string;
+  metadata?: Record<string, unknown>;
 }
+export interface EvalQuestion {
+  query: string;
+  category: string;
+  /** Sources of the documents that answer it. */
+  evidence: string[];
+}
+export interface EvalSet {
+  name: string;
+  documents: EvalDocument[];
+  questions: EvalQuestion[];
+}
+/** One way of searching: a name and what it sets on the search request. */
+export interface Variant {
+  name: string;
+  search: Partial<SearchInput>;
+}
+export interface Scores {
+  n: number;
+  hit5: number;
+  recall5: number;
+  mrr: number;
+}
+export interface VariantScores {
+  variant: string;
+  /** What the search said ran (mode, and weights for hybrid). */
+  ran: string;
+  all: Scores;
+  byCategory: Record<string, Scores>;
+}
+
+export const defaultVariants: Variant[] = [
+  { name: 'text', search: { mode: 'text' } },
+  { name: 'vector', search: { mode: 'vector' } },
+  { name: 'hybrid', search: { mode: 'hybrid' } },
+];
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-/** Runs the set on `db` (already migrated) with `embedder`, in a tenant of its own. */
-export async function retrievalQuality(db: Db, embedder: Embedder): Promise<Quality[]> {
+class Tally {
+  private n = 0;
+  private hit5 = 0;
+  private recall5 = 0;
+  private rr = 0;
+  add(ranks: number[], evidence: number): void {
+    this.n += 1;
+    const top5 = ranks.filter((r) => r < 5).length;
+    if (top5 > 0) this.hit5 += 1;
+    this.recall5 += top5 / evidence;
+    if (ranks.length > 0) this.rr += 1 / (Math.min(...ranks) + 1);
+  }
+  scores(): Scores {
+    const n = this.n || 1;
+    return {
+      n: this.n,
+      hit5: round3(this.hit5 / n),
+      recall5: round3(this.recall5 / n),
+      mrr: round3(this.rr / n),
+    };
+  }
+}
+
+/** Opens a Memory on `db` (already migrated) in a tenant of its own, with one knowledge base. */
+async function evalBase(db: Db, embedder: Embedder | undefined) {
   const tenantId = newId();
   await db.query('insert into tenants (id, name) values ($1, $2)', [tenantId, `eval-${tenantId.slice(-6)}`]);
   const who = { tenantId, actor: 'system' };
@@ -35,25 +95,79 @@ export async function retrievalQuality(db: Db, embedder: Embedder): Promise<Qual
     { name: 'eval', kind: 'domain', description: '', metadata: {} },
     who,
   );
-  const ctx = { tenantId, tenantName: 'eval' };
-  for (const n of notes)
-    await memory.ingest(
+  return { memory, tenantId, kbId: kb.id, who, ctx: { tenantId, tenantName: 'eval' } };
+}
+
+/** Ingests `set` into a fresh knowledge base and scores every variant on its questions. */
+export async function evaluate(
+  db: Db,
+  embedder: Embedder | undefined,
+  set: EvalSet,
+  variants: readonly Variant[] = defaultVariants,
+  onProgress?: (done: number, total: number) => void,
+): Promise<VariantScores[]> {
+  const { memory, tenantId, kbId, who, ctx } = await evalBase(db, embedder);
+  const batch = 200;
+  for (let i = 0; i < set.documents.length; i += batch) {
+    await memory.ingestMany(
       tenantId,
-      kb.id,
-      { source: n.source, bytes: Buffer.from(n.text), metadata: {} },
+      kbId,
+      set.documents
+        .slice(i, i + batch)
+        .map((d) => ({ source: d.source, bytes: Buffer.from(d.text), metadata: d.metadata ?? {} })),
       ctx,
       who,
     );
-  const rows: Quality[] = [];
-  for (const mode of ['text', 'vector', 'hybrid'] as const) {
-    const hits = { 1: 0, 5: 0, 10: 0 };
-    for (const q of questions) {
-      const res = await memory.search(tenantId, kb.id, { query: q.query, top_k: 10, mode, filters: {} }, ctx);
-      const at = res.data.findIndex((h) => h.document.source === q.source);
-      for (const k of [1, 5, 10] as const) if (at >= 0 && at < k) hits[k] += 1;
-    }
-    const n = questions.length;
-    rows.push({ mode, hit1: round3(hits[1] / n), hit5: round3(hits[5] / n), hit10: round3(hits[10] / n) });
+    onProgress?.(Math.min(i + batch, set.documents.length), set.documents.length);
   }
-  return rows;
+  const out: VariantScores[] = [];
+  for (const v of variants) {
+    const all = new Tally();
+    const byCategory = new Map<string, Tally>();
+    let ran = '';
+    for (const q of set.questions) {
+      const res = await memory.search(
+        tenantId,
+        kbId,
+        { query: q.query, top_k: 10, mode: 'hybrid', filters: {}, ...v.search },
+        ctx,
+      );
+      ran = res.weights ? `${res.mode} ${res.weights.text}:${res.weights.vector}` : res.mode;
+      const evidence = new Set(q.evidence);
+      const ranks: number[] = [];
+      res.data.forEach((h, i) => {
+        if (evidence.delete(h.document.source)) ranks.push(i);
+      });
+      all.add(ranks, q.evidence.length);
+      const t = byCategory.get(q.category) ?? new Tally();
+      byCategory.set(q.category, t);
+      t.add(ranks, q.evidence.length);
+    }
+    out.push({
+      variant: v.name,
+      ran,
+      all: all.scores(),
+      byCategory: Object.fromEntries([...byCategory].map(([k, t]) => [k, t.scores()])),
+    });
+  }
+  return out;
+}
+
+/** The 40-question set of bench/memory-dataset.ts as an EvalSet (one category). */
+export const notesSet: EvalSet = {
+  name: 'notes-40',
+  documents: notes.map((n) => ({ source: n.source, text: n.text })),
+  questions: questions.map((q) => ({ query: q.query, category: 'paraphrase', evidence: [q.source] })),
+};
+
+export interface Quality {
+  mode: 'text' | 'vector' | 'hybrid';
+  hit5: number;
+  mrr: number;
+}
+
+/** hit@5 and MRR of each mode on the 40-question set (bench/memory.ts, test/memory/quality.test.ts). */
+export async function retrievalQuality(db: Db, embedder: Embedder): Promise<Quality[]> {
+  const rows = await evaluate(db, embedder, notesSet);
+  return rows.map((r) => ({ mode: r.variant as Quality['mode'], hit5: r.all.hit5, mrr: r.all.mrr }));
 }

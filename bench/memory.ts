@@ -413,9 +413,8 @@ const q = await quality();
 console.log(
   `\nRetrieval quality on bench/memory-dataset.ts (${questions.length} questions, ${notes.length} notes; offline USE embeddings)`,
 );
-console.log('mode       hit@1  hit@5  hit@10');
-for (const r of q.rows)
-  console.log(`${r.mode.padEnd(10)} ${String(r.hit1).padEnd(6)} ${String(r.hit5).padEnd(6)} ${r.hit10}`);
+console.log('mode       hit@5  MRR');
+for (const r of q.rows) console.log(`${r.mode.padEnd(10)} ${String(r.hit5).padEnd(6)} ${r.mrr}`);
 const text = q.rows.find((r) => r.mode === 'text')!;
 const fused = q.rows.find((r) => r.mode === 'hybrid')!;
 console.log(

@@ -168,6 +168,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     });
     storeHealth(health, db, bus);
 
+    // Vector search off is a choice, not a fault: the component stays `ok` and says how to turn it on.
+    health.register('vector_search', {
+      essential: false,
+      run: async () => ({ detail: memory.vectorSearch }),
+    });
+
     const boot = await bootstrap(db, domain.tenants, domain.keys);
     // A fresh install starts with the operations team (only when the default tenant was just created,
     // so an agent someone deleted is not brought back on the next start).

@@ -86,6 +86,12 @@ export async function serve(
     refreshCredentialsUrl(config.credentials_file, url);
   }
   print(`agentry listening on ${url} (store: ${app.services.db.kind})`);
+  const vectors = app.services.memory.vectorSearch;
+  print(
+    vectors.state === 'on'
+      ? `vector search on (embedder ${vectors.embedder})`
+      : `vector search off: knowledge-base search is full-text only; to turn it on, ${vectors.how}`,
+  );
 
   return app;
 }

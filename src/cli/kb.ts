@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { isUuid } from '../db/ids.ts';
 import type { Page } from '../db/page.ts';
 import { formatOfName } from '../memory/formats.ts';
-import type { Document, IngestResult, KnowledgeBase, SearchResult } from '../memory/schema.ts';
+import type { BatchResult, Document, IngestResult, KnowledgeBase, SearchResult } from '../memory/schema.ts';
 import { kbKinds } from '../memory/schema.ts';
 import { ApiClient, CliError, type ClientOptions, withClientOptions } from './client.ts';
 import { action } from './fail.ts';
@@ -79,6 +79,9 @@ export function countIngested(summary: IngestSummary, res: IngestResult): void {
   if (res.status !== 'unchanged') summary.chunks += res.document.chunk_count;
 }
 
+/** Most files per batch request: big enough to share embedding calls, small enough for a moving bar. */
+const BATCH_FILES = 100;
+
 interface IngestOptions extends ClientOptions {
   kind?: (typeof kbKinds)[number];
   maxBytes: string;
@@ -99,20 +102,44 @@ async function ingestFolder(kbRef: string, folder: string, options: IngestOption
   const { files, summary } = await planIngest(kb.name, root);
   const maxBytes = Number(options.maxBytes);
   const bar = progressBar(files.length);
-  for (const [i, file] of files.entries()) {
-    bar.tick(i, file);
+  // Documents go in batches (one request for many, embedded together by the server), each batch's
+  // body kept under the server's limit for one document of `maxBytes`.
+  let batch: { file: string; body: Record<string, unknown>; size: number }[] = [];
+  let batchBytes = 0;
+  let done = 0;
+  const send = async () => {
+    if (batch.length === 0) return;
+    const sent = batch;
+    batch = [];
+    batchBytes = 0;
+    const res = await client.request<BatchResult>('POST', `/v1/knowledge-bases/${kb.id}/documents`, {
+      body: sent.map((b) => b.body),
+    });
+    for (const item of res.data) {
+      const file = sent[item.index]!.file;
+      if (item.status !== 'failed') countIngested(summary, { status: item.status, document: item.document! });
+      // A file the server cannot read is reported and skipped; anything else (auth, upstream) stops.
+      else if (['validation_error', 'unprocessable', 'payload_too_large'].includes(item.error?.code ?? ''))
+        summary.skipped.push({ file, reason: `${item.error!.code}: ${item.error!.message}` });
+      else throw new CliError(`${file}: ${item.error?.code}: ${item.error?.message}`);
+    }
+    done += sent.length;
+    bar.tick(done, sent.at(-1)!.file);
+  };
+  for (const file of files) {
     const format = formatOfName(file);
     if (!format) {
       summary.skipped.push({ file, reason: `unsupported type (${path.extname(file) || 'no extension'})` });
+      done += 1;
       continue;
     }
     const bytes = await readFile(path.join(root, file));
-    if (bytes.length === 0) {
-      summary.skipped.push({ file, reason: 'empty' });
-      continue;
-    }
-    if (bytes.length > maxBytes) {
-      summary.skipped.push({ file, reason: `too large (${bytes.length} bytes > ${maxBytes})` });
+    if (bytes.length === 0 || bytes.length > maxBytes) {
+      summary.skipped.push({
+        file,
+        reason: bytes.length === 0 ? 'empty' : `too large (${bytes.length} bytes > ${maxBytes})`,
+      });
+      done += 1;
       continue;
     }
     // The source is the path inside the folder, with forward slashes on every platform.
@@ -121,18 +148,14 @@ async function ingestFolder(kbRef: string, folder: string, options: IngestOption
       format === 'pdf'
         ? { source, format, content_base64: bytes.toString('base64') }
         : { source, format, content: bytes.toString('utf8') };
-    try {
-      const res = await client.request<IngestResult>('POST', `/v1/knowledge-bases/${kb.id}/documents`, {
-        body,
-      });
-      countIngested(summary, res);
-    } catch (err) {
-      // A file the server cannot read is reported and skipped; anything else (auth, network) stops.
-      if (err instanceof CliError && (err.status === 422 || err.status === 413 || err.status === 400))
-        summary.skipped.push({ file, reason: err.message });
-      else throw err;
-    }
+    const size = format === 'pdf' ? Math.ceil(bytes.length * 1.34) : bytes.length * 1.1;
+    if (batch.length >= BATCH_FILES || batchBytes + size > maxBytes) await send();
+    batch.push({ file, body, size });
+    batchBytes += size;
   }
+  await send();
+  // Files the server refused are known only after their batch: the list reads in folder order.
+  summary.skipped.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file));
   bar.tick(files.length, 'done');
   bar.end();
   print(options.json, summary, () => formatSummary(summary));

@@ -79,6 +79,7 @@ export async function buildRuntime(deps: RuntimeDeps) {
     chunking: { maxChars: config.memory.chunk_chars, overlapChars: config.memory.overlap_chars },
     maxDocumentBytes: config.memory.max_document_bytes,
     vectorCacheChunks: config.memory.vector_cache_chunks,
+    fusion: config.memory.fusion,
     embedder: {
       none: undefined,
       offline: new OfflineEmbedder(),

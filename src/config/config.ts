@@ -169,6 +169,14 @@ export const configSchema = z
         retrieval_top_k: z.coerce.number().int().min(0).max(50).default(5),
         /** Most persona knowledge put in the system message, in tokens (cut with a marker beyond). */
         persona_tokens: z.coerce.number().int().min(100).max(200_000).default(4_000),
+        /** Hybrid search's list weights in weighted reciprocal rank fusion (a request may set its own). */
+        fusion: z
+          .object({
+            text: z.coerce.number().min(0).max(100).default(1),
+            vector: z.coerce.number().min(0).max(100).default(0.3),
+          })
+          .strict()
+          .prefault({}),
         embeddings: z
           .object({
             /**
@@ -255,6 +263,8 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_RUN_RETENTION_DAYS', ['runtime', 'run_retention_days']],
   ['AGENTRY_EMBEDDINGS', ['memory', 'embeddings', 'provider']],
   ['AGENTRY_EMBEDDINGS_MODEL', ['memory', 'embeddings', 'model']],
+  ['AGENTRY_FUSION_TEXT', ['memory', 'fusion', 'text']],
+  ['AGENTRY_FUSION_VECTOR', ['memory', 'fusion', 'vector']],
   ['AGENTRY_SEED_OPS_TEAM', ['ops_team', 'seed']],
   ['AGENTRY_COMPAT_ISA', ['compat', 'isa']],
   ['AGENTRY_COMPAT_ZAHARA', ['compat', 'zahara']],

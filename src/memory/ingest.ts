@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../db/db.ts';
+import type { Db, Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { AppError, isUniqueViolation } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
@@ -28,6 +28,18 @@ export interface IngestDeps {
   maxBytes: number;
 }
 
+/** A document read and chunked, ready to embed and write (or already stored as it is). */
+interface Prepared {
+  input: IngestInput;
+  existing?: DocumentRow;
+  unchanged?: IngestResult;
+  format: Format;
+  hash: string;
+  title: string;
+  chunks: { position: number; headingPath: string[]; content: string }[];
+  embeddings?: number[][];
+}
+
 /**
  * Adds or replaces one document. The content hash covers the bytes, the format and the settings
  * that shape chunks and vectors, so re-sending an unchanged file does nothing, while a changed
@@ -42,7 +54,132 @@ export async function ingestDocument(
   ctx: EmbedContext,
   who: Actor,
 ): Promise<IngestResult> {
-  const { db, vectors, embedder, chunking } = deps;
+  const p = await prepareDocument(deps, kb, input);
+  if (p.unchanged) return p.unchanged;
+  if (deps.embedder && p.chunks.length > 0) p.embeddings = await embedChunks(deps.embedder, p.chunks, ctx);
+  return writePrepared(deps, kb, p, who);
+}
+
+/** One item's outcome in a batch: its result, or the error that stopped it alone. */
+export type BatchItemResult = { index: number; source: string } & (
+  | { ok: true; result: IngestResult }
+  | { ok: false; error: AppError }
+);
+
+/** Most chunks embedded in one call during a batch, so progress moves and memory stays bounded. */
+const BATCH_EMBED_CHUNKS = 256;
+
+/**
+ * Adds or replaces many documents: each is read and chunked on its own (a bad one fails alone), the
+ * chunks of many documents are embedded together in calls of up to BATCH_EMBED_CHUNKS, and each
+ * document is written in its own transaction, so one item's failure never undoes another's.
+ * `onProgress` is called after each written group with the count of items done.
+ */
+export async function ingestBatch(
+  deps: IngestDeps,
+  kb: KbRecord,
+  inputs: readonly IngestInput[],
+  ctx: EmbedContext,
+  who: Actor,
+  onProgress?: (done: number) => void,
+): Promise<BatchItemResult[]> {
+  const results: BatchItemResult[] = [];
+  const fail = (index: number, err: unknown) =>
+    results.push({ index, source: inputs[index]!.source, ok: false, error: asAppError(err) });
+  let group: { index: number; p: Prepared }[] = [];
+  let groupChunks = 0;
+  const flush = async () => {
+    const todo = group;
+    const groupRows = groupChunks;
+    group = [];
+    groupChunks = 0;
+    const withChunks = todo.filter((g) => g.p.chunks.length > 0);
+    if (deps.embedder && withChunks.length > 0) {
+      try {
+        const vecs = await embedChunks(
+          deps.embedder,
+          withChunks.flatMap((g) => g.p.chunks),
+          ctx,
+        );
+        let at = 0;
+        for (const g of withChunks) {
+          g.p.embeddings = vecs.slice(at, at + g.p.chunks.length);
+          at += g.p.chunks.length;
+        }
+      } catch (err) {
+        for (const g of todo) fail(g.index, err);
+        onProgress?.(results.length);
+        return;
+      }
+    }
+    // The group in one transaction (one commit for many documents); if any of them fails, each is
+    // written again on its own, so the failure stays that item's.
+    try {
+      const dims = todo.find((g) => g.p.embeddings?.[0])?.p.embeddings?.[0]?.length;
+      if (dims) await deps.vectors.prepare(dims, groupRows);
+      const written = await deps.db.transaction(async (tx) => {
+        const out: BatchItemResult[] = [];
+        for (const g of todo)
+          out.push({
+            index: g.index,
+            source: g.p.input.source,
+            ok: true,
+            result: await writePrepared(deps, kb, g.p, who, tx),
+          });
+        return out;
+      });
+      results.push(...written);
+      onProgress?.(results.length);
+      return;
+    } catch {}
+    for (const g of todo) {
+      try {
+        results.push({
+          index: g.index,
+          source: g.p.input.source,
+          ok: true,
+          result: await writePrepared(deps, kb, g.p, who),
+        });
+      } catch (err) {
+        fail(g.index, err);
+      }
+    }
+    onProgress?.(results.length);
+  };
+  for (const [index, input] of inputs.entries()) {
+    try {
+      const p = await prepareDocument(deps, kb, input);
+      if (p.unchanged) {
+        results.push({ index, source: input.source, ok: true, result: p.unchanged });
+        continue;
+      }
+      group.push({ index, p });
+      groupChunks += p.chunks.length;
+      if (groupChunks >= BATCH_EMBED_CHUNKS) await flush();
+    } catch (err) {
+      fail(index, err);
+    }
+  }
+  if (group.length > 0) await flush();
+  return results.sort((a, b) => a.index - b.index);
+}
+
+/** JSON with object keys sorted: jsonb stores keys in its own order, so a plain stringify differs. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+function asAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  return new AppError('internal', err instanceof Error ? err.message : String(err));
+}
+
+async function prepareDocument(deps: IngestDeps, kb: KbRecord, input: IngestInput): Promise<Prepared> {
+  const { db, embedder, chunking } = deps;
   if (input.bytes.length > deps.maxBytes)
     throw new AppError(
       'payload_too_large',
@@ -58,20 +195,41 @@ export async function ingestDocument(
     'select * from documents where knowledge_base_id = $1 and source = $2',
     [kb.id, input.source],
   );
-  const sameMeta = existing && JSON.stringify(existing.metadata) === JSON.stringify(input.metadata);
+  const sameMeta = existing && canonical(existing.metadata) === canonical(input.metadata);
   if (
     existing &&
     existing.content_hash === hash &&
     sameMeta &&
     (input.title ?? existing.title) === existing.title
   )
-    return { status: 'unchanged', document: toDocument(existing) };
+    return {
+      input,
+      format,
+      hash,
+      title: existing.title,
+      chunks: [],
+      unchanged: { status: 'unchanged', document: toDocument(existing) },
+    };
 
   const parsed = await parseDocumentBytes(input.bytes, format, input.source);
   const chunks = chunkSections(parsed.sections, chunking);
-  const embeddings = embedder && chunks.length > 0 ? await embedChunks(embedder, chunks, ctx) : undefined;
   const title = input.title ?? (parsed.title || input.source);
-  if (embeddings?.[0]) await vectors.prepare(embeddings[0].length, embeddings.length);
+  return { input, existing, format, hash, title, chunks };
+}
+
+/** Writes one prepared document in its own transaction, or inside `outer` when given (a batch's group). */
+async function writePrepared(
+  deps: IngestDeps,
+  kb: KbRecord,
+  p: Prepared,
+  who: Actor,
+  outer?: Queryable,
+): Promise<IngestResult> {
+  const { db, vectors, embedder } = deps;
+  const { input, existing, format, hash, title, chunks, embeddings } = p;
+  // Inside a batch's transaction the batch prepared the store first: on PGlite's one connection a
+  // query outside the transaction would wait for it forever.
+  if (embeddings?.[0] && !outer) await vectors.prepare(embeddings[0].length, embeddings.length);
 
   try {
     const result = await writeDocument();
@@ -85,7 +243,11 @@ export async function ingestDocument(
   }
 
   function writeDocument(): Promise<IngestResult> {
-    return db.transaction(async (tx) => {
+    return outer ? write(outer) : db.transaction(write);
+  }
+
+  function write(tx: Queryable): Promise<IngestResult> {
+    return (async () => {
       const docId = existing?.id ?? newId();
       if (existing) {
         // The update comes first: it locks the document row, so a second replacement of the same
@@ -159,7 +321,7 @@ export async function ingestDocument(
       });
       const [row] = await tx.query<DocumentRow>('select * from documents where id = $1', [docId]);
       return { status: existing ? 'updated' : 'created', document: toDocument(row!) };
-    });
+    })();
   }
 }
 

@@ -2,10 +2,10 @@ import type { Db } from '../db/db.ts';
 import type { Actor } from '../events/journal.ts';
 import type { ChunkOptions } from './chunk.ts';
 import type { EmbedContext, Embedder } from './embeddings.ts';
-import { type IngestInput, ingestDocument } from './ingest.ts';
+import { type BatchItemResult, type IngestInput, ingestBatch, ingestDocument } from './ingest.ts';
 import { KnowledgeBaseService } from './knowledge-bases.ts';
-import type { IngestResult, SearchInput, SearchResult } from './schema.ts';
-import { searchKnowledgeBase } from './search.ts';
+import type { FusionWeights, IngestResult, SearchInput, SearchResult } from './schema.ts';
+import { searchKnowledgeBase, VECTOR_OFF_HOW } from './search.ts';
 import { openVectorStore, type VectorStore } from './vectors.ts';
 
 export interface MemoryOptions {
@@ -16,6 +16,8 @@ export interface MemoryOptions {
   vectorCacheChunks: number;
   /** Absent: search is full-text only and documents are stored without vectors. */
   embedder?: Embedder;
+  /** Hybrid search's default list weights (DEFAULT_FUSION when absent). */
+  fusion?: FusionWeights;
 }
 
 /** The memory module's front: knowledge bases, ingestion and hybrid search, for HTTP and CLI alike. */
@@ -38,6 +40,40 @@ export class Memory {
     return this.options.embedder;
   }
 
+  get fusion(): FusionWeights | undefined {
+    return this.options.fusion;
+  }
+
+  /** One line on vector search for the startup banner and /health: on with which embedder, or off and how to turn it on. */
+  get vectorSearch(): { state: 'on' | 'off'; embedder?: string; how?: string } {
+    const e = this.options.embedder;
+    return e ? { state: 'on', embedder: e.id } : { state: 'off', how: VECTOR_OFF_HOW };
+  }
+
+  private ingestDeps() {
+    const { db, vectors, options } = this;
+    return {
+      db,
+      vectors,
+      embedder: options.embedder,
+      chunking: options.chunking,
+      maxBytes: options.maxDocumentBytes,
+    };
+  }
+
+  /** Adds or replaces many documents at once, each with its own result (see `ingestBatch`). */
+  async ingestMany(
+    tenantId: string,
+    kbRef: string,
+    inputs: readonly IngestInput[],
+    ctx: EmbedContext,
+    who: Actor,
+    onProgress?: (done: number) => void,
+  ): Promise<BatchItemResult[]> {
+    const kb = await this.knowledgeBases.record(tenantId, kbRef);
+    return ingestBatch(this.ingestDeps(), kb, inputs, ctx, who, onProgress);
+  }
+
   async ingest(
     tenantId: string,
     kbRef: string,
@@ -46,20 +82,7 @@ export class Memory {
     who: Actor,
   ): Promise<IngestResult> {
     const kb = await this.knowledgeBases.record(tenantId, kbRef);
-    const { db, vectors, options } = this;
-    return ingestDocument(
-      {
-        db,
-        vectors,
-        embedder: options.embedder,
-        chunking: options.chunking,
-        maxBytes: options.maxDocumentBytes,
-      },
-      kb,
-      input,
-      ctx,
-      who,
-    );
+    return ingestDocument(this.ingestDeps(), kb, input, ctx, who);
   }
 
   async search(
@@ -70,7 +93,7 @@ export class Memory {
   ): Promise<SearchResult> {
     const kb = await this.knowledgeBases.record(tenantId, kbRef);
     return searchKnowledgeBase(
-      { db: this.db, vectors: this.vectors, embedder: this.options.embedder },
+      { db: this.db, vectors: this.vectors, embedder: this.options.embedder, fusion: this.options.fusion },
       kb,
       input,
       ctx,

@@ -2,7 +2,14 @@ import type { Db } from '../db/db.ts';
 import type { EmbedContext } from './embeddings.ts';
 import { normalise } from './embeddings.ts';
 import type { KbKind, SearchHit } from './schema.ts';
-import { fuseRrf, type HitRow, hitsInFusedOrder, type SearchDeps, TEXT_RANK_CAP } from './search.ts';
+import {
+  DEFAULT_FUSION,
+  fuseRrf,
+  type HitRow,
+  hitsInFusedOrder,
+  type SearchDeps,
+  TEXT_RANK_CAP,
+} from './search.ts';
 import { beforeTextSearch } from './upkeep.ts';
 import type { VectorStore } from './vectors.ts';
 
@@ -100,7 +107,7 @@ interface ChunkRow extends HitRow {
 }
 
 const chunkColumns =
-  'c.id, c.content, c.heading_path, c.knowledge_base_id, d.id as document_id, d.title, d.source';
+  'c.id, c.content, c.heading_path, c.knowledge_base_id, d.id as document_id, d.title, d.source, d.metadata';
 
 /**
  * Full-text candidates across several knowledge bases, with their text: any of the query's words
@@ -181,7 +188,8 @@ export async function retrieveChunks(
     textCandidates(db, tenantId, kbIds, query, queryVector ? depth : topK),
     queryVector ? vectorCandidates(vectors, tenantId, kbs, queryVector, depth) : Promise.resolve([]),
   ]);
-  const fused = fuseRrf([textRows.map((r) => r.id), vectorList]).slice(0, topK);
+  const w = deps.fusion ?? DEFAULT_FUSION;
+  const fused = fuseRrf([textRows.map((r) => r.id), vectorList], [w.text, w.vector]).slice(0, topK);
   const byId = new Map(textRows.map((r) => [r.id, r]));
   const unread = fused.filter((f) => !byId.has(f.id)).map((f) => f.id);
   if (unread.length > 0) {

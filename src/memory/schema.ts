@@ -88,11 +88,40 @@ export const ingestJsonBody = z
     message: 'send exactly one of content and content_base64',
   });
 
+/** Weights of the full-text and vector lists in weighted reciprocal rank fusion. */
+export const fusionWeights = z
+  .object({ text: z.number().min(0).max(100), vector: z.number().min(0).max(100) })
+  .strict()
+  .refine((w) => w.text + w.vector > 0, 'at least one weight must be above 0');
+export type FusionWeights = z.infer<typeof fusionWeights>;
+
+/** Most documents in one batch request. */
+export const MAX_BATCH_DOCUMENTS = 10_000;
+
+/** One item of a batch ingest: its result, or its own error (the others go on). */
+export const batchItemSchema = z.object({
+  index: z.number().int(),
+  source: z.string().nullable(),
+  status: z.enum([...ingestStatuses, 'failed']),
+  document: documentSchema.optional(),
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }).optional(),
+});
+export const batchResultSchema = z.object({
+  data: z.array(batchItemSchema),
+  created: z.number().int(),
+  updated: z.number().int(),
+  unchanged: z.number().int(),
+  failed: z.number().int(),
+});
+export type BatchResult = z.infer<typeof batchResultSchema>;
+
 export const searchBody = z
   .object({
     query: z.string().trim().min(1).max(4000),
     top_k: z.number().int().min(1).max(100).default(5),
     mode: z.enum(['hybrid', 'text', 'vector']).default('hybrid'),
+    /** Hybrid only: each list's weight in the fusion; the configured weights when absent. */
+    weights: fusionWeights.optional(),
     filters: z
       .object({
         document_ids: z.array(z.uuid()).max(1000).optional(),
@@ -114,7 +143,12 @@ const searchHitSchema = z.object({
   /** Rank (1-based) in each list that found it; absent from a list that did not. */
   text_rank: z.number().int().nullable(),
   vector_rank: z.number().int().nullable(),
-  document: z.object({ id: z.uuid(), source: z.string(), title: z.string() }),
+  document: z.object({
+    id: z.uuid(),
+    source: z.string(),
+    title: z.string(),
+    metadata: z.record(z.string(), z.unknown()),
+  }),
 });
 export type SearchHit = z.infer<typeof searchHitSchema>;
 
@@ -122,6 +156,12 @@ export const searchResultSchema = z.object({
   data: z.array(searchHitSchema),
   /** What actually ran: `text` when no embedding provider is configured. */
   mode: z.enum(['hybrid', 'text', 'vector']),
+  /** The fusion weights that ran (hybrid only). */
+  weights: z.object({ text: z.number(), vector: z.number() }).optional(),
+  /** Whether vector search is available here; `off` when no embedding provider is configured. */
+  vector_search: z.enum(['on', 'off']),
+  /** Why the mode that ran differs from the one asked for, and how to change it. */
+  notice: z.string().optional(),
 });
 export type SearchResult = z.infer<typeof searchResultSchema>;
 

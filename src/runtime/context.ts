@@ -132,7 +132,7 @@ export class LoopMemory {
       Promise.all(personaKbs.map((kb) => this.persona(i.tenantId, kb))),
       others.length > 0 && query
         ? retrieveChunks(
-            { db: this.d.db, vectors: memory.vectors, embedder: memory.embedder },
+            { db: this.d.db, vectors: memory.vectors, embedder: memory.embedder, fusion: memory.fusion },
             i.tenantId,
             others,
             query,

@@ -78,6 +78,7 @@ describe('reciprocal rank fusion', () => {
         ['a', 'b', 'c'],
         ['b', 'd', 'a'],
       ],
+      [1, 1],
       60,
     );
     assert.deepEqual(

@@ -46,7 +46,7 @@ describe('agentry kb ingest', () => {
     assert.deepEqual(Object.keys(reasons).sort(), ['broken.json', 'empty.txt', 'photo.png']);
     assert.match(reasons['photo.png'], /unsupported type \(\.png\)/);
     assert.equal(reasons['empty.txt'], 'empty');
-    assert.match(reasons['broken.json'], /422 unprocessable: broken\.json: not valid JSON/);
+    assert.match(reasons['broken.json'], /^unprocessable: broken\.json: not valid JSON/);
 
     const kbs = await s.request('GET', '/v1/knowledge-bases');
     const kb = kbs.body.data.find((k: { name: string }) => k.name === 'robot');
@@ -131,11 +131,11 @@ describe('agentry kb ingest, human summary', () => {
     const expected = [
       /^vacuum: 8 files, 2 created, 0 updated, 0 unchanged, 3 chunks written, 6 skipped$/,
       /^ {2}skipped LICENSE: unsupported type \(no extension\)$/,
-      /^ {2}skipped broken\.json: HTTP 422 unprocessable: broken\.json: not valid JSON.* \(request [^)]+\)$/,
+      /^ {2}skipped broken\.json: unprocessable: broken\.json: not valid JSON.*$/,
       /^ {2}skipped client-huge\.md: too large \(5008 bytes > 4000\)$/,
       /^ {2}skipped empty\.txt: empty$/,
       /^ {2}skipped photo\.png: unsupported type \(\.png\)$/,
-      /^ {2}skipped server-big\.md: HTTP 413 payload_too_large: server-big\.md: 3007 bytes is over 1000 \(request [^)]+\)$/,
+      /^ {2}skipped server-big\.md: payload_too_large: server-big\.md: 3007 bytes is over 1000$/,
     ];
     assert.equal(lines.length, expected.length, r.stdout);
     for (const [i, re] of expected.entries()) assert.match(lines[i]!, re);

@@ -32,9 +32,8 @@ for (const store of stores) {
         const vector = by('vector');
         const fused = by('hybrid');
         t.diagnostic(
-          `${questions.length} questions, ${notes.length} notes; hit@1/5/10 ` +
-            `text ${text.hit1}/${text.hit5}/${text.hit10}, vector ${vector.hit1}/${vector.hit5}/${vector.hit10}, ` +
-            `hybrid ${fused.hit1}/${fused.hit5}/${fused.hit10}`,
+          `${questions.length} questions, ${notes.length} notes; hit@5/MRR ` +
+            `text ${text.hit5}/${text.mrr}, vector ${vector.hit5}/${vector.mrr}, hybrid ${fused.hit5}/${fused.mrr}`,
         );
         // Each mode must have found something, or the comparison says nothing about fusion.
         assert.ok(text.hit5 > 0, `full-text hit@5 is ${text.hit5}`);

@@ -7,6 +7,7 @@ import { AppError } from '../../errors.ts';
 import { formats } from '../../memory/formats.ts';
 import type { IngestInput } from '../../memory/ingest.ts';
 import {
+  batchResultSchema,
   createKbBody,
   documentSchema,
   ingestJsonBody,
@@ -22,6 +23,7 @@ import { findUnstorableText } from '../../text/json-limits.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { parseClientJson } from '../plugins/client-json.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
+import { ingestBatchBody, registerNdjson } from './kb-batch.ts';
 
 const tags = ['knowledge-bases'];
 const docParams = z.object({ id: z.uuid(), documentId: z.uuid() }).strict();
@@ -104,6 +106,7 @@ export const knowledgeBaseRoutes =
       limits: { fileSize: maxBytes, files: 1, fields: 10, fieldSize: 100_000 },
       throwFileSizeLimit: false,
     });
+    registerNdjson(fastify);
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     const ctxOf = (req: FastifyRequest) => {
       const p = principalOf(req);
@@ -195,10 +198,11 @@ export const knowledgeBaseRoutes =
         schema: {
           tags,
           summary:
-            'Add or replace a document (JSON with `content` or `content_base64`, or a multipart `file`); an unchanged one is left as it is',
+            'Add or replace a document (JSON with `content` or `content_base64`, or a multipart `file`), or many at once ' +
+            '(a JSON array or NDJSON of such documents, each with its own result); an unchanged one is left as it is',
           params: idParams,
           response: {
-            200: ingestResultSchema,
+            200: z.union([ingestResultSchema, batchResultSchema]),
             201: ingestResultSchema,
             ...authErrors,
             413: errorResponse,
@@ -207,6 +211,13 @@ export const knowledgeBaseRoutes =
         },
       },
       async (req, reply) => {
+        if (Array.isArray(req.body))
+          return ingestBatchBody(memory, req.body, {
+            tenantId: principalOf(req).tenantId,
+            kbId: req.params.id,
+            ctx: ctxOf(req),
+            who: actorOf(req),
+          });
         const input = req.isMultipart()
           ? await fromMultipart(req, maxBytes, config.server.json_max_depth)
           : fromJson(req.body);

@@ -1,0 +1,141 @@
+/**
+ * `npm run eval:memory`: retrieval quality of knowledge-base search, per mode and per question
+ * category, on two sets shipped in the repository (nothing is downloaded):
+ * - LoCoMo subset (bench/memory-locomo.ts): one knowledge base per conversation, one document per
+ *   dialogue turn (`speaker: text`, with the session's date in metadata and, with --dated, in the
+ *   text), questions with labelled evidence turns;
+ * - the 40 paraphrased notes of bench/memory-dataset.ts.
+ * Prints hit@5, recall@5 and MRR for text, vector and hybrid search (and for each --weights pair),
+ * then one JSON line. Runs on PGlite in memory with the offline embedder (USE, ~70 ms a turn on one
+ * core: the default run embeds ~800 turns, about a minute); `--conversations 30` halves it,
+ * `--no-vectors` runs full-text alone in seconds.
+ *
+ *   npm run eval:memory -- [--locomo FILE] [--conversations 26,30] [--weights 1:1,1:0.5] [--dated] [--no-vectors]
+ */
+import { parseArgs } from 'node:util';
+import { migrate } from '../src/db/migrate.ts';
+import { PgliteDb } from '../src/db/pglite.ts';
+import { OfflineEmbedder } from '../src/memory/embeddings.ts';
+import {
+  defaultVariants,
+  type EvalSet,
+  evaluate,
+  notesSet,
+  type Variant,
+  type VariantScores,
+} from './memory-eval.ts';
+import { locomoConversations } from './memory-locomo.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    locomo: { type: 'string', default: process.env.AGENTRY_LOCOMO_FILE },
+    conversations: { type: 'string' },
+    weights: { type: 'string' },
+    dated: { type: 'boolean', default: false },
+    'no-vectors': { type: 'boolean', default: false },
+  },
+});
+
+const embedder = args['no-vectors'] ? undefined : new OfflineEmbedder();
+const variants: Variant[] = args['no-vectors'] ? [defaultVariants[0]!] : [...defaultVariants];
+for (const pair of args.weights?.split(',') ?? []) {
+  const [text, vector] = pair.split(':').map(Number);
+  variants.push({
+    name: `hybrid ${text}:${vector}`,
+    search: { mode: 'hybrid', weights: { text: text!, vector: vector! } },
+  });
+}
+
+const conversations = locomoConversations(args.locomo, args.conversations?.split(','));
+if (conversations.length === 0)
+  console.log('LoCoMo: no subset file given (--locomo FILE); the notes set only');
+const sets: EvalSet[] = conversations.map((c) => ({
+  name: `locomo-${c.id}`,
+  documents: c.turns.map((t) => ({
+    source: t.id,
+    text: args.dated ? `[${t.date}] ${t.speaker}: ${t.text}` : `${t.speaker}: ${t.text}`,
+    metadata: { speaker: t.speaker, date: t.date },
+  })),
+  questions: c.questions,
+}));
+sets.push(notesSet);
+
+const fmt = (s: { hit5: number; recall5: number; mrr: number; n: number }) =>
+  `${s.hit5.toFixed(3)}  ${s.recall5.toFixed(3)}  ${s.mrr.toFixed(3)}  ${String(s.n).padStart(4)}`;
+
+/** Scores of several sets merged, weighted by their question counts. */
+function merge(rows: VariantScores[][]): VariantScores[] {
+  return rows[0]!.map((first, i) => {
+    const cats = new Map<string, { n: number; hit5: number; recall5: number; mrr: number }>();
+    const add = (key: string, s: { n: number; hit5: number; recall5: number; mrr: number }) => {
+      const c = cats.get(key) ?? { n: 0, hit5: 0, recall5: 0, mrr: 0 };
+      c.n += s.n;
+      c.hit5 += s.hit5 * s.n;
+      c.recall5 += s.recall5 * s.n;
+      c.mrr += s.mrr * s.n;
+      cats.set(key, c);
+    };
+    for (const set of rows) {
+      add('all', set[i]!.all);
+      for (const [k, s] of Object.entries(set[i]!.byCategory)) add(k, s);
+    }
+    const avg = (c: { n: number; hit5: number; recall5: number; mrr: number }) => ({
+      n: c.n,
+      hit5: Math.round((c.hit5 / c.n) * 1000) / 1000,
+      recall5: Math.round((c.recall5 / c.n) * 1000) / 1000,
+      mrr: Math.round((c.mrr / c.n) * 1000) / 1000,
+    });
+    const all = avg(cats.get('all')!);
+    cats.delete('all');
+    return {
+      variant: first.variant,
+      ran: first.ran,
+      all,
+      byCategory: Object.fromEntries([...cats].map(([k, c]) => [k, avg(c)])),
+    };
+  });
+}
+
+const db = await PgliteDb.open('memory://');
+await migrate(db);
+const started = performance.now();
+const locomo: VariantScores[][] = [];
+let notes: VariantScores[] = [];
+for (const set of sets) {
+  const rows = await evaluate(db, embedder, set, variants, (done, total) =>
+    process.stderr.write(`\r${set.name}: ingested ${done}/${total} documents`),
+  );
+  process.stderr.write('\n');
+  if (set === notesSet) notes = rows;
+  else locomo.push(rows);
+}
+await db.close();
+
+const print = (title: string, rows: VariantScores[]) => {
+  console.log(`\n${title}`);
+  console.log(`${'variant'.padEnd(20)} ${'category'.padEnd(12)} hit@5  rec@5  MRR       n`);
+  for (const r of rows) {
+    console.log(`${r.variant.padEnd(20)} ${'all'.padEnd(12)} ${fmt(r.all)}   (ran: ${r.ran})`);
+    for (const [k, s] of Object.entries(r.byCategory).sort())
+      console.log(`${''.padEnd(20)} ${k.padEnd(12)} ${fmt(s)}`);
+  }
+};
+const merged = locomo.length > 0 ? merge(locomo) : [];
+if (merged.length > 0)
+  print(
+    `LoCoMo subset (conversations ${sets
+      .filter((s) => s !== notesSet)
+      .map((s) => s.name.slice(7))
+      .join(', ')}; one document per turn${args.dated ? ', dated' : ''})`,
+    merged,
+  );
+print('Notes set (bench/memory-dataset.ts, 40 paraphrased questions)', notes);
+console.log(`\n${Math.round((performance.now() - started) / 1000)} s`);
+console.log(
+  JSON.stringify({
+    bench: 'memory-quality',
+    dated: args.dated,
+    locomo: merged.map((r) => ({ variant: r.variant, ran: r.ran, ...r.all })),
+    notes: notes.map((r) => ({ variant: r.variant, ran: r.ran, ...r.all })),
+  }),
+);

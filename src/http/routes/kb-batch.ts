@@ -1,0 +1,135 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../errors.ts';
+import type { IngestInput } from '../../memory/ingest.ts';
+import type { Memory } from '../../memory/memory.ts';
+import { type BatchResult, ingestJsonBody, MAX_BATCH_DOCUMENTS } from '../../memory/schema.ts';
+
+/**
+ * Batch ingest for `POST /v1/knowledge-bases/{id}/documents`: a JSON array of documents, or NDJSON
+ * (`application/x-ndjson`, one document per line), each shaped as the single-document JSON body.
+ * Every item gets its own result; an item that does not validate, cannot be read or fails to embed
+ * gets its own error and the others go on, so the request itself answers 200.
+ */
+
+/** NDJSON arrives as text; lines are parsed one by one so a bad line is that item's error alone. */
+export function registerNdjson(app: FastifyInstance): void {
+  app.addContentTypeParser(
+    ['application/x-ndjson', 'application/ndjson'],
+    { parseAs: 'string' },
+    (_req, body, done) => {
+      const lines = String(body)
+        .split('\n')
+        .filter((l) => l.trim() !== '');
+      done(
+        null,
+        lines.map((line): unknown => {
+          try {
+            return JSON.parse(line);
+          } catch (err) {
+            return new BadLine(err instanceof Error ? err.message : String(err));
+          }
+        }),
+      );
+    },
+  );
+}
+
+class BadLine {
+  constructor(readonly message: string) {}
+}
+
+type Item = { index: number; source: string | null } & ({ input: IngestInput } | { error: AppError });
+
+function readItem(raw: unknown, index: number): Item {
+  const source =
+    raw && typeof raw === 'object' && typeof (raw as { source?: unknown }).source === 'string'
+      ? (raw as { source: string }).source
+      : null;
+  if (raw instanceof BadLine)
+    return { index, source, error: new AppError('validation_error', `line is not JSON: ${raw.message}`) };
+  const parsed = ingestJsonBody.safeParse(raw);
+  if (!parsed.success)
+    return {
+      index,
+      source,
+      error: new AppError('validation_error', 'document is not valid', {
+        details: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      }),
+    };
+  const b = parsed.data;
+  const bytes =
+    b.content !== undefined ? Buffer.from(b.content, 'utf8') : Buffer.from(b.content_base64 ?? '', 'base64');
+  return {
+    index,
+    source: b.source,
+    input: { source: b.source, bytes, format: b.format, title: b.title, metadata: b.metadata },
+  };
+}
+
+/** Ingests a batch body (already parsed to an array) and builds the per-item response. */
+export async function ingestBatchBody(
+  memory: Memory,
+  body: unknown[],
+  call: {
+    tenantId: string;
+    kbId: string;
+    ctx: Parameters<Memory['ingestMany']>[3];
+    who: Parameters<Memory['ingestMany']>[4];
+  },
+): Promise<BatchResult> {
+  if (body.length === 0) throw new AppError('validation_error', 'the batch is empty');
+  if (body.length > MAX_BATCH_DOCUMENTS)
+    throw new AppError(
+      'payload_too_large',
+      `${body.length} documents in one batch; send at most ${MAX_BATCH_DOCUMENTS} per request`,
+    );
+  const items = body.map(readItem);
+  const valid = items.filter((i): i is Item & { input: IngestInput } => 'input' in i);
+  // A source twice in one batch would race itself: the later one is refused, the first one stands.
+  const seen = new Set<string>();
+  for (const i of valid) {
+    if (seen.has(i.input.source))
+      Object.assign(i, {
+        error: new AppError('validation_error', `${i.input.source} appears twice in the batch`),
+      });
+    seen.add(i.input.source);
+  }
+  const todo = valid.filter((i) => !('error' in i));
+  const results = await memory.ingestMany(
+    call.tenantId,
+    call.kbId,
+    todo.map((i) => i.input),
+    call.ctx,
+    call.who,
+  );
+  const out: BatchResult = { data: [], created: 0, updated: 0, unchanged: 0, failed: 0 };
+  const byIndex = new Map(results.map((r) => [todo[r.index]!.index, r]));
+  for (const item of items) {
+    const r = byIndex.get(item.index);
+    const error = r && !r.ok ? r.error : 'error' in item ? item.error : undefined;
+    if (error || !r?.ok) {
+      out.failed += 1;
+      const e = error ?? new AppError('internal', 'not ingested');
+      out.data.push({
+        index: item.index,
+        source: item.source,
+        status: 'failed',
+        error: {
+          code: e.code,
+          // An internal failure's message stays in the log, as for a whole request's 5xx.
+          message: e.status >= 500 ? 'internal error' : e.message,
+          ...(e.details !== undefined && { details: e.details }),
+        },
+      });
+      continue;
+    }
+    out[r.result.status] += 1;
+    out.data.push({
+      index: item.index,
+      source: item.source,
+      status: r.result.status,
+      document: r.result.document,
+    });
+  }
+  return out;
+}
