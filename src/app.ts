@@ -27,6 +27,7 @@ import { registerHealthGauge } from './observability/health-gauge.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { startTracing } from './observability/tracing.ts';
+import type { AgentGenerator } from './runtime/generator.ts';
 import type { AgentSandboxes } from './runtime/pool-agent/sandboxes.ts';
 import type { Runtime } from './runtime/runtime.ts';
 import type { SessionService } from './runtime/sessions.ts';
@@ -76,6 +77,8 @@ export interface Services {
   /** The agent runtime: chat runs, approval, cancellation, streams, orphan recovery. */
   runtime: Runtime;
   sessions: SessionService;
+  /** Designs agents (or a team) from a plain-language requirement. */
+  generator: AgentGenerator;
   /** Sandboxed execution: a warm pool per backend (bwrap, quickjs) and per-tool circuit breakers. */
   sandboxes: SandboxService;
   /** Local-dev agents: their deployed bundles, and the sandboxes their handle runs in. */
@@ -152,7 +155,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       },
       closers,
     );
-    const { runtime, sessions, memory } = await buildRuntime({
+    const { runtime, sessions, memory, generator } = await buildRuntime({
       config,
       db,
       bus,
@@ -193,6 +196,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       ...toolset,
       runtime,
       sessions,
+      generator,
       memory,
     };
     const http = await startServing(all, closers, options.network);

@@ -10,6 +10,7 @@ import type { OutboundNetwork } from '../net/outbound.ts';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { LoopMemory } from '../runtime/context.ts';
+import { AgentGenerator } from '../runtime/generator.ts';
 import { multiAgentExecutor } from '../runtime/multi-agent.ts';
 import { poolAdmission, poolExecutor } from '../runtime/pool-agent/executor.ts';
 import type { AgentSandboxes } from '../runtime/pool-agent/sandboxes.ts';
@@ -86,5 +87,13 @@ export async function buildRuntime(deps: RuntimeDeps) {
       gateway: new GatewayEmbedder(models, config.memory.embeddings.model ?? ''),
     }[config.memory.embeddings.provider],
   });
-  return { runtime, sessions, memory };
+  // Agents designed from a requirement: one generator for /v1 and isA's route alike.
+  const generator = new AgentGenerator({
+    models,
+    agents,
+    multiAgents: deps.multiAgents,
+    tools,
+    defaultModel: config.models.default_model,
+  });
+  return { runtime, sessions, memory, generator };
 }

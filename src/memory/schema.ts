@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageFields } from '../db/page.ts';
 import { formats } from './formats.ts';
 
 export const kbKinds = ['persona', 'domain', 'tools', 'playbooks', 'custom'] as const;
@@ -46,13 +47,7 @@ export const updateKbBody = z
   .refine((b) => Object.keys(b).length > 0, 'send at least one field');
 export type UpdateKbInput = z.infer<typeof updateKbBody>;
 
-export const listQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).default(0),
-    kind: z.enum(kbKinds).optional(),
-  })
-  .strict();
+export const listQuery = z.object({ ...pageFields, kind: z.enum(kbKinds).optional() }).strict();
 
 export const documentSchema = z.object({
   id: z.uuid(),
@@ -164,11 +159,3 @@ export const searchResultSchema = z.object({
   notice: z.string().optional(),
 });
 export type SearchResult = z.infer<typeof searchResultSchema>;
-
-export const pageOf = <T extends z.ZodType>(item: T) =>
-  z.object({
-    data: z.array(item),
-    total: z.number().int(),
-    limit: z.number().int(),
-    offset: z.number().int(),
-  });

@@ -5,7 +5,6 @@ import { multiAgentSchema, updateMultiAgentBody } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
 import { pageQuery } from '../../db/page.ts';
 import { AppError } from '../../errors.ts';
-import { AgentGenerator } from '../../runtime/generator.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { callerOf, replyWithRun } from '../routes/chat.ts';
 import { authErrors } from '../routes/common.ts';
@@ -49,16 +48,9 @@ const answer = z.object({
 const specParams = z.object({ spec_id: z.uuid() }).strict();
 
 export const isaTeamRoutes =
-  ({ agents, multiAgents, runtime, models, tools, config }: Services): FastifyPluginAsync =>
+  ({ agents, multiAgents, runtime, generator }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
-    const generator = new AgentGenerator({
-      models,
-      agents,
-      multiAgents,
-      tools,
-      defaultModel: config.models.default_model,
-    });
 
     app.get(
       '/api/v1/agents/multi-specs',

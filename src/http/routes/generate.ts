@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { agentSchema, multiAgentSchema } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
-import { AgentGenerator, generateBody } from '../../runtime/generator.ts';
+import { generateBody } from '../../runtime/generator.ts';
 import { actorOf } from '../plugins/auth.ts';
 import { callerOf } from './chat.ts';
 import { authErrors, errorResponse } from './common.ts';
@@ -17,16 +17,9 @@ const generated = z.object({
 
 /** Agents (or a team) designed by a model from a plain-language requirement. */
 export const generateRoutes =
-  ({ models, agents, multiAgents, tools, config }: Services): FastifyPluginAsync =>
+  ({ generator }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
-    const generator = new AgentGenerator({
-      models,
-      agents,
-      multiAgents,
-      tools,
-      defaultModel: config.models.default_model,
-    });
     app.post(
       '/v1/agents/generate',
       {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
+import { pageOf } from '../../db/page.ts';
 import { AppError } from '../../errors.ts';
 import { formats } from '../../memory/formats.ts';
 import type { IngestInput } from '../../memory/ingest.ts';
@@ -14,7 +15,6 @@ import {
   ingestResultSchema,
   knowledgeBaseSchema,
   listQuery,
-  pageOf,
   searchBody,
   searchResultSchema,
   updateKbBody,
