@@ -8,6 +8,7 @@ import { AppError } from '../../errors.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { callerOf, replyWithRun } from '../routes/chat.ts';
 import { authErrors } from '../routes/common.ts';
+import { isaAnswer, isaResult } from './run-answers.ts';
 
 /**
  * isA's agent service contract, second part: multi-agent specs (`/api/v1/agents/multi-specs`), the
@@ -38,13 +39,6 @@ const generateBody = z
   });
 
 const tags = ['compat: isa'];
-/** isA's chat answer (a streamed run answers with Server-Sent Events instead). */
-const answer = z.object({
-  status: z.string(),
-  response: z.object({ success: z.boolean(), result: z.object({ response: z.string().nullable() }) }),
-  session_id: z.string(),
-  run_id: z.string(),
-});
 const specParams = z.object({ spec_id: z.uuid() }).strict();
 
 export const isaTeamRoutes =
@@ -118,7 +112,7 @@ export const isaTeamRoutes =
             summary,
             body: runBody,
             produces: stream ? ['text/event-stream'] : ['application/json'],
-            response: { 200: answer, ...authErrors },
+            response: { 200: isaAnswer, ...authErrors },
           },
         },
         async (req, reply) => {
@@ -146,17 +140,7 @@ export const isaTeamRoutes =
           });
           if (stream)
             return replyWithRun(runtime, req, reply, handle, { stream: true, on_disconnect: 'continue' });
-          const r = await handle.result();
-          const ok = r.status === 'completed';
-          return {
-            status: ok ? 'success' : 'error',
-            response: {
-              success: ok,
-              result: { response: ok ? r.text : r.status === 'input_required' ? null : r.error.message },
-            },
-            session_id: handle.sessionId,
-            run_id: handle.runId,
-          };
+          return isaResult(handle);
         },
       );
     team('/api/v1/agents/swarm', 'isA: run a swarm (or any multi-agent spec) and answer as JSON', false);

@@ -7,6 +7,7 @@ import type { Services } from '../../app.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { callerOf, replyWithRun } from '../routes/chat.ts';
 import { authErrors } from '../routes/common.ts';
+import { isaAnswer, isaResult } from './run-answers.ts';
 
 /**
  * isA's agent service contract (reference: isa-agent-creation.md), first part: templates, agent
@@ -292,26 +293,6 @@ export const isaRoutes =
         on_disconnect: 'continue',
       });
     };
-    const isaAnswer = z.object({
-      status: z.string(),
-      response: z.object({ success: z.boolean(), result: z.object({ response: z.string().nullable() }) }),
-      session_id: z.string(),
-      run_id: z.string(),
-    });
-    const isaResult = async (handle: Awaited<ReturnType<typeof start>>) => {
-      const r = await handle.result();
-      const ok = r.status === 'completed';
-      return {
-        status: ok ? 'success' : r.status === 'input_required' ? 'input_required' : 'error',
-        response: {
-          success: ok,
-          result: { response: ok ? r.text : r.status === 'input_required' ? null : r.error.message },
-        },
-        session_id: handle.sessionId,
-        run_id: handle.runId,
-      };
-    };
-
     app.post(
       '/api/v1/agents/chat',
       {

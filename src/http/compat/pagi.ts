@@ -11,6 +11,7 @@ import { actorOf, principalOf } from '../plugins/auth.ts';
 import { callerOf } from '../routes/chat.ts';
 import { authErrors, errorResponse } from '../routes/common.ts';
 import { agentFor } from './default-agent.ts';
+import { completedText } from './run-answers.ts';
 
 /**
  * PAGI's planner and sandbox contract (reference: pagi-chat-desktop.md). `POST /plan {prompt,
@@ -112,12 +113,11 @@ export const pagiRoutes =
         run_id: handle.runId,
         session_id: input.session_id ?? handle.sessionId,
       });
-      if (!ok) {
-        const message =
-          result.status === 'input_required' ? 'the agent waits for approval' : result.error.message;
-        throw new AppError('bad_gateway', message, { details: { run_id: handle.runId } });
-      }
-      return { text: result.text, runId: handle.runId, sessionId: input.session_id ?? handle.sessionId };
+      return {
+        text: completedText(handle, result, 'bad_gateway'),
+        runId: handle.runId,
+        sessionId: input.session_id ?? handle.sessionId,
+      };
     };
 
     const planAnswer = z.object({

@@ -2,10 +2,10 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
-import { AppError } from '../../errors.ts';
 import { callerOf } from '../routes/chat.ts';
 import { agentFor } from './default-agent.ts';
 import { familyErrors } from './error-shape.ts';
+import { completedText } from './run-answers.ts';
 
 /**
  * Zahara's gateway and runtime contract (reference: zahara-runtime.md). `POST /execute` with
@@ -67,16 +67,9 @@ export const zaharaRoutes =
         multitask: 'reject',
         on_disconnect: 'continue',
       });
-      const result = await handle.result();
-      if (result.status !== 'completed') {
-        const message =
-          result.status === 'input_required' ? 'the agent waits for approval' : result.error.message;
-        throw new AppError(result.status === 'input_required' ? 'conflict' : 'bad_gateway', message, {
-          details: { run_id: handle.runId },
-        });
-      }
+      const output = completedText(handle, await handle.result(), 'conflict');
       return {
-        output: result.text,
+        output,
         request_id: req.id,
         duration_ms: Math.round(reply.elapsedTime),
         service,
