@@ -60,6 +60,9 @@ export async function* resumableRunEvents(
           yield event;
           if (event.type === 'session_end') return;
         }
+        // Ended without session_end: the connection closed (a server shutting down closes it
+        // cleanly), or the caller aborted.
+        if (o.signal?.aborted) throw o.signal.reason;
       } catch (err) {
         if (o.signal?.aborted) throw o.signal.reason ?? err;
         if (err instanceof AgentryError && !RETRYABLE.has(err.status)) throw err;
