@@ -109,6 +109,38 @@ for (const store of stores) {
       });
     });
 
+    it('gives up with a connection_error when the server stays away', async () => {
+      const away = await cuttingProxy(s.url, 'word5 ', { refuseAfterCut: true });
+      try {
+        const cut = createClient({
+          baseUrl: away.url,
+          apiKey: s.adminKey,
+          reconnectDelayMs: 1,
+          maxReconnects: 2,
+        });
+        const seen: RunEvent[] = [];
+        await assert.rejects(
+          (async () => {
+            for await (const e of cut.chat(agentId, { message: words })) seen.push(e);
+          })(),
+          (err: unknown) => {
+            assert.ok(err instanceof AgentryError);
+            assert.equal(err.code, 'connection_error');
+            assert.equal(err.status, 0);
+            assert.match(err.message, /dropped 3 times in a row/);
+            return true;
+          },
+        );
+        assert.equal(away.cuts, 1);
+        assert.ok(
+          seen.some((e) => e.type === 'text'),
+          'events before the cut were yielded',
+        );
+      } finally {
+        await away.close();
+      }
+    });
+
     it('follows a run from a given event id', async () => {
       const events = await collect(api.chat(agentId, { message: 'one two three' }));
       const start = events[0]!;

@@ -4,7 +4,8 @@ import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
  * A TCP proxy on loopback in front of the server that cuts one connection mid-answer: the first
  * time an answer's bytes contain `marker`, both sides of that connection are destroyed once the
  * chunk carrying it was handed to the client, as when a network path fails. Later connections pass
- * untouched. It records the head of every request it forwards.
+ * untouched, unless `refuseAfterCut` (then they are closed at once: a server that stays away). It
+ * records the head of every request it forwards.
  */
 export interface CuttingProxy {
   url: string;
@@ -15,11 +16,19 @@ export interface CuttingProxy {
   close(): Promise<void>;
 }
 
-export async function cuttingProxy(target: string, marker: string): Promise<CuttingProxy> {
+export async function cuttingProxy(
+  target: string,
+  marker: string,
+  o: { refuseAfterCut?: boolean } = {},
+): Promise<CuttingProxy> {
   const { hostname, port } = new URL(target);
   const sockets = new Set<Socket>();
   const proxy: CuttingProxy = { url: '', cuts: 0, requests: [], close };
   const server = createServer((client) => {
+    if (o.refuseAfterCut && proxy.cuts > 0) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(Number(port), hostname);
     for (const s of [client, upstream]) {
       sockets.add(s);
