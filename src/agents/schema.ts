@@ -14,7 +14,7 @@ export const agentName = z
   );
 
 export const agentModes = ['REACTIVE', 'COLLABORATIVE'] as const;
-export const agentEnvs = ['in_process', 'pool', 'remote', 'multi_agent'] as const;
+export const agentEnvs = ['in_process', 'pool', 'remote', 'multi_agent', 'a2a'] as const;
 export const agentSources = ['basic', 'template', 'generated', 'local'] as const;
 export const visibilities = ['private', 'tenant', 'public'] as const;
 

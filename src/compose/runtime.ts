@@ -3,12 +3,15 @@ import type { MultiAgentService } from '../agents/multi-agents.ts';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/db.ts';
 import type { LiveBus } from '../events/bus.ts';
+import { PushNotifier } from '../interop/a2a/push.ts';
 import { GatewayEmbedder, OfflineEmbedder } from '../memory/embeddings.ts';
 import { Memory } from '../memory/memory.ts';
 import type { Gateway } from '../models/gateway.ts';
 import type { OutboundNetwork } from '../net/outbound.ts';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
+import { a2aExecutor } from '../runtime/a2a-executor.ts';
+import { A2ARemotes } from '../runtime/a2a-remote.ts';
 import { LoopMemory } from '../runtime/context.ts';
 import { AgentGenerator } from '../runtime/generator.ts';
 import { multiAgentExecutor } from '../runtime/multi-agent.ts';
@@ -44,6 +47,18 @@ export interface RuntimeDeps {
 export async function buildRuntime(deps: RuntimeDeps) {
   const { config, db, bus, log, domain, models, tools } = deps;
   const { agents, multiAgents, tenantName, taskHandlers, allowPrivateEgress } = domain;
+  const a2a = config.a2a;
+  // Remote A2A agents: the same SSRF rules, retries and breakers as every other outbound call.
+  const a2aRemotes = new A2ARemotes(
+    {
+      timeout_ms: a2a.timeout_ms,
+      max_bytes: a2a.max_bytes,
+      retries: { max: a2a.retries, base_ms: 200, max_ms: 5_000 },
+      breaker: { failure_threshold: a2a.breaker_failures, reset_ms: a2a.breaker_reset_ms },
+    },
+    allowPrivateEgress,
+    deps.network,
+  );
   const runtime = new Runtime({
     db,
     bus,
@@ -69,6 +84,7 @@ export async function buildRuntime(deps: RuntimeDeps) {
       multi_agent: multiAgentExecutor({ specs: multiAgents, agents }),
       remote: remoteExecutor(new RemoteRuntimes(undefined, deps.network), allowPrivateEgress),
       pool: poolExecutor(deps.deployments, deps.agentSandboxes),
+      a2a: a2aExecutor(a2aRemotes),
     },
     admit: poolAdmission(deps.deployments),
   });
@@ -95,5 +111,15 @@ export async function buildRuntime(deps: RuntimeDeps) {
     tools,
     defaultModel: config.models.default_model,
   });
-  return { runtime, sessions, memory, generator };
+  // A2A push notifications to the clients of tasks served at /a2a (interop/a2a).
+  const a2aPush = new PushNotifier({
+    db,
+    runtime,
+    log,
+    allowPrivate: allowPrivateEgress,
+    timeoutMs: a2a.push_timeout_ms,
+    maxPerTask: a2a.push_max_per_task,
+    network: deps.network,
+  });
+  return { runtime, sessions, memory, generator, a2aPush, a2aRemotes };
 }
