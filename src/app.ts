@@ -161,7 +161,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       },
       closers,
     );
-    const { runtime, sessions, memory, generator, a2aPush, a2aRemotes } = await buildRuntime({
+    const { runtime, sessions, memory, generator, a2aPush } = await buildRuntime({
       config,
       db,
       bus,
@@ -174,6 +174,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       deployments: toolset.deployments,
       agentSandboxes: toolset.agentSandboxes,
       network: options.network,
+      a2aRemotes: toolset.a2aRemotes,
     });
     storeHealth(health, db, bus);
 
@@ -203,7 +204,6 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       runtime,
       sessions,
       a2aPush,
-      a2aRemotes,
       generator,
       memory,
     };

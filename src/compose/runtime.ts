@@ -11,7 +11,7 @@ import type { OutboundNetwork } from '../net/outbound.ts';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { a2aExecutor } from '../runtime/a2a-executor.ts';
-import { A2ARemotes } from '../runtime/a2a-remote.ts';
+import type { A2ARemotes } from '../runtime/a2a-remote.ts';
 import { LoopMemory } from '../runtime/context.ts';
 import { AgentGenerator } from '../runtime/generator.ts';
 import { multiAgentExecutor } from '../runtime/multi-agent.ts';
@@ -36,6 +36,8 @@ export interface RuntimeDeps {
   deployments: DeploymentService;
   agentSandboxes: AgentSandboxes;
   network?: OutboundNetwork;
+  /** Calls to remote A2A agents (env a2a members and runs). */
+  a2aRemotes: A2ARemotes;
   /** Run and tool call metrics. */
   metrics?: AgentMetrics;
 }
@@ -47,18 +49,7 @@ export interface RuntimeDeps {
 export async function buildRuntime(deps: RuntimeDeps) {
   const { config, db, bus, log, domain, models, tools } = deps;
   const { agents, multiAgents, tenantName, taskHandlers, allowPrivateEgress } = domain;
-  const a2a = config.a2a;
-  // Remote A2A agents: the same SSRF rules, retries and breakers as every other outbound call.
-  const a2aRemotes = new A2ARemotes(
-    {
-      timeout_ms: a2a.timeout_ms,
-      max_bytes: a2a.max_bytes,
-      retries: { max: a2a.retries, base_ms: 200, max_ms: 5_000 },
-      breaker: { failure_threshold: a2a.breaker_failures, reset_ms: a2a.breaker_reset_ms },
-    },
-    allowPrivateEgress,
-    deps.network,
-  );
+  const { a2aRemotes } = deps;
   const runtime = new Runtime({
     db,
     bus,
@@ -81,7 +72,7 @@ export async function buildRuntime(deps: RuntimeDeps) {
       log,
     }),
     executors: {
-      multi_agent: multiAgentExecutor({ specs: multiAgents, agents }),
+      multi_agent: multiAgentExecutor({ specs: multiAgents, agents, a2a: a2aRemotes }),
       remote: remoteExecutor(new RemoteRuntimes(undefined, deps.network), allowPrivateEgress),
       pool: poolExecutor(deps.deployments, deps.agentSandboxes),
       a2a: a2aExecutor(a2aRemotes),
@@ -117,9 +108,9 @@ export async function buildRuntime(deps: RuntimeDeps) {
     runtime,
     log,
     allowPrivate: allowPrivateEgress,
-    timeoutMs: a2a.push_timeout_ms,
-    maxPerTask: a2a.push_max_per_task,
+    timeoutMs: config.a2a.push_timeout_ms,
+    maxPerTask: config.a2a.push_max_per_task,
     network: deps.network,
   });
-  return { runtime, sessions, memory, generator, a2aPush, a2aRemotes };
+  return { runtime, sessions, memory, generator, a2aPush };
 }

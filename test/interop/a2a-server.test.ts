@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { type Message, Role, type StreamResponse, type Task, TaskState } from '@a2a-js/sdk';
+import { type Message, Role, type SendMessageRequest, type StreamResponse, type Task, TaskState } from '@a2a-js/sdk';
 import {
   type Client,
   ClientFactory,
@@ -34,8 +34,11 @@ async function clientFor(s: TestServer, agentId: string, key: string | null): Pr
   return factory.createFromUrl(`${s.url}/a2a/${agentId}/`);
 }
 
-function message(text: string, extra: Partial<Message> = {}): never {
+function message(text: string, extra: Partial<Message> = {}): SendMessageRequest {
   return {
+    tenant: '',
+    configuration: undefined,
+    metadata: undefined,
     message: {
       messageId: crypto.randomUUID(),
       contextId: '',
@@ -47,7 +50,7 @@ function message(text: string, extra: Partial<Message> = {}): never {
       referenceTaskIds: [],
       ...extra,
     },
-  } as never;
+  };
 }
 
 const textOf = (task: Task) =>
