@@ -20,7 +20,8 @@ import {
 } from '@a2a-js/sdk/server';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
-const said = (m: Message) => m.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
+const said = (m: Message) =>
+  m.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
 
 /** The remote agent: answers "remote says: <message>", or fails its task when asked to. */
 const executor: AgentExecutor = {
@@ -31,7 +32,11 @@ const executor: AgentExecutor = {
       AgentEvent.task({
         id: ctx.taskId,
         contextId: ctx.contextId,
-        status: { state: TaskState.TASK_STATE_WORKING, message: undefined, timestamp: new Date().toISOString() },
+        status: {
+          state: TaskState.TASK_STATE_WORKING,
+          message: undefined,
+          timestamp: new Date().toISOString(),
+        },
         artifacts: [],
         history: [ctx.userMessage],
         metadata: undefined,
@@ -45,7 +50,14 @@ const executor: AgentExecutor = {
             artifactId: 'answer',
             name: 'answer',
             description: '',
-            parts: [{ content: { $case: 'text', value: `remote says: ${text}` }, metadata: undefined, filename: '', mediaType: 'text/plain' }],
+            parts: [
+              {
+                content: { $case: 'text', value: `remote says: ${text}` },
+                metadata: undefined,
+                filename: '',
+                mediaType: 'text/plain',
+              },
+            ],
             metadata: undefined,
             extensions: [],
           },
@@ -107,7 +119,9 @@ async function remoteAgent() {
     skills: [],
     signatures: [],
   };
-  const transport = new JsonRpcTransportHandler(new DefaultRequestHandler(card, new InMemoryTaskStore(), executor));
+  const transport = new JsonRpcTransportHandler(
+    new DefaultRequestHandler(card, new InMemoryTaskStore(), executor),
+  );
   return {
     url,
     posts,

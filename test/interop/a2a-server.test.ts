@@ -8,7 +8,14 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { type Message, Role, type SendMessageRequest, type StreamResponse, type Task, TaskState } from '@a2a-js/sdk';
+import {
+  type Message,
+  Role,
+  type SendMessageRequest,
+  type StreamResponse,
+  type Task,
+  TaskState,
+} from '@a2a-js/sdk';
 import {
   type Client,
   ClientFactory,
@@ -44,7 +51,14 @@ function message(text: string, extra: Partial<Message> = {}): SendMessageRequest
       contextId: '',
       taskId: '',
       role: Role.ROLE_USER,
-      parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: 'text/plain' }],
+      parts: [
+        {
+          content: { $case: 'text', value: text },
+          metadata: undefined,
+          filename: '',
+          mediaType: 'text/plain',
+        },
+      ],
       metadata: undefined,
       extensions: [],
       referenceTaskIds: [],
@@ -134,7 +148,9 @@ for (const store of stores) {
       assert.equal(card.supportedInterfaces[0]?.url, `${s.url}/a2a/${helper.id}`);
       assert.equal(card.securitySchemes.bearer?.scheme?.$case, 'httpAuthSecurityScheme');
       assert.equal(card.securitySchemes.api_key?.scheme?.$case, 'apiKeySecurityScheme');
-      const hiddenCard = await s.request('GET', `/a2a/${hidden.id}/.well-known/agent-card.json`, { key: null });
+      const hiddenCard = await s.request('GET', `/a2a/${hidden.id}/.well-known/agent-card.json`, {
+        key: null,
+      });
       assert.equal(hiddenCard.status, 404);
       const root = await s.request('GET', '/.well-known/agent-card.json', { key: null });
       assert.equal(root.status, 404);
@@ -160,7 +176,8 @@ for (const store of stores) {
 
     it('streams the task, its answer and its end', async () => {
       const events: StreamResponse[] = [];
-      for await (const e of client.sendMessageStream(message('use the calculator tool for 6 * 7'))) events.push(e);
+      for await (const e of client.sendMessageStream(message('use the calculator tool for 6 * 7')))
+        events.push(e);
       const kinds = events.map((e) => e.payload?.$case);
       assert.equal(kinds[0], 'task');
       assert.ok(kinds.includes('artifactUpdate'), kinds.join());
@@ -176,7 +193,11 @@ for (const store of stores) {
       const slowClient = await clientFor(s, slow.id, s.adminKey);
       const started = (await slowClient.sendMessage({
         ...message('take your time'),
-        configuration: { returnImmediately: true, acceptedOutputModes: [], taskPushNotificationConfig: undefined },
+        configuration: {
+          returnImmediately: true,
+          acceptedOutputModes: [],
+          taskPushNotificationConfig: undefined,
+        },
       } as never)) as Task;
       assert.notEqual(started.status?.state, TaskState.TASK_STATE_COMPLETED);
       const cancelled = await slowClient.cancelTask({ id: started.id } as never);
@@ -199,7 +220,9 @@ for (const store of stores) {
         c.sendMessage(message('maybe later', { taskId: paused.id, contextId: paused.contextId })),
         /approve/,
       );
-      const done = (await c.sendMessage(message('approve', { taskId: paused.id, contextId: paused.contextId }))) as Task;
+      const done = (await c.sendMessage(
+        message('approve', { taskId: paused.id, contextId: paused.contextId }),
+      )) as Task;
       assert.equal(done.id, paused.id);
       assert.equal(done.status?.state, TaskState.TASK_STATE_COMPLETED);
       assert.equal(textOf(done), 'written');
@@ -218,7 +241,14 @@ for (const store of stores) {
           configuration: {
             returnImmediately: true,
             acceptedOutputModes: [],
-            taskPushNotificationConfig: { url: hook.url, token: 'tok-1', id: '', taskId: '', tenant: '', authentication: undefined },
+            taskPushNotificationConfig: {
+              url: hook.url,
+              token: 'tok-1',
+              id: '',
+              taskId: '',
+              tenant: '',
+              authentication: undefined,
+            },
           },
         } as never)) as Task;
         const configs = await client.listTaskPushNotificationConfig({ taskId: task.id } as never);
@@ -253,7 +283,12 @@ for (const store of stores) {
       const rpc = (method: string, params: unknown) =>
         s.request('POST', `/a2a/${helper.id}`, { body: { jsonrpc: '2.0', id: 1, method, params } });
       const sent = await rpc('message/send', {
-        message: { kind: 'message', messageId: 'm-1', role: 'user', parts: [{ kind: 'text', text: 'hello there' }] },
+        message: {
+          kind: 'message',
+          messageId: 'm-1',
+          role: 'user',
+          parts: [{ kind: 'text', text: 'hello there' }],
+        },
       });
       assert.equal(sent.status, 200, sent.text);
       assert.equal(sent.body.result.kind, 'task', sent.text);
@@ -289,7 +324,8 @@ for (const store of stores) {
       });
       assert.equal(raw2.status, 404);
 
-      const readKey = (await s.request('POST', '/v1/keys', { body: { name: 'ro', scopes: ['read'] } })).body.secret;
+      const readKey = (await s.request('POST', '/v1/keys', { body: { name: 'ro', scopes: ['read'] } })).body
+        .secret;
       const reader = await clientFor(s, helper.id, readKey);
       assert.equal((await reader.getTask({ id: mine.id } as never)).id, mine.id);
       await assert.rejects(reader.sendMessage(message('hi')), /write scope/);
