@@ -21,6 +21,9 @@ const publicRoutes: Array<[method: string, url: RegExp]> = [
   // The API description and its browser page hold no tenant data.
   ['GET', /^\/openapi\.json$/],
   ['GET', /^\/docs(\/.*)?$/],
+  // A2A agent cards are discovery documents, served only for agents published to A2A (interop/a2a).
+  ['GET', /^\/a2a\/:agent\/\.well-known\/agent-card\.json$/],
+  ['GET', /^\/\.well-known\/agent-card\.json$/],
 ];
 
 /**
