@@ -231,6 +231,29 @@ for (const store of stores) {
       assert.equal(wrote?.error, null, JSON.stringify(wrote));
     });
 
+    it('streams up to input-required, and a streamed approval carries the run to its end', async () => {
+      s.app.services.models.mock.script('careful', [
+        { tool_calls: [{ name: 'write_file', arguments: { path: 'b.txt', content: 'x' } }] },
+        { content: 'written again' },
+      ]);
+      const c = await clientFor(s, careful.id, s.adminKey);
+      const lastState = (events: StreamResponse[]) =>
+        events
+          .flatMap((e) => (e.payload?.$case === 'statusUpdate' ? [e.payload.value.status?.state] : []))
+          .at(-1);
+      const first: StreamResponse[] = [];
+      for await (const e of c.sendMessageStream(message('write b.txt'))) first.push(e);
+      assert.equal(lastState(first), TaskState.TASK_STATE_INPUT_REQUIRED);
+      const task = first[0]!.payload?.value as Task;
+      const second: StreamResponse[] = [];
+      for await (const e of c.sendMessageStream(
+        message('approve', { taskId: task.id, contextId: task.contextId }),
+      ))
+        second.push(e);
+      assert.equal(lastState(second), TaskState.TASK_STATE_COMPLETED);
+      assert.match(JSON.stringify(second.at(-1)), /written again/);
+    });
+
     it('posts push notifications to a loopback receiver when the tenant allows private egress', async () => {
       const me = await s.app.services.tenants.find(s.app.defaultTenantId);
       s.app.services.policies.set({ tenants: { [me!.name]: { network: { allow_private_egress: true } } } });
@@ -328,7 +351,13 @@ for (const store of stores) {
         .secret;
       const reader = await clientFor(s, helper.id, readKey);
       assert.equal((await reader.getTask({ id: mine.id } as never)).id, mine.id);
-      await assert.rejects(reader.sendMessage(message('hi')), /write scope/);
+      await assert.rejects(reader.sendMessage(message('hi')), /403/);
+      const refused = await s.request('POST', `/a2a/${helper.id}`, {
+        key: readKey,
+        body: { jsonrpc: '2.0', id: 1, method: 'tasks/cancel', params: { id: mine.id } },
+      });
+      assert.equal(refused.status, 403);
+      assert.match(refused.body.error.message, /write scope/);
     });
   });
 }

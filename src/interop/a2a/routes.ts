@@ -6,7 +6,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Agent } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
-import type { Principal } from '../../auth/principal.ts';
+import { hasScope, type Principal } from '../../auth/principal.ts';
 import { AppError, notFound } from '../../errors.ts';
 import { principalOf } from '../../http/plugins/auth.ts';
 import { parseClientJson } from '../../http/plugins/client-json.ts';
@@ -37,6 +37,20 @@ class KeyUser implements User {
 }
 
 const isLegacy = (version: string) => version.startsWith('0.');
+
+/** Methods that start, answer, stop or configure work: a write key, as the same operations over /v1. */
+const writeMethods = new Set([
+  'SendMessage',
+  'SendStreamingMessage',
+  'CancelTask',
+  'CreateTaskPushNotificationConfig',
+  'DeleteTaskPushNotificationConfig',
+  'message/send',
+  'message/stream',
+  'tasks/cancel',
+  'tasks/pushNotificationConfig/set',
+  'tasks/pushNotificationConfig/delete',
+]);
 
 export const a2aRoutes =
   (services: Services): FastifyPluginAsync =>
@@ -113,6 +127,10 @@ export const a2aRoutes =
       },
       async (req, reply) => {
         const p = principalOf(req);
+        const method = (req.body as { method?: unknown } | undefined)?.method;
+        if (typeof method === 'string' && writeMethods.has(method) && !hasScope(p, 'write')) {
+          throw new AppError('forbidden', `this API key is read-only: ${method} needs the write scope`);
+        }
         // Another tenant's agent is not found, as everywhere.
         const agent = await agents.get(p.tenantId, req.params.agent);
         if (!(await published(agent))) throw notFound('agent', agent.id);
