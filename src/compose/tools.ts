@@ -16,6 +16,7 @@ import { webCrawlTool, webSearchTool } from '../tools/builtins/web.ts';
 import { McpManager } from '../tools/mcp/manager.ts';
 import { TenantToolRegistry } from '../tools/mcp/registry.ts';
 import { McpServerStore } from '../tools/mcp/servers.ts';
+import { credentialHeaders } from '../tools/sandbox/egress-allow.ts';
 import { EgressProxy } from '../tools/sandbox/egress-proxy.ts';
 import { SandboxService } from '../tools/sandbox/service.ts';
 import type { Closers } from './closers.ts';
@@ -85,6 +86,7 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
     },
     async (tenantId) => policies.get(await tenantName(tenantId)).network.allow_private_egress,
     network,
+    async (tenantId, host) => credentialHeaders(policies.get(await tenantName(tenantId)), host),
   );
   const tools = registerBuiltinTools(
     new TenantToolRegistry(

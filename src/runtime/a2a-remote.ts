@@ -16,7 +16,8 @@ import { backoffMs, parseRetryAfter, type RetryOptions } from '../resilience/ret
  * Calls to remote A2A agents with the SDK's client: the card at the agent's URL, then one
  * `SendMessage` that waits for the answer. Every request goes through the guarded outbound client
  * (SSRF rules with the tenant's allow-private switch, a deadline per exchange, a byte cap), carries
- * the run's trace context (`traceparent`) and request id, and the whole call is retried on network
+ * the run's trace context (`traceparent`), the request id and the credentials the tenant's policy
+ * names for the agent's host (`network.credentials`), and the whole call is retried on network
  * errors, timeouts, 429 and 5xx with full-jitter backoff behind a circuit breaker per agent URL, as
  * remote runtimes are (remote.ts). A task the remote leaves working is polled until it ends or the
  * deadline passes.
@@ -87,6 +88,11 @@ export class A2ARemotes {
     private readonly allowPrivate: (tenantId: string) => Promise<boolean>,
     /** DNS and routing of the guarded client (tests only). */
     private readonly network?: OutboundNetwork,
+    /** Headers the tenant's policy adds for a host (`network.credentials`, secrets from env or file). */
+    private readonly credentials: (
+      tenantId: string,
+      host: string,
+    ) => Promise<Record<string, string>> = async () => ({}),
   ) {}
 
   /** Sends `text` to the A2A agent whose card is at `cardUrl` and returns its answer; AppError 502/503/504 otherwise. */
@@ -147,6 +153,8 @@ export class A2ARemotes {
     });
     const fetchImpl = (async (input: string | URL, init: RequestInit = {}) => {
       const headers = new Headers(init.headers);
+      for (const [name, value] of Object.entries(await this.credentials(o.tenantId, new URL(input).hostname)))
+        headers.set(name, value);
       if (o.traceparent) headers.set('traceparent', o.traceparent);
       if (o.requestId) headers.set('x-request-id', o.requestId);
       try {

@@ -18,6 +18,8 @@ import {
   JsonRpcTransportHandler,
   ServerCallContext,
 } from '@a2a-js/sdk/server';
+import { AppError } from '../../src/errors.ts';
+import { A2ARemotes } from '../../src/runtime/a2a-remote.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
 const said = (m: Message) =>
@@ -125,8 +127,8 @@ async function remoteAgent() {
   return {
     url,
     posts,
-    failOnce: () => {
-      failNext = 1;
+    failTimes: (n: number) => {
+      failNext = n;
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
@@ -146,9 +148,14 @@ for (const store of stores) {
       await remote.close();
     });
 
+    /** The tenant's switch, and a credential for the partner's host read from the environment. */
     const allowPrivate = async (on: boolean) => {
       const me = await s.app.services.tenants.find(s.app.defaultTenantId);
-      s.app.services.policies.set({ tenants: { [me!.name]: { network: { allow_private_egress: on } } } });
+      process.env.AGENTRY_TEST_PARTNER_KEY = 'partner-secret';
+      const credentials = [{ domain: '127.0.0.1', header: 'X-Partner-Key', env: 'AGENTRY_TEST_PARTNER_KEY' }];
+      s.app.services.policies.set({
+        tenants: { [me!.name]: { network: { allow_private_egress: on, credentials } } },
+      });
     };
     const chat = (agentId: string, message: string) =>
       s.request('POST', `/v1/agents/${agentId}/chat`, { body: { message, stream: false } });
@@ -176,10 +183,11 @@ for (const store of stores) {
       assert.equal(sent.length, 1);
       const traceId = res.headers.get('x-trace-id');
       assert.match(String(sent[0]!.traceparent), new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+      assert.equal(sent[0]!['x-partner-key'], 'partner-secret', 'the policy credential for the host');
     });
 
     it('retries a 503 and reports a failed remote task as a failed run', async () => {
-      remote.failOnce();
+      remote.failTimes(1);
       const before = remote.posts.length;
       const ok = await chat(partner.id, 'again');
       assert.equal(ok.body.response.text, 'remote says: again', ok.text);
@@ -234,3 +242,35 @@ for (const store of stores) {
     });
   });
 }
+
+describe('A2A remote client breaker', () => {
+  it('opens after repeated 5xx and then fails fast without calling the agent', async () => {
+    const remote = await remoteAgent();
+    try {
+      const remotes = new A2ARemotes(
+        {
+          timeout_ms: 5_000,
+          max_bytes: 1_000_000,
+          retries: { max: 0, base_ms: 1, max_ms: 1 },
+          breaker: { failure_threshold: 2, reset_ms: 60_000 },
+        },
+        async () => true,
+      );
+      const ask = () =>
+        remotes.ask(`${remote.url}/`, 'hi', { tenantId: 't', signal: new AbortController().signal });
+      remote.failTimes(100);
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(ask(), (e: unknown) => e instanceof AppError && e.code === 'bad_gateway');
+      }
+      const made = remote.posts.length;
+      await assert.rejects(
+        ask(),
+        (e: unknown) =>
+          e instanceof AppError && e.code === 'unavailable' && /circuit breaker is open/.test(e.message),
+      );
+      assert.equal(remote.posts.length, made, 'no request while the breaker is open');
+    } finally {
+      await remote.close();
+    }
+  });
+});
