@@ -227,7 +227,7 @@ export interface paths {
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent";
+                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                                 handoffs: string[];
                                 /** Format: uuid */
                                 id: string;
@@ -350,7 +350,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent";
+                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                         handoffs?: string[];
                         knowledge?: string[];
                         metadata?: {
@@ -394,7 +394,7 @@ export interface paths {
                             created_at: string;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             handoffs: string[];
                             /** Format: uuid */
                             id: string;
@@ -534,7 +534,7 @@ export interface paths {
                             created_at: string;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             handoffs: string[];
                             /** Format: uuid */
                             id: string;
@@ -745,7 +745,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent";
+                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                         handoffs?: string[];
                         knowledge?: string[];
                         metadata?: {
@@ -786,7 +786,7 @@ export interface paths {
                             created_at: string;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             handoffs: string[];
                             /** Format: uuid */
                             id: string;
@@ -1469,7 +1469,7 @@ export interface paths {
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent";
+                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                                 handoffs: string[];
                                 /** Format: uuid */
                                 id: string;
@@ -1703,7 +1703,7 @@ export interface paths {
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent";
+                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                                 handoffs: string[];
                                 /** Format: uuid */
                                 id: string;
@@ -6069,6 +6069,10 @@ export interface paths {
                         "application/json": {
                             loaded_at: string;
                             policy: {
+                                a2a: {
+                                    /** @default false */
+                                    publish_all_agents: boolean;
+                                };
                                 budgets: {
                                     /** @default {} */
                                     agents: {
@@ -10200,7 +10204,7 @@ export interface paths {
                                 created_at: string | null;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent";
+                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                                 id: string;
                                 metadata: {
                                     [key: string]: unknown;
@@ -10242,7 +10246,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent";
+                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                         metadata?: {
                             [key: string]: unknown;
                         };
@@ -10276,7 +10280,7 @@ export interface paths {
                             created_at: string | null;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             id: string;
                             metadata: {
                                 [key: string]: unknown;
@@ -10403,7 +10407,7 @@ export interface paths {
                             created_at: string | null;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             id: string;
                             metadata: {
                                 [key: string]: unknown;
@@ -10600,7 +10604,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent";
+                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                         metadata?: {
                             [key: string]: unknown;
                         };
@@ -10634,7 +10638,7 @@ export interface paths {
                             created_at: string | null;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             id: string;
                             metadata: {
                                 [key: string]: unknown;
