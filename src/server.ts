@@ -22,6 +22,13 @@ export async function serve(
       `auth mode "dev" trusts X-User-Id and is refused on a non-loopback address (${config.server.host})`,
     );
   }
+  if (config.fleet.role !== 'all' && !config.store.database_url) {
+    throw new AppError(
+      'config_error',
+      `role "${config.fleet.role}" needs PostgreSQL (DATABASE_URL): the embedded store belongs to one ` +
+        'process, which must then do everything (role "all")',
+    );
+  }
   if (config.fleet.role === 'worker' && config.tasks.workers === 0) {
     throw new AppError('config_error', 'role "worker" with tasks.workers 0 has nothing to run');
   }

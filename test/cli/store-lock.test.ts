@@ -70,4 +70,21 @@ describe('the embedded store has one opener', { timeout: 600_000 }, () => {
     assert.equal(existsSync(lock), false);
     assert.equal(existsSync(path.join(tmp.dir, '.agentry', 'data')), false, 'the default dir is untouched');
   });
+
+  it('refuses the api and worker roles on the embedded store, and a worker with no slots', async () => {
+    for (const role of ['api', 'worker']) {
+      const r = await runCli(['serve', '--role', role], { cwd: tmp.dir, env });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`role "${role}" needs PostgreSQL \\(DATABASE_URL\\)`));
+    }
+    const r = await runCli(['serve', '--role', 'worker', '--workers', '0'], {
+      cwd: tmp.dir,
+      env: { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /role "worker" with tasks.workers 0 has nothing to run/);
+    const bad = await runCli(['serve', '--role', 'boss'], { cwd: tmp.dir, env });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /fleet\.role/);
+  });
 });
