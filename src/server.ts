@@ -97,6 +97,9 @@ export async function serve(
   }
   const role = config.fleet.role === 'all' ? '' : `, role: ${config.fleet.role}`;
   print(`agentry listening on ${url} (store: ${app.services.db.kind}${role})`);
+  // A worker serves only its health endpoints: no console there.
+  if (config.fleet.role !== 'worker')
+    print(`console: ${url}/#sign-in=${app.http.signInLinks.issue()} (a one-time link)`);
   const vectors = app.services.memory.vectorSearch;
   print(
     vectors.state === 'on'
