@@ -7,11 +7,14 @@ COPY package.json package-lock.json ./
 # No install scripts: the build below is the only one the image needs.
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY bin ./bin
-COPY scripts/build.mjs ./scripts/build.mjs
+COPY scripts/build.mjs scripts/build-web.mjs ./scripts/
 COPY src ./src
+COPY web ./web
 COPY examples ./examples
 COPY scaffold ./scaffold
-RUN node scripts/build.mjs && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+# The server, then the web console (Vite, a development dependency, is pruned after).
+RUN node scripts/build.mjs && node scripts/build-web.mjs --force \
+  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
@@ -30,6 +33,8 @@ COPY --from=build /app/src ./src
 COPY --from=build /app/examples ./examples
 COPY --from=build /app/scaffold ./scaffold
 COPY --from=build /app/dist ./dist
+# The built console only: without web/src, `serve` never tries to rebuild it.
+COPY --from=build /app/web/dist ./web/dist
 RUN mkdir -p /var/lib/agentry && chown node:node /var/lib/agentry
 USER node
 EXPOSE 7070

@@ -6242,6 +6242,18 @@ export interface paths {
                             created: number;
                             destroyed: number;
                             failed: number;
+                            fleet: {
+                                busy: number;
+                                created: number;
+                                destroyed: number;
+                                failed: number;
+                                preparing: number;
+                                processes: number;
+                                ready: number;
+                                /** @enum {string} */
+                                source: "redis" | "local";
+                                waiting: number;
+                            };
                             preparing: number;
                             ready: number;
                             type: string;

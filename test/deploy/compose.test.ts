@@ -114,7 +114,7 @@ describe('npm pack', () => {
     const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map(
       (f) => f.path,
     );
-    for (const dir of ['test/', 'bench/', '.ci/', 'node_modules/'])
+    for (const dir of ['test/', 'bench/', '.ci/', 'node_modules/', 'web/src/'])
       assert.deepEqual(
         files.filter((f) => f.startsWith(dir)),
         [],
@@ -124,6 +124,8 @@ describe('npm pack', () => {
       'bin/agentry.js',
       'bin/ts-loader.js', // the QuickJS worker thread loads its TypeScript side through it
       'scripts/build.mjs', // bin/agentry.js imports it to check dist/ is current
+      'scripts/build-web.mjs', // and this one on `serve`, for the console
+      'web/dist/index.html',
       'dist/bin/agentry.js',
       'src/db/migrations/0001_init.sql',
       'src/tools/sandbox/quickjs-thread.js',
