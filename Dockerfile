@@ -32,6 +32,7 @@ COPY --from=build /app/scripts ./scripts
 COPY --from=build /app/src ./src
 COPY --from=build /app/examples ./examples
 COPY --from=build /app/scaffold ./scaffold
+# After src: bin/agentry.js rebuilds dist/ when a source is newer, and the program is not writable here.
 COPY --from=build /app/dist ./dist
 # The built console only: without web/src, `serve` never tries to rebuild it.
 COPY --from=build /app/web/dist ./web/dist

@@ -117,7 +117,10 @@ export class PgliteDb implements Db {
   }
 
   async close(): Promise<void> {
-    if (!this.pg.closed) await this.pg.close();
-    this.unlock();
+    try {
+      if (!this.pg.closed) await this.pg.close();
+    } finally {
+      this.unlock();
+    }
   }
 }
