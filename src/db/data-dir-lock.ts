@@ -5,6 +5,8 @@ import { AppError } from '../errors.ts';
 
 interface Holder {
   pid: number;
+  /** The process's start time (Linux, in clock ticks since boot): a reused pid does not match it. */
+  started?: string;
   host: string;
   command: string;
   since: string;
@@ -13,14 +15,28 @@ interface Holder {
 /** The lock of a PGlite data directory: a file beside it (inside, it would stop initdb of an empty one). */
 export const lockFileOf = (dataDir: string) => `${path.resolve(dataDir)}.lock`;
 
-/** Whether a process of this host with that pid is alive (EPERM: alive, another user's). */
-function alive(pid: number): boolean {
+/** A process's start time from /proc (field 22 of its stat line), where there is a /proc. */
+function startTimeOf(pid: number): string | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19];
+  } catch {
+    return undefined;
   }
+}
+
+/**
+ * Whether the holder still runs on this host: its pid is alive (EPERM: alive, another user's) and,
+ * where /proc tells, started when the holder did (after a crash and a reboot, another program may
+ * have its pid).
+ */
+function alive(holder: Holder): boolean {
+  try {
+    process.kill(holder.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const started = startTimeOf(holder.pid);
+  return !(holder.started && started && started !== holder.started);
 }
 
 const readRaw = (file: string) => {
@@ -52,6 +68,7 @@ export function lockDataDir(dataDir: string): () => void {
   const file = lockFileOf(dataDir);
   const me: Holder = {
     pid: process.pid,
+    started: startTimeOf(process.pid),
     host: hostname(),
     command: process.argv.slice(2, 4).join(' ') || 'node',
     since: new Date().toISOString(),
@@ -72,7 +89,7 @@ export function lockDataDir(dataDir: string): () => void {
     }
     const raw = readRaw(file);
     const holder = parseHolder(raw);
-    if (holder && (holder.host !== me.host || alive(holder.pid))) {
+    if (holder && (holder.host !== me.host || alive(holder))) {
       const where = holder.host === me.host ? '' : ` on host ${holder.host}`;
       throw new AppError(
         'conflict',
