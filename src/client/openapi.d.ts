@@ -6215,7 +6215,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Warm sandbox pool statistics (bwrap, quickjs, or agent: the local-dev agents' pool) */
+        /** Warm sandbox pool statistics (bwrap, quickjs, or agent: the local-dev agents' pool), this process's and the fleet's */
         get: {
             parameters: {
                 query?: never;

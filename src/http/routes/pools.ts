@@ -39,7 +39,8 @@ export const poolRoutes =
         config: { auth: 'admin' },
         schema: {
           tags: ['operations'],
-          summary: "Warm sandbox pool statistics (bwrap, quickjs, or agent: the local-dev agents' pool)",
+          summary:
+            "Warm sandbox pool statistics (bwrap, quickjs, or agent: the local-dev agents' pool), this process's and the fleet's",
           params: z.object({ type: z.string().min(1).max(32) }),
           response: { 200: statsSchema },
         },
