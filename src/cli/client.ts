@@ -150,18 +150,18 @@ export class ApiClient {
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
 
-    let res: Response;
+    let res: { status: number; ok: boolean; text: string };
     try {
-      res = await fetch(address, {
+      res = await send(
         method,
+        address,
         headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
+        options.body === undefined ? undefined : JSON.stringify(options.body),
+      );
     } catch (err) {
       throw new CliError(`cannot reach the Agentry server at ${url}: ${networkReason(err)}`);
     }
-    const text = await res.text();
+    const { text } = res;
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
@@ -186,9 +186,39 @@ export class ApiClient {
 }
 
 /** Node's fetch hides the socket error in `cause`; that is the part a person can act on. */
+/**
+ * One request over node:http(s). Not `fetch`: loading undici costs a one-shot command about 30 ms
+ * of CPU, a good part of its whole start-up.
+ */
+async function send(
+  method: string,
+  url: URL,
+  headers: Record<string, string>,
+  body: string | undefined,
+): Promise<{ status: number; ok: boolean; text: string }> {
+  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, timeout: TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        resolve({ status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 function networkReason(err: unknown): string {
   if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${TIMEOUT_MS / 1000}s`;
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  // node:http puts the code on the error itself; fetch put it on its cause.
+  const cause = (err as { code?: string }).code
+    ? (err as { code?: string; message?: string })
+    : (err as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code === 'ECONNREFUSED') return 'connection refused (is "agentry serve" running?)';
   if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
   if (cause?.message) return cause.message;
