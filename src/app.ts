@@ -43,6 +43,7 @@ import type { McpManager } from './tools/mcp/manager.ts';
 import type { McpServerStore } from './tools/mcp/servers.ts';
 import type { ToolRegistry } from './tools/registry.ts';
 import type { EgressProxy } from './tools/sandbox/egress-proxy.ts';
+import type { FleetStats } from './tools/sandbox/fleet-stats.ts';
 import type { SandboxService } from './tools/sandbox/service.ts';
 import { version } from './version.ts';
 
@@ -90,6 +91,8 @@ export interface Services {
   /** Local-dev agents: their deployed bundles, and the sandboxes their handle runs in. */
   deployments: DeploymentService;
   agentSandboxes: AgentSandboxes;
+  /** The warm pools' stats summed over the fleet (Redis), or this process's alone. */
+  fleetStats: FleetStats;
   /** Knowledge bases: documents, chunks, hybrid search. */
   memory: Memory;
   /** MCP tool servers tenants register (rows), and their connections and tools in this process. */

@@ -6219,7 +6219,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Warm sandbox pool statistics (bwrap, quickjs, or agent: the local-dev agents' pool) */
+        /** Warm sandbox pool statistics (bwrap, quickjs, or agent: the local-dev agents' pool), this process's and the fleet's */
         get: {
             parameters: {
                 query?: never;
@@ -6246,6 +6246,18 @@ export interface paths {
                             created: number;
                             destroyed: number;
                             failed: number;
+                            fleet: {
+                                busy: number;
+                                created: number;
+                                destroyed: number;
+                                failed: number;
+                                preparing: number;
+                                processes: number;
+                                ready: number;
+                                /** @enum {string} */
+                                source: "redis" | "local";
+                                waiting: number;
+                            };
                             preparing: number;
                             ready: number;
                             type: string;

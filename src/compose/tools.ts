@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import type { AgentService } from '../agents/agents.ts';
 import { DeploymentService } from '../agents/local-dev/deployments.ts';
 import type { Config } from '../config/config.ts';
@@ -18,6 +19,8 @@ import { TenantToolRegistry } from '../tools/mcp/registry.ts';
 import { McpServerStore } from '../tools/mcp/servers.ts';
 import { credentialHeaders } from '../tools/sandbox/egress-allow.ts';
 import { EgressProxy } from '../tools/sandbox/egress-proxy.ts';
+import { FleetStats } from '../tools/sandbox/fleet-stats.ts';
+import type { PoolStats } from '../tools/sandbox/pool.ts';
 import { SandboxService } from '../tools/sandbox/service.ts';
 import type { Closers } from './closers.ts';
 
@@ -50,6 +53,15 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
   const sandboxes = new SandboxService({ config: config.sandbox, log, health, registry: metrics.registry });
   closers.add('sandboxes', () => sandboxes.stop());
   await sandboxes.start();
+
+  const fleetStats = openFleetStats(config, log, async () => {
+    const all = await Promise.allSettled([
+      ...(['bwrap', 'quickjs'] as const).map(async (t) => sandboxes.stats(t)),
+      agentSandboxes.stats(),
+    ]);
+    return all.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  });
+  closers.add('fleet pool stats', () => fleetStats.close());
 
   const egress = new EgressProxy({ config: config.egress, policies, tenantName, log, network });
   closers.add('egress proxy', () => egress.stop());
@@ -106,5 +118,32 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
     health: () => health.report(),
     recentTasks: async (tenantId, limit) => (await tasks.list(tenantId, { limit, offset: 0 })).data,
   });
-  return { sandboxes, agentSandboxes, deployments, egress, mcpServers, mcp, tools, a2aRemotes };
+  return {
+    sandboxes,
+    agentSandboxes,
+    fleetStats: fleetStats.stats,
+    deployments,
+    egress,
+    mcpServers,
+    mcp,
+    tools,
+    a2aRemotes,
+  };
+}
+
+/** Pool stats published for the fleet through Redis when it is configured (else this process alone). */
+function openFleetStats(config: Config, log: Logger, local: () => Promise<PoolStats[]>) {
+  const redis = config.redis_url
+    ? new Redis(config.redis_url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+    : undefined;
+  redis?.on('error', (err) => log.debug({ err }, 'redis (fleet pool stats) error'));
+  const stats = new FleetStats({ redis, local, intervalMs: config.fleet.stats_seconds * 1000, log });
+  stats.start();
+  return {
+    stats,
+    close: async () => {
+      await stats.stop();
+      redis?.disconnect();
+    },
+  };
 }

@@ -194,6 +194,19 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Scaling out: what this process does in a fleet sharing one PostgreSQL and one Redis. */
+    fleet: z
+      .object({
+        /**
+         * `api` serves HTTP and runs chats but claims no task; `worker` claims and runs tasks and
+         * serves only the health and metrics endpoints; `all` (one process, the default) does both.
+         */
+        role: z.enum(['api', 'worker', 'all']).default('all'),
+        /** How often this process publishes its warm sandbox pool stats for fleet-wide totals (Redis). */
+        stats_seconds: z.coerce.number().positive().max(3600).default(5),
+      })
+      .strict()
+      .prefault({}),
     /** The six-agent operations team (LUMINA, SAM, EIVOR, ORACLE, CONNOR, AEGIS, from built-in templates). */
     ops_team: z
       .object({
@@ -286,6 +299,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_JWT_AUDIENCE', ['auth', 'jwt_audience']],
   ['AGENTRY_DEFAULT_MODEL', ['models', 'default_model']],
   ['AGENTRY_WORKERS', ['tasks', 'workers']],
+  ['AGENTRY_ROLE', ['fleet', 'role']],
   ['AGENTRY_LEASE_SECONDS', ['tasks', 'lease_seconds']],
   ['AGENTRY_RUN_RETENTION_DAYS', ['runtime', 'run_retention_days']],
   ['AGENTRY_EMBEDDINGS', ['memory', 'embeddings', 'provider']],

@@ -42,8 +42,15 @@ import { tenantRoutes } from './routes/tenants.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { usageRoutes } from './routes/usage.ts';
 
-/** Builds the HTTP front door: plugins, then routes. Listening is the caller's business. */
-export async function buildHttp(services: Services, log: Logger): Promise<FastifyInstance> {
+/**
+ * Builds the HTTP front door: plugins, then routes. Listening is the caller's business. A worker
+ * process (`fleet.role: worker`) serves only the health and metrics endpoints, for its orchestrator.
+ */
+export async function buildHttp(
+  services: Services,
+  log: Logger,
+  routes: 'all' | 'health' = 'all',
+): Promise<FastifyInstance> {
   const { config, metrics } = services;
   const app = Fastify({
     loggerInstance: log,
@@ -87,6 +94,11 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
     );
     logRequest(request, reply);
   });
+
+  if (routes === 'health') {
+    await app.register(healthRoutes(services));
+    return app;
+  }
 
   await app.register(swagger, {
     openapi: {
