@@ -464,7 +464,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return config;
 }
 
-/** A config for tests and embedding: defaults plus the given overrides, no env and no files. */
+/** A config for tests, benchmarks and embedding: defaults plus the given overrides, no env and no files. */
 export function testConfig(overrides: ConfigInput = {}): Config {
-  return configSchema.parse(overrides);
+  // No shedding on event-loop delay unless a test asks for it: on a busy machine it would turn any
+  // test's requests into 503s.
+  return configSchema.parse({ ...overrides, server: { max_event_loop_delay_ms: 0, ...overrides.server } });
 }

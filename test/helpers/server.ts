@@ -91,9 +91,6 @@ export async function startServer(
     ...overrides,
     sandbox,
     store: { ...storeConfig, ...overrides.store },
-    // Shedding on event-loop delay answers 503 when the machine is busy, whatever the test: only the
-    // backpressure suite turns it on.
-    server: { max_event_loop_delay_ms: 0, ...overrides.server },
   });
   const app = await createApp(config, {
     ...options,
