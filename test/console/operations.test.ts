@@ -144,7 +144,7 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
     await detail.getByRole('heading', { name: /tool: current_time/ }).waitFor();
     await detail.getByText('error', { exact: true }).waitFor();
     await detail.getByText('Nowhere/Atlantis').first().waitFor();
-    assert.ok((await page.locator('.waterfall .bar.error').count()) >= 1, 'the failing bar is marked');
+    assert.ok((await page.locator('.waterfall .bar-error').count()) >= 1, 'the failing bar is marked');
     assert.deepEqual(errors.list, []);
     await page.context().close();
   });

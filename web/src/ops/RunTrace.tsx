@@ -137,7 +137,7 @@ function StepBar(p: {
           {s.kind} · {s.name}
         </span>
         <span className="track" aria-hidden="true">
-          <span className={`bar ${state}`} style={{ left: `${p.left}%`, width: `${p.width}%` }} />
+          <span className={`bar bar-${state}`} style={{ left: `${p.left}%`, width: `${p.width}%` }} />
         </span>
       </button>
     </li>
