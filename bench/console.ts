@@ -8,6 +8,8 @@
  * 3. the waterfall of a 500-step run (written into the store directly): navigation → 500 bars drawn
  *    (goal ≤ 500 ms), and its part after the trace arrived; floor of that part: the same 500 rows
  *    made with createElement in the same page.
+ * 4. the task list with 10,000 tasks: navigation → first rows, the rows in the DOM (virtualized), and
+ *    the p95 and longest frame while scrolling 400 px a frame (pages fetched meanwhile); floor: one 60 Hz frame.
  * Cold cache for every navigation (a fresh browser context). Median of --rounds.
  *
  *   node --import tsx bench/console.ts [--rounds 5]
@@ -22,12 +24,14 @@ import { benchApp, quantile, r3 } from './bench-app.ts';
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
 const rounds = Number(values.rounds);
 const STEPS = 500;
+const TASKS = 10_000;
 
 const { app, close } = await benchApp('pglite');
 const url = await app.http.listen({ host: '127.0.0.1', port: 0 });
 const browser = await launchBrowser();
 try {
   const runId = await seedRun(STEPS);
+  await seedTasks(TASKS);
   const js = await firstPageJs(browser);
   const floorJs = await reactAloneGzip();
   const overview: number[] = [];
@@ -36,6 +40,10 @@ try {
   const render: number[] = [];
   const renderFloor: number[] = [];
   const traceApi: number[] = [];
+  const listFirst: number[] = [];
+  const listFrame: number[] = [];
+  const listP95: number[] = [];
+  let domRows = 0;
   const beforeTrace: number[] = [];
   for (let i = 0; i < rounds; i++) {
     overview.push(await timed(browser, '/', "document.querySelector('[data-overall]')"));
@@ -45,6 +53,11 @@ try {
     render.push(w.render);
     renderFloor.push(w.floor);
     traceApi.push(w.trace);
+    const l = await taskList(browser);
+    listFirst.push(l.first);
+    listFrame.push(l.longestFrame);
+    listP95.push(l.p95Frame);
+    domRows = Math.max(domRows, l.domRows);
     beforeTrace.push(w.before);
   }
   const med = (xs: number[]) => r3(quantile(xs, 0.5));
@@ -55,6 +68,10 @@ try {
     ['  of which before the trace request (page, sign-in, chunk), ms', med(beforeTrace), '', ''],
     ['  of which the trace request, ms', med(traceApi), '', ''],
     ['  of which render after the trace, ms', med(render), med(renderFloor), ''],
+    [`task list of ${TASKS}: first rows, ms`, med(listFirst), '', ''],
+    [`  rows in the DOM (of ${TASKS})`, domRows, '', ''],
+    ['  p95 frame while scrolling, ms', med(listP95), r3(1000 / 60), ''],
+    ['  longest frame while scrolling, ms', med(listFrame), r3(1000 / 60), ''],
   ] as const;
   console.log('figure | console | floor | ratio | goal');
   for (const [name, v, f, goal] of rows) {
@@ -71,6 +88,10 @@ try {
       waterfall_trace_request_ms: med(traceApi),
       waterfall_render_ms: med(render),
       waterfall_render_floor_ms: med(renderFloor),
+      task_list_first_rows_ms: med(listFirst),
+      task_list_dom_rows: domRows,
+      task_list_p95_frame_ms: med(listP95),
+      task_list_longest_frame_ms: med(listFrame),
     }),
   );
 } finally {
@@ -169,6 +190,44 @@ async function waterfallTimes(b: Browser, runId: string) {
   })()`)) as number;
   await p.context().close();
   return { total, render: total - traceEnd, floor, trace: traceEnd - traceStart, before: traceStart };
+}
+
+async function taskList(b: Browser) {
+  const p = await page(b);
+  await openSignedIn(p, url, app.adminKey!, '/tasks');
+  const first = (await (
+    await p.waitForFunction("document.querySelector('.vrow') && performance.now()", null, { polling: 'raf' })
+  ).jsonValue()) as number;
+  await p.waitForLoadState('networkidle');
+  // Scrolls the list 400 px a frame for 120 frames (past the first pages: more are fetched meanwhile).
+  const { gaps, domRows } = (await p.evaluate(`new Promise((done) => {
+    const list = document.querySelector('.vlist');
+    let last = performance.now(), rows = 0, n = 0;
+    const gaps = [];
+    const step = (now) => {
+      gaps.push(now - last);
+      last = now;
+      rows = Math.max(rows, document.querySelectorAll('.vrow').length);
+      list.scrollTop += 400;
+      if (++n < 120) requestAnimationFrame(step);
+      else done({ gaps, domRows: rows });
+    };
+    requestAnimationFrame((now) => { last = now; requestAnimationFrame(step); });
+  })`)) as { gaps: number[]; domRows: number };
+  await p.context().close();
+  return { first, p95Frame: quantile(gaps, 0.95), longestFrame: Math.max(...gaps), domRows };
+}
+
+/** Finished tasks written straight into the store. */
+async function seedTasks(n: number): Promise<void> {
+  const [agent] = await app.services.db.query<{ id: string }>(
+    "select id from agents where name = 'bench-waterfall'",
+  );
+  await app.services.db.query(
+    `insert into tasks (id, tenant_id, agent_id, task_type, status, title, completed_at)
+     select gen_random_uuid(), $1, $2, 'default', 'completed', 'task ' || i, now() from generate_series(1, $3) i`,
+    [app.defaultTenantId, agent!.id, n],
+  );
 }
 
 /** A finished run of `steps` steps (model calls and tool calls in turn) written straight into the store. */
