@@ -114,7 +114,7 @@ function RunList() {
       </form>
       <ErrorNote error={runs.error} />
       {runs.data && rows.length === 0 ? (
-        <EmptyState title="No runs match">
+        <EmptyState title="No run matches these filters">
           <p>
             A run is one agent answering once: chat in the Playground, or create a task, and its run appears
             here.
