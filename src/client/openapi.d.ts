@@ -227,7 +227,7 @@ export interface paths {
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent";
+                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                                 handoffs: string[];
                                 /** Format: uuid */
                                 id: string;
@@ -350,7 +350,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent";
+                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                         handoffs?: string[];
                         knowledge?: string[];
                         metadata?: {
@@ -394,7 +394,7 @@ export interface paths {
                             created_at: string;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             handoffs: string[];
                             /** Format: uuid */
                             id: string;
@@ -534,7 +534,7 @@ export interface paths {
                             created_at: string;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             handoffs: string[];
                             /** Format: uuid */
                             id: string;
@@ -745,7 +745,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent";
+                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                         handoffs?: string[];
                         knowledge?: string[];
                         metadata?: {
@@ -786,7 +786,7 @@ export interface paths {
                             created_at: string;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             handoffs: string[];
                             /** Format: uuid */
                             id: string;
@@ -1469,7 +1469,7 @@ export interface paths {
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent";
+                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                                 handoffs: string[];
                                 /** Format: uuid */
                                 id: string;
@@ -1703,7 +1703,7 @@ export interface paths {
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent";
+                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                                 handoffs: string[];
                                 /** Format: uuid */
                                 id: string;
@@ -6211,6 +6211,10 @@ export interface paths {
                         "application/json": {
                             loaded_at: string;
                             policy: {
+                                a2a: {
+                                    /** @default false */
+                                    publish_all_agents: boolean;
+                                };
                                 budgets: {
                                     /** @default {} */
                                     agents: {
@@ -10458,7 +10462,7 @@ export interface paths {
                                 created_at: string | null;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent";
+                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                                 id: string;
                                 metadata: {
                                     [key: string]: unknown;
@@ -10500,7 +10504,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent";
+                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                         metadata?: {
                             [key: string]: unknown;
                         };
@@ -10534,7 +10538,7 @@ export interface paths {
                             created_at: string | null;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             id: string;
                             metadata: {
                                 [key: string]: unknown;
@@ -10661,7 +10665,7 @@ export interface paths {
                             created_at: string | null;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             id: string;
                             metadata: {
                                 [key: string]: unknown;
@@ -10858,7 +10862,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent";
+                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                         metadata?: {
                             [key: string]: unknown;
                         };
@@ -10892,7 +10896,7 @@ export interface paths {
                             created_at: string | null;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             id: string;
                             metadata: {
                                 [key: string]: unknown;

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Services } from '../app.ts';
 import { SignInLinks } from '../auth/sign-in-links.ts';
+import { a2aRoutes } from '../interop/a2a/routes.ts';
 import { mcpEndpointRoutes } from '../interop/mcp-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { registerCompat } from './compat/index.ts';
@@ -136,6 +137,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(consoleAuthRoutes(services, signInLinks));
   await registerConsole(app);
   await app.register(mcpEndpointRoutes(services));
+  await app.register(a2aRoutes(services));
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;
