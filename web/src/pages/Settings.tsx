@@ -19,7 +19,7 @@ export default function Settings() {
       <McpServers />
       <Providers />
       {root ? <Tenants /> : null}
-      <Policy />
+      {can('admin') ? <Policy /> : null}
     </section>
   );
 }
