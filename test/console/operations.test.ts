@@ -20,9 +20,11 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
     path: string,
     key = s.adminKey,
     bypassCSP = false,
+    width = 1280,
   ): Promise<{ page: Page; errors: { list: string[] } }> => {
     // axe is injected as a script tag, which the console's CSP refuses: its pages open with CSP bypassed.
-    const page = await (await browser.newContext({ bypassCSP })).newPage();
+    const context = await browser.newContext({ bypassCSP, viewport: { width, height: 900 } });
+    const page = await context.newPage();
     // Failed requests are listed by the listener below, with their URL (the browser's own line has none,
     // and the favicon it asks for is no request of the page).
     const all = collectPageErrors(page);
@@ -197,7 +199,7 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
     assert.equal(refused.body.error.code, 'forbidden');
   });
 
-  it('has no serious or critical accessibility violation on any of these pages', async () => {
+  it('has no serious or critical accessibility violation on any of these pages, wide and at 390 px', async () => {
     const paths = [
       '/tasks',
       '/tasks/new',
@@ -210,8 +212,19 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
       '/usage',
       '/settings',
     ];
-    for (const path of paths) {
-      const { page } = await open(path, s.adminKey, true);
+    const narrow = [
+      '/tasks',
+      `/tasks/${taskId}`,
+      `/runs/${failingRunId}`,
+      `/knowledge/${kbId}`,
+      '/usage',
+      '/settings',
+    ];
+    for (const [path, width] of [
+      ...paths.map((p) => [p, 1280] as const),
+      ...narrow.map((p) => [p, 390] as const),
+    ]) {
+      const { page } = await open(path, s.adminKey, true, width);
       await page.locator('main h1').first().waitFor();
       await page.waitForLoadState('networkidle');
       await page.addScriptTag({ content: axe.source });
@@ -220,7 +233,7 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
           .filter((v) => v.impact === 'serious' || v.impact === 'critical')
           .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`,
       )) as string[];
-      assert.deepEqual(violations, [], path);
+      assert.deepEqual(violations, [], `${path} at ${width} px`);
       await page.context().close();
     }
   });

@@ -17,3 +17,15 @@ export function Code({
     </section>
   );
 }
+
+/** A wide table that scrolls sideways on a narrow screen; focusable so the keyboard can scroll it. */
+export function TableWrap({ children, label }: { children: React.ReactNode; label: string }) {
+  return (
+    <section aria-label={label}>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard (WCAG 2.1.1) */}
+      <div className="table-wrap" tabIndex={0}>
+        {children}
+      </div>
+    </section>
+  );
+}

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
+import { TableWrap } from './Code';
 import { when } from './format';
 
 type Scope = 'read' | 'write' | 'admin';
@@ -48,7 +49,7 @@ export function ApiKeys() {
     <section className="panel" aria-labelledby="keys-h">
       <h2 id="keys-h">API keys</h2>
       <ErrorNote error={keys.error ?? revoke.error} />
-      <div className="table-wrap">
+      <TableWrap label="API keys table">
         <table>
           <thead>
             <tr>
@@ -88,7 +89,7 @@ export function ApiKeys() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       {secret ? <OnceSecret secret={secret} onDone={() => setSecret(undefined)} /> : null}
       <form
         className="filters"

@@ -4,6 +4,7 @@ import { Link, useParams } from 'react-router';
 import { api, unwrap } from '../api';
 import { useAuth } from '../auth';
 import { ErrorNote } from '../components/ErrorNote';
+import { TableWrap } from './Code';
 import { when } from './format';
 import { StatusBadge } from './StatusBadge';
 import { uploadDocument } from './upload';
@@ -47,7 +48,7 @@ export function KnowledgeBase() {
         <p className="muted">No documents yet: drop Markdown, text, HTML or PDF files above.</p>
       ) : null}
       {docs.data && docs.data.data.length > 0 ? (
-        <div className="table-wrap">
+        <TableWrap label="Documents table">
           <table>
             <thead>
               <tr>
@@ -68,7 +69,7 @@ export function KnowledgeBase() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       ) : null}
       <SearchTester kbId={id} />
     </section>
@@ -195,7 +196,7 @@ function SearchTester({ kbId }: { kbId: string }) {
         search.data.data.length === 0 ? (
           <p className="muted">No hits.</p>
         ) : (
-          <div className="table-wrap">
+          <TableWrap label="Search hits table">
             <table aria-label="Search hits">
               <thead>
                 <tr>
@@ -230,7 +231,7 @@ function SearchTester({ kbId }: { kbId: string }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )
       ) : null}
     </section>

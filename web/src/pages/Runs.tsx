@@ -9,6 +9,7 @@ import { duration, sinceOf, usd, type Window, when, windows } from '../ops/forma
 import { RunTrace } from '../ops/RunTrace';
 import { StatusBadge } from '../ops/StatusBadge';
 import '../ops/ops.css';
+import { TableWrap } from '../ops/Code';
 
 const statuses = ['queued', 'running', 'input_required', 'completed', 'failed', 'cancelled'] as const;
 type Status = (typeof statuses)[number];
@@ -122,7 +123,7 @@ function RunList() {
         </EmptyState>
       ) : null}
       {rows.length > 0 ? (
-        <div className="table-wrap">
+        <TableWrap label="Runs table">
           <table>
             <thead>
               <tr>
@@ -154,7 +155,7 @@ function RunList() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       ) : null}
       {runs.hasNextPage ? (
         <button
