@@ -117,6 +117,8 @@ export const searchBody = z
     mode: z.enum(['hybrid', 'text', 'vector']).default('hybrid'),
     /** Hybrid only: each list's weight in the fusion; the configured weights when absent. */
     weights: fusionWeights.optional(),
+    /** Also give each hit its own score in each list (`text_score`, `vector_score`): a search tester's view. */
+    explain: z.boolean().optional(),
     filters: z
       .object({
         document_ids: z.array(z.uuid()).max(1000).optional(),
@@ -138,6 +140,12 @@ const searchHitSchema = z.object({
   /** Rank (1-based) in each list that found it; absent from a list that did not. */
   text_rank: z.number().int().nullable(),
   vector_rank: z.number().int().nullable(),
+  /**
+   * With `explain`: the hit's full-text rank (`ts_rank` against the query's words, 0 when none
+   * match) and its cosine similarity to the query (null without vectors), whichever list found it.
+   */
+  text_score: z.number().nullable().optional(),
+  vector_score: z.number().nullable().optional(),
   document: z.object({
     id: z.uuid(),
     source: z.string(),

@@ -145,6 +145,17 @@ export async function searchKnowledgeBase(
   input: SearchInput,
   ctx: EmbedContext,
 ): Promise<SearchResult> {
+  const result = await searchRanked(deps, kb, input, ctx);
+  if (input.explain && result.data.length > 0) await explainScores(deps, kb, input.query, ctx, result.data);
+  return result;
+}
+
+async function searchRanked(
+  deps: SearchDeps,
+  kb: KbRecord,
+  input: SearchInput,
+  ctx: EmbedContext,
+): Promise<SearchResult> {
   const { db, vectors, embedder } = deps;
   // Without an embedding provider there is only the full-text list: search still answers, and says so.
   const mode = embedder ? input.mode : 'text';
@@ -195,6 +206,43 @@ export async function searchKnowledgeBase(
     position: r.position,
   }));
   return { data, ...said };
+}
+
+/**
+ * Fills each hit's own score in each list, read for the hits only (at most `top_k` rows): the
+ * full-text rank as `chunk_text_candidates` ranks (any of the query's words), and the cosine
+ * similarity of the stored vector to the query's.
+ */
+async function explainScores(
+  deps: SearchDeps,
+  kb: KbRecord,
+  query: string,
+  ctx: EmbedContext,
+  hits: SearchHit[],
+): Promise<void> {
+  const rows = await deps.db.query<{ id: string; text_score: number; vec: number[] | null }>(
+    `select id, ts_rank(tsv, replace(websearch_to_tsquery('english', $1)::text, '&', '|')::tsquery)::float8 as text_score,
+            ${deps.vectors.column}::real[] as vec
+       from chunks where id = any($2::uuid[]) and tenant_id = $3`,
+    [query, hits.map((h) => h.chunk_id), kb.tenant_id],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const q = deps.embedder ? normalise((await deps.embedder.embed([query], ctx))[0]!) : undefined;
+  for (const h of hits) {
+    const r = byId.get(h.chunk_id);
+    h.text_score = r ? r.text_score : null;
+    h.vector_score = q && r?.vec && r.vec.length === q.length ? cosine(q, r.vec) : null;
+  }
+}
+
+function cosine(unit: readonly number[], v: readonly number[]): number {
+  let dot = 0;
+  let norm = 0;
+  for (let i = 0; i < v.length; i++) {
+    dot += unit[i]! * v[i]!;
+    norm += v[i]! * v[i]!;
+  }
+  return norm === 0 ? 0 : dot / Math.sqrt(norm);
 }
 
 /**

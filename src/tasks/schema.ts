@@ -78,10 +78,28 @@ export const listTasksQuery = z
     agent_id: uuid.optional(),
     status: z.enum(taskStatuses).optional(),
     task_type: z.string().max(64).optional(),
+    /** Tasks created at or after this instant (ISO-8601). */
+    since: z.iso.datetime({ offset: true }).optional(),
+    /** Tasks created before this instant (ISO-8601). */
+    until: z.iso.datetime({ offset: true }).optional(),
     ...pageFields,
   })
   .strict();
 export type ListTasksQuery = z.infer<typeof listTasksQuery>;
+
+/** One row of a task's callback outbox: where the outcome goes and how its delivery went. */
+export const callbackDeliverySchema = z.object({
+  id: uuid,
+  url: z.string(),
+  attempts: z.number().int(),
+  /** The HTTP status of the last attempt, or why it failed. */
+  last_status: z.string().nullable(),
+  delivered_at: z.string().nullable(),
+  given_up_at: z.string().nullable(),
+  next_attempt_at: z.string(),
+  created_at: z.string(),
+});
+export type CallbackDelivery = z.infer<typeof callbackDeliverySchema>;
 
 /** What an external worker reports through `POST /v1/tasks/:id/callback`. */
 export const reportBody = z

@@ -13,6 +13,7 @@ import { enqueueTask } from './enqueue.ts';
 import { PayloadValidator } from './payload-schema.ts';
 import { type TaskRow, toTask } from './rows.ts';
 import type {
+  CallbackDelivery,
   CreateTaskInput,
   ListTasksQuery,
   QueueStatus,
@@ -127,6 +128,28 @@ export class TaskService {
     return toTask(row);
   }
 
+  /** The callback deliveries of a task (one per outcome sent), oldest first. */
+  async callbacks(tenantId: string, id: string): Promise<CallbackDelivery[]> {
+    await this.get(tenantId, id);
+    type Row = Omit<CallbackDelivery, `${string}_at`> & Record<`${string}_at`, Date | null>;
+    const rows = await this.db.query<Row>(
+      `select id, url, attempts, last_status, delivered_at, given_up_at, next_attempt_at, created_at
+         from callback_outbox where tenant_id = $1 and task_id = $2 order by created_at, id`,
+      [tenantId, id],
+    );
+    const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
+    return rows.map((r) => ({
+      id: r.id,
+      url: r.url,
+      attempts: r.attempts,
+      last_status: r.last_status,
+      delivered_at: iso(r.delivered_at),
+      given_up_at: iso(r.given_up_at),
+      next_attempt_at: iso(r.next_attempt_at) ?? '',
+      created_at: iso(r.created_at) ?? '',
+    }));
+  }
+
   /** Newest first: ids are UUIDv7, so id order is creation order, and pages are stable. */
   async list(tenantId: string, q: ListTasksQuery) {
     return listPage(
@@ -135,9 +158,17 @@ export class TaskService {
       {
         select: '*',
         from: `from tasks where tenant_id = $1 and ($2::uuid is null or agent_id = $2)
-               and ($3::text is null or status = $3) and ($4::text is null or task_type = $4)`,
+               and ($3::text is null or status = $3) and ($4::text is null or task_type = $4)
+               and ($5::timestamptz is null or created_at >= $5) and ($6::timestamptz is null or created_at < $6)`,
         orderBy: 'id desc',
-        params: [tenantId, q.agent_id ?? null, q.status ?? null, q.task_type ?? null],
+        params: [
+          tenantId,
+          q.agent_id ?? null,
+          q.status ?? null,
+          q.task_type ?? null,
+          q.since ?? null,
+          q.until ?? null,
+        ],
       },
       toTask,
     );

@@ -482,7 +482,9 @@ for (const store of stores) {
               } catch {
                 assert.fail(`${label} → ${answer.status} is not JSON: ${answer.text.slice(0, 200)}`);
               }
-              const family = familyErrorShapes.find(([prefix]) => url === prefix || url.startsWith(`${prefix}/`));
+              const family = familyErrorShapes.find(
+                ([prefix]) => url === prefix || url.startsWith(`${prefix}/`),
+              );
               // A compatibility family answers in its own documented error body; errors met before a
               // route is known (431 oversized headers) can only be Agentry's.
               if (family && answer.status !== 431) {

@@ -132,6 +132,14 @@ for (const store of stores) {
         assert.equal(sent.id, res.body.id);
         assert.equal(sent.status, 'completed');
         assert.deepEqual(sent.result, { echoed: { text: 'hi' } });
+        const deliveries = await s.request('GET', `/v1/tasks/${res.body.id}/callbacks`);
+        assert.equal(deliveries.status, 200, deliveries.text);
+        assert.equal(deliveries.body.data.length, 1);
+        const [d] = deliveries.body.data;
+        assert.equal(d.url, `http://127.0.0.1:${hook.port}/hook`);
+        assert.equal(d.last_status, '204');
+        assert.equal(d.attempts, 1);
+        assert.ok(d.delivered_at && d.given_up_at === null);
       } finally {
         hook.server.close();
       }

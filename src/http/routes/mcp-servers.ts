@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
+import { notFound } from '../../errors.ts';
 import { createMcpServerBody, mcpServerSchema } from '../../tools/mcp/schema.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
@@ -10,7 +11,7 @@ const tags = ['tools'];
 const errors = { ...authErrors, 409: errorResponse, 422: errorResponse };
 
 export const mcpServerRoutes =
-  ({ mcpServers }: Services): FastifyPluginAsync =>
+  ({ mcpServers, mcp }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -52,6 +53,33 @@ export const mcpServerRoutes =
         },
       },
       async (req) => mcpServers.get(principalOf(req).tenantId, req.params.id),
+    );
+
+    app.post(
+      '/v1/mcp-servers/:id/test',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary:
+            'Try the connection now: connect, list the tools, and say how long it took or why it failed',
+          params: idParams,
+          response: {
+            200: z.object({
+              ok: z.boolean(),
+              latency_ms: z.number(),
+              tools: z.array(z.string()),
+              error: z.string().optional(),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => {
+        const probe = await mcp.probe(principalOf(req).tenantId, req.params.id);
+        if (!probe) throw notFound('mcp server', req.params.id);
+        return probe;
+      },
     );
 
     app.delete(

@@ -5,6 +5,7 @@ import type { Services } from '../../app.ts';
 import { pageOf } from '../../db/page.ts';
 import { followEvents, hasEventsAfter } from '../../events/log.ts';
 import {
+  callbackDeliverySchema,
   createTaskBody,
   listTasksQuery,
   queueStatusSchema,
@@ -104,6 +105,19 @@ export const taskRoutes =
         },
       },
       async (req) => tasks.get(principalOf(req).tenantId, req.params.id),
+    );
+
+    app.get(
+      '/v1/tasks/:id/callbacks',
+      {
+        schema: {
+          tags,
+          summary: "A task's callback deliveries: url, attempts, last status, delivered or given up",
+          params: idParams,
+          response: { 200: z.object({ data: z.array(callbackDeliverySchema) }), ...authErrors },
+        },
+      },
+      async (req) => ({ data: await tasks.callbacks(principalOf(req).tenantId, req.params.id) }),
     );
 
     app.post(

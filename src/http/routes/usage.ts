@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
+import { isRoot } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
+import { budgetStatus, usageBuckets, usageGroups, usageSeries } from '../../models/usage-series.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { authErrors } from './common.ts';
 
@@ -29,9 +31,45 @@ const row = z.object({
   cost: z.number(),
 });
 
+/** A series spans at most this many buckets (a day of minutes, two months of hours). */
+const MAX_BUCKETS = 1500;
+const seriesQuery = z
+  .object({
+    /** First instant included (ISO-8601); default 24 hours before `until`. */
+    since: z.iso.datetime({ offset: true }).optional(),
+    /** End, excluded (ISO-8601); default now. */
+    until: z.iso.datetime({ offset: true }).optional(),
+    bucket: z.enum(Object.keys(usageBuckets) as [keyof typeof usageBuckets]).default('hour'),
+    by: z.enum(usageGroups).default('agent'),
+    /** `true`: every tenant's usage (admins of the root tenant only). */
+    all_tenants: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
+  })
+  .strict();
+const point = z.object({
+  t: z.string(),
+  key: z.string(),
+  requests: z.number(),
+  errors: z.number(),
+  input_tokens: z.number(),
+  output_tokens: z.number(),
+  cost: z.number(),
+});
+const budget = z.object({
+  scope: z.enum(['tenant', 'agent']),
+  agent: z.string().nullable(),
+  rule: z.enum(['tokens_per_day', 'tokens_per_month', 'cost_per_day', 'cost_per_month']),
+  limit: z.number(),
+  used: z.number(),
+  remaining: z.number(),
+  resets_at: z.string(),
+});
+
 /** GET /v1/usage: the caller's tenant's model usage by day, agent and model. */
 export const usageRoutes =
-  ({ models }: Services): FastifyPluginAsync =>
+  ({ models, db, policies }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     app.get(
@@ -65,6 +103,70 @@ export const usageRoutes =
           model: req.query.model,
         });
         return { from, to, data };
+      },
+    );
+
+    app.get(
+      '/v1/usage/series',
+      {
+        schema: {
+          tags: ['models'],
+          summary:
+            'Model usage over time: requests, errors, tokens and cost per bucket and per agent, model or tenant',
+          querystring: seriesQuery,
+          response: {
+            200: z.object({
+              since: z.string(),
+              until: z.string(),
+              bucket: z.string(),
+              by: z.string(),
+              data: z.array(point),
+            }),
+            ...authErrors,
+          },
+        },
+      },
+      async (req) => {
+        const principal = principalOf(req);
+        const { bucket, by } = req.query;
+        if (req.query.all_tenants && !isRoot(principal)) {
+          throw new AppError('forbidden', "every tenant's usage is for admins of the root tenant");
+        }
+        const until = req.query.until ? new Date(req.query.until) : new Date();
+        const since = req.query.since ? new Date(req.query.since) : new Date(until.getTime() - 86_400_000);
+        if (since >= until) throw new AppError('validation_error', 'since must be before until');
+        if ((until.getTime() - since.getTime()) / usageBuckets[bucket] > MAX_BUCKETS) {
+          throw new AppError(
+            'validation_error',
+            `at most ${MAX_BUCKETS} buckets: widen bucket or narrow the time`,
+          );
+        }
+        await models.usage.flush().catch((err) => req.log.warn({ err }, 'usage flush before query failed'));
+        const data = await usageSeries(db, {
+          tenantId: req.query.all_tenants ? null : principal.tenantId,
+          since,
+          until,
+          bucket,
+          by,
+        });
+        return { since: since.toISOString(), until: until.toISOString(), bucket, by, data };
+      },
+    );
+
+    app.get(
+      '/v1/usage/budgets',
+      {
+        schema: {
+          tags: ['models'],
+          summary:
+            "The tenant's budgets (tenants.yaml) with what this day or month has used and what remains",
+          response: { 200: z.object({ data: z.array(budget) }), ...authErrors },
+        },
+      },
+      async (req) => {
+        const principal = principalOf(req);
+        await models.usage.flush().catch((err) => req.log.warn({ err }, 'usage flush before query failed'));
+        return { data: await budgetStatus(db, principal.tenantId, policies.get(principal.tenantName)) };
       },
     );
   };

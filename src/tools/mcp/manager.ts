@@ -33,6 +33,14 @@ export interface McpServerTools {
   error?: string;
 }
 
+/** What trying a server found (POST /v1/mcp-servers/:id/test). */
+export interface McpProbe {
+  ok: boolean;
+  latency_ms: number;
+  tools: string[];
+  error?: string;
+}
+
 const specOf = (t: McpTool): ToolSpec => ({
   type: 'function',
   function: { name: t.name, description: t.description, parameters: t.parameters },
@@ -80,6 +88,25 @@ export class McpManager {
         }
       }),
     );
+  }
+
+  /**
+   * Tries a server now, on a connection of its own (not the cached one, whose tool list may be
+   * remembered): connects, lists its tools and closes. Undefined when the tenant has no such server.
+   */
+  async probe(tenantId: string, id: string): Promise<McpProbe | undefined> {
+    const row = (await this.d.store.rows(tenantId)).find((r) => r.id === id);
+    if (!row) return undefined;
+    const conn = this.connect(tenantId, row);
+    const started = performance.now();
+    try {
+      const tools = await conn.tools();
+      return { ok: true, latency_ms: performance.now() - started, tools: tools.map((t) => t.name) };
+    } catch (err) {
+      return { ok: false, latency_ms: performance.now() - started, tools: [], error: (err as Error).message };
+    } finally {
+      await conn.close().catch(() => {});
+    }
   }
 
   /** The specs of the MCP tools among `names` that the tenant's servers offer now (or last offered). */
@@ -184,20 +211,24 @@ export class McpManager {
       const replaced = conn && conn.version !== `${row.id}@${new Date(row.updated_at).getTime()}`;
       if (!conn || replaced) {
         if (conn) void conn.close();
-        conn = new McpConnection(row, {
-          config: this.d.config,
-          sandboxes: this.d.sandboxes,
-          // Read at each request: a policy withdrawn since the connection was made applies at once.
-          allowPrivate: async () => (await this.d.policyFor(tenantId)).network.allow_private_egress,
-          network: this.d.network,
-          version: this.d.version,
-          egressBind: () => this.d.egressBind(tenantId),
-        });
+        conn = this.connect(tenantId, row);
         this.connections.set(row.id, conn);
       }
       out.push(conn);
     }
     return out;
+  }
+
+  private connect(tenantId: string, row: McpServerRow): McpConnection {
+    return new McpConnection(row, {
+      config: this.d.config,
+      sandboxes: this.d.sandboxes,
+      // Read at each request: a policy withdrawn since the connection was made applies at once.
+      allowPrivate: async () => (await this.d.policyFor(tenantId)).network.allow_private_egress,
+      network: this.d.network,
+      version: this.d.version,
+      egressBind: () => this.d.egressBind(tenantId),
+    });
   }
 
   private breaker(tenantId: string, tool: string): CircuitBreaker {

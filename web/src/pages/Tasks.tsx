@@ -1,12 +1,241 @@
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useEffect, useRef, useState } from 'react';
+import { Link, Route, Routes } from 'react-router';
+import { api, unwrap } from '../api';
+import { useAuth } from '../auth';
 import { EmptyState } from '../components/EmptyState';
+import { ErrorNote } from '../components/ErrorNote';
+import { useAgents } from '../ops/agents';
+import { sinceOf, type Window, when, windows } from '../ops/format';
+import { Schedules } from '../ops/Schedules';
+import { StatusBadge } from '../ops/StatusBadge';
+import { TaskCreate } from '../ops/TaskCreate';
+import { TaskDetail } from '../ops/TaskDetail';
+import '../ops/ops.css';
+
+const statuses = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'] as const;
+type Status = (typeof statuses)[number];
+const PAGE = 200;
+const ROW_HEIGHT = 40;
 
 export default function Tasks() {
   return (
+    <Routes>
+      <Route index element={<TaskList />} />
+      <Route path="new" element={<TaskCreate />} />
+      <Route path="schedules" element={<Schedules />} />
+      <Route path=":id" element={<TaskDetail />} />
+    </Routes>
+  );
+}
+
+function TaskList() {
+  const { can } = useAuth();
+  const agents = useAgents();
+  const [agent, setAgent] = useState('');
+  const [status, setStatus] = useState<Status | ''>('');
+  const [type, setType] = useState('');
+  const [window, setWindow] = useState<Window>('any');
+  const [view, setView] = useState<'list' | 'board'>('list');
+  const filters = { agent_id: agent || undefined, task_type: type || undefined, since: sinceOf(window) };
+  const agentName = (id: string) => agents.data?.find((a) => a.id === id)?.name ?? id.slice(0, 8);
+
+  return (
     <section>
-      <h1>Tasks</h1>
-      <EmptyState title="Coming soon">
-        <p>This page is not built yet. The API under /v1 and the CLI do everything it will.</p>
+      <div className="page-head">
+        <h1>Tasks</h1>
+        <nav aria-label="Tasks" className="tabs">
+          <Link to="/tasks/schedules">Schedules</Link>
+          {can('write') ? (
+            <Link className="button" to="/tasks/new">
+              New task
+            </Link>
+          ) : null}
+        </nav>
+      </div>
+      <form className="filters" aria-label="Filter tasks" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Agent
+          <select value={agent} onChange={(e) => setAgent(e.target.value)}>
+            <option value="">any</option>
+            {agents.data?.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Type
+          <input value={type} onChange={(e) => setType(e.target.value)} placeholder="any" />
+        </label>
+        {view === 'list' ? (
+          <label>
+            Status
+            <select value={status} onChange={(e) => setStatus(e.target.value as Status | '')}>
+              <option value="">any</option>
+              {statuses.map((s) => (
+                <option key={s}>{s}</option>
+              ))}
+            </select>
+          </label>
+        ) : null}
+        <label>
+          Created
+          <select value={window} onChange={(e) => setWindow(e.target.value as Window)}>
+            {Object.keys(windows).map((w) => (
+              <option key={w} value={w}>
+                {w === 'any' ? 'any time' : `last ${w}`}
+              </option>
+            ))}
+          </select>
+        </label>
+        <fieldset className="toggle">
+          <legend className="sr-only">View</legend>
+          {(['list', 'board'] as const).map((v) => (
+            <button
+              key={v}
+              type="button"
+              className={view === v ? '' : 'secondary'}
+              aria-pressed={view === v}
+              onClick={() => setView(v)}
+            >
+              {v}
+            </button>
+          ))}
+        </fieldset>
+      </form>
+      {view === 'list' ? (
+        <VirtualTaskList filters={{ ...filters, status: status || undefined }} agentName={agentName} />
+      ) : (
+        <div className="board">
+          {statuses.map((s) => (
+            <BoardColumn key={s} status={s} filters={filters} agentName={agentName} />
+          ))}
+        </div>
+      )}
+    </section>
+  );
+}
+
+type Filters = { agent_id?: string; task_type?: string; since?: string; status?: Status };
+type Task = Awaited<ReturnType<typeof fetchTasks>>['data'][number];
+
+async function fetchTasks(filters: Filters, offset: number, limit = PAGE) {
+  return unwrap(await api.GET('/v1/tasks', { params: { query: { ...filters, limit, offset } } }));
+}
+
+/** Every matching task in one scrolling list: pages of 200 are fetched as the list nears them, only visible rows are drawn. */
+function VirtualTaskList({ filters, agentName }: { filters: Filters; agentName: (id: string) => string }) {
+  const tasks = useInfiniteQuery({
+    queryKey: ['tasks', filters],
+    initialPageParam: 0,
+    queryFn: ({ pageParam }) => fetchTasks(filters, pageParam),
+    getNextPageParam: (last) =>
+      last.offset + last.data.length < last.total ? last.offset + last.data.length : undefined,
+    // Live while the top of the list is loaded (a refetch re-reads every loaded page, so not 10,000 rows every 3 s).
+    refetchInterval: (q) => ((q.state.data?.pages.length ?? 0) <= 2 ? 3000 : false),
+  });
+  const rows = tasks.data?.pages.flatMap((p) => p.data) ?? [];
+  const total = tasks.data?.pages[0]?.total ?? 0;
+  const parent = useRef<HTMLDivElement>(null);
+  const virtual = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => parent.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 10,
+  });
+  const items = virtual.getVirtualItems();
+  const lastIndex = items.at(-1)?.index ?? 0;
+  useEffect(() => {
+    if (lastIndex >= rows.length - 20 && tasks.hasNextPage && !tasks.isFetchingNextPage)
+      void tasks.fetchNextPage();
+  }, [lastIndex, rows.length, tasks]);
+
+  if (tasks.error) return <ErrorNote error={tasks.error} />;
+  if (tasks.isPending) return <p className="muted">Loading…</p>;
+  if (rows.length === 0) {
+    return (
+      <EmptyState title="No tasks here">
+        <p>
+          Tasks are units of work an agent runs in the background. Create one with{' '}
+          <Link to="/tasks/new">New task</Link>, or through <code>POST /v1/tasks</code>.
+        </p>
       </EmptyState>
+    );
+  }
+  return (
+    <>
+      <p className="muted" aria-live="polite">
+        {total} task{total === 1 ? '' : 's'}{' '}
+        {(tasks.data?.pages.length ?? 0) > 2 ? (
+          <button type="button" className="link" onClick={() => tasks.refetch()}>
+            Refresh
+          </button>
+        ) : null}
+      </p>
+      <div className="vlist-head" aria-hidden="true">
+        <span>Title</span>
+        <span>Agent</span>
+        <span>Type</span>
+        <span>Status</span>
+        <span>Created</span>
+      </div>
+      <div ref={parent} className="vlist">
+        <ul aria-label="Tasks" style={{ height: virtual.getTotalSize() }}>
+          {items.map((item) => {
+            const t = rows[item.index]!;
+            return (
+              <li
+                key={t.id}
+                className="vrow"
+                style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
+              >
+                <Link to={`/tasks/${t.id}`}>{t.title}</Link>
+                <span>{agentName(t.agent_id)}</span>
+                <span>{t.task_type}</span>
+                <StatusBadge status={t.status} />
+                <span className="muted">{when(t.created_at)}</span>
+              </li>
+            );
+          })}
+        </ul>
+      </div>
+    </>
+  );
+}
+
+function BoardColumn({
+  status,
+  filters,
+  agentName,
+}: {
+  status: Status;
+  filters: Filters;
+  agentName: (id: string) => string;
+}) {
+  const tasks = useQuery({
+    queryKey: ['tasks', 'board', status, filters],
+    refetchInterval: 3000,
+    queryFn: () => fetchTasks({ ...filters, status }, 0, 30),
+  });
+  return (
+    <section className="column" aria-label={status}>
+      <h2>
+        {status.replace('_', ' ')} <span className="muted">{tasks.data?.total ?? ''}</span>
+      </h2>
+      <ErrorNote error={tasks.error} />
+      <ul>
+        {tasks.data?.data.map((t: Task) => (
+          <li key={t.id} className="card">
+            <Link to={`/tasks/${t.id}`}>{t.title}</Link>
+            <div className="muted">
+              {agentName(t.agent_id)} · {t.task_type}
+            </div>
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }

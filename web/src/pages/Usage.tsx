@@ -1,12 +1,188 @@
+import { useQuery } from '@tanstack/react-query';
+import { useMemo, useState } from 'react';
+import { api, unwrap } from '../api';
+import { useAuth } from '../auth';
 import { EmptyState } from '../components/EmptyState';
+import { ErrorNote } from '../components/ErrorNote';
+import { TimeChart } from '../ops/Chart';
+import { usd, when } from '../ops/format';
+import '../ops/ops.css';
+
+/** Each time range with the bucket that keeps its chart readable. */
+const ranges = {
+  '1h': { ms: 3_600_000, bucket: 'minute' },
+  '24h': { ms: 86_400_000, bucket: 'hour' },
+  '7d': { ms: 7 * 86_400_000, bucket: 'hour' },
+  '30d': { ms: 30 * 86_400_000, bucket: 'day' },
+} as const;
+const bucketMs = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+type Range = keyof typeof ranges;
+type By = 'agent' | 'model' | 'tenant';
+const metrics = [
+  { title: 'Requests', of: (p: Point) => p.requests },
+  { title: 'Tokens', of: (p: Point) => p.input_tokens + p.output_tokens },
+  { title: 'Cost (USD)', of: (p: Point) => p.cost },
+  { title: 'Errors', of: (p: Point) => p.errors },
+];
+const MAX_SERIES = 8;
+
+interface Point {
+  t: string;
+  key: string;
+  requests: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost: number;
+}
 
 export default function Usage() {
+  const { me, can } = useAuth();
+  const [range, setRange] = useState<Range>('24h');
+  const [by, setBy] = useState<By>('agent');
+  const [allTenants, setAllTenants] = useState(false);
+  const root = me.tenant_name === 'default' && can('admin');
+  const { bucket, ms } = ranges[range];
+  const usage = useQuery({
+    queryKey: ['usage-series', range, by, allTenants],
+    refetchInterval: 30_000,
+    queryFn: async () => {
+      // Whole buckets: the range ends at the end of the current bucket.
+      const until = Math.ceil(Date.now() / bucketMs[bucket]) * bucketMs[bucket];
+      const since = until - ms;
+      return unwrap(
+        await api.GET('/v1/usage/series', {
+          params: {
+            query: {
+              since: new Date(since).toISOString(),
+              until: new Date(until).toISOString(),
+              bucket,
+              by,
+              ...(allTenants ? { all_tenants: 'true' as const } : {}),
+            },
+          },
+        }),
+      );
+    },
+  });
+  const budgets = useQuery({
+    queryKey: ['usage-budgets'],
+    refetchInterval: 30_000,
+    queryFn: async () => unwrap(await api.GET('/v1/usage/budgets')).data,
+  });
+  const charts = useMemo(() => (usage.data ? toCharts(usage.data) : undefined), [usage.data]);
+
   return (
     <section>
       <h1>Usage</h1>
-      <EmptyState title="Coming soon">
-        <p>This page is not built yet. The API under /v1 and the CLI do everything it will.</p>
-      </EmptyState>
+      <form className="filters" aria-label="Usage view" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Range
+          <select value={range} onChange={(e) => setRange(e.target.value as Range)}>
+            {Object.keys(ranges).map((r) => (
+              <option key={r} value={r}>
+                last {r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Per
+          <select value={by} onChange={(e) => setBy(e.target.value as By)}>
+            <option value="agent">agent</option>
+            <option value="model">model</option>
+            <option value="tenant">tenant</option>
+          </select>
+        </label>
+        {root ? (
+          <label className="inline">
+            <input type="checkbox" checked={allTenants} onChange={(e) => setAllTenants(e.target.checked)} />{' '}
+            every tenant
+          </label>
+        ) : null}
+      </form>
+      <ErrorNote error={usage.error} />
+      {charts && charts.series.length === 0 ? (
+        <EmptyState title="No model calls in this range">
+          <p>Usage appears here once agents, tasks or /v1/chat/completions call a model.</p>
+        </EmptyState>
+      ) : null}
+      {charts && charts.series.length > 0
+        ? metrics.map((m, i) => (
+            <TimeChart
+              key={m.title}
+              title={m.title}
+              xs={charts.xs}
+              series={charts.series.map((s) => ({ label: s.label, values: s.values[i]! }))}
+            />
+          ))
+        : null}
+      <h2>Budgets</h2>
+      <ErrorNote error={budgets.error} />
+      {budgets.data && budgets.data.length === 0 ? (
+        <p className="muted">
+          No budgets: set them per tenant or per agent in tenants.yaml (budgets: tokens_per_day,
+          cost_per_month …).
+        </p>
+      ) : null}
+      {budgets.data && budgets.data.length > 0 ? (
+        <table>
+          <thead>
+            <tr>
+              <th>For</th>
+              <th>Rule</th>
+              <th>Used</th>
+              <th>Remaining</th>
+              <th>Resets</th>
+            </tr>
+          </thead>
+          <tbody>
+            {budgets.data.map((b) => {
+              const money = b.rule.startsWith('cost');
+              const show = (n: number) => (money ? usd(n) : Math.round(n).toLocaleString());
+              return (
+                <tr key={`${b.agent}-${b.rule}`}>
+                  <td>{b.scope === 'tenant' ? 'tenant' : `agent ${b.agent}`}</td>
+                  <td>{b.rule}</td>
+                  <td>
+                    <meter min={0} max={b.limit} value={b.used} aria-label={`${b.rule} used`} />{' '}
+                    {show(b.used)} of {show(b.limit)}
+                  </td>
+                  <td>{show(b.remaining)}</td>
+                  <td>{when(b.resets_at)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      ) : null}
     </section>
   );
+}
+
+/** The points as uPlot columns: every bucket of the range (zeros where nothing ran), the busiest keys as series. */
+function toCharts(res: { since: string; until: string; bucket: string; data: Point[] }) {
+  const step = bucketMs[res.bucket as keyof typeof bucketMs];
+  const from = Date.parse(res.since);
+  const n = Math.max(1, Math.ceil((Date.parse(res.until) - from) / step));
+  const xs = Array.from({ length: n }, (_, i) => (from + i * step) / 1000);
+  const totals = new Map<string, number>();
+  for (const p of res.data) totals.set(p.key, (totals.get(p.key) ?? 0) + p.requests);
+  const keys = [...totals.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, MAX_SERIES)
+    .map(([k]) => k);
+  const series = keys.map((key) => ({
+    label: key || '(no agent)',
+    values: metrics.map(() => new Array<number>(n).fill(0)),
+  }));
+  for (const p of res.data) {
+    const s = keys.indexOf(p.key);
+    const i = Math.floor((Date.parse(p.t) - from) / step);
+    if (s < 0 || i < 0 || i >= n) continue;
+    metrics.forEach((m, mi) => {
+      series[s]!.values[mi]![i]! += m.of(p);
+    });
+  }
+  return { xs, series };
 }

@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import axe from 'axe-core';
+import type { Browser, Page } from 'playwright-core';
+import { createKey } from '../auth/fixtures.ts';
+import { collectPageErrors, launchBrowser, openSignedIn } from '../helpers/browser.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { createAgent } from '../runtime/helpers.ts';
+
+/** The operations pages (tasks, runs, knowledge, usage, settings) in a real browser against a real server. */
+describe('web console: tasks, runs, knowledge, usage and settings', () => {
+  let s: TestServer;
+  let browser: Browser;
+  let failingRunId: string;
+  let taskId: string;
+  let kbId: string;
+
+  const open = async (
+    path: string,
+    key = s.adminKey,
+    bypassCSP = false,
+    width = 1280,
+  ): Promise<{ page: Page; errors: { list: string[] } }> => {
+    // axe is injected as a script tag, which the console's CSP refuses: its pages open with CSP bypassed.
+    const context = await browser.newContext({ bypassCSP, viewport: { width, height: 900 } });
+    const page = await context.newPage();
+    // Failed requests are listed by the listener below, with their URL (the browser's own line has none,
+    // and the favicon it asks for is no request of the page).
+    const all = collectPageErrors(page);
+    const errors = {
+      get list() {
+        return all.filter((e) => !e.startsWith('console: Failed to load resource'));
+      },
+      push: (e: string) => all.push(e),
+    };
+    page.on('response', (r) => {
+      if (r.status() >= 400)
+        errors.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+    });
+    await openSignedIn(page, s.url, key, path);
+    return { page, errors };
+  };
+
+  before(async () => {
+    [s, browser] = await Promise.all([startServer('pglite'), launchBrowser()]);
+    await createAgent(s, {
+      name: 'summarizer',
+      model: 'mock/default',
+      task_types: [
+        {
+          name: 'summarize',
+          input_schema: {
+            type: 'object',
+            required: ['text'],
+            properties: {
+              text: { type: 'string', title: 'Text' },
+              words: { type: 'integer', minimum: 1 },
+              code: { type: 'string', pattern: '^[A-Z]{3}$' },
+            },
+          },
+        },
+      ],
+    });
+    const clock = await createAgent(s, { name: 'clock', tools: ['current_time'] });
+    const chat = await s.request('POST', `/v1/agents/${clock.id}/chat`, {
+      body: { message: 'use the current_time tool {"timezone": "Nowhere/Atlantis"}', stream: false },
+    });
+    assert.equal(chat.status, 200, chat.text);
+    failingRunId = chat.body.run_id;
+  });
+  after(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  it('creates a task from its type’s schema form, with inline errors, and watches it complete live', async () => {
+    const { page, errors } = await open('/tasks/new');
+    await page.getByLabel('Agent').selectOption({ label: 'summarizer' });
+    await page.getByLabel('Title *').fill('Summarise the note');
+    await page.getByLabel('words').fill('0');
+    await page.getByRole('button', { name: 'Create task' }).click();
+    // Checked in the page: the required field and the minimum.
+    await page.locator('.field', { hasText: 'Text *' }).getByText('required').waitFor();
+    await page.locator('.field', { hasText: 'words' }).getByText('must be at least 1').waitFor();
+    await page.getByLabel('Text *').fill('Agents run tasks in the background.');
+    await page.getByLabel('words').fill('5');
+    await page.getByLabel('code').fill('lowercase');
+    await page.getByRole('button', { name: 'Create task' }).click();
+    // Checked by the server (the pattern), its 400 shown on the field.
+    await page
+      .locator('.field', { hasText: 'code' })
+      .getByText(/must match pattern/)
+      .waitFor();
+    await page.getByLabel('code').fill('ABC');
+    await page.getByRole('button', { name: 'Create task' }).click();
+    await page.waitForURL(/\/tasks\/[0-9a-f-]{36}$/);
+    taskId = new URL(page.url()).pathname.split('/').pop()!;
+    await page.locator('.page-head .badge', { hasText: 'completed' }).waitFor();
+    await page.locator('.timeline').getByText('completed', { exact: true }).waitFor();
+    const task = await s.request('GET', `/v1/tasks/${taskId}`);
+    assert.equal(task.body.status, 'completed');
+    assert.deepEqual(task.body.payload, {
+      text: 'Agents run tasks in the background.',
+      words: 5,
+      code: 'ABC',
+    });
+    await page.getByRole('link', { name: /^Run / }).click();
+    await page.getByRole('heading', { name: /^Run / }).waitFor();
+    assert.deepEqual(errors.list, ['400 POST /v1/tasks'], 'only the refusal of the pattern');
+    await page.context().close();
+  });
+
+  it('uploads a dropped document with progress and finds it with the search tester', async () => {
+    const { page, errors } = await open('/knowledge');
+    await page.getByText('No knowledge bases yet').waitFor();
+    await page.getByLabel('Name').fill('handbook');
+    await page.getByRole('button', { name: 'Create knowledge base' }).click();
+    await page.getByRole('link', { name: 'handbook' }).click();
+    kbId = new URL(page.url()).pathname.split('/').pop()!;
+    await page.locator('input[type=file]').setInputFiles({
+      name: 'refunds.md',
+      mimeType: 'text/markdown',
+      buffer: Buffer.from('# Refunds\n\nCustomers get a refund within 30 days of purchase.\n'),
+    });
+    await page.locator('.uploads').getByText('created').waitFor();
+    assert.equal(
+      await page.getByRole('progressbar', { name: 'refunds.md upload' }).getAttribute('value'),
+      '1',
+    );
+    await page.getByRole('cell', { name: 'refunds.md' }).waitFor();
+    await page.getByLabel('Query').fill('refund purchase');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const hit = page.getByRole('table', { name: 'Search hits' }).getByRole('row').nth(1);
+    await hit.getByText('refunds.md').waitFor();
+    const lexical = await hit.getByRole('cell').nth(2).innerText();
+    assert.match(lexical, /^0\.\d{4}/, 'a full-text score');
+    assert.deepEqual(errors.list, []);
+    await page.context().close();
+  });
+
+  it('opens a failing run in the clinic on its failing step, with its input, output and error', async () => {
+    const { page, errors } = await open('/runs?has_error=true');
+    await page.getByRole('link', { name: failingRunId.slice(0, 8) }).click();
+    const detail = page.getByRole('region', { name: 'Step detail' });
+    await detail.getByRole('heading', { name: /tool: current_time/ }).waitFor();
+    await detail.getByText('error', { exact: true }).waitFor();
+    await detail.getByText('Nowhere/Atlantis').first().waitFor();
+    assert.ok((await page.locator('.waterfall .bar-error').count()) >= 1, 'the failing bar is marked');
+    assert.deepEqual(errors.list, []);
+    await page.context().close();
+  });
+
+  it('links a failed task straight to its run', async () => {
+    const broken = await createAgent(s, { name: 'broken', model: 'nowhere/none' });
+    const res = await s.request('POST', '/v1/tasks', {
+      body: { agent_id: broken.id, task_type: 'default', title: 'doomed', max_attempts: 1 },
+    });
+    assert.equal(res.status, 202, res.text);
+    await eventually(
+      async () => (await s.request('GET', `/v1/tasks/${res.body.id}`)).body.status === 'failed' || undefined,
+    );
+    const { page } = await open(`/tasks/${res.body.id}`);
+    await page.getByRole('link', { name: 'Open the run that failed' }).click();
+    await page.getByRole('heading', { name: /^Run / }).waitFor();
+    await page.getByText(/Run failed:/).waitFor();
+    await page.context().close();
+  });
+
+  it('shows a read-only key no write controls, and the API refuses its writes', async () => {
+    const reader = (await createKey(s, ['read'])).secret;
+    const writes =
+      /^(New task|Create|Cancel|Retry|Revoke|Add MCP|Remove|Test |Pause|Resume|Delete|Choose files)/;
+    for (const path of [
+      '/tasks',
+      `/tasks/${taskId}`,
+      '/tasks/schedules',
+      '/runs',
+      '/knowledge',
+      `/knowledge/${kbId}`,
+      '/usage',
+      '/settings',
+    ]) {
+      const { page, errors } = await open(path, reader);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      assert.equal(await page.getByRole('button', { name: writes }).count(), 0, `${path}: no write buttons`);
+      assert.equal(await page.getByRole('link', { name: writes }).count(), 0, `${path}: no write links`);
+      assert.equal(await page.getByText('Choose files to upload').count(), 0, `${path}: no upload`);
+      assert.deepEqual(errors.list, [], path);
+      await page.context().close();
+    }
+    const agents = await s.request('GET', '/v1/agents?name=summarizer');
+    const refused = await s.request('POST', '/v1/tasks', {
+      key: reader,
+      body: { agent_id: agents.body.data[0].id, task_type: 'summarize', title: 'x', payload: { text: 'x' } },
+    });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.error.code, 'forbidden');
+  });
+
+  it('has no serious or critical accessibility violation on any of these pages, wide and at 390 px', async () => {
+    const paths = [
+      '/tasks',
+      '/tasks/new',
+      '/tasks/schedules',
+      `/tasks/${taskId}`,
+      '/runs',
+      `/runs/${failingRunId}`,
+      '/knowledge',
+      `/knowledge/${kbId}`,
+      '/usage',
+      '/settings',
+    ];
+    const narrow = [
+      '/tasks',
+      `/tasks/${taskId}`,
+      `/runs/${failingRunId}`,
+      `/knowledge/${kbId}`,
+      '/usage',
+      '/settings',
+    ];
+    for (const [path, width] of [
+      ...paths.map((p) => [p, 1280] as const),
+      ...narrow.map((p) => [p, 390] as const),
+    ]) {
+      const { page } = await open(path, s.adminKey, true, width);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      await page.addScriptTag({ content: axe.source });
+      const violations = (await page.evaluate(
+        `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
+          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+          .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`,
+      )) as string[];
+      assert.deepEqual(violations, [], `${path} at ${width} px`);
+      await page.context().close();
+    }
+  });
+});

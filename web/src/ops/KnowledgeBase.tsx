@@ -1,0 +1,239 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useId, useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { api, unwrap } from '../api';
+import { useAuth } from '../auth';
+import { ErrorNote } from '../components/ErrorNote';
+import { TableWrap } from './Code';
+import { when } from './format';
+import { StatusBadge } from './StatusBadge';
+import { uploadDocument } from './upload';
+
+interface Upload {
+  key: number;
+  name: string;
+  progress: number;
+  /** uploading → ingesting (bytes sent, the server chunks and embeds) → the server's answer. */
+  state: string;
+  error?: unknown;
+}
+
+/** One knowledge base: documents, drag-and-drop upload with progress, and a search tester. */
+export function KnowledgeBase() {
+  const { id = '' } = useParams();
+  const { can } = useAuth();
+  const kb = useQuery({
+    queryKey: ['kb', id],
+    queryFn: async () => unwrap(await api.GET('/v1/knowledge-bases/{id}', { params: { path: { id } } })),
+  });
+  const docs = useQuery({
+    queryKey: ['kb-docs', id],
+    queryFn: async () =>
+      unwrap(
+        await api.GET('/v1/knowledge-bases/{id}/documents', {
+          params: { path: { id }, query: { limit: 500 } },
+        }),
+      ),
+  });
+  return (
+    <section>
+      <p>
+        <Link to="/knowledge">← Knowledge</Link>
+      </p>
+      <h1>{kb.data?.name ?? 'Knowledge base'}</h1>
+      <ErrorNote error={kb.error ?? docs.error} />
+      {can('write') ? <DropZone kbId={id} /> : null}
+      <h2>Documents</h2>
+      {docs.data && docs.data.data.length === 0 ? (
+        <p className="muted">No documents yet: drop Markdown, text, HTML or PDF files above.</p>
+      ) : null}
+      {docs.data && docs.data.data.length > 0 ? (
+        <TableWrap label="Documents table">
+          <table>
+            <thead>
+              <tr>
+                <th>Source</th>
+                <th>Format</th>
+                <th>Chunks</th>
+                <th>Updated</th>
+              </tr>
+            </thead>
+            <tbody>
+              {docs.data.data.map((d) => (
+                <tr key={d.id}>
+                  <td>{d.source}</td>
+                  <td>{d.format}</td>
+                  <td>{d.chunk_count}</td>
+                  <td>{when(d.updated_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableWrap>
+      ) : null}
+      <SearchTester kbId={id} />
+    </section>
+  );
+}
+
+function DropZone({ kbId }: { kbId: string }) {
+  const client = useQueryClient();
+  const inputId = useId();
+  const [over, setOver] = useState(false);
+  const [uploads, setUploads] = useState<Upload[]>([]);
+  const patch = (i: number, p: Partial<Upload>) =>
+    setUploads((u) => u.map((x, j) => (j === i ? { ...x, ...p } : x)));
+
+  const send = async (files: File[]) => {
+    const first = uploads.length;
+    setUploads((u) => [
+      ...u,
+      ...files.map((f, k) => ({ key: first + k, name: f.name, progress: 0, state: 'uploading' })),
+    ]);
+    // One at a time: each file's progress bar means something, and the server ingests in order.
+    for (const [k, file] of files.entries()) {
+      const i = first + k;
+      try {
+        const result = await uploadDocument(kbId, file, (p) =>
+          patch(i, { progress: p, state: p >= 1 ? 'ingesting' : 'uploading' }),
+        );
+        patch(i, { progress: 1, state: result.status });
+      } catch (error) {
+        patch(i, { state: 'failed', error });
+      }
+      void client.invalidateQueries({ queryKey: ['kb-docs', kbId] });
+      void client.invalidateQueries({ queryKey: ['kb', kbId] });
+    }
+  };
+
+  return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: a drop target for the mouse; the file input inside is the keyboard's way
+    <div
+      className={`dropzone${over ? ' over' : ''}`}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setOver(true);
+      }}
+      onDragLeave={() => setOver(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setOver(false);
+        void send([...e.dataTransfer.files]);
+      }}
+    >
+      <p>Drop files here, or</p>
+      <label htmlFor={inputId} className="button-like">
+        Choose files to upload
+      </label>
+      <input
+        id={inputId}
+        type="file"
+        multiple
+        className="sr-only"
+        onChange={(e) => {
+          void send([...(e.target.files ?? [])]);
+          e.target.value = '';
+        }}
+      />
+      {uploads.length > 0 ? (
+        <ul className="uploads">
+          {uploads.map((u) => (
+            <li key={u.key}>
+              {u.name} <progress max={1} value={u.progress} aria-label={`${u.name} upload`} />{' '}
+              <StatusBadge status={u.state} />
+              {u.error ? <ErrorNote error={u.error} /> : null}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
+function SearchTester({ kbId }: { kbId: string }) {
+  const [query, setQuery] = useState('');
+  const [mode, setMode] = useState<'hybrid' | 'text' | 'vector'>('hybrid');
+  const search = useMutation({
+    mutationFn: async () =>
+      unwrap(
+        await api.POST('/v1/knowledge-bases/{id}/search', {
+          params: { path: { id: kbId } },
+          body: { query, mode, top_k: 10, explain: true },
+        }),
+      ),
+  });
+  const fmt = (n: number | null | undefined, digits = 4) =>
+    n === null || n === undefined ? '—' : n.toFixed(digits);
+  return (
+    <section className="panel">
+      <h2>Search tester</h2>
+      <form
+        className="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (query.trim()) search.mutate();
+        }}
+      >
+        <label>
+          Query
+          <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} size={40} />
+        </label>
+        <label>
+          Mode
+          <select value={mode} onChange={(e) => setMode(e.target.value as typeof mode)}>
+            <option>hybrid</option>
+            <option>text</option>
+            <option>vector</option>
+          </select>
+        </label>
+        <button type="submit" disabled={search.isPending}>
+          Search
+        </button>
+      </form>
+      <ErrorNote error={search.error} />
+      {search.data?.notice ? <p className="muted">{search.data.notice}</p> : null}
+      {search.data ? (
+        search.data.data.length === 0 ? (
+          <p className="muted">No hits.</p>
+        ) : (
+          <TableWrap label="Search hits table">
+            <table aria-label="Search hits">
+              <thead>
+                <tr>
+                  <th>#</th>
+                  <th>Document · passage</th>
+                  <th>Lexical</th>
+                  <th>Vector</th>
+                  <th>Fused</th>
+                </tr>
+              </thead>
+              <tbody>
+                {search.data.data.map((h, i) => (
+                  <tr key={h.chunk_id}>
+                    <td>{i + 1}</td>
+                    <td>
+                      <strong>{h.document.source}</strong>
+                      {h.heading_path.length > 0 ? (
+                        <span className="muted"> › {h.heading_path.join(' › ')}</span>
+                      ) : null}
+                      <div className="muted">{h.content.slice(0, 240)}</div>
+                    </td>
+                    <td>
+                      {fmt(h.text_score)}
+                      <div className="muted">rank {h.text_rank ?? '—'}</div>
+                    </td>
+                    <td>
+                      {fmt(h.vector_score)}
+                      <div className="muted">rank {h.vector_rank ?? '—'}</div>
+                    </td>
+                    <td>{fmt(h.score, 5)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableWrap>
+        )
+      ) : null}
+    </section>
+  );
+}
