@@ -7,6 +7,7 @@ import { type BeginInput, type Begun, beginRun, toMessage } from './run-begin.ts
 import type { PendingEvent, RunEvent } from './run-events.ts';
 import { withSeqs } from './run-events.ts';
 import { cancelRuns, failRuns } from './run-stop.ts';
+import { countRunsSince } from './run-counts.ts';
 import { listRuns, traceOfRun } from './run-traces.ts';
 import type { RunStatus } from './schema.ts';
 import type { ListRunsQuery, RunTrace } from './trace-schema.ts';
@@ -69,6 +70,11 @@ export class RunStore {
   /** A run's step tree (404 for another tenant's run). */
   trace(tenantId: string, runId: string): Promise<RunTrace> {
     return traceOfRun(this.db, tenantId, runId, (id) => this.steps(id));
+  }
+
+  /** A tenant's runs created since `since`, counted by status. */
+  countSince(tenantId: string, since: Date): Promise<Record<string, number>> {
+    return countRunsSince(this.db, tenantId, since);
   }
 
   /**
