@@ -9,7 +9,11 @@ export const systemDeps = [
   // The sandbox's tools and the local-dev agents run under bubblewrap.
   { command: 'bwrap', install: 'apt-get install -y bubblewrap', files: ['test/sandbox/', 'test/local-dev/'] },
   // The docs page is rendered in a real browser.
-  { command: 'chromium', install: 'apt-get install -y chromium', files: ['test/http/openapi'] },
+  {
+    command: 'chromium',
+    install: 'apt-get install -y chromium',
+    files: ['test/http/openapi', 'test/console/'],
+  },
 ] as const;
 
 /** The path of `command`, or undefined when it is not on PATH. */
