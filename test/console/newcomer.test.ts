@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, openSignedIn } from '../helpers/browser.ts';
+import { collectPageErrors, launchBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -45,7 +45,7 @@ describe('web console: the newcomer path', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' }).click();
     await page.getByRole('heading', { name: 'No agents yet' }).waitFor();
     await page.getByRole('link', { name: 'From a template' }).click();
-    await page.getByRole('button', { name: 'Use the Basic assistant template' }).click();
+    await page.getByRole('button', { name: 'Use Basic assistant' }).click();
     const instructions = page.getByLabel('Instructions (system prompt)');
     assert.match(await instructions.inputValue(), /careful, helpful assistant/);
     await page.getByLabel('Name', { exact: true }).fill('helper');

@@ -10,10 +10,7 @@ type Ok<P extends keyof paths> = paths[P] extends {
 export type Agent = Ok<'/v1/agents/{id}'>;
 export type Template = Ok<'/v1/templates/{id}'>;
 export type Team = Ok<'/v1/multi-agents/{id}'>;
-export type Tool = Ok<'/v1/tools'>['data'][number];
-export type Session = Ok<'/v1/sessions/{id}'>;
 export type Message = Ok<'/v1/sessions/{id}/messages'>['data'][number];
-export type RunSummary = Ok<'/v1/runs'>['data'][number];
 export type AgentInput = NonNullable<
   paths['/v1/agents']['post']['requestBody']
 >['content']['application/json'];

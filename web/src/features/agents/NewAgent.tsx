@@ -96,8 +96,8 @@ function TemplateCard({ t, onPick }: { t: Template; onPick: () => void }) {
       </p>
       {open ? <pre className="prompt">{t.system_prompt}</pre> : null}
       <div className="actions">
-        <button type="button" onClick={onPick} aria-label={`Use the ${t.name} template`}>
-          Use this template
+        <button type="button" onClick={onPick}>
+          Use {t.name}
         </button>
         <button type="button" className="secondary" aria-expanded={open} onClick={() => setOpen(!open)}>
           {open ? 'Hide instructions' : 'Show instructions'}

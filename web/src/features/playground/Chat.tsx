@@ -45,10 +45,11 @@ export function Chat({
     if (!sessionId) setT(emptyTranscript);
   }, [sessionId, history.data]);
   useEffect(() => () => abort.current?.abort(), []);
+  const count = t.items.length;
   useEffect(() => {
     // Braces: newer browsers' scrollIntoView returns a promise, which must not become the cleanup.
-    void endRef.current?.scrollIntoView?.({ block: 'end' });
-  }, [t.items.length]);
+    if (count > 0) void endRef.current?.scrollIntoView?.({ block: 'end' });
+  }, [count]);
 
   const refresh = (sid: string | undefined) => {
     if (!sid) return;
@@ -209,7 +210,8 @@ export function Chat({
         <div ref={endRef} />
       </div>
       {pendingNames.length ? (
-        <div className="approval" role="group" aria-label="Approval needed">
+        <fieldset className="approval">
+          <legend>Approval needed</legend>
           <p>
             The agent wants to run <strong>{pendingNames.join(', ')}</strong>. It waits for your decision.
           </p>
@@ -230,7 +232,7 @@ export function Chat({
           ) : (
             <p className="muted">A key with write access can approve or deny it.</p>
           )}
-        </div>
+        </fieldset>
       ) : null}
       <ErrorNote error={error ?? history.error ?? runs.error} />
       {can('write') ? (
