@@ -32,7 +32,8 @@ describe('web console: the newcomer path', () => {
     await page.getByText('System: green').waitFor();
     const components = page.getByRole('list', { name: 'Components' });
     const store = components.getByRole('button', { name: /^store/ });
-    await store.click();
+    await store.focus();
+    await page.keyboard.press('Enter');
     await components
       .getByText(/answered in \d+ ms/)
       .first()
@@ -130,5 +131,18 @@ describe('web console: the newcomer path', () => {
     assert.equal(resumed.length, 1, 'one resumption');
     assert.match(resumed[0]!, /^\d+$/, 'from the last event id it saw');
     assert.deepEqual(errors, []);
+  });
+
+  it('stops a run that is still thinking', async () => {
+    s.app.services.models.mock.script('default', [{ content: 'too late', delay_ms: 60_000 }]);
+    await page.getByRole('button', { name: 'New chat' }).click();
+    await page.getByLabel('Message to helper').fill('take your time');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.getByText('Stopped.').waitFor();
+    await page.getByRole('button', { name: 'Send' }).waitFor();
+    const runs = await s.request('GET', `/v1/runs?agent_id=${agentId}&limit=1`);
+    assert.equal(runs.body.data[0].status, 'cancelled');
+    assert.equal(await page.getByText('too late').count(), 0);
   });
 });

@@ -38,9 +38,15 @@ export function EditAgent() {
         unwrap(await api.DELETE('/v1/multi-agents/{id}', { params: { path: { id: draftTeam } } }));
       for (const x of ids) unwrap(await api.DELETE('/v1/agents/{id}', { params: { path: { id: x } } }));
     },
-    onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: agentKeys.all });
+    onSuccess: (_, ids) => {
       navigate('/agents');
+      // The lists change; the deleted agent's own queries are dropped, not fetched again (404).
+      for (const x of ids) qc.removeQueries({ queryKey: agentKeys.detail(x) });
+      for (const x of ids) qc.removeQueries({ queryKey: agentKeys.deployments(x) });
+      void qc.invalidateQueries({
+        predicate: (q) =>
+          q.queryKey[0] === 'agents' && q.queryKey[1] !== 'detail' && q.queryKey[1] !== 'deployments',
+      });
     },
   });
 
