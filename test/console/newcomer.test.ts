@@ -145,4 +145,22 @@ describe('web console: the newcomer path', () => {
     assert.equal(runs.body.data[0].status, 'cancelled');
     assert.equal(await page.getByText('too late').count(), 0);
   });
+
+  it('reopens an earlier session from the sidebar with its messages and tool cards', async () => {
+    await page.reload();
+    const sessions = page.getByRole('complementary', { name: 'Sessions' });
+    await sessions.getByRole('button', { name: /hello there/ }).click();
+    const log = page.getByRole('log', { name: 'Conversation' });
+    await log.getByText('You said: hello there, are you listening to me today?').waitFor();
+    const card = log.getByRole('article', { name: 'Tool call write_file' });
+    await card.getByText('Arguments').click();
+    await card.getByText('"path": "notes.txt"').waitFor();
+    await card
+      .getByText(/wrote \d+ bytes|notes\.txt/)
+      .last()
+      .waitFor();
+    await log.getByText(/The write_file tool returned:/).waitFor();
+    assert.match(new URL(page.url()).search, /session=/);
+    await page.getByText(/[1-9][\d,]* tokens/).waitFor();
+  });
 });

@@ -98,6 +98,26 @@ describe('web console: teams, a read-only key, accessibility', () => {
     assert.deepEqual(errors, []);
   });
 
+  it("edits a swarm's handoffs on its graph: saved on the member agents", async () => {
+    const swarm = await s.request('POST', '/v1/multi-agents', {
+      body: { name: 'crew', kind: 'swarm', members: [ids.writer, ids.planner] },
+    });
+    await page.goto(`${s.url}/teams?team=${swarm.body.id}`);
+    await page.getByRole('heading', { name: /crew/ }).waitFor();
+    await page.getByText('No handoffs yet').waitFor();
+    await page.getByLabel('From').selectOption({ label: 'writer' });
+    await page.getByLabel('to', { exact: true }).selectOption({ label: 'planner' });
+    await page.getByRole('button', { name: 'Add handoff' }).click();
+    await page.getByRole('button', { name: 'Make planner the entry' }).click();
+    await page.getByRole('button', { name: 'Save the graph' }).click();
+    await page.getByRole('button', { name: 'Saved' }).waitFor();
+    const writer = await s.request('GET', `/v1/agents/${ids.writer}`);
+    assert.deepEqual(writer.body.handoffs, ['planner']);
+    const saved = await s.request('GET', `/v1/multi-agents/${swarm.body.id}`);
+    assert.equal(saved.body.entry_agent_id, ids.planner);
+    await page.getByRole('listitem').filter({ hasText: 'writer → planner' }).waitFor();
+  });
+
   it('shows a read-only key no write control on these pages, and the API refuses its writes', async () => {
     const read = await s.request('POST', '/v1/keys', { body: { name: 'viewer', scopes: ['read'] } });
     const key = read.body.secret as string;
@@ -112,7 +132,9 @@ describe('web console: teams, a read-only key, accessibility', () => {
       [`/playground?agent=${ids.planner}`, 'Playground'],
       ['/teams', 'Teams'],
     ];
-    const team = (await s.request('GET', '/v1/multi-agents')).body.data[0];
+    const team = (await s.request('GET', '/v1/multi-agents')).body.data.find(
+      (t: { kind: string }) => t.kind === 'dag',
+    );
     pages.push([`/teams?team=${team.id}`, 'Teams']);
     for (const [path, heading] of pages) {
       await openSignedIn(viewer, s.url, key, path);
@@ -150,7 +172,9 @@ describe('web console: teams, a read-only key, accessibility', () => {
     await page.getByRole('article', { name: 'Tool call calculator' }).waitFor();
     await page.getByText(/The calculator tool returned/).waitFor();
     const findings: Record<string, string[]> = { playground: await axeFindings(page) };
-    const team = (await s.request('GET', '/v1/multi-agents')).body.data[0];
+    const team = (await s.request('GET', '/v1/multi-agents')).body.data.find(
+      (t: { kind: string }) => t.kind === 'dag',
+    );
     const visits: Array<[string, string, () => Promise<unknown>]> = [
       ['/', 'overview', () => page.getByText('System: green').waitFor()],
       ['/agents', 'agent list', () => page.getByRole('link', { name: 'planner' }).waitFor()],

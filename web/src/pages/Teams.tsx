@@ -18,6 +18,14 @@ export default function Teams() {
   const agents = useAgents();
   const chosen = teams.data?.data.find((t) => t.id === params.get('team'));
   const [creating, setCreating] = useState(false);
+  // A swarm's links are its members' handoffs: the editor starts again when they change.
+  const handoffs =
+    chosen?.kind === 'swarm'
+      ? (agents.data ?? [])
+          .filter((a) => chosen.members.includes(a.id))
+          .map((a) => a.handoffs.join(','))
+          .join(';')
+      : '';
   return (
     <section>
       <div className="page-head">
@@ -67,7 +75,7 @@ export default function Teams() {
       ) : null}
       {chosen && agents.data ? (
         <TeamEditor
-          key={`${chosen.id}:${chosen.version}`}
+          key={`${chosen.id}:${chosen.version}:${handoffs}`}
           team={chosen}
           agents={agents.data}
           onDeleted={() => setParams({})}
