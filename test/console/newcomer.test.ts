@@ -155,10 +155,7 @@ describe('web console: the newcomer path', () => {
     const card = log.getByRole('article', { name: 'Tool call write_file' });
     await card.getByText('Arguments').click();
     await card.getByText('"path": "notes.txt"').waitFor();
-    await card
-      .getByText(/wrote \d+ bytes|notes\.txt/)
-      .last()
-      .waitFor();
+    await card.getByText('Result', { exact: true }).waitFor();
     await log.getByText(/The write_file tool returned:/).waitFor();
     assert.match(new URL(page.url()).search, /session=/);
     await page.getByText(/[1-9][\d,]* tokens/).waitFor();
