@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
@@ -31,8 +34,14 @@ describe('web console: teams, a read-only key, accessibility', () => {
   let page: Page;
   let errors: string[];
   const ids: Record<string, string> = {};
+  const dir = mkdtempSync(path.join(tmpdir(), 'agentry-console-'));
   before(async () => {
-    [s, browser] = await Promise.all([startServer('pglite'), launchBrowser()]);
+    // A daily token budget, for the overview's spend against it.
+    writeFileSync(path.join(dir, 'tenants.yaml'), 'defaults:\n  budgets:\n    tokens_per_day: 1000000\n');
+    [s, browser] = await Promise.all([
+      startServer('pglite', { tenants_file: path.join(dir, 'tenants.yaml') }),
+      launchBrowser(),
+    ]);
     for (const name of ['planner', 'writer']) {
       const a = await s.request('POST', '/v1/agents', {
         body: { name, model: `mock/${name}`, tools: ['calculator'] },
@@ -46,6 +55,7 @@ describe('web console: teams, a read-only key, accessibility', () => {
   after(async () => {
     await browser?.close();
     await s?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('builds a DAG team as a graph, saves it, runs it and shows each node finish', async () => {
@@ -176,7 +186,20 @@ describe('web console: teams, a read-only key, accessibility', () => {
       (t: { kind: string }) => t.kind === 'dag',
     );
     const visits: Array<[string, string, () => Promise<unknown>]> = [
-      ['/', 'overview', () => page.getByText('System: green').waitFor()],
+      [
+        '/',
+        'overview',
+        async () => {
+          await page.getByText('System: green').waitFor();
+          // The chats and the team run above: counted this hour, and spent against the budget.
+          await page
+            .getByRole('table', { name: 'Runs by outcome' })
+            .getByRole('row', { name: /completed [1-9]/ })
+            .waitFor();
+          await page.getByText(/of 1,000,000 a day \(0\.\d+ %\)/).waitFor();
+          await page.getByRole('meter', { name: 'Tokens against the daily budget' }).waitFor();
+        },
+      ],
       ['/agents', 'agent list', () => page.getByRole('link', { name: 'planner' }).waitFor()],
       [
         '/agents/new?from=template',
