@@ -226,6 +226,10 @@ describe('web console: teams, a read-only key, accessibility', () => {
       await openSignedIn(page, s.url, s.adminKey, path);
       await ready();
       findings[name] = await axeFindings(page);
+      // The same page in the dark scheme (colours follow the system setting).
+      await page.emulateMedia({ colorScheme: 'dark' });
+      findings[`${name} (dark)`] = await axeFindings(page);
+      await page.emulateMedia({ colorScheme: 'light' });
       // Usable on a 390 px phone: nothing wider than the screen.
       await page.setViewportSize({ width: 390, height: 800 });
       const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;

@@ -129,6 +129,7 @@ export function TeamGraph({
         fitView
         fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
         minZoom={0.2}
+        colorMode="system"
       >
         <Background />
         <Controls showInteractive={false} />
