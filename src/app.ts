@@ -18,6 +18,7 @@ import type { Config } from './config/config.ts';
 import { TenantPolicies } from './config/tenant-policy.ts';
 import type { Db } from './db/db.ts';
 import type { LiveBus } from './events/bus.ts';
+import type { PushNotifier } from './interop/a2a/push.ts';
 import type { Memory } from './memory/memory.ts';
 import { createModelGateway } from './models/create-gateway.ts';
 import type { Gateway } from './models/gateway.ts';
@@ -27,6 +28,7 @@ import { registerHealthGauge } from './observability/health-gauge.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { startTracing } from './observability/tracing.ts';
+import type { A2ARemotes } from './runtime/a2a-remote.ts';
 import type { AgentGenerator } from './runtime/generator.ts';
 import type { AgentSandboxes } from './runtime/pool-agent/sandboxes.ts';
 import type { Runtime } from './runtime/runtime.ts';
@@ -41,6 +43,7 @@ import type { McpManager } from './tools/mcp/manager.ts';
 import type { McpServerStore } from './tools/mcp/servers.ts';
 import type { ToolRegistry } from './tools/registry.ts';
 import type { EgressProxy } from './tools/sandbox/egress-proxy.ts';
+import type { FleetStats } from './tools/sandbox/fleet-stats.ts';
 import type { SandboxService } from './tools/sandbox/service.ts';
 import { version } from './version.ts';
 
@@ -77,6 +80,10 @@ export interface Services {
   /** The agent runtime: chat runs, approval, cancellation, streams, orphan recovery. */
   runtime: Runtime;
   sessions: SessionService;
+  /** A2A push notifications for the tasks served at /a2a/{agent}. */
+  a2aPush: PushNotifier;
+  /** Calls to remote A2A agents (env a2a, a2a tools). */
+  a2aRemotes: A2ARemotes;
   /** Designs agents (or a team) from a plain-language requirement. */
   generator: AgentGenerator;
   /** Sandboxed execution: a warm pool per backend (bwrap, quickjs) and per-tool circuit breakers. */
@@ -84,6 +91,8 @@ export interface Services {
   /** Local-dev agents: their deployed bundles, and the sandboxes their handle runs in. */
   deployments: DeploymentService;
   agentSandboxes: AgentSandboxes;
+  /** The warm pools' stats summed over the fleet (Redis), or this process's alone. */
+  fleetStats: FleetStats;
   /** Knowledge bases: documents, chunks, hybrid search. */
   memory: Memory;
   /** MCP tool servers tenants register (rows), and their connections and tools in this process. */
@@ -155,7 +164,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       },
       closers,
     );
-    const { runtime, sessions, memory, generator } = await buildRuntime({
+    const { runtime, sessions, memory, generator, a2aPush } = await buildRuntime({
       config,
       db,
       bus,
@@ -168,6 +177,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       deployments: toolset.deployments,
       agentSandboxes: toolset.agentSandboxes,
       network: options.network,
+      a2aRemotes: toolset.a2aRemotes,
     });
     storeHealth(health, db, bus);
 
@@ -196,6 +206,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       ...toolset,
       runtime,
       sessions,
+      a2aPush,
       generator,
       memory,
     };

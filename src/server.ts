@@ -22,6 +22,16 @@ export async function serve(
       `auth mode "dev" trusts X-User-Id and is refused on a non-loopback address (${config.server.host})`,
     );
   }
+  if (config.fleet.role !== 'all' && !config.store.database_url) {
+    throw new AppError(
+      'config_error',
+      `role "${config.fleet.role}" needs PostgreSQL (DATABASE_URL): the embedded store belongs to one ` +
+        'process, which must then do everything (role "all")',
+    );
+  }
+  if (config.fleet.role === 'worker' && config.tasks.workers === 0) {
+    throw new AppError('config_error', 'role "worker" with tasks.workers 0 has nothing to run');
+  }
   const log = createLogger(config.log_level);
   const app: App = await createApp(config, { log, onMigration: (name) => print(`migrating: ${name}`) });
   // Handlers go in before the ready line: a supervisor may signal as soon as it sees it.
@@ -85,8 +95,11 @@ export async function serve(
     // A later start may listen elsewhere (another port): the saved key stays, its URL follows.
     refreshCredentialsUrl(config.credentials_file, url);
   }
-  print(`agentry listening on ${url} (store: ${app.services.db.kind})`);
-  print(`console: ${url}/#sign-in=${app.http.signInLinks.issue()} (a one-time link)`);
+  const role = config.fleet.role === 'all' ? '' : `, role: ${config.fleet.role}`;
+  print(`agentry listening on ${url} (store: ${app.services.db.kind}${role})`);
+  // A worker serves only its health endpoints: no console there.
+  if (config.fleet.role !== 'worker')
+    print(`console: ${url}/#sign-in=${app.http.signInLinks.issue()} (a one-time link)`);
   const vectors = app.services.memory.vectorSearch;
   print(
     vectors.state === 'on'

@@ -11,6 +11,10 @@ export function serveCommand(): Command {
     .option('--config <file>', 'path of agentry.yaml')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--workers <n>', 'tasks run at once by in-process workers (default 4); 0 turns them off')
+    .option(
+      '--role <role>',
+      'api (HTTP, no tasks) | worker (tasks, health endpoints only) | all (default; env AGENTRY_ROLE)',
+    )
     .action(
       action(
         async (opts: {
@@ -20,6 +24,7 @@ export function serveCommand(): Command {
           config?: string;
           logLevel?: string;
           workers?: string;
+          role?: string;
         }) => {
           const flags: ConfigInput = {
             ...((opts.host || opts.port) && {
@@ -28,6 +33,7 @@ export function serveCommand(): Command {
             ...(opts.dataDir && { store: { data_dir: opts.dataDir } }),
             ...(opts.logLevel && { log_level: opts.logLevel as ConfigInput['log_level'] }),
             ...(opts.workers !== undefined && { tasks: { workers: opts.workers as unknown as number } }),
+            ...(opts.role && { fleet: { role: opts.role as 'all' } }),
           };
           // Loaded here, not at the top: client commands should not pay for the server's imports.
           const { loadConfig } = await import('../config/config.ts');

@@ -355,7 +355,7 @@ export interface paths {
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent";
+                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                                 handoffs: string[];
                                 /** Format: uuid */
                                 id: string;
@@ -478,7 +478,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent";
+                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                         handoffs?: string[];
                         knowledge?: string[];
                         metadata?: {
@@ -522,7 +522,7 @@ export interface paths {
                             created_at: string;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             handoffs: string[];
                             /** Format: uuid */
                             id: string;
@@ -662,7 +662,7 @@ export interface paths {
                             created_at: string;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             handoffs: string[];
                             /** Format: uuid */
                             id: string;
@@ -873,7 +873,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent";
+                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                         handoffs?: string[];
                         knowledge?: string[];
                         metadata?: {
@@ -914,7 +914,7 @@ export interface paths {
                             created_at: string;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             handoffs: string[];
                             /** Format: uuid */
                             id: string;
@@ -1597,7 +1597,7 @@ export interface paths {
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent";
+                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                                 handoffs: string[];
                                 /** Format: uuid */
                                 id: string;
@@ -1831,7 +1831,7 @@ export interface paths {
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent";
+                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                                 handoffs: string[];
                                 /** Format: uuid */
                                 id: string;
@@ -6197,6 +6197,10 @@ export interface paths {
                         "application/json": {
                             loaded_at: string;
                             policy: {
+                                a2a: {
+                                    /** @default false */
+                                    publish_all_agents: boolean;
+                                };
                                 budgets: {
                                     /** @default {} */
                                     agents: {
@@ -6343,7 +6347,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Warm sandbox pool statistics (bwrap, quickjs, or agent: the local-dev agents' pool) */
+        /** Warm sandbox pool statistics (bwrap, quickjs, or agent: the local-dev agents' pool), this process's and the fleet's */
         get: {
             parameters: {
                 query?: never;
@@ -6370,6 +6374,18 @@ export interface paths {
                             created: number;
                             destroyed: number;
                             failed: number;
+                            fleet: {
+                                busy: number;
+                                created: number;
+                                destroyed: number;
+                                failed: number;
+                                preparing: number;
+                                processes: number;
+                                ready: number;
+                                /** @enum {string} */
+                                source: "redis" | "local";
+                                waiting: number;
+                            };
                             preparing: number;
                             ready: number;
                             type: string;
@@ -10328,7 +10344,7 @@ export interface paths {
                                 created_at: string | null;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent";
+                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                                 id: string;
                                 metadata: {
                                     [key: string]: unknown;
@@ -10370,7 +10386,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent";
+                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                         metadata?: {
                             [key: string]: unknown;
                         };
@@ -10404,7 +10420,7 @@ export interface paths {
                             created_at: string | null;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             id: string;
                             metadata: {
                                 [key: string]: unknown;
@@ -10531,7 +10547,7 @@ export interface paths {
                             created_at: string | null;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             id: string;
                             metadata: {
                                 [key: string]: unknown;
@@ -10728,7 +10744,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent";
+                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                         metadata?: {
                             [key: string]: unknown;
                         };
@@ -10762,7 +10778,7 @@ export interface paths {
                             created_at: string | null;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent";
+                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
                             id: string;
                             metadata: {
                                 [key: string]: unknown;

@@ -28,6 +28,9 @@ export interface DomainDeps {
   queue: () => QueueRunner | undefined;
 }
 
+/** Bus topic: a schedule was created or changed, so the schedulers of the fleet look again. */
+export const SCHEDULES_TOPIC = 'agentry_schedules';
+
 /** Tenants, keys, agents and the task queue's API side: plain services over the store, nothing to close. */
 export function buildDomain({ config, db, bus, metrics, health, policies, queue }: DomainDeps) {
   const tenants = new TenantService(db);
@@ -41,7 +44,13 @@ export function buildDomain({ config, db, bus, metrics, health, policies, queue 
   const tasks = new TaskService(db, bus, agents, policies);
   health.register('queue', {
     essential: false,
-    run: async () => ({ detail: { ...(await tasks.health()), workers: config.tasks.workers } }),
+    run: async () => ({
+      detail: {
+        ...(await tasks.health()),
+        workers: config.fleet.role === 'api' ? 0 : config.tasks.workers,
+        role: config.fleet.role,
+      },
+    }),
   });
   return {
     tenants,
@@ -54,7 +63,12 @@ export function buildDomain({ config, db, bus, metrics, health, policies, queue 
     callbackSecrets: new CallbackSecrets(db),
     taskHandlers: new HandlerRegistry(),
     queueMetrics: new QueueMetrics(metrics.registry, db),
-    schedules: new ScheduleService(db, tasks, () => queue()?.scheduler.wake()),
+    schedules: new ScheduleService(db, tasks, () => {
+      const local = queue();
+      if (local) local.scheduler.wake();
+      // The schedulers of other processes (an API process has none of its own).
+      bus.publish(SCHEDULES_TOPIC, '').catch(() => {});
+    }),
     /** A tenant's name for logs and policies; its id when it has none (deleted meanwhile). */
     tenantName,
     allowPrivateEgress,

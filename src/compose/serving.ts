@@ -4,12 +4,13 @@ import { buildHttp } from '../http/build.ts';
 import type { OutboundNetwork } from '../net/outbound.ts';
 import { QueueRunner } from '../tasks/runner.ts';
 import type { Closers } from './closers.ts';
+import { SCHEDULES_TOPIC } from './domain.ts';
 
 /**
  * Builds the HTTP front door, then starts the runtime and the in-process workers. These three stop
  * as one step, in an order of their own rather than the reverse of starting: runs executing here
  * fail as `shutdown` and open streams end first, so the HTTP server can close; the queue's running
- * tasks get most of the grace last.
+ * tasks get most of the grace last. `fleet.role` decides which parts this process runs.
  */
 export async function startServing(
   services: Services,
@@ -18,7 +19,8 @@ export async function startServing(
 ): Promise<FastifyInstance> {
   const { config, log, runtime } = services;
   const grace = config.server.shutdown_grace_seconds;
-  const http = await buildHttp(services, log);
+  const role = config.fleet.role;
+  const http = await buildHttp(services, log, role === 'worker' ? 'health' : 'all');
   closers.add('runtime, http, queue', async () => {
     await runtime.stop(grace * 200);
     await http.close();
@@ -26,7 +28,8 @@ export async function startServing(
     await services.queue?.stop(grace * 800);
   });
   await runtime.start();
-  if (config.tasks.workers > 0) {
+  // An API process claims nothing: the worker processes of the fleet run the queue.
+  if (role !== 'api' && config.tasks.workers > 0) {
     services.queue = new QueueRunner({
       db: services.db,
       bus: services.bus,
@@ -39,6 +42,10 @@ export async function startServing(
       network,
     });
     await services.queue.start();
+    // A schedule changed through any process of the fleet: look at the schedules again now.
+    const queue = services.queue;
+    const unsubscribe = await services.bus.subscribe(SCHEDULES_TOPIC, () => queue.scheduler.wake());
+    closers.add('schedule wake-ups', unsubscribe);
   }
   return http;
 }

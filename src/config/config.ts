@@ -194,11 +194,51 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Scaling out: what this process does in a fleet sharing one PostgreSQL and one Redis. */
+    fleet: z
+      .object({
+        /**
+         * `api` serves HTTP and runs chats but claims no task; `worker` claims and runs tasks and
+         * serves only the health and metrics endpoints; `all` (one process, the default) does both.
+         */
+        role: z.enum(['api', 'worker', 'all']).default('all'),
+        /** How often this process publishes its warm sandbox pool stats for fleet-wide totals (Redis). */
+        stats_seconds: z.coerce.number().positive().max(3600).default(5),
+      })
+      .strict()
+      .prefault({}),
     /** The six-agent operations team (LUMINA, SAM, EIVOR, ORACLE, CONNOR, AEGIS, from built-in templates). */
     ops_team: z
       .object({
         /** Create the team's agents in the default tenant when that tenant is first created. */
         seed: z.union([z.boolean(), z.stringbool()]).default(true),
+      })
+      .strict()
+      .prefault({}),
+    /** A2A (Agent2Agent): agents served at /a2a/{agent_id}, and remote A2A agents as `env: a2a`. */
+    a2a: z
+      .object({
+        /** The agent (id) whose card /.well-known/agent-card.json serves; unset: that path answers 404. */
+        root_agent: z.uuid().optional(),
+        /** This server's public base URL, written in the cards; unset: taken from each request's Host. */
+        public_url: z.url({ protocol: /^https?$/ }).optional(),
+        /** Deadline of one call to a remote A2A agent (its card, or a message until it answers). */
+        timeout_ms: z.coerce.number().int().positive().default(120_000),
+        /** Largest answer read from a remote A2A agent, in bytes. */
+        max_bytes: z.coerce
+          .number()
+          .int()
+          .positive()
+          .default(2 * 1024 * 1024),
+        /** Attempts after the first on network errors, timeouts, 429 and 5xx (full jitter). */
+        retries: z.coerce.number().int().min(0).max(10).default(2),
+        /** Consecutive failures that open a remote agent's circuit breaker, and how long it stays open. */
+        breaker_failures: z.coerce.number().int().positive().default(5),
+        breaker_reset_ms: z.coerce.number().int().positive().default(30_000),
+        /** Deadline of one push notification to an A2A client. */
+        push_timeout_ms: z.coerce.number().int().positive().default(5_000),
+        /** Push notification configs one task may have. */
+        push_max_per_task: z.coerce.number().int().min(1).max(100).default(10),
       })
       .strict()
       .prefault({}),
@@ -259,6 +299,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_JWT_AUDIENCE', ['auth', 'jwt_audience']],
   ['AGENTRY_DEFAULT_MODEL', ['models', 'default_model']],
   ['AGENTRY_WORKERS', ['tasks', 'workers']],
+  ['AGENTRY_ROLE', ['fleet', 'role']],
   ['AGENTRY_LEASE_SECONDS', ['tasks', 'lease_seconds']],
   ['AGENTRY_RUN_RETENTION_DAYS', ['runtime', 'run_retention_days']],
   ['AGENTRY_EMBEDDINGS', ['memory', 'embeddings', 'provider']],

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
+import { lockDataDir } from './data-dir-lock.ts';
 import { assertChannel, type Db, type NotifyHandler, type Queryable } from './db.ts';
 import { storableParams } from './storable.ts';
 import { rethrowFromStore } from './unavailable.ts';
@@ -26,21 +27,35 @@ export interface PgliteOptions {
  */
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
-  private constructor(private readonly pg: PGlite) {}
+  private constructor(
+    private readonly pg: PGlite,
+    /** Frees the data directory's lock (data-dir-lock.ts); nothing for `memory://`. */
+    private readonly unlock: () => void = () => {},
+  ) {}
 
   static async open(dataDir: string, options: PgliteOptions = {}): Promise<PgliteDb> {
-    if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const mb = options.sharedBuffersMb;
     if (mb !== undefined && !(Number.isInteger(mb) && mb >= 16 && mb <= 1024))
       throw new Error(`shared buffers of ${mb} MB: expected a whole number from 16 to 1024`);
+    let unlock = () => {};
+    if (!dataDir.startsWith('memory://')) {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      // Before PGlite touches the files: a second process opening them would corrupt the store.
+      unlock = lockDataDir(dataDir);
+    }
     // pgvector ships as a separate package pinned to one PGlite release; package.json overrides that
     // pin to the installed PGlite (the extension's ABI is unchanged across these patch releases).
-    const pg = await PGlite.create(dataDir, {
-      extensions: { vector },
-      ...(options.seed ? { loadDataDir: options.seed } : {}),
-      ...(mb ? { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${mb}MB`] } : {}),
-    });
-    return new PgliteDb(pg);
+    try {
+      const pg = await PGlite.create(dataDir, {
+        extensions: { vector },
+        ...(options.seed ? { loadDataDir: options.seed } : {}),
+        ...(mb ? { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${mb}MB`] } : {}),
+      });
+      return new PgliteDb(pg, unlock);
+    } catch (err) {
+      unlock();
+      throw err;
+    }
   }
 
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
@@ -102,6 +117,10 @@ export class PgliteDb implements Db {
   }
 
   async close(): Promise<void> {
-    if (!this.pg.closed) await this.pg.close();
+    try {
+      if (!this.pg.closed) await this.pg.close();
+    } finally {
+      this.unlock();
+    }
   }
 }

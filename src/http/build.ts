@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Services } from '../app.ts';
 import { SignInLinks } from '../auth/sign-in-links.ts';
+import { a2aRoutes } from '../interop/a2a/routes.ts';
 import { mcpEndpointRoutes } from '../interop/mcp-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { registerCompat } from './compat/index.ts';
@@ -42,8 +43,15 @@ import { tenantRoutes } from './routes/tenants.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { usageRoutes } from './routes/usage.ts';
 
-/** Builds the HTTP front door: plugins, then routes. Listening is the caller's business. */
-export async function buildHttp(services: Services, log: Logger): Promise<FastifyInstance> {
+/**
+ * Builds the HTTP front door: plugins, then routes. Listening is the caller's business. A worker
+ * process (`fleet.role: worker`) serves only the health and metrics endpoints, for its orchestrator.
+ */
+export async function buildHttp(
+  services: Services,
+  log: Logger,
+  routes: 'all' | 'health' = 'all',
+): Promise<FastifyInstance> {
   const { config, metrics } = services;
   const app = Fastify({
     loggerInstance: log,
@@ -87,6 +95,11 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
     );
     logRequest(request, reply);
   });
+
+  if (routes === 'health') {
+    await app.register(healthRoutes(services));
+    return app;
+  }
 
   await app.register(swagger, {
     openapi: {
@@ -138,6 +151,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   await app.register(consoleAuthRoutes(services, signInLinks));
   await registerConsole(app);
   await app.register(mcpEndpointRoutes(services));
+  await app.register(a2aRoutes(services));
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;

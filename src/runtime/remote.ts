@@ -6,6 +6,7 @@ import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
 import { backoffMs, parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
 import { boundDepth } from '../text/bound-depth.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
+import { runIdempotencyKey } from './rows.ts';
 import { RunWriter } from './run-end.ts';
 import type { Executor } from './runtime.ts';
 
@@ -46,6 +47,8 @@ class Attempt extends Error {
 
 interface CallOptions {
   requestId: string;
+  /** Sent as `Idempotency-Key`: the same on every attempt of a task, so the runtime can de-duplicate. */
+  idempotencyKey?: string;
   signal: AbortSignal;
   /** The tenant policy's `network.allow_private_egress`. */
   allowPrivate: boolean;
@@ -122,7 +125,11 @@ export class RemoteRuntimes {
         endpoint,
         {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-request-id': o.requestId },
+          headers: {
+            'content-type': 'application/json',
+            'x-request-id': o.requestId,
+            ...(o.idempotencyKey && { 'idempotency-key': o.idempotencyKey }),
+          },
           body: JSON.stringify(body),
         },
         {
@@ -187,6 +194,7 @@ export function remoteExecutor(
         { task, parameters: s.context },
         {
           requestId: s.call.requestId ?? s.runId,
+          idempotencyKey: runIdempotencyKey(s.runId, s.options),
           signal: s.signal,
           allowPrivate: await allowPrivate(s.tenantId),
         },

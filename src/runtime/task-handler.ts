@@ -16,12 +16,6 @@ export interface AgentTaskDeps {
 const DEFAULT_TEMPLATE = '{{title}}\n\n{{description}}\n\nInput:\n{{payload}}';
 
 /**
- * Agents whose work runs elsewhere: their tasks are reported through POST /v1/tasks/:id/callback.
- * (`multi_agent` agents run their spec through the runtime like any other agent.)
- */
-const NOT_IN_PROCESS = new Set(['remote']);
-
-/**
  * Renders a task type's prompt template. Placeholders: `{{title}}`, `{{description}}`,
  * `{{task_type}}`, `{{payload}}` (the whole payload as JSON) and `{{payload.a.b}}` (one field;
  * objects as JSON). Unknown placeholders render empty. Nothing is evaluated: this is substitution only.
@@ -50,7 +44,9 @@ export function renderTaskPrompt(
  * prompt template, as a run (with tools, steps and a stream of its own) in the task's session, or
  * a new one. A COLLABORATIVE agent's run that waits for approval keeps the task in progress: the
  * task's stream gets a `progress` event naming the run, and the task completes once someone
- * approves or denies (POST /v1/runs/:id/approve). Cancelling the task cancels the run.
+ * approves or denies (POST /v1/runs/:id/approve). Cancelling the task cancels the run. An agent
+ * with `env: remote` runs the same way: the run's executor posts the task to its runtime, through the
+ * guarded outbound client, with the task's idempotency key.
  */
 export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
   return async (task, ctx): Promise<HandlerResult> => {
@@ -62,12 +58,6 @@ export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
         throw new NonRetryableError(`agent ${task.agent_id} no longer exists`);
       }
       throw err;
-    }
-    if (NOT_IN_PROCESS.has(agent.env)) {
-      throw new NonRetryableError(
-        `agent ${agent.name} runs outside this process (env ${agent.env}): no runnable handler here; ` +
-          'its runtime reports results through POST /v1/tasks/:id/callback',
-      );
     }
     const type = agent.task_types.find((t) => t.name === task.task_type);
     const prompt = renderTaskPrompt(type?.prompt_template ?? DEFAULT_TEMPLATE, task);
@@ -81,6 +71,10 @@ export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
     try {
       handle = await deps.runtime.run(caller, agent.id, {
         message: prompt,
+        // A remote runtime gets the task itself beside the prompt (its `parameters`).
+        ...(agent.env === 'remote' && {
+          context: { task_id: task.id, task_type: task.task_type, payload: task.payload },
+        }),
         session_id: task.session_id ?? undefined,
         stream: false,
         // A task on a session that is busy waits its turn rather than failing or interrupting a chat.

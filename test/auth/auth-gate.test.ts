@@ -25,6 +25,9 @@ const publicRoutes: Array<[method: string, url: RegExp]> = [
   ['GET', /^\/(agents|playground|teams|tasks|runs|knowledge|usage|settings)?(\/\*)?$/],
   ['GET', /^\/assets\/\*$/],
   ['POST', /^\/v1\/auth\/sign-in$/],
+  // A2A agent cards are discovery documents, served only for agents published to A2A (interop/a2a).
+  ['GET', /^\/a2a\/:agent\/\.well-known\/agent-card\.json$/],
+  ['GET', /^\/\.well-known\/agent-card\.json$/],
 ];
 
 /**

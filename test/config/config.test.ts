@@ -53,6 +53,16 @@ describe('loadConfig precedence: flags > env > agentry.yaml > defaults', () => {
     configError(() => loadConfig({ env: { AGENTRY_PGLITE_SHARED_BUFFERS_MB: '4096' }, file: yamlFile('') }));
   });
 
+  it('takes the fleet role from AGENTRY_ROLE or fleet.role (all by default), and refuses another', () => {
+    assert.equal(loadConfig({ env: {}, file: yamlFile('') }).fleet.role, 'all');
+    assert.equal(loadConfig({ env: {}, file: yamlFile('fleet: { role: api }\n') }).fleet.role, 'api');
+    assert.equal(
+      loadConfig({ env: { AGENTRY_ROLE: 'worker' }, file: yamlFile('fleet: { role: api }\n') }).fleet.role,
+      'worker',
+    );
+    configError(() => loadConfig({ env: { AGENTRY_ROLE: 'boss' }, file: yamlFile('') }));
+  });
+
   it('agentry.yaml overrides the defaults, and only the fields it names', () => {
     const c = loadConfig({ env: {}, file });
     assert.equal(c.server.port, 8001);

@@ -6,6 +6,7 @@ import { AppError } from '../../src/errors.ts';
 import { RemoteRuntimes } from '../../src/runtime/remote.ts';
 import { fakeInternet, PUBLIC_ADDRESS } from '../helpers/internet.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
+import { waitForStatus } from '../tasks/helpers.ts';
 import { createAgent, sse } from './helpers.ts';
 
 /** A remote agent runtime on loopback: answers by a switchable behaviour and records each request. */
@@ -245,6 +246,50 @@ for (const store of stores) {
         read.events.map((e) => e.event),
         ['session_start', 'system', 'text', 'result', 'session_end'],
       );
+    });
+
+    it('runs a task for a remote agent on its runtime: task, payload and idempotency key sent', async () => {
+      fake.set('ok');
+      const agent = await createAgent(s, {
+        name: 'far-tasks',
+        env: 'remote',
+        runtime_url: `${fake.url}/tasks`,
+        task_types: [{ name: 'count', prompt_template: 'count {{payload.what}}' }],
+      });
+      const res = await s.request('POST', '/v1/tasks', {
+        body: { agent_id: agent.id, task_type: 'count', title: 'stars', payload: { what: 'stars' } },
+      });
+      assert.equal(res.status, 202, res.text);
+      const done = await waitForStatus(s, res.body.id, ['completed', 'failed']);
+      assert.equal(done.status, 'completed', done.error_message);
+      assert.equal(done.result.answer, 'remote did: count stars');
+      const got = fake.seen.filter((x) => x.url === '/tasks/run');
+      assert.equal(got.length, 1);
+      assert.deepEqual(got[0]!.body, {
+        task: 'count stars',
+        parameters: { task_id: res.body.id, task_type: 'count', payload: { what: 'stars' } },
+      });
+      assert.equal(got[0]!.headers['idempotency-key'], `task:${res.body.id}`);
+    });
+
+    it("a remote agent's task obeys the SSRF rules: no private runtime without the tenant's switch", async () => {
+      const agent = await createAgent(s, {
+        name: 'far-task-private',
+        env: 'remote',
+        runtime_url: `${fake.url}/private`,
+      });
+      await allowPrivate(s, false);
+      try {
+        const res = await s.request('POST', '/v1/tasks', {
+          body: { agent_id: agent.id, task_type: 'default', title: 'sneak', max_attempts: 1 },
+        });
+        const failed = await waitForStatus(s, res.body.id, ['completed', 'failed']);
+        assert.equal(failed.status, 'failed');
+        assert.match(failed.error_message, /not a public address/);
+        assert.equal(fake.seen.filter((x) => x.url === '/private/run').length, 0);
+      } finally {
+        await allowPrivate(s, true);
+      }
     });
 
     it('retries a failing runtime, answers 502, then its breaker opens: 503 without calling it', async () => {

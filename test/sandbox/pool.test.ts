@@ -119,6 +119,10 @@ for (const store of stores) {
         assert.equal(typeof res.body[key], 'number');
       assert.equal(typeof res.body.acquire_wait_ms.p50, 'number');
       assert.equal(typeof res.body.acquire_wait_ms.p99, 'number');
+      // Without Redis this process is the whole fleet (test/fleet/fleet.test.ts sums four).
+      assert.equal(res.body.fleet.source, 'local');
+      assert.equal(res.body.fleet.processes, 1);
+      assert.ok(res.body.fleet.created >= res.body.created);
     });
 
     it('answers 404 for an unknown pool and 401 without credentials', async () => {

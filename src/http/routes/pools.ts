@@ -13,10 +13,22 @@ const statsSchema = z.object({
   destroyed: z.number().int(),
   failed: z.number().int(),
   acquire_wait_ms: z.object({ p50: z.number(), p99: z.number() }),
+  /** The same counts summed over every process of the fleet that runs this pool. */
+  fleet: z.object({
+    processes: z.number().int(),
+    source: z.enum(['redis', 'local']),
+    ready: z.number().int(),
+    busy: z.number().int(),
+    preparing: z.number().int(),
+    waiting: z.number().int(),
+    created: z.number().int(),
+    destroyed: z.number().int(),
+    failed: z.number().int(),
+  }),
 });
 
 export const poolRoutes =
-  ({ sandboxes, agentSandboxes }: Services): FastifyPluginAsync =>
+  ({ sandboxes, agentSandboxes, fleetStats }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -27,12 +39,16 @@ export const poolRoutes =
         config: { auth: 'admin' },
         schema: {
           tags: ['operations'],
-          summary: "Warm sandbox pool statistics (bwrap, quickjs, or agent: the local-dev agents' pool)",
+          summary:
+            "Warm sandbox pool statistics (bwrap, quickjs, or agent: the local-dev agents' pool), this process's and the fleet's",
           params: z.object({ type: z.string().min(1).max(32) }),
           response: { 200: statsSchema },
         },
       },
-      async (req) =>
-        req.params.type === 'agent' ? agentSandboxes.stats() : sandboxes.stats(req.params.type),
+      async (req) => {
+        const { type } = req.params;
+        const local = type === 'agent' ? await agentSandboxes.stats() : sandboxes.stats(type);
+        return { ...local, fleet: await fleetStats.fleet(type) };
+      },
     );
   };

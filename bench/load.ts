@@ -1,0 +1,182 @@
+/**
+ * Mixed load at stated rates (chat turns, task submissions, knowledge-base searches) against one
+ * `agentry serve` process, then against a fleet of 2 API + 2 worker processes, both on PostgreSQL
+ * and Redis on this machine. Prints p50/p95/p99, throughput and error rate per kind, the tasks the
+ * workers finished, and the fleet/single ratios.
+ *
+ *   npm run load -- [--duration 60] [--chat 20] [--tasks 20] [--search 40]
+ *   DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (default redis://127.0.0.1:6379/0)
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { quantile, r3 } from './bench-app.ts';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '60' },
+    chat: { type: 'string', default: '20' },
+    tasks: { type: 'string', default: '20' },
+    search: { type: 'string', default: '40' },
+  },
+});
+const duration = Number(values.duration);
+const rates = { chat: Number(values.chat), tasks: Number(values.tasks), search: Number(values.search) };
+const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const bin = fileURLToPath(new URL('../bin/agentry.js', import.meta.url));
+const work = mkdtempSync(path.join(tmpdir(), 'agentry-load-'));
+
+/** Runs `sql` on the server of DATABASE_URL (create and drop the run's databases). */
+async function admin(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  await c.query(sql).finally(() => c.end());
+}
+
+/** Starts `agentry serve --role <role>` and resolves with its URL (and the admin key of a first start). */
+function serve(role: string, dbUrl: string, procs: ChildProcess[]): Promise<{ url: string; key?: string }> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--role', role], {
+    cwd: work,
+    env: {
+      ...process.env,
+      DATABASE_URL: dbUrl,
+      REDIS_URL: redisUrl,
+      AGENTRY_LOG_LEVEL: 'warn',
+      AGENTRY_SEED_OPS_TEAM: 'false',
+      AGENTRY_CREDENTIALS_FILE: path.join(work, `credentials-${procs.length}.json`),
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  procs.push(child);
+  let err = '';
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (d) => {
+      err += d;
+      const url = /agentry listening on (\S+)/.exec(err)?.[1];
+      if (url) resolve({ url, key: /(agk_[A-Za-z0-9]+_[A-Za-z0-9_-]+)/.exec(err)?.[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`serve --role ${role} exited ${code}: ${err}`)));
+  });
+}
+
+async function post(url: string, key: string, body: unknown): Promise<{ id: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { id: string };
+}
+
+interface Kind {
+  name: keyof typeof rates;
+  path: string;
+  body: string;
+}
+
+/** One shape under load: `apis` serve the requests, the rate of each kind split evenly over them. */
+async function measure(shape: string, roles: string[]) {
+  const db = `agentry_load_${process.pid}_${shape}`;
+  await admin(`create database ${db}`);
+  const dbUrl = Object.assign(new URL(databaseUrl), { pathname: `/${db}` }).toString();
+  const procs: ChildProcess[] = [];
+  try {
+    const first = await serve(roles[0]!, dbUrl, procs);
+    const rest = await Promise.all(roles.slice(1).map((r) => serve(r, dbUrl, procs)));
+    const apis = [first, ...rest].filter((_, i) => roles[i] !== 'worker').map((p) => p.url);
+    const key = first.key!;
+    const agent = await post(`${apis[0]}/v1/agents`, key, { name: 'load', model: 'mock/default' });
+    const kb = await post(`${apis[0]}/v1/knowledge-bases`, key, { name: 'load-kb' });
+    for (let i = 0; i < 20; i++) {
+      const content = `# Note ${i}\n\nThe alarm panel ${i} arms at night; sensor ${i * 7} reports doors and windows.`;
+      await post(`${apis[0]}/v1/knowledge-bases/${kb.id}/documents`, key, { source: `n${i}.md`, content });
+    }
+    const kinds: Kind[] = [
+      { name: 'chat', path: `/v1/agents/${agent.id}/chat`, body: '{"message":"what is 2+2","stream":false}' },
+      {
+        name: 'tasks',
+        path: '/v1/tasks',
+        body: JSON.stringify({ agent_id: agent.id, task_type: 'default', title: 'sum 2+2' }),
+      },
+      { name: 'search', path: `/v1/knowledge-bases/${kb.id}/search`, body: '{"query":"alarm sensor doors"}' },
+    ];
+    const times = new Map<string, number[]>(kinds.map((k) => [k.name, []]));
+    const bad = new Map<string, number>(kinds.map((k) => [k.name, 0]));
+    process.stderr.write(`${shape}: ${duration}s of mixed load…\n`);
+    await Promise.all(
+      kinds.flatMap((k) =>
+        apis.map((url) => {
+          const done = new Promise<void>((resolve, reject) => {
+            const run = autocannon(
+              {
+                url: `${url}${k.path}`,
+                method: 'POST',
+                headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+                body: k.body,
+                duration,
+                connections: 8,
+                overallRate: rates[k.name] / apis.length,
+              },
+              (err) => (err ? reject(err) : resolve()),
+            );
+            run.on('response', (_c, status, _b, ms) => {
+              if (status >= 400) bad.set(k.name, bad.get(k.name)! + 1);
+              else times.get(k.name)!.push(ms);
+            });
+            run.on('reqError', () => bad.set(k.name, bad.get(k.name)! + 1));
+          });
+          return done;
+        }),
+      ),
+    );
+    // The tasks submitted, run by the workers: how many finished within the load and 30 s after.
+    const until = Date.now() + 30_000;
+    let counts: Record<string, number> = {};
+    do {
+      const res = await fetch(`${apis[0]}/v1/tasks/status`, { headers: { authorization: `Bearer ${key}` } });
+      counts = ((await res.json()) as { counts: Record<string, number> }).counts;
+      if (counts.pending === 0 && counts.in_progress === 0) break;
+      await sleep(500);
+    } while (Date.now() < until);
+    return kinds.map((k) => {
+      const t = times.get(k.name)!;
+      const n = t.length + bad.get(k.name)!;
+      return {
+        shape,
+        kind: k.name,
+        rate: rates[k.name],
+        rps: r3(t.length / duration),
+        p50: r3(quantile(t, 0.5)),
+        p95: r3(quantile(t, 0.95)),
+        p99: r3(quantile(t, 0.99)),
+        error_rate: r3(n ? bad.get(k.name)! / n : 0),
+        ...(k.name === 'tasks' && { tasks_done: counts.completed, tasks_failed: counts.failed }),
+      };
+    });
+  } finally {
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : 0)));
+    await admin(`drop database if exists ${db} with (force)`);
+  }
+}
+
+const single = await measure('single', ['all']);
+const fleet = await measure('fleet', ['api', 'api', 'worker', 'worker']);
+rmSync(work, { recursive: true, force: true });
+console.table([...single, ...fleet]);
+const ratios = single.map((s, i) => {
+  const f = fleet[i]!;
+  const ratio = (m: 'rps' | 'p50' | 'p95' | 'p99') => r3(f[m] / s[m]);
+  return { kind: s.kind, rps: ratio('rps'), p50: ratio('p50'), p95: ratio('p95'), p99: ratio('p99') };
+});
+console.log('fleet / single (2 api + 2 workers over 1 process):');
+console.table(ratios);
+console.log(JSON.stringify({ bench: 'load', duration, rates, rows: [...single, ...fleet], ratios }));

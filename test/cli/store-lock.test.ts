@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { lockFileOf } from '../../src/db/data-dir-lock.ts';
+import { runCli, type Spawned, startServe, tempDir } from './run-cli.ts';
+
+/**
+ * The embedded store belongs to one process. While `agentry serve` holds it, every command that
+ * would open it stops with an error naming the lock and its holder; the commands that talk to the
+ * server go through its API. A holder killed outright leaves a lock that the next start takes over.
+ */
+describe('the embedded store has one opener', { timeout: 600_000 }, () => {
+  const tmp = tempDir('agentry-lock-');
+  writeFileSync(path.join(tmp.dir, 'agentry.yaml'), 'server:\n  shutdown_grace_seconds: 90\n');
+  const dataDir = path.join(tmp.dir, 'store');
+  const lock = lockFileOf(dataDir);
+  const running = new Set<Spawned>();
+  after(async () => {
+    await Promise.all([...running].map((p) => p.stop()));
+    tmp.remove();
+  });
+  const env = { AGENTRY_DATA_DIR: dataDir };
+
+  it('refuses every other opener while the server runs, naming the lock; the API commands work', async () => {
+    const server = await startServe([], { cwd: tmp.dir, env });
+    running.add(server);
+    const pid = server.child.pid!;
+    assert.equal(JSON.parse(readFileSync(lock, 'utf8')).pid, pid);
+
+    for (const args of [
+      ['migrate'],
+      ['migrate', '--data-dir', dataDir],
+      ['run-once'],
+      ['run-loop'],
+      ['worker'],
+      ['serve', '--port', '0'],
+    ]) {
+      const r = await runCli(args, { cwd: tmp.dir, env });
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`in use by process ${pid} \\("agentry serve`), args.join(' '));
+      assert.ok(r.stderr.includes(`lock ${lock}`), `${args.join(' ')} names the lock: ${r.stderr}`);
+    }
+    // These go through the server's API (credentials written by its first start, in this directory).
+    const status = await runCli(['status', '--json'], { cwd: tmp.dir });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).counts.pending, 0);
+
+    assert.equal(await server.stop(), 0, server.stderr());
+    running.delete(server);
+    assert.equal(existsSync(lock), false, 'a graceful stop frees the lock');
+  });
+
+  it('a server killed outright leaves a lock the next opener takes over; migrate reads AGENTRY_DATA_DIR', async () => {
+    const server = await startServe([], { cwd: tmp.dir, env });
+    running.add(server);
+    server.child.kill('SIGKILL');
+    await server.exited;
+    running.delete(server);
+    assert.equal(
+      JSON.parse(readFileSync(lock, 'utf8')).pid,
+      server.child.pid,
+      'the dead holder is still named',
+    );
+
+    // The store the server migrated, found through the variable alone: nothing left to apply.
+    const migrated = await runCli(['migrate'], { cwd: tmp.dir, env });
+    assert.equal(migrated.code, 0, migrated.stderr);
+    assert.equal(migrated.stdout, 'store is up to date\n');
+    assert.equal(existsSync(lock), false);
+    assert.equal(existsSync(path.join(tmp.dir, '.agentry', 'data')), false, 'the default dir is untouched');
+  });
+
+  it('refuses the api and worker roles on the embedded store, and a worker with no slots', async () => {
+    for (const role of ['api', 'worker']) {
+      const r = await runCli(['serve', '--role', role], { cwd: tmp.dir, env });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`role "${role}" needs PostgreSQL \\(DATABASE_URL\\)`));
+    }
+    const r = await runCli(['serve', '--role', 'worker', '--workers', '0'], {
+      cwd: tmp.dir,
+      env: { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /role "worker" with tasks.workers 0 has nothing to run/);
+    const bad = await runCli(['serve', '--role', 'boss'], { cwd: tmp.dir, env });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /fleet\.role/);
+  });
+});
