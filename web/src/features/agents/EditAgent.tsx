@@ -14,7 +14,9 @@ export function EditAgent() {
   const { id = '' } = useParams();
   const [params, setParams] = useSearchParams();
   const { can } = useAuth();
-  const agent = useAgent(id);
+  // Once deleted, the agent is not asked for again on the way out (it would answer 404).
+  const [gone, setGone] = useState(false);
+  const agent = useAgent(gone ? undefined : id);
   const qc = useQueryClient();
   const navigate = useNavigate();
   const [confirming, setConfirming] = useState(false);
@@ -39,6 +41,7 @@ export function EditAgent() {
       for (const x of ids) unwrap(await api.DELETE('/v1/agents/{id}', { params: { path: { id: x } } }));
     },
     onSuccess: (_, ids) => {
+      setGone(true);
       navigate('/agents');
       // The lists change; the deleted agent's own queries are dropped, not fetched again (404).
       for (const x of ids) qc.removeQueries({ queryKey: agentKeys.detail(x) });
