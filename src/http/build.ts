@@ -16,6 +16,7 @@ import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './pl
 import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
 import { registerRouteTable } from './plugins/route-table.ts';
 import { logRequest } from './request-log.ts';
+import { activityRoutes } from './routes/activity.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
@@ -140,6 +141,7 @@ export async function buildHttp(
   await app.register(chatRoutes(services));
   await app.register(sessionRoutes(services));
   await app.register(runRoutes(services));
+  await app.register(activityRoutes(services));
   await app.register(knowledgeBaseRoutes(services));
   await app.register(mcpServerRoutes(services));
   await app.register(toolRoutes(services));

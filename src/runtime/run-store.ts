@@ -4,6 +4,7 @@ import { estimateTokens } from '../models/tokens.ts';
 import type { ChatMessage, ToolCall, Usage } from '../models/types.ts';
 import type { NewMessage, NewStep, RunRow, StepRow } from './rows.ts';
 import { type BeginInput, type Begun, beginRun, toMessage } from './run-begin.ts';
+import { countRunsSince } from './run-counts.ts';
 import type { PendingEvent, RunEvent } from './run-events.ts';
 import { withSeqs } from './run-events.ts';
 import { cancelRuns, failRuns } from './run-stop.ts';
@@ -69,6 +70,11 @@ export class RunStore {
   /** A run's step tree (404 for another tenant's run). */
   trace(tenantId: string, runId: string): Promise<RunTrace> {
     return traceOfRun(this.db, tenantId, runId, (id) => this.steps(id));
+  }
+
+  /** A tenant's runs created since `since`, counted by status. */
+  countSince(tenantId: string, since: Date): Promise<Record<string, number>> {
+    return countRunsSince(this.db, tenantId, since);
   }
 
   /**

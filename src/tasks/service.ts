@@ -250,6 +250,16 @@ export class TaskService {
     };
   }
 
+  /** The tenant's tasks created since `since`, counted by status (the tenant/created_at index). */
+  async countSince(tenantId: string, since: Date): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ status: string; count: number }>(
+      `select status, count(*)::int as count from tasks
+       where tenant_id = $1 and created_at >= $2 group by status`,
+      [tenantId, since],
+    );
+    return Object.fromEntries(rows.map((r) => [r.status, r.count]));
+  }
+
   /** Queue facts for /health, over the partial indexes only (cheap whatever the history's size). */
   async health(): Promise<{
     pending: number;

@@ -1,12 +1,21 @@
-import { EmptyState } from '../components/EmptyState';
+import { Route, Routes } from 'react-router';
+import { AgentList } from '../features/agents/AgentList';
+import { EditAgent } from '../features/agents/EditAgent';
+import { GenerateAgent } from '../features/agents/GenerateAgent';
+import { LocalDevAgent } from '../features/agents/LocalDevAgent';
+import { NewAgent } from '../features/agents/NewAgent';
+import '../components/ui.css';
+import '../features/agents/agents.css';
 
+/** /agents, /agents/new (?from=template), /agents/generate, /agents/local-dev, /agents/:id. */
 export default function Agents() {
   return (
-    <section>
-      <h1>Agents</h1>
-      <EmptyState title="Coming soon">
-        <p>This page is not built yet. The API under /v1 and the CLI do everything it will.</p>
-      </EmptyState>
-    </section>
+    <Routes>
+      <Route index element={<AgentList />} />
+      <Route path="new" element={<NewAgent />} />
+      <Route path="generate" element={<GenerateAgent />} />
+      <Route path="local-dev" element={<LocalDevAgent />} />
+      <Route path=":id" element={<EditAgent />} />
+    </Routes>
   );
 }

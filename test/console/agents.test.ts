@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { collectPageErrors, launchBrowser, openSignedIn } from '../helpers/browser.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+/** The Agents page in Chromium: a generated draft, every field edited, local-dev, search, delete. */
+describe('web console: agents', () => {
+  let s: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+  before(async () => {
+    [s, browser] = await Promise.all([startServer('pglite'), launchBrowser()]);
+    page = await browser.newPage();
+    page.setDefaultTimeout(10_000);
+    errors = collectPageErrors(page);
+    await openSignedIn(page, s.url, s.adminKey, '/agents');
+    await page.getByRole('heading', { name: 'No agents yet' }).waitFor();
+    errors.length = 0; // the favicon of openSignedIn's first stop
+  });
+  after(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  it('drafts an agent from a requirement, shows the draft to edit, and saves it', async () => {
+    await page.getByRole('link', { name: 'Describe it' }).click();
+    await page.getByLabel('What should it do?').fill('An agent that answers billing questions politely');
+    await page.getByRole('button', { name: 'Draft it' }).click();
+    await page.getByText('Generated draft.').waitFor();
+    const id = new URL(page.url()).pathname.split('/').at(-1)!;
+    await page.getByLabel('Description', { exact: true }).fill('Answers billing questions');
+    await page.getByRole('button', { name: 'Save the draft' }).click();
+    await page.getByText(/Saved \(version 2\)/).waitFor();
+    assert.equal(await page.getByText('Generated draft.').count(), 0);
+    const saved = await s.request('GET', `/v1/agents/${id}`);
+    assert.equal(saved.body.description, 'Answers billing questions');
+    assert.equal(saved.body.source, 'generated');
+  });
+
+  it('discards a generated draft: the agent is gone', async () => {
+    await page.goto(`${s.url}/agents/generate`);
+    await page.getByLabel('What should it do?').fill('A throwaway helper for testing');
+    await page.getByRole('button', { name: 'Draft it' }).click();
+    await page.getByText('Generated draft.').waitFor();
+    const id = new URL(page.url()).pathname.split('/').at(-1)!;
+    await page.getByRole('button', { name: 'Discard the draft' }).click();
+    await page.getByRole('heading', { name: 'Agents', exact: true }).waitFor();
+    assert.equal((await s.request('GET', `/v1/agents/${id}`)).status, 404);
+  });
+
+  it('edits every kind of field, with the JSON of a task type schema checked inline', async () => {
+    await page.goto(`${s.url}/agents/new`);
+    await page.getByLabel('Name', { exact: true }).fill('editor');
+    await page.getByLabel('Instructions (system prompt)').fill('You edit text.');
+    await page.getByRole('checkbox', { name: /^calculator/ }).check();
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    await page.getByRole('heading', { name: 'editor' }).waitFor();
+    const id = new URL(page.url()).pathname.split('/').at(-1)!;
+
+    await page.getByLabel('Mode', { exact: true }).selectOption('COLLABORATIVE');
+    await page.getByRole('checkbox', { name: /^current_time/ }).check();
+    await page.getByLabel('Skills (comma-separated)').fill('writing, editing');
+    await page.getByRole('button', { name: 'Add a task type' }).click();
+    await page.getByLabel('Name', { exact: true }).nth(1).fill('proofread');
+    const schema = page.getByLabel('Input schema (JSON Schema)');
+    await schema.fill('{"type": "object", ');
+    await page.getByText(/The schema/).waitFor();
+    assert.equal(await schema.getAttribute('aria-invalid'), 'true');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('alert').getByText('One field needs attention before saving.').waitFor();
+    await schema.fill('{"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}');
+    assert.equal(await schema.getAttribute('aria-invalid'), 'false');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText(/Saved \(version 2\)/).waitFor();
+    const a = (await s.request('GET', `/v1/agents/${id}`)).body;
+    assert.equal(a.mode, 'COLLABORATIVE');
+    assert.deepEqual(a.tools, ['calculator', 'current_time']);
+    assert.deepEqual(a.skills, ['writing', 'editing']);
+    assert.deepEqual(a.task_types, [
+      {
+        name: 'proofread',
+        input_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+      },
+    ]);
+  });
+
+  it('shows an API refusal with its request id', async () => {
+    await page.goto(`${s.url}/agents/new`);
+    await page.getByLabel('Name', { exact: true }).fill('editor');
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/409 conflict.*\(request [\w-]+\)/)
+      .waitFor();
+  });
+
+  it('makes a local-dev agent with its scaffold download and its deployments', async () => {
+    await page.goto(`${s.url}/agents/local-dev`);
+    await page.getByLabel('Name').fill('my-local');
+    await page.getByRole('button', { name: 'Create local-dev agent' }).click();
+    await page.getByRole('heading', { name: 'Local development' }).waitFor();
+    await page.getByText('Nothing deployed yet').waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download the scaffold (my-local.zip)' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'my-local.zip');
+    const bytes = await (await download.createReadStream()).toArray();
+    assert.equal(Buffer.concat(bytes).subarray(0, 2).toString(), 'PK', 'a zip');
+  });
+
+  it('searches and filters the list, and deletes an agent after confirmation', async () => {
+    await page.goto(`${s.url}/agents`);
+    await page.getByLabel('Search by name').fill('edit');
+    await page.getByRole('link', { name: 'editor' }).waitFor();
+    await page.getByRole('link', { name: 'my-local' }).waitFor({ state: 'hidden' });
+    await page.getByLabel('Search by name').fill('');
+    await page.getByLabel('Made').selectOption('local');
+    await page.getByRole('link', { name: 'my-local' }).waitFor();
+    await page.getByRole('link', { name: 'editor' }).waitFor({ state: 'hidden' });
+    await page.getByRole('link', { name: 'my-local' }).click();
+    const id = new URL(page.url()).pathname.split('/').at(-1)!;
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    const dialog = page.getByRole('alertdialog');
+    await dialog.getByRole('button', { name: 'Keep it' }).click();
+    assert.equal((await s.request('GET', `/v1/agents/${id}`)).status, 200);
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await dialog.getByRole('button', { name: 'Delete my-local' }).click();
+    await page.getByRole('heading', { name: 'Agents', exact: true }).waitFor();
+    assert.equal((await s.request('GET', `/v1/agents/${id}`)).status, 404);
+    assert.deepEqual(
+      errors.filter((e) => !e.includes('409')),
+      [],
+    );
+  });
+});

@@ -1,0 +1,278 @@
+import { useId, useState } from 'react';
+import { ErrorNote } from '../../components/ErrorNote';
+import { CheckList } from './CheckList';
+import { type Draft, type Field, problems } from './draft';
+import { useAllAgents, useKnowledgeBases, useModels, usePolicy, useTools } from './queries';
+import { TaskTypes } from './TaskTypes';
+
+/**
+ * Every field of an agent. The form reports which fields the user touched (`dirty`), so that an
+ * agent made from a template sends only those and the template fills the rest.
+ */
+export function AgentForm({
+  initial,
+  editable,
+  submitLabel,
+  busy,
+  error,
+  onSubmit,
+  extraActions,
+}: {
+  initial: Draft;
+  editable: boolean;
+  submitLabel: string;
+  busy: boolean;
+  error?: unknown;
+  onSubmit: (d: Draft, dirty: Set<Field>) => void;
+  extraActions?: React.ReactNode;
+}) {
+  const [d, setD] = useState(initial);
+  const [dirty, setDirty] = useState(new Set<Field>());
+  const [tried, setTried] = useState(false);
+  const id = useId();
+  const models = useModels();
+  const tools = useTools();
+  const kbs = useKnowledgeBases();
+  const agents = useAllAgents();
+  const policy = usePolicy();
+  const errors = problems(d);
+  const shown = tried
+    ? errors
+    : new Map([...errors].filter(([k]) => k.startsWith('task_types') || k === 'metadata'));
+  const set = <K extends Field>(k: K, v: Draft[K]) => {
+    setD((x) => ({ ...x, [k]: v }));
+    setDirty((x) => new Set(x).add(k));
+  };
+  const field = (k: Field, label: string, input: React.ReactNode, hint?: string) => {
+    const e = shown.get(k === 'metadataText' ? 'metadata' : k);
+    return (
+      <div className="field">
+        <label htmlFor={`${id}-${k}`}>{label}</label>
+        {input}
+        {hint ? <p className="muted hint">{hint}</p> : null}
+        {e ? (
+          <p id={`${id}-${k}-error`} className="field-error">
+            {e}
+          </p>
+        ) : null}
+      </div>
+    );
+  };
+  const aria = (k: string) => ({
+    id: `${id}-${k}`,
+    'aria-invalid': shown.has(k === 'metadataText' ? 'metadata' : k),
+    'aria-describedby': shown.has(k === 'metadataText' ? 'metadata' : k) ? `${id}-${k}-error` : undefined,
+  });
+  const modelChoices = [...new Set([...(models.data ?? []), ...(d.model ? [d.model] : [])])];
+  const budget = policy.data?.policy.budgets.agents[d.name];
+
+  return (
+    <form
+      className="agent-form"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        setTried(true);
+        if (errors.size === 0) onSubmit(d, dirty);
+      }}
+    >
+      <fieldset disabled={!editable || busy} className="plain">
+        <div className="grid2">
+          {field(
+            'name',
+            'Name',
+            <input {...aria('name')} value={d.name} onChange={(e) => set('name', e.target.value)} />,
+          )}
+          {field(
+            'model',
+            'Model',
+            <select {...aria('model')} value={d.model} onChange={(e) => set('model', e.target.value)}>
+              <option value="">Choose a model…</option>
+              {modelChoices.map((m) => (
+                <option key={m}>{m}</option>
+              ))}
+            </select>,
+          )}
+        </div>
+        {field(
+          'description',
+          'Description',
+          <input
+            {...aria('description')}
+            value={d.description}
+            onChange={(e) => set('description', e.target.value)}
+          />,
+        )}
+        {field(
+          'system_prompt',
+          'Instructions (system prompt)',
+          <textarea
+            {...aria('system_prompt')}
+            rows={6}
+            value={d.system_prompt}
+            onChange={(e) => set('system_prompt', e.target.value)}
+          />,
+          'Variables like {{customer}} are filled from the chat request’s context.',
+        )}
+        <div className="grid3">
+          {field(
+            'mode',
+            'Mode',
+            <select
+              {...aria('mode')}
+              value={d.mode}
+              onChange={(e) => set('mode', e.target.value as Draft['mode'])}
+            >
+              <option value="REACTIVE">REACTIVE: runs tools without asking</option>
+              <option value="COLLABORATIVE">COLLABORATIVE: asks before risky tools</option>
+            </select>,
+          )}
+          {field(
+            'env',
+            'Runs in',
+            <select
+              {...aria('env')}
+              value={d.env}
+              onChange={(e) => set('env', e.target.value as Draft['env'])}
+            >
+              <option value="in_process">in_process: the server’s agent loop</option>
+              <option value="pool">pool: a deployed local-dev bundle</option>
+              <option value="remote">remote: an HTTP runtime</option>
+              <option value="multi_agent">multi_agent: a team</option>
+            </select>,
+          )}
+          {field(
+            'visibility',
+            'Visibility',
+            <select
+              {...aria('visibility')}
+              value={d.visibility}
+              onChange={(e) => set('visibility', e.target.value as Draft['visibility'])}
+            >
+              <option value="private">private</option>
+              <option value="tenant">tenant</option>
+              <option value="public">public</option>
+            </select>,
+          )}
+        </div>
+        {d.env === 'remote'
+          ? field(
+              'runtime_url',
+              'Runtime URL',
+              <input
+                {...aria('runtime_url')}
+                type="url"
+                value={d.runtime_url}
+                onChange={(e) => set('runtime_url', e.target.value)}
+              />,
+            )
+          : null}
+        {d.env === 'multi_agent'
+          ? field(
+              'multi_agent_id',
+              'Team id',
+              <input
+                {...aria('multi_agent_id')}
+                value={d.multi_agent_id}
+                onChange={(e) => set('multi_agent_id', e.target.value)}
+              />,
+              'The swarm or DAG (Teams page) this agent stands for.',
+            )
+          : null}
+        <ErrorNote error={tools.error} />
+        <CheckList
+          legend="Tools"
+          empty="No tools are available."
+          value={d.tools}
+          onChange={(v) => set('tools', v)}
+          choices={(tools.data?.data ?? []).map((t) => ({
+            value: t.name,
+            group: t.source === 'mcp' ? `MCP server ${t.server ?? ''}` : 'Built-in and sandboxed',
+            hint: `${t.description.split('. ')[0]}${t.requires_approval ? ' (asks for approval)' : ''}`,
+          }))}
+        />
+        <CheckList
+          legend="Knowledge bases"
+          empty="No knowledge bases yet: create one on the Knowledge page."
+          value={d.knowledge}
+          onChange={(v) => set('knowledge', v)}
+          choices={(kbs.data ?? []).map((k) => ({ value: k.name, hint: k.kind }))}
+        />
+        <CheckList
+          legend="Handoffs (agents this one may pass the conversation to)"
+          empty="No other agents yet."
+          value={d.handoffs}
+          onChange={(v) => set('handoffs', v)}
+          choices={(agents.data ?? []).filter((a) => a.name !== d.name).map((a) => ({ value: a.name }))}
+        />
+        {field(
+          'skills',
+          'Skills (comma-separated)',
+          <input
+            {...aria('skills')}
+            value={d.skills.join(', ')}
+            onChange={(e) =>
+              set(
+                'skills',
+                e.target.value
+                  .split(',')
+                  .map((s) => s.trim())
+                  .filter(Boolean),
+              )
+            }
+          />,
+        )}
+        <TaskTypes
+          value={d.task_types}
+          onChange={(v) => set('task_types', v)}
+          errors={shown}
+          editable={editable}
+        />
+        {field(
+          'metadataText',
+          'Metadata (JSON object)',
+          <textarea
+            {...aria('metadataText')}
+            className="code"
+            rows={3}
+            spellCheck={false}
+            value={d.metadataText}
+            onChange={(e) => set('metadataText', e.target.value)}
+          />,
+        )}
+        <div className="field">
+          <p className="label">Budgets</p>
+          {budget && Object.keys(budget).length > 0 ? (
+            <ul>
+              {Object.entries(budget).map(([k, v]) => (
+                <li key={k}>
+                  {k.replaceAll('_', ' ')}: <strong>{String(v)}</strong>
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">No budget of its own; the tenant’s budgets apply.</p>
+          )}
+          <p className="muted hint">
+            Per-agent budgets live in tenants.yaml under <code>budgets.agents.{d.name || '<name>'}</code>{' '}
+            (tokens or cost per day and month); the server reloads the file on SIGHUP.
+          </p>
+        </div>
+      </fieldset>
+      {tried && errors.size > 0 ? (
+        <p role="alert" className="error">
+          {errors.size === 1 ? 'One field needs' : `${errors.size} fields need`} attention before saving.
+        </p>
+      ) : null}
+      <ErrorNote error={error} />
+      {editable ? (
+        <div className="actions">
+          <button type="submit" disabled={busy}>
+            {busy ? 'Saving…' : submitLabel}
+          </button>
+          {extraActions}
+        </div>
+      ) : null}
+    </form>
+  );
+}

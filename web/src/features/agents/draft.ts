@@ -1,0 +1,153 @@
+import type { Agent, AgentInput, Template } from '../../lib/types';
+
+/** A task type as the form edits it: the schema as text, checked as JSON on every keystroke. */
+export interface TaskTypeDraft {
+  name: string;
+  description: string;
+  schemaText: string;
+  prompt_template: string;
+}
+
+/** The agent's editable fields as the form holds them. */
+export interface Draft {
+  name: string;
+  description: string;
+  model: string;
+  system_prompt: string;
+  tools: string[];
+  skills: string[];
+  mode: Agent['mode'];
+  env: Agent['env'];
+  knowledge: string[];
+  task_types: TaskTypeDraft[];
+  handoffs: string[];
+  visibility: Agent['visibility'];
+  runtime_url: string;
+  multi_agent_id: string;
+  metadataText: string;
+}
+export type Field = keyof Draft;
+
+export const blankDraft = (model = ''): Draft => ({
+  name: '',
+  description: '',
+  model,
+  system_prompt: 'You are a helpful assistant.',
+  tools: [],
+  skills: [],
+  mode: 'REACTIVE',
+  env: 'in_process',
+  knowledge: [],
+  task_types: [],
+  handoffs: [],
+  visibility: 'private',
+  runtime_url: '',
+  multi_agent_id: '',
+  metadataText: '{}',
+});
+
+const json = (v: unknown) => JSON.stringify(v ?? {}, null, 2);
+
+function taskTypesOf(list: Agent['task_types']): TaskTypeDraft[] {
+  return list.map((t) => ({
+    name: t.name,
+    description: t.description ?? '',
+    schemaText: t.input_schema ? json(t.input_schema) : '',
+    prompt_template: t.prompt_template ?? '',
+  }));
+}
+
+export function draftOfAgent(a: Agent): Draft {
+  return {
+    name: a.name,
+    description: a.description,
+    model: a.model,
+    system_prompt: a.system_prompt,
+    tools: a.tools,
+    skills: a.skills,
+    mode: a.mode,
+    env: a.env,
+    knowledge: a.knowledge,
+    task_types: taskTypesOf(a.task_types),
+    handoffs: a.handoffs,
+    visibility: a.visibility,
+    runtime_url: a.runtime_url ?? '',
+    multi_agent_id: a.multi_agent_id ?? '',
+    metadataText: json(a.metadata),
+  };
+}
+
+/** A template's values in the form; the name is left for the user (names are unique per tenant). */
+export function draftOfTemplate(t: Template, defaultModel: string): Draft {
+  return {
+    ...blankDraft(t.model ?? defaultModel),
+    description: t.description,
+    system_prompt: t.system_prompt,
+    tools: t.tools,
+    skills: t.skills,
+    mode: t.mode,
+    env: t.env,
+    task_types: taskTypesOf(t.task_types),
+    metadataText: json(t.metadata),
+  };
+}
+
+/** JSON text that must hold an object: the parsed object, or why not. */
+export function parseObject(text: string): { value?: Record<string, unknown>; error?: string } {
+  if (!text.trim()) return {};
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      return { error: 'must be a JSON object' };
+    return { value: value as Record<string, unknown> };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/** Every problem the form knows before sending, by field, so each shows beside its input. */
+export function problems(d: Draft): Map<string, string> {
+  const p = new Map<string, string>();
+  if (!d.name.trim()) p.set('name', 'A name is required.');
+  if (!d.model.trim()) p.set('model', 'Pick a model.');
+  const meta = parseObject(d.metadataText);
+  if (meta.error) p.set('metadata', `Metadata ${meta.error}.`);
+  d.task_types.forEach((t, i) => {
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(t.name))
+      p.set(`task_types.${i}.name`, 'snake_case, starting with a letter.');
+    const s = parseObject(t.schemaText);
+    if (s.error) p.set(`task_types.${i}.schema`, `The schema ${s.error}.`);
+  });
+  return p;
+}
+
+/** The API body of the fields listed (all of them for a blank agent, the changed ones otherwise). */
+export function bodyOf(d: Draft, fields: Iterable<Field>): Partial<AgentInput> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    switch (f) {
+      case 'task_types':
+        out.task_types = d.task_types.map((t) => ({
+          name: t.name,
+          ...(t.description && { description: t.description }),
+          ...(t.schemaText.trim() && { input_schema: parseObject(t.schemaText).value }),
+          ...(t.prompt_template && { prompt_template: t.prompt_template }),
+        }));
+        break;
+      case 'metadataText':
+        out.metadata = parseObject(d.metadataText).value ?? {};
+        break;
+      case 'runtime_url':
+        out.runtime_url = d.runtime_url.trim() || null;
+        break;
+      case 'multi_agent_id':
+        out.multi_agent_id = d.multi_agent_id || null;
+        break;
+      default:
+        out[f] = d[f];
+    }
+  }
+  return out as Partial<AgentInput>;
+}
+
+export const allFields = Object.keys(blankDraft()) as Field[];

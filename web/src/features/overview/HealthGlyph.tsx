@@ -1,0 +1,70 @@
+import { useState } from 'react';
+
+type Status = 'ok' | 'degraded' | 'down';
+export interface Component {
+  status: Status;
+  latency_ms: number;
+  detail?: Record<string, unknown>;
+  error?: string;
+}
+
+const colour: Record<Status, 'green' | 'amber' | 'red'> = { ok: 'green', degraded: 'amber', down: 'red' };
+
+/** A round light, with its word beside it: colour is never the only signal. */
+export function Light({ status }: { status: Status }) {
+  return <span className={`light light-${colour[status]}`} aria-hidden="true" />;
+}
+
+/**
+ * One component's light: its detail opens on hover (title) and on click or Enter (a disclosure that
+ * stays open, for touch screens and keyboards).
+ */
+export function ComponentHealth({ name, c }: { name: string; c: Component }) {
+  const [open, setOpen] = useState(false);
+  const summary = `${name}: ${colour[c.status]} (${c.status}, ${Math.round(c.latency_ms)} ms)`;
+  const detail = [c.error, ...Object.entries(c.detail ?? {}).map(([k, v]) => `${k}: ${show(v)}`)].filter(
+    Boolean,
+  );
+  return (
+    <li className="component">
+      <button
+        type="button"
+        className="secondary component-head"
+        aria-expanded={open}
+        title={detail.join('\n') || summary}
+        onClick={() => setOpen(!open)}
+      >
+        <Light status={c.status} /> <span className="component-name">{name}</span>{' '}
+        <span className="muted">{colour[c.status]}</span>
+      </button>
+      {open ? (
+        <dl className="component-detail">
+          <div>
+            <dt>Status</dt>
+            <dd>
+              {c.status}, answered in {Math.round(c.latency_ms)} ms
+            </dd>
+          </div>
+          {c.error ? (
+            <div>
+              <dt>Error</dt>
+              <dd>{c.error}</dd>
+            </div>
+          ) : null}
+          {Object.entries(c.detail ?? {}).map(([k, v]) => (
+            <div key={k}>
+              <dt>{k}</dt>
+              <dd>
+                <code>{show(v)}</code>
+              </dd>
+            </div>
+          ))}
+        </dl>
+      ) : null}
+    </li>
+  );
+}
+
+function show(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
