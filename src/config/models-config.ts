@@ -76,8 +76,16 @@ export const modelGatewayConfig = {
   prices: z.record(z.string(), price).default({}),
   /** Models tried in order when a model fails or its breaker is open: `openai/gpt-4o: [anthropic/claude-…]`. */
   fallbacks: z.record(z.string(), z.array(z.string())).default({}),
-  /** Completion tokens assumed for the worst-case budget reservation when a request sets no max_tokens. */
+  /**
+   * Completion tokens reserved against budgets for a call that sets no max_tokens, and sent as its
+   * max_tokens so the call cannot outgrow what was reserved (`models.output_tokens` per model first).
+   */
   default_max_tokens: z.coerce.number().int().positive().default(4096),
+  /**
+   * A model's typical output, in tokens, by `provider/model` or alias: what a call to it that sets no
+   * max_tokens reserves and is capped at. A small budget (a persona's) then admits small calls.
+   */
+  output_tokens: z.record(z.string(), z.coerce.number().int().positive().max(1_000_000)).default({}),
   timeouts: timeouts.prefault({}),
   retries: z
     .object({
