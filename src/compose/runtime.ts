@@ -67,7 +67,7 @@ export async function buildRuntime(deps: RuntimeDeps) {
     }),
     executors: {
       multi_agent: multiAgentExecutor({ specs: multiAgents, agents }),
-      remote: remoteExecutor(new RemoteRuntimes(undefined, deps.network), allowPrivateEgress),
+      remote: remoteExecutor(new RemoteRuntimes(config.runtime.remote, deps.network), allowPrivateEgress),
       pool: poolExecutor(deps.deployments, deps.agentSandboxes),
     },
     admit: poolAdmission(deps.deployments),
