@@ -29,6 +29,7 @@ import { Metrics } from './observability/metrics.ts';
 import { startTracing } from './observability/tracing.ts';
 import type { AgentGenerator } from './runtime/generator.ts';
 import type { AgentSandboxes } from './runtime/pool-agent/sandboxes.ts';
+import type { PoolInstances } from './runtime/pool-instances.ts';
 import type { Runtime } from './runtime/runtime.ts';
 import type { SessionService } from './runtime/sessions.ts';
 import type { CallbackSecrets } from './tasks/callback-secrets.ts';
@@ -84,6 +85,8 @@ export interface Services {
   /** Local-dev agents: their deployed bundles, and the sandboxes their handle runs in. */
   deployments: DeploymentService;
   agentSandboxes: AgentSandboxes;
+  /** Warm-pool sandboxes held for a caller until released or idle (isA's pool routes). */
+  poolInstances: PoolInstances;
   /** Knowledge bases: documents, chunks, hybrid search. */
   memory: Memory;
   /** MCP tool servers tenants register (rows), and their connections and tools in this process. */

@@ -8,6 +8,7 @@ import type { HealthRegistry } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { AgentSandboxes } from '../runtime/pool-agent/sandboxes.ts';
+import { PoolInstances } from '../runtime/pool-instances.ts';
 import type { TaskService } from '../tasks/service.ts';
 import { registerBuiltinTools, registerOpsTools } from '../tools/builtins/index.ts';
 import { webCrawlTool, webSearchTool } from '../tools/builtins/web.ts';
@@ -47,6 +48,9 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
   const sandboxes = new SandboxService({ config: config.sandbox, log, health, registry: metrics.registry });
   closers.add('sandboxes', () => sandboxes.stop());
   await sandboxes.start();
+  // Sandboxes held for isA's pool clients go back to their pools before the pools stop.
+  const poolInstances = new PoolInstances(config.compat.isa_pool_idle_ms, log);
+  closers.add('pool instances', async () => poolInstances.stop());
 
   const egress = new EgressProxy({ config: config.egress, policies, tenantName, log, network });
   closers.add('egress proxy', () => egress.stop());
@@ -85,5 +89,5 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
     health: () => health.report(),
     recentTasks: async (tenantId, limit) => (await tasks.list(tenantId, { limit, offset: 0 })).data,
   });
-  return { sandboxes, agentSandboxes, deployments, egress, mcpServers, mcp, tools };
+  return { sandboxes, agentSandboxes, poolInstances, deployments, egress, mcpServers, mcp, tools };
 }

@@ -8,13 +8,13 @@ import { listRunsQuery, runList, runTrace } from '../../runtime/trace-schema.ts'
 import { principalOf } from '../plugins/auth.ts';
 import { eventFrame, lastEventId, openSse } from '../sse.ts';
 import { callerOf } from './chat.ts';
-import { authErrors, errorResponse, idParams } from './common.ts';
+import { agentIdOf, authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['runs'];
 const conflict = { 409: errorResponse };
 
 export const runRoutes =
-  ({ runtime }: Services): FastifyPluginAsync =>
+  ({ runtime, agents }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -29,7 +29,11 @@ export const runRoutes =
           response: { 200: runList, ...authErrors },
         },
       },
-      async (req) => runtime.store.list(principalOf(req).tenantId, req.query),
+      async (req) => {
+        const { agent_id: ref, ...q } = req.query;
+        const agent_id = ref === undefined ? undefined : await agentIdOf(agents, req, ref);
+        return runtime.store.list(principalOf(req).tenantId, { ...q, agent_id });
+      },
     );
 
     app.get(
