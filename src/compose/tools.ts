@@ -49,7 +49,11 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
   closers.add('sandboxes', () => sandboxes.stop());
   await sandboxes.start();
   // Sandboxes held for isA's pool clients go back to their pools before the pools stop.
-  const poolInstances = new PoolInstances(config.compat.isa_pool_idle_ms, log);
+  const poolInstances = new PoolInstances(
+    config.compat.isa_pool_idle_ms,
+    config.compat.isa_pool_max_per_user,
+    log,
+  );
   closers.add('pool instances', async () => poolInstances.stop());
 
   const egress = new EgressProxy({ config: config.egress, policies, tenantName, log, network });

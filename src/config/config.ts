@@ -238,6 +238,8 @@ export const configSchema = z
         pagi: z.union([z.boolean(), z.stringbool()]).optional(),
         /** How long an instance acquired from isA's pool routes is held without a call before it is released. */
         isa_pool_idle_ms: z.coerce.number().int().min(1000).max(86_400_000).default(300_000),
+        /** Instances one user (or key) may hold at once through isA's pool routes; more answer 429. */
+        isa_pool_max_per_user: z.coerce.number().int().min(1).max(1000).default(8),
         /** The agent `POST /execute` runs when the request names none (created from a template if missing). */
         default_agent: z.string().min(1).max(200).default('default'),
       })

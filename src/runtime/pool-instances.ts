@@ -1,5 +1,5 @@
 import { newId } from '../db/ids.ts';
-import { notFound } from '../errors.ts';
+import { AppError, notFound } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /** `agent`: the tools' warm pool; `custom_agent`: the local-dev agents' pool. */
@@ -38,8 +38,22 @@ export class PoolInstances {
 
   constructor(
     private readonly idleMs: number,
+    /** Instances one caller may hold at once: nobody drains a warm pool alone. */
+    private readonly maxPerHolder: number,
     private readonly log: Logger,
   ) {}
+
+  /** Refuses (429) a caller that already holds its share of instances. */
+  assertRoom(tenantId: string, holder: string): void {
+    let mine = 0;
+    for (const i of this.held.values()) if (i.tenantId === tenantId && i.holder === holder) mine++;
+    if (mine >= this.maxPerHolder)
+      throw new AppError(
+        'rate_limited',
+        `you hold ${mine} pool instances, the most allowed (compat.isa_pool_max_per_user): release one first`,
+        { retryAfter: Math.ceil(this.idleMs / 1000) },
+      );
+  }
 
   /** Records an instance around a sandbox already taken from its pool (`release` gives it back). */
   add(o: Omit<Instance, 'id' | 'acquiredAt' | 'lastUsedAt' | 'calls'> & { release: () => void }): Instance {

@@ -175,7 +175,13 @@ export const isaPoolRoutes =
             'isA pool manager: take an instance from the warm pool, held for the caller until release or idle',
           params: typeParams,
           body: acquireBody,
-          response: { 200: instanceView, ...authErrors, 422: errorResponse, 503: errorResponse },
+          response: {
+            200: instanceView,
+            ...authErrors,
+            422: errorResponse,
+            429: errorResponse,
+            503: errorResponse,
+          },
         },
       },
       async (req) => {
@@ -188,41 +194,48 @@ export const isaPoolRoutes =
           );
         const ref = b.config?.agent_config_id ?? b.config?.id ?? b.config?.name;
         const { tenantId, holder } = who(req);
-        const agent = ref
-          ? await agents.resolve(tenantId, ref, viewerOf(req))
-          : await agentFor(agents, req, undefined, config.compat.default_agent);
-        if (type === 'custom_agent') {
-          if (agent.env !== 'pool')
-            throw new AppError(
-              'unprocessable',
-              `agent ${agent.name} is not a local-dev agent (env pool): the custom_agent pool serves those`,
-            );
-          if ((await deployments.currentVersion(tenantId, agent.id)) === undefined)
-            throw new AppError('unprocessable', `agent ${agent.name} has no deployment yet`);
-        }
-        const sessionId = b.session_id
-          ? await sessions.forClientKey(tenantId, agent.id, b.session_id)
-          : undefined;
-        const signal = AbortSignal.timeout(Math.round((b.timeout ?? 30) * 1000));
+        poolInstances.assertRoom(tenantId, holder);
+        const seconds = b.timeout ?? 30;
+        const signal = AbortSignal.timeout(Math.round(seconds * 1000));
+        // The sandbox first: a refusal for want of one has written nothing.
         const held = await (type === 'agent' ? sandboxes.hold(signal) : agentSandboxes.hold(signal)).catch(
           (err) => {
-            throw signal.aborted
-              ? new AppError('unavailable', `no ${type} instance became free within ${b.timeout ?? 30} s`, {
-                  retryAfter: 1,
-                })
-              : err;
+            if (!signal.aborted) throw err;
+            throw new AppError('unavailable', `no ${type} instance became free within ${seconds} s`, {
+              retryAfter: 1,
+            });
           },
         );
-        const instance = poolInstances.add({
-          type,
-          tenantId,
-          holder,
-          agentId: agent.id,
-          agentName: agent.name,
-          sessionId,
-          release: held.release,
-        });
-        return show(instance, 'acquired');
+        try {
+          const agent = ref
+            ? await agents.resolve(tenantId, ref, viewerOf(req))
+            : await agentFor(agents, req, undefined, config.compat.default_agent);
+          if (type === 'custom_agent') {
+            if (agent.env !== 'pool')
+              throw new AppError(
+                'unprocessable',
+                `agent ${agent.name} is not a local-dev agent (env pool): the custom_agent pool serves those`,
+              );
+            if ((await deployments.currentVersion(tenantId, agent.id)) === undefined)
+              throw new AppError('unprocessable', `agent ${agent.name} has no deployment yet`);
+          }
+          const sessionId = b.session_id
+            ? await sessions.forClientKey(tenantId, agent.id, b.session_id)
+            : undefined;
+          const instance = poolInstances.add({
+            type,
+            tenantId,
+            holder,
+            agentId: agent.id,
+            agentName: agent.name,
+            sessionId,
+            release: held.release,
+          });
+          return show(instance, 'acquired');
+        } catch (err) {
+          held.release();
+          throw err;
+        }
       },
     );
 
