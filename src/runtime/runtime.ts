@@ -135,6 +135,7 @@ export class Runtime {
         if (!(err instanceof AgentChanged)) throw err;
         if (attempt > 0) throw new AppError('conflict', `agent ${agentId} is being changed; try again`);
         agent = await this.agents.get(caller.tenantId, agentId, true);
+        if (!canSee(caller.viewer, agent)) throw notFound('agent', agentId);
       }
     }
     const { runId } = begun;

@@ -56,8 +56,19 @@ export class SessionService {
   }
 
   /** Past messages of the tenant's sessions (or one agent's) that match a query, best first. */
-  search(tenantId: string, input: SessionSearchInput) {
-    return searchSessions(this.db, tenantId, input);
+  search(tenantId: string, input: SessionSearchInput, viewer?: Viewer) {
+    return searchSessions(this.db, tenantId, input, viewer);
+  }
+
+  /** 404 for a run of another user's private session, as for a run that does not exist. */
+  async assertRunVisible(tenantId: string, runId: string, viewer: Viewer): Promise<void> {
+    if (viewer.admin) return;
+    const [row] = await this.db.query<{ owner: string | null; visibility: string }>(
+      `select s.owner, s.visibility from runs r join sessions s on s.id = r.session_id
+       where r.id = $1 and r.tenant_id = $2`,
+      [runId, tenantId],
+    );
+    if (row && !canSee(viewer, row)) throw notFound('run', runId);
   }
 
   /**

@@ -145,6 +145,24 @@ for (const store of stores) {
       const list = await s.request('GET', '/v1/sessions', { key: bob });
       assert.ok(!list.body.data.some((x: { id: string }) => x.id === chat.body.session_id));
 
+      const search = await s.request('POST', '/v1/sessions/search', {
+        key: bob,
+        body: { query: 'remember 42' },
+      });
+      assert.equal(search.status, 200, search.text);
+      assert.deepEqual(search.body.data, [], 'its messages are not searchable by Bob');
+      const runs = await s.request('GET', `/v1/runs?session_id=${chat.body.session_id}`, { key: bob });
+      assert.deepEqual(runs.body.data, [], 'nor its runs listed');
+      assert.equal((await s.request('GET', `/v1/runs/${chat.body.run_id}`, { key: bob })).status, 404);
+      assert.equal((await s.request('GET', `/v1/runs/${chat.body.run_id}/trace`, { key: bob })).status, 404);
+      assert.equal((await s.request('GET', `/v1/runs/${chat.body.run_id}`, { key: alice })).status, 200);
+      const mine = await s.request('POST', '/v1/sessions/search', {
+        key: alice,
+        body: { query: 'remember 42' },
+      });
+      assert.ok(mine.body.data.length >= 1, 'Alice finds her own');
+      assert.ok(mine.body.data.every((h: { session_id: string }) => h.session_id === chat.body.session_id));
+
       const history = await s.request('GET', `${sessionPath}/messages`, { key: alice });
       assert.equal(history.body.data.length, 2, 'nothing of Bob got in');
       assert.equal((await s.request('GET', sessionPath)).status, 200, 'the admin sees it');

@@ -48,7 +48,12 @@ export const sessionRoutes =
           response: { 200: sessionSearchResult, ...authErrors },
         },
       },
-      async (req) => sessions.search(principalOf(req).tenantId, req.body),
+      async (req) => {
+        const { tenantId } = principalOf(req);
+        const { agent_id: ref, ...body } = req.body;
+        const agent_id = ref === undefined ? undefined : await agents.idOf(tenantId, ref, viewerOf(req));
+        return sessions.search(tenantId, { ...body, agent_id }, viewerOf(req));
+      },
     );
 
     app.get(
