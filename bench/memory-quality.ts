@@ -1,10 +1,8 @@
 /**
  * `npm run eval:memory`: retrieval quality of knowledge-base search, per mode and per question
- * category, on two sets shipped in the repository (nothing is downloaded):
- * - LoCoMo subset (bench/memory-locomo.ts): one knowledge base per conversation, one document per
- *   dialogue turn (`speaker: text`, with the session's date in metadata and, with --dated, in the
- *   text), questions with labelled evidence turns;
- * - the 40 paraphrased notes of bench/memory-dataset.ts.
+ * category, on the 40 paraphrased notes of test/memory/fixtures/notes-set.ts and, when a file is
+ * given with --locomo, on a LoCoMo subset (one knowledge base per conversation, one document per
+ * dialogue turn, `speaker: text`, the session's date in metadata and, with --dated, in the text).
  * Prints hit@5, recall@5 and MRR for text, vector and hybrid search (and for each --weights pair),
  * then one JSON line. Runs on PGlite in memory with the offline embedder (USE, ~70 ms a turn on one
  * core: the default run embeds ~800 turns, about a minute); `--conversations 30` halves it,
@@ -12,6 +10,7 @@
  *
  *   npm run eval:memory -- [--locomo FILE] [--conversations 26,30] [--weights 1:1,1:0.5] [--dated] [--no-vectors]
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { migrate } from '../src/db/migrate.ts';
 import { PgliteDb } from '../src/db/pglite.ts';
@@ -23,8 +22,44 @@ import {
   notesSet,
   type Variant,
   type VariantScores,
-} from './memory-eval.ts';
-import { locomoConversations } from './memory-locomo.ts';
+} from '../test/helpers/retrieval-quality.ts';
+
+/**
+ * LoCoMo (Maharana et al., ACL 2024), a long-conversation memory benchmark. Its repository carries
+ * no licence, so it is not shipped: a user who has it passes a subset file shaped as below.
+ */
+interface LocomoFile {
+  conversations: {
+    id: string;
+    sessions: { date: string; turns: [id: string, speaker: string, text: string][] }[];
+    qa: [question: string, category: number, evidence: string[]][];
+  }[];
+}
+/** LoCoMo's category numbers, named as in the released data. */
+const categories = ['', 'multi-hop', 'temporal', 'open-domain', 'single-hop', 'adversarial'];
+
+function locomoSets(file: string | undefined, only?: readonly string[]): EvalSet[] {
+  if (!file || !existsSync(file)) return [];
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as LocomoFile;
+  return raw.conversations
+    .filter((c) => !only || only.includes(c.id))
+    .map((c) => ({
+      name: `locomo-${c.id}`,
+      documents: c.sessions.flatMap((s) =>
+        s.turns.map(([id, speaker, text]) => ({
+          source: id,
+          text: args.dated ? `[${s.date}] ${speaker}: ${text}` : `${speaker}: ${text}`,
+          metadata: { speaker, date: s.date },
+        })),
+      ),
+      questions: c.qa.map(([query, category, evidence]) => ({
+        query,
+        category: categories[category] ?? String(category),
+        // A few labels name two turns in one string ("D8:6; D9:17").
+        evidence: evidence.flatMap((e) => e.split(/[;,\s]+/)).filter(Boolean),
+      })),
+    }));
+}
 
 const { values: args } = parseArgs({
   options: {
@@ -46,18 +81,8 @@ for (const pair of args.weights?.split(',') ?? []) {
   });
 }
 
-const conversations = locomoConversations(args.locomo, args.conversations?.split(','));
-if (conversations.length === 0)
-  console.log('LoCoMo: no subset file given (--locomo FILE); the notes set only');
-const sets: EvalSet[] = conversations.map((c) => ({
-  name: `locomo-${c.id}`,
-  documents: c.turns.map((t) => ({
-    source: t.id,
-    text: args.dated ? `[${t.date}] ${t.speaker}: ${t.text}` : `${t.speaker}: ${t.text}`,
-    metadata: { speaker: t.speaker, date: t.date },
-  })),
-  questions: c.questions,
-}));
+const sets = locomoSets(args.locomo, args.conversations?.split(','));
+if (sets.length === 0) console.log('LoCoMo: no subset file given (--locomo FILE); the notes set only');
 sets.push(notesSet);
 
 const fmt = (s: { hit5: number; recall5: number; mrr: number; n: number }) =>
@@ -129,7 +154,7 @@ if (merged.length > 0)
       .join(', ')}; one document per turn${args.dated ? ', dated' : ''})`,
     merged,
   );
-print('Notes set (bench/memory-dataset.ts, 40 paraphrased questions)', notes);
+print('Notes set (test/memory/fixtures/notes-set.ts, 40 paraphrased questions)', notes);
 console.log(`\n${Math.round((performance.now() - started) / 1000)} s`);
 console.log(
   JSON.stringify({

@@ -7,5 +7,10 @@
 import { build, entry, isStale } from '../scripts/build.mjs';
 
 if (isStale()) await build();
+// The server also serves the web console: rebuilt here when its sources are newer (a checkout only).
+if (process.argv[2] === 'serve') {
+  const { buildWeb, isWebStale } = await import('../scripts/build-web.mjs');
+  if (isWebStale()) await buildWeb();
+}
 process.setSourceMapsEnabled(true);
 await import(new URL(`file://${entry}`).href);

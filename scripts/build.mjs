@@ -1,8 +1,18 @@
 // Compiles the `agentry` command into dist/ once (`npm install` runs it as the `prepare` script;
 // bin/agentry.js runs it again when a source is newer), so a command starts by loading one compiled
 // module and its chunks instead of compiling ~200 .ts modules through loader hooks on every start.
-// Usage: node scripts/build.mjs
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// Usage: node scripts/build.mjs            (the command and the typed client)
+//        node scripts/build.mjs --client   (the typed client only: dist/client)
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,8 +102,78 @@ export async function build() {
   return files.map((f) => path.relative(root, f.path));
 }
 
+/**
+ * Builds the typed client that `agentry/client` exports (package.json `exports`): dist/client/index.js,
+ * one ES module for Node and browsers (openapi-fetch and eventsource-parser stay imports), and its
+ * declarations from tsc. Not part of `build()`: the command never loads it, and tsc takes seconds,
+ * so only `npm install` / `npm pack` (the `prepare` script) and `npm run build` make it.
+ */
+export async function buildClient() {
+  const { build: esbuild } = await import('esbuild');
+  const out = path.join(distDir, 'client');
+  rmSync(out, { recursive: true, force: true });
+  await esbuild({
+    absWorkingDir: root,
+    entryPoints: { index: 'src/client/index.ts' },
+    bundle: true,
+    packages: 'external',
+    platform: 'neutral',
+    format: 'esm',
+    target: 'es2022',
+    outdir: out,
+    sourcemap: 'linked',
+    sourcesContent: false,
+    logLevel: 'warning',
+  });
+  // TypeScript is a development dependency: an install without them (`--omit=dev`) still builds
+  // the command and the client's JavaScript.
+  const ts = await import('typescript').then(
+    (m) => m.default,
+    () => undefined,
+  );
+  if (!ts) {
+    console.warn('typescript is not installed: dist/client has no declarations');
+    return;
+  }
+  const program = ts.createProgram([path.join(srcDir, 'client', 'index.ts')], {
+    declaration: true,
+    emitDeclarationOnly: true,
+    outDir: out,
+    rootDir: path.join(srcDir, 'client'),
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    skipLibCheck: true,
+    allowImportingTsExtensions: true,
+    // The client runs where fetch does: its declarations name the web platform's types only.
+    types: [],
+    lib: ['lib.es2023.d.ts', 'lib.dom.d.ts'],
+  });
+  const diagnostics = [...ts.getPreEmitDiagnostics(program), ...program.emit().diagnostics];
+  if (diagnostics.length > 0) {
+    const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
+    throw new Error(`the client's declarations:\n${ts.formatDiagnostics(diagnostics, host)}`);
+  }
+  // The sources import each other as `./x.ts` (as the whole checkout does); the declarations sit
+  // beside `.js` files, where a consumer's TypeScript looks for `./x.js`. The generated route types
+  // are a declaration file already and are copied as they are.
+  for (const name of readdirSync(out)) {
+    if (!name.endsWith('.d.ts')) continue;
+    const file = path.join(out, name);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/(from '\.\/[\w-]+)\.ts'/g, "$1.js'"));
+  }
+  copyFileSync(path.join(srcDir, 'client', 'openapi.d.ts'), path.join(out, 'openapi.d.ts'));
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (process.argv.includes('--client')) {
+    await buildClient();
+    console.log('built the client into dist/client/');
+    process.exit(0);
+  }
   rmSync(distDir, { recursive: true, force: true });
   const files = await build();
-  console.log(`built ${files.length} files into dist/`);
+  await buildClient();
+  console.log(`built ${files.length} files and the client into dist/`);
 }

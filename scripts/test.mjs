@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build, isStale } from './build.mjs';
+import { buildWeb, isWebStale } from './build-web.mjs';
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -37,6 +38,8 @@ if (files.length === 0) {
 // Tests that run `agentry` as a person would spawn bin/agentry.js, which runs dist/: built here once,
 // before the files run in parallel, rather than by whichever spawned command notices first.
 if (isStale()) await build();
+// The console suites drive the built console in a browser.
+if (isWebStale()) await buildWeb();
 
 await import('../bin/ts-loader.js');
 const { missingSystemDeps } = await import('../test/helpers/system-deps.ts');

@@ -18,6 +18,7 @@ import type { Config } from './config/config.ts';
 import { TenantPolicies } from './config/tenant-policy.ts';
 import type { Db } from './db/db.ts';
 import type { LiveBus } from './events/bus.ts';
+import type { PushNotifier } from './interop/a2a/push.ts';
 import type { Memory } from './memory/memory.ts';
 import { createModelGateway } from './models/create-gateway.ts';
 import type { Gateway } from './models/gateway.ts';
@@ -27,6 +28,7 @@ import { registerHealthGauge } from './observability/health-gauge.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { startTracing } from './observability/tracing.ts';
+import type { A2ARemotes } from './runtime/a2a-remote.ts';
 import type { AgentGenerator } from './runtime/generator.ts';
 import type { AgentSandboxes } from './runtime/pool-agent/sandboxes.ts';
 import type { PoolInstances } from './runtime/pool-instances.ts';
@@ -78,6 +80,10 @@ export interface Services {
   /** The agent runtime: chat runs, approval, cancellation, streams, orphan recovery. */
   runtime: Runtime;
   sessions: SessionService;
+  /** A2A push notifications for the tasks served at /a2a/{agent}. */
+  a2aPush: PushNotifier;
+  /** Calls to remote A2A agents (env a2a, a2a tools). */
+  a2aRemotes: A2ARemotes;
   /** Designs agents (or a team) from a plain-language requirement. */
   generator: AgentGenerator;
   /** Sandboxed execution: a warm pool per backend (bwrap, quickjs) and per-tool circuit breakers. */
@@ -158,7 +164,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       },
       closers,
     );
-    const { runtime, sessions, memory, generator } = await buildRuntime({
+    const { runtime, sessions, memory, generator, a2aPush } = await buildRuntime({
       config,
       db,
       bus,
@@ -171,6 +177,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       deployments: toolset.deployments,
       agentSandboxes: toolset.agentSandboxes,
       network: options.network,
+      a2aRemotes: toolset.a2aRemotes,
     });
     storeHealth(health, db, bus);
 
@@ -199,6 +206,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       ...toolset,
       runtime,
       sessions,
+      a2aPush,
       generator,
       memory,
     };

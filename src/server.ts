@@ -86,6 +86,7 @@ export async function serve(
     refreshCredentialsUrl(config.credentials_file, url);
   }
   print(`agentry listening on ${url} (store: ${app.services.db.kind})`);
+  print(`console: ${url}/#sign-in=${app.http.signInLinks.issue()} (a one-time link)`);
   const vectors = app.services.memory.vectorSearch;
   print(
     vectors.state === 'on'

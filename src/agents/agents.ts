@@ -139,6 +139,12 @@ export class AgentService {
     return toAgent(row);
   }
 
+  /** An agent by id in whichever tenant holds it (A2A discovery of published agents); undefined when none. */
+  async findById(id: string): Promise<Agent | undefined> {
+    const [row] = await this.db.query<AgentRow>('select * from agents where id = $1', [id]);
+    return row && toAgent(row);
+  }
+
   /**
    * An agent by id or by name, wherever a route takes an agent: names are unique per tenant
    * whatever their case (clients of the earlier systems write `LUMINA` or `lumina`).

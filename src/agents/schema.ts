@@ -23,8 +23,9 @@ export const agentName = z
 export const agentRef = z.string().min(1).max(200).describe('an agent id, or its name (any case)');
 
 export const agentModes = ['REACTIVE', 'COLLABORATIVE'] as const;
-export const agentEnvs = ['in_process', 'pool', 'remote', 'multi_agent'] as const;
+export const agentEnvs = ['in_process', 'pool', 'remote', 'multi_agent', 'a2a'] as const;
 export const agentSources = ['basic', 'template', 'generated', 'local'] as const;
+/** `public`: published to A2A (a card for discovery and a JSON-RPC endpoint; see interop/a2a). */
 export const visibilities = ['private', 'tenant', 'public'] as const;
 
 const shortText = z.string().max(2000);

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import type { Page } from '../db/page.ts';
 import { jsonTooDeep } from '../text/json-limits.ts';
 
@@ -37,12 +36,22 @@ export class CliError extends Error {
 }
 
 // What the server writes on first start (src/auth/bootstrap.ts); every field is optional here so a
-// file from an older or newer server still gives whatever it has.
-const credentialsSchema = z.object({
-  url: z.string().optional(),
-  api_key: z.string().optional(),
-  tenant: z.string().optional(),
-});
+// file from an older or newer server still gives whatever it has. Checked by hand, not with zod: the
+// CLI's start-up time is mostly module loading, and every command reads this file.
+interface Credentials {
+  url?: string;
+  api_key?: string;
+  tenant?: string;
+}
+const isCredentials = (v: unknown): v is Credentials =>
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  (['url', 'api_key', 'tenant'] as const).every(
+    (k) =>
+      (v as Record<string, unknown>)[k] === undefined ||
+      typeof (v as Record<string, unknown>)[k] === 'string',
+  );
 
 export interface Target {
   url: string;
@@ -72,7 +81,7 @@ export function resolveTarget(options: ClientOptions, env: Env = process.env): T
   };
 }
 
-function readCredentials(file: string): z.infer<typeof credentialsSchema> {
+function readCredentials(file: string): Credentials {
   if (!existsSync(file)) return {};
   let parsed: unknown;
   try {
@@ -80,11 +89,10 @@ function readCredentials(file: string): z.infer<typeof credentialsSchema> {
   } catch (err) {
     throw new CliError(`cannot read credentials file ${file}: ${(err as Error).message}`);
   }
-  const result = credentialsSchema.safeParse(parsed);
-  if (!result.success) {
+  if (!isCredentials(parsed)) {
     throw new CliError(`credentials file ${file} is not an object with url, api_key and tenant`);
   }
-  return result.data;
+  return parsed;
 }
 
 export interface RequestOptions {
@@ -94,10 +102,13 @@ export interface RequestOptions {
   auth?: boolean;
 }
 
-const errorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string() }),
-  request_id: z.string().optional(),
-});
+/** The API's error body, `{error: {code, message}, request_id?}`, or undefined for anything else. */
+function errorBody(v: unknown): { code: string; message: string; requestId?: string } | undefined {
+  const body = v as { error?: { code?: unknown; message?: unknown }; request_id?: unknown } | undefined;
+  const { code, message } = body?.error ?? {};
+  if (typeof code !== 'string' || typeof message !== 'string') return undefined;
+  return { code, message, requestId: typeof body?.request_id === 'string' ? body.request_id : undefined };
+}
 
 /** Plenty for any API call; a hung server should not hang a script forever. */
 const TIMEOUT_MS = 30_000;
@@ -139,18 +150,18 @@ export class ApiClient {
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
 
-    let res: Response;
+    let res: { status: number; ok: boolean; text: string };
     try {
-      res = await fetch(address, {
+      res = await send(
         method,
+        address,
         headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
+        options.body === undefined ? undefined : JSON.stringify(options.body),
+      );
     } catch (err) {
       throw new CliError(`cannot reach the Agentry server at ${url}: ${networkReason(err)}`);
     }
-    const text = await res.text();
+    const { text } = res;
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
@@ -158,14 +169,10 @@ export class ApiClient {
       parsed = undefined;
     }
     if (!res.ok) {
-      const e = errorBody.safeParse(parsed);
-      if (e.success) {
-        const rid = e.data.request_id ? ` (request ${e.data.request_id})` : '';
-        throw new CliError(
-          `HTTP ${res.status} ${e.data.error.code}: ${e.data.error.message}${rid}`,
-          res.status,
-          e.data.error.code,
-        );
+      const e = errorBody(parsed);
+      if (e) {
+        const rid = e.requestId ? ` (request ${e.requestId})` : '';
+        throw new CliError(`HTTP ${res.status} ${e.code}: ${e.message}${rid}`, res.status, e.code);
       }
       throw new CliError(`HTTP ${res.status} from ${url}: ${snippet(text)}`, res.status);
     }
@@ -179,9 +186,39 @@ export class ApiClient {
 }
 
 /** Node's fetch hides the socket error in `cause`; that is the part a person can act on. */
+/**
+ * One request over node:http(s). Not `fetch`: loading undici costs a one-shot command about 30 ms
+ * of CPU, a good part of its whole start-up.
+ */
+async function send(
+  method: string,
+  url: URL,
+  headers: Record<string, string>,
+  body: string | undefined,
+): Promise<{ status: number; ok: boolean; text: string }> {
+  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, timeout: TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        resolve({ status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 function networkReason(err: unknown): string {
   if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${TIMEOUT_MS / 1000}s`;
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  // node:http puts the code on the error itself; fetch put it on its cause.
+  const cause = (err as { code?: string }).code
+    ? (err as { code?: string; message?: string })
+    : (err as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code === 'ECONNREFUSED') return 'connection refused (is "agentry serve" running?)';
   if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
   if (cause?.message) return cause.message;

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { z } from 'zod';
 import type { Deployment } from '../agents/local-dev/schema.ts';
 import type { Agent } from '../agents/schema.ts';
 import { resolveAgent } from './agents.ts';
@@ -9,16 +8,17 @@ import { ApiClient, CliError, type ClientOptions, withClientOptions } from './cl
 import { action } from './fail.ts';
 import { formatRecord, print } from './output.ts';
 
-const projectConfig = z.object({
-  agent: z.string().min(1),
-  entry: z.string().min(1).default('src/agent.ts'),
-});
+/** `.agentry/config.json` of an agent project (`agentry scaffold` writes it). */
+interface ProjectConfig {
+  agent: string;
+  entry: string;
+}
 
 interface DeployFlags extends ClientOptions {
   agent?: string;
 }
 
-function readProject(dir: string): z.infer<typeof projectConfig> {
+function readProject(dir: string): ProjectConfig {
   const file = path.join(dir, '.agentry', 'config.json');
   if (!existsSync(file))
     throw new CliError(`${file} not found: is ${dir} an agent project? (agentry scaffold <name> makes one)`);
@@ -28,9 +28,13 @@ function readProject(dir: string): z.infer<typeof projectConfig> {
   } catch (err) {
     throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  const result = projectConfig.safeParse(parsed);
-  if (!result.success) throw new CliError(`${file}: ${z.prettifyError(result.error)}`);
-  return result.data;
+  // Checked by hand: zod would load at every CLI start for this one small file.
+  const { agent, entry = 'src/agent.ts' } = (parsed ?? {}) as Partial<Record<keyof ProjectConfig, unknown>>;
+  if (typeof agent !== 'string' || agent === '')
+    throw new CliError(`${file}: "agent" must be a non-empty string`);
+  if (typeof entry !== 'string' || entry === '')
+    throw new CliError(`${file}: "entry" must be a non-empty string`);
+  return { agent, entry };
 }
 
 /** The project's agent; created as a local-dev agent (env pool) the first time. */

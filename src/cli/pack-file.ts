@@ -49,9 +49,6 @@ export interface Pack extends PackManifest {
   dir: string;
 }
 
-/** The knowledge base a pack fills for a kind: `<pack>-<kind>`. */
-export const packKbName = (pack: Pick<PackManifest, 'name'>, kind: string) => `${pack.name}-${kind}`;
-
 /** Where the packs shipped with Agentry are: `examples/` beside `src/`. */
 export const examplesDir = fileURLToPath(new URL('../../examples/', import.meta.url));
 

@@ -9,7 +9,11 @@ import { ApiClient, CliError, type ClientOptions, withClientOptions } from './cl
 import { action } from './fail.ts';
 import { countIngested, formatSummary, type IngestSummary, planIngest } from './kb.ts';
 import { formatTable, print } from './output.ts';
-import { loadPack, type Pack, packKbName, shippedPacks } from './pack-file.ts';
+// pack-file.ts (zod, YAML, the agent schema) loads when a packs command runs, not at every CLI start.
+import type { Pack } from './pack-file.ts';
+
+/** The knowledge base a pack installs for one of its kinds. */
+const packKbName = (pack: Pick<Pack, 'name'>, kind: string) => `${pack.name}-${kind}`;
 
 type Status = 'created' | 'updated' | 'unchanged';
 
@@ -144,6 +148,7 @@ export function packsCommand(): Command {
       .option('--json', 'print JSON')
       .action(
         action(async (options: { json?: boolean }) => {
+          const { loadPack, shippedPacks } = await import('./pack-file.ts');
           const rows = shippedPacks().map((name) => {
             const p = loadPack(name);
             return { name, agent: p.agent, description: p.description };
@@ -170,6 +175,7 @@ export function packsCommand(): Command {
         .option('--agent-name <name>', 'name the agent differently from the pack'),
     ).action(
       action(async (ref: string, options: ClientOptions & { agentName?: string }) => {
+        const { loadPack } = await import('./pack-file.ts');
         const report = await installPack(ApiClient.from(options), loadPack(ref), options.agentName);
         print(options.json, report, () => formatReport(report));
       }),

@@ -3,12 +3,15 @@ import type { MultiAgentService } from '../agents/multi-agents.ts';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/db.ts';
 import type { LiveBus } from '../events/bus.ts';
+import { PushNotifier } from '../interop/a2a/push.ts';
 import { GatewayEmbedder, OfflineEmbedder } from '../memory/embeddings.ts';
 import { Memory } from '../memory/memory.ts';
 import type { Gateway } from '../models/gateway.ts';
 import type { OutboundNetwork } from '../net/outbound.ts';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
+import { a2aExecutor } from '../runtime/a2a-executor.ts';
+import type { A2ARemotes } from '../runtime/a2a-remote.ts';
 import { LoopMemory } from '../runtime/context.ts';
 import { AgentGenerator } from '../runtime/generator.ts';
 import { multiAgentExecutor } from '../runtime/multi-agent.ts';
@@ -33,6 +36,8 @@ export interface RuntimeDeps {
   deployments: DeploymentService;
   agentSandboxes: AgentSandboxes;
   network?: OutboundNetwork;
+  /** Calls to remote A2A agents (env a2a members and runs). */
+  a2aRemotes: A2ARemotes;
   /** Run and tool call metrics. */
   metrics?: AgentMetrics;
 }
@@ -44,6 +49,7 @@ export interface RuntimeDeps {
 export async function buildRuntime(deps: RuntimeDeps) {
   const { config, db, bus, log, domain, models, tools } = deps;
   const { agents, multiAgents, tenantName, taskHandlers, allowPrivateEgress } = domain;
+  const { a2aRemotes } = deps;
   const runtime = new Runtime({
     db,
     bus,
@@ -66,9 +72,10 @@ export async function buildRuntime(deps: RuntimeDeps) {
       log,
     }),
     executors: {
-      multi_agent: multiAgentExecutor({ specs: multiAgents, agents }),
+      multi_agent: multiAgentExecutor({ specs: multiAgents, agents, a2a: a2aRemotes }),
       remote: remoteExecutor(new RemoteRuntimes(config.runtime.remote, deps.network), allowPrivateEgress),
       pool: poolExecutor(deps.deployments, deps.agentSandboxes),
+      a2a: a2aExecutor(a2aRemotes),
     },
     admit: poolAdmission(deps.deployments),
   });
@@ -95,5 +102,15 @@ export async function buildRuntime(deps: RuntimeDeps) {
     tools,
     defaultModel: config.models.default_model,
   });
-  return { runtime, sessions, memory, generator };
+  // A2A push notifications to the clients of tasks served at /a2a (interop/a2a).
+  const a2aPush = new PushNotifier({
+    db,
+    runtime,
+    log,
+    allowPrivate: allowPrivateEgress,
+    timeoutMs: config.a2a.push_timeout_ms,
+    maxPerTask: config.a2a.push_max_per_task,
+    network: deps.network,
+  });
+  return { runtime, sessions, memory, generator, a2aPush };
 }

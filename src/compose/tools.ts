@@ -7,14 +7,17 @@ import type { OutboundNetwork } from '../net/outbound.ts';
 import type { HealthRegistry } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { A2ARemotes } from '../runtime/a2a-remote.ts';
 import { AgentSandboxes } from '../runtime/pool-agent/sandboxes.ts';
 import { PoolInstances } from '../runtime/pool-instances.ts';
 import type { TaskService } from '../tasks/service.ts';
+import { A2ATools } from '../tools/a2a-tools.ts';
 import { registerBuiltinTools, registerOpsTools } from '../tools/builtins/index.ts';
 import { webCrawlTool, webSearchTool } from '../tools/builtins/web.ts';
 import { McpManager } from '../tools/mcp/manager.ts';
 import { TenantToolRegistry } from '../tools/mcp/registry.ts';
 import { McpServerStore } from '../tools/mcp/servers.ts';
+import { credentialHeaders } from '../tools/sandbox/egress-allow.ts';
 import { EgressProxy } from '../tools/sandbox/egress-proxy.ts';
 import { SandboxService } from '../tools/sandbox/service.ts';
 import type { Closers } from './closers.ts';
@@ -79,12 +82,30 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
   });
   closers.add('mcp', () => mcp.stop());
 
+  const a2a = config.a2a;
+  // Remote A2A agents (env a2a runs, swarm members, `a2a__<agent>` tools): the same SSRF rules,
+  // deadline, retries and breakers as every other outbound call.
+  const a2aRemotes = new A2ARemotes(
+    {
+      timeout_ms: a2a.timeout_ms,
+      max_bytes: a2a.max_bytes,
+      retries: { max: a2a.retries, base_ms: 200, max_ms: 5_000 },
+      breaker: { failure_threshold: a2a.breaker_failures, reset_ms: a2a.breaker_reset_ms },
+    },
+    async (tenantId) => policies.get(await tenantName(tenantId)).network.allow_private_egress,
+    network,
+    async (tenantId, host) => credentialHeaders(policies.get(await tenantName(tenantId)), host),
+  );
   const tools = registerBuiltinTools(
     new TenantToolRegistry(
       { defaultTimeoutMs: config.runtime.tool_timeout_ms },
       sandboxes,
       config.sandbox.limits.timeout_ms,
-      { mcp, tools: [webCrawlTool(egress, config.egress), webSearchTool(egress, config.egress)] },
+      {
+        mcp,
+        tools: [webCrawlTool(egress, config.egress), webSearchTool(egress, config.egress)],
+        a2a: new A2ATools(agents, a2aRemotes),
+      },
     ),
   );
   // Read-only tools for agents that watch this deployment (the operations team).
@@ -93,5 +114,15 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
     health: () => health.report(),
     recentTasks: async (tenantId, limit) => (await tasks.list(tenantId, { limit, offset: 0 })).data,
   });
-  return { sandboxes, agentSandboxes, poolInstances, deployments, egress, mcpServers, mcp, tools };
+  return {
+    sandboxes,
+    agentSandboxes,
+    poolInstances,
+    deployments,
+    egress,
+    mcpServers,
+    mcp,
+    tools,
+    a2aRemotes,
+  };
 }

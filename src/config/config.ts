@@ -225,6 +225,33 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** A2A (Agent2Agent): agents served at /a2a/{agent_id}, and remote A2A agents as `env: a2a`. */
+    a2a: z
+      .object({
+        /** The agent (id) whose card /.well-known/agent-card.json serves; unset: that path answers 404. */
+        root_agent: z.uuid().optional(),
+        /** This server's public base URL, written in the cards; unset: taken from each request's Host. */
+        public_url: z.url({ protocol: /^https?$/ }).optional(),
+        /** Deadline of one call to a remote A2A agent (its card, or a message until it answers). */
+        timeout_ms: z.coerce.number().int().positive().default(120_000),
+        /** Largest answer read from a remote A2A agent, in bytes. */
+        max_bytes: z.coerce
+          .number()
+          .int()
+          .positive()
+          .default(2 * 1024 * 1024),
+        /** Attempts after the first on network errors, timeouts, 429 and 5xx (full jitter). */
+        retries: z.coerce.number().int().min(0).max(10).default(2),
+        /** Consecutive failures that open a remote agent's circuit breaker, and how long it stays open. */
+        breaker_failures: z.coerce.number().int().positive().default(5),
+        breaker_reset_ms: z.coerce.number().int().positive().default(30_000),
+        /** Deadline of one push notification to an A2A client. */
+        push_timeout_ms: z.coerce.number().int().positive().default(5_000),
+        /** Push notification configs one task may have. */
+        push_max_per_task: z.coerce.number().int().min(1).max(100).default(10),
+      })
+      .strict()
+      .prefault({}),
     /**
      * The earlier systems' HTTP contracts (src/http/compat/), one switch per family. Unset: on with
      * the embedded store, off on PostgreSQL (a deployment turns on the families its clients use).

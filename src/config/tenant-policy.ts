@@ -77,6 +77,11 @@ export const tenantPolicySchema = z
       .strict()
       .prefault({}),
     rate_limits: rate.extend({ per_key: rate.optional() }).strict().prefault({}),
+    /** A2A: publish every agent of the tenant (otherwise only agents with `visibility: public`). */
+    a2a: z
+      .object({ publish_all_agents: z.boolean().default(false) })
+      .strict()
+      .prefault({}),
     /** Outbound policy for callbacks and tools. */
     network: z
       .object({

@@ -1,11 +1,14 @@
 import type { Agent, MultiAgentSpec } from '../agents/schema.ts';
 import { AppError } from '../errors.ts';
+import { estimateTokens } from '../models/tokens.ts';
 import type { ChatMessage, ToolSpec } from '../models/types.ts';
+import { traceparentOf } from '../observability/spans.ts';
 import type { ToolOutcome } from '../tools/types.ts';
+import type { A2ARemotes } from './a2a-remote.ts';
 import { runDag } from './dag.ts';
 import { type ExecuteDeps, memoryOf, type RunSpec, withContext } from './execute.ts';
 import { type LoopOutcome, type Round, runLoop } from './loop.ts';
-import { type NewMessage, runIdempotencyKey } from './rows.ts';
+import { type NewMessage, runIdempotencyKey, zeroUsage } from './rows.ts';
 import { RunWriter } from './run-end.ts';
 import type { Executor } from './runtime.ts';
 import { runSwarm } from './swarm.ts';
@@ -20,6 +23,8 @@ import { runSwarm } from './swarm.ts';
 export interface MultiAgentDeps {
   specs: { get(tenantId: string, id: string): Promise<MultiAgentSpec> };
   agents: { get(tenantId: string, id: string): Promise<Agent> };
+  /** Members with `env: a2a` take their turn on their remote A2A agent. */
+  a2a?: A2ARemotes;
 }
 
 /** What swarm.ts and dag.ts get: the run, its spec and members, and a loop per member. */
@@ -61,7 +66,7 @@ export function multiAgentExecutor(m: MultiAgentDeps): Executor {
       const entry = members.get(entryId);
       if (!entry)
         throw new AppError('unprocessable', `entry agent ${entryId} is not a member of ${spec.name}`);
-      const team: Team = { d, s, spec, members, entry, out, loop: memberLoop(d, s, out) };
+      const team: Team = { d, s, spec, members, entry, out, loop: memberLoop(d, s, out, m.a2a) };
       return spec.kind === 'swarm' ? await runSwarm(team) : await runDag(team);
     } catch (err) {
       return out.fail(err);
@@ -69,8 +74,9 @@ export function multiAgentExecutor(m: MultiAgentDeps): Executor {
   };
 }
 
-function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter): Team['loop'] {
+function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter, a2a?: A2ARemotes): Team['loop'] {
   return async (agent, messages, o) => {
+    if (agent.env === 'a2a' && a2a) return remoteTurn(a2a, agent, messages, s, out, o);
     // The member's persona and retrieved knowledge join its system prompt; the conversation is
     // used as given (a swarm cuts it to its own budget, a DAG node gets its inputs).
     const assembled = await memoryOf(d).assemble({
@@ -124,5 +130,48 @@ function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter): Team['loop'] {
     o.onRound?.(outcome.round.messages);
     await commit(outcome.round);
     return outcome;
+  };
+}
+
+/**
+ * A member standing for a remote A2A agent (a handoff target in a swarm, a node in a DAG): the
+ * latest user message goes to it and its answer is the member's turn. It calls no tools here, so
+ * a swarm does not hand off from it: its answer ends the run.
+ */
+async function remoteTurn(
+  a2a: A2ARemotes,
+  agent: Agent,
+  messages: ChatMessage[],
+  s: RunSpec,
+  out: RunWriter,
+  o: Parameters<Team['loop']>[2],
+): Promise<Extract<LoopOutcome, { kind: 'final' }>> {
+  const last = [...messages].reverse().find((m) => m.role === 'user')?.content;
+  const answer = await a2a.ask(agent.runtime_url ?? '', typeof last === 'string' ? last : '', {
+    tenantId: s.tenantId,
+    signal: o.signal ? AbortSignal.any([s.signal, o.signal]) : s.signal,
+    requestId: s.call.requestId ?? s.runId,
+    traceparent: traceparentOf(
+      s.call.traceId ? { traceId: s.call.traceId, spanId: s.call.parentSpanId } : undefined,
+    ),
+  });
+  s.writer.emit('text', { delta: answer.text, agent: agent.name });
+  const round = {
+    messages: [{ role: 'assistant' as const, content: answer.text, tokens: estimateTokens(answer.text) }],
+    steps: [],
+    modelCalls: 0,
+    usage: zeroUsage(),
+  };
+  o.onRound?.(round.messages);
+  await out.commit(o.keepMessages ? round : { ...round, messages: [] });
+  return {
+    kind: 'final',
+    text: answer.text,
+    model: `a2a:${agent.runtime_url}`,
+    finishReason: 'stop',
+    round,
+    usage: zeroUsage(),
+    toolCalls: [],
+    modelCalls: 0,
   };
 }

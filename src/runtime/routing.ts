@@ -17,7 +17,9 @@ export function executorFor(
         ? executors?.remote
         : agent.env === 'pool'
           ? executors?.pool
-          : undefined) ?? executeRun
+          : agent.env === 'a2a'
+            ? executors?.a2a
+            : undefined) ?? executeRun
   );
 }
 
@@ -34,6 +36,14 @@ export function routeByEnv(agent: Agent, executors: Executors): { id: string } |
     return undefined;
   }
   if (agent.env === 'pool' && executors.pool) return undefined;
+  if (agent.env === 'a2a' && executors.a2a) {
+    if (!agent.runtime_url)
+      throw new AppError(
+        'unprocessable',
+        `agent ${agent.name} has env a2a but no runtime_url (the remote agent card's URL)`,
+      );
+    return undefined;
+  }
   if (agent.env === 'multi_agent' && executors.multi_agent) {
     if (!agent.multi_agent_id)
       throw new AppError('unprocessable', `agent ${agent.name} has env multi_agent but no multi_agent_id`);

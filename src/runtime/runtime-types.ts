@@ -44,6 +44,8 @@ export interface Executors {
   multi_agent?: Executor;
   /** Local-dev agents (env pool): their deployed bundle's handle in a sandbox. */
   pool?: Executor;
+  /** Remote A2A agents (env a2a): `runtime_url` is the agent's card URL. */
+  a2a?: Executor;
 }
 
 /** Who asks for a run: the request's identity, passed on to the model gateway. */

@@ -1,6 +1,6 @@
 import type { CallContext } from '../models/types.ts';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
-import { endSpan, SpanKind, startSpan } from '../observability/spans.ts';
+import { childParent, endSpan, SpanKind, type SpanParent, startSpan } from '../observability/spans.ts';
 import type { ToolOutcome } from '../tools/types.ts';
 
 /** Runs one tool call inside its `execute_tool {tool}` span (OpenTelemetry GenAI conventions). */
@@ -8,7 +8,7 @@ export async function inToolSpan(
   call: Pick<CallContext, 'traceId' | 'parentSpanId'>,
   tool: { name: string; callId: string },
   metrics: AgentMetrics | undefined,
-  run: () => Promise<ToolOutcome>,
+  run: (parent: SpanParent | undefined) => Promise<ToolOutcome>,
 ): Promise<ToolOutcome> {
   const t0 = performance.now();
   const span = startSpan(
@@ -23,7 +23,10 @@ export async function inToolSpan(
     call.traceId ? { traceId: call.traceId, spanId: call.parentSpanId } : undefined,
   );
   try {
-    const outcome = await run();
+    // The tool's own span is the parent of what it calls out to (a remote A2A agent's trace).
+    const outcome = await run(
+      childParent(span, call.traceId ? { traceId: call.traceId, spanId: call.parentSpanId } : undefined),
+    );
     metrics?.toolCall(tool.name, (performance.now() - t0) / 1000, outcome.ok);
     endSpan(span, outcome.ok ? undefined : { type: 'tool_error', message: outcome.error });
     return outcome;

@@ -19,6 +19,8 @@ export interface ToolContext {
    * writes elsewhere can pass it on (an `Idempotency-Key` header) or record it and skip a repeat.
    */
   idempotencyKey: string;
+  /** W3C trace context naming this call's span, for tools that call out (A2A agents). */
+  traceparent?: string;
 }
 
 export interface ToolDefinition<A = Record<string, unknown>> {

@@ -21,6 +21,13 @@ const publicRoutes: Array<[method: string, url: RegExp]> = [
   // The API description and its browser page hold no tenant data.
   ['GET', /^\/openapi\.json$/],
   ['GET', /^\/docs(\/.*)?$/],
+  // The web console's page and bundles hold no data; it signs in with a key or a one-time code.
+  ['GET', /^\/(agents|playground|teams|tasks|runs|knowledge|usage|settings)?(\/\*)?$/],
+  ['GET', /^\/assets\/\*$/],
+  ['POST', /^\/v1\/auth\/sign-in$/],
+  // A2A agent cards are discovery documents, served only for agents published to A2A (interop/a2a).
+  ['GET', /^\/a2a\/:agent\/\.well-known\/agent-card\.json$/],
+  ['GET', /^\/\.well-known\/agent-card\.json$/],
 ];
 
 /**

@@ -13,7 +13,11 @@ export const systemDeps = [
     files: ['test/sandbox/', 'test/local-dev/', 'test/compat/isa-pools'],
   },
   // The docs page is rendered in a real browser.
-  { command: 'chromium', install: 'apt-get install -y chromium', files: ['test/http/openapi'] },
+  {
+    command: 'chromium',
+    install: 'apt-get install -y chromium',
+    files: ['test/http/openapi', 'test/console/'],
+  },
 ] as const;
 
 /** The path of `command`, or undefined when it is not on PATH. */

@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { notes, questions } from '../../bench/memory-dataset.ts';
-import { retrievalQuality } from '../../bench/memory-eval.ts';
 import type { Db } from '../../src/db/db.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { PostgresDb } from '../../src/db/postgres.ts';
 import { OfflineEmbedder } from '../../src/memory/embeddings.ts';
 import { openTestPglite } from '../helpers/pglite-snapshot.ts';
+import { retrievalQuality } from '../helpers/retrieval-quality.ts';
 import { freshDatabase, stores } from '../helpers/server.ts';
+import { notes, questions } from './fixtures/notes-set.ts';
 
 // Issue 7 asks that the fused (RRF) result beat full-text alone. The set's questions mostly ask with
 // synonyms and paraphrases, so a fusion that lost its vector half, or ranked it away, fails here.
 const embedder = new OfflineEmbedder();
 
 for (const store of stores) {
-  describe(`retrieval quality on bench/memory-dataset.ts on ${store}`, () => {
+  describe(`retrieval quality on the notes set on ${store}`, () => {
     it('fused hit@5 is above full-text hit@5 with the offline embedder', async (t) => {
       let db: Db;
       let drop = async () => {};

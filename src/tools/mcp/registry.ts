@@ -1,4 +1,5 @@
 import type { ToolSpec } from '../../models/types.ts';
+import type { A2ATools } from '../a2a-tools.ts';
 import type { ToolRegistryOptions } from '../registry.ts';
 import { SandboxedToolRegistry } from '../sandbox/registry.ts';
 import type { SandboxService } from '../sandbox/service.ts';
@@ -8,7 +9,8 @@ import type { McpManager } from './manager.ts';
 /**
  * The registry agents use: the sandboxed tools, the web tools working through the egress proxy
  * (both take the place of the built-in placeholders of the same names), the built-ins, and each
- * tenant's MCP tools (`<server>__<tool>`), resolved per tenant at each run and call.
+ * tenant's MCP tools (`<server>__<tool>`) and remote A2A agents (`a2a__<agent>`), resolved per
+ * tenant at each run and call.
  */
 export class TenantToolRegistry extends SandboxedToolRegistry {
   private readonly replacing: ReadonlySet<string>;
@@ -17,7 +19,7 @@ export class TenantToolRegistry extends SandboxedToolRegistry {
     options: ToolRegistryOptions,
     sandboxes: SandboxService,
     sandboxTimeoutMs: number,
-    private readonly extra: { mcp: McpManager; tools: ToolDefinition[] },
+    private readonly extra: { mcp: McpManager; tools: ToolDefinition[]; a2a?: A2ATools },
   ) {
     super(options, sandboxes, sandboxTimeoutMs);
     for (const def of extra.tools) super.register(def);
@@ -37,16 +39,28 @@ export class TenantToolRegistry extends SandboxedToolRegistry {
     const own = this.specs(names);
     const rest = names.filter((n) => !this.get(n));
     if (rest.length === 0) return own;
-    return [...own, ...(await this.extra.mcp.specs(tenantId, rest))];
+    const { a2a } = this.extra;
+    const remote = a2a ? await a2a.specs(tenantId, rest) : [];
+    // An MCP server may be named `a2a` too: its tools are the names no remote agent took.
+    const mcp = rest.filter((n) => !remote.some((r) => r.function.name === n));
+    return [...own, ...remote, ...(mcp.length > 0 ? await this.extra.mcp.specs(tenantId, mcp) : [])];
   }
 
   override knownSpecs(tenantId: string, names: readonly string[]): ToolSpec[] {
     const rest = names.filter((n) => !this.get(n));
     const own = this.specs(names);
-    return rest.length === 0 ? own : [...own, ...this.extra.mcp.cachedSpecs(tenantId, rest)];
+    if (rest.length === 0) return own;
+    const { a2a } = this.extra;
+    const remote = a2a ? a2a.cachedSpecs(tenantId, rest) : [];
+    const mcp = rest.filter((n) => !remote.some((r) => r.function.name === n));
+    return [...own, ...remote, ...this.extra.mcp.cachedSpecs(tenantId, mcp)];
   }
 
   override async execute(name: string, rawArguments: string, ctx: ToolContext): Promise<ToolOutcome> {
+    if (!this.get(name) && this.extra.a2a?.owns(name)) {
+      const outcome = await this.extra.a2a.execute(name, rawArguments, ctx);
+      if (outcome) return outcome;
+    }
     if (!this.get(name)) {
       const outcome = await this.extra.mcp.execute(ctx.tenantId, name, rawArguments, ctx.signal);
       if (outcome) return outcome;

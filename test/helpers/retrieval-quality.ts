@@ -6,12 +6,12 @@
  * document within the first ten). Shared by bench/memory-quality.ts (`npm run eval:memory`),
  * bench/memory.ts and test/memory/quality.test.ts.
  */
-import type { Db } from '../src/db/db.ts';
-import { newId } from '../src/db/ids.ts';
-import type { Embedder } from '../src/memory/embeddings.ts';
-import { Memory } from '../src/memory/memory.ts';
-import type { SearchInput } from '../src/memory/schema.ts';
-import { notes, questions } from './memory-dataset.ts';
+import type { Db } from '../../src/db/db.ts';
+import { newId } from '../../src/db/ids.ts';
+import type { Embedder } from '../../src/memory/embeddings.ts';
+import { Memory } from '../../src/memory/memory.ts';
+import type { SearchInput } from '../../src/memory/schema.ts';
+import { notes, questions } from '../memory/fixtures/notes-set.ts';
 
 export interface EvalDocument {
   source: string;
@@ -153,7 +153,7 @@ export async function evaluate(
   return out;
 }
 
-/** The 40-question set of bench/memory-dataset.ts as an EvalSet (one category). */
+/** The 40-question set of test/memory/fixtures/notes-set.ts as an EvalSet (one category). */
 export const notesSet: EvalSet = {
   name: 'notes-40',
   documents: notes.map((n) => ({ source: n.source, text: n.text })),

@@ -1,0 +1,94 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { SignInLinks } from '../auth/sign-in-links.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** One-time codes for the console's sign-in link (`agentry serve` prints one). */
+    signInLinks: SignInLinks;
+  }
+}
+
+/** Where `npm install` (scripts/build-web.mjs) leaves the built console. */
+export const consoleDist = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+
+/**
+ * The console's pages. Each answers index.html and the app routes in the browser; any other
+ * path, /v1 and the compatibility routes included, keeps answering the JSON 404 of the API.
+ */
+export const consolePages = [
+  'agents',
+  'playground',
+  'teams',
+  'tasks',
+  'runs',
+  'knowledge',
+  'usage',
+  'settings',
+];
+
+/**
+ * No inline script or style, nothing from another origin: the console only talks to this server.
+ * (React sets styles through the CSSOM, which style-src does not govern.)
+ */
+export const consoleCsp = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const securityHeaders = (reply: FastifyReply) =>
+  reply
+    .header('content-security-policy', consoleCsp)
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer');
+
+/**
+ * Serves the web console: hashed assets cached for a year, index.html never cached (a new build
+ * is picked up at the next load). Without a build (a checkout whose install skipped it) the pages
+ * say how to build it instead of a bare 404.
+ */
+export async function registerConsole(app: FastifyInstance, dist = consoleDist) {
+  const built = existsSync(`${dist}index.html`);
+  if (built) {
+    // The assets are the same for everyone and hold no data: public, like the page.
+    app.addHook('onRoute', (route) => {
+      if (route.url.startsWith('/assets/')) route.config = { ...route.config, auth: 'public' };
+    });
+    await app.register(fastifyStatic, {
+      root: `${dist}assets`,
+      prefix: '/assets/',
+      immutable: true,
+      maxAge: '365d',
+      index: false,
+      setHeaders: (reply) => securityHeaders(reply),
+    });
+  }
+  const page = async (_req: unknown, reply: FastifyReply) => {
+    securityHeaders(reply).header('cache-control', 'no-cache');
+    if (!built) {
+      return reply
+        .code(503)
+        .type('text/plain; charset=utf-8')
+        .send('The console is not built: run `npm run build` (npm install does it), then reload.\n');
+    }
+    // The assets' year-long caching must not reach the page that names them.
+    return reply.sendFile('index.html', dist, { cacheControl: false });
+  };
+  const config = { auth: 'public' as const };
+  const schema = { hide: true };
+  app.get('/', { config, schema }, page);
+  for (const name of consolePages) {
+    app.get(`/${name}`, { config, schema }, page);
+    app.get(`/${name}/*`, { config, schema }, page);
+  }
+}

@@ -1,0 +1,318 @@
+import type {
+  AgentCard,
+  CancelTaskRequest,
+  DeleteTaskPushNotificationConfigRequest,
+  GetTaskPushNotificationConfigRequest,
+  GetTaskRequest,
+  ListTaskPushNotificationConfigsRequest,
+  ListTaskPushNotificationConfigsResponse,
+  ListTasksResponse,
+  Message,
+  SendMessageRequest,
+  StreamResponse,
+  SubscribeToTaskRequest,
+  Task,
+  TaskPushNotificationConfig,
+} from '@a2a-js/sdk';
+import {
+  A2AError,
+  RequestMalformedError,
+  TaskNotCancelableError,
+  TaskNotFoundError,
+  UnsupportedOperationError,
+} from '@a2a-js/sdk/errors';
+import type { A2ARequestHandler } from '@a2a-js/sdk/server';
+import type { Agent } from '../../agents/schema.ts';
+import { hasScope, type Principal } from '../../auth/principal.ts';
+import { AppError, toError } from '../../errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { toRun } from '../../runtime/rows.ts';
+import type { RunCaller, Runtime } from '../../runtime/runtime.ts';
+import type { Run } from '../../runtime/schema.ts';
+import type { SessionService } from '../../runtime/sessions.ts';
+import type { PushNotifier } from './push.ts';
+import { answerArtifactId, decisionOf, isFinal, messageText, taskOf, textPart } from './task-map.ts';
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface A2AHandlerDeps {
+  runtime: Runtime;
+  sessions: SessionService;
+  push: PushNotifier;
+  /** Aborts when the client goes away: a blocking send or a stream stops waiting then. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/**
+ * One agent's A2A operations for one request, onto Agentry runs: `message/send` starts a run (or,
+ * on a task waiting for approval, approves or denies it), `message/stream` follows the run's
+ * events, `tasks/get` reads the run, `tasks/cancel` cancels it. The SDK's JSON-RPC transport calls
+ * this; nothing here speaks the wire format. Runs of another agent or tenant are not found.
+ */
+export class AgentA2AHandler implements A2ARequestHandler {
+  constructor(
+    private readonly d: A2AHandlerDeps,
+    private readonly agent: Agent,
+    private readonly card: AgentCard,
+    private readonly principal: Principal,
+    private readonly caller: RunCaller,
+  ) {}
+
+  async getAgentCard(): Promise<AgentCard> {
+    return this.card;
+  }
+
+  async getAuthenticatedExtendedAgentCard(): Promise<AgentCard> {
+    return this.card;
+  }
+
+  sendMessage(params: SendMessageRequest): Promise<Message | Task> {
+    return this.guard(async () => {
+      const run = await this.start(params);
+      const pushed = params.configuration?.taskPushNotificationConfig;
+      if (pushed?.url) await this.d.push.save(this.principal.tenantId, { ...pushed, taskId: run.id });
+      if (params.configuration?.returnImmediately) return taskOf(run);
+      await this.d.runtime.wait(this.principal.tenantId, run.id, { signal: this.d.signal, untilPause: true });
+      return taskOf(await this.run(run.id));
+    });
+  }
+
+  sendMessageStream(params: SendMessageRequest): AsyncGenerator<StreamResponse> {
+    return this.guardStream(async () => this.stream(await this.start(params)));
+  }
+
+  resubscribe(params: SubscribeToTaskRequest): AsyncGenerator<StreamResponse> {
+    return this.guardStream(async () => this.stream(await this.run(params.id)));
+  }
+
+  getTask(params: GetTaskRequest): Promise<Task> {
+    return this.guard(async () => {
+      const task = taskOf(await this.run(params.id));
+      if (params.historyLength === 0) task.history = [];
+      return task;
+    });
+  }
+
+  async listTasks(): Promise<ListTasksResponse> {
+    throw new UnsupportedOperationError('tasks/list is not offered: read each task with tasks/get');
+  }
+
+  cancelTask(params: CancelTaskRequest): Promise<Task> {
+    return this.guard(async () => {
+      this.need('write');
+      const run = await this.run(params.id);
+      if (isFinal(run.status))
+        throw new TaskNotCancelableError(`task ${run.id} has already ended (${run.status})`);
+      await this.d.runtime.cancel(this.principal.tenantId, run.id, 'cancelled by the A2A client');
+      return taskOf(await this.run(run.id));
+    });
+  }
+
+  createTaskPushNotificationConfig(params: TaskPushNotificationConfig): Promise<TaskPushNotificationConfig> {
+    return this.guard(async () => {
+      this.need('write');
+      await this.run(params.taskId);
+      return this.d.push.save(this.principal.tenantId, params);
+    });
+  }
+
+  getTaskPushNotificationConfig(
+    params: GetTaskPushNotificationConfigRequest,
+  ): Promise<TaskPushNotificationConfig> {
+    return this.guard(async () => {
+      await this.run(params.taskId);
+      const id = params.id || 'default';
+      const found = (await this.d.push.list(this.principal.tenantId, params.taskId)).find((c) => c.id === id);
+      if (!found) throw new TaskNotFoundError(`task ${params.taskId} has no push notification config ${id}`);
+      return found;
+    });
+  }
+
+  listTaskPushNotificationConfigs(
+    params: ListTaskPushNotificationConfigsRequest,
+  ): Promise<ListTaskPushNotificationConfigsResponse> {
+    return this.guard(async () => {
+      await this.run(params.taskId);
+      return { configs: await this.d.push.list(this.principal.tenantId, params.taskId), nextPageToken: '' };
+    });
+  }
+
+  deleteTaskPushNotificationConfig(params: DeleteTaskPushNotificationConfigRequest): Promise<void> {
+    return this.guard(async () => {
+      this.need('write');
+      await this.run(params.taskId);
+      const id = params.id || 'default';
+      if (!(await this.d.push.delete(this.principal.tenantId, params.taskId, id))) {
+        throw new TaskNotFoundError(`task ${params.taskId} has no push notification config ${id}`);
+      }
+    });
+  }
+
+  /** A new run for the message, or the answer to a task waiting for approval. */
+  private async start(params: SendMessageRequest): Promise<Run> {
+    this.need('write');
+    const message = params.message;
+    if (!message) throw new RequestMalformedError('params.message is required');
+    if (message.taskId) return this.answer(message);
+    const text = messageText(message);
+    if (!text) throw new RequestMalformedError('the message has no text or data part');
+    const handle = await this.d.runtime.run(this.caller, this.agent.id, {
+      message: text,
+      session_id: await this.session(message.contextId),
+      stream: false,
+      multitask: 'enqueue',
+      on_disconnect: 'continue',
+    });
+    return this.run(handle.runId);
+  }
+
+  /** A message on an existing task: only a task waiting for approval takes one (approve or deny). */
+  private async answer(message: Message): Promise<Run> {
+    const run = await this.run(message.taskId);
+    if (run.status !== 'input_required') {
+      throw new RequestMalformedError(
+        `task ${run.id} is ${run.status} and takes no message: send one without taskId (with its contextId to continue the conversation)`,
+      );
+    }
+    const decision = decisionOf(message);
+    if (!decision) {
+      throw new RequestMalformedError(
+        `task ${run.id} waits for approval: answer "approve", or "deny" with a reason (or a data part {"approved": true|false, "reason": "…"})`,
+      );
+    }
+    await this.d.runtime.decide(this.caller, run.id, decision.approved, decision.reason);
+    return this.run(run.id);
+  }
+
+  /** The session a context id names when it is one of this agent's; otherwise a new one. */
+  private async session(contextId: string): Promise<string | undefined> {
+    if (!contextId || !uuid.test(contextId)) return undefined;
+    const s = await this.d.sessions.get(this.principal.tenantId, contextId).catch(() => undefined);
+    return s?.agent_id === this.agent.id ? s.id : undefined;
+  }
+
+  /** The task first, then its answer as it is written, then each change of state, until it ends or pauses. */
+  private async *stream(start: Run): AsyncGenerator<StreamResponse> {
+    yield { payload: { $case: 'task', value: taskOf(start) } };
+    const { runtime } = this.d;
+    let state = start.status;
+    let chunks = 0;
+    if (isFinal(state) || state === 'input_required') return;
+    for await (const e of runtime.follow(start.id, 0, this.d.signal)) {
+      if (e.type === 'text' && typeof e.data.delta === 'string' && e.data.delta) {
+        yield {
+          payload: {
+            $case: 'artifactUpdate',
+            value: {
+              taskId: start.id,
+              contextId: start.session_id,
+              artifact: {
+                artifactId: answerArtifactId(start.id),
+                name: 'answer',
+                description: '',
+                parts: [textPart(e.data.delta)],
+                metadata: undefined,
+                extensions: [],
+              },
+              append: chunks++ > 0,
+              lastChunk: false,
+              metadata: undefined,
+            },
+          },
+        };
+        continue;
+      }
+      if (!['system', 'tool_call', 'approval_required', 'session_end'].includes(e.type)) continue;
+      const run = await this.run(start.id);
+      if (run.status === state && e.type !== 'session_end') continue;
+      state = run.status;
+      const task = taskOf(run);
+      yield {
+        payload: {
+          $case: 'statusUpdate',
+          value: {
+            taskId: run.id,
+            contextId: run.session_id,
+            status: task.status,
+            metadata: task.metadata,
+          },
+        },
+      };
+      // A client that asked for a stream reads the whole answer in one last artifact too.
+      if (isFinal(run.status) || run.status === 'input_required') {
+        if (run.status === 'completed' && task.artifacts[0]) {
+          yield {
+            payload: {
+              $case: 'artifactUpdate',
+              value: {
+                taskId: run.id,
+                contextId: run.session_id,
+                artifact: task.artifacts[0],
+                append: false,
+                lastChunk: true,
+                metadata: undefined,
+              },
+            },
+          };
+        }
+        return;
+      }
+    }
+  }
+
+  /** A run of this agent in the caller's tenant, or TaskNotFound (another tenant's or agent's run too). */
+  private async run(id: string): Promise<Run> {
+    if (!id || !uuid.test(id)) throw new TaskNotFoundError(`task ${id} not found`);
+    const row = await this.d.runtime.store.get(this.principal.tenantId, id).catch(() => undefined);
+    if (!row || row.agent_id !== this.agent.id) throw new TaskNotFoundError(`task ${id} not found`);
+    return toRun(row);
+  }
+
+  /** Errors as A2A clients should read them (see `a2aError`). */
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw a2aError(err, this.d.log);
+    }
+  }
+
+  private async *guardStream(
+    open: () => Promise<AsyncGenerator<StreamResponse>>,
+  ): AsyncGenerator<StreamResponse> {
+    try {
+      yield* await open();
+    } catch (err) {
+      throw a2aError(err, this.d.log);
+    }
+  }
+
+  private need(scope: 'write'): void {
+    if (!hasScope(this.principal, scope)) {
+      throw new AppError('forbidden', `this API key is read-only: this call needs the ${scope} scope`);
+    }
+  }
+}
+
+/**
+ * An error for the SDK's transport to render: A2A errors as they are, AppErrors as the A2A error
+ * closest to them (their messages are meant for clients), anything else as an internal error that
+ * reveals nothing (and is logged), as the API's error handler does.
+ */
+function a2aError(err: unknown, log: Logger): Error {
+  if (err instanceof A2AError) return err;
+  if (err instanceof AppError) {
+    if (err.code === 'not_found') return new TaskNotFoundError(err.message);
+    if (
+      err.status < 500 &&
+      err.code !== 'forbidden' &&
+      err.code !== 'rate_limited' &&
+      err.code !== 'conflict'
+    )
+      return new RequestMalformedError(err.message);
+    return new Error(err.message);
+  }
+  log.error({ err: toError(err) }, 'A2A request failed');
+  return new Error('internal error');
+}

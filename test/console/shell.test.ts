@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { consoleCsp } from '../../src/http/console.ts';
+import { collectPageErrors, launchBrowser, openSignedIn } from '../helpers/browser.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+describe('web console: serving and sign-in', () => {
+  let s: TestServer;
+  let browser: Browser;
+  before(async () => {
+    [s, browser] = await Promise.all([startServer('pglite'), launchBrowser()]);
+  });
+  after(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  it('serves the page uncached with a strict CSP, hashed assets cached long, and keeps API 404s in JSON', async () => {
+    for (const path of ['/', '/agents', '/runs/abc/trace']) {
+      const res = await fetch(`${s.url}${path}`);
+      assert.equal(res.status, 200, path);
+      assert.match(res.headers.get('content-type') ?? '', /text\/html/, path);
+      assert.equal(res.headers.get('cache-control'), 'no-cache', path);
+      assert.equal(res.headers.get('content-security-policy'), consoleCsp, path);
+      const html = await res.text();
+      assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+      const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      assert.ok(asset, 'the page loads a hashed module');
+      const js = await fetch(`${s.url}${asset}`);
+      assert.equal(js.status, 200);
+      assert.match(
+        js.headers.get('cache-control') ?? '',
+        /max-age=31536000.*immutable|immutable.*max-age=31536000/,
+      );
+    }
+    for (const path of ['/v1/nope', '/v1/agents/x/nope', '/nope']) {
+      const res = await s.request('GET', path, { headers: { accept: 'text/html' } });
+      assert.equal(res.status, 404, path);
+      assert.equal(res.body.error.code, 'not_found', path);
+    }
+  });
+
+  it('signs in through the one-time link, keeps the key out of the URL, and refuses the link twice', async () => {
+    const code = s.app.http.signInLinks.issue();
+    const page = await browser.newPage();
+    const errors = collectPageErrors(page);
+    await page.goto(`${s.url}/#sign-in=${code}`);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    assert.equal(new URL(page.url()).hash, '', 'the code leaves the address bar');
+    const key = (await page.evaluate("sessionStorage.getItem('agentry.api_key')")) as string | null;
+    assert.match(key ?? '', /^agk_/);
+    const me = await s.request('GET', '/v1/auth/me', { key });
+    assert.equal(me.status, 200);
+    assert.deepEqual(me.body.scopes, ['admin']);
+    await page.getByText('System: green').waitFor();
+
+    const again = await s.request('POST', '/v1/auth/sign-in', { key: null, body: { code } });
+    assert.equal(again.status, 401, 'a sign-in code works once');
+    assert.equal(again.body.error.code, 'unauthorized');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('asks for a key, shows the refusal with its request id, and opens pages by URL', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${s.url}/tasks`);
+    await page.getByLabel('API key').fill('agk_000000000000_not-a-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/refused this key \(request [\w-]+\)/)
+      .waitFor();
+
+    const read = await s.request('POST', '/v1/keys', { body: { name: 'viewer', scopes: ['read'] } });
+    await openSignedIn(page, s.url, read.body.secret, '/settings');
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/runs');
+    await page.getByText('default · read').waitFor();
+    await page.close();
+  });
+});
