@@ -525,7 +525,10 @@ for (const store of stores) {
               } catch {
                 assert.fail(`${label} → ${answer.status} is not JSON: ${answer.text.slice(0, 200)}`);
               }
-              const family = familyErrorShapes.find(([prefix]) => url.startsWith(prefix));
+              // A whole path segment: `/run` is Zahara's, `/runs` the console's.
+              const family = familyErrorShapes.find(
+                ([prefix]) => url === prefix || url.startsWith(`${prefix}/`),
+              );
               // A compatibility family answers in its own documented error body; errors met before a
               // route is known (431 oversized headers) can only be Agentry's.
               if (family && answer.status !== 431) {
