@@ -241,6 +241,7 @@ export interface paths {
                                 /** Format: uuid */
                                 multi_agent_id: string | null;
                                 name: string;
+                                owner: string | null;
                                 /** Format: uri */
                                 runtime_url: string | null;
                                 skills: string[];
@@ -408,6 +409,7 @@ export interface paths {
                             /** Format: uuid */
                             multi_agent_id: string | null;
                             name: string;
+                            owner: string | null;
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -518,6 +520,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description an agent id, or its name (any case) */
                     id: string;
                 };
                 cookie?: never;
@@ -548,6 +551,7 @@ export interface paths {
                             /** Format: uuid */
                             multi_agent_id: string | null;
                             name: string;
+                            owner: string | null;
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -647,6 +651,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description an agent id, or its name (any case) */
                     id: string;
                 };
                 cookie?: never;
@@ -736,6 +741,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description an agent id, or its name (any case) */
                     id: string;
                 };
                 cookie?: never;
@@ -800,6 +806,7 @@ export interface paths {
                             /** Format: uuid */
                             multi_agent_id: string | null;
                             name: string;
+                            owner: string | null;
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -908,6 +915,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description an agent id, or its name (any case) */
                     id: string;
                 };
                 cookie?: never;
@@ -1195,6 +1203,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description an agent id, or its name (any case) */
                     id: string;
                 };
                 cookie?: never;
@@ -1296,6 +1305,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description an agent id, or its name (any case) */
                     id: string;
                 };
                 cookie?: never;
@@ -1483,6 +1493,7 @@ export interface paths {
                                 /** Format: uuid */
                                 multi_agent_id: string | null;
                                 name: string;
+                                owner: string | null;
                                 /** Format: uri */
                                 runtime_url: string | null;
                                 skills: string[];
@@ -1717,6 +1728,7 @@ export interface paths {
                                 /** Format: uuid */
                                 multi_agent_id: string | null;
                                 name: string;
+                                owner: string | null;
                                 /** Format: uri */
                                 runtime_url: string | null;
                                 skills: string[];
@@ -2124,7 +2136,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** Format: uuid */
+                        /** @description an agent id, or its name */
                         agent_config_id: string;
                         context?: {
                             [key: string]: unknown;
@@ -2914,6 +2926,7 @@ export interface paths {
                                 /** Format: uuid */
                                 id: string;
                                 name: string;
+                                owner: string | null;
                                 prefix: string;
                                 revoked_at: string | null;
                                 scopes: ("read" | "write" | "admin")[];
@@ -3002,6 +3015,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name?: string;
+                        owner?: string;
                         scopes: ("read" | "write" | "admin")[];
                         tenant?: string;
                     };
@@ -3019,6 +3033,7 @@ export interface paths {
                             /** Format: uuid */
                             id: string;
                             name: string;
+                            owner: string | null;
                             prefix: string;
                             revoked_at: string | null;
                             scopes: ("read" | "write" | "admin")[];
@@ -3134,6 +3149,7 @@ export interface paths {
                             /** Format: uuid */
                             id: string;
                             name: string;
+                            owner: string | null;
                             prefix: string;
                             revoked_at: string | null;
                             scopes: ("read" | "write" | "admin")[];
@@ -3255,9 +3271,12 @@ export interface paths {
                                     [key: string]: unknown;
                                 };
                                 name: string;
+                                owner: string | null;
                                 /** Format: uuid */
                                 tenant_id: string;
                                 updated_at: string;
+                                /** @enum {string} */
+                                visibility: "private" | "tenant";
                             }[];
                             limit: number;
                             offset: number;
@@ -3355,6 +3374,11 @@ export interface paths {
                             [key: string]: unknown;
                         };
                         name: string;
+                        /**
+                         * @default tenant
+                         * @enum {string}
+                         */
+                        visibility?: "private" | "tenant";
                     };
                 };
             };
@@ -3378,9 +3402,12 @@ export interface paths {
                                 [key: string]: unknown;
                             };
                             name: string;
+                            owner: string | null;
                             /** Format: uuid */
                             tenant_id: string;
                             updated_at: string;
+                            /** @enum {string} */
+                            visibility: "private" | "tenant";
                         };
                     };
                 };
@@ -3510,9 +3537,12 @@ export interface paths {
                                 [key: string]: unknown;
                             };
                             name: string;
+                            owner: string | null;
                             /** Format: uuid */
                             tenant_id: string;
                             updated_at: string;
+                            /** @enum {string} */
+                            visibility: "private" | "tenant";
                         };
                     };
                 };
@@ -3691,6 +3721,8 @@ export interface paths {
                             [key: string]: unknown;
                         };
                         name?: string;
+                        /** @enum {string} */
+                        visibility?: "private" | "tenant";
                     };
                 };
             };
@@ -3714,9 +3746,12 @@ export interface paths {
                                 [key: string]: unknown;
                             };
                             name: string;
+                            owner: string | null;
                             /** Format: uuid */
                             tenant_id: string;
                             updated_at: string;
+                            /** @enum {string} */
+                            visibility: "private" | "tenant";
                         };
                     };
                 };
@@ -5313,12 +5348,12 @@ export interface paths {
                         };
                         description?: string;
                         edges?: {
-                            /** Format: uuid */
+                            /** @description an agent id, or its name (any case) */
                             from: string;
-                            /** Format: uuid */
+                            /** @description an agent id, or its name (any case) */
                             to: string;
                         }[];
-                        /** Format: uuid */
+                        /** @description an agent id, or its name (any case) */
                         entry_agent_id?: string;
                         /** @enum {string} */
                         kind: "swarm" | "dag";
@@ -5660,12 +5695,12 @@ export interface paths {
                         };
                         description?: string;
                         edges?: {
-                            /** Format: uuid */
+                            /** @description an agent id, or its name (any case) */
                             from: string;
-                            /** Format: uuid */
+                            /** @description an agent id, or its name (any case) */
                             to: string;
                         }[];
-                        /** Format: uuid */
+                        /** @description an agent id, or its name (any case) */
                         entry_agent_id?: string;
                         /** @enum {string} */
                         kind?: "swarm" | "dag";
@@ -5801,7 +5836,7 @@ export interface paths {
                         context?: {
                             [key: string]: unknown;
                         };
-                        /** Format: uuid */
+                        /** @description an agent id, or its name (any case) */
                         entry_agent_override?: string;
                         max_steps?: number;
                         message: string;
@@ -7458,7 +7493,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** Format: uuid */
+                        /** @description an agent id, or its name (any case) */
                         agent_id: string;
                         cron?: string | null;
                         description?: string;
@@ -7848,7 +7883,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** Format: uuid */
+                        /** @description an agent id, or its name (any case) */
                         agent_id?: string;
                         cron?: string | null;
                         description?: string;
@@ -8298,8 +8333,11 @@ export interface paths {
                                 /** Format: uuid */
                                 id: string;
                                 message_count: number;
+                                owner: string | null;
                                 title: string;
                                 updated_at: string;
+                                /** @enum {string} */
+                                visibility: "private" | "tenant";
                             }[];
                             limit: number;
                             offset: number;
@@ -8413,8 +8451,11 @@ export interface paths {
                             /** Format: uuid */
                             id: string;
                             message_count: number;
+                            owner: string | null;
                             title: string;
                             updated_at: string;
+                            /** @enum {string} */
+                            visibility: "private" | "tenant";
                         };
                     };
                 };
@@ -8591,7 +8632,113 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        patch?: never;
+        /** Rename a session, or make it private (seen by its owner and the tenant's admins only) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        title?: string;
+                        /** @enum {string} */
+                        visibility?: "private" | "tenant";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            agent_id: string;
+                            created_at: string;
+                            /** Format: uuid */
+                            id: string;
+                            message_count: number;
+                            owner: string | null;
+                            title: string;
+                            updated_at: string;
+                            /** @enum {string} */
+                            visibility: "private" | "tenant";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/sessions/{id}/messages": {
@@ -8732,7 +8879,6 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** Format: uuid */
                         agent_id?: string;
                         /** @default 20 */
                         limit?: number;
@@ -8851,6 +8997,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description an agent id, or its name (any case) */
                     agent_id?: string;
                     limit?: number;
                     offset?: number;
@@ -8988,7 +9135,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** Format: uuid */
+                        /** @description an agent id, or its name (any case) */
                         agent_id: string;
                         /** Format: uri */
                         callback_url?: string;
@@ -10859,6 +11006,7 @@ export interface paths {
                                 /** Format: uuid */
                                 id: string;
                                 name: string;
+                                owner: string | null;
                                 prefix: string;
                                 revoked_at: string | null;
                                 scopes: ("read" | "write" | "admin")[];
