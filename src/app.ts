@@ -31,6 +31,7 @@ import { startTracing } from './observability/tracing.ts';
 import type { A2ARemotes } from './runtime/a2a-remote.ts';
 import type { AgentGenerator } from './runtime/generator.ts';
 import type { AgentSandboxes } from './runtime/pool-agent/sandboxes.ts';
+import type { PoolInstances } from './runtime/pool-instances.ts';
 import type { Runtime } from './runtime/runtime.ts';
 import type { SessionService } from './runtime/sessions.ts';
 import type { CallbackSecrets } from './tasks/callback-secrets.ts';
@@ -93,6 +94,8 @@ export interface Services {
   agentSandboxes: AgentSandboxes;
   /** The warm pools' stats summed over the fleet (Redis), or this process's alone. */
   fleetStats: FleetStats;
+  /** Warm-pool sandboxes held for a caller until released or idle (isA's pool routes). */
+  poolInstances: PoolInstances;
   /** Knowledge bases: documents, chunks, hybrid search. */
   memory: Memory;
   /** MCP tool servers tenants register (rows), and their connections and tools in this process. */

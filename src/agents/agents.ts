@@ -1,3 +1,10 @@
+import {
+  assertMayChangeVisibility,
+  canSee,
+  type Viewer,
+  visibleParam,
+  visibleSql,
+} from '../auth/ownership.ts';
 import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { listPage, type Page } from '../db/page.ts';
@@ -5,7 +12,13 @@ import { patchSet } from '../db/patch.ts';
 import { AppError, isUniqueViolation, notFound } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import { assertOutboundUrl } from '../net/ssrf.ts';
-import type { Agent, CreateAgentInput, ListAgentsQuery, UpdateAgentInput } from './schema.ts';
+import {
+  type Agent,
+  type CreateAgentInput,
+  isAgentId,
+  type ListAgentsQuery,
+  type UpdateAgentInput,
+} from './schema.ts';
 import type { TemplateService } from './templates.ts';
 
 interface AgentRow extends Omit<Agent, 'created_at' | 'updated_at'> {
@@ -52,27 +65,31 @@ export class AgentService {
     if (url) assertOutboundUrl(url, await this.allowPrivateEgress(tenantId), 'runtime_url');
   }
 
-  /** Creates an agent; with `template_id`, template values fill every field the request did not send. */
-  async create(tenantId: string, input: CreateAgentInput, who: Actor): Promise<Agent> {
+  /**
+   * Creates an agent owned by `owner` (the creating user); with `template_id`, template values fill
+   * every field the request did not send.
+   */
+  async create(tenantId: string, input: CreateAgentInput, who: Actor, owner?: string): Promise<Agent> {
     await this.checkRuntimeUrl(tenantId, input.runtime_url);
-    const base: Omit<Agent, 'id' | 'tenant_id' | 'version' | 'created_at' | 'updated_at' | 'name'> = {
-      description: '',
-      model: this.defaultModel,
-      system_prompt: '',
-      tools: [],
-      skills: [],
-      mode: 'REACTIVE',
-      env: 'in_process',
-      knowledge: [],
-      task_types: [],
-      handoffs: [],
-      visibility: 'private',
-      metadata: {},
-      source: 'basic',
-      template_id: null,
-      runtime_url: null,
-      multi_agent_id: null,
-    };
+    const base: Omit<Agent, 'id' | 'tenant_id' | 'version' | 'created_at' | 'updated_at' | 'name' | 'owner'> =
+      {
+        description: '',
+        model: this.defaultModel,
+        system_prompt: '',
+        tools: [],
+        skills: [],
+        mode: 'REACTIVE',
+        env: 'in_process',
+        knowledge: [],
+        task_types: [],
+        handoffs: [],
+        visibility: 'tenant',
+        metadata: {},
+        source: 'basic',
+        template_id: null,
+        runtime_url: null,
+        multi_agent_id: null,
+      };
     if (input.template_id) {
       const t = await this.templates.get(tenantId, input.template_id);
       Object.assign(base, {
@@ -98,9 +115,9 @@ export class AgentService {
     return this.db.transaction(async (tx) => {
       try {
         const [row] = await tx.query<AgentRow>(
-          `insert into agents (id, tenant_id, ${allColumns.join(', ')})
-           values ($1, $2, ${placeholders.join(', ')}) returning *`,
-          [agent.id, tenantId, ...params],
+          `insert into agents (id, tenant_id, ${allColumns.join(', ')}, owner)
+           values ($1, $2, ${placeholders.join(', ')}, $${allColumns.length + 3}) returning *`,
+          [agent.id, tenantId, ...params, owner ?? null],
         );
         await writeJournal(tx, who, { action: 'agent.create', target: agent.id, data: { name: agent.name } });
         return toAgent(row!);
@@ -112,12 +129,13 @@ export class AgentService {
     });
   }
 
-  async get(tenantId: string, id: string): Promise<Agent> {
+  /** An agent by id; with a viewer, another user's private agent is not found (404). */
+  async get(tenantId: string, id: string, viewer?: Viewer): Promise<Agent> {
     const [row] = await this.db.query<AgentRow>('select * from agents where tenant_id = $1 and id = $2', [
       tenantId,
       id,
     ]);
-    if (!row) throw notFound('agent', id);
+    if (!row || !canSee(viewer, row)) throw notFound('agent', id);
     return toAgent(row);
   }
 
@@ -128,31 +146,25 @@ export class AgentService {
   }
 
   /**
-   * An agent by id or by name: names are matched exactly first, then case-insensitively (clients of
-   * the earlier systems address agents as `LUMINA` or `lumina`).
+   * An agent by id or by name, wherever a route takes an agent: names are unique per tenant
+   * whatever their case (clients of the earlier systems write `LUMINA` or `lumina`).
    */
-  async resolve(tenantId: string, ref: string): Promise<Agent> {
-    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref))
-      return this.get(tenantId, ref);
+  async resolve(tenantId: string, ref: string, viewer?: Viewer): Promise<Agent> {
+    if (isAgentId(ref)) return this.get(tenantId, ref, viewer);
     const [row] = await this.db.query<AgentRow>(
-      `select * from agents where tenant_id = $1 and lower(name) = lower($2)
-       order by (name = $2) desc, created_at limit 1`,
+      'select * from agents where tenant_id = $1 and lower(name) = lower($2)',
       [tenantId, ref],
     );
-    if (!row) throw notFound('agent', ref);
+    if (!row || !canSee(viewer, row)) throw notFound('agent', ref);
     return toAgent(row);
   }
 
-  async getByName(tenantId: string, name: string): Promise<Agent> {
-    const [row] = await this.db.query<AgentRow>('select * from agents where tenant_id = $1 and name = $2', [
-      tenantId,
-      name,
-    ]);
-    if (!row) throw notFound('agent', name);
-    return toAgent(row);
+  /** The id of the agent `ref` names (an id is taken as it is, without a look-up). */
+  async idOf(tenantId: string, ref: string, viewer?: Viewer): Promise<string> {
+    return isAgentId(ref) ? ref : (await this.resolve(tenantId, ref, viewer)).id;
   }
 
-  async list(tenantId: string, q: ListAgentsQuery): Promise<Page<Agent>> {
+  async list(tenantId: string, q: ListAgentsQuery, viewer?: Viewer): Promise<Page<Agent>> {
     // Escape LIKE wildcards so a name filter matches literally.
     const like = q.name === undefined ? null : `%${q.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     return listPage(
@@ -161,16 +173,26 @@ export class AgentService {
       {
         select: '*',
         from: `from agents where tenant_id = $1 and ($2::text is null or name ilike $2)
-               and ($3::text is null or source = $3)`,
+               and ($3::text is null or source = $3) and ${visibleSql(4)}`,
         orderBy: 'created_at desc, id desc',
-        params: [tenantId, like, q.source ?? null],
+        params: [tenantId, like, q.source ?? null, visibleParam(viewer)],
       },
       toAgent,
     );
   }
 
   /** Changes only the fields present in `input`, and bumps the version. */
-  async update(tenantId: string, id: string, input: UpdateAgentInput, who: Actor): Promise<Agent> {
+  async update(
+    tenantId: string,
+    id: string,
+    input: UpdateAgentInput,
+    who: Actor,
+    viewer?: Viewer,
+  ): Promise<Agent> {
+    if (viewer) {
+      const current = await this.get(tenantId, id, viewer);
+      if (input.visibility !== undefined) assertMayChangeVisibility(viewer, current, `agent ${current.name}`);
+    }
     await this.checkRuntimeUrl(tenantId, input.runtime_url);
     const set = patchSet(input, { plain: plainColumns, json: jsonColumns }, 3);
     if (!set.sql) return this.get(tenantId, id);
@@ -196,7 +218,8 @@ export class AgentService {
     });
   }
 
-  async delete(tenantId: string, id: string, who: Actor): Promise<void> {
+  async delete(tenantId: string, id: string, who: Actor, viewer?: Viewer): Promise<void> {
+    if (viewer) await this.get(tenantId, id, viewer);
     await this.db.transaction(async (tx) => {
       const rows = await tx.query('delete from agents where tenant_id = $1 and id = $2 returning id', [
         tenantId,

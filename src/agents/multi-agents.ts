@@ -27,7 +27,40 @@ export class MultiAgentService {
     private readonly agents: AgentService,
   ) {}
 
-  async create(tenantId: string, input: CreateMultiAgentInput, who: Actor): Promise<MultiAgentSpec> {
+  /**
+   * Members, entry and edges as agent ids: a client may name agents by id or name. Names that are
+   * no agent of the tenant are refused together (400), as unknown ids are by `validate`.
+   */
+  private async ids<T extends Partial<Pick<CreateMultiAgentInput, 'members' | 'entry_agent_id' | 'edges'>>>(
+    tenantId: string,
+    input: T,
+  ): Promise<T> {
+    const unknown = new Set<string>();
+    const id = (ref: string) =>
+      this.agents.idOf(tenantId, ref).catch((err: AppError) => {
+        if (err.code !== 'not_found') throw err;
+        unknown.add(ref);
+        return ref;
+      });
+    const out = {
+      ...input,
+      ...(input.members && { members: await Promise.all(input.members.map(id)) }),
+      ...(input.entry_agent_id && { entry_agent_id: await id(input.entry_agent_id) }),
+      ...(input.edges && {
+        edges: await Promise.all(
+          input.edges.map(async (e) => ({ from: await id(e.from), to: await id(e.to) })),
+        ),
+      }),
+    };
+    if (unknown.size > 0)
+      throw new AppError('validation_error', `not agents of this tenant: ${[...unknown].join(', ')}`, {
+        details: [...unknown].map((ref) => ({ path: 'members', message: `no agent ${ref}` })),
+      });
+    return out;
+  }
+
+  async create(tenantId: string, sent: CreateMultiAgentInput, who: Actor): Promise<MultiAgentSpec> {
+    const input = await this.ids(tenantId, sent);
     const entry = input.entry_agent_id ?? input.members[0];
     if (!entry)
       throw new AppError(
@@ -90,10 +123,11 @@ export class MultiAgentService {
   async update(
     tenantId: string,
     id: string,
-    input: UpdateMultiAgentInput,
+    sent: UpdateMultiAgentInput,
     who: Actor,
   ): Promise<MultiAgentSpec> {
     const current = await this.get(tenantId, id);
+    const input = await this.ids(tenantId, sent);
     if (Object.values(input).every((v) => v === undefined)) return current;
     const next = { ...current, ...input };
     // Replacing the members without naming an entry keeps the old entry only if it is still a member.

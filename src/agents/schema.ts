@@ -6,12 +6,21 @@ import { pageFields } from '../db/page.ts';
  * defaults on purpose: the service must know which fields the client actually sent, so that a
  * template's value is only overridden by a field that is present in the request.
  */
+const idPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An agent reference that is an id; anything else is a name (a name cannot take an id's shape). */
+export const isAgentId = (ref: string) => idPattern.test(ref);
+
 export const agentName = z
   .string()
   .regex(
     /^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,62}[A-Za-z0-9_.-])?$/,
     'letters, digits, spaces, "_", "." and "-", starting with a letter or digit, not ending with a space, at most 64',
-  );
+  )
+  .refine((name) => !isAgentId(name), 'a name cannot have the shape of an id (agents are found by either)');
+
+/** An agent by id or by name (names are unique per tenant, matched whatever their case). */
+export const agentRef = z.string().min(1).max(200).describe('an agent id, or its name (any case)');
 
 export const agentModes = ['REACTIVE', 'COLLABORATIVE'] as const;
 export const agentEnvs = ['in_process', 'pool', 'remote', 'multi_agent', 'a2a'] as const;
@@ -80,6 +89,8 @@ export const agentSchema = z.object({
   ...agentFields,
   source: z.enum(agentSources),
   template_id: z.string().nullable(),
+  /** The user who made it; a `private` agent is seen only by them and the tenant's admins. */
+  owner: z.string().nullable(),
   version: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),
@@ -130,6 +141,7 @@ export type Template = z.infer<typeof templateSchema>;
 
 export const multiAgentKinds = ['swarm', 'dag'] as const;
 const edge = z.object({ from: z.uuid(), to: z.uuid() }).strict();
+const edgeRef = z.object({ from: agentRef, to: agentRef }).strict();
 
 const multiAgentFields = {
   name: z.string().min(1).max(200),
@@ -144,13 +156,21 @@ const multiAgentFields = {
   config: z.record(z.string(), z.unknown()),
 };
 
+/** What a client sends: agents by id or name (the service stores ids). */
+const multiAgentInputFields = {
+  ...multiAgentFields,
+  members: z.array(agentRef).max(100),
+  entry_agent_id: agentRef,
+  edges: z.array(edgeRef).max(1000),
+};
+
 export const createMultiAgentBody = z
-  .object(multiAgentFields)
+  .object(multiAgentInputFields)
   .partial()
   .required({ name: true, kind: true, members: true })
   .strict();
 export type CreateMultiAgentInput = z.infer<typeof createMultiAgentBody>;
-export const updateMultiAgentBody = z.object(multiAgentFields).partial().strict();
+export const updateMultiAgentBody = z.object(multiAgentInputFields).partial().strict();
 export type UpdateMultiAgentInput = z.infer<typeof updateMultiAgentBody>;
 
 export const multiAgentSchema = z.object({

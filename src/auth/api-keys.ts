@@ -11,6 +11,8 @@ export interface ApiKey {
   name: string;
   prefix: string;
   scopes: Scope[];
+  /** The user the key acts for (owns what it creates); null: the key is its own user. */
+  owner: string | null;
   created_at: string;
   revoked_at: string | null;
 }
@@ -22,6 +24,7 @@ interface KeyRow {
   prefix: string;
   hash: string;
   scopes: Scope[];
+  owner: string | null;
   created_at: Date;
   revoked_at: Date | null;
 }
@@ -31,6 +34,7 @@ export interface VerifiedKey {
   tenantId: string;
   tenantName: string;
   scopes: Scope[];
+  owner: string | null;
 }
 
 const toApiKey = (r: KeyRow): ApiKey => ({
@@ -39,6 +43,7 @@ const toApiKey = (r: KeyRow): ApiKey => ({
   name: r.name,
   prefix: r.prefix,
   scopes: r.scopes,
+  owner: r.owner,
   created_at: r.created_at.toISOString(),
   revoked_at: r.revoked_at?.toISOString() ?? null,
 });
@@ -69,7 +74,7 @@ export class ApiKeyService {
 
   async create(
     tenantId: string,
-    input: { name?: string; scopes: Scope[] },
+    input: { name?: string; scopes: Scope[]; owner?: string | null },
     who: Actor | undefined,
     tx: Queryable = this.db,
   ): Promise<{ key: ApiKey; secret: string }> {
@@ -77,9 +82,17 @@ export class ApiKeyService {
     const secret = `${prefix}_${randomBytes(32).toString('base64url')}`;
     const scopes = [...new Set(input.scopes)];
     const [row] = await tx.query<KeyRow>(
-      `insert into api_keys (id, tenant_id, name, prefix, hash, scopes)
-       values ($1, $2, $3, $4, $5, $6::text[]) returning *`,
-      [newId(), tenantId, input.name ?? '', prefix, sha256(secret).toString('hex'), scopes],
+      `insert into api_keys (id, tenant_id, name, prefix, hash, scopes, owner)
+       values ($1, $2, $3, $4, $5, $6::text[], $7) returning *`,
+      [
+        newId(),
+        tenantId,
+        input.name ?? '',
+        prefix,
+        sha256(secret).toString('hex'),
+        scopes,
+        input.owner ?? null,
+      ],
     );
     if (who) {
       await writeJournal(tx, who, {
@@ -180,6 +193,7 @@ export class ApiKeyService {
       tenantId: row.tenant_id,
       tenantName: row.tenant_name,
       scopes: row.scopes,
+      owner: row.owner,
     };
     if (this.cacheMs > 0) {
       if (this.cache.size > 10_000) this.cache.clear();

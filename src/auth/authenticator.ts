@@ -131,6 +131,7 @@ export class Authenticator {
       scopes: new Set(key.scopes),
       via: 'api_key',
       keyId: key.keyId,
+      userId: key.owner ?? `key:${key.keyId}`,
     };
   }
 
@@ -169,6 +170,7 @@ export class Authenticator {
       subject: `user:${payload.sub}`,
       scopes: new Set(granted),
       via: 'jwt',
+      userId: `user:${payload.sub}`,
     };
   }
 
@@ -181,6 +183,7 @@ export class Authenticator {
       subject: `dev:${user}`,
       scopes: new Set(['admin']),
       via: 'dev',
+      userId: `dev:${user}`,
     };
   }
 

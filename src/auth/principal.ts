@@ -10,6 +10,11 @@ export interface Principal {
   scopes: ReadonlySet<Scope>;
   via: 'internal' | 'jwt' | 'api_key' | 'dev';
   keyId?: string;
+  /**
+   * The user this request acts for inside its tenant, who owns what it creates: `user:<sub>` (JWT),
+   * `dev:<name>`, the user a key was made for, or `key:<id>` for a key made for no user.
+   */
+  userId?: string;
 }
 
 /** Scopes nest: admin includes write, write includes read. */

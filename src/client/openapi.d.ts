@@ -369,6 +369,7 @@ export interface paths {
                                 /** Format: uuid */
                                 multi_agent_id: string | null;
                                 name: string;
+                                owner: string | null;
                                 /** Format: uri */
                                 runtime_url: string | null;
                                 skills: string[];
@@ -536,6 +537,7 @@ export interface paths {
                             /** Format: uuid */
                             multi_agent_id: string | null;
                             name: string;
+                            owner: string | null;
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -646,6 +648,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description an agent id, or its name (any case) */
                     id: string;
                 };
                 cookie?: never;
@@ -676,6 +679,7 @@ export interface paths {
                             /** Format: uuid */
                             multi_agent_id: string | null;
                             name: string;
+                            owner: string | null;
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -775,6 +779,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description an agent id, or its name (any case) */
                     id: string;
                 };
                 cookie?: never;
@@ -864,6 +869,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description an agent id, or its name (any case) */
                     id: string;
                 };
                 cookie?: never;
@@ -928,6 +934,7 @@ export interface paths {
                             /** Format: uuid */
                             multi_agent_id: string | null;
                             name: string;
+                            owner: string | null;
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -1036,6 +1043,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description an agent id, or its name (any case) */
                     id: string;
                 };
                 cookie?: never;
@@ -1323,6 +1331,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description an agent id, or its name (any case) */
                     id: string;
                 };
                 cookie?: never;
@@ -1424,6 +1433,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description an agent id, or its name (any case) */
                     id: string;
                 };
                 cookie?: never;
@@ -1611,6 +1621,7 @@ export interface paths {
                                 /** Format: uuid */
                                 multi_agent_id: string | null;
                                 name: string;
+                                owner: string | null;
                                 /** Format: uri */
                                 runtime_url: string | null;
                                 skills: string[];
@@ -1845,6 +1856,7 @@ export interface paths {
                                 /** Format: uuid */
                                 multi_agent_id: string | null;
                                 name: string;
+                                owner: string | null;
                                 /** Format: uri */
                                 runtime_url: string | null;
                                 skills: string[];
@@ -2252,7 +2264,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** Format: uuid */
+                        /** @description an agent id, or its name */
                         agent_config_id: string;
                         context?: {
                             [key: string]: unknown;
@@ -3042,6 +3054,7 @@ export interface paths {
                                 /** Format: uuid */
                                 id: string;
                                 name: string;
+                                owner: string | null;
                                 prefix: string;
                                 revoked_at: string | null;
                                 scopes: ("read" | "write" | "admin")[];
@@ -3130,6 +3143,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name?: string;
+                        owner?: string;
                         scopes: ("read" | "write" | "admin")[];
                         tenant?: string;
                     };
@@ -3147,6 +3161,7 @@ export interface paths {
                             /** Format: uuid */
                             id: string;
                             name: string;
+                            owner: string | null;
                             prefix: string;
                             revoked_at: string | null;
                             scopes: ("read" | "write" | "admin")[];
@@ -3262,6 +3277,7 @@ export interface paths {
                             /** Format: uuid */
                             id: string;
                             name: string;
+                            owner: string | null;
                             prefix: string;
                             revoked_at: string | null;
                             scopes: ("read" | "write" | "admin")[];
@@ -3383,9 +3399,12 @@ export interface paths {
                                     [key: string]: unknown;
                                 };
                                 name: string;
+                                owner: string | null;
                                 /** Format: uuid */
                                 tenant_id: string;
                                 updated_at: string;
+                                /** @enum {string} */
+                                visibility: "private" | "tenant";
                             }[];
                             limit: number;
                             offset: number;
@@ -3483,6 +3502,11 @@ export interface paths {
                             [key: string]: unknown;
                         };
                         name: string;
+                        /**
+                         * @default tenant
+                         * @enum {string}
+                         */
+                        visibility?: "private" | "tenant";
                     };
                 };
             };
@@ -3506,9 +3530,12 @@ export interface paths {
                                 [key: string]: unknown;
                             };
                             name: string;
+                            owner: string | null;
                             /** Format: uuid */
                             tenant_id: string;
                             updated_at: string;
+                            /** @enum {string} */
+                            visibility: "private" | "tenant";
                         };
                     };
                 };
@@ -3638,9 +3665,12 @@ export interface paths {
                                 [key: string]: unknown;
                             };
                             name: string;
+                            owner: string | null;
                             /** Format: uuid */
                             tenant_id: string;
                             updated_at: string;
+                            /** @enum {string} */
+                            visibility: "private" | "tenant";
                         };
                     };
                 };
@@ -3819,6 +3849,8 @@ export interface paths {
                             [key: string]: unknown;
                         };
                         name?: string;
+                        /** @enum {string} */
+                        visibility?: "private" | "tenant";
                     };
                 };
             };
@@ -3842,9 +3874,12 @@ export interface paths {
                                 [key: string]: unknown;
                             };
                             name: string;
+                            owner: string | null;
                             /** Format: uuid */
                             tenant_id: string;
                             updated_at: string;
+                            /** @enum {string} */
+                            visibility: "private" | "tenant";
                         };
                     };
                 };
@@ -5583,12 +5618,12 @@ export interface paths {
                         };
                         description?: string;
                         edges?: {
-                            /** Format: uuid */
+                            /** @description an agent id, or its name (any case) */
                             from: string;
-                            /** Format: uuid */
+                            /** @description an agent id, or its name (any case) */
                             to: string;
                         }[];
-                        /** Format: uuid */
+                        /** @description an agent id, or its name (any case) */
                         entry_agent_id?: string;
                         /** @enum {string} */
                         kind: "swarm" | "dag";
@@ -5930,12 +5965,12 @@ export interface paths {
                         };
                         description?: string;
                         edges?: {
-                            /** Format: uuid */
+                            /** @description an agent id, or its name (any case) */
                             from: string;
-                            /** Format: uuid */
+                            /** @description an agent id, or its name (any case) */
                             to: string;
                         }[];
-                        /** Format: uuid */
+                        /** @description an agent id, or its name (any case) */
                         entry_agent_id?: string;
                         /** @enum {string} */
                         kind?: "swarm" | "dag";
@@ -6071,7 +6106,7 @@ export interface paths {
                         context?: {
                             [key: string]: unknown;
                         };
-                        /** Format: uuid */
+                        /** @description an agent id, or its name (any case) */
                         entry_agent_override?: string;
                         max_steps?: number;
                         message: string;
@@ -7740,7 +7775,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** Format: uuid */
+                        /** @description an agent id, or its name (any case) */
                         agent_id: string;
                         cron?: string | null;
                         description?: string;
@@ -8130,7 +8165,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** Format: uuid */
+                        /** @description an agent id, or its name (any case) */
                         agent_id?: string;
                         cron?: string | null;
                         description?: string;
@@ -8580,8 +8615,11 @@ export interface paths {
                                 /** Format: uuid */
                                 id: string;
                                 message_count: number;
+                                owner: string | null;
                                 title: string;
                                 updated_at: string;
+                                /** @enum {string} */
+                                visibility: "private" | "tenant";
                             }[];
                             limit: number;
                             offset: number;
@@ -8695,8 +8733,11 @@ export interface paths {
                             /** Format: uuid */
                             id: string;
                             message_count: number;
+                            owner: string | null;
                             title: string;
                             updated_at: string;
+                            /** @enum {string} */
+                            visibility: "private" | "tenant";
                         };
                     };
                 };
@@ -8873,7 +8914,113 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        patch?: never;
+        /** Rename a session, or make it private (seen by its owner and the tenant's admins only) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        title?: string;
+                        /** @enum {string} */
+                        visibility?: "private" | "tenant";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            agent_id: string;
+                            created_at: string;
+                            /** Format: uuid */
+                            id: string;
+                            message_count: number;
+                            owner: string | null;
+                            title: string;
+                            updated_at: string;
+                            /** @enum {string} */
+                            visibility: "private" | "tenant";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/sessions/{id}/messages": {
@@ -9014,7 +9161,6 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** Format: uuid */
                         agent_id?: string;
                         /** @default 20 */
                         limit?: number;
@@ -9133,6 +9279,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description an agent id, or its name (any case) */
                     agent_id?: string;
                     limit?: number;
                     offset?: number;
@@ -9272,7 +9419,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** Format: uuid */
+                        /** @description an agent id, or its name (any case) */
                         agent_id: string;
                         /** Format: uri */
                         callback_url?: string;
@@ -11257,6 +11404,7 @@ export interface paths {
                                 /** Format: uuid */
                                 id: string;
                                 name: string;
+                                owner: string | null;
                                 prefix: string;
                                 revoked_at: string | null;
                                 scopes: ("read" | "write" | "admin")[];

@@ -73,7 +73,7 @@ export async function buildRuntime(deps: RuntimeDeps) {
     }),
     executors: {
       multi_agent: multiAgentExecutor({ specs: multiAgents, agents, a2a: a2aRemotes }),
-      remote: remoteExecutor(new RemoteRuntimes(undefined, deps.network), allowPrivateEgress),
+      remote: remoteExecutor(new RemoteRuntimes(config.runtime.remote, deps.network), allowPrivateEgress),
       pool: poolExecutor(deps.deployments, deps.agentSandboxes),
       a2a: a2aExecutor(a2aRemotes),
     },

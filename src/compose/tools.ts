@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { A2ARemotes } from '../runtime/a2a-remote.ts';
 import { AgentSandboxes } from '../runtime/pool-agent/sandboxes.ts';
+import { PoolInstances } from '../runtime/pool-instances.ts';
 import type { TaskService } from '../tasks/service.ts';
 import { A2ATools } from '../tools/a2a-tools.ts';
 import { registerBuiltinTools, registerOpsTools } from '../tools/builtins/index.ts';
@@ -53,6 +54,13 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
   const sandboxes = new SandboxService({ config: config.sandbox, log, health, registry: metrics.registry });
   closers.add('sandboxes', () => sandboxes.stop());
   await sandboxes.start();
+  // Sandboxes held for isA's pool clients go back to their pools before the pools stop.
+  const poolInstances = new PoolInstances(
+    config.compat.isa_pool_idle_ms,
+    config.compat.isa_pool_max_per_user,
+    log,
+  );
+  closers.add('pool instances', async () => poolInstances.stop());
 
   const fleetStats = openFleetStats(config, log, async () => {
     const all = await Promise.allSettled([
@@ -122,6 +130,7 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
     sandboxes,
     agentSandboxes,
     fleetStats: fleetStats.stats,
+    poolInstances,
     deployments,
     egress,
     mcpServers,

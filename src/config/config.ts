@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { egressConfig, mcpConfig } from './mcp-config.ts';
 import { modelGatewayConfig } from './models-config.ts';
+import { breakerOptions, retryOptions } from './resilience-config.ts';
 import { sandboxConfig } from './sandbox-config.ts';
 import { parseYamlWithSchema } from './yaml.ts';
 
@@ -117,6 +118,14 @@ export const configSchema = z
         callback_timeout_seconds: z.coerce.number().positive().default(10),
       })
       .strict()
+      .refine((t) => t.retry_base_seconds <= t.retry_cap_seconds, {
+        message: 'retry_base_seconds must not exceed retry_cap_seconds',
+        path: ['retry_base_seconds'],
+      })
+      .refine((t) => t.callback_retry_base_seconds <= t.callback_retry_cap_seconds, {
+        message: 'callback_retry_base_seconds must not exceed callback_retry_cap_seconds',
+        path: ['callback_retry_base_seconds'],
+      })
       .prefault({}),
     /** Sandboxed tools: per-sandbox limits, the warm pools, per-tool circuit breakers. */
     sandbox: sandboxConfig.prefault({}),
@@ -145,6 +154,20 @@ export const configSchema = z
         workspaces_dir: z.string().default('./.agentry/workspaces'),
         /** Days an ended run and its trace (steps) are kept; 0 keeps them for ever. Swept hourly. */
         run_retention_days: z.coerce.number().min(0).max(36_500).default(30),
+        /** Calls to remote agents' runtimes (`runtime_url`): time limit, answer size, retries, breaker per endpoint. */
+        remote: z
+          .object({
+            timeout_ms: z.coerce.number().int().positive().default(30_000),
+            max_bytes: z.coerce
+              .number()
+              .int()
+              .positive()
+              .default(2 * 1024 * 1024),
+            retries: retryOptions(2, 200, 5_000),
+            breaker: breakerOptions(5, 30_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -253,6 +276,10 @@ export const configSchema = z
         zora: z.union([z.boolean(), z.stringbool()]).optional(),
         soma: z.union([z.boolean(), z.stringbool()]).optional(),
         pagi: z.union([z.boolean(), z.stringbool()]).optional(),
+        /** How long an instance acquired from isA's pool routes is held without a call before it is released. */
+        isa_pool_idle_ms: z.coerce.number().int().min(1000).max(86_400_000).default(300_000),
+        /** Instances one user (or key) may hold at once through isA's pool routes; more answer 429. */
+        isa_pool_max_per_user: z.coerce.number().int().min(1).max(1000).default(8),
         /** The agent `POST /execute` runs when the request names none (created from a template if missing). */
         default_agent: z.string().min(1).max(200).default('default'),
       })
@@ -312,6 +339,37 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_COMPAT_ZORA', ['compat', 'zora']],
   ['AGENTRY_COMPAT_SOMA', ['compat', 'soma']],
   ['AGENTRY_COMPAT_PAGI', ['compat', 'pagi']],
+  ['AGENTRY_ISA_POOL_IDLE_MS', ['compat', 'isa_pool_idle_ms']],
+  // Tuning: breakers, retries, timeouts and leases (docs/settings.md lists them all).
+  ['AGENTRY_MODEL_RETRIES', ['models', 'retries', 'max']],
+  ['AGENTRY_MODEL_RETRY_BASE_MS', ['models', 'retries', 'base_ms']],
+  ['AGENTRY_MODEL_RETRY_MAX_MS', ['models', 'retries', 'max_ms']],
+  ['AGENTRY_MODEL_BREAKER_THRESHOLD', ['models', 'breaker', 'failure_threshold']],
+  ['AGENTRY_MODEL_BREAKER_RESET_MS', ['models', 'breaker', 'reset_ms']],
+  ['AGENTRY_MODEL_CONNECT_TIMEOUT_MS', ['models', 'timeouts', 'connect_ms']],
+  ['AGENTRY_MODEL_FIRST_BYTE_TIMEOUT_MS', ['models', 'timeouts', 'first_byte_ms']],
+  ['AGENTRY_MODEL_TOTAL_TIMEOUT_MS', ['models', 'timeouts', 'total_ms']],
+  ['AGENTRY_MODEL_DEFAULT_MAX_TOKENS', ['models', 'default_max_tokens']],
+  ['AGENTRY_TOOL_BREAKER_THRESHOLD', ['sandbox', 'breaker', 'failure_threshold']],
+  ['AGENTRY_TOOL_BREAKER_RESET_MS', ['sandbox', 'breaker', 'reset_ms']],
+  ['AGENTRY_TOOL_TIMEOUT_MS', ['runtime', 'tool_timeout_ms']],
+  ['AGENTRY_SANDBOX_TIMEOUT_MS', ['sandbox', 'limits', 'timeout_ms']],
+  ['AGENTRY_RUN_LEASE_SECONDS', ['runtime', 'lease_seconds']],
+  ['AGENTRY_REMOTE_TIMEOUT_MS', ['runtime', 'remote', 'timeout_ms']],
+  ['AGENTRY_REMOTE_RETRIES', ['runtime', 'remote', 'retries', 'max']],
+  ['AGENTRY_REMOTE_RETRY_BASE_MS', ['runtime', 'remote', 'retries', 'base_ms']],
+  ['AGENTRY_REMOTE_RETRY_MAX_MS', ['runtime', 'remote', 'retries', 'max_ms']],
+  ['AGENTRY_REMOTE_BREAKER_THRESHOLD', ['runtime', 'remote', 'breaker', 'failure_threshold']],
+  ['AGENTRY_REMOTE_BREAKER_RESET_MS', ['runtime', 'remote', 'breaker', 'reset_ms']],
+  ['AGENTRY_TASK_RETRY_BASE_SECONDS', ['tasks', 'retry_base_seconds']],
+  ['AGENTRY_TASK_RETRY_CAP_SECONDS', ['tasks', 'retry_cap_seconds']],
+  ['AGENTRY_CALLBACK_MAX_ATTEMPTS', ['tasks', 'callback_max_attempts']],
+  ['AGENTRY_CALLBACK_RETRY_BASE_SECONDS', ['tasks', 'callback_retry_base_seconds']],
+  ['AGENTRY_CALLBACK_RETRY_CAP_SECONDS', ['tasks', 'callback_retry_cap_seconds']],
+  ['AGENTRY_CALLBACK_TIMEOUT_SECONDS', ['tasks', 'callback_timeout_seconds']],
+  ['AGENTRY_MCP_CONNECT_TIMEOUT_MS', ['mcp', 'connect_timeout_ms']],
+  ['AGENTRY_MCP_CALL_TIMEOUT_MS', ['mcp', 'call_timeout_ms']],
+  ['AGENTRY_SANDBOX_ACQUIRE_TIMEOUT_MS', ['sandbox', 'pools', 'bwrap', 'acquire_timeout_ms']],
 ];
 
 /**
@@ -455,7 +513,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         : variable && has(fromEnv, issue.path)
           ? variable
           : (file ?? 'defaults');
-      return `${source}: ${field}: ${issue.message}`;
+      const value = issue.path.reduce<unknown>(
+        (node, k) => (node as Tree | undefined)?.[k as string],
+        merged,
+      );
+      const got = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
+      return `${source}: ${field}: ${issue.message}${got}`;
     });
     throw new AppError('config_error', `invalid configuration:\n${detail.join('\n')}`);
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { breakerOptions, retryOptions } from './resilience-config.ts';
 
 /**
  * The model gateway's part of the config tree (`models.*`), kept beside config.ts so that file stays
@@ -76,28 +77,21 @@ export const modelGatewayConfig = {
   prices: z.record(z.string(), price).default({}),
   /** Models tried in order when a model fails or its breaker is open: `openai/gpt-4o: [anthropic/claude-…]`. */
   fallbacks: z.record(z.string(), z.array(z.string())).default({}),
-  /** Completion tokens assumed for the worst-case budget reservation when a request sets no max_tokens. */
+  /**
+   * Completion tokens reserved against budgets for a call that sets no max_tokens, and sent as its
+   * max_tokens so the call cannot outgrow what was reserved (`models.output_tokens` per model first).
+   */
   default_max_tokens: z.coerce.number().int().positive().default(4096),
+  /**
+   * A model's typical output, in tokens, by `provider/model` or alias: what a call to it that sets no
+   * max_tokens reserves and is capped at. A small budget (a persona's) then admits small calls.
+   */
+  output_tokens: z.record(z.string(), z.coerce.number().int().positive().max(1_000_000)).default({}),
   timeouts: timeouts.prefault({}),
-  retries: z
-    .object({
-      /** Retries after the first attempt, on network errors, 429 and 5xx (never after a streamed byte). */
-      max: z.coerce.number().int().min(0).max(10).default(3),
-      /** Backoff base: attempt n waits a random time in [0, min(max_ms, base_ms·2ⁿ)] (full jitter). */
-      base_ms: z.coerce.number().int().min(0).default(250),
-      max_ms: z.coerce.number().int().min(0).default(10_000),
-    })
-    .strict()
-    .prefault({}),
-  breaker: z
-    .object({
-      /** Consecutive failures that open an endpoint's breaker. */
-      failure_threshold: z.coerce.number().int().positive().default(5),
-      /** How long an open breaker refuses calls before letting one probe through. */
-      reset_ms: z.coerce.number().int().positive().default(60_000),
-    })
-    .strict()
-    .prefault({}),
+  /** Retries after the first attempt, on network errors, 429 and 5xx (never after a streamed byte); full-jitter backoff. */
+  retries: retryOptions(3, 250, 10_000, 10),
+  /** Per endpoint: consecutive failures that open its breaker, and how long it refuses before one probe. */
+  breaker: breakerOptions(5, 60_000),
   /** The `mock` provider's pacing and scripts (deterministic, no network). */
   mock: z
     .object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { breakerOptions } from './resilience-config.ts';
 
 /**
  * The sandbox's part of the config tree (`sandbox.*`): the limits every sandbox gets, the warm pool
@@ -65,13 +66,7 @@ export const sandboxConfig = z
       .strict()
       .prefault({}),
     /** Per-tool circuit breakers: consecutive infrastructure failures before a tool is disabled, and for how long. */
-    breaker: z
-      .object({
-        failure_threshold: z.coerce.number().int().min(1).default(5),
-        reset_ms: z.coerce.number().int().positive().default(30_000),
-      })
-      .strict()
-      .prefault({}),
+    breaker: breakerOptions(5, 30_000),
   })
   .strict();
 

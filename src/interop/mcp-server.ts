@@ -5,6 +5,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Agent } from '../agents/schema.ts';
 import type { Services } from '../app.ts';
+import { viewerOf } from '../auth/ownership.ts';
 import { hasScope, type Principal } from '../auth/principal.ts';
 import { AppError } from '../errors.ts';
 import { actorOf, principalOf } from '../http/plugins/auth.ts';
@@ -39,7 +40,7 @@ function needWrite(p: Principal): CallToolResult | undefined {
 async function build(s: Services, req: FastifyRequest): Promise<McpServer> {
   const p = principalOf(req);
   const server = new McpServer({ name: 'agentry', version: s.version });
-  const page = await s.agents.list(p.tenantId, { limit: maxAgentTools, offset: 0 });
+  const page = await s.agents.list(p.tenantId, { limit: maxAgentTools, offset: 0 }, viewerOf(p));
   for (const agent of page.data) {
     server.registerTool(
       agentToolName(agent),
@@ -124,7 +125,7 @@ async function build(s: Services, req: FastifyRequest): Promise<McpServer> {
     async ({ agent, task_type, title, payload }) => {
       const refused = needWrite(p);
       if (refused) return refused;
-      const target = await s.agents.resolve(p.tenantId, agent);
+      const target = await s.agents.resolve(p.tenantId, agent, viewerOf(p));
       const { task } = await s.tasks.create(
         p.tenantId,
         { agent_id: target.id, task_type, title, payload },

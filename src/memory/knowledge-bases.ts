@@ -1,3 +1,10 @@
+import {
+  assertMayChangeVisibility,
+  canSee,
+  type Viewer,
+  visibleParam,
+  visibleSql,
+} from '../auth/ownership.ts';
 import type { Db } from '../db/db.ts';
 import { isUuid, newId } from '../db/ids.ts';
 import { AppError, isUniqueViolation, notFound } from '../errors.ts';
@@ -11,6 +18,8 @@ interface KbRow {
   kind: KbKind;
   description: string;
   metadata: Record<string, unknown>;
+  owner: string | null;
+  visibility: 'private' | 'tenant';
   revision: string | number;
   document_count: number;
   chunk_count: number;
@@ -60,14 +69,28 @@ function nameTaken(err: unknown, name: string | undefined): unknown {
 export class KnowledgeBaseService {
   constructor(private readonly db: Db) {}
 
-  async create(tenantId: string, input: CreateKbInput, who: Actor): Promise<KnowledgeBase> {
+  async create(
+    tenantId: string,
+    input: Omit<CreateKbInput, 'visibility'> & Partial<Pick<CreateKbInput, 'visibility'>>,
+    who: Actor,
+    owner?: string,
+  ): Promise<KnowledgeBase> {
     const id = newId();
     return this.db.transaction(async (tx) => {
       try {
         await tx.query(
-          `insert into knowledge_bases (id, tenant_id, name, kind, description, metadata)
-           values ($1, $2, $3, $4, $5, $6::jsonb)`,
-          [id, tenantId, input.name, input.kind, input.description, JSON.stringify(input.metadata)],
+          `insert into knowledge_bases (id, tenant_id, name, kind, description, metadata, owner, visibility)
+           values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
+          [
+            id,
+            tenantId,
+            input.name,
+            input.kind,
+            input.description,
+            JSON.stringify(input.metadata),
+            owner ?? null,
+            input.visibility ?? 'tenant',
+          ],
         );
       } catch (err) {
         throw nameTaken(err, input.name);
@@ -82,9 +105,23 @@ export class KnowledgeBaseService {
     });
   }
 
-  /** By id, or by name (the CLI takes either). Another tenant's knowledge base is not found. */
-  get(tenantId: string, ref: string): Promise<KbRecord> {
-    return this.find(tenantId, ref, kbSelect);
+  /**
+   * By id, or by name (the CLI takes either). Another tenant's knowledge base is not found, nor
+   * (with a viewer) another user's private one.
+   */
+  get(tenantId: string, ref: string, viewer?: Viewer): Promise<KbRecord> {
+    return this.find(tenantId, ref, kbSelect, viewer);
+  }
+
+  /** Throws 404 unless the viewer may see the knowledge base (cheap: no counts). */
+  async assertVisible(tenantId: string, ref: string, viewer: Viewer): Promise<void> {
+    if (!viewer.admin)
+      await this.find(
+        tenantId,
+        ref,
+        'select k.*, 0 as document_count, 0 as chunk_count from knowledge_bases k',
+        viewer,
+      );
   }
 
   /**
@@ -99,35 +136,44 @@ export class KnowledgeBaseService {
     );
   }
 
-  private async find(tenantId: string, ref: string, select: string): Promise<KbRecord> {
+  private async find(tenantId: string, ref: string, select: string, viewer?: Viewer): Promise<KbRecord> {
     const byId = isUuid(ref);
     const [row] = await this.db.query<KbRow>(
       `${select} where k.tenant_id = $1 and ${byId ? 'k.id = $2::uuid' : 'k.name = $2'}`,
       [tenantId, ref],
     );
-    if (!row) throw notFound('knowledge base', ref);
+    if (!row || !canSee(viewer, row)) throw notFound('knowledge base', ref);
     return toKb(row);
   }
 
-  async list(tenantId: string, q: { limit: number; offset: number; kind?: KbKind }) {
+  async list(tenantId: string, q: { limit: number; offset: number; kind?: KbKind }, viewer?: Viewer) {
     const rows = await this.db.query<KbRow>(
-      `${kbSelect} where k.tenant_id = $1 and ($2::text is null or k.kind = $2)
+      `${kbSelect} where k.tenant_id = $1 and ($2::text is null or k.kind = $2) and ${visibleSql(5, 'k.')}
        order by k.created_at desc, k.id desc limit $3 offset $4`,
-      [tenantId, q.kind ?? null, q.limit, q.offset],
+      [tenantId, q.kind ?? null, q.limit, q.offset, visibleParam(viewer)],
     );
     const [count] = await this.db.query<{ n: number }>(
-      `select count(*)::int as n from knowledge_bases where tenant_id = $1 and ($2::text is null or kind = $2)`,
-      [tenantId, q.kind ?? null],
+      `select count(*)::int as n from knowledge_bases
+       where tenant_id = $1 and ($2::text is null or kind = $2) and ${visibleSql(3)}`,
+      [tenantId, q.kind ?? null, visibleParam(viewer)],
     );
     return { data: rows.map((r) => toPublicKb(toKb(r))), total: count!.n, limit: q.limit, offset: q.offset };
   }
 
-  async update(tenantId: string, id: string, input: UpdateKbInput, who: Actor): Promise<KnowledgeBase> {
+  async update(
+    tenantId: string,
+    id: string,
+    input: UpdateKbInput,
+    who: Actor,
+    viewer?: Viewer,
+  ): Promise<KnowledgeBase> {
+    if (viewer && input.visibility !== undefined)
+      assertMayChangeVisibility(viewer, await this.get(tenantId, id, viewer), `knowledge base ${id}`);
     return this.db.transaction(async (tx) => {
       try {
         const rows = await tx.query(
           `update knowledge_bases set name = coalesce($3, name), description = coalesce($4, description),
-                  metadata = coalesce($5::jsonb, metadata), updated_at = now()
+                  metadata = coalesce($5::jsonb, metadata), visibility = coalesce($6, visibility), updated_at = now()
             where tenant_id = $1 and id = $2 returning id`,
           [
             tenantId,
@@ -135,6 +181,7 @@ export class KnowledgeBaseService {
             input.name ?? null,
             input.description ?? null,
             input.metadata ? JSON.stringify(input.metadata) : null,
+            input.visibility ?? null,
           ],
         );
         if (rows.length === 0) throw notFound('knowledge base', id);

@@ -23,6 +23,9 @@ export const knowledgeBaseSchema = z.object({
   kind: z.enum(kbKinds),
   description: z.string(),
   metadata,
+  /** Who made it; a `private` knowledge base is seen only by them and the tenant's admins. */
+  owner: z.string().nullable(),
+  visibility: z.enum(['private', 'tenant']),
   document_count: z.number().int(),
   chunk_count: z.number().int(),
   created_at: z.string(),
@@ -36,12 +39,18 @@ export const createKbBody = z
     kind: z.enum(kbKinds).default('domain'),
     description: z.string().max(2000).default(''),
     metadata: metadata.default({}),
+    visibility: z.enum(['private', 'tenant']).default('tenant'),
   })
   .strict();
 export type CreateKbInput = z.infer<typeof createKbBody>;
 
 export const updateKbBody = z
-  .object({ name: kbName, description: z.string().max(2000), metadata })
+  .object({
+    name: kbName,
+    description: z.string().max(2000),
+    metadata,
+    visibility: z.enum(['private', 'tenant']),
+  })
   .partial()
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'send at least one field');

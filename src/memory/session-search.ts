@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type Viewer, visibleParam, visibleSql } from '../auth/ownership.ts';
 import type { Db } from '../db/db.ts';
 
 /**
@@ -12,7 +13,8 @@ export const sessionSearchBody = z
   .object({
     query: z.string().trim().min(1).max(1000),
     /** Only this agent's sessions. */
-    agent_id: z.uuid().optional(),
+    /** An agent id, or its name. */
+    agent_id: z.string().min(1).max(200).optional(),
     limit: z.number().int().min(1).max(100).default(20),
   })
   .strict();
@@ -36,6 +38,7 @@ export async function searchSessions(
   db: Db,
   tenantId: string,
   input: SessionSearchInput,
+  viewer?: Viewer,
 ): Promise<{ data: SessionSearchHit[] }> {
   const rows = await db.query<{
     session_id: string;
@@ -59,9 +62,10 @@ export async function searchSessions(
         and m.role in ('user', 'assistant')
         and m.tenant_id = $2 and s.tenant_id = $2
         and ($3::uuid is null or s.agent_id = $3)
+        and ${visibleSql(5, 's.')}
       order by score desc, m.created_at desc, m.session_id, m.seq
       limit $4`,
-    [input.query, tenantId, input.agent_id ?? null, input.limit],
+    [input.query, tenantId, input.agent_id ?? null, input.limit, visibleParam(viewer)],
   );
   return {
     data: rows.map((r) => ({

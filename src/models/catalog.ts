@@ -11,6 +11,8 @@ export interface ResolvedModel {
   /** The provider's own model name. */
   model: string;
   price?: ModelPrice;
+  /** Completion tokens a call that sets no max_tokens reserves (and is capped at): `models.output_tokens`. */
+  outputTokens?: number;
 }
 
 /**
@@ -53,6 +55,7 @@ export class ModelCatalog {
       provider,
       model: id.slice(slash + 1),
       price: this.config.prices[id],
+      outputTokens: this.config.output_tokens[name] ?? this.config.output_tokens[id],
     };
     if (this.cache.size < 10_000) this.cache.set(name, resolved);
     return resolved;

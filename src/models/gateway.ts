@@ -260,7 +260,11 @@ export class Gateway implements ModelGateway {
       // Fallbacks the tenant may not use are skipped silently: the primary's rule already answered.
       call.candidates = candidates.filter((m, i) => i === 0 || policy.allowed(ctx.tenantName, m.id));
       call.promptTokens = estimatePromptTokens(request.messages, request.tools);
-      const maxTokens = request.max_tokens ?? options.default_max_tokens;
+      // Sized from the request, or from the model's typical output; a call that named no limit is
+      // sent with the reserved one, so it cannot use more than it reserved (budgets never overspend).
+      const maxTokens = request.max_tokens ?? primary.outputTokens ?? options.default_max_tokens;
+      if (request.max_tokens === undefined && maxTokens > 0)
+        call.request = { ...request, max_tokens: maxTokens };
       const worstCost = Math.max(
         ...call.candidates.map((m) =>
           catalog.cost(m, { prompt_tokens: call.promptTokens, completion_tokens: maxTokens }),

@@ -27,7 +27,7 @@ export interface RemoteOptions {
   breaker: BreakerOptions;
 }
 
-export const defaultRemoteOptions: RemoteOptions = {
+const defaultRemoteOptions: RemoteOptions = {
   timeout_ms: 30_000,
   max_bytes: 2 * 1024 * 1024,
   retries: { max: 2, base_ms: 200, max_ms: 5_000 },

@@ -1,3 +1,4 @@
+import { canSee, type Viewer } from '../auth/ownership.ts';
 import type { Db, Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { AppError, notFound } from '../errors.ts';
@@ -29,6 +30,10 @@ export interface BeginInput {
   multitask: MultitaskStrategy;
   taskId?: string;
   owner: string;
+  /** Who starts the run: another user's private session is not found for them. */
+  viewer?: Viewer;
+  /** The user a new session belongs to. */
+  sessionOwner?: string;
   leaseSeconds: number;
   /** The first events of the run (session_start, and system when it starts at once). */
   events: (ids: { sessionId: string; runId: string; status: 'running' | 'queued' }) => PendingEvent[];
@@ -82,7 +87,7 @@ async function beginNewSession(db: Db, b: BeginInput): Promise<Begun> {
     `with a as (
        select 1 from agents where id = $3 and tenant_id = $2 and version = $14
      ), s as (
-       insert into sessions (id, tenant_id, agent_id, title, message_count) select $1, $2, $3, $4, 1 from a
+       insert into sessions (id, tenant_id, agent_id, title, message_count, owner) select $1, $2, $3, $4, 1, $15 from a
      ), r as (
        insert into runs (id, tenant_id, session_id, agent_id, task_id, status, input, context, options,
                          lease_owner, lease_expires_at, started_at)
@@ -107,6 +112,7 @@ async function beginNewSession(db: Db, b: BeginInput): Promise<Begun> {
       b.taskId ?? null,
       ...turnParams(b, events),
       b.agentVersion,
+      b.sessionOwner ?? null,
     ],
   );
   if (!row || row.ok === 0) throw new AgentChanged(b.agentId);
@@ -135,11 +141,13 @@ async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): 
   const [session] = await tx.query<{
     agent_id: string;
     message_count: number;
+    owner: string | null;
+    visibility: string;
     active: ActiveRun[] | null;
     agent_version: number | null;
     history: HistoryRow[] | null;
   }>(
-    `select s.agent_id, s.message_count,
+    `select s.agent_id, s.message_count, s.owner, s.visibility,
             (select jsonb_agg(jsonb_build_object('id', r.id, 'status', r.status) order by r.created_at)
              from runs r where r.session_id = s.id and r.status in ('queued', 'running', 'input_required')) as active,
             (select a.version from agents a where a.id = s.agent_id and a.tenant_id = s.tenant_id) as agent_version,
@@ -149,7 +157,7 @@ async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): 
      from sessions s where s.id = $1 and s.tenant_id = $2 for update of s`,
     [sessionId, b.tenantId],
   );
-  if (!session) throw notFound('session', sessionId);
+  if (!session || !canSee(b.viewer, session)) throw notFound('session', sessionId);
   if (session.agent_id !== b.agentId) {
     throw new AppError(
       'conflict',

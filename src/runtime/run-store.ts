@@ -1,3 +1,4 @@
+import type { Viewer } from '../auth/ownership.ts';
 import type { Db } from '../db/db.ts';
 import { AppError, notFound } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
@@ -63,8 +64,8 @@ export class RunStore {
   }
 
   /** A tenant's runs, newest first, filtered, a page at a time. */
-  list(tenantId: string, q: ListRunsQuery) {
-    return listRuns(this.db, tenantId, q);
+  list(tenantId: string, q: ListRunsQuery, viewer?: Viewer) {
+    return listRuns(this.db, tenantId, q, viewer);
   }
 
   /** A run's step tree (404 for another tenant's run). */

@@ -1,3 +1,4 @@
+import { type Viewer, visibleParam, visibleSql } from '../auth/ownership.ts';
 import type { Queryable } from '../db/db.ts';
 import { cursorPage } from '../db/page.ts';
 import { notFound } from '../errors.ts';
@@ -27,6 +28,7 @@ export async function listRuns(
   db: Queryable,
   tenantId: string,
   q: ListRunsQuery,
+  viewer?: Viewer,
 ): Promise<{ data: RunSummary[]; next_cursor: string | null }> {
   const rows = await db.query<SummaryRow>(
     `select ${summaryColumns}
@@ -42,6 +44,7 @@ export async function listRuns(
        and ($9::uuid is null or r.id < $9)
        and ($10::boolean is null or $10 = (r.error_code is not null
              or exists (select 1 from run_steps e where e.run_id = r.id and e.error is not null)))
+       and ($12::text is null or exists (select 1 from sessions vs where vs.id = r.session_id and ${visibleSql(12, 'vs.')}))
      order by r.id desc
      limit $11`,
     [
@@ -56,6 +59,7 @@ export async function listRuns(
       q.cursor ?? null,
       q.has_error ?? null,
       q.limit + 1,
+      visibleParam(viewer),
     ],
   );
   return cursorPage(rows, q.limit, toSummary);

@@ -1,4 +1,5 @@
 import type { Agent } from '../agents/schema.ts';
+import type { Viewer } from '../auth/ownership.ts';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/db.ts';
 import type { LiveBus } from '../events/bus.ts';
@@ -56,6 +57,8 @@ export interface RunCaller {
   traceId?: string;
   /** The span the run's span hangs under (the request's, or the task execution's). */
   parentSpanId?: string;
+  /** The user asking: another user's private agent or session is not found for them; owns a new session. */
+  viewer?: Viewer;
 }
 
 export interface StartInput extends Omit<ChatInput, 'stream'> {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Agent } from '../agents/schema.ts';
-import { AppError, toError } from '../errors.ts';
+import { canSee } from '../auth/ownership.ts';
+import { AppError, notFound, toError } from '../errors.ts';
 import { Workspace } from '../tools/workspace.ts';
 import { AgentCache } from './agent-cache.ts';
 import { RunAborted, type RunResult, type RunSpec } from './execute.ts';
@@ -112,6 +113,7 @@ export class Runtime {
   async run(caller: RunCaller, agentId: string, input: StartInput): Promise<RunHandle> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
     let agent = await this.agents.get(caller.tenantId, agentId);
+    if (!canSee(caller.viewer, agent)) throw notFound('agent', agentId);
     await this.d.admit?.(caller.tenantId, agent);
     let begun: Begun | undefined;
     let options: RunOptions | undefined;
@@ -133,6 +135,7 @@ export class Runtime {
         if (!(err instanceof AgentChanged)) throw err;
         if (attempt > 0) throw new AppError('conflict', `agent ${agentId} is being changed; try again`);
         agent = await this.agents.get(caller.tenantId, agentId, true);
+        if (!canSee(caller.viewer, agent)) throw notFound('agent', agentId);
       }
     }
     const { runId } = begun;
@@ -180,6 +183,8 @@ export class Runtime {
       multitask: input.multitask,
       taskId: input.taskId,
       owner: this.owner,
+      viewer: caller.viewer,
+      sessionOwner: caller.viewer?.userId,
       leaseSeconds: this.d.config.lease_seconds,
       events: ({ sessionId, runId, status }) => [
         event('session_start', { session_id: sessionId, run_id: runId, agent_id: agent.id, status }),

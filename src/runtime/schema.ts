@@ -23,7 +23,9 @@ export const chatFields = {
 };
 
 export const agentChatBody = z.object(chatFields).strict();
-export const chatBody = z.object({ agent_config_id: z.uuid(), ...chatFields }).strict();
+export const chatBody = z
+  .object({ agent_config_id: z.string().min(1).max(200).describe('an agent id, or its name'), ...chatFields })
+  .strict();
 export type ChatInput = z.infer<typeof agentChatBody>;
 
 export const usageSchema = z.object({
@@ -69,6 +71,9 @@ export const sessionSchema = z.object({
   id: z.uuid(),
   agent_id: z.uuid(),
   title: z.string(),
+  /** The user whose chat made it; a `private` session is seen only by them and the tenant's admins. */
+  owner: z.string().nullable(),
+  visibility: z.enum(['private', 'tenant']),
   message_count: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),
@@ -78,10 +83,16 @@ export type Session = z.infer<typeof sessionSchema>;
 export const listSessionsQuery = z
   .object({
     ...pageFields,
-    agent_id: z.uuid().optional(),
+    /** An agent id, or its name. */
+    agent_id: z.string().min(1).max(200).optional(),
   })
   .strict();
 export type ListSessionsQuery = z.infer<typeof listSessionsQuery>;
+
+export const updateSessionBody = z
+  .object({ title: z.string().max(200), visibility: z.enum(['private', 'tenant']) })
+  .partial()
+  .strict();
 
 export const messageSchema = z.object({
   seq: z.number().int(),

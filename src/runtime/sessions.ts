@@ -1,4 +1,11 @@
 import { rm } from 'node:fs/promises';
+import {
+  assertMayChangeVisibility,
+  canSee,
+  type Viewer,
+  visibleParam,
+  visibleSql,
+} from '../auth/ownership.ts';
 import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { listPage, type Page } from '../db/page.ts';
@@ -12,6 +19,8 @@ interface SessionRow {
   id: string;
   agent_id: string;
   title: string;
+  owner: string | null;
+  visibility: 'private' | 'tenant';
   message_count: number;
   created_at: Date;
   updated_at: Date;
@@ -23,6 +32,8 @@ const toSession = (r: SessionRow): Session => ({
   updated_at: r.updated_at.toISOString(),
 });
 
+const columns = 'id, agent_id, title, owner, visibility, message_count, created_at, updated_at';
+
 /** Chat sessions as the API shows them: listing, history, deletion (with the session's workspace). */
 export class SessionService {
   constructor(
@@ -30,23 +41,34 @@ export class SessionService {
     private readonly workspace: (tenantId: string, sessionId: string) => Workspace,
   ) {}
 
-  async list(tenantId: string, q: ListSessionsQuery): Promise<Page<Session>> {
+  async list(tenantId: string, q: ListSessionsQuery, viewer?: Viewer): Promise<Page<Session>> {
     return listPage(
       this.db,
       q,
       {
-        select: 'id, agent_id, title, message_count, created_at, updated_at',
-        from: 'from sessions where tenant_id = $1 and ($2::uuid is null or agent_id = $2)',
+        select: columns,
+        from: `from sessions where tenant_id = $1 and ($2::uuid is null or agent_id = $2) and ${visibleSql(3)}`,
         orderBy: 'updated_at desc, id desc',
-        params: [tenantId, q.agent_id ?? null],
+        params: [tenantId, q.agent_id ?? null, visibleParam(viewer)],
       },
       toSession,
     );
   }
 
   /** Past messages of the tenant's sessions (or one agent's) that match a query, best first. */
-  search(tenantId: string, input: SessionSearchInput) {
-    return searchSessions(this.db, tenantId, input);
+  search(tenantId: string, input: SessionSearchInput, viewer?: Viewer) {
+    return searchSessions(this.db, tenantId, input, viewer);
+  }
+
+  /** 404 for a run of another user's private session, as for a run that does not exist. */
+  async assertRunVisible(tenantId: string, runId: string, viewer: Viewer): Promise<void> {
+    if (viewer.admin) return;
+    const [row] = await this.db.query<{ owner: string | null; visibility: string }>(
+      `select s.owner, s.visibility from runs r join sessions s on s.id = r.session_id
+       where r.id = $1 and r.tenant_id = $2`,
+      [runId, tenantId],
+    );
+    if (row && !canSee(viewer, row)) throw notFound('run', runId);
   }
 
   /**
@@ -71,17 +93,51 @@ export class SessionService {
     return made.id;
   }
 
-  async get(tenantId: string, id: string): Promise<Session> {
+  /** A session; with a viewer, another user's private session is not found (404). */
+  async get(tenantId: string, id: string, viewer?: Viewer): Promise<Session> {
     const [row] = await this.db.query<SessionRow>(
-      'select id, agent_id, title, message_count, created_at, updated_at from sessions where id = $1 and tenant_id = $2',
+      `select ${columns} from sessions where id = $1 and tenant_id = $2`,
       [id, tenantId],
     );
-    if (!row) throw notFound('session', id);
+    if (!row || !canSee(viewer, row)) throw notFound('session', id);
     return toSession(row);
   }
 
-  async messages(tenantId: string, id: string, after: number, limit: number): Promise<Message[]> {
-    await this.get(tenantId, id);
+  /** Renames a session or makes it private (only its owner and admins see it) or the tenant's again. */
+  async update(
+    tenantId: string,
+    id: string,
+    input: { title?: string; visibility?: 'private' | 'tenant' },
+    who: Actor,
+    viewer?: Viewer,
+  ): Promise<Session> {
+    const current = await this.get(tenantId, id, viewer);
+    if (input.visibility !== undefined) assertMayChangeVisibility(viewer, current, `session ${id}`);
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<SessionRow>(
+        `update sessions set title = coalesce($3, title), visibility = coalesce($4, visibility),
+                owner = coalesce(owner, $5), updated_at = now()
+         where id = $1 and tenant_id = $2 returning ${columns}`,
+        [id, tenantId, input.title ?? null, input.visibility ?? null, viewer?.userId ?? null],
+      );
+      if (!row) throw notFound('session', current.id);
+      await writeJournal(tx, who, {
+        action: 'session.update',
+        target: id,
+        data: { fields: Object.keys(input) },
+      });
+      return toSession(row);
+    });
+  }
+
+  async messages(
+    tenantId: string,
+    id: string,
+    after: number,
+    limit: number,
+    viewer?: Viewer,
+  ): Promise<Message[]> {
+    await this.get(tenantId, id, viewer);
     const rows = await this.db.query<Omit<Message, 'created_at'> & { created_at: Date }>(
       `select seq, role, content, tool_calls, tool_call_id, tokens, run_id, created_at from messages
        where session_id = $1 and tenant_id = $2 and seq > $3 order by seq limit $4`,
@@ -94,7 +150,8 @@ export class SessionService {
    * Deletes a session, its messages, runs and steps, and its workspace directory. Refused (409)
    * while a run of it is active: cancel that first, so no executor writes into a deleted session.
    */
-  async delete(tenantId: string, id: string, who: Actor): Promise<void> {
+  async delete(tenantId: string, id: string, who: Actor, viewer?: Viewer): Promise<void> {
+    if (viewer) await this.get(tenantId, id, viewer);
     await this.db.transaction(async (tx) => {
       const [row] = await tx.query<{ active: string | null }>(
         `select (select id from runs where session_id = s.id and status in ('queued', 'running', 'input_required')

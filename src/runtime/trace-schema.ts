@@ -7,7 +7,8 @@ const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const listRunsQuery = z
   .object({
-    agent_id: z.uuid().optional(),
+    /** An agent id, or its name. */
+    agent_id: z.string().min(1).max(200).optional(),
     status: z.enum(runStatuses).optional(),
     /** Runs created at or after this instant (ISO-8601). */
     since: z.iso.datetime({ offset: true }).optional(),

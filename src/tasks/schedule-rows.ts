@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { agentRef } from '../agents/schema.ts';
 
 /** A `schedules` row as stored. */
 export interface ScheduleRow {
@@ -47,14 +48,17 @@ const fields = {
   paused: z.boolean(),
 };
 
+/** A client names the agent by id or name; the route stores its id. */
+const inputFields = { ...fields, agent_id: agentRef };
+
 export const createScheduleBody = z
-  .object(fields)
+  .object(inputFields)
   .partial()
   .required({ name: true, agent_id: true, task_type: true, title: true })
   .strict();
 export type CreateScheduleInput = z.infer<typeof createScheduleBody>;
 
-export const updateScheduleBody = z.object(fields).partial().strict();
+export const updateScheduleBody = z.object(inputFields).partial().strict();
 export type UpdateScheduleInput = z.infer<typeof updateScheduleBody>;
 
 export const scheduleSchema = z.object({

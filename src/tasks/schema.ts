@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { agentRef } from '../agents/schema.ts';
 import { pageFields } from '../db/page.ts';
 
 /** The API shapes of tasks. Row types (as stored) live in `rows.ts`; these are what clients see. */
@@ -12,7 +13,7 @@ const uuid = z.uuid();
 
 export const createTaskBody = z
   .object({
-    agent_id: uuid,
+    agent_id: agentRef,
     task_type: z.string().min(1).max(64),
     title: z.string().min(1).max(500),
     description: z.string().max(100_000).optional(),
@@ -75,7 +76,7 @@ export type Task = z.infer<typeof taskSchema>;
 
 export const listTasksQuery = z
   .object({
-    agent_id: uuid.optional(),
+    agent_id: agentRef.optional(),
     status: z.enum(taskStatuses).optional(),
     task_type: z.string().max(64).optional(),
     /** Tasks created at or after this instant (ISO-8601). */

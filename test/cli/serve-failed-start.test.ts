@@ -49,3 +49,22 @@ describe('agentry serve whose start fails', {
     assert.match(stderr, /too many connections/);
   });
 });
+
+describe('agentry serve with a bad tuning setting', () => {
+  it('refuses to start, naming the variable, the field and the value', async () => {
+    const tmp = tempDir('agentry-bad-setting-');
+    try {
+      const { code, stderr } = await serveExit(
+        { AGENTRY_DATA_DIR: 'memory://', AGENTRY_MODEL_BREAKER_THRESHOLD: '0' },
+        tmp.dir,
+      );
+      assert.equal(code, 2, stderr);
+      assert.match(
+        stderr,
+        /AGENTRY_MODEL_BREAKER_THRESHOLD: models\.breaker\.failure_threshold: .*>=1 \(got "0"\)/,
+      );
+    } finally {
+      tmp.remove();
+    }
+  });
+});

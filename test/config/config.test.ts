@@ -215,3 +215,46 @@ describe('secrets stay out of agentry.yaml', () => {
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('tuning settings (docs/settings.md)', () => {
+  it('take breakers, retries, timeouts and leases from the environment', () => {
+    const c = loadConfig({
+      file: yamlFile(''),
+      env: {
+        AGENTRY_MODEL_BREAKER_THRESHOLD: '9',
+        AGENTRY_MODEL_RETRY_BASE_MS: '50',
+        AGENTRY_REMOTE_BREAKER_RESET_MS: '1234',
+        AGENTRY_RUN_LEASE_SECONDS: '12',
+        AGENTRY_TOOL_BREAKER_RESET_MS: '777',
+      },
+    });
+    assert.equal(c.models.breaker.failure_threshold, 9);
+    assert.equal(c.models.retries.base_ms, 50);
+    assert.equal(c.runtime.remote.breaker.reset_ms, 1234);
+    assert.equal(c.runtime.lease_seconds, 12);
+    assert.equal(c.sandbox.breaker.reset_ms, 777);
+  });
+
+  it('refuse a backoff base above its cap, naming the field and the value', () => {
+    const message = configError(() =>
+      loadConfig({ file: yamlFile('models:\n  retries:\n    base_ms: 900\n    max_ms: 100\n'), env: {} }),
+    );
+    assert.match(message, /models\.retries\.base_ms: base_ms must not exceed max_ms/);
+  });
+
+  it('are all listed in docs/settings.md, with their variable', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../docs/settings.md', import.meta.url), 'utf8');
+    const source = readFileSync(new URL('../../src/config/config.ts', import.meta.url), 'utf8');
+    const tuning = source.slice(
+      source.indexOf('// Tuning:'),
+      source.indexOf('];', source.indexOf('// Tuning:')),
+    );
+    const rows = [...tuning.matchAll(/\['(AGENTRY_\w+)', \[([^\]]+)\]\]/g)];
+    assert.ok(rows.length >= 25, `${rows.length} tuning variables`);
+    for (const [, variable, keys] of rows) {
+      const field = keys!.replace(/'/g, '').split(', ').join('.');
+      assert.match(doc, new RegExp(`\`${field.replace(/\./g, '\\.')}\` \\| \`${variable}\``), variable);
+    }
+  });
+});

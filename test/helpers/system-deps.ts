@@ -7,7 +7,11 @@ import { execFileSync } from 'node:child_process';
  */
 export const systemDeps = [
   // The sandbox's tools and the local-dev agents run under bubblewrap.
-  { command: 'bwrap', install: 'apt-get install -y bubblewrap', files: ['test/sandbox/', 'test/local-dev/'] },
+  {
+    command: 'bwrap',
+    install: 'apt-get install -y bubblewrap',
+    files: ['test/sandbox/', 'test/local-dev/', 'test/compat/isa-pools'],
+  },
   // The docs page is rendered in a real browser.
   {
     command: 'chromium',

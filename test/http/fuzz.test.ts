@@ -324,13 +324,27 @@ for (const store of stores) {
     const knownIds: string[] = ['basic-assistant', 'researcher'];
     /** Real ids by what a route's parameter names: `/v1/<resource>/:id`, or `:documentId`. */
     const ownIds: Record<string, string[]> = {};
-    const idsFor = (url: string, param: string) =>
-      ownIds[param === 'documentId' ? 'documents' : (url.split('/')[2] ?? '')] ?? [];
+    const idsFor = (url: string, param: string) => {
+      // The compatibility routes (/api/..., /v1/delegation/...) name their resources their own way.
+      if (param === 'type' && url.startsWith('/api/v1/pools/')) return ['agent', 'custom_agent'];
+      if (param === 'instance_id') return ownIds.instances ?? [];
+      if (url.startsWith('/api/v1/agents/configs/')) return ownIds.agents ?? [];
+      if (url.startsWith('/api/v1/agents/multi-specs/')) return ownIds['multi-agents'] ?? [];
+      if (url.startsWith('/api/agents/tasks/') || url.startsWith('/v1/delegation/'))
+        return ownIds.tasks ?? [];
+      return ownIds[param === 'documentId' ? 'documents' : (url.split('/')[2] ?? '')] ?? [];
+    };
     let routes: Array<{ method: string; url: string; route: RouteOptions }> = [];
 
     before(async () => {
-      // No queue workers: nothing but the requests themselves may touch the store.
-      s = await startServer(store, { tasks: { workers: 0 } });
+      // No queue workers: nothing but the requests themselves may touch the store. Every
+      // compatibility family is on (on PostgreSQL they are off by default), with a warm pool for
+      // isA's pool instances large enough for every caller's share (compat.isa_pool_max_per_user).
+      s = await startServer(store, {
+        tasks: { workers: 0 },
+        compat: { isa: true, zahara: true, zora: true, soma: true, pagi: true },
+        sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 2, max_total: 24 } } },
+      });
       keys.admin = s.adminKey;
       const created = async (path: string, body: unknown) => {
         const res = await s.request('POST', path, { body });
@@ -370,7 +384,16 @@ for (const store of stores) {
       const deployment = await created(`/v1/agents/${localDev.id}/deployments`, {
         bundle: 'export async function handle(input) { return { echoed: input.message }; }\n',
       });
-      knownIds.push(kb.id, doc.document.id, mcp.id, localDev.id, deployment.id);
+      const task = await s.request('POST', '/v1/tasks', {
+        body: { agent_id: agent.id, task_type: 'default', title: 'fuzz task' },
+      });
+      assert.equal(task.status, 202, task.text);
+      // A held instance of isA's pool, so its execute, stream and release routes meet a real one.
+      const instance = await s.request('POST', '/api/v1/pools/agent/acquire', {
+        body: { config: { id: agent.id } },
+      });
+      assert.equal(instance.status, 200, instance.text);
+      knownIds.push(kb.id, doc.document.id, mcp.id, localDev.id, deployment.id, task.body.id);
       Object.assign(ownIds, {
         agents: [agent.id, helper.id, localDev.id],
         keys: [spare.id],
@@ -380,6 +403,8 @@ for (const store of stores) {
         'knowledge-bases': [kb.id],
         documents: [doc.document.id],
         'mcp-servers': [mcp.id],
+        tasks: [task.body.id],
+        instances: [instance.body.instance_id],
       });
 
       const seen = new Set<string>();
@@ -397,7 +422,25 @@ for (const store of stores) {
 
     it('finds the routes to fuzz in the route table', () => {
       const ids = routes.map((r) => `${r.method} ${r.url}`);
-      for (const expected of ['GET /health', 'POST /v1/agents', 'PATCH /v1/agents/:id', 'GET /v1/policy']) {
+      const compat = [
+        'POST /api/v1/pools/:type/acquire',
+        'POST /api/v1/pools/:type/:instance_id/execute',
+        'POST /api/v1/pools/:type/:instance_id/stream',
+        'POST /api/v1/pools/:type/:instance_id/release',
+        'GET /api/v1/pools/:type/stats',
+        'POST /api/v1/agents/configs',
+        'POST /execute',
+        'POST /v1/delegation/task',
+        'POST /api/v1/plan',
+        'POST /api/agents/tasks',
+      ];
+      for (const expected of [
+        'GET /health',
+        'POST /v1/agents',
+        'PATCH /v1/agents/:id',
+        'GET /v1/policy',
+        ...compat,
+      ]) {
         assert.ok(ids.includes(expected), `${expected} in ${ids.join(', ')}`);
       }
     });
@@ -482,6 +525,7 @@ for (const store of stores) {
               } catch {
                 assert.fail(`${label} → ${answer.status} is not JSON: ${answer.text.slice(0, 200)}`);
               }
+              // A whole path segment: `/run` is Zahara's, `/runs` the console's.
               const family = familyErrorShapes.find(
                 ([prefix]) => url === prefix || url.startsWith(`${prefix}/`),
               );

@@ -80,12 +80,17 @@ for (const store of stores) {
         {},
         { query: '' },
         { query: 'x', limit: 0 },
-        { query: 'x', agent_id: 'nope' },
+        { query: 'x', agent_id: '' },
         { query: 'x', extra: 1 },
       ]) {
         const res = await s.request('POST', '/v1/sessions/search', { body });
         assert.equal(res.status, 400, JSON.stringify(body));
       }
+      // agent_id takes an id or a name: a name no agent has is not found.
+      const unknown = await s.request('POST', '/v1/sessions/search', {
+        body: { query: 'x', agent_id: 'nope' },
+      });
+      assert.equal(unknown.status, 404, unknown.text);
     });
   });
 }

@@ -97,6 +97,45 @@ for (const store of stores) {
       assert.equal((await as('other-bot')).status, 200);
     });
 
+    it('reservations are sized from the request: a small budget admits small calls and refuses big ones', async () => {
+      const small = await startServer(store, {
+        models: { aliases: { persona: 'mock/default' }, output_tokens: { persona: 4 } },
+      });
+      try {
+        const long = { role: 'user' as const, content: 'say a long thing '.repeat(20) };
+        const prompt = (
+          await small.request('POST', '/v1/chat/completions', {
+            body: { model: 'persona', messages: [long] },
+          })
+        ).body.usage.prompt_tokens as number;
+        small.app.services.policies.set(
+          tenantsFileSchema.parse({
+            tenants: { default: { budgets: { tokens_per_day: 3 * (prompt + 4) } } },
+          }),
+        );
+        await small.app.services.models.flush();
+        await small.app.services.db.query('delete from limit_counters');
+        const call = (model: string, extra: Record<string, unknown> = {}) =>
+          small.request('POST', '/v1/chat/completions', { body: { model, messages: [long], ...extra } });
+        // No max_tokens: the model's typical output (4) is reserved, and the answer is held to it.
+        const first = await call('persona');
+        assert.equal(first.status, 200, first.text);
+        assert.ok(first.body.usage.completion_tokens <= 4, JSON.stringify(first.body.usage));
+        assert.equal(first.body.choices[0].finish_reason, 'length');
+        // Without a typical output configured, the default (4096) does not fit: refused up front.
+        const unsized = await call('mock/default');
+        assert.equal(unsized.status, 429, unsized.text);
+        // An explicit max_tokens is what is reserved: too big refused, small admitted.
+        assert.equal((await call('persona', { max_tokens: 10_000 })).status, 429);
+        assert.equal((await call('persona', { max_tokens: 4 })).status, 200);
+        assert.equal((await call('persona')).status, 200);
+        // Three calls' worth used: the fourth would overspend.
+        assert.equal((await call('persona')).status, 429);
+      } finally {
+        await small.close();
+      }
+    });
+
     it('cost budgets use the configured prices', async () => {
       setPolicy(s, { budgets: { cost_per_month: 1e-9 } });
       const r = await s.request('POST', '/v1/chat/completions', { body: ask });

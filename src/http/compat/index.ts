@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../app.ts';
 import { compatEnabled } from '../../config/config.ts';
 import { isaRoutes } from './isa.ts';
+import { isaPoolRoutes } from './isa-pools.ts';
 import { isaTeamRoutes } from './isa-teams.ts';
 import { pagiRoutes } from './pagi.ts';
 import { somaRoutes } from './soma.ts';
@@ -16,6 +17,7 @@ export async function registerCompat(app: FastifyInstance, services: Services): 
   if (compatEnabled(services.config, 'isa')) {
     await app.register(isaRoutes(services));
     await app.register(isaTeamRoutes(services));
+    await app.register(isaPoolRoutes(services));
   }
   if (compatEnabled(services.config, 'zahara')) await app.register(zaharaRoutes(services));
   if (compatEnabled(services.config, 'zora')) await app.register(zoraRoutes(services));

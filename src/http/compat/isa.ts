@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { scaffoldZip } from '../../agents/local-dev/scaffold.ts';
 import { type Agent, agentModes, agentName, type Template } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
 import { callerOf, replyWithRun } from '../routes/chat.ts';
 import { authErrors } from '../routes/common.ts';
 import { isaAnswer, isaResult } from './run-answers.ts';
@@ -114,7 +114,7 @@ const viewConfig = (a: Agent) => ({
   source: a.source,
   template_id: a.template_id,
   metadata: a.metadata,
-  owner_id: null,
+  owner_id: a.owner,
   created_at: a.created_at,
   updated_at: a.updated_at,
 });
@@ -148,15 +148,7 @@ const tags = ['compat: isa'];
 const configParams = z.object({ id: z.uuid() }).strict();
 
 export const isaRoutes =
-  ({
-    agents,
-    templates,
-    runtime,
-    sessions,
-    deployments,
-    sandboxes,
-    agentSandboxes,
-  }: Services): FastifyPluginAsync =>
+  ({ agents, templates, runtime, sessions, deployments }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -203,7 +195,8 @@ export const isaRoutes =
           response: { 200: z.array(configView), ...authErrors },
         },
       },
-      async (req) => (await agents.list(principalOf(req).tenantId, req.query)).data.map(viewConfig),
+      async (req) =>
+        (await agents.list(principalOf(req).tenantId, req.query, viewerOf(req))).data.map(viewConfig),
     );
     app.post(
       '/api/v1/agents/configs',
@@ -222,6 +215,7 @@ export const isaRoutes =
           principalOf(req).tenantId,
           { ...toAgentFields(fields), name: fields.name, template_id, source },
           actorOf(req),
+          principalOf(req).userId,
         );
         return viewConfig(agent);
       },
@@ -236,7 +230,7 @@ export const isaRoutes =
           response: { 200: configView, ...authErrors },
         },
       },
-      async (req) => viewConfig(await agents.get(principalOf(req).tenantId, req.params.id)),
+      async (req) => viewConfig(await agents.get(principalOf(req).tenantId, req.params.id, viewerOf(req))),
     );
     app.patch(
       '/api/v1/agents/configs/:id',
@@ -252,9 +246,9 @@ export const isaRoutes =
       },
       async (req) => {
         const { tenantId } = principalOf(req);
-        const current = await agents.get(tenantId, req.params.id);
+        const current = await agents.get(tenantId, req.params.id, viewerOf(req));
         const fields = toAgentFields(req.body, current.metadata);
-        return viewConfig(await agents.update(tenantId, req.params.id, fields, actorOf(req)));
+        return viewConfig(await agents.update(tenantId, req.params.id, fields, actorOf(req), viewerOf(req)));
       },
     );
     app.delete(
@@ -269,7 +263,7 @@ export const isaRoutes =
         },
       },
       async (req) => {
-        await agents.delete(principalOf(req).tenantId, req.params.id, actorOf(req));
+        await agents.delete(principalOf(req).tenantId, req.params.id, actorOf(req), viewerOf(req));
         return { success: true, id: req.params.id };
       },
     );
@@ -283,7 +277,7 @@ export const isaRoutes =
       stream: boolean,
     ) => {
       const { tenantId } = principalOf(req);
-      const agent = await agents.resolve(tenantId, agentRef);
+      const agent = await agents.resolve(tenantId, agentRef, viewerOf(req));
       const session_id = sessionKey ? await sessions.forClientKey(tenantId, agent.id, sessionKey) : undefined;
       return runtime.run(callerOf(req), agent.id, {
         message,
@@ -336,38 +330,6 @@ export const isaRoutes =
           false,
         );
         return isaResult(handle);
-      },
-    );
-
-    // isA's pool manager: `agent` is the sandbox pool tools run in, `custom_agent` the local-dev
-    // agents' pool. Operator counts across tenants, so admin only, as /v1/pools/:type/stats.
-    app.get(
-      '/api/v1/pools/:type/stats',
-      {
-        config: { auth: 'admin' },
-        schema: {
-          tags,
-          summary: 'isA pool manager: warm pool statistics (agent, custom_agent)',
-          params: z.object({ type: z.enum(['agent', 'custom_agent']) }).strict(),
-          response: {
-            200: z.object({
-              type: z.string(),
-              warm_instances: z.number(),
-              busy_instances: z.number(),
-              total_created: z.number(),
-            }),
-            ...authErrors,
-          },
-        },
-      },
-      async (req) => {
-        const s = await (req.params.type === 'agent' ? sandboxes.stats('bwrap') : agentSandboxes.stats());
-        return {
-          type: req.params.type,
-          warm_instances: s.ready,
-          busy_instances: s.busy,
-          total_created: s.created,
-        };
       },
     );
 

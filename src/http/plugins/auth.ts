@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../auth/authenticator.ts';
+import { viewerOf as ownershipViewer, type Viewer } from '../../auth/ownership.ts';
 import { hasScope, isRoot, type Principal, type Scope } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../../events/journal.ts';
@@ -94,6 +95,11 @@ function headerOf(request: FastifyRequest, name: string): string | undefined {
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new AppError('unauthorized', 'credentials required');
   return request.principal;
+}
+
+/** Who looks at the tenant's objects: `private` ones of other users are not found for them. */
+export function viewerOf(request: FastifyRequest): Viewer {
+  return ownershipViewer(principalOf(request));
 }
 
 /** The journal's view of who made this request. */

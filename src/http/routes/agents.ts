@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { agentSchema, createAgentBody, listAgentsQuery, updateAgentBody } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
 import { pageOf } from '../../db/page.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
-import { authErrors, idParams } from './common.ts';
+import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
+import { agentParams, authErrors } from './common.ts';
 
 const tags = ['agents'];
 
@@ -26,7 +26,11 @@ export const agentRoutes =
         },
       },
       async (req, reply) =>
-        reply.code(201).send(await agents.create(principalOf(req).tenantId, req.body, actorOf(req))),
+        reply
+          .code(201)
+          .send(
+            await agents.create(principalOf(req).tenantId, req.body, actorOf(req), principalOf(req).userId),
+          ),
     );
 
     app.get(
@@ -39,7 +43,7 @@ export const agentRoutes =
           response: { 200: pageOf(agentSchema), ...authErrors },
         },
       },
-      async (req) => agents.list(principalOf(req).tenantId, req.query),
+      async (req) => agents.list(principalOf(req).tenantId, req.query, viewerOf(req)),
     );
 
     app.get(
@@ -48,11 +52,11 @@ export const agentRoutes =
         schema: {
           tags,
           summary: 'Get an agent',
-          params: idParams,
+          params: agentParams,
           response: { 200: agentSchema, ...authErrors },
         },
       },
-      async (req) => agents.get(principalOf(req).tenantId, req.params.id),
+      async (req) => agents.resolve(principalOf(req).tenantId, req.params.id, viewerOf(req)),
     );
 
     app.patch(
@@ -62,12 +66,16 @@ export const agentRoutes =
         schema: {
           tags,
           summary: 'Change the fields sent; the version goes up by one',
-          params: idParams,
+          params: agentParams,
           body: updateAgentBody,
           response: { 200: agentSchema, ...authErrors },
         },
       },
-      async (req) => agents.update(principalOf(req).tenantId, req.params.id, req.body, actorOf(req)),
+      async (req) => {
+        const { tenantId } = principalOf(req);
+        const id = await agents.idOf(tenantId, req.params.id, viewerOf(req));
+        return agents.update(tenantId, id, req.body, actorOf(req), viewerOf(req));
+      },
     );
 
     app.delete(
@@ -77,12 +85,14 @@ export const agentRoutes =
         schema: {
           tags,
           summary: 'Delete an agent',
-          params: idParams,
+          params: agentParams,
           response: { 204: z.null(), ...authErrors },
         },
       },
       async (req, reply) => {
-        await agents.delete(principalOf(req).tenantId, req.params.id, actorOf(req));
+        const { tenantId } = principalOf(req);
+        const id = await agents.idOf(tenantId, req.params.id, viewerOf(req));
+        await agents.delete(tenantId, id, actorOf(req), viewerOf(req));
         return reply.code(204).send(null);
       },
     );

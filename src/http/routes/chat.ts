@@ -5,9 +5,9 @@ import { AppError } from '../../errors.ts';
 import type { RunResult } from '../../runtime/execute.ts';
 import type { RunCaller, RunHandle, Runtime } from '../../runtime/runtime.ts';
 import { agentChatBody, type ChatInput, chatBody, chatResponse } from '../../runtime/schema.ts';
-import { principalOf } from '../plugins/auth.ts';
+import { principalOf, viewerOf } from '../plugins/auth.ts';
 import { eventFrame, openSse } from '../sse.ts';
-import { authErrors, errorResponse, idParams } from './common.ts';
+import { agentParams, authErrors, errorResponse } from './common.ts';
 
 const tags = ['chat'];
 const responses = {
@@ -27,6 +27,7 @@ export function callerOf(req: FastifyRequest): RunCaller {
     requestId: req.id,
     traceId: req.traceId,
     parentSpanId: req.parentSpanId,
+    viewer: viewerOf(req),
   };
 }
 
@@ -37,12 +38,14 @@ export function callerOf(req: FastifyRequest): RunCaller {
  * written.
  */
 export const chatRoutes =
-  ({ runtime }: Services): FastifyPluginAsync =>
+  ({ runtime, agents }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
-    const chat = async (req: FastifyRequest, reply: FastifyReply, agentId: string, body: ChatInput) =>
-      replyWithRun(runtime, req, reply, await runtime.run(callerOf(req), agentId, body), body);
+    const chat = async (req: FastifyRequest, reply: FastifyReply, agentRef: string, body: ChatInput) => {
+      const agentId = await agents.idOf(principalOf(req).tenantId, agentRef, viewerOf(req));
+      return replyWithRun(runtime, req, reply, await runtime.run(callerOf(req), agentId, body), body);
+    };
 
     app.post(
       '/v1/agents/:id/chat',
@@ -52,7 +55,7 @@ export const chatRoutes =
           tags,
           summary:
             'Send a message to an agent: SSE (session_start, system, text, tool_call, tool_result, result, session_end) or JSON',
-          params: idParams,
+          params: agentParams,
           body: agentChatBody,
           produces: ['text/event-stream', 'application/json'],
           response: responses,

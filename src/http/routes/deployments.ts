@@ -8,12 +8,12 @@ import {
 } from '../../agents/local-dev/schema.ts';
 import type { Services } from '../../app.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
-import { authErrors, errorResponse, idParams } from './common.ts';
+import { agentIdOf, agentParams, authErrors, errorResponse } from './common.ts';
 
 const tags = ['local-dev agents'];
 
 export const deploymentRoutes =
-  ({ deployments }: Services): FastifyPluginAsync =>
+  ({ deployments, agents }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -27,7 +27,7 @@ export const deploymentRoutes =
           tags,
           summary:
             'Deploy a new version of a local-dev agent (env pool): built, loaded in a sandbox, then current',
-          params: idParams,
+          params: agentParams,
           body: deployBody,
           response: { 201: deploymentSchema, ...authErrors, 422: errorResponse, 503: errorResponse },
         },
@@ -36,7 +36,12 @@ export const deploymentRoutes =
         reply
           .code(201)
           .send(
-            await deployments.deploy(principalOf(req).tenantId, req.params.id, req.body.bundle, actorOf(req)),
+            await deployments.deploy(
+              principalOf(req).tenantId,
+              await agentIdOf(agents, req, req.params.id),
+              req.body.bundle,
+              actorOf(req),
+            ),
           ),
     );
 
@@ -46,10 +51,12 @@ export const deploymentRoutes =
         schema: {
           tags,
           summary: "An agent's deployments, newest (current) first",
-          params: idParams,
+          params: agentParams,
           response: { 200: deploymentList, ...authErrors },
         },
       },
-      async (req) => ({ data: await deployments.list(principalOf(req).tenantId, req.params.id) }),
+      async (req) => ({
+        data: await deployments.list(principalOf(req).tenantId, await agentIdOf(agents, req, req.params.id)),
+      }),
     );
   };

@@ -15,6 +15,8 @@ export const apiKeySchema = z.object({
   name: z.string(),
   prefix: z.string(),
   scopes: z.array(z.enum(scopes)),
+  /** The user the key acts for: it owns what the key creates; null when the key is its own user. */
+  owner: z.string().nullable(),
   created_at: z.string(),
   revoked_at: z.string().nullable(),
 });
@@ -23,6 +25,14 @@ const createKeyBody = z
   .object({
     name: z.string().max(200).optional(),
     scopes: z.array(z.enum(scopes)).min(1),
+    /**
+     * The user the key acts for (`user:<sub>`, `dev:<name>`, any id of the tenant's users): it owns
+     * the objects made with the key. Default: the user creating the key, or none for a key.
+     */
+    owner: z
+      .string()
+      .regex(/^[\w.@:-]{1,200}$/)
+      .optional(),
     /** Another tenant's id or name: only for admins of the default tenant. */
     tenant: z.string().min(1).max(200).optional(),
   })
@@ -59,7 +69,10 @@ export const keyRoutes =
       },
       async (req, reply) => {
         const tenantId = await targetTenant(req, req.body.tenant);
-        const { key, secret } = await keys.create(tenantId, req.body, actorOf(req));
+        const p = principalOf(req);
+        // A user's key acts for that user; a key made by a key acts for no user unless told.
+        const owner = req.body.owner ?? (p.via === 'jwt' || p.via === 'dev' ? p.userId : undefined);
+        const { key, secret } = await keys.create(tenantId, { ...req.body, owner }, actorOf(req));
         return reply.code(201).send({ ...key, secret });
       },
     );

@@ -20,7 +20,7 @@ import {
   updateKbBody,
 } from '../../memory/schema.ts';
 import { findUnstorableText } from '../../text/json-limits.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
 import { parseClientJson } from '../plugins/client-json.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 import { ingestBatchBody, registerNdjson } from './kb-batch.ts';
@@ -112,6 +112,13 @@ export const knowledgeBaseRoutes =
       const p = principalOf(req);
       return { tenantId: p.tenantId, tenantName: p.tenantName, requestId: req.id };
     };
+    // Every route under /v1/knowledge-bases/:id (documents, search, ingest) answers 404 for another
+    // user's private knowledge base, as for one that does not exist; admins skip the look-up.
+    app.addHook('preHandler', async (req) => {
+      const id = (req.params as { id?: unknown } | undefined)?.id;
+      if (typeof id === 'string' && req.principal)
+        await kbs.assertVisible(req.principal.tenantId, id, viewerOf(req));
+    });
 
     app.post(
       '/v1/knowledge-bases',
@@ -125,7 +132,9 @@ export const knowledgeBaseRoutes =
         },
       },
       async (req, reply) =>
-        reply.code(201).send(await kbs.create(principalOf(req).tenantId, req.body, actorOf(req))),
+        reply
+          .code(201)
+          .send(await kbs.create(principalOf(req).tenantId, req.body, actorOf(req), principalOf(req).userId)),
     );
 
     app.get(
@@ -138,7 +147,7 @@ export const knowledgeBaseRoutes =
           response: { 200: pageOf(knowledgeBaseSchema), ...authErrors },
         },
       },
-      async (req) => kbs.list(principalOf(req).tenantId, req.query),
+      async (req) => kbs.list(principalOf(req).tenantId, req.query, viewerOf(req)),
     );
 
     app.get(
@@ -169,7 +178,8 @@ export const knowledgeBaseRoutes =
           response: { 200: knowledgeBaseSchema, ...authErrors, 409: errorResponse },
         },
       },
-      async (req) => kbs.update(principalOf(req).tenantId, req.params.id, req.body, actorOf(req)),
+      async (req) =>
+        kbs.update(principalOf(req).tenantId, req.params.id, req.body, actorOf(req), viewerOf(req)),
     );
 
     app.delete(

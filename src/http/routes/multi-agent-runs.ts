@@ -1,18 +1,19 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { agentRef } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
 import { AppError } from '../../errors.ts';
 import { chatFields, chatResponse } from '../../runtime/schema.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { callerOf, replyWithRun } from './chat.ts';
-import { authErrors, errorResponse, idParams } from './common.ts';
+import { agentIdOf, authErrors, errorResponse, idParams } from './common.ts';
 
 const runBody = z
   .object({
     ...chatFields,
     /** Start at this member instead of the spec's entry agent. */
-    entry_agent_override: z.uuid().optional(),
+    entry_agent_override: agentRef.optional(),
   })
   .strict();
 
@@ -21,7 +22,7 @@ const runBody = z
  * same answers as chat (SSE by default, JSON with `stream: false`). The run belongs to the entry agent.
  */
 export const multiAgentRunRoutes =
-  ({ runtime, multiAgents }: Services): FastifyPluginAsync =>
+  ({ runtime, multiAgents, agents }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     app.post(
@@ -39,7 +40,8 @@ export const multiAgentRunRoutes =
         },
       },
       async (req, reply) => {
-        const { entry_agent_override, ...body } = req.body;
+        const { entry_agent_override: ref, ...body } = req.body;
+        const entry_agent_override = ref === undefined ? undefined : await agentIdOf(agents, req, ref);
         const spec = await multiAgents.get(principalOf(req).tenantId, req.params.id);
         if (entry_agent_override && !spec.members.includes(entry_agent_override)) {
           throw new AppError(

@@ -5,18 +5,24 @@ import type { Services } from '../../app.ts';
 import { toRun, toStep } from '../../runtime/rows.ts';
 import { cancelBody, denyBody, runSchema, runWithSteps } from '../../runtime/schema.ts';
 import { listRunsQuery, runList, runTrace } from '../../runtime/trace-schema.ts';
-import { principalOf } from '../plugins/auth.ts';
+import { principalOf, viewerOf } from '../plugins/auth.ts';
 import { eventFrame, lastEventId, openSse } from '../sse.ts';
 import { callerOf } from './chat.ts';
-import { authErrors, errorResponse, idParams } from './common.ts';
+import { agentIdOf, authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['runs'];
 const conflict = { 409: errorResponse };
 
 export const runRoutes =
-  ({ runtime }: Services): FastifyPluginAsync =>
+  ({ runtime, agents, sessions }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
+    // A run of another user's private session is not found, on every /v1/runs/:id route.
+    app.addHook('preHandler', async (req) => {
+      const id = (req.params as { id?: unknown } | undefined)?.id;
+      if (typeof id === 'string' && req.principal)
+        await sessions.assertRunVisible(req.principal.tenantId, id, viewerOf(req));
+    });
 
     app.get(
       '/v1/runs',
@@ -29,7 +35,11 @@ export const runRoutes =
           response: { 200: runList, ...authErrors },
         },
       },
-      async (req) => runtime.store.list(principalOf(req).tenantId, req.query),
+      async (req) => {
+        const { agent_id: ref, ...q } = req.query;
+        const agent_id = ref === undefined ? undefined : await agentIdOf(agents, req, ref);
+        return runtime.store.list(principalOf(req).tenantId, { ...q, agent_id }, viewerOf(req));
+      },
     );
 
     app.get(

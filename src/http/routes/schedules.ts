@@ -5,14 +5,14 @@ import type { Services } from '../../app.ts';
 import { pageOf, pageQuery } from '../../db/page.ts';
 import { createScheduleBody, scheduleSchema, updateScheduleBody } from '../../tasks/schedule-rows.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
-import { authErrors, errorResponse, idParams } from './common.ts';
+import { agentIdOf, authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['schedules'];
 const page = pageOf(scheduleSchema);
 const errors = { ...authErrors, 409: errorResponse };
 
 export const scheduleRoutes =
-  ({ schedules }: Services): FastifyPluginAsync =>
+  ({ schedules, agents }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -28,7 +28,15 @@ export const scheduleRoutes =
         },
       },
       async (req, reply) =>
-        reply.code(201).send(await schedules.create(principalOf(req).tenantId, req.body, actorOf(req))),
+        reply
+          .code(201)
+          .send(
+            await schedules.create(
+              principalOf(req).tenantId,
+              { ...req.body, agent_id: await agentIdOf(agents, req, req.body.agent_id) },
+              actorOf(req),
+            ),
+          ),
     );
 
     app.get(
@@ -69,7 +77,16 @@ export const scheduleRoutes =
           response: { 200: scheduleSchema, ...errors },
         },
       },
-      async (req) => schedules.update(principalOf(req).tenantId, req.params.id, req.body, actorOf(req)),
+      async (req) => {
+        const { agent_id: ref, ...body } = req.body;
+        const agent_id = ref === undefined ? undefined : await agentIdOf(agents, req, ref);
+        return schedules.update(
+          principalOf(req).tenantId,
+          req.params.id,
+          { ...body, ...(agent_id && { agent_id }) },
+          actorOf(req),
+        );
+      },
     );
 
     for (const action of ['pause', 'resume'] as const) {

@@ -4,14 +4,20 @@ import { z } from 'zod';
 import type { Services } from '../../app.ts';
 import { pageOf } from '../../db/page.ts';
 import { sessionSearchBody, sessionSearchResult } from '../../memory/session-search.ts';
-import { listSessionsQuery, messageSchema, messagesQuery, sessionSchema } from '../../runtime/schema.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import {
+  listSessionsQuery,
+  messageSchema,
+  messagesQuery,
+  sessionSchema,
+  updateSessionBody,
+} from '../../runtime/schema.ts';
+import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['sessions'];
 
 export const sessionRoutes =
-  ({ sessions }: Services): FastifyPluginAsync =>
+  ({ sessions, agents }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -25,7 +31,11 @@ export const sessionRoutes =
           response: { 200: pageOf(sessionSchema), ...authErrors },
         },
       },
-      async (req) => sessions.list(principalOf(req).tenantId, req.query),
+      async (req) => {
+        const { tenantId } = principalOf(req);
+        const agent = req.query.agent_id && (await agents.idOf(tenantId, req.query.agent_id, viewerOf(req)));
+        return sessions.list(tenantId, { ...req.query, agent_id: agent || undefined }, viewerOf(req));
+      },
     );
 
     app.post(
@@ -38,7 +48,12 @@ export const sessionRoutes =
           response: { 200: sessionSearchResult, ...authErrors },
         },
       },
-      async (req) => sessions.search(principalOf(req).tenantId, req.body),
+      async (req) => {
+        const { tenantId } = principalOf(req);
+        const { agent_id: ref, ...body } = req.body;
+        const agent_id = ref === undefined ? undefined : await agents.idOf(tenantId, ref, viewerOf(req));
+        return sessions.search(tenantId, { ...body, agent_id }, viewerOf(req));
+      },
     );
 
     app.get(
@@ -51,7 +66,23 @@ export const sessionRoutes =
           response: { 200: sessionSchema, ...authErrors },
         },
       },
-      async (req) => sessions.get(principalOf(req).tenantId, req.params.id),
+      async (req) => sessions.get(principalOf(req).tenantId, req.params.id, viewerOf(req)),
+    );
+
+    app.patch(
+      '/v1/sessions/:id',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: "Rename a session, or make it private (seen by its owner and the tenant's admins only)",
+          params: idParams,
+          body: updateSessionBody,
+          response: { 200: sessionSchema, ...authErrors },
+        },
+      },
+      async (req) =>
+        sessions.update(principalOf(req).tenantId, req.params.id, req.body, actorOf(req), viewerOf(req)),
     );
 
     app.get(
@@ -71,6 +102,7 @@ export const sessionRoutes =
           req.params.id,
           req.query.after,
           req.query.limit,
+          viewerOf(req),
         ),
       }),
     );
@@ -87,7 +119,7 @@ export const sessionRoutes =
         },
       },
       async (req, reply) => {
-        await sessions.delete(principalOf(req).tenantId, req.params.id, actorOf(req));
+        await sessions.delete(principalOf(req).tenantId, req.params.id, actorOf(req), viewerOf(req));
         return reply.code(204).send(null);
       },
     );

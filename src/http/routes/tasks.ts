@@ -15,14 +15,14 @@ import {
 } from '../../tasks/schema.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { eventFrame, lastEventId, openSse } from '../sse.ts';
-import { authErrors, errorResponse, idParams } from './common.ts';
+import { agentIdOf, authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['tasks'];
 const page = pageOf(taskSchema);
 const conflict = { 409: errorResponse };
 
 export const taskRoutes =
-  ({ tasks, db, bus, callbackSecrets }: Services): FastifyPluginAsync =>
+  ({ tasks, db, bus, callbackSecrets, agents }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -38,7 +38,12 @@ export const taskRoutes =
         },
       },
       async (req, reply) => {
-        const { task, created } = await tasks.create(principalOf(req).tenantId, req.body, actorOf(req));
+        const agent_id = await agentIdOf(agents, req, req.body.agent_id);
+        const { task, created } = await tasks.create(
+          principalOf(req).tenantId,
+          { ...req.body, agent_id },
+          actorOf(req),
+        );
         return reply.code(created ? 202 : 200).send(task);
       },
     );
@@ -53,7 +58,11 @@ export const taskRoutes =
           response: { 200: page, ...authErrors },
         },
       },
-      async (req) => tasks.list(principalOf(req).tenantId, req.query),
+      async (req) => {
+        const { agent_id: ref, ...q } = req.query;
+        const agent_id = ref === undefined ? undefined : await agentIdOf(agents, req, ref);
+        return tasks.list(principalOf(req).tenantId, { ...q, agent_id });
+      },
     );
 
     app.get(

@@ -8,7 +8,7 @@ import type { Agent } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
 import { hasScope, type Principal } from '../../auth/principal.ts';
 import { AppError, notFound } from '../../errors.ts';
-import { principalOf } from '../../http/plugins/auth.ts';
+import { principalOf, viewerOf } from '../../http/plugins/auth.ts';
 import { parseClientJson } from '../../http/plugins/client-json.ts';
 import { callerOf } from '../../http/routes/chat.ts';
 import { openSse } from '../../http/sse.ts';
@@ -131,8 +131,8 @@ export const a2aRoutes =
         if (typeof method === 'string' && writeMethods.has(method) && !hasScope(p, 'write')) {
           throw new AppError('forbidden', `this API key is read-only: ${method} needs the write scope`);
         }
-        // Another tenant's agent is not found, as everywhere.
-        const agent = await agents.get(p.tenantId, req.params.agent);
+        // Another tenant's agent is not found, as everywhere, nor another user's private one.
+        const agent = await agents.get(p.tenantId, req.params.agent, viewerOf(req));
         if (!(await published(agent))) throw notFound('agent', agent.id);
         const card = cardOf(agent, req);
         const header = req.headers['a2a-version'];

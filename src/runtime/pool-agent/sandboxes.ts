@@ -100,6 +100,23 @@ export class AgentSandboxes {
     return { type: 'agent', ...zero, acquire_wait_ms: { p50: 0, p99: 0 } };
   }
 
+  /** Takes a sandbox from the agent pool and keeps it for one caller until `release` (isA's pool instances). */
+  async hold(signal?: AbortSignal): Promise<{ release: () => void }> {
+    const pool = await this.pool();
+    const sandbox = await pool.acquire(signal).catch((err: unknown) => {
+      throw err instanceof AppError
+        ? new AppError('unavailable', `no agent sandbox free: ${err.message}`)
+        : err;
+    });
+    let held = true;
+    return {
+      release: () => {
+        if (held) pool.release(sandbox);
+        held = false;
+      },
+    };
+  }
+
   async stop(): Promise<void> {
     const pool = await this.started?.catch(() => undefined);
     await pool?.stop();

@@ -134,6 +134,30 @@ export class SandboxService {
     return pool.stats();
   }
 
+  /** The pool a held sandbox comes from: bubblewrap's when it runs here, else quickjs's. */
+  holdType(): SandboxType {
+    return this.pools.has('bwrap') || !this.pools.has('quickjs') ? 'bwrap' : 'quickjs';
+  }
+
+  /**
+   * Takes a sandbox from the warm pool and keeps it for one caller until `release` (isA's pool
+   * instances): it counts as busy in the pool's statistics and stays out of other calls' way.
+   */
+  async hold(signal?: AbortSignal): Promise<{ type: SandboxType; release: () => void }> {
+    const type = this.holdType();
+    const pool = this.pools.get(type);
+    if (!pool) throw new AppError('unavailable', this.unavailable.get(type) ?? `${type} is not running`);
+    const sandbox = await pool.acquire(signal);
+    let held = true;
+    return {
+      type,
+      release: () => {
+        if (held) pool.release(sandbox);
+        held = false;
+      },
+    };
+  }
+
   /** Runs one program in a fresh sandbox of `type`, on behalf of `tool` (its breaker counts infrastructure failures). */
   async run(tool: string, type: SandboxType, request: ExecuteRequest): Promise<ExecuteResult> {
     const pool = this.pools.get(type);

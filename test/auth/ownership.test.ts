@@ -1,0 +1,171 @@
+/**
+ * Per-user ownership inside a tenant: two users (Alice and Bob, each with a write key made for
+ * them) share a tenant. What Alice marks private is not found (404) for Bob, whatever he tries,
+ * and stays whole; the tenant's admin sees everything; what is the tenant's is shared.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startServer, stores, type TestServer } from '../helpers/server.ts';
+
+for (const store of stores) {
+  describe(`ownership inside a tenant on ${store}`, () => {
+    let s: TestServer;
+    let alice: string;
+    let bob: string;
+    before(async () => {
+      s = await startServer(store);
+      const key = async (owner: string) => {
+        const r = await s.request('POST', '/v1/keys', { body: { scopes: ['write'], owner } });
+        assert.equal(r.status, 201, r.text);
+        assert.equal(r.body.owner, owner, 'the key records whom it acts for');
+        return r.body.secret as string;
+      };
+      alice = await key('user:alice');
+      bob = await key('user:bob');
+    });
+    after(() => s.close());
+
+    it("keeps Alice's private agent from Bob: no read, change, chat or delete, by id or by name", async () => {
+      const made = await s.request('POST', '/v1/agents', {
+        key: alice,
+        body: { name: 'Alice Notes', visibility: 'private' },
+      });
+      assert.equal(made.status, 201, made.text);
+      assert.equal(made.body.owner, 'user:alice');
+      const { id } = made.body;
+
+      for (const ref of [id, 'alice notes']) {
+        const path = `/v1/agents/${encodeURIComponent(ref)}`;
+        assert.equal((await s.request('GET', path, { key: bob })).status, 404);
+        assert.equal(
+          (await s.request('PATCH', path, { key: bob, body: { description: 'mine' } })).status,
+          404,
+        );
+        assert.equal((await s.request('DELETE', path, { key: bob })).status, 404);
+        const chat = await s.request('POST', `${path}/chat`, {
+          key: bob,
+          body: { message: 'hi', stream: false },
+        });
+        assert.equal(chat.status, 404, chat.text);
+      }
+      const viaChat = await s.request('POST', '/v1/chat', {
+        key: bob,
+        body: { agent_config_id: id, message: 'hi', stream: false },
+      });
+      assert.equal(viaChat.status, 404);
+      const bobsList = await s.request('GET', '/v1/agents', { key: bob });
+      assert.ok(!bobsList.body.data.some((a: { id: string }) => a.id === id), 'not listed for Bob');
+
+      // Untouched: Alice and the admin still see it as it was.
+      const mine = await s.request('GET', `/v1/agents/${id}`, { key: alice });
+      assert.equal(mine.status, 200);
+      assert.equal(mine.body.description, '');
+      assert.equal((await s.request('GET', `/v1/agents/${id}`)).status, 200, 'the tenant admin sees it');
+      assert.ok((await s.request('GET', '/v1/agents')).body.data.some((a: { id: string }) => a.id === id));
+      const chat = await s.request('POST', `/v1/agents/${id}/chat`, {
+        key: alice,
+        body: { message: 'hi', stream: false },
+      });
+      assert.equal(chat.status, 200, chat.text);
+      assert.equal((await s.request('DELETE', `/v1/agents/${id}`, { key: alice })).status, 204);
+    });
+
+    it("shares the tenant's agents, but only their owner or an admin changes their visibility", async () => {
+      const made = await s.request('POST', '/v1/agents', { key: alice, body: { name: 'Team Helper' } });
+      assert.equal(made.body.visibility, 'tenant');
+      const path = `/v1/agents/${made.body.id}`;
+      assert.equal((await s.request('GET', path, { key: bob })).status, 200);
+      const hide = await s.request('PATCH', path, { key: bob, body: { visibility: 'private' } });
+      assert.equal(hide.status, 403, hide.text);
+      assert.equal(
+        (await s.request('PATCH', path, { key: alice, body: { visibility: 'private' } })).status,
+        200,
+      );
+      assert.equal((await s.request('GET', path, { key: bob })).status, 404);
+    });
+
+    it("keeps Alice's private knowledge base from Bob: no read, search, ingest, change or delete", async () => {
+      const made = await s.request('POST', '/v1/knowledge-bases', {
+        key: alice,
+        body: { name: 'alice-diary', visibility: 'private' },
+      });
+      assert.equal(made.status, 201, made.text);
+      assert.equal(made.body.owner, 'user:alice');
+      const path = `/v1/knowledge-bases/${made.body.id}`;
+      const doc = { source: 'day1.md', content: '# Day one\nThe secret word is marmalade.' };
+      assert.equal((await s.request('POST', `${path}/documents`, { key: alice, body: doc })).status, 201);
+
+      assert.equal((await s.request('GET', path, { key: bob })).status, 404);
+      const search = await s.request('POST', `${path}/search`, { key: bob, body: { query: 'secret word' } });
+      assert.equal(search.status, 404, search.text);
+      assert.equal((await s.request('GET', `${path}/documents`, { key: bob })).status, 404);
+      assert.equal((await s.request('POST', `${path}/documents`, { key: bob, body: doc })).status, 404);
+      assert.equal((await s.request('PATCH', path, { key: bob, body: { description: 'x' } })).status, 404);
+      assert.equal((await s.request('DELETE', path, { key: bob })).status, 404);
+      const list = await s.request('GET', '/v1/knowledge-bases', { key: bob });
+      assert.ok(!list.body.data.some((k: { id: string }) => k.id === made.body.id));
+
+      const found = await s.request('POST', `${path}/search`, { key: alice, body: { query: 'secret word' } });
+      assert.equal(found.status, 200, found.text);
+      assert.match(JSON.stringify(found.body), /marmalade/);
+      assert.equal((await s.request('GET', path)).body.document_count, 1, 'the admin sees it, whole');
+    });
+
+    it("keeps Alice's private session from Bob: no history, no message into it, no delete", async () => {
+      const agent = await s.request('POST', '/v1/agents', { key: alice, body: { name: 'Shared Desk' } });
+      const chat = await s.request('POST', `/v1/agents/${agent.body.id}/chat`, {
+        key: alice,
+        body: { message: 'remember 42', stream: false },
+      });
+      assert.equal(chat.status, 200, chat.text);
+      const sessionPath = `/v1/sessions/${chat.body.session_id}`;
+      const session = await s.request('GET', sessionPath, { key: alice });
+      assert.equal(session.body.owner, 'user:alice');
+      assert.equal(
+        (await s.request('GET', sessionPath, { key: bob })).status,
+        200,
+        "the tenant's by default",
+      );
+      assert.equal(
+        (await s.request('PATCH', sessionPath, { key: bob, body: { visibility: 'private' } })).status,
+        403,
+      );
+      const hidden = await s.request('PATCH', sessionPath, { key: alice, body: { visibility: 'private' } });
+      assert.equal(hidden.status, 200, hidden.text);
+      assert.equal(hidden.body.visibility, 'private');
+
+      assert.equal((await s.request('GET', sessionPath, { key: bob })).status, 404);
+      assert.equal((await s.request('GET', `${sessionPath}/messages`, { key: bob })).status, 404);
+      const into = await s.request('POST', `/v1/agents/${agent.body.id}/chat`, {
+        key: bob,
+        body: { message: 'what number?', session_id: chat.body.session_id, stream: false },
+      });
+      assert.equal(into.status, 404, into.text);
+      assert.equal((await s.request('DELETE', sessionPath, { key: bob })).status, 404);
+      const list = await s.request('GET', '/v1/sessions', { key: bob });
+      assert.ok(!list.body.data.some((x: { id: string }) => x.id === chat.body.session_id));
+
+      const search = await s.request('POST', '/v1/sessions/search', {
+        key: bob,
+        body: { query: 'remember 42' },
+      });
+      assert.equal(search.status, 200, search.text);
+      assert.deepEqual(search.body.data, [], 'its messages are not searchable by Bob');
+      const runs = await s.request('GET', `/v1/runs?session_id=${chat.body.session_id}`, { key: bob });
+      assert.deepEqual(runs.body.data, [], 'nor its runs listed');
+      assert.equal((await s.request('GET', `/v1/runs/${chat.body.run_id}`, { key: bob })).status, 404);
+      assert.equal((await s.request('GET', `/v1/runs/${chat.body.run_id}/trace`, { key: bob })).status, 404);
+      assert.equal((await s.request('GET', `/v1/runs/${chat.body.run_id}`, { key: alice })).status, 200);
+      const mine = await s.request('POST', '/v1/sessions/search', {
+        key: alice,
+        body: { query: 'remember 42' },
+      });
+      assert.ok(mine.body.data.length >= 1, 'Alice finds her own');
+      assert.ok(mine.body.data.every((h: { session_id: string }) => h.session_id === chat.body.session_id));
+
+      const history = await s.request('GET', `${sessionPath}/messages`, { key: alice });
+      assert.equal(history.body.data.length, 2, 'nothing of Bob got in');
+      assert.equal((await s.request('GET', sessionPath)).status, 200, 'the admin sees it');
+    });
+  });
+}
