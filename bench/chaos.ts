@@ -16,4 +16,9 @@ const results = await runChaos(values.reduced ? reduced : full, (line) =>
   console.error(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${line}`),
 );
 console.log(table(results.rows));
-console.log(`\n${values.reduced ? 'reduced' : 'full'} run, ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
+if (process.env.CHAOS_VERBOSE)
+  console.log(JSON.stringify([...results.kill.followed, ...results.deploy.followed].map((f) => f.ended)));
+console.log(`\nprocesses that crashed: ${results.crashes.join(', ') || 'none'}`);
+console.log(
+  `\n${values.reduced ? 'reduced' : 'full'} run, ${((Date.now() - started) / 1000).toFixed(0)} s in all`,
+);

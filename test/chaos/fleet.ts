@@ -29,6 +29,8 @@ export interface FleetOptions {
   /** The mock model's delay before each answer (and between its chunks, a fifth of it). */
   mockDelayMs: number;
   callbackRetry: { baseSeconds: number; capSeconds: number };
+  /** `server.shutdown_grace_seconds`: the longest a graceful stop takes before the process exits 1. */
+  graceSeconds: number;
   /** Spare ports for the cluster and Redis (CHAOS_PG_PORT, CHAOS_REDIS_PORT); any free one otherwise. */
   pgPort?: number;
   redisPort?: number;
@@ -42,6 +44,8 @@ export interface Proc {
   url?: string;
   /** Ready and not being stopped: the client sends it requests. */
   up: boolean;
+  /** Killed or stopped on purpose (any other exit is a crash). */
+  ended?: boolean;
   exited: Promise<void>;
   log: string;
 }
@@ -69,6 +73,8 @@ function commandFor(role: Role, port: number, slots: number): string[] {
 
 export class Fleet {
   procs: Proc[] = [];
+  /** Processes that exited on their own, by name, in order. */
+  crashes: string[] = [];
   adminKey = '';
   /** Verification queries go straight to the database: it is the truth the API answers from. */
   db!: pg.Pool;
@@ -95,7 +101,9 @@ export class Fleet {
       fleet.db = new pg.Pool({ connectionString: cluster.url, max: 2 });
       fleet.db.on('error', () => {}); // idle connections die with the outage scenario
       // The first process alone migrates the store and creates the default tenant and its admin key.
-      const named = o.roles.map((role, i) => [role, `${role}-${o.roles.slice(0, i + 1).filter((r) => r === role).length}`] as const);
+      const named = o.roles.map(
+        (role, i) => [role, `${role}-${o.roles.slice(0, i + 1).filter((r) => r === role).length}`] as const,
+      );
       const [first, ...rest] = named;
       await fleet.launch(...first!);
       fleet.adminKey = JSON.parse(readFileSync(path.join(dir, '.agentry/credentials.json'), 'utf8')).api_key;
@@ -112,7 +120,7 @@ export class Fleet {
     const config = {
       log_level: 'warn',
       // The machine is shared: shedding on event-loop lag would mix load-shedding 503s into the figures.
-      server: { max_event_loop_delay_ms: 0, shutdown_grace_seconds: 15 },
+      server: { max_event_loop_delay_ms: 0, shutdown_grace_seconds: o.graceSeconds },
       store: { pool_max: 5, retry_after_seconds: 1 },
       ops_team: { seed: false },
       sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } },
@@ -162,14 +170,22 @@ export class Fleet {
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const proc: Proc = { name, role, child, up: false, exited, log };
+    const proc: Proc = { name, role, child, up: false, exited: Promise.resolve(), log };
+    proc.exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        proc.up = false;
+        if (!proc.ended) this.crashes.push(name);
+        resolve();
+      }),
+    );
     if (role !== 'worker') proc.url = `http://127.0.0.1:${port}`;
     this.procs = [...this.procs.filter((p) => p.name !== name), proc];
     await eventually(
       async () => {
         if (child.exitCode !== null || child.signalCode !== null) {
-          throw new Error(`${name} exited while starting; see ${log}:\n${readFileSync(log, 'utf8').slice(-2000)}`);
+          throw new Error(
+            `${name} exited while starting; see ${log}:\n${readFileSync(log, 'utf8').slice(-2000)}`,
+          );
         }
         if (role === 'worker') return readFileSync(log, 'utf8').includes('agentry worker:') || undefined;
         const r = await fetch(`${proc.url}/health/ready`).catch(() => undefined);
@@ -185,6 +201,7 @@ export class Fleet {
   /** SIGKILL: no drain, no hand-back; what it held is found again when its leases expire. */
   async kill(proc: Proc): Promise<void> {
     proc.up = false;
+    proc.ended = true;
     proc.child.kill('SIGKILL');
     await proc.exited;
   }
@@ -192,14 +209,20 @@ export class Fleet {
   /** SIGTERM and wait for the graceful exit (SIGKILL after 30 s). */
   async stop(proc: Proc): Promise<void> {
     proc.up = false;
+    proc.ended = true;
     proc.child.kill('SIGTERM');
     const late = setTimeout(() => proc.child.kill('SIGKILL'), 30_000);
     await proc.exited;
     clearTimeout(late);
   }
 
-  alive(): Proc[] {
-    return this.procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+  /** Starts again every process that crashed; returns their names. */
+  async revive(): Promise<string[]> {
+    const dead = this.procs.filter(
+      (p) => !p.ended && (p.child.exitCode !== null || p.child.signalCode !== null),
+    );
+    await Promise.all(dead.map((p) => this.launch(p.role, p.name)));
+    return dead.map((p) => p.name);
   }
 
   /** Processes serving HTTP now, optionally of some roles only. */
@@ -253,7 +276,10 @@ export class Fleet {
   }
 
   async close(): Promise<void> {
-    for (const p of this.procs) p.child.kill('SIGKILL');
+    for (const p of this.procs) {
+      p.ended = true;
+      p.child.kill('SIGKILL');
+    }
     await Promise.all(this.procs.map((p) => p.exited));
     await this.db?.end().catch(() => {});
     await this.redis.stop();

@@ -1,5 +1,5 @@
 import { resumableRunEvents } from '../../src/client/stream.ts';
-import type { Answer, Fleet } from './fleet.ts';
+import type { Answer, Fleet, Proc } from './fleet.ts';
 
 /** What the chaos scenarios drive the fleet with: tasks, followed runs, and a tally of answers. */
 
@@ -15,7 +15,8 @@ export class Tally {
 
   add(a: Answer): void {
     this.total++;
-    const key = a.status === 0 ? 'no answer' : a.status >= 500 ? `${a.status} ${a.body?.error?.code}` : `${a.status}`;
+    const key =
+      a.status === 0 ? 'no answer' : a.status >= 500 ? `${a.status} ${a.body?.error?.code}` : `${a.status}`;
     this.counts[key] = (this.counts[key] ?? 0) + 1;
     if (a.status >= 500) {
       this.fiveXX++;
@@ -127,6 +128,7 @@ export async function settle(fleet: Fleet, ids: Set<string>, deadline: number): 
 }
 
 export interface Followed {
+  /** Unset when the chat request failed before the run was named (its process died first). */
   runId?: string;
   /** How the run ended, as its stream said (`session_end`'s status), or why the stream gave up. */
   ended: string;
@@ -137,14 +139,22 @@ export interface Followed {
 }
 
 /**
- * Starts a run with a chat on `via` and follows its events to the end with the project's client:
+ * Starts a run with a chat on `on` (a random process that serves and works by default) and follows its events to the end with the project's client:
  * when a connection drops (its process killed or restarted), it resumes from another process with
  * `Last-Event-ID`.
  */
-export async function followRun(fleet: Fleet, agentId: string, message: string, deadline: number) {
+export async function followRun(
+  fleet: Fleet,
+  agentId: string,
+  message: string,
+  deadline: number,
+  on: Proc | undefined = pick(fleet.http(['all'])),
+  onStart: () => void = () => {},
+) {
   const out: Followed = { ended: 'no session_end', connections: 0, ids: [] };
-  const via = pick(fleet.http(['all']));
-  if (!via) return { ...out, ended: 'no process to start it on' };
+  // None of that kind up just now (restarting): any process that serves HTTP runs chats too.
+  const via = on ?? pick(fleet.http());
+  if (!via) return { ...out, ended: 'chat request failed: no process to start it on' };
   const open = async (url: string, init: RequestInit, signal: AbortSignal) => {
     out.connections++;
     const res = await fetch(url, { ...init, signal: AbortSignal.any([signal, AbortSignal.timeout(60_000)]) });
@@ -169,15 +179,25 @@ export async function followRun(fleet: Fleet, agentId: string, message: string, 
         const headers = { ...auth, ...(last !== undefined && { 'last-event-id': String(last) }) };
         return open(`${to.url}/v1/runs/${runId}/stream`, { headers }, signal);
       },
-      { maxReconnects: 20, reconnectDelayMs: 250, signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) },
+      {
+        maxReconnects: 20,
+        reconnectDelayMs: 250,
+        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+      },
     );
     for await (const e of events) {
       out.ids.push(e.id);
-      if (e.type === 'session_start') out.runId = e.run_id;
+      if (e.type === 'session_start') {
+        out.runId = e.run_id;
+        onStart();
+      }
       if (e.type === 'session_end') out.ended = String((e as { status?: string }).status);
     }
   } catch (err) {
-    out.ended = `stream gave up: ${(err as Error).message.slice(0, 80)}`;
+    // Before session_start nothing names the run: the client saw its chat request fail.
+    const cause = (err as Error).cause as Error | undefined;
+    const why = `${(err as Error).message}${cause ? `: ${cause.message}` : ''}`.slice(0, 120);
+    out.ended = out.runId ? `stream gave up: ${why}` : `chat request failed: ${why}`;
   }
   return out;
 }
@@ -186,11 +206,16 @@ export async function followRun(fleet: Fleet, agentId: string, message: string, 
  * Whether each stream saw its run's log exactly: every event once, in order, none missing (from the
  * first it received to its end).
  */
-export async function streamsExact(fleet: Fleet, runs: Followed[]): Promise<{ exact: number; inexact: number }> {
+export async function streamsExact(
+  fleet: Fleet,
+  runs: Followed[],
+): Promise<{ exact: number; inexact: number }> {
   let exact = 0;
   for (const r of runs) {
     if (!r.runId) continue;
-    const { rows } = await fleet.db.query('select seq from events where stream_id = $1 order by seq', [r.runId]);
+    const { rows } = await fleet.db.query('select seq from events where stream_id = $1 order by seq', [
+      r.runId,
+    ]);
     const logged = rows.map((x) => Number(x.seq));
     if (JSON.stringify(logged) === JSON.stringify(r.ids)) exact++;
   }

@@ -1,9 +1,9 @@
 import { Fleet, type FleetOptions } from './fleet.ts';
 import {
   killWorkers,
+  type Row,
   receiverDown,
   rollingRestart,
-  type Row,
   type Sizes,
   setUp,
   stopPostgres,
@@ -19,6 +19,7 @@ export interface Preset {
 
 // One API process that is never SIGKILLed (clients keep an entry point), processes that serve and
 // work (their runs and tasks die with them), and a worker alone.
+// (The reduced run has one of each.)
 const roles: FleetOptions['roles'] = ['api', 'all', 'all', 'worker'];
 
 const ports = {
@@ -36,7 +37,6 @@ export const full: Preset = {
     redisOutageMs: 10_000,
     receiverDownMs: 60_000,
     callbacks: 100,
-    deployRuns: 8,
     settleMs: 180_000,
   },
   fleet: {
@@ -45,6 +45,7 @@ export const full: Preset = {
     leaseSeconds: 3,
     mockDelayMs: 500,
     callbackRetry: { baseSeconds: 1, capSeconds: 10 },
+    graceSeconds: 10,
     ...ports,
   },
 };
@@ -59,15 +60,15 @@ export const reduced: Preset = {
     redisOutageMs: 3000,
     receiverDownMs: 5000,
     callbacks: 20,
-    deployRuns: 4,
     settleMs: 60_000,
   },
   fleet: {
-    roles,
+    roles: ['api', 'all', 'worker'],
     slots: 8,
     leaseSeconds: 2,
     mockDelayMs: 150,
     callbackRetry: { baseSeconds: 0.3, capSeconds: 1.5 },
+    graceSeconds: 3,
     ...ports,
   },
 };
@@ -84,6 +85,9 @@ export async function runChaos(preset: Preset, progress: (line: string) => void 
       const started = Date.now();
       const result = await run();
       progress(`${name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      // A crash is in the figures; the next scenario starts with a whole fleet again.
+      const revived = await fleet.revive();
+      if (revived.length > 0) progress(`crashed and started again: ${revived.join(', ')}`);
       return result;
     };
     const kill = await step('kill -9 workers', () => killWorkers(fleet, agents, s));
@@ -92,7 +96,7 @@ export async function runChaos(preset: Preset, progress: (line: string) => void 
     const hook = await step('callback receiver down', () => receiverDown(fleet, agents, s));
     const deploy = await step('rolling restart', () => rollingRestart(fleet, agents, s));
     const rows = [kill, pg, redis, hook, deploy].flatMap((r) => r.rows);
-    return { kill, pg, redis, hook, deploy, rows, dir: fleet.dir };
+    return { kill, pg, redis, hook, deploy, rows, crashes: fleet.crashes };
   } finally {
     await fleet.close();
   }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { verify } from '../../src/tasks/signature.ts';
 import { closedPort } from '../helpers/closed-port.ts';
-import type { Fleet } from './fleet.ts';
+import type { Fleet, Proc } from './fleet.ts';
 import {
   describeCounts,
   enqueue,
@@ -27,8 +27,6 @@ export interface Sizes {
   redisOutageMs: number;
   receiverDownMs: number;
   callbacks: number;
-  /** Runs followed through the rolling restart. */
-  deployRuns: number;
   /** The longest any scenario waits for its work to end after the chaos. */
   settleMs: number;
 }
@@ -51,6 +49,7 @@ export interface Agents {
 }
 
 const RUN_MESSAGE = 'use the calculator tool on (2 + 3) * 4';
+const notStarted = (runs: Followed[]) => runs.filter((r) => !r.runId).length;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const lostOf = (t: TaskOutcome, asked: number, acked: number) =>
   asked - acked + t.missing + t.unfinished + t.failed;
@@ -59,6 +58,17 @@ export async function setUp(fleet: Fleet): Promise<Agents> {
   const worker = await fleet.must('POST', '/v1/agents', { name: 'chaos-worker' });
   const stepper = await fleet.must('POST', '/v1/agents', { name: 'chaos-stepper', tools: ['calculator'] });
   return { worker: worker.id, stepper: stepper.id };
+}
+
+/** Starts a followed run on `proc`; resolves once the run is named (or 5 s passed), its follow to come. */
+async function startNamed(fleet: Fleet, agentId: string, proc: Proc, deadline: number) {
+  let named = () => {};
+  const started = new Promise<void>((resolve) => {
+    named = resolve;
+  });
+  const follow = followRun(fleet, agentId, RUN_MESSAGE, deadline, proc, named);
+  await Promise.race([started, follow, sleep(5000)]);
+  return { follow };
 }
 
 /** 1. N tasks and M multi-step runs while queue processes are SIGKILLed K times and restarted. */
@@ -71,27 +81,35 @@ export async function killWorkers(fleet: Fleet, agents: Agents, s: Sizes) {
       return followRun(fleet, agents.stepper, RUN_MESSAGE, deadline);
     }),
   );
+  const caught: Promise<Followed>[] = [];
   let kills = 0;
   const restarts: Promise<unknown>[] = [];
   for (; kills < s.kills; kills++) {
     await sleep(s.killEveryMs);
+    // In turn, so every kind of queue process dies; each one serving HTTP dies with a run in flight.
     const victims = fleet.procs.filter((p) => p.up && p.role !== 'api');
-    const victim = victims[Math.floor(Math.random() * victims.length)];
+    const victim = victims[kills % Math.max(1, victims.length)];
     if (!victim) continue;
+    if (victim.url) caught.push((await startNamed(fleet, agents.stepper, victim, deadline)).follow);
     await fleet.kill(victim);
     restarts.push(fleet.launch(victim.role, victim.name));
   }
   await Promise.all(restarts);
   const e = await enqueued;
   const t = await settle(fleet, e.ids, deadline);
-  const followed = await runs;
-  const ran = await runOutcomes(fleet, followed.flatMap((r) => (r.runId ? [r.runId] : [])));
+  const followed = [...(await runs), ...(await Promise.all(caught))];
+  const ran = await runOutcomes(
+    fleet,
+    followed.flatMap((r) => (r.runId ? [r.runId] : [])),
+  );
+  const streams = await streamsExact(fleet, followed);
   const lost = lostOf(t, s.tasks, e.ids.size);
   return {
     tasks: t,
     enqueue: e,
     runs: ran,
     followed,
+    streams,
     rows: [
       {
         scenario: '1. kill -9 workers',
@@ -104,12 +122,12 @@ export async function killWorkers(fleet: Fleet, agents: Agents, s: Sizes) {
       },
       {
         scenario: '1. … runs meanwhile',
-        done: `${s.runs} two-step runs on killed processes`,
-        outcome: describeCounts(ran),
-        lost: followed.filter((r) => !r.runId).length,
+        done: `${followed.length} two-step runs (${caught.length} on a process as it is killed)`,
+        outcome: `${describeCounts(ran)}; ${notStarted(followed)} chat requests failed before the run was named`,
+        lost: followed.filter((r) => r.runId && !/^(completed|failed)$/.test(r.ended)).length,
         duplicates: '0 (a run is never re-run)',
         fiveXX: '-',
-        recovery: `${followed.filter((r) => r.connections > 1).length} streams resumed elsewhere`,
+        recovery: `${followed.filter((r) => r.connections > 1).length} streams resumed elsewhere, ${streams.inexact} inexact`,
       },
     ] as Row[],
   };
@@ -128,7 +146,13 @@ function backgroundLoad(fleet: Fleet, agentId: string, prefix: string, deadline:
       const n = pending.shift() ?? state.asked++;
       const tally = tallies[state.phase];
       const r = await fleet.request('POST', '/v1/tasks', {
-        body: { agent_id: agentId, task_type: 'default', title: `${prefix} ${n}`, idempotency_key: `${prefix}-${n}`, max_attempts: 20 },
+        body: {
+          agent_id: agentId,
+          task_type: 'default',
+          title: `${prefix} ${n}`,
+          idempotency_key: `${prefix}-${n}`,
+          max_attempts: 20,
+        },
       });
       tally.add(r);
       if (r.status === 202 || r.status === 200) state.ids.add(r.body.id);
@@ -158,7 +182,13 @@ async function enqueueKeys(fleet: Fleet, agentId: string, prefix: string, keys: 
   for (const n of keys) {
     for (let tries = 0; tries < 100 && Date.now() < deadline; tries++) {
       const r = await fleet.request('POST', '/v1/tasks', {
-        body: { agent_id: agentId, task_type: 'default', title: `${prefix} ${n}`, idempotency_key: `${prefix}-${n}`, max_attempts: 20 },
+        body: {
+          agent_id: agentId,
+          task_type: 'default',
+          title: `${prefix} ${n}`,
+          idempotency_key: `${prefix}-${n}`,
+          max_attempts: 20,
+        },
       });
       if (r.status === 202 || r.status === 200) {
         ids.push(r.body.id);
@@ -189,6 +219,7 @@ async function untilAllAnswer(
 /** 2. PostgreSQL stopped under load, then started again; the processes are not restarted. */
 export async function stopPostgres(fleet: Fleet, agents: Agents, s: Sizes) {
   const deadline = Date.now() + s.pgOutageMs + s.settleMs;
+  const crashesBefore = fleet.crashes.length;
   const load = backgroundLoad(fleet, agents.worker, 'pg', deadline);
   await sleep(2000);
   load.state.phase = 'during';
@@ -202,20 +233,20 @@ export async function stopPostgres(fleet: Fleet, agents: Agents, s: Sizes) {
   await sleep(2000);
   const ids = await load.finish();
   const t = await settle(fleet, ids, deadline);
-  const crashed = fleet.procs.filter((p) => p.child.exitCode !== null || p.child.signalCode !== null);
+  const crashed = fleet.crashes.slice(crashesBefore);
   const { during } = load.tallies;
   const all5xx = Object.values(load.tallies).reduce((n, x) => n + x.fiveXX, 0);
   return {
     tasks: t,
     tallies: load.tallies,
     health,
-    crashed: crashed.map((p) => p.name),
+    crashed,
     recoveryMs: recovery,
     rows: [
       {
         scenario: '2. PostgreSQL down',
         done: `stopped ${secs(s.pgOutageMs)} under load`,
-        outcome: `outage: ${during}; ${ids.size} tasks acked, ${t.completed} completed; ${crashed.length} processes crashed`,
+        outcome: `outage: ${during}; ${ids.size} tasks acked, ${t.completed} completed; ${crashed.length ? `crashed: ${crashed.join(', ')}` : 'no process crashed'}`,
         lost: lostOf(t, ids.size, ids.size),
         duplicates: `${t.ranTwice} ran twice`,
         fiveXX: `${all5xx} (${Object.values(load.tallies).reduce((n, x) => n + x.bad5xx, 0)} not 503+Retry-After)`,
@@ -292,7 +323,8 @@ export async function stopRedis(fleet: Fleet, s: Sizes) {
         lost: 0,
         duplicates: '-',
         fiveXX: `${closed.during.fiveXX + open.during.fiveXX} (${closed.during.bad5xx + open.during.bad5xx + open.during.fiveXX} unexpected)`,
-        recovery: green < 0 ? 'health not green' : `green in ${secs(green)}; API ${secs(Math.max(served, 0))}`,
+        recovery:
+          green < 0 ? 'health not green' : `green in ${secs(green)}; API ${secs(Math.max(served, 0))}`,
       },
     ] as Row[],
   };
@@ -393,22 +425,27 @@ export async function rollingRestart(fleet: Fleet, agents: Agents, s: Sizes) {
   const deadline = Date.now() + s.settleMs * 2;
   const load = backgroundLoad(fleet, agents.worker, 'deploy', deadline);
   const followed: Promise<Followed>[] = [];
+  const stops: string[] = [];
   const order = [...fleet.procs];
   const started = Date.now();
-  for (const [i, proc] of order.entries()) {
-    if (i < s.deployRuns) followed.push(followRun(fleet, agents.stepper, RUN_MESSAGE, deadline));
-    await sleep(1000);
+  for (const proc of order) {
+    // A run on the process about to stop, in flight when it does: its stream must go on elsewhere.
+    if (proc.url) followed.push((await startNamed(fleet, agents.stepper, proc, deadline)).follow);
+    else await sleep(1000);
+    const t = Date.now();
     await fleet.stop(proc);
+    stops.push(`${secs(Date.now() - t)} exit ${proc.child.exitCode}`);
     await fleet.launch(proc.role, proc.name);
   }
-  // Runs beyond one per process start once the fleet is new.
-  for (let i = order.length; i < s.deployRuns; i++) followed.push(followRun(fleet, agents.stepper, RUN_MESSAGE, deadline));
   const rolledMs = Date.now() - started;
   await sleep(1000);
   const ids = await load.finish();
   const t = await settle(fleet, ids, deadline);
   const runs = await Promise.all(followed);
-  const ran = await runOutcomes(fleet, runs.flatMap((r) => (r.runId ? [r.runId] : [])));
+  const ran = await runOutcomes(
+    fleet,
+    runs.flatMap((r) => (r.runId ? [r.runId] : [])),
+  );
   const streams = await streamsExact(fleet, runs);
   const tally = load.tallies.before;
   return {
@@ -417,14 +454,24 @@ export async function rollingRestart(fleet: Fleet, agents: Agents, s: Sizes) {
     runs: ran,
     followed: runs,
     streams,
+    stops,
     rows: [
       {
         scenario: '5. rolling restart',
-        done: `${order.length} processes restarted one by one (${secs(rolledMs)})`,
-        outcome: `${t.completed}/${ids.size} tasks completed; runs: ${describeCounts(ran)}; streams: ${streams.exact} exact after ${runs.filter((r) => r.connections > 1).length} resumed, ${streams.inexact} not`,
+        done: `${order.length} processes SIGTERMed + started one by one (${secs(rolledMs)})`,
+        outcome: `${t.completed}/${ids.size} tasks completed; graceful stops: ${stops.join(', ')}`,
         lost: lostOf(t, ids.size, ids.size),
         duplicates: `${t.ranTwice} ran twice`,
         fiveXX: `${tally.fiveXX} (${tally.get('no answer')} unanswered)`,
+        recovery: '-',
+      },
+      {
+        scenario: '5. … runs meanwhile',
+        done: `${runs.length} runs, each on a process as it stops`,
+        outcome: `${describeCounts(ran)}; ${notStarted(runs)} not started; streams: ${runs.filter((r) => r.connections > 1).length} resumed on another process, ${streams.exact} exact, ${streams.inexact} with a gap or repeat`,
+        lost: runs.filter((r) => r.runId && !/^(completed|failed)$/.test(r.ended)).length,
+        duplicates: '-',
+        fiveXX: '-',
         recovery: '-',
       },
     ] as Row[],
@@ -448,4 +495,3 @@ export function table(rows: Row[]): string {
   const line = (r: Row) => `| ${cols.map((c, i) => String(r[c]).padEnd(width[i]!)).join(' | ')} |`;
   return [line(head), `|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
-

@@ -24,10 +24,10 @@ describe('a PostgreSQL transaction whose connection is lost', { skip: !process.e
     await admin.connect();
     try {
       const attempt = db.transaction(async (tx) => {
-        const [{ pid }] = await tx.query<{ pid: number }>('select pg_backend_pid() as pid');
+        const [row] = await tx.query<{ pid: number }>('select pg_backend_pid() as pid');
         // Between two statements, as when the server stops mid-transaction: the client is idle, so
         // the loss arrives as an 'error' event, which had no listener on a checked-out client.
-        await admin.query('select pg_terminate_backend($1)', [pid]);
+        await admin.query('select pg_terminate_backend($1)', [row!.pid]);
         await new Promise((r) => setTimeout(r, 300));
         await tx.query('select 1');
       });
