@@ -138,14 +138,15 @@ export class Fleet {
         mock: { first_chunk_delay_ms: o.mockDelayMs, chunk_delay_ms: Math.round(o.mockDelayMs / 5) },
       },
     };
-    // Two tenants for the Redis scenario: a rate limit makes every model call consult Redis (a limit
-    // of 600/min leases 6 calls at a time), and each has the other fail policy. Callbacks to loopback
+    // Two tenants for the Redis scenario: a rate limit makes model calls consult Redis (a limit of
+    // 200/min leases 2 calls at a time, so a process holds little when Redis goes), and each has the
+    // other fail policy. Callbacks to loopback
     // are allowed for every tenant: the receiver runs here.
     const tenants = {
       defaults: { network: { allow_private_callbacks: true } },
       tenants: {
-        open: { fail_open: true, rate_limits: { requests_per_minute: 600 } },
-        closed: { fail_open: false, rate_limits: { requests_per_minute: 600 } },
+        open: { fail_open: true, rate_limits: { requests_per_minute: 200 } },
+        closed: { fail_open: false, rate_limits: { requests_per_minute: 200 } },
       },
     };
     writeFileSync(path.join(this.dir, 'agentry.yaml'), stringify(config));

@@ -37,6 +37,7 @@ export const full: Preset = {
     redisOutageMs: 10_000,
     receiverDownMs: 60_000,
     callbacks: 100,
+    calmMs: 2000,
     settleMs: 180_000,
   },
   fleet: {
@@ -60,6 +61,7 @@ export const reduced: Preset = {
     redisOutageMs: 3000,
     receiverDownMs: 5000,
     callbacks: 20,
+    calmMs: 1000,
     settleMs: 60_000,
   },
   fleet: {

@@ -27,6 +27,8 @@ export interface Sizes {
   redisOutageMs: number;
   receiverDownMs: number;
   callbacks: number;
+  /** Load before and after a fault, so both phases are in the figures. */
+  calmMs: number;
   /** The longest any scenario waits for its work to end after the chaos. */
   settleMs: number;
 }
@@ -117,7 +119,7 @@ export async function killWorkers(fleet: Fleet, agents: Agents, s: Sizes) {
         outcome: `${t.completed}/${s.tasks} completed; ${t.retried} claimed again; ${e.replays} enqueue retries de-duplicated by key`,
         lost,
         duplicates: `${t.ranTwice} ran twice (at-least-once)`,
-        fiveXX: String(e.tally.fiveXX),
+        fiveXX: `${e.tally.fiveXX} (${e.tally.bad5xx} not 503+Retry-After)`,
         recovery: `lease ${fleet.o.leaseSeconds} s`,
       },
       {
@@ -221,7 +223,7 @@ export async function stopPostgres(fleet: Fleet, agents: Agents, s: Sizes) {
   const deadline = Date.now() + s.pgOutageMs + s.settleMs;
   const crashesBefore = fleet.crashes.length;
   const load = backgroundLoad(fleet, agents.worker, 'pg', deadline);
-  await sleep(2000);
+  await sleep(s.calmMs);
   load.state.phase = 'during';
   fleet.pg.stop();
   await sleep(s.pgOutageMs);
@@ -230,7 +232,7 @@ export async function stopPostgres(fleet: Fleet, agents: Agents, s: Sizes) {
   const back = Date.now();
   load.state.phase = 'after';
   const recovery = await untilAllAnswer(fleet, ['GET', '/v1/tasks?limit=1'], back, deadline);
-  await sleep(2000);
+  await sleep(s.calmMs);
   const ids = await load.finish();
   const t = await settle(fleet, ids, deadline);
   const crashed = fleet.crashes.slice(crashesBefore);
@@ -276,11 +278,11 @@ export async function stopRedis(fleet: Fleet, s: Sizes) {
     for (let i = 0; i < 10_000 && !stop && Date.now() < deadline; i++) {
       const r = await fleet.request('POST', '/v1/chat/completions', { key: keys[tenant], body: ping(i) });
       tallies[tenant][phase].add(r);
-      await sleep(300); // ~3 calls/s per tenant: under its 600/min limit
+      await sleep(300); // ~3 calls/s per tenant for well under a minute: under its 200/min limit
     }
   };
   const loops = Promise.all([call('open')(), call('closed')()]);
-  await sleep(2000);
+  await sleep(s.calmMs);
   phase = 'during';
   await fleet.redis.stop();
   const stoppedAt = Date.now();
@@ -303,7 +305,7 @@ export async function stopRedis(fleet: Fleet, s: Sizes) {
     key: keys.closed,
     body: ping(-1),
   });
-  await sleep(2000);
+  await sleep(s.calmMs);
   stop = true;
   await loops;
   const refused = (t: Tally) => t.get('503 store_unavailable');
