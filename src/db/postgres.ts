@@ -57,6 +57,14 @@ export class PostgresDb implements Db {
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect().catch(rethrowFromStore);
+    // A checked-out client has none of the pool's listeners: a connection lost between two statements
+    // (the server stopped mid-transaction) would be an unhandled 'error' event and end the process.
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost = err;
+      this.log?.warn({ err }, 'database connection lost during a transaction');
+    };
+    client.on('error', onError);
     try {
       await client.query('begin').catch(rethrowFromStore);
       const result = await fn({
@@ -72,7 +80,9 @@ export class PostgresDb implements Db {
       await client.query('rollback').catch(() => {});
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A lost connection goes back as broken: the pool closes it instead of lending it again.
+      client.release(lost);
     }
   }
 

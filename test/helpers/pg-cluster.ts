@@ -21,7 +21,8 @@ export interface PgCluster {
   remove(): void;
 }
 
-export async function startCluster(): Promise<PgCluster> {
+/** `port`: a given spare port (the chaos run is told its own); otherwise any free one. */
+export async function startCluster(port?: number): Promise<PgCluster> {
   const dir = mkdtempSync(path.join(tmpdir(), 'agentry-pg-'));
   const data = path.join(dir, 'data');
   const asPostgres = process.getuid?.() === 0;
@@ -36,7 +37,7 @@ export async function startCluster(): Promise<PgCluster> {
       timeout: 60_000,
     });
   run(bin('initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  const port = await closedPort();
+  port ??= await closedPort();
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
   let running = false;
   const cluster: PgCluster = {

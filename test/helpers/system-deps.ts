@@ -18,6 +18,12 @@ export const systemDeps = [
     install: 'apt-get install -y chromium',
     files: ['test/http/openapi', 'test/console/'],
   },
+  // Outage tests stop and start a Redis of their own.
+  {
+    command: 'redis-server',
+    install: 'apt-get install -y redis-server',
+    files: ['test/chaos/', 'test/http/health-redis'],
+  },
 ] as const;
 
 /** The path of `command`, or undefined when it is not on PATH. */

@@ -1,50 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
-import { closedPort } from '../helpers/closed-port.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-
-/** A Redis of this test's own on a spare loopback port (never the machine's), with nothing saved. */
-async function startRedis(): Promise<{ url: string; proc: ChildProcess; stop: () => Promise<void> }> {
-  const port = await closedPort();
-  const proc = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const url = `redis://127.0.0.1:${port}/0`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
-  await eventually(
-    async () => {
-      try {
-        await probe.connect();
-        return (await probe.ping()) === 'PONG' ? true : undefined;
-      } catch {
-        probe.disconnect();
-        return undefined;
-      }
-    },
-    10_000,
-    'redis-server to answer',
-  );
-  probe.disconnect();
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGKILL');
-    await once(proc, 'exit');
-  };
-  return { url, proc, stop };
-}
 
 describe('GET /health with Redis configured', () => {
   let s: TestServer;
-  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let redis: RedisServer;
   before(async () => {
     redis = await startRedis();
     s = await startServer('pglite', { redis_url: redis.url });
