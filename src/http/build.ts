@@ -12,6 +12,7 @@ import { registerBodyParsing } from './plugins/body-parsing.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
 import { registerRouteTable } from './plugins/route-table.ts';
+import { registerServerSpans } from './plugins/server-spans.ts';
 import { logRequest } from './request-log.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { chatRoutes } from './routes/chat.ts';
@@ -64,6 +65,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   registerRouteTable(app);
 
   registerRequestContext(app);
+  await registerServerSpans(app);
   registerErrorHandling(app, {
     storeRetryAfterSeconds: config.store.retry_after_seconds,
     onStoreUnavailable: () => metrics.storeUnavailable.inc(),

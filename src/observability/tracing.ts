@@ -11,6 +11,7 @@ import {
   RandomIdGenerator,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
+import { registerClientInstrumentations } from './instrumentations.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -61,6 +62,15 @@ export function withTraceId<T>(traceId: string, start: () => T): T {
   }
 }
 
+/**
+ * The trace id for the next root span started synchronously by code this module does not call
+ * (the HTTP server instrumentation's request span); `undefined` clears it. The caller sets and
+ * clears it around that code in one synchronous stretch, so no other span can take it.
+ */
+export function setNextTraceId(traceId: string | undefined): void {
+  if (registered) registered.ids.next = traceId;
+}
+
 const off: Tracing = { enabled: false, flush: async () => {} };
 
 export function startTracing(env: NodeJS.ProcessEnv = process.env, log?: Logger): Tracing {
@@ -76,10 +86,10 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env, log?: Logger)
     spanProcessors: [new BatchSpanProcessor(exporter)],
   });
   trace.setGlobalTracerProvider(provider);
-  // No context manager: Agentry passes parents explicitly (spans.ts), and AsyncLocalStorage's
-  // promise hooks cost every promise of the process (the PGlite store makes many), measured in
-  // bench/tracing.ts as a third more per chat turn.
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  // Agentry's own spans take explicit parents (spans.ts); the official instrumentations (HTTP
+  // server, PostgreSQL, Redis) find theirs in the active context, kept by AsyncLocalStorage.
+  registerClientInstrumentations(provider);
   const tracing: Tracing = { enabled: true, flush: () => provider.forceFlush() };
   registered = { tracing, ids };
   log?.info({ exporter: exporter.constructor.name }, 'OpenTelemetry tracing on');

@@ -129,7 +129,7 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
           input.call,
           { name, callId: c.id },
           input.metrics,
-          async (): Promise<ToolOutcome> => {
+          async (trace): Promise<ToolOutcome> => {
             if (!offered.has(name))
               return { ok: false, error: `tool ${name} is not available to this agent` };
             if (denied !== undefined && input.needsApproval(name))
@@ -140,6 +140,7 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
               ...input.toolContext,
               idempotencyKey: `${input.idempotencyKey}:${turn}.${index}`,
               signal,
+              trace,
             });
           },
         );

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
 import { headerValue, OutboundError, type OutboundNetwork, outboundRequest } from '../net/outbound.ts';
+import { type TraceHeaders, traceHeadersOf } from '../observability/spans.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
 import { backoffMs, parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
 import { boundDepth } from '../text/bound-depth.ts';
@@ -49,6 +50,8 @@ interface CallOptions {
   signal: AbortSignal;
   /** The tenant policy's `network.allow_private_egress`. */
   allowPrivate: boolean;
+  /** W3C trace context for the remote runtime (the run's span, the caller's tracestate). */
+  trace?: TraceHeaders;
 }
 
 export class RemoteRuntimes {
@@ -122,7 +125,7 @@ export class RemoteRuntimes {
         endpoint,
         {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-request-id': o.requestId },
+          headers: { 'content-type': 'application/json', 'x-request-id': o.requestId, ...o.trace },
           body: JSON.stringify(body),
         },
         {
@@ -189,6 +192,11 @@ export function remoteExecutor(
           requestId: s.call.requestId ?? s.runId,
           signal: s.signal,
           allowPrivate: await allowPrivate(s.tenantId),
+          trace: traceHeadersOf(
+            s.call.traceId
+              ? { traceId: s.call.traceId, spanId: s.call.parentSpanId, traceState: s.call.traceState }
+              : undefined,
+          ),
         },
       );
       s.writer.emit('text', { delta: text });

@@ -1,4 +1,11 @@
-import { childParent, endSpan, SpanKind, type SpanParent, startSpan } from '../observability/spans.ts';
+import {
+  childParent,
+  endSpan,
+  inSpanContext,
+  SpanKind,
+  type SpanParent,
+  startSpan,
+} from '../observability/spans.ts';
 import type { RunResult } from './execute.ts';
 
 /**
@@ -9,7 +16,12 @@ import type { RunResult } from './execute.ts';
 export function startRunSpan(
   r: { runId: string; sessionId: string; agentId: string; agentName: string; model: string },
   parent: SpanParent | undefined,
-): { parent: SpanParent | undefined; end: (result: RunResult | undefined, err?: unknown) => void } {
+): {
+  parent: SpanParent | undefined;
+  /** Runs `fn` with this span active: the store's and Redis's client spans hang under it. */
+  within: <T>(fn: () => T) => T;
+  end: (result: RunResult | undefined, err?: unknown) => void;
+} {
   const span = startSpan(
     `invoke_agent ${r.agentName}`,
     SpanKind.INTERNAL,
@@ -25,6 +37,7 @@ export function startRunSpan(
   );
   return {
     parent: childParent(span, parent),
+    within: (fn) => inSpanContext(span, fn),
     end: (result, err) => {
       if (result) {
         span.setAttribute('agentry.run.status', result.status);

@@ -54,6 +54,8 @@ export interface RunCaller {
   traceId?: string;
   /** The span the run's span hangs under (the request's, or the task execution's). */
   parentSpanId?: string;
+  /** The caller's W3C `tracestate`, sent on to the upstreams the run calls. */
+  traceState?: string;
 }
 
 export interface StartInput extends Omit<ChatInput, 'stream'> {

@@ -304,39 +304,43 @@ export class Runtime {
         agentName: agent.name,
         model: agent.model,
       },
-      traceId ? { traceId, spanId: caller.parentSpanId } : undefined,
+      traceId ? { traceId, spanId: caller.parentSpanId, traceState: caller.traceState } : undefined,
     );
-    live.done = execute(
-      {
-        store: this.store,
-        models: this.d.models,
-        tools: this.d.tools,
-        log: this.d.log,
-        owner: this.owner,
-        // After this run has left `live` (next tick): the next one may start here at once.
-        onQueued: (sessionId) => setImmediate(() => this.startQueued(sessionId)),
-        memory: this.d.memory,
-        metrics: this.d.metrics,
-      },
-      {
-        ...r,
-        agent,
-        tenantId: caller.tenantId,
-        call: {
-          tenantId: caller.tenantId,
-          tenantName: caller.tenantName,
-          agentId: agent.id,
-          agentName: agent.name,
-          keyId: caller.keyId,
-          requestId: caller.requestId,
-          traceId: span.parent?.traceId,
-          parentSpanId: span.parent?.spanId,
-        },
-        workspace: this.workspace(caller.tenantId, r.sessionId),
-        signal: controller.signal,
-        writer,
-      },
-    )
+    live.done = span
+      .within(() =>
+        execute(
+          {
+            store: this.store,
+            models: this.d.models,
+            tools: this.d.tools,
+            log: this.d.log,
+            owner: this.owner,
+            // After this run has left `live` (next tick): the next one may start here at once.
+            onQueued: (sessionId) => setImmediate(() => this.startQueued(sessionId)),
+            memory: this.d.memory,
+            metrics: this.d.metrics,
+          },
+          {
+            ...r,
+            agent,
+            tenantId: caller.tenantId,
+            call: {
+              tenantId: caller.tenantId,
+              tenantName: caller.tenantName,
+              agentId: agent.id,
+              agentName: agent.name,
+              keyId: caller.keyId,
+              requestId: caller.requestId,
+              traceId: span.parent?.traceId,
+              parentSpanId: span.parent?.spanId,
+              traceState: span.parent?.traceState,
+            },
+            workspace: this.workspace(caller.tenantId, r.sessionId),
+            signal: controller.signal,
+            writer,
+          },
+        ),
+      )
       .then(
         (result) => {
           span.end(result);

@@ -247,7 +247,7 @@ export class Worker {
     const span = startTaskSpan(task);
     attempt.trace = span.parent;
     try {
-      outcome = await this.o.handlers.resolve(task)(task, attempt);
+      outcome = await span.within(() => this.o.handlers.resolve(task)(task, attempt));
       span.end();
     } catch (err) {
       span.end(err);

@@ -102,6 +102,7 @@ export const chatCompletionRoutes =
           requestId: req.id,
           traceId: req.traceId,
           parentSpanId: req.parentSpanId,
+          traceState: req.traceState,
           // The client going away aborts the upstream call too.
           signal: clientGone(reply.raw),
           timing,

@@ -27,6 +27,7 @@ export function callerOf(req: FastifyRequest): RunCaller {
     requestId: req.id,
     traceId: req.traceId,
     parentSpanId: req.parentSpanId,
+    traceState: req.traceState,
   };
 }
 

@@ -48,7 +48,7 @@ export class TenantToolRegistry extends SandboxedToolRegistry {
 
   override async execute(name: string, rawArguments: string, ctx: ToolContext): Promise<ToolOutcome> {
     if (!this.get(name)) {
-      const outcome = await this.extra.mcp.execute(ctx.tenantId, name, rawArguments, ctx.signal);
+      const outcome = await this.extra.mcp.execute(ctx.tenantId, name, rawArguments, ctx.signal, ctx.trace);
       if (outcome) return outcome;
     }
     return super.execute(name, rawArguments, ctx);

@@ -1,0 +1,46 @@
+import { FastifyOtelInstrumentation } from '@fastify/otel';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { setNextTraceId, tracingEnabled } from '../../observability/tracing.ts';
+import { traceContextOf } from './request-context.ts';
+
+/** Probes and scrapes, called every few seconds by machines: no trace of their own. */
+const untraced = (url: string) =>
+  url === '/metrics' || url.startsWith('/health/live') || url.startsWith('/health/ready');
+
+/**
+ * HTTP SERVER spans through `@fastify/otel`, registered only when tracing is on (with it off, no
+ * hook is added and the routes stay unwrapped). The request span continues the caller's
+ * `traceparent`, or starts the trace whose id this request's logs and X-Trace-ID already carry;
+ * the handler runs in its context, so PostgreSQL and Redis client spans hang under it, and the
+ * work Agentry traces itself (runs, tasks) hangs under it through `request.parentSpanId`.
+ * Must be registered after `registerRequestContext` and before the routes.
+ */
+export async function registerServerSpans(app: FastifyInstance): Promise<void> {
+  if (!tracingEnabled()) return;
+  const otel = new FastifyOtelInstrumentation({
+    // One span per request (+ its handler), not one per hook: hooks are many and cheap.
+    instrumentHooks: false,
+    ignorePaths: (route: { url?: string }) => untraced(route.url?.split('?', 1)[0] ?? ''),
+    requestHook: (span, request: FastifyRequest) => {
+      setNextTraceId(undefined);
+      const route = request.routeOptions.url;
+      // The HTTP semantic conventions' name: `{method} {route}`.
+      span.updateName(route ? `${request.method} ${route}` : request.method);
+      span.setAttribute('agentry.request_id', request.id);
+      request.parentSpanId = span.spanContext().spanId;
+    },
+  });
+  // Callback-style hooks run one after the other in the same tick: the trace id set here is taken
+  // by the request span started in @fastify/otel's own onRequest hook, and cleared right after
+  // when that hook started none (an ignored path, a traceparent to continue).
+  app.addHook('onRequest', (request, _reply, done) => {
+    const ctx = traceContextOf(request.raw);
+    if (!ctx.parentSpanId) setNextTraceId(ctx.traceId);
+    done();
+  });
+  await app.register(otel.plugin());
+  app.addHook('onRequest', (_request, _reply, done) => {
+    setNextTraceId(undefined);
+    done();
+  });
+}
