@@ -63,6 +63,7 @@ export async function buildHttp(services: Services, log: Logger): Promise<Fastif
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   registerRouteTable(app);
+  app.decorate('openStreams', metrics.openStreams);
 
   registerRequestContext(app);
   await registerServerSpans(app);

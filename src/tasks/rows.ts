@@ -70,6 +70,8 @@ export interface ClaimedTask {
   traceparent: string | null;
   /** Its `tracestate`, passed on with the trace. */
   tracestate: string | null;
+  /** Seconds from its run_at to this claim, by the store's clock. */
+  waited_seconds: number;
 }
 
 /** An attempt a worker holds: the task's key (tenant and id) and the attempt its lease is for. */
