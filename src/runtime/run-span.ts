@@ -1,3 +1,4 @@
+import type { ToolCall } from '../models/types.ts';
 import {
   childParent,
   endSpan,
@@ -50,4 +51,31 @@ export function startRunSpan(
       else endSpan(span);
     },
   };
+}
+
+/**
+ * The `approval_wait` span of a run that paused for a human's approval, recorded when it resumes
+ * (the wait may outlast the process that paused): from the pause to the decision, under the
+ * resumed run's span, with the decision and the tools that waited.
+ */
+export function recordApprovalWait(
+  resume: { toolCalls: ToolCall[]; approved: boolean; pausedAt?: Date },
+  runId: string,
+  agentName: string,
+  parent: SpanParent | undefined,
+): void {
+  const span = startSpan(
+    'approval_wait',
+    SpanKind.INTERNAL,
+    {
+      'gen_ai.agent.name': agentName,
+      'agentry.run_id': runId,
+      'agentry.approval.approved': resume.approved,
+      'agentry.approval.tools': resume.toolCalls.map((c) => c.function.name),
+      'agentry.approval.tool_call_ids': resume.toolCalls.map((c) => c.id),
+    },
+    parent,
+    resume.pausedAt?.getTime(),
+  );
+  endSpan(span);
 }

@@ -12,7 +12,7 @@ import type { RunOptions, RunRow } from './rows.ts';
 import { toRun } from './rows.ts';
 import { Announcer, type RunEvent, RunEventWriter } from './run-events.ts';
 import { event, resultOf, systemEvent } from './run-outcome.ts';
-import { startRunSpan } from './run-span.ts';
+import { recordApprovalWait, startRunSpan } from './run-span.ts';
 import { AgentChanged, type Begun, RunStore } from './run-store.ts';
 import type { RunCaller, RunHandle, RuntimeDeps, StartInput } from './runtime-types.ts';
 import { type Run, runSchema } from './schema.ts';
@@ -207,7 +207,7 @@ export class Runtime {
       startedAt: (row.started_at ?? row.created_at).getTime(),
       modelCalls: row.model_calls,
       usage: row.usage,
-      resume: { toolCalls: row.pending ?? [], approved, reason },
+      resume: { toolCalls: row.pending ?? [], approved, reason, pausedAt: row.paused_at },
       // Unknown here: followers replay from the log before taking events from the writer.
       lastSeq: -1,
     });
@@ -306,6 +306,7 @@ export class Runtime {
       },
       traceId ? { traceId, spanId: caller.parentSpanId, traceState: caller.traceState } : undefined,
     );
+    if (r.resume?.pausedAt) recordApprovalWait(r.resume, r.runId, agent.name, span.parent);
     live.done = span
       .within(() =>
         execute(
