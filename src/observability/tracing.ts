@@ -11,7 +11,6 @@ import {
   RandomIdGenerator,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import { registerClientInstrumentations } from './instrumentations.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -73,10 +72,18 @@ export function setNextTraceId(traceId: string | undefined): void {
 
 const off: Tracing = { enabled: false, flush: async () => {} };
 
-export function startTracing(env: NodeJS.ProcessEnv = process.env, log?: Logger): Tracing {
-  if (registered) return registered.tracing;
+/** The registration under way or done (once per process, whichever app asks first). */
+let registering: Promise<Tracing> | undefined;
+
+export function startTracing(env: NodeJS.ProcessEnv = process.env, log?: Logger): Promise<Tracing> {
+  if (registering) return registering;
   const exporter = exporterFrom(env, log);
-  if (!exporter) return off;
+  if (!exporter) return Promise.resolve(off);
+  registering = register(exporter, log);
+  return registering;
+}
+
+async function register(exporter: SpanExporter, log?: Logger): Promise<Tracing> {
   const ids = new RequestIdGenerator();
   const provider = new BasicTracerProvider({
     resource: defaultResource()
@@ -89,6 +96,8 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env, log?: Logger)
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   // Agentry's own spans take explicit parents (spans.ts); the official instrumentations (HTTP
   // server, PostgreSQL, Redis) find theirs in the active context, kept by AsyncLocalStorage.
+  // Loaded only here: importing them costs a start without tracing a few hundred milliseconds.
+  const { registerClientInstrumentations } = await import('./instrumentations.ts');
   registerClientInstrumentations(provider);
   const tracing: Tracing = { enabled: true, flush: () => provider.forceFlush() };
   registered = { tracing, ids };

@@ -86,8 +86,9 @@ describe('spans of knowledge retrieval, handoffs and approval waits (OTLP to a r
       traceId,
     );
     assert.equal(chat.status, 200, chat.text);
-    const retrieval = await exported(traceId, 'retrieval carer');
-    const invoke = inTrace(traceId, 'invoke_agent carer')[0]!;
+    // The run's span ends after the retrieval's: once it is exported, so is the retrieval.
+    const invoke = await exported(traceId, 'invoke_agent carer');
+    const retrieval = inTrace(traceId, 'retrieval carer')[0]!;
     assert.equal(retrieval.parentSpanId, invoke.spanId);
     assert.equal(retrieval.attributes['gen_ai.operation.name'], 'retrieval');
     assert.deepEqual(retrieval.attributes['agentry.retrieval.knowledge_bases'], ['care']);
@@ -124,8 +125,8 @@ describe('spans of knowledge retrieval, handoffs and approval waits (OTLP to a r
       traceId,
     );
     assert.equal(run.status, 200, run.text);
-    const handoff = await exported(traceId, 'handoff billing');
-    const invoke = inTrace(traceId, 'invoke_agent triage')[0]!;
+    const invoke = await exported(traceId, 'invoke_agent triage');
+    const handoff = inTrace(traceId, 'handoff billing')[0]!;
     assert.equal(handoff.parentSpanId, invoke.spanId);
     assert.equal(handoff.attributes['agentry.handoff.from'], 'triage');
     assert.equal(handoff.attributes['agentry.handoff.to'], 'billing');

@@ -1,4 +1,3 @@
-import { FastifyOtelInstrumentation } from '@fastify/otel';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { setNextTraceId, tracingEnabled } from '../../observability/tracing.ts';
 import { traceContextOf } from './request-context.ts';
@@ -17,6 +16,8 @@ const untraced = (url: string) =>
  */
 export async function registerServerSpans(app: FastifyInstance): Promise<void> {
   if (!tracingEnabled()) return;
+  // Loaded only with tracing on (its import costs a start without tracing tens of milliseconds).
+  const { FastifyOtelInstrumentation } = await import('@fastify/otel');
   const otel = new FastifyOtelInstrumentation({
     // One span per request (+ its handler), not one per hook: hooks are many and cheap.
     instrumentHooks: false,
