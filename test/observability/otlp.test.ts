@@ -154,6 +154,18 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
     assert.equal(res.status, 400);
     assert.equal(res.headers.get('x-trace-id'), given);
     assert.equal(res.headers.get('x-request-id'), 'client-req-1');
+    // A client's mistake is not the server's: the request span is not marked as an error.
+    await eventually(
+      async () => (receiver.spans.some((s) => s.traceId === given) ? true : undefined),
+      15_000,
+      'the 400 request span',
+    );
+    const bad = one(
+      receiver.spans.filter((s) => s.traceId === given),
+      'GET /v1/runs/:id',
+    );
+    assert.equal(bad.attributes['http.response.status_code'], 400);
+    assert.notEqual(bad.status.code, 2, 'not ERROR');
     const missing = await call(app.url, app.adminKey, 'GET', '/nothing-here');
     assert.equal(missing.status, 404);
     assert.match(missing.headers.get('x-trace-id') ?? '', /^[0-9a-f]{32}$/);

@@ -1,4 +1,6 @@
+import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AppError } from '../../errors.ts';
 import { setNextTraceId, tracingEnabled } from '../../observability/tracing.ts';
 import { traceContextOf } from './request-context.ts';
 
@@ -21,6 +23,8 @@ export async function registerServerSpans(app: FastifyInstance): Promise<void> {
   const otel = new FastifyOtelInstrumentation({
     // One span per request (+ its handler), not one per hook: hooks are many and cheap.
     instrumentHooks: false,
+    // It would record every thrown error, a client's 404 as much as a bug; see onError below.
+    recordExceptions: false,
     ignorePaths: (route: { url?: string }) => untraced(route.url?.split('?', 1)[0] ?? ''),
     requestHook: (span, request: FastifyRequest) => {
       setNextTraceId(undefined);
@@ -28,6 +32,8 @@ export async function registerServerSpans(app: FastifyInstance): Promise<void> {
       // The HTTP semantic conventions' name: `{method} {route}`.
       span.updateName(route ? `${request.method} ${route}` : request.method);
       span.setAttribute('agentry.request_id', request.id);
+      // The path only: a query string may carry what does not belong in a trace.
+      span.setAttribute('url.path', request.url.split('?', 1)[0]!);
       request.parentSpanId = span.spanContext().spanId;
     },
   });
@@ -43,5 +49,21 @@ export async function registerServerSpans(app: FastifyInstance): Promise<void> {
   app.addHook('onRequest', (_request, _reply, done) => {
     setNextTraceId(undefined);
     done();
+  });
+  // @fastify/otel marks the span ERROR for any thrown error; a client's mistake (4xx) is not the
+  // server's (the HTTP conventions leave a SERVER span's status alone below 500). Instance hooks
+  // run before its route-level ones: the exception is recorded for server errors only, and a
+  // span it marked ERROR for an answer below 500 is set OK again before it ends.
+  app.addHook('onError', (request, _reply, error, done) => {
+    const status = (error as AppError).status ?? (error as { statusCode?: number }).statusCode ?? 500;
+    if (status >= 500) request.opentelemetry().span?.recordException(error);
+    done();
+  });
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const span = request.opentelemetry().span as (Span & { status?: { code: number } }) | undefined;
+    if (span && reply.statusCode < 500 && span.status?.code === SpanStatusCode.ERROR) {
+      span.setStatus({ code: SpanStatusCode.OK });
+    }
+    done(null, payload);
   });
 }
