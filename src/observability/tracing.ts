@@ -75,15 +75,58 @@ const off: Tracing = { enabled: false, flush: async () => {} };
 /** The registration under way or done (once per process, whichever app asks first). */
 let registering: Promise<Tracing> | undefined;
 
-export function startTracing(env: NodeJS.ProcessEnv = process.env, log?: Logger): Promise<Tracing> {
+/** The clients this process talks to, whose client spans the official instrumentations make. */
+export interface TracedClients {
+  /** The store is PostgreSQL (PGlite runs in the process: nothing to trace on the wire). */
+  postgres: boolean;
+  redis: boolean;
+}
+
+export function startTracing(
+  env: NodeJS.ProcessEnv = process.env,
+  log?: Logger,
+  clients: TracedClients = { postgres: false, redis: false },
+): Promise<Tracing> {
   if (registering) return registering;
   const exporter = exporterFrom(env, log);
   if (!exporter) return Promise.resolve(off);
-  registering = register(exporter, log);
+  registering = register(exporter, clientInstrumentations(env, clients), log);
   return registering;
 }
 
-async function register(exporter: SpanExporter, log?: Logger): Promise<Tracing> {
+/**
+ * `pg` and `ioredis` for the clients in use, less those `OTEL_NODE_DISABLED_INSTRUMENTATIONS`
+ * names, or only those `OTEL_NODE_ENABLED_INSTRUMENTATIONS` names (the variables of the
+ * OpenTelemetry Node auto-instrumentations; `fastify` names the HTTP server spans).
+ */
+export function chosenInstrumentations(env: NodeJS.ProcessEnv): (name: string) => boolean {
+  const list = (v: string | undefined) =>
+    v === undefined
+      ? undefined
+      : new Set(
+          v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        );
+  const enabled = list(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS);
+  const disabled = list(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS);
+  return (name) => (enabled ? enabled.has(name) : true) && !disabled?.has(name);
+}
+
+function clientInstrumentations(env: NodeJS.ProcessEnv, clients: TracedClients): ('pg' | 'ioredis')[] {
+  const chosen = chosenInstrumentations(env);
+  const names: ('pg' | 'ioredis')[] = [];
+  if (clients.postgres && chosen('pg')) names.push('pg');
+  if (clients.redis && chosen('ioredis')) names.push('ioredis');
+  return names;
+}
+
+async function register(
+  exporter: SpanExporter,
+  clients: ('pg' | 'ioredis')[],
+  log?: Logger,
+): Promise<Tracing> {
   const ids = new RequestIdGenerator();
   const provider = new BasicTracerProvider({
     resource: defaultResource()
@@ -94,14 +137,16 @@ async function register(exporter: SpanExporter, log?: Logger): Promise<Tracing> 
   });
   trace.setGlobalTracerProvider(provider);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  // Agentry's own spans take explicit parents (spans.ts); the official instrumentations (HTTP
-  // server, PostgreSQL, Redis) find theirs in the active context, kept by AsyncLocalStorage.
-  // Loaded only here: importing them costs a start without tracing a few hundred milliseconds.
-  const { registerClientInstrumentations } = await import('./instrumentations.ts');
-  registerClientInstrumentations(provider);
+  // Agentry's own spans take explicit parents (spans.ts); the client instrumentations (PostgreSQL,
+  // Redis) find theirs in the active context, kept by AsyncLocalStorage. Loaded only here:
+  // importing them costs a start without tracing a few hundred milliseconds.
+  if (clients.length > 0) {
+    const { registerClientInstrumentations } = await import('./instrumentations.ts');
+    registerClientInstrumentations(provider, clients);
+  }
   const tracing: Tracing = { enabled: true, flush: () => provider.forceFlush() };
   registered = { tracing, ids };
-  log?.info({ exporter: exporter.constructor.name }, 'OpenTelemetry tracing on');
+  log?.info({ exporter: exporter.constructor.name, client_spans: clients }, 'OpenTelemetry tracing on');
   return tracing;
 }
 

@@ -1,7 +1,7 @@
 import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppError } from '../../errors.ts';
-import { setNextTraceId, tracingEnabled } from '../../observability/tracing.ts';
+import { chosenInstrumentations, setNextTraceId, tracingEnabled } from '../../observability/tracing.ts';
 import { traceContextOf } from './request-context.ts';
 
 /** Probes and scrapes, called every few seconds by machines: no trace of their own. */
@@ -17,7 +17,7 @@ const untraced = (url: string) =>
  * Must be registered after `registerRequestContext` and before the routes.
  */
 export async function registerServerSpans(app: FastifyInstance): Promise<void> {
-  if (!tracingEnabled()) return;
+  if (!tracingEnabled() || !chosenInstrumentations(process.env)('fastify')) return;
   // Loaded only with tracing on (its import costs a start without tracing tens of milliseconds).
   const { FastifyOtelInstrumentation } = await import('@fastify/otel');
   const otel = new FastifyOtelInstrumentation({
