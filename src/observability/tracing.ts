@@ -45,7 +45,10 @@ class RequestIdGenerator implements IdGenerator {
   }
 }
 
-let registered: { tracing: Tracing; ids: RequestIdGenerator } | undefined;
+let registered: { tracing: Tracing; ids: RequestIdGenerator; clients: boolean } | undefined;
+
+/** True when client spans are made: an active context is kept (AsyncLocalStorage) for them. */
+export const clientSpansEnabled = (): boolean => registered?.clients === true;
 
 /** True when spans are recorded and exported (the SDK is registered in this process). */
 export const tracingEnabled = (): boolean => registered?.tracing.enabled === true;
@@ -145,7 +148,7 @@ async function register(
     registerClientInstrumentations(provider, clients);
   }
   const tracing: Tracing = { enabled: true, flush: () => provider.forceFlush() };
-  registered = { tracing, ids };
+  registered = { tracing, ids, clients: clients.length > 0 };
   log?.info({ exporter: exporter.constructor.name, client_spans: clients }, 'OpenTelemetry tracing on');
   return tracing;
 }

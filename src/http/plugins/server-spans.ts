@@ -1,7 +1,12 @@
 import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppError } from '../../errors.ts';
-import { chosenInstrumentations, setNextTraceId, tracingEnabled } from '../../observability/tracing.ts';
+import {
+  chosenInstrumentations,
+  clientSpansEnabled,
+  setNextTraceId,
+  tracingEnabled,
+} from '../../observability/tracing.ts';
 import { traceContextOf } from './request-context.ts';
 
 /** Probes and scrapes, called every few seconds by machines: no trace of their own. */
@@ -25,6 +30,9 @@ export async function registerServerSpans(app: FastifyInstance): Promise<void> {
     instrumentHooks: false,
     // It would record every thrown error, a client's 404 as much as a bug; see onError below.
     recordExceptions: false,
+    // The handler's span is what runs the handler in the request's context, for the client spans
+    // of its queries; without client spans it would be a second span per request saying nothing.
+    instrumentHandler: clientSpansEnabled(),
     ignorePaths: (route: { url?: string }) => untraced(route.url?.split('?', 1)[0] ?? ''),
     requestHook: (span, request: FastifyRequest) => {
       setNextTraceId(undefined);
