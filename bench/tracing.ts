@@ -4,9 +4,10 @@
  * exported over OTLP/HTTP to a local sink, in the same run. The two servers run in processes of
  * their own (the SDK is process-wide) and are measured in turns, round after round, so drift in
  * the machine's load weighs on both alike. Prints a table and a JSON line with the p50 ratio
- * (goal: ≤ 1.10).
+ * (goal: ≤ 1.10). With `--store postgres` (DATABASE_URL) the PostgreSQL client spans are made too,
+ * and with them the AsyncLocalStorage context manager they need.
  *
- *   node --import tsx bench/tracing.ts [--turns 300] [--rounds 3]
+ *   node --import tsx bench/tracing.ts [--turns 300] [--rounds 3] [--store pglite|postgres]
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -21,12 +22,13 @@ const { values } = parseArgs({
     turns: { type: 'string', default: '300' },
     rounds: { type: 'string', default: '3' },
     serve: { type: 'boolean', default: false },
+    store: { type: 'string', default: 'pglite' },
   },
 });
 
 if (values.serve) {
   // A server process: tracing is on when the parent set the OTEL_* variables.
-  const { app, close } = await benchApp('pglite');
+  const { app, close } = await benchApp(values.store === 'postgres' ? 'postgres' : 'pglite');
   const url = await app.http.listen({ host: '127.0.0.1', port: 0 });
   closeOnTerm(close);
   process.send!({ url, key: app.adminKey });
@@ -49,7 +51,7 @@ async function main() {
   const sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
 
   const start = async (env: Record<string, string>) => {
-    const child = fork(self, ['--serve'], {
+    const child = fork(self, ['--serve', '--store', values.store], {
       execArgv: tsLoaderArgs,
       env: { ...process.env, ...env },
       stdio: 'inherit',
@@ -106,5 +108,7 @@ async function main() {
   console.table(rows);
   const ratio = { p50: r3(rows[1]!.p50_ms / rows[0]!.p50_ms), p99: r3(rows[1]!.p99_ms / rows[0]!.p99_ms) };
   console.log(`p50 ratio ${ratio.p50} (goal ≤ 1.10), p99 ratio ${ratio.p99}; ${exported} bytes exported`);
-  console.log(JSON.stringify({ bench: 'tracing', rows, ratio, exported_bytes: exported }));
+  console.log(
+    JSON.stringify({ bench: 'tracing', store: values.store, rows, ratio, exported_bytes: exported }),
+  );
 }

@@ -135,7 +135,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const closers = new Closers(log);
   // Once per process, from the OTEL_* variables (nothing is registered when none is set); closed
   // last, so the spans of everything else's shutdown are exported too.
-  const tracing = startTracing(process.env, log);
+  const tracing = await startTracing(process.env, log, {
+    postgres: Boolean(config.store.database_url),
+    redis: Boolean(config.redis_url),
+  });
   closers.add('tracing', () => tracing.flush());
   try {
     const { db, bus } = await openStore(config, log, closers, options.onMigration);

@@ -1,4 +1,4 @@
-export const scopes = ['read', 'write', 'admin'] as const;
+export const scopes = ['read', 'write', 'admin', 'metrics'] as const;
 export type Scope = (typeof scopes)[number];
 
 /** Who is calling, resolved from the credentials by `Authenticator`. */
@@ -17,10 +17,14 @@ export interface Principal {
   userId?: string;
 }
 
-/** Scopes nest: admin includes write, write includes read. */
-const rank: Record<Scope, number> = { read: 1, write: 2, admin: 3 };
+/**
+ * Scopes nest: admin includes write, write includes read. `metrics` stands apart, for scrapers: it
+ * reads /metrics and nothing else (it includes no other scope, and no other scope includes it).
+ */
+const rank: Record<Scope, number> = { metrics: 0, read: 1, write: 2, admin: 3 };
 
 export function hasScope(principal: Principal, needed: Scope): boolean {
+  if (needed === 'metrics') return principal.scopes.has('metrics');
   for (const s of principal.scopes) if (rank[s] >= rank[needed]) return true;
   return false;
 }
@@ -32,4 +36,12 @@ export function isRoot(principal: Principal): boolean {
   return (
     principal.via === 'internal' || (principal.tenantName === ROOT_TENANT && hasScope(principal, 'admin'))
   );
+}
+
+/**
+ * Who may read /metrics (beside the metrics token): root admins and the default tenant's
+ * metrics-scope keys. The metrics cover every tenant, so another tenant's key never reads them.
+ */
+export function canScrape(principal: Principal): boolean {
+  return isRoot(principal) || (principal.tenantName === ROOT_TENANT && principal.scopes.has('metrics'));
 }

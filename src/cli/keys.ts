@@ -49,7 +49,11 @@ export function keysCommand(): Command {
     withClientOptions(
       new Command('create')
         .description('Create an API key; its secret is printed once')
-        .requiredOption('--scopes <list>', 'comma-separated: read, write, admin', scopeList)
+        .requiredOption(
+          '--scopes <list>',
+          'comma-separated: read, write, admin, metrics (only /metrics)',
+          scopeList,
+        )
         .option('--name <name>', 'a label to recognise the key by')
         .option(tenantOption, tenantHelp),
     ).action(

@@ -2084,7 +2084,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             key_id?: string;
-                            scopes: ("read" | "write" | "admin")[];
+                            scopes: ("read" | "write" | "admin" | "metrics")[];
                             subject: string;
                             tenant_id: string;
                             tenant_name: string;
@@ -3057,7 +3057,7 @@ export interface paths {
                                 owner: string | null;
                                 prefix: string;
                                 revoked_at: string | null;
-                                scopes: ("read" | "write" | "admin")[];
+                                scopes: ("read" | "write" | "admin" | "metrics")[];
                                 /** Format: uuid */
                                 tenant_id: string;
                             }[];
@@ -3144,7 +3144,7 @@ export interface paths {
                     "application/json": {
                         name?: string;
                         owner?: string;
-                        scopes: ("read" | "write" | "admin")[];
+                        scopes: ("read" | "write" | "admin" | "metrics")[];
                         tenant?: string;
                     };
                 };
@@ -3164,7 +3164,7 @@ export interface paths {
                             owner: string | null;
                             prefix: string;
                             revoked_at: string | null;
-                            scopes: ("read" | "write" | "admin")[];
+                            scopes: ("read" | "write" | "admin" | "metrics")[];
                             secret: string;
                             /** Format: uuid */
                             tenant_id: string;
@@ -3280,7 +3280,7 @@ export interface paths {
                             owner: string | null;
                             prefix: string;
                             revoked_at: string | null;
-                            scopes: ("read" | "write" | "admin")[];
+                            scopes: ("read" | "write" | "admin" | "metrics")[];
                             /** Format: uuid */
                             tenant_id: string;
                         };
@@ -11407,7 +11407,7 @@ export interface paths {
                                 owner: string | null;
                                 prefix: string;
                                 revoked_at: string | null;
-                                scopes: ("read" | "write" | "admin")[];
+                                scopes: ("read" | "write" | "admin" | "metrics")[];
                                 secret: string;
                                 /** Format: uuid */
                                 tenant_id: string;

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { toError } from '../errors.ts';
+import { outsideTraces } from '../observability/spans.ts';
 import { assertChannel, type Db, type NotifyHandler, type Queryable, type QueryOptions } from './db.ts';
 import { storableParams } from './storable.ts';
 import { rethrowFromStore } from './unavailable.ts';
@@ -134,7 +135,8 @@ export class PostgresDb implements Db {
 
   private listenerClient(): Promise<pg.Client> {
     if (this.listener) return Promise.resolve(this.listener);
-    this.connecting ??= this.connectListener().finally(() => {
+    // Its socket, and every event on it, would otherwise carry the trace of the first caller.
+    this.connecting ??= outsideTraces(() => this.connectListener()).finally(() => {
       this.connecting = undefined;
     });
     return this.connecting;

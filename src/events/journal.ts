@@ -10,6 +10,8 @@ export interface Actor {
   traceId?: string;
   /** The span work done for this actor hangs under (the request's server span, when traced). */
   spanId?: string;
+  /** The caller's W3C `tracestate` (kept with a task it enqueues). */
+  traceState?: string;
 }
 
 export interface JournalEntry {

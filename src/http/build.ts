@@ -15,6 +15,7 @@ import { registerBodyParsing } from './plugins/body-parsing.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
 import { registerRouteTable } from './plugins/route-table.ts';
+import { registerServerSpans } from './plugins/server-spans.ts';
 import { logRequest } from './request-log.ts';
 import { activityRoutes } from './routes/activity.ts';
 import { agentRoutes } from './routes/agents.ts';
@@ -74,8 +75,10 @@ export async function buildHttp(
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   registerRouteTable(app);
+  app.decorate('openStreams', metrics.openStreams);
 
   registerRequestContext(app);
+  await registerServerSpans(app);
   registerErrorHandling(app, {
     storeRetryAfterSeconds: config.store.retry_after_seconds,
     onStoreUnavailable: () => metrics.storeUnavailable.inc(),

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Gauge } from 'prom-client';
 import type { LoggedEvent } from '../events/log.ts';
 import { drained } from './drained.ts';
 
@@ -62,6 +63,22 @@ export interface SseOptions {
   stallMs?: number;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** `agentry_open_streams{route}`, decorated by buildHttp. */
+    openStreams?: Gauge<'route'>;
+  }
+}
+
+/** Counts `res` among the open streams of its route until its connection closes. */
+export function countStream(request: FastifyRequest, res: ServerResponse): void {
+  const gauge = request.server.openStreams;
+  if (!gauge) return;
+  const labels = { route: request.routeOptions.url ?? 'unmatched' };
+  gauge.inc(labels);
+  res.once('close', () => gauge.dec(labels));
+}
+
 /** Takes over the raw response; after this the route must not use `reply.send`. */
 export function openSse(request: FastifyRequest, reply: FastifyReply, options: SseOptions = {}): SseStream {
   const controller = new AbortController();
@@ -77,6 +94,7 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
     'x-request-id': request.id,
     'x-trace-id': request.traceId,
   });
+  countStream(request, res);
   const writer = new SseWriter(res);
   writer.write(': connected\n\n');
   const heartbeat = setInterval(() => {

@@ -122,6 +122,7 @@ export class Attempts {
             // Outside a recorded trace, the caller's trace id still goes upstream.
             traceparent:
               call.span.traceparent() ?? traceparentOf(ctx.traceId ? { traceId: ctx.traceId } : undefined),
+            tracestate: ctx.traceState,
           };
           const value = await run(model, pc, timeouts);
           call.upstreamMs += performance.now() - t0;

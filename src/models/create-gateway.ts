@@ -7,6 +7,7 @@ import type { Db } from '../db/db.ts';
 import type { HealthRegistry } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { registerBudgetGauge } from './budget-gauge.ts';
 import { ModelCatalog } from './catalog.ts';
 import { type CounterStore, DbCounterStore, RedisCounterStore } from './counters.ts';
 import { Gateway } from './gateway.ts';
@@ -134,6 +135,7 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
       },
     });
   }
+  registerBudgetGauge(metrics.registry, db, policies);
   const breakerGauge = new Gauge({
     name: 'agentry_model_breaker_state',
     help: 'Circuit breaker state per provider endpoint: 0 closed, 1 half-open, 2 open',

@@ -9,6 +9,8 @@ export interface ProviderCall {
   requestId?: string;
   /** Forwarded upstream as `traceparent`: the model call's span, so the provider's spans join the trace. */
   traceparent?: string;
+  /** Forwarded upstream as `tracestate`: the caller's, unchanged. */
+  tracestate?: string;
 }
 
 /** One embeddings call (OpenAI `/v1/embeddings` shapes), with the provider's own model name. */

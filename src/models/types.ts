@@ -81,6 +81,8 @@ export interface CallContext {
   traceId?: string;
   /** The caller's span (W3C traceparent), so the model call's span joins its trace. */
   parentSpanId?: string;
+  /** The caller's W3C `tracestate`, sent on with every `traceparent`. */
+  traceState?: string;
   /** Aborts the upstream call (client disconnected, task cancelled). */
   signal?: CallerSignal;
   /** Per-call overrides of the configured timeouts, in ms. */

@@ -11,6 +11,8 @@ export class Metrics {
   readonly storeUnavailable: Counter;
   /** Model calls, tool calls and runs. */
   readonly agents: AgentMetrics;
+  /** Event streams (SSE) open now, by route. */
+  readonly openStreams: Gauge<'route'>;
 
   constructor(db: Db) {
     // Standard names (process_*, nodejs_*), as every Node dashboard and alert expects them.
@@ -32,6 +34,12 @@ export class Metrics {
     this.storeUnavailable = new Counter({
       name: 'agentry_store_unavailable_total',
       help: 'HTTP requests answered 503 store_unavailable because the store could not be reached',
+      registers: [this.registry],
+    });
+    this.openStreams = new Gauge({
+      name: 'agentry_open_streams',
+      help: 'Server-Sent Event streams open now, by route',
+      labelNames: ['route'],
       registers: [this.registry],
     });
     const poolGauge = (name: string, help: string, pick: (s: ReturnType<Db['poolStats']>) => number) =>

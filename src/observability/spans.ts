@@ -1,5 +1,6 @@
 import {
   type Attributes,
+  context,
   isSpanContextValid,
   ROOT_CONTEXT,
   type Span,
@@ -7,7 +8,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
-import { withTraceId } from './tracing.ts';
+import { tracingEnabled, withTraceId } from './tracing.ts';
 
 export type { Span };
 export { SpanKind };
@@ -21,6 +22,8 @@ export interface SpanParent {
   traceId: string;
   /** The span new spans hang under; absent: a new root span in this trace. */
   spanId?: string;
+  /** The caller's W3C `tracestate`, passed on unchanged with every `traceparent` sent for it. */
+  traceState?: string;
 }
 
 const tracer = () => trace.getTracer('agentry');
@@ -48,7 +51,12 @@ export function startSpan(
 /** Where a span's children hang: the span itself when it is recorded, else the given parent. */
 export function childParent(span: Span, fallback?: SpanParent): SpanParent | undefined {
   const sc = span.spanContext();
-  return isSpanContextValid(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : fallback;
+  if (!isSpanContextValid(sc)) return fallback;
+  return {
+    traceId: sc.traceId,
+    spanId: sc.spanId,
+    ...(fallback?.traceState && { traceState: fallback.traceState }),
+  };
 }
 
 const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
@@ -64,6 +72,36 @@ export function parentFromTraceparent(header: string | null | undefined): SpanPa
 export function traceparentOf(p: SpanParent | undefined): string | undefined {
   if (!p) return undefined;
   return `00-${p.traceId}-${p.spanId ?? randomSpanId()}-01`;
+}
+
+/** The W3C Trace Context headers an upstream called under `p` receives. */
+export interface TraceHeaders {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/** `traceparent` naming `p` (see traceparentOf), and `tracestate` when the caller sent one. */
+export function traceHeadersOf(p: SpanParent | undefined): TraceHeaders | undefined {
+  const traceparent = traceparentOf(p);
+  if (!traceparent) return undefined;
+  return p?.traceState ? { traceparent, tracestate: p.traceState } : { traceparent };
+}
+
+/**
+ * Runs `fn` with `span` as the active span, so that the official instrumentations (PostgreSQL,
+ * Redis) hang the spans of its queries under it. Without tracing there is no context manager
+ * and this is a plain call.
+ */
+export function inSpanContext<T>(span: Span, fn: () => T): T {
+  return tracingEnabled() ? context.with(trace.setSpan(context.active(), span), fn) : fn();
+}
+
+/**
+ * Runs `fn` outside any trace: for a long-lived connection or loop started on behalf of one request
+ * (the LISTEN connection), whose later work (reconnects, re-subscriptions) belongs to no request.
+ */
+export function outsideTraces<T>(fn: () => T): T {
+  return tracingEnabled() ? context.with(ROOT_CONTEXT, fn) : fn();
 }
 
 function randomSpanId(): string {

@@ -45,7 +45,10 @@ class RequestIdGenerator implements IdGenerator {
   }
 }
 
-let registered: { tracing: Tracing; ids: RequestIdGenerator } | undefined;
+let registered: { tracing: Tracing; ids: RequestIdGenerator; clients: boolean } | undefined;
+
+/** True when client spans are made: an active context is kept (AsyncLocalStorage) for them. */
+export const clientSpansEnabled = (): boolean => registered?.clients === true;
 
 /** True when spans are recorded and exported (the SDK is registered in this process). */
 export const tracingEnabled = (): boolean => registered?.tracing.enabled === true;
@@ -61,12 +64,72 @@ export function withTraceId<T>(traceId: string, start: () => T): T {
   }
 }
 
+/**
+ * The trace id for the next root span started synchronously by code this module does not call
+ * (the HTTP server instrumentation's request span); `undefined` clears it. The caller sets and
+ * clears it around that code in one synchronous stretch, so no other span can take it.
+ */
+export function setNextTraceId(traceId: string | undefined): void {
+  if (registered) registered.ids.next = traceId;
+}
+
 const off: Tracing = { enabled: false, flush: async () => {} };
 
-export function startTracing(env: NodeJS.ProcessEnv = process.env, log?: Logger): Tracing {
-  if (registered) return registered.tracing;
+/** The registration under way or done (once per process, whichever app asks first). */
+let registering: Promise<Tracing> | undefined;
+
+/** The clients this process talks to, whose client spans the official instrumentations make. */
+export interface TracedClients {
+  /** The store is PostgreSQL (PGlite runs in the process: nothing to trace on the wire). */
+  postgres: boolean;
+  redis: boolean;
+}
+
+export function startTracing(
+  env: NodeJS.ProcessEnv = process.env,
+  log?: Logger,
+  clients: TracedClients = { postgres: false, redis: false },
+): Promise<Tracing> {
+  if (registering) return registering;
   const exporter = exporterFrom(env, log);
-  if (!exporter) return off;
+  if (!exporter) return Promise.resolve(off);
+  registering = register(exporter, clientInstrumentations(env, clients), log);
+  return registering;
+}
+
+/**
+ * `pg` and `ioredis` for the clients in use, less those `OTEL_NODE_DISABLED_INSTRUMENTATIONS`
+ * names, or only those `OTEL_NODE_ENABLED_INSTRUMENTATIONS` names (the variables of the
+ * OpenTelemetry Node auto-instrumentations; `fastify` names the HTTP server spans).
+ */
+export function chosenInstrumentations(env: NodeJS.ProcessEnv): (name: string) => boolean {
+  const list = (v: string | undefined) =>
+    v === undefined
+      ? undefined
+      : new Set(
+          v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        );
+  const enabled = list(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS);
+  const disabled = list(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS);
+  return (name) => (enabled ? enabled.has(name) : true) && !disabled?.has(name);
+}
+
+function clientInstrumentations(env: NodeJS.ProcessEnv, clients: TracedClients): ('pg' | 'ioredis')[] {
+  const chosen = chosenInstrumentations(env);
+  const names: ('pg' | 'ioredis')[] = [];
+  if (clients.postgres && chosen('pg')) names.push('pg');
+  if (clients.redis && chosen('ioredis')) names.push('ioredis');
+  return names;
+}
+
+async function register(
+  exporter: SpanExporter,
+  clients: ('pg' | 'ioredis')[],
+  log?: Logger,
+): Promise<Tracing> {
   const ids = new RequestIdGenerator();
   const provider = new BasicTracerProvider({
     resource: defaultResource()
@@ -76,13 +139,17 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env, log?: Logger)
     spanProcessors: [new BatchSpanProcessor(exporter)],
   });
   trace.setGlobalTracerProvider(provider);
-  // No context manager: Agentry passes parents explicitly (spans.ts), and AsyncLocalStorage's
-  // promise hooks cost every promise of the process (the PGlite store makes many), measured in
-  // bench/tracing.ts as a third more per chat turn.
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  // Agentry's own spans take explicit parents (spans.ts); the client instrumentations (PostgreSQL,
+  // Redis) find theirs in the active context, kept by AsyncLocalStorage. Loaded only here:
+  // importing them costs a start without tracing a few hundred milliseconds.
+  if (clients.length > 0) {
+    const { registerClientInstrumentations } = await import('./instrumentations.ts');
+    registerClientInstrumentations(provider, clients);
+  }
   const tracing: Tracing = { enabled: true, flush: () => provider.forceFlush() };
-  registered = { tracing, ids };
-  log?.info({ exporter: exporter.constructor.name }, 'OpenTelemetry tracing on');
+  registered = { tracing, ids, clients: clients.length > 0 };
+  log?.info({ exporter: exporter.constructor.name, client_spans: clients }, 'OpenTelemetry tracing on');
   return tracing;
 }
 

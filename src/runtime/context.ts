@@ -13,7 +13,9 @@ import {
 import { estimateTokens } from '../models/tokens.ts';
 import type { ChatMessage } from '../models/types.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { SpanParent } from '../observability/spans.ts';
 import { renderSystemPrompt } from './prompt.ts';
+import { inRetrievalSpan } from './retrieval-span.ts';
 import type { ToolCallRecord } from './schema.ts';
 
 /**
@@ -81,6 +83,8 @@ export interface AssembleInput {
   embed: EmbedContext;
   /** False: the history is used as given (a swarm fits it to its own budget). */
   fitHistory?: boolean;
+  /** Where the retrieval span hangs (the run's or the member's span). */
+  trace?: SpanParent;
 }
 
 interface PersonaEntry {
@@ -131,13 +135,18 @@ export class LoopMemory {
     const [personas, retrieved] = await Promise.all([
       Promise.all(personaKbs.map((kb) => this.persona(i.tenantId, kb))),
       others.length > 0 && query
-        ? retrieveChunks(
-            { db: this.d.db, vectors: memory.vectors, embedder: memory.embedder, fusion: memory.fusion },
-            i.tenantId,
-            others,
-            query,
-            this.d.settings.retrievalTopK,
-            i.embed,
+        ? inRetrievalSpan(
+            { agentName: i.agent.name, knowledgeBases: others, topK: this.d.settings.retrievalTopK },
+            i.trace,
+            () =>
+              retrieveChunks(
+                { db: this.d.db, vectors: memory.vectors, embedder: memory.embedder, fusion: memory.fusion },
+                i.tenantId,
+                others,
+                query,
+                this.d.settings.retrievalTopK,
+                i.embed,
+              ),
           )
         : undefined,
     ]);

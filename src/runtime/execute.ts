@@ -3,6 +3,7 @@ import { AppError } from '../errors.ts';
 import type { CallContext, ChatMessage, ModelGateway, ToolCall, Usage } from '../models/types.ts';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { SpanParent } from '../observability/spans.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { Workspace } from '../tools/workspace.ts';
 import { type ContextRecord, defaultContextSettings, LoopMemory, lastUserText } from './context.ts';
@@ -78,7 +79,7 @@ export interface RunSpec {
   usage: Usage;
   /** The conversation, when the caller already has it (a new session: just the user's message). */
   history?: ChatMessage[];
-  resume?: { toolCalls: ToolCall[]; approved: boolean; reason?: string };
+  resume?: { toolCalls: ToolCall[]; approved: boolean; reason?: string; pausedAt?: Date };
   call: Omit<CallContext, 'signal'>;
   workspace: Workspace;
   signal: AbortSignal;
@@ -117,6 +118,7 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
       history,
       variables: s.context,
       embed,
+      trace: callParent(s.call),
     });
     const messages: ChatMessage[] = assembled.messages;
     record = assembled.record;
@@ -265,4 +267,11 @@ export function withContext(r: Round, context: ContextRecord) {
       step.kind === 'model' ? { ...step, input: { ...(step.input as object), context } } : step,
     ),
   };
+}
+
+/** Where spans of a run's own work hang: the call's parent (the run's span), if traced. */
+export function callParent(call: Omit<CallContext, 'signal'>): SpanParent | undefined {
+  return call.traceId
+    ? { traceId: call.traceId, spanId: call.parentSpanId, traceState: call.traceState }
+    : undefined;
 }

@@ -12,7 +12,6 @@ import type {
   Usage,
 } from '../models/types.ts';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
-import { traceparentOf } from '../observability/spans.ts';
 import { boundDepth } from '../text/bound-depth.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { ToolContext, ToolOutcome } from '../tools/types.ts';
@@ -130,7 +129,7 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
           input.call,
           { name, callId: c.id },
           input.metrics,
-          async (parent): Promise<ToolOutcome> => {
+          async (trace): Promise<ToolOutcome> => {
             if (!offered.has(name))
               return { ok: false, error: `tool ${name} is not available to this agent` };
             if (denied !== undefined && input.needsApproval(name))
@@ -141,7 +140,7 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
               ...input.toolContext,
               idempotencyKey: `${input.idempotencyKey}:${turn}.${index}`,
               signal,
-              traceparent: traceparentOf(parent),
+              trace,
             });
           },
         );

@@ -2,11 +2,12 @@ import type { Agent, MultiAgentSpec } from '../agents/schema.ts';
 import { AppError } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
 import type { ChatMessage, ToolSpec } from '../models/types.ts';
+import type { SpanParent } from '../observability/spans.ts';
 import { traceparentOf } from '../observability/spans.ts';
 import type { ToolOutcome } from '../tools/types.ts';
 import type { A2ARemotes } from './a2a-remote.ts';
 import { runDag } from './dag.ts';
-import { type ExecuteDeps, memoryOf, type RunSpec, withContext } from './execute.ts';
+import { callParent, type ExecuteDeps, memoryOf, type RunSpec, withContext } from './execute.ts';
 import { type LoopOutcome, type Round, runLoop } from './loop.ts';
 import { type NewMessage, runIdempotencyKey, zeroUsage } from './rows.ts';
 import { RunWriter } from './run-end.ts';
@@ -49,6 +50,8 @@ export interface Team {
       onRound?: (messages: NewMessage[]) => void;
       afterCommit?: () => void;
       signal?: AbortSignal;
+      /** The span this member's turn hangs under, when not the run's (a swarm's handoff). */
+      trace?: SpanParent;
     },
   ): Promise<Extract<LoopOutcome, { kind: 'final' }>>;
 }
@@ -86,6 +89,7 @@ function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter, a2a?: A2ARemotes
       variables: s.context,
       embed: { tenantId: s.tenantId, tenantName: s.call.tenantName, requestId: s.call.requestId },
       fitHistory: false,
+      trace: o.trace ?? callParent(s.call),
     });
     const commit = (round: Round) => {
       const r = withContext(round, assembled.record);
@@ -97,7 +101,12 @@ function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter, a2a?: A2ARemotes
       model: agent.model,
       toolSpecs: [...(await d.tools.specsFor(s.tenantId, agent.tools)), ...(o.extraTools ?? [])],
       messages: assembled.messages,
-      call: { ...s.call, agentId: agent.id, agentName: agent.name },
+      call: {
+        ...s.call,
+        agentId: agent.id,
+        agentName: agent.name,
+        ...(o.trace && { traceId: o.trace.traceId, parentSpanId: o.trace.spanId }),
+      },
       toolContext: { tenantId: s.tenantId, sessionId: s.sessionId, runId: s.runId, workspace: s.workspace },
       // Members take turns counted from 0 each: the member's id keeps their keys apart.
       idempotencyKey: `${runIdempotencyKey(s.runId, s.options)}:${agent.id}`,

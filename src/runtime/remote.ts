@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
 import { headerValue, OutboundError, type OutboundNetwork, outboundRequest } from '../net/outbound.ts';
+import { type TraceHeaders, traceHeadersOf } from '../observability/spans.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
 import { backoffMs, parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
 import { boundDepth } from '../text/bound-depth.ts';
@@ -52,6 +53,8 @@ interface CallOptions {
   signal: AbortSignal;
   /** The tenant policy's `network.allow_private_egress`. */
   allowPrivate: boolean;
+  /** W3C trace context for the remote runtime (the run's span, the caller's tracestate). */
+  trace?: TraceHeaders;
 }
 
 export class RemoteRuntimes {
@@ -129,6 +132,7 @@ export class RemoteRuntimes {
             'content-type': 'application/json',
             'x-request-id': o.requestId,
             ...(o.idempotencyKey && { 'idempotency-key': o.idempotencyKey }),
+            ...o.trace,
           },
           body: JSON.stringify(body),
         },
@@ -197,6 +201,11 @@ export function remoteExecutor(
           idempotencyKey: runIdempotencyKey(s.runId, s.options),
           signal: s.signal,
           allowPrivate: await allowPrivate(s.tenantId),
+          trace: traceHeadersOf(
+            s.call.traceId
+              ? { traceId: s.call.traceId, spanId: s.call.parentSpanId, traceState: s.call.traceState }
+              : undefined,
+          ),
         },
       );
       s.writer.emit('text', { delta: text });

@@ -1,4 +1,12 @@
-import { childParent, endSpan, SpanKind, type SpanParent, startSpan } from '../observability/spans.ts';
+import type { ToolCall } from '../models/types.ts';
+import {
+  childParent,
+  endSpan,
+  inSpanContext,
+  SpanKind,
+  type SpanParent,
+  startSpan,
+} from '../observability/spans.ts';
 import type { RunResult } from './execute.ts';
 
 /**
@@ -9,7 +17,12 @@ import type { RunResult } from './execute.ts';
 export function startRunSpan(
   r: { runId: string; sessionId: string; agentId: string; agentName: string; model: string },
   parent: SpanParent | undefined,
-): { parent: SpanParent | undefined; end: (result: RunResult | undefined, err?: unknown) => void } {
+): {
+  parent: SpanParent | undefined;
+  /** Runs `fn` with this span active: the store's and Redis's client spans hang under it. */
+  within: <T>(fn: () => T) => T;
+  end: (result: RunResult | undefined, err?: unknown) => void;
+} {
   const span = startSpan(
     `invoke_agent ${r.agentName}`,
     SpanKind.INTERNAL,
@@ -25,6 +38,7 @@ export function startRunSpan(
   );
   return {
     parent: childParent(span, parent),
+    within: (fn) => inSpanContext(span, fn),
     end: (result, err) => {
       if (result) {
         span.setAttribute('agentry.run.status', result.status);
@@ -37,4 +51,31 @@ export function startRunSpan(
       else endSpan(span);
     },
   };
+}
+
+/**
+ * The `approval_wait` span of a run that paused for a human's approval, recorded when it resumes
+ * (the wait may outlast the process that paused): from the pause to the decision, under the
+ * resumed run's span, with the decision and the tools that waited.
+ */
+export function recordApprovalWait(
+  resume: { toolCalls: ToolCall[]; approved: boolean; pausedAt?: Date },
+  runId: string,
+  agentName: string,
+  parent: SpanParent | undefined,
+): void {
+  const span = startSpan(
+    'approval_wait',
+    SpanKind.INTERNAL,
+    {
+      'gen_ai.agent.name': agentName,
+      'agentry.run_id': runId,
+      'agentry.approval.approved': resume.approved,
+      'agentry.approval.tools': resume.toolCalls.map((c) => c.function.name),
+      'agentry.approval.tool_call_ids': resume.toolCalls.map((c) => c.id),
+    },
+    parent,
+    resume.pausedAt?.getTime(),
+  );
+  endSpan(span);
 }

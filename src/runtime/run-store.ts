@@ -165,13 +165,20 @@ export class RunStore {
   }
 
   /** `input_required` → `running` under this owner; 404 for another tenant's run, 409 when it is not waiting. */
-  async resume(tenantId: string, runId: string, owner: string, leaseSeconds: number): Promise<RunRow> {
-    const [row] = await this.db.query<RunRow>(
+  async resume(
+    tenantId: string,
+    runId: string,
+    owner: string,
+    leaseSeconds: number,
+  ): Promise<RunRow & { paused_at: Date }> {
+    const [row] = await this.db.query<RunRow & { paused_at: Date }>(
       // `pending` stays until the resumed loop's first write: the executor reads the calls from it.
+      // The run's last update was its pause: when the approval wait began.
       `update runs set status = 'running', lease_owner = $3,
          lease_expires_at = now() + make_interval(secs => $4), updated_at = now()
+       from (select updated_at as paused_at from runs where id = $1 and tenant_id = $2) p
        where id = $1 and tenant_id = $2 and status = 'input_required'
-       returning ${runColumns}`,
+       returning ${runColumns}, p.paused_at`,
       [runId, tenantId, owner, leaseSeconds],
     );
     if (row) return row;

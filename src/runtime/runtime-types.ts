@@ -59,6 +59,8 @@ export interface RunCaller {
   parentSpanId?: string;
   /** The user asking: another user's private agent or session is not found for them; owns a new session. */
   viewer?: Viewer;
+  /** The caller's W3C `tracestate`, sent on to the upstreams the run calls. */
+  traceState?: string;
 }
 
 export interface StartInput extends Omit<ChatInput, 'stream'> {

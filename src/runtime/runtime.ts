@@ -13,7 +13,7 @@ import type { RunOptions, RunRow } from './rows.ts';
 import { toRun } from './rows.ts';
 import { Announcer, type RunEvent, RunEventWriter } from './run-events.ts';
 import { event, resultOf, systemEvent } from './run-outcome.ts';
-import { startRunSpan } from './run-span.ts';
+import { recordApprovalWait, startRunSpan } from './run-span.ts';
 import { AgentChanged, type Begun, RunStore } from './run-store.ts';
 import type { RunCaller, RunHandle, RuntimeDeps, StartInput } from './runtime-types.ts';
 import { type Run, runSchema } from './schema.ts';
@@ -212,7 +212,7 @@ export class Runtime {
       startedAt: (row.started_at ?? row.created_at).getTime(),
       modelCalls: row.model_calls,
       usage: row.usage,
-      resume: { toolCalls: row.pending ?? [], approved, reason },
+      resume: { toolCalls: row.pending ?? [], approved, reason, pausedAt: row.paused_at },
       // Unknown here: followers replay from the log before taking events from the writer.
       lastSeq: -1,
     });
@@ -309,39 +309,44 @@ export class Runtime {
         agentName: agent.name,
         model: agent.model,
       },
-      traceId ? { traceId, spanId: caller.parentSpanId } : undefined,
+      traceId ? { traceId, spanId: caller.parentSpanId, traceState: caller.traceState } : undefined,
     );
-    live.done = execute(
-      {
-        store: this.store,
-        models: this.d.models,
-        tools: this.d.tools,
-        log: this.d.log,
-        owner: this.owner,
-        // After this run has left `live` (next tick): the next one may start here at once.
-        onQueued: (sessionId) => setImmediate(() => this.startQueued(sessionId)),
-        memory: this.d.memory,
-        metrics: this.d.metrics,
-      },
-      {
-        ...r,
-        agent,
-        tenantId: caller.tenantId,
-        call: {
-          tenantId: caller.tenantId,
-          tenantName: caller.tenantName,
-          agentId: agent.id,
-          agentName: agent.name,
-          keyId: caller.keyId,
-          requestId: caller.requestId,
-          traceId: span.parent?.traceId,
-          parentSpanId: span.parent?.spanId,
-        },
-        workspace: this.workspace(caller.tenantId, r.sessionId),
-        signal: controller.signal,
-        writer,
-      },
-    )
+    if (r.resume?.pausedAt) recordApprovalWait(r.resume, r.runId, agent.name, span.parent);
+    live.done = span
+      .within(() =>
+        execute(
+          {
+            store: this.store,
+            models: this.d.models,
+            tools: this.d.tools,
+            log: this.d.log,
+            owner: this.owner,
+            // After this run has left `live` (next tick): the next one may start here at once.
+            onQueued: (sessionId) => setImmediate(() => this.startQueued(sessionId)),
+            memory: this.d.memory,
+            metrics: this.d.metrics,
+          },
+          {
+            ...r,
+            agent,
+            tenantId: caller.tenantId,
+            call: {
+              tenantId: caller.tenantId,
+              tenantName: caller.tenantName,
+              agentId: agent.id,
+              agentName: agent.name,
+              keyId: caller.keyId,
+              requestId: caller.requestId,
+              traceId: span.parent?.traceId,
+              parentSpanId: span.parent?.spanId,
+              traceState: span.parent?.traceState,
+            },
+            workspace: this.workspace(caller.tenantId, r.sessionId),
+            signal: controller.signal,
+            writer,
+          },
+        ),
+      )
       .then(
         (result) => {
           span.end(result);

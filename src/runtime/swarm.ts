@@ -3,7 +3,8 @@ import { AppError } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
 import type { ChatMessage, ToolSpec } from '../models/types.ts';
 import type { ToolOutcome } from '../tools/types.ts';
-import type { RunResult } from './execute.ts';
+import { callParent, type RunResult } from './execute.ts';
+import { startHandoffSpan } from './handoff-span.ts';
 import type { Team } from './multi-agent.ts';
 import { repairHistory } from './prompt.ts';
 
@@ -31,6 +32,7 @@ export async function runSwarm(team: Team): Promise<RunResult> {
   let conversation: ChatMessage[] = repairHistory(s.history ?? (await d.store.history(s.sessionId)));
   let current = team.entry;
   const path = [current.name];
+  let handoff: ReturnType<typeof startHandoffSpan> | undefined;
   for (;;) {
     let target: Agent | undefined;
     const { specs, handlers } = transferTools(current, byName, (to) => {
@@ -50,7 +52,10 @@ export async function runSwarm(team: Team): Promise<RunResult> {
         afterCommit: () => {
           if (target) throw new Handoff(target);
         },
+        trace: handoff?.parent,
       });
+      handoff?.end();
+      handoff = undefined;
       return await out.complete({
         text: outcome.text,
         model: outcome.model,
@@ -59,6 +64,8 @@ export async function runSwarm(team: Team): Promise<RunResult> {
         extra: { agent: current.name, handoffs: path.length - 1 },
       });
     } catch (err) {
+      handoff?.end(err instanceof Handoff ? undefined : err);
+      handoff = undefined;
       if (!(err instanceof Handoff)) throw err;
       path.push(err.to.name);
       if (path.length - 1 > maxHandoffs) {
@@ -77,6 +84,10 @@ export async function runSwarm(team: Team): Promise<RunResult> {
         handoffs: path.length - 1,
         ...(next.dropped > 0 && { truncated: true, dropped_messages: next.dropped }),
       });
+      handoff = startHandoffSpan(
+        { from: current, to: err.to, number: path.length - 1, truncated: next.dropped > 0 },
+        callParent(s.call),
+      );
       current = err.to;
     }
   }

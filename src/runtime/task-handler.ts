@@ -66,6 +66,7 @@ export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
       tenantName: await deps.tenantName(task.tenant_id),
       traceId: ctx.trace?.traceId,
       parentSpanId: ctx.trace?.spanId,
+      traceState: ctx.trace?.traceState,
     };
     let handle: Awaited<ReturnType<Runtime['run']>>;
     try {

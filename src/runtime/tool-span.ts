@@ -1,16 +1,28 @@
 import type { CallContext } from '../models/types.ts';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
-import { childParent, endSpan, SpanKind, type SpanParent, startSpan } from '../observability/spans.ts';
+import {
+  childParent,
+  endSpan,
+  inSpanContext,
+  SpanKind,
+  startSpan,
+  type TraceHeaders,
+  traceHeadersOf,
+} from '../observability/spans.ts';
 import type { ToolOutcome } from '../tools/types.ts';
 
 /** Runs one tool call inside its `execute_tool {tool}` span (OpenTelemetry GenAI conventions). */
 export async function inToolSpan(
-  call: Pick<CallContext, 'traceId' | 'parentSpanId'>,
+  call: Pick<CallContext, 'traceId' | 'parentSpanId' | 'traceState'>,
   tool: { name: string; callId: string },
   metrics: AgentMetrics | undefined,
-  run: (parent: SpanParent | undefined) => Promise<ToolOutcome>,
+  /** Gets the W3C headers naming this span, for a tool that calls a server (MCP). */
+  run: (trace: TraceHeaders | undefined) => Promise<ToolOutcome>,
 ): Promise<ToolOutcome> {
   const t0 = performance.now();
+  const parent = call.traceId
+    ? { traceId: call.traceId, spanId: call.parentSpanId, traceState: call.traceState }
+    : undefined;
   const span = startSpan(
     `execute_tool ${tool.name}`,
     SpanKind.INTERNAL,
@@ -20,13 +32,10 @@ export async function inToolSpan(
       'gen_ai.tool.call.id': tool.callId,
       'gen_ai.tool.type': 'function',
     },
-    call.traceId ? { traceId: call.traceId, spanId: call.parentSpanId } : undefined,
+    parent,
   );
   try {
-    // The tool's own span is the parent of what it calls out to (a remote A2A agent's trace).
-    const outcome = await run(
-      childParent(span, call.traceId ? { traceId: call.traceId, spanId: call.parentSpanId } : undefined),
-    );
+    const outcome = await inSpanContext(span, () => run(traceHeadersOf(childParent(span, parent))));
     metrics?.toolCall(tool.name, (performance.now() - t0) / 1000, outcome.ok);
     endSpan(span, outcome.ok ? undefined : { type: 'tool_error', message: outcome.error });
     return outcome;

@@ -3,8 +3,10 @@ import type { Db } from '../db/db.ts';
 import { toError } from '../errors.ts';
 import { OutboundError, type OutboundNetwork, outboundRequest } from '../net/outbound.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { TraceHeaders } from '../observability/spans.ts';
 import { fullJitter } from '../resilience/retry.ts';
 import type { CallbackSecrets } from './callback-secrets.ts';
+import { startCallbackSpan } from './callback-span.ts';
 import { PollLoop, waitForDue } from './poll-loop.ts';
 import { type TaskRow, toTask } from './rows.ts';
 import { SIGNATURE_HEADER, sign } from './signature.ts';
@@ -96,12 +98,16 @@ export class CallbackSender {
     const body = JSON.stringify(toTask(task));
     let status: string;
     let outcome: 'delivered' | 'retry' | 'give_up';
+    const span = startCallbackSpan(task, row.url, row.attempts);
     try {
-      const code = await this.post(row.url, body, await this.o.secrets.get(row.tenant_id), allowPrivate);
+      const secret = await this.o.secrets.get(row.tenant_id);
+      const code = await this.post(row.url, body, secret, allowPrivate, span.headers);
+      span.end(code);
       status = String(code);
       outcome = code >= 200 && code < 300 ? 'delivered' : 'retry';
     } catch (err) {
       const e = toError(err);
+      span.end(undefined, e.message);
       // A refusal by the SSRF rules stays so: the callback is given up at once.
       status = e instanceof OutboundError && e.kind === 'refused' ? 'refused' : 'error';
       status = `${status}: ${e.message}`.slice(0, 500);
@@ -136,7 +142,13 @@ export class CallbackSender {
   }
 
   /** One POST through the guarded outbound client (no redirects followed); resolves with the HTTP status. */
-  private async post(url: string, body: string, secret: string, allowPrivate: boolean): Promise<number> {
+  private async post(
+    url: string,
+    body: string,
+    secret: string,
+    allowPrivate: boolean,
+    trace: TraceHeaders | undefined,
+  ): Promise<number> {
     const res = await outboundRequest(
       url,
       {
@@ -145,6 +157,7 @@ export class CallbackSender {
           'content-type': 'application/json',
           'user-agent': 'agentry-callbacks',
           [SIGNATURE_HEADER]: sign(secret, body),
+          ...trace,
         },
         body,
       },

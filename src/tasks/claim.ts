@@ -82,10 +82,12 @@ export async function claimBatch(db: Queryable, o: ClaimOptions): Promise<ClaimR
        from claimed
      ), ${announceCte('claimed', '$5')}
      select id, tenant_id, agent_id, task_type, title, description, payload, attempt, max_attempts,
-            session_id, parent_task_id, exhausted,
-            (select t.traceparent from tasks t where t.tenant_id = claimed.tenant_id and t.id = claimed.id)
-              as traceparent
-     from claimed left join announced on true order by priority desc, run_at, id`,
+            session_id, parent_task_id, exhausted, tc.traceparent, tc.tracestate,
+            greatest(0, extract(epoch from clock_timestamp() - claimed.run_at))::float8 as waited_seconds
+     from claimed left join announced on true
+       left join lateral (select t.traceparent, t.tracestate from tasks t
+                          where t.tenant_id = claimed.tenant_id and t.id = claimed.id) tc on true
+     order by priority desc, run_at, id`,
     [
       o.owner,
       o.limit,

@@ -26,6 +26,8 @@ export interface NewTask {
   created_by?: string | null;
   /** The enqueuing request's trace context (W3C), continued by the worker that runs the task. */
   traceparent?: string | null;
+  /** The enqueuing request's `tracestate`, passed on with the trace. */
+  tracestate?: string | null;
 }
 
 /**
@@ -101,10 +103,10 @@ export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | 
     `with ins as (
        insert into tasks (id, tenant_id, agent_id, task_type, title, description, payload, priority,
                           run_at, max_attempts, idempotency_key, callback_url, parent_task_id,
-                          session_id, created_by, traceparent)
+                          session_id, created_by, traceparent, tracestate)
        values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8,
                coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)), $11, $12, $13, $14,
-               $15, $16, $17)
+               $15, $16, $17, $18)
        on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing
        returning *
      ), ev as (
@@ -130,6 +132,7 @@ export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | 
       t.session_id ?? null,
       t.created_by ?? null,
       t.traceparent ?? null,
+      t.tracestate ?? null,
     ],
   );
   if (!row) return undefined;

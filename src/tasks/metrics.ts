@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Db } from '../db/db.ts';
 
 /** The queue's Prometheus metrics, registered on the app's own registry. */
@@ -7,6 +7,10 @@ export class QueueMetrics {
   readonly completions: Counter;
   readonly failures: Counter<'outcome'>;
   readonly reaped: Counter;
+  /** From the time a task could run (its run_at) to its claim: how long the queue held it. */
+  readonly waited: Histogram<'task_type'>;
+  /** One attempt, claim to completion or failure. */
+  readonly attempts: Histogram<'task_type' | 'outcome'>;
 
   constructor(registry: Registry, db: Db) {
     const registers = [registry];
@@ -31,19 +35,43 @@ export class QueueMetrics {
       help: 'Attempts whose lease expired (worker lost) and were swept',
       registers,
     });
+    const buckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+    this.waited = new Histogram({
+      name: 'agentry_task_wait_seconds',
+      help: 'Time from when a task could run (run_at) to its claim by a worker, by task type',
+      labelNames: ['task_type'],
+      buckets,
+      registers,
+    });
+    this.attempts = new Histogram({
+      name: 'agentry_task_duration_seconds',
+      help: 'Task attempt duration, claim to outcome (completed, retry, failed), by task type',
+      labelNames: ['task_type', 'outcome'],
+      buckets,
+      registers,
+    });
+    // A type that had tasks keeps its series at 0 when its queue empties (a graph drops to 0
+    // rather than ending), for as long as this process runs.
+    const seen = new Set<string>();
     new Gauge({
       name: 'agentry_tasks_queue_depth',
-      help: 'Tasks by status (pending and in_progress)',
-      labelNames: ['status'],
+      help: 'Tasks by status (pending and in_progress) and task type',
+      labelNames: ['status', 'task_type'],
       registers,
       async collect() {
-        const rows = await db.query<{ status: string; n: number }>(
-          `select status, count(*)::int as n from tasks where status in ('pending', 'in_progress') group by status`,
+        const rows = await db.query<{ status: string; task_type: string; n: number }>(
+          `select status, task_type, count(*)::int as n from tasks
+           where status in ('pending', 'in_progress') group by status, task_type`,
         );
         this.reset();
-        this.set({ status: 'pending' }, 0);
-        this.set({ status: 'in_progress' }, 0);
-        for (const r of rows) this.set({ status: r.status }, r.n);
+        for (const key of seen) {
+          const [status, task_type] = JSON.parse(key) as [string, string];
+          this.set({ status, task_type }, 0);
+        }
+        for (const r of rows) {
+          seen.add(JSON.stringify([r.status, r.task_type]));
+          this.set({ status: r.status, task_type: r.task_type }, r.n);
+        }
       },
     });
     new Gauge({

@@ -31,6 +31,9 @@ export interface TaskRow {
   started_at: Date | null;
   completed_at: Date | null;
   updated_at: Date;
+  /** The enqueuing request's W3C trace context (where the statement returns it). */
+  traceparent?: string | null;
+  tracestate?: string | null;
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -65,6 +68,10 @@ export interface ClaimedTask {
   parent_task_id: string | null;
   /** The enqueuing request's trace context (W3C), when it had one. */
   traceparent: string | null;
+  /** Its `tracestate`, passed on with the trace. */
+  tracestate: string | null;
+  /** Seconds from its run_at to this claim, by the store's clock. */
+  waited_seconds: number;
 }
 
 /** An attempt a worker holds: the task's key (tenant and id) and the attempt its lease is for. */

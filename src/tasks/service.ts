@@ -80,6 +80,7 @@ export class TaskService {
       session_id: input.session_id,
       created_by: who.actor,
       traceparent: traceparentOf(who.traceId ? { traceId: who.traceId, spanId: who.spanId } : undefined),
+      tracestate: who.traceId ? who.traceState : undefined,
     });
     if (row) {
       void announce(this.bus, [row.id]).catch(() => {});

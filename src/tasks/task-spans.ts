@@ -1,6 +1,7 @@
 import {
   childParent,
   endSpan,
+  inSpanContext,
   parentFromTraceparent,
   SpanKind,
   type SpanParent,
@@ -19,6 +20,15 @@ const attributes = (task: ClaimedTask) => ({
   'agentry.task.id': task.id,
   'agentry.task.attempt': task.attempt,
 });
+
+/** The trace a task continues: the enqueuing request's span, with its `tracestate`. */
+export function taskParent(task: {
+  traceparent?: string | null;
+  tracestate?: string | null;
+}): SpanParent | undefined {
+  const parent = parentFromTraceparent(task.traceparent);
+  return parent && task.tracestate ? { ...parent, traceState: task.tracestate } : parent;
+}
 
 /** One `claim {type}` span per claimed task that was traced, over the claim statement's time. */
 export function recordClaimSpans(batch: ClaimedTask[], startedAt: number, worker: string): void {
@@ -39,9 +49,11 @@ export function recordClaimSpans(batch: ClaimedTask[], startedAt: number, worker
 /** The `execute_task {type}` span of an attempt; its children (the agent's run) hang under `parent`. */
 export function startTaskSpan(task: ClaimedTask): {
   parent: SpanParent | undefined;
+  /** Runs `fn` with this span active: the store's and Redis's client spans hang under it. */
+  within: <T>(fn: () => T) => T;
   end: (err?: unknown) => void;
 } {
-  const from = parentFromTraceparent(task.traceparent);
+  const from = taskParent(task);
   const span = startSpan(
     `execute_task ${task.task_type}`,
     SpanKind.CONSUMER,
@@ -50,6 +62,7 @@ export function startTaskSpan(task: ClaimedTask): {
   );
   return {
     parent: childParent(span, from),
+    within: (fn) => inSpanContext(span, fn),
     end: (err) =>
       endSpan(span, err === undefined ? undefined : { type: 'error', message: (err as Error)?.message }),
   };

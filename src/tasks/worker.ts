@@ -203,6 +203,8 @@ export class Worker {
       if (tracingEnabled()) recordClaimSpans(batch, claimStarted, this.owner);
       this.summary.claimed += batch.length;
       this.o.metrics?.claims.inc(batch.length);
+      for (const t of batch)
+        this.o.metrics?.waited.observe({ task_type: t.task_type }, Number(t.waited_seconds));
       if (batch.length > 0 && !this.announceOn) this.announce(batch.map((t) => t.id));
       this.queued.push(...batch);
       this.pump();
@@ -247,7 +249,7 @@ export class Worker {
     const span = startTaskSpan(task);
     attempt.trace = span.parent;
     try {
-      outcome = await this.o.handlers.resolve(task)(task, attempt);
+      outcome = await span.within(() => this.o.handlers.resolve(task)(task, attempt));
       span.end();
     } catch (err) {
       span.end(err);
@@ -256,6 +258,10 @@ export class Worker {
       return;
     }
     if (attempt.detached) return;
+    this.o.metrics?.attempts.observe(
+      { task_type: task.task_type, outcome: 'completed' },
+      (performance.now() - attempt.startedAt) / 1000,
+    );
     this.completions.add({
       tenant_id: task.tenant_id,
       id: task.id,
@@ -282,6 +288,10 @@ export class Worker {
       durationMs: performance.now() - attempt.startedAt,
     });
     if (!failed) return; // the lease was lost meanwhile: nothing to record
+    this.o.metrics?.attempts.observe(
+      { task_type: task.task_type, outcome: failed.status === 'pending' ? 'retry' : 'failed' },
+      (performance.now() - attempt.startedAt) / 1000,
+    );
     this.announce([task.id]);
     if (failed.status === 'pending') {
       this.summary.retried++;

@@ -19,8 +19,8 @@ export interface ToolContext {
    * writes elsewhere can pass it on (an `Idempotency-Key` header) or record it and skip a repeat.
    */
   idempotencyKey: string;
-  /** W3C trace context naming this call's span, for tools that call out (A2A agents). */
-  traceparent?: string;
+  /** This call's W3C trace context (its `execute_tool` span), for a tool that calls a server. */
+  trace?: { traceparent: string; tracestate?: string };
 }
 
 export interface ToolDefinition<A = Record<string, unknown>> {

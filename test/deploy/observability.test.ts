@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../helpers/eventually.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { waitForStatus } from '../tasks/helpers.ts';
 
@@ -44,7 +45,22 @@ describe('deploy/grafana/agentry.json', () => {
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'agentry-dash-'));
     s = await startServer('pglite', { runtime: { workspaces_dir: dir }, auth: { metrics_token: token } });
+    // Budgets, so that agentry_budget_used_ratio has series: the tenant's and the agent's.
+    s.app.services.policies.set({
+      tenants: {
+        default: { budgets: { tokens_per_day: 1_000_000, agents: { dash: { tokens_per_month: 10_000 } } } },
+      },
+    });
   });
+  const scrape = async () => {
+    const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200, 'the metrics token reads /metrics');
+    return res.text();
+  };
+  const sample = (text: string, series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
   after(async () => {
     await s.close();
     rmSync(dir, { recursive: true, force: true });
@@ -64,9 +80,29 @@ describe('deploy/grafana/agentry.json', () => {
     });
     await waitForStatus(s, task.body.id, ['completed']);
 
-    const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-    assert.equal(res.status, 200, 'the metrics token reads /metrics');
-    const text = await res.text();
+    // Usage rows reach the store on the gateway's flush: the budget ratio follows them.
+    const budgetSeries = 'agentry_budget_used_ratio{tenant="default",agent="dash",budget="tokens_per_month"}';
+    const text = await eventually(
+      async () => {
+        const t = await scrape();
+        return (sample(t, budgetSeries) ?? 0) > 0 ? t : undefined;
+      },
+      15_000,
+      'the agent budget to show usage',
+    );
+    const tenantWide = sample(
+      text,
+      'agentry_budget_used_ratio{tenant="default",agent="",budget="tokens_per_day"}',
+    );
+    assert.ok(
+      tenantWide !== undefined && tenantWide > 0 && tenantWide < sample(text, budgetSeries)!,
+      String(tenantWide),
+    );
+    assert.equal(sample(text, 'agentry_task_wait_seconds_count{task_type="summarize"}'), 1);
+    assert.equal(
+      sample(text, 'agentry_task_duration_seconds_count{task_type="summarize",outcome="completed"}'),
+      1,
+    );
     const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
     const dashboard = JSON.parse(readFileSync(deploy('grafana/agentry.json'), 'utf8'));
     const queried = new Set<string>();
@@ -89,6 +125,35 @@ describe('deploy/grafana/agentry.json', () => {
     assert.match(text, /agentry_tool_call_errors_total\{tool="current_time"\} 1/);
     assert.match(text, /agentry_run_duration_seconds_count\{agent="dash",outcome="completed"\} [3-9]/);
     assert.match(text, /^process_resident_memory_bytes /m);
+  });
+
+  it('counts open event streams by route while they are open', async () => {
+    const agent = await s.request('POST', '/v1/agents', {
+      body: { name: 'streamer', task_types: [{ name: 'later' }] },
+    });
+    // Not due for an hour: its event stream stays open, waiting.
+    const task = await s.request('POST', '/v1/tasks', {
+      body: { agent_id: agent.body.id, task_type: 'later', title: 'Later', delay_seconds: 3600 },
+    });
+    assert.equal(task.status, 202, task.text);
+    const series = 'agentry_open_streams{route="/v1/tasks/:id/events"}';
+    const before = sample(await scrape(), series) ?? 0;
+    const controller = new AbortController();
+    const res = await fetch(`${s.url}/v1/tasks/${task.body.id}/events`, {
+      headers: { authorization: `Bearer ${s.adminKey}` },
+      signal: controller.signal,
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    await reader.read(); // ': connected'
+    assert.equal(sample(await scrape(), series), before + 1);
+    controller.abort();
+    await reader.cancel().catch(() => {});
+    await eventually(
+      async () => (sample(await scrape(), series) === before ? true : undefined),
+      10_000,
+      'the stream to be counted out',
+    );
   });
 
   it('refuses a wrong metrics token, and the token opens no other route', async () => {

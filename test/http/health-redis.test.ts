@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createTenant } from '../auth/fixtures.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -16,7 +17,7 @@ describe('GET /health with Redis configured', () => {
     await redis.stop();
   });
 
-  it('is green with Redis up, amber (degraded, 200) with Redis stopped, and green again when it is back', async () => {
+  it('is green with Redis up and amber (degraded, 200) with Redis stopped', async () => {
     const up = await s.request('GET', '/health', { key: null });
     assert.equal(up.status, 200, up.text);
     assert.equal(up.body.status, 'ok');
@@ -39,5 +40,38 @@ describe('GET /health with Redis configured', () => {
     assert.equal(ready.status, 200, ready.text);
     assert.equal(ready.body.status, 'ok');
     assert.equal((await s.request('GET', '/health/live', { key: null })).status, 200);
+  });
+
+  it('serves a fail_open tenant unmetered while Redis is down (amber), and refuses a strict one with 503', async () => {
+    // Per-key rate limits, counted in Redis: a key made now has no lease yet, so its first call
+    // must reach Redis. (Redis was stopped by the test before.)
+    const strict = await createTenant(s, 'strict-limits');
+    s.app.services.policies.set({
+      tenants: {
+        default: { fail_open: true, rate_limits: { per_key: { requests_per_minute: 1000 } } },
+        'strict-limits': { fail_open: false, rate_limits: { per_key: { requests_per_minute: 1000 } } },
+      },
+    });
+    const chat = async (adminKey: string) => {
+      const key = await s.request('POST', '/v1/keys', { body: { scopes: ['write'] }, key: adminKey });
+      assert.equal(key.status, 201, key.text);
+      const agent = await s.request('POST', '/v1/agents', { body: { name: 'limited' }, key: adminKey });
+      assert.equal(agent.status, 201, agent.text);
+      return s.request('POST', `/v1/agents/${agent.body.id}/chat`, {
+        body: { message: 'hello', stream: false },
+        key: key.body.secret,
+      });
+    };
+    const open = await chat(s.adminKey);
+    assert.equal(open.status, 200, open.text);
+    const refused = await chat(strict.adminKey);
+    assert.equal(refused.status, 503, refused.text);
+    assert.equal(refused.body.error.code, 'store_unavailable');
+    assert.ok(refused.headers.get('retry-after'));
+
+    const health = await s.request('GET', '/health', { key: null });
+    assert.equal(health.status, 200, health.text);
+    assert.equal(health.body.overall, 'amber');
+    assert.equal(health.body.components.redis.status, 'down');
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createTenant } from '../auth/fixtures.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
 interface Sample {
@@ -66,6 +67,46 @@ for (const store of stores) {
       const reader = await s.request('GET', '/metrics', { key: readKey });
       assert.equal(reader.status, 403);
       assert.equal(reader.body.error.code, 'forbidden');
+    });
+
+    it('is readable with a metrics-scope key of the default tenant, which opens nothing else', async () => {
+      const created = await s.request('POST', '/v1/keys', {
+        body: { name: 'prometheus', scopes: ['metrics'] },
+      });
+      assert.equal(created.status, 201, created.text);
+      assert.deepEqual(created.body.scopes, ['metrics']);
+      const scraper = created.body.secret as string;
+      const scrape = await s.request('GET', '/metrics', { key: scraper });
+      assert.equal(scrape.status, 200);
+      assert.match(scrape.text, /^# TYPE agentry_open_streams gauge$/m);
+      for (const [method, path] of [
+        ['GET', '/v1/agents'],
+        ['POST', '/v1/agents'],
+        ['GET', '/v1/keys'],
+        ['GET', '/v1/runs'],
+        ['GET', '/v1/journal'],
+      ] as const) {
+        const res = await s.request(method, path, {
+          key: scraper,
+          body: method === 'POST' ? { name: 'x' } : undefined,
+        });
+        assert.equal(res.status, 403, `${method} ${path}: ${res.text}`);
+        assert.equal(res.body.error.code, 'forbidden');
+      }
+
+      // /metrics covers every tenant: another tenant gets no scrape key, and its admin no metrics.
+      const other = await createTenant(s, 'metrics-other');
+      const refused = await s.request('POST', '/v1/keys', {
+        body: { scopes: ['metrics'] },
+        key: other.adminKey,
+      });
+      assert.equal(refused.status, 400, refused.text);
+      assert.match(refused.body.error.message, /default tenant/);
+      const viaRoot = await s.request('POST', '/v1/keys', {
+        body: { scopes: ['metrics'], tenant: other.name },
+      });
+      assert.equal(viaRoot.status, 400, viaRoot.text);
+      assert.equal((await s.request('GET', '/metrics', { key: other.adminKey })).status, 403);
     });
 
     it('exposes the HTTP duration histogram by route template and status, process metrics and pool gauges', async () => {

@@ -23,6 +23,15 @@ async function call(url: string, key: string, method: string, path: string, body
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined, text };
 }
 
+/** Whether `span` hangs (at any depth) under the span `ancestor`. */
+function hangsUnder(spans: ReceivedSpan[], span: ReceivedSpan, ancestor: ReceivedSpan): boolean {
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  for (let s: ReceivedSpan | undefined = span, n = 0; s && n < 20; s = byId.get(s.parentSpanId), n++) {
+    if (s.parentSpanId === ancestor.spanId) return true;
+  }
+  return false;
+}
+
 const one = (spans: ReceivedSpan[], name: string) => {
   const found = spans.filter((s) => s.name === name);
   assert.equal(found.length, 1, `one ${name} span in ${spans.map((s) => s.name).join(', ')}`);
@@ -145,6 +154,18 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
     assert.equal(res.status, 400);
     assert.equal(res.headers.get('x-trace-id'), given);
     assert.equal(res.headers.get('x-request-id'), 'client-req-1');
+    // A client's mistake is not the server's: the request span is not marked as an error.
+    await eventually(
+      async () => (receiver.spans.some((s) => s.traceId === given) ? true : undefined),
+      15_000,
+      'the 400 request span',
+    );
+    const bad = one(
+      receiver.spans.filter((s) => s.traceId === given),
+      'GET /v1/runs/:id',
+    );
+    assert.equal(bad.attributes['http.response.status_code'], 400);
+    assert.notEqual(bad.status.code, 2, 'not ERROR');
     const missing = await call(app.url, app.adminKey, 'GET', '/nothing-here');
     assert.equal(missing.status, 404);
     assert.match(missing.headers.get('x-trace-id') ?? '', /^[0-9a-f]{32}$/);
@@ -221,9 +242,102 @@ describe('a task enqueued through the API and run by a worker in another process
     assert.equal(invoke.parentSpanId, execute.spanId);
     const chat = receiver.spans.find((s) => s.name.startsWith('chat ') && s.parentSpanId === invoke.spanId);
     assert.ok(chat, 'the run’s model call is in the same trace');
+    const workerQueries = receiver.spans.filter(
+      (s) => s.name.startsWith('pg.query') && s.resource['agentry.role'] === 'worker',
+    );
+    assert.ok(
+      workerQueries.some((s) => s.parentSpanId === invoke.spanId),
+      'the run’s own queries hang under its invoke_agent span',
+    );
+    for (const s of workerQueries)
+      assert.ok(hangsUnder(receiver.spans, s, execute), `${s.name} under the task`);
 
     const runs = await call(api.url, api.adminKey, 'GET', `/v1/runs?task_id=${task.body.id}`);
     assert.equal(runs.body.data.length, 1);
     assert.equal(runs.body.data[0].trace_id, traceId, 'the run trace names the same trace');
+  });
+});
+
+describe('PostgreSQL and Redis client spans (the official instrumentations)', {
+  skip: (!process.env.DATABASE_URL || !process.env.REDIS_URL) && 'needs DATABASE_URL and REDIS_URL',
+}, () => {
+  const receiver = new OtlpReceiver();
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let app: Awaited<ReturnType<typeof startTracedApp>>;
+
+  before(async () => {
+    await receiver.start();
+    db = await freshDatabase();
+    app = await startTracedApp(
+      receiver,
+      {
+        store: { database_url: db.url, pool_max: 3 },
+        redis_url: process.env.REDIS_URL,
+        ops_team: { seed: false },
+        sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } },
+        tasks: { workers: 0 },
+      },
+      'agentry.role=api',
+    );
+  });
+  after(async () => {
+    await app?.stop();
+    await receiver.close();
+    await db?.drop();
+  });
+
+  const under = (span: ReceivedSpan, ancestor: ReceivedSpan) => hangsUnder(receiver.spans, span, ancestor);
+
+  it('hangs the queries and Redis commands a request makes under its SERVER span', async () => {
+    const res = await call(app.url, app.adminKey, 'GET', '/health', undefined, { traceparent });
+    assert.ok(res.status === 200 || res.status === 503, res.text);
+    await eventually(
+      async () => (receiver.spans.some((s) => s.name === 'GET /health') ? true : undefined),
+      15_000,
+      'the health request span',
+    );
+    const server = one(receiver.spans, 'GET /health');
+    assert.equal(server.parentSpanId, callerSpan);
+    assert.equal(server.kind, 2, 'SERVER');
+    const inTrace = receiver.spans.filter((s) => s.traceId === traceId);
+    const queries = inTrace.filter((s) => s.name.startsWith('pg.query'));
+    const redis = inTrace.filter((s) => s.attributes['db.system'] === 'redis' || s.name === 'ping');
+    assert.ok(queries.length > 0, `a pg.query span in ${inTrace.map((s) => s.name).join(', ')}`);
+    assert.ok(redis.length > 0, `a Redis span in ${inTrace.map((s) => s.name).join(', ')}`);
+    for (const s of [...queries, ...redis]) {
+      assert.equal(s.kind, 3, `${s.name} is a CLIENT span`);
+      assert.ok(under(s, server), `${s.name} hangs under the request`);
+    }
+  });
+
+  it('gives a request without traceparent the trace id its X-Trace-ID names', async () => {
+    const given = 'fedcba9876543210fedcba9876543210';
+    const res = await call(app.url, app.adminKey, 'GET', '/v1/agents', undefined, { 'x-trace-id': given });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers.get('x-trace-id'), given);
+    await eventually(
+      // The request span ends (and is exported) after its queries' spans.
+      async () =>
+        receiver.spans.some((s) => s.traceId === given && s.name === 'GET /v1/agents') ? true : undefined,
+      15_000,
+      'the request span',
+    );
+    const server = one(
+      receiver.spans.filter((s) => s.traceId === given),
+      'GET /v1/agents',
+    );
+    assert.equal(server.parentSpanId, '', 'a root span');
+    assert.ok(
+      receiver.spans.some((s) => s.traceId === given && s.name.startsWith('pg.query') && under(s, server)),
+      'its queries are in the same trace',
+    );
+  });
+
+  it('starts no trace for queries made outside any span (worker polls, LISTEN, sweeps)', () => {
+    const roots = receiver.spans.filter((s) => s.parentSpanId === '' && s.name.startsWith('pg.'));
+    assert.deepEqual(
+      roots.map((s) => s.name),
+      [],
+    );
   });
 });

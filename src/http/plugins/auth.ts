@@ -111,5 +111,6 @@ export function actorOf(request: FastifyRequest): Actor {
     requestId: request.id,
     traceId: request.traceId,
     spanId: request.parentSpanId,
+    traceState: request.traceState,
   };
 }

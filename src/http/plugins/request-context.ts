@@ -1,8 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
-import { endSpan, type Span, SpanKind, startSpan } from '../../observability/spans.ts';
-import { tracingEnabled } from '../../observability/tracing.ts';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 
 /** What a caller may send as X-Request-Id: short, printable, no spaces (it lands in logs and rows). */
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -20,6 +18,8 @@ export interface TraceContext {
   parentSpanId?: string;
   /** W3C trace flags (bit 0: sampled); `01` for a trace started here. */
   flags: string;
+  /** The caller's `tracestate`, kept with its `traceparent` (meaningless without one). */
+  traceState?: string;
 }
 
 /**
@@ -47,6 +47,26 @@ function givenTraceId(header: string | string[] | undefined): string | undefined
   return traceIdPattern.test(id) && !/^0+$/.test(id) ? id : undefined;
 }
 
+/**
+ * A `tracestate` worth passing on: list-members of `key=value`, at most 32 of them and 512
+ * characters in all (the W3C limits); several headers are joined as the spec says. Anything else
+ * is dropped, not repaired.
+ */
+const traceStateMember =
+  /^[a-z0-9][_0-9a-z\-*/@]{0,255}=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+export function traceStateOf(header: string | string[] | undefined): string | undefined {
+  const joined = Array.isArray(header) ? header.join(',') : header;
+  if (!joined) return undefined;
+  const members = joined
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  if (members.length === 0 || members.length > 32) return undefined;
+  if (!members.every((m) => traceStateMember.test(m))) return undefined;
+  const value = members.join(',');
+  return value.length <= 512 ? value : undefined;
+}
+
 // Computed once per raw request: the child logger is built before any hook runs, and the hook
 // reads the same answer back, so the log lines and the request agree on the trace id. Kept on the
 // request itself, not in a WeakMap: every entry of a WeakMap keyed by a young object is more work
@@ -57,7 +77,9 @@ type Traced = IncomingMessage & { [traceContext]?: TraceContext };
 export function traceContextOf(req: Traced): TraceContext {
   let ctx = req[traceContext];
   if (!ctx) {
-    ctx = parseTraceparent(req.headers.traceparent) ?? {
+    const parent = parseTraceparent(req.headers.traceparent);
+    if (parent) parent.traceState = traceStateOf(req.headers.tracestate);
+    ctx = parent ?? {
       // A caller's X-Trace-ID is kept when it is a valid trace id; otherwise a v4 UUID's hex is 122
       // random bits: enough for a trace id, and Node's randomUUID draws from a cached entropy pool
       // instead of a call into the CSPRNG per request.
@@ -149,7 +171,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** W3C trace id: from `traceparent` when valid, else fresh. */
     traceId: string;
+    /** The span this request's work hangs under: its SERVER span when traced, else the caller's. */
     parentSpanId?: string;
+    /** The caller's W3C `tracestate`, passed on unchanged to the upstreams called for it. */
+    traceState?: string;
   }
 }
 
@@ -157,60 +182,13 @@ declare module 'fastify' {
 export function registerRequestContext(app: FastifyInstance): void {
   app.decorateRequest('traceId', '');
   app.decorateRequest('parentSpanId', undefined);
+  app.decorateRequest('traceState', undefined);
   app.addHook('onRequest', async (request, reply) => {
     const ctx = traceContextOf(request.raw);
     request.traceId = ctx.traceId;
     request.parentSpanId = ctx.parentSpanId;
+    request.traceState = ctx.traceState;
     reply.header('x-request-id', request.id);
     reply.header('x-trace-id', ctx.traceId);
-    if (tracingEnabled()) startServerSpan(request, ctx);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request[serverSpan]?.setAttribute('http.response.status_code', reply.statusCode);
-    if (request[serverSpan]) {
-      endSpan(request[serverSpan], reply.statusCode >= 500 ? { type: String(reply.statusCode) } : undefined);
-    }
-  });
-}
-
-const serverSpan = Symbol('agentry.serverSpan');
-declare module 'fastify' {
-  interface FastifyRequest {
-    [serverSpan]?: Span;
-  }
-}
-
-/**
- * The request's SERVER span, continuing the caller's trace (or starting this request's own, with
- * the trace id its logs and X-Trace-ID already carry). The work a request starts hangs under it:
- * `parentSpanId` becomes this span's id.
- */
-function startServerSpan(request: FastifyRequest, ctx: TraceContext): void {
-  const route = request.routeOptions.url;
-  const span = startSpan(
-    route ? `${request.method} ${route}` : request.method,
-    SpanKind.SERVER,
-    {
-      'http.request.method': request.method,
-      'url.path': request.url.split('?', 1)[0]!,
-      ...(route && { 'http.route': route }),
-      'agentry.request_id': request.id,
-    },
-    { traceId: ctx.traceId, spanId: ctx.parentSpanId },
-  );
-  request[serverSpan] = span;
-  request.parentSpanId = span.spanContext().spanId;
-}
-
-/**
- * Headers that carry this request's identity to an upstream (model provider, callback, remote
- * agent): the same request id, and a `traceparent` continuing this trace with a new span.
- */
-export function outboundHeaders(request: FastifyRequest): Record<string, string> {
-  const flags = traceContextOf(request.raw).flags;
-  const span = request[serverSpan] ? request.parentSpanId : randomBytes(8).toString('hex');
-  return {
-    'x-request-id': request.id,
-    traceparent: `00-${request.traceId}-${span}-${flags}`,
-  };
 }

@@ -1,13 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../auth/authenticator.ts';
-import { isRoot } from '../../auth/principal.ts';
+import { canScrape } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
 
 /**
  * Who may read /metrics: a scraper with the metrics token (`AGENTRY_METRICS_TOKEN`: it opens this
  * route and no other, and needs no store look-up, so a scrape still answers while the store is
- * down), or a root admin (default tenant admin key, internal secret).
+ * down), a `metrics`-scope key of the default tenant (it opens this route and no other), or a root
+ * admin (default tenant admin key, internal secret).
  */
 export async function authorizeScrape(
   request: FastifyRequest,
@@ -34,9 +35,12 @@ export async function authorizeScrape(
     onFailure('missing');
     throw new AppError('unauthorized', 'credentials required: the metrics token or a root admin key');
   }
-  if (!isRoot(principal)) {
+  if (!canScrape(principal)) {
     onFailure('scope');
-    throw new AppError('forbidden', 'metrics are for operators: the metrics token or a root admin key');
+    throw new AppError(
+      'forbidden',
+      'metrics are for operators: the metrics token, a metrics-scope key or an admin key of the default tenant',
+    );
   }
 }
 

@@ -15,7 +15,7 @@ import type { CallContext, CallTiming, CompletionChunk } from '../../models/type
 import { clientGone } from '../client-gone.ts';
 import { drained } from '../drained.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { SseWriter } from '../sse.ts';
+import { countStream, SseWriter } from '../sse.ts';
 
 const toolCall = z.object({
   id: z.string(),
@@ -102,6 +102,7 @@ export const chatCompletionRoutes =
           requestId: req.id,
           traceId: req.traceId,
           parentSpanId: req.parentSpanId,
+          traceState: req.traceState,
           // The client going away aborts the upstream call too.
           signal: clientGone(reply.raw),
           timing,
@@ -137,6 +138,7 @@ export const chatCompletionRoutes =
         });
         // Not resumable (the OpenAI format has no event ids): a slow client holds the upstream back
         // rather than being cut off, so only the socket's buffer is held for it.
+        countStream(req, raw);
         const out = new SseWriter(raw);
         try {
           let next: IteratorResult<CompletionChunk> = first;

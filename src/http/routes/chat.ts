@@ -28,6 +28,7 @@ export function callerOf(req: FastifyRequest): RunCaller {
     traceId: req.traceId,
     parentSpanId: req.parentSpanId,
     viewer: viewerOf(req),
+    traceState: req.traceState,
   };
 }
 

@@ -2,8 +2,8 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
-import { isRoot, scopes } from '../../auth/principal.ts';
-import { notFound } from '../../errors.ts';
+import { isRoot, ROOT_TENANT, scopes } from '../../auth/principal.ts';
+import { AppError, notFound } from '../../errors.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { authErrors, idParams } from './common.ts';
 
@@ -69,6 +69,12 @@ export const keyRoutes =
       },
       async (req, reply) => {
         const tenantId = await targetTenant(req, req.body.tenant);
+        if (req.body.scopes.includes('metrics') && (await tenants.find(tenantId))?.name !== ROOT_TENANT) {
+          // /metrics covers every tenant: a scrape key belongs to the operators' (default) tenant.
+          throw new AppError('bad_request', 'the metrics scope is only for keys of the default tenant', {
+            details: [{ path: 'scopes', message: 'metrics: default tenant only' }],
+          });
+        }
         const p = principalOf(req);
         // A user's key acts for that user; a key made by a key acts for no user unless told.
         const owner = req.body.owner ?? (p.via === 'jwt' || p.via === 'dev' ? p.userId : undefined);

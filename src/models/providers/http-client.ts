@@ -127,6 +127,7 @@ function cleanMessage(message: string): string {
 export interface CallIds {
   requestId?: string;
   traceparent?: string;
+  tracestate?: string;
 }
 
 export function requestHeaders(ids: CallIds | undefined): Record<string, string> | undefined {
@@ -134,5 +135,6 @@ export function requestHeaders(ids: CallIds | undefined): Record<string, string>
   const h: Record<string, string> = {};
   if (ids.requestId) h['x-request-id'] = ids.requestId;
   if (ids.traceparent) h.traceparent = ids.traceparent;
+  if (ids.traceparent && ids.tracestate) h.tracestate = ids.tracestate;
   return h;
 }

@@ -7,7 +7,7 @@ import { guardedFetch, type OutboundNetwork } from '../../net/outbound.ts';
 import type { SandboxBind } from '../sandbox/bwrap-args.ts';
 import type { SandboxService } from '../sandbox/service.ts';
 import { SandboxRefusal } from '../sandbox/types.ts';
-import { type JsonSchema, ToolError } from '../types.ts';
+import { type JsonSchema, type ToolContext, ToolError } from '../types.ts';
 import { SandboxStdioTransport } from './sandbox-transport.ts';
 import type { McpServerRow } from './schema.ts';
 
@@ -81,19 +81,29 @@ export class McpConnection {
     }
   }
 
-  async call(remoteName: string, args: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
+  /**
+   * Calls a tool. The W3C trace context goes in `params._meta` (`traceparent`, `tracestate`, as
+   * the OpenTelemetry MCP conventions say, for every transport), and over HTTP also as headers.
+   */
+  async call(
+    remoteName: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+    trace?: ToolContext['trace'],
+  ): Promise<unknown> {
     const options = { signal, timeout: this.d.config.call_timeout_ms };
+    const params = { name: remoteName, arguments: args, ...(trace && { _meta: { ...trace } }) };
     let client = await this.connect();
     let result: Awaited<ReturnType<Client['callTool']>>;
     try {
-      result = await client.callTool({ name: remoteName, arguments: args }, undefined, options);
+      result = await client.callTool(params, undefined, options);
     } catch (err) {
       if (signal.aborted || !brokenConnection(err)) throw this.toolError(err);
       // The server went away since the last call (restart, idle timeout): once more, on a new connection.
       await this.reset();
       client = await this.connect();
       try {
-        result = await client.callTool({ name: remoteName, arguments: args }, undefined, options);
+        result = await client.callTool(params, undefined, options);
       } catch (again) {
         throw this.toolError(again);
       }
@@ -174,12 +184,14 @@ export class McpConnection {
       // timeouts (connect_timeout_ms, call_timeout_ms) bound the exchanges.
       return new StreamableHTTPClientTransport(new URL(row.url!), {
         requestInit: { headers },
-        fetch: guardedFetch({
-          allowPrivate: this.d.allowPrivate,
-          maxBytes: this.d.config.max_response_bytes,
-          maxRedirects: 3,
-          network: this.d.network,
-        }),
+        fetch: withTraceHeaders(
+          guardedFetch({
+            allowPrivate: this.d.allowPrivate,
+            maxBytes: this.d.config.max_response_bytes,
+            maxRedirects: 3,
+            network: this.d.network,
+          }),
+        ),
       });
     }
     const argv = [row.command!, ...row.args].map(shellQuote).join(' ');
@@ -230,6 +242,36 @@ export class McpConnection {
     if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed)
       return new ToolError(`MCP server ${this.row.name}: ${err.message}`);
     return this.unreachable(err);
+  }
+}
+
+/**
+ * A JSON-RPC request's `params._meta.traceparent` / `tracestate` as HTTP headers too: an MCP
+ * server behind plain HTTP tracing (a proxy, the http instrumentation) joins the trace without
+ * reading the message.
+ */
+function withTraceHeaders(inner: typeof fetch): typeof fetch {
+  return (input, init) => {
+    const meta =
+      typeof init?.body === 'string' && init.body.includes('"traceparent"') ? metaOf(init.body) : undefined;
+    if (!meta) return inner(input, init);
+    const headers = new Headers(init?.headers);
+    headers.set('traceparent', meta.traceparent);
+    if (meta.tracestate) headers.set('tracestate', meta.tracestate);
+    return inner(input, { ...init, headers });
+  };
+}
+
+function metaOf(body: string): { traceparent: string; tracestate?: string } | undefined {
+  try {
+    const meta = (JSON.parse(body) as { params?: { _meta?: Record<string, unknown> } }).params?._meta;
+    if (typeof meta?.traceparent !== 'string') return undefined;
+    return {
+      traceparent: meta.traceparent,
+      ...(typeof meta.tracestate === 'string' && { tracestate: meta.tracestate }),
+    };
+  } catch {
+    return undefined;
   }
 }
 

@@ -7,7 +7,7 @@ import { type BreakerOptions, CircuitBreaker } from '../../resilience/breaker.ts
 import { parseToolArguments } from '../arguments.ts';
 import type { SandboxBind } from '../sandbox/bwrap-args.ts';
 import type { SandboxService } from '../sandbox/service.ts';
-import { ToolError, type ToolOutcome } from '../types.ts';
+import { type ToolContext, ToolError, type ToolOutcome } from '../types.ts';
 import { McpConnection, type McpTool, McpUnavailableError } from './connection.ts';
 import type { McpServerRow } from './schema.ts';
 import type { McpServerStore } from './servers.ts';
@@ -148,6 +148,7 @@ export class McpManager {
     name: string,
     rawArguments: string,
     signal: AbortSignal,
+    trace?: ToolContext['trace'],
   ): Promise<ToolOutcome | undefined> {
     const parts = splitToolName(name);
     if (!parts) return undefined;
@@ -171,7 +172,7 @@ export class McpManager {
         breaker.release();
         return { ok: false, error: `MCP server ${parts.server} has no tool ${parts.tool}` };
       }
-      const output = await conn.call(tool.remoteName, args as Record<string, unknown>, signal);
+      const output = await conn.call(tool.remoteName, args as Record<string, unknown>, signal, trace);
       breaker.success();
       return { ok: true, output };
     } catch (err) {

@@ -62,7 +62,7 @@ export class TenantToolRegistry extends SandboxedToolRegistry {
       if (outcome) return outcome;
     }
     if (!this.get(name)) {
-      const outcome = await this.extra.mcp.execute(ctx.tenantId, name, rawArguments, ctx.signal);
+      const outcome = await this.extra.mcp.execute(ctx.tenantId, name, rawArguments, ctx.signal, ctx.trace);
       if (outcome) return outcome;
     }
     return super.execute(name, rawArguments, ctx);
