@@ -97,6 +97,24 @@ describe('web console: the newcomer path', () => {
     assert.deepEqual(errors, []);
   });
 
+  it('finds the chat among the runs and opens its waterfall, the approved tool call one of its steps', async () => {
+    const runs = await s.request('GET', `/v1/runs?agent_id=${agentId}`);
+    const traces = await Promise.all(
+      runs.body.data.map(async (r: { id: string }) => ({
+        id: r.id,
+        trace: (await s.request('GET', `/v1/runs/${r.id}/trace`)).body,
+      })),
+    );
+    const toolRun = traces.find((t) => JSON.stringify(t.trace).includes('write_file'));
+    assert.ok(toolRun, 'the run that called write_file has a trace');
+    await page.getByRole('link', { name: 'Runs', exact: true }).click();
+    await page.getByRole('link', { name: toolRun.id.slice(-8) }).click();
+    const waterfall = page.getByRole('list', { name: 'Waterfall' });
+    await waterfall.getByRole('button', { name: /tool · write_file/ }).waitFor();
+    await waterfall.getByRole('button', { name: /^model · / }).first().waitFor();
+    assert.deepEqual(errors, []);
+  });
+
   it('resumes a dropped stream from the last event id: no text repeated, none missing', async () => {
     // The chat's own connection is cut after its third text event; the console must pick the run
     // up from GET /v1/runs/:id/stream with Last-Event-ID.

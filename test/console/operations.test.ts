@@ -141,7 +141,7 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
 
   it('opens a failing run in the clinic on its failing step, with its input, output and error', async () => {
     const { page, errors } = await open('/runs?has_error=true');
-    await page.getByRole('link', { name: failingRunId.slice(0, 8) }).click();
+    await page.getByRole('link', { name: failingRunId.slice(-8) }).click();
     const detail = page.getByRole('region', { name: 'Step detail' });
     await detail.getByRole('heading', { name: /tool: current_time/ }).waitFor();
     await detail.getByText('error', { exact: true }).waitFor();

@@ -52,7 +52,7 @@ function Waterfall({ trace }: { trace: Trace }) {
         <Link to="/runs">← Runs</Link>
       </p>
       <div className="page-head">
-        <h1>Run {run.id.slice(0, 8)}</h1>
+        <h1>Run {run.id.slice(-8)}</h1>
         <StatusBadge status={run.status} />
       </div>
       <dl className="facts">
@@ -70,7 +70,7 @@ function Waterfall({ trace }: { trace: Trace }) {
           <>
             <dt>Task</dt>
             <dd>
-              <Link to={`/tasks/${run.task_id}`}>{run.task_id.slice(0, 8)}</Link>
+              <Link to={`/tasks/${run.task_id}`}>{run.task_id.slice(-8)}</Link>
             </dd>
           </>
         ) : null}

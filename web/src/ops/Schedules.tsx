@@ -30,7 +30,7 @@ export function Schedules() {
     },
     onSuccess: refresh,
   });
-  const agentName = (id: string) => agents.data?.find((a) => a.id === id)?.name ?? id.slice(0, 8);
+  const agentName = (id: string) => agents.data?.find((a) => a.id === id)?.name ?? id.slice(-8);
 
   return (
     <section>

@@ -119,7 +119,7 @@ export function TaskDetail() {
         <ul>
           {runs.data.map((r) => (
             <li key={r.id}>
-              <Link to={`/runs/${r.id}`}>Run {r.id.slice(0, 8)}</Link> <StatusBadge status={r.status} />{' '}
+              <Link to={`/runs/${r.id}`}>Run {r.id.slice(-8)}</Link> <StatusBadge status={r.status} />{' '}
               {when(r.created_at)}
             </li>
           ))}

@@ -140,10 +140,10 @@ function RunList() {
               {rows.map((r) => (
                 <tr key={r.id}>
                   <td>
-                    <Link to={`/runs/${r.id}`}>{r.id.slice(0, 8)}</Link>
+                    <Link to={`/runs/${r.id}`}>{r.id.slice(-8)}</Link>
                     {r.has_error ? <span className="badge badge-error">error</span> : null}
                   </td>
-                  <td>{r.agent_name ?? r.agent_id.slice(0, 8)}</td>
+                  <td>{r.agent_name ?? r.agent_id.slice(-8)}</td>
                   <td>
                     <StatusBadge status={r.status} />
                   </td>

@@ -39,7 +39,7 @@ function TaskList() {
   const [window, setWindow] = useState<Window>('any');
   const [view, setView] = useState<'list' | 'board'>('list');
   const filters = { agent_id: agent || undefined, task_type: type || undefined, since: sinceOf(window) };
-  const agentName = (id: string) => agents.data?.find((a) => a.id === id)?.name ?? id.slice(0, 8);
+  const agentName = (id: string) => agents.data?.find((a) => a.id === id)?.name ?? id.slice(-8);
 
   return (
     <section>

@@ -75,7 +75,7 @@ export function TeamGraph({
   const shown = nodes.map((n) => ({
     ...n,
     data: {
-      name: names.get(n.id) ?? n.id.slice(0, 8),
+      name: names.get(n.id) ?? n.id.slice(-8),
       state: states[n.id] ?? 'idle',
       entry: n.id === graph.entry,
     },
