@@ -111,7 +111,10 @@ describe('web console: the newcomer path', () => {
     await page.getByRole('link', { name: toolRun.id.slice(-8) }).click();
     const waterfall = page.getByRole('list', { name: 'Waterfall' });
     await waterfall.getByRole('button', { name: /tool · write_file/ }).waitFor();
-    await waterfall.getByRole('button', { name: /^model · / }).first().waitFor();
+    await waterfall
+      .getByRole('button', { name: /^model · / })
+      .first()
+      .waitFor();
     assert.deepEqual(errors, []);
   });
 

@@ -25,7 +25,10 @@ for (const store of stores) {
     let agent: { id: string };
 
     before(async () => {
-      s = await startServer(store, { models: { mock: { chunk_delay_ms: 0, words_per_chunk: 1 } } });
+      // A call that sets no max_tokens is capped at default_max_tokens: room for the whole answer.
+      s = await startServer(store, {
+        models: { default_max_tokens: 4_000_000, mock: { chunk_delay_ms: 0, words_per_chunk: 1 } },
+      });
       agent = await createAgent(s, { name: 'long-winded', model: 'mock/long' });
     });
     after(() => s.close());
