@@ -46,6 +46,7 @@ import type { ToolRegistry } from './tools/registry.ts';
 import type { EgressProxy } from './tools/sandbox/egress-proxy.ts';
 import type { FleetStats } from './tools/sandbox/fleet-stats.ts';
 import type { SandboxService } from './tools/sandbox/service.ts';
+import type { ToolDefinition } from './tools/types.ts';
 import { version } from './version.ts';
 
 /** Everything the front doors (HTTP routes, CLI) call. Built once, in one place. */
@@ -121,6 +122,8 @@ export interface CreateAppOptions {
   network?: OutboundNetwork;
   /** Called for each migration applied, for progress output. */
   onMigration?: (name: string) => void;
+  /** Tools of the embedding program, registered before the runtime starts (and takes runs over). */
+  tools?: ToolDefinition[];
 }
 
 /**
@@ -170,6 +173,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       },
       closers,
     );
+    for (const tool of options.tools ?? []) toolset.tools.register(tool);
     const { runtime, sessions, memory, generator, a2aPush } = await buildRuntime({
       config,
       db,

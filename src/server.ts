@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { type App, createApp } from './app.ts';
+import { type App, type CreateAppOptions, createApp } from './app.ts';
 import { refreshCredentialsUrl, writeCredentials } from './auth/bootstrap.ts';
 import type { Config } from './config/config.ts';
 import { AppError, toError } from './errors.ts';
@@ -15,6 +15,7 @@ const isLoopback = (host: string) =>
 export async function serve(
   config: Config,
   print: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  options: Pick<CreateAppOptions, 'tools'> = {},
 ) {
   if (config.auth.mode === 'dev' && !isLoopback(config.server.host)) {
     throw new AppError(
@@ -33,7 +34,11 @@ export async function serve(
     throw new AppError('config_error', 'role "worker" with tasks.workers 0 has nothing to run');
   }
   const log = createLogger(config.log_level);
-  const app: App = await createApp(config, { log, onMigration: (name) => print(`migrating: ${name}`) });
+  const app: App = await createApp(config, {
+    log,
+    onMigration: (name) => print(`migrating: ${name}`),
+    ...options,
+  });
   // Handlers go in before the ready line: a supervisor may signal as soon as it sees it.
   const reloadPolicies = () => {
     const { policies } = app.services;

@@ -226,6 +226,7 @@ export interface paths {
                                     completed: number;
                                     failed: number;
                                     input_required: number;
+                                    interrupted: number;
                                     queued: number;
                                     running: number;
                                 };
@@ -6597,7 +6598,7 @@ export interface paths {
                     limit?: number;
                     session_id?: string;
                     since?: string;
-                    status?: "queued" | "running" | "input_required" | "completed" | "failed" | "cancelled";
+                    status?: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
                     task_id?: string;
                     team?: string;
                     until?: string;
@@ -6640,7 +6641,7 @@ export interface paths {
                                 session_id: string;
                                 started_at: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "running" | "input_required" | "completed" | "failed" | "cancelled";
+                                status: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
                                 /** Format: uuid */
                                 task_id: string | null;
                                 /** Format: uuid */
@@ -6785,7 +6786,7 @@ export interface paths {
                             session_id: string;
                             started_at: string | null;
                             /** @enum {string} */
-                            status: "queued" | "running" | "input_required" | "completed" | "failed" | "cancelled";
+                            status: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
                             steps: {
                                 duration_ms: number;
                                 error: string | null;
@@ -6943,7 +6944,7 @@ export interface paths {
                             session_id: string;
                             started_at: string | null;
                             /** @enum {string} */
-                            status: "queued" | "running" | "input_required" | "completed" | "failed" | "cancelled";
+                            status: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
                             /** Format: uuid */
                             task_id: string | null;
                             updated_at: string;
@@ -7052,7 +7053,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a queued, running or waiting run */
+        /** Cancel a queued, running, waiting or interrupted run */
         post: {
             parameters: {
                 query?: never;
@@ -7104,7 +7105,7 @@ export interface paths {
                             session_id: string;
                             started_at: string | null;
                             /** @enum {string} */
-                            status: "queued" | "running" | "input_required" | "completed" | "failed" | "cancelled";
+                            status: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
                             /** Format: uuid */
                             task_id: string | null;
                             updated_at: string;
@@ -7266,7 +7267,162 @@ export interface paths {
                             session_id: string;
                             started_at: string | null;
                             /** @enum {string} */
-                            status: "queued" | "running" | "input_required" | "completed" | "failed" | "cancelled";
+                            status: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
+                            /** Format: uuid */
+                            task_id: string | null;
+                            updated_at: string;
+                            usage: {
+                                completion_tokens: number;
+                                prompt_tokens: number;
+                                total_tokens: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume an interrupted run (a tool call that is not idempotent was in flight when its process died): the calls in pending_tool_calls run again and the run carries on. Cancel it instead to stop it */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            agent_id: string;
+                            completed_at: string | null;
+                            context: {
+                                [key: string]: unknown;
+                            };
+                            created_at: string;
+                            error: {
+                                code: string;
+                                message: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            input: string;
+                            model_calls: number;
+                            output: string | null;
+                            pending_tool_calls: {
+                                arguments: unknown;
+                                error?: string;
+                                id: string;
+                                name: string;
+                                output?: unknown;
+                            }[] | null;
+                            /** Format: uuid */
+                            session_id: string;
+                            started_at: string | null;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
                             /** Format: uuid */
                             task_id: string | null;
                             updated_at: string;
@@ -7512,7 +7668,7 @@ export interface paths {
                                 session_id: string;
                                 started_at: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "running" | "input_required" | "completed" | "failed" | "cancelled";
+                                status: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
                                 /** Format: uuid */
                                 task_id: string | null;
                                 /** Format: uuid */

@@ -9,8 +9,9 @@ import { SCHEDULES_TOPIC } from './domain.ts';
 /**
  * Builds the HTTP front door, then starts the runtime and the in-process workers. These three stop
  * as one step, in an order of their own rather than the reverse of starting: runs executing here
- * fail as `shutdown` and open streams end first, so the HTTP server can close; the queue's running
- * tasks get most of the grace last. `fleet.role` decides which parts this process runs.
+ * reach a step boundary and are released to another process, and open streams end first, so the
+ * HTTP server can close; the queue's running tasks get most of the grace last. `fleet.role` decides
+ * which parts this process runs.
  */
 export async function startServing(
   services: Services,
@@ -22,7 +23,8 @@ export async function startServing(
   const role = config.fleet.role;
   const http = await buildHttp(services, log, role === 'worker' ? 'health' : 'all');
   closers.add('runtime, http, queue', async () => {
-    await runtime.stop(grace * 200);
+    // Runs drain within runtime.drain_seconds (at most half the grace), then release their leases.
+    await runtime.stop(grace * 500);
     await http.close();
     // Most of the shutdown grace goes to running tasks; the rest is handed back, not lost.
     await services.queue?.stop(grace * 800);

@@ -146,8 +146,24 @@ export const configSchema = z
       .object({
         /** Model calls one run may make before it ends with an error (a request may ask for fewer or more, up to 100). */
         max_steps: z.coerce.number().int().min(1).max(100).default(10),
-        /** Seconds a running run stays leased without a heartbeat; an expired one is an orphan and fails. */
+        /**
+         * Seconds a running run stays leased without a heartbeat; once it expires, another process
+         * takes the run over from its last recorded step (docs/durability.md).
+         */
         lease_seconds: z.coerce.number().positive().max(3600).default(30),
+        /**
+         * At shutdown, seconds runs get to reach a step boundary before they are stopped; either way
+         * their leases are released and another process carries them on at once. Keep it below
+         * `server.shutdown_grace_seconds`.
+         */
+        drain_seconds: z.coerce.number().min(0).max(600).default(5),
+        /**
+         * Record each model answer before its tool calls run, and each tool result as it ends, so a
+         * takeover asks no answered question again and reuses every finished result. false: a tool
+         * round is written once, when all its calls ended (one statement fewer per round; a takeover
+         * then asks the model again for the round in progress).
+         */
+        record_each_step: z.union([z.boolean(), z.stringbool()]).default(true),
         /** A tool call's time limit, unless the tool sets its own. */
         tool_timeout_ms: z.coerce.number().int().positive().default(30_000),
         /** File tools work in `<workspaces_dir>/<tenant id>/<session id>` and nowhere else. */

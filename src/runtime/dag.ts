@@ -2,7 +2,7 @@ import type { Agent } from '../agents/schema.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
 import { RunAborted, type RunResult } from './execute.ts';
-import { LoopError } from './loop.ts';
+import { LoopError, RunDrained } from './loop.ts';
 import type { Team } from './multi-agent.ts';
 
 /**
@@ -13,6 +13,8 @@ import type { Team } from './multi-agent.ts';
  * finish, and the run fails naming the node. The answer is the output of the sink nodes. Each node
  * works on its own input: its messages are not added to the session; the run's steps hold them.
  * Streams get `node_start` and `node_end` events, and every event of a node carries `agent`.
+ * A node's `node_end` is recorded before any node after it starts: a process that takes the run
+ * over (docs/durability.md) reuses the outputs of finished nodes and runs only the others.
  */
 
 type NodeState =
@@ -33,6 +35,7 @@ export async function runDag(team: Team): Promise<RunResult> {
     children.get(e.from)!.push(e.to);
   }
   const agent = (id: string) => members.get(id)!;
+  const finished = s.takeover ? await d.store.finishedNodes(s.runId) : new Map<string, string>();
   const states = new Map<string, Promise<NodeState>>();
   let firstFailure: { node: Agent; error: unknown } | undefined;
 
@@ -41,6 +44,8 @@ export async function runDag(team: Team): Promise<RunResult> {
     if (known) return known;
     const started = (async (): Promise<NodeState> => {
       const node = agent(id);
+      const done = finished.get(id);
+      if (done !== undefined) return { status: 'completed', text: done };
       const inputs = await Promise.all(parents.get(id)!.map(async (p) => ({ id: p, state: await run(p) })));
       const blocked = inputs.find((i) => i.state.status !== 'completed');
       if (blocked) {
@@ -70,8 +75,11 @@ export async function runDag(team: Team): Promise<RunResult> {
           status: 'completed',
           output: outcome.text,
         });
+        await out.commit({});
         return { status: 'completed', text: outcome.text };
       } catch (error) {
+        // Not the node's failure: the whole run stops (and is carried on elsewhere, or cancelled).
+        if (error instanceof RunDrained || error instanceof RunAborted) throw error;
         firstFailure ??= { node, error };
         s.writer.emit('node_end', {
           agent: node.name,

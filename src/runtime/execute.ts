@@ -7,8 +7,9 @@ import type { SpanParent } from '../observability/spans.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { Workspace } from '../tools/workspace.ts';
 import { type ContextRecord, defaultContextSettings, LoopMemory, lastUserText } from './context.ts';
-import { LoopError, type Round, runLoop } from './loop.ts';
+import { LoopError, type Resume, type Round, RunDrained, runLoop } from './loop.ts';
 import { repairHistory } from './prompt.ts';
+import { interruptedMessage, recoverRound } from './recovery.ts';
 import { addUsage, type RunOptions, runIdempotencyKey, toRecord } from './rows.ts';
 import type { PendingEvent, RunEventWriter } from './run-events.ts';
 import type { RunStore } from './run-store.ts';
@@ -54,6 +55,8 @@ export interface ExecuteDeps {
   /** Context assembly and playbooks; absent: no knowledge, history within the default budget. */
   memory?: LoopMemory;
   metrics?: AgentMetrics;
+  /** `runtime.record_each_step` (loop.ts `recordEachStep`). */
+  recordEachStep?: boolean;
 }
 
 /** For deps built without memory (tests, tools): history budget only, no knowledge look-ups. */
@@ -80,6 +83,13 @@ export interface RunSpec {
   /** The conversation, when the caller already has it (a new session: just the user's message). */
   history?: ChatMessage[];
   resume?: { toolCalls: ToolCall[]; approved: boolean; reason?: string; pausedAt?: Date };
+  /**
+   * This process took the run over (its executor died or drained, or a person resumed it after an
+   * interruption, `rerun`): it carries on from the last recorded step (recovery.ts).
+   */
+  takeover?: { rerun: boolean };
+  /** When aborted, the run stops at its next step boundary and gives up its lease (graceful shutdown). */
+  drain?: AbortSignal;
   call: Omit<CallContext, 'signal'>;
   workspace: Workspace;
   signal: AbortSignal;
@@ -108,8 +118,21 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
   let usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
   let record: ContextRecord | undefined;
   try {
-    const open = new Set(s.resume?.toolCalls.map((c) => c.id));
-    const history = repairHistory(s.history ?? (await d.store.history(s.sessionId)), open);
+    const stored = s.history ?? (await d.store.history(s.sessionId));
+    const collaborative = agent.mode === 'COLLABORATIVE';
+    const needsApproval = (tool: string) => collaborative && d.tools.get(tool)?.requires_approval === true;
+    let resume: Resume | undefined = s.resume;
+    if (s.takeover) {
+      const recovered = await recoverRound(d.store, s.runId, stored, {
+        // A call that needed approval is not run again without a person either.
+        idempotent: (tool) => d.tools.get(tool)?.idempotent === true && !needsApproval(tool),
+        rerun: s.takeover.rerun,
+      });
+      if (recovered.interrupted) return await interrupt(d, s, recovered.interrupted, total(usage));
+      resume = recovered.resume;
+    }
+    const open = new Set(resume?.toolCalls.map((c) => c.id));
+    const history = repairHistory(stored, open);
     const memory = memoryOf(d);
     const embed = { tenantId: s.tenantId, tenantName: s.call.tenantName, requestId: s.call.requestId };
     const assembled = await memory.assemble({
@@ -123,7 +146,6 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
     const messages: ChatMessage[] = assembled.messages;
     record = assembled.record;
     const roundOf = (r: Round) => withContext(r, assembled.record);
-    const collaborative = agent.mode === 'COLLABORATIVE';
     const outcome = await runLoop({
       models: d.models,
       tools: d.tools,
@@ -137,9 +159,11 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
       streaming: s.options.streaming,
       maxSteps: s.options.max_steps,
       modelCalls: s.modelCalls,
-      needsApproval: (tool) => collaborative && d.tools.get(tool)?.requires_approval === true,
-      resume: s.resume,
+      needsApproval,
+      resume,
       signal: s.signal,
+      drain: s.drain,
+      recordEachStep: d.recordEachStep,
       metrics: d.metrics,
       emit: (type, data) => writer.emit(type, data),
       commit: async (round) => {
@@ -217,6 +241,9 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
     };
   } catch (err) {
     const reason = s.signal.aborted ? s.signal.reason : err;
+    if (reason instanceof RunDrained || (reason instanceof RunAborted && reason.kind === 'shutdown')) {
+      return release(d, s, total(usage));
+    }
     if (reason instanceof RunAborted && reason.kind === 'cancelled') {
       // Whoever cancelled wrote the end of the stream; later events would land after it.
       return {
@@ -253,6 +280,54 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
     }).catch((e) => d.log.error({ err: e, run_id: s.runId }, 'could not record the run failure'));
     return { status: 'failed', error, cause: reason, usage: total(usage) };
   }
+}
+
+/**
+ * Gives the run's lease up at shutdown, leaving it `running` from its last recorded step: another
+ * process (told through the bus) takes it over at once.
+ */
+export async function release(
+  d: Pick<ExecuteDeps, 'store' | 'owner' | 'log'>,
+  s: Pick<RunSpec, 'runId' | 'writer'>,
+  usage: Usage,
+): Promise<RunResult> {
+  const buffered = await s.writer.take().catch(() => []);
+  await d.store
+    .advance({ runId: s.runId, owner: d.owner, release: true, events: buffered })
+    .then((written) => written && s.writer.deliver(written.events))
+    .catch((e) => d.log.warn({ err: e, run_id: s.runId }, 'could not release the run'));
+  const error = { code: 'released', message: 'this process shut down; another one carries the run on' };
+  return { status: 'failed', error, usage };
+}
+
+/**
+ * A taken-over run whose calls in flight at the death may not run twice: it stops as `interrupted`,
+ * the calls kept in `pending` (with their arguments) for a person to resume or cancel it.
+ */
+export async function interrupt(
+  d: Pick<ExecuteDeps, 'store' | 'owner'>,
+  s: Pick<RunSpec, 'runId' | 'writer'>,
+  calls: ToolCall[],
+  usage: Usage,
+): Promise<RunResult> {
+  const error = { code: 'interrupted', message: interruptedMessage(calls) };
+  const written = await d.store.advance({
+    runId: s.runId,
+    owner: d.owner,
+    status: 'interrupted',
+    error,
+    pending: calls,
+    events: [
+      ...(await s.writer.take()),
+      {
+        type: 'interrupted',
+        data: { ...error, tool_calls: calls.map(toRecord) },
+        at: new Date().toISOString(),
+      },
+    ],
+  });
+  if (written) s.writer.deliver(written.events);
+  return { status: 'failed', error, usage };
 }
 
 function plainRound(r: Round) {

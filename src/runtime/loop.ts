@@ -56,15 +56,53 @@ export interface LoopInput {
    * offered like the others (their specs are in `toolSpecs`), run by these handlers.
    */
   localTools?: Readonly<Record<string, (rawArguments: string) => Promise<ToolOutcome>>>;
-  /** Carry on from a pause: the tool calls that waited, and the human's decision. */
-  resume?: { toolCalls: ToolCall[]; approved: boolean; reason?: string };
+  /** Carry on from a pause or a takeover (see `Resume`). */
+  resume?: Resume;
   /** Aborts model and tool calls; the loop then throws the signal's reason. */
   signal: AbortSignal;
+  /** When aborted, the loop stops at its next step boundary (all before it recorded) with `RunDrained`. */
+  drain?: AbortSignal;
+  /**
+   * Record each model answer before its tool calls run, and each result as it ends (default). False:
+   * a tool round is written once, when all its calls ended (a takeover then asks the model again).
+   */
+  recordEachStep?: boolean;
   /** Tool call durations and errors. */
   metrics?: AgentMetrics;
   emit(type: string, data: Record<string, unknown>): void;
   /** Persists a finished tool round; the loop waits for it before calling the model again. */
   commit(round: Round): Promise<void>;
+}
+
+/**
+ * Carrying on with tool calls the conversation already holds: after a pause (a person approved or
+ * denied them) or after a takeover (the process that ran them died; `recorded` holds the results
+ * it wrote before it died, which are reused rather than run again).
+ */
+export interface Resume {
+  toolCalls: ToolCall[];
+  approved: boolean;
+  reason?: string;
+  recorded?: ReadonlyMap<string, RecordedResult>;
+  /** A takeover: no approval event is written. */
+  takeover?: boolean;
+}
+
+/** A tool result recorded on its own (other calls of its round were still running). */
+export interface RecordedResult {
+  name: string;
+  /** What the model sees. */
+  content: string;
+  output?: unknown;
+  error?: string;
+}
+
+/** The loop stopped at a step boundary because the process drains (graceful shutdown). */
+export class RunDrained extends Error {
+  constructor() {
+    super('the process is shutting down; the run continues in another process');
+    this.name = 'RunDrained';
+  }
 }
 
 /** What one stretch of the loop produced, to persist together. */
@@ -115,14 +153,33 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
   const checkAbort = () => {
     if (signal.aborted) throw signal.reason;
   };
+  /** At a step boundary: everything before it is recorded, so a drained run stops here. */
+  const checkDrain = () => {
+    if (input.drain?.aborted) throw new RunDrained();
+  };
 
-  /** Runs a batch of tool calls at once; results join the conversation in the model's order. */
-  const runTools = async (calls: ToolCall[], denied?: string) => {
+  /**
+   * Runs a batch of tool calls at once; results join the conversation in the model's order. A result
+   * that comes while other calls of the batch still run is recorded at once (with the text the model
+   * will see), so a takeover reuses it; the last one is written with the round. Results in
+   * `recorded` (written by a process that died) are reused, not run again.
+   */
+  const runTools = async (
+    calls: ToolCall[],
+    denied?: string,
+    recorded?: ReadonlyMap<string, RecordedResult>,
+  ) => {
     // The turn the calls came from: a re-run of the same task that gets here makes the same keys.
     const turn = modelCalls;
+    let running = calls.filter((c) => !recorded?.has(c.id)).length;
+    // Results are emitted and recorded one after another: an event emitted while a statement that
+    // writes events is in flight could take a lower seq yet become visible later (a gap for a follower).
+    let chain: Promise<unknown> = Promise.resolve();
     const results = await Promise.all(
       calls.map(async (c, index) => {
         const name = c.function.name;
+        const reused = recorded?.get(c.id);
+        if (reused) return { c, reused };
         const startedAt = new Date().toISOString();
         const t0 = performance.now();
         let outcome = await inToolSpan(
@@ -148,49 +205,68 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         // the one place it enters the run, so a deep value cannot overflow JSON.stringify later.
         if (outcome.ok) outcome = { ok: true, output: boundDepth(outcome.output) };
         const durationMs = performance.now() - t0;
-        input.emit('tool_result', {
-          id: c.id,
+        const content = outcome.ok ? asText(outcome.output) : `Error: ${outcome.error}`;
+        const step: NewStep = {
+          kind: 'tool',
           name,
-          ...(outcome.ok ? { output: outcome.output } : { error: outcome.error }),
+          tool_call_id: c.id,
+          input: traceValue(parseArguments(c.function.arguments)),
+          ...(outcome.ok ? { output: traceValue(outcome.output) } : { error: outcome.error }),
+          started_at: startedAt,
           duration_ms: round2(durationMs),
+        };
+        const ended = chain.then(async () => {
+          input.emit('tool_result', {
+            id: c.id,
+            name,
+            ...(outcome.ok ? { output: outcome.output } : { error: outcome.error }),
+            duration_ms: round2(durationMs),
+          });
+          running -= 1;
+          if (running === 0 || signal.aborted || input.recordEachStep === false) return false;
+          await input.commit({ ...emptyRound(), steps: [{ ...step, result: content }] });
+          return true;
         });
-        return { c, outcome, startedAt, durationMs };
+        chain = ended.catch(() => {});
+        const recordedNow = await ended;
+        return recordedNow ? { c, outcome, content } : { c, outcome, content, step };
       }),
     );
     checkAbort();
-    for (const { c, outcome, startedAt, durationMs } of results) {
-      const content = outcome.ok ? asText(outcome.output) : `Error: ${outcome.error}`;
+    for (const r of results) {
+      const { c } = r;
+      const content = 'reused' in r ? r.reused!.content : r.content;
       const message: ChatMessage = { role: 'tool', content, tool_call_id: c.id };
       messages.push(message);
       round.messages.push({ ...message, tool_call_id: c.id, tokens: estimateTokens(content) });
-      round.steps.push({
-        kind: 'tool',
-        name: c.function.name,
-        tool_call_id: c.id,
-        input: traceValue(parseArguments(c.function.arguments)),
-        ...(outcome.ok ? { output: traceValue(outcome.output) } : { error: outcome.error }),
-        started_at: startedAt,
-        duration_ms: round2(durationMs),
-      });
-      toolCalls.push({
-        ...toRecord(c),
-        ...(outcome.ok ? { output: outcome.output } : { error: outcome.error }),
-      });
+      if ('step' in r && r.step) round.steps.push(r.step);
+      const ended =
+        'reused' in r
+          ? r.reused!.error === undefined
+            ? { output: r.reused!.output }
+            : { error: r.reused!.error }
+          : r.outcome.ok
+            ? { output: r.outcome.output }
+            : { error: r.outcome.error };
+      toolCalls.push({ ...toRecord(c), ...ended });
     }
     await input.commit(round);
     round = emptyRound();
   };
 
   if (input.resume) {
-    const { toolCalls: pending, approved, reason } = input.resume;
-    input.emit(approved ? 'approval_granted' : 'approval_denied', {
-      tool_calls: pending.filter((c) => input.needsApproval(c.function.name)).map((c) => c.id),
-      ...(approved ? {} : { reason }),
-    });
-    await runTools(pending, approved ? undefined : (reason ?? 'no reason given'));
+    const { toolCalls: pending, approved, reason, recorded, takeover } = input.resume;
+    if (!takeover) {
+      input.emit(approved ? 'approval_granted' : 'approval_denied', {
+        tool_calls: pending.filter((c) => input.needsApproval(c.function.name)).map((c) => c.id),
+        ...(approved ? {} : { reason }),
+      });
+    }
+    await runTools(pending, approved ? undefined : (reason ?? 'no reason given'), recorded);
   }
 
   for (;;) {
+    checkDrain();
     if (modelCalls >= input.maxSteps) {
       throw new LoopError(
         'max_steps',
@@ -276,6 +352,13 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         modelCalls,
       };
     }
+    // The answer and the calls it asks for (their `tool_call` events: the calls' start) are
+    // recorded before any runs: a process that takes the run over never asks the model again.
+    if (input.recordEachStep !== false) {
+      await input.commit(round);
+      round = emptyRound();
+    }
+    checkDrain();
     await runTools(calls);
   }
 }

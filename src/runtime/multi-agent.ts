@@ -8,7 +8,7 @@ import type { ToolOutcome } from '../tools/types.ts';
 import type { A2ARemotes } from './a2a-remote.ts';
 import { runDag } from './dag.ts';
 import { callParent, type ExecuteDeps, memoryOf, type RunSpec, withContext } from './execute.ts';
-import { type LoopOutcome, type Round, runLoop } from './loop.ts';
+import { type LoopOutcome, type Resume, type Round, runLoop } from './loop.ts';
 import { type NewMessage, runIdempotencyKey, zeroUsage } from './rows.ts';
 import { RunWriter } from './run-end.ts';
 import type { Executor } from './runtime.ts';
@@ -52,6 +52,8 @@ export interface Team {
       signal?: AbortSignal;
       /** The span this member's turn hangs under, when not the run's (a swarm's handoff). */
       trace?: SpanParent;
+      /** A taken-over run: the open tool calls `messages` ends with (recovery.ts). */
+      resume?: Resume;
     },
   ): Promise<Extract<LoopOutcome, { kind: 'final' }>>;
 }
@@ -118,12 +120,16 @@ function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter, a2a?: A2ARemotes
       needsApproval: (tool) =>
         agent.mode === 'COLLABORATIVE' && d.tools.get(tool)?.requires_approval === true,
       localTools: o.localTools,
+      resume: o.resume,
       signal: o.signal ? AbortSignal.any([s.signal, o.signal]) : s.signal,
+      drain: s.drain,
+      recordEachStep: d.recordEachStep,
       emit: (type, data) => s.writer.emit(type, { ...data, agent: agent.name }),
       commit: async (round) => {
         o.onRound?.(round.messages);
         await commit(round);
-        o.afterCommit?.();
+        // After a finished tool round only (not a model answer or a result recorded on its own).
+        if (round.messages.some((m) => m.role === 'tool')) o.afterCommit?.();
       },
     });
     if (outcome.kind === 'paused') {

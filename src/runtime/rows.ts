@@ -80,6 +80,8 @@ export interface NewStep {
   cost?: number;
   started_at: string;
   duration_ms: number;
+  /** A tool result recorded apart from its round: what the model sees (reused by a takeover). */
+  result?: string;
 }
 
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -115,7 +117,10 @@ export function toRun(r: RunRow): Run {
     error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
     model_calls: r.model_calls,
     usage: r.usage,
-    pending_tool_calls: r.status === 'input_required' && r.pending ? r.pending.map(toRecord) : null,
+    pending_tool_calls:
+      (r.status === 'input_required' || r.status === 'interrupted') && r.pending
+        ? r.pending.map(toRecord)
+        : null,
     created_at: r.created_at.toISOString(),
     started_at: iso(r.started_at),
     completed_at: iso(r.completed_at),

@@ -149,7 +149,7 @@ async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): 
   }>(
     `select s.agent_id, s.message_count, s.owner, s.visibility,
             (select jsonb_agg(jsonb_build_object('id', r.id, 'status', r.status) order by r.created_at)
-             from runs r where r.session_id = s.id and r.status in ('queued', 'running', 'input_required')) as active,
+             from runs r where r.session_id = s.id and r.status in ('queued', 'running', 'input_required', 'interrupted')) as active,
             (select a.version from agents a where a.id = s.agent_id and a.tenant_id = s.tenant_id) as agent_version,
             (select jsonb_agg(jsonb_build_object('role', m.role, 'content', m.content, 'tool_calls', m.tool_calls,
                                                  'tool_call_id', m.tool_call_id) order by m.seq)

@@ -1,8 +1,8 @@
 import { AppError } from '../errors.ts';
 import type { Usage } from '../models/types.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
-import { RunAborted } from './execute.ts';
-import { LoopError, type Round } from './loop.ts';
+import { RunAborted, release } from './execute.ts';
+import { LoopError, type Round, RunDrained } from './loop.ts';
 import { addUsage, type NewMessage } from './rows.ts';
 import type { PendingEvent } from './run-events.ts';
 import type { ToolCallRecord } from './schema.ts';
@@ -89,6 +89,7 @@ export class RunWriter {
     if (reason instanceof RunAborted && reason.kind === 'cancelled') {
       return { status: 'cancelled', error: { code: 'cancelled', message: reason.message }, usage };
     }
+    if (reason instanceof RunDrained || reason instanceof RunAborted) return release(this.d, this.s, usage);
     const base =
       reason instanceof RunAborted
         ? { code: 'shutdown', message: 'the server shut down before the run finished' }

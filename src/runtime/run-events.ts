@@ -41,16 +41,20 @@ export async function insertRunEvents(
   tenantId: string,
   runId: string,
   events: readonly PendingEvent[],
+  /** Only while this process holds the run's lease: a process that lost it to a takeover writes nothing. */
+  owner?: string,
 ): Promise<RunEvent[] | undefined> {
   if (events.length === 0) return [];
   // Identity values follow the insert's input order (the ORDER BY), so sorted seqs match the batch.
   const rows = await db.query<{ seq: string }>(
-    `with live as (select id from runs where id = $2 and status = 'running' for share)
+    `with live as (
+       select id from runs where id = $2 and status = 'running' and ($4::text is null or lease_owner = $4)
+       for share)
      insert into events (tenant_id, stream_id, type, data, at)
      select $1, live.id, x.e->>'type', x.e->'data', (x.e->>'at')::timestamptz
      from live cross join jsonb_array_elements($3::jsonb) with ordinality as x(e, n) order by x.n
      returning seq`,
-    [tenantId, runId, JSON.stringify(events)],
+    [tenantId, runId, JSON.stringify(events), owner ?? null],
   );
   if (rows.length === 0) return undefined;
   return withSeqs(
@@ -106,6 +110,7 @@ export class RunEventWriter {
     private readonly announcer: Announcer,
     readonly tenantId: string,
     readonly runId: string,
+    private readonly owner?: string,
   ) {}
 
   emit(type: string, data: Record<string, unknown> = {}): void {
@@ -157,7 +162,7 @@ export class RunEventWriter {
       while (this.buffer.length > 0) {
         const batch = this.buffer;
         this.buffer = [];
-        const written = await insertRunEvents(this.db, this.tenantId, this.runId, batch);
+        const written = await insertRunEvents(this.db, this.tenantId, this.runId, batch, this.owner);
         // Ended elsewhere: its stream's end is written, and the executor learns it at its next step.
         if (!written) {
           this.ended = true;

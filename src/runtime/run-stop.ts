@@ -3,13 +3,12 @@ import type { RunEvent } from './run-events.ts';
 
 /**
  * Ending runs from outside their executor: cancelled (by a client, or interrupted by a newer
- * message) or failed (orphaned). Each writes the run's end and its stream's last events in one
- * statement.
+ * message). Each writes the run's end and its stream's last events in one statement.
  */
 
 export async function cancelActive(tx: Queryable, sessionId: string, reason: string): Promise<string[]> {
   const rows = await tx.query<{ id: string }>(
-    `select id from runs where session_id = $1 and status in ('queued', 'running', 'input_required') for update`,
+    `select id from runs where session_id = $1 and status in ('queued', 'running', 'input_required', 'interrupted') for update`,
     [sessionId],
   );
   if (rows.length === 0) return [];
@@ -26,10 +25,6 @@ export function cancelRuns(
   return endRuns(tx, where, params, 'cancelled', 'cancelled', reason);
 }
 
-export function failRuns(tx: Queryable, where: string, params: unknown[], code: string, message: string) {
-  return endRuns(tx, where, params, 'failed', code, message);
-}
-
 /**
  * Ends the matching active runs with `status`, and writes `error` then `session_end` to each one's
  * stream. `where` is one of the fixed conditions above, never built from input.
@@ -38,7 +33,7 @@ async function endRuns(
   tx: Queryable,
   where: string,
   params: unknown[],
-  status: 'cancelled' | 'failed',
+  status: 'cancelled',
   code: string,
   message: string,
 ): Promise<RunEvent[]> {
@@ -47,7 +42,7 @@ async function endRuns(
     `with upd as (
        update runs set status = $${n + 1}, error_code = $${n + 2}, error_message = $${n + 3}, pending = null,
          lease_owner = null, lease_expires_at = null, completed_at = now(), updated_at = now()
-       where ${where} and status in ('queued', 'running', 'input_required')
+       where ${where} and status in ('queued', 'running', 'input_required', 'interrupted')
        returning id, tenant_id
      )
      insert into events (tenant_id, stream_id, type, data)

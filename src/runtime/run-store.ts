@@ -3,12 +3,13 @@ import type { Db } from '../db/db.ts';
 import { AppError, notFound } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
 import type { ChatMessage, ToolCall, Usage } from '../models/types.ts';
+import type { RecordedResult } from './loop.ts';
 import type { NewMessage, NewStep, RunRow, StepRow } from './rows.ts';
 import { type BeginInput, type Begun, beginRun, toMessage } from './run-begin.ts';
 import { countRunsSince } from './run-counts.ts';
 import type { PendingEvent, RunEvent } from './run-events.ts';
 import { withSeqs } from './run-events.ts';
-import { cancelRuns, failRuns } from './run-stop.ts';
+import { cancelRuns } from './run-stop.ts';
 import { listRuns, traceOfRun } from './run-traces.ts';
 import type { RunStatus } from './schema.ts';
 import type { ListRunsQuery, RunTrace } from './trace-schema.ts';
@@ -113,11 +114,15 @@ export class RunStore {
            error_code = coalesce($10, error_code),
            error_message = coalesce($11, error_message),
            pending = $12::jsonb,
-           lease_owner = case when $8::text is null then lease_owner end,
-           lease_expires_at = case when $8::text is null then lease_expires_at end,
+           lease_owner = case when $8::text is null and not $14 then lease_owner end,
+           lease_expires_at = case when $8::text is null and not $14 then lease_expires_at end,
            completed_at = case when $8 in ('completed', 'failed', 'cancelled') then now() end,
            updated_at = now()
          where id = $1 and status = 'running' and lease_owner = $2
+           -- A step that leaves the run running commits without waiting for the WAL flush (as the
+           -- queue's claim and complete): a crash of this process loses nothing, a crash of
+           -- PostgreSQL the last steps only, which the takeover repeats (docs/durability.md).
+           and ($8::text is not null or (select set_config('synchronous_commit', 'off', true)) = 'off')
          returning session_id, tenant_id, step_count
        ), s as (
          update sessions set message_count = message_count + jsonb_array_length($4::jsonb), updated_at = now()
@@ -131,10 +136,11 @@ export class RunStore {
          from r, s, jsonb_array_elements($4::jsonb) with ordinality as x(e, n)
        ), st as (
          insert into run_steps (run_id, idx, tenant_id, kind, name, tool_call_id, input, output, error, usage,
-                                cost, started_at, duration_ms)
+                                cost, started_at, duration_ms, result)
          select $1, r.step_count - jsonb_array_length($5::jsonb) + x.n::int - 1, r.tenant_id, x.e->>'kind',
                 x.e->>'name', x.e->>'tool_call_id', x.e->'input', x.e->'output', x.e->>'error',
-                nullif(x.e->'usage', 'null'::jsonb), (x.e->>'cost')::float8, (x.e->>'started_at')::timestamptz, (x.e->>'duration_ms')::float8
+                nullif(x.e->'usage', 'null'::jsonb), (x.e->>'cost')::float8, (x.e->>'started_at')::timestamptz, (x.e->>'duration_ms')::float8,
+                x.e->>'result'
          from r, jsonb_array_elements($5::jsonb) with ordinality as x(e, n)
        ), ev as (
          insert into events (tenant_id, stream_id, type, data, at)
@@ -158,41 +164,99 @@ export class RunStore {
         a.error?.message ?? null,
         a.pending ? JSON.stringify(a.pending) : null,
         JSON.stringify(a.events ?? []),
+        a.release ?? false,
       ],
     );
     if (!row || row.ok === 0) return undefined;
     return { events: withSeqs(a.events ?? [], row.seqs ?? []), queued: row.queued };
   }
 
-  /** `input_required` → `running` under this owner; 404 for another tenant's run, 409 when it is not waiting. */
+  /**
+   * `input_required` (or `interrupted`) → `running` under this owner; 404 for another tenant's run,
+   * 409 when it is not in that state. `paused_at` is when the run stopped (its last update).
+   */
   async resume(
     tenantId: string,
     runId: string,
     owner: string,
     leaseSeconds: number,
+    from: 'input_required' | 'interrupted' = 'input_required',
   ): Promise<RunRow & { paused_at: Date }> {
     const [row] = await this.db.query<RunRow & { paused_at: Date }>(
       // `pending` stays until the resumed loop's first write: the executor reads the calls from it.
       // The run's last update was its pause: when the approval wait began.
       `update runs set status = 'running', lease_owner = $3,
-         lease_expires_at = now() + make_interval(secs => $4), updated_at = now()
+         lease_expires_at = now() + make_interval(secs => $4), updated_at = now(),
+         error_code = case when $5 = 'interrupted' then null else error_code end,
+         error_message = case when $5 = 'interrupted' then null else error_message end
        from (select updated_at as paused_at from runs where id = $1 and tenant_id = $2) p
-       where id = $1 and tenant_id = $2 and status = 'input_required'
+       where id = $1 and tenant_id = $2 and status = $5
        returning ${runColumns}, p.paused_at`,
-      [runId, tenantId, owner, leaseSeconds],
+      [runId, tenantId, owner, leaseSeconds, from],
     );
     if (row) return row;
     const current = await this.get(tenantId, runId);
-    throw new AppError('conflict', `run ${runId} is ${current.status}, not waiting for approval`, {
+    const waiting = from === 'interrupted' ? 'interrupted' : 'waiting for approval';
+    throw new AppError('conflict', `run ${runId} is ${current.status}, not ${waiting}`, {
       details: { status: current.status },
     });
+  }
+
+  /**
+   * Tool results recorded on their own for these calls (see loop.ts `runTools`): a takeover reuses
+   * them rather than run the calls again.
+   */
+  async recordedResults(runId: string, callIds: readonly string[]): Promise<Map<string, RecordedResult>> {
+    if (callIds.length === 0) return new Map();
+    const rows = await this.db.query<{
+      tool_call_id: string;
+      name: string;
+      result: string;
+      output: unknown;
+      error: string | null;
+    }>(
+      `select tool_call_id, name, result, output, error from run_steps
+       where run_id = $1 and kind = 'tool' and result is not null and tool_call_id = any($2::text[])`,
+      [runId, callIds],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.tool_call_id,
+        {
+          name: r.name,
+          content: r.result,
+          ...(r.error === null ? { output: r.output } : { error: r.error }),
+        },
+      ]),
+    );
+  }
+
+  /** A DAG run's finished nodes (their recorded `node_end`): node id → output. */
+  async finishedNodes(runId: string): Promise<Map<string, string>> {
+    const rows = await this.db.query<{ node_id: string; output: string }>(
+      `select data->>'node_id' as node_id, data->>'output' as output from events
+       where stream_id = $1 and type = 'node_end' and data->>'status' = 'completed'`,
+      [runId],
+    );
+    return new Map(rows.map((r) => [r.node_id, r.output]));
+  }
+
+  /** The latest run of a task that did not fail or get cancelled: a re-run of the task adopts it. */
+  async runOfTask(taskId: string): Promise<{ id: string; session_id: string } | undefined> {
+    const [row] = await this.db.query<{ id: string; session_id: string }>(
+      `select id, session_id from runs where task_id = $1 and status not in ('failed', 'cancelled')
+       order by created_at desc limit 1`,
+      [taskId],
+    );
+    return row;
   }
 
   /** Cancels a queued, running or waiting run, writing the end of its stream. Undefined when already over. */
   async cancel(tenantId: string, runId: string, reason: string): Promise<RunEvent[] | undefined> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.query<{ id: string }>(
-        `select id from runs where id = $1 and tenant_id = $2 and status in ('queued', 'running', 'input_required')
+        `select id from runs where id = $1 and tenant_id = $2
+           and status in ('queued', 'running', 'input_required', 'interrupted')
          for update`,
         [runId, tenantId],
       );
@@ -221,7 +285,7 @@ export class RunStore {
         `update runs set status = 'running', lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3),
            started_at = now(), updated_at = now()
          where id = (select id from runs where session_id = $1 and status = 'queued' order by created_at, id limit 1)
-           and not exists (select 1 from runs where session_id = $1 and status in ('running', 'input_required'))
+           and not exists (select 1 from runs where session_id = $1 and status in ('running', 'input_required', 'interrupted'))
          returning ${runColumns}`,
         [sessionId, owner, leaseSeconds],
       );
@@ -243,7 +307,8 @@ export class RunStore {
     const rows = await this.db.query<{ session_id: string }>(
       `select distinct q.session_id from runs q
        where q.status = 'queued'
-         and not exists (select 1 from runs a where a.session_id = q.session_id and a.status in ('running', 'input_required'))
+         and not exists (select 1 from runs a where a.session_id = q.session_id
+                           and a.status in ('running', 'input_required', 'interrupted'))
        limit $1`,
       [limit],
     );
@@ -260,28 +325,31 @@ export class RunStore {
   }
 
   /**
-   * Fails running runs whose executor is gone: leases that expired, or (`all`, at the start of the
-   * only process an embedded store can have) every one. Their streams get an error and their end.
+   * Takes over running runs whose executor is gone: leases that expired or were released (a
+   * draining process), or (`all`, at the start of the only process an embedded store can have)
+   * every one. They stay `running`, now leased to `owner`, which carries them on from their last
+   * recorded step.
    */
-  async reapOrphans(all: boolean, limit = 500): Promise<Array<{ id: string; session_id: string }>> {
-    return this.db.transaction(async (tx) => {
-      const rows = await tx.query<{ id: string; session_id: string }>(
-        `select id, session_id from runs where status = 'running' and ($1 or lease_expires_at < now())
-         order by lease_expires_at limit $2 for update skip locked`,
-        [all, limit],
-      );
-      if (rows.length === 0) return [];
-      await failRuns(
-        tx,
-        'id = any($1::uuid[])',
-        [rows.map((r) => r.id)],
-        'orphaned',
-        'the process running this run stopped (crash or lost lease) before it finished',
-      );
-      return rows;
-    });
+  async takeOver(all: boolean, owner: string, leaseSeconds: number, limit = 100): Promise<TakenOver[]> {
+    return this.db.query<TakenOver>(
+      `with old as (
+         select id, lease_owner is null as released, (
+           select count(*)::int from events e
+           where e.stream_id = runs.id and e.type = 'run_resumed' and e.data->>'after' = 'crash') as crashes
+         from runs
+         where status = 'running' and ($1 or lease_owner is null or lease_expires_at < now())
+         order by lease_expires_at nulls first limit $4 for update skip locked
+       )
+       update runs set lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
+       from old where runs.id = old.id
+       returning ${runColumns.replace(/\b(\w+)\b/g, 'runs.$1')}, old.released, old.crashes`,
+      [all, owner, leaseSeconds, limit],
+    );
   }
 }
+
+/** A run just taken over: did its last executor release it (drained), and how often did one die running it. */
+export type TakenOver = RunRow & { released: boolean; crashes: number };
 
 export interface Advanced {
   events: RunEvent[];
@@ -301,4 +369,6 @@ export interface Advance {
   error?: { code: string; message: string };
   pending?: ToolCall[];
   events?: PendingEvent[];
+  /** Give up the lease, leaving the run `running`: another process takes it over at once. */
+  release?: boolean;
 }

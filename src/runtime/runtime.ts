@@ -14,7 +14,7 @@ import { toRun } from './rows.ts';
 import { Announcer, type RunEvent, RunEventWriter } from './run-events.ts';
 import { event, resultOf, systemEvent } from './run-outcome.ts';
 import { recordApprovalWait, startRunSpan } from './run-span.ts';
-import { AgentChanged, type Begun, RunStore } from './run-store.ts';
+import { AgentChanged, type Begun, RunStore, type TakenOver } from './run-store.ts';
 import type { RunCaller, RunHandle, RuntimeDeps, StartInput } from './runtime-types.ts';
 import { type Run, runSchema } from './schema.ts';
 
@@ -22,6 +22,10 @@ export type { Executor, RunCaller, RunHandle, RuntimeDeps, StartInput } from './
 
 /** Bus topic asking every process to stop a run it is executing (its state is already `cancelled`). */
 const CANCEL_TOPIC = 'agentry_run_cancel';
+/** Deaths of a run's executor after which it is failed rather than taken over again. */
+const MAX_CRASHES = 3;
+/** Bus topic telling every process that a draining one released a run: take it over now. */
+const RELEASED_TOPIC = 'agentry_run_released';
 
 interface LiveRun {
   controller: AbortController;
@@ -32,8 +36,9 @@ interface LiveRun {
 /**
  * Runs agents in this process: starts runs for chats and tasks, resumes them on approval, cancels
  * them (here or, through the bus, in whichever process executes them), keeps the leases of the
- * runs it executes alive, and fails the runs whose process died. Streams are the event log
- * (stream id = run id), followed live; see follow.ts.
+ * runs it executes alive, and takes over the runs whose process died or drained, carrying them on
+ * from their last recorded step (docs/durability.md). Streams are the event log (stream id = run
+ * id), followed live; see follow.ts.
  */
 export class Runtime {
   readonly store: RunStore;
@@ -42,8 +47,10 @@ export class Runtime {
   private readonly live = new Map<string, LiveRun>();
   private readonly announcer: Announcer;
   private readonly closing = new AbortController();
+  /** Aborted at shutdown: runs stop at their next step boundary and release their leases. */
+  private readonly draining = new AbortController();
   private timers: NodeJS.Timeout[] = [];
-  private unsubscribe?: () => Promise<void>;
+  private unsubscribe: Array<() => Promise<void>> = [];
   private stopping?: Promise<void>;
 
   /** Agent configs between turns; each run's first statement checks the version it used. */
@@ -60,13 +67,18 @@ export class Runtime {
     return this.closing.signal;
   }
 
-  /** Fails the runs a dead process left, starts queued runs, then keeps leases and sweeps on a timer. */
+  /** Takes over the runs a dead process left, starts queued runs, then keeps leases and sweeps on a timer. */
   async start(): Promise<void> {
-    this.unsubscribe = await this.d.bus.subscribe(CANCEL_TOPIC, (runId) => {
-      this.live.get(runId)?.controller.abort(new RunAborted('cancelled', 'the run was cancelled'));
-    });
-    // The embedded store belongs to this one process: every run still `running` is an orphan.
-    // PostgreSQL is shared: only runs whose lease expired are.
+    this.unsubscribe.push(
+      await this.d.bus.subscribe(CANCEL_TOPIC, (runId) => {
+        this.live.get(runId)?.controller.abort(new RunAborted('cancelled', 'the run was cancelled'));
+      }),
+      await this.d.bus.subscribe(RELEASED_TOPIC, () => {
+        this.sweep(false).catch((err) => this.d.log.warn({ err: toError(err) }, 'takeover failed'));
+      }),
+    );
+    // The embedded store belongs to this one process: every run still `running` was left by its
+    // last start. PostgreSQL is shared: only runs whose lease expired or was released are.
     await this.sweep(this.d.db.kind === 'pglite');
     const lease = this.d.config.lease_seconds * 1000;
     const every = (ms: number, fn: () => Promise<unknown>) => {
@@ -81,7 +93,8 @@ export class Runtime {
         ? this.store.renewLeases(this.owner, this.d.config.lease_seconds)
         : Promise.resolve(),
     );
-    every(lease / 2, () => this.sweep(false));
+    // At most a second after a lease expires, a run is taken over (lease + 1 s).
+    every(Math.min(lease / 2, 1000), () => this.sweep(false));
     const retention = this.d.config.run_retention_days;
     if (retention > 0) every(3_600_000, () => this.purgeOld(retention));
   }
@@ -94,17 +107,24 @@ export class Runtime {
     return total;
   }
 
-  /** Idempotent: fails the runs executing here (`shutdown`), then ends every open stream. */
-  stop(graceMs = 5000): Promise<void> {
+  /**
+   * Idempotent. Drains: takes no new work, lets the runs executing here reach a step boundary
+   * within `runtime.drain_seconds` (at most `graceMs`), aborts those still going, and releases every
+   * one's lease (another process takes them over at once); then ends every open stream.
+   */
+  stop(graceMs = 30_000): Promise<void> {
     this.stopping ??= (async () => {
       for (const t of this.timers) clearInterval(t);
+      this.draining.abort();
+      const settled = () => Promise.allSettled([...this.live.values()].map((r) => r.done));
+      const within = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+      await Promise.race([settled(), within(Math.min(graceMs, this.d.config.drain_seconds * 1000))]);
       for (const run of this.live.values()) {
         run.controller.abort(new RunAborted('shutdown', 'the server is shutting down'));
       }
-      const settled = Promise.allSettled([...this.live.values()].map((r) => r.done));
-      await Promise.race([settled, new Promise((r) => setTimeout(r, graceMs).unref())]);
+      await Promise.race([settled(), within(1000)]);
       this.closing.abort();
-      await this.unsubscribe?.().catch(() => {});
+      for (const off of this.unsubscribe) await off().catch(() => {});
     })();
     return this.stopping;
   }
@@ -205,18 +225,29 @@ export class Runtime {
       throw err;
     }
     this.launch(caller, agent, {
-      runId,
-      sessionId: row.session_id,
-      context: row.context,
-      options: row.options,
-      startedAt: (row.started_at ?? row.created_at).getTime(),
-      modelCalls: row.model_calls,
-      usage: row.usage,
+      ...continued(row),
       resume: { toolCalls: row.pending ?? [], approved, reason, pausedAt: row.paused_at },
       // Unknown here: followers replay from the log before taking events from the writer.
       lastSeq: -1,
     });
     return runSchema.parse(toRun({ ...row, status: 'running' }));
+  }
+
+  /**
+   * Resumes an `interrupted` run: the tool calls that were in flight when its process died run
+   * again (a person decided they may), and the run carries on. 409 when it is not interrupted.
+   */
+  async resumeInterrupted(caller: RunCaller, runId: string): Promise<Run> {
+    if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
+    const row = await this.store.resume(
+      caller.tenantId,
+      runId,
+      this.owner,
+      this.d.config.lease_seconds,
+      'interrupted',
+    );
+    await this.carryOn(row, { rerun: true, by: 'resume', caller });
+    return runSchema.parse(toRun({ ...row, status: 'running', pending: null }));
   }
 
   /** Cancels a queued, running or waiting run. 409 when it has already ended. */
@@ -278,6 +309,20 @@ export class Runtime {
     }
   }
 
+  /** The live (or completed) run of a task, when one survived an earlier try of the task. */
+  async runOfTask(tenantId: string, taskId: string): Promise<RunHandle | undefined> {
+    const found = await this.store.runOfTask(taskId);
+    if (!found) return undefined;
+    const row = await this.store.get(tenantId, found.id);
+    return {
+      sessionId: row.session_id,
+      runId: row.id,
+      status: row.status === 'queued' ? 'queued' : 'running',
+      events: [],
+      result: () => this.live.get(row.id)?.done ?? this.wait(tenantId, row.id, { untilPause: true }),
+    };
+  }
+
   private abortEverywhere(runId: string): void {
     const local = this.live.get(runId);
     if (local) local.controller.abort(new RunAborted('cancelled', 'the run was cancelled'));
@@ -290,12 +335,12 @@ export class Runtime {
   private launch(
     caller: RunCaller,
     agent: Agent,
-    r: Omit<RunSpec, 'agent' | 'tenantId' | 'call' | 'workspace' | 'signal' | 'writer'> & {
+    r: Omit<RunSpec, 'agent' | 'tenantId' | 'call' | 'workspace' | 'signal' | 'writer' | 'drain'> & {
       lastSeq: number;
     },
   ): LiveRun {
     const controller = new AbortController();
-    const writer = new RunEventWriter(this.d.db, this.announcer, caller.tenantId, r.runId);
+    const writer = new RunEventWriter(this.d.db, this.announcer, caller.tenantId, r.runId, this.owner);
     writer.lastSeq = r.lastSeq;
     const live: LiveRun = { controller, writer, done: undefined as unknown as Promise<RunResult> };
     this.live.set(r.runId, live);
@@ -325,6 +370,7 @@ export class Runtime {
             onQueued: (sessionId) => setImmediate(() => this.startQueued(sessionId)),
             memory: this.d.memory,
             metrics: this.d.metrics,
+            recordEachStep: this.d.config.record_each_step,
           },
           {
             ...r,
@@ -343,12 +389,18 @@ export class Runtime {
             },
             workspace: this.workspace(caller.tenantId, r.sessionId),
             signal: controller.signal,
+            drain: this.draining.signal,
             writer,
           },
         ),
       )
       .then(
         (result) => {
+          if (result.status === 'failed' && result.error.code === 'released') {
+            this.d.bus
+              .publish(RELEASED_TOPIC, r.runId)
+              .catch((err) => this.d.log.warn({ err }, 'release broadcast failed'));
+          }
           span.end(result);
           this.d.metrics?.run(agent.name, result.status, (Date.now() - r.startedAt) / 1000);
           return result;
@@ -419,15 +471,84 @@ export class Runtime {
     if (written?.queued) this.startQueued(row.session_id);
   }
 
-  /** Fails orphaned runs (all running ones, or those whose lease expired), then starts what they held up. */
+  /**
+   * Takes over the runs whose executor is gone (all running ones at the start of an embedded store,
+   * else those whose lease expired or was released) and carries each on from its last recorded
+   * step; then starts the queued runs nothing holds up.
+   */
   private async sweep(all: boolean): Promise<void> {
-    const reaped = await this.store.reapOrphans(all);
-    for (const r of reaped) this.announcer.add(r.id);
-    if (reaped.length > 0) this.d.log.warn({ runs: reaped.map((r) => r.id) }, 'failed orphaned runs');
-    const sessions = new Set([
-      ...reaped.map((r) => r.session_id),
-      ...(await this.store.sessionsWithQueued()),
-    ]);
-    for (const s of sessions) this.startQueued(s);
+    if (this.stopping) return;
+    const taken = await this.store.takeOver(all, this.owner, this.d.config.lease_seconds);
+    if (taken.length > 0) this.d.log.info({ runs: taken.map((r) => r.id) }, 'took over runs');
+    for (const row of taken) {
+      await this.carryOnTaken(row).catch((err) =>
+        this.d.log.warn({ err: toError(err), run_id: row.id }, 'carrying a run on failed'),
+      );
+    }
+    for (const s of await this.store.sessionsWithQueued()) this.startQueued(s);
   }
+
+  /**
+   * A run whose executors keep dying (a tool or an input that brings the process down) is not taken
+   * over for ever: after MAX_CRASHES it fails as `orphaned`. Drains do not count.
+   */
+  private carryOnTaken(row: TakenOver): Promise<void> {
+    if (!row.released && row.crashes >= MAX_CRASHES) {
+      return this.failStarted(
+        row,
+        'orphaned',
+        `the process running this run died ${row.crashes + 1} times before it finished; it is not taken over again`,
+      );
+    }
+    // Still executing here (this process stalled past its own lease): the lease is ours again.
+    if (this.live.has(row.id)) return Promise.resolve();
+    return this.carryOn(row, { rerun: false, by: 'takeover', after: row.released ? 'release' : 'crash' });
+  }
+
+  /** Executes a run this process has just leased (taken over or resumed) from its last recorded step. */
+  private async carryOn(
+    row: RunRow,
+    o: { rerun: boolean; by: 'takeover' | 'resume'; after?: 'release' | 'crash'; caller?: RunCaller },
+  ): Promise<void> {
+    const agent = await this.d.agents.get(row.tenant_id, row.agent_id).catch(() => undefined);
+    if (!agent) return this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
+    const caller = o.caller ?? {
+      tenantId: row.tenant_id,
+      tenantName: await this.d.tenantName(row.tenant_id),
+    };
+    // Tells followers where the run carries on: text deltas since the last recorded model answer
+    // belonged to a call that was never answered, and the model is asked again.
+    const written = await this.store.advance({
+      runId: row.id,
+      owner: this.owner,
+      events: [
+        event('run_resumed', {
+          by: o.by,
+          ...(o.after && { after: o.after }),
+          model_calls: row.model_calls,
+          steps: row.step_count,
+        }),
+      ],
+    });
+    if (!written) return;
+    this.announcer.add(row.id);
+    this.launch(caller, agent, {
+      ...continued(row),
+      takeover: { rerun: o.rerun },
+      lastSeq: written.events.at(-1)?.seq ?? -1,
+    });
+  }
+}
+
+/** What a run that carries on (approved, resumed or taken over) keeps from its row. */
+function continued(row: RunRow) {
+  return {
+    runId: row.id,
+    sessionId: row.session_id,
+    context: row.context,
+    options: row.options,
+    startedAt: (row.started_at ?? row.created_at).getTime(),
+    modelCalls: row.model_calls,
+    usage: row.usage,
+  };
 }

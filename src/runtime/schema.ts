@@ -47,6 +47,7 @@ export const runStatuses = [
   'queued',
   'running',
   'input_required',
+  'interrupted',
   'completed',
   'failed',
   'cancelled',

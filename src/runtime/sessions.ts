@@ -154,7 +154,7 @@ export class SessionService {
     if (viewer) await this.get(tenantId, id, viewer);
     await this.db.transaction(async (tx) => {
       const [row] = await tx.query<{ active: string | null }>(
-        `select (select id from runs where session_id = s.id and status in ('queued', 'running', 'input_required')
+        `select (select id from runs where session_id = s.id and status in ('queued', 'running', 'input_required', 'interrupted')
                  limit 1) as active
          from sessions s where s.id = $1 and s.tenant_id = $2 for update`,
         [id, tenantId],

@@ -3,17 +3,21 @@ import { AppError } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
 import type { ChatMessage, ToolSpec } from '../models/types.ts';
 import type { ToolOutcome } from '../tools/types.ts';
-import { callParent, type RunResult } from './execute.ts';
+import { callParent, interrupt, type RunResult } from './execute.ts';
 import { startHandoffSpan } from './handoff-span.ts';
+import type { Resume } from './loop.ts';
 import type { Team } from './multi-agent.ts';
 import { repairHistory } from './prompt.ts';
+import { recoverRound } from './recovery.ts';
 
 /**
  * A swarm: one conversation, one agent speaking at a time. Each member is offered a
  * `transfer_to_<agent>` tool for every name in its `handoffs`; calling it ends the member's turn
  * after that tool round and the target carries on with the conversation so far (cut to the
  * context budget, with a visible marker). Streams get a `handoff` event, and every event of a
- * member's loop carries `agent`. More than `config.max_handoffs` handoffs end the run.
+ * member's loop carries `agent`. More than `config.max_handoffs` handoffs end the run. A process
+ * that takes the run over (docs/durability.md) finds who speaks from the recorded handoffs and
+ * carries on that member's turn from its last recorded step.
  */
 
 export const DEFAULT_MAX_HANDOFFS = 8;
@@ -29,10 +33,26 @@ export async function runSwarm(team: Team): Promise<RunResult> {
   const maxHandoffs = positiveInt(spec.config.max_handoffs, DEFAULT_MAX_HANDOFFS);
   const budget = positiveInt(spec.config.context_budget_tokens, DEFAULT_CONTEXT_BUDGET);
   const byName = new Map([...team.members.values()].map((a) => [a.name, a]));
-  let conversation: ChatMessage[] = repairHistory(s.history ?? (await d.store.history(s.sessionId)));
+  const stored = s.history ?? (await d.store.history(s.sessionId));
   let current = team.entry;
   const path = [current.name];
   let handoff: ReturnType<typeof startHandoffSpan> | undefined;
+  let resume: Resume | undefined;
+  if (s.takeover) {
+    for (const to of handoffsMade(stored, byName)) {
+      current = to;
+      path.push(to.name);
+    }
+    const recovered = await recoverRound(d.store, s.runId, stored, {
+      idempotent: (tool) =>
+        tool.startsWith('transfer_to_') ||
+        (d.tools.get(tool)?.idempotent === true && d.tools.get(tool)?.requires_approval !== true),
+      rerun: s.takeover.rerun,
+    });
+    if (recovered.interrupted) return interrupt(d, s, recovered.interrupted, s.usage);
+    resume = recovered.resume;
+  }
+  let conversation: ChatMessage[] = repairHistory(stored, new Set(resume?.toolCalls.map((c) => c.id)));
   for (;;) {
     let target: Agent | undefined;
     const { specs, handlers } = transferTools(current, byName, (to) => {
@@ -53,6 +73,7 @@ export async function runSwarm(team: Team): Promise<RunResult> {
           if (target) throw new Handoff(target);
         },
         trace: handoff?.parent,
+        resume,
       });
       handoff?.end();
       handoff = undefined;
@@ -89,8 +110,27 @@ export async function runSwarm(team: Team): Promise<RunResult> {
         callParent(s.call),
       );
       current = err.to;
+    } finally {
+      resume = undefined;
     }
   }
+}
+
+/** The handoffs this run made, in order, as its recorded conversation shows them (since its input). */
+function handoffsMade(history: readonly ChatMessage[], byName: ReadonlyMap<string, Agent>): Agent[] {
+  const byTool = new Map([...byName.values()].map((a) => [transferToolName(a.name), a]));
+  const start = history.findLastIndex((m) => m.role === 'user');
+  const results = new Map<string, string>();
+  for (const m of history.slice(start + 1))
+    if (m.role === 'tool') results.set(m.tool_call_id ?? '', m.content ?? '');
+  const out: Agent[] = [];
+  for (const m of history.slice(start + 1)) {
+    for (const c of m.role === 'assistant' ? (m.tool_calls ?? []) : []) {
+      const to = byTool.get(c.function.name);
+      if (to && results.get(c.id) === `transferred to ${to.name}`) out.push(to);
+    }
+  }
+  return out;
 }
 
 /** The `transfer_to_<agent>` tools of one member; `take` records the target or says why not. */

@@ -8,7 +8,7 @@ import type { Runtime } from './runtime.ts';
 
 export interface AgentTaskDeps {
   agents: { get(tenantId: string, id: string): Promise<Agent> };
-  runtime: Pick<Runtime, 'run' | 'wait' | 'cancel'>;
+  runtime: Pick<Runtime, 'run' | 'wait' | 'cancel' | 'runOfTask'>;
   /** The tenant's name, for model policy and budgets (they are keyed by name). */
   tenantName(tenantId: string): Promise<string>;
 }
@@ -70,20 +70,24 @@ export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
     };
     let handle: Awaited<ReturnType<Runtime['run']>>;
     try {
-      handle = await deps.runtime.run(caller, agent.id, {
-        message: prompt,
-        // A remote runtime gets the task itself beside the prompt (its `parameters`).
-        ...(agent.env === 'remote' && {
-          context: { task_id: task.id, task_type: task.task_type, payload: task.payload },
-        }),
-        session_id: task.session_id ?? undefined,
-        stream: false,
-        // A task on a session that is busy waits its turn rather than failing or interrupting a chat.
-        multitask: 'enqueue',
-        on_disconnect: 'continue',
-        taskId: task.id,
-        idempotencyKey: ctx.idempotencyKey,
-      });
+      // A task run again after its worker died or drained: its run survived (another process took it
+      // over, docs/durability.md), so the task follows that run rather than start a second one.
+      handle =
+        (await deps.runtime.runOfTask(task.tenant_id, task.id)) ??
+        (await deps.runtime.run(caller, agent.id, {
+          message: prompt,
+          // A remote runtime gets the task itself beside the prompt (its `parameters`).
+          ...(agent.env === 'remote' && {
+            context: { task_id: task.id, task_type: task.task_type, payload: task.payload },
+          }),
+          session_id: task.session_id ?? undefined,
+          stream: false,
+          // A task on a session that is busy waits its turn rather than failing or interrupting a chat.
+          multitask: 'enqueue',
+          on_disconnect: 'continue',
+          taskId: task.id,
+          idempotencyKey: ctx.idempotencyKey,
+        }));
     } catch (err) {
       throw refusal(err);
     }
@@ -132,6 +136,8 @@ export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
 /** A model outage, a rate limit, a shutdown or a crash may pass; a refusal or max_steps will not. */
 const RETRYABLE = new Set([
   'shutdown',
+  // This worker's process shut down and handed the run to another: the task's next try follows it.
+  'released',
   'orphaned',
   'internal',
   'bad_gateway',

@@ -31,6 +31,12 @@ export interface ToolDefinition<A = Record<string, unknown>> {
   parameters: JsonSchema;
   /** COLLABORATIVE agents pause for a human's approval before calling it. */
   requires_approval?: boolean;
+  /**
+   * Running it twice with the same arguments does no more than running it once (read-only tools
+   * are). A call in flight when its run's process died is run again by the process that takes the
+   * run over only when this is set; otherwise the run stops as `interrupted` for a person to decide.
+   */
+  idempotent?: boolean;
   /** Overrides the configured tool time limit. */
   timeout_ms?: number;
   /** Returns the result the model sees (a string as is, anything else as JSON). */

@@ -117,9 +117,13 @@ export { eventually };
 
 /** Boots the real server on an existing store (a restart): the caller keeps the admin key it had. */
 export async function bootOn(config: ConfigInput): Promise<{ app: App; url: string }> {
-  const app = await createApp(testConfig({ log_level: 'silent', ...config }), {
-    log: createLogger(process.env.AGENTRY_TEST_LOG ?? 'silent'),
-  });
+  // No backpressure 503s on a loaded test machine (as startServer).
+  const app = await createApp(
+    testConfig({ log_level: 'silent', ...config, server: { max_event_loop_delay_ms: 0, ...config.server } }),
+    {
+      log: createLogger(process.env.AGENTRY_TEST_LOG ?? 'silent'),
+    },
+  );
   const url = await app.http.listen({ host: '127.0.0.1', port: 0 });
   return { app, url };
 }

@@ -139,12 +139,28 @@ export const runRoutes =
     );
 
     app.post(
+      '/v1/runs/:id/resume',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary:
+            'Resume an interrupted run (a tool call that is not idempotent was in flight when its process died): ' +
+            'the calls in pending_tool_calls run again and the run carries on. Cancel it instead to stop it',
+          params: idParams,
+          response: { 200: runSchema, ...authErrors, ...conflict },
+        },
+      },
+      async (req) => runtime.resumeInterrupted(callerOf(req), req.params.id),
+    );
+
+    app.post(
       '/v1/runs/:id/cancel',
       {
         config: { auth: 'write' },
         schema: {
           tags,
-          summary: 'Cancel a queued, running or waiting run',
+          summary: 'Cancel a queued, running, waiting or interrupted run',
           params: idParams,
           body: cancelBody.nullish(),
           response: { 200: runSchema, ...authErrors, ...conflict },

@@ -11,6 +11,8 @@ const states: Record<RunStatus, TaskState> = {
   queued: TaskState.TASK_STATE_SUBMITTED,
   running: TaskState.TASK_STATE_WORKING,
   input_required: TaskState.TASK_STATE_INPUT_REQUIRED,
+  // Cut off mid-way in a tool that may not run twice: a person resumes or cancels it.
+  interrupted: TaskState.TASK_STATE_INPUT_REQUIRED,
   completed: TaskState.TASK_STATE_COMPLETED,
   failed: TaskState.TASK_STATE_FAILED,
   cancelled: TaskState.TASK_STATE_CANCELED,
@@ -51,6 +53,9 @@ function statusText(run: Run): string | undefined {
       .map((c) => `${c.name}(${JSON.stringify(c.arguments)})`)
       .join(', ');
     return `Approval needed before calling ${calls || 'a tool'}. Answer "approve", or "deny" with a reason.`;
+  }
+  if (run.status === 'interrupted') {
+    return `${run.error?.message ?? 'interrupted'}: resume it (POST /v1/runs/${run.id}/resume) or cancel it.`;
   }
   if (run.status === 'failed' || run.status === 'cancelled') return run.error?.message ?? `run ${run.status}`;
   return undefined;

@@ -3,6 +3,7 @@ import { type ToolDefinition, ToolError } from '../types.ts';
 
 export const calculatorTool: ToolDefinition<{ expression: string }> = {
   name: 'calculator',
+  idempotent: true,
   description:
     'Evaluate an arithmetic expression: + - * / % ^, parentheses, functions (sqrt, abs, round, floor, ceil, ' +
     'exp, ln, log, log2, log10, sin, cos, tan, asin, acos, atan, atan2, pow, min, max, hypot) and pi, e, tau.',

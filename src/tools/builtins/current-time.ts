@@ -2,6 +2,7 @@ import { type ToolDefinition, ToolError } from '../types.ts';
 
 export const currentTimeTool: ToolDefinition<{ timezone?: string }> = {
   name: 'current_time',
+  idempotent: true,
   description: 'The current date and time, in UTC and in the given IANA time zone (e.g. "Europe/Paris").',
   parameters: {
     type: 'object',

@@ -51,6 +51,7 @@ const pathArg = {
 
 export const readFileTool: ToolDefinition<{ path: string }> = {
   name: 'read_file',
+  idempotent: true,
   description: 'Read a UTF-8 text file from the workspace.',
   parameters: {
     type: 'object',
@@ -122,6 +123,7 @@ export const editFileTool: ToolDefinition<{
 
 export const globFilesTool: ToolDefinition<{ pattern: string }> = {
   name: 'glob_files',
+  idempotent: true,
   description:
     'List workspace files matching a glob pattern such as "**/*.md" (paths relative to the workspace).',
   parameters: {

@@ -50,6 +50,7 @@ const JOURNAL_SQL = `select at, actor, action, target, data from journal
 export function readJournalTool(deps: OpsToolDeps): ToolDefinition<{ limit?: number }> {
   return {
     name: 'read_journal',
+    idempotent: true,
     description:
       "The tenant's most recent audit-journal entries (who did what to which object, and when), newest first.",
     parameters: limitParam(200, 50),
@@ -74,6 +75,7 @@ export function readJournalTool(deps: OpsToolDeps): ToolDefinition<{ limit?: num
 export function systemHealthTool(deps: OpsToolDeps): ToolDefinition<Record<string, never>> {
   return {
     name: 'system_health',
+    idempotent: true,
     description:
       "Agentry's own health report (the /health components: store, live bus, queue, model providers, sandbox).",
     parameters: { type: 'object', properties: {}, additionalProperties: false },
@@ -94,6 +96,7 @@ const RISKY =
 export function recentTasksTool(deps: OpsToolDeps): ToolDefinition<{ limit?: number }> {
   return {
     name: 'recent_tasks',
+    idempotent: true,
     description:
       "The tenant's most recent tasks with status, attempts and errors, newest first; failed tasks and " +
       'titles or errors that mention destructive or secret-handling actions are flagged.',

@@ -43,6 +43,7 @@ export function webCrawlTool(
 ): ToolDefinition<{ url: string; max_chars?: number }> {
   return {
     name: 'web_crawl',
+    idempotent: true,
     description:
       "Fetch a web page (http or https) and return its readable text and title. Only the domains on this tenant's egress allowlist can be reached.",
     parameters: {
@@ -93,6 +94,7 @@ export function webCrawlTool(
 export function webSearchTool(proxy: EgressProxy, config: EgressConfig): ToolDefinition<{ query: string }> {
   return {
     name: 'web_search',
+    idempotent: true,
     description: "Search the web through this tenant's configured search endpoint; returns its results.",
     parameters: {
       type: 'object',
