@@ -107,6 +107,7 @@ describe('web console: the newcomer path', () => {
     );
     const toolRun = traces.find((t) => JSON.stringify(t.trace).includes('write_file'));
     assert.ok(toolRun, 'the run that called write_file has a trace');
+    const playground = page.url();
     await page.getByRole('link', { name: 'Runs', exact: true }).click();
     await page.getByRole('link', { name: toolRun.id.slice(-8) }).click();
     const waterfall = page.getByRole('list', { name: 'Waterfall' });
@@ -116,6 +117,9 @@ describe('web console: the newcomer path', () => {
       .first()
       .waitFor();
     assert.deepEqual(errors, []);
+    // Back to the playground, where the next steps chat on.
+    await page.goto(playground);
+    await page.getByRole('button', { name: 'New chat' }).waitFor();
   });
 
   it('resumes a dropped stream from the last event id: no text repeated, none missing', async () => {
