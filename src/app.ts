@@ -30,7 +30,7 @@ import { Metrics } from './observability/metrics.ts';
 import { startTracing } from './observability/tracing.ts';
 import type { A2ARemotes } from './runtime/a2a-remote.ts';
 import type { AgentGenerator } from './runtime/generator.ts';
-import type { AgentSandboxes } from './runtime/pool-agent/sandboxes.ts';
+import type { AgentSandboxes } from './runtime/local-dev/sandboxes.ts';
 import type { PoolInstances } from './runtime/pool-instances.ts';
 import type { Runtime } from './runtime/runtime.ts';
 import type { SessionService } from './runtime/sessions.ts';

@@ -33,14 +33,14 @@ const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
 export async function* resumableRunEvents(
   first: Opener,
   reopen: (runId: string) => Opener,
-  o: StreamOptions & ResumeOptions & { runId?: string },
+  options: StreamOptions & ResumeOptions & { runId?: string },
 ): AsyncGenerator<RunEvent, void, undefined> {
-  const maxReconnects = o.maxReconnects ?? 5;
-  const delay = o.reconnectDelayMs ?? 250;
+  const maxReconnects = options.maxReconnects ?? 5;
+  const delay = options.reconnectDelayMs ?? 250;
   const stop = new AbortController();
-  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
-  let runId = o.runId;
-  let last = o.lastEventId;
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let runId = options.runId;
+  let last = options.lastEventId;
   let open = first;
   let failures = 0;
   try {
@@ -62,9 +62,9 @@ export async function* resumableRunEvents(
         }
         // Ended without session_end: the connection closed (a server shutting down closes it
         // cleanly), or the caller aborted.
-        if (o.signal?.aborted) throw o.signal.reason;
+        if (options.signal?.aborted) throw options.signal.reason;
       } catch (err) {
-        if (o.signal?.aborted) throw o.signal.reason ?? err;
+        if (options.signal?.aborted) throw options.signal.reason ?? err;
         if (err instanceof AgentryError && !RETRYABLE.has(err.status)) throw err;
         cause = err;
       }

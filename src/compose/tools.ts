@@ -9,7 +9,7 @@ import type { HealthRegistry } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { A2ARemotes } from '../runtime/a2a-remote.ts';
-import { AgentSandboxes } from '../runtime/pool-agent/sandboxes.ts';
+import { AgentSandboxes } from '../runtime/local-dev/sandboxes.ts';
 import { PoolInstances } from '../runtime/pool-instances.ts';
 import type { TaskService } from '../tasks/service.ts';
 import { A2ATools } from '../tools/a2a-tools.ts';

@@ -88,7 +88,7 @@ export async function* followEvents(
   db: Queryable,
   bus: LiveBus,
   streamId: string,
-  o: FollowOptions,
+  options: FollowOptions,
 ): AsyncGenerator<LoggedEvent> {
   let wake: (() => void) | undefined;
   let dirty = false;
@@ -98,20 +98,20 @@ export async function* followEvents(
     wake?.();
   });
   const onAbort = () => wake?.();
-  o.signal.addEventListener('abort', onAbort);
+  options.signal.addEventListener('abort', onAbort);
   try {
-    let after = o.afterSeq;
-    while (!o.signal.aborted) {
+    let after = options.afterSeq;
+    while (!options.signal.aborted) {
       dirty = false;
       const events = await readEvents(db, streamId, after);
       for (const e of events) {
         after = e.seq;
         yield e;
-        if (o.signal.aborted) return;
+        if (options.signal.aborted) return;
       }
       if (events.length > 0 || dirty) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, o.pollMs ?? 2000);
+        const timer = setTimeout(resolve, options.pollMs ?? 2000);
         wake = () => {
           clearTimeout(timer);
           resolve();
@@ -120,7 +120,7 @@ export async function* followEvents(
       wake = undefined;
     }
   } finally {
-    o.signal.removeEventListener('abort', onAbort);
+    options.signal.removeEventListener('abort', onAbort);
     await unsubscribe();
   }
 }

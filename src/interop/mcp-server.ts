@@ -37,10 +37,10 @@ function needWrite(p: Principal): CallToolResult | undefined {
     : text('this API key is read-only: calling this tool needs the write scope', true);
 }
 
-async function build(s: Services, req: FastifyRequest): Promise<McpServer> {
+async function build(services: Services, req: FastifyRequest): Promise<McpServer> {
   const p = principalOf(req);
-  const server = new McpServer({ name: 'agentry', version: s.version });
-  const page = await s.agents.list(p.tenantId, { limit: maxAgentTools, offset: 0 }, viewerOf(p));
+  const server = new McpServer({ name: 'agentry', version: services.version });
+  const page = await services.agents.list(p.tenantId, { limit: maxAgentTools, offset: 0 }, viewerOf(p));
   for (const agent of page.data) {
     server.registerTool(
       agentToolName(agent),
@@ -55,7 +55,7 @@ async function build(s: Services, req: FastifyRequest): Promise<McpServer> {
       async ({ message, session_id }, extra) => {
         const refused = needWrite(p);
         if (refused) return refused;
-        const handle = await s.runtime.run(callerOf(req), agent.id, {
+        const handle = await services.runtime.run(callerOf(req), agent.id, {
           message,
           session_id,
           stream: false,
@@ -66,7 +66,7 @@ async function build(s: Services, req: FastifyRequest): Promise<McpServer> {
         if (token !== undefined) {
           // One progress notification per step of the run, until it ends.
           let step = 0;
-          for await (const e of s.runtime.follow(handle.runId, 0, extra.signal)) {
+          for await (const e of services.runtime.follow(handle.runId, 0, extra.signal)) {
             if (
               e.type === 'tool_call' ||
               e.type === 'tool_result' ||
@@ -102,11 +102,16 @@ async function build(s: Services, req: FastifyRequest): Promise<McpServer> {
       },
     },
     async ({ knowledge_base, query, top_k }) => {
-      const result = await s.memory.search(p.tenantId, knowledge_base, searchBody.parse({ query, top_k }), {
-        tenantId: p.tenantId,
-        tenantName: p.tenantName,
-        requestId: req.id,
-      });
+      const result = await services.memory.search(
+        p.tenantId,
+        knowledge_base,
+        searchBody.parse({ query, top_k }),
+        {
+          tenantId: p.tenantId,
+          tenantName: p.tenantName,
+          requestId: req.id,
+        },
+      );
       return text(JSON.stringify(result));
     },
   );
@@ -125,8 +130,8 @@ async function build(s: Services, req: FastifyRequest): Promise<McpServer> {
     async ({ agent, task_type, title, payload }) => {
       const refused = needWrite(p);
       if (refused) return refused;
-      const target = await s.agents.resolve(p.tenantId, agent, viewerOf(p));
-      const { task } = await s.tasks.create(
+      const target = await services.agents.resolve(p.tenantId, agent, viewerOf(p));
+      const { task } = await services.tasks.create(
         p.tenantId,
         { agent_id: target.id, task_type, title, payload },
         actorOf(req),
@@ -141,7 +146,7 @@ async function build(s: Services, req: FastifyRequest): Promise<McpServer> {
       description: 'Read a task: its status and, once finished, its result.',
       inputSchema: { task_id: z.uuid() },
     },
-    async ({ task_id }) => text(JSON.stringify(await s.tasks.get(p.tenantId, task_id))),
+    async ({ task_id }) => text(JSON.stringify(await services.tasks.get(p.tenantId, task_id))),
   );
   return server;
 }

@@ -7,11 +7,11 @@ import type { Db } from '../db/db.ts';
 import type { HealthRegistry } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { AllottedCounters } from './allotments.ts';
 import { registerBudgetGauge } from './budget-gauge.ts';
 import { ModelCatalog } from './catalog.ts';
 import { type CounterStore, DbCounterStore, RedisCounterStore } from './counters.ts';
 import { Gateway } from './gateway.ts';
-import { LeasedCounters } from './leases.ts';
 import { Limits } from './limits.ts';
 import { ModelPolicy } from './policy.ts';
 import type { Provider } from './provider.ts';
@@ -92,11 +92,11 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
   redis?.on('error', (err) => log.debug({ err }, 'redis (rate limits) error'));
   const budgetStore = new DbCounterStore(db);
   const rateStore: CounterStore = redis ? new RedisCounterStore(redis) : budgetStore;
-  const budgets = new LeasedCounters(budgetStore);
-  const rates = new LeasedCounters(rateStore);
+  const budgets = new AllottedCounters(budgetStore);
+  const rates = new AllottedCounters(rateStore);
   const usage = new UsageRecorder(db, log);
   let sweeps = 0;
-  // The periodic flush lets busy leases keep a slice of headroom; an explicit one gives back all.
+  // The periodic flush lets busy allotments keep a slice of headroom; an explicit one gives back all.
   const flush = async (keepWarm = false) => {
     const results = await Promise.allSettled([
       usage.flush(),

@@ -29,7 +29,7 @@ export interface GatewayDeps {
   policy: ModelPolicy;
   admission: Admission;
   usage: UsageRecorder;
-  /** Writes buffered usage and gives back unused leases (the factory's flush loop calls it too). */
+  /** Writes buffered usage and gives back unused allotments (the factory's flush loop calls it too). */
   flush: () => Promise<void>;
   telemetry: ModelTelemetry;
   options: GatewayOptions;
@@ -59,7 +59,7 @@ export class Gateway implements ModelGateway {
     this.attempts = new Attempts(deps.options);
   }
 
-  /** Writes buffered usage rows and settles budget/rate leases with the store now. */
+  /** Writes buffered usage rows and settles budget/rate allotments with the store now. */
   flush(): Promise<void> {
     return this.deps.flush();
   }

@@ -2,7 +2,7 @@ import type { BudgetLimits, TenantPolicies, TenantPolicy } from '../config/tenan
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Admission, AdmissionRequest, Ticket } from './admission.ts';
-import type { CounterSpec, LeasedCounters } from './leases.ts';
+import type { AllottedCounters, CounterSpec } from './allotments.ts';
 
 type Metric = 'tokens' | 'cost' | 'requests';
 
@@ -30,8 +30,8 @@ export class Limits implements Admission {
 
   constructor(
     private readonly policies: TenantPolicies,
-    private readonly budgets: LeasedCounters,
-    private readonly rates: LeasedCounters,
+    private readonly budgets: AllottedCounters,
+    private readonly rates: AllottedCounters,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {}
@@ -61,7 +61,7 @@ export class Limits implements Admission {
     return this.admitFromStore(policy, req, now, held);
   }
 
-  /** Reserves on the rate limits, then the budgets, taking leases from their stores as needed. */
+  /** Reserves on the rate limits, then the budgets, taking allotments from their stores as needed. */
   private async admitFromStore(
     policy: TenantPolicy,
     req: AdmissionRequest,
@@ -184,7 +184,7 @@ interface CachedNeeds {
 
 /** Reservations on one set of counters: each need's amount, in order. */
 interface Held {
-  counters: LeasedCounters;
+  counters: AllottedCounters;
   needs: Need[];
   amounts: number[];
 }

@@ -118,29 +118,33 @@ const redirectCodes = new Set([301, 302, 303, 307, 308]);
 export async function outboundRequest(
   url: string,
   init: OutboundRequest,
-  o: OutboundOptions,
+  options: OutboundOptions,
 ): Promise<OutboundResponse> {
-  const deadline = AbortSignal.timeout(o.timeoutMs);
-  const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline;
-  const dispatcher = guardedDispatcher(o.allowPrivate, o.network);
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  const dispatcher = guardedDispatcher(options.allowPrivate, options.network);
   let current = url;
   let method = init.method ?? 'GET';
   let body = init.body;
   let headers = init.headers;
   for (let hop = 0; ; hop++) {
-    const refused = refusedUrl(current, o.allowPrivate);
+    const refused = refusedUrl(current, options.allowPrivate);
     if (refused) throw new OutboundError('refused', `${current} refused: ${refused}`);
     let res: Dispatcher.ResponseData;
     try {
       res = await request(current, { method, headers, body, dispatcher, signal });
     } catch (err) {
-      throw failure(err, o, deadline);
+      throw failure(err, options, deadline);
     }
     const location = res.headers.location;
-    if (redirectCodes.has(res.statusCode) && typeof location === 'string' && (o.maxRedirects ?? 0) > 0) {
+    if (
+      redirectCodes.has(res.statusCode) &&
+      typeof location === 'string' &&
+      (options.maxRedirects ?? 0) > 0
+    ) {
       await res.body.dump().catch(() => {});
-      if (hop >= (o.maxRedirects ?? 0)) {
-        throw new OutboundError('redirects', `${url}: more than ${o.maxRedirects} redirects`);
+      if (hop >= (options.maxRedirects ?? 0)) {
+        throw new OutboundError('redirects', `${url}: more than ${options.maxRedirects} redirects`);
       }
       const next = new URL(location, current);
       // As browsers do: a 303, or a 301/302 after a POST, continues as a GET without the body.
@@ -155,7 +159,7 @@ export async function outboundRequest(
     return {
       status: res.statusCode,
       headers: res.headers,
-      body: await readCapped(res, o, deadline),
+      body: await readCapped(res, options, deadline),
       url: current,
     };
   }
@@ -175,13 +179,13 @@ export type GuardedFetchOptions = Omit<OutboundOptions, 'signal' | 'timeoutMs' |
  * connection passes the guarded dispatcher, and the body is cut with a `too_large` error past
  * `maxBytes`.
  */
-export function guardedFetch(o: GuardedFetchOptions): typeof fetch {
+export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
   const guarded = async (input: string | URL, init: RequestInit = {}): Promise<Response> => {
-    const allowPrivate = await o.allowPrivate();
-    const deadline = o.timeoutMs === undefined ? undefined : AbortSignal.timeout(o.timeoutMs);
+    const allowPrivate = await options.allowPrivate();
+    const deadline = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
     const signals = [init.signal, deadline].filter((x): x is AbortSignal => !!x);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
-    const limits = { ...o, allowPrivate, timeoutMs: o.timeoutMs ?? 0 };
+    const limits = { ...options, allowPrivate, timeoutMs: options.timeoutMs ?? 0 };
     let current = new URL(input);
     let hopInit = init;
     for (let hop = 0; ; hop++) {
@@ -193,18 +197,18 @@ export function guardedFetch(o: GuardedFetchOptions): typeof fetch {
           ...(hopInit as object),
           redirect: 'manual',
           signal,
-          dispatcher: guardedDispatcher(allowPrivate, o.network),
+          dispatcher: guardedDispatcher(allowPrivate, options.network),
         })) as unknown as Response;
       } catch (err) {
         throw failure(err, { ...limits, signal: init.signal ?? undefined }, deadline);
       }
       const location = res.headers.get('location');
-      if (!redirectCodes.has(res.status) || !location || (o.maxRedirects ?? 0) === 0) {
+      if (!redirectCodes.has(res.status) || !location || (options.maxRedirects ?? 0) === 0) {
         return cappedResponse(res, limits);
       }
       await res.body?.cancel().catch(() => {});
-      if (hop >= (o.maxRedirects ?? 0)) {
-        throw new OutboundError('redirects', `${input}: more than ${o.maxRedirects} redirects`);
+      if (hop >= (options.maxRedirects ?? 0)) {
+        throw new OutboundError('redirects', `${input}: more than ${options.maxRedirects} redirects`);
       }
       const next = new URL(location, current);
       hopInit = nextHopInit(hopInit, res.status, next.origin !== current.origin);
@@ -230,10 +234,10 @@ function nextHopInit(init: RequestInit, status: number, crossOrigin: boolean): R
 }
 
 /** The answer with its body read through the byte cap, as a stream. */
-function cappedResponse(res: Response, o: Pick<OutboundOptions, 'maxBytes'>): Response {
-  if (Number(res.headers.get('content-length')) > o.maxBytes) {
+function cappedResponse(res: Response, options: Pick<OutboundOptions, 'maxBytes'>): Response {
+  if (Number(res.headers.get('content-length')) > options.maxBytes) {
     void res.body?.cancel().catch(() => {});
-    throw tooLarge(o);
+    throw tooLarge(options);
   }
   if (!res.body || [101, 204, 205, 304].includes(res.status)) return res;
   const reader = res.body.getReader();
@@ -243,9 +247,9 @@ function cappedResponse(res: Response, o: Pick<OutboundOptions, 'maxBytes'>): Re
       const { done, value } = await reader.read();
       if (done) return controller.close();
       seen += value.byteLength;
-      if (seen > o.maxBytes) {
+      if (seen > options.maxBytes) {
         void reader.cancel().catch(() => {});
-        return controller.error(tooLarge(o));
+        return controller.error(tooLarge(options));
       }
       controller.enqueue(value);
     },
@@ -262,36 +266,36 @@ function withoutCredentials(headers: Record<string, string> | undefined) {
   return Object.fromEntries(Object.entries(headers).filter(([k]) => !credentialHeaders.has(k.toLowerCase())));
 }
 
-async function readCapped(res: Dispatcher.ResponseData, o: OutboundOptions, deadline: AbortSignal) {
+async function readCapped(res: Dispatcher.ResponseData, options: OutboundOptions, deadline: AbortSignal) {
   const declared = Number(res.headers['content-length']);
-  if (declared > o.maxBytes) {
+  if (declared > options.maxBytes) {
     res.body.destroy();
-    throw tooLarge(o);
+    throw tooLarge(options);
   }
   const chunks: Buffer[] = [];
   let size = 0;
   try {
     for await (const chunk of res.body) {
       size += (chunk as Buffer).length;
-      if (size > o.maxBytes) {
+      if (size > options.maxBytes) {
         res.body.destroy();
-        throw tooLarge(o);
+        throw tooLarge(options);
       }
       chunks.push(chunk as Buffer);
     }
   } catch (err) {
-    throw failure(err, o, deadline);
+    throw failure(err, options, deadline);
   }
   return Buffer.concat(chunks);
 }
 
-const tooLarge = (o: Pick<OutboundOptions, 'maxBytes'>) =>
-  new OutboundError('too_large', `the answer is larger than ${o.maxBytes} bytes`);
+const tooLarge = (options: Pick<OutboundOptions, 'maxBytes'>) =>
+  new OutboundError('too_large', `the answer is larger than ${options.maxBytes} bytes`);
 
-function failure(err: unknown, o: OutboundOptions, deadline?: AbortSignal): Error {
+function failure(err: unknown, options: OutboundOptions, deadline?: AbortSignal): Error {
   if (err instanceof OutboundError) return err;
-  if (o.signal?.aborted) return o.signal.reason as Error;
-  if (deadline?.aborted) return new OutboundError('timeout', `no answer within ${o.timeoutMs} ms`);
+  if (options.signal?.aborted) return options.signal.reason as Error;
+  if (deadline?.aborted) return new OutboundError('timeout', `no answer within ${options.timeoutMs} ms`);
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   if (e.code === 'EREFUSEDADDRESS' || e.cause?.code === 'EREFUSEDADDRESS') {
     return new OutboundError('refused', (e.code === 'EREFUSEDADDRESS' ? e : e.cause!).message);

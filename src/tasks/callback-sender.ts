@@ -43,12 +43,12 @@ interface OutboxRow {
 export class CallbackSender {
   private readonly loop: PollLoop;
 
-  constructor(private readonly o: CallbackSenderOptions) {
+  constructor(private readonly options: CallbackSenderOptions) {
     this.loop = new PollLoop(
       () => this.round(),
       (err) => {
-        this.o.log.warn({ err: toError(err) }, 'callback delivery round failed');
-        return this.o.pollSeconds * 1000;
+        this.options.log.warn({ err: toError(err) }, 'callback delivery round failed');
+        return this.options.pollSeconds * 1000;
       },
     );
   }
@@ -67,8 +67,8 @@ export class CallbackSender {
 
   /** Sends every due callback once; returns how many were attempted. */
   async sendDue(): Promise<number> {
-    const inFlightSeconds = this.o.timeoutSeconds + 30;
-    const due = await this.o.db.query<OutboxRow>(
+    const inFlightSeconds = this.options.timeoutSeconds + 30;
+    const due = await this.options.db.query<OutboxRow>(
       `update callback_outbox o
        set attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $1::float8)
        from (select id from callback_outbox
@@ -84,23 +84,23 @@ export class CallbackSender {
   }
 
   private async deliver(row: OutboxRow): Promise<void> {
-    const [task] = await this.o.db.query<TaskRow>('select * from tasks where tenant_id = $1 and id = $2', [
-      row.tenant_id,
-      row.task_id,
-    ]);
+    const [task] = await this.options.db.query<TaskRow>(
+      'select * from tasks where tenant_id = $1 and id = $2',
+      [row.tenant_id, row.task_id],
+    );
     if (!task) {
       await this.record(row, 'task deleted', 'give_up');
       return;
     }
     const allowPrivate = row.tenant_name
-      ? this.o.policies.get(row.tenant_name).network.allow_private_callbacks
+      ? this.options.policies.get(row.tenant_name).network.allow_private_callbacks
       : false;
     const body = JSON.stringify(toTask(task));
     let status: string;
     let outcome: 'delivered' | 'retry' | 'give_up';
     const span = startCallbackSpan(task, row.url, row.attempts);
     try {
-      const secret = await this.o.secrets.get(row.tenant_id);
+      const secret = await this.options.secrets.get(row.tenant_id);
       const code = await this.post(row.url, body, secret, allowPrivate, span.headers);
       span.end(code);
       status = String(code);
@@ -113,10 +113,10 @@ export class CallbackSender {
       status = `${status}: ${e.message}`.slice(0, 500);
       outcome = status.startsWith('refused') ? 'give_up' : 'retry';
     }
-    if (outcome === 'retry' && row.attempts >= this.o.maxAttempts) outcome = 'give_up';
+    if (outcome === 'retry' && row.attempts >= this.options.maxAttempts) outcome = 'give_up';
     await this.record(row, status, outcome);
     if (outcome !== 'delivered') {
-      this.o.log.warn(
+      this.options.log.warn(
         { task: row.task_id, attempt: row.attempts, status, outcome },
         'callback not delivered',
       );
@@ -125,9 +125,9 @@ export class CallbackSender {
 
   private async record(row: OutboxRow, status: string, outcome: 'delivered' | 'retry' | 'give_up') {
     const delayMs = Math.round(
-      fullJitter(row.attempts - 1, this.o.retryBaseSeconds * 1000, this.o.retryCapSeconds * 1000),
+      fullJitter(row.attempts - 1, this.options.retryBaseSeconds * 1000, this.options.retryCapSeconds * 1000),
     );
-    await this.o.db.query(
+    await this.options.db.query(
       `with o as (
          update callback_outbox set last_status = $2,
            delivered_at = case when $3 = 'delivered' then now() end,
@@ -161,7 +161,12 @@ export class CallbackSender {
         },
         body,
       },
-      { allowPrivate, timeoutMs: this.o.timeoutSeconds * 1000, maxBytes: 64 * 1024, network: this.o.network },
+      {
+        allowPrivate,
+        timeoutMs: this.options.timeoutSeconds * 1000,
+        maxBytes: 64 * 1024,
+        network: this.options.network,
+      },
     );
     return res.status;
   }
@@ -170,10 +175,10 @@ export class CallbackSender {
   private async round(): Promise<number> {
     const sent = await this.sendDue();
     if (sent > 0) return 0;
-    const [row] = await this.o.db.query<{ ms: number | null }>(
+    const [row] = await this.options.db.query<{ ms: number | null }>(
       `select (extract(epoch from min(next_attempt_at) - now()) * 1000)::float8 as ms from callback_outbox
        where delivered_at is null and given_up_at is null`,
     );
-    return waitForDue(row?.ms, this.o.pollSeconds * 1000);
+    return waitForDue(row?.ms, this.options.pollSeconds * 1000);
   }
 }

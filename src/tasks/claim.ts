@@ -56,8 +56,8 @@ const NO_CAP = 2_147_483_647;
  * - The `started` event's data is built as JSON text (the owner comes JSON-quoted as `$6`): a
  *   `json_build_object` or `jsonb_build_object` per row costs several times as much (migration 0015).
  */
-export async function claimTasks(db: Queryable, o: ClaimOptions): Promise<ClaimedTask[]> {
-  return (await claimBatch(db, o)).tasks;
+export async function claimTasks(db: Queryable, options: ClaimOptions): Promise<ClaimedTask[]> {
+  return (await claimBatch(db, options)).tasks;
 }
 
 export interface ClaimResult {
@@ -70,8 +70,8 @@ export interface ClaimResult {
 }
 
 /** `claimTasks`, telling also whether the scan ran out of runnable tasks. */
-export async function claimBatch(db: Queryable, o: ClaimOptions): Promise<ClaimResult> {
-  if (o.limit <= 0) return { tasks: [], exhausted: false };
+export async function claimBatch(db: Queryable, options: ClaimOptions): Promise<ClaimResult> {
+  if (options.limit <= 0) return { tasks: [], exhausted: false };
   const rows = await db.query<ClaimedTask & { exhausted: boolean }>(
     `with claimed as (
        select * from task_claim_rows($1, $2, $3, $4)
@@ -89,12 +89,12 @@ export async function claimBatch(db: Queryable, o: ClaimOptions): Promise<ClaimR
                           where t.tenant_id = claimed.tenant_id and t.id = claimed.id) tc on true
      order by priority desc, run_at, id`,
     [
-      o.owner,
-      o.limit,
-      o.tenantMaxRunning > 0 ? o.tenantMaxRunning : NO_CAP,
-      o.leaseSeconds,
-      o.announceOn ?? null,
-      JSON.stringify(o.owner),
+      options.owner,
+      options.limit,
+      options.tenantMaxRunning > 0 ? options.tenantMaxRunning : NO_CAP,
+      options.leaseSeconds,
+      options.announceOn ?? null,
+      JSON.stringify(options.owner),
     ],
     { name: 'agentry_claim_tasks' },
   );

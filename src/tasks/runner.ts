@@ -37,16 +37,16 @@ export class QueueRunner {
   private readonly metrics?: QueueRunnerDeps['metrics'];
   private readonly concurrency: number;
 
-  constructor(d: QueueRunnerDeps, overrides: Partial<WorkerOptions> = {}) {
-    const t = d.tasks;
-    this.metrics = d.metrics;
+  constructor(deps: QueueRunnerDeps, overrides: Partial<WorkerOptions> = {}) {
+    const t = deps.tasks;
+    this.metrics = deps.metrics;
     this.concurrency = overrides.concurrency ?? t.workers;
     this.callbacks = new CallbackSender({
-      db: d.db,
-      log: d.log,
-      policies: d.policies,
-      secrets: d.secrets,
-      network: d.network,
+      db: deps.db,
+      log: deps.log,
+      policies: deps.policies,
+      secrets: deps.secrets,
+      network: deps.network,
       maxAttempts: t.callback_max_attempts,
       retryBaseSeconds: t.callback_retry_base_seconds,
       retryCapSeconds: t.callback_retry_cap_seconds,
@@ -54,11 +54,11 @@ export class QueueRunner {
       pollSeconds: t.poll_seconds,
     });
     this.worker = new Worker({
-      db: d.db,
-      bus: d.bus,
-      log: d.log,
-      handlers: d.handlers,
-      metrics: d.metrics,
+      db: deps.db,
+      bus: deps.bus,
+      log: deps.log,
+      handlers: deps.handlers,
+      metrics: deps.metrics,
       concurrency: t.workers,
       leaseSeconds: t.lease_seconds,
       pollSeconds: t.poll_seconds,
@@ -69,7 +69,7 @@ export class QueueRunner {
       onCallbacks: () => this.callbacks.wake(),
       ...overrides,
     });
-    this.scheduler = new Scheduler({ db: d.db, log: d.log, pollSeconds: t.poll_seconds });
+    this.scheduler = new Scheduler({ db: deps.db, log: deps.log, pollSeconds: t.poll_seconds });
   }
 
   async start(): Promise<void> {

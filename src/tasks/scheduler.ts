@@ -23,12 +23,12 @@ export interface SchedulerOptions {
 export class Scheduler {
   private readonly loop: PollLoop;
 
-  constructor(private readonly o: SchedulerOptions) {
+  constructor(private readonly options: SchedulerOptions) {
     this.loop = new PollLoop(
       () => this.round(),
       (err) => {
-        this.o.log.warn({ err: toError(err) }, 'schedule tick failed; retrying');
-        return this.o.pollSeconds * 1000;
+        this.options.log.warn({ err: toError(err) }, 'schedule tick failed; retrying');
+        return this.options.pollSeconds * 1000;
       },
     );
   }
@@ -49,7 +49,7 @@ export class Scheduler {
   async tick(): Promise<number> {
     let created = 0;
     for (;;) {
-      const n = await this.o.db.transaction(async (tx) => {
+      const n = await this.options.db.transaction(async (tx) => {
         const due = await tx.query<ScheduleRow & { now: Date }>(
           `select *, now() as now from schedules where not paused and next_run_at <= now()
            order by next_run_at limit 20 for update skip locked`,
@@ -86,10 +86,10 @@ export class Scheduler {
   /** Creates the due tasks, then sleeps until the next schedule falls due (at most the poll interval). */
   private async round(): Promise<number> {
     await this.tick();
-    const [row] = await this.o.db.query<{ ms: number | null }>(
+    const [row] = await this.options.db.query<{ ms: number | null }>(
       `select (extract(epoch from min(next_run_at) - now()) * 1000)::float8 as ms
        from schedules where not paused`,
     );
-    return waitForDue(row?.ms, this.o.pollSeconds * 1000);
+    return waitForDue(row?.ms, this.options.pollSeconds * 1000);
   }
 }

@@ -89,33 +89,34 @@ export class Worker {
   private readonly announceOn?: string;
   private readonly attemptEnv: AttemptEnv;
 
-  constructor(private readonly o: WorkerOptions) {
-    this.announceOn = o.bus.kind === 'pg_notify' ? EVENTS_TOPIC : undefined;
-    this.attemptEnv = { db: o.db, log: o.log, announce: (ids) => this.announce(ids) };
+  constructor(private readonly options: WorkerOptions) {
+    this.announceOn = options.bus.kind === 'pg_notify' ? EVENTS_TOPIC : undefined;
+    this.attemptEnv = { db: options.db, log: options.log, announce: (ids) => this.announce(ids) };
     const onDone = (done: Completed[], attempted: number) => {
       this.summary.completed += done.length;
-      o.metrics?.completions.inc(done.length);
-      if (done.length < attempted) o.log.info({ lost: attempted - done.length }, 'late results discarded');
+      options.metrics?.completions.inc(done.length);
+      if (done.length < attempted)
+        options.log.info({ lost: attempted - done.length }, 'late results discarded');
       if (!this.announceOn) this.announce(done.map((d) => d.id));
-      if (done.some((d) => d.has_callback)) o.onCallbacks?.();
+      if (done.some((d) => d.has_callback)) options.onCallbacks?.();
       // Written completions leave `in_progress`: a claim that the tenant cap emptied can now succeed.
       this.waker.wake();
     };
-    this.completions = new CompletionBuffer(o.db, this.owner, o.log, onDone, this.announceOn);
+    this.completions = new CompletionBuffer(options.db, this.owner, options.log, onDone, this.announceOn);
   }
 
   /** Starts the loop; resolves when it ends (after `stop()`, or when idle with `exitWhenIdle`). */
   async run(): Promise<WorkerSummary> {
     await this.start();
     await this.loopDone;
-    if (this.o.exitWhenIdle) await this.stop(0);
+    if (this.options.exitWhenIdle) await this.stop(0);
     else await this.stopped;
     return this.summary;
   }
 
   async start(): Promise<void> {
     if (this.loopDone) return;
-    const { db, bus } = this.o;
+    const { db, bus } = this.options;
     const local = listenLocally(db, (at) => this.waker.onWake(at));
     this.cleanups.push(async () => local.stop());
     this.cleanups.push(
@@ -130,9 +131,9 @@ export class Worker {
       ),
     );
     this.cleanups.push(await bus.subscribe(CANCEL_TOPIC, (id) => this.detach(id, 'task cancelled')));
-    const leaseMs = this.o.leaseSeconds * 1000;
+    const leaseMs = this.options.leaseSeconds * 1000;
     const failed = (err: unknown) =>
-      this.o.log.warn({ err: toError(err), worker: this.owner }, 'queue housekeeping failed');
+      this.options.log.warn({ err: toError(err), worker: this.owner }, 'queue housekeeping failed');
     this.timers.push(
       every(leaseMs / 3, () => this.heartbeat(), failed),
       every(Math.min(5000, Math.max(250, leaseMs / 6)), () => this.sweep(), failed),
@@ -159,29 +160,31 @@ export class Worker {
   // ---- the loop: claim → run → (always) release the slot
 
   private async loop(): Promise<void> {
-    const { db, log } = this.o;
+    const { db, log } = this.options;
     while (!this.stopping) {
       // Wake-ups counted from here on cut the next sleep short, even one that lands mid-claim.
       const seen = this.waker.wakes;
       // The last claim ran out of runnable tasks and nothing happened since: a freed slot alone
       // (a kick) does not make a claim worth its statement.
       if (this.dryAt === seen) {
-        if (this.o.exitWhenIdle && this.running.size === 0 && this.queued.length === 0) break;
-        await this.waker.sleep(this.o.pollSeconds * 1000, seen);
+        if (this.options.exitWhenIdle && this.running.size === 0 && this.queued.length === 0) break;
+        await this.waker.sleep(this.options.pollSeconds * 1000, seen);
         continue;
       }
-      const left = this.o.maxTasks === undefined ? Infinity : this.o.maxTasks - this.summary.claimed;
+      const left =
+        this.options.maxTasks === undefined ? Infinity : this.options.maxTasks - this.summary.claimed;
       if (left <= 0) {
         if (this.running.size === 0 && this.queued.length === 0) break;
-        await this.waker.sleep(this.o.pollSeconds * 1000, seen);
+        await this.waker.sleep(this.options.pollSeconds * 1000, seen);
         continue;
       }
-      const room = this.o.concurrency + (this.o.prefetch ?? 0) - this.running.size - this.queued.length;
-      const want = Math.min(room, this.o.claimBatch, left);
+      const room =
+        this.options.concurrency + (this.options.prefetch ?? 0) - this.running.size - this.queued.length;
+      const want = Math.min(room, this.options.claimBatch, left);
       // With work still queued, wait until half a batch fits: every claim has a fixed cost (a round
       // trip, planning, a commit), and topping up a few slots at a time spends it per handful of tasks.
-      if (want <= 0 || (this.queued.length > 0 && want < Math.min(this.o.claimBatch, left) / 2)) {
-        await this.waker.sleep(this.o.pollSeconds * 1000, seen); // a finishing attempt kicks us
+      if (want <= 0 || (this.queued.length > 0 && want < Math.min(this.options.claimBatch, left) / 2)) {
+        await this.waker.sleep(this.options.pollSeconds * 1000, seen); // a finishing attempt kicks us
         continue;
       }
       let batch: ClaimedTask[];
@@ -191,8 +194,8 @@ export class Worker {
         ({ tasks: batch, exhausted } = await claimBatch(db, {
           owner: this.owner,
           limit: want,
-          leaseSeconds: this.o.leaseSeconds,
-          tenantMaxRunning: this.o.tenantMaxRunning,
+          leaseSeconds: this.options.leaseSeconds,
+          tenantMaxRunning: this.options.tenantMaxRunning,
           announceOn: this.announceOn,
         }));
       } catch (err) {
@@ -202,9 +205,9 @@ export class Worker {
       }
       if (tracingEnabled()) recordClaimSpans(batch, claimStarted, this.owner);
       this.summary.claimed += batch.length;
-      this.o.metrics?.claims.inc(batch.length);
+      this.options.metrics?.claims.inc(batch.length);
       for (const t of batch)
-        this.o.metrics?.waited.observe({ task_type: t.task_type }, Number(t.waited_seconds));
+        this.options.metrics?.waited.observe({ task_type: t.task_type }, Number(t.waited_seconds));
       if (batch.length > 0 && !this.announceOn) this.announce(batch.map((t) => t.id));
       this.queued.push(...batch);
       this.pump();
@@ -219,7 +222,7 @@ export class Worker {
 
   /** Starts queued tasks while slots are free (not while stopping: those are handed back). */
   private pump(): void {
-    while (!this.stopping && this.running.size < this.o.concurrency && this.queued.length > 0) {
+    while (!this.stopping && this.running.size < this.options.concurrency && this.queued.length > 0) {
       this.launch(this.queued.shift()!);
     }
   }
@@ -235,7 +238,7 @@ export class Worker {
     try {
       await this.execute(attempt);
     } catch (err) {
-      this.o.log.error({ err: toError(err), task: attempt.task.id }, 'task bookkeeping failed');
+      this.options.log.error({ err: toError(err), task: attempt.task.id }, 'task bookkeeping failed');
     } finally {
       this.running.delete(attempt.task.id);
       this.pump();
@@ -249,7 +252,7 @@ export class Worker {
     const span = startTaskSpan(task);
     attempt.trace = span.parent;
     try {
-      outcome = await span.within(() => this.o.handlers.resolve(task)(task, attempt));
+      outcome = await span.within(() => this.options.handlers.resolve(task)(task, attempt));
       span.end();
     } catch (err) {
       span.end(err);
@@ -258,7 +261,7 @@ export class Worker {
       return;
     }
     if (attempt.detached) return;
-    this.o.metrics?.attempts.observe(
+    this.options.metrics?.attempts.observe(
       { task_type: task.task_type, outcome: 'completed' },
       (performance.now() - attempt.startedAt) / 1000,
     );
@@ -276,9 +279,9 @@ export class Worker {
     const { task } = attempt;
     const error = toError(err);
     const retryable = isRetryable(err);
-    const { retryBaseSeconds: base, retryCapSeconds: cap } = this.o;
+    const { retryBaseSeconds: base, retryCapSeconds: cap } = this.options;
     const delay = Math.round(fullJitter(task.attempt - 1, base * 1000, cap * 1000));
-    const failed = await failTask(this.o.db, this.owner, {
+    const failed = await failTask(this.options.db, this.owner, {
       tenant_id: task.tenant_id,
       id: task.id,
       attempt: task.attempt,
@@ -288,19 +291,19 @@ export class Worker {
       durationMs: performance.now() - attempt.startedAt,
     });
     if (!failed) return; // the lease was lost meanwhile: nothing to record
-    this.o.metrics?.attempts.observe(
+    this.options.metrics?.attempts.observe(
       { task_type: task.task_type, outcome: failed.status === 'pending' ? 'retry' : 'failed' },
       (performance.now() - attempt.startedAt) / 1000,
     );
     this.announce([task.id]);
     if (failed.status === 'pending') {
       this.summary.retried++;
-      this.o.metrics?.failures.inc({ outcome: 'retry' });
+      this.options.metrics?.failures.inc({ outcome: 'retry' });
       this.waker.wakeAt(failed.run_at.getTime());
     } else {
       this.summary.failed++;
-      this.o.metrics?.failures.inc({ outcome: 'failed' });
-      if (failed.has_callback) this.o.onCallbacks?.();
+      this.options.metrics?.failures.inc({ outcome: 'failed' });
+      if (failed.has_callback) this.options.onCallbacks?.();
     }
   }
 
@@ -311,10 +314,10 @@ export class Worker {
     const waiting = [...this.queued];
     if (held.length + waiting.length === 0) return;
     const kept = await renewLeases(
-      this.o.db,
+      this.options.db,
       this.owner,
       [...held.map((r) => r.task), ...waiting],
-      this.o.leaseSeconds,
+      this.options.leaseSeconds,
     );
     for (const t of waiting) if (!kept.has(t.id)) this.unqueue(t.id);
     for (const r of held) {
@@ -326,23 +329,23 @@ export class Worker {
   private async maintain(): Promise<void> {
     try {
       const embedded =
-        this.o.db.kind === 'pglite' ? { churn: this.summary.claimed - this.vacuumedAt } : undefined;
-      const m = await maintainTasksTable(this.o.db, embedded);
+        this.options.db.kind === 'pglite' ? { churn: this.summary.claimed - this.vacuumedAt } : undefined;
+      const m = await maintainTasksTable(this.options.db, embedded);
       if (m.vacuumed && embedded) this.vacuumedAt += embedded.churn;
-      if (m.vacuumed || m.analyzed) this.o.log.debug(m, 'tasks table maintained');
+      if (m.vacuumed || m.analyzed) this.options.log.debug(m, 'tasks table maintained');
     } catch (err) {
-      this.o.log.warn({ err: toError(err), worker: this.owner }, 'tasks table maintenance failed');
+      this.options.log.warn({ err: toError(err), worker: this.owner }, 'tasks table maintenance failed');
     }
   }
 
   private async sweep(): Promise<void> {
     await this.maintain();
-    const reaped = await reapExpiredLeases(this.o.db);
+    const reaped = await reapExpiredLeases(this.options.db);
     if (reaped.streams.length === 0) return;
-    this.o.metrics?.reaped.inc(reaped.streams.length);
-    this.o.log.warn({ requeued: reaped.requeued, failed: reaped.failed }, 'expired leases swept');
+    this.options.metrics?.reaped.inc(reaped.streams.length);
+    this.options.log.warn({ requeued: reaped.requeued, failed: reaped.failed }, 'expired leases swept');
     this.announce(reaped.streams);
-    if (reaped.callbacks > 0) this.o.onCallbacks?.();
+    if (reaped.callbacks > 0) this.options.onCallbacks?.();
     this.waker.wake();
   }
 
@@ -384,15 +387,15 @@ export class Worker {
 
   /** Tells the streams' followers to read the log (a lost announcement only delays them). */
   private announce(ids: string[]): void {
-    void announce(this.o.bus, ids).catch(() => {});
+    void announce(this.options.bus, ids).catch(() => {});
   }
 
   private async handBack(tasks: ClaimedTask[]): Promise<void> {
-    const handed = await releaseTasks(this.o.db, this.owner, tasks).catch((err) => {
-      this.o.log.error({ err: toError(err) }, 'could not hand tasks back; their leases will expire');
+    const handed = await releaseTasks(this.options.db, this.owner, tasks).catch((err) => {
+      this.options.log.error({ err: toError(err) }, 'could not hand tasks back; their leases will expire');
       return 0;
     });
-    this.o.log.info({ handed_back: handed }, 'unfinished tasks handed back');
+    this.options.log.info({ handed_back: handed }, 'unfinished tasks handed back');
     this.announce(tasks.map((t) => t.id));
   }
 }

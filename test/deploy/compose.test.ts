@@ -129,7 +129,7 @@ describe('npm pack', () => {
       'dist/bin/agentry.js',
       'src/db/migrations/0001_init.sql',
       'src/tools/sandbox/quickjs-thread.js',
-      'src/runtime/pool-agent/harness.mjs',
+      'src/runtime/local-dev/harness.mjs',
       'examples/home-security/pack.yaml',
       'scaffold/agent/package.json',
     ])

@@ -81,7 +81,7 @@ for (const store of stores) {
       assert.equal(
         counter.used,
         perCall * 8,
-        'the store holds exactly what was used once leases are settled',
+        'the store holds exactly what was used once allotments are settled',
       );
     });
 

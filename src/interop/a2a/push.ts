@@ -51,12 +51,12 @@ export interface PushDeps {
 export class PushNotifier {
   private readonly watching = new Map<string, AbortController>();
 
-  constructor(private readonly d: PushDeps) {}
+  constructor(private readonly deps: PushDeps) {}
 
   async save(tenantId: string, c: TaskPushNotificationConfig): Promise<TaskPushNotificationConfig> {
-    assertOutboundUrl(c.url, await this.d.allowPrivate(tenantId), 'push notification url');
+    assertOutboundUrl(c.url, await this.deps.allowPrivate(tenantId), 'push notification url');
     const id = c.id || 'default';
-    const [row] = await this.d.db.query<ConfigRow>(
+    const [row] = await this.deps.db.query<ConfigRow>(
       `insert into a2a_push_configs (tenant_id, run_id, id, url, token, authentication)
        select $1, $2, $3, $4, $5, $6::jsonb
        where (select count(*) from a2a_push_configs where run_id = $2 and tenant_id = $1 and id <> $3) < $7
@@ -70,20 +70,20 @@ export class PushNotifier {
         c.url,
         c.token ?? '',
         c.authentication ? JSON.stringify(c.authentication) : null,
-        this.d.maxPerTask,
+        this.deps.maxPerTask,
       ],
     );
     if (!row)
       throw new AppError(
         'unprocessable',
-        `a task has at most ${this.d.maxPerTask} push notification configs`,
+        `a task has at most ${this.deps.maxPerTask} push notification configs`,
       );
     this.watch(tenantId, c.taskId);
     return toConfig(row);
   }
 
   async list(tenantId: string, runId: string): Promise<TaskPushNotificationConfig[]> {
-    const rows = await this.d.db.query<ConfigRow>(
+    const rows = await this.deps.db.query<ConfigRow>(
       `select id, run_id, url, token, authentication from a2a_push_configs
        where tenant_id = $1 and run_id = $2 order by created_at, id`,
       [tenantId, runId],
@@ -93,7 +93,7 @@ export class PushNotifier {
 
   /** Whether the config existed. */
   async delete(tenantId: string, runId: string, id: string): Promise<boolean> {
-    const rows = await this.d.db.query(
+    const rows = await this.deps.db.query(
       'delete from a2a_push_configs where tenant_id = $1 and run_id = $2 and id = $3 returning id',
       [tenantId, runId, id],
     );
@@ -106,16 +106,16 @@ export class PushNotifier {
     const controller = new AbortController();
     this.watching.set(runId, controller);
     void this.follow(tenantId, runId, controller.signal)
-      .catch((err) => this.d.log.warn({ err: toError(err), run_id: runId }, 'A2A push watcher failed'))
+      .catch((err) => this.deps.log.warn({ err: toError(err), run_id: runId }, 'A2A push watcher failed'))
       .finally(() => this.watching.delete(runId));
   }
 
   private async follow(tenantId: string, runId: string, signal: AbortSignal): Promise<void> {
-    let last: RunStatus = (await this.d.runtime.store.get(tenantId, runId)).status;
+    let last: RunStatus = (await this.deps.runtime.store.get(tenantId, runId)).status;
     if (isFinal(last)) return;
-    for await (const e of this.d.runtime.follow(runId, 0, signal)) {
+    for await (const e of this.deps.runtime.follow(runId, 0, signal)) {
       if (!turning.has(e.type)) continue;
-      const run = toRun(await this.d.runtime.store.get(tenantId, runId));
+      const run = toRun(await this.deps.runtime.store.get(tenantId, runId));
       if (run.status !== last) {
         last = run.status;
         await this.send(
@@ -131,7 +131,7 @@ export class PushNotifier {
   /** Posts one notification to every config of the run; a failure is logged, never retried forever. */
   private async send(tenantId: string, runId: string, payload: unknown): Promise<void> {
     const configs = await this.list(tenantId, runId);
-    const allowPrivate = await this.d.allowPrivate(tenantId);
+    const allowPrivate = await this.deps.allowPrivate(tenantId);
     const body = JSON.stringify(payload);
     await Promise.all(
       configs.map(async (c) => {
@@ -143,13 +143,13 @@ export class PushNotifier {
           const res = await outboundRequest(
             c.url,
             { method: 'POST', headers, body },
-            { allowPrivate, timeoutMs: this.d.timeoutMs, maxBytes: 64 * 1024, network: this.d.network },
+            { allowPrivate, timeoutMs: this.deps.timeoutMs, maxBytes: 64 * 1024, network: this.deps.network },
           );
           if (res.status >= 300) {
-            this.d.log.warn({ run_id: runId, status: res.status }, 'A2A push notification refused');
+            this.deps.log.warn({ run_id: runId, status: res.status }, 'A2A push notification refused');
           }
         } catch (err) {
-          this.d.log.warn({ err: toError(err), run_id: runId }, 'A2A push notification failed');
+          this.deps.log.warn({ err: toError(err), run_id: runId }, 'A2A push notification failed');
         }
       }),
     );

@@ -54,7 +54,7 @@ export class McpConnection {
 
   constructor(
     readonly row: McpServerRow,
-    private readonly d: McpConnectionDeps,
+    private readonly deps: McpConnectionDeps,
   ) {}
 
   /** Changes when the row does: a connection for an older version of the row is replaced. */
@@ -68,7 +68,7 @@ export class McpConnection {
   }
 
   async tools(): Promise<McpTool[]> {
-    const fresh = this.cached && Date.now() - this.cached.at < this.d.config.tools_ttl_ms;
+    const fresh = this.cached && Date.now() - this.cached.at < this.deps.config.tools_ttl_ms;
     if (fresh) return this.cached!.tools;
     this.listing ??= this.list().finally(() => {
       this.listing = undefined;
@@ -91,7 +91,7 @@ export class McpConnection {
     signal: AbortSignal,
     trace?: ToolContext['trace'],
   ): Promise<unknown> {
-    const options = { signal, timeout: this.d.config.call_timeout_ms };
+    const options = { signal, timeout: this.deps.config.call_timeout_ms };
     const params = { name: remoteName, arguments: args, ...(trace && { _meta: { ...trace } }) };
     let client = await this.connect();
     let result: Awaited<ReturnType<Client['callTool']>>;
@@ -108,7 +108,7 @@ export class McpConnection {
         throw this.toolError(again);
       }
     }
-    const text = resultText(result as CallResult, this.d.config.max_result_chars);
+    const text = resultText(result as CallResult, this.deps.config.max_result_chars);
     if (result.isError) throw new ToolError(text || `${this.row.name} reported an error`);
     return text;
   }
@@ -121,7 +121,7 @@ export class McpConnection {
     const client = await this.connect();
     let listed: Awaited<ReturnType<Client['listTools']>>;
     try {
-      listed = await client.listTools(undefined, { timeout: this.d.config.connect_timeout_ms });
+      listed = await client.listTools(undefined, { timeout: this.deps.config.connect_timeout_ms });
     } catch (err) {
       await this.reset();
       throw this.toolError(err);
@@ -159,13 +159,13 @@ export class McpConnection {
 
   private async open(): Promise<Client> {
     const transport = await this.transport();
-    const client = new Client({ name: 'agentry', version: this.d.version });
+    const client = new Client({ name: 'agentry', version: this.deps.version });
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
       this.connecting = undefined;
     };
     try {
-      await client.connect(transport, { timeout: this.d.config.connect_timeout_ms });
+      await client.connect(transport, { timeout: this.deps.config.connect_timeout_ms });
     } catch (err) {
       await transport.close().catch(() => {});
       throw err;
@@ -186,22 +186,22 @@ export class McpConnection {
         requestInit: { headers },
         fetch: withTraceHeaders(
           guardedFetch({
-            allowPrivate: this.d.allowPrivate,
-            maxBytes: this.d.config.max_response_bytes,
+            allowPrivate: this.deps.allowPrivate,
+            maxBytes: this.deps.config.max_response_bytes,
             maxRedirects: 3,
-            network: this.d.network,
+            network: this.deps.network,
           }),
         ),
       });
     }
     const argv = [row.command!, ...row.args].map(shellQuote).join(' ');
-    const binds: SandboxBind[] = this.d.config.stdio_paths.map((p) => ({ host: p, sandbox: p }));
+    const binds: SandboxBind[] = this.deps.config.stdio_paths.map((p) => ({ host: p, sandbox: p }));
     // No network in the sandbox; the tenant's allowlist applies through the proxy socket, if any.
-    const egress = await this.d.egressBind();
+    const egress = await this.deps.egressBind();
     if (egress) binds.push(egress);
     const env = egress ? `export AGENTRY_EGRESS_SOCKET=${egress.sandbox}; ` : '';
     try {
-      const { process, close } = await this.d.sandboxes.openProcess(
+      const { process, close } = await this.deps.sandboxes.openProcess(
         `mcp:${row.name}`,
         `${env}exec ${argv}`,
         binds,
@@ -217,7 +217,7 @@ export class McpConnection {
   /** An unused connection is closed after `idle_ms` (a stdio server's sandbox with it); the next use reconnects. */
   private touch(): void {
     clearTimeout(this.idle);
-    this.idle = setTimeout(() => void this.reset(), this.d.config.idle_ms).unref();
+    this.idle = setTimeout(() => void this.reset(), this.deps.config.idle_ms).unref();
   }
 
   private async reset(): Promise<void> {
@@ -236,7 +236,7 @@ export class McpConnection {
     if (err instanceof ToolError) return err;
     if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) {
       return new McpUnavailableError(
-        `MCP server ${this.row.name} did not answer within ${this.d.config.call_timeout_ms} ms`,
+        `MCP server ${this.row.name} did not answer within ${this.deps.config.call_timeout_ms} ms`,
       );
     }
     if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed)

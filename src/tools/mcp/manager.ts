@@ -63,8 +63,8 @@ export class McpManager {
   private readonly connections = new Map<string, McpConnection>();
   private readonly breakers = new Map<string, CircuitBreaker>();
 
-  constructor(private readonly d: McpManagerDeps) {
-    d.health.register('mcp', {
+  constructor(private readonly deps: McpManagerDeps) {
+    deps.health.register('mcp', {
       essential: false,
       run: async () => {
         const open = [...this.breakers.values()].filter((b) => b.state === 'open').map((b) => b.name);
@@ -95,7 +95,7 @@ export class McpManager {
    * remembered): connects, lists its tools and closes. Undefined when the tenant has no such server.
    */
   async probe(tenantId: string, id: string): Promise<McpProbe | undefined> {
-    const row = (await this.d.store.rows(tenantId)).find((r) => r.id === id);
+    const row = (await this.deps.store.rows(tenantId)).find((r) => r.id === id);
     if (!row) return undefined;
     const conn = this.connect(tenantId, row);
     const started = performance.now();
@@ -198,7 +198,7 @@ export class McpManager {
   }
 
   private async connectionsOf(tenantId: string): Promise<McpConnection[]> {
-    const rows = await this.d.store.rows(tenantId);
+    const rows = await this.deps.store.rows(tenantId);
     if (rows.length === 0 && this.connections.size === 0) return [];
     // From here to the end nothing awaits, so two calls cannot both connect a row.
     const current = new Set(rows.map((r) => r.id));
@@ -222,13 +222,13 @@ export class McpManager {
 
   private connect(tenantId: string, row: McpServerRow): McpConnection {
     return new McpConnection(row, {
-      config: this.d.config,
-      sandboxes: this.d.sandboxes,
+      config: this.deps.config,
+      sandboxes: this.deps.sandboxes,
       // Read at each request: a policy withdrawn since the connection was made applies at once.
-      allowPrivate: async () => (await this.d.policyFor(tenantId)).network.allow_private_egress,
-      network: this.d.network,
-      version: this.d.version,
-      egressBind: () => this.d.egressBind(tenantId),
+      allowPrivate: async () => (await this.deps.policyFor(tenantId)).network.allow_private_egress,
+      network: this.deps.network,
+      version: this.deps.version,
+      egressBind: () => this.deps.egressBind(tenantId),
     });
   }
 
@@ -236,7 +236,7 @@ export class McpManager {
     const key = `${tenantId}:${tool}`;
     let b = this.breakers.get(key);
     if (!b) {
-      b = new CircuitBreaker(tool, this.d.breaker);
+      b = new CircuitBreaker(tool, this.deps.breaker);
       this.breakers.set(key, b);
     }
     return b;

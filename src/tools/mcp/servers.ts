@@ -17,24 +17,24 @@ export interface McpServerStoreDeps {
 
 /** The MCP servers tenants register: stored rows, journaled changes, SSRF guard on HTTP URLs. */
 export class McpServerStore {
-  constructor(private readonly d: McpServerStoreDeps) {}
+  constructor(private readonly deps: McpServerStoreDeps) {}
 
   async create(tenantId: string, input: CreateMcpServerInput, who: Actor): Promise<McpServer> {
     if (input.transport === 'http') {
-      const policy = await this.d.policyFor(tenantId);
+      const policy = await this.deps.policyFor(tenantId);
       assertOutboundUrl(input.url, policy.network.allow_private_egress, 'url');
     }
     const id = newId();
     try {
-      return await this.d.db.transaction(async (tx) => {
+      return await this.deps.db.transaction(async (tx) => {
         const [{ n }] = (await tx.query<{ n: number }>(
           'select count(*)::int as n from mcp_servers where tenant_id = $1',
           [tenantId],
         )) as [{ n: number }];
-        if (n >= this.d.maxPerTenant) {
+        if (n >= this.deps.maxPerTenant) {
           throw new AppError(
             'unprocessable',
-            `a tenant may register at most ${this.d.maxPerTenant} MCP servers`,
+            `a tenant may register at most ${this.deps.maxPerTenant} MCP servers`,
           );
         }
         const [row] = await tx.query<McpServerRow>(
@@ -73,14 +73,14 @@ export class McpServerStore {
 
   /** The tenant's rows with their connection details (secrets included): for the connection manager only. */
   rows(tenantId: string): Promise<McpServerRow[]> {
-    return this.d.db.query<McpServerRow>('select * from mcp_servers where tenant_id = $1 order by name', [
+    return this.deps.db.query<McpServerRow>('select * from mcp_servers where tenant_id = $1 order by name', [
       tenantId,
     ]);
   }
 
   async get(tenantId: string, id: string): Promise<McpServer> {
     if (!isUuid(id)) throw notFound('MCP server', id);
-    const [row] = await this.d.db.query<McpServerRow>(
+    const [row] = await this.deps.db.query<McpServerRow>(
       'select * from mcp_servers where tenant_id = $1 and id = $2',
       [tenantId, id],
     );
@@ -90,7 +90,7 @@ export class McpServerStore {
 
   async delete(tenantId: string, id: string, who: Actor): Promise<void> {
     if (!isUuid(id)) throw notFound('MCP server', id);
-    const row = await this.d.db.transaction(async (tx) => {
+    const row = await this.deps.db.transaction(async (tx) => {
       const [gone] = await tx.query<McpServerRow>(
         'delete from mcp_servers where tenant_id = $1 and id = $2 returning *',
         [tenantId, id],
@@ -99,6 +99,6 @@ export class McpServerStore {
       await writeJournal(tx, who, { action: 'mcp_server.delete', target: id, data: { name: gone.name } });
       return gone;
     });
-    this.d.onDelete?.(row);
+    this.deps.onDelete?.(row);
   }
 }

@@ -33,33 +33,35 @@ export class FleetStats {
   private readonly key = `${PREFIX}${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly o: FleetStatsOptions) {}
+  constructor(private readonly options: FleetStatsOptions) {}
 
   start(): void {
-    if (!this.o.redis) return;
+    if (!this.options.redis) return;
     const tick = () =>
-      this.publish().catch((err) => this.o.log.debug({ err: toError(err) }, 'pool stats not published'));
+      this.publish().catch((err) =>
+        this.options.log.debug({ err: toError(err) }, 'pool stats not published'),
+      );
     // Published as soon as the connection is up (and again after a reconnect), then every interval.
-    this.o.redis.on('ready', tick);
-    this.timer = setInterval(tick, this.o.intervalMs);
+    this.options.redis.on('ready', tick);
+    this.timer = setInterval(tick, this.options.intervalMs);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     // Leave the fleet's sum now rather than when the key expires.
-    await this.o.redis?.del(this.key).catch(() => {});
+    await this.options.redis?.del(this.key).catch(() => {});
   }
 
   async publish(): Promise<void> {
-    const stats = await this.o.local();
-    const ttl = Math.ceil((this.o.intervalMs * 3) / 1000);
-    await this.o.redis?.set(this.key, JSON.stringify(stats), 'EX', ttl);
+    const stats = await this.options.local();
+    const ttl = Math.ceil((this.options.intervalMs * 3) / 1000);
+    await this.options.redis?.set(this.key, JSON.stringify(stats), 'EX', ttl);
   }
 
   /** The sum over the fleet of the pool `type`. */
   async fleet(type: string): Promise<FleetPoolStats> {
-    const redis = this.o.redis;
+    const redis = this.options.redis;
     if (redis) {
       try {
         await this.publish();
@@ -76,10 +78,13 @@ export class FleetStats {
         const reports = values.flatMap((v) => (v ? [JSON.parse(v) as PoolStats[]] : []));
         return sum(reports, type, 'redis');
       } catch (err) {
-        this.o.log.warn({ err: toError(err) }, 'fleet pool stats unreadable; answering this process only');
+        this.options.log.warn(
+          { err: toError(err) },
+          'fleet pool stats unreadable; answering this process only',
+        );
       }
     }
-    return sum([await this.o.local()], type, 'local');
+    return sum([await this.options.local()], type, 'local');
   }
 }
 

@@ -8,7 +8,7 @@ export interface CounterSpec {
   expiresAt: number;
 }
 
-interface Lease {
+interface Allotment {
   spec: CounterSpec;
   /** Taken from the shared store and not yet given back. */
   held: number;
@@ -16,7 +16,7 @@ interface Lease {
   inflight: number;
   /** Really used by settled calls since the last flush. */
   consumed: number;
-  /** Reserved from since the last flush: a busy lease keeps a slice of headroom across flushes. */
+  /** Reserved from since the last flush: a busy allotment keeps a slice of headroom across flushes. */
   active: boolean;
   /** A take from the store in flight: calls that need more wait for it instead of taking too. */
   taking?: Promise<boolean>;
@@ -25,7 +25,7 @@ interface Lease {
 /**
  * Budgets and rate limits without a store round trip per call, still exact across processes.
  *
- * Each process takes *leases* from the shared counters (a slice of the limit, atomically, never past
+ * Each process takes *allotments* from the shared counters (a slice of the limit, atomically, never past
  * it) and reserves calls out of what it holds locally. Every flush it gives back what it holds beyond
  * its calls in flight and charges any overage (a call that used more than its reservation), so the
  * shared counter always equals at least what all processes have used or reserved: no process can
@@ -33,17 +33,17 @@ interface Lease {
  * other processes look spent until their next flush (at most `flush_ms`), and a process that dies
  * loses its unused slice until the period ends — both err on the side of refusing, never of overspending.
  *
- * A periodic flush (`keepWarm`) lets a lease that served calls since the last flush keep up to one
+ * A periodic flush (`keepWarm`) lets an allotment that served calls since the last flush keep up to one
  * slice of headroom: giving it back only to take it again on the next call cost two statements per
  * counter per flush, and made the first call after each flush wait for a round trip per counter. An
- * idle lease still gives everything back at its next flush; an explicit flush gives back all.
+ * idle allotment still gives everything back at its next flush; an explicit flush gives back all.
  */
-export class LeasedCounters {
-  private readonly leases = new Map<string, Lease>();
+export class AllottedCounters {
+  private readonly allotments = new Map<string, Allotment>();
 
   constructor(
     private readonly store: CounterStore,
-    /** Fraction of a limit taken per lease when more than the call needs is left. */
+    /** Fraction of a limit taken per allotment when more than the call needs is left. */
     private readonly slice = 0.01,
   ) {}
 
@@ -70,60 +70,60 @@ export class LeasedCounters {
 
   /**
    * Reserves `amount` on every counter from what this process already holds, or reserves nothing and
-   * answers false (the caller then goes through `reserveAll`, which takes leases from the store).
+   * answers false (the caller then goes through `reserveAll`, which takes allotments from the store).
    */
   reserveHeld(specs: readonly CounterSpec[], amounts: readonly number[]): boolean {
     for (let i = 0; i < specs.length; i++) {
-      const lease = this.leases.get(specs[i]!.key);
-      if (!lease || lease.held - lease.inflight - lease.consumed < amounts[i]!) return false;
+      const allotment = this.allotments.get(specs[i]!.key);
+      if (!allotment || allotment.held - allotment.inflight - allotment.consumed < amounts[i]!) return false;
     }
     for (let i = 0; i < specs.length; i++) {
-      const lease = this.leases.get(specs[i]!.key)!;
-      lease.inflight += amounts[i]!;
-      lease.active = true;
+      const allotment = this.allotments.get(specs[i]!.key)!;
+      allotment.inflight += amounts[i]!;
+      allotment.active = true;
     }
     return true;
   }
 
   async reserve(spec: CounterSpec, amount: number): Promise<boolean> {
-    const lease = this.leaseFor(spec);
+    const allotment = this.allotmentFor(spec);
     if (amount > spec.limit) return false;
-    lease.active = true;
+    allotment.active = true;
     for (;;) {
-      const available = lease.held - lease.inflight - lease.consumed;
+      const available = allotment.held - allotment.inflight - allotment.consumed;
       if (available >= amount) {
-        lease.inflight += amount;
+        allotment.inflight += amount;
         return true;
       }
-      // One take per counter at a time: a burst of calls on an empty lease (a process starting,
+      // One take per counter at a time: a burst of calls on an empty allotment (a process starting,
       // or busy again after an idle flush gave everything back) would otherwise each take a slice,
       // and a hundred slices of 1% hold a whole limit until the next flush.
-      if (lease.taking) {
-        await lease.taking.catch(() => {});
+      if (allotment.taking) {
+        await allotment.taking.catch(() => {});
         continue; // re-checked: the slice taken may cover this call too
       }
       const need = amount - available;
-      lease.taking = this.take(lease, spec, need);
+      allotment.taking = this.take(allotment, spec, need);
       try {
-        if (!(await lease.taking)) return false;
+        if (!(await allotment.taking)) return false;
       } finally {
-        lease.taking = undefined;
+        allotment.taking = undefined;
       }
     }
   }
 
   /**
-   * Takes a slice (or, near the limit, just what is needed) from the store into the lease, against
-   * the limit of this call's spec: the tenant policy may have changed it since the lease was made.
+   * Takes a slice (or, near the limit, just what is needed) from the store into the allotment, against
+   * the limit of this call's spec: the tenant policy may have changed it since the allotment was made.
    */
-  private async take(lease: Lease, spec: CounterSpec, need: number): Promise<boolean> {
+  private async take(allotment: Allotment, spec: CounterSpec, need: number): Promise<boolean> {
     const chunk = Math.max(need, spec.limit * this.slice);
     if (await this.store.take(spec.key, chunk, spec.limit, spec.expiresAt)) {
-      lease.held += chunk;
+      allotment.held += chunk;
       return true;
     }
     if (chunk > need && (await this.store.take(spec.key, need, spec.limit, spec.expiresAt))) {
-      lease.held += need;
+      allotment.held += need;
       return true;
     }
     return false;
@@ -131,50 +131,50 @@ export class LeasedCounters {
 
   /** Ends a reservation of `reserved` that really used `used` (0 to cancel it). */
   settle(spec: CounterSpec, reserved: number, used: number): void {
-    const lease = this.leaseFor(spec);
-    lease.inflight -= reserved;
-    lease.consumed += used;
+    const allotment = this.allotmentFor(spec);
+    allotment.inflight -= reserved;
+    allotment.consumed += used;
   }
 
   /**
-   * Gives back unused leases and charges overage; forgets leases of ended periods once idle. With
-   * `keepWarm`, a lease used since the last flush keeps up to one slice of its unused part.
+   * Gives back unused allotments and charges overage; forgets allotments of ended periods once idle. With
+   * `keepWarm`, an allotment used since the last flush keeps up to one slice of its unused part.
    */
   async flush(now = Date.now(), { keepWarm = false }: { keepWarm?: boolean } = {}): Promise<void> {
     const work: Promise<void>[] = [];
-    for (const [key, lease] of this.leases) {
-      const unused = lease.held - lease.inflight - lease.consumed;
-      const warm = keepWarm && lease.active && lease.spec.expiresAt > now;
-      const kept = warm && unused > 0 ? Math.min(unused, lease.spec.limit * this.slice) : 0;
+    for (const [key, allotment] of this.allotments) {
+      const unused = allotment.held - allotment.inflight - allotment.consumed;
+      const warm = keepWarm && allotment.active && allotment.spec.expiresAt > now;
+      const kept = warm && unused > 0 ? Math.min(unused, allotment.spec.limit * this.slice) : 0;
       const surplus = unused - kept;
-      const consumed = lease.consumed;
+      const consumed = allotment.consumed;
       // After this, the store holds exactly our in-flight reservations, what we consumed and the
       // headroom we kept.
-      lease.held = lease.inflight + kept;
-      lease.consumed = 0;
-      lease.active = false;
+      allotment.held = allotment.inflight + kept;
+      allotment.consumed = 0;
+      allotment.active = false;
       if (surplus !== 0) {
         work.push(
-          this.store.add(key, -surplus, lease.spec.expiresAt).catch((err) => {
+          this.store.add(key, -surplus, allotment.spec.expiresAt).catch((err) => {
             // The store still counts what we held: keep it ours, and try again next flush.
-            lease.held += consumed + surplus;
-            lease.consumed += consumed;
+            allotment.held += consumed + surplus;
+            allotment.consumed += consumed;
             throw err;
           }),
         );
       }
-      if (lease.inflight === 0 && lease.spec.expiresAt <= now) this.leases.delete(key);
+      if (allotment.inflight === 0 && allotment.spec.expiresAt <= now) this.allotments.delete(key);
     }
     const failed = (await Promise.allSettled(work)).find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
-  private leaseFor(spec: CounterSpec): Lease {
-    let lease = this.leases.get(spec.key);
-    if (!lease) {
-      lease = { spec, held: 0, inflight: 0, consumed: 0, active: false };
-      this.leases.set(spec.key, lease);
+  private allotmentFor(spec: CounterSpec): Allotment {
+    let allotment = this.allotments.get(spec.key);
+    if (!allotment) {
+      allotment = { spec, held: 0, inflight: 0, consumed: 0, active: false };
+      this.allotments.set(spec.key, allotment);
     }
-    return lease;
+    return allotment;
   }
 }

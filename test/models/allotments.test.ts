@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/db/db.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { AllottedCounters } from '../../src/models/allotments.ts';
 import { DbCounterStore } from '../../src/models/counters.ts';
-import { LeasedCounters } from '../../src/models/leases.ts';
 import { openTestPglite } from '../helpers/pglite-snapshot.ts';
 
-describe('leased counters across flushes', () => {
+describe('allotted counters across flushes', () => {
   let db: Db;
   let store: DbCounterStore;
   before(async () => {
@@ -18,8 +18,8 @@ describe('leased counters across flushes', () => {
 
   const spec = (key: string) => ({ key, limit: 1000, expiresAt: Date.now() + 3_600_000 });
 
-  it('a periodic flush lets a busy lease keep one slice of headroom; an idle one gives back all', async () => {
-    const counters = new LeasedCounters(store, 0.1);
+  it('a periodic flush lets a busy allotment keep one slice of headroom; an idle one gives back all', async () => {
+    const counters = new AllottedCounters(store, 0.1);
     const s = spec('warm');
     assert.equal(await counters.reserve(s, 5), true);
     counters.settle(s, 5, 3);
@@ -40,7 +40,7 @@ describe('leased counters across flushes', () => {
   });
 
   it('an explicit flush gives back everything, so the store holds exactly what was used', async () => {
-    const counters = new LeasedCounters(store, 0.1);
+    const counters = new AllottedCounters(store, 0.1);
     const s = spec('explicit');
     assert.equal(await counters.reserve(s, 40), true);
     counters.settle(s, 40, 25);
@@ -51,8 +51,8 @@ describe('leased counters across flushes', () => {
   });
 
   it('headroom kept by one process counts as spent for another: never past the limit', async () => {
-    const a = new LeasedCounters(store, 0.1);
-    const b = new LeasedCounters(store, 0.1);
+    const a = new AllottedCounters(store, 0.1);
+    const b = new AllottedCounters(store, 0.1);
     const s = { ...spec('shared'), limit: 150 };
     assert.equal(await a.reserve(s, 10), true); // a takes a slice of 15
     a.settle(s, 10, 10);
@@ -69,7 +69,7 @@ describe('leased counters across flushes', () => {
     assert.equal(await a.reserve(s, 1), false);
   });
 
-  it('a burst of calls on an empty lease takes one slice from the store, not one each', async () => {
+  it('a burst of calls on an empty allotment takes one slice from the store, not one each', async () => {
     let takes = 0;
     const counting = Object.assign(Object.create(store), {
       take: (...args: Parameters<DbCounterStore['take']>) => {
@@ -77,7 +77,7 @@ describe('leased counters across flushes', () => {
         return store.take(...args);
       },
     }) as DbCounterStore;
-    const counters = new LeasedCounters(counting, 0.1);
+    const counters = new AllottedCounters(counting, 0.1);
     const s = { ...spec('burst'), limit: 10_000 };
     const granted = await Promise.all(Array.from({ length: 50 }, () => counters.reserve(s, 10)));
     assert.ok(granted.every(Boolean));
