@@ -91,6 +91,7 @@ export class Gateway implements ModelGateway {
     }
     attempt.done();
     const completion = { ...attempt.value, model: attempt.model.id };
+    call.span.answer(completion.message);
     this.finish(call, attempt.model, completion.usage, 'ok', completion.finish_reason, completion.id);
     return completion;
   }
@@ -176,6 +177,7 @@ export class Gateway implements ModelGateway {
     try {
       while (!next.done) {
         const chunk = next.value;
+        call.span.chunk(chunk);
         if (chunk.type === 'finish') {
           finish = { ...chunk, model: model.id };
           yield finish;

@@ -11,7 +11,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
-import type { FinishReason, Usage } from './types.ts';
+import type { ChatMessage, CompletionChunk, FinishReason, Usage } from './types.ts';
 
 /*
  * OpenTelemetry GenAI semantic conventions (still "development" upstream, so the names are written
@@ -64,7 +64,7 @@ export class ModelTelemetry {
   private readonly tokens: Histogram;
   private readonly firstChunk: Histogram;
   /** Message content is personal data: on spans only when the operator asks for it. */
-  private readonly captureContent = process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT === 'true';
+  readonly capturesContent = process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT === 'true';
 
   constructor(private readonly prom?: AgentMetrics) {
     const meter = metrics.getMeter('agentry.models');
@@ -93,7 +93,7 @@ export class ModelTelemetry {
     if (s.maxTokens !== undefined) attributes[MAX_TOKENS] = s.maxTokens;
     if (s.requestId) attributes['agentry.request_id'] = s.requestId;
     if (s.agentName) attributes['agentry.agent'] = s.agentName;
-    if (this.captureContent && s.messages !== undefined) {
+    if (this.capturesContent && s.messages !== undefined) {
       attributes['gen_ai.input.messages'] = JSON.stringify(s.messages);
     }
     let parent = context.active();
@@ -146,6 +146,8 @@ export class ModelTelemetry {
 
 export class CallSpan {
   private firstChunkAt?: number;
+  /** The answer, kept only while message content is captured (gen_ai.output.messages). */
+  private output?: { content: string; tool_calls: { id?: string; name: string; arguments: string }[] };
 
   constructor(
     private readonly span: Span,
@@ -168,6 +170,30 @@ export class CallSpan {
     this.span.addEvent('gen_ai.first_chunk');
   }
 
+  /** The whole answer of a call that did not stream; recorded only when content is captured. */
+  answer(message: ChatMessage): void {
+    if (!this.telemetry.capturesContent) return;
+    this.output = {
+      content: message.content ?? '',
+      tool_calls: (message.tool_calls ?? []).map((c) => ({ id: c.id, ...c.function })),
+    };
+  }
+
+  /** A streamed piece of the answer; gathered only when content is captured. */
+  chunk(c: CompletionChunk): void {
+    if (!this.telemetry.capturesContent || c.type === 'finish') return;
+    this.output ??= { content: '', tool_calls: [] };
+    if (c.type === 'text') {
+      this.output.content += c.delta;
+      return;
+    }
+    this.output.tool_calls[c.index] ??= { name: '', arguments: '' };
+    const call = this.output.tool_calls[c.index]!;
+    if (c.id) call.id = c.id;
+    if (c.name) call.name += c.name;
+    call.arguments += c.arguments_delta;
+  }
+
   attempt(provider: string, model: string, attempt: number, error?: string): void {
     this.span.addEvent('agentry.attempt', { provider, model, attempt, ...(error && { error }) });
   }
@@ -183,6 +209,16 @@ export class CallSpan {
     if (end.errorType) {
       this.span.setAttribute(ERROR_TYPE, end.errorType);
       this.span.setStatus({ code: SpanStatusCode.ERROR, message: end.errorType });
+    }
+    if (this.output) {
+      const { content, tool_calls } = this.output;
+      const message = {
+        role: 'assistant',
+        content,
+        ...(tool_calls.length > 0 && { tool_calls: tool_calls.filter(Boolean) }),
+        ...(end.finishReason && { finish_reason: end.finishReason }),
+      };
+      this.span.setAttribute('gen_ai.output.messages', JSON.stringify([message]));
     }
     this.span.end();
     const seconds = (performance.now() - this.started) / 1000;

@@ -88,4 +88,55 @@ describe('model call spans and metrics (GenAI semantic conventions)', () => {
     assert.ok(names.includes('gen_ai.client.token.usage'));
     assert.ok(names.includes('gen_ai.client.operation.time_to_first_chunk'));
   });
+
+  it('records the messages and the answer only when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true', async () => {
+    process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = 'true';
+    let capturing: TestServer | undefined;
+    try {
+      capturing = await startServer('pglite');
+      const messages = [{ role: 'user', content: 'say hello' }];
+      const res = await capturing.request('POST', '/v1/chat/completions', {
+        body: { model: 'mock/default', messages },
+        headers: { 'x-request-id': 'req-otel-content-1' },
+      });
+      assert.equal(res.status, 200, res.text);
+      const span = spans
+        .getFinishedSpans()
+        .find((x) => x.attributes['agentry.request_id'] === 'req-otel-content-1');
+      assert.ok(span);
+      assert.deepEqual(JSON.parse(String(span.attributes['gen_ai.input.messages'])), messages);
+      const [out] = JSON.parse(String(span.attributes['gen_ai.output.messages']));
+      assert.equal(out.role, 'assistant');
+      assert.equal(out.content, res.body.choices[0].message.content);
+      assert.equal(out.finish_reason, 'stop');
+
+      const streamed = await fetch(`${capturing.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${capturing.adminKey}`,
+          'content-type': 'application/json',
+          'x-request-id': 'req-otel-content-2',
+        },
+        body: JSON.stringify({ model: 'mock/default', stream: true, messages }),
+      });
+      let text = '';
+      for (const frame of (await streamed.text()).split('\n\n')) {
+        const data = frame.replace(/^data: /, '');
+        if (data && data !== '[DONE]') text += JSON.parse(data).choices[0]?.delta?.content ?? '';
+      }
+      const streamSpan = spans
+        .getFinishedSpans()
+        .find((x) => x.attributes['agentry.request_id'] === 'req-otel-content-2');
+      assert.ok(streamSpan);
+      assert.ok(text.length > 0);
+      assert.equal(JSON.parse(String(streamSpan.attributes['gen_ai.output.messages']))[0].content, text);
+    } finally {
+      delete process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT;
+      await capturing?.close();
+    }
+    // The server started without the variable records neither.
+    const plain = spans.getFinishedSpans().find((x) => x.attributes['agentry.request_id'] === 'req-otel-1');
+    assert.equal(plain?.attributes['gen_ai.input.messages'], undefined);
+    assert.equal(plain?.attributes['gen_ai.output.messages'], undefined);
+  });
 });

@@ -230,6 +230,15 @@ for (const store of stores) {
         (disabled as { error: string }).error,
         /^dead__anything is temporarily disabled after repeated failures/,
       );
+      // /health shows the MCP component degraded (amber, still 200), naming the open breaker.
+      const health = await s.request('GET', '/health', { key: null });
+      assert.equal(health.status, 200, health.text);
+      assert.equal(health.body.components.mcp.status, 'degraded');
+      assert.equal(health.body.overall, 'amber');
+      assert.ok(
+        health.body.components.mcp.detail.open_breakers.some((b: string) => b.includes('dead__anything')),
+        health.text,
+      );
       // An agent naming its tools still chats: the tools are not offered, and the system event says so.
       const agent = await createAgent(s, { name: 'mcp-dead-user', tools: ['dead__anything'] });
       const { answer } = await chat(agent.id, 'use the dead__anything tool');

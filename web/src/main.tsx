@@ -4,6 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { App, preloadPage } from './App';
 import { RequireSignIn } from './auth';
+import { prefetchTrace } from './ops/trace-query';
 import './styles.css';
 
 const queryClient = new QueryClient({
@@ -11,6 +12,7 @@ const queryClient = new QueryClient({
 });
 
 preloadPage(window.location.pathname);
+prefetchTrace(queryClient, window.location.pathname);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

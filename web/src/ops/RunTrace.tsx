@@ -1,25 +1,21 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { api, unwrap } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
 import { Code } from './Code';
 import { duration, pretty, usd, when } from './format';
 import { StatusBadge } from './StatusBadge';
 
-type Trace = Awaited<ReturnType<typeof fetchTrace>>;
-type Span = Trace['spans'][number];
+import { traceQuery } from './trace-query';
 
-async function fetchTrace(id: string) {
-  return unwrap(await api.GET('/v1/runs/{id}/trace', { params: { path: { id } } }));
-}
+type Trace = Awaited<ReturnType<ReturnType<typeof traceQuery>['queryFn']>>;
+type Span = Trace['spans'][number];
 
 /** The trace clinic: a run's steps as a waterfall; a failed run opens on its failing step. */
 export function RunTrace() {
   const { id = '' } = useParams();
   const trace = useQuery({
-    queryKey: ['trace', id],
-    queryFn: () => fetchTrace(id),
+    ...traceQuery(id),
     // A run still going is followed until it ends.
     refetchInterval: (q) =>
       q.state.data && ['queued', 'running'].includes(q.state.data.run.status) ? 1500 : false,
