@@ -102,6 +102,8 @@ async function build(s: Services, req: FastifyRequest): Promise<McpServer> {
       },
     },
     async ({ knowledge_base, query, top_k }) => {
+      // Another user's private knowledge base is not found, as over /v1.
+      await s.memory.knowledgeBases.assertVisible(p.tenantId, knowledge_base, viewerOf(p));
       const result = await s.memory.search(p.tenantId, knowledge_base, searchBody.parse({ query, top_k }), {
         tenantId: p.tenantId,
         tenantName: p.tenantName,
