@@ -102,6 +102,8 @@ async function build(services: Services, req: FastifyRequest): Promise<McpServer
       },
     },
     async ({ knowledge_base, query, top_k }) => {
+      // Another user's private knowledge base is not found, as over /v1.
+      await services.memory.knowledgeBases.assertVisible(p.tenantId, knowledge_base, viewerOf(p));
       const result = await services.memory.search(
         p.tenantId,
         knowledge_base,

@@ -13,7 +13,11 @@ for (const store of stores) {
     let alice: string;
     let bob: string;
     before(async () => {
-      s = await startServer(store);
+      // Every earlier system's family on (on PostgreSQL they are off by default).
+      s = await startServer(store, {
+        compat: { isa: true, zahara: true, zora: true, soma: true, pagi: true },
+        tasks: { workers: 0 },
+      });
       const key = async (owner: string) => {
         const r = await s.request('POST', '/v1/keys', { body: { scopes: ['write'], owner } });
         assert.equal(r.status, 201, r.text);
@@ -68,6 +72,51 @@ for (const store of stores) {
       });
       assert.equal(chat.status, 200, chat.text);
       assert.equal((await s.request('DELETE', `/v1/agents/${id}`, { key: alice })).status, 204);
+    });
+
+    it("keeps Alice's private agent from Bob in the earlier systems' routes too", async () => {
+      const made = await s.request('POST', '/v1/agents', {
+        key: alice,
+        body: { name: 'Alice Solo', visibility: 'private' },
+      });
+      assert.equal(made.status, 201, made.text);
+      const { id } = made.body;
+      const as = (key: string) => ({ key, headers: { 'x-api-key': key } });
+      const bobCalls: Array<[string, string, unknown]> = [
+        ['POST', '/v1/delegation/task', { task_id: 'bob-1', agent: 'alice solo' }],
+        ['POST', '/api/agents/tasks', { agent_id: 'ALICE SOLO', task_type: 'default', title: 'x' }],
+        ['GET', '/api/agents/tasks?agent_id=alice%20solo', undefined],
+        ['POST', '/execute', { task: 'hi', parameters: { agent: 'Alice Solo' } }],
+        ['POST', '/plan', { prompt: 'hi', agent: 'Alice Solo' }],
+        ['POST', '/api/v1/agents/chat', { agent_config_id: 'Alice Solo', message: 'hi', stream: false }],
+        ['GET', `/api/v1/agents/configs/${id}`, undefined],
+        ['PATCH', `/api/v1/agents/configs/${id}`, { description: 'mine' }],
+        ['DELETE', `/api/v1/agents/configs/${id}`, undefined],
+      ];
+      for (const [method, path, body] of bobCalls) {
+        const res = await s.request(method, path, { ...as(bob), body });
+        assert.equal(res.status, 404, `${method} ${path}: ${res.text}`);
+      }
+      const configs = await s.request('GET', '/api/v1/agents/configs', as(bob));
+      assert.ok(!configs.body.some((c: { id: string }) => c.id === id), 'not listed for Bob');
+      const bobsTasks = await s.request('GET', '/v1/tasks', { key: alice });
+      assert.ok(
+        !bobsTasks.body.data.some((t: { agent_id: string }) => t.agent_id === id),
+        'nothing was queued on it',
+      );
+
+      // Alice herself reaches it through the same routes.
+      const queued = await s.request('POST', '/api/agents/tasks', {
+        ...as(alice),
+        body: { agent_id: 'alice solo', task_type: 'default', title: 'mine' },
+      });
+      assert.equal(queued.status, 201, queued.text);
+      const delegated = await s.request('POST', '/v1/delegation/task', {
+        ...as(alice),
+        body: { task_id: 'alice-1', agent: 'Alice Solo' },
+      });
+      assert.equal(delegated.status, 200, delegated.text);
+      assert.equal((await s.request('GET', `/api/v1/agents/configs/${id}`, as(alice))).status, 200);
     });
 
     it("shares the tenant's agents, but only their owner or an admin changes their visibility", async () => {

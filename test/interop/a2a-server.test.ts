@@ -322,6 +322,48 @@ for (const store of stores) {
       assert.equal(missing.body.error.code, -32001, missing.text);
     });
 
+    it("hides a task in another user's private session, as /v1 hides its run", async () => {
+      const keyFor = async (owner: string) =>
+        (await s.request('POST', '/v1/keys', { body: { scopes: ['write'], owner } })).body.secret as string;
+      const aliceKey = await keyFor('user:alice');
+      const alice = await clientFor(s, helper.id, aliceKey);
+      const bob = await clientFor(s, helper.id, await keyFor('user:bob'));
+      const task = (await alice.sendMessage(message('my secret is 7'))) as Task;
+      assert.equal((await bob.getTask({ id: task.id } as never)).id, task.id, "the tenant's by default");
+      const hide = await s.request('PATCH', `/v1/sessions/${task.contextId}`, {
+        key: aliceKey,
+        body: { visibility: 'private' },
+      });
+      assert.equal(hide.status, 200, hide.text);
+      await assert.rejects(bob.getTask({ id: task.id } as never), /not found/);
+      await assert.rejects(bob.cancelTask({ id: task.id } as never), /not found/);
+      assert.equal((await alice.getTask({ id: task.id } as never)).id, task.id);
+    });
+
+    it('publishes every agent of a tenant that says so, and the root agent at the well-known path', async () => {
+      const card = `/a2a/${hidden.id}/.well-known/agent-card.json`;
+      assert.equal((await s.request('GET', card, { key: null })).status, 404);
+      const me = await s.app.services.tenants.find(s.app.defaultTenantId);
+      s.app.services.policies.set({ tenants: { [me!.name]: { a2a: { publish_all_agents: true } } } });
+      const { config } = s.app.services;
+      try {
+        const shown = await s.request('GET', card, { key: null });
+        assert.equal(shown.status, 200, shown.text);
+        assert.equal(shown.body.name, 'hidden');
+        const hiddenClient = await clientFor(s, hidden.id, s.adminKey);
+        const task = (await hiddenClient.sendMessage(message('hello'))) as Task;
+        assert.equal(task.status?.state, TaskState.TASK_STATE_COMPLETED);
+        config.a2a.root_agent = helper.id;
+        const root = await new DefaultAgentCardResolver().resolve(`${s.url}/`);
+        assert.equal(root.name, 'Math Helper');
+        assert.equal(root.supportedInterfaces[0]?.url, `${s.url}/a2a/${helper.id}`);
+      } finally {
+        s.app.services.policies.set({ tenants: {} });
+        config.a2a.root_agent = undefined;
+      }
+      assert.equal((await s.request('GET', card, { key: null })).status, 404);
+    });
+
     it('refuses a call without a key, an unpublished agent, and another tenant', async () => {
       const anonymous = await clientFor(s, helper.id, null);
       await assert.rejects(anonymous.sendMessage(message('hi')), /401/);

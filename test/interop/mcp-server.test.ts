@@ -108,5 +108,57 @@ for (const store of stores) {
       });
       assert.equal(anonymous.status, 401);
     });
+
+    it("keeps another user's private agent and knowledge base out of reach", async () => {
+      const keyFor = async (owner: string) =>
+        (await s.request('POST', '/v1/keys', { body: { scopes: ['write'], owner } })).body.secret as string;
+      const alice = await keyFor('user:alice');
+      const bob = await keyFor('user:bob');
+      const agent = await s.request('POST', '/v1/agents', {
+        key: alice,
+        body: { name: 'Alice Diary', visibility: 'private' },
+      });
+      assert.equal(agent.status, 201, agent.text);
+      const kb = await s.request('POST', '/v1/knowledge-bases', {
+        key: alice,
+        body: { name: 'alice-notes', visibility: 'private' },
+      });
+      assert.equal(kb.status, 201, kb.text);
+      const doc = { source: 'day.md', content: 'The secret word is marmalade.' };
+      await s.request('POST', `/v1/knowledge-bases/${kb.body.id}/documents`, { key: alice, body: doc });
+
+      const asBob = await connect(s, bob);
+      const asAlice = await connect(s, alice);
+      try {
+        const names = (await asBob.listTools()).tools.map((t) => t.name);
+        assert.ok(!names.includes('agent_Alice_Diary'), names.join());
+        const unknown = await asBob.callTool({ name: 'agent_Alice_Diary', arguments: { message: 'hi' } });
+        assert.equal(unknown.isError, true);
+        for (const ref of [kb.body.id, 'alice-notes']) {
+          const search = await asBob.callTool({
+            name: 'search_knowledge',
+            arguments: { knowledge_base: ref, query: 'secret word' },
+          });
+          assert.equal(search.isError, true, textOf(search));
+          assert.doesNotMatch(textOf(search), /marmalade/);
+          assert.match(textOf(search), /not found/);
+        }
+        const task = await asBob.callTool({
+          name: 'create_task',
+          arguments: { agent: 'alice diary', title: 'snoop' },
+        });
+        assert.equal(task.isError, true, textOf(task));
+
+        assert.ok((await asAlice.listTools()).tools.some((t) => t.name === 'agent_Alice_Diary'));
+        const mine = await asAlice.callTool({
+          name: 'search_knowledge',
+          arguments: { knowledge_base: 'alice-notes', query: 'secret word' },
+        });
+        assert.match(textOf(mine), /marmalade/);
+      } finally {
+        await asBob.close();
+        await asAlice.close();
+      }
+    });
   });
 }

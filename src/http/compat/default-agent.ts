@@ -2,12 +2,13 @@ import type { FastifyRequest } from 'fastify';
 import type { AgentService } from '../../agents/agents.ts';
 import type { Agent } from '../../agents/schema.ts';
 import { AppError } from '../../errors.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
 
 /**
  * The agent a compatibility call runs on: the one it names (id or name), else the configured
  * default (`compat.default_agent`), which is made from the basic template on first use, so a client
- * that names no agent works against a fresh install.
+ * that names no agent works against a fresh install. Another user's private agent is not found
+ * (404), as over /v1.
  */
 export async function agentFor(
   agents: AgentService,
@@ -16,11 +17,18 @@ export async function agentFor(
   defaultName: string,
 ): Promise<Agent> {
   const { tenantId } = principalOf(req);
-  if (typeof named === 'string' && named) return agents.resolve(tenantId, named);
+  if (typeof named === 'string' && named) return agents.resolve(tenantId, named, viewerOf(req));
   try {
-    return await agents.resolve(tenantId, defaultName);
+    return await agents.resolve(tenantId, defaultName, viewerOf(req));
   } catch (err) {
     if (!(err instanceof AppError && err.code === 'not_found')) throw err;
-    return agents.create(tenantId, { name: defaultName, template_id: 'basic-assistant' }, actorOf(req));
+    // Taken meanwhile, or the default is another user's private agent: not found for this caller.
+    return agents
+      .create(tenantId, { name: defaultName, template_id: 'basic-assistant' }, actorOf(req))
+      .catch((made: unknown) => {
+        if (made instanceof AppError && made.code === 'conflict')
+          return agents.resolve(tenantId, defaultName, viewerOf(req));
+        throw made;
+      });
   }
 }

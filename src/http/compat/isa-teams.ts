@@ -5,7 +5,7 @@ import { multiAgentSchema, updateMultiAgentBody } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
 import { pageQuery } from '../../db/page.ts';
 import { AppError } from '../../errors.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
 import { callerOf, replyWithRun } from '../routes/chat.ts';
 import { authErrors } from '../routes/common.ts';
 import { isaAnswer, isaResult } from './run-answers.ts';
@@ -122,7 +122,7 @@ export const isaTeamRoutes =
             throw new AppError('unprocessable', `spec ${spec.name} is a ${spec.kind}, not a ${kind}`);
           let entry = spec.entry_agent_id;
           if (req.body.entry_agent_override) {
-            entry = (await agents.resolve(tenantId, req.body.entry_agent_override)).id;
+            entry = (await agents.resolve(tenantId, req.body.entry_agent_override, viewerOf(req))).id;
             if (!spec.members.includes(entry)) {
               throw new AppError(
                 'unprocessable',

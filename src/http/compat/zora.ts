@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Services } from '../../app.ts';
 import { pageFields } from '../../db/page.ts';
 import type { Task } from '../../tasks/schema.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
 import { authErrors } from '../routes/common.ts';
 
 /**
@@ -116,7 +116,7 @@ export const zoraRoutes =
       async (req) => {
         const { tenantId } = principalOf(req);
         const { agent_id, ...q } = req.query;
-        const agentId = agent_id ? (await agents.resolve(tenantId, agent_id)).id : undefined;
+        const agentId = agent_id ? (await agents.resolve(tenantId, agent_id, viewerOf(req))).id : undefined;
         const page = await tasks.list(tenantId, { ...q, agent_id: agentId });
         return {
           tasks: await view(tenantId, page.data),
@@ -158,7 +158,7 @@ export const zoraRoutes =
       async (req, reply) => {
         const { tenantId } = principalOf(req);
         const { agent_id, description, payload, ...rest } = req.body;
-        const agent = await agents.resolve(tenantId, agent_id);
+        const agent = await agents.resolve(tenantId, agent_id, viewerOf(req));
         const { task } = await tasks.create(
           tenantId,
           { ...rest, agent_id: agent.id, description: description ?? undefined, payload: payload ?? {} },

@@ -261,11 +261,21 @@ export class AgentA2AHandler implements A2ARequestHandler {
     }
   }
 
-  /** A run of this agent in the caller's tenant, or TaskNotFound (another tenant's or agent's run too). */
+  /**
+   * A run of this agent in the caller's tenant, or TaskNotFound (another tenant's or agent's run
+   * too, and a run in another user's private session).
+   */
   private async run(id: string): Promise<Run> {
     if (!id || !uuid.test(id)) throw new TaskNotFoundError(`task ${id} not found`);
     const row = await this.d.runtime.store.get(this.principal.tenantId, id).catch(() => undefined);
     if (!row || row.agent_id !== this.agent.id) throw new TaskNotFoundError(`task ${id} not found`);
+    const { viewer } = this.caller;
+    if (viewer)
+      await this.d.sessions.assertRunVisible(this.principal.tenantId, id, viewer).catch((err: unknown) => {
+        throw err instanceof AppError && err.code === 'not_found'
+          ? new TaskNotFoundError(`task ${id} not found`)
+          : err;
+      });
     return toRun(row);
   }
 
