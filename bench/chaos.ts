@@ -16,8 +16,10 @@ const results = await runChaos(values.reduced ? reduced : full, (line) =>
   console.error(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${line}`),
 );
 console.log(table(results.rows));
-if (process.env.CHAOS_VERBOSE)
+if (process.env.CHAOS_VERBOSE) {
   console.log(JSON.stringify([...results.kill.followed, ...results.deploy.followed].map((f) => f.ended)));
+  for (const d of [...results.kill.streams.details, ...results.deploy.streams.details]) console.log(d);
+}
 console.log(`\nprocesses that crashed: ${results.crashes.join(', ') || 'none'}`);
 console.log(
   `\n${values.reduced ? 'reduced' : 'full'} run, ${((Date.now() - started) / 1000).toFixed(0)} s in all`,

@@ -9,15 +9,16 @@ import { closedPort } from '../helpers/closed-port.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { type PgCluster, startCluster } from '../helpers/pg-cluster.ts';
 import { type RedisServer, startRedis } from '../helpers/redis-server.ts';
+import { ChaosModel } from './model.ts';
 
 /**
  * A fleet of real `agentry` processes on a PostgreSQL cluster and a Redis of its own (spare loopback
- * ports, temp dirs), for the chaos scenarios: processes can be SIGKILLed, stopped and restarted, the
- * database and Redis stopped and started, and a client spreads requests over whichever processes
- * listen.
+ * ports, temp dirs), with the followed runs' model server (model.ts), for the chaos scenarios:
+ * processes can be SIGKILLed, stopped and restarted, the database and Redis stopped and started,
+ * and a client spreads requests over whichever processes serve the API.
  */
 
-/** What a process does: HTTP only, the task queue only, or both. */
+/** What a process does (`agentry serve --role`): the API only, the task queue only, or both. */
 export type Role = 'api' | 'worker' | 'all';
 
 export interface FleetOptions {
@@ -40,8 +41,8 @@ export interface Proc {
   name: string;
   role: Role;
   child: ChildProcess;
-  /** Its HTTP address (api and all roles). */
-  url?: string;
+  /** Its HTTP address: the API (api and all roles), or only the health endpoints (worker). */
+  url: string;
   /** Ready and not being stopped: the client sends it requests. */
   up: boolean;
   /** Killed or stopped on purpose (any other exit is a crash). */
@@ -61,14 +62,10 @@ export interface Answer {
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const agentryBin = path.join(root, 'bin/agentry.js');
 
-/**
- * The one place a process is started, by role. Today's commands: `serve --workers 0` is an API
- * process, `worker` a queue worker, `serve --workers N` both. When `agentry serve --role` lands,
- * these become `serve --role <role>`.
- */
+/** The one place a process is started, by role: each is `agentry serve --role <role>`. */
 function commandFor(role: Role, port: number, slots: number): string[] {
-  if (role === 'worker') return ['worker', '--concurrency', String(slots)];
-  return ['serve', '--port', String(port), '--workers', role === 'api' ? '0' : String(slots)];
+  const workers = role === 'api' ? [] : ['--workers', String(slots)];
+  return ['serve', '--role', role, '--port', String(port), ...workers];
 }
 
 export class Fleet {
@@ -86,6 +83,7 @@ export class Fleet {
     readonly dir: string,
     readonly pg: PgCluster,
     readonly redis: RedisServer,
+    readonly model: ChaosModel,
   ) {}
 
   static async start(o: FleetOptions): Promise<Fleet> {
@@ -95,7 +93,8 @@ export class Fleet {
       cluster.remove();
       throw err;
     });
-    const fleet = new Fleet(o, dir, cluster, redis);
+    const fleet = new Fleet(o, dir, cluster, redis, new ChaosModel(o.mockDelayMs));
+    await fleet.model.start();
     try {
       fleet.writeConfig();
       fleet.db = new pg.Pool({ connectionString: cluster.url, max: 2 });
@@ -136,6 +135,8 @@ export class Fleet {
       runtime: { lease_seconds: o.leaseSeconds, workspaces_dir: path.join(this.dir, 'workspaces') },
       models: {
         mock: { first_chunk_delay_ms: o.mockDelayMs, chunk_delay_ms: Math.round(o.mockDelayMs / 5) },
+        // The followed runs' model (`chaos/steps`): the harness's own server counts their requests.
+        providers: { chaos: { type: 'openai', base_url: `${this.model.url}/v1` } },
       },
     };
     // Two tenants for the Redis scenario: a rate limit makes model calls consult Redis (a limit of
@@ -153,7 +154,7 @@ export class Fleet {
     writeFileSync(path.join(this.dir, 'tenants.yaml'), stringify(tenants));
   }
 
-  /** Starts a process of this role and resolves once it is ready (HTTP ready, or the worker's banner). */
+  /** Starts a process of this role and resolves once it is ready (`/health/ready`). */
   async launch(role: Role, name: string) {
     const port = await closedPort();
     const log = path.join(this.dir, `${name}.${++this.launches}.log`);
@@ -171,7 +172,8 @@ export class Fleet {
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
-    const proc: Proc = { name, role, child, up: false, exited: Promise.resolve(), log };
+    const url = `http://127.0.0.1:${port}`;
+    const proc: Proc = { name, role, child, url, up: false, exited: Promise.resolve(), log };
     proc.exited = new Promise<void>((resolve) =>
       child.once('exit', () => {
         proc.up = false;
@@ -179,7 +181,6 @@ export class Fleet {
         resolve();
       }),
     );
-    if (role !== 'worker') proc.url = `http://127.0.0.1:${port}`;
     this.procs = [...this.procs.filter((p) => p.name !== name), proc];
     await eventually(
       async () => {
@@ -188,11 +189,10 @@ export class Fleet {
             `${name} exited while starting; see ${log}:\n${readFileSync(log, 'utf8').slice(-2000)}`,
           );
         }
-        if (role === 'worker') return readFileSync(log, 'utf8').includes('agentry worker:') || undefined;
-        const r = await fetch(`${proc.url}/health/ready`).catch(() => undefined);
+        const r = await fetch(`${url}/health/ready`).catch(() => undefined);
         return r?.status === 200 || undefined;
       },
-      90_000,
+      180_000, // a shared machine under load can take minutes to start a process
       `${name} to be ready`,
     );
     proc.up = true;
@@ -226,9 +226,9 @@ export class Fleet {
     return dead.map((p) => p.name);
   }
 
-  /** Processes serving HTTP now, optionally of some roles only. */
+  /** Processes serving the API now, optionally of some roles only. */
   http(roles: Role[] = ['api', 'all']): Proc[] {
-    return this.procs.filter((p) => p.up && p.url && roles.includes(p.role));
+    return this.procs.filter((p) => p.up && roles.includes(p.role));
   }
 
   /** Sends a request to `via`, or to the next HTTP process in turn; never throws. */
@@ -239,7 +239,7 @@ export class Fleet {
   ): Promise<Answer> {
     const targets = o.via ? [o.via] : this.http();
     const target = targets[this.turn++ % Math.max(1, targets.length)];
-    if (!target?.url) return { status: 0 };
+    if (!target) return { status: 0 };
     try {
       const res = await fetch(`${target.url}${pathname}`, {
         method,
@@ -284,6 +284,7 @@ export class Fleet {
     await Promise.all(this.procs.map((p) => p.exited));
     await this.db?.end().catch(() => {});
     await this.redis.stop();
+    await this.model.close();
     this.pg.remove();
     if (!process.env.CHAOS_KEEP) rmSync(this.dir, { recursive: true, force: true });
   }

@@ -128,20 +128,29 @@ export async function settle(fleet: Fleet, ids: Set<string>, deadline: number): 
 }
 
 export interface Followed {
-  /** Unset when the chat request failed before the run was named (its process died first). */
+  /** The run's tag in its message (`run 7`): how the model server counts its requests. */
+  tag: string;
+  /**
+   * Unset when the chat request failed before the run was named and no run began (its process was
+   * gone); a run that began but whose chat answer was cut before naming it is found by its tag.
+   */
   runId?: string;
   /** How the run ended, as its stream said (`session_end`'s status), or why the stream gave up. */
   ended: string;
   /** Connections it took (1: never dropped). */
   connections: number;
+  /** Chats sent again, to another process, after one refused them before any run began. */
+  retries: number;
   /** Event ids received, in order. */
   ids: number[];
 }
 
+let tags = 0;
+
 /**
- * Starts a run with a chat on `on` (a random process that serves and works by default) and follows its events to the end with the project's client:
- * when a connection drops (its process killed or restarted), it resumes from another process with
- * `Last-Event-ID`.
+ * Starts a run with a chat on `on` (a random process that serves and works by default) and follows
+ * its events to the end with the project's client: when a connection drops (its process killed or
+ * restarted), it resumes from another process with `Last-Event-ID`.
  */
 export async function followRun(
   fleet: Fleet,
@@ -151,10 +160,12 @@ export async function followRun(
   on: Proc | undefined = pick(fleet.http(['all'])),
   onStart: () => void = () => {},
 ) {
-  const out: Followed = { ended: 'no session_end', connections: 0, ids: [] };
+  const tag = `run ${++tags}`;
+  const out: Followed = { tag, ended: 'no session_end', connections: 0, retries: 0, ids: [] };
   // None of that kind up just now (restarting): any process that serves HTTP runs chats too.
-  const via = on ?? pick(fleet.http());
-  if (!via) return { ...out, ended: 'chat request failed: no process to start it on' };
+  const first = on ?? pick(fleet.http());
+  if (!first) return { ...out, ended: 'chat request failed: no process to start it on' };
+  let via = first;
   const open = async (url: string, init: RequestInit, signal: AbortSignal) => {
     out.connections++;
     const res = await fetch(url, { ...init, signal: AbortSignal.any([signal, AbortSignal.timeout(60_000)]) });
@@ -162,29 +173,18 @@ export async function followRun(
     return res;
   };
   const auth = { authorization: `Bearer ${fleet.adminKey}` };
-  try {
-    const events = resumableRunEvents(
-      (signal) =>
-        open(
-          `${via.url}/v1/agents/${agentId}/chat`,
-          {
-            method: 'POST',
-            headers: { ...auth, 'content-type': 'application/json' },
-            body: JSON.stringify({ message, stream: true }),
-          },
-          signal,
-        ),
-      (runId) => (signal, last) => {
-        const to = pick(fleet.http()) ?? via;
-        const headers = { ...auth, ...(last !== undefined && { 'last-event-id': String(last) }) };
-        return open(`${to.url}/v1/runs/${runId}/stream`, { headers }, signal);
-      },
-      {
-        maxReconnects: 20,
-        reconnectDelayMs: 250,
-        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
-      },
-    );
+  const reopen = (runId: string) => (signal: AbortSignal, last: number | undefined) => {
+    const to = pick(fleet.http()) ?? first;
+    const headers = { ...auth, ...(last !== undefined && { 'last-event-id': String(last) }) };
+    return open(`${to.url}/v1/runs/${runId}/stream`, { headers }, signal);
+  };
+  const follow = async (start: (signal: AbortSignal) => Promise<Response>, runId?: string) => {
+    const events = resumableRunEvents(start, reopen, {
+      maxReconnects: 20,
+      reconnectDelayMs: 250,
+      signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+      runId,
+    });
     for await (const e of events) {
       out.ids.push(e.id);
       if (e.type === 'session_start') {
@@ -193,13 +193,67 @@ export async function followRun(
       }
       if (e.type === 'session_end') out.ended = String((e as { status?: string }).status);
     }
-  } catch (err) {
-    // Before session_start nothing names the run: the client saw its chat request fail.
+  };
+  const chat = (signal: AbortSignal) =>
+    open(
+      `${via.url}/v1/agents/${agentId}/chat`,
+      {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ message: `${message} [${tag}]`, stream: true }),
+      },
+      signal,
+    );
+  const gaveUp = (err: unknown) => {
     const cause = (err as Error).cause as Error | undefined;
     const why = `${(err as Error).message}${cause ? `: ${cause.message}` : ''}`.slice(0, 120);
     out.ended = out.runId ? `stream gave up: ${why}` : `chat request failed: ${why}`;
+  };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await follow(chat);
+      break;
+    } catch (err) {
+      gaveUp(err);
+      if (out.runId) break;
+      // Cut before session_start named the run: the client cannot tell whether one began. The store
+      // can, once the process is gone (a dead process begins nothing more): a run that began carries
+      // on elsewhere, and its stream is followed from its start.
+      const dead = await Promise.race([via.exited.then(() => true), sleep(2000).then(() => false)]);
+      if (dead) await sleep(200); // a statement it sent just before dying still commits
+      const found = await runByTag(fleet, tag);
+      if (found) {
+        out.ids = [];
+        out.ended = 'no session_end';
+        await follow((signal) => reopen(found)(signal, undefined), found).catch(gaveUp);
+        out.runId = found;
+        break;
+      }
+      // Refused (its process gone, or draining: 503), or its process died before any run began:
+      // what a client or a load balancer does, sending it to another process.
+      const next = pick(fleet.http());
+      if (attempt >= 4 || !(dead || refusedBeforeRun(err)) || !next || Date.now() > deadline) break;
+      out.retries++;
+      via = next;
+      await sleep(250);
+    }
   }
   return out;
+}
+/** A connection refused, or a 503 (the process is stopping or the store is out): nothing began. */
+function refusedBeforeRun(err: unknown): boolean {
+  for (let e = err as (Error & { code?: string }) | undefined, i = 0; e && i < 5; e = e.cause as never, i++) {
+    if (e.code === 'ECONNREFUSED' || e.message === '503') return true;
+  }
+  return false;
+}
+
+/** The run whose message carries this tag, if one began. */
+async function runByTag(fleet: Fleet, tag: string): Promise<string | undefined> {
+  const { rows } = await fleet.db
+    .query('select id from runs where input like $1', [`%[${tag}]`])
+    .catch(() => ({ rows: [] }));
+  return rows[0]?.id;
 }
 
 /**
@@ -209,17 +263,65 @@ export async function followRun(
 export async function streamsExact(
   fleet: Fleet,
   runs: Followed[],
-): Promise<{ exact: number; inexact: number }> {
+): Promise<{ exact: number; inexact: number; details: string[] }> {
   let exact = 0;
+  const details: string[] = [];
   for (const r of runs) {
     if (!r.runId) continue;
-    const { rows } = await fleet.db.query('select seq from events where stream_id = $1 order by seq', [
-      r.runId,
-    ]);
+    const { rows } = await fleet.db.query(
+      'select seq, type, data->>$2 as after from events where stream_id = $1 order by seq',
+      [r.runId, 'after'],
+    );
     const logged = rows.map((x) => Number(x.seq));
     if (JSON.stringify(logged) === JSON.stringify(r.ids)) exact++;
+    else {
+      const types = rows.map((x) => `${x.seq}:${x.type}${x.after ? `(${x.after})` : ''}`).join(' ');
+      details.push(`${r.tag} ${r.runId}: received ${r.ids.join(',')} in ${r.connections}; logged ${types}`);
+    }
   }
-  return { exact, inexact: runs.filter((r) => r.runId).length - exact };
+  return { exact, inexact: runs.filter((r) => r.runId).length - exact, details };
+}
+
+/** What the takeovers of the followed runs did again, from the model server's count and each run's record. */
+export interface Redone {
+  /** Runs another process carried on (a `run_resumed` event), and of those after a crash. */
+  takenOver: number;
+  afterCrash: number;
+  /** Model requests sent again: a call in flight when its process died is asked again (at least once). */
+  askedAgain: number;
+  /**
+   * Requests beyond the run's recorded calls plus one per takeover after a crash: a model call whose
+   * answer was recorded, sent again (exactly once says 0).
+   */
+  answeredAgain: number;
+  /** Runs that record other than one calculator result (a finished tool call run again). */
+  toolRedone: number;
+}
+
+export async function redone(fleet: Fleet, runs: Followed[]): Promise<Redone> {
+  const named = runs.filter((r) => r.runId);
+  const { rows } = await fleet.db.query(
+    `select r.id, r.model_calls,
+       count(*) filter (where e.type = 'tool_result')::int as results,
+       count(*) filter (where e.type = 'run_resumed')::int as resumed,
+       count(*) filter (where e.type = 'run_resumed' and e.data->>'after' = 'crash')::int as crashes
+     from runs r left join events e on e.stream_id = r.id
+     where r.id = any($1) group by r.id, r.model_calls`,
+    [named.map((r) => r.runId)],
+  );
+  const byId = new Map(rows.map((x) => [x.id as string, x]));
+  const out: Redone = { takenOver: 0, afterCrash: 0, askedAgain: 0, answeredAgain: 0, toolRedone: 0 };
+  for (const r of named) {
+    const row = byId.get(r.runId!);
+    if (!row) continue;
+    const requests = fleet.model.count(r.tag);
+    out.takenOver += row.resumed > 0 ? 1 : 0;
+    out.afterCrash += row.crashes > 0 ? 1 : 0;
+    out.askedAgain += Math.max(0, requests - row.model_calls);
+    out.answeredAgain += Math.max(0, requests - row.model_calls - row.crashes);
+    out.toolRedone += row.results === 1 ? 0 : 1;
+  }
+  return out;
 }
 
 /** How the runs ended, from the database: `completed`, `failed (orphaned)`, … */

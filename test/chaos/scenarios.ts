@@ -7,6 +7,8 @@ import {
   enqueue,
   type Followed,
   followRun,
+  type Redone,
+  redone,
   runOutcomes,
   settle,
   sleep,
@@ -46,19 +48,29 @@ export interface Row {
 export interface Agents {
   /** Answers a task with one model call. */
   worker: string;
-  /** A run of two model calls around a calculator call. */
+  /** A run of two model calls around a calculator call, on the harness's model server (model.ts). */
   stepper: string;
 }
 
 const RUN_MESSAGE = 'use the calculator tool on (2 + 3) * 4';
 const notStarted = (runs: Followed[]) => runs.filter((r) => !r.runId).length;
+const sentAgain = (runs: Followed[]) => runs.reduce((n, r) => n + r.retries, 0);
+/** Runs that began and did not complete: durable runs carry on through kills and deploys. */
+const runsLost = (runs: Followed[]) => runs.filter((r) => r.runId && r.ended !== 'completed').length;
+const takeovers = (x: Redone) => `${x.takenOver} taken over (${x.afterCrash} after a crash)`;
+const redoneCell = (x: Redone) =>
+  `${x.answeredAgain} answered model calls sent again, ${x.toolRedone} tool results redone; ${x.askedAgain} in-flight calls asked again`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const lostOf = (t: TaskOutcome, asked: number, acked: number) =>
   asked - acked + t.missing + t.unfinished + t.failed;
 
 export async function setUp(fleet: Fleet): Promise<Agents> {
   const worker = await fleet.must('POST', '/v1/agents', { name: 'chaos-worker' });
-  const stepper = await fleet.must('POST', '/v1/agents', { name: 'chaos-stepper', tools: ['calculator'] });
+  const stepper = await fleet.must('POST', '/v1/agents', {
+    name: 'chaos-stepper',
+    model: 'chaos/steps',
+    tools: ['calculator'],
+  });
   return { worker: worker.id, stepper: stepper.id };
 }
 
@@ -92,7 +104,8 @@ export async function killWorkers(fleet: Fleet, agents: Agents, s: Sizes) {
     const victims = fleet.procs.filter((p) => p.up && p.role !== 'api');
     const victim = victims[kills % Math.max(1, victims.length)];
     if (!victim) continue;
-    if (victim.url) caught.push((await startNamed(fleet, agents.stepper, victim, deadline)).follow);
+    if (victim.role === 'all')
+      caught.push((await startNamed(fleet, agents.stepper, victim, deadline)).follow);
     await fleet.kill(victim);
     restarts.push(fleet.launch(victim.role, victim.name));
   }
@@ -105,6 +118,7 @@ export async function killWorkers(fleet: Fleet, agents: Agents, s: Sizes) {
     followed.flatMap((r) => (r.runId ? [r.runId] : [])),
   );
   const streams = await streamsExact(fleet, followed);
+  const again = await redone(fleet, followed);
   const lost = lostOf(t, s.tasks, e.ids.size);
   return {
     tasks: t,
@@ -112,6 +126,7 @@ export async function killWorkers(fleet: Fleet, agents: Agents, s: Sizes) {
     runs: ran,
     followed,
     streams,
+    redone: again,
     rows: [
       {
         scenario: '1. kill -9 workers',
@@ -125,9 +140,9 @@ export async function killWorkers(fleet: Fleet, agents: Agents, s: Sizes) {
       {
         scenario: '1. … runs meanwhile',
         done: `${followed.length} two-step runs (${caught.length} on a process as it is killed)`,
-        outcome: `${describeCounts(ran)}; ${notStarted(followed)} chat requests failed before the run was named`,
-        lost: followed.filter((r) => r.runId && !/^(completed|failed)$/.test(r.ended)).length,
-        duplicates: '0 (a run is never re-run)',
+        outcome: `${describeCounts(ran)}; ${takeovers(again)}; ${sentAgain(followed)} chats refused before a run began sent elsewhere, ${notStarted(followed)} never began`,
+        lost: runsLost(followed),
+        duplicates: redoneCell(again),
         fiveXX: '-',
         recovery: `${followed.filter((r) => r.connections > 1).length} streams resumed elsewhere, ${streams.inexact} inexact`,
       },
@@ -432,7 +447,8 @@ export async function rollingRestart(fleet: Fleet, agents: Agents, s: Sizes) {
   const started = Date.now();
   for (const proc of order) {
     // A run on the process about to stop, in flight when it does: its stream must go on elsewhere.
-    if (proc.url) followed.push((await startNamed(fleet, agents.stepper, proc, deadline)).follow);
+    if (proc.role !== 'worker')
+      followed.push((await startNamed(fleet, agents.stepper, proc, deadline)).follow);
     else await sleep(1000);
     const t = Date.now();
     await fleet.stop(proc);
@@ -449,6 +465,7 @@ export async function rollingRestart(fleet: Fleet, agents: Agents, s: Sizes) {
     runs.flatMap((r) => (r.runId ? [r.runId] : [])),
   );
   const streams = await streamsExact(fleet, runs);
+  const again = await redone(fleet, runs);
   const tally = load.tallies.before;
   return {
     tasks: t,
@@ -456,6 +473,7 @@ export async function rollingRestart(fleet: Fleet, agents: Agents, s: Sizes) {
     runs: ran,
     followed: runs,
     streams,
+    redone: again,
     stops,
     rows: [
       {
@@ -470,9 +488,9 @@ export async function rollingRestart(fleet: Fleet, agents: Agents, s: Sizes) {
       {
         scenario: '5. … runs meanwhile',
         done: `${runs.length} runs, each on a process as it stops`,
-        outcome: `${describeCounts(ran)}; ${notStarted(runs)} not started; streams: ${runs.filter((r) => r.connections > 1).length} resumed on another process, ${streams.exact} exact, ${streams.inexact} with a gap or repeat`,
-        lost: runs.filter((r) => r.runId && !/^(completed|failed)$/.test(r.ended)).length,
-        duplicates: '-',
+        outcome: `${describeCounts(ran)}; ${takeovers(again)}; ${sentAgain(runs)} chats refused sent elsewhere, ${notStarted(runs)} never began; streams: ${runs.filter((r) => r.connections > 1).length} resumed on another process, ${streams.exact} exact, ${streams.inexact} with a gap or repeat`,
+        lost: runsLost(runs),
+        duplicates: redoneCell(again),
         fiveXX: '-',
         recovery: '-',
       },

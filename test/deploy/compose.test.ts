@@ -104,6 +104,29 @@ describe('compose.yaml', () => {
   });
 });
 
+describe('docs/deploy.md', () => {
+  const doc = read('docs/deploy.md');
+  it('covers roles, scaling, upgrades, and the drain and takeover of runs at a stop or a death', () => {
+    for (const section of [
+      '## Roles',
+      '## Scaling',
+      '## Upgrades',
+      '## Graceful shutdown: drain and takeover',
+    ])
+      assert.ok(doc.includes(section), section);
+    for (const word of [/drain/, /taken? over/, /Last-Event-ID/, /run_resumed/, /interrupted/])
+      assert.match(doc, word);
+  });
+
+  it('names only settings that exist', () => {
+    const shape = configSchema.shape as Record<string, { unwrap?: () => { shape?: object } }>;
+    const named = [...doc.matchAll(/`([a-z_]+)\.([a-z_]+)`/g)].filter(([, section]) => section! in shape);
+    assert.ok(named.length >= 5, named.join());
+    for (const [setting, section, key] of named)
+      assert.ok(key! in (shape[section!]!.unwrap?.().shape ?? {}), `${setting} is no setting`);
+  });
+});
+
 describe('npm pack', () => {
   it('ships what runs (bin, dist, sources and their data files) and no tests', () => {
     const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
