@@ -11,6 +11,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
+import { noteSampling, traceFlagsUnder } from '../observability/spans.ts';
 import type { ChatMessage, CompletionChunk, FinishReason, Usage } from './types.ts';
 
 /*
@@ -101,14 +102,12 @@ export class ModelTelemetry {
       parent = trace.setSpanContext(parent, {
         traceId: s.traceId,
         spanId: s.parentSpanId,
-        traceFlags: 1,
+        traceFlags: traceFlagsUnder(s.parentSpanId),
         isRemote: true,
       });
     }
-    const span = this.tracer.startSpan(
-      `chat ${s.requestModel}`,
-      { kind: SpanKind.CLIENT, attributes },
-      parent,
+    const span = noteSampling(
+      this.tracer.startSpan(`chat ${s.requestModel}`, { kind: SpanKind.CLIENT, attributes }, parent),
     );
     return new CallSpan(span, performance.now(), this, {
       [OPERATION]: 'chat',
@@ -159,7 +158,7 @@ export class CallSpan {
   /** This call's span as a W3C `traceparent` for the provider (undefined outside any trace). */
   traceparent(): string | undefined {
     const sc = this.span.spanContext();
-    return isSpanContextValid(sc) ? `00-${sc.traceId}-${sc.spanId}-01` : undefined;
+    return isSpanContextValid(sc) ? `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}` : undefined;
   }
 
   firstChunk(): void {

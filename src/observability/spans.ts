@@ -28,6 +28,34 @@ export interface SpanParent {
 
 const tracer = () => trace.getTracer('agentry');
 
+/**
+ * Ids of spans in this process that are not sampled: under a caller's `traceparent` with flags 00,
+ * or dropped by a ratio sampler. Parents travel as plain ids (SpanParent), which carry no sampled
+ * flag; a span started under one of these ids is started unsampled too, and a `traceparent` sent
+ * for it says so (flags 00), so that no part of a trace its caller chose not to record is exported.
+ * Bounded: the oldest ids are forgotten first (a span under a forgotten id is sampled as a root).
+ */
+const unsampled = new Set<string>();
+const UNSAMPLED_KEPT = 50_000;
+
+/** Records that the span `spanId` is not sampled (its children are not either). */
+export function markUnsampled(spanId: string | undefined): void {
+  if (!spanId || unsampled.has(spanId)) return;
+  unsampled.add(spanId);
+  if (unsampled.size > UNSAMPLED_KEPT) unsampled.delete(unsampled.values().next().value as string);
+}
+
+/** The W3C trace flags of children of `spanId`: 01 (sampled) unless it was marked unsampled. */
+export const traceFlagsUnder = (spanId: string | undefined): number =>
+  spanId && unsampled.has(spanId) ? 0 : 1;
+
+/** Marks `span` unsampled when the sampler dropped it; returns it. */
+export function noteSampling<S extends Span>(span: S): S {
+  const sc = span.spanContext();
+  if (isSpanContextValid(sc) && (sc.traceFlags & 1) === 0) markUnsampled(sc.spanId);
+  return span;
+}
+
 export function startSpan(
   name: string,
   kind: SpanKind,
@@ -39,13 +67,13 @@ export function startSpan(
     const ctx = trace.setSpanContext(ROOT_CONTEXT, {
       traceId: parent.traceId,
       spanId: parent.spanId,
-      traceFlags: 1,
+      traceFlags: traceFlagsUnder(parent.spanId),
       isRemote: true,
     });
-    return tracer().startSpan(name, { kind, attributes, startTime }, ctx);
+    return noteSampling(tracer().startSpan(name, { kind, attributes, startTime }, ctx));
   }
   const start = () => tracer().startSpan(name, { kind, attributes, startTime }, ROOT_CONTEXT);
-  return parent ? withTraceId(parent.traceId, start) : start();
+  return noteSampling(parent ? withTraceId(parent.traceId, start) : start());
 }
 
 /** Where a span's children hang: the span itself when it is recorded, else the given parent. */
@@ -59,19 +87,23 @@ export function childParent(span: Span, fallback?: SpanParent): SpanParent | und
   };
 }
 
-const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
-/** The parent a stored `traceparent` names (one this process or another wrote), if it is valid. */
+/**
+ * The parent a stored `traceparent` names (one this process or another wrote), if it is valid; a
+ * parent that was not sampled (flags 00) is remembered as such, so its children are not either.
+ */
 export function parentFromTraceparent(header: string | null | undefined): SpanParent | undefined {
   const m = header ? traceparentPattern.exec(header) : null;
   if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
+  if ((Number.parseInt(m[3]!, 16) & 1) === 0) markUnsampled(m[2]);
   return { traceId: m[1]!, spanId: m[2]! };
 }
 
 /** A W3C `traceparent` naming `p` as the parent, for an upstream; a fresh span id when `p` has none. */
 export function traceparentOf(p: SpanParent | undefined): string | undefined {
   if (!p) return undefined;
-  return `00-${p.traceId}-${p.spanId ?? randomSpanId()}-01`;
+  return `00-${p.traceId}-${p.spanId ?? randomSpanId()}-0${traceFlagsUnder(p.spanId)}`;
 }
 
 /** The W3C Trace Context headers an upstream called under `p` receives. */

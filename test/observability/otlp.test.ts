@@ -145,6 +145,43 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
     assert.deepEqual(sent.sort(), chats.map((c) => `00-${traceId}-${c.spanId}-01`).sort());
   });
 
+  it('records no span of a trace its caller did not sample (flags 00), and tells the model provider so', async () => {
+    upstream.answer({ status: 200, body: openai.completion('Nothing to record.') });
+    const agent = await call(app.url, app.adminKey, 'POST', '/v1/agents', {
+      name: 'quiet',
+      model: 'up/gpt-test',
+    });
+    assert.equal(agent.status, 201, agent.text);
+    const quiet = 'c0ffee00c0ffee00c0ffee00c0ffee00';
+    const seen = upstream.seen.length;
+    const res = await call(
+      app.url,
+      app.adminKey,
+      'POST',
+      `/v1/agents/${agent.body.id}/chat`,
+      { message: 'hello', stream: false },
+      { traceparent: `00-${quiet}-${callerSpan}-00` },
+    );
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers.get('x-trace-id'), quiet);
+    assert.match(
+      String(upstream.seen[seen]?.headers.traceparent),
+      new RegExp(`^00-${quiet}-[0-9a-f]{16}-00$`),
+    );
+    // A sampled request after it: once its span is exported, any span of the first would have been.
+    const marker = 'feedface00feedface00feedface0000';
+    await call(app.url, app.adminKey, 'GET', '/v1/agents', undefined, { 'x-trace-id': marker });
+    await eventually(
+      async () => (receiver.spans.some((s) => s.traceId === marker) ? true : undefined),
+      15_000,
+      'the sampled request span',
+    );
+    assert.deepEqual(
+      receiver.spans.filter((s) => s.traceId === quiet).map((s) => s.name),
+      [],
+    );
+  });
+
   it('answers errors with X-Request-Id and X-Trace-ID too, and keeps a client X-Trace-ID', async () => {
     const given = '1234567890abcdef1234567890abcdef';
     const res = await call(app.url, app.adminKey, 'GET', '/v1/runs/not-a-uuid', undefined, {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { markUnsampled } from '../../observability/spans.ts';
 
 /** What a caller may send as X-Request-Id: short, printable, no spaces (it lands in logs and rows). */
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -187,6 +188,8 @@ export function registerRequestContext(app: FastifyInstance): void {
     const ctx = traceContextOf(request.raw);
     request.traceId = ctx.traceId;
     request.parentSpanId = ctx.parentSpanId;
+    // A caller that does not record this trace (flags 00): nothing under it is recorded either.
+    if (ctx.flags && (Number.parseInt(ctx.flags, 16) & 1) === 0) markUnsampled(ctx.parentSpanId);
     request.traceState = ctx.traceState;
     reply.header('x-request-id', request.id);
     reply.header('x-trace-id', ctx.traceId);

@@ -1,6 +1,7 @@
 import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppError } from '../../errors.ts';
+import { noteSampling } from '../../observability/spans.ts';
 import {
   chosenInstrumentations,
   clientSpansEnabled,
@@ -42,7 +43,7 @@ export async function registerServerSpans(app: FastifyInstance): Promise<void> {
       span.setAttribute('agentry.request_id', request.id);
       // The path only: a query string may carry what does not belong in a trace.
       span.setAttribute('url.path', request.url.split('?', 1)[0]!);
-      request.parentSpanId = span.spanContext().spanId;
+      request.parentSpanId = noteSampling(span).spanContext().spanId;
     },
   });
   // Callback-style hooks run one after the other in the same tick: the trace id set here is taken
