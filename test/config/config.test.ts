@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/config.ts';
+import { compatEnabled, loadConfig } from '../../src/config/config.ts';
 import { AppError } from '../../src/errors.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'agentry-config-'));
@@ -256,5 +256,36 @@ describe('tuning settings (docs/settings.md)', () => {
       const field = keys!.replace(/'/g, '').split(', ').join('.');
       assert.match(doc, new RegExp(`\`${field.replace(/\./g, '\\.')}\` \\| \`${variable}\``), variable);
     }
+  });
+});
+
+describe("the earlier systems' families (compat)", () => {
+  const families = ['isa', 'soma', 'zahara', 'pagi', 'zora'] as const;
+  const empty = yamlFile('');
+  const pg = { DATABASE_URL: 'postgres://agentry@127.0.0.1:5432/agentry' };
+
+  it('are on with the embedded store and off on PostgreSQL unless switched', () => {
+    const embedded = loadConfig({ env: {}, file: empty });
+    for (const f of families) assert.equal(compatEnabled(embedded, f), true, f);
+    const scaled = loadConfig({ env: pg, file: empty });
+    for (const f of families) assert.equal(compatEnabled(scaled, f), false, f);
+  });
+
+  it('are switched one by one from agentry.yaml or the environment', () => {
+    const file = yamlFile(['compat:', '  zora: true', '  isa: false', ''].join('\n'));
+    const c = loadConfig({ env: { ...pg, AGENTRY_COMPAT_PAGI: 'true' }, file });
+    assert.deepEqual(
+      families.filter((f) => compatEnabled(c, f)),
+      ['pagi', 'zora'],
+    );
+    const off = loadConfig({ env: { AGENTRY_COMPAT_ZAHARA: 'false' }, file: empty });
+    assert.deepEqual(
+      families.filter((f) => !compatEnabled(off, f)),
+      ['zahara'],
+    );
+    assert.match(
+      configError(() => loadConfig({ env: { AGENTRY_COMPAT_SOMA: 'maybe' }, file: empty })),
+      /AGENTRY_COMPAT_SOMA/,
+    );
   });
 });
