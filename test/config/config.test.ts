@@ -226,8 +226,12 @@ describe('tuning settings (docs/settings.md)', () => {
         AGENTRY_REMOTE_BREAKER_RESET_MS: '1234',
         AGENTRY_RUN_LEASE_SECONDS: '12',
         AGENTRY_TOOL_BREAKER_RESET_MS: '777',
+        AGENTRY_A2A_TIMEOUT_MS: '4500',
+        AGENTRY_A2A_BREAKER_THRESHOLD: '3',
       },
     });
+    assert.equal(c.a2a.timeout_ms, 4500);
+    assert.equal(c.a2a.breaker_failures, 3);
     assert.equal(c.models.breaker.failure_threshold, 9);
     assert.equal(c.models.retries.base_ms, 50);
     assert.equal(c.runtime.remote.breaker.reset_ms, 1234);
@@ -235,11 +239,15 @@ describe('tuning settings (docs/settings.md)', () => {
     assert.equal(c.sandbox.breaker.reset_ms, 777);
   });
 
-  it('refuse a backoff base above its cap, naming the field and the value', () => {
+  it('refuse a backoff base above its cap or a count out of range, naming the variable or field', () => {
     const message = configError(() =>
       loadConfig({ file: yamlFile('models:\n  retries:\n    base_ms: 900\n    max_ms: 100\n'), env: {} }),
     );
     assert.match(message, /models\.retries\.base_ms: base_ms must not exceed max_ms/);
+    assert.match(
+      configError(() => loadConfig({ file: yamlFile(''), env: { AGENTRY_A2A_RETRIES: '11' } })),
+      /AGENTRY_A2A_RETRIES: a2a\.retries/,
+    );
   });
 
   it('are all listed in docs/settings.md, with their variable', async () => {
