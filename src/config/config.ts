@@ -386,6 +386,11 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_MCP_CONNECT_TIMEOUT_MS', ['mcp', 'connect_timeout_ms']],
   ['AGENTRY_MCP_CALL_TIMEOUT_MS', ['mcp', 'call_timeout_ms']],
   ['AGENTRY_SANDBOX_ACQUIRE_TIMEOUT_MS', ['sandbox', 'pools', 'bwrap', 'acquire_timeout_ms']],
+  ['AGENTRY_A2A_TIMEOUT_MS', ['a2a', 'timeout_ms']],
+  ['AGENTRY_A2A_RETRIES', ['a2a', 'retries']],
+  ['AGENTRY_A2A_BREAKER_THRESHOLD', ['a2a', 'breaker_failures']],
+  ['AGENTRY_A2A_BREAKER_RESET_MS', ['a2a', 'breaker_reset_ms']],
+  ['AGENTRY_A2A_PUSH_TIMEOUT_MS', ['a2a', 'push_timeout_ms']],
 ];
 
 /**

@@ -145,6 +145,19 @@ void api.GET('/v1/not-a-route');
       cwd: project,
     }).catch((err) => assert.fail(`tsc: ${err.stdout}${err.stderr}`));
 
+    // The README's example, as it is written there (Node's globals declared: no @types/node here).
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const example = /## TypeScript client\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(example, 'the README has a TypeScript client example');
+    assert.ok(example.trim().split('\n').length <= 5, 'of five lines at most');
+    writeFileSync(
+      path.join(project, 'use.ts'),
+      `declare const process: { env: Record<string, string | undefined>; stdout: { write(s: string): void } };\n${example}`,
+    );
+    await run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], {
+      cwd: project,
+    }).catch((err) => assert.fail(`the README example: tsc: ${err.stdout}${err.stderr}`));
+
     // A wrong use is refused: the declarations are really read.
     writeFileSync(
       path.join(project, 'use.ts'),

@@ -1,7 +1,8 @@
 /**
  * The earlier systems' families as a deployment sees them: each family's routes are in the OpenAPI
  * document under its own tag, and a family switched off in config (`compat.<family>: false`) serves
- * none of its routes while the others stay.
+ * none of its routes while the others stay. Outside dev mode, isA's `user-id` header is no
+ * credential.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -78,5 +79,18 @@ describe('compatibility families', () => {
     const plan = await off.request('POST', '/api/v1/plan', { body: { prompt: 'hi' } });
     assert.equal(plan.status, 200, plan.text);
     assert.equal((await on.request('GET', '/api/agents/tasks')).status, 200);
+  });
+
+  it("takes isA's user-id header for no one outside dev mode", async () => {
+    for (const path of ['/api/v1/agents/configs', '/api/agents/tasks']) {
+      const res = await on.request('GET', path, { key: null, headers: { 'user-id': 'test-user' } });
+      assert.equal(res.status, 401, `${path}: ${res.text}`);
+    }
+    const made = await on.request('POST', '/api/v1/agents/configs', {
+      key: null,
+      headers: { 'user-id': 'test-user' },
+      body: { name: 'Sneaky', env: 'cloud_pool' },
+    });
+    assert.equal(made.status, 401, made.text);
   });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/config.ts';
+import { compatEnabled, loadConfig } from '../../src/config/config.ts';
 import { AppError } from '../../src/errors.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'agentry-config-'));
@@ -226,8 +226,12 @@ describe('tuning settings (docs/settings.md)', () => {
         AGENTRY_REMOTE_BREAKER_RESET_MS: '1234',
         AGENTRY_RUN_LEASE_SECONDS: '12',
         AGENTRY_TOOL_BREAKER_RESET_MS: '777',
+        AGENTRY_A2A_TIMEOUT_MS: '4500',
+        AGENTRY_A2A_BREAKER_THRESHOLD: '3',
       },
     });
+    assert.equal(c.a2a.timeout_ms, 4500);
+    assert.equal(c.a2a.breaker_failures, 3);
     assert.equal(c.models.breaker.failure_threshold, 9);
     assert.equal(c.models.retries.base_ms, 50);
     assert.equal(c.runtime.remote.breaker.reset_ms, 1234);
@@ -235,11 +239,15 @@ describe('tuning settings (docs/settings.md)', () => {
     assert.equal(c.sandbox.breaker.reset_ms, 777);
   });
 
-  it('refuse a backoff base above its cap, naming the field and the value', () => {
+  it('refuse a backoff base above its cap or a count out of range, naming the variable or field', () => {
     const message = configError(() =>
       loadConfig({ file: yamlFile('models:\n  retries:\n    base_ms: 900\n    max_ms: 100\n'), env: {} }),
     );
     assert.match(message, /models\.retries\.base_ms: base_ms must not exceed max_ms/);
+    assert.match(
+      configError(() => loadConfig({ file: yamlFile(''), env: { AGENTRY_A2A_RETRIES: '11' } })),
+      /AGENTRY_A2A_RETRIES: a2a\.retries/,
+    );
   });
 
   it('are all listed in docs/settings.md, with their variable', async () => {
@@ -256,5 +264,36 @@ describe('tuning settings (docs/settings.md)', () => {
       const field = keys!.replace(/'/g, '').split(', ').join('.');
       assert.match(doc, new RegExp(`\`${field.replace(/\./g, '\\.')}\` \\| \`${variable}\``), variable);
     }
+  });
+});
+
+describe("the earlier systems' families (compat)", () => {
+  const families = ['isa', 'soma', 'zahara', 'pagi', 'zora'] as const;
+  const empty = yamlFile('');
+  const pg = { DATABASE_URL: 'postgres://agentry@127.0.0.1:5432/agentry' };
+
+  it('are on with the embedded store and off on PostgreSQL unless switched', () => {
+    const embedded = loadConfig({ env: {}, file: empty });
+    for (const f of families) assert.equal(compatEnabled(embedded, f), true, f);
+    const scaled = loadConfig({ env: pg, file: empty });
+    for (const f of families) assert.equal(compatEnabled(scaled, f), false, f);
+  });
+
+  it('are switched one by one from agentry.yaml or the environment', () => {
+    const file = yamlFile(['compat:', '  zora: true', '  isa: false', ''].join('\n'));
+    const c = loadConfig({ env: { ...pg, AGENTRY_COMPAT_PAGI: 'true' }, file });
+    assert.deepEqual(
+      families.filter((f) => compatEnabled(c, f)),
+      ['pagi', 'zora'],
+    );
+    const off = loadConfig({ env: { AGENTRY_COMPAT_ZAHARA: 'false' }, file: empty });
+    assert.deepEqual(
+      families.filter((f) => !compatEnabled(off, f)),
+      ['zahara'],
+    );
+    assert.match(
+      configError(() => loadConfig({ env: { AGENTRY_COMPAT_SOMA: 'maybe' }, file: empty })),
+      /AGENTRY_COMPAT_SOMA/,
+    );
   });
 });

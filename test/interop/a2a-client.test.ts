@@ -86,6 +86,7 @@ const executor: AgentExecutor = {
 async function remoteAgent() {
   const posts: IncomingHttpHeaders[] = [];
   let failNext = 0;
+  let hang = false;
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -95,6 +96,7 @@ async function remoteAgent() {
         return res.end(JSON.stringify(AgentCard.toJSON(card)));
       }
       posts.push(req.headers);
+      if (hang) return; // holds the request open without an answer
       if (failNext > 0) {
         failNext--;
         res.statusCode = 503;
@@ -130,7 +132,14 @@ async function remoteAgent() {
     failTimes: (n: number) => {
       failNext = n;
     },
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    hangs: (on: boolean) => {
+      hang = on;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -269,6 +278,34 @@ describe('A2A remote client breaker', () => {
           e instanceof AppError && e.code === 'unavailable' && /circuit breaker is open/.test(e.message),
       );
       assert.equal(remote.posts.length, made, 'no request while the breaker is open');
+    } finally {
+      await remote.close();
+    }
+  });
+});
+
+describe('A2A remote client timeout', () => {
+  it('gives up on a remote agent that does not answer in time, after its retries', async () => {
+    const remote = await remoteAgent();
+    try {
+      const remotes = new A2ARemotes(
+        {
+          timeout_ms: 300,
+          max_bytes: 1_000_000,
+          retries: { max: 1, base_ms: 1, max_ms: 1 },
+          breaker: { failure_threshold: 10, reset_ms: 60_000 },
+        },
+        async () => true,
+      );
+      remote.hangs(true);
+      const started = Date.now();
+      await assert.rejects(
+        remotes.ask(`${remote.url}/`, 'hi', { tenantId: 't', signal: new AbortController().signal }),
+        (e: unknown) => e instanceof AppError && e.code === 'gateway_timeout' && /timed out/.test(e.message),
+      );
+      const took = Date.now() - started;
+      assert.ok(took < 5_000, `gave up after ${took} ms`);
+      assert.equal(remote.posts.length, 2, 'one try and one retry');
     } finally {
       await remote.close();
     }

@@ -281,6 +281,26 @@ for (const store of stores) {
         while (last().task.status.state !== 'TASK_STATE_COMPLETED') await hook.until(hook.got.length + 1);
         assert.equal(hook.got[0]!.headers['x-a2a-notification-token'], 'tok-1');
         assert.match(JSON.stringify(last()), /9/);
+        // The config is read, replaced by one made with its own call, and deleted.
+        const id = configs.configs[0]!.id;
+        const got = await client.getTaskPushNotificationConfig({ taskId: task.id, id } as never);
+        assert.equal(got.url, hook.url);
+        const made = await client.createTaskPushNotificationConfig({
+          id: 'second',
+          taskId: task.id,
+          url: `${hook.url}/2`,
+          token: 'tok-2',
+          tenant: '',
+          authentication: undefined,
+        } as never);
+        assert.equal(made.url, `${hook.url}/2`);
+        await client.deleteTaskPushNotificationConfig({ taskId: task.id, id } as never);
+        const left = await client.listTaskPushNotificationConfig({ taskId: task.id } as never);
+        assert.deepEqual(
+          left.configs.map((c) => c.id),
+          ['second'],
+        );
+        await assert.rejects(client.getTaskPushNotificationConfig({ taskId: task.id, id } as never));
       } finally {
         await hook.close();
         s.app.services.policies.set({ tenants: {} });
