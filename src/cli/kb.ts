@@ -1,17 +1,34 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { isUuid } from '../db/ids.ts';
 import type { Page } from '../db/page.ts';
-import { formatOfName } from '../memory/formats.ts';
-import type { BatchResult, Document, IngestResult, KnowledgeBase, SearchResult } from '../memory/schema.ts';
-import { kbKinds } from '../memory/schema.ts';
+import type {
+  BatchResult,
+  Document,
+  IngestResult,
+  KnowledgeBase,
+  kbKinds,
+  SearchResult,
+} from '../memory/schema.ts';
 import { ApiClient, CliError, type ClientOptions, withClientOptions } from './client.ts';
 import { action } from './fail.ts';
 import { type Column, formatTable, print, shortTime } from './output.ts';
 
+/**
+ * The kinds `--kind` accepts, checked against the schema's list by the compiler: the schema module
+ * (zod, about a hundred modules) loads only when a command needs it, not at every CLI start.
+ */
+const KB_KINDS: Record<(typeof kbKinds)[number], true> = {
+  persona: true,
+  domain: true,
+  tools: true,
+  playbooks: true,
+  custom: true,
+};
+
 /** A knowledge base by id or by exact name. */
 async function findKb(client: ApiClient, ref: string): Promise<KnowledgeBase | undefined> {
+  const { isUuid } = await import('../db/ids.ts');
   if (isUuid(ref)) {
     try {
       return await client.get<KnowledgeBase>(`/v1/knowledge-bases/${ref}`);
@@ -126,6 +143,7 @@ async function ingestFolder(kbRef: string, folder: string, options: IngestOption
     done += sent.length;
     bar.tick(done, sent.at(-1)!.file);
   };
+  const { formatOfName } = await import('../memory/formats.ts');
   for (const file of files) {
     const format = formatOfName(file);
     if (!format) {
@@ -209,7 +227,7 @@ export function kbCommand(): Command {
           new Option(
             '--kind <kind>',
             'create the knowledge base with this kind if it does not exist',
-          ).choices(kbKinds),
+          ).choices(Object.keys(KB_KINDS)),
         )
         .option('--max-bytes <n>', 'skip files larger than this', String(20 * 1024 * 1024)),
     ).action(action(ingestFolder)),

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { Agent, Template } from '../agents/schema.ts';
-import { formatOfName } from '../memory/formats.ts';
 import type { IngestResult, KnowledgeBase } from '../memory/schema.ts';
 import { resolveAgent } from './agents.ts';
 import { ApiClient, CliError, type ClientOptions, withClientOptions } from './client.ts';
@@ -33,6 +32,7 @@ async function allKbs(client: ApiClient): Promise<KnowledgeBase[]> {
 /** Ingests every file of a folder; the server leaves unchanged files alone (content hash). */
 async function ingestFolder(client: ApiClient, kb: KnowledgeBase, root: string): Promise<IngestSummary> {
   const { files, summary } = await planIngest(kb.name, root);
+  const { formatOfName } = await import('../memory/formats.ts');
   for (const file of files) {
     const format = formatOfName(file);
     if (!format || format === 'pdf') {

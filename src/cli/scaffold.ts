@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { agentName } from '../agents/schema.ts';
 import { CliError } from './client.ts';
 import { action } from './fail.ts';
 
@@ -13,6 +12,7 @@ export function scaffoldCommand(): Command {
     .argument('[dir]', 'where to write it (default: ./<name>)')
     .action(
       action(async (name: string, dir: string | undefined) => {
+        const { agentName } = await import('../agents/schema.ts');
         if (!agentName.safeParse(name).success)
           throw new CliError(`invalid agent name "${name}": letters, digits, "_", "." and "-", at most 64`);
         const target = path.resolve(dir ?? name);
