@@ -55,6 +55,9 @@ export interface ContextRecord {
     truncated?: boolean;
   }[];
   retrieval?: {
+    /** When the retrieval started and how long it took (the run's trace shows it as a span). */
+    started_at?: string;
+    duration_ms?: number;
     query: string;
     mode: 'hybrid' | 'text';
     knowledge_bases: { id: string; name: string; kind: string }[];
@@ -132,6 +135,9 @@ export class LoopMemory {
     const personaKbs = bound.filter((k) => k.kind === 'persona');
     const others = bound.filter((k) => k.kind !== 'persona');
     const query = lastUserText(i.history);
+    const retrievalStart = new Date();
+    const t0 = performance.now();
+    let retrievalMs = 0;
     const [personas, retrieved] = await Promise.all([
       Promise.all(personaKbs.map((kb) => this.persona(i.tenantId, kb))),
       others.length > 0 && query
@@ -146,7 +152,9 @@ export class LoopMemory {
                 query,
                 this.d.settings.retrievalTopK,
                 i.embed,
-              ),
+              ).finally(() => {
+                retrievalMs = Math.round((performance.now() - t0) * 100) / 100;
+              }),
           )
         : undefined,
     ]);
@@ -172,6 +180,8 @@ export class LoopMemory {
     if (retrieved && retrieved.chunks.length > 0) parts.push(knowledgeBlock(retrieved.chunks));
     if (retrieved) {
       record.retrieval = {
+        started_at: retrievalStart.toISOString(),
+        duration_ms: retrievalMs,
         query: query.slice(0, 500),
         mode: retrieved.mode,
         knowledge_bases: others.map((k) => ({ id: k.id, name: k.name, kind: k.kind })),

@@ -2,6 +2,7 @@ import { type Viewer, visibleParam, visibleSql } from '../auth/ownership.ts';
 import type { Queryable } from '../db/db.ts';
 import { cursorPage } from '../db/page.ts';
 import { notFound } from '../errors.ts';
+import type { ContextRecord } from './context.ts';
 import type { RunRow, StepRow } from './rows.ts';
 import { toRun } from './rows.ts';
 import type { ListRunsQuery, RunSummary, RunTrace, TraceSpan } from './trace-schema.ts';
@@ -9,7 +10,9 @@ import type { ListRunsQuery, RunSummary, RunTrace, TraceSpan } from './trace-sch
 /**
  * Run traces for the console and for operators without a tracing backend: a tenant's runs with
  * filters and cursor pages, and one run's step tree. Read-only; the steps are written by the run
- * store as the run goes (run-store.ts `advance`).
+ * store as the run goes (run-store.ts `advance`). Knowledge retrievals come from the context the
+ * model steps record, approval waits and handoffs from the run's events: nothing more is written
+ * on the way for them.
  */
 
 /** Listed input is cut: a list is for finding a run, GET /v1/runs/:id has the whole of it. */
@@ -78,7 +81,30 @@ export async function traceOfRun(
   );
   if (!row) throw notFound('run', runId);
   const run = toSummary(row);
-  return { trace_id: run.trace_id, run, spans: [rootSpan(run), ...stepSpans(await steps(runId))] };
+  const [rows, events] = await Promise.all([steps(runId), traceEvents(db, runId)]);
+  const recorded = stepSpans(rows);
+  const derived = [
+    ...retrievalSpans(rows),
+    ...approvalSpans(events, recorded, run),
+    ...handoffSpans(events, run),
+  ];
+  return { trace_id: run.trace_id, run, spans: [rootSpan(run), ...merged(recorded, derived)] };
+}
+
+/** The events of a run that mark spans its steps do not record: approval waits and handoffs. */
+const TRACE_EVENTS = ['approval_required', 'approval_granted', 'approval_denied', 'handoff', 'session_end'];
+
+interface TraceEvent {
+  type: string;
+  data: Record<string, unknown>;
+  at: Date;
+}
+
+function traceEvents(db: Queryable, runId: string): Promise<TraceEvent[]> {
+  return db.query<TraceEvent>(
+    'select type, data, at from events where stream_id = $1 and type = any($2::text[]) order by seq',
+    [runId, TRACE_EVENTS],
+  );
 }
 
 function toSummary(r: SummaryRow): RunSummary {
@@ -112,6 +138,145 @@ function rootSpan(run: RunSummary): TraceSpan {
     input: run.input,
     output: run.output,
   };
+}
+
+/**
+ * The derived spans among the recorded ones, each before the first step that started after it;
+ * the steps keep their recorded order.
+ */
+function merged(steps: TraceSpan[], derived: TraceSpan[]): TraceSpan[] {
+  const start = (x: TraceSpan) => (x.started_at ? Date.parse(x.started_at) : Number.POSITIVE_INFINITY);
+  const pending = [...derived].sort((a, b) => start(a) - start(b));
+  const out: TraceSpan[] = [];
+  for (const step of steps) {
+    while (pending.length > 0 && start(pending[0]!) <= start(step)) out.push(pending.shift()!);
+    out.push(step);
+  }
+  return [...out, ...pending];
+}
+
+function span(
+  x: Pick<TraceSpan, 'id' | 'parent_id' | 'kind' | 'name' | 'status' | 'started_at' | 'duration_ms'> &
+    Partial<TraceSpan>,
+): TraceSpan {
+  return {
+    error: null,
+    model: null,
+    usage: null,
+    cost_usd: null,
+    tool_call_id: null,
+    input: null,
+    output: null,
+    ...x,
+  };
+}
+
+/** Where a span still open ends: now while the run goes on, at its end once it is over. */
+function openEnd(run: RunSummary): number {
+  return run.completed_at ? Date.parse(run.completed_at) : Date.now();
+}
+
+/**
+ * Knowledge retrievals, from the context the model steps record (context.ts `assemble`): one per
+ * assembly (each model step of it carries the same record), before the model calls it fed.
+ */
+function retrievalSpans(steps: StepRow[]): TraceSpan[] {
+  const seen = new Set<string>();
+  const spans: TraceSpan[] = [];
+  for (const s of steps) {
+    if (s.kind !== 'model') continue;
+    const r = (s.input as { context?: ContextRecord } | null)?.context?.retrieval;
+    if (!r?.started_at || seen.has(r.started_at)) continue;
+    seen.add(r.started_at);
+    spans.push(
+      span({
+        id: `retrieval-${spans.length}`,
+        parent_id: 'run',
+        kind: 'retrieval',
+        name: r.knowledge_bases.map((k) => k.name).join(', '),
+        status: 'ok',
+        started_at: r.started_at,
+        duration_ms: r.duration_ms ?? null,
+        input: { query: r.query, knowledge_bases: r.knowledge_bases.map((k) => k.name) },
+        output: { mode: r.mode, chunks: r.chunks.length },
+      }),
+    );
+  }
+  return spans;
+}
+
+/**
+ * Approval waits, from the run's events: from `approval_required` (the pause) to the decision
+ * (`approval_granted`, or `approval_denied`: an error with the reason), under the model call that
+ * asked for the tools. One not decided is running while the run waits, an error once it ended.
+ */
+function approvalSpans(events: TraceEvent[], steps: TraceSpan[], run: RunSummary): TraceSpan[] {
+  const spans: TraceSpan[] = [];
+  let open: { at: Date; calls: { id?: string; name?: string }[] } | undefined;
+  const close = (status: TraceSpan['status'], end: number, error: string | null, output: unknown) => {
+    if (!open) return;
+    const started = open.at.getTime();
+    const asker = steps.filter((s) => s.kind === 'model' && Date.parse(s.started_at ?? '') <= started).at(-1);
+    spans.push(
+      span({
+        id: `approval-${spans.length}`,
+        parent_id: asker?.id ?? 'run',
+        kind: 'approval',
+        name: open.calls.map((c) => c.name ?? '?').join(', '),
+        status,
+        error,
+        started_at: open.at.toISOString(),
+        duration_ms: Math.max(0, end - started),
+        tool_call_id: open.calls.length === 1 ? (open.calls[0]!.id ?? null) : null,
+        input: { tool_calls: open.calls.map((c) => ({ id: c.id, name: c.name })) },
+        output,
+      }),
+    );
+    open = undefined;
+  };
+  for (const e of events) {
+    if (e.type === 'approval_required') {
+      open = { at: new Date(e.at), calls: (e.data.tool_calls as { id?: string; name?: string }[]) ?? [] };
+    } else if (e.type === 'approval_granted') {
+      close('ok', new Date(e.at).getTime(), null, { approved: true });
+    } else if (e.type === 'approval_denied') {
+      const reason = typeof e.data.reason === 'string' ? e.data.reason : null;
+      close('error', new Date(e.at).getTime(), `denied${reason ? `: ${reason}` : ''}`, {
+        approved: false,
+        reason,
+      });
+    } else if (e.type === 'session_end') {
+      close('error', new Date(e.at).getTime(), `not decided: the run ended ${String(e.data.status)}`, null);
+    }
+  }
+  if (open) close('running', openEnd(run), null, null);
+  return spans;
+}
+
+/**
+ * A swarm's handoffs, from its `handoff` events: `from → to`, from the handoff to the next one (or
+ * the end of the run), the receiving member's turn.
+ */
+function handoffSpans(events: TraceEvent[], run: RunSummary): TraceSpan[] {
+  const handoffs = events.filter((e) => e.type === 'handoff');
+  const end = events.find((e) => e.type === 'session_end');
+  return handoffs.map((e, n) => {
+    const next = handoffs[n + 1] ?? end;
+    const started = new Date(e.at).getTime();
+    const failed = !handoffs[n + 1] && run.status === 'failed';
+    return span({
+      id: `handoff-${n}`,
+      parent_id: 'run',
+      kind: 'handoff',
+      name: `${String(e.data.from)} → ${String(e.data.to)}`,
+      status: next ? (failed ? 'error' : 'ok') : 'running',
+      error: failed && run.error ? `${run.error.code}: ${run.error.message}` : null,
+      started_at: new Date(e.at).toISOString(),
+      duration_ms: Math.max(0, (next ? new Date(next.at).getTime() : openEnd(run)) - started),
+      input: { from: e.data.from, to: e.data.to, handoffs: e.data.handoffs },
+      output: e.data.truncated ? { truncated: true, dropped_messages: e.data.dropped_messages } : null,
+    });
+  });
 }
 
 /** A tool call hangs under the model call that asked for it: the last model step recorded before it. */

@@ -44,16 +44,25 @@ export const runList = z.object({ data: z.array(runSummary), next_cursor: z.uuid
 
 /**
  * One node of a run's step tree. The tree is sent flat, in start order, each node naming its
- * parent: the root is the run itself (`id: "run"`), model calls hang under it, and each tool call
- * under the model call that asked for it.
+ * parent: the root is the run itself (`id: "run"`); model calls, knowledge retrievals and a
+ * swarm's handoffs hang under it; each tool call and approval wait under the model call that
+ * asked for the tools.
  */
 export const traceSpan = z.object({
-  /** `run` for the root, `step-<idx>` for a step. */
+  /** `run` for the root, `step-<idx>` for a step, `retrieval-<n>`, `approval-<n>`, `handoff-<n>`. */
   id: z.string(),
   parent_id: z.string().nullable(),
-  /** `run`, `model` or `tool` (more kinds as they are recorded). */
+  /**
+   * `run`, `model`, `tool`, `retrieval` (a knowledge lookup before the model calls), `approval`
+   * (the wait for a person's decision on tools that need it: an error when denied, running while
+   * it waits) or `handoff` (a swarm member handing over, until the next handoff or the run's end);
+   * more kinds may come.
+   */
   kind: z.string(),
-  /** The agent for the run, the model that answered, or the tool. */
+  /**
+   * The agent for the run, the model that answered, the tool, the knowledge bases searched, the
+   * tools waiting for approval, or `from → to` for a handoff.
+   */
   name: z.string(),
   status: z.enum(['ok', 'error', 'running']),
   error: z.string().nullable(),

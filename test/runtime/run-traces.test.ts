@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createKey, createTenant } from '../auth/fixtures.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
-import { createAgent } from './helpers.ts';
+import { addDoc, createKb } from '../memory/fixtures.ts';
+import { createAgent, eventually } from './helpers.ts';
 
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -192,6 +193,142 @@ for (const store of stores) {
         [runIds.plain],
       );
       assert.equal(left!.n, 0);
+    });
+
+    // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
+    type Span = Record<string, any>;
+    const traceOf = async (runId: string): Promise<Span[]> => {
+      const res = await s.request('GET', `/v1/runs/${runId}/trace`);
+      assert.equal(res.status, 200, res.text);
+      return res.body.spans;
+    };
+    const line = (x: Span) => `${x.id}<${x.parent_id}:${x.kind}:${x.name}:${x.status}`;
+
+    it('shows the wait for approval as a span under the model call that asked, open while it waits', async () => {
+      const careful = await createAgent(s, {
+        name: 'tr-careful',
+        model: 'mock/tr-careful',
+        mode: 'COLLABORATIVE',
+        tools: ['write_file'],
+      });
+      s.app.services.models.mock.script('tr-careful', [
+        { tool_calls: [{ name: 'write_file', arguments: { path: 'a.txt', content: 'x' } }] },
+      ]);
+      const paused = await s.request('POST', `/v1/agents/${careful.id}/chat`, {
+        body: { message: 'write a.txt', stream: false },
+      });
+      const runId = paused.body.run_id as string;
+      await eventually(async () => {
+        const r = await s.request('GET', `/v1/runs/${runId}`);
+        return r.body.status === 'input_required' || undefined;
+      });
+      const waiting = (await traceOf(runId)).find((x) => x.kind === 'approval');
+      assert.ok(waiting, 'the wait is shown while the run waits');
+      assert.equal(waiting.status, 'running');
+      assert.equal(waiting.name, 'write_file');
+
+      assert.equal((await s.request('POST', `/v1/runs/${runId}/approve`)).status, 200);
+      await eventually(async () => {
+        const r = await s.request('GET', `/v1/runs/${runId}`);
+        return r.body.status === 'completed' || undefined;
+      });
+      const spans = await traceOf(runId);
+      assert.deepEqual(spans.map(line), [
+        'run<null:run:tr-careful:ok',
+        'step-0<run:model:mock/tr-careful:ok',
+        'approval-0<step-0:approval:write_file:ok',
+        'step-1<step-0:tool:write_file:ok',
+        'step-2<run:model:mock/tr-careful:ok',
+      ]);
+      const wait = spans[2]!;
+      assert.ok(wait.duration_ms >= 0);
+      assert.ok(Date.parse(wait.started_at) >= Date.parse(spans[1]!.started_at));
+      assert.ok(Date.parse(wait.started_at) + wait.duration_ms <= Date.parse(spans[3]!.started_at) + 1);
+      assert.deepEqual(wait.output, { approved: true });
+      assert.equal(wait.tool_call_id, spans[3]!.tool_call_id);
+    });
+
+    it('marks a denied approval as an error with the reason', async () => {
+      const careful = await createAgent(s, {
+        name: 'tr-denied',
+        model: 'mock/tr-denied',
+        mode: 'COLLABORATIVE',
+        tools: ['write_file'],
+      });
+      s.app.services.models.mock.script('tr-denied', [
+        { tool_calls: [{ name: 'write_file', arguments: { path: 'b.txt', content: 'x' } }] },
+      ]);
+      const paused = await s.request('POST', `/v1/agents/${careful.id}/chat`, {
+        body: { message: 'write b.txt', stream: false },
+      });
+      const runId = paused.body.run_id as string;
+      await eventually(async () => {
+        const r = await s.request('GET', `/v1/runs/${runId}`);
+        return r.body.status === 'input_required' || undefined;
+      });
+      const deny = await s.request('POST', `/v1/runs/${runId}/deny`, { body: { reason: 'not today' } });
+      assert.equal(deny.status, 200, deny.text);
+      await eventually(async () => {
+        const r = await s.request('GET', `/v1/runs/${runId}`);
+        return r.body.status === 'completed' || undefined;
+      });
+      const wait = (await traceOf(runId)).find((x) => x.kind === 'approval')!;
+      assert.equal(wait.status, 'error');
+      assert.equal(wait.error, 'denied: not today');
+    });
+
+    it("shows a swarm's handoff as a span from one member to the next, until the end of its turn", async () => {
+      const triage = await createAgent(s, {
+        name: 'tr-triage',
+        model: 'mock/tr-triage',
+        handoffs: ['tr-billing'],
+      });
+      const billing = await createAgent(s, { name: 'tr-billing', model: 'mock/tr-billing' });
+      const spec = await s.request('POST', '/v1/multi-agents', {
+        body: { name: 'tr-support', kind: 'swarm', members: [triage.id, billing.id] },
+      });
+      assert.equal(spec.status, 201, spec.text);
+      s.app.services.models.mock.script('tr-triage', [
+        { tool_calls: [{ name: 'transfer_to_tr-billing', arguments: { reason: 'r' } }] },
+      ]);
+      s.app.services.models.mock.script('tr-billing', [{ content: 'Billing here.' }]);
+      const res = await s.request('POST', `/v1/multi-agents/${spec.body.id}/run`, {
+        body: { message: 'I was charged twice', stream: false },
+      });
+      assert.equal(res.status, 200, res.text);
+      const spans = await traceOf(res.body.run_id);
+      assert.deepEqual(spans.map(line), [
+        'run<null:run:tr-triage:ok',
+        'step-0<run:model:mock/tr-triage:ok',
+        'step-1<step-0:tool:transfer_to_tr-billing:ok',
+        'handoff-0<run:handoff:tr-triage → tr-billing:ok',
+        'step-2<run:model:mock/tr-billing:ok',
+      ]);
+      const [, , , handoff, billingCall] = spans;
+      assert.ok(Date.parse(handoff!.started_at) <= Date.parse(billingCall!.started_at));
+      assert.ok(handoff!.duration_ms >= billingCall!.duration_ms);
+      assert.deepEqual(handoff!.input, { from: 'tr-triage', to: 'tr-billing', handoffs: 1 });
+    });
+
+    it('shows a knowledge retrieval before the model call it fed, with the hits it found', async () => {
+      const kb = await createKb(s, 'tr-dog-care');
+      await addDoc(s, kb.id, {
+        source: 'care.md',
+        content: '# Dog care\n\n## Feeding\n\nFeed the dog twice a day, morning and evening.\n',
+      });
+      const carer = await createAgent(s, { name: 'tr-carer', knowledge: ['tr-dog-care'] });
+      const { run_id } = await chat(carer.id, 'How often should the dog be fed?');
+      const spans = await traceOf(run_id);
+      assert.deepEqual(spans.map(line), [
+        'run<null:run:tr-carer:ok',
+        'retrieval-0<run:retrieval:tr-dog-care:ok',
+        'step-0<run:model:mock/default:ok',
+      ]);
+      const retrieval = spans[1]!;
+      assert.ok(retrieval.duration_ms >= 0);
+      assert.ok(Date.parse(retrieval.started_at) <= Date.parse(spans[2]!.started_at));
+      assert.equal(retrieval.input.query, 'How often should the dog be fed?');
+      assert.ok(retrieval.output.chunks > 0);
     });
   });
 }

@@ -11,6 +11,17 @@ import { traceQuery } from './trace-query';
 type Trace = Awaited<ReturnType<ReturnType<typeof traceQuery>['queryFn']>>;
 type Span = Trace['spans'][number];
 
+/** What a span's kind is called on screen; kinds not listed show as they come. */
+const KIND_LABELS: Record<string, string> = {
+  retrieval: 'knowledge retrieval',
+  approval: 'approval wait',
+  handoff: 'handoff',
+};
+const kindLabel = (kind: string) => KIND_LABELS[kind] ?? kind;
+
+/** Bar colours by kind (ops.css `bar-<kind>`); other kinds get the default colour. */
+const COLOURED = new Set(['model', 'tool', 'retrieval', 'approval', 'handoff']);
+
 /** The trace clinic: a run's steps as a waterfall; a failed run opens on its failing step. */
 export function RunTrace() {
   const { id = '' } = useParams();
@@ -119,18 +130,18 @@ function StepBar(p: {
   onPick: () => void;
 }) {
   const s = p.span;
-  const state = s.status === 'ok' ? s.kind : s.status;
+  const state = s.status !== 'ok' ? s.status : COLOURED.has(s.kind) ? s.kind : 'other';
   return (
     <li>
       <button
         type="button"
         aria-current={p.current}
         onClick={p.onPick}
-        title={`${s.kind} ${s.name}: ${duration(s.duration_ms)}`}
+        title={`${kindLabel(s.kind)} ${s.name}: ${duration(s.duration_ms)}`}
       >
         <span className="label" style={{ paddingLeft: `${(p.depth - 1) * 0.75}rem` }}>
           {s.status === 'error' ? '✗ ' : ''}
-          {s.kind} · {s.name}
+          {kindLabel(s.kind)} · {s.name}
         </span>
         <span className="track" aria-hidden="true">
           <span className={`bar bar-${state}`} style={{ left: `${p.left}%`, width: `${p.width}%` }} />
@@ -144,7 +155,7 @@ function StepDetail({ span: s }: { span: Span }) {
   return (
     <section aria-label="Step detail" className="panel">
       <h2>
-        {s.kind}: {s.name} <StatusBadge status={s.status} />
+        {kindLabel(s.kind)}: {s.name} <StatusBadge status={s.status} />
       </h2>
       <dl className="facts">
         <dt>Started</dt>
