@@ -3,12 +3,12 @@
  * category, on the 40 paraphrased notes of test/memory/fixtures/notes-set.ts and, when a file is
  * given with --locomo, on a LoCoMo subset (one knowledge base per conversation, one document per
  * dialogue turn, `speaker: text`, the session's date in metadata and, with --dated, in the text).
- * Prints hit@5, recall@5 and MRR for text, vector and hybrid search (and for each --weights pair),
- * then one JSON line. Runs on PGlite in memory with the offline embedder (USE, ~70 ms a turn on one
+ * Prints hit@5, recall@5 and MRR for text, vector and hybrid search (and for each --weights pair of
+ * score fusion and each --rrf pair of weighted RRF), then one JSON line. Runs on PGlite in memory with the offline embedder (USE, ~70 ms a turn on one
  * core: the default run embeds ~800 turns, about a minute); `--conversations 30` halves it,
  * `--no-vectors` runs full-text alone in seconds.
  *
- *   npm run eval:memory -- [--locomo FILE] [--conversations 26,30] [--weights 1:1,1:0.5] [--dated] [--no-vectors]
+ *   npm run eval:memory -- [--locomo FILE] [--conversations 26,30] [--weights 1:2,1:4] [--rrf 1:0.3] [--dated] [--no-vectors]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -25,22 +25,51 @@ import {
 } from '../test/helpers/retrieval-quality.ts';
 
 /**
- * LoCoMo (Maharana et al., ACL 2024), a long-conversation memory benchmark. Its repository carries
- * no licence, so it is not shipped: a user who has it passes a subset file shaped as below.
+ * LoCoMo (Maharana et al., ACL 2024), a long-conversation memory benchmark whose turns carry the
+ * evidence labels of its questions. Its data is licensed CC BY-NC 4.0, which this Apache-2.0
+ * project does not ship; a user passes the released `data/locomo10.json` itself (or a subset shaped
+ * as `LocomoSubset`). Questions without evidence (2 of conversation 26's) are left out.
  */
-interface LocomoFile {
+interface LocomoRelease {
+  sample_id: string;
+  conversation: Record<string, unknown>;
+  qa: { question: string; category: number; evidence?: string[] }[];
+}
+interface LocomoSubset {
   conversations: {
     id: string;
     sessions: { date: string; turns: [id: string, speaker: string, text: string][] }[];
     qa: [question: string, category: number, evidence: string[]][];
   }[];
 }
+type LocomoTurn = { dia_id: string; speaker: string; text: string };
 /** LoCoMo's category numbers, named as in the released data. */
 const categories = ['', 'multi-hop', 'temporal', 'open-domain', 'single-hop', 'adversarial'];
 
+/** The released file's shape brought to the subset's: sessions in order, each with its date. */
+function fromRelease(raw: LocomoRelease[]): LocomoSubset {
+  return {
+    conversations: raw.map((c) => {
+      const conv = c.conversation;
+      const sessions: LocomoSubset['conversations'][number]['sessions'] = [];
+      for (let n = 1; Array.isArray(conv[`session_${n}`]); n++)
+        sessions.push({
+          date: String(conv[`session_${n}_date_time`] ?? ''),
+          turns: (conv[`session_${n}`] as LocomoTurn[]).map((t) => [t.dia_id, t.speaker, t.text]),
+        });
+      return {
+        id: c.sample_id.replace(/^conv-/, ''),
+        sessions,
+        qa: c.qa.map((q) => [q.question, q.category, q.evidence ?? []]),
+      };
+    }),
+  };
+}
+
 function locomoSets(file: string | undefined, only?: readonly string[]): EvalSet[] {
   if (!file || !existsSync(file)) return [];
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as LocomoFile;
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as LocomoRelease[] | LocomoSubset;
+  const raw = Array.isArray(parsed) ? fromRelease(parsed) : parsed;
   return raw.conversations
     .filter((c) => !only || only.includes(c.id))
     .map((c) => ({
@@ -52,12 +81,14 @@ function locomoSets(file: string | undefined, only?: readonly string[]): EvalSet
           metadata: { speaker, date: s.date },
         })),
       ),
-      questions: c.qa.map(([query, category, evidence]) => ({
-        query,
-        category: categories[category] ?? String(category),
-        // A few labels name two turns in one string ("D8:6; D9:17").
-        evidence: evidence.flatMap((e) => e.split(/[;,\s]+/)).filter(Boolean),
-      })),
+      questions: c.qa
+        .filter(([, , evidence]) => evidence.length > 0)
+        .map(([query, category, evidence]) => ({
+          query,
+          category: categories[category] ?? String(category),
+          // A few labels name two turns in one string ("D8:6; D9:17").
+          evidence: evidence.flatMap((e) => e.split(/[;,\s]+/)).filter(Boolean),
+        })),
     }));
 }
 
@@ -66,6 +97,7 @@ const { values: args } = parseArgs({
     locomo: { type: 'string', default: process.env.AGENTRY_LOCOMO_FILE },
     conversations: { type: 'string' },
     weights: { type: 'string' },
+    rrf: { type: 'string' },
     dated: { type: 'boolean', default: false },
     'no-vectors': { type: 'boolean', default: false },
   },
@@ -73,13 +105,14 @@ const { values: args } = parseArgs({
 
 const embedder = args['no-vectors'] ? undefined : new OfflineEmbedder();
 const variants: Variant[] = args['no-vectors'] ? [defaultVariants[0]!] : [...defaultVariants];
-for (const pair of args.weights?.split(',') ?? []) {
-  const [text, vector] = pair.split(':').map(Number);
-  variants.push({
-    name: `hybrid ${text}:${vector}`,
-    search: { mode: 'hybrid', weights: { text: text!, vector: vector! } },
-  });
-}
+for (const fusion of ['score', 'rrf'] as const)
+  for (const pair of (fusion === 'score' ? args.weights : args.rrf)?.split(',') ?? []) {
+    const [text, vector] = pair.split(':').map(Number);
+    variants.push({
+      name: `hybrid ${fusion} ${text}:${vector}`,
+      search: { mode: 'hybrid', fusion, weights: { text: text!, vector: vector! } },
+    });
+  }
 
 const sets = locomoSets(args.locomo, args.conversations?.split(','));
 if (sets.length === 0) console.log('LoCoMo: no subset file given (--locomo FILE); the notes set only');

@@ -6,7 +6,8 @@
  * after the table. What makes them: full-text candidates gathered rarest word first from the GIN
  * index with bounded ranking (`chunk_text_candidates`, migration 0010), skipping the look-ups of
  * words ANALYZE shows to be common in the knowledge base (migration 0012), over tsvectors kept in
- * the rows (migration 0013); on PostgreSQL the exact scan's int8 SIMD pass with float rescoring
+ * the rows (migration 0013), ranked by the share of the query's idf covered (migration 0026); hybrid
+ * by score fusion, which reads 20 vector similarities (src/memory/search.ts); on PostgreSQL the exact scan's int8 SIMD pass with float rescoring
  * (src/memory/dot-kernel.ts); on PGlite the HNSW index in a 512 MB buffer cache
  * (`PGLITE_SHARED_BUFFERS_MB`; the index is ~270 MB at 100k chunks, and in PGlite's default 128 MB a
  * vector search read 1,300–1,600 pages per query), searched with the query vector bound as integers

@@ -4535,6 +4535,8 @@ export interface paths {
                                 [key: string]: unknown;
                             };
                         };
+                        /** @enum {string} */
+                        fusion?: "score" | "rrf";
                         /**
                          * @default hybrid
                          * @enum {string}
@@ -4579,6 +4581,8 @@ export interface paths {
                                 vector_rank: number | null;
                                 vector_score?: number | null;
                             }[];
+                            /** @enum {string} */
+                            fusion?: "score" | "rrf";
                             /** @enum {string} */
                             mode: "hybrid" | "text" | "vector";
                             notice?: string;

@@ -208,11 +208,16 @@ export const configSchema = z
         retrieval_top_k: z.coerce.number().int().min(0).max(50).default(5),
         /** Most persona knowledge put in the system message, in tokens (cut with a marker beyond). */
         persona_tokens: z.coerce.number().int().min(100).max(200_000).default(4_000),
-        /** Hybrid search's list weights in weighted reciprocal rank fusion (a request may set its own). */
+        /**
+         * How hybrid search fuses full-text and vectors (a request may set its own): `score` (default
+         * weights 1:3) or `rrf`, weighted reciprocal rank fusion (default 1:0.3). The weights belong
+         * to this method; each left out takes the method's default.
+         */
         fusion: z
           .object({
-            text: z.coerce.number().min(0).max(100).default(1),
-            vector: z.coerce.number().min(0).max(100).default(0.3),
+            method: z.enum(['score', 'rrf']).default('score'),
+            text: z.coerce.number().min(0).max(100).optional(),
+            vector: z.coerce.number().min(0).max(100).optional(),
           })
           .strict()
           .prefault({}),
@@ -347,6 +352,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_RUN_RETENTION_DAYS', ['runtime', 'run_retention_days']],
   ['AGENTRY_EMBEDDINGS', ['memory', 'embeddings', 'provider']],
   ['AGENTRY_EMBEDDINGS_MODEL', ['memory', 'embeddings', 'model']],
+  ['AGENTRY_FUSION_METHOD', ['memory', 'fusion', 'method']],
   ['AGENTRY_FUSION_TEXT', ['memory', 'fusion', 'text']],
   ['AGENTRY_FUSION_VECTOR', ['memory', 'fusion', 'vector']],
   ['AGENTRY_SEED_OPS_TEAM', ['ops_team', 'seed']],

@@ -4,8 +4,8 @@ import type { ChunkOptions } from './chunk.ts';
 import type { EmbedContext, Embedder } from './embeddings.ts';
 import { type BatchItemResult, type IngestInput, ingestBatch, ingestDocument } from './ingest.ts';
 import { KnowledgeBaseService } from './knowledge-bases.ts';
-import type { FusionWeights, IngestResult, SearchInput, SearchResult } from './schema.ts';
-import { searchKnowledgeBase, VECTOR_OFF_HOW } from './search.ts';
+import type { IngestResult, SearchInput, SearchResult } from './schema.ts';
+import { type FusionConfig, searchKnowledgeBase, VECTOR_OFF_HOW } from './search.ts';
 import { openVectorStore, type VectorStore } from './vectors.ts';
 
 export interface MemoryOptions {
@@ -16,8 +16,8 @@ export interface MemoryOptions {
   vectorCacheChunks: number;
   /** Absent: search is full-text only and documents are stored without vectors. */
   embedder?: Embedder;
-  /** Hybrid search's default list weights (DEFAULT_FUSION when absent). */
-  fusion?: FusionWeights;
+  /** Hybrid search's configured fusion (score fusion at its default weights when absent). */
+  fusion?: FusionConfig;
 }
 
 /** The memory module's front: knowledge bases, ingestion and hybrid search, for HTTP and CLI alike. */
@@ -40,7 +40,7 @@ export class Memory {
     return this.options.embedder;
   }
 
-  get fusion(): FusionWeights | undefined {
+  get fusion(): FusionConfig | undefined {
     return this.options.fusion;
   }
 

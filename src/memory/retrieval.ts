@@ -3,12 +3,14 @@ import type { EmbedContext } from './embeddings.ts';
 import { normalise } from './embeddings.ts';
 import type { KbKind, SearchHit } from './schema.ts';
 import {
-  DEFAULT_FUSION,
-  fuseRrf,
+  fuseLists,
+  fusionFor,
   type HitRow,
   hitsInFusedOrder,
+  SCORED_VECTORS,
   type SearchDeps,
   TEXT_RANK_CAP,
+  type VectorCandidate,
 } from './search.ts';
 import { beforeTextSearch } from './upkeep.ts';
 import type { VectorStore } from './vectors.ts';
@@ -104,6 +106,8 @@ function withoutOverlap(previous: string, next: string): string {
 
 interface ChunkRow extends HitRow {
   knowledge_base_id: string;
+  /** Its full-text score: the share of the query's idf it has (migration 0026). */
+  score: number;
 }
 
 const chunkColumns =
@@ -113,8 +117,9 @@ const chunkColumns =
  * Full-text candidates across several knowledge bases, with their text: any of the query's words
  * matches (as in search.ts). Each knowledge base's candidates come from `chunk_text_candidates`
  * (migration 0010: rarest words first, ranking work bounded by TEXT_RANK_CAP), so a chat message full
- * of common words stays cheap on a large base; the union is ranked again by `ts_rank`, which every
- * base computes alike. Without vectors this one query is the whole retrieval.
+ * of common words stays cheap on a large base; the union is ranked by each candidate's share of the
+ * query's idf in its own base (migration 0026), then by `ts_rank`, which every base computes alike.
+ * Without vectors this one query is the whole retrieval.
  */
 async function textCandidates(
   db: Db,
@@ -125,12 +130,12 @@ async function textCandidates(
 ): Promise<ChunkRow[]> {
   return db.query<ChunkRow>(
     `with q as (select nullif(replace(websearch_to_tsquery('english', $1)::text, '&', '|'), '')::tsquery as q)
-     select ${chunkColumns}
+     select ${chunkColumns}, t.score
        from unnest($2::uuid[]) as k(id)
        cross join lateral chunk_text_candidates($1, k.id, $3, null, $4, $5) t
        join chunks c on c.id = t.id and c.tenant_id = $3
        join documents d on d.id = c.document_id, q
-      order by ts_rank(c.tsv, q.q) desc, c.id
+      order by t.score desc, ts_rank(c.tsv, q.q) desc, c.id
       limit $4`,
     [query, kbIds, tenantId, limit, Math.max(TEXT_RANK_CAP, limit)],
   );
@@ -143,7 +148,7 @@ async function vectorCandidates(
   kbs: readonly BoundKb[],
   vector: number[],
   limit: number,
-): Promise<string[]> {
+): Promise<VectorCandidate[]> {
   const lists = await Promise.all(
     kbs.map((kb) => vectors.search({ tenantId, kbId: kb.id, revision: kb.revision, vector, limit })),
   );
@@ -151,13 +156,13 @@ async function vectorCandidates(
     .flat()
     .sort((a, b) => b.similarity - a.similarity)
     .slice(0, limit)
-    .map((h) => h.chunkId);
+    .map((h) => ({ id: h.chunkId, similarity: h.similarity }));
 }
 
 /**
  * Hybrid retrieval over the given knowledge bases (all of one tenant): the query is embedded once,
  * full-text candidates come from one query over all of them, vector candidates from each, and the
- * two lists are fused by reciprocal rank fusion.
+ * two lists are fused as search fuses them (the configured method, `fuseLists`).
  */
 export async function retrieveChunks(
   deps: SearchDeps,
@@ -184,12 +189,18 @@ export async function retrieveChunks(
   const kbIds = kbs.map((k) => k.id);
   await beforeTextSearch(db);
   // Words alone: the full-text order is the answer, so only the top rows are read.
+  const { method, weights } = fusionFor({}, deps.fusion);
+  const vectorDepth = method === 'score' ? Math.max(SCORED_VECTORS, topK) : depth;
   const [textRows, vectorList] = await Promise.all([
     textCandidates(db, tenantId, kbIds, query, queryVector ? depth : topK),
-    queryVector ? vectorCandidates(vectors, tenantId, kbs, queryVector, depth) : Promise.resolve([]),
+    queryVector ? vectorCandidates(vectors, tenantId, kbs, queryVector, vectorDepth) : Promise.resolve([]),
   ]);
-  const w = deps.fusion ?? DEFAULT_FUSION;
-  const fused = fuseRrf([textRows.map((r) => r.id), vectorList], [w.text, w.vector]).slice(0, topK);
+  const fused = fuseLists(
+    method,
+    textRows.map((r) => ({ id: r.id, score: Number(r.score) })),
+    vectorList,
+    weights,
+  ).slice(0, topK);
   const byId = new Map(textRows.map((r) => [r.id, r]));
   const unread = fused.filter((f) => !byId.has(f.id)).map((f) => f.id);
   if (unread.length > 0) {

@@ -92,7 +92,15 @@ export const ingestJsonBody = z
     message: 'send exactly one of content and content_base64',
   });
 
-/** Weights of the full-text and vector lists in weighted reciprocal rank fusion. */
+/**
+ * How hybrid search fuses its lists: `score` adds the lists' own scores, the vector list's turned down
+ * as full-text's best match covers more of the query (`fuseScores` in search.ts); `rrf` is weighted
+ * reciprocal rank fusion over their orders.
+ */
+export const fusionMethods = ['score', 'rrf'] as const;
+export type FusionMethod = (typeof fusionMethods)[number];
+
+/** Weights of the full-text and vector lists in the fusion. */
 export const fusionWeights = z
   .object({ text: z.number().min(0).max(100), vector: z.number().min(0).max(100) })
   .strict()
@@ -124,7 +132,9 @@ export const searchBody = z
     query: z.string().trim().min(1).max(4000),
     top_k: z.number().int().min(1).max(100).default(5),
     mode: z.enum(['hybrid', 'text', 'vector']).default('hybrid'),
-    /** Hybrid only: each list's weight in the fusion; the configured weights when absent. */
+    /** Hybrid only: how the lists are fused; the configured method (by default `score`) when absent. */
+    fusion: z.enum(fusionMethods).optional(),
+    /** Hybrid only: each list's weight in the fusion; the configured (or the method's default) weights when absent. */
     weights: fusionWeights.optional(),
     /** Also give each hit its own score in each list (`text_score`, `vector_score`): a search tester's view. */
     explain: z.boolean().optional(),
@@ -168,7 +178,8 @@ export const searchResultSchema = z.object({
   data: z.array(searchHitSchema),
   /** What actually ran: `text` when no embedding provider is configured. */
   mode: z.enum(['hybrid', 'text', 'vector']),
-  /** The fusion weights that ran (hybrid only). */
+  /** The fusion method and weights that ran (hybrid only). */
+  fusion: z.enum(fusionMethods).optional(),
   weights: z.object({ text: z.number(), vector: z.number() }).optional(),
   /** Whether vector search is available here; `off` when no embedding provider is configured. */
   vector_search: z.enum(['on', 'off']),

@@ -2,7 +2,7 @@ import type { Db } from '../db/db.ts';
 import type { EmbedContext, Embedder } from './embeddings.ts';
 import { normalise } from './embeddings.ts';
 import type { KbRecord } from './knowledge-bases.ts';
-import type { FusionWeights, SearchHit, SearchInput, SearchResult } from './schema.ts';
+import type { FusionMethod, FusionWeights, SearchHit, SearchInput, SearchResult } from './schema.ts';
 import { beforeTextSearch } from './upkeep.ts';
 import type { VectorStore } from './vectors.ts';
 
@@ -11,18 +11,46 @@ export interface SearchDeps {
   db: Db;
   vectors: VectorStore;
   embedder?: Embedder;
-  /** Hybrid search's default list weights (config `memory.fusion`); DEFAULT_FUSION when absent. */
-  fusion?: FusionWeights;
+  /** Hybrid search's configured fusion (config `memory.fusion`); score fusion at its defaults when absent. */
+  fusion?: FusionConfig;
+}
+
+/** How hybrid search fuses its two lists, with each list's weight where set (else the method's default). */
+export interface FusionConfig {
+  method: FusionMethod;
+  text?: number;
+  vector?: number;
 }
 
 /**
- * The default weights of weighted RRF, measured with `npm run eval:memory` (offline embedder, LoCoMo
- * subset of 302 questions / notes set of 40): hit@5 text 0.549 / 0.650, vector 0.265 / 0.975; hybrid
- * at 1:1 0.507 / 0.950 (the weak vector list pushed full-text's finds down), at 1:0.5 0.530 / 0.950,
- * at 1:0.3 0.559 / 0.950, at 1:0.1 0.549 / 0.950. 1:0.3 is the one weighting at or above full-text on
- * LoCoMo that keeps the notes set's gain.
+ * Each fusion's default weights, measured with `npm run eval:memory` (offline embedder; LoCoMo
+ * conversations 26 and 30, 302 questions / notes set, 40), hit@5 and MRR. Full-text 0.609 / 0.650
+ * (MRR 0.486 / 0.604), vector 0.272 / 0.975 (MRR 0.180 / 0.856). Score fusion at 1:3 0.639 / 0.975
+ * (MRR 0.496 / 0.893): at or above the better list on both sets; at 1:2.5 the notes set drops to
+ * 0.950, at 1:3.5 LoCoMo to 0.632. Weighted RRF at 1:0.3 0.566 / 0.950 (MRR 0.413 / 0.838), and
+ * in a sweep no RRF weighting reached the better list on both sets: one that lets the vector list
+ * win the notes set (1:8 and up) costs LoCoMo a quarter of its hits. See `fuseScores`.
  */
-export const DEFAULT_FUSION: FusionWeights = { text: 1, vector: 0.3 };
+export const DEFAULT_WEIGHTS: Record<FusionMethod, FusionWeights> = {
+  score: { text: 1, vector: 3 },
+  rrf: { text: 1, vector: 0.3 },
+};
+
+/** The fusion a search runs: the request's method and weights, else the configured ones, else the defaults. */
+export function fusionFor(
+  input: Pick<SearchInput, 'fusion' | 'weights'>,
+  config: FusionConfig | undefined,
+): { method: FusionMethod; weights: FusionWeights } {
+  const method = input.fusion ?? config?.method ?? 'score';
+  const byDefault = DEFAULT_WEIGHTS[method] ?? DEFAULT_WEIGHTS.score;
+  // Configured weights belong to the configured method: a request that picks the other one gets its defaults.
+  const configured = config?.method === method ? config : undefined;
+  const weights = input.weights ?? {
+    text: configured?.text ?? byDefault.text,
+    vector: configured?.vector ?? byDefault.vector,
+  };
+  return { method, weights };
+}
 
 /** What the search response says when no embedding provider is configured. */
 export const VECTOR_OFF_HOW =
@@ -59,6 +87,79 @@ export function fuseRrf(
 }
 
 type Fused = ReturnType<typeof fuseRrf>[number];
+
+/** A full-text candidate: its share of the query's idf (`chunk_text_candidates`, migration 0026). */
+export interface TextCandidate {
+  id: string;
+  score: number;
+}
+/** A vector candidate: its cosine similarity to the query. */
+export interface VectorCandidate {
+  id: string;
+  similarity: number;
+}
+
+/**
+ * Vector candidates score fusion reads: past the first twenty, a chunk's similarity counts as the
+ * twentieth's, which is what a chunk the vector list did not find counts as anyway. Reading 50
+ * similarities instead moved LoCoMo hit@5 by 0.003 and costs PGlite a TOAST read per row.
+ */
+export const SCORED_VECTORS = 20;
+
+/** How far full-text's confidence turns the vector list down (see `fuseScores`). */
+const TEXT_TRUST = 0.9;
+
+/**
+ * Score fusion: each chunk's full-text score (the share of the query's idf it contains, 0 to 1)
+ * times the text weight, plus its cosine similarity times the vector weight scaled by
+ * (1 − 0.9 × c), where c is the best full-text score: the more of the query full-text's best match
+ * covers, the less the vector list counts. A chunk missing from the vector list counts the list's
+ * lowest similarity; one missing from full-text counts 0. Ties go to the better full-text rank,
+ * then the better vector rank. Rank fusion cannot do this: it sees neither how much of the query
+ * full-text matched nor how far the nearest chunk stands from the rest, so one weighting has to
+ * suit a knowledge base where the embedder separates the answers (the notes set: vector hit@5
+ * 0.975 against full-text 0.650) and one where it does not (LoCoMo: 0.272 against 0.609).
+ */
+export function fuseScores(
+  text: readonly TextCandidate[],
+  vector: readonly VectorCandidate[],
+  weights: FusionWeights,
+): Fused[] {
+  const cover = text.reduce((m, t) => Math.max(m, t.score), 0);
+  const floor = vector.length > 0 ? Math.min(...vector.map((v) => v.similarity)) : 0;
+  const vectorWeight = weights.vector * (1 - TEXT_TRUST * cover);
+  const byId = new Map<string, { t: number | null; v: number | null; ts: number; vs: number }>();
+  text.forEach((c, i) => {
+    byId.set(c.id, { t: i + 1, v: null, ts: c.score, vs: floor });
+  });
+  vector.forEach((c, i) => {
+    const e = byId.get(c.id) ?? { t: null, v: null, ts: 0, vs: floor };
+    e.v = i + 1;
+    e.vs = c.similarity;
+    byId.set(c.id, e);
+  });
+  const last = Number.MAX_SAFE_INTEGER;
+  return [...byId]
+    .map(([id, e]) => ({ id, score: weights.text * e.ts + vectorWeight * e.vs, ranks: [e.t, e.v] }))
+    .sort(
+      (a, b) =>
+        b.score - a.score ||
+        (a.ranks[0] ?? last) - (b.ranks[0] ?? last) ||
+        (a.ranks[1] ?? last) - (b.ranks[1] ?? last) ||
+        a.id.localeCompare(b.id),
+    );
+}
+
+/** The two lists fused by `method`: `fuseScores`, or weighted RRF over their orders. */
+export function fuseLists(
+  method: FusionMethod,
+  text: readonly TextCandidate[],
+  vector: readonly VectorCandidate[],
+  weights: FusionWeights,
+): Fused[] {
+  if (method === 'score') return fuseScores(text, vector, weights);
+  return fuseRrf([text.map((t) => t.id), vector.map((v) => v.id)], [weights.text, weights.vector]);
+}
 
 /** What a hit needs from its chunk's row: the chunk's text and its document. */
 export interface HitRow {
@@ -108,8 +209,9 @@ export const TEXT_RANK_CAP = 300;
 
 /**
  * Full-text candidates, best first. `websearch_to_tsquery` parses the query as people type it
- * (quotes, `-`, `or`); any of its words may match (its `&` become `|`), and `ts_rank` orders by how
- * many and how often. Gathering and ranking run inside the database in one round trip
+ * (quotes, `-`, `or`); any of its words may match (its `&` become `|`). Each candidate's score is the
+ * share of the query's words it has, each word weighted by its rarity (idf), `ts_rank` ordering
+ * equals (migration 0026). Gathering and ranking run inside the database in one round trip
  * (`chunk_text_candidates`, migration 0010), with the ranking work bounded by `TEXT_RANK_CAP`.
  */
 export async function textCandidates(
@@ -118,12 +220,12 @@ export async function textCandidates(
   query: string,
   limit: number,
   docs: string[] | null,
-): Promise<string[]> {
-  const rows = await db.query<{ id: string }>(
-    'select id from chunk_text_candidates($1, $2, $3, $4::uuid[], $5, $6) order by ord',
+): Promise<TextCandidate[]> {
+  const rows = await db.query<TextCandidate>(
+    'select id, score from chunk_text_candidates($1, $2, $3, $4::uuid[], $5, $6) order by ord',
     [query, kb.id, kb.tenant_id, docs, limit, Math.max(TEXT_RANK_CAP, limit)],
   );
-  return rows.map((r) => r.id);
+  return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
 }
 
 /** The documents the filters allow, or null for all of them. */
@@ -138,7 +240,7 @@ async function allowedDocs(db: Db, kb: KbRecord, input: SearchInput): Promise<st
   return rows.map((r) => r.id);
 }
 
-/** Hybrid search in one knowledge base: full-text and vector candidates, fused by RRF. */
+/** Hybrid search in one knowledge base: full-text and vector candidates, fused (`fuseLists`). */
 export async function searchKnowledgeBase(
   deps: SearchDeps,
   kb: KbRecord,
@@ -159,10 +261,10 @@ async function searchRanked(
   const { db, vectors, embedder } = deps;
   // Without an embedding provider there is only the full-text list: search still answers, and says so.
   const mode = embedder ? input.mode : 'text';
-  const weights = input.weights ?? deps.fusion ?? DEFAULT_FUSION;
+  const { method, weights } = fusionFor(input, deps.fusion);
   const said: Omit<SearchResult, 'data'> = {
     mode,
-    ...(mode === 'hybrid' && { weights: { text: weights.text, vector: weights.vector } }),
+    ...(mode === 'hybrid' && { fusion: method, weights: { text: weights.text, vector: weights.vector } }),
     vector_search: embedder ? 'on' : 'off',
     ...(!embedder && input.mode !== 'text' && { notice: VECTOR_OFF_NOTICE }),
   };
@@ -174,11 +276,16 @@ async function searchRanked(
   // run on two pooled connections).
   const queryVector =
     mode !== 'text' && embedder ? normalise((await embedder.embed([input.query], ctx))[0]!) : undefined;
+  // Score fusion reads the similarities of the nearest `SCORED_VECTORS` only (and at least top_k).
+  const vectorDepth = mode === 'hybrid' && method === 'score' ? Math.max(SCORED_VECTORS, input.top_k) : depth;
   if (queryVector && mode === 'hybrid') {
-    const data = await hybridInOneStatement(deps, kb, input, docs, depth, queryVector, weights);
+    const data = await hybridInOneStatement(deps, kb, input, docs, depth, vectorDepth, queryVector, {
+      method,
+      weights,
+    });
     if (data) return { data, ...said };
   }
-  const lists = await Promise.all([
+  const [text, vector] = await Promise.all([
     mode !== 'vector' ? textCandidates(db, kb, input.query, depth, docs) : Promise.resolve([]),
     queryVector
       ? vectors
@@ -187,14 +294,19 @@ async function searchRanked(
             kbId: kb.id,
             revision: kb.revision,
             vector: queryVector,
-            limit: depth,
+            limit: vectorDepth,
             documentIds: docs ? new Set(docs) : undefined,
           })
-          .then((hits) => hits.map((h) => h.chunkId))
+          .then((hits) => hits.map((h) => ({ id: h.chunkId, similarity: h.similarity })))
       : Promise.resolve([]),
   ]);
 
-  const fused = fuseRrf(lists, [weights.text, weights.vector]).slice(0, input.top_k);
+  // One list alone keeps its own order; two are fused.
+  const fused = (
+    mode === 'hybrid'
+      ? fuseLists(method, text, vector, weights)
+      : fuseRrf([text.map((t) => t.id), vector.map((v) => v.id)])
+  ).slice(0, input.top_k);
   if (fused.length === 0) return { data: [], ...said };
   const rows = await db.query<HitRow & { position: number }>(
     `select c.id, c.content, c.heading_path, c.position, d.id as document_id, d.source, d.title, d.metadata
@@ -248,8 +360,8 @@ function cosine(unit: readonly number[], v: readonly number[]): number {
 /**
  * Hybrid search as one statement, where the vector store can put its candidates inside one (PGlite,
  * whose single connection runs the two lists one after the other anyway): full-text and vector
- * candidates, their fusion by RRF (as `fuseRrf`, ties by id) and the hits' rows in one round trip.
- * Undefined where the store cannot.
+ * candidates, their fusion (as `fuseScores` or `fuseRrf`, ties alike) and the hits' rows in one round
+ * trip. Undefined where the store cannot.
  */
 async function hybridInOneStatement(
   deps: SearchDeps,
@@ -257,30 +369,41 @@ async function hybridInOneStatement(
   input: SearchInput,
   docs: string[] | null,
   depth: number,
+  vectorDepth: number,
   queryVector: number[],
-  weights: FusionWeights,
+  fusion: { method: FusionMethod; weights: FusionWeights },
 ): Promise<SearchHit[] | undefined> {
-  const nearest = await deps.vectors.candidatesSql(queryVector, {
-    vector: '$7',
-    kb: '$2::uuid',
-    tenant: '$3::uuid',
-    docs: '$4',
-    limit: '$5',
-  });
+  const byScore = fusion.method === 'score';
+  const nearest = await deps.vectors.candidatesSql(
+    queryVector,
+    { vector: '$7', kb: '$2::uuid', tenant: '$3::uuid', docs: '$4', limit: '$11' },
+    byScore,
+  );
   if (!nearest) return undefined;
+  // Score fusion as `fuseScores`: k.c is the best full-text score, k.m the lowest similarity read.
+  const fuse = byScore
+    ? `select coalesce(t.id, v.id) as id,
+              $9::float8 * coalesce(t.score, 0)
+                + $10::float8 * (1 - ${TEXT_TRUST} * k.c) * coalesce(v.similarity, k.m) as score,
+              t.ord as t, v.ord as v
+         from t full join v on v.id = t.id
+        cross join (select (select coalesce(max(score), 0) from t) as c,
+                           (select coalesce(min(similarity), 0) from v) as m) k
+        order by 2 desc, t.ord nulls last, v.ord nulls last, 1 limit $8`
+    : `select id, sum((case when list = 0 then $9::float8 else $10::float8 end) / (${RRF_K} + ord)) as score,
+              min(ord) filter (where list = 0) as t, min(ord) filter (where list = 1) as v
+         from (select id, ord, 0 as list from t union all select id, ord, 1 from v) l
+        group by id order by score desc, id limit $8`;
   const rows = await deps.db.query<
     HitRow & { position: number; score: number; t: number | null; v: number | null }
   >(
-    `with t as (select id, ord from chunk_text_candidates($1, $2, $3, $4::uuid[], $5, $6)),
+    `with t as (select id, ord, score from chunk_text_candidates($1, $2, $3, $4::uuid[], $5, $6)),
           v as (${nearest.sql}),
-          f as (select id, sum((case when list = 0 then $9::float8 else $10::float8 end) / (${RRF_K} + ord)) as score,
-                       min(ord) filter (where list = 0) as t, min(ord) filter (where list = 1) as v
-                  from (select id, ord, 0 as list from t union all select id, ord, 1 from v) l
-                 group by id order by score desc, id limit $8)
+          f as (${fuse})
      select c.id, c.content, c.heading_path, c.position, d.id as document_id, d.source, d.title, d.metadata,
             f.score, f.t, f.v
        from f join chunks c on c.id = f.id join documents d on d.id = c.document_id
-      order by f.score desc, f.id`,
+      order by ${byScore ? 'f.score desc, f.t nulls last, f.v nulls last, f.id' : 'f.score desc, f.id'}`,
     [
       input.query,
       kb.id,
@@ -290,8 +413,9 @@ async function hybridInOneStatement(
       Math.max(TEXT_RANK_CAP, depth),
       nearest.vectorParam,
       input.top_k,
-      weights.text,
-      weights.vector,
+      fusion.weights.text,
+      fusion.weights.vector,
+      vectorDepth,
     ],
   );
   const fused = rows.map((r) => ({

@@ -43,11 +43,13 @@ export interface VectorStore {
    * Where the store's connection is the database's only one (PGlite), the chunks nearest to `vector`
    * as SQL to run inside a larger statement, so a hybrid search is one round trip: `select id, ord`
    * (1-based, nearest first) over the parameters named in `p`, with the value to bind to `p.vector`.
+   * With `similarity`, each row also has its cosine similarity to `vector` (`similarity`).
    * Undefined where `search` is the way.
    */
   candidatesSql(
     vector: readonly number[],
     p: CandidateParams,
+    similarity?: boolean,
   ): Promise<{ sql: string; vectorParam: string } | undefined>;
 }
 
@@ -223,17 +225,21 @@ class PgVectorStore implements VectorStore {
   async candidatesSql(
     vector: readonly number[],
     p: CandidateParams,
+    similarity = false,
   ): Promise<{ sql: string; vectorParam: string } | undefined> {
     if (this.db.kind !== 'pglite') return undefined;
     const dims = vector.length;
     await this.ready(dims);
     await this.session();
-    // Ranks in the index's order: computing each distance again would read every vector back
-    // from TOAST (about 1.5 ms for 50 rows in PGlite). The order is exact within the first
-    // `ef_search` rows; past them (a filtered scan that goes on walking) pgvector's relaxed order may
-    // swap close neighbours, which is as approximate as HNSW itself.
-    const sql = `select id, row_number() over () as ord from (
-        select id from chunks
+    // Ranks in the index's order: computing each distance again reads every vector back from TOAST
+    // (about 1.5 ms for 50 rows in PGlite), so only score fusion asks, and for its first 20. The order
+    // is exact within the first `ef_search` rows; past them (a filtered scan that goes on walking)
+    // pgvector's relaxed order may swap close neighbours, which is as approximate as HNSW itself.
+    const sim = similarity
+      ? `, 1 - (embedding_vec::vector(${dims}) <=> ${QUERY_VECTOR(p.vector, dims)}) as similarity`
+      : '';
+    const sql = `select id, row_number() over () as ord${similarity ? ', similarity' : ''} from (
+        select id${sim} from chunks
          where embedding_dims = ${dims} and knowledge_base_id = ${p.kb} and tenant_id = ${p.tenant}
            and (${p.docs}::uuid[] is null or document_id = any(${p.docs}::uuid[]))
          order by embedding_vec::vector(${dims}) <=> ${QUERY_VECTOR(p.vector, dims)}

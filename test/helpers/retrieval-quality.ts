@@ -42,7 +42,7 @@ export interface Scores {
 }
 export interface VariantScores {
   variant: string;
-  /** What the search said ran (mode, and weights for hybrid). */
+  /** What the search said ran (mode, and fusion method and weights for hybrid). */
   ran: string;
   all: Scores;
   byCategory: Record<string, Scores>;
@@ -132,7 +132,7 @@ export async function evaluate(
         { query: q.query, top_k: 10, mode: 'hybrid', filters: {}, ...v.search },
         ctx,
       );
-      ran = res.weights ? `${res.mode} ${res.weights.text}:${res.weights.vector}` : res.mode;
+      ran = res.weights ? `${res.mode} ${res.fusion} ${res.weights.text}:${res.weights.vector}` : res.mode;
       const evidence = new Set(q.evidence);
       const ranks: number[] = [];
       res.data.forEach((h, i) => {
@@ -163,11 +163,17 @@ export const notesSet: EvalSet = {
 export interface Quality {
   mode: 'text' | 'vector' | 'hybrid';
   hit5: number;
+  recall5: number;
   mrr: number;
 }
 
-/** hit@5 and MRR of each mode on the 40-question set (bench/memory.ts, test/memory/quality.test.ts). */
+/** hit@5, recall@5 and MRR of each mode on the 40-question set (bench/memory.ts, test/memory/quality.test.ts). */
 export async function retrievalQuality(db: Db, embedder: Embedder): Promise<Quality[]> {
   const rows = await evaluate(db, embedder, notesSet);
-  return rows.map((r) => ({ mode: r.variant as Quality['mode'], hit5: r.all.hit5, mrr: r.all.mrr }));
+  return rows.map((r) => ({
+    mode: r.variant as Quality['mode'],
+    hit5: r.all.hit5,
+    recall5: r.all.recall5,
+    mrr: r.all.mrr,
+  }));
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chunkSections, markdownSections } from '../../src/memory/chunk.ts';
-import { fuseRrf } from '../../src/memory/search.ts';
+import { fuseRrf, fuseScores } from '../../src/memory/search.ts';
 
 const sentence = (i: number) => `Sentence number ${i} says something about topic ${i % 7}.`;
 
@@ -88,5 +88,63 @@ describe('reciprocal rank fusion', () => {
     assert.deepEqual(fused[0]!.ranks, [2, 1]);
     assert.equal(fused[0]!.score, 1 / 62 + 1 / 61);
     assert.deepEqual(fused.find((f) => f.id === 'd')!.ranks, [null, 2]);
+  });
+});
+
+describe('score fusion', () => {
+  it('adds the text score and the similarity, the vector list turned down by the best text score', () => {
+    const text = [
+      { id: 'a', score: 0.5 },
+      { id: 'b', score: 0.2 },
+    ];
+    const vector = [
+      { id: 'c', similarity: 0.9 },
+      { id: 'b', similarity: 0.6 },
+      { id: 'd', similarity: 0.3 },
+    ];
+    const fused = fuseScores(text, vector, { text: 1, vector: 1 });
+    // The vector weight is 1 × (1 − 0.9 × 0.5) = 0.55; a chunk the vector list missed counts its lowest, 0.3.
+    const w = 1 - 0.9 * 0.5;
+    assert.deepEqual(
+      fused.map((f) => [f.id, f.ranks]),
+      [
+        ['a', [1, null]],
+        ['b', [2, 2]],
+        ['c', [null, 1]],
+        ['d', [null, 3]],
+      ],
+    );
+    assert.equal(fused[0]!.score, 0.5 + w * 0.3);
+    assert.equal(fused[2]!.score, w * 0.9);
+  });
+
+  it('lets a confident vector list lead where full-text matched little of the query', () => {
+    const text = [{ id: 'x', score: 0.1 }];
+    const vector = [
+      { id: 'y', similarity: 0.7 },
+      { id: 'x', similarity: 0.3 },
+    ];
+    assert.equal(fuseScores(text, vector, { text: 1, vector: 3 })[0]!.id, 'y');
+    // Where full-text's best match has every word, full-text leads.
+    assert.equal(fuseScores([{ id: 'x', score: 1 }], vector, { text: 1, vector: 3 })[0]!.id, 'x');
+  });
+
+  it('with one list weighted 0 keeps the order of the other, ties to the better full-text rank', () => {
+    const text = [
+      { id: 'a', score: 0.4 },
+      { id: 'b', score: 0.4 },
+    ];
+    const vector = [
+      { id: 'b', similarity: 0.8 },
+      { id: 'a', similarity: 0.5 },
+    ];
+    assert.deepEqual(
+      fuseScores(text, vector, { text: 1, vector: 0 }).map((f) => f.id),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      fuseScores(text, vector, { text: 0, vector: 1 }).map((f) => f.id),
+      ['b', 'a'],
+    );
   });
 });

@@ -149,7 +149,7 @@ for (const store of stores) {
     });
     after(() => s.close());
 
-    it('runs the weights a request sets and says so; with no weights, the configured ones', async () => {
+    it('runs the fusion and weights a request sets and says so; with none, the configured ones', async () => {
       const kb = await createKb(s, 'weights');
       const res = await s.request('POST', `/v1/knowledge-bases/${kb.id}/documents`, {
         body: [
@@ -162,7 +162,18 @@ for (const store of stores) {
       const fallback = await search(s, kb.id, { query: 'dog food' });
       assert.equal(fallback.mode, 'hybrid');
       assert.equal(fallback.vector_search, 'on');
-      assert.deepEqual(fallback.weights, { text: 1, vector: 0.3 });
+      assert.equal(fallback.fusion, 'score');
+      assert.deepEqual(fallback.weights, { text: 1, vector: 3 });
+      // Weighted RRF on request, at its own default weights.
+      const rrf = await search(s, kb.id, { query: 'dog food', fusion: 'rrf' });
+      assert.equal(rrf.fusion, 'rrf');
+      assert.deepEqual(rrf.weights, { text: 1, vector: 0.3 });
+      const rrfOwn = await search(s, kb.id, {
+        query: 'dog food',
+        fusion: 'rrf',
+        weights: { text: 1, vector: 1 },
+      });
+      assert.deepEqual(rrfOwn.weights, { text: 1, vector: 1 });
       // Vector weight 0: the order is full-text's, and a chunk only vectors found scores 0.
       const textOnly = await search(s, kb.id, { query: 'dog food', weights: { text: 1, vector: 0 } });
       assert.deepEqual(textOnly.weights, { text: 1, vector: 0 });
@@ -180,6 +191,7 @@ for (const store of stores) {
         vecOrder.data.map((h) => h.chunk_id),
       );
       assert.equal(vecOrder.weights, undefined, 'weights are reported for hybrid only');
+      assert.equal(vecOrder.fusion, undefined, 'and so is the fusion');
     });
   });
 }

@@ -9,13 +9,16 @@ import { retrievalQuality } from '../helpers/retrieval-quality.ts';
 import { freshDatabase, stores } from '../helpers/server.ts';
 import { notes, questions } from './fixtures/notes-set.ts';
 
-// Issue 7 asks that the fused (RRF) result beat full-text alone. The set's questions mostly ask with
-// synonyms and paraphrases, so a fusion that lost its vector half, or ranked it away, fails here.
+// Hybrid search must never lose to the better of its two lists. The set's questions mostly ask with
+// synonyms and paraphrases, so here that list is the vector one (hit@5 0.975 against full-text's
+// 0.650): a fusion that lost its vector half, or let full-text's weak matches push the nearest
+// chunk down (weighted RRF at 1:0.3 scored 0.950), fails here. LoCoMo, where full-text is the better
+// list, is measured by `npm run eval:memory`.
 const embedder = new OfflineEmbedder();
 
 for (const store of stores) {
   describe(`retrieval quality on the notes set on ${store}`, () => {
-    it('fused hit@5 is above full-text hit@5 with the offline embedder', async (t) => {
+    it('fused hit@5, recall@5 and MRR are at least those of the better list with the offline embedder', async (t) => {
       let db: Db;
       let drop = async () => {};
       if (store === 'pglite') db = await openTestPglite();
@@ -38,6 +41,13 @@ for (const store of stores) {
         // Each mode must have found something, or the comparison says nothing about fusion.
         assert.ok(text.hit5 > 0, `full-text hit@5 is ${text.hit5}`);
         assert.ok(vector.hit5 > 0, `vector hit@5 is ${vector.hit5}`);
+        for (const metric of ['hit5', 'recall5', 'mrr'] as const) {
+          const best = Math.max(text[metric], vector[metric]);
+          assert.ok(
+            fused[metric] >= best,
+            `fused ${metric} ${fused[metric]} is below the better list's ${best}`,
+          );
+        }
         assert.ok(
           fused.hit5 > text.hit5,
           `fused hit@5 ${fused.hit5} must be above full-text hit@5 ${text.hit5}`,

@@ -60,7 +60,7 @@ for (const store of stores) {
       const texts = Array.from({ length: 400 }, (_, i) => `harbour boats number ${i}`);
       texts[390] = 'harbour lighthouse keeper';
       const { kb, ids } = await kbWith(texts);
-      const got = await textCandidates(db, kb, 'harbour lighthouse', 10, null);
+      const got = (await textCandidates(db, kb, 'harbour lighthouse', 10, null)).map((c) => c.id);
       assert.equal(got[0], ids[390]);
       assert.equal(got.length, 10);
     });
@@ -72,22 +72,46 @@ for (const store of stores) {
       texts[650] = 'boats moored at the quay';
       const { kb, ids } = await kbWith(texts);
       const got = await textCandidates(db, kb, 'quay boats', 5, null);
-      assert.equal(got[0], ids[650]);
+      assert.equal(got[0]!.id, ids[650]);
+      assert.equal(got[0]!.score, 1, 'it has every word of the query');
     });
 
-    it('orders by ts_rank within the cap, honours the document filter, and answers nothing for stop words', async () => {
+    it('orders by the share of the query covered, ts_rank among equals, honours the document filter, and answers nothing for stop words', async () => {
       const { kb, ids } = await kbWith([
         'garden tools',
         'garden garden garden hose',
         'kitchen knives',
         'garden hose reel',
       ]);
-      assert.deepEqual(await textCandidates(db, kb, 'garden hose', 10, null), [ids[1], ids[3], ids[0]]);
+      const got = await textCandidates(db, kb, 'garden hose', 10, null);
+      assert.deepEqual(
+        got.map((c) => c.id),
+        [ids[1], ids[3], ids[0]],
+      );
+      assert.deepEqual(
+        got.map((c) => c.score),
+        [1, 1, got[2]!.score],
+      );
+      assert.ok(got[2]!.score > 0 && got[2]!.score < 0.5, 'garden is the commoner word');
       assert.deepEqual(await textCandidates(db, kb, 'garden hose', 10, [newId()]), []);
       assert.deepEqual(await textCandidates(db, kb, 'the of and', 10, null), []);
       // A phrase query takes the any-word path: the phrase, or the other word.
       const phrase = await textCandidates(db, kb, '"garden hose" knives', 10, null);
-      assert.deepEqual(new Set(phrase), new Set([ids[1], ids[2], ids[3]]));
+      assert.deepEqual(new Set(phrase.map((c) => c.id)), new Set([ids[1], ids[2], ids[3]]));
+    });
+
+    it('weighs a rare word above a common one, however often the common one occurs', async () => {
+      // A name that starts every turn matches much; the question's rarer word tells the turns apart.
+      const texts = Array.from({ length: 30 }, (_, i) => `Caroline: Caroline says hello ${i}`);
+      texts.push('Melanie: the pottery class was fun');
+      const { kb, ids } = await kbWith(texts);
+      const got = await textCandidates(db, kb, 'When did Caroline go to the pottery class?', 5, null);
+      assert.equal(got[0]!.id, ids[30]);
+      assert.ok(got[0]!.score > 3 * got[1]!.score, JSON.stringify(got.map((c) => c.score)));
+      // Under negation a word adds nothing.
+      const not = await textCandidates(db, kb, 'pottery -caroline', 5, null);
+      assert.equal(not[0]!.id, ids[30]);
+      assert.equal(not[0]!.score, 1);
     });
 
     it('with statistics, leaves out the lookup of a word common in the knowledge base and still fills the list', async () => {
@@ -111,12 +135,12 @@ for (const store of stores) {
         ['harbour'],
       );
       const mine = new Set(ids);
-      const got = await textCandidates(db, kb, 'harbour lighthouse', 50, null);
+      const got = (await textCandidates(db, kb, 'harbour lighthouse', 50, null)).map((c) => c.id);
       assert.equal(got.length, 50);
       assert.deepEqual(new Set(got.slice(0, 5)), new Set(ids.slice(1100, 1105)));
       assert.ok(got.every((id) => mine.has(id)));
       // Every word common: the least common one is looked up and the list is full.
-      const both = await textCandidates(db, kb, 'harbour boats', 20, null);
+      const both = (await textCandidates(db, kb, 'harbour boats', 20, null)).map((c) => c.id);
       assert.equal(both.length, 20);
       assert.ok(both.every((id) => mine.has(id) && !ids.slice(1100, 1105).includes(id)));
     });
