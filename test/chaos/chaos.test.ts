@@ -36,7 +36,7 @@ describe('chaos, reduced', { skip: !haveServers && 'no PostgreSQL binaries', tim
     // Killed with a run in flight: another process carried it on from its last recorded step.
     assert.ok(redone.afterCrash > 0, rows);
     assert.equal(redone.answeredAgain, 0, `no answered model call sent again; ${rows}`);
-    assert.equal(redone.toolRedone, 0, `no finished tool call run again; ${rows}`);
+    assert.equal(redone.toolRedone, 0, `no recorded tool result redone; ${rows}`);
   });
 
   it('2. answers 503 with Retry-After while PostgreSQL is down, never a 500, and recovers without a restart', () => {
@@ -79,7 +79,7 @@ describe('chaos, reduced', { skip: !haveServers && 'no PostgreSQL binaries', tim
     assert.deepEqual(r.deploy.runs, { completed: began.length }, rows);
     assert.ok(redone.takenOver > 0, `a drained run was taken over; ${rows}`);
     // A drain stops at a step boundary: nothing is asked or run again.
-    assert.equal(redone.askedAgain + redone.toolRedone, 0, rows);
+    assert.equal(redone.askedAgain + redone.toolsAgain, 0, rows);
     assert.equal(streams.inexact, 0, 'no stream missed or repeated an event');
   });
 

@@ -294,7 +294,12 @@ export interface Redone {
    * answer was recorded, sent again (exactly once says 0).
    */
   answeredAgain: number;
-  /** Runs that record other than one calculator result (a finished tool call run again). */
+  /**
+   * Calculator calls run again: one in flight when its process died (its result not yet recorded
+   * with its round, though it may have been streamed) runs again on the new owner (at least once).
+   */
+  toolsAgain: number;
+  /** Results beyond one plus one per takeover after a crash: a recorded tool result redone (exactly once says 0). */
   toolRedone: number;
 }
 
@@ -310,7 +315,14 @@ export async function redone(fleet: Fleet, runs: Followed[]): Promise<Redone> {
     [named.map((r) => r.runId)],
   );
   const byId = new Map(rows.map((x) => [x.id as string, x]));
-  const out: Redone = { takenOver: 0, afterCrash: 0, askedAgain: 0, answeredAgain: 0, toolRedone: 0 };
+  const out: Redone = {
+    takenOver: 0,
+    afterCrash: 0,
+    askedAgain: 0,
+    answeredAgain: 0,
+    toolsAgain: 0,
+    toolRedone: 0,
+  };
   for (const r of named) {
     const row = byId.get(r.runId!);
     if (!row) continue;
@@ -319,7 +331,8 @@ export async function redone(fleet: Fleet, runs: Followed[]): Promise<Redone> {
     out.afterCrash += row.crashes > 0 ? 1 : 0;
     out.askedAgain += Math.max(0, requests - row.model_calls);
     out.answeredAgain += Math.max(0, requests - row.model_calls - row.crashes);
-    out.toolRedone += row.results === 1 ? 0 : 1;
+    out.toolsAgain += Math.max(0, row.results - 1);
+    out.toolRedone += Math.max(0, row.results - 1 - row.crashes);
   }
   return out;
 }

@@ -38,7 +38,8 @@ export const full: Preset = {
     receiverDownMs: 60_000,
     callbacks: 100,
     calmMs: 2000,
-    settleMs: 180_000,
+    // A bound, not a wait: a loaded machine restarts processes slowly and the queue drains later.
+    settleMs: 600_000,
   },
   fleet: {
     roles,
@@ -63,7 +64,7 @@ export const reduced: Preset = {
     callbacks: 20,
     calmMs: 1000,
     // A bound, not a wait: on an idle machine everything settles in seconds.
-    settleMs: 120_000,
+    settleMs: 240_000,
   },
   fleet: {
     roles: ['api', 'all', 'worker'],

@@ -59,7 +59,7 @@ const sentAgain = (runs: Followed[]) => runs.reduce((n, r) => n + r.retries, 0);
 const runsLost = (runs: Followed[]) => runs.filter((r) => r.runId && r.ended !== 'completed').length;
 const takeovers = (x: Redone) => `${x.takenOver} taken over (${x.afterCrash} after a crash)`;
 const redoneCell = (x: Redone) =>
-  `${x.answeredAgain} answered model calls sent again, ${x.toolRedone} tool results redone; ${x.askedAgain} in-flight calls asked again`;
+  `${x.answeredAgain} answered model calls sent again, ${x.toolRedone} recorded tool results redone; in flight at a death: ${x.askedAgain} model calls asked again, ${x.toolsAgain} tool calls run again`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const lostOf = (t: TaskOutcome, asked: number, acked: number) =>
   asked - acked + t.missing + t.unfinished + t.failed;
