@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { eventually } from '../helpers/eventually.ts';
 import { freshDatabase, startServer, stores, type TestServer } from '../helpers/server.ts';
 
 const bin = fileURLToPath(new URL('../../bin/agentry.js', import.meta.url));
@@ -134,16 +135,6 @@ class ServeProcess {
   }
 }
 
-/** Polls `check` until it returns a value, a bounded number of times. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await sleep(25);
-  }
-  assert.fail(`gave up waiting for ${what}`);
-}
-
 for (const store of stores) {
   describe(`agentry serve reloads tenants.yaml on SIGHUP (${store})`, () => {
     let cwd = '';
@@ -200,16 +191,22 @@ for (const store of stores) {
           .replace('allow: ["mock/*"]', 'allow: ["mock/*"]\n      deny: ["mock/expensive*"]'),
       );
       server.signal('SIGHUP');
-      const next = await eventually('the reload', async () => {
-        const res = await server.get('/v1/policy');
-        return res.body.loaded_at !== prev.body.loaded_at ? res : undefined;
-      });
+      const next = await eventually(
+        async () => {
+          const res = await server.get('/v1/policy');
+          return res.body.loaded_at !== prev.body.loaded_at ? res : undefined;
+        },
+        10_000,
+        'the reload',
+      );
       assert.equal(next.body.policy.fail_open, true);
       assert.deepEqual(next.body.policy.budgets.agents, { writer: { tokens_per_day: 5000 } });
       assert.deepEqual(next.body.policy.models.deny, ['mock/expensive*']);
       // The log line travels through a pipe: it may arrive just after the answer.
-      await eventually('the reload log line', () =>
-        server.logs().find((l) => l.msg === 'SIGHUP: tenant policies reloaded'),
+      await eventually(
+        async () => server.logs().find((l) => l.msg === 'SIGHUP: tenant policies reloaded'),
+        10_000,
+        'the reload log line',
       );
       assert.equal(server.stderr.match(/agentry listening on/g)?.length, 1, server.stderr);
     });
@@ -219,8 +216,10 @@ for (const store of stores) {
       const file = path.join(cwd, 'tenants.yaml');
       writeFileSync(file, firstPolicy.replace('fail_open: false', 'fail_open: perhaps'));
       server.signal('SIGHUP');
-      const logged = await eventually('the error line', () =>
-        server.logs().find((l) => String(l.msg).endsWith('the previous policies stay in force')),
+      const logged = await eventually(
+        async () => server.logs().find((l) => String(l.msg).endsWith('the previous policies stay in force')),
+        10_000,
+        'the error line',
       );
       assert.equal(logged.level, 50);
       const err = logged.err as { message: string };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Scheduler } from '../../src/tasks/scheduler.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import { createAgent } from './helpers.ts';
 
@@ -165,17 +166,17 @@ for (const store of stores) {
           },
         });
         assert.equal(created.status, 201);
-        const deadline = Date.now() + 10_000;
-        let n = 0;
-        while (Date.now() < deadline && n < 2) {
-          const [row] = await live.app.services.db.query<{ n: number }>(
-            'select count(*)::int as n from tasks where created_by = $1',
-            [`schedule:${created.body.id}`],
-          );
-          n = row!.n;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        assert.ok(n >= 2, `ticks created tasks (${n})`);
+        await eventually(
+          async () => {
+            const [row] = await live.app.services.db.query<{ n: number }>(
+              'select count(*)::int as n from tasks where created_by = $1',
+              [`schedule:${created.body.id}`],
+            );
+            return row!.n >= 2 || undefined;
+          },
+          10_000,
+          'two ticks that create tasks',
+        );
       } finally {
         await live.close();
       }
