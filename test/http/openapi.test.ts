@@ -116,6 +116,8 @@ describe('OpenAPI document and docs page', () => {
             '--disable-gpu',
             '--disable-dev-shm-usage',
             `--user-data-dir=${profile}`,
+            // Swagger UI renders the operations that are in view: a tall window holds the first tags.
+            '--window-size=1280,12000',
             '--virtual-time-budget=15000',
             '--dump-dom',
             `${s.url}/docs`,

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
 import { pageOf } from '../../db/page.ts';
-import { AppError } from '../../errors.ts';
+import { AppError, toError } from '../../errors.ts';
 import { formats } from '../../memory/formats.ts';
 import type { IngestInput } from '../../memory/ingest.ts';
 import {
@@ -34,8 +34,8 @@ const validation = (error: z.ZodError) =>
     details: error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
   });
 
-/** A multipart upload: one `file` part, optional `source`, `format`, `title` and `metadata` (JSON) fields. */
-async function fromMultipart(req: FastifyRequest, maxBytes: number, maxDepth: number): Promise<IngestInput> {
+/** The file part and the fields of a multipart body. */
+async function readParts(req: FastifyRequest, maxBytes: number) {
   const fields: Record<string, string> = {};
   let file: { name: string; bytes: Buffer } | undefined;
   for await (const part of req.parts()) {
@@ -50,6 +50,16 @@ async function fromMultipart(req: FastifyRequest, maxBytes: number, maxDepth: nu
       file = { name: part.filename, bytes };
     } else fields[part.fieldname] = String(part.value);
   }
+  return { fields, file };
+}
+
+/** A multipart upload: one `file` part, optional `source`, `format`, `title` and `metadata` (JSON) fields. */
+async function fromMultipart(req: FastifyRequest, maxBytes: number, maxDepth: number): Promise<IngestInput> {
+  const { fields, file } = await readParts(req, maxBytes).catch((err) => {
+    // A body the parser cannot read (no boundary, cut short) is the client's mistake, not a 500.
+    if (err instanceof AppError) throw err;
+    throw new AppError('bad_request', `malformed multipart body: ${toError(err).message}`);
+  });
   if (!file) throw new AppError('validation_error', 'a multipart upload needs a `file` part');
   // Fields are client text like a JSON body's: the same refusal of NUL and lone surrogates.
   const badField = findUnstorableText(fields);
