@@ -115,7 +115,11 @@ export async function startServe(
   args: string[],
   options: RunOptions = {},
 ): Promise<Spawned & { url: string }> {
-  const proc = spawnCli(['serve', '--port', '0', '--log-level', 'warn', ...args], options);
+  // No shedding on event-loop delay (as test/helpers/server.ts): a loaded machine answered 503.
+  const proc = spawnCli(['serve', '--port', '0', '--log-level', 'warn', ...args], {
+    ...options,
+    env: { AGENTRY_MAX_EVENT_LOOP_DELAY_MS: '0', ...options.env },
+  });
   const url = await new Promise<string>((resolve, reject) => {
     const check = () => {
       const m = /agentry listening on (http:\/\/\S+)/.exec(proc.stderr());
