@@ -3,8 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
 
-const statsSchema = z.object({
-  type: z.string(),
+/** A pool's sandbox counts, for one process or summed over the fleet. */
+const counts = z.object({
   ready: z.number().int(),
   busy: z.number().int(),
   preparing: z.number().int(),
@@ -12,19 +12,13 @@ const statsSchema = z.object({
   created: z.number().int(),
   destroyed: z.number().int(),
   failed: z.number().int(),
+});
+
+const statsSchema = counts.extend({
+  type: z.string(),
   acquire_wait_ms: z.object({ p50: z.number(), p99: z.number() }),
   /** The same counts summed over every process of the fleet that runs this pool. */
-  fleet: z.object({
-    processes: z.number().int(),
-    source: z.enum(['redis', 'local']),
-    ready: z.number().int(),
-    busy: z.number().int(),
-    preparing: z.number().int(),
-    waiting: z.number().int(),
-    created: z.number().int(),
-    destroyed: z.number().int(),
-    failed: z.number().int(),
-  }),
+  fleet: counts.extend({ processes: z.number().int(), source: z.enum(['redis', 'local']) }),
 });
 
 export const poolRoutes =
