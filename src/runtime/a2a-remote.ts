@@ -10,7 +10,8 @@ import {
 import { AppError } from '../errors.ts';
 import { guardedFetch, OutboundError, type OutboundNetwork } from '../net/outbound.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
-import { backoffMs, parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
+import { Attempt, guardedCall } from '../resilience/guarded-call.ts';
+import { parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
 
 /**
  * Calls to remote A2A agents with the SDK's client: the card at the agent's URL, then one
@@ -43,17 +44,6 @@ export interface RemoteAnswer {
   contextId?: string;
   /** The remote task's state as A2A names it (`completed`, `input-required`…). */
   state: string;
-}
-
-class Attempt extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly kind: 'timeout' | 'other' = 'other',
-    readonly retryAfter?: number,
-  ) {
-    super(message);
-  }
 }
 
 const stateNames: Partial<Record<TaskState, string>> = {
@@ -97,47 +87,9 @@ export class A2ARemotes {
 
   /** Sends `text` to the A2A agent whose card is at `cardUrl` and returns its answer; AppError 502/503/504 otherwise. */
   async ask(cardUrl: string, text: string, o: AskOptions): Promise<RemoteAnswer> {
-    const breaker = this.breakerFor(cardUrl);
-    let last: Attempt | undefined;
-    let made = 0;
-    for (let attempt = 0; attempt <= this.options.retries.max; attempt++) {
-      if (attempt > 0) {
-        const wait = backoffMs(attempt - 1, this.options.retries, last?.retryAfter);
-        if (wait === undefined) break;
-        await sleep(wait, undefined, { signal: o.signal });
-      }
-      if (!breaker.acquire()) {
-        throw new AppError(
-          'unavailable',
-          `A2A agent ${cardUrl} is failing: its circuit breaker is open` +
-            (last ? ` (last error: ${last.message})` : ''),
-          { retryAfter: Math.max(1, Math.ceil(breaker.retryInMs() / 1000)) },
-        );
-      }
-      made++;
-      try {
-        const answer = await this.once(cardUrl, text, o);
-        breaker.success();
-        return answer;
-      } catch (err) {
-        if (o.signal.aborted) {
-          breaker.release();
-          throw o.signal.reason;
-        }
-        if (!(err instanceof Attempt)) {
-          breaker.release();
-          throw err;
-        }
-        last = err;
-        if (err.retryable) breaker.failure();
-        else breaker.release();
-        if (!err.retryable) break;
-      }
-    }
-    const tries = `after ${made} attempt(s)`;
-    if (last?.kind === 'timeout')
-      throw new AppError('gateway_timeout', `A2A agent ${cardUrl} timed out ${tries}: ${last.message}`);
-    throw new AppError('bad_gateway', `A2A agent ${cardUrl} failed ${tries}: ${last?.message}`);
+    return guardedCall(`A2A agent ${cardUrl}`, this.breakerFor(cardUrl), this.options.retries, o.signal, () =>
+      this.once(cardUrl, text, o),
+    );
   }
 
   /** One attempt: card, message, and polling while the remote task is still going. */

@@ -1,10 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
 import { headerValue, OutboundError, type OutboundNetwork, outboundRequest } from '../net/outbound.ts';
 import { type TraceHeaders, traceHeadersOf } from '../observability/spans.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
-import { backoffMs, parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
+import { Attempt, guardedCall } from '../resilience/guarded-call.ts';
+import { parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
 import { boundDepth } from '../text/bound-depth.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
 import { runIdempotencyKey } from './rows.ts';
@@ -35,17 +34,6 @@ const defaultRemoteOptions: RemoteOptions = {
   breaker: { failure_threshold: 5, reset_ms: 30_000 },
 };
 
-class Attempt extends Error {
-  constructor(
-    readonly kind: 'network' | 'timeout' | 'status',
-    message: string,
-    readonly retryable: boolean,
-    readonly retryAfter?: number,
-  ) {
-    super(message);
-  }
-}
-
 interface CallOptions {
   requestId: string;
   /** Sent as `Idempotency-Key`: the same on every attempt of a task, so the runtime can de-duplicate. */
@@ -73,48 +61,13 @@ export class RemoteRuntimes {
     o: CallOptions,
   ): Promise<string> {
     const endpoint = `${url.replace(/\/+$/, '')}/run`;
-    const breaker = this.breakerFor(endpoint);
-    let last: Attempt | undefined;
-    let made = 0;
-    for (let attempt = 0; attempt <= this.options.retries.max; attempt++) {
-      if (attempt > 0) {
-        const wait = backoffMs(attempt - 1, this.options.retries, last?.retryAfter);
-        if (wait === undefined) break;
-        await sleep(wait, undefined, { signal: o.signal });
-      }
-      if (!breaker.acquire()) {
-        throw new AppError(
-          'unavailable',
-          `remote runtime ${endpoint} is failing: its circuit breaker is open` +
-            (last ? ` (last error: ${last.message})` : ''),
-          { retryAfter: Math.max(1, Math.ceil(breaker.retryInMs() / 1000)) },
-        );
-      }
-      made++;
-      try {
-        const text = await this.once(endpoint, body, o);
-        breaker.success();
-        return text;
-      } catch (err) {
-        if (o.signal.aborted) {
-          breaker.release();
-          throw o.signal.reason;
-        }
-        if (!(err instanceof Attempt)) {
-          breaker.release();
-          throw err;
-        }
-        last = err;
-        if (err.retryable) breaker.failure();
-        else breaker.release();
-        if (!err.retryable) break;
-      }
-    }
-    // Attempts made, not allowed: a refusal or a 4xx is not retried.
-    const tries = `after ${made} attempt(s)`;
-    if (last?.kind === 'timeout')
-      throw new AppError('gateway_timeout', `remote runtime ${endpoint} timed out ${tries}: ${last.message}`);
-    throw new AppError('bad_gateway', `remote runtime ${endpoint} failed ${tries}: ${last?.message}`);
+    return guardedCall(
+      `remote runtime ${endpoint}`,
+      this.breakerFor(endpoint),
+      this.options.retries,
+      o.signal,
+      () => this.once(endpoint, body, o),
+    );
   }
 
   private async once(
@@ -147,17 +100,17 @@ export class RemoteRuntimes {
       );
     } catch (err) {
       if (!(err instanceof OutboundError)) throw err;
-      if (err.kind === 'timeout') throw new Attempt('timeout', err.message, true);
+      if (err.kind === 'timeout') throw new Attempt(err.message, true, 'timeout');
       // A refused address or an oversized answer stays so on a retry.
-      throw new Attempt('network', err.message, err.kind === 'network');
+      throw new Attempt(err.message, err.kind === 'network');
     }
     const text = res.body.toString('utf8');
     if (res.status < 200 || res.status >= 300) {
       const retryable = res.status === 429 || res.status >= 500;
       throw new Attempt(
-        'status',
         `answered ${res.status}: ${text.slice(0, 300)}`,
         retryable,
+        'other',
         parseRetryAfter(headerValue(res, 'retry-after') ?? null),
       );
     }
@@ -169,7 +122,7 @@ export class RemoteRuntimes {
       // Cut: an answer nested thousands deep would overflow JSON.stringify and fail the run.
       return JSON.stringify(boundDepth(out ?? json));
     } catch {
-      throw new Attempt('status', 'answered invalid JSON', false);
+      throw new Attempt('answered invalid JSON', false);
     }
   }
 
