@@ -58,6 +58,8 @@ const snapshot = path.join(snapshotDir, 'pglite-migrated.tar');
 await writeSnapshot(snapshot);
 
 const concurrency = process.env.AGENTRY_TEST_CONCURRENCY ?? '2';
+// A stuck test fails after ten minutes, and a file whose tests are done exits even when something it
+// started still holds the event loop: either would otherwise stall the whole run until CI kills it.
 const result = spawnSync(
   process.execPath,
   [
@@ -65,6 +67,8 @@ const result = spawnSync(
     './bin/ts-loader.js',
     '--test',
     `--test-concurrency=${concurrency}`,
+    '--test-timeout=600000',
+    '--test-force-exit',
     '--test-reporter=spec',
     ...files,
   ],

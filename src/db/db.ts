@@ -51,6 +51,17 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
+/**
+ * A condition that is true and turns `synchronous_commit` off for its statement's transaction: the
+ * commit does not wait for the WAL flush. For writes that a crash may lose because they are repeated
+ * (a claim, a completion, a recorded step that leaves the run running). On PostgreSQL only a crash of
+ * the server can lose them; the WAL writer flushes within milliseconds. PGlite is the server, inside
+ * this process, with no WAL writer: an asynchronous commit's WAL stays in this process's memory
+ * until a later synchronous commit, and a SIGKILL loses it. Its driver therefore drops the
+ * condition (pglite.ts), and every embedded commit is synchronous (cheap there: fsync is off).
+ */
+export const ASYNC_COMMIT = "(select set_config('synchronous_commit', 'off', true)) = 'off'";
+
 /** Channel names are identifiers in LISTEN; only these characters are allowed, so none is ever quoted. */
 export function assertChannel(channel: string): void {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`invalid channel name: ${channel}`);

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { lockDataDir } from './data-dir-lock.ts';
-import { assertChannel, type Db, type NotifyHandler, type Queryable } from './db.ts';
+import { ASYNC_COMMIT, assertChannel, type Db, type NotifyHandler, type Queryable } from './db.ts';
 import { storableParams } from './storable.ts';
 import { rethrowFromStore } from './unavailable.ts';
 
@@ -17,6 +17,14 @@ export interface PgliteOptions {
    * from, instead of running initdb: the test suite migrates one store and starts every server from it.
    */
   seed?: Blob;
+}
+
+/**
+ * The statement with its transaction kept synchronous: an asynchronous commit's WAL would stay in
+ * this process's memory, and a SIGKILL would lose a commit that was answered (ASYNC_COMMIT in db.ts).
+ */
+function synchronous(sql: string): string {
+  return sql.includes(ASYNC_COMMIT) ? sql.replaceAll(ASYNC_COMMIT, 'true') : sql;
 }
 
 /**
@@ -59,7 +67,7 @@ export class PgliteDb implements Db {
   }
 
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    const result = await this.pg.query<R>(sql, storableParams(params)).catch(rethrowFromStore);
+    const result = await this.pg.query<R>(synchronous(sql), storableParams(params)).catch(rethrowFromStore);
     return result.rows;
   }
 
@@ -75,7 +83,7 @@ export class PgliteDb implements Db {
         try {
           return await fn({
             query: async <R>(sql: string, params: readonly unknown[] = []) =>
-              (await tx.query<R>(sql, storableParams(params)).catch(rethrowFromStore)).rows,
+              (await tx.query<R>(synchronous(sql), storableParams(params)).catch(rethrowFromStore)).rows,
             exec: async (sql: string) => {
               await tx.exec(sql).catch(rethrowFromStore);
             },

@@ -1,5 +1,5 @@
 import type { Viewer } from '../auth/ownership.ts';
-import type { Db } from '../db/db.ts';
+import { ASYNC_COMMIT, type Db } from '../db/db.ts';
 import { AppError, notFound } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
 import type { ChatMessage, ToolCall, Usage } from '../models/types.ts';
@@ -120,9 +120,10 @@ export class RunStore {
            updated_at = now()
          where id = $1 and status = 'running' and lease_owner = $2
            -- A step that leaves the run running commits without waiting for the WAL flush (as the
-           -- queue's claim and complete): a crash of this process loses nothing, a crash of
-           -- PostgreSQL the last steps only, which the takeover repeats (docs/durability.md).
-           and ($8::text is not null or (select set_config('synchronous_commit', 'off', true)) = 'off')
+           -- queue's claim and complete): on PostgreSQL a crash of this process loses nothing, a
+           -- crash of the server the last steps only, which the takeover repeats (docs/durability.md).
+           -- The embedded store commits synchronously (ASYNC_COMMIT in db.ts).
+           and ($8::text is not null or ${ASYNC_COMMIT})
          returning session_id, tenant_id, step_count
        ), s as (
          update sessions set message_count = message_count + jsonb_array_length($4::jsonb), updated_at = now()

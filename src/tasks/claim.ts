@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/db.ts';
+import { ASYNC_COMMIT, type Queryable } from '../db/db.ts';
 import type { ClaimedTask } from './rows.ts';
 
 export interface ClaimOptions {
@@ -75,7 +75,7 @@ export async function claimBatch(db: Queryable, options: ClaimOptions): Promise<
   const rows = await db.query<ClaimedTask & { exhausted: boolean }>(
     `with claimed as (
        select * from task_claim_rows($1, $2, $3, $4)
-       where (select set_config('synchronous_commit', 'off', true)) = 'off'
+       where ${ASYNC_COMMIT}
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
        select tenant_id, id, 'started', ('{"attempt":' || attempt || ',"worker":' || $6 || '}')::json

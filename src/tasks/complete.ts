@@ -1,5 +1,5 @@
 import { plainArray } from '../db/arrays.ts';
-import type { Queryable } from '../db/db.ts';
+import { ASYNC_COMMIT, type Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { announceCte } from './claim.ts';
 import { type HeldAttempt, heldKeys } from './rows.ts';
@@ -44,7 +44,7 @@ export async function completeTasks(
   return db.query<Completed>(
     `with done as (
        select * from task_complete_rows($1, $2, $3, $4, $5, $6, $7, $8)
-       where (select set_config('synchronous_commit', 'off', true)) = 'off'
+       where ${ASYNC_COMMIT}
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
        select tenant_id, id, 'completed', ('{"attempt":' || attempts || '}')::json from done

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Queryable } from '../db/db.ts';
+import { ASYNC_COMMIT, type Queryable } from '../db/db.ts';
 import type { TaskRow } from './rows.ts';
 
 /** The channel workers LISTEN on. The payload is the earliest `run_at` of the batch, in epoch ms (see `parseWake`). */
@@ -86,10 +86,9 @@ async function wakeWorkers(db: Queryable, runAt: Date | number): Promise<void> {
   }
   const here = localWorkers.get(db);
   if (here) for (const wake of here.wake) wake(ms);
-  db.query(
-    `select pg_notify('${TASKS_CHANNEL}', $1) where (select set_config('synchronous_commit', 'off', true)) = 'off'`,
-    [here?.wake.size ? `${ms}:${here.token}` : String(ms)],
-  ).catch(() => {});
+  db.query(`select pg_notify('${TASKS_CHANNEL}', $1) where ${ASYNC_COMMIT}`, [
+    here?.wake.size ? `${ms}:${here.token}` : String(ms),
+  ]).catch(() => {});
 }
 
 /**

@@ -16,19 +16,28 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts a server process (`serve`, with the backend's tools) and waits for its ready line. */
+const started = new Set<ServerProcess>();
+
+/**
+ * Starts a server process (`serve`, with the backend's tools) and waits for its ready line. Its
+ * stdin is a pipe from this process: the fixture exits when it closes, so a test that fails before
+ * it kills what it started leaves no server behind to keep the test file running.
+ */
 export async function spawnServer(config: ConfigInput, backend: string): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...tsLoaderArgs, fixture], {
     env: { ...process.env, AGENTRY_TEST_CONFIG: JSON.stringify(config), TOOL_BACKEND: backend },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const p = { child, url: '', key: '', exited };
+  started.add(p);
+  exited.then(() => started.delete(p));
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk) => {
       out += chunk;
       const m = /ready (\S+) (\S+)\n/.exec(out);
-      if (m) resolve({ child, url: m[1]!, key: m[2]!, exited });
+      if (m) resolve(Object.assign(p, { url: m[1]!, key: m[2]! }));
     });
     exited.then((code) => reject(new Error(`server process exited early (${code})`)));
   });
@@ -38,6 +47,11 @@ export async function kill(p: ServerProcess | undefined, signal: NodeJS.Signals 
   if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
   p.child.kill(signal);
   await p.exited;
+}
+
+/** Kills every server process still running (a test's `after`, whatever the tests left). */
+export async function killAll(): Promise<void> {
+  await Promise.all([...started].map((p) => kill(p)));
 }
 
 /**

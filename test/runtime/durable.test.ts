@@ -5,7 +5,15 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigInput } from '../../src/config/config.ts';
 import { FakeUpstream } from '../models/helpers/fake-upstream.ts';
-import { askTools, kill, type ServerProcess, say, spawnServer, ToolBackend } from './durable-helpers.ts';
+import {
+  askTools,
+  kill,
+  killAll,
+  type ServerProcess,
+  say,
+  spawnServer,
+  ToolBackend,
+} from './durable-helpers.ts';
 import { call, eventually, persistentStore, sse } from './helpers.ts';
 
 /**
@@ -25,6 +33,7 @@ before(async () => {
   await backend.start();
 });
 after(async () => {
+  await killAll();
   await upstream.close();
   await backend.close();
   rmSync(dir, { recursive: true, force: true });
