@@ -80,7 +80,7 @@ describe('chaos, reduced', { skip: !haveServers && 'no PostgreSQL binaries', tim
     assert.ok(redone.takenOver > 0, `a drained run was taken over; ${rows}`);
     // A drain stops at a step boundary: nothing is asked or run again.
     assert.equal(redone.askedAgain + redone.toolsAgain, 0, rows);
-    assert.equal(streams.inexact, 0, 'no stream missed or repeated an event');
+    assert.equal(streams.inexact, 0, `no stream missed or repeated an event:\n${streams.details.join('\n')}`);
   });
 
   it('follows streams with Last-Event-ID across a takeover, on another process, with no gap and no repeat', () => {
@@ -89,6 +89,7 @@ describe('chaos, reduced', { skip: !haveServers && 'no PostgreSQL binaries', tim
       all.some((f) => f.connections > 1),
       'some stream was cut with its process and resumed',
     );
-    assert.equal(r.kill.streams.inexact + r.deploy.streams.inexact, 0, table(r.rows));
+    const details = [...r.kill.streams.details, ...r.deploy.streams.details].join('\n');
+    assert.equal(r.kill.streams.inexact + r.deploy.streams.inexact, 0, `${table(r.rows)}\n${details}`);
   });
 });

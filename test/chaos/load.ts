@@ -276,10 +276,29 @@ export async function streamsExact(
     if (JSON.stringify(logged) === JSON.stringify(r.ids)) exact++;
     else {
       const types = rows.map((x) => `${x.seq}:${x.type}${x.after ? `(${x.after})` : ''}`).join(' ');
-      details.push(`${r.tag} ${r.runId}: received ${r.ids.join(',')} in ${r.connections}; logged ${types}`);
+      details.push(
+        `${r.tag} ${r.runId} (${difference(logged, r.ids)}; ${r.ended}): received ${r.ids.join(',')} ` +
+          `in ${r.connections} connections; logged ${types}`,
+      );
     }
   }
   return { exact, inexact: runs.filter((r) => r.runId).length - exact, details };
+}
+
+/** How a stream differs from its log: events seen twice, missing inside, or cut short at the end. */
+function difference(logged: readonly number[], received: readonly number[]): string {
+  const seen = new Set(received);
+  const repeated = received.filter((id, i) => received.indexOf(id) !== i);
+  const last = received.at(-1) ?? 0;
+  const missing = logged.filter((id) => id < last && id >= (received[0] ?? 0) && !seen.has(id));
+  const after = logged.filter((id) => id > last).length;
+  return [
+    repeated.length > 0 && `repeated ${repeated.join(',')}`,
+    missing.length > 0 && `missing ${missing.join(',')}`,
+    after > 0 && `stopped ${after} events before the end`,
+  ]
+    .filter(Boolean)
+    .join(', ');
 }
 
 /** What the takeovers of the followed runs did again, from the model server's count and each run's record. */
