@@ -165,7 +165,7 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
       drain: s.drain,
       recordEachStep: d.recordEachStep,
       metrics: d.metrics,
-      emit: (type, data) => writer.emit(type, data),
+      emit: (type, data, withStep) => writer.emit(type, data, withStep),
       commit: async (round) => {
         usage = addUsage(usage, round.usage);
         const ok = await finish({

@@ -69,7 +69,12 @@ export interface LoopInput {
   recordEachStep?: boolean;
   /** Tool call durations and errors. */
   metrics?: AgentMetrics;
-  emit(type: string, data: Record<string, unknown>): void;
+  /**
+   * `withStep`: the event is written only with the next recorded step (`commit` or the round's
+   * end), never before it: a tool's result shows in the stream exactly when it is recorded, so a
+   * takeover that runs an unrecorded call again cannot show its result twice.
+   */
+  emit(type: string, data: Record<string, unknown>, withStep?: boolean): void;
   /** Persists a finished tool round; the loop waits for it before calling the model again. */
   commit(round: Round): Promise<void>;
 }
@@ -216,12 +221,16 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
           duration_ms: round2(durationMs),
         };
         const ended = chain.then(async () => {
-          input.emit('tool_result', {
-            id: c.id,
-            name,
-            ...(outcome.ok ? { output: outcome.output } : { error: outcome.error }),
-            duration_ms: round2(durationMs),
-          });
+          input.emit(
+            'tool_result',
+            {
+              id: c.id,
+              name,
+              ...(outcome.ok ? { output: outcome.output } : { error: outcome.error }),
+              duration_ms: round2(durationMs),
+            },
+            true,
+          );
           running -= 1;
           if (running === 0 || signal.aborted || input.recordEachStep === false) return false;
           await input.commit({ ...emptyRound(), steps: [{ ...step, result: content }] });

@@ -104,6 +104,8 @@ export class RunEventWriter {
   private scheduled = false;
   /** The run was ended elsewhere: its stream's end is written, and nothing more is. */
   private ended = false;
+  /** The buffer holds an event that waits for the next recorded step (`emit(…, true)`). */
+  private held = false;
 
   constructor(
     private readonly db: Queryable,
@@ -113,17 +115,22 @@ export class RunEventWriter {
     private readonly owner?: string,
   ) {}
 
-  emit(type: string, data: Record<string, unknown> = {}): void {
+  /**
+   * Buffers an event. `withStep`: it (and whatever follows it) waits for `take`, the statement that
+   * records the next step, rather than being written on its own first.
+   */
+  emit(type: string, data: Record<string, unknown> = {}, withStep = false): void {
     if (this.ended) return;
     this.buffer.push({ type, data, at: new Date().toISOString() });
-    if (this.flushing || this.scheduled) return;
+    if (withStep) this.held = true;
+    if (this.held || this.flushing || this.scheduled) return;
     // Wait one turn of the event loop before writing: when the run's next state write follows at
     // once (a fast model's whole answer, a tool round), `take` folds these events into it and the
     // batch costs no statement of its own.
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      if (this.buffer.length > 0 && !this.flushing) this.flushing = this.flushLoop();
+      if (this.buffer.length > 0 && !this.flushing && !this.held) this.flushing = this.flushLoop();
     });
   }
 
@@ -133,6 +140,7 @@ export class RunEventWriter {
     if (this.failure) throw this.failure;
     const out = this.buffer;
     this.buffer = [];
+    this.held = false;
     return out;
   }
 
@@ -159,7 +167,7 @@ export class RunEventWriter {
 
   private async flushLoop(): Promise<void> {
     try {
-      while (this.buffer.length > 0) {
+      while (this.buffer.length > 0 && !this.held) {
         const batch = this.buffer;
         this.buffer = [];
         const written = await insertRunEvents(this.db, this.tenantId, this.runId, batch, this.owner);

@@ -106,6 +106,14 @@ for (const store of stores) {
       const tool = run.body.steps[1];
       assert.deepEqual(tool.input, { expression: '(2 + 3) * 4 ^ 2' });
       assert.equal(tool.output, '80');
+      // The result's event is committed with its step, never before it: a takeover that runs an
+      // unrecorded call again cannot show its result twice.
+      const [together] = await s.app.services.db.query<{ same: boolean }>(
+        `select (select xmin::text from events where stream_id = $1 and type = 'tool_result') =
+                (select xmin::text from run_steps where run_id = $1 and kind = 'tool') as same`,
+        [run.body.id],
+      );
+      assert.equal(together!.same, true);
       assert.ok(run.body.steps[0].usage.total_tokens > 0);
       assert.ok(run.body.steps.every((st: { duration_ms: number }) => st.duration_ms >= 0));
     });

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setImmediate as tick } from 'node:timers/promises';
+import type { PgliteDb } from '../../src/db/pglite.ts';
+import { LocalBus } from '../../src/events/bus.ts';
+import { readEvents } from '../../src/events/log.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { Announcer, RunEventWriter } from '../../src/runtime/run-events.ts';
+import { openTestPglite } from '../helpers/pglite-snapshot.ts';
+
+const tenant = '00000000-0000-7000-8000-000000000001';
+const session = '00000000-0000-7000-8000-000000000002';
+const run = '00000000-0000-7000-8000-000000000003';
+
+describe('a run event writer', () => {
+  let db: PgliteDb;
+  before(async () => {
+    db = await openTestPglite();
+    await db.query(`insert into tenants (id, name) values ($1, 'events')`, [tenant]);
+    await db.query(`insert into sessions (id, tenant_id, agent_id) values ($1, $2, $2)`, [session, tenant]);
+    await db.query(
+      `insert into runs (id, tenant_id, session_id, agent_id, status, input, lease_owner)
+       values ($1, $2, $3, $2, 'running', 'hi', 'here')`,
+      [run, tenant, session],
+    );
+  });
+  after(() => db.close());
+
+  it('writes an event emitted with its step, and what follows it, only with the statement that records the step', async () => {
+    const writer = new RunEventWriter(
+      db,
+      new Announcer(new LocalBus(), createLogger('silent')),
+      tenant,
+      run,
+      'here',
+    );
+    writer.emit('tool_call', { id: 'c1' });
+    await tick();
+    writer.emit('tool_result', { id: 'c1' }, true);
+    writer.emit('text', { delta: 'a' });
+    await tick();
+    await tick();
+    // `take` waits for a batch in flight, then hands over what is left for the step's statement.
+    assert.deepEqual(
+      (await writer.take()).map((e) => e.type),
+      ['tool_result', 'text'],
+    );
+    assert.deepEqual(
+      (await readEvents(db, run)).map((e) => e.type),
+      ['tool_call'],
+    );
+  });
+});
