@@ -26,7 +26,8 @@ export function TaskDetail() {
     queryFn: async () => unwrap(await api.GET('/v1/tasks/{id}', { params: { path: { id } } })),
   });
   const runs = useQuery({
-    queryKey: ['task-runs', id, task.data?.status, task.data?.attempts],
+    // Refetched on every task event (below): a retry's new run shows even when the task ends as it was.
+    queryKey: ['task-runs', id],
     enabled: Boolean(task.data),
     queryFn: async () =>
       unwrap(await api.GET('/v1/runs', { params: { query: { task_id: id, limit: 20 } } })).data,
@@ -36,7 +37,10 @@ export function TaskDetail() {
     enabled: Boolean(task.data?.callback_url),
     queryFn: async () => unwrap(await api.GET('/v1/tasks/{id}/callbacks', { params: { path: { id } } })).data,
   });
-  const events = useTaskEvents(id, () => void client.invalidateQueries({ queryKey: ['task', id] }));
+  const events = useTaskEvents(id, () => {
+    void client.invalidateQueries({ queryKey: ['task', id] });
+    void client.invalidateQueries({ queryKey: ['task-runs', id] });
+  });
 
   const act = useMutation({
     mutationFn: async (action: 'cancel' | 'retry') =>
