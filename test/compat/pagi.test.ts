@@ -135,3 +135,18 @@ for (const { store, redis } of runs) {
     });
   });
 }
+
+describe('PAGI execute_tool without a sandbox to run it', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer('pglite', { compat: { pagi: true }, sandbox: { pools: { bwrap: { size: 0 } } } });
+  });
+  after(() => s.close());
+
+  it('answers 503 with Retry-After and the reason, not a 500', async () => {
+    const res = await post(s, '/api/v1/execute_tool', { tool_name: 'bash', code: 'true' });
+    assert.equal(res.status, 503, JSON.stringify(res.body));
+    assert.equal(res.headers.get('retry-after'), '1');
+    assert.match(JSON.stringify(res.body), /bwrap sandbox pool is turned off/);
+  });
+});

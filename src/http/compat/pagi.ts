@@ -7,6 +7,7 @@ import type { Services } from '../../app.ts';
 import { AppError } from '../../errors.ts';
 import { type Actor, writeJournal } from '../../events/journal.ts';
 import type { SandboxType } from '../../tools/sandbox/service.ts';
+import { SandboxRefusal } from '../../tools/sandbox/types.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { callerOf } from '../routes/chat.ts';
 import { authErrors, errorResponse } from '../routes/common.ts';
@@ -205,7 +206,12 @@ export const pagiRoutes =
         }
         const code = tool.code ?? req.body.code;
         if (!code) throw new AppError('validation_error', `tool ${req.body.tool_name} needs code`);
-        const out = await sandboxes.run(`pagi:${req.body.tool_name}`, tool.type, { code });
+        const out = await sandboxes.run(`pagi:${req.body.tool_name}`, tool.type, { code }).catch((err) => {
+          // No sandbox to run it (the pool is off, exhausted or its breaker open): try again later.
+          if (err instanceof SandboxRefusal)
+            throw new AppError('unavailable', err.message, { retryAfter: 1 });
+          throw err;
+        });
         await writeJournal(db, actor(req), {
           action: 'pagi.execute_tool',
           target: req.body.tool_name,
