@@ -9,7 +9,7 @@ import type { Authenticator } from './auth/authenticator.ts';
 import { bootstrap } from './auth/bootstrap.ts';
 import type { TenantService } from './auth/tenants.ts';
 import { Closers } from './compose/closers.ts';
-import { buildDomain } from './compose/domain.ts';
+import { AGENT_BUDGETS_TOPIC, buildDomain } from './compose/domain.ts';
 import { buildRuntime } from './compose/runtime.ts';
 import { startServing } from './compose/serving.ts';
 import { openStore, storeHealth } from './compose/store.ts';
@@ -20,6 +20,7 @@ import type { Db } from './db/db.ts';
 import type { LiveBus } from './events/bus.ts';
 import type { PushNotifier } from './interop/a2a/push.ts';
 import type { Memory } from './memory/memory.ts';
+import type { AgentBudgets } from './models/agent-budgets.ts';
 import { createModelGateway } from './models/create-gateway.ts';
 import type { Gateway } from './models/gateway.ts';
 import type { OutboundNetwork } from './net/outbound.ts';
@@ -149,12 +150,39 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const health = new HealthRegistry();
     registerHealthGauge(metrics.registry, health);
     let queue: QueueRunner | undefined;
-    const domain = buildDomain({ config, db, bus, metrics, health, policies, queue: () => queue });
+    let agentBudgets: AgentBudgets | undefined;
+    const domain = buildDomain({
+      config,
+      db,
+      bus,
+      metrics,
+      health,
+      policies,
+      queue: () => queue,
+      agentBudgetsChanged: (tenantId, names) => agentBudgets?.forget(tenantId, names),
+    });
 
-    const modelGateway = createModelGateway({ config, db, log, metrics, health, policies });
+    const modelGateway = createModelGateway({
+      config,
+      db,
+      log,
+      metrics,
+      health,
+      policies,
+      agentBudget: (tenantId, name) => domain.agents.budgetOf(tenantId, name),
+    });
     // After the queue and the runtime: running tasks may still call models; this writes their usage.
     closers.add('model gateway', () => modelGateway.close());
     const models = modelGateway.gateway;
+    agentBudgets = modelGateway.agentBudgets;
+    // An admin changed an agent's own budget through another process: read it again at the next call.
+    closers.add(
+      'agent budget changes',
+      await bus.subscribe(AGENT_BUDGETS_TOPIC, (message) => {
+        const { tenant_id, names } = JSON.parse(message) as { tenant_id: string; names: string[] };
+        agentBudgets?.forget(tenant_id, names);
+      }),
+    );
 
     const { tenantName, agents, tasks } = domain;
     const toolset = await buildTools(

@@ -5,6 +5,7 @@ import {
   visibleParam,
   visibleSql,
 } from '../auth/ownership.ts';
+import type { BudgetLimits } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { listPage, type Page } from '../db/page.ts';
@@ -45,8 +46,21 @@ const plainColumns = [
   'runtime_url',
   'multi_agent_id',
 ] as const;
-const jsonColumns = ['tools', 'skills', 'knowledge', 'task_types', 'handoffs', 'metadata'] as const;
+const jsonColumns = ['tools', 'skills', 'knowledge', 'task_types', 'handoffs', 'metadata', 'budget'] as const;
 const allColumns = [...plainColumns, ...jsonColumns];
+
+/**
+ * An agent's own budget caps what its keys may spend: only a tenant admin (or a caller inside the
+ * process, who passes no viewer) may set, change or clear it. A key without the admin scope that
+ * sends `budget` at all is refused (403) and nothing changes, so it cannot lift its own cap.
+ */
+function assertMaySetBudget(viewer: Viewer | undefined, input: { budget?: unknown }, what: string): void {
+  if (input.budget === undefined || !viewer || viewer.admin) return;
+  throw new AppError('forbidden', `only a tenant admin may set the budget of ${what}`);
+}
+
+/** Told the tenant and agent names whose own budget may have changed (the gateway caches them). */
+export type BudgetChanged = (tenantId: string, names: string[]) => void;
 
 const withoutUndefined = <T extends object>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -58,7 +72,29 @@ export class AgentService {
     private readonly defaultModel: string,
     /** Whether the tenant's policy lets `runtime_url` point at a private address. */
     private readonly allowPrivateEgress: (tenantId: string) => Promise<boolean> = async () => false,
+    private readonly budgetChanged: BudgetChanged = () => {},
   ) {}
+
+  /**
+   * The own budget of the agent named exactly `name` (the name the model gateway bills, as
+   * tenants.yaml's `budgets.agents` keys are), or null when it has none or there is no such agent.
+   */
+  async budgetOf(tenantId: string, name: string): Promise<BudgetLimits | null> {
+    const [row] = await this.db.query<{ budget: BudgetLimits | null }>(
+      'select budget from agents where tenant_id = $1 and name = $2',
+      [tenantId, name],
+    );
+    return row?.budget ?? null;
+  }
+
+  /** The own budgets of a tenant's agents that have one, by name. */
+  async budgets(tenantId: string): Promise<Record<string, BudgetLimits>> {
+    const rows = await this.db.query<{ name: string; budget: BudgetLimits }>(
+      'select name, budget from agents where tenant_id = $1 and budget is not null',
+      [tenantId],
+    );
+    return Object.fromEntries(rows.map((r) => [r.name, r.budget]));
+  }
 
   /** A remote agent's runtime URL obeys the SSRF rules when it is set (and again at every call). */
   private async checkRuntimeUrl(tenantId: string, url: string | null | undefined): Promise<void> {
@@ -67,9 +103,16 @@ export class AgentService {
 
   /**
    * Creates an agent owned by `owner` (the creating user); with `template_id`, template values fill
-   * every field the request did not send.
+   * every field the request did not send. With a viewer, a `budget` needs the admin scope.
    */
-  async create(tenantId: string, input: CreateAgentInput, who: Actor, owner?: string): Promise<Agent> {
+  async create(
+    tenantId: string,
+    input: CreateAgentInput,
+    who: Actor,
+    owner?: string,
+    viewer?: Viewer,
+  ): Promise<Agent> {
+    assertMaySetBudget(viewer, input, `agent ${input.name}`);
     await this.checkRuntimeUrl(tenantId, input.runtime_url);
     const base: Omit<Agent, 'id' | 'tenant_id' | 'version' | 'created_at' | 'updated_at' | 'name' | 'owner'> =
       {
@@ -89,6 +132,7 @@ export class AgentService {
         template_id: null,
         runtime_url: null,
         multi_agent_id: null,
+        budget: null,
       };
     if (input.template_id) {
       const t = await this.templates.get(tenantId, input.template_id);
@@ -107,12 +151,12 @@ export class AgentService {
     }
     const agent = { ...base, ...withoutUndefined(input), id: newId(), tenant_id: tenantId };
     const params = allColumns.map((c) =>
-      jsonColumns.includes(c as never) ? JSON.stringify(agent[c]) : agent[c],
+      jsonColumns.includes(c as never) && agent[c] !== null ? JSON.stringify(agent[c]) : agent[c],
     );
     const placeholders = allColumns.map(
       (c, i) => `$${i + 3}${jsonColumns.includes(c as never) ? '::jsonb' : ''}`,
     );
-    return this.db.transaction(async (tx) => {
+    const created = await this.db.transaction(async (tx) => {
       try {
         const [row] = await tx.query<AgentRow>(
           `insert into agents (id, tenant_id, ${allColumns.join(', ')}, owner)
@@ -127,6 +171,8 @@ export class AgentService {
         throw err;
       }
     });
+    if (created.budget) this.budgetChanged(tenantId, [created.name]);
+    return created;
   }
 
   /** An agent by id; with a viewer, another user's private agent is not found (404). */
@@ -181,7 +227,7 @@ export class AgentService {
     );
   }
 
-  /** Changes only the fields present in `input`, and bumps the version. */
+  /** Changes only the fields present in `input`, and bumps the version. With a viewer, `budget` needs admin. */
   async update(
     tenantId: string,
     id: string,
@@ -192,12 +238,21 @@ export class AgentService {
     if (viewer) {
       const current = await this.get(tenantId, id, viewer);
       if (input.visibility !== undefined) assertMayChangeVisibility(viewer, current, `agent ${current.name}`);
+      assertMaySetBudget(viewer, input, `agent ${current.name}`);
     }
     await this.checkRuntimeUrl(tenantId, input.runtime_url);
     const set = patchSet(input, { plain: plainColumns, json: jsonColumns }, 3);
     if (!set.sql) return this.get(tenantId, id);
-    return this.db.transaction(async (tx) => {
+    const { agent, before } = await this.db.transaction(async (tx) => {
       try {
+        // The name before a rename: the gateway's cache of own budgets is keyed by name.
+        const [old] =
+          input.name !== undefined
+            ? await tx.query<{ name: string }>(
+                'select name from agents where tenant_id = $1 and id = $2 for update',
+                [tenantId, id],
+              )
+            : [];
         const [row] = await tx.query<AgentRow>(
           `update agents set ${set.sql}, version = version + 1, updated_at = now()
            where tenant_id = $1 and id = $2 returning *`,
@@ -207,27 +262,33 @@ export class AgentService {
         await writeJournal(tx, who, {
           action: 'agent.update',
           target: id,
-          data: { fields: Object.keys(input) },
+          data: { fields: Object.keys(input), ...(input.budget !== undefined && { budget: input.budget }) },
         });
-        return toAgent(row);
+        return { agent: toAgent(row), before: old?.name };
       } catch (err) {
         if (isUniqueViolation(err))
           throw new AppError('conflict', `an agent named ${input.name} already exists`);
         throw err;
       }
     });
+    if (input.budget !== undefined || (before !== undefined && before !== agent.name && agent.budget)) {
+      this.budgetChanged(tenantId, before && before !== agent.name ? [before, agent.name] : [agent.name]);
+    }
+    return agent;
   }
 
   async delete(tenantId: string, id: string, who: Actor, viewer?: Viewer): Promise<void> {
     if (viewer) await this.get(tenantId, id, viewer);
-    await this.db.transaction(async (tx) => {
-      const rows = await tx.query('delete from agents where tenant_id = $1 and id = $2 returning id', [
-        tenantId,
-        id,
-      ]);
-      if (rows.length === 0) throw notFound('agent', id);
+    const gone = await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ name: string; budget: BudgetLimits | null }>(
+        'delete from agents where tenant_id = $1 and id = $2 returning name, budget',
+        [tenantId, id],
+      );
+      if (!row) throw notFound('agent', id);
       await writeJournal(tx, who, { action: 'agent.delete', target: id });
+      return row;
     });
+    if (gone.budget) this.budgetChanged(tenantId, [gone.name]);
   }
 
   /** Which of `ids` are not agents of this tenant. */

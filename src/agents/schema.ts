@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { budgetLimits } from '../config/tenant-policy.ts';
 import { pageFields } from '../db/page.ts';
 
 /**
@@ -67,6 +68,16 @@ export const agentFields = {
     .max(2000)
     .nullable(),
   multi_agent_id: z.uuid().nullable(),
+  /**
+   * The agent's own budget, the shape of tenants.yaml's `budgets.agents.<name>`. Setting, changing
+   * or clearing it needs the admin scope (a key must not lift its own cap). Where tenants.yaml has an
+   * entry for the agent too, the stricter limit of each applies; null leaves tenants.yaml alone.
+   */
+  budget: budgetLimits
+    .nullable()
+    .describe(
+      "the agent's own budget (admin scope to set); with a tenants.yaml entry for the agent, the stricter limit of each applies",
+    ),
 };
 
 export const createAgentBody = z

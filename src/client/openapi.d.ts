@@ -353,6 +353,13 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: {
+                                /** @description the agent's own budget (admin scope to set); with a tenants.yaml entry for the agent, the stricter limit of each applies */
+                                budget: {
+                                    cost_per_day?: number;
+                                    cost_per_month?: number;
+                                    tokens_per_day?: number;
+                                    tokens_per_month?: number;
+                                } | null;
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
@@ -467,7 +474,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create an agent */
+        /** Create an agent (`budget` needs the admin scope) */
         post: {
             parameters: {
                 query?: never;
@@ -478,6 +485,13 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description the agent's own budget (admin scope to set); with a tenants.yaml entry for the agent, the stricter limit of each applies */
+                        budget?: {
+                            cost_per_day?: number;
+                            cost_per_month?: number;
+                            tokens_per_day?: number;
+                            tokens_per_month?: number;
+                        } | null;
                         description?: string;
                         /** @enum {string} */
                         env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
@@ -521,6 +535,13 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description the agent's own budget (admin scope to set); with a tenants.yaml entry for the agent, the stricter limit of each applies */
+                            budget: {
+                                cost_per_day?: number;
+                                cost_per_month?: number;
+                                tokens_per_day?: number;
+                                tokens_per_month?: number;
+                            } | null;
                             created_at: string;
                             description: string;
                             /** @enum {string} */
@@ -663,6 +684,13 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description the agent's own budget (admin scope to set); with a tenants.yaml entry for the agent, the stricter limit of each applies */
+                            budget: {
+                                cost_per_day?: number;
+                                cost_per_month?: number;
+                                tokens_per_day?: number;
+                                tokens_per_month?: number;
+                            } | null;
                             created_at: string;
                             description: string;
                             /** @enum {string} */
@@ -864,7 +892,7 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Change the fields sent; the version goes up by one */
+        /** Change the fields sent; the version goes up by one (`budget` needs the admin scope) */
         patch: {
             parameters: {
                 query?: never;
@@ -878,6 +906,13 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description the agent's own budget (admin scope to set); with a tenants.yaml entry for the agent, the stricter limit of each applies */
+                        budget?: {
+                            cost_per_day?: number;
+                            cost_per_month?: number;
+                            tokens_per_day?: number;
+                            tokens_per_month?: number;
+                        } | null;
                         description?: string;
                         /** @enum {string} */
                         env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
@@ -918,6 +953,13 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description the agent's own budget (admin scope to set); with a tenants.yaml entry for the agent, the stricter limit of each applies */
+                            budget: {
+                                cost_per_day?: number;
+                                cost_per_month?: number;
+                                tokens_per_day?: number;
+                                tokens_per_month?: number;
+                            } | null;
                             created_at: string;
                             description: string;
                             /** @enum {string} */
@@ -1605,6 +1647,13 @@ export interface paths {
                     content: {
                         "application/json": {
                             agents: {
+                                /** @description the agent's own budget (admin scope to set); with a tenants.yaml entry for the agent, the stricter limit of each applies */
+                                budget: {
+                                    cost_per_day?: number;
+                                    cost_per_month?: number;
+                                    tokens_per_day?: number;
+                                    tokens_per_month?: number;
+                                } | null;
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
@@ -1840,6 +1889,13 @@ export interface paths {
                     content: {
                         "application/json": {
                             agent: {
+                                /** @description the agent's own budget (admin scope to set); with a tenants.yaml entry for the agent, the stricter limit of each applies */
+                                budget: {
+                                    cost_per_day?: number;
+                                    cost_per_month?: number;
+                                    tokens_per_day?: number;
+                                    tokens_per_month?: number;
+                                } | null;
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
@@ -11901,7 +11957,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The tenant's budgets (tenants.yaml) with what this day or month has used and what remains */
+        /** The tenant's budgets (tenants.yaml, and agents' own: the stricter of each) with what this day or month has used and what remains */
         get: {
             parameters: {
                 query?: never;

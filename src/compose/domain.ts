@@ -1,4 +1,4 @@
-import { AgentService } from '../agents/agents.ts';
+import { AgentService, type BudgetChanged } from '../agents/agents.ts';
 import { MultiAgentService } from '../agents/multi-agents.ts';
 import { TemplateService } from '../agents/templates.ts';
 import { ApiKeyService } from '../auth/api-keys.ts';
@@ -26,13 +26,27 @@ export interface DomainDeps {
   policies: TenantPolicies;
   /** The in-process queue, once started (the scheduler is woken through it). */
   queue: () => QueueRunner | undefined;
+  /** Agents' own budgets changed: this process's gateway forgets them (others hear it on the bus). */
+  agentBudgetsChanged?: BudgetChanged;
 }
 
 /** Bus topic: a schedule was created or changed, so the schedulers of the fleet look again. */
 export const SCHEDULES_TOPIC = 'agentry_schedules';
 
+/** Bus topic: agents' own budgets changed (`{tenant_id, names}`), so every gateway reads them again. */
+export const AGENT_BUDGETS_TOPIC = 'agentry_agent_budgets';
+
 /** Tenants, keys, agents and the task queue's API side: plain services over the store, nothing to close. */
-export function buildDomain({ config, db, bus, metrics, health, policies, queue }: DomainDeps) {
+export function buildDomain({
+  config,
+  db,
+  bus,
+  metrics,
+  health,
+  policies,
+  queue,
+  agentBudgetsChanged,
+}: DomainDeps) {
   const tenants = new TenantService(db);
   const keys = new ApiKeyService(db, config.auth.key_cache_ms);
   const templates = new TemplateService(db);
@@ -40,7 +54,16 @@ export function buildDomain({ config, db, bus, metrics, health, policies, queue 
   // The tenant policy's switch for outbound requests to private addresses (net/ssrf.ts).
   const allowPrivateEgress = async (tenantId: string) =>
     policies.get(await tenantName(tenantId)).network.allow_private_egress;
-  const agents = new AgentService(db, templates, config.models.default_model, allowPrivateEgress);
+  const agents = new AgentService(
+    db,
+    templates,
+    config.models.default_model,
+    allowPrivateEgress,
+    (tenantId, names) => {
+      agentBudgetsChanged?.(tenantId, names);
+      bus.publish(AGENT_BUDGETS_TOPIC, JSON.stringify({ tenant_id: tenantId, names })).catch(() => {});
+    },
+  );
   const tasks = new TaskService(db, bus, agents, policies);
   health.register('queue', {
     essential: false,

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseYamlWithSchema } from './yaml.ts';
 
-const limits = z
+/** Budget limits: tenants.yaml's tenant-wide and per-agent entries, and an agent's own `budget`. */
+export const budgetLimits = z
   .object({
     tokens_per_day: z.number().int().positive().optional(),
     tokens_per_month: z.number().int().positive().optional(),
@@ -11,7 +12,7 @@ const limits = z
     cost_per_month: z.number().positive().optional(),
   })
   .strict();
-export type BudgetLimits = z.infer<typeof limits>;
+export type BudgetLimits = z.infer<typeof budgetLimits>;
 
 const rate = z
   .object({
@@ -71,9 +72,12 @@ export const tenantPolicySchema = z
       .object({ allow: z.array(z.string().min(1)).optional(), deny: z.array(z.string().min(1)).default([]) })
       .strict()
       .prefault({}),
-    /** Tenant-wide budgets, plus per-agent (persona) budgets keyed by agent name. */
-    budgets: limits
-      .extend({ agents: z.record(z.string(), limits).default({}) })
+    /**
+     * Tenant-wide budgets, plus per-agent (persona) budgets keyed by agent name. An agent's own
+     * `budget` (set through the API by an admin) applies beside its entry here: the stricter wins.
+     */
+    budgets: budgetLimits
+      .extend({ agents: z.record(z.string(), budgetLimits).default({}) })
       .strict()
       .prefault({}),
     rate_limits: rate.extend({ per_key: rate.optional() }).strict().prefault({}),

@@ -12,7 +12,8 @@ export function patchSet(
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue;
     if (columns.json.includes(key)) {
-      params.push(JSON.stringify(value));
+      // null is SQL NULL, not the JSON value null, so `is null` finds a cleared column.
+      params.push(value === null ? null : JSON.stringify(value));
       parts.push(`${key} = $${firstParam + params.length - 1}::jsonb`);
     } else if (columns.plain.includes(key)) {
       params.push(value);

@@ -7,6 +7,7 @@ import type { Db } from '../db/db.ts';
 import type { HealthRegistry } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { type AgentBudgetSource, AgentBudgets } from './agent-budgets.ts';
 import { AllottedCounters } from './allotments.ts';
 import { registerBudgetGauge } from './budget-gauge.ts';
 import { ModelCatalog } from './catalog.ts';
@@ -63,11 +64,15 @@ export interface ModelGatewayDeps {
   metrics: Metrics;
   health: HealthRegistry;
   policies: TenantPolicies;
+  /** Reads an agent's own budget (the agents' service); none: tenants.yaml's budgets alone. */
+  agentBudget?: AgentBudgetSource;
   env?: Record<string, string | undefined>;
 }
 
 export interface ModelGatewayHandle {
   gateway: Gateway;
+  /** The agents' own budgets the gateway holds: `forget` them when they change. */
+  agentBudgets?: AgentBudgets;
   /** Stops the flush loop (every `models.flush_ms`), flushes one last time, closes Redis. */
   close(): Promise<void>;
 }
@@ -95,6 +100,7 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
   const budgets = new AllottedCounters(budgetStore);
   const rates = new AllottedCounters(rateStore);
   const usage = new UsageRecorder(db, log);
+  const agentBudgets = deps.agentBudget ? new AgentBudgets(deps.agentBudget) : undefined;
   let sweeps = 0;
   // The periodic flush lets busy allotments keep a slice of headroom; an explicit one gives back all.
   const flush = async (keepWarm = false) => {
@@ -113,7 +119,7 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
     catalog: new ModelCatalog(m, providers),
     mock: providers.get('mock') as MockProvider,
     policy: new ModelPolicy(policies),
-    admission: new Limits(policies, budgets, rates, log),
+    admission: new Limits(policies, budgets, rates, log, agentBudgets),
     usage,
     telemetry: new ModelTelemetry(metrics.agents),
     options: {
@@ -165,6 +171,7 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
   let closing: Promise<void> | undefined;
   return {
     gateway,
+    agentBudgets,
     close: () => {
       closing ??= (async () => {
         clearInterval(timer);

@@ -2,6 +2,7 @@ import type { BudgetLimits, TenantPolicies, TenantPolicy } from '../config/tenan
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Admission, AdmissionRequest, Ticket } from './admission.ts';
+import type { AgentBudgets } from './agent-budgets.ts';
 import type { AllottedCounters, CounterSpec } from './allotments.ts';
 
 type Metric = 'tokens' | 'cost' | 'requests';
@@ -19,6 +20,10 @@ interface Need {
  * A call reserves its worst case on every counter that applies, or is refused with 429 naming the
  * limit; settling the ticket replaces the worst case by the real usage. When a store cannot be
  * reached, a tenant with `fail_open` is served (and it is logged), any other gets 503.
+ *
+ * An agent's budget is its tenants.yaml entry (`budgets.agents.<name>`) and its own `budget` field
+ * (`agentBudgets`), limit by limit the stricter of the two where both set one; both count on the
+ * same counters, so changing or clearing either never resets what the agent has used.
  */
 export class Limits implements Admission {
   /**
@@ -33,13 +38,47 @@ export class Limits implements Admission {
     private readonly budgets: AllottedCounters,
     private readonly rates: AllottedCounters,
     private readonly log: Logger,
+    /** Agents' own budgets; none: tenants.yaml alone. */
+    private readonly agentBudgets?: AgentBudgets,
     private readonly now: () => number = Date.now,
   ) {}
 
   admit(req: AdmissionRequest): Promise<Ticket> | Ticket {
     const policy = this.policies.get(req.ctx.tenantName);
+    const agent = req.ctx.agentName;
+    const own = agent && this.agentBudgets ? this.agentBudgets.get(req.ctx.tenantId, agent) : null;
+    // Known (the usual case): admitted without waiting; otherwise once the store has answered.
+    if (own instanceof Promise) {
+      return own.then(
+        (budget) => this.admitWith(policy, budget, req),
+        (err) => this.admitWith(policy, this.ownBudgetUnknown(policy, req, err), req),
+      );
+    }
+    return this.admitWith(policy, own, req);
+  }
+
+  /** The agent's own budget cannot be read: 503 as for the counters, or tenants.yaml alone (fail_open). */
+  private ownBudgetUnknown(policy: TenantPolicy, req: AdmissionRequest, err: unknown): null {
+    if (!policy.fail_open) {
+      throw new AppError('store_unavailable', 'the budget and rate-limit store cannot be reached', {
+        cause: err,
+        retryAfter: 1,
+      });
+    }
+    this.log.warn(
+      { err, tenant: req.ctx.tenantName, agent: req.ctx.agentName, request_id: req.ctx.requestId },
+      "agent's own budget unreadable: applying tenants.yaml's alone (fail_open)",
+    );
+    return null;
+  }
+
+  private admitWith(
+    policy: TenantPolicy,
+    own: BudgetLimits | null,
+    req: AdmissionRequest,
+  ): Promise<Ticket> | Ticket {
     const now = this.now();
-    const needs = this.needs(policy, req, now);
+    const needs = this.needs(policy, own, req, now);
     if (needs.budgetNeeds.length === 0 && needs.rateNeeds.length === 0) return noopTicket;
     const held: Held[] = [
       {
@@ -110,7 +149,12 @@ export class Limits implements Admission {
     return ticketFor(held);
   }
 
-  private needs(policy: TenantPolicy, req: AdmissionRequest, now: number): CachedNeeds {
+  private needs(
+    policy: TenantPolicy,
+    own: BudgetLimits | null,
+    req: AdmissionRequest,
+    now: number,
+  ): CachedNeeds {
     const minute = Math.floor(now / 60_000);
     if (minute !== this.cacheMinute || this.needsCache.size >= MAX_CACHED) {
       this.needsCache.clear();
@@ -119,12 +163,14 @@ export class Limits implements Admission {
     const { ctx } = req;
     const key = `${ctx.tenantId}\n${ctx.agentName ?? ''}\n${ctx.keyId ?? ''}\n${ctx.tenantName}`;
     let cached = this.needsCache.get(key);
-    // A reloaded tenants.yaml brings new policy objects: their needs are worked out again.
-    if (cached?.policy !== policy) {
-      const budgetNeeds = this.budgetNeeds(policy, req, now);
+    // A reloaded tenants.yaml brings new policy objects, and an agent's budget read again a new
+    // object: their needs are worked out again.
+    if (cached?.policy !== policy || cached.own !== own) {
+      const budgetNeeds = this.budgetNeeds(policy, own, req, now);
       const rateNeeds = this.rateNeeds(policy, req, now);
       cached = {
         policy,
+        own,
         budgetNeeds,
         rateNeeds,
         budgetSpecs: budgetNeeds.map((n) => n.spec),
@@ -135,12 +181,20 @@ export class Limits implements Admission {
     return cached;
   }
 
-  private budgetNeeds(policy: TenantPolicy, req: AdmissionRequest, now: number): Need[] {
+  private budgetNeeds(
+    policy: TenantPolicy,
+    own: BudgetLimits | null,
+    req: AdmissionRequest,
+    now: number,
+  ): Need[] {
     const needs: Need[] = [];
     const t = req.ctx.tenantId;
     addBudget(needs, policy.budgets, `b:${t}:t`, `tenant ${req.ctx.tenantName}`, now);
     const agent = req.ctx.agentName;
-    const agentLimits = agent ? policy.budgets.agents[agent] : undefined;
+    // Own-property check: an agent named "constructor" must not find Object.prototype's.
+    const fromFile =
+      agent && Object.hasOwn(policy.budgets.agents, agent) ? policy.budgets.agents[agent] : undefined;
+    const agentLimits = stricter(fromFile, own ?? undefined);
     if (agent && agentLimits) addBudget(needs, agentLimits, `b:${t}:a:${agent}`, `agent ${agent}`, now);
     return needs;
   }
@@ -176,6 +230,7 @@ const noopTicket: Ticket = { settle() {} };
 
 interface CachedNeeds {
   policy: TenantPolicy;
+  own: BudgetLimits | null;
   budgetNeeds: Need[];
   rateNeeds: Need[];
   budgetSpecs: CounterSpec[];
@@ -217,6 +272,19 @@ const MAX_CACHED = 10_000;
 
 function cancel({ counters, needs, amounts }: Held) {
   for (const [i, n] of needs.entries()) counters.settle(n.spec, amounts[i]!, 0);
+}
+
+/** Limit by limit, the smaller of two budgets where both set it, else whichever sets it. */
+export function stricter(a: BudgetLimits | undefined, b: BudgetLimits | undefined): BudgetLimits | undefined {
+  if (!a || !b) return a ?? b;
+  const out: BudgetLimits = {};
+  for (const k of ['tokens_per_day', 'tokens_per_month', 'cost_per_day', 'cost_per_month'] as const) {
+    const x = a[k];
+    const y = b[k];
+    const v = x === undefined ? y : y === undefined ? x : Math.min(x, y);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }
 
 function addBudget(needs: Need[], limits: BudgetLimits, prefix: string, who: string, now: number) {

@@ -1,5 +1,6 @@
 import type { BudgetLimits, TenantPolicy } from '../config/tenant-policy.ts';
 import type { Queryable } from '../db/db.ts';
+import { stricter } from './limits.ts';
 
 /** Time buckets of a usage series and their length. */
 export const usageBuckets = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
@@ -67,12 +68,15 @@ export interface BudgetStatus {
 
 /**
  * Each budget of a tenant's policy with what its period has used so far, from the usage rows (the
- * limiter's counters also hold reservations in flight, so they run a little ahead of this).
+ * limiter's counters also hold reservations in flight, so they run a little ahead of this). An
+ * agent's limits are those the gateway enforces: its tenants.yaml entry and its own budget
+ * (`ownBudgets`, by agent name), the stricter of each.
  */
 export async function budgetStatus(
   db: Queryable,
   tenantId: string,
   policy: TenantPolicy,
+  ownBudgets: Record<string, BudgetLimits> = {},
   now = new Date(),
 ): Promise<BudgetStatus[]> {
   const dayStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
@@ -113,6 +117,13 @@ export async function budgetStatus(
   };
   const { agents, ...tenantLimits } = policy.budgets;
   add('tenant', null, tenantLimits);
-  for (const [name, limits] of Object.entries(agents)) add('agent', name, limits);
+  const names = new Set([...Object.keys(agents), ...Object.keys(ownBudgets)]);
+  for (const name of names) {
+    const limits = stricter(
+      Object.hasOwn(agents, name) ? agents[name] : undefined,
+      Object.hasOwn(ownBudgets, name) ? ownBudgets[name] : undefined,
+    );
+    if (limits) add('agent', name, limits);
+  }
   return out;
 }

@@ -86,6 +86,53 @@ describe('web console: agents', () => {
     ]);
   });
 
+  it("edits the agent's own budget as an admin, beside tenants.yaml's entry; a write key only sees it", async () => {
+    s.app.services.policies.set({
+      tenants: { default: { budgets: { agents: { capped: { tokens_per_month: 900_000 } } } } },
+    });
+    const { body: a } = await s.request('POST', '/v1/agents', { body: { name: 'capped' } });
+    await page.goto(`${s.url}/agents/${a.id}`);
+    await page.getByRole('heading', { name: 'capped' }).waitFor();
+    await page.getByText('tokens per month: 900000').waitFor();
+    const perDay = page.getByLabel('Tokens per day');
+    await perDay.fill('lots');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('A whole number above 0, or empty.').waitFor();
+    assert.equal(await perDay.getAttribute('aria-invalid'), 'true');
+    await perDay.fill('5000');
+    await page.getByLabel('Cost per month').fill('2.5');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText(/Saved \(version 2\)/).waitFor();
+    assert.deepEqual((await s.request('GET', `/v1/agents/${a.id}`)).body.budget, {
+      tokens_per_day: 5000,
+      cost_per_month: 2.5,
+    });
+
+    const writer = await s.request('POST', '/v1/keys', { body: { name: 'writer', scopes: ['write'] } });
+    const other = await browser.newPage();
+    try {
+      await openSignedIn(other, s.url, writer.body.secret, `/agents/${a.id}`);
+      await other.getByText('Only a tenant admin may change this agent’s budget.').waitFor();
+      assert.equal(await other.getByLabel('Tokens per day').inputValue(), '5000');
+      assert.equal(await other.getByLabel('Tokens per day').isDisabled(), true);
+      await other.getByLabel('Description', { exact: true }).fill('changed by a writer');
+      await other.getByRole('button', { name: 'Save changes' }).click();
+      await other.getByText(/Saved \(version 3\)/).waitFor();
+    } finally {
+      await other.close();
+    }
+
+    await page.reload();
+    await page.getByLabel('Tokens per day').fill('');
+    await page.getByLabel('Cost per month').fill('');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText(/Saved \(version 4\)/).waitFor();
+    const after = (await s.request('GET', `/v1/agents/${a.id}`)).body;
+    assert.equal(after.budget, null, 'emptied: tenants.yaml alone applies');
+    assert.equal(after.description, 'changed by a writer');
+    s.app.services.policies.set({});
+  });
+
   it('shows an API refusal with its request id', async () => {
     await page.goto(`${s.url}/agents/new`);
     await page.getByLabel('Name', { exact: true }).fill('editor');

@@ -26,6 +26,7 @@ const full = {
   source: 'generated',
   runtime_url: 'https://runtime.example.com/agent',
   multi_agent_id: null,
+  budget: { tokens_per_day: 100_000, tokens_per_month: 2_000_000, cost_per_day: 1.5, cost_per_month: 30 },
 };
 
 for (const store of stores) {

@@ -26,8 +26,16 @@ export type Deployment = z.infer<typeof deploymentSchema>;
 
 export const deploymentList = z.object({ data: z.array(deploymentSchema) });
 
-/** An agent whose code is deployed from a local project: source and env are set by the server. */
-export const localDevBody = createAgentBody.omit({ source: true, env: true, template_id: true });
+/**
+ * An agent whose code is deployed from a local project: source and env are set by the server. Its
+ * budget is an admin's to set afterwards (PATCH /v1/agents/{id}), not the deploying key's.
+ */
+export const localDevBody = createAgentBody.omit({
+  source: true,
+  env: true,
+  template_id: true,
+  budget: true,
+});
 export type LocalDevInput = z.infer<typeof localDevBody>;
 
 export const localDevAnswer = z.object({

@@ -20,17 +20,17 @@ export const agentRoutes =
         config: { auth: 'write' },
         schema: {
           tags,
-          summary: 'Create an agent',
+          summary: 'Create an agent (`budget` needs the admin scope)',
           body: createAgentBody,
           response: { 201: agentSchema, ...authErrors },
         },
       },
-      async (req, reply) =>
-        reply
-          .code(201)
-          .send(
-            await agents.create(principalOf(req).tenantId, req.body, actorOf(req), principalOf(req).userId),
-          ),
+      async (req, reply) => {
+        const p = principalOf(req);
+        // The viewer carries the admin scope: `budget` is an admin's to set (403 otherwise).
+        const agent = await agents.create(p.tenantId, req.body, actorOf(req), p.userId, viewerOf(req));
+        return reply.code(201).send(agent);
+      },
     );
 
     app.get(
@@ -65,7 +65,7 @@ export const agentRoutes =
         config: { auth: 'write' },
         schema: {
           tags,
-          summary: 'Change the fields sent; the version goes up by one',
+          summary: 'Change the fields sent; the version goes up by one (`budget` needs the admin scope)',
           params: agentParams,
           body: updateAgentBody,
           response: { 200: agentSchema, ...authErrors },

@@ -69,7 +69,7 @@ const budget = z.object({
 
 /** GET /v1/usage: the caller's tenant's model usage by day, agent and model. */
 export const usageRoutes =
-  ({ models, db, policies }: Services): FastifyPluginAsync =>
+  ({ models, db, policies, agents }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     app.get(
@@ -159,14 +159,15 @@ export const usageRoutes =
         schema: {
           tags: ['models'],
           summary:
-            "The tenant's budgets (tenants.yaml) with what this day or month has used and what remains",
+            "The tenant's budgets (tenants.yaml, and agents' own: the stricter of each) with what this day or month has used and what remains",
           response: { 200: z.object({ data: z.array(budget) }), ...authErrors },
         },
       },
       async (req) => {
         const principal = principalOf(req);
         await models.usage.flush().catch((err) => req.log.warn({ err }, 'usage flush before query failed'));
-        return { data: await budgetStatus(db, principal.tenantId, policies.get(principal.tenantName)) };
+        const own = await agents.budgets(principal.tenantId);
+        return { data: await budgetStatus(db, principal.tenantId, policies.get(principal.tenantName), own) };
       },
     );
   };

@@ -1,7 +1,8 @@
 import { useId, useState } from 'react';
+import { useAuth } from '../../auth';
 import { ErrorNote } from '../../components/ErrorNote';
 import { CheckList } from './CheckList';
-import { type Draft, type Field, problems } from './draft';
+import { budgetKeys, type Draft, type Field, problems } from './draft';
 import { useAllAgents, useKnowledgeBases, useModels, usePolicy, useTools } from './queries';
 import { TaskTypes } from './TaskTypes';
 
@@ -35,6 +36,8 @@ export function AgentForm({
   const kbs = useKnowledgeBases();
   const agents = useAllAgents();
   const policy = usePolicy();
+  // An agent's own budget caps its keys: only an admin may change it (the server refuses others).
+  const admin = useAuth().can('admin');
   const errors = problems(d);
   const shown = tried
     ? errors
@@ -64,7 +67,7 @@ export function AgentForm({
     'aria-describedby': shown.has(k === 'metadataText' ? 'metadata' : k) ? `${id}-${k}-error` : undefined,
   });
   const modelChoices = [...new Set([...(models.data ?? []), ...(d.model ? [d.model] : [])])];
-  const budget = policy.data?.policy.budgets.agents[d.name];
+  const fromFile = policy.data?.policy.budgets.agents[d.name];
 
   return (
     <form
@@ -240,24 +243,55 @@ export function AgentForm({
             onChange={(e) => set('metadataText', e.target.value)}
           />,
         )}
-        <div className="field">
-          <p className="label">Budgets</p>
-          {budget && Object.keys(budget).length > 0 ? (
-            <ul>
-              {Object.entries(budget).map(([k, v]) => (
-                <li key={k}>
-                  {k.replaceAll('_', ' ')}: <strong>{String(v)}</strong>
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <p className="muted">No budget of its own; the tenant’s budgets apply.</p>
-          )}
+        <fieldset className="plain budget" disabled={!admin}>
+          <legend className="label">Budget</legend>
+          <div className="grid2">
+            {budgetKeys.map((k) => (
+              <div className="field" key={k}>
+                <label htmlFor={`${id}-budget.${k}`}>
+                  {k.startsWith('tokens') ? 'Tokens' : 'Cost'} per {k.endsWith('day') ? 'day' : 'month'}
+                </label>
+                <input
+                  {...aria(`budget.${k}`)}
+                  inputMode={k.startsWith('tokens') ? 'numeric' : 'decimal'}
+                  placeholder="no limit"
+                  value={d.budget[k]}
+                  onChange={(e) => set('budget', { ...d.budget, [k]: e.target.value })}
+                />
+                {shown.get(`budget.${k}`) ? (
+                  <p id={`${id}-budget.${k}-error`} className="field-error">
+                    {shown.get(`budget.${k}`)}
+                  </p>
+                ) : null}
+              </div>
+            ))}
+          </div>
           <p className="muted hint">
-            Per-agent budgets live in tenants.yaml under <code>budgets.agents.{d.name || '<name>'}</code>{' '}
-            (tokens or cost per day and month); the server reloads the file on SIGHUP.
+            {admin
+              ? 'This agent’s own limits (cost in the currency of the model prices); empty for none.'
+              : 'Only a tenant admin may change this agent’s budget.'}{' '}
+            Where tenants.yaml also limits it, the stricter of the two applies.
           </p>
-        </div>
+          {fromFile && Object.keys(fromFile).length > 0 ? (
+            <div>
+              <p className="muted">
+                tenants.yaml, <code>budgets.agents.{d.name}</code>:
+              </p>
+              <ul>
+                {Object.entries(fromFile).map(([k, v]) => (
+                  <li key={k}>
+                    {k.replaceAll('_', ' ')}: <strong>{String(v)}</strong>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ) : (
+            <p className="muted hint">
+              No entry in tenants.yaml (<code>budgets.agents.{d.name || '<name>'}</code>); the tenant’s
+              budgets apply beside this one.
+            </p>
+          )}
+        </fieldset>
       </fieldset>
       {tried && errors.size > 0 ? (
         <p role="alert" className="error">

@@ -5,7 +5,7 @@ import { api, unwrap } from '../../api';
 import { ErrorNote } from '../../components/ErrorNote';
 import type { Template } from '../../lib/types';
 import { AgentForm } from './AgentForm';
-import { allFields, blankDraft, bodyOf, type Draft, draftOfTemplate, type Field } from './draft';
+import { blankDraft, bodyOf, type Draft, draftOfTemplate, type Field, fieldsOfNew } from './draft';
 import { agentKeys, useModels, useTemplates } from './queries';
 
 /**
@@ -27,7 +27,7 @@ export function NewAgent() {
     mutationFn: async ({ d, dirty }: { d: Draft; dirty: Set<Field> }) => {
       const body = template
         ? { ...bodyOf(d, dirty), name: d.name, template_id: template.id, source: 'template' as const }
-        : { ...bodyOf(d, allFields), name: d.name, source: 'basic' as const };
+        : { ...bodyOf(d, fieldsOfNew(dirty)), name: d.name, source: 'basic' as const };
       return unwrap(await api.POST('/v1/agents', { body }));
     },
     onSuccess: (a) => {

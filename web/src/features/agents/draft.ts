@@ -8,6 +8,19 @@ export interface TaskTypeDraft {
   prompt_template: string;
 }
 
+/** The limits of an agent's own budget, in the order the form shows them. */
+export const budgetKeys = ['tokens_per_day', 'tokens_per_month', 'cost_per_day', 'cost_per_month'] as const;
+type BudgetKey = (typeof budgetKeys)[number];
+/** An agent's own budget as the form edits it: each limit as text, empty for none. */
+export type BudgetDraft = Record<BudgetKey, string>;
+
+const blankBudget = (): BudgetDraft => ({
+  tokens_per_day: '',
+  tokens_per_month: '',
+  cost_per_day: '',
+  cost_per_month: '',
+});
+
 /** The agent's editable fields as the form holds them. */
 export interface Draft {
   name: string;
@@ -25,6 +38,8 @@ export interface Draft {
   runtime_url: string;
   multi_agent_id: string;
   metadataText: string;
+  /** Its own budget: an admin's to change (the server refuses it from other keys). */
+  budget: BudgetDraft;
 }
 export type Field = keyof Draft;
 
@@ -44,6 +59,7 @@ export const blankDraft = (model = ''): Draft => ({
   runtime_url: '',
   multi_agent_id: '',
   metadataText: '{}',
+  budget: blankBudget(),
 });
 
 const json = (v: unknown) => JSON.stringify(v ?? {}, null, 2);
@@ -74,6 +90,9 @@ export function draftOfAgent(a: Agent): Draft {
     runtime_url: a.runtime_url ?? '',
     multi_agent_id: a.multi_agent_id ?? '',
     metadataText: json(a.metadata),
+    budget: Object.fromEntries(
+      budgetKeys.map((k) => [k, a.budget?.[k] === undefined ? '' : String(a.budget[k])]),
+    ) as BudgetDraft,
   };
 }
 
@@ -105,6 +124,12 @@ export function parseObject(text: string): { value?: Record<string, unknown>; er
   }
 }
 
+/** A budget's limits as the API takes them; null when none is set (tenants.yaml alone applies). */
+function budgetOf(b: BudgetDraft): Partial<Record<BudgetKey, number>> | null {
+  const set = budgetKeys.filter((k) => b[k].trim() !== '');
+  return set.length ? Object.fromEntries(set.map((k) => [k, Number(b[k])])) : null;
+}
+
 /** Every problem the form knows before sending, by field, so each shows beside its input. */
 export function problems(d: Draft): Map<string, string> {
   const p = new Map<string, string>();
@@ -118,6 +143,16 @@ export function problems(d: Draft): Map<string, string> {
     const s = parseObject(t.schemaText);
     if (s.error) p.set(`task_types.${i}.schema`, `The schema ${s.error}.`);
   });
+  for (const k of budgetKeys) {
+    const text = d.budget[k].trim();
+    if (!text) continue;
+    const n = Number(text);
+    if (k.startsWith('tokens') ? !Number.isSafeInteger(n) || n <= 0 : !Number.isFinite(n) || n <= 0)
+      p.set(
+        `budget.${k}`,
+        k.startsWith('tokens') ? 'A whole number above 0, or empty.' : 'A number above 0, or empty.',
+      );
+  }
   return p;
 }
 
@@ -143,6 +178,9 @@ export function bodyOf(d: Draft, fields: Iterable<Field>): Partial<AgentInput> {
       case 'multi_agent_id':
         out.multi_agent_id = d.multi_agent_id || null;
         break;
+      case 'budget':
+        out.budget = budgetOf(d.budget);
+        break;
       default:
         out[f] = d[f];
     }
@@ -150,4 +188,9 @@ export function bodyOf(d: Draft, fields: Iterable<Field>): Partial<AgentInput> {
   return out as Partial<AgentInput>;
 }
 
-export const allFields = Object.keys(blankDraft()) as Field[];
+/**
+ * The fields a blank agent sends. Its own budget goes only when one was entered: sending it at all
+ * needs the admin scope, and an agent has none by default.
+ */
+export const fieldsOfNew = (dirty: Set<Field>) =>
+  (Object.keys(blankDraft()) as Field[]).filter((f) => f !== 'budget' || dirty.has('budget'));
