@@ -43,17 +43,16 @@ export interface PageStatement {
 export async function listPage<R, T>(
   db: Queryable,
   q: PageQuery,
-  s: PageStatement,
+  statement: PageStatement,
   toItem: (row: R) => T,
 ): Promise<Page<T>> {
-  const n = s.params.length;
+  const n = statement.params.length;
   const [rows, [count]] = await Promise.all([
-    db.query<R>(`select ${s.select} ${s.from} order by ${s.orderBy} limit $${n + 1} offset $${n + 2}`, [
-      ...s.params,
-      q.limit,
-      q.offset,
-    ]),
-    db.query<{ n: number }>(`select count(*)::int as n ${s.from}`, s.params),
+    db.query<R>(
+      `select ${statement.select} ${statement.from} order by ${statement.orderBy} limit $${n + 1} offset $${n + 2}`,
+      [...statement.params, q.limit, q.offset],
+    ),
+    db.query<{ n: number }>(`select count(*)::int as n ${statement.from}`, statement.params),
   ]);
   return { data: rows.map(toItem), total: count?.n ?? 0, limit: q.limit, offset: q.offset };
 }

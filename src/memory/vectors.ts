@@ -192,7 +192,7 @@ class PgVectorStore implements VectorStore {
    * Builds the index over every row of this size, with room for the whole graph in memory: past
    * `maintenance_work_mem` pgvector goes on inserting row by row, the slow path this avoids.
    */
-  private async build(dims: number, s: IndexState): Promise<void> {
+  private async build(dims: number, state: IndexState): Promise<void> {
     const [{ n, buffers } = { n: 0, buffers: 128 }] = await this.db.query<{ n: number; buffers: number }>(
       `select count(*)::int as n,
               (select setting::int / 128 from pg_settings where name = 'shared_buffers') as buffers
@@ -209,7 +209,7 @@ class PgVectorStore implements VectorStore {
     } finally {
       await this.db.exec('reset maintenance_work_mem');
     }
-    Object.assign(s, { indexed: true, builtRows: n, since: 0 });
+    Object.assign(state, { indexed: true, builtRows: n, since: 0 });
   }
 
   readonly column = 'embedding_vec' as const;

@@ -83,36 +83,36 @@ export class ModelTelemetry {
     });
   }
 
-  start(s: CallSpanStart): CallSpan {
+  start(call: CallSpanStart): CallSpan {
     const attributes: Attributes = {
       [OPERATION]: 'chat',
-      [PROVIDER]: s.providerType,
-      [REQUEST_MODEL]: s.requestModel,
-      'agentry.tenant': s.tenantName,
-      'agentry.streaming': s.streaming,
+      [PROVIDER]: call.providerType,
+      [REQUEST_MODEL]: call.requestModel,
+      'agentry.tenant': call.tenantName,
+      'agentry.streaming': call.streaming,
     };
-    if (s.maxTokens !== undefined) attributes[MAX_TOKENS] = s.maxTokens;
-    if (s.requestId) attributes['agentry.request_id'] = s.requestId;
-    if (s.agentName) attributes['agentry.agent'] = s.agentName;
-    if (this.capturesContent && s.messages !== undefined) {
-      attributes['gen_ai.input.messages'] = JSON.stringify(s.messages);
+    if (call.maxTokens !== undefined) attributes[MAX_TOKENS] = call.maxTokens;
+    if (call.requestId) attributes['agentry.request_id'] = call.requestId;
+    if (call.agentName) attributes['agentry.agent'] = call.agentName;
+    if (this.capturesContent && call.messages !== undefined) {
+      attributes['gen_ai.input.messages'] = JSON.stringify(call.messages);
     }
     let parent = context.active();
-    if (s.traceId && s.parentSpanId) {
+    if (call.traceId && call.parentSpanId) {
       parent = trace.setSpanContext(parent, {
-        traceId: s.traceId,
-        spanId: s.parentSpanId,
-        traceFlags: traceFlagsUnder(s.parentSpanId),
+        traceId: call.traceId,
+        spanId: call.parentSpanId,
+        traceFlags: traceFlagsUnder(call.parentSpanId),
         isRemote: true,
       });
     }
     const span = noteSampling(
-      this.tracer.startSpan(`chat ${s.requestModel}`, { kind: SpanKind.CLIENT, attributes }, parent),
+      this.tracer.startSpan(`chat ${call.requestModel}`, { kind: SpanKind.CLIENT, attributes }, parent),
     );
     return new CallSpan(span, performance.now(), this, {
       [OPERATION]: 'chat',
-      [PROVIDER]: s.providerType,
-      [REQUEST_MODEL]: s.requestModel,
+      [PROVIDER]: call.providerType,
+      [REQUEST_MODEL]: call.requestModel,
     });
   }
 

@@ -11,23 +11,23 @@ import type { Executor } from './runtime-types.ts';
  * remote task's ids are on the run's result (`a2a_task_id`, `a2a_context_id`).
  */
 export function a2aExecutor(remotes: A2ARemotes): Executor {
-  return async (d: ExecuteDeps, s: RunSpec): Promise<RunResult> => {
-    const out = new RunWriter(d, s);
+  return async (deps: ExecuteDeps, run: RunSpec): Promise<RunResult> => {
+    const out = new RunWriter(deps, run);
     try {
-      const history = s.history ?? (await d.store.history(s.sessionId));
+      const history = run.history ?? (await deps.store.history(run.sessionId));
       const message = [...history].reverse().find((m) => m.role === 'user')?.content ?? '';
-      const answer = await remotes.ask(s.agent.runtime_url ?? '', message, {
-        tenantId: s.tenantId,
-        signal: s.signal,
-        requestId: s.call.requestId ?? s.runId,
+      const answer = await remotes.ask(run.agent.runtime_url ?? '', message, {
+        tenantId: run.tenantId,
+        signal: run.signal,
+        requestId: run.call.requestId ?? run.runId,
         traceparent: traceparentOf(
-          s.call.traceId ? { traceId: s.call.traceId, spanId: s.call.parentSpanId } : undefined,
+          run.call.traceId ? { traceId: run.call.traceId, spanId: run.call.parentSpanId } : undefined,
         ),
       });
-      s.writer.emit('text', { delta: answer.text });
+      run.writer.emit('text', { delta: answer.text });
       return await out.complete({
         text: answer.text,
-        model: `a2a:${s.agent.runtime_url}`,
+        model: `a2a:${run.agent.runtime_url}`,
         messages: [{ role: 'assistant', content: answer.text, tokens: estimateTokens(answer.text) }],
         extra: {
           a2a_state: answer.state,

@@ -86,18 +86,22 @@ export class A2ARemotes {
   ) {}
 
   /** Sends `text` to the A2A agent whose card is at `cardUrl` and returns its answer; AppError 502/503/504 otherwise. */
-  async ask(cardUrl: string, text: string, o: AskOptions): Promise<RemoteAnswer> {
-    return guardedCall(`A2A agent ${cardUrl}`, this.breakerFor(cardUrl), this.options.retries, o.signal, () =>
-      this.once(cardUrl, text, o),
+  async ask(cardUrl: string, text: string, call: AskOptions): Promise<RemoteAnswer> {
+    return guardedCall(
+      `A2A agent ${cardUrl}`,
+      this.breakerFor(cardUrl),
+      this.options.retries,
+      call.signal,
+      () => this.once(cardUrl, text, call),
     );
   }
 
   /** One attempt: card, message, and polling while the remote task is still going. */
-  private async once(cardUrl: string, text: string, o: AskOptions): Promise<RemoteAnswer> {
+  private async once(cardUrl: string, text: string, call: AskOptions): Promise<RemoteAnswer> {
     // What the last HTTP exchange did, to tell a retryable failure from a refusal.
     const seen: { status?: number; retryAfter?: string | null; error?: OutboundError } = {};
     const guarded = guardedFetch({
-      allowPrivate: () => this.allowPrivate(o.tenantId),
+      allowPrivate: () => this.allowPrivate(call.tenantId),
       timeoutMs: this.options.timeout_ms,
       maxBytes: this.options.max_bytes,
       maxRedirects: 3,
@@ -105,12 +109,14 @@ export class A2ARemotes {
     });
     const fetchImpl = (async (input: string | URL, init: RequestInit = {}) => {
       const headers = new Headers(init.headers);
-      for (const [name, value] of Object.entries(await this.credentials(o.tenantId, new URL(input).hostname)))
+      for (const [name, value] of Object.entries(
+        await this.credentials(call.tenantId, new URL(input).hostname),
+      ))
         headers.set(name, value);
-      if (o.traceparent) headers.set('traceparent', o.traceparent);
-      if (o.requestId) headers.set('x-request-id', o.requestId);
+      if (call.traceparent) headers.set('traceparent', call.traceparent);
+      if (call.requestId) headers.set('x-request-id', call.requestId);
       try {
-        const res = await guarded(input, { ...init, headers, signal: init.signal ?? o.signal });
+        const res = await guarded(input, { ...init, headers, signal: init.signal ?? call.signal });
         seen.status = res.status;
         seen.retryAfter = res.headers.get('retry-after');
         return res;
@@ -119,7 +125,7 @@ export class A2ARemotes {
         throw err;
       }
     }) as typeof fetch;
-    const deadline = AbortSignal.any([o.signal, AbortSignal.timeout(this.options.timeout_ms)]);
+    const deadline = AbortSignal.any([call.signal, AbortSignal.timeout(this.options.timeout_ms)]);
     try {
       const client = await this.client(cardUrl, fetchImpl);
       const sent = await client.sendMessage(
@@ -153,7 +159,7 @@ export class A2ARemotes {
       }
       return answerOf(task);
     } catch (err) {
-      if (err instanceof AppError || o.signal.aborted) throw err;
+      if (err instanceof AppError || call.signal.aborted) throw err;
       const message = (err as Error).message ?? String(err);
       if (seen.error) {
         const retryable = seen.error.kind === 'network' || seen.error.kind === 'timeout';
@@ -195,8 +201,8 @@ export class A2ARemotes {
 }
 
 /** Ended, or waiting for someone: polling would not change it. */
-const isEnded = (s: TaskState | undefined) =>
-  s !== TaskState.TASK_STATE_SUBMITTED && s !== TaskState.TASK_STATE_WORKING;
+const isEnded = (state: TaskState | undefined) =>
+  state !== TaskState.TASK_STATE_SUBMITTED && state !== TaskState.TASK_STATE_WORKING;
 
 function answerOf(task: Task): RemoteAnswer {
   const state = stateNames[task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED] ?? 'unknown';

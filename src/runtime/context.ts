@@ -104,7 +104,7 @@ export class LoopMemory {
   private readonly personas = new Map<string, PersonaEntry>();
 
   constructor(
-    private readonly d: {
+    private readonly deps: {
       db: Db;
       /** Read at run time: app.ts opens the memory module after the runtime. */
       memory: () => Memory | undefined;
@@ -120,16 +120,16 @@ export class LoopMemory {
 
   async assemble(i: AssembleInput): Promise<Assembled> {
     const fitted =
-      i.fitHistory === false ? unfitted(i.history) : fitHistory(i.history, this.d.settings.historyTokens);
+      i.fitHistory === false ? unfitted(i.history) : fitHistory(i.history, this.deps.settings.historyTokens);
     const record: ContextRecord = { history: fitted.record };
     const prompt = renderSystemPrompt(i.agent.system_prompt, i.variables);
-    const memory = this.d.memory();
+    const memory = this.deps.memory();
     // An agent without knowledge pays nothing more: no query at all.
     if (i.agent.knowledge.length === 0 || !memory) {
       return { messages: withSystem(prompt, fitted.messages), record, bound: [] };
     }
     const warnings: string[] = [];
-    const { bound, missing } = await resolveBindings(this.d.db, i.tenantId, i.agent.knowledge);
+    const { bound, missing } = await resolveBindings(this.deps.db, i.tenantId, i.agent.knowledge);
     for (const ref of missing)
       warnings.push(`knowledge base ${ref} is bound to the agent but does not exist`);
     const personaKbs = bound.filter((k) => k.kind === 'persona');
@@ -142,15 +142,20 @@ export class LoopMemory {
       Promise.all(personaKbs.map((kb) => this.persona(i.tenantId, kb))),
       others.length > 0 && query
         ? inRetrievalSpan(
-            { agentName: i.agent.name, knowledgeBases: others, topK: this.d.settings.retrievalTopK },
+            { agentName: i.agent.name, knowledgeBases: others, topK: this.deps.settings.retrievalTopK },
             i.trace,
             () =>
               retrieveChunks(
-                { db: this.d.db, vectors: memory.vectors, embedder: memory.embedder, fusion: memory.fusion },
+                {
+                  db: this.deps.db,
+                  vectors: memory.vectors,
+                  embedder: memory.embedder,
+                  fusion: memory.fusion,
+                },
                 i.tenantId,
                 others,
                 query,
-                this.d.settings.retrievalTopK,
+                this.deps.settings.retrievalTopK,
                 i.embed,
               ).finally(() => {
                 retrievalMs = Math.round((performance.now() - t0) * 100) / 100;
@@ -161,7 +166,7 @@ export class LoopMemory {
     if (retrieved?.warning) warnings.push(retrieved.warning);
 
     const parts: string[] = [];
-    let personaBudget = this.d.settings.personaTokens * 4; // in characters, as estimateTokens counts
+    let personaBudget = this.deps.settings.personaTokens * 4; // in characters, as estimateTokens counts
     record.persona = personaKbs.map((kb, n) => {
       const p = personas[n]!;
       let text = p.text;
@@ -194,7 +199,7 @@ export class LoopMemory {
     }
     if (warnings.length > 0) {
       record.warnings = warnings;
-      this.d.log.warn({ agent_id: i.agent.id, warnings }, 'agent knowledge: some bindings were ignored');
+      this.deps.log.warn({ agent_id: i.agent.id, warnings }, 'agent knowledge: some bindings were ignored');
     }
     return { messages: withSystem(parts.join('\n\n'), fitted.messages), record, bound };
   }
@@ -213,7 +218,7 @@ export class LoopMemory {
     outcome: string;
     embed: EmbedContext;
   }): Promise<PlaybookOutcome | undefined> {
-    const memory = this.d.memory();
+    const memory = this.deps.memory();
     const kb = i.bound.find((k) => k.kind === 'playbooks');
     if (!memory || !kb || i.toolCalls.length === 0 || i.agent.metadata.playbooks === false) return undefined;
     try {
@@ -227,7 +232,7 @@ export class LoopMemory {
         embed: i.embed,
       });
     } catch (err) {
-      this.d.log.warn({ err, agent_id: i.agent.id }, 'could not record a playbook');
+      this.deps.log.warn({ err, agent_id: i.agent.id }, 'could not record a playbook');
       return undefined;
     }
   }
@@ -235,7 +240,7 @@ export class LoopMemory {
   private async persona(tenantId: string, kb: BoundKb): Promise<PersonaEntry> {
     const cached = this.personas.get(kb.id);
     if (cached && cached.revision === kb.revision) return cached;
-    const { text, documents } = await knowledgeBaseText(this.d.db, tenantId, kb.id);
+    const { text, documents } = await knowledgeBaseText(this.deps.db, tenantId, kb.id);
     const entry = { revision: kb.revision, text, documents };
     this.personas.delete(kb.id);
     if (this.personas.size >= PERSONA_CACHE_MAX) this.personas.delete(this.personas.keys().next().value!);

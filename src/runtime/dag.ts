@@ -23,8 +23,8 @@ type NodeState =
   | { status: 'skipped' };
 
 export async function runDag(team: Team): Promise<RunResult> {
-  const { spec, s, d, out, members } = team;
-  const history = s.history ?? (await d.store.history(s.sessionId));
+  const { spec, run, deps, out, members } = team;
+  const history = run.history ?? (await deps.store.history(run.sessionId));
   const task = [...history].reverse().find((m) => m.role === 'user')?.content ?? '';
   const nodes = reachable(team.entry.id, spec.edges);
   const parents = new Map<string, string[]>([...nodes].map((id) => [id, []]));
@@ -35,21 +35,23 @@ export async function runDag(team: Team): Promise<RunResult> {
     children.get(e.from)!.push(e.to);
   }
   const agent = (id: string) => members.get(id)!;
-  const finished = s.takeover ? await d.store.finishedNodes(s.runId) : new Map<string, string>();
+  const finished = run.takeover ? await deps.store.finishedNodes(run.runId) : new Map<string, string>();
   const states = new Map<string, Promise<NodeState>>();
   let firstFailure: { node: Agent; error: unknown } | undefined;
 
-  const run = (id: string): Promise<NodeState> => {
+  const runNode = (id: string): Promise<NodeState> => {
     const known = states.get(id);
     if (known) return known;
     const started = (async (): Promise<NodeState> => {
       const node = agent(id);
       const done = finished.get(id);
       if (done !== undefined) return { status: 'completed', text: done };
-      const inputs = await Promise.all(parents.get(id)!.map(async (p) => ({ id: p, state: await run(p) })));
+      const inputs = await Promise.all(
+        parents.get(id)!.map(async (p) => ({ id: p, state: await runNode(p) })),
+      );
       const blocked = inputs.find((i) => i.state.status !== 'completed');
       if (blocked) {
-        s.writer.emit('node_end', {
+        run.writer.emit('node_end', {
           agent: node.name,
           node_id: id,
           status: 'skipped',
@@ -57,7 +59,7 @@ export async function runDag(team: Team): Promise<RunResult> {
         });
         return { status: 'skipped' };
       }
-      s.writer.emit('node_start', {
+      run.writer.emit('node_start', {
         agent: node.name,
         node_id: id,
         inputs: inputs.map((i) => agent(i.id).name),
@@ -69,7 +71,7 @@ export async function runDag(team: Team): Promise<RunResult> {
           : `${task}\n\nOutputs of the agents before you:\n\n${upstream.join('\n\n')}`;
       try {
         const outcome = await team.loop(node, [{ role: 'user', content }], { keepMessages: false });
-        s.writer.emit('node_end', {
+        run.writer.emit('node_end', {
           agent: node.name,
           node_id: id,
           status: 'completed',
@@ -81,7 +83,7 @@ export async function runDag(team: Team): Promise<RunResult> {
         // Not the node's failure: the whole run stops (and is carried on elsewhere, or cancelled).
         if (error instanceof RunDrained || error instanceof RunAborted) throw error;
         firstFailure ??= { node, error };
-        s.writer.emit('node_end', {
+        run.writer.emit('node_end', {
           agent: node.name,
           node_id: id,
           status: 'failed',
@@ -94,8 +96,8 @@ export async function runDag(team: Team): Promise<RunResult> {
     return started;
   };
 
-  const ends = await Promise.all([...nodes].map(async (id) => ({ id, state: await run(id) })));
-  if (s.signal.aborted) throw s.signal.reason;
+  const ends = await Promise.all([...nodes].map(async (id) => ({ id, state: await runNode(id) })));
+  if (run.signal.aborted) throw run.signal.reason;
   if (firstFailure) throw nodeFailed(firstFailure.node, firstFailure.error, ends, agent);
   const sinks = ends.filter((e) => children.get(e.id)!.length === 0);
   const text =

@@ -61,9 +61,9 @@ export interface ExecuteDeps {
 
 /** For deps built without memory (tests, tools): history budget only, no knowledge look-ups. */
 let bare: LoopMemory | undefined;
-export function memoryOf(d: Pick<ExecuteDeps, 'memory' | 'log'>): LoopMemory {
-  if (d.memory) return d.memory;
-  bare ??= LoopMemory.historyOnly(defaultContextSettings, d.log);
+export function memoryOf(deps: Pick<ExecuteDeps, 'memory' | 'log'>): LoopMemory {
+  if (deps.memory) return deps.memory;
+  bare ??= LoopMemory.historyOnly(defaultContextSettings, deps.log);
   return bare;
 }
 
@@ -101,77 +101,82 @@ export interface RunSpec {
  * `input_required` with the calls that wait, or `failed` with a code (`max_steps`, a model error's
  * code, `shutdown`). A run cancelled meanwhile was already ended by whoever cancelled it.
  */
-export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult> {
-  const { writer, agent } = s;
-  const total = (u: Usage) => addUsage(s.usage, u);
+export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunResult> {
+  const { writer, agent } = run;
+  const total = (u: Usage) => addUsage(run.usage, u);
   const terminal = (status: string, extra: PendingEvent[] = []): PendingEvent[] => [
     ...extra,
     { type: 'session_end', data: { status }, at: new Date().toISOString() },
   ];
   const finish = async (a: Parameters<RunStore['advance']>[0]) => {
-    const written = await d.store.advance(a);
+    const written = await deps.store.advance(a);
     if (!written) return false;
     writer.deliver(written.events);
-    if (a.status && a.status !== 'input_required' && written.queued) d.onQueued(s.sessionId);
+    if (a.status && a.status !== 'input_required' && written.queued) deps.onQueued(run.sessionId);
     return true;
   };
   let usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
   let record: ContextRecord | undefined;
   try {
-    const stored = s.history ?? (await d.store.history(s.sessionId));
+    const stored = run.history ?? (await deps.store.history(run.sessionId));
     const collaborative = agent.mode === 'COLLABORATIVE';
-    const needsApproval = (tool: string) => collaborative && d.tools.get(tool)?.requires_approval === true;
-    let resume: Resume | undefined = s.resume;
-    if (s.takeover) {
-      const recovered = await recoverRound(d.store, s.runId, stored, {
+    const needsApproval = (tool: string) => collaborative && deps.tools.get(tool)?.requires_approval === true;
+    let resume: Resume | undefined = run.resume;
+    if (run.takeover) {
+      const recovered = await recoverRound(deps.store, run.runId, stored, {
         // A call that needed approval is not run again without a person either.
-        idempotent: (tool) => d.tools.get(tool)?.idempotent === true && !needsApproval(tool),
-        rerun: s.takeover.rerun,
+        idempotent: (tool) => deps.tools.get(tool)?.idempotent === true && !needsApproval(tool),
+        rerun: run.takeover.rerun,
       });
-      if (recovered.interrupted) return await interrupt(d, s, recovered.interrupted, total(usage));
+      if (recovered.interrupted) return await interrupt(deps, run, recovered.interrupted, total(usage));
       resume = recovered.resume;
     }
     const open = new Set(resume?.toolCalls.map((c) => c.id));
     const history = repairHistory(stored, open);
-    const memory = memoryOf(d);
-    const embed = { tenantId: s.tenantId, tenantName: s.call.tenantName, requestId: s.call.requestId };
+    const memory = memoryOf(deps);
+    const embed = { tenantId: run.tenantId, tenantName: run.call.tenantName, requestId: run.call.requestId };
     const assembled = await memory.assemble({
-      tenantId: s.tenantId,
+      tenantId: run.tenantId,
       agent,
       history,
-      variables: s.context,
+      variables: run.context,
       embed,
-      trace: callParent(s.call),
+      trace: callParent(run.call),
     });
     const messages: ChatMessage[] = assembled.messages;
     record = assembled.record;
     const roundOf = (r: Round) => withContext(r, assembled.record);
     const outcome = await runLoop({
-      models: d.models,
-      tools: d.tools,
+      models: deps.models,
+      tools: deps.tools,
       model: agent.model,
       // The tenant's MCP tools among them too (their servers listed on first use).
-      toolSpecs: await d.tools.specsFor(s.tenantId, agent.tools),
+      toolSpecs: await deps.tools.specsFor(run.tenantId, agent.tools),
       messages,
-      call: s.call,
-      toolContext: { tenantId: s.tenantId, sessionId: s.sessionId, runId: s.runId, workspace: s.workspace },
-      idempotencyKey: runIdempotencyKey(s.runId, s.options),
-      streaming: s.options.streaming,
-      maxSteps: s.options.max_steps,
-      modelCalls: s.modelCalls,
+      call: run.call,
+      toolContext: {
+        tenantId: run.tenantId,
+        sessionId: run.sessionId,
+        runId: run.runId,
+        workspace: run.workspace,
+      },
+      idempotencyKey: runIdempotencyKey(run.runId, run.options),
+      streaming: run.options.streaming,
+      maxSteps: run.options.max_steps,
+      modelCalls: run.modelCalls,
       needsApproval,
       resume,
-      signal: s.signal,
-      drain: s.drain,
-      recordEachStep: d.recordEachStep,
-      metrics: d.metrics,
+      signal: run.signal,
+      drain: run.drain,
+      recordEachStep: deps.recordEachStep,
+      metrics: deps.metrics,
       emit: (type, data, withStep) => writer.emit(type, data, withStep),
       commit: async (round) => {
         usage = addUsage(usage, round.usage);
         const ok = await finish({
           ...roundOf(round),
-          runId: s.runId,
-          owner: d.owner,
+          runId: run.runId,
+          owner: deps.owner,
           events: await writer.take(),
         });
         // No longer ours (cancelled, reaped): stop here rather than keep calling the model.
@@ -182,8 +187,8 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
     if (outcome.kind === 'paused') {
       await finish({
         ...roundOf(outcome.round),
-        runId: s.runId,
-        owner: d.owner,
+        runId: run.runId,
+        owner: deps.owner,
         status: 'input_required',
         pending: outcome.pending,
         events: [
@@ -204,7 +209,7 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
     }
     // Before the run is marked completed, so whoever sees it completed finds its playbook stored.
     const playbook = await memory.learn({
-      tenantId: s.tenantId,
+      tenantId: run.tenantId,
       agent,
       bound: assembled.bound,
       goal: lastUserText(history),
@@ -215,15 +220,15 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
     const result = {
       text: outcome.text,
       usage: total(usage),
-      duration_ms: Date.now() - s.startedAt,
+      duration_ms: Date.now() - run.startedAt,
       model_calls: outcome.modelCalls,
       tool_calls: outcome.toolCalls.length,
       ...(playbook && { playbook: { status: playbook.status, document_id: playbook.documentId } }),
     };
     await finish({
       ...roundOf(outcome.round),
-      runId: s.runId,
-      owner: d.owner,
+      runId: run.runId,
+      owner: deps.owner,
       status: 'completed',
       output: outcome.text,
       events: terminal('completed', [
@@ -240,9 +245,9 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
       usage: total(usage),
     };
   } catch (err) {
-    const reason = s.signal.aborted ? s.signal.reason : err;
+    const reason = run.signal.aborted ? run.signal.reason : err;
     if (reason instanceof RunDrained || (reason instanceof RunAborted && reason.kind === 'shutdown')) {
-      return release(d, s, total(usage));
+      return release(deps, run, total(usage));
     }
     if (reason instanceof RunAborted && reason.kind === 'cancelled') {
       // Whoever cancelled wrote the end of the stream; later events would land after it.
@@ -261,7 +266,7 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
             ? { code: reason.code, message: reason.message }
             : { code: 'internal', message: 'the run failed with an internal error' };
     if (!(reason instanceof LoopError || reason instanceof AppError || reason instanceof RunAborted)) {
-      d.log.error({ err: reason, run_id: s.runId }, 'run failed');
+      deps.log.error({ err: reason, run_id: run.runId }, 'run failed');
     }
     const round =
       reason instanceof LoopError
@@ -272,12 +277,12 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
     const buffered = await writer.take().catch(() => []);
     await finish({
       ...round,
-      runId: s.runId,
-      owner: d.owner,
+      runId: run.runId,
+      owner: deps.owner,
       status: 'failed',
       error,
       events: terminal('failed', [...buffered, { type: 'error', data: error, at: new Date().toISOString() }]),
-    }).catch((e) => d.log.error({ err: e, run_id: s.runId }, 'could not record the run failure'));
+    }).catch((e) => deps.log.error({ err: e, run_id: run.runId }, 'could not record the run failure'));
     return { status: 'failed', error, cause: reason, usage: total(usage) };
   }
 }
@@ -287,15 +292,15 @@ export async function executeRun(d: ExecuteDeps, s: RunSpec): Promise<RunResult>
  * process (told through the bus) takes it over at once.
  */
 export async function release(
-  d: Pick<ExecuteDeps, 'store' | 'owner' | 'log'>,
-  s: Pick<RunSpec, 'runId' | 'writer'>,
+  deps: Pick<ExecuteDeps, 'store' | 'owner' | 'log'>,
+  run: Pick<RunSpec, 'runId' | 'writer'>,
   usage: Usage,
 ): Promise<RunResult> {
-  const buffered = await s.writer.take().catch(() => []);
-  await d.store
-    .advance({ runId: s.runId, owner: d.owner, release: true, events: buffered })
-    .then((written) => written && s.writer.deliver(written.events))
-    .catch((e) => d.log.warn({ err: e, run_id: s.runId }, 'could not release the run'));
+  const buffered = await run.writer.take().catch(() => []);
+  await deps.store
+    .advance({ runId: run.runId, owner: deps.owner, release: true, events: buffered })
+    .then((written) => written && run.writer.deliver(written.events))
+    .catch((e) => deps.log.warn({ err: e, run_id: run.runId }, 'could not release the run'));
   const error = { code: 'released', message: 'this process shut down; another one carries the run on' };
   return { status: 'failed', error, usage };
 }
@@ -305,20 +310,20 @@ export async function release(
  * the calls kept in `pending` (with their arguments) for a person to resume or cancel it.
  */
 export async function interrupt(
-  d: Pick<ExecuteDeps, 'store' | 'owner'>,
-  s: Pick<RunSpec, 'runId' | 'writer'>,
+  deps: Pick<ExecuteDeps, 'store' | 'owner'>,
+  run: Pick<RunSpec, 'runId' | 'writer'>,
   calls: ToolCall[],
   usage: Usage,
 ): Promise<RunResult> {
   const error = { code: 'interrupted', message: interruptedMessage(calls) };
-  const written = await d.store.advance({
-    runId: s.runId,
-    owner: d.owner,
+  const written = await deps.store.advance({
+    runId: run.runId,
+    owner: deps.owner,
     status: 'interrupted',
     error,
     pending: calls,
     events: [
-      ...(await s.writer.take()),
+      ...(await run.writer.take()),
       {
         type: 'interrupted',
         data: { ...error, tool_calls: calls.map(toRecord) },
@@ -326,7 +331,7 @@ export async function interrupt(
       },
     ],
   });
-  if (written) s.writer.deliver(written.events);
+  if (written) run.writer.deliver(written.events);
   return { status: 'failed', error, usage };
 }
 

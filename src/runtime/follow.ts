@@ -25,10 +25,10 @@ export interface FollowRunOptions {
  * behind (its client reads slower than the run writes), the log is followed through the bus, which
  * sees every process's writes: a slow follower costs a read per batch, not a copy of the stream.
  */
-export async function* followRun(o: FollowRunOptions): AsyncGenerator<RunEvent> {
-  let last = o.afterSeq;
-  if (o.live) {
-    const { writer } = o.live;
+export async function* followRun(options: FollowRunOptions): AsyncGenerator<RunEvent> {
+  let last = options.afterSeq;
+  if (options.live) {
+    const { writer } = options.live;
     const queue: RunEvent[] = [];
     let ended = false;
     // Set when the follower fell LIVE_QUEUE_LIMIT events behind (a slow client): what the writer
@@ -47,22 +47,22 @@ export async function* followRun(o: FollowRunOptions): AsyncGenerator<RunEvent> 
       },
     });
     const onAbort = () => wake?.();
-    o.signal.addEventListener('abort', onAbort);
+    options.signal.addEventListener('abort', onAbort);
     try {
       // The writer delivers everything after its lastSeq; anything between afterSeq and it (or
       // everything, when it does not know where the stream stands) is read from the log.
       if (writer.lastSeq < 0 || writer.lastSeq > last) {
         for (;;) {
-          const batch = await readEvents(o.db, o.runId, last);
+          const batch = await readEvents(options.db, options.runId, last);
           for (const e of batch) {
             last = e.seq;
             yield e;
-            if (e.type === TERMINAL_EVENT || o.signal.aborted) return;
+            if (e.type === TERMINAL_EVENT || options.signal.aborted) return;
           }
           if (batch.length < 1000) break;
         }
       }
-      while (!o.signal.aborted) {
+      while (!options.signal.aborted) {
         const e = queue.shift();
         if (e) {
           if (e.seq <= last) continue;
@@ -79,11 +79,14 @@ export async function* followRun(o: FollowRunOptions): AsyncGenerator<RunEvent> 
       }
     } finally {
       unsubscribe();
-      o.signal.removeEventListener('abort', onAbort);
+      options.signal.removeEventListener('abort', onAbort);
     }
-    if (o.signal.aborted) return;
+    if (options.signal.aborted) return;
   }
-  for await (const e of followEvents(o.db, o.bus, o.runId, { afterSeq: last, signal: o.signal })) {
+  for await (const e of followEvents(options.db, options.bus, options.runId, {
+    afterSeq: last,
+    signal: options.signal,
+  })) {
     yield e;
     if (e.type === TERMINAL_EVENT) return;
   }

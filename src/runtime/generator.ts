@@ -93,7 +93,7 @@ const INSTRUCTIONS = (tools: string[]) =>
   ].join('\n');
 
 export class AgentGenerator {
-  constructor(private readonly d: GeneratorDeps) {}
+  constructor(private readonly deps: GeneratorDeps) {}
 
   async generate(
     call: Omit<CallContext, 'signal'>,
@@ -101,10 +101,11 @@ export class AgentGenerator {
     who: Actor,
     signal?: AbortSignal,
   ): Promise<Generated> {
-    const model = input.model ?? this.d.defaultModel;
-    const resolved = this.d.models.catalog.resolve(model);
-    const known = this.d.tools.names();
-    const heuristic = resolved.provider.type === 'mock' && this.d.models.mock.pending(resolved.model) === 0;
+    const model = input.model ?? this.deps.defaultModel;
+    const resolved = this.deps.models.catalog.resolve(model);
+    const known = this.deps.tools.names();
+    const heuristic =
+      resolved.provider.type === 'mock' && this.deps.models.mock.pending(resolved.model) === 0;
     const proposal = heuristic
       ? heuristicProposal(input.requirement, known)
       : await this.ask(model, input.requirement, known, call, signal);
@@ -125,7 +126,7 @@ export class AgentGenerator {
   ): Promise<unknown> {
     let content: string | null;
     try {
-      const answer = await this.d.models.complete(
+      const answer = await this.deps.models.complete(
         {
           model,
           messages: [
@@ -173,7 +174,7 @@ export class AgentGenerator {
           source: 'generated',
           metadata: { generated: true },
         });
-        created.push(await this.d.agents.create(tenantId, body, who));
+        created.push(await this.deps.agents.create(tenantId, body, who));
       }
       if (!p.team) return { agents: created, multi_agent: null };
       const idOf = (name: string) => created[p.agents.findIndex((a) => a.name === name)]!.id;
@@ -187,9 +188,9 @@ export class AgentGenerator {
         }),
         config: p.team.config ?? {},
       });
-      return { agents: created, multi_agent: await this.d.multiAgents.create(tenantId, spec, who) };
+      return { agents: created, multi_agent: await this.deps.multiAgents.create(tenantId, spec, who) };
     } catch (err) {
-      for (const a of created) await this.d.agents.delete(tenantId, a.id, who).catch(() => {});
+      for (const a of created) await this.deps.agents.delete(tenantId, a.id, who).catch(() => {});
       throw err;
     }
   }

@@ -30,8 +30,8 @@ export interface MultiAgentDeps {
 
 /** What swarm.ts and dag.ts get: the run, its spec and members, and a loop per member. */
 export interface Team {
-  d: ExecuteDeps;
-  s: RunSpec;
+  deps: ExecuteDeps;
+  run: RunSpec;
   spec: MultiAgentSpec;
   members: Map<string, Agent>;
   entry: Agent;
@@ -43,7 +43,7 @@ export interface Team {
   loop(
     agent: Agent,
     messages: ChatMessage[],
-    o: {
+    options: {
       keepMessages: boolean;
       extraTools?: ToolSpec[];
       localTools?: Record<string, (raw: string) => Promise<ToolOutcome>>;
@@ -58,20 +58,28 @@ export interface Team {
   ): Promise<Extract<LoopOutcome, { kind: 'final' }>>;
 }
 
-export function multiAgentExecutor(m: MultiAgentDeps): Executor {
-  return async (d, s) => {
-    const out = new RunWriter(d, s);
+export function multiAgentExecutor(multiAgent: MultiAgentDeps): Executor {
+  return async (deps, run) => {
+    const out = new RunWriter(deps, run);
     try {
-      const ref = s.options.multi_agent;
+      const ref = run.options.multi_agent;
       if (!ref) throw new AppError('internal', 'not a multi-agent run');
-      const spec = await m.specs.get(s.tenantId, ref.id);
+      const spec = await multiAgent.specs.get(run.tenantId, ref.id);
       const members = new Map<string, Agent>();
-      for (const id of spec.members) members.set(id, await m.agents.get(s.tenantId, id));
+      for (const id of spec.members) members.set(id, await multiAgent.agents.get(run.tenantId, id));
       const entryId = ref.entry_agent_id ?? spec.entry_agent_id;
       const entry = members.get(entryId);
       if (!entry)
         throw new AppError('unprocessable', `entry agent ${entryId} is not a member of ${spec.name}`);
-      const team: Team = { d, s, spec, members, entry, out, loop: memberLoop(d, s, out, m.a2a) };
+      const team: Team = {
+        deps,
+        run,
+        spec,
+        members,
+        entry,
+        out,
+        loop: memberLoop(deps, run, out, multiAgent.a2a),
+      };
       return spec.kind === 'swarm' ? await runSwarm(team) : await runDag(team);
     } catch (err) {
       return out.fail(err);
@@ -79,57 +87,62 @@ export function multiAgentExecutor(m: MultiAgentDeps): Executor {
   };
 }
 
-function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter, a2a?: A2ARemotes): Team['loop'] {
-  return async (agent, messages, o) => {
-    if (agent.env === 'a2a' && a2a) return remoteTurn(a2a, agent, messages, s, out, o);
+function memberLoop(deps: ExecuteDeps, run: RunSpec, out: RunWriter, a2a?: A2ARemotes): Team['loop'] {
+  return async (agent, messages, options) => {
+    if (agent.env === 'a2a' && a2a) return remoteTurn(a2a, agent, messages, run, out, options);
     // The member's persona and retrieved knowledge join its system prompt; the conversation is
     // used as given (a swarm cuts it to its own budget, a DAG node gets its inputs).
-    const assembled = await memoryOf(d).assemble({
-      tenantId: s.tenantId,
+    const assembled = await memoryOf(deps).assemble({
+      tenantId: run.tenantId,
       agent,
       history: messages,
-      variables: s.context,
-      embed: { tenantId: s.tenantId, tenantName: s.call.tenantName, requestId: s.call.requestId },
+      variables: run.context,
+      embed: { tenantId: run.tenantId, tenantName: run.call.tenantName, requestId: run.call.requestId },
       fitHistory: false,
-      trace: o.trace ?? callParent(s.call),
+      trace: options.trace ?? callParent(run.call),
     });
     const commit = (round: Round) => {
       const r = withContext(round, assembled.record);
-      return out.commit(o.keepMessages ? r : { ...r, messages: [] });
+      return out.commit(options.keepMessages ? r : { ...r, messages: [] });
     };
     const outcome = await runLoop({
-      models: d.models,
-      tools: d.tools,
+      models: deps.models,
+      tools: deps.tools,
       model: agent.model,
-      toolSpecs: [...(await d.tools.specsFor(s.tenantId, agent.tools)), ...(o.extraTools ?? [])],
+      toolSpecs: [...(await deps.tools.specsFor(run.tenantId, agent.tools)), ...(options.extraTools ?? [])],
       messages: assembled.messages,
       call: {
-        ...s.call,
+        ...run.call,
         agentId: agent.id,
         agentName: agent.name,
-        ...(o.trace && { traceId: o.trace.traceId, parentSpanId: o.trace.spanId }),
+        ...(options.trace && { traceId: options.trace.traceId, parentSpanId: options.trace.spanId }),
       },
-      toolContext: { tenantId: s.tenantId, sessionId: s.sessionId, runId: s.runId, workspace: s.workspace },
+      toolContext: {
+        tenantId: run.tenantId,
+        sessionId: run.sessionId,
+        runId: run.runId,
+        workspace: run.workspace,
+      },
       // Members take turns counted from 0 each: the member's id keeps their keys apart.
-      idempotencyKey: `${runIdempotencyKey(s.runId, s.options)}:${agent.id}`,
-      streaming: s.options.streaming,
-      maxSteps: s.options.max_steps,
+      idempotencyKey: `${runIdempotencyKey(run.runId, run.options)}:${agent.id}`,
+      streaming: run.options.streaming,
+      maxSteps: run.options.max_steps,
       modelCalls: 0,
       // A pause inside a team would need the whole team's state to resume: tools that need approval
       // are stopped (below) rather than run without it.
       needsApproval: (tool) =>
-        agent.mode === 'COLLABORATIVE' && d.tools.get(tool)?.requires_approval === true,
-      localTools: o.localTools,
-      resume: o.resume,
-      signal: o.signal ? AbortSignal.any([s.signal, o.signal]) : s.signal,
-      drain: s.drain,
-      recordEachStep: d.recordEachStep,
-      emit: (type, data) => s.writer.emit(type, { ...data, agent: agent.name }),
+        agent.mode === 'COLLABORATIVE' && deps.tools.get(tool)?.requires_approval === true,
+      localTools: options.localTools,
+      resume: options.resume,
+      signal: options.signal ? AbortSignal.any([run.signal, options.signal]) : run.signal,
+      drain: run.drain,
+      recordEachStep: deps.recordEachStep,
+      emit: (type, data) => run.writer.emit(type, { ...data, agent: agent.name }),
       commit: async (round) => {
-        o.onRound?.(round.messages);
+        options.onRound?.(round.messages);
         await commit(round);
         // After a finished tool round only (not a model answer or a result recorded on its own).
-        if (round.messages.some((m) => m.role === 'tool')) o.afterCommit?.();
+        if (round.messages.some((m) => m.role === 'tool')) options.afterCommit?.();
       },
     });
     if (outcome.kind === 'paused') {
@@ -142,7 +155,7 @@ function memberLoop(d: ExecuteDeps, s: RunSpec, out: RunWriter, a2a?: A2ARemotes
       );
     }
     // The final answer's round: written now, so the run's steps hold every member's calls.
-    o.onRound?.(outcome.round.messages);
+    options.onRound?.(outcome.round.messages);
     await commit(outcome.round);
     return outcome;
   };
@@ -157,28 +170,28 @@ async function remoteTurn(
   a2a: A2ARemotes,
   agent: Agent,
   messages: ChatMessage[],
-  s: RunSpec,
+  run: RunSpec,
   out: RunWriter,
-  o: Parameters<Team['loop']>[2],
+  options: Parameters<Team['loop']>[2],
 ): Promise<Extract<LoopOutcome, { kind: 'final' }>> {
   const last = [...messages].reverse().find((m) => m.role === 'user')?.content;
   const answer = await a2a.ask(agent.runtime_url ?? '', typeof last === 'string' ? last : '', {
-    tenantId: s.tenantId,
-    signal: o.signal ? AbortSignal.any([s.signal, o.signal]) : s.signal,
-    requestId: s.call.requestId ?? s.runId,
+    tenantId: run.tenantId,
+    signal: options.signal ? AbortSignal.any([run.signal, options.signal]) : run.signal,
+    requestId: run.call.requestId ?? run.runId,
     traceparent: traceparentOf(
-      s.call.traceId ? { traceId: s.call.traceId, spanId: s.call.parentSpanId } : undefined,
+      run.call.traceId ? { traceId: run.call.traceId, spanId: run.call.parentSpanId } : undefined,
     ),
   });
-  s.writer.emit('text', { delta: answer.text, agent: agent.name });
+  run.writer.emit('text', { delta: answer.text, agent: agent.name });
   const round = {
     messages: [{ role: 'assistant' as const, content: answer.text, tokens: estimateTokens(answer.text) }],
     steps: [],
     modelCalls: 0,
     usage: zeroUsage(),
   };
-  o.onRound?.(round.messages);
-  await out.commit(o.keepMessages ? round : { ...round, messages: [] });
+  options.onRound?.(round.messages);
+  await out.commit(options.keepMessages ? round : { ...round, messages: [] });
   return {
     kind: 'final',
     text: answer.text,

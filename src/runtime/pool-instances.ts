@@ -56,9 +56,11 @@ export class PoolInstances {
   }
 
   /** Records an instance around a sandbox already taken from its pool (`release` gives it back). */
-  add(o: Omit<Instance, 'id' | 'acquiredAt' | 'lastUsedAt' | 'calls'> & { release: () => void }): Instance {
+  add(
+    fields: Omit<Instance, 'id' | 'acquiredAt' | 'lastUsedAt' | 'calls'> & { release: () => void },
+  ): Instance {
     const now = new Date();
-    const instance: Held = { ...o, id: newId(), acquiredAt: now, lastUsedAt: now, calls: 0 };
+    const instance: Held = { ...fields, id: newId(), acquiredAt: now, lastUsedAt: now, calls: 0 };
     this.held.set(instance.id, instance);
     this.arm(instance);
     return view(instance);

@@ -32,7 +32,7 @@ export async function recoverRound(
   store: Pick<RunStore, 'recordedResults'>,
   runId: string,
   history: readonly ChatMessage[],
-  o: { idempotent(tool: string): boolean; rerun: boolean },
+  options: { idempotent(tool: string): boolean; rerun: boolean },
 ): Promise<Recovered> {
   const open = openCalls(history);
   if (open.length === 0) return {};
@@ -41,7 +41,7 @@ export async function recoverRound(
     open.map((c) => c.id),
   );
   const inFlight = open.filter((c) => !recorded.has(c.id));
-  const refused = o.rerun ? [] : inFlight.filter((c) => !o.idempotent(c.function.name));
+  const refused = options.rerun ? [] : inFlight.filter((c) => !options.idempotent(c.function.name));
   if (refused.length > 0) return { interrupted: refused };
   return { resume: { toolCalls: open, approved: true, recorded, takeover: true } };
 }

@@ -58,22 +58,22 @@ export class RemoteRuntimes {
   async run(
     url: string,
     body: { task: string; parameters: Record<string, unknown> },
-    o: CallOptions,
+    call: CallOptions,
   ): Promise<string> {
     const endpoint = `${url.replace(/\/+$/, '')}/run`;
     return guardedCall(
       `remote runtime ${endpoint}`,
       this.breakerFor(endpoint),
       this.options.retries,
-      o.signal,
-      () => this.once(endpoint, body, o),
+      call.signal,
+      () => this.once(endpoint, body, call),
     );
   }
 
   private async once(
     endpoint: string,
     body: { task: string; parameters: Record<string, unknown> },
-    o: CallOptions,
+    call: CallOptions,
   ): Promise<string> {
     let res: Awaited<ReturnType<typeof outboundRequest>>;
     try {
@@ -83,18 +83,18 @@ export class RemoteRuntimes {
           method: 'POST',
           headers: {
             'content-type': 'application/json',
-            'x-request-id': o.requestId,
-            ...(o.idempotencyKey && { 'idempotency-key': o.idempotencyKey }),
-            ...o.trace,
+            'x-request-id': call.requestId,
+            ...(call.idempotencyKey && { 'idempotency-key': call.idempotencyKey }),
+            ...call.trace,
           },
           body: JSON.stringify(body),
         },
         {
-          allowPrivate: o.allowPrivate,
+          allowPrivate: call.allowPrivate,
           timeoutMs: this.options.timeout_ms,
           maxBytes: this.options.max_bytes,
           maxRedirects: 3,
-          signal: o.signal,
+          signal: call.signal,
           network: this.network,
         },
       );
@@ -141,30 +141,30 @@ export function remoteExecutor(
   remotes: RemoteRuntimes,
   allowPrivate: (tenantId: string) => Promise<boolean>,
 ): Executor {
-  return async (d: ExecuteDeps, s: RunSpec): Promise<RunResult> => {
-    const out = new RunWriter(d, s);
+  return async (deps: ExecuteDeps, run: RunSpec): Promise<RunResult> => {
+    const out = new RunWriter(deps, run);
     try {
-      const history = s.history ?? (await d.store.history(s.sessionId));
+      const history = run.history ?? (await deps.store.history(run.sessionId));
       const task = [...history].reverse().find((m) => m.role === 'user')?.content ?? '';
       const text = await remotes.run(
-        s.agent.runtime_url ?? '',
-        { task, parameters: s.context },
+        run.agent.runtime_url ?? '',
+        { task, parameters: run.context },
         {
-          requestId: s.call.requestId ?? s.runId,
-          idempotencyKey: runIdempotencyKey(s.runId, s.options),
-          signal: s.signal,
-          allowPrivate: await allowPrivate(s.tenantId),
+          requestId: run.call.requestId ?? run.runId,
+          idempotencyKey: runIdempotencyKey(run.runId, run.options),
+          signal: run.signal,
+          allowPrivate: await allowPrivate(run.tenantId),
           trace: traceHeadersOf(
-            s.call.traceId
-              ? { traceId: s.call.traceId, spanId: s.call.parentSpanId, traceState: s.call.traceState }
+            run.call.traceId
+              ? { traceId: run.call.traceId, spanId: run.call.parentSpanId, traceState: run.call.traceState }
               : undefined,
           ),
         },
       );
-      s.writer.emit('text', { delta: text });
+      run.writer.emit('text', { delta: text });
       return await out.complete({
         text,
-        model: `remote:${s.agent.runtime_url}`,
+        model: `remote:${run.agent.runtime_url}`,
         messages: [{ role: 'assistant', content: text, tokens: estimateTokens(text) }],
       });
     } catch (err) {

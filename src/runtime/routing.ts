@@ -9,7 +9,7 @@ export function executorFor(
   agent: Agent,
   options: RunOptions,
   executors: Executors | undefined,
-): (d: ExecuteDeps, s: RunSpec) => Promise<RunResult> {
+): (deps: ExecuteDeps, run: RunSpec) => Promise<RunResult> {
   return (
     (options.multi_agent
       ? executors?.multi_agent

@@ -19,8 +19,8 @@ export class RunWriter {
   modelCalls = 0;
 
   constructor(
-    private readonly d: ExecuteDeps,
-    private readonly s: RunSpec,
+    private readonly deps: ExecuteDeps,
+    private readonly run: RunSpec,
   ) {}
 
   /**
@@ -44,7 +44,7 @@ export class RunWriter {
     return next;
   }
 
-  async complete(o: {
+  async complete(answer: {
     text: string;
     model: string;
     finishReason?: string;
@@ -53,27 +53,27 @@ export class RunWriter {
     extra?: Record<string, unknown>;
   }): Promise<RunResult> {
     await this.chain;
-    const usage = addUsage(this.s.usage, this.usage);
+    const usage = addUsage(this.run.usage, this.usage);
     const result = {
-      text: o.text,
+      text: answer.text,
       usage,
-      duration_ms: Date.now() - this.s.startedAt,
-      model_calls: this.s.modelCalls + this.modelCalls,
-      tool_calls: o.toolCalls?.length ?? 0,
-      ...o.extra,
+      duration_ms: Date.now() - this.run.startedAt,
+      model_calls: this.run.modelCalls + this.modelCalls,
+      tool_calls: answer.toolCalls?.length ?? 0,
+      ...answer.extra,
     };
     await this.advance({
       status: 'completed',
-      output: o.text,
-      messages: o.messages,
+      output: answer.text,
+      messages: answer.messages,
       terminal: [event('result', result), event('session_end', { status: 'completed' })],
     });
     return {
       status: 'completed',
-      text: o.text,
-      model: o.model,
-      finishReason: o.finishReason ?? 'stop',
-      toolCalls: o.toolCalls ?? [],
+      text: answer.text,
+      model: answer.model,
+      finishReason: answer.finishReason ?? 'stop',
+      toolCalls: answer.toolCalls ?? [],
       usage,
     };
   }
@@ -82,38 +82,44 @@ export class RunWriter {
    * Ends the run as failed (or reports it cancelled: whoever cancelled wrote its end). `err` is what
    * went wrong; an `AppError` keeps its code for the HTTP answer, `code` overrides the run's code.
    */
-  async fail(err: unknown, o: { code?: string; details?: Record<string, unknown> } = {}): Promise<RunResult> {
+  async fail(
+    err: unknown,
+    options: { code?: string; details?: Record<string, unknown> } = {},
+  ): Promise<RunResult> {
     await this.chain;
-    const usage = addUsage(this.s.usage, this.usage);
-    const reason = this.s.signal.aborted ? this.s.signal.reason : err;
+    const usage = addUsage(this.run.usage, this.usage);
+    const reason = this.run.signal.aborted ? this.run.signal.reason : err;
     if (reason instanceof RunAborted && reason.kind === 'cancelled') {
       return { status: 'cancelled', error: { code: 'cancelled', message: reason.message }, usage };
     }
-    if (reason instanceof RunDrained || reason instanceof RunAborted) return release(this.d, this.s, usage);
+    if (reason instanceof RunDrained || reason instanceof RunAborted)
+      return release(this.deps, this.run, usage);
     const base =
       reason instanceof RunAborted
         ? { code: 'shutdown', message: 'the server shut down before the run finished' }
         : reason instanceof LoopError || reason instanceof AppError
           ? { code: reason.code, message: reason.message }
           : { code: 'internal', message: 'the run failed with an internal error' };
-    if (base.code === 'internal') this.d.log.error({ err: reason, run_id: this.s.runId }, 'run failed');
+    if (base.code === 'internal') this.deps.log.error({ err: reason, run_id: this.run.runId }, 'run failed');
     // A team's errors name their own run code (`max_handoffs`, `node_failed`) and details.
     const tagged =
       reason instanceof AppError && typeof reason.details === 'object' && reason.details !== null
         ? (reason.details as Record<string, unknown>)
         : undefined;
     const runCode = typeof tagged?.run_code === 'string' ? tagged.run_code : undefined;
-    const error = { code: o.code ?? runCode ?? base.code, message: base.message };
+    const error = { code: options.code ?? runCode ?? base.code, message: base.message };
     const round = reason instanceof LoopError ? reason.round : {};
     await this.advance({
       ...round,
       status: 'failed',
       error,
       terminal: [
-        event('error', { ...tagged, ...o.details, ...error }),
+        event('error', { ...tagged, ...options.details, ...error }),
         event('session_end', { status: 'failed' }),
       ],
-    }).catch((e) => this.d.log.error({ err: e, run_id: this.s.runId }, 'could not record the run failure'));
+    }).catch((e) =>
+      this.deps.log.error({ err: e, run_id: this.run.runId }, 'could not record the run failure'),
+    );
     return { status: 'failed', error, cause: reason, usage };
   }
 
@@ -125,10 +131,10 @@ export class RunWriter {
       terminal?: PendingEvent[];
     },
   ): Promise<boolean> {
-    const buffered = await this.s.writer.take();
-    const written = await this.d.store.advance({
-      runId: this.s.runId,
-      owner: this.d.owner,
+    const buffered = await this.run.writer.take();
+    const written = await this.deps.store.advance({
+      runId: this.run.runId,
+      owner: this.deps.owner,
       messages: a.messages,
       steps: a.steps,
       modelCalls: a.modelCalls,
@@ -139,8 +145,8 @@ export class RunWriter {
       events: [...buffered, ...(a.terminal ?? [])],
     });
     if (!written) return false;
-    this.s.writer.deliver(written.events);
-    if (a.status && written.queued) this.d.onQueued(this.s.sessionId);
+    this.run.writer.deliver(written.events);
+    if (a.status && written.queued) this.deps.onQueued(this.run.sessionId);
     return true;
   }
 }

@@ -30,11 +30,11 @@ export function systemEvent(agent: Agent, tools: ToolRegistry): PendingEvent {
 export function resultOf(row: RunRow, steps: StepRow[]): RunResult {
   const toolCalls = steps
     .filter((s) => s.kind === 'tool')
-    .map((s) => ({
-      id: s.tool_call_id ?? '',
-      name: s.name,
-      arguments: s.input,
-      ...(s.error === null ? { output: s.output } : { error: s.error }),
+    .map((step) => ({
+      id: step.tool_call_id ?? '',
+      name: step.name,
+      arguments: step.input,
+      ...(step.error === null ? { output: step.output } : { error: step.error }),
     }));
   const lastModel = steps.filter((s) => s.kind === 'model').at(-1);
   if (row.status === 'completed') {

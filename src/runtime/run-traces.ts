@@ -282,25 +282,25 @@ function handoffSpans(events: TraceEvent[], run: RunSummary): TraceSpan[] {
 /** A tool call hangs under the model call that asked for it: the last model step recorded before it. */
 function stepSpans(steps: StepRow[]): TraceSpan[] {
   let lastModel: string | undefined;
-  return steps.map((s) => {
-    const id = `step-${s.idx}`;
-    const parent = s.kind === 'model' ? 'run' : (lastModel ?? 'run');
-    if (s.kind === 'model') lastModel = id;
+  return steps.map((step) => {
+    const id = `step-${step.idx}`;
+    const parent = step.kind === 'model' ? 'run' : (lastModel ?? 'run');
+    if (step.kind === 'model') lastModel = id;
     return {
       id,
       parent_id: parent,
-      kind: s.kind,
-      name: s.name,
-      status: s.error === null ? 'ok' : 'error',
-      error: s.error,
-      started_at: s.started_at.toISOString(),
-      duration_ms: Number(s.duration_ms),
-      model: s.kind === 'model' ? s.name : null,
-      usage: s.usage,
-      cost_usd: s.cost === null ? null : Number(s.cost),
-      tool_call_id: s.tool_call_id,
-      input: s.input,
-      output: s.output,
+      kind: step.kind,
+      name: step.name,
+      status: step.error === null ? 'ok' : 'error',
+      error: step.error,
+      started_at: step.started_at.toISOString(),
+      duration_ms: Number(step.duration_ms),
+      model: step.kind === 'model' ? step.name : null,
+      usage: step.usage,
+      cost_usd: step.cost === null ? null : Number(step.cost),
+      tool_call_id: step.tool_call_id,
+      input: step.input,
+      output: step.output,
     };
   });
 }

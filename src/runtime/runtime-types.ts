@@ -38,7 +38,7 @@ export interface RuntimeDeps {
 }
 
 /** Executes one run instead of `executeRun` (same contract: persists how the run ends). */
-export type Executor = (d: ExecuteDeps, s: RunSpec) => Promise<RunResult>;
+export type Executor = (deps: ExecuteDeps, run: RunSpec) => Promise<RunResult>;
 export interface Executors {
   remote?: Executor;
   multi_agent?: Executor;

@@ -56,10 +56,10 @@ export class Runtime {
   /** Agent configs between turns; each run's first statement checks the version it used. */
   private readonly agents: AgentCache;
 
-  constructor(private readonly d: RuntimeDeps) {
-    this.store = new RunStore(d.db);
-    this.agents = new AgentCache(d.agents);
-    this.announcer = new Announcer(d.bus, d.log);
+  constructor(private readonly deps: RuntimeDeps) {
+    this.store = new RunStore(deps.db);
+    this.agents = new AgentCache(deps.agents);
+    this.announcer = new Announcer(deps.bus, deps.log);
   }
 
   /** Aborts when the runtime stops: open streams end then. */
@@ -70,32 +70,32 @@ export class Runtime {
   /** Takes over the runs a dead process left, starts queued runs, then keeps leases and sweeps on a timer. */
   async start(): Promise<void> {
     this.unsubscribe.push(
-      await this.d.bus.subscribe(CANCEL_TOPIC, (runId) => {
+      await this.deps.bus.subscribe(CANCEL_TOPIC, (runId) => {
         this.live.get(runId)?.controller.abort(new RunAborted('cancelled', 'the run was cancelled'));
       }),
-      await this.d.bus.subscribe(RELEASED_TOPIC, () => {
-        this.sweep(false).catch((err) => this.d.log.warn({ err: toError(err) }, 'takeover failed'));
+      await this.deps.bus.subscribe(RELEASED_TOPIC, () => {
+        this.sweep(false).catch((err) => this.deps.log.warn({ err: toError(err) }, 'takeover failed'));
       }),
     );
     // The embedded store belongs to this one process: every run still `running` was left by its
     // last start. PostgreSQL is shared: only runs whose lease expired or was released are.
-    await this.sweep(this.d.db.kind === 'pglite');
-    const lease = this.d.config.lease_seconds * 1000;
+    await this.sweep(this.deps.db.kind === 'pglite');
+    const lease = this.deps.config.lease_seconds * 1000;
     const every = (ms: number, fn: () => Promise<unknown>) => {
       const t = setInterval(() => {
-        fn().catch((err) => this.d.log.warn({ err: toError(err) }, 'runtime housekeeping failed'));
+        fn().catch((err) => this.deps.log.warn({ err: toError(err) }, 'runtime housekeeping failed'));
       }, ms);
       t.unref();
       this.timers.push(t);
     };
     every(lease / 3, () =>
       this.live.size > 0
-        ? this.store.renewLeases(this.owner, this.d.config.lease_seconds)
+        ? this.store.renewLeases(this.owner, this.deps.config.lease_seconds)
         : Promise.resolve(),
     );
     // At most a second after a lease expires, a run is taken over (lease + 1 s).
     every(Math.min(lease / 2, 1000), () => this.sweep(false));
-    const retention = this.d.config.run_retention_days;
+    const retention = this.deps.config.run_retention_days;
     if (retention > 0) every(3_600_000, () => this.purgeOld(retention));
   }
 
@@ -103,7 +103,7 @@ export class Runtime {
   async purgeOld(days: number): Promise<number> {
     let total = 0;
     for (let n = -1; n !== 0 && !this.stopping; total += n) n = await this.store.purgeEnded(days);
-    if (total > 0) this.d.log.info({ runs: total, days }, 'deleted runs past their retention');
+    if (total > 0) this.deps.log.info({ runs: total, days }, 'deleted runs past their retention');
     return total;
   }
 
@@ -118,7 +118,7 @@ export class Runtime {
       this.draining.abort();
       const settled = () => Promise.allSettled([...this.live.values()].map((r) => r.done));
       const within = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
-      await Promise.race([settled(), within(Math.min(graceMs, this.d.config.drain_seconds * 1000))]);
+      await Promise.race([settled(), within(Math.min(graceMs, this.deps.config.drain_seconds * 1000))]);
       for (const run of this.live.values()) {
         run.controller.abort(new RunAborted('shutdown', 'the server is shutting down'));
       }
@@ -134,16 +134,16 @@ export class Runtime {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
     let agent = await this.agents.get(caller.tenantId, agentId);
     if (!canSee(caller.viewer, agent)) throw notFound('agent', agentId);
-    await this.d.admit?.(caller.tenantId, agent);
+    await this.deps.admit?.(caller.tenantId, agent);
     let begun: Begun | undefined;
     let options: RunOptions | undefined;
     const context = input.context ?? {};
     // A remembered agent that changed meanwhile (here or in another process) is read again, once.
     for (let attempt = 0; !begun; attempt++) {
-      const multiAgent = input.multiAgent ?? routeByEnv(agent, this.d.executors ?? {});
+      const multiAgent = input.multiAgent ?? routeByEnv(agent, this.deps.executors ?? {});
       options = {
         streaming: input.stream,
-        max_steps: input.max_steps ?? this.d.config.max_steps,
+        max_steps: input.max_steps ?? this.deps.config.max_steps,
         on_disconnect: input.on_disconnect,
         ...(multiAgent && { multi_agent: multiAgent }),
         ...(input.idempotencyKey && { idempotency_key: input.idempotencyKey }),
@@ -205,10 +205,10 @@ export class Runtime {
       owner: this.owner,
       viewer: caller.viewer,
       sessionOwner: caller.viewer?.userId,
-      leaseSeconds: this.d.config.lease_seconds,
+      leaseSeconds: this.deps.config.lease_seconds,
       events: ({ sessionId, runId, status }) => [
         event('session_start', { session_id: sessionId, run_id: runId, agent_id: agent.id, status }),
-        ...(status === 'running' ? [systemEvent(agent, this.d.tools)] : []),
+        ...(status === 'running' ? [systemEvent(agent, this.deps.tools)] : []),
       ],
     });
   }
@@ -216,10 +216,10 @@ export class Runtime {
   /** Approves (or denies, with a reason the model sees) the tool calls a run waits on, and resumes it. */
   async decide(caller: RunCaller, runId: string, approved: boolean, reason?: string): Promise<Run> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
-    const row = await this.store.resume(caller.tenantId, runId, this.owner, this.d.config.lease_seconds);
+    const row = await this.store.resume(caller.tenantId, runId, this.owner, this.deps.config.lease_seconds);
     let agent: Agent;
     try {
-      agent = await this.d.agents.get(row.tenant_id, row.agent_id);
+      agent = await this.deps.agents.get(row.tenant_id, row.agent_id);
     } catch (err) {
       await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
       throw err;
@@ -243,7 +243,7 @@ export class Runtime {
       caller.tenantId,
       runId,
       this.owner,
-      this.d.config.lease_seconds,
+      this.deps.config.lease_seconds,
       'interrupted',
     );
     await this.carryOn(row, { rerun: true, by: 'resume', caller });
@@ -267,8 +267,8 @@ export class Runtime {
   follow(runId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<RunEvent> {
     const live = this.live.get(runId);
     return followRun({
-      db: this.d.db,
-      bus: this.d.bus,
+      db: this.deps.db,
+      bus: this.deps.bus,
       runId,
       afterSeq,
       signal: AbortSignal.any([signal, this.closing.signal]),
@@ -283,22 +283,22 @@ export class Runtime {
   async wait(
     tenantId: string,
     runId: string,
-    o: { signal?: AbortSignal; untilPause?: boolean } = {},
+    options: { signal?: AbortSignal; untilPause?: boolean } = {},
   ): Promise<RunResult> {
     let last = 0;
     for (;;) {
       const controller = new AbortController();
-      const stop = AbortSignal.any([controller.signal, ...(o.signal ? [o.signal] : [])]);
+      const stop = AbortSignal.any([controller.signal, ...(options.signal ? [options.signal] : [])]);
       let stoppedAt: string | undefined;
       for await (const e of this.follow(runId, last, stop)) {
         last = e.seq;
-        if (e.type === 'session_end' || (o.untilPause && e.type === 'approval_required')) {
+        if (e.type === 'session_end' || (options.untilPause && e.type === 'approval_required')) {
           stoppedAt = e.type;
           break;
         }
       }
       controller.abort();
-      if (o.signal?.aborted) throw o.signal.reason;
+      if (options.signal?.aborted) throw options.signal.reason;
       if (!stoppedAt && this.closing.signal.aborted) {
         throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
       }
@@ -327,9 +327,9 @@ export class Runtime {
     const local = this.live.get(runId);
     if (local) local.controller.abort(new RunAborted('cancelled', 'the run was cancelled'));
     else
-      this.d.bus
+      this.deps.bus
         .publish(CANCEL_TOPIC, runId)
-        .catch((err) => this.d.log.warn({ err }, 'cancel broadcast failed'));
+        .catch((err) => this.deps.log.warn({ err }, 'cancel broadcast failed'));
   }
 
   private launch(
@@ -340,11 +340,11 @@ export class Runtime {
     },
   ): LiveRun {
     const controller = new AbortController();
-    const writer = new RunEventWriter(this.d.db, this.announcer, caller.tenantId, r.runId, this.owner);
+    const writer = new RunEventWriter(this.deps.db, this.announcer, caller.tenantId, r.runId, this.owner);
     writer.lastSeq = r.lastSeq;
     const live: LiveRun = { controller, writer, done: undefined as unknown as Promise<RunResult> };
     this.live.set(r.runId, live);
-    const execute = executorFor(agent, r.options, this.d.executors);
+    const execute = executorFor(agent, r.options, this.deps.executors);
     const traceId = caller.traceId ?? r.options.trace_id;
     const span = startRunSpan(
       {
@@ -362,15 +362,15 @@ export class Runtime {
         execute(
           {
             store: this.store,
-            models: this.d.models,
-            tools: this.d.tools,
-            log: this.d.log,
+            models: this.deps.models,
+            tools: this.deps.tools,
+            log: this.deps.log,
             owner: this.owner,
             // After this run has left `live` (next tick): the next one may start here at once.
             onQueued: (sessionId) => setImmediate(() => this.startQueued(sessionId)),
-            memory: this.d.memory,
-            metrics: this.d.metrics,
-            recordEachStep: this.d.config.record_each_step,
+            memory: this.deps.memory,
+            metrics: this.deps.metrics,
+            recordEachStep: this.deps.config.record_each_step,
           },
           {
             ...r,
@@ -397,17 +397,17 @@ export class Runtime {
       .then(
         (result) => {
           if (result.status === 'failed' && result.error.code === 'released') {
-            this.d.bus
+            this.deps.bus
               .publish(RELEASED_TOPIC, r.runId)
-              .catch((err) => this.d.log.warn({ err }, 'release broadcast failed'));
+              .catch((err) => this.deps.log.warn({ err }, 'release broadcast failed'));
           }
           span.end(result);
-          this.d.metrics?.run(agent.name, result.status, (Date.now() - r.startedAt) / 1000);
+          this.deps.metrics?.run(agent.name, result.status, (Date.now() - r.startedAt) / 1000);
           return result;
         },
         (err) => {
           span.end(undefined, err);
-          this.d.metrics?.run(agent.name, 'error', (Date.now() - r.startedAt) / 1000);
+          this.deps.metrics?.run(agent.name, 'error', (Date.now() - r.startedAt) / 1000);
           throw err;
         },
       )
@@ -420,17 +420,17 @@ export class Runtime {
 
   /** The directory file tools may use in a session. */
   workspace(tenantId: string, sessionId: string): Workspace {
-    return new Workspace(path.resolve(this.d.config.workspaces_dir, tenantId, sessionId));
+    return new Workspace(path.resolve(this.deps.config.workspaces_dir, tenantId, sessionId));
   }
 
   /** Starts the next queued run of a session, if it is free (here; any process may win the claim). */
   private startQueued(sessionId: string): void {
     if (this.stopping) return;
     void (async () => {
-      const row = await this.store.claimQueued(sessionId, this.owner, this.d.config.lease_seconds);
+      const row = await this.store.claimQueued(sessionId, this.owner, this.deps.config.lease_seconds);
       if (!row) return;
-      const agent = await this.d.agents.get(row.tenant_id, row.agent_id).catch(() => undefined);
-      const tenantName = await this.d.tenantName(row.tenant_id);
+      const agent = await this.deps.agents.get(row.tenant_id, row.agent_id).catch(() => undefined);
+      const tenantName = await this.deps.tenantName(row.tenant_id);
       const caller: RunCaller = { tenantId: row.tenant_id, tenantName };
       if (!agent) {
         await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
@@ -439,7 +439,7 @@ export class Runtime {
       const written = await this.store.advance({
         runId: row.id,
         owner: this.owner,
-        events: [systemEvent(agent, this.d.tools)],
+        events: [systemEvent(agent, this.deps.tools)],
       });
       const system = written?.events[0];
       this.announcer.add(row.id);
@@ -454,7 +454,7 @@ export class Runtime {
         lastSeq: system?.seq ?? 0,
       });
     })().catch((err) =>
-      this.d.log.warn({ err: toError(err), session_id: sessionId }, 'starting a queued run failed'),
+      this.deps.log.warn({ err: toError(err), session_id: sessionId }, 'starting a queued run failed'),
     );
   }
 
@@ -478,14 +478,14 @@ export class Runtime {
    */
   private async sweep(all: boolean): Promise<void> {
     if (this.stopping) return;
-    const taken = await this.store.takeOver(all, this.owner, this.d.config.lease_seconds);
-    if (taken.length > 0) this.d.log.info({ runs: taken.map((r) => r.id) }, 'took over runs');
+    const taken = await this.store.takeOver(all, this.owner, this.deps.config.lease_seconds);
+    if (taken.length > 0) this.deps.log.info({ runs: taken.map((r) => r.id) }, 'took over runs');
     for (const row of taken) {
       await this.carryOnTaken(row).catch((err) =>
-        this.d.log.warn({ err: toError(err), run_id: row.id }, 'carrying a run on failed'),
+        this.deps.log.warn({ err: toError(err), run_id: row.id }, 'carrying a run on failed'),
       );
     }
-    for (const s of await this.store.sessionsWithQueued()) this.startQueued(s);
+    for (const sessionId of await this.store.sessionsWithQueued()) this.startQueued(sessionId);
   }
 
   /**
@@ -508,13 +508,13 @@ export class Runtime {
   /** Executes a run this process has just leased (taken over or resumed) from its last recorded step. */
   private async carryOn(
     row: RunRow,
-    o: { rerun: boolean; by: 'takeover' | 'resume'; after?: 'release' | 'crash'; caller?: RunCaller },
+    options: { rerun: boolean; by: 'takeover' | 'resume'; after?: 'release' | 'crash'; caller?: RunCaller },
   ): Promise<void> {
-    const agent = await this.d.agents.get(row.tenant_id, row.agent_id).catch(() => undefined);
+    const agent = await this.deps.agents.get(row.tenant_id, row.agent_id).catch(() => undefined);
     if (!agent) return this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
-    const caller = o.caller ?? {
+    const caller = options.caller ?? {
       tenantId: row.tenant_id,
-      tenantName: await this.d.tenantName(row.tenant_id),
+      tenantName: await this.deps.tenantName(row.tenant_id),
     };
     // Tells followers where the run carries on: text deltas since the last recorded model answer
     // belonged to a call that was never answered, and the model is asked again.
@@ -523,8 +523,8 @@ export class Runtime {
       owner: this.owner,
       events: [
         event('run_resumed', {
-          by: o.by,
-          ...(o.after && { after: o.after }),
+          by: options.by,
+          ...(options.after && { after: options.after }),
           model_calls: row.model_calls,
           steps: row.step_count,
         }),
@@ -534,7 +534,7 @@ export class Runtime {
     this.announcer.add(row.id);
     this.launch(caller, agent, {
       ...continued(row),
-      takeover: { rerun: o.rerun },
+      takeover: { rerun: options.rerun },
       lastSeq: written.events.at(-1)?.seq ?? -1,
     });
   }

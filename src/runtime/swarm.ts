@@ -29,27 +29,27 @@ class Handoff {
 }
 
 export async function runSwarm(team: Team): Promise<RunResult> {
-  const { s, d, spec, out } = team;
+  const { run, deps, spec, out } = team;
   const maxHandoffs = positiveInt(spec.config.max_handoffs, DEFAULT_MAX_HANDOFFS);
   const budget = positiveInt(spec.config.context_budget_tokens, DEFAULT_CONTEXT_BUDGET);
   const byName = new Map([...team.members.values()].map((a) => [a.name, a]));
-  const stored = s.history ?? (await d.store.history(s.sessionId));
+  const stored = run.history ?? (await deps.store.history(run.sessionId));
   let current = team.entry;
   const path = [current.name];
   let handoff: ReturnType<typeof startHandoffSpan> | undefined;
   let resume: Resume | undefined;
-  if (s.takeover) {
+  if (run.takeover) {
     for (const to of handoffsMade(stored, byName)) {
       current = to;
       path.push(to.name);
     }
-    const recovered = await recoverRound(d.store, s.runId, stored, {
+    const recovered = await recoverRound(deps.store, run.runId, stored, {
       idempotent: (tool) =>
         tool.startsWith('transfer_to_') ||
-        (d.tools.get(tool)?.idempotent === true && d.tools.get(tool)?.requires_approval !== true),
-      rerun: s.takeover.rerun,
+        (deps.tools.get(tool)?.idempotent === true && deps.tools.get(tool)?.requires_approval !== true),
+      rerun: run.takeover.rerun,
     });
-    if (recovered.interrupted) return interrupt(d, s, recovered.interrupted, s.usage);
+    if (recovered.interrupted) return interrupt(deps, run, recovered.interrupted, run.usage);
     resume = recovered.resume;
   }
   let conversation: ChatMessage[] = repairHistory(stored, new Set(resume?.toolCalls.map((c) => c.id)));
@@ -97,7 +97,7 @@ export async function runSwarm(team: Team): Promise<RunResult> {
         );
       }
       const next = fitContext(conversation, budget);
-      s.writer.emit('handoff', {
+      run.writer.emit('handoff', {
         from: current.name,
         to: err.to.name,
         from_id: current.id,
@@ -107,7 +107,7 @@ export async function runSwarm(team: Team): Promise<RunResult> {
       });
       handoff = startHandoffSpan(
         { from: current, to: err.to, number: path.length - 1, truncated: next.dropped > 0 },
-        callParent(s.call),
+        callParent(run.call),
       );
       current = err.to;
     } finally {

@@ -50,6 +50,7 @@ describe('LISTEN on PostgreSQL across a dropped connection', { skip: !process.en
 
     await unlisten();
     await db.notify('test_gap', 'unheard');
+    // A note not delivered shows only as its absence: nothing to wait for but a short while.
     await db.query('select pg_sleep(0.1)');
     assert.deepEqual(payloads, ['before', 'after']);
   });

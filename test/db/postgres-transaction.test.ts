@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import pino from 'pino';
 import { PostgresDb } from '../../src/db/postgres.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { freshDatabase } from '../helpers/server.ts';
 
 describe('a PostgreSQL transaction whose connection is lost', { skip: !process.env.DATABASE_URL }, () => {
   let url: string;
   let drop: () => Promise<void>;
   let db: PostgresDb;
+  const warnings: string[] = [];
 
   before(async () => {
     ({ url, drop } = await freshDatabase());
-    db = await PostgresDb.open(url, { max: 1 });
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    db = await PostgresDb.open(url, { max: 1, log });
   });
 
   after(async () => {
@@ -28,7 +32,12 @@ describe('a PostgreSQL transaction whose connection is lost', { skip: !process.e
         // Between two statements, as when the server stops mid-transaction: the client is idle, so
         // the loss arrives as an 'error' event, which had no listener on a checked-out client.
         await admin.query('select pg_terminate_backend($1)', [row!.pid]);
-        await new Promise((r) => setTimeout(r, 300));
+        await eventually(
+          async () =>
+            warnings.some((w) => w.includes('connection lost during a transaction')) ? true : undefined,
+          10_000,
+          'the lost connection to reach the client',
+        );
         await tx.query('select 1');
       });
       await assert.rejects(attempt);

@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { UpstreamError } from '../../src/models/provider.ts';
 import { JsonEndpoint } from '../../src/models/providers/json-endpoint.ts';
+import { eventually, settled } from '../helpers/eventually.ts';
 
 const timeouts = { connect_ms: 1_000, first_byte_ms: 5_000, total_ms: 30_000 };
 
@@ -21,12 +21,17 @@ describe('json endpoint', () => {
   /** Events of the last answer written so far. */
   let written = 0;
   let finished: Promise<unknown> = Promise.resolve();
+  /** Requests to /hang the server has received (and never answers). */
+  let hung = 0;
 
   before(async () => {
     server = createServer((req, res) => {
       req.resume();
       if (req.url?.endsWith('/not-json')) return void res.writeHead(200).end('<html>oops</html>');
-      if (req.url?.endsWith('/hang')) return;
+      if (req.url?.endsWith('/hang')) {
+        hung += 1;
+        return;
+      }
       if (req.url?.endsWith('/echo')) {
         let body = '';
         req.on('data', (d) => {
@@ -64,13 +69,10 @@ describe('json endpoint', () => {
   it('a reader left unread pauses the socket, then gives every event in order', async () => {
     const endpoint = new JsonEndpoint(url, undefined, timeouts);
     const reader = await endpoint.events('/chat/completions', {}, new AbortController().signal);
-    // Nobody reads until the server has written nothing for 300 ms: its writes backed up (20 MB is
-    // more than the kernel's socket buffers hold), or the reader took it all into memory.
-    let before = -1;
-    for (let waited = 0; written !== before && waited < 20_000; waited += 300) {
-      before = written;
-      await sleep(300);
-    }
+    // Nobody reads until the server's writes stop: they backed up (20 MB is more than the kernel's
+    // socket buffers hold), or the reader took it all into memory. No event says a write is stuck
+    // for good; 100 ms without one is many times what a reading client takes to make room.
+    await settled(() => written, 100, 20_000, 'the server to stop writing');
     assert.ok(written < EVENTS, 'the server wrote the whole answer: the reader kept reading');
     const seen: number[] = [];
     for (let batch = await reader.next(); batch; batch = await reader.next()) {
@@ -108,8 +110,14 @@ describe('json endpoint', () => {
       return true;
     });
     const ac = new AbortController();
+    const hungBefore = hung;
     const pending = endpoint.json('/hang', {}, ac.signal);
-    setTimeout(() => ac.abort(new Error('client disconnected')), 20);
+    await eventually(
+      async () => (hung > hungBefore ? true : undefined),
+      5_000,
+      'the request to reach the server',
+    );
+    ac.abort(new Error('client disconnected'));
     await assert.rejects(pending, /client disconnected/);
   });
 });

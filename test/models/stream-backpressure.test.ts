@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { settled } from '../helpers/eventually.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { openai as oa } from './helpers/fake-upstream.ts';
 
@@ -68,13 +68,10 @@ describe('a streamed answer to a client that falls behind', () => {
     );
     const [res] = (await once(req, 'response')) as [IncomingMessage];
     assert.equal(res.statusCode, 200);
-    // Nobody reads the answer (no 'data' listener: the response stays paused) until the upstream has
-    // written nothing for 300 ms: the buffers on the way are full, or it wrote the whole answer.
-    let seen = -1;
-    for (let waited = 0; written !== seen && waited < 20_000; waited += 300) {
-      seen = written;
-      await sleep(300);
-    }
+    // Nobody reads the answer (no 'data' listener: the response stays paused) until the upstream's
+    // writes stop: the buffers on the way are full, or it wrote the whole answer. No event says a
+    // write is stuck for good; 100 ms without one is many times what a reading gateway takes.
+    await settled(() => written, 100, 20_000, 'the upstream to stop writing');
     assert.ok(written < CHUNKS, 'the upstream wrote the whole answer: nothing held it back');
 
     res.setEncoding('utf8');

@@ -164,7 +164,20 @@ for (const store of stores) {
       await db.transaction(async (tx) => {
         await cancelRuns(tx, 'id = $1', [runId], 'changed my mind');
         raced = insertRunEvents(db, run!.tenant_id, runId, late('raced'));
-        await new Promise((r) => setTimeout(r, 200));
+        // The batch is waiting on this transaction before it commits: on PostgreSQL for the run's row
+        // lock; PGlite has one connection, whose queue the batch joins once the current tick is done.
+        if (db.kind === 'postgres') {
+          await eventually(
+            async () => {
+              const blocked = await tx.query(
+                'select 1 from pg_locks where not granted and pg_backend_pid() = any(pg_blocking_pids(pid))',
+              );
+              return blocked.length > 0 ? true : undefined;
+            },
+            10_000,
+            'the batch to wait for the cancel',
+          );
+        } else await new Promise((r) => setImmediate(r));
       });
       assert.equal(await raced, undefined);
       // And one that comes after it.

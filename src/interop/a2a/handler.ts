@@ -52,7 +52,7 @@ export interface A2AHandlerDeps {
  */
 export class AgentA2AHandler implements A2ARequestHandler {
   constructor(
-    private readonly d: A2AHandlerDeps,
+    private readonly deps: A2AHandlerDeps,
     private readonly agent: Agent,
     private readonly card: AgentCard,
     private readonly principal: Principal,
@@ -71,9 +71,12 @@ export class AgentA2AHandler implements A2ARequestHandler {
     return this.guard(async () => {
       const run = await this.start(params);
       const pushed = params.configuration?.taskPushNotificationConfig;
-      if (pushed?.url) await this.d.push.save(this.principal.tenantId, { ...pushed, taskId: run.id });
+      if (pushed?.url) await this.deps.push.save(this.principal.tenantId, { ...pushed, taskId: run.id });
       if (params.configuration?.returnImmediately) return taskOf(run);
-      await this.d.runtime.wait(this.principal.tenantId, run.id, { signal: this.d.signal, untilPause: true });
+      await this.deps.runtime.wait(this.principal.tenantId, run.id, {
+        signal: this.deps.signal,
+        untilPause: true,
+      });
       return taskOf(await this.run(run.id));
     });
   }
@@ -104,7 +107,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
       const run = await this.run(params.id);
       if (isFinal(run.status))
         throw new TaskNotCancelableError(`task ${run.id} has already ended (${run.status})`);
-      await this.d.runtime.cancel(this.principal.tenantId, run.id, 'cancelled by the A2A client');
+      await this.deps.runtime.cancel(this.principal.tenantId, run.id, 'cancelled by the A2A client');
       return taskOf(await this.run(run.id));
     });
   }
@@ -113,7 +116,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
     return this.guard(async () => {
       this.need('write');
       await this.run(params.taskId);
-      return this.d.push.save(this.principal.tenantId, params);
+      return this.deps.push.save(this.principal.tenantId, params);
     });
   }
 
@@ -123,7 +126,9 @@ export class AgentA2AHandler implements A2ARequestHandler {
     return this.guard(async () => {
       await this.run(params.taskId);
       const id = params.id || 'default';
-      const found = (await this.d.push.list(this.principal.tenantId, params.taskId)).find((c) => c.id === id);
+      const found = (await this.deps.push.list(this.principal.tenantId, params.taskId)).find(
+        (c) => c.id === id,
+      );
       if (!found) throw new TaskNotFoundError(`task ${params.taskId} has no push notification config ${id}`);
       return found;
     });
@@ -134,7 +139,10 @@ export class AgentA2AHandler implements A2ARequestHandler {
   ): Promise<ListTaskPushNotificationConfigsResponse> {
     return this.guard(async () => {
       await this.run(params.taskId);
-      return { configs: await this.d.push.list(this.principal.tenantId, params.taskId), nextPageToken: '' };
+      return {
+        configs: await this.deps.push.list(this.principal.tenantId, params.taskId),
+        nextPageToken: '',
+      };
     });
   }
 
@@ -143,7 +151,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
       this.need('write');
       await this.run(params.taskId);
       const id = params.id || 'default';
-      if (!(await this.d.push.delete(this.principal.tenantId, params.taskId, id))) {
+      if (!(await this.deps.push.delete(this.principal.tenantId, params.taskId, id))) {
         throw new TaskNotFoundError(`task ${params.taskId} has no push notification config ${id}`);
       }
     });
@@ -157,7 +165,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
     if (message.taskId) return this.answer(message);
     const text = messageText(message);
     if (!text) throw new RequestMalformedError('the message has no text or data part');
-    const handle = await this.d.runtime.run(this.caller, this.agent.id, {
+    const handle = await this.deps.runtime.run(this.caller, this.agent.id, {
       message: text,
       session_id: await this.session(message.contextId),
       stream: false,
@@ -181,25 +189,25 @@ export class AgentA2AHandler implements A2ARequestHandler {
         `task ${run.id} waits for approval: answer "approve", or "deny" with a reason (or a data part {"approved": true|false, "reason": "…"})`,
       );
     }
-    await this.d.runtime.decide(this.caller, run.id, decision.approved, decision.reason);
+    await this.deps.runtime.decide(this.caller, run.id, decision.approved, decision.reason);
     return this.run(run.id);
   }
 
   /** The session a context id names when it is one of this agent's; otherwise a new one. */
   private async session(contextId: string): Promise<string | undefined> {
     if (!contextId || !uuid.test(contextId)) return undefined;
-    const s = await this.d.sessions.get(this.principal.tenantId, contextId).catch(() => undefined);
-    return s?.agent_id === this.agent.id ? s.id : undefined;
+    const found = await this.deps.sessions.get(this.principal.tenantId, contextId).catch(() => undefined);
+    return found?.agent_id === this.agent.id ? found.id : undefined;
   }
 
   /** The task first, then its answer as it is written, then each change of state, until it ends or pauses. */
   private async *stream(start: Run): AsyncGenerator<StreamResponse> {
     yield { payload: { $case: 'task', value: taskOf(start) } };
-    const { runtime } = this.d;
+    const { runtime } = this.deps;
     let state = start.status;
     let chunks = 0;
     if (isFinal(state) || state === 'input_required') return;
-    for await (const e of runtime.follow(start.id, 0, this.d.signal)) {
+    for await (const e of runtime.follow(start.id, 0, this.deps.signal)) {
       if (e.type === 'text' && typeof e.data.delta === 'string' && e.data.delta) {
         yield {
           payload: {
@@ -267,11 +275,11 @@ export class AgentA2AHandler implements A2ARequestHandler {
    */
   private async run(id: string): Promise<Run> {
     if (!id || !uuid.test(id)) throw new TaskNotFoundError(`task ${id} not found`);
-    const row = await this.d.runtime.store.get(this.principal.tenantId, id).catch(() => undefined);
+    const row = await this.deps.runtime.store.get(this.principal.tenantId, id).catch(() => undefined);
     if (!row || row.agent_id !== this.agent.id) throw new TaskNotFoundError(`task ${id} not found`);
     const { viewer } = this.caller;
     if (viewer)
-      await this.d.sessions.assertRunVisible(this.principal.tenantId, id, viewer).catch((err: unknown) => {
+      await this.deps.sessions.assertRunVisible(this.principal.tenantId, id, viewer).catch((err: unknown) => {
         throw err instanceof AppError && err.code === 'not_found'
           ? new TaskNotFoundError(`task ${id} not found`)
           : err;
@@ -284,7 +292,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
     try {
       return await work();
     } catch (err) {
-      throw a2aError(err, this.d.log);
+      throw a2aError(err, this.deps.log);
     }
   }
 
@@ -294,7 +302,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
     try {
       yield* await open();
     } catch (err) {
-      throw a2aError(err, this.d.log);
+      throw a2aError(err, this.deps.log);
     }
   }
 

@@ -37,32 +37,32 @@ export function poolAdmission(bundles: CurrentBundles) {
  * of time fails with 504.
  */
 export function poolExecutor(bundles: CurrentBundles, sandboxes: AgentSandboxes): Executor {
-  return async (d: ExecuteDeps, s: RunSpec): Promise<RunResult> => {
-    const out = new RunWriter(d, s);
-    const name = s.agent.name;
+  return async (deps: ExecuteDeps, run: RunSpec): Promise<RunResult> => {
+    const out = new RunWriter(deps, run);
+    const name = run.agent.name;
     try {
-      const deployed = await bundles.current(s.tenantId, s.agent.id);
-      if (!deployed) throw notDeployed(s.agent);
-      const history = s.history ?? (await d.store.history(s.sessionId));
+      const deployed = await bundles.current(run.tenantId, run.agent.id);
+      if (!deployed) throw notDeployed(run.agent);
+      const history = run.history ?? (await deps.store.history(run.sessionId));
       const conversation = history
         .filter((m) => m.role === 'user' || m.role === 'assistant')
         .map((m) => ({ role: m.role, content: m.content }));
       const message = [...conversation].reverse().find((m) => m.role === 'user')?.content ?? '';
-      const taskId = (await d.store.get(s.tenantId, s.runId)).task_id;
+      const taskId = (await deps.store.get(run.tenantId, run.runId)).task_id;
       const toolCalls: ToolCallRecord[] = [];
       const { end, result } = await sandboxes.run({
         bundle: deployed.bundle,
-        input: { message, messages: conversation, context: s.context },
+        input: { message, messages: conversation, context: run.context },
         info: {
-          agent: { id: s.agent.id, name },
-          session: { id: s.sessionId },
-          run: { id: s.runId },
+          agent: { id: run.agent.id, name },
+          session: { id: run.sessionId },
+          run: { id: run.runId },
           ...(taskId && { task: { id: taskId } }),
         },
-        methods: bridgeMethods(d, s, out, toolCalls),
-        signal: s.signal,
+        methods: bridgeMethods(deps, run, out, toolCalls),
+        signal: run.signal,
       });
-      if (s.signal.aborted) throw s.signal.reason;
+      if (run.signal.aborted) throw run.signal.reason;
       if (!end) {
         const why = `agent ${name}'s handle did not finish: ${failure(result)}`;
         throw result.killed === 'timeout'
@@ -76,7 +76,7 @@ export function poolExecutor(bundles: CurrentBundles, sandboxes: AgentSandboxes)
         });
       }
       const text = typeof end.output === 'string' ? end.output : JSON.stringify(boundDepth(end.output));
-      s.writer.emit('text', { delta: text });
+      run.writer.emit('text', { delta: text });
       return await out.complete({
         text,
         model: `pool:${name}@${deployed.version}`,

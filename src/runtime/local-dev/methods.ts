@@ -43,28 +43,28 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
  * `tool_call` / `tool_result` events like the loop's.
  */
 export function bridgeMethods(
-  d: ExecuteDeps,
-  s: RunSpec,
+  deps: ExecuteDeps,
+  run: RunSpec,
   out: RunWriter,
   toolCalls: ToolCallRecord[],
 ): Record<string, BridgeMethod> {
-  let modelCalls = s.modelCalls;
+  let modelCalls = run.modelCalls;
   return {
     'model.chat': async (raw) => {
       const p = parse(chatParams, raw, 'ctx.model.chat');
-      if (modelCalls >= s.options.max_steps)
-        throw new BridgeError(`this run already made max_steps (${s.options.max_steps}) model calls`);
+      if (modelCalls >= run.options.max_steps)
+        throw new BridgeError(`this run already made max_steps (${run.options.max_steps}) model calls`);
       modelCalls++;
       const startedAt = new Date().toISOString();
       const t0 = performance.now();
-      const answer = await d.models.complete(
+      const answer = await deps.models.complete(
         {
-          model: p.model ?? s.agent.model,
+          model: p.model ?? run.agent.model,
           messages: p.messages,
           ...(p.max_tokens !== undefined && { max_tokens: p.max_tokens }),
           ...(p.temperature !== undefined && { temperature: p.temperature }),
         },
-        { ...s.call, signal: s.signal },
+        { ...run.call, signal: run.signal },
       );
       await out.commit({
         steps: [
@@ -91,28 +91,28 @@ export function bridgeMethods(
 
     'tools.call': async (raw) => {
       const p = parse(toolParams, raw, 'ctx.tools.call');
-      if (!s.agent.tools.includes(p.name)) {
-        const own = s.agent.tools.join(', ') || 'none';
-        throw new BridgeError(`tool ${p.name} is not one of agent ${s.agent.name}'s tools (${own})`);
+      if (!run.agent.tools.includes(p.name)) {
+        const own = run.agent.tools.join(', ') || 'none';
+        throw new BridgeError(`tool ${p.name} is not one of agent ${run.agent.name}'s tools (${own})`);
       }
-      if (s.agent.mode === 'COLLABORATIVE' && d.tools.get(p.name)?.requires_approval)
+      if (run.agent.mode === 'COLLABORATIVE' && deps.tools.get(p.name)?.requires_approval)
         throw new BridgeError(`tool ${p.name} needs a person's approval, which handle cannot wait for`);
       const id = `call_${randomUUID().replaceAll('-', '')}`;
-      s.writer.emit('tool_call', { id, name: p.name, arguments: p.args });
+      run.writer.emit('tool_call', { id, name: p.name, arguments: p.args });
       const startedAt = new Date().toISOString();
       const t0 = performance.now();
-      const outcome = await d.tools.execute(p.name, JSON.stringify(p.args), {
-        tenantId: s.tenantId,
-        sessionId: s.sessionId,
-        runId: s.runId,
-        workspace: s.workspace,
+      const outcome = await deps.tools.execute(p.name, JSON.stringify(p.args), {
+        tenantId: run.tenantId,
+        sessionId: run.sessionId,
+        runId: run.runId,
+        workspace: run.workspace,
         // The handle's calls in order: a re-run that makes the same calls gets the same keys.
-        idempotencyKey: `${runIdempotencyKey(s.runId, s.options)}:handle.${toolCalls.length}`,
-        signal: s.signal,
+        idempotencyKey: `${runIdempotencyKey(run.runId, run.options)}:handle.${toolCalls.length}`,
+        signal: run.signal,
       });
       const durationMs = round2(performance.now() - t0);
       const result = outcome.ok ? { output: outcome.output } : { error: outcome.error };
-      s.writer.emit('tool_result', { id, name: p.name, ...result, duration_ms: durationMs });
+      run.writer.emit('tool_result', { id, name: p.name, ...result, duration_ms: durationMs });
       toolCalls.push({ id, name: p.name, arguments: p.args, ...result });
       await out.commit({
         steps: [
@@ -132,7 +132,7 @@ export function bridgeMethods(
     },
 
     'tools.list': async () =>
-      d.tools.specs(s.agent.tools).map((t) => ({
+      deps.tools.specs(run.agent.tools).map((t) => ({
         name: t.function.name,
         description: t.function.description,
         parameters: t.function.parameters,

@@ -57,18 +57,18 @@ export class AgentSandboxes {
   }
 
   /** Runs handle(input, ctx) with `methods` answering ctx; the harness's report of how it ended. */
-  async run(o: {
+  async run(options: {
     bundle: string;
     input: unknown;
     info: RunInfo;
     methods: Record<string, BridgeMethod>;
     signal: AbortSignal;
   }): Promise<{ end?: BridgeEnd; result: ExecuteResult }> {
-    return this.inSandbox(o.bundle, o.signal, async (run, shared) => {
+    return this.inSandbox(options.bundle, options.signal, async (run, shared) => {
       const token = randomBytes(24).toString('base64url');
-      const bridge = await Bridge.listen(path.join(shared, 'bridge.sock'), token, o.methods);
+      const bridge = await Bridge.listen(path.join(shared, 'bridge.sock'), token, options.methods);
       try {
-        const result = await run('run', JSON.stringify({ token, input: o.input, info: o.info }));
+        const result = await run('run', JSON.stringify({ token, input: options.input, info: options.info }));
         return { end: bridge.ended, result };
       } finally {
         await bridge.close();
