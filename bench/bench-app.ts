@@ -1,14 +1,14 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { App } from '../src/app.ts';
 import type { ConfigInput } from '../src/config/config.ts';
 
-/**
- * What the in-process benchmarks share. The app's modules are imported when an app is built, so
- * a benchmark's child processes that never build one do not load them.
- */
+// What the benchmarks share. The app's modules load only when an app is built, so child
+// processes that never build one do not pay for them.
 
-/** Node flags for a child process that runs Agentry's sources as `npm start` does (bin/agentry.js). */
+/** Node flags for a child that runs Agentry's sources as `npm start` does (bin/agentry.js). */
 export const tsLoaderArgs = ['--import', fileURLToPath(new URL('../bin/ts-loader.js', import.meta.url))];
 
 export const quantile = (xs: number[], q: number) => {
@@ -16,48 +16,63 @@ export const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
 };
 export const r3 = (x: number) => Math.round(x * 1000) / 1000;
+export const p50p99 = (xs: number[]) => ({ p50: r3(quantile(xs, 0.5)), p99: r3(quantile(xs, 0.99)) });
 
-/**
- * CPU time (user + system) a process has used so far, in ms, from /proc; with `children`, also
- * that of its exited children it has waited for (a PostgreSQL postmaster's ended backends).
- */
+/** Milliseconds of each of `n` sequential calls. */
+export async function timeEach(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn(i);
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+/** Forks `script` with `args` and resolves with the first message the child sends (its URL, key…). */
+export async function forkChild<M>(
+  script: string,
+  args: string[],
+  opts: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ child: ChildProcess } & M> {
+  const child = fork(fileURLToPath(script), args, {
+    execArgv: [...tsLoaderArgs, ...(opts.execArgv ?? [])],
+    env: opts.env ?? process.env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [msg] = (await once(child, 'message')) as [M];
+  return { child, ...msg };
+}
+
+/** CPU ms (user + system) a process has used, from /proc; `children` adds its reaped children's. */
 export function cpuMs(pid: number | string | undefined, children = false): number {
   if (!pid) return 0;
-  // Fields after the command name (which may contain spaces): utime, stime, cutime, cstime are the 12th to 15th.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const ticks =
-    Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
-  return (ticks * 1000) / 100;
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0)) * 10;
 }
 
-/** Store statements sent so far (each statement of a transaction counts), once `countStatements` ran. */
+/** Store statements sent so far, once `countStatements` ran: a figure a busy machine does not move. */
 export const counted = { statements: 0 };
 
-/** Counts every statement the app's store runs: a figure a busy machine does not move. */
-export function countStatements(db: {
-  query: (...a: never[]) => Promise<unknown>;
-  exec: (...a: never[]) => Promise<unknown>;
-  transaction: (fn: (tx: never) => Promise<unknown>) => Promise<unknown>;
-}): void {
-  const wrap = <T extends { query: unknown; exec: unknown }>(target: T): T => {
-    for (const m of ['query', 'exec'] as const) {
-      const original = (target[m] as (...a: unknown[]) => Promise<unknown>).bind(target);
-      (target as Record<string, unknown>)[m] = (...a: unknown[]) => {
-        counted.statements += 1;
-        return original(...a);
-      };
-    }
-    return target;
-  };
-  wrap(db);
+type Queries = { query: (...a: never[]) => Promise<unknown>; exec: (...a: never[]) => Promise<unknown> };
+const wrap = <T extends Queries>(target: T): T => {
+  for (const m of ['query', 'exec'] as const) {
+    const original = target[m].bind(target) as (...a: unknown[]) => Promise<unknown>;
+    (target as Record<string, unknown>)[m] = (...a: unknown[]) => {
+      counted.statements += 1;
+      return original(...a);
+    };
+  }
+  return target;
+};
+export function countStatements(
+  db: Queries & { transaction: (fn: (tx: never) => Promise<unknown>) => Promise<unknown> },
+) {
   const transaction = db.transaction.bind(db);
-  db.transaction = (fn) => transaction((tx) => fn(wrap(tx as { query: unknown; exec: unknown }) as never));
+  wrap(db).transaction = (fn) => transaction((tx) => fn(wrap(tx as Queries) as never));
 }
 
-/**
- * For a benchmark's server process, which its parent stops with SIGTERM: runs `close` first (a
- * fresh PostgreSQL database is dropped) rather than leave a database behind on every run.
- */
+/** A server child stopped with SIGTERM runs `close` first, so its fresh database is dropped. */
 export function closeOnTerm(close: () => Promise<void>): void {
   process.once('SIGTERM', () => {
     setTimeout(() => process.exit(1), 10_000).unref();
@@ -70,8 +85,7 @@ export function closeOnTerm(close: () => Promise<void>): void {
 
 /**
  * An app with no task workers on PGlite in memory, or on a fresh PostgreSQL database (on
- * `databaseUrl`'s server, DATABASE_URL by default) that `close` drops. `overrides` replace
- * top-level config sections.
+ * `databaseUrl`'s server, DATABASE_URL by default) that `close` drops.
  */
 export async function benchApp(
   store: 'pglite' | 'postgres',
@@ -98,4 +112,27 @@ export async function benchApp(
       await pg?.drop();
     },
   };
+}
+
+/** Serves a bench app (in a forked child) and reports its URL and admin key to the parent. */
+export async function serveBenchApp(
+  store: 'pglite' | 'postgres',
+  overrides: ConfigInput = {},
+): Promise<void> {
+  const { app, close } = await benchApp(store, overrides);
+  closeOnTerm(close);
+  process.send?.({ url: await app.http.listen({ host: '127.0.0.1', port: 0 }), key: app.adminKey });
+}
+
+type AgentBody = Parameters<App['services']['agents']['create']>[1];
+export const callerOf = (app: App) => ({ tenantId: app.defaultTenantId, tenantName: 'default' });
+export const agentOf = (app: App, body: AgentBody) =>
+  app.services.agents.create(app.defaultTenantId, body, { tenantId: app.defaultTenantId, actor: 'bench' });
+export const turnOpts = (message: string, stream = false) =>
+  ({ message, stream, multitask: 'reject', on_disconnect: 'continue' }) as const;
+
+/** One chat turn in process; throws unless it completed. */
+export async function turn(app: App, agentId: string, message: string): Promise<void> {
+  const r = await (await app.services.runtime.run(callerOf(app), agentId, turnOpts(message))).result();
+  if (r.status !== 'completed') throw new Error(`turn ${r.status}`);
 }

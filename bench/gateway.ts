@@ -1,41 +1,27 @@
 /**
- * Model gateway overhead: the latency Agentry adds in front of an OpenAI-compatible upstream,
- * against `floor` (a bare Node proxy: what one more Node process on the path costs this machine)
- * and the Portkey gateway (`@portkey-ai/gateway`), in one run.
+ * Model gateway overhead: the latency Agentry adds in front of an OpenAI-compatible upstream against
+ * `floor` (a bare Node proxy) and Portkey, each alone next to a fake upstream that answers at once
+ * ("instant") or like a model ("realistic": 300 ms, then 10 tokens at 30/s). Open loop, each request
+ * timed from when it was due (no coordinated omission), streamed ones to the first content chunk;
+ * added = gateway percentile − direct percentile measured just before. CPU ms per request of the
+ * gateway's process is the figure noise moves least.
  *
- * A fake upstream answers at once ("instant") or like a model ("realistic": 300 ms to the first
- * token, then 10 tokens at 30/s). An open-loop generator sends requests at a fixed rate and times
- * each from when it was due (no coordinated omission); a streamed request is timed to its first
- * chunk with content. Added latency = the gateway's percentile − the direct one, measured just
- * before it. Agentry runs with auth, policy, budgets, rate limits and usage on, with the node flags
- * of `npm start`. Each gateway runs in its own phase (its process alone next to the upstream),
- * after an unmeasured warm-up per profile and mode. CPU ms per request of the gateway's process is
- * the figure a shared machine's noise moves least.
- *
- *   node --import tsx bench/gateway.ts [--quick] [--seconds 10] [--rates 500,2000] [--trials 1]
- *     [--only floor,agentry,portkey] [--profiles instant,realistic] [--modes json,stream]
+ *   node --import tsx bench/gateway.ts [--quick] [--seconds 10] [--rates 500,2000]
  *   DATABASE_URL / REDIS_URL put Agentry on PostgreSQL / Redis (as in production); PGlite otherwise.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { cpuMs, quantile, r3, tsLoaderArgs } from './bench-app.ts';
+import { benchApp, closeOnTerm, cpuMs, forkChild, quantile, r3 } from './bench-app.ts';
 
 type Profile = 'instant' | 'realistic';
-interface Target {
-  name: string;
-  url: string;
-  path: (p: Profile) => string;
-  headers: (p: Profile) => Record<string, string>;
-  model: (p: Profile) => string;
-  pid?: number;
-}
+type Req = { path: string; headers: Record<string, string>; model: string };
+type Target = { url: string; req: (p: Profile) => Req; pid?: number };
 
 const listen = (server: ReturnType<typeof createServer>) => {
   server.keepAliveTimeout = 60_000;
@@ -46,22 +32,18 @@ const listen = (server: ReturnType<typeof createServer>) => {
 
 /** The fake upstream: events rendered once, so its CPU per chunk stays small. */
 function serveUpstream(): void {
+  const base = { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm' };
   const chunk = (delta: object, finish: string | null) =>
-    `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
   const words = Array.from({ length: 10 }, (_, i) => `word${i} `);
   const usage = { prompt_tokens: 12, completion_tokens: 10, total_tokens: 22 };
   const tokens = words.map((w, i) =>
     chunk(i === 0 ? { role: 'assistant', content: w } : { content: w }, null),
   );
-  const last = `${chunk({}, 'stop')}data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage })}\n\ndata: [DONE]\n\n`;
-  const whole = JSON.stringify({
-    id: 'c1',
-    object: 'chat.completion',
-    created: 1,
-    model: 'm',
-    choices: [{ index: 0, message: { role: 'assistant', content: words.join('') }, finish_reason: 'stop' }],
-    usage,
-  });
+  const last = `${chunk({}, 'stop')}data: ${JSON.stringify({ ...base, choices: [], usage })}\n\ndata: [DONE]\n\n`;
+  const message = { role: 'assistant', content: words.join('') };
+  const choices = [{ index: 0, message, finish_reason: 'stop' }];
+  const whole = JSON.stringify({ ...base, object: 'chat.completion', choices, usage });
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => {
@@ -97,10 +79,11 @@ function serveFloor(upstream: string): void {
     req.on('data', (d: Buffer) => parts.push(d));
     req.on('end', async () => {
       try {
+        const headers = { 'content-type': 'application/json' };
         const up = await pool.request({
           method: 'POST',
           path: req.url ?? '/',
-          headers: { 'content-type': 'application/json' },
+          headers,
           body: Buffer.concat(parts),
         });
         res.writeHead(up.statusCode, { 'content-type': String(up.headers['content-type']) });
@@ -116,7 +99,6 @@ function serveFloor(upstream: string): void {
 
 /** Agentry with the gateway fully on: API key auth, tenant policy, budgets, rate limits, usage rows. */
 async function serveAgentry(upstream: string): Promise<void> {
-  const { benchApp, closeOnTerm } = await import('./bench-app.ts');
   const { tenantsFileSchema } = await import('../src/config/tenant-policy.ts');
   const { app, close } = await benchApp(process.env.DATABASE_URL ? 'postgres' : 'pglite', {
     redis_url: process.env.REDIS_URL,
@@ -129,66 +111,37 @@ async function serveAgentry(upstream: string): Promise<void> {
     },
   });
   const huge = { requests_per_minute: 1e9 };
-  app.services.policies.set(
-    tenantsFileSchema.parse({
-      tenants: {
-        default: {
-          models: { allow: ['instant/*', 'realistic/*'], deny: ['*/forbidden'] },
-          budgets: { tokens_per_day: 1e12, cost_per_month: 1e9, agents: { bench: { tokens_per_day: 1e12 } } },
-          rate_limits: { ...huge, tokens_per_minute: 1e12, per_key: huge },
-        },
-      },
-    }),
-  );
+  const policy = {
+    models: { allow: ['instant/*', 'realistic/*'], deny: ['*/forbidden'] },
+    budgets: { tokens_per_day: 1e12, cost_per_month: 1e9, agents: { bench: { tokens_per_day: 1e12 } } },
+    rate_limits: { ...huge, tokens_per_minute: 1e12, per_key: huge },
+  };
+  app.services.policies.set(tenantsFileSchema.parse({ tenants: { default: policy } }));
   closeOnTerm(close);
   process.send?.({ url: await app.http.listen({ host: '127.0.0.1', port: 0 }), key: app.adminKey });
 }
 
-async function start(
-  role: string[],
-  execArgv: string[] = [],
-): Promise<{ child: ChildProcess; url: string; key?: string }> {
-  const child = fork(fileURLToPath(import.meta.url), role, {
-    execArgv: [...tsLoaderArgs, ...execArgv],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const [msg] = (await once(child, 'message')) as [{ url: string; key?: string }];
-  return { child, ...msg };
-}
-
-/** Portkey from node_modules (or PORTKEY_DIR). 1.15.2 on Node 20 answers every streamed request 500. */
+/** Portkey 1.15.2 from node_modules; on Node 20 it answers every streamed request 500. */
 async function startPortkey(): Promise<{ child: ChildProcess; url: string }> {
-  const require = createRequire(process.env.PORTKEY_DIR ? `${process.env.PORTKEY_DIR}/` : import.meta.url);
+  const require = createRequire(import.meta.url);
+  const script = require.resolve('@portkey-ai/gateway/build/start-server.js');
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(
-    process.execPath,
-    [require.resolve('@portkey-ai/gateway/build/start-server.js'), `--port=${port}`],
-    {
-      stdio: 'ignore',
-    },
-  );
+  const child = spawn(process.execPath, [script, `--port=${port}`], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { child, url };
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const up = () =>
+    fetch(url)
+      .then((r) => r.ok)
+      .catch(() => false);
+  for (let i = 0; i < 100; i++)
+    if (await up()) return { child, url };
+    else await new Promise((r) => setTimeout(r, 100));
   throw new Error('portkey did not start');
 }
 
 /** One request; resolves at the first chunk with content (streaming) or at the end. */
-async function send(pool: Pool, t: Target, profile: Profile, body: string, stream: boolean): Promise<number> {
-  const res = await pool.request({
-    method: 'POST',
-    path: t.path(profile),
-    headers: { 'content-type': 'application/json', ...t.headers(profile) },
-    body,
-  });
+async function send(pool: Pool, r: Req, body: string, stream: boolean): Promise<number> {
+  const headers = { 'content-type': 'application/json', ...r.headers };
+  const res = await pool.request({ method: 'POST', path: r.path, headers, body });
   let text = '';
   let at = -1;
   for await (const part of res.body) {
@@ -204,8 +157,9 @@ async function send(pool: Pool, t: Target, profile: Profile, body: string, strea
 
 /** Open loop at `rate`/s for `seconds`: request i is due at t0 + i/rate and timed from then. */
 async function load(pool: Pool, t: Target, profile: Profile, stream: boolean, rate: number, seconds: number) {
+  const r = t.req(profile);
   const body = JSON.stringify({
-    model: t.model(profile),
+    model: r.model,
     max_tokens: 16,
     messages: [{ role: 'user', content: 'Say ten words.' }],
     ...(stream && { stream: true, stream_options: { include_usage: true } }),
@@ -214,28 +168,19 @@ async function load(pool: Pool, t: Target, profile: Profile, stream: boolean, ra
   const latencies: number[] = [];
   const pending: Promise<void>[] = [];
   let errors = 0;
+  const onError = () => void errors++;
   const cpu0 = cpuMs(t.pid);
   const t0 = performance.now() + 20;
   for (let sent = 0; sent < total; ) {
-    const now = performance.now();
-    for (; sent < total && t0 + (sent * 1000) / rate <= now; sent++) {
+    for (; sent < total && t0 + (sent * 1000) / rate <= performance.now(); sent++) {
       const due = t0 + (sent * 1000) / rate;
-      pending.push(
-        send(pool, t, profile, body, stream).then(
-          (at) => void latencies.push(at - due),
-          () => void errors++,
-        ),
-      );
+      pending.push(send(pool, r, body, stream).then((at) => void latencies.push(at - due), onError));
     }
     await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all(pending);
-  return {
-    p50: quantile(latencies, 0.5),
-    p99: quantile(latencies, 0.99),
-    errors,
-    cpu: (cpuMs(t.pid) - cpu0) / total,
-  };
+  const cpu = (cpuMs(t.pid) - cpu0) / total;
+  return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), errors, cpu };
 }
 
 async function main(): Promise<void> {
@@ -244,46 +189,33 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       seconds: { type: 'string' },
       rates: { type: 'string' },
-      trials: { type: 'string', default: '1' },
-      only: { type: 'string', default: 'floor,agentry,portkey' },
-      profiles: { type: 'string', default: 'instant,realistic' },
-      modes: { type: 'string', default: 'json,stream' },
     },
   });
   const seconds = Number(values.seconds ?? (values.quick ? 2 : 10));
   const rates = (values.rates ?? (values.quick ? '500' : '500,2000')).split(',').map(Number);
-  const trials = Math.max(1, Number(values.trials));
-  const profiles = values.profiles.split(',') as Profile[];
-  const modes = values.modes.split(',').map((m) => m === 'stream');
-  const gateways = ['floor', 'agentry', 'portkey'].filter((g) => values.only.split(',').includes(g));
-  const startFlags = (
-    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-      scripts: { start: string };
-    }
-  ).scripts.start
-    .split(' ')
-    .filter((w) => w.startsWith('--'));
+  const profiles: Profile[] = ['instant', 'realistic'];
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const startFlags = (pkg.scripts.start as string).split(' ').filter((w) => w.startsWith('--'));
 
-  const up = await start(['--role', 'upstream']);
-  const openAi = { path: (p: Profile) => `/${p}/v1/chat/completions`, headers: () => ({}), model: () => 'm' };
-  const direct: Target = { name: 'direct', url: up.url, ...openAi };
+  const start = (role: string, execArgv: string[] = []) =>
+    forkChild<{ url: string; key?: string }>(import.meta.url, ['--role', role, '--upstream', up.url], {
+      execArgv,
+    });
+  const up = await forkChild<{ url: string }>(import.meta.url, ['--role', 'upstream']);
+  const path = '/v1/chat/completions';
+  const direct = (p: Profile) => ({ path: `/${p}${path}`, headers: {}, model: 'm' });
   const launch: Record<string, () => Promise<{ child: ChildProcess; target: Target }>> = {
     floor: async () => {
-      const s = await start(['--role', 'floor', '--upstream', up.url]);
-      return { child: s.child, target: { name: 'floor', url: s.url, ...openAi, pid: s.child.pid } };
+      const s = await start('floor');
+      return { child: s.child, target: { url: s.url, req: direct, pid: s.child.pid } };
     },
     agentry: async () => {
-      const s = await start(['--role', 'agentry', '--upstream', up.url], startFlags);
-      const headers = () => ({ authorization: `Bearer ${s.key}`, 'x-agentry-agent': 'bench' });
-      const target = {
-        name: 'agentry',
-        url: s.url,
-        path: () => '/v1/chat/completions',
-        headers,
-        model: (p: Profile) => `${p}/m`,
-        pid: s.child.pid,
+      const s = await start('agentry', startFlags);
+      const headers = { authorization: `Bearer ${s.key}`, 'x-agentry-agent': 'bench' };
+      return {
+        child: s.child,
+        target: { url: s.url, req: (p) => ({ path, headers, model: `${p}/m` }), pid: s.child.pid },
       };
-      return { child: s.child, target };
     },
     portkey: async () => {
       const s = await startPortkey();
@@ -294,71 +226,46 @@ async function main(): Promise<void> {
       });
       return {
         child: s.child,
-        target: {
-          name: 'portkey',
-          url: s.url,
-          path: () => '/v1/chat/completions',
-          headers,
-          model: () => 'm',
-          pid: s.child.pid,
-        },
+        target: { url: s.url, req: (p) => ({ path, headers: headers(p), model: 'm' }), pid: s.child.pid },
       };
     },
   };
   const directPool = new Pool(up.url, { connections: 2048 });
-  const rows: Array<Record<string, string | number | null>> = [];
   const cases = rates.flatMap((rate) =>
-    profiles.flatMap((profile) => modes.map((stream) => ({ rate, profile, stream }))),
+    profiles.flatMap((profile) => [false, true].map((stream) => ({ rate, profile, stream }))),
   );
-  for (const c of cases) rows.push({ rate: c.rate, profile: c.profile, mode: c.stream ? 'ttft' : 'total' });
-  try {
-    for (const g of gateways) {
-      const { child, target } = await launch[g]!();
-      const pool = new Pool(target.url, { connections: 2048 });
-      try {
-        process.stderr.write(`${g}: warm-up\n`);
-        for (const p of profiles)
-          for (const s of modes) await load(pool, target, p, s, rates[0]!, values.quick ? 1 : 3);
-        for (const [i, c] of cases.entries()) {
-          const added: Array<{ p50: number; p99: number }> = [];
-          let cpu = 0;
-          let errors = 0;
-          for (let t = 0; t < trials; t++) {
-            process.stderr.write(
-              `${g}: ${c.rate} req/s ${c.profile} ${rows[i]!.mode} (trial ${t + 1}/${trials})\n`,
-            );
-            const d = await load(directPool, direct, c.profile, c.stream, c.rate, seconds);
-            const r = await load(pool, target, c.profile, c.stream, c.rate, seconds);
-            if (r.errors === 0) added.push({ p50: r.p50 - d.p50, p99: r.p99 - d.p99 });
-            cpu += r.cpu / trials;
-            errors += r.errors;
-          }
-          const med = (k: 'p50' | 'p99') =>
-            added.length
-              ? r3(
-                  quantile(
-                    added.map((a) => a[k]),
-                    0.5,
-                  ),
-                )
-              : null;
-          Object.assign(rows[i]!, {
-            [`${g}_p50`]: med('p50'),
-            [`${g}_p99`]: med('p99'),
-            [`${g}_cpu`]: r3(cpu),
-            [`${g}_errors`]: errors,
-          });
-        }
-      } finally {
-        await pool.close();
-        child.kill();
-        await once(child, 'exit');
+  const rows: Array<Record<string, string | number | null>> = cases.map((c) => ({
+    rate: c.rate,
+    profile: c.profile,
+    mode: c.stream ? 'ttft' : 'total',
+  }));
+  for (const g of Object.keys(launch)) {
+    const { child, target } = await launch[g]!();
+    const pool = new Pool(target.url, { connections: 2048 });
+    try {
+      process.stderr.write(`${g}: warm-up\n`);
+      for (const c of cases.filter((c) => c.rate === rates[0]))
+        await load(pool, target, c.profile, c.stream, c.rate, values.quick ? 1 : 3);
+      for (const [i, c] of cases.entries()) {
+        process.stderr.write(`${g}: ${c.rate} req/s ${c.profile} ${rows[i]!.mode}\n`);
+        const d = await load(directPool, { url: up.url, req: direct }, c.profile, c.stream, c.rate, seconds);
+        const r = await load(pool, target, c.profile, c.stream, c.rate, seconds);
+        const ok = r.errors === 0;
+        Object.assign(rows[i]!, {
+          [`${g}_p50`]: ok ? r3(r.p50 - d.p50) : null,
+          [`${g}_p99`]: ok ? r3(r.p99 - d.p99) : null,
+          [`${g}_cpu`]: r3(r.cpu),
+          [`${g}_errors`]: r.errors,
+        });
       }
+    } finally {
+      await pool.close();
+      child.kill();
+      await once(child, 'exit');
     }
-  } finally {
-    await directPool.close();
-    up.child.kill();
   }
+  await directPool.close();
+  up.child.kill();
   const ratio = (a: unknown, b: unknown) =>
     typeof a === 'number' && typeof b === 'number' ? r3(a / Math.max(0.001, b)) : null;
   for (const r of rows) {
@@ -366,21 +273,9 @@ async function main(): Promise<void> {
     r.p50_vs_portkey = ratio(r.agentry_p50, r.portkey_p50);
     r.cpu_vs_floor = ratio(r.agentry_cpu, r.floor_cpu);
   }
-  console.log(
-    '\nadded ms = gateway percentile − direct percentile (median over trials); cpu = CPU ms per request of the gateway process; - = failed requests',
-  );
-  const cols = [
-    'rate',
-    'profile',
-    'mode',
-    ...gateways.flatMap((g) => [`${g}_p50`, `${g}_p99`, `${g}_cpu`]),
-    'p50_vs_floor',
-    'p50_vs_portkey',
-    'cpu_vs_floor',
-  ];
-  console.log(cols.map((h) => h.padStart(15)).join(''));
-  for (const r of rows) console.log(cols.map((h) => String(r[h] ?? '-').padStart(15)).join(''));
-  console.log(JSON.stringify({ bench: 'gateway', seconds, rates, trials, rows }));
+  console.log('\nadded ms = gateway percentile − direct; cpu = CPU ms/request; null = failed requests');
+  console.table(rows);
+  console.log(JSON.stringify({ bench: 'gateway', seconds, rates, rows }));
 }
 
 const { values: role } = parseArgs({

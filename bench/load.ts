@@ -1,11 +1,9 @@
 /**
- * Mixed load at stated rates (chat turns, task submissions, knowledge-base searches) against one
- * `agentry serve` process, then against a fleet of 2 API + 2 worker processes, both on PostgreSQL
- * and Redis on this machine. Prints p50/p95/p99, throughput and error rate per kind, the tasks the
- * workers finished, and the fleet/single ratios.
+ * Mixed load at stated rates (chat turns, task submissions, knowledge searches) on one `agentry serve`
+ * process, then on 2 API + 2 worker processes (PostgreSQL, Redis): p50/p95/p99, throughput, errors,
+ * tasks finished, and fleet / single.
  *
- *   npm run load -- [--duration 60] [--chat 20] [--tasks 20] [--search 40]
- *   DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (default redis://127.0.0.1:6379/0)
+ *   npm run load -- [--duration 60] [--chat 20] [--tasks 20] [--search 40]      (DATABASE_URL, REDIS_URL)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,25 +27,23 @@ const { values } = parseArgs({
 const duration = Number(values.duration);
 const rates = { chat: Number(values.chat), tasks: Number(values.tasks), search: Number(values.search) };
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-const bin = fileURLToPath(new URL('../bin/agentry.js', import.meta.url));
 const work = mkdtempSync(path.join(tmpdir(), 'agentry-load-'));
 
-/** Runs `sql` on the server of DATABASE_URL (create and drop the run's databases). */
 async function admin(sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   await c.query(sql).finally(() => c.end());
 }
 
-/** Starts `agentry serve --role <role>` and resolves with its URL (and the admin key of a first start). */
+/** Starts `agentry serve --role <role>`; resolves with its URL (and the admin key of a first start). */
 function serve(role: string, dbUrl: string, procs: ChildProcess[]): Promise<{ url: string; key?: string }> {
+  const bin = fileURLToPath(new URL('../bin/agentry.js', import.meta.url));
   const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--role', role], {
     cwd: work,
     env: {
       ...process.env,
       DATABASE_URL: dbUrl,
-      REDIS_URL: redisUrl,
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
       AGENTRY_LOG_LEVEL: 'warn',
       AGENTRY_SEED_OPS_TEAM: 'false',
       AGENTRY_CREDENTIALS_FILE: path.join(work, `credentials-${procs.length}.json`),
@@ -66,23 +62,7 @@ function serve(role: string, dbUrl: string, procs: ChildProcess[]): Promise<{ ur
   });
 }
 
-async function post(url: string, key: string, body: unknown): Promise<{ id: string }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { id: string };
-}
-
-interface Kind {
-  name: keyof typeof rates;
-  path: string;
-  body: string;
-}
-
-/** One shape under load: `apis` serve the requests, the rate of each kind split evenly over them. */
+/** One shape under load: the rate of each kind split evenly over its API processes. */
 async function measure(shape: string, roles: string[]) {
   const db = `agentry_load_${process.pid}_${shape}`;
   await admin(`create database ${db}`);
@@ -92,63 +72,53 @@ async function measure(shape: string, roles: string[]) {
     const first = await serve(roles[0]!, dbUrl, procs);
     const rest = await Promise.all(roles.slice(1).map((r) => serve(r, dbUrl, procs)));
     const apis = [first, ...rest].filter((_, i) => roles[i] !== 'worker').map((p) => p.url);
-    const key = first.key!;
-    const agent = await post(`${apis[0]}/v1/agents`, key, { name: 'load', model: 'mock/default' });
-    const kb = await post(`${apis[0]}/v1/knowledge-bases`, key, { name: 'load-kb' });
+    const headers = { authorization: `Bearer ${first.key}`, 'content-type': 'application/json' };
+    const post = async (p: string, body: unknown) => {
+      const res = await fetch(`${apis[0]}${p}`, { method: 'POST', headers, body: JSON.stringify(body) });
+      if (!res.ok) throw new Error(`${p}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as { id: string };
+    };
+    const agent = await post('/v1/agents', { name: 'load', model: 'mock/default' });
+    const kb = await post('/v1/knowledge-bases', { name: 'load-kb' });
     for (let i = 0; i < 20; i++) {
       const content = `# Note ${i}\n\nThe alarm panel ${i} arms at night; sensor ${i * 7} reports doors and windows.`;
-      await post(`${apis[0]}/v1/knowledge-bases/${kb.id}/documents`, key, { source: `n${i}.md`, content });
+      await post(`/v1/knowledge-bases/${kb.id}/documents`, { source: `n${i}.md`, content });
     }
-    const kinds: Kind[] = [
+    const kinds = [
       { name: 'chat', path: `/v1/agents/${agent.id}/chat`, body: '{"message":"what is 2+2","stream":false}' },
       {
         name: 'tasks',
         path: '/v1/tasks',
-        body: JSON.stringify({ agent_id: agent.id, task_type: 'default', title: 'sum 2+2' }),
+        body: `{"agent_id":"${agent.id}","task_type":"default","title":"sum"}`,
       },
       { name: 'search', path: `/v1/knowledge-bases/${kb.id}/search`, body: '{"query":"alarm sensor doors"}' },
-    ];
-    const times = new Map<string, number[]>(kinds.map((k) => [k.name, []]));
-    const bad = new Map<string, number>(kinds.map((k) => [k.name, 0]));
+    ] as const;
+    const times = Object.fromEntries(kinds.map((k) => [k.name, [] as number[]]));
+    const bad = Object.fromEntries(kinds.map((k) => [k.name, 0]));
     process.stderr.write(`${shape}: ${duration}s of mixed load…\n`);
-    await Promise.all(
-      kinds.flatMap((k) =>
-        apis.map((url) => {
-          const done = new Promise<void>((resolve, reject) => {
-            const run = autocannon(
-              {
-                url: `${url}${k.path}`,
-                method: 'POST',
-                headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-                body: k.body,
-                duration,
-                connections: 8,
-                overallRate: rates[k.name] / apis.length,
-              },
-              (err) => (err ? reject(err) : resolve()),
-            );
-            run.on('response', (_c, status, _b, ms) => {
-              if (status >= 400) bad.set(k.name, bad.get(k.name)! + 1);
-              else times.get(k.name)!.push(ms);
-            });
-            run.on('reqError', () => bad.set(k.name, bad.get(k.name)! + 1));
-          });
-          return done;
-        }),
-      ),
-    );
+    const hit = (k: (typeof kinds)[number], url: string) =>
+      new Promise<void>((resolve, reject) => {
+        const opts = { url: `${url}${k.path}`, method: 'POST' as const, headers, body: k.body, duration };
+        const done = (err: unknown) => (err ? reject(err) : resolve());
+        const run = autocannon({ ...opts, connections: 8, overallRate: rates[k.name] / apis.length }, done);
+        run.on('response', (_c, status, _b, ms) =>
+          status >= 400 ? bad[k.name]!++ : times[k.name]!.push(ms),
+        );
+        run.on('reqError', () => bad[k.name]!++);
+      });
+    await Promise.all(kinds.flatMap((k) => apis.map((url) => hit(k, url))));
     // The tasks submitted, run by the workers: how many finished within the load and 30 s after.
     const until = Date.now() + 30_000;
-    let counts: Record<string, number> = {};
+    const r = { counts: {} as Record<string, number> };
+    let counts = r.counts;
     do {
-      const res = await fetch(`${apis[0]}/v1/tasks/status`, { headers: { authorization: `Bearer ${key}` } });
-      counts = ((await res.json()) as { counts: Record<string, number> }).counts;
+      counts = ((await (await fetch(`${apis[0]}/v1/tasks/status`, { headers })).json()) as typeof r).counts;
       if (counts.pending === 0 && counts.in_progress === 0) break;
       await sleep(500);
     } while (Date.now() < until);
     return kinds.map((k) => {
-      const t = times.get(k.name)!;
-      const n = t.length + bad.get(k.name)!;
+      const t = times[k.name]!;
+      const n = t.length + bad[k.name]!;
       return {
         shape,
         kind: k.name,
@@ -157,7 +127,7 @@ async function measure(shape: string, roles: string[]) {
         p50: r3(quantile(t, 0.5)),
         p95: r3(quantile(t, 0.95)),
         p99: r3(quantile(t, 0.99)),
-        error_rate: r3(n ? bad.get(k.name)! / n : 0),
+        error_rate: r3(n ? bad[k.name]! / n : 0),
         ...(k.name === 'tasks' && { tasks_done: counts.completed, tasks_failed: counts.failed }),
       };
     });
@@ -173,8 +143,7 @@ const fleet = await measure('fleet', ['api', 'api', 'worker', 'worker']);
 rmSync(work, { recursive: true, force: true });
 console.table([...single, ...fleet]);
 const ratios = single.map((s, i) => {
-  const f = fleet[i]!;
-  const ratio = (m: 'rps' | 'p50' | 'p95' | 'p99') => r3(f[m] / s[m]);
+  const ratio = (m: 'rps' | 'p50' | 'p95' | 'p99') => r3(fleet[i]![m] / s[m]);
   return { kind: s.kind, rps: ratio('rps'), p50: ratio('p50'), p95: ratio('p95'), p99: ratio('p99') };
 });
 console.log('fleet / single (2 api + 2 workers over 1 process):');
