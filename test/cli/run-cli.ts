@@ -21,7 +21,9 @@ export interface RunOptions {
 
 /**
  * The parent's environment without anything that would point a child at another server or store:
- * each test says explicitly which URL, key, database or credentials file its process gets.
+ * each test says explicitly which URL, key, database or credentials file its process gets. A server
+ * it starts does not shed load on event-loop delay (as test/helpers/server.ts): a loaded machine
+ * answered 503 to a server's first requests. A test that means to see shedding sets the variable.
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -29,7 +31,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     if (k.startsWith('AGENTRY_') || k === 'DATABASE_URL' || k === 'REDIS_URL') continue;
     env[k] = v;
   }
-  return { ...env, ...extra };
+  return { ...env, AGENTRY_MAX_EVENT_LOOP_DELAY_MS: '0', ...extra };
 }
 
 /** A temporary directory, removed by the returned function. */
@@ -115,11 +117,7 @@ export async function startServe(
   args: string[],
   options: RunOptions = {},
 ): Promise<Spawned & { url: string }> {
-  // No shedding on event-loop delay (as test/helpers/server.ts): a loaded machine answered 503.
-  const proc = spawnCli(['serve', '--port', '0', '--log-level', 'warn', ...args], {
-    ...options,
-    env: { AGENTRY_MAX_EVENT_LOOP_DELAY_MS: '0', ...options.env },
-  });
+  const proc = spawnCli(['serve', '--port', '0', '--log-level', 'warn', ...args], options);
   const url = await new Promise<string>((resolve, reject) => {
     const check = () => {
       const m = /agentry listening on (http:\/\/\S+)/.exec(proc.stderr());

@@ -5,11 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { bin, cleanEnv } from '../cli/run-cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { freshDatabase, startServer, stores, type TestServer } from '../helpers/server.ts';
-
-const bin = fileURLToPath(new URL('../../bin/agentry.js', import.meta.url));
 
 const firstPolicy = [
   'defaults:', //                                  1
@@ -143,12 +141,7 @@ for (const store of stores) {
     before(async () => {
       cwd = mkdtempSync(path.join(tmpdir(), 'agentry-sighup-'));
       writeFileSync(path.join(cwd, 'tenants.yaml'), firstPolicy);
-      const env: NodeJS.ProcessEnv = {};
-      for (const [k, v] of Object.entries(process.env)) {
-        if (!k.startsWith('AGENTRY_') && k !== 'DATABASE_URL' && k !== 'REDIS_URL') env[k] = v;
-      }
-      env.AGENTRY_BODY_LIMIT = '2048';
-      env.AGENTRY_LOG_LEVEL = 'info';
+      const env = cleanEnv({ AGENTRY_BODY_LIMIT: '2048', AGENTRY_LOG_LEVEL: 'info' });
       const args: string[] = [];
       if (store === 'postgres') {
         const db = await freshDatabase();
