@@ -51,7 +51,9 @@ if (missing.length > 0) {
 
 // One migrated PGlite store for the whole run, which every test server starts from (see
 // test/helpers/pglite-snapshot.ts). Made with the sources, through the loader the tests use.
-const { snapshotEnv, writeSnapshot } = await import('../test/helpers/pglite-snapshot.ts');
+const { snapshotEnv, testSharedBuffersMb, writeSnapshot } = await import(
+  '../test/helpers/pglite-snapshot.ts'
+);
 const snapshotDir = mkdtempSync(path.join(tmpdir(), 'agentry-test-'));
 process.on('exit', () => rmSync(snapshotDir, { recursive: true, force: true }));
 const snapshot = path.join(snapshotDir, 'pglite-migrated.tar');
@@ -72,6 +74,13 @@ const result = spawnSync(
     '--test-reporter=spec',
     ...files,
   ],
-  { stdio: 'inherit', env: { ...process.env, [snapshotEnv]: snapshot } },
+  {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      [snapshotEnv]: snapshot,
+      AGENTRY_PGLITE_SHARED_BUFFERS_MB: String(testSharedBuffersMb),
+    },
+  },
 );
 process.exit(result.status ?? 1);

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testSharedBuffersMb } from '../helpers/pglite-snapshot.ts';
 
 /** The real `agentry` bin, run as a person would run it. */
 export const bin = fileURLToPath(new URL('../../bin/agentry.js', import.meta.url));
@@ -24,6 +25,7 @@ export interface RunOptions {
  * each test says explicitly which URL, key, database or credentials file its process gets. A server
  * it starts does not shed load on event-loop delay (as test/helpers/server.ts): a loaded machine
  * answered 503 to a server's first requests. A test that means to see shedding sets the variable.
+ * Its embedded store has the small buffer cache of every test store (test/helpers/pglite-snapshot.ts).
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -31,7 +33,12 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     if (k.startsWith('AGENTRY_') || k === 'DATABASE_URL' || k === 'REDIS_URL') continue;
     env[k] = v;
   }
-  return { ...env, AGENTRY_MAX_EVENT_LOOP_DELAY_MS: '0', ...extra };
+  return {
+    ...env,
+    AGENTRY_MAX_EVENT_LOOP_DELAY_MS: '0',
+    AGENTRY_PGLITE_SHARED_BUFFERS_MB: String(testSharedBuffersMb),
+    ...extra,
+  };
 }
 
 /** A temporary directory, removed by the returned function. */
