@@ -50,9 +50,9 @@ export const configSchema = z
          */
         pglite_shared_buffers_mb: z.coerce.number().int().min(16).max(1024).optional(),
         /**
-         * A PGlite data directory saved as a tar file (PGlite's `dumpDataDir`) that a new, empty store starts
-         * from instead of an empty database; migrations still run on it. The test suite starts every server
-         * from one migrated snapshot this way.
+         * A PGlite data directory saved as a tar file (PGlite's `dumpDataDir`) that a new store starts from
+         * instead of an empty database (an existing store ignores it); migrations still run on it. The test
+         * suite starts every server, and every process its CLI tests spawn, from one migrated snapshot this way.
          */
         pglite_seed_file: z.string().optional(),
         /** Most PostgreSQL connections the pool opens (queries beyond it wait for one). */
@@ -334,6 +334,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_DB_MAX_WAITING', ['store', 'max_waiting']],
   ['AGENTRY_MAX_EVENT_LOOP_DELAY_MS', ['server', 'max_event_loop_delay_ms']],
   ['AGENTRY_PGLITE_SHARED_BUFFERS_MB', ['store', 'pglite_shared_buffers_mb']],
+  ['AGENTRY_PGLITE_SEED_FILE', ['store', 'pglite_seed_file']],
   ['REDIS_URL', ['redis_url']],
   ['AGENTRY_CREDENTIALS_FILE', ['credentials_file']],
   ['AGENTRY_TENANTS_FILE', ['tenants_file']],

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { lockDataDir } from './data-dir-lock.ts';
@@ -13,8 +14,9 @@ export interface PgliteOptions {
    */
   sharedBuffersMb?: number;
   /**
-   * A data directory saved with PGlite's `dumpDataDir()` (a tar file) that an empty store starts
-   * from, instead of running initdb: the test suite migrates one store and starts every server from it.
+   * A data directory saved with PGlite's `dumpDataDir()` (a tar file) that a new store starts from,
+   * instead of running initdb; a directory that holds a store already opens as it is. The test suite
+   * migrates one store and starts every server from it.
    */
   seed?: Blob;
 }
@@ -46,17 +48,20 @@ export class PgliteDb implements Db {
     if (mb !== undefined && !(Number.isInteger(mb) && mb >= 16 && mb <= 1024))
       throw new Error(`shared buffers of ${mb} MB: expected a whole number from 16 to 1024`);
     let unlock = () => {};
+    let seed = options.seed;
     if (!dataDir.startsWith('memory://')) {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       // Before PGlite touches the files: a second process opening them would corrupt the store.
       unlock = lockDataDir(dataDir);
+      // PGlite refuses to load a tar file over an existing store.
+      if (existsSync(path.join(dataDir, 'PG_VERSION'))) seed = undefined;
     }
     // pgvector ships as a separate package pinned to one PGlite release; package.json overrides that
     // pin to the installed PGlite (the extension's ABI is unchanged across these patch releases).
     try {
       const pg = await PGlite.create(dataDir, {
         extensions: { vector },
-        ...(options.seed ? { loadDataDir: options.seed } : {}),
+        ...(seed ? { loadDataDir: seed } : {}),
         ...(mb ? { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${mb}MB`] } : {}),
       });
       return new PgliteDb(pg, unlock);

@@ -16,13 +16,15 @@ describe('agentry migrate on the embedded store', () => {
 
   it('applies every migration once; a second run is a no-op', async () => {
     const dataDir = path.join(tmp.dir, 'data');
-    const first = await runCli(['migrate', '--data-dir', dataDir], { cwd: tmp.dir });
+    // An empty store, not the suite's migrated snapshot (run-cli.ts).
+    const env = { AGENTRY_PGLITE_SEED_FILE: '' };
+    const first = await runCli(['migrate', '--data-dir', dataDir], { cwd: tmp.dir, env });
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout, `applied ${migrations.length} migration(s)\n`);
     for (const m of migrations) {
       assert.match(first.stderr, new RegExp(`applying ${String(m.version).padStart(4, '0')}_${m.name}`));
     }
-    const second = await runCli(['migrate', '--data-dir', dataDir], { cwd: tmp.dir });
+    const second = await runCli(['migrate', '--data-dir', dataDir], { cwd: tmp.dir, env });
     assert.equal(second.code, 0, second.stderr);
     assert.equal(second.stdout, 'store is up to date\n');
     assert.doesNotMatch(second.stderr, /applying/);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { testSharedBuffersMb } from '../helpers/pglite-snapshot.ts';
+import { snapshotEnv, testSharedBuffersMb } from '../helpers/pglite-snapshot.ts';
 
 /** The real `agentry` bin, run as a person would run it. */
 export const bin = fileURLToPath(new URL('../../bin/agentry.js', import.meta.url));
@@ -25,7 +25,8 @@ export interface RunOptions {
  * each test says explicitly which URL, key, database or credentials file its process gets. A server
  * it starts does not shed load on event-loop delay (as test/helpers/server.ts): a loaded machine
  * answered 503 to a server's first requests. A test that means to see shedding sets the variable.
- * Its embedded store has the small buffer cache of every test store (test/helpers/pglite-snapshot.ts).
+ * Its embedded store has the small buffer cache of every test store and, when new, starts from the
+ * run's migrated snapshot (test/helpers/pglite-snapshot.ts).
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -37,6 +38,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     ...env,
     AGENTRY_MAX_EVENT_LOOP_DELAY_MS: '0',
     AGENTRY_PGLITE_SHARED_BUFFERS_MB: String(testSharedBuffersMb),
+    ...(process.env[snapshotEnv] && { AGENTRY_PGLITE_SEED_FILE: process.env[snapshotEnv] }),
     ...extra,
   };
 }
