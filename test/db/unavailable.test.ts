@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { PgliteDb } from '../../src/db/pglite.ts';
 import { isStoreUnavailable } from '../../src/db/unavailable.ts';
 import { closedPort } from '../helpers/closed-port.ts';
+import { openTestPglite } from '../helpers/pglite-snapshot.ts';
 
 const failure = async (work: () => Promise<unknown>) => {
   try {
@@ -21,7 +21,7 @@ describe('isStoreUnavailable', () => {
     await refused.end();
     assert.ok(isStoreUnavailable(await failure(() => refused.query('select 1'))), 'pool ended (shutdown)');
 
-    const embedded = await PgliteDb.open('memory://');
+    const embedded = await openTestPglite();
     await embedded.close();
     assert.ok(isStoreUnavailable(await failure(() => embedded.query('select 1'))), 'PGlite closed');
   });
@@ -37,7 +37,7 @@ describe('isStoreUnavailable', () => {
   });
 
   it('is false for query mistakes', async () => {
-    const embedded = await PgliteDb.open('memory://');
+    const embedded = await openTestPglite();
     try {
       assert.equal(isStoreUnavailable(await failure(() => embedded.query('select nope'))), false);
       assert.equal(isStoreUnavailable(Object.assign(new Error('dup'), { code: '23505' })), false);

@@ -5,6 +5,7 @@ import { type App, createApp } from '../../src/app.ts';
 import { testConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { memoryStore } from '../helpers/pglite-snapshot.ts';
 
 /** The server's log, line by line, as it would reach stdout. */
 class Captured extends Writable {
@@ -35,7 +36,7 @@ describe('request log', () => {
     app = await createApp(
       testConfig({
         log_level: 'info',
-        store: { data_dir: 'memory://' },
+        store: memoryStore(),
         ops_team: { seed: false },
         auth: { internal_secret: internalSecret },
         sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } },

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PgliteDb } from '../../src/db/pglite.ts';
+import type { PgliteDb } from '../../src/db/pglite.ts';
 import { queryVectorParam } from '../../src/memory/vectors.ts';
+import { openTestPglite } from '../helpers/pglite-snapshot.ts';
 
 // Searches bind the query vector as scaled integers (`int[]`, cast to `vector` in SQL) because
 // PGlite parses integers far faster than floats. Cosine distance must not notice.
@@ -21,7 +22,7 @@ describe('query vector parameter', () => {
     };
     const vec = () => Array.from({ length: 16 }, rand);
     before(async () => {
-      db = await PgliteDb.open('memory://');
+      db = await openTestPglite();
       await db.exec(
         'create extension if not exists vector; create table v (id int primary key, e vector(16))',
       );

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/eventually.ts';
+import { memoryStore } from '../helpers/pglite-snapshot.ts';
 import { freshDatabase } from '../helpers/server.ts';
 import { FakeUpstream, openai } from '../models/helpers/fake-upstream.ts';
 import { OtlpReceiver, type ReceivedSpan, startTracedApp } from './otlp-receiver.ts';
@@ -49,7 +50,7 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
     app = await startTracedApp(
       receiver,
       {
-        store: { data_dir: 'memory://' },
+        store: memoryStore(),
         ops_team: { seed: false },
         sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } },
         models: { providers: { up: { type: 'openai', base_url: `${upstream.url}/v1` } } },

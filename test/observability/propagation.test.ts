@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 // @ts-expect-error: a plain .mjs fixture (the same SDK server the stdio fixture runs), untyped
 import { startHttpMcpServer } from '../fixtures/mcp/http-server.mjs';
 import { eventually } from '../helpers/eventually.ts';
+import { memoryStore } from '../helpers/pglite-snapshot.ts';
 import { FakeUpstream, openai } from '../models/helpers/fake-upstream.ts';
 import { OtlpReceiver, type ReceivedSpan, startTracedApp } from './otlp-receiver.ts';
 
@@ -67,7 +68,7 @@ describe('trace context sent to upstreams (fake receivers on loopback)', () => {
     app = await startTracedApp(
       receiver,
       {
-        store: { data_dir: 'memory://' },
+        store: memoryStore(),
         tenants_file: tenants,
         ops_team: { seed: false },
         sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } },

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/eventually.ts';
+import { memoryStore } from '../helpers/pglite-snapshot.ts';
 import { FakeUpstream, openai } from '../models/helpers/fake-upstream.ts';
 import { OtlpReceiver, type ReceivedSpan, startTracedApp } from './otlp-receiver.ts';
 
@@ -48,7 +49,7 @@ describe('spans of knowledge retrieval, handoffs and approval waits (OTLP to a r
     app = await startTracedApp(
       receiver,
       {
-        store: { data_dir: 'memory://' },
+        store: memoryStore(),
         runtime: { workspaces_dir: dir },
         ops_team: { seed: false },
         sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } },

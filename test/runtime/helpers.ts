@@ -112,6 +112,7 @@ export async function createAgent(
 }
 
 import { eventually } from '../helpers/eventually.ts';
+import { memoryStore } from '../helpers/pglite-snapshot.ts';
 
 export { eventually };
 
@@ -161,5 +162,5 @@ export async function persistentStore(
     const db = await freshDatabase();
     return { config: { database_url: db.url, pool_max: 5 }, drop: db.drop };
   }
-  return { config: { data_dir: path.join(dir, 'data') }, drop: async () => {} };
+  return { config: { ...memoryStore(), data_dir: path.join(dir, 'data') }, drop: async () => {} };
 }
