@@ -26,7 +26,8 @@ export function cloudPoolAdmission(pool: WarmHold) {
  * of the tools' warm pool from start to end, as isA's pool manager kept a warm VM for each chat. The
  * pool's size bounds how many such runs go at once (a run waits for a free sandbox, then fails with
  * `unavailable`), and its statistics count the held sandbox busy. A run on an isA pool instance
- * already has its sandbox (`held_sandbox`) and takes no second one.
+ * already has its sandbox (`held_sandbox`) and takes no second one; a team's members run inside the
+ * team's run and hold none of their own.
  */
 export function cloudPoolExecutor(pool: WarmHold): Executor {
   return async (deps: ExecuteDeps, run: RunSpec): Promise<RunResult> => {
