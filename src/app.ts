@@ -214,6 +214,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       multiAgents: domain.multiAgents,
       deployments: toolset.deployments,
       agentSandboxes: toolset.agentSandboxes,
+      sandboxes: toolset.sandboxes,
       network: options.network,
       a2aRemotes: toolset.a2aRemotes,
     });

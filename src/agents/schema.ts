@@ -24,7 +24,14 @@ export const agentName = z
 export const agentRef = z.string().min(1).max(200).describe('an agent id, or its name (any case)');
 
 export const agentModes = ['REACTIVE', 'COLLABORATIVE'] as const;
-export const agentEnvs = ['in_process', 'pool', 'remote', 'multi_agent', 'a2a'] as const;
+/**
+ * Where an agent's runs execute: `in_process`, the loop here; `cloud_pool`, the loop here while the
+ * run holds a sandbox of the tools' warm pool (capacity kept for it, as a VM of a warm pool is kept
+ * for a chat); `pool`, a deployed local-dev bundle; `remote`, an HTTP runtime; `multi_agent`, a team;
+ * `a2a`, a remote A2A agent.
+ */
+export const agentEnvs = ['in_process', 'cloud_pool', 'pool', 'remote', 'multi_agent', 'a2a'] as const;
+export type AgentEnv = (typeof agentEnvs)[number];
 export const agentSources = ['basic', 'template', 'generated', 'local'] as const;
 /** `public`: published to A2A (a card for discovery and a JSON-RPC endpoint; see interop/a2a). */
 export const visibilities = ['private', 'tenant', 'public'] as const;

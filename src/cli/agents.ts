@@ -94,7 +94,7 @@ function withFieldFlags(command: Command, { create }: { create: boolean }): Comm
   if (create) command.option('--template <id>', 'start from a template (its prompt, tools, skills, mode)');
   return command
     .option('--mode <mode>', 'REACTIVE or COLLABORATIVE')
-    .option('--env <env>', 'in_process, pool, remote or multi_agent')
+    .option('--env <env>', 'in_process, cloud_pool, pool, remote, multi_agent or a2a')
     .option('--tools <list>', 'comma-separated tool names ("" for none)', list)
     .option('--skills <list>', 'comma-separated skill names ("" for none)', list)
     .option('--file <config.json>', 'a JSON agent config; flags given as well override its fields');

@@ -363,7 +363,7 @@ export interface paths {
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                                env: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                                 handoffs: string[];
                                 /** Format: uuid */
                                 id: string;
@@ -494,7 +494,7 @@ export interface paths {
                         } | null;
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                        env?: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                         handoffs?: string[];
                         knowledge?: string[];
                         metadata?: {
@@ -545,7 +545,7 @@ export interface paths {
                             created_at: string;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                            env: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                             handoffs: string[];
                             /** Format: uuid */
                             id: string;
@@ -694,7 +694,7 @@ export interface paths {
                             created_at: string;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                            env: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                             handoffs: string[];
                             /** Format: uuid */
                             id: string;
@@ -915,7 +915,7 @@ export interface paths {
                         } | null;
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                        env?: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                         handoffs?: string[];
                         knowledge?: string[];
                         metadata?: {
@@ -963,7 +963,7 @@ export interface paths {
                             created_at: string;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                            env: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                             handoffs: string[];
                             /** Format: uuid */
                             id: string;
@@ -1657,7 +1657,7 @@ export interface paths {
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                                env: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                                 handoffs: string[];
                                 /** Format: uuid */
                                 id: string;
@@ -1899,7 +1899,7 @@ export interface paths {
                                 created_at: string;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                                env: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                                 handoffs: string[];
                                 /** Format: uuid */
                                 id: string;
@@ -10965,7 +10965,7 @@ export interface paths {
                                 created_at: string | null;
                                 description: string;
                                 /** @enum {string} */
-                                env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                                env: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                                 id: string;
                                 metadata: {
                                     [key: string]: unknown;
@@ -11007,7 +11007,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                        env?: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                         metadata?: {
                             [key: string]: unknown;
                         };
@@ -11041,7 +11041,7 @@ export interface paths {
                             created_at: string | null;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                            env: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                             id: string;
                             metadata: {
                                 [key: string]: unknown;
@@ -11168,7 +11168,7 @@ export interface paths {
                             created_at: string | null;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                            env: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                             id: string;
                             metadata: {
                                 [key: string]: unknown;
@@ -11365,7 +11365,7 @@ export interface paths {
                     "application/json": {
                         description?: string;
                         /** @enum {string} */
-                        env?: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                        env?: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                         metadata?: {
                             [key: string]: unknown;
                         };
@@ -11399,7 +11399,7 @@ export interface paths {
                             created_at: string | null;
                             description: string;
                             /** @enum {string} */
-                            env: "in_process" | "pool" | "remote" | "multi_agent" | "a2a";
+                            env: "in_process" | "cloud_pool" | "pool" | "remote" | "multi_agent" | "a2a";
                             id: string;
                             metadata: {
                                 [key: string]: unknown;

@@ -12,6 +12,7 @@ import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { a2aExecutor } from '../runtime/a2a-executor.ts';
 import type { A2ARemotes } from '../runtime/a2a-remote.ts';
+import { cloudPoolAdmission, cloudPoolExecutor, type WarmHold } from '../runtime/cloud-pool.ts';
 import { LoopMemory } from '../runtime/context.ts';
 import { AgentGenerator } from '../runtime/generator.ts';
 import { poolAdmission, poolExecutor } from '../runtime/local-dev/executor.ts';
@@ -35,6 +36,8 @@ export interface RuntimeDeps {
   multiAgents: MultiAgentService;
   deployments: DeploymentService;
   agentSandboxes: AgentSandboxes;
+  /** The tools' warm pools, whose sandboxes `cloud_pool` runs hold. */
+  sandboxes: WarmHold;
   network?: OutboundNetwork;
   /** Calls to remote A2A agents (env a2a members and runs). */
   a2aRemotes: A2ARemotes;
@@ -50,6 +53,9 @@ export async function buildRuntime(deps: RuntimeDeps) {
   const { config, db, bus, log, domain, models, tools } = deps;
   const { agents, multiAgents, tenantName, taskHandlers, allowPrivateEgress } = domain;
   const { a2aRemotes } = deps;
+  // Refused before anything is written: a pool agent with no deployment, a cloud_pool one without a pool.
+  const admitPool = poolAdmission(deps.deployments);
+  const admitCloudPool = cloudPoolAdmission(deps.sandboxes);
   const runtime = new Runtime({
     db,
     bus,
@@ -76,8 +82,12 @@ export async function buildRuntime(deps: RuntimeDeps) {
       remote: remoteExecutor(new RemoteRuntimes(config.runtime.remote, deps.network), allowPrivateEgress),
       pool: poolExecutor(deps.deployments, deps.agentSandboxes),
       a2a: a2aExecutor(a2aRemotes),
+      cloud_pool: cloudPoolExecutor(deps.sandboxes),
     },
-    admit: poolAdmission(deps.deployments),
+    admit: async (tenantId, agent) => {
+      await admitPool(tenantId, agent);
+      await admitCloudPool(tenantId, agent);
+    },
   });
   const sessions = new SessionService(db, (tenantId, sessionId) => runtime.workspace(tenantId, sessionId));
   // The queue's default handler runs the agent loop; the queue itself knows nothing of agents or models.

@@ -99,7 +99,8 @@ export class AgentGenerator {
     call: Omit<CallContext, 'signal'>,
     input: GenerateInput,
     who: Actor,
-    signal?: AbortSignal,
+    /** `owner`: the requesting user, who owns the agents made (as for POST /v1/agents). */
+    { owner, signal }: { owner?: string; signal?: AbortSignal } = {},
   ): Promise<Generated> {
     const model = input.model ?? this.deps.defaultModel;
     const resolved = this.deps.models.catalog.resolve(model);
@@ -111,7 +112,7 @@ export class AgentGenerator {
       : await this.ask(model, input.requirement, known, call, signal);
     const checked = check(proposal, known);
     return {
-      ...(await this.create(call.tenantId, checked, who)),
+      ...(await this.create(call.tenantId, checked, who, owner)),
       generated_by: heuristic ? 'heuristic' : 'model',
       model,
     };
@@ -160,6 +161,7 @@ export class AgentGenerator {
     tenantId: string,
     p: Proposal,
     who: Actor,
+    owner: string | undefined,
   ): Promise<{ agents: Agent[]; multi_agent: MultiAgentSpec | null }> {
     // A suffix keeps names unique when the same requirement is generated twice.
     const suffix = randomBytes(3).toString('hex');
@@ -174,7 +176,7 @@ export class AgentGenerator {
           source: 'generated',
           metadata: { generated: true },
         });
-        created.push(await this.deps.agents.create(tenantId, body, who));
+        created.push(await this.deps.agents.create(tenantId, body, who, owner));
       }
       if (!p.team) return { agents: created, multi_agent: null };
       const idOf = (name: string) => created[p.agents.findIndex((a) => a.name === name)]!.id;

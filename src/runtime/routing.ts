@@ -1,8 +1,8 @@
-import type { Agent } from '../agents/schema.ts';
+import type { Agent, AgentEnv } from '../agents/schema.ts';
 import { AppError } from '../errors.ts';
 import { type ExecuteDeps, executeRun, type RunResult, type RunSpec } from './execute.ts';
 import type { RunOptions } from './rows.ts';
-import type { Executors } from './runtime-types.ts';
+import type { Executor, Executors } from './runtime-types.ts';
 
 /** The executor of a run: the loop here, or the one plugged in for its agent's env or its spec. */
 export function executorFor(
@@ -10,23 +10,21 @@ export function executorFor(
   options: RunOptions,
   executors: Executors | undefined,
 ): (deps: ExecuteDeps, run: RunSpec) => Promise<RunResult> {
-  return (
-    (options.multi_agent
-      ? executors?.multi_agent
-      : agent.env === 'remote'
-        ? executors?.remote
-        : agent.env === 'pool'
-          ? executors?.pool
-          : agent.env === 'a2a'
-            ? executors?.a2a
-            : undefined) ?? executeRun
-  );
+  if (options.multi_agent) return executors?.multi_agent ?? executeRun;
+  const byEnv: Partial<Record<AgentEnv, Executor>> = {
+    remote: executors?.remote,
+    pool: executors?.pool,
+    cloud_pool: executors?.cloud_pool,
+    a2a: executors?.a2a,
+  };
+  return byEnv[agent.env] ?? executeRun;
 }
 
 /**
- * Where an agent's runs execute. `in_process` runs here with the loop; `remote` and `multi_agent`
- * run through the executors plugged in by the composition root (a `multi_agent` agent answers the
- * spec it names); `pool` needs the sandbox pool.
+ * Where an agent's runs execute. `in_process` runs here with the loop (`cloud_pool` too, holding a
+ * warm sandbox through its executor); `remote` and `multi_agent` run through the executors plugged
+ * in by the composition root (a `multi_agent` agent answers the spec it names); `pool` needs the
+ * sandbox pool.
  */
 export function routeByEnv(agent: Agent, executors: Executors): { id: string } | undefined {
   if (agent.env === 'in_process') return undefined;
@@ -36,6 +34,7 @@ export function routeByEnv(agent: Agent, executors: Executors): { id: string } |
     return undefined;
   }
   if (agent.env === 'pool' && executors.pool) return undefined;
+  if (agent.env === 'cloud_pool' && executors.cloud_pool) return undefined;
   if (agent.env === 'a2a' && executors.a2a) {
     if (!agent.runtime_url)
       throw new AppError(

@@ -38,6 +38,8 @@ export interface RunOptions {
   idempotency_key?: string;
   /** The W3C trace the run belongs to (the request's that started it), for GET /v1/runs/:id/trace. */
   trace_id?: string;
+  /** The caller holds a warm sandbox for the run already (an isA pool instance): a cloud_pool run takes no second one. */
+  held_sandbox?: boolean;
 }
 
 /** What a run's tool-call keys derive from: its task's key, else the run itself. */

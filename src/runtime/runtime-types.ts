@@ -44,6 +44,8 @@ export interface Executors {
   multi_agent?: Executor;
   /** Local-dev agents (env pool): their deployed bundle's handle in a sandbox. */
   pool?: Executor;
+  /** Agents with env cloud_pool: the loop, holding a sandbox of the tools' warm pool for the run. */
+  cloud_pool?: Executor;
   /** Remote A2A agents (env a2a): `runtime_url` is the agent's card URL. */
   a2a?: Executor;
 }
@@ -71,6 +73,8 @@ export interface StartInput extends Omit<ChatInput, 'stream'> {
   idempotencyKey?: string;
   /** Run a multi-agent spec (POST /v1/multi-agents/:id/run); `agentId` is then its entry agent. */
   multiAgent?: { id: string; entry_agent_id?: string };
+  /** The caller holds a sandbox of the warm pool for this run (an isA pool instance). */
+  heldSandbox?: boolean;
 }
 
 /** A run just started (or queued): its first events, and its outcome to come. */

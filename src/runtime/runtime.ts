@@ -148,6 +148,7 @@ export class Runtime {
         ...(multiAgent && { multi_agent: multiAgent }),
         ...(input.idempotencyKey && { idempotency_key: input.idempotencyKey }),
         ...(caller.traceId && { trace_id: caller.traceId }),
+        ...(input.heldSandbox && { held_sandbox: true }),
       };
       try {
         begun = await this.begin(caller, agent, input, context, options);

@@ -72,21 +72,30 @@ export class SessionService {
   }
 
   /**
-   * The session a client names with its own key (any string), made on first use: one per key, agent
-   * and tenant, also when two requests with a new key race (the unique index decides).
+   * The session a client names with its own key (any string), made on first use and owned by
+   * `owner` (the calling user): one per key, agent, user and tenant, also when two requests with a
+   * new key race (the unique index decides). Keys are the user's own: another user of the tenant who
+   * picks the same key (`demo`, `s1`) gets a session of their own, never this one's history.
    */
-  async forClientKey(tenantId: string, agentId: string, key: string): Promise<string> {
+  async forClientKey(
+    tenantId: string,
+    agentId: string,
+    key: string,
+    owner: string | undefined,
+  ): Promise<string> {
     const find = () =>
       this.db.query<{ id: string }>(
-        'select id from sessions where tenant_id = $1 and agent_id = $2 and client_key = $3',
-        [tenantId, agentId, key],
+        `select id from sessions
+         where tenant_id = $1 and agent_id = $2 and client_key = $3 and coalesce(owner, '') = $4`,
+        [tenantId, agentId, key, owner ?? ''],
       );
     const [found] = await find();
     if (found) return found.id;
     await this.db.query(
-      `insert into sessions (id, tenant_id, agent_id, title, client_key) values ($1, $2, $3, $4, $4)
-       on conflict (tenant_id, agent_id, client_key) where client_key is not null do nothing`,
-      [newId(), tenantId, agentId, key.slice(0, 200)],
+      `insert into sessions (id, tenant_id, agent_id, title, client_key, owner) values ($1, $2, $3, $4, $4, $5)
+       on conflict (tenant_id, agent_id, (coalesce(owner, '')), client_key) where client_key is not null
+       do nothing`,
+      [newId(), tenantId, agentId, key.slice(0, 200), owner ?? null],
     );
     const [made] = await find();
     if (!made) throw new AppError('conflict', `session key ${key} could not be claimed`);

@@ -160,6 +160,104 @@ for (const store of stores) {
       assert.equal((await s.request('GET', path)).body.document_count, 1, 'the admin sees it, whole');
     });
 
+    it("gives each user their own session for the same client-chosen key (PAGI's demo, isA's s1)", async () => {
+      const as = (key: string) => ({ key, headers: { 'x-api-key': key } });
+      const plan = async (key: string, prompt: string) => {
+        const res = await s.request('POST', '/plan', { ...as(key), body: { prompt, session_id: 'demo' } });
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.body.session_id, 'demo', 'PAGI reads back its own key');
+        return (await s.request('GET', `/v1/runs/${res.body.run_id}`)).body.session_id as string;
+      };
+      const alices = await plan(alice, 'my secret is 1234');
+      const bobs = await plan(bob, 'what did I say before?');
+      assert.notEqual(bobs, alices, "Bob's demo is not Alice's");
+      assert.equal(await plan(alice, 'and again'), alices, 'Alice comes back to hers');
+      const mine = await s.request('GET', `/v1/sessions/${alices}`, { key: alice });
+      assert.equal(mine.body.owner, 'user:alice');
+      assert.equal((await s.request('GET', `/v1/sessions/${bobs}`, { key: bob })).body.owner, 'user:bob');
+      const bobsHistory = await s.request('GET', `/v1/sessions/${bobs}/messages`, { key: bob });
+      assert.deepEqual(
+        bobsHistory.body.data
+          .filter((m: { role: string }) => m.role === 'user')
+          .map((m: { content: string }) => m.content),
+        ['what did I say before?'],
+      );
+      assert.ok(!JSON.stringify(bobsHistory.body).includes('1234'));
+
+      // isA's chat: the same rule.
+      const isa = async (key: string) => {
+        const res = await s.request('POST', '/api/v1/agents/chat', {
+          ...as(key),
+          body: { agent_config_id: 'default', message: 'hi', stream: false, session_id: 's1' },
+        });
+        assert.equal(res.status, 200, res.text);
+        return res.body.session_id as string;
+      };
+      const aliceS1 = await isa(alice);
+      assert.notEqual(await isa(bob), aliceS1);
+      assert.equal(await isa(alice), aliceS1);
+    });
+
+    it('records the caller as owner of agents made by deployments and by the generator', async () => {
+      const as = (key: string) => ({ key, headers: { 'x-api-key': key } });
+      const local = await s.request('POST', '/v1/agents/local-dev', {
+        key: alice,
+        body: { name: 'Alice Bundle', visibility: 'private' },
+      });
+      assert.equal(local.status, 201, local.text);
+      assert.equal(local.body.agent.owner, 'user:alice');
+      assert.equal((await s.request('GET', `/v1/agents/${local.body.agent.id}`, { key: bob })).status, 404);
+      assert.equal((await s.request('GET', `/v1/agents/${local.body.agent.id}`, { key: alice })).status, 200);
+
+      const isaLocal = await s.request('POST', '/api/v1/agents/local-dev', {
+        ...as(alice),
+        body: { name: 'Alice Isa Local', deployment_id: 'deploy-001' },
+      });
+      assert.equal(isaLocal.status, 200, isaLocal.text);
+      assert.equal(isaLocal.body.agent.owner_id, 'user:alice');
+
+      const generated = await s.request('POST', '/v1/agents/generate', {
+        key: alice,
+        body: { requirement: 'An agent that answers questions about the weather' },
+      });
+      assert.equal(generated.status, 201, generated.text);
+      assert.ok(generated.body.agents.length > 0);
+      for (const a of generated.body.agents) assert.equal(a.owner, 'user:alice');
+
+      const isaGenerated = await s.request('POST', '/api/v1/agents/generate', {
+        ...as(bob),
+        body: { requirement: 'An agent that summarises news articles' },
+      });
+      assert.equal(isaGenerated.status, 200, isaGenerated.text);
+      assert.equal(isaGenerated.body.agent.owner, 'user:bob');
+    });
+
+    it("shows Bob the tasks of Alice's private agent under its id, never its name (ZORA)", async () => {
+      const as = (key: string) => ({ key, headers: { 'x-api-key': key } });
+      const made = await s.request('POST', '/v1/agents', {
+        key: alice,
+        body: { name: 'Alice Hidden Worker', visibility: 'private' },
+      });
+      assert.equal(made.status, 201, made.text);
+      const queued = await s.request('POST', '/api/agents/tasks', {
+        ...as(alice),
+        body: { agent_id: 'alice hidden worker', task_type: 'default', title: 'private chore' },
+      });
+      assert.equal(queued.status, 201, queued.text);
+      assert.equal(queued.body.agent_id, 'Alice Hidden Worker', 'Alice sees the name');
+
+      const list = await s.request('GET', '/api/agents/tasks?limit=100', as(bob));
+      assert.equal(list.status, 200, list.text);
+      const shown = list.body.tasks.find((t: { id: string }) => t.id === queued.body.id);
+      assert.ok(shown, "the tenant's task is listed");
+      assert.equal(shown.agent_id, made.body.id);
+      assert.ok(!JSON.stringify(list.body).includes('Alice Hidden Worker'), 'the name does not leak');
+      const one = await s.request('GET', `/api/agents/tasks/${queued.body.id}`, as(bob));
+      assert.equal(one.body.agent_id, made.body.id);
+      const hers = await s.request('GET', `/api/agents/tasks/${queued.body.id}`, as(alice));
+      assert.equal(hers.body.agent_id, 'Alice Hidden Worker');
+    });
+
     it("keeps Alice's private session from Bob: no history, no message into it, no delete", async () => {
       const agent = await s.request('POST', '/v1/agents', { key: alice, body: { name: 'Shared Desk' } });
       const chat = await s.request('POST', `/v1/agents/${agent.body.id}/chat`, {

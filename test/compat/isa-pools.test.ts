@@ -112,6 +112,32 @@ for (const store of stores) {
       );
     });
 
+    it("gives each user's instance their own session for the same session_id", async () => {
+      const acquire = async (key: string) => {
+        const res = await pool('/acquire', key, { pool_type: 'agent', session_id: 'shared-key' });
+        assert.equal(res.status, 200, res.text);
+        return res.body.instance_id as string;
+      };
+      const ask = async (key: string, id: string, prompt: string) => {
+        const res = await pool(`/${id}/execute`, key, { action: 'query', params: { prompt } });
+        assert.equal(res.status, 200, res.text);
+        return res.body.session_id as string;
+      };
+      const mine = await acquire(alice);
+      const theirs = await acquire(bob);
+      try {
+        const aliceSession = await ask(alice, mine, 'remember 1234');
+        const bobSession = await ask(bob, theirs, 'what do you remember?');
+        assert.notEqual(bobSession, aliceSession);
+        const history = await s.request('GET', `/v1/sessions/${bobSession}/messages`, { key: bob });
+        assert.equal(history.body.data.length, 2, 'only his own turn');
+        assert.equal(history.body.data[0].content, 'what do you remember?');
+      } finally {
+        await pool(`/${mine}/release`, alice);
+        await pool(`/${theirs}/release`, bob);
+      }
+    });
+
     it('refuses what it cannot do with a 4xx in the error format', async () => {
       const mismatch = await pool('/acquire', alice, { pool_type: 'custom_agent', config: { id: agentId } });
       assert.equal(mismatch.status, 400, mismatch.text);

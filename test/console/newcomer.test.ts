@@ -46,7 +46,7 @@ describe('web console: the newcomer path', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' }).click();
     await page.getByRole('heading', { name: 'No agents yet' }).waitFor();
     await page.getByRole('link', { name: 'From a template' }).click();
-    await page.getByRole('button', { name: 'Use Basic assistant' }).click();
+    await page.getByRole('button', { name: 'Use Basic Assistant' }).click();
     const instructions = page.getByLabel('Instructions (system prompt)');
     assert.match(await instructions.inputValue(), /careful, helpful assistant/);
     await page.getByLabel('Name', { exact: true }).fill('helper');

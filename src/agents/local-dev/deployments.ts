@@ -46,9 +46,12 @@ export class DeploymentService {
     private readonly loader: BundleLoader,
   ) {}
 
-  /** Creates an agent whose code comes from a local project: `source: local`, `env: pool`. */
-  createAgent(tenantId: string, input: LocalDevInput, who: Actor): Promise<Agent> {
-    return this.agents.create(tenantId, { ...input, source: 'local', env: 'pool' }, who);
+  /**
+   * Creates an agent whose code comes from a local project (`source: local`, `env: pool`), owned by
+   * `owner` (the deploying user), as POST /v1/agents makes it.
+   */
+  createAgent(tenantId: string, input: LocalDevInput, who: Actor, owner: string | undefined): Promise<Agent> {
+    return this.agents.create(tenantId, { ...input, source: 'local', env: 'pool' }, who, owner);
   }
 
   async deploy(tenantId: string, agentId: string, bundle: string, who: Actor): Promise<Deployment> {

@@ -125,6 +125,8 @@ export const isaPoolRoutes =
         message: promptOf(p)!,
         session_id: i.sessionId,
         ...(p.context && { context: p.context }),
+        // The instance is the warm sandbox a cloud_pool agent's run would take.
+        heldSandbox: true,
         stream,
         multitask: 'enqueue',
         on_disconnect: 'continue',
@@ -220,7 +222,7 @@ export const isaPoolRoutes =
               throw new AppError('unprocessable', `agent ${agent.name} has no deployment yet`);
           }
           const sessionId = b.session_id
-            ? await sessions.forClientKey(tenantId, agent.id, b.session_id)
+            ? await sessions.forClientKey(tenantId, agent.id, b.session_id, principalOf(req).userId)
             : undefined;
           const instance = poolInstances.add({
             type,

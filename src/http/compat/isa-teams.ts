@@ -164,6 +164,7 @@ export const isaTeamRoutes =
           { tenantId, tenantName, keyId, requestId, traceId },
           { requirement: (req.body.requirement ?? req.body.prompt)!, model: req.body.model_id },
           actorOf(req),
+          { owner: principalOf(req).userId },
         );
         return { ...out, agent: out.agents[0] ?? null, multi_spec: out.multi_agent };
       },

@@ -2,76 +2,31 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { scaffoldZip } from '../../agents/local-dev/scaffold.ts';
-import { type Agent, agentModes, agentName, type Template } from '../../agents/schema.ts';
+import { type Agent, agentName } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
 import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
 import { callerOf, replyWithRun } from '../routes/chat.ts';
-import { authErrors } from '../routes/common.ts';
+import { agentParams, authErrors } from '../routes/common.ts';
+import { agentFor } from './default-agent.ts';
+import {
+  configView,
+  createConfig,
+  templateView,
+  toAgentFields,
+  updateConfig,
+  viewConfig,
+  viewTemplate,
+} from './isa-configs.ts';
 import { isaAnswer, isaResult } from './run-answers.ts';
 
 /**
  * isA's agent service contract (reference: isa-agent-creation.md), first part: templates, agent
  * configs (CRUD), chat (streamed with Agentry's own event order, which is isA's, or one JSON
- * answer), `/query`, the scaffold and local-dev configs. Field names are isA's (`model_id`, `env`
- * values `in_process`, `cloud_shared`, `cloud_pool`, `deployment`); a config is an Agentry agent.
- * `env` runs in process for the first three (the warm pool serves local-dev deployments) and as a
- * deployed local-dev agent for `deployment`; the value a client set is kept with the agent and shown
- * back. A client's `session_id` may be any string. Creating answers 200, as isA does.
+ * answer), `/query`, the scaffold and local-dev configs. Field names are isA's (`model_id`, `env`,
+ * `visibility`, `owner_id`); a config is an Agentry agent, found by id or by name. A client's
+ * `session_id` may be any string, and names a session of the calling user's own. Creating answers
+ * 200, as isA does.
  */
-const isaEnvs = ['in_process', 'cloud_shared', 'cloud_pool', 'deployment'] as const;
-type IsaEnv = (typeof isaEnvs)[number];
-
-const configFields = {
-  name: agentName,
-  description: z.string().max(2000),
-  model_id: z.string().min(1).max(200),
-  system_prompt: z.string().max(100_000),
-  tools: z.array(z.string().min(1).max(200)).max(200),
-  skills: z.array(z.string().min(1).max(200)).max(200),
-  mode: z.enum(agentModes),
-  env: z.enum(isaEnvs),
-  metadata: z.record(z.string(), z.unknown()),
-};
-const createConfig = z
-  .object({
-    ...configFields,
-    template_id: z.string().min(1).max(100),
-    source: z.enum(['basic', 'template', 'generated', 'local']),
-  })
-  .partial()
-  .required({ name: true })
-  .strict();
-const updateConfig = z.object(configFields).partial().strict();
-
-const configView = z.object({
-  id: z.string(),
-  name: z.string(),
-  description: z.string(),
-  model_id: z.string(),
-  system_prompt: z.string(),
-  tools: z.array(z.string()),
-  skills: z.array(z.string()),
-  mode: z.string(),
-  env: z.string(),
-  source: z.string(),
-  template_id: z.string().nullable(),
-  metadata: z.record(z.string(), z.unknown()),
-  owner_id: z.string().nullable(),
-  created_at: z.string(),
-  updated_at: z.string(),
-});
-
-const templateView = z.object({
-  id: z.string(),
-  name: z.string(),
-  description: z.string(),
-  model_id: z.string().nullable(),
-  system_prompt: z.string(),
-  tools: z.array(z.string()),
-  skills: z.array(z.string()),
-  mode: z.string(),
-  env: z.string(),
-});
 
 const chatBody = z
   .object({
@@ -95,60 +50,10 @@ const queryBody = z
     path: ['query'],
   });
 
-const isaEnvOf = (a: Agent): IsaEnv => {
-  const kept = (a.metadata as { isa_env?: unknown }).isa_env;
-  if (typeof kept === 'string' && (isaEnvs as readonly string[]).includes(kept)) return kept as IsaEnv;
-  return a.env === 'pool' ? 'deployment' : 'in_process';
-};
-
-const viewConfig = (a: Agent) => ({
-  id: a.id,
-  name: a.name,
-  description: a.description,
-  model_id: a.model,
-  system_prompt: a.system_prompt,
-  tools: a.tools,
-  skills: a.skills,
-  mode: a.mode,
-  env: isaEnvOf(a),
-  source: a.source,
-  template_id: a.template_id,
-  metadata: a.metadata,
-  owner_id: a.owner,
-  created_at: a.created_at,
-  updated_at: a.updated_at,
-});
-
-const viewTemplate = (t: Template) => ({
-  id: t.id,
-  name: t.name,
-  description: t.description,
-  model_id: t.model,
-  system_prompt: t.system_prompt,
-  tools: t.tools,
-  skills: t.skills,
-  mode: t.mode,
-  env: t.env === 'pool' ? 'deployment' : 'in_process',
-});
-
-/** isA's config fields as Agentry's; only fields the client sent are passed, so a template fills the rest. */
-function toAgentFields(body: z.infer<typeof updateConfig>, metadata?: Record<string, unknown>) {
-  const { model_id, env, metadata: sent, ...rest } = body;
-  return {
-    ...rest,
-    ...(model_id === undefined ? {} : { model: model_id }),
-    ...(env === undefined ? {} : { env: env === 'deployment' ? ('pool' as const) : ('in_process' as const) }),
-    ...(env === undefined && sent === undefined
-      ? {}
-      : { metadata: { ...metadata, ...sent, ...(env ? { isa_env: env } : {}) } }),
-  };
-}
-
 const tags = ['compat: isa'];
-const configParams = z.object({ id: z.uuid() }).strict();
 
 export const isaRoutes =
-  ({ agents, templates, runtime, sessions, deployments }: Services): FastifyPluginAsync =>
+  ({ agents, templates, runtime, sessions, deployments, config }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -211,11 +116,13 @@ export const isaRoutes =
       },
       async (req) => {
         const { template_id, source, ...fields } = req.body;
+        const { tenantId, userId } = principalOf(req);
         const agent = await agents.create(
-          principalOf(req).tenantId,
+          tenantId,
           { ...toAgentFields(fields), name: fields.name, template_id, source },
           actorOf(req),
-          principalOf(req).userId,
+          userId,
+          viewerOf(req),
         );
         return viewConfig(agent);
       },
@@ -225,12 +132,13 @@ export const isaRoutes =
       {
         schema: {
           tags,
-          summary: 'isA: one agent config',
-          params: configParams,
+          summary: 'isA: one agent config (by id or name)',
+          params: agentParams,
           response: { 200: configView, ...authErrors },
         },
       },
-      async (req) => viewConfig(await agents.get(principalOf(req).tenantId, req.params.id, viewerOf(req))),
+      async (req) =>
+        viewConfig(await agents.resolve(principalOf(req).tenantId, req.params.id, viewerOf(req))),
     );
     app.patch(
       '/api/v1/agents/configs/:id',
@@ -238,17 +146,18 @@ export const isaRoutes =
         config: { auth: 'write' },
         schema: {
           tags,
-          summary: 'isA: change an agent config (fields not sent are kept)',
-          params: configParams,
+          summary: 'isA: change an agent config, by id or name (fields not sent are kept)',
+          params: agentParams,
           body: updateConfig,
           response: { 200: configView, ...authErrors },
         },
       },
       async (req) => {
         const { tenantId } = principalOf(req);
-        const current = await agents.get(tenantId, req.params.id, viewerOf(req));
-        const fields = toAgentFields(req.body, current.metadata);
-        return viewConfig(await agents.update(tenantId, req.params.id, fields, actorOf(req), viewerOf(req)));
+        const id = await agents.idOf(tenantId, req.params.id, viewerOf(req));
+        return viewConfig(
+          await agents.update(tenantId, id, toAgentFields(req.body), actorOf(req), viewerOf(req)),
+        );
       },
     );
     app.delete(
@@ -257,28 +166,31 @@ export const isaRoutes =
         config: { auth: 'write' },
         schema: {
           tags,
-          summary: 'isA: delete an agent config',
-          params: configParams,
+          summary: 'isA: delete an agent config, by id or name',
+          params: agentParams,
           response: { 200: z.object({ success: z.boolean(), id: z.string() }), ...authErrors },
         },
       },
       async (req) => {
-        await agents.delete(principalOf(req).tenantId, req.params.id, actorOf(req), viewerOf(req));
-        return { success: true, id: req.params.id };
+        const { tenantId } = principalOf(req);
+        const id = await agents.idOf(tenantId, req.params.id, viewerOf(req));
+        await agents.delete(tenantId, id, actorOf(req), viewerOf(req));
+        return { success: true, id };
       },
     );
 
-    /** Starts a run for isA's chat or query: agent by id or name, session by any client string. */
+    /** Starts a run for isA's chat or query on `agent`, in the session the caller's own key names. */
     const start = async (
       req: FastifyRequest,
-      agentRef: string,
+      agent: Agent,
       message: string,
       sessionKey: string | undefined,
       stream: boolean,
     ) => {
-      const { tenantId } = principalOf(req);
-      const agent = await agents.resolve(tenantId, agentRef, viewerOf(req));
-      const session_id = sessionKey ? await sessions.forClientKey(tenantId, agent.id, sessionKey) : undefined;
+      const { tenantId, userId } = principalOf(req);
+      const session_id = sessionKey
+        ? await sessions.forClientKey(tenantId, agent.id, sessionKey, userId)
+        : undefined;
       return runtime.run(callerOf(req), agent.id, {
         message,
         session_id,
@@ -302,7 +214,8 @@ export const isaRoutes =
       },
       async (req, reply) => {
         const b = req.body;
-        const handle = await start(req, b.agent_config_id, b.message, b.session_id, b.stream);
+        const agent = await agents.resolve(principalOf(req).tenantId, b.agent_config_id, viewerOf(req));
+        const handle = await start(req, agent, b.message, b.session_id, b.stream);
         if (b.stream)
           return replyWithRun(runtime, req, reply, handle, { stream: true, on_disconnect: 'continue' });
         return isaResult(handle);
@@ -322,14 +235,9 @@ export const isaRoutes =
       },
       async (req) => {
         const b = req.body;
-        const handle = await start(
-          req,
-          b.agent_config_id ?? 'default',
-          (b.query ?? b.message)!,
-          b.session_id,
-          false,
-        );
-        return isaResult(handle);
+        // No agent named: the configured default, made on first use, as the other families do.
+        const agent = await agentFor(agents, req, b.agent_config_id, config.compat.default_agent);
+        return isaResult(await start(req, agent, (b.query ?? b.message)!, b.session_id, false));
       },
     );
 
@@ -370,14 +278,16 @@ export const isaRoutes =
       },
       async (req) => {
         const { deployment_id, model_id, ...rest } = req.body;
+        const { tenantId, userId } = principalOf(req);
         const agent = await deployments.createAgent(
-          principalOf(req).tenantId,
+          tenantId,
           {
             ...rest,
             ...(model_id ? { model: model_id } : {}),
             ...(deployment_id ? { metadata: { deployment_id } } : {}),
           },
           actorOf(req),
+          userId,
         );
         const base = `${req.protocol}://${req.host}`;
         return {

@@ -82,10 +82,10 @@ export const pagiRoutes =
     };
 
     const plan = async (req: FastifyRequest, input: z.infer<typeof planBody>) => {
-      const { tenantId } = principalOf(req);
+      const { tenantId, userId } = principalOf(req);
       const agent = await agentFor(agents, req, input.agent, config.compat.default_agent);
       const sessionId = input.session_id
-        ? await sessions.forClientKey(tenantId, agent.id, input.session_id)
+        ? await sessions.forClientKey(tenantId, agent.id, input.session_id, userId)
         : undefined;
       await writeJournal(db, actor(req), {
         action: 'pagi.plan',

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
@@ -63,13 +63,17 @@ export const zoraRoutes =
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
-    /** ZORA's view of tasks: agents by name, four statuses. */
-    const view = async (tenantId: string, list: Task[]) => {
+    /**
+     * ZORA's view of tasks: agents by name, four statuses. An agent the caller may not see (another
+     * user's private one) keeps its id, so its name does not leak through its tasks.
+     */
+    const view = async (req: FastifyRequest, list: Task[]) => {
+      const { tenantId } = principalOf(req);
       const names = new Map<string, string>();
       for (const id of new Set(list.map((t) => t.agent_id))) {
         names.set(
           id,
-          await agents.get(tenantId, id).then(
+          await agents.get(tenantId, id, viewerOf(req)).then(
             (a) => a.name,
             () => id,
           ),
@@ -119,7 +123,7 @@ export const zoraRoutes =
         const agentId = agent_id ? (await agents.resolve(tenantId, agent_id, viewerOf(req))).id : undefined;
         const page = await tasks.list(tenantId, { ...q, agent_id: agentId });
         return {
-          tasks: await view(tenantId, page.data),
+          tasks: await view(req, page.data),
           total: page.total,
           limit: page.limit,
           offset: page.offset,
@@ -139,7 +143,7 @@ export const zoraRoutes =
       },
       async (req) => {
         const { tenantId } = principalOf(req);
-        const [task] = await view(tenantId, [await tasks.get(tenantId, req.params.id)]);
+        const [task] = await view(req, [await tasks.get(tenantId, req.params.id)]);
         return task!;
       },
     );
@@ -164,7 +168,7 @@ export const zoraRoutes =
           { ...rest, agent_id: agent.id, description: description ?? undefined, payload: payload ?? {} },
           actorOf(req),
         );
-        const [shown] = await view(tenantId, [task]);
+        const [shown] = await view(req, [task]);
         return reply.code(201).send(shown!);
       },
     );

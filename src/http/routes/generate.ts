@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { agentSchema, multiAgentSchema } from '../../agents/schema.ts';
 import type { Services } from '../../app.ts';
 import { generateBody } from '../../runtime/generator.ts';
-import { actorOf } from '../plugins/auth.ts';
+import { actorOf, principalOf } from '../plugins/auth.ts';
 import { callerOf } from './chat.ts';
 import { authErrors, errorResponse } from './common.ts';
 
@@ -44,6 +44,7 @@ export const generateRoutes =
           { tenantId, tenantName, keyId, requestId, traceId },
           req.body,
           actorOf(req),
+          { owner: principalOf(req).userId },
         );
         return reply.code(201).send(out);
       },

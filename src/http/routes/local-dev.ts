@@ -44,7 +44,8 @@ export const localDevRoutes =
         },
       },
       async (req, reply) => {
-        const agent = await deployments.createAgent(principalOf(req).tenantId, req.body, actorOf(req));
+        const { tenantId, userId } = principalOf(req);
+        const agent = await deployments.createAgent(tenantId, req.body, actorOf(req), userId);
         const base = `${req.protocol}://${req.host}`;
         return reply.code(201).send({
           agent,

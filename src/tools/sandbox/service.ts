@@ -139,6 +139,12 @@ export class SandboxService {
     return this.pools.has('bwrap') || !this.pools.has('quickjs') ? 'bwrap' : 'quickjs';
   }
 
+  /** Why no sandbox can be held here (the pool `hold` takes from does not run), or undefined. */
+  holdUnavailable(): string | undefined {
+    const type = this.holdType();
+    return this.pools.has(type) ? undefined : (this.unavailable.get(type) ?? `${type} is not running`);
+  }
+
   /**
    * Takes a sandbox from the warm pool and keeps it for one caller until `release` (isA's pool
    * instances): it counts as busy in the pool's statistics and stays out of other calls' way.

@@ -139,6 +139,7 @@ export function AgentForm({
               onChange={(e) => set('env', e.target.value as Draft['env'])}
             >
               <option value="in_process">in_process: the server’s agent loop</option>
+              <option value="cloud_pool">cloud_pool: the loop, holding a warm sandbox per run</option>
               <option value="pool">pool: a deployed local-dev bundle</option>
               <option value="remote">remote: an HTTP runtime</option>
               <option value="multi_agent">multi_agent: a team</option>
