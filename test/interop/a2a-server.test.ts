@@ -145,6 +145,8 @@ for (const store of stores) {
       );
       assert.equal(card.capabilities?.streaming, true);
       assert.equal(card.capabilities?.pushNotifications, true);
+      assert.deepEqual(card.defaultInputModes, ['text/plain', 'application/json']);
+      assert.deepEqual(card.defaultOutputModes, ['text/plain']);
       assert.equal(card.supportedInterfaces[0]?.url, `${s.url}/a2a/${helper.id}`);
       assert.equal(card.securitySchemes.bearer?.scheme?.$case, 'httpAuthSecurityScheme');
       assert.equal(card.securitySchemes.api_key?.scheme?.$case, 'apiKeySecurityScheme');
