@@ -117,10 +117,6 @@ export async function buildHttp(
     },
     transform: jsonSchemaTransform,
   });
-  // The docs page is static and holds no tenant data; it must open in a browser without a key.
-  app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/docs')) route.config = { ...route.config, auth: 'public' };
-  });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
   await app.register(healthRoutes(services));

@@ -60,10 +60,7 @@ const securityHeaders = (reply: FastifyReply) =>
 export async function registerConsole(app: FastifyInstance, dist = consoleDist) {
   const built = existsSync(`${dist}index.html`);
   if (built) {
-    // The assets are the same for everyone and hold no data: public, like the page.
-    app.addHook('onRoute', (route) => {
-      if (route.url.startsWith('/assets/')) route.config = { ...route.config, auth: 'public' };
-    });
+    // The assets are the same for everyone and hold no data: public, like the page (route-table.ts).
     await app.register(fastifyStatic, {
       root: `${dist}assets`,
       prefix: '/assets/',

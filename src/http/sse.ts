@@ -71,7 +71,7 @@ declare module 'fastify' {
 }
 
 /** Counts `res` among the open streams of its route until its connection closes. */
-export function countStream(request: FastifyRequest, res: ServerResponse): void {
+function countStream(request: FastifyRequest, res: ServerResponse): void {
   const gauge = request.server.openStreams;
   if (!gauge) return;
   const labels = { route: request.routeOptions.url ?? 'unmatched' };
@@ -79,11 +79,16 @@ export function countStream(request: FastifyRequest, res: ServerResponse): void 
   res.once('close', () => gauge.dec(labels));
 }
 
-/** Takes over the raw response; after this the route must not use `reply.send`. */
-export function openSse(request: FastifyRequest, reply: FastifyReply, options: SseOptions = {}): SseStream {
-  const controller = new AbortController();
-  const limit = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-  const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+/**
+ * Takes over the raw response and sends the event-stream head: the one place every streaming route
+ * (resumable streams here, the OpenAI-format stream of /v1/chat/completions) starts its answer.
+ * After this the route must not use `reply.send`.
+ */
+export function startSse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  headers: Record<string, string> = {},
+): SseWriter {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -93,9 +98,19 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
     'x-accel-buffering': 'no',
     'x-request-id': request.id,
     'x-trace-id': request.traceId,
+    ...headers,
   });
   countStream(request, res);
-  const writer = new SseWriter(res);
+  return new SseWriter(res);
+}
+
+/** A resumable event stream (see SseOptions). */
+export function openSse(request: FastifyRequest, reply: FastifyReply, options: SseOptions = {}): SseStream {
+  const controller = new AbortController();
+  const limit = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+  const writer = startSse(request, reply);
+  const res = writer.raw;
   writer.write(': connected\n\n');
   const heartbeat = setInterval(() => {
     // A client that has not read what it was sent needs no keep-alive on top.

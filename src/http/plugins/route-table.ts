@@ -10,13 +10,19 @@ declare module 'fastify' {
   }
 }
 
-/** The one `onRoute` collector. Register it before any route. */
+/**
+ * Routes registered by plugins (not by us) that hold no tenant data and must open in a browser
+ * without a key: the API docs page and the console's hashed assets.
+ */
+const publicPrefixes = ['/docs', '/assets/'];
+
+/** The one `onRoute` hook. Register it before any route. */
 export function registerRouteTable(app: FastifyInstance): void {
   const routeTable: RouteOptions[] = [];
   app.decorate('routeTable', routeTable);
-  // Kept by reference: a later onRoute hook (the /docs one) may still adjust a route's options,
-  // and Fastify reads the final options only after every hook has run.
   app.addHook('onRoute', (route) => {
+    if (publicPrefixes.some((p) => route.url.startsWith(p)))
+      route.config = { ...route.config, auth: 'public' };
     routeTable.push(route);
   });
 }

@@ -15,7 +15,7 @@ import type { CallContext, CallTiming, CompletionChunk } from '../../models/type
 import { clientGone } from '../client-gone.ts';
 import { drained } from '../drained.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { countStream, SseWriter } from '../sse.ts';
+import { startSse } from '../sse.ts';
 
 const toolCall = z.object({
   id: z.string(),
@@ -126,20 +126,10 @@ export const chatCompletionRoutes =
           timing.model ?? request.model,
           req.body.stream_options?.include_usage === true,
         );
-        reply.hijack();
-        const raw = reply.raw;
-        raw.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache',
-          connection: 'keep-alive',
-          'x-request-id': req.id,
-          'x-trace-id': req.traceId,
-          'server-timing': serverTiming(timing, started),
-        });
         // Not resumable (the OpenAI format has no event ids): a slow client holds the upstream back
         // rather than being cut off, so only the socket's buffer is held for it.
-        countStream(req, raw);
-        const out = new SseWriter(raw);
+        const out = startSse(req, reply, { 'server-timing': serverTiming(timing, started) });
+        const raw = out.raw;
         try {
           let next: IteratorResult<CompletionChunk> = first;
           while (!next.done) {
