@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { type ChaosResults, reduced, runChaos } from './run.ts';
 import { table } from './scenarios.ts';
@@ -9,9 +8,8 @@ import { table } from './scenarios.ts';
  * on a PostgreSQL cluster and a Redis of its own, through the five scenarios once; each test below
  * checks one scenario's figures.
  */
-const haveServers = existsSync('/usr/lib/postgresql/15/bin/initdb');
 
-describe('chaos, reduced', { skip: !haveServers && 'no PostgreSQL binaries', timeout: 600_000 }, () => {
+describe('chaos, reduced', { timeout: 600_000 }, () => {
   let r: ChaosResults;
   before(async () => {
     r = await runChaos(reduced);

@@ -5,6 +5,9 @@ import { execFileSync } from 'node:child_process';
  * A missing one fails the run with what to install: a suite that skipped instead would pass while
  * testing less.
  */
+/** PostgreSQL's server programs are not on PATH in Debian: initdb names where they are. */
+export const pgInitdb = '/usr/lib/postgresql/15/bin/initdb';
+
 export const systemDeps = [
   // The sandbox's tools and the local-dev agents run under bubblewrap.
   {
@@ -23,6 +26,18 @@ export const systemDeps = [
     command: 'redis-server',
     install: 'apt-get install -y redis-server',
     files: ['test/chaos/', 'test/http/health-redis'],
+  },
+  // The alert rules and the Prometheus config are checked and unit-tested by promtool.
+  {
+    command: 'promtool',
+    install: 'apt-get install -y prometheus',
+    files: ['test/deploy/'],
+  },
+  // Outage and chaos tests start a PostgreSQL cluster of their own (never the machine's).
+  {
+    command: pgInitdb,
+    install: 'apt-get install -y postgresql-15',
+    files: ['test/chaos/', 'test/http/store-outage'],
   },
 ] as const;
 
