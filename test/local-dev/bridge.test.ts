@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Bridge, BridgeError } from '../../src/runtime/local-dev/bridge.ts';
 import { tempDir } from '../cli/run-cli.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 /** A client speaking the harness's side of the protocol: one JSON object per line. */
 async function connect(socketPath: string) {
@@ -31,14 +32,15 @@ async function connect(socketPath: string) {
   return {
     send: (m: unknown) => socket.write(`${JSON.stringify(m)}\n`),
     /** The reply with this id, once it arrived. */
-    reply: async (id: number) => {
-      for (;;) {
-        const hit = lines.find((l) => l.id === id);
-        if (hit) return hit;
-        if (closed) throw new Error(`closed before reply ${id}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    },
+    reply: (id: number) =>
+      eventually(
+        async () => {
+          if (closed && !lines.some((l) => l.id === id)) throw new Error(`closed before reply ${id}`);
+          return lines.find((l) => l.id === id);
+        },
+        15_000,
+        `reply ${id}`,
+      ),
     ended,
     end: () => socket.end(),
   };

@@ -86,7 +86,7 @@ describe('queue reliability with real worker processes on PostgreSQL', {
     const respawns: Promise<unknown>[] = [];
     for (let kills = 0; kills < 10; kills++) {
       await new Promise((r) => setTimeout(r, 200 + Math.random() * 400));
-      while (workers.size === 0) await new Promise((r) => setTimeout(r, 50));
+      await eventually(async () => (workers.size > 0 ? true : undefined), 60_000, 'a live worker');
       const victims = [...workers];
       const victim = victims[Math.floor(Math.random() * victims.length)]!;
       victim.kill('SIGKILL');
