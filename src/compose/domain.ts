@@ -85,7 +85,7 @@ export function buildDomain({
     tasks,
     callbackSecrets: new CallbackSecrets(db),
     taskHandlers: new HandlerRegistry(),
-    queueMetrics: new QueueMetrics(metrics.registry, db),
+    queueMetrics: new QueueMetrics(metrics.registry, db, metrics.scrapeErrors),
     schedules: new ScheduleService(db, tasks, () => {
       const local = queue();
       if (local) local.scheduler.wake();

@@ -141,7 +141,7 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
       },
     });
   }
-  registerBudgetGauge(metrics.registry, db, policies);
+  registerBudgetGauge(metrics.registry, db, policies, metrics.scrapeErrors);
   const breakerGauge = new Gauge({
     name: 'agentry_model_breaker_state',
     help: 'Circuit breaker state per provider endpoint: 0 closed, 1 half-open, 2 open',
