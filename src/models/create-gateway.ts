@@ -163,6 +163,31 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
     },
   });
 
+  // One component per provider (`model:<name>`) with its breaker: an open one makes it degraded, so
+  // the console and alerts show which provider is failing, not only that one is.
+  health.registerGroup('model', {
+    run: async () => {
+      const breakers = gateway.breakers();
+      return Object.fromEntries(
+        [...providers.values()].map((p) => {
+          const b = breakers.get(p.name);
+          const state = b?.state ?? 'closed';
+          return [
+            p.name,
+            {
+              status: state === 'closed' ? 'ok' : 'degraded',
+              detail: {
+                type: p.type,
+                breaker: state,
+                ...(state === 'open' && b && { retry_in_s: Math.ceil(b.retryInMs() / 1000) }),
+              },
+            },
+          ];
+        }),
+      );
+    },
+  });
+
   const timer = setInterval(() => {
     flush(true).catch((err) => log.warn({ err }, 'model gateway flush failed; will retry'));
   }, m.flush_ms);
