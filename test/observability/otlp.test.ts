@@ -408,4 +408,12 @@ describe('PostgreSQL and Redis client spans (the official instrumentations)', {
       [],
     );
   });
+
+  it('makes no connect span per pooled connection checkout, only query spans', () => {
+    assert.ok(receiver.spans.some((s) => s.name.startsWith('pg.query')));
+    assert.deepEqual(
+      receiver.spans.filter((s) => /^pg(-pool)?\.connect/.test(s.name)).map((s) => s.name),
+      [],
+    );
+  });
 });
