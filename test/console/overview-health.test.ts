@@ -53,7 +53,9 @@ describe('web console: Overview health per model provider', () => {
     await components.getByRole('button', { name: /^model:mock green$/ }).waitFor();
     await flaky.click();
     // The detail opens under the light: the breaker's state and the provider's type.
-    const item = components.getByRole('listitem').filter({ has: page.getByRole('button', { name: /^model:flaky / }) });
+    const item = components
+      .getByRole('listitem')
+      .filter({ has: page.getByRole('button', { name: /^model:flaky / }) });
     await item
       .getByRole('definition')
       .filter({ hasText: /^open$/ })
