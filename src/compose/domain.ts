@@ -16,6 +16,7 @@ import { QueueMetrics } from '../tasks/metrics.ts';
 import type { QueueRunner } from '../tasks/runner.ts';
 import { ScheduleService } from '../tasks/schedules.ts';
 import { TaskService } from '../tasks/service.ts';
+import { liveWorkers } from '../tasks/worker-presence.ts';
 
 export interface DomainDeps {
   config: Config;
@@ -67,13 +68,24 @@ export function buildDomain({
   const tasks = new TaskService(db, bus, agents, policies);
   health.register('queue', {
     essential: false,
-    run: async () => ({
-      detail: {
-        ...(await tasks.health()),
-        workers: config.fleet.role === 'api' ? 0 : config.tasks.workers,
-        role: config.fleet.role,
-      },
-    }),
+    run: async () => {
+      const [facts, alive] = await Promise.all([tasks.health(), liveWorkers(db, config.tasks.lease_seconds)]);
+      // Tasks that could run now and no worker process anywhere in the fleet to run them: the queue
+      // is stopped, whatever this process's own role is.
+      const stranded = facts.runnable > 0 && alive.processes === 0;
+      return {
+        status: stranded ? 'down' : 'ok',
+        detail: {
+          ...facts,
+          // This process's own worker slots (0 in an API process); the fleet's are live_workers.
+          workers: config.fleet.role === 'api' ? 0 : config.tasks.workers,
+          live_workers: alive.processes,
+          worker_slots: alive.slots,
+          role: config.fleet.role,
+          ...(stranded && { reason: 'tasks are waiting and no worker process is alive' }),
+        },
+      };
+    },
   });
   return {
     tenants,
@@ -85,7 +97,7 @@ export function buildDomain({
     tasks,
     callbackSecrets: new CallbackSecrets(db),
     taskHandlers: new HandlerRegistry(),
-    queueMetrics: new QueueMetrics(metrics.registry, db),
+    queueMetrics: new QueueMetrics(metrics.registry, db, metrics.scrapeErrors),
     schedules: new ScheduleService(db, tasks, () => {
       const local = queue();
       if (local) local.scheduler.wake();

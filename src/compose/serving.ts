@@ -42,6 +42,7 @@ export async function startServing(
       policies: services.policies,
       secrets: services.callbackSecrets,
       network,
+      role,
     });
     await services.queue.start();
     // A schedule changed through any process of the fleet: look at the schedules again now.

@@ -168,8 +168,10 @@ export const configSchema = z
         tool_timeout_ms: z.coerce.number().int().positive().default(30_000),
         /** File tools work in `<workspaces_dir>/<tenant id>/<session id>` and nowhere else. */
         workspaces_dir: z.string().default('./.agentry/workspaces'),
-        /** Days an ended run and its trace (steps) are kept; 0 keeps them for ever. Swept hourly. */
+        /** Days an ended run and its trace (steps) are kept; 0 keeps them for ever. */
         run_retention_days: z.coerce.number().min(0).max(36_500).default(30),
+        /** How often runs past their retention are looked for and deleted (hourly by default). */
+        run_retention_sweep_seconds: z.coerce.number().min(0.05).max(86_400).default(3600),
         /** Calls to remote agents' runtimes (`runtime_url`): time limit, answer size, retries, breaker per endpoint. */
         remote: z
           .object({

@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
+import type { ScrapeErrors } from '../observability/scrape-errors.ts';
 
 type BudgetName = 'tokens_per_day' | 'tokens_per_month' | 'cost_per_day' | 'cost_per_month';
 type Limits = Partial<Record<BudgetName, number>>;
@@ -17,13 +18,18 @@ interface Used {
  * tenant-wide budgets. Read from the usage records at scrape time (the same on both stores and in
  * every process), so it trails the admission counters by the usage flush interval at most.
  */
-export function registerBudgetGauge(registry: Registry, db: Db, policies: TenantPolicies): void {
+export function registerBudgetGauge(
+  registry: Registry,
+  db: Db,
+  policies: TenantPolicies,
+  scrapeErrors: ScrapeErrors,
+): void {
   new Gauge({
     name: 'agentry_budget_used_ratio',
     help: 'Share of each tenants.yaml budget used in its current period (1 = exhausted), by tenant, agent ("" for tenant-wide) and budget',
     labelNames: ['tenant', 'agent', 'budget'],
     registers: [registry],
-    async collect() {
+    collect: scrapeErrors.collect('budget_used', async (gauge) => {
       const now = new Date();
       const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
       const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
@@ -39,16 +45,16 @@ export function registerBudgetGauge(registry: Registry, db: Db, policies: Tenant
          group by t.name, u.agent`,
         [day, month],
       );
-      this.reset();
+      gauge.reset();
       for (const { name } of tenants) {
         const { budgets } = policies.get(name);
         const mine = rows.filter((r) => r.tenant === name);
-        setRatios(this, name, '', budgets, sum(mine));
+        setRatios(gauge, name, '', budgets, sum(mine));
         for (const [agent, limits] of Object.entries(budgets.agents)) {
-          setRatios(this, name, agent, limits, sum(mine.filter((r) => r.agent === agent)));
+          setRatios(gauge, name, agent, limits, sum(mine.filter((r) => r.agent === agent)));
         }
       }
-    },
+    }),
   });
 }
 

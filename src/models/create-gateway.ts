@@ -141,7 +141,7 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
       },
     });
   }
-  registerBudgetGauge(metrics.registry, db, policies);
+  registerBudgetGauge(metrics.registry, db, policies, metrics.scrapeErrors);
   const breakerGauge = new Gauge({
     name: 'agentry_model_breaker_state',
     help: 'Circuit breaker state per provider endpoint: 0 closed, 1 half-open, 2 open',
@@ -160,6 +160,31 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
       const breakers = Object.fromEntries([...gateway.breakers()].map(([n, b]) => [n, b.state]));
       const open = Object.values(breakers).some((s) => s !== 'closed');
       return { status: open ? 'degraded' : 'ok', detail: { breakers, limits_store: rateStore.kind } };
+    },
+  });
+
+  // One component per provider (`model:<name>`) with its breaker: an open one makes it degraded, so
+  // the console and alerts show which provider is failing, not only that one is.
+  health.registerGroup('model', {
+    run: async () => {
+      const breakers = gateway.breakers();
+      return Object.fromEntries(
+        [...providers.values()].map((p) => {
+          const b = breakers.get(p.name);
+          const state = b?.state ?? 'closed';
+          return [
+            p.name,
+            {
+              status: state === 'closed' ? 'ok' : 'degraded',
+              detail: {
+                type: p.type,
+                breaker: state,
+                ...(state === 'open' && b && { retry_in_s: Math.ceil(b.retryInMs() / 1000) }),
+              },
+            },
+          ];
+        }),
+      );
     },
   });
 

@@ -92,7 +92,16 @@ export class Gateway implements ModelGateway {
     attempt.done();
     const completion = { ...attempt.value, model: attempt.model.id };
     call.span.answer(completion.message);
-    this.finish(call, attempt.model, completion.usage, 'ok', completion.finish_reason, completion.id);
+    this.finish(
+      call,
+      attempt.model,
+      completion.usage,
+      'ok',
+      completion.finish_reason,
+      completion.id,
+      undefined,
+      attempt.value.model,
+    );
     return completion;
   }
 
@@ -171,6 +180,8 @@ export class Gateway implements ModelGateway {
       ctx.timing.gateway_ms = ctx.timing.first_chunk_ms - call.upstreamMs;
     }
     let finish: Extract<CompletionChunk, { type: 'finish' }> | undefined;
+    /** The model the upstream says answered (its own name for it), for the span. */
+    let upstreamModel: string | undefined;
     let streamed = 0;
     let failure: unknown;
     let next = attempt.value.first;
@@ -179,6 +190,7 @@ export class Gateway implements ModelGateway {
         const chunk = next.value;
         call.span.chunk(chunk);
         if (chunk.type === 'finish') {
+          upstreamModel = chunk.model;
           finish = { ...chunk, model: model.id };
           yield finish;
         } else {
@@ -225,7 +237,7 @@ export class Gateway implements ModelGateway {
         : failure instanceof AppError && failure.code !== 'bad_request'
           ? `error:${failure.code}`
           : 'aborted';
-      this.finish(call, model, usage, outcome, finish?.finish_reason, undefined, failure);
+      this.finish(call, model, usage, outcome, finish?.finish_reason, undefined, failure, upstreamModel);
     }
   }
 
@@ -294,6 +306,8 @@ export class Gateway implements ModelGateway {
     finishReason?: Completion['finish_reason'],
     responseId?: string,
     error?: unknown,
+    /** The model named in the provider's answer (`gen_ai.response.model`), when it named one. */
+    upstreamModel?: string,
   ): void {
     const cost = this.catalog.cost(model, usage);
     call.ticket.settle({ tokens: usage.prompt_tokens + usage.completion_tokens, cost });
@@ -321,7 +335,9 @@ export class Gateway implements ModelGateway {
       at: new Date(),
     });
     call.span.end({
-      responseModel: model.id,
+      // What the provider says answered (an alias resolved upstream, a dated snapshot), not what was
+      // asked for; the resolved model id when the answer names none.
+      responseModel: upstreamModel || model.id,
       responseId,
       finishReason,
       usage,

@@ -12,10 +12,21 @@ export interface ComponentHealth {
   error?: string;
 }
 
+export type CheckResult = { status?: HealthStatus; detail?: Record<string, unknown> } | undefined;
+
 export interface Check {
   /** A failing essential component makes the whole service `down` (503); others only `degraded`. */
   essential: boolean;
-  run(): Promise<{ status?: HealthStatus; detail?: Record<string, unknown> } | undefined>;
+  run(): Promise<CheckResult>;
+}
+
+/**
+ * One check that reports several components of a kind, named `<prefix>:<key>` (`model:openai`,
+ * `mcp:github`): their set changes at run time (providers, connected servers), so they are listed
+ * at each report. Never essential. When the check itself fails, `<prefix>` is reported down.
+ */
+export interface GroupCheck {
+  run(): Promise<Record<string, CheckResult>>;
 }
 
 /**
@@ -24,12 +35,21 @@ export interface Check {
  */
 export class HealthRegistry {
   private readonly checks = new Map<string, Check>();
+  private readonly groups = new Map<string, GroupCheck>();
 
   /** Adds (or replaces) the check called `name`; the returned function removes it again. */
   register(name: string, check: Check): () => void {
     this.checks.set(name, check);
     return () => {
       if (this.checks.get(name) === check) this.checks.delete(name);
+    };
+  }
+
+  /** Adds (or replaces) the group of components `<prefix>:*`; the returned function removes it. */
+  registerGroup(prefix: string, group: GroupCheck): () => void {
+    this.groups.set(prefix, group);
+    return () => {
+      if (this.groups.get(prefix) === group) this.groups.delete(prefix);
     };
   }
 
@@ -43,11 +63,15 @@ export class HealthRegistry {
         .filter(([, check]) => !essentialOnly || check.essential)
         .map(async ([name, check]) => [name, await runOne(check, timeoutMs)] as const),
     );
-    const components = Object.fromEntries(entries);
+    const grouped = essentialOnly
+      ? []
+      : await Promise.all([...this.groups].map(([prefix, group]) => runGroup(prefix, group, timeoutMs)));
+    const all = [...entries, ...grouped.flat()];
+    const components = Object.fromEntries(all);
     let status: HealthStatus = 'ok';
-    for (const [name, result] of entries) {
+    for (const [name, result] of all) {
       if (result.status === 'ok') continue;
-      if (result.status === 'down' && this.checks.get(name)!.essential) status = 'down';
+      if (result.status === 'down' && this.checks.get(name)?.essential) status = 'down';
       else if (status === 'ok') status = 'degraded';
     }
     return { status, components };
@@ -81,6 +105,29 @@ async function runOne(check: Check, timeoutMs: number): Promise<ComponentHealth>
   } finally {
     clearTimeout(timer);
   }
+}
+
+async function runGroup(
+  prefix: string,
+  group: GroupCheck,
+  timeoutMs: number,
+): Promise<Array<readonly [string, ComponentHealth]>> {
+  let results: Record<string, CheckResult> = {};
+  const whole = await runOne(
+    {
+      essential: false,
+      run: async () => {
+        results = await group.run();
+        return undefined;
+      },
+    },
+    timeoutMs,
+  );
+  if (whole.status === 'down') return [[prefix, whole]];
+  return Object.entries(results).map(([key, r]) => [
+    `${prefix}:${key}`,
+    { status: r?.status ?? 'ok', latency_ms: whole.latency_ms, ...(r?.detail && { detail: r.detail }) },
+  ]);
 }
 
 const elapsed = (since: number) => Math.round((performance.now() - since) * 100) / 100;

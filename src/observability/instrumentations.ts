@@ -24,7 +24,9 @@ export function registerClientInstrumentations(
   const instrumentations: Instrumentation[] = [];
   const modules: string[] = [];
   if (names.includes('pg')) {
-    instrumentations.push(new PgInstrumentation({ requireParentSpan: true }));
+    // No `pg-pool.connect` / `pg.connect` spans: one per checkout of a pooled connection, they
+    // doubled every query's spans and say nothing a slow `pg.query` span does not.
+    instrumentations.push(new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }));
     modules.push('pg', 'pg-pool');
   }
   if (names.includes('ioredis')) {

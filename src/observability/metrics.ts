@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/db.ts';
 import { AgentMetrics } from './agent-metrics.ts';
+import { ScrapeErrors } from './scrape-errors.ts';
 
 /** One registry per app instance (not prom-client's global one), so several apps can live in one test process. */
 export class Metrics {
@@ -13,6 +14,8 @@ export class Metrics {
   readonly agents: AgentMetrics;
   /** Event streams (SSE) open now, by route. */
   readonly openStreams: Gauge<'route'>;
+  /** Store-backed gauges that could not be read at a scrape (their series were left out), by gauge. */
+  readonly scrapeErrors: ScrapeErrors;
 
   constructor(db: Db) {
     // Standard names (process_*, nodejs_*), as every Node dashboard and alert expects them.
@@ -36,6 +39,7 @@ export class Metrics {
       help: 'HTTP requests answered 503 store_unavailable because the store could not be reached',
       registers: [this.registry],
     });
+    this.scrapeErrors = new ScrapeErrors(this.registry);
     this.openStreams = new Gauge({
       name: 'agentry_open_streams',
       help: 'Server-Sent Event streams open now, by route',

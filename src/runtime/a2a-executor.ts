@@ -1,5 +1,5 @@
 import { estimateTokens } from '../models/tokens.ts';
-import { traceparentOf } from '../observability/spans.ts';
+import { traceHeadersOf } from '../observability/spans.ts';
 import type { A2ARemotes } from './a2a-remote.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
 import { RunWriter } from './run-end.ts';
@@ -20,8 +20,10 @@ export function a2aExecutor(remotes: A2ARemotes): Executor {
         tenantId: run.tenantId,
         signal: run.signal,
         requestId: run.call.requestId ?? run.runId,
-        traceparent: traceparentOf(
-          run.call.traceId ? { traceId: run.call.traceId, spanId: run.call.parentSpanId } : undefined,
+        trace: traceHeadersOf(
+          run.call.traceId
+            ? { traceId: run.call.traceId, spanId: run.call.parentSpanId, traceState: run.call.traceState }
+            : undefined,
         ),
       });
       run.writer.emit('text', { delta: answer.text });

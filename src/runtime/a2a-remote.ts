@@ -9,6 +9,7 @@ import {
 } from '@a2a-js/sdk/client';
 import { AppError } from '../errors.ts';
 import { guardedFetch, OutboundError, type OutboundNetwork } from '../net/outbound.ts';
+import type { TraceHeaders } from '../observability/spans.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
 import { Attempt, guardedCall } from '../resilience/guarded-call.ts';
 import { parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
@@ -17,7 +18,7 @@ import { parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
  * Calls to remote A2A agents with the SDK's client: the card at the agent's URL, then one
  * `SendMessage` that waits for the answer. Every request goes through the guarded outbound client
  * (SSRF rules with the tenant's allow-private switch, a deadline per exchange, a byte cap), carries
- * the run's trace context (`traceparent`), the request id and the credentials the tenant's policy
+ * the run's trace context (`traceparent`, `tracestate`), the request id and the credentials the tenant's policy
  * names for the agent's host (`network.credentials`), and the whole call is retried on network
  * errors, timeouts, 429 and 5xx with full-jitter backoff behind a circuit breaker per agent URL, as
  * remote runtimes are (remote.ts). A task the remote leaves working is polled until it ends or the
@@ -34,7 +35,8 @@ export interface AskOptions {
   tenantId: string;
   signal: AbortSignal;
   requestId?: string;
-  traceparent?: string;
+  /** W3C trace context: the run's (or tool call's) span, and the caller's `tracestate` unchanged. */
+  trace?: TraceHeaders;
 }
 
 /** What the remote agent answered, with its ids (to continue or look the task up). */
@@ -113,7 +115,8 @@ export class A2ARemotes {
         await this.credentials(call.tenantId, new URL(input).hostname),
       ))
         headers.set(name, value);
-      if (call.traceparent) headers.set('traceparent', call.traceparent);
+      if (call.trace) headers.set('traceparent', call.trace.traceparent);
+      if (call.trace?.tracestate) headers.set('tracestate', call.trace.tracestate);
       if (call.requestId) headers.set('x-request-id', call.requestId);
       try {
         const res = await guarded(input, { ...init, headers, signal: init.signal ?? call.signal });

@@ -18,7 +18,7 @@ import type { ToolContext, ToolOutcome } from '../tools/types.ts';
 import { addUsage, type NewMessage, type NewStep, parseArguments, toRecord, zeroUsage } from './rows.ts';
 import type { ToolCallRecord } from './schema.ts';
 import { inToolSpan } from './tool-span.ts';
-import { traceValue } from './trace-value.ts';
+import { traceString, traceValue } from './trace-value.ts';
 
 /**
  * The agent loop, on one agent and one conversation: call the model with the conversation and the
@@ -216,7 +216,7 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
           name,
           tool_call_id: c.id,
           input: traceValue(parseArguments(c.function.arguments)),
-          ...(outcome.ok ? { output: traceValue(outcome.output) } : { error: outcome.error }),
+          ...(outcome.ok ? { output: traceValue(outcome.output) } : { error: traceString(outcome.error) }),
           started_at: startedAt,
           duration_ms: round2(durationMs),
         };
@@ -306,7 +306,8 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
       name: answer.model,
       input: { messages: messages.length, tools: [...offered] },
       output: {
-        content: answer.message.content,
+        // As a trace keeps text (redacted, cut): the answer may repeat a credential a tool quoted.
+        content: answer.message.content === null ? null : traceString(answer.message.content),
         ...(calls.length > 0 && { tool_calls: traceValue(calls.map(toRecord)) }),
         finish_reason: answer.finish_reason,
       },

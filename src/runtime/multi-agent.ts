@@ -3,7 +3,7 @@ import { AppError } from '../errors.ts';
 import { estimateTokens } from '../models/tokens.ts';
 import type { ChatMessage, ToolSpec } from '../models/types.ts';
 import type { SpanParent } from '../observability/spans.ts';
-import { traceparentOf } from '../observability/spans.ts';
+import { traceHeadersOf } from '../observability/spans.ts';
 import type { ToolOutcome } from '../tools/types.ts';
 import type { A2ARemotes } from './a2a-remote.ts';
 import { runDag } from './dag.ts';
@@ -179,8 +179,10 @@ async function remoteTurn(
     tenantId: run.tenantId,
     signal: options.signal ? AbortSignal.any([run.signal, options.signal]) : run.signal,
     requestId: run.call.requestId ?? run.runId,
-    traceparent: traceparentOf(
-      run.call.traceId ? { traceId: run.call.traceId, spanId: run.call.parentSpanId } : undefined,
+    trace: traceHeadersOf(
+      run.call.traceId
+        ? { traceId: run.call.traceId, spanId: run.call.parentSpanId, traceState: run.call.traceState }
+        : undefined,
     ),
   });
   run.writer.emit('text', { delta: answer.text, agent: agent.name });

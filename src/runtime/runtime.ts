@@ -96,7 +96,9 @@ export class Runtime {
     // At most a second after a lease expires, a run is taken over (lease + 1 s).
     every(Math.min(lease / 2, 1000), () => this.sweep(false));
     const retention = this.deps.config.run_retention_days;
-    if (retention > 0) every(3_600_000, () => this.purgeOld(retention));
+    if (retention > 0) {
+      every(this.deps.config.run_retention_sweep_seconds * 1000, () => this.purgeOld(retention));
+    }
   }
 
   /** Deletes ended runs (with their traces) past the retention, a batch at a time. */

@@ -10,6 +10,7 @@ import {
   traceHeadersOf,
 } from '../observability/spans.ts';
 import type { ToolOutcome } from '../tools/types.ts';
+import { traceString } from './trace-value.ts';
 
 /** Runs one tool call inside its `execute_tool {tool}` span (OpenTelemetry GenAI conventions). */
 export async function inToolSpan(
@@ -37,11 +38,13 @@ export async function inToolSpan(
   try {
     const outcome = await inSpanContext(span, () => run(traceHeadersOf(childParent(span, parent))));
     metrics?.toolCall(tool.name, (performance.now() - t0) / 1000, outcome.ok);
-    endSpan(span, outcome.ok ? undefined : { type: 'tool_error', message: outcome.error });
+    // A tool's error may quote what it was given (a key in a URL, an Authorization header): the
+    // span's status goes to the operator's trace backend, so credentials in it are redacted.
+    endSpan(span, outcome.ok ? undefined : { type: 'tool_error', message: traceString(outcome.error) });
     return outcome;
   } catch (err) {
     metrics?.toolCall(tool.name, (performance.now() - t0) / 1000, false);
-    endSpan(span, { type: 'error', message: (err as Error)?.message });
+    endSpan(span, { type: 'error', message: traceString(String((err as Error)?.message)) });
     throw err;
   }
 }

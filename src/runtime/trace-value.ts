@@ -35,7 +35,8 @@ export function traceValue(value: unknown, depth = 0): unknown {
   return out;
 }
 
-function traceString(s: string): string {
+/** A text as a trace keeps it: credentials in it redacted, cut beyond the limit (tool errors, span statuses). */
+export function traceString(s: string): string {
   const redacted = s.replace(secretText, (_match, bearer: string | undefined) =>
     bearer ? `${bearer}${REDACTED}` : REDACTED,
   );

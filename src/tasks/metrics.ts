@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Db } from '../db/db.ts';
+import type { ScrapeErrors } from '../observability/scrape-errors.ts';
 
 /** The queue's Prometheus metrics, registered on the app's own registry. */
 export class QueueMetrics {
@@ -12,7 +13,7 @@ export class QueueMetrics {
   /** One attempt, claim to completion or failure. */
   readonly attempts: Histogram<'task_type' | 'outcome'>;
 
-  constructor(registry: Registry, db: Db) {
+  constructor(registry: Registry, db: Db, scrapeErrors: ScrapeErrors) {
     const registers = [registry];
     this.claims = new Counter({
       name: 'agentry_tasks_claimed_total',
@@ -58,35 +59,35 @@ export class QueueMetrics {
       help: 'Tasks by status (pending and in_progress) and task type',
       labelNames: ['status', 'task_type'],
       registers,
-      async collect() {
+      collect: scrapeErrors.collect('queue_depth', async (gauge) => {
         const rows = await db.query<{ status: string; task_type: string; n: number }>(
           `select status, task_type, count(*)::int as n from tasks
            where status in ('pending', 'in_progress') group by status, task_type`,
         );
-        this.reset();
+        gauge.reset();
         for (const key of seen) {
           const [status, task_type] = JSON.parse(key) as [string, string];
-          this.set({ status, task_type }, 0);
+          gauge.set({ status, task_type }, 0);
         }
         for (const r of rows) {
           seen.add(JSON.stringify([r.status, r.task_type]));
-          this.set({ status: r.status, task_type: r.task_type }, r.n);
+          gauge.set({ status: r.status, task_type: r.task_type }, r.n);
         }
-      },
+      }),
     });
     new Gauge({
       name: 'agentry_tasks_oldest_pending_age_seconds',
       help: 'Age of the oldest runnable pending task (since its run_at), by task type',
       labelNames: ['task_type'],
       registers,
-      async collect() {
+      collect: scrapeErrors.collect('queue_oldest_age', async (gauge) => {
         const rows = await db.query<{ task_type: string; age: number }>(
           `select task_type, extract(epoch from now() - min(run_at))::float8 as age
            from tasks where status = 'pending' and run_at <= now() group by task_type`,
         );
-        this.reset();
-        for (const r of rows) this.set({ task_type: r.task_type }, Math.max(0, Number(r.age)));
-      },
+        gauge.reset();
+        for (const r of rows) gauge.set({ task_type: r.task_type }, Math.max(0, Number(r.age)));
+      }),
     });
     this.workers = new Gauge({
       name: 'agentry_task_workers',

@@ -10,6 +10,7 @@ import type { HandlerRegistry } from './handlers.ts';
 import type { QueueMetrics } from './metrics.ts';
 import { Scheduler } from './scheduler.ts';
 import { Worker, type WorkerOptions } from './worker.ts';
+import { WorkerPresence } from './worker-presence.ts';
 
 export interface QueueRunnerDeps {
   db: Db;
@@ -22,6 +23,8 @@ export interface QueueRunnerDeps {
   secrets: CallbackSecrets;
   /** DNS and routing of the guarded client callbacks go out with (tests only). */
   network?: OutboundNetwork;
+  /** The process's fleet role, shown with its heartbeat row. */
+  role?: string;
 }
 
 /**
@@ -32,6 +35,8 @@ export class QueueRunner {
   readonly worker: Worker;
   readonly scheduler: Scheduler;
   readonly callbacks: CallbackSender;
+  /** This process's row in `queue_workers`, so /health knows a worker is alive (see worker-presence.ts). */
+  private readonly presence: WorkerPresence;
   private stopping?: Promise<void>;
 
   private readonly metrics?: QueueRunnerDeps['metrics'];
@@ -70,12 +75,21 @@ export class QueueRunner {
       ...overrides,
     });
     this.scheduler = new Scheduler({ db: deps.db, log: deps.log, pollSeconds: t.poll_seconds });
+    this.presence = new WorkerPresence({
+      db: deps.db,
+      log: deps.log,
+      id: this.worker.owner,
+      role: deps.role ?? 'all',
+      slots: this.concurrency,
+      aliveSeconds: t.lease_seconds,
+    });
   }
 
   async start(): Promise<void> {
     await this.worker.start();
     this.scheduler.start();
     this.callbacks.start();
+    await this.presence.start();
     this.metrics?.workers.inc(this.concurrency);
   }
 
@@ -83,6 +97,8 @@ export class QueueRunner {
   stop(graceMs: number): Promise<void> {
     this.stopping ??= (async () => {
       this.metrics?.workers.dec(this.concurrency);
+      // Claims no more from here on: the fleet sees one worker fewer at once.
+      await this.presence.stop();
       await Promise.all([this.worker.stop(graceMs), this.scheduler.stop(), this.callbacks.stop()]);
     })();
     return this.stopping;

@@ -264,17 +264,20 @@ export class TaskService {
   /** Queue facts for /health, over the partial indexes only (cheap whatever the history's size). */
   async health(): Promise<{
     pending: number;
+    runnable: number;
     oldest_pending_age_s: number | null;
     running_leases: number;
     expired_leases: number;
   }> {
     const [row] = await this.db.query<{
       pending: number;
+      runnable: number;
       oldest: number | null;
       running: number;
       expired: number;
     }>(
       `select (select count(*)::int from tasks where status = 'pending') as pending,
+              (select count(*)::int from tasks where status = 'pending' and run_at <= now()) as runnable,
               (select extract(epoch from now() - min(run_at))::float8 from tasks
                 where status = 'pending' and run_at <= now()) as oldest,
               (select count(*)::int from tasks where status = 'in_progress') as running,
@@ -282,6 +285,7 @@ export class TaskService {
     );
     return {
       pending: row?.pending ?? 0,
+      runnable: row?.runnable ?? 0,
       oldest_pending_age_s:
         row?.oldest === null || row?.oldest === undefined ? null : Math.round(Number(row.oldest)),
       running_leases: row?.running ?? 0,

@@ -80,7 +80,7 @@ export class A2ATools {
         tenantId: ctx.tenantId,
         signal: ctx.signal,
         requestId: ctx.runId,
-        traceparent: ctx.trace?.traceparent,
+        trace: ctx.trace,
       });
       return { ok: true, output: answer.text };
     } catch (err) {

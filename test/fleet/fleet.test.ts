@@ -95,8 +95,11 @@ describe('a fleet: 2 api + 2 worker processes', {
       {
         workers: health.body.components.queue.detail.workers,
         role: health.body.components.queue.detail.role,
+        // The two worker processes' heartbeat rows, seen from an API process.
+        live_workers: health.body.components.queue.detail.live_workers,
+        status: health.body.components.queue.status,
       },
-      { workers: 0, role: 'api' },
+      { workers: 0, role: 'api', live_workers: 2, status: 'ok' },
     );
     // A task in flight is leased by one of the worker processes.
     const agent = await call(a.url, 'POST', '/v1/agents', { name: 'slowpoke', model: 'mock/slow' });

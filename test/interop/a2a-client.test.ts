@@ -166,8 +166,13 @@ for (const store of stores) {
         tenants: { [me!.name]: { network: { allow_private_egress: on, credentials } } },
       });
     };
-    const chat = (agentId: string, message: string) =>
-      s.request('POST', `/v1/agents/${agentId}/chat`, { body: { message, stream: false } });
+    const chat = (agentId: string, message: string, headers?: Record<string, string>) =>
+      s.request('POST', `/v1/agents/${agentId}/chat`, { body: { message, stream: false }, headers });
+    // The caller's W3C trace context: its trace id is kept and its tracestate passed on unchanged.
+    const callerTrace = {
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      tracestate: 'vendor=opaque-value,other=1',
+    };
 
     it('refuses a loopback card URL until the tenant allows private egress', async () => {
       const refused = await s.request('POST', '/v1/agents', {
@@ -185,13 +190,15 @@ for (const store of stores) {
 
     it('delegates a run to the remote agent, with the trace context of the request', async () => {
       const before = remote.posts.length;
-      const res = await chat(partner.id, 'hello');
+      const res = await chat(partner.id, 'hello', callerTrace);
       assert.equal(res.status, 200, res.text);
       assert.equal(res.body.response.text, 'remote says: hello');
       const sent = remote.posts.slice(before);
       assert.equal(sent.length, 1);
       const traceId = res.headers.get('x-trace-id');
+      assert.equal(traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
       assert.match(String(sent[0]!.traceparent), new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+      assert.equal(sent[0]!.tracestate, callerTrace.tracestate);
       assert.equal(sent[0]!['x-partner-key'], 'partner-secret', 'the policy credential for the host');
     });
 
@@ -233,7 +240,7 @@ for (const store of stores) {
         { content: 'asked' },
       ]);
       const before = remote.posts.length;
-      const res = await chat(asker.body.id, 'ask the partner');
+      const res = await chat(asker.body.id, 'ask the partner', callerTrace);
       assert.equal(res.status, 200, res.text);
       assert.equal(res.body.response.text, 'asked');
       const call = res.body.response.tool_calls[0];
@@ -241,6 +248,7 @@ for (const store of stores) {
       assert.equal(call.output, 'remote says: ping');
       const traceId = res.headers.get('x-trace-id');
       assert.match(String(remote.posts[before]!.traceparent), new RegExp(`^00-${traceId}-`));
+      assert.equal(remote.posts[before]!.tracestate, callerTrace.tracestate);
     });
 
     it('stops reaching the remote agent when the tenant withdraws private egress', async () => {

@@ -321,6 +321,14 @@ describe('providers against fake upstreams over real HTTP', () => {
     const health = await s.request('GET', '/health');
     assert.equal(health.body.components.model_providers.status, 'degraded');
     assert.equal(health.body.components.model_providers.detail.breakers.down, 'open');
+    // One component per provider: the failing one is degraded with its breaker, the others ok.
+    assert.equal(health.body.components['model:down'].status, 'degraded', health.text);
+    assert.equal(health.body.components['model:down'].detail.breaker, 'open');
+    assert.equal(health.body.components['model:down'].detail.type, 'openai');
+    assert.ok(health.body.components['model:down'].detail.retry_in_s > 0);
+    assert.equal(health.body.components['model:mock'].status, 'ok');
+    assert.equal(health.body.components['model:mock'].detail.breaker, 'closed');
+    assert.equal(health.body.overall, 'amber');
     const metrics = await s.request('GET', '/metrics');
     assert.match(metrics.text, /agentry_model_breaker_state\{provider="down"\} 2/);
   });

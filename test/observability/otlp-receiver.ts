@@ -96,6 +96,8 @@ export async function startTracedApp(
   receiver: OtlpReceiver,
   config: Record<string, unknown>,
   resource: string,
+  /** More variables for the process (OTEL_TRACES_SAMPLER, …). */
+  env: Record<string, string> = {},
 ): Promise<{ url: string; adminKey: string; proc: ChildProcess; stop: () => Promise<void> }> {
   const proc = spawn(process.execPath, [...tsLoaderArgs, fixture], {
     env: {
@@ -106,6 +108,7 @@ export async function startTracedApp(
       OTEL_SERVICE_NAME: 'agentry-test',
       OTEL_RESOURCE_ATTRIBUTES: resource,
       OTEL_BSP_SCHEDULE_DELAY: '50',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

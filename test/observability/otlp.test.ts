@@ -131,7 +131,8 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
     assert.equal(first.attributes['gen_ai.operation.name'], 'chat');
     assert.equal(first.attributes['gen_ai.provider.name'], 'openai');
     assert.equal(first.attributes['gen_ai.request.model'], 'up/gpt-test');
-    assert.equal(first.attributes['gen_ai.response.model'], 'up/gpt-test');
+    // The model the upstream says answered (the fake answers "up-model"), not the one asked for.
+    for (const c of chats) assert.equal(c.attributes['gen_ai.response.model'], 'up-model');
     assert.equal(first.attributes['gen_ai.usage.input_tokens'], 11);
     assert.equal(first.attributes['gen_ai.usage.output_tokens'], 7);
     assert.equal(first.attributes['gen_ai.input.messages'], undefined, 'no message content unless asked');
@@ -144,6 +145,35 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
     // The fake model upstream got the trace: the traceparent names the chat span that called it.
     const sent = upstream.seen.map((r) => r.headers.traceparent);
     assert.deepEqual(sent.sort(), chats.map((c) => `00-${traceId}-${c.spanId}-01`).sort());
+  });
+
+  it('names the model the upstream answered with on a streamed chat span too', async () => {
+    upstream.answer({
+      sse: [openai.chunk({ role: 'assistant', content: 'Hi' }), openai.chunk({}, 'stop'), '[DONE]'],
+    });
+    const streamed = 'abcdef0123456789abcdef0123456789';
+    const res = await fetch(`${app.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${app.adminKey}`,
+        'content-type': 'application/json',
+        'x-trace-id': streamed,
+      },
+      body: JSON.stringify({
+        model: 'up/gpt-test',
+        stream: true,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /\[DONE\]/);
+    const span = await eventually(
+      async () => receiver.spans.find((s) => s.traceId === streamed && s.name === 'chat up/gpt-test'),
+      15_000,
+      'the streamed chat span',
+    );
+    assert.equal(span.attributes['gen_ai.request.model'], 'up/gpt-test');
+    assert.equal(span.attributes['gen_ai.response.model'], 'up-model');
   });
 
   it('records no span of a trace its caller did not sample (flags 00), and tells the model provider so', async () => {
@@ -375,6 +405,14 @@ describe('PostgreSQL and Redis client spans (the official instrumentations)', {
     const roots = receiver.spans.filter((s) => s.parentSpanId === '' && s.name.startsWith('pg.'));
     assert.deepEqual(
       roots.map((s) => s.name),
+      [],
+    );
+  });
+
+  it('makes no connect span per pooled connection checkout, only query spans', () => {
+    assert.ok(receiver.spans.some((s) => s.name.startsWith('pg.query')));
+    assert.deepEqual(
+      receiver.spans.filter((s) => /^pg(-pool)?\.connect/.test(s.name)).map((s) => s.name),
       [],
     );
   });

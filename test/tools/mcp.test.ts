@@ -239,6 +239,13 @@ for (const store of stores) {
         health.body.components.mcp.detail.open_breakers.some((b: string) => b.includes('dead__anything')),
         health.text,
       );
+      // And per server: `mcp:dead` is the degraded one, `mcp:web1` (reachable) stays ok.
+      assert.equal(health.body.components['mcp:dead'].status, 'degraded', health.text);
+      assert.deepEqual(health.body.components['mcp:dead'].detail, {
+        transport: 'http',
+        open_breakers: ['dead__anything'],
+      });
+      assert.equal(health.body.components['mcp:web1'].status, 'ok', health.text);
       // An agent naming its tools still chats: the tools are not offered, and the system event says so.
       const agent = await createAgent(s, { name: 'mcp-dead-user', tools: ['dead__anything'] });
       const { answer } = await chat(agent.id, 'use the dead__anything tool');

@@ -74,6 +74,30 @@ export class McpManager {
         };
       },
     });
+    // One component per server connected in this process (`mcp:<server>`): degraded while the breaker
+    // of one of its tools is open. Servers of the same name in several tenants share one component.
+    deps.health.registerGroup('mcp', {
+      run: async () => {
+        const servers: Record<string, { transport: string; open: string[] }> = {};
+        for (const c of this.connections.values()) {
+          servers[c.row.name] ??= { transport: c.row.transport, open: [] };
+        }
+        for (const b of this.breakers.values()) {
+          const parts = splitToolName(b.name);
+          const server = parts && servers[parts.server];
+          if (server && b.state === 'open') server.open.push(b.name);
+        }
+        return Object.fromEntries(
+          Object.entries(servers).map(([name, s]) => [
+            name,
+            {
+              status: s.open.length > 0 ? ('degraded' as const) : ('ok' as const),
+              detail: { transport: s.transport, open_breakers: [...new Set(s.open)] },
+            },
+          ]),
+        );
+      },
+    });
   }
 
   /** Every server of the tenant with its tools, or why they could not be listed. */

@@ -35,7 +35,10 @@ export function ComponentHealth({ name, c }: { name: string; c: Component }) {
         onClick={() => setOpen(!open)}
       >
         <Light status={c.status} /> <span className="component-name">{name}</span>{' '}
-        <span className="muted">{colour[c.status]}</span>
+        <span className="muted">
+          {colour[c.status]}
+          {hint(c) ? ` · ${hint(c)}` : ''}
+        </span>
       </button>
       {open ? (
         <dl className="component-detail">
@@ -63,6 +66,21 @@ export function ComponentHealth({ name, c }: { name: string; c: Component }) {
       ) : null}
     </li>
   );
+}
+
+/**
+ * Why a component is not ok, in a few words beside its light: a provider's breaker (`model:<name>`),
+ * an MCP server's open tool breakers (`mcp:<server>`), the queue's stranded tasks.
+ */
+function hint(c: Component): string | undefined {
+  if (c.status === 'ok') return undefined;
+  const d = c.detail ?? {};
+  if (typeof d.breaker === 'string' && d.breaker !== 'closed')
+    return `breaker ${d.breaker.replace('_', '-')}`;
+  if (Array.isArray(d.open_breakers) && d.open_breakers.length > 0)
+    return `${d.open_breakers.length} tool breaker(s) open`;
+  if (typeof d.reason === 'string') return d.reason;
+  return c.error;
 }
 
 function show(v: unknown): string {
