@@ -3091,6 +3091,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    limit?: number;
+                    offset?: number;
                     tenant?: string;
                 };
                 header?: never;
@@ -3118,6 +3120,9 @@ export interface paths {
                                 /** Format: uuid */
                                 tenant_id: string;
                             }[];
+                            limit: number;
+                            offset: number;
+                            total: number;
                         };
                     };
                 };
@@ -4733,7 +4738,10 @@ export interface paths {
         /** List the tenant's MCP servers (header values and secrets are never shown) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -4762,6 +4770,9 @@ export interface paths {
                                 updated_at: string;
                                 url?: string;
                             }[];
+                            limit: number;
+                            offset: number;
+                            total: number;
                         };
                     };
                 };
@@ -11502,7 +11513,10 @@ export interface paths {
         /** List tenants */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -11522,6 +11536,9 @@ export interface paths {
                                 id: string;
                                 name: string;
                             }[];
+                            limit: number;
+                            offset: number;
+                            total: number;
                         };
                     };
                 };
