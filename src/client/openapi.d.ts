@@ -4063,10 +4063,14 @@ export interface paths {
                                 chunk_count: number;
                                 content_hash: string;
                                 created_at: string;
+                                embedded_chunks: number;
+                                embedding_model: string | null;
                                 /** @enum {string} */
                                 format: "text" | "markdown" | "html" | "json" | "pdf";
                                 /** Format: uuid */
                                 id: string;
+                                /** @enum {string} */
+                                ingestion: "embedded" | "lexical" | "empty";
                                 /** Format: uuid */
                                 knowledge_base_id: string;
                                 metadata: {
@@ -4173,10 +4177,14 @@ export interface paths {
                                 chunk_count: number;
                                 content_hash: string;
                                 created_at: string;
+                                embedded_chunks: number;
+                                embedding_model: string | null;
                                 /** @enum {string} */
                                 format: "text" | "markdown" | "html" | "json" | "pdf";
                                 /** Format: uuid */
                                 id: string;
+                                /** @enum {string} */
+                                ingestion: "embedded" | "lexical" | "empty";
                                 /** Format: uuid */
                                 knowledge_base_id: string;
                                 metadata: {
@@ -4196,10 +4204,14 @@ export interface paths {
                                     chunk_count: number;
                                     content_hash: string;
                                     created_at: string;
+                                    embedded_chunks: number;
+                                    embedding_model: string | null;
                                     /** @enum {string} */
                                     format: "text" | "markdown" | "html" | "json" | "pdf";
                                     /** Format: uuid */
                                     id: string;
+                                    /** @enum {string} */
+                                    ingestion: "embedded" | "lexical" | "empty";
                                     /** Format: uuid */
                                     knowledge_base_id: string;
                                     metadata: {
@@ -4237,10 +4249,14 @@ export interface paths {
                                 chunk_count: number;
                                 content_hash: string;
                                 created_at: string;
+                                embedded_chunks: number;
+                                embedding_model: string | null;
                                 /** @enum {string} */
                                 format: "text" | "markdown" | "html" | "json" | "pdf";
                                 /** Format: uuid */
                                 id: string;
+                                /** @enum {string} */
+                                ingestion: "embedded" | "lexical" | "empty";
                                 /** Format: uuid */
                                 knowledge_base_id: string;
                                 metadata: {
@@ -4390,10 +4406,14 @@ export interface paths {
                             chunk_count: number;
                             content_hash: string;
                             created_at: string;
+                            embedded_chunks: number;
+                            embedding_model: string | null;
                             /** @enum {string} */
                             format: "text" | "markdown" | "html" | "json" | "pdf";
                             /** Format: uuid */
                             id: string;
+                            /** @enum {string} */
+                            ingestion: "embedded" | "lexical" | "empty";
                             /** Format: uuid */
                             knowledge_base_id: string;
                             metadata: {
