@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, openSignedIn } from '../helpers/browser.ts';
+import { launchBrowser, signedInTab } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { createAgent } from '../runtime/helpers.ts';
 
@@ -11,14 +11,16 @@ describe('web console: schedules, keys, keyboard and failures', () => {
   let browser: Browser;
   let runId: string;
 
-  const open = async (path: string, key = s.adminKey) => {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(10_000);
-    const errors = collectPageErrors(page);
-    await openSignedIn(page, s.url, key, path);
-    return { page, errors };
+  // Every test but the first (which watches sign-in itself) shares one signed-in tab.
+  let tab: Awaited<ReturnType<typeof signedInTab>>;
+  const open = async (path: string) => {
+    const opened = await tab.open(path);
+    opened.page.setDefaultTimeout(10_000);
+    return opened;
   };
-  const close = (page: Page) => page.context().close();
+  const close = async (page: Page) => {
+    if (page !== tab.page) await page.context().close();
+  };
 
   before(async () => {
     // Room for more MCP servers than one page of the console shows.
@@ -36,6 +38,7 @@ describe('web console: schedules, keys, keyboard and failures', () => {
     });
     assert.equal(chat.status, 200, chat.text);
     runId = chat.body.run_id;
+    tab = await signedInTab(browser, s.url, s.adminKey);
   });
   after(async () => {
     await browser?.close();
