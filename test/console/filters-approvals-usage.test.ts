@@ -14,7 +14,7 @@ import { createAgent } from '../runtime/helpers.ts';
  * and per tenant. One sign-in and one tab for the whole file: each test goes on from where the last
  * one left the console, as a user would, which spares a browser context and a sign-in per test.
  */
-describe('web console: task filters, callback deliveries, a denied approval, usage per model and tenant', () => {
+describe('web console: task filters, callback deliveries, a denied approval, usage per model and tenant, sessions and teams in pages', () => {
   let s: TestServer;
   let browser: Browser;
   let page: Page;
@@ -194,6 +194,49 @@ describe('web console: task filters, callback deliveries, a denied approval, usa
     const all = await label(/globex \d/);
     assert.match(all, /globex 1\b/);
     assert.match(all, /default [1-9]/);
+    assert.deepEqual(pageErrors(), []);
+  });
+
+  it("pages the playground's sessions and the teams' tabs; a team opened by URL off the first page still opens", async () => {
+    for (let i = 0; i < 21; i++) {
+      const res = await s.request('POST', `/v1/agents/${chatty.id}/chat`, {
+        body: { message: `session ${i}`, stream: false },
+      });
+      assert.equal(res.status, 200, res.text);
+    }
+    await go('Playground', 'Playground');
+    await page.getByLabel('Agent').selectOption({ label: 'chatty' });
+    const sidebar = page.getByRole('complementary', { name: 'Sessions' });
+    const sessionPager = sidebar.getByRole('navigation', { name: 'Session pages' });
+    await sessionPager.getByText(/^1–20 of \d+$/).waitFor();
+    const total = Number((await sessionPager.locator('span').innerText()).split(' of ')[1]);
+    assert.ok(total >= 21, `${total} sessions`);
+    // Newest first: the first session made is on the last page.
+    assert.equal(await sidebar.getByRole('button', { name: 'session 0', exact: true }).count(), 0);
+    await sessionPager.getByRole('button', { name: 'Next' }).click();
+    await sidebar.getByRole('button', { name: 'session 0', exact: true }).waitFor();
+
+    let last = '';
+    for (let i = 0; i < 26; i++) {
+      const res = await s.request('POST', '/v1/multi-agents', {
+        body: { name: `crew-${String(i).padStart(2, '0')}`, kind: 'swarm', members: [chatty.id, broken.id] },
+      });
+      assert.equal(res.status, 201, res.text);
+      last = res.body.id;
+    }
+    await go('Teams', 'Teams');
+    const tabs = page.getByRole('navigation', { name: 'Teams' });
+    const teamPager = page.getByRole('navigation', { name: 'Team pages' });
+    await teamPager.getByText('1–25 of 26').waitFor();
+    assert.equal(await tabs.getByRole('button').count(), 25);
+    await teamPager.getByRole('button', { name: 'Next' }).click();
+    await teamPager.getByText('26–26 of 26').waitFor();
+    assert.equal(await tabs.getByRole('button').count(), 1);
+    // By URL, on the first page of tabs: the team not among them opens all the same.
+    await page.goto(`${s.url}/teams?team=${last}`);
+    const name = (await s.request('GET', `/v1/multi-agents/${last}`)).body.name as string;
+    await teamPager.getByText('1–25 of 26').waitFor();
+    await page.getByText(name).first().waitFor();
     assert.deepEqual(pageErrors(), []);
   });
 });
