@@ -24,8 +24,8 @@ describe('web console: live overview, task board, MCP servers and usage', () => 
   let tab: Awaited<ReturnType<typeof signedInTab>>;
   const failed: string[] = [];
   const open = async (path: string) => {
-    const { page, errors: all } = await tab.open(path);
     failed.length = 0;
+    const { page, errors: all } = await tab.open(path);
     const errors = () => [...all.filter((e) => !e.startsWith('console: Failed to load resource')), ...failed];
     return { page, errors };
   };

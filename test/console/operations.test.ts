@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
 import { createKey } from '../auth/fixtures.ts';
-import { collectPageErrors, launchBrowser, openSignedIn } from '../helpers/browser.ts';
+import { launchBrowser, signedInTab } from '../helpers/browser.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { createAgent } from '../runtime/helpers.ts';
@@ -16,30 +16,42 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
   let taskId: string;
   let kbId: string;
 
+  // One tab per key, CSP setting and width, each signed in once and reused by every test that asks
+  // for the same: a browser context and a sign-in per page cost more than most checks here.
+  const tabs = new Map<string, { open: Awaited<ReturnType<typeof signedInTab>>['open']; failed: string[] }>();
   const open = async (
     path: string,
     key = s.adminKey,
     bypassCSP = false,
     width = 1280,
   ): Promise<{ page: Page; errors: { list: string[] } }> => {
-    // axe is injected as a script tag, which the console's CSP refuses: its pages open with CSP bypassed.
-    const context = await browser.newContext({ bypassCSP, viewport: { width, height: 900 } });
-    const page = await context.newPage();
-    // Failed requests are listed by the listener below, with their URL (the browser's own line has none,
-    // and the favicon it asks for is no request of the page).
-    const all = collectPageErrors(page);
-    const errors = {
-      get list() {
-        return all.filter((e) => !e.startsWith('console: Failed to load resource'));
+    const id = `${key} ${bypassCSP} ${width}`;
+    let tab = tabs.get(id);
+    if (!tab) {
+      const made = await signedInTab(browser, s.url, key, { width, height: 900 }, bypassCSP);
+      const failed: string[] = [];
+      // Failed requests are listed with their URL (the browser's own line has none, and the favicon
+      // it asks for is no request of the page).
+      made.page.on('response', (r) => {
+        if (r.status() >= 400 && !r.url().endsWith('/favicon.ico'))
+          failed.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+      });
+      tab = { open: made.open, failed };
+      tabs.set(id, tab);
+    }
+    tab.failed.length = 0;
+    const { page, errors: all } = await tab.open(path);
+    // A page left dark by the accessibility test comes back in the light scheme.
+    if (bypassCSP) await page.emulateMedia({ colorScheme: 'light' });
+    const failed = tab.failed;
+    return {
+      page,
+      errors: {
+        get list() {
+          return [...all.filter((e) => !e.startsWith('console: Failed to load resource')), ...failed];
+        },
       },
-      push: (e: string) => all.push(e),
     };
-    page.on('response', (r) => {
-      if (r.status() >= 400)
-        errors.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
-    });
-    await openSignedIn(page, s.url, key, path);
-    return { page, errors };
   };
 
   before(async () => {
@@ -108,7 +120,6 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
     await page.getByRole('link', { name: /^Run / }).click();
     await page.getByRole('heading', { name: /^Run / }).waitFor();
     assert.deepEqual(errors.list, ['400 POST /v1/tasks'], 'only the refusal of the pattern');
-    await page.context().close();
   });
 
   it('uploads a dropped document with progress and finds it with the search tester', async () => {
@@ -163,7 +174,6 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
       [],
       'only the broken upload failed',
     );
-    await page.context().close();
   });
 
   it('opens a failing run in the clinic on its failing step, with its input, output and error', async () => {
@@ -175,7 +185,6 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
     await detail.getByText('Nowhere/Atlantis').first().waitFor();
     assert.ok((await page.locator('.waterfall .bar-error').count()) >= 1, 'the failing bar is marked');
     assert.deepEqual(errors.list, []);
-    await page.context().close();
   });
 
   it('links a failed task straight to its run', async () => {
@@ -191,7 +200,6 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
     await page.getByRole('link', { name: 'Open the run that failed' }).click();
     await page.getByRole('heading', { name: /^Run / }).waitFor();
     await page.getByText(/Run failed:/).waitFor();
-    await page.context().close();
   });
 
   it('shows a read-only key no write controls, and the API refuses its writes', async () => {
@@ -215,7 +223,6 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
       assert.equal(await page.getByRole('link', { name: writes }).count(), 0, `${path}: no write links`);
       assert.equal(await page.getByText('Choose files to upload').count(), 0, `${path}: no upload`);
       assert.deepEqual(errors.list, [], path);
-      await page.context().close();
     }
     const agents = await s.request('GET', '/v1/agents?name=summarizer');
     const refused = await s.request('POST', '/v1/tasks', {
@@ -271,7 +278,6 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
         await page.emulateMedia({ colorScheme: 'dark' });
         assert.deepEqual(await violations(), [], `${path} at ${width} px, dark`);
       }
-      await page.context().close();
     }
   });
 });

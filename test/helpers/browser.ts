@@ -42,8 +42,10 @@ export async function signedInTab(
   baseUrl: string,
   key: string,
   viewport = { width: 1280, height: 900 },
+  /** For tabs that inject axe as a script tag, which the console's CSP refuses. */
+  bypassCSP = false,
 ): Promise<{ page: Page; open: (path: string) => Promise<{ page: Page; errors: string[] }> }> {
-  const page = await (await browser.newContext({ viewport })).newPage();
+  const page = await (await browser.newContext({ viewport, bypassCSP })).newPage();
   const errors = collectPageErrors(page);
   await openSignedIn(page, baseUrl, key, '/');
   return {
@@ -52,8 +54,8 @@ export async function signedInTab(
       // What an earlier test left on the tab (routes it stubbed, dialog answers it expected) goes first.
       await page.unrouteAll({ behavior: 'ignoreErrors' });
       page.removeAllListeners('dialog');
-      await page.goto(`${baseUrl}${path}`);
       errors.length = 0;
+      await page.goto(`${baseUrl}${path}`);
       return { page, errors };
     },
   };
