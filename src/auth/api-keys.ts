@@ -1,6 +1,7 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db, Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
+import { listPage, type Page, type PageQuery } from '../db/page.ts';
 import { AppError, notFound } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import type { Scope } from './principal.ts';
@@ -104,11 +105,14 @@ export class ApiKeyService {
     return { key: toApiKey(row!), secret };
   }
 
-  async list(tenantId: string): Promise<ApiKey[]> {
-    const rows = await this.db.query<KeyRow>('select * from api_keys where tenant_id = $1 order by id', [
-      tenantId,
-    ]);
-    return rows.map(toApiKey);
+  /** One page of the tenant's keys, oldest first (ids are UUIDv7: creation order). */
+  list(tenantId: string, q: PageQuery): Promise<Page<ApiKey>> {
+    return listPage(
+      this.db,
+      q,
+      { select: '*', from: 'from api_keys where tenant_id = $1', orderBy: 'id', params: [tenantId] },
+      toApiKey,
+    );
   }
 
   /** Revokes a key of the tenant; revoking it again changes nothing and is not journalled again. */

@@ -1,5 +1,6 @@
 import type { Db, Queryable } from '../db/db.ts';
 import { isUuid, newId } from '../db/ids.ts';
+import { listPage, type Page, type PageQuery } from '../db/page.ts';
 import { AppError, isUniqueViolation } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 
@@ -38,11 +39,14 @@ export class TenantService {
     }
   }
 
-  async list(): Promise<Tenant[]> {
-    const rows = await this.db.query<TenantRow>(
-      'select id, name, created_at from tenants order by created_at, id',
+  /** One page of the tenants, oldest first. */
+  list(q: PageQuery): Promise<Page<Tenant>> {
+    return listPage(
+      this.db,
+      q,
+      { select: 'id, name, created_at', from: 'from tenants', orderBy: 'created_at, id', params: [] },
+      toTenant,
     );
-    return rows.map(toTenant);
   }
 
   /** Finds a tenant by id or by name. */

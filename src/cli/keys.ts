@@ -73,9 +73,11 @@ export function keysCommand(): Command {
         .option(tenantOption, tenantHelp),
     ).action(
       action(async (opts: ClientOptions & { tenant?: string }) => {
-        const page = await ApiClient.from(opts).get<{ data: ApiKey[] }>('/v1/keys', {
-          query: { tenant: opts.tenant },
-        });
+        // Every key, page by page: an operator listing keys wants them all, not the first page.
+        const data: ApiKey[] = [];
+        for await (const k of ApiClient.from(opts).list<ApiKey>('/v1/keys', { tenant: opts.tenant }))
+          data.push(k);
+        const page = { data };
         print(opts.json, page, () => formatTable(page.data, columns));
       }),
     ),

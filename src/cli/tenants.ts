@@ -44,7 +44,9 @@ export function tenantsCommand(): Command {
   tenants.addCommand(
     withClientOptions(new Command('list').description('List tenants')).action(
       action(async (opts: ClientOptions) => {
-        const page = await ApiClient.from(opts).get<{ data: Tenant[] }>('/v1/tenants');
+        const data: Tenant[] = [];
+        for await (const t of ApiClient.from(opts).list<Tenant>('/v1/tenants')) data.push(t);
+        const page = { data };
         print(opts.json, page, () => formatTable(page.data, columns));
       }),
     ),

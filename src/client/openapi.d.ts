@@ -3091,6 +3091,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    limit?: number;
+                    offset?: number;
                     tenant?: string;
                 };
                 header?: never;
@@ -3118,6 +3120,9 @@ export interface paths {
                                 /** Format: uuid */
                                 tenant_id: string;
                             }[];
+                            limit: number;
+                            offset: number;
+                            total: number;
                         };
                     };
                 };
@@ -4058,10 +4063,14 @@ export interface paths {
                                 chunk_count: number;
                                 content_hash: string;
                                 created_at: string;
+                                embedded_chunks: number;
+                                embedding_model: string | null;
                                 /** @enum {string} */
                                 format: "text" | "markdown" | "html" | "json" | "pdf";
                                 /** Format: uuid */
                                 id: string;
+                                /** @enum {string} */
+                                ingestion: "embedded" | "lexical" | "empty";
                                 /** Format: uuid */
                                 knowledge_base_id: string;
                                 metadata: {
@@ -4168,10 +4177,14 @@ export interface paths {
                                 chunk_count: number;
                                 content_hash: string;
                                 created_at: string;
+                                embedded_chunks: number;
+                                embedding_model: string | null;
                                 /** @enum {string} */
                                 format: "text" | "markdown" | "html" | "json" | "pdf";
                                 /** Format: uuid */
                                 id: string;
+                                /** @enum {string} */
+                                ingestion: "embedded" | "lexical" | "empty";
                                 /** Format: uuid */
                                 knowledge_base_id: string;
                                 metadata: {
@@ -4191,10 +4204,14 @@ export interface paths {
                                     chunk_count: number;
                                     content_hash: string;
                                     created_at: string;
+                                    embedded_chunks: number;
+                                    embedding_model: string | null;
                                     /** @enum {string} */
                                     format: "text" | "markdown" | "html" | "json" | "pdf";
                                     /** Format: uuid */
                                     id: string;
+                                    /** @enum {string} */
+                                    ingestion: "embedded" | "lexical" | "empty";
                                     /** Format: uuid */
                                     knowledge_base_id: string;
                                     metadata: {
@@ -4232,10 +4249,14 @@ export interface paths {
                                 chunk_count: number;
                                 content_hash: string;
                                 created_at: string;
+                                embedded_chunks: number;
+                                embedding_model: string | null;
                                 /** @enum {string} */
                                 format: "text" | "markdown" | "html" | "json" | "pdf";
                                 /** Format: uuid */
                                 id: string;
+                                /** @enum {string} */
+                                ingestion: "embedded" | "lexical" | "empty";
                                 /** Format: uuid */
                                 knowledge_base_id: string;
                                 metadata: {
@@ -4385,10 +4406,14 @@ export interface paths {
                             chunk_count: number;
                             content_hash: string;
                             created_at: string;
+                            embedded_chunks: number;
+                            embedding_model: string | null;
                             /** @enum {string} */
                             format: "text" | "markdown" | "html" | "json" | "pdf";
                             /** Format: uuid */
                             id: string;
+                            /** @enum {string} */
+                            ingestion: "embedded" | "lexical" | "empty";
                             /** Format: uuid */
                             knowledge_base_id: string;
                             metadata: {
@@ -4733,7 +4758,10 @@ export interface paths {
         /** List the tenant's MCP servers (header values and secrets are never shown) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -4762,6 +4790,9 @@ export interface paths {
                                 updated_at: string;
                                 url?: string;
                             }[];
+                            limit: number;
+                            offset: number;
+                            total: number;
                         };
                     };
                 };
@@ -11502,7 +11533,10 @@ export interface paths {
         /** List tenants */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -11522,6 +11556,9 @@ export interface paths {
                                 id: string;
                                 name: string;
                             }[];
+                            limit: number;
+                            offset: number;
+                            total: number;
                         };
                     };
                 };

@@ -7,7 +7,7 @@ import { type ChunkOptions, chunkSections } from './chunk.ts';
 import type { EmbedContext, Embedder } from './embeddings.ts';
 import { normalise } from './embeddings.ts';
 import { type Format, formatOfName, parseDocumentBytes } from './formats.ts';
-import { type DocumentRow, type KbRecord, toDocument } from './knowledge-bases.ts';
+import { type DocumentRow, documentSelect, type KbRecord, toDocument } from './knowledge-bases.ts';
 import type { IngestResult } from './schema.ts';
 import { chunksWritten } from './upkeep.ts';
 import type { VectorStore } from './vectors.ts';
@@ -192,7 +192,7 @@ async function prepareDocument(deps: IngestDeps, kb: KbRecord, input: IngestInpu
     .digest('hex');
 
   const [existing] = await db.query<DocumentRow>(
-    'select * from documents where knowledge_base_id = $1 and source = $2',
+    `${documentSelect} where d.knowledge_base_id = $1 and d.source = $2`,
     [kb.id, input.source],
   );
   const sameMeta = existing && canonical(existing.metadata) === canonical(input.metadata);
@@ -319,7 +319,7 @@ async function writePrepared(
         target: docId,
         data: { knowledge_base_id: kb.id, source: input.source, chunks: chunks.length },
       });
-      const [row] = await tx.query<DocumentRow>('select * from documents where id = $1', [docId]);
+      const [row] = await tx.query<DocumentRow>(`${documentSelect} where d.id = $1`, [docId]);
       return { status: existing ? 'updated' : 'created', document: toDocument(row!) };
     })();
   }

@@ -41,14 +41,24 @@ const toKb = ({ revision, created_at, updated_at, ...r }: KbRow): KbRecord => ({
 
 const toPublicKb = ({ revision: _, ...kb }: KbRecord): KnowledgeBase => kb;
 
-export interface DocumentRow extends Omit<Document, 'created_at' | 'updated_at'> {
+export interface DocumentRow extends Omit<Document, 'created_at' | 'updated_at' | 'ingestion'> {
   tenant_id: string;
   created_at: Date;
   updated_at: Date;
 }
 
+/**
+ * A document row with what its chunks say about ingestion: how many carry a vector and from which
+ * model (one index probe per document through chunks_document). Append `where …` to it.
+ */
+export const documentSelect = `select d.*,
+    (select count(*)::int from chunks c where c.document_id = d.id and c.embedding_dims is not null) as embedded_chunks,
+    (select max(c.embedding_model) from chunks c where c.document_id = d.id) as embedding_model
+  from documents d`;
+
 export const toDocument = ({ tenant_id: _, created_at, updated_at, ...r }: DocumentRow): Document => ({
   ...r,
+  ingestion: r.chunk_count === 0 ? 'empty' : r.embedded_chunks > 0 ? 'embedded' : 'lexical',
   created_at: created_at.toISOString(),
   updated_at: updated_at.toISOString(),
 });
@@ -213,8 +223,8 @@ export class KnowledgeBaseService {
   async listDocuments(tenantId: string, kbId: string, q: { limit: number; offset: number }) {
     await this.get(tenantId, kbId);
     const rows = await this.db.query<DocumentRow>(
-      `select * from documents where tenant_id = $1 and knowledge_base_id = $2
-       order by source limit $3 offset $4`,
+      `${documentSelect} where d.tenant_id = $1 and d.knowledge_base_id = $2
+       order by d.source limit $3 offset $4`,
       [tenantId, kbId, q.limit, q.offset],
     );
     const [count] = await this.db.query<{ n: number }>(
@@ -226,7 +236,7 @@ export class KnowledgeBaseService {
 
   async getDocument(tenantId: string, kbId: string, docId: string): Promise<Document> {
     const [row] = await this.db.query<DocumentRow>(
-      'select * from documents where tenant_id = $1 and knowledge_base_id = $2 and id = $3',
+      `${documentSelect} where d.tenant_id = $1 and d.knowledge_base_id = $2 and d.id = $3`,
       [tenantId, kbId, docId],
     );
     if (!row) throw notFound('document', docId);

@@ -67,6 +67,16 @@ export const documentSchema = z.object({
   content_hash: z.string(),
   bytes: z.number().int(),
   chunk_count: z.number().int(),
+  /**
+   * Where ingestion left the document. Ingestion is all or nothing (a file that cannot be read or
+   * embedded is not stored), so a stored document is `embedded` (every chunk has a vector: words and
+   * meaning both find it), `lexical` (no embedding model was configured: found by words only) or
+   * `empty` (no text to search).
+   */
+  ingestion: z.enum(['embedded', 'lexical', 'empty']),
+  /** Chunks with a vector, and the model that made them (null when none has one). */
+  embedded_chunks: z.number().int(),
+  embedding_model: z.string().nullable(),
   metadata,
   created_at: z.string(),
   updated_at: z.string(),

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 // @ts-expect-error: a plain .mjs fixture, untyped
 import { startHttpMcpServer } from '../fixtures/mcp/http-server.mjs';
-import { collectPageErrors, launchBrowser, openSignedIn } from '../helpers/browser.ts';
+import { launchBrowser, signedInTab } from '../helpers/browser.ts';
 import { closedPort } from '../helpers/closed-port.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -18,22 +18,18 @@ describe('web console: live overview, task board, MCP servers and usage', () => 
   let broken: { id: string };
   const budgets = { tokens_per_day: 1_000_000, cost_per_month: 100 };
 
+  // One signed-in tab for every test of the file. The browser's own line for a failed load has no URL
+  // (and the favicon it asks for is no request of the page): failed requests of the page are listed
+  // with their URL instead.
+  let tab: Awaited<ReturnType<typeof signedInTab>>;
+  const failed: string[] = [];
   const open = async (path: string) => {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(15_000);
-    // The browser's own line for a failed load has no URL (and the favicon it asks for is no request of
-    // the page): failed requests of the page are listed with their URL instead.
-    const all = collectPageErrors(page);
-    const failed: string[] = [];
-    page.on('response', (r) => {
-      if (r.status() >= 400)
-        failed.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
-    });
+    failed.length = 0;
+    const { page, errors: all } = await tab.open(path);
     const errors = () => [...all.filter((e) => !e.startsWith('console: Failed to load resource')), ...failed];
-    await openSignedIn(page, s.url, s.adminKey, path);
     return { page, errors };
   };
-  const close = (page: Page) => page.context().close();
+  const close = async (_page: Page) => {};
 
   const chat = async (message: string) => {
     const res = await s.request('POST', `/v1/agents/${chatty.id}/chat`, { body: { message, stream: false } });
@@ -68,6 +64,12 @@ describe('web console: live overview, task board, MCP servers and usage', () => 
     });
     chatty = await createAgent(s, { name: 'chatty', model: 'mock/default' });
     broken = await createAgent(s, { name: 'broken', model: 'nowhere/none' });
+    tab = await signedInTab(browser, s.url, s.adminKey);
+    tab.page.setDefaultTimeout(15_000);
+    tab.page.on('response', (r) => {
+      if (r.status() >= 400 && !r.url().endsWith('/favicon.ico'))
+        failed.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+    });
   });
   after(async () => {
     await browser?.close();

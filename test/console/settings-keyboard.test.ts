@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, openSignedIn } from '../helpers/browser.ts';
+import { launchBrowser, signedInTab } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { createAgent } from '../runtime/helpers.ts';
 
@@ -11,17 +11,23 @@ describe('web console: schedules, keys, keyboard and failures', () => {
   let browser: Browser;
   let runId: string;
 
-  const open = async (path: string, key = s.adminKey) => {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(10_000);
-    const errors = collectPageErrors(page);
-    await openSignedIn(page, s.url, key, path);
-    return { page, errors };
+  // Every test but the first (which watches sign-in itself) shares one signed-in tab.
+  let tab: Awaited<ReturnType<typeof signedInTab>>;
+  const open = async (path: string) => {
+    const opened = await tab.open(path);
+    opened.page.setDefaultTimeout(10_000);
+    return opened;
   };
-  const close = (page: Page) => page.context().close();
+  const close = async (page: Page) => {
+    if (page !== tab.page) await page.context().close();
+  };
 
   before(async () => {
-    [s, browser] = await Promise.all([startServer('pglite'), launchBrowser()]);
+    // Room for more MCP servers than one page of the console shows.
+    [s, browser] = await Promise.all([
+      startServer('pglite', { mcp: { max_servers_per_tenant: 40 } }),
+      launchBrowser(),
+    ]);
     const agent = await createAgent(s, {
       name: 'clerk',
       model: 'mock/default',
@@ -32,6 +38,7 @@ describe('web console: schedules, keys, keyboard and failures', () => {
     });
     assert.equal(chat.status, 200, chat.text);
     runId = chat.body.run_id;
+    tab = await signedInTab(browser, s.url, s.adminKey);
   });
   after(async () => {
     await browser?.close();
@@ -166,6 +173,81 @@ describe('web console: schedules, keys, keyboard and failures', () => {
       errors.every((e) => /Usage-|Failed to (load|fetch)|dynamically imported/.test(e)),
       String(errors),
     );
+    await close(page);
+  });
+
+  it('pages through API keys, tenants, MCP servers, schedules and knowledge bases, each row once', async () => {
+    const n = 27; // past one page of 25
+    const agent = await createAgent(s, {
+      name: 'pager',
+      model: 'mock/default',
+      task_types: [{ name: 'tidy' }],
+    });
+    const made = async (path: string, body: object) => {
+      const res = await s.request('POST', path, { body });
+      assert.equal(res.status, 201, res.text);
+    };
+    for (let i = 0; i < n; i++) {
+      const pad = String(i).padStart(2, '0');
+      await made('/v1/keys', { name: `pk-${pad}`, scopes: ['read'] });
+      await made('/v1/tenants', { name: `pt-${pad}` });
+      await made('/v1/mcp-servers', { name: `pm-${pad}`, transport: 'stdio', command: '/usr/bin/true' });
+      await made('/v1/schedules', {
+        name: `ps-${pad}`,
+        interval_seconds: 3600,
+        agent_id: agent.id,
+        task_type: 'tidy',
+        title: 'tidy',
+      });
+      await made('/v1/knowledge-bases', { name: `pkb-${pad}`, kind: 'domain' });
+    }
+    const { page, errors } = await open('/settings');
+    /** Reads the names on every page of one list, forward then back to the first. */
+    const pageThrough = async (nav: string, names: () => Promise<string[]>) => {
+      const pager = page.getByRole('navigation', { name: nav });
+      await pager.getByText(/^1–25 of \d+$/).waitFor();
+      const total = Number((await pager.locator('span').innerText()).split(' of ')[1]);
+      const seen = await names();
+      for (let offset = 25; offset < total; offset += 25) {
+        await pager.getByRole('button', { name: 'Next' }).click();
+        await pager.getByText(new RegExp(`^${offset + 1}–`)).waitFor();
+        seen.push(...(await names()));
+      }
+      assert.ok(await pager.getByRole('button', { name: 'Next' }).isDisabled(), nav);
+      assert.equal(seen.length, total, nav);
+      assert.equal(new Set(seen).size, total, `${nav}: no row twice`);
+      await pager.getByRole('button', { name: 'Previous' }).click();
+      return seen;
+    };
+    const region = (name: string) => page.getByRole('region', { name });
+    const keys = await pageThrough('API key pages', () =>
+      region('API keys').locator('tbody tr td:first-child').allInnerTexts(),
+    );
+    assert.equal(keys.filter((k) => k.startsWith('pk-')).length, n);
+    const tenants = await pageThrough('Tenant pages', () =>
+      region('Tenants').getByRole('listitem').allInnerTexts(),
+    );
+    assert.equal(tenants.filter((t) => t.startsWith('pt-')).length, n);
+    const servers = await pageThrough('MCP server pages', () =>
+      region('MCP servers').getByRole('listitem').locator('strong').allInnerTexts(),
+    );
+    assert.deepEqual(
+      servers,
+      Array.from({ length: n }, (_, i) => `pm-${String(i).padStart(2, '0')}`),
+    );
+
+    await page.getByRole('link', { name: 'Tasks' }).click();
+    await page.getByRole('link', { name: 'Schedules' }).click();
+    const schedules = await pageThrough('Schedule pages', () =>
+      page.locator('tbody tr td:first-child').allInnerTexts(),
+    );
+    assert.equal(schedules.filter((x) => x.startsWith('ps-')).length, n);
+    await page.getByRole('link', { name: 'Knowledge' }).click();
+    const kbs = await pageThrough('Knowledge base pages', () =>
+      page.locator('tbody tr td:first-child').allInnerTexts(),
+    );
+    assert.equal(kbs.filter((x) => x.startsWith('pkb-')).length, n);
+    assert.deepEqual(errors, []);
     await close(page);
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { consoleCsp } from '../../src/http/console.ts';
+import { startServe, tempDir } from '../cli/run-cli.ts';
 import { collectPageErrors, launchBrowser, openSignedIn } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -80,5 +81,46 @@ describe('web console: serving and sign-in', () => {
     assert.equal(new URL(page.url()).pathname, '/runs');
     await page.getByText('default · read').waitFor();
     await page.close();
+  });
+
+  it('`agentry serve` prints a one-time sign-in link; opening it signs the browser in', async () => {
+    // The real program, as a newcomer starts it: its own process, its own embedded store.
+    const tmp = tempDir('agentry-console-link-');
+    const server = await startServe([], { cwd: tmp.dir });
+    try {
+      const link = /^console: (http:\/\/\S+\/#sign-in=\S+) \(a one-time link\)$/m.exec(server.stderr())?.[1];
+      assert.ok(link?.startsWith(`${server.url}/#sign-in=`), `a sign-in link printed:\n${server.stderr()}`);
+      if (!link) return;
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const errors = collectPageErrors(page);
+      await page.goto(link);
+      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      await page.getByText('System: green').waitFor();
+      assert.equal(page.url(), `${server.url}/`, 'the code leaves the address bar');
+      const key = (await page.evaluate("sessionStorage.getItem('agentry.api_key')")) as string | null;
+      assert.match(key ?? '', /^agk_/, 'the key is kept in sessionStorage');
+      assert.equal(
+        (await page.evaluate('localStorage.length')) as number,
+        0,
+        'nothing is kept past the browser session',
+      );
+      const me = await fetch(`${server.url}/v1/auth/me`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(me.status, 200);
+      // The printed link is spent: a second browser opening it is asked for a key.
+      const other = await (await browser.newContext()).newPage();
+      await other.goto(link);
+      await other.getByLabel('API key').waitFor();
+      assert.equal(
+        (await other.evaluate("sessionStorage.getItem('agentry.api_key')")) as string | null,
+        null,
+      );
+      await other.context().close();
+      assert.deepEqual(errors, []);
+      await context.close();
+    } finally {
+      assert.equal(await server.stop(), 0, server.stderr());
+      tmp.remove();
+    }
   });
 });

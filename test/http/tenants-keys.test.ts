@@ -154,5 +154,40 @@ for (const store of stores) {
       const unknownTenant = await s.request('GET', '/v1/keys?tenant=nope');
       assert.equal(unknownTenant.status, 404);
     });
+
+    it('pages keys, tenants and MCP servers with limit and offset, each row once', async () => {
+      const t = await createTenant(s, 'pager');
+      for (let i = 0; i < 4; i++) await createKey(s, ['read'], t.adminKey);
+      for (let i = 0; i < 3; i++) await createTenant(s, `pager-${i}`);
+      for (let i = 0; i < 3; i++) {
+        const made = await s.request('POST', '/v1/mcp-servers', {
+          key: t.adminKey,
+          body: { name: `srv-${i}`, transport: 'stdio', command: '/usr/bin/true' },
+        });
+        assert.equal(made.status, 201, made.text);
+      }
+      for (const [path, key] of [
+        ['/v1/keys', t.adminKey],
+        ['/v1/tenants', undefined],
+        ['/v1/mcp-servers', t.adminKey],
+      ] as const) {
+        const all = await s.request('GET', `${path}?limit=500`, { key });
+        assert.equal(all.status, 200, all.text);
+        assert.ok(all.body.total >= 3 && all.body.total === all.body.data.length, path);
+        const seen: string[] = [];
+        for (let offset = 0; offset < all.body.total; offset += 2) {
+          const page = await s.request('GET', `${path}?limit=2&offset=${offset}`, { key });
+          assert.deepEqual([page.body.limit, page.body.offset, page.body.total], [2, offset, all.body.total]);
+          seen.push(...page.body.data.map((r: { id: string }) => r.id));
+        }
+        assert.deepEqual(
+          seen,
+          all.body.data.map((r: { id: string }) => r.id),
+          path,
+        );
+        assert.equal((await s.request('GET', `${path}?limit=0`, { key })).status, 400, path);
+        assert.equal((await s.request('GET', `${path}?offset=-1`, { key })).status, 400, path);
+      }
+    });
   });
 }

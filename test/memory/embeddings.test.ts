@@ -43,6 +43,26 @@ for (const store of stores) {
       assert.deepEqual(row, { n: 3, dims: 64 });
     });
 
+    it('lists each document with its ingestion state: embedded, with its vectors counted and their model', async () => {
+      const kb = await createKb(s, 'states');
+      await addDoc(s, kb.id, { source: 'care.md', content: handbook });
+      await addDoc(s, kb.id, { source: 'blank.md', content: '   ' });
+      const list = await s.request('GET', `/v1/knowledge-bases/${kb.id}/documents`);
+      assert.equal(list.status, 200, list.text);
+      const bySource = Object.fromEntries(
+        list.body.data.map((d: Record<string, unknown>) => [
+          d.source,
+          [d.ingestion, d.chunk_count, d.embedded_chunks, d.embedding_model],
+        ]),
+      );
+      assert.deepEqual(bySource, {
+        'blank.md': ['empty', 0, 0, null],
+        'care.md': ['embedded', 3, 3, 'gateway:emb/concept'],
+      });
+      const one = await s.request('GET', `/v1/knowledge-bases/${kb.id}/documents/${list.body.data[1].id}`);
+      assert.equal(one.body.ingestion, 'embedded');
+    });
+
     it('finds a paraphrase that shares no word with the text, and fuses both lists', async () => {
       const kb = await createKb(s, 'para');
       await addDoc(s, kb.id, { source: 'care.md', content: handbook });

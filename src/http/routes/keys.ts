@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
 import { isRoot, ROOT_TENANT, scopes } from '../../auth/principal.ts';
+import { pageFields, pageOf } from '../../db/page.ts';
 import { AppError, notFound } from '../../errors.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
 import { authErrors, idParams } from './common.ts';
@@ -90,11 +91,14 @@ export const keyRoutes =
         schema: {
           tags,
           summary: 'List API keys',
-          querystring: tenantQuery,
-          response: { 200: z.object({ data: z.array(apiKeySchema) }), ...authErrors },
+          querystring: tenantQuery.extend(pageFields),
+          response: { 200: pageOf(apiKeySchema), ...authErrors },
         },
       },
-      async (req) => ({ data: await keys.list(await targetTenant(req, req.query.tenant)) }),
+      async (req) => {
+        const { tenant, ...page } = req.query;
+        return keys.list(await targetTenant(req, tenant), page);
+      },
     );
 
     app.post(

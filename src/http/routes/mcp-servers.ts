@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
+import { pageOf, pageQuery } from '../../db/page.ts';
 import { notFound } from '../../errors.ts';
 import { createMcpServerBody, mcpServerSchema } from '../../tools/mcp/schema.ts';
 import { actorOf, principalOf } from '../plugins/auth.ts';
@@ -36,10 +37,11 @@ export const mcpServerRoutes =
         schema: {
           tags,
           summary: "List the tenant's MCP servers (header values and secrets are never shown)",
-          response: { 200: z.object({ data: z.array(mcpServerSchema) }), ...errors },
+          querystring: pageQuery,
+          response: { 200: pageOf(mcpServerSchema), ...errors },
         },
       },
-      async (req) => ({ data: await mcpServers.list(principalOf(req).tenantId) }),
+      async (req) => mcpServers.list(principalOf(req).tenantId, req.query),
     );
 
     app.get(

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../app.ts';
 import { createTenantWithAdminKey } from '../../auth/bootstrap.ts';
+import { pageOf, pageQuery } from '../../db/page.ts';
 import { actorOf } from '../plugins/auth.ts';
 import { authErrors } from './common.ts';
 import { apiKeySchema } from './keys.ts';
@@ -49,9 +50,10 @@ export const tenantRoutes =
         schema: {
           tags,
           summary: 'List tenants',
-          response: { 200: z.object({ data: z.array(tenantSchema) }), ...authErrors },
+          querystring: pageQuery,
+          response: { 200: pageOf(tenantSchema), ...authErrors },
         },
       },
-      async () => ({ data: await tenants.list() }),
+      async (req) => tenants.list(req.query),
     );
   };

@@ -1,6 +1,7 @@
 import type { TenantPolicy } from '../../config/tenant-policy.ts';
 import type { Db } from '../../db/db.ts';
 import { isUuid, newId } from '../../db/ids.ts';
+import { listPage, type Page, type PageQuery } from '../../db/page.ts';
 import { AppError, isUniqueViolation, notFound } from '../../errors.ts';
 import { type Actor, writeJournal } from '../../events/journal.ts';
 import { assertOutboundUrl } from '../../net/ssrf.ts';
@@ -67,8 +68,14 @@ export class McpServerStore {
     }
   }
 
-  async list(tenantId: string): Promise<McpServer[]> {
-    return (await this.rows(tenantId)).map(toMcpServer);
+  /** One page of the tenant's servers, by name. */
+  list(tenantId: string, q: PageQuery): Promise<Page<McpServer>> {
+    return listPage(
+      this.deps.db,
+      q,
+      { select: '*', from: 'from mcp_servers where tenant_id = $1', orderBy: 'name, id', params: [tenantId] },
+      toMcpServer,
+    );
   }
 
   /** The tenant's rows with their connection details (secrets included): for the connection manager only. */

@@ -1,7 +1,8 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
+import { PAGE_SIZE, Pager } from '../components/Pager';
 import { TableWrap } from './Code';
 import { when } from './format';
 
@@ -26,7 +27,13 @@ function OnceSecret({ secret, onDone }: { secret: string; onDone: () => void }) 
 
 export function ApiKeys() {
   const client = useQueryClient();
-  const keys = useQuery({ queryKey: ['keys'], queryFn: async () => unwrap(await api.GET('/v1/keys')).data });
+  const [offset, setOffset] = useState(0);
+  const keys = useQuery({
+    queryKey: ['keys', offset],
+    placeholderData: keepPreviousData,
+    queryFn: async () =>
+      unwrap(await api.GET('/v1/keys', { params: { query: { limit: PAGE_SIZE, offset } } })),
+  });
   const [name, setName] = useState('');
   const [scope, setScope] = useState<Scope>('read');
   const [secret, setSecret] = useState<string>();
@@ -61,7 +68,7 @@ export function ApiKeys() {
             </tr>
           </thead>
           <tbody>
-            {keys.data?.map((k) => (
+            {keys.data?.data.map((k) => (
               <tr key={k.id}>
                 <td>{k.name}</td>
                 <td>
@@ -90,6 +97,15 @@ export function ApiKeys() {
           </tbody>
         </table>
       </TableWrap>
+      {keys.data ? (
+        <Pager
+          label="API key pages"
+          offset={offset}
+          shown={keys.data.data.length}
+          total={keys.data.total}
+          onOffset={setOffset}
+        />
+      ) : null}
       {secret ? <OnceSecret secret={secret} onDone={() => setSecret(undefined)} /> : null}
       <form
         className="filters"
@@ -121,9 +137,12 @@ export function ApiKeys() {
 
 export function Tenants() {
   const client = useQueryClient();
+  const [offset, setOffset] = useState(0);
   const tenants = useQuery({
-    queryKey: ['tenants'],
-    queryFn: async () => unwrap(await api.GET('/v1/tenants')).data,
+    queryKey: ['tenants', offset],
+    placeholderData: keepPreviousData,
+    queryFn: async () =>
+      unwrap(await api.GET('/v1/tenants', { params: { query: { limit: PAGE_SIZE, offset } } })),
   });
   const [name, setName] = useState('');
   const [secret, setSecret] = useState<string>();
@@ -140,12 +159,21 @@ export function Tenants() {
       <h2 id="tenants-h">Tenants</h2>
       <ErrorNote error={tenants.error} />
       <ul>
-        {tenants.data?.map((t) => (
+        {tenants.data?.data.map((t) => (
           <li key={t.id}>
             {t.name} <span className="muted">since {when(t.created_at)}</span>
           </li>
         ))}
       </ul>
+      {tenants.data ? (
+        <Pager
+          label="Tenant pages"
+          offset={offset}
+          shown={tenants.data.data.length}
+          total={tenants.data.total}
+          onOffset={setOffset}
+        />
+      ) : null}
       {secret ? <OnceSecret secret={secret} onDone={() => setSecret(undefined)} /> : null}
       <form
         className="filters"

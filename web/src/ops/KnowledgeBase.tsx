@@ -1,13 +1,21 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, unwrap } from '../api';
 import { useAuth } from '../auth';
 import { ErrorNote } from '../components/ErrorNote';
+import { PAGE_SIZE, Pager } from '../components/Pager';
 import { TableWrap } from './Code';
 import { when } from './format';
 import { StatusBadge } from './StatusBadge';
 import { uploadDocument } from './upload';
+
+/** What each ingestion state means for search, beside its badge. */
+const ingestionNote = {
+  embedded: (model: string | null) => `found by words and meaning (${model})`,
+  lexical: () => 'found by words only: no embedding model is configured',
+  empty: () => 'no text to search',
+} as const;
 
 interface Upload {
   key: number;
@@ -26,12 +34,14 @@ export function KnowledgeBase() {
     queryKey: ['kb', id],
     queryFn: async () => unwrap(await api.GET('/v1/knowledge-bases/{id}', { params: { path: { id } } })),
   });
+  const [offset, setOffset] = useState(0);
   const docs = useQuery({
-    queryKey: ['kb-docs', id],
+    queryKey: ['kb-docs', id, offset],
+    placeholderData: keepPreviousData,
     queryFn: async () =>
       unwrap(
         await api.GET('/v1/knowledge-bases/{id}/documents', {
-          params: { path: { id }, query: { limit: 500 } },
+          params: { path: { id }, query: { limit: PAGE_SIZE, offset } },
         }),
       ),
   });
@@ -54,6 +64,7 @@ export function KnowledgeBase() {
               <tr>
                 <th>Source</th>
                 <th>Format</th>
+                <th>Ingestion</th>
                 <th>Chunks</th>
                 <th>Updated</th>
               </tr>
@@ -63,13 +74,31 @@ export function KnowledgeBase() {
                 <tr key={d.id}>
                   <td>{d.source}</td>
                   <td>{d.format}</td>
-                  <td>{d.chunk_count}</td>
+                  <td>
+                    <StatusBadge status={d.ingestion} />{' '}
+                    <span className="muted small">{ingestionNote[d.ingestion](d.embedding_model)}</span>
+                  </td>
+                  <td>
+                    {d.chunk_count}
+                    {d.ingestion === 'embedded' && d.embedded_chunks < d.chunk_count
+                      ? ` (${d.embedded_chunks} with vectors)`
+                      : ''}
+                  </td>
                   <td>{when(d.updated_at)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         </TableWrap>
+      ) : null}
+      {docs.data ? (
+        <Pager
+          label="Document pages"
+          offset={offset}
+          shown={docs.data.data.length}
+          total={docs.data.total}
+          onOffset={setOffset}
+        />
       ) : null}
       <SearchTester kbId={id} />
     </section>
@@ -101,7 +130,7 @@ function DropZone({ kbId }: { kbId: string }) {
       } catch (error) {
         patch(i, { state: 'failed', error });
       }
-      void client.invalidateQueries({ queryKey: ['kb-docs', kbId] });
+      void client.invalidateQueries({ queryKey: ['kb-docs', kbId] }); // every page
       void client.invalidateQueries({ queryKey: ['kb', kbId] });
     }
   };

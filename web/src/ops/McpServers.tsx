@@ -1,8 +1,9 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../api';
 import { useAuth } from '../auth';
 import { ErrorNote } from '../components/ErrorNote';
+import { PAGE_SIZE, Pager } from '../components/Pager';
 import { duration } from './format';
 
 type Probe = { ok: boolean; latency_ms: number; tools: string[]; error?: string };
@@ -11,9 +12,12 @@ type Probe = { ok: boolean; latency_ms: number; tools: string[]; error?: string 
 export function McpServers() {
   const { can } = useAuth();
   const client = useQueryClient();
-  const servers = useQuery({
-    queryKey: ['mcp-servers'],
-    queryFn: async () => unwrap(await api.GET('/v1/mcp-servers')).data,
+  const [offset, setOffset] = useState(0);
+  const page = useQuery({
+    queryKey: ['mcp-servers', offset],
+    placeholderData: keepPreviousData,
+    queryFn: async () =>
+      unwrap(await api.GET('/v1/mcp-servers', { params: { query: { limit: PAGE_SIZE, offset } } })),
   });
   const [probes, setProbes] = useState<Record<string, Probe>>({});
   const [form, setForm] = useState({ name: '', url: '', secret: '' });
@@ -51,12 +55,12 @@ export function McpServers() {
   return (
     <section className="panel" aria-labelledby="mcp-h">
       <h2 id="mcp-h">MCP servers</h2>
-      <ErrorNote error={servers.error ?? test.error ?? remove.error} />
-      {servers.data && servers.data.length === 0 ? (
+      <ErrorNote error={page.error ?? test.error ?? remove.error} />
+      {page.data && page.data.total === 0 ? (
         <p className="muted">No MCP servers: add one to give agents its tools.</p>
       ) : null}
       <ul>
-        {servers.data?.map((s) => {
+        {page.data?.data.map((s) => {
           const probe = probes[s.id];
           return (
             <li key={s.id}>
@@ -95,6 +99,15 @@ export function McpServers() {
           );
         })}
       </ul>
+      {page.data ? (
+        <Pager
+          label="MCP server pages"
+          offset={offset}
+          shown={page.data.data.length}
+          total={page.data.total}
+          onOffset={setOffset}
+        />
+      ) : null}
       {can('write') ? (
         <form
           className="filters"

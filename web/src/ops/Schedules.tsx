@@ -1,10 +1,11 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, unwrap } from '../api';
 import { useAuth } from '../auth';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNote } from '../components/ErrorNote';
+import { PAGE_SIZE, Pager } from '../components/Pager';
 import { useAgents } from './agents';
 import { when } from './format';
 
@@ -13,9 +14,12 @@ export function Schedules() {
   const { can } = useAuth();
   const client = useQueryClient();
   const agents = useAgents();
+  const [offset, setOffset] = useState(0);
   const list = useQuery({
-    queryKey: ['schedules'],
-    queryFn: async () => unwrap(await api.GET('/v1/schedules', { params: { query: { limit: 500 } } })),
+    queryKey: ['schedules', offset],
+    placeholderData: keepPreviousData,
+    queryFn: async () =>
+      unwrap(await api.GET('/v1/schedules', { params: { query: { limit: PAGE_SIZE, offset } } })),
   });
   const refresh = () => client.invalidateQueries({ queryKey: ['schedules'] });
   const act = useMutation({
@@ -91,6 +95,15 @@ export function Schedules() {
             ))}
           </tbody>
         </table>
+      ) : null}
+      {list.data ? (
+        <Pager
+          label="Schedule pages"
+          offset={offset}
+          shown={list.data.data.length}
+          total={list.data.total}
+          onOffset={setOffset}
+        />
       ) : null}
       {can('write') ? <NewSchedule onCreated={refresh} /> : null}
     </section>

@@ -1,10 +1,11 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, Route, Routes } from 'react-router';
 import { api, unwrap } from '../api';
 import { useAuth } from '../auth';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNote } from '../components/ErrorNote';
+import { PAGE_SIZE, Pager } from '../components/Pager';
 import { KnowledgeBase } from '../ops/KnowledgeBase';
 import '../ops/ops.css';
 
@@ -22,9 +23,12 @@ export default function Knowledge() {
 function KbList() {
   const { can } = useAuth();
   const client = useQueryClient();
+  const [offset, setOffset] = useState(0);
   const kbs = useQuery({
-    queryKey: ['kbs'],
-    queryFn: async () => unwrap(await api.GET('/v1/knowledge-bases', { params: { query: { limit: 500 } } })),
+    queryKey: ['kbs', offset],
+    placeholderData: keepPreviousData,
+    queryFn: async () =>
+      unwrap(await api.GET('/v1/knowledge-bases', { params: { query: { limit: PAGE_SIZE, offset } } })),
   });
   const [name, setName] = useState('');
   const [kind, setKind] = useState<(typeof kinds)[number]>('domain');
@@ -70,6 +74,15 @@ function KbList() {
             ))}
           </tbody>
         </table>
+      ) : null}
+      {kbs.data ? (
+        <Pager
+          label="Knowledge base pages"
+          offset={offset}
+          shown={kbs.data.data.length}
+          total={kbs.data.total}
+          onOffset={setOffset}
+        />
       ) : null}
       {can('write') ? (
         <form

@@ -2,8 +2,9 @@ import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNote } from '../components/ErrorNote';
+import { Pager } from '../components/Pager';
 import { Chat } from '../features/playground/Chat';
-import { useAgents, useSessions } from '../features/playground/queries';
+import { SESSION_PAGE, useAgents, useSessions } from '../features/playground/queries';
 import '../components/ui.css';
 import '../features/playground/playground.css';
 
@@ -14,7 +15,8 @@ export default function Playground() {
   const agentId = params.get('agent') ?? '';
   const sessionId = params.get('session') ?? undefined;
   const agent = agents.data?.find((a) => a.id === agentId);
-  const sessions = useSessions(agentId);
+  const [sessionOffset, setSessionOffset] = useState(0);
+  const sessions = useSessions(agentId, sessionOffset);
   // Picking a session or a new chat starts a fresh conversation view; a session the chat itself
   // created only updates the address.
   const [view, setView] = useState(0);
@@ -47,6 +49,7 @@ export default function Playground() {
             value={agentId}
             onChange={(e) => {
               setParams(e.target.value ? { agent: e.target.value } : {});
+              setSessionOffset(0);
               setView((v) => v + 1);
             }}
           >
@@ -67,9 +70,9 @@ export default function Playground() {
               New chat
             </button>
             <ErrorNote error={sessions.error} />
-            {sessions.data?.length === 0 ? <p className="muted small">No earlier sessions.</p> : null}
+            {sessions.data?.total === 0 ? <p className="muted small">No earlier sessions.</p> : null}
             <ul>
-              {sessions.data?.map((s) => (
+              {sessions.data?.data.map((s) => (
                 <li key={s.id}>
                   <button
                     type="button"
@@ -85,6 +88,16 @@ export default function Playground() {
                 </li>
               ))}
             </ul>
+            {sessions.data ? (
+              <Pager
+                label="Session pages"
+                offset={sessionOffset}
+                shown={sessions.data.data.length}
+                total={sessions.data.total}
+                pageSize={SESSION_PAGE}
+                onOffset={setSessionOffset}
+              />
+            ) : null}
           </aside>
           <Chat
             key={`${agent.id}:${view}`}

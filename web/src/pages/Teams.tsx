@@ -5,7 +5,8 @@ import { api, unwrap } from '../api';
 import { useAuth } from '../auth';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNote } from '../components/ErrorNote';
-import { teamKeys, useAgents, useTeams } from '../features/teams/queries';
+import { Pager } from '../components/Pager';
+import { teamKeys, useAgents, useTeam, useTeams } from '../features/teams/queries';
 import { TeamEditor } from '../features/teams/TeamEditor';
 import '../components/ui.css';
 import '../features/teams/teams.css';
@@ -14,9 +15,12 @@ import '../features/teams/teams.css';
 export default function Teams() {
   const { can } = useAuth();
   const [params, setParams] = useSearchParams();
-  const teams = useTeams();
+  const [offset, setOffset] = useState(0);
+  const teams = useTeams(offset);
   const agents = useAgents();
-  const chosen = teams.data?.data.find((t) => t.id === params.get('team'));
+  const onPage = teams.data?.data.find((t) => t.id === params.get('team'));
+  const byId = useTeam(params.get('team'), Boolean(onPage) || !teams.data);
+  const chosen = onPage ?? byId.data;
   const [creating, setCreating] = useState(false);
   // A swarm's links are its members' handoffs: the editor starts again when they change.
   const handoffs =
@@ -36,7 +40,7 @@ export default function Teams() {
           </button>
         ) : null}
       </div>
-      <ErrorNote error={teams.error ?? agents.error} />
+      <ErrorNote error={teams.error ?? byId.error ?? agents.error} />
       {creating && agents.data ? (
         <NewTeam
           agents={agents.data}
@@ -72,6 +76,15 @@ export default function Teams() {
             </button>
           ))}
         </nav>
+      ) : null}
+      {teams.data ? (
+        <Pager
+          label="Team pages"
+          offset={offset}
+          shown={teams.data.data.length}
+          total={teams.data.total}
+          onOffset={setOffset}
+        />
       ) : null}
       {chosen && agents.data ? (
         <TeamEditor

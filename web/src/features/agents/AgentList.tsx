@@ -3,6 +3,7 @@ import { Link } from 'react-router';
 import { useAuth } from '../../auth';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
+import { Pager } from '../../components/Pager';
 import { PAGE, useAgentList } from './queries';
 
 type Source = 'basic' | 'template' | 'generated' | 'local';
@@ -117,27 +118,14 @@ export function AgentList() {
               </tbody>
             </table>
           </div>
-          <nav className="pager" aria-label="Agent pages">
-            <button
-              type="button"
-              className="secondary"
-              disabled={offset === 0}
-              onClick={() => setOffset(Math.max(0, offset - PAGE))}
-            >
-              Previous
-            </button>
-            <span>
-              {offset + 1}–{offset + page.data.length} of {page.total}
-            </span>
-            <button
-              type="button"
-              className="secondary"
-              disabled={offset + PAGE >= page.total}
-              onClick={() => setOffset(offset + PAGE)}
-            >
-              Next
-            </button>
-          </nav>
+          <Pager
+            label="Agent pages"
+            offset={offset}
+            shown={page.data.length}
+            total={page.total}
+            pageSize={PAGE}
+            onOffset={setOffset}
+          />
         </>
       ) : null}
     </section>

@@ -1,4 +1,4 @@
-import { useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { api, unwrap } from '../../api';
 
 export const playKeys = {
@@ -15,14 +15,23 @@ export function useAgents() {
   });
 }
 
-export function useSessions(agentId: string) {
+/** One page of the agent's sessions (newest first); the key's prefix is the agent's, so one invalidation refreshes every page. */
+export function useSessions(agentId: string, offset: number) {
   return useQuery({
-    queryKey: playKeys.sessions(agentId),
+    queryKey: [...playKeys.sessions(agentId), offset],
     enabled: Boolean(agentId),
+    placeholderData: keepPreviousData,
     queryFn: async () =>
-      unwrap(await api.GET('/v1/sessions', { params: { query: { agent_id: agentId, limit: 50 } } })).data,
+      unwrap(
+        await api.GET('/v1/sessions', {
+          params: { query: { agent_id: agentId, limit: SESSION_PAGE, offset } },
+        }),
+      ),
   });
 }
+
+/** Sessions per page of the sidebar. */
+export const SESSION_PAGE = 20;
 
 export function useMessages(sessionId: string | undefined, enabled: boolean) {
   return useQuery({

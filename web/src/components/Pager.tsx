@@ -1,0 +1,50 @@
+/** The page size of the console's offset-paged lists (agents, keys, tenants, MCP servers, …). */
+export const PAGE_SIZE = 25;
+
+/**
+ * Previous / Next over an offset-paged list route (`{ data, total, limit, offset }`): the one pager
+ * of the console, so every list past its first page reads the same. Nothing shows while one page
+ * holds everything.
+ */
+export function Pager({
+  label,
+  offset,
+  shown,
+  total,
+  pageSize = PAGE_SIZE,
+  onOffset,
+}: {
+  /** Names the navigation landmark, e.g. "API key pages". */
+  label: string;
+  offset: number;
+  /** Rows on this page. */
+  shown: number;
+  total: number;
+  pageSize?: number;
+  onOffset: (offset: number) => void;
+}) {
+  if (offset === 0 && total <= pageSize) return null;
+  return (
+    <nav className="pager" aria-label={label}>
+      <button
+        type="button"
+        className="secondary"
+        disabled={offset === 0}
+        onClick={() => onOffset(Math.max(0, offset - pageSize))}
+      >
+        Previous
+      </button>
+      <span>
+        {shown === 0 ? 0 : offset + 1}–{offset + shown} of {total}
+      </span>
+      <button
+        type="button"
+        className="secondary"
+        disabled={offset + pageSize >= total}
+        onClick={() => onOffset(offset + pageSize)}
+      >
+        Next
+      </button>
+    </nav>
+  );
+}
