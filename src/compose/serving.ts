@@ -23,9 +23,11 @@ export async function startServing(
   const role = config.fleet.role;
   const http = await buildHttp(services, log, role === 'worker' ? 'health' : 'all');
   closers.add('runtime, http, queue', async () => {
-    // Runs drain within runtime.drain_seconds (at most half the grace), then release their leases.
+    // New requests are refused (503, Retry-After) from the start of the drain. Runs drain within
+    // runtime.drain_seconds (at most half the grace), then release their leases.
+    http.drain.start();
     await runtime.stop(grace * 500);
-    await http.close();
+    await http.drain.close();
     // Most of the shutdown grace goes to running tasks; the rest is handed back, not lost.
     await services.queue?.stop(grace * 800);
   });

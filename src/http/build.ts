@@ -12,6 +12,7 @@ import { registerConsole } from './console.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerBackpressure } from './plugins/backpressure.ts';
 import { registerBodyParsing } from './plugins/body-parsing.ts';
+import { registerDrain } from './plugins/drain.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
 import { registerRouteTable } from './plugins/route-table.ts';
@@ -78,6 +79,7 @@ export async function buildHttp(
   app.decorate('openStreams', metrics.openStreams);
 
   registerRequestContext(app);
+  registerDrain(app);
   await registerServerSpans(app);
   registerErrorHandling(app, {
     storeRetryAfterSeconds: config.store.retry_after_seconds,

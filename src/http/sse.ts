@@ -140,7 +140,10 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
     res.destroy();
     close();
   }
+  // A drain ends the stream: its client resumes at another process with Last-Event-ID.
+  const untrack = request.server.drain?.track(close);
   function close() {
+    untrack?.();
     clearInterval(heartbeat);
     if (!controller.signal.aborted) controller.abort();
     if (!res.writableEnded) res.end();

@@ -97,7 +97,8 @@ export class RunStore {
    * Writes a run's progress in one statement, if this owner still holds it: counters, messages,
    * steps, events, and a new status when one is given (`input_required` or a terminal one, which
    * release the lease). Returns the written events, or undefined when the run is no longer ours.
-   * It also says whether runs wait behind this one, so ending a run costs no extra look-up.
+   * With a new status it also says whether runs wait behind this one, so ending a run costs no
+   * extra look-up.
    */
   async advance(a: Advance): Promise<Advanced | undefined> {
     const [row] = await this.db.query<{ ok: number; seqs: string[] | null; queued: boolean }>(
@@ -150,7 +151,9 @@ export class RunStore {
          returning seq
        )
        select (select count(*) from r)::int as ok, (select array_agg(seq) from ev) as seqs,
-              exists (select 1 from runs q, r where q.session_id = r.session_id and q.status = 'queued') as queued`,
+              -- Only an end (or a pause) lets a queued run start: a step looks nothing up.
+              $8::text is not null and exists (
+                select 1 from runs q, r where q.session_id = r.session_id and q.status = 'queued') as queued`,
       [
         a.runId,
         a.owner,
@@ -167,6 +170,8 @@ export class RunStore {
         JSON.stringify(a.events ?? []),
         a.release ?? false,
       ],
+      // Every step of every run: prepared once per connection on PostgreSQL, not planned each time.
+      { name: 'agentry_run_advance' },
     );
     if (!row || row.ok === 0) return undefined;
     return { events: withSeqs(a.events ?? [], row.seqs ?? []), queued: row.queued };

@@ -443,6 +443,8 @@ export async function rollingRestart(fleet: Fleet, agents: Agents, s: Sizes) {
   const load = backgroundLoad(fleet, agents.worker, 'deploy', deadline);
   const followed: Promise<Followed>[] = [];
   const stops: string[] = [];
+  /** Each process's exit code after its SIGTERM: a graceful stop exits 0. */
+  const exits: Array<{ name: string; code: number | null; signal: string | null }> = [];
   const order = [...fleet.procs];
   const started = Date.now();
   for (const proc of order) {
@@ -453,6 +455,7 @@ export async function rollingRestart(fleet: Fleet, agents: Agents, s: Sizes) {
     const t = Date.now();
     await fleet.stop(proc);
     stops.push(`${secs(Date.now() - t)} exit ${proc.child.exitCode}`);
+    exits.push({ name: proc.name, code: proc.child.exitCode, signal: proc.child.signalCode });
     await fleet.launch(proc.role, proc.name);
   }
   const rolledMs = Date.now() - started;
@@ -475,6 +478,7 @@ export async function rollingRestart(fleet: Fleet, agents: Agents, s: Sizes) {
     streams,
     redone: again,
     stops,
+    exits,
     rows: [
       {
         scenario: '5. rolling restart',

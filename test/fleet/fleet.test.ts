@@ -224,6 +224,15 @@ describe('a fleet: 2 api + 2 worker processes', {
     const ticks = tasks.map((t: { idempotency_key: string }) => t.idempotency_key);
     assert.equal(new Set(ticks).size, ticks.length, `a tick made two tasks: ${ticks.join(' ')}`);
     for (const t of ticks) assert.match(t, new RegExp(`^schedule:${made.body.id}:`));
+    // Each task is one tick of the schedule's grid (whole intervals from the first): a worker that
+    // fired off the grid, or fired a tick another had already moved past, would show here.
+    const at = ticks
+      .map((t: string) => Date.parse(t.slice(`schedule:${made.body.id}:`.length)))
+      .sort((x: number, y: number) => x - y);
+    for (const t of at) assert.equal((t - at[0]!) % 1000, 0, `off the 1 s grid: ${ticks.join(' ')}`);
+    assert.equal(new Set(at).size, at.length, `two tasks for one tick: ${ticks.join(' ')}`);
+    // Both workers were up throughout: "once" held across two schedulers, not one.
+    for (const w of workers) assert.equal((await fetch(`${w.url}/health/live`)).status, 200);
   });
 
   it('warm pool stats are summed over the fleet', async () => {

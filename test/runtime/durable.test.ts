@@ -249,6 +249,47 @@ describe('durable runs on postgres (a second process takes over)', {
     assert.match(again.body.error.message, /is completed, not interrupted/);
   });
 
+  it('cancels an interrupted run: the recorded call is shown with its arguments and never run again', async () => {
+    const from = upstream.seen.length;
+    const writes = backend.count('hold_write');
+    backend.hold('hold_write');
+    upstream.answer(askTools({ id: 'write_2', name: 'hold_write', args: { key: 'w2', note: 'once' } }));
+    await startA();
+    const runId = await chat({ name: 'writer-cancelled', tools: ['hold_write'] }, 'write w2');
+    await eventually(async () => (backend.count('hold_write') === writes + 1 ? true : undefined));
+    await kill(a);
+    backend.release('hold_write');
+    const stopped = await runOf(b.url, key, runId, (s) => s !== 'running');
+    assert.equal(stopped.status, 'interrupted');
+    assert.equal(stopped.error.message, 'interrupted during tool hold_write; not idempotent');
+    // What a person decides on: the call as the model asked for it, arguments and all.
+    assert.deepEqual(stopped.pending_tool_calls, [
+      { id: 'write_2', name: 'hold_write', arguments: { key: 'w2', note: 'once' } },
+    ]);
+    // An interrupted run's stream stays open: it goes on if the run is resumed.
+    const interrupted = (
+      await sse(`${b.url}/v1/runs/${runId}/stream`, { key, stop: (e) => e.event === 'interrupted' })
+    ).events;
+    assert.deepEqual(interrupted.find((e) => e.event === 'interrupted')?.data.tool_calls, [
+      { id: 'write_2', name: 'hold_write', arguments: { key: 'w2', note: 'once' } },
+    ]);
+
+    const cancelled = await call(b.url, key, 'POST', `/v1/runs/${runId}/cancel`, { reason: 'not wanted' });
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    assert.equal(cancelled.body.status, 'cancelled');
+    assert.deepEqual(cancelled.body.error, { code: 'cancelled', message: 'not wanted' });
+    const stream = await sse(`${b.url}/v1/runs/${runId}/stream`, { key });
+    assert.equal(stream.events.at(-1)!.event, 'session_end');
+    assert.equal(stream.events.at(-1)!.data.status, 'cancelled');
+    // Cancelled is final: no resume, no second cancel, and the write never ran a second time.
+    const resume = await call(b.url, key, 'POST', `/v1/runs/${runId}/resume`);
+    assert.equal(resume.status, 409);
+    const again = await call(b.url, key, 'POST', `/v1/runs/${runId}/cancel`);
+    assert.equal(again.status, 409);
+    assert.equal(backend.count('hold_write'), writes + 1);
+    assert.equal(requests(from).length, 1, 'the model is not asked again');
+  });
+
   it('keeps a run waiting for approval through a SIGKILL; another process approves it', async () => {
     upstream.answer(
       askTools({ id: 'file_1', name: 'write_file', args: { path: 'ok.txt', content: 'approved' } }),

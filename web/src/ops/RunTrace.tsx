@@ -4,6 +4,7 @@ import { Link, useParams } from 'react-router';
 import { ErrorNote } from '../components/ErrorNote';
 import { Code } from './Code';
 import { duration, pretty, usd, when } from './format';
+import { InterruptedRun } from './InterruptedRun';
 import { StatusBadge } from './StatusBadge';
 
 import { traceQuery } from './trace-query';
@@ -90,7 +91,9 @@ function Waterfall({ trace }: { trace: Trace }) {
           </>
         ) : null}
       </dl>
-      {run.error ? (
+      {run.status === 'interrupted' ? (
+        <InterruptedRun runId={run.id} message={run.error?.message ?? 'interrupted during a tool call'} />
+      ) : run.error ? (
         <div className="error" role="status">
           Run failed: {run.error.code}: {run.error.message}
         </div>

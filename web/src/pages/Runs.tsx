@@ -11,7 +11,15 @@ import { StatusBadge } from '../ops/StatusBadge';
 import '../ops/ops.css';
 import { TableWrap } from '../ops/Code';
 
-const statuses = ['queued', 'running', 'input_required', 'completed', 'failed', 'cancelled'] as const;
+const statuses = [
+  'queued',
+  'running',
+  'input_required',
+  'interrupted',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 type Status = (typeof statuses)[number];
 
 export default function Runs() {
