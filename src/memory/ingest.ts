@@ -73,7 +73,7 @@ const BATCH_EMBED_CHUNKS = 256;
  * Adds or replaces many documents: each is read and chunked on its own (a bad one fails alone), the
  * chunks of many documents are embedded together in calls of up to BATCH_EMBED_CHUNKS, and each
  * document is written in its own transaction, so one item's failure never undoes another's.
- * `onProgress` is called after each written group with the count of items done.
+ * `onProgress` is called after each written group with the counts of items done and failed so far.
  */
 export async function ingestBatch(
   deps: IngestDeps,
@@ -81,9 +81,14 @@ export async function ingestBatch(
   inputs: readonly IngestInput[],
   ctx: EmbedContext,
   who: Actor,
-  onProgress?: (done: number) => void,
+  onProgress?: (done: number, failed: number) => void | Promise<void>,
 ): Promise<BatchItemResult[]> {
   const results: BatchItemResult[] = [];
+  const report = () =>
+    onProgress?.(
+      results.length,
+      results.reduce((n, r) => n + (r.ok ? 0 : 1), 0),
+    );
   const fail = (index: number, err: unknown) =>
     results.push({ index, source: inputs[index]!.source, ok: false, error: asAppError(err) });
   let group: { index: number; p: Prepared }[] = [];
@@ -108,7 +113,7 @@ export async function ingestBatch(
         }
       } catch (err) {
         for (const g of todo) fail(g.index, err);
-        onProgress?.(results.length);
+        await report();
         return;
       }
     }
@@ -129,7 +134,7 @@ export async function ingestBatch(
         return out;
       });
       results.push(...written);
-      onProgress?.(results.length);
+      await report();
       return;
     } catch {}
     for (const g of todo) {
@@ -144,7 +149,7 @@ export async function ingestBatch(
         fail(g.index, err);
       }
     }
-    onProgress?.(results.length);
+    await report();
   };
   for (const [index, input] of inputs.entries()) {
     try {

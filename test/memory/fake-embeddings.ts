@@ -31,6 +31,10 @@ export function fakeEmbedding(text: string): number[] {
 export class FakeEmbeddings {
   url = '';
   inputs = 0;
+  /** Requests answered or under way: a batch ingest should make few. */
+  requests = 0;
+  /** Called with each request's number (from 1) before it is answered; a returned promise holds the answer. */
+  beforeAnswer?: (n: number) => Promise<void> | void;
   /** When set, every request fails with this status. */
   failWith?: number;
   private server?: Server;
@@ -39,6 +43,8 @@ export class FakeEmbeddings {
     this.server = createServer(async (req, res) => {
       let raw = '';
       for await (const chunk of req) raw += chunk;
+      this.requests += 1;
+      await this.beforeAnswer?.(this.requests);
       if (this.failWith) {
         res.writeHead(this.failWith, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { message: 'failing on purpose', type: 'server_error' } }));
