@@ -81,16 +81,20 @@ export class FakeEmbeddings {
 
 /**
  * A test server whose embeddings are `emb/concept` through the model gateway, served by `upstream`
- * (started here). Closing the server closes the upstream too.
+ * (started here), with any other `memory` settings. Closing the server closes the upstream too.
  */
-export async function serverWithEmbeddings(store: StoreKind, upstream: FakeEmbeddings): Promise<TestServer> {
+export async function serverWithEmbeddings(
+  store: StoreKind,
+  upstream: FakeEmbeddings,
+  memory: Record<string, unknown> = {},
+): Promise<TestServer> {
   await upstream.start();
   const s = await startServer(store, {
     models: {
       providers: { emb: { type: 'openai', base_url: `${upstream.url}/v1` } },
       retries: { max: 0 },
     },
-    memory: { embeddings: { provider: 'gateway', model: 'emb/concept' } },
+    memory: { ...memory, embeddings: { provider: 'gateway', model: 'emb/concept' } },
   });
   const closeServer = s.close;
   s.close = async () => {
