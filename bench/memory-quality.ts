@@ -7,7 +7,7 @@
  * or two). Hybrid is measured against its better list, the floor it must reach; `rrf 1:1` is
  * hybrid as it was before (equal-weight rank fusion).
  *
- *   npm run eval:memory [-- --episodes s01_e23,s02_e24]
+ *   npm run eval:memory [-- --episodes s01_e23,s02_e24] [--boosts]
  */
 import { parseArgs } from 'node:util';
 import { migrate } from '../src/db/migrate.ts';
@@ -22,7 +22,11 @@ import {
   type Scores,
   type VariantScores,
 } from '../test/helpers/retrieval-quality.ts';
+import { boostVariants } from './ranking-boosts.ts';
 
+const { values } = parseArgs({
+  options: { episodes: { type: 'string' }, boosts: { type: 'boolean', default: false } },
+});
 // The three modes as configured, then equal-weight rank fusion: hybrid as it was before score fusion.
 const variants = [
   ...defaultVariants,
@@ -30,8 +34,9 @@ const variants = [
     name: 'rrf 1:1',
     search: { mode: 'hybrid' as const, fusion: 'rrf' as const, weights: { text: 1, vector: 1 } },
   },
+  // Proper-noun and phrase boosts over the ten hits, measured before any is built in (--boosts).
+  ...(values.boosts ? boostVariants : []),
 ];
-const { values } = parseArgs({ options: { episodes: { type: 'string' } } });
 const db = await PgliteDb.open('memory://');
 await migrate(db);
 const embedder = new OfflineEmbedder();
