@@ -7,7 +7,10 @@
  * or two). Hybrid is measured against its better list, the floor it must reach; `rrf 1:1` is
  * hybrid as it was before (equal-weight rank fusion).
  *
- *   npm run eval:memory [-- --episodes s01_e23,s02_e24]
+ *   npm run eval:memory [-- --episodes s01_e23,s02_e24] [--boosts] [--before DIR]
+ *
+ * `--before DIR` runs the same evaluation on another checkout's code first (bench/before.ts) and
+ * ends with a before → after table of each variant both ran.
  */
 import { parseArgs } from 'node:util';
 import { migrate } from '../src/db/migrate.ts';
@@ -22,7 +25,16 @@ import {
   type Scores,
   type VariantScores,
 } from '../test/helpers/retrieval-quality.ts';
+import { runOtherCheckout } from './before.ts';
+import { boostVariants } from './ranking-boosts.ts';
 
+const { values } = parseArgs({
+  options: {
+    episodes: { type: 'string' },
+    boosts: { type: 'boolean', default: false },
+    before: { type: 'string' },
+  },
+});
 // The three modes as configured, then equal-weight rank fusion: hybrid as it was before score fusion.
 const variants = [
   ...defaultVariants,
@@ -30,8 +42,9 @@ const variants = [
     name: 'rrf 1:1',
     search: { mode: 'hybrid' as const, fusion: 'rrf' as const, weights: { text: 1, vector: 1 } },
   },
+  // Proper-noun and phrase boosts over the ten hits, measured before any is built in (--boosts).
+  ...(values.boosts ? boostVariants : []),
 ];
-const { values } = parseArgs({ options: { episodes: { type: 'string' } } });
 const db = await PgliteDb.open('memory://');
 await migrate(db);
 const embedder = new OfflineEmbedder();
@@ -76,6 +89,13 @@ function print(title: string, rows: VariantScores[]) {
   );
 }
 
+type Summary = { variant: string; hit5: number; recall5: number; mrr: number };
+const before = values.before
+  ? (runOtherCheckout(values.before, 'bench/memory-quality.ts', process.argv.slice(2)) as Record<
+      'friendsqa' | 'notes',
+      Summary[]
+    >)
+  : undefined;
 const friends = friendsqaSets(undefined, { episodes: values.episodes?.split(',') });
 const friendsRows = await score(friends);
 const notesRows = await score([notesSet]);
@@ -83,6 +103,22 @@ await db.close();
 print(`FriendsQA subset (episodes ${friends.map((s) => s.name.slice(10)).join(', ')})`, friendsRows);
 print('Notes set (40 paraphrased questions)', notesRows);
 console.log(`${Math.round((performance.now() - started) / 1000)} s`);
+if (before) {
+  const f3 = (x: number) => x.toFixed(3);
+  for (const [set, rows] of [
+    ['friendsqa', friendsRows],
+    ['notes', notesRows],
+  ] as const) {
+    console.log(`\n${set}, ${values.before} → this checkout: hit@5, recall@5, MRR`);
+    for (const r of rows) {
+      const b = before[set].find((x) => x.variant === r.variant);
+      if (b)
+        console.log(
+          `${r.variant.padEnd(10)} ${(['hit5', 'recall5', 'mrr'] as const).map((k) => `${f3(b[k])} → ${f3(r.all[k])}`).join('   ')}`,
+        );
+    }
+  }
+}
 const summary = (rows: VariantScores[]) => rows.map((r) => ({ variant: r.variant, ran: r.ran, ...r.all }));
 console.log(
   JSON.stringify({ bench: 'memory-quality', friendsqa: summary(friendsRows), notes: summary(notesRows) }),

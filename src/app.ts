@@ -218,6 +218,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       network: options.network,
       a2aRemotes: toolset.a2aRemotes,
     });
+    // Background batch ingests finish before the store closes (closers run newest first).
+    closers.add('memory ingests', () => memory.ingests.settle());
     storeHealth(health, db, bus);
 
     // Vector search off is a choice, not a fault: the component stays `ok` and says how to turn it on.

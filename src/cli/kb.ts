@@ -40,12 +40,19 @@ async function findKb(client: ApiClient, ref: string): Promise<KnowledgeBase | u
   return undefined;
 }
 
-/** One line redrawn in place on a terminal: `[#####.....] 12/40 path`. Silent when stderr is not a TTY. */
+/**
+ * Progress after each batch: on a terminal one line redrawn in place (`[#####.....] 12/40 path`);
+ * otherwise (a log, a CI job) one plain line per batch on stderr, `ingested 100/250 files`.
+ */
 function progressBar(total: number) {
   const tty = process.stderr.isTTY;
   return {
-    tick(done: number, label: string) {
-      if (!tty) return;
+    tick(done: number, label: string, last = false) {
+      if (!tty) {
+        // The closing redraw repeats the last batch's count: a log needs it once.
+        if (!last) process.stderr.write(`ingested ${done}/${total} files\n`);
+        return;
+      }
       const width = 30;
       const filled = total === 0 ? width : Math.round((done / total) * width);
       const text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${label}`;
@@ -174,7 +181,7 @@ async function ingestFolder(kbRef: string, folder: string, options: IngestOption
   await send();
   // Files the server refused are known only after their batch: the list reads in folder order.
   summary.skipped.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file));
-  bar.tick(files.length, 'done');
+  bar.tick(files.length, 'done', true);
   bar.end();
   print(options.json, summary, () => formatSummary(summary));
 }

@@ -4153,10 +4153,12 @@ export interface paths {
             };
         };
         put?: never;
-        /** Add or replace a document (JSON with `content` or `content_base64`, or a multipart `file`), or many at once (a JSON array or NDJSON of such documents, each with its own result); an unchanged one is left as it is */
+        /** Add or replace a document (JSON with `content` or `content_base64`, or a multipart `file`), or many at once (a JSON array or NDJSON of such documents, each with its own result); an unchanged one is left as it is. With `async=true` a batch answers 202 at once with an ingest to follow at /ingests/{ingestId} */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    async?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     id: string;
@@ -4268,6 +4270,64 @@ export interface paths {
                             };
                             /** @enum {string} */
                             status: "created" | "updated" | "unchanged";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created_at: string;
+                            done: number;
+                            error: string | null;
+                            failed: number;
+                            finished_at: string | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            knowledge_base_id: string;
+                            result: {
+                                created: number;
+                                data: {
+                                    document?: {
+                                        bytes: number;
+                                        chunk_count: number;
+                                        content_hash: string;
+                                        created_at: string;
+                                        /** @enum {string} */
+                                        format: "text" | "markdown" | "html" | "json" | "pdf";
+                                        /** Format: uuid */
+                                        id: string;
+                                        /** Format: uuid */
+                                        knowledge_base_id: string;
+                                        metadata: {
+                                            [key: string]: unknown;
+                                        };
+                                        source: string;
+                                        title: string;
+                                        updated_at: string;
+                                    };
+                                    error?: {
+                                        code: string;
+                                        details?: unknown;
+                                        message: string;
+                                    };
+                                    index: number;
+                                    source: string | null;
+                                    /** @enum {string} */
+                                    status: "created" | "updated" | "unchanged" | "failed";
+                                }[];
+                                failed: number;
+                                unchanged: number;
+                                updated: number;
+                            } | null;
+                            /** @enum {string} */
+                            status: "running" | "succeeded" | "failed";
+                            total: number;
+                            updated_at: string;
                         };
                     };
                 };
@@ -4581,6 +4641,158 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/knowledge-bases/{id}/ingests/{ingestId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A background batch ingest: items done and failed so far, and per-item results once finished */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    ingestId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created_at: string;
+                            done: number;
+                            error: string | null;
+                            failed: number;
+                            finished_at: string | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            knowledge_base_id: string;
+                            result: {
+                                created: number;
+                                data: {
+                                    document?: {
+                                        bytes: number;
+                                        chunk_count: number;
+                                        content_hash: string;
+                                        created_at: string;
+                                        /** @enum {string} */
+                                        format: "text" | "markdown" | "html" | "json" | "pdf";
+                                        /** Format: uuid */
+                                        id: string;
+                                        /** Format: uuid */
+                                        knowledge_base_id: string;
+                                        metadata: {
+                                            [key: string]: unknown;
+                                        };
+                                        source: string;
+                                        title: string;
+                                        updated_at: string;
+                                    };
+                                    error?: {
+                                        code: string;
+                                        details?: unknown;
+                                        message: string;
+                                    };
+                                    index: number;
+                                    source: string | null;
+                                    /** @enum {string} */
+                                    status: "created" | "updated" | "unchanged" | "failed";
+                                }[];
+                                failed: number;
+                                unchanged: number;
+                                updated: number;
+                            } | null;
+                            /** @enum {string} */
+                            status: "running" | "succeeded" | "failed";
+                            total: number;
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: unknown;
+                                message: string;
+                            };
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;

@@ -39,3 +39,27 @@ export async function writeJournal(db: Queryable, who: Actor, entry: JournalEntr
 }
 
 export const systemActor = (tenantId: string): Actor => ({ tenantId, actor: 'system' });
+
+/** Many journal rows in one statement (a batch's documents), in the same transaction as the change. */
+export async function writeJournalMany(
+  db: Queryable,
+  who: Actor,
+  entries: readonly JournalEntry[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  await db.query(
+    `insert into journal (id, tenant_id, actor, action, target, request_id, trace_id, data)
+     select e.id, $1, $2, e.action, e.target, $3, $4, e.data
+       from unnest($5::uuid[], $6::text[], $7::text[], $8::jsonb[]) as e(id, action, target, data)`,
+    [
+      who.tenantId,
+      who.actor,
+      who.requestId ?? null,
+      who.traceId ?? null,
+      entries.map(() => newId()),
+      entries.map((e) => e.action),
+      entries.map((e) => e.target ?? null),
+      entries.map((e) => JSON.stringify(e.data ?? {})),
+    ],
+  );
+}

@@ -7,6 +7,7 @@ import { type ChunkOptions, chunkSections } from './chunk.ts';
 import type { EmbedContext, Embedder } from './embeddings.ts';
 import { normalise } from './embeddings.ts';
 import { type Format, formatOfName, parseDocumentBytes } from './formats.ts';
+import { insertChunks, writeGroup } from './ingest-write.ts';
 import { type DocumentRow, documentSelect, type KbRecord, toDocument } from './knowledge-bases.ts';
 import type { IngestResult } from './schema.ts';
 import { chunksWritten } from './upkeep.ts';
@@ -73,7 +74,7 @@ const BATCH_EMBED_CHUNKS = 256;
  * Adds or replaces many documents: each is read and chunked on its own (a bad one fails alone), the
  * chunks of many documents are embedded together in calls of up to BATCH_EMBED_CHUNKS, and each
  * document is written in its own transaction, so one item's failure never undoes another's.
- * `onProgress` is called after each written group with the count of items done.
+ * `onProgress` is called after each written group with the counts of items done and failed so far.
  */
 export async function ingestBatch(
   deps: IngestDeps,
@@ -81,9 +82,14 @@ export async function ingestBatch(
   inputs: readonly IngestInput[],
   ctx: EmbedContext,
   who: Actor,
-  onProgress?: (done: number) => void,
+  onProgress?: (done: number, failed: number) => void | Promise<void>,
 ): Promise<BatchItemResult[]> {
   const results: BatchItemResult[] = [];
+  const report = () =>
+    onProgress?.(
+      results.length,
+      results.reduce((n, r) => n + (r.ok ? 0 : 1), 0),
+    );
   const fail = (index: number, err: unknown) =>
     results.push({ index, source: inputs[index]!.source, ok: false, error: asAppError(err) });
   let group: { index: number; p: Prepared }[] = [];
@@ -108,7 +114,7 @@ export async function ingestBatch(
         }
       } catch (err) {
         for (const g of todo) fail(g.index, err);
-        onProgress?.(results.length);
+        await report();
         return;
       }
     }
@@ -118,18 +124,26 @@ export async function ingestBatch(
       const dims = todo.find((g) => g.p.embeddings?.[0])?.p.embeddings?.[0]?.length;
       if (dims) await deps.vectors.prepare(dims, groupRows);
       const written = await deps.db.transaction(async (tx) => {
-        const out: BatchItemResult[] = [];
-        for (const g of todo)
-          out.push({
-            index: g.index,
-            source: g.p.input.source,
+        const docs = await writeGroup(
+          tx,
+          deps.vectors,
+          kb,
+          todo.map((g) => g.p),
+          deps.embedder?.id ?? null,
+          who,
+        );
+        return docs.map(
+          (result, i): BatchItemResult => ({
+            index: todo[i]!.index,
+            source: todo[i]!.p.input.source,
             ok: true,
-            result: await writePrepared(deps, kb, g.p, who, tx),
-          });
-        return out;
+            result,
+          }),
+        );
       });
+      chunksWritten(deps.db, groupRows);
       results.push(...written);
-      onProgress?.(results.length);
+      await report();
       return;
     } catch {}
     for (const g of todo) {
@@ -144,11 +158,12 @@ export async function ingestBatch(
         fail(g.index, err);
       }
     }
-    onProgress?.(results.length);
+    await report();
   };
+  const known = await existingDocuments(deps.db, kb, inputs);
   for (const [index, input] of inputs.entries()) {
     try {
-      const p = await prepareDocument(deps, kb, input);
+      const p = await prepareDocument(deps, kb, input, known.get(input.source) ?? null);
       if (p.unchanged) {
         results.push({ index, source: input.source, ok: true, result: p.unchanged });
         continue;
@@ -178,7 +193,30 @@ function asAppError(err: unknown): AppError {
   return new AppError('internal', err instanceof Error ? err.message : String(err));
 }
 
-async function prepareDocument(deps: IngestDeps, kb: KbRecord, input: IngestInput): Promise<Prepared> {
+/** The stored documents of a batch's sources, read 1,000 sources per statement instead of one each. */
+async function existingDocuments(
+  db: Db,
+  kb: KbRecord,
+  inputs: readonly IngestInput[],
+): Promise<Map<string, DocumentRow>> {
+  const out = new Map<string, DocumentRow>();
+  for (let i = 0; i < inputs.length; i += 1000) {
+    const rows = await db.query<DocumentRow>(
+      `${documentSelect} where d.knowledge_base_id = $1 and d.source = any($2::text[])`,
+      [kb.id, inputs.slice(i, i + 1000).map((d) => d.source)],
+    );
+    for (const r of rows) out.set(r.source, r);
+  }
+  return out;
+}
+
+/** `known`: the stored document as a batch read it beforehand (null: none), or undefined to read it here. */
+async function prepareDocument(
+  deps: IngestDeps,
+  kb: KbRecord,
+  input: IngestInput,
+  known?: DocumentRow | null,
+): Promise<Prepared> {
   const { db, embedder, chunking } = deps;
   if (input.bytes.length > deps.maxBytes)
     throw new AppError(
@@ -191,10 +229,15 @@ async function prepareDocument(deps: IngestDeps, kb: KbRecord, input: IngestInpu
     .update(`\0${format}\0${chunking.maxChars}/${chunking.overlapChars}\0${embedder?.id ?? 'none'}`)
     .digest('hex');
 
-  const [existing] = await db.query<DocumentRow>(
-    `${documentSelect} where d.knowledge_base_id = $1 and d.source = $2`,
-    [kb.id, input.source],
-  );
+  const existing =
+    known !== undefined
+      ? (known ?? undefined)
+      : (
+          await db.query<DocumentRow>(`${documentSelect} where d.knowledge_base_id = $1 and d.source = $2`, [
+            kb.id,
+            input.source,
+          ])
+        )[0];
   const sameMeta = existing && canonical(existing.metadata) === canonical(input.metadata);
   if (
     existing &&
@@ -217,19 +260,11 @@ async function prepareDocument(deps: IngestDeps, kb: KbRecord, input: IngestInpu
   return { input, existing, format, hash, title, chunks };
 }
 
-/** Writes one prepared document in its own transaction, or inside `outer` when given (a batch's group). */
-async function writePrepared(
-  deps: IngestDeps,
-  kb: KbRecord,
-  p: Prepared,
-  who: Actor,
-  outer?: Queryable,
-): Promise<IngestResult> {
+/** Writes one prepared document in its own transaction (a batch's group is written by `writeGroup`). */
+async function writePrepared(deps: IngestDeps, kb: KbRecord, p: Prepared, who: Actor): Promise<IngestResult> {
   const { db, vectors, embedder } = deps;
   const { input, existing, format, hash, title, chunks, embeddings } = p;
-  // Inside a batch's transaction the batch prepared the store first: on PGlite's one connection a
-  // query outside the transaction would wait for it forever.
-  if (embeddings?.[0] && !outer) await vectors.prepare(embeddings[0].length, embeddings.length);
+  if (embeddings?.[0]) await vectors.prepare(embeddings[0].length, embeddings.length);
 
   try {
     const result = await writeDocument();
@@ -243,7 +278,7 @@ async function writePrepared(
   }
 
   function writeDocument(): Promise<IngestResult> {
-    return outer ? write(outer) : db.transaction(write);
+    return db.transaction(write);
   }
 
   function write(tx: Queryable): Promise<IngestResult> {
@@ -282,35 +317,13 @@ async function writePrepared(
           ],
         );
       }
-      // One statement per 1,000 chunks: arrays as parameters, so the SQL text never changes (the
-      // vector column and its type are one of the two fixed pairs a VectorStore has).
-      const { column, sqlType } = vectors;
-      for (let i = 0; i < chunks.length; i += 1000) {
-        const part = chunks.slice(i, i + 1000);
-        const vecs = embeddings?.slice(i, i + 1000).map((v) => vectors.literal(v)) ?? part.map(() => null);
-        await tx.query(
-          `insert into chunks (id, tenant_id, knowledge_base_id, document_id, position, heading_path, content, tsv,
-                             embedding_dims, embedding_model, ${column})
-         select c.id, $1, $2, $3, c.position, coalesce((select array_agg(h) from jsonb_array_elements_text(c.headings) h), '{}'),
-                c.content,
-                setweight(to_tsvector('english', (select coalesce(string_agg(h, ' '), '') from jsonb_array_elements_text(c.headings) h)), 'A')
-                  || to_tsvector('english', c.content),
-                $9::int, $10::text, c.vec::${sqlType}
-           from unnest($4::uuid[], $5::int[], $6::jsonb[], $7::text[], $8::text[]) as c(id, position, headings, content, vec)`,
-          [
-            kb.tenant_id,
-            kb.id,
-            docId,
-            part.map(() => newId()),
-            part.map((c) => c.position),
-            part.map((c) => JSON.stringify(c.headingPath)),
-            part.map((c) => c.content),
-            vecs,
-            embeddings?.[0]?.length ?? null,
-            embeddings ? (embedder?.id ?? null) : null,
-          ],
-        );
-      }
+      await insertChunks(
+        tx,
+        vectors,
+        kb,
+        chunks.map((chunk, j) => ({ docId, chunk, vec: embeddings?.[j] ?? null })),
+        embedder?.id ?? null,
+      );
       await tx.query('update knowledge_bases set revision = revision + 1, updated_at = now() where id = $1', [
         kb.id,
       ]);

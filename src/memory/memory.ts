@@ -3,6 +3,7 @@ import type { Actor } from '../events/journal.ts';
 import type { ChunkOptions } from './chunk.ts';
 import type { EmbedContext, Embedder } from './embeddings.ts';
 import { type BatchItemResult, type IngestInput, ingestBatch, ingestDocument } from './ingest.ts';
+import { IngestJobs } from './ingest-jobs.ts';
 import { KnowledgeBaseService } from './knowledge-bases.ts';
 import type { IngestResult, SearchInput, SearchResult } from './schema.ts';
 import { type FusionConfig, searchKnowledgeBase, VECTOR_OFF_HOW } from './search.ts';
@@ -23,6 +24,8 @@ export interface MemoryOptions {
 /** The memory module's front: knowledge bases, ingestion and hybrid search, for HTTP and CLI alike. */
 export class Memory {
   readonly knowledgeBases: KnowledgeBaseService;
+  /** Batch ingests running in the background, with their progress in the store. */
+  readonly ingests: IngestJobs;
 
   private constructor(
     private readonly db: Db,
@@ -30,6 +33,7 @@ export class Memory {
     private readonly options: MemoryOptions,
   ) {
     this.knowledgeBases = new KnowledgeBaseService(db);
+    this.ingests = new IngestJobs(db);
   }
 
   static async open(db: Db, options: MemoryOptions): Promise<Memory> {
@@ -68,7 +72,7 @@ export class Memory {
     inputs: readonly IngestInput[],
     ctx: EmbedContext,
     who: Actor,
-    onProgress?: (done: number) => void,
+    onProgress?: (done: number, failed: number) => void | Promise<void>,
   ): Promise<BatchItemResult[]> {
     const kb = await this.knowledgeBases.record(tenantId, kbRef);
     return ingestBatch(this.ingestDeps(), kb, inputs, ctx, who, onProgress);

@@ -137,6 +137,26 @@ export const batchResultSchema = z.object({
 });
 export type BatchResult = z.infer<typeof batchResultSchema>;
 
+/**
+ * A batch ingest running in the background (`?async=true`): items done and failed so far, moved
+ * after every written group, and the per-item results (as the batch route's answer) once finished.
+ * `failed` as a status means the ingest itself stopped; items that fail alone leave it `succeeded`.
+ */
+export const ingestJobSchema = z.object({
+  id: z.uuid(),
+  knowledge_base_id: z.uuid(),
+  status: z.enum(['running', 'succeeded', 'failed']),
+  total: z.number().int(),
+  done: z.number().int(),
+  failed: z.number().int(),
+  error: z.string().nullable(),
+  result: batchResultSchema.nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  finished_at: z.string().nullable(),
+});
+export type IngestJob = z.infer<typeof ingestJobSchema>;
+
 export const searchBody = z
   .object({
     query: z.string().trim().min(1).max(4000),

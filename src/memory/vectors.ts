@@ -231,18 +231,17 @@ class PgVectorStore implements VectorStore {
     const dims = vector.length;
     await this.ready(dims);
     await this.session();
-    // Ranks in the index's order: computing each distance again reads every vector back from TOAST
-    // (about 1.5 ms for 50 rows in PGlite), so only score fusion asks, and for its first 20. The order
-    // is exact within the first `ef_search` rows; past them (a filtered scan that goes on walking)
-    // pgvector's relaxed order may swap close neighbours, which is as approximate as HNSW itself.
-    const sim = similarity
-      ? `, 1 - (embedding_vec::vector(${dims}) <=> ${QUERY_VECTOR(p.vector, dims)}) as similarity`
-      : '';
-    const sql = `select id, row_number() over () as ord${similarity ? ', similarity' : ''} from (
-        select id${sim} from chunks
+    // Ranks in the index's order. The distance is written once, as the order key, and the similarity
+    // derived from it outside, so the plan evaluates one distance expression per row (the index scan's
+    // output) and casts the query vector once (a constant by then). Only score fusion asks for it, for
+    // its first 20 rows. The order is exact within the first `ef_search` rows; past them (a filtered
+    // scan that goes on walking) pgvector's relaxed order may swap close neighbours, which is as
+    // approximate as HNSW itself.
+    const sql = `select id, row_number() over () as ord${similarity ? ', 1 - distance as similarity' : ''} from (
+        select id, embedding_vec::vector(${dims}) <=> ${QUERY_VECTOR(p.vector, dims)} as distance from chunks
          where embedding_dims = ${dims} and knowledge_base_id = ${p.kb} and tenant_id = ${p.tenant}
            and (${p.docs}::uuid[] is null or document_id = any(${p.docs}::uuid[]))
-         order by embedding_vec::vector(${dims}) <=> ${QUERY_VECTOR(p.vector, dims)}
+         order by distance
          limit ${p.limit}) nearest`;
     return { sql, vectorParam: queryVectorParam(vector) };
   }
@@ -254,12 +253,12 @@ class PgVectorStore implements VectorStore {
     // The cast and the `embedding_dims` predicate repeat the index definition so the planner uses it.
     // A filtered HNSW scan keeps walking the graph until it has enough rows (pgvector iterative scans).
     const v = QUERY_VECTOR('$1', dims);
-    const sql = `select id, 1 - (embedding_vec::vector(${dims}) <=> ${v}) as similarity
-        from chunks
-       where embedding_dims = ${dims} and knowledge_base_id = $2 and tenant_id = $3
-         and ($5::uuid[] is null or document_id = any($5::uuid[]))
-       order by embedding_vec::vector(${dims}) <=> ${v}
-       limit $4`;
+    const sql = `select id, 1 - distance as similarity from (
+        select id, embedding_vec::vector(${dims}) <=> ${v} as distance from chunks
+         where embedding_dims = ${dims} and knowledge_base_id = $2 and tenant_id = $3
+           and ($5::uuid[] is null or document_id = any($5::uuid[]))
+         order by distance
+         limit $4) nearest`;
     const params = [queryVectorParam(q.vector), q.kbId, q.tenantId, q.limit, docs];
     let rows: { id: string; similarity: number }[];
     if (this.db.kind === 'pglite') {

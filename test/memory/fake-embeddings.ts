@@ -31,6 +31,10 @@ export function fakeEmbedding(text: string): number[] {
 export class FakeEmbeddings {
   url = '';
   inputs = 0;
+  /** Requests answered or under way: a batch ingest should make few. */
+  requests = 0;
+  /** Called with each request's number (from 1) before it is answered; a returned promise holds the answer. */
+  beforeAnswer?: (n: number) => Promise<void> | void;
   /** When set, every request fails with this status. */
   failWith?: number;
   private server?: Server;
@@ -39,6 +43,8 @@ export class FakeEmbeddings {
     this.server = createServer(async (req, res) => {
       let raw = '';
       for await (const chunk of req) raw += chunk;
+      this.requests += 1;
+      await this.beforeAnswer?.(this.requests);
       if (this.failWith) {
         res.writeHead(this.failWith, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { message: 'failing on purpose', type: 'server_error' } }));
@@ -75,16 +81,20 @@ export class FakeEmbeddings {
 
 /**
  * A test server whose embeddings are `emb/concept` through the model gateway, served by `upstream`
- * (started here). Closing the server closes the upstream too.
+ * (started here), with any other `memory` settings. Closing the server closes the upstream too.
  */
-export async function serverWithEmbeddings(store: StoreKind, upstream: FakeEmbeddings): Promise<TestServer> {
+export async function serverWithEmbeddings(
+  store: StoreKind,
+  upstream: FakeEmbeddings,
+  memory: Record<string, unknown> = {},
+): Promise<TestServer> {
   await upstream.start();
   const s = await startServer(store, {
     models: {
       providers: { emb: { type: 'openai', base_url: `${upstream.url}/v1` } },
       retries: { max: 0 },
     },
-    memory: { embeddings: { provider: 'gateway', model: 'emb/concept' } },
+    memory: { ...memory, embeddings: { provider: 'gateway', model: 'emb/concept' } },
   });
   const closeServer = s.close;
   s.close = async () => {

@@ -156,3 +156,39 @@ describe('agentry kb ingest, human summary', () => {
     );
   });
 });
+
+describe('agentry kb ingest progress', () => {
+  let s: TestServer;
+  let folder: ReturnType<typeof tempDir>;
+  before(async () => {
+    s = await startServer('pglite');
+    folder = tempDir('agentry-kb-progress-');
+    for (let i = 0; i < 250; i++)
+      writeFileSync(path.join(folder.dir, `turn-${String(i).padStart(3, '0')}.txt`), `turn ${i}`);
+  });
+  after(async () => {
+    await s.close();
+    folder.remove();
+  });
+
+  it('sends files in batches of 100 and says after each batch how far it is, one line each off a terminal', async () => {
+    const r = await runCli([
+      'kb',
+      'ingest',
+      'turns',
+      folder.dir,
+      '--kind',
+      'domain',
+      '--url',
+      s.url,
+      '--api-key',
+      s.adminKey,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.stderr.split('\n').filter((l) => l.startsWith('ingested ')),
+      ['ingested 100/250 files', 'ingested 200/250 files', 'ingested 250/250 files'],
+    );
+    assert.match(r.stdout, /^turns: 250 files, 250 created/);
+  });
+});

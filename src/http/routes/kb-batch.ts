@@ -1,8 +1,18 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import type { IngestInput } from '../../memory/ingest.ts';
 import type { Memory } from '../../memory/memory.ts';
-import { type BatchResult, ingestJsonBody, MAX_BATCH_DOCUMENTS } from '../../memory/schema.ts';
+import {
+  type BatchResult,
+  type IngestJob,
+  ingestJobSchema,
+  ingestJsonBody,
+  MAX_BATCH_DOCUMENTS,
+} from '../../memory/schema.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { authErrors } from './common.ts';
 
 /**
  * Batch ingest for `POST /v1/knowledge-bases/{id}/documents`: a JSON array of documents, or NDJSON
@@ -66,6 +76,16 @@ function readItem(raw: unknown, index: number): Item {
   };
 }
 
+/** An empty batch is 400, one over MAX_BATCH_DOCUMENTS 413: checked before anything is read or started. */
+export function checkBatchSize(body: unknown[]): void {
+  if (body.length === 0) throw new AppError('validation_error', 'the batch is empty');
+  if (body.length > MAX_BATCH_DOCUMENTS)
+    throw new AppError(
+      'payload_too_large',
+      `${body.length} documents in one batch; send at most ${MAX_BATCH_DOCUMENTS} per request`,
+    );
+}
+
 /** Ingests a batch body (already parsed to an array) and builds the per-item response. */
 export async function ingestBatchBody(
   memory: Memory,
@@ -75,14 +95,11 @@ export async function ingestBatchBody(
     kbId: string;
     ctx: Parameters<Memory['ingestMany']>[3];
     who: Parameters<Memory['ingestMany']>[4];
+    /** Items done and failed so far, after each written group (items refused before any write count from the start). */
+    onProgress?: (done: number, failed: number) => void | Promise<void>;
   },
 ): Promise<BatchResult> {
-  if (body.length === 0) throw new AppError('validation_error', 'the batch is empty');
-  if (body.length > MAX_BATCH_DOCUMENTS)
-    throw new AppError(
-      'payload_too_large',
-      `${body.length} documents in one batch; send at most ${MAX_BATCH_DOCUMENTS} per request`,
-    );
+  checkBatchSize(body);
   const items = body.map(readItem);
   const valid = items.filter((i): i is Item & { input: IngestInput } => 'input' in i);
   // A source twice in one batch would race itself: the later one is refused, the first one stands.
@@ -95,12 +112,14 @@ export async function ingestBatchBody(
     seen.add(i.input.source);
   }
   const todo = valid.filter((i) => !('error' in i));
+  const refused = items.length - todo.length;
   const results = await memory.ingestMany(
     call.tenantId,
     call.kbId,
     todo.map((i) => i.input),
     call.ctx,
     call.who,
+    call.onProgress && ((done, failed) => call.onProgress?.(refused + done, refused + failed)),
   );
   const out: BatchResult = { data: [], created: 0, updated: 0, unchanged: 0, failed: 0 };
   const byIndex = new Map(results.map((r) => [todo[r.index]!.index, r]));
@@ -132,4 +151,50 @@ export async function ingestBatchBody(
     });
   }
   return out;
+}
+
+/** `?async=true` on the documents route: answer 202 at once and ingest in the background. */
+export const asyncQuery = z
+  .object({
+    async: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
+  })
+  .strict();
+
+type BatchCall = Omit<Parameters<typeof ingestBatchBody>[2], 'onProgress'>;
+
+/**
+ * Starts a batch in the background. The batch's size and the knowledge base are checked first, so
+ * those mistakes are still the request's 4xx; items then fail one by one in the finished result.
+ */
+export async function startAsyncIngest(memory: Memory, body: unknown, call: BatchCall): Promise<IngestJob> {
+  if (!Array.isArray(body))
+    throw new AppError(
+      'validation_error',
+      'async=true takes a batch: a JSON array or NDJSON of documents (send one document without it)',
+    );
+  checkBatchSize(body);
+  const kb = await memory.knowledgeBases.record(call.tenantId, call.kbId);
+  return memory.ingests.start(call.tenantId, kb.id, body.length, (onProgress) =>
+    ingestBatchBody(memory, body, { ...call, onProgress }),
+  );
+}
+
+/** `GET /v1/knowledge-bases/{id}/ingests/{ingestId}`: a background ingest's progress and, once done, its results. */
+export function registerIngestStatus(app: FastifyInstance, memory: Memory): void {
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/v1/knowledge-bases/:id/ingests/:ingestId',
+    {
+      schema: {
+        tags: ['knowledge-bases'],
+        summary:
+          'A background batch ingest: items done and failed so far, and per-item results once finished',
+        params: z.object({ id: z.uuid(), ingestId: z.uuid() }).strict(),
+        response: { 200: ingestJobSchema, ...authErrors },
+      },
+    },
+    async (req) => memory.ingests.get(principalOf(req).tenantId, req.params.id, req.params.ingestId),
+  );
 }

@@ -11,6 +11,7 @@ import {
   batchResultSchema,
   createKbBody,
   documentSchema,
+  ingestJobSchema,
   ingestJsonBody,
   ingestResultSchema,
   knowledgeBaseSchema,
@@ -23,7 +24,13 @@ import { findUnstorableText } from '../../text/json-limits.ts';
 import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
 import { parseClientJson } from '../plugins/client-json.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
-import { ingestBatchBody, registerNdjson } from './kb-batch.ts';
+import {
+  asyncQuery,
+  ingestBatchBody,
+  registerIngestStatus,
+  registerNdjson,
+  startAsyncIngest,
+} from './kb-batch.ts';
 
 const tags = ['knowledge-bases'];
 const docParams = z.object({ id: z.uuid(), documentId: z.uuid() }).strict();
@@ -219,11 +226,14 @@ export const knowledgeBaseRoutes =
           tags,
           summary:
             'Add or replace a document (JSON with `content` or `content_base64`, or a multipart `file`), or many at once ' +
-            '(a JSON array or NDJSON of such documents, each with its own result); an unchanged one is left as it is',
+            '(a JSON array or NDJSON of such documents, each with its own result); an unchanged one is left as it is. ' +
+            'With `async=true` a batch answers 202 at once with an ingest to follow at /ingests/{ingestId}',
           params: idParams,
+          querystring: asyncQuery,
           response: {
             200: z.union([ingestResultSchema, batchResultSchema]),
             201: ingestResultSchema,
+            202: ingestJobSchema,
             ...authErrors,
             413: errorResponse,
             422: errorResponse,
@@ -231,6 +241,18 @@ export const knowledgeBaseRoutes =
         },
       },
       async (req, reply) => {
+        if (req.query.async) {
+          const job = await startAsyncIngest(memory, req.body, {
+            tenantId: principalOf(req).tenantId,
+            kbId: req.params.id,
+            ctx: ctxOf(req),
+            who: actorOf(req),
+          });
+          return reply
+            .code(202)
+            .header('location', `/v1/knowledge-bases/${req.params.id}/ingests/${job.id}`)
+            .send(job);
+        }
         if (Array.isArray(req.body))
           return ingestBatchBody(memory, req.body, {
             tenantId: principalOf(req).tenantId,
@@ -300,6 +322,8 @@ export const knowledgeBaseRoutes =
         return reply.code(204).send(null);
       },
     );
+
+    registerIngestStatus(app, memory);
 
     app.post(
       '/v1/knowledge-bases/:id/search',

@@ -1,0 +1,104 @@
+import type { Db } from '../db/db.ts';
+import { newId } from '../db/ids.ts';
+import { notFound, toError } from '../errors.ts';
+import type { BatchResult, IngestJob } from './schema.ts';
+
+interface JobRow {
+  id: string;
+  knowledge_base_id: string;
+  status: IngestJob['status'];
+  total: number;
+  done: number;
+  failed: number;
+  error: string | null;
+  results: BatchResult | null;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+const toJob = (r: JobRow): IngestJob => ({
+  id: r.id,
+  knowledge_base_id: r.knowledge_base_id,
+  status: r.status,
+  total: r.total,
+  done: r.done,
+  failed: r.failed,
+  error: r.error,
+  result: r.results,
+  created_at: r.created_at.toISOString(),
+  updated_at: r.updated_at.toISOString(),
+  finished_at: r.finished_at?.toISOString() ?? null,
+});
+
+/** Reports progress as (items done, items failed) so far. */
+export type Progress = (done: number, failed: number) => Promise<void>;
+
+/**
+ * Batch ingests that answer at once (202) and run in the background of this process: the store
+ * holds each one's progress and results, so any process serving the API can report them. A process
+ * that stops waits for its running ingests (`settle`) before the store is closed; one killed outright
+ * leaves its ingest `running` with the progress it last wrote (the documents written so far stay).
+ */
+export class IngestJobs {
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly db: Db) {}
+
+  async start(
+    tenantId: string,
+    kbId: string,
+    total: number,
+    run: (progress: Progress) => Promise<BatchResult>,
+  ): Promise<IngestJob> {
+    const id = newId();
+    const [row] = await this.db.query<JobRow>(
+      `insert into kb_ingests (id, tenant_id, knowledge_base_id, total) values ($1, $2, $3, $4) returning *`,
+      [id, tenantId, kbId, total],
+    );
+    const work = this.run(id, run).finally(() => this.running.delete(work));
+    this.running.add(work);
+    return toJob(row!);
+  }
+
+  private async run(id: string, run: (progress: Progress) => Promise<BatchResult>): Promise<void> {
+    const progress: Progress = async (done, failed) => {
+      await this.db.query('update kb_ingests set done = $2, failed = $3, updated_at = now() where id = $1', [
+        id,
+        done,
+        failed,
+      ]);
+    };
+    try {
+      const result = await run(progress);
+      await this.db.query(
+        `update kb_ingests set status = 'succeeded', done = total, failed = $2, results = $3::jsonb,
+                updated_at = now(), finished_at = now() where id = $1`,
+        [id, result.failed, JSON.stringify(result)],
+      );
+    } catch (err) {
+      // The whole ingest stopped (the knowledge base was deleted, the store went away): said on the
+      // record; if even that write fails there is nobody left to tell.
+      await this.db
+        .query(
+          `update kb_ingests set status = 'failed', error = $2, updated_at = now(), finished_at = now() where id = $1`,
+          [id, toError(err).message],
+        )
+        .catch(() => {});
+    }
+  }
+
+  async get(tenantId: string, kbId: string, id: string): Promise<IngestJob> {
+    const [row] = await this.db.query<JobRow>(
+      'select * from kb_ingests where id = $1 and tenant_id = $2 and knowledge_base_id = $3',
+      [id, tenantId, kbId],
+    );
+    if (!row) throw notFound('ingest', id);
+    return toJob(row);
+  }
+
+  /** Waits for the ingests this process is running (at shutdown, before the store closes). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
+}
