@@ -4297,10 +4297,14 @@ export interface paths {
                                         chunk_count: number;
                                         content_hash: string;
                                         created_at: string;
+                                        embedded_chunks: number;
+                                        embedding_model: string | null;
                                         /** @enum {string} */
                                         format: "text" | "markdown" | "html" | "json" | "pdf";
                                         /** Format: uuid */
                                         id: string;
+                                        /** @enum {string} */
+                                        ingestion: "embedded" | "lexical" | "empty";
                                         /** Format: uuid */
                                         knowledge_base_id: string;
                                         metadata: {
@@ -4690,10 +4694,14 @@ export interface paths {
                                         chunk_count: number;
                                         content_hash: string;
                                         created_at: string;
+                                        embedded_chunks: number;
+                                        embedding_model: string | null;
                                         /** @enum {string} */
                                         format: "text" | "markdown" | "html" | "json" | "pdf";
                                         /** Format: uuid */
                                         id: string;
+                                        /** @enum {string} */
+                                        ingestion: "embedded" | "lexical" | "empty";
                                         /** Format: uuid */
                                         knowledge_base_id: string;
                                         metadata: {
