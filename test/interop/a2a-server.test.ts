@@ -75,13 +75,13 @@ const textOf = (task: Task) =>
 
 /** A loopback receiver for push notifications: the bodies and headers it got, in order. */
 async function receiver() {
-  const got: Array<{ body: unknown; headers: IncomingMessage['headers'] }> = [];
+  const got: Array<{ body: unknown; headers: IncomingMessage['headers']; path?: string }> = [];
   const waiting: Array<() => void> = [];
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      got.push({ body: JSON.parse(body), headers: req.headers });
+      got.push({ body: JSON.parse(body), headers: req.headers, path: req.url });
       res.end('ok');
       for (const w of waiting.splice(0)) w();
     });
@@ -90,9 +90,17 @@ async function receiver() {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     got,
-    /** Resolves once `n` notifications arrived (the test's own timeout bounds it). */
+    /** Resolves once `n` notifications arrived; fails after 30 s. */
     until: async (n: number) => {
-      while (got.length < n) await new Promise<void>((r) => waiting.push(r));
+      const deadline = Date.now() + 30_000;
+      while (got.length < n) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`${got.length} of ${n} push notifications arrived in 30 s`);
+        await new Promise<void>((r) => {
+          waiting.push(r);
+          setTimeout(r, left).unref();
+        });
+      }
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
@@ -296,6 +304,15 @@ for (const store of stores) {
           authentication: undefined,
         } as never);
         assert.equal(made.url, `${hook.url}/2`);
+        // A config saved after the task ended still hears how it ended.
+        const isLate = (g: (typeof hook.got)[number]) => g.path === '/hook/2';
+        while (!hook.got.some(isLate)) await hook.until(hook.got.length + 1);
+        const late = hook.got.find(isLate)!;
+        assert.equal(
+          (late.body as { task: { status: { state: string } } }).task.status.state,
+          'TASK_STATE_COMPLETED',
+        );
+        assert.equal(late.headers['x-a2a-notification-token'], 'tok-2');
         await client.deleteTaskPushNotificationConfig({ taskId: task.id, id } as never);
         const left = await client.listTaskPushNotificationConfig({ taskId: task.id } as never);
         assert.deepEqual(

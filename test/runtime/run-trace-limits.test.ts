@@ -70,7 +70,15 @@ for (const store of stores) {
         tools.map((t) => `${t.name}:${t.status}`),
         ['write_file:ok', 'write_file:ok', 'read_file:ok', 'read_file:ok'],
       );
-      const [writeExact, writeLong, readExact, readLong] = tools;
+      // The calls of one turn run side by side: which one started first is not fixed.
+      const step = (name: string, path: string) =>
+        tools.find((t) => t.name === name && t.input.path === path);
+      const [writeExact, writeLong, readExact, readLong] = [
+        step('write_file', 'exact.txt'),
+        step('write_file', 'long.txt'),
+        step('read_file', 'exact.txt'),
+        step('read_file', 'long.txt'),
+      ];
       assert.equal(writeExact!.input.content, exact, 'an argument of exactly the limit is kept whole');
       assert.equal(writeLong!.input.content, `${'b'.repeat(TRACE_STRING_LIMIT)}…[100 more characters]`);
       assert.ok(String(readExact!.output).includes(exact), 'a result within the limit is kept whole');

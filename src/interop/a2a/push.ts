@@ -6,7 +6,7 @@ import { assertOutboundUrl } from '../../net/ssrf.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { toRun } from '../../runtime/rows.ts';
 import type { Runtime } from '../../runtime/runtime.ts';
-import type { RunStatus } from '../../runtime/schema.ts';
+import type { Run, RunStatus } from '../../runtime/schema.ts';
 import { isFinal, taskOf } from './task-map.ts';
 
 /**
@@ -111,21 +111,27 @@ export class PushNotifier {
   }
 
   private async follow(tenantId: string, runId: string, signal: AbortSignal): Promise<void> {
-    let last: RunStatus = (await this.deps.runtime.store.get(tenantId, runId)).status;
-    if (isFinal(last)) return;
+    const now = toRun(await this.deps.runtime.store.get(tenantId, runId));
+    // Ended before its config was saved (a quick run sent with returnImmediately): the end is still news.
+    if (isFinal(now.status)) return this.notify(tenantId, now);
+    let last: RunStatus = now.status;
     for await (const e of this.deps.runtime.follow(runId, 0, signal)) {
       if (!turning.has(e.type)) continue;
       const run = toRun(await this.deps.runtime.store.get(tenantId, runId));
       if (run.status !== last) {
         last = run.status;
-        await this.send(
-          tenantId,
-          runId,
-          StreamResponse.toJSON({ payload: { $case: 'task', value: taskOf(run) } }),
-        );
+        await this.notify(tenantId, run);
       }
       if (e.type === 'session_end' || isFinal(run.status)) return;
     }
+  }
+
+  private notify(tenantId: string, run: Run): Promise<void> {
+    return this.send(
+      tenantId,
+      run.id,
+      StreamResponse.toJSON({ payload: { $case: 'task', value: taskOf(run) } }),
+    );
   }
 
   /** Posts one notification to every config of the run; a failure is logged, never retried forever. */
