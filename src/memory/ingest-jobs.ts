@@ -34,16 +34,29 @@ const toJob = (r: JobRow): IngestJob => ({
 /** Reports progress as (items done, items failed) so far. */
 export type Progress = (done: number, failed: number) => Promise<void>;
 
+/** How often a running ingest says it is alive, and after how many missed beats it is taken for dead. */
+export interface IngestLiveness {
+  heartbeatMs: number;
+  staleAfterBeats: number;
+}
+
+const defaultLiveness: IngestLiveness = { heartbeatMs: 10_000, staleAfterBeats: 6 };
+
 /**
  * Batch ingests that answer at once (202) and run in the background of this process: the store
  * holds each one's progress and results, so any process serving the API can report them. A process
- * that stops waits for its running ingests (`settle`) before the store is closed; one killed outright
- * leaves its ingest `running` with the progress it last wrote (the documents written so far stay).
+ * that stops waits for its running ingests (`settle`) before the store is closed. One killed outright
+ * stops beating: once its ingest has not been touched for `staleAfterBeats` beats, the next read
+ * marks it failed as interrupted (the documents written so far stay; the rest can be sent again,
+ * an unchanged document comes back `unchanged`).
  */
 export class IngestJobs {
   private readonly running = new Set<Promise<void>>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly liveness: IngestLiveness = defaultLiveness,
+  ) {}
 
   async start(
     tenantId: string,
@@ -69,6 +82,11 @@ export class IngestJobs {
         failed,
       ]);
     };
+    // The store's clock judges liveness (processes of a fleet may disagree on theirs).
+    const beat = setInterval(() => {
+      void this.db.query('update kb_ingests set updated_at = now() where id = $1', [id]).catch(() => {});
+    }, this.liveness.heartbeatMs);
+    beat.unref();
     try {
       const result = await run(progress);
       await this.db.query(
@@ -85,10 +103,21 @@ export class IngestJobs {
           [id, toError(err).message],
         )
         .catch(() => {});
+    } finally {
+      clearInterval(beat);
     }
   }
 
   async get(tenantId: string, kbId: string, id: string): Promise<IngestJob> {
+    const staleMs = this.liveness.heartbeatMs * this.liveness.staleAfterBeats;
+    await this.db.query(
+      `update kb_ingests set status = 'failed', finished_at = now(),
+              error = 'interrupted: the process running it stopped after ' || done || ' of ' || total ||
+                      ' items; the documents written so far are kept, send the batch again for the rest'
+        where id = $1 and tenant_id = $2 and status = 'running'
+          and updated_at < now() - make_interval(secs => $3::float8 / 1000)`,
+      [id, tenantId, staleMs],
+    );
     const [row] = await this.db.query<JobRow>(
       'select * from kb_ingests where id = $1 and tenant_id = $2 and knowledge_base_id = $3',
       [id, tenantId, kbId],

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { newId } from '../../src/db/ids.ts';
+import { IngestJobs } from '../../src/memory/ingest-jobs.ts';
+import type { BatchResult } from '../../src/memory/schema.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import { FakeEmbeddings, serverWithEmbeddings } from './fake-embeddings.ts';
 import { countRows, createKb } from './fixtures.ts';
@@ -110,6 +113,40 @@ for (const store of stores) {
       const sync = await post('?async=false', docs(1));
       assert.equal(sync.status, 200, sync.text);
       assert.equal(sync.body.created, 1);
+    });
+
+    it('says an ingest whose process stopped beating is interrupted, keeping what was written', async () => {
+      const kb = await createKb(s, 'async-killed');
+      const id = newId();
+      // What a process killed outright leaves: a running ingest nobody has touched for two minutes.
+      await s.app.services.db.query(
+        `insert into kb_ingests (id, tenant_id, knowledge_base_id, total, done, updated_at)
+         values ($1, $2, $3, 600, 256, now() - interval '2 minutes')`,
+        [id, s.app.defaultTenantId, kb.id],
+      );
+      const job = await follow(s, kb.id, id, () => true);
+      assert.equal(job.status, 'failed');
+      assert.match(job.error ?? '', /^interrupted: the process running it stopped after 256 of 600 items/);
+    });
+
+    it('keeps a live ingest running past the stale time while its process beats', async () => {
+      const kb = await createKb(s, 'async-live');
+      const jobs = new IngestJobs(s.app.services.db, { heartbeatMs: 50, staleAfterBeats: 4 });
+      let finish!: () => void;
+      const held = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      const empty: BatchResult = { created: 0, updated: 0, unchanged: 0, failed: 0, data: [] };
+      const job = await jobs.start(s.app.defaultTenantId, kb.id, 1, async () => {
+        await held;
+        return empty;
+      });
+      // Well past 4 beats of 50 ms: only the beat keeps it from being taken for dead.
+      await sleep(600);
+      assert.equal((await jobs.get(s.app.defaultTenantId, kb.id, job.id)).status, 'running');
+      finish();
+      await jobs.settle();
+      assert.equal((await jobs.get(s.app.defaultTenantId, kb.id, job.id)).status, 'succeeded');
     });
   });
 
