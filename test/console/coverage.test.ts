@@ -5,9 +5,9 @@ import type { Browser, Page } from 'playwright-core';
 import { startHttpMcpServer } from '../fixtures/mcp/http-server.mjs';
 import { launchBrowser, signedInTab } from '../helpers/browser.ts';
 import { closedPort } from '../helpers/closed-port.ts';
-import { eventually } from '../helpers/eventually.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { createAgent } from '../runtime/helpers.ts';
+import { submitTask, taskSettled } from './tasks.ts';
 
 /** Overview refresh, the task board with cancel and retry, MCP connection tests, usage charts and budgets. */
 describe('web console: live overview, task board, MCP servers and usage', () => {
@@ -36,19 +36,9 @@ describe('web console: live overview, task board, MCP servers and usage', () => 
     assert.equal(res.status, 200, res.text);
     return res.body.run_id as string;
   };
-  const task = async (agentId: string, title: string, extra: Record<string, unknown> = {}) => {
-    const res = await s.request('POST', '/v1/tasks', {
-      body: { agent_id: agentId, task_type: 'default', title, ...extra },
-    });
-    assert.equal(res.status, 202, res.text);
-    return res.body.id as string;
-  };
-  const settled = (id: string, status: string) =>
-    eventually(
-      async () => ((await s.request('GET', `/v1/tasks/${id}`)).body.status === status ? true : undefined),
-      15_000,
-      `task ${id} ${status}`,
-    );
+  const task = (agentId: string, title: string, extra?: Record<string, unknown>) =>
+    submitTask(s, agentId, title, extra);
+  const settled = (id: string, status: string) => taskSettled(s, id, status);
 
   before(async () => {
     [s, browser, mcp] = await Promise.all([

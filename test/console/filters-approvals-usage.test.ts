@@ -8,6 +8,7 @@ import { collectPageErrors, launchBrowser, openSignedIn } from '../helpers/brows
 import { eventually } from '../helpers/eventually.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { createAgent } from '../runtime/helpers.ts';
+import { submitTask, taskSettled } from './tasks.ts';
 
 /**
  * The task list's status filter, a task's callback deliveries, Deny on an approval and usage per model
@@ -25,19 +26,9 @@ describe('web console: task filters, callback deliveries, a denied approval, usa
   let chatty: { id: string };
   let broken: { id: string };
 
-  const task = async (agentId: string, title: string, extra: Record<string, unknown> = {}) => {
-    const res = await s.request('POST', '/v1/tasks', {
-      body: { agent_id: agentId, task_type: 'default', title, ...extra },
-    });
-    assert.equal(res.status, 202, res.text);
-    return res.body.id as string;
-  };
-  const settled = (id: string, status: string) =>
-    eventually(
-      async () => ((await s.request('GET', `/v1/tasks/${id}`)).body.status === status ? true : undefined),
-      15_000,
-      `task ${id} ${status}`,
-    );
+  const task = (agentId: string, title: string, extra?: Record<string, unknown>) =>
+    submitTask(s, agentId, title, extra);
+  const settled = (id: string, status: string) => taskSettled(s, id, status);
   /** Follows a link of the navigation: the page changes without a reload, as a user's click does. */
   const go = async (link: string, heading: string) => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link }).click();

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigInput } from '../../src/config/config.ts';
-import { FakeUpstream } from '../models/helpers/fake-upstream.ts';
-import { kill, killAll, type ServerProcess, say, spawnServer, ToolBackend } from './durable-helpers.ts';
+import { durableSuite, kill, type ServerProcess, say, spawnServer } from './durable-helpers.ts';
 import { call, eventually, persistentStore, sse } from './helpers.ts';
 
 /**
@@ -17,21 +14,7 @@ import { call, eventually, persistentStore, sse } from './helpers.ts';
  * run's stream holds one result.
  */
 
-const upstream = new FakeUpstream();
-const backend = new ToolBackend();
-let dir: string;
-
-before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'agentry-drain-'));
-  await upstream.start();
-  await backend.start();
-});
-after(async () => {
-  await killAll();
-  await upstream.close();
-  await backend.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { upstream, backend, dir } = durableSuite('agentry-drain-');
 
 interface Answer {
   status: number;

@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import type { ConfigInput } from '../../src/config/config.ts';
 import { tsLoaderArgs } from '../helpers/server.ts';
-import { openai as oa } from '../models/helpers/fake-upstream.ts';
+import { FakeUpstream, openai as oa } from '../models/helpers/fake-upstream.ts';
 
 const fixture = path.join(import.meta.dirname, 'fixtures', 'durable-process.ts');
 
@@ -133,4 +136,25 @@ export function say(text: string, delayMs?: number) {
     ],
     ...(delayMs && { delayMs }),
   };
+}
+
+/**
+ * What a file of process-killing tests shares: a fake model upstream, a tool backend and a temp
+ * directory, started before its tests; after them every spawned server is killed and all is removed.
+ */
+export function durableSuite(prefix: string) {
+  const upstream = new FakeUpstream();
+  const backend = new ToolBackend();
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  before(async () => {
+    await upstream.start();
+    await backend.start();
+  });
+  after(async () => {
+    await killAll();
+    await upstream.close();
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { upstream, backend, dir };
 }

@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigInput } from '../../src/config/config.ts';
-import { FakeUpstream } from '../models/helpers/fake-upstream.ts';
-import {
-  askTools,
-  kill,
-  killAll,
-  type ServerProcess,
-  say,
-  spawnServer,
-  ToolBackend,
-} from './durable-helpers.ts';
+import { askTools, durableSuite, kill, type ServerProcess, say, spawnServer } from './durable-helpers.ts';
 import { call, eventually, persistentStore, sse } from './helpers.ts';
 
 /**
@@ -23,21 +13,7 @@ import { call, eventually, persistentStore, sse } from './helpers.ts';
  * far side are real HTTP servers on loopback run by this test, so they count what every process did.
  */
 
-const upstream = new FakeUpstream();
-const backend = new ToolBackend();
-let dir: string;
-
-before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'agentry-durable-'));
-  await upstream.start();
-  await backend.start();
-});
-after(async () => {
-  await killAll();
-  await upstream.close();
-  await backend.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { upstream, backend, dir } = durableSuite('agentry-durable-');
 
 const config = (store: ConfigInput['store'], runtime: ConfigInput['runtime'] = {}): ConfigInput => ({
   store,
