@@ -22,32 +22,33 @@ export interface PresenceOptions {
 export class WorkerPresence {
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly o: PresenceOptions) {}
+  constructor(private readonly options: PresenceOptions) {}
 
   async start(): Promise<void> {
     await this.beat();
     this.timer = setInterval(
-      () => this.beat().catch((err) => this.o.log.warn({ err: toError(err) }, 'worker heartbeat failed')),
-      (this.o.aliveSeconds * 1000) / 3,
+      () =>
+        this.beat().catch((err) => this.options.log.warn({ err: toError(err) }, 'worker heartbeat failed')),
+      (this.options.aliveSeconds * 1000) / 3,
     );
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.o.db
-      .query('delete from queue_workers where id = $1', [this.o.id])
-      .catch((err) => this.o.log.warn({ err: toError(err) }, 'worker row not removed; it expires'));
+    await this.options.db
+      .query('delete from queue_workers where id = $1', [this.options.id])
+      .catch((err) => this.options.log.warn({ err: toError(err) }, 'worker row not removed; it expires'));
   }
 
   private async beat(): Promise<void> {
-    await this.o.db.query(
+    await this.options.db.query(
       `insert into queue_workers (id, hostname, pid, role, slots) values ($1, $2, $3, $4, $5)
        on conflict (id) do update set last_seen = now(), slots = excluded.slots`,
-      [this.o.id, hostname(), process.pid, this.o.role, this.o.slots],
+      [this.options.id, hostname(), process.pid, this.options.role, this.options.slots],
     );
     // Rows of processes that died long ago: nobody reads them any more.
-    await this.o.db.query(`delete from queue_workers where last_seen < now() - interval '1 hour'`);
+    await this.options.db.query(`delete from queue_workers where last_seen < now() - interval '1 hour'`);
   }
 }
 
