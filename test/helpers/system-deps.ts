@@ -37,7 +37,7 @@ export const systemDeps = [
   {
     command: pgInitdb,
     install: 'apt-get install -y postgresql-15',
-    files: ['test/chaos/', 'test/http/store-outage'],
+    files: ['test/chaos/', 'test/http/store-outage', 'test/http/metrics-store-down'],
   },
 ] as const;
 
