@@ -8,22 +8,22 @@ export const PAGE_SIZE = 25;
  */
 export function Pager({
   label,
+  page,
   offset,
-  shown,
-  total,
   pageSize = PAGE_SIZE,
   onOffset,
 }: {
   /** Names the navigation landmark, e.g. "API key pages". */
   label: string;
+  /** The page the list route answered; nothing shows while it loads. */
+  page: { data: readonly unknown[]; total: number } | undefined;
   offset: number;
-  /** Rows on this page. */
-  shown: number;
-  total: number;
   pageSize?: number;
   onOffset: (offset: number) => void;
 }) {
-  if (offset === 0 && total <= pageSize) return null;
+  if (!page || (offset === 0 && page.total <= pageSize)) return null;
+  const { total } = page;
+  const shown = page.data.length;
   return (
     <nav className="pager" aria-label={label}>
       <button

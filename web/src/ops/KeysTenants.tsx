@@ -97,15 +97,7 @@ export function ApiKeys() {
           </tbody>
         </table>
       </TableWrap>
-      {keys.data ? (
-        <Pager
-          label="API key pages"
-          offset={offset}
-          shown={keys.data.data.length}
-          total={keys.data.total}
-          onOffset={setOffset}
-        />
-      ) : null}
+      <Pager label="API key pages" offset={offset} page={keys.data} onOffset={setOffset} />
       {secret ? <OnceSecret secret={secret} onDone={() => setSecret(undefined)} /> : null}
       <form
         className="filters"
@@ -165,15 +157,7 @@ export function Tenants() {
           </li>
         ))}
       </ul>
-      {tenants.data ? (
-        <Pager
-          label="Tenant pages"
-          offset={offset}
-          shown={tenants.data.data.length}
-          total={tenants.data.total}
-          onOffset={setOffset}
-        />
-      ) : null}
+      <Pager label="Tenant pages" offset={offset} page={tenants.data} onOffset={setOffset} />
       {secret ? <OnceSecret secret={secret} onDone={() => setSecret(undefined)} /> : null}
       <form
         className="filters"

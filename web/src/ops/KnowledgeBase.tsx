@@ -91,15 +91,7 @@ export function KnowledgeBase() {
           </table>
         </TableWrap>
       ) : null}
-      {docs.data ? (
-        <Pager
-          label="Document pages"
-          offset={offset}
-          shown={docs.data.data.length}
-          total={docs.data.total}
-          onOffset={setOffset}
-        />
-      ) : null}
+      <Pager label="Document pages" offset={offset} page={docs.data} onOffset={setOffset} />
       <SearchTester kbId={id} />
     </section>
   );

@@ -99,15 +99,7 @@ export function McpServers() {
           );
         })}
       </ul>
-      {page.data ? (
-        <Pager
-          label="MCP server pages"
-          offset={offset}
-          shown={page.data.data.length}
-          total={page.data.total}
-          onOffset={setOffset}
-        />
-      ) : null}
+      <Pager label="MCP server pages" offset={offset} page={page.data} onOffset={setOffset} />
       {can('write') ? (
         <form
           className="filters"

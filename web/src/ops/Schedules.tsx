@@ -96,15 +96,7 @@ export function Schedules() {
           </tbody>
         </table>
       ) : null}
-      {list.data ? (
-        <Pager
-          label="Schedule pages"
-          offset={offset}
-          shown={list.data.data.length}
-          total={list.data.total}
-          onOffset={setOffset}
-        />
-      ) : null}
+      <Pager label="Schedule pages" offset={offset} page={list.data} onOffset={setOffset} />
       {can('write') ? <NewSchedule onCreated={refresh} /> : null}
     </section>
   );

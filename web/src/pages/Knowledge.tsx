@@ -75,15 +75,7 @@ function KbList() {
           </tbody>
         </table>
       ) : null}
-      {kbs.data ? (
-        <Pager
-          label="Knowledge base pages"
-          offset={offset}
-          shown={kbs.data.data.length}
-          total={kbs.data.total}
-          onOffset={setOffset}
-        />
-      ) : null}
+      <Pager label="Knowledge base pages" offset={offset} page={kbs.data} onOffset={setOffset} />
       {can('write') ? (
         <form
           className="filters panel"

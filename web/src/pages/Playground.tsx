@@ -88,16 +88,13 @@ export default function Playground() {
                 </li>
               ))}
             </ul>
-            {sessions.data ? (
-              <Pager
-                label="Session pages"
-                offset={sessionOffset}
-                shown={sessions.data.data.length}
-                total={sessions.data.total}
-                pageSize={SESSION_PAGE}
-                onOffset={setSessionOffset}
-              />
-            ) : null}
+            <Pager
+              label="Session pages"
+              offset={sessionOffset}
+              page={sessions.data}
+              pageSize={SESSION_PAGE}
+              onOffset={setSessionOffset}
+            />
           </aside>
           <Chat
             key={`${agent.id}:${view}`}

@@ -77,15 +77,7 @@ export default function Teams() {
           ))}
         </nav>
       ) : null}
-      {teams.data ? (
-        <Pager
-          label="Team pages"
-          offset={offset}
-          shown={teams.data.data.length}
-          total={teams.data.total}
-          onOffset={setOffset}
-        />
-      ) : null}
+      <Pager label="Team pages" offset={offset} page={teams.data} onOffset={setOffset} />
       {chosen && agents.data ? (
         <TeamEditor
           key={`${chosen.id}:${chosen.version}:${handoffs}`}

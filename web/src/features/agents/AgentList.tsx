@@ -118,14 +118,7 @@ export function AgentList() {
               </tbody>
             </table>
           </div>
-          <Pager
-            label="Agent pages"
-            offset={offset}
-            shown={page.data.length}
-            total={page.total}
-            pageSize={PAGE}
-            onOffset={setOffset}
-          />
+          <Pager label="Agent pages" offset={offset} page={page} pageSize={PAGE} onOffset={setOffset} />
         </>
       ) : null}
     </section>
