@@ -2,7 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
+import { memoryStore } from '../helpers/pglite-snapshot.ts';
 import { tsLoaderArgs } from '../helpers/server.ts';
+import { FakeUpstream } from '../models/helpers/fake-upstream.ts';
 
 /** A span as an OTLP/HTTP JSON export carries it, with its resource's attributes flattened. */
 export interface ReceivedSpan {
@@ -134,4 +137,37 @@ export async function startTracedApp(
       await once(proc, 'exit');
     },
   };
+}
+
+/**
+ * What a file of export tests shares: a receiver, a fake OpenAI upstream, and an API process on
+ * the embedded store that exports to the one and calls the other; started before the suite's tests,
+ * stopped after them. `app` is set once the process is ready.
+ */
+export function tracedUpstreamSuite() {
+  const suite = {
+    receiver: new OtlpReceiver(),
+    upstream: new FakeUpstream(),
+    app: undefined as unknown as Awaited<ReturnType<typeof startTracedApp>>,
+  };
+  before(async () => {
+    await suite.receiver.start();
+    await suite.upstream.start();
+    suite.app = await startTracedApp(
+      suite.receiver,
+      {
+        store: memoryStore(),
+        ops_team: { seed: false },
+        sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } },
+        models: { providers: { up: { type: 'openai', base_url: `${suite.upstream.url}/v1` } } },
+      },
+      'agentry.role=api',
+    );
+  });
+  after(async () => {
+    await suite.app?.stop();
+    await suite.upstream.close();
+    await suite.receiver.close();
+  });
+  return suite;
 }

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/eventually.ts';
-import { memoryStore } from '../helpers/pglite-snapshot.ts';
 import { freshDatabase } from '../helpers/server.ts';
-import { FakeUpstream, openai } from '../models/helpers/fake-upstream.ts';
-import { OtlpReceiver, type ReceivedSpan, startTracedApp } from './otlp-receiver.ts';
+import { openai } from '../models/helpers/fake-upstream.ts';
+import { OtlpReceiver, type ReceivedSpan, startTracedApp, tracedUpstreamSuite } from './otlp-receiver.ts';
 
 const traceId = '0af7651916cd43dd8448eb211c80319c';
 const callerSpan = 'b7ad6b7169203331';
@@ -40,29 +39,8 @@ const one = (spans: ReceivedSpan[], name: string) => {
 };
 
 describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () => {
-  const receiver = new OtlpReceiver();
-  const upstream = new FakeUpstream();
-  let app: Awaited<ReturnType<typeof startTracedApp>>;
-
-  before(async () => {
-    await receiver.start();
-    await upstream.start();
-    app = await startTracedApp(
-      receiver,
-      {
-        store: memoryStore(),
-        ops_team: { seed: false },
-        sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } },
-        models: { providers: { up: { type: 'openai', base_url: `${upstream.url}/v1` } } },
-      },
-      'agentry.role=api',
-    );
-  });
-  after(async () => {
-    await app?.stop();
-    await upstream.close();
-    await receiver.close();
-  });
+  const t = tracedUpstreamSuite();
+  const { receiver, upstream } = t;
 
   it('exports a chat with a tool call as one trace: server → invoke_agent → chat, execute_tool, chat', async () => {
     upstream.answer(
@@ -80,15 +58,15 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
       },
       { status: 200, body: openai.completion('It is 42.') },
     );
-    const agent = await call(app.url, app.adminKey, 'POST', '/v1/agents', {
+    const agent = await call(t.app.url, t.app.adminKey, 'POST', '/v1/agents', {
       name: 'calc',
       model: 'up/gpt-test',
       tools: ['calculator'],
     });
     assert.equal(agent.status, 201, agent.text);
     const res = await call(
-      app.url,
-      app.adminKey,
+      t.app.url,
+      t.app.adminKey,
       'POST',
       `/v1/agents/${agent.body.id}/chat`,
       { message: 'what is 6*7?', stream: false },
@@ -152,10 +130,10 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
       sse: [openai.chunk({ role: 'assistant', content: 'Hi' }), openai.chunk({}, 'stop'), '[DONE]'],
     });
     const streamed = 'abcdef0123456789abcdef0123456789';
-    const res = await fetch(`${app.url}/v1/chat/completions`, {
+    const res = await fetch(`${t.app.url}/v1/chat/completions`, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${app.adminKey}`,
+        authorization: `Bearer ${t.app.adminKey}`,
         'content-type': 'application/json',
         'x-trace-id': streamed,
       },
@@ -178,7 +156,7 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
 
   it('records no span of a trace its caller did not sample (flags 00), and tells the model provider so', async () => {
     upstream.answer({ status: 200, body: openai.completion('Nothing to record.') });
-    const agent = await call(app.url, app.adminKey, 'POST', '/v1/agents', {
+    const agent = await call(t.app.url, t.app.adminKey, 'POST', '/v1/agents', {
       name: 'quiet',
       model: 'up/gpt-test',
     });
@@ -186,8 +164,8 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
     const quiet = 'c0ffee00c0ffee00c0ffee00c0ffee00';
     const seen = upstream.seen.length;
     const res = await call(
-      app.url,
-      app.adminKey,
+      t.app.url,
+      t.app.adminKey,
       'POST',
       `/v1/agents/${agent.body.id}/chat`,
       { message: 'hello', stream: false },
@@ -201,7 +179,7 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
     );
     // A sampled request after it: once its span is exported, any span of the first would have been.
     const marker = 'feedface00feedface00feedface0000';
-    await call(app.url, app.adminKey, 'GET', '/v1/agents', undefined, { 'x-trace-id': marker });
+    await call(t.app.url, t.app.adminKey, 'GET', '/v1/agents', undefined, { 'x-trace-id': marker });
     await eventually(
       async () => (receiver.spans.some((s) => s.traceId === marker) ? true : undefined),
       15_000,
@@ -215,7 +193,7 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
 
   it('answers errors with X-Request-Id and X-Trace-ID too, and keeps a client X-Trace-ID', async () => {
     const given = '1234567890abcdef1234567890abcdef';
-    const res = await call(app.url, app.adminKey, 'GET', '/v1/runs/not-a-uuid', undefined, {
+    const res = await call(t.app.url, t.app.adminKey, 'GET', '/v1/runs/not-a-uuid', undefined, {
       'x-trace-id': given,
       'x-request-id': 'client-req-1',
     });
@@ -234,7 +212,7 @@ describe('OpenTelemetry export (OTLP/HTTP JSON to a receiver on loopback)', () =
     );
     assert.equal(bad.attributes['http.response.status_code'], 400);
     assert.notEqual(bad.status.code, 2, 'not ERROR');
-    const missing = await call(app.url, app.adminKey, 'GET', '/nothing-here');
+    const missing = await call(t.app.url, t.app.adminKey, 'GET', '/nothing-here');
     assert.equal(missing.status, 404);
     assert.match(missing.headers.get('x-trace-id') ?? '', /^[0-9a-f]{32}$/);
     assert.ok(missing.headers.get('x-request-id'));
