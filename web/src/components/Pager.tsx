@@ -15,8 +15,11 @@ export function Pager({
 }: {
   /** Names the navigation landmark, e.g. "API key pages". */
   label: string;
-  /** The page the list route answered; nothing shows while it loads. */
-  page: { data: readonly unknown[]; total: number } | undefined;
+  /**
+   * The page the list route answered; nothing shows while it loads. While the next one loads the
+   * previous one is still shown, so the range comes from the answer, not from `offset`.
+   */
+  page: { data: readonly unknown[]; total: number; offset: number } | undefined;
   offset: number;
   pageSize?: number;
   onOffset: (offset: number) => void;
@@ -24,6 +27,7 @@ export function Pager({
   if (!page || (offset === 0 && page.total <= pageSize)) return null;
   const { total } = page;
   const shown = page.data.length;
+  const first = page.offset;
   return (
     <nav className="pager" aria-label={label}>
       <button
@@ -35,7 +39,7 @@ export function Pager({
         Previous
       </button>
       <span>
-        {shown === 0 ? 0 : offset + 1}–{offset + shown} of {total}
+        {shown === 0 ? 0 : first + 1}–{first + shown} of {total}
       </span>
       <button
         type="button"
