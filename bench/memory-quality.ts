@@ -7,7 +7,7 @@
  * or two). Hybrid is measured against its better list, the floor it must reach; `rrf 1:1` is
  * hybrid as it was before (equal-weight rank fusion).
  *
- *   npm run eval:memory [-- --episodes s01_e23,s02_e24] [--boosts] [--before DIR]
+ *   npm run eval:memory [-- --episodes s01_e23,s02_e24] [--before DIR]
  *
  * `--before DIR` runs the same evaluation on another checkout's code first (bench/before.ts) and
  * ends with a before → after table of each variant both ran.
@@ -26,12 +26,10 @@ import {
   type VariantScores,
 } from '../test/helpers/retrieval-quality.ts';
 import { runOtherCheckout } from './before.ts';
-import { boostVariants } from './ranking-boosts.ts';
 
 const { values } = parseArgs({
   options: {
     episodes: { type: 'string' },
-    boosts: { type: 'boolean', default: false },
     before: { type: 'string' },
   },
 });
@@ -42,8 +40,6 @@ const variants = [
     name: 'rrf 1:1',
     search: { mode: 'hybrid' as const, fusion: 'rrf' as const, weights: { text: 1, vector: 1 } },
   },
-  // Proper-noun and phrase boosts over the ten hits, measured before any is built in (--boosts).
-  ...(values.boosts ? boostVariants : []),
 ];
 const db = await PgliteDb.open('memory://');
 await migrate(db);

@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 export const distDir = path.join(root, 'dist');
@@ -63,6 +63,25 @@ export function isStale() {
   }
 }
 
+/** esbuild options shared by the command's bundle and the test bundles. */
+const nodeBundle = {
+  absWorkingDir: root,
+  bundle: true,
+  // Dependencies load from node_modules as they do for the sources; only Agentry's code is compiled.
+  packages: 'external',
+  platform: 'node',
+  format: 'esm',
+  target: `node${process.versions.node}`,
+  // Chunks keep what a command imports lazily (the server, the stores) out of `--version` and the
+  // client commands, and hold the code test files share once.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  sourcemap: 'linked',
+  sourcesContent: false,
+  tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+  logLevel: 'warning',
+};
+
 /**
  * Builds dist/agentry.js and its chunks. Several processes may build at once (tests spawn the
  * command in parallel): chunks are named by content hash and every file is written to a temporary
@@ -72,25 +91,11 @@ export async function build() {
   // Imported here, not at the top: bin/agentry.js loads this file on every start for `isStale`.
   const { build: esbuild } = await import('esbuild');
   const result = await esbuild({
-    absWorkingDir: root,
+    ...nodeBundle,
     entryPoints: { 'bin/agentry': 'src/main.ts' },
-    bundle: true,
-    // Dependencies load from node_modules as they do for the sources; only Agentry's code is compiled.
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: `node${process.versions.node}`,
-    // Chunks keep what a command imports lazily (the server, the stores) out of `--version` and the
-    // client commands.
-    splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
     outdir: distDir,
-    sourcemap: 'linked',
-    sourcesContent: false,
-    tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
     plugins: [keepSourceUrls],
     write: false,
-    logLevel: 'warning',
   });
   for (const dir of ['bin', 'chunks']) mkdirSync(path.join(distDir, dir), { recursive: true });
   const files = [...result.outputFiles].sort((a, b) => Number(a.path === entry) - Number(b.path === entry));
@@ -100,6 +105,45 @@ export async function build() {
     renameSync(tmp, f.path);
   }
   return files.map((f) => path.relative(root, f.path));
+}
+
+/**
+ * Compiles test files (paths under the checkout, `test/x.test.ts`) with everything of the checkout
+ * they import into `outdir` (`test/x.test.js` there, shared code in chunks), for `scripts/test.mjs`.
+ * A test process then loads a few compiled modules instead of compiling ~300 through loader hooks:
+ * about 3 s less CPU per file. Each module keeps its own `import.meta.url`, `dirname` and `filename`
+ * (as literals of its source's location), so fixtures and data files are found where they are.
+ */
+export async function buildTests(files, outdir) {
+  const { build: esbuild } = await import('esbuild');
+  const sourceMeta = {
+    name: 'source-meta',
+    setup(b) {
+      b.onLoad({ filter: /\.ts$/ }, async (args) => {
+        const text = await readFile(args.path, 'utf8');
+        if (!text.includes('import.meta')) return { contents: text, loader: 'ts' };
+        const url = JSON.stringify(pathToFileURL(args.path).href);
+        const [dir, file] = [JSON.stringify(path.dirname(args.path)), JSON.stringify(args.path)];
+        // On the first line, so the source map's lines stay the source's.
+        const meta = `const __metaUrl = ${url}, __metaDirname = ${dir}, __metaFilename = ${file};`;
+        return { contents: meta + text, loader: 'ts' };
+      });
+    },
+  };
+  await esbuild({
+    ...nodeBundle,
+    entryPoints: files,
+    outbase: root,
+    outdir,
+    // `define` rewrites code only (not strings), and each module's names stay its own when bundled.
+    define: {
+      'import.meta.url': '__metaUrl',
+      'import.meta.dirname': '__metaDirname',
+      'import.meta.filename': '__metaFilename',
+    },
+    plugins: [sourceMeta],
+  });
+  return files.map((f) => path.join(outdir, f.replace(/\.ts$/, '.js')));
 }
 
 /**

@@ -1,11 +1,11 @@
-// Runs every test file under test/ with Node's test runner, TypeScript compiled by the loader
-// `agentry` itself runs with (bin/ts-loader.js).
+// Runs every test file under test/ with Node's test runner, each compiled once per run with what it
+// imports (scripts/build.mjs `buildTests`).
 // Usage: node scripts/test.mjs [substring …] — only files whose path contains one of the substrings.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { build, isStale } from './build.mjs';
+import { build, buildTests, isStale } from './build.mjs';
 import { buildWeb, isWebStale } from './build-web.mjs';
 
 function find(dir) {
@@ -59,20 +59,26 @@ process.on('exit', () => rmSync(snapshotDir, { recursive: true, force: true }));
 const snapshot = path.join(snapshotDir, 'pglite-migrated.tar');
 await writeSnapshot(snapshot);
 
+// Each file's compiled form, in a directory of this run's own inside the checkout (so packages and
+// `agentry/client` resolve as from the sources); stack traces point at the sources.
+mkdirSync('.test-build', { recursive: true });
+const buildDir = mkdtempSync(path.join('.test-build', 'run-'));
+process.on('exit', () => rmSync(buildDir, { recursive: true, force: true }));
+const compiled = await buildTests(files, buildDir);
+
 const concurrency = process.env.AGENTRY_TEST_CONCURRENCY ?? '2';
 // A stuck test fails after ten minutes, and a file whose tests are done exits even when something it
 // started still holds the event loop: either would otherwise stall the whole run until CI kills it.
 const result = spawnSync(
   process.execPath,
   [
-    '--import',
-    './bin/ts-loader.js',
+    '--enable-source-maps',
     '--test',
     `--test-concurrency=${concurrency}`,
     '--test-timeout=600000',
     '--test-force-exit',
     '--test-reporter=spec',
-    ...files,
+    ...compiled,
   ],
   {
     stdio: 'inherit',

@@ -10,7 +10,7 @@ import type { Db } from '../../src/db/db.ts';
 import { newId } from '../../src/db/ids.ts';
 import type { Embedder } from '../../src/memory/embeddings.ts';
 import { Memory } from '../../src/memory/memory.ts';
-import type { SearchInput, SearchResult } from '../../src/memory/schema.ts';
+import type { SearchInput } from '../../src/memory/schema.ts';
 import { notes, questions } from '../memory/fixtures/notes-set.ts';
 
 export interface EvalDocument {
@@ -33,8 +33,6 @@ export interface EvalSet {
 export interface Variant {
   name: string;
   search: Partial<SearchInput>;
-  /** Reorders the ten hits before scoring: a ranking idea measured before it is built into search. */
-  rerank?: (query: string, hits: SearchResult['data']) => SearchResult['data'];
 }
 export interface Scores {
   n: number;
@@ -137,7 +135,7 @@ export async function evaluate(
       ran = res.weights ? `${res.mode} ${res.fusion} ${res.weights.text}:${res.weights.vector}` : res.mode;
       const evidence = new Set(q.evidence);
       const ranks: number[] = [];
-      (v.rerank ? v.rerank(q.query, res.data) : res.data).forEach((h, i) => {
+      res.data.forEach((h, i) => {
         if (evidence.delete(h.document.source)) ranks.push(i);
       });
       all.add(ranks, q.evidence.length);
