@@ -62,6 +62,8 @@ await writeSnapshot(snapshot);
 // Each file's compiled form, in a directory of this run's own inside the checkout (so packages and
 // `agentry/client` resolve as from the sources); stack traces point at the sources.
 mkdirSync('.test-build', { recursive: true });
+// Ctrl-C reaches the test processes too: this one waits for them to end, then removes its files.
+process.on('SIGINT', () => {});
 const buildDir = mkdtempSync(path.join('.test-build', 'run-'));
 process.on('exit', () => rmSync(buildDir, { recursive: true, force: true }));
 const compiled = await buildTests(files, buildDir);
