@@ -51,7 +51,7 @@ if (missing.length > 0) {
 
 // One migrated PGlite store for the whole run, which every test server starts from (see
 // test/helpers/pglite-snapshot.ts). Made with the sources, through the loader the tests use.
-const { snapshotEnv, testSharedBuffersMb, writeSnapshot } = await import(
+const { snapshotEnv, testNodeFlags, testSharedBuffersMb, writeSnapshot } = await import(
   '../test/helpers/pglite-snapshot.ts'
 );
 const snapshotDir = mkdtempSync(path.join(tmpdir(), 'agentry-test-'));
@@ -74,6 +74,7 @@ const concurrency = process.env.AGENTRY_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
   [
+    ...testNodeFlags,
     '--enable-source-maps',
     '--test',
     `--test-concurrency=${concurrency}`,

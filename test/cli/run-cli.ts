@@ -3,10 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { snapshotEnv, testSharedBuffersMb } from '../helpers/pglite-snapshot.ts';
+import { snapshotEnv, testNodeFlags, testSharedBuffersMb } from '../helpers/pglite-snapshot.ts';
 
 /** The real `agentry` bin, run as a person would run it. */
 export const bin = fileURLToPath(new URL('../../bin/agentry.js', import.meta.url));
+/** Node's arguments for `agentry <args>` in a test (testNodeFlags, then the bin). */
+export const agentryArgv = (args: readonly string[]) => [...testNodeFlags, bin, ...args];
 
 export interface CliResult {
   code: number | null;
@@ -57,7 +59,7 @@ process.on('exit', () => rmSync(emptyDir, { recursive: true, force: true }));
 /** Runs `agentry <args>` to completion and collects its output. */
 export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(process.execPath, agentryArgv(args), {
       cwd: options.cwd ?? emptyDir,
       env: cleanEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -87,7 +89,7 @@ export interface Spawned {
 }
 
 export function spawnCli(args: string[], options: RunOptions = {}): Spawned {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const child = spawn(process.execPath, agentryArgv(args), {
     cwd: options.cwd ?? emptyDir,
     env: cleanEnv(options.env),
     stdio: ['ignore', 'ignore', 'pipe'],

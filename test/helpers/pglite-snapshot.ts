@@ -27,6 +27,14 @@ export async function writeSnapshot(file: string): Promise<void> {
  */
 export const testSharedBuffersMb = 16;
 
+/**
+ * Node flags for a test process and for each process a test starts: V8 compiles WebAssembly with its
+ * baseline compiler only. Its optimising tier spends ~0.6 s of CPU in every process that opens a
+ * PGlite store (~9 MB of WebAssembly), which a test's few thousand statements never win back; the
+ * suite takes ~15% less CPU without it (docs/performance.md). The code's behaviour is the same.
+ */
+export const testNodeFlags = ['--liftoff-only'];
+
 /** Store config for a new in-memory PGlite store: from the run's snapshot when there is one. */
 export function memoryStore(): {
   data_dir: string;

@@ -4,12 +4,16 @@ import pg from 'pg';
 import { type App, type CreateAppOptions, createApp } from '../../src/app.ts';
 import { type ConfigInput, testConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { memoryStore } from './pglite-snapshot.ts';
+import { memoryStore, testNodeFlags } from './pglite-snapshot.ts';
 
 export type StoreKind = 'pglite' | 'postgres';
 
 /** Node flags for a child process that runs Agentry's sources as `agentry` itself does. */
-export const tsLoaderArgs = ['--import', fileURLToPath(new URL('../../bin/ts-loader.js', import.meta.url))];
+export const tsLoaderArgs = [
+  ...testNodeFlags,
+  '--import',
+  fileURLToPath(new URL('../../bin/ts-loader.js', import.meta.url)),
+];
 
 /**
  * The stores every integration suite runs against: PGlite always, PostgreSQL when DATABASE_URL is

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bin, cleanEnv } from '../cli/run-cli.ts';
+import { agentryArgv, cleanEnv } from '../cli/run-cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { freshDatabase, startServer, stores, type TestServer } from '../helpers/server.ts';
 
@@ -79,7 +79,7 @@ class ServeProcess {
   private readonly exited: Promise<number | null>;
 
   constructor(cwd: string, args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], {
+    this.child = spawn(process.execPath, agentryArgv(['serve', '--port', '0', ...args]), {
       cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,11 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { agentryArgv } from '../cli/run-cli.ts';
 import { freshDatabase, startServer, stores, type TestServer } from '../helpers/server.ts';
 import { createAgent } from './helpers.ts';
-
-const bin = fileURLToPath(new URL('../../bin/agentry.js', import.meta.url));
 
 interface Run {
   code: number;
@@ -19,7 +17,7 @@ interface Run {
 /** Runs the real `agentry` binary in a child process. */
 function agentry(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(process.execPath, agentryArgv(args), {
       env: { ...process.env, AGENTRY_LOG_LEVEL: 'silent', ...env },
       cwd: tmpdir(),
     });
