@@ -28,18 +28,13 @@ export function runOtherCheckout(
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 64 * 1024 * 1024,
   });
-  // Its own report, so the figures survive even where its JSON line has an older shape.
-  process.stderr.write(child.stdout);
   if (child.status !== 0) throw new Error(`${file} exited with ${child.status}`);
   const last = child.stdout.trim().split('\n').at(-1) ?? '';
   return JSON.parse(last) as Record<string, unknown>;
 }
 
-/** p50 of a "p50 / p99" cell, or of a `{ p50, p99 }` one (older checkouts). */
-const p50 = (cell: unknown) =>
-  typeof cell === 'object' && cell
-    ? Number((cell as { p50: unknown }).p50)
-    : Number(String(cell).split('/')[0]);
+/** p50 of a "p50 / p99" cell. */
+const p50 = (cell: unknown) => Number(String(cell).split('/')[0]);
 
 /** Before and after p50 of each timed column, row by row (matched on store and size), with after/before. */
 export function compareRows(
@@ -48,8 +43,7 @@ export function compareRows(
   columns: readonly string[],
 ): Record<string, unknown>[] {
   return after.map((a) => {
-    // Older checkouts name the store with its index ("pglite (pgvector HNSW)").
-    const b = before.find((r) => String(r.store).startsWith(String(a.store)) && r.chunks === a.chunks);
+    const b = before.find((r) => r.store === a.store && r.chunks === a.chunks);
     const row: Record<string, unknown> = { store: a.store, chunks: a.chunks };
     for (const c of columns) {
       const [x, y] = [p50(b?.[c]), p50(a[c])];

@@ -51,27 +51,6 @@ export function cpuMs(pid: number | string | undefined, children = false): numbe
   return (Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0)) * 10;
 }
 
-/** Store statements sent so far, once `countStatements` ran: a figure a busy machine does not move. */
-export const counted = { statements: 0 };
-
-type Queries = { query: (...a: never[]) => Promise<unknown>; exec: (...a: never[]) => Promise<unknown> };
-const wrap = <T extends Queries>(target: T): T => {
-  for (const m of ['query', 'exec'] as const) {
-    const original = target[m].bind(target) as (...a: unknown[]) => Promise<unknown>;
-    (target as Record<string, unknown>)[m] = (...a: unknown[]) => {
-      counted.statements += 1;
-      return original(...a);
-    };
-  }
-  return target;
-};
-export function countStatements(
-  db: Queries & { transaction: (fn: (tx: never) => Promise<unknown>) => Promise<unknown> },
-) {
-  const transaction = db.transaction.bind(db);
-  wrap(db).transaction = (fn) => transaction((tx) => fn(wrap(tx as Queries) as never));
-}
-
 /** A server child stopped with SIGTERM runs `close` first, so its fresh database is dropped. */
 export function closeOnTerm(close: () => Promise<void>): void {
   process.once('SIGTERM', () => {

@@ -1,22 +1,12 @@
 /**
  * Chat runtime overhead per turn (mock model at zero delay, so all of it is Agentry's own) against the
  * model call alone in the same run: a whole turn on a new session against `models.complete`, a tool
- * turn against its two model calls; store statements per turn. Target: overhead p50 ≤ 5 ms (PGlite).
+ * turn against its two model calls. Target: overhead p50 ≤ 5 ms (PGlite).
  *
  *   node --import tsx bench/chat.ts [--turns 2000] [--quick]      DATABASE_URL adds PostgreSQL rows
  */
 import { parseArgs } from 'node:util';
-import {
-  agentOf,
-  benchApp,
-  callerOf,
-  counted,
-  countStatements,
-  quantile,
-  r3,
-  timeEach,
-  turn,
-} from './bench-app.ts';
+import { agentOf, benchApp, callerOf, quantile, r3, timeEach, turn } from './bench-app.ts';
 
 const { values } = parseArgs({
   options: { turns: { type: 'string', default: '2000' }, quick: { type: 'boolean', default: false } },
@@ -25,8 +15,7 @@ const turns = values.quick ? 200 : Number(values.turns);
 
 async function overhead(store: 'pglite' | 'postgres') {
   const { app, close } = await benchApp(store);
-  const { models, db } = app.services;
-  countStatements(db as never);
+  const { models } = app.services;
   const caller = callerOf(app);
   const plain = await agentOf(app, { name: 'bench-plain', system_prompt: 'You are terse.' });
   const tooled = await agentOf(app, {
@@ -36,7 +25,6 @@ async function overhead(store: 'pglite' | 'postgres') {
   });
   const rows: Array<Record<string, string | number>> = [];
   const add = async (scenario: string, n: number, fn: () => Promise<unknown>, peer?: number[]) => {
-    const before = counted.statements;
     const xs = await timeEach(n, fn);
     const p50 = quantile(xs, 0.5);
     rows.push({
@@ -46,7 +34,6 @@ async function overhead(store: 'pglite' | 'postgres') {
       p50_ms: r3(p50),
       p99_ms: r3(quantile(xs, 0.99)),
       overhead_p50_ms: peer ? r3(p50 - quantile(peer, 0.5)) : '',
-      statements: r3((counted.statements - before) / n),
     });
     return xs;
   };

@@ -8,18 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { ConfigInput } from '../src/config/config.ts';
-import {
-  agentOf,
-  benchApp,
-  callerOf,
-  counted,
-  countStatements,
-  forkChild,
-  quantile,
-  r3,
-  turn,
-  turnOpts,
-} from './bench-app.ts';
+import { agentOf, benchApp, callerOf, forkChild, quantile, r3, turn, turnOpts } from './bench-app.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,34 +40,27 @@ if (args.server) {
       [true, false].map((record_each_step) => benchApp(store, { runtime: { record_each_step } })),
     );
     const agents = await Promise.all(
-      apps.map(({ app }) => {
-        countStatements(app.services.db as never);
-        return Promise.all(
-          [[], ['calculator']].map((tools) => agentOf(app, { name: `b${tools.length}`, tools })),
-        );
-      }),
+      apps.map(({ app }) =>
+        Promise.all([[], ['calculator']].map((tools) => agentOf(app, { name: `b${tools.length}`, tools }))),
+      ),
     );
     const message = ['hello there', 'use the calculator tool: 2+2'];
     for (const tools of [0, 1] as const) {
       const xs: number[][] = [[], []];
-      const statements = [0, 0];
       // Two blocks warm up.
       for (let block = 0; block < Number(args.turns) / 10 + 2; block++) {
         for (const i of [0, 1]) {
-          const before = counted.statements;
           for (let k = 0; k < 10; k++) {
             const t0 = performance.now();
             await turn(apps[i]!.app, agents[i]![tools]!.id, message[tools]!);
             if (block >= 2) xs[i]!.push(performance.now() - t0);
           }
-          if (block >= 2) statements[i]! += counted.statements - before;
         }
       }
       const [rec, floor] = xs.map((x) => quantile(x, 0.5)) as [number, number];
-      const [sRec, sFloor] = statements.map((n, i) => r3(n / xs[i]!.length));
       console.log(
         `${store} ${tools ? 'tool turn' : 'chat turn'}: p50 ${r3(rec)} ms recorded, ${r3(floor)} ms floor (round at once); ` +
-          `ratio ${r3(rec / floor)} (target ≤ 1.15); statements per turn ${sRec} vs ${sFloor}`,
+          `ratio ${r3(rec / floor)} (target ≤ 1.15)`,
       );
     }
     for (const a of apps) await a.close();

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import { freshDatabase } from '../test/helpers/server.ts';
 import { quantile, r3 } from './bench-app.ts';
 
 const { values } = parseArgs({
@@ -28,12 +28,6 @@ const duration = Number(values.duration);
 const rates = { chat: Number(values.chat), tasks: Number(values.tasks), search: Number(values.search) };
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const work = mkdtempSync(path.join(tmpdir(), 'agentry-load-'));
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: databaseUrl });
-  await c.connect();
-  await c.query(sql).finally(() => c.end());
-}
 
 /** Starts `agentry serve --role <role>`; resolves with its URL (and the admin key of a first start). */
 function serve(role: string, dbUrl: string, procs: ChildProcess[]): Promise<{ url: string; key?: string }> {
@@ -64,13 +58,11 @@ function serve(role: string, dbUrl: string, procs: ChildProcess[]): Promise<{ ur
 
 /** One shape under load: the rate of each kind split evenly over its API processes. */
 async function measure(shape: string, roles: string[]) {
-  const db = `agentry_load_${process.pid}_${shape}`;
-  await admin(`create database ${db}`);
-  const dbUrl = Object.assign(new URL(databaseUrl), { pathname: `/${db}` }).toString();
+  const db = await freshDatabase(databaseUrl);
   const procs: ChildProcess[] = [];
   try {
-    const first = await serve(roles[0]!, dbUrl, procs);
-    const rest = await Promise.all(roles.slice(1).map((r) => serve(r, dbUrl, procs)));
+    const first = await serve(roles[0]!, db.url, procs);
+    const rest = await Promise.all(roles.slice(1).map((r) => serve(r, db.url, procs)));
     const apis = [first, ...rest].filter((_, i) => roles[i] !== 'worker').map((p) => p.url);
     const headers = { authorization: `Bearer ${first.key}`, 'content-type': 'application/json' };
     const post = async (p: string, body: unknown) => {
@@ -134,7 +126,7 @@ async function measure(shape: string, roles: string[]) {
   } finally {
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : 0)));
-    await admin(`drop database if exists ${db} with (force)`);
+    await db.drop();
   }
 }
 

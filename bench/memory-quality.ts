@@ -4,13 +4,10 @@
  * (bench/fixtures, Apache-2.0: one knowledge base per episode, one document per dialogue turn,
  * questions labelled with their evidence turns) and the 40 paraphrased notes of
  * test/memory/fixtures/notes-set.ts. PGlite in memory, the offline embedder (~1,250 turns: a minute
- * or two). Hybrid is measured against its better list, the floor it must reach; `rrf 1:1` is
- * hybrid as it was before (equal-weight rank fusion).
+ * or two). Hybrid is measured against its better list, the floor it must reach. The scores are
+ * deterministic: two checkouts compare by running it in each.
  *
- *   npm run eval:memory [-- --episodes s01_e23,s02_e24] [--before DIR]
- *
- * `--before DIR` runs the same evaluation on another checkout's code first (bench/before.ts) and
- * ends with a before → after table of each variant both ran.
+ *   npm run eval:memory [-- --episodes s01_e23,s02_e24]
  */
 import { parseArgs } from 'node:util';
 import { migrate } from '../src/db/migrate.ts';
@@ -25,22 +22,8 @@ import {
   type Scores,
   type VariantScores,
 } from '../test/helpers/retrieval-quality.ts';
-import { runOtherCheckout } from './before.ts';
 
-const { values } = parseArgs({
-  options: {
-    episodes: { type: 'string' },
-    before: { type: 'string' },
-  },
-});
-// The three modes as configured, then equal-weight rank fusion: hybrid as it was before score fusion.
-const variants = [
-  ...defaultVariants,
-  {
-    name: 'rrf 1:1',
-    search: { mode: 'hybrid' as const, fusion: 'rrf' as const, weights: { text: 1, vector: 1 } },
-  },
-];
+const { values } = parseArgs({ options: { episodes: { type: 'string' } } });
 const db = await PgliteDb.open('memory://');
 await migrate(db);
 const embedder = new OfflineEmbedder();
@@ -49,7 +32,7 @@ const started = performance.now();
 /** Each set scored on its own knowledge base, then merged, weighted by each set's question count. */
 async function score(sets: EvalSet[]): Promise<VariantScores[]> {
   const each: VariantScores[][] = [];
-  for (const set of sets) each.push(await evaluate(db, embedder, set, variants));
+  for (const set of sets) each.push(await evaluate(db, embedder, set, defaultVariants));
   const merge = (parts: Scores[]): Scores => {
     const n = parts.reduce((a, p) => a + p.n, 0);
     const avg = (k: 'hit5' | 'recall5' | 'mrr') => parts.reduce((a, p) => a + p[k] * p.n, 0) / Math.max(n, 1);
@@ -85,13 +68,6 @@ function print(title: string, rows: VariantScores[]) {
   );
 }
 
-type Summary = { variant: string; hit5: number; recall5: number; mrr: number };
-const before = values.before
-  ? (runOtherCheckout(values.before, 'bench/memory-quality.ts', process.argv.slice(2)) as Record<
-      'friendsqa' | 'notes',
-      Summary[]
-    >)
-  : undefined;
 const friends = friendsqaSets(undefined, { episodes: values.episodes?.split(',') });
 const friendsRows = await score(friends);
 const notesRows = await score([notesSet]);
@@ -99,22 +75,6 @@ await db.close();
 print(`FriendsQA subset (episodes ${friends.map((s) => s.name.slice(10)).join(', ')})`, friendsRows);
 print('Notes set (40 paraphrased questions)', notesRows);
 console.log(`${Math.round((performance.now() - started) / 1000)} s`);
-if (before) {
-  const f3 = (x: number) => x.toFixed(3);
-  for (const [set, rows] of [
-    ['friendsqa', friendsRows],
-    ['notes', notesRows],
-  ] as const) {
-    console.log(`\n${set}, ${values.before} → this checkout: hit@5, recall@5, MRR`);
-    for (const r of rows) {
-      const b = before[set].find((x) => x.variant === r.variant);
-      if (b)
-        console.log(
-          `${r.variant.padEnd(10)} ${(['hit5', 'recall5', 'mrr'] as const).map((k) => `${f3(b[k])} → ${f3(r.all[k])}`).join('   ')}`,
-        );
-    }
-  }
-}
 const summary = (rows: VariantScores[]) => rows.map((r) => ({ variant: r.variant, ran: r.ran, ...r.all }));
 console.log(
   JSON.stringify({ bench: 'memory-quality', friendsqa: summary(friendsRows), notes: summary(notesRows) }),

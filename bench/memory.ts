@@ -250,9 +250,12 @@ async function batch() {
   return rows;
 }
 
-const other = args.before && runOtherCheckout(args.before, 'bench/memory.ts', process.argv.slice(2));
-// Older checkouts end with `speed` rather than `rows`.
-const before = other ? ((other.rows ?? other.speed) as Record<string, unknown>[]) : undefined;
+const before = args.before
+  ? (runOtherCheckout(args.before, 'bench/memory.ts', process.argv.slice(2)).rows as Record<
+      string,
+      unknown
+    >[])
+  : undefined;
 const rows = [];
 if (args.mode === 'batch') rows.push(...(await batch()));
 else for (const size of SIZES) for (const kind of kinds) rows.push(await search(kind, size));
