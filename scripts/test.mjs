@@ -68,7 +68,9 @@ const buildDir = mkdtempSync(path.join('.test-build', 'run-'));
 process.on('exit', () => rmSync(buildDir, { recursive: true, force: true }));
 const compiled = await buildTests(files, buildDir);
 
-const concurrency = process.env.AGENTRY_TEST_CONCURRENCY ?? '2';
+// Three files at once on two cores: a file waiting on a lease, a timer or a child process leaves its
+// core to the others (docs/performance.md, test suite).
+const concurrency = process.env.AGENTRY_TEST_CONCURRENCY ?? '3';
 // A stuck test fails after ten minutes, and a file whose tests are done exits even when something it
 // started still holds the event loop: either would otherwise stall the whole run until CI kills it.
 const result = spawnSync(
