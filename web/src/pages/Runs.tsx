@@ -1,7 +1,7 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, Route, Routes, useSearchParams } from 'react-router';
-import { api, unwrap } from '../api';
+import { api, type paths, unwrap } from '../api';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNote } from '../components/ErrorNote';
 import { useAgents } from '../ops/agents';
@@ -11,16 +11,18 @@ import { StatusBadge } from '../ops/StatusBadge';
 import '../ops/ops.css';
 import { TableWrap } from '../ops/Code';
 
-const statuses = [
-  'queued',
-  'running',
-  'input_required',
-  'interrupted',
-  'completed',
-  'failed',
-  'cancelled',
-] as const;
-type Status = (typeof statuses)[number];
+type Status = NonNullable<NonNullable<paths['/v1/runs']['get']['parameters']['query']>['status']>;
+// Keyed by the statuses of the server's schema (the OpenAPI types), so a status it adds and this
+// list lacks fails `tsc`, as does one it drops.
+const statuses = Object.keys({
+  queued: 0,
+  running: 0,
+  input_required: 0,
+  interrupted: 0,
+  completed: 0,
+  failed: 0,
+  cancelled: 0,
+} satisfies Record<Status, 0>) as Status[];
 
 export default function Runs() {
   return (
