@@ -250,12 +250,8 @@ async function batch() {
   return rows;
 }
 
-const before = args.before
-  ? (runOtherCheckout(args.before, 'bench/memory.ts', process.argv.slice(2)).rows as Record<
-      string,
-      unknown
-    >[])
-  : undefined;
+const other = args.before && runOtherCheckout(args.before, 'bench/memory.ts', process.argv.slice(2));
+const before = other ? (other.rows as Record<string, unknown>[]) : undefined;
 const rows = [];
 if (args.mode === 'batch') rows.push(...(await batch()));
 else for (const size of SIZES) for (const kind of kinds) rows.push(await search(kind, size));
