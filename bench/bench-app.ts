@@ -97,8 +97,10 @@ export async function benchApp(
 export async function serveBenchApp(
   store: 'pglite' | 'postgres',
   overrides: ConfigInput = {},
+  configure: (app: App) => void = () => {},
 ): Promise<void> {
   const { app, close } = await benchApp(store, overrides);
+  configure(app);
   closeOnTerm(close);
   process.send?.({ url: await app.http.listen({ host: '127.0.0.1', port: 0 }), key: app.adminKey });
 }

@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { benchApp, closeOnTerm, cpuMs, forkChild, quantile, r3 } from './bench-app.ts';
+import { cpuMs, forkChild, quantile, r3, serveBenchApp } from './bench-app.ts';
 
 type Profile = 'instant' | 'realistic';
 type Req = { path: string; headers: Record<string, string>; model: string };
@@ -100,7 +100,15 @@ function serveFloor(upstream: string): void {
 /** Agentry with the gateway fully on: API key auth, tenant policy, budgets, rate limits, usage rows. */
 async function serveAgentry(upstream: string): Promise<void> {
   const { tenantsFileSchema } = await import('../src/config/tenant-policy.ts');
-  const { app, close } = await benchApp(process.env.DATABASE_URL ? 'postgres' : 'pglite', {
+  const huge = { requests_per_minute: 1e9 };
+  const policy = {
+    models: { allow: ['instant/*', 'realistic/*'], deny: ['*/forbidden'] },
+    budgets: { tokens_per_day: 1e12, cost_per_month: 1e9, agents: { bench: { tokens_per_day: 1e12 } } },
+    rate_limits: { ...huge, tokens_per_minute: 1e12, per_key: huge },
+  };
+  const policies = tenantsFileSchema.parse({ tenants: { default: policy } });
+  const store = process.env.DATABASE_URL ? 'postgres' : 'pglite';
+  const config = {
     redis_url: process.env.REDIS_URL,
     models: {
       providers: {
@@ -109,16 +117,8 @@ async function serveAgentry(upstream: string): Promise<void> {
       },
       prices: { 'instant/m': { input: 1, output: 2 }, 'realistic/m': { input: 1, output: 2 } },
     },
-  });
-  const huge = { requests_per_minute: 1e9 };
-  const policy = {
-    models: { allow: ['instant/*', 'realistic/*'], deny: ['*/forbidden'] },
-    budgets: { tokens_per_day: 1e12, cost_per_month: 1e9, agents: { bench: { tokens_per_day: 1e12 } } },
-    rate_limits: { ...huge, tokens_per_minute: 1e12, per_key: huge },
-  };
-  app.services.policies.set(tenantsFileSchema.parse({ tenants: { default: policy } }));
-  closeOnTerm(close);
-  process.send?.({ url: await app.http.listen({ host: '127.0.0.1', port: 0 }), key: app.adminKey });
+  } as const;
+  await serveBenchApp(store, config, (app) => app.services.policies.set(policies));
 }
 
 /** Portkey 1.15.2 from node_modules; on Node 20 it answers every streamed request 500. */

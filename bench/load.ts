@@ -100,14 +100,13 @@ async function measure(shape: string, roles: string[]) {
       });
     await Promise.all(kinds.flatMap((k) => apis.map((url) => hit(k, url))));
     // The tasks submitted, run by the workers: how many finished within the load and 30 s after.
-    const until = Date.now() + 30_000;
-    const r = { counts: {} as Record<string, number> };
-    let counts = r.counts;
-    do {
-      counts = ((await (await fetch(`${apis[0]}/v1/tasks/status`, { headers })).json()) as typeof r).counts;
+    let counts: Record<string, number> = {};
+    for (const until = Date.now() + 30_000; Date.now() < until; await sleep(500)) {
+      ({ counts } = (await (await fetch(`${apis[0]}/v1/tasks/status`, { headers })).json()) as {
+        counts: typeof counts;
+      });
       if (counts.pending === 0 && counts.in_progress === 0) break;
-      await sleep(500);
-    } while (Date.now() < until);
+    }
     return kinds.map((k) => {
       const t = times[k.name]!;
       const n = t.length + bad[k.name]!;

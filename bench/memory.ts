@@ -8,8 +8,6 @@
  *
  *   node --import tsx bench/memory.ts [--quick] [--mode search|batch] [--sizes 10000,100000] [--queries 200]
  *     [--only pglite|postgres] [--docs 788] [--batch 500]      DATABASE_URL for the PostgreSQL rows
- *     [--before DIR]   first the same run on another checkout's code (`bench/before.ts`), then a
- *                      before → after table of the search p50s
  */
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -22,7 +20,6 @@ import { type Embedder, normalise } from '../src/memory/embeddings.ts';
 import { Memory } from '../src/memory/memory.ts';
 import type { SearchInput } from '../src/memory/schema.ts';
 import { freshDatabase, startServer } from '../test/helpers/server.ts';
-import { compareRows, runOtherCheckout } from './before.ts';
 import { p50p99, timeEach } from './bench-app.ts';
 
 const { values: args } = parseArgs({
@@ -34,7 +31,6 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     docs: { type: 'string', default: '788' },
     batch: { type: 'string', default: '500' },
-    before: { type: 'string' },
   },
 });
 const SIZES = (args.sizes ?? (args.quick ? '2000' : '10000,100000')).split(',').map(Number);
@@ -250,8 +246,6 @@ async function batch() {
   return rows;
 }
 
-const other = args.before && runOtherCheckout(args.before, 'bench/memory.ts', process.argv.slice(2));
-const before = other ? (other.rows as Record<string, unknown>[]) : undefined;
 const rows = [];
 if (args.mode === 'batch') rows.push(...(await batch()));
 else for (const size of SIZES) for (const kind of kinds) rows.push(await search(kind, size));
@@ -261,8 +255,4 @@ console.log(
     : 'latency ms, p50 / p99, top 10',
 );
 console.table(rows);
-if (before && args.mode !== 'batch') {
-  console.log(`p50 ms, ${args.before} → this checkout`);
-  console.table(compareRows(before, rows, ['text', 'vector', 'hybrid']));
-}
-console.log(JSON.stringify({ bench: 'memory', mode: args.mode, rows, ...(before && { before }) }));
+console.log(JSON.stringify({ bench: 'memory', mode: args.mode, rows }));
