@@ -4657,7 +4657,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A background batch ingest: items done and failed so far, and per-item results once finished */
+        /**
+         * A background batch ingest: items done and failed so far, and per-item results once finished
+         * @description Kept `memory.ingest_retention_days` days (default 7) after it ends; 404 once deleted or with its knowledge base.
+         */
         get: {
             parameters: {
                 query?: never;

@@ -98,6 +98,7 @@ export async function buildRuntime(deps: RuntimeDeps) {
     maxDocumentBytes: config.memory.max_document_bytes,
     vectorCacheChunks: config.memory.vector_cache_chunks,
     fusion: config.memory.fusion,
+    ingestRetentionDays: config.memory.ingest_retention_days,
     embedder: {
       none: undefined,
       offline: new OfflineEmbedder(),

@@ -204,6 +204,8 @@ export const configSchema = z
           .default(20 * 1024 * 1024),
         /** Vectors the exact scan (stores without pgvector) keeps in memory across knowledge bases. */
         vector_cache_chunks: z.coerce.number().int().min(0).default(500_000),
+        /** Days a finished background ingest's record (progress, per-item results) is kept; 0 keeps them. */
+        ingest_retention_days: z.coerce.number().min(0).max(36_500).default(7),
         /** Session history sent with each model call, in tokens; older turns are dropped behind a marker. */
         history_tokens: z.coerce.number().int().min(100).max(2_000_000).default(16_000),
         /** Chunks retrieved per turn from an agent's bound (non-persona) knowledge bases. */
@@ -353,6 +355,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_ROLE', ['fleet', 'role']],
   ['AGENTRY_LEASE_SECONDS', ['tasks', 'lease_seconds']],
   ['AGENTRY_RUN_RETENTION_DAYS', ['runtime', 'run_retention_days']],
+  ['AGENTRY_INGEST_RETENTION_DAYS', ['memory', 'ingest_retention_days']],
   ['AGENTRY_EMBEDDINGS', ['memory', 'embeddings', 'provider']],
   ['AGENTRY_EMBEDDINGS_MODEL', ['memory', 'embeddings', 'model']],
   ['AGENTRY_FUSION_METHOD', ['memory', 'fusion', 'method']],

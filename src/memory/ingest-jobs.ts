@@ -44,7 +44,8 @@ const defaultLiveness: IngestLiveness = { heartbeatMs: 10_000, staleAfterBeats: 
 
 /**
  * Batch ingests that answer at once (202) and run in the background of this process: the store
- * holds each one's progress and results, so any process serving the API can report them. A process
+ * holds each one's progress and results, so any process serving the API can report them, for
+ * `retentionDays` after it ends (each new ingest deletes a batch of records past that). A process
  * that stops waits for its running ingests (`settle`) before the store is closed. One killed outright
  * stops beating: once its ingest has not been touched for `staleAfterBeats` beats, the next read
  * marks it failed as interrupted (the documents written so far stay; the rest can be sent again,
@@ -55,6 +56,7 @@ export class IngestJobs {
 
   constructor(
     private readonly db: Db,
+    private readonly retentionDays = 0,
     private readonly liveness: IngestLiveness = defaultLiveness,
   ) {}
 
@@ -64,6 +66,13 @@ export class IngestJobs {
     total: number,
     run: (progress: Progress) => Promise<BatchResult>,
   ): Promise<IngestJob> {
+    // Records go as new ones come, so the table holds about `retentionDays` of ingests with no timer.
+    if (this.retentionDays > 0)
+      await this.db.query(
+        `delete from kb_ingests where id in (select id from kb_ingests
+           where finished_at < now() - make_interval(days => $1) limit 100)`,
+        [this.retentionDays],
+      );
     const id = newId();
     const [row] = await this.db.query<JobRow>(
       `insert into kb_ingests (id, tenant_id, knowledge_base_id, total) values ($1, $2, $3, $4) returning *`,

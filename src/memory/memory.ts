@@ -19,6 +19,8 @@ export interface MemoryOptions {
   embedder?: Embedder;
   /** Hybrid search's configured fusion (score fusion at its default weights when absent). */
   fusion?: FusionConfig;
+  /** Days a finished background ingest's record is kept (0 or absent: kept). */
+  ingestRetentionDays?: number;
 }
 
 /** The memory module's front: knowledge bases, ingestion and hybrid search, for HTTP and CLI alike. */
@@ -33,7 +35,7 @@ export class Memory {
     private readonly options: MemoryOptions,
   ) {
     this.knowledgeBases = new KnowledgeBaseService(db);
-    this.ingests = new IngestJobs(db);
+    this.ingests = new IngestJobs(db, options.ingestRetentionDays ?? 0);
   }
 
   static async open(db: Db, options: MemoryOptions): Promise<Memory> {

@@ -75,7 +75,7 @@ describe('bounded JSON helpers', () => {
     assert.equal(findUnstorableText({ a: [1, { b: 'ok' }] }), undefined);
     assert.equal(findUnstorableText({ a: [1, { b: 'x\u0000' }] }), '$.a[1].b');
     assert.equal(findUnstorableText({ 'a b': '\ud800' }), '$["a b"]');
-    assert.equal(findUnstorableText({ ['k\udc00']: 1 }), '$["k\\udc00"]');
+    assert.equal(findUnstorableText({ 'k\udc00': 1 }), '$["k\\udc00"]');
     assert.equal(findUnstorableText({ emoji: '\ud83d\ude00' }), undefined);
   });
 });

@@ -129,9 +129,33 @@ for (const store of stores) {
       assert.match(job.error ?? '', /^interrupted: the process running it stopped after 256 of 600 items/);
     });
 
+    it('deletes finished ingests past the retention (7 days) when a new one starts', async () => {
+      const kb = await createKb(s, 'async-retention');
+      const [old, recent, longRunning] = [newId(), newId(), newId()];
+      await s.app.services.db.query(
+        `insert into kb_ingests (id, tenant_id, knowledge_base_id, total, status, created_at, finished_at)
+         values ($1, $4, $5, 1, 'succeeded', now() - interval '9 days', now() - interval '8 days'),
+                ($2, $4, $5, 1, 'failed', now() - interval '9 days', now() - interval '6 days'),
+                ($3, $4, $5, 1, 'running', now() - interval '9 days', null)`,
+        [old, recent, longRunning, s.app.defaultTenantId, kb.id],
+      );
+      const url = (id: string) => `/v1/knowledge-bases/${kb.id}/ingests/${id}`;
+      assert.equal((await s.request('GET', url(old))).status, 200, 'kept until a new ingest starts');
+      const res = await s.request('POST', `/v1/knowledge-bases/${kb.id}/documents?async=true`, {
+        body: docs(1),
+      });
+      assert.equal(res.status, 202, res.text);
+      const gone = await s.request('GET', url(old));
+      assert.equal(gone.status, 404, gone.text);
+      assert.equal(gone.body.error.code, 'not_found');
+      assert.equal((await s.request('GET', url(recent))).body.status, 'failed');
+      assert.equal((await s.request('GET', url(longRunning))).status, 200);
+      await follow(s, kb.id, res.body.id, (j) => j.status !== 'running');
+    });
+
     it('keeps a live ingest running past the stale time while its process beats', async () => {
       const kb = await createKb(s, 'async-live');
-      const jobs = new IngestJobs(s.app.services.db, { heartbeatMs: 50, staleAfterBeats: 4 });
+      const jobs = new IngestJobs(s.app.services.db, 0, { heartbeatMs: 50, staleAfterBeats: 4 });
       let finish!: () => void;
       const held = new Promise<void>((resolve) => {
         finish = resolve;

@@ -191,6 +191,8 @@ export function registerIngestStatus(app: FastifyInstance, memory: Memory): void
         tags: ['knowledge-bases'],
         summary:
           'A background batch ingest: items done and failed so far, and per-item results once finished',
+        description:
+          'Kept `memory.ingest_retention_days` days (default 7) after it ends; 404 once deleted or with its knowledge base.',
         params: z.object({ id: z.uuid(), ingestId: z.uuid() }).strict(),
         response: { 200: ingestJobSchema, ...authErrors },
       },
