@@ -1,16 +1,5 @@
 import { propagation, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter as OtlpJson } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OtlpProto } from '@opentelemetry/exporter-trace-otlp-proto';
-import { defaultResource, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
-  type IdGenerator,
-  RandomIdGenerator,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
+import type { IdGenerator, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from './logger.ts';
 
 /**
@@ -20,6 +9,8 @@ import type { Logger } from './logger.ts';
  * default, or `http/json`), `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER`
  * (+ `_ARG`), `OTEL_BSP_*`; the exporters and the provider read them themselves. With none of them
  * set nothing is registered: the API's no-op tracer answers, and a span costs next to nothing.
+ * The SDK and its exporters (~260 modules, a quarter of what a server loads) are imported only
+ * when tracing is on.
  */
 
 export interface Tracing {
@@ -33,7 +24,7 @@ export interface Tracing {
  * is set for the next span, so that a request's logs, headers and exported spans agree.
  */
 class RequestIdGenerator implements IdGenerator {
-  private readonly random = new RandomIdGenerator();
+  constructor(private readonly random: IdGenerator) {}
   next?: string;
   generateTraceId(): string {
     const id = this.next;
@@ -93,7 +84,7 @@ export function startTracing(
   if (registering) return registering;
   const exporter = exporterFrom(env, log);
   if (!exporter) return Promise.resolve(off);
-  registering = register(exporter, clientInstrumentations(env, clients), log);
+  registering = register(exporter(), clientInstrumentations(env, clients), log);
   return registering;
 }
 
@@ -126,11 +117,19 @@ function clientInstrumentations(env: NodeJS.ProcessEnv, clients: TracedClients):
 }
 
 async function register(
-  exporter: SpanExporter,
+  made: Promise<SpanExporter>,
   clients: ('pg' | 'ioredis')[],
   log?: Logger,
 ): Promise<Tracing> {
-  const ids = new RequestIdGenerator();
+  const [{ W3CTraceContextPropagator }, resources, sdk, exporter] = await Promise.all([
+    import('@opentelemetry/core'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace-base'),
+    made,
+  ]);
+  const { defaultResource, envDetector, resourceFromAttributes } = resources;
+  const { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator } = sdk;
+  const ids = new RequestIdGenerator(new RandomIdGenerator());
   const provider = new BasicTracerProvider({
     resource: defaultResource()
       .merge(resourceFromAttributes({ 'service.name': 'agentry' }))
@@ -153,7 +152,8 @@ async function register(
   return tracing;
 }
 
-function exporterFrom(env: NodeJS.ProcessEnv, log?: Logger): SpanExporter | undefined {
+/** How spans are to be exported (made when called, its module loaded then), or undefined for none. */
+function exporterFrom(env: NodeJS.ProcessEnv, log?: Logger): (() => Promise<SpanExporter>) | undefined {
   if (env.OTEL_SDK_DISABLED === 'true') return undefined;
   const kinds = (env.OTEL_TRACES_EXPORTER ?? '')
     .split(',')
@@ -163,15 +163,17 @@ function exporterFrom(env: NodeJS.ProcessEnv, log?: Logger): SpanExporter | unde
   if (kinds.length === 0 && !endpoint) return undefined;
   const kind = kinds[0] ?? 'otlp';
   if (kind === 'none') return undefined;
-  if (kind === 'console') return new ConsoleSpanExporter();
+  if (kind === 'console')
+    return async () => new (await import('@opentelemetry/sdk-trace-base')).ConsoleSpanExporter();
   if (kind !== 'otlp') {
     log?.warn({ exporter: kind }, 'OTEL_TRACES_EXPORTER names an exporter Agentry does not ship; using otlp');
   }
   const protocol =
     env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
-  if (protocol === 'http/json') return new OtlpJson();
+  if (protocol === 'http/json')
+    return async () => new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
   if (protocol !== 'http/protobuf') {
     log?.warn({ protocol }, 'OTLP protocol not shipped (grpc); exporting with http/protobuf instead');
   }
-  return new OtlpProto();
+  return async () => new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
 }

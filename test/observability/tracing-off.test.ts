@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { context, createContextKey } from '@opentelemetry/api';
 import pg from 'pg';
@@ -24,7 +25,7 @@ for (const store of stores) {
     });
     after(() => s.close());
 
-    it('patches no client and registers no context manager', async () => {
+    it('patches no client, registers no context manager and loads no SDK', async () => {
       assert.equal((await s.request('GET', '/v1/agents')).status, 200);
       const query = pg.Client.prototype.query as { __wrapped?: boolean };
       assert.equal(query.__wrapped, undefined, 'pg is not instrumented');
@@ -34,6 +35,14 @@ for (const store of stores) {
         context.with(context.active().setValue(key, 1), () => context.active().getValue(key)),
         undefined,
       );
+      // The SDK's packages are CommonJS: had the server imported them, they would be in this cache.
+      const loaded = Object.keys(createRequire(import.meta.url).cache);
+      assert.ok(
+        loaded.some((m) => m.includes('/node_modules/fastify/')),
+        'the cache is the one the app uses',
+      );
+      for (const sdk of ['sdk-trace-base', 'exporter-trace-otlp-proto', 'resources'])
+        assert.ok(!loaded.some((m) => m.includes(`/@opentelemetry/${sdk}/`)), `${sdk} is not loaded`);
     });
   });
 }
