@@ -2,7 +2,7 @@
 // imports (scripts/build.mjs `buildTests`).
 // Usage: node scripts/test.mjs [substring …] — only files whose path contains one of the substrings.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build, buildTests, isStale } from './build.mjs';
@@ -58,6 +58,13 @@ const snapshotDir = mkdtempSync(path.join(tmpdir(), 'agentry-test-'));
 process.on('exit', () => rmSync(snapshotDir, { recursive: true, force: true }));
 const snapshot = path.join(snapshotDir, 'pglite-migrated.tar');
 await writeSnapshot(snapshot);
+// The temporary files of the tests and of every process they start, removed with the run's: a
+// server a test kills outright (SIGKILL) cannot remove its own. Modes as /tmp's, since sandboxes run
+// as another user and reach their sockets there.
+const testTmp = path.join(snapshotDir, 'tmp');
+mkdirSync(testTmp);
+chmodSync(snapshotDir, 0o711);
+chmodSync(testTmp, 0o1777);
 
 // Each file's compiled form, in a directory of this run's own inside the checkout (so packages and
 // `agentry/client` resolve as from the sources); stack traces point at the sources.
@@ -89,6 +96,7 @@ const result = spawnSync(
     stdio: 'inherit',
     env: {
       ...process.env,
+      TMPDIR: testTmp,
       [snapshotEnv]: snapshot,
       AGENTRY_PGLITE_SHARED_BUFFERS_MB: String(testSharedBuffersMb),
     },

@@ -15,7 +15,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
@@ -60,7 +62,8 @@ for (const store of stores) {
       assert.equal(list.length, 12, list.join('\n'));
       let agentId = '';
       const outputs: string[] = [];
-      const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp('/tmp/isa-e2e-'));
+      const dir = mkdtempSync(path.join(tmpdir(), 'isa-e2e-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
       for (const original of list) {
         let cmd = original
           .replace(/http:\/\/localhost:(8080|8090|8086|8082)/g, s.url)

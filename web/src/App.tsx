@@ -1,4 +1,4 @@
-import { type ComponentType, lazy, Suspense } from 'react';
+import { type ComponentType, lazy, Suspense, useState } from 'react';
 import { NavLink, Route, Routes, useLocation } from 'react-router';
 import { useAuth } from './auth';
 import { ErrorBoundary } from './components/ErrorBoundary';
@@ -50,7 +50,8 @@ export function preloadPage(pathname: string): void {
 const page = (path: Section, label: string) => {
   const Lazy = lazy(() => load(path));
   const Page = () => {
-    const Loaded = loaded.get(path);
+    // Chosen once per mount: switching from Lazy to the loaded page later would remount it.
+    const [Loaded] = useState(() => loaded.get(path));
     return Loaded ? <Loaded /> : <Lazy />;
   };
   return { path, label, element: <Page /> };
