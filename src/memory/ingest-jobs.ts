@@ -66,18 +66,16 @@ export class IngestJobs {
     total: number,
     run: (progress: Progress) => Promise<BatchResult>,
   ): Promise<IngestJob> {
-    // Records go as new ones come, so the table holds about `retentionDays` of ingests with no timer.
-    if (this.retentionDays > 0)
-      await this.db.query(
-        `delete from kb_ingests where id in (select id from kb_ingests
-           where finished_at < now() - make_interval(days => $1) limit 100)`,
-        [this.retentionDays],
-      );
-    const id = newId();
+    // Records go as new ones come, in the same statement, so the table holds about `retentionDays`
+    // of ingests with no timer and no extra round trip (in seconds: the setting may be fractional).
     const [row] = await this.db.query<JobRow>(
-      `insert into kb_ingests (id, tenant_id, knowledge_base_id, total) values ($1, $2, $3, $4) returning *`,
-      [id, tenantId, kbId, total],
+      `with expired as (
+         delete from kb_ingests where id in (select id from kb_ingests
+           where $5::float8 > 0 and finished_at < now() - make_interval(secs => $5::float8 * 86400) limit 100))
+       insert into kb_ingests (id, tenant_id, knowledge_base_id, total) values ($1, $2, $3, $4) returning *`,
+      [newId(), tenantId, kbId, total, this.retentionDays],
     );
+    const id = row!.id;
     const work = this.run(id, run).finally(() => this.running.delete(work));
     this.running.add(work);
     return toJob(row!);

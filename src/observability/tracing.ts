@@ -84,7 +84,7 @@ export function startTracing(
   if (registering) return registering;
   const exporter = exporterFrom(env, log);
   if (!exporter) return Promise.resolve(off);
-  registering = register(exporter(), clientInstrumentations(env, clients), log);
+  registering = register(exporter, clientInstrumentations(env, clients), log);
   return registering;
 }
 
@@ -117,7 +117,7 @@ function clientInstrumentations(env: NodeJS.ProcessEnv, clients: TracedClients):
 }
 
 async function register(
-  made: Promise<SpanExporter>,
+  makeExporter: () => Promise<SpanExporter>,
   clients: ('pg' | 'ioredis')[],
   log?: Logger,
 ): Promise<Tracing> {
@@ -125,7 +125,7 @@ async function register(
     import('@opentelemetry/core'),
     import('@opentelemetry/resources'),
     import('@opentelemetry/sdk-trace-base'),
-    made,
+    makeExporter(),
   ]);
   const { defaultResource, envDetector, resourceFromAttributes } = resources;
   const { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator } = sdk;

@@ -17,20 +17,22 @@ const loaders = {
 };
 
 type Section = keyof typeof loaders;
-/** Pages whose chunk has loaded, drawn directly from then on. */
-const loaded = new Map<Section, ComponentType>();
-const loading = new Map<Section, Promise<{ default: ComponentType }>>();
+/** A page's chunk, asked for once; `page` is set once it has loaded, and drawn directly from then on. */
+type Chunk = { module: Promise<{ default: ComponentType }>; page?: ComponentType };
+const chunks = new Map<Section, Chunk>();
 const load = (path: Section) => {
-  let p = loading.get(path);
-  if (!p) {
-    p = loaders[path]().then((m) => {
-      loaded.set(path, m.default);
+  const known = chunks.get(path);
+  if (known) return known.module;
+  const chunk: Chunk = {
+    module: loaders[path]().then((m) => {
+      chunk.page = m.default;
       return m;
-    });
-    loading.set(path, p);
-    p.catch(() => loading.delete(path));
-  }
-  return p;
+    }),
+  };
+  // A chunk that failed to load is asked for again next time.
+  chunk.module.catch(() => chunks.delete(path));
+  chunks.set(path, chunk);
+  return chunk.module;
 };
 
 /**
@@ -51,7 +53,7 @@ const page = (path: Section, label: string) => {
   const Lazy = lazy(() => load(path));
   const Page = () => {
     // Chosen once per mount: switching from Lazy to the loaded page later would remount it.
-    const [Loaded] = useState(() => loaded.get(path));
+    const [Loaded] = useState(() => chunks.get(path)?.page);
     return Loaded ? <Loaded /> : <Lazy />;
   };
   return { path, label, element: <Page /> };
