@@ -81,12 +81,13 @@ export class RunStore {
 
   /**
    * Ended runs (and their steps) older than the retention; at most `limit` per call, so a sweep
-   * holds no long lock. Returns how many were deleted.
+   * holds no long lock. Returns how many were deleted. The age is compared in seconds, since the
+   * setting may be fractional (`make_interval(days => …)` takes only an integer).
    */
   async purgeEnded(olderThanDays: number, limit = 1000): Promise<number> {
     const rows = await this.db.query(
       `delete from runs where id in (
-         select id from runs where completed_at < now() - make_interval(days => $1) limit $2)
+         select id from runs where completed_at < now() - make_interval(secs => $1::float8 * 86400) limit $2)
        returning 1`,
       [olderThanDays, limit],
     );

@@ -201,10 +201,12 @@ describe('web console: live overview, task board, MCP servers and usage', () => 
   });
 
   it('charts requests, tokens and cost after a few chat turns, and shows what remains of the budgets', async () => {
+    // The days the chats may fall on (UTC), should the test straddle midnight.
+    const from = isoDay();
     for (const m of ['one', 'two', 'three']) await chat(m);
-    const today = new Date().toISOString().slice(0, 10);
+    const to = isoDay();
     await s.app.services.models.flush();
-    const usage = (await s.request('GET', `/v1/usage?from=${today}&to=${today}`)).body.data as {
+    const usage = (await s.request('GET', `/v1/usage?from=${from}&to=${to}`)).body.data as {
       agent: string;
       requests: number;
       cost: number;
@@ -228,7 +230,7 @@ describe('web console: live overview, task board, MCP servers and usage', () => 
       // counted before it loaded and no more than the store holds after.
       if (title === 'Requests') {
         await s.app.services.models.flush();
-        const after = (await s.request('GET', `/v1/usage?from=${today}&to=${today}`)).body
+        const after = (await s.request('GET', `/v1/usage?from=${from}&to=${isoDay()}`)).body
           .data as typeof usage;
         const most = after.filter((r) => r.agent === 'chatty').reduce((n, r) => n + r.requests, 0);
         assert.ok(total >= requests && total <= most, `${label}: ${requests}..${most} calls`);
@@ -293,4 +295,9 @@ async function seriesHeight(page: Page, title: string): Promise<number> {
       }
     return bottom < 0 ? 0 : bottom - top + 1;
   })()`)) as number;
+}
+
+/** Today's UTC day, as the usage API takes it. */
+function isoDay(): string {
+  return new Date().toISOString().slice(0, 10);
 }

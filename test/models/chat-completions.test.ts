@@ -196,10 +196,12 @@ for (const store of stores) {
       assert.ok(ids.includes('mock/default'));
       assert.ok(ids.includes('fast'));
 
+      const dayBefore = new Date().toISOString().slice(0, 10);
       await client.chat.completions.create(
         { model: 'mock/default', messages: [{ role: 'user', content: '1+1' }] },
         { headers: { 'x-agentry-agent': 'billing-bot' } },
       );
+      const dayAfter = new Date().toISOString().slice(0, 10);
       const usage = await s.request('GET', '/v1/usage?agent=billing-bot');
       assert.equal(usage.status, 200, usage.text);
       assert.equal(usage.body.data.length, 1);
@@ -208,7 +210,8 @@ for (const store of stores) {
       assert.equal(row.model, 'mock/default');
       assert.equal(row.requests, 1);
       assert.ok(row.input_tokens > 0 && row.output_tokens > 0);
-      assert.equal(row.day, new Date().toISOString().slice(0, 10));
+      // The call's UTC day: the one it started or ended in, should it straddle midnight.
+      assert.ok([dayBefore, dayAfter].includes(row.day), row.day);
       const all = await s.request('GET', '/v1/usage');
       assert.ok(
         all.body.data.some((r: { errors: number }) => r.errors > 0),

@@ -179,13 +179,18 @@ for (const store of stores) {
       assert.deepEqual(theirs.body.data, []);
     });
 
-    it('deletes ended runs past the retention, with their steps', async () => {
-      await s.app.services.db.query(
-        `update runs set completed_at = now() - interval '40 days' where id = $1`,
-        [runIds.plain],
-      );
+    it('deletes ended runs past the retention, with their steps; the retention may be fractional', async () => {
+      const age = (id: string | undefined, interval: string) =>
+        s.app.services.db.query(`update runs set completed_at = now() - $2::interval where id = $1`, [
+          id,
+          interval,
+        ]);
+      await age(runIds.plain, '40 days');
+      await age(runIds.failing, '13 hours');
       const deleted = await s.app.services.runtime.purgeOld(30);
       assert.equal(deleted, 1);
+      assert.equal(await s.app.services.runtime.purgeOld(0.5), 1);
+      assert.equal((await s.request('GET', `/v1/runs/${runIds.failing}/trace`)).status, 404);
       assert.equal((await s.request('GET', `/v1/runs/${runIds.plain}/trace`)).status, 404);
       assert.equal((await s.request('GET', `/v1/runs/${runIds.tool}/trace`)).status, 200);
       const [left] = await s.app.services.db.query<{ n: number }>(
