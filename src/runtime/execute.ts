@@ -12,7 +12,7 @@ import { repairHistory } from './prompt.ts';
 import { interruptedMessage, recoverRound } from './recovery.ts';
 import { addUsage, type RunOptions, runIdempotencyKey, toRecord } from './rows.ts';
 import type { PendingEvent, RunEventWriter } from './run-events.ts';
-import type { RunStore } from './run-store.ts';
+import type { Advance, RunStore } from './run-store.ts';
 import type { ToolCallRecord } from './schema.ts';
 
 /** Why a run's signal aborted. */
@@ -108,10 +108,13 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
     ...extra,
     { type: 'session_end', data: { status }, at: new Date().toISOString() },
   ];
-  const finish = async (a: Parameters<RunStore['advance']>[0]) => {
-    const written = await deps.store.advance(a);
+  /** Records a step or the end with the events still buffered, then `extra`. */
+  const finish = async (a: Omit<Advance, 'events'>, extra: PendingEvent[] = [], afterFailure = false) => {
+    const written = await writer.record(
+      (buffered) => deps.store.advance({ ...a, events: [...buffered, ...extra] }),
+      afterFailure,
+    );
     if (!written) return false;
-    writer.deliver(written.events);
     if (a.status && a.status !== 'input_required' && written.queued) deps.onQueued(run.sessionId);
     return true;
   };
@@ -173,33 +176,29 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
       emit: (type, data, withStep) => writer.emit(type, data, withStep),
       commit: async (round) => {
         usage = addUsage(usage, round.usage);
-        const ok = await finish({
-          ...roundOf(round),
-          runId: run.runId,
-          owner: deps.owner,
-          events: await writer.take(),
-        });
+        const ok = await finish({ ...roundOf(round), runId: run.runId, owner: deps.owner });
         // No longer ours (cancelled, reaped): stop here rather than keep calling the model.
         if (!ok) throw new RunAborted('cancelled', 'the run was ended elsewhere');
       },
     });
     usage = outcome.usage;
     if (outcome.kind === 'paused') {
-      await finish({
-        ...roundOf(outcome.round),
-        runId: run.runId,
-        owner: deps.owner,
-        status: 'input_required',
-        pending: outcome.pending,
-        events: [
-          ...(await writer.take()),
+      await finish(
+        {
+          ...roundOf(outcome.round),
+          runId: run.runId,
+          owner: deps.owner,
+          status: 'input_required',
+          pending: outcome.pending,
+        },
+        [
           {
             type: 'approval_required',
             data: { tool_calls: outcome.needingApproval.map(toRecord) },
             at: new Date().toISOString(),
           },
         ],
-      });
+      );
       return {
         status: 'input_required',
         pending: outcome.needingApproval.map(toRecord),
@@ -225,17 +224,16 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
       tool_calls: outcome.toolCalls.length,
       ...(playbook && { playbook: { status: playbook.status, document_id: playbook.documentId } }),
     };
-    await finish({
-      ...roundOf(outcome.round),
-      runId: run.runId,
-      owner: deps.owner,
-      status: 'completed',
-      output: outcome.text,
-      events: terminal('completed', [
-        ...(await writer.take()),
-        { type: 'result', data: result, at: new Date().toISOString() },
-      ]),
-    });
+    await finish(
+      {
+        ...roundOf(outcome.round),
+        runId: run.runId,
+        owner: deps.owner,
+        status: 'completed',
+        output: outcome.text,
+      },
+      terminal('completed', [{ type: 'result', data: result, at: new Date().toISOString() }]),
+    );
     return {
       status: 'completed',
       text: outcome.text,
@@ -274,15 +272,11 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
           ? withContext(reason.round, record)
           : plainRound(reason.round)
         : {};
-    const buffered = await writer.take().catch(() => []);
-    await finish({
-      ...round,
-      runId: run.runId,
-      owner: deps.owner,
-      status: 'failed',
-      error,
-      events: terminal('failed', [...buffered, { type: 'error', data: error, at: new Date().toISOString() }]),
-    }).catch((e) => deps.log.error({ err: e, run_id: run.runId }, 'could not record the run failure'));
+    await finish(
+      { ...round, runId: run.runId, owner: deps.owner, status: 'failed', error },
+      terminal('failed', [{ type: 'error', data: error, at: new Date().toISOString() }]),
+      true,
+    ).catch((e) => deps.log.error({ err: e, run_id: run.runId }, 'could not record the run failure'));
     return { status: 'failed', error, cause: reason, usage: total(usage) };
   }
 }
@@ -296,10 +290,12 @@ export async function release(
   run: Pick<RunSpec, 'runId' | 'writer'>,
   usage: Usage,
 ): Promise<RunResult> {
-  const buffered = await run.writer.take().catch(() => []);
-  await deps.store
-    .advance({ runId: run.runId, owner: deps.owner, release: true, events: buffered })
-    .then((written) => written && run.writer.deliver(written.events))
+  await run.writer
+    .record(
+      (buffered) =>
+        deps.store.advance({ runId: run.runId, owner: deps.owner, release: true, events: buffered }),
+      true,
+    )
     .catch((e) => deps.log.warn({ err: e, run_id: run.runId }, 'could not release the run'));
   const error = { code: 'released', message: 'this process shut down; another one carries the run on' };
   return { status: 'failed', error, usage };
@@ -316,22 +312,23 @@ export async function interrupt(
   usage: Usage,
 ): Promise<RunResult> {
   const error = { code: 'interrupted', message: interruptedMessage(calls) };
-  const written = await deps.store.advance({
-    runId: run.runId,
-    owner: deps.owner,
-    status: 'interrupted',
-    error,
-    pending: calls,
-    events: [
-      ...(await run.writer.take()),
-      {
-        type: 'interrupted',
-        data: { ...error, tool_calls: calls.map(toRecord) },
-        at: new Date().toISOString(),
-      },
-    ],
-  });
-  if (written) run.writer.deliver(written.events);
+  await run.writer.record((buffered) =>
+    deps.store.advance({
+      runId: run.runId,
+      owner: deps.owner,
+      status: 'interrupted',
+      error,
+      pending: calls,
+      events: [
+        ...buffered,
+        {
+          type: 'interrupted',
+          data: { ...error, tool_calls: calls.map(toRecord) },
+          at: new Date().toISOString(),
+        },
+      ],
+    }),
+  );
   return { status: 'failed', error, usage };
 }
 

@@ -131,21 +131,24 @@ export class RunWriter {
       terminal?: PendingEvent[];
     },
   ): Promise<boolean> {
-    const buffered = await this.run.writer.take();
-    const written = await this.deps.store.advance({
-      runId: this.run.runId,
-      owner: this.deps.owner,
-      messages: a.messages,
-      steps: a.steps,
-      modelCalls: a.modelCalls,
-      usage: a.usage,
-      status: a.status,
-      output: a.output,
-      error: a.error,
-      events: [...buffered, ...(a.terminal ?? [])],
-    });
+    const written = await this.run.writer.record(
+      (buffered) =>
+        this.deps.store.advance({
+          runId: this.run.runId,
+          owner: this.deps.owner,
+          messages: a.messages,
+          steps: a.steps,
+          modelCalls: a.modelCalls,
+          usage: a.usage,
+          status: a.status,
+          output: a.output,
+          error: a.error,
+          events: [...buffered, ...(a.terminal ?? [])],
+        }),
+      // A failed batch does not keep the run's failure from being recorded.
+      a.status === 'failed',
+    );
     if (!written) return false;
-    this.run.writer.deliver(written.events);
     if (a.status && written.queued) this.deps.onQueued(this.run.sessionId);
     return true;
   }

@@ -8,8 +8,10 @@ import type { Logger } from '../observability/logger.ts';
  * this process. Events are buffered and written in batches: one insert per batch, the next batch
  * starting when the previous one is written, so a fast model's text deltas cost one statement per
  * round trip rather than one each, while a slow one's are written as they come. Listeners get an
- * event once it is in the log, with its seq (the SSE `id:`); the terminal statements of a run
- * (`advance` in run-store.ts) take what is still buffered and write it with the run's new state.
+ * event once it is in the log, with its seq (the SSE `id:`); the statements that record a run's
+ * steps and end (`advance` in run-store.ts) take what is still buffered through `record` and write
+ * it with the run's new state. One statement at a time writes a run's events, so listeners get them
+ * in seq order.
  */
 
 /** The event that ends every run's stream. */
@@ -97,6 +99,8 @@ export class Announcer {
 export class RunEventWriter {
   private buffer: PendingEvent[] = [];
   private flushing?: Promise<void>;
+  /** A `record` statement in flight (settled, never rejected). */
+  private recording?: Promise<void>;
   private readonly listeners = new Set<RunListener>();
   /** Seq of the last event delivered to listeners. */
   lastSeq = 0;
@@ -116,36 +120,61 @@ export class RunEventWriter {
   ) {}
 
   /**
-   * Buffers an event. `withStep`: it (and whatever follows it) waits for `take`, the statement that
-   * records the next step, rather than being written on its own first.
+   * Buffers an event. `withStep`: it (and whatever follows it) waits for `record`, the statement
+   * that records the next step, rather than being written on its own first.
    */
   emit(type: string, data: Record<string, unknown> = {}, withStep = false): void {
     if (this.ended) return;
     this.buffer.push({ type, data, at: new Date().toISOString() });
     if (withStep) this.held = true;
-    if (this.held || this.flushing || this.scheduled) return;
+    if (this.held || this.flushing || this.recording || this.scheduled) return;
     // Wait one turn of the event loop before writing: when the run's next state write follows at
-    // once (a fast model's whole answer, a tool round), `take` folds these events into it and the
+    // once (a fast model's whole answer, a tool round), `record` folds these events into it and the
     // batch costs no statement of its own.
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      if (this.buffer.length > 0 && !this.flushing && !this.held) this.flushing = this.flushLoop();
+      this.flush();
     });
   }
 
-  /** Waits for writes in flight, then hands over what is still buffered (for a statement that writes it). */
-  async take(): Promise<PendingEvent[]> {
-    while (this.flushing) await this.flushing;
-    if (this.failure) throw this.failure;
-    const out = this.buffer;
+  /**
+   * Runs `statement` (one that records the run's next step or its end) with the events still
+   * buffered, after the batch in flight, and delivers the events it wrote. Until it returns, no
+   * batch of this run is written and another `record` waits: two statements in flight could be
+   * answered out of seq order, and a follower drops an event whose seq is below one it has had (a
+   * DAG's parallel nodes lost a `node_end` so). After a batch failed, `record` throws (the run fails
+   * at its step: a stream with holes is worse), unless `afterFailure`, which hands over no events
+   * (the statement that ends the run).
+   */
+  async record<T extends { events: readonly RunEvent[] }>(
+    statement: (buffered: PendingEvent[]) => Promise<T | undefined>,
+    afterFailure = false,
+  ): Promise<T | undefined> {
+    // Checked and set in one synchronous step after each wait, so two callers cannot both pass.
+    while (this.flushing || this.recording) await (this.flushing ?? this.recording);
+    if (this.failure && !afterFailure) throw this.failure;
+    const buffered = this.failure ? [] : this.buffer;
     this.buffer = [];
     this.held = false;
-    return out;
+    const written = statement(buffered);
+    this.recording = written.then(
+      () => {},
+      () => {},
+    );
+    try {
+      const result = await written;
+      if (result) this.deliver(result.events);
+      return result;
+    } finally {
+      this.recording = undefined;
+      // What was emitted meanwhile goes out now.
+      this.flush();
+    }
   }
 
-  /** Hands events written by another statement to the listeners. */
-  deliver(events: readonly RunEvent[]): void {
+  /** Hands written events to the listeners. */
+  private deliver(events: readonly RunEvent[]): void {
     if (events.length === 0) return;
     this.announcer.add(this.runId);
     for (const e of events) {
@@ -165,6 +194,13 @@ export class RunEventWriter {
     this.listeners.clear();
   }
 
+  /** Starts writing the buffer, unless something writes already or it waits for a step. */
+  private flush(): void {
+    if (this.buffer.length > 0 && !this.flushing && !this.recording && !this.held && !this.ended) {
+      this.flushing = this.flushLoop();
+    }
+  }
+
   private async flushLoop(): Promise<void> {
     try {
       while (this.buffer.length > 0 && !this.held) {
@@ -180,7 +216,7 @@ export class RunEventWriter {
         this.deliver(written);
       }
     } catch (err) {
-      // Surfaces at the run's next step (take), which fails the run: a stream with holes is worse.
+      // Surfaces at the run's next step (`record`), which fails the run: a stream with holes is worse.
       this.failure = err;
     } finally {
       this.flushing = undefined;

@@ -5,7 +5,7 @@ import type { PgliteDb } from '../../src/db/pglite.ts';
 import { LocalBus } from '../../src/events/bus.ts';
 import { readEvents } from '../../src/events/log.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { Announcer, RunEventWriter } from '../../src/runtime/run-events.ts';
+import { Announcer, insertRunEvents, RunEventWriter } from '../../src/runtime/run-events.ts';
 import { openTestPglite } from '../helpers/pglite-snapshot.ts';
 
 const tenant = '00000000-0000-7000-8000-000000000001';
@@ -40,14 +40,45 @@ describe('a run event writer', () => {
     writer.emit('text', { delta: 'a' });
     await tick();
     await tick();
-    // `take` waits for a batch in flight, then hands over what is left for the step's statement.
-    assert.deepEqual(
-      (await writer.take()).map((e) => e.type),
-      ['tool_result', 'text'],
-    );
+    // `record` waits for a batch in flight, then hands over what is left to the step's statement.
+    let handed: string[] = [];
+    await writer.record(async (buffered) => {
+      handed = buffered.map((e) => e.type);
+      return undefined;
+    });
+    assert.deepEqual(handed, ['tool_result', 'text']);
     assert.deepEqual(
       (await readEvents(db, run)).map((e) => e.type),
       ['tool_call'],
     );
+  });
+
+  it('delivers events in seq order while a step is recorded: what is emitted meanwhile waits for it', async () => {
+    // As a DAG's parallel nodes do: one node's step is being recorded while another emits. The
+    // step's statement has written its event but its answer comes late; the other node's event must
+    // not be written and delivered before it.
+    const writer = new RunEventWriter(
+      db,
+      new Announcer(new LocalBus(), createLogger('silent')),
+      tenant,
+      run,
+      'here',
+    );
+    const delivered: number[] = [];
+    writer.subscribe({ event: (e) => delivered.push(e.seq), end: () => {} });
+    writer.emit('node_end', { agent: 'draft' });
+    const step = writer.record(async (buffered) => {
+      const written = await insertRunEvents(db, tenant, run, buffered, 'here');
+      writer.emit('node_start', { agent: 'audit' });
+      for (let i = 0; i < 5; i++) await tick();
+      return written && { events: written };
+    });
+    await step;
+    for (let i = 0; i < 5; i++) await tick();
+    await writer.record(async () => undefined);
+    const logged = (await readEvents(db, run)).map((e) => e.seq);
+    assert.equal(delivered.length, 2, `${delivered}`);
+    assert.deepEqual(delivered, logged.slice(-2), 'delivered as logged');
+    assert.ok(delivered[0]! < delivered[1]!, `in seq order: ${delivered}`);
   });
 });
