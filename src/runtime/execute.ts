@@ -109,9 +109,14 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
     { type: 'session_end', data: { status }, at: new Date().toISOString() },
   ];
   /** Records a step or the end with the events still buffered, then `extra`. */
-  const finish = async (a: Omit<Advance, 'events'>, extra: PendingEvent[] = [], afterFailure = false) => {
+  const finish = async (
+    a: Omit<Advance, 'runId' | 'owner' | 'events'>,
+    extra: PendingEvent[] = [],
+    afterFailure = false,
+  ) => {
     const written = await writer.record(
-      (buffered) => deps.store.advance({ ...a, events: [...buffered, ...extra] }),
+      (buffered) =>
+        deps.store.advance({ ...a, runId: run.runId, owner: deps.owner, events: [...buffered, ...extra] }),
       afterFailure,
     );
     if (!written) return false;
@@ -176,29 +181,20 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
       emit: (type, data, withStep) => writer.emit(type, data, withStep),
       commit: async (round) => {
         usage = addUsage(usage, round.usage);
-        const ok = await finish({ ...roundOf(round), runId: run.runId, owner: deps.owner });
+        const ok = await finish(roundOf(round));
         // No longer ours (cancelled, reaped): stop here rather than keep calling the model.
         if (!ok) throw new RunAborted('cancelled', 'the run was ended elsewhere');
       },
     });
     usage = outcome.usage;
     if (outcome.kind === 'paused') {
-      await finish(
+      await finish({ ...roundOf(outcome.round), status: 'input_required', pending: outcome.pending }, [
         {
-          ...roundOf(outcome.round),
-          runId: run.runId,
-          owner: deps.owner,
-          status: 'input_required',
-          pending: outcome.pending,
+          type: 'approval_required',
+          data: { tool_calls: outcome.needingApproval.map(toRecord) },
+          at: new Date().toISOString(),
         },
-        [
-          {
-            type: 'approval_required',
-            data: { tool_calls: outcome.needingApproval.map(toRecord) },
-            at: new Date().toISOString(),
-          },
-        ],
-      );
+      ]);
       return {
         status: 'input_required',
         pending: outcome.needingApproval.map(toRecord),
@@ -225,13 +221,7 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
       ...(playbook && { playbook: { status: playbook.status, document_id: playbook.documentId } }),
     };
     await finish(
-      {
-        ...roundOf(outcome.round),
-        runId: run.runId,
-        owner: deps.owner,
-        status: 'completed',
-        output: outcome.text,
-      },
+      { ...roundOf(outcome.round), status: 'completed', output: outcome.text },
       terminal('completed', [{ type: 'result', data: result, at: new Date().toISOString() }]),
     );
     return {
@@ -273,7 +263,7 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
           : plainRound(reason.round)
         : {};
     await finish(
-      { ...round, runId: run.runId, owner: deps.owner, status: 'failed', error },
+      { ...round, status: 'failed', error },
       terminal('failed', [{ type: 'error', data: error, at: new Date().toISOString() }]),
       true,
     ).catch((e) => deps.log.error({ err: e, run_id: run.runId }, 'could not record the run failure'));

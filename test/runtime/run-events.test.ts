@@ -25,15 +25,11 @@ describe('a run event writer', () => {
     );
   });
   after(() => db.close());
+  const newWriter = () =>
+    new RunEventWriter(db, new Announcer(new LocalBus(), createLogger('silent')), tenant, run, 'here');
 
   it('writes an event emitted with its step, and what follows it, only with the statement that records the step', async () => {
-    const writer = new RunEventWriter(
-      db,
-      new Announcer(new LocalBus(), createLogger('silent')),
-      tenant,
-      run,
-      'here',
-    );
+    const writer = newWriter();
     writer.emit('tool_call', { id: 'c1' });
     await tick();
     writer.emit('tool_result', { id: 'c1' }, true);
@@ -57,13 +53,7 @@ describe('a run event writer', () => {
     // As a DAG's parallel nodes do: one node's step is being recorded while another emits. The
     // step's statement has written its event but its answer comes late; the other node's event must
     // not be written and delivered before it.
-    const writer = new RunEventWriter(
-      db,
-      new Announcer(new LocalBus(), createLogger('silent')),
-      tenant,
-      run,
-      'here',
-    );
+    const writer = newWriter();
     const delivered: number[] = [];
     writer.subscribe({ event: (e) => delivered.push(e.seq), end: () => {} });
     writer.emit('node_end', { agent: 'draft' });
