@@ -11,7 +11,7 @@ import { LoopError, type Resume, type Round, RunDrained, runLoop } from './loop.
 import { repairHistory } from './prompt.ts';
 import { interruptedMessage, recoverRound } from './recovery.ts';
 import { addUsage, type RunOptions, runIdempotencyKey, toRecord } from './rows.ts';
-import type { PendingEvent, RunEventWriter } from './run-events.ts';
+import { event, type PendingEvent, type RunEventWriter } from './run-events.ts';
 import type { Advance, RunStore } from './run-store.ts';
 import type { ToolCallRecord } from './schema.ts';
 
@@ -106,19 +106,10 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
   const total = (u: Usage) => addUsage(run.usage, u);
   const terminal = (status: string, extra: PendingEvent[] = []): PendingEvent[] => [
     ...extra,
-    { type: 'session_end', data: { status }, at: new Date().toISOString() },
+    event('session_end', { status }),
   ];
-  /** Records a step or the end with the events still buffered, then `extra`. */
-  const finish = async (
-    a: Omit<Advance, 'runId' | 'owner' | 'events'>,
-    extra: PendingEvent[] = [],
-    afterFailure = false,
-  ) => {
-    const written = await writer.record(
-      (buffered) =>
-        deps.store.advance({ ...a, runId: run.runId, owner: deps.owner, events: [...buffered, ...extra] }),
-      afterFailure,
-    );
+  const finish = async (a: Step, extra: PendingEvent[] = [], afterFailure = false) => {
+    const written = await recordStep(deps, run, a, extra, afterFailure);
     if (!written) return false;
     if (a.status && a.status !== 'input_required' && written.queued) deps.onQueued(run.sessionId);
     return true;
@@ -189,11 +180,7 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
     usage = outcome.usage;
     if (outcome.kind === 'paused') {
       await finish({ ...roundOf(outcome.round), status: 'input_required', pending: outcome.pending }, [
-        {
-          type: 'approval_required',
-          data: { tool_calls: outcome.needingApproval.map(toRecord) },
-          at: new Date().toISOString(),
-        },
+        event('approval_required', { tool_calls: outcome.needingApproval.map(toRecord) }),
       ]);
       return {
         status: 'input_required',
@@ -222,7 +209,7 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
     };
     await finish(
       { ...roundOf(outcome.round), status: 'completed', output: outcome.text },
-      terminal('completed', [{ type: 'result', data: result, at: new Date().toISOString() }]),
+      terminal('completed', [event('result', result)]),
     );
     return {
       status: 'completed',
@@ -264,7 +251,7 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
         : {};
     await finish(
       { ...round, status: 'failed', error },
-      terminal('failed', [{ type: 'error', data: error, at: new Date().toISOString() }]),
+      terminal('failed', [event('error', error)]),
       true,
     ).catch((e) => deps.log.error({ err: e, run_id: run.runId }, 'could not record the run failure'));
     return { status: 'failed', error, cause: reason, usage: total(usage) };
@@ -280,13 +267,9 @@ export async function release(
   run: Pick<RunSpec, 'runId' | 'writer'>,
   usage: Usage,
 ): Promise<RunResult> {
-  await run.writer
-    .record(
-      (buffered) =>
-        deps.store.advance({ runId: run.runId, owner: deps.owner, release: true, events: buffered }),
-      true,
-    )
-    .catch((e) => deps.log.warn({ err: e, run_id: run.runId }, 'could not release the run'));
+  await recordStep(deps, run, { release: true }, [], true).catch((e) =>
+    deps.log.warn({ err: e, run_id: run.runId }, 'could not release the run'),
+  );
   const error = { code: 'released', message: 'this process shut down; another one carries the run on' };
   return { status: 'failed', error, usage };
 }
@@ -302,24 +285,31 @@ export async function interrupt(
   usage: Usage,
 ): Promise<RunResult> {
   const error = { code: 'interrupted', message: interruptedMessage(calls) };
-  await run.writer.record((buffered) =>
-    deps.store.advance({
-      runId: run.runId,
-      owner: deps.owner,
-      status: 'interrupted',
-      error,
-      pending: calls,
-      events: [
-        ...buffered,
-        {
-          type: 'interrupted',
-          data: { ...error, tool_calls: calls.map(toRecord) },
-          at: new Date().toISOString(),
-        },
-      ],
-    }),
-  );
+  await recordStep(deps, run, { status: 'interrupted', error, pending: calls }, [
+    event('interrupted', { ...error, tool_calls: calls.map(toRecord) }),
+  ]);
   return { status: 'failed', error, usage };
+}
+
+/** A run's step or end as `RunStore.advance` writes it, less what `recordStep` adds. */
+export type Step = Omit<Advance, 'runId' | 'owner' | 'events'>;
+
+/**
+ * Records a run's step or end with the events still buffered, then `extra`, through its writer (one
+ * statement at a time per run); undefined when the run is no longer this process's.
+ */
+export function recordStep(
+  deps: Pick<ExecuteDeps, 'store' | 'owner'>,
+  run: Pick<RunSpec, 'runId' | 'writer'>,
+  step: Step,
+  extra: PendingEvent[] = [],
+  afterFailure = false,
+) {
+  return run.writer.record(
+    (buffered) =>
+      deps.store.advance({ ...step, runId: run.runId, owner: deps.owner, events: [...buffered, ...extra] }),
+    afterFailure,
+  );
 }
 
 function plainRound(r: Round) {

@@ -1,10 +1,10 @@
 import { AppError } from '../errors.ts';
 import type { Usage } from '../models/types.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
-import { RunAborted, release } from './execute.ts';
+import { RunAborted, recordStep, release } from './execute.ts';
 import { LoopError, type Round, RunDrained } from './loop.ts';
 import { addUsage, type NewMessage } from './rows.ts';
-import type { PendingEvent } from './run-events.ts';
+import { event, type PendingEvent } from './run-events.ts';
 import type { ToolCallRecord } from './schema.ts';
 
 /**
@@ -131,31 +131,13 @@ export class RunWriter {
       terminal?: PendingEvent[];
     },
   ): Promise<boolean> {
-    const written = await this.run.writer.record(
-      (buffered) =>
-        this.deps.store.advance({
-          runId: this.run.runId,
-          owner: this.deps.owner,
-          messages: a.messages,
-          steps: a.steps,
-          modelCalls: a.modelCalls,
-          usage: a.usage,
-          status: a.status,
-          output: a.output,
-          error: a.error,
-          events: [...buffered, ...(a.terminal ?? [])],
-        }),
-      // A failed batch does not keep the run's failure from being recorded.
-      a.status === 'failed',
-    );
+    const { terminal = [], ...step } = a;
+    // A failed batch does not keep the run's failure from being recorded.
+    const written = await recordStep(this.deps, this.run, step, terminal, a.status === 'failed');
     if (!written) return false;
     if (a.status && written.queued) this.deps.onQueued(this.run.sessionId);
     return true;
   }
-}
-
-export function event(type: string, data: Record<string, unknown>): PendingEvent {
-  return { type, data, at: new Date().toISOString() };
 }
 
 const zero = (): Usage => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });

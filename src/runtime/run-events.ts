@@ -25,6 +25,11 @@ export interface PendingEvent {
 
 export type RunEvent = LoggedEvent;
 
+/** An event stamped now, for a buffer or a statement to write. */
+export function event(type: string, data: Record<string, unknown> = {}): PendingEvent {
+  return { type, data, at: new Date().toISOString() };
+}
+
 export interface RunListener {
   event(e: RunEvent): void;
   /** The run stopped executing here (finished, paused, cancelled): follow the log from now on. */
@@ -125,7 +130,7 @@ export class RunEventWriter {
    */
   emit(type: string, data: Record<string, unknown> = {}, withStep = false): void {
     if (this.ended) return;
-    this.buffer.push({ type, data, at: new Date().toISOString() });
+    this.buffer.push(event(type, data));
     if (withStep) this.held = true;
     if (this.held || this.flushing || this.recording || this.scheduled) return;
     // Wait one turn of the event loop before writing: when the run's next state write follows at

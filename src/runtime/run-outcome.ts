@@ -3,13 +3,9 @@ import type { ToolRegistry } from '../tools/registry.ts';
 import type { RunResult } from './execute.ts';
 import type { RunRow, StepRow } from './rows.ts';
 import { toRun } from './rows.ts';
-import type { PendingEvent } from './run-events.ts';
+import { event, type PendingEvent } from './run-events.ts';
 
 /** The runtime's own events (the start of a run, its end when it never executes) and recorded outcomes. */
-
-export function event(type: string, data: Record<string, unknown>): PendingEvent {
-  return { type, data, at: new Date().toISOString() };
-}
 
 export function systemEvent(agent: Agent, tools: ToolRegistry): PendingEvent {
   // With the tenant's MCP tools as last listed here (the run lists them again before the loop).

@@ -6,6 +6,7 @@ import { startHttpMcpServer } from '../fixtures/mcp/http-server.mjs';
 import { launchBrowser, signedInTab } from '../helpers/browser.ts';
 import { closedPort } from '../helpers/closed-port.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { utcDay } from '../helpers/utc-day.ts';
 import { createAgent } from '../runtime/helpers.ts';
 import { submitTask, taskSettled } from './tasks.ts';
 
@@ -202,9 +203,9 @@ describe('web console: live overview, task board, MCP servers and usage', () => 
 
   it('charts requests, tokens and cost after a few chat turns, and shows what remains of the budgets', async () => {
     // The days the chats may fall on (UTC), should the test straddle midnight.
-    const from = isoDay();
+    const from = utcDay();
     for (const m of ['one', 'two', 'three']) await chat(m);
-    const to = isoDay();
+    const to = utcDay();
     await s.app.services.models.flush();
     const usage = (await s.request('GET', `/v1/usage?from=${from}&to=${to}`)).body.data as {
       agent: string;
@@ -230,7 +231,7 @@ describe('web console: live overview, task board, MCP servers and usage', () => 
       // counted before it loaded and no more than the store holds after.
       if (title === 'Requests') {
         await s.app.services.models.flush();
-        const after = (await s.request('GET', `/v1/usage?from=${from}&to=${isoDay()}`)).body
+        const after = (await s.request('GET', `/v1/usage?from=${from}&to=${utcDay()}`)).body
           .data as typeof usage;
         const most = after.filter((r) => r.agent === 'chatty').reduce((n, r) => n + r.requests, 0);
         assert.ok(total >= requests && total <= most, `${label}: ${requests}..${most} calls`);
@@ -295,9 +296,4 @@ async function seriesHeight(page: Page, title: string): Promise<number> {
       }
     return bottom < 0 ? 0 : bottom - top + 1;
   })()`)) as number;
-}
-
-/** Today's UTC day, as the usage API takes it. */
-function isoDay(): string {
-  return new Date().toISOString().slice(0, 10);
 }

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { tenantsFileSchema } from '../../src/config/tenant-policy.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
+import { utcDay } from '../helpers/utc-day.ts';
 
 const weather = {
   type: 'function' as const,
@@ -196,12 +197,12 @@ for (const store of stores) {
       assert.ok(ids.includes('mock/default'));
       assert.ok(ids.includes('fast'));
 
-      const dayBefore = new Date().toISOString().slice(0, 10);
+      const dayBefore = utcDay();
       await client.chat.completions.create(
         { model: 'mock/default', messages: [{ role: 'user', content: '1+1' }] },
         { headers: { 'x-agentry-agent': 'billing-bot' } },
       );
-      const dayAfter = new Date().toISOString().slice(0, 10);
+      const dayAfter = utcDay();
       const usage = await s.request('GET', '/v1/usage?agent=billing-bot');
       assert.equal(usage.status, 200, usage.text);
       assert.equal(usage.body.data.length, 1);
