@@ -4,11 +4,14 @@
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The workspace package (@agentry/client) must be there for npm ci; its sources are the typed client's.
+COPY packages/client/package.json ./packages/client/
 # No install scripts: the build below is the only one the image needs.
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY bin ./bin
 COPY scripts/build.mjs scripts/build-web.mjs ./scripts/
 COPY src ./src
+COPY packages/client/src ./packages/client/src
 COPY web ./web
 COPY examples ./examples
 COPY scaffold ./scaffold

@@ -68,6 +68,19 @@ if (values.serve === 'fastify') {
   }
   const table = rows.map((r) => ({ ...r, 'vs bare': `${((r.rps / rows[0]!.rps) * 100).toFixed(1)}%` }));
   console.table(table);
-  console.log(JSON.stringify({ bench: 'api', duration, connections, rows: table }));
+  const slug = (s: string) =>
+    s
+      .replace(/[^a-z]+/gi, '_')
+      .replace(/^_|_$/g, '')
+      .toLowerCase();
+  const ratios = Object.fromEntries(
+    rows
+      .slice(1)
+      .map((r) => [
+        `${slug(r.scenario)}_${r.store}_rps_vs_bare`,
+        Math.round((r.rps / rows[0]!.rps) * 1000) / 1000,
+      ]),
+  );
+  console.log(JSON.stringify({ bench: 'api', duration, connections, rows: table, ratios }));
   process.exit(0);
 }

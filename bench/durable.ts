@@ -4,7 +4,7 @@
  * round once it has ended, in alternating blocks of 10; target ≤ 1.15× p50. 2. Takeover after SIGKILL
  * (PostgreSQL): the time until this process has taken a killed server's run over; target ≤ lease + 1 s.
  *
- *   node --import tsx bench/durable.ts [--turns 600] [--kills 5] [--lease 2]   (DATABASE_URL: part 2, PG rows)
+ *   node --import tsx bench/durable.ts [--quick] [--turns 600] [--kills 5] [--lease 2]   (DATABASE_URL: part 2, PG rows)
  */
 import { parseArgs } from 'node:util';
 import type { ConfigInput } from '../src/config/config.ts';
@@ -12,13 +12,18 @@ import { agentOf, benchApp, callerOf, forkChild, quantile, r3, turn, turnOpts } 
 
 const { values: args } = parseArgs({
   options: {
-    turns: { type: 'string', default: '600' },
-    kills: { type: 'string', default: '5' },
+    turns: { type: 'string' },
+    kills: { type: 'string' },
+    quick: { type: 'boolean', default: false },
     lease: { type: 'string', default: '2' },
     server: { type: 'string' },
   },
 });
 const lease = Number(args.lease);
+const turns = Number(args.turns ?? (args.quick ? 100 : 600));
+const kills = Number(args.kills ?? (args.quick ? 2 : 5));
+const ratios: Record<string, number> = {};
+const figures: Record<string, number> = {};
 const appOn = async (databaseUrl: string, models: ConfigInput['models']) => {
   const { createApp } = await import('../src/app.ts');
   const { testConfig } = await import('../src/config/config.ts');
@@ -48,7 +53,7 @@ if (args.server) {
     for (const tools of [0, 1] as const) {
       const xs: number[][] = [[], []];
       // Two blocks warm up.
-      for (let block = 0; block < Number(args.turns) / 10 + 2; block++) {
+      for (let block = 0; block < turns / 10 + 2; block++) {
         for (const i of [0, 1]) {
           for (let k = 0; k < 10; k++) {
             const t0 = performance.now();
@@ -58,6 +63,7 @@ if (args.server) {
         }
       }
       const [rec, floor] = xs.map((x) => quantile(x, 0.5)) as [number, number];
+      ratios[`${tools ? 'tool_turn' : 'chat_turn'}_${store}_recorded_vs_floor`] = r3(rec / floor);
       console.log(
         `${store} ${tools ? 'tool turn' : 'chat turn'}: p50 ${r3(rec)} ms recorded, ${r3(floor)} ms floor (round at once); ` +
           `ratio ${r3(rec / floor)} (target ≤ 1.15)`,
@@ -71,7 +77,7 @@ if (args.server) {
     const db = await freshDatabase();
     const taker = await appOn(db.url, { mock: { scripts: { stuck: [{ content: 'taken over' }] } } });
     const delays: number[] = [];
-    for (let k = 0; k < Number(args.kills); k++) {
+    for (let k = 0; k < kills; k++) {
       const victim = ['--server', db.url, '--lease', String(lease)];
       const { child, runId } = await forkChild<{ runId: string }>(import.meta.url, victim);
       await new Promise((r) => setTimeout(r, 200));
@@ -88,6 +94,7 @@ if (args.server) {
       }
     }
     const worst = Math.max(...delays) / 1000;
+    figures.takeover_max_over_lease_s = r3(worst - lease);
     console.log(
       `takeover after SIGKILL, lease ${lease} s: p50 ${r3(quantile(delays, 0.5) / 1000)} s, max ${r3(worst)} s over ${delays.length} kills; ` +
         `max − lease ${r3(worst - lease)} s (target ≤ 1 s)`,
@@ -95,4 +102,5 @@ if (args.server) {
     await taker.close();
     await db.drop();
   }
+  console.log(JSON.stringify({ bench: 'durable', turns, ratios, figures }));
 }

@@ -275,7 +275,21 @@ async function main(): Promise<void> {
   }
   console.log('\nadded ms = gateway percentile − direct; cpu = CPU ms/request; null = failed requests');
   console.table(rows);
-  console.log(JSON.stringify({ bench: 'gateway', seconds, rates, rows }));
+  const ratios = Object.fromEntries(
+    rows.flatMap((r) =>
+      (['p50_vs_floor', 'cpu_vs_floor', 'p50_vs_portkey'] as const).map((k) => [
+        `${r.profile}_${r.mode}_${r.rate}_${k}`,
+        r[k],
+      ]),
+    ),
+  );
+  const figures = Object.fromEntries(
+    rows.flatMap((r) => [
+      [`${r.profile}_${r.mode}_${r.rate}_added_p50_ms`, r.agentry_p50],
+      [`${r.profile}_${r.mode}_${r.rate}_added_p99_ms`, r.agentry_p99],
+    ]),
+  );
+  console.log(JSON.stringify({ bench: 'gateway', seconds, rates, rows, ratios, figures }));
 }
 
 const { values: role } = parseArgs({

@@ -39,7 +39,7 @@ process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/postgres';
 const DIMS = 512;
 const SECTIONS = 20;
 const kinds = (['pglite', 'postgres'] as const).filter((k) => !args.only || args.only === k);
-const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
+const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
 let seed = 42;
 const rand = () => {
@@ -255,4 +255,14 @@ console.log(
     : 'latency ms, p50 / p99, top 10',
 );
 console.table(rows);
-console.log(JSON.stringify({ bench: 'memory', mode: args.mode, rows }));
+const numbers = (r: Record<string, unknown>, keys: string[]) =>
+  keys.filter((k) => typeof r[k] === 'number').map((k) => [`${k.replace(/\W+/g, '_')}_${r.store}`, r[k]]);
+const ratios = Object.fromEntries(
+  rows.flatMap((r) =>
+    numbers(r, args.mode === 'batch' ? ['ratio'] : ['peer/vector p50', 'no-GIN/GIN p50']).map(([k, v]) => [
+      'chunks' in r ? `${k}_${r.chunks}` : k,
+      v,
+    ]),
+  ),
+);
+console.log(JSON.stringify({ bench: 'memory', mode: args.mode, rows, ratios }));

@@ -1,41 +1,84 @@
 /**
- * Task queue: Agentry against graphile-worker 0.17 on the same PostgreSQL, each on a fresh database.
- * Drain: N no-op tasks enqueued, then processed at concurrency 24 → tasks/s and worker CPU µs per
- * task. Latency: tasks enqueued one by one at 200/s after an unmeasured warm-up → enqueue-to-start
- * p50/p95/p99. Both in their documented fast configuration (local queues of 500, batched claims and
- * completions; worker.graphile.org/docs/performance), pools of concurrency + 1.
+ * Task queue: Agentry against graphile-worker 0.17, each on a fresh database of the same PostgreSQL,
+ * in alternating order, `--runs` times.
  *
- *   node --import tsx bench/queue.ts [--quick] [--drain 20000] [--latency 2000]     (DATABASE_URL)
+ *  - drain: N no-op tasks enqueued in bulk, then processed at concurrency 24, pools opened
+ *    beforehand. Both are counted the same way: the drain ends when every handler has returned and
+ *    the store shows no task left unfinished (pending or running) → tasks/s.
+ *  - latency: after an unmeasured warm-up, tasks enqueued one by one at 200/s → enqueue-to-start
+ *    p50/p95/p99 (the handler's first line).
+ *  - costs per task, the figures the machine's load moves little: statements sent, CPU µs of this
+ *    process (the workers) and of the database's server processes (/proc, local servers only), and
+ *    WAL bytes, for the bulk enqueue and the drain; WAL also for the latency phase (one task at a
+ *    time, its whole life).
+ *
+ * The server: a cluster of the bench's own (`--server own`, the default: initdb, fsync on unless
+ * `--fsync off`, no checkpoint during the run, so the WAL figures are exact and deterministic; with
+ * fsync on, a slow disk sets graphile-worker's latency, whose claims and completions wait for
+ * their WAL flush where Agentry's do not), or DATABASE_URL
+ * (`--server env`), where WAL is the whole server's and other clients' writes count too.
+ * Both in their documented fast configuration (local queues of 500, batched claims and completions;
+ * worker.graphile.org/docs/performance), pools of concurrency + 1.
+ *
+ *   node --import tsx bench/queue.ts [--quick] [--runs 3] [--drain 20000] [--latency 2000]
+ *     [--server own|env] [--fsync on|off] [--only drain|latency]
  */
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { freshDatabase } from '../test/helpers/server.ts';
-import { benchApp, quantile } from './bench-app.ts';
+import { quantile } from './bench-app.ts';
+import { type Costs, costReader, costsBetween, countStatements } from './pg-costs.ts';
+import { agentry, type Contender, type ContenderOptions, graphile } from './queue-contenders.ts';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
     drain: { type: 'string' },
     latency: { type: 'string' },
+    server: { type: 'string', default: 'own' },
+    fsync: { type: 'string', default: 'on' },
+    only: { type: 'string' },
   },
 });
 const DRAIN = Number(args.drain ?? (args.quick ? 2000 : 20_000));
 const LATENCY_N = Number(args.latency ?? (args.quick ? 300 : 2000));
+const RUNS = Number(args.runs ?? (args.quick ? 1 : 3));
 const RATE = 200;
 const CONCURRENCY = 24;
-const POOL = CONCURRENCY + 1;
-const BASE = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const phases = { drain: args.only !== 'latency', latency: args.only !== 'drain' };
 
-interface Contender {
-  /** Enqueues `n` no-op tasks in bulk (before workers start). */
-  bulk(n: number): Promise<void>;
-  /** Starts workers; `onStart` gets each task's payload as its handler starts. */
-  start(onStart: (payload: { t?: number }) => void): Promise<void>;
-  processed(): number;
-  /** Enqueues one task now, as an API call would. */
-  one(payload: { t: number }): Promise<void>;
-  stop(): Promise<void>;
+countStatements();
+const server = await openServer(args.server);
+const reader = await costReader(server.url);
+const options: ContenderOptions = {
+  base: server.url,
+  concurrency: CONCURRENCY,
+  pool: CONCURRENCY + 1,
+  batch: 500,
+};
+
+async function openServer(kind: string | undefined): Promise<{ url: string; close: () => void }> {
+  if (kind === 'env') {
+    const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+    return { url, close: () => {} };
+  }
+  if (kind !== 'own') throw new Error(`--server: own or env, not ${kind}`);
+  const { startCluster } = await import('../test/helpers/pg-cluster.ts');
+  const cluster = await startCluster(undefined, {
+    fsync: args.fsync === 'off' ? 'off' : 'on',
+    max_connections: '200',
+    checkpoint_timeout: '1h',
+    max_wal_size: '20GB',
+  });
+  // Pages first written after the last checkpoint carry no full-page image: every figure is the
+  // work's own WAL, not an accident of when a checkpoint fell.
+  const c = new pg.Client({ connectionString: cluster.url });
+  await c.connect();
+  await c.query('checkpoint');
+  await c.end();
+  return { url: cluster.url, close: () => cluster.remove() };
 }
 
 /** Enqueues `n` tasks at RATE/s, each on schedule (not after the last returned). */
@@ -50,145 +93,150 @@ async function enqueueAtRate(c: Contender, n: number, t: () => number): Promise<
   await Promise.all(sends);
 }
 
-async function measure(name: string, make: () => Promise<Contender>) {
-  let c = await make();
-  let drain = 0;
-  let node_us_task = 0;
+const perTask = (costs: Costs, nodeUs: number, n: number) => ({
+  statements: round(costs.statements / n, 3),
+  node_us: Math.round(nodeUs / n),
+  pg_us: Math.round((costs.backendMs * 1000) / n),
+  wal_bytes: Math.round(costs.walBytes / n),
+});
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+async function drain(make: () => Promise<Contender>) {
+  const c = await make();
   try {
+    await c.warm();
+    let before = await reader.read(c.database);
+    let cpu = process.cpuUsage();
     for (let i = 0; i < DRAIN; i += 1000) await c.bulk(Math.min(1000, DRAIN - i));
-    const [started, cpu0] = [performance.now(), process.cpuUsage()];
+    const enqueue = perTask(costsBetween(before, await reader.read(c.database)), usSince(cpu), DRAIN);
+    before = await reader.read(c.database);
+    cpu = process.cpuUsage();
+    const started = performance.now();
     await c.start(() => {});
-    while (c.processed() < DRAIN) await sleep(2);
-    drain = Math.round(DRAIN / ((performance.now() - started) / 1000));
-    const cpu = process.cpuUsage(cpu0);
-    node_us_task = Math.round((cpu.user + cpu.system) / DRAIN);
+    while (c.handled() < DRAIN) await sleep(2);
+    while (await c.unfinished()) await sleep(1);
+    const seconds = (performance.now() - started) / 1000;
+    const drained = perTask(costsBetween(before, await reader.read(c.database)), usSince(cpu), DRAIN);
+    return { tasks_per_s: Math.round(DRAIN / seconds), enqueue, drain: drained };
   } finally {
     await c.stop();
   }
-  // Latency, on another fresh store, workers idle and waiting. The unmeasured warm-up holds the
-  // slow first calls (unoptimised code, connections opened, statements prepared) of every contender.
-  c = await make();
+}
+
+function usSince(cpu: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(cpu);
+  return d.user + d.system;
+}
+
+async function latency(make: () => Promise<Contender>) {
+  const c = await make();
   const lat: number[] = [];
   try {
     await c.start((p) => p.t && lat.push(Date.now() - p.t));
     await sleep(500);
+    // Unmeasured warm-up at the same rate: a just-started process runs its first calls unoptimised,
+    // opens pool connections and prepares statements on them.
     await enqueueAtRate(c, Math.min(RATE, Math.ceil(LATENCY_N / 10)), () => 0);
     await sleep(200);
+    const before = await reader.read(c.database);
+    const cpu = process.cpuUsage();
     await enqueueAtRate(c, LATENCY_N, () => Date.now());
     const until = Date.now() + 30_000;
     while (lat.length < LATENCY_N && Date.now() < until) await sleep(5);
+    while ((await c.unfinished()) && Date.now() < until) await sleep(5);
+    const costs = perTask(costsBetween(before, await reader.read(c.database)), usSince(cpu), LATENCY_N);
+    const [p50, p95, p99] = [0.5, 0.95, 0.99].map((q) => quantile(lat, q));
+    return { p50, p95, p99, seen: lat.length, ...costs };
   } finally {
     await c.stop();
   }
-  const [p50, p95, p99] = [quantile(lat, 0.5), quantile(lat, 0.95), quantile(lat, 0.99)];
-  return { name, drain, node_us_task, p50, p95, p99, seen: lat.length };
 }
 
-async function agentry(): Promise<Contender> {
-  const { testConfig } = await import('../src/config/config.ts');
-  const { newId } = await import('../src/db/ids.ts');
-  const { enqueueMany, enqueueTask } = await import('../src/tasks/enqueue.ts');
-  const { HandlerRegistry } = await import('../src/tasks/handlers.ts');
-  const { Worker } = await import('../src/tasks/worker.ts');
-  const { app, close } = await benchApp('postgres', {}, { poolMax: POOL, databaseUrl: BASE });
-  const { db, bus, log } = app.services;
-  const tenant = app.defaultTenantId;
-  const task = { agent_id: newId(), task_type: 'noop', title: 'noop', priority: 0, payload: {} };
-  const one = { ...task, tenant_id: tenant, description: '', max_attempts: 3 };
-  const d = testConfig({}).tasks;
-  let worker: InstanceType<typeof Worker> | undefined;
-  return {
-    bulk: async (n) => {
-      await enqueueMany(
-        db,
-        tenant,
-        Array.from({ length: n }, () => ({ ...task, id: newId() })),
-      );
-    },
-    start: async (onStart) => {
-      const handlers = new HandlerRegistry().setDefault(
-        async (t) => void onStart(t.payload as { t?: number }),
-      );
-      worker = new Worker({
-        db,
-        bus,
-        log,
-        handlers,
-        concurrency: CONCURRENCY,
-        leaseSeconds: d.lease_seconds,
-        pollSeconds: d.poll_seconds,
-        claimBatch: 500,
-        prefetch: 500 - CONCURRENCY,
-        retryBaseSeconds: d.retry_base_seconds,
-        retryCapSeconds: d.retry_cap_seconds,
-        tenantMaxRunning: 0,
-      });
-      await worker.start();
-    },
-    processed: () => worker?.summary.completed ?? 0,
-    one: async (payload) => {
-      await enqueueTask(db, { ...one, id: newId(), payload });
-    },
-    stop: async () => {
-      await worker?.stop(1000);
-      await close();
-    },
+const contenders = { agentry, 'graphile-worker': graphile } as const;
+type Name = keyof typeof contenders;
+type Row = { run: number; name: Name } & Partial<Awaited<ReturnType<typeof drain>>> & {
+    latency?: Awaited<ReturnType<typeof latency>>;
   };
-}
-
-async function graphile(): Promise<Contender> {
-  const { run, makeWorkerUtils, runMigrations, Logger } = await import('graphile-worker');
-  const fresh = await freshDatabase(BASE);
-  // Our own pool, so its connections are closed before the database is dropped.
-  const pgPool = new pg.Pool({ connectionString: fresh.url, max: POOL });
-  pgPool.on('error', () => {});
-  await runMigrations({ pgPool });
-  const utils = await makeWorkerUtils({ pgPool });
-  let runner: Awaited<ReturnType<typeof run>> | undefined;
-  let done = 0;
-  return {
-    bulk: (n) =>
-      utils.addJobs(Array.from({ length: n }, () => ({ identifier: 'noop', payload: {} }))).then(() => {}),
-    start: async (onStart) => {
-      runner = await run({
-        pgPool,
-        concurrency: CONCURRENCY,
-        noHandleSignals: true,
-        pollInterval: 2000,
-        logger: new Logger(() => () => {}),
-        taskList: {
-          noop: async (p) => {
-            onStart(p as { t?: number });
-            done++;
-          },
-        },
-        preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
-      });
-    },
-    processed: () => done,
-    one: (payload) => utils.addJob('noop', payload).then(() => {}),
-    stop: async () => {
-      await runner?.stop();
-      await utils.release();
-      await pgPool.end();
-      await fresh.drop();
-    },
-  };
-}
 
 process.stderr.write(
-  `queue: drain ${DRAIN} tasks at concurrency ${CONCURRENCY}; latency ${LATENCY_N} at ${RATE}/s\n`,
+  `queue: ${RUNS} run(s); drain ${DRAIN} tasks at concurrency ${CONCURRENCY}; latency ${LATENCY_N} at ${RATE}/s; load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}\n`,
 );
-const results = [await measure('agentry', agentry), await measure('graphile-worker', graphile)];
-console.table(results);
-const [ours, peer] = results as [(typeof results)[0], (typeof results)[0]];
+const load = [loadavg()[0]!];
+const rows: Row[] = [];
+for (let run = 1; run <= RUNS; run++) {
+  // Alternating order: whoever goes first in one run goes second in the next.
+  const order: Name[] = run % 2 ? ['agentry', 'graphile-worker'] : ['graphile-worker', 'agentry'];
+  for (const name of order) {
+    const make = () => contenders[name](options);
+    const row: Row = { run, name };
+    if (phases.drain) Object.assign(row, await drain(make));
+    if (phases.latency) row.latency = await latency(make);
+    rows.push(row);
+    process.stderr.write(`  ${JSON.stringify(row)}\n`);
+  }
+  load.push(loadavg()[0]!);
+}
+await reader.close();
+server.close();
+
+const median = (xs: number[]) => round(quantile(xs, 0.5), 2);
+const spread = (xs: number[]) => [round(Math.min(...xs), 2), round(Math.max(...xs), 2)];
+/** Per run, ours over the peer's; then the median and the spread over runs. */
+function ratio(pick: (r: Row) => number | undefined) {
+  const xs: number[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const [a, b] = (['agentry', 'graphile-worker'] as const).map((n) =>
+      pick(rows.find((r) => r.run === run && r.name === n)!),
+    );
+    if (a !== undefined && b !== undefined && b > 0) xs.push(a / b);
+  }
+  return xs.length ? { median: median(xs), spread: spread(xs) } : undefined;
+}
 const ratios = {
-  drain_vs_graphile_worker: Math.round((ours.drain / peer.drain) * 100) / 100,
-  p99_vs_graphile_worker: Math.round((ours.p99 / peer.p99) * 100) / 100,
+  drain_vs_graphile_worker: ratio((r) => r.tasks_per_s),
+  p99_vs_graphile_worker: ratio((r) => r.latency?.p99),
+  wal_vs_graphile_worker: ratio((r) => r.enqueue && r.drain && r.enqueue.wal_bytes + r.drain.wal_bytes),
+  drain_wal_vs_graphile_worker: ratio((r) => r.drain?.wal_bytes),
+  drain_node_cpu_vs_graphile_worker: ratio((r) => r.drain?.node_us),
+  drain_pg_cpu_vs_graphile_worker: ratio((r) => r.drain?.pg_us),
 };
-console.log(`drain_vs_graphile_worker: ${ratios.drain_vs_graphile_worker}× (higher is better)`);
-console.log(`p99_vs_graphile_worker: ${ratios.p99_vs_graphile_worker}× (lower is better)`);
+console.table(
+  rows.map((r) => ({
+    run: r.run,
+    name: r.name,
+    'tasks/s': r.tasks_per_s,
+    'drain stmts': r.drain?.statements,
+    'drain node µs': r.drain?.node_us,
+    'drain pg µs': r.drain?.pg_us,
+    'drain WAL B': r.drain?.wal_bytes,
+    'enqueue WAL B': r.enqueue?.wal_bytes,
+    'p50 ms': r.latency?.p50,
+    'p99 ms': r.latency?.p99,
+    'latency node µs': r.latency?.node_us,
+    'latency pg µs': r.latency?.pg_us,
+    'latency WAL B': r.latency?.wal_bytes,
+  })),
+);
+for (const [k, v] of Object.entries(ratios)) {
+  if (v) console.log(`${k}: ${v.median}× (runs ${v.spread.join('–')})`);
+}
 console.log(
-  JSON.stringify({ bench: 'queue', drain: DRAIN, latency_n: LATENCY_N, rate: RATE, results, ratios }),
+  `load average (1 min) at the start and after each run: ${load.map((l) => l.toFixed(2)).join(' ')}`,
+);
+console.log(
+  JSON.stringify({
+    bench: 'queue',
+    drain: DRAIN,
+    latency_n: LATENCY_N,
+    rate: RATE,
+    runs: RUNS,
+    server: args.server,
+    load,
+    rows,
+    ratios: Object.fromEntries(Object.entries(ratios).flatMap(([k, v]) => (v ? [[k, v.median]] : []))),
+    spread: Object.fromEntries(Object.entries(ratios).flatMap(([k, v]) => (v ? [[k, v.spread]] : []))),
+  }),
 );
 process.exit(0);

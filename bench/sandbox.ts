@@ -93,4 +93,11 @@ console.log(
 console.table(rows);
 const b = rows[0]!;
 console.log(`targets (bwrap): warm p50 ${b.warm_p50_ms} ms (≤ 5), cold p50 ${b.cold_p50_ms} ms (≤ 60)`);
-console.log(JSON.stringify({ bench: 'sandbox', samples, host_spawn: host, rows }));
+const ratios = Object.fromEntries(
+  rows.flatMap((r) => [
+    [`${r.backend}_warm_vs_host_spawn`, r.warm_vs_host_spawn],
+    [`${r.backend}_cold_vs_host_spawn`, r.cold_vs_host_spawn],
+  ]),
+);
+const figures = Object.fromEntries(rows.flatMap((r) => [[`${r.backend}_warm_p50_ms`, r.warm_p50_ms]]));
+console.log(JSON.stringify({ bench: 'sandbox', samples, host_spawn: host, rows, ratios, figures }));

@@ -5,7 +5,7 @@
  * round after round, so drift weighs on both alike. Goal: p50 on / off ≤ 1.10. With `--store
  * postgres` (DATABASE_URL) the PostgreSQL client spans, and the async context they need, are on too.
  *
- *   node --import tsx bench/tracing.ts [--turns 300] [--rounds 3] [--store pglite|postgres]
+ *   node --import tsx bench/tracing.ts [--quick] [--turns 300] [--rounds 3] [--store pglite|postgres]
  */
 import { once } from 'node:events';
 import http from 'node:http';
@@ -14,8 +14,9 @@ import { forkChild, quantile, r3, serveBenchApp, timeEach } from './bench-app.ts
 
 const { values } = parseArgs({
   options: {
-    turns: { type: 'string', default: '300' },
-    rounds: { type: 'string', default: '3' },
+    turns: { type: 'string' },
+    rounds: { type: 'string' },
+    quick: { type: 'boolean', default: false },
     serve: { type: 'boolean', default: false },
     store: { type: 'string', default: 'pglite' },
   },
@@ -60,9 +61,10 @@ if (values.serve) {
     OTEL_SERVICE_NAME: 'agentry-bench',
   });
   const samples = { off: [] as number[], on: [] as number[] };
-  for (let r = 0; r < Number(values.rounds); r++) {
-    samples.off.push(...(await timeEach(Number(values.turns), off.turn)));
-    samples.on.push(...(await timeEach(Number(values.turns), on.turn)));
+  const turns = Number(values.turns ?? (values.quick ? 50 : 300));
+  for (let r = 0; r < Number(values.rounds ?? (values.quick ? 2 : 3)); r++) {
+    samples.off.push(...(await timeEach(turns, off.turn)));
+    samples.on.push(...(await timeEach(turns, on.turn)));
   }
   for (const s of [off, on]) {
     s.child.kill('SIGTERM');
@@ -79,6 +81,12 @@ if (values.serve) {
   const ratio = { p50: r3(rows[1]!.p50_ms / rows[0]!.p50_ms), p99: r3(rows[1]!.p99_ms / rows[0]!.p99_ms) };
   console.log(`p50 ratio ${ratio.p50} (goal ≤ 1.10), p99 ratio ${ratio.p99}; ${exported} bytes exported`);
   console.log(
-    JSON.stringify({ bench: 'tracing', store: values.store, rows, ratio, exported_bytes: exported }),
+    JSON.stringify({
+      bench: 'tracing',
+      store: values.store,
+      rows,
+      ratios: { [`p50_on_vs_off_${values.store}`]: ratio.p50, [`p99_on_vs_off_${values.store}`]: ratio.p99 },
+      exported_bytes: exported,
+    }),
   );
 }

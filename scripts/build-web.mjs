@@ -2,9 +2,10 @@
 // `npm install` runs it (the `prepare` script) and `agentry serve` runs it from a checkout, so the
 // README's two commands give a working console on a fresh clone with no third step.
 // Usage: node scripts/build-web.mjs [--force]
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const web = path.join(root, 'web');
@@ -14,7 +15,7 @@ const inputs = [
   'index.html',
   'vite.config.ts',
   'tsconfig.json',
-  '../src/client/openapi.d.ts',
+  '../packages/client/src/openapi.d.ts',
   '../package-lock.json',
 ];
 
@@ -37,6 +38,28 @@ export async function buildWeb() {
   // Vite is a development dependency: a packed install ships web/dist and never gets here.
   const { build } = await import('vite');
   await build({ configFile: path.join(web, 'vite.config.ts'), logLevel: 'warn' });
+  precompress(path.join(web, 'dist'));
+}
+
+/**
+ * Writes `<file>.br` and `<file>.gz` beside each text file of the build, at the strongest settings
+ * (done once here, not per request): the server sends whichever the browser accepts
+ * (src/http/console.ts), with `Vary: Accept-Encoding`.
+ */
+function precompress(dir) {
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() || !/\.(js|css|html|svg|json)$/.test(e.name)) continue;
+    const file = path.join(e.parentPath, e.name);
+    const body = readFileSync(file);
+    const br = brotliCompressSync(body, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+        [constants.BROTLI_PARAM_SIZE_HINT]: body.length,
+      },
+    });
+    writeFileSync(`${file}.br`, br);
+    writeFileSync(`${file}.gz`, gzipSync(body, { level: 9 }));
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,8 +1,9 @@
 // Compiles the `agentry` command into dist/ once (`npm install` runs it as the `prepare` script;
 // bin/agentry.js runs it again when a source is newer), so a command starts by loading one compiled
 // module and its chunks instead of compiling ~200 .ts modules through loader hooks on every start.
-// Usage: node scripts/build.mjs            (the command and the typed client)
-//        node scripts/build.mjs --client   (the typed client only: dist/client)
+// Usage: node scripts/build.mjs                    (the command and the typed client)
+//        node scripts/build.mjs --client           (the typed client only: dist/client)
+//        node scripts/build.mjs --client-package   (@agentry/client: packages/client/dist)
 import {
   copyFileSync,
   mkdirSync,
@@ -21,6 +22,9 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 export const distDir = path.join(root, 'dist');
 export const entry = path.join(distDir, 'bin', 'agentry.js');
 const srcDir = path.join(root, 'src');
+/** The typed client's sources: the @agentry/client workspace package, also served as `agentry/client`. */
+const clientDir = path.join(root, 'packages', 'client');
+export const clientPackageDist = path.join(clientDir, 'dist');
 
 /**
  * Sources find their data files (migrations, package.json, examples, the scaffold) relative to their
@@ -44,9 +48,12 @@ const keepSourceUrls = {
   },
 };
 
+/** The console's page registry, which the server's fallback routes read (src/http/console.ts). */
+const pageRegistry = path.join(root, 'web', 'src', 'app', 'pages.ts');
+
 /** The newest modification time among the files the build reads (the sources and this script). */
 export function newestSource() {
-  let newest = statSync(fileURLToPath(import.meta.url)).mtimeMs;
+  let newest = Math.max(statSync(fileURLToPath(import.meta.url)).mtimeMs, statSync(pageRegistry).mtimeMs);
   for (const e of readdirSync(srcDir, { recursive: true, withFileTypes: true })) {
     if (e.isFile() && e.name.endsWith('.ts'))
       newest = Math.max(newest, statSync(path.join(e.parentPath, e.name)).mtimeMs);
@@ -147,25 +154,25 @@ export async function buildTests(files, outdir) {
 }
 
 /**
- * Builds the typed client that `agentry/client` exports (package.json `exports`): dist/client/index.js,
- * one ES module for Node and browsers (openapi-fetch and eventsource-parser stay imports), and its
- * declarations from tsc. Not part of `build()`: the command never loads it, and tsc takes seconds,
+ * Builds the typed client (packages/client/src) into `out`: index.js, one ES module for Node and
+ * browsers (openapi-fetch and eventsource-parser stay imports), and its declarations from tsc. Into
+ * dist/client for `agentry/client` (package.json `exports`), and into packages/client/dist for the
+ * @agentry/client package. Not part of `build()`: the command never loads it, and tsc takes seconds,
  * so only `npm install` / `npm pack` (the `prepare` script) and `npm run build` make it.
  */
-export async function buildClient() {
+export async function buildClient(out = path.join(distDir, 'client'), { sourcemap = true } = {}) {
   const { build: esbuild } = await import('esbuild');
-  const out = path.join(distDir, 'client');
   rmSync(out, { recursive: true, force: true });
   await esbuild({
     absWorkingDir: root,
-    entryPoints: { index: 'src/client/index.ts' },
+    entryPoints: { index: path.join(clientDir, 'src', 'index.ts') },
     bundle: true,
     packages: 'external',
     platform: 'neutral',
     format: 'esm',
     target: 'es2022',
     outdir: out,
-    sourcemap: 'linked',
+    sourcemap: sourcemap && 'linked',
     sourcesContent: false,
     logLevel: 'warning',
   });
@@ -179,11 +186,11 @@ export async function buildClient() {
     console.warn('typescript is not installed: dist/client has no declarations');
     return;
   }
-  const program = ts.createProgram([path.join(srcDir, 'client', 'index.ts')], {
+  const program = ts.createProgram([path.join(clientDir, 'src', 'index.ts')], {
     declaration: true,
     emitDeclarationOnly: true,
     outDir: out,
-    rootDir: path.join(srcDir, 'client'),
+    rootDir: path.join(clientDir, 'src'),
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     target: ts.ScriptTarget.ES2022,
@@ -207,13 +214,19 @@ export async function buildClient() {
     const file = path.join(out, name);
     writeFileSync(file, readFileSync(file, 'utf8').replace(/(from '\.\/[\w-]+)\.ts'/g, "$1.js'"));
   }
-  copyFileSync(path.join(srcDir, 'client', 'openapi.d.ts'), path.join(out, 'openapi.d.ts'));
+  copyFileSync(path.join(clientDir, 'src', 'openapi.d.ts'), path.join(out, 'openapi.d.ts'));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--client')) {
     await buildClient();
     console.log('built the client into dist/client/');
+    process.exit(0);
+  }
+  if (process.argv.includes('--client-package')) {
+    // No source maps: they would point at sources the package does not ship.
+    await buildClient(clientPackageDist, { sourcemap: false });
+    console.log('built @agentry/client into packages/client/dist/');
     process.exit(0);
   }
   rmSync(distDir, { recursive: true, force: true });

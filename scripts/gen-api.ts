@@ -1,4 +1,4 @@
-// Writes src/client/openapi.d.ts: the TypeScript types of the server's own OpenAPI document, which the
+// Writes packages/client/src/openapi.d.ts: the TypeScript types of the server's own OpenAPI document, which the
 // typed client (agentry/client) and the web console call through openapi-fetch. A changed route
 // changes these types, so the console and the client stop type-checking until they follow it.
 // test/client/api-types.test.ts fails when the committed file differs from a fresh generation.
@@ -10,7 +10,7 @@ import { createApp } from '../src/app.ts';
 import { testConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/observability/logger.ts';
 
-export const typesFile = new URL('../src/client/openapi.d.ts', import.meta.url);
+export const typesFile = new URL('../packages/client/src/openapi.d.ts', import.meta.url);
 
 /** Only the native API: the compatibility families have their own contracts and are not the client's. */
 const isNative = (path: string) => path.startsWith('/v1/') || path.startsWith('/health');
@@ -37,7 +37,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.argv.includes('--check')) {
     const current = readFileSync(typesFile, 'utf8');
     if (current !== text) {
-      console.error('src/client/openapi.d.ts is stale: run `npm run gen:api`');
+      console.error('packages/client/src/openapi.d.ts is stale: run `npm run gen:api`');
       process.exit(1);
     }
   } else {

@@ -78,6 +78,11 @@ const compiled = await buildTests(files, buildDir);
 // Three files at once on two cores: a file waiting on a lease, a timer or a child process leaves its
 // core to the others (docs/performance.md, test suite).
 const concurrency = process.env.AGENTRY_TEST_CONCURRENCY ?? '3';
+// AGENTRY_TEST_ISOLATION=none (Node 22.8+): every file in this one process instead of one each;
+// measured in docs/performance.md (test suite), not the default: files share globals and env.
+const isolation = process.env.AGENTRY_TEST_ISOLATION
+  ? [`--experimental-test-isolation=${process.env.AGENTRY_TEST_ISOLATION}`]
+  : [];
 // A stuck test fails after ten minutes, and a file whose tests are done exits even when something it
 // started still holds the event loop: either would otherwise stall the whole run until CI kills it.
 const result = spawnSync(
@@ -87,6 +92,7 @@ const result = spawnSync(
     '--enable-source-maps',
     '--test',
     `--test-concurrency=${concurrency}`,
+    ...isolation,
     '--test-timeout=600000',
     '--test-force-exit',
     '--test-reporter=spec',

@@ -1,111 +1,28 @@
 import type { FastifyInstance } from 'fastify';
-import type { AgentService } from './agents/agents.ts';
-import type { DeploymentService } from './agents/local-dev/deployments.ts';
-import type { MultiAgentService } from './agents/multi-agents.ts';
 import { seedOpsTeam } from './agents/packs-ops-team.ts';
-import type { TemplateService } from './agents/templates.ts';
-import type { ApiKeyService } from './auth/api-keys.ts';
-import type { Authenticator } from './auth/authenticator.ts';
 import { bootstrap } from './auth/bootstrap.ts';
-import type { TenantService } from './auth/tenants.ts';
 import { Closers } from './compose/closers.ts';
 import { AGENT_BUDGETS_TOPIC, buildDomain } from './compose/domain.ts';
+import { buildEval, liveRunOf } from './compose/eval.ts';
 import { buildRuntime } from './compose/runtime.ts';
 import { startServing } from './compose/serving.ts';
 import { openStore, storeHealth } from './compose/store.ts';
 import { buildTools } from './compose/tools.ts';
 import type { Config } from './config/config.ts';
 import { TenantPolicies } from './config/tenant-policy.ts';
-import type { Db } from './db/db.ts';
-import type { LiveBus } from './events/bus.ts';
-import type { PushNotifier } from './interop/a2a/push.ts';
-import type { Memory } from './memory/memory.ts';
+import type { LiveScoring } from './eval/live/live-scoring.ts';
+import type { Services } from './http/services.ts';
 import type { AgentBudgets } from './models/agent-budgets.ts';
 import { createModelGateway } from './models/create-gateway.ts';
-import type { Gateway } from './models/gateway.ts';
 import type { OutboundNetwork } from './net/outbound.ts';
 import { HealthRegistry } from './observability/health.ts';
 import { registerHealthGauge } from './observability/health-gauge.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { startTracing } from './observability/tracing.ts';
-import type { A2ARemotes } from './runtime/a2a-remote.ts';
-import type { AgentGenerator } from './runtime/generator.ts';
-import type { AgentSandboxes } from './runtime/local-dev/sandboxes.ts';
-import type { PoolInstances } from './runtime/pool-instances.ts';
-import type { Runtime } from './runtime/runtime.ts';
-import type { SessionService } from './runtime/sessions.ts';
-import type { CallbackSecrets } from './tasks/callback-secrets.ts';
-import type { HandlerRegistry } from './tasks/handlers.ts';
-import type { QueueMetrics } from './tasks/metrics.ts';
 import type { QueueRunner } from './tasks/runner.ts';
-import type { ScheduleService } from './tasks/schedules.ts';
-import type { TaskService } from './tasks/service.ts';
-import type { McpManager } from './tools/mcp/manager.ts';
-import type { McpServerStore } from './tools/mcp/servers.ts';
-import type { ToolRegistry } from './tools/registry.ts';
-import type { EgressProxy } from './tools/sandbox/egress-proxy.ts';
-import type { FleetStats } from './tools/sandbox/fleet-stats.ts';
-import type { SandboxService } from './tools/sandbox/service.ts';
 import type { ToolDefinition } from './tools/types.ts';
 import { version } from './version.ts';
-
-/** Everything the front doors (HTTP routes, CLI) call. Built once, in one place. */
-export interface Services {
-  config: Config;
-  version: string;
-  log: Logger;
-  db: Db;
-  bus: LiveBus;
-  metrics: Metrics;
-  health: HealthRegistry;
-  /** tenants.yaml: routing, budgets, rate limits, fail_open; reloaded on SIGHUP. */
-  policies: TenantPolicies;
-  tenants: TenantService;
-  keys: ApiKeyService;
-  authenticator: Authenticator;
-  templates: TemplateService;
-  agents: AgentService;
-  multiAgents: MultiAgentService;
-  /** The task queue's API side: enqueue, read, cancel, retry, external reports, queue status. */
-  tasks: TaskService;
-  schedules: ScheduleService;
-  callbackSecrets: CallbackSecrets;
-  /** Task handlers by agent and task type; the default one runs the agent. */
-  taskHandlers: HandlerRegistry;
-  queueMetrics: QueueMetrics;
-  /** The in-process workers, scheduler and callback sender; absent with `tasks.workers: 0`. */
-  queue?: QueueRunner;
-  /** The model gateway: every model call (agents, tasks, /v1/chat/completions) goes through it. */
-  models: Gateway;
-  /** Tools agents may call, by name (built-ins now). */
-  tools: ToolRegistry;
-  /** The agent runtime: chat runs, approval, cancellation, streams, orphan recovery. */
-  runtime: Runtime;
-  sessions: SessionService;
-  /** A2A push notifications for the tasks served at /a2a/{agent}. */
-  a2aPush: PushNotifier;
-  /** Calls to remote A2A agents (env a2a, a2a tools). */
-  a2aRemotes: A2ARemotes;
-  /** Designs agents (or a team) from a plain-language requirement. */
-  generator: AgentGenerator;
-  /** Sandboxed execution: a warm pool per backend (bwrap, quickjs) and per-tool circuit breakers. */
-  sandboxes: SandboxService;
-  /** Local-dev agents: their deployed bundles, and the sandboxes their handle runs in. */
-  deployments: DeploymentService;
-  agentSandboxes: AgentSandboxes;
-  /** The warm pools' stats summed over the fleet (Redis), or this process's alone. */
-  fleetStats: FleetStats;
-  /** Warm-pool sandboxes held for a caller until released or idle (isA's pool routes). */
-  poolInstances: PoolInstances;
-  /** Knowledge bases: documents, chunks, hybrid search. */
-  memory: Memory;
-  /** MCP tool servers tenants register (rows), and their connections and tools in this process. */
-  mcpServers: McpServerStore;
-  mcp: McpManager;
-  /** The egress proxy: per-tenant Unix sockets, domain allowlist, credential injection. */
-  egress: EgressProxy;
-}
 
 export interface App {
   services: Services;
@@ -202,7 +119,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       closers,
     );
     for (const tool of options.tools ?? []) toolset.tools.register(tool);
+    // Built after the runtime (they run items through it), told of the runtime's ended runs.
+    let liveScoring: LiveScoring | undefined;
     const { runtime, sessions, memory, generator, a2aPush } = await buildRuntime({
+      onRunEnd: (ended) => liveScoring?.onRunEnd(liveRunOf(ended)),
       config,
       db,
       bus,
@@ -220,12 +140,31 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     });
     // Background batch ingests finish before the store closes (closers run newest first).
     closers.add('memory ingests', () => memory.ingests.settle());
+    const evaluation = buildEval({
+      db,
+      metrics,
+      agents,
+      datasets: domain.datasets,
+      runtime,
+      models,
+      sandboxes: toolset.sandboxes,
+      taskHandlers: domain.taskHandlers,
+      tenantName,
+      log,
+      liveSampleRate: config.eval.live_sample_rate,
+    });
+    liveScoring = evaluation.liveScoring;
     storeHealth(health, db, bus);
 
-    // Vector search off is a choice, not a fault: the component stays `ok` and says how to turn it on.
+    // Vector search off is a choice, not a fault: the component is `off` (grey) and says how to turn it on.
     health.register('vector_search', {
       essential: false,
-      run: async () => ({ detail: memory.vectorSearch }),
+      run: async () => {
+        const v = memory.vectorSearch;
+        return v.state === 'off'
+          ? { status: 'off', detail: { ...v, reason: `off: ${v.how}` } }
+          : { detail: v };
+      },
     });
 
     const boot = await bootstrap(db, domain.tenants, domain.keys);
@@ -250,6 +189,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       a2aPush,
       generator,
       memory,
+      ...evaluation,
     };
     const http = await startServing(all, closers, options.network);
     queue = all.queue;

@@ -5,6 +5,8 @@
 export const errorStatus = {
   validation_error: 400,
   bad_request: 400,
+  /** A call larger than a budget or rate limit itself: it can never fit, so retrying is no use. */
+  exceeds_limit: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
@@ -49,6 +51,24 @@ export class AppError extends Error {
 }
 
 export const notFound = (what: string, id: string) => new AppError('not_found', `${what} ${id} not found`);
+
+/** Something that refers to an object, named in a 409 that refuses to delete the object. */
+export interface User {
+  kind: 'team' | 'agent';
+  id: string;
+  name: string;
+  /** How it uses the object, when the kind alone does not say: `hands off to it`. */
+  how?: string;
+}
+
+/** Refuses to delete `what` while `users` refer to it (409), naming each; nothing when none do. */
+export function refuseWhileUsed(what: string, users: readonly User[]): void {
+  if (users.length === 0) return;
+  const named = users.map((u) => `${u.kind} ${u.name}${u.how ? ` (${u.how})` : ''}`).join(', ');
+  throw new AppError('conflict', `${what} is in use by ${named}: change or delete those first`, {
+    details: { used_by: users },
+  });
+}
 
 /** Turns anything thrown into an Error, so every `catch` can log and rethrow with a stack. */
 export function toError(value: unknown): Error {

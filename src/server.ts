@@ -1,12 +1,9 @@
-import { isIP } from 'node:net';
 import { type App, type CreateAppOptions, createApp } from './app.ts';
 import { refreshCredentialsUrl, writeCredentials } from './auth/bootstrap.ts';
 import type { Config } from './config/config.ts';
 import { AppError, toError } from './errors.ts';
+import { isLoopbackBind as isLoopback } from './http/plugins/host-guard.ts';
 import { createLogger } from './observability/logger.ts';
-
-const isLoopback = (host: string) =>
-  host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 
 /**
  * Runs the server until a signal: the first SIGTERM/SIGINT starts a graceful shutdown with a
@@ -21,6 +18,12 @@ export async function serve(
     throw new AppError(
       'config_error',
       `auth mode "dev" trusts X-User-Id and is refused on a non-loopback address (${config.server.host})`,
+    );
+  }
+  if (config.auth.loopback_key && !isLoopback(config.server.host)) {
+    throw new AppError(
+      'config_error',
+      `auth.loopback_key (AGENTRY_LOOPBACK_KEY) stands for callers without credentials and is refused on a non-loopback address (${config.server.host})`,
     );
   }
   if (config.fleet.role !== 'all' && !config.store.database_url) {

@@ -6,11 +6,11 @@ import {
   visibleSql,
 } from '../auth/ownership.ts';
 import type { BudgetLimits } from '../config/tenant-policy.ts';
-import type { Db } from '../db/db.ts';
+import type { Db, Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { listPage, type Page } from '../db/page.ts';
-import { patchSet } from '../db/patch.ts';
-import { AppError, isUniqueViolation, notFound } from '../errors.ts';
+import { patchSet, withoutUndefined } from '../db/patch.ts';
+import { AppError, isUniqueViolation, notFound, refuseWhileUsed, type User } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import { assertOutboundUrl } from '../net/ssrf.ts';
 import {
@@ -21,6 +21,8 @@ import {
   type UpdateAgentInput,
 } from './schema.ts';
 import type { TemplateService } from './templates.ts';
+import type { AgentConfig } from './version-schema.ts';
+import { agentAtVersion, unknownVersion, versionedParams, versionedWrite } from './versions.ts';
 
 interface AgentRow extends Omit<Agent, 'created_at' | 'updated_at'> {
   created_at: Date;
@@ -61,9 +63,6 @@ function assertMaySetBudget(viewer: Viewer | undefined, input: { budget?: unknow
 
 /** Told the tenant and agent names whose own budget may have changed (the gateway caches them). */
 export type BudgetChanged = (tenantId: string, names: string[]) => void;
-
-const withoutUndefined = <T extends object>(o: T): Partial<T> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 export class AgentService {
   constructor(
@@ -111,6 +110,7 @@ export class AgentService {
     who: Actor,
     owner?: string,
     viewer?: Viewer,
+    note?: string,
   ): Promise<Agent> {
     assertMaySetBudget(viewer, input, `agent ${input.name}`);
     await this.checkRuntimeUrl(tenantId, input.runtime_url);
@@ -156,21 +156,29 @@ export class AgentService {
     const placeholders = allColumns.map(
       (c, i) => `$${i + 3}${jsonColumns.includes(c as never) ? '::jsonb' : ''}`,
     );
-    const created = await this.db.transaction(async (tx) => {
-      try {
-        const [row] = await tx.query<AgentRow>(
+    const n = allColumns.length + 3;
+    // The agent, its first version and the journal's row: one statement.
+    const [row] = await this.db
+      .query<AgentRow>(
+        versionedWrite(
           `insert into agents (id, tenant_id, ${allColumns.join(', ')}, owner)
-           values ($1, $2, ${placeholders.join(', ')}, $${allColumns.length + 3}) returning *`,
-          [agent.id, tenantId, ...params, owner ?? null],
-        );
-        await writeJournal(tx, who, { action: 'agent.create', target: agent.id, data: { name: agent.name } });
-        return toAgent(row!);
-      } catch (err) {
+           values ($1, $2, ${placeholders.join(', ')}, $${n}) returning *`,
+          n + 1,
+        ),
+        [
+          agent.id,
+          tenantId,
+          ...params,
+          owner ?? null,
+          ...versionedParams(who, note, { action: 'agent.create', data: { name: agent.name } }),
+        ],
+      )
+      .catch((err: unknown) => {
         if (isUniqueViolation(err))
           throw new AppError('conflict', `an agent named ${agent.name} already exists`);
         throw err;
-      }
-    });
+      });
+    const created = toAgent(row!);
     if (created.budget) this.budgetChanged(tenantId, [created.name]);
     return created;
   }
@@ -183,6 +191,34 @@ export class AgentService {
     ]);
     if (!row || !canSee(viewer, row)) throw notFound('agent', id);
     return toAgent(row);
+  }
+
+  /**
+   * The agent as it was at `version` (absent: as it is now), to run it pinned; 404 for an unknown
+   * agent or a version it never had. Who may see it is decided by the agent as it is now.
+   */
+  async at(tenantId: string, id: string, version?: number, viewer?: Viewer): Promise<Agent> {
+    if (version === undefined) return this.get(tenantId, id, viewer);
+    const [row] = await this.db.query<AgentRow & { pinned: AgentConfig | null }>(
+      `select a.*, v.config as pinned from agents a
+       left join agent_versions v on v.tenant_id = a.tenant_id and v.agent_id = a.id and v.version = $3
+       where a.tenant_id = $1 and a.id = $2`,
+      [tenantId, id, version],
+    );
+    if (!row || !canSee(viewer, row)) throw notFound('agent', id);
+    const { pinned, ...present } = row;
+    if (row.version === version) return toAgent(present);
+    if (!pinned) throw await unknownVersion(this.db, tenantId, id, version);
+    return agentAtVersion(toAgent(present), { version, config: pinned });
+  }
+
+  /** Every task type that some agent declares, in every tenant (the queue's metrics show each one). */
+  async declaredTaskTypes(): Promise<string[]> {
+    const rows = await this.db.query<{ name: string }>(
+      `select distinct t->>'name' as name from agents, jsonb_array_elements(task_types) t
+       where t->>'name' is not null order by 1`,
+    );
+    return rows.map((r) => r.name);
   }
 
   /** An agent by id in whichever tenant holds it (A2A discovery of published agents); undefined when none. */
@@ -205,9 +241,31 @@ export class AgentService {
     return toAgent(row);
   }
 
-  /** The id of the agent `ref` names (an id is taken as it is, without a look-up). */
+  /**
+   * The id of the agent `ref` names. An id is taken as it is (the agent may be gone: its runs and
+   * tasks are still listed by it), unless it is another user's private agent: 404, as by name.
+   */
   async idOf(tenantId: string, ref: string, viewer?: Viewer): Promise<string> {
-    return isAgentId(ref) ? ref : (await this.resolve(tenantId, ref, viewer)).id;
+    if (!isAgentId(ref)) return (await this.resolve(tenantId, ref, viewer)).id;
+    if (visibleParam(viewer) !== null) {
+      const [row] = await this.db.query<Pick<AgentRow, 'owner' | 'visibility'>>(
+        'select owner, visibility from agents where tenant_id = $1 and id = $2',
+        [tenantId, ref],
+      );
+      if (row && !canSee(viewer, row)) throw notFound('agent', ref);
+    }
+    return ref;
+  }
+
+  /** The names of the tenant's agents the viewer may not see (other users' private ones). */
+  async hiddenNames(tenantId: string, viewer?: Viewer): Promise<Set<string>> {
+    const param = visibleParam(viewer);
+    if (param === null) return new Set();
+    const rows = await this.db.query<{ name: string }>(
+      `select name from agents where tenant_id = $1 and not ${visibleSql(2)}`,
+      [tenantId, param],
+    );
+    return new Set(rows.map((r) => r.name));
   }
 
   async list(tenantId: string, q: ListAgentsQuery, viewer?: Viewer): Promise<Page<Agent>> {
@@ -227,13 +285,18 @@ export class AgentService {
     );
   }
 
-  /** Changes only the fields present in `input`, and bumps the version. With a viewer, `budget` needs admin. */
+  /**
+   * Changes only the fields present in `input`, bumps the version and stores it (by `who`, with
+   * `note`). With a viewer, `budget` needs admin. Nothing sent changes nothing, unless `always` (a
+   * rollback to the present config still makes its version).
+   */
   async update(
     tenantId: string,
     id: string,
     input: UpdateAgentInput,
     who: Actor,
     viewer?: Viewer,
+    { note, always = false }: { note?: string; always?: boolean } = {},
   ): Promise<Agent> {
     if (viewer) {
       const current = await this.get(tenantId, id, viewer);
@@ -242,34 +305,44 @@ export class AgentService {
     }
     await this.checkRuntimeUrl(tenantId, input.runtime_url);
     const set = patchSet(input, { plain: plainColumns, json: jsonColumns }, 3);
-    if (!set.sql) return this.get(tenantId, id);
-    const { agent, before } = await this.db.transaction(async (tx) => {
-      try {
-        // The name before a rename: the gateway's cache of own budgets is keyed by name.
-        const [old] =
-          input.name !== undefined
-            ? await tx.query<{ name: string }>(
-                'select name from agents where tenant_id = $1 and id = $2 for update',
-                [tenantId, id],
-              )
-            : [];
-        const [row] = await tx.query<AgentRow>(
-          `update agents set ${set.sql}, version = version + 1, updated_at = now()
+    if (!set.sql && !always) return this.get(tenantId, id);
+    const n = set.params.length + 3;
+    // The change, its version and the journal's row: one statement (in a transaction with the
+    // read of the old name when renaming: the gateway's cache of own budgets is keyed by name).
+    const write = async (q: Queryable) => {
+      const [old] =
+        input.name !== undefined
+          ? await q.query<{ name: string }>(
+              'select name from agents where tenant_id = $1 and id = $2 for update',
+              [tenantId, id],
+            )
+          : [];
+      const [row] = await q.query<AgentRow>(
+        versionedWrite(
+          `update agents set ${set.sql ? `${set.sql}, ` : ''}version = version + 1, updated_at = now()
            where tenant_id = $1 and id = $2 returning *`,
-          [tenantId, id, ...set.params],
-        );
-        if (!row) throw notFound('agent', id);
-        await writeJournal(tx, who, {
-          action: 'agent.update',
-          target: id,
-          data: { fields: Object.keys(input), ...(input.budget !== undefined && { budget: input.budget }) },
-        });
-        return { agent: toAgent(row), before: old?.name };
-      } catch (err) {
-        if (isUniqueViolation(err))
-          throw new AppError('conflict', `an agent named ${input.name} already exists`);
-        throw err;
-      }
+          n,
+        ),
+        [
+          tenantId,
+          id,
+          ...set.params,
+          ...versionedParams(who, note, {
+            action: 'agent.update',
+            data: { fields: Object.keys(input), ...(input.budget !== undefined && { budget: input.budget }) },
+          }),
+        ],
+      );
+      if (!row) throw notFound('agent', id);
+      return { agent: toAgent(row), before: old?.name };
+    };
+    const { agent, before } = await (input.name !== undefined
+      ? this.db.transaction(write)
+      : write(this.db)
+    ).catch((err: unknown) => {
+      if (isUniqueViolation(err))
+        throw new AppError('conflict', `an agent named ${input.name} already exists`);
+      throw err;
     });
     if (input.budget !== undefined || (before !== undefined && before !== agent.name && agent.budget)) {
       this.budgetChanged(tenantId, before && before !== agent.name ? [before, agent.name] : [agent.name]);
@@ -277,9 +350,37 @@ export class AgentService {
     return agent;
   }
 
-  async delete(tenantId: string, id: string, who: Actor, viewer?: Viewer): Promise<void> {
+  /**
+   * Deletes an agent no team and no other agent refers to: a team member or entry, or a handoff
+   * target, would otherwise be left pointing at nothing (409 naming them). `evenIfUsed` is for undoing
+   * a set of agents made together (a generated team, whose members name each other).
+   */
+  async delete(
+    tenantId: string,
+    id: string,
+    who: Actor,
+    viewer?: Viewer,
+    { evenIfUsed = false } = {},
+  ): Promise<void> {
     if (viewer) await this.get(tenantId, id, viewer);
     const gone = await this.db.transaction(async (tx) => {
+      const users = await tx.query<User & { agent: string }>(
+        `select 'team' as kind, s.id, s.name, null as how, a.name as agent
+           from agents a join multi_agent_specs s on s.tenant_id = a.tenant_id
+            and (s.members ? a.id::text or s.entry_agent_id = a.id)
+          where a.tenant_id = $1 and a.id = $2
+         union all
+         select 'agent', o.id, o.name, 'hands off to it', a.name
+           from agents a join agents o on o.tenant_id = a.tenant_id and o.id <> a.id and o.handoffs ? a.name
+          where a.tenant_id = $1 and a.id = $2
+         order by 1 desc, 3`,
+        [tenantId, id],
+      );
+      if (!evenIfUsed)
+        refuseWhileUsed(
+          `agent ${users[0]?.agent}`,
+          users.map(({ agent: _, how, ...u }) => ({ ...u, ...(how && { how }) })),
+        );
       const [row] = await tx.query<{ name: string; budget: BudgetLimits | null }>(
         'delete from agents where tenant_id = $1 and id = $2 returning name, budget',
         [tenantId, id],

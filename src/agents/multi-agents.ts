@@ -2,11 +2,12 @@ import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { listPage, type Page, type PageQuery } from '../db/page.ts';
 import { patchSet } from '../db/patch.ts';
-import { AppError, isUniqueViolation, notFound } from '../errors.ts';
+import { AppError, isUniqueViolation, notFound, refuseWhileUsed, type User } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import type { AgentService } from './agents.ts';
 import { findCycle } from './dag.ts';
 import type { CreateMultiAgentInput, MultiAgentSpec, UpdateMultiAgentInput } from './schema.ts';
+import { splitVersionPin } from './version-schema.ts';
 
 interface SpecRow extends Omit<MultiAgentSpec, 'created_at' | 'updated_at'> {
   created_at: Date;
@@ -34,14 +35,27 @@ export class MultiAgentService {
   private async ids<T extends Partial<Pick<CreateMultiAgentInput, 'members' | 'entry_agent_id' | 'edges'>>>(
     tenantId: string,
     input: T,
-  ): Promise<T> {
+  ): Promise<T & { member_versions?: Record<string, number> }> {
     const unknown = new Set<string>();
-    const id = (ref: string) =>
-      this.agents.idOf(tenantId, ref).catch((err: AppError) => {
+    const pins: Record<string, number> = {};
+    const id = async (pinned: string) => {
+      const { ref, version } = splitVersionPin(pinned);
+      const found = await this.agents.idOf(tenantId, ref).catch((err: AppError) => {
         if (err.code !== 'not_found') throw err;
         unknown.add(ref);
-        return ref;
+        return undefined;
       });
+      if (!found) return ref;
+      if (version !== undefined) {
+        if (pins[found] !== undefined && pins[found] !== version)
+          throw new AppError(
+            'validation_error',
+            `agent ${ref} is pinned to versions ${pins[found]} and ${version}`,
+          );
+        pins[found] = version;
+      }
+      return found;
+    };
     const out = {
       ...input,
       ...(input.members && { members: await Promise.all(input.members.map(id)) }),
@@ -56,7 +70,9 @@ export class MultiAgentService {
       throw new AppError('validation_error', `not agents of this tenant: ${[...unknown].join(', ')}`, {
         details: [...unknown].map((ref) => ({ path: 'members', message: `no agent ${ref}` })),
       });
-    return out;
+    // A pin must name a version the agent has (the 404 names those it has).
+    for (const [agentId, version] of Object.entries(pins)) await this.agents.at(tenantId, agentId, version);
+    return input.members ? { ...out, member_versions: pins } : out;
   }
 
   async create(tenantId: string, sent: CreateMultiAgentInput, who: Actor): Promise<MultiAgentSpec> {
@@ -67,14 +83,22 @@ export class MultiAgentService {
         'validation_error',
         'a multi-agent spec needs an entry_agent_id or at least one member',
       );
-    const spec = { description: '', edges: [], config: {}, ...input, entry_agent_id: entry };
+    const spec = {
+      description: '',
+      edges: [],
+      config: {},
+      member_versions: {},
+      ...input,
+      entry_agent_id: entry,
+    };
     await this.validate(tenantId, spec);
     const id = newId();
     return this.db.transaction(async (tx) => {
       try {
         const [row] = await tx.query<SpecRow>(
-          `insert into multi_agent_specs (id, tenant_id, name, description, kind, members, entry_agent_id, edges, config)
-           values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9::jsonb) returning *`,
+          `insert into multi_agent_specs (id, tenant_id, name, description, kind, members, entry_agent_id, edges, config,
+                                          member_versions)
+           values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9::jsonb, $10::jsonb) returning *`,
           [
             id,
             tenantId,
@@ -85,6 +109,7 @@ export class MultiAgentService {
             spec.entry_agent_id,
             JSON.stringify(spec.edges),
             JSON.stringify(spec.config),
+            JSON.stringify(spec.member_versions),
           ],
         );
         await writeJournal(tx, who, { action: 'multi_agent.create', target: id, data: { name: spec.name } });
@@ -140,7 +165,10 @@ export class MultiAgentService {
     const changed = { ...input, entry_agent_id: next.entry_agent_id };
     const set = patchSet(
       changed,
-      { plain: ['name', 'description', 'kind', 'entry_agent_id'], json: ['members', 'edges', 'config'] },
+      {
+        plain: ['name', 'description', 'kind', 'entry_agent_id'],
+        json: ['members', 'edges', 'config', 'member_versions'],
+      },
       3,
     );
     return this.db.transaction(async (tx) => {
@@ -165,8 +193,19 @@ export class MultiAgentService {
     });
   }
 
+  /** Deletes a team no agent stands for (an agent with `env: multi_agent` runs it): 409 naming them. */
   async delete(tenantId: string, id: string, who: Actor): Promise<void> {
     await this.db.transaction(async (tx) => {
+      const users = await tx.query<User & { team: string }>(
+        `select 'agent' as kind, a.id, a.name, 'runs it' as how, s.name as team
+           from multi_agent_specs s join agents a on a.tenant_id = s.tenant_id and a.multi_agent_id = s.id
+          where s.tenant_id = $1 and s.id = $2 order by a.name`,
+        [tenantId, id],
+      );
+      refuseWhileUsed(
+        `team ${users[0]?.team}`,
+        users.map(({ team: _, ...u }) => u),
+      );
       const rows = await tx.query(
         'delete from multi_agent_specs where tenant_id = $1 and id = $2 returning id',
         [tenantId, id],

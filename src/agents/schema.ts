@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { budgetLimits } from '../config/tenant-policy.ts';
 import { pageFields } from '../db/page.ts';
+import { compileSchema, schemaAjv } from '../text/schema-ajv.ts';
 
 /**
  * The API shapes of agent configs, templates and multi-agent specs. Input schemas carry no
@@ -25,12 +26,21 @@ export const agentRef = z.string().min(1).max(200).describe('an agent id, or its
 
 export const agentModes = ['REACTIVE', 'COLLABORATIVE'] as const;
 /**
- * Where an agent's runs execute: `in_process`, the loop here; `cloud_pool`, the loop here while the
+ * Where an agent's runs execute: `in_process`, the loop here (`cloud_shared` too: isA's name for
+ * it, which its clients read back as they wrote it); `cloud_pool`, the loop here while the
  * run holds a sandbox of the tools' warm pool (capacity kept for it, as a VM of a warm pool is kept
  * for a chat); `pool`, a deployed local-dev bundle; `remote`, an HTTP runtime; `multi_agent`, a team;
  * `a2a`, a remote A2A agent.
  */
-export const agentEnvs = ['in_process', 'cloud_pool', 'pool', 'remote', 'multi_agent', 'a2a'] as const;
+export const agentEnvs = [
+  'in_process',
+  'cloud_shared',
+  'cloud_pool',
+  'pool',
+  'remote',
+  'multi_agent',
+  'a2a',
+] as const;
 export type AgentEnv = (typeof agentEnvs)[number];
 export const agentSources = ['basic', 'template', 'generated', 'local'] as const;
 /** `public`: published to A2A (a card for discovery and a JSON-RPC endpoint; see interop/a2a). */
@@ -39,12 +49,23 @@ export const visibilities = ['private', 'tenant', 'public'] as const;
 const shortText = z.string().max(2000);
 const names = z.array(z.string().min(1).max(200)).max(200);
 
+const inputSchemaAjv = schemaAjv();
+
+/** JSON Schema a task payload must satisfy, refused now (400) when it cannot be compiled. */
+const inputSchema = z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
+  try {
+    compileSchema(inputSchemaAjv, schema);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a usable JSON Schema: ${(err as Error).message}` });
+  }
+});
+
 export const taskTypeSchema = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'snake_case, at most 64 characters'),
     description: shortText.optional(),
-    /** JSON Schema the task payload must satisfy. */
-    input_schema: z.record(z.string(), z.unknown()).optional(),
+    /** JSON Schema the task payload must satisfy (its patterns: RE2 syntax, no lookaround). */
+    input_schema: inputSchema.optional(),
     /** Rendered with the task's title, description and payload to form the agent's instruction. */
     prompt_template: z.string().max(100_000).optional(),
   })
@@ -177,6 +198,7 @@ const multiAgentFields = {
 /** What a client sends: agents by id or name (the service stores ids). */
 const multiAgentInputFields = {
   ...multiAgentFields,
+  /** Agents by id or name; `name@3` (or `id@3`) pins a member to version 3. */
   members: z.array(agentRef).max(100),
   entry_agent_id: agentRef,
   edges: z.array(edgeRef).max(1000),
@@ -195,6 +217,8 @@ export const multiAgentSchema = z.object({
   id: z.uuid(),
   tenant_id: z.uuid(),
   ...multiAgentFields,
+  /** Members pinned to a version (`writer@3` in `members`): agent id -> version; others run their latest. */
+  member_versions: z.record(z.string(), z.number().int()),
   version: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),

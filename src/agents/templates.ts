@@ -1,7 +1,7 @@
 import type { Db } from '../db/db.ts';
 import { isUuid, newId } from '../db/ids.ts';
 import { patchSet } from '../db/patch.ts';
-import { AppError, notFound } from '../errors.ts';
+import { AppError, notFound, refuseWhileUsed, type User } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import { builtinTemplates } from './builtin-templates.ts';
 import type { CreateTemplateInput, Template, UpdateTemplateInput } from './schema.ts';
@@ -108,10 +108,31 @@ export class TemplateService {
     });
   }
 
-  async delete(tenantId: string, id: string, who: Actor): Promise<void> {
+  /**
+   * Deletes a template. Agents made from it keep the values it gave them, but still name it: without
+   * `force` that is a 409 naming them; with it, they are unlinked (template_id null) and it goes.
+   */
+  async delete(tenantId: string, id: string, who: Actor, { force = false } = {}): Promise<void> {
     this.refuseBuiltin(id);
     if (!isUuid(id)) throw notFound('template', id);
     await this.db.transaction(async (tx) => {
+      const users = await tx.query<User & { template: string }>(
+        `select 'agent' as kind, a.id, a.name, 'made from it' as how, t.name as template
+           from templates t join agents a on a.tenant_id = t.tenant_id and a.template_id = t.id
+          where t.tenant_id = $1 and t.id = $2 order by a.name`,
+        [tenantId, id],
+      );
+      if (force && users.length > 0) {
+        await tx.query('update agents set template_id = null where tenant_id = $1 and template_id = $2', [
+          tenantId,
+          id,
+        ]);
+      } else {
+        refuseWhileUsed(
+          `template ${users[0]?.template}`,
+          users.map(({ template: _, ...u }) => u),
+        );
+      }
       const rows = await tx.query('delete from templates where tenant_id = $1 and id = $2 returning id', [
         tenantId,
         id,

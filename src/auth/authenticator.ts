@@ -11,12 +11,15 @@ import type { Config } from '../config/config.ts';
 import { AppError } from '../errors.ts';
 import type { ApiKeyService } from './api-keys.ts';
 import { looksLikeApiKey } from './api-keys.ts';
+import { type ConsoleSessionService, looksLikeConsoleSession } from './console-sessions.ts';
 import { scopes as allScopes, type Principal, ROOT_TENANT, type Scope } from './principal.ts';
 import type { TenantService } from './tenants.ts';
 
 /** The request facts authentication looks at; the HTTP layer fills it from headers. */
 export interface Credentials {
   header(name: string): string | undefined;
+  /** Sent straight from this machine (a loopback peer, no proxy headers) and not by another site's page. */
+  loopback?: boolean;
 }
 
 const isScope = (s: unknown): s is Scope =>
@@ -46,8 +49,10 @@ const tokenFaults = new Set([
 
 /**
  * Resolves credentials to a Principal, in a fixed order: internal service secret, then a JWT bearer,
- * then an API key (bearer or X-API-Key), then — only in `dev` auth mode — X-User-Id. The first kind
- * present decides: a bad JWT is a 401 even if an API key header is also sent.
+ * then an API key (bearer or X-API-Key) or a console session (bearer), then — only in `dev` auth
+ * mode — X-User-Id, then — only with `auth.loopback_key` set — that key for a request without
+ * credentials from this machine. The first kind present decides: a bad JWT is a 401 even if an API
+ * key header is also sent.
  */
 export class Authenticator {
   private readonly getJwtKey?: JWTVerifyGetKey;
@@ -59,6 +64,7 @@ export class Authenticator {
     private readonly auth: Config['auth'],
     private readonly keys: ApiKeyService,
     private readonly tenants: TenantService,
+    private readonly consoleSessions?: ConsoleSessionService,
   ) {
     const secret = auth.jwt_secret ? new TextEncoder().encode(auth.jwt_secret) : undefined;
     const jwks = auth.jwks_url ? createRemoteJWKSet(new URL(auth.jwks_url)) : undefined;
@@ -94,7 +100,9 @@ export class Authenticator {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
       if (!match) throw new AppError('unauthorized', 'Authorization header must be "Bearer <token>"');
       const token = match[1]!;
-      return looksLikeApiKey(token) ? this.apiKey(token) : this.jwt(token);
+      if (looksLikeApiKey(token)) return this.apiKey(token);
+      if (looksLikeConsoleSession(token) && this.consoleSessions) return this.consoleSession(token);
+      return this.jwt(token);
     }
 
     const apiKey = req.header('x-api-key');
@@ -103,6 +111,9 @@ export class Authenticator {
     // isA's clients send `user-id`; both names work, in dev mode only.
     const devUser = req.header('x-user-id') ?? req.header('user-id');
     if (devUser !== undefined && this.auth.mode === 'dev') return this.dev(devUser, req);
+    // For local conformance runners that send no credentials (docs/interop.md): off unless set,
+    // and refused at start on a server bound to anything but loopback.
+    if (req.loopback && this.auth.loopback_key) return this.apiKey(this.auth.loopback_key);
     return undefined;
   }
 
@@ -132,6 +143,19 @@ export class Authenticator {
       via: 'api_key',
       keyId: key.keyId,
       userId: key.owner ?? `key:${key.keyId}`,
+    };
+  }
+
+  private async consoleSession(token: string): Promise<Principal> {
+    const s = await this.consoleSessions!.verify(token);
+    return {
+      tenantId: s.tenantId,
+      tenantName: s.tenantName,
+      subject: `session:${s.sessionId}`,
+      scopes: new Set(s.scopes),
+      via: 'console_session',
+      sessionId: s.sessionId,
+      userId: `session:${s.sessionId}`,
     };
   }
 
@@ -172,6 +196,16 @@ export class Authenticator {
       via: 'jwt',
       userId: `user:${payload.sub}`,
     };
+  }
+
+  /**
+   * In `dev` auth mode, the dev user `anonymous` of the default tenant, for a request without
+   * credentials from this machine to a route whose earlier system took none (its caller checks the
+   * route and the peer); in `keys` mode, nobody.
+   */
+  async anonymousDev(): Promise<Principal | undefined> {
+    if (this.auth.mode !== 'dev') return undefined;
+    return this.dev('anonymous', { header: () => undefined });
   }
 
   private async dev(user: string, req: Credentials): Promise<Principal> {

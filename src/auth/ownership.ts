@@ -13,7 +13,7 @@ export interface Viewer {
   admin: boolean;
 }
 
-export function viewerOf(p: Principal): Viewer {
+export function principalViewer(p: Principal): Viewer {
   return { userId: p.userId, admin: p.via === 'internal' || hasScope(p, 'admin') };
 }
 
@@ -36,6 +36,22 @@ export function canSee(
  */
 export const visibleSql = (n: number, alias = '') =>
   `($${n}::text is null or ${alias}visibility <> 'private' or ${alias}owner is null or ${alias}owner = $${n})`;
+
+/**
+ * A session (`alias`: its table's alias with the dot) the viewer may see, as SQL: its own
+ * visibility, and its agent's, for what a private agent produced is as private as the agent.
+ */
+export const sessionVisibleSql = (n: number, alias: string) =>
+  `(${visibleSql(n, alias)} and not exists (select 1 from agents va where va.id = ${alias}agent_id and not ${visibleSql(n, 'va.')}))`;
+
+/**
+ * A run (`alias`, with the dot) the viewer may see, as SQL: neither its session nor its agent is
+ * another user's private one. A run without a session is seen as its agent is.
+ */
+export const runVisibleSql = (n: number, alias: string) =>
+  `($${n}::text is null or (
+     not exists (select 1 from sessions vs where vs.id = ${alias}session_id and not ${visibleSql(n, 'vs.')})
+     and not exists (select 1 from agents va where va.id = ${alias}agent_id and not ${visibleSql(n, 'va.')})))`;
 
 /** The parameter `visibleSql` takes: the user whose private objects are the only private ones shown. */
 export const visibleParam = (viewer: Viewer | undefined): string | null =>

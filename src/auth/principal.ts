@@ -5,11 +5,13 @@ export type Scope = (typeof scopes)[number];
 export interface Principal {
   tenantId: string;
   tenantName: string;
-  /** Stable identity for the journal: `key:<id>`, `user:<sub>`, `internal`, `dev:<user>`. */
+  /** Stable identity for the journal: `key:<id>`, `session:<id>`, `user:<sub>`, `internal`, `dev:<user>`. */
   subject: string;
   scopes: ReadonlySet<Scope>;
-  via: 'internal' | 'jwt' | 'api_key' | 'dev';
+  via: 'internal' | 'jwt' | 'api_key' | 'console_session' | 'dev';
   keyId?: string;
+  /** The console session the request came with (via `console_session`), which sign-out ends. */
+  sessionId?: string;
   /**
    * The user this request acts for inside its tenant, who owns what it creates: `user:<sub>` (JWT),
    * `dev:<name>`, the user a key was made for, or `key:<id>` for a key made for no user.

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { Agent } from '../agents/schema.ts';
+import type { AgentVersion } from '../agents/version-schema.ts';
 import type { Page } from '../db/page.ts';
 import { ApiClient, CliError, type ClientOptions, withClientOptions } from './client.ts';
 import { action } from './fail.ts';
@@ -14,6 +15,14 @@ const columns: Column<Agent>[] = [
   { header: 'source', value: (a) => a.source },
   { header: 'version', value: (a) => a.version },
   { header: 'updated', value: (a) => shortTime(a.updated_at) },
+];
+
+const versionColumns: Column<AgentVersion>[] = [
+  { header: 'version', value: (v) => v.version },
+  { header: 'author', value: (v) => v.author, max: 30 },
+  { header: 'when', value: (v) => shortTime(v.created_at) },
+  { header: 'model', value: (v) => v.config.model, max: 30 },
+  { header: 'message', value: (v) => v.message ?? '', max: 50 },
 ];
 
 export const formatAgent = (a: Agent) =>
@@ -77,6 +86,7 @@ interface FieldFlags {
   tools?: string[];
   skills?: string[];
   file?: string;
+  message?: string;
 }
 
 const list = (value: string) =>
@@ -94,10 +104,11 @@ function withFieldFlags(command: Command, { create }: { create: boolean }): Comm
   if (create) command.option('--template <id>', 'start from a template (its prompt, tools, skills, mode)');
   return command
     .option('--mode <mode>', 'REACTIVE or COLLABORATIVE')
-    .option('--env <env>', 'in_process, cloud_pool, pool, remote, multi_agent or a2a')
+    .option('--env <env>', 'in_process, cloud_shared, cloud_pool, pool, remote, multi_agent or a2a')
     .option('--tools <list>', 'comma-separated tool names ("" for none)', list)
     .option('--skills <list>', 'comma-separated skill names ("" for none)', list)
-    .option('--file <config.json>', 'a JSON agent config; flags given as well override its fields');
+    .option('--file <config.json>', 'a JSON agent config; flags given as well override its fields')
+    .option('--message <text>', 'a note kept with the version this change makes');
 }
 
 /** The request body: the file's fields, then every flag actually given. Absent flags send nothing. */
@@ -182,6 +193,7 @@ export function agentsCommand(): Command {
         const body = bodyFromFlags(opts);
         if (body.name === undefined)
           throw new CliError('an agent needs a name: pass --name or put it in --file');
+        if (opts.message !== undefined) body.version_message = opts.message;
         const agent = await ApiClient.from(opts).request<Agent>('POST', '/v1/agents', { body });
         print(opts.json, agent, () => formatAgent(agent));
       }),
@@ -202,9 +214,46 @@ export function agentsCommand(): Command {
         if (Object.keys(body).length === 0) {
           throw new CliError('nothing to change: give at least one field flag or --file');
         }
+        if (opts.message !== undefined) body.version_message = opts.message;
         const client = ApiClient.from(opts);
         const { id } = await resolveAgent(client, ref);
         const agent = await client.request<Agent>('PATCH', `/v1/agents/${id}`, { body });
+        print(opts.json, agent, () => formatAgent(agent));
+      }),
+    ),
+  );
+
+  agents.addCommand(
+    withClientOptions(
+      new Command('versions')
+        .description("An agent's versions, newest first")
+        .argument('<agent>', 'agent id or name'),
+    ).action(
+      action(async (ref: string, opts: ClientOptions) => {
+        const client = ApiClient.from(opts);
+        const { id } = await resolveAgent(client, ref);
+        const versions: AgentVersion[] = [];
+        for await (const v of client.list<AgentVersion>(`/v1/agents/${id}/versions`, {})) versions.push(v);
+        print(opts.json, versions, () => formatTable(versions, versionColumns));
+      }),
+    ),
+  );
+
+  agents.addCommand(
+    withClientOptions(
+      new Command('rollback')
+        .description('Make a new version of an agent equal to an older one')
+        .argument('<agent>', 'agent id or name')
+        .argument('<version>', 'the version to go back to')
+        .option('--message <text>', 'a note kept with the new version'),
+    ).action(
+      action(async (ref: string, version: string, opts: ClientOptions & { message?: string }) => {
+        const client = ApiClient.from(opts);
+        const { id } = await resolveAgent(client, ref);
+        const body = opts.message === undefined ? {} : { message: opts.message };
+        const agent = await client.request<Agent>('POST', `/v1/agents/${id}/versions/${version}/rollback`, {
+          body,
+        });
         print(opts.json, agent, () => formatAgent(agent));
       }),
     ),

@@ -1,13 +1,18 @@
+import { AgentVersionService } from '../agents/agent-versions.ts';
 import { AgentService, type BudgetChanged } from '../agents/agents.ts';
 import { MultiAgentService } from '../agents/multi-agents.ts';
 import { TemplateService } from '../agents/templates.ts';
 import { ApiKeyService } from '../auth/api-keys.ts';
 import { Authenticator } from '../auth/authenticator.ts';
+import { ConsoleSessionService } from '../auth/console-sessions.ts';
 import { TenantService } from '../auth/tenants.ts';
 import type { Config } from '../config/config.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
+import { DatasetService } from '../eval/datasets/datasets.ts';
+import { ScoreService } from '../eval/scores/scores.ts';
 import type { LiveBus } from '../events/bus.ts';
+import { StoredResponses } from '../models/stored-responses.ts';
 import type { HealthRegistry } from '../observability/health.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { CallbackSecrets } from '../tasks/callback-secrets.ts';
@@ -15,7 +20,7 @@ import { HandlerRegistry } from '../tasks/handlers.ts';
 import { QueueMetrics } from '../tasks/metrics.ts';
 import type { QueueRunner } from '../tasks/runner.ts';
 import { ScheduleService } from '../tasks/schedules.ts';
-import { TaskService } from '../tasks/service.ts';
+import { TaskService } from '../tasks/tasks.ts';
 import { liveWorkers } from '../tasks/worker-presence.ts';
 
 export interface DomainDeps {
@@ -50,6 +55,11 @@ export function buildDomain({
 }: DomainDeps) {
   const tenants = new TenantService(db);
   const keys = new ApiKeyService(db, config.auth.key_cache_ms);
+  const consoleSessions = new ConsoleSessionService(
+    db,
+    config.auth.console_session_hours * 3_600_000,
+    config.auth.key_cache_ms,
+  );
   const templates = new TemplateService(db);
   const tenantName = async (id: string) => (await tenants.find(id))?.name ?? id;
   // The tenant policy's switch for outbound requests to private addresses (net/ssrf.ts).
@@ -62,6 +72,7 @@ export function buildDomain({
     allowPrivateEgress,
     (tenantId, names) => {
       agentBudgetsChanged?.(tenantId, names);
+      // Other processes read agents' budgets again within 5 s anyway (models/agent-budgets.ts).
       bus.publish(AGENT_BUDGETS_TOPIC, JSON.stringify({ tenant_id: tenantId, names })).catch(() => {});
     },
   );
@@ -90,14 +101,21 @@ export function buildDomain({
   return {
     tenants,
     keys,
-    authenticator: new Authenticator(config.auth, keys, tenants),
+    consoleSessions,
+    authenticator: new Authenticator(config.auth, keys, tenants, consoleSessions),
     templates,
     agents,
+    agentVersions: new AgentVersionService(db, agents),
     multiAgents: new MultiAgentService(db, agents),
+    datasets: new DatasetService(db),
+    scores: new ScoreService(db),
     tasks,
     callbackSecrets: new CallbackSecrets(db),
+    storedResponses: new StoredResponses(db),
     taskHandlers: new HandlerRegistry(),
-    queueMetrics: new QueueMetrics(metrics.registry, db, metrics.scrapeErrors),
+    queueMetrics: new QueueMetrics(metrics.registry, db, metrics.scrapeErrors, () =>
+      agents.declaredTaskTypes(),
+    ),
     schedules: new ScheduleService(db, tasks, () => {
       const local = queue();
       if (local) local.scheduler.wake();

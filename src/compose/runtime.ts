@@ -1,31 +1,32 @@
+import { AgentGenerator } from '../agents/generator.ts';
 import type { DeploymentService } from '../agents/local-dev/deployments.ts';
 import type { MultiAgentService } from '../agents/multi-agents.ts';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/db.ts';
 import type { LiveBus } from '../events/bus.ts';
-import { PushNotifier } from '../interop/a2a/push.ts';
 import { GatewayEmbedder, OfflineEmbedder } from '../memory/embeddings.ts';
 import { Memory } from '../memory/memory.ts';
 import type { Gateway } from '../models/gateway.ts';
 import type { OutboundNetwork } from '../net/outbound.ts';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
-import { a2aExecutor } from '../runtime/a2a-executor.ts';
-import type { A2ARemotes } from '../runtime/a2a-remote.ts';
-import { cloudPoolAdmission, cloudPoolExecutor, type WarmHold } from '../runtime/cloud-pool.ts';
-import { LoopMemory } from '../runtime/context.ts';
-import { AgentGenerator } from '../runtime/generator.ts';
-import { poolAdmission, poolExecutor } from '../runtime/local-dev/executor.ts';
-import type { AgentSandboxes } from '../runtime/local-dev/sandboxes.ts';
-import { multiAgentExecutor } from '../runtime/multi-agent.ts';
+import { a2aExecutor } from '../runtime/a2a/executor.ts';
+import { PushNotifier } from '../runtime/a2a/push.ts';
+import type { A2ARemotes } from '../runtime/a2a/remote.ts';
+import { LoopMemory } from '../runtime/loop/context.ts';
+import { cloudPoolAdmission, cloudPoolExecutor, type WarmHold } from '../runtime/pool/cloud-pool.ts';
+import { poolAdmission, poolExecutor } from '../runtime/pool/local-dev/executor.ts';
+import type { AgentSandboxes } from '../runtime/pool/local-dev/sandboxes.ts';
 import { RemoteRuntimes, remoteExecutor } from '../runtime/remote.ts';
+import { SessionService } from '../runtime/runs/sessions.ts';
+import { agentTaskHandler } from '../runtime/runs/task-handler.ts';
 import { Runtime } from '../runtime/runtime.ts';
-import { SessionService } from '../runtime/sessions.ts';
-import { agentTaskHandler } from '../runtime/task-handler.ts';
+import { multiAgentExecutor } from '../runtime/teams/multi-agent.ts';
+import type { RuntimeDeps } from '../runtime/types.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { Domain } from './domain.ts';
 
-export interface RuntimeDeps {
+export interface RuntimeBuildDeps {
   config: Config;
   db: Db;
   bus: LiveBus;
@@ -43,13 +44,15 @@ export interface RuntimeDeps {
   a2aRemotes: A2ARemotes;
   /** Run and tool call metrics. */
   metrics?: AgentMetrics;
+  /** Told of each run that ends in this process (live evaluators). */
+  onRunEnd?: RuntimeDeps['onRunEnd'];
 }
 
 /**
  * The agent runtime and what it reads from: sessions and the knowledge bases. Nothing is started
  * here (`startServing` starts the runtime); the queue's default handler becomes the agent loop.
  */
-export async function buildRuntime(deps: RuntimeDeps) {
+export async function buildRuntime(deps: RuntimeBuildDeps) {
   const { config, db, bus, log, domain, models, tools } = deps;
   const { agents, multiAgents, tenantName, taskHandlers, allowPrivateEgress } = domain;
   const { a2aRemotes } = deps;
@@ -88,10 +91,19 @@ export async function buildRuntime(deps: RuntimeDeps) {
       await admitPool(tenantId, agent);
       await admitCloudPool(tenantId, agent);
     },
+    onRunEnd: deps.onRunEnd,
   });
   const sessions = new SessionService(db, (tenantId, sessionId) => runtime.workspace(tenantId, sessionId));
   // The queue's default handler runs the agent loop; the queue itself knows nothing of agents or models.
-  taskHandlers.setDefault(agentTaskHandler({ agents, runtime, tenantName }));
+  taskHandlers.setDefault(
+    agentTaskHandler({
+      agents,
+      runtime,
+      tenantName,
+      settleAgentVersion: (tenantId, taskId, latest) =>
+        domain.tasks.settleAgentVersion(tenantId, taskId, latest),
+    }),
+  );
 
   const memory = await Memory.open(db, {
     chunking: { maxChars: config.memory.chunk_chars, overlapChars: config.memory.overlap_chars },

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../app.ts';
 import { buildHttp } from '../http/build.ts';
+import type { Services } from '../http/services.ts';
 import type { OutboundNetwork } from '../net/outbound.ts';
 import { QueueRunner } from '../tasks/runner.ts';
 import type { Closers } from './closers.ts';

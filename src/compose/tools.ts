@@ -8,13 +8,12 @@ import type { OutboundNetwork } from '../net/outbound.ts';
 import type { HealthRegistry } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { A2ARemotes } from '../runtime/a2a-remote.ts';
-import { AgentSandboxes } from '../runtime/local-dev/sandboxes.ts';
-import { PoolInstances } from '../runtime/pool-instances.ts';
-import type { TaskService } from '../tasks/service.ts';
+import { A2ARemotes } from '../runtime/a2a/remote.ts';
+import { AgentSandboxes } from '../runtime/pool/local-dev/sandboxes.ts';
+import { PoolInstances } from '../runtime/pool/pool-instances.ts';
+import type { TaskService } from '../tasks/tasks.ts';
 import { A2ATools } from '../tools/a2a-tools.ts';
-import { registerBuiltinTools, registerOpsTools } from '../tools/builtins/index.ts';
-import { webCrawlTool, webSearchTool } from '../tools/builtins/web.ts';
+import { registerBuiltinTools } from '../tools/builtins/registry.ts';
 import { McpManager } from '../tools/mcp/manager.ts';
 import { TenantToolRegistry } from '../tools/mcp/registry.ts';
 import { McpServerStore } from '../tools/mcp/servers.ts';
@@ -22,7 +21,7 @@ import { credentialHeaders } from '../tools/sandbox/egress-allow.ts';
 import { EgressProxy } from '../tools/sandbox/egress-proxy.ts';
 import { FleetStats } from '../tools/sandbox/fleet-stats.ts';
 import type { PoolStats } from '../tools/sandbox/pool.ts';
-import { SandboxService } from '../tools/sandbox/service.ts';
+import { SandboxService } from '../tools/sandbox/sandbox.ts';
 import type { Closers } from './closers.ts';
 
 export interface ToolsDeps {
@@ -108,23 +107,19 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
     network,
     async (tenantId, host) => credentialHeaders(policies.get(await tenantName(tenantId)), host),
   );
-  const tools = registerBuiltinTools(
-    new TenantToolRegistry(
-      { defaultTimeoutMs: config.runtime.tool_timeout_ms },
-      sandboxes,
-      config.sandbox.limits.timeout_ms,
-      {
-        mcp,
-        tools: [webCrawlTool(egress, config.egress), webSearchTool(egress, config.egress)],
-        a2a: new A2ATools(agents, a2aRemotes),
-      },
-    ),
+  const registry = new TenantToolRegistry(
+    { defaultTimeoutMs: config.runtime.tool_timeout_ms },
+    { mcp, a2a: new A2ATools(agents, a2aRemotes) },
   );
-  // Read-only tools for agents that watch this deployment (the operations team).
-  registerOpsTools(tools, {
-    db,
-    health: () => health.report(),
-    recentTasks: async (tenantId, limit) => (await tasks.list(tenantId, { limit, offset: 0 })).data,
+  const tools = registerBuiltinTools(registry, {
+    sandbox: { service: sandboxes, timeoutMs: config.sandbox.limits.timeout_ms },
+    egress: { proxy: egress, config: config.egress },
+    // Read-only tools for agents that watch this deployment (the operations team).
+    ops: {
+      db,
+      health: () => health.report(),
+      recentTasks: async (tenantId, limit) => (await tasks.list(tenantId, { limit, offset: 0 })).data,
+    },
   });
   return {
     sandboxes,

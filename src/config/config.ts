@@ -3,11 +3,18 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
+import { compatConfig, compatSwitchVariables } from './compat-config.ts';
 import { egressConfig, mcpConfig } from './mcp-config.ts';
 import { modelGatewayConfig } from './models-config.ts';
 import { breakerOptions, retryOptions } from './resilience-config.ts';
 import { sandboxConfig } from './sandbox-config.ts';
 import { parseYamlWithSchema } from './yaml.ts';
+
+/** A list from agentry.yaml, or comma-separated from the environment. */
+const stringList = z
+  .union([z.array(z.string().min(1)), z.string().transform((v) => v.split(',').map((x) => x.trim()))])
+  .pipe(z.array(z.string().min(1)))
+  .default([]);
 
 /**
  * Everything the process can be told, with its default. Precedence: flags > env > agentry.yaml > defaults.
@@ -35,6 +42,55 @@ export const configSchema = z
          * (backpressure, with @fastify/under-pressure); 0 turns the check off.
          */
         max_event_loop_delay_ms: z.coerce.number().int().min(0).default(1000),
+        /**
+         * Every event stream (runs, tasks, chat, /v1/chat/completions, A2A) cuts off a client that
+         * takes no bytes for this many ms while it has bytes waiting (it resumes by event id where
+         * the stream has ids).
+         */
+        stream_stall_ms: z.coerce.number().int().min(100).default(10_000),
+        /** ... or that has more than this many bytes waiting for it. */
+        stream_max_buffered_bytes: z.coerce
+          .number()
+          .int()
+          .min(64 * 1024)
+          .default(1024 * 1024),
+        /**
+         * Admission at the edge (src/http/plugins/admission.ts): past these, a request is refused
+         * with 503 and Retry-After before its body is read.
+         */
+        admission: z
+          .object({
+            /** A body this large (declared) makes a request a large one. */
+            large_body_bytes: z.coerce
+              .number()
+              .int()
+              .positive()
+              .default(64 * 1024),
+            /** Large requests in flight at once. */
+            large_concurrency: z.coerce.number().int().positive().default(16),
+            /** Bytes of large bodies in flight at once. */
+            large_bytes_in_flight: z.coerce
+              .number()
+              .int()
+              .positive()
+              .default(32 * 1024 * 1024),
+            /** Knowledge-base ingests in flight at once. */
+            ingest_concurrency: z.coerce.number().int().positive().default(8),
+          })
+          .strict()
+          .prefault({}),
+        /**
+         * Host names (`name`, `name:port`, `*.domain`; `*` for any) this server answers to besides IP
+         * addresses, localhost and the host of `a2a.public_url`: DNS-rebinding protection. Checked
+         * when set, and always when `host` is a loopback address; a server bound to another address
+         * answers any Host until its names are listed here.
+         */
+        allowed_hosts: stringList,
+        /**
+         * Origins (`scheme://host[:port]`; `*` for any) whose web pages may call this server besides
+         * its own: a request carrying another `Origin` is refused.
+         */
+        allowed_origins: stringList,
       })
       .strict()
       .prefault({}),
@@ -82,6 +138,12 @@ export const configSchema = z
         /** `keys` accepts internal secret, JWT and API keys; `dev` also trusts X-User-Id (loopback only). */
         mode: z.enum(['keys', 'dev']).default('keys'),
         internal_secret: z.string().min(16).optional(),
+        /**
+         * An API key (agk_…) that stands for requests sent without credentials from this machine (a
+         * loopback peer, no proxy headers, not another site's page): for local conformance runners
+         * that cannot send a key. Unset by default; refused on a server bound to a non-loopback address.
+         */
+        loopback_key: z.string().min(16).optional(),
         /** A bearer token that reads GET /metrics and nothing else (for Prometheus), besides root admin keys. */
         metrics_token: z.string().min(16).optional(),
         jwt_secret: z.string().min(16).optional(),
@@ -92,6 +154,12 @@ export const configSchema = z
         jwt_tenant_claim: z.string().default('tenant_id'),
         /** How long a verified API key is trusted without a database look-up, in ms. */
         key_cache_ms: z.coerce.number().int().min(0).max(10_000).default(1000),
+        /** How long a console session (what a sign-in link gives the browser) lasts, in hours. */
+        console_session_hours: z.coerce
+          .number()
+          .positive()
+          .max(24 * 90)
+          .default(12),
       })
       .strict()
       .prefault({}),
@@ -256,6 +324,14 @@ export const configSchema = z
       .strict()
       .prefault({}),
     /** The six-agent operations team (LUMINA, SAM, EIVOR, ORACLE, CONNOR, AEGIS, from built-in templates). */
+    /** Evaluation: evaluators attached to an agent score a sample of its live runs. */
+    eval: z
+      .object({
+        /** The share of an agent's live runs its evaluators score, when its attachment names none (0 to 1). */
+        live_sample_rate: z.coerce.number().min(0).max(1).default(0.1),
+      })
+      .strict()
+      .prefault({}),
     ops_team: z
       .object({
         /** Create the team's agents in the default tenant when that tenant is first created. */
@@ -266,8 +342,12 @@ export const configSchema = z
     /** A2A (Agent2Agent): agents served at /a2a/{agent_id}, and remote A2A agents as `env: a2a`. */
     a2a: z
       .object({
-        /** The agent (id) whose card /.well-known/agent-card.json serves; unset: that path answers 404. */
-        root_agent: z.uuid().optional(),
+        /**
+         * The agent (id, or name in the default tenant) whose card /.well-known/agent-card.json
+         * serves, for tools that look for one agent at a host's root; unset: that path serves the
+         * server's card, listing the published agents.
+         */
+        root_agent: z.string().min(1).max(200).optional(),
         /** This server's public base URL, written in the cards; unset: taken from each request's Host. */
         public_url: z.url({ protocol: /^https?$/ }).optional(),
         /** Deadline of one call to a remote A2A agent (its card, or a message until it answers). */
@@ -285,6 +365,13 @@ export const configSchema = z
         breaker_reset_ms: z.coerce.number().int().positive().default(30_000),
         /** Deadline of one push notification to an A2A client. */
         push_timeout_ms: z.coerce.number().int().positive().default(5_000),
+        /**
+         * Longest a blocking SendMessage (`message/send` without `returnImmediately`) waits for its
+         * task to end or pause before answering with the task as it is (working); the client then
+         * follows it with GetTask or SubscribeToTask. 0 waits as long as the task runs (the spec's
+         * behaviour).
+         */
+        send_wait_ms: z.coerce.number().int().min(0).default(0),
         /** Push notification configs one task may have. */
         push_max_per_task: z.coerce.number().int().min(1).max(100).default(10),
       })
@@ -294,33 +381,12 @@ export const configSchema = z
      * The earlier systems' HTTP contracts (src/http/compat/), one switch per family. Unset: on with
      * the embedded store, off on PostgreSQL (a deployment turns on the families its clients use).
      */
-    compat: z
-      .object({
-        isa: z.union([z.boolean(), z.stringbool()]).optional(),
-        zahara: z.union([z.boolean(), z.stringbool()]).optional(),
-        zora: z.union([z.boolean(), z.stringbool()]).optional(),
-        soma: z.union([z.boolean(), z.stringbool()]).optional(),
-        pagi: z.union([z.boolean(), z.stringbool()]).optional(),
-        /** How long an instance acquired from isA's pool routes is held without a call before it is released. */
-        isa_pool_idle_ms: z.coerce.number().int().min(1000).max(86_400_000).default(300_000),
-        /** Instances one user (or key) may hold at once through isA's pool routes; more answer 429. */
-        isa_pool_max_per_user: z.coerce.number().int().min(1).max(1000).default(8),
-        /** The agent `POST /execute` runs when the request names none (created from a template if missing). */
-        default_agent: z.string().min(1).max(200).default('default'),
-      })
-      .strict()
-      .prefault({}),
+    compat: compatConfig,
   })
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
 
-export type CompatFamily = 'isa' | 'zahara' | 'zora' | 'soma' | 'pagi';
-
-/** Whether a compatibility family is served: its switch, else on with the embedded store only. */
-export function compatEnabled(config: Config, family: CompatFamily): boolean {
-  return config.compat[family] ?? !config.store.database_url;
-}
 export type ConfigInput = z.input<typeof configSchema>;
 
 type Env = Record<string, string | undefined>;
@@ -331,12 +397,21 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_PORT', ['server', 'port']],
   ['AGENTRY_BODY_LIMIT', ['server', 'body_limit']],
   ['AGENTRY_JSON_MAX_DEPTH', ['server', 'json_max_depth']],
+  ['AGENTRY_ALLOWED_HOSTS', ['server', 'allowed_hosts']],
+  ['AGENTRY_ALLOWED_ORIGINS', ['server', 'allowed_origins']],
+  ['AGENTRY_A2A_PUBLIC_URL', ['a2a', 'public_url']],
+  ['AGENTRY_A2A_ROOT_AGENT', ['a2a', 'root_agent']],
   ['DATABASE_URL', ['store', 'database_url']],
   ['AGENTRY_DATA_DIR', ['store', 'data_dir']],
   ['AGENTRY_DB_POOL_MAX', ['store', 'pool_max']],
   ['AGENTRY_DB_CONNECT_TIMEOUT_MS', ['store', 'connect_timeout_ms']],
   ['AGENTRY_DB_MAX_WAITING', ['store', 'max_waiting']],
   ['AGENTRY_MAX_EVENT_LOOP_DELAY_MS', ['server', 'max_event_loop_delay_ms']],
+  ['AGENTRY_STREAM_STALL_MS', ['server', 'stream_stall_ms']],
+  ['AGENTRY_STREAM_MAX_BUFFERED_BYTES', ['server', 'stream_max_buffered_bytes']],
+  ['AGENTRY_MAX_LARGE_REQUESTS', ['server', 'admission', 'large_concurrency']],
+  ['AGENTRY_MAX_LARGE_REQUEST_BYTES', ['server', 'admission', 'large_bytes_in_flight']],
+  ['AGENTRY_MAX_INGESTS', ['server', 'admission', 'ingest_concurrency']],
   ['AGENTRY_PGLITE_SHARED_BUFFERS_MB', ['store', 'pglite_shared_buffers_mb']],
   ['AGENTRY_PGLITE_SEED_FILE', ['store', 'pglite_seed_file']],
   ['REDIS_URL', ['redis_url']],
@@ -346,6 +421,7 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_AUTH_MODE', ['auth', 'mode']],
   ['AGENTRY_INTERNAL_SECRET', ['auth', 'internal_secret']],
   ['AGENTRY_METRICS_TOKEN', ['auth', 'metrics_token']],
+  ['AGENTRY_LOOPBACK_KEY', ['auth', 'loopback_key']],
   ['AGENTRY_JWT_SECRET', ['auth', 'jwt_secret']],
   ['AGENTRY_JWKS_URL', ['auth', 'jwks_url']],
   ['AGENTRY_JWT_ISSUER', ['auth', 'jwt_issuer']],
@@ -362,11 +438,12 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_FUSION_TEXT', ['memory', 'fusion', 'text']],
   ['AGENTRY_FUSION_VECTOR', ['memory', 'fusion', 'vector']],
   ['AGENTRY_SEED_OPS_TEAM', ['ops_team', 'seed']],
-  ['AGENTRY_COMPAT_ISA', ['compat', 'isa']],
-  ['AGENTRY_COMPAT_ZAHARA', ['compat', 'zahara']],
-  ['AGENTRY_COMPAT_ZORA', ['compat', 'zora']],
-  ['AGENTRY_COMPAT_SOMA', ['compat', 'soma']],
-  ['AGENTRY_COMPAT_PAGI', ['compat', 'pagi']],
+  ['AGENTRY_EVAL_LIVE_SAMPLE_RATE', ['eval', 'live_sample_rate']],
+  ...compatSwitchVariables,
+  ['AGENTRY_COMPAT_RUN_OWNER', ['compat', 'run_owner']],
+  // PAGI's own variable names, read as its deployments set them (docs/compat.md).
+  ['REQUEST_TIMEOUT_SECONDS', ['compat', 'pagi_request_timeout_seconds']],
+  ['PAGI_API_KEY', ['compat', 'pagi_api_key']],
   ['AGENTRY_ISA_POOL_IDLE_MS', ['compat', 'isa_pool_idle_ms']],
   // Tuning: breakers, retries, timeouts and leases (docs/settings.md lists them all).
   ['AGENTRY_MODEL_RETRIES', ['models', 'retries', 'max']],
@@ -415,6 +492,8 @@ const secretEnv = [
   'AGENTRY_INTERNAL_SECRET',
   'AGENTRY_JWT_SECRET',
   'AGENTRY_METRICS_TOKEN',
+  'AGENTRY_LOOPBACK_KEY',
+  'PAGI_API_KEY',
 ];
 
 /** A connection string is a secret when it carries a password. */
@@ -433,6 +512,8 @@ const fileSecrets: Array<[string[], string, (value: unknown) => boolean]> = [
   [['auth', 'internal_secret'], 'AGENTRY_INTERNAL_SECRET', () => true],
   [['auth', 'jwt_secret'], 'AGENTRY_JWT_SECRET', () => true],
   [['auth', 'metrics_token'], 'AGENTRY_METRICS_TOKEN', () => true],
+  [['auth', 'loopback_key'], 'AGENTRY_LOOPBACK_KEY', () => true],
+  [['compat', 'pagi_api_key'], 'PAGI_API_KEY', () => true],
 ];
 
 /** agentry.yaml: any part of the config, secrets excepted. */

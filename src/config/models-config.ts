@@ -18,10 +18,18 @@ const timeouts = z
   .strict();
 export type ModelTimeouts = z.infer<typeof timeouts>;
 
+/**
+ * Every kind of model provider, by the protocol its endpoint speaks (`models.providers.<name>.type`).
+ * Each has its file under `src/models/providers/` and its entry in `providers/registry.ts`, which the
+ * compiler holds to exactly these names.
+ */
+export const providerTypes = ['mock', 'openai', 'anthropic'] as const;
+export type ProviderType = (typeof providerTypes)[number];
+
 const provider = z
   .object({
     /** Which protocol the endpoint speaks. */
-    type: z.enum(['openai', 'anthropic', 'mock']),
+    type: z.enum(providerTypes),
     /** Endpoint base URL (OpenAI-compatible: include `/v1`). Omitted: the vendor's official one. */
     base_url: z.url().optional(),
     /** Name of the environment variable holding the API key (never the key itself). */
@@ -101,6 +109,12 @@ export const modelGatewayConfig = {
       words_per_chunk: z.coerce.number().int().positive().default(3),
       /** Scripted replies by model name (`mock/<name>`), consumed in order, then the default behaviour. */
       scripts: z.record(z.string(), z.array(scriptedTurn)).default({}),
+      /**
+       * Milliseconds every call of `mock/<name>` waits before it answers (cut short when its run is
+       * cancelled): a model that keeps tasks working, for protocol test suites that cancel, list or
+       * follow a task in progress (docs/interop.md).
+       */
+      delays: z.record(z.string(), z.coerce.number().int().min(0).max(3_600_000)).default({}),
     })
     .strict()
     .prefault({}),

@@ -22,3 +22,7 @@ export function patchSet(
   }
   return { sql: parts.join(', '), params };
 }
+
+/** The fields a client sent, for merging over what is stored: absent (undefined) ones are left out. */
+export const withoutUndefined = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -1,7 +1,7 @@
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { toError } from '../errors.ts';
-import { outsideTraces } from '../observability/spans.ts';
 import { assertChannel, type Db, type NotifyHandler, type Queryable, type QueryOptions } from './db.ts';
 import { storableParams } from './storable.ts';
 import { rethrowFromStore } from './unavailable.ts';
@@ -41,6 +41,7 @@ export class PostgresDb implements Db {
     try {
       await pool.query('select 1');
     } catch (err) {
+      // The first query failed (rethrown below); the pool is dropped either way.
       await pool.end().catch(() => {});
       throw err;
     }
@@ -78,6 +79,7 @@ export class PostgresDb implements Db {
       await client.query('commit').catch(rethrowFromStore);
       return result;
     } catch (err) {
+      // The statement's error is rethrown below; a failed rollback ends the session, which the pool replaces.
       await client.query('rollback').catch(() => {});
       throw err;
     } finally {
@@ -103,6 +105,7 @@ export class PostgresDb implements Db {
       if (onGap) this.gapHandlers.delete(onGap);
       if (set.size === 0 && this.handlers.get(channel) === set) {
         this.handlers.delete(channel);
+        // A listener connection that is gone listens to nothing; its reconnect subscribes only live channels.
         await this.listener?.query(`unlisten ${channel}`).catch(() => {});
       }
     };
@@ -128,7 +131,9 @@ export class PostgresDb implements Db {
 
   async close(): Promise<void> {
     this.closed = true;
+    // Closing: a connection that fails to end is dropped with the process.
     await this.listener?.end().catch(() => {});
+    // Closing: a connection that fails to end is dropped with the process.
     await this.probe?.end().catch(() => {});
     await this.pool.end();
   }
@@ -178,4 +183,13 @@ export class PostgresDb implements Db {
 /** A `pg` query config: named (prepared per connection) when the caller gave a name. */
 function statement(sql: string, params: readonly unknown[], options?: QueryOptions): pg.QueryConfig {
   return { text: sql, values: storableParams(params), ...(options?.name ? { name: options.name } : {}) };
+}
+
+/**
+ * Runs `fn` outside any trace: the LISTEN connection is opened on behalf of one request, but its
+ * later work (reconnects, re-subscriptions) belongs to none. Without a tracer registered this is a
+ * plain call (the API's no-op context manager).
+ */
+function outsideTraces<T>(fn: () => T): T {
+  return context.with(ROOT_CONTEXT, fn);
 }

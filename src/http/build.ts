@@ -1,29 +1,38 @@
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Services } from '../app.ts';
 import { SignInLinks } from '../auth/sign-in-links.ts';
 import { a2aRoutes } from '../interop/a2a/routes.ts';
 import { mcpEndpointRoutes } from '../interop/mcp-server.ts';
 import type { Logger } from '../observability/logger.ts';
+import { messageRoutes } from './anthropic/messages.ts';
 import { registerCompat } from './compat/index.ts';
 import { registerConsole } from './console.ts';
+import { registerDocsPage } from './docs-page.ts';
+import { responseRoutes } from './openai/responses.ts';
+import { finishDocument } from './openapi-document.ts';
+import { registerAdmission } from './plugins/admission.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerBackpressure } from './plugins/backpressure.ts';
 import { registerBodyParsing } from './plugins/body-parsing.ts';
 import { registerDrain } from './plugins/drain.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
+import { registerHostGuard } from './plugins/host-guard.ts';
 import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
 import { registerRouteTable } from './plugins/route-table.ts';
 import { registerServerSpans } from './plugins/server-spans.ts';
 import { logRequest } from './request-log.ts';
 import { activityRoutes } from './routes/activity.ts';
+import { agentEvaluatorRoutes } from './routes/agent-evaluators.ts';
+import { agentVersionRoutes } from './routes/agent-versions.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { consoleAuthRoutes } from './routes/console-auth.ts';
+import { datasetRoutes } from './routes/datasets.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
+import { embeddingRoutes } from './routes/embeddings.ts';
+import { experimentRoutes } from './routes/experiments.ts';
 import { generateRoutes } from './routes/generate.ts';
 import { healthRoutes } from './routes/health.ts';
 import { journalRoutes } from './routes/journal.ts';
@@ -36,6 +45,7 @@ import { multiAgentRunRoutes } from './routes/multi-agent-runs.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { poolRoutes } from './routes/pools.ts';
+import { runScoreRoutes } from './routes/run-scores.ts';
 import { runRoutes } from './routes/runs.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { sessionRoutes } from './routes/sessions.ts';
@@ -44,6 +54,7 @@ import { templateRoutes } from './routes/templates.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { usageRoutes } from './routes/usage.ts';
+import type { Services } from './services.ts';
 
 /**
  * Builds the HTTP front door: plugins, then routes. Listening is the caller's business. A worker
@@ -77,6 +88,10 @@ export async function buildHttp(
 
   registerRouteTable(app);
   app.decorate('openStreams', metrics.openStreams);
+  app.decorate('streamLimits', {
+    stallMs: config.server.stream_stall_ms,
+    maxBufferedBytes: config.server.stream_max_buffered_bytes,
+  });
 
   registerRequestContext(app);
   registerDrain(app);
@@ -87,6 +102,16 @@ export async function buildHttp(
   });
   registerBodyParsing(app, config.server.json_max_depth);
   await registerBackpressure(app, config, services.db);
+  registerAdmission(app, config.server.admission, {
+    bodyLimit: config.server.body_limit,
+    retryAfterSeconds: config.store.retry_after_seconds,
+  });
+  registerHostGuard(app, {
+    bind: config.server.host,
+    allowedHosts: config.server.allowed_hosts,
+    allowedOrigins: config.server.allowed_origins,
+    publicUrl: config.a2a.public_url,
+  });
   registerAuth(app, services.authenticator, (reason) => metrics.authFailures.inc({ reason }));
 
   app.addHook('onResponse', async (request, reply) => {
@@ -108,7 +133,12 @@ export async function buildHttp(
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Agentry API', version: '0.1.0', description: 'A self-hosted runtime for AI agents.' },
+      info: {
+        title: 'Agentry API',
+        version: '0.1.0',
+        description: 'A self-hosted runtime for AI agents.',
+        license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'An API key (agk_…) or a JWT' },
@@ -118,13 +148,16 @@ export async function buildHttp(
       security: [{ bearer: [] }, { apiKey: [] }],
     },
     transform: jsonSchemaTransform,
+    // operationIds, nullable beside a type only, servers: src/http/openapi-document.ts.
+    transformObject: (d) => finishDocument('openapiObject' in d ? d.openapiObject : d.swaggerObject),
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  await registerDocsPage(app);
 
   await app.register(healthRoutes(services));
   await app.register(journalRoutes(services));
   await app.register(templateRoutes(services));
   await app.register(agentRoutes(services));
+  await app.register(agentVersionRoutes(services));
   await app.register(localDevRoutes(services));
   await app.register(deploymentRoutes(services));
   await app.register(multiAgentRoutes(services));
@@ -134,14 +167,21 @@ export async function buildHttp(
   await app.register(keyRoutes(services));
   await app.register(taskRoutes(services));
   await app.register(scheduleRoutes(services));
+  await app.register(datasetRoutes(services));
+  await app.register(experimentRoutes(services));
   await app.register(chatCompletionRoutes(services));
+  await app.register(responseRoutes(services));
+  await app.register(messageRoutes(services));
   await app.register(modelRoutes(services));
+  await app.register(embeddingRoutes(services));
   await app.register(usageRoutes(services));
   await app.register(policyRoutes(services));
   await app.register(poolRoutes(services));
   await app.register(chatRoutes(services));
   await app.register(sessionRoutes(services));
   await app.register(runRoutes(services));
+  await app.register(runScoreRoutes(services));
+  await app.register(agentEvaluatorRoutes(services));
   await app.register(activityRoutes(services));
   await app.register(knowledgeBaseRoutes(services));
   await app.register(mcpServerRoutes(services));

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { pages } from '../../web/src/app/pages.ts';
 import type { SignInLinks } from '../auth/sign-in-links.ts';
 
 declare module 'fastify' {
@@ -15,19 +16,11 @@ declare module 'fastify' {
 export const consoleDist = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /**
- * The console's pages. Each answers index.html and the app routes in the browser; any other
- * path, /v1 and the compatibility routes included, keeps answering the JSON 404 of the API.
+ * The console's pages, from its page registry (web/src/app/pages.ts, which its router reads too):
+ * each path and everything below it answers index.html, and the console's router draws the page;
+ * any other path, /v1 and the compatibility routes included, keeps answering the JSON 404 of the API.
  */
-export const consolePages = [
-  'agents',
-  'playground',
-  'teams',
-  'tasks',
-  'runs',
-  'knowledge',
-  'usage',
-  'settings',
-];
+export const consolePaths = pages.map((p) => p.path);
 
 /**
  * No inline script or style, nothing from another origin: the console only talks to this server.
@@ -53,7 +46,8 @@ const securityHeaders = (reply: FastifyReply) =>
     .header('referrer-policy', 'no-referrer');
 
 /**
- * Serves the web console: hashed assets cached for a year, index.html never cached (a new build
+ * Serves the web console: hashed assets cached for a year and sent precompressed (brotli or gzip, as
+ * the browser accepts), index.html never cached (a new build
  * is picked up at the next load). Without a build (a checkout whose install skipped it) the pages
  * say how to build it instead of a bare 404.
  */
@@ -67,6 +61,9 @@ export async function registerConsole(app: FastifyInstance, dist = consoleDist) 
       immutable: true,
       maxAge: '365d',
       index: false,
+      // Brotli and gzip copies made at build time (scripts/build-web.mjs), chosen by Accept-Encoding,
+      // with `Vary: Accept-Encoding` so a shared cache keeps them apart.
+      preCompressed: true,
       setHeaders: (reply) => securityHeaders(reply),
     });
   }
@@ -83,9 +80,8 @@ export async function registerConsole(app: FastifyInstance, dist = consoleDist) 
   };
   const config = { auth: 'public' as const };
   const schema = { hide: true };
-  app.get('/', { config, schema }, page);
-  for (const name of consolePages) {
-    app.get(`/${name}`, { config, schema }, page);
-    app.get(`/${name}/*`, { config, schema }, page);
+  for (const path of consolePaths) {
+    app.get(path, { config, schema }, page);
+    if (path !== '/') app.get(`${path}/*`, { config, schema }, page);
   }
 }

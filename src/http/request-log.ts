@@ -17,7 +17,9 @@ export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
     tenant: p?.tenantName ?? null,
     key_id: p?.keyId ?? null,
   };
-  if (status >= 500) request.log.error(line, 'request');
+  // 503 is load shed or a store outage, answered with Retry-After: a warning, not an error.
+  if (status >= 500 && status !== 503) request.log.error(line, 'request');
+  else if (status === 503) request.log.warn(line, 'request');
   else request.log.info(line, 'request');
 }
 

@@ -47,26 +47,32 @@ export function lastEventId(request: FastifyRequest): number {
 /** Bytes a stream may hold for a client that does not read before it is disconnected (1 MiB). */
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 
-/** How long a resumable stream waits for a client that takes no bytes before cutting it off. */
+/** How long a stream waits for a client that takes no bytes before cutting it off. */
 export const DEFAULT_STALL_MS = 10_000;
 
 /**
- * A resumable stream (its events carry ids) holds at most a socket buffer for its client: a client
- * that reads slower than the stream is written waits the sender (backpressure; a run's follower
- * reads the log meanwhile, holding nothing). A client that takes nothing for `stallMs`, or that
- * has more than `maxBufferedBytes` waiting for it, is disconnected and its buffers freed; it
- * resumes with `Last-Event-ID` from the log, nothing lost.
+ * A stream holds at most a socket buffer for its client: a client that reads slower than the stream
+ * is written waits the sender (backpressure; a run's follower reads the log meanwhile, holding
+ * nothing). A client that takes nothing for `stallMs`, or that has more than `maxBufferedBytes`
+ * waiting for it, is disconnected and its buffers freed; a resumable stream's client resumes with
+ * `Last-Event-ID` from the log, nothing lost. Defaults: `server.stream_stall_ms` and
+ * `server.stream_max_buffered_bytes`.
  */
-export interface SseOptions {
+export interface StreamLimits {
+  maxBufferedBytes: number;
+  stallMs: number;
+}
+
+export interface SseOptions extends Partial<StreamLimits> {
   heartbeatMs?: number;
-  maxBufferedBytes?: number;
-  stallMs?: number;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** `agentry_open_streams{route}`, decorated by buildHttp. */
     openStreams?: Gauge<'route'>;
+    /** The configured limits of every stream, decorated by buildHttp. */
+    streamLimits?: StreamLimits;
   }
 }
 
@@ -82,12 +88,14 @@ function countStream(request: FastifyRequest, res: ServerResponse): void {
 /**
  * Takes over the raw response and sends the event-stream head: the one place every streaming route
  * (resumable streams here, the OpenAI-format stream of /v1/chat/completions) starts its answer.
- * After this the route must not use `reply.send`.
+ * After this the route must not use `reply.send`; it writes through the writer's `send`, which
+ * holds the stream's limits.
  */
 export function startSse(
   request: FastifyRequest,
   reply: FastifyReply,
   headers: Record<string, string> = {},
+  options: Partial<StreamLimits> = {},
 ): SseWriter {
   reply.hijack();
   const res = reply.raw;
@@ -101,15 +109,17 @@ export function startSse(
     ...headers,
   });
   countStream(request, res);
-  return new SseWriter(res);
+  const configured = request.server.streamLimits;
+  return new SseWriter(res, {
+    maxBufferedBytes: options.maxBufferedBytes ?? configured?.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+    stallMs: options.stallMs ?? configured?.stallMs ?? DEFAULT_STALL_MS,
+  });
 }
 
-/** A resumable event stream (see SseOptions). */
+/** A resumable event stream (see StreamLimits). */
 export function openSse(request: FastifyRequest, reply: FastifyReply, options: SseOptions = {}): SseStream {
   const controller = new AbortController();
-  const limit = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-  const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
-  const writer = startSse(request, reply);
+  const writer = startSse(request, reply, {}, options);
   const res = writer.raw;
   writer.write(': connected\n\n');
   const heartbeat = setInterval(() => {
@@ -122,33 +132,22 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
     fellBehind: false,
     async send(e: SseEvent) {
       if (res.writableEnded || res.destroyed) return;
-      // One frame is always taken, however large (a run's whole answer may be one); the bound is
-      // on what was still waiting for the client when it came.
-      const waiting = res.writableLength;
-      writer.write(sseFrame(e));
-      // write()'s answer is not enough here: under the cork it stays true past the high-water mark.
-      if (res.writableLength <= res.writableHighWaterMark) return;
-      // Bytes held back by the cork are not the client's fault: hand them to the socket first.
-      writer.flush();
-      if (waiting > limit || !(await drainedWithin(res, stallMs))) cut();
+      if (await writer.send(sseFrame(e))) return;
+      stream.fellBehind = writer.cut;
+      close();
     },
     close,
   };
-  /** Everything buffered for this client goes with its socket; the route's loop sees the signal. */
-  function cut() {
-    stream.fellBehind = true;
-    res.destroy();
-    close();
-  }
   // A drain ends the stream: its client resumes at another process with Last-Event-ID.
   const untrack = request.server.drain?.track(close);
   function close() {
     untrack?.();
     clearInterval(heartbeat);
     if (!controller.signal.aborted) controller.abort();
-    if (!res.writableEnded) res.end();
+    writer.end();
   }
-  request.raw.on('close', close);
+  // The response's close, not the request's: a request emits 'close' once its body has been read
+  // (Node 24 does so after the route has started streaming), while the client is still listening.
   res.on('close', close);
   return stream;
 }
@@ -174,10 +173,18 @@ export function sseFrame(e: SseEvent): string {
  */
 export class SseWriter {
   corked = false;
+  /** The client was cut off for falling behind (its socket is destroyed). */
+  cut = false;
 
-  constructor(readonly raw: ServerResponse) {}
+  constructor(
+    readonly raw: ServerResponse,
+    private readonly limits: StreamLimits = {
+      maxBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES,
+      stallMs: DEFAULT_STALL_MS,
+    },
+  ) {}
 
-  /** False when the socket's buffer is full: a caller that waits for the client uses `drained(raw)`. */
+  /** Writes without waiting (heartbeats, a stream's head); `send` is what holds the limits. */
   write(text: string): boolean {
     if (!this.corked) {
       this.corked = true;
@@ -187,6 +194,30 @@ export class SseWriter {
     return this.raw.write(text);
   }
 
+  /**
+   * Writes `text` and, when the client has not taken what it was sent, waits for it, within the
+   * limits: a client that takes nothing for `stallMs`, or had more than `maxBufferedBytes` waiting
+   * already, is cut off (socket destroyed, buffers freed). False when the stream is gone, cut now
+   * or before: the caller stops producing.
+   */
+  async send(text: string): Promise<boolean> {
+    const res = this.raw;
+    if (res.destroyed || res.writableEnded) return false;
+    // One frame is always taken, however large (a run's whole answer may be one); the bound is on
+    // what was still waiting for the client when it came.
+    const waiting = res.writableLength;
+    this.write(text);
+    // write()'s answer is not enough here: under the cork it stays true past the high-water mark.
+    if (res.writableLength <= res.writableHighWaterMark) return true;
+    // Bytes held back by the cork are not the client's fault: hand them to the socket first.
+    this.flush();
+    if (waiting <= this.limits.maxBufferedBytes && (await drainedWithin(res, this.limits.stallMs)))
+      return !res.destroyed;
+    this.cut = true;
+    res.destroy();
+    return false;
+  }
+
   /** Sends what the cork holds now rather than on the next tick. */
   flush(): void {
     if (!this.corked) return;
@@ -194,9 +225,20 @@ export class SseWriter {
     this.raw.uncork();
   }
 
-  /** One `data:` frame (the OpenAI streaming format has no ids or event names). */
-  data(payload: string): boolean {
-    return this.write(`data: ${payload}\n\n`);
+  /**
+   * Ends the stream after what the cork holds: Node 24 sends the end of a corked chunked response
+   * (its last chunk, `0`) ahead of the chunks still corked, and the client would never see them.
+   */
+  end(text?: string): void {
+    this.flush();
+    if (!this.raw.writableEnded) this.raw.end(text);
+  }
+
+  /** One `data:` frame (the OpenAI streaming format has no ids or event names), within the limits. */
+  data(payload: string): Promise<boolean> {
+    return this.send(`data: ${payload}
+
+`);
   }
 }
 

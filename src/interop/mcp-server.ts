@@ -4,12 +4,11 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Agent } from '../agents/schema.ts';
-import type { Services } from '../app.ts';
-import { viewerOf } from '../auth/ownership.ts';
+import { principalViewer } from '../auth/ownership.ts';
 import { hasScope, type Principal } from '../auth/principal.ts';
 import { AppError } from '../errors.ts';
-import { actorOf, principalOf } from '../http/plugins/auth.ts';
-import { callerOf } from '../http/routes/chat.ts';
+import { actorOf, callerOf, principalOf } from '../http/caller.ts';
+import type { Services } from '../http/services.ts';
 import { searchBody } from '../memory/schema.ts';
 
 /**
@@ -40,7 +39,11 @@ function needWrite(p: Principal): CallToolResult | undefined {
 async function build(services: Services, req: FastifyRequest): Promise<McpServer> {
   const p = principalOf(req);
   const server = new McpServer({ name: 'agentry', version: services.version });
-  const page = await services.agents.list(p.tenantId, { limit: maxAgentTools, offset: 0 }, viewerOf(p));
+  const page = await services.agents.list(
+    p.tenantId,
+    { limit: maxAgentTools, offset: 0 },
+    principalViewer(p),
+  );
   for (const agent of page.data) {
     server.registerTool(
       agentToolName(agent),
@@ -103,7 +106,7 @@ async function build(services: Services, req: FastifyRequest): Promise<McpServer
     },
     async ({ knowledge_base, query, top_k }) => {
       // Another user's private knowledge base is not found, as over /v1.
-      await services.memory.knowledgeBases.assertVisible(p.tenantId, knowledge_base, viewerOf(p));
+      await services.memory.knowledgeBases.assertVisible(p.tenantId, knowledge_base, principalViewer(p));
       const result = await services.memory.search(
         p.tenantId,
         knowledge_base,
@@ -132,7 +135,7 @@ async function build(services: Services, req: FastifyRequest): Promise<McpServer
     async ({ agent, task_type, title, payload }) => {
       const refused = needWrite(p);
       if (refused) return refused;
-      const target = await services.agents.resolve(p.tenantId, agent, viewerOf(p));
+      const target = await services.agents.resolve(p.tenantId, agent, principalViewer(p));
       const { task } = await services.tasks.create(
         p.tenantId,
         { agent_id: target.id, task_type, title, payload },
@@ -176,6 +179,22 @@ export const mcpEndpointRoutes =
       reply.hijack();
       await transport.handleRequest(req.raw, reply.raw, req.body);
     };
+    // RFC 6750 §3 and the MCP authorization spec: a 401 names the Bearer scheme, so a client knows
+    // to send a key instead of guessing at OAuth. Agentry is no OAuth resource server (API keys,
+    // and JWTs of a configured issuer, are its credentials), so no resource metadata is named.
+    fastify.addHook('onSend', async (req, reply, payload) => {
+      if (reply.statusCode === 401) {
+        // Without credentials the challenge names no error (RFC 6750 §3.1); with bad ones, invalid_token.
+        const sent = req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined;
+        reply.header(
+          'www-authenticate',
+          sent
+            ? 'Bearer realm="agentry", error="invalid_token", error_description="the API key or token was not accepted"'
+            : 'Bearer realm="agentry", error_description="send an Agentry API key: Authorization: Bearer agk_..."',
+        );
+      }
+      return payload;
+    });
     fastify.post(
       '/mcp',
       {
@@ -183,6 +202,7 @@ export const mcpEndpointRoutes =
         schema: {
           tags: ['interop'],
           summary: 'MCP server (Streamable HTTP): agents, knowledge search and tasks as tools',
+          operationId: 'handleMcp',
         },
       },
       serve,
@@ -193,7 +213,11 @@ export const mcpEndpointRoutes =
         method,
         url: '/mcp',
         config: { auth: 'read' },
-        schema: { tags: ['interop'], summary: 'MCP: not offered by this stateless server (405)' },
+        schema: {
+          tags: ['interop'],
+          summary: 'MCP: not offered by this stateless server (405)',
+          operationId: method === 'GET' ? 'openMcpStream' : 'endMcpSession',
+        },
         handler: async () => {
           throw new AppError(
             'method_not_allowed',

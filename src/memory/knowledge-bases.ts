@@ -7,9 +7,9 @@ import {
 } from '../auth/ownership.ts';
 import type { Db } from '../db/db.ts';
 import { isUuid, newId } from '../db/ids.ts';
-import { AppError, isUniqueViolation, notFound } from '../errors.ts';
+import { AppError, isUniqueViolation, notFound, refuseWhileUsed, type User } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
-import type { CreateKbInput, Document, KbKind, KnowledgeBase, UpdateKbInput } from './schema.ts';
+import type { Chunk, CreateKbInput, Document, KbKind, KnowledgeBase, UpdateKbInput } from './schema.ts';
 
 interface KbRow {
   id: string;
@@ -208,9 +208,22 @@ export class KnowledgeBaseService {
     });
   }
 
-  /** Deletes the knowledge base with its documents and chunks (foreign keys cascade). */
+  /**
+   * Deletes the knowledge base with its documents and chunks (foreign keys cascade), unless an agent
+   * searches it (agents name their knowledge bases in `knowledge`): 409 naming them.
+   */
   async delete(tenantId: string, id: string, who: Actor): Promise<void> {
     await this.db.transaction(async (tx) => {
+      const users = await tx.query<User & { kb: string }>(
+        `select 'agent' as kind, a.id, a.name, k.name as kb
+           from knowledge_bases k join agents a on a.tenant_id = k.tenant_id and a.knowledge ? k.name
+          where k.tenant_id = $1 and k.id = $2 order by a.name`,
+        [tenantId, id],
+      );
+      refuseWhileUsed(
+        `knowledge base ${users[0]?.kb}`,
+        users.map(({ kb: _, ...u }) => u),
+      );
       const rows = await tx.query(
         'delete from knowledge_bases where tenant_id = $1 and id = $2 returning id',
         [tenantId, id],
@@ -241,6 +254,17 @@ export class KnowledgeBaseService {
     );
     if (!row) throw notFound('document', docId);
     return toDocument(row);
+  }
+
+  /** One page of a document's chunks, in document order. */
+  async listChunks(tenantId: string, kbId: string, docId: string, q: { limit: number; offset: number }) {
+    const doc = await this.getDocument(tenantId, kbId, docId);
+    const data = await this.db.query<Chunk>(
+      `select id, position, heading_path, content, (embedding_dims is not null) as embedded
+         from chunks where tenant_id = $1 and document_id = $2 order by position limit $3 offset $4`,
+      [tenantId, docId, q.limit, q.offset],
+    );
+    return { data, total: doc.chunk_count, limit: q.limit, offset: q.offset };
   }
 
   /** The id of the document with this source in a knowledge base, if there is one. */

@@ -83,6 +83,17 @@ export const documentSchema = z.object({
 });
 export type Document = z.infer<typeof documentSchema>;
 
+/** One passage of a document as search reads it: in document order, under its headings. */
+export const chunkSchema = z.object({
+  id: z.uuid(),
+  position: z.number().int(),
+  heading_path: z.array(z.string()),
+  content: z.string(),
+  /** Whether it has a vector (found by meaning too), or words only. */
+  embedded: z.boolean(),
+});
+export type Chunk = z.infer<typeof chunkSchema>;
+
 const ingestStatuses = ['created', 'updated', 'unchanged'] as const;
 export const ingestResultSchema = z.object({ status: z.enum(ingestStatuses), document: documentSchema });
 export type IngestResult = z.infer<typeof ingestResultSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Viewer, visibleParam, visibleSql } from '../auth/ownership.ts';
+import { sessionVisibleSql, type Viewer, visibleParam } from '../auth/ownership.ts';
 import type { Db } from '../db/db.ts';
 
 /**
@@ -62,7 +62,7 @@ export async function searchSessions(
         and m.role in ('user', 'assistant')
         and m.tenant_id = $2 and s.tenant_id = $2
         and ($3::uuid is null or s.agent_id = $3)
-        and ${visibleSql(5, 's.')}
+        and ${sessionVisibleSql(5, 's.')}
       order by score desc, m.created_at desc, m.session_id, m.seq
       limit $4`,
     [input.query, tenantId, input.agent_id ?? null, input.limit, visibleParam(viewer)],

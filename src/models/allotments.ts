@@ -99,6 +99,7 @@ export class AllottedCounters {
       // or busy again after an idle flush gave everything back) would otherwise each take a slice,
       // and a hundred slices of 1% hold a whole limit until the next flush.
       if (allotment.taking) {
+        // Only waits for the take in flight; its failure reaches the call that started it.
         await allotment.taking.catch(() => {});
         continue; // re-checked: the slice taken may cover this call too
       }

@@ -26,7 +26,7 @@ export interface Call {
 }
 
 /** The attempt that answered: its model, its value, and what to clean up when the call is over. */
-export interface Attempt<T> {
+export interface ModelAttempt<T> {
   model: ResolvedModel;
   value: T;
   /** Aborts the attempt (the caller stopped reading, a timeout). */
@@ -84,7 +84,7 @@ export class Attempts {
   }
 
   /** Runs `run` on the model, then its fallbacks, with breakers, timeouts and retries. */
-  async run<T>(call: Call, run: AttemptRun<T>): Promise<Attempt<T>> {
+  async run<T>(call: Call, run: AttemptRun<T>): Promise<ModelAttempt<T>> {
     const { options } = this;
     const { ctx } = call;
     let last: AppError | undefined;

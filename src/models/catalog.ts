@@ -13,6 +13,21 @@ export interface ResolvedModel {
   price?: ModelPrice;
   /** Completion tokens a call that sets no max_tokens reserves (and is capped at): `models.output_tokens`. */
   outputTokens?: number;
+  /** The name asked for, when the mock answers for it (no real provider configured: `standIn`). */
+  standInFor?: string;
+}
+
+/**
+ * With no real provider configured (the embedded default, no API key set), a bare model name that
+ * nothing maps (`claude-sonnet-4-5-20250929`, as the earlier systems' documents and scripts name
+ * models) is answered by the mock, so those scripts run end to end on a laptop. It is visible: the
+ * resolution carries `standInFor`, `onStandIn` logs it (once per name), and answers say which model
+ * answered. A name with a provider (`openai/gpt-4o`) never stands in, and once a real provider is
+ * configured an unknown name is an error naming the models the config knows.
+ */
+export interface StandIn {
+  enabled: boolean;
+  onStandIn?: (name: string, model: string) => void;
 }
 
 /**
@@ -26,6 +41,7 @@ export class ModelCatalog {
   constructor(
     private readonly config: Config['models'],
     private readonly providers: ReadonlyMap<string, Provider>,
+    private readonly standIn: StandIn = { enabled: false },
   ) {}
 
   resolve(name: string): ResolvedModel {
@@ -34,9 +50,12 @@ export class ModelCatalog {
     const id = this.config.aliases[name] ?? name;
     const slash = id.indexOf('/');
     if (slash <= 0 || slash === id.length - 1) {
+      const mock = this.providers.get('mock');
+      if (this.standIn.enabled && slash === -1 && mock) return this.standInFor(name, mock);
       throw new AppError(
         'not_found',
-        `model "${name}" not found: address models as provider/model or by alias`,
+        `model "${name}" not found: address models as provider/model or by alias (configured: ${this.known().join(', ')})`,
+        { details: { models: this.known() } },
       );
     }
     const providerName = id.slice(0, slash);
@@ -57,6 +76,18 @@ export class ModelCatalog {
       price: this.config.prices[id],
       outputTokens: this.config.output_tokens[name] ?? this.config.output_tokens[id],
     };
+    if (this.cache.size < 10_000) this.cache.set(name, resolved);
+    return resolved;
+  }
+
+  private standInFor(name: string, mock: Provider): ResolvedModel {
+    const resolved: ResolvedModel = {
+      id: 'mock/default',
+      provider: mock,
+      model: 'default',
+      standInFor: name,
+    };
+    this.standIn.onStandIn?.(name, resolved.id);
     if (this.cache.size < 10_000) this.cache.set(name, resolved);
     return resolved;
   }

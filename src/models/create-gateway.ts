@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import { Gauge } from 'prom-client';
 import type { Config } from '../config/config.ts';
-import type { ProviderConfig } from '../config/models-config.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import type { HealthRegistry } from '../observability/health.ts';
@@ -15,47 +14,10 @@ import { type CounterStore, DbCounterStore, RedisCounterStore } from './counters
 import { Gateway } from './gateway.ts';
 import { Limits } from './limits.ts';
 import { ModelPolicy } from './policy.ts';
-import type { Provider } from './provider.ts';
-import { AnthropicProvider } from './providers/anthropic.ts';
-import { MockProvider } from './providers/mock.ts';
-import { OpenAIProvider } from './providers/openai.ts';
+import type { MockProvider } from './providers/mock.ts';
+import { createProviders, onlyMockConfigured, unconfiguredProviders } from './providers/registry.ts';
 import { ModelTelemetry } from './telemetry.ts';
 import { UsageRecorder } from './usage.ts';
-
-/** The vendors' endpoints, present unless config redefines the names. */
-const builtinProviders: Record<string, ProviderConfig> = {
-  mock: { type: 'mock' },
-  openai: { type: 'openai', api_key_env: 'OPENAI_API_KEY' },
-  anthropic: { type: 'anthropic', api_key_env: 'ANTHROPIC_API_KEY' },
-};
-
-/** The providers named in config, plus the built-in ones. Keys come only from the environment. */
-export function createProviders(
-  config: Config['models'],
-  env: Record<string, string | undefined> = process.env,
-): Map<string, Provider> {
-  const defs: Record<string, ProviderConfig> = { ...builtinProviders, ...config.providers };
-  const providers = new Map<string, Provider>();
-  for (const [name, def] of Object.entries(defs)) {
-    const timeouts = { ...config.timeouts, ...def.timeouts };
-    const apiKey = def.api_key_env ? env[def.api_key_env] : undefined;
-    if (def.type === 'mock') providers.set(name, new MockProvider(name, config.mock));
-    else if (def.type === 'openai') {
-      providers.set(name, new OpenAIProvider(name, { baseURL: def.base_url, apiKey, timeouts }));
-    } else {
-      providers.set(
-        name,
-        new AnthropicProvider(name, {
-          baseURL: def.base_url,
-          apiKey,
-          timeouts,
-          defaultMaxTokens: config.default_max_tokens,
-        }),
-      );
-    }
-  }
-  return providers;
-}
 
 export interface ModelGatewayDeps {
   config: Config;
@@ -116,7 +78,15 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
   };
   const gateway = new Gateway({
     flush: () => flush(),
-    catalog: new ModelCatalog(m, providers),
+    catalog: new ModelCatalog(m, providers, {
+      // No provider but the mock can answer: the earlier systems' model names stand in for it.
+      enabled: onlyMockConfigured(m, deps.env),
+      onStandIn: (name, model) =>
+        log.warn(
+          { requested_model: name, model },
+          `model "${name}" is answered by ${model}: no model provider is configured (set OPENAI_API_KEY or ANTHROPIC_API_KEY, or models.providers)`,
+        ),
+    }),
     mock: providers.get('mock') as MockProvider,
     policy: new ModelPolicy(policies),
     admission: new Limits(policies, budgets, rates, log, agentBudgets),
@@ -165,11 +135,14 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
 
   // One component per provider (`model:<name>`) with its breaker: an open one makes it degraded, so
   // the console and alerts show which provider is failing, not only that one is.
+  const unconfigured = unconfiguredProviders(m, deps.env);
   health.registerGroup('model', {
     run: async () => {
       const breakers = gateway.breakers();
       return Object.fromEntries(
         [...providers.values()].map((p) => {
+          const reason = unconfigured.get(p.name);
+          if (reason) return [p.name, { status: 'off' as const, detail: { type: p.type, reason } }];
           const b = breakers.get(p.name);
           const state = b?.state ?? 'closed';
           return [

@@ -1,12 +1,13 @@
 import { AppError } from '../errors.ts';
 import type { CircuitBreaker } from '../resilience/breaker.ts';
 import type { Admission } from './admission.ts';
-import { type Attempt, type AttemptOptions, Attempts, type Call } from './attempts.ts';
+import { type AttemptOptions, Attempts, type Call, type ModelAttempt } from './attempts.ts';
 import type { ModelCatalog, ResolvedModel } from './catalog.ts';
 import { asUpstreamError, TimeoutReason, toAppError } from './errors.ts';
 import type { ModelPolicy } from './policy.ts';
 import { type Embeddings, UpstreamError } from './provider.ts';
 import type { MockProvider } from './providers/mock.ts';
+import { badParam } from './request-support.ts';
 import type { ModelTelemetry } from './telemetry.ts';
 import { estimatePromptTokens, tokensForChars } from './tokens.ts';
 import type {
@@ -71,18 +72,21 @@ export class Gateway implements ModelGateway {
 
   /** The models a tenant may use, as known to config. */
   modelsFor(tenantName: string): string[] {
-    return this.catalog.known().filter((m) => {
-      try {
-        return this.deps.policy.allowed(tenantName, this.catalog.resolve(m).id);
-      } catch {
-        return false;
-      }
-    });
+    return this.catalog.known().filter((m) => this.servable(tenantName, m));
+  }
+
+  /** True when `name` resolves to a configured provider and the tenant may use it. */
+  servable(tenantName: string, name: string): boolean {
+    try {
+      return this.deps.policy.allowed(tenantName, this.catalog.resolve(name).id);
+    } catch {
+      return false;
+    }
   }
 
   async complete(request: CompletionRequest, ctx: CallContext): Promise<Completion> {
     const call = await this.prepare(request, ctx, false);
-    let attempt: Attempt<Completion> | undefined;
+    let attempt: ModelAttempt<Completion> | undefined;
     try {
       attempt = await this.attempts.run(call, async (model, pc) => model.provider.complete(pc));
     } catch (err) {
@@ -110,9 +114,9 @@ export class Gateway implements ModelGateway {
    * inputs count as prompt tokens, nothing as output), fallbacks, breakers, retries and usage.
    */
   async embed(
-    request: { model: string; input: string[] },
+    request: { model: string; input: string[]; dimensions?: number; extra?: Record<string, unknown> },
     ctx: CallContext,
-  ): Promise<{ model: string; data: number[][] }> {
+  ): Promise<{ model: string; data: number[][]; prompt_tokens: number }> {
     const messages = request.input.map((content) => ({ role: 'user' as const, content }));
     const call = await this.prepare({ model: request.model, messages, max_tokens: 0 }, ctx, false);
     if (!call.candidates[0]!.provider.embed) {
@@ -122,12 +126,14 @@ export class Gateway implements ModelGateway {
     }
     // A fallback whose protocol has no embeddings is skipped, as one the tenant may not use.
     call.candidates = call.candidates.filter((m) => m.provider.embed);
-    let attempt: Attempt<Embeddings> | undefined;
+    let attempt: ModelAttempt<Embeddings> | undefined;
     try {
       attempt = await this.attempts.run(call, async (model, pc) =>
         model.provider.embed!({
           model: model.model,
           input: request.input,
+          ...(request.dimensions !== undefined && { dimensions: request.dimensions }),
+          ...(request.extra && { extra: request.extra }),
           signal: pc.signal,
           requestId: pc.requestId,
         }),
@@ -144,12 +150,12 @@ export class Gateway implements ModelGateway {
       { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens },
       'ok',
     );
-    return { model: attempt.model.id, data: attempt.value.data };
+    return { model: attempt.model.id, data: attempt.value.data, prompt_tokens: tokens };
   }
 
   async *stream(request: CompletionRequest, ctx: CallContext): AsyncIterable<CompletionChunk> {
     const call = await this.prepare(request, ctx, true);
-    let attempt: Attempt<StreamStart>;
+    let attempt: ModelAttempt<StreamStart>;
     try {
       attempt = await this.attempts.run(call, async (model, pc, timeouts) => {
         const it = model.provider.stream(pc)[Symbol.asyncIterator]();
@@ -223,6 +229,7 @@ export class Gateway implements ModelGateway {
       if (!finish) {
         // The caller stopped reading (disconnect, cancel) or the stream broke: stop the upstream too.
         signal.abort(new Error('stream abandoned'));
+        // Closing an upstream stream the caller abandoned: its error has no one to go to.
         it.return?.().catch(() => {});
       }
       attempt.done();
@@ -271,8 +278,14 @@ export class Gateway implements ModelGateway {
     };
     try {
       policy.check(ctx.tenantName, primary.id);
+      // A field the model cannot honour is refused, never dropped; a fallback that cannot honour it
+      // is skipped, as one the tenant may not use.
+      const refused = primary.provider.unsupported?.(request);
+      if (refused) throw badParam(refused.param, `model ${primary.id}: ${refused.reason}`);
       // Fallbacks the tenant may not use are skipped silently: the primary's rule already answered.
-      call.candidates = candidates.filter((m, i) => i === 0 || policy.allowed(ctx.tenantName, m.id));
+      call.candidates = candidates.filter(
+        (m, i) => i === 0 || (policy.allowed(ctx.tenantName, m.id) && !m.provider.unsupported?.(request)),
+      );
       call.promptTokens = estimatePromptTokens(request.messages, request.tools);
       // Sized from the request, or from the model's typical output; a call that named no limit is
       // sent with the reserved one, so it cannot use more than it reserved (budgets never overspend).

@@ -80,6 +80,7 @@ export class Limits implements Admission {
     const now = this.now();
     const needs = this.needs(policy, own, req, now);
     if (needs.budgetNeeds.length === 0 && needs.rateNeeds.length === 0) return noopTicket;
+    refuseWhatNeverFits(needs, req);
     const held: Held[] = [
       {
         counters: this.rates,
@@ -189,13 +190,13 @@ export class Limits implements Admission {
   ): Need[] {
     const needs: Need[] = [];
     const t = req.ctx.tenantId;
-    addBudget(needs, policy.budgets, `b:${t}:t`, `tenant ${req.ctx.tenantName}`, now);
+    addBudget(needs, policy.budgets, t, null, `tenant ${req.ctx.tenantName}`, now);
     const agent = req.ctx.agentName;
     // Own-property check: an agent named "constructor" must not find Object.prototype's.
     const fromFile =
       agent && Object.hasOwn(policy.budgets.agents, agent) ? policy.budgets.agents[agent] : undefined;
     const agentLimits = stricter(fromFile, own ?? undefined);
-    if (agent && agentLimits) addBudget(needs, agentLimits, `b:${t}:a:${agent}`, `agent ${agent}`, now);
+    if (agent && agentLimits) addBudget(needs, agentLimits, t, agent, `agent ${agent}`, now);
     return needs;
   }
 
@@ -227,6 +228,27 @@ export class Limits implements Admission {
 }
 
 const noopTicket: Ticket = { settle() {} };
+
+/**
+ * A call whose worst case is larger than a limit itself would be refused until the period ends and
+ * then again: not a 429 to retry (a 100-token daily budget and a call that may use 4,196 tokens), but
+ * a 400 that says what to change.
+ */
+function refuseWhatNeverFits(needs: CachedNeeds, req: AdmissionRequest): void {
+  for (const n of [...needs.budgetNeeds, ...needs.rateNeeds]) {
+    const amount = quantity(n, req.worstTokens, req.worstCost);
+    if (amount <= n.spec.limit) continue;
+    const what =
+      n.metric === 'cost'
+        ? `may cost up to ${amount.toPrecision(3)} (its prompt and max_tokens at the model's price)`
+        : `may use up to ${amount} tokens (its prompt and max_tokens)`;
+    throw new AppError(
+      'exceeds_limit',
+      `${n.rule} is ${n.spec.limit}, but this call ${what}: it can never fit; lower max_tokens or raise the limit`,
+      { details: { rule: n.rule, limit: n.spec.limit, needed: amount } },
+    );
+  }
+}
 
 interface CachedNeeds {
   policy: TenantPolicy;
@@ -287,29 +309,42 @@ export function stricter(a: BudgetLimits | undefined, b: BudgetLimits | undefine
   return out;
 }
 
-function addBudget(needs: Need[], limits: BudgetLimits, prefix: string, who: string, now: number) {
+/**
+ * The limiter's counter of a budget (reservations in flight and allotments held count there before
+ * usage is recorded): `agent` null for the tenant's own.
+ */
+export const budgetCounterKey = (
+  tenantId: string,
+  agent: string | null,
+  metric: 'tokens' | 'cost',
+  period: 'day' | 'month',
+  now: number,
+) => {
+  const day = new Date(now).toISOString().slice(0, 10);
+  return `b:${tenantId}:${agent === null ? 't' : `a:${agent}`}:${metric}:${period === 'day' ? day : day.slice(0, 7)}`;
+};
+
+function addBudget(
+  needs: Need[],
+  limits: BudgetLimits,
+  tenantId: string,
+  agent: string | null,
+  who: string,
+  now: number,
+) {
   const d = new Date(now);
-  const day = d.toISOString().slice(0, 10);
-  const month = day.slice(0, 7);
-  const dayEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
-  const monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-  const add = (
-    limit: number | undefined,
-    metric: 'tokens' | 'cost',
-    period: string,
-    end: number,
-    name: string,
-  ) => {
-    if (limit !== undefined) {
-      needs.push({
-        spec: { key: `${prefix}:${metric}:${period}`, limit, expiresAt: end },
-        metric,
-        rule: `${who} budget ${name}`,
-      });
-    }
+  const end = {
+    day: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1),
+    month: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
   };
-  add(limits.tokens_per_day, 'tokens', day, dayEnd, 'tokens_per_day');
-  add(limits.tokens_per_month, 'tokens', month, monthEnd, 'tokens_per_month');
-  add(limits.cost_per_day, 'cost', day, dayEnd, 'cost_per_day');
-  add(limits.cost_per_month, 'cost', month, monthEnd, 'cost_per_month');
+  for (const rule of ['tokens_per_day', 'tokens_per_month', 'cost_per_day', 'cost_per_month'] as const) {
+    const limit = limits[rule];
+    if (limit === undefined) continue;
+    const [metric, , period] = rule.split('_') as ['tokens' | 'cost', 'per', 'day' | 'month'];
+    needs.push({
+      spec: { key: budgetCounterKey(tenantId, agent, metric, period, now), limit, expiresAt: end[period] },
+      metric,
+      rule: `${who} budget ${rule}`,
+    });
+  }
 }

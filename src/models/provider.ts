@@ -1,3 +1,6 @@
+import type { Config } from '../config/config.ts';
+import type { ModelTimeouts, ProviderConfig, ProviderType } from '../config/models-config.ts';
+import type { Unsupported } from './request-support.ts';
 import type { CallerSignal, Completion, CompletionChunk, CompletionRequest } from './types.ts';
 
 /** One call to one provider endpoint: the model name is the provider's own (no `provider/` prefix). */
@@ -17,6 +20,10 @@ export interface ProviderCall {
 export interface EmbedCall {
   model: string;
   input: string[];
+  /** Output dimensions, for models that can shorten their vectors. */
+  dimensions?: number;
+  /** Other /v1/embeddings fields (user, …), sent unchanged to OpenAI-type providers. */
+  extra?: Record<string, unknown>;
   signal: CallerSignal;
   requestId?: string;
 }
@@ -31,12 +38,33 @@ export interface Embeddings {
 export interface Provider {
   /** The name used in `provider/model`. */
   readonly name: string;
-  readonly type: 'openai' | 'anthropic' | 'mock';
+  readonly type: ProviderType;
   complete(call: ProviderCall): Promise<Completion>;
   stream(call: ProviderCall): AsyncIterable<CompletionChunk>;
+  /**
+   * The first request field (an extra field, a content part) this provider cannot honour; the
+   * gateway refuses such a call with a 400 naming it rather than drop the field. None: all honoured.
+   */
+  unsupported?(request: CompletionRequest): Unsupported | undefined;
   /** Text embeddings, where the protocol has them (OpenAI-compatible endpoints). */
   embed?(call: EmbedCall): Promise<Embeddings>;
 }
+
+/** What a provider is made from: its endpoint's entry in `models.providers`, resolved. */
+export interface ProviderSetup {
+  /** The name used in `provider/model`. */
+  name: string;
+  endpoint: ProviderConfig;
+  /** The key, read from the environment variable the endpoint names. */
+  apiKey?: string;
+  /** `models.timeouts` with the endpoint's own overrides. */
+  timeouts: ModelTimeouts;
+  /** The gateway's settings (`models.*`): defaults a provider may need (`mock`, `default_max_tokens`). */
+  models: Config['models'];
+}
+
+/** Makes one provider endpoint; each kind exports one, listed in `providers/registry.ts`. */
+export type ProviderFactory = (setup: ProviderSetup) => Provider;
 
 /**
  * A failure talking to a provider, classified for retry and breaker decisions. `status` is the

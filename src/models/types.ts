@@ -9,9 +9,19 @@ export interface ToolCall {
   function: { name: string; arguments: string };
 }
 
+/** One part of a message's content (OpenAI's shapes: text, image_url, input_audio, file, …). */
+export interface ContentPart {
+  type: string;
+  text?: string;
+  [field: string]: unknown;
+}
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
+  /** The text of the message (a multi-part message's text parts, joined). */
   content: string | null;
+  /** A multi-part message's parts as sent (images, audio, files), for providers that take them. */
+  parts?: ContentPart[];
   name?: string;
   tool_calls?: ToolCall[];
   tool_call_id?: string;
@@ -32,12 +42,50 @@ export interface CompletionRequest {
   temperature?: number;
   top_p?: number;
   stop?: string | string[];
+  /** Structured output: JSON mode or a JSON schema the answer must match. */
+  response_format?: ResponseFormat;
+  /** The name the caller gave the token limit: OpenAI-type providers get it back under that name. */
+  max_tokens_field?: 'max_tokens' | 'max_completion_tokens';
+  /**
+   * Other Chat Completions fields (seed, user, logprobs, penalties, …), as sent: OpenAI-type providers
+   * get them unchanged; other providers honour what they can and refuse the rest (`unsupported`).
+   */
+  extra?: Record<string, unknown>;
+  /** The caller's messages as sent (developer role, parts, extra fields), for OpenAI-type providers. */
+  wire_messages?: unknown[];
 }
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | {
+      type: 'json_schema';
+      json_schema: {
+        name: string;
+        description?: string;
+        schema?: Record<string, unknown>;
+        strict?: boolean | null;
+      };
+    };
 
 export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** As the provider sent them (cached tokens, audio tokens). */
+  prompt_tokens_details?: Record<string, unknown>;
+  /** As the provider sent them (reasoning tokens, prediction tokens). */
+  completion_tokens_details?: Record<string, unknown>;
+}
+
+/** Answer fields the gateway passes on as the provider sent them (OpenAI-type providers). */
+export interface CompletionExtras {
+  logprobs?: unknown;
+  refusal?: string | null;
+  system_fingerprint?: string | null;
+  service_tier?: string | null;
+  /** Other message fields (annotations, audio). */
+  message?: Record<string, unknown>;
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
@@ -49,13 +97,21 @@ export interface Completion {
   message: ChatMessage & { role: 'assistant' };
   finish_reason: FinishReason;
   usage: Usage;
+  extras?: CompletionExtras;
 }
 
 /** Streaming pieces, in order: text and tool-call fragments, then exactly one `finish`. */
 export type CompletionChunk =
-  | { type: 'text'; delta: string }
+  | { type: 'text'; delta: string; logprobs?: unknown }
   | { type: 'tool_call'; index: number; id?: string; name?: string; arguments_delta: string }
-  | { type: 'finish'; finish_reason: FinishReason; usage: Usage; model: string };
+  | {
+      type: 'finish';
+      finish_reason: FinishReason;
+      usage: Usage;
+      model: string;
+      /** system_fingerprint and service_tier, as the provider sent them. */
+      extras?: CompletionExtras;
+    };
 
 /**
  * What the gateway needs of a caller's abort signal. An AbortSignal is one; the chat completions

@@ -1,6 +1,6 @@
 import type { BudgetLimits, TenantPolicy } from '../config/tenant-policy.ts';
 import type { Queryable } from '../db/db.ts';
-import { stricter } from './limits.ts';
+import { budgetCounterKey, stricter } from './limits.ts';
 
 /** Time buckets of a usage series and their length. */
 export const usageBuckets = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
@@ -21,6 +21,8 @@ export interface UsageSeriesQuery {
   until: Date;
   bucket: UsageBucket;
   by: UsageGroup;
+  /** Agents whose usage is left out (as `UsageQuery.hiddenAgents`). */
+  hiddenAgents?: string[];
 }
 
 export interface UsagePoint {
@@ -47,9 +49,10 @@ export function usageSeries(db: Queryable, q: UsageSeriesQuery): Promise<UsagePo
             coalesce(sum(u.cost), 0)::float8 as cost
        from usage u left join tenants t on t.id = u.tenant_id
       where ($2::uuid is null or u.tenant_id = $2) and u.at >= $3 and u.at < $4
+        and not coalesce(u.agent = any($5::text[]), false)
       group by 1, 2
       order by 1, 2`,
-    [q.bucket, q.tenantId, q.since.toISOString(), q.until.toISOString()],
+    [q.bucket, q.tenantId, q.since.toISOString(), q.until.toISOString(), q.hiddenAgents ?? []],
   );
 }
 
@@ -61,6 +64,11 @@ export interface BudgetStatus {
   rule: keyof BudgetLimits;
   limit: number;
   used: number;
+  /**
+   * Held by the limiter beyond what is used: calls in flight (their worst case) and the slices
+   * processes hold to admit calls without a store round trip (given back at their next flush).
+   */
+  reserved: number;
   remaining: number;
   /** When the period ends and the budget is whole again (UTC). */
   resets_at: string;
@@ -92,6 +100,14 @@ export async function budgetStatus(
       group by 1, 2`,
     [tenantId, new Date(monthStart).toISOString(), new Date(dayStart).toISOString()],
   );
+  const counters = new Map(
+    (
+      await db.query<{ key: string; used: number }>(
+        `select key, used from limit_counters where key like $1 and expires_at > now()`,
+        [`b:${tenantId}:%`],
+      )
+    ).map((r) => [r.key, r.used]),
+  );
   const used = (agent: string | null, metric: 'tokens' | 'cost', period: 'day' | 'month') =>
     rows
       .filter((r) => (agent === null || r.agent === agent) && (period === 'month' || r.day))
@@ -104,12 +120,15 @@ export async function budgetStatus(
       if (limit === undefined) continue;
       const [metric, , period] = rule.split('_') as ['tokens' | 'cost', 'per', 'day' | 'month'];
       const u = used(agent, metric, period);
+      const held = counters.get(budgetCounterKey(tenantId, agent, metric, period, now.getTime())) ?? 0;
+      const reserved = Math.max(0, held - u);
       out.push({
         scope,
         agent,
         rule,
         limit,
         used: u,
+        reserved,
         remaining: Math.max(0, limit - u),
         resets_at: new Date(periodEnd[period]).toISOString(),
       });

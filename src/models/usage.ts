@@ -25,6 +25,8 @@ export interface UsageQuery {
   to: Date;
   agent?: string;
   model?: string;
+  /** Agents whose usage is left out: other users' private agents, for a viewer who may not see them. */
+  hiddenAgents?: string[];
 }
 
 export interface UsageRow {
@@ -79,6 +81,7 @@ export class UsageRecorder {
   flush(): Promise<void> {
     if (this.flushing) {
       this.queued ??= this.flushing
+        // The flush in flight reports its own failure to its caller; this one only waits its turn.
         .catch(() => {})
         .then(() => {
           this.queued = undefined;
@@ -136,9 +139,17 @@ export class UsageRecorder {
          from usage
         where tenant_id = $1 and at >= $2 and at < $3
           and ($4::text is null or agent = $4) and ($5::text is null or model = $5)
+          and not coalesce(agent = any($6::text[]), false)
         group by 1, 2, 3
         order by 1, 2 nulls first, 3`,
-      [q.tenantId, q.from.toISOString(), q.to.toISOString(), q.agent ?? null, q.model ?? null],
+      [
+        q.tenantId,
+        q.from.toISOString(),
+        q.to.toISOString(),
+        q.agent ?? null,
+        q.model ?? null,
+        q.hiddenAgents ?? [],
+      ],
     );
     return rows;
   }

@@ -142,6 +142,7 @@ export async function outboundRequest(
       typeof location === 'string' &&
       (options.maxRedirects ?? 0) > 0
     ) {
+      // Draining a redirect's body to reuse the connection; a broken body only costs that socket.
       await res.body.dump().catch(() => {});
       if (hop >= (options.maxRedirects ?? 0)) {
         throw new OutboundError('redirects', `${url}: more than ${options.maxRedirects} redirects`);
@@ -206,6 +207,7 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
       if (!redirectCodes.has(res.status) || !location || (options.maxRedirects ?? 0) === 0) {
         return cappedResponse(res, limits);
       }
+      // The redirect's body is not read; a failed cancel only costs that socket.
       await res.body?.cancel().catch(() => {});
       if (hop >= (options.maxRedirects ?? 0)) {
         throw new OutboundError('redirects', `${input}: more than ${options.maxRedirects} redirects`);
@@ -236,6 +238,7 @@ function nextHopInit(init: RequestInit, status: number, crossOrigin: boolean): R
 /** The answer with its body read through the byte cap, as a stream. */
 function cappedResponse(res: Response, options: Pick<OutboundOptions, 'maxBytes'>): Response {
   if (Number(res.headers.get('content-length')) > options.maxBytes) {
+    // Refused by its Content-Length (the error below says so); a failed cancel only costs that socket.
     void res.body?.cancel().catch(() => {});
     throw tooLarge(options);
   }
@@ -248,6 +251,7 @@ function cappedResponse(res: Response, options: Pick<OutboundOptions, 'maxBytes'
       if (done) return controller.close();
       seen += value.byteLength;
       if (seen > options.maxBytes) {
+        // Over the byte cap (the error below says so); a failed cancel only costs that socket.
         void reader.cancel().catch(() => {});
         return controller.error(tooLarge(options));
       }

@@ -1,18 +1,24 @@
 export type HealthStatus = 'ok' | 'degraded' | 'down';
+/**
+ * A component's status adds `off`: turned off or not configured, by choice, which is neither a fault
+ * nor healthy (a grey light, with `detail.reason` saying why and how to turn it on). It leaves the
+ * whole service's status alone.
+ */
+export type ComponentStatus = HealthStatus | 'off';
 /** The same verdict as a traffic light, for dashboards: ok → green, degraded → amber, down → red. */
 export type Overall = 'green' | 'amber' | 'red';
 export const overallOf = (s: HealthStatus): Overall =>
   s === 'ok' ? 'green' : s === 'degraded' ? 'amber' : 'red';
 
 export interface ComponentHealth {
-  status: HealthStatus;
+  status: ComponentStatus;
   latency_ms: number;
   /** Facts worth seeing at a glance: store kind, breaker state, isolation layers, … */
   detail?: Record<string, unknown>;
   error?: string;
 }
 
-export type CheckResult = { status?: HealthStatus; detail?: Record<string, unknown> } | undefined;
+export type CheckResult = { status?: ComponentStatus; detail?: Record<string, unknown> } | undefined;
 
 export interface Check {
   /** A failing essential component makes the whole service `down` (503); others only `degraded`. */
@@ -73,7 +79,7 @@ export class HealthRegistry {
     const components = Object.fromEntries(all);
     let status: HealthStatus = 'ok';
     for (const [name, result] of all) {
-      if (result.status === 'ok') continue;
+      if (result.status === 'ok' || result.status === 'off') continue;
       if (result.status === 'down' && this.checks.get(name)?.essential) status = 'down';
       else if (status === 'ok') status = 'degraded';
     }

@@ -20,6 +20,10 @@ export class Metrics {
   constructor(db: Db) {
     // Standard names (process_*, nodejs_*), as every Node dashboard and alert expects them.
     collectDefaultMetrics({ register: this.registry });
+    // Gauges with a counter's suffix, which `promtool check metrics` rejects; their sums are
+    // sum(nodejs_active_handles), sum(nodejs_active_requests) and sum(nodejs_active_resources).
+    for (const kind of ['handles', 'requests', 'resources'])
+      this.registry.removeSingleMetric(`nodejs_active_${kind}_total`);
     this.agents = new AgentMetrics(this.registry);
     this.httpDuration = new Histogram({
       name: 'agentry_http_request_duration_seconds',

@@ -128,14 +128,6 @@ export function inSpanContext<T>(span: Span, fn: () => T): T {
   return tracingEnabled() ? context.with(trace.setSpan(context.active(), span), fn) : fn();
 }
 
-/**
- * Runs `fn` outside any trace: for a long-lived connection or loop started on behalf of one request
- * (the LISTEN connection), whose later work (reconnects, re-subscriptions) belongs to no request.
- */
-export function outsideTraces<T>(fn: () => T): T {
-  return tracingEnabled() ? context.with(ROOT_CONTEXT, fn) : fn();
-}
-
 function randomSpanId(): string {
   let id = '';
   while (id.length < 16)

@@ -4,7 +4,7 @@ import type { CircuitBreaker } from './breaker.ts';
 import { backoffMs, type RetryOptions } from './retry.ts';
 
 /** One failed try of a guarded call: whether another may help, and the server's Retry-After. */
-export class Attempt extends Error {
+export class AttemptFailure extends Error {
   constructor(
     message: string,
     readonly retryable: boolean,
@@ -16,7 +16,7 @@ export class Attempt extends Error {
 }
 
 /**
- * Calls `once` through `breaker` with full-jitter retries on retryable `Attempt`s. An open breaker
+ * Calls `once` through `breaker` with full-jitter retries on retryable `AttemptFailure`s. An open breaker
  * is 503 with Retry-After; retries spent are 504 after a timeout, else 502, naming `what` (e.g.
  * "A2A agent <url>") and the attempts made. Any other error, and an abort, pass through.
  */
@@ -27,7 +27,7 @@ export async function guardedCall<T>(
   signal: AbortSignal,
   once: () => Promise<T>,
 ): Promise<T> {
-  let last: Attempt | undefined;
+  let last: AttemptFailure | undefined;
   let made = 0;
   for (let attempt = 0; attempt <= retries.max; attempt++) {
     if (attempt > 0) {
@@ -52,7 +52,7 @@ export async function guardedCall<T>(
         breaker.release();
         throw signal.reason;
       }
-      if (!(err instanceof Attempt)) {
+      if (!(err instanceof AttemptFailure)) {
         breaker.release();
         throw err;
       }

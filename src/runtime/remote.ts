@@ -2,13 +2,13 @@ import { estimateTokens } from '../models/tokens.ts';
 import { headerValue, OutboundError, type OutboundNetwork, outboundRequest } from '../net/outbound.ts';
 import { type TraceHeaders, traceHeadersOf } from '../observability/spans.ts';
 import { type BreakerOptions, CircuitBreaker } from '../resilience/breaker.ts';
-import { Attempt, guardedCall } from '../resilience/guarded-call.ts';
+import { AttemptFailure, guardedCall } from '../resilience/guarded-call.ts';
 import { parseRetryAfter, type RetryOptions } from '../resilience/retry.ts';
 import { boundDepth } from '../text/bound-depth.ts';
-import type { ExecuteDeps, RunResult, RunSpec } from './execute.ts';
-import { runIdempotencyKey } from './rows.ts';
-import { RunWriter } from './run-end.ts';
+import { RunWriter } from './runs/end.ts';
+import { runIdempotencyKey } from './runs/rows.ts';
 import type { Executor } from './runtime.ts';
+import type { ExecuteDeps, RunResult, RunSpec } from './types.ts';
 
 /**
  * Agents with `env: remote` run in their own runtime: `POST {runtime_url}/run` with
@@ -100,14 +100,14 @@ export class RemoteRuntimes {
       );
     } catch (err) {
       if (!(err instanceof OutboundError)) throw err;
-      if (err.kind === 'timeout') throw new Attempt(err.message, true, 'timeout');
+      if (err.kind === 'timeout') throw new AttemptFailure(err.message, true, 'timeout');
       // A refused address or an oversized answer stays so on a retry.
-      throw new Attempt(err.message, err.kind === 'network');
+      throw new AttemptFailure(err.message, err.kind === 'network');
     }
     const text = res.body.toString('utf8');
     if (res.status < 200 || res.status >= 300) {
       const retryable = res.status === 429 || res.status >= 500;
-      throw new Attempt(
+      throw new AttemptFailure(
         `answered ${res.status}: ${text.slice(0, 300)}`,
         retryable,
         'other',
@@ -122,7 +122,7 @@ export class RemoteRuntimes {
       // Cut: an answer nested thousands deep would overflow JSON.stringify and fail the run.
       return JSON.stringify(boundDepth(out ?? json));
     } catch {
-      throw new Attempt('answered invalid JSON', false);
+      throw new AttemptFailure('answered invalid JSON', false);
     }
   }
 

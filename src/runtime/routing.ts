@@ -1,8 +1,8 @@
 import type { Agent, AgentEnv } from '../agents/schema.ts';
 import { AppError } from '../errors.ts';
-import { type ExecuteDeps, executeRun, type RunResult, type RunSpec } from './execute.ts';
-import type { RunOptions } from './rows.ts';
-import type { Executor, Executors } from './runtime-types.ts';
+import { executeRun } from './loop/execute.ts';
+import type { RunOptions } from './runs/rows.ts';
+import type { ExecuteDeps, Executor, Executors, RunResult, RunSpec } from './types.ts';
 
 /** The executor of a run: the loop here, or the one plugged in for its agent's env or its spec. */
 export function executorFor(
@@ -27,7 +27,7 @@ export function executorFor(
  * sandbox pool.
  */
 export function routeByEnv(agent: Agent, executors: Executors): { id: string } | undefined {
-  if (agent.env === 'in_process') return undefined;
+  if (agent.env === 'in_process' || agent.env === 'cloud_shared') return undefined;
   if (agent.env === 'remote' && executors.remote) {
     if (!agent.runtime_url)
       throw new AppError('unprocessable', `agent ${agent.name} has env remote but no runtime_url`);

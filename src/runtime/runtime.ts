@@ -2,23 +2,25 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Agent } from '../agents/schema.ts';
+import { agentAtVersion } from '../agents/versions.ts';
 import { canSee } from '../auth/ownership.ts';
 import { AppError, notFound, toError } from '../errors.ts';
 import { Workspace } from '../tools/workspace.ts';
-import { AgentCache } from './agent-cache.ts';
-import { RunAborted, type RunResult, type RunSpec } from './execute.ts';
-import { followRun } from './follow.ts';
 import { executorFor, routeByEnv } from './routing.ts';
-import type { RunOptions, RunRow } from './rows.ts';
-import { toRun } from './rows.ts';
-import { Announcer, event, type RunEvent, RunEventWriter } from './run-events.ts';
-import { resultOf, systemEvent } from './run-outcome.ts';
-import { recordApprovalWait, startRunSpan } from './run-span.ts';
-import { AgentChanged, type Begun, RunStore, type TakenOver } from './run-store.ts';
-import type { RunCaller, RunHandle, RuntimeDeps, StartInput } from './runtime-types.ts';
-import { type Run, runSchema } from './schema.ts';
+import { AgentCache } from './runs/agent-cache.ts';
+import { Announcer, event, type RunEvent, RunEventWriter } from './runs/events.ts';
+import { followRun } from './runs/follow.ts';
+import { beginFork, forkStart } from './runs/fork.ts';
+import { resultOf, systemEvent } from './runs/outcome.ts';
+import type { RunOptions, RunRow } from './runs/rows.ts';
+import { toRun } from './runs/rows.ts';
+import { AgentChanged, type Begun, RunStore, type TakenOver } from './runs/store.ts';
+import { type ForkInput, type Run, runSchema } from './schema.ts';
+import { recordApprovalWait, startRunSpan } from './trace/run-span.ts';
+import type { RunCaller, RunHandle, RuntimeDeps, StartInput } from './types.ts';
+import { RunAborted, type RunResult, type RunSpec } from './types.ts';
 
-export type { Executor, RunCaller, RunHandle, RuntimeDeps, StartInput } from './runtime-types.ts';
+export type { Executor, RunCaller, RunHandle, RuntimeDeps, StartInput } from './types.ts';
 
 /** Bus topic asking every process to stop a run it is executing (its state is already `cancelled`). */
 const CANCEL_TOPIC = 'agentry_run_cancel';
@@ -55,6 +57,8 @@ export class Runtime {
 
   /** Agent configs between turns; each run's first statement checks the version it used. */
   private readonly agents: AgentCache;
+  /** Agents as at a pinned version, by `tenant:id@version` (versions are immutable). */
+  private readonly versions = new Map<string, Agent>();
 
   constructor(private readonly deps: RuntimeDeps) {
     this.store = new RunStore(deps.db);
@@ -126,6 +130,7 @@ export class Runtime {
       }
       await Promise.race([settled(), within(1000)]);
       this.closing.abort();
+      // Closing: a bus already gone has nothing left to unsubscribe.
       for (const off of this.unsubscribe) await off().catch(() => {});
     })();
     return this.stopping;
@@ -134,8 +139,10 @@ export class Runtime {
   /** Starts a run of `agentId` on a message: a new session, or the given one by its multitask rule. */
   async run(caller: RunCaller, agentId: string, input: StartInput): Promise<RunHandle> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
-    let agent = await this.agents.get(caller.tenantId, agentId);
-    if (!canSee(caller.viewer, agent)) throw notFound('agent', agentId);
+    const pin = input.agent_version;
+    let latest = await this.agents.get(caller.tenantId, agentId);
+    if (!canSee(caller.viewer, latest)) throw notFound('agent', agentId);
+    let agent = await this.pinned(latest, pin);
     await this.deps.admit?.(caller.tenantId, agent);
     let begun: Begun | undefined;
     let options: RunOptions | undefined;
@@ -151,14 +158,16 @@ export class Runtime {
         ...(input.idempotencyKey && { idempotency_key: input.idempotencyKey }),
         ...(caller.traceId && { trace_id: caller.traceId }),
         ...(input.heldSandbox && { held_sandbox: true }),
+        ...(pin !== undefined && { pinned: true }),
       };
       try {
-        begun = await this.begin(caller, agent, input, context, options);
+        begun = await this.begin(caller, agent, latest.version, input, context, options);
       } catch (err) {
         if (!(err instanceof AgentChanged)) throw err;
         if (attempt > 0) throw new AppError('conflict', `agent ${agentId} is being changed; try again`);
-        agent = await this.agents.get(caller.tenantId, agentId, true);
-        if (!canSee(caller.viewer, agent)) throw notFound('agent', agentId);
+        latest = await this.agents.get(caller.tenantId, agentId, true);
+        if (!canSee(caller.viewer, latest)) throw notFound('agent', agentId);
+        agent = await this.pinned(latest, pin);
       }
     }
     const { runId } = begun;
@@ -188,9 +197,32 @@ export class Runtime {
     };
   }
 
+  /**
+   * The agent as at `version` over its latest row (identity and visibility stay the latest's):
+   * versions never change, so each is read once per process.
+   */
+  private async pinned(latest: Agent, version: number | undefined): Promise<Agent> {
+    if (version === undefined || version === latest.version) return latest;
+    const key = `${latest.tenant_id}:${latest.id}@${version}`;
+    let config = this.versions.get(key);
+    if (!config) {
+      config = await this.deps.agents.at(latest.tenant_id, latest.id, version);
+      if (this.versions.size >= 1000) this.versions.delete(this.versions.keys().next().value!);
+      this.versions.set(key, config);
+    }
+    return agentAtVersion(latest, { version, config });
+  }
+
+  /** The agent a recorded run runs: the version it recorded (a run from before versions: the latest). */
+  private async agentOfRun(row: Pick<RunRow, 'tenant_id' | 'agent_id' | 'agent_version'>): Promise<Agent> {
+    const latest = await this.deps.agents.get(row.tenant_id, row.agent_id);
+    return this.pinned(latest, row.agent_version ?? undefined);
+  }
+
   private begin(
     caller: RunCaller,
     agent: Agent,
+    latestVersion: number,
     input: StartInput,
     context: Record<string, unknown>,
     options: RunOptions,
@@ -198,7 +230,8 @@ export class Runtime {
     return this.store.begin({
       tenantId: caller.tenantId,
       agentId: agent.id,
-      agentVersion: agent.version,
+      agentVersion: latestVersion,
+      runsVersion: agent.version,
       sessionId: input.session_id,
       input: input.message,
       context,
@@ -216,13 +249,64 @@ export class Runtime {
     });
   }
 
+  /**
+   * Forks a run (runs/fork.ts): a new run in a new session, from a recorded step of `runId` with
+   * the conversation before it and the changes asked for, at the agent version the run ran unless
+   * another is asked for, linked to its parent. Started here; follow it at /v1/runs/:id/stream.
+   */
+  async fork(caller: RunCaller, runId: string, input: ForkInput): Promise<RunRow> {
+    if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
+    const parent = await this.store.get(caller.tenantId, runId);
+    const start = await forkStart(this.deps.db, parent, await this.store.steps(runId), input);
+    const latest = await this.deps.agents.get(caller.tenantId, parent.agent_id);
+    if (!canSee(caller.viewer, latest)) throw notFound('agent', parent.agent_id);
+    const version = input.agent_version ?? parent.agent_version ?? undefined;
+    const agent = await this.pinned(latest, version);
+    const { idempotency_key: _key, trace_id: _trace, held_sandbox: _held, ...kept } = parent.options;
+    const options: RunOptions = {
+      ...kept,
+      streaming: false,
+      ...(caller.traceId && { trace_id: caller.traceId }),
+      ...(version !== undefined && { pinned: true }),
+      ...(input.model && { model: input.model }),
+    };
+    const begun = await beginFork(this.deps.db, {
+      tenantId: caller.tenantId,
+      parent,
+      step: input.step,
+      start,
+      agentVersion: agent.version,
+      options,
+      owner: this.owner,
+      sessionOwner: caller.viewer?.userId,
+      leaseSeconds: this.deps.config.lease_seconds,
+      events: ({ sessionId, runId: id }) => [
+        event('session_start', { session_id: sessionId, run_id: id, agent_id: agent.id, status: 'running' }),
+        systemEvent(input.model ? { ...agent, model: input.model } : agent, this.deps.tools),
+      ],
+    });
+    this.announcer.add(begun.runId);
+    this.launch(caller, agent, {
+      runId: begun.runId,
+      sessionId: begun.sessionId,
+      context: parent.context,
+      options,
+      startedAt: Date.now(),
+      modelCalls: 0,
+      usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+      history: begun.history,
+      lastSeq: begun.events.at(-1)?.seq ?? 0,
+    });
+    return this.store.get(caller.tenantId, begun.runId);
+  }
+
   /** Approves (or denies, with a reason the model sees) the tool calls a run waits on, and resumes it. */
   async decide(caller: RunCaller, runId: string, approved: boolean, reason?: string): Promise<Run> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
     const row = await this.store.resume(caller.tenantId, runId, this.owner, this.deps.config.lease_seconds);
     let agent: Agent;
     try {
-      agent = await this.deps.agents.get(row.tenant_id, row.agent_id);
+      agent = await this.agentOfRun(row);
     } catch (err) {
       await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
       throw err;
@@ -342,6 +426,8 @@ export class Runtime {
       lastSeq: number;
     },
   ): LiveRun {
+    // A fork may run its agent on another model, on every execution of the run.
+    if (r.options.model) agent = { ...agent, model: r.options.model };
     const controller = new AbortController();
     const writer = new RunEventWriter(this.deps.db, this.announcer, caller.tenantId, r.runId, this.owner);
     writer.lastSeq = r.lastSeq;
@@ -406,6 +492,16 @@ export class Runtime {
           }
           span.end(result);
           this.deps.metrics?.run(agent.name, result.status, (Date.now() - r.startedAt) / 1000);
+          this.deps.onRunEnd?.({
+            tenantId: caller.tenantId,
+            tenantName: caller.tenantName,
+            agentId: agent.id,
+            runId: r.runId,
+            input: r.history?.findLast((m) => m.role === 'user')?.content ?? '',
+            result,
+            durationMs: Date.now() - r.startedAt,
+            idempotencyKey: r.options.idempotency_key,
+          });
           return result;
         },
         (err) => {
@@ -432,7 +528,7 @@ export class Runtime {
     void (async () => {
       const row = await this.store.claimQueued(sessionId, this.owner, this.deps.config.lease_seconds);
       if (!row) return;
-      const agent = await this.deps.agents.get(row.tenant_id, row.agent_id).catch(() => undefined);
+      const agent = await this.agentOfRun(row).catch(() => undefined);
       const tenantName = await this.deps.tenantName(row.tenant_id);
       const caller: RunCaller = { tenantId: row.tenant_id, tenantName };
       if (!agent) {
@@ -513,7 +609,7 @@ export class Runtime {
     row: RunRow,
     options: { rerun: boolean; by: 'takeover' | 'resume'; after?: 'release' | 'crash'; caller?: RunCaller },
   ): Promise<void> {
-    const agent = await this.deps.agents.get(row.tenant_id, row.agent_id).catch(() => undefined);
+    const agent = await this.agentOfRun(row).catch(() => undefined);
     if (!agent) return this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
     const caller = options.caller ?? {
       tenantId: row.tenant_id,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { agentVersionField } from '../agents/version-schema.ts';
 import { pageFields } from '../db/page.ts';
 
 /** The API shapes of chat requests, sessions, messages, runs and steps. */
@@ -22,9 +23,15 @@ export const chatFields = {
   max_steps: z.number().int().min(1).max(100).optional(),
 };
 
-export const agentChatBody = z.object(chatFields).strict();
+/** Chat with one agent: the latest version, or the one pinned here or as `name@3` in the agent's reference. */
+const pinField = { agent_version: agentVersionField.optional() };
+export const agentChatBody = z.object({ ...chatFields, ...pinField }).strict();
 export const chatBody = z
-  .object({ agent_config_id: z.string().min(1).max(200).describe('an agent id, or its name'), ...chatFields })
+  .object({
+    agent_config_id: z.string().min(1).max(200).describe('an agent id, or its name; `name@3` runs version 3'),
+    ...chatFields,
+    ...pinField,
+  })
   .strict();
 export type ChatInput = z.infer<typeof agentChatBody>;
 
@@ -141,6 +148,13 @@ export const runSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   model_calls: z.number().int(),
   usage: usageSchema,
+  /** The version of the agent that ran (null: a run from before versions were kept). */
+  agent_version: z.number().int().nullable(),
+  /** A team's run: the version each member ran, by agent id. */
+  member_versions: z.record(z.string(), z.number().int()).nullable(),
+  /** A fork (POST /v1/runs/:id/fork): the run it came from and the step it started at. */
+  parent_run_id: z.uuid().nullable(),
+  forked_from_step: z.number().int().nullable(),
   pending_tool_calls: z.array(toolCallRecord).nullable(),
   created_at: z.string(),
   started_at: z.string().nullable(),
@@ -154,3 +168,25 @@ export const denyBody = z
   .object({ reason: z.string().min(1).max(2000).default('the user denied this tool call') })
   .strict();
 export const cancelBody = z.object({ reason: z.string().min(1).max(2000).optional() }).strict();
+
+/** POST /v1/runs/:id/fork: where the new run starts, and what it changes. */
+export const forkBody = z
+  .object({
+    /** The recorded step to start at: 0 (a replay) or a model step; see GET /v1/runs/:id. */
+    step: z.number().int().min(0).max(1_000_000).default(0),
+    /** The run's user message, edited. */
+    message: z.string().min(1).max(200_000).optional(),
+    /** Run this version of the agent (default: the version the run ran). */
+    agent_version: agentVersionField.optional(),
+    /** Run on this model instead of the agent's. */
+    model: z.string().min(1).max(200).optional(),
+    /** Tool results before the step, replaced: what the model sees of those calls. */
+    tool_results: z
+      .array(
+        z.object({ tool_call_id: z.string().min(1).max(200), content: z.string().max(200_000) }).strict(),
+      )
+      .max(100)
+      .optional(),
+  })
+  .strict();
+export type ForkInput = z.infer<typeof forkBody>;

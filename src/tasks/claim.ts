@@ -42,7 +42,8 @@ const NO_CAP = 2_147_483_647;
  * `run_at`, then creation (ids are UUIDv7), and writes each one's `started` event.
  *
  * - The claim itself is `task_claim_rows` (migration 0016, where its SQL and the per-tenant cap are
- *   described): `FOR UPDATE SKIP LOCKED` over the partial index `tasks_runnable`, so concurrent
+ *   described; 0040 has it return all the worker reads, since a join back to `tasks` outside it
+ *   was planned as a scan of the whole table): `FOR UPDATE SKIP LOCKED` over the partial index `tasks_runnable`, so concurrent
  *   claimers never wait on each other and never take the same row, and the update in the same
  *   statement, so a row is `in_progress` with its lease by the time the lock is released. Its plan
  *   is pinned (an ordered walk up to the limit, then a primary-key probe per task): a queue table's
@@ -82,12 +83,8 @@ export async function claimBatch(db: Queryable, options: ClaimOptions): Promise<
        from claimed
      ), ${announceCte('claimed', '$5')}
      select id, tenant_id, agent_id, task_type, title, description, payload, attempt, max_attempts,
-            session_id, parent_task_id, exhausted, tc.traceparent, tc.tracestate,
-            greatest(0, extract(epoch from clock_timestamp() - claimed.run_at))::float8 as waited_seconds
-     from claimed left join announced on true
-       left join lateral (select t.traceparent, t.tracestate from tasks t
-                          where t.tenant_id = claimed.tenant_id and t.id = claimed.id) tc on true
-     order by priority desc, run_at, id`,
+            session_id, parent_task_id, traceparent, tracestate, waited_seconds, exhausted
+     from claimed left join announced on true order by priority desc, run_at, id`,
     [
       options.owner,
       options.limit,

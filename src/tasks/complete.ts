@@ -4,7 +4,7 @@ import { newId } from '../db/ids.ts';
 import { announceCte } from './claim.ts';
 import { type HeldAttempt, heldKeys } from './rows.ts';
 
-export interface Completion extends HeldAttempt {
+export interface TaskCompletion extends HeldAttempt {
   result: unknown;
   summary: string | null;
   durationMs: number;
@@ -36,7 +36,7 @@ export interface Completed {
 export async function completeTasks(
   db: Queryable,
   owner: string,
-  batch: readonly Completion[],
+  batch: readonly TaskCompletion[],
   /** As in `claimTasks`: a NOTIFY channel for the completed streams. */
   announceOn?: string,
 ): Promise<Completed[]> {

@@ -1,7 +1,7 @@
 import type { Db } from '../db/db.ts';
 import { toError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { type Completed, type Completion, completeTasks } from './complete.ts';
+import { type Completed, completeTasks, type TaskCompletion } from './complete.ts';
 
 /**
  * Coalesces completions into one statement per write, with no timer: the first completion starts a
@@ -17,7 +17,7 @@ import { type Completed, type Completion, completeTasks } from './complete.ts';
  * log: its lease then expires and the task runs again, so nothing is lost, only repeated.
  */
 export class CompletionBuffer {
-  private pending: Completion[] = [];
+  private pending: TaskCompletion[] = [];
   private writing?: Promise<void>;
 
   constructor(
@@ -31,7 +31,7 @@ export class CompletionBuffer {
     private readonly maxBatch = 500,
   ) {}
 
-  add(c: Completion): void {
+  add(c: TaskCompletion): void {
     this.pending.push(c);
     this.writing ??= this.drain();
   }
@@ -53,7 +53,7 @@ export class CompletionBuffer {
     }
   }
 
-  private async write(batch: Completion[]): Promise<void> {
+  private async write(batch: TaskCompletion[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         this.onDone(await completeTasks(this.db, this.owner, batch, this.announceOn), batch.length);

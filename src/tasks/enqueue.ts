@@ -9,6 +9,8 @@ export interface NewTask {
   id: string;
   tenant_id: string;
   agent_id: string;
+  /** The agent version pinned by the request (absent: the latest when the task starts). */
+  agent_version?: number | null;
   task_type: string;
   title: string;
   description: string;
@@ -88,6 +90,7 @@ async function wakeWorkers(db: Queryable, runAt: Date | number): Promise<void> {
   if (here) for (const wake of here.wake) wake(ms);
   db.query(`select pg_notify('${TASKS_CHANNEL}', $1) where ${ASYNC_COMMIT}`, [
     here?.wake.size ? `${ms}:${here.token}` : String(ms),
+    // A lost wake-up only delays workers until their next poll; the task is committed already.
   ]).catch(() => {});
 }
 
@@ -102,10 +105,10 @@ export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | 
     `with ins as (
        insert into tasks (id, tenant_id, agent_id, task_type, title, description, payload, priority,
                           run_at, max_attempts, idempotency_key, callback_url, parent_task_id,
-                          session_id, created_by, traceparent, tracestate)
+                          session_id, created_by, traceparent, tracestate, agent_version)
        values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8,
                coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)), $11, $12, $13, $14,
-               $15, $16, $17, $18)
+               $15, $16, $17, $18, $19::int)
        on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing
        returning *
      ), ev as (
@@ -132,9 +135,11 @@ export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | 
       t.created_by ?? null,
       t.traceparent ?? null,
       t.tracestate ?? null,
+      t.agent_version ?? null,
     ],
   );
   if (!row) return undefined;
+  // A lost wake-up only delays workers until their next poll; the task is committed already.
   await wakeWorkers(db, row.run_at).catch(() => {});
   return row;
 }
@@ -170,6 +175,7 @@ export async function enqueueMany(
       tasks.map((t) => t.priority),
     ],
   );
+  // A lost wake-up only delays workers until their next poll; the tasks are committed already.
   if (row?.first_ms) await wakeWorkers(db, Number(row.first_ms)).catch(() => {});
   return row?.n ?? 0;
 }

@@ -1,6 +1,10 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Db } from '../db/db.ts';
 import type { ScrapeErrors } from '../observability/scrape-errors.ts';
+import { DEFAULT_TASK_TYPE } from './tasks.ts';
+
+/** The task types whose queue depth has series even while none of their tasks waits. */
+export type TaskTypesSource = () => Promise<readonly string[]>;
 
 /** The queue's Prometheus metrics, registered on the app's own registry. */
 export class QueueMetrics {
@@ -13,7 +17,12 @@ export class QueueMetrics {
   /** One attempt, claim to completion or failure. */
   readonly attempts: Histogram<'task_type' | 'outcome'>;
 
-  constructor(registry: Registry, db: Db, scrapeErrors: ScrapeErrors) {
+  constructor(
+    registry: Registry,
+    db: Db,
+    scrapeErrors: ScrapeErrors,
+    declaredTaskTypes: TaskTypesSource = async () => [],
+  ) {
     const registers = [registry];
     this.claims = new Counter({
       name: 'agentry_tasks_claimed_total',
@@ -51,19 +60,26 @@ export class QueueMetrics {
       buckets,
       registers,
     });
-    // A type that had tasks keeps its series at 0 when its queue empties (a graph drops to 0
-    // rather than ending), for as long as this process runs.
+    // Series at 0 for every task type that agents declare (and the default type), and for any type
+    // that had tasks while this process runs: an empty queue reads 0 (a graph drops to 0 rather than
+    // ending, an alert on it has something to compare) instead of having no series at all.
     const seen = new Set<string>();
+    const statuses = ['pending', 'in_progress'];
     new Gauge({
       name: 'agentry_tasks_queue_depth',
       help: 'Tasks by status (pending and in_progress) and task type',
       labelNames: ['status', 'task_type'],
       registers,
       collect: scrapeErrors.collect('queue_depth', async (gauge) => {
-        const rows = await db.query<{ status: string; task_type: string; n: number }>(
-          `select status, task_type, count(*)::int as n from tasks
-           where status in ('pending', 'in_progress') group by status, task_type`,
-        );
+        const [rows, declared] = await Promise.all([
+          db.query<{ status: string; task_type: string; n: number }>(
+            `select status, task_type, count(*)::int as n from tasks
+             where status in ('pending', 'in_progress') group by status, task_type`,
+          ),
+          declaredTaskTypes(),
+        ]);
+        for (const type of [DEFAULT_TASK_TYPE, ...declared])
+          for (const status of statuses) seen.add(JSON.stringify([status, type]));
         gauge.reset();
         for (const key of seen) {
           const [status, task_type] = JSON.parse(key) as [string, string];

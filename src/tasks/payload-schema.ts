@@ -1,12 +1,6 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { AppError } from '../errors.ts';
-
-// ajv-formats is CommonJS: under NodeNext the default import is the module object, whose
-// `default` is the plugin (at run time both shapes occur depending on the loader).
-type FormatsPlugin = (ajv: Ajv) => Ajv;
-const formatsModule = addFormatsModule as unknown as FormatsPlugin & { default?: FormatsPlugin };
-const addFormats: FormatsPlugin = formatsModule.default ?? formatsModule;
+import { compileSchema, schemaAjv } from '../text/schema-ajv.ts';
 
 export interface PayloadIssue {
   in: 'body';
@@ -17,14 +11,13 @@ export interface PayloadIssue {
 /**
  * Validates task payloads against the JSON Schema a task type declares (`input_schema`). Compiled
  * validators are cached by the schema's text, so an agent's schema is compiled once, not per task.
+ * Patterns match in linear time (`schemaAjv`): a payload cannot stall the process.
  */
 export class PayloadValidator {
-  private readonly ajv = new Ajv({ allErrors: true, strict: false });
+  private readonly ajv = schemaAjv();
   private readonly cache = new Map<string, ValidateFunction>();
 
-  constructor(private readonly maxCached = 500) {
-    addFormats(this.ajv);
-  }
+  constructor(private readonly maxCached = 500) {}
 
   /** Throws 400 with one detail per failing field (`payload.a.b`), or 422 when the schema itself is broken. */
   check(schema: Record<string, unknown>, payload: unknown, taskType: string): void {
@@ -45,7 +38,7 @@ export class PayloadValidator {
     let validate = this.cache.get(key);
     if (validate) return validate;
     try {
-      validate = this.ajv.compile(schema);
+      validate = compileSchema(this.ajv, schema);
     } catch (err) {
       throw new AppError(
         'unprocessable',

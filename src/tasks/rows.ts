@@ -1,4 +1,5 @@
 import { plainArray } from '../db/arrays.ts';
+import { iso } from '../db/iso.ts';
 import type { Task, TaskStatus } from './schema.ts';
 
 /** A `tasks` row as the drivers return it (timestamps as Date). */
@@ -6,6 +7,7 @@ export interface TaskRow {
   id: string;
   tenant_id: string;
   agent_id: string;
+  agent_version: number | null;
   task_type: string;
   status: TaskStatus;
   priority: number;
@@ -36,10 +38,9 @@ export interface TaskRow {
   tracestate?: string | null;
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
 export const toTask = (r: TaskRow): Task => ({
   ...r,
+  agent_version: r.agent_version ?? null,
   result: r.result ?? null,
   run_at: r.run_at.toISOString(),
   lease_expires_at: iso(r.lease_expires_at),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { agentRef } from '../agents/schema.ts';
+import { agentRef } from './schema.ts';
 
 /** A `schedules` row as stored. */
 export interface ScheduleRow {

@@ -1,6 +1,7 @@
 import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { listPage, type PageQuery } from '../db/page.ts';
+import { withoutUndefined } from '../db/patch.ts';
 import { AppError, isUniqueViolation, notFound } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import { assertTiming, nextRunAfter, type Timing } from './next-run.ts';
@@ -11,7 +12,7 @@ import {
   toSchedule,
   type UpdateScheduleInput,
 } from './schedule-rows.ts';
-import type { TaskService } from './service.ts';
+import type { TaskService } from './tasks.ts';
 
 /** Schedules: CRUD and pause/resume. The ticking itself is `Scheduler`'s. */
 export class ScheduleService {
@@ -175,6 +176,3 @@ export class ScheduleService {
     return row;
   }
 }
-
-const withoutUndefined = <T extends object>(o: T): Partial<T> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { agentRef } from '../agents/schema.ts';
 import { pageFields } from '../db/page.ts';
 
 /** The API shapes of tasks. Row types (as stored) live in `rows.ts`; these are what clients see. */
@@ -10,10 +9,21 @@ export type TaskStatus = (typeof taskStatuses)[number];
 export const terminalEventTypes: readonly string[] = ['completed', 'failed', 'cancelled'];
 
 const uuid = z.uuid();
+/**
+ * The agent a task is for, as the client names it. The queue keeps it as given and asks its
+ * `AgentLookup` (tasks.ts) what it means: it knows nothing more about agents.
+ */
+export const agentRef = z
+  .string()
+  .min(1)
+  .max(200)
+  .describe('an agent id, or its name (any case); `name@3` runs version 3');
 
 export const createTaskBody = z
   .object({
     agent_id: agentRef,
+    /** Run this version of the agent (also `name@3` in agent_id); absent: the latest when the task starts. */
+    agent_version: z.number().int().min(1).max(2_147_483_647).optional(),
     task_type: z.string().min(1).max(64),
     title: z.string().min(1).max(500),
     description: z.string().max(100_000).optional(),
@@ -46,6 +56,8 @@ export const taskSchema = z.object({
   id: uuid,
   tenant_id: uuid,
   agent_id: uuid,
+  /** The agent version the task runs: pinned when it was created, else the latest when its first try began. */
+  agent_version: z.number().int().nullable(),
   task_type: z.string(),
   status: z.enum(taskStatuses),
   priority: z.number().int(),

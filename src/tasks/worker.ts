@@ -20,8 +20,8 @@ import { reapExpiredLeases } from './reap.ts';
 import { releaseTasks } from './release.ts';
 import { renewLeases } from './renew.ts';
 import type { ClaimedTask } from './rows.ts';
-import { CANCEL_TOPIC } from './service.ts';
-import { recordClaimSpans, startTaskSpan } from './task-spans.ts';
+import { recordClaimSpans, startTaskSpan, taskParent } from './task-spans.ts';
+import { CANCEL_TOPIC } from './tasks.ts';
 import { every, Waker } from './wake.ts';
 
 export interface WorkerOptions {
@@ -248,14 +248,16 @@ export class Worker {
 
   private async execute(attempt: Attempt): Promise<void> {
     const { task } = attempt;
-    let outcome: Awaited<ReturnType<ReturnType<HandlerRegistry['resolve']>>>;
-    const span = startTaskSpan(task);
-    attempt.trace = span.parent;
+    const handler = this.options.handlers.resolve(task);
+    let outcome: Awaited<ReturnType<typeof handler>>;
+    // Without tracing no span is made (a few µs a task): the handler still continues the enqueuer's trace.
+    const span = tracingEnabled() ? startTaskSpan(task) : undefined;
+    attempt.trace = span ? span.parent : taskParent(task);
     try {
-      outcome = await span.within(() => this.options.handlers.resolve(task)(task, attempt));
-      span.end();
+      outcome = await (span ? span.within(() => handler(task, attempt)) : handler(task, attempt));
+      span?.end();
     } catch (err) {
-      span.end(err);
+      span?.end(err);
       if (attempt.detached) return;
       await this.recordFailure(attempt, err);
       return;
@@ -382,11 +384,13 @@ export class Worker {
     await this.completions.flush();
     for (const t of this.timers) clearInterval(t);
     this.waker.clear();
+    // Stopping: each cleanup releases what it can; one that fails must not keep the others from running.
     for (const cleanup of this.cleanups) await cleanup().catch(() => {});
   }
 
   /** Tells the streams' followers to read the log (a lost announcement only delays them). */
   private announce(ids: string[]): void {
+    // A lost announcement only delays followers until they poll the log.
     void announce(this.options.bus, ids).catch(() => {});
   }
 

@@ -1,13 +1,31 @@
-import type { Agent } from '../agents/schema.ts';
 import type { ToolSpec } from '../models/types.ts';
-import type { A2ARemotes } from '../runtime/a2a-remote.ts';
 import type { ToolContext, ToolOutcome } from './types.ts';
+
+/** An agent as far as these tools read it (the agents' `Agent` satisfies it). */
+interface RemoteAgent {
+  name: string;
+  description?: string | null;
+  env: string;
+  runtime_url?: string | null;
+}
+
+/**
+ * Asks a remote A2A agent one question: the runtime's client (`A2ARemotes`, runtime/a2a/remote.ts),
+ * plugged in by the composition root, since tools sit below the runtime.
+ */
+export interface A2AAsker {
+  ask(
+    cardUrl: string,
+    text: string,
+    call: Pick<ToolContext, 'signal' | 'trace' | 'tenantId'> & { requestId?: string },
+  ): Promise<{ text: string }>;
+}
 
 /**
  * Remote A2A agents as tools (tool kind `a2a`): an agent that lists `a2a__<name>` among its tools
  * may ask the tenant's `env: a2a` agent of that name (its name with anything but letters, digits,
  * `_` and `-` as `_`) one question and gets its answer as the tool result. The call goes through
- * the same client as `env: a2a` runs (a2a-remote.ts), carrying the tool call's trace context.
+ * the same client as `env: a2a` runs (runtime/a2a/remote.ts), carrying the tool call's trace context.
  */
 export const A2A_TOOL_PREFIX = 'a2a__';
 
@@ -26,13 +44,13 @@ const maxRemoteAgents = 200;
 
 export class A2ATools {
   /** The tenant's remote agents as last listed here, by tool name. */
-  private readonly known = new Map<string, Map<string, Agent>>();
+  private readonly known = new Map<string, Map<string, RemoteAgent>>();
 
   constructor(
     private readonly agents: {
-      list(tenantId: string, q: { limit: number; offset: number }): Promise<{ data: Agent[] }>;
+      list(tenantId: string, q: { limit: number; offset: number }): Promise<{ data: RemoteAgent[] }>;
     },
-    private readonly remotes: A2ARemotes,
+    private readonly remotes: A2AAsker,
   ) {}
 
   owns(name: string): boolean {
@@ -89,7 +107,7 @@ export class A2ATools {
     }
   }
 
-  private async refresh(tenantId: string): Promise<Map<string, Agent>> {
+  private async refresh(tenantId: string): Promise<Map<string, RemoteAgent>> {
     const page = await this.agents.list(tenantId, { limit: maxRemoteAgents, offset: 0 });
     const byName = new Map(
       page.data.filter((a) => a.env === 'a2a' && a.runtime_url).map((a) => [a2aToolName(a.name), a] as const),

@@ -18,6 +18,8 @@ const publicRoutes: Array<[method: string, url: RegExp]> = [
   // isA's template catalogue is public in its contract, as /v1/templates is (src/http/compat/isa.ts).
   ['GET', /^\/api\/v1\/agents\/templates$/],
   ['GET', /^\/api\/v1\/agents\/templates\/:id$/],
+  // isA's pool manager's counts are public in its contract: four numbers, no tenant's data.
+  ['GET', /^\/api\/v1\/pools\/:type\/stats$/],
   // The API description and its browser page hold no tenant data.
   ['GET', /^\/openapi\.json$/],
   ['GET', /^\/docs(\/.*)?$/],
@@ -28,6 +30,8 @@ const publicRoutes: Array<[method: string, url: RegExp]> = [
   // A2A agent cards are discovery documents, served only for agents published to A2A (interop/a2a).
   ['GET', /^\/a2a\/:agent\/\.well-known\/agent-card\.json$/],
   ['GET', /^\/\.well-known\/agent-card\.json$/],
+  // The server's A2A card: the published agents and where their cards are.
+  ['GET', /^\/a2a\/\.well-known\/agent-card\.json$/],
 ];
 
 /**
@@ -62,6 +66,8 @@ for (const store of stores) {
         method: r.method,
         headers,
         signal: AbortSignal.timeout(10_000),
+      }).catch((err: Error) => {
+        throw new Error(`${r.method} ${r.url}: ${err.name}`);
       });
       await res.body?.cancel();
       return res.status;

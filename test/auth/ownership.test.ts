@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { compatFamilies } from '../../src/config/compat-config.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
 for (const store of stores) {
@@ -15,7 +16,7 @@ for (const store of stores) {
     before(async () => {
       // Every earlier system's family on (on PostgreSQL they are off by default).
       s = await startServer(store, {
-        compat: { isa: true, zahara: true, zora: true, soma: true, pagi: true },
+        compat: Object.fromEntries(compatFamilies.map((f) => [f, true])),
         tasks: { workers: 0 },
       });
       const key = async (owner: string) => {
@@ -229,7 +230,7 @@ for (const store of stores) {
         body: { requirement: 'An agent that summarises news articles' },
       });
       assert.equal(isaGenerated.status, 200, isaGenerated.text);
-      assert.equal(isaGenerated.body.agent.owner, 'user:bob');
+      assert.equal(isaGenerated.body.agent.owner_id, 'user:bob', "isA's config shape names it owner_id");
     });
 
     it("shows Bob the tasks of Alice's private agent under its id, never its name (ZORA)", async () => {

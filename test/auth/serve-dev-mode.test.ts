@@ -36,6 +36,22 @@ describe('serve() and dev auth mode', () => {
     });
   }
 
+  it('refuses auth.loopback_key on a non-loopback address, before touching the store', async () => {
+    const dataDir = path.join(dir, 'data-loopback-key');
+    const config = testConfig({
+      log_level: 'silent',
+      server: { host: '0.0.0.0', port: 0 },
+      store: { data_dir: dataDir },
+      credentials_file: path.join(dir, 'credentials.json'),
+      auth: { loopback_key: 'agk_0000000000_0000000000000000' },
+    });
+    await assert.rejects(
+      serve(config, () => {}),
+      /loopback_key/,
+    );
+    assert.ok(!existsSync(dataDir), 'no store was opened');
+  });
+
   it('starts in dev mode on loopback and trusts X-User-Id there', async () => {
     const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
     const signalsBefore = new Set(signals.flatMap((signal) => process.listeners(signal)));

@@ -1,4 +1,4 @@
-import { resumableRunEvents } from '../../src/client/stream.ts';
+import { resumableRunEvents } from '../../packages/client/src/stream.ts';
 import type { Answer, Fleet, Proc } from './fleet.ts';
 
 /** What the chaos scenarios drive the fleet with: tasks, followed runs, and a tally of answers. */

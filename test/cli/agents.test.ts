@@ -260,5 +260,17 @@ for (const store of stores) {
         /HTTP 403 forbidden/,
       );
     });
+
+    it('keeps a version per change with its message, lists them and rolls back', async () => {
+      ok(await cli('agents', 'create', '--name', 'noted', '--model', 'mock/one', '--message', 'first cut'));
+      ok(await cli('agents', 'update', 'noted', '--model', 'mock/two', '--message', 'try two'));
+      const listed = ok(await cli('agents', 'versions', 'noted'));
+      assert.match(listed.stdout, /^2\s.*mock\/two\s+try two$/m);
+      assert.match(listed.stdout, /^1\s.*mock\/one\s+first cut$/m);
+      const back = ok(await cli('agents', 'rollback', 'noted', '1', '--json'));
+      assert.equal(JSON.parse(back.stdout).version, 3);
+      assert.equal(JSON.parse(back.stdout).model, 'mock/one');
+      failed(await cli('agents', 'rollback', 'noted', '9'), /no version 9/);
+    });
   });
 }

@@ -3,7 +3,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { lockFileOf } from '../../src/db/data-dir-lock.ts';
-import { runCli, type Spawned, startServe, tempDir } from './run-cli.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { processState, spawnUnreaped, type Unreaped } from '../helpers/unreaped.ts';
+import { agentryArgv, cleanEnv, runCli, type Spawned, startServe, tempDir } from './run-cli.ts';
 
 /**
  * The embedded store belongs to one process. While `agentry serve` holds it, every command that
@@ -16,11 +18,33 @@ describe('the embedded store has one opener', { timeout: 600_000 }, () => {
   const dataDir = path.join(tmp.dir, 'store');
   const lock = lockFileOf(dataDir);
   const running = new Set<Spawned>();
+  const unreaped: Unreaped[] = [];
   after(async () => {
     await Promise.all([...running].map((p) => p.stop()));
+    for (const u of unreaped) {
+      if (processState(u.pid) !== 'Z') process.kill(u.pid, 'SIGKILL');
+      u.stop();
+    }
     tmp.remove();
   });
   const env = { AGENTRY_DATA_DIR: dataDir };
+
+  /** `agentry serve` under a parent that never reaps it, once it listens; rejects with its output if it stops first. */
+  async function serveUnreaped(storeEnv: Record<string, string>): Promise<Unreaped> {
+    const args = agentryArgv(['serve', '--port', '0', '--log-level', 'warn']);
+    const server = await spawnUnreaped(process.execPath, args, { cwd: tmp.dir, env: cleanEnv(storeEnv) });
+    unreaped.push(server);
+    await eventually(
+      async () => {
+        if (/agentry listening on/.test(server.stderr())) return true;
+        const state = processState(server.pid);
+        if (state === undefined || state === 'Z') throw new Error(`agentry serve ended:\n${server.stderr()}`);
+      },
+      120_000,
+      'agentry serve to listen',
+    );
+    return server;
+  }
 
   it('refuses every other opener while the server runs, naming the lock; the API commands work', async () => {
     const server = await startServe([], { cwd: tmp.dir, env });
@@ -69,6 +93,24 @@ describe('the embedded store has one opener', { timeout: 600_000 }, () => {
     assert.equal(migrated.stdout, 'store is up to date\n');
     assert.equal(existsSync(lock), false);
     assert.equal(existsSync(path.join(tmp.dir, '.agentry', 'data')), false, 'the default dir is untouched');
+  });
+
+  it('a server killed outright, its parent never reaping it, is followed by a new start at once, ten times in a row', async () => {
+    // As in a container whose first process does not reap: the killed server stays a zombie, its pid
+    // alive to kill(pid, 0) and its start time unchanged, but its files (and so its lock) closed.
+    const storeEnv = { AGENTRY_DATA_DIR: path.join(tmp.dir, 'crash-store') };
+    let server = await serveUnreaped(storeEnv);
+    for (let restart = 1; restart <= 10; restart++) {
+      await server.kill();
+      assert.equal(processState(server.pid), 'Z', 'the killed server is not reaped');
+      server = await serveUnreaped(storeEnv);
+      assert.equal(JSON.parse(readFileSync(lockFileOf(storeEnv.AGENTRY_DATA_DIR), 'utf8')).pid, server.pid);
+    }
+    // Two live servers on one store are still refused, the message saying how to see the holder.
+    const second = await runCli(['serve', '--port', '0'], { cwd: tmp.dir, env: storeEnv });
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, new RegExp(`in use by process ${server.pid} \\("agentry serve`));
+    assert.match(second.stderr, /fuser -v /);
   });
 
   it('refuses the api and worker roles on the embedded store, and a worker with no slots', async () => {

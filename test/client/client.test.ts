@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { type AgentryClient, AgentryError, createClient, type RunEvent } from '../../src/client/index.ts';
+import {
+  type AgentryClient,
+  AgentryError,
+  createClient,
+  type RunEvent,
+} from '../../packages/client/src/index.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import { type CuttingProxy, cuttingProxy } from './cutting-proxy.ts';
 

@@ -62,10 +62,17 @@ for (const store of stores) {
         const agent = await s.request('GET', `/v1/agents/${made.id}`);
         assert.deepEqual([agent.body.env, agent.body.metadata], [agentryEnv, metadata]);
       }
-      // isA's other name for its in-process SDK call is Agentry's in_process, and reads back so.
+      // isA's other name for its in-process SDK call runs the loop here, and reads back as written.
       const shared = await config(s, { name: 'Meta shared', env: 'cloud_shared', metadata });
-      assert.equal(shared.env, 'in_process');
+      assert.equal(shared.env, 'cloud_shared');
       assert.deepEqual(shared.metadata, metadata);
+      assert.equal(
+        (await s.request('GET', `/api/v1/agents/configs/${shared.id}`, dev)).body.env,
+        'cloud_shared',
+      );
+      const sharedChat = await chat(s, shared.id, 'What is 2+2?');
+      assert.equal(sharedChat.status, 200, sharedChat.text);
+      assert.match(sharedChat.body.response.result.response, /4/);
 
       const moved = await s.request('PATCH', '/api/v1/agents/configs/Meta%20in_process', {
         ...dev,
@@ -77,6 +84,24 @@ for (const store of stores) {
         body: { metadata: { only: true } },
       });
       assert.deepEqual([replaced.body.env, replaced.body.metadata], ['cloud_pool', { only: true }]);
+    });
+
+    it('takes env multi_agent: the config answers with the multi-agent spec it names', async () => {
+      const member = await config(s, { name: 'Team Member', system_prompt: 'Keep answers short.' });
+      const spec = await s.request('POST', '/v1/multi-agents', {
+        body: { name: 'isa-team', kind: 'swarm', members: [member.id] },
+      });
+      assert.equal(spec.status, 201, spec.text);
+      const lead = await config(s, { name: 'Team Lead', env: 'multi_agent', multi_spec_id: spec.body.id });
+      assert.deepEqual([lead.env, lead.multi_spec_id], ['multi_agent', spec.body.id]);
+      const answer = await chat(s, lead.id, 'What is 2+2?');
+      assert.equal(answer.status, 200, answer.text);
+      assert.match(answer.body.response.result.response, /4/);
+      // Without a spec to run, the chat says what is missing (422), not a 400 at creation.
+      const bare = await config(s, { name: 'Team Nobody', env: 'multi_agent' });
+      const refused = await chat(s, bare.id, 'hi');
+      assert.equal(refused.status, 422, refused.text);
+      assert.match(refused.body.error.message, /multi_agent_id/);
     });
 
     it('runs in_process chats with the loop alone, and cloud_pool chats holding a warm sandbox', async () => {

@@ -60,6 +60,7 @@ for (const store of stores) {
       assert.equal(acquired.status, 200, acquired.text);
       const id = acquired.body.instance_id;
       assert.equal(acquired.body.agent_config_id, agentId);
+      assert.equal(acquired.body.session_id, 'sdk-session-1', "the client's session_id, as sent");
       assert.equal((await stats()).busy_instances, 1, 'the held sandbox is busy in the pool');
 
       const first = await pool(`/${id}/execute`, alice, {
@@ -73,8 +74,13 @@ for (const store of stores) {
         action: 'query',
         params: { query: 'And 3+3?', context: {} },
       });
+      assert.equal(first.body.session_id, 'sdk-session-1');
       assert.equal(second.body.session_id, first.body.session_id, 'the instance keeps its conversation');
-      const history = await s.request('GET', `/v1/sessions/${first.body.session_id}/messages`);
+      const sessionOf = async (runId: string) =>
+        (await s.request('GET', `/v1/runs/${runId}`)).body.session_id;
+      const conversation = await sessionOf(first.body.run_id);
+      assert.equal(await sessionOf(second.body.run_id), conversation);
+      const history = await s.request('GET', `/v1/sessions/${conversation}/messages`);
       assert.equal(history.body.data.length, 4);
 
       const streamed = await fetch(`${s.url}/api/v1/pools/agent/${id}/stream`, {
@@ -94,6 +100,7 @@ for (const store of stores) {
       assert.equal(reset.body.state.session_id, null);
       const fresh = await pool(`/${id}/execute`, alice, { params: { prompt: 'new start' } });
       assert.notEqual(fresh.body.session_id, first.body.session_id);
+      assert.notEqual(await sessionOf(fresh.body.run_id), conversation);
 
       // Bob cannot use, see or release Alice's instance.
       assert.equal((await pool(`/${id}/execute`, bob, { params: { prompt: 'hi' } })).status, 404);
@@ -121,7 +128,8 @@ for (const store of stores) {
       const ask = async (key: string, id: string, prompt: string) => {
         const res = await pool(`/${id}/execute`, key, { action: 'query', params: { prompt } });
         assert.equal(res.status, 200, res.text);
-        return res.body.session_id as string;
+        assert.equal(res.body.session_id, 'shared-key');
+        return (await s.request('GET', `/v1/runs/${res.body.run_id}`)).body.session_id as string;
       };
       const mine = await acquire(alice);
       const theirs = await acquire(bob);

@@ -88,6 +88,13 @@ for (const store of stores) {
       });
       assert.equal(res.status, 200, res.text);
       assert.equal(res.body.status, 'success');
+      // DAG node events as a stream, as isA's clients ask with "stream": true.
+      const streamed = await sse(`${s.url}/api/v1/agents/swarm/dag`, {
+        key: s.adminKey,
+        body: { spec_id: dag, message: 'plan a trip', stream: true },
+      });
+      assert.equal(streamed.events.at(-1)?.event, 'session_end');
+      assert.ok(streamed.events.some((e) => e.event === 'result'));
       const wrong = await s.request('POST', '/api/v1/agents/swarm/dag', {
         body: { spec_id: swarm, message: 'x' },
       });
@@ -101,6 +108,10 @@ for (const store of stores) {
       assert.equal(res.status, 200, res.text);
       assert.ok(res.body.agent?.id, res.text);
       assert.equal(res.body.agent.source, 'generated');
+      // isA's config shape, as its other routes answer: model_id, not model.
+      assert.equal(typeof res.body.agent.model_id, 'string');
+      assert.equal(res.body.agent.model, undefined);
+      assert.equal(res.body.agents[0].model_id, res.body.agent.model_id);
       assert.equal((await s.request('POST', '/api/v1/agents/generate', { body: {} })).status, 400);
     });
   });

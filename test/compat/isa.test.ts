@@ -1,11 +1,10 @@
 /**
  * isA's contract (isa-agent-creation.md). Its "E2E Test Commands" section is kept verbatim in
  * fixtures/isa-e2e.sh and run command by command with curl, changing only what the document
- * allows: host and port (every service of isA is this one server), the credential (the pool stats
- * call gets the same `user-id` header as the others), and `<agent_id>`, which the document says to
- * take from step 3. The server runs in dev auth mode, where isA's `user-id` header is accepted, with
- * the document's model id served by the mock provider (an operator's alias, not a change to the
- * commands).
+ * allows: host and port (every service of isA is this one server) and `<agent_id>`, which the
+ * document says to take from step 3. The server runs in dev auth mode, where isA's `user-id` header
+ * is accepted, with no model provider configured, as on a fresh laptop: the document's model id
+ * (`claude-sonnet-4-5-20250929`) is answered by the mock, and the answers say so.
  *
  * The reference documents live outside the repository, so the test cannot read the section at run
  * time: the fixture is the section's copy, byte for byte, and its sha256 below is the one of the
@@ -43,7 +42,6 @@ for (const store of stores) {
       s = await startServer(store, {
         auth: { mode: 'dev' },
         compat: { isa: true },
-        models: { aliases: { 'claude-sonnet-4-5-20250929': 'mock/default' } },
         sandbox: { pools: { bwrap: { size: 1 }, quickjs: { size: 0 } } },
       });
     });
@@ -65,10 +63,9 @@ for (const store of stores) {
       const dir = mkdtempSync(path.join(tmpdir(), 'isa-e2e-'));
       t.after(() => rmSync(dir, { recursive: true, force: true }));
       for (const original of list) {
-        let cmd = original
+        const cmd = original
           .replace(/http:\/\/localhost:(8080|8090|8086|8082)/g, s.url)
           .replaceAll('<agent_id>', agentId);
-        if (cmd.includes('/api/v1/pools/')) cmd += ' -H "user-id: test-user"';
         // -s and -w only report the status; the request is the document's.
         const { stdout } = await run('bash', ['-c', `${cmd} -s -w '\\n%{http_code}'`], { cwd: dir });
         const status = Number(stdout.slice(stdout.lastIndexOf('\n') + 1));
@@ -86,6 +83,8 @@ for (const store of stores) {
       assert.deepEqual(JSON.parse(created!).metadata, {}, 'the env is not kept in the metadata');
       assert.deepEqual(JSON.parse(chat!).response.success, true);
       assert.match(JSON.parse(chat!).response.result.response, /4/);
+      assert.equal(JSON.parse(chat!).model, 'mock/default', 'the answer says the mock answered');
+      assert.match(stream!, /"model":"mock\/default"/, "the stream's result names the model");
       const events = [...stream!.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
       assert.deepEqual(events, ['session_start', 'system', 'text', 'result', 'session_end']);
       assert.match(stream!, /data: \[DONE\]/);
@@ -102,6 +101,27 @@ for (const store of stores) {
         headers: { 'user-id': 'test-user' },
       });
       assert.equal(gone.status, 404);
+    });
+
+    it("says which model answered the document's model id, in a header and the body", async () => {
+      const dev = { 'user-id': 'test-user', 'content-type': 'application/json' };
+      const made = await s.request('POST', '/api/v1/agents/configs', {
+        key: null,
+        headers: { 'user-id': 'test-user' },
+        body: { name: 'Model Shown', model_id: 'claude-sonnet-4-5-20250929' },
+      });
+      assert.equal(made.body.model_id, 'claude-sonnet-4-5-20250929', 'the config keeps the id as written');
+      for (const stream of [false, true]) {
+        const res = await fetch(`${s.url}/api/v1/agents/chat`, {
+          method: 'POST',
+          headers: dev,
+          body: JSON.stringify({ agent_config_id: made.body.id, message: 'What is 2+2?', stream }),
+        });
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('x-agentry-model'), 'mock/default');
+        const text = await res.text();
+        if (!stream) assert.equal(JSON.parse(text).model, 'mock/default');
+      }
     });
 
     it('keeps template values for fields not sent, and explicit fields over the template', async () => {

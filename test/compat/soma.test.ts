@@ -66,6 +66,18 @@ for (const store of stores) {
       assert.equal(task.body.status, 'completed');
     });
 
+    it('records the task metadata a client sends, and shows it on every poll', async () => {
+      const metadata = { requester: 'ops-bot', ticket: 'INC-42' };
+      const res = await call('POST', '/v1/delegation/task', {
+        task_id: 'soma-meta',
+        payload: { goal: 'triage' },
+        metadata,
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.deepEqual(res.body.metadata, metadata);
+      assert.deepEqual((await call('GET', '/v1/delegation/task/soma-meta')).body.metadata, metadata);
+    });
+
     it("records a worker's failure, and refuses a second, different report with 409", async () => {
       await call('POST', '/v1/delegation/task', { task_id: 'soma-2', title: 'external' });
       const cb = await call('POST', '/callback', {

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RouteOptions } from 'fastify';
+import { compatFamilies as families } from '../../src/config/compat-config.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
-const families = ['isa', 'soma', 'zahara', 'pagi', 'zora'] as const;
 const allOn = Object.fromEntries(families.map((f) => [f, true]));
 
 /** `/api/v1/agents/configs/:id` → `/api/v1/agents/configs/{id}` */

@@ -114,5 +114,33 @@ for (const store of stores) {
       const unauth = await fetch(`${s.url}/api/agents/tasks`);
       assert.equal(unauth.status, 401);
     });
+    it('gives every new tenant the six agents, and its creation says so', async () => {
+      const made = await s.request('POST', '/v1/tenants', { body: { name: `zora-${store}` } });
+      assert.equal(made.status, 201, made.text);
+      assert.deepEqual([...made.body.agents].sort(), Object.keys(zoraAgents).sort());
+      const res = await s.request('POST', '/api/agents/tasks', {
+        key: made.body.admin_key.secret,
+        body: { agent_id: 'LUMINA', task_type: 'plan_workflow', title: 'in a new tenant' },
+      });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.agent_id, 'LUMINA');
+    });
+
+    it('shows the user who created a task as created_by_user_id, not the key', async () => {
+      const key = await s.request('POST', '/v1/keys', { body: { scopes: ['write'], owner: 'user:alice' } });
+      assert.equal(key.status, 201, key.text);
+      const mine = await s.request('POST', '/api/agents/tasks', {
+        key: key.body.secret,
+        body: { agent_id: 'LUMINA', task_type: 'plan_workflow', title: 'by alice' },
+      });
+      assert.equal(mine.status, 201, mine.text);
+      assert.equal(mine.body.created_by_user_id, 'alice');
+      const byAdmin = await call('POST', '/api/agents/tasks', {
+        agent_id: 'LUMINA',
+        task_type: 'plan_workflow',
+        title: 'by a key of no user',
+      });
+      assert.equal(byAdmin.body.created_by_user_id, null);
+    });
   });
 }

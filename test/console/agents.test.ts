@@ -24,30 +24,38 @@ describe('web console: agents', () => {
     await s?.close();
   });
 
+  const generated = async () =>
+    (await s.request('GET', '/v1/agents?source=generated&limit=100')).body.data as {
+      id: string;
+      name: string;
+    }[];
+
   it('drafts an agent from a requirement, shows the draft to edit, and saves it', async () => {
     await page.getByRole('link', { name: 'Describe it' }).click();
     await page.getByLabel('What should it do?').fill('An agent that answers billing questions politely');
     await page.getByRole('button', { name: 'Draft it' }).click();
     await page.getByText('Generated draft.').waitFor();
-    const id = new URL(page.url()).pathname.split('/').at(-1)!;
+    assert.deepEqual(await generated(), [], 'nothing is saved before the draft is');
     await page.getByLabel('Description', { exact: true }).fill('Answers billing questions');
     await page.getByRole('button', { name: 'Save the draft' }).click();
-    await page.getByText(/Saved \(version 2\)/).waitFor();
-    assert.equal(await page.getByText('Generated draft.').count(), 0);
+    await page.getByRole('button', { name: 'Save changes' }).waitFor();
+    const id = new URL(page.url()).pathname.split('/').at(-1)!;
     const saved = await s.request('GET', `/v1/agents/${id}`);
     assert.equal(saved.body.description, 'Answers billing questions');
     assert.equal(saved.body.source, 'generated');
+    assert.equal(saved.body.visibility, 'private', 'as the form showed');
+    await page.getByRole('heading', { name: saved.body.name }).waitFor();
   });
 
-  it('discards a generated draft: the agent is gone', async () => {
+  it('discards a generated draft: nothing was ever saved', async () => {
+    const before = await generated();
     await page.goto(`${s.url}/agents/generate`);
     await page.getByLabel('What should it do?').fill('A throwaway helper for testing');
     await page.getByRole('button', { name: 'Draft it' }).click();
     await page.getByText('Generated draft.').waitFor();
-    const id = new URL(page.url()).pathname.split('/').at(-1)!;
     await page.getByRole('button', { name: 'Discard the draft' }).click();
     await page.getByRole('heading', { name: 'Agents', exact: true }).waitFor();
-    assert.equal((await s.request('GET', `/v1/agents/${id}`)).status, 404);
+    assert.deepEqual(await generated(), before);
   });
 
   it('edits every kind of field, with the JSON of a task type schema checked inline', async () => {

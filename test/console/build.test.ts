@@ -22,7 +22,7 @@ it('rebuilds the console on start only when one of its sources is newer than web
   const built = statSync(path.join(root, 'web/dist/index.html'));
   // npm install built it (the prepare script); the test runner builds it again when sources changed.
   assert.equal(stale(), false, 'web/dist is current');
-  const source = path.join(root, 'web/src/App.tsx');
+  const source = path.join(root, 'web/src/app/App.tsx');
   const { atime, mtime } = statSync(source);
   try {
     const later = new Date(built.mtimeMs + 60_000);

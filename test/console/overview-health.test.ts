@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { collectPageErrors, launchBrowser, openSignedIn } from '../helpers/browser.ts';
+import { closedPort } from '../helpers/closed-port.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { FakeUpstream } from '../models/helpers/fake-upstream.ts';
 
@@ -19,7 +20,10 @@ describe('web console: Overview health per model provider', () => {
     [s, browser] = await Promise.all([
       startServer('pglite', {
         models: {
-          providers: { flaky: { type: 'openai', base_url: `${down.url}/v1` } },
+          providers: {
+            flaky: { type: 'openai', base_url: `${down.url}/v1` },
+            paid: { type: 'openai', api_key_env: 'AGENTRY_TEST_KEY_NEVER_SET' },
+          },
           retries: { max: 0, base_ms: 1, max_ms: 10 },
           breaker: { failure_threshold: 1, reset_ms: 600_000 },
         },
@@ -69,6 +73,40 @@ describe('web console: Overview health per model provider', () => {
       .filter({ hasText: /^degraded, answered in/ })
       .waitFor();
     assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('shows off in grey with why, not configured not green, and an MCP server its test found unreachable in red', async () => {
+    const me = await s.app.services.tenants.find(s.app.defaultTenantId);
+    s.app.services.policies.set({ tenants: { [me!.name]: { network: { allow_private_egress: true } } } });
+    const added = await s.request('POST', '/v1/mcp-servers', {
+      body: { name: 'gone', transport: 'http', url: `http://127.0.0.1:${await closedPort()}/mcp` },
+    });
+    assert.equal(added.status, 201, added.text);
+    const page = await browser.newPage();
+    await openSignedIn(page, s.url, s.adminKey, '/settings');
+    const mcp = page.getByRole('region', { name: 'MCP servers' });
+    await mcp.getByRole('button', { name: 'Test gone' }).click();
+    await mcp.getByText('unreachable').waitFor();
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
+    const components = page.getByRole('list', { name: 'Components' });
+    await components
+      .getByRole('button', { name: /^vector_search grey · off: set AGENTRY_EMBEDDINGS/ })
+      .waitFor();
+    await components
+      .getByRole('button', { name: 'model:paid grey · not configured: set AGENTRY_TEST_KEY_NEVER_SET' })
+      .waitFor();
+    await components.getByRole('button', { name: /^mcp:gone red · unreachable: / }).waitFor();
+    assert.equal(
+      await components.getByRole('button', { name: /^(vector_search|model:paid|mcp:gone) green/ }).count(),
+      0,
+    );
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+    const paid = page.getByRole('region', { name: 'Model providers' }).getByRole('row', { name: /^paid / });
+    await paid.getByText('not configured: set AGENTRY_TEST_KEY_NEVER_SET').waitFor();
+    assert.equal(await paid.getByText('ready').count(), 0);
     await page.close();
   });
 });

@@ -163,7 +163,7 @@ describe('web console: schedules, keys, keyboard and failures', () => {
   it('shows a page that fails to load as an error in the page, not a blank screen, and recovers', async () => {
     const { page, errors } = await open('/');
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
-    await page.route(/\/assets\/Usage-[^/]*\.js$/, (route) => route.abort());
+    await page.route(/\/assets\/usage-[^/]*\.js$/, (route) => route.abort());
     await page.getByRole('link', { name: 'Usage' }).click();
     await page.getByRole('heading', { name: 'Something went wrong on this page' }).waitFor();
     await page.getByRole('alert').waitFor();
@@ -172,7 +172,7 @@ describe('web console: schedules, keys, keyboard and failures', () => {
     await page.getByRole('heading', { name: 'Runs', exact: true }).waitFor();
     assert.equal(await page.getByText('Something went wrong on this page').count(), 0);
     assert.ok(
-      errors.every((e) => /Usage-|Failed to (load|fetch)|dynamically imported/.test(e)),
+      errors.every((e) => /usage-|Failed to (load|fetch)|dynamically imported/.test(e)),
       String(errors),
     );
     await close(page);

@@ -4,6 +4,7 @@ import type { Browser } from 'playwright-core';
 import { consoleCsp } from '../../src/http/console.ts';
 import { startServe, tempDir } from '../cli/run-cli.ts';
 import { collectPageErrors, launchBrowser, openSignedIn } from '../helpers/browser.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 describe('web console: serving and sign-in', () => {
@@ -42,7 +43,8 @@ describe('web console: serving and sign-in', () => {
     }
   });
 
-  it('signs in through the one-time link, keeps the key out of the URL, and refuses the link twice', async () => {
+  it('signs in through the one-time link as a console session (no new key), keeps it out of the URL, and refuses the link twice', async () => {
+    const keysBefore = (await s.request('GET', '/v1/keys')).body.total;
     const code = s.app.http.signInLinks.issue();
     const page = await browser.newPage();
     const errors = collectPageErrors(page);
@@ -50,10 +52,15 @@ describe('web console: serving and sign-in', () => {
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     assert.equal(new URL(page.url()).hash, '', 'the code leaves the address bar');
     const key = (await page.evaluate("sessionStorage.getItem('agentry.api_key')")) as string | null;
-    assert.match(key ?? '', /^agk_/);
+    assert.match(key ?? '', /^ags_/);
     const me = await s.request('GET', '/v1/auth/me', { key });
     assert.equal(me.status, 200);
     assert.deepEqual(me.body.scopes, ['admin']);
+    assert.equal(me.body.via, 'console_session');
+    assert.equal((await s.request('GET', '/v1/keys')).body.total, keysBefore, 'no admin key is added');
+    const listed = (await s.request('GET', '/v1/console-sessions')).body.data;
+    assert.equal(listed[0].id, me.body.session_id);
+    assert.ok(Date.parse(listed[0].expires_at) > Date.now(), 'it expires');
     await page.getByText('System: green').waitFor();
 
     const again = await s.request('POST', '/v1/auth/sign-in', { key: null, body: { code } });
@@ -99,7 +106,7 @@ describe('web console: serving and sign-in', () => {
       await page.getByText('System: green').waitFor();
       assert.equal(page.url(), `${server.url}/`, 'the code leaves the address bar');
       const key = (await page.evaluate("sessionStorage.getItem('agentry.api_key')")) as string | null;
-      assert.match(key ?? '', /^agk_/, 'the key is kept in sessionStorage');
+      assert.match(key ?? '', /^ags_/, 'the session is kept in sessionStorage');
       assert.equal(
         (await page.evaluate('localStorage.length')) as number,
         0,
@@ -122,5 +129,43 @@ describe('web console: serving and sign-in', () => {
       assert.equal(await server.stop(), 0, server.stderr());
       tmp.remove();
     }
+  });
+
+  it('lists console sessions in Settings, revokes one (its browser is signed out), and ends its own at sign-out', async () => {
+    const signIn = async () => {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${s.url}/#sign-in=${s.app.http.signInLinks.issue()}`);
+      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      return { page, token: (await page.evaluate("sessionStorage.getItem('agentry.api_key')")) as string };
+    };
+    const first = await signIn();
+    const second = await signIn();
+    await second.page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Settings' })
+      .click();
+    const panel = second.page.getByRole('region', { name: 'Console sessions' });
+    const prefix = (t: string) => t.split('_').slice(0, 2).join('_');
+    await panel
+      .getByRole('row', { name: new RegExp(`${prefix(second.token)} \\(this browser\\)`) })
+      .waitFor();
+    second.page.once('dialog', (d) => void d.accept());
+    await panel.getByRole('button', { name: `Revoke ${prefix(first.token)}` }).click();
+    await panel.getByRole('row', { name: new RegExp(`${prefix(first.token)}.*ended`) }).waitFor();
+    assert.equal((await s.request('GET', '/v1/auth/me', { key: first.token })).status, 401);
+    // The revoked browser is asked to sign in at its next request (its own refresh may come first).
+    await first.page.reload();
+    await first.page.getByLabel('API key').waitFor();
+
+    await second.page.getByRole('button', { name: 'Sign out' }).click();
+    await second.page.getByLabel('API key').waitFor();
+    await eventually(
+      async () =>
+        (await s.request('GET', '/v1/auth/me', { key: second.token })).status === 401 ? true : undefined,
+      5000,
+      'the signed-out session refused',
+    );
+    await first.page.context().close();
+    await second.page.context().close();
   });
 });

@@ -6,55 +6,83 @@ import { after, describe, it } from 'node:test';
 import { lockDataDir, lockFileOf } from '../../src/db/data-dir-lock.ts';
 import { AppError } from '../../src/errors.ts';
 import { tempDir } from '../cli/run-cli.ts';
+import { spawnUnreaped } from '../helpers/unreaped.ts';
 
 /** The holder a lock file names, as another process would have written it. */
-const holder = (pid: number, started?: string, host = hostname()) =>
-  JSON.stringify({ pid, started, host, command: 'serve', since: '2026-01-01T00:00:00.000Z' });
+const holder = (pid: number, started?: string, host = hostname(), lock?: 'kernel') =>
+  JSON.stringify({ pid, started, host, command: 'serve', since: '2026-01-01T00:00:00.000Z', lock });
 
-describe('the lock of a PGlite data directory', () => {
-  const tmp = tempDir('agentry-dirlock-');
-  after(() => tmp.remove());
-  let n = 0;
-  const dir = () => path.join(tmp.dir, `data-${n++}`);
+const startedOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19];
 
-  it('is taken, refused to a second opener (this very process included), and freed on release', () => {
-    const d = dir();
-    const release = lockDataDir(d);
-    assert.equal(JSON.parse(readFileSync(lockFileOf(d), 'utf8')).pid, process.pid);
-    assert.throws(
-      () => lockDataDir(d),
-      (err: unknown) =>
-        err instanceof AppError && err.code === 'conflict' && /in use by process/.test(err.message),
-    );
-    release();
-    assert.equal(existsSync(lockFileOf(d)), false);
-    lockDataDir(d)();
-  });
+const refusal = (why: RegExp) => (err: unknown) =>
+  err instanceof AppError && err.code === 'conflict' && why.test(err.message);
 
-  it('takes over the lock of a process that is gone, of a reused pid, and a half-written one', () => {
-    const mine = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[19];
-    for (const stale of [
-      holder(2 ** 22 + 1), // above Linux's pid_max: no such process
-      holder(process.pid, `${Number(mine) + 1}`), // a live pid, but not the process that wrote it
-      '{"pid": 12',
-    ]) {
+// The kernel's lock (flock) where the system has one, and the pid check alone as where it has none.
+for (const kernel of [true, false]) {
+  describe(`the lock of a PGlite data directory (${kernel ? 'flock' : 'pid check'})`, () => {
+    const tmp = tempDir('agentry-dirlock-');
+    // A zombie: a process that was killed and whose parent has not reaped it, its pid still alive.
+    let zombie: Awaited<ReturnType<typeof spawnUnreaped>> | undefined;
+    after(() => {
+      zombie?.stop();
+      tmp.remove();
+    });
+    let n = 0;
+    const dir = () => path.join(tmp.dir, `data-${n++}`);
+    const lock = (d: string) => lockDataDir(d, { kernel });
+
+    it('is taken, refused to a second opener (this very process included), and freed on release', () => {
       const d = dir();
-      writeFileSync(lockFileOf(d), stale);
-      const release = lockDataDir(d);
-      assert.equal(JSON.parse(readFileSync(lockFileOf(d), 'utf8')).pid, process.pid, stale);
+      const release = lock(d);
+      const held = JSON.parse(readFileSync(lockFileOf(d), 'utf8'));
+      assert.equal(held.pid, process.pid);
+      assert.equal(held.lock, kernel ? 'kernel' : undefined);
+      assert.throws(() => lock(d), refusal(/in use by process \d+ \("agentry/));
+      // What the refusal tells to do: the kernel's lock needs no removing; a pid's is stale once it is gone.
+      assert.throws(
+        () => lock(d),
+        refusal(
+          kernel
+            ? /never needs removing; see the holder with `ps -p \d+ -o pid,stat,lstart,args` or `fuser -v /
+            : /Check the holder with `ps -p \d+ .*only if no such process runs .*removing \S+\.lock safe/,
+        ),
+      );
       release();
-    }
-  });
+      release();
+      assert.equal(existsSync(lockFileOf(d)), false);
+      lock(d)();
+    });
 
-  it('refuses a live holder, and one on another host that cannot be checked', () => {
-    for (const [held, why] of [
-      [holder(process.ppid), `process ${process.ppid}`],
-      [holder(2 ** 22 + 1, undefined, 'elsewhere'), 'on host elsewhere'],
-    ] as const) {
-      const d = dir();
-      writeFileSync(lockFileOf(d), held);
-      assert.throws(() => lockDataDir(d), new RegExp(`in use by process .*${why}|${why}`));
-      assert.equal(readFileSync(lockFileOf(d), 'utf8'), held, 'the holder keeps its lock');
-    }
+    it('takes over the lock of a process that is gone, a zombie, a reused pid, and a half-written one', async () => {
+      zombie = await spawnUnreaped('sleep', ['3600']);
+      const zombieStarted = startedOf(zombie.pid);
+      await zombie.kill();
+      for (const stale of [
+        holder(2 ** 22 + 1), // above Linux's pid_max: no such process
+        holder(zombie.pid, zombieStarted), // killed, its parent never reaps it
+        holder(process.pid, `${Number(startedOf(process.pid)) + 1}`), // a live pid, not the writer
+        holder(2 ** 22 + 1, undefined, 'elsewhere', 'kernel'), // nobody holds its flock
+        '{"pid": 12',
+      ]) {
+        if (!kernel && stale.includes('"kernel"')) continue; // without flock, another host is never checked
+        const d = dir();
+        writeFileSync(lockFileOf(d), stale);
+        const release = lock(d);
+        assert.equal(JSON.parse(readFileSync(lockFileOf(d), 'utf8')).pid, process.pid, stale);
+        release();
+      }
+    });
+
+    it('refuses a live holder, and one on another host that cannot be checked', () => {
+      for (const [held, why] of [
+        [holder(process.ppid), `process ${process.ppid} \\("agentry serve`],
+        [holder(2 ** 22 + 1, undefined, 'elsewhere'), 'on host elsewhere'],
+      ] as const) {
+        const d = dir();
+        writeFileSync(lockFileOf(d), held);
+        assert.throws(() => lock(d), refusal(new RegExp(`in use by .*${why}.*only if no such process runs`)));
+        assert.equal(readFileSync(lockFileOf(d), 'utf8'), held, 'the holder keeps its lock');
+      }
+    });
   });
-});
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,8 +11,23 @@ import { waitForStatus } from '../tasks/helpers.ts';
 const root = new URL('../../', import.meta.url).pathname;
 const deploy = (p: string) => path.join(root, 'deploy', p);
 
-function promtool(...args: string[]) {
-  const r = spawnSync('promtool', args, { cwd: deploy('prometheus'), encoding: 'utf8' });
+/** The files people read metric names from: the docs, the README, the dashboard and the alert rules. */
+function documents(): string[] {
+  const under = (dir: string): string[] =>
+    readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? under(path.join(dir, e.name)) : [path.join(dir, e.name)],
+    );
+  return ['README.md', ...under('docs'), ...under('deploy')].filter((f) => /\.(md|json|ya?ml)$/.test(f));
+}
+
+/** Names in those files that look like metrics and are something else (said where they are used). */
+const notMetrics = new Set([
+  'agentry_agent_budgets', // a bus topic (docs/architecture.md)
+  'agentry_run_advance', // a prepared statement (docs/performance.md)
+]);
+
+function promtool(args: string[], input?: string) {
+  const r = spawnSync('promtool', args, { cwd: deploy('prometheus'), encoding: 'utf8', input });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
     assert.fail('promtool is missing: install it with `apt-get install -y prometheus` (.ci/run does)');
   }
@@ -21,12 +36,12 @@ function promtool(...args: string[]) {
 
 describe('deploy/prometheus/alerts.yml', () => {
   it('passes promtool check rules', () => {
-    const r = promtool('check', 'rules', 'alerts.yml');
+    const r = promtool(['check', 'rules', 'alerts.yml']);
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 
   it('passes its promtool unit tests, one case for each alert', () => {
-    const r = promtool('test', 'rules', 'alerts.test.yml');
+    const r = promtool(['test', 'rules', 'alerts.test.yml']);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const rules = readFileSync(deploy('prometheus/alerts.yml'), 'utf8');
     const tests = readFileSync(deploy('prometheus/alerts.test.yml'), 'utf8');
@@ -44,7 +59,12 @@ describe('deploy/grafana/agentry.json', () => {
   const token = 'metrics-token-0123456789abcdef';
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'agentry-dash-'));
-    s = await startServer('pglite', { runtime: { workspaces_dir: dir }, auth: { metrics_token: token } });
+    // A warm QuickJS pool, so that the sandbox's metrics have series for promtool to check.
+    s = await startServer('pglite', {
+      runtime: { workspaces_dir: dir },
+      auth: { metrics_token: token },
+      sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 1 } } },
+    });
     // Budgets, so that agentry_budget_used_ratio has series: the tenant's and the agent's.
     s.app.services.policies.set({
       tenants: {
@@ -125,6 +145,50 @@ describe('deploy/grafana/agentry.json', () => {
     assert.match(text, /agentry_tool_call_errors_total\{tool="current_time"\} 1/);
     assert.match(text, /agentry_run_duration_seconds_count\{agent="dash",outcome="completed"\} [3-9]/);
     assert.match(text, /^process_resident_memory_bytes /m);
+  });
+
+  it('passes promtool check metrics on a live /metrics', async () => {
+    // The warm pool fills in the background after start: wait until its sandbox is counted.
+    const created = /^agentry_sandbox_created_total\{type="quickjs"\} [1-9]/m;
+    const text = await eventually(
+      async () => {
+        const t = await scrape();
+        return created.test(t) ? t : undefined;
+      },
+      15_000,
+      'the warm QuickJS sandbox to be counted',
+    );
+    const r = promtool(['check', 'metrics'], text);
+    assert.equal(r.status, 0, `promtool check metrics:\n${r.stdout}${r.stderr}`);
+  });
+
+  it('exports every metric the docs, the dashboard and the alert rules name, the queue depth at 0 when empty', async () => {
+    // A task type declared and never used: its queue has series (at 0) all the same.
+    const agent = await s.request('POST', '/v1/agents', {
+      body: { name: 'idle', task_types: [{ name: 'never_queued' }] },
+    });
+    assert.equal(agent.status, 201, agent.text);
+    const text = await scrape();
+    for (const status of ['pending', 'in_progress']) {
+      for (const type of ['never_queued', 'default']) {
+        const series = `agentry_tasks_queue_depth{status="${status}",task_type="${type}"}`;
+        assert.equal(sample(text, series), 0, series);
+      }
+    }
+    const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    const labels = new Set([...text.matchAll(/[{,]([a-z_]+)="/g)].map((m) => m[1]!));
+    const named = new Map<string, string>();
+    for (const file of documents()) {
+      const body = readFileSync(path.join(root, file), 'utf8');
+      for (const m of body.matchAll(/\b((?:agentry|gen_ai|process|nodejs)_[a-z0-9_]*[a-z0-9])\b/g))
+        named.set(m[1]!, file);
+    }
+    assert.ok(named.size >= 25, [...named.keys()].join(', '));
+    const missing = [...named]
+      .filter(([name]) => !notMetrics.has(name) && !labels.has(name))
+      .filter(([name]) => !families.has(name) && !families.has(name.replace(/_(bucket|sum|count)$/, '')))
+      .map(([name, file]) => `${name} (${file})`);
+    assert.deepEqual(missing, [], `named, not exported: ${missing.join(', ')}`);
   });
 
   it('counts open event streams by route while they are open', async () => {

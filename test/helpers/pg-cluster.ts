@@ -21,8 +21,11 @@ export interface PgCluster {
   remove(): void;
 }
 
-/** `port`: a given spare port (the chaos run is told its own); otherwise any free one. */
-export async function startCluster(port?: number): Promise<PgCluster> {
+/**
+ * `port`: a given spare port (the chaos run is told its own); otherwise any free one. `settings`:
+ * server settings over the defaults (fsync is off unless a benchmark turns it back on).
+ */
+export async function startCluster(port?: number, settings: Record<string, string> = {}): Promise<PgCluster> {
   const dir = mkdtempSync(path.join(tmpdir(), 'agentry-pg-'));
   const data = path.join(dir, 'data');
   const asPostgres = process.getuid?.() === 0;
@@ -38,7 +41,8 @@ export async function startCluster(port?: number): Promise<PgCluster> {
     });
   run(bin('initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   port ??= await closedPort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const all = { listen_addresses: '127.0.0.1', fsync: 'off', ...settings };
+  const options = [`-p ${port} -k ${dir}`, ...Object.entries(all).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
   let running = false;
   const cluster: PgCluster = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

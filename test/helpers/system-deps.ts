@@ -39,6 +39,12 @@ export const systemDeps = [
     install: 'apt-get install -y postgresql-15',
     files: ['test/chaos/', 'test/http/store-outage', 'test/http/metrics-store-down'],
   },
+  // The embedded store's lock is a flock taken through util-linux's flock(1) (src/db/kernel-lock.ts).
+  {
+    command: 'flock',
+    install: 'apt-get install -y util-linux',
+    files: ['test/db/data-dir-lock', 'test/cli/store-lock'],
+  },
 ] as const;
 
 /** The path of `command`, or undefined when it is not on PATH. */

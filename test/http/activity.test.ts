@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { minIdAt } from '../../src/runtime/run-counts.ts';
+import { minIdAt } from '../../src/runtime/runs/counts.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
 /** GET /v1/activity: the console overview's counts of runs and tasks in a recent window. */

@@ -79,10 +79,17 @@ describe('a burst of heavy requests on a pool of 2 connections', {
       assert.equal(health.body.components.store.status, 'ok');
     }));
 
-  // Both edge bounds off (the event-loop one too, which a loaded machine trips): everything is admitted.
+  // Every edge bound off (the event-loop one, which a loaded machine trips, and admission's counts):
+  // everything is admitted.
   it('lets every admitted request wait for a connection instead of failing (no edge bound)', (t) =>
     withServer(
-      { store: { pool_max: 2, max_waiting: 0 }, server: { max_event_loop_delay_ms: 0 } },
+      {
+        store: { pool_max: 2, max_waiting: 0 },
+        server: {
+          max_event_loop_delay_ms: 0,
+          admission: { large_concurrency: 1e6, large_bytes_in_flight: 1e12, ingest_concurrency: 1e6 },
+        },
+      },
       async (s) => {
         const { answers } = await fire(s, async () => undefined);
         const counts = tally(answers);

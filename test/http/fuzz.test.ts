@@ -12,6 +12,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { RouteOptions } from 'fastify';
+import { compatFamilies } from '../../src/config/compat-config.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
 const seed = Number(process.env.AGENTRY_FUZZ_SEED ?? 20_240_611);
@@ -255,6 +256,14 @@ const bodyArb = (keys: string[]) =>
 const familyErrorShapes: Array<[string, string[][]]> = [
   ['/execute', [['duration_ms', 'error', 'request_id', 'service']]],
   ['/run', [['duration_ms', 'error', 'request_id', 'service']]],
+  // Anthropic's error body on its Messages API (errors met before the route is known are Agentry's).
+  [
+    '/v1/messages',
+    [
+      ['error', 'request_id', 'type'],
+      ['error', 'request_id'],
+    ],
+  ],
   [
     '/mcp',
     [
@@ -342,7 +351,7 @@ for (const store of stores) {
       // isA's pool instances large enough for every caller's share (compat.isa_pool_max_per_user).
       s = await startServer(store, {
         tasks: { workers: 0 },
-        compat: { isa: true, zahara: true, zora: true, soma: true, pagi: true },
+        compat: Object.fromEntries(compatFamilies.map((f) => [f, true])),
         sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 2, max_total: 24 } } },
       });
       keys.admin = s.adminKey;

@@ -19,7 +19,7 @@ import {
   ServerCallContext,
 } from '@a2a-js/sdk/server';
 import { AppError } from '../../src/errors.ts';
-import { A2ARemotes } from '../../src/runtime/a2a-remote.ts';
+import { A2ARemotes } from '../../src/runtime/a2a/remote.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
 const said = (m: Message) =>

@@ -155,16 +155,17 @@ for (const store of stores) {
       assert.equal(card.capabilities?.pushNotifications, true);
       assert.deepEqual(card.defaultInputModes, ['text/plain', 'application/json']);
       assert.deepEqual(card.defaultOutputModes, ['text/plain']);
-      assert.equal(card.supportedInterfaces[0]?.url, `${s.url}/a2a/${helper.id}`);
+      assert.equal(card.supportedInterfaces[0]?.url, `${s.url}/a2a/${helper.id}/`);
       assert.equal(card.securitySchemes.bearer?.scheme?.$case, 'httpAuthSecurityScheme');
       assert.equal(card.securitySchemes.api_key?.scheme?.$case, 'apiKeySecurityScheme');
       const hiddenCard = await s.request('GET', `/a2a/${hidden.id}/.well-known/agent-card.json`, {
         key: null,
       });
       assert.equal(hiddenCard.status, 404);
-      const root = await s.request('GET', '/.well-known/agent-card.json', { key: null });
-      assert.equal(root.status, 404);
-      assert.equal(root.body.error.code, 'not_found');
+      const root = await new DefaultAgentCardResolver().resolve(`${s.url}/`);
+      assert.equal(root.name, 'Agentry', 'no root agent: the server card');
+      assert.ok(root.skills.some((k) => k.id === helper.id));
+      assert.ok(!root.skills.some((k) => k.id === hidden.id), 'an unpublished agent is not listed');
     });
 
     it('sends a message: the task is the run, completed with the answer', async () => {
@@ -184,7 +185,7 @@ for (const store of stores) {
       assert.notEqual(next.id, task.id);
     });
 
-    it('streams the task, its answer and its end', async () => {
+    it('streams the task, its answer and its end, and closes at the terminal state', async () => {
       const events: StreamResponse[] = [];
       for await (const e of client.sendMessageStream(message('use the calculator tool for 6 * 7')))
         events.push(e);
@@ -193,9 +194,14 @@ for (const store of stores) {
       assert.ok(kinds.includes('artifactUpdate'), kinds.join());
       const statuses = events.flatMap((e) => (e.payload?.$case === 'statusUpdate' ? [e.payload.value] : []));
       assert.equal(statuses.at(-1)?.status?.state, TaskState.TASK_STATE_COMPLETED);
+      // The terminal status is the last event; the whole answer comes just before it.
       const last = events.at(-1)!.payload;
-      assert.equal(last?.$case, 'artifactUpdate');
-      assert.match(JSON.stringify(last), /42/);
+      assert.equal(last?.$case, 'statusUpdate');
+      assert.equal(last?.value.status?.state, TaskState.TASK_STATE_COMPLETED);
+      const before = events.at(-2)!.payload;
+      assert.equal(before?.$case, 'artifactUpdate');
+      assert.equal(before?.value.lastChunk, true);
+      assert.match(JSON.stringify(before), /42/);
     });
 
     it('cancels a running task', async () => {
@@ -261,7 +267,8 @@ for (const store of stores) {
       ))
         second.push(e);
       assert.equal(lastState(second), TaskState.TASK_STATE_COMPLETED);
-      assert.match(JSON.stringify(second.at(-1)), /written again/);
+      assert.equal(second.at(-1)?.payload?.$case, 'statusUpdate');
+      assert.match(JSON.stringify(second.at(-2)), /written again/);
     });
 
     it('posts push notifications to a loopback receiver when the tenant allows private egress', async () => {
@@ -395,7 +402,7 @@ for (const store of stores) {
         config.a2a.root_agent = helper.id;
         const root = await new DefaultAgentCardResolver().resolve(`${s.url}/`);
         assert.equal(root.name, 'Math Helper');
-        assert.equal(root.supportedInterfaces[0]?.url, `${s.url}/a2a/${helper.id}`);
+        assert.equal(root.supportedInterfaces[0]?.url, `${s.url}/a2a/${helper.id}/`);
       } finally {
         s.app.services.policies.set({ tenants: {} });
         config.a2a.root_agent = undefined;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TaskState } from '@a2a-js/sdk';
-import { isFinal, taskState } from '../../src/interop/a2a/task-map.ts';
+import { isFinal, taskState } from '../../src/runtime/a2a/task-map.ts';
 
 describe('A2A task states', () => {
   it('maps every run status one to one, a run waiting on a person as input-required', () => {

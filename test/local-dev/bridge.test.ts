@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Bridge, BridgeError } from '../../src/runtime/local-dev/bridge.ts';
+import { Bridge, BridgeError } from '../../src/runtime/pool/local-dev/bridge.ts';
 import { tempDir } from '../cli/run-cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 

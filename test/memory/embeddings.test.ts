@@ -149,7 +149,12 @@ for (const store of stores) {
           `select used from limit_counters where key like 'b:%:t:tokens:____-__-__'`,
         );
         assert.ok(counter && counter.used > 0, 'the embedding was counted against the budget');
-        policies.set({ tenants: { default: { budgets: { tokens_per_day: counter.used } } } });
+        // Spent, not too small: a budget smaller than one call is refused as exceeds_limit instead.
+        const limit = 1_000 + counter.used;
+        policies.set({ tenants: { default: { budgets: { tokens_per_day: limit } } } });
+        await db.query(`update limit_counters set used = $1 where key like 'b:%:t:tokens:____-__-__'`, [
+          limit,
+        ]);
         const embedded = upstream.inputs;
 
         const refused = (res: TestResponse) => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Spawned, startServe, tempDir } from '../cli/run-cli.ts';
@@ -68,11 +69,18 @@ describe('vector search state in the startup banner and /health', { timeout: 300
     assert.fail(`no vector search line:\n${server.stderr()}`);
   }
 
+  /** /health with the key the first start saved: the components' detail is shown only with a key. */
+  async function healthOf(url: string): Promise<Health> {
+    const { api_key } = JSON.parse(readFileSync(`${tmp.dir}/.agentry/credentials.json`, 'utf8'));
+    const res = await fetch(`${url}/health`, { headers: { authorization: `Bearer ${api_key}` } });
+    return (await res.json()) as Health;
+  }
+
   it('says plainly at start that vector search is off and how to turn it on; on, with which embedder', async () => {
     const off = await startServe(['--data-dir', `${tmp.dir}/off`], { cwd: tmp.dir });
     running.add(off);
     assert.match(await bannerLine(off), /^vector search off: .*full-text only.*AGENTRY_EMBEDDINGS=offline/);
-    const health = (await (await fetch(`${off.url}/health`)).json()) as Health;
+    const health = await healthOf(off.url);
     assert.equal(health.components.vector_search.detail.state, 'off');
     await off.stop();
     running.delete(off);
@@ -83,7 +91,7 @@ describe('vector search state in the startup banner and /health', { timeout: 300
     });
     running.add(on);
     assert.match(await bannerLine(on), /^vector search on \(embedder offline:/);
-    const onHealth = (await (await fetch(`${on.url}/health`)).json()) as Health;
+    const onHealth = await healthOf(on.url);
     assert.equal(onHealth.components.vector_search.detail.state, 'on');
     await on.stop();
     running.delete(on);

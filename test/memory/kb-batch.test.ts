@@ -89,7 +89,46 @@ for (const store of stores) {
         res.body.data.map((d: Item) => d.status),
         ['created', 'failed', 'created'],
       );
-      assert.equal(res.body.data[1].error.code, 'validation_error');
+      // As a JSON body that is not JSON: 400 bad_request, naming the line.
+      assert.equal(res.body.data[1].error.code, 'bad_request');
+      assert.match(res.body.data[1].error.message, /malformed line 2/);
+      assert.equal(await countRows(s, 'documents', kb.id), 2);
+    });
+
+    it("holds each NDJSON line to a JSON body's rules: depth, NUL and lone surrogates, prototype keys", async () => {
+      const kb = await createKb(s, 'batch-ndjson-edges');
+      const nested = (source: string, depth: number) =>
+        `{"source":"${source}","content":"deep","metadata":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+      const lines = [
+        JSON.stringify({ source: 'ok1.md', content: 'first' }),
+        nested('deep5000.md', 5000),
+        nested('deep1000.md', 1000),
+        '{"source":"nul.md","content":"a\\u0000b"}',
+        '{"source":"surrogate.md","content":"a\\ud800b"}',
+        '{"source":"proto.md","content":"p","metadata":{"__proto__":{"admin":true}}}',
+        '{"source":"ctor.md","content":"c","metadata":{"constructor":{"prototype":{"admin":true}}}}',
+        JSON.stringify({ source: 'ok2.md', content: 'second' }),
+      ];
+      const res = await s.request('POST', `/v1/knowledge-bases/${kb.id}/documents`, {
+        body: `${lines.join('\n')}\n`,
+        headers: { 'content-type': 'application/x-ndjson' },
+      });
+      assert.equal(res.status, 200, res.text);
+      const items = res.body.data as Item[];
+      assert.deepEqual(
+        items.map((d) => d.status),
+        ['created', 'failed', 'failed', 'failed', 'failed', 'failed', 'failed', 'created'],
+        res.text.slice(0, 2000),
+      );
+      // The same codes and messages as a JSON body would get, each naming its line.
+      for (const i of [1, 2, 3, 4, 5, 6]) {
+        assert.equal(items[i]!.error?.code, 'bad_request', JSON.stringify(items[i]));
+        assert.match(items[i]!.error!.message, new RegExp(`line ${i + 1}`), JSON.stringify(items[i]));
+      }
+      assert.match(items[1]!.error!.message, /nested deeper than 64 levels/);
+      assert.match(items[2]!.error!.message, /nested deeper than 64 levels/);
+      assert.match(items[3]!.error!.message, /\$\.content holds a NUL character or a lone surrogate/);
+      assert.match(items[4]!.error!.message, /\$\.content holds a NUL character or a lone surrogate/);
       assert.equal(await countRows(s, 'documents', kb.id), 2);
     });
 
@@ -125,8 +164,9 @@ for (const store of stores) {
       assert.equal(text.notice, undefined, 'asking for text is no surprise');
       const health = await s.request('GET', '/health');
       const component = health.body.components.vector_search;
-      assert.equal(component.status, 'ok');
+      assert.equal(component.status, 'off', 'off by choice: neither healthy nor a fault');
       assert.equal(component.detail.state, 'off');
+      assert.match(component.detail.reason, /^off: set AGENTRY_EMBEDDINGS=offline/);
       assert.match(component.detail.how, /AGENTRY_EMBEDDINGS=offline/);
     });
 

@@ -122,15 +122,35 @@ for (const store of stores) {
         assert.equal(first.status, 200, first.text);
         assert.ok(first.body.usage.completion_tokens <= 4, JSON.stringify(first.body.usage));
         assert.equal(first.body.choices[0].finish_reason, 'length');
-        // Without a typical output configured, the default (4096) does not fit: refused up front.
+        // Without a typical output configured, the default (4096) is more than the whole budget: it
+        // can never fit, so it is a 400 saying so, not a 429 to retry once the day is over.
         const unsized = await call('mock/default');
-        assert.equal(unsized.status, 429, unsized.text);
+        assert.equal(unsized.status, 400, unsized.text);
+        assert.equal(unsized.body.error.code, 'exceeds_limit');
+        assert.equal(unsized.headers.get('retry-after'), null);
+        assert.match(
+          unsized.body.error.message,
+          new RegExp(
+            `^tenant default budget tokens_per_day is ${3 * (prompt + 4)}, but this call may use up to ${prompt + 4096} tokens .*it can never fit; lower max_tokens or raise the limit$`,
+          ),
+        );
         // An explicit max_tokens is what is reserved: too big refused, small admitted.
-        assert.equal((await call('persona', { max_tokens: 10_000 })).status, 429);
+        assert.equal((await call('persona', { max_tokens: 10_000 })).status, 400);
         assert.equal((await call('persona', { max_tokens: 4 })).status, 200);
         assert.equal((await call('persona')).status, 200);
-        // Three calls' worth used: the fourth would overspend.
+        // Three calls' worth used: the fourth would overspend, and fits again tomorrow (429).
         assert.equal((await call('persona')).status, 429);
+        // Settled and flushed, the limiter holds exactly what was used; what it holds beyond that (a
+        // slice another process took, calls in flight) shows as reserved beside the usage.
+        await small.app.services.models.flush();
+        const [settled] = (await small.request('GET', '/v1/usage/budgets')).body.data;
+        assert.equal(settled.reserved, 0, JSON.stringify(settled));
+        await small.app.services.db.query(
+          `update limit_counters set used = $1::float8 + 7 where key like 'b:%:t:tokens:____-__-__'`,
+          [settled.used],
+        );
+        const [held] = (await small.request('GET', '/v1/usage/budgets')).body.data;
+        assert.equal(held.reserved, 7, JSON.stringify(held));
       } finally {
         await small.close();
       }

@@ -6,10 +6,10 @@ import { loadPack, shippedPacks } from '../../src/cli/pack-file.ts';
 import { runCli, tempDir } from '../cli/run-cli.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
-const personas = ['companion-dog', 'home-security', 'research-assistant'];
+const personas = ['companion-dog', 'cybersecurity-manager', 'home-security', 'research-assistant'];
 
 describe('template packs: the shipped manifests', () => {
-  it('ships the three persona packs, each with persona, domain and tools knowledge', () => {
+  it("ships the four persona packs (PAGI's use cases), each with persona, domain and tools knowledge", () => {
     assert.deepEqual(shippedPacks(), personas);
     for (const name of personas) {
       const pack = loadPack(name);
@@ -111,7 +111,10 @@ for (const store of stores) {
     it('an unknown pack is a one-line error naming the shipped ones', async () => {
       const r = await runCli(['packs', 'install', 'no-such-pack'], { env });
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /no pack no-such-pack.*companion-dog, home-security, research-assistant/);
+      assert.match(
+        r.stderr,
+        /no pack no-such-pack.*companion-dog, cybersecurity-manager, home-security, research-assistant/,
+      );
     });
 
     const chat = async (pack: string, message: string) => {

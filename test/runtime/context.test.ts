@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ChatMessage } from '../../src/models/types.ts';
-import { fitHistory, omittedMarker } from '../../src/runtime/context.ts';
+import { fitHistory, omittedMarker } from '../../src/runtime/loop/context.ts';
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).join(' ');
 const user = (content: string): ChatMessage => ({ role: 'user', content });

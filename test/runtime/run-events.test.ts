@@ -5,7 +5,7 @@ import type { PgliteDb } from '../../src/db/pglite.ts';
 import { LocalBus } from '../../src/events/bus.ts';
 import { readEvents } from '../../src/events/log.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { Announcer, insertRunEvents, RunEventWriter } from '../../src/runtime/run-events.ts';
+import { Announcer, insertRunEvents, RunEventWriter } from '../../src/runtime/runs/events.ts';
 import { openTestPglite } from '../helpers/pglite-snapshot.ts';
 
 const tenant = '00000000-0000-7000-8000-000000000001';

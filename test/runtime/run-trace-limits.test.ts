@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TRACE_STRING_LIMIT } from '../../src/runtime/trace-value.ts';
+import { TRACE_STRING_LIMIT } from '../../src/runtime/trace/value.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import { createAgent, eventually } from './helpers.ts';
 

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { insertRunEvents } from '../../src/runtime/run-events.ts';
-import { cancelRuns } from '../../src/runtime/run-stop.ts';
+import { insertRunEvents } from '../../src/runtime/runs/events.ts';
+import { cancelRuns } from '../../src/runtime/runs/stop.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import { createAgent, eventually, type SseEvent, sse } from './helpers.ts';
 
@@ -73,6 +73,30 @@ for (const store of stores) {
         tail.events.map((e) => e.event),
         ['result', 'session_end'],
       );
+    });
+
+    it("ends a stream resumed at a finished run's last event, saying it is done", async () => {
+      const chat = await s.request('POST', `/v1/agents/${agent.id}/chat`, {
+        body: { message: 'hi', stream: false },
+      });
+      assert.equal(chat.status, 200, chat.text);
+      const whole = await sse(`${s.url}/v1/runs/${chat.body.run_id}/stream`, { key: s.adminKey });
+      assert.equal(whole.events.at(-1)!.event, 'session_end');
+      for (const after of [whole.events.at(-1)!.id, String(Number(whole.events.at(-1)!.id) + 5)]) {
+        // A stream that never ends fails here rather than holding the test.
+        const resumed = await Promise.race([
+          sse(`${s.url}/v1/runs/${chat.body.run_id}/stream`, {
+            key: s.adminKey,
+            headers: { 'last-event-id': after },
+          }),
+          new Promise<undefined>((resolve) => {
+            setTimeout(() => resolve(undefined), 20_000).unref();
+          }),
+        ]);
+        assert.ok(resumed, `the stream resumed after ${after} ended`);
+        assert.deepEqual(resumed.events, []);
+        assert.equal(resumed.done, true, '[DONE] says it is over');
+      }
     });
 
     it('keeps running when the client goes away, unless it asked for on_disconnect: cancel', async () => {

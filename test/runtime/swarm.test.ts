@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fitContext, TRUNCATION_MARKER } from '../../src/runtime/swarm.ts';
+import { fitContext, TRUNCATION_MARKER } from '../../src/runtime/teams/swarm.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import { waitForStatus } from '../tasks/helpers.ts';
 import { createAgent, sse } from './helpers.ts';

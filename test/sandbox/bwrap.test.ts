@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BwrapBackend } from '../../src/tools/sandbox/bwrap.ts';
 import { detectCgroups } from '../../src/tools/sandbox/cgroup.ts';
@@ -89,6 +91,26 @@ describe('bwrap backend', () => {
     const r = await run('(sleep 60 &) ; echo started');
     assert.equal(r.stdout, 'started\n');
     assert.deepEqual(ownSandboxGroups(), [], 'every sandbox control group is removed');
+  });
+
+  it("shows its processes nothing of the server's environment, working directory or host paths", async () => {
+    // A host folder bound in, as an MCP server's files are: its host path must not show inside.
+    const hostDir = mkdtempSync(path.join(tmpdir(), 'agentry-bound-host-'));
+    const sandbox = await backend.acquire({ binds: [{ host: hostDir, sandbox: '/srv/tool' }] });
+    try {
+      const r = await backend.execute(sandbox, {
+        code: 'for p in /proc/[0-9]*; do echo "== $p"; tr "\\0" " " < $p/cmdline; echo; tr "\\0" " " < $p/environ; echo; done; echo "init-env=$(wc -c < /proc/1/environ)"',
+      });
+      assert.equal(r.exit_code, 0, r.stderr);
+      assert.match(r.stdout, /^== \/proc\/1$/m, 'pid 1 (the sandbox init) is listed');
+      assert.ok(!r.stdout.includes(process.cwd()), `the server's working directory shows:\n${r.stdout}`);
+      assert.ok(!r.stdout.includes(hostDir), `a bound host path shows:\n${r.stdout}`);
+      assert.doesNotMatch(r.stdout, /--ro-bind|--seccomp|--uid/, "bubblewrap's options are not shown");
+      assert.match(r.stdout, /init-env=0$/m, 'the init process has an empty environment');
+    } finally {
+      await backend.release(sandbox);
+      rmSync(hostDir, { recursive: true, force: true });
+    }
   });
 
   it(`reports its limit mode (${detectCgroups().mode}) and layers`, () => {

@@ -66,7 +66,14 @@ export async function readSse(
   headers: Record<string, string>,
   max = 1000,
 ): Promise<{ status: number; events: Array<{ id: string; event: string; data: Record<string, unknown> }> }> {
-  const res = await fetch(url, { headers });
+  return readEvents(await fetch(url, { headers }), max);
+}
+
+/** The events of an SSE response already opened (its headers in), to its end or `max` events. */
+export async function readEvents(
+  res: Response,
+  max = 1000,
+): Promise<{ status: number; events: Array<{ id: string; event: string; data: Record<string, unknown> }> }> {
   const events: Array<{ id: string; event: string; data: Record<string, unknown> }> = [];
   if (!res.body || res.status !== 200) return { status: res.status, events };
   const decoder = new TextDecoder();

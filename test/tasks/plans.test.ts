@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Queryable } from '../../src/db/db.ts';
 import { newId } from '../../src/db/ids.ts';
+import { claimBatch } from '../../src/tasks/claim.ts';
+import { completeTasks } from '../../src/tasks/complete.ts';
 import { enqueueMany } from '../../src/tasks/enqueue.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
@@ -87,6 +90,37 @@ for (const store of stores) {
         `select count(*)::int as n from tasks where status = 'completed'`,
       );
       assert.equal(done!.n, 10);
+    });
+
+    it('claims and completes through the whole statements the worker sends, touching few blocks', async () => {
+      const { db } = s.app.services;
+      const pages = await tablePages();
+      // Runs each statement it is given under EXPLAIN ANALYZE and keeps the blocks its plan touched:
+      // the functions' work and whatever joins the statement wraps around them.
+      const blocks: number[] = [];
+      const explaining: Queryable = {
+        query: async <R>(sql: string, params?: readonly unknown[]) => {
+          const [row] = await db.query<{ 'QUERY PLAN': [{ Plan: Record<string, number> }] }>(
+            `explain (analyze, buffers, format json) ${sql}`,
+            params,
+          );
+          const plan = row!['QUERY PLAN'][0].Plan;
+          blocks.push(plan['Shared Hit Blocks']! + plan['Shared Read Blocks']!);
+          return [] as R[];
+        },
+        exec: (sql) => db.exec(sql),
+      };
+      const options = { owner: 'whole', limit: 5, leaseSeconds: 30, tenantMaxRunning: 0 };
+      await claimBatch(explaining, { ...options, owner: 'warm-up-whole' });
+      await claimBatch(explaining, options);
+      const claimBlocks = blocks.at(-1)!;
+      assert.ok(claimBlocks < pages / 2, `a claim of 5 touched ${claimBlocks} blocks of ${pages}`);
+      const { tasks } = await claimBatch(db, { ...options, owner: 'whole-2' });
+      assert.equal(tasks.length, 5);
+      const done = tasks.map((t) => ({ ...t, result: {}, summary: null, durationMs: 1 }));
+      await completeTasks(explaining, 'whole-2', done);
+      const completeBlocks = blocks.at(-1)!;
+      assert.ok(completeBlocks < pages / 2, `a completion of 5 touched ${completeBlocks} blocks of ${pages}`);
     });
 
     it('holds a lease exactly while a task is in progress', async () => {

@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { registerBuiltinTools } from '../../src/tools/builtins/index.ts';
+import { registerBuiltinTools } from '../../src/tools/builtins/registry.ts';
 import { ToolRegistry } from '../../src/tools/registry.ts';
 import { Workspace } from '../../src/tools/workspace.ts';
 

@@ -7,7 +7,7 @@ import { HealthRegistry } from '../../src/observability/health.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { McpConnection, McpUnavailableError } from '../../src/tools/mcp/connection.ts';
 import type { McpServerRow } from '../../src/tools/mcp/schema.ts';
-import { SandboxService } from '../../src/tools/sandbox/service.ts';
+import { SandboxService } from '../../src/tools/sandbox/sandbox.ts';
 
 const row: McpServerRow = {
   id: '00000000-0000-7000-8000-000000000001',

@@ -231,7 +231,7 @@ for (const store of stores) {
         /^dead__anything is temporarily disabled after repeated failures/,
       );
       // /health shows the MCP component degraded (amber, still 200), naming the open breaker.
-      const health = await s.request('GET', '/health', { key: null });
+      const health = await s.request('GET', '/health');
       assert.equal(health.status, 200, health.text);
       assert.equal(health.body.components.mcp.status, 'degraded');
       assert.equal(health.body.overall, 'amber');
@@ -239,12 +239,12 @@ for (const store of stores) {
         health.body.components.mcp.detail.open_breakers.some((b: string) => b.includes('dead__anything')),
         health.text,
       );
-      // And per server: `mcp:dead` is the degraded one, `mcp:web1` (reachable) stays ok.
-      assert.equal(health.body.components['mcp:dead'].status, 'degraded', health.text);
-      assert.deepEqual(health.body.components['mcp:dead'].detail, {
-        transport: 'http',
-        open_breakers: ['dead__anything'],
-      });
+      // And per server: `mcp:dead` is down (red: unreachable) with why, `mcp:web1` (reachable) stays ok.
+      assert.equal(health.body.components['mcp:dead'].status, 'down', health.text);
+      const deadDetail = health.body.components['mcp:dead'].detail;
+      assert.equal(deadDetail.transport, 'http');
+      assert.deepEqual(deadDetail.open_breakers, ['dead__anything']);
+      assert.match(deadDetail.reason, /^unreachable: MCP server dead is unreachable/);
       assert.equal(health.body.components['mcp:web1'].status, 'ok', health.text);
       // An agent naming its tools still chats: the tools are not offered, and the system event says so.
       const agent = await createAgent(s, { name: 'mcp-dead-user', tools: ['dead__anything'] });

@@ -3,8 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { registerBuiltinTools } from '../../src/tools/builtins/index.ts';
+import { testConfig } from '../../src/config/config.ts';
+import { builtinTools, registerBuiltinTools } from '../../src/tools/builtins/registry.ts';
 import { ToolRegistry } from '../../src/tools/registry.ts';
+import type { EgressProxy } from '../../src/tools/sandbox/egress-proxy.ts';
+import type { SandboxService } from '../../src/tools/sandbox/sandbox.ts';
 import { ToolError } from '../../src/tools/types.ts';
 import { Workspace } from '../../src/tools/workspace.ts';
 
@@ -126,5 +129,30 @@ describe('tool registry', () => {
       ok: false,
       error: 'unknown time zone: Mars/Olympus (use an IANA name such as "America/New_York")',
     });
+  });
+
+  it('makes each built-in tool under its registry name, a placeholder or nothing where its part is missing', () => {
+    // The factories only keep what they are given until a call: nothing here is called.
+    const full = {
+      sandbox: { service: {} as SandboxService, timeoutMs: 1000 },
+      egress: { proxy: {} as EgressProxy, config: testConfig().egress },
+      ops: {
+        db: {} as never,
+        health: async () => ({ status: 'green', components: {} }),
+        recentTasks: async () => [],
+      },
+    };
+    for (const [name, make] of Object.entries(builtinTools)) {
+      assert.equal(make(full)?.name, name, `${name} with every part`);
+      const bare = make({});
+      if (bare) assert.equal(bare.name, name, `${name} bare`);
+    }
+    // A bare registry has the placeholders and the tools that need nothing, in the registry's order.
+    assert.deepEqual(
+      registerBuiltinTools(new ToolRegistry({ defaultTimeoutMs: 1 })).names(),
+      Object.keys(builtinTools).filter(
+        (n) => !['run_javascript', 'read_journal', 'system_health', 'recent_tasks'].includes(n),
+      ),
+    );
   });
 });

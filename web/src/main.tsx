@@ -2,10 +2,11 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
-import { App, preloadPage } from './App';
-import { RequireSignIn } from './auth';
-import { prefetchTrace } from './ops/trace-query';
-import './styles.css';
+import { App } from './app/App';
+import { preloadPage } from './app/load-page';
+import { RequireSignIn } from './app/SignIn';
+import { prefetchTrace } from './features/runs/queries';
+import './app/styles.css';
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { staleTime: 5_000, refetchOnWindowFocus: true, retry: 1 } },

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AgentService } from '../../agents/agents.ts';
 import type { Agent } from '../../agents/schema.ts';
 import { AppError } from '../../errors.ts';
-import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
+import { actorOf, principalOf, viewerOf } from '../caller.ts';
 
 /**
  * The agent a compatibility call runs on: the one it names (id or name), else the configured

@@ -1,26 +1,36 @@
-import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../app.ts';
-import { compatEnabled } from '../../config/config.ts';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { type CompatFamily, compatEnabled, compatFamilies, runOwner } from '../../config/compat-config.ts';
+import type { Services } from '../services.ts';
 import { isaRoutes } from './isa.ts';
 import { isaPoolRoutes } from './isa-pools.ts';
 import { isaTeamRoutes } from './isa-teams.ts';
 import { pagiRoutes } from './pagi.ts';
+import { pagiBffRoutes } from './pagi-bff.ts';
 import { somaRoutes } from './soma.ts';
 import { zaharaRoutes } from './zahara.ts';
 import { zoraRoutes } from './zora.ts';
 
+type CompatRoutes = (services: Services) => FastifyPluginAsync;
+
 /**
- * The earlier systems' HTTP contracts, one file per family, each a thin translation onto the same
- * services the /v1 routes call. Each family is switched by `compat.<family>` (see config).
+ * The earlier systems' HTTP contracts, each family's route files by its name in `compatFamilies`
+ * (config/compat-config.ts, where its switch comes from): thin translations onto the same services
+ * the /v1 routes call. Adding a family: its file(s) here, its name there, its entry below.
  */
+const families = {
+  isa: [isaRoutes, isaTeamRoutes, isaPoolRoutes],
+  zahara: [zaharaRoutes],
+  zora: [zoraRoutes],
+  soma: [somaRoutes],
+  pagi: [pagiRoutes, pagiBffRoutes],
+} satisfies Record<CompatFamily, CompatRoutes[]>;
+
+/** Registers the routes of every family switched on (`compat.<family>`). */
 export async function registerCompat(app: FastifyInstance, services: Services): Promise<void> {
-  if (compatEnabled(services.config, 'isa')) {
-    await app.register(isaRoutes(services));
-    await app.register(isaTeamRoutes(services));
-    await app.register(isaPoolRoutes(services));
+  // A path two families define goes to the one the config names; a bad choice stops the start here.
+  runOwner(services.config);
+  for (const family of compatFamilies) {
+    if (!compatEnabled(services.config, family)) continue;
+    for (const routes of families[family]) await app.register(routes(services));
   }
-  if (compatEnabled(services.config, 'zahara')) await app.register(zaharaRoutes(services));
-  if (compatEnabled(services.config, 'zora')) await app.register(zoraRoutes(services));
-  if (compatEnabled(services.config, 'soma')) await app.register(somaRoutes(services));
-  if (compatEnabled(services.config, 'pagi')) await app.register(pagiRoutes(services));
 }

@@ -12,16 +12,18 @@ import {
 
 /**
  * isA's `env` values onto Agentry's agent environments: `in_process` and `cloud_shared` (isA's name
- * for its SDK called in process) are the loop here; `cloud_pool` is Agentry's own `cloud_pool` (the
- * loop, holding a sandbox of the tools' warm pool for the run, as isA took a VM of its warm pool);
- * `deployment` is a local-dev agent (`pool`). `cloud_shared` reads back as `in_process`.
+ * for its SDK called in process, kept as written) are the loop here; `cloud_pool` is Agentry's own
+ * `cloud_pool` (the loop, holding a sandbox of the tools' warm pool for the run, as isA took a VM of
+ * its warm pool); `deployment` is a local-dev agent (`pool`); `multi_agent` answers with the
+ * multi-agent spec its `multi_spec_id` names, as isA's MultiAgentRunner did.
  */
-const isaEnvs = ['in_process', 'cloud_shared', 'cloud_pool', 'deployment'] as const;
+const isaEnvs = ['in_process', 'cloud_shared', 'cloud_pool', 'deployment', 'multi_agent'] as const;
 const agentEnvOf = {
   in_process: 'in_process',
-  cloud_shared: 'in_process',
+  cloud_shared: 'cloud_shared',
   cloud_pool: 'cloud_pool',
   deployment: 'pool',
+  multi_agent: 'multi_agent',
 } as const;
 /** An agent's environment as isA names it; environments isA has no name for show as Agentry's. */
 const isaEnvOf = (env: AgentEnv): string => (env === 'pool' ? 'deployment' : env);
@@ -38,6 +40,8 @@ const configFields = {
   /** Agentry's: `private` (its owner and the tenant's admins), `tenant`, `public` (published to A2A). */
   visibility: z.enum(visibilities),
   metadata: z.record(z.string(), z.unknown()),
+  /** The multi-agent spec an `env: multi_agent` config runs (`/api/v1/agents/multi-specs`). */
+  multi_spec_id: z.uuid().nullable(),
 };
 export const createConfig = z
   .object({
@@ -65,6 +69,7 @@ export const configView = z.object({
   template_id: z.string().nullable(),
   metadata: z.record(z.string(), z.unknown()),
   owner_id: z.string().nullable(),
+  multi_spec_id: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -96,6 +101,7 @@ export const viewConfig = (a: Agent) => ({
   template_id: a.template_id,
   metadata: a.metadata,
   owner_id: a.owner,
+  multi_spec_id: a.multi_agent_id,
   created_at: a.created_at,
   updated_at: a.updated_at,
 });
@@ -117,9 +123,10 @@ export const viewTemplate = (t: Template) => ({
  * rest. `metadata` is the client's own, kept exactly as sent.
  */
 export function toAgentFields(body: z.infer<typeof updateConfig>) {
-  const { model_id, env, ...rest } = body;
+  const { model_id, env, multi_spec_id, ...rest } = body;
   return {
     ...rest,
+    ...(multi_spec_id === undefined ? {} : { multi_agent_id: multi_spec_id }),
     ...(model_id === undefined ? {} : { model: model_id }),
     ...(env === undefined ? {} : { env: agentEnvOf[env] }),
   };

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { AppError } from '../../errors.ts';
-import type { Instance, InstanceType } from '../../runtime/pool-instances.ts';
-import { principalOf, viewerOf } from '../plugins/auth.ts';
-import { callerOf, replyWithRun } from '../routes/chat.ts';
+import type { Instance, InstanceType } from '../../runtime/pool/pool-instances.ts';
+import { callerOf, principalOf, viewerOf } from '../caller.ts';
 import { authErrors, errorResponse } from '../routes/common.ts';
+import { replyWithRun } from '../run-reply.ts';
+import type { Services } from '../services.ts';
 import { agentFor } from './default-agent.ts';
 import { isaAnswer, isaResult } from './run-answers.ts';
 
@@ -96,7 +96,7 @@ export const isaPoolRoutes =
       status,
       agent_config_id: i.agentId,
       agent_name: i.agentName,
-      session_id: i.sessionId ?? null,
+      session_id: i.sessionKey ?? i.sessionId ?? null,
       acquired_at: i.acquiredAt.toISOString(),
       last_used_at: i.lastUsedAt.toISOString(),
       idle_timeout_seconds: idleSeconds,
@@ -135,13 +135,16 @@ export const isaPoolRoutes =
       return handle;
     };
 
-    // Operator counts across tenants, so admin only, as /v1/pools/:type/stats.
+    // Public, as isA's pool manager has it (its E2E script asks without credentials): four counts of
+    // the server's own sandboxes, no tenant's data. Agentry's /v1/pools/:type/stats, with more
+    // detail, stays admin only.
     app.get(
       '/api/v1/pools/:type/stats',
       {
-        config: { auth: 'admin' },
+        config: { auth: 'public' },
         schema: {
           tags,
+          security: [],
           summary: 'isA pool manager: warm pool statistics (agent, custom_agent); held instances count busy',
           params: typeParams,
           response: {
@@ -231,6 +234,7 @@ export const isaPoolRoutes =
             agentId: agent.id,
             agentName: agent.name,
             sessionId,
+            ...(b.session_id && { sessionKey: b.session_id }),
             release: held.release,
           });
           return show(instance, 'acquired');
@@ -265,7 +269,7 @@ export const isaPoolRoutes =
           },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const { action, params } = req.body;
         return use(req, req.params.type, req.params.instance_id, async (i) => {
           if (action === 'reset') poolInstances.setSession(i.id, undefined);
@@ -276,8 +280,15 @@ export const isaPoolRoutes =
               action,
               state: show(poolInstances.get(i.type, i.id, i.tenantId, i.holder), 'held'),
             };
-          const answer = await isaResult(await start(req, i, params, false));
-          return { success: answer.response.success, instance_id: i.id, action, ...answer };
+          const answer = await isaResult(await start(req, i, params, false), reply);
+          const key = poolInstances.get(i.type, i.id, i.tenantId, i.holder).sessionKey;
+          return {
+            success: answer.response.success,
+            instance_id: i.id,
+            action,
+            ...answer,
+            session_id: key ?? answer.session_id,
+          };
         });
       },
     );

@@ -2,12 +2,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { multiAgentSchema, updateMultiAgentBody } from '../../agents/schema.ts';
-import type { Services } from '../../app.ts';
 import { pageQuery } from '../../db/page.ts';
 import { AppError } from '../../errors.ts';
-import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
-import { callerOf, replyWithRun } from '../routes/chat.ts';
+import { actorOf, callerOf, principalOf, viewerOf } from '../caller.ts';
 import { authErrors } from '../routes/common.ts';
+import { replyWithRun } from '../run-reply.ts';
+import type { Services } from '../services.ts';
+import { viewConfig } from './isa-configs.ts';
 import { isaAnswer, isaResult } from './run-answers.ts';
 
 /**
@@ -23,6 +24,8 @@ const runBody = z
     message: z.string().min(1).max(200_000),
     entry_agent_override: z.string().min(1).max(200).optional(),
     session_id: z.uuid().optional(),
+    /** Server-Sent Events instead of one JSON answer (`/swarm/stream` always streams). */
+    stream: z.boolean().optional(),
   })
   .strict();
 
@@ -102,7 +105,7 @@ export const isaTeamRoutes =
       },
     );
 
-    const team = (path: string, summary: string, stream: boolean, kind?: 'dag') =>
+    const team = (path: string, summary: string, streamByDefault: boolean, kind?: 'dag') =>
       app.post(
         path,
         {
@@ -111,12 +114,13 @@ export const isaTeamRoutes =
             tags,
             summary,
             body: runBody,
-            produces: stream ? ['text/event-stream'] : ['application/json'],
+            produces: streamByDefault ? ['text/event-stream'] : ['application/json', 'text/event-stream'],
             response: { 200: isaAnswer, ...authErrors },
           },
         },
         async (req, reply) => {
           const { tenantId } = principalOf(req);
+          const stream = streamByDefault || req.body.stream === true;
           const spec = await multiAgents.get(tenantId, req.body.spec_id);
           if (kind && spec.kind !== kind)
             throw new AppError('unprocessable', `spec ${spec.name} is a ${spec.kind}, not a ${kind}`);
@@ -140,12 +144,21 @@ export const isaTeamRoutes =
           });
           if (stream)
             return replyWithRun(runtime, req, reply, handle, { stream: true, on_disconnect: 'continue' });
-          return isaResult(handle);
+          return isaResult(handle, reply);
         },
       );
-    team('/api/v1/agents/swarm', 'isA: run a swarm (or any multi-agent spec) and answer as JSON', false);
+    team(
+      '/api/v1/agents/swarm',
+      'isA: run a swarm (or any multi-agent spec): JSON, or Server-Sent Events with stream true',
+      false,
+    );
     team('/api/v1/agents/swarm/stream', 'isA: run a swarm, streamed as Server-Sent Events', true);
-    team('/api/v1/agents/swarm/dag', 'isA: run a DAG spec and answer as JSON', false, 'dag');
+    team(
+      '/api/v1/agents/swarm/dag',
+      'isA: run a DAG spec: JSON, or its node events as Server-Sent Events with stream true',
+      false,
+      'dag',
+    );
 
     app.post(
       '/api/v1/agents/generate',
@@ -166,7 +179,9 @@ export const isaTeamRoutes =
           actorOf(req),
           { owner: principalOf(req).userId },
         );
-        return { ...out, agent: out.agents[0] ?? null, multi_spec: out.multi_agent };
+        // isA's config shape (`model_id`, `env` as isA names it), as its other routes answer.
+        const configs = out.agents.map(viewConfig);
+        return { ...out, agents: configs, agent: configs[0] ?? null, multi_spec: out.multi_agent };
       },
     );
   };

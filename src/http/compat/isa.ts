@@ -3,10 +3,10 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { scaffoldZip } from '../../agents/local-dev/scaffold.ts';
 import { type Agent, agentName } from '../../agents/schema.ts';
-import type { Services } from '../../app.ts';
-import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
-import { callerOf, replyWithRun } from '../routes/chat.ts';
+import { actorOf, callerOf, principalOf, viewerOf } from '../caller.ts';
 import { agentParams, authErrors } from '../routes/common.ts';
+import { replyWithRun } from '../run-reply.ts';
+import type { Services } from '../services.ts';
 import { agentFor } from './default-agent.ts';
 import {
   configView,
@@ -17,7 +17,7 @@ import {
   viewConfig,
   viewTemplate,
 } from './isa-configs.ts';
-import { isaAnswer, isaResult } from './run-answers.ts';
+import { announceModel, isaAnswer, isaResult } from './run-answers.ts';
 
 /**
  * isA's agent service contract (reference: isa-agent-creation.md), first part: templates, agent
@@ -53,7 +53,7 @@ const queryBody = z
 const tags = ['compat: isa'];
 
 export const isaRoutes =
-  ({ agents, templates, runtime, sessions, deployments, config }: Services): FastifyPluginAsync =>
+  ({ agents, templates, runtime, sessions, deployments, config, models }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -216,9 +216,11 @@ export const isaRoutes =
         const b = req.body;
         const agent = await agents.resolve(principalOf(req).tenantId, b.agent_config_id, viewerOf(req));
         const handle = await start(req, agent, b.message, b.session_id, b.stream);
-        if (b.stream)
+        if (b.stream) {
+          announceModel(reply, models.catalog, agent.model);
           return replyWithRun(runtime, req, reply, handle, { stream: true, on_disconnect: 'continue' });
-        return isaResult(handle);
+        }
+        return isaResult(handle, reply);
       },
     );
 
@@ -233,11 +235,11 @@ export const isaRoutes =
           response: { 200: isaAnswer, ...authErrors },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const b = req.body;
         // No agent named: the configured default, made on first use, as the other families do.
         const agent = await agentFor(agents, req, b.agent_config_id, config.compat.default_agent);
-        return isaResult(await start(req, agent, (b.query ?? b.message)!, b.session_id, false));
+        return isaResult(await start(req, agent, (b.query ?? b.message)!, b.session_id, false), reply);
       },
     );
 

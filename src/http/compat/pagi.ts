@@ -3,16 +3,16 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
+import { runOwner } from '../../config/compat-config.ts';
 import { AppError } from '../../errors.ts';
 import { type Actor, writeJournal } from '../../events/journal.ts';
-import type { SandboxType } from '../../tools/sandbox/service.ts';
+import type { SandboxType } from '../../tools/sandbox/sandbox.ts';
 import { SandboxRefusal } from '../../tools/sandbox/types.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
-import { callerOf } from '../routes/chat.ts';
+import { actorOf, callerOf, principalOf } from '../caller.ts';
 import { authErrors, errorResponse } from '../routes/common.ts';
+import type { Services } from '../services.ts';
 import { agentFor } from './default-agent.ts';
-import { completedText } from './run-answers.ts';
+import { completedText, resultWithin } from './run-answers.ts';
 
 /**
  * PAGI's planner and sandbox contract (reference: pagi-chat-desktop.md). `POST /plan {prompt,
@@ -48,8 +48,9 @@ const sandboxTools: Record<string, { type: SandboxType; code?: string }> = {
 };
 
 export const PAGI_CHANNEL = 'pagi_notifications';
+export const PAGI_CREDENTIAL = 'X-API-Key: <API key> (or Authorization: Bearer <API key>)';
 const tags = ['compat: pagi'];
-const errors = { ...authErrors, 409: errorResponse };
+const errors = { ...authErrors, 409: errorResponse, 504: errorResponse };
 
 export const pagiRoutes =
   ({ runtime, agents, sessions, sandboxes, bus, config, db, log }: Services): FastifyPluginAsync =>
@@ -68,6 +69,12 @@ export const pagiRoutes =
       req.pagiTraceId = traceId;
       reply.header('x-trace-id', traceId);
     });
+    // PAGI's planner took no credential unless PAGI_API_KEY was set: so in dev auth mode on loopback.
+    const planAccess = {
+      auth: 'write' as const,
+      devWithoutCredentials: config.compat.pagi_api_key === undefined,
+      credentialHint: PAGI_CREDENTIAL,
+    };
     const actor = (req: FastifyRequest): Actor => ({ ...actorOf(req), traceId: req.pagiTraceId });
 
     const notify = async (message: Record<string, unknown>) => {
@@ -100,7 +107,12 @@ export const pagiRoutes =
         multitask: 'enqueue',
         on_disconnect: 'continue',
       });
-      const result = await handle.result();
+      const result = await resultWithin(
+        runtime,
+        tenantId,
+        handle,
+        config.compat.pagi_request_timeout_seconds,
+      );
       const ok = result.status === 'completed';
       await writeJournal(db, actor(req), {
         action: ok ? 'pagi.plan.completed' : 'pagi.plan.failed',
@@ -127,30 +139,30 @@ export const pagiRoutes =
       run_id: z.string(),
       trace_id: z.string(),
     });
-    app.post(
-      '/plan',
-      {
-        config: { auth: 'write' },
-        schema: {
-          tags,
-          summary: 'PAGI planner: run the agent loop in a client-named session',
-          body: planBody,
-          response: { 200: planAnswer, ...errors },
+    const planner = (path: string, summary: string, operationId: string) =>
+      app.post(
+        path,
+        {
+          config: planAccess,
+          schema: { tags, summary, operationId, body: planBody, response: { 200: planAnswer, ...errors } },
         },
-      },
-      async (req) => {
-        const r = await plan(req, req.body);
-        return { result: r.text, session_id: r.sessionId, run_id: r.runId, trace_id: req.pagiTraceId };
-      },
-    );
+        async (req) => {
+          const r = await plan(req, req.body);
+          return { result: r.text, session_id: r.sessionId, run_id: r.runId, trace_id: req.pagiTraceId };
+        },
+      );
+    planner('/plan', 'PAGI planner: run the agent loop in a client-named session', 'pagiRunPlanner');
+    // Zahara's runtime defines `/run` too: one family serves it per deployment (compat.run_owner).
+    if (runOwner(config) === 'pagi') planner('/run', "PAGI planner: /plan's alias", 'pagiRunPlannerAlias');
 
     app.post(
       '/api/v1/plan',
       {
-        config: { auth: 'write' },
+        config: planAccess,
         schema: {
           tags,
           summary: 'PAGI agent: generate a plan',
+          operationId: 'pagiGeneratePlan',
           body: planBody,
           response: {
             200: z.object({

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { AppError, notFound } from '../../errors.ts';
 import type { Task } from '../../tasks/schema.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import { actorOf, principalOf } from '../caller.ts';
 import { authErrors, errorResponse } from '../routes/common.ts';
+import type { Services } from '../services.ts';
 import { agentFor } from './default-agent.ts';
 
 /**
@@ -25,6 +25,8 @@ const delegateBody = z
     title: z.string().min(1).max(500).optional(),
     description: z.string().max(100_000).optional(),
     payload: z.record(z.string(), z.unknown()).default({}),
+    /** The client's own record of the task, kept with it (in its payload, as `metadata`) and shown on every poll. */
+    metadata: z.record(z.string(), z.unknown()).optional(),
     callback_url: z
       .url({ protocol: /^https?$/ })
       .max(2000)
@@ -59,9 +61,16 @@ const delegation = z.object({
   status: z.enum(['queued', 'running', 'completed', 'failed']),
   result: z.unknown(),
   error: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });
+
+/** The task's metadata, where a delegation put it. */
+function metadataOf(payload: unknown): Record<string, unknown> | null {
+  const m = (payload as { metadata?: unknown } | null)?.metadata;
+  return m && typeof m === 'object' && !Array.isArray(m) ? (m as Record<string, unknown>) : null;
+}
 
 const tags = ['compat: soma'];
 const errors = { ...authErrors, 409: errorResponse };
@@ -95,6 +104,7 @@ export const somaRoutes =
       status: somaStatus[t.status],
       result: t.result,
       error: t.error_message,
+      metadata: metadataOf(t.payload),
       created_at: t.created_at,
       updated_at: t.updated_at,
     });
@@ -106,6 +116,7 @@ export const somaRoutes =
         schema: {
           tags,
           summary: 'SomaAgent01: delegate a task (queued)',
+          operationId: 'somaDelegateTask',
           body: delegateBody,
           response: { 200: delegation, ...errors },
         },
@@ -113,6 +124,8 @@ export const somaRoutes =
       async (req) => {
         const tenantId = tenantOf(req);
         const b = req.body;
+        if (b.metadata && b.payload.metadata !== undefined)
+          throw new AppError('validation_error', 'send metadata or payload.metadata, not both');
         const agent = await agentFor(agents, req, b.agent, config.compat.default_agent);
         const { task } = await tasks.create(
           tenantId,
@@ -121,7 +134,7 @@ export const somaRoutes =
             task_type: b.task_type,
             title: b.title ?? `delegated ${b.task_type}`,
             description: b.description,
-            payload: b.payload,
+            payload: b.metadata ? { ...b.payload, metadata: b.metadata } : b.payload,
             callback_url: b.callback_url,
             idempotency_key: b.task_id,
           },

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
-import { callerOf } from '../routes/chat.ts';
+import { runOwner } from '../../config/compat-config.ts';
+import { callerOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { agentFor } from './default-agent.ts';
 import { familyErrors } from './error-shape.ts';
-import { completedText } from './run-answers.ts';
+import { completedText, resultWithin } from './run-answers.ts';
 
 /**
  * Zahara's gateway and runtime contract (reference: zahara-runtime.md). `POST /execute` with
@@ -19,6 +20,8 @@ const body = z
   .object({
     task: z.string().min(1).max(200_000),
     parameters: z.record(z.string(), z.unknown()).default({}),
+    /** Zahara's per-request agent timeout, in seconds: past it the run is cancelled and the call answers 504. */
+    timeout: z.number().positive().max(3600).optional(),
   })
   .strict();
 
@@ -39,6 +42,7 @@ const zaharaError = z.object({
 });
 
 const service = 'agentry';
+const credentialHint = 'X-API-Key: <API key> (or Authorization: Bearer <API key>)';
 const contextKey = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 export const zaharaRoutes =
@@ -67,7 +71,8 @@ export const zaharaRoutes =
         multitask: 'reject',
         on_disconnect: 'continue',
       });
-      const output = completedText(handle, await handle.result(), 'conflict');
+      const result = await resultWithin(runtime, callerOf(req).tenantId, handle, input.timeout);
+      const output = completedText(handle, result, 'conflict');
       return {
         output,
         request_id: req.id,
@@ -82,19 +87,34 @@ export const zaharaRoutes =
       tags: ['compat: zahara'],
       summary,
       body,
-      response: { 200: answer, 400: zaharaError, 401: zaharaError, 404: zaharaError, 502: zaharaError },
+      response: {
+        200: answer,
+        400: zaharaError,
+        401: zaharaError,
+        404: zaharaError,
+        429: zaharaError,
+        502: zaharaError,
+        503: zaharaError,
+        504: zaharaError,
+      },
     });
     app.post(
       '/execute',
       {
-        config: { auth: 'write' },
+        config: { auth: 'write', credentialHint },
         schema: schema('Zahara gateway: run a task on the default (or named) agent'),
       },
       async (req, reply) => execute(req, reply, req.body),
     );
+    // `/run` is also PAGI's alias of `/plan`: one family serves it per deployment (compat.run_owner).
+    if (runOwner(config) !== 'zahara') return;
     app.post(
       '/run',
-      { config: { auth: 'write' }, schema: schema('Zahara runtime: run a task (Agentry as a runtime)') },
+      {
+        // Zahara's runtimes took X-Request-Id alone: so does this one in dev auth mode on loopback.
+        config: { auth: 'write', devWithoutCredentials: true, credentialHint },
+        schema: schema('Zahara runtime: run a task (Agentry as a runtime)'),
+      },
       async (req, reply) => execute(req, reply, req.body),
     );
   };

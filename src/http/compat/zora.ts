@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { pageFields } from '../../db/page.ts';
 import type { Task } from '../../tasks/schema.ts';
-import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
+import { actorOf, principalOf, viewerOf } from '../caller.ts';
 import { authErrors } from '../routes/common.ts';
+import type { Services } from '../services.ts';
 
 /**
  * ZORA's Workers API (reference: zora-agent-runtime.md): `GET|POST /api/agents/tasks` and
@@ -58,6 +58,15 @@ const createBody = z
 const tags = ['compat: zora'];
 const errors = authErrors;
 
+/**
+ * The user id in a task's `created_by`, as ZORA shows it: `user:alice` (a JWT's subject or a key
+ * made for alice) and `dev:alice` are `alice`; a key of no user or the system is no user (null).
+ */
+function userOf(createdBy: string | null): string | null {
+  const m = createdBy ? /^(?:user|dev):(.+)$/.exec(createdBy) : null;
+  return m ? m[1]! : null;
+}
+
 export const zoraRoutes =
   ({ tasks, agents }: Services): FastifyPluginAsync =>
   async (fastify) => {
@@ -93,7 +102,7 @@ export const zoraRoutes =
         error_message: t.status === 'cancelled' ? (t.error_message ?? 'cancelled') : t.error_message,
         started_at: t.started_at,
         completed_at: t.completed_at,
-        created_by_user_id: t.created_by,
+        created_by_user_id: userOf(t.created_by),
         created_at: t.created_at,
         updated_at: t.updated_at,
       }));
@@ -163,10 +172,12 @@ export const zoraRoutes =
         const { tenantId } = principalOf(req);
         const { agent_id, description, payload, ...rest } = req.body;
         const agent = await agents.resolve(tenantId, agent_id, viewerOf(req));
+        // ZORA records the user who asked: the credential's user where it has one, not the key.
+        const { userId } = principalOf(req);
         const { task } = await tasks.create(
           tenantId,
           { ...rest, agent_id: agent.id, description: description ?? undefined, payload: payload ?? {} },
-          actorOf(req),
+          { ...actorOf(req), ...(userId && !userId.startsWith('key:') && { actor: userId }) },
         );
         const [shown] = await view(req, [task]);
         return reply.code(201).send(shown!);

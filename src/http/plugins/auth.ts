@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../auth/authenticator.ts';
-import { viewerOf as ownershipViewer, type Viewer } from '../../auth/ownership.ts';
 import { hasScope, isRoot, type Principal, type Scope } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
-import type { Actor } from '../../events/journal.ts';
+import { isLoopbackBind } from './host-guard.ts';
 
 export type RouteAuth = Scope | 'public' | 'optional';
 
@@ -16,6 +15,14 @@ declare module 'fastify' {
     auth?: RouteAuth;
     /** Only the root tenant's admins and internal services (tenant management). */
     root?: boolean;
+    /**
+     * An earlier system's route its documents call without credentials (Zahara's runtime `/run`,
+     * PAGI's `/plan`): in `dev` auth mode, a request without any from this machine acts as the dev
+     * user `anonymous`. Everywhere else it needs credentials like any other route.
+     */
+    devWithoutCredentials?: boolean;
+    /** What the 401 for a request without credentials tells the client to send. */
+    credentialHint?: string;
   }
   interface FastifyRequest {
     principal?: Principal;
@@ -63,15 +70,23 @@ export function registerAuth(
     if (needed === 'public' || request.is404) return;
     let principal: Principal | undefined;
     try {
-      principal = await authenticator.authenticate({ header: (name) => headerOf(request, name) });
+      principal = await authenticator.authenticate({
+        header: (name) => headerOf(request, name),
+        loopback: fromThisMachine(request),
+      });
     } catch (err) {
       onFailure('invalid');
       throw err;
     }
+    if (!principal && config.devWithoutCredentials && fromThisMachine(request))
+      principal = await authenticator.anonymousDev();
     if (!principal) {
       if (needed === 'optional') return;
       onFailure('missing');
-      throw new AppError('unauthorized', 'credentials required: send Authorization: Bearer <API key or JWT>');
+      throw new AppError(
+        'unauthorized',
+        `credentials required: send ${config.credentialHint ?? 'Authorization: Bearer <API key or JWT>'}`,
+      );
     }
     request.principal = principal;
     if (needed === 'optional') return;
@@ -86,31 +101,19 @@ export function registerAuth(
   });
 }
 
+/**
+ * A request from a loopback peer that no proxy forwarded and no page of another site sent (browsers
+ * mark those with Sec-Fetch-Site; the host guard has refused a foreign Host or Origin already).
+ */
+function fromThisMachine(request: FastifyRequest): boolean {
+  const h = request.headers;
+  if (h['x-forwarded-for'] !== undefined || h.forwarded !== undefined) return false;
+  const site = h['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  return isLoopbackBind(request.socket.remoteAddress ?? '');
+}
+
 function headerOf(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** The authenticated principal of a route that requires one. */
-export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new AppError('unauthorized', 'credentials required');
-  return request.principal;
-}
-
-/** Who looks at the tenant's objects: `private` ones of other users are not found for them. */
-export function viewerOf(request: FastifyRequest): Viewer {
-  return ownershipViewer(principalOf(request));
-}
-
-/** The journal's view of who made this request. */
-export function actorOf(request: FastifyRequest): Actor {
-  const p = principalOf(request);
-  return {
-    tenantId: p.tenantId,
-    actor: p.subject,
-    requestId: request.id,
-    traceId: request.traceId,
-    spanId: request.parentSpanId,
-    traceState: request.traceState,
-  };
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../errors.ts';
+import { parseClientJson } from '../../text/client-json.ts';
 import { findUnstorableText } from '../../text/json-limits.ts';
-import { parseClientJson } from './client-json.ts';
 
 /**
  * The API speaks JSON only. Fastify's JSON parser is replaced by one that says what is wrong with

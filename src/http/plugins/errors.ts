@@ -87,7 +87,10 @@ function handleError(
   }
   if (raw instanceof AppError) {
     if (raw.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(raw.retryAfter)));
-    if (raw.status >= 500) request.log.error({ err: raw }, raw.message);
+    // A 503 with Retry-After is the server shedding load or shutting down, as designed: worth a
+    // line, not an error with a stack (a burst of them would bury real errors).
+    if (raw.status === 503) request.log.warn({ code: raw.code, retry_after: raw.retryAfter }, raw.message);
+    else if (raw.status >= 500) request.log.error({ err: raw }, raw.message);
     return sendError(reply, raw.status, raw.code, raw.message, raw.details);
   }
   if (hasZodFastifySchemaValidationErrors(raw)) {

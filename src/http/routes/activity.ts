@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { runStatuses } from '../../runtime/schema.ts';
 import { taskStatuses } from '../../tasks/schema.ts';
-import { principalOf } from '../plugins/auth.ts';
+import { principalOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { authErrors } from './common.ts';
 
 const query = z

@@ -2,12 +2,17 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { agentSchema, createAgentBody, listAgentsQuery, updateAgentBody } from '../../agents/schema.ts';
-import type { Services } from '../../app.ts';
+import { versionMessage } from '../../agents/version-schema.ts';
 import { pageOf } from '../../db/page.ts';
-import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
-import { agentParams, authErrors } from './common.ts';
+import { actorOf, principalOf, viewerOf } from '../caller.ts';
+import type { Services } from '../services.ts';
+import { agentParams, authErrors, errorResponse } from './common.ts';
 
 const tags = ['agents'];
+/** Every change makes a version; a client may say why. */
+const withMessage = { version_message: versionMessage.optional() };
+const createBody = createAgentBody.extend(withMessage);
+const updateBody = updateAgentBody.extend(withMessage);
 
 export const agentRoutes =
   ({ agents }: Services): FastifyPluginAsync =>
@@ -21,14 +26,22 @@ export const agentRoutes =
         schema: {
           tags,
           summary: 'Create an agent (`budget` needs the admin scope)',
-          body: createAgentBody,
+          body: createBody,
           response: { 201: agentSchema, ...authErrors },
         },
       },
       async (req, reply) => {
         const p = principalOf(req);
         // The viewer carries the admin scope: `budget` is an admin's to set (403 otherwise).
-        const agent = await agents.create(p.tenantId, req.body, actorOf(req), p.userId, viewerOf(req));
+        const { version_message, ...input } = req.body;
+        const agent = await agents.create(
+          p.tenantId,
+          input,
+          actorOf(req),
+          p.userId,
+          viewerOf(req),
+          version_message,
+        );
         return reply.code(201).send(agent);
       },
     );
@@ -65,16 +78,18 @@ export const agentRoutes =
         config: { auth: 'write' },
         schema: {
           tags,
-          summary: 'Change the fields sent; the version goes up by one (`budget` needs the admin scope)',
+          summary:
+            'Change the fields sent; the version goes up by one and is kept (GET …/versions; `budget` needs the admin scope)',
           params: agentParams,
-          body: updateAgentBody,
+          body: updateBody,
           response: { 200: agentSchema, ...authErrors },
         },
       },
       async (req) => {
         const { tenantId } = principalOf(req);
         const id = await agents.idOf(tenantId, req.params.id, viewerOf(req));
-        return agents.update(tenantId, id, req.body, actorOf(req), viewerOf(req));
+        const { version_message: note, ...input } = req.body;
+        return agents.update(tenantId, id, input, actorOf(req), viewerOf(req), { note });
       },
     );
 
@@ -84,9 +99,9 @@ export const agentRoutes =
         config: { auth: 'write' },
         schema: {
           tags,
-          summary: 'Delete an agent',
+          summary: 'Delete an agent; 409 naming the teams and agents that use it (members, handoffs)',
           params: agentParams,
-          response: { 204: z.null(), ...authErrors },
+          response: { 204: z.null(), ...authErrors, 409: errorResponse },
         },
       },
       async (req, reply) => {

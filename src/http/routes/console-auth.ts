@@ -1,13 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { ROOT_TENANT, scopes } from '../../auth/principal.ts';
 import type { SignInLinks } from '../../auth/sign-in-links.ts';
+import { pageOf, pageQuery } from '../../db/page.ts';
 import { AppError } from '../../errors.ts';
 import { systemActor } from '../../events/journal.ts';
-import { principalOf } from '../plugins/auth.ts';
-import { authErrors, errorResponse } from './common.ts';
+import { actorOf, principalOf } from '../caller.ts';
+import type { Services } from '../services.ts';
+import { authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['console'];
 
@@ -16,13 +17,25 @@ const principalSchema = z.object({
   tenant_name: z.string(),
   subject: z.string(),
   scopes: z.array(z.enum(scopes)),
-  via: z.enum(['internal', 'jwt', 'api_key', 'dev']),
+  via: z.enum(['internal', 'jwt', 'api_key', 'console_session', 'dev']),
   key_id: z.string().optional(),
+  session_id: z.string().optional(),
+});
+
+const sessionSchema = z.object({
+  id: z.uuid(),
+  tenant_id: z.uuid(),
+  prefix: z.string(),
+  scopes: z.array(z.enum(scopes)),
+  user_agent: z.string(),
+  created_at: z.string(),
+  expires_at: z.string(),
+  revoked_at: z.string().nullable(),
 });
 
 /** Who the caller is, for the console to show and to hide the controls its key cannot use. */
 export const consoleAuthRoutes =
-  ({ keys, tenants }: Services, links: SignInLinks): FastifyPluginAsync =>
+  ({ consoleSessions, tenants }: Services, links: SignInLinks): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -32,6 +45,7 @@ export const consoleAuthRoutes =
         schema: {
           tags,
           summary: 'The caller: tenant, subject and scopes of the credentials sent',
+          operationId: 'getCaller',
           response: { 200: principalSchema, ...authErrors },
         },
       },
@@ -44,6 +58,7 @@ export const consoleAuthRoutes =
           scopes: [...p.scopes],
           via: p.via,
           ...(p.keyId && { key_id: p.keyId }),
+          ...(p.sessionId && { session_id: p.sessionId }),
         };
       },
     );
@@ -54,10 +69,17 @@ export const consoleAuthRoutes =
         config: { auth: 'public' },
         schema: {
           tags,
-          summary: "Trade the one-time code of the server's printed sign-in link for an admin API key",
+          summary:
+            "Trade the one-time code of the server's printed sign-in link for a console session (the root tenant's admin, until it expires or signs out)",
+          operationId: 'signIn',
           body: z.object({ code: z.string().min(1).max(200) }).strict(),
           response: {
-            201: z.object({ api_key: z.string(), tenant: z.string() }),
+            201: z.object({
+              token: z.string(),
+              session_id: z.uuid(),
+              expires_at: z.string(),
+              tenant: z.string(),
+            }),
             400: errorResponse,
             401: errorResponse,
           },
@@ -72,12 +94,58 @@ export const consoleAuthRoutes =
         }
         const tenant = await tenants.find(ROOT_TENANT);
         if (!tenant) throw new AppError('unauthorized', `tenant ${ROOT_TENANT} does not exist`);
-        const { secret } = await keys.create(
+        const { session, token } = await consoleSessions.create(
           tenant.id,
-          { name: `console sign-in ${new Date().toISOString().slice(0, 16)}`, scopes: ['admin'] },
+          { scopes: ['admin'], userAgent: req.headers['user-agent'] },
           systemActor(tenant.id),
         );
-        return reply.code(201).send({ api_key: secret, tenant: tenant.name });
+        return reply
+          .code(201)
+          .send({ token, session_id: session.id, expires_at: session.expires_at, tenant: tenant.name });
       },
+    );
+
+    app.post(
+      '/v1/auth/sign-out',
+      {
+        schema: {
+          tags,
+          summary: "End the caller's console session (nothing to end for other credentials)",
+          response: { 204: z.null(), ...authErrors },
+        },
+      },
+      async (req, reply) => {
+        const p = principalOf(req);
+        if (p.sessionId) await consoleSessions.revoke(p.tenantId, p.sessionId, actorOf(req));
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/v1/console-sessions',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          summary: "The tenant's console sessions, newest first, ended ones too",
+          querystring: pageQuery,
+          response: { 200: pageOf(sessionSchema), ...authErrors },
+        },
+      },
+      async (req) => consoleSessions.list(principalOf(req).tenantId, req.query),
+    );
+
+    app.post(
+      '/v1/console-sessions/:id/revoke',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          summary: 'End a console session: the browser holding it is signed out at its next request',
+          params: idParams,
+          response: { 200: sessionSchema, ...authErrors },
+        },
+      },
+      async (req) => consoleSessions.revoke(principalOf(req).tenantId, req.params.id, actorOf(req)),
     );
   };

@@ -6,8 +6,8 @@ import {
   deploymentSchema,
   MAX_BUNDLE_BYTES,
 } from '../../agents/local-dev/schema.ts';
-import type { Services } from '../../app.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import { actorOf, principalOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { agentIdOf, agentParams, authErrors, errorResponse } from './common.ts';
 
 const tags = ['local-dev agents'];

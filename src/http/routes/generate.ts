@@ -1,11 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { generateBody, generatedDraft } from '../../agents/generator.ts';
 import { agentSchema, multiAgentSchema } from '../../agents/schema.ts';
-import type { Services } from '../../app.ts';
-import { generateBody } from '../../runtime/generator.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
-import { callerOf } from './chat.ts';
+import { actorOf, callerOf, principalOf, viewerOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { authErrors, errorResponse } from './common.ts';
 
 const generated = z.object({
@@ -45,6 +44,62 @@ export const generateRoutes =
           req.body,
           actorOf(req),
           { owner: principalOf(req).userId },
+        );
+        return reply.code(201).send(out);
+      },
+    );
+
+    app.post(
+      '/v1/agents/generate/draft',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags: ['agents'],
+          summary:
+            'Propose one agent or a team from a requirement, to review before saving: nothing is created',
+          body: generateBody,
+          response: {
+            200: z.object({
+              draft: generatedDraft,
+              generated_by: z.enum(['model', 'heuristic']),
+              model: z.string(),
+            }),
+            ...authErrors,
+            404: errorResponse,
+            502: errorResponse,
+            504: errorResponse,
+          },
+        },
+      },
+      async (req) => {
+        const { tenantId, tenantName, keyId, requestId, traceId } = callerOf(req);
+        return generator.draft({ tenantId, tenantName, keyId, requestId, traceId }, req.body);
+      },
+    );
+
+    app.post(
+      '/v1/agents/generate/save',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags: ['agents'],
+          summary: 'Create the agents (and team) of a reviewed draft, all or none',
+          body: generatedDraft,
+          response: {
+            201: generated.omit({ generated_by: true, model: true }),
+            ...authErrors,
+            409: errorResponse,
+          },
+        },
+      },
+      async (req, reply) => {
+        const { tenantId } = principalOf(req);
+        const out = await generator.save(
+          tenantId,
+          req.body,
+          actorOf(req),
+          principalOf(req).userId,
+          viewerOf(req),
         );
         return reply.code(201).send(out);
       },

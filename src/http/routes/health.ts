@@ -1,17 +1,20 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { overallOf } from '../../observability/health.ts';
 import { authorizeScrape } from '../plugins/scrape-auth.ts';
+import type { Services } from '../services.ts';
 
 const component = z.object({
-  status: z.enum(['ok', 'degraded', 'down']),
+  /** `off`: turned off or not configured (detail.reason says why), neither healthy nor a fault. */
+  status: z.enum(['ok', 'degraded', 'down', 'off']),
   latency_ms: z.number(),
   detail: z.record(z.string(), z.unknown()).optional(),
   error: z.string().optional(),
 });
 const healthSchema = z.object({
+  /** Which service answers, as the earlier systems' health checks say (`{service, status, version}`). */
+  service: z.literal('agentry'),
   status: z.enum(['ok', 'degraded', 'down']),
   /** The same verdict as a traffic light: green (all ok), amber (degraded), red (down: 503). */
   overall: z.enum(['green', 'amber', 'red']),
@@ -23,6 +26,16 @@ const healthSchema = z.object({
 export const healthRoutes =
   ({ health, metrics, version, config, authenticator }: Services): FastifyPluginAsync =>
   async (fastify) => {
+    /** Whether the caller brought valid credentials; bad or absent ones are no error here, only no detail. */
+    const hasKey = async (req: FastifyRequest) =>
+      !!(await authenticator
+        .authenticate({
+          header: (name) => {
+            const v = req.headers[name];
+            return Array.isArray(v) ? v[0] : v;
+          },
+        })
+        .catch(() => undefined));
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
     app.get(
@@ -36,17 +49,29 @@ export const healthRoutes =
           response: { 200: healthSchema, 503: healthSchema },
         },
       },
-      async (_req, reply) => {
+      async (req, reply) => {
         const report = await health.report();
+        // Details (paths, versions, addresses, error texts) are for callers with a key: anyone
+        // may ask whether the server is healthy, not how the host is laid out.
+        const withDetail = await hasKey(req);
+        const components = withDetail
+          ? report.components
+          : Object.fromEntries(
+              Object.entries(report.components).map(([name, c]) => [
+                name,
+                { status: c.status, latency_ms: c.latency_ms },
+              ]),
+            );
         return reply
           .code(report.status === 'down' ? 503 : 200)
           .header('cache-control', 'no-store')
           .send({
+            service: 'agentry',
             status: report.status,
             overall: overallOf(report.status),
             version,
             uptime_s: Math.round(process.uptime()),
-            components: report.components,
+            components,
           });
       },
     );

@@ -11,7 +11,8 @@ import {
   ingestJsonBody,
   MAX_BATCH_DOCUMENTS,
 } from '../../memory/schema.ts';
-import { principalOf } from '../plugins/auth.ts';
+import { parseClientJson } from '../../text/client-json.ts';
+import { principalOf } from '../caller.ts';
 import { authErrors } from './common.ts';
 
 /**
@@ -21,8 +22,12 @@ import { authErrors } from './common.ts';
  * gets its own error and the others go on, so the request itself answers 200.
  */
 
-/** NDJSON arrives as text; lines are parsed one by one so a bad line is that item's error alone. */
-export function registerNdjson(app: FastifyInstance): void {
+/**
+ * NDJSON arrives as text; lines are parsed one by one so a bad line is that item's error alone.
+ * Each line is held to the rules of a JSON body (`parseClientJson`: depth, NUL and lone surrogates,
+ * prototype keys), and a line that breaks one gets the 400 a body would, naming its line.
+ */
+export function registerNdjson(app: FastifyInstance, maxDepth: number): void {
   app.addContentTypeParser(
     ['application/x-ndjson', 'application/ndjson'],
     { parseAs: 'string' },
@@ -32,11 +37,11 @@ export function registerNdjson(app: FastifyInstance): void {
         .filter((l) => l.trim() !== '');
       done(
         null,
-        lines.map((line): unknown => {
+        lines.map((line, i): unknown => {
           try {
-            return JSON.parse(line);
+            return parseClientJson(line, maxDepth, `line ${i + 1}`);
           } catch (err) {
-            return new BadLine(err instanceof Error ? err.message : String(err));
+            return new BadLine(err as AppError);
           }
         }),
       );
@@ -45,7 +50,7 @@ export function registerNdjson(app: FastifyInstance): void {
 }
 
 class BadLine {
-  constructor(readonly message: string) {}
+  constructor(readonly error: AppError) {}
 }
 
 type Item = { index: number; source: string | null } & ({ input: IngestInput } | { error: AppError });
@@ -55,8 +60,7 @@ function readItem(raw: unknown, index: number): Item {
     raw && typeof raw === 'object' && typeof (raw as { source?: unknown }).source === 'string'
       ? (raw as { source: string }).source
       : null;
-  if (raw instanceof BadLine)
-    return { index, source, error: new AppError('validation_error', `line is not JSON: ${raw.message}`) };
+  if (raw instanceof BadLine) return { index, source, error: raw.error };
   const parsed = ingestJsonBody.safeParse(raw);
   if (!parsed.success)
     return {

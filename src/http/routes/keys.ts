@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { isRoot, ROOT_TENANT, scopes } from '../../auth/principal.ts';
 import { pageFields, pageOf } from '../../db/page.ts';
 import { AppError, notFound } from '../../errors.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import { actorOf, principalOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { authErrors, idParams } from './common.ts';
 
 const tags = ['api keys'];

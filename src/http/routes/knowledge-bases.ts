@@ -2,13 +2,13 @@ import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { pageOf } from '../../db/page.ts';
 import { AppError, toError } from '../../errors.ts';
 import { formats } from '../../memory/formats.ts';
 import type { IngestInput } from '../../memory/ingest.ts';
 import {
   batchResultSchema,
+  chunkSchema,
   createKbBody,
   documentSchema,
   ingestJobSchema,
@@ -20,9 +20,10 @@ import {
   searchResultSchema,
   updateKbBody,
 } from '../../memory/schema.ts';
+import { parseClientJson } from '../../text/client-json.ts';
 import { findUnstorableText } from '../../text/json-limits.ts';
-import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
-import { parseClientJson } from '../plugins/client-json.ts';
+import { actorOf, principalOf, viewerOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 import {
   asyncQuery,
@@ -123,7 +124,7 @@ export const knowledgeBaseRoutes =
       limits: { fileSize: maxBytes, files: 1, fields: 10, fieldSize: 100_000 },
       throwFileSizeLimit: false,
     });
-    registerNdjson(fastify);
+    registerNdjson(fastify, config.server.json_max_depth);
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     const ctxOf = (req: FastifyRequest) => {
       const p = principalOf(req);
@@ -205,9 +206,10 @@ export const knowledgeBaseRoutes =
         config: { auth: 'write' },
         schema: {
           tags,
-          summary: 'Delete a knowledge base with its documents and chunks',
+          summary:
+            'Delete a knowledge base with its documents and chunks; 409 naming the agents that search it',
           params: idParams,
-          response: { 204: z.null(), ...authErrors },
+          response: { 204: z.null(), ...authErrors, 409: errorResponse },
         },
       },
       async (req, reply) => {
@@ -219,7 +221,7 @@ export const knowledgeBaseRoutes =
     app.post(
       '/v1/knowledge-bases/:id/documents',
       {
-        config: { auth: 'write' },
+        config: { auth: 'write', admission: 'ingest' },
         // Base64 in JSON is a third larger than the bytes it carries.
         bodyLimit: Math.ceil(maxBytes * 1.4) + 100_000,
         schema: {
@@ -299,6 +301,21 @@ export const knowledgeBaseRoutes =
         },
       },
       async (req) => kbs.getDocument(principalOf(req).tenantId, req.params.id, req.params.documentId),
+    );
+
+    app.get(
+      '/v1/knowledge-bases/:id/documents/:documentId/chunks',
+      {
+        schema: {
+          tags,
+          summary: "A document's chunks, in document order: the passages search finds",
+          params: docParams,
+          querystring: pageQuery,
+          response: { 200: pageOf(chunkSchema), ...authErrors },
+        },
+      },
+      async (req) =>
+        kbs.listChunks(principalOf(req).tenantId, req.params.id, req.params.documentId, req.query),
     );
 
     app.delete(

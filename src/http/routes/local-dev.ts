@@ -3,8 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { scaffoldZip } from '../../agents/local-dev/scaffold.ts';
 import { localDevAnswer, localDevBody, scaffoldQuery } from '../../agents/local-dev/schema.ts';
-import type { Services } from '../../app.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import { actorOf, principalOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { authErrors } from './common.ts';
 
 const tags = ['local-dev agents'];
@@ -21,6 +21,7 @@ export const localDevRoutes =
           tags,
           summary:
             'A zip of a TypeScript agent project implementing handle(input, ctx), to deploy with agentry deploy',
+          operationId: 'getAgentScaffold',
           querystring: scaffoldQuery,
           response: { 200: z.any().describe('application/zip'), ...authErrors },
         },
@@ -39,6 +40,7 @@ export const localDevRoutes =
         schema: {
           tags,
           summary: 'Create a local-dev agent (source local, env pool); answers where its scaffold is',
+          operationId: 'createLocalDevAgent',
           body: localDevBody,
           response: { 201: localDevAnswer, ...authErrors },
         },

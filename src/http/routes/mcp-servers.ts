@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { pageOf, pageQuery } from '../../db/page.ts';
 import { notFound } from '../../errors.ts';
 import { createMcpServerBody, mcpServerSchema } from '../../tools/mcp/schema.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import { actorOf, principalOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['tools'];

@@ -2,11 +2,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { agentRef } from '../../agents/schema.ts';
-import type { Services } from '../../app.ts';
 import { AppError } from '../../errors.ts';
 import { chatFields, chatResponse } from '../../runtime/schema.ts';
-import { principalOf } from '../plugins/auth.ts';
-import { callerOf, replyWithRun } from './chat.ts';
+import { callerOf, principalOf } from '../caller.ts';
+import { replyWithRun } from '../run-reply.ts';
+import type { Services } from '../services.ts';
 import { agentIdOf, authErrors, errorResponse, idParams } from './common.ts';
 
 const runBody = z
@@ -52,6 +52,8 @@ export const multiAgentRunRoutes =
         const entry = entry_agent_override ?? spec.entry_agent_id;
         const handle = await runtime.run(callerOf(req), entry, {
           ...body,
+          // The run belongs to its entry agent, at the version the spec pins it to.
+          agent_version: spec.member_versions[entry],
           multiAgent: { id: spec.id, ...(entry_agent_override && { entry_agent_id: entry_agent_override }) },
         });
         return replyWithRun(runtime, req, reply, handle, body);

@@ -2,10 +2,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createMultiAgentBody, multiAgentSchema, updateMultiAgentBody } from '../../agents/schema.ts';
-import type { Services } from '../../app.ts';
 import { pageOf, pageQuery } from '../../db/page.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
-import { authErrors, idParams } from './common.ts';
+import { actorOf, principalOf } from '../caller.ts';
+import type { Services } from '../services.ts';
+import { authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['multi-agents'];
 
@@ -76,9 +76,9 @@ export const multiAgentRoutes =
         config: { auth: 'write' },
         schema: {
           tags,
-          summary: 'Delete a multi-agent spec',
+          summary: 'Delete a multi-agent spec; 409 naming the agents that run it (env multi_agent)',
           params: idParams,
-          response: { 204: z.null(), ...authErrors },
+          response: { 204: z.null(), ...authErrors, 409: errorResponse },
         },
       },
       async (req, reply) => {

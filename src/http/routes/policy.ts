@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { tenantPolicySchema } from '../../config/tenant-policy.ts';
-import { principalOf } from '../plugins/auth.ts';
+import { principalOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { authErrors } from './common.ts';
 
 const policyAnswer = z.object({

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
+import type { Services } from '../services.ts';
 
 /** A pool's sandbox counts, for one process or summed over the fleet. */
 const counts = z.object({

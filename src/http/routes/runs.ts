@@ -1,20 +1,29 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
-import { toRun, toStep } from '../../runtime/rows.ts';
-import { cancelBody, denyBody, runSchema, runWithSteps } from '../../runtime/schema.ts';
-import { listRunsQuery, runList, runTrace } from '../../runtime/trace-schema.ts';
-import { principalOf, viewerOf } from '../plugins/auth.ts';
+import { toRun, toStep } from '../../runtime/runs/rows.ts';
+import { cancelBody, denyBody, forkBody, runSchema, runWithSteps } from '../../runtime/schema.ts';
+import { compareQuery, compareRuns, runComparison } from '../../runtime/trace/compare.ts';
+import { type ListRunsQuery, listRunsQuery, runList, runTrace } from '../../runtime/trace/schema.ts';
+import { callerOf, principalOf, viewerOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { eventFrame, lastEventId, openSse } from '../sse.ts';
-import { callerOf } from './chat.ts';
 import { agentIdOf, authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['runs'];
 const conflict = { 409: errorResponse };
+/** How often a tail looks for new runs, and how many it sends at a time. */
+const TAIL_POLL_MS = 1000;
+const TAIL_BATCH = 50;
+/** Before every UUIDv7: a tail of a tenant without runs starts here. */
+const NO_RUN = '00000000-0000-0000-0000-000000000000';
+const tailRunsQuery = listRunsQuery
+  .omit({ cursor: true, limit: true })
+  .extend({ last_event_id: z.string().max(20).optional() });
 
 export const runRoutes =
-  ({ runtime, agents, sessions }: Services): FastifyPluginAsync =>
+  ({ runtime, agents, sessions, models }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     // A run of another user's private session is not found, on every /v1/runs/:id route.
@@ -39,6 +48,96 @@ export const runRoutes =
         const { agent_id: ref, ...q } = req.query;
         const agent_id = ref === undefined ? undefined : await agentIdOf(agents, req, ref);
         return runtime.store.list(principalOf(req).tenantId, { ...q, agent_id }, viewerOf(req));
+      },
+    );
+
+    app.get(
+      '/v1/runs/compare',
+      {
+        schema: {
+          tags,
+          summary: 'Two runs side by side: steps, outputs, tokens, cost and latency, and b minus a',
+          querystring: compareQuery,
+          response: { 200: runComparison, ...authErrors },
+        },
+      },
+      async (req) => {
+        const { tenantId } = principalOf(req);
+        const side = async (id: string) => {
+          await sessions.assertRunVisible(tenantId, id, viewerOf(req));
+          const row = await runtime.store.get(tenantId, id);
+          return [row, await runtime.store.steps(id)] as const;
+        };
+        const [a, b] = await Promise.all([side(req.query.a), side(req.query.b)]);
+        return compareRuns([a[0], [...a[1]]], [b[0], [...b[1]]]);
+      },
+    );
+
+    app.post(
+      '/v1/runs/:id/fork',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary:
+            'Fork a run from a recorded step (0: replay) with the conversation before it, optionally a changed message, ' +
+            'agent version, model or tool results: a new run in a new session, linked by parent_run_id (201; follow its stream)',
+          params: idParams,
+          body: forkBody,
+          response: { 201: runSchema, ...authErrors, 422: errorResponse },
+        },
+      },
+      async (req, reply) => {
+        // An unknown model is refused now, not as the new run's failure.
+        if (req.body.model) models.catalog.resolve(req.body.model);
+        const row = await runtime.fork(callerOf(req), req.params.id, req.body);
+        return reply.code(201).send(toRun(row));
+      },
+    );
+
+    app.get(
+      '/v1/runs/tail',
+      {
+        schema: {
+          tags,
+          summary:
+            "Server-Sent Events of the runs created from now on under the filters of GET /v1/runs: a `run` event with each one's summary, oldest first; resumable with `after` (the last run seen) and Last-Event-ID",
+          operationId: 'tailRuns',
+          querystring: tailRunsQuery,
+          produces: ['text/event-stream'],
+          response: authErrors,
+        },
+      },
+      async (req, reply) => {
+        // A HEAD asks whether the tail is there, not to follow it: answered without opening a stream.
+        if (req.method === 'HEAD') return reply.type('text/event-stream').send('' as never);
+        const { agent_id: ref, after, last_event_id: _resumed, ...filters } = req.query;
+        const agent_id = ref === undefined ? undefined : await agentIdOf(agents, req, ref);
+        const tenantId = principalOf(req).tenantId;
+        const viewer = viewerOf(req);
+        const list = (q: Partial<ListRunsQuery>) =>
+          runtime.store.list(tenantId, { ...filters, agent_id, limit: TAIL_BATCH, ...q }, viewer);
+        // From the newest run now, unless the client says which it saw last; the ids count on from
+        // the Last-Event-ID a resuming client sends.
+        let last = after ?? (await list({ limit: 1 })).data[0]?.id ?? NO_RUN;
+        let seq = lastEventId(req);
+        const sse = openSse(req, reply);
+        try {
+          // Runs are polled rather than announced: a run is created on many paths (chat, tasks,
+          // teams, A2A), and a console's tail can wait a second.
+          while (!sse.signal.aborted) {
+            const page = await list({ after: last });
+            for (const run of page.data) await sse.send({ id: ++seq, event: 'run', data: run });
+            last = page.data.at(-1)?.id ?? last;
+            // The sleep rejects only when the client leaves (its signal): the loop's condition ends it.
+            if (!page.next_cursor)
+              await sleep(TAIL_POLL_MS, undefined, { signal: sse.signal }).catch(() => {});
+          }
+        } catch (err) {
+          req.log.warn({ err }, 'run tail ended with an error');
+        } finally {
+          sse.close();
+        }
       },
     );
 
@@ -80,6 +179,7 @@ export const runRoutes =
           tags,
           summary:
             'Server-Sent Events of a run, replayed from the log and followed live; resumable with Last-Event-ID',
+          operationId: 'streamRun',
           params: idParams,
           querystring: z.object({ last_event_id: z.string().max(20).optional() }).strict(),
           produces: ['text/event-stream'],
@@ -91,10 +191,14 @@ export const runRoutes =
         await runtime.store.get(principalOf(req).tenantId, req.params.id);
         const sse = openSse(req, reply);
         try {
+          let done = false;
           for await (const e of runtime.follow(req.params.id, lastEventId(req), sse.signal)) {
             await sse.send(eventFrame(e));
-            if (e.type === 'session_end') await sse.send({ data: '[DONE]' });
+            done = e.type === 'session_end';
+            if (done) await sse.send({ data: '[DONE]' });
           }
+          // Following ends only at the run's end: a client that resumed after it hears so too.
+          if (!done && !sse.signal.aborted) await sse.send({ data: '[DONE]' });
         } catch (err) {
           req.log.warn({ err }, 'run stream ended with an error');
         } finally {

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { pageOf, pageQuery } from '../../db/page.ts';
 import { createScheduleBody, scheduleSchema, updateScheduleBody } from '../../tasks/schedule-rows.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import { actorOf, principalOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { agentIdOf, authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['schedules'];

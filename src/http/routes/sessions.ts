@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { pageOf } from '../../db/page.ts';
 import { sessionSearchBody, sessionSearchResult } from '../../memory/session-search.ts';
 import {
@@ -11,7 +10,8 @@ import {
   sessionSchema,
   updateSessionBody,
 } from '../../runtime/schema.ts';
-import { actorOf, principalOf, viewerOf } from '../plugins/auth.ts';
+import { actorOf, principalOf, viewerOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['sessions'];

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { pageOf } from '../../db/page.ts';
 import { followEvents, hasEventsAfter } from '../../events/log.ts';
 import {
@@ -13,9 +12,10 @@ import {
   taskSchema,
   terminalEventTypes,
 } from '../../tasks/schema.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
+import { actorOf, principalOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { eventFrame, lastEventId, openSse } from '../sse.ts';
-import { agentIdOf, authErrors, errorResponse, idParams } from './common.ts';
+import { agentIdOf, agentPinOf, authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['tasks'];
 const page = pageOf(taskSchema);
@@ -38,10 +38,10 @@ export const taskRoutes =
         },
       },
       async (req, reply) => {
-        const agent_id = await agentIdOf(agents, req, req.body.agent_id);
+        const pin = await agentPinOf(agents, req, req.body.agent_id, req.body.agent_version);
         const { task, created } = await tasks.create(
           principalOf(req).tenantId,
-          { ...req.body, agent_id },
+          { ...req.body, agent_id: pin.agentId, agent_version: pin.version },
           actorOf(req),
         );
         return reply.code(created ? 202 : 200).send(task);
@@ -71,6 +71,7 @@ export const taskRoutes =
         schema: {
           tags,
           summary: "The tenant's queue: counts by status and agent, oldest pending age, leases",
+          operationId: 'getQueueStatus',
           response: { 200: queueStatusSchema, ...authErrors },
         },
       },
@@ -84,6 +85,7 @@ export const taskRoutes =
         schema: {
           tags,
           summary: 'The secret that signs this tenant’s callbacks (Agentry-Signature)',
+          operationId: 'getCallbackSecret',
           response: { 200: z.object({ secret: z.string() }), ...authErrors },
         },
       },
@@ -97,6 +99,7 @@ export const taskRoutes =
         schema: {
           tags,
           summary: 'Replace the callback signing secret',
+          operationId: 'rotateCallbackSecret',
           response: { 200: z.object({ secret: z.string() }), ...authErrors },
         },
       },
@@ -164,6 +167,7 @@ export const taskRoutes =
         schema: {
           tags,
           summary: 'An external worker reports the outcome of a task it took',
+          operationId: 'reportTask',
           params: idParams,
           body: reportBody,
           response: { 200: taskSchema, ...authErrors, ...conflict },
@@ -178,6 +182,7 @@ export const taskRoutes =
         schema: {
           tags,
           summary: 'Server-Sent Events of a task, replayed from the log; resumable with Last-Event-ID',
+          operationId: 'streamTaskEvents',
           params: idParams,
           querystring: z.object({ last_event_id: z.string().max(20).optional() }).strict(),
           produces: ['text/event-stream'],

@@ -2,9 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createTemplateBody, templateSchema, updateTemplateBody } from '../../agents/schema.ts';
-import type { Services } from '../../app.ts';
-import { actorOf, principalOf } from '../plugins/auth.ts';
-import { authErrors } from './common.ts';
+import { actorOf, principalOf } from '../caller.ts';
+import type { Services } from '../services.ts';
+import { authErrors, errorResponse } from './common.ts';
 
 const tags = ['templates'];
 const templateParams = z.object({ id: z.string().min(1).max(100) }).strict();
@@ -80,13 +80,17 @@ export const templateRoutes =
         config: { auth: 'admin' },
         schema: {
           tags,
-          summary: 'Delete a tenant template',
+          summary:
+            'Delete a tenant template; 409 naming the agents made from it unless force=true (they keep their values and lose the link)',
           params: templateParams,
-          response: { 204: z.null(), ...authErrors },
+          querystring: z.object({ force: z.enum(['true', 'false']).optional() }).strict(),
+          response: { 204: z.null(), ...authErrors, 409: errorResponse },
         },
       },
       async (req, reply) => {
-        await templates.delete(principalOf(req).tenantId, req.params.id, actorOf(req));
+        await templates.delete(principalOf(req).tenantId, req.params.id, actorOf(req), {
+          force: req.query.force === 'true',
+        });
         return reply.code(204).send(null);
       },
     );

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
+import { seedOpsTeam } from '../../agents/packs-ops-team.ts';
 import { createTenantWithAdminKey } from '../../auth/bootstrap.ts';
 import { pageOf, pageQuery } from '../../db/page.ts';
-import { actorOf } from '../plugins/auth.ts';
+import { actorOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { authErrors } from './common.ts';
 import { apiKeySchema } from './keys.ts';
 
@@ -19,7 +20,7 @@ const createTenantBody = z
   .strict();
 
 export const tenantRoutes =
-  ({ db, tenants, keys }: Services): FastifyPluginAsync =>
+  ({ db, tenants, keys, agents, config }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -32,14 +33,22 @@ export const tenantRoutes =
           summary: 'Create a tenant and its first admin key (the secret is shown once)',
           body: createTenantBody,
           response: {
-            201: z.object({ tenant: tenantSchema, admin_key: apiKeySchema.extend({ secret: z.string() }) }),
+            201: z.object({
+              tenant: tenantSchema,
+              admin_key: apiKeySchema.extend({ secret: z.string() }),
+              /** The operations team's agents made in it (`ops_team.seed`), as in the first tenant. */
+              agents: z.array(z.string()),
+            }),
             ...authErrors,
           },
         },
       },
       async (req, reply) => {
         const created = await createTenantWithAdminKey({ db, tenants, keys }, req.body.name, actorOf(req));
-        return reply.code(201).send(created);
+        // Every tenant gets the team the first one got (ZORA's six agents): a ZORA client of a new
+        // tenant names LUMINA as one of the first tenant does. Seeding skips names already taken.
+        const seeded = config.ops_team.seed ? await seedOpsTeam(agents, created.tenant.id) : [];
+        return reply.code(201).send({ ...created, agents: seeded });
       },
     );
 

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../../app.ts';
 import { isRoot } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
 import { budgetStatus, usageBuckets, usageGroups, usageSeries } from '../../models/usage-series.ts';
-import { principalOf } from '../plugins/auth.ts';
+import { principalOf, viewerOf } from '../caller.ts';
+import type { Services } from '../services.ts';
 import { authErrors } from './common.ts';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC date, YYYY-MM-DD');
@@ -63,6 +63,8 @@ const budget = z.object({
   rule: z.enum(['tokens_per_day', 'tokens_per_month', 'cost_per_day', 'cost_per_month']),
   limit: z.number(),
   used: z.number(),
+  /** Held by the limiter beyond `used`: calls in flight at their worst case, slices processes hold. */
+  reserved: z.number(),
   remaining: z.number(),
   resets_at: z.string(),
 });
@@ -95,12 +97,14 @@ export const usageRoutes =
           throw new AppError('validation_error', 'from and to must be real dates');
         }
         if (fromDate >= toDate) throw new AppError('validation_error', 'from must not be after to');
+        const tenantId = principalOf(req).tenantId;
         const data = await models.usage.query({
-          tenantId: principalOf(req).tenantId,
+          tenantId,
           from: fromDate,
           to: toDate,
           agent: req.query.agent,
           model: req.query.model,
+          hiddenAgents: [...(await agents.hiddenNames(tenantId, viewerOf(req)))],
         });
         return { from, to, data };
       },
@@ -148,6 +152,7 @@ export const usageRoutes =
           until,
           bucket,
           by,
+          hiddenAgents: [...(await agents.hiddenNames(principal.tenantId, viewerOf(req)))],
         });
         return { since: since.toISOString(), until: until.toISOString(), bucket, by, data };
       },
@@ -167,7 +172,10 @@ export const usageRoutes =
         const principal = principalOf(req);
         await models.usage.flush().catch((err) => req.log.warn({ err }, 'usage flush before query failed'));
         const own = await agents.budgets(principal.tenantId);
-        return { data: await budgetStatus(db, principal.tenantId, policies.get(principal.tenantName), own) };
+        const hidden = await agents.hiddenNames(principal.tenantId, viewerOf(req));
+        const data = await budgetStatus(db, principal.tenantId, policies.get(principal.tenantName), own);
+        // Another user's private agent is not named, nor its budget shown.
+        return { data: data.filter((b) => b.agent === null || !hidden.has(b.agent)) };
       },
     );
   };

@@ -25,7 +25,9 @@ const skill = (id: string, name: string, description: string, tags: string[]): A
  * key (`Authorization: Bearer agk_…` or `X-API-Key`), either of which will do.
  */
 export function agentCard(agent: Agent, baseUrl: string, tools: ToolSpec[], version: string): AgentCard {
-  const url = `${baseUrl.replace(/\/+$/, '')}${a2aPath(agent.id)}`;
+  // Ends with a slash: a client given this URL finds the card below it (`.well-known/…` resolved
+  // against it), which a URL without one would lose its last segment for.
+  const url = `${baseUrl.replace(/\/+$/, '')}${a2aPath(agent.id)}/`;
   const description = agent.description || `The Agentry agent ${agent.name}.`;
   return {
     name: agent.name,
@@ -39,21 +41,8 @@ export function agentCard(agent: Agent, baseUrl: string, tools: ToolSpec[], vers
     provider: { organization: 'Agentry', url: baseUrl },
     version: `${version}+agent.${agent.version}`,
     capabilities: { streaming: true, pushNotifications: true, extensions: [], extendedAgentCard: false },
-    securitySchemes: {
-      bearer: {
-        scheme: {
-          $case: 'httpAuthSecurityScheme',
-          value: { description: 'An Agentry API key (agk_…)', scheme: 'bearer', bearerFormat: 'agk' },
-        },
-      },
-      api_key: {
-        scheme: {
-          $case: 'apiKeySecurityScheme',
-          value: { description: 'An Agentry API key (agk_…)', location: 'header', name: 'X-API-Key' },
-        },
-      },
-    },
-    securityRequirements: [{ schemes: { bearer: { list: [] } } }, { schemes: { api_key: { list: [] } } }],
+    securitySchemes,
+    securityRequirements,
     defaultInputModes: ['text/plain', 'application/json'],
     defaultOutputModes: ['text/plain'],
     skills: [
@@ -65,6 +54,63 @@ export function agentCard(agent: Agent, baseUrl: string, tools: ToolSpec[], vers
         skill(`tool:${t.function.name}`, t.function.name, t.function.description ?? '', ['tool']),
       ),
     ],
+    signatures: [],
+  };
+}
+
+/**
+ * The two ways Agentry takes an API key, either of which will do: what every endpoint enforces
+ * (a request without one is a 401).
+ */
+const securitySchemes: AgentCard['securitySchemes'] = {
+  bearer: {
+    scheme: {
+      $case: 'httpAuthSecurityScheme',
+      value: { description: 'An Agentry API key (agk_…)', scheme: 'bearer', bearerFormat: 'agk' },
+    },
+  },
+  api_key: {
+    scheme: {
+      $case: 'apiKeySecurityScheme',
+      value: { description: 'An Agentry API key (agk_…)', location: 'header', name: 'X-API-Key' },
+    },
+  },
+};
+const securityRequirements: AgentCard['securityRequirements'] = [
+  { schemes: { bearer: { list: [] } } },
+  { schemes: { api_key: { list: [] } } },
+];
+
+/**
+ * The server's own card (at the host's root when no `a2a.root_agent` is set, and at
+ * `/a2a/.well-known/agent-card.json`): a directory, not an agent. It has no endpoint of its own;
+ * its skills are the published agents, each naming where its card is.
+ */
+export function serverCard(
+  agents: Array<Pick<Agent, 'id' | 'name' | 'description'>>,
+  baseUrl: string,
+  version: string,
+): AgentCard {
+  const base = baseUrl.replace(/\/+$/, '');
+  return {
+    name: 'Agentry',
+    description: `The A2A agents this Agentry server publishes; each skill is one agent, whose own card is at ${base}/a2a/{agent_id}/.well-known/agent-card.json.`,
+    supportedInterfaces: [],
+    provider: { organization: 'Agentry', url: base },
+    version,
+    capabilities: { streaming: false, pushNotifications: false, extensions: [], extendedAgentCard: false },
+    securitySchemes,
+    securityRequirements,
+    defaultInputModes: ['text/plain'],
+    defaultOutputModes: ['text/plain'],
+    skills: agents.map((a) =>
+      skill(
+        a.id,
+        a.name,
+        `${a.description || `The Agentry agent ${a.name}.`} Card: ${base}${a2aPath(a.id)}/.well-known/agent-card.json`,
+        ['agent'],
+      ),
+    ),
     signatures: [],
   };
 }

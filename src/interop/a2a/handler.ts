@@ -6,6 +6,7 @@ import type {
   GetTaskRequest,
   ListTaskPushNotificationConfigsRequest,
   ListTaskPushNotificationConfigsResponse,
+  ListTasksRequest,
   ListTasksResponse,
   Message,
   SendMessageRequest,
@@ -19,26 +20,37 @@ import {
   RequestMalformedError,
   TaskNotCancelableError,
   TaskNotFoundError,
-  UnsupportedOperationError,
 } from '@a2a-js/sdk/errors';
 import type { A2ARequestHandler } from '@a2a-js/sdk/server';
 import type { Agent } from '../../agents/schema.ts';
 import { hasScope, type Principal } from '../../auth/principal.ts';
+import type { Db } from '../../db/db.ts';
 import { AppError, toError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { toRun } from '../../runtime/rows.ts';
+import type { PushNotifier } from '../../runtime/a2a/push.ts';
+import {
+  answerArtifactId,
+  decisionOf,
+  isFinal,
+  messageText,
+  taskOf,
+  textPart,
+} from '../../runtime/a2a/task-map.ts';
+import { toRun } from '../../runtime/runs/rows.ts';
+import type { SessionService } from '../../runtime/runs/sessions.ts';
 import type { RunCaller, Runtime } from '../../runtime/runtime.ts';
 import type { Run } from '../../runtime/schema.ts';
-import type { SessionService } from '../../runtime/sessions.ts';
-import type { PushNotifier } from './push.ts';
-import { answerArtifactId, decisionOf, isFinal, messageText, taskOf, textPart } from './task-map.ts';
+import { listTasks } from './task-list.ts';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface A2AHandlerDeps {
+  db: Db;
   runtime: Runtime;
   sessions: SessionService;
   push: PushNotifier;
+  /** `a2a.send_wait_ms`: longest a blocking send waits (0: until the task ends or pauses). */
+  sendWaitMs: number;
   /** Aborts when the client goes away: a blocking send or a stream stops waiting then. */
   signal: AbortSignal;
   log: Logger;
@@ -73,10 +85,16 @@ export class AgentA2AHandler implements A2ARequestHandler {
       const pushed = params.configuration?.taskPushNotificationConfig;
       if (pushed?.url) await this.deps.push.save(this.principal.tenantId, { ...pushed, taskId: run.id });
       if (params.configuration?.returnImmediately) return taskOf(run);
-      await this.deps.runtime.wait(this.principal.tenantId, run.id, {
-        signal: this.deps.signal,
-        untilPause: true,
-      });
+      const { sendWaitMs } = this.deps;
+      const signal = sendWaitMs
+        ? AbortSignal.any([this.deps.signal, AbortSignal.timeout(sendWaitMs)])
+        : this.deps.signal;
+      await this.deps.runtime
+        .wait(this.principal.tenantId, run.id, { signal, untilPause: true })
+        .catch((err: unknown) => {
+          // The wait's own limit: answer with the task as it is now.
+          if (!(sendWaitMs && signal.aborted && !this.deps.signal.aborted)) throw err;
+        });
       return taskOf(await this.run(run.id));
     });
   }
@@ -97,8 +115,14 @@ export class AgentA2AHandler implements A2ARequestHandler {
     });
   }
 
-  async listTasks(): Promise<ListTasksResponse> {
-    throw new UnsupportedOperationError('tasks/list is not offered: read each task with tasks/get');
+  listTasks(params: ListTasksRequest): Promise<ListTasksResponse> {
+    return this.guard(() =>
+      listTasks(
+        this.deps.db,
+        { tenantId: this.principal.tenantId, agentId: this.agent.id, viewer: this.caller.viewer },
+        params,
+      ),
+    );
   }
 
   cancelTask(params: CancelTaskRequest): Promise<Task> {
@@ -236,36 +260,31 @@ export class AgentA2AHandler implements A2ARequestHandler {
       if (run.status === state && e.type !== 'session_end') continue;
       state = run.status;
       const task = taskOf(run);
+      const ending = isFinal(run.status) || run.status === 'input_required';
+      // The whole answer in one last artifact, sent before the terminal status: the stream
+      // closes at the terminal state (A2A), so nothing may follow it.
+      if (run.status === 'completed' && task.artifacts[0]) {
+        yield {
+          payload: {
+            $case: 'artifactUpdate',
+            value: {
+              taskId: run.id,
+              contextId: run.session_id,
+              artifact: task.artifacts[0],
+              append: false,
+              lastChunk: true,
+              metadata: undefined,
+            },
+          },
+        };
+      }
       yield {
         payload: {
           $case: 'statusUpdate',
-          value: {
-            taskId: run.id,
-            contextId: run.session_id,
-            status: task.status,
-            metadata: task.metadata,
-          },
+          value: { taskId: run.id, contextId: run.session_id, status: task.status, metadata: task.metadata },
         },
       };
-      // A client that asked for a stream reads the whole answer in one last artifact too.
-      if (isFinal(run.status) || run.status === 'input_required') {
-        if (run.status === 'completed' && task.artifacts[0]) {
-          yield {
-            payload: {
-              $case: 'artifactUpdate',
-              value: {
-                taskId: run.id,
-                contextId: run.session_id,
-                artifact: task.artifacts[0],
-                append: false,
-                lastChunk: true,
-                metadata: undefined,
-              },
-            },
-          };
-        }
-        return;
-      }
+      if (ending) return;
     }
   }
 

@@ -5,15 +5,16 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Agent } from '../../agents/schema.ts';
-import type { Services } from '../../app.ts';
 import { hasScope, type Principal } from '../../auth/principal.ts';
 import { AppError, notFound } from '../../errors.ts';
-import { principalOf, viewerOf } from '../../http/plugins/auth.ts';
-import { parseClientJson } from '../../http/plugins/client-json.ts';
-import { callerOf } from '../../http/routes/chat.ts';
+import { callerOf, principalOf, viewerOf } from '../../http/caller.ts';
+import type { Services } from '../../http/services.ts';
 import { openSse } from '../../http/sse.ts';
-import { agentCard } from './card.ts';
+import { agentCard, serverCard } from './card.ts';
 import { AgentA2AHandler } from './handler.ts';
+import { envelopeError, idOf, parseRpcBody, versionOf } from './json-rpc.ts';
+import { legacyCardJson } from './legacy-card.ts';
+import { PublishedAgents } from './published.ts';
 
 /**
  * A2A over JSON-RPC, with the SDK's transport handlers: each published agent (`visibility:
@@ -36,6 +37,28 @@ class KeyUser implements User {
   }
 }
 
+/** What a card built from the request's own host depends on (`trustProxy` honours the forwarded ones). */
+const hostHeaders = 'host, x-forwarded-host, x-forwarded-proto';
+
+/** The version a client names: the `A2A-Version` header, or the request parameter of that name (A2A 1.0 §3.2). */
+function askedVersion(req: FastifyRequest): string | undefined {
+  const header = req.headers['a2a-version'];
+  if (header) return Array.isArray(header) ? header[0] : header;
+  const q = req.query as Record<string, unknown> | undefined;
+  const param = q?.['A2A-Version'] ?? q?.['a2a-version'];
+  return typeof param === 'string' && param ? param : undefined;
+}
+
+/** Lists a result must carry even when empty (proto3 JSON leaves empty repeated fields out). */
+const listFields: Record<string, string> = { ListTasks: 'tasks', ListTaskPushNotificationConfigs: 'configs' };
+
+function withLists<T>(method: string, answer: T): T {
+  const result = (answer as { result?: Record<string, unknown> }).result;
+  const field = listFields[method];
+  if (field && result && typeof result === 'object' && !Array.isArray(result)) result[field] ??= [];
+  return answer;
+}
+
 const isLegacy = (version: string) => version.startsWith('0.');
 
 /** Methods that start, answer, stop or configure work: a write key, as the same operations over /v1. */
@@ -56,63 +79,138 @@ export const a2aRoutes =
   (services: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
-    const { agents, policies, tenants, tools, config } = services;
-    // A2A clients may send the media type A2A 1.0 names for its JSON bodies.
-    app.addContentTypeParser('application/a2a+json', { parseAs: 'string' }, (_req, body, done) => {
-      try {
-        done(
-          null,
-          (body as string).trim() ? parseClientJson(body as string, config.server.json_max_depth) : {},
-        );
-      } catch (err) {
-        done(err as Error);
-      }
-    });
+    const { agents, tools, config } = services;
+    // JSON bodies under the edge's rules, but a body that is not JSON reaches the handler, which
+    // answers JSON-RPC's -32700 instead of the API's 400. A2A 1.0 clients may send its media type.
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser(
+      ['application/json', 'application/a2a+json'],
+      { parseAs: 'string' },
+      (_req, body, done) => done(null, parseRpcBody(body as string, config.server.json_max_depth)),
+    );
 
-    const published = async (agent: Agent) => {
-      if (agent.visibility === 'public') return true;
-      const tenant = await tenants.find(agent.tenant_id);
-      return !!tenant && policies.get(tenant.name).a2a.publish_all_agents;
-    };
+    const published = new PublishedAgents(services);
+    // The configured public URL when there is one; else the request's own, whose Host the host
+    // guard (plugins/host-guard.ts) has checked, and which no shared cache may keep for others.
     const baseUrl = (req: FastifyRequest) => config.a2a.public_url ?? `${req.protocol}://${req.host}`;
     const cardOf = (agent: Agent, req: FastifyRequest) =>
       agentCard(agent, baseUrl(req), tools.knownSpecs(agent.tenant_id, agent.tools), services.version);
 
-    /** A published agent by id, in any tenant (cards are for discovery): 404 otherwise. */
-    const publishedAgent = async (id: string) => {
-      const agent = await agents.findById(id);
-      if (!agent || !(await published(agent))) throw notFound('agent', id);
-      return agent;
+    /** A card as the client reads it: 1.0 when it says so (`A2A-Version: 1.x`), else the 0.3 form. */
+    const serveCard = (card: AgentCard, req: FastifyRequest, reply: FastifyReply) => {
+      if (config.a2a.public_url) reply.header('cache-control', 'public, max-age=60');
+      else reply.header('cache-control', 'private, max-age=60');
+      reply.header('vary', config.a2a.public_url ? 'a2a-version' : `a2a-version, ${hostHeaders}`);
+      return String(askedVersion(req) ?? '').startsWith('1.') ? AgentCard.toJSON(card) : legacyCardJson(card);
     };
-    const serveCard = async (agent: Agent, req: FastifyRequest, reply: FastifyReply) => {
-      reply.header('cache-control', 'public, max-age=60');
-      return AgentCard.toJSON(cardOf(agent, req));
-    };
+    const serverCardOf = async (req: FastifyRequest) =>
+      serverCard(await published.list(), baseUrl(req), services.version);
 
     app.get(
       '/a2a/:agent/.well-known/agent-card.json',
       {
         config: { auth: 'public' },
-        schema: { tags: ['interop'], summary: "A published agent's A2A agent card", params: agentParams },
+        schema: {
+          tags: ['interop'],
+          operationId: 'getA2aAgentCard',
+          summary: "A published agent's A2A agent card",
+          params: agentParams,
+        },
       },
-      async (req, reply) => serveCard(await publishedAgent(req.params.agent), req, reply),
+      async (req, reply) => serveCard(cardOf(await published.get(req.params.agent), req), req, reply),
     );
     app.get(
       '/.well-known/agent-card.json',
       {
         config: { auth: 'public' },
-        schema: { tags: ['interop'], summary: 'The A2A agent card of the agent set as `a2a.root_agent`' },
+        schema: {
+          tags: ['interop'],
+          operationId: 'getRootAgentCard',
+          summary:
+            "The card of the agent set as `a2a.root_agent`; without one, the server's card listing the published agents",
+        },
       },
       async (req, reply) => {
-        if (!config.a2a.root_agent) {
-          throw new AppError(
-            'not_found',
-            'no agent is published at the root: each published agent has its card at /a2a/{agent_id}/.well-known/agent-card.json',
-          );
-        }
-        return serveCard(await publishedAgent(config.a2a.root_agent), req, reply);
+        const root = config.a2a.root_agent;
+        return serveCard(root ? cardOf(await published.get(root), req) : await serverCardOf(req), req, reply);
       },
     );
+    // Where a client given `/a2a/{agent_id}` without its trailing slash looks: the published agents.
+    app.get(
+      '/a2a/.well-known/agent-card.json',
+      {
+        config: { auth: 'public' },
+        schema: {
+          tags: ['interop'],
+          operationId: 'getA2aServerCard',
+          summary: "The server's A2A card, listing the published agents",
+        },
+      },
+      async (req, reply) => serveCard(await serverCardOf(req), req, reply),
+    );
+
+    const endpoint = async (req: FastifyRequest<{ Params: { agent: string } }>, reply: FastifyReply) => {
+      const p = principalOf(req);
+      const invalid = envelopeError(req.body);
+      if (invalid) return invalid;
+      const { method } = req.body as { method: string };
+      if (writeMethods.has(method) && !hasScope(p, 'write')) {
+        throw new AppError('forbidden', `this API key is read-only: ${method} needs the write scope`);
+      }
+      // Another tenant's agent is not found, as everywhere, nor another user's private one.
+      const agent = await agents.get(p.tenantId, req.params.agent, viewerOf(req));
+      if (!(await published.isPublished(agent))) throw notFound('agent', agent.id);
+      const card = cardOf(agent, req);
+      const version = versionOf(askedVersion(req), method);
+      const legacy = isLegacy(version);
+      const mapError = legacy
+        ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError
+        : JsonRpcTransportHandler.mapToJSONRPCError;
+      const rpcId = idOf(req.body);
+      const gone = new AbortController();
+      reply.raw.on('close', () => gone.abort());
+      const handler = new AgentA2AHandler(
+        {
+          db: services.db,
+          sendWaitMs: config.a2a.send_wait_ms,
+          runtime: services.runtime,
+          sessions: services.sessions,
+          push: services.a2aPush,
+          signal: gone.signal,
+          log: services.log,
+        },
+        agent,
+        card,
+        p,
+        callerOf(req),
+      );
+      const context = new ServerCallContext({ user: new KeyUser(p), requestedVersion: version });
+      try {
+        validateVersion(version, card, 'JSONRPC');
+      } catch (err) {
+        return { jsonrpc: '2.0', id: rpcId, error: mapError(err) };
+      }
+      const transport = legacy
+        ? new LegacyJsonRpcTransportHandler(handler)
+        : new JsonRpcTransportHandler(handler);
+      const out = await transport.handle(req.body as Record<string, unknown>, context);
+      if (!(Symbol.asyncIterator in out)) return withLists(method, out);
+      // A stream is an event stream from the start: an error, even before the first event (a task
+      // that does not exist), is its one event, as the SDKs read it.
+      const events = out[Symbol.asyncIterator]();
+      const sse = openSse(req, reply);
+      try {
+        for (let next = await events.next(); !next.done && !sse.signal.aborted; next = await events.next()) {
+          await sse.send({ data: next.value });
+        }
+      } catch (err) {
+        if (!sse.signal.aborted)
+          await sse.send({ data: { jsonrpc: '2.0', id: rpcId, error: mapError(err) } });
+      } finally {
+        await events.return?.(undefined);
+        sse.close();
+      }
+    };
 
     app.post(
       '/a2a/:agent',
@@ -122,77 +220,16 @@ export const a2aRoutes =
           tags: ['interop'],
           summary:
             'A2A JSON-RPC endpoint of one agent (message/send, message/stream, tasks/get, tasks/cancel, push configs)',
+          operationId: 'callA2aAgent',
           params: agentParams,
         },
       },
-      async (req, reply) => {
-        const p = principalOf(req);
-        const method = (req.body as { method?: unknown } | undefined)?.method;
-        if (typeof method === 'string' && writeMethods.has(method) && !hasScope(p, 'write')) {
-          throw new AppError('forbidden', `this API key is read-only: ${method} needs the write scope`);
-        }
-        // Another tenant's agent is not found, as everywhere, nor another user's private one.
-        const agent = await agents.get(p.tenantId, req.params.agent, viewerOf(req));
-        if (!(await published(agent))) throw notFound('agent', agent.id);
-        const card = cardOf(agent, req);
-        const header = req.headers['a2a-version'];
-        const version = (Array.isArray(header) ? header[0] : header) || '0.3';
-        const legacy = isLegacy(version);
-        const mapError = legacy
-          ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError
-          : JsonRpcTransportHandler.mapToJSONRPCError;
-        const rpcId = (req.body as { id?: unknown } | undefined)?.id ?? null;
-        const gone = new AbortController();
-        reply.raw.on('close', () => gone.abort());
-        const handler = new AgentA2AHandler(
-          {
-            runtime: services.runtime,
-            sessions: services.sessions,
-            push: services.a2aPush,
-            signal: gone.signal,
-            log: services.log,
-          },
-          agent,
-          card,
-          p,
-          callerOf(req),
-        );
-        const context = new ServerCallContext({ user: new KeyUser(p), requestedVersion: version });
-        try {
-          validateVersion(version, card, 'JSONRPC');
-        } catch (err) {
-          return { jsonrpc: '2.0', id: rpcId, error: mapError(err) };
-        }
-        const transport = legacy
-          ? new LegacyJsonRpcTransportHandler(handler)
-          : new JsonRpcTransportHandler(handler);
-        const out = await transport.handle(req.body as Record<string, unknown>, context);
-        if (!(Symbol.asyncIterator in out)) return out;
-        // A stream: an error before its first event is a plain JSON-RPC answer; later ones are events.
-        const events = out[Symbol.asyncIterator]();
-        let first: IteratorResult<unknown>;
-        try {
-          first = await events.next();
-        } catch (err) {
-          return { jsonrpc: '2.0', id: rpcId, error: mapError(err) };
-        }
-        const sse = openSse(req, reply);
-        try {
-          if (!first.done) await sse.send({ data: first.value });
-          for (
-            let next = await events.next();
-            !next.done && !sse.signal.aborted;
-            next = await events.next()
-          ) {
-            await sse.send({ data: next.value });
-          }
-        } catch (err) {
-          if (!sse.signal.aborted)
-            await sse.send({ data: { jsonrpc: '2.0', id: rpcId, error: mapError(err) } });
-        } finally {
-          await events.return?.(undefined);
-          sse.close();
-        }
-      },
+      endpoint,
+    );
+    // The endpoint with or without the trailing slash its card names.
+    app.post(
+      '/a2a/:agent/',
+      { config: { auth: 'read' }, schema: { hide: true, params: agentParams } },
+      endpoint,
     );
   };

@@ -1,16 +1,9 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type {
-  ContentBlockParam,
-  MessageCreateParamsBase,
-  MessageParam,
-  RawMessageStreamEvent,
-  StopReason,
-  Tool,
-  ToolChoice,
-} from '@anthropic-ai/sdk/resources/messages/messages';
+import type { RawMessageStreamEvent, StopReason } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { ModelTimeouts } from '../../config/models-config.ts';
 import { abortSignalOf } from '../call-signal.ts';
-import { type Provider, type ProviderCall, UpstreamError } from '../provider.ts';
+import { type Provider, type ProviderCall, type ProviderFactory, UpstreamError } from '../provider.ts';
+import type { Unsupported } from '../request-support.ts';
 import type {
   Completion,
   CompletionChunk,
@@ -19,6 +12,7 @@ import type {
   ToolCall,
   Usage,
 } from '../types.ts';
+import { STRUCTURED_TOOL, toParams, unsupported } from './anthropic-request.ts';
 import { endpointFetch, fromSdkError, requestHeaders } from './http-client.ts';
 
 export interface AnthropicProviderOptions {
@@ -47,7 +41,12 @@ export class AnthropicProvider implements Provider {
     });
   }
 
+  unsupported(request: CompletionRequest): Unsupported | undefined {
+    return unsupported(request);
+  }
+
   async complete(call: ProviderCall): Promise<Completion> {
+    const structured = call.request.response_format !== undefined;
     let res: Anthropic.Messages.Message;
     try {
       res = await this.client.messages.create(
@@ -61,7 +60,10 @@ export class AnthropicProvider implements Provider {
     const toolCalls: ToolCall[] = [];
     for (const block of res.content) {
       if (block.type === 'text') text += block.text;
-      else if (block.type === 'tool_use') {
+      // The structured-output tool's input is the answer itself (anthropic-request.ts).
+      else if (block.type === 'tool_use' && structured && block.name === STRUCTURED_TOOL) {
+        text = JSON.stringify(block.input ?? {});
+      } else if (block.type === 'tool_use') {
         toolCalls.push({
           id: block.id,
           type: 'function',
@@ -77,7 +79,7 @@ export class AnthropicProvider implements Provider {
         content: text === '' && toolCalls.length > 0 ? null : text,
         ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
       },
-      finish_reason: finishReason(res.stop_reason),
+      finish_reason: finishReason(res.stop_reason, toolCalls.length),
       usage: usageOf(res.usage.input_tokens + cacheTokens(res.usage), res.usage.output_tokens),
     };
   }
@@ -99,6 +101,8 @@ export class AnthropicProvider implements Provider {
     let stopped = false;
     // Anthropic numbers content blocks (text and tool_use together); OpenAI numbers tool calls only.
     const toolIndex = new Map<number, number>();
+    /** The structured-output tool's block, whose input streams as the answer's text. */
+    let answerBlock: number | undefined;
     try {
       for await (const event of events) {
         switch (event.type) {
@@ -108,7 +112,13 @@ export class AnthropicProvider implements Provider {
             output = event.message.usage.output_tokens;
             break;
           case 'content_block_start':
-            if (event.content_block.type === 'tool_use') {
+            if (
+              event.content_block.type === 'tool_use' &&
+              call.request.response_format &&
+              event.content_block.name === STRUCTURED_TOOL
+            ) {
+              answerBlock = event.index;
+            } else if (event.content_block.type === 'tool_use') {
               const index = toolIndex.size;
               toolIndex.set(event.index, index);
               yield {
@@ -124,7 +134,9 @@ export class AnthropicProvider implements Provider {
             break;
           case 'content_block_delta':
             if (event.delta.type === 'text_delta') yield { type: 'text', delta: event.delta.text };
-            else if (event.delta.type === 'input_json_delta') {
+            else if (event.delta.type === 'input_json_delta' && event.index === answerBlock) {
+              if (event.delta.partial_json) yield { type: 'text', delta: event.delta.partial_json };
+            } else if (event.delta.type === 'input_json_delta') {
               const index = toolIndex.get(event.index);
               if (index !== undefined)
                 yield { type: 'tool_call', index, arguments_delta: event.delta.partial_json };
@@ -143,80 +155,28 @@ export class AnthropicProvider implements Provider {
       throw fromSdkError(err);
     }
     if (!stopped) throw new UpstreamError('network', 'the upstream stream ended before message_stop');
-    yield { type: 'finish', finish_reason: finishReason(stop), usage: usageOf(input, output), model };
+    yield {
+      type: 'finish',
+      finish_reason: finishReason(stop, toolIndex.size),
+      usage: usageOf(input, output),
+      model,
+    };
   }
 }
 
-function toParams(r: CompletionRequest, defaultMaxTokens: number): MessageCreateParamsBase {
-  const system = r.messages
-    .filter((m) => m.role === 'system')
-    .map((m) => m.content ?? '')
-    .join('\n\n');
-  const messages: MessageParam[] = [];
-  const push = (role: 'user' | 'assistant', blocks: ContentBlockParam[]) => {
-    // The Messages API wants user and assistant turns to alternate: merge neighbours of one role.
-    const last = messages.at(-1);
-    if (last && last.role === role && Array.isArray(last.content)) last.content.push(...blocks);
-    else messages.push({ role, content: blocks });
-  };
-  for (const m of r.messages) {
-    if (m.role === 'system') continue;
-    if (m.role === 'tool') {
-      push('user', [{ type: 'tool_result', tool_use_id: m.tool_call_id ?? '', content: m.content ?? '' }]);
-    } else if (m.role === 'assistant') {
-      const blocks: ContentBlockParam[] = m.content ? [{ type: 'text', text: m.content }] : [];
-      for (const c of m.tool_calls ?? []) {
-        blocks.push({
-          type: 'tool_use',
-          id: c.id,
-          name: c.function.name,
-          input: parseArgs(c.function.arguments),
-        });
-      }
-      push('assistant', blocks);
-    } else {
-      push('user', [{ type: 'text', text: m.content ?? '' }]);
-    }
-  }
-  const tools: Tool[] | undefined = r.tools?.map((t) => ({
-    name: t.function.name,
-    ...(t.function.description && { description: t.function.description }),
-    input_schema: (t.function.parameters ?? { type: 'object', properties: {} }) as Tool['input_schema'],
-  }));
-  return {
-    model: r.model,
-    max_tokens: r.max_tokens ?? defaultMaxTokens,
-    messages,
-    ...(system && { system }),
-    ...(tools && tools.length > 0 && { tools }),
-    ...(r.tool_choice !== undefined &&
-      tools &&
-      tools.length > 0 && { tool_choice: toolChoice(r.tool_choice) }),
-    ...(r.temperature !== undefined && { temperature: r.temperature }),
-    ...(r.top_p !== undefined && { top_p: r.top_p }),
-    ...(r.stop !== undefined && { stop_sequences: Array.isArray(r.stop) ? r.stop : [r.stop] }),
-  };
-}
+/** `type: anthropic` in `models.providers`. */
+export const anthropic: ProviderFactory = (s) =>
+  new AnthropicProvider(s.name, {
+    baseURL: s.endpoint.base_url,
+    apiKey: s.apiKey,
+    timeouts: s.timeouts,
+    defaultMaxTokens: s.models.default_max_tokens,
+  });
 
-function toolChoice(choice: NonNullable<CompletionRequest['tool_choice']>): ToolChoice {
-  if (choice === 'auto') return { type: 'auto' };
-  if (choice === 'required') return { type: 'any' };
-  if (choice === 'none') return { type: 'none' };
-  return { type: 'tool', name: choice.function.name };
-}
-
-function parseArgs(args: string): Record<string, unknown> {
-  try {
-    const v = JSON.parse(args || '{}');
-    return v && typeof v === 'object' ? v : {};
-  } catch {
-    return {};
-  }
-}
-
-function finishReason(stop: StopReason | null): FinishReason {
+/** `toolCalls`: the tool calls answered (a structured answer's tool call is not one). */
+function finishReason(stop: StopReason | null, toolCalls: number): FinishReason {
   if (stop === 'max_tokens' || stop === 'model_context_window_exceeded') return 'length';
-  if (stop === 'tool_use') return 'tool_calls';
+  if (stop === 'tool_use') return toolCalls > 0 ? 'tool_calls' : 'stop';
   if (stop === 'refusal') return 'content_filter';
   return 'stop';
 }

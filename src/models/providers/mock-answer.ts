@@ -1,4 +1,6 @@
 import type { ChatMessage, CompletionRequest, ToolSpec } from '../types.ts';
+import { sampleValue } from './mock-json.ts';
+import { MOCK_JUDGE_MODEL, mockJudgeAnswer } from './mock-judge.ts';
 import { brokenRule, refusal } from './mock-rules.ts';
 
 /**
@@ -13,6 +15,7 @@ import { brokenRule, refusal } from './mock-rules.ts';
  *    taken from the prompt (a JSON object in it, else quoted text, an arithmetic expression, numbers).
  * 4. Simple arithmetic in the last user message (`what is 2 + 3 * 4?`) is answered with the number.
  * 5. Anything else is echoed: `You said: <text>`.
+ * `mock/judge` is an evaluation judge instead (mock-judge.ts): a score and a reason as JSON.
  */
 export interface MockAnswer {
   content: string | null;
@@ -20,6 +23,7 @@ export interface MockAnswer {
 }
 
 export function mockAnswer(request: CompletionRequest): MockAnswer {
+  if (request.model === MOCK_JUDGE_MODEL) return { content: mockJudgeAnswer(request), toolCalls: [] };
   const last = request.messages.at(-1);
   if (last?.role === 'tool') {
     const name = toolNameOf(request.messages, last.tool_call_id) ?? 'tool';
@@ -78,7 +82,7 @@ function argumentsFor(tool: ToolSpec, text: string): string {
   const json = findJsonObject(text);
   if (json) return JSON.stringify(json);
   const schema = tool.function.parameters as
-    | { properties?: Record<string, { type?: string }>; required?: string[] }
+    | { properties?: Record<string, { type?: string } & Record<string, unknown>>; required?: string[] }
     | undefined;
   const properties = schema?.properties ?? {};
   const names = schema?.required?.length ? schema.required : Object.keys(properties).slice(0, 1);
@@ -87,10 +91,12 @@ function argumentsFor(tool: ToolSpec, text: string): string {
   const numbers = [...text.matchAll(/-?\d+(?:\.\d+)?/g)].map((m) => Number(m[0]));
   const args: Record<string, unknown> = {};
   for (const name of names) {
-    const type = properties[name]?.type ?? 'string';
-    if (type === 'number' || type === 'integer') args[name] = numbers.shift() ?? 0;
-    else if (type === 'boolean') args[name] = true;
-    else if (type === 'string') args[name] = quoted ?? expr ?? text;
+    const prop = properties[name] ?? {};
+    const type = prop.type ?? 'string';
+    // A number from the prompt, else one the schema allows (its minimum), as for anything else.
+    if ((type === 'number' || type === 'integer') && numbers.length > 0) args[name] = numbers.shift();
+    else if (type === 'string' && !prop.enum && !prop.format) args[name] = quoted ?? expr ?? text;
+    else args[name] = sampleValue(prop, quoted ?? text);
   }
   return JSON.stringify(args);
 }

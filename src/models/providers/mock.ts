@@ -1,10 +1,45 @@
 import type { ScriptedTurn } from '../../config/models-config.ts';
 import { newId } from '../../db/ids.ts';
 import { pause } from '../call-signal.ts';
-import { type Provider, type ProviderCall, UpstreamError } from '../provider.ts';
+import { OfflineEncoder } from '../offline-encoder.ts';
+import {
+  type EmbedCall,
+  type Embeddings,
+  type Provider,
+  type ProviderCall,
+  type ProviderFactory,
+  UpstreamError,
+} from '../provider.ts';
+import { firstUnhonoured, type Unsupported } from '../request-support.ts';
 import { estimatePromptTokens, estimateTokens } from '../tokens.ts';
-import type { Completion, CompletionChunk, FinishReason, ToolCall } from '../types.ts';
+import type { Completion, CompletionChunk, CompletionRequest, FinishReason, ToolCall } from '../types.ts';
 import { mockAnswer } from './mock-answer.ts';
+import { hashedEmbedding } from './mock-embed.ts';
+import { mockJson } from './mock-json.ts';
+
+/** The mock's model served by the offline encoder; every other mock model embeds by hashing. */
+const OFFLINE_MODEL = 'universal-sentence-encoder';
+
+/**
+ * Extra fields the mock honours by what it is: deterministic (seed, sampling knobs), keeping no
+ * record (user, metadata, store), one tool call at a time (parallel_tool_calls).
+ */
+const honoured = new Set([
+  'seed',
+  'user',
+  'metadata',
+  'store',
+  'parallel_tool_calls',
+  'frequency_penalty',
+  'presence_penalty',
+  'logit_bias',
+  'service_tier',
+  'stream_options',
+  'reasoning_effort',
+  'verbosity',
+  'prompt_cache_key',
+  'safety_identifier',
+]);
 
 export interface MockOptions {
   first_chunk_delay_ms: number;
@@ -12,6 +47,8 @@ export interface MockOptions {
   words_per_chunk: number;
   /** Scripted turns by model name (the part after `mock/`). */
   scripts: Record<string, ScriptedTurn[]>;
+  /** A wait before every answer, by model name. */
+  delays?: Record<string, number>;
 }
 
 interface Plan {
@@ -33,12 +70,36 @@ export class MockProvider implements Provider {
   readonly type = 'mock' as const;
   private readonly scripts = new Map<string, ScriptedTurn[]>();
   private calls = 0;
+  private encoder?: OfflineEncoder;
 
   constructor(
     readonly name: string,
     private readonly options: MockOptions,
   ) {
     for (const [model, turns] of Object.entries(options.scripts)) this.scripts.set(model, [...turns]);
+  }
+
+  /** Log probabilities and audio are what a mock cannot make up; any other unknown field too. */
+  unsupported(request: CompletionRequest): Unsupported | undefined {
+    return firstUnhonoured(request, 'the mock provider', honoured);
+  }
+
+  /**
+   * Deterministic embeddings (mock-embed.ts) honouring `dimensions`; `mock/universal-sentence-encoder`
+   * is the offline encoder (512 dimensions, loaded on first use).
+   */
+  async embed(call: EmbedCall): Promise<Embeddings> {
+    const prompt_tokens = call.input.reduce((n, t) => n + estimateTokens(t), 0);
+    if (call.model === OFFLINE_MODEL) {
+      if (call.dimensions !== undefined && call.dimensions !== 512) {
+        throw new UpstreamError('http', `${OFFLINE_MODEL} has 512 dimensions, not ${call.dimensions}`, {
+          status: 400,
+        });
+      }
+      this.encoder ??= new OfflineEncoder();
+      return { data: await this.encoder.embed(call.input), prompt_tokens };
+    }
+    return { data: call.input.map((t) => hashedEmbedding(t, call.dimensions)), prompt_tokens };
   }
 
   /** Queues scripted turns for `mock/<model>`; each call consumes one, then the default behaviour resumes. */
@@ -129,6 +190,11 @@ export class MockProvider implements Provider {
         type: 'function' as const,
         function: c,
       }));
+      // Structured output: JSON matching the schema, unless the answer is a tool call.
+      const format = request.response_format;
+      if (format && format.type !== 'text' && toolCalls.length === 0) {
+        content = mockJson(format, content ?? '', lastUserText(request));
+      }
     }
     let finishReason: FinishReason = turn?.finish_reason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop');
     if (content !== null && request.stop !== undefined) {
@@ -150,7 +216,14 @@ export class MockProvider implements Provider {
       toolCalls = [];
       finishReason = 'length';
     }
-    return { content, toolCalls, finishReason, promptTokens, completionTokens, delayMs: turn?.delay_ms ?? 0 };
+    return {
+      content,
+      toolCalls,
+      finishReason,
+      promptTokens,
+      completionTokens,
+      delayMs: turn?.delay_ms ?? this.options.delays?.[request.model] ?? 0,
+    };
   }
 
   // Deterministic ids: the mock is reproducible call for call within one process.
@@ -158,6 +231,13 @@ export class MockProvider implements Provider {
     this.calls += 1;
     return `call_mock_${String(this.calls).padStart(6, '0')}`;
   }
+}
+
+/** `type: mock` in `models.providers`: every endpoint of this type shares `models.mock`'s pacing and scripts. */
+export const mock: ProviderFactory = (s) => new MockProvider(s.name, s.models.mock);
+
+function lastUserText(request: CompletionRequest): string {
+  return request.messages.findLast((m) => m.role === 'user')?.content ?? '';
 }
 
 function usageOf(plan: Plan) {

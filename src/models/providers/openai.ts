@@ -4,18 +4,22 @@ import type {
   ChatCompletionCreateParamsBase,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
+import type { ResponseFormatJSONSchema } from 'openai/resources/shared';
 import type { ModelTimeouts } from '../../config/models-config.ts';
 import {
   type EmbedCall,
   type Embeddings,
   type Provider,
   type ProviderCall,
+  type ProviderFactory,
   UpstreamError,
 } from '../provider.ts';
 import { estimatePromptTokens, estimateTokens, tokensForChars } from '../tokens.ts';
 import type {
+  ChatMessage,
   Completion,
   CompletionChunk,
+  CompletionExtras,
   CompletionRequest,
   FinishReason,
   ToolCall,
@@ -60,7 +64,13 @@ export class OpenAIProvider implements Provider {
   async embed(call: EmbedCall): Promise<Embeddings> {
     const res = await this.endpoint.json<OpenAI.Embeddings.CreateEmbeddingResponse>(
       '/embeddings',
-      { model: call.model, input: call.input, encoding_format: 'float' },
+      {
+        ...call.extra,
+        model: call.model,
+        input: call.input,
+        encoding_format: 'float',
+        ...(call.dimensions !== undefined && { dimensions: call.dimensions }),
+      },
       call.signal,
       call,
     );
@@ -98,6 +108,7 @@ export class OpenAIProvider implements Provider {
           ]
         : [],
     );
+    const extras = extrasOf(res);
     return {
       id: res.id,
       model: res.model,
@@ -108,12 +119,9 @@ export class OpenAIProvider implements Provider {
       },
       finish_reason: finishReason(choice.finish_reason),
       usage: res.usage
-        ? {
-            prompt_tokens: res.usage.prompt_tokens,
-            completion_tokens: res.usage.completion_tokens,
-            total_tokens: res.usage.total_tokens,
-          }
+        ? usageFrom(res.usage)
         : estimateUsage(call.request, choice.message.content?.length ?? 0),
+      ...(extras && { extras }),
     };
   }
 
@@ -129,6 +137,7 @@ export class OpenAIProvider implements Provider {
     let model = call.request.model;
     /** Characters streamed, for the estimate when the upstream reports no usage. */
     let chars = 0;
+    const extras: CompletionExtras = {};
     try {
       for (let batch = await events.next(); batch; batch = await events.next()) {
         for (const data of batch) {
@@ -136,19 +145,19 @@ export class OpenAIProvider implements Provider {
           if (data === '[DONE]') continue;
           const chunk = parseChunk(data);
           model = chunk.model || model;
-          if (chunk.usage) {
-            usage = {
-              prompt_tokens: chunk.usage.prompt_tokens,
-              completion_tokens: chunk.usage.completion_tokens,
-              total_tokens: chunk.usage.total_tokens,
-            };
-          }
+          if (chunk.usage) usage = usageFrom(chunk.usage);
+          if (chunk.system_fingerprint) extras.system_fingerprint = chunk.system_fingerprint;
+          if (chunk.service_tier) extras.service_tier = chunk.service_tier;
           const choice = chunk.choices?.[0];
           if (!choice) continue;
           const delta = choice.delta;
           if (delta?.content) {
             chars += delta.content.length;
-            yield { type: 'text', delta: delta.content };
+            yield {
+              type: 'text',
+              delta: delta.content,
+              ...(choice.logprobs && { logprobs: choice.logprobs }),
+            };
           }
           for (const tc of delta?.tool_calls ?? []) {
             const args = tc.function?.arguments ?? '';
@@ -174,9 +183,14 @@ export class OpenAIProvider implements Provider {
       finish_reason: finish,
       usage: usage ?? estimateUsage(call.request, chars),
       model,
+      ...(Object.keys(extras).length > 0 && { extras }),
     };
   }
 }
+
+/** `type: openai` in `models.providers`. */
+export const openai: ProviderFactory = (s) =>
+  new OpenAIProvider(s.name, { baseURL: s.endpoint.base_url, apiKey: s.apiKey, timeouts: s.timeouts });
 
 /** One `data:` payload of the stream; an `{"error": …}` payload is the upstream failing mid-way. */
 function parseChunk(data: string): ChatCompletionChunk {
@@ -193,17 +207,58 @@ function parseChunk(data: string): ChatCompletionChunk {
   return chunk;
 }
 
+/**
+ * The request as the upstream should see it: the caller's own messages and every field it sent
+ * (seed, user, logprobs, …) unchanged; the gateway's fields (model, token limit) on top.
+ */
 function toParams(r: CompletionRequest, stream: boolean): ChatCompletionCreateParamsBase {
   return {
+    ...r.extra,
     model: r.model,
-    ...(stream && { stream: true, stream_options: { include_usage: true } }),
-    messages: r.messages as ChatCompletionMessageParam[],
+    ...(stream && {
+      stream: true,
+      stream_options: { ...(r.extra?.stream_options as object | undefined), include_usage: true },
+    }),
+    messages: (r.wire_messages ?? r.messages.map(toWireMessage)) as ChatCompletionMessageParam[],
     ...(r.tools && r.tools.length > 0 && { tools: r.tools }),
     ...(r.tool_choice !== undefined && { tool_choice: r.tool_choice }),
-    ...(r.max_tokens !== undefined && { max_tokens: r.max_tokens }),
+    ...(r.max_tokens !== undefined && { [r.max_tokens_field ?? 'max_tokens']: r.max_tokens }),
     ...(r.temperature !== undefined && { temperature: r.temperature }),
     ...(r.top_p !== undefined && { top_p: r.top_p }),
     ...(r.stop !== undefined && { stop: r.stop }),
+    ...(r.response_format && { response_format: r.response_format as ResponseFormatJSONSchema }),
+  };
+}
+
+/** A gateway message in OpenAI's shape: its parts, when it has them, are its content. */
+function toWireMessage(m: ChatMessage): unknown {
+  if (!m.parts) return m;
+  const { parts, ...rest } = m;
+  return { ...rest, content: parts };
+}
+
+/** What the upstream said beyond text and tool calls, kept for the caller. */
+function extrasOf(res: OpenAI.Chat.Completions.ChatCompletion): CompletionExtras | undefined {
+  const choice = res.choices[0]!;
+  const { role: _r, content: _c, tool_calls: _t, refusal, function_call: _f, ...message } = choice.message;
+  const extras: CompletionExtras = {
+    ...(choice.logprobs != null && { logprobs: choice.logprobs }),
+    ...(refusal != null && { refusal }),
+    ...(res.system_fingerprint != null && { system_fingerprint: res.system_fingerprint }),
+    ...(res.service_tier !== undefined && { service_tier: res.service_tier }),
+    ...(Object.keys(message).length > 0 && { message }),
+  };
+  return Object.keys(extras).length > 0 ? extras : undefined;
+}
+
+/** The upstream's usage, its details included as it sent them. */
+function usageFrom(u: OpenAI.CompletionUsage): Usage {
+  return {
+    prompt_tokens: u.prompt_tokens,
+    completion_tokens: u.completion_tokens,
+    total_tokens: u.total_tokens,
+    ...(u.prompt_tokens_details && { prompt_tokens_details: { ...u.prompt_tokens_details } }),
+    ...(u.completion_tokens_details && { completion_tokens_details: { ...u.completion_tokens_details } }),
   };
 }
 

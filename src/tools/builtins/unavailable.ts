@@ -25,7 +25,7 @@ function unavailable<A>(
   };
 }
 
-export const bashExecuteTool = unavailable<{ command: string }>(
+export const bashExecutePlaceholder = unavailable<{ command: string }>(
   'bash_execute',
   'Run a shell command in the session sandbox.',
   'a sandbox',
@@ -38,7 +38,7 @@ export const bashExecuteTool = unavailable<{ command: string }>(
   true,
 );
 
-export const webSearchTool = unavailable<{ query: string }>(
+export const webSearchPlaceholder = unavailable<{ query: string }>(
   'web_search',
   'Search the web.',
   'network access and a search provider',
@@ -50,7 +50,7 @@ export const webSearchTool = unavailable<{ query: string }>(
   },
 );
 
-export const webCrawlTool = unavailable<{ url: string }>(
+export const webCrawlPlaceholder = unavailable<{ url: string }>(
   'web_crawl',
   'Fetch a web page and return its text.',
   'network access',

@@ -5,7 +5,7 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { McpConfig } from '../../config/mcp-config.ts';
 import { guardedFetch, type OutboundNetwork } from '../../net/outbound.ts';
 import type { SandboxBind } from '../sandbox/bwrap-args.ts';
-import type { SandboxService } from '../sandbox/service.ts';
+import type { SandboxService } from '../sandbox/sandbox.ts';
 import { SandboxRefusal } from '../sandbox/types.ts';
 import { type JsonSchema, type ToolContext, ToolError } from '../types.ts';
 import { SandboxStdioTransport } from './sandbox-transport.ts';
@@ -167,6 +167,7 @@ export class McpConnection {
     try {
       await client.connect(transport, { timeout: this.deps.config.connect_timeout_ms });
     } catch (err) {
+      // The connect error is what matters (rethrown below); the transport is dropped either way.
       await transport.close().catch(() => {});
       throw err;
     }
@@ -225,6 +226,7 @@ export class McpConnection {
     const client = this.client;
     this.client = undefined;
     this.connecting = undefined;
+    // Dropping a connection: a server already gone cannot be closed twice.
     await client?.close().catch(() => {});
   }
 

@@ -6,7 +6,7 @@ import type { HealthRegistry } from '../../observability/health.ts';
 import { type BreakerOptions, CircuitBreaker } from '../../resilience/breaker.ts';
 import { parseToolArguments } from '../arguments.ts';
 import type { SandboxBind } from '../sandbox/bwrap-args.ts';
-import type { SandboxService } from '../sandbox/service.ts';
+import type { SandboxService } from '../sandbox/sandbox.ts';
 import { type ToolContext, ToolError, type ToolOutcome } from '../types.ts';
 import { McpConnection, type McpTool, McpUnavailableError } from './connection.ts';
 import type { McpServerRow } from './schema.ts';
@@ -62,15 +62,18 @@ function splitToolName(name: string): { server: string; tool: string } | undefin
 export class McpManager {
   private readonly connections = new Map<string, McpConnection>();
   private readonly breakers = new Map<string, CircuitBreaker>();
+  /** Whether each server (by name) answered the last time it was tried (a test, a tool listing). */
+  private readonly reach = new Map<string, { transport: string; ok: boolean; error?: string; at: string }>();
 
   constructor(private readonly deps: McpManagerDeps) {
     deps.health.register('mcp', {
       essential: false,
       run: async () => {
         const open = [...this.breakers.values()].filter((b) => b.state === 'open').map((b) => b.name);
+        const unreachable = [...this.reach].filter(([, r]) => !r.ok).map(([name]) => name);
         return {
-          status: open.length > 0 ? ('degraded' as const) : ('ok' as const),
-          detail: { connections: this.connections.size, open_breakers: open },
+          status: open.length > 0 || unreachable.length > 0 ? ('degraded' as const) : ('ok' as const),
+          detail: { connections: this.connections.size, open_breakers: open, unreachable },
         };
       },
     });
@@ -82,19 +85,24 @@ export class McpManager {
         for (const c of this.connections.values()) {
           servers[c.row.name] ??= { transport: c.row.transport, open: [] };
         }
+        for (const [name, r] of this.reach) servers[name] ??= { transport: r.transport, open: [] };
         for (const b of this.breakers.values()) {
           const parts = splitToolName(b.name);
           const server = parts && servers[parts.server];
           if (server && b.state === 'open') server.open.push(b.name);
         }
+        // A server that did not answer the last time it was tried is down (red), whatever its breakers.
         return Object.fromEntries(
-          Object.entries(servers).map(([name, s]) => [
-            name,
-            {
-              status: s.open.length > 0 ? ('degraded' as const) : ('ok' as const),
-              detail: { transport: s.transport, open_breakers: [...new Set(s.open)] },
-            },
-          ]),
+          Object.entries(servers).map(([name, s]) => {
+            const r = this.reach.get(name);
+            const status = r && !r.ok ? 'down' : s.open.length > 0 ? 'degraded' : 'ok';
+            const detail = {
+              transport: s.transport,
+              open_breakers: [...new Set(s.open)],
+              ...(r && { last_tried: r.at, ...(r.error && { reason: `unreachable: ${r.error}` }) }),
+            };
+            return [name, { status: status as 'down' | 'degraded' | 'ok', detail }];
+          }),
         );
       },
     });
@@ -106,8 +114,11 @@ export class McpManager {
     return Promise.all(
       conns.map(async (c) => {
         try {
-          return { server: c.row, tools: await c.tools() };
+          const tools = await c.tools();
+          this.noteReach(c.row, true);
+          return { server: c.row, tools };
         } catch (err) {
+          this.noteReach(c.row, false, (err as Error).message);
           return { server: c.row, tools: [], error: (err as Error).message };
         }
       }),
@@ -125,12 +136,24 @@ export class McpManager {
     const started = performance.now();
     try {
       const tools = await conn.tools();
+      this.noteReach(row, true);
       return { ok: true, latency_ms: performance.now() - started, tools: tools.map((t) => t.name) };
     } catch (err) {
+      this.noteReach(row, false, (err as Error).message);
       return { ok: false, latency_ms: performance.now() - started, tools: [], error: (err as Error).message };
     } finally {
+      // A test connection: its outcome is reported above; closing it can fail only as it dies.
       await conn.close().catch(() => {});
     }
+  }
+
+  private noteReach(row: McpServerRow, ok: boolean, error?: string): void {
+    this.reach.set(row.name, {
+      transport: row.transport,
+      ok,
+      ...(error && { error }),
+      at: new Date().toISOString(),
+    });
   }
 
   /** The specs of the MCP tools among `names` that the tenant's servers offer now (or last offered). */

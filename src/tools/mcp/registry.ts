@@ -1,34 +1,20 @@
 import type { ToolSpec } from '../../models/types.ts';
 import type { A2ATools } from '../a2a-tools.ts';
-import type { ToolRegistryOptions } from '../registry.ts';
-import { SandboxedToolRegistry } from '../sandbox/registry.ts';
-import type { SandboxService } from '../sandbox/service.ts';
-import type { ToolContext, ToolDefinition, ToolOutcome } from '../types.ts';
+import { ToolRegistry, type ToolRegistryOptions } from '../registry.ts';
+import type { ToolContext, ToolOutcome } from '../types.ts';
 import type { McpManager } from './manager.ts';
 
 /**
- * The registry agents use: the sandboxed tools, the web tools working through the egress proxy
- * (both take the place of the built-in placeholders of the same names), the built-ins, and each
- * tenant's MCP tools (`<server>__<tool>`) and remote A2A agents (`a2a__<agent>`), resolved per
- * tenant at each run and call.
+ * The registry agents use: the tools registered in it (the built-ins, tools/builtins/registry.ts),
+ * and each tenant's MCP tools (`<server>__<tool>`) and remote A2A agents (`a2a__<agent>`), resolved
+ * per tenant at each run and call.
  */
-export class TenantToolRegistry extends SandboxedToolRegistry {
-  private readonly replacing: ReadonlySet<string>;
-
+export class TenantToolRegistry extends ToolRegistry {
   constructor(
     options: ToolRegistryOptions,
-    sandboxes: SandboxService,
-    sandboxTimeoutMs: number,
-    private readonly extra: { mcp: McpManager; tools: ToolDefinition[]; a2a?: A2ATools },
+    private readonly extra: { mcp: McpManager; a2a?: A2ATools },
   ) {
-    super(options, sandboxes, sandboxTimeoutMs);
-    for (const def of extra.tools) super.register(def);
-    this.replacing = new Set(extra.tools.map((t) => t.name));
-  }
-
-  override register<A>(def: ToolDefinition<A>): this {
-    if (this.replacing?.has(def.name)) return this;
-    return super.register(def);
+    super(options);
   }
 
   get mcp(): McpManager {

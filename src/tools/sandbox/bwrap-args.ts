@@ -8,6 +8,9 @@ export const SANDBOX_GID = 65534;
 /** The sandbox's file descriptor carrying the seccomp program. */
 const SECCOMP_FD = 3;
 
+/** The file descriptor bubblewrap reads its options from (NUL-separated, `--args`). */
+export const ARGS_FD = 4;
+
 /** The byte the launcher prints once the sandbox is up and waiting for its program. */
 export const READY_BYTE = 0x52; // 'R'
 
@@ -59,7 +62,7 @@ export interface SandboxBind {
 export const SHARED_MOUNT = '/run/agentry';
 
 /**
- * bubblewrap's arguments: every namespace new, nothing of the host but read-only /usr, no capabilities.
+ * bubblewrap's options and the command it runs: every namespace new, nothing of the host but read-only /usr, no capabilities.
  * `shared` is a host folder bound read-only at SHARED_MOUNT (files and Unix sockets put there by the host).
  */
 export function bwrapArgs(
@@ -67,8 +70,8 @@ export function bwrapArgs(
   limitMemoryByRlimit: boolean,
   shared?: string,
   binds: readonly SandboxBind[] = [],
-): string[] {
-  return [
+): { options: string[]; command: string[] } {
+  const options = [
     '--unshare-all',
     '--unshare-user',
     '--disable-userns',
@@ -123,11 +126,7 @@ export function bwrapArgs(
     '/workspace',
     '--seccomp',
     String(SECCOMP_FD),
-    '--',
-    '/bin/bash',
-    '--noprofile',
-    '--norc',
-    '-c',
-    launcher(limits, limitMemoryByRlimit),
   ];
+  const command = ['/bin/bash', '--noprofile', '--norc', '-c', launcher(limits, limitMemoryByRlimit)];
+  return { options, command };
 }

@@ -3,7 +3,7 @@ import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import { bwrapArgs, READY_BYTE, SANDBOX_GID, SANDBOX_UID, type SandboxBind } from './bwrap-args.ts';
+import { ARGS_FD, bwrapArgs, READY_BYTE, SANDBOX_GID, SANDBOX_UID, type SandboxBind } from './bwrap-args.ts';
 import type { Cgroup, CgroupManager } from './cgroup.ts';
 import { OutputCollector } from './output.ts';
 import { compileSeccompFilter } from './seccomp.ts';
@@ -166,7 +166,15 @@ export class BwrapBackend implements SandboxBackend<BwrapSandbox> {
     // Random name: other host users may traverse shareDir (0711) but cannot guess their way in.
     const shared = this.shareDir ? mkdtempSync(path.join(this.shareDir, 'sbx-')) : undefined;
     if (shared) chmodSync(shared, 0o755); // the sandbox's uid reads it
-    let command = [this.bwrap, ...bwrapArgs(this.limits, cgroup === null, shared, options.binds)];
+    // bwrap's own options (host paths of binds and the shared folder among them) go through a pipe:
+    // its reaper is pid 1 inside the sandbox, and its command line would show them in /proc/1/cmdline.
+    const { options: sandboxOptions, command: program } = bwrapArgs(
+      this.limits,
+      cgroup === null,
+      shared,
+      options.binds,
+    );
+    let command = [this.bwrap, '--args', String(ARGS_FD), '--', ...program];
     if (this.setpriv) {
       command = [
         this.setpriv,
@@ -181,21 +189,27 @@ export class BwrapBackend implements SandboxBackend<BwrapSandbox> {
     }
     if (cgroup) {
       // The shell joins the groups before anything of the sandbox exists, so nothing escapes the limits.
+      // The shell exports PWD, which bwrap (pid 1 inside) would keep in its /proc/1/environ.
       const join =
-        'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; shift; done; shift; exec "$@"';
+        'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; shift; done; shift; unset PWD; exec "$@"';
       command = ['/bin/sh', '-c', join, 'sh', ...cgroup.procsFiles, '--', ...command];
     }
     const fd = openSync(this.seccompFile, 'r');
     let child: ChildProcess;
     try {
       child = spawn(command[0]!, command.slice(1), {
-        stdio: ['pipe', 'pipe', 'pipe', fd],
+        stdio: ['pipe', 'pipe', 'pipe', fd, 'pipe'],
         env: {},
+        // Nothing of the server's working directory reaches the processes that start the sandbox.
+        cwd: '/',
         detached: true,
       });
     } finally {
       closeSync(fd);
     }
+    const argsPipe = child.stdio[ARGS_FD] as Writable | null;
+    argsPipe?.on('error', () => {}); // EPIPE when bwrap failed before reading them; its stderr says why
+    argsPipe?.end(sandboxOptions.map((a) => `${a}\0`).join(''));
     // 'close' after the process and its pipes are done; 'error' alone when it could not be spawned.
     const exited = new Promise<void>((resolve) => {
       child.once('close', () => resolve());

@@ -148,6 +148,7 @@ export class WarmPool<S extends Sandbox = Sandbox> {
       waiter.reject(new AppError('unavailable', `the ${this.type} sandbox pool is shut down`));
     }
     const ready = this.ready.splice(0);
+    // Shutting down: a sandbox that fails to release is gone with its process.
     await Promise.all(ready.map((s) => this.backend.release(s).catch(() => {})));
     this.destroyed += ready.length;
     while (this.destroying.size > 0 || this.preparing > 0) {
@@ -181,6 +182,7 @@ export class WarmPool<S extends Sandbox = Sandbox> {
         if (this.stopped) {
           const done = this.backend
             .release(sandbox)
+            // Shutting down: a sandbox that fails to release is gone with its process.
             .catch(() => {})
             .finally(() => this.destroying.delete(done));
           this.destroying.add(done);

@@ -1,5 +1,5 @@
 import { type ToolDefinition, ToolError } from '../types.ts';
-import type { SandboxService } from './service.ts';
+import type { SandboxService } from './sandbox.ts';
 import { type ExecuteRequest, type ExecuteResult, SandboxRefusal } from './types.ts';
 
 /** Runs through the service; a refusal becomes a tool error the model can relay. */

@@ -1,7 +1,7 @@
 import { createParser } from 'eventsource-parser';
-import { ApiError, apiKey } from '../api';
+import { ApiError, apiKey } from './api';
 
-/** One event of a run's stream: its log seq (the SSE id), its type and its data. */
+/** One event of a stream: its log seq (the SSE id), its type and its data. */
 export interface RunEvent {
   id: number;
   type: string;
@@ -32,9 +32,13 @@ export async function errorOf(res: Response): Promise<ApiError> {
 }
 
 export interface FollowOptions {
-  /** Opens the first stream (a chat or team run request); its first event names the run. */
+  /** Opens the first stream (a chat or team run request, or a GET of an event log). */
   open: (signal: AbortSignal) => Promise<Response>;
   onEvent: (e: RunEvent) => void;
+  /** Where a dropped stream resumes (GET with `Last-Event-ID`); undefined while it cannot yet. */
+  resumeAt: () => string | undefined;
+  /** The event after which the stream is over; without one, the server closing it ends it. */
+  isLast?: (e: RunEvent) => boolean;
   /** Told each time a dropped connection is resumed. */
   onReconnect?: (attempt: number) => void;
   signal: AbortSignal;
@@ -43,14 +47,14 @@ export interface FollowOptions {
 }
 
 /**
- * Follows a run's Server-Sent Events over fetch (so the Authorization header goes along) until its
- * `session_end`. A connection that drops before then is re-opened on GET /v1/runs/:id/stream with
- * `Last-Event-ID`: the server replays what was missed from its log, and an id already seen is
- * skipped, so no text is repeated or lost. Throws the server's error when a request is refused.
+ * The console's one reader of the server's Server-Sent Events, over fetch (so the Authorization
+ * header goes along). A connection that drops before the stream's last event is re-opened at
+ * `resumeAt()` with `Last-Event-ID`: the server replays what was missed from its log, and an id
+ * already seen is skipped, so nothing is repeated or lost. Throws the server's error when a request
+ * is refused.
  */
-export async function followRun(o: FollowOptions): Promise<void> {
+export async function followStream(o: FollowOptions): Promise<void> {
   let lastId = 0;
-  let runId: string | undefined;
   let ended = false;
   let failures = 0;
   const parser = createParser({
@@ -61,34 +65,48 @@ export async function followRun(o: FollowOptions): Promise<void> {
       lastId = id;
       failures = 0;
       const data = JSON.parse(m.data) as Record<string, unknown>;
-      const type = m.event ?? String(data.type ?? 'message');
-      if (type === 'session_start' && typeof data.run_id === 'string') runId = data.run_id;
-      if (type === 'session_end') ended = true;
-      o.onEvent({ id, type, data });
+      const event = { id, type: m.event ?? String(data.type ?? 'message'), data };
+      if (o.isLast?.(event)) ended = true;
+      o.onEvent(event);
     },
   });
   let response = await o.open(o.signal);
   for (;;) {
     if (!response.ok || !response.body) throw await errorOf(response);
+    let dropped = false;
     try {
       await readText(response.body, (text) => parser.feed(text), o.signal);
     } catch (err) {
       if (o.signal.aborted) throw err;
-      // A network error mid-stream is a dropped connection: resumed below.
+      dropped = true; // a network error mid-stream: resumed below
     }
-    if (ended || o.signal.aborted) return;
-    if (!runId || failures >= (o.maxRetries ?? 5)) {
+    if (ended || o.signal.aborted || (!dropped && !o.isLast)) return;
+    const resume = o.resumeAt();
+    if (!resume || failures >= (o.maxRetries ?? 5)) {
       throw new Error('the connection dropped and the stream could not be resumed');
     }
     failures++;
     o.onReconnect?.(failures);
     parser.reset({ consume: false });
     await pause(Math.min(4000, 250 * 2 ** (failures - 1)), o.signal);
-    response = await authorizedFetch(`/v1/runs/${runId}/stream`, {
+    response = await authorizedFetch(resume, {
       headers: { 'last-event-id': String(lastId), accept: 'text/event-stream' },
       signal: o.signal,
     });
   }
+}
+
+/** A run's events until its `session_end`; its first event (`session_start`) names the run to resume. */
+export function followRun(o: Omit<FollowOptions, 'resumeAt' | 'isLast'>): Promise<void> {
+  let runId: string | undefined;
+  return followStream({
+    ...o,
+    resumeAt: () => runId && `/v1/runs/${runId}/stream`,
+    isLast: (e) => {
+      if (e.type === 'session_start' && typeof e.data.run_id === 'string') runId = e.data.run_id;
+      return e.type === 'session_end';
+    },
+  });
 }
 
 async function readText(body: ReadableStream<Uint8Array>, feed: (text: string) => void, signal: AbortSignal) {

@@ -1,7 +1,7 @@
-import type { paths } from '../api';
+import type { paths } from './api';
 
 /** The JSON a GET answers with 200, from the generated OpenAPI types. */
-type Ok<P extends keyof paths> = paths[P] extends {
+export type Ok<P extends keyof paths> = paths[P] extends {
   get: { responses: { 200: { content: { 'application/json': infer T } } } };
 }
   ? T

@@ -1,6 +1,6 @@
 import { useId, useState } from 'react';
-import { useAuth } from '../../auth';
 import { ErrorNote } from '../../components/ErrorNote';
+import { useAuth } from '../../lib/auth';
 import { CheckList } from './CheckList';
 import { budgetKeys, type Draft, type Field, problems } from './draft';
 import { useAllAgents, useKnowledgeBases, useModels, usePolicy, useTools } from './queries';
@@ -139,6 +139,7 @@ export function AgentForm({
               onChange={(e) => set('env', e.target.value as Draft['env'])}
             >
               <option value="in_process">in_process: the server’s agent loop</option>
+              <option value="cloud_shared">cloud_shared: the same loop, under isA’s name</option>
               <option value="cloud_pool">cloud_pool: the loop, holding a warm sandbox per run</option>
               <option value="pool">pool: a deployed local-dev bundle</option>
               <option value="remote">remote: an HTTP runtime</option>

@@ -1,9 +1,10 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { useAuth } from '../../auth';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
 import { Pager } from '../../components/Pager';
+import { useAuth } from '../../lib/auth';
+import { when } from '../../lib/format';
 import { PAGE, useAgentList } from './queries';
 
 type Source = 'basic' | 'template' | 'generated' | 'local';
@@ -112,7 +113,7 @@ export function AgentList() {
                     <td>{a.source}</td>
                     <td>{a.env}</td>
                     <td>{a.tools.length}</td>
-                    <td>{new Date(a.updated_at).toLocaleString()}</td>
+                    <td>{when(a.updated_at)}</td>
                   </tr>
                 ))}
               </tbody>

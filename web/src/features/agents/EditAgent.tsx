@@ -1,9 +1,11 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { api, unwrap } from '../../api';
-import { useAuth } from '../../auth';
+import { Link, useNavigate, useParams } from 'react-router';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ErrorNote } from '../../components/ErrorNote';
+import { api, unwrap } from '../../lib/api';
+import { useAuth } from '../../lib/auth';
+import { when } from '../../lib/format';
 import { AgentForm } from './AgentForm';
 import { bodyOf, draftOfAgent } from './draft';
 import { LocalDevPanel } from './LocalDevPanel';
@@ -12,7 +14,6 @@ import { agentKeys, useAgent } from './queries';
 /** One agent: every field editable (with a write key), delete with confirmation, local-dev panel. */
 export function EditAgent() {
   const { id = '' } = useParams();
-  const [params, setParams] = useSearchParams();
   const { can } = useAuth();
   // Once deleted, the agent is not asked for again on the way out (it would answer 404).
   const [gone, setGone] = useState(false);
@@ -21,8 +22,6 @@ export function EditAgent() {
   const navigate = useNavigate();
   const [confirming, setConfirming] = useState(false);
   const [saved, setSaved] = useState(false);
-  const draftIds = params.get('draft')?.split(',').filter(Boolean) ?? [];
-  const draftTeam = params.get('team');
 
   const save = useMutation({
     mutationFn: async (body: ReturnType<typeof bodyOf>) =>
@@ -31,13 +30,10 @@ export function EditAgent() {
       qc.setQueryData(agentKeys.detail(id), a);
       void qc.invalidateQueries({ queryKey: agentKeys.all });
       setSaved(true);
-      if (draftIds.length) setParams({});
     },
   });
   const remove = useMutation({
     mutationFn: async (ids: string[]) => {
-      if (draftTeam)
-        unwrap(await api.DELETE('/v1/multi-agents/{id}', { params: { path: { id: draftTeam } } }));
       for (const x of ids) unwrap(await api.DELETE('/v1/agents/{id}', { params: { path: { id: x } } }));
     },
     onSuccess: (_, ids) => {
@@ -73,7 +69,7 @@ export function EditAgent() {
           <Link className="button secondary" to={`/playground?agent=${a.id}`}>
             Chat with it
           </Link>
-          {can('write') && !draftIds.length ? (
+          {can('write') ? (
             <button type="button" className="danger" onClick={() => setConfirming(true)}>
               Delete
             </button>
@@ -82,51 +78,19 @@ export function EditAgent() {
       </div>
       <p className="muted small">
         Version {a.version} · made {a.source}
-        {a.template_id ? ` from template ${a.template_id}` : ''} · updated{' '}
-        {new Date(a.updated_at).toLocaleString()}
+        {a.template_id ? ` from template ${a.template_id}` : ''} · updated {when(a.updated_at)}
       </p>
       {confirming ? (
-        <div role="alertdialog" aria-labelledby="confirm-title" className="confirm">
-          <p id="confirm-title">
-            Delete <strong>{a.name}</strong>? Its sessions stay readable in runs, but it can no longer be
-            chatted with. This cannot be undone.
-          </p>
-          <ErrorNote error={remove.error} />
-          <div className="actions">
-            <button
-              type="button"
-              className="danger"
-              disabled={remove.isPending}
-              onClick={() => remove.mutate([a.id])}
-            >
-              Delete {a.name}
-            </button>
-            {/* biome-ignore lint/a11y/noAutofocus: the safe choice takes focus when the question opens */}
-            <button type="button" className="secondary" autoFocus onClick={() => setConfirming(false)}>
-              Keep it
-            </button>
-          </div>
-        </div>
-      ) : null}
-      {draftIds.length ? (
-        <div className="banner" role="status">
-          <p>
-            <strong>Generated draft.</strong> Review every field, then save it
-            {draftIds.length > 1
-              ? ` (the draft has ${draftIds.length} agents${draftTeam ? ' and a team' : ''})`
-              : ''}
-            , or discard it.
-          </p>
-          <ErrorNote error={remove.error} />
-          <button
-            type="button"
-            className="secondary"
-            disabled={remove.isPending}
-            onClick={() => remove.mutate(draftIds)}
-          >
-            Discard the draft
-          </button>
-        </div>
+        <ConfirmDialog
+          action={`Delete ${a.name}`}
+          busy={remove.isPending}
+          error={remove.error}
+          onConfirm={() => remove.mutate([a.id])}
+          onCancel={() => setConfirming(false)}
+        >
+          Delete <strong>{a.name}</strong>? Its sessions stay readable in runs, but it can no longer be
+          chatted with. This cannot be undone.
+        </ConfirmDialog>
       ) : null}
       {saved && !save.isPending ? (
         <p role="status" className="ok-note">
@@ -138,12 +102,12 @@ export function EditAgent() {
         key={`${a.id}:${a.version}`}
         initial={draftOfAgent(a)}
         editable={can('write')}
-        submitLabel={draftIds.length ? 'Save the draft' : 'Save changes'}
+        submitLabel="Save changes"
         busy={save.isPending}
         error={save.error}
         onSubmit={(d, dirty) => {
           setSaved(false);
-          save.mutate(bodyOf(d, draftIds.length ? new Set([...dirty, 'name']) : dirty));
+          save.mutate(bodyOf(d, dirty));
         }}
       />
     </section>

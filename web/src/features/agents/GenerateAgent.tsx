@@ -1,29 +1,27 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { api, unwrap } from '../../api';
 import { ErrorNote } from '../../components/ErrorNote';
-import { agentKeys } from './queries';
+import { api, type paths, unwrap } from '../../lib/api';
+import { AgentForm } from './AgentForm';
+import { blankDraft, bodyOf, type Draft, draftOfInput, type Field } from './draft';
+import { agentKeys, useModels } from './queries';
+
+type Proposed = paths['/v1/agents/generate/draft']['post']['responses'][200]['content']['application/json'];
+type Saved = paths['/v1/agents/generate/save']['post']['requestBody']['content']['application/json'];
 
 /**
- * An agent (or a team) drafted by a model from a plain-language requirement. The server creates
- * the draft; the editor opens on it with a banner to review and save it, or discard it (deleted).
+ * An agent (or a team) drafted by a model from a plain-language requirement. The draft lives in the
+ * page until it is saved: leaving the page, or discarding it, leaves nothing behind.
  */
 export function GenerateAgent() {
   const [requirement, setRequirement] = useState('');
-  const qc = useQueryClient();
-  const navigate = useNavigate();
+  const [proposed, setProposed] = useState<Proposed>();
   const generate = useMutation({
-    mutationFn: async () => unwrap(await api.POST('/v1/agents/generate', { body: { requirement } })),
-    onSuccess: (g) => {
-      void qc.invalidateQueries({ queryKey: agentKeys.all });
-      const first = g.agents[0];
-      if (!first) return;
-      const ids = g.agents.map((a) => a.id).join(',');
-      const team = g.multi_agent ? `&team=${g.multi_agent.id}` : '';
-      navigate(`/agents/${first.id}?draft=${ids}${team}`);
-    },
+    mutationFn: async () => unwrap(await api.POST('/v1/agents/generate/draft', { body: { requirement } })),
+    onSuccess: setProposed,
   });
+  if (proposed) return <ReviewDraft proposed={proposed} />;
   return (
     <section>
       <h1>Describe the agent you need</h1>
@@ -43,11 +41,19 @@ export function GenerateAgent() {
         />
         <p className="muted hint">
           The model drafts the name, instructions and tools (and a team when the job needs several agents).
-          You review the draft before keeping it.
+          You review the draft before anything is saved.
         </p>
         <ErrorNote error={generate.error} />
         <div className="actions">
-          <button type="submit" disabled={generate.isPending || requirement.trim().length < 3}>
+          <button
+            type="submit"
+            disabled={generate.isPending || requirement.trim().length < 3}
+            title={
+              requirement.trim().length < 3
+                ? 'Describe what it should do first (3 characters or more)'
+                : undefined
+            }
+          >
             {generate.isPending ? 'Drafting…' : 'Draft it'}
           </button>
           <Link to="/agents">Cancel</Link>
@@ -55,4 +61,84 @@ export function GenerateAgent() {
       </form>
     </section>
   );
+}
+
+/** The draft's first agent in the full form, the rest of it (other agents, the team) beside it. */
+function ReviewDraft({ proposed }: { proposed: Proposed }) {
+  const { draft } = proposed;
+  const [first, ...others] = draft.agents;
+  const models = useModels();
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const save = useMutation({
+    mutationFn: async (d: Draft) =>
+      unwrap(await api.POST('/v1/agents/generate/save', { body: edited(draft, d) })),
+    onSuccess: (out) => {
+      void qc.invalidateQueries({ queryKey: agentKeys.all });
+      navigate(`/agents/${out.agents[0]!.id}`);
+    },
+  });
+  const defaultModel = models.data?.[0] ?? '';
+  // The form starts from its first values: the models come first (the draft names none).
+  if (!models.data && !models.error) return <p className="muted">Loading…</p>;
+  return (
+    <section>
+      <h1>Review the draft</h1>
+      <div className="banner" role="status">
+        <p>
+          <strong>Generated draft.</strong> Nothing is saved yet (
+          {proposed.generated_by === 'model'
+            ? `drafted by ${proposed.model}`
+            : 'drafted from the requirement’s words'}
+          ). Review every field, then save it, or discard it.
+        </p>
+        {others.length > 0 || draft.team ? (
+          <p>
+            With it: {others.map((a) => a.name).join(', ')}
+            {draft.team ? ` and the ${draft.team.kind} team ${draft.team.name}` : ''}, saved together.
+          </p>
+        ) : null}
+      </div>
+      <AgentForm
+        initial={first ? draftOfInput(first, defaultModel) : blankDraft(defaultModel)}
+        editable
+        submitLabel="Save the draft"
+        busy={save.isPending}
+        error={save.error}
+        onSubmit={(d) => save.mutate(d)}
+        extraActions={
+          <button type="button" className="secondary" onClick={() => navigate('/agents')}>
+            Discard the draft
+          </button>
+        }
+      />
+    </section>
+  );
+}
+
+/** The draft with its first agent as the form left it; a new name follows into handoffs and the team. */
+function edited(draft: Proposed['draft'], d: Draft): Saved {
+  const [first, ...others] = draft.agents;
+  const was = first?.name ?? '';
+  const rename = (n: string) => (n === was ? d.name : n);
+  const all = Object.keys(blankDraft()) as Field[];
+  return {
+    agents: [
+      {
+        ...first,
+        ...bodyOf(
+          d,
+          all.filter((f) => f !== 'budget'),
+        ),
+        name: d.name,
+        source: 'generated',
+      },
+      ...others.map((a) => ({ ...a, handoffs: a.handoffs?.map(rename) })),
+    ],
+    team: draft.team && {
+      ...draft.team,
+      entry: rename(draft.team.entry),
+      edges: draft.team.edges.map((e) => ({ from: rename(e.from), to: rename(e.to) })),
+    },
+  };
 }

@@ -1,8 +1,8 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { api, unwrap } from '../../api';
 import { ErrorNote } from '../../components/ErrorNote';
+import { api, unwrap } from '../../lib/api';
 import { agentKeys } from './queries';
 
 /** A local-dev agent: its code lives in a project the user downloads, builds and deploys. */

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { ErrorNote } from '../../components/ErrorNote';
+import { bytes, when } from '../../lib/format';
 import { authorizedFetch, errorOf } from '../../lib/sse';
 import { useDeployments } from './queries';
 
@@ -57,9 +58,9 @@ export function LocalDevPanel({ agentId, name }: { agentId: string; name: string
                     v{d.version}
                     {d.current ? <strong> (current)</strong> : null}
                   </td>
-                  <td>{new Date(d.created_at).toLocaleString()}</td>
+                  <td>{when(d.created_at)}</td>
                   <td>{d.created_by ?? '—'}</td>
-                  <td>{(d.size_bytes / 1024).toFixed(1)} KiB</td>
+                  <td>{bytes(d.size_bytes)}</td>
                   <td>
                     <code>{d.sha256.slice(0, 12)}</code>
                   </td>

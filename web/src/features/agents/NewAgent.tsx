@@ -1,8 +1,8 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
-import { api, unwrap } from '../../api';
 import { ErrorNote } from '../../components/ErrorNote';
+import { api, unwrap } from '../../lib/api';
 import type { Template } from '../../lib/types';
 import { AgentForm } from './AgentForm';
 import { blankDraft, bodyOf, type Draft, draftOfTemplate, type Field, fieldsOfNew } from './draft';
@@ -73,15 +73,24 @@ export function NewAgent() {
         submitLabel="Create agent"
         busy={create.isPending}
         error={create.error}
-        onSubmit={(d, dirty) => create.mutate({ d, dirty: template ? withModel(dirty, template) : dirty })}
+        onSubmit={(d, dirty) =>
+          create.mutate({ d, dirty: template ? fieldsOfTemplate(dirty, template) : dirty })
+        }
       />
     </section>
   );
 }
 
-/** A template without a model takes the form's default model, which must then be sent. */
-function withModel(dirty: Set<Field>, t: Template): Set<Field> {
-  return t.model ? dirty : new Set(dirty).add('model');
+/**
+ * What an agent from a template sends: the fields the user changed, and every field the template
+ * does not fill, as the form shows it (the server's own default would otherwise differ from what was
+ * on screen: visibility `tenant` where the form said `private`). A template without a model takes the
+ * form's default model, which must then be sent too.
+ */
+function fieldsOfTemplate(dirty: Set<Field>, t: Template): Set<Field> {
+  const out = new Set<Field>([...dirty, 'visibility', 'knowledge', 'handoffs']);
+  if (!t.model) out.add('model');
+  return out;
 }
 
 function TemplateCard({ t, onPick }: { t: Template; onPick: () => void }) {

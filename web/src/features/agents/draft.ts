@@ -96,6 +96,25 @@ export function draftOfAgent(a: Agent): Draft {
   };
 }
 
+/** An agent as POST /v1/agents would take it (a generated draft's) in the form. */
+export function draftOfInput(a: AgentInput, defaultModel: string): Draft {
+  const blank = blankDraft(a.model ?? defaultModel);
+  return {
+    ...blank,
+    name: a.name ?? '',
+    description: a.description ?? '',
+    system_prompt: a.system_prompt ?? blank.system_prompt,
+    tools: a.tools ?? [],
+    skills: a.skills ?? [],
+    mode: a.mode ?? blank.mode,
+    env: a.env ?? blank.env,
+    knowledge: a.knowledge ?? [],
+    handoffs: a.handoffs ?? [],
+    task_types: taskTypesOf(a.task_types ?? []),
+    metadataText: json(a.metadata),
+  };
+}
+
 /** A template's values in the form; the name is left for the user (names are unique per tenant). */
 export function draftOfTemplate(t: Template, defaultModel: string): Draft {
   return {

@@ -1,99 +1,72 @@
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { api, unwrap } from '../../api';
+import { keepPreviousData } from '@tanstack/react-query';
+import { api, unwrap } from '../../lib/api';
+import { defineQuery, resourceKey, useApiQuery } from '../../lib/query';
+import { allAgents, currentPolicy, modelList } from '../../lib/resources';
+import type { Agent, Ok } from '../../lib/types';
 
 export const PAGE = 25;
 
+type Source = 'basic' | 'template' | 'generated' | 'local';
+type ListQuery = { name?: string; source?: Source; offset: number };
+
+declare module '../../lib/query' {
+  interface QueryShapes {
+    'agents/page': Ok<'/v1/agents'>;
+    'agents/detail': Agent;
+    'agents/deployments': Ok<'/v1/agents/{id}/deployments'>['data'];
+    'templates/all': Ok<'/v1/templates'>['data'];
+    'tools/all': Ok<'/v1/tools'>;
+    'knowledge-bases/all': Ok<'/v1/knowledge-bases'>['data'];
+  }
+}
+
 export const agentKeys = {
-  all: ['agents'] as const,
-  list: (q: { name?: string; source?: string; offset: number }) => ['agents', 'list', q] as const,
-  detail: (id: string) => ['agents', 'detail', id] as const,
-  deployments: (id: string) => ['agents', 'deployments', id] as const,
+  all: resourceKey('agents'),
+  detail: (id: string) => agentDetail(id).queryKey,
+  deployments: (id: string) => agentDeployments(id).queryKey,
 };
 
-type Source = 'basic' | 'template' | 'generated' | 'local';
+const agentPage = defineQuery('agents/page', async (q: ListQuery) =>
+  unwrap(
+    await api.GET('/v1/agents', {
+      params: {
+        query: {
+          limit: PAGE,
+          offset: q.offset,
+          ...(q.name && { name: q.name }),
+          ...(q.source && { source: q.source }),
+        },
+      },
+    }),
+  ),
+);
+const agentDetail = defineQuery('agents/detail', async (id: string) =>
+  unwrap(await api.GET('/v1/agents/{id}', { params: { path: { id } } })),
+);
+const agentDeployments = defineQuery(
+  'agents/deployments',
+  async (id: string) =>
+    unwrap(await api.GET('/v1/agents/{id}/deployments', { params: { path: { id } } })).data,
+);
+const templates = defineQuery('templates/all', async () => unwrap(await api.GET('/v1/templates')).data);
+const tools = defineQuery('tools/all', async () => unwrap(await api.GET('/v1/tools')));
+const knowledgeBases = defineQuery(
+  'knowledge-bases/all',
+  async () => unwrap(await api.GET('/v1/knowledge-bases', { params: { query: { limit: 500 } } })).data,
+);
 
-export function useAgentList(q: { name?: string; source?: Source; offset: number }) {
-  return useQuery({
-    queryKey: agentKeys.list(q),
-    placeholderData: keepPreviousData,
-    queryFn: async () =>
-      unwrap(
-        await api.GET('/v1/agents', {
-          params: {
-            query: {
-              limit: PAGE,
-              offset: q.offset,
-              ...(q.name && { name: q.name }),
-              ...(q.source && { source: q.source }),
-            },
-          },
-        }),
-      ),
-  });
-}
-
-/** Every agent's name (the handoff picker); 200 is the API's page bound. */
-export function useAllAgents() {
-  return useQuery({
-    queryKey: ['agents', 'names'],
-    queryFn: async () => unwrap(await api.GET('/v1/agents', { params: { query: { limit: 200 } } })).data,
-  });
-}
-
-export function useAgent(id: string | undefined) {
-  return useQuery({
-    queryKey: agentKeys.detail(id ?? ''),
-    enabled: Boolean(id),
-    queryFn: async () => unwrap(await api.GET('/v1/agents/{id}', { params: { path: { id: id! } } })),
-  });
-}
-
-export function useTemplates() {
-  return useQuery({
-    queryKey: ['templates'],
-    staleTime: 60_000,
-    queryFn: async () => unwrap(await api.GET('/v1/templates')).data,
-  });
-}
-
-export function useModels() {
-  return useQuery({
-    queryKey: ['models'],
-    staleTime: 60_000,
-    queryFn: async () => unwrap(await api.GET('/v1/models')).data.map((m) => m.id),
-  });
-}
-
-export function useTools() {
-  return useQuery({
-    queryKey: ['tools'],
-    staleTime: 30_000,
-    queryFn: async () => unwrap(await api.GET('/v1/tools')),
-  });
-}
-
-export function useKnowledgeBases() {
-  return useQuery({
-    queryKey: ['knowledge-bases', 'names'],
-    staleTime: 30_000,
-    queryFn: async () =>
-      unwrap(await api.GET('/v1/knowledge-bases', { params: { query: { limit: 200 } } })).data,
-  });
-}
-
-export function usePolicy() {
-  return useQuery({
-    queryKey: ['policy'],
-    staleTime: 60_000,
-    queryFn: async () => unwrap(await api.GET('/v1/policy')),
-  });
-}
-
-export function useDeployments(id: string, enabled: boolean) {
-  return useQuery({
-    queryKey: agentKeys.deployments(id),
-    enabled,
-    queryFn: async () =>
-      unwrap(await api.GET('/v1/agents/{id}/deployments', { params: { path: { id } } })).data,
-  });
-}
+export const useAgentList = (q: ListQuery) =>
+  useApiQuery({ ...agentPage(q), placeholderData: keepPreviousData });
+/** Every agent's name (the handoff picker). */
+export const useAllAgents = () => useApiQuery({ ...allAgents(), staleTime: 30_000 });
+export const useAgent = (id: string | undefined) =>
+  useApiQuery({ ...agentDetail(id ?? ''), enabled: Boolean(id) });
+export const useTemplates = () => useApiQuery({ ...templates(), staleTime: 60_000 });
+/** The ids of the models this tenant may use, selected from the shared list (cached whole, once). */
+export const useModels = () =>
+  useApiQuery({ ...modelList(), staleTime: 60_000, select: (list) => list.map((m) => m.id) });
+export const useTools = () => useApiQuery({ ...tools(), staleTime: 30_000 });
+export const useKnowledgeBases = () => useApiQuery({ ...knowledgeBases(), staleTime: 30_000 });
+export const usePolicy = () => useApiQuery({ ...currentPolicy(), staleTime: 60_000 });
+export const useDeployments = (id: string, enabled: boolean) =>
+  useApiQuery({ ...agentDeployments(id), enabled });

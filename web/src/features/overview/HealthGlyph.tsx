@@ -1,6 +1,7 @@
 import { useState } from 'react';
 
-type Status = 'ok' | 'degraded' | 'down';
+/** A component's status; `off` is turned off or not configured: neither healthy nor a fault. */
+type Status = 'ok' | 'degraded' | 'down' | 'off';
 export interface Component {
   status: Status;
   latency_ms: number;
@@ -8,7 +9,12 @@ export interface Component {
   error?: string;
 }
 
-const colour: Record<Status, 'green' | 'amber' | 'red'> = { ok: 'green', degraded: 'amber', down: 'red' };
+const colour: Record<Status, 'green' | 'amber' | 'red' | 'grey'> = {
+  ok: 'green',
+  degraded: 'amber',
+  down: 'red',
+  off: 'grey',
+};
 
 /** A round light, with its word beside it: colour is never the only signal. */
 export function Light({ status }: { status: Status }) {
@@ -75,6 +81,7 @@ export function ComponentHealth({ name, c }: { name: string; c: Component }) {
 function hint(c: Component): string | undefined {
   if (c.status === 'ok') return undefined;
   const d = c.detail ?? {};
+  if (c.status === 'off' && typeof d.reason === 'string') return d.reason;
   if (typeof d.breaker === 'string' && d.breaker !== 'closed')
     return `breaker ${d.breaker.replace('_', '-')}`;
   if (Array.isArray(d.open_breakers) && d.open_breakers.length > 0)

@@ -1,8 +1,10 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
-import { api, unwrap } from '../../api';
-import { useAuth } from '../../auth';
+import { Link } from 'react-router';
 import { ErrorNote } from '../../components/ErrorNote';
+import { api, unwrap } from '../../lib/api';
+import { useAuth } from '../../lib/auth';
+import { count, usd } from '../../lib/format';
 import { authorizedFetch, followRun } from '../../lib/sse';
 import type { Agent } from '../../lib/types';
 import { playKeys, useMessages, useRun, useSessionRuns } from './queries';
@@ -45,11 +47,11 @@ export function Chat({
     if (!sessionId) setT(emptyTranscript);
   }, [sessionId, history.data]);
   useEffect(() => () => abort.current?.abort(), []);
-  const count = t.items.length;
+  const shown = t.items.length;
   useEffect(() => {
     // Braces: newer browsers' scrollIntoView returns a promise, which must not become the cleanup.
-    if (count > 0) void endRef.current?.scrollIntoView?.({ block: 'end' });
-  }, [count]);
+    if (shown > 0) void endRef.current?.scrollIntoView?.({ block: 'end' });
+  }, [shown]);
 
   const refresh = (sid: string | undefined) => {
     if (!sid) return;
@@ -164,13 +166,22 @@ export function Chat({
   const pendingNames = t.pending.length
     ? t.items.flatMap((i) => (i.kind === 'tool' && t.pending.includes(i.card.id) ? [i.card.name] : []))
     : (waiting?.pending_tool_calls ?? []).map((c) => c.name);
+  // Each message sent links to the run that answered it: the runs come newest first, the messages
+  // oldest first, so they pair from the end (and only where the run's input is that message).
+  const sent = t.items.filter((i) => i.kind === 'user');
+  const runOf = new Map(
+    sent.flatMap((i, n) => {
+      const run = runs.data?.[sent.length - 1 - n];
+      return run && i.kind === 'user' && run.input === i.text ? [[i.key, run.id] as const] : [];
+    }),
+  );
   const tokens = (runs.data ?? []).reduce((n, r) => n + r.usage.total_tokens, 0);
   const cost = (runs.data ?? []).reduce((n, r) => n + r.cost_usd, 0);
 
   return (
     <div className="chat">
       <p className="counter" aria-live="off">
-        <span>{tokens.toLocaleString()} tokens</span> · <span>${cost.toFixed(4)}</span>
+        <span>{count(tokens, 'token')}</span> · <span>{usd(cost)}</span>
         <span className="muted"> this session</span>
       </p>
       <div
@@ -191,6 +202,11 @@ export function Chat({
             <div key={i.key} className="bubble user">
               <span className="sr-only">You: </span>
               {i.text}
+              {runOf.has(i.key) ? (
+                <Link className="run-link" to={`/runs/${runOf.get(i.key)}`}>
+                  Run trace
+                </Link>
+              ) : null}
             </div>
           ) : i.kind === 'assistant' ? (
             <div key={i.key} className="bubble assistant">

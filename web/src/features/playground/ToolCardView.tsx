@@ -1,3 +1,4 @@
+import { duration } from '../../lib/format';
 import type { ToolCard } from './transcript';
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v, null, 2));
@@ -11,7 +12,7 @@ export function ToolCardView({ card }: { card: ToolCard }) {
         <strong>🔧 {card.name}</strong>
         <span className="muted small">
           {card.durationMs !== undefined
-            ? `${card.durationMs.toFixed(0)} ms`
+            ? duration(card.durationMs)
             : done
               ? ''
               : card.approval === 'waiting'

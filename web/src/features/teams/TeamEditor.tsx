@@ -1,8 +1,9 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, unwrap } from '../../api';
-import { useAuth } from '../../auth';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ErrorNote } from '../../components/ErrorNote';
+import { api, unwrap } from '../../lib/api';
+import { useAuth } from '../../lib/auth';
 import type { Agent, Team } from '../../lib/types';
 import { type Graph, graphOf, handoffChanges, type NodeState, nextStates } from './graph';
 import { teamKeys } from './queries';
@@ -104,21 +105,15 @@ export function TeamEditor({
         ) : null}
       </div>
       {confirming ? (
-        <div role="alertdialog" aria-labelledby="team-confirm" className="confirm">
-          <p id="team-confirm">
-            Delete the team <strong>{team.name}</strong>? Its agents stay.
-          </p>
-          <ErrorNote error={remove.error} />
-          <div className="actions">
-            <button type="button" className="danger" onClick={() => remove.mutate()}>
-              Delete {team.name}
-            </button>
-            {/* biome-ignore lint/a11y/noAutofocus: the safe choice takes focus when the question opens */}
-            <button type="button" className="secondary" autoFocus onClick={() => setConfirming(false)}>
-              Keep it
-            </button>
-          </div>
-        </div>
+        <ConfirmDialog
+          action={`Delete ${team.name}`}
+          busy={remove.isPending}
+          error={remove.error}
+          onConfirm={() => remove.mutate()}
+          onCancel={() => setConfirming(false)}
+        >
+          Delete the team <strong>{team.name}</strong>? Its agents stay.
+        </ConfirmDialog>
       ) : null}
       <ErrorNote error={save.error} />
       <TeamGraph graph={graph} names={names} states={states} editable={editable} onChange={change} />

@@ -1,34 +1,29 @@
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { api, unwrap } from '../../api';
+import { keepPreviousData } from '@tanstack/react-query';
 import { PAGE_SIZE } from '../../components/Pager';
+import { api, type paths, unwrap } from '../../lib/api';
+import { defineQuery, resourceKey, useApiQuery } from '../../lib/query';
+import { allAgents } from '../../lib/resources';
+import type { Team } from '../../lib/types';
 
-export const teamKeys = {
-  all: ['teams'] as const,
-  list: ['teams', 'list'] as const,
-  agents: ['agents', 'names'] as const,
-};
-
-export function useTeams(offset: number) {
-  return useQuery({
-    queryKey: [...teamKeys.list, offset],
-    placeholderData: keepPreviousData,
-    queryFn: async () =>
-      unwrap(await api.GET('/v1/multi-agents', { params: { query: { limit: PAGE_SIZE, offset } } })),
-  });
+declare module '../../lib/query' {
+  interface QueryShapes {
+    'teams/page': paths['/v1/multi-agents']['get']['responses'][200]['content']['application/json'];
+    'teams/detail': Team;
+  }
 }
 
+export const teamKeys = { all: resourceKey('teams') };
+
+const teamPage = defineQuery('teams/page', async (offset: number) =>
+  unwrap(await api.GET('/v1/multi-agents', { params: { query: { limit: PAGE_SIZE, offset } } })),
+);
+const teamDetail = defineQuery('teams/detail', async (id: string) =>
+  unwrap(await api.GET('/v1/multi-agents/{id}', { params: { path: { id } } })),
+);
+
+export const useTeams = (offset: number) =>
+  useApiQuery({ ...teamPage(offset), placeholderData: keepPreviousData });
 /** The team named in the address when it is not on the page of tabs shown (opened by URL). */
-export function useTeam(id: string | null, onPage: boolean) {
-  return useQuery({
-    queryKey: [...teamKeys.all, 'detail', id],
-    enabled: Boolean(id) && !onPage,
-    queryFn: async () => unwrap(await api.GET('/v1/multi-agents/{id}', { params: { path: { id: id! } } })),
-  });
-}
-
-export function useAgents() {
-  return useQuery({
-    queryKey: teamKeys.agents,
-    queryFn: async () => unwrap(await api.GET('/v1/agents', { params: { query: { limit: 200 } } })).data,
-  });
-}
+export const useTeam = (id: string | null, onPage: boolean) =>
+  useApiQuery({ ...teamDetail(id ?? ''), enabled: Boolean(id) && !onPage });
+export const useAgents = () => useApiQuery(allAgents());

@@ -1,0 +1,148 @@
+import type { AgentService } from '../agents/agents.ts';
+import type { Db } from '../db/db.ts';
+import type { DatasetService } from '../eval/datasets/datasets.ts';
+import type { EvalDeps } from '../eval/evaluators/types.ts';
+import { EXPERIMENT_TASK_TYPE, ExperimentService } from '../eval/experiments/experiments.ts';
+import { experimentLaneHandler, type ItemRun, type ItemRunner } from '../eval/experiments/lane.ts';
+import { LiveScoring } from '../eval/live/live-scoring.ts';
+import { EvalMetrics } from '../eval/metrics.ts';
+import type { Gateway } from '../models/gateway.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { DEFAULT_TASK_TEMPLATE, renderTaskPrompt } from '../runtime/runs/task-handler.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { EndedRun } from '../runtime/types.ts';
+import type { HandlerRegistry } from '../tasks/handlers.ts';
+import type { SandboxService } from '../tools/sandbox/sandbox.ts';
+
+export interface EvalBuildDeps {
+  db: Db;
+  metrics: Metrics;
+  agents: AgentService;
+  datasets: DatasetService;
+  runtime: Runtime;
+  models: Gateway;
+  sandboxes: SandboxService;
+  taskHandlers: HandlerRegistry;
+  tenantName(tenantId: string): Promise<string>;
+  log: Logger;
+  /** `eval.live_sample_rate`: the share of live runs scored when an attachment names none. */
+  liveSampleRate: number;
+}
+
+/**
+ * Experiments and what they run on: the lane handler on the queue, the runtime running each item
+ * (eval sits below the runtime, so the runner is plugged in here), the gateway for judges and the
+ * QuickJS sandbox for custom evaluators.
+ */
+export function buildEval(deps: EvalBuildDeps) {
+  const evalMetrics = new EvalMetrics(deps.metrics.registry);
+  const evalDeps: EvalDeps = {
+    models: deps.models,
+    runJavascript: (request) => deps.sandboxes.run('evaluator', 'quickjs', request),
+  };
+  deps.taskHandlers.register(
+    { taskType: EXPERIMENT_TASK_TYPE },
+    experimentLaneHandler({
+      db: deps.db,
+      runner: itemRunner(deps),
+      evalDeps,
+      tenantName: deps.tenantName,
+      observe: evalMetrics,
+    }),
+  );
+  return {
+    experiments: new ExperimentService(deps.db, deps.datasets, deps.agents),
+    liveScoring: new LiveScoring(deps.db, evalDeps, deps.liveSampleRate, deps.log),
+  };
+}
+
+/** A run's end as the live evaluators read it. */
+export const liveRunOf = (e: EndedRun) => ({
+  tenantId: e.tenantId,
+  tenantName: e.tenantName,
+  agentId: e.agentId,
+  runId: e.runId,
+  input: e.input,
+  output: e.result.status === 'completed' ? e.result.text : null,
+  status: e.result.status,
+  toolCalls:
+    'toolCalls' in e.result ? e.result.toolCalls.map((c) => ({ name: c.name, arguments: c.arguments })) : [],
+  tokens: e.result.usage.total_tokens,
+  durationMs: e.durationMs,
+  idempotencyKey: e.idempotencyKey,
+});
+
+/** Runs one experiment item as a run of the agent: a chat message, or a task's prompt as the queue would render it. */
+function itemRunner({ agents, runtime, models }: EvalBuildDeps): ItemRunner {
+  return {
+    async run(req): Promise<ItemRun> {
+      const started = performance.now();
+      let message: string;
+      if ('message' in req.input) message = req.input.message;
+      else {
+        const agent = await agents.get(req.tenantId, req.agentId);
+        const type = agent.task_types.find((t) => t.name === (req.input as { task_type: string }).task_type);
+        message = renderTaskPrompt(type?.prompt_template ?? DEFAULT_TASK_TEMPLATE, {
+          title: req.input.title ?? '',
+          description: '',
+          task_type: req.input.task_type,
+          payload: req.input.payload ?? {},
+        });
+      }
+      // `agentVersion` is recorded on the experiment; the runtime runs the agent's current config
+      // until versions can be pinned on a run.
+      const handle = await runtime.run(
+        {
+          tenantId: req.tenantId,
+          tenantName: req.tenantName,
+          traceId: req.trace?.traceId,
+          parentSpanId: req.trace?.spanId,
+          traceState: req.trace?.traceState,
+        },
+        req.agentId,
+        {
+          message,
+          stream: false,
+          multitask: 'reject',
+          on_disconnect: 'continue',
+          idempotencyKey: req.idempotencyKey,
+        },
+      );
+      const result = await handle.result();
+      const latencyMs = performance.now() - started;
+      const tokens = result.usage.total_tokens;
+      if (result.status === 'completed') {
+        let costUsd = 0;
+        try {
+          costUsd = models.catalog.cost(models.catalog.resolve(result.model), result.usage);
+        } catch {}
+        return {
+          runId: handle.runId,
+          status: 'completed',
+          output: result.text,
+          toolCalls: result.toolCalls.map((c) => ({ name: c.name, arguments: c.arguments })),
+          tokens,
+          costUsd,
+          latencyMs,
+        };
+      }
+      return {
+        runId: handle.runId,
+        status: result.status,
+        output: null,
+        toolCalls:
+          result.status === 'input_required'
+            ? result.toolCalls.map((c) => ({ name: c.name, arguments: c.arguments }))
+            : [],
+        tokens,
+        costUsd: 0,
+        latencyMs,
+        error:
+          result.status === 'input_required'
+            ? { code: 'input_required', message: 'the run waits for approval of a tool call' }
+            : result.error,
+      };
+    },
+  };
+}

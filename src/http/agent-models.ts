@@ -1,0 +1,186 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, toError } from '../errors.ts';
+import type { Gateway } from '../models/gateway.ts';
+import type {
+  CallContext,
+  ChatMessage,
+  Completion,
+  CompletionChunk,
+  CompletionRequest,
+} from '../models/types.ts';
+import type { RunHandle, Runtime } from '../runtime/runtime.ts';
+import type { RunResult } from '../runtime/types.ts';
+import { callerOf, principalOf, viewerOf } from './caller.ts';
+import type { Services } from './services.ts';
+
+/**
+ * Agents as models: on the model front doors (chat completions, responses, messages) a `model` of
+ * `agent/<name>` or `agent/<id>` runs that agent, with its own prompt, tools, memory, approvals,
+ * budgets and traces, and answers as a model would: a completion, or a stream of chunks. Anything
+ * else goes to the gateway. The run is an ordinary run (GET /v1/runs/{id}); its ids come back in
+ * the `x-agentry-run-id` and `x-agentry-session-id` headers.
+ */
+export const AGENT_MODEL_PREFIX = 'agent/';
+
+export const isAgentModel = (model: string) => model.startsWith(AGENT_MODEL_PREFIX);
+
+/** Where a model call goes, and what an agent's run added to it. */
+export interface ModelCallOptions {
+  /** Continue this agent session (a Responses follow-up of an agent's response). */
+  sessionId?: string;
+  /** Told the run's ids once it started. */
+  onRun?: (ids: { sessionId: string; runId: string }) => void;
+}
+
+/** The model calls of one front door: to the gateway, or to an agent for `agent/…` models. */
+export class ModelDoor {
+  private readonly models: Gateway;
+  private readonly runtime: Runtime;
+  private readonly agents: Services['agents'];
+
+  constructor(services: Pick<Services, 'models' | 'runtime' | 'agents'>) {
+    this.models = services.models;
+    this.runtime = services.runtime;
+    this.agents = services.agents;
+  }
+
+  async complete(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    request: CompletionRequest,
+    ctx: CallContext,
+    options: ModelCallOptions = {},
+  ): Promise<Completion> {
+    if (!isAgentModel(request.model)) return this.models.complete(request, ctx);
+    const handle = await this.start(req, reply, request, false, options);
+    const result = await handle.result();
+    return completionOf(request.model, handle, result);
+  }
+
+  /** The gateway's chunks, or an agent run's text as chunks and its outcome as the finish. */
+  stream(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    request: CompletionRequest,
+    ctx: CallContext,
+    options: ModelCallOptions = {},
+  ): AsyncIterable<CompletionChunk> {
+    if (!isAgentModel(request.model)) return this.models.stream(request, ctx);
+    return this.streamRun(req, reply, request, options);
+  }
+
+  private async *streamRun(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    request: CompletionRequest,
+    options: ModelCallOptions,
+  ): AsyncIterable<CompletionChunk> {
+    const handle = await this.start(req, reply, request, true, options);
+    const stop = new AbortController();
+    let last = handle.events.at(-1)?.seq ?? 0;
+    try {
+      for await (const e of this.runtime.follow(handle.runId, last, stop.signal)) {
+        last = e.seq;
+        if (e.type === 'text' && typeof e.data.delta === 'string' && e.data.delta) {
+          yield { type: 'text', delta: e.data.delta };
+        }
+        if (e.type === 'session_end') break;
+      }
+    } finally {
+      stop.abort();
+    }
+    const done = completionOf(request.model, handle, await handle.result());
+    // The run's own text events were the answer; only an approval notice is added at the end.
+    if (done.finish_reason === 'stop' && done.message.content?.startsWith(APPROVAL_NOTE)) {
+      yield { type: 'text', delta: done.message.content };
+    }
+    yield { type: 'finish', finish_reason: done.finish_reason, usage: done.usage, model: request.model };
+  }
+
+  private async start(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    request: CompletionRequest,
+    stream: boolean,
+    options: ModelCallOptions,
+  ): Promise<RunHandle> {
+    const ref = request.model.slice(AGENT_MODEL_PREFIX.length);
+    if (!ref)
+      throw new AppError('bad_request', 'model "agent/" names no agent: use agent/<name> or agent/<id>');
+    if (request.tools && request.tools.length > 0) {
+      throw new AppError('bad_request', `tools: ${request.model} uses the agent's own tools; send none`);
+    }
+    const agentId = await this.agents.idOf(principalOf(req).tenantId, ref, viewerOf(req));
+    const handle = await this.runtime.run(callerOf(req), agentId, {
+      message: messageFor(request.messages, options.sessionId !== undefined),
+      ...(options.sessionId && { session_id: options.sessionId }),
+      stream,
+      multitask: 'reject',
+      on_disconnect: 'cancel',
+    });
+    reply.header('x-agentry-run-id', handle.runId);
+    reply.header('x-agentry-session-id', handle.sessionId);
+    options.onRun?.({ sessionId: handle.sessionId, runId: handle.runId });
+    // A caller that leaves before the answer cancels the run: nobody is there to read it.
+    reply.raw.on('close', () => {
+      if (reply.raw.writableFinished) return;
+      this.runtime
+        .cancel(principalOf(req).tenantId, handle.runId, 'the client disconnected')
+        .catch((err) => req.log.debug({ err: toError(err), run_id: handle.runId }, 'run already ended'));
+    });
+    return handle;
+  }
+}
+
+/**
+ * The agent's message: the last user turn. Earlier turns a stateless client sends again (chat
+ * completions and messages keep no state) go before it as a transcript, since the run's session
+ * starts empty; with a session (a Responses follow-up) the session holds them already.
+ */
+function messageFor(messages: readonly ChatMessage[], inSession: boolean): string {
+  const last = messages.at(-1);
+  if (last?.role !== 'user' || !last.content) {
+    throw new AppError(
+      'bad_request',
+      'messages: an agent model answers a last message from the user, with text',
+    );
+  }
+  if (messages.some((m) => m.role === 'tool' || m.tool_calls?.length)) {
+    throw new AppError(
+      'bad_request',
+      'messages: an agent model runs its own tools; send no tool calls or tool results',
+    );
+  }
+  const earlier = inSession ? [] : messages.slice(0, -1).filter((m) => m.content);
+  if (earlier.length === 0) return last.content;
+  const lines = earlier.map((m) => `${m.role === 'system' ? 'instructions' : m.role}: ${m.content}`);
+  return `The conversation so far:\n${lines.join('\n')}\n\n${last.content}`;
+}
+
+const APPROVAL_NOTE = 'Waiting for approval:';
+
+function completionOf(model: string, handle: RunHandle, r: RunResult): Completion {
+  const base = { id: `chatcmpl-${handle.runId}`, model, usage: r.usage };
+  if (r.status === 'completed') {
+    return { ...base, message: { role: 'assistant', content: r.text }, finish_reason: 'stop' };
+  }
+  if (r.status === 'input_required') {
+    // Approvals apply: the run pauses, and the caller is told where a person approves it.
+    const calls = r.pending.map((c) => c.name).join(', ');
+    const content = `${APPROVAL_NOTE} ${calls}. Approve with POST /v1/runs/${handle.runId}/approve or deny with /deny; the answer is then on GET /v1/runs/${handle.runId}.`;
+    return { ...base, message: { role: 'assistant', content }, finish_reason: 'stop' };
+  }
+  const details = { run_id: handle.runId, session_id: handle.sessionId, code: r.error.code };
+  if (r.status === 'failed' && r.cause instanceof AppError) {
+    throw new AppError(r.cause.code, r.cause.message, {
+      details,
+      retryAfter: r.cause.retryAfter,
+      cause: r.cause,
+    });
+  }
+  if (r.status === 'cancelled')
+    throw new AppError('conflict', `the run was cancelled: ${r.error.message}`, { details });
+  if (r.error.code === 'shutdown')
+    throw new AppError('unavailable', r.error.message, { details, retryAfter: 1 });
+  throw new AppError('bad_gateway', `the agent's run failed: ${r.error.message}`, { details });
+}

@@ -1,0 +1,173 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { pageFields, pageOf } from '../../db/page.ts';
+import { describeKinds, evaluatorKindSchema } from '../../eval/evaluators/registry.ts';
+import {
+  compareQuery,
+  comparisonSchema,
+  createExperimentBody,
+  experimentItemSchema,
+  experimentSchema,
+  experimentStatuses,
+  experimentWithSummary,
+  listItemsQuery,
+} from '../../eval/experiments/schema.ts';
+import { actorOf, principalOf } from '../caller.ts';
+import type { Services } from '../services.ts';
+import { authErrors, errorResponse, idParams } from './common.ts';
+
+const tags = ['experiments'];
+const errors = { ...authErrors, 409: errorResponse, 422: errorResponse };
+
+const listQuery = z
+  .object({ ...pageFields, dataset: z.uuid().optional(), status: z.enum(experimentStatuses).optional() })
+  .strict();
+
+const eventsQuery = z.object({ after: z.coerce.number().int().min(0).default(0) }).strict();
+const eventSchema = z.object({
+  seq: z.number(),
+  type: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  at: z.string(),
+});
+
+export const experimentRoutes =
+  ({ experiments }: Services): FastifyPluginAsync =>
+  async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    app.get(
+      '/v1/evaluators',
+      {
+        schema: {
+          tags,
+          summary: 'The evaluator kinds, with their parameters as JSON Schema',
+          response: { 200: z.object({ data: z.array(evaluatorKindSchema) }), ...errors },
+        },
+      },
+      async () => ({ data: describeKinds() }),
+    );
+
+    app.post(
+      '/v1/experiments',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary:
+            'Run an agent (optionally a version: `agent_version`, or `name@3`) over a dataset with evaluators',
+          body: createExperimentBody,
+          response: { 201: experimentSchema, ...errors },
+        },
+      },
+      async (req, reply) =>
+        reply.code(201).send(await experiments.create(principalOf(req).tenantId, req.body, actorOf(req))),
+    );
+
+    app.get(
+      '/v1/experiments',
+      {
+        schema: {
+          tags,
+          summary: 'List experiments, newest first',
+          querystring: listQuery,
+          response: { 200: pageOf(experimentSchema), ...errors },
+        },
+      },
+      async (req) => experiments.list(principalOf(req).tenantId, req.query),
+    );
+
+    app.get(
+      '/v1/experiments/compare',
+      {
+        schema: {
+          tags,
+          summary: 'Compare experiments item by item against the first: improved, regressed, by how much',
+          querystring: compareQuery,
+          response: { 200: comparisonSchema, ...errors },
+        },
+      },
+      async (req) => experiments.compare(principalOf(req).tenantId, req.query.ids, req.query.change),
+    );
+
+    app.get(
+      '/v1/experiments/:id',
+      {
+        schema: {
+          tags,
+          summary: 'An experiment: progress, and the summary of what has finished',
+          params: idParams,
+          response: { 200: experimentWithSummary, ...errors },
+        },
+      },
+      async (req) => experiments.getWithSummary(principalOf(req).tenantId, req.params.id),
+    );
+
+    app.get(
+      '/v1/experiments/:id/items',
+      {
+        schema: {
+          tags,
+          summary: 'Per-item results: output, scores with reasons, run, latency, tokens, cost',
+          params: idParams,
+          querystring: listItemsQuery,
+          response: { 200: pageOf(experimentItemSchema), ...errors },
+        },
+      },
+      async (req) => experiments.items(principalOf(req).tenantId, req.params.id, req.query),
+    );
+
+    app.get(
+      '/v1/experiments/:id/events',
+      {
+        schema: {
+          tags,
+          summary:
+            'Progress events after `after` (experiment.item, experiment.stopped, experiment.completed)',
+          params: idParams,
+          querystring: eventsQuery,
+          response: { 200: z.object({ data: z.array(eventSchema) }), ...errors },
+        },
+      },
+      async (req) => ({
+        data: await experiments.events(principalOf(req).tenantId, req.params.id, req.query.after),
+      }),
+    );
+
+    for (const action of ['cancel', 'resume'] as const) {
+      app.post(
+        `/v1/experiments/:id/${action}`,
+        {
+          config: { auth: 'write' },
+          schema: {
+            tags,
+            summary:
+              action === 'cancel'
+                ? 'Stop handing out items (those running finish and are recorded)'
+                : 'Carry on a stopped experiment with its unfinished items',
+            params: idParams,
+            response: { 200: experimentSchema, ...errors },
+          },
+        },
+        async (req) => experiments[action](principalOf(req).tenantId, req.params.id, actorOf(req)),
+      );
+    }
+
+    app.delete(
+      '/v1/experiments/:id',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary: 'Delete a finished experiment and its results',
+          params: idParams,
+          response: { 204: z.null(), ...errors },
+        },
+      },
+      async (req, reply) => {
+        await experiments.delete(principalOf(req).tenantId, req.params.id, actorOf(req));
+        return reply.code(204).send(null);
+      },
+    );
+  };

@@ -1,0 +1,46 @@
+import type { Agent } from '../../agents/schema.ts';
+import { ROOT_TENANT } from '../../auth/principal.ts';
+import { notFound } from '../../errors.ts';
+import type { Services } from '../../http/services.ts';
+
+/** Most agents the server's card lists. */
+const maxListed = 200;
+
+/**
+ * Which agents are served over A2A: those with `visibility: public`, and every agent of a tenant
+ * whose policy says `a2a.publish_all_agents`. Cards are for discovery, so these look across tenants.
+ */
+export class PublishedAgents {
+  constructor(private readonly s: Pick<Services, 'agents' | 'tenants' | 'policies' | 'db'>) {}
+
+  async isPublished(agent: Agent): Promise<boolean> {
+    if (agent.visibility === 'public') return true;
+    const tenant = await this.s.tenants.find(agent.tenant_id);
+    return !!tenant && this.s.policies.get(tenant.name).a2a.publish_all_agents;
+  }
+
+  /** A published agent by id in any tenant, or by name in the default tenant: 404 otherwise. */
+  async get(ref: string): Promise<Agent> {
+    let agent = await this.s.agents.findById(ref).catch(() => undefined);
+    if (!agent) {
+      const root = await this.s.tenants.find(ROOT_TENANT);
+      agent = root ? await this.s.agents.resolve(root.id, ref).catch(() => undefined) : undefined;
+    }
+    if (!agent || !(await this.isPublished(agent))) throw notFound('agent', ref);
+    return agent;
+  }
+
+  /** The published agents, by name, for the server's card. */
+  async list(): Promise<Array<Pick<Agent, 'id' | 'name' | 'description'>>> {
+    const tenants = await this.s.db.query<{ id: string; name: string }>('select id, name from tenants');
+    const everything = tenants
+      .filter((t) => this.s.policies.get(t.name).a2a.publish_all_agents)
+      .map((t) => t.id);
+    return this.s.db.query(
+      `select id, name, description from agents
+       where visibility = 'public' or tenant_id = any($1::uuid[])
+       order by name, id limit $2`,
+      [everything, maxListed],
+    );
+  }
+}

@@ -1,0 +1,102 @@
+import { type ListTasksRequest, type ListTasksResponse, TaskState } from '@a2a-js/sdk';
+import { RequestMalformedError } from '@a2a-js/sdk/errors';
+import type { Viewer } from '../../auth/ownership.ts';
+import type { Db } from '../../db/db.ts';
+import { taskOf } from '../../runtime/a2a/task-map.ts';
+import { type RunRow, toRun } from '../../runtime/runs/rows.ts';
+import type { RunStatus } from '../../runtime/schema.ts';
+
+/**
+ * `ListTasks` (A2A 1.0 §3.1.4, `tasks/list` in 0.3): one agent's tasks (its runs) in the caller's
+ * tenant, newest change first, without another user's private sessions. Filters: context (session),
+ * state, changed after a time. Pages of `pageSize` (1–100, 50 by default) with an opaque token;
+ * history cut to `historyLength`; artifacts only with `includeArtifacts`. A bad argument is -32602.
+ */
+
+const defaultPageSize = 50;
+const maxPageSize = 100;
+
+/** The run statuses each task state stands for (the inverse of task-map.ts's mapping). */
+const statusesOf: Partial<Record<TaskState, RunStatus[]>> = {
+  [TaskState.TASK_STATE_SUBMITTED]: ['queued'],
+  [TaskState.TASK_STATE_WORKING]: ['running'],
+  [TaskState.TASK_STATE_INPUT_REQUIRED]: ['input_required', 'interrupted'],
+  [TaskState.TASK_STATE_COMPLETED]: ['completed'],
+  [TaskState.TASK_STATE_FAILED]: ['failed'],
+  [TaskState.TASK_STATE_CANCELED]: ['cancelled'],
+  // No run is ever rejected or waiting for authentication: these states list nothing.
+  [TaskState.TASK_STATE_REJECTED]: [],
+  [TaskState.TASK_STATE_AUTH_REQUIRED]: [],
+};
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+const bad = (message: string) => new RequestMalformedError(message);
+
+const tokenOf = (offset: number) => Buffer.from(`o:${offset}`).toString('base64url');
+
+function offsetOf(token: string): number {
+  if (!token) return 0;
+  const m = /^o:(\d{1,9})$/.exec(Buffer.from(token, 'base64url').toString());
+  if (!m) throw bad('pageToken is not one this server gave');
+  return Number(m[1]);
+}
+
+export async function listTasks(
+  db: Db,
+  scope: { tenantId: string; agentId: string; viewer?: Viewer },
+  q: ListTasksRequest,
+): Promise<ListTasksResponse> {
+  const pageSize = q.pageSize ?? defaultPageSize;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxPageSize) {
+    throw bad(`pageSize must be between 1 and ${maxPageSize}`);
+  }
+  if (q.historyLength !== undefined && q.historyLength < 0) throw bad('historyLength must not be negative');
+  const state = q.status ?? TaskState.TASK_STATE_UNSPECIFIED;
+  const statuses = state === TaskState.TASK_STATE_UNSPECIFIED ? null : statusesOf[state];
+  if (statuses === undefined) throw bad(`status ${String(q.status)} is not a task state`);
+  const after = q.statusTimestampAfter ? new Date(q.statusTimestampAfter) : null;
+  if (after && (!rfc3339.test(q.statusTimestampAfter ?? '') || Number.isNaN(after.getTime()))) {
+    throw bad('statusTimestampAfter must be an RFC 3339 timestamp (2026-01-31T12:00:00Z)');
+  }
+  const offset = offsetOf(q.pageToken);
+  if (q.contextId && !uuid.test(q.contextId))
+    return { tasks: [], nextPageToken: '', pageSize: 0, totalSize: 0 };
+
+  const rows = await db.query<RunRow & { total: string }>(
+    `select r.*, count(*) over () as total
+     from runs r left join sessions s on s.id = r.session_id
+     where r.tenant_id = $1 and r.agent_id = $2
+       and ($3::uuid is null or r.session_id = $3)
+       and ($4::text[] is null or r.status = any($4::text[]))
+       and ($5::timestamptz is null or r.updated_at > $5)
+       -- another user's private session is not there for this viewer (auth/ownership.ts canSee)
+       and ($8::boolean or s.visibility is distinct from 'private' or s.owner is null or s.owner = $9)
+     order by r.updated_at desc, r.id desc
+     limit $6 offset $7`,
+    [
+      scope.tenantId,
+      scope.agentId,
+      q.contextId || null,
+      statuses,
+      after?.toISOString() ?? null,
+      pageSize,
+      offset,
+      !scope.viewer || scope.viewer.admin,
+      scope.viewer?.userId ?? null,
+    ],
+  );
+  const totalSize = rows[0] ? Number(rows[0].total) : 0;
+  const tasks = rows.map((r) => {
+    const task = taskOf(toRun(r));
+    if (q.historyLength !== undefined)
+      task.history = q.historyLength === 0 ? [] : task.history.slice(-q.historyLength);
+    if (!q.includeArtifacts) task.artifacts = [];
+    return task;
+  });
+  const next = offset + rows.length;
+  // The page size used for this response: how many tasks it holds (the TCK reads it so too).
+  return { tasks, nextPageToken: next < totalSize ? tokenOf(next) : '', pageSize: tasks.length, totalSize };
+}

@@ -1,0 +1,38 @@
+import type { CompletionRequest } from '../types.ts';
+import { contentWords } from './mock-rules.ts';
+
+/**
+ * The mock model as an evaluation judge (`mock/judge`), so LLM-judge evaluators run offline and the
+ * same case always gets the same score. The last user message is the case as JSON (`rubric`,
+ * `input`, `output`, `expected`: what `eval/evaluators/llm-judge.ts` sends); the answer is
+ * `{"score": s, "reason": "…"}` where s is 1 when the output holds the expected text, else the
+ * share of the expected text's content words found in the output (two decimals). With no expected
+ * output, a non-empty output scores 1. Anything it cannot read scores 0 and says why.
+ */
+export const MOCK_JUDGE_MODEL = 'judge';
+
+export function mockJudgeAnswer(request: CompletionRequest): string {
+  const last = request.messages.at(-1);
+  let kase: { output?: unknown; expected?: unknown };
+  try {
+    kase = JSON.parse(last?.content ?? '');
+  } catch {
+    return verdict(0, 'mock judge: the case is not JSON');
+  }
+  const output = text(kase.output);
+  const expected = text(kase.expected);
+  if (!expected)
+    return verdict(output ? 1 : 0, output ? 'mock judge: an answer was given' : 'mock judge: no answer');
+  if (output.toLowerCase().includes(expected.toLowerCase()))
+    return verdict(1, 'mock judge: the output holds the expected answer');
+  const want = contentWords(expected);
+  const have = new Set(contentWords(output));
+  const found = want.filter((w) => have.has(w));
+  const score = want.length === 0 ? 0 : Math.round((found.length / want.length) * 100) / 100;
+  return verdict(score, `mock judge: ${found.length} of ${want.length} expected words found`);
+}
+
+const text = (v: unknown): string =>
+  v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+
+const verdict = (score: number, reason: string) => JSON.stringify({ score, reason });

@@ -1,0 +1,166 @@
+import type { Agent } from '../../agents/schema.ts';
+import { AppError } from '../../errors.ts';
+import { type HandlerResult, NonRetryableError, type TaskHandler } from '../../tasks/handlers.ts';
+import type { ClaimedTask } from '../../tasks/rows.ts';
+import { renderJson } from '../../text/render-json.ts';
+import type { Runtime } from '../runtime.ts';
+import type { AgentSource, RunResult } from '../types.ts';
+
+export interface AgentTaskDeps {
+  agents: AgentSource;
+  /** The version a task's try runs, recorded on the task (tasks.ts `settleAgentVersion`). */
+  settleAgentVersion(tenantId: string, taskId: string, latest: number): Promise<number>;
+  runtime: Pick<Runtime, 'run' | 'wait' | 'cancel' | 'runOfTask'>;
+  /** The tenant's name, for model policy and budgets (they are keyed by name). */
+  tenantName(tenantId: string): Promise<string>;
+}
+
+export const DEFAULT_TASK_TEMPLATE = '{{title}}\n\n{{description}}\n\nInput:\n{{payload}}';
+
+/**
+ * Renders a task type's prompt template. Placeholders: `{{title}}`, `{{description}}`,
+ * `{{task_type}}`, `{{payload}}` (the whole payload as JSON) and `{{payload.a.b}}` (one field;
+ * objects as JSON). Unknown placeholders render empty. Nothing is evaluated: this is substitution only.
+ */
+export function renderTaskPrompt(
+  template: string,
+  task: Pick<ClaimedTask, 'title' | 'description' | 'task_type' | 'payload'>,
+) {
+  return template.replace(/\{\{\s*([A-Za-z0-9_.]+)\s*\}\}/g, (_, path: string) => {
+    const [head, ...rest] = path.split('.');
+    let value: unknown;
+    if (head === 'payload') {
+      value = task.payload;
+      for (const key of rest)
+        value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+    } else if (rest.length === 0 && (head === 'title' || head === 'description' || head === 'task_type')) {
+      value = task[head];
+    }
+    if (value === undefined || value === null) return '';
+    return typeof value === 'string' ? value : renderJson(value);
+  });
+}
+
+/**
+ * The queue's default handler: runs the agent loop on the task, rendered through its task type's
+ * prompt template, as a run (with tools, steps and a stream of its own) in the task's session, or
+ * a new one. A COLLABORATIVE agent's run that waits for approval keeps the task in progress: the
+ * task's stream gets a `progress` event naming the run, and the task completes once someone
+ * approves or denies (POST /v1/runs/:id/approve). Cancelling the task cancels the run. An agent
+ * with `env: remote` runs the same way: the run's executor posts the task to its runtime, through the
+ * guarded outbound client, with the task's idempotency key.
+ */
+export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
+  return async (task, ctx): Promise<HandlerResult> => {
+    let agent: Agent;
+    try {
+      // The pinned version, or the latest now: recorded, so a retry runs the same one.
+      const latest = await deps.agents.get(task.tenant_id, task.agent_id);
+      const version = await deps.settleAgentVersion(task.tenant_id, task.id, latest.version);
+      agent =
+        version === latest.version ? latest : await deps.agents.at(task.tenant_id, task.agent_id, version);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'not_found') {
+        throw new NonRetryableError(`agent ${task.agent_id} no longer exists`);
+      }
+      throw err;
+    }
+    const type = agent.task_types.find((t) => t.name === task.task_type);
+    const prompt = renderTaskPrompt(type?.prompt_template ?? DEFAULT_TASK_TEMPLATE, task);
+    const caller = {
+      tenantId: task.tenant_id,
+      tenantName: await deps.tenantName(task.tenant_id),
+      traceId: ctx.trace?.traceId,
+      parentSpanId: ctx.trace?.spanId,
+      traceState: ctx.trace?.traceState,
+    };
+    let handle: Awaited<ReturnType<Runtime['run']>>;
+    try {
+      // A task run again after its worker died or drained: its run survived (another process took it
+      // over, docs/durability.md), so the task follows that run rather than start a second one.
+      handle =
+        (await deps.runtime.runOfTask(task.tenant_id, task.id)) ??
+        (await deps.runtime.run(caller, agent.id, {
+          message: prompt,
+          // A remote runtime gets the task itself beside the prompt (its `parameters`).
+          ...(agent.env === 'remote' && {
+            context: { task_id: task.id, task_type: task.task_type, payload: task.payload },
+          }),
+          session_id: task.session_id ?? undefined,
+          agent_version: agent.version,
+          stream: false,
+          // A task on a session that is busy waits its turn rather than failing or interrupting a chat.
+          multitask: 'enqueue',
+          on_disconnect: 'continue',
+          taskId: task.id,
+          idempotencyKey: ctx.idempotencyKey,
+        }));
+    } catch (err) {
+      throw refusal(err);
+    }
+    const onAbort = () => {
+      deps.runtime
+        .cancel(task.tenant_id, handle.runId, 'the task was cancelled or lost its lease')
+        .catch((err) =>
+          ctx.log.warn({ err, run_id: handle.runId }, 'could not cancel the run of an aborted task'),
+        );
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      let result: RunResult = await handle.result();
+      if (result.status === 'input_required') {
+        await ctx.progress({
+          run_id: handle.runId,
+          status: 'input_required',
+          tool_calls: result.pending,
+          message: `waiting for approval: POST /v1/runs/${handle.runId}/approve or /deny`,
+        });
+        result = await deps.runtime.wait(task.tenant_id, handle.runId, { signal: ctx.signal });
+      }
+      if (result.status === 'completed') {
+        return {
+          result: {
+            answer: result.text,
+            model: result.model,
+            finish_reason: result.finishReason,
+            usage: result.usage,
+            tool_calls: result.toolCalls,
+            run_id: handle.runId,
+            session_id: handle.sessionId,
+          },
+          summary: result.text.length > 200 ? `${result.text.slice(0, 199)}…` : result.text,
+        };
+      }
+      if (result.status === 'input_required') throw new Error('the run is still waiting for approval');
+      const message = `run ${handle.runId} ${result.status}: ${result.error.message}`;
+      throw result.status === 'failed' && retryable(result)
+        ? new Error(message)
+        : new NonRetryableError(message);
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+  };
+}
+
+/** A model outage, a rate limit, a shutdown or a crash may pass; a refusal or max_steps will not. */
+const RETRYABLE = new Set([
+  'shutdown',
+  // This worker's process shut down and handed the run to another: the task's next try follows it.
+  'released',
+  'orphaned',
+  'internal',
+  'bad_gateway',
+  'unavailable',
+  'gateway_timeout',
+  'rate_limited',
+  'store_unavailable',
+]);
+const retryable = (result: Extract<RunResult, { status: 'failed' | 'cancelled' }>) =>
+  RETRYABLE.has(result.error.code);
+
+function refusal(err: unknown): unknown {
+  if (err instanceof AppError && err.status < 500 && err.status !== 429) {
+    return new NonRetryableError(err.message, { cause: err });
+  }
+  return err;
+}

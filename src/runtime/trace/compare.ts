@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import type { RunRow, StepRow } from '../runs/rows.ts';
+import { usageSchema } from '../schema.ts';
+
+/** Two runs side by side (GET /v1/runs/compare): what each did, and how they differ. */
+
+const comparedStep = z.object({
+  idx: z.number().int(),
+  kind: z.enum(['model', 'tool']),
+  name: z.string(),
+  tool_call_id: z.string().nullable(),
+  output: z.unknown(),
+  error: z.string().nullable(),
+  usage: usageSchema.nullable(),
+  cost: z.number().nullable(),
+  duration_ms: z.number(),
+});
+
+const comparedRun = z.object({
+  id: z.uuid(),
+  agent_id: z.uuid(),
+  agent_version: z.number().int().nullable(),
+  parent_run_id: z.uuid().nullable(),
+  forked_from_step: z.number().int().nullable(),
+  status: z.string(),
+  input: z.string(),
+  output: z.string().nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  model_calls: z.number().int(),
+  usage: usageSchema,
+  /** Model steps priced by the catalog, in USD. */
+  cost: z.number(),
+  /** From start to end (or to now, for a run still going). */
+  latency_ms: z.number().nullable(),
+  steps: z.array(comparedStep),
+});
+type ComparedRun = z.infer<typeof comparedRun>;
+
+export const runComparison = z.object({
+  a: comparedRun,
+  b: comparedRun,
+  /** Side by side by step index: null where a run has no such step. */
+  steps: z.array(z.object({ idx: z.number().int(), a: comparedStep.nullable(), b: comparedStep.nullable() })),
+  /** b minus a. */
+  difference: z.object({
+    same_output: z.boolean(),
+    steps: z.number().int(),
+    total_tokens: z.number().int(),
+    cost: z.number(),
+    latency_ms: z.number().nullable(),
+  }),
+});
+export type RunComparison = z.infer<typeof runComparison>;
+
+export const compareQuery = z.object({ a: z.uuid(), b: z.uuid() }).strict();
+
+function compared(run: RunRow, steps: StepRow[]): ComparedRun {
+  const end = run.completed_at ?? new Date();
+  return {
+    id: run.id,
+    agent_id: run.agent_id,
+    agent_version: run.agent_version,
+    parent_run_id: run.parent_run_id,
+    forked_from_step: run.forked_from_step,
+    status: run.status,
+    input: run.input,
+    output: run.output,
+    error: run.error_code ? { code: run.error_code, message: run.error_message ?? '' } : null,
+    model_calls: run.model_calls,
+    usage: run.usage,
+    cost: round6(steps.reduce((sum, s) => sum + (s.cost ?? 0), 0)),
+    latency_ms: run.started_at ? end.getTime() - run.started_at.getTime() : null,
+    steps: steps.map((s) => ({
+      idx: s.idx,
+      kind: s.kind,
+      name: s.name,
+      tool_call_id: s.tool_call_id,
+      output: s.output,
+      error: s.error,
+      usage: s.usage,
+      cost: s.cost,
+      duration_ms: Number(s.duration_ms),
+    })),
+  };
+}
+
+export function compareRuns(a: [RunRow, StepRow[]], b: [RunRow, StepRow[]]): RunComparison {
+  const x = compared(...a);
+  const y = compared(...b);
+  const n = Math.max(x.steps.length, y.steps.length);
+  return {
+    a: x,
+    b: y,
+    steps: Array.from({ length: n }, (_, idx) => ({ idx, a: x.steps[idx] ?? null, b: y.steps[idx] ?? null })),
+    difference: {
+      same_output: x.output === y.output,
+      steps: y.steps.length - x.steps.length,
+      total_tokens: y.usage.total_tokens - x.usage.total_tokens,
+      cost: round6(y.cost - x.cost),
+      latency_ms: x.latency_ms === null || y.latency_ms === null ? null : y.latency_ms - x.latency_ms,
+    },
+  };
+}
+
+const round6 = (n: number) => Math.round(n * 1e6) / 1e6;

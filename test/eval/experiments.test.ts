@@ -1,0 +1,301 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { eventually } from '../helpers/eventually.ts';
+import { startServer, stores, type TestServer } from '../helpers/server.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers
+type Body = Record<string, any>;
+
+const cheap = [
+  { type: 'exact_match' },
+  { type: 'contains', name: 'says', value: 'said' },
+  { type: 'regex', pattern: '^You said: [a-z]+$' },
+];
+
+async function finished(s: TestServer, id: string, ms = 60_000): Promise<Body> {
+  return eventually(
+    async () => {
+      const res = await s.request('GET', `/v1/experiments/${id}`);
+      return res.body.status === 'running' ? undefined : res.body;
+    },
+    ms,
+    `experiment ${id} to finish`,
+  );
+}
+
+for (const store of stores) {
+  describe(`experiments on ${store}`, () => {
+    let s: TestServer;
+    before(async () => {
+      s = await startServer(store, {
+        sandbox: {
+          pools: { bwrap: { size: 0 }, quickjs: { size: 2 } },
+          limits: { timeout_ms: 10_000 },
+        } as never,
+        models: { mock: { delays: { slow: 150 } } } as never,
+        tasks: { workers: 4 } as never,
+      });
+      assert.equal(
+        (await s.request('POST', '/v1/agents', { body: { name: 'echo', model: 'mock/default' } })).status,
+        201,
+      );
+      await s.request('POST', '/v1/agents', { body: { name: 'judge-agent', model: 'mock/judge' } });
+      const items = ['apple', 'banana', 'cherry', 'damson'].map((w, i) => ({
+        input: { message: w },
+        // The last one expects what the echo agent will not say.
+        expected: i === 3 ? 'something else' : `You said: ${w}`,
+      }));
+      const ds = await s.request('POST', '/v1/datasets', { body: { name: 'fruit', items } });
+      assert.equal(ds.status, 201, ds.text);
+    });
+    after(() => s.close());
+
+    it('runs an agent over a dataset, scores every item and summarises per evaluator', async () => {
+      const created = await s.request('POST', '/v1/experiments', {
+        body: {
+          dataset: 'fruit',
+          agent: 'echo',
+          concurrency: 2,
+          evaluators: [
+            ...cheap,
+            { type: 'llm_judge', model: 'mock/judge', rubric: 'Is the answer right?' },
+            { type: 'latency_under', max: 60_000 },
+            { type: 'json_valid' },
+          ],
+        },
+      });
+      assert.equal(created.status, 201, created.text);
+      assert.equal(created.body.progress.total, 4);
+      const done = await finished(s, created.body.id);
+      assert.equal(done.status, 'completed');
+      assert.equal(done.progress.completed, 4);
+      const by = Object.fromEntries(done.summary.evaluators.map((e: Body) => [e.name, e]));
+      assert.equal(by.exact_match.pass_rate, 0.75);
+      assert.equal(by.says.mean, 1);
+      assert.equal(by.regex.pass_rate, 1);
+      assert.equal(by.json_valid.pass_rate, 0);
+      assert.equal(by.latency_under.pass_rate, 1);
+      // The mock judge: three outputs hold their expected answer, the fourth shares no word with it.
+      assert.equal(by.llm_judge.mean, 0.75);
+      assert.equal(done.summary.pass_rate, 0);
+      assert.ok(done.summary.latency_ms.p50 > 0);
+      assert.ok(done.summary.latency_ms.p95 >= done.summary.latency_ms.p50);
+      assert.ok(done.summary.tokens > 0);
+
+      const items = await s.request('GET', `/v1/experiments/${created.body.id}/items`);
+      assert.equal(items.body.total, 4);
+      const last = items.body.data[3];
+      assert.equal(last.output, 'You said: damson');
+      const exact = last.scores.find((x: Body) => x.name === 'exact_match');
+      assert.equal(exact.pass, false);
+      assert.match(exact.reason, /expected "something else"/);
+      assert.match(last.scores.find((x: Body) => x.name === 'llm_judge').reason, /mock judge/);
+      assert.ok(last.run_id);
+      const run = await s.request('GET', `/v1/runs/${last.run_id}`);
+      assert.equal(run.status, 200);
+      const failed = await s.request('GET', `/v1/experiments/${created.body.id}/items?failed=exact_match`);
+      assert.equal(failed.body.total, 1);
+
+      const events = await s.request('GET', `/v1/experiments/${created.body.id}/events`);
+      const types = events.body.data.map((e: Body) => e.type);
+      assert.equal(types.filter((t: string) => t === 'experiment.item').length, 4);
+      assert.equal(types.at(-1), 'experiment.completed');
+      assert.equal(
+        Math.max(
+          ...events.body.data.filter((e: Body) => e.type === 'experiment.item').map((e: Body) => e.data.done),
+        ),
+        4,
+      );
+
+      const metrics = await s.request('GET', '/metrics');
+      assert.match(metrics.text, /agentry_eval_items_total\{outcome="completed"\} 4/);
+      assert.match(metrics.text, /agentry_eval_scores_total\{evaluator="exact_match",outcome="fail"\} 1/);
+    });
+
+    it('gives a custom evaluator that throws or loops an error on the item, keeping the other scores', async () => {
+      const created = await s.request('POST', '/v1/experiments', {
+        body: {
+          dataset: 'fruit',
+          agent: 'echo',
+          concurrency: 1,
+          evaluators: [
+            {
+              type: 'javascript',
+              name: 'short',
+              code: 'input.output.length < 20 ? {score: 1, reason: "short"} : 0',
+            },
+            { type: 'javascript', name: 'throws', code: 'throw new Error("boom")' },
+            { type: 'exact_match' },
+          ],
+        },
+      });
+      assert.equal(created.status, 201, created.text);
+      const done = await finished(s, created.body.id);
+      const by = Object.fromEntries(done.summary.evaluators.map((e: Body) => [e.name, e]));
+      assert.equal(by.short.mean, 1);
+      assert.equal(by.throws.errors, 4);
+      assert.equal(by.exact_match.scored, 4);
+      const items = await s.request('GET', `/v1/experiments/${created.body.id}/items?limit=1`);
+      const scores = Object.fromEntries(items.body.data[0].scores.map((x: Body) => [x.name, x]));
+      assert.match(scores.throws.error, /boom/);
+      assert.equal(scores.throws.score, null);
+      assert.equal(scores.short.reason, 'short');
+
+      // A spinning evaluator is stopped at its time limit; the item keeps its other scores.
+      const looping = await s.request('POST', '/v1/experiments', {
+        body: {
+          dataset: 'fruit',
+          agent: 'echo',
+          concurrency: 1,
+          evaluators: [
+            { type: 'javascript', name: 'loops', code: 'for (;;) {}', timeout_ms: 100 },
+            { type: 'exact_match' },
+          ],
+        },
+      });
+      const stopped = await finished(s, looping.body.id);
+      const looped = Object.fromEntries(stopped.summary.evaluators.map((e: Body) => [e.name, e]));
+      assert.equal(looped.loops.errors, 4);
+      assert.equal(looped.exact_match.scored, 4);
+      assert.equal(stopped.progress.completed, 4);
+    });
+
+    it('compares experiments item by item: what regressed and by how much', async () => {
+      const a = await s.request('POST', '/v1/experiments', {
+        body: { dataset: 'fruit', agent: 'echo', evaluators: cheap },
+      });
+      const b = await s.request('POST', '/v1/experiments', {
+        body: { dataset: 'fruit', agent: 'judge-agent', evaluators: cheap },
+      });
+      await finished(s, a.body.id);
+      await finished(s, b.body.id);
+      const cmp = await s.request('GET', `/v1/experiments/compare?ids=${a.body.id},${b.body.id}`);
+      assert.equal(cmp.status, 200, cmp.text);
+      assert.equal(cmp.body.baseline, a.body.id);
+      assert.equal(cmp.body.items.length, 4);
+      // Echo scores 1 on the first three (all three evaluators); the judge model's JSON matches none.
+      assert.equal(cmp.body.counts[0].regressed, 4);
+      const first = cmp.body.items[0];
+      assert.equal(first.results[0].mean, 1);
+      assert.equal(first.changes[0].change, 'regressed');
+      assert.equal(first.changes[0].delta, -1);
+      const only = await s.request(
+        'GET',
+        `/v1/experiments/compare?ids=${a.body.id},${b.body.id}&change=improved`,
+      );
+      assert.equal(only.body.items.length, 0);
+      const bad = await s.request('GET', `/v1/experiments/compare?ids=${a.body.id}`);
+      assert.equal(bad.status, 400);
+    });
+
+    it('stops with budget_exhausted when its own budget is spent, and resumes without redoing finished items', async () => {
+      const created = await s.request('POST', '/v1/experiments', {
+        body: {
+          dataset: 'fruit',
+          agent: 'echo',
+          evaluators: cheap,
+          concurrency: 1,
+          budget: { max_tokens: 1 },
+        },
+      });
+      const stopped = await finished(s, created.body.id);
+      assert.equal(stopped.status, 'budget_exhausted');
+      assert.match(stopped.stop_reason, /tokens is spent/);
+      assert.equal(stopped.progress.completed, 1);
+      assert.equal(stopped.progress.pending, 3);
+      const firstRun = (await s.request('GET', `/v1/experiments/${created.body.id}/items?status=completed`))
+        .body.data[0];
+      // Lift the budget and carry on.
+      await s.app.services.db.query(`update experiments set budget = '{}' where id = $1`, [created.body.id]);
+      const resumed = await s.request('POST', `/v1/experiments/${created.body.id}/resume`);
+      assert.equal(resumed.status, 200, resumed.text);
+      const done = await finished(s, created.body.id);
+      assert.equal(done.status, 'completed');
+      assert.equal(done.progress.completed, 4);
+      const items = (await s.request('GET', `/v1/experiments/${created.body.id}/items`)).body.data;
+      assert.equal(items.find((i: Body) => i.id === firstRun.id).run_id, firstRun.run_id);
+      const again = await s.request('POST', `/v1/experiments/${created.body.id}/resume`);
+      assert.equal(again.status, 409);
+    });
+
+    it('takes up a lane interrupted mid-item, running only the item it held', async () => {
+      const created = await s.request('POST', '/v1/experiments', {
+        body: { dataset: 'fruit', agent: 'echo', evaluators: cheap },
+      });
+      await finished(s, created.body.id);
+      const before = (await s.request('GET', `/v1/experiments/${created.body.id}/items`)).body.data;
+      // As a worker that died holding item 2 leaves it: running, in lane 0, the experiment not done.
+      const db = s.app.services.db;
+      await db.query(`update experiment_items set status = 'running', lane = 0 where id = $1`, [
+        before[1].id,
+      ]);
+      await db.query(`update experiments set status = 'cancelled' where id = $1`, [created.body.id]);
+      await s.request('POST', `/v1/experiments/${created.body.id}/resume`);
+      const done = await finished(s, created.body.id);
+      assert.equal(done.status, 'completed');
+      const after = (await s.request('GET', `/v1/experiments/${created.body.id}/items`)).body.data;
+      for (const i of [0, 2, 3])
+        assert.equal(after[i].run_id, before[i].run_id, `item ${i} was not run again`);
+      assert.notEqual(after[1].run_id, before[1].run_id);
+    });
+
+    it('gives each later item an error state when the agent is deleted mid-experiment, keeping what was scored', async () => {
+      const agent = await s.request('POST', '/v1/agents', { body: { name: 'doomed', model: 'mock/slow' } });
+      const created = await s.request('POST', '/v1/experiments', {
+        body: { dataset: 'fruit', agent: 'doomed', evaluators: cheap, concurrency: 1 },
+      });
+      await eventually(async () => {
+        const e = await s.request('GET', `/v1/experiments/${created.body.id}`);
+        return e.body.progress.completed >= 1 ? true : undefined;
+      });
+      const del = await s.request('DELETE', `/v1/agents/${agent.body.id}`);
+      assert.equal(del.status, 204, del.text);
+      const done = await finished(s, created.body.id);
+      assert.equal(done.status, 'completed');
+      assert.ok(done.progress.completed >= 1);
+      assert.ok(done.progress.errors >= 1);
+      assert.equal(done.progress.completed + done.progress.errors, 4);
+      const errors = (await s.request('GET', `/v1/experiments/${created.body.id}/items?status=error`)).body
+        .data;
+      assert.match(errors.at(-1).error.message, /not found|no longer/);
+      const ok = (await s.request('GET', `/v1/experiments/${created.body.id}/items?status=completed`)).body
+        .data;
+      assert.equal(ok[0].scores.length, 3);
+    });
+
+    it('refuses bad experiments with 4xx naming the problem', async () => {
+      const cases: [Body, number, RegExp][] = [
+        [{ dataset: 'fruit', agent: 'echo', evaluators: [{ type: 'nope' }] }, 400, /type/],
+        [
+          { dataset: 'fruit', agent: 'echo', evaluators: [{ type: 'regex', pattern: '(?<=a)b' }] },
+          400,
+          /pattern/,
+        ],
+        [
+          {
+            dataset: 'fruit',
+            agent: 'echo',
+            evaluators: [{ type: 'json_schema', schema: { type: 'nope' } }],
+          },
+          400,
+          /schema/,
+        ],
+        [
+          { dataset: 'fruit', agent: 'echo', evaluators: [{ type: 'exact_match' }, { type: 'exact_match' }] },
+          400,
+          /name/,
+        ],
+        [{ dataset: 'nope', agent: 'echo', evaluators: cheap }, 404, /dataset/],
+        [{ dataset: 'fruit', agent: 'nobody', evaluators: cheap }, 404, /agent/],
+        [{ dataset: 'fruit', agent: 'echo@2', agent_version: 3, evaluators: cheap }, 400, /disagree/],
+      ];
+      for (const [body, status, message] of cases) {
+        const res = await s.request('POST', '/v1/experiments', { body });
+        assert.equal(res.status, status, `${JSON.stringify(body)}: ${res.text}`);
+        assert.match(JSON.stringify(res.body.error), message);
+      }
+      const kinds = await s.request('GET', '/v1/evaluators');
+      assert.ok(kinds.body.data.some((k: Body) => k.type === 'llm_judge' && k.params.properties.rubric));
+    });
+  });
+}

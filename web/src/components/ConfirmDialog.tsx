@@ -1,0 +1,40 @@
+import { type ReactNode, useId } from 'react';
+import { ErrorNote } from './ErrorNote';
+
+/**
+ * A question before something that cannot be undone: the danger button names what it does, the
+ * safe one takes focus. A refusal of the server (a 409 naming what still uses the object) shows here.
+ */
+export function ConfirmDialog({
+  children,
+  action,
+  busy,
+  error,
+  onConfirm,
+  onCancel,
+}: {
+  children: ReactNode;
+  /** The danger button's words: `Delete clerk`. */
+  action: string;
+  busy: boolean;
+  error: unknown;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const id = useId();
+  return (
+    <div role="alertdialog" aria-labelledby={id} className="confirm">
+      <p id={id}>{children}</p>
+      <ErrorNote error={error} />
+      <div className="actions">
+        <button type="button" className="danger" disabled={busy} onClick={onConfirm}>
+          {action}
+        </button>
+        {/* biome-ignore lint/a11y/noAutofocus: the safe choice takes focus when the question opens */}
+        <button type="button" className="secondary" autoFocus onClick={onCancel}>
+          Keep it
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,21 @@
+import { Route, Routes } from 'react-router';
+import { AgentList } from './AgentList';
+import { EditAgent } from './EditAgent';
+import { GenerateAgent } from './GenerateAgent';
+import { LocalDevAgent } from './LocalDevAgent';
+import { NewAgent } from './NewAgent';
+import '../../components/ui.css';
+import './agents.css';
+
+/** /agents, /agents/new (?from=template), /agents/generate, /agents/local-dev, /agents/:id. */
+export default function Agents() {
+  return (
+    <Routes>
+      <Route index element={<AgentList />} />
+      <Route path="new" element={<NewAgent />} />
+      <Route path="generate" element={<GenerateAgent />} />
+      <Route path="local-dev" element={<LocalDevAgent />} />
+      <Route path=":id" element={<EditAgent />} />
+    </Routes>
+  );
+}

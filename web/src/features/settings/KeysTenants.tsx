@@ -1,0 +1,172 @@
+import { keepPreviousData, useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { TableWrap } from '../../components/Code';
+import { ErrorNote } from '../../components/ErrorNote';
+import { Pager } from '../../components/Pager';
+import { api, unwrap } from '../../lib/api';
+import { when } from '../../lib/format';
+import { resourceKey, useApiQuery } from '../../lib/query';
+import { keyPage, tenantPage } from './queries';
+
+type Scope = 'read' | 'write' | 'admin';
+
+/** A secret the server shows once: displayed until dismissed, with a plain warning. */
+function OnceSecret({ secret, onDone }: { secret: string; onDone: () => void }) {
+  return (
+    <div className="panel" role="status">
+      <p>
+        <strong>Copy this secret now: it is not shown again.</strong>
+      </p>
+      <code className="secret">{secret}</code>
+      <div>
+        <button type="button" className="secondary" onClick={onDone}>
+          Done
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function ApiKeys() {
+  const client = useQueryClient();
+  const [offset, setOffset] = useState(0);
+  const keys = useApiQuery({ ...keyPage(offset), placeholderData: keepPreviousData });
+  const [name, setName] = useState('');
+  const [scope, setScope] = useState<Scope>('read');
+  const [secret, setSecret] = useState<string>();
+  const refresh = () => client.invalidateQueries({ queryKey: resourceKey('keys') });
+  const create = useMutation({
+    mutationFn: async () =>
+      unwrap(await api.POST('/v1/keys', { body: { name: name || undefined, scopes: [scope] } })),
+    onSuccess: (k) => {
+      setSecret(k.secret);
+      setName('');
+      void refresh();
+    },
+  });
+  const revoke = useMutation({
+    mutationFn: async (id: string) =>
+      unwrap(await api.POST('/v1/keys/{id}/revoke', { params: { path: { id } } })),
+    onSuccess: refresh,
+  });
+  return (
+    <section className="panel" aria-labelledby="keys-h">
+      <h2 id="keys-h">API keys</h2>
+      <ErrorNote error={keys.error ?? revoke.error} />
+      <TableWrap label="API keys table">
+        <table>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Prefix</th>
+              <th>Scopes</th>
+              <th>Created</th>
+              <th>State</th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.data?.data.map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td>
+                  <code>{k.prefix}</code>
+                </td>
+                <td>{k.scopes.join(', ')}</td>
+                <td>{when(k.created_at)}</td>
+                <td>
+                  {k.revoked_at ? (
+                    `revoked ${when(k.revoked_at)}`
+                  ) : (
+                    <button
+                      type="button"
+                      className="danger"
+                      onClick={() =>
+                        window.confirm(`Revoke key ${k.name}? Clients using it stop working.`) &&
+                        revoke.mutate(k.id)
+                      }
+                    >
+                      Revoke {k.name}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableWrap>
+      <Pager label="API key pages" offset={offset} page={keys.data} onOffset={setOffset} />
+      {secret ? <OnceSecret secret={secret} onDone={() => setSecret(undefined)} /> : null}
+      <form
+        className="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate();
+        }}
+      >
+        <label>
+          Key name
+          <input value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+        <label>
+          Scope
+          <select value={scope} onChange={(e) => setScope(e.target.value as Scope)}>
+            <option value="read">read</option>
+            <option value="write">write</option>
+            <option value="admin">admin</option>
+          </select>
+        </label>
+        <button type="submit" disabled={create.isPending}>
+          Create key
+        </button>
+      </form>
+      <ErrorNote error={create.error} />
+    </section>
+  );
+}
+
+export function Tenants() {
+  const client = useQueryClient();
+  const [offset, setOffset] = useState(0);
+  const tenants = useApiQuery({ ...tenantPage(offset), placeholderData: keepPreviousData });
+  const [name, setName] = useState('');
+  const [secret, setSecret] = useState<string>();
+  const create = useMutation({
+    mutationFn: async () => unwrap(await api.POST('/v1/tenants', { body: { name } })),
+    onSuccess: (t) => {
+      setSecret(t.admin_key.secret);
+      setName('');
+      void client.invalidateQueries({ queryKey: resourceKey('tenants') });
+    },
+  });
+  return (
+    <section className="panel" aria-labelledby="tenants-h">
+      <h2 id="tenants-h">Tenants</h2>
+      <ErrorNote error={tenants.error} />
+      <ul>
+        {tenants.data?.data.map((t) => (
+          <li key={t.id}>
+            {t.name} <span className="muted">since {when(t.created_at)}</span>
+          </li>
+        ))}
+      </ul>
+      <Pager label="Tenant pages" offset={offset} page={tenants.data} onOffset={setOffset} />
+      {secret ? <OnceSecret secret={secret} onDone={() => setSecret(undefined)} /> : null}
+      <form
+        className="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate();
+        }}
+      >
+        <label>
+          Tenant name
+          <input value={name} onChange={(e) => setName(e.target.value)} required />
+        </label>
+        <button type="submit" disabled={create.isPending}>
+          Create tenant
+        </button>
+      </form>
+      <ErrorNote error={create.error} />
+    </section>
+  );
+}

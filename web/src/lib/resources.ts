@@ -1,0 +1,44 @@
+import { api, type paths, unwrap } from './api';
+import { defineQuery } from './query';
+import type { Agent } from './types';
+
+type Health = paths['/health']['get']['responses'][200]['content']['application/json'];
+type Models = paths['/v1/models']['get']['responses'][200]['content']['application/json']['data'];
+type Run = paths['/v1/runs/{id}']['get']['responses'][200]['content']['application/json'];
+type Policy = paths['/v1/policy']['get']['responses'][200]['content']['application/json'];
+
+declare module './query' {
+  interface QueryShapes {
+    'agents/all': Agent[];
+    'models/list': Models;
+    'health/report': Health;
+    'policy/current': Policy;
+    'runs/detail': Run;
+  }
+}
+
+/** The queries several pages share: each is cached once, in the API's own shape; pages `select` from it. */
+
+/** The tenant's agents (the first 500), for pickers and for naming agents by id. */
+export const allAgents = defineQuery(
+  'agents/all',
+  async () => unwrap(await api.GET('/v1/agents', { params: { query: { limit: 500 } } })).data,
+);
+
+/** The models this tenant may use, as /v1/models lists them (id and provider). */
+export const modelList = defineQuery('models/list', async () => unwrap(await api.GET('/v1/models')).data);
+
+/** The health report; a red system answers 503 with the same report, which is data to show, not an error. */
+export const healthReport = defineQuery('health/report', async () => {
+  const r = await api.GET('/health');
+  if (r.response.status === 503 && r.error) return r.error as Health;
+  return unwrap(r);
+});
+
+/** The tenant's policy as the server holds it now (tenants.yaml after its last reload). */
+export const currentPolicy = defineQuery('policy/current', async () => unwrap(await api.GET('/v1/policy')));
+
+/** One run with the tool calls it waits on (a paused run, an interrupted one). */
+export const runDetail = defineQuery('runs/detail', async (id: string) =>
+  unwrap(await api.GET('/v1/runs/{id}', { params: { path: { id } } })),
+);
