@@ -130,6 +130,7 @@ describe('streams cut off a client that stops reading', () => {
   /** Streams whose answer is one run: the run, not the route, is the same as chat's. */
   const sameAsChat: Record<string, string> = {
     'POST /api/v1/pools/:type/:instance_id/stream': 'replyWithRun, as POST /api/v1/agents/chat',
+    'POST /api/v1/agents/swarm/dag': 'team(), the handler of POST /api/v1/agents/swarm, for DAG specs',
   };
 
   it('has a case for every route that streams', () => {

@@ -119,7 +119,7 @@ for (const store of stores) {
       // The mock reports the same estimate as its usage.
       assert.equal(counted.input_tokens, m.usage.input_tokens);
       await assert.rejects(
-        client.messages.countTokens({ model: 'nomodel', messages: [{ role: 'user', content: 'x' }] }),
+        client.messages.countTokens({ model: 'nosuch/nomodel', messages: [{ role: 'user', content: 'x' }] }),
         Anthropic.NotFoundError,
       );
     });

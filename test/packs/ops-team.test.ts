@@ -138,14 +138,16 @@ for (const store of stores) {
 
     it('the read-only tools see only the calling tenant', async () => {
       const { adminKey: key } = await createTenant(s, 'ops-other');
-      const agent = await s.request('POST', '/v1/agents', {
-        key,
-        body: { name: 'EIVOR', template_id: 'ops-eivor' },
-      });
-      assert.equal(agent.status, 201, agent.text);
+      // A new tenant gets the operations team of its own (POST /v1/tenants seeds it).
+      const listed = await s.request('GET', '/v1/agents?limit=100', { key });
+      const eivor = listed.body.data.find((a: { name: string }) => a.name === 'EIVOR');
+      assert.ok(eivor, listed.text);
+      // One agent more than the default tenant's six, so its journal count tells the tenants apart.
+      const extra = await s.request('POST', '/v1/agents', { key, body: { name: 'extra', model: 'mock/x' } });
+      assert.equal(extra.status, 201, extra.text);
       const task = await s.request('POST', '/v1/tasks', {
         key,
-        body: { agent_id: agent.body.id, task_type: 'summarize_recent_events', title: 'other tenant' },
+        body: { agent_id: eivor.id, task_type: 'summarize_recent_events', title: 'other tenant' },
       });
       assert.equal(task.status, 202, task.text);
       const done = await eventually(
@@ -158,7 +160,7 @@ for (const store of stores) {
       );
       assert.equal(done.status, 'completed', JSON.stringify(done));
       const report = JSON.parse(done.result.answer.replace('The read_journal tool returned: ', ''));
-      assert.equal(report.actions['agent.create'], 1, 'only its own agent, not the default tenant’s six');
+      assert.equal(report.actions['agent.create'], 7, 'its own seven agents, not the default tenant’s six');
     });
   });
 }

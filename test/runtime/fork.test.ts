@@ -97,7 +97,7 @@ for (const store of stores) {
       const early = await fork({ step: 0, tool_results: [{ tool_call_id: toolCallId, content: 'x' }] });
       assert.equal(early.status, 422, 'step 0 has no tool results before it');
       assert.equal((await fork({ agent_version: 9 })).status, 404);
-      assert.equal((await fork({ model: 'nowhere' })).status, 404);
+      assert.equal((await fork({ model: 'nosuch/nowhere' })).status, 404);
       assert.equal((await fork({}, '01900000-0000-7000-8000-000000000000')).status, 404);
       assert.equal((await fork({ step: -1 })).status, 400);
       assert.equal((await fork({ step: 'two' })).status, 400);

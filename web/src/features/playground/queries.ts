@@ -42,7 +42,8 @@ export const playKeys = {
   runs: (sessionId: string) => sessionRuns(sessionId).queryKey,
 };
 
-export const useAgents = () => useApiQuery(allAgents());
+/** The picker asks again each time the page opens: an agent made a moment ago elsewhere is listed. */
+export const useAgents = () => useApiQuery({ ...allAgents(), refetchOnMount: 'always' });
 export const useSessions = (agentId: string, offset: number) =>
   useApiQuery({ ...sessions(agentId, offset), enabled: Boolean(agentId), placeholderData: keepPreviousData });
 export const useMessages = (sessionId: string | undefined, enabled: boolean) =>
