@@ -38,6 +38,8 @@ export interface CreateAppOptions {
   log?: Logger;
   /** DNS and routing for the guarded outbound client: tests stand in a fake internet; production sets none. */
   network?: OutboundNetwork;
+  /** With no tenants file configured, where one created later is picked up on reload (SIGHUP). */
+  tenantsFileLater?: string;
   /** Called for each migration applied, for progress output. */
   onMigration?: (name: string) => void;
   /** Tools of the embedding program, registered before the runtime starts (and takes runs over). */
@@ -52,7 +54,7 @@ export interface CreateAppOptions {
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.log_level);
   // Read tenants.yaml before touching the store: a bad file stops the start with file:line:field.
-  const policies = new TenantPolicies(config.tenants_file);
+  const policies = new TenantPolicies(config.tenants_file, undefined, options.tenantsFileLater);
   const closers = new Closers(log);
   // Once per process, from the OTEL_* variables (nothing is registered when none is set); closed
   // last, so the spans of everything else's shutdown are exported too.

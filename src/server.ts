@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { type App, type CreateAppOptions, createApp } from './app.ts';
 import { refreshCredentialsUrl, writeCredentials } from './auth/bootstrap.ts';
 import type { Config } from './config/config.ts';
@@ -40,6 +41,8 @@ export async function serve(
   const app: App = await createApp(config, {
     log,
     onMigration: (name) => print(`migrating: ${name}`),
+    // With none configured, a ./tenants.yaml made after start is read on the first SIGHUP after it.
+    tenantsFileLater: path.resolve('tenants.yaml'),
     ...options,
   });
   // Handlers go in before the ready line: a supervisor may signal as soon as it sees it.
@@ -47,7 +50,7 @@ export async function serve(
     const { policies } = app.services;
     if (!policies.file) {
       log.warn(
-        'SIGHUP: no tenants file is configured (AGENTRY_TENANTS_FILE or ./tenants.yaml); nothing to reload',
+        `SIGHUP: no tenants file is configured (AGENTRY_TENANTS_FILE) and ${path.resolve('tenants.yaml')} does not exist; nothing to reload`,
       );
       return;
     }

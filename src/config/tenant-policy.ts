@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseYamlWithSchema } from './yaml.ts';
 
@@ -130,11 +130,22 @@ export class TenantPolicies {
   /** When the policies in force were read (start, last successful reload, or `set`). */
   loadedAt = new Date();
 
+  /**
+   * `discover`: with no file configured, the path a file may be created at later (`./tenants.yaml`
+   * at start); `reload()` adopts it once it exists.
+   */
   constructor(
-    readonly file: string | undefined,
+    private configured: string | undefined,
     initial?: TenantsFile,
+    private readonly discover?: string,
   ) {
-    this.current = initial ?? (file ? loadTenantsFile(file) : { tenants: {} });
+    this.current = initial ?? (configured ? loadTenantsFile(configured) : { tenants: {} });
+  }
+
+  /** The file the policies come from, or the one `reload()` would adopt now; undefined: none. */
+  get file(): string | undefined {
+    if (this.configured) return this.configured;
+    return this.discover && existsSync(this.discover) ? this.discover : undefined;
   }
 
   /** The policy for a tenant, by name: its own entry, else `defaults`, else the built-in default. */
@@ -154,8 +165,11 @@ export class TenantPolicies {
 
   /** Re-reads the file. Throws (and keeps the old policies) if it is invalid. */
   reload(): void {
-    if (!this.file) return;
-    this.replace(loadTenantsFile(this.file));
+    const file = this.file;
+    if (!file) return;
+    this.replace(loadTenantsFile(file));
+    // Adopted only once it is valid: an invalid first file leaves none in force, as before it.
+    this.configured = file;
   }
 
   /** Replaces the policies directly (tests and embedding); defaults are filled in as for the file. */

@@ -231,3 +231,67 @@ for (const store of stores) {
     });
   });
 }
+
+describe('agentry serve picks up a ./tenants.yaml created after start on SIGHUP', () => {
+  let cwd = '';
+  let server: ServeProcess;
+  before(async () => {
+    cwd = mkdtempSync(path.join(tmpdir(), 'agentry-sighup-late-'));
+    const env = cleanEnv({ AGENTRY_LOG_LEVEL: 'info' });
+    server = new ServeProcess(cwd, ['--data-dir', path.join(cwd, 'data')], env);
+    await server.started(cwd);
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it('says there is nothing to reload while the file does not exist', async () => {
+    const prev = await server.get('/v1/policy');
+    assert.equal(prev.body.source, 'builtin');
+    server.signal('SIGHUP');
+    await eventually(
+      async () => server.logs().find((l) => String(l.msg).endsWith('does not exist; nothing to reload')),
+      10_000,
+      'the nothing-to-reload line',
+    );
+    assert.equal((await server.get('/v1/policy')).body.loaded_at, prev.body.loaded_at);
+  });
+
+  it('reads the file once it exists, and keeps reading it on later SIGHUPs', async () => {
+    const prev = await server.get('/v1/policy');
+    writeFileSync(path.join(cwd, 'tenants.yaml'), firstPolicy);
+    server.signal('SIGHUP');
+    const next = await eventually(
+      async () => {
+        const res = await server.get('/v1/policy');
+        return res.body.loaded_at !== prev.body.loaded_at ? res : undefined;
+      },
+      10_000,
+      'the reload',
+    );
+    assert.equal(next.body.source, 'tenant');
+    assert.deepEqual(next.body.policy.budgets.agents, { writer: { tokens_per_day: 1000 } });
+    const logged = await eventually(
+      async () => server.logs().find((l) => l.msg === 'SIGHUP: tenant policies reloaded'),
+      10_000,
+      'the reload log line',
+    );
+    assert.equal(logged.file, path.join(cwd, 'tenants.yaml'));
+
+    writeFileSync(
+      path.join(cwd, 'tenants.yaml'),
+      firstPolicy.replace('tokens_per_day: 1000', 'tokens_per_day: 7'),
+    );
+    server.signal('SIGHUP');
+    const again = await eventually(
+      async () => {
+        const res = await server.get('/v1/policy');
+        return res.body.loaded_at !== next.body.loaded_at ? res : undefined;
+      },
+      10_000,
+      'the second reload',
+    );
+    assert.deepEqual(again.body.policy.budgets.agents, { writer: { tokens_per_day: 7 } });
+  });
+});
