@@ -392,7 +392,12 @@ export type ConfigInput = z.input<typeof configSchema>;
 type Env = Record<string, string | undefined>;
 
 /** Environment variables and where they land in the config tree. */
-const envMap: Array<[string, string[]]> = [
+/** SomaAgent01's seconds, read into a setting kept in milliseconds; a value that is not a number passes as is, for the schema to report. */
+const secondsToMs = (v: string) =>
+  v.trim() !== '' && Number.isFinite(Number(v)) ? String(Math.round(Number(v) * 1000)) : v;
+
+/** Variable, its place in the config tree, and a conversion of its text where the units differ. */
+const envMap: Array<[string, string[], ((v: string) => string)?]> = [
   ['AGENTRY_HOST', ['server', 'host']],
   ['AGENTRY_PORT', ['server', 'port']],
   ['AGENTRY_BODY_LIMIT', ['server', 'body_limit']],
@@ -455,6 +460,9 @@ const envMap: Array<[string, string[]]> = [
   ['AGENTRY_MODEL_FIRST_BYTE_TIMEOUT_MS', ['models', 'timeouts', 'first_byte_ms']],
   ['AGENTRY_MODEL_TOTAL_TIMEOUT_MS', ['models', 'timeouts', 'total_ms']],
   ['AGENTRY_MODEL_DEFAULT_MAX_TOKENS', ['models', 'default_max_tokens']],
+  // SomaAgent01's tool-executor knobs (docs/compat.md); Agentry's own names below win when both are set.
+  ['TOOL_EXECUTOR_CIRCUIT_FAILURE_THRESHOLD', ['sandbox', 'breaker', 'failure_threshold']],
+  ['TOOL_EXECUTOR_CIRCUIT_RESET_TIMEOUT_SECONDS', ['sandbox', 'breaker', 'reset_ms'], secondsToMs],
   ['AGENTRY_TOOL_BREAKER_THRESHOLD', ['sandbox', 'breaker', 'failure_threshold']],
   ['AGENTRY_TOOL_BREAKER_RESET_MS', ['sandbox', 'breaker', 'reset_ms']],
   ['AGENTRY_TOOL_TIMEOUT_MS', ['runtime', 'tool_timeout_ms']],
@@ -609,9 +617,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
 
   const fromEnv: Tree = {};
-  for (const [name, keys] of envMap) {
+  for (const [name, keys, convert] of envMap) {
     const value = env[name];
-    if (value !== undefined && value !== '') setIn(fromEnv, keys, value);
+    if (value !== undefined && value !== '') setIn(fromEnv, keys, convert ? convert(value) : value);
   }
 
   const flags = (options.flags ?? {}) as Tree;
@@ -621,7 +629,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     // Name where each bad value came from: the flag, the variable, or the file.
     const detail = parsed.error.issues.map((issue) => {
       const field = issue.path.join('.') || '(root)';
-      const variable = envMap.find(([, keys]) => keys.join('.') === field)?.[0];
+      // The variable that set it: the last one set for the field (the one that won).
+      const variable = envMap.findLast(([name, keys]) => keys.join('.') === field && env[name])?.[0];
       const source = has(flags, issue.path)
         ? 'command-line flag'
         : variable && has(fromEnv, issue.path)

@@ -240,6 +240,34 @@ describe('tuning settings (docs/settings.md)', () => {
     assert.equal(c.sandbox.breaker.reset_ms, 777);
   });
 
+  it("read SomaAgent01's TOOL_EXECUTOR_CIRCUIT_* (seconds), Agentry's own names winning", () => {
+    const soma = loadConfig({
+      file: yamlFile(''),
+      env: {
+        TOOL_EXECUTOR_CIRCUIT_FAILURE_THRESHOLD: '2',
+        TOOL_EXECUTOR_CIRCUIT_RESET_TIMEOUT_SECONDS: '1.5',
+      },
+    });
+    assert.deepEqual(soma.sandbox.breaker, { failure_threshold: 2, reset_ms: 1500 });
+    const both = loadConfig({
+      file: yamlFile(''),
+      env: { TOOL_EXECUTOR_CIRCUIT_RESET_TIMEOUT_SECONDS: '2', AGENTRY_TOOL_BREAKER_RESET_MS: '700' },
+    });
+    assert.equal(both.sandbox.breaker.reset_ms, 700);
+    assert.match(
+      configError(() =>
+        loadConfig({ file: yamlFile(''), env: { TOOL_EXECUTOR_CIRCUIT_RESET_TIMEOUT_SECONDS: 'soon' } }),
+      ),
+      /TOOL_EXECUTOR_CIRCUIT_RESET_TIMEOUT_SECONDS: sandbox\.breaker\.reset_ms: .*got "soon"/,
+    );
+    assert.match(
+      configError(() =>
+        loadConfig({ file: yamlFile(''), env: { TOOL_EXECUTOR_CIRCUIT_FAILURE_THRESHOLD: '0' } }),
+      ),
+      /TOOL_EXECUTOR_CIRCUIT_FAILURE_THRESHOLD: sandbox\.breaker\.failure_threshold/,
+    );
+  });
+
   it('refuse a backoff base above its cap or a count out of range, naming the variable or field', () => {
     const message = configError(() =>
       loadConfig({ file: yamlFile('models:\n  retries:\n    base_ms: 900\n    max_ms: 100\n'), env: {} }),
