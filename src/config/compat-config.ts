@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
+import { stringList } from './string-list.ts';
 
 /**
  * The earlier systems whose HTTP contracts Agentry serves (src/http/compat/), each switched by
@@ -41,6 +42,13 @@ export const compatConfig = z
      * planner then did. Its value must be an Agentry API key (agk_…), which clients send as X-API-Key.
      */
     pagi_api_key: z.string().regex(/^agk_/, 'PAGI_API_KEY must be an Agentry API key (agk_…)').optional(),
+    /**
+     * SomaAgent01's delegations that its downstream workers run: a task delegated on one of these
+     * topics (`AGENTRY_SOMA_EXTERNAL_TOPICS`) or of one of these task types
+     * (`AGENTRY_SOMA_EXTERNAL_TASK_TYPES`) waits for the worker's `POST /callback` and is never run
+     * by Agentry's workers. Neither set: every delegation runs here.
+     */
+    soma_external: z.object({ topics: stringList, task_types: stringList }).strict().prefault({}),
   })
   .strict()
   .prefault({});

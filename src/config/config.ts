@@ -8,13 +8,8 @@ import { egressConfig, mcpConfig } from './mcp-config.ts';
 import { modelGatewayConfig } from './models-config.ts';
 import { breakerOptions, retryOptions } from './resilience-config.ts';
 import { sandboxConfig } from './sandbox-config.ts';
+import { stringList } from './string-list.ts';
 import { parseYamlWithSchema } from './yaml.ts';
-
-/** A list from agentry.yaml, or comma-separated from the environment. */
-const stringList = z
-  .union([z.array(z.string().min(1)), z.string().transform((v) => v.split(',').map((x) => x.trim()))])
-  .pipe(z.array(z.string().min(1)))
-  .default([]);
 
 /**
  * Everything the process can be told, with its default. Precedence: flags > env > agentry.yaml > defaults.
@@ -450,6 +445,8 @@ const envMap: Array<[string, string[], ((v: string) => string)?]> = [
   ['REQUEST_TIMEOUT_SECONDS', ['compat', 'pagi_request_timeout_seconds']],
   ['PAGI_API_KEY', ['compat', 'pagi_api_key']],
   ['AGENTRY_ISA_POOL_IDLE_MS', ['compat', 'isa_pool_idle_ms']],
+  ['AGENTRY_SOMA_EXTERNAL_TOPICS', ['compat', 'soma_external', 'topics']],
+  ['AGENTRY_SOMA_EXTERNAL_TASK_TYPES', ['compat', 'soma_external', 'task_types']],
   // Tuning: breakers, retries, timeouts and leases (docs/settings.md lists them all).
   ['AGENTRY_MODEL_RETRIES', ['models', 'retries', 'max']],
   ['AGENTRY_MODEL_RETRY_BASE_MS', ['models', 'retries', 'base_ms']],

@@ -30,6 +30,8 @@ export interface NewTask {
   traceparent?: string | null;
   /** The enqueuing request's `tracestate`, passed on with the trace. */
   tracestate?: string | null;
+  /** Run by an external worker of this name, which reports by callback: never claimed here. */
+  external?: string | null;
 }
 
 /**
@@ -105,10 +107,10 @@ export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | 
     `with ins as (
        insert into tasks (id, tenant_id, agent_id, task_type, title, description, payload, priority,
                           run_at, max_attempts, idempotency_key, callback_url, parent_task_id,
-                          session_id, created_by, traceparent, tracestate, agent_version)
+                          session_id, created_by, traceparent, tracestate, agent_version, external)
        values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8,
                coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)), $11, $12, $13, $14,
-               $15, $16, $17, $18, $19::int)
+               $15, $16, $17, $18, $19::int, $20)
        on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing
        returning *
      ), ev as (
@@ -136,6 +138,7 @@ export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | 
       t.traceparent ?? null,
       t.tracestate ?? null,
       t.agent_version ?? null,
+      t.external ?? null,
     ],
   );
   if (!row) return undefined;

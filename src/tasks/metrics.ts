@@ -99,7 +99,7 @@ export class QueueMetrics {
       collect: scrapeErrors.collect('queue_oldest_age', async (gauge) => {
         const rows = await db.query<{ task_type: string; age: number }>(
           `select task_type, extract(epoch from now() - min(run_at))::float8 as age
-           from tasks where status = 'pending' and run_at <= now() group by task_type`,
+           from tasks where status = 'pending' and external is null and run_at <= now() group by task_type`,
         );
         gauge.reset();
         for (const r of rows) gauge.set({ task_type: r.task_type }, Math.max(0, Number(r.age)));

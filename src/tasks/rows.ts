@@ -33,6 +33,8 @@ export interface TaskRow {
   started_at: Date | null;
   completed_at: Date | null;
   updated_at: Date;
+  /** The external worker that runs it (reporting by callback); null: Agentry's workers. */
+  external: string | null;
   /** The enqueuing request's W3C trace context (where the statement returns it). */
   traceparent?: string | null;
   tracestate?: string | null;
@@ -41,6 +43,7 @@ export interface TaskRow {
 export const toTask = (r: TaskRow): Task => ({
   ...r,
   agent_version: r.agent_version ?? null,
+  external: r.external ?? null,
   result: r.result ?? null,
   run_at: r.run_at.toISOString(),
   lease_expires_at: iso(r.lease_expires_at),

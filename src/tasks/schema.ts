@@ -44,6 +44,11 @@ export const createTaskBody = z
       .optional(),
     parent_task_id: uuid.optional(),
     session_id: uuid.optional(),
+    /**
+     * Run by an external worker of this name: Agentry's workers never take the task, which stays
+     * pending until the worker reports through `POST /v1/tasks/{id}/callback`.
+     */
+    external: z.string().min(1).max(200).optional(),
   })
   .strict()
   .refine((b) => b.run_at === undefined || b.delay_seconds === undefined, {
@@ -83,6 +88,8 @@ export const taskSchema = z.object({
   started_at: z.string().nullable(),
   completed_at: z.string().nullable(),
   updated_at: z.string(),
+  /** The external worker that runs it and reports by callback; null: Agentry's own workers. */
+  external: z.string().nullable(),
 });
 export type Task = z.infer<typeof taskSchema>;
 

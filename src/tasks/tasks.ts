@@ -94,6 +94,7 @@ export class TaskService {
       created_by: who.actor,
       traceparent: traceparentOf(who.traceId ? { traceId: who.traceId, spanId: who.spanId } : undefined),
       tracestate: who.traceId ? who.traceState : undefined,
+      external: input.external,
     });
     if (row) {
       // A lost announcement only delays followers until they poll the log.
@@ -256,7 +257,8 @@ export class TaskService {
     );
     const [facts] = await this.db.query<{ oldest: number | null; running: number; expired: number }>(
       `select (select extract(epoch from now() - min(run_at))::float8 from tasks
-                where status = 'pending' and run_at <= now() and ($1::uuid is null or tenant_id = $1)) as oldest,
+                where status = 'pending' and external is null and run_at <= now()
+                  and ($1::uuid is null or tenant_id = $1)) as oldest,
               (select count(*)::int from tasks
                 where status = 'in_progress' and ($1::uuid is null or tenant_id = $1)) as running,
               (select count(*)::int from tasks where status = 'in_progress' and lease_expires_at < now()
@@ -307,9 +309,10 @@ export class TaskService {
       expired: number;
     }>(
       `select (select count(*)::int from tasks where status = 'pending') as pending,
-              (select count(*)::int from tasks where status = 'pending' and run_at <= now()) as runnable,
+              (select count(*)::int from tasks
+                where status = 'pending' and external is null and run_at <= now()) as runnable,
               (select extract(epoch from now() - min(run_at))::float8 from tasks
-                where status = 'pending' and run_at <= now()) as oldest,
+                where status = 'pending' and external is null and run_at <= now()) as oldest,
               (select count(*)::int from tasks where status = 'in_progress') as running,
               (select count(*)::int from tasks where status = 'in_progress' and lease_expires_at < now()) as expired`,
     );

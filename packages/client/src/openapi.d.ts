@@ -7962,6 +7962,8 @@ export interface operations {
                     /** @default default */
                     task_type?: string;
                     title?: string;
+                    /** @default somastack.delegation */
+                    topic?: string;
                 };
             };
         };
@@ -17277,6 +17279,7 @@ export interface operations {
                             created_by: string | null;
                             description: string;
                             error_message: string | null;
+                            external: string | null;
                             /** Format: uuid */
                             id: string;
                             idempotency_key: string | null;
@@ -17388,6 +17391,7 @@ export interface operations {
                     callback_url?: string;
                     delay_seconds?: number;
                     description?: string;
+                    external?: string;
                     idempotency_key?: string;
                     max_attempts?: number;
                     /** Format: uuid */
@@ -17423,6 +17427,7 @@ export interface operations {
                         created_by: string | null;
                         description: string;
                         error_message: string | null;
+                        external: string | null;
                         /** Format: uuid */
                         id: string;
                         idempotency_key: string | null;
@@ -17466,6 +17471,7 @@ export interface operations {
                         created_by: string | null;
                         description: string;
                         error_message: string | null;
+                        external: string | null;
                         /** Format: uuid */
                         id: string;
                         idempotency_key: string | null;
@@ -17586,6 +17592,7 @@ export interface operations {
                         created_by: string | null;
                         description: string;
                         error_message: string | null;
+                        external: string | null;
                         /** Format: uuid */
                         id: string;
                         idempotency_key: string | null;
@@ -17716,6 +17723,7 @@ export interface operations {
                         created_by: string | null;
                         description: string;
                         error_message: string | null;
+                        external: string | null;
                         /** Format: uuid */
                         id: string;
                         idempotency_key: string | null;
@@ -17950,6 +17958,7 @@ export interface operations {
                         created_by: string | null;
                         description: string;
                         error_message: string | null;
+                        external: string | null;
                         /** Format: uuid */
                         id: string;
                         idempotency_key: string | null;
@@ -18165,6 +18174,7 @@ export interface operations {
                         created_by: string | null;
                         description: string;
                         error_message: string | null;
+                        external: string | null;
                         /** Format: uuid */
                         id: string;
                         idempotency_key: string | null;

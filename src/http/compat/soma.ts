@@ -12,16 +12,22 @@ import { agentFor } from './default-agent.ts';
  * SomaAgent01's delegation gateway (reference: somaagent01.md): `POST /v1/delegation/task` queues
  * a task, `GET /v1/delegation/task/{task_id}` polls it, and a downstream worker that finished it
  * reports through `POST /callback`. The task runs on the named agent (or the default one) like any
- * queued task; a worker's callback completes it as `POST /v1/tasks/:id/callback` does. A client's
+ * queued task, unless its topic or task type is one of `compat.soma_external`'s: then it is the
+ * downstream worker's (the task's `external` is its topic) and waits, pending, for that worker's
+ * callback. A worker's callback completes it as `POST /v1/tasks/:id/callback` does. A client's
  * own `task_id` is kept as the task's idempotency key, so polling by it works and a repeated
  * delegation does not queue twice. `X-Tenant-Id` (what `SOMA_TENANT_ID` sets) must name the key's
  * own tenant. The reference defines no error body: errors keep Agentry's.
  */
+const SOMA_TOPIC = 'somastack.delegation';
+
 const delegateBody = z
   .object({
     task_id: z.string().min(1).max(200).optional(),
     agent: z.string().min(1).max(200).optional(),
     task_type: z.string().min(1).max(64).default('default'),
+    /** The topic the task is posted on (SomaAgent01's gateway posts onto `somastack.delegation`). */
+    topic: z.string().min(1).max(200).default(SOMA_TOPIC),
     title: z.string().min(1).max(500).optional(),
     description: z.string().max(100_000).optional(),
     payload: z.record(z.string(), z.unknown()).default({}),
@@ -127,6 +133,9 @@ export const somaRoutes =
         if (b.metadata && b.payload.metadata !== undefined)
           throw new AppError('validation_error', 'send metadata or payload.metadata, not both');
         const agent = await agentFor(agents, req, b.agent, config.compat.default_agent);
+        // Delegations for downstream workers wait for their /callback: no worker here takes them.
+        const { topics, task_types } = config.compat.soma_external;
+        const external = topics.includes(b.topic) || task_types.includes(b.task_type) ? b.topic : undefined;
         const { task } = await tasks.create(
           tenantId,
           {
@@ -137,6 +146,7 @@ export const somaRoutes =
             payload: b.metadata ? { ...b.payload, metadata: b.metadata } : b.payload,
             callback_url: b.callback_url,
             idempotency_key: b.task_id,
+            external,
           },
           actorOf(req),
         );
