@@ -78,10 +78,12 @@ function itemRunner({ agents, runtime, models }: EvalBuildDeps): ItemRunner {
   return {
     async run(req): Promise<ItemRun> {
       const started = performance.now();
+      const version = req.agentVersion ?? undefined;
       let message: string;
       if ('message' in req.input) message = req.input.message;
       else {
-        const agent = await agents.get(req.tenantId, req.agentId);
+        // The task type's template as at the pinned version: a prompt change is what is being tested.
+        const agent = await agents.at(req.tenantId, req.agentId, version);
         const type = agent.task_types.find((t) => t.name === (req.input as { task_type: string }).task_type);
         message = renderTaskPrompt(type?.prompt_template ?? DEFAULT_TASK_TEMPLATE, {
           title: req.input.title ?? '',
@@ -90,8 +92,6 @@ function itemRunner({ agents, runtime, models }: EvalBuildDeps): ItemRunner {
           payload: req.input.payload ?? {},
         });
       }
-      // `agentVersion` is recorded on the experiment; the runtime runs the agent's current config
-      // until versions can be pinned on a run.
       const handle = await runtime.run(
         {
           tenantId: req.tenantId,
@@ -103,6 +103,7 @@ function itemRunner({ agents, runtime, models }: EvalBuildDeps): ItemRunner {
         req.agentId,
         {
           message,
+          ...(version !== undefined && { agent_version: version }),
           stream: false,
           multitask: 'reject',
           on_disconnect: 'continue',

@@ -263,6 +263,41 @@ for (const store of stores) {
       assert.equal(ok[0].scores.length, 3);
     });
 
+    it('runs the pinned version of an agent that has changed since, and the latest when unpinned', async () => {
+      const agent = await s.request('POST', '/v1/agents', {
+        body: { name: 'evolving', model: 'mock/default', system_prompt: 'Repeat what you hear.' },
+      });
+      assert.equal(agent.status, 201, agent.text);
+      const patched = await s.request('PATCH', `/v1/agents/${agent.body.id}`, {
+        body: { model: 'mock/judge', system_prompt: 'Grade what you hear.' },
+      });
+      assert.equal(patched.body.version, 2, patched.text);
+      const pinned = await s.request('POST', '/v1/experiments', {
+        body: { dataset: 'fruit', agent: 'evolving@1', evaluators: cheap, concurrency: 2 },
+      });
+      assert.equal(pinned.status, 201, pinned.text);
+      assert.equal(pinned.body.agent_version, 1);
+      const latest = await s.request('POST', '/v1/experiments', {
+        body: { dataset: 'fruit', agent: 'evolving', evaluators: cheap, concurrency: 2 },
+      });
+      assert.equal((await finished(s, pinned.body.id)).summary.evaluators[1].mean, 1);
+      await finished(s, latest.body.id);
+
+      const [first] = (await s.request('GET', `/v1/experiments/${pinned.body.id}/items?limit=1`)).body.data;
+      assert.equal(first.output, 'You said: apple');
+      const run = await s.request('GET', `/v1/runs/${first.run_id}`);
+      assert.equal(run.body.agent_version, 1);
+      const [now] = (await s.request('GET', `/v1/experiments/${latest.body.id}/items?limit=1`)).body.data;
+      assert.notEqual(now.output, 'You said: apple');
+      assert.equal((await s.request('GET', `/v1/runs/${now.run_id}`)).body.agent_version, 2);
+
+      const never = await s.request('POST', '/v1/experiments', {
+        body: { dataset: 'fruit', agent: 'evolving', agent_version: 9, evaluators: cheap },
+      });
+      assert.equal(never.status, 404, never.text);
+      assert.match(never.body.error.message, /version 9/);
+    });
+
     it('refuses bad experiments with 4xx naming the problem', async () => {
       const cases: [Body, number, RegExp][] = [
         [{ dataset: 'fruit', agent: 'echo', evaluators: [{ type: 'nope' }] }, 400, /type/],

@@ -25,6 +25,8 @@ export interface LanePayload {
 /** What experiments need to know of agents (AgentService satisfies it). */
 export interface ExperimentAgents {
   resolve(tenantId: string, ref: string): Promise<{ id: string; name: string }>;
+  /** 404 for a version the agent never had. */
+  at(tenantId: string, id: string, version?: number): Promise<unknown>;
 }
 
 interface ExperimentRow {
@@ -142,6 +144,8 @@ export class ExperimentService {
         `agent ${input.agent} and agent_version ${input.agent_version} disagree`,
       );
     const agent = await this.agents.resolve(tenantId, ref.agent);
+    const version = input.agent_version ?? ref.version;
+    if (version !== undefined) await this.agents.at(tenantId, agent.id, version);
     const dataset = await this.datasets.get(tenantId, input.dataset);
     if (dataset.item_count === 0) throw new AppError('unprocessable', `dataset ${dataset.name} has no items`);
     const id = newId();
@@ -158,7 +162,7 @@ export class ExperimentService {
           dataset.id,
           agent.id,
           agent.name,
-          input.agent_version ?? ref.version ?? null,
+          version ?? null,
           JSON.stringify(input.evaluators),
           input.concurrency,
           JSON.stringify(input.budget ?? {}),
@@ -182,7 +186,7 @@ export class ExperimentService {
         data: {
           dataset: dataset.name,
           agent: agent.name,
-          agent_version: input.agent_version ?? ref.version ?? null,
+          agent_version: version ?? null,
         },
       });
       return copied?.n ?? 0;
