@@ -142,6 +142,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     closers.add('memory ingests', () => memory.ingests.settle());
     const evaluation = buildEval({
       db,
+      bus,
       metrics,
       agents,
       datasets: domain.datasets,

@@ -6,6 +6,8 @@ import { EXPERIMENT_TASK_TYPE, ExperimentService } from '../eval/experiments/exp
 import { experimentLaneHandler, type ItemRun, type ItemRunner } from '../eval/experiments/lane.ts';
 import { LiveScoring } from '../eval/live/live-scoring.ts';
 import { EvalMetrics } from '../eval/metrics.ts';
+import type { LiveBus } from '../events/bus.ts';
+import { announce } from '../events/log.ts';
 import type { Gateway } from '../models/gateway.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -17,6 +19,7 @@ import type { SandboxService } from '../tools/sandbox/sandbox.ts';
 
 export interface EvalBuildDeps {
   db: Db;
+  bus: LiveBus;
   metrics: Metrics;
   agents: AgentService;
   datasets: DatasetService;
@@ -37,6 +40,8 @@ export interface EvalBuildDeps {
  */
 export function buildEval(deps: EvalBuildDeps) {
   const evalMetrics = new EvalMetrics(deps.metrics.registry);
+  // An experiment's stream followers wake on the bus; a lost announcement costs them one slow poll.
+  const announceExperiment = (id: string) => void announce(deps.bus, [id]).catch(() => {});
   const evalDeps: EvalDeps = {
     models: deps.models,
     runJavascript: (request) => deps.sandboxes.run('evaluator', 'quickjs', request),
@@ -48,11 +53,12 @@ export function buildEval(deps: EvalBuildDeps) {
       runner: itemRunner(deps),
       evalDeps,
       tenantName: deps.tenantName,
+      announce: announceExperiment,
       observe: evalMetrics,
     }),
   );
   return {
-    experiments: new ExperimentService(deps.db, deps.datasets, deps.agents),
+    experiments: new ExperimentService(deps.db, deps.datasets, deps.agents, announceExperiment),
     liveScoring: new LiveScoring(deps.db, evalDeps, deps.liveSampleRate, deps.log),
   };
 }

@@ -11,11 +11,15 @@ import type { DatasetService } from '../datasets/datasets.ts';
 import type { EvaluatorSpec } from '../evaluators/registry.ts';
 import type { ScoreResult } from '../evaluators/score.ts';
 import { compareExperiments } from './compare.ts';
+import { stopExperiment } from './items-sql.ts';
 import type { Comparison, CreateExperimentInput, Experiment, ExperimentItem, Summary } from './schema.ts';
 import { summarise } from './summary.ts';
 
 /** The queue's task type of an experiment's lanes (`lane.ts` handles it). */
 export const EXPERIMENT_TASK_TYPE = 'eval.experiment';
+
+/** The events after which an experiment's stream has nothing more to say, unless it is resumed. */
+export const experimentEndEvents: readonly string[] = ['experiment.completed', 'experiment.stopped'];
 
 export interface LanePayload {
   experiment_id: string;
@@ -134,6 +138,8 @@ export class ExperimentService {
     private readonly db: Db,
     private readonly datasets: DatasetService,
     private readonly agents: ExperimentAgents,
+    /** Tells the experiment's followers (its event stream) that it logged something. */
+    private readonly announce: (experimentId: string) => void = () => {},
   ) {}
 
   async create(tenantId: string, input: CreateExperimentInput, who: Actor): Promise<Experiment> {
@@ -267,12 +273,9 @@ export class ExperimentService {
     const e = await this.get(tenantId, id);
     if (e.status !== 'running')
       throw new AppError('conflict', `experiment ${id} is ${e.status}, not running`);
-    await this.db.query(
-      `update experiments set status = 'cancelled', stop_reason = 'cancelled by ' || $3, completed_at = now(), updated_at = now()
-        where tenant_id = $1 and id = $2 and status = 'running'`,
-      [tenantId, id, who.actor],
-    );
+    await stopExperiment(this.db, tenantId, id, 'cancelled', `cancelled by ${who.actor}`);
     await writeJournal(this.db, who, { action: 'experiment.cancel', target: id });
+    this.announce(id);
     return this.get(tenantId, id);
   }
 
@@ -284,11 +287,15 @@ export class ExperimentService {
     const open = e.progress.pending + e.progress.running;
     if (open === 0) throw new AppError('conflict', `experiment ${id} has no unfinished items`);
     await this.db.query(
-      `update experiments set status = 'running', stop_reason = null, completed_at = null, updated_at = now()
-        where tenant_id = $1 and id = $2`,
+      `with e as (
+         update experiments set status = 'running', stop_reason = null, completed_at = null, updated_at = now()
+          where tenant_id = $1 and id = $2 returning id)
+       insert into events (tenant_id, stream_id, type, data)
+       select $1, $2, 'experiment.resumed', '{}'::jsonb from e`,
       [tenantId, id],
     );
     await writeJournal(this.db, who, { action: 'experiment.resume', target: id });
+    this.announce(id);
     await this.startLanes(tenantId, id, e.agent_id, Math.min(e.concurrency, open), who);
     return this.get(tenantId, id);
   }
@@ -301,7 +308,7 @@ export class ExperimentService {
     await writeJournal(this.db, who, { action: 'experiment.delete', target: id });
   }
 
-  /** The experiment's progress events after `after` (item finished, stopped, completed). */
+  /** The experiment's progress events after `after` (item finished, stopped, resumed, completed). */
   async events(tenantId: string, id: string, after: number): Promise<LoggedEvent[]> {
     await this.get(tenantId, id);
     return readEvents(this.db, id, after);

@@ -50,6 +50,8 @@ export interface LaneDeps {
   runner: ItemRunner;
   evalDeps: EvalDeps;
   tenantName(tenantId: string): Promise<string>;
+  /** Tells the experiment's followers (its event stream) that it logged something. */
+  announce?(experimentId: string): void;
   /** Items and scores, for metrics. */
   observe?: {
     item(outcome: 'completed' | 'error'): void;
@@ -102,10 +104,11 @@ export function experimentLaneHandler(deps: LaneDeps): TaskHandler {
       const item = await claimItem(deps.db, exp.id, lane);
       if (!item) break;
       const stop = await runItem(deps, exp, item, tenantName, evaluators, evalCtx, ctx.signal, ctx.trace);
+      deps.announce?.(exp.id);
       ran++;
       if (stop) break;
     }
-    await finishIfDone(deps.db, exp.tenant_id, exp.id);
+    if (await finishIfDone(deps.db, exp.tenant_id, exp.id)) deps.announce?.(exp.id);
     return { summary: `lane ${lane}: ${ran} items` };
   };
 }
