@@ -145,6 +145,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       bus,
       metrics,
       agents,
+      multiAgents: domain.multiAgents,
       datasets: domain.datasets,
       runtime,
       models,

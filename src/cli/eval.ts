@@ -8,7 +8,8 @@ import { formatTable, printJson } from './output.ts';
 
 interface RunFlags extends ClientOptions {
   dataset: string;
-  agent: string;
+  agent?: string;
+  team?: string;
   evaluator: string[];
   name?: string;
   concurrency?: string;
@@ -133,11 +134,12 @@ function junitCase(item: ExperimentItem, failUnder: number | undefined): JunitCa
 function runCommand(): Command {
   return withClientOptions(new Command('run'))
     .description(
-      'Run an agent (NAME or NAME@VERSION) over a dataset with evaluators, show progress and a summary; ' +
+      'Run an agent (NAME or NAME@VERSION) or a team over a dataset with evaluators, show progress and a summary; ' +
         'exit 1 when the score is under --fail-under or the experiment did not complete',
     )
     .requiredOption('--dataset <name>', 'dataset name or id')
-    .requiredOption('--agent <name[@version]>', 'agent name or id, `name@3` for version 3')
+    .option('--agent <name[@version]>', 'agent name or id, `name@3` for version 3')
+    .option('--team <name>', 'a team (multi-agent spec) name or id, instead of --agent')
     .requiredOption(
       '--evaluator <spec>',
       'an evaluator: a type (exact_match) or a JSON object ({"type":"contains","value":"x"}); repeatable',
@@ -153,11 +155,14 @@ function runCommand(): Command {
         const failUnder = number('--fail-under', opts.failUnder, 0, 1);
         const concurrency = number('--concurrency', opts.concurrency, 1, 64);
         const pollMs = number('--poll-ms', opts.pollMs, 10, 60_000) ?? 500;
+        if ((opts.agent === undefined) === (opts.team === undefined))
+          throw new CliError('give either --agent or --team');
         const client = ApiClient.from(opts);
         const created = await client.request<Experiment>('POST', '/v1/experiments', {
           body: {
             dataset: opts.dataset,
-            agent: opts.agent,
+            ...(opts.agent !== undefined && { agent: opts.agent }),
+            ...(opts.team !== undefined && { team: opts.team }),
             evaluators: opts.evaluator.map(evaluatorFlag),
             ...(opts.name && { name: opts.name }),
             ...(concurrency !== undefined && { concurrency }),

@@ -1,4 +1,5 @@
 import type { AgentService } from '../agents/agents.ts';
+import type { MultiAgentService } from '../agents/multi-agents.ts';
 import type { Db } from '../db/db.ts';
 import type { DatasetService } from '../eval/datasets/datasets.ts';
 import type { EvalDeps } from '../eval/evaluators/types.ts';
@@ -22,6 +23,8 @@ export interface EvalBuildDeps {
   bus: LiveBus;
   metrics: Metrics;
   agents: AgentService;
+  /** Teams an experiment may run instead of one agent. */
+  multiAgents: MultiAgentService;
   datasets: DatasetService;
   runtime: Runtime;
   models: Gateway;
@@ -58,7 +61,13 @@ export function buildEval(deps: EvalBuildDeps) {
     }),
   );
   return {
-    experiments: new ExperimentService(deps.db, deps.datasets, deps.agents, announceExperiment),
+    experiments: new ExperimentService(
+      deps.db,
+      deps.datasets,
+      deps.agents,
+      deps.multiAgents,
+      announceExperiment,
+    ),
     liveScoring: new LiveScoring(deps.db, evalDeps, deps.liveSampleRate, deps.log),
   };
 }
@@ -80,16 +89,25 @@ export const liveRunOf = (e: EndedRun) => ({
 });
 
 /** Runs one experiment item as a run of the agent: a chat message, or a task's prompt as the queue would render it. */
-function itemRunner({ agents, runtime, models }: EvalBuildDeps): ItemRunner {
+function itemRunner({ agents, multiAgents, runtime, models }: EvalBuildDeps): ItemRunner {
   return {
     async run(req): Promise<ItemRun> {
       const started = performance.now();
-      const version = req.agentVersion ?? undefined;
+      let agentId = req.agentId;
+      let version = req.agentVersion ?? undefined;
+      let multiAgent: { id: string } | undefined;
+      if (req.teamId) {
+        // The team as it is now, run as its run route does: owned by its entry agent at the spec's pin.
+        const team = await multiAgents.get(req.tenantId, req.teamId);
+        agentId = team.entry_agent_id;
+        version = team.member_versions[agentId];
+        multiAgent = { id: team.id };
+      }
       let message: string;
       if ('message' in req.input) message = req.input.message;
       else {
         // The task type's template as at the pinned version: a prompt change is what is being tested.
-        const agent = await agents.at(req.tenantId, req.agentId, version);
+        const agent = await agents.at(req.tenantId, agentId, version);
         const type = agent.task_types.find((t) => t.name === (req.input as { task_type: string }).task_type);
         message = renderTaskPrompt(type?.prompt_template ?? DEFAULT_TASK_TEMPLATE, {
           title: req.input.title ?? '',
@@ -106,10 +124,11 @@ function itemRunner({ agents, runtime, models }: EvalBuildDeps): ItemRunner {
           parentSpanId: req.trace?.spanId,
           traceState: req.trace?.traceState,
         },
-        req.agentId,
+        agentId,
         {
           message,
           ...(version !== undefined && { agent_version: version }),
+          ...(multiAgent && { multiAgent }),
           stream: false,
           multitask: 'reject',
           on_disconnect: 'continue',

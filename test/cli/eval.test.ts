@@ -99,10 +99,24 @@ for (const store of stores) {
       assert.equal(body.score, 0.75);
     });
 
+    it('runs a team with --team', async () => {
+      const echo = await s.request('GET', '/v1/agents/echo');
+      const team = await s.request('POST', '/v1/multi-agents', {
+        body: { name: 'crew', kind: 'swarm', members: [echo.body.id] },
+      });
+      assert.equal(team.status, 201, team.text);
+      const r = await cli('--dataset', 'fruit', '--team', 'crew', '--evaluator', 'exact_match', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const body = JSON.parse(r.stdout);
+      assert.equal(body.team_name, 'crew');
+      assert.equal(body.progress.total, 4);
+    });
+
     it('refuses bad flags and unknown names with one line and a non-zero exit', async () => {
       const cases: [string[], RegExp][] = [
         [['--dataset', 'fruit', '--agent', 'echo@9', '--evaluator', 'exact_match'], /404.*version 9/],
         [['--dataset', 'nope', '--agent', 'echo', '--evaluator', 'exact_match'], /404.*dataset/],
+        [['--dataset', 'fruit', '--evaluator', 'exact_match'], /either --agent or --team/],
         [['--dataset', 'fruit', '--agent', 'echo', '--evaluator', 'Not A Type'], /--evaluator/],
         [
           ['--dataset', 'fruit', '--agent', 'echo', '--evaluator', '{"type":'],

@@ -298,6 +298,33 @@ for (const store of stores) {
       assert.match(never.body.error.message, /version 9/);
     });
 
+    it('runs a team over a dataset: each item a run of the team through its entry agent', async () => {
+      const writer = await s.request('POST', '/v1/agents', {
+        body: { name: 'writer', model: 'mock/default' },
+      });
+      const critic = await s.request('POST', '/v1/agents', { body: { name: 'critic', model: 'mock/judge' } });
+      const team = await s.request('POST', '/v1/multi-agents', {
+        body: { name: 'crew', kind: 'swarm', members: [writer.body.id, critic.body.id] },
+      });
+      assert.equal(team.status, 201, team.text);
+      const created = await s.request('POST', '/v1/experiments', {
+        body: { dataset: 'fruit', team: 'crew', evaluators: cheap, concurrency: 2 },
+      });
+      assert.equal(created.status, 201, created.text);
+      assert.equal(created.body.team_id, team.body.id);
+      assert.equal(created.body.team_name, 'crew');
+      assert.equal(created.body.agent_id, writer.body.id);
+      assert.equal(created.body.name, 'crew on fruit');
+      const done = await finished(s, created.body.id);
+      assert.equal(done.status, 'completed');
+      assert.equal(done.progress.completed, 4);
+      const [first] = (await s.request('GET', `/v1/experiments/${created.body.id}/items?limit=1`)).body.data;
+      assert.equal(first.output, 'You said: apple');
+      // A team's run records every member's version; one agent's records none.
+      const run = await s.request('GET', `/v1/runs/${first.run_id}`);
+      assert.deepEqual(run.body.member_versions, { [writer.body.id]: 1, [critic.body.id]: 1 });
+    });
+
     it('refuses bad experiments with 4xx naming the problem', async () => {
       const cases: [Body, number, RegExp][] = [
         [{ dataset: 'fruit', agent: 'echo', evaluators: [{ type: 'nope' }] }, 400, /type/],
@@ -323,6 +350,10 @@ for (const store of stores) {
         [{ dataset: 'nope', agent: 'echo', evaluators: cheap }, 404, /dataset/],
         [{ dataset: 'fruit', agent: 'nobody', evaluators: cheap }, 404, /agent/],
         [{ dataset: 'fruit', agent: 'echo@2', agent_version: 3, evaluators: cheap }, 400, /disagree/],
+        [{ dataset: 'fruit', evaluators: cheap }, 400, /either agent or team/],
+        [{ dataset: 'fruit', agent: 'echo', team: 'crew', evaluators: cheap }, 400, /either agent or team/],
+        [{ dataset: 'fruit', team: 'crew', agent_version: 1, evaluators: cheap }, 400, /pinned in its spec/],
+        [{ dataset: 'fruit', team: 'nobody', evaluators: cheap }, 404, /multi-agent spec/],
       ];
       for (const [body, status, message] of cases) {
         const res = await s.request('POST', '/v1/experiments', { body });

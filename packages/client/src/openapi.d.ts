@@ -8408,6 +8408,9 @@ export interface operations {
                             /** @enum {string} */
                             status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                             stop_reason: string | null;
+                            /** Format: uuid */
+                            team_id: string | null;
+                            team_name: string | null;
                         }[];
                         limit: number;
                         offset: number;
@@ -8523,7 +8526,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    agent: string;
+                    agent?: string;
                     agent_version?: number;
                     budget?: {
                         judge_max_cost_usd?: number;
@@ -8614,6 +8617,7 @@ export interface operations {
                         type: "javascript";
                     })[];
                     name?: string;
+                    team?: string;
                 };
             };
         };
@@ -8656,6 +8660,9 @@ export interface operations {
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
+                        /** Format: uuid */
+                        team_id: string | null;
+                        team_name: string | null;
                     };
                 };
             };
@@ -8823,6 +8830,9 @@ export interface operations {
                             pass_rate: number | null;
                             tokens: number;
                         };
+                        /** Format: uuid */
+                        team_id: string | null;
+                        team_name: string | null;
                     };
                 };
             };
@@ -9091,6 +9101,9 @@ export interface operations {
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
+                        /** Format: uuid */
+                        team_id: string | null;
+                        team_name: string | null;
                     };
                 };
             };
@@ -9532,6 +9545,9 @@ export interface operations {
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
+                        /** Format: uuid */
+                        team_id: string | null;
+                        team_name: string | null;
                     };
                 };
             };

@@ -26,9 +26,15 @@ export interface LanePayload {
   lane: number;
 }
 
+/** What experiments need to know of teams (MultiAgentService satisfies it). */
+export interface ExperimentTeams {
+  resolve(tenantId: string, ref: string): Promise<{ id: string; name: string; entry_agent_id: string }>;
+}
+
 /** What experiments need to know of agents (AgentService satisfies it). */
 export interface ExperimentAgents {
   resolve(tenantId: string, ref: string): Promise<{ id: string; name: string }>;
+  get(tenantId: string, id: string): Promise<{ id: string; name: string }>;
   /** 404 for a version the agent never had. */
   at(tenantId: string, id: string, version?: number): Promise<unknown>;
 }
@@ -40,6 +46,8 @@ interface ExperimentRow {
   agent_id: string;
   agent_name: string;
   agent_version: number | null;
+  team_id: string | null;
+  team_name: string | null;
   evaluators: EvaluatorSpec[];
   concurrency: number;
   budget: Record<string, number>;
@@ -69,6 +77,8 @@ const toExperiment = (r: ExperimentRow): Experiment => ({
   agent_id: r.agent_id,
   agent_name: r.agent_name,
   agent_version: r.agent_version,
+  team_id: r.team_id,
+  team_name: r.team_name,
   evaluators: r.evaluators,
   concurrency: r.concurrency,
   budget: r.budget,
@@ -138,20 +148,13 @@ export class ExperimentService {
     private readonly db: Db,
     private readonly datasets: DatasetService,
     private readonly agents: ExperimentAgents,
+    private readonly teams: ExperimentTeams,
     /** Tells the experiment's followers (its event stream) that it logged something. */
     private readonly announce: (experimentId: string) => void = () => {},
   ) {}
 
   async create(tenantId: string, input: CreateExperimentInput, who: Actor): Promise<Experiment> {
-    const ref = parseAgentRef(input.agent);
-    if (ref.version !== undefined && input.agent_version !== undefined && ref.version !== input.agent_version)
-      throw new AppError(
-        'validation_error',
-        `agent ${input.agent} and agent_version ${input.agent_version} disagree`,
-      );
-    const agent = await this.agents.resolve(tenantId, ref.agent);
-    const version = input.agent_version ?? ref.version;
-    if (version !== undefined) await this.agents.at(tenantId, agent.id, version);
+    const { agent, version, team } = await this.subject(tenantId, input);
     const dataset = await this.datasets.get(tenantId, input.dataset);
     if (dataset.item_count === 0) throw new AppError('unprocessable', `dataset ${dataset.name} has no items`);
     const id = newId();
@@ -159,12 +162,12 @@ export class ExperimentService {
     const total = await this.db.transaction(async (tx) => {
       await tx.query(
         `insert into experiments (id, tenant_id, name, dataset_id, agent_id, agent_name, agent_version, evaluators,
-                                  concurrency, budget, status, total, created_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, 'running', 0, $11)`,
+                                  concurrency, budget, status, total, created_by, team_id, team_name)
+         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, 'running', 0, $11, $12, $13)`,
         [
           id,
           tenantId,
-          input.name ?? `${agent.name} on ${dataset.name}`,
+          input.name ?? `${team?.name ?? agent.name} on ${dataset.name}`,
           dataset.id,
           agent.id,
           agent.name,
@@ -173,6 +176,8 @@ export class ExperimentService {
           input.concurrency,
           JSON.stringify(input.budget ?? {}),
           who.actor,
+          team?.id ?? null,
+          team?.name ?? null,
         ],
       );
       // The items as they are now: editing the dataset later does not change this experiment.
@@ -193,6 +198,7 @@ export class ExperimentService {
           dataset: dataset.name,
           agent: agent.name,
           agent_version: version ?? null,
+          ...(team && { team: team.name }),
         },
       });
       return copied?.n ?? 0;
@@ -200,6 +206,25 @@ export class ExperimentService {
     if (total === 0) throw new AppError('unprocessable', `dataset ${dataset.name} has no items`);
     await this.startLanes(tenantId, id, agent.id, lanes, who);
     return this.get(tenantId, id);
+  }
+
+  /** What the experiment runs: an agent (at a version, or the latest), or a team through its entry agent. */
+  private async subject(tenantId: string, input: CreateExperimentInput) {
+    if (input.team !== undefined) {
+      const team = await this.teams.resolve(tenantId, input.team);
+      const agent = await this.agents.get(tenantId, team.entry_agent_id);
+      return { agent, version: undefined, team };
+    }
+    const ref = parseAgentRef(input.agent!);
+    if (ref.version !== undefined && input.agent_version !== undefined && ref.version !== input.agent_version)
+      throw new AppError(
+        'validation_error',
+        `agent ${input.agent} and agent_version ${input.agent_version} disagree`,
+      );
+    const agent = await this.agents.resolve(tenantId, ref.agent);
+    const version = input.agent_version ?? ref.version;
+    if (version !== undefined) await this.agents.at(tenantId, agent.id, version);
+    return { agent, version, team: undefined };
   }
 
   /** One queue task per lane; a lane claims items one at a time until none is left. */
