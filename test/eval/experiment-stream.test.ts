@@ -98,7 +98,8 @@ for (const store of stores) {
         return e.body.progress.completed >= 1 ? true : undefined;
       });
       const reading = stream(id);
-      assert.equal((await s.request('POST', `/v1/experiments/${id}/cancel`)).status, 200);
+      const cancelled = await s.request('POST', `/v1/experiments/${id}/cancel`);
+      assert.equal(cancelled.status, 200, cancelled.text);
       const { events } = await reading;
       const stopped = events.find((e) => e.event === 'experiment.stopped')!;
       assert.equal(stopped.data.status, 'cancelled');
@@ -110,7 +111,8 @@ for (const store of stores) {
       assert.equal((await s.request('POST', `/v1/experiments/${id}/resume`)).status, 200);
       const after = await stream(id, { 'last-event-id': stopped.id });
       const types = after.events.map((e) => e.event);
-      assert.equal(types[1], 'experiment.resumed');
+      // (The item running at the cancel may log its result after the stop, before the resume.)
+      assert.ok(types.includes('experiment.resumed'), types.join());
       assert.deepEqual(types.slice(-2), ['experiment.completed', 'experiment.summary']);
       assert.equal(after.events.at(-1)!.data.status, 'completed');
     });

@@ -166,10 +166,18 @@ export const experimentRoutes =
           // Ended with nothing after the client's last event: only the summary is left to send.
           let ended = now.status !== 'running' && !(await hasEventsAfter(db, id, after));
           if (!ended) {
+            // After its end, an item that was running when it was cancelled may still log its result;
+            // a resume goes on. The stream ends once the experiment has ended and nothing more is logged.
+            let stopped = false;
             for await (const e of followEvents(db, bus, id, { afterSeq: after, signal: sse.signal })) {
               await sse.send(eventFrame(e));
-              // A resumed experiment goes on after its stop: only the last end counts.
-              if (experimentEndEvents.includes(e.type) && !(await hasEventsAfter(db, id, e.seq))) {
+              if (experimentEndEvents.includes(e.type)) stopped = true;
+              else if (e.type === 'experiment.resumed') stopped = false;
+              if (
+                stopped &&
+                !(await hasEventsAfter(db, id, e.seq)) &&
+                (await experiments.get(tenantId, id)).status !== 'running'
+              ) {
                 ended = true;
                 break;
               }
