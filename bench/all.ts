@@ -60,6 +60,13 @@ const benches: Array<{ name: string; quick: string[]; full?: string[]; goals: Re
     full: ['--store', pg ? 'postgres' : 'pglite'],
     goals: { [`p50_on_vs_off_${pg ? 'postgres' : 'pglite'}`]: { atMost: 1.1 } },
   },
+  {
+    name: 'eval',
+    quick: ['--quick'],
+    goals: Object.fromEntries(
+      ['pglite', ...(pg ? ['postgres'] : [])].map((s) => [`experiment_vs_chats_${s}`, { atLeast: 0.8 }]),
+    ),
+  },
   { name: 'api', quick: ['--quick'], goals: {} },
   { name: 'memory', quick: ['--quick'], goals: {} },
   { name: 'console', quick: ['--quick'], goals: {} },

@@ -144,8 +144,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     closers.add('memory ingests', () => memory.ingests.settle());
     const evaluation = buildEval({
       db,
+      bus,
       metrics,
       agents,
+      multiAgents: domain.multiAgents,
       datasets: domain.datasets,
       runtime,
       models,

@@ -6,7 +6,12 @@ import { AppError, isUniqueViolation, notFound, refuseWhileUsed, type User } fro
 import { type Actor, writeJournal } from '../events/journal.ts';
 import type { AgentService } from './agents.ts';
 import { findCycle } from './dag.ts';
-import type { CreateMultiAgentInput, MultiAgentSpec, UpdateMultiAgentInput } from './schema.ts';
+import {
+  type CreateMultiAgentInput,
+  isAgentId,
+  type MultiAgentSpec,
+  type UpdateMultiAgentInput,
+} from './schema.ts';
 import { splitVersionPin } from './version-schema.ts';
 
 interface SpecRow extends Omit<MultiAgentSpec, 'created_at' | 'updated_at'> {
@@ -128,6 +133,17 @@ export class MultiAgentService {
       [tenantId, id],
     );
     if (!row) throw notFound('multi-agent spec', id);
+    return toSpec(row);
+  }
+
+  /** A spec by id or by name. */
+  async resolve(tenantId: string, ref: string): Promise<MultiAgentSpec> {
+    if (isAgentId(ref)) return this.get(tenantId, ref);
+    const [row] = await this.db.query<SpecRow>(
+      'select * from multi_agent_specs where tenant_id = $1 and name = $2',
+      [tenantId, ref],
+    );
+    if (!row) throw notFound('multi-agent spec', ref);
     return toSpec(row);
   }
 

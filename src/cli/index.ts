@@ -3,6 +3,7 @@ import { version } from '../version.ts';
 import { agentsCommand } from './agents.ts';
 import { createTaskCommand } from './create-task.ts';
 import { deployCommand } from './deploy.ts';
+import { evalCommand } from './eval.ts';
 import { kbCommand } from './kb.ts';
 import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
@@ -41,5 +42,6 @@ export function buildCli(): Command {
   program.addCommand(packsCommand());
   program.addCommand(scaffoldCommand());
   program.addCommand(deployCommand());
+  program.addCommand(evalCommand());
   return program;
 }

@@ -1,4 +1,5 @@
 import type { AgentService } from '../agents/agents.ts';
+import type { MultiAgentService } from '../agents/multi-agents.ts';
 import type { Db } from '../db/db.ts';
 import type { DatasetService } from '../eval/datasets/datasets.ts';
 import type { EvalDeps } from '../eval/evaluators/types.ts';
@@ -6,6 +7,8 @@ import { EXPERIMENT_TASK_TYPE, ExperimentService } from '../eval/experiments/exp
 import { experimentLaneHandler, type ItemRun, type ItemRunner } from '../eval/experiments/lane.ts';
 import { LiveScoring } from '../eval/live/live-scoring.ts';
 import { EvalMetrics } from '../eval/metrics.ts';
+import type { LiveBus } from '../events/bus.ts';
+import { announce } from '../events/log.ts';
 import type { Gateway } from '../models/gateway.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -17,8 +20,11 @@ import type { SandboxService } from '../tools/sandbox/sandbox.ts';
 
 export interface EvalBuildDeps {
   db: Db;
+  bus: LiveBus;
   metrics: Metrics;
   agents: AgentService;
+  /** Teams an experiment may run instead of one agent. */
+  multiAgents: MultiAgentService;
   datasets: DatasetService;
   runtime: Runtime;
   models: Gateway;
@@ -37,6 +43,8 @@ export interface EvalBuildDeps {
  */
 export function buildEval(deps: EvalBuildDeps) {
   const evalMetrics = new EvalMetrics(deps.metrics.registry);
+  // An experiment's stream followers wake on the bus; a lost announcement costs them one slow poll.
+  const announceExperiment = (id: string) => void announce(deps.bus, [id]).catch(() => {});
   const evalDeps: EvalDeps = {
     models: deps.models,
     runJavascript: (request) => deps.sandboxes.run('evaluator', 'quickjs', request),
@@ -48,11 +56,18 @@ export function buildEval(deps: EvalBuildDeps) {
       runner: itemRunner(deps),
       evalDeps,
       tenantName: deps.tenantName,
+      announce: announceExperiment,
       observe: evalMetrics,
     }),
   );
   return {
-    experiments: new ExperimentService(deps.db, deps.datasets, deps.agents),
+    experiments: new ExperimentService(
+      deps.db,
+      deps.datasets,
+      deps.agents,
+      deps.multiAgents,
+      announceExperiment,
+    ),
     liveScoring: new LiveScoring(deps.db, evalDeps, deps.liveSampleRate, deps.log),
   };
 }
@@ -74,14 +89,25 @@ export const liveRunOf = (e: EndedRun) => ({
 });
 
 /** Runs one experiment item as a run of the agent: a chat message, or a task's prompt as the queue would render it. */
-function itemRunner({ agents, runtime, models }: EvalBuildDeps): ItemRunner {
+function itemRunner({ agents, multiAgents, runtime, models }: EvalBuildDeps): ItemRunner {
   return {
     async run(req): Promise<ItemRun> {
       const started = performance.now();
+      let agentId = req.agentId;
+      let version = req.agentVersion ?? undefined;
+      let multiAgent: { id: string } | undefined;
+      if (req.teamId) {
+        // The team as it is now, run as its run route does: owned by its entry agent at the spec's pin.
+        const team = await multiAgents.get(req.tenantId, req.teamId);
+        agentId = team.entry_agent_id;
+        version = team.member_versions[agentId];
+        multiAgent = { id: team.id };
+      }
       let message: string;
       if ('message' in req.input) message = req.input.message;
       else {
-        const agent = await agents.get(req.tenantId, req.agentId);
+        // The task type's template as at the pinned version: a prompt change is what is being tested.
+        const agent = await agents.at(req.tenantId, agentId, version);
         const type = agent.task_types.find((t) => t.name === (req.input as { task_type: string }).task_type);
         message = renderTaskPrompt(type?.prompt_template ?? DEFAULT_TASK_TEMPLATE, {
           title: req.input.title ?? '',
@@ -90,8 +116,6 @@ function itemRunner({ agents, runtime, models }: EvalBuildDeps): ItemRunner {
           payload: req.input.payload ?? {},
         });
       }
-      // `agentVersion` is recorded on the experiment; the runtime runs the agent's current config
-      // until versions can be pinned on a run.
       const handle = await runtime.run(
         {
           tenantId: req.tenantId,
@@ -100,9 +124,11 @@ function itemRunner({ agents, runtime, models }: EvalBuildDeps): ItemRunner {
           parentSpanId: req.trace?.spanId,
           traceState: req.trace?.traceState,
         },
-        req.agentId,
+        agentId,
         {
           message,
+          ...(version !== undefined && { agent_version: version }),
+          ...(multiAgent && { multiAgent }),
           stream: false,
           multitask: 'reject',
           on_disconnect: 'continue',

@@ -263,6 +263,68 @@ for (const store of stores) {
       assert.equal(ok[0].scores.length, 3);
     });
 
+    it('runs the pinned version of an agent that has changed since, and the latest when unpinned', async () => {
+      const agent = await s.request('POST', '/v1/agents', {
+        body: { name: 'evolving', model: 'mock/default', system_prompt: 'Repeat what you hear.' },
+      });
+      assert.equal(agent.status, 201, agent.text);
+      const patched = await s.request('PATCH', `/v1/agents/${agent.body.id}`, {
+        body: { model: 'mock/judge', system_prompt: 'Grade what you hear.' },
+      });
+      assert.equal(patched.body.version, 2, patched.text);
+      const pinned = await s.request('POST', '/v1/experiments', {
+        body: { dataset: 'fruit', agent: 'evolving@1', evaluators: cheap, concurrency: 2 },
+      });
+      assert.equal(pinned.status, 201, pinned.text);
+      assert.equal(pinned.body.agent_version, 1);
+      const latest = await s.request('POST', '/v1/experiments', {
+        body: { dataset: 'fruit', agent: 'evolving', evaluators: cheap, concurrency: 2 },
+      });
+      assert.equal((await finished(s, pinned.body.id)).summary.evaluators[1].mean, 1);
+      await finished(s, latest.body.id);
+
+      const [first] = (await s.request('GET', `/v1/experiments/${pinned.body.id}/items?limit=1`)).body.data;
+      assert.equal(first.output, 'You said: apple');
+      const run = await s.request('GET', `/v1/runs/${first.run_id}`);
+      assert.equal(run.body.agent_version, 1);
+      const [now] = (await s.request('GET', `/v1/experiments/${latest.body.id}/items?limit=1`)).body.data;
+      assert.notEqual(now.output, 'You said: apple');
+      assert.equal((await s.request('GET', `/v1/runs/${now.run_id}`)).body.agent_version, 2);
+
+      const never = await s.request('POST', '/v1/experiments', {
+        body: { dataset: 'fruit', agent: 'evolving', agent_version: 9, evaluators: cheap },
+      });
+      assert.equal(never.status, 404, never.text);
+      assert.match(never.body.error.message, /version 9/);
+    });
+
+    it('runs a team over a dataset: each item a run of the team through its entry agent', async () => {
+      const writer = await s.request('POST', '/v1/agents', {
+        body: { name: 'writer', model: 'mock/default' },
+      });
+      const critic = await s.request('POST', '/v1/agents', { body: { name: 'critic', model: 'mock/judge' } });
+      const team = await s.request('POST', '/v1/multi-agents', {
+        body: { name: 'crew', kind: 'swarm', members: [writer.body.id, critic.body.id] },
+      });
+      assert.equal(team.status, 201, team.text);
+      const created = await s.request('POST', '/v1/experiments', {
+        body: { dataset: 'fruit', team: 'crew', evaluators: cheap, concurrency: 2 },
+      });
+      assert.equal(created.status, 201, created.text);
+      assert.equal(created.body.team_id, team.body.id);
+      assert.equal(created.body.team_name, 'crew');
+      assert.equal(created.body.agent_id, writer.body.id);
+      assert.equal(created.body.name, 'crew on fruit');
+      const done = await finished(s, created.body.id);
+      assert.equal(done.status, 'completed');
+      assert.equal(done.progress.completed, 4);
+      const [first] = (await s.request('GET', `/v1/experiments/${created.body.id}/items?limit=1`)).body.data;
+      assert.equal(first.output, 'You said: apple');
+      // A team's run records every member's version; one agent's records none.
+      const run = await s.request('GET', `/v1/runs/${first.run_id}`);
+      assert.deepEqual(run.body.member_versions, { [writer.body.id]: 1, [critic.body.id]: 1 });
+    });
+
     it('refuses bad experiments with 4xx naming the problem', async () => {
       const cases: [Body, number, RegExp][] = [
         [{ dataset: 'fruit', agent: 'echo', evaluators: [{ type: 'nope' }] }, 400, /type/],
@@ -288,6 +350,10 @@ for (const store of stores) {
         [{ dataset: 'nope', agent: 'echo', evaluators: cheap }, 404, /dataset/],
         [{ dataset: 'fruit', agent: 'nobody', evaluators: cheap }, 404, /agent/],
         [{ dataset: 'fruit', agent: 'echo@2', agent_version: 3, evaluators: cheap }, 400, /disagree/],
+        [{ dataset: 'fruit', evaluators: cheap }, 400, /either agent or team/],
+        [{ dataset: 'fruit', agent: 'echo', team: 'crew', evaluators: cheap }, 400, /either agent or team/],
+        [{ dataset: 'fruit', team: 'crew', agent_version: 1, evaluators: cheap }, 400, /pinned in its spec/],
+        [{ dataset: 'fruit', team: 'nobody', evaluators: cheap }, 404, /multi-agent spec/],
       ];
       for (const [body, status, message] of cases) {
         const res = await s.request('POST', '/v1/experiments', { body });

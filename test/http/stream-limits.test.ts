@@ -65,6 +65,21 @@ describe('streams cut off a client that stops reading', () => {
        from tasks t, generate_series(1, 1200) g where t.id = $1`,
       [made.task],
     );
+    // An experiment (no worker runs its lanes) whose stream holds 12 MB of events, as for the task.
+    await post('/v1/datasets', { name: 'one', items: [{ input: { message: 'hi' } }] });
+    made.experiment = (
+      await post('/v1/experiments', {
+        dataset: 'one',
+        agent: made.agent,
+        evaluators: [{ type: 'exact_match' }],
+      })
+    ).id;
+    await s.app.services.db.query(
+      `insert into events (tenant_id, stream_id, type, data)
+       select e.tenant_id, e.id, 'experiment.item', json_build_object('n', g, 'pad', repeat('x', 10000))
+       from experiments e, generate_series(1, 1200) g where e.id = $1`,
+      [made.experiment],
+    );
   });
   after(() => s.close());
 
@@ -84,6 +99,10 @@ describe('streams cut off a client that stops reading', () => {
     // A tail from the first run on: the 12 MB answer is in the summaries it sends.
     'GET /v1/runs/tail': () => ({ method: 'GET', path: `/v1/runs/tail?after=${NO_RUN}` }),
     'GET /v1/tasks/:id/events': () => ({ method: 'GET', path: `/v1/tasks/${made.task}/events` }),
+    'GET /v1/experiments/:id/stream': () => ({
+      method: 'GET',
+      path: `/v1/experiments/${made.experiment}/stream`,
+    }),
     'POST /v1/multi-agents/:id/run': () => ({
       method: 'POST',
       path: `/v1/multi-agents/${made.spec}/run`,

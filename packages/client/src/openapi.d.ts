@@ -688,7 +688,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Progress events after `after` (experiment.item, experiment.stopped, experiment.completed) */
+        /** Progress events after `after` (experiment.item, experiment.stopped, experiment.resumed, experiment.completed); `…/stream` follows them live */
         get: operations["listExperimentEvents"];
         put?: never;
         post?: never;
@@ -726,6 +726,23 @@ export interface paths {
         put?: never;
         /** Carry on a stopped experiment with its unfinished items */
         post: operations["resumeExperiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Server-Sent Events of an experiment: `experiment.progress` now, then its logged events (experiment.item, experiment.stopped, experiment.resumed, experiment.completed) live, resumable with Last-Event-ID, and an `experiment.summary` with the summary once it ends */
+        get: operations["streamExperimentEvents"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -8393,6 +8410,9 @@ export interface operations {
                             /** @enum {string} */
                             status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                             stop_reason: string | null;
+                            /** Format: uuid */
+                            team_id: string | null;
+                            team_name: string | null;
                         }[];
                         limit: number;
                         offset: number;
@@ -8508,7 +8528,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    agent: string;
+                    agent?: string;
                     agent_version?: number;
                     budget?: {
                         judge_max_cost_usd?: number;
@@ -8599,6 +8619,7 @@ export interface operations {
                         type: "javascript";
                     })[];
                     name?: string;
+                    team?: string;
                 };
             };
         };
@@ -8641,6 +8662,9 @@ export interface operations {
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
+                        /** Format: uuid */
+                        team_id: string | null;
+                        team_name: string | null;
                     };
                 };
             };
@@ -8808,6 +8832,9 @@ export interface operations {
                             pass_rate: number | null;
                             tokens: number;
                         };
+                        /** Format: uuid */
+                        team_id: string | null;
+                        team_name: string | null;
                     };
                 };
             };
@@ -9076,6 +9103,9 @@ export interface operations {
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
+                        /** Format: uuid */
+                        team_id: string | null;
+                        team_name: string | null;
                     };
                 };
             };
@@ -9517,6 +9547,9 @@ export interface operations {
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
+                        /** Format: uuid */
+                        team_id: string | null;
+                        team_name: string | null;
                     };
                 };
             };
@@ -9607,6 +9640,117 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    streamExperimentEvents: {
+        parameters: {
+            query?: {
+                last_event_id?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": {
                         error: {
                             code: string;
                             details?: unknown;

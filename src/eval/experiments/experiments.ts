@@ -11,20 +11,32 @@ import type { DatasetService } from '../datasets/datasets.ts';
 import type { EvaluatorSpec } from '../evaluators/registry.ts';
 import type { ScoreResult } from '../evaluators/score.ts';
 import { compareExperiments } from './compare.ts';
+import { stopExperiment } from './items-sql.ts';
 import type { Comparison, CreateExperimentInput, Experiment, ExperimentItem, Summary } from './schema.ts';
 import { summarise } from './summary.ts';
 
 /** The queue's task type of an experiment's lanes (`lane.ts` handles it). */
 export const EXPERIMENT_TASK_TYPE = 'eval.experiment';
 
+/** The events after which an experiment's stream has nothing more to say, unless it is resumed. */
+export const experimentEndEvents: readonly string[] = ['experiment.completed', 'experiment.stopped'];
+
 export interface LanePayload {
   experiment_id: string;
   lane: number;
 }
 
+/** What experiments need to know of teams (MultiAgentService satisfies it). */
+export interface ExperimentTeams {
+  resolve(tenantId: string, ref: string): Promise<{ id: string; name: string; entry_agent_id: string }>;
+}
+
 /** What experiments need to know of agents (AgentService satisfies it). */
 export interface ExperimentAgents {
   resolve(tenantId: string, ref: string): Promise<{ id: string; name: string }>;
+  get(tenantId: string, id: string): Promise<{ id: string; name: string }>;
+  /** 404 for a version the agent never had. */
+  at(tenantId: string, id: string, version?: number): Promise<unknown>;
 }
 
 interface ExperimentRow {
@@ -34,6 +46,8 @@ interface ExperimentRow {
   agent_id: string;
   agent_name: string;
   agent_version: number | null;
+  team_id: string | null;
+  team_name: string | null;
   evaluators: EvaluatorSpec[];
   concurrency: number;
   budget: Record<string, number>;
@@ -63,6 +77,8 @@ const toExperiment = (r: ExperimentRow): Experiment => ({
   agent_id: r.agent_id,
   agent_name: r.agent_name,
   agent_version: r.agent_version,
+  team_id: r.team_id,
+  team_name: r.team_name,
   evaluators: r.evaluators,
   concurrency: r.concurrency,
   budget: r.budget,
@@ -132,16 +148,13 @@ export class ExperimentService {
     private readonly db: Db,
     private readonly datasets: DatasetService,
     private readonly agents: ExperimentAgents,
+    private readonly teams: ExperimentTeams,
+    /** Tells the experiment's followers (its event stream) that it logged something. */
+    private readonly announce: (experimentId: string) => void = () => {},
   ) {}
 
   async create(tenantId: string, input: CreateExperimentInput, who: Actor): Promise<Experiment> {
-    const ref = parseAgentRef(input.agent);
-    if (ref.version !== undefined && input.agent_version !== undefined && ref.version !== input.agent_version)
-      throw new AppError(
-        'validation_error',
-        `agent ${input.agent} and agent_version ${input.agent_version} disagree`,
-      );
-    const agent = await this.agents.resolve(tenantId, ref.agent);
+    const { agent, version, team } = await this.subject(tenantId, input);
     const dataset = await this.datasets.get(tenantId, input.dataset);
     if (dataset.item_count === 0) throw new AppError('unprocessable', `dataset ${dataset.name} has no items`);
     const id = newId();
@@ -149,20 +162,22 @@ export class ExperimentService {
     const total = await this.db.transaction(async (tx) => {
       await tx.query(
         `insert into experiments (id, tenant_id, name, dataset_id, agent_id, agent_name, agent_version, evaluators,
-                                  concurrency, budget, status, total, created_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, 'running', 0, $11)`,
+                                  concurrency, budget, status, total, created_by, team_id, team_name)
+         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, 'running', 0, $11, $12, $13)`,
         [
           id,
           tenantId,
-          input.name ?? `${agent.name} on ${dataset.name}`,
+          input.name ?? `${team?.name ?? agent.name} on ${dataset.name}`,
           dataset.id,
           agent.id,
           agent.name,
-          input.agent_version ?? ref.version ?? null,
+          version ?? null,
           JSON.stringify(input.evaluators),
           input.concurrency,
           JSON.stringify(input.budget ?? {}),
           who.actor,
+          team?.id ?? null,
+          team?.name ?? null,
         ],
       );
       // The items as they are now: editing the dataset later does not change this experiment.
@@ -182,7 +197,8 @@ export class ExperimentService {
         data: {
           dataset: dataset.name,
           agent: agent.name,
-          agent_version: input.agent_version ?? ref.version ?? null,
+          agent_version: version ?? null,
+          ...(team && { team: team.name }),
         },
       });
       return copied?.n ?? 0;
@@ -190,6 +206,25 @@ export class ExperimentService {
     if (total === 0) throw new AppError('unprocessable', `dataset ${dataset.name} has no items`);
     await this.startLanes(tenantId, id, agent.id, lanes, who);
     return this.get(tenantId, id);
+  }
+
+  /** What the experiment runs: an agent (at a version, or the latest), or a team through its entry agent. */
+  private async subject(tenantId: string, input: CreateExperimentInput) {
+    if (input.team !== undefined) {
+      const team = await this.teams.resolve(tenantId, input.team);
+      const agent = await this.agents.get(tenantId, team.entry_agent_id);
+      return { agent, version: undefined, team };
+    }
+    const ref = parseAgentRef(input.agent!);
+    if (ref.version !== undefined && input.agent_version !== undefined && ref.version !== input.agent_version)
+      throw new AppError(
+        'validation_error',
+        `agent ${input.agent} and agent_version ${input.agent_version} disagree`,
+      );
+    const agent = await this.agents.resolve(tenantId, ref.agent);
+    const version = input.agent_version ?? ref.version;
+    if (version !== undefined) await this.agents.at(tenantId, agent.id, version);
+    return { agent, version, team: undefined };
   }
 
   /** One queue task per lane; a lane claims items one at a time until none is left. */
@@ -263,12 +298,9 @@ export class ExperimentService {
     const e = await this.get(tenantId, id);
     if (e.status !== 'running')
       throw new AppError('conflict', `experiment ${id} is ${e.status}, not running`);
-    await this.db.query(
-      `update experiments set status = 'cancelled', stop_reason = 'cancelled by ' || $3, completed_at = now(), updated_at = now()
-        where tenant_id = $1 and id = $2 and status = 'running'`,
-      [tenantId, id, who.actor],
-    );
+    await stopExperiment(this.db, tenantId, id, 'cancelled', `cancelled by ${who.actor}`);
     await writeJournal(this.db, who, { action: 'experiment.cancel', target: id });
+    this.announce(id);
     return this.get(tenantId, id);
   }
 
@@ -280,11 +312,15 @@ export class ExperimentService {
     const open = e.progress.pending + e.progress.running;
     if (open === 0) throw new AppError('conflict', `experiment ${id} has no unfinished items`);
     await this.db.query(
-      `update experiments set status = 'running', stop_reason = null, completed_at = null, updated_at = now()
-        where tenant_id = $1 and id = $2`,
+      `with e as (
+         update experiments set status = 'running', stop_reason = null, completed_at = null, updated_at = now()
+          where tenant_id = $1 and id = $2 returning id)
+       insert into events (tenant_id, stream_id, type, data)
+       select $1, $2, 'experiment.resumed', '{}'::jsonb from e`,
       [tenantId, id],
     );
     await writeJournal(this.db, who, { action: 'experiment.resume', target: id });
+    this.announce(id);
     await this.startLanes(tenantId, id, e.agent_id, Math.min(e.concurrency, open), who);
     return this.get(tenantId, id);
   }
@@ -297,7 +333,7 @@ export class ExperimentService {
     await writeJournal(this.db, who, { action: 'experiment.delete', target: id });
   }
 
-  /** The experiment's progress events after `after` (item finished, stopped, completed). */
+  /** The experiment's progress events after `after` (item finished, stopped, resumed, completed). */
   async events(tenantId: string, id: string, after: number): Promise<LoggedEvent[]> {
     await this.get(tenantId, id);
     return readEvents(this.db, id, after);

@@ -112,12 +112,15 @@ export async function unclaimItem(db: Queryable, itemId: string): Promise<void> 
   );
 }
 
-/** Stops a running experiment with a state and a reason (budget spent); the lanes see it at their next claim. */
+/**
+ * Stops a running experiment with a state and a reason (budget spent, cancelled) and logs
+ * `experiment.stopped`; the lanes see it at their next claim.
+ */
 export async function stopExperiment(
   db: Queryable,
   tenantId: string,
   experimentId: string,
-  status: 'budget_exhausted' | 'failed',
+  status: 'budget_exhausted' | 'failed' | 'cancelled',
   reason: string,
 ): Promise<void> {
   await db.query(

@@ -34,6 +34,8 @@ export interface ItemRunRequest {
   agentId: string;
   /** The version the experiment pins (null: the latest). */
   agentVersion: number | null;
+  /** The team to run instead (its entry agent is `agentId`), or null. */
+  teamId: string | null;
   input: ItemInput;
   /** The same on every attempt of this item. */
   idempotencyKey: string;
@@ -50,6 +52,8 @@ export interface LaneDeps {
   runner: ItemRunner;
   evalDeps: EvalDeps;
   tenantName(tenantId: string): Promise<string>;
+  /** Tells the experiment's followers (its event stream) that it logged something. */
+  announce?(experimentId: string): void;
   /** Items and scores, for metrics. */
   observe?: {
     item(outcome: 'completed' | 'error'): void;
@@ -62,6 +66,7 @@ interface ExperimentRow {
   tenant_id: string;
   agent_id: string;
   agent_version: number | null;
+  team_id: string | null;
   evaluators: EvaluatorSpec[];
   budget: { max_cost_usd?: number; max_tokens?: number; judge_max_cost_usd?: number };
   status: string;
@@ -81,7 +86,7 @@ export function experimentLaneHandler(deps: LaneDeps): TaskHandler {
   return async (task, ctx) => {
     const { experiment_id: experimentId, lane } = task.payload as LanePayload;
     const [exp] = await deps.db.query<ExperimentRow>(
-      'select id, tenant_id, agent_id, agent_version, evaluators, budget, status from experiments where id = $1 and tenant_id = $2',
+      'select id, tenant_id, agent_id, agent_version, team_id, evaluators, budget, status from experiments where id = $1 and tenant_id = $2',
       [experimentId, task.tenant_id],
     );
     if (exp?.status !== 'running') return { summary: `experiment ${exp?.status ?? 'deleted'}` };
@@ -102,10 +107,11 @@ export function experimentLaneHandler(deps: LaneDeps): TaskHandler {
       const item = await claimItem(deps.db, exp.id, lane);
       if (!item) break;
       const stop = await runItem(deps, exp, item, tenantName, evaluators, evalCtx, ctx.signal, ctx.trace);
+      deps.announce?.(exp.id);
       ran++;
       if (stop) break;
     }
-    await finishIfDone(deps.db, exp.tenant_id, exp.id);
+    if (await finishIfDone(deps.db, exp.tenant_id, exp.id)) deps.announce?.(exp.id);
     return { summary: `lane ${lane}: ${ran} items` };
   };
 }
@@ -135,6 +141,7 @@ async function runItem(
       tenantName,
       agentId: exp.agent_id,
       agentVersion: exp.agent_version,
+      teamId: exp.team_id,
       input: item.input as ItemInput,
       idempotencyKey: `eval:${item.id}`,
       trace: parent,

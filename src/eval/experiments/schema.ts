@@ -30,16 +30,29 @@ export const createExperimentBody = z
     name: z.string().max(200).optional(),
     /** A dataset id or name. */
     dataset: datasetRef,
-    /** An agent id or name; `name@3` pins version 3. */
-    agent: z.string().min(1).max(210),
+    /** An agent id or name; `name@3` pins version 3. Either this or `team`. */
+    agent: z.string().min(1).max(210).optional(),
     /** The agent version to run (recorded, and passed to the runs as the pin). */
     agent_version: z.number().int().min(1).optional(),
+    /**
+     * A team (multi-agent spec, swarm or DAG) by id or name, instead of an agent: each item is a run
+     * of the team as it is then, its members at the versions the spec pins.
+     */
+    team: z.string().min(1).max(200).optional(),
     evaluators: evaluatorSet,
     /** Items running at once (each is one queue task, a lane, so the queue's workers bound it too). */
     concurrency: z.number().int().min(1).max(64).default(4),
     budget: experimentBudget.optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => (b.agent === undefined) !== (b.team === undefined), {
+    message: 'give either agent or team',
+    path: ['agent'],
+  })
+  .refine((b) => b.team === undefined || b.agent_version === undefined, {
+    message: "agent_version pins an agent; a team's members are pinned in its spec",
+    path: ['agent_version'],
+  });
 export type CreateExperimentInput = z.infer<typeof createExperimentBody>;
 
 export const progressSchema = z.object({
@@ -78,6 +91,9 @@ export const experimentSchema = z.object({
   agent_id: z.uuid(),
   agent_name: z.string(),
   agent_version: z.number().int().nullable(),
+  /** The team it runs (its entry agent is `agent_id`), or null for one agent. */
+  team_id: z.uuid().nullable(),
+  team_name: z.string().nullable(),
   evaluators: z.array(z.record(z.string(), z.unknown())),
   concurrency: z.number().int(),
   budget: z.record(z.string(), z.unknown()),

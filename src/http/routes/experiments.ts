@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pageFields, pageOf } from '../../db/page.ts';
 import { describeKinds, evaluatorKindSchema } from '../../eval/evaluators/registry.ts';
+import { experimentEndEvents } from '../../eval/experiments/experiments.ts';
 import {
   compareQuery,
   comparisonSchema,
@@ -13,8 +14,10 @@ import {
   experimentWithSummary,
   listItemsQuery,
 } from '../../eval/experiments/schema.ts';
+import { followEvents, hasEventsAfter } from '../../events/log.ts';
 import { actorOf, principalOf } from '../caller.ts';
 import type { Services } from '../services.ts';
+import { eventFrame, lastEventId, openSse } from '../sse.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['experiments'];
@@ -33,7 +36,7 @@ const eventSchema = z.object({
 });
 
 export const experimentRoutes =
-  ({ experiments }: Services): FastifyPluginAsync =>
+  ({ experiments, db, bus }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -124,7 +127,7 @@ export const experimentRoutes =
         schema: {
           tags,
           summary:
-            'Progress events after `after` (experiment.item, experiment.stopped, experiment.completed)',
+            'Progress events after `after` (experiment.item, experiment.stopped, experiment.resumed, experiment.completed); `…/stream` follows them live',
           params: idParams,
           querystring: eventsQuery,
           response: { 200: z.object({ data: z.array(eventSchema) }), ...errors },
@@ -133,6 +136,71 @@ export const experimentRoutes =
       async (req) => ({
         data: await experiments.events(principalOf(req).tenantId, req.params.id, req.query.after),
       }),
+    );
+
+    app.get(
+      '/v1/experiments/:id/stream',
+      {
+        schema: {
+          tags,
+          summary:
+            'Server-Sent Events of an experiment: `experiment.progress` now, then its logged events (experiment.item, ' +
+            'experiment.stopped, experiment.resumed, experiment.completed) live, resumable with Last-Event-ID, and ' +
+            'an `experiment.summary` with the summary once it ends',
+          operationId: 'streamExperimentEvents',
+          params: idParams,
+          querystring: z.object({ last_event_id: z.string().max(20).optional() }).strict(),
+          produces: ['text/event-stream'],
+          response: errors,
+        },
+      },
+      async (req, reply) => {
+        const tenantId = principalOf(req).tenantId;
+        const id = req.params.id;
+        // 404 before any byte is streamed.
+        const now = await experiments.get(tenantId, id);
+        const after = lastEventId(req);
+        const sse = openSse(req, reply);
+        try {
+          await sse.send({ event: 'experiment.progress', data: { status: now.status, ...now.progress } });
+          // Ended with nothing after the client's last event: only the summary is left to send.
+          let ended = now.status !== 'running' && !(await hasEventsAfter(db, id, after));
+          if (!ended) {
+            // After its end, an item that was running when it was cancelled may still log its result;
+            // a resume goes on. The stream ends once the experiment has ended and nothing more is logged.
+            let stopped = false;
+            for await (const e of followEvents(db, bus, id, { afterSeq: after, signal: sse.signal })) {
+              await sse.send(eventFrame(e));
+              if (experimentEndEvents.includes(e.type)) stopped = true;
+              else if (e.type === 'experiment.resumed') stopped = false;
+              if (
+                stopped &&
+                !(await hasEventsAfter(db, id, e.seq)) &&
+                (await experiments.get(tenantId, id)).status !== 'running'
+              ) {
+                ended = true;
+                break;
+              }
+            }
+          }
+          if (ended && !sse.signal.aborted) {
+            const done = await experiments.getWithSummary(tenantId, id);
+            await sse.send({
+              event: 'experiment.summary',
+              data: {
+                status: done.status,
+                stop_reason: done.stop_reason,
+                progress: done.progress,
+                summary: done.summary,
+              },
+            });
+          }
+        } catch (err) {
+          req.log.warn({ err }, 'experiment event stream ended with an error');
+        } finally {
+          sse.close();
+        }
+      },
     );
 
     for (const action of ['cancel', 'resume'] as const) {

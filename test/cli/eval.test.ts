@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startServer, stores, type TestServer } from '../helpers/server.ts';
+import { type CliResult, runCli, tempDir } from './run-cli.ts';
+
+/** `agentry eval run` as a CI job runs it: a real process against a real server. */
+
+const contains = JSON.stringify({ type: 'contains', name: 'says', value: 'said' });
+
+for (const store of stores) {
+  describe(`agentry eval run on ${store}`, () => {
+    let s: TestServer;
+    const tmp = tempDir();
+    let cli: (...args: string[]) => Promise<CliResult>;
+    before(async () => {
+      s = await startServer(store, { tasks: { workers: 4 } as never });
+      cli = (...args) =>
+        runCli(['eval', 'run', ...args, '--poll-ms', '50', '--url', s.url, '--api-key', s.adminKey], {
+          cwd: tmp.dir,
+        });
+      const agent = await s.request('POST', '/v1/agents', { body: { name: 'echo', model: 'mock/default' } });
+      assert.equal(agent.status, 201, agent.text);
+      // Version 2 answers as a judge would: not what the dataset expects.
+      await s.request('PATCH', `/v1/agents/${agent.body.id}`, { body: { model: 'mock/judge' } });
+      const items = ['apple', 'banana', 'cherry', 'damson'].map((w, i) => ({
+        input: { message: w },
+        expected: i === 3 ? 'something else' : `You said: ${w}`,
+      }));
+      assert.equal((await s.request('POST', '/v1/datasets', { body: { name: 'fruit', items } })).status, 201);
+    });
+    after(async () => {
+      await s.close();
+      tmp.remove();
+    });
+
+    it('runs a pinned version, prints progress and the summary, writes JUnit XML, and passes over the threshold', async () => {
+      const junit = path.join(tmp.dir, 'pass.xml');
+      const r = await cli(
+        '--dataset',
+        'fruit',
+        '--agent',
+        'echo@1',
+        '--evaluator',
+        'exact_match',
+        '--evaluator',
+        contains,
+        '--fail-under',
+        '0.8',
+        '--junit',
+        junit,
+      );
+      assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+      // Progress, one line per change off a terminal, ending at every item finished.
+      assert.match(r.stderr, /^4\/4 items \(0 errors\) completed$/m);
+      // Three items score 1 on both; the last passes only `says`: (3 + 0.5) / 4.
+      assert.match(r.stdout, /^score: 0\.875 /m);
+      assert.match(r.stdout, /^exact_match\s+exact_match\s+0\.75\s+0\.75\s+4\s+0$/m);
+      assert.match(r.stdout, /^says\s+contains\s+1\s+1\s+4\s+0$/m);
+      const xml = readFileSync(junit, 'utf8');
+      assert.equal(xml.match(/<testcase /g)?.length, 4);
+      assert.match(xml, /<testsuite name="echo on fruit" tests="4" failures="1" errors="0"/);
+      // The run passes as a whole; the one item under the threshold is the JUnit failure.
+      assert.match(xml, /name="#4 damson" time="[\d.]+">\n\s+<failure message="score 0\.5 is under 0\.8"\/>/);
+      assert.match(xml, /exact_match: 0 \(expected &quot;something else&quot;/);
+    });
+
+    it('exits non-zero under --fail-under, naming the score, with a JUnit failure per item under it', async () => {
+      const junit = path.join(tmp.dir, 'fail.xml');
+      const r = await cli(
+        '--dataset',
+        'fruit',
+        '--agent',
+        'echo',
+        '--evaluator',
+        'exact_match',
+        '--evaluator',
+        contains,
+        '--fail-under',
+        '0.5',
+        '--junit',
+        junit,
+      );
+      assert.equal(r.code, 1, r.stdout);
+      // The latest version says neither the expected answer nor "said".
+      assert.match(r.stdout, /^score: 0 /m);
+      assert.match(r.stderr, /^agentry: score 0 is under --fail-under 0\.5$/m);
+      const xml = readFileSync(junit, 'utf8');
+      assert.equal(xml.match(/<failure message="score 0 is under 0\.5"\/>/g)?.length, 4);
+    });
+
+    it('prints the finished experiment and its score as JSON with --json', async () => {
+      const r = await cli('--dataset', 'fruit', '--agent', 'echo@1', '--evaluator', 'exact_match', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const body = JSON.parse(r.stdout);
+      assert.equal(body.status, 'completed');
+      assert.equal(body.agent_version, 1);
+      assert.equal(body.score, 0.75);
+    });
+
+    it('runs a team with --team', async () => {
+      const echo = await s.request('GET', '/v1/agents/echo');
+      const team = await s.request('POST', '/v1/multi-agents', {
+        body: { name: 'crew', kind: 'swarm', members: [echo.body.id] },
+      });
+      assert.equal(team.status, 201, team.text);
+      const r = await cli('--dataset', 'fruit', '--team', 'crew', '--evaluator', 'exact_match', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const body = JSON.parse(r.stdout);
+      assert.equal(body.team_name, 'crew');
+      assert.equal(body.progress.total, 4);
+    });
+
+    it('refuses bad flags and unknown names with one line and a non-zero exit', async () => {
+      const cases: [string[], RegExp][] = [
+        [['--dataset', 'fruit', '--agent', 'echo@9', '--evaluator', 'exact_match'], /404.*version 9/],
+        [['--dataset', 'nope', '--agent', 'echo', '--evaluator', 'exact_match'], /404.*dataset/],
+        [['--dataset', 'fruit', '--evaluator', 'exact_match'], /either --agent or --team/],
+        [['--dataset', 'fruit', '--agent', 'echo', '--evaluator', 'Not A Type'], /--evaluator/],
+        [
+          ['--dataset', 'fruit', '--agent', 'echo', '--evaluator', '{"type":'],
+          /--evaluator is not valid JSON/,
+        ],
+        [['--dataset', 'fruit', '--agent', 'echo', '--evaluator', 'nope'], /400/],
+        [
+          ['--dataset', 'fruit', '--agent', 'echo', '--evaluator', 'exact_match', '--fail-under', '2'],
+          /--fail-under/,
+        ],
+      ];
+      for (const [args, pattern] of cases) {
+        const r = await cli(...args);
+        assert.notEqual(r.code, 0, args.join(' '));
+        assert.match(r.stderr, pattern, args.join(' '));
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      }
+    });
+  });
+}
