@@ -53,6 +53,13 @@ export const runVisibleSql = (n: number, alias: string) =>
      not exists (select 1 from sessions vs where vs.id = ${alias}session_id and not ${visibleSql(n, 'vs.')})
      and not exists (select 1 from agents va where va.id = ${alias}agent_id and not ${visibleSql(n, 'va.')})))`;
 
+/**
+ * Something an agent produced (`alias`, with the dot, on a table with `agent_id`: a task) the viewer
+ * may see, as SQL: its agent is not another user's private one.
+ */
+export const agentWorkVisibleSql = (n: number, alias: string) =>
+  `($${n}::text is null or not exists (select 1 from agents va where va.id = ${alias}agent_id and not ${visibleSql(n, 'va.')}))`;
+
 /** The parameter `visibleSql` takes: the user whose private objects are the only private ones shown. */
 export const visibleParam = (viewer: Viewer | undefined): string | null =>
   !viewer || viewer.admin ? null : (viewer.userId ?? '');

@@ -151,7 +151,8 @@ async function build(services: Services, req: FastifyRequest): Promise<McpServer
       description: 'Read a task: its status and, once finished, its result.',
       inputSchema: { task_id: z.uuid() },
     },
-    async ({ task_id }) => text(JSON.stringify(await services.tasks.get(p.tenantId, task_id))),
+    async ({ task_id }) =>
+      text(JSON.stringify(await services.tasks.get(p.tenantId, task_id, principalViewer(p)))),
   );
   return server;
 }

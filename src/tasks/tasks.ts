@@ -1,3 +1,4 @@
+import { agentWorkVisibleSql, type Viewer, visibleParam } from '../auth/ownership.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
@@ -149,18 +150,19 @@ export class TaskService {
     return row?.agent_version ?? latest;
   }
 
-  async get(tenantId: string, id: string): Promise<Task> {
-    const [row] = await this.db.query<TaskRow>('select * from tasks where tenant_id = $1 and id = $2', [
-      tenantId,
-      id,
-    ]);
+  /** A task; with a viewer, one of another user's private agent is not found (404), as the agent. */
+  async get(tenantId: string, id: string, viewer?: Viewer): Promise<Task> {
+    const [row] = await this.db.query<TaskRow>(
+      `select * from tasks t where t.tenant_id = $1 and t.id = $2 and ${agentWorkVisibleSql(3, 't.')}`,
+      [tenantId, id, visibleParam(viewer)],
+    );
     if (!row) throw notFound('task', id);
     return toTask(row);
   }
 
   /** The callback deliveries of a task (one per outcome sent), oldest first. */
-  async callbacks(tenantId: string, id: string): Promise<CallbackDelivery[]> {
-    await this.get(tenantId, id);
+  async callbacks(tenantId: string, id: string, viewer?: Viewer): Promise<CallbackDelivery[]> {
+    await this.get(tenantId, id, viewer);
     type Row = Omit<CallbackDelivery, `${string}_at`> & Record<`${string}_at`, Date | null>;
     const rows = await this.db.query<Row>(
       `select id, url, attempts, last_status, delivered_at, given_up_at, next_attempt_at, created_at
@@ -180,15 +182,16 @@ export class TaskService {
   }
 
   /** Newest first: ids are UUIDv7, so id order is creation order, and pages are stable. */
-  async list(tenantId: string, q: ListTasksQuery) {
+  async list(tenantId: string, q: ListTasksQuery, viewer?: Viewer) {
     return listPage(
       this.db,
       q,
       {
         select: '*',
-        from: `from tasks where tenant_id = $1 and ($2::uuid is null or agent_id = $2)
+        from: `from tasks t where tenant_id = $1 and ($2::uuid is null or agent_id = $2)
                and ($3::text is null or status = $3) and ($4::text is null or task_type = $4)
-               and ($5::timestamptz is null or created_at >= $5) and ($6::timestamptz is null or created_at < $6)`,
+               and ($5::timestamptz is null or created_at >= $5) and ($6::timestamptz is null or created_at < $6)
+               and ${agentWorkVisibleSql(7, 't.')}`,
         orderBy: 'id desc',
         params: [
           tenantId,
@@ -197,13 +200,15 @@ export class TaskService {
           q.task_type ?? null,
           q.since ?? null,
           q.until ?? null,
+          visibleParam(viewer),
         ],
       },
       toTask,
     );
   }
 
-  async cancel(tenantId: string, id: string, who: Actor): Promise<Task> {
+  async cancel(tenantId: string, id: string, who: Actor, viewer?: Viewer): Promise<Task> {
+    if (viewer) await this.get(tenantId, id, viewer);
     const row = await cancelTask(this.db, tenantId, id, who.actor);
     if (!row) throw await this.illegal(tenantId, id, 'cancel', ['pending', 'in_progress']);
     if (row.was === 'in_progress') await this.bus.publish(CANCEL_TOPIC, id);
@@ -213,7 +218,8 @@ export class TaskService {
     return toTask(task);
   }
 
-  async retry(tenantId: string, id: string, who: Actor): Promise<Task> {
+  async retry(tenantId: string, id: string, who: Actor, viewer?: Viewer): Promise<Task> {
+    if (viewer) await this.get(tenantId, id, viewer);
     const row = await retryTask(this.db, tenantId, id, who.actor);
     if (!row) throw await this.illegal(tenantId, id, 'retry', ['failed', 'cancelled']);
     // A lost announcement only delays followers until they poll the log.

@@ -1,6 +1,6 @@
 /**
  * What a private agent produced is as private as the agent: its runs, sessions, messages, traces,
- * run events and usage. Alice (a user of the tenant) talks to her private agent; Bob (another user
+ * run events and usage, its tasks, their events and their callback deliveries. Alice (a user of the tenant) talks to her private agent; Bob (another user
  * of the same tenant) asks every GET route of the route table (so a route added later is swept
  * too), with the run's, the session's and the agent's ids in its path and query, and never reads
  * what Alice said, the run or the session, nor the agent's name. The same sweep with Alice's key
@@ -59,6 +59,7 @@ for (const store of stores) {
     let runId: string;
     let sessionId: string;
     let sharedRunId: string;
+    let taskId: string;
     let paths: string[];
 
     before(async () => {
@@ -86,6 +87,18 @@ for (const store of stores) {
       runId = chat.body.run_id;
       sessionId = chat.body.session_id;
 
+      const task = await s.request('POST', '/v1/tasks', {
+        key: alice,
+        body: {
+          agent_id: agentId,
+          task_type: 'default',
+          title: `keep ${marker}`,
+          idempotency_key: 'alice-vault-task',
+        },
+      });
+      assert.equal(task.status, 202, task.text);
+      taskId = task.body.id;
+
       const shared = await s.request('POST', '/v1/agents', { key: alice, body: { name: 'Team Desk' } });
       const sharedChat = await s.request('POST', `/v1/agents/${shared.body.id}/chat`, {
         key: alice,
@@ -112,7 +125,7 @@ for (const store of stores) {
       // A list route with each filter; a route of one object by each id.
       paths = [...urls].flatMap((url) =>
         url.includes(':')
-          ? [runId, sessionId, agentId].map((id) =>
+          ? [runId, sessionId, agentId, taskId].map((id) =>
               url.replace(/:type\b/g, 'bwrap').replace(/:[A-Za-z_]+/g, id),
             )
           : queries.map((q) => url + q),
@@ -132,10 +145,18 @@ for (const store of stores) {
         '/v1/usage',
         '/v1/usage/series',
         '/v1/usage/budgets',
+        '/v1/tasks',
+        '/v1/tasks/:id',
+        '/v1/tasks/:id/events',
+        '/v1/tasks/:id/callbacks',
+        '/api/agents/tasks',
       ]) {
         assert.ok(
           paths.some(
-            (p) => p.startsWith(route.replace(':id', runId)) || p.startsWith(route.replace(':id', sessionId)),
+            (p) =>
+              p.startsWith(route.replace(':id', runId)) ||
+              p.startsWith(route.replace(':id', sessionId)) ||
+              p.startsWith(route.replace(':id', taskId)),
           ),
           `${route} is swept`,
         );
@@ -152,6 +173,8 @@ for (const store of stores) {
         `/v1/runs/${runId}`,
         `/v1/runs/${runId}/trace`,
         `/v1/sessions/${sessionId}/messages`,
+        `/v1/tasks/${taskId}`,
+        `/api/agents/tasks/${taskId}`,
       ])
         assert.ok(found.has(path), `${path} shows Alice her message: ${[...found].join(', ')}`);
     });
@@ -168,6 +191,7 @@ for (const store of stores) {
           ['the run', runId],
           ['the session', sessionId],
           ['the agent', agentName],
+          ['the task', taskId],
         ];
         for (const [what, text] of named)
           if (res.text.includes(text)) leaks.push(`${path} (${res.status}): ${what}`);
@@ -196,6 +220,36 @@ for (const store of stores) {
       const mine = await s.request('POST', '/v1/sessions/search', { key: alice, body: { query: marker } });
       assert.ok(mine.body.data.length >= 1, 'Alice finds her own');
       assert.equal((await s.request('GET', `/v1/runs/${runId}`)).status, 200, 'the tenant admin sees it');
+    });
+
+    it("answers 404 to Bob for the agent's task, its events and callbacks, and to acting on it", async () => {
+      const as = (key: string) => ({ key, headers: { 'x-api-key': key } });
+      for (const path of [
+        `/v1/tasks/${taskId}`,
+        `/v1/tasks/${taskId}/events`,
+        `/v1/tasks/${taskId}/callbacks`,
+        `/api/agents/tasks/${taskId}`,
+        '/v1/delegation/task/alice-vault-task',
+        `/v1/delegation/task/${taskId}`,
+        `/v1/tasks?agent_id=${agentId}`,
+      ])
+        assert.equal((await get(s.url, path, bob)).status, 404, path);
+      for (const action of ['cancel', 'retry']) {
+        const res = await s.request('POST', `/v1/tasks/${taskId}/${action}`, { key: bob, body: {} });
+        assert.equal(res.status, 404, `${action}: ${res.text}`);
+      }
+      const listed = await s.request('GET', '/v1/tasks?limit=100', { key: bob });
+      assert.ok(!listed.body.data.some((t: { id: string }) => t.id === taskId), 'not listed for Bob');
+      const zora = await s.request('GET', '/api/agents/tasks?limit=100', as(bob));
+      assert.ok(!zora.body.tasks.some((t: { id: string }) => t.id === taskId), 'not listed by ZORA');
+      // Alice and the tenant's admin reach it.
+      for (const key of [alice, undefined]) {
+        assert.equal((await s.request('GET', `/v1/tasks/${taskId}`, { key })).status, 200);
+        assert.equal((await s.request('GET', `/v1/tasks/${taskId}/callbacks`, { key })).status, 200);
+        assert.equal((await get(s.url, `/v1/tasks/${taskId}/events`, key ?? s.adminKey)).status, 200);
+        const all = await s.request('GET', '/v1/tasks?limit=100', { key });
+        assert.ok(all.body.data.some((t: { id: string }) => t.id === taskId));
+      }
     });
 
     it("still shows Bob the runs of the tenant's shared agents", async () => {

@@ -24,6 +24,12 @@ const config = (store: ConfigInput['store'], runtime: ConfigInput['runtime'] = {
   models: { providers: { up: { type: 'openai', base_url: `${upstream.url}/v1` } } },
 });
 
+/** As `config`, with the mock's `mock/slow` waiting before every answer. */
+const slowConfig = (store: ConfigInput['store']): ConfigInput => ({
+  ...config(store),
+  models: { ...config(store).models, mock: { delays: { slow: 3000 } } },
+});
+
 /** The model requests seen since `from`. */
 const requests = (from: number) => upstream.seen.slice(from);
 
@@ -94,6 +100,56 @@ async function modelCallTakeover(start: () => Promise<ServerProcess>, next: () =
   return b;
 }
 
+/**
+ * The server's own slow mock model (`models.mock.delays`) runs a tool step, then takes its time over
+ * the next model step; the process is SIGKILLed in it. The one that carries the run on starts from
+ * the last recorded step: the recorded model and tool steps stand as they were, the write (not
+ * idempotent, so a second call would show) is not made again, and the run finishes.
+ */
+async function slowMockTakeover(start: () => Promise<ServerProcess>, next: () => Promise<ServerProcess>) {
+  const writes = backend.count('hold_write');
+  const a = await start();
+  const key = a.key;
+  const agent = await call(a.url, key, 'POST', '/v1/agents', {
+    name: `slow-${writes}-${Date.now()}`,
+    model: 'mock/slow',
+    tools: ['hold_write'],
+  });
+  assert.equal(agent.status, 201, JSON.stringify(agent.body));
+  const first = await sse(`${a.url}/v1/agents/${agent.body.id}/chat`, {
+    key,
+    body: { message: 'use the hold_write tool with "s1"' },
+    stop: (e) => e.event === 'tool_result',
+  });
+  const runId = first.events[0]!.data.run_id as string;
+  const recorded = await eventually(async () => {
+    const r = await call(a.url, key, 'GET', `/v1/runs/${runId}`);
+    return r.status === 200 && r.body.steps.some((s: { kind: string }) => s.kind === 'tool')
+      ? r.body
+      : undefined;
+  });
+  // The second model step is in flight (the mock waits before it answers) when the process dies.
+  assert.equal(recorded.status, 'running');
+  assert.deepEqual(
+    recorded.steps.map((s: { kind: string }) => s.kind),
+    ['model', 'tool'],
+  );
+  assert.equal(backend.count('hold_write'), writes + 1);
+  await kill(a);
+
+  const b = await next();
+  const run = await runOf(b.url, key, runId, (s) => s !== 'running');
+  assert.equal(run.status, 'completed', JSON.stringify(run.error));
+  assert.equal(run.output, 'The hold_write tool returned: hold_write s1 done');
+  assert.equal(backend.count('hold_write'), writes + 1, 'the recorded write is not made again');
+  assert.deepEqual(
+    run.steps.map((s: { kind: string }) => s.kind),
+    ['model', 'tool', 'model'],
+  );
+  assert.deepEqual(run.steps.slice(0, 2), recorded.steps, 'the recorded steps are not run again');
+  return b;
+}
+
 describe('durable runs on pglite (one process, restarted)', () => {
   let current: ServerProcess | undefined;
   after(async () => kill(current));
@@ -108,6 +164,20 @@ describe('durable runs on pglite (one process, restarted)', () => {
         return a;
       },
       async () => ({ ...(await spawnServer(config(store), backend.url)), key }),
+    );
+  });
+
+  it('resumes a slow mock model step in flight at a SIGKILL from the last recorded step', async () => {
+    await kill(current);
+    const store = { data_dir: path.join(dir, 'pglite-slow') };
+    let key = '';
+    current = await slowMockTakeover(
+      async () => {
+        const a = await spawnServer(slowConfig(store), backend.url);
+        key = a.key;
+        return a;
+      },
+      async () => ({ ...(await spawnServer(slowConfig(store), backend.url)), key }),
     );
   });
 });
@@ -156,6 +226,17 @@ describe('durable runs on postgres (a second process takes over)', {
     );
   });
 
+  it('resumes a slow mock model step in flight at a SIGKILL from the last recorded step', async () => {
+    await kill(a);
+    await slowMockTakeover(
+      async () => {
+        a = await spawnServer(slowConfig(store), backend.url);
+        return { ...a, key };
+      },
+      async () => b,
+    );
+  });
+
   it('runs an idempotent tool call that was in flight again, and asks the model nothing twice', async () => {
     const from = upstream.seen.length;
     backend.hold('hold_read');
@@ -179,6 +260,7 @@ describe('durable runs on postgres (a second process takes over)', {
 
   it('stops a run whose non-idempotent tool call was in flight as interrupted; resume completes it', async () => {
     const from = upstream.seen.length;
+    const writes = backend.count('hold_write');
     backend.hold('hold_write');
     upstream.answer(
       askTools(
@@ -192,7 +274,7 @@ describe('durable runs on postgres (a second process takes over)', {
     // The calculator's result is recorded on its own while the write is still in flight.
     await eventually(async () => {
       const r = await call(a!.url, key, 'GET', `/v1/runs/${runId}`);
-      return backend.count('hold_write') === 1 &&
+      return backend.count('hold_write') === writes + 1 &&
         r.body.steps.some((s: { kind: string }) => s.kind === 'tool')
         ? true
         : undefined;
@@ -207,7 +289,7 @@ describe('durable runs on postgres (a second process takes over)', {
     assert.deepEqual(stopped.pending_tool_calls, [
       { id: 'write_1', name: 'hold_write', arguments: { key: 'w1' } },
     ]);
-    assert.equal(backend.count('hold_write'), 1, 'not run again without a person');
+    assert.equal(backend.count('hold_write'), writes + 1, 'not run again without a person');
 
     backend.release('hold_write');
     const resumed = await call(b.url, key, 'POST', `/v1/runs/${runId}/resume`);
@@ -215,7 +297,7 @@ describe('durable runs on postgres (a second process takes over)', {
     assert.equal(resumed.body.status, 'running');
     const done = await runOf(b.url, key, runId, (s) => s !== 'running');
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
-    assert.equal(backend.count('hold_write'), 2);
+    assert.equal(backend.count('hold_write'), writes + 2);
     const tools = done.steps.filter((s: { kind: string }) => s.kind === 'tool');
     assert.deepEqual(tools.map((s: { name: string }) => s.name).sort(), ['calculator', 'hold_write']);
     assert.equal(requests(from).length, 2);

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Viewer } from '../../auth/ownership.ts';
 import { AppError, notFound } from '../../errors.ts';
 import type { Task } from '../../tasks/schema.ts';
-import { actorOf, principalOf } from '../caller.ts';
+import { actorOf, principalOf, viewerOf } from '../caller.ts';
 import { authErrors, errorResponse } from '../routes/common.ts';
 import type { Services } from '../services.ts';
 import { agentFor } from './default-agent.ts';
@@ -96,12 +97,18 @@ export const somaRoutes =
       return p.tenantId;
     };
 
-    /** A task by Agentry id or by the client's task_id (its idempotency key). */
-    const find = async (tenantId: string, ref: string): Promise<Task> => {
+    /**
+     * A task by Agentry id or by the client's task_id (its idempotency key); with a viewer, one of
+     * another user's private agent is not found.
+     */
+    const find = async (tenantId: string, ref: string, viewer?: Viewer): Promise<Task> => {
       const byKey = await tasks.byIdempotencyKey(tenantId, ref);
-      if (byKey) return byKey;
+      if (byKey)
+        return viewer
+          ? tasks.get(tenantId, byKey.id, viewer).catch(() => Promise.reject(notFound('task', ref)))
+          : byKey;
       if (!/^[0-9a-f-]{36}$/i.test(ref)) throw notFound('task', ref);
-      return tasks.get(tenantId, ref);
+      return tasks.get(tenantId, ref, viewer);
     };
 
     const view = (t: Task, ref: string) => ({
@@ -164,7 +171,7 @@ export const somaRoutes =
           response: { 200: delegation, ...errors },
         },
       },
-      async (req) => view(await find(tenantOf(req), req.params.task_id), req.params.task_id),
+      async (req) => view(await find(tenantOf(req), req.params.task_id, viewerOf(req)), req.params.task_id),
     );
 
     app.post(

@@ -130,7 +130,7 @@ export const zoraRoutes =
         const { tenantId } = principalOf(req);
         const { agent_id, ...q } = req.query;
         const agentId = agent_id ? (await agents.resolve(tenantId, agent_id, viewerOf(req))).id : undefined;
-        const page = await tasks.list(tenantId, { ...q, agent_id: agentId });
+        const page = await tasks.list(tenantId, { ...q, agent_id: agentId }, viewerOf(req));
         return {
           tasks: await view(req, page.data),
           total: page.total,
@@ -152,7 +152,7 @@ export const zoraRoutes =
       },
       async (req) => {
         const { tenantId } = principalOf(req);
-        const [task] = await view(req, [await tasks.get(tenantId, req.params.id)]);
+        const [task] = await view(req, [await tasks.get(tenantId, req.params.id, viewerOf(req))]);
         return task!;
       },
     );

@@ -12,7 +12,7 @@ import {
   taskSchema,
   terminalEventTypes,
 } from '../../tasks/schema.ts';
-import { actorOf, principalOf } from '../caller.ts';
+import { actorOf, principalOf, viewerOf } from '../caller.ts';
 import type { Services } from '../services.ts';
 import { eventFrame, lastEventId, openSse } from '../sse.ts';
 import { agentIdOf, agentPinOf, authErrors, errorResponse, idParams } from './common.ts';
@@ -61,7 +61,7 @@ export const taskRoutes =
       async (req) => {
         const { agent_id: ref, ...q } = req.query;
         const agent_id = ref === undefined ? undefined : await agentIdOf(agents, req, ref);
-        return tasks.list(principalOf(req).tenantId, { ...q, agent_id });
+        return tasks.list(principalOf(req).tenantId, { ...q, agent_id }, viewerOf(req));
       },
     );
 
@@ -116,7 +116,7 @@ export const taskRoutes =
           response: { 200: taskSchema, ...authErrors },
         },
       },
-      async (req) => tasks.get(principalOf(req).tenantId, req.params.id),
+      async (req) => tasks.get(principalOf(req).tenantId, req.params.id, viewerOf(req)),
     );
 
     app.get(
@@ -129,7 +129,9 @@ export const taskRoutes =
           response: { 200: z.object({ data: z.array(callbackDeliverySchema) }), ...authErrors },
         },
       },
-      async (req) => ({ data: await tasks.callbacks(principalOf(req).tenantId, req.params.id) }),
+      async (req) => ({
+        data: await tasks.callbacks(principalOf(req).tenantId, req.params.id, viewerOf(req)),
+      }),
     );
 
     app.post(
@@ -143,7 +145,7 @@ export const taskRoutes =
           response: { 200: taskSchema, ...authErrors, ...conflict },
         },
       },
-      async (req) => tasks.cancel(principalOf(req).tenantId, req.params.id, actorOf(req)),
+      async (req) => tasks.cancel(principalOf(req).tenantId, req.params.id, actorOf(req), viewerOf(req)),
     );
 
     app.post(
@@ -157,7 +159,7 @@ export const taskRoutes =
           response: { 200: taskSchema, ...authErrors, ...conflict },
         },
       },
-      async (req) => tasks.retry(principalOf(req).tenantId, req.params.id, actorOf(req)),
+      async (req) => tasks.retry(principalOf(req).tenantId, req.params.id, actorOf(req), viewerOf(req)),
     );
 
     app.post(
@@ -190,8 +192,9 @@ export const taskRoutes =
         },
       },
       async (req, reply) => {
-        // Checks the task is the tenant's before any byte is streamed (404 otherwise).
-        await tasks.get(principalOf(req).tenantId, req.params.id);
+        // Checks the task is the tenant's, and not of another user's private agent, before any byte
+        // is streamed (404 otherwise).
+        await tasks.get(principalOf(req).tenantId, req.params.id, viewerOf(req));
         const sse = openSse(req, reply);
         try {
           const events = followEvents(db, bus, req.params.id, {
