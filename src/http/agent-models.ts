@@ -117,6 +117,8 @@ export class ModelDoor {
       stream,
       multitask: 'reject',
       on_disconnect: 'cancel',
+      // The caller's structured output replaces the agent's own; absent, the agent's applies.
+      ...(request.response_format && { response_format: request.response_format }),
     });
     reply.header('x-agentry-run-id', handle.runId);
     reply.header('x-agentry-session-id', handle.sessionId);

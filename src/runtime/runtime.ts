@@ -159,6 +159,7 @@ export class Runtime {
         ...(caller.traceId && { trace_id: caller.traceId }),
         ...(input.heldSandbox && { held_sandbox: true }),
         ...(pin !== undefined && { pinned: true }),
+        ...(input.response_format !== undefined && { response_format: input.response_format }),
       };
       try {
         begun = await this.begin(caller, agent, latest.version, input, context, options);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { agentVersionField } from '../agents/version-schema.ts';
 import { pageFields } from '../db/page.ts';
+import { responseFormatSchema } from '../models/structured-output.ts';
 
 /** The API shapes of chat requests, sessions, messages, runs and steps. */
 
@@ -21,7 +22,10 @@ export const chatFields = {
   on_disconnect: z.enum(['continue', 'cancel']).default('continue'),
   /** Model calls this run may make (default: `runtime.max_steps`). */
   max_steps: z.number().int().min(1).max(100).optional(),
+  /** Structured output for this run's answer, in place of the agent's own (null: free text). */
+  response_format: responseFormatSchema.nullable().optional(),
 };
+
 
 /** Chat with one agent: the latest version, or the one pinned here or as `name@3` in the agent's reference. */
 const pinField = { agent_version: agentVersionField.optional() };

@@ -2150,6 +2150,25 @@ export interface operations {
                             multi_agent_id: string | null;
                             name: string;
                             owner: string | null;
+                            /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                            response_format: ({
+                                /** @enum {string} */
+                                type: "text";
+                            } | null) | ({
+                                /** @enum {string} */
+                                type: "json_object";
+                            } | null) | ({
+                                json_schema: {
+                                    description?: string;
+                                    name: string;
+                                    schema?: {
+                                        [key: string]: unknown;
+                                    };
+                                    strict?: boolean | null;
+                                };
+                                /** @enum {string} */
+                                type: "json_schema";
+                            } | null);
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -2276,6 +2295,25 @@ export interface operations {
                     /** Format: uuid */
                     multi_agent_id?: string | null;
                     name: string;
+                    /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                    response_format?: ({
+                        /** @enum {string} */
+                        type: "text";
+                    } | null) | ({
+                        /** @enum {string} */
+                        type: "json_object";
+                    } | null) | ({
+                        json_schema: {
+                            description?: string;
+                            name: string;
+                            schema?: {
+                                [key: string]: unknown;
+                            };
+                            strict?: boolean | null;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | null);
                     /** Format: uri */
                     runtime_url?: string | null;
                     skills?: string[];
@@ -2332,6 +2370,25 @@ export interface operations {
                         multi_agent_id: string | null;
                         name: string;
                         owner: string | null;
+                        /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                        response_format: ({
+                            /** @enum {string} */
+                            type: "text";
+                        } | null) | ({
+                            /** @enum {string} */
+                            type: "json_object";
+                        } | null) | ({
+                            json_schema: {
+                                description?: string;
+                                name: string;
+                                schema?: {
+                                    [key: string]: unknown;
+                                };
+                                strict?: boolean | null;
+                            };
+                            /** @enum {string} */
+                            type: "json_schema";
+                        } | null);
                         /** Format: uri */
                         runtime_url: string | null;
                         skills: string[];
@@ -2467,6 +2524,25 @@ export interface operations {
                         multi_agent_id: string | null;
                         name: string;
                         owner: string | null;
+                        /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                        response_format: ({
+                            /** @enum {string} */
+                            type: "text";
+                        } | null) | ({
+                            /** @enum {string} */
+                            type: "json_object";
+                        } | null) | ({
+                            json_schema: {
+                                description?: string;
+                                name: string;
+                                schema?: {
+                                    [key: string]: unknown;
+                                };
+                                strict?: boolean | null;
+                            };
+                            /** @enum {string} */
+                            type: "json_schema";
+                        } | null);
                         /** Format: uri */
                         runtime_url: string | null;
                         skills: string[];
@@ -2695,6 +2771,25 @@ export interface operations {
                     /** Format: uuid */
                     multi_agent_id?: string | null;
                     name?: string;
+                    /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                    response_format?: ({
+                        /** @enum {string} */
+                        type: "text";
+                    } | null) | ({
+                        /** @enum {string} */
+                        type: "json_object";
+                    } | null) | ({
+                        json_schema: {
+                            description?: string;
+                            name: string;
+                            schema?: {
+                                [key: string]: unknown;
+                            };
+                            strict?: boolean | null;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | null);
                     /** Format: uri */
                     runtime_url?: string | null;
                     skills?: string[];
@@ -2748,6 +2843,25 @@ export interface operations {
                         multi_agent_id: string | null;
                         name: string;
                         owner: string | null;
+                        /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                        response_format: ({
+                            /** @enum {string} */
+                            type: "text";
+                        } | null) | ({
+                            /** @enum {string} */
+                            type: "json_object";
+                        } | null) | ({
+                            json_schema: {
+                                description?: string;
+                                name: string;
+                                schema?: {
+                                    [key: string]: unknown;
+                                };
+                                strict?: boolean | null;
+                            };
+                            /** @enum {string} */
+                            type: "json_schema";
+                        } | null);
                         /** Format: uri */
                         runtime_url: string | null;
                         skills: string[];
@@ -2869,6 +2983,24 @@ export interface operations {
                      * @enum {string}
                      */
                     on_disconnect?: "continue" | "cancel";
+                    response_format?: ({
+                        /** @enum {string} */
+                        type: "text";
+                    } | null) | ({
+                        /** @enum {string} */
+                        type: "json_object";
+                    } | null) | ({
+                        json_schema: {
+                            description?: string;
+                            name: string;
+                            schema?: {
+                                [key: string]: unknown;
+                            };
+                            strict?: boolean | null;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | null);
                     /** Format: uuid */
                     session_id?: string;
                     /** @default true */
@@ -3762,6 +3894,25 @@ export interface operations {
                                 /** Format: uuid */
                                 multi_agent_id: string | null;
                                 name: string;
+                                /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                                response_format: ({
+                                    /** @enum {string} */
+                                    type: "text";
+                                } | null) | ({
+                                    /** @enum {string} */
+                                    type: "json_object";
+                                } | null) | ({
+                                    json_schema: {
+                                        description?: string;
+                                        name: string;
+                                        schema?: {
+                                            [key: string]: unknown;
+                                        };
+                                        strict?: boolean | null;
+                                    };
+                                    /** @enum {string} */
+                                    type: "json_schema";
+                                } | null);
                                 /** Format: uri */
                                 runtime_url: string | null;
                                 skills: string[];
@@ -3901,6 +4052,25 @@ export interface operations {
                             /** Format: uuid */
                             multi_agent_id: string | null;
                             name: string;
+                            /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                            response_format: ({
+                                /** @enum {string} */
+                                type: "text";
+                            } | null) | ({
+                                /** @enum {string} */
+                                type: "json_object";
+                            } | null) | ({
+                                json_schema: {
+                                    description?: string;
+                                    name: string;
+                                    schema?: {
+                                        [key: string]: unknown;
+                                    };
+                                    strict?: boolean | null;
+                                };
+                                /** @enum {string} */
+                                type: "json_schema";
+                            } | null);
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -4043,6 +4213,25 @@ export interface operations {
                         multi_agent_id: string | null;
                         name: string;
                         owner: string | null;
+                        /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                        response_format: ({
+                            /** @enum {string} */
+                            type: "text";
+                        } | null) | ({
+                            /** @enum {string} */
+                            type: "json_object";
+                        } | null) | ({
+                            json_schema: {
+                                description?: string;
+                                name: string;
+                                schema?: {
+                                    [key: string]: unknown;
+                                };
+                                strict?: boolean | null;
+                            };
+                            /** @enum {string} */
+                            type: "json_schema";
+                        } | null);
                         /** Format: uri */
                         runtime_url: string | null;
                         skills: string[];
@@ -4304,6 +4493,25 @@ export interface operations {
                             multi_agent_id: string | null;
                             name: string;
                             owner: string | null;
+                            /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                            response_format: ({
+                                /** @enum {string} */
+                                type: "text";
+                            } | null) | ({
+                                /** @enum {string} */
+                                type: "json_object";
+                            } | null) | ({
+                                json_schema: {
+                                    description?: string;
+                                    name: string;
+                                    schema?: {
+                                        [key: string]: unknown;
+                                    };
+                                    strict?: boolean | null;
+                                };
+                                /** @enum {string} */
+                                type: "json_schema";
+                            } | null);
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -4505,6 +4713,25 @@ export interface operations {
                                 /** Format: uuid */
                                 multi_agent_id?: string | null;
                                 name: string;
+                                /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                                response_format?: ({
+                                    /** @enum {string} */
+                                    type: "text";
+                                } | null) | ({
+                                    /** @enum {string} */
+                                    type: "json_object";
+                                } | null) | ({
+                                    json_schema: {
+                                        description?: string;
+                                        name: string;
+                                        schema?: {
+                                            [key: string]: unknown;
+                                        };
+                                        strict?: boolean | null;
+                                    };
+                                    /** @enum {string} */
+                                    type: "json_schema";
+                                } | null);
                                 /** Format: uri */
                                 runtime_url?: string | null;
                                 skills?: string[];
@@ -4676,6 +4903,25 @@ export interface operations {
                         /** Format: uuid */
                         multi_agent_id?: string | null;
                         name: string;
+                        /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                        response_format?: ({
+                            /** @enum {string} */
+                            type: "text";
+                        } | null) | ({
+                            /** @enum {string} */
+                            type: "json_object";
+                        } | null) | ({
+                            json_schema: {
+                                description?: string;
+                                name: string;
+                                schema?: {
+                                    [key: string]: unknown;
+                                };
+                                strict?: boolean | null;
+                            };
+                            /** @enum {string} */
+                            type: "json_schema";
+                        } | null);
                         /** Format: uri */
                         runtime_url?: string | null;
                         skills?: string[];
@@ -4747,6 +4993,25 @@ export interface operations {
                             multi_agent_id: string | null;
                             name: string;
                             owner: string | null;
+                            /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                            response_format: ({
+                                /** @enum {string} */
+                                type: "text";
+                            } | null) | ({
+                                /** @enum {string} */
+                                type: "json_object";
+                            } | null) | ({
+                                json_schema: {
+                                    description?: string;
+                                    name: string;
+                                    schema?: {
+                                        [key: string]: unknown;
+                                    };
+                                    strict?: boolean | null;
+                                };
+                                /** @enum {string} */
+                                type: "json_schema";
+                            } | null);
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -4905,6 +5170,25 @@ export interface operations {
                     /** Format: uuid */
                     multi_agent_id?: string | null;
                     name: string;
+                    /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                    response_format?: ({
+                        /** @enum {string} */
+                        type: "text";
+                    } | null) | ({
+                        /** @enum {string} */
+                        type: "json_object";
+                    } | null) | ({
+                        json_schema: {
+                            description?: string;
+                            name: string;
+                            schema?: {
+                                [key: string]: unknown;
+                            };
+                            strict?: boolean | null;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | null);
                     /** Format: uri */
                     runtime_url?: string | null;
                     skills?: string[];
@@ -4957,6 +5241,25 @@ export interface operations {
                             multi_agent_id: string | null;
                             name: string;
                             owner: string | null;
+                            /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                            response_format: ({
+                                /** @enum {string} */
+                                type: "text";
+                            } | null) | ({
+                                /** @enum {string} */
+                                type: "json_object";
+                            } | null) | ({
+                                json_schema: {
+                                    description?: string;
+                                    name: string;
+                                    schema?: {
+                                        [key: string]: unknown;
+                                    };
+                                    strict?: boolean | null;
+                                };
+                                /** @enum {string} */
+                                type: "json_schema";
+                            } | null);
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -5407,6 +5710,24 @@ export interface operations {
                      * @enum {string}
                      */
                     on_disconnect?: "continue" | "cancel";
+                    response_format?: ({
+                        /** @enum {string} */
+                        type: "text";
+                    } | null) | ({
+                        /** @enum {string} */
+                        type: "json_object";
+                    } | null) | ({
+                        json_schema: {
+                            description?: string;
+                            name: string;
+                            schema?: {
+                                [key: string]: unknown;
+                            };
+                            strict?: boolean | null;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | null);
                     /** Format: uuid */
                     session_id?: string;
                     /** @default true */
@@ -13320,6 +13641,24 @@ export interface operations {
                      * @enum {string}
                      */
                     on_disconnect?: "continue" | "cancel";
+                    response_format?: ({
+                        /** @enum {string} */
+                        type: "text";
+                    } | null) | ({
+                        /** @enum {string} */
+                        type: "json_object";
+                    } | null) | ({
+                        json_schema: {
+                            description?: string;
+                            name: string;
+                            schema?: {
+                                [key: string]: unknown;
+                            };
+                            strict?: boolean | null;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | null);
                     /** Format: uuid */
                     session_id?: string;
                     /** @default true */
