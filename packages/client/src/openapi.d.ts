@@ -2968,6 +2968,31 @@ export interface operations {
                 "application/json": {
                     /** @description run this version of the agent (default: the latest); see GET /v1/agents/{id}/versions */
                     agent_version?: number;
+                    attachments?: ({
+                        image_url: {
+                            /** @enum {string} */
+                            detail?: "auto" | "low" | "high";
+                            url: string;
+                        };
+                        /** @enum {string} */
+                        type: "image_url";
+                    } | {
+                        input_audio: {
+                            data: string;
+                            /** @enum {string} */
+                            format: "wav" | "mp3";
+                        };
+                        /** @enum {string} */
+                        type: "input_audio";
+                    } | {
+                        file: {
+                            file_data?: string;
+                            file_id?: string;
+                            filename?: string;
+                        };
+                        /** @enum {string} */
+                        type: "file";
+                    })[];
                     context?: {
                         [key: string]: unknown;
                     };
@@ -3175,6 +3200,30 @@ export interface operations {
             };
             /** @description Default Response */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                    "text/event-stream": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5695,6 +5744,31 @@ export interface operations {
                     agent_config_id: string;
                     /** @description run this version of the agent (default: the latest); see GET /v1/agents/{id}/versions */
                     agent_version?: number;
+                    attachments?: ({
+                        image_url: {
+                            /** @enum {string} */
+                            detail?: "auto" | "low" | "high";
+                            url: string;
+                        };
+                        /** @enum {string} */
+                        type: "image_url";
+                    } | {
+                        input_audio: {
+                            data: string;
+                            /** @enum {string} */
+                            format: "wav" | "mp3";
+                        };
+                        /** @enum {string} */
+                        type: "input_audio";
+                    } | {
+                        file: {
+                            file_data?: string;
+                            file_id?: string;
+                            filename?: string;
+                        };
+                        /** @enum {string} */
+                        type: "file";
+                    })[];
                     context?: {
                         [key: string]: unknown;
                     };
@@ -5902,6 +5976,30 @@ export interface operations {
             };
             /** @description Default Response */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                    "text/event-stream": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13624,6 +13722,31 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    attachments?: ({
+                        image_url: {
+                            /** @enum {string} */
+                            detail?: "auto" | "low" | "high";
+                            url: string;
+                        };
+                        /** @enum {string} */
+                        type: "image_url";
+                    } | {
+                        input_audio: {
+                            data: string;
+                            /** @enum {string} */
+                            format: "wav" | "mp3";
+                        };
+                        /** @enum {string} */
+                        type: "input_audio";
+                    } | {
+                        file: {
+                            file_data?: string;
+                            file_id?: string;
+                            filename?: string;
+                        };
+                        /** @enum {string} */
+                        type: "file";
+                    })[];
                     context?: {
                         [key: string]: unknown;
                     };
@@ -17389,6 +17512,9 @@ export interface operations {
                         data: {
                             content: string | null;
                             created_at: string;
+                            parts: {
+                                [key: string]: unknown;
+                            }[] | null;
                             /** @enum {string} */
                             role: "system" | "user" | "assistant" | "tool";
                             /** Format: uuid */
