@@ -48,7 +48,16 @@ const plainColumns = [
   'runtime_url',
   'multi_agent_id',
 ] as const;
-const jsonColumns = ['tools', 'skills', 'knowledge', 'task_types', 'handoffs', 'metadata', 'budget'] as const;
+const jsonColumns = [
+  'tools',
+  'skills',
+  'knowledge',
+  'task_types',
+  'handoffs',
+  'metadata',
+  'budget',
+  'response_format',
+] as const;
 const allColumns = [...plainColumns, ...jsonColumns];
 
 /**
@@ -133,6 +142,7 @@ export class AgentService {
         runtime_url: null,
         multi_agent_id: null,
         budget: null,
+        response_format: null,
       };
     if (input.template_id) {
       const t = await this.templates.get(tenantId, input.template_id);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { budgetLimits } from '../config/tenant-policy.ts';
 import { pageFields } from '../db/page.ts';
+import { responseFormatSchema } from '../models/structured-output.ts';
 import { compileSchema, schemaAjv } from '../text/schema-ajv.ts';
 
 /**
@@ -106,6 +107,14 @@ export const agentFields = {
     .describe(
       "the agent's own budget (admin scope to set); with a tenants.yaml entry for the agent, the stricter limit of each applies",
     ),
+  /**
+   * Structured output for every answer of the agent (OpenAI's `response_format`): JSON mode or a
+   * JSON Schema. The final answer is checked; an invalid one is asked for again once, then the run
+   * fails with `invalid_output`. A chat request's own `response_format` replaces it for that run.
+   */
+  response_format: responseFormatSchema
+    .nullable()
+    .describe('structured output for every answer: json_object or json_schema (checked; null: free text)'),
 };
 
 export const createAgentBody = z

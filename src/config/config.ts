@@ -210,6 +210,16 @@ export const configSchema = z
         /** Model calls one run may make before it ends with an error (a request may ask for fewer or more, up to 100). */
         max_steps: z.coerce.number().int().min(1).max(100).default(10),
         /**
+         * Bytes of inline data (base64 images, audio, files) one chat message's attachments may
+         * carry together, decoded (413 above it). They are stored with the session's history.
+         */
+        max_attachment_bytes: z.coerce
+          .number()
+          .int()
+          .positive()
+          .max(20 * 1024 * 1024)
+          .default(20 * 1024 * 1024),
+        /**
          * Seconds a running run stays leased without a heartbeat; once it expires, another process
          * takes the run over from its last recorded step (docs/durability.md).
          */

@@ -9,6 +9,7 @@ import type {
   CompletionRequest,
 } from '../models/types.ts';
 import type { RunHandle, Runtime } from '../runtime/runtime.ts';
+import { type Attachment, attachmentSchema } from '../runtime/schema.ts';
 import type { RunResult } from '../runtime/types.ts';
 import { callerOf, principalOf, viewerOf } from './caller.ts';
 import type { Services } from './services.ts';
@@ -113,10 +114,13 @@ export class ModelDoor {
     const agentId = await this.agents.idOf(principalOf(req).tenantId, ref, viewerOf(req));
     const handle = await this.runtime.run(callerOf(req), agentId, {
       message: messageFor(request.messages, options.sessionId !== undefined),
+      ...attachmentsOf(request.messages),
       ...(options.sessionId && { session_id: options.sessionId }),
       stream,
       multitask: 'reject',
       on_disconnect: 'cancel',
+      // The caller's structured output replaces the agent's own; absent, the agent's applies.
+      ...(request.response_format && { response_format: request.response_format }),
     });
     reply.header('x-agentry-run-id', handle.runId);
     reply.header('x-agentry-session-id', handle.sessionId);
@@ -155,6 +159,22 @@ function messageFor(messages: readonly ChatMessage[], inSession: boolean): strin
   if (earlier.length === 0) return last.content;
   const lines = earlier.map((m) => `${m.role === 'system' ? 'instructions' : m.role}: ${m.content}`);
   return `The conversation so far:\n${lines.join('\n')}\n\n${last.content}`;
+}
+
+/** The last user message's images, audio and files, as the agent chat's attachments. */
+function attachmentsOf(messages: readonly ChatMessage[]): { attachments?: Attachment[] } {
+  const parts = (messages.at(-1)?.parts ?? []).filter((p) => p.type !== 'text');
+  if (parts.length === 0) return {};
+  const parsed = attachmentSchema.array().max(16).safeParse(parts);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AppError(
+      'bad_request',
+      `messages: an agent model takes images (image_url), audio (input_audio) and files (file), at most 16: ${issue?.message ?? 'invalid part'}`,
+      { details: { param: `messages[${messages.length - 1}].content` } },
+    );
+  }
+  return { attachments: parsed.data };
 }
 
 const APPROVAL_NOTE = 'Waiting for approval:';

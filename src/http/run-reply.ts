@@ -86,7 +86,9 @@ function answer(handle: RunHandle, r: RunResult) {
       cause: r.cause,
     });
   }
-  if (r.error.code === 'max_steps') throw new AppError('unprocessable', r.error.message, { details });
+  // The model's answer was not usable: no final answer in time, or not the structured output asked for.
+  if (r.error.code === 'max_steps' || r.error.code === 'invalid_output')
+    throw new AppError('unprocessable', r.error.message, { details });
   if (r.error.code === 'shutdown')
     throw new AppError('unavailable', r.error.message, { details, retryAfter: 1 });
   throw new AppError('internal', r.error.message, { details });

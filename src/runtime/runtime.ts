@@ -5,7 +5,9 @@ import type { Agent } from '../agents/schema.ts';
 import { agentAtVersion } from '../agents/versions.ts';
 import { canSee } from '../auth/ownership.ts';
 import { AppError, notFound, toError } from '../errors.ts';
+import type { ContentPart } from '../models/types.ts';
 import { Workspace } from '../tools/workspace.ts';
+import { messageParts } from './attachments.ts';
 import { executorFor, routeByEnv } from './routing.ts';
 import { AgentCache } from './runs/agent-cache.ts';
 import { Announcer, event, type RunEvent, RunEventWriter } from './runs/events.ts';
@@ -139,6 +141,7 @@ export class Runtime {
   /** Starts a run of `agentId` on a message: a new session, or the given one by its multitask rule. */
   async run(caller: RunCaller, agentId: string, input: StartInput): Promise<RunHandle> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
+    const parts = messageParts(input.message, input.attachments, this.deps.config.max_attachment_bytes);
     const pin = input.agent_version;
     let latest = await this.agents.get(caller.tenantId, agentId);
     if (!canSee(caller.viewer, latest)) throw notFound('agent', agentId);
@@ -159,9 +162,10 @@ export class Runtime {
         ...(caller.traceId && { trace_id: caller.traceId }),
         ...(input.heldSandbox && { held_sandbox: true }),
         ...(pin !== undefined && { pinned: true }),
+        ...(input.response_format !== undefined && { response_format: input.response_format }),
       };
       try {
-        begun = await this.begin(caller, agent, latest.version, input, context, options);
+        begun = await this.begin(caller, agent, latest.version, input, context, options, parts);
       } catch (err) {
         if (!(err instanceof AgentChanged)) throw err;
         if (attempt > 0) throw new AppError('conflict', `agent ${agentId} is being changed; try again`);
@@ -226,6 +230,7 @@ export class Runtime {
     input: StartInput,
     context: Record<string, unknown>,
     options: RunOptions,
+    parts: ContentPart[] | undefined,
   ): Promise<Begun> {
     return this.store.begin({
       tenantId: caller.tenantId,
@@ -234,6 +239,7 @@ export class Runtime {
       runsVersion: agent.version,
       sessionId: input.session_id,
       input: input.message,
+      ...(parts && { parts }),
       context,
       options,
       multitask: input.multitask,

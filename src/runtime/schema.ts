@@ -1,11 +1,56 @@
 import { z } from 'zod';
 import { agentVersionField } from '../agents/version-schema.ts';
 import { pageFields } from '../db/page.ts';
+import { responseFormatSchema } from '../models/structured-output.ts';
 
 /** The API shapes of chat requests, sessions, messages, runs and steps. */
 
 export const multitaskStrategies = ['reject', 'enqueue', 'interrupt'] as const;
 export type MultitaskStrategy = (typeof multitaskStrategies)[number];
+
+/**
+ * A chat message's attachments, as OpenAI's content parts: an image (a URL or a data URL), audio
+ * (base64) or a file (base64 `file_data` or a provider's `file_id`). They reach the model with the
+ * message (a provider that cannot take one refuses the run with a 400) and stay in the history.
+ */
+export const attachmentSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('image_url'),
+      image_url: z
+        .object({
+          url: z.string().min(1).max(30_000_000),
+          detail: z.enum(['auto', 'low', 'high']).optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('input_audio'),
+      input_audio: z
+        .object({ data: z.string().min(1).max(30_000_000), format: z.enum(['wav', 'mp3']) })
+        .strict(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('file'),
+      file: z
+        .object({
+          file_data: z.string().min(1).max(30_000_000).optional(),
+          file_id: z.string().min(1).max(200).optional(),
+          filename: z.string().min(1).max(255).optional(),
+        })
+        .strict()
+        .refine(
+          (f) => f.file_data !== undefined || f.file_id !== undefined,
+          'a file needs file_data or file_id',
+        ),
+    })
+    .strict(),
+]);
+export type Attachment = z.infer<typeof attachmentSchema>;
 
 export const chatFields = {
   /** The user's message: one string (not a message array; the session holds the history). */
@@ -21,6 +66,10 @@ export const chatFields = {
   on_disconnect: z.enum(['continue', 'cancel']).default('continue'),
   /** Model calls this run may make (default: `runtime.max_steps`). */
   max_steps: z.number().int().min(1).max(100).optional(),
+  /** Images, audio or files sent with the message (content parts; `runtime.max_attachment_bytes` in all). */
+  attachments: z.array(attachmentSchema).min(1).max(16).optional(),
+  /** Structured output for this run's answer, in place of the agent's own (null: free text). */
+  response_format: responseFormatSchema.nullable().optional(),
 };
 
 /** Chat with one agent: the latest version, or the one pinned here or as `name@3` in the agent's reference. */
@@ -108,6 +157,8 @@ export const messageSchema = z.object({
   content: z.string().nullable(),
   tool_calls: z.array(z.unknown()).nullable(),
   tool_call_id: z.string().nullable(),
+  /** A message sent with attachments: its content parts (text first), as sent. */
+  parts: z.array(z.record(z.string(), z.unknown())).nullable(),
   tokens: z.number().int(),
   run_id: z.uuid().nullable(),
   created_at: z.string(),

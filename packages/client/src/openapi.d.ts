@@ -2167,6 +2167,25 @@ export interface operations {
                             multi_agent_id: string | null;
                             name: string;
                             owner: string | null;
+                            /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                            response_format: ({
+                                /** @enum {string} */
+                                type: "text";
+                            } | null) | ({
+                                /** @enum {string} */
+                                type: "json_object";
+                            } | null) | ({
+                                json_schema: {
+                                    description?: string;
+                                    name: string;
+                                    schema?: {
+                                        [key: string]: unknown;
+                                    };
+                                    strict?: boolean | null;
+                                };
+                                /** @enum {string} */
+                                type: "json_schema";
+                            } | null);
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -2293,6 +2312,25 @@ export interface operations {
                     /** Format: uuid */
                     multi_agent_id?: string | null;
                     name: string;
+                    /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                    response_format?: ({
+                        /** @enum {string} */
+                        type: "text";
+                    } | null) | ({
+                        /** @enum {string} */
+                        type: "json_object";
+                    } | null) | ({
+                        json_schema: {
+                            description?: string;
+                            name: string;
+                            schema?: {
+                                [key: string]: unknown;
+                            };
+                            strict?: boolean | null;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | null);
                     /** Format: uri */
                     runtime_url?: string | null;
                     skills?: string[];
@@ -2349,6 +2387,25 @@ export interface operations {
                         multi_agent_id: string | null;
                         name: string;
                         owner: string | null;
+                        /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                        response_format: ({
+                            /** @enum {string} */
+                            type: "text";
+                        } | null) | ({
+                            /** @enum {string} */
+                            type: "json_object";
+                        } | null) | ({
+                            json_schema: {
+                                description?: string;
+                                name: string;
+                                schema?: {
+                                    [key: string]: unknown;
+                                };
+                                strict?: boolean | null;
+                            };
+                            /** @enum {string} */
+                            type: "json_schema";
+                        } | null);
                         /** Format: uri */
                         runtime_url: string | null;
                         skills: string[];
@@ -2484,6 +2541,25 @@ export interface operations {
                         multi_agent_id: string | null;
                         name: string;
                         owner: string | null;
+                        /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                        response_format: ({
+                            /** @enum {string} */
+                            type: "text";
+                        } | null) | ({
+                            /** @enum {string} */
+                            type: "json_object";
+                        } | null) | ({
+                            json_schema: {
+                                description?: string;
+                                name: string;
+                                schema?: {
+                                    [key: string]: unknown;
+                                };
+                                strict?: boolean | null;
+                            };
+                            /** @enum {string} */
+                            type: "json_schema";
+                        } | null);
                         /** Format: uri */
                         runtime_url: string | null;
                         skills: string[];
@@ -2712,6 +2788,25 @@ export interface operations {
                     /** Format: uuid */
                     multi_agent_id?: string | null;
                     name?: string;
+                    /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                    response_format?: ({
+                        /** @enum {string} */
+                        type: "text";
+                    } | null) | ({
+                        /** @enum {string} */
+                        type: "json_object";
+                    } | null) | ({
+                        json_schema: {
+                            description?: string;
+                            name: string;
+                            schema?: {
+                                [key: string]: unknown;
+                            };
+                            strict?: boolean | null;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | null);
                     /** Format: uri */
                     runtime_url?: string | null;
                     skills?: string[];
@@ -2765,6 +2860,25 @@ export interface operations {
                         multi_agent_id: string | null;
                         name: string;
                         owner: string | null;
+                        /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                        response_format: ({
+                            /** @enum {string} */
+                            type: "text";
+                        } | null) | ({
+                            /** @enum {string} */
+                            type: "json_object";
+                        } | null) | ({
+                            json_schema: {
+                                description?: string;
+                                name: string;
+                                schema?: {
+                                    [key: string]: unknown;
+                                };
+                                strict?: boolean | null;
+                            };
+                            /** @enum {string} */
+                            type: "json_schema";
+                        } | null);
                         /** Format: uri */
                         runtime_url: string | null;
                         skills: string[];
@@ -2871,6 +2985,31 @@ export interface operations {
                 "application/json": {
                     /** @description run this version of the agent (default: the latest); see GET /v1/agents/{id}/versions */
                     agent_version?: number;
+                    attachments?: ({
+                        image_url: {
+                            /** @enum {string} */
+                            detail?: "auto" | "low" | "high";
+                            url: string;
+                        };
+                        /** @enum {string} */
+                        type: "image_url";
+                    } | {
+                        input_audio: {
+                            data: string;
+                            /** @enum {string} */
+                            format: "wav" | "mp3";
+                        };
+                        /** @enum {string} */
+                        type: "input_audio";
+                    } | {
+                        file: {
+                            file_data?: string;
+                            file_id?: string;
+                            filename?: string;
+                        };
+                        /** @enum {string} */
+                        type: "file";
+                    })[];
                     context?: {
                         [key: string]: unknown;
                     };
@@ -2886,6 +3025,24 @@ export interface operations {
                      * @enum {string}
                      */
                     on_disconnect?: "continue" | "cancel";
+                    response_format?: ({
+                        /** @enum {string} */
+                        type: "text";
+                    } | null) | ({
+                        /** @enum {string} */
+                        type: "json_object";
+                    } | null) | ({
+                        json_schema: {
+                            description?: string;
+                            name: string;
+                            schema?: {
+                                [key: string]: unknown;
+                            };
+                            strict?: boolean | null;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | null);
                     /** Format: uuid */
                     session_id?: string;
                     /** @default true */
@@ -3060,6 +3217,30 @@ export interface operations {
             };
             /** @description Default Response */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                    "text/event-stream": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3779,6 +3960,25 @@ export interface operations {
                                 /** Format: uuid */
                                 multi_agent_id: string | null;
                                 name: string;
+                                /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                                response_format: ({
+                                    /** @enum {string} */
+                                    type: "text";
+                                } | null) | ({
+                                    /** @enum {string} */
+                                    type: "json_object";
+                                } | null) | ({
+                                    json_schema: {
+                                        description?: string;
+                                        name: string;
+                                        schema?: {
+                                            [key: string]: unknown;
+                                        };
+                                        strict?: boolean | null;
+                                    };
+                                    /** @enum {string} */
+                                    type: "json_schema";
+                                } | null);
                                 /** Format: uri */
                                 runtime_url: string | null;
                                 skills: string[];
@@ -3918,6 +4118,25 @@ export interface operations {
                             /** Format: uuid */
                             multi_agent_id: string | null;
                             name: string;
+                            /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                            response_format: ({
+                                /** @enum {string} */
+                                type: "text";
+                            } | null) | ({
+                                /** @enum {string} */
+                                type: "json_object";
+                            } | null) | ({
+                                json_schema: {
+                                    description?: string;
+                                    name: string;
+                                    schema?: {
+                                        [key: string]: unknown;
+                                    };
+                                    strict?: boolean | null;
+                                };
+                                /** @enum {string} */
+                                type: "json_schema";
+                            } | null);
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -4060,6 +4279,25 @@ export interface operations {
                         multi_agent_id: string | null;
                         name: string;
                         owner: string | null;
+                        /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                        response_format: ({
+                            /** @enum {string} */
+                            type: "text";
+                        } | null) | ({
+                            /** @enum {string} */
+                            type: "json_object";
+                        } | null) | ({
+                            json_schema: {
+                                description?: string;
+                                name: string;
+                                schema?: {
+                                    [key: string]: unknown;
+                                };
+                                strict?: boolean | null;
+                            };
+                            /** @enum {string} */
+                            type: "json_schema";
+                        } | null);
                         /** Format: uri */
                         runtime_url: string | null;
                         skills: string[];
@@ -4321,6 +4559,25 @@ export interface operations {
                             multi_agent_id: string | null;
                             name: string;
                             owner: string | null;
+                            /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                            response_format: ({
+                                /** @enum {string} */
+                                type: "text";
+                            } | null) | ({
+                                /** @enum {string} */
+                                type: "json_object";
+                            } | null) | ({
+                                json_schema: {
+                                    description?: string;
+                                    name: string;
+                                    schema?: {
+                                        [key: string]: unknown;
+                                    };
+                                    strict?: boolean | null;
+                                };
+                                /** @enum {string} */
+                                type: "json_schema";
+                            } | null);
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -4522,6 +4779,25 @@ export interface operations {
                                 /** Format: uuid */
                                 multi_agent_id?: string | null;
                                 name: string;
+                                /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                                response_format?: ({
+                                    /** @enum {string} */
+                                    type: "text";
+                                } | null) | ({
+                                    /** @enum {string} */
+                                    type: "json_object";
+                                } | null) | ({
+                                    json_schema: {
+                                        description?: string;
+                                        name: string;
+                                        schema?: {
+                                            [key: string]: unknown;
+                                        };
+                                        strict?: boolean | null;
+                                    };
+                                    /** @enum {string} */
+                                    type: "json_schema";
+                                } | null);
                                 /** Format: uri */
                                 runtime_url?: string | null;
                                 skills?: string[];
@@ -4693,6 +4969,25 @@ export interface operations {
                         /** Format: uuid */
                         multi_agent_id?: string | null;
                         name: string;
+                        /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                        response_format?: ({
+                            /** @enum {string} */
+                            type: "text";
+                        } | null) | ({
+                            /** @enum {string} */
+                            type: "json_object";
+                        } | null) | ({
+                            json_schema: {
+                                description?: string;
+                                name: string;
+                                schema?: {
+                                    [key: string]: unknown;
+                                };
+                                strict?: boolean | null;
+                            };
+                            /** @enum {string} */
+                            type: "json_schema";
+                        } | null);
                         /** Format: uri */
                         runtime_url?: string | null;
                         skills?: string[];
@@ -4764,6 +5059,25 @@ export interface operations {
                             multi_agent_id: string | null;
                             name: string;
                             owner: string | null;
+                            /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                            response_format: ({
+                                /** @enum {string} */
+                                type: "text";
+                            } | null) | ({
+                                /** @enum {string} */
+                                type: "json_object";
+                            } | null) | ({
+                                json_schema: {
+                                    description?: string;
+                                    name: string;
+                                    schema?: {
+                                        [key: string]: unknown;
+                                    };
+                                    strict?: boolean | null;
+                                };
+                                /** @enum {string} */
+                                type: "json_schema";
+                            } | null);
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -4922,6 +5236,25 @@ export interface operations {
                     /** Format: uuid */
                     multi_agent_id?: string | null;
                     name: string;
+                    /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                    response_format?: ({
+                        /** @enum {string} */
+                        type: "text";
+                    } | null) | ({
+                        /** @enum {string} */
+                        type: "json_object";
+                    } | null) | ({
+                        json_schema: {
+                            description?: string;
+                            name: string;
+                            schema?: {
+                                [key: string]: unknown;
+                            };
+                            strict?: boolean | null;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | null);
                     /** Format: uri */
                     runtime_url?: string | null;
                     skills?: string[];
@@ -4974,6 +5307,25 @@ export interface operations {
                             multi_agent_id: string | null;
                             name: string;
                             owner: string | null;
+                            /** @description structured output for every answer: json_object or json_schema (checked; null: free text) */
+                            response_format: ({
+                                /** @enum {string} */
+                                type: "text";
+                            } | null) | ({
+                                /** @enum {string} */
+                                type: "json_object";
+                            } | null) | ({
+                                json_schema: {
+                                    description?: string;
+                                    name: string;
+                                    schema?: {
+                                        [key: string]: unknown;
+                                    };
+                                    strict?: boolean | null;
+                                };
+                                /** @enum {string} */
+                                type: "json_schema";
+                            } | null);
                             /** Format: uri */
                             runtime_url: string | null;
                             skills: string[];
@@ -5409,6 +5761,31 @@ export interface operations {
                     agent_config_id: string;
                     /** @description run this version of the agent (default: the latest); see GET /v1/agents/{id}/versions */
                     agent_version?: number;
+                    attachments?: ({
+                        image_url: {
+                            /** @enum {string} */
+                            detail?: "auto" | "low" | "high";
+                            url: string;
+                        };
+                        /** @enum {string} */
+                        type: "image_url";
+                    } | {
+                        input_audio: {
+                            data: string;
+                            /** @enum {string} */
+                            format: "wav" | "mp3";
+                        };
+                        /** @enum {string} */
+                        type: "input_audio";
+                    } | {
+                        file: {
+                            file_data?: string;
+                            file_id?: string;
+                            filename?: string;
+                        };
+                        /** @enum {string} */
+                        type: "file";
+                    })[];
                     context?: {
                         [key: string]: unknown;
                     };
@@ -5424,6 +5801,24 @@ export interface operations {
                      * @enum {string}
                      */
                     on_disconnect?: "continue" | "cancel";
+                    response_format?: ({
+                        /** @enum {string} */
+                        type: "text";
+                    } | null) | ({
+                        /** @enum {string} */
+                        type: "json_object";
+                    } | null) | ({
+                        json_schema: {
+                            description?: string;
+                            name: string;
+                            schema?: {
+                                [key: string]: unknown;
+                            };
+                            strict?: boolean | null;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | null);
                     /** Format: uuid */
                     session_id?: string;
                     /** @default true */
@@ -5598,6 +5993,30 @@ export interface operations {
             };
             /** @description Default Response */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                    "text/event-stream": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13449,6 +13868,31 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    attachments?: ({
+                        image_url: {
+                            /** @enum {string} */
+                            detail?: "auto" | "low" | "high";
+                            url: string;
+                        };
+                        /** @enum {string} */
+                        type: "image_url";
+                    } | {
+                        input_audio: {
+                            data: string;
+                            /** @enum {string} */
+                            format: "wav" | "mp3";
+                        };
+                        /** @enum {string} */
+                        type: "input_audio";
+                    } | {
+                        file: {
+                            file_data?: string;
+                            file_id?: string;
+                            filename?: string;
+                        };
+                        /** @enum {string} */
+                        type: "file";
+                    })[];
                     context?: {
                         [key: string]: unknown;
                     };
@@ -13466,6 +13910,24 @@ export interface operations {
                      * @enum {string}
                      */
                     on_disconnect?: "continue" | "cancel";
+                    response_format?: ({
+                        /** @enum {string} */
+                        type: "text";
+                    } | null) | ({
+                        /** @enum {string} */
+                        type: "json_object";
+                    } | null) | ({
+                        json_schema: {
+                            description?: string;
+                            name: string;
+                            schema?: {
+                                [key: string]: unknown;
+                            };
+                            strict?: boolean | null;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | null);
                     /** Format: uuid */
                     session_id?: string;
                     /** @default true */
@@ -17196,6 +17658,9 @@ export interface operations {
                         data: {
                             content: string | null;
                             created_at: string;
+                            parts: {
+                                [key: string]: unknown;
+                            }[] | null;
                             /** @enum {string} */
                             role: "system" | "user" | "assistant" | "tool";
                             /** Format: uuid */

@@ -11,6 +11,7 @@ const responses = {
   200: chatResponse,
   ...authErrors,
   409: errorResponse,
+  413: errorResponse,
   422: errorResponse,
   501: errorResponse,
 };
@@ -22,9 +23,15 @@ const responses = {
  * written.
  */
 export const chatRoutes =
-  ({ runtime, agents }: Services): FastifyPluginAsync =>
+  ({ runtime, agents, config }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
+    // Attachments travel inline (base64, 4 characters for 3 bytes): room for the most a message
+    // may carry; more than that is refused with a 413 naming the attachment (runtime/attachments.ts).
+    const bodyLimit = Math.max(
+      config.server.body_limit,
+      Math.ceil((config.runtime.max_attachment_bytes * 4) / 3) + 1024 * 1024,
+    );
 
     const chat = async (req: FastifyRequest, reply: FastifyReply, agentRef: string, body: ChatInput) => {
       const { agentId, version } = await agentPinOf(agents, req, agentRef, body.agent_version);
@@ -36,6 +43,7 @@ export const chatRoutes =
       '/v1/agents/:id/chat',
       {
         config: { auth: 'write' },
+        bodyLimit,
         schema: {
           tags,
           summary:
@@ -54,6 +62,7 @@ export const chatRoutes =
       '/v1/chat',
       {
         config: { auth: 'write' },
+        bodyLimit,
         schema: {
           tags,
           summary:

@@ -134,6 +134,8 @@ function loopSettings(deps: ExecuteDeps, run: RunSpec) {
     idempotencyKey: runIdempotencyKey(run.runId, run.options),
     streaming: run.options.streaming,
     maxSteps: run.options.max_steps,
+    responseFormat:
+      run.options.response_format !== undefined ? run.options.response_format : run.agent.response_format,
     modelCalls: run.modelCalls,
     signal: run.signal,
     drain: run.drain,

@@ -1,3 +1,8 @@
+import {
+  isStructured,
+  type StructuredFormat,
+  structuredOutputError,
+} from '../../models/structured-output.ts';
 import type {
   CallContext,
   CallTiming,
@@ -6,6 +11,7 @@ import type {
   CompletionRequest,
   FinishReason,
   ModelGateway,
+  ResponseFormat,
   ToolCall,
   ToolSpec,
   Usage,
@@ -46,6 +52,12 @@ export interface LoopInput {
   /** Stream the model's answer (text deltas as events) rather than wait for it whole. */
   streaming: boolean;
   maxSteps: number;
+  /**
+   * Structured output the final answer must be (JSON mode or a JSON Schema): asked of the model on
+   * every call; an answer that is not is asked for again once (one call beyond `maxSteps` allowed),
+   * then the loop fails with `invalid_output`. Its text is emitted only once checked.
+   */
+  responseFormat?: ResponseFormat | null;
   /** Model calls the run has made before this call (a resumed run keeps counting). */
   modelCalls: number;
   /** True for tools that need a human's approval before they run (COLLABORATIVE agents). */
@@ -104,6 +116,8 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
   };
   const { messages, offered, toolCalls } = state;
   let usage = zeroUsage();
+  const format = isStructured(input.responseFormat) ? input.responseFormat : undefined;
+  let retried = false;
 
   const checkAbort = () => {
     if (signal.aborted) throw signal.reason;
@@ -126,7 +140,7 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
 
   for (;;) {
     checkDrain();
-    if (state.modelCalls >= input.maxSteps) {
+    if (state.modelCalls >= input.maxSteps + (retried ? 1 : 0)) {
       throw new LoopError(
         'max_steps',
         `the agent did not reach a final answer within max_steps (${input.maxSteps}) model calls`,
@@ -134,7 +148,7 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
       );
     }
     checkAbort();
-    const answer = await modelTurn(input, state);
+    const answer = await modelTurn(input, state, format);
     checkAbort();
     usage = addUsage(usage, answer.usage);
     const calls = answer.message.tool_calls ?? [];
@@ -144,6 +158,21 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
       ...(calls.length > 0 && { tool_calls: calls }),
     };
     const stored: NewMessage = { ...assistant, tokens: answer.usage.completion_tokens };
+    if (calls.length === 0 && format) {
+      const invalid = structuredOutputError(format, answer.message.content);
+      if (invalid && retried) {
+        throw new LoopError('invalid_output', `${invalid} (also when asked again)`, state.round);
+      }
+      if (invalid) {
+        // Asked again with what was wrong; the invalid answer stays in the trace, not the history.
+        retried = true;
+        input.emit('output_invalid', { error: invalid, retry: true });
+        messages.push(assistant, { role: 'user', content: correction(format, invalid) });
+        continue;
+      }
+    }
+    // With structured output, text is shown only once checked (or with the tool calls it came with).
+    if (format && answer.message.content) input.emit('text', { delta: answer.message.content });
     if (calls.length === 0) {
       state.round.messages.push(stored);
       return {
@@ -199,19 +228,24 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
  * One model call on the conversation so far: its answer (text deltas emitted as they come), counted
  * and recorded as the round's model step.
  */
-async function modelTurn(input: LoopInput, state: LoopState): Promise<Completion> {
+async function modelTurn(
+  input: LoopInput,
+  state: LoopState,
+  format: StructuredFormat | undefined,
+): Promise<Completion> {
   const request: CompletionRequest = {
     model: input.model,
     messages: state.messages,
     ...(input.toolSpecs.length > 0 && { tools: input.toolSpecs }),
+    ...(format && { response_format: format }),
   };
   const opening = openingOf(state);
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const timing: CallTiming = {};
   const answer = input.streaming
-    ? await streamAnswer(input, request, timing)
-    : await completeAnswer(input, request, timing);
+    ? await streamAnswer(input, request, timing, !format)
+    : await completeAnswer(input, request, timing, !format);
   if (input.signal.aborted) throw input.signal.reason;
   state.modelCalls += 1;
   state.round.modelCalls += 1;
@@ -257,6 +291,7 @@ async function streamAnswer(
   input: LoopInput,
   request: CompletionRequest,
   timing: CallTiming,
+  emitText: boolean,
 ): Promise<Completion> {
   let text = '';
   const calls: Array<{ id: string; name: string; args: string }> = [];
@@ -264,7 +299,7 @@ async function streamAnswer(
   for await (const chunk of input.models.stream(request, { ...input.call, signal: input.signal, timing })) {
     if (chunk.type === 'text') {
       text += chunk.delta;
-      input.emit('text', { delta: chunk.delta });
+      if (emitText) input.emit('text', { delta: chunk.delta });
     } else if (chunk.type === 'tool_call') {
       calls[chunk.index] ??= { id: '', name: '', args: '' };
       const c = calls[chunk.index]!;
@@ -296,11 +331,23 @@ async function completeAnswer(
   input: LoopInput,
   request: CompletionRequest,
   timing: CallTiming,
+  emitText: boolean,
 ): Promise<Completion> {
   const completion = await input.models.complete(request, { ...input.call, signal: input.signal, timing });
   // One `text` event with the whole answer: the run's stream reads the same, streamed or not.
-  if (completion.message.content) input.emit('text', { delta: completion.message.content });
+  if (emitText && completion.message.content) input.emit('text', { delta: completion.message.content });
   return completion;
+}
+
+/** What the model is told when its answer was not the structured output asked for. */
+function correction(format: StructuredFormat, invalid: string): string {
+  const want =
+    format.type === 'json_object'
+      ? 'a JSON object'
+      : `JSON that matches the schema ${format.json_schema.name}${
+          format.json_schema.schema ? `: ${JSON.stringify(format.json_schema.schema)}` : ''
+        }`;
+  return `Your answer was not accepted: ${invalid}. Answer again with only ${want}, and nothing else.`;
 }
 
 const round2 = (ms: number) => Math.round(ms * 100) / 100;

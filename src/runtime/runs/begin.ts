@@ -3,7 +3,7 @@ import type { Db, Queryable } from '../../db/db.ts';
 import { newId } from '../../db/ids.ts';
 import { AppError, notFound } from '../../errors.ts';
 import { estimateTokens } from '../../models/tokens.ts';
-import type { ChatMessage, ToolCall } from '../../models/types.ts';
+import type { ChatMessage, ContentPart, ToolCall } from '../../models/types.ts';
 import type { MultitaskStrategy, RunStatus } from '../schema.ts';
 import type { PendingEvent, RunEvent } from './events.ts';
 import { withSeqs } from './events.ts';
@@ -27,6 +27,8 @@ export interface BeginInput {
   runsVersion?: number;
   sessionId?: string;
   input: string;
+  /** The message's content parts (text first) when it came with attachments: stored with it. */
+  parts?: ContentPart[];
   context: Record<string, unknown>;
   options: RunOptions;
   multitask: MultitaskStrategy;
@@ -96,8 +98,8 @@ async function beginNewSession(db: Db, b: BeginInput): Promise<Begun> {
        select $5, $2, $1, $3, $6, 'running', $7, $8::jsonb, $9::jsonb, $10, now() + make_interval(secs => $11), now(), $16
        from a
      ), m as (
-       insert into messages (session_id, seq, tenant_id, run_id, role, content, tokens)
-       select $1, 0, $2, $5, 'user', $7, $12 from a
+       insert into messages (session_id, seq, tenant_id, run_id, role, content, tokens, parts)
+       select $1, 0, $2, $5, 'user', $7, $12, $17::jsonb from a
      ), ev as (
        insert into events (tenant_id, stream_id, type, data, at)
        select $2, $5, x.e->>'type', x.e->'data', (x.e->>'at')::timestamptz
@@ -116,6 +118,7 @@ async function beginNewSession(db: Db, b: BeginInput): Promise<Begun> {
       b.agentVersion,
       b.sessionOwner ?? null,
       b.runsVersion ?? b.agentVersion,
+      partsParam(b),
     ],
   );
   if (!row || row.ok === 0) throw new AgentChanged(b.agentId);
@@ -126,7 +129,7 @@ async function beginNewSession(db: Db, b: BeginInput): Promise<Begun> {
     newSession: true,
     events: withSeqs(events, row.seqs ?? []),
     interrupted: [],
-    history: [{ role: 'user', content: b.input }],
+    history: [userMessage(b)],
   };
 }
 
@@ -135,6 +138,7 @@ interface HistoryRow {
   content: string | null;
   tool_calls: ToolCall[] | null;
   tool_call_id: string | null;
+  parts?: ContentPart[] | null;
 }
 
 async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): Promise<Begun> {
@@ -155,7 +159,7 @@ async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): 
              from runs r where r.session_id = s.id and r.status in ('queued', 'running', 'input_required', 'interrupted')) as active,
             (select a.version from agents a where a.id = s.agent_id and a.tenant_id = s.tenant_id) as agent_version,
             (select jsonb_agg(jsonb_build_object('role', m.role, 'content', m.content, 'tool_calls', m.tool_calls,
-                                                 'tool_call_id', m.tool_call_id) order by m.seq)
+                                                 'tool_call_id', m.tool_call_id, 'parts', m.parts) order by m.seq)
              from messages m where m.session_id = s.id) as history
      from sessions s where s.id = $1 and s.tenant_id = $2 for update of s`,
     [sessionId, b.tenantId],
@@ -196,8 +200,8 @@ async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): 
        update sessions set message_count = message_count + 1, updated_at = now()
        where id = $3 and $6 = 'running' returning message_count
      ), m as (
-       insert into messages (session_id, seq, tenant_id, run_id, role, content, tokens)
-       select $3, s.message_count - 1, $2, $1, 'user', $7, $12 from s
+       insert into messages (session_id, seq, tenant_id, run_id, role, content, tokens, parts)
+       select $3, s.message_count - 1, $2, $1, 'user', $7, $12, $15::jsonb from s
      ), ev as (
        insert into events (tenant_id, stream_id, type, data, at)
        select $2, $1, x.e->>'type', x.e->'data', (x.e->>'at')::timestamptz
@@ -214,6 +218,7 @@ async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): 
       status,
       ...turnParams(b, events),
       b.runsVersion ?? b.agentVersion,
+      partsParam(b),
     ],
   );
   return {
@@ -224,7 +229,7 @@ async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): 
     events: withSeqs(events, row!.seqs),
     interrupted,
     ...(status === 'running' && {
-      history: [...(session.history ?? []).map(toMessage), { role: 'user' as const, content: b.input }],
+      history: [...(session.history ?? []).map(toMessage), userMessage(b)],
     }),
   };
 }
@@ -235,8 +240,17 @@ export function toMessage(r: HistoryRow): ChatMessage {
     content: r.content,
     ...(r.tool_calls && { tool_calls: r.tool_calls }),
     ...(r.tool_call_id && { tool_call_id: r.tool_call_id }),
+    ...(r.parts && { parts: r.parts }),
   };
 }
+
+const userMessage = (b: BeginInput): ChatMessage => ({
+  role: 'user',
+  content: b.input,
+  ...(b.parts && { parts: b.parts }),
+});
+
+const partsParam = (b: BeginInput) => (b.parts ? JSON.stringify(b.parts) : null);
 
 interface ActiveRun {
   id: string;

@@ -63,7 +63,7 @@ export async function forkStart(
     );
   }
   const rows = await db.query<MessageRow>(
-    `select seq, run_id, role, content, tool_calls, tool_call_id from messages
+    `select seq, run_id, role, content, tool_calls, tool_call_id, parts from messages
      where session_id = $1 and seq < coalesce((select max(seq) + 1 from messages where session_id = $1 and run_id = $2), 0)
      order by seq`,
     [run.session_id, run.id],

@@ -1,5 +1,5 @@
 import { iso } from '../../db/iso.ts';
-import type { ChatMessage, ToolCall, Usage } from '../../models/types.ts';
+import type { ChatMessage, ResponseFormat, ToolCall, Usage } from '../../models/types.ts';
 import { boundDepth } from '../../text/bound-depth.ts';
 import type { Run, RunStatus, Step, ToolCallRecord } from '../schema.ts';
 
@@ -52,6 +52,8 @@ export interface RunOptions {
   pinned?: boolean;
   /** A fork's model instead of its agent's (POST /v1/runs/:id/fork `model`). */
   model?: string;
+  /** The request's structured output, in place of the agent's (null: free text). */
+  response_format?: ResponseFormat | null;
 }
 
 /** What a run's tool-call keys derive from: its task's key, else the run itself. */

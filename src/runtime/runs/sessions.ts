@@ -155,7 +155,7 @@ export class SessionService {
   ): Promise<Message[]> {
     await this.get(tenantId, id, viewer);
     const rows = await this.db.query<Omit<Message, 'created_at'> & { created_at: Date }>(
-      `select seq, role, content, tool_calls, tool_call_id, tokens, run_id, created_at from messages
+      `select seq, role, content, tool_calls, tool_call_id, parts, tokens, run_id, created_at from messages
        where session_id = $1 and tenant_id = $2 and seq > $3 order by seq limit $4`,
       [id, tenantId, after, limit],
     );

@@ -41,7 +41,7 @@ export class RunStore {
   /** The session's messages in order, as the model sees them. */
   async history(sessionId: string): Promise<ChatMessage[]> {
     const rows = await this.db.query<Parameters<typeof toMessage>[0]>(
-      'select role, content, tool_calls, tool_call_id from messages where session_id = $1 order by seq',
+      'select role, content, tool_calls, tool_call_id, parts from messages where session_id = $1 order by seq',
       [sessionId],
     );
     return rows.map(toMessage);
