@@ -1,5 +1,5 @@
 import { keepPreviousData } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { TableWrap } from '../../components/Code';
 import { ErrorNote } from '../../components/ErrorNote';
@@ -25,6 +25,12 @@ export function ExperimentView() {
     placeholderData: keepPreviousData,
     refetchInterval: live ? 1500 : false,
   });
+  // Each item finished is fetched, the last ones included (the poll stops once the experiment ends).
+  const finished = experiment.data ? experiment.data.progress.completed + experiment.data.progress.errors : 0;
+  const { refetch } = items;
+  useEffect(() => {
+    if (finished > 0) void refetch();
+  }, [finished, refetch]);
   if (experiment.error) {
     return (
       <section>
@@ -148,7 +154,7 @@ function Results({ items }: { items: ExperimentItem[] }) {
         <tbody>
           {items.map((i) => (
             <tr key={i.id}>
-              <td>{i.seq + 1}</td>
+              <td>{i.seq}</td>
               <td className="prewrap">{inputText(i.input)}</td>
               <td className="prewrap">
                 {i.error ? (
@@ -160,7 +166,7 @@ function Results({ items }: { items: ExperimentItem[] }) {
                 )}
               </td>
               <td>
-                <ul className="scores" aria-label={`Scores of item ${i.seq + 1}`}>
+                <ul className="scores" aria-label={`Scores of item ${i.seq}`}>
                   {i.scores.map((s) => (
                     <li key={s.name} title={s.error ?? s.reason}>
                       <span
