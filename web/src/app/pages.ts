@@ -11,6 +11,8 @@ export const pages = [
   { path: '/teams', label: 'Teams', feature: 'teams' },
   { path: '/tasks', label: 'Tasks', feature: 'tasks' },
   { path: '/runs', label: 'Runs', feature: 'runs' },
+  { path: '/datasets', label: 'Datasets', feature: 'datasets' },
+  { path: '/experiments', label: 'Experiments', feature: 'experiments' },
   { path: '/knowledge', label: 'Knowledge', feature: 'knowledge' },
   { path: '/usage', label: 'Usage', feature: 'usage' },
   { path: '/settings', label: 'Settings', feature: 'settings' },

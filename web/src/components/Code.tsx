@@ -1,4 +1,6 @@
-/** A block of JSON or text that may scroll; focusable so keyboard users can scroll it too. */
+import { CopyButton } from './CopyButton';
+
+/** A block of JSON or text that may scroll, with a copy button; focusable so keyboard users can scroll it too. */
 export function Code({
   children,
   label,
@@ -9,7 +11,8 @@ export function Code({
   className?: string;
 }) {
   return (
-    <section aria-label={label}>
+    <section aria-label={label} className="code-block">
+      <CopyButton text={children} label={`Copy ${label.toLowerCase()}`} />
       {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard (WCAG 2.1.1) */}
       <pre className={`code ${className}`} tabIndex={0}>
         {children}

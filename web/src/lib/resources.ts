@@ -5,6 +5,7 @@ import type { Agent } from './types';
 type Health = paths['/health']['get']['responses'][200]['content']['application/json'];
 type Models = paths['/v1/models']['get']['responses'][200]['content']['application/json']['data'];
 type Run = paths['/v1/runs/{id}']['get']['responses'][200]['content']['application/json'];
+type Datasets = paths['/v1/datasets']['get']['responses'][200]['content']['application/json']['data'];
 type Policy = paths['/v1/policy']['get']['responses'][200]['content']['application/json'];
 
 declare module './query' {
@@ -14,6 +15,7 @@ declare module './query' {
     'health/report': Health;
     'policy/current': Policy;
     'runs/detail': Run;
+    'datasets/all': Datasets;
   }
 }
 
@@ -41,4 +43,10 @@ export const currentPolicy = defineQuery('policy/current', async () => unwrap(aw
 /** One run with the tool calls it waits on (a paused run, an interrupted one). */
 export const runDetail = defineQuery('runs/detail', async (id: string) =>
   unwrap(await api.GET('/v1/runs/{id}', { params: { path: { id } } })),
+);
+
+/** The tenant's datasets (the first 500), for pickers (an experiment's, a run's "add to dataset"). */
+export const allDatasets = defineQuery(
+  'datasets/all',
+  async () => unwrap(await api.GET('/v1/datasets', { params: { query: { limit: 500 } } })).data,
 );

@@ -69,6 +69,9 @@ export function EditAgent() {
           <Link className="button secondary" to={`/playground?agent=${a.id}`}>
             Chat with it
           </Link>
+          <Link className="button secondary" to={`/agents/${a.id}/versions`}>
+            Version history
+          </Link>
           {can('write') ? (
             <button type="button" className="danger" onClick={() => setConfirming(true)}>
               Delete

@@ -17,6 +17,8 @@ declare module '../../lib/query' {
     'templates/all': Ok<'/v1/templates'>['data'];
     'tools/all': Ok<'/v1/tools'>;
     'knowledge-bases/all': Ok<'/v1/knowledge-bases'>['data'];
+    'agents/versions': Ok<'/v1/agents/{id}/versions'>;
+    'agents/version-diff': Ok<'/v1/agents/{id}/versions/diff'>;
   }
 }
 
@@ -47,6 +49,20 @@ const agentDeployments = defineQuery(
   'agents/deployments',
   async (id: string) =>
     unwrap(await api.GET('/v1/agents/{id}/deployments', { params: { path: { id } } })).data,
+);
+/** One page of an agent's versions, newest first; the key starts with the agent's resource. */
+export const agentVersions = defineQuery('agents/versions', async (id: string, offset: number) =>
+  unwrap(
+    await api.GET('/v1/agents/{id}/versions', {
+      params: { path: { id }, query: { limit: PAGE, offset } },
+    }),
+  ),
+);
+/** Two versions field by field. */
+export const agentVersionDiff = defineQuery(
+  'agents/version-diff',
+  async (id: string, from: number, to: number) =>
+    unwrap(await api.GET('/v1/agents/{id}/versions/diff', { params: { path: { id }, query: { from, to } } })),
 );
 const templates = defineQuery('templates/all', async () => unwrap(await api.GET('/v1/templates')).data);
 const tools = defineQuery('tools/all', async () => unwrap(await api.GET('/v1/tools')));

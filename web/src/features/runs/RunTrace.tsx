@@ -1,5 +1,6 @@
 import { useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
+import { CopyButton } from '../../components/CopyButton';
 import { ErrorNote } from '../../components/ErrorNote';
 import { StatusBadge } from '../../components/StatusBadge';
 import { duration, num, usd, when } from '../../lib/format';
@@ -7,6 +8,7 @@ import { useApiQuery } from '../../lib/query';
 import { Conversation } from './Conversation';
 import { InterruptedRun } from './InterruptedRun';
 import { runTrace, type Trace } from './queries';
+import { RunTools } from './RunTools';
 import { kindLabel, StepDetail } from './StepDetail';
 
 type Span = Trace['spans'][number];
@@ -87,6 +89,7 @@ function Waterfall({ trace }: { trace: Trace }) {
       </p>
       <div className="page-head">
         <h1>Run {run.id.slice(-8)}</h1>
+        <CopyButton text={run.id} label="Copy the run id" />
         <StatusBadge status={run.status} />
         <Link className="button secondary" to={`/playground?agent=${run.agent_id}&session=${run.session_id}`}>
           Open in Playground
@@ -115,7 +118,7 @@ function Waterfall({ trace }: { trace: Trace }) {
           <>
             <dt>Trace id</dt>
             <dd>
-              <code>{trace.trace_id}</code>
+              <code>{trace.trace_id}</code> <CopyButton text={trace.trace_id} label="Copy the trace id" />
             </dd>
           </>
         ) : null}
@@ -182,6 +185,7 @@ function Waterfall({ trace }: { trace: Trace }) {
           <div>{selected ? <StepDetail span={selected} /> : null}</div>
         </div>
       )}
+      <RunTools runId={run.id} />
     </section>
   );
 }

@@ -9,6 +9,7 @@ import { useApiInfiniteQuery, useApiQuery } from '../../lib/query';
 import { allAgents } from '../../lib/resources';
 import { authorizedFetch, followStream } from '../../lib/sse';
 import { type RunFilters, type RunSummary, runList, type RunStatus as Status } from './queries';
+import { RunCompare } from './RunCompare';
 import { RunTrace } from './RunTrace';
 import '../../components/ui.css';
 import './runs.css';
@@ -25,11 +26,12 @@ const statuses = Object.keys({
   cancelled: 0,
 } satisfies Record<Status, 0>) as Status[];
 
-/** /runs (the list) and /runs/:id (a run's trace). */
+/** /runs (the list), /runs/compare?a=&b= (two runs side by side) and /runs/:id (a run's trace). */
 export default function Runs() {
   return (
     <Routes>
       <Route index element={<RunList />} />
+      <Route path="compare" element={<RunCompare />} />
       <Route path=":id" element={<RunTrace />} />
     </Routes>
   );

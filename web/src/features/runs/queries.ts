@@ -1,6 +1,7 @@
 import type { QueryClient } from '@tanstack/react-query';
 import { api, apiKey, type paths, unwrap } from '../../lib/api';
 import { defineInfiniteQuery, defineQuery } from '../../lib/query';
+import type { Ok } from '../../lib/types';
 
 type RunsQuery = NonNullable<paths['/v1/runs']['get']['parameters']['query']>;
 export type RunStatus = NonNullable<RunsQuery['status']>;
@@ -13,6 +14,8 @@ declare module '../../lib/query' {
   interface QueryShapes {
     'runs/trace': Trace;
     'runs/list': RunsPage;
+    'runs/scores': Ok<'/v1/runs/{id}/scores'>;
+    'runs/compare': Ok<'/v1/runs/compare'>;
   }
 }
 
@@ -27,6 +30,16 @@ export const runList = defineInfiniteQuery(
   async (cursor: string | undefined, filters: RunFilters) =>
     unwrap(await api.GET('/v1/runs', { params: { query: { ...filters, limit: 50, cursor } } })),
   { first: undefined, next: (last) => last.next_cursor ?? undefined },
+);
+
+/** A run's scores, oldest first. */
+export const runScores = defineQuery('runs/scores', async (id: string) =>
+  unwrap(await api.GET('/v1/runs/{id}/scores', { params: { path: { id } } })),
+);
+
+/** Two runs side by side, and b minus a. */
+export const runCompare = defineQuery('runs/compare', async (a: string, b: string) =>
+  unwrap(await api.GET('/v1/runs/compare', { params: { query: { a, b } } })),
 );
 
 const runPath = /^\/runs\/([0-9a-f-]{36})\/?$/;

@@ -1,0 +1,245 @@
+import { keepPreviousData, useMutation, useQueryClient } from '@tanstack/react-query';
+import { useId, useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { BusyButton } from '../../components/BusyButton';
+import { TableWrap } from '../../components/Code';
+import { CopyButton } from '../../components/CopyButton';
+import { EmptyState } from '../../components/EmptyState';
+import { ErrorNote } from '../../components/ErrorNote';
+import { Pager } from '../../components/Pager';
+import { useAuth } from '../../lib/auth';
+import { count, num, pretty, when } from '../../lib/format';
+import { useApiQuery } from '../../lib/query';
+import { authorizedFetch, errorOf } from '../../lib/sse';
+import { type DatasetItem, datasetDetail, datasetItems, datasetKeys } from './queries';
+
+/** One dataset: its items in pages, a bulk import (JSONL or CSV) with per-line errors, an export. */
+export function DatasetView() {
+  const { id = '' } = useParams();
+  const { can } = useAuth();
+  const [offset, setOffset] = useState(0);
+  const dataset = useApiQuery(datasetDetail(id));
+  const items = useApiQuery({ ...datasetItems(id, offset), placeholderData: keepPreviousData });
+  if (dataset.error) {
+    return (
+      <section>
+        <h1>Dataset</h1>
+        <ErrorNote error={dataset.error} />
+        <Link to="/datasets">Back to the datasets</Link>
+      </section>
+    );
+  }
+  if (!dataset.data) return <p className="muted">Loading the dataset…</p>;
+  const d = dataset.data;
+  return (
+    <section>
+      <p>
+        <Link to="/datasets">← Datasets</Link>
+      </p>
+      <div className="page-head">
+        <h1>{d.name}</h1>
+        <div className="actions">
+          <ExportButton id={d.id} name={d.name} />
+          <Link className="button secondary" to={`/experiments/new?dataset=${d.id}`}>
+            Run an experiment
+          </Link>
+        </div>
+      </div>
+      <p className="muted small">
+        {count(d.item_count, 'item')} · updated {when(d.updated_at)} · id <code>{d.id}</code>{' '}
+        <CopyButton text={d.id} label="Copy the dataset id" />
+      </p>
+      {d.description ? <p>{d.description}</p> : null}
+      {can('write') ? <ImportForm id={d.id} /> : null}
+      <h2>Items</h2>
+      <ErrorNote error={items.error} />
+      {items.data && items.data.data.length === 0 ? (
+        <EmptyState title="No items yet">
+          <p>Import JSONL or CSV above, or add a run from its page.</p>
+        </EmptyState>
+      ) : null}
+      {items.data && items.data.data.length > 0 ? <ItemTable items={items.data.data} /> : null}
+      <Pager label="Item pages" offset={offset} page={items.data} onOffset={setOffset} />
+    </section>
+  );
+}
+
+const inputText = (input: DatasetItem['input']) =>
+  'message' in input ? input.message : `${input.task_type}: ${pretty(input.payload ?? {})}`;
+
+function ItemTable({ items }: { items: DatasetItem[] }) {
+  return (
+    <TableWrap label="Items table">
+      <table>
+        <thead>
+          <tr>
+            <th>Input</th>
+            <th>Expected</th>
+            <th>Tags</th>
+            <th>From run</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((i) => (
+            <tr key={i.id}>
+              <td className="prewrap">{inputText(i.input)}</td>
+              <td className="prewrap">
+                {i.expected === null || i.expected === undefined ? '—' : pretty(i.expected)}
+              </td>
+              <td>{i.tags.join(', ') || '—'}</td>
+              <td>
+                {i.source_run_id ? (
+                  <Link to={`/runs/${i.source_run_id}`}>{i.source_run_id.slice(-8)}</Link>
+                ) : (
+                  '—'
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableWrap>
+  );
+}
+
+interface ImportResult {
+  imported: number;
+  errors: { line: number; message: string }[];
+}
+
+const CONTENT_TYPES = { jsonl: 'application/x-ndjson', csv: 'text/csv' } as const;
+const EXAMPLES = {
+  jsonl: '{"input": {"message": "What is 2 + 2?"}, "expected": "4"}',
+  csv: 'message,expected\nWhat is 2 + 2?,4',
+};
+
+/** Items pasted or read from a file, sent as one request; the lines that failed are listed by number. */
+function ImportForm({ id }: { id: string }) {
+  const formId = useId();
+  const client = useQueryClient();
+  const [format, setFormat] = useState<keyof typeof CONTENT_TYPES>('jsonl');
+  const [text, setText] = useState('');
+  const [tried, setTried] = useState(false);
+  const run = useMutation({
+    mutationFn: async (): Promise<ImportResult> => {
+      const res = await authorizedFetch(`/v1/datasets/${encodeURIComponent(id)}/import`, {
+        method: 'POST',
+        headers: { 'content-type': CONTENT_TYPES[format] },
+        body: text,
+      });
+      if (!res.ok) throw await errorOf(res);
+      return (await res.json()) as ImportResult;
+    },
+    onSuccess: () => void client.invalidateQueries({ queryKey: datasetKeys.all }),
+  });
+  const empty = text.trim() === '';
+  const shownError = tried && empty ? 'Paste items or choose a file first.' : undefined;
+  return (
+    <form
+      className="panel"
+      aria-label="Import items"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        setTried(true);
+        if (!empty) run.mutate();
+      }}
+    >
+      <h2>Import items</h2>
+      <div className="filters">
+        <label>
+          Format
+          <select value={format} onChange={(e) => setFormat(e.target.value as typeof format)}>
+            <option value="jsonl">JSONL</option>
+            <option value="csv">CSV</option>
+          </select>
+        </label>
+        <label>
+          From a file
+          <input
+            type="file"
+            accept=".jsonl,.ndjson,.csv,.txt"
+            onChange={async (e) => {
+              const file = e.target.files?.[0];
+              if (!file) return;
+              if (file.name.endsWith('.csv')) setFormat('csv');
+              setText(await file.text());
+            }}
+          />
+        </label>
+      </div>
+      <div className="field">
+        <label htmlFor={`${formId}-text`}>
+          Items ({format === 'jsonl' ? 'one JSON object a line' : 'a header line, then one item a line'})
+        </label>
+        <textarea
+          id={`${formId}-text`}
+          rows={6}
+          value={text}
+          placeholder={EXAMPLES[format]}
+          onChange={(e) => setText(e.target.value)}
+          aria-invalid={Boolean(shownError)}
+          aria-describedby={shownError ? `${formId}-text-error` : undefined}
+        />
+        {shownError ? (
+          <p id={`${formId}-text-error`} className="field-error">
+            {shownError}
+          </p>
+        ) : null}
+      </div>
+      <BusyButton type="submit" busy={run.isPending} busyReason="Importing the items…">
+        Import
+      </BusyButton>
+      <ErrorNote error={run.error} />
+      {run.data ? (
+        <div role="status">
+          <p>
+            Imported {count(run.data.imported, 'item')}
+            {run.data.errors.length > 0 ? `; ${count(run.data.errors.length, 'line')} not imported:` : '.'}
+          </p>
+          {run.data.errors.length > 0 ? (
+            <ul aria-label="Lines not imported" className="line-errors">
+              {run.data.errors.map((e) => (
+                <li key={e.line}>
+                  Line {num(e.line)}: {e.message}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
+      ) : null}
+    </form>
+  );
+}
+
+/**
+ * The export as a file: the route needs the key in a header, which a plain link cannot send, so the
+ * JSONL is fetched and handed to the browser as a download.
+ */
+function ExportButton({ id, name }: { id: string; name: string }) {
+  const run = useMutation({
+    mutationFn: async () => {
+      const res = await authorizedFetch(`/v1/datasets/${encodeURIComponent(id)}/export`);
+      if (!res.ok) throw await errorOf(res);
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `${name}.jsonl`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    },
+  });
+  return (
+    <>
+      <BusyButton
+        className="secondary"
+        busy={run.isPending}
+        busyReason="Preparing the export…"
+        onClick={() => run.mutate()}
+      >
+        Export JSONL
+      </BusyButton>
+      <ErrorNote error={run.error} />
+    </>
+  );
+}

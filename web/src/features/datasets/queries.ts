@@ -1,0 +1,34 @@
+import { PAGE_SIZE } from '../../components/Pager';
+import { api, unwrap } from '../../lib/api';
+import { defineQuery, resourceKey } from '../../lib/query';
+import type { Ok } from '../../lib/types';
+
+export type Dataset = Ok<'/v1/datasets/{id}'>;
+export type DatasetItem = Ok<'/v1/datasets/{id}/items'>['data'][number];
+
+declare module '../../lib/query' {
+  interface QueryShapes {
+    'datasets/page': Ok<'/v1/datasets'>;
+    'datasets/detail': Dataset;
+    'datasets/items': Ok<'/v1/datasets/{id}/items'>;
+  }
+}
+
+export const datasetKeys = { all: resourceKey('datasets') };
+
+export const datasetPage = defineQuery('datasets/page', async (offset: number) =>
+  unwrap(await api.GET('/v1/datasets', { params: { query: { limit: PAGE_SIZE, offset } } })),
+);
+
+export const datasetDetail = defineQuery('datasets/detail', async (id: string) =>
+  unwrap(await api.GET('/v1/datasets/{id}', { params: { path: { id } } })),
+);
+
+/** One page of a dataset's items, oldest first. */
+export const datasetItems = defineQuery('datasets/items', async (id: string, offset: number) =>
+  unwrap(
+    await api.GET('/v1/datasets/{id}/items', {
+      params: { path: { id }, query: { limit: PAGE_SIZE, offset } },
+    }),
+  ),
+);
