@@ -10,10 +10,8 @@ import {
   type WireRequest,
   wireError,
 } from '../../models/openai-wire.ts';
-import type { CallContext, CallTiming, CompletionChunk } from '../../models/types.ts';
+import type { CallTiming, CompletionChunk } from '../../models/types.ts';
 import { ModelDoor } from '../agent-models.ts';
-import { principalOf } from '../caller.ts';
-import { clientGone } from '../client-gone.ts';
 import { callContext, serverTiming } from '../openai-context.ts';
 import { sendOpenAIError } from '../openai-errors.ts';
 import type { Services } from '../services.ts';
