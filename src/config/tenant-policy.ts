@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { AppError } from '../errors.ts';
 import { parseYamlWithSchema } from './yaml.ts';
 
 /** Budget limits: tenants.yaml's tenant-wide and per-agent entries, and an agent's own `budget`. */
@@ -117,7 +118,14 @@ export type PolicySource = 'tenant' | 'defaults' | 'builtin';
 
 /** Reads and validates tenants.yaml; errors name the file, line, column and field. */
 export function loadTenantsFile(file: string): TenantsFile {
-  return parseYamlWithSchema(readFileSync(file, 'utf8'), file, tenantsFileSchema);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    // A named file that is missing stops the start: serving without the policy meant would be unsafe.
+    throw new AppError('config_error', `${file}: cannot read the tenants file: ${(err as Error).message}`);
+  }
+  return parseYamlWithSchema(text, file, tenantsFileSchema);
 }
 
 /**

@@ -160,3 +160,16 @@ describe('model routing globs', () => {
     assert.ok(!globMatch('a.b', 'axb'), 'a dot is literal');
   });
 });
+
+describe('a tenants file that cannot be read', () => {
+  it('is a config error naming the file, not a bare ENOENT', () => {
+    const missing = path.join(dir, 'missing.yaml');
+    assert.throws(
+      () => new TenantPolicies(missing),
+      (err: unknown) =>
+        err instanceof AppError &&
+        err.code === 'config_error' &&
+        err.message.startsWith(`${missing}: cannot read the tenants file: ENOENT`),
+    );
+  });
+});
