@@ -255,11 +255,16 @@ export class TaskService {
   }
 
   /** Counts by status and agent, the oldest pending task's age, running and expired leases. */
-  async status(tenantId?: string): Promise<QueueStatus> {
-    const byAgent = await this.db.query<{ agent_id: string; status: string; count: number }>(
-      `select agent_id, status, count(*)::int as count from tasks
-       where ($1::uuid is null or tenant_id = $1) group by agent_id, status order by agent_id, status`,
-      [tenantId ?? null],
+  /**
+   * With a viewer, the counts are still the whole queue's, but another user's private agent has no
+   * row of its own in `by_agent` (its id is not shown).
+   */
+  async status(tenantId?: string, viewer?: Viewer): Promise<QueueStatus> {
+    const rows = await this.db.query<{ agent_id: string; status: string; count: number; visible: boolean }>(
+      `select agent_id, status, count(*)::int as count, ${agentWorkVisibleSql(2, 't.')} as visible
+       from tasks t where ($1::uuid is null or tenant_id = $1)
+       group by agent_id, status order by agent_id, status`,
+      [tenantId ?? null, visibleParam(viewer)],
     );
     const [facts] = await this.db.query<{ oldest: number | null; running: number; expired: number }>(
       `select (select extract(epoch from now() - min(run_at))::float8 from tasks
@@ -278,10 +283,10 @@ export class TaskService {
       failed: 0,
       cancelled: 0,
     };
-    for (const r of byAgent) counts[r.status] = (counts[r.status] ?? 0) + r.count;
+    for (const r of rows) counts[r.status] = (counts[r.status] ?? 0) + r.count;
     return {
       counts,
-      by_agent: byAgent,
+      by_agent: rows.filter((r) => r.visible).map(({ visible: _, ...r }) => r),
       oldest_pending_age_seconds:
         facts?.oldest === null || facts?.oldest === undefined ? null : Number(facts.oldest),
       running_leases: facts?.running ?? 0,

@@ -240,6 +240,11 @@ for (const store of stores) {
       }
       const listed = await s.request('GET', '/v1/tasks?limit=100', { key: bob });
       assert.ok(!listed.body.data.some((t: { id: string }) => t.id === taskId), 'not listed for Bob');
+      const queue = await s.request('GET', '/v1/tasks/status', { key: bob });
+      assert.equal(queue.status, 200, queue.text);
+      assert.ok(!queue.text.includes(agentId), `the queue's rows by agent name it: ${queue.text}`);
+      const adminQueue = await s.request('GET', '/v1/tasks/status');
+      assert.ok(adminQueue.text.includes(agentId), 'the admin sees its row');
       const zora = await s.request('GET', '/api/agents/tasks?limit=100', as(bob));
       assert.ok(!zora.body.tasks.some((t: { id: string }) => t.id === taskId), 'not listed by ZORA');
       // Alice and the tenant's admin reach it.

@@ -155,6 +155,18 @@ for (const store of stores) {
           arguments: { knowledge_base: 'alice-notes', query: 'secret word' },
         });
         assert.match(textOf(mine), /marmalade/);
+        // A task of her private agent is hers too: Bob cannot read it by its id.
+        const hers = await asAlice.callTool({
+          name: 'create_task',
+          arguments: { agent: 'alice diary', title: 'keep marmalade' },
+        });
+        assert.ok(!hers.isError, textOf(hers));
+        const taskId = JSON.parse(textOf(hers)).id;
+        const read = await asBob.callTool({ name: 'get_task', arguments: { task_id: taskId } });
+        assert.equal(read.isError, true, textOf(read));
+        assert.doesNotMatch(textOf(read), /marmalade/);
+        const own = await asAlice.callTool({ name: 'get_task', arguments: { task_id: taskId } });
+        assert.match(textOf(own), /marmalade/);
       } finally {
         await asBob.close();
         await asAlice.close();

@@ -75,7 +75,7 @@ export const taskRoutes =
           response: { 200: queueStatusSchema, ...authErrors },
         },
       },
-      async (req) => tasks.status(principalOf(req).tenantId),
+      async (req) => tasks.status(principalOf(req).tenantId, viewerOf(req)),
     );
 
     app.get(
