@@ -189,7 +189,11 @@ describe('web console: datasets, experiments, versions and forks', () => {
 
     await tab.open(`/runs/${parent}`);
     await page.getByRole('heading', { level: 1, name: `Run ${parent.slice(-8)}` }).waitFor();
-    await page.getByRole('button', { name: 'Copy the run id' }).waitFor();
+    // The run id is copied by its button, named for what it copies.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.url });
+    await page.getByRole('button', { name: 'Copy the run id' }).click();
+    await page.locator('main .page-head').getByText('Copied', { exact: true }).waitFor();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), parent);
 
     // A score needs a name and a number.
     await page.getByRole('button', { name: 'Add score' }).click();
@@ -226,5 +230,25 @@ describe('web console: datasets, experiments, versions and forks', () => {
     await page.getByRole('region', { name: 'Steps side by side' }).getByRole('row').nth(1).waitFor();
     assert.deepEqual(errors, []);
     await accessible(page, '/runs/compare');
+
+    // The runs list by cost: the mock model is free, so the parent's model calls are priced here.
+    await s.app.services.db.query("update run_steps set cost = 0.002 where run_id = $1 and kind = 'model'", [
+      parent,
+    ]);
+    await tab.open('/runs?min_cost=0.001');
+    await page.getByRole('heading', { level: 1, name: 'Runs' }).waitFor();
+    await page.getByText('1 in all').waitFor();
+    await page.getByRole('link', { name: parent.slice(-8) }).waitFor();
+    await page.getByLabel('Max cost (USD)').fill('0.0005');
+    await page.getByText('The maximum is below the minimum.').waitFor();
+    assert.equal(await page.getByLabel('Max cost (USD)').getAttribute('aria-invalid'), 'true');
+    await page.getByLabel('Max cost (USD)').fill('0.01');
+    await page.getByText('1 in all').waitFor();
+    await page.getByLabel('Min cost (USD)').fill('');
+    await page.getByLabel('Max cost (USD)').fill('0.001');
+    await page.getByText(/^[1-9]\d* in all$/).waitFor();
+    assert.equal(await page.getByRole('link', { name: parent.slice(-8) }).count(), 0);
+    await page.getByRole('link', { name: child.slice(-8) }).waitFor();
+    assert.deepEqual(errors, []);
   });
 });
