@@ -56,7 +56,21 @@ describe('web console: datasets, experiments, versions and forks', () => {
     await page.getByText('Name the dataset.').waitFor();
     assert.equal(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid'), 'true');
     await page.getByLabel('Name', { exact: true }).fill('greetings');
+    // While the request is in flight the button is off and says why (held back here to be seen).
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    await page.route('**/v1/datasets', async (route) => {
+      await held;
+      await route.continue();
+    });
     await page.getByRole('button', { name: 'Create dataset' }).click();
+    const busy = page.getByRole('button', { name: 'Create dataset' });
+    await page.locator('button[aria-busy="true"]', { hasText: 'Create dataset' }).waitFor();
+    assert.equal(await busy.isDisabled(), true);
+    assert.equal(await busy.getAttribute('title'), 'Creating the dataset…');
+    release();
     await page.getByRole('heading', { level: 1, name: 'greetings' }).waitFor();
     const datasetId = page.url().split('/').at(-1)!;
 

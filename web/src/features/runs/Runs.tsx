@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Link, Route, Routes, useSearchParams } from 'react-router';
+import { BusyButton } from '../../components/BusyButton';
 import { TableWrap } from '../../components/Code';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
@@ -235,14 +236,14 @@ function RunList() {
         </TableWrap>
       ) : null}
       {runs.hasNextPage ? (
-        <button
-          type="button"
+        <BusyButton
           className="secondary"
           onClick={() => runs.fetchNextPage()}
-          disabled={runs.isFetchingNextPage}
+          busy={runs.isFetchingNextPage}
+          busyReason="Loading older runs…"
         >
           Older runs
-        </button>
+        </BusyButton>
       ) : null}
     </section>
   );

@@ -183,9 +183,9 @@ export function Tenants() {
           Tenant name
           <input value={name} onChange={(e) => setName(e.target.value)} required />
         </label>
-        <button type="submit" disabled={create.isPending}>
+        <BusyButton type="submit" busy={create.isPending} busyReason="Creating the tenant…">
           Create tenant
-        </button>
+        </BusyButton>
       </form>
       <ErrorNote error={create.error} />
     </section>
