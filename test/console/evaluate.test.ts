@@ -119,6 +119,7 @@ describe('web console: datasets, experiments, versions and forks', () => {
     await page.locator('.badge', { hasText: 'completed' }).first().waitFor();
     await page.getByText('Progress: 2 of 2 items').waitFor();
     await page.getByText('Passed every evaluator: 50.0 %').waitFor();
+    await page.getByRole('link', { name: 'greetings', exact: true }).waitFor();
     const summary = page.getByRole('region', { name: 'Summary by evaluator' });
     await summary.getByRole('cell', { name: '0.50' }).waitFor();
     const scores = (n: number) => page.getByRole('list', { name: `Scores of item ${n}` });
