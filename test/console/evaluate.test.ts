@@ -56,7 +56,21 @@ describe('web console: datasets, experiments, versions and forks', () => {
     await page.getByText('Name the dataset.').waitFor();
     assert.equal(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid'), 'true');
     await page.getByLabel('Name', { exact: true }).fill('greetings');
+    // While the request is in flight the button is off and says why (held back here to be seen).
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    await page.route('**/v1/datasets', async (route) => {
+      await held;
+      await route.continue();
+    });
     await page.getByRole('button', { name: 'Create dataset' }).click();
+    const busy = page.getByRole('button', { name: 'Create dataset' });
+    await page.locator('button[aria-busy="true"]', { hasText: 'Create dataset' }).waitFor();
+    assert.equal(await busy.isDisabled(), true);
+    assert.equal(await busy.getAttribute('title'), 'Creating the dataset…');
+    release();
     await page.getByRole('heading', { level: 1, name: 'greetings' }).waitFor();
     const datasetId = page.url().split('/').at(-1)!;
 
@@ -105,6 +119,7 @@ describe('web console: datasets, experiments, versions and forks', () => {
     await page.locator('.badge', { hasText: 'completed' }).first().waitFor();
     await page.getByText('Progress: 2 of 2 items').waitFor();
     await page.getByText('Passed every evaluator: 50.0 %').waitFor();
+    await page.getByRole('link', { name: 'greetings', exact: true }).waitFor();
     const summary = page.getByRole('region', { name: 'Summary by evaluator' });
     await summary.getByRole('cell', { name: '0.50' }).waitFor();
     const scores = (n: number) => page.getByRole('list', { name: `Scores of item ${n}` });
@@ -189,7 +204,11 @@ describe('web console: datasets, experiments, versions and forks', () => {
 
     await tab.open(`/runs/${parent}`);
     await page.getByRole('heading', { level: 1, name: `Run ${parent.slice(-8)}` }).waitFor();
-    await page.getByRole('button', { name: 'Copy the run id' }).waitFor();
+    // The run id is copied by its button, named for what it copies.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.url });
+    await page.getByRole('button', { name: 'Copy the run id' }).click();
+    await page.locator('main .page-head').getByText('Copied', { exact: true }).waitFor();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), parent);
 
     // A score needs a name and a number.
     await page.getByRole('button', { name: 'Add score' }).click();
@@ -226,5 +245,25 @@ describe('web console: datasets, experiments, versions and forks', () => {
     await page.getByRole('region', { name: 'Steps side by side' }).getByRole('row').nth(1).waitFor();
     assert.deepEqual(errors, []);
     await accessible(page, '/runs/compare');
+
+    // The runs list by cost: the mock model is free, so the parent's model calls are priced here.
+    await s.app.services.db.query("update run_steps set cost = 0.002 where run_id = $1 and kind = 'model'", [
+      parent,
+    ]);
+    await tab.open('/runs?min_cost=0.001');
+    await page.getByRole('heading', { level: 1, name: 'Runs' }).waitFor();
+    await page.getByText('1 in all').waitFor();
+    await page.getByRole('link', { name: parent.slice(-8) }).waitFor();
+    await page.getByLabel('Max cost (USD)').fill('0.0005');
+    await page.getByText('The maximum is below the minimum.').waitFor();
+    assert.equal(await page.getByLabel('Max cost (USD)').getAttribute('aria-invalid'), 'true');
+    await page.getByLabel('Max cost (USD)').fill('0.01');
+    await page.getByText('1 in all').waitFor();
+    await page.getByLabel('Min cost (USD)').fill('');
+    await page.getByLabel('Max cost (USD)').fill('0.001');
+    await page.getByText(/^[1-9]\d* in all$/).waitFor();
+    assert.equal(await page.getByRole('link', { name: parent.slice(-8) }).count(), 0);
+    await page.getByRole('link', { name: child.slice(-8) }).waitFor();
+    assert.deepEqual(errors, []);
   });
 });

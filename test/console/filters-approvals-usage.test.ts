@@ -185,6 +185,24 @@ describe('web console: task filters, callback deliveries, a denied approval, usa
     const all = await label(/globex \d/);
     assert.match(all, /globex 1\b/);
     assert.match(all, /default [1-9]/);
+
+    // In the dark scheme the axes are drawn again in its light text colour: a canvas cannot use
+    // `currentColor` or a CSS variable, and drew black labels on the dark page.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    try {
+      await page.locator('[data-scheme="dark"]').first().waitFor();
+      const light = (await page.evaluate(`(() => {
+        const canvas = document.querySelector('figure.chart canvas');
+        const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4)
+          if (data[i + 3] > 128 && Math.min(data[i], data[i + 1], data[i + 2]) > 180) n++;
+        return n;
+      })()`)) as number;
+      assert.ok(light > 50, `${light} light pixels (axis labels) on the dark chart`);
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
     assert.deepEqual(pageErrors(), []);
   });
 

@@ -106,12 +106,19 @@ describe('web console: schedules, keys, keyboard and failures', () => {
   it('shows a new key’s secret once, which works until the key is revoked', async () => {
     const { page, errors } = await open('/settings');
     await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    // A key needs a name: the field says so, and nothing is created.
+    const before = (await s.request('GET', '/v1/keys')).body.total;
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByText('Name the key: say who or what will use it.').waitFor();
+    assert.equal(await page.getByLabel('Key name').getAttribute('aria-invalid'), 'true');
+    assert.equal((await s.request('GET', '/v1/keys')).body.total, before);
     await page.getByLabel('Key name').fill('ci-reader');
     await page.getByLabel('Scope').selectOption('read');
     await page.getByRole('button', { name: 'Create key' }).click();
     const shown = page.getByRole('status').filter({ hasText: 'not shown again' });
     const secret = (await shown.locator('code').innerText()).trim();
     assert.match(secret, /^agk_/);
+    await shown.getByRole('button', { name: 'Copy the secret' }).waitFor();
     assert.equal((await s.request('GET', '/v1/agents', { key: secret })).status, 200);
     await shown.getByRole('button', { name: 'Done' }).click();
     await shown.waitFor({ state: 'detached' });

@@ -110,10 +110,20 @@ for (const store of stores) {
     });
 
     it('validates key requests', async () => {
-      for (const body of [{ scopes: [] }, { scopes: ['root'] }, {}, { scopes: ['read'], colour: 'red' }]) {
+      for (const body of [
+        { scopes: [] },
+        { scopes: ['root'] },
+        {},
+        { scopes: ['read'], colour: 'red' },
+        { scopes: ['read'], name: '' },
+        { scopes: ['read'], name: '   ' },
+      ]) {
         const res = await s.request('POST', '/v1/keys', { body });
         assert.equal(res.status, 400, JSON.stringify(body));
+        assert.equal(res.body.error.code, 'validation_error', JSON.stringify(body));
       }
+      const blank = await s.request('POST', '/v1/keys', { body: { scopes: ['read'], name: ' ' } });
+      assert.equal(blank.body.error.details[0].path, 'name');
       assert.equal((await s.request('POST', '/v1/keys/not-a-uuid/revoke')).status, 400);
       assert.equal((await s.request('POST', `/v1/keys/${randomUUID()}/revoke`)).status, 404);
       assert.equal((await s.request('GET', '/v1/keys?colour=red')).status, 400);

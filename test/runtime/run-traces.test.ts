@@ -125,6 +125,45 @@ for (const store of stores) {
       assert.ok(until.body.data.some((r: { id: string }) => r.id === runIds.plain));
     });
 
+    it('filters runs by cost, a range in USD, and refuses a range that cannot hold a run', async () => {
+      // The mock model is free: the tool run's model calls are given a price here, and theirs back after.
+      const was = await s.app.services.db.query<{ idx: number; cost: number | null }>(
+        'select idx, cost from run_steps where run_id = $1',
+        [runIds.tool],
+      );
+      await s.app.services.db.query('update run_steps set cost = 0.0025 where run_id = $1 and kind = $2', [
+        runIds.tool,
+        'model',
+      ]);
+      try {
+        const ids = async (q: string) => {
+          const res = await s.request('GET', `/v1/runs?${q}`);
+          assert.equal(res.status, 200, `${q}: ${res.text}`);
+          return { ids: res.body.data.map((r: { id: string }) => r.id), total: res.body.total };
+        };
+        const costly = await ids('min_cost=0.001');
+        assert.deepEqual(costly, { ids: [runIds.tool], total: 1 });
+        const cheap = await ids('max_cost=0.001');
+        assert.deepEqual(cheap.ids, [runIds.failing, runIds.plain]);
+        assert.deepEqual((await ids('min_cost=0.001&max_cost=0.01')).ids, [runIds.tool]);
+        assert.deepEqual((await ids('min_cost=0.01')).ids, []);
+        for (const q of ['min_cost=-1', 'max_cost=cheap', 'min_cost=0.5&max_cost=0.1']) {
+          const res = await s.request('GET', `/v1/runs?${q}`);
+          assert.equal(res.status, 400, `${q}: ${res.text}`);
+          assert.equal(res.body.error.code, 'validation_error');
+        }
+        const reversed = await s.request('GET', '/v1/runs?min_cost=0.5&max_cost=0.1');
+        assert.match(reversed.body.error.message, /max_cost is below min_cost/);
+      } finally {
+        for (const w of was)
+          await s.app.services.db.query('update run_steps set cost = $3 where run_id = $1 and idx = $2', [
+            runIds.tool,
+            w.idx,
+            w.cost,
+          ]);
+      }
+    });
+
     it('pages with a cursor until next_cursor is null, each run once', async () => {
       const seen: string[] = [];
       let cursor: string | null = null;

@@ -1213,7 +1213,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The tenant's runs, newest first: by agent, status, time, error, task, session or team; cursor pages */
+        /** The tenant's runs, newest first: by agent, status, time, error, cost, text, score, task, session or team; cursor pages */
         get: operations["listRuns"];
         put?: never;
         post?: never;
@@ -14535,6 +14535,8 @@ export interface operations {
                 cursor?: string;
                 has_error?: "true" | "false";
                 limit?: number;
+                max_cost?: number;
+                min_cost?: number;
                 q?: string;
                 score_max?: number;
                 score_min?: number;
@@ -16248,6 +16250,8 @@ export interface operations {
                 agent_id?: string;
                 has_error?: "true" | "false";
                 last_event_id?: string;
+                max_cost?: number;
+                min_cost?: number;
                 q?: string;
                 score_max?: number;
                 score_min?: number;

@@ -24,7 +24,8 @@ export const apiKeySchema = z.object({
 
 const createKeyBody = z
   .object({
-    name: z.string().max(200).optional(),
+    /** Optional for API clients (scripts, the CLI); when given, it is a name, not blank. */
+    name: z.string().trim().min(1, 'a key name, not blank').max(200).optional(),
     scopes: z.array(z.enum(scopes)).min(1),
     /**
      * The user the key acts for (`user:<sub>`, `dev:<name>`, any id of the tenant's users): it owns

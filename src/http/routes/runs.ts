@@ -5,7 +5,13 @@ import { z } from 'zod';
 import { toRun, toStep } from '../../runtime/runs/rows.ts';
 import { cancelBody, denyBody, forkBody, runSchema, runWithSteps } from '../../runtime/schema.ts';
 import { compareQuery, compareRuns, runComparison } from '../../runtime/trace/compare.ts';
-import { type ListRunsQuery, listRunsQuery, runList, runTrace } from '../../runtime/trace/schema.ts';
+import {
+  type ListRunsQuery,
+  listRunsParams,
+  listRunsQuery,
+  runList,
+  runTrace,
+} from '../../runtime/trace/schema.ts';
 import { callerOf, principalOf, viewerOf } from '../caller.ts';
 import type { Services } from '../services.ts';
 import { eventFrame, lastEventId, openSse } from '../sse.ts';
@@ -39,8 +45,8 @@ export const runRoutes =
         schema: {
           tags,
           summary:
-            "The tenant's runs, newest first: by agent, status, time, error, task, session or team; cursor pages",
-          querystring: listRunsQuery,
+            "The tenant's runs, newest first: by agent, status, time, error, cost, text, score, task, session or team; cursor pages",
+          querystring: listRunsParams,
           response: { 200: runList, ...authErrors },
         },
       },

@@ -28,6 +28,10 @@ export const listRunsQuery = z
     score_max: z.coerce.number().optional(),
     /** Text the run's input or output contains (any case). */
     q: z.string().min(1).max(200).optional(),
+    /** Runs whose model calls cost at least this much, in USD (priced by the catalog) … */
+    min_cost: z.coerce.number().min(0).max(1_000_000).optional(),
+    /** … and at most this much. */
+    max_cost: z.coerce.number().min(0).max(1_000_000).optional(),
     /** Runs newer than this run id, oldest first: what a tail has not seen yet. */
     after: z.uuid().optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -36,6 +40,12 @@ export const listRunsQuery = z
   })
   .strict();
 export type ListRunsQuery = z.infer<typeof listRunsQuery>;
+
+/** GET /v1/runs's query: also a cost range that can hold a run (kept apart: `.omit` refuses a refined object). */
+export const listRunsParams = listRunsQuery.refine(
+  (q) => q.min_cost === undefined || q.max_cost === undefined || q.min_cost <= q.max_cost,
+  { path: ['max_cost'], message: 'max_cost is below min_cost' },
+);
 
 export const runSummary = runSchema.omit({ pending_tool_calls: true }).extend({
   agent_name: z.string().nullable(),

@@ -49,6 +49,9 @@ function runFilters(q: ListRunsQuery, viewer: Viewer | undefined): { where: stri
        and ($12::text is null or exists (
              select 1 from scores sc where sc.run_id = r.id and sc.tenant_id = r.tenant_id and sc.name = $12
                 and ($13::float8 is null or sc.value >= $13) and ($14::float8 is null or sc.value <= $14)))
+       and (($15::float8 is null and $16::float8 is null) or (
+             select coalesce(sum(c.cost), 0)::float8 from run_steps c where c.run_id = r.id)
+               between coalesce($15::float8, 0) and coalesce($16::float8, 'Infinity'::float8))
        and ${runVisibleSql(11, 'r.')}`,
     params: [
       q.agent_id ?? null,
@@ -64,6 +67,8 @@ function runFilters(q: ListRunsQuery, viewer: Viewer | undefined): { where: stri
       q.score_name ?? null,
       q.score_min ?? null,
       q.score_max ?? null,
+      q.min_cost ?? null,
+      q.max_cost ?? null,
     ],
   };
 }
@@ -81,10 +86,10 @@ export async function listRuns(
       `select ${summaryColumns}
        from runs r left join agents a on a.id = r.agent_id
        where ${where}
-         and ($15::uuid is null or r.id < $15)
-         and ($16::uuid is null or r.id > $16)
+         and ($17::uuid is null or r.id < $17)
+         and ($18::uuid is null or r.id > $18)
        order by r.id ${q.after ? 'asc' : 'desc'}
-       limit $17`,
+       limit $19`,
       [tenantId, ...params, q.cursor ?? null, q.after ?? null, q.limit + 1],
     ),
     db.query<{ n: number }>(`select count(*)::int as n from runs r where ${where}`, [tenantId, ...params]),

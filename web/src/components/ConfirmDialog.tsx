@@ -1,4 +1,5 @@
 import { type ReactNode, useId } from 'react';
+import { BusyButton } from './BusyButton';
 import { ErrorNote } from './ErrorNote';
 
 /**
@@ -27,9 +28,9 @@ export function ConfirmDialog({
       <p id={id}>{children}</p>
       <ErrorNote error={error} />
       <div className="actions">
-        <button type="button" className="danger" disabled={busy} onClick={onConfirm}>
+        <BusyButton className="danger" busy={busy} busyReason="Waiting for the server…" onClick={onConfirm}>
           {action}
-        </button>
+        </BusyButton>
         {/* biome-ignore lint/a11y/noAutofocus: the safe choice takes focus when the question opens */}
         <button type="button" className="secondary" autoFocus onClick={onCancel}>
           Keep it

@@ -1,4 +1,5 @@
 import { useId, useState } from 'react';
+import { BusyButton } from '../../components/BusyButton';
 import { ErrorNote } from '../../components/ErrorNote';
 import { useAuth } from '../../lib/auth';
 import { CheckList } from './CheckList';
@@ -303,9 +304,9 @@ export function AgentForm({
       <ErrorNote error={error} />
       {editable ? (
         <div className="actions">
-          <button type="submit" disabled={busy}>
+          <BusyButton type="submit" busy={busy} busyReason="Saving the agent…">
             {busy ? 'Saving…' : submitLabel}
-          </button>
+          </BusyButton>
           {extraActions}
         </div>
       ) : null}

@@ -7,6 +7,7 @@ import { Pager } from '../../components/Pager';
 import { StatusBadge } from '../../components/StatusBadge';
 import { count, duration, num, percent, pretty, usd, when } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
+import { allDatasets } from '../../lib/resources';
 import { type Experiment, type ExperimentItem, experimentDetail, experimentItems } from './queries';
 
 const running = (e: Experiment | undefined) => e?.status === 'running';
@@ -20,6 +21,8 @@ export function ExperimentView() {
     refetchInterval: (q) => (running(q.state.data) ? 1000 : false),
   });
   const live = running(experiment.data);
+  // The dataset by its name, not its id.
+  const datasets = useApiQuery({ ...allDatasets(), staleTime: 30_000 });
   const items = useApiQuery({
     ...experimentItems(id, offset),
     placeholderData: keepPreviousData,
@@ -42,6 +45,7 @@ export function ExperimentView() {
   }
   if (!experiment.data) return <p className="muted">Loading the experiment…</p>;
   const e = experiment.data;
+  const datasetName = datasets.data?.find((d) => d.id === e.dataset_id)?.name;
   const p = e.progress;
   return (
     <section>
@@ -60,7 +64,7 @@ export function ExperimentView() {
         </dd>
         <dt>Dataset</dt>
         <dd>
-          <Link to={`/datasets/${e.dataset_id}`}>{e.dataset_id.slice(-8)}</Link>
+          <Link to={`/datasets/${e.dataset_id}`}>{datasetName ?? e.dataset_id.slice(-8)}</Link>
         </dd>
         <dt>Started</dt>
         <dd>{when(e.created_at)}</dd>

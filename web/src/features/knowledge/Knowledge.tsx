@@ -12,6 +12,7 @@ import { KnowledgeBase } from './KnowledgeBase';
 import { kbPage } from './queries';
 import '../../components/ui.css';
 import './knowledge.css';
+import { BusyButton } from '../../components/BusyButton';
 
 const kinds = ['domain', 'persona', 'tools', 'playbooks', 'custom'] as const;
 
@@ -97,9 +98,9 @@ function KbList() {
               ))}
             </select>
           </label>
-          <button type="submit" disabled={create.isPending}>
+          <BusyButton type="submit" busy={create.isPending} busyReason="Creating the knowledge base…">
             Create knowledge base
-          </button>
+          </BusyButton>
           <ErrorNote error={create.error} />
         </form>
       ) : null}

@@ -1,6 +1,7 @@
 import { keepPreviousData, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
+import { BusyButton } from '../../components/BusyButton';
 import { TableWrap } from '../../components/Code';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ErrorNote } from '../../components/ErrorNote';
@@ -265,9 +266,9 @@ function SearchTester({ kbId }: { kbId: string }) {
             <option>vector</option>
           </select>
         </label>
-        <button type="submit" disabled={search.isPending}>
+        <BusyButton type="submit" busy={search.isPending} busyReason="Searching…">
           Search
-        </button>
+        </BusyButton>
       </form>
       <ErrorNote error={search.error} />
       {search.data?.notice ? <p className="muted">{search.data.notice}</p> : null}

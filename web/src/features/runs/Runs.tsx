@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Link, Route, Routes, useSearchParams } from 'react-router';
+import { BusyButton } from '../../components/BusyButton';
 import { TableWrap } from '../../components/Code';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
@@ -38,7 +39,7 @@ export default function Runs() {
 }
 
 /**
- * Runs newest first, searched by text and filtered by agent, status, time, error, task or session;
+ * Runs newest first, searched by text and filtered by agent, status, time, error, cost, task or session;
  * cursor pages with the total, and the runs created meanwhile added live (the server's run tail).
  */
 function RunList() {
@@ -53,8 +54,11 @@ function RunList() {
     else next.delete(k);
     setParams(next, { replace: true });
   };
+  const cost = costRange(filter('min_cost'), filter('max_cost'));
   const query = {
     agent_id: filter('agent_id'),
+    min_cost: cost.min,
+    max_cost: cost.max,
     status: filter('status') as Status | undefined,
     has_error: filter('has_error') as 'true' | 'false' | undefined,
     task_id: filter('task_id'),
@@ -139,6 +143,38 @@ function RunList() {
           </select>
         </label>
         <label>
+          Min cost (USD)
+          <input
+            inputMode="decimal"
+            value={filter('min_cost') ?? ''}
+            onChange={(e) => set('min_cost', e.target.value.trim())}
+            size={7}
+            aria-invalid={Boolean(cost.errors.min)}
+            aria-describedby={cost.errors.min ? 'min-cost-error' : undefined}
+          />
+        </label>
+        <label>
+          Max cost (USD)
+          <input
+            inputMode="decimal"
+            value={filter('max_cost') ?? ''}
+            onChange={(e) => set('max_cost', e.target.value.trim())}
+            size={7}
+            aria-invalid={Boolean(cost.errors.max)}
+            aria-describedby={cost.errors.max ? 'max-cost-error' : undefined}
+          />
+        </label>
+        {cost.errors.min ? (
+          <p id="min-cost-error" className="field-error">
+            {cost.errors.min}
+          </p>
+        ) : null}
+        {cost.errors.max ? (
+          <p id="max-cost-error" className="field-error">
+            {cost.errors.max}
+          </p>
+        ) : null}
+        <label>
           Task id
           <input
             value={query.task_id ?? ''}
@@ -200,17 +236,40 @@ function RunList() {
         </TableWrap>
       ) : null}
       {runs.hasNextPage ? (
-        <button
-          type="button"
+        <BusyButton
           className="secondary"
           onClick={() => runs.fetchNextPage()}
-          disabled={runs.isFetchingNextPage}
+          busy={runs.isFetchingNextPage}
+          busyReason="Loading older runs…"
         >
           Older runs
-        </button>
+        </BusyButton>
       ) : null}
     </section>
   );
+}
+
+/**
+ * The cost filter's two fields as the list's query: a bound that is no amount, or a range that cannot
+ * hold a run, is named on its field and left out of the query (the list stays as it was filtered).
+ */
+function costRange(min: string | undefined, max: string | undefined) {
+  const amount = (v: string | undefined) => {
+    if (v === undefined || v === '') return { value: undefined };
+    const n = Number(v);
+    return Number.isFinite(n) && n >= 0 ? { value: n } : { error: 'An amount in dollars, e.g. 0.01.' };
+  };
+  const lo = amount(min);
+  const hi = amount(max);
+  const crossed =
+    lo.value !== undefined && hi.value !== undefined && hi.value < lo.value
+      ? 'The maximum is below the minimum.'
+      : undefined;
+  return {
+    min: lo.error || crossed ? undefined : lo.value,
+    max: hi.error || crossed ? undefined : hi.value,
+    errors: { min: lo.error, max: hi.error ?? crossed },
+  };
 }
 
 /**

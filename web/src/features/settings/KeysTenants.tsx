@@ -1,6 +1,8 @@
 import { keepPreviousData, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { BusyButton } from '../../components/BusyButton';
 import { TableWrap } from '../../components/Code';
+import { CopyButton } from '../../components/CopyButton';
 import { ErrorNote } from '../../components/ErrorNote';
 import { Pager } from '../../components/Pager';
 import { api, unwrap } from '../../lib/api';
@@ -18,7 +20,8 @@ function OnceSecret({ secret, onDone }: { secret: string; onDone: () => void }) 
         <strong>Copy this secret now: it is not shown again.</strong>
       </p>
       <code className="secret">{secret}</code>
-      <div>
+      <div className="actions">
+        <CopyButton text={secret} label="Copy the secret" />
         <button type="button" className="secondary" onClick={onDone}>
           Done
         </button>
@@ -32,15 +35,18 @@ export function ApiKeys() {
   const [offset, setOffset] = useState(0);
   const keys = useApiQuery({ ...keyPage(offset), placeholderData: keepPreviousData });
   const [name, setName] = useState('');
+  const [nameTried, setNameTried] = useState(false);
   const [scope, setScope] = useState<Scope>('read');
   const [secret, setSecret] = useState<string>();
+  const nameError = nameTried && !name.trim() ? 'Name the key: say who or what will use it.' : undefined;
   const refresh = () => client.invalidateQueries({ queryKey: resourceKey('keys') });
   const create = useMutation({
     mutationFn: async () =>
-      unwrap(await api.POST('/v1/keys', { body: { name: name || undefined, scopes: [scope] } })),
+      unwrap(await api.POST('/v1/keys', { body: { name: name.trim(), scopes: [scope] } })),
     onSuccess: (k) => {
       setSecret(k.secret);
       setName('');
+      setNameTried(false);
       void refresh();
     },
   });
@@ -98,15 +104,30 @@ export function ApiKeys() {
       {secret ? <OnceSecret secret={secret} onDone={() => setSecret(undefined)} /> : null}
       <form
         className="filters"
+        aria-label="New API key"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          create.mutate();
+          setNameTried(true);
+          if (name.trim()) create.mutate();
         }}
       >
-        <label>
-          Key name
-          <input value={name} onChange={(e) => setName(e.target.value)} />
-        </label>
+        <div className="field">
+          <label htmlFor="key-name">Key name</label>
+          <input
+            id="key-name"
+            value={name}
+            required
+            onChange={(e) => setName(e.target.value)}
+            aria-invalid={Boolean(nameError)}
+            aria-describedby={nameError ? 'key-name-error' : undefined}
+          />
+          {nameError ? (
+            <p id="key-name-error" className="field-error">
+              {nameError}
+            </p>
+          ) : null}
+        </div>
         <label>
           Scope
           <select value={scope} onChange={(e) => setScope(e.target.value as Scope)}>
@@ -115,9 +136,9 @@ export function ApiKeys() {
             <option value="admin">admin</option>
           </select>
         </label>
-        <button type="submit" disabled={create.isPending}>
+        <BusyButton type="submit" busy={create.isPending} busyReason="Creating the key…">
           Create key
-        </button>
+        </BusyButton>
       </form>
       <ErrorNote error={create.error} />
     </section>
@@ -162,9 +183,9 @@ export function Tenants() {
           Tenant name
           <input value={name} onChange={(e) => setName(e.target.value)} required />
         </label>
-        <button type="submit" disabled={create.isPending}>
+        <BusyButton type="submit" busy={create.isPending} busyReason="Creating the tenant…">
           Create tenant
-        </button>
+        </BusyButton>
       </form>
       <ErrorNote error={create.error} />
     </section>

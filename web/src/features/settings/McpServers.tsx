@@ -1,5 +1,6 @@
 import { keepPreviousData, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { BusyButton } from '../../components/BusyButton';
 import { ErrorNote } from '../../components/ErrorNote';
 import { Pager } from '../../components/Pager';
 import { api, unwrap } from '../../lib/api';
@@ -127,9 +128,9 @@ export function McpServers() {
               autoComplete="off"
             />
           </label>
-          <button type="submit" disabled={add.isPending}>
+          <BusyButton type="submit" busy={add.isPending} busyReason="Adding the server…">
             Add MCP server
-          </button>
+          </BusyButton>
         </form>
       ) : null}
       <ErrorNote error={add.error} />

@@ -1,6 +1,7 @@
 import { keepPreviousData, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
+import { BusyButton } from '../../components/BusyButton';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
 import { Pager } from '../../components/Pager';
@@ -180,9 +181,9 @@ function NewSchedule({ onCreated }: { onCreated: () => void }) {
         </label>
       )}
       <div>
-        <button type="submit" disabled={create.isPending}>
+        <BusyButton type="submit" busy={create.isPending} busyReason="Creating the schedule…">
           Create schedule
-        </button>
+        </BusyButton>
       </div>
       <ErrorNote error={create.error} />
     </form>
