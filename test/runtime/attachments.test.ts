@@ -90,6 +90,33 @@ for (const store of stores) {
       assert.deepEqual(history.body.data[0].parts, [{ type: 'text', text: 'Is it blue?' }, image]);
     });
 
+    it('/v1/responses: input_image and input_file parts reach the model, and an agent model keeps them', async () => {
+      const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: s.adminKey, maxRetries: 0 });
+      const input = [
+        {
+          role: 'user' as const,
+          content: [
+            { type: 'input_text' as const, text: 'Compare these' },
+            { type: 'input_image' as const, image_url: png, detail: 'low' as const },
+            { type: 'input_file' as const, file_data: pdf.file_data, filename: 'a.pdf' },
+          ],
+        },
+      ];
+      const parts = [
+        { type: 'text', text: 'Compare these' },
+        { type: 'image_url', image_url: { url: png, detail: 'low' } },
+        { type: 'file', file: { file_data: pdf.file_data, filename: 'a.pdf' } },
+      ];
+      const direct = await client.responses.create({ model: 'up/gpt-x', input });
+      assert.equal(direct.output_text, 'a grey square');
+      assert.deepEqual(userContent(), [{ role: 'user', content: parts }]);
+      const viaAgent = await client.responses.create({ model: 'agent/viewer', input }).withResponse();
+      assert.deepEqual(userContent(), [{ role: 'user', content: parts }]);
+      const sessionId = viaAgent.response.headers.get('x-agentry-session-id');
+      const history = await s.request('GET', `/v1/sessions/${sessionId}/messages`);
+      assert.deepEqual(history.body.data[0].parts, parts);
+    });
+
     it('refuses attachments over runtime.max_attachment_bytes with a 413 naming the one, writing nothing', async () => {
       const before = await s.request('GET', `/v1/sessions?agent_id=${agentId}`);
       const big = `data:image/png;base64,${Buffer.alloc(LIMIT - 500, 1).toString('base64')}`;
