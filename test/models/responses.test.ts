@@ -190,7 +190,7 @@ for (const store of stores) {
       const cases: Array<[Record<string, unknown>, string]> = [
         [{ input: 'x', tools: [{ type: 'web_search' }] }, 'tools[0]'],
         [
-          { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] },
+          { input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file_1' }] }] },
           'input[0].content[0]',
         ],
         [{ input: 'x', conversation: 'conv_1' }, 'conversation'],

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { eventually } from '../helpers/eventually.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import { FakeUpstream, openai as oa } from '../models/helpers/fake-upstream.ts';
 
@@ -21,7 +22,10 @@ for (const store of stores) {
       up.answer({ status: 200, body: oa.completion('a grey square') });
       s = await startServer(store, {
         models: {
-          providers: { up: { type: 'openai', base_url: `${up.url}/v1` } },
+          providers: {
+            up: { type: 'openai', base_url: `${up.url}/v1` },
+            claude: { type: 'anthropic', base_url: up.url },
+          },
           retries: { max: 0, base_ms: 1, max_ms: 10 },
         },
         runtime: { max_attachment_bytes: LIMIT },
@@ -66,6 +70,53 @@ for (const store of stores) {
       assert.equal(users[1].content, 'And the colour?');
     });
 
+    it('a fork of a run with attachments sends them again, with the edited message', async () => {
+      const image = { type: 'image_url', image_url: { url: png } };
+      const got = await chat({ message: 'Is it red?', attachments: [image] });
+      assert.equal(got.status, 200, got.text);
+      const res = await s.request('POST', `/v1/runs/${got.body.run_id}/fork`, {
+        body: { message: 'Is it blue?' },
+      });
+      assert.equal(res.status, 201, res.text);
+      const run = await eventually(async () => {
+        const r = await s.request('GET', `/v1/runs/${res.body.id}`);
+        return ['completed', 'failed'].includes(r.body.status) ? r.body : undefined;
+      });
+      assert.equal(run.status, 'completed', JSON.stringify(run.error));
+      assert.deepEqual(userContent(), [
+        { role: 'user', content: [{ type: 'text', text: 'Is it blue?' }, image] },
+      ]);
+      const history = await s.request('GET', `/v1/sessions/${res.body.session_id}/messages`);
+      assert.deepEqual(history.body.data[0].parts, [{ type: 'text', text: 'Is it blue?' }, image]);
+    });
+
+    it('/v1/responses: input_image and input_file parts reach the model, and an agent model keeps them', async () => {
+      const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: s.adminKey, maxRetries: 0 });
+      const input = [
+        {
+          role: 'user' as const,
+          content: [
+            { type: 'input_text' as const, text: 'Compare these' },
+            { type: 'input_image' as const, image_url: png, detail: 'low' as const },
+            { type: 'input_file' as const, file_data: pdf.file_data, filename: 'a.pdf' },
+          ],
+        },
+      ];
+      const parts = [
+        { type: 'text', text: 'Compare these' },
+        { type: 'image_url', image_url: { url: png, detail: 'low' } },
+        { type: 'file', file: { file_data: pdf.file_data, filename: 'a.pdf' } },
+      ];
+      const direct = await client.responses.create({ model: 'up/gpt-x', input });
+      assert.equal(direct.output_text, 'a grey square');
+      assert.deepEqual(userContent(), [{ role: 'user', content: parts }]);
+      const viaAgent = await client.responses.create({ model: 'agent/viewer', input }).withResponse();
+      assert.deepEqual(userContent(), [{ role: 'user', content: parts }]);
+      const sessionId = viaAgent.response.headers.get('x-agentry-session-id');
+      const history = await s.request('GET', `/v1/sessions/${sessionId}/messages`);
+      assert.deepEqual(history.body.data[0].parts, parts);
+    });
+
     it('refuses attachments over runtime.max_attachment_bytes with a 413 naming the one, writing nothing', async () => {
       const before = await s.request('GET', `/v1/sessions?agent_id=${agentId}`);
       const big = `data:image/png;base64,${Buffer.alloc(LIMIT - 500, 1).toString('base64')}`;
@@ -88,6 +139,20 @@ for (const store of stores) {
         attachments: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }],
       });
       assert.equal(byUrl.status, 200, byUrl.text);
+    });
+
+    it('a provider that cannot take a part fails the run with a 400 saying so', async () => {
+      const made = await s.request('POST', '/v1/agents', { body: { name: 'hearer', model: 'claude/x' } });
+      assert.equal(made.status, 201, made.text);
+      const got = await s.request('POST', `/v1/agents/${made.body.id}/chat`, {
+        body: {
+          stream: false,
+          message: 'what is said?',
+          attachments: [{ type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }],
+        },
+      });
+      assert.equal(got.status, 400, got.text);
+      assert.match(got.body.error.message, /Anthropic models do not take input_audio/);
     });
 
     it('refuses an unknown part type or a file with neither data nor id with a 400', async () => {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { newId } from '../../db/ids.ts';
 import { AppError } from '../../errors.ts';
-import type { ChatMessage, CompletionRequest, ToolSpec } from '../../models/types.ts';
+import { MAX_INLINE_PART_BYTES } from '../../models/openai-wire.ts';
+import type { ChatMessage, CompletionRequest, ContentPart, ToolSpec } from '../../models/types.ts';
 
 /**
  * The request of POST /v1/responses (OpenAI's Responses API) and its translation onto the gateway's
@@ -173,8 +174,13 @@ function messagesOf(item: InputItem, index: number): ChatMessage[] {
   const at = `input[${index}]`;
   if (item.type === 'message') {
     const role = item.role as 'user' | 'system' | 'developer' | 'assistant';
-    const content = textOf(item.content as string | Array<{ type: string; text?: string }>, at);
-    return [{ role: role === 'developer' ? 'system' : role, content }];
+    const raw = item.content as string | Array<{ type: string; text?: string }>;
+    const parts = role === 'user' ? partsOf(raw, at) : undefined;
+    const content = textOf(
+      parts && typeof raw !== 'string' ? raw.filter((p) => !media.has(p.type)) : raw,
+      at,
+    );
+    return [{ role: role === 'developer' ? 'system' : role, content, ...(parts && { parts }) }];
   }
   if (item.type === 'function_call') {
     return [
@@ -199,6 +205,50 @@ function messagesOf(item: InputItem, index: number): ChatMessage[] {
   if (item.type === 'reasoning') return [];
   throw new AppError('bad_request', `${at}: input items of type ${item.type} are not supported`, {
     details: { param: at },
+  });
+}
+
+/** The Responses API's image and file input parts, which a user message may carry. */
+const media = new Set(['input_image', 'input_file']);
+
+/**
+ * A user message's parts in Chat Completions' shapes (text, `image_url`, `file`) when it has an
+ * image or a file; undefined for text alone. Inline data over the gateway's limit is a 413.
+ */
+function partsOf(content: string | Array<{ type: string; text?: string }>, at: string) {
+  if (typeof content === 'string' || !content.some((p) => media.has(p.type))) return undefined;
+  return (content as Array<{ type: string } & Record<string, unknown>>).map((p, j): ContentPart => {
+    const param = `${at}.content[${j}]`;
+    const refuse = (why: string) => {
+      throw new AppError('bad_request', `${param}: ${why}`, { details: { param } });
+    };
+    const inline = (data: unknown) => {
+      if (typeof data === 'string' && (data.length * 3) / 4 > MAX_INLINE_PART_BYTES) {
+        throw new AppError(
+          'payload_too_large',
+          `${param}: inline data is over ${MAX_INLINE_PART_BYTES / 1024 / 1024} MB`,
+          {
+            details: { param },
+          },
+        );
+      }
+    };
+    if (p.type === 'input_image') {
+      if (typeof p.image_url !== 'string') refuse('an input_image needs its image_url (a URL or a data URL)');
+      inline(p.image_url);
+      const detail = typeof p.detail === 'string' ? { detail: p.detail } : {};
+      return { type: 'image_url', image_url: { url: p.image_url, ...detail } };
+    }
+    if (p.type === 'input_file') {
+      if (typeof p.file_data !== 'string' && typeof p.file_id !== 'string') {
+        refuse('an input_file needs its file_data or file_id');
+      }
+      inline(p.file_data);
+      const file: Record<string, unknown> = {};
+      for (const k of ['file_data', 'file_id', 'filename']) if (typeof p[k] === 'string') file[k] = p[k];
+      return { type: 'file', file };
+    }
+    return { type: 'text', text: textOf([p as { type: string; text?: string }], at) };
   });
 }
 

@@ -2,7 +2,7 @@ import type { Db } from '../../db/db.ts';
 import { newId } from '../../db/ids.ts';
 import { AppError } from '../../errors.ts';
 import { estimateTokens } from '../../models/tokens.ts';
-import type { ChatMessage } from '../../models/types.ts';
+import type { ChatMessage, ContentPart } from '../../models/types.ts';
 import type { ForkInput } from '../schema.ts';
 import { toMessage } from './begin.ts';
 import type { PendingEvent, RunEvent } from './events.ts';
@@ -24,12 +24,15 @@ interface MessageRow {
   content: string | null;
   tool_calls: NonNullable<ChatMessage['tool_calls']> | null;
   tool_call_id: string | null;
+  parts: ContentPart[] | null;
 }
 
 /** What the fork's run starts from: the session's earlier turns, its input, and the run's turns before the step. */
 export interface ForkStart {
   earlier: ChatMessage[];
   input: string;
+  /** The run's message's attachments, as content parts after its text (none: a text-only message). */
+  parts?: ContentPart[];
   carried: ChatMessage[];
 }
 
@@ -92,7 +95,11 @@ export async function forkStart(
     }
     carried[i] = { ...carried[i]!, content: r.content };
   }
-  return { earlier, input: changes.message ?? run.input, carried };
+  const input = changes.message ?? run.input;
+  // The run's attachments go with its message, edited or not.
+  const attached = (first < 0 ? [] : (rows[first]!.parts ?? [])).filter((p) => p.type !== 'text');
+  const parts = attached.length > 0 ? [{ type: 'text', text: input }, ...attached] : undefined;
+  return { earlier, input, ...(parts && { parts }), carried };
 }
 
 export interface BeginFork {
@@ -118,7 +125,10 @@ export async function beginFork(
 ): Promise<{ runId: string; sessionId: string; events: RunEvent[]; history: ChatMessage[] }> {
   const runId = newId();
   const sessionId = newId();
-  const own: ChatMessage[] = [{ role: 'user', content: f.start.input }, ...f.start.carried];
+  const own: ChatMessage[] = [
+    { role: 'user', content: f.start.input, ...(f.start.parts && { parts: f.start.parts }) },
+    ...f.start.carried,
+  ];
   const history = [...f.start.earlier, ...own];
   const events = f.events({ sessionId, runId });
   const messages = history.map((m, i) => ({
@@ -133,9 +143,10 @@ export async function beginFork(
       [sessionId, f.tenantId, messages.length, f.sessionOwner ?? null, f.parent.session_id],
     );
     await tx.query(
-      `insert into messages (session_id, seq, tenant_id, run_id, role, content, tool_calls, tool_call_id, tokens)
+      `insert into messages (session_id, seq, tenant_id, run_id, role, content, tool_calls, tool_call_id, tokens, parts)
        select $1, x.n::int - 1, $2, (x.e->>'run_id')::uuid, x.e->>'role', x.e->>'content',
-              nullif(x.e->'tool_calls', 'null'::jsonb), x.e->>'tool_call_id', (x.e->>'tokens')::int
+              nullif(x.e->'tool_calls', 'null'::jsonb), x.e->>'tool_call_id', (x.e->>'tokens')::int,
+              nullif(x.e->'parts', 'null'::jsonb)
        from jsonb_array_elements($3::jsonb) with ordinality as x(e, n)`,
       [sessionId, f.tenantId, JSON.stringify(messages)],
     );
