@@ -94,7 +94,10 @@ describe('web console: an interrupted run', () => {
     const runId = await interruptedRun('cancelled.txt');
     const { page, errors } = await open(runId);
     const panel = page.getByRole('region', { name: 'Interrupted run' });
-    await panel.getByRole('region', { name: 'Arguments of write_file' }).getByText('"path": "cancelled.txt"').waitFor();
+    await panel
+      .getByRole('region', { name: 'Arguments of write_file' })
+      .getByText('"path": "cancelled.txt"')
+      .waitFor();
     await panel.getByRole('button', { name: 'Cancel' }).click();
     await page.locator('.page-head').getByText('cancelled').waitFor({ timeout: 30_000 });
     const run = await s.request('GET', `/v1/runs/${runId}`);
