@@ -114,6 +114,16 @@ for (const store of stores) {
       const last = await client.getTask({ id: first.id, historyLength: 1 } as never);
       assert.deepEqual(last.history.map(said), ['and also this']);
       // The first run ending does not end the task: the further message is answered in it.
+      await until(async () => (await s.request('GET', `/v1/runs/${first.id}`)).body.status === 'completed');
+      const working = await client.listTasks({
+        contextId: first.contextId,
+        status: TaskState.TASK_STATE_WORKING,
+      } as never);
+      assert.deepEqual(
+        working.tasks.map((t) => [t.id, t.status?.state]),
+        [[first.id, TaskState.TASK_STATE_WORKING]],
+        'listed by the state of its run in progress',
+      );
       await until(async () => {
         const t = await client.getTask({ id: first.id } as never);
         return t.status?.state === TaskState.TASK_STATE_COMPLETED;

@@ -9,7 +9,8 @@ import { taskOfRuns, taskRuns } from './task-runs.ts';
 /**
  * `ListTasks` (A2A 1.0 §3.1.4, `tasks/list` in 0.3): one agent's tasks (task-runs.ts) in the caller's
  * tenant, newest change first, without another user's private sessions. Filters: context (session),
- * state, changed after a time. Pages of `pageSize` (1–100, 50 by default) with an opaque token;
+ * state, changed after a time (a task of several runs: its state and last change, task-runs.ts).
+ * Pages of `pageSize` (1–100, 50 by default) with an opaque token;
  * history cut to `historyLength`; artifacts only with `includeArtifacts`. A bad argument is -32602.
  */
 
@@ -69,15 +70,27 @@ export async function listTasks(
     `select r.*, count(*) over () as total
      from runs r left join sessions s on s.id = r.session_id
        left join a2a_task_runs f on f.run_id = r.id
+       -- the task's state and last change, over its further runs too (task-runs.ts currentRun)
+       cross join lateral (
+         select case when r.status not in ('completed', 'failed', 'cancelled') then r.status else coalesce(
+                  (select c.status from a2a_task_runs g join runs c on c.id = g.run_id
+                   where g.task_id = r.id and c.status not in ('completed', 'failed', 'cancelled')
+                   order by c.created_at, c.id limit 1),
+                  (select c.status from a2a_task_runs g join runs c on c.id = g.run_id
+                   where g.task_id = r.id order by c.created_at desc, c.id desc limit 1),
+                  r.status) end as status,
+                greatest(r.updated_at, (select max(c.updated_at) from a2a_task_runs g join runs c on c.id = g.run_id
+                                        where g.task_id = r.id)) as updated_at
+       ) t
      where r.tenant_id = $1 and r.agent_id = $2
        -- a run of a further message is part of its task, not a task (task-runs.ts)
        and (f.task_id is null or f.task_id = r.id)
        and ($3::uuid is null or coalesce(f.context_id, r.session_id) = $3)
-       and ($4::text[] is null or r.status = any($4::text[]))
-       and ($5::timestamptz is null or r.updated_at > $5)
+       and ($4::text[] is null or t.status = any($4::text[]))
+       and ($5::timestamptz is null or t.updated_at > $5)
        -- another user's private session is not there for this viewer (auth/ownership.ts canSee)
        and ($8::boolean or s.visibility is distinct from 'private' or s.owner is null or s.owner = $9)
-     order by r.updated_at desc, r.id desc
+     order by t.updated_at desc, r.id desc
      limit $6 offset $7`,
     [
       scope.tenantId,
