@@ -20,6 +20,7 @@ import {
   RequestMalformedError,
   TaskNotCancelableError,
   TaskNotFoundError,
+  UnsupportedOperationError,
 } from '@a2a-js/sdk/errors';
 import type { A2ARequestHandler } from '@a2a-js/sdk/server';
 import type { Agent } from '../../agents/schema.ts';
@@ -28,19 +29,21 @@ import type { Db } from '../../db/db.ts';
 import { AppError, toError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { PushNotifier } from '../../runtime/a2a/push.ts';
-import {
-  answerArtifactId,
-  decisionOf,
-  isFinal,
-  messageText,
-  taskOf,
-  textPart,
-} from '../../runtime/a2a/task-map.ts';
+import { answerArtifactId, decisionOf, isFinal, messageText, textPart } from '../../runtime/a2a/task-map.ts';
 import { toRun } from '../../runtime/runs/rows.ts';
 import type { SessionService } from '../../runtime/runs/sessions.ts';
 import type { RunCaller, Runtime } from '../../runtime/runtime.ts';
 import type { Run } from '../../runtime/schema.ts';
 import { listTasks } from './task-list.ts';
+import {
+  addTaskRun,
+  currentRun,
+  lastRun,
+  type TaskRuns,
+  taskIdOf,
+  taskOfRuns,
+  taskRuns,
+} from './task-runs.ts';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -81,10 +84,12 @@ export class AgentA2AHandler implements A2ARequestHandler {
 
   sendMessage(params: SendMessageRequest): Promise<Message | Task> {
     return this.guard(async () => {
-      const run = await this.start(params);
+      const started = await this.start(params);
+      const run = lastRun(started);
       const pushed = params.configuration?.taskPushNotificationConfig;
-      if (pushed?.url) await this.deps.push.save(this.principal.tenantId, { ...pushed, taskId: run.id });
-      if (params.configuration?.returnImmediately) return taskOf(run);
+      if (pushed?.url)
+        await this.deps.push.save(this.principal.tenantId, { ...pushed, taskId: started.head.id });
+      if (params.configuration?.returnImmediately) return taskOfRuns(started);
       const { sendWaitMs } = this.deps;
       const signal = sendWaitMs
         ? AbortSignal.any([this.deps.signal, AbortSignal.timeout(sendWaitMs)])
@@ -95,7 +100,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
           // The wait's own limit: answer with the task as it is now.
           if (!(sendWaitMs && signal.aborted && !this.deps.signal.aborted)) throw err;
         });
-      return taskOf(await this.run(run.id));
+      return taskOfRuns(await this.task(started.head.id));
     });
   }
 
@@ -104,13 +109,14 @@ export class AgentA2AHandler implements A2ARequestHandler {
   }
 
   resubscribe(params: SubscribeToTaskRequest): AsyncGenerator<StreamResponse> {
-    return this.guardStream(async () => this.stream(await this.run(params.id)));
+    return this.guardStream(async () => this.stream(await this.task(params.id)));
   }
 
   getTask(params: GetTaskRequest): Promise<Task> {
     return this.guard(async () => {
-      const task = taskOf(await this.run(params.id));
-      if (params.historyLength === 0) task.history = [];
+      const task = taskOfRuns(await this.task(params.id));
+      if (params.historyLength !== undefined)
+        task.history = params.historyLength === 0 ? [] : task.history.slice(-params.historyLength);
       return task;
     });
   }
@@ -128,11 +134,15 @@ export class AgentA2AHandler implements A2ARequestHandler {
   cancelTask(params: CancelTaskRequest): Promise<Task> {
     return this.guard(async () => {
       this.need('write');
-      const run = await this.run(params.id);
-      if (isFinal(run.status))
-        throw new TaskNotCancelableError(`task ${run.id} has already ended (${run.status})`);
-      await this.deps.runtime.cancel(this.principal.tenantId, run.id, 'cancelled by the A2A client');
-      return taskOf(await this.run(run.id));
+      const task = await this.task(params.id);
+      const last = lastRun(task);
+      if (isFinal(last.status))
+        throw new TaskNotCancelableError(`task ${task.head.id} has already ended (${last.status})`);
+      for (const run of [task.head, ...task.more]) {
+        if (!isFinal(run.status))
+          await this.deps.runtime.cancel(this.principal.tenantId, run.id, 'cancelled by the A2A client');
+      }
+      return taskOfRuns(await this.task(task.head.id));
     });
   }
 
@@ -181,40 +191,71 @@ export class AgentA2AHandler implements A2ARequestHandler {
     });
   }
 
-  /** A new run for the message, or the answer to a task waiting for approval. */
-  private async start(params: SendMessageRequest): Promise<Run> {
+  /** A new task for the message, or a further message on a task (see `continue`). */
+  private async start(params: SendMessageRequest): Promise<TaskRuns> {
     this.need('write');
     const message = params.message;
     if (!message) throw new RequestMalformedError('params.message is required');
-    if (message.taskId) return this.answer(message);
+    if (message.taskId) return this.continue(message);
+    const text = messageText(message);
+    if (!text) throw new RequestMalformedError('the message has no text or data part');
+    const sessionId = await this.session(message.contextId);
+    const begin = (session_id: string | undefined) =>
+      this.deps.runtime.run(this.caller, this.agent.id, {
+        message: text,
+        session_id,
+        stream: false,
+        multitask: 'reject',
+        on_disconnect: 'continue',
+      });
+    const handle = await begin(sessionId).catch(async (err: unknown) => {
+      // Another task of the context is in progress: this one runs beside it, in a session of its
+      // own (a session runs one run at a time), and belongs to the context all the same.
+      const busy = err instanceof AppError && err.code === 'conflict' && hasRunId(err.details);
+      if (!(sessionId && busy)) throw err;
+      const own = await begin(undefined);
+      await addTaskRun(this.deps.db, this.principal.tenantId, own.runId, own.runId, sessionId);
+      return own;
+    });
+    return this.task(handle.runId);
+  }
+
+  /**
+   * A message on an existing task. A task waiting for approval takes an answer (approve or deny);
+   * a task still working takes any message: a further run of the task, queued in its session, so
+   * the agent answers it when what is in progress has ended. A task that has ended takes none
+   * (UnsupportedOperation, A2A 1.0 §3.1.1).
+   */
+  private async continue(message: Message): Promise<TaskRuns> {
+    const task = await this.task(message.taskId);
+    const last = lastRun(task);
+    if (isFinal(last.status)) {
+      throw new UnsupportedOperationError(
+        `task ${task.head.id} has ended (${last.status}) and takes no further message: send one without taskId (with its contextId to continue the conversation)`,
+      );
+    }
+    const current = currentRun(task);
+    if (current.status === 'input_required' || current.status === 'interrupted') {
+      const decision = decisionOf(message);
+      if (!decision) {
+        throw new RequestMalformedError(
+          `task ${task.head.id} waits for approval: answer "approve", or "deny" with a reason (or a data part {"approved": true|false, "reason": "…"})`,
+        );
+      }
+      await this.deps.runtime.decide(this.caller, current.id, decision.approved, decision.reason);
+      return this.task(task.head.id);
+    }
     const text = messageText(message);
     if (!text) throw new RequestMalformedError('the message has no text or data part');
     const handle = await this.deps.runtime.run(this.caller, this.agent.id, {
       message: text,
-      session_id: await this.session(message.contextId),
+      session_id: last.session_id,
       stream: false,
       multitask: 'enqueue',
       on_disconnect: 'continue',
     });
-    return this.run(handle.runId);
-  }
-
-  /** A message on an existing task: only a task waiting for approval takes one (approve or deny). */
-  private async answer(message: Message): Promise<Run> {
-    const run = await this.run(message.taskId);
-    if (run.status !== 'input_required') {
-      throw new RequestMalformedError(
-        `task ${run.id} is ${run.status} and takes no message: send one without taskId (with its contextId to continue the conversation)`,
-      );
-    }
-    const decision = decisionOf(message);
-    if (!decision) {
-      throw new RequestMalformedError(
-        `task ${run.id} waits for approval: answer "approve", or "deny" with a reason (or a data part {"approved": true|false, "reason": "…"})`,
-      );
-    }
-    await this.deps.runtime.decide(this.caller, run.id, decision.approved, decision.reason);
-    return this.run(run.id);
+    await addTaskRun(this.deps.db, this.principal.tenantId, handle.runId, task.head.id, task.contextId);
+    return this.task(task.head.id);
   }
 
   /** The session a context id names when it is one of this agent's; otherwise a new one. */
@@ -224,10 +265,15 @@ export class AgentA2AHandler implements A2ARequestHandler {
     return found?.agent_id === this.agent.id ? found.id : undefined;
   }
 
-  /** The task first, then its answer as it is written, then each change of state, until it ends or pauses. */
-  private async *stream(start: Run): AsyncGenerator<StreamResponse> {
-    yield { payload: { $case: 'task', value: taskOf(start) } };
+  /**
+   * The task first, then its latest run's answer as it is written, then each change of state,
+   * until it ends or pauses.
+   */
+  private async *stream(task: TaskRuns): AsyncGenerator<StreamResponse> {
+    yield { payload: { $case: 'task', value: taskOfRuns(task) } };
     const { runtime } = this.deps;
+    const start = lastRun(task);
+    const ids = { taskId: task.head.id, contextId: task.contextId };
     let state = start.status;
     let chunks = 0;
     if (isFinal(state) || state === 'input_required') return;
@@ -237,10 +283,9 @@ export class AgentA2AHandler implements A2ARequestHandler {
           payload: {
             $case: 'artifactUpdate',
             value: {
-              taskId: start.id,
-              contextId: start.session_id,
+              ...ids,
               artifact: {
-                artifactId: answerArtifactId(start.id),
+                artifactId: answerArtifactId(task.head.id),
                 name: 'answer',
                 description: '',
                 parts: [textPart(e.data.delta)],
@@ -259,18 +304,17 @@ export class AgentA2AHandler implements A2ARequestHandler {
       const run = await this.run(start.id);
       if (run.status === state && e.type !== 'session_end') continue;
       state = run.status;
-      const task = taskOf(run);
+      const now = taskOfRuns(await this.task(task.head.id));
       const ending = isFinal(run.status) || run.status === 'input_required';
       // The whole answer in one last artifact, sent before the terminal status: the stream
       // closes at the terminal state (A2A), so nothing may follow it.
-      if (run.status === 'completed' && task.artifacts[0]) {
+      if (run.status === 'completed' && now.artifacts[0]) {
         yield {
           payload: {
             $case: 'artifactUpdate',
             value: {
-              taskId: run.id,
-              contextId: run.session_id,
-              artifact: task.artifacts[0],
+              ...ids,
+              artifact: now.artifacts[0],
               append: false,
               lastChunk: true,
               metadata: undefined,
@@ -281,7 +325,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
       yield {
         payload: {
           $case: 'statusUpdate',
-          value: { taskId: run.id, contextId: run.session_id, status: task.status, metadata: task.metadata },
+          value: { ...ids, status: now.status, metadata: now.metadata },
         },
       };
       if (ending) return;
@@ -304,6 +348,13 @@ export class AgentA2AHandler implements A2ARequestHandler {
           : err;
       });
     return toRun(row);
+  }
+
+  /** The task a run id names (a run of a further message names its task), with its runs. */
+  private async task(id: string): Promise<TaskRuns> {
+    const head = await this.run(id);
+    const taskId = await taskIdOf(this.deps.db, head.id);
+    return taskRuns(this.deps.db, taskId === head.id ? head : await this.run(taskId));
   }
 
   /** Errors as A2A clients should read them (see `a2aError`). */
@@ -353,3 +404,6 @@ function a2aError(err: unknown, log: Logger): Error {
   log.error({ err: toError(err) }, 'A2A request failed');
   return new Error('internal error');
 }
+
+const hasRunId = (details: unknown): boolean =>
+  typeof details === 'object' && details !== null && 'run_id' in details;

@@ -2,14 +2,15 @@ import { type ListTasksRequest, type ListTasksResponse, TaskState } from '@a2a-j
 import { RequestMalformedError } from '@a2a-js/sdk/errors';
 import type { Viewer } from '../../auth/ownership.ts';
 import type { Db } from '../../db/db.ts';
-import { taskOf } from '../../runtime/a2a/task-map.ts';
 import { type RunRow, toRun } from '../../runtime/runs/rows.ts';
 import type { RunStatus } from '../../runtime/schema.ts';
+import { taskOfRuns, taskRuns } from './task-runs.ts';
 
 /**
- * `ListTasks` (A2A 1.0 §3.1.4, `tasks/list` in 0.3): one agent's tasks (its runs) in the caller's
+ * `ListTasks` (A2A 1.0 §3.1.4, `tasks/list` in 0.3): one agent's tasks (task-runs.ts) in the caller's
  * tenant, newest change first, without another user's private sessions. Filters: context (session),
- * state, changed after a time. Pages of `pageSize` (1–100, 50 by default) with an opaque token;
+ * state, changed after a time (a task of several runs: its state and last change, task-runs.ts).
+ * Pages of `pageSize` (1–100, 50 by default) with an opaque token;
  * history cut to `historyLength`; artifacts only with `includeArtifacts`. A bad argument is -32602.
  */
 
@@ -68,13 +69,28 @@ export async function listTasks(
   const rows = await db.query<RunRow & { total: string }>(
     `select r.*, count(*) over () as total
      from runs r left join sessions s on s.id = r.session_id
+       left join a2a_task_runs f on f.run_id = r.id
+       -- the task's state and last change, over its further runs too (task-runs.ts currentRun)
+       cross join lateral (
+         select case when r.status not in ('completed', 'failed', 'cancelled') then r.status else coalesce(
+                  (select c.status from a2a_task_runs g join runs c on c.id = g.run_id
+                   where g.task_id = r.id and c.status not in ('completed', 'failed', 'cancelled')
+                   order by c.created_at, c.id limit 1),
+                  (select c.status from a2a_task_runs g join runs c on c.id = g.run_id
+                   where g.task_id = r.id order by c.created_at desc, c.id desc limit 1),
+                  r.status) end as status,
+                greatest(r.updated_at, (select max(c.updated_at) from a2a_task_runs g join runs c on c.id = g.run_id
+                                        where g.task_id = r.id)) as updated_at
+       ) t
      where r.tenant_id = $1 and r.agent_id = $2
-       and ($3::uuid is null or r.session_id = $3)
-       and ($4::text[] is null or r.status = any($4::text[]))
-       and ($5::timestamptz is null or r.updated_at > $5)
+       -- a run of a further message is part of its task, not a task (task-runs.ts)
+       and (f.task_id is null or f.task_id = r.id)
+       and ($3::uuid is null or coalesce(f.context_id, r.session_id) = $3)
+       and ($4::text[] is null or t.status = any($4::text[]))
+       and ($5::timestamptz is null or t.updated_at > $5)
        -- another user's private session is not there for this viewer (auth/ownership.ts canSee)
        and ($8::boolean or s.visibility is distinct from 'private' or s.owner is null or s.owner = $9)
-     order by r.updated_at desc, r.id desc
+     order by t.updated_at desc, r.id desc
      limit $6 offset $7`,
     [
       scope.tenantId,
@@ -89,13 +105,14 @@ export async function listTasks(
     ],
   );
   const totalSize = rows[0] ? Number(rows[0].total) : 0;
-  const tasks = rows.map((r) => {
-    const task = taskOf(toRun(r));
+  const tasks = [];
+  for (const r of rows) {
+    const task = taskOfRuns(await taskRuns(db, toRun(r)));
     if (q.historyLength !== undefined)
       task.history = q.historyLength === 0 ? [] : task.history.slice(-q.historyLength);
     if (!q.includeArtifacts) task.artifacts = [];
-    return task;
-  });
+    tasks.push(task);
+  }
   const next = offset + rows.length;
   // The page size used for this response: how many tasks it holds (the TCK reads it so too).
   return { tasks, nextPageToken: next < totalSize ? tokenOf(next) : '', pageSize: tasks.length, totalSize };

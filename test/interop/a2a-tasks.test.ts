@@ -1,0 +1,174 @@
+/**
+ * A2A tasks that stay working, driven by the A2A SDK's client against the real server: several
+ * tasks at once in one context (each working, all listed by context), and a further message on a
+ * working task (it joins that task's history and is answered in it; a task that has ended refuses).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type Message, Role, type SendMessageRequest, type Task, TaskState } from '@a2a-js/sdk';
+import {
+  type Client,
+  ClientFactory,
+  ClientFactoryOptions,
+  JsonRpcTransportFactory,
+} from '@a2a-js/sdk/client';
+import { startServer, stores, type TestServer } from '../helpers/server.ts';
+
+const keyed = (key: string): typeof fetch =>
+  ((input: string | URL, init: RequestInit = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${key}`);
+    return fetch(input, { ...init, headers });
+  }) as typeof fetch;
+
+function send(text: string, extra: Partial<Message> = {}): SendMessageRequest {
+  return {
+    tenant: '',
+    configuration: {
+      returnImmediately: true,
+      acceptedOutputModes: [],
+      taskPushNotificationConfig: undefined,
+    },
+    metadata: undefined,
+    message: {
+      messageId: crypto.randomUUID(),
+      contextId: '',
+      taskId: '',
+      role: Role.ROLE_USER,
+      parts: [
+        {
+          content: { $case: 'text', value: text },
+          metadata: undefined,
+          filename: '',
+          mediaType: 'text/plain',
+        },
+      ],
+      metadata: undefined,
+      extensions: [],
+      referenceTaskIds: [],
+      ...extra,
+    },
+  } as SendMessageRequest;
+}
+
+const said = (m: Message) =>
+  m.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
+
+async function until(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+for (const store of stores) {
+  describe(`A2A tasks that stay working, on ${store}`, () => {
+    let s: TestServer;
+    let client: Client;
+    before(async () => {
+      // Each call of mock/slow takes 1.5 s: a task stays working that long.
+      s = await startServer(store, { models: { mock: { delays: { slow: 1500 } } } });
+      const r = await s.request('POST', '/v1/agents', {
+        body: { name: 'slow', model: 'mock/slow', visibility: 'public' },
+      });
+      assert.equal(r.status, 201, r.text);
+      const factory = new ClientFactory(
+        ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+          transports: [new JsonRpcTransportFactory({ fetchImpl: keyed(s.adminKey) })],
+        }),
+      );
+      client = await factory.createFromUrl(`${s.url}/a2a/${r.body.id}/`);
+    });
+    after(() => s.close());
+
+    it('runs several tasks of one context at once, and lists them by context', async () => {
+      const first = (await client.sendMessage(send('first'))) as Task;
+      const second = (await client.sendMessage(send('second', { contextId: first.contextId }))) as Task;
+      assert.equal(second.contextId, first.contextId);
+      assert.notEqual(second.id, first.id);
+      // Both work at once: the second does not wait (submitted) behind the first.
+      for (const t of [first, second]) {
+        const got = await client.getTask({ id: t.id } as never);
+        assert.equal(got.status?.state, TaskState.TASK_STATE_WORKING, `${t.id} works`);
+      }
+      const listed = await client.listTasks({
+        contextId: first.contextId,
+        status: TaskState.TASK_STATE_UNSPECIFIED,
+      } as never);
+      assert.deepEqual(listed.tasks.map((t) => t.id).sort(), [first.id, second.id].sort());
+      await until(
+        async () =>
+          (await client.getTask({ id: second.id } as never)).status?.state === TaskState.TASK_STATE_COMPLETED,
+      );
+    });
+
+    it('takes a further message on a working task into that task, and refuses one on an ended task', async () => {
+      const first = (await client.sendMessage(send('start'))) as Task;
+      const more = (await client.sendMessage(send('and also this', { taskId: first.id }))) as Task;
+      assert.equal(more.id, first.id, 'the same task');
+      assert.equal(more.contextId, first.contextId);
+      assert.equal(more.status?.state, TaskState.TASK_STATE_WORKING);
+      const got = await client.getTask({ id: first.id } as never);
+      assert.deepEqual(got.history.map(said), ['start', 'and also this']);
+      const last = await client.getTask({ id: first.id, historyLength: 1 } as never);
+      assert.deepEqual(last.history.map(said), ['and also this']);
+      // The first run ending does not end the task: the further message is answered in it.
+      await until(async () => (await s.request('GET', `/v1/runs/${first.id}`)).body.status === 'completed');
+      const working = await client.listTasks({
+        contextId: first.contextId,
+        status: TaskState.TASK_STATE_WORKING,
+      } as never);
+      assert.deepEqual(
+        working.tasks.map((t) => [t.id, t.status?.state]),
+        [[first.id, TaskState.TASK_STATE_WORKING]],
+        'listed by the state of its run in progress',
+      );
+      await until(async () => {
+        const t = await client.getTask({ id: first.id } as never);
+        return t.status?.state === TaskState.TASK_STATE_COMPLETED;
+      });
+      const done = await client.getTask({ id: first.id } as never);
+      assert.equal(done.history.length, 3, 'both messages and the first answer');
+      assert.equal(done.history[1]?.role, Role.ROLE_AGENT);
+      assert.equal(done.artifacts.length, 1);
+      const listed = await client.listTasks({
+        contextId: first.contextId,
+        status: TaskState.TASK_STATE_UNSPECIFIED,
+      } as never);
+      assert.deepEqual(
+        listed.tasks.map((t) => t.id),
+        [first.id],
+        'the further run is part of the task, not a task',
+      );
+      await assert.rejects(client.sendMessage(send('once more', { taskId: first.id })), (err: unknown) => {
+        assert.equal((err as { envelopeCode?: number }).envelopeCode, -32004);
+        return true;
+      });
+    });
+
+    it('streams a further message on a working task under the task id', async () => {
+      const first = (await client.sendMessage(send('begin'))) as Task;
+      const states: TaskState[] = [];
+      for await (const e of client.sendMessageStream({
+        ...send('stream this too', { taskId: first.id }),
+        configuration: undefined,
+      } as SendMessageRequest)) {
+        const p = e.payload;
+        if (p?.$case === 'task') assert.equal(p.value.id, first.id);
+        if (p?.$case === 'statusUpdate') {
+          assert.equal(p.value.taskId, first.id);
+          assert.equal(p.value.contextId, first.contextId);
+          states.push(p.value.status!.state);
+        }
+      }
+      assert.equal(states.at(-1), TaskState.TASK_STATE_COMPLETED);
+      const done = await client.getTask({ id: first.id } as never);
+      assert.equal(done.status?.state, TaskState.TASK_STATE_COMPLETED);
+      assert.deepEqual(done.history.filter((m) => m.role === Role.ROLE_USER).map(said), [
+        'begin',
+        'stream this too',
+      ]);
+    });
+  });
+}
