@@ -1,25 +1,24 @@
 import type { ServerResponse } from 'node:http';
 
 /**
- * Resolves when a response whose `write()` returned false takes writes again, or is gone. Its
- * socket decides: on Node 24 a corked write that went past the response's high-water mark leaves
- * the response needing a drain after its socket took the bytes without needing one, and no 'drain'
- * ever comes. Every listener is removed when one fires: a stream that keeps falling behind would
- * otherwise pile up the others.
+ * Resolves when a response whose writes backed up takes writes again, or is gone. Its socket
+ * decides, not the response's own flag: on Node 24 corked writes leave `res.writableNeedDrain` out
+ * of step with the socket both ways (set while the socket took everything, so no 'drain' ever
+ * comes; clear while the socket holds a megabyte). Every listener is removed when one fires: a
+ * stream that keeps falling behind would otherwise pile up the others.
  */
 export function drained(res: ServerResponse): Promise<void> {
   const socket = res.socket;
-  if (!res.writableNeedDrain || res.destroyed || (socket && !socket.writableNeedDrain))
-    return Promise.resolve();
+  const backedUp = socket ? socket.writableNeedDrain : res.writableNeedDrain;
+  if (!backedUp || res.destroyed) return Promise.resolve();
+  const source = socket ?? res;
   return new Promise<void>((resolve) => {
     const done = () => {
-      res.off('drain', done);
+      source.off('drain', done);
       res.off('close', done);
-      socket?.off('drain', done);
       resolve();
     };
-    res.on('drain', done);
+    source.on('drain', done);
     res.on('close', done);
-    socket?.on('drain', done);
   });
 }
