@@ -61,6 +61,7 @@ export function RequireSignIn({ children }: { children: ReactNode }) {
     if (key?.startsWith('ags_')) {
       // The key goes with the request itself: it is forgotten before the request leaves.
       const headers = { authorization: `Bearer ${key}` };
+      // Signing out here goes on whatever the server answers; a session it did not end expires.
       void api.POST('/v1/auth/sign-out', { headers }).catch(() => {});
     }
     forget();

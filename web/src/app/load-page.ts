@@ -40,5 +40,7 @@ export const loadedPage = (feature: Page['feature']) => chunks.get(feature)?.pag
  */
 export function preloadPage(pathname: string): void {
   const page = pageAt(pathname);
+  // Only a head start: a chunk that fails here is loaded again when the page is drawn, and that
+  // load's failure is the one the error boundary shows.
   if (page) loadPage(page.feature).catch(() => {});
 }

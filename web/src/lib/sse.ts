@@ -112,6 +112,7 @@ export function followRun(o: Omit<FollowOptions, 'resumeAt' | 'isLast'>): Promis
 async function readText(body: ReadableStream<Uint8Array>, feed: (text: string) => void, signal: AbortSignal) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
+  // Cancelling fails only on a stream already closed or errored: the read loop below reports that.
   const cancel = () => void reader.cancel().catch(() => {});
   signal.addEventListener('abort', cancel, { once: true });
   try {
