@@ -139,6 +139,7 @@ function itemRunner({ agents, multiAgents, runtime, models }: EvalBuildDeps): It
       const latencyMs = performance.now() - started;
       const tokens = result.usage.total_tokens;
       if (result.status === 'completed') {
+        // A model the catalog has no price for (the mock, an agent as a model) costs nothing here.
         let costUsd = 0;
         try {
           costUsd = models.catalog.cost(models.catalog.resolve(result.model), result.usage);

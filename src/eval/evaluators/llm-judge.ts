@@ -83,6 +83,7 @@ const clip = (v: unknown): unknown => {
 export function readVerdict(answer: string): { score: number; reason: string } {
   const start = answer.indexOf('{');
   const end = answer.lastIndexOf('}');
+  // An answer that is not JSON leaves `value` unset: the score below is then NaN, reported as such.
   let value: { score?: unknown; reason?: unknown } | undefined;
   try {
     value = start >= 0 && end > start ? JSON.parse(answer.slice(start, end + 1)) : undefined;
