@@ -1,6 +1,6 @@
-import type { Agent } from '../../agents/schema.ts';
+import { type Agent, isAgentId } from '../../agents/schema.ts';
 import { ROOT_TENANT } from '../../auth/principal.ts';
-import { notFound } from '../../errors.ts';
+import { AppError, notFound } from '../../errors.ts';
 import type { Services } from '../../http/services.ts';
 
 /** Most agents the server's card lists. */
@@ -21,10 +21,16 @@ export class PublishedAgents {
 
   /** A published agent by id in any tenant, or by name in the default tenant: 404 otherwise. */
   async get(ref: string): Promise<Agent> {
-    let agent = await this.s.agents.findById(ref).catch(() => undefined);
+    // Only "no such agent" is a 404: a store that cannot answer stays its own error (503).
+    let agent = isAgentId(ref) ? await this.s.agents.findById(ref) : undefined;
     if (!agent) {
       const root = await this.s.tenants.find(ROOT_TENANT);
-      agent = root ? await this.s.agents.resolve(root.id, ref).catch(() => undefined) : undefined;
+      agent = root
+        ? await this.s.agents.resolve(root.id, ref).catch((err: unknown) => {
+            if (err instanceof AppError && err.code === 'not_found') return undefined;
+            throw err;
+          })
+        : undefined;
     }
     if (!agent || !(await this.isPublished(agent))) throw notFound('agent', ref);
     return agent;
