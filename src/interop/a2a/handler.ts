@@ -46,6 +46,8 @@ import {
 } from './task-runs.ts';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Longest context id a client may name. */
+const maxContextId = 200;
 
 export interface A2AHandlerDeps {
   db: Db;
@@ -199,7 +201,15 @@ export class AgentA2AHandler implements A2ARequestHandler {
     if (message.taskId) return this.continue(message);
     const text = messageText(message);
     if (!text) throw new RequestMalformedError('the message has no text or data part');
-    const sessionId = await this.session(message.contextId);
+    const contextId = message.contextId;
+    if (contextId.length > maxContextId) {
+      throw new RequestMalformedError(`contextId must be at most ${maxContextId} characters`);
+    }
+    const sessionId = await this.session(contextId);
+    // A context the client named itself (A2A 1.0 §3.4.1: kept, not replaced by one of ours): its
+    // latest task's session carries the conversation on, when there is one this caller may use.
+    const named = contextId && !sessionId ? contextId : undefined;
+    const prior = named ? await this.namedContextSession(named) : undefined;
     const begin = (session_id: string | undefined) =>
       this.deps.runtime.run(this.caller, this.agent.id, {
         message: text,
@@ -208,15 +218,19 @@ export class AgentA2AHandler implements A2ARequestHandler {
         multitask: 'reject',
         on_disconnect: 'continue',
       });
-    const handle = await begin(sessionId).catch(async (err: unknown) => {
+    let own = false;
+    const handle = await begin(sessionId ?? prior).catch(async (err: unknown) => {
       // Another task of the context is in progress: this one runs beside it, in a session of its
-      // own (a session runs one run at a time), and belongs to the context all the same.
+      // own (a session runs one run at a time), and belongs to the context all the same. A named
+      // context's session this caller may not see is not theirs to continue: a new one.
       const busy = err instanceof AppError && err.code === 'conflict' && hasRunId(err.details);
-      if (!(sessionId && busy)) throw err;
-      const own = await begin(undefined);
-      await addTaskRun(this.deps.db, this.principal.tenantId, own.runId, own.runId, sessionId);
-      return own;
+      const hidden = prior !== undefined && err instanceof AppError && err.code === 'not_found';
+      if (!((sessionId || prior) && (busy || hidden))) throw err;
+      own = true;
+      return begin(undefined);
     });
+    const context = named ?? (own ? sessionId : undefined);
+    if (context) await addTaskRun(this.deps.db, this.principal.tenantId, handle.runId, handle.runId, context);
     return this.task(handle.runId);
   }
 
@@ -228,6 +242,12 @@ export class AgentA2AHandler implements A2ARequestHandler {
    */
   private async continue(message: Message): Promise<TaskRuns> {
     const task = await this.task(message.taskId);
+    if (message.contextId && message.contextId !== task.contextId) {
+      // A2A 1.0 §3.4.1: a contextId other than the task's is refused.
+      throw new RequestMalformedError(
+        `task ${task.head.id} belongs to context ${task.contextId}, not ${message.contextId}`,
+      );
+    }
     const last = lastRun(task);
     if (isFinal(last.status)) {
       throw new UnsupportedOperationError(
@@ -256,6 +276,17 @@ export class AgentA2AHandler implements A2ARequestHandler {
     });
     await addTaskRun(this.deps.db, this.principal.tenantId, handle.runId, task.head.id, task.contextId);
     return this.task(task.head.id);
+  }
+
+  /** The session of the latest task of this agent in the context the client named `contextId`. */
+  private async namedContextSession(contextId: string): Promise<string | undefined> {
+    const [row] = await this.deps.db.query<{ session_id: string }>(
+      `select r.session_id from a2a_task_runs f join runs r on r.id = f.run_id
+       where f.tenant_id = $1 and f.context_id = $2 and r.agent_id = $3
+       order by r.created_at desc, r.id desc limit 1`,
+      [this.principal.tenantId, contextId, this.agent.id],
+    );
+    return row?.session_id;
   }
 
   /** The session a context id names when it is one of this agent's; otherwise a new one. */
