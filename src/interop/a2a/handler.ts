@@ -88,9 +88,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
     return this.guard(async () => {
       const started = await this.start(params);
       const run = lastRun(started);
-      const pushed = params.configuration?.taskPushNotificationConfig;
-      if (pushed?.url)
-        await this.deps.push.save(this.principal.tenantId, { ...pushed, taskId: started.head.id });
+      await this.pushConfigOf(params, started);
       if (params.configuration?.returnImmediately) return taskOfRuns(started);
       const { sendWaitMs } = this.deps;
       const signal = sendWaitMs
@@ -107,7 +105,17 @@ export class AgentA2AHandler implements A2ARequestHandler {
   }
 
   sendMessageStream(params: SendMessageRequest): AsyncGenerator<StreamResponse> {
-    return this.guardStream(async () => this.stream(await this.start(params)));
+    return this.guardStream(async () => {
+      const started = await this.start(params);
+      await this.pushConfigOf(params, started);
+      return this.stream(started);
+    });
+  }
+
+  /** Saves the push notification config a send carries for its task (streamed or not). */
+  private async pushConfigOf(params: SendMessageRequest, task: TaskRuns): Promise<void> {
+    const pushed = params.configuration?.taskPushNotificationConfig;
+    if (pushed?.url) await this.deps.push.save(this.principal.tenantId, { ...pushed, taskId: task.head.id });
   }
 
   resubscribe(params: SubscribeToTaskRequest): AsyncGenerator<StreamResponse> {
@@ -275,6 +283,11 @@ export class AgentA2AHandler implements A2ARequestHandler {
       on_disconnect: 'continue',
     });
     await addTaskRun(this.deps.db, this.principal.tenantId, handle.runId, task.head.id, task.contextId);
+    // The task's push configs follow this run too: its watcher goes on to it (runtime/a2a/push.ts),
+    // and one is started here when none is (a server restarted since the configs were saved).
+    if ((await this.deps.push.list(this.principal.tenantId, task.head.id)).length > 0) {
+      this.deps.push.watch(this.principal.tenantId, task.head.id);
+    }
     return this.task(task.head.id);
   }
 
