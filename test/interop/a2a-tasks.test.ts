@@ -197,6 +197,8 @@ for (const store of stores) {
             (await client.getTask({ id: first.id } as never)).status?.state ===
             TaskState.TASK_STATE_COMPLETED,
         );
+        // The first notice is where the task stood when its config was saved.
+        assert.equal(hook.got[0]?.status?.state, 'TASK_STATE_WORKING');
         const ended = () => hook.got.filter((t) => t.status?.state === 'TASK_STATE_COMPLETED');
         await until(async () => ended().length > 0);
         // The first run ending is no end of the task: the one notice of its end comes after the

@@ -124,6 +124,9 @@ export class AgentA2AHandler implements A2ARequestHandler {
 
   getTask(params: GetTaskRequest): Promise<Task> {
     return this.guard(async () => {
+      if (params.historyLength !== undefined && params.historyLength < 0) {
+        throw new RequestMalformedError('historyLength must not be negative');
+      }
       const task = taskOfRuns(await this.task(params.id));
       if (params.historyLength !== undefined)
         task.history = params.historyLength === 0 ? [] : task.history.slice(-params.historyLength);
@@ -206,6 +209,8 @@ export class AgentA2AHandler implements A2ARequestHandler {
     this.need('write');
     const message = params.message;
     if (!message) throw new RequestMalformedError('params.message is required');
+    // A2A 1.0 §4.1.4: every message carries its id.
+    if (!message.messageId) throw new RequestMalformedError('message.messageId is required');
     if (message.taskId) return this.continue(message);
     const text = messageText(message);
     if (!text) throw new RequestMalformedError('the message has no text or data part');

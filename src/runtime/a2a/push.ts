@@ -125,8 +125,11 @@ export class PushNotifier {
   private async follow(tenantId: string, taskId: string, signal: AbortSignal): Promise<void> {
     const view = () => (this.deps.task ?? this.oneRun).call(this, tenantId, taskId);
     let now = await view();
-    // Ended before its config was saved (a quick run sent with returnImmediately): the end is still news.
-    if (now.final) return this.notify(tenantId, taskId, now.task);
+    // Where the task stands when its watch begins is the first notice: a task that ended before its
+    // config was saved (a quick run sent with returnImmediately) still tells how it ended, and one
+    // that works or waits for input says so without waiting for its next change.
+    await this.notify(tenantId, taskId, now.task);
+    if (now.final) return;
     let last = now.task.status?.state;
     for (;;) {
       for await (const e of this.deps.runtime.follow(now.runId, 0, signal)) {
