@@ -120,6 +120,8 @@ async function beginNewSession(db: Db, b: BeginInput): Promise<Begun> {
       b.runsVersion ?? b.agentVersion,
       partsParam(b),
     ],
+    // Every new session's first turn: parsed and planned once per connection, not at every turn.
+    { name: 'agentry_run_begin' },
   );
   if (!row || row.ok === 0) throw new AgentChanged(b.agentId);
   return {
