@@ -34,12 +34,18 @@ export class PreparedStatements {
 
   /**
    * Runs `text` as the named statement `name`, parsing it first if needed. Called in PGlite's
-   * exclusive section (no other statement or transaction in between).
+   * exclusive section (no other statement or transaction in between); `syncToFs` false inside a
+   * transaction, whose commit writes the files.
    */
-  async run<R>(name: string, text: string, params: readonly unknown[]): Promise<R[]> {
+  async run<R>(name: string, text: string, params: readonly unknown[], syncToFs = true): Promise<R[]> {
     let statement = this.parsed.get(name);
     if (!statement) {
-      const { messages } = await this.pg.execProtocol(concat([parse(name, text), describe('S', name), SYNC]));
+      const { messages } = await this.pg.execProtocol(
+        concat([parse(name, text), describe('S', name), SYNC]),
+        {
+          syncToFs: false,
+        },
+      );
       const description = (messages as Message[]).find((m) => m.name === 'parameterDescription');
       statement = {
         text,
@@ -54,6 +60,7 @@ export class PreparedStatements {
     });
     const { messages } = await this.pg.execProtocol(
       concat([bind(name, values), describe('P', ''), EXECUTE, SYNC]),
+      { syncToFs },
     );
     let fields: Field[] = [];
     const rows: R[] = [];

@@ -110,8 +110,18 @@ export class PgliteDb implements Db {
       return await this.pg.transaction(async (tx) => {
         try {
           return await fn({
-            query: async <R>(sql: string, params: readonly unknown[] = []) =>
-              (await tx.query<R>(synchronous(sql), storableParams(params)).catch(rethrowFromStore)).rows,
+            query: async <R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions) => {
+              const text = synchronous(sql);
+              const name = options?.name;
+              // In the transaction's turn already: the statement takes the query's turn only, and
+              // the files are written at the commit.
+              if (name && this.prepared.accepts(name, text)) {
+                return this.pg
+                  ._runExclusiveQuery(() => this.prepared.run<R>(name, text, storableParams(params), false))
+                  .catch(rethrowFromStore);
+              }
+              return (await tx.query<R>(text, storableParams(params)).catch(rethrowFromStore)).rows;
+            },
             exec: async (sql: string) => {
               await tx.exec(sql).catch(rethrowFromStore);
             },

@@ -63,6 +63,21 @@ describe('named statements on the embedded store', () => {
     assert.deepEqual(await named, [{ c: 0 }]);
   });
 
+  it('runs inside a transaction, rolled back with it', async () => {
+    const count = 'select count(*)::int as c from t where n = $1';
+    await assert.rejects(
+      db.transaction(async (q) => {
+        await q.query(insert, row(60), { name: 'test_insert' });
+        assert.deepEqual(await q.query(count, [60], { name: 'test_count' }), [{ c: 1 }]);
+        throw new Error('rolled back');
+      }),
+      /rolled back/,
+    );
+    assert.deepEqual(await db.query(count, [60], { name: 'test_count' }), [{ c: 0 }]);
+    await db.transaction((q) => q.query(insert, row(61), { name: 'test_insert' }));
+    assert.deepEqual(await db.query(count, [61], { name: 'test_count' }), [{ c: 1 }]);
+  });
+
   it('runs a name given another text as an unnamed statement', async () => {
     assert.deepEqual(await db.query('select 1 as x', [], { name: 'test_count' }), [{ x: 1 }]);
   });

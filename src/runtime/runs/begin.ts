@@ -165,6 +165,7 @@ async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): 
              from messages m where m.session_id = s.id) as history
      from sessions s where s.id = $1 and s.tenant_id = $2 for update of s`,
     [sessionId, b.tenantId],
+    { name: 'agentry_run_session' },
   );
   if (!session || !canSee(b.viewer, session)) throw notFound('session', sessionId);
   if (session.agent_id !== b.agentId) {
@@ -222,6 +223,7 @@ async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): 
       b.runsVersion ?? b.agentVersion,
       partsParam(b),
     ],
+    { name: 'agentry_run_begin_in_session' },
   );
   return {
     sessionId,
