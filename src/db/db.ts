@@ -18,7 +18,7 @@ export interface QueryOptions {
   /**
    * Prepares the statement under this name, once per connection, and executes it by name after:
    * the server parses it once and may keep a generic plan instead of planning every call. For the
-   * fixed statements of hot paths (one name, one text); PGlite ignores it.
+   * fixed statements of hot paths (one name, one text); PGlite too (pglite-prepared.ts).
    */
   name?: string;
 }

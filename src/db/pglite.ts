@@ -3,7 +3,15 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { lockDataDir } from './data-dir-lock.ts';
-import { ASYNC_COMMIT, assertChannel, type Db, type NotifyHandler, type Queryable } from './db.ts';
+import {
+  ASYNC_COMMIT,
+  assertChannel,
+  type Db,
+  type NotifyHandler,
+  type Queryable,
+  type QueryOptions,
+} from './db.ts';
+import { PreparedStatements } from './pglite-prepared.ts';
 import { storableParams } from './storable.ts';
 import { rethrowFromStore } from './unavailable.ts';
 
@@ -37,11 +45,14 @@ function synchronous(sql: string): string {
  */
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
+  private readonly prepared: PreparedStatements;
   private constructor(
     private readonly pg: PGlite,
     /** Frees the data directory's lock (data-dir-lock.ts); nothing for `memory://`. */
     private readonly unlock: () => void = () => {},
-  ) {}
+  ) {
+    this.prepared = new PreparedStatements(pg);
+  }
 
   static async open(dataDir: string, options: PgliteOptions = {}): Promise<PgliteDb> {
     const mb = options.sharedBuffersMb;
@@ -71,7 +82,19 @@ export class PgliteDb implements Db {
     }
   }
 
-  async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+  async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
+    const name = options?.name;
+    if (name && !this.pg.closed) {
+      const text = synchronous(sql);
+      if (this.prepared.accepts(name, text)) {
+        // The statement's turn as `query()` takes it: after any transaction in progress, alone.
+        return this.pg
+          ._runExclusiveTransaction(() =>
+            this.pg._runExclusiveQuery(() => this.prepared.run<R>(name, text, storableParams(params))),
+          )
+          .catch(rethrowFromStore);
+      }
+    }
     const result = await this.pg.query<R>(synchronous(sql), storableParams(params)).catch(rethrowFromStore);
     return result.rows;
   }
@@ -87,8 +110,18 @@ export class PgliteDb implements Db {
       return await this.pg.transaction(async (tx) => {
         try {
           return await fn({
-            query: async <R>(sql: string, params: readonly unknown[] = []) =>
-              (await tx.query<R>(synchronous(sql), storableParams(params)).catch(rethrowFromStore)).rows,
+            query: async <R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions) => {
+              const text = synchronous(sql);
+              const name = options?.name;
+              // In the transaction's turn already: the statement takes the query's turn only, and
+              // the files are written at the commit.
+              if (name && this.prepared.accepts(name, text)) {
+                return this.pg
+                  ._runExclusiveQuery(() => this.prepared.run<R>(name, text, storableParams(params), false))
+                  .catch(rethrowFromStore);
+              }
+              return (await tx.query<R>(text, storableParams(params)).catch(rethrowFromStore)).rows;
+            },
             exec: async (sql: string) => {
               await tx.exec(sql).catch(rethrowFromStore);
             },

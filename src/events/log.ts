@@ -73,9 +73,46 @@ export async function announce(bus: LiveBus, streamIds: readonly string[]): Prom
   }
 }
 
+/**
+ * What a follower needs of the signal that ends it: an AbortSignal is one, and so is the lighter
+ * signal of an open event stream (models/call-signal.ts).
+ */
+export interface StopSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * Stops when either signal does, with no signal of its own: AbortSignal.any makes an EventTarget
+ * that both sources hold in Sets, ~1 kB for as long as an open stream waits for its run. A class,
+ * not an object literal with a getter (that costs an accessor pair per object). A listener added
+ * here may be called once by each.
+ */
+export class EitherSignal implements StopSignal {
+  constructor(
+    private readonly a: StopSignal,
+    private readonly b: StopSignal,
+  ) {}
+
+  get aborted(): boolean {
+    return this.a.aborted || this.b.aborted;
+  }
+
+  addEventListener(type: 'abort', listener: () => void): void {
+    this.a.addEventListener(type, listener);
+    this.b.addEventListener(type, listener);
+  }
+
+  removeEventListener(type: 'abort', listener: () => void): void {
+    this.a.removeEventListener(type, listener);
+    this.b.removeEventListener(type, listener);
+  }
+}
+
 export interface FollowOptions {
   afterSeq: number;
-  signal: AbortSignal;
+  signal: StopSignal;
   /** Longest wait without an announcement before reading anyway (a lost NOTIFY must not stall a stream). */
   pollMs?: number;
 }

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Gauge } from 'prom-client';
 import type { LoggedEvent } from '../events/log.ts';
+import { CallSignal } from '../models/call-signal.ts';
 import { drained } from './drained.ts';
 
 /**
@@ -18,8 +19,12 @@ export interface SseEvent {
 }
 
 export interface SseStream {
-  /** Aborts when the client disconnects (or `close()` is called). */
-  signal: AbortSignal;
+  /**
+   * Aborts when the client disconnects (or `close()` is called). A CallSignal rather than an
+   * AbortSignal (an EventTarget with two Maps): a stream may wait long for its first event, and
+   * holds it all along; `toAbortSignal()` makes a real one for the APIs that need one.
+   */
+  signal: CallSignal;
   /**
    * Writes one event. A client that falls more than the stream's byte bound behind is disconnected
    * (`fellBehind`, `signal` aborts) rather than holding its sender back or the server's memory.
@@ -118,7 +123,7 @@ export function startSse(
 
 /** A resumable event stream (see StreamLimits). */
 export function openSse(request: FastifyRequest, reply: FastifyReply, options: SseOptions = {}): SseStream {
-  const controller = new AbortController();
+  const signal = new CallSignal();
   const writer = startSse(request, reply, {}, options);
   const res = writer.raw;
   writer.write(': connected\n\n');
@@ -128,7 +133,7 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
   }, options.heartbeatMs ?? 15_000);
   heartbeat.unref();
   const stream: SseStream = {
-    signal: controller.signal,
+    signal,
     fellBehind: false,
     async send(e: SseEvent) {
       if (res.writableEnded || res.destroyed) return;
@@ -143,7 +148,7 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
   function close() {
     untrack?.();
     clearInterval(heartbeat);
-    if (!controller.signal.aborted) controller.abort();
+    signal.abort(new Error('the event stream closed'));
     writer.end();
   }
   // The response's close, not the request's: a request emits 'close' once its body has been read

@@ -5,6 +5,8 @@ import type { Agent } from '../agents/schema.ts';
 import { agentAtVersion } from '../agents/versions.ts';
 import { canSee } from '../auth/ownership.ts';
 import { AppError, notFound, toError } from '../errors.ts';
+import { EitherSignal, type StopSignal } from '../events/log.ts';
+import { CallSignal } from '../models/call-signal.ts';
 import type { ContentPart } from '../models/types.ts';
 import { Workspace } from '../tools/workspace.ts';
 import { messageParts } from './attachments.ts';
@@ -50,7 +52,11 @@ export class Runtime {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly live = new Map<string, LiveRun>();
   private readonly announcer: Announcer;
-  private readonly closing = new AbortController();
+  /**
+   * Aborted when the runtime stops: every follower of a run listens to it, so it is a CallSignal (a
+   * listener is an array entry; an AbortSignal warns past ten and keeps each in a Map).
+   */
+  private readonly closing = new CallSignal();
   /** Aborted at shutdown: runs stop at their next step boundary and release their leases. */
   private readonly draining = new AbortController();
   private timers: NodeJS.Timeout[] = [];
@@ -69,8 +75,8 @@ export class Runtime {
   }
 
   /** Aborts when the runtime stops: open streams end then. */
-  get closingSignal(): AbortSignal {
-    return this.closing.signal;
+  get closingSignal(): StopSignal {
+    return this.closing;
   }
 
   /** Takes over the runs a dead process left, starts queued runs, then keeps leases and sweeps on a timer. */
@@ -131,7 +137,7 @@ export class Runtime {
         run.controller.abort(new RunAborted('shutdown', 'the server is shutting down'));
       }
       await Promise.race([settled(), within(1000)]);
-      this.closing.abort();
+      this.closing.abort(new Error('the runtime stopped'));
       // Closing: a bus already gone has nothing left to unsubscribe.
       for (const off of this.unsubscribe) await off().catch(() => {});
     })();
@@ -357,14 +363,14 @@ export class Runtime {
   }
 
   /** The run's events after `afterSeq`, live, until its stream ends or `signal` aborts. */
-  follow(runId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<RunEvent> {
+  follow(runId: string, afterSeq: number, signal: StopSignal): AsyncGenerator<RunEvent> {
     const live = this.live.get(runId);
     return followRun({
       db: this.deps.db,
       bus: this.deps.bus,
       runId,
       afterSeq,
-      signal: AbortSignal.any([signal, this.closing.signal]),
+      signal: new EitherSignal(signal, this.closing),
       live: live && { writer: live.writer },
     });
   }
@@ -392,7 +398,7 @@ export class Runtime {
       }
       controller.abort();
       if (options.signal?.aborted) throw options.signal.reason;
-      if (!stoppedAt && this.closing.signal.aborted) {
+      if (!stoppedAt && this.closing.aborted) {
         throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
       }
       const row = await this.store.get(tenantId, runId);

@@ -137,7 +137,7 @@ export const runRoutes =
             last = page.data.at(-1)?.id ?? last;
             // The sleep rejects only when the client leaves (its signal): the loop's condition ends it.
             if (!page.next_cursor)
-              await sleep(TAIL_POLL_MS, undefined, { signal: sse.signal }).catch(() => {});
+              await sleep(TAIL_POLL_MS, undefined, { signal: sse.signal.toAbortSignal() }).catch(() => {});
           }
         } catch (err) {
           req.log.warn({ err }, 'run tail ended with an error');

@@ -120,6 +120,8 @@ async function beginNewSession(db: Db, b: BeginInput): Promise<Begun> {
       b.runsVersion ?? b.agentVersion,
       partsParam(b),
     ],
+    // Every new session's first turn: parsed and planned once per connection, not at every turn.
+    { name: 'agentry_run_begin' },
   );
   if (!row || row.ok === 0) throw new AgentChanged(b.agentId);
   return {
@@ -163,6 +165,7 @@ async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): 
              from messages m where m.session_id = s.id) as history
      from sessions s where s.id = $1 and s.tenant_id = $2 for update of s`,
     [sessionId, b.tenantId],
+    { name: 'agentry_run_session' },
   );
   if (!session || !canSee(b.viewer, session)) throw notFound('session', sessionId);
   if (session.agent_id !== b.agentId) {
@@ -220,6 +223,7 @@ async function beginInSession(tx: Queryable, b: BeginInput, sessionId: string): 
       b.runsVersion ?? b.agentVersion,
       partsParam(b),
     ],
+    { name: 'agentry_run_begin_in_session' },
   );
   return {
     sessionId,

@@ -62,6 +62,8 @@ export async function insertRunEvents(
      from live cross join jsonb_array_elements($3::jsonb) with ordinality as x(e, n) order by x.n
      returning seq`,
     [tenantId, runId, JSON.stringify(events), owner ?? null],
+    // Each batch of a streaming run's events: parsed and planned once per connection.
+    { name: 'agentry_run_events' },
   );
   if (rows.length === 0) return undefined;
   return withSeqs(

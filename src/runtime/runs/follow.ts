@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/db.ts';
 import type { LiveBus } from '../../events/bus.ts';
-import { followEvents, readEvents } from '../../events/log.ts';
+import { followEvents, readEvents, type StopSignal } from '../../events/log.ts';
 import { type RunEvent, type RunEventWriter, TERMINAL_EVENT } from './events.ts';
 
 /** Live events a follower may hold unread before it falls back to reading the log. */
@@ -12,7 +12,7 @@ export interface FollowRunOptions {
   runId: string;
   /** Resume after this seq (Last-Event-ID); 0 replays the whole stream. */
   afterSeq: number;
-  signal: AbortSignal;
+  signal: StopSignal;
   /** The run's writer when it executes in this process. */
   live?: { writer: RunEventWriter };
 }
