@@ -258,7 +258,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
   private async continue(message: Message): Promise<TaskRuns> {
     const task = await this.task(message.taskId);
     if (message.contextId && message.contextId !== task.contextId) {
-      // A2A 1.0 §3.4.1: a contextId other than the task's is refused.
+      // A2A 1.0 §3.4.3: a contextId other than the task's is refused.
       throw new RequestMalformedError(
         `task ${task.head.id} belongs to context ${task.contextId}, not ${message.contextId}`,
       );
