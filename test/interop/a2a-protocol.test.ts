@@ -172,7 +172,7 @@ describe('A2A protocol conformance', () => {
     assert.equal(bare.body.result.pageSize, 2);
   });
 
-  it('-32602 for a message without its messageId and for a negative GetTask historyLength', async () => {
+  it('-32602 for a message without its messageId or role, and for a negative GetTask historyLength', async () => {
     const bare = await rpc(
       {
         jsonrpc: '2.0',
@@ -184,6 +184,16 @@ describe('A2A protocol conformance', () => {
     );
     assert.equal(bare.body.error?.code, -32602, bare.text);
     assert.match(bare.body.error.message, /messageId/);
+    const roleless = await rpc(
+      {
+        jsonrpc: '2.0',
+        id: 13,
+        method: 'SendMessage',
+        params: { message: { messageId: crypto.randomUUID(), parts: [{ text: 'no role' }] } },
+      },
+      { 'a2a-version': '1.0' },
+    );
+    assert.equal(roleless.body.error?.code, -32602, roleless.text);
     const task = (await send('history')).body.result.task;
     const got = await rpc(
       { jsonrpc: '2.0', id: 12, method: 'GetTask', params: { id: task.id, historyLength: -1 } },

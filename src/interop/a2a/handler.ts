@@ -1,19 +1,20 @@
-import type {
-  AgentCard,
-  CancelTaskRequest,
-  DeleteTaskPushNotificationConfigRequest,
-  GetTaskPushNotificationConfigRequest,
-  GetTaskRequest,
-  ListTaskPushNotificationConfigsRequest,
-  ListTaskPushNotificationConfigsResponse,
-  ListTasksRequest,
-  ListTasksResponse,
-  Message,
-  SendMessageRequest,
-  StreamResponse,
-  SubscribeToTaskRequest,
-  Task,
-  TaskPushNotificationConfig,
+import {
+  type AgentCard,
+  type CancelTaskRequest,
+  type DeleteTaskPushNotificationConfigRequest,
+  type GetTaskPushNotificationConfigRequest,
+  type GetTaskRequest,
+  type ListTaskPushNotificationConfigsRequest,
+  type ListTaskPushNotificationConfigsResponse,
+  type ListTasksRequest,
+  type ListTasksResponse,
+  type Message,
+  Role,
+  type SendMessageRequest,
+  type StreamResponse,
+  type SubscribeToTaskRequest,
+  type Task,
+  type TaskPushNotificationConfig,
 } from '@a2a-js/sdk';
 import {
   A2AError,
@@ -211,6 +212,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
     if (!message) throw new RequestMalformedError('params.message is required');
     // A2A 1.0 §4.1.4: every message carries its id.
     if (!message.messageId) throw new RequestMalformedError('message.messageId is required');
+    if (message.role === Role.ROLE_UNSPECIFIED) throw new RequestMalformedError('message.role is required');
     if (message.taskId) return this.continue(message);
     const text = messageText(message);
     if (!text) throw new RequestMalformedError('the message has no text or data part');
@@ -256,7 +258,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
   private async continue(message: Message): Promise<TaskRuns> {
     const task = await this.task(message.taskId);
     if (message.contextId && message.contextId !== task.contextId) {
-      // A2A 1.0 §3.4.1: a contextId other than the task's is refused.
+      // A2A 1.0 §3.4.3: a contextId other than the task's is refused.
       throw new RequestMalformedError(
         `task ${task.head.id} belongs to context ${task.contextId}, not ${message.contextId}`,
       );

@@ -4,6 +4,10 @@
 # changes. Prints the venv's python. Needs python3 with its venv module (.ci/run installs
 # python3-venv where it is missing).
 set -euo pipefail
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  echo "python3 with its venv module is needed for the A2A TCK: apt-get install -y python3-venv" >&2
+  exit 1
+fi
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="${AGENTRY_TCK_VENV:-$HOME/.cache/agentry-tck/venv}"
 stamp="$(sha256sum "$here/requirements.txt" | cut -c1-16)"
