@@ -155,3 +155,12 @@ const rows = Object.entries(results).flatMap(([bench, r]) =>
 );
 console.table(rows);
 console.log(`written to ${args.out} (commit ${commit}; load average ${report.load_average_1m.join(' ')})`);
+
+// The goals' rows as docs/performance.md's current table takes them.
+console.log('\n| figure | goal | now | met |\n|---|---|---|---|');
+for (const [bench, r] of Object.entries(results)) {
+  if (r.error) console.log(`| ${bench} | | failed (${r.error}) | |`);
+  for (const [k, f] of Object.entries(r.figures))
+    if (f.goal)
+      console.log(`| \`${bench}.${k}\` | ${f.goal} | ${f.value ?? '—'} | ${f.met ? 'yes' : 'no'} |`);
+}

@@ -4,6 +4,7 @@ import type { MultiAgentService } from '../agents/multi-agents.ts';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/db.ts';
 import type { LiveBus } from '../events/bus.ts';
+import { taskView } from '../interop/a2a/task-runs.ts';
 import { GatewayEmbedder, OfflineEmbedder } from '../memory/embeddings.ts';
 import { Memory } from '../memory/memory.ts';
 import type { Gateway } from '../models/gateway.ts';
@@ -134,6 +135,8 @@ export async function buildRuntime(deps: RuntimeBuildDeps) {
     timeoutMs: config.a2a.push_timeout_ms,
     maxPerTask: config.a2a.push_max_per_task,
     network: deps.network,
+    // A task of several runs (a further message on a task still working) is watched through them all.
+    task: (tenantId, taskId) => taskView(db, tenantId, taskId),
   });
   return { runtime, sessions, memory, generator, a2aPush };
 }

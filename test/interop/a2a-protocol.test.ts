@@ -172,6 +172,26 @@ describe('A2A protocol conformance', () => {
     assert.equal(bare.body.result.pageSize, 2);
   });
 
+  it('-32602 for a message without its messageId and for a negative GetTask historyLength', async () => {
+    const bare = await rpc(
+      {
+        jsonrpc: '2.0',
+        id: 11,
+        method: 'SendMessage',
+        params: { message: { role: 'ROLE_USER', parts: [{ text: 'no id' }] } },
+      },
+      { 'a2a-version': '1.0' },
+    );
+    assert.equal(bare.body.error?.code, -32602, bare.text);
+    assert.match(bare.body.error.message, /messageId/);
+    const task = (await send('history')).body.result.task;
+    const got = await rpc(
+      { jsonrpc: '2.0', id: 12, method: 'GetTask', params: { id: task.id, historyLength: -1 } },
+      { 'a2a-version': '1.0' },
+    );
+    assert.equal(got.body.error?.code, -32602, got.text);
+  });
+
   it('subscribing to a task that does not exist is an event stream carrying the error', async () => {
     const res = await fetch(`${s.url}/a2a/${agent.id}`, {
       method: 'POST',

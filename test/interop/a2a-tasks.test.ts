@@ -1,9 +1,12 @@
 /**
  * A2A tasks that stay working, driven by the A2A SDK's client against the real server: several
  * tasks at once in one context (each working, all listed by context), and a further message on a
- * working task (it joins that task's history and is answered in it; a task that has ended refuses).
+ * working task (it joins that task's history and is answered in it; a task that has ended refuses;
+ * its push notifications follow it), and contexts a client names itself.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type Message, Role, type SendMessageRequest, type Task, TaskState } from '@a2a-js/sdk';
 import {
@@ -53,6 +56,32 @@ function send(text: string, extra: Partial<Message> = {}): SendMessageRequest {
 
 const said = (m: Message) =>
   m.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
+
+/** A task as a push notification carries it (JSON: states are names). */
+interface PushedTask {
+  id: string;
+  status?: { state: string };
+  history: unknown[];
+}
+
+/** A loopback receiver of push notifications: the tasks it was sent, in order. */
+async function receiver() {
+  const got: PushedTask[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      got.push((JSON.parse(body) as { task: PushedTask }).task);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    got,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
 
 async function until(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
@@ -145,6 +174,65 @@ for (const store of stores) {
         assert.equal((err as { envelopeCode?: number }).envelopeCode, -32004);
         return true;
       });
+    });
+
+    it('posts push notifications of a task through its further runs, not only its first', async () => {
+      const me = await s.app.services.tenants.find(s.app.defaultTenantId);
+      s.app.services.policies.set({ tenants: { [me!.name]: { network: { allow_private_egress: true } } } });
+      const hook = await receiver();
+      try {
+        const request = send('notify me');
+        request.configuration!.taskPushNotificationConfig = {
+          url: hook.url,
+          token: 'tok',
+          id: '',
+          taskId: '',
+          tenant: '',
+          authentication: undefined,
+        } as never;
+        const first = (await client.sendMessage(request)) as Task;
+        await client.sendMessage(send('and notify this too', { taskId: first.id }));
+        await until(
+          async () =>
+            (await client.getTask({ id: first.id } as never)).status?.state ===
+            TaskState.TASK_STATE_COMPLETED,
+        );
+        // The first notice is where the task stood when its config was saved.
+        assert.equal(hook.got[0]?.status?.state, 'TASK_STATE_WORKING');
+        const ended = () => hook.got.filter((t) => t.status?.state === 'TASK_STATE_COMPLETED');
+        await until(async () => ended().length > 0);
+        // The first run ending is no end of the task: the one notice of its end comes after the
+        // further run, with the whole task (both messages and the first answer).
+        assert.equal(ended().length, 1, JSON.stringify(hook.got.map((t) => t.status?.state)));
+        assert.equal(ended()[0]!.id, first.id);
+        assert.equal(ended()[0]!.history.length, 3);
+      } finally {
+        await hook.close();
+      }
+    });
+
+    it("keeps a context the client names, and refuses a message whose context is not its task's", async () => {
+      const context = `client-context-${crypto.randomUUID()}`;
+      const a = (await client.sendMessage(send('first in my context', { contextId: context }))) as Task;
+      const b = (await client.sendMessage(send('second in my context', { contextId: context }))) as Task;
+      assert.equal(a.contextId, context);
+      assert.equal(b.contextId, context);
+      assert.notEqual(a.id, b.id);
+      const listed = await client.listTasks({
+        contextId: context,
+        status: TaskState.TASK_STATE_UNSPECIFIED,
+      } as never);
+      assert.deepEqual(listed.tasks.map((t) => t.id).sort(), [a.id, b.id].sort());
+      await assert.rejects(
+        client.sendMessage(send('wrong context', { taskId: a.id, contextId: `${context}-other` })),
+        /context/,
+      );
+      for (const t of [a, b]) {
+        await until(
+          async () =>
+            (await client.getTask({ id: t.id } as never)).status?.state === TaskState.TASK_STATE_COMPLETED,
+        );
+      }
     });
 
     it('streams a further message on a working task under the task id', async () => {

@@ -54,6 +54,32 @@ describe('warm pool', () => {
     }
   });
 
+  it('prepares a replacement at release while half the pool is ready, at once below half', async () => {
+    const pool = new WarmPool(
+      new QuickJsBackend(limits),
+      { size: 4, max_total: 8, acquire_timeout_ms: 2_000 },
+      log,
+    );
+    pool.start();
+    try {
+      await eventually(() => pool.stats().ready === 4, 'the pool fills up');
+      // The replacement's synchronous start would hold up the program just handed out.
+      const first = await pool.acquire();
+      const second = await pool.acquire();
+      assert.deepEqual([pool.stats().ready, pool.stats().preparing], [2, 0]);
+      // Below half the pool: a replacement starts at once.
+      const third = await pool.acquire();
+      assert.equal(pool.stats().ready + pool.stats().preparing, 4);
+      for (const s of [first, second, third]) pool.release(s);
+      await eventually(
+        () => pool.stats().destroyed === 3 && pool.stats().ready === 4,
+        'released ones are replaced',
+      );
+    } finally {
+      await pool.stop();
+    }
+  });
+
   it('under exhaustion an acquire waits up to its deadline, then answers 503', async () => {
     const pool = new WarmPool(
       new QuickJsBackend(limits),

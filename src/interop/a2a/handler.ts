@@ -46,6 +46,8 @@ import {
 } from './task-runs.ts';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Longest context id a client may name. */
+const maxContextId = 200;
 
 export interface A2AHandlerDeps {
   db: Db;
@@ -86,9 +88,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
     return this.guard(async () => {
       const started = await this.start(params);
       const run = lastRun(started);
-      const pushed = params.configuration?.taskPushNotificationConfig;
-      if (pushed?.url)
-        await this.deps.push.save(this.principal.tenantId, { ...pushed, taskId: started.head.id });
+      await this.pushConfigOf(params, started);
       if (params.configuration?.returnImmediately) return taskOfRuns(started);
       const { sendWaitMs } = this.deps;
       const signal = sendWaitMs
@@ -105,7 +105,17 @@ export class AgentA2AHandler implements A2ARequestHandler {
   }
 
   sendMessageStream(params: SendMessageRequest): AsyncGenerator<StreamResponse> {
-    return this.guardStream(async () => this.stream(await this.start(params)));
+    return this.guardStream(async () => {
+      const started = await this.start(params);
+      await this.pushConfigOf(params, started);
+      return this.stream(started);
+    });
+  }
+
+  /** Saves the push notification config a send carries for its task (streamed or not). */
+  private async pushConfigOf(params: SendMessageRequest, task: TaskRuns): Promise<void> {
+    const pushed = params.configuration?.taskPushNotificationConfig;
+    if (pushed?.url) await this.deps.push.save(this.principal.tenantId, { ...pushed, taskId: task.head.id });
   }
 
   resubscribe(params: SubscribeToTaskRequest): AsyncGenerator<StreamResponse> {
@@ -114,6 +124,9 @@ export class AgentA2AHandler implements A2ARequestHandler {
 
   getTask(params: GetTaskRequest): Promise<Task> {
     return this.guard(async () => {
+      if (params.historyLength !== undefined && params.historyLength < 0) {
+        throw new RequestMalformedError('historyLength must not be negative');
+      }
       const task = taskOfRuns(await this.task(params.id));
       if (params.historyLength !== undefined)
         task.history = params.historyLength === 0 ? [] : task.history.slice(-params.historyLength);
@@ -196,10 +209,20 @@ export class AgentA2AHandler implements A2ARequestHandler {
     this.need('write');
     const message = params.message;
     if (!message) throw new RequestMalformedError('params.message is required');
+    // A2A 1.0 §4.1.4: every message carries its id.
+    if (!message.messageId) throw new RequestMalformedError('message.messageId is required');
     if (message.taskId) return this.continue(message);
     const text = messageText(message);
     if (!text) throw new RequestMalformedError('the message has no text or data part');
-    const sessionId = await this.session(message.contextId);
+    const contextId = message.contextId;
+    if (contextId.length > maxContextId) {
+      throw new RequestMalformedError(`contextId must be at most ${maxContextId} characters`);
+    }
+    const sessionId = await this.session(contextId);
+    // A context the client named itself (A2A 1.0 §3.4.1: kept, not replaced by one of ours): its
+    // latest task's session carries the conversation on, when there is one this caller may use.
+    const named = contextId && !sessionId ? contextId : undefined;
+    const prior = named ? await this.namedContextSession(named) : undefined;
     const begin = (session_id: string | undefined) =>
       this.deps.runtime.run(this.caller, this.agent.id, {
         message: text,
@@ -208,15 +231,19 @@ export class AgentA2AHandler implements A2ARequestHandler {
         multitask: 'reject',
         on_disconnect: 'continue',
       });
-    const handle = await begin(sessionId).catch(async (err: unknown) => {
+    let own = false;
+    const handle = await begin(sessionId ?? prior).catch(async (err: unknown) => {
       // Another task of the context is in progress: this one runs beside it, in a session of its
-      // own (a session runs one run at a time), and belongs to the context all the same.
+      // own (a session runs one run at a time), and belongs to the context all the same. A named
+      // context's session this caller may not see is not theirs to continue: a new one.
       const busy = err instanceof AppError && err.code === 'conflict' && hasRunId(err.details);
-      if (!(sessionId && busy)) throw err;
-      const own = await begin(undefined);
-      await addTaskRun(this.deps.db, this.principal.tenantId, own.runId, own.runId, sessionId);
-      return own;
+      const hidden = prior !== undefined && err instanceof AppError && err.code === 'not_found';
+      if (!((sessionId || prior) && (busy || hidden))) throw err;
+      own = true;
+      return begin(undefined);
     });
+    const context = named ?? (own ? sessionId : undefined);
+    if (context) await addTaskRun(this.deps.db, this.principal.tenantId, handle.runId, handle.runId, context);
     return this.task(handle.runId);
   }
 
@@ -228,6 +255,12 @@ export class AgentA2AHandler implements A2ARequestHandler {
    */
   private async continue(message: Message): Promise<TaskRuns> {
     const task = await this.task(message.taskId);
+    if (message.contextId && message.contextId !== task.contextId) {
+      // A2A 1.0 §3.4.1: a contextId other than the task's is refused.
+      throw new RequestMalformedError(
+        `task ${task.head.id} belongs to context ${task.contextId}, not ${message.contextId}`,
+      );
+    }
     const last = lastRun(task);
     if (isFinal(last.status)) {
       throw new UnsupportedOperationError(
@@ -255,7 +288,23 @@ export class AgentA2AHandler implements A2ARequestHandler {
       on_disconnect: 'continue',
     });
     await addTaskRun(this.deps.db, this.principal.tenantId, handle.runId, task.head.id, task.contextId);
+    // The task's push configs follow this run too: its watcher goes on to it (runtime/a2a/push.ts),
+    // and one is started here when none is (a server restarted since the configs were saved).
+    if ((await this.deps.push.list(this.principal.tenantId, task.head.id)).length > 0) {
+      this.deps.push.watch(this.principal.tenantId, task.head.id);
+    }
     return this.task(task.head.id);
+  }
+
+  /** The session of the latest task of this agent in the context the client named `contextId`. */
+  private async namedContextSession(contextId: string): Promise<string | undefined> {
+    const [row] = await this.deps.db.query<{ session_id: string }>(
+      `select r.session_id from a2a_task_runs f join runs r on r.id = f.run_id
+       where f.tenant_id = $1 and f.context_id = $2 and r.agent_id = $3
+       order by r.created_at desc, r.id desc limit 1`,
+      [this.principal.tenantId, contextId, this.agent.id],
+    );
+    return row?.session_id;
   }
 
   /** The session a context id names when it is one of this agent's; otherwise a new one. */

@@ -30,8 +30,6 @@ const statusesOf: Partial<Record<TaskState, RunStatus[]>> = {
   [TaskState.TASK_STATE_AUTH_REQUIRED]: [],
 };
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 const bad = (message: string) => new RequestMalformedError(message);
@@ -63,8 +61,6 @@ export async function listTasks(
     throw bad('statusTimestampAfter must be an RFC 3339 timestamp (2026-01-31T12:00:00Z)');
   }
   const offset = offsetOf(q.pageToken);
-  if (q.contextId && !uuid.test(q.contextId))
-    return { tasks: [], nextPageToken: '', pageSize: 0, totalSize: 0 };
 
   const rows = await db.query<RunRow & { total: string }>(
     `select r.*, count(*) over () as total
@@ -85,7 +81,7 @@ export async function listTasks(
      where r.tenant_id = $1 and r.agent_id = $2
        -- a run of a further message is part of its task, not a task (task-runs.ts)
        and (f.task_id is null or f.task_id = r.id)
-       and ($3::uuid is null or coalesce(f.context_id, r.session_id) = $3)
+       and ($3::text is null or coalesce(f.context_id, r.session_id::text) = $3)
        and ($4::text[] is null or t.status = any($4::text[]))
        and ($5::timestamptz is null or t.updated_at > $5)
        -- another user's private session is not there for this viewer (auth/ownership.ts canSee)

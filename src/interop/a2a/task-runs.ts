@@ -1,5 +1,7 @@
 import { Role, type Task } from '@a2a-js/sdk';
 import type { Queryable } from '../../db/db.ts';
+import { notFound } from '../../errors.ts';
+import type { TaskView } from '../../runtime/a2a/push.ts';
 import { agentMessage, answerArtifactId, isFinal, taskOf } from '../../runtime/a2a/task-map.ts';
 import { type RunRow, toRun } from '../../runtime/runs/rows.ts';
 import type { Run } from '../../runtime/schema.ts';
@@ -89,4 +91,15 @@ export function taskOfRuns(t: TaskRuns): Task {
     artifacts: task.artifacts.map((a) => ({ ...a, artifactId: answerArtifactId(t.head.id) })),
     history,
   } as Task;
+}
+
+/** The task whose first run is `taskId` as its push watcher reads it (runtime/a2a/push.ts). */
+export async function taskView(db: Queryable, tenantId: string, taskId: string): Promise<TaskView> {
+  const [row] = await db.query<RunRow>('select * from runs where id = $1 and tenant_id = $2', [
+    taskId,
+    tenantId,
+  ]);
+  if (!row) throw notFound('task', taskId);
+  const t = await taskRuns(db, toRun(row));
+  return { task: taskOfRuns(t), runId: currentRun(t).id, final: isFinal(lastRun(t).status) };
 }

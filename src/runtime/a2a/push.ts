@@ -1,4 +1,4 @@
-import { A2A_CONTENT_TYPE, StreamResponse, type TaskPushNotificationConfig } from '@a2a-js/sdk';
+import { A2A_CONTENT_TYPE, StreamResponse, type Task, type TaskPushNotificationConfig } from '@a2a-js/sdk';
 import type { Db } from '../../db/db.ts';
 import { AppError, toError } from '../../errors.ts';
 import { type OutboundNetwork, outboundRequest } from '../../net/outbound.ts';
@@ -6,14 +6,14 @@ import { assertOutboundUrl } from '../../net/ssrf.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { toRun } from '../runs/rows.ts';
 import type { Runtime } from '../runtime.ts';
-import type { Run, RunStatus } from '../schema.ts';
 import { isFinal, taskOf } from './task-map.ts';
 
 /**
- * A2A push notifications: the configs a client registers for a task (stored with the run), and a
- * watcher per task in this process that posts the task to each config's URL whenever its state
- * changes, through the guarded outbound client (SSRF rules, deadline, byte cap). A watcher follows
- * the run's event log, so it sees the run wherever it executes; watchers do not survive a restart
+ * A2A push notifications: the configs a client registers for a task (stored with the task's first
+ * run), and a watcher per task in this process that posts the task to each config's URL whenever its
+ * state changes, through the guarded outbound client (SSRF rules, deadline, byte cap). A watcher
+ * follows the event log of the task's current run, and of each further run the task takes on after
+ * it (`PushDeps.task`), so it sees the runs wherever they execute; watchers do not survive a restart
  * (a client reads the task with tasks/get then); they end with the runtime, whose follows they are.
  */
 
@@ -46,6 +46,18 @@ export interface PushDeps {
   /** Configs one task may have. */
   maxPerTask: number;
   network?: OutboundNetwork;
+  /**
+   * The task `taskId` as clients read it, with the run whose events change it now; without it, a
+   * task is its one run.
+   */
+  task?(tenantId: string, taskId: string): Promise<TaskView>;
+}
+
+/** A task at one moment: what is posted, the run that changes it next, and whether it has ended. */
+export interface TaskView {
+  task: Task;
+  runId: string;
+  final: boolean;
 }
 
 export class PushNotifier {
@@ -110,28 +122,45 @@ export class PushNotifier {
       .finally(() => this.watching.delete(runId));
   }
 
-  private async follow(tenantId: string, runId: string, signal: AbortSignal): Promise<void> {
-    const now = toRun(await this.deps.runtime.store.get(tenantId, runId));
-    // Ended before its config was saved (a quick run sent with returnImmediately): the end is still news.
-    if (isFinal(now.status)) return this.notify(tenantId, now);
-    let last: RunStatus = now.status;
-    for await (const e of this.deps.runtime.follow(runId, 0, signal)) {
-      if (!turning.has(e.type)) continue;
-      const run = toRun(await this.deps.runtime.store.get(tenantId, runId));
-      if (run.status !== last) {
-        last = run.status;
-        await this.notify(tenantId, run);
+  private async follow(tenantId: string, taskId: string, signal: AbortSignal): Promise<void> {
+    const view = () => (this.deps.task ?? this.oneRun).call(this, tenantId, taskId);
+    let now = await view();
+    // Where the task stands when its watch begins is the first notice: a task that ended before its
+    // config was saved (a quick run sent with returnImmediately) still tells how it ended, and one
+    // that works or waits for input says so without waiting for its next change.
+    await this.notify(tenantId, taskId, now.task);
+    if (now.final) return;
+    let last = now.task.status?.state;
+    for (;;) {
+      for await (const e of this.deps.runtime.follow(now.runId, 0, signal)) {
+        if (!turning.has(e.type)) continue;
+        const seen = await view();
+        if (seen.task.status?.state !== last) {
+          last = seen.task.status?.state;
+          await this.notify(tenantId, taskId, seen.task);
+        }
+        if (seen.final) return;
+        if (e.type === 'session_end' || seen.runId !== now.runId) break;
       }
-      if (e.type === 'session_end' || isFinal(run.status)) return;
+      if (signal.aborted) return;
+      // The run followed has ended or paused: the task goes on only in a further run of its own.
+      const next = await view();
+      if (next.task.status?.state !== last) {
+        last = next.task.status?.state;
+        await this.notify(tenantId, taskId, next.task);
+      }
+      if (next.final || next.runId === now.runId) return;
+      now = next;
     }
   }
 
-  private notify(tenantId: string, run: Run): Promise<void> {
-    return this.send(
-      tenantId,
-      run.id,
-      StreamResponse.toJSON({ payload: { $case: 'task', value: taskOf(run) } }),
-    );
+  private async oneRun(tenantId: string, runId: string): Promise<TaskView> {
+    const run = toRun(await this.deps.runtime.store.get(tenantId, runId));
+    return { task: taskOf(run), runId, final: isFinal(run.status) };
+  }
+
+  private notify(tenantId: string, taskId: string, task: Task): Promise<void> {
+    return this.send(tenantId, taskId, StreamResponse.toJSON({ payload: { $case: 'task', value: task } }));
   }
 
   /** Posts one notification to every config of the run; a failure is logged, never retried forever. */
