@@ -1,7 +1,8 @@
 /**
  * Chat runtime overhead per turn (mock model at zero delay, so all of it is Agentry's own) against the
  * model call alone in the same run: a whole turn on a new session against `models.complete`, a tool
- * turn against its two model calls. Target: overhead p50 ≤ 3 ms (PGlite).
+ * turn against its two model calls. Target: overhead p50 ≤ 3 ms (PGlite). `cpu_us` is the process's
+ * CPU per operation, PGlite's included.
  *
  *   node --import tsx bench/chat.ts [--turns 2000] [--quick]      DATABASE_URL adds PostgreSQL rows
  */
@@ -25,7 +26,9 @@ async function overhead(store: 'pglite' | 'postgres') {
   });
   const rows: Array<Record<string, string | number>> = [];
   const add = async (scenario: string, n: number, fn: () => Promise<unknown>, peer?: number[]) => {
+    const cpu0 = process.cpuUsage();
     const xs = await timeEach(n, fn);
+    const cpu = process.cpuUsage(cpu0);
     const p50 = quantile(xs, 0.5);
     rows.push({
       scenario,
@@ -34,6 +37,8 @@ async function overhead(store: 'pglite' | 'postgres') {
       p50_ms: r3(p50),
       p99_ms: r3(quantile(xs, 0.99)),
       overhead_p50_ms: peer ? r3(p50 - quantile(peer, 0.5)) : '',
+      // The process's CPU (PGlite's included) per operation: the figure a loaded machine moves least.
+      cpu_us: Math.round((cpu.user + cpu.system) / n),
     });
     return xs;
   };
