@@ -1,4 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
+import { serialize } from 'pg-protocol';
 
 /**
  * Named statements on PGlite. Its `query()` parses, analyses and plans every statement again, in six
@@ -41,7 +42,8 @@ export class PreparedStatements {
     let statement = this.parsed.get(name);
     if (!statement) {
       const { messages } = await this.pg.execProtocol(
-        concat([parse(name, text), describe('S', name), SYNC]),
+        // The server infers the parameters' types; describing the statement tells them.
+        exchange(serialize.parse({ name, text, types: [] }), serialize.describe({ type: 'S', name }), SYNC),
         {
           syncToFs: false,
         },
@@ -55,11 +57,17 @@ export class PreparedStatements {
     }
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null;
-      const serialize = this.pg.serializers[statement.paramTypes[i]!];
-      return serialize ? serialize(value) : String(value);
+      const toText = this.pg.serializers[statement.paramTypes[i]!];
+      return toText ? toText(value) : String(value);
     });
     const { messages } = await this.pg.execProtocol(
-      concat([bind(name, values), describe('P', ''), EXECUTE, SYNC]),
+      // The unnamed portal on the statement, every parameter and result in text format.
+      exchange(
+        serialize.bind({ portal: '', statement: name, values }),
+        serialize.describe({ type: 'P', name: '' }),
+        EXECUTE,
+        SYNC,
+      ),
       { syncToFs },
     );
     let fields: Field[] = [];
@@ -84,59 +92,8 @@ export class PreparedStatements {
   }
 }
 
-// The frontend messages of PostgreSQL's extended query protocol (protocol version 3).
-const encoder = new TextEncoder();
-
-function message(type: string, parts: Uint8Array[]): Uint8Array {
-  const length = 4 + parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(1 + length);
-  out[0] = type.charCodeAt(0);
-  new DataView(out.buffer).setInt32(1, length);
-  let at = 5;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-const cstring = (s: string) => encoder.encode(`${s}\0`);
-const int16 = (n: number) => new Uint8Array([(n >> 8) & 0xff, n & 0xff]);
-const int32 = (n: number) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, n);
-  return b;
-};
-
-/** Parse: the statement under `name`, its parameter types inferred by the server. */
-const parse = (name: string, text: string) => message('P', [cstring(name), cstring(text), int16(0)]);
-
-const describe = (kind: 'S' | 'P', name: string) =>
-  message('D', [new Uint8Array([kind.charCodeAt(0)]), cstring(name)]);
-
-/** Bind: the unnamed portal on statement `name`, every parameter and result in text format. */
-function bind(name: string, values: (string | null)[]): Uint8Array {
-  const parts = [cstring(''), cstring(name), int16(0), int16(values.length)];
-  for (const v of values) {
-    if (v === null) parts.push(int32(-1));
-    else {
-      const bytes = encoder.encode(v);
-      parts.push(int32(bytes.length), bytes);
-    }
-  }
-  parts.push(int16(0));
-  return message('B', parts);
-}
-
-const EXECUTE = message('E', [cstring(''), int32(0)]);
-const SYNC = message('S', []);
-
-function concat(messages: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(messages.reduce((n, m) => n + m.length, 0));
-  let at = 0;
-  for (const m of messages) {
-    out.set(m, at);
-    at += m.length;
-  }
-  return out;
-}
+/** Concatenates the frontend messages of one exchange into the one buffer PGlite takes. */
+const exchange = (...messages: Uint8Array[]) => Buffer.concat(messages);
+const SYNC = serialize.sync();
+/** Execute: every row of the unnamed portal. */
+const EXECUTE = serialize.execute({ portal: '', rows: 0 });

@@ -83,9 +83,9 @@ export class PgliteDb implements Db {
   }
 
   async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
+    const text = synchronous(sql);
     const name = options?.name;
     if (name && !this.pg.closed) {
-      const text = synchronous(sql);
       if (this.prepared.accepts(name, text)) {
         // The statement's turn as `query()` takes it: after any transaction in progress, alone.
         return this.pg
@@ -95,7 +95,7 @@ export class PgliteDb implements Db {
           .catch(rethrowFromStore);
       }
     }
-    const result = await this.pg.query<R>(synchronous(sql), storableParams(params)).catch(rethrowFromStore);
+    const result = await this.pg.query<R>(text, storableParams(params)).catch(rethrowFromStore);
     return result.rows;
   }
 

@@ -135,9 +135,12 @@ export const runRoutes =
             const page = await list({ after: last });
             for (const run of page.data) await sse.send({ id: ++seq, event: 'run', data: run });
             last = page.data.at(-1)?.id ?? last;
-            // The sleep rejects only when the client leaves (its signal): the loop's condition ends it.
-            if (!page.next_cursor)
-              await sleep(TAIL_POLL_MS, undefined, { signal: sse.signal.toAbortSignal() }).catch(() => {});
+            if (!page.next_cursor) {
+              await sleep(TAIL_POLL_MS, undefined, { signal: sse.signal.toAbortSignal() }).catch(() => {
+                // Rejects only when the client has left (its signal): nothing is lost, the loop's
+                // condition ends the tail.
+              });
+            }
           }
         } catch (err) {
           req.log.warn({ err }, 'run tail ended with an error');
