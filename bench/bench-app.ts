@@ -36,7 +36,12 @@ export async function forkChild<M>(
   opts: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ child: ChildProcess } & M> {
   const child = fork(fileURLToPath(script), args, {
-    execArgv: [...tsLoaderArgs, ...(opts.execArgv ?? [])],
+    // BENCH_CHILD_ARGS adds node flags to every child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+    execArgv: [
+      ...tsLoaderArgs,
+      ...(opts.execArgv ?? []),
+      ...(process.env.BENCH_CHILD_ARGS?.split(' ') ?? []),
+    ],
     env: opts.env ?? process.env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

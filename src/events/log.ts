@@ -52,11 +52,12 @@ export async function readEvents(
   const rows = await db.query<EventRow>(
     `select seq, type, data, at from events where stream_id = $1 and seq > $2 order by seq limit $3`,
     [streamId, afterSeq, limit],
+    // Every follower of a live stream reads here after each announcement: parsed once per connection.
+    { name: 'agentry_read_events' },
   );
   return rows.map((r) => ({ seq: Number(r.seq), type: r.type, data: r.data, at: r.at.toISOString() }));
 }
 
-/** Tells followers in every process that these streams have new events. Coalesced by the caller. */
 /** Whether the stream has logged anything after `seq` (a retried task goes on after its end). */
 export async function hasEventsAfter(db: Queryable, streamId: string, seq: number): Promise<boolean> {
   const rows = await db.query('select 1 from events where stream_id = $1 and seq > $2 limit 1', [
@@ -66,6 +67,7 @@ export async function hasEventsAfter(db: Queryable, streamId: string, seq: numbe
   return rows.length > 0;
 }
 
+/** Tells followers in every process that these streams have new events. Coalesced by the caller. */
 export async function announce(bus: LiveBus, streamIds: readonly string[]): Promise<void> {
   // A NOTIFY payload is limited to 8000 bytes: 200 ids of 37 characters fit comfortably.
   for (let i = 0; i < streamIds.length; i += 200) {

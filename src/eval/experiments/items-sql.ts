@@ -101,6 +101,7 @@ export async function completeItem(
       scored.map((s) => s.score),
       item.seq,
     ],
+    { name: 'eval_complete_item' },
   );
 }
 
