@@ -52,6 +52,15 @@ export class AppError extends Error {
 
 export const notFound = (what: string, id: string) => new AppError('not_found', `${what} ${id} not found`);
 
+/**
+ * For `.catch`: a not-found answer becomes undefined, any other failure (the store unavailable)
+ * goes on, so a look-up that failed is never taken for a thing that is gone.
+ */
+export function unlessNotFound(err: unknown): undefined {
+  if (err instanceof AppError && err.code === 'not_found') return undefined;
+  throw err;
+}
+
 /** Something that refers to an object, named in a 409 that refuses to delete the object. */
 export interface User {
   kind: 'team' | 'agent';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Agent } from '../agents/schema.ts';
 import { agentAtVersion } from '../agents/versions.ts';
 import { canSee } from '../auth/ownership.ts';
-import { AppError, notFound, toError } from '../errors.ts';
+import { AppError, notFound, toError, unlessNotFound } from '../errors.ts';
 import { EitherSignal, type StopSignal } from '../events/log.ts';
 import { CallSignal } from '../models/call-signal.ts';
 import type { ContentPart } from '../models/types.ts';
@@ -102,7 +102,7 @@ export class Runtime {
     };
     every(lease / 3, () =>
       this.live.size > 0
-        ? this.store.renewLeases(this.owner, this.deps.config.lease_seconds)
+        ? this.store.renewLeases(this.owner, this.deps.config.lease_seconds, [...this.live.keys()])
         : Promise.resolve(),
     );
     // At most a second after a lease expires, a run is taken over (lease + 1 s).
@@ -229,6 +229,15 @@ export class Runtime {
     return this.pinned(latest, row.agent_version ?? undefined);
   }
 
+  /**
+   * Reads a waiting run's agent before the run is taken to resume it: a store that fails this read
+   * leaves the run waiting, and the caller's retry finds it so. An agent that is gone is not an
+   * error here: the run is taken and fails as `agent_gone`.
+   */
+  private async agentBeforeResume(caller: RunCaller, runId: string): Promise<void> {
+    await this.agentOfRun(await this.store.get(caller.tenantId, runId)).catch(unlessNotFound);
+  }
+
   private begin(
     caller: RunCaller,
     agent: Agent,
@@ -315,12 +324,14 @@ export class Runtime {
   /** Approves (or denies, with a reason the model sees) the tool calls a run waits on, and resumes it. */
   async decide(caller: RunCaller, runId: string, approved: boolean, reason?: string): Promise<Run> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
+    await this.agentBeforeResume(caller, runId);
     const row = await this.store.resume(caller.tenantId, runId, this.owner, this.deps.config.lease_seconds);
     let agent: Agent;
     try {
       agent = await this.agentOfRun(row);
     } catch (err) {
-      await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
+      if (unlessNotFound(err) === undefined)
+        await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
       throw err;
     }
     this.launch(caller, agent, {
@@ -338,6 +349,7 @@ export class Runtime {
    */
   async resumeInterrupted(caller: RunCaller, runId: string): Promise<Run> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
+    await this.agentBeforeResume(caller, runId);
     const row = await this.store.resume(
       caller.tenantId,
       runId,
@@ -540,7 +552,7 @@ export class Runtime {
     void (async () => {
       const row = await this.store.claimQueued(sessionId, this.owner, this.deps.config.lease_seconds);
       if (!row) return;
-      const agent = await this.agentOfRun(row).catch(() => undefined);
+      const agent = await this.agentOfRun(row).catch(unlessNotFound);
       const tenantName = await this.deps.tenantName(row.tenant_id);
       const caller: RunCaller = { tenantId: row.tenant_id, tenantName };
       if (!agent) {
@@ -621,7 +633,7 @@ export class Runtime {
     row: RunRow,
     options: { rerun: boolean; by: 'takeover' | 'resume'; after?: 'release' | 'crash'; caller?: RunCaller },
   ): Promise<void> {
-    const agent = await this.agentOfRun(row).catch(() => undefined);
+    const agent = await this.agentOfRun(row).catch(unlessNotFound);
     if (!agent) return this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
     const caller = options.caller ?? {
       tenantId: row.tenant_id,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import type { ConfigInput } from '../../src/config/config.ts';
+import { AppError } from '../../src/errors.ts';
 import { stores } from '../helpers/server.ts';
 import { bootOn, call, eventually, persistentStore, sse } from './helpers.ts';
 
@@ -119,6 +120,28 @@ for (const store of stores) {
       );
       assert.match(done.output, /the user denied this tool call: not in production/);
       assert.equal(existsSync(path.join(dir, 'ws', app.defaultTenantId, sessionId, 'denied.txt')), false);
+    });
+
+    it('leaves a run waiting when its agent cannot be read at approval, and the retry resumes it', async () => {
+      const { runId } = await pausedChat('retried.txt');
+      const agents = app.services.agents;
+      const read = agents.get.bind(agents);
+      // One failed read of the agent, as a store outage answers it.
+      agents.get = async () => {
+        agents.get = read;
+        throw new AppError('unavailable', 'the store is unavailable');
+      };
+      const refused = await call(url, key, 'POST', `/v1/runs/${runId}/approve`);
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      const waiting = await call(url, key, 'GET', `/v1/runs/${runId}`);
+      assert.equal(waiting.body.status, 'input_required', 'still waiting, not failed as agent_gone');
+      const approve = await call(url, key, 'POST', `/v1/runs/${runId}/approve`);
+      assert.equal(approve.status, 200, JSON.stringify(approve.body));
+      const done = await eventually(async () => {
+        const r = await call(url, key, 'GET', `/v1/runs/${runId}`);
+        return r.body.status === 'running' ? undefined : r.body;
+      });
+      assert.equal(done.status, 'completed');
     });
 
     it('answers stream:false with input_required and the calls that wait', async () => {

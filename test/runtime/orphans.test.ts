@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import type { ConfigInput } from '../../src/config/config.ts';
+import { AppError } from '../../src/errors.ts';
 import { startServer, stores, type TestServer, tsLoaderArgs } from '../helpers/server.ts';
 import { bootOn, call, createAgent, eventually, persistentStore, sse } from './helpers.ts';
 
@@ -160,6 +161,72 @@ for (const store of stores) {
       assert.equal(ended.status, 'failed');
       assert.equal(ended.error.code, 'orphaned');
       assert.match(ended.error.message, /died 4 times/);
+    });
+  });
+}
+
+/**
+ * A queued run this process claimed but could not start (its agent could not be read: the store
+ * failed) is not failed as if its agent were gone, nor kept by this process's lease renewals while
+ * it runs other runs: its lease lapses and the sweep carries it on.
+ */
+for (const store of stores) {
+  describe(`a queued run whose start failed, on ${store}`, () => {
+    let s: TestServer;
+    before(async () => {
+      s = await startServer(store, {
+        runtime: { lease_seconds: 1 },
+        models: {
+          mock: {
+            scripts: {
+              slow: [{ content: 'first', delay_ms: 1000 }],
+              stuck: [{ content: 'never sent', delay_ms: 120_000 }],
+            },
+          },
+        },
+      });
+    });
+    after(async () => s.close());
+
+    it('carries it on once its lease lapses', async () => {
+      const key = s.adminKey;
+      const busy = await createAgent(s, { name: 'busy', model: 'mock/stuck' });
+      // A run this process keeps executing, so it renews leases all along.
+      const other = await sse(`${s.url}/v1/agents/${busy.id}/chat`, {
+        key,
+        body: { message: 'stay' },
+        stop: (e) => e.event === 'system',
+      });
+      const agent = await createAgent(s, { name: 'patient', model: 'mock/slow' });
+      const started = await sse(`${s.url}/v1/agents/${agent.id}/chat`, {
+        key,
+        body: { message: 'first' },
+        stop: (e) => e.event === 'system',
+      });
+      const sessionId = started.events[0]!.data.session_id as string;
+      const queued = await sse(`${s.url}/v1/agents/${agent.id}/chat`, {
+        key,
+        body: { message: 'then this', session_id: sessionId, multitask: 'enqueue' },
+        stop: (e) => e.event === 'session_start',
+      });
+      assert.equal(queued.events[0]!.data.status, 'queued');
+      const queuedId = queued.events[0]!.data.run_id as string;
+      const agents = s.app.services.agents;
+      const read = agents.get.bind(agents);
+      // The read that starts the queued run fails once, as a store outage answers it.
+      agents.get = async () => {
+        agents.get = read;
+        throw new AppError('unavailable', 'the store is unavailable');
+      };
+      const ended = await eventually(async () => {
+        const r = await s.request('GET', `/v1/runs/${queuedId}`);
+        return r.status === 200 && ['completed', 'failed'].includes(r.body.status) ? r.body : undefined;
+      });
+      assert.equal(ended.status, 'completed', JSON.stringify(ended.error));
+      assert.equal(ended.output, 'You said: then this');
+      assert.equal(agents.get, read, 'the failing read was the one that started it');
+      const runId = other.events[0]!.data.run_id as string;
+      await s.request('POST', `/v1/runs/${runId}/cancel`);
     });
   });
 }

@@ -27,7 +27,7 @@ import type { A2ARequestHandler } from '@a2a-js/sdk/server';
 import type { Agent } from '../../agents/schema.ts';
 import { hasScope, type Principal } from '../../auth/principal.ts';
 import type { Db } from '../../db/db.ts';
-import { AppError, toError } from '../../errors.ts';
+import { AppError, toError, unlessNotFound } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { PushNotifier } from '../../runtime/a2a/push.ts';
 import { answerArtifactId, decisionOf, isFinal, messageText, textPart } from '../../runtime/a2a/task-map.ts';
@@ -312,7 +312,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
   /** The session a context id names when it is one of this agent's; otherwise a new one. */
   private async session(contextId: string): Promise<string | undefined> {
     if (!contextId || !uuid.test(contextId)) return undefined;
-    const found = await this.deps.sessions.get(this.principal.tenantId, contextId).catch(() => undefined);
+    const found = await this.deps.sessions.get(this.principal.tenantId, contextId).catch(unlessNotFound);
     return found?.agent_id === this.agent.id ? found.id : undefined;
   }
 
@@ -389,7 +389,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
    */
   private async run(id: string): Promise<Run> {
     if (!id || !uuid.test(id)) throw new TaskNotFoundError(`task ${id} not found`);
-    const row = await this.deps.runtime.store.get(this.principal.tenantId, id).catch(() => undefined);
+    const row = await this.deps.runtime.store.get(this.principal.tenantId, id).catch(unlessNotFound);
     if (!row || row.agent_id !== this.agent.id) throw new TaskNotFoundError(`task ${id} not found`);
     const { viewer } = this.caller;
     if (viewer)

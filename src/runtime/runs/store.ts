@@ -330,12 +330,16 @@ export class RunStore {
     return rows.map((r) => r.session_id);
   }
 
-  /** Extends the leases of every run this process is executing: one statement for all of them. */
-  async renewLeases(owner: string, leaseSeconds: number): Promise<void> {
+  /**
+   * Extends the leases of the runs this process is executing, one statement for all of them. By id:
+   * a run this process claimed but could not start (the store failed mid-way) keeps no lease alive,
+   * so it expires and is taken over.
+   */
+  async renewLeases(owner: string, leaseSeconds: number, runIds: readonly string[]): Promise<void> {
     await this.db.query(
       `update runs set lease_expires_at = now() + make_interval(secs => $2)
-       where lease_owner = $1 and status = 'running'`,
-      [owner, leaseSeconds],
+       where lease_owner = $1 and status = 'running' and id = any($3::uuid[])`,
+      [owner, leaseSeconds, runIds],
     );
   }
 
