@@ -114,6 +114,7 @@ interface IngestOptions extends ClientOptions {
 async function ingestFolder(kbRef: string, folder: string, options: IngestOptions): Promise<void> {
   const client = ApiClient.from(options);
   const root = path.resolve(folder);
+  // Missing or unreadable: refused just below as not a folder.
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) throw new CliError(`${folder} is not a folder`);
   let kb = await findKb(client, kbRef);

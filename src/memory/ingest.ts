@@ -145,7 +145,9 @@ export async function ingestBatch(
       results.push(...written);
       await report();
       return;
-    } catch {}
+    } catch {
+      // Which document failed the group is found by writing each alone, below.
+    }
     for (const g of todo) {
       try {
         results.push({

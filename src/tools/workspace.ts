@@ -64,6 +64,7 @@ export class Workspace {
         return path.join(parent, missing.at(-1)!);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        // Missing (the ENOENT): no symlink here, and the walk goes up one directory.
         if ((await lstat(dir).catch(() => undefined))?.isSymbolicLink()) {
           throw new ToolError(`path is a symlink that leads outside the workspace: ${given}`);
         }

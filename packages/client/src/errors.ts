@@ -48,7 +48,9 @@ export class AgentryError extends Error {
     let parsed: unknown = text;
     try {
       parsed = JSON.parse(text);
-    } catch {}
+    } catch {
+      // Not JSON (a proxy's page): the error carries the text as it came.
+    }
     return AgentryError.fromAnswer(response, parsed);
   }
 

@@ -35,6 +35,7 @@ export const healthRoutes =
             return Array.isArray(v) ? v[0] : v;
           },
         })
+        // Credentials that do not authenticate get the public answer, as none would.
         .catch(() => undefined));
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 

@@ -51,7 +51,9 @@ export class AgentSandboxes {
     let report: { ok?: boolean; error?: string } = {};
     try {
       report = JSON.parse(last);
-    } catch {}
+    } catch {
+      // Not the harness's report (it died before writing one): the exit and stderr say why below.
+    }
     if (report.ok === true && result.exit_code === 0) return;
     throw new AppError('unprocessable', `the bundle did not load: ${report.error ?? failure(result)}`);
   }
@@ -78,6 +80,7 @@ export class AgentSandboxes {
 
   /** For /health: idle until the first local-dev agent runs; then its pool and isolation, or why it cannot run. */
   async healthReport(): Promise<{ status: 'ok' | 'degraded'; detail: Record<string, unknown> }> {
+    // A pool that failed to start left its reason in lastError, read below.
     const pool = await this.started?.catch(() => undefined);
     if (pool) return { status: 'ok', detail: { pool: pool.stats(), isolation: pool.backend.describe() } };
     if (this.lastError) return { status: 'degraded', detail: { unavailable: this.lastError } };
@@ -91,6 +94,7 @@ export class AgentSandboxes {
   async stats(): Promise<PoolStats> {
     if (this.config.pools.agent.size === 0)
       throw new AppError('unavailable', 'local-dev agents are turned off (sandbox.pools.agent.size is 0)');
+    // A pool that failed to start left its reason in lastError, read below.
     const pool = await this.started?.catch(() => undefined);
     // The backend is bubblewrap, but this pool is the agent pool, not the bash tool's.
     if (pool) return { ...pool.stats(), type: 'agent' };
@@ -118,6 +122,7 @@ export class AgentSandboxes {
   }
 
   async stop(): Promise<void> {
+    // A pool that failed to start has nothing to stop (its reason is in lastError).
     const pool = await this.started?.catch(() => undefined);
     await pool?.stop();
     this.backend?.stop();
