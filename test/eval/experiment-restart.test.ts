@@ -1,31 +1,13 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import type { ConfigInput } from '../../src/config/config.ts';
-import { stores, tsLoaderArgs } from '../helpers/server.ts';
-import { bootOn, call, eventually, persistentStore } from '../runtime/helpers.ts';
-
-const fixture = path.join(import.meta.dirname, '..', 'runtime', 'fixtures', 'server-process.ts');
-
-async function spawnServer(config: ConfigInput): Promise<{ child: ChildProcess; url: string; key: string }> {
-  const child = spawn(process.execPath, [...tsLoaderArgs, fixture], {
-    env: { ...process.env, AGENTRY_TEST_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk) => {
-      out += chunk;
-      const m = /ready (\S+) (\S+)\n/.exec(out);
-      if (m) resolve({ child, url: m[1]!, key: m[2]! });
-    });
-    child.on('exit', (code) => reject(new Error(`server process exited early (${code})`)));
-  });
-}
+import { stores } from '../helpers/server.ts';
+import { bootOn, call, eventually, persistentStore, spawnServerProcess } from '../runtime/helpers.ts';
 
 /**
  * An experiment whose server process is killed (SIGKILL: no shutdown code runs) mid-way: a new
@@ -59,7 +41,7 @@ for (const store of stores) {
         runtime: { lease_seconds: 1, workspaces_dir: path.join(dir, 'ws') },
         models: { mock: { delays: { slow: 250 } } },
       };
-      const first = await spawnServer(config);
+      const first = await spawnServerProcess(config);
       child = first.child;
       const { url, key } = first;
       assert.equal(

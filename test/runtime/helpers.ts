@@ -1,8 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { type App, createApp } from '../../src/app.ts';
 import { type ConfigInput, testConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { freshDatabase, type StoreKind, type TestServer } from '../helpers/server.ts';
+import { freshDatabase, type StoreKind, type TestServer, tsLoaderArgs } from '../helpers/server.ts';
 
 export interface SseEvent {
   id: string;
@@ -163,4 +164,24 @@ export async function persistentStore(
     return { config: { database_url: db.url, pool_max: 5 }, drop: db.drop };
   }
   return { config: { ...memoryStore(), data_dir: path.join(dir, 'data') }, drop: async () => {} };
+}
+
+/** Starts a server process (fixtures/server-process.ts) and waits for its "ready <url> <key>" line. */
+export async function spawnServerProcess(
+  config: ConfigInput,
+): Promise<{ child: ChildProcess; url: string; key: string }> {
+  const fixture = path.join(import.meta.dirname, 'fixtures', 'server-process.ts');
+  const child = spawn(process.execPath, [...tsLoaderArgs, fixture], {
+    env: { ...process.env, AGENTRY_TEST_CONFIG: JSON.stringify(config) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk) => {
+      out += chunk;
+      const m = /ready (\S+) (\S+)\n/.exec(out);
+      if (m) resolve({ child, url: m[1]!, key: m[2]! });
+    });
+    child.on('exit', (code) => reject(new Error(`server process exited early (${code})`)));
+  });
 }

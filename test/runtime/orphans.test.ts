@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,27 +7,16 @@ import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import type { ConfigInput } from '../../src/config/config.ts';
 import { AppError } from '../../src/errors.ts';
-import { startServer, stores, type TestServer, tsLoaderArgs } from '../helpers/server.ts';
-import { bootOn, call, createAgent, eventually, persistentStore, sse } from './helpers.ts';
-
-const fixture = path.join(import.meta.dirname, 'fixtures', 'server-process.ts');
-
-/** Starts a server process and waits for its "ready <url> <key>" line. */
-async function spawnServer(config: ConfigInput): Promise<{ child: ChildProcess; url: string; key: string }> {
-  const child = spawn(process.execPath, [...tsLoaderArgs, fixture], {
-    env: { ...process.env, AGENTRY_TEST_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk) => {
-      out += chunk;
-      const m = /ready (\S+) (\S+)\n/.exec(out);
-      if (m) resolve({ child, url: m[1]!, key: m[2]! });
-    });
-    child.on('exit', (code) => reject(new Error(`server process exited early (${code})`)));
-  });
-}
+import { startServer, stores, type TestServer } from '../helpers/server.ts';
+import {
+  bootOn,
+  call,
+  createAgent,
+  eventually,
+  persistentStore,
+  spawnServerProcess,
+  sse,
+} from './helpers.ts';
 
 /**
  * A server process is killed (SIGKILL: no shutdown code runs) while a run is in progress and another
@@ -56,7 +45,7 @@ for (const store of stores) {
 
     it('takes over a run whose process died, completes it, and starts the run queued behind it', async () => {
       const runtime = { lease_seconds: 1, workspaces_dir: path.join(dir, 'ws') };
-      const first = await spawnServer({
+      const first = await spawnServerProcess({
         store: storeConfig,
         server: { max_event_loop_delay_ms: 0 },
         runtime,
