@@ -330,7 +330,9 @@ export class Runtime {
     try {
       agent = await this.agentOfRun(row);
     } catch (err) {
-      if (unlessNotFound(err) === undefined)
+      // Gone since the read above: the run fails. Any other failure leaves it to its lease, which
+      // lapses (no process executes it), and a takeover carries it on.
+      if (err instanceof AppError && err.code === 'not_found')
         await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
       throw err;
     }
