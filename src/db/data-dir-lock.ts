@@ -25,6 +25,12 @@ interface Holder {
   lock?: 'kernel';
 }
 
+/** How long a starter waits for the kernel to free the lock of a holder that has ended. */
+const ENDING_HOLDER_MS = 5000;
+
+/** Blocks this thread (start-up only: nothing else runs yet). */
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
 /** The lock of a PGlite data directory: a file beside it (inside, it would stop initdb of an empty one). */
 export const lockFileOf = (dataDir: string) => `${path.resolve(dataDir)}.lock`;
 
@@ -123,10 +129,20 @@ function releaser(free: () => void): () => void {
  * is no flock (kernel-lock.ts).
  */
 function lockByKernel(dataDir: string, file: string, me: Holder): (() => void) | undefined {
+  const ending = Date.now() + ENDING_HOLDER_MS;
   for (let attempt = 0; attempt < 3; attempt++) {
     const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
     const answer = flockNow(fd);
     const earlier = answer === 'unsupported' ? undefined : parseHolder(readRaw(file));
+    if (answer === 'busy' && earlier?.host === me.host && !alive(earlier) && Date.now() < ending) {
+      // Its holder has ended, or is a zombie, while the lock is still held: the kernel frees a
+      // process's files when its last thread has exited, which can trail the zombie state under
+      // load. Asked again shortly; a live holder is refused at once.
+      closeSync(fd);
+      sleepSync(25);
+      attempt--;
+      continue;
+    }
     // A holder that took no kernel lock (an earlier version, or a host without flock) is judged by its pid.
     const refused =
       answer === 'busy' ||

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -71,6 +73,21 @@ for (const kernel of [true, false]) {
         assert.equal(JSON.parse(readFileSync(lockFileOf(d), 'utf8')).pid, process.pid, stale);
         release();
       }
+    });
+
+    it('waits for the kernel to free the lock of a holder that has ended', { skip: !kernel }, async () => {
+      const d = dir();
+      const file = lockFileOf(d);
+      writeFileSync(file, holder(2 ** 22 + 1, undefined, hostname(), 'kernel'));
+      // Another open file keeps the flock a moment longer, as a killed process's last thread can.
+      const keeper = spawn('flock', ['-x', file, 'sleep', '0.5'], { stdio: 'ignore' });
+      const exited = once(keeper, 'exit');
+      while (spawnSync('flock', ['-n', file, 'true']).status === 0)
+        await new Promise((r) => setTimeout(r, 10));
+      const release = lock(d);
+      assert.equal(JSON.parse(readFileSync(file, 'utf8')).pid, process.pid);
+      release();
+      await exited;
     });
 
     it('refuses a live holder, and one on another host that cannot be checked', () => {
