@@ -57,9 +57,12 @@ export const notFound = (what: string, id: string) => new AppError('not_found', 
  * goes on, so a look-up that failed is never taken for a thing that is gone.
  */
 export function unlessNotFound(err: unknown): undefined {
-  if (err instanceof AppError && err.code === 'not_found') return undefined;
+  if (isNotFound(err)) return undefined;
   throw err;
 }
+
+export const isNotFound = (err: unknown): err is AppError =>
+  err instanceof AppError && err.code === 'not_found';
 
 /** Something that refers to an object, named in a 409 that refuses to delete the object. */
 export interface User {

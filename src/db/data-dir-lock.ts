@@ -124,25 +124,32 @@ function releaser(free: () => void): () => void {
 }
 
 /**
+ * Opens the lock file and asks for its flock. A lock still held while the holder the file names has
+ * ended, or is a zombie, is asked for again within ENDING_HOLDER_MS: the kernel frees a process's
+ * files when its last thread has exited, which can trail the zombie state under load. A live
+ * holder's answer comes at once.
+ */
+function openAndLock(file: string, me: Holder) {
+  const ending = Date.now() + ENDING_HOLDER_MS;
+  for (;;) {
+    const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
+    const answer = flockNow(fd);
+    const earlier = answer === 'unsupported' ? undefined : parseHolder(readRaw(file));
+    const holderEnded = answer === 'busy' && earlier?.host === me.host && !alive(earlier);
+    if (!holderEnded || Date.now() >= ending) return { fd, answer, earlier };
+    closeSync(fd);
+    sleepSync(25);
+  }
+}
+
+/**
  * The kernel's way: a flock on the open lock file, which the kernel frees when this process ends,
  * however it ends. The file also names the holder, for the refusal's message. Undefined where there
  * is no flock (kernel-lock.ts).
  */
 function lockByKernel(dataDir: string, file: string, me: Holder): (() => void) | undefined {
-  const ending = Date.now() + ENDING_HOLDER_MS;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
-    const answer = flockNow(fd);
-    const earlier = answer === 'unsupported' ? undefined : parseHolder(readRaw(file));
-    if (answer === 'busy' && earlier?.host === me.host && !alive(earlier) && Date.now() < ending) {
-      // Its holder has ended, or is a zombie, while the lock is still held: the kernel frees a
-      // process's files when its last thread has exited, which can trail the zombie state under
-      // load. Asked again shortly; a live holder is refused at once.
-      closeSync(fd);
-      sleepSync(25);
-      attempt--;
-      continue;
-    }
+    const { fd, answer, earlier } = openAndLock(file, me);
     // A holder that took no kernel lock (an earlier version, or a host without flock) is judged by its pid.
     const refused =
       answer === 'busy' ||

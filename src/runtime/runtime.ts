@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Agent } from '../agents/schema.ts';
 import { agentAtVersion } from '../agents/versions.ts';
 import { canSee } from '../auth/ownership.ts';
-import { AppError, notFound, toError, unlessNotFound } from '../errors.ts';
+import { AppError, isNotFound, notFound, toError, unlessNotFound } from '../errors.ts';
 import { EitherSignal, type StopSignal } from '../events/log.ts';
 import { CallSignal } from '../models/call-signal.ts';
 import type { ContentPart } from '../models/types.ts';
@@ -231,11 +231,14 @@ export class Runtime {
 
   /**
    * Reads a waiting run's agent before the run is taken to resume it: a store that fails this read
-   * leaves the run waiting, and the caller's retry finds it so. An agent that is gone is not an
-   * error here: the run is taken and fails as `agent_gone`.
+   * leaves the run waiting, and the caller's retry finds it so. An agent that is gone comes back as
+   * its not_found error: the run is taken and fails as `agent_gone`.
    */
-  private async agentBeforeResume(caller: RunCaller, runId: string): Promise<void> {
-    await this.agentOfRun(await this.store.get(caller.tenantId, runId)).catch(unlessNotFound);
+  private async agentBeforeResume(caller: RunCaller, runId: string): Promise<Agent | AppError> {
+    return this.agentOfRun(await this.store.get(caller.tenantId, runId)).catch((err: unknown) => {
+      if (isNotFound(err)) return err;
+      throw err;
+    });
   }
 
   private begin(
@@ -324,17 +327,11 @@ export class Runtime {
   /** Approves (or denies, with a reason the model sees) the tool calls a run waits on, and resumes it. */
   async decide(caller: RunCaller, runId: string, approved: boolean, reason?: string): Promise<Run> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
-    await this.agentBeforeResume(caller, runId);
+    const agent = await this.agentBeforeResume(caller, runId);
     const row = await this.store.resume(caller.tenantId, runId, this.owner, this.deps.config.lease_seconds);
-    let agent: Agent;
-    try {
-      agent = await this.agentOfRun(row);
-    } catch (err) {
-      // Gone since the read above: the run fails. Any other failure leaves it to its lease, which
-      // lapses (no process executes it), and a takeover carries it on.
-      if (err instanceof AppError && err.code === 'not_found')
-        await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
-      throw err;
+    if (agent instanceof AppError) {
+      await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
+      throw agent;
     }
     this.launch(caller, agent, {
       ...continued(row),
@@ -351,7 +348,7 @@ export class Runtime {
    */
   async resumeInterrupted(caller: RunCaller, runId: string): Promise<Run> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
-    await this.agentBeforeResume(caller, runId);
+    const agent = await this.agentBeforeResume(caller, runId);
     const row = await this.store.resume(
       caller.tenantId,
       runId,
@@ -359,7 +356,13 @@ export class Runtime {
       this.deps.config.lease_seconds,
       'interrupted',
     );
-    await this.carryOn(row, { rerun: true, by: 'resume', caller });
+    // One that is gone is read again there, and the run fails as agent_gone.
+    await this.carryOn(row, {
+      rerun: true,
+      by: 'resume',
+      caller,
+      agent: agent instanceof AppError ? undefined : agent,
+    });
     return runSchema.parse(toRun({ ...row, status: 'running', pending: null }));
   }
 
@@ -633,9 +636,16 @@ export class Runtime {
   /** Executes a run this process has just leased (taken over or resumed) from its last recorded step. */
   private async carryOn(
     row: RunRow,
-    options: { rerun: boolean; by: 'takeover' | 'resume'; after?: 'release' | 'crash'; caller?: RunCaller },
+    options: {
+      rerun: boolean;
+      by: 'takeover' | 'resume';
+      after?: 'release' | 'crash';
+      caller?: RunCaller;
+      /** The run's agent, when the caller has read it already. */
+      agent?: Agent;
+    },
   ): Promise<void> {
-    const agent = await this.agentOfRun(row).catch(unlessNotFound);
+    const agent = options.agent ?? (await this.agentOfRun(row).catch(unlessNotFound));
     if (!agent) return this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
     const caller = options.caller ?? {
       tenantId: row.tenant_id,

@@ -5,9 +5,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import type { ConfigInput } from '../../src/config/config.ts';
-import { AppError } from '../../src/errors.ts';
 import { stores } from '../helpers/server.ts';
-import { bootOn, call, eventually, persistentStore, sse } from './helpers.ts';
+import { bootOn, call, eventually, failNextAgentRead, persistentStore, sse } from './helpers.ts';
 
 /**
  * COLLABORATIVE agents pause before tools marked requires_approval: the run goes to input_required,
@@ -124,13 +123,7 @@ for (const store of stores) {
 
     it('leaves a run waiting when its agent cannot be read at approval, and the retry resumes it', async () => {
       const { runId } = await pausedChat('retried.txt');
-      const agents = app.services.agents;
-      const read = agents.get.bind(agents);
-      // One failed read of the agent, as a store outage answers it.
-      agents.get = async () => {
-        agents.get = read;
-        throw new AppError('unavailable', 'the store is unavailable');
-      };
+      failNextAgentRead(app);
       const refused = await call(url, key, 'POST', `/v1/runs/${runId}/approve`);
       assert.equal(refused.status, 503, JSON.stringify(refused.body));
       const waiting = await call(url, key, 'GET', `/v1/runs/${runId}`);

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { type App, createApp } from '../../src/app.ts';
 import { type ConfigInput, testConfig } from '../../src/config/config.ts';
+import { AppError } from '../../src/errors.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { freshDatabase, type StoreKind, type TestServer, tsLoaderArgs } from '../helpers/server.ts';
 
@@ -184,4 +185,18 @@ export async function spawnServerProcess(
     });
     child.on('exit', (code) => reject(new Error(`server process exited early (${code})`)));
   });
+}
+
+/**
+ * The next read of the agents service fails, as a store outage answers it; the ones after work.
+ * `happened()` tells whether that read has been made.
+ */
+export function failNextAgentRead(app: App): { happened: () => boolean } {
+  const agents = app.services.agents;
+  const read = agents.get.bind(agents);
+  agents.get = async () => {
+    agents.get = read;
+    throw new AppError('unavailable', 'the store is unavailable');
+  };
+  return { happened: () => agents.get === read };
 }

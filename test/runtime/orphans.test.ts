@@ -6,13 +6,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import type { ConfigInput } from '../../src/config/config.ts';
-import { AppError } from '../../src/errors.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import {
   bootOn,
   call,
   createAgent,
   eventually,
+  failNextAgentRead,
   persistentStore,
   spawnServerProcess,
   sse,
@@ -200,20 +200,15 @@ for (const store of stores) {
       });
       assert.equal(queued.events[0]!.data.status, 'queued');
       const queuedId = queued.events[0]!.data.run_id as string;
-      const agents = s.app.services.agents;
-      const read = agents.get.bind(agents);
-      // The read that starts the queued run fails once, as a store outage answers it.
-      agents.get = async () => {
-        agents.get = read;
-        throw new AppError('unavailable', 'the store is unavailable');
-      };
+      // The read that starts the queued run fails once.
+      const failure = failNextAgentRead(s.app);
       const ended = await eventually(async () => {
         const r = await s.request('GET', `/v1/runs/${queuedId}`);
         return r.status === 200 && ['completed', 'failed'].includes(r.body.status) ? r.body : undefined;
       });
       assert.equal(ended.status, 'completed', JSON.stringify(ended.error));
       assert.equal(ended.output, 'You said: then this');
-      assert.equal(agents.get, read, 'the failing read was the one that started it');
+      assert.ok(failure.happened(), 'the failing read was the one that started it');
       const runId = other.events[0]!.data.run_id as string;
       await s.request('POST', `/v1/runs/${runId}/cancel`);
     });

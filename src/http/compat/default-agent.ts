@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AgentService } from '../../agents/agents.ts';
 import type { Agent } from '../../agents/schema.ts';
-import { AppError } from '../../errors.ts';
+import { AppError, isNotFound } from '../../errors.ts';
 import { actorOf, principalOf, viewerOf } from '../caller.ts';
 
 /**
@@ -21,7 +21,7 @@ export async function agentFor(
   try {
     return await agents.resolve(tenantId, defaultName, viewerOf(req));
   } catch (err) {
-    if (!(err instanceof AppError && err.code === 'not_found')) throw err;
+    if (!isNotFound(err)) throw err;
     // Taken meanwhile, or the default is another user's private agent: not found for this caller.
     return agents
       .create(tenantId, { name: defaultName, template_id: 'basic-assistant' }, actorOf(req))

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, toError } from '../../errors.ts';
+import { AppError, isNotFound, toError } from '../../errors.ts';
 import { wireError } from '../../models/openai-wire.ts';
 import type { StoredResponse } from '../../models/stored-responses.ts';
 import type { CallContext, CompletionChunk } from '../../models/types.ts';
@@ -64,7 +64,7 @@ export const responseRoutes =
         const body = req.body as ResponsesBody;
         const previous = body.previous_response_id
           ? await stored.get(tenantId, body.previous_response_id).catch((err) => {
-              throw err instanceof AppError && err.code === 'not_found'
+              throw isNotFound(err)
                 ? new AppError('not_found', err.message, { details: { param: 'previous_response_id' } })
                 : err;
             })

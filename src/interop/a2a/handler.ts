@@ -27,7 +27,7 @@ import type { A2ARequestHandler } from '@a2a-js/sdk/server';
 import type { Agent } from '../../agents/schema.ts';
 import { hasScope, type Principal } from '../../auth/principal.ts';
 import type { Db } from '../../db/db.ts';
-import { AppError, toError, unlessNotFound } from '../../errors.ts';
+import { AppError, isNotFound, toError, unlessNotFound } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { PushNotifier } from '../../runtime/a2a/push.ts';
 import { answerArtifactId, decisionOf, isFinal, messageText, textPart } from '../../runtime/a2a/task-map.ts';
@@ -239,7 +239,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
       // own (a session runs one run at a time), and belongs to the context all the same. A named
       // context's session this caller may not see is not theirs to continue: a new one.
       const busy = err instanceof AppError && err.code === 'conflict' && hasRunId(err.details);
-      const hidden = prior !== undefined && err instanceof AppError && err.code === 'not_found';
+      const hidden = prior !== undefined && isNotFound(err);
       if (!((sessionId || prior) && (busy || hidden))) throw err;
       own = true;
       return begin(undefined);
@@ -394,9 +394,7 @@ export class AgentA2AHandler implements A2ARequestHandler {
     const { viewer } = this.caller;
     if (viewer)
       await this.deps.sessions.assertRunVisible(this.principal.tenantId, id, viewer).catch((err: unknown) => {
-        throw err instanceof AppError && err.code === 'not_found'
-          ? new TaskNotFoundError(`task ${id} not found`)
-          : err;
+        throw isNotFound(err) ? new TaskNotFoundError(`task ${id} not found`) : err;
       });
     return toRun(row);
   }

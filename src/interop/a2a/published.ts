@@ -1,6 +1,6 @@
 import { type Agent, isAgentId } from '../../agents/schema.ts';
 import { ROOT_TENANT } from '../../auth/principal.ts';
-import { AppError, notFound } from '../../errors.ts';
+import { isNotFound, notFound } from '../../errors.ts';
 import type { Services } from '../../http/services.ts';
 
 /** Most agents the server's card lists. */
@@ -27,7 +27,7 @@ export class PublishedAgents {
       const root = await this.s.tenants.find(ROOT_TENANT);
       agent = root
         ? await this.s.agents.resolve(root.id, ref).catch((err: unknown) => {
-            if (err instanceof AppError && err.code === 'not_found') return undefined;
+            if (isNotFound(err)) return undefined;
             throw err;
           })
         : undefined;

@@ -1,5 +1,5 @@
 import type { Agent } from '../../agents/schema.ts';
-import { AppError } from '../../errors.ts';
+import { AppError, isNotFound } from '../../errors.ts';
 import { type HandlerResult, NonRetryableError, type TaskHandler } from '../../tasks/handlers.ts';
 import type { ClaimedTask } from '../../tasks/rows.ts';
 import { renderJson } from '../../text/render-json.ts';
@@ -60,7 +60,7 @@ export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
       agent =
         version === latest.version ? latest : await deps.agents.at(task.tenant_id, task.agent_id, version);
     } catch (err) {
-      if (err instanceof AppError && err.code === 'not_found') {
+      if (isNotFound(err)) {
         throw new NonRetryableError(`agent ${task.agent_id} no longer exists`);
       }
       throw err;
