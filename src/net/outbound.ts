@@ -1,6 +1,7 @@
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Agent, buildConnector, type Dispatcher, request, fetch as undiciFetch } from 'undici';
+import { Deadline } from '../resilience/deadline.ts';
 import { guardedLookup, isPublicAddress, refusedAddress, refusedUrl } from './ssrf.ts';
 
 /**
@@ -120,8 +121,21 @@ export async function outboundRequest(
   init: OutboundRequest,
   options: OutboundOptions,
 ): Promise<OutboundResponse> {
-  const deadline = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  const deadline = new Deadline(options.timeoutMs, options.signal);
+  try {
+    return await exchange(url, init, options, deadline);
+  } finally {
+    deadline.clear();
+  }
+}
+
+async function exchange(
+  url: string,
+  init: OutboundRequest,
+  options: OutboundOptions,
+  deadline: Deadline,
+): Promise<OutboundResponse> {
+  const { signal } = deadline;
   const dispatcher = guardedDispatcher(options.allowPrivate, options.network);
   let current = url;
   let method = init.method ?? 'GET';
@@ -183,9 +197,10 @@ export type GuardedFetchOptions = Omit<OutboundOptions, 'signal' | 'timeoutMs' |
 export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
   const guarded = async (input: string | URL, init: RequestInit = {}): Promise<Response> => {
     const allowPrivate = await options.allowPrivate();
-    const deadline = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
-    const signals = [init.signal, deadline].filter((x): x is AbortSignal => !!x);
-    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    // Not cleared: the answer's body is read after this returns, under the same deadline.
+    const deadline =
+      options.timeoutMs === undefined ? undefined : new Deadline(options.timeoutMs, init.signal);
+    const signal = deadline?.signal ?? init.signal ?? undefined;
     const limits = { ...options, allowPrivate, timeoutMs: options.timeoutMs ?? 0 };
     let current = new URL(input);
     let hopInit = init;
@@ -270,7 +285,7 @@ function withoutCredentials(headers: Record<string, string> | undefined) {
   return Object.fromEntries(Object.entries(headers).filter(([k]) => !credentialHeaders.has(k.toLowerCase())));
 }
 
-async function readCapped(res: Dispatcher.ResponseData, options: OutboundOptions, deadline: AbortSignal) {
+async function readCapped(res: Dispatcher.ResponseData, options: OutboundOptions, deadline: Deadline) {
   const declared = Number(res.headers['content-length']);
   if (declared > options.maxBytes) {
     res.body.destroy();
@@ -296,10 +311,10 @@ async function readCapped(res: Dispatcher.ResponseData, options: OutboundOptions
 const tooLarge = (options: Pick<OutboundOptions, 'maxBytes'>) =>
   new OutboundError('too_large', `the answer is larger than ${options.maxBytes} bytes`);
 
-function failure(err: unknown, options: OutboundOptions, deadline?: AbortSignal): Error {
+function failure(err: unknown, options: OutboundOptions, deadline?: Deadline): Error {
   if (err instanceof OutboundError) return err;
   if (options.signal?.aborted) return options.signal.reason as Error;
-  if (deadline?.aborted) return new OutboundError('timeout', `no answer within ${options.timeoutMs} ms`);
+  if (deadline?.passed) return new OutboundError('timeout', `no answer within ${options.timeoutMs} ms`);
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   if (e.code === 'EREFUSEDADDRESS' || e.cause?.code === 'EREFUSEDADDRESS') {
     return new OutboundError('refused', (e.code === 'EREFUSEDADDRESS' ? e : e.cause!).message);

@@ -23,6 +23,7 @@ import {
   DefaultAgentCardResolver,
   JsonRpcTransportFactory,
 } from '@a2a-js/sdk/client';
+import { collectGarbageEvery } from '../helpers/gc.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
 const keyed = (key: string | null): typeof fetch =>
@@ -221,6 +222,26 @@ for (const store of stores) {
       const again = await slowClient.getTask({ id: started.id } as never);
       assert.equal(again.status?.state, TaskState.TASK_STATE_CANCELED);
       await assert.rejects(slowClient.cancelTask({ id: started.id } as never), /already ended/);
+    });
+
+    it('answers a blocking send after a2a.send_wait_ms with the task working, though garbage is collected meanwhile', async () => {
+      // The wait's deadline was a timeout signal inside AbortSignal.any, which a collection took
+      // on Node 20: the send then waited for the task to end and answered it completed.
+      s.app.services.models.mock.script('slow', [{ content: 'late', delay_ms: 20_000 }]);
+      const slowClient = await clientFor(s, slow.id, s.adminKey);
+      const { a2a } = s.app.services.config;
+      const was = a2a.send_wait_ms;
+      a2a.send_wait_ms = 200;
+      const stop = collectGarbageEvery(20);
+      let task: Task;
+      try {
+        task = (await slowClient.sendMessage(message('take your time'))) as Task;
+      } finally {
+        stop();
+        a2a.send_wait_ms = was;
+      }
+      assert.equal(task.status?.state, TaskState.TASK_STATE_WORKING);
+      await slowClient.cancelTask({ id: task.id } as never);
     });
 
     it('surfaces an approval as input-required, and the answer resumes the run', async () => {

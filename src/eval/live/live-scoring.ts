@@ -4,6 +4,7 @@ import { newId } from '../../db/ids.ts';
 import { iso } from '../../db/iso.ts';
 import { notFound } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { Deadline } from '../../resilience/deadline.ts';
 import { type EvaluatorSpec, evaluatorSet } from '../evaluators/registry.ts';
 import { type BoundEvaluator, bindEvaluators, scoreCase } from '../evaluators/score.ts';
 import type { EvalDeps, EvalTrace } from '../evaluators/types.ts';
@@ -117,11 +118,12 @@ export class LiveScoring {
       tokens: run.tokens,
       cost_usd: 0,
     };
+    const deadline = new Deadline(120_000);
     const results = await scoreCase(
       attached.evaluators,
       { input: { message: run.input }, output: run.output, expected: null, trace },
-      { tenantId: run.tenantId, tenantName: run.tenantName, signal: AbortSignal.timeout(120_000) },
-    );
+      { tenantId: run.tenantId, tenantName: run.tenantName, signal: deadline.signal },
+    ).finally(() => deadline.clear());
     const scored = results.filter((r) => r.score !== null);
     if (scored.length === 0) return;
     await this.db.query(

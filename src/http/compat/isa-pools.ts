@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
+import { Deadline } from '../../resilience/deadline.ts';
 import type { Instance, InstanceType } from '../../runtime/pool/pool-instances.ts';
 import { callerOf, principalOf, viewerOf } from '../caller.ts';
 import { authErrors, errorResponse } from '../routes/common.ts';
@@ -201,16 +202,16 @@ export const isaPoolRoutes =
         const { tenantId, holder } = who(req);
         poolInstances.assertRoom(tenantId, holder);
         const seconds = b.timeout ?? 30;
-        const signal = AbortSignal.timeout(Math.round(seconds * 1000));
+        const wait = new Deadline(Math.round(seconds * 1000));
         // The sandbox first: a refusal for want of one has written nothing.
-        const held = await (type === 'agent' ? sandboxes.hold(signal) : agentSandboxes.hold(signal)).catch(
-          (err) => {
-            if (!signal.aborted) throw err;
+        const held = await (type === 'agent' ? sandboxes.hold(wait.signal) : agentSandboxes.hold(wait.signal))
+          .catch((err) => {
+            if (!wait.passed) throw err;
             throw new AppError('unavailable', `no ${type} instance became free within ${seconds} s`, {
               retryAfter: 1,
             });
-          },
-        );
+          })
+          .finally(() => wait.clear());
         try {
           const agent = ref
             ? await agents.resolve(tenantId, ref, viewerOf(req))

@@ -29,6 +29,7 @@ import { hasScope, type Principal } from '../../auth/principal.ts';
 import type { Db } from '../../db/db.ts';
 import { AppError, isNotFound, toError, unlessNotFound } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { Deadline } from '../../resilience/deadline.ts';
 import type { PushNotifier } from '../../runtime/a2a/push.ts';
 import { answerArtifactId, decisionOf, isFinal, messageText, textPart } from '../../runtime/a2a/task-map.ts';
 import { toRun } from '../../runtime/runs/rows.ts';
@@ -92,15 +93,17 @@ export class AgentA2AHandler implements A2ARequestHandler {
       await this.pushConfigOf(params, started);
       if (params.configuration?.returnImmediately) return taskOfRuns(started);
       const { sendWaitMs } = this.deps;
-      const signal = sendWaitMs
-        ? AbortSignal.any([this.deps.signal, AbortSignal.timeout(sendWaitMs)])
-        : this.deps.signal;
+      const deadline = sendWaitMs ? new Deadline(sendWaitMs, this.deps.signal) : undefined;
       await this.deps.runtime
-        .wait(this.principal.tenantId, run.id, { signal, untilPause: true })
+        .wait(this.principal.tenantId, run.id, {
+          signal: deadline?.signal ?? this.deps.signal,
+          untilPause: true,
+        })
         .catch((err: unknown) => {
           // The wait's own limit: answer with the task as it is now.
-          if (!(sendWaitMs && signal.aborted && !this.deps.signal.aborted)) throw err;
-        });
+          if (!(deadline?.passed && !this.deps.signal.aborted)) throw err;
+        })
+        .finally(() => deadline?.clear());
       return taskOfRuns(await this.task(started.head.id));
     });
   }

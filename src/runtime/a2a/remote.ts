@@ -11,6 +11,7 @@ import { AppError } from '../../errors.ts';
 import { guardedFetch, OutboundError, type OutboundNetwork } from '../../net/outbound.ts';
 import type { TraceHeaders } from '../../observability/spans.ts';
 import { type BreakerOptions, CircuitBreaker } from '../../resilience/breaker.ts';
+import { Deadline } from '../../resilience/deadline.ts';
 import { AttemptFailure, guardedCall } from '../../resilience/guarded-call.ts';
 import { parseRetryAfter, type RetryOptions } from '../../resilience/retry.ts';
 
@@ -128,7 +129,7 @@ export class A2ARemotes {
         throw err;
       }
     }) as typeof fetch;
-    const deadline = AbortSignal.any([call.signal, AbortSignal.timeout(this.options.timeout_ms)]);
+    const deadline = new Deadline(this.options.timeout_ms, call.signal);
     try {
       const client = await this.client(cardUrl, fetchImpl);
       const sent = await client.sendMessage(
@@ -151,14 +152,14 @@ export class A2ARemotes {
             referenceTaskIds: [],
           },
         } as never,
-        { signal: deadline },
+        { signal: deadline.signal },
       );
       if ('messageId' in sent) return { text: partsText((sent as Message).parts), state: 'completed' };
       let task = sent as Task;
       // Bounded by the deadline: each poll waits a second, and the signal ends the wait.
       while (!isEnded(task.status?.state)) {
-        await sleep(1000, undefined, { signal: deadline });
-        task = await client.getTask({ id: task.id } as never, { signal: deadline });
+        await sleep(1000, undefined, { signal: deadline.signal });
+        task = await client.getTask({ id: task.id } as never, { signal: deadline.signal });
       }
       return answerOf(task);
     } catch (err) {
@@ -172,7 +173,7 @@ export class A2ARemotes {
           seen.error.kind === 'timeout' ? 'timeout' : 'other',
         );
       }
-      if (deadline.aborted)
+      if (deadline.passed)
         throw new AttemptFailure(`no answer within ${this.options.timeout_ms} ms`, true, 'timeout');
       const status = seen.status ?? 0;
       const retryable = status === 429 || status >= 500;
@@ -182,6 +183,8 @@ export class A2ARemotes {
         'other',
         retryable ? parseRetryAfter(seen.retryAfter ?? null) : undefined,
       );
+    } finally {
+      deadline.clear();
     }
   }
 
