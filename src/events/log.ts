@@ -149,6 +149,8 @@ export async function* followEvents(
         if (options.signal.aborted) return;
       }
       if (events.length > 0 || dirty) continue;
+      // A stop during the read found no waiter to wake: seen here, or it would wait out the poll.
+      if (options.signal.aborted) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, options.pollMs ?? 2000);
         wake = () => {
