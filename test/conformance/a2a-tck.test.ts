@@ -35,6 +35,25 @@ const capabilityWrongAgainstSpec = [
   'tests/optional/capabilities/test_authentication.py::test_invalid_authentication',
 ];
 
+/**
+ * Tests that fail now and then against a correct server, run once more when they fail
+ * (docs/interop.md says why, test by test): keyed by the JUnit name, valued by the pytest node id.
+ */
+const upstreamFlaky = new Map([
+  [
+    // It takes "501" anywhere in the error for HTTP 501, and the error quotes the random task id
+    // it made up (`non-existent-task-id-<uuid4>`): about one run in 140.
+    'tests.optional.capabilities.test_streaming_methods::test_tasks_subscribe_nonexistent',
+    'tests/optional/capabilities/test_streaming_methods.py::test_tasks_subscribe_nonexistent',
+  ],
+  [
+    // Its webhook receiver lives the whole session and is never emptied: the earlier test's
+    // notification is there already, so it looks at once, before its own task's first one is in.
+    'tests.optional.capabilities.test_push_notification_config_methods::test_send_streaming_message_with_push_notification_config',
+    'tests/optional/capabilities/test_push_notification_config_methods.py::test_send_streaming_message_with_push_notification_config',
+  ],
+]);
+
 interface Case {
   name: string;
   outcome: 'passed' | 'failed' | 'skipped';
@@ -91,16 +110,8 @@ describe('A2A TCK over JSON-RPC', () => {
     if (out) rmSync(out, { recursive: true, force: true });
   });
 
-  /** Runs one category's tests with pytest against the agent `root`; asserts none failed. */
-  async function category(
-    name: string,
-    root: { name: string; id: string },
-    args: string[],
-    deselect: string[],
-    least: number,
-  ): Promise<void> {
-    s.app.services.config.a2a.root_agent = root.name;
-    const report = path.join(out, `${name}.xml`);
+  /** Runs pytest with `args` against the agent `root` over JSON-RPC; its JUnit cases and output. */
+  async function pytest(root: { id: string }, args: string[], report: string) {
     const res = await run(
       python,
       [
@@ -116,7 +127,6 @@ describe('A2A TCK over JSON-RPC', () => {
         '-q',
         '--tb=line',
         `--junitxml=${report}`,
-        ...deselect.flatMap((t) => ['--deselect', t]),
       ],
       {
         cwd: tckDir,
@@ -135,7 +145,34 @@ describe('A2A TCK over JSON-RPC', () => {
       stdout: err.stdout ?? '',
       stderr: err.stderr ?? '',
     }));
-    const all = cases(readFileSync(report, 'utf8'));
+    return { ...res, cases: cases(readFileSync(report, 'utf8')) };
+  }
+
+  /** Runs one category's tests with pytest against the agent `root`; asserts none failed. */
+  async function category(
+    name: string,
+    root: { name: string; id: string },
+    args: string[],
+    deselect: string[],
+    least: number,
+  ): Promise<void> {
+    s.app.services.config.a2a.root_agent = root.name;
+    const res = await pytest(
+      root,
+      [...args, ...deselect.flatMap((t) => ['--deselect', t])],
+      path.join(out, `${name}.xml`),
+    );
+    let all = res.cases;
+    const again = all.filter((c) => c.outcome === 'failed' && upstreamFlaky.has(c.name));
+    if (again.length > 0) {
+      const rerun = await pytest(
+        root,
+        again.map((c) => upstreamFlaky.get(c.name) as string),
+        path.join(out, `${name}-again.xml`),
+      );
+      console.log(`A2A TCK ${name}: ran again ${again.map((c) => c.name).join(', ')}`);
+      all = all.map((c) => rerun.cases.find((r) => r.name === c.name) ?? c);
+    }
     const failed = all.filter((c) => c.outcome === 'failed');
     const passed = all.filter((c) => c.outcome === 'passed');
     console.log(
