@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { Experiment, ExperimentItem, Summary } from '../eval/experiments/schema.ts';
 import { ApiClient, CliError, type ClientOptions, parseJsonFlag, withClientOptions } from './client.ts';
+import { readEventStream } from './event-stream.ts';
 import { action } from './fail.ts';
 import { type JunitCase, junitXml } from './junit.ts';
 import { formatTable, printJson } from './output.ts';
@@ -48,8 +49,13 @@ export function itemScore(item: Pick<ExperimentItem, 'status' | 'scores'>): numb
 
 const round = (n: number) => Math.round(n * 1e4) / 1e4;
 
+/** What the progress line shows of an experiment. */
+type Progress = Pick<Experiment, 'status'> & {
+  progress: Pick<Experiment['progress'], 'total' | 'completed' | 'errors' | 'fraction'>;
+};
+
 /** The progress line: a bar on a terminal, a plain line per change otherwise (CI logs). */
-function progress(e: Experiment, tty: boolean): string {
+function progress(e: Progress, tty: boolean): string {
   const { total, completed, errors, fraction } = e.progress;
   const text = `${completed + errors}/${total} items (${errors} errors) ${e.status}`;
   if (!tty) return `${text}\n`;
@@ -58,20 +64,55 @@ function progress(e: Experiment, tty: boolean): string {
   return `\r[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${text}`;
 }
 
+/**
+ * Reports the experiment's progress until it ends, and answers it finished: from its event stream
+ * (a line per item as it is recorded), or, when the stream cannot be read or drops, by reading the
+ * experiment every `pollMs`.
+ */
 async function follow(client: ApiClient, id: string, pollMs: number): Promise<Finished> {
   const tty = process.stderr.isTTY === true;
   let last = '';
-  for (;;) {
-    const e = await client.get<Finished>(`/v1/experiments/${id}`);
+  const show = (e: Progress) => {
     const line = progress(e, tty);
     if (line !== last) process.stderr.write(line);
     last = line;
+  };
+  const ended = await followStream(client, id, show).catch((err: unknown) => {
+    // The stream is a convenience: a proxy that refuses it, or a dropped connection, leaves the poll.
+    process.stderr.write(`${tty ? '\n' : ''}(progress by polling: ${(err as Error).message})\n`);
+    return false;
+  });
+  for (;;) {
+    const e = await client.get<Finished>(`/v1/experiments/${id}`);
+    show(e);
     if (e.status !== 'running') {
       if (tty) process.stderr.write('\n');
       return e;
     }
+    if (ended) throw new CliError(`experiment ${id}: its stream ended but it is still running`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/**
+ * Progress from the experiment's event stream, which replays every item recorded so far and then
+ * follows it live; resolves true once the stream says the experiment has ended.
+ */
+async function followStream(client: ApiClient, id: string, show: (e: Progress) => void): Promise<boolean> {
+  const p = { completed: 0, errors: 0, total: 0 };
+  const ended = await readEventStream(client.target, `/v1/experiments/${id}/stream`, (e) => {
+    if (e.event === 'experiment.summary') return true;
+    if (e.event !== 'experiment.item') return false;
+    const item = JSON.parse(e.data) as { status: string; total: number };
+    if (item.status === 'error') p.errors += 1;
+    else p.completed += 1;
+    p.total = item.total;
+    const fraction = p.total ? (p.completed + p.errors) / p.total : 1;
+    show({ status: 'running', progress: { ...p, fraction } });
+    return false;
+  });
+  if (!ended) throw new Error('the stream closed before the experiment ended');
+  return true;
 }
 
 function summaryText(e: Finished, score: number): string {
@@ -149,7 +190,10 @@ function runCommand(): Command {
     .option('--concurrency <n>', 'items running at once (1-64, default 4)')
     .option('--fail-under <score>', 'exit 1 when the mean item score (0-1) is below this')
     .option('--junit <file>', 'write JUnit XML: a test case per item')
-    .option('--poll-ms <ms>', 'how often to read progress (default 500)')
+    .option(
+      '--poll-ms <ms>',
+      'how often to read progress when its event stream cannot be followed (default 500)',
+    )
     .action(
       action(async (opts: RunFlags) => {
         const failUnder = number('--fail-under', opts.failUnder, 0, 1);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
@@ -15,7 +17,11 @@ for (const store of stores) {
     const tmp = tempDir();
     let cli: (...args: string[]) => Promise<CliResult>;
     before(async () => {
-      s = await startServer(store, { tasks: { workers: 4 } as never });
+      // `mock/slow` answers after a second: an experiment of it is still running when the CLI looks.
+      s = await startServer(store, {
+        tasks: { workers: 4 } as never,
+        models: { mock: { delays: { slow: 1000 } } } as never,
+      });
       cli = (...args) =>
         runCli(['eval', 'run', ...args, '--poll-ms', '50', '--url', s.url, '--api-key', s.adminKey], {
           cwd: tmp.dir,
@@ -110,6 +116,85 @@ for (const store of stores) {
       const body = JSON.parse(r.stdout);
       assert.equal(body.team_name, 'crew');
       assert.equal(body.progress.total, 4);
+    });
+
+    it("follows the experiment's event stream, a line per item, without waiting for a poll", {
+      timeout: 30_000,
+    }, async () => {
+      const slow = await s.request('POST', '/v1/agents', { body: { name: 'slow-echo', model: 'mock/slow' } });
+      assert.equal(slow.status, 201, slow.text);
+      // A poll a minute: reading progress that way, the run would outlast the test's 30 s.
+      const r = await cli(
+        '--dataset',
+        'fruit',
+        '--agent',
+        'slow-echo',
+        '--evaluator',
+        'exact_match',
+        '--poll-ms',
+        '60000',
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stderr.trim().split('\n');
+      assert.deepEqual(lines.slice(0, 4), [
+        '1/4 items (0 errors) running',
+        '2/4 items (0 errors) running',
+        '3/4 items (0 errors) running',
+        '4/4 items (0 errors) running',
+      ]);
+      assert.equal(lines.at(-1), '4/4 items (0 errors) completed');
+    });
+
+    it('reads progress by polling when a proxy refuses the event stream', async () => {
+      // A proxy before the server that forwards everything but event streams.
+      const proxy = createServer((req, res) => {
+        if (req.url?.endsWith('/stream')) {
+          res.writeHead(502).end('streams not allowed here');
+          return;
+        }
+        const up = httpRequest(
+          `${s.url}${req.url}`,
+          { method: req.method, headers: req.headers },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        up.on('error', () => res.destroy());
+        req.pipe(up);
+      });
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+      try {
+        const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+        const r = await runCli(
+          [
+            'eval',
+            'run',
+            '--dataset',
+            'fruit',
+            '--agent',
+            'echo@1',
+            '--evaluator',
+            'exact_match',
+            '--poll-ms',
+            '50',
+            '--url',
+            url,
+            '--api-key',
+            s.adminKey,
+          ],
+          { cwd: tmp.dir },
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(
+          r.stderr,
+          /^\(progress by polling: HTTP 502 from \/v1\/experiments\/[0-9a-f-]+\/stream\)$/m,
+        );
+        assert.match(r.stderr, /^4\/4 items \(0 errors\) completed$/m);
+        assert.match(r.stdout, /^score: 0\.75 /m);
+      } finally {
+        await new Promise((r) => proxy.close(r));
+      }
     });
 
     it('refuses bad flags and unknown names with one line and a non-zero exit', async () => {
