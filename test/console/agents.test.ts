@@ -94,6 +94,47 @@ describe('web console: agents', () => {
     ]);
   });
 
+  it('sets the answer format to JSON matching a schema, checked inline, and back to free text', async () => {
+    const { body: a } = await s.request('POST', '/v1/agents', { body: { name: 'shaper' } });
+    await page.goto(`${s.url}/agents/${a.id}`);
+    await page.getByRole('heading', { name: 'shaper' }).waitFor();
+    await page.getByLabel('Answer format').selectOption({ label: 'JSON matching a schema' });
+    const schema = page.getByLabel('JSON Schema', { exact: true });
+    await schema.fill('{"type": "object"');
+    await page.getByText(/^The schema /).waitFor();
+    assert.equal(await schema.getAttribute('aria-invalid'), 'true');
+    await page.getByLabel('Schema name').fill('a name with spaces');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('alert').getByText('2 fields need attention before saving.').waitFor();
+    await page.getByText('Letters, digits, "_" and "-", at most 64.').waitFor();
+    await page.getByLabel('Schema name').fill('verdict');
+    await schema.fill('{"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText(/Saved \(version 2\)/).waitFor();
+    const saved = (await s.request('GET', `/v1/agents/${a.id}`)).body;
+    assert.deepEqual(saved.response_format, {
+      type: 'json_schema',
+      json_schema: {
+        name: 'verdict',
+        schema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
+      },
+    });
+    // Its answers are JSON to that schema.
+    const chat = await s.request('POST', `/v1/agents/${a.id}/chat`, {
+      body: { message: 'is it?', stream: false },
+    });
+    assert.equal(chat.status, 200, chat.text);
+    assert.equal(typeof JSON.parse(chat.body.response.text).ok, 'boolean');
+
+    await page.reload();
+    await page.getByLabel('Schema name').waitFor();
+    assert.equal(await page.getByLabel('Schema name').inputValue(), 'verdict');
+    await page.getByLabel('Answer format').selectOption({ label: 'Free text' });
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText(/Saved \(version 3\)/).waitFor();
+    assert.equal((await s.request('GET', `/v1/agents/${a.id}`)).body.response_format, null);
+  });
+
   it("edits the agent's own budget as an admin, beside tenants.yaml's entry; a write key only sees it", async () => {
     s.app.services.policies.set({
       tenants: { default: { budgets: { agents: { capped: { tokens_per_month: 900_000 } } } } },

@@ -126,6 +126,17 @@ describe('web console: datasets, experiments, versions and forks', () => {
     await scores(1).getByText('exact_match 1.00').waitFor();
     await scores(2).getByText('exact_match 0.00').waitFor();
     await page.getByRole('cell', { name: 'You said: bye' }).waitFor();
+    // The results narrowed: the items exact_match failed, then those in error (none).
+    const results = page.getByRole('region', { name: 'Results table' });
+    await page.getByLabel('Failed by').selectOption('exact_match');
+    await results.getByRole('cell', { name: 'hello', exact: true }).waitFor({ state: 'detached' });
+    await results.getByRole('cell', { name: 'bye', exact: true }).waitFor();
+    await page.getByLabel('Failed by').selectOption('');
+    await page.getByLabel('Status', { exact: true }).selectOption('error');
+    await page.getByText('No item matches these filters.').waitFor();
+    await page.getByLabel('Status', { exact: true }).selectOption('completed');
+    await results.getByRole('cell', { name: 'hello', exact: true }).waitFor();
+    await results.getByRole('cell', { name: 'bye', exact: true }).waitFor();
     assert.deepEqual(errors, []);
     await accessible(page, `/experiments/${firstId}`);
 
@@ -179,6 +190,30 @@ describe('web console: datasets, experiments, versions and forks', () => {
     assert.match(patch, /^-Write short answers\.$/m);
     assert.match(patch, /^\+Write long answers\.$/m);
     await accessible(page, `/agents/${writer.id}/versions`);
+
+    // A version pinned: an experiment on it starts with it filled in; a chat with it runs it.
+    await page.getByRole('link', { name: 'Experiment on version 1' }).click();
+    await page.getByRole('heading', { level: 1, name: 'New experiment' }).waitFor();
+    assert.equal(await page.getByLabel('Agent version (optional)').inputValue(), '1');
+    assert.equal(await page.getByLabel('Agent', { exact: true }).inputValue(), writer.id);
+    await page.goBack();
+    await page.getByRole('link', { name: 'Chat with version 1' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Playground' }).waitFor();
+    assert.equal(await page.getByLabel('Version', { exact: true }).inputValue(), '1');
+    await page.getByLabel('Message to writer').fill('hello there');
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.searchParams.has('session'));
+    const pinnedSession = new URL(page.url()).searchParams.get('session');
+    assert.equal(new URL(page.url()).searchParams.get('version'), '1');
+    const pinnedRuns = await s.request('GET', `/v1/runs?session_id=${pinnedSession}`);
+    assert.equal(pinnedRuns.status, 200, pinnedRuns.text);
+    assert.deepEqual(
+      pinnedRuns.body.data.map((r: { agent_version: number }) => r.agent_version),
+      [1],
+    );
+    assert.deepEqual(errors, []);
+    await tab.open(`/agents/${writer.id}/versions`);
+    await page.getByRole('heading', { level: 1, name: 'Versions of writer' }).waitFor();
 
     await page.getByRole('button', { name: 'Roll back to 1' }).click();
     const dialog = page.getByRole('alertdialog');

@@ -2,6 +2,7 @@ import { useId, useState } from 'react';
 import { BusyButton } from '../../components/BusyButton';
 import { ErrorNote } from '../../components/ErrorNote';
 import { useAuth } from '../../lib/auth';
+import { AnswerFormat } from './AnswerFormat';
 import { CheckList } from './CheckList';
 import { budgetKeys, type Draft, type Field, problems } from './draft';
 import { useAllAgents, useKnowledgeBases, useModels, usePolicy, useTools } from './queries';
@@ -42,7 +43,11 @@ export function AgentForm({
   const errors = problems(d);
   const shown = tried
     ? errors
-    : new Map([...errors].filter(([k]) => k.startsWith('task_types') || k === 'metadata'));
+    : new Map(
+        [...errors].filter(
+          ([k]) => k.startsWith('task_types') || k === 'metadata' || k === 'response_format.schema',
+        ),
+      );
   const set = <K extends Field>(k: K, v: Draft[K]) => {
     setD((x) => ({ ...x, [k]: v }));
     setDirty((x) => new Set(x).add(k));
@@ -246,6 +251,12 @@ export function AgentForm({
             onChange={(e) => set('metadataText', e.target.value)}
           />,
         )}
+        <AnswerFormat
+          value={d.response_format}
+          onChange={(v) => set('response_format', v)}
+          errors={shown}
+          aria={aria}
+        />
         <fieldset className="plain budget" disabled={!admin}>
           <legend className="label">Budget</legend>
           <div className="grid2">

@@ -46,8 +46,9 @@ export function AgentVersions() {
       </p>
       <h1>Versions of {name}</h1>
       <p className="muted">
-        Every change to the agent's configuration is kept as a version. Compare two, or roll back: rolling
-        back makes a new version equal to the old one.
+        Every change to the agent's configuration is kept as a version. Compare two, chat with one or run an
+        experiment on it (pinned: later changes do not reach it), or roll back: rolling back makes a new
+        version equal to the old one.
       </p>
       <ErrorNote error={agent.error ?? versions.error} />
       {rollback.data ? (
@@ -77,6 +78,7 @@ export function AgentVersions() {
                 <th>By</th>
                 <th>Note</th>
                 <th>Compare</th>
+                <th>Use</th>
                 {can('write') ? <th>Roll back</th> : null}
               </tr>
             </thead>
@@ -110,6 +112,9 @@ export function AgentVersions() {
                       to <span className="sr-only">version {v.version}</span>
                     </label>
                   </td>
+                  <td>
+                    <PinnedLinks id={id} version={v.version} />
+                  </td>
                   {can('write') ? (
                     <td>
                       {v.version === latest ? (
@@ -134,6 +139,22 @@ export function AgentVersions() {
         <p className="muted">Pick a "from" and a "to" version to see what changed.</p>
       )}
     </section>
+  );
+}
+
+/** This version, pinned: a chat with it in the playground, an experiment on it. */
+function PinnedLinks({ id, version }: { id: string; version: number }) {
+  const pin = `agent=${id}&version=${version}`;
+  return (
+    <span>
+      <Link to={`/playground?${pin}`}>
+        Chat <span className="sr-only">with version {version}</span>
+      </Link>{' '}
+      ·{' '}
+      <Link to={`/experiments/new?${pin}`}>
+        Experiment <span className="sr-only">on version {version}</span>
+      </Link>
+    </span>
   );
 }
 

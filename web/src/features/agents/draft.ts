@@ -21,6 +21,26 @@ const blankBudget = (): BudgetDraft => ({
   cost_per_month: '',
 });
 
+/** The agent's answer format as the form edits it: free text, any JSON object, or JSON to a schema. */
+export interface AnswerFormatDraft {
+  type: 'text' | 'json_object' | 'json_schema';
+  /** The schema's name (OpenAI requires one): letters, digits, "_" and "-". */
+  name: string;
+  schemaText: string;
+}
+
+const textAnswers = (): AnswerFormatDraft => ({ type: 'text', name: 'answer', schemaText: '' });
+
+function answerFormatOf(f: Agent['response_format'] | undefined): AnswerFormatDraft {
+  if (!f || f.type === 'text') return textAnswers();
+  if (f.type === 'json_object') return { ...textAnswers(), type: 'json_object' };
+  return {
+    type: 'json_schema',
+    name: f.json_schema.name,
+    schemaText: f.json_schema.schema ? json(f.json_schema.schema) : '',
+  };
+}
+
 /** The agent's editable fields as the form holds them. */
 export interface Draft {
   name: string;
@@ -38,6 +58,7 @@ export interface Draft {
   runtime_url: string;
   multi_agent_id: string;
   metadataText: string;
+  response_format: AnswerFormatDraft;
   /** Its own budget: an admin's to change (the server refuses it from other keys). */
   budget: BudgetDraft;
 }
@@ -59,6 +80,7 @@ export const blankDraft = (model = ''): Draft => ({
   runtime_url: '',
   multi_agent_id: '',
   metadataText: '{}',
+  response_format: textAnswers(),
   budget: blankBudget(),
 });
 
@@ -90,6 +112,7 @@ export function draftOfAgent(a: Agent): Draft {
     runtime_url: a.runtime_url ?? '',
     multi_agent_id: a.multi_agent_id ?? '',
     metadataText: json(a.metadata),
+    response_format: answerFormatOf(a.response_format),
     budget: Object.fromEntries(
       budgetKeys.map((k) => [k, a.budget?.[k] === undefined ? '' : String(a.budget[k])]),
     ) as BudgetDraft,
@@ -112,6 +135,7 @@ export function draftOfInput(a: AgentInput, defaultModel: string): Draft {
     handoffs: a.handoffs ?? [],
     task_types: taskTypesOf(a.task_types ?? []),
     metadataText: json(a.metadata),
+    response_format: answerFormatOf(a.response_format),
   };
 }
 
@@ -156,6 +180,13 @@ export function problems(d: Draft): Map<string, string> {
   if (!d.model.trim()) p.set('model', 'Pick a model.');
   const meta = parseObject(d.metadataText);
   if (meta.error) p.set('metadata', `Metadata ${meta.error}.`);
+  const answers = d.response_format;
+  if (answers.type === 'json_schema') {
+    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(answers.name))
+      p.set('response_format.name', 'Letters, digits, "_" and "-", at most 64.');
+    const s = parseObject(answers.schemaText);
+    if (s.error) p.set('response_format.schema', `The schema ${s.error}.`);
+  }
   d.task_types.forEach((t, i) => {
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(t.name))
       p.set(`task_types.${i}.name`, 'snake_case, starting with a letter.');
@@ -173,6 +204,14 @@ export function problems(d: Draft): Map<string, string> {
       );
   }
   return p;
+}
+
+/** The answer format as the API takes it; null for free text. */
+function answerFormatBody(f: AnswerFormatDraft) {
+  if (f.type === 'text') return null;
+  if (f.type === 'json_object') return { type: 'json_object' as const };
+  const schema = parseObject(f.schemaText).value;
+  return { type: 'json_schema' as const, json_schema: { name: f.name, ...(schema && { schema }) } };
 }
 
 /** The API body of the fields listed (all of them for a blank agent, the changed ones otherwise). */
@@ -199,6 +238,9 @@ export function bodyOf(d: Draft, fields: Iterable<Field>): Partial<AgentInput> {
         break;
       case 'budget':
         out.budget = budgetOf(d.budget);
+        break;
+      case 'response_format':
+        out.response_format = answerFormatBody(d.response_format);
         break;
       default:
         out[f] = d[f];

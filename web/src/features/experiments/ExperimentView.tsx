@@ -1,5 +1,5 @@
 import { keepPreviousData } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { TableWrap } from '../../components/Code';
 import { ErrorNote } from '../../components/ErrorNote';
@@ -8,7 +8,13 @@ import { StatusBadge } from '../../components/StatusBadge';
 import { count, duration, num, percent, pretty, usd, when } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
 import { allDatasets } from '../../lib/resources';
-import { type Experiment, type ExperimentItem, experimentDetail, experimentItems } from './queries';
+import {
+  type Experiment,
+  type ExperimentItem,
+  experimentDetail,
+  experimentItems,
+  type ItemFilters,
+} from './queries';
 
 const running = (e: Experiment | undefined) => e?.status === 'running';
 
@@ -16,6 +22,12 @@ const running = (e: Experiment | undefined) => e?.status === 'running';
 export function ExperimentView() {
   const { id = '' } = useParams();
   const [offset, setOffset] = useState(0);
+  const [filters, setFilters] = useState<ItemFilters>({});
+  const filtered = filters.status !== undefined || filters.failed !== undefined;
+  const filter = (change: ItemFilters) => {
+    setFilters((f) => ({ ...f, ...change }));
+    setOffset(0);
+  };
   const experiment = useApiQuery({
     ...experimentDetail(id),
     refetchInterval: (q) => (running(q.state.data) ? 1000 : false),
@@ -24,7 +36,7 @@ export function ExperimentView() {
   // The dataset by its name, not its id.
   const datasets = useApiQuery({ ...allDatasets(), staleTime: 30_000 });
   const items = useApiQuery({
-    ...experimentItems(id, offset),
+    ...experimentItems(id, offset, filters),
     placeholderData: keepPreviousData,
     refetchInterval: live ? 1500 : false,
   });
@@ -89,10 +101,53 @@ export function ExperimentView() {
       </div>
       <Summary experiment={e} />
       <h2>Results</h2>
+      <ResultFilters experiment={e} filters={filters} onChange={filter} />
       <ErrorNote error={items.error} />
       {items.data && items.data.data.length > 0 ? <Results items={items.data.data} /> : null}
+      {items.data?.total === 0 && filtered ? <p className="muted">No item matches these filters.</p> : null}
       <Pager label="Result pages" offset={offset} page={items.data} onOffset={setOffset} />
     </section>
+  );
+}
+
+const itemStatuses = ['completed', 'error', 'running', 'pending'] as const;
+
+/** Narrows the results: items in one state, or those one evaluator failed (or could not score). */
+function ResultFilters({
+  experiment: e,
+  filters,
+  onChange,
+}: {
+  experiment: Experiment;
+  filters: ItemFilters;
+  onChange: (change: ItemFilters) => void;
+}) {
+  const id = useId();
+  return (
+    <form className="filters" aria-label="Filter results" onSubmit={(ev) => ev.preventDefault()}>
+      <label htmlFor={`${id}-status`}>Status</label>
+      <select
+        id={`${id}-status`}
+        value={filters.status ?? ''}
+        onChange={(ev) => onChange({ status: (ev.target.value || undefined) as ItemFilters['status'] })}
+      >
+        <option value="">any</option>
+        {itemStatuses.map((s) => (
+          <option key={s}>{s}</option>
+        ))}
+      </select>
+      <label htmlFor={`${id}-failed`}>Failed by</label>
+      <select
+        id={`${id}-failed`}
+        value={filters.failed ?? ''}
+        onChange={(ev) => onChange({ failed: ev.target.value || undefined })}
+      >
+        <option value="">not filtered</option>
+        {e.summary.evaluators.map((v) => (
+          <option key={v.name}>{v.name}</option>
+        ))}
+      </select>
+    </form>
   );
 }
 

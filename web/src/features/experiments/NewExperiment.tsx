@@ -43,7 +43,7 @@ export function NewExperiment() {
   const [name, setName] = useState('');
   const [dataset, setDataset] = useState(params.get('dataset') ?? '');
   const [agent, setAgent] = useState(params.get('agent') ?? '');
-  const [version, setVersion] = useState('');
+  const [version, setVersion] = useState(params.get('version') ?? '');
   const [types, setTypes] = useState<string[]>(['exact_match']);
   const [extra, setExtra] = useState('');
   const [concurrency, setConcurrency] = useState(4);

@@ -27,13 +27,21 @@ export const experimentDetail = defineQuery('experiments/detail', async (id: str
   unwrap(await api.GET('/v1/experiments/{id}', { params: { path: { id } } })),
 );
 
+/** Which items a results table shows: by status, or those an evaluator failed. */
+export interface ItemFilters {
+  status?: 'pending' | 'running' | 'completed' | 'error';
+  failed?: string;
+}
+
 /** One page of an experiment's per-item results, in the dataset's order. */
-export const experimentItems = defineQuery('experiments/items', async (id: string, offset: number) =>
-  unwrap(
-    await api.GET('/v1/experiments/{id}/items', {
-      params: { path: { id }, query: { limit: PAGE_SIZE, offset } },
-    }),
-  ),
+export const experimentItems = defineQuery(
+  'experiments/items',
+  async (id: string, offset: number, filters: ItemFilters) =>
+    unwrap(
+      await api.GET('/v1/experiments/{id}/items', {
+        params: { path: { id }, query: { limit: PAGE_SIZE, offset, ...filters } },
+      }),
+    ),
 );
 
 /** Experiments item by item against the first (the baseline). */

@@ -17,10 +17,13 @@ import { applyEvent, emptyTranscript, type Transcript, transcriptOf } from './tr
  */
 export function Chat({
   agent,
+  version,
   sessionId,
   onSession,
 }: {
   agent: Agent;
+  /** The version every message is sent to; the latest when none. */
+  version?: number;
   sessionId: string | undefined;
   onSession: (id: string) => void;
 }) {
@@ -107,7 +110,11 @@ export function Chat({
       authorizedFetch(`/v1/agents/${agent.id}/chat`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-        body: JSON.stringify({ message: text, ...(sid && { session_id: sid }) }),
+        body: JSON.stringify({
+          message: text,
+          ...(sid && { session_id: sid }),
+          ...(version && { agent_version: version }),
+        }),
         signal,
       }),
     );

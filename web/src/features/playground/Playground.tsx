@@ -9,20 +9,28 @@ import '../../components/ui.css';
 import './playground.css';
 import { count, when } from '../../lib/format';
 
-/** Pick an agent, talk to it, reopen earlier sessions from the sidebar. `?agent=&session=` in the URL. */
+/**
+ * Pick an agent (and a version of it, or the latest), talk to it, reopen earlier sessions from the
+ * sidebar. `?agent=&version=&session=` in the URL.
+ */
 export default function Playground() {
   const [params, setParams] = useSearchParams();
   const agents = useAgents();
   const agentId = params.get('agent') ?? '';
   const sessionId = params.get('session') ?? undefined;
   const agent = agents.data?.find((a) => a.id === agentId);
+  // `?version=N` pins the chat to that version of the agent; none (or one it does not have) is the latest.
+  const asked = Number(params.get('version'));
+  const version =
+    agent && Number.isInteger(asked) && asked >= 1 && asked <= agent.version ? asked : undefined;
+  const pin: Record<string, string> = version ? { version: String(version) } : {};
   const [sessionOffset, setSessionOffset] = useState(0);
   const sessions = useSessions(agentId, sessionOffset);
   // Picking a session or a new chat starts a fresh conversation view; a session the chat itself
   // created only updates the address.
   const [view, setView] = useState(0);
   const open = (session?: string) => {
-    setParams({ agent: agentId, ...(session && { session }) });
+    setParams({ agent: agentId, ...pin, ...(session && { session }) });
     setView((v) => v + 1);
   };
 
@@ -61,6 +69,26 @@ export default function Playground() {
               </option>
             ))}
           </select>
+          {agent ? (
+            <>
+              <label htmlFor="pg-version">Version</label>
+              <select
+                id="pg-version"
+                value={version ?? ''}
+                onChange={(e) => {
+                  setParams({ agent: agent.id, ...(e.target.value && { version: e.target.value }) });
+                  setView((v) => v + 1);
+                }}
+              >
+                <option value="">latest (v{agent.version})</option>
+                {Array.from({ length: agent.version }, (_, i) => agent.version - i).map((n) => (
+                  <option key={n} value={n}>
+                    version {n}
+                  </option>
+                ))}
+              </select>
+            </>
+          ) : null}
         </div>
       </div>
       <ErrorNote error={agents.error} />
@@ -98,10 +126,11 @@ export default function Playground() {
             />
           </aside>
           <Chat
-            key={`${agent.id}:${view}`}
+            key={`${agent.id}:${version ?? 'latest'}:${view}`}
             agent={agent}
+            version={version}
             sessionId={sessionId}
-            onSession={(id) => setParams({ agent: agent.id, session: id }, { replace: true })}
+            onSession={(id) => setParams({ agent: agent.id, ...pin, session: id }, { replace: true })}
           />
         </div>
       ) : agents.data && !agentId ? (
