@@ -15,17 +15,18 @@ for (const store of stores) {
   describe(`agentry eval run on ${store}`, () => {
     let s: TestServer;
     const tmp = tempDir();
-    let cli: (...args: string[]) => Promise<CliResult>;
+    /** `agentry eval run` against the server at `url`. */
+    const cliAt = (url: string, ...args: string[]) =>
+      runCli(['eval', 'run', ...args, '--poll-ms', '50', '--url', url, '--api-key', s.adminKey], {
+        cwd: tmp.dir,
+      });
+    const cli = (...args: string[]): Promise<CliResult> => cliAt(s.url, ...args);
     before(async () => {
       // `mock/slow` answers after a second: an experiment of it is still running when the CLI looks.
       s = await startServer(store, {
         tasks: { workers: 4 } as never,
         models: { mock: { delays: { slow: 1000 } } } as never,
       });
-      cli = (...args) =>
-        runCli(['eval', 'run', ...args, '--poll-ms', '50', '--url', s.url, '--api-key', s.adminKey], {
-          cwd: tmp.dir,
-        });
       const agent = await s.request('POST', '/v1/agents', { body: { name: 'echo', model: 'mock/default' } });
       assert.equal(agent.status, 201, agent.text);
       // Version 2 answers as a judge would: not what the dataset expects.
@@ -166,25 +167,7 @@ for (const store of stores) {
       await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
       try {
         const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-        const r = await runCli(
-          [
-            'eval',
-            'run',
-            '--dataset',
-            'fruit',
-            '--agent',
-            'echo@1',
-            '--evaluator',
-            'exact_match',
-            '--poll-ms',
-            '50',
-            '--url',
-            url,
-            '--api-key',
-            s.adminKey,
-          ],
-          { cwd: tmp.dir },
-        );
+        const r = await cliAt(url, '--dataset', 'fruit', '--agent', 'echo@1', '--evaluator', 'exact_match');
         assert.equal(r.code, 0, r.stderr);
         assert.match(
           r.stderr,
