@@ -1,4 +1,4 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { EventSourceMessage } from 'eventsource-parser';
 import { CliError, type Target } from './client.ts';
 
 /** Longer than the server's heartbeat (15 s): a stream silent this long is taken for dead. */
@@ -17,6 +17,9 @@ export async function readEventStream(
 ): Promise<boolean> {
   const url = new URL(`${target.url}${path}`);
   const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  // Loaded here, not at the top: every command loads eval's module, and a one-shot command's
+  // start-up is mostly module loading (test/cli/start-cost.test.ts).
+  const { createParser } = await import('eventsource-parser');
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   return new Promise((resolve, reject) => {
