@@ -266,8 +266,10 @@ async function main(): Promise<void> {
   }
   await directPool.close();
   up.child.kill();
+  // A floor that adds less than 0.1 ms over the direct call is within the noise of two runs of a
+  // 600 ms answer (it measured −0.02 ms once, and the ratio to it 887×): it counts as 0.1 ms.
   const ratio = (a: unknown, b: unknown) =>
-    typeof a === 'number' && typeof b === 'number' ? r3(a / Math.max(0.001, b)) : null;
+    typeof a === 'number' && typeof b === 'number' ? r3(a / Math.max(0.1, b)) : null;
   for (const r of rows) {
     r.p50_vs_floor = ratio(r.agentry_p50, r.floor_p50);
     r.p50_vs_portkey = ratio(r.agentry_p50, r.portkey_p50);
