@@ -13,10 +13,7 @@ export class Deadline {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(
-    readonly ms: number,
-    parent?: AbortSignal | null,
-  ) {
+  constructor(ms: number, parent?: AbortSignal | null) {
     const own = this.controller;
     this.timer = setTimeout(
       () => own.abort(new DOMException(`the deadline of ${ms} ms passed`, 'TimeoutError')),

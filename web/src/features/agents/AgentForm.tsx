@@ -52,26 +52,30 @@ export function AgentForm({
     setD((x) => ({ ...x, [k]: v }));
     setDirty((x) => new Set(x).add(k));
   };
-  const field = (k: Field, label: string, input: React.ReactNode, hint?: string) => {
-    const e = shown.get(k === 'metadataText' ? 'metadata' : k);
-    return (
-      <div className="field">
-        <label htmlFor={`${id}-${k}`}>{label}</label>
-        {input}
-        {hint ? <p className="muted hint">{hint}</p> : null}
-        {e ? (
-          <p id={`${id}-${k}-error`} className="field-error">
-            {e}
-          </p>
-        ) : null}
-      </div>
-    );
-  };
+  // The metadata field is edited as text (`metadataText`); its problem is filed under `metadata`.
+  const problemKey = (k: string) => (k === 'metadataText' ? 'metadata' : k);
   const aria = (k: string) => ({
     id: `${id}-${k}`,
-    'aria-invalid': shown.has(k === 'metadataText' ? 'metadata' : k),
-    'aria-describedby': shown.has(k === 'metadataText' ? 'metadata' : k) ? `${id}-${k}-error` : undefined,
+    'aria-invalid': shown.has(problemKey(k)),
+    'aria-describedby': shown.has(problemKey(k)) ? `${id}-${k}-error` : undefined,
   });
+  /** What is wrong with the input `aria(k)` names, beside it (nothing when all is well). */
+  const problem = (k: string) => {
+    const e = shown.get(problemKey(k));
+    return e ? (
+      <p id={`${id}-${k}-error`} className="field-error">
+        {e}
+      </p>
+    ) : null;
+  };
+  const field = (k: Field, label: string, input: React.ReactNode, hint?: string) => (
+    <div className="field">
+      <label htmlFor={`${id}-${k}`}>{label}</label>
+      {input}
+      {hint ? <p className="muted hint">{hint}</p> : null}
+      {problem(k)}
+    </div>
+  );
   const modelChoices = [...new Set([...(models.data ?? []), ...(d.model ? [d.model] : [])])];
   const fromFile = policy.data?.policy.budgets.agents[d.name];
 
@@ -254,7 +258,7 @@ export function AgentForm({
         <AnswerFormat
           value={d.response_format}
           onChange={(v) => set('response_format', v)}
-          errors={shown}
+          problem={problem}
           aria={aria}
         />
         <fieldset className="plain budget" disabled={!admin}>
@@ -272,11 +276,7 @@ export function AgentForm({
                   value={d.budget[k]}
                   onChange={(e) => set('budget', { ...d.budget, [k]: e.target.value })}
                 />
-                {shown.get(`budget.${k}`) ? (
-                  <p id={`${id}-budget.${k}-error`} className="field-error">
-                    {shown.get(`budget.${k}`)}
-                  </p>
-                ) : null}
+                {problem(`budget.${k}`)}
               </div>
             ))}
           </div>

@@ -10,22 +10,15 @@ const answerTypes = {
 export function AnswerFormat({
   value,
   onChange,
-  errors,
   aria,
+  problem,
 }: {
   value: AnswerFormatDraft;
   onChange: (v: AnswerFormatDraft) => void;
-  errors: Map<string, string>;
+  /** The form's: an input's id and its problem's wiring, and the problem beside it. */
   aria: (k: string) => { id: string; 'aria-invalid': boolean; 'aria-describedby': string | undefined };
+  problem: (k: string) => React.ReactNode;
 }) {
-  const problem = (k: string) => {
-    const e = errors.get(k);
-    return e ? (
-      <p id={`${aria(k).id}-error`} className="field-error">
-        {e}
-      </p>
-    ) : null;
-  };
   return (
     <fieldset className="plain">
       <legend className="label">Answers</legend>
