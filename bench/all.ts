@@ -69,7 +69,23 @@ const benches: Array<{ name: string; quick: string[]; full?: string[]; goals: Re
   },
   { name: 'api', quick: ['--quick'], goals: {} },
   { name: 'memory', quick: ['--quick'], goals: {} },
+  // Retrieval quality at the figures of record (docs/performance.md; deterministic scores).
+  {
+    name: 'memory-quality',
+    quick: [],
+    goals: { hit5_hybrid_friendsqa: { atLeast: 0.557 }, hit5_hybrid_notes: { atLeast: 0.975 } },
+  },
+  // Searches under load: none refused for a lag the clients' own searches made.
+  {
+    name: 'retrieval-load',
+    quick: ['--quick'],
+    goals: Object.fromEntries(
+      ['pglite', ...(pg ? ['postgres'] : [])].map((s) => [`shed_pct_${s}_c4`, { atMost: 0 }]),
+    ),
+  },
   { name: 'console', quick: ['--quick'], goals: {} },
+  // Below the 1 KiB threshold a model door's whole answer pays only the header check.
+  { name: 'compression', quick: ['--quick'], goals: { chat_cpu_vs_plain: { atMost: 1.1 } } },
 ];
 
 interface Goal {

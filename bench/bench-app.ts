@@ -1,6 +1,7 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App } from '../src/app.ts';
 import type { ConfigInput } from '../src/config/config.ts';
@@ -122,3 +123,36 @@ export async function turn(app: App, agentId: string, message: string): Promise<
   const r = await (await app.services.runtime.run(callerOf(app), agentId, turnOpts(message))).result();
   if (r.status !== 'completed') throw new Error(`turn ${r.status}`);
 }
+
+/**
+ * `agentry serve` as a user starts it (bin/agentry.js, the embedded store in `work`, a port of its
+ * own), for benchmarks that watch the whole process: its URL and admin key once it has printed them.
+ */
+export function spawnServe(work: string): Promise<{ child: ChildProcess; url: string; key: string }> {
+  const bin = fileURLToPath(new URL('../bin/agentry.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
+    cwd: work,
+    env: {
+      ...process.env,
+      AGENTRY_LOG_LEVEL: 'warn',
+      AGENTRY_SEED_OPS_TEAM: 'false',
+      AGENTRY_CREDENTIALS_FILE: path.join(work, 'credentials.json'),
+      DATABASE_URL: '',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (d) => {
+      err += d;
+      const url = /agentry listening on (\S+)/.exec(err)?.[1];
+      const key = /(agk_[A-Za-z0-9]+_[A-Za-z0-9_-]+)/.exec(err)?.[1];
+      if (url && key) resolve({ child, url, key });
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err.slice(-2000)}`)));
+  });
+}
+
+/** A process's resident set in MB (this machine's /proc). */
+export const rssMb = (pid: number) =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN) / 1024;

@@ -9,14 +9,12 @@
  * Each request is a knowledge-base ingest (`POST /v1/knowledge-bases/{id}/documents`) whose JSON
  * body is `--size` bytes of text, just under the default 1 MiB body limit.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { quantile, r3 } from './bench-app.ts';
+import { quantile, r3, rssMb, spawnServe } from './bench-app.ts';
 
 const { values } = parseArgs({
   options: {
@@ -29,35 +27,6 @@ const requests = Number(values.requests);
 const size = Number(values.size);
 const settleSeconds = Number(values.settle);
 const work = mkdtempSync(path.join(tmpdir(), 'agentry-burst-'));
-
-function serve(): Promise<{ child: ChildProcess; url: string; key: string }> {
-  const bin = fileURLToPath(new URL('../bin/agentry.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
-    cwd: work,
-    env: {
-      ...process.env,
-      AGENTRY_LOG_LEVEL: 'warn',
-      AGENTRY_SEED_OPS_TEAM: 'false',
-      AGENTRY_CREDENTIALS_FILE: path.join(work, 'credentials.json'),
-      DATABASE_URL: '',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d) => {
-      err += d;
-      const url = /agentry listening on (\S+)/.exec(err)?.[1];
-      const key = /(agk_[A-Za-z0-9]+_[A-Za-z0-9_-]+)/.exec(err)?.[1];
-      if (url && key) resolve({ child, url, key });
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
-
-/** The server's resident set in MB (this machine's /proc). */
-const rssMb = (pid: number) =>
-  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN) / 1024;
 
 /** Asks `path` every `everyMs` until `stop` is set; the milliseconds of each answer (or of its failure). */
 async function probe(url: string, route: string, everyMs: number, stop: { done: boolean }) {
@@ -84,7 +53,7 @@ const summary = (xs: number[]) => ({
   max: r3(Math.max(...xs)),
 });
 
-const { child, url, key } = await serve();
+const { child, url, key } = await spawnServe(work);
 const pid = child.pid!;
 const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
 try {

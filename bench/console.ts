@@ -50,8 +50,11 @@ try {
   };
   for (let i = 0; i < Number(values.rounds ?? (values.quick ? 1 : 5)); i++) {
     const p = await page(browser);
+    let requests = 0;
+    p.on('request', () => requests++);
     await openSignedIn(p, url, app.adminKey!, '/');
     push({ overview: await untilRaf(p, "document.querySelector('[data-overall]')") });
+    push({ requests });
     await p.context().close();
     const bare = await page(browser);
     await bare.goto(`${url}/health/live`);
@@ -65,6 +68,7 @@ try {
   const rows = [
     ['first page JS on the wire, kB', r3(js / 1000), r3(floorJs / 1000), 110],
     ['overview interactive, ms', med('overview'), med('bare'), 1000],
+    ['  requests until then (sign-in included)', med('requests'), '', ''],
     [`waterfall ${STEPS} steps, ms`, med('total'), r3(med('bare') + med('floor')), 500],
     ['  of which drawing after the trace, ms', med('render'), med('floor'), ''],
     ...(TASKS > 0
@@ -82,7 +86,9 @@ try {
     console.log(`${name} | ${v} | ${f} | ${typeof f === 'number' ? r3(v / f) : ''} | ${goal}`);
     if (typeof f === 'number') ratios[name.trim().replace(/\W+/g, '_').replace(/_$/, '')] = r3(v / f);
   }
-  const medians = Object.fromEntries(Object.keys(m).map((k) => [k === 'dom_rows' ? k : `${k}_ms`, med(k)]));
+  const medians = Object.fromEntries(
+    Object.keys(m).map((k) => [k === 'dom_rows' || k === 'requests' ? k : `${k}_ms`, med(k)]),
+  );
   console.log(
     JSON.stringify({
       bench: 'console',
@@ -143,7 +149,7 @@ async function taskList() {
 
 /** TASKS finished tasks of the waterfall's agent, written straight into the store. */
 async function seedTasks(n: number): Promise<void> {
-  await app.services.db.query(
+  await app.db.query(
     `insert into tasks (id, tenant_id, agent_id, task_type, status, title, completed_at)
      select gen_random_uuid(), $1, a.id, 'default', 'completed', 'task ' || i, now()
        from generate_series(1, $2) i, agents a where a.name = 'bench-waterfall'`,
@@ -181,7 +187,7 @@ async function waterfall(runId: string) {
 
 /** A finished run of STEPS steps (model and tool calls in turn) written straight into the store. */
 async function seedRun(): Promise<string> {
-  const db = app.services.db;
+  const db = app.db;
   const tenant = app.defaultTenantId;
   const [agent] = await db.query<{ id: string }>(
     `insert into agents (id, tenant_id, name, model) values (gen_random_uuid(), $1, 'bench-waterfall', 'mock/default') returning id`,

@@ -85,7 +85,7 @@ if (args.server) {
       const killedAt = Date.now();
       await new Promise((r) => child.once('exit', r));
       for (let i = 0; i < 400 && delays.length === k; i++) {
-        const [row] = await taker.services.db.query<{ at: Date }>(
+        const [row] = await taker.db.query<{ at: Date }>(
           `select at from events where stream_id = $1 and type = 'run_resumed'`,
           [runId],
         );

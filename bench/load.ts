@@ -6,7 +6,7 @@
  * script did with `GATEWAY_URL`: bounded by `--duration` and by `--max-requests` per kind.
  *
  *   npm run load -- [--duration 60] [--chat 20] [--tasks 20] [--search 40] [--delegation 0]
- *                   [--max-requests N] [--url URL --key agk_…]
+ *                   [--max-requests N] [--request-timeout 10] [--url URL --key agk_…]
  *   (DATABASE_URL, REDIS_URL; for a target: AGENTRY_URL or GATEWAY_URL, and AGENTRY_API_KEY)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     delegation: { type: 'string', default: '0' },
     /** Most requests of each kind (default: its rate × the duration). */
     'max-requests': { type: 'string' },
+    /** Seconds a request may take before it counts as an error (autocannon's default, 10). */
+    'request-timeout': { type: 'string', default: '10' },
     url: { type: 'string' },
     key: { type: 'string' },
   },
@@ -54,6 +56,7 @@ const maxRequests =
   values['max-requests'] === undefined
     ? undefined
     : bounded('max-requests', values['max-requests'], 1, 10_000_000);
+const requestTimeout = bounded('request-timeout', values['request-timeout'], 1, 3600);
 const target = values.url ?? process.env.AGENTRY_URL ?? process.env.GATEWAY_URL;
 const targetKey = values.key ?? process.env.AGENTRY_API_KEY;
 if (target && !targetKey) {
@@ -139,6 +142,12 @@ async function mix(shape: string, apis: string[], key: string) {
   const active = kinds.filter((k) => rates[k.name] > 0);
   const times = Object.fromEntries(kinds.map((k) => [k.name, [] as number[]]));
   const bad = Object.fromEntries(kinds.map((k) => [k.name, 0]));
+  /** What the errors were, by status or error code: a report of errors says which. */
+  const why = Object.fromEntries(kinds.map((k) => [k.name, {} as Record<string, number>]));
+  const failed = (kind: string, reason: string) => {
+    bad[kind]!++;
+    why[kind]![reason] = (why[kind]![reason] ?? 0) + 1;
+  };
   process.stderr.write(`${shape}: ${duration}s of mixed load on ${apis.join(', ')}…\n`);
   const hit = (k: (typeof kinds)[number], url: string) =>
     new Promise<void>((resolve, reject) => {
@@ -148,9 +157,14 @@ async function mix(shape: string, apis: string[], key: string) {
       const opts = { url: `${url}${k.path}`, method: 'POST' as const, headers, body: k.body, duration };
       const done = (err: unknown) => (err ? reject(err) : resolve());
       const connections = Math.min(8, most);
-      const run = autocannon({ ...opts, connections, overallRate: rate, maxOverallRequests: most }, done);
-      run.on('response', (_c, status, _b, ms) => (status >= 400 ? bad[k.name]!++ : times[k.name]!.push(ms)));
-      run.on('reqError', () => bad[k.name]!++);
+      const run = autocannon(
+        { ...opts, connections, overallRate: rate, maxOverallRequests: most, timeout: requestTimeout },
+        done,
+      );
+      run.on('response', (_c, status, _b, ms) =>
+        status >= 400 ? failed(k.name, String(status)) : times[k.name]!.push(ms),
+      );
+      run.on('reqError', (err: Error & { code?: string }) => failed(k.name, err.code ?? err.message));
     });
   const loadStart = Date.now();
   await Promise.all(active.flatMap((k) => apis.map((url) => hit(k, url))));
@@ -182,6 +196,7 @@ async function mix(shape: string, apis: string[], key: string) {
       p95: r3(quantile(t, 0.95)),
       p99: r3(quantile(t, 0.99)),
       error_rate: r3(n ? bad[k.name]! / n : 0),
+      errors: why[k.name]!,
       ...(k.name !== 'chat' &&
         k.name !== 'search' && { tasks_done: counts.completed ?? 0, tasks_failed: counts.failed ?? 0 }),
     };

@@ -44,7 +44,8 @@ export async function agentry(o: ContenderOptions): Promise<Contender> {
   const { HandlerRegistry } = await import('../src/tasks/handlers.ts');
   const { Worker } = await import('../src/tasks/worker.ts');
   const { app, close } = await benchApp('postgres', {}, { poolMax: o.pool, databaseUrl: o.base });
-  const { db, bus, log } = app.services;
+  const { bus, log } = app.services;
+  const { db } = app;
   const tenant = app.defaultTenantId;
   const task = { agent_id: newId(), task_type: 'noop', title: 'noop', priority: 0, payload: {} };
   const one = { ...task, tenant_id: tenant, description: '', max_attempts: 3 };

@@ -2,9 +2,10 @@
 // imports (scripts/build.mjs `buildTests`).
 // Usage: node scripts/test.mjs [substring …] — only files whose path contains one of the substrings.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build, buildTests, isStale } from './build.mjs';
 import { buildWeb, isWebStale } from './build-web.mjs';
 
@@ -27,6 +28,8 @@ if (process.env.AGENTRY_REQUIRE_REDIS === '1' && !process.env.REDIS_URL) {
   process.exit(1);
 }
 
+// The run's wall time, builds included, for its summary at the end.
+const started = Date.now();
 const filters = process.argv.slice(2);
 const files = find('test')
   .sort()
@@ -85,10 +88,13 @@ const isolation = process.env.AGENTRY_TEST_ISOLATION
   : [];
 // A stuck test fails after ten minutes, and a file whose tests are done exits even when something it
 // started still holds the event loop: either would otherwise stall the whole run until CI kills it.
+// Each file's process reports its wall and CPU time at exit (scripts/test-file-clock.mjs).
+const times = path.join(snapshotDir, 'file-times.tsv');
 const result = spawnSync(
   process.execPath,
   [
     ...testNodeFlags,
+    `--import=${pathToFileURL(path.resolve('scripts/test-file-clock.mjs')).href}`,
     '--enable-source-maps',
     '--test',
     `--test-concurrency=${concurrency}`,
@@ -105,7 +111,23 @@ const result = spawnSync(
       TMPDIR: testTmp,
       [snapshotEnv]: snapshot,
       AGENTRY_PGLITE_SHARED_BUFFERS_MB: String(testSharedBuffersMb),
+      AGENTRY_TEST_TIMES: times,
     },
   },
 );
+printSlowest(times, (Date.now() - started) / 1000);
 process.exit(result.status ?? 1);
+
+/** The ten slowest files of the run (wall and CPU seconds of each file's process), after the run's. */
+function printSlowest(list, wallS) {
+  if (!existsSync(list)) return;
+  const rows = readFileSync(list, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t'))
+    .map(([f, wall, cpu]) => ({ file: path.relative(buildDir, f), wall: Number(wall), cpu: Number(cpu) }))
+    .sort((a, b) => b.wall - a.wall);
+  console.log(`\n${rows.length} files in ${wallS.toFixed(0)} s; the slowest (wall s, CPU s):`);
+  for (const r of rows.slice(0, 10))
+    console.log(`  ${r.wall.toFixed(1).padStart(7)} ${r.cpu.toFixed(1).padStart(7)}  ${r.file}`);
+}

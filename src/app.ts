@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { seedOpsTeam } from './agents/packs-ops-team.ts';
-import { bootstrap } from './auth/bootstrap.ts';
+import { bootstrap, syncPagiKey } from './auth/bootstrap.ts';
 import { Closers } from './compose/closers.ts';
 import { AGENT_BUDGETS_TOPIC, buildDomain } from './compose/domain.ts';
 import { buildEval, liveRunOf } from './compose/eval.ts';
@@ -8,12 +8,16 @@ import { buildRuntime } from './compose/runtime.ts';
 import { startServing } from './compose/serving.ts';
 import { openStore, storeHealth } from './compose/store.ts';
 import { buildTools } from './compose/tools.ts';
+import { pagiImportedKey } from './config/compat-config.ts';
 import type { Config } from './config/config.ts';
 import { TenantPolicies } from './config/tenant-policy.ts';
+import type { Db } from './db/db.ts';
 import type { LiveScoring } from './eval/live/live-scoring.ts';
+import { JournalService } from './events/journal-service.ts';
 import type { Services } from './http/services.ts';
 import type { AgentBudgets } from './models/agent-budgets.ts';
 import { createModelGateway } from './models/create-gateway.ts';
+import { OfflineEncoder } from './models/offline-encoder/offline-encoder.ts';
 import type { OutboundNetwork } from './net/outbound.ts';
 import { HealthRegistry } from './observability/health.ts';
 import { registerHealthGauge } from './observability/health-gauge.ts';
@@ -26,6 +30,8 @@ import { version } from './version.ts';
 
 export interface App {
   services: Services;
+  /** The store itself: for the composition's own parts (the queue) and for tests that set its state. */
+  db: Db;
   http: FastifyInstance;
   /** The admin key created by this start, when it was the very first one. */
   adminKey?: string;
@@ -81,7 +87,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       agentBudgetsChanged: (tenantId, names) => agentBudgets?.forget(tenantId, names),
     });
 
+    // Its threads start on the first embedding; closed after everything that embeds (the gateway,
+    // the runtime and its ingests).
+    const offlineEncoder = new OfflineEncoder(config.models.offline_encoder);
+    closers.add('offline encoder', () => offlineEncoder.close());
     const modelGateway = createModelGateway({
+      offlineEncoder,
       config,
       db,
       log,
@@ -123,7 +134,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     for (const tool of options.tools ?? []) toolset.tools.register(tool);
     // Built after the runtime (they run items through it), told of the runtime's ended runs.
     let liveScoring: LiveScoring | undefined;
-    const { runtime, sessions, memory, generator, a2aPush } = await buildRuntime({
+    const { runtime, sessions, memory, generator, a2aPush, a2aTasks } = await buildRuntime({
       onRunEnd: (ended) => liveScoring?.onRunEnd(liveRunOf(ended)),
       config,
       db,
@@ -139,6 +150,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       sandboxes: toolset.sandboxes,
       network: options.network,
       a2aRemotes: toolset.a2aRemotes,
+      offlineEncoder,
     });
     // Background batch ingests finish before the store closes (closers run newest first).
     closers.add('memory ingests', () => memory.ingests.settle());
@@ -156,6 +168,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       tenantName,
       log,
       liveSampleRate: config.eval.live_sample_rate,
+      queue: {
+        leaseSeconds: config.tasks.lease_seconds,
+        tenantMaxRunning: config.tasks.tenant_max_running,
+      },
     });
     liveScoring = evaluation.liveScoring;
     storeHealth(health, db, bus);
@@ -172,6 +188,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     });
 
     const boot = await bootstrap(db, domain.tenants, domain.keys);
+    // The variable as it is at an API process's start is the key's truth (docs/compat.md); a worker
+    // serves no PAGI route and may run without it.
+    if (config.fleet.role !== 'worker') {
+      const pagi = await syncPagiKey(domain.keys, boot.tenantId, pagiImportedKey(config));
+      if (pagi.created)
+        log.info({ prefix: pagi.created.prefix }, 'PAGI_API_KEY imported as a pagi-scope key');
+      for (const old of pagi.revoked) log.info({ prefix: old.prefix }, 'earlier PAGI_API_KEY revoked');
+    }
     // A fresh install starts with the operations team (only when the default tenant was just created,
     // so an agent someone deleted is not brought back on the next start).
     if (boot.adminKey && config.ops_team.seed) await seedOpsTeam(agents, boot.tenantId);
@@ -180,7 +204,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       config,
       version,
       log,
-      db,
+      storeLoad: () => db.poolStats(),
+      journal: new JournalService(db),
       bus,
       metrics,
       health,
@@ -191,14 +216,16 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       runtime,
       sessions,
       a2aPush,
+      a2aTasks,
       generator,
       memory,
       ...evaluation,
     };
-    const http = await startServing(all, closers, options.network);
+    const http = await startServing(all, db, closers, options.network);
     queue = all.queue;
     return {
       services: all,
+      db,
       http,
       adminKey: boot.adminKey,
       defaultTenantId: boot.tenantId,

@@ -107,7 +107,7 @@ export async function serve(
     refreshCredentialsUrl(config.credentials_file, url);
   }
   const role = config.fleet.role === 'all' ? '' : `, role: ${config.fleet.role}`;
-  print(`agentry listening on ${url} (store: ${app.services.db.kind}${role})`);
+  print(`agentry listening on ${url} (store: ${app.db.kind}${role})`);
   // A worker serves only its health endpoints: no console there.
   if (config.fleet.role !== 'worker')
     print(`console: ${url}/#sign-in=${app.http.signInLinks.issue()} (a one-time link)`);

@@ -22,7 +22,14 @@ import {
 } from './schema.ts';
 import type { TemplateService } from './templates.ts';
 import type { AgentConfig } from './version-schema.ts';
-import { agentAtVersion, unknownVersion, versionedParams, versionedWrite } from './versions.ts';
+import { splitVersionPin } from './version-schema.ts';
+import {
+  agentAtVersion,
+  labelledVersion,
+  unknownVersion,
+  versionedParams,
+  versionedWrite,
+} from './versions.ts';
 
 interface AgentRow extends Omit<Agent, 'created_at' | 'updated_at'> {
   created_at: Date;
@@ -71,6 +78,17 @@ function assertMaySetBudget(viewer: Viewer | undefined, input: { budget?: unknow
 }
 
 /** Told the tenant and agent names whose own budget may have changed (the gateway caches them). */
+/**
+ * A 409 for a name another agent of the tenant has, with the field it is about in `details` (the
+ * validation errors' shape), so a form can say it under its name field.
+ */
+const nameTaken = (name: string) =>
+  new AppError('conflict', `an agent named ${name} already exists`, {
+    details: [
+      { in: 'body', path: 'name', message: `an agent named ${name} already exists; choose another name` },
+    ],
+  });
+
 export type BudgetChanged = (tenantId: string, names: string[]) => void;
 
 export class AgentService {
@@ -184,8 +202,7 @@ export class AgentService {
         ],
       )
       .catch((err: unknown) => {
-        if (isUniqueViolation(err))
-          throw new AppError('conflict', `an agent named ${agent.name} already exists`);
+        if (isUniqueViolation(err)) throw nameTaken(String(agent.name));
         throw err;
       });
     const created = toAgent(row!);
@@ -222,6 +239,37 @@ export class AgentService {
     return agentAtVersion(toAgent(present), { version, config: pinned });
   }
 
+  /**
+   * The agent a pinned reference names and the version it pins: `name@3`, `name@production` (the
+   * version the label points at now, so a later move of the label changes nothing already started),
+   * or `name` with `version` (a body's `agent_version`); both, disagreeing, is a 400.
+   */
+  async pinOf(
+    tenantId: string,
+    pinned: string,
+    viewer?: Viewer,
+    version?: number,
+  ): Promise<{ agentId: string; version?: number; label?: string }> {
+    const split = splitVersionPin(pinned);
+    const agentId = await this.idOf(tenantId, split.ref, viewer);
+    const pin =
+      split.label !== undefined
+        ? await labelledVersion(this.db, tenantId, agentId, split.label, split.ref)
+        : split.version;
+    if (pin !== undefined && version !== undefined && pin !== version) {
+      throw new AppError(
+        'validation_error',
+        `${pinned} pins version ${pin} but agent_version is ${version}: they disagree, send one of them`,
+      );
+    }
+    const v = pin ?? version;
+    return {
+      agentId,
+      ...(v !== undefined && { version: v }),
+      ...(split.label !== undefined && { label: split.label }),
+    };
+  }
+
   /** Every task type that some agent declares, in every tenant (the queue's metrics show each one). */
   async declaredTaskTypes(): Promise<string[]> {
     const rows = await this.db.query<{ name: string }>(
@@ -229,6 +277,22 @@ export class AgentService {
        where t->>'name' is not null order by 1`,
     );
     return rows.map((r) => r.name);
+  }
+
+  /**
+   * Agents published across tenants, by name (A2A discovery): those with `visibility: public`, and
+   * every agent of the tenants in `allOf` (their policy publishes all).
+   */
+  published(
+    allOf: readonly string[],
+    limit: number,
+  ): Promise<Array<Pick<Agent, 'id' | 'name' | 'description'>>> {
+    return this.db.query(
+      `select id, name, description from agents
+       where visibility = 'public' or tenant_id = any($1::uuid[])
+       order by name, id limit $2`,
+      [allOf, limit],
+    );
   }
 
   /** An agent by id in whichever tenant holds it (A2A discovery of published agents); undefined when none. */
@@ -350,8 +414,7 @@ export class AgentService {
       ? this.db.transaction(write)
       : write(this.db)
     ).catch((err: unknown) => {
-      if (isUniqueViolation(err))
-        throw new AppError('conflict', `an agent named ${input.name} already exists`);
+      if (isUniqueViolation(err)) throw nameTaken(input.name ?? '');
       throw err;
     });
     if (input.budget !== undefined || (before !== undefined && before !== agent.name && agent.budget)) {

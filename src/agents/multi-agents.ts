@@ -44,7 +44,13 @@ export class MultiAgentService {
     const unknown = new Set<string>();
     const pins: Record<string, number> = {};
     const id = async (pinned: string) => {
-      const { ref, version } = splitVersionPin(pinned);
+      const { ref, version, label } = splitVersionPin(pinned);
+      // A spec keeps numbers: a label followed would change the team under its runs unseen.
+      if (label !== undefined)
+        throw new AppError(
+          'validation_error',
+          `${pinned}: a team pins its members to version numbers, not labels (e.g. ${ref}@3)`,
+        );
       const found = await this.agents.idOf(tenantId, ref).catch((err: AppError) => {
         if (err.code !== 'not_found') throw err;
         unknown.add(ref);

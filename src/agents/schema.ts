@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { budgetLimits } from '../config/tenant-policy.ts';
 import { pageFields } from '../db/page.ts';
 import { responseFormatSchema } from '../models/structured-output.ts';
-import { compileSchema, schemaAjv } from '../text/schema-ajv.ts';
+import { clientJsonSchema } from '../text/client-schema.ts';
 
 /**
  * The API shapes of agent configs, templates and multi-agent specs. Input schemas carry no
@@ -44,22 +44,14 @@ export const agentEnvs = [
 ] as const;
 export type AgentEnv = (typeof agentEnvs)[number];
 export const agentSources = ['basic', 'template', 'generated', 'local'] as const;
-/** `public`: published to A2A (a card for discovery and a JSON-RPC endpoint; see interop/a2a). */
+/** `public`: published to A2A (a card for discovery and a JSON-RPC endpoint; see doors/a2a). */
 export const visibilities = ['private', 'tenant', 'public'] as const;
 
 const shortText = z.string().max(2000);
 const names = z.array(z.string().min(1).max(200)).max(200);
 
-const inputSchemaAjv = schemaAjv();
-
-/** JSON Schema a task payload must satisfy, refused now (400) when it cannot be compiled. */
-const inputSchema = z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
-  try {
-    compileSchema(inputSchemaAjv, schema);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `not a usable JSON Schema: ${(err as Error).message}` });
-  }
-});
+/** JSON Schema a task payload must satisfy, refused now (400) when out of bounds or not compilable. */
+const inputSchema = clientJsonSchema();
 
 export const taskTypeSchema = z
   .object({

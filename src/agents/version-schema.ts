@@ -75,17 +75,28 @@ export type VersionDiff = z.infer<typeof versionDiffSchema>;
 export const rollbackBody = z.object({ message: versionMessage.optional() }).strict();
 
 /**
- * An agent reference with an optional version pin: `writer@3`, or an id followed by `@3`. Names
- * cannot hold `@`, so the split is unambiguous; a part after `@` that is no version number is a 400.
+ * A label's name: `production`, `staging`, `canary-eu`. A letter first, so `name@3` is a version
+ * and `name@production` a label with no doubt; lower case, so `@Production` is no second label.
  */
-export function splitVersionPin(ref: string): { ref: string; version?: number } {
+export const labelName = z
+  .string()
+  .regex(/^[a-z][a-z0-9._-]{0,62}$/, 'a label is a lower-case letter, then up to 62 of a-z 0-9 . _ -')
+  .describe('a label: `production`, `staging`, any lower-case slug starting with a letter');
+
+/**
+ * An agent reference with an optional pin: `writer@3` (a version), `writer@production` (the version
+ * the label points at), or an id followed by either. Names cannot hold `@`, so the split is
+ * unambiguous; a part after `@` that is neither a version number nor a label name is a 400.
+ */
+export function splitVersionPin(ref: string): { ref: string; version?: number; label?: string } {
   const at = ref.lastIndexOf('@');
   if (at < 0) return { ref };
   const tail = ref.slice(at + 1);
+  if (labelName.safeParse(tail).success) return { ref: ref.slice(0, at), label: tail };
   if (!/^[1-9][0-9]{0,9}$/.test(tail) || Number(tail) > 2_147_483_647) {
     throw new AppError(
       'validation_error',
-      `"${ref}": the part after @ must be a version number (e.g. ${ref.slice(0, at)}@3)`,
+      `"${ref}": the part after @ must be a version number or a label (e.g. ${ref.slice(0, at)}@3 or ${ref.slice(0, at)}@production)`,
     );
   }
   return { ref: ref.slice(0, at), version: Number(tail) };

@@ -127,3 +127,30 @@ export function agentAtVersion(present: Agent, v: Pick<AgentVersion, 'version' |
   }
   return { ...present, ...config, version: v.version };
 }
+
+/**
+ * The version a label points at now (migration 0072): the read `name@production` makes. A label the
+ * agent has not set, or has only a gate for, is a 404 naming the labels that point somewhere.
+ */
+export async function labelledVersion(
+  db: Queryable,
+  tenantId: string,
+  agentId: string,
+  label: string,
+  /** How the message names the agent: the reference the caller gave. */
+  shown = agentId,
+): Promise<number> {
+  const rows = await db.query<{ label: string; version: number | null }>(
+    'select label, version from agent_labels where tenant_id = $1 and agent_id = $2 order by label',
+    [tenantId, agentId],
+  );
+  const found = rows.find((r) => r.label === label)?.version;
+  if (found != null) return found;
+  const set = rows.filter((r) => r.version !== null).map((r) => r.label);
+  const has = set.length > 0 ? `; its labels are ${set.join(', ')}` : '; it has no labels';
+  return Promise.reject(
+    new AppError('not_found', `agent ${shown} has no version labelled ${label}${has}`, {
+      details: { agent_id: agentId, label, labels: set },
+    }),
+  );
+}

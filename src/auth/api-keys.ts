@@ -60,6 +60,13 @@ const sha256 = (text: string) => hash('sha256', text, 'buffer');
 
 export const looksLikeApiKey = (value: string) => value.startsWith('agk_');
 
+/** The prefix of an imported key (`syncImported`): random, so nothing of its value is shown. */
+const importedPrefix = 'env_';
+/** Longest imported value looked up: longer ones are refused without hashing a megabyte. */
+const maxImported = 4096;
+
+const sameScopes = (a: Scope[], b: Scope[]) => a.length === new Set(b).size && b.every((s) => a.includes(s));
+
 export class ApiKeyService {
   /** Verified keys by their hash: saves the database look-up on the hot path for `cacheMs`. */
   private readonly cache = new Map<string, { key: VerifiedKey; until: number }>();
@@ -68,10 +75,20 @@ export class ApiKeyService {
   /** Store look-ups under way, by key hash. */
   private readonly inFlight = new Map<string, Promise<VerifiedKey>>();
 
+  /**
+   * `importedKeys`: whether a value that is not an Agentry key may be an imported one (set while
+   * an earlier system's key is configured, PAGI_API_KEY); off, it is refused at once as malformed.
+   */
   constructor(
     private readonly db: Db,
     private readonly cacheMs: number,
+    private readonly importedKeys = false,
   ) {}
+
+  /** Whether values that are not Agentry keys are looked up as imported keys. */
+  get acceptsImported(): boolean {
+    return this.importedKeys;
+  }
 
   async create(
     tenantId: string,
@@ -81,6 +98,17 @@ export class ApiKeyService {
   ): Promise<{ key: ApiKey; secret: string }> {
     const prefix = `agk_${randomBytes(6).toString('hex')}`;
     const secret = `${prefix}_${randomBytes(32).toString('base64url')}`;
+    return { key: await this.insert(tx, tenantId, prefix, secret, input, who), secret };
+  }
+
+  private async insert(
+    tx: Queryable,
+    tenantId: string,
+    prefix: string,
+    secret: string,
+    input: { name?: string; scopes: Scope[]; owner?: string | null },
+    who: Actor | undefined,
+  ): Promise<ApiKey> {
     const scopes = [...new Set(input.scopes)];
     const [row] = await tx.query<KeyRow>(
       `insert into api_keys (id, tenant_id, name, prefix, hash, scopes, owner)
@@ -102,7 +130,52 @@ export class ApiKeyService {
         data: { prefix, scopes, tenant_id: tenantId },
       });
     }
-    return { key: toApiKey(row!), secret };
+    return toApiKey(row!);
+  }
+
+  /**
+   * Makes `value` — a secret an operator sets in the environment in an earlier system's own form,
+   * such as PAGI's `PAGI_API_KEY` (any string) — the one live imported key named `name` of the
+   * tenant. It is stored as every key is, by its sha256, under a random `env_…` prefix (nothing of
+   * the value shows in a listing). A new value revokes the one before it; `undefined` revokes it;
+   * the same value changes nothing. Processes starting together agree under an advisory lock.
+   */
+  async syncImported(
+    tenantId: string,
+    input: { name: string; value: string | undefined; scopes: Scope[] },
+    who: Actor,
+  ): Promise<{ created?: ApiKey; revoked: ApiKey[] }> {
+    const outcome = await this.db.transaction(async (tx) => {
+      await tx.query('select pg_advisory_xact_lock($1)', [7_070_003]);
+      const live = await tx.query<KeyRow>(
+        `select * from api_keys
+         where tenant_id = $1 and name = $2 and starts_with(prefix, $3) and revoked_at is null
+         for update`,
+        [tenantId, input.name, importedPrefix],
+      );
+      const digest = input.value === undefined ? undefined : sha256(input.value).toString('hex');
+      const kept = live.find((k) => k.hash === digest && sameScopes(k.scopes, input.scopes));
+      const revoked: ApiKey[] = [];
+      for (const old of live) {
+        if (old === kept) continue;
+        const [row] = await tx.query<KeyRow>(
+          'update api_keys set revoked_at = now() where id = $1 returning *',
+          [old.id],
+        );
+        await writeJournal(tx, who, {
+          action: 'api_key.revoke',
+          target: old.id,
+          data: { prefix: old.prefix, tenant_id: tenantId, reason: `${input.name} changed` },
+        });
+        revoked.push(toApiKey(row!));
+      }
+      if (kept || input.value === undefined) return { revoked };
+      const prefix = `${importedPrefix}${randomBytes(6).toString('hex')}`;
+      const created = await this.insert(tx, tenantId, prefix, input.value, input, who);
+      return { created, revoked };
+    });
+    for (const key of outcome.revoked) this.forget(key.id);
+    return outcome;
   }
 
   /** One page of the tenant's keys, oldest first (ids are UUIDv7: creation order). */
@@ -135,11 +208,18 @@ export class ApiKeyService {
       });
       return updated!;
     });
-    // Other processes drop it when their cache entry expires (cacheMs); this one refuses it from
-    // now on, even if a verification that read the row before the revocation caches it afterwards.
+    this.forget(id);
+    return toApiKey(row);
+  }
+
+  /**
+   * A key revoked by this process: other processes drop it when their cache entry expires
+   * (cacheMs); this one refuses it from now on, even if a verification that read the row before
+   * the revocation caches it afterwards.
+   */
+  private forget(id: string): void {
     this.revokedHere.add(id);
     for (const [hash, entry] of this.cache) if (entry.key.keyId === id) this.cache.delete(hash);
-    return toApiKey(row);
   }
 
   /**
@@ -149,26 +229,30 @@ export class ApiKeyService {
    */
   async verify(secret: string): Promise<VerifiedKey> {
     const match = keyPattern.exec(secret);
-    if (!match) throw new AppError('unauthorized', 'malformed API key');
+    // Any other string may be an imported key (`syncImported`), found by its hash.
+    if (!match && (looksLikeApiKey(secret) || !this.importedKeys || secret.length > maxImported))
+      throw new AppError('unauthorized', 'malformed API key');
+    const prefix = match?.[1];
     const digest = sha256(secret);
     const cacheKey = digest.toString('hex');
     const cached = this.cache.get(cacheKey);
     const now = Date.now();
     if (cached && cached.until > now && !this.revokedHere.has(cached.key.keyId)) {
       if (cached.until - now < this.cacheMs / 2) {
-        // A failed renewal leaves the entry to expire; the next look-up on a request reports it.
-        this.lookup(cacheKey, match[1]!, digest).catch(() => undefined);
+        // Dropped on purpose: a renewal in the background has no caller to answer. Its failure
+        // leaves the cached entry to expire, and the next look-up on a request reports it then.
+        this.lookup(cacheKey, prefix, digest).catch(() => undefined);
       }
       return cached.key;
     }
-    const key = await this.lookup(cacheKey, match[1]!, digest);
+    const key = await this.lookup(cacheKey, prefix, digest);
     // A shared look-up may have read the row before this process revoked the key.
     if (this.revokedHere.has(key.keyId)) throw new AppError('unauthorized', 'API key revoked');
     return key;
   }
 
   /** One store look-up per key at a time; callers that arrive meanwhile share it. */
-  private lookup(cacheKey: string, prefix: string, digest: Buffer): Promise<VerifiedKey> {
+  private lookup(cacheKey: string, prefix: string | undefined, digest: Buffer): Promise<VerifiedKey> {
     let pending = this.inFlight.get(cacheKey);
     if (!pending) {
       pending = this.load(cacheKey, prefix, digest).finally(() => this.inFlight.delete(cacheKey));
@@ -177,12 +261,17 @@ export class ApiKeyService {
     return pending;
   }
 
-  private async load(cacheKey: string, prefix: string, digest: Buffer): Promise<VerifiedKey> {
+  /** An Agentry key by its prefix; an imported one (no prefix in it) by its hash. */
+  private async load(cacheKey: string, prefix: string | undefined, digest: Buffer): Promise<VerifiedKey> {
     const started = Date.now();
     const [row] = await this.db.query<KeyRow & { tenant_name: string }>(
-      `select k.*, t.name as tenant_name from api_keys k join tenants t on t.id = k.tenant_id
-       where k.prefix = $1`,
-      [prefix],
+      prefix
+        ? `select k.*, t.name as tenant_name from api_keys k join tenants t on t.id = k.tenant_id
+           where k.prefix = $1`
+        : `select k.*, t.name as tenant_name from api_keys k join tenants t on t.id = k.tenant_id
+           where k.hash = $1 and starts_with(k.prefix, $2)
+           order by k.revoked_at nulls first limit 1`,
+      prefix ? [prefix] : [cacheKey, importedPrefix],
     );
     if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), digest)) {
       this.cache.delete(cacheKey);

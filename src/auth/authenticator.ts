@@ -25,6 +25,9 @@ export interface Credentials {
 const isScope = (s: unknown): s is Scope =>
   typeof s === 'string' && (allScopes as readonly string[]).includes(s);
 
+/** A compact JWS: three base64url parts. */
+const jwtShape = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+
 /** Asymmetric algorithms accepted from a JWKS; HS256 only with the shared secret. */
 const jwksAlgorithms = [
   'RS256',
@@ -49,10 +52,10 @@ const tokenFaults = new Set([
 
 /**
  * Resolves credentials to a Principal, in a fixed order: internal service secret, then a JWT bearer,
- * then an API key (bearer or X-API-Key) or a console session (bearer), then — only in `dev` auth
- * mode — X-User-Id, then — only with `auth.loopback_key` set — that key for a request without
- * credentials from this machine. The first kind present decides: a bad JWT is a 401 even if an API
- * key header is also sent.
+ * then an API key (bearer or X-API-Key; an imported one, PAGI_API_KEY, is any string that is no
+ * JWT) or a console session (bearer), then — only in `dev` auth mode — X-User-Id, then — only with
+ * `auth.loopback_key` set — that key for a request without credentials from this machine. The first
+ * kind present decides: a bad JWT is a 401 even if an API key header is also sent.
  */
 export class Authenticator {
   private readonly getJwtKey?: JWTVerifyGetKey;
@@ -102,6 +105,8 @@ export class Authenticator {
       const token = match[1]!;
       if (looksLikeApiKey(token)) return this.apiKey(token);
       if (looksLikeConsoleSession(token) && this.consoleSessions) return this.consoleSession(token);
+      // PAGI's clients may send its key as a bearer too: a token that is no JWT is an imported key.
+      if (this.keys.acceptsImported && !jwtShape.test(token)) return this.apiKey(token);
       return this.jwt(token);
     }
 
@@ -155,7 +160,10 @@ export class Authenticator {
       scopes: new Set(s.scopes),
       via: 'console_session',
       sessionId: s.sessionId,
-      userId: `session:${s.sessionId}`,
+      // Opened with an API key: the same user as the key, so the key's private agents are theirs here too.
+      ...(s.keyId
+        ? { keyId: s.keyId, userId: s.keyOwner ?? `key:${s.keyId}` }
+        : { userId: `session:${s.sessionId}` }),
     };
   }
 

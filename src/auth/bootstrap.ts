@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Db, Queryable } from '../db/db.ts';
-import { type Actor, systemActor } from '../events/journal.ts';
+import type { Db } from '../db/db.ts';
+import { systemActor } from '../events/journal.ts';
 import type { ApiKey, ApiKeyService } from './api-keys.ts';
 import { ROOT_TENANT } from './principal.ts';
-import type { Tenant, TenantService } from './tenants.ts';
+import type { TenantService } from './tenants.ts';
 
 export interface BootstrapResult {
   tenantId: string;
@@ -27,34 +27,25 @@ export async function bootstrap(
       ROOT_TENANT,
     ]);
     if (existing) return { tenantId: existing.id };
-    const { tenant, admin_key } = await createTenantWithAdminKey(
-      { db, tenants, keys },
-      ROOT_TENANT,
-      undefined,
-      tx,
-    );
+    const { tenant, admin_key } = await tenants.createWithAdminKey(keys, ROOT_TENANT, undefined, tx);
     return { tenantId: tenant.id, adminKey: admin_key.secret };
   });
 }
 
+/** The name PAGI's imported key carries in the default tenant's key list. */
+export const PAGI_KEY_NAME = 'PAGI_API_KEY';
+
 /**
- * A tenant and its first admin key, in one transaction (the caller's `tx` when it holds one):
- * the first start's `default` tenant and `POST /v1/tenants` both make tenants this way. Journaled
- * as `who`; without one (the first start) only the key is, as the system.
+ * PAGI_API_KEY as PAGI's deployments set it (any string): the default tenant's key with the `pagi`
+ * scope, which opens PAGI's routes and no other. Changing the variable replaces it (the old value
+ * is revoked), unsetting it revokes it; the same value changes nothing.
  */
-export async function createTenantWithAdminKey(
-  deps: { db: Db; tenants: TenantService; keys: ApiKeyService },
-  name: string,
-  who?: Actor,
-  tx?: Queryable,
-): Promise<{ tenant: Tenant; admin_key: ApiKey & { secret: string } }> {
-  const create = async (q: Queryable) => {
-    const tenant = await deps.tenants.create(name, who, q);
-    const keyActor = who ? { ...who, tenantId: tenant.id } : systemActor(tenant.id);
-    const key = await deps.keys.create(tenant.id, { name: 'initial admin', scopes: ['admin'] }, keyActor, q);
-    return { tenant, admin_key: { ...key.key, secret: key.secret } };
-  };
-  return tx ? create(tx) : deps.db.transaction(create);
+export function syncPagiKey(
+  keys: ApiKeyService,
+  tenantId: string,
+  value: string | undefined,
+): Promise<{ created?: ApiKey; revoked: ApiKey[] }> {
+  return keys.syncImported(tenantId, { name: PAGI_KEY_NAME, value, scopes: ['pagi'] }, systemActor(tenantId));
 }
 
 export interface StoredCredentials {

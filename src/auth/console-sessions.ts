@@ -15,6 +15,8 @@ export interface ConsoleSession {
   created_at: string;
   expires_at: string;
   revoked_at: string | null;
+  /** The API key the session was opened with (the sign-in form), or null (a sign-in link). */
+  api_key_id: string | null;
 }
 
 interface SessionRow extends Omit<ConsoleSession, 'created_at' | 'expires_at' | 'revoked_at'> {
@@ -29,10 +31,14 @@ export interface VerifiedSession {
   tenantId: string;
   tenantName: string;
   scopes: Scope[];
+  /** Set for a session opened with an API key: it acts as that key (and its owner). */
+  keyId?: string;
+  keyOwner?: string | null;
 }
 
 const toSession = ({ hash: _, ...r }: SessionRow): ConsoleSession => ({
   ...r,
+  api_key_id: r.api_key_id ?? null,
   created_at: r.created_at.toISOString(),
   expires_at: r.expires_at.toISOString(),
   revoked_at: r.revoked_at?.toISOString() ?? null,
@@ -62,14 +68,15 @@ export class ConsoleSessionService {
 
   async create(
     tenantId: string,
-    input: { scopes: Scope[]; userAgent?: string },
+    input: { scopes: Scope[]; userAgent?: string; apiKeyId?: string },
     who: Actor,
   ): Promise<{ session: ConsoleSession; token: string }> {
     const prefix = `ags_${randomBytes(6).toString('hex')}`;
     const token = `${prefix}_${randomBytes(32).toString('base64url')}`;
     const [row] = await this.db.query<SessionRow>(
-      `insert into console_sessions (id, tenant_id, prefix, hash, scopes, user_agent, expires_at)
-       values ($1, $2, $3, $4, $5::text[], $6, now() + make_interval(secs => $7::float8 / 1000)) returning *`,
+      `insert into console_sessions (id, tenant_id, prefix, hash, scopes, user_agent, expires_at, api_key_id)
+       values ($1, $2, $3, $4, $5::text[], $6, now() + make_interval(secs => $7::float8 / 1000), $8)
+       returning *`,
       [
         newId(),
         tenantId,
@@ -78,6 +85,7 @@ export class ConsoleSessionService {
         input.scopes,
         (input.userAgent ?? '').slice(0, 300),
         this.ttlMs,
+        input.apiKeyId ?? null,
       ],
     );
     await writeJournal(this.db, who, { action: 'console_session.create', target: row!.id, data: { prefix } });
@@ -126,8 +134,12 @@ export class ConsoleSessionService {
     const now = Date.now();
     const cached = this.cache.get(key);
     if (cached && cached.until > now && !this.endedHere.has(cached.session.sessionId)) return cached.session;
-    const [row] = await this.db.query<SessionRow & { tenant_name: string }>(
-      `select s.*, t.name as tenant_name from console_sessions s join tenants t on t.id = s.tenant_id
+    const [row] = await this.db.query<
+      SessionRow & { tenant_name: string; key_owner: string | null; key_revoked_at: Date | null }
+    >(
+      `select s.*, t.name as tenant_name, k.owner as key_owner, k.revoked_at as key_revoked_at
+         from console_sessions s join tenants t on t.id = s.tenant_id
+         left join api_keys k on k.id = s.api_key_id
         where s.prefix = $1`,
       [match[1]],
     );
@@ -136,6 +148,9 @@ export class ConsoleSessionService {
     }
     if (row.revoked_at || this.endedHere.has(row.id))
       throw new AppError('unauthorized', 'console session ended');
+    if (row.key_revoked_at) {
+      throw new AppError('unauthorized', 'console session ended: the API key it was opened with is revoked');
+    }
     if (row.expires_at.getTime() <= now) {
       throw new AppError(
         'unauthorized',
@@ -147,6 +162,7 @@ export class ConsoleSessionService {
       tenantId: row.tenant_id,
       tenantName: row.tenant_name,
       scopes: row.scopes,
+      ...(row.api_key_id && { keyId: row.api_key_id, keyOwner: row.key_owner }),
     };
     this.cache.set(key, { session, until: Math.min(now + this.cacheMs, row.expires_at.getTime()) });
     return session;

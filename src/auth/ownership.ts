@@ -30,6 +30,10 @@ export function canSee(
   );
 }
 
+/** Whether some user of the tenant may not see the object (`canSee` is false for them). */
+export const isPrivate = (object: { owner?: string | null; visibility?: string | null }): boolean =>
+  object.visibility === 'private' && !!object.owner;
+
 /**
  * The same rule as SQL, for lists: `$n` is bound to the viewer's user (null for admins and for
  * callers inside the process, who see everything), so one statement serves both.

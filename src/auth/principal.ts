@@ -1,4 +1,4 @@
-export const scopes = ['read', 'write', 'admin', 'metrics'] as const;
+export const scopes = ['read', 'write', 'admin', 'metrics', 'pagi', 'feedback'] as const;
 export type Scope = (typeof scopes)[number];
 
 /** Who is calling, resolved from the credentials by `Authenticator`. */
@@ -20,13 +20,19 @@ export interface Principal {
 }
 
 /**
- * Scopes nest: admin includes write, write includes read. `metrics` stands apart, for scrapers: it
- * reads /metrics and nothing else (it includes no other scope, and no other scope includes it).
+ * Scopes nest: admin includes write, write includes read. `metrics`, `pagi` and `feedback` stand
+ * apart: each opens its own routes and nothing else (it includes no other scope, and no other scope
+ * includes it). `metrics` reads /metrics, for scrapers; `pagi` reaches PAGI's compat routes, for the
+ * key PAGI's clients already hold (`PAGI_API_KEY`, docs/compat.md); `feedback` posts scores on runs
+ * and nothing else, for an app's end users (source `end_user`, rate-limited, docs/scores.md).
  */
-const rank: Record<Scope, number> = { metrics: 0, read: 1, write: 2, admin: 3 };
+const rank: Record<Scope, number> = { metrics: 0, pagi: 0, feedback: 0, read: 1, write: 2, admin: 3 };
+
+/** Scopes that include no other and that no other includes. */
+export const apartScopes: ReadonlySet<Scope> = new Set(['metrics', 'pagi', 'feedback']);
 
 export function hasScope(principal: Principal, needed: Scope): boolean {
-  if (needed === 'metrics') return principal.scopes.has('metrics');
+  if (apartScopes.has(needed)) return principal.scopes.has(needed);
   for (const s of principal.scopes) if (rank[s] >= rank[needed]) return true;
   return false;
 }

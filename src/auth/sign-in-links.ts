@@ -13,9 +13,15 @@ export class SignInLinks {
 
   /** A new code, valid once until it expires. */
   issue(now = Date.now()): string {
+    return this.issueWithExpiry(now).code;
+  }
+
+  /** A new code and when it expires (ms since the epoch). */
+  issueWithExpiry(now = Date.now()): { code: string; expiresAt: number } {
+    for (const [known, expires] of this.codes) if (expires <= now) this.codes.delete(known);
     const code = randomBytes(24).toString('base64url');
     this.codes.set(code, now + this.ttlMs);
-    return code;
+    return { code, expiresAt: now + this.ttlMs };
   }
 
   /** True once for a live code; the code is gone afterwards, whatever the answer. */

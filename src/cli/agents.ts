@@ -5,6 +5,7 @@ import type { AgentVersion } from '../agents/version-schema.ts';
 import type { Page } from '../db/page.ts';
 import { ApiClient, CliError, type ClientOptions, withClientOptions } from './client.ts';
 import { action } from './fail.ts';
+import { labelCommand } from './labels.ts';
 import { type Column, formatRecord, formatTable, print, shortTime } from './output.ts';
 
 const columns: Column<Agent>[] = [
@@ -273,6 +274,8 @@ export function agentsCommand(): Command {
       }),
     ),
   );
+
+  agents.addCommand(labelCommand());
 
   return agents;
 }

@@ -9,6 +9,7 @@ import { formatTable, printJson } from './output.ts';
 
 interface RunFlags extends ClientOptions {
   dataset: string;
+  split?: string;
   agent?: string;
   team?: string;
   evaluator: string[];
@@ -20,6 +21,14 @@ interface RunFlags extends ClientOptions {
 }
 
 type Finished = Experiment & { summary: Summary };
+
+/**
+ * The score is under `--fail-under`: exit 1. Whatever else stops the command exits 2 (credentials,
+ * the network, bad flags or names, an experiment that did not complete): CI can tell a regression
+ * from a job that could not judge.
+ */
+class UnderTheBar extends CliError {}
+const exitCodeOf = (err: unknown) => (err instanceof UnderTheBar ? 1 : 2);
 
 /** `exact_match`, or a JSON object (`{"type":"contains","value":"said"}`). */
 function evaluatorFlag(value: string): unknown {
@@ -173,68 +182,74 @@ function junitCase(item: ExperimentItem, failUnder: number | undefined): JunitCa
 }
 
 function runCommand(): Command {
-  return withClientOptions(new Command('run'))
-    .description(
-      'Run an agent (NAME or NAME@VERSION) or a team over a dataset with evaluators, show progress and a summary; ' +
-        'exit 1 when the score is under --fail-under or the experiment did not complete',
-    )
-    .requiredOption('--dataset <name>', 'dataset name or id')
-    .option('--agent <name[@version]>', 'agent name or id, `name@3` for version 3')
-    .option('--team <name>', 'a team (multi-agent spec) name or id, instead of --agent')
-    .requiredOption(
-      '--evaluator <spec>',
-      'an evaluator: a type (exact_match) or a JSON object ({"type":"contains","value":"x"}); repeatable',
-      (v: string, all: string[] = []) => [...all, v],
-    )
-    .option('--name <name>', 'the experiment’s name')
-    .option('--concurrency <n>', 'items running at once (1-64, default 4)')
-    .option('--fail-under <score>', 'exit 1 when the mean item score (0-1) is below this')
-    .option('--junit <file>', 'write JUnit XML: a test case per item')
-    .option(
-      '--poll-ms <ms>',
-      'how often to read progress when its event stream cannot be followed (default 500)',
-    )
-    .action(
-      action(async (opts: RunFlags) => {
-        const failUnder = number('--fail-under', opts.failUnder, 0, 1);
-        const concurrency = number('--concurrency', opts.concurrency, 1, 64);
-        const pollMs = number('--poll-ms', opts.pollMs, 10, 60_000) ?? 500;
-        if ((opts.agent === undefined) === (opts.team === undefined))
-          throw new CliError('give either --agent or --team');
-        const client = ApiClient.from(opts);
-        const created = await client.request<Experiment>('POST', '/v1/experiments', {
-          body: {
-            dataset: opts.dataset,
-            ...(opts.agent !== undefined && { agent: opts.agent }),
-            ...(opts.team !== undefined && { team: opts.team }),
-            evaluators: opts.evaluator.map(evaluatorFlag),
-            ...(opts.name && { name: opts.name }),
-            ...(concurrency !== undefined && { concurrency }),
-          },
-        });
-        const done = await follow(client, created.id, pollMs);
-        const items: ExperimentItem[] = [];
-        for await (const item of client.list<ExperimentItem>(`/v1/experiments/${done.id}/items`))
-          items.push(item);
-        const score = round(items.reduce((t, i) => t + itemScore(i), 0) / Math.max(1, items.length));
-        if (opts.junit)
-          writeFileSync(
-            opts.junit,
-            junitXml(
-              done.name,
-              items.map((i) => junitCase(i, failUnder)),
-            ),
-          );
-        if (opts.json) printJson({ ...done, score });
-        else process.stdout.write(summaryText(done, score));
-        if (done.status !== 'completed')
-          throw new CliError(
-            `experiment ${done.id} ended ${done.status}${done.stop_reason ? `: ${done.stop_reason}` : ''}`,
-          );
-        if (failUnder !== undefined && score < failUnder)
-          throw new CliError(`score ${score} is under --fail-under ${failUnder}`);
-      }),
-    );
+  return (
+    withClientOptions(new Command('run'))
+      .description(
+        'Run an agent (NAME or NAME@VERSION) or a team over a dataset with evaluators, show progress and a summary; ' +
+          'exit 0 when it passed, 1 when the score is under --fail-under, 2 when it could not run (credentials, network, bad input, an experiment that did not complete)',
+      )
+      .requiredOption('--dataset <name>', 'dataset name or id')
+      .option('--split <tag>', 'run only the items with this tag (a split such as `test`)')
+      .option('--agent <name[@version]>', 'agent name or id, `name@3` for version 3')
+      .option('--team <name>', 'a team (multi-agent spec) name or id, instead of --agent')
+      .requiredOption(
+        '--evaluator <spec>',
+        'an evaluator: a type (exact_match) or a JSON object ({"type":"contains","value":"x"}); repeatable',
+        (v: string, all: string[] = []) => [...all, v],
+      )
+      .option('--name <name>', 'the experiment’s name')
+      .option('--concurrency <n>', 'items running at once (1-64, default 4)')
+      .option('--fail-under <score>', 'exit 1 when the mean item score (0-1) is below this')
+      .option('--junit <file>', 'write JUnit XML: a test case per item')
+      .option(
+        '--poll-ms <ms>',
+        'how often to read progress when its event stream cannot be followed (default 500)',
+      )
+      // Commander's own refusals (a missing or unknown flag) are bad input too.
+      .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+      .action(
+        action(async (opts: RunFlags) => {
+          const failUnder = number('--fail-under', opts.failUnder, 0, 1);
+          const concurrency = number('--concurrency', opts.concurrency, 1, 64);
+          const pollMs = number('--poll-ms', opts.pollMs, 10, 60_000) ?? 500;
+          if ((opts.agent === undefined) === (opts.team === undefined))
+            throw new CliError('give either --agent or --team');
+          const client = ApiClient.from(opts);
+          const created = await client.request<Experiment>('POST', '/v1/experiments', {
+            body: {
+              dataset: opts.dataset,
+              ...(opts.split !== undefined && { split: opts.split }),
+              ...(opts.agent !== undefined && { agent: opts.agent }),
+              ...(opts.team !== undefined && { team: opts.team }),
+              evaluators: opts.evaluator.map(evaluatorFlag),
+              ...(opts.name && { name: opts.name }),
+              ...(concurrency !== undefined && { concurrency }),
+            },
+          });
+          const done = await follow(client, created.id, pollMs);
+          const items: ExperimentItem[] = [];
+          for await (const item of client.list<ExperimentItem>(`/v1/experiments/${done.id}/items`))
+            items.push(item);
+          const score = round(items.reduce((t, i) => t + itemScore(i), 0) / Math.max(1, items.length));
+          if (opts.junit)
+            writeFileSync(
+              opts.junit,
+              junitXml(
+                done.name,
+                items.map((i) => junitCase(i, failUnder)),
+              ),
+            );
+          if (opts.json) printJson({ ...done, score });
+          else process.stdout.write(summaryText(done, score));
+          if (done.status !== 'completed')
+            throw new CliError(
+              `experiment ${done.id} ended ${done.status}${done.stop_reason ? `: ${done.stop_reason}` : ''}`,
+            );
+          if (failUnder !== undefined && score < failUnder)
+            throw new UnderTheBar(`score ${score} is under --fail-under ${failUnder}`);
+        }, exitCodeOf),
+      )
+  );
 }
 
 export function evalCommand(): Command {

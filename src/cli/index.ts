@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { version } from '../version.ts';
 import { agentsCommand } from './agents.ts';
+import { consoleCommand } from './console.ts';
 import { createTaskCommand } from './create-task.ts';
 import { deployCommand } from './deploy.ts';
 import { evalCommand } from './eval.ts';
@@ -35,6 +36,7 @@ export function buildCli(): Command {
   program.addCommand(runOnceCommand());
   program.addCommand(runLoopCommand());
   program.addCommand(statusCommand());
+  program.addCommand(consoleCommand());
   program.addCommand(createTaskCommand());
   program.addCommand(tasksCommand());
   program.addCommand(schedulesCommand());

@@ -51,7 +51,7 @@ export function keysCommand(): Command {
         .description('Create an API key; its secret is printed once')
         .requiredOption(
           '--scopes <list>',
-          'comma-separated: read, write, admin, metrics (only /metrics)',
+          'comma-separated: read, write, admin, metrics (only /metrics), feedback (only posting scores)',
           scopeList,
         )
         .option('--name <name>', 'a label to recognise the key by')

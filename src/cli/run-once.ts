@@ -19,12 +19,13 @@ export function runOnceCommand(): Command {
         try {
           const { QueueRunner } = await import('../tasks/runner.ts');
           const s = app.services;
+          const { db } = app;
           const t = s.config.tasks;
           // The queue's parts, configured as `serve` runs them, but driven by hand and never started:
           // no callback wake-ups (one delivery round below instead), and the worker stops when idle.
           const runner = new QueueRunner(
             {
-              db: s.db,
+              db,
               bus: s.bus,
               log: s.log,
               handlers: s.taskHandlers,

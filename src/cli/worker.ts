@@ -10,12 +10,27 @@ export interface StoreFlags {
   logLevel?: string;
 }
 
-/** Opens the store and the services (no HTTP listener) with these queue settings. */
-export async function openQueueApp(opts: StoreFlags, tasks: ConfigInput['tasks']): Promise<App> {
+/**
+ * Opens the store and the services (no HTTP listener) with these queue settings. With `waitFor`,
+ * a store that cannot be reached is waited for (`openWhenStoreReachable`) until that signal
+ * aborts, which answers undefined.
+ */
+export async function openQueueApp(opts: StoreFlags, tasks: ConfigInput['tasks']): Promise<App>;
+export async function openQueueApp(
+  opts: StoreFlags,
+  tasks: ConfigInput['tasks'],
+  waitFor: AbortSignal,
+): Promise<App | undefined>;
+export async function openQueueApp(
+  opts: StoreFlags,
+  tasks: ConfigInput['tasks'],
+  waitFor?: AbortSignal,
+): Promise<App | undefined> {
   // Loaded here, not at the top: client commands should not pay for the server's imports.
   const { loadConfig } = await import('../config/config.ts');
   const { createApp } = await import('../app.ts');
   const { createLogger } = await import('../observability/logger.ts');
+  const { openWhenStoreReachable } = await import('./wait-for-store.ts');
   const config = loadConfig({
     file: opts.config,
     flags: stripUndefined({
@@ -24,7 +39,10 @@ export async function openQueueApp(opts: StoreFlags, tasks: ConfigInput['tasks']
       ...(opts.logLevel && { log_level: opts.logLevel as ConfigInput['log_level'] }),
     }),
   });
-  const app = await createApp(config, { log: createLogger(config.log_level) });
+  const log = createLogger(config.log_level);
+  const start = () => createApp(config, { log });
+  const app = waitFor ? await openWhenStoreReachable(start, log, waitFor) : await start();
+  if (!app) return undefined;
   if (app.adminKey) {
     process.stderr.write(
       `first start of this store: created tenant "default"; admin key (shown once): ${app.adminKey}\n`,
@@ -39,7 +57,7 @@ export async function openQueueApp(opts: StoreFlags, tasks: ConfigInput['tasks']
  */
 export async function runUntilSignal(app: App, what: string): Promise<void> {
   const { services } = app;
-  const store = services.db.kind;
+  const store = app.db.kind;
   process.stderr.write(
     `agentry ${what}: ${services.config.tasks.workers} slot(s), store ${store}, worker ${services.queue?.worker.owner}\n`,
   );
@@ -78,7 +96,9 @@ export function withConcurrencyFlag(command: Command): Command {
 
 /**
  * Opens the store with these queue settings (`--concurrency`, when given, sets `tasks.workers`) and
- * runs its queue until a signal (`runUntilSignal`); refuses when that leaves no slot.
+ * runs its queue until a signal (`runUntilSignal`); refuses when that leaves no slot. A PostgreSQL
+ * store that cannot be reached yet is waited for, with a warning per attempt, until it answers or a
+ * signal stops the wait (exit 0).
  */
 export async function runQueue(
   opts: StoreFlags & { concurrency?: string },
@@ -89,7 +109,25 @@ export async function runQueue(
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) {
     throw new Error(`--concurrency must be a positive integer, not "${opts.concurrency}"`);
   }
-  const app = await openQueueApp(opts, { ...tasks, workers: concurrency });
+  // A signal while the store is being waited for ends the wait (a second one ends the process);
+  // once the queue runs, runUntilSignal takes the signals over.
+  const waiting = new AbortController();
+  const stopWaiting = () => {
+    if (waiting.signal.aborted) process.exit(1);
+    waiting.abort();
+  };
+  process.on('SIGTERM', stopWaiting);
+  process.on('SIGINT', stopWaiting);
+  const app = await openQueueApp(opts, { ...tasks, workers: concurrency }, waiting.signal).finally(() => {
+    process.off('SIGTERM', stopWaiting);
+    process.off('SIGINT', stopWaiting);
+  });
+  if (!app) return;
+  if (waiting.signal.aborted) {
+    // Stopped while the store answered at last: nothing was claimed yet.
+    await app.close();
+    return;
+  }
   if (!app.services.queue) {
     await app.close();
     throw new Error('tasks.workers is 0: nothing to run (pass --concurrency N)');

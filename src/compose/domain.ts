@@ -6,12 +6,17 @@ import { ApiKeyService } from '../auth/api-keys.ts';
 import { Authenticator } from '../auth/authenticator.ts';
 import { ConsoleSessionService } from '../auth/console-sessions.ts';
 import { TenantService } from '../auth/tenants.ts';
+import { pagiImportedKey } from '../config/compat-config.ts';
 import type { Config } from '../config/config.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import { DatasetService } from '../eval/datasets/datasets.ts';
+import { LabelService } from '../eval/labels/labels.ts';
+import { ScoreConfigService } from '../eval/scores/configs.ts';
+import { FeedbackLimit } from '../eval/scores/feedback-limit.ts';
 import { ScoreService } from '../eval/scores/scores.ts';
 import type { LiveBus } from '../events/bus.ts';
+import { DbCounterStore } from '../models/counters.ts';
 import { StoredResponses } from '../models/stored-responses.ts';
 import type { HealthRegistry } from '../observability/health.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -54,7 +59,8 @@ export function buildDomain({
   agentBudgetsChanged,
 }: DomainDeps) {
   const tenants = new TenantService(db);
-  const keys = new ApiKeyService(db, config.auth.key_cache_ms);
+  // Values that are not Agentry keys are looked up only while one is imported (PAGI_API_KEY).
+  const keys = new ApiKeyService(db, config.auth.key_cache_ms, pagiImportedKey(config) !== undefined);
   const consoleSessions = new ConsoleSessionService(
     db,
     config.auth.console_session_hours * 3_600_000,
@@ -98,6 +104,8 @@ export function buildDomain({
       };
     },
   });
+  const scoreConfigs = new ScoreConfigService(db);
+  const datasets = new DatasetService(db);
   return {
     tenants,
     keys,
@@ -107,8 +115,12 @@ export function buildDomain({
     agents,
     agentVersions: new AgentVersionService(db, agents),
     multiAgents: new MultiAgentService(db, agents),
-    datasets: new DatasetService(db),
-    scores: new ScoreService(db),
+    datasets,
+    labels: new LabelService(db, agents, datasets),
+    scores: new ScoreService(db, scoreConfigs),
+    scoreConfigs,
+    // In the database, where the model gateway's budgets count too (its sweep clears ended minutes).
+    feedbackLimit: new FeedbackLimit(new DbCounterStore(db)),
     tasks,
     callbackSecrets: new CallbackSecrets(db),
     storedResponses: new StoredResponses(db),

@@ -4,7 +4,12 @@ import type { Db } from '../db/db.ts';
 import type { DatasetService } from '../eval/datasets/datasets.ts';
 import type { EvalDeps } from '../eval/evaluators/types.ts';
 import { EXPERIMENT_TASK_TYPE, ExperimentService } from '../eval/experiments/experiments.ts';
-import { experimentLaneHandler, type ItemRun, type ItemRunner } from '../eval/experiments/lane.ts';
+import {
+  experimentLaneHandler,
+  type ItemRun,
+  type ItemRunner,
+  type ItemRunRequest,
+} from '../eval/experiments/lane.ts';
 import { LiveScoring } from '../eval/live/live-scoring.ts';
 import { EvalMetrics } from '../eval/metrics.ts';
 import type { LiveBus } from '../events/bus.ts';
@@ -13,9 +18,10 @@ import type { Gateway } from '../models/gateway.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { DEFAULT_TASK_TEMPLATE, renderTaskPrompt } from '../runtime/runs/task-handler.ts';
-import type { Runtime } from '../runtime/runtime.ts';
+import type { RunHandle, Runtime } from '../runtime/runtime.ts';
 import type { EndedRun } from '../runtime/types.ts';
 import type { HandlerRegistry } from '../tasks/handlers.ts';
+import { liveWorkers } from '../tasks/worker-presence.ts';
 import type { SandboxService } from '../tools/sandbox/sandbox.ts';
 
 export interface EvalBuildDeps {
@@ -34,6 +40,8 @@ export interface EvalBuildDeps {
   log: Logger;
   /** `eval.live_sample_rate`: the share of live runs scored when an attachment names none. */
   liveSampleRate: number;
+  /** `tasks.lease_seconds` (a worker unseen this long is dead) and `tasks.tenant_max_running` (0: no cap). */
+  queue: { leaseSeconds: number; tenantMaxRunning: number };
 }
 
 /**
@@ -66,10 +74,22 @@ export function buildEval(deps: EvalBuildDeps) {
       deps.datasets,
       deps.agents,
       deps.multiAgents,
+      deps.bus,
       announceExperiment,
+      () => laneCapacity(deps),
     ),
     liveScoring: new LiveScoring(deps.db, evalDeps, deps.liveSampleRate, deps.log),
   };
+}
+
+/**
+ * The lanes that can run at once: the slots of the workers alive across the fleet, under the
+ * tenant's cap; null with no worker alive (the experiment waits for one, as /health says).
+ */
+async function laneCapacity({ db, queue }: EvalBuildDeps): Promise<number | null> {
+  const { slots } = await liveWorkers(db, queue.leaseSeconds);
+  if (slots === 0) return null;
+  return queue.tenantMaxRunning > 0 ? Math.min(slots, queue.tenantMaxRunning) : slots;
 }
 
 /** A run's end as the live evaluators read it. */
@@ -88,53 +108,18 @@ export const liveRunOf = (e: EndedRun) => ({
   idempotencyKey: e.idempotencyKey,
 });
 
-/** Runs one experiment item as a run of the agent: a chat message, or a task's prompt as the queue would render it. */
-function itemRunner({ agents, multiAgents, runtime, models }: EvalBuildDeps): ItemRunner {
+/**
+ * Runs one experiment item as a run of the agent. An item an earlier attempt of its lane died on
+ * follows the run that attempt started (found by the item's key, which the statement that starts a
+ * run records with it; another process takes the run over), so a crash never pays for an item twice.
+ */
+function itemRunner(deps: EvalBuildDeps): ItemRunner {
   return {
     async run(req): Promise<ItemRun> {
       const started = performance.now();
-      let agentId = req.agentId;
-      let version = req.agentVersion ?? undefined;
-      let multiAgent: { id: string } | undefined;
-      if (req.teamId) {
-        // The team as it is now, run as its run route does: owned by its entry agent at the spec's pin.
-        const team = await multiAgents.get(req.tenantId, req.teamId);
-        agentId = team.entry_agent_id;
-        version = team.member_versions[agentId];
-        multiAgent = { id: team.id };
-      }
-      let message: string;
-      if ('message' in req.input) message = req.input.message;
-      else {
-        // The task type's template as at the pinned version: a prompt change is what is being tested.
-        const agent = await agents.at(req.tenantId, agentId, version);
-        const type = agent.task_types.find((t) => t.name === (req.input as { task_type: string }).task_type);
-        message = renderTaskPrompt(type?.prompt_template ?? DEFAULT_TASK_TEMPLATE, {
-          title: req.input.title ?? '',
-          description: '',
-          task_type: req.input.task_type,
-          payload: req.input.payload ?? {},
-        });
-      }
-      const handle = await runtime.run(
-        {
-          tenantId: req.tenantId,
-          tenantName: req.tenantName,
-          traceId: req.trace?.traceId,
-          parentSpanId: req.trace?.spanId,
-          traceState: req.trace?.traceState,
-        },
-        agentId,
-        {
-          message,
-          ...(version !== undefined && { agent_version: version }),
-          ...(multiAgent && { multiAgent }),
-          stream: false,
-          multitask: 'reject',
-          on_disconnect: 'continue',
-          idempotencyKey: req.idempotencyKey,
-        },
-      );
+      const handle =
+        (req.resumed ? await deps.runtime.runOfKey(req.tenantId, req.idempotencyKey) : undefined) ??
+        (await startItemRun(deps, req));
       const result = await handle.result();
       const latencyMs = performance.now() - started;
       const tokens = result.usage.total_tokens;
@@ -142,7 +127,7 @@ function itemRunner({ agents, multiAgents, runtime, models }: EvalBuildDeps): It
         // A model the catalog has no price for (the mock, an agent as a model) costs nothing here.
         let costUsd = 0;
         try {
-          costUsd = models.catalog.cost(models.catalog.resolve(result.model), result.usage);
+          costUsd = deps.models.catalog.cost(deps.models.catalog.resolve(result.model), result.usage);
         } catch {}
         return {
           runId: handle.runId,
@@ -172,4 +157,53 @@ function itemRunner({ agents, multiAgents, runtime, models }: EvalBuildDeps): It
       };
     },
   };
+}
+
+/** Starts an item's run: a chat message, or a task's prompt as the queue would render it. */
+async function startItemRun(
+  { agents, multiAgents, runtime }: EvalBuildDeps,
+  req: ItemRunRequest,
+): Promise<RunHandle> {
+  let agentId = req.agentId;
+  let version = req.agentVersion ?? undefined;
+  let multiAgent: { id: string } | undefined;
+  if (req.teamId) {
+    // The team as it is now, run as its run route does: owned by its entry agent at the spec's pin.
+    const team = await multiAgents.get(req.tenantId, req.teamId);
+    agentId = team.entry_agent_id;
+    version = team.member_versions[agentId];
+    multiAgent = { id: team.id };
+  }
+  let message: string;
+  if ('message' in req.input) message = req.input.message;
+  else {
+    // The task type's template as at the pinned version: a prompt change is what is being tested.
+    const agent = await agents.at(req.tenantId, agentId, version);
+    const type = agent.task_types.find((t) => t.name === (req.input as { task_type: string }).task_type);
+    message = renderTaskPrompt(type?.prompt_template ?? DEFAULT_TASK_TEMPLATE, {
+      title: req.input.title ?? '',
+      description: '',
+      task_type: req.input.task_type,
+      payload: req.input.payload ?? {},
+    });
+  }
+  return runtime.run(
+    {
+      tenantId: req.tenantId,
+      tenantName: req.tenantName,
+      traceId: req.trace?.traceId,
+      parentSpanId: req.trace?.spanId,
+      traceState: req.trace?.traceState,
+    },
+    agentId,
+    {
+      message,
+      ...(version !== undefined && { agent_version: version }),
+      ...(multiAgent && { multiAgent }),
+      stream: false,
+      multitask: 'reject',
+      on_disconnect: 'continue',
+      idempotencyKey: req.idempotencyKey,
+    },
+  );
 }

@@ -4,16 +4,17 @@ import type { MultiAgentService } from '../agents/multi-agents.ts';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/db.ts';
 import type { LiveBus } from '../events/bus.ts';
-import { taskView } from '../interop/a2a/task-runs.ts';
 import { GatewayEmbedder, OfflineEmbedder } from '../memory/embeddings.ts';
 import { Memory } from '../memory/memory.ts';
 import type { Gateway } from '../models/gateway.ts';
+import type { OfflineEncoder } from '../models/offline-encoder/offline-encoder.ts';
 import type { OutboundNetwork } from '../net/outbound.ts';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { a2aExecutor } from '../runtime/a2a/executor.ts';
 import { PushNotifier } from '../runtime/a2a/push.ts';
 import type { A2ARemotes } from '../runtime/a2a/remote.ts';
+import { A2ATasks } from '../runtime/a2a/tasks.ts';
 import { LoopMemory } from '../runtime/loop/context.ts';
 import { cloudPoolAdmission, cloudPoolExecutor, type WarmHold } from '../runtime/pool/cloud-pool.ts';
 import { poolAdmission, poolExecutor } from '../runtime/pool/local-dev/executor.ts';
@@ -47,6 +48,8 @@ export interface RuntimeBuildDeps {
   metrics?: AgentMetrics;
   /** Told of each run that ends in this process (live evaluators). */
   onRunEnd?: RuntimeDeps['onRunEnd'];
+  /** The process's offline encoder, for knowledge bases' `offline` embedder. */
+  offlineEncoder: OfflineEncoder;
 }
 
 /**
@@ -114,7 +117,7 @@ export async function buildRuntime(deps: RuntimeBuildDeps) {
     ingestRetentionDays: config.memory.ingest_retention_days,
     embedder: {
       none: undefined,
-      offline: new OfflineEmbedder(),
+      offline: new OfflineEmbedder(deps.offlineEncoder),
       gateway: new GatewayEmbedder(models, config.memory.embeddings.model ?? ''),
     }[config.memory.embeddings.provider],
   });
@@ -126,7 +129,8 @@ export async function buildRuntime(deps: RuntimeBuildDeps) {
     tools,
     defaultModel: config.models.default_model,
   });
-  // A2A push notifications to the clients of tasks served at /a2a (interop/a2a).
+  // A2A tasks over runs, and push notifications to the clients of tasks served at /a2a (doors/a2a).
+  const a2aTasks = new A2ATasks(db);
   const a2aPush = new PushNotifier({
     db,
     runtime,
@@ -136,7 +140,7 @@ export async function buildRuntime(deps: RuntimeBuildDeps) {
     maxPerTask: config.a2a.push_max_per_task,
     network: deps.network,
     // A task of several runs (a further message on a task still working) is watched through them all.
-    task: (tenantId, taskId) => taskView(db, tenantId, taskId),
+    task: (tenantId, taskId) => a2aTasks.view(tenantId, taskId),
   });
-  return { runtime, sessions, memory, generator, a2aPush };
+  return { runtime, sessions, memory, generator, a2aPush, a2aTasks };
 }

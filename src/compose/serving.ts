@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { Db } from '../db/db.ts';
+import { doors } from '../doors/registry.ts';
 import { buildHttp } from '../http/build.ts';
 import type { Services } from '../http/services.ts';
 import type { OutboundNetwork } from '../net/outbound.ts';
@@ -15,13 +17,22 @@ import { SCHEDULES_TOPIC } from './domain.ts';
  */
 export async function startServing(
   services: Services,
+  db: Db,
   closers: Closers,
   network?: OutboundNetwork,
 ): Promise<FastifyInstance> {
   const { config, log, runtime } = services;
   const grace = config.server.shutdown_grace_seconds;
   const role = config.fleet.role;
-  const http = await buildHttp(services, log, role === 'worker' ? 'health' : 'all');
+  const http =
+    role === 'worker'
+      ? await buildHttp(services, log, 'health')
+      : await buildHttp(
+          services,
+          log,
+          'all',
+          Object.values(doors).flatMap((door) => door(services)),
+        );
   closers.add('runtime, http, queue', async () => {
     // New requests are refused (503, Retry-After) from the start of the drain. Runs drain within
     // runtime.drain_seconds (at most half the grace), then release their leases.
@@ -35,7 +46,7 @@ export async function startServing(
   // An API process claims nothing: the worker processes of the fleet run the queue.
   if (role !== 'api' && config.tasks.workers > 0) {
     services.queue = new QueueRunner({
-      db: services.db,
+      db,
       bus: services.bus,
       log,
       handlers: services.taskHandlers,

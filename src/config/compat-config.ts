@@ -39,9 +39,11 @@ export const compatConfig = z
     pagi_request_timeout_seconds: z.coerce.number().positive().max(3600).optional(),
     /**
      * PAGI's `PAGI_API_KEY`: set, PAGI's routes need a credential even in dev auth mode, as PAGI's
-     * planner then did. Its value must be an Agentry API key (agk_…), which clients send as X-API-Key.
+     * planner then did. Any string, as PAGI's deployments have it: it becomes a key of the default
+     * tenant with the `pagi` scope (PAGI's routes only), which PAGI's clients send as X-API-Key
+     * (`pagiImportedKey`); an Agentry key (agk_…) is taken as that key instead.
      */
-    pagi_api_key: z.string().regex(/^agk_/, 'PAGI_API_KEY must be an Agentry API key (agk_…)').optional(),
+    pagi_api_key: z.string().min(1).max(4096).optional(),
     /**
      * SomaAgent01's delegations that its downstream workers run: a task delegated on one of these
      * topics (`AGENTRY_SOMA_EXTERNAL_TOPICS`) or of one of these task types
@@ -83,4 +85,17 @@ export function compatEnabled(
   family: CompatFamily,
 ): boolean {
   return config.compat[family] ?? !config.store.database_url;
+}
+
+/**
+ * The value of `PAGI_API_KEY` to import as the default tenant's PAGI key, when PAGI is on and the
+ * value is PAGI's own (any string); an Agentry key (agk_…) is an Agentry key, imported as nothing.
+ */
+export function pagiImportedKey(config: {
+  compat: Partial<Record<CompatFamily, boolean>> & { pagi_api_key?: string };
+  store: { database_url?: string };
+}): string | undefined {
+  const value = config.compat.pagi_api_key;
+  if (value === undefined || value.startsWith('agk_') || !compatEnabled(config, 'pagi')) return undefined;
+  return value;
 }

@@ -30,6 +30,13 @@ export const configSchema = z
           .default(1024 * 1024),
         /** Deepest nesting of arrays and objects accepted in a JSON body (400 deeper). */
         json_max_depth: z.coerce.number().int().min(2).max(1000).default(64),
+        /**
+         * JSON answers of at least this many bytes are compressed (brotli or gzip, as the client's
+         * Accept-Encoding allows); event streams never are. 0 compresses every JSON answer.
+         */
+        compress_min_bytes: z.coerce.number().int().min(0).default(1024),
+        /** Compress JSON answers at all (off: a proxy in front compresses, or CPU matters more than bytes). */
+        compress: z.union([z.boolean(), z.stringbool()]).default(true),
         /** Seconds a graceful shutdown may take before the process exits anyway. */
         shutdown_grace_seconds: z.coerce.number().positive().default(10),
         /**
@@ -37,6 +44,12 @@ export const configSchema = z
          * (backpressure, with @fastify/under-pressure); 0 turns the check off.
          */
         max_event_loop_delay_ms: z.coerce.number().int().min(0).default(1000),
+        /**
+         * Event-loop delay refuses a new request only while at least this many others are in
+         * flight: with fewer, the lag is their own work (or the runs'), a refusal speeds none of it
+         * up and only turns a slow answer into an error. Shedding is for a pile-up.
+         */
+        shed_min_in_flight: z.coerce.number().int().min(0).default(32),
         /**
          * Every event stream (runs, tasks, chat, /v1/chat/completions, A2A) cuts off a client that
          * takes no bytes for this many ms while it has bytes waiting (it resumes by event id where
@@ -225,6 +238,18 @@ export const configSchema = z
          */
         lease_seconds: z.coerce.number().positive().max(3600).default(30),
         /**
+         * Takeovers of a run in a row, each after its process stopped renewing the lease (died or
+         * blocked), with no step recorded in between: the next one fails the run as `poisoned`
+         * rather than hand it to another process, which its input or tool would block or kill in
+         * turn. A recorded step sets the count back to 0; drains do not count (docs/durability.md).
+         */
+        max_takeovers: z.coerce.number().int().min(0).max(100).default(3),
+        /**
+         * Seconds a run waits for the result of a tool its caller sent (an agent model called with
+         * tools: docs/interop.md) before it is cancelled with code `expired`; nothing runs meanwhile.
+         */
+        caller_tool_wait_seconds: z.coerce.number().positive().max(86_400).default(900),
+        /**
          * At shutdown, seconds runs get to reach a step boundary before they are stopped; either way
          * their leases are released and another process carries them on at once. Keep it below
          * `server.shutdown_grace_seconds`.
@@ -349,8 +374,9 @@ export const configSchema = z
       .object({
         /**
          * The agent (id, or name in the default tenant) whose card /.well-known/agent-card.json
-         * serves, for tools that look for one agent at a host's root; unset: that path serves the
-         * server's card, listing the published agents.
+         * serves, for tools that look for one agent at a host's root; unset: that path serves no
+         * card (a card without an endpoint is none a client can use), but a 404 listing the
+         * published agents' cards.
          */
         root_agent: z.string().min(1).max(200).optional(),
         /** This server's public base URL, written in the cards; unset: taken from each request's Host. */
@@ -407,6 +433,8 @@ const envMap: Array<[string, string[], ((v: string) => string)?]> = [
   ['AGENTRY_PORT', ['server', 'port']],
   ['AGENTRY_BODY_LIMIT', ['server', 'body_limit']],
   ['AGENTRY_JSON_MAX_DEPTH', ['server', 'json_max_depth']],
+  ['AGENTRY_COMPRESS', ['server', 'compress']],
+  ['AGENTRY_COMPRESS_MIN_BYTES', ['server', 'compress_min_bytes']],
   ['AGENTRY_ALLOWED_HOSTS', ['server', 'allowed_hosts']],
   ['AGENTRY_ALLOWED_ORIGINS', ['server', 'allowed_origins']],
   ['AGENTRY_A2A_PUBLIC_URL', ['a2a', 'public_url']],
@@ -417,6 +445,7 @@ const envMap: Array<[string, string[], ((v: string) => string)?]> = [
   ['AGENTRY_DB_CONNECT_TIMEOUT_MS', ['store', 'connect_timeout_ms']],
   ['AGENTRY_DB_MAX_WAITING', ['store', 'max_waiting']],
   ['AGENTRY_MAX_EVENT_LOOP_DELAY_MS', ['server', 'max_event_loop_delay_ms']],
+  ['AGENTRY_SHED_MIN_IN_FLIGHT', ['server', 'shed_min_in_flight']],
   ['AGENTRY_STREAM_STALL_MS', ['server', 'stream_stall_ms']],
   ['AGENTRY_STREAM_MAX_BUFFERED_BYTES', ['server', 'stream_max_buffered_bytes']],
   ['AGENTRY_MAX_LARGE_REQUESTS', ['server', 'admission', 'large_concurrency']],
@@ -467,6 +496,8 @@ const envMap: Array<[string, string[], ((v: string) => string)?]> = [
   ['AGENTRY_MODEL_FIRST_BYTE_TIMEOUT_MS', ['models', 'timeouts', 'first_byte_ms']],
   ['AGENTRY_MODEL_TOTAL_TIMEOUT_MS', ['models', 'timeouts', 'total_ms']],
   ['AGENTRY_MODEL_DEFAULT_MAX_TOKENS', ['models', 'default_max_tokens']],
+  ['AGENTRY_OFFLINE_ENCODER_THREADS', ['models', 'offline_encoder', 'threads']],
+  ['AGENTRY_OFFLINE_ENCODER_DEADLINE_MS', ['models', 'offline_encoder', 'deadline_ms']],
   // SomaAgent01's tool-executor knobs (docs/compat.md); Agentry's own names below win when both are set.
   ['TOOL_EXECUTOR_CIRCUIT_FAILURE_THRESHOLD', ['sandbox', 'breaker', 'failure_threshold']],
   ['TOOL_EXECUTOR_CIRCUIT_RESET_TIMEOUT_SECONDS', ['sandbox', 'breaker', 'reset_ms'], secondsToMs],
@@ -475,6 +506,8 @@ const envMap: Array<[string, string[], ((v: string) => string)?]> = [
   ['AGENTRY_TOOL_TIMEOUT_MS', ['runtime', 'tool_timeout_ms']],
   ['AGENTRY_SANDBOX_TIMEOUT_MS', ['sandbox', 'limits', 'timeout_ms']],
   ['AGENTRY_RUN_LEASE_SECONDS', ['runtime', 'lease_seconds']],
+  ['AGENTRY_RUN_MAX_TAKEOVERS', ['runtime', 'max_takeovers']],
+  ['AGENTRY_CALLER_TOOL_WAIT_SECONDS', ['runtime', 'caller_tool_wait_seconds']],
   ['AGENTRY_REMOTE_TIMEOUT_MS', ['runtime', 'remote', 'timeout_ms']],
   ['AGENTRY_REMOTE_RETRIES', ['runtime', 'remote', 'retries', 'max']],
   ['AGENTRY_REMOTE_RETRY_BASE_MS', ['runtime', 'remote', 'retries', 'base_ms']],
@@ -647,7 +680,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         (node, k) => (node as Tree | undefined)?.[k as string],
         merged,
       );
-      const got = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
+      // A secret's value stays out of the message, which goes to logs and terminals.
+      const secret = variable !== undefined && secretEnv.includes(variable);
+      const got =
+        value === undefined || typeof value === 'object' || secret ? '' : ` (got ${JSON.stringify(value)})`;
       return `${source}: ${field}: ${issue.message}${got}`;
     });
     throw new AppError('config_error', `invalid configuration:\n${detail.join('\n')}`);

@@ -81,7 +81,14 @@ export const tenantPolicySchema = z
       .extend({ agents: z.record(z.string(), budgetLimits).default({}) })
       .strict()
       .prefault({}),
-    rate_limits: rate.extend({ per_key: rate.optional() }).strict().prefault({}),
+    rate_limits: rate
+      .extend({
+        per_key: rate.optional(),
+        /** Scores a `feedback` key (end users' thumbs in an app) may post per minute. */
+        feedback_per_minute: z.number().int().positive().default(60),
+      })
+      .strict()
+      .prefault({}),
     /** A2A: publish every agent of the tenant (otherwise only agents with `visibility: public`). */
     a2a: z
       .object({ publish_all_agents: z.boolean().default(false) })

@@ -1,20 +1,17 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import { SignInLinks } from '../auth/sign-in-links.ts';
-import { a2aRoutes } from '../interop/a2a/routes.ts';
-import { mcpEndpointRoutes } from '../interop/mcp-server.ts';
 import type { Logger } from '../observability/logger.ts';
-import { messageRoutes } from './anthropic/messages.ts';
 import { registerCompat } from './compat/index.ts';
 import { registerConsole } from './console.ts';
 import { registerDocsPage } from './docs-page.ts';
-import { responseRoutes } from './openai/responses.ts';
 import { finishDocument } from './openapi-document.ts';
 import { registerAdmission } from './plugins/admission.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerBackpressure } from './plugins/backpressure.ts';
 import { registerBodyParsing } from './plugins/body-parsing.ts';
+import { registerCompression } from './plugins/compression.ts';
 import { registerDrain } from './plugins/drain.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { registerHostGuard } from './plugins/host-guard.ts';
@@ -24,23 +21,22 @@ import { registerServerSpans } from './plugins/server-spans.ts';
 import { logRequest } from './request-log.ts';
 import { activityRoutes } from './routes/activity.ts';
 import { agentEvaluatorRoutes } from './routes/agent-evaluators.ts';
+import { agentLabelRoutes } from './routes/agent-labels.ts';
 import { agentVersionRoutes } from './routes/agent-versions.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { chatRoutes } from './routes/chat.ts';
-import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { consoleAuthRoutes } from './routes/console-auth.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
-import { embeddingRoutes } from './routes/embeddings.ts';
 import { experimentRoutes } from './routes/experiments.ts';
 import { generateRoutes } from './routes/generate.ts';
 import { healthRoutes } from './routes/health.ts';
 import { journalRoutes } from './routes/journal.ts';
+import { jsonSchemaRoutes } from './routes/json-schemas.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { knowledgeBaseRoutes } from './routes/knowledge-bases.ts';
 import { localDevRoutes } from './routes/local-dev.ts';
 import { mcpServerRoutes } from './routes/mcp-servers.ts';
-import { modelRoutes } from './routes/models.ts';
 import { multiAgentRunRoutes } from './routes/multi-agent-runs.ts';
 import { multiAgentRoutes } from './routes/multi-agents.ts';
 import { policyRoutes } from './routes/policy.ts';
@@ -48,6 +44,7 @@ import { poolRoutes } from './routes/pools.ts';
 import { runScoreRoutes } from './routes/run-scores.ts';
 import { runRoutes } from './routes/runs.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
+import { scoreConfigRoutes } from './routes/score-configs.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { templateRoutes } from './routes/templates.ts';
@@ -59,11 +56,13 @@ import type { Services } from './services.ts';
 /**
  * Builds the HTTP front door: plugins, then routes. Listening is the caller's business. A worker
  * process (`fleet.role: worker`) serves only the health and metrics endpoints, for its orchestrator.
+ * `doors`: the routes of the wire protocols (doors/registry.ts), handed in so `http/` imports no door.
  */
 export async function buildHttp(
   services: Services,
   log: Logger,
   routes: 'all' | 'health' = 'all',
+  doors: readonly FastifyPluginAsync[] = [],
 ): Promise<FastifyInstance> {
   const { config, metrics } = services;
   const app = Fastify({
@@ -101,10 +100,11 @@ export async function buildHttp(
     onStoreUnavailable: () => metrics.storeUnavailable.inc(),
   });
   registerBodyParsing(app, config.server.json_max_depth);
-  await registerBackpressure(app, config, services.db);
+  await registerBackpressure(app, config, services.storeLoad);
   registerAdmission(app, config.server.admission, {
     bodyLimit: config.server.body_limit,
     retryAfterSeconds: config.store.retry_after_seconds,
+    stallMs: config.server.stream_stall_ms,
   });
   registerHostGuard(app, {
     bind: config.server.host,
@@ -131,6 +131,8 @@ export async function buildHttp(
     return app;
   }
 
+  // Before the routes: the plugin adds its hook to each route as it is registered.
+  if (config.server.compress) await registerCompression(app, { minBytes: config.server.compress_min_bytes });
   await app.register(swagger, {
     openapi: {
       info: {
@@ -158,6 +160,7 @@ export async function buildHttp(
   await app.register(templateRoutes(services));
   await app.register(agentRoutes(services));
   await app.register(agentVersionRoutes(services));
+  await app.register(agentLabelRoutes(services));
   await app.register(localDevRoutes(services));
   await app.register(deploymentRoutes(services));
   await app.register(multiAgentRoutes(services));
@@ -169,11 +172,6 @@ export async function buildHttp(
   await app.register(scheduleRoutes(services));
   await app.register(datasetRoutes(services));
   await app.register(experimentRoutes(services));
-  await app.register(chatCompletionRoutes(services));
-  await app.register(responseRoutes(services));
-  await app.register(messageRoutes(services));
-  await app.register(modelRoutes(services));
-  await app.register(embeddingRoutes(services));
   await app.register(usageRoutes(services));
   await app.register(policyRoutes(services));
   await app.register(poolRoutes(services));
@@ -181,18 +179,19 @@ export async function buildHttp(
   await app.register(sessionRoutes(services));
   await app.register(runRoutes(services));
   await app.register(runScoreRoutes(services));
+  await app.register(scoreConfigRoutes(services));
   await app.register(agentEvaluatorRoutes(services));
   await app.register(activityRoutes(services));
   await app.register(knowledgeBaseRoutes(services));
   await app.register(mcpServerRoutes(services));
   await app.register(toolRoutes(services));
+  await app.register(jsonSchemaRoutes());
   await registerCompat(app, services);
   const signInLinks = new SignInLinks();
   app.decorate('signInLinks', signInLinks);
   await app.register(consoleAuthRoutes(services, signInLinks));
   await registerConsole(app);
-  await app.register(mcpEndpointRoutes(services));
-  await app.register(a2aRoutes(services));
+  for (const door of doors) await app.register(door);
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;

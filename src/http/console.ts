@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { pages } from '../../web/src/app/pages.ts';
 import type { SignInLinks } from '../auth/sign-in-links.ts';
 
@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** One-time codes for the console's sign-in link (`agentry serve` prints one). */
     signInLinks: SignInLinks;
+    /** The console's page answered with a 404, when the console is built (registerConsole). */
+    consoleNotFound?: (reply: FastifyReply) => unknown;
   }
 }
 
@@ -84,4 +86,18 @@ export async function registerConsole(app: FastifyInstance, dist = consoleDist) 
     app.get(path, { config, schema }, page);
     if (path !== '/') app.get(`${path}/*`, { config, schema }, page);
   }
+  if (built) app.decorate('consoleNotFound', (reply: FastifyReply) => page(undefined, reply.code(404)));
+}
+
+/**
+ * A browser that navigates to an address nothing answers (`/nope/xyz`, a mistyped link) gets the
+ * console's not-found page with its 404 instead of the API's JSON; anything under `/v1/`, and every
+ * request that is not a page load, keeps the JSON 404.
+ */
+export function browserNotFound(request: FastifyRequest, reply: FastifyReply): unknown {
+  const notFoundPage = request.server.consoleNotFound;
+  if (!notFoundPage || request.method !== 'GET' || request.url.startsWith('/v1/')) return undefined;
+  const navigates = request.headers['sec-fetch-mode'] === 'navigate';
+  if (!navigates && !/^text\/html/.test(request.headers.accept ?? '')) return undefined;
+  return notFoundPage(reply);
 }

@@ -10,12 +10,16 @@ import type { ConsoleSessionService } from '../auth/console-sessions.ts';
 import type { TenantService } from '../auth/tenants.ts';
 import type { Config } from '../config/config.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
-import type { Db } from '../db/db.ts';
+import type { PoolStats } from '../db/db.ts';
 import type { DatasetService } from '../eval/datasets/datasets.ts';
 import type { ExperimentService } from '../eval/experiments/experiments.ts';
+import type { LabelService } from '../eval/labels/labels.ts';
 import type { LiveScoring } from '../eval/live/live-scoring.ts';
+import type { ScoreConfigService } from '../eval/scores/configs.ts';
+import type { FeedbackLimit } from '../eval/scores/feedback-limit.ts';
 import type { ScoreService } from '../eval/scores/scores.ts';
 import type { LiveBus } from '../events/bus.ts';
+import type { JournalService } from '../events/journal-service.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { Gateway } from '../models/gateway.ts';
 import type { StoredResponses } from '../models/stored-responses.ts';
@@ -24,6 +28,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { PushNotifier } from '../runtime/a2a/push.ts';
 import type { A2ARemotes } from '../runtime/a2a/remote.ts';
+import type { A2ATasks } from '../runtime/a2a/tasks.ts';
 import type { AgentSandboxes } from '../runtime/pool/local-dev/sandboxes.ts';
 import type { PoolInstances } from '../runtime/pool/pool-instances.ts';
 import type { SessionService } from '../runtime/runs/sessions.ts';
@@ -46,7 +51,10 @@ export interface Services {
   config: Config;
   version: string;
   log: Logger;
-  db: Db;
+  /** How the store's connections are used now (backpressure refuses new work when queries wait). */
+  storeLoad: () => PoolStats;
+  /** The audit journal, for routes that write or read it outside a service's transaction. */
+  journal: JournalService;
   bus: LiveBus;
   metrics: Metrics;
   health: HealthRegistry;
@@ -60,6 +68,8 @@ export interface Services {
   agents: AgentService;
   /** An agent's versions: list, read, diff, roll back (written by `agents` on every change). */
   agentVersions: AgentVersionService;
+  /** Labels on versions (`name@production`) and the release gates that guard their moves. */
+  labels: LabelService;
   multiAgents: MultiAgentService;
   /** The task queue's API side: enqueue, read, cancel, retry, external reports, queue status. */
   tasks: TaskService;
@@ -72,8 +82,12 @@ export interface Services {
   datasets: DatasetService;
   /** Experiments: an agent over a dataset with evaluators, run in lanes on the queue. */
   experiments: ExperimentService;
-  /** Scores on runs (people, evaluators, API clients). */
+  /** Scores on runs (people, evaluators, API clients, end users), checked against score configs. */
   scores: ScoreService;
+  /** A tenant's score configs: numeric ranges, categories, booleans. */
+  scoreConfigs: ScoreConfigService;
+  /** The per-key rate limit of `feedback` keys. */
+  feedbackLimit: FeedbackLimit;
   /** Evaluators attached to agents, scoring a sample of their live runs. */
   liveScoring: LiveScoring;
   /** The in-process workers, scheduler and callback sender; absent with `tasks.workers: 0`. */
@@ -89,6 +103,8 @@ export interface Services {
   sessions: SessionService;
   /** A2A push notifications for the tasks served at /a2a/{agent}. */
   a2aPush: PushNotifier;
+  /** A2A tasks over runs: the A2A door's store side (runtime/a2a/tasks.ts). */
+  a2aTasks: A2ATasks;
   /** Calls to remote A2A agents (env a2a, a2a tools). */
   a2aRemotes: A2ARemotes;
   /** Designs agents (or a team) from a plain-language requirement. */

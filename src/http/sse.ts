@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Gauge } from 'prom-client';
 import type { LoggedEvent } from '../events/log.ts';
@@ -216,8 +217,15 @@ export class SseWriter {
     if (res.writableLength <= res.writableHighWaterMark) return true;
     // Bytes held back by the cork are not the client's fault: hand them to the socket first.
     this.flush();
-    if (waiting <= this.limits.maxBufferedBytes && (await drainedWithin(res, this.limits.stallMs)))
+    if (waiting <= this.limits.maxBufferedBytes && (await drainedWithin(res, this.limits.stallMs))) {
+      // A socket whose kernel buffers still have room (loopback, a client that has not read yet)
+      // takes the bytes at once and 'drain' comes on the next tick, without a turn of the event
+      // loop: a producer that never waits (the mock model) then wrote a whole answer of megabytes
+      // in one go, and a burst of them kept /health/live and every other request out for seconds.
+      // One turn per socket-buffer's worth written lets the rest in.
+      await nextTurn();
       return !res.destroyed;
+    }
     this.cut = true;
     res.destroy();
     return false;

@@ -1,4 +1,4 @@
-import { OfflineEncoder } from '../models/offline-encoder.ts';
+import { OfflineEncoder } from '../models/offline-encoder/offline-encoder.ts';
 
 /**
  * Embedding providers. Knowledge bases embed chunks at ingest and queries at search; with no
@@ -48,14 +48,14 @@ export class GatewayEmbedder implements Embedder {
   }
 }
 
-/** The offline encoder (models/offline-encoder.ts) as a knowledge-base embedder. */
+/**
+ * The offline encoder (models/offline-encoder/) as a knowledge-base embedder: the process's one,
+ * shared with the mock provider, or its own when none is given (benchmarks, tests).
+ */
 export class OfflineEmbedder implements Embedder {
   readonly id = 'offline:universal-sentence-encoder-en';
-  private readonly encoder: OfflineEncoder;
 
-  constructor(batch = 32) {
-    this.encoder = new OfflineEncoder(batch);
-  }
+  constructor(private readonly encoder = new OfflineEncoder()) {}
 
   embed(texts: readonly string[]): Promise<number[][]> {
     return this.encoder.embed(texts);

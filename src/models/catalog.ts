@@ -3,6 +3,7 @@ import type { ModelPrice } from '../config/models-config.ts';
 import { AppError } from '../errors.ts';
 import type { Provider } from './provider.ts';
 import type { Usage } from './types.ts';
+import { tokenDetails } from './usage-details.ts';
 
 export interface ResolvedModel {
   /** `provider/model`, after aliases. */
@@ -42,6 +43,8 @@ export class ModelCatalog {
     private readonly config: Config['models'],
     private readonly providers: ReadonlyMap<string, Provider>,
     private readonly standIn: StandIn = { enabled: false },
+    /** Providers that cannot be called, each with how to configure it (`unconfiguredProviders`). */
+    private readonly unconfigured: ReadonlyMap<string, string> = new Map(),
   ) {}
 
   resolve(name: string): ResolvedModel {
@@ -67,6 +70,19 @@ export class ModelCatalog {
         {
           details: { providers: [...this.providers.keys()] },
         },
+      );
+    }
+    const reason = this.unconfigured.get(providerName);
+    if (reason) {
+      // Never dialled: a vendor's endpoint with no key would only answer 401s, then open a breaker.
+      throw new AppError(
+        'not_found',
+        `model "${name}" cannot be used: provider "${providerName}" is ${reason} in the server's environment` +
+          // An Azure resource always takes its key; another endpoint may be a keyless compatible server.
+          (provider.type === 'azure'
+            ? ''
+            : ` (or give models.providers.${providerName} a base_url of a compatible server)`),
+        { details: { param: 'model', provider: providerName, reason } },
       );
     }
     const resolved: ResolvedModel = {
@@ -98,10 +114,17 @@ export class ModelCatalog {
     const chain = this.config.fallbacks[name] ?? this.config.fallbacks[primary.id] ?? [];
     const out = [primary];
     for (const f of chain) {
+      // A fallback on a provider nobody configured is skipped, as one that is not there.
+      if (this.unconfigured.has(this.providerOf(f))) continue;
       const r = this.resolve(f);
       if (!out.some((o) => o.id === r.id)) out.push(r);
     }
     return out;
+  }
+
+  private providerOf(name: string): string {
+    const id = this.config.aliases[name] ?? name;
+    return id.slice(0, Math.max(0, id.indexOf('/')));
   }
 
   /** Every model name the config knows: mock's default, priced models, aliases and fallbacks. */
@@ -116,10 +139,24 @@ export class ModelCatalog {
     return [...names].sort();
   }
 
-  /** Cost of a call in the price's currency; 0 for unpriced models. */
-  cost(model: ResolvedModel, usage: Pick<Usage, 'prompt_tokens' | 'completion_tokens'>): number {
+  /**
+   * Cost of a call in the price's currency; 0 for unpriced models. Prompt tokens read from or written
+   * to the provider's cache are priced at `cache_read` / `cache_write` when the price has them.
+   */
+  cost(model: ResolvedModel, usage: Usage | Pick<Usage, 'prompt_tokens' | 'completion_tokens'>): number {
     const price = model.price;
     if (!price) return 0;
-    return (usage.prompt_tokens * price.input + usage.completion_tokens * price.output) / 1_000_000;
+    const d = 'total_tokens' in usage ? tokenDetails(usage) : { cachedInput: 0, cacheWrite: 0 };
+    // A provider's details never make the plain prompt tokens negative (they are counted in them).
+    const read = Math.min(d.cachedInput, usage.prompt_tokens);
+    const write = Math.min(d.cacheWrite, usage.prompt_tokens - read);
+    const plain = usage.prompt_tokens - read - write;
+    return (
+      (plain * price.input +
+        read * (price.cache_read ?? price.input) +
+        write * (price.cache_write ?? price.input) +
+        usage.completion_tokens * price.output) /
+      1_000_000
+    );
   }
 }

@@ -13,6 +13,7 @@ import { ModelCatalog } from './catalog.ts';
 import { type CounterStore, DbCounterStore, RedisCounterStore } from './counters.ts';
 import { Gateway } from './gateway.ts';
 import { Limits } from './limits.ts';
+import type { OfflineEncoder } from './offline-encoder/offline-encoder.ts';
 import { ModelPolicy } from './policy.ts';
 import type { MockProvider } from './providers/mock.ts';
 import { createProviders, onlyMockConfigured, unconfiguredProviders } from './providers/registry.ts';
@@ -29,6 +30,8 @@ export interface ModelGatewayDeps {
   /** Reads an agent's own budget (the agents' service); none: tenants.yaml's budgets alone. */
   agentBudget?: AgentBudgetSource;
   env?: Record<string, string | undefined>;
+  /** The process's offline encoder, for the mock's `universal-sentence-encoder`. */
+  offlineEncoder?: OfflineEncoder;
 }
 
 export interface ModelGatewayHandle {
@@ -47,7 +50,7 @@ export interface ModelGatewayHandle {
 export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
   const { config, db, log, metrics, health, policies } = deps;
   const m = config.models;
-  const providers = createProviders(m, deps.env);
+  const providers = createProviders(m, deps.env, deps.offlineEncoder);
   const redis = config.redis_url
     ? new Redis(config.redis_url, {
         // Fail fast instead of queueing while Redis is away: the caller decides (fail_open or 503).
@@ -76,17 +79,24 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
   };
+  const unconfigured = unconfiguredProviders(m, deps.env);
   const gateway = new Gateway({
     flush: () => flush(),
-    catalog: new ModelCatalog(m, providers, {
-      // No provider but the mock can answer: the earlier systems' model names stand in for it.
-      enabled: onlyMockConfigured(m, deps.env),
-      onStandIn: (name, model) =>
-        log.warn(
-          { requested_model: name, model },
-          `model "${name}" is answered by ${model}: no model provider is configured (set OPENAI_API_KEY or ANTHROPIC_API_KEY, or models.providers)`,
-        ),
-    }),
+    catalog: new ModelCatalog(
+      m,
+      providers,
+      {
+        // No provider but the mock can answer: the earlier systems' model names stand in for it.
+        enabled: onlyMockConfigured(m, deps.env),
+        onStandIn: (name, model) =>
+          log.warn(
+            { requested_model: name, model },
+            `model "${name}" is answered by ${model}: no model provider is configured (set OPENAI_API_KEY or ANTHROPIC_API_KEY, or models.providers)`,
+          ),
+      },
+      // Their models are a 404 saying how to configure them, never a call to the vendor.
+      unconfigured,
+    ),
     mock: providers.get('mock') as MockProvider,
     policy: new ModelPolicy(policies),
     admission: new Limits(policies, budgets, rates, log, agentBudgets),
@@ -135,7 +145,6 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
 
   // One component per provider (`model:<name>`) with its breaker: an open one makes it degraded, so
   // the console and alerts show which provider is failing, not only that one is.
-  const unconfigured = unconfiguredProviders(m, deps.env);
   health.registerGroup('model', {
     run: async () => {
       const breakers = gateway.breakers();

@@ -19,6 +19,7 @@ import type {
   Usage,
 } from './types.ts';
 import type { UsageRecorder } from './usage.ts';
+import { tokenDetails } from './usage-details.ts';
 
 export interface GatewayOptions extends AttemptOptions {
   default_max_tokens: number;
@@ -114,7 +115,13 @@ export class Gateway implements ModelGateway {
    * inputs count as prompt tokens, nothing as output), fallbacks, breakers, retries and usage.
    */
   async embed(
-    request: { model: string; input: string[]; dimensions?: number; extra?: Record<string, unknown> },
+    request: {
+      model: string;
+      input: string[];
+      tokens?: number[][];
+      dimensions?: number;
+      extra?: Record<string, unknown>;
+    },
     ctx: CallContext,
   ): Promise<{ model: string; data: number[][]; prompt_tokens: number }> {
     const messages = request.input.map((content) => ({ role: 'user' as const, content }));
@@ -132,6 +139,7 @@ export class Gateway implements ModelGateway {
         model.provider.embed!({
           model: model.model,
           input: request.input,
+          ...(request.tokens && { tokens: request.tokens }),
           ...(request.dimensions !== undefined && { dimensions: request.dimensions }),
           ...(request.extra && { extra: request.extra }),
           signal: pc.signal,
@@ -200,7 +208,12 @@ export class Gateway implements ModelGateway {
           finish = { ...chunk, model: model.id };
           yield finish;
         } else {
-          streamed += chunk.type === 'text' ? chunk.delta.length : chunk.arguments_delta.length;
+          streamed +=
+            chunk.type === 'text'
+              ? chunk.delta.length
+              : chunk.type === 'tool_call'
+                ? chunk.arguments_delta.length
+                : (chunk.thinking?.length ?? 0);
           yield chunk;
         }
         const waitStarted = performance.now();
@@ -323,6 +336,7 @@ export class Gateway implements ModelGateway {
     upstreamModel?: string,
   ): void {
     const cost = this.catalog.cost(model, usage);
+    const details = tokenDetails(usage);
     call.ticket.settle({ tokens: usage.prompt_tokens + usage.completion_tokens, cost });
     const elapsed = performance.now() - call.started;
     const { ctx } = call;
@@ -341,6 +355,9 @@ export class Gateway implements ModelGateway {
       model: model.id,
       inputTokens: usage.prompt_tokens,
       outputTokens: usage.completion_tokens,
+      cachedInputTokens: details.cachedInput,
+      cacheWriteTokens: details.cacheWrite,
+      reasoningTokens: details.reasoning,
       cost,
       latencyMs: elapsed,
       requestId: ctx.requestId,

@@ -54,6 +54,7 @@ const modelled = new Set([
   'stop',
   'stream',
   'response_format',
+  'reasoning_effort',
 ]);
 
 /** The gateway request for a wire request; 400 for what the gateway cannot honour. */
@@ -89,6 +90,7 @@ export function fromWire(body: WireRequest): CompletionRequest {
     ...(body.top_p !== undefined && body.top_p !== null && { top_p: body.top_p }),
     ...(body.stop !== undefined && body.stop !== null && { stop: body.stop }),
     ...(format && format.type !== 'text' && { response_format: format }),
+    ...(typeof body.reasoning_effort === 'string' && { reasoning: { effort: body.reasoning_effort } }),
     ...(Object.keys(extra).length > 0 && { extra }),
   };
 }
@@ -235,6 +237,7 @@ export class WireChunker {
       return out;
     }
     if (chunk.type === 'text') return [this.frame({ content: chunk.delta }, null, chunk.logprobs)];
+    if (chunk.type === 'thinking') return [];
     const call: Record<string, unknown> = { index: chunk.index };
     if (chunk.id) call.id = chunk.id;
     if (chunk.id || chunk.name) call.type = 'function';

@@ -29,17 +29,28 @@ const defaults: Record<string, unknown> = {
 
 /**
  * The first of the request's extra fields this provider cannot honour: one not in `honoured` whose
- * value asks for something (not null, not OpenAI's default).
+ * value asks for something (not null, not OpenAI's default); or the request's reasoning settings, for
+ * a provider that does not take them (`takesReasoning`).
  */
 export function firstUnhonoured(
   request: CompletionRequest,
   provider: string,
   honoured: ReadonlySet<string>,
+  takesReasoning = false,
 ): Unsupported | undefined {
   for (const [field, value] of Object.entries(request.extra ?? {})) {
     if (honoured.has(field) || value === null || value === undefined) continue;
     if (Object.hasOwn(defaults, field) && defaults[field] === value) continue;
     return { param: field, reason: `${field} is not supported by ${provider} models` };
+  }
+  const r = request.reasoning;
+  const asksReasoning =
+    r && ((r.effort && r.effort !== 'none') || r.budget_tokens !== undefined || r.anthropic);
+  if (asksReasoning && !takesReasoning) {
+    return {
+      param: 'reasoning_effort',
+      reason: `reasoning settings (reasoning_effort, reasoning, thinking) are not supported by ${provider} models`,
+    };
   }
   return undefined;
 }

@@ -1,5 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import { z } from 'zod';
+import { clientJsonSchema } from '../text/client-schema.ts';
 import { compileSchema, schemaAjv } from '../text/schema-ajv.ts';
 import type { ResponseFormat } from './types.ts';
 
@@ -11,14 +12,8 @@ import type { ResponseFormat } from './types.ts';
 
 const ajv = schemaAjv();
 
-/** The JSON Schema of a `json_schema` format, refused (400) when it cannot be compiled. */
-const usableSchema = z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
-  try {
-    compileSchema(ajv, schema);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `not a usable JSON Schema: ${(err as Error).message}` });
-  }
-});
+/** The JSON Schema of a `json_schema` format: refused (400) when out of bounds or not compilable. */
+const usableSchema = clientJsonSchema();
 
 /** OpenAI's `response_format`: text (no constraint), JSON mode, or a JSON Schema. */
 export const responseFormatSchema = z.discriminatedUnion('type', [

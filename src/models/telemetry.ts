@@ -13,6 +13,7 @@ import {
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import { noteSampling, traceFlagsUnder } from '../observability/spans.ts';
 import type { ChatMessage, CompletionChunk, FinishReason, Usage } from './types.ts';
+import { tokenDetails } from './usage-details.ts';
 
 /*
  * OpenTelemetry GenAI semantic conventions (still "development" upstream, so the names are written
@@ -27,6 +28,11 @@ const MAX_TOKENS = 'gen_ai.request.max_tokens';
 const FINISH_REASONS = 'gen_ai.response.finish_reasons';
 const INPUT_TOKENS = 'gen_ai.usage.input_tokens';
 const OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
+/** Of the input tokens: read from and written to the provider's cache (semconv 1.37+). */
+const CACHE_READ_TOKENS = 'gen_ai.usage.cache_read.input_tokens';
+const CACHE_WRITE_TOKENS = 'gen_ai.usage.cache_creation.input_tokens';
+/** Of the output tokens: spent reasoning (no semconv name yet; this one follows the cache ones). */
+const REASONING_TOKENS = 'gen_ai.usage.reasoning.output_tokens';
 const TOKEN_TYPE = 'gen_ai.token.type';
 const ERROR_TYPE = 'error.type';
 
@@ -180,7 +186,7 @@ export class CallSpan {
 
   /** A streamed piece of the answer; gathered only when content is captured. */
   chunk(c: CompletionChunk): void {
-    if (!this.telemetry.capturesContent || c.type === 'finish') return;
+    if (!this.telemetry.capturesContent || c.type === 'finish' || c.type === 'thinking') return;
     this.output ??= { content: '', tool_calls: [] };
     if (c.type === 'text') {
       this.output.content += c.delta;
@@ -204,6 +210,11 @@ export class CallSpan {
     if (end.usage) {
       this.span.setAttribute(INPUT_TOKENS, end.usage.prompt_tokens);
       this.span.setAttribute(OUTPUT_TOKENS, end.usage.completion_tokens);
+      // Set only when the provider reported them, so a span says nothing it was not told.
+      const d = tokenDetails(end.usage);
+      if (d.cachedInput > 0) this.span.setAttribute(CACHE_READ_TOKENS, d.cachedInput);
+      if (d.cacheWrite > 0) this.span.setAttribute(CACHE_WRITE_TOKENS, d.cacheWrite);
+      if (d.reasoning > 0) this.span.setAttribute(REASONING_TOKENS, d.reasoning);
     }
     if (end.errorType) {
       this.span.setAttribute(ERROR_TYPE, end.errorType);

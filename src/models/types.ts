@@ -25,6 +25,8 @@ export interface ChatMessage {
   name?: string;
   tool_calls?: ToolCall[];
   tool_call_id?: string;
+  /** An assistant turn's thinking blocks (before its text and tool calls), for Anthropic models. */
+  thinking?: ThinkingBlock[];
 }
 
 export interface ToolSpec {
@@ -53,7 +55,37 @@ export interface CompletionRequest {
   extra?: Record<string, unknown>;
   /** The caller's messages as sent (developer role, parts, extra fields), for OpenAI-type providers. */
   wire_messages?: unknown[];
+  /**
+   * How hard the model should think before it answers: OpenAI's effort (`reasoning_effort`, the
+   * Responses API's `reasoning`) or Anthropic's thinking budget; each provider maps the one it lacks
+   * from the other (docs/providers.md).
+   */
+  reasoning?: Reasoning;
+  /**
+   * The caller renders thinking blocks (the Messages door): only then does a stream carry `thinking`
+   * chunks and an answer its `thinking` blocks; other callers never see them.
+   */
+  thinking_blocks?: boolean;
 }
+
+export interface Reasoning {
+  /** `none`, `minimal`, `low`, `medium`, `high` (or a vendor's own word, passed on as it is). */
+  effort?: string;
+  /** Anthropic's `thinking.budget_tokens`. */
+  budget_tokens?: number;
+  /** The Responses API's `reasoning.summary`. */
+  summary?: string;
+  /**
+   * Anthropic's own settings, from the Messages door (`thinking` as sent: enabled, adaptive, …;
+   * `output_config.effort`): Anthropic models get them as they are, others `effort` or the budget.
+   */
+  anthropic?: { thinking?: Record<string, unknown>; effort?: string };
+}
+
+/** A thinking block of an Anthropic model, as it sent it: later turns must send it back unchanged. */
+export type ThinkingBlock =
+  | { type: 'thinking'; thinking: string; signature: string }
+  | { type: 'redacted_thinking'; data: string };
 
 export type ResponseFormat =
   | { type: 'text' }
@@ -72,9 +104,13 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-  /** As the provider sent them (cached tokens, audio tokens). */
+  /**
+   * As the provider sent them (cached tokens, audio tokens). The gateway reads `cached_tokens`
+   * (prompt tokens read from the provider's cache) and `cache_write_tokens` (written to it: Anthropic's
+   * cache creation), both counted in `prompt_tokens` too.
+   */
   prompt_tokens_details?: Record<string, unknown>;
-  /** As the provider sent them (reasoning tokens, prediction tokens). */
+  /** As the provider sent them (`reasoning_tokens`, counted in `completion_tokens` too; prediction tokens). */
   completion_tokens_details?: Record<string, unknown>;
 }
 
@@ -96,6 +132,8 @@ export interface Completion {
   model: string;
   message: ChatMessage & { role: 'assistant' };
   finish_reason: FinishReason;
+  /** The caller's stop sequence that ended the answer, when the provider says which (Anthropic, the mock). */
+  stop_sequence?: string;
   usage: Usage;
   extras?: CompletionExtras;
 }
@@ -104,9 +142,16 @@ export interface Completion {
 export type CompletionChunk =
   | { type: 'text'; delta: string; logprobs?: unknown }
   | { type: 'tool_call'; index: number; id?: string; name?: string; arguments_delta: string }
+  /**
+   * A piece of a thinking block, only to callers that set `thinking_blocks`: `block` numbers the
+   * thinking blocks of the answer; `thinking` and `signature` arrive as deltas, `data` whole.
+   */
+  | { type: 'thinking'; block: number; thinking?: string; signature?: string; data?: string }
   | {
       type: 'finish';
       finish_reason: FinishReason;
+      /** As `Completion.stop_sequence`. */
+      stop_sequence?: string;
       usage: Usage;
       model: string;
       /** system_fingerprint and service_tier, as the provider sent them. */

@@ -34,6 +34,11 @@ export interface UsagePoint {
   errors: number;
   input_tokens: number;
   output_tokens: number;
+  /** Of input_tokens: read from the provider's cache, and written to it. */
+  cached_input_tokens: number;
+  cache_write_tokens: number;
+  /** Of output_tokens: spent reasoning. */
+  reasoning_tokens: number;
   cost: number;
 }
 
@@ -46,6 +51,9 @@ export function usageSeries(db: Queryable, q: UsageSeriesQuery): Promise<UsagePo
             count(*) filter (where u.outcome <> 'ok')::int as errors,
             coalesce(sum(u.input_tokens), 0)::int as input_tokens,
             coalesce(sum(u.output_tokens), 0)::int as output_tokens,
+            coalesce(sum(u.cached_input_tokens), 0)::int as cached_input_tokens,
+            coalesce(sum(u.cache_write_tokens), 0)::int as cache_write_tokens,
+            coalesce(sum(u.reasoning_tokens), 0)::int as reasoning_tokens,
             coalesce(sum(u.cost), 0)::float8 as cost
        from usage u left join tenants t on t.id = u.tenant_id
       where ($2::uuid is null or u.tenant_id = $2) and u.at >= $3 and u.at < $4

@@ -1,6 +1,14 @@
+import type { BudgetLimits, TenantPolicy } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import { isUuid, newId } from '../db/ids.ts';
 import type { Logger } from '../observability/logger.ts';
+import {
+  type BudgetStatus,
+  budgetStatus,
+  type UsagePoint,
+  type UsageSeriesQuery,
+  usageSeries,
+} from './usage-series.ts';
 
 /** One model call, as recorded. */
 export interface UsageRecord {
@@ -11,6 +19,10 @@ export interface UsageRecord {
   model: string;
   inputTokens: number;
   outputTokens: number;
+  /** Of inputTokens: read from the provider's cache, and written to it. Of outputTokens: reasoning. */
+  cachedInputTokens?: number;
+  cacheWriteTokens?: number;
+  reasoningTokens?: number;
   cost: number;
   latencyMs: number;
   requestId?: string;
@@ -37,6 +49,11 @@ export interface UsageRow {
   errors: number;
   input_tokens: number;
   output_tokens: number;
+  /** Of input_tokens: read from the provider's cache, and written to it. */
+  cached_input_tokens: number;
+  cache_write_tokens: number;
+  /** Of output_tokens: spent reasoning. */
+  reasoning_tokens: number;
   cost: number;
 }
 
@@ -62,6 +79,20 @@ export class UsageRecorder {
     private readonly db: Db,
     private readonly log: Logger,
   ) {}
+
+  /** Usage over time in buckets, by agent, model or tenant (what is buffered is not in it yet: flush first). */
+  series(q: UsageSeriesQuery): Promise<UsagePoint[]> {
+    return usageSeries(this.db, q);
+  }
+
+  /** A tenant's budgets with what this day and month have used (see `budgetStatus`). */
+  budgets(
+    tenantId: string,
+    policy: TenantPolicy,
+    own?: Record<string, BudgetLimits>,
+  ): Promise<BudgetStatus[]> {
+    return budgetStatus(this.db, tenantId, policy, own);
+  }
 
   record(row: UsageRecord): void {
     this.buffer.push(row);
@@ -112,10 +143,12 @@ export class UsageRecorder {
         // The rows travel as one JSON parameter: cheaper to encode and parse than thirteen arrays.
         await this.db.query(
           `insert into usage (id, tenant_id, agent, key_id, requested_model, model, input_tokens, output_tokens,
+                              cached_input_tokens, cache_write_tokens, reasoning_tokens,
                               cost, latency_ms, request_id, outcome, at)
            select * from json_to_recordset($1::json)
              as r(id uuid, tenant_id uuid, agent text, key_id uuid, requested_model text, model text,
-                  input_tokens int, output_tokens int, cost float8, latency_ms float8, request_id text,
+                  input_tokens int, output_tokens int, cached_input_tokens int, cache_write_tokens int,
+                  reasoning_tokens int, cost float8, latency_ms float8, request_id text,
                   outcome text, at timestamptz)`,
           [JSON.stringify(rows.map(toRow))],
         );
@@ -135,6 +168,9 @@ export class UsageRecorder {
               count(*) filter (where outcome <> 'ok')::int as errors,
               coalesce(sum(input_tokens), 0)::int as input_tokens,
               coalesce(sum(output_tokens), 0)::int as output_tokens,
+              coalesce(sum(cached_input_tokens), 0)::int as cached_input_tokens,
+              coalesce(sum(cache_write_tokens), 0)::int as cache_write_tokens,
+              coalesce(sum(reasoning_tokens), 0)::int as reasoning_tokens,
               coalesce(sum(cost), 0)::float8 as cost
          from usage
         where tenant_id = $1 and at >= $2 and at < $3
@@ -166,6 +202,9 @@ function toRow(r: UsageRecord) {
     model: r.model,
     input_tokens: r.inputTokens,
     output_tokens: r.outputTokens,
+    cached_input_tokens: r.cachedInputTokens ?? 0,
+    cache_write_tokens: r.cacheWriteTokens ?? 0,
+    reasoning_tokens: r.reasoningTokens ?? 0,
     cost: r.cost,
     latency_ms: r.latencyMs,
     request_id: r.requestId ?? null,

@@ -12,6 +12,7 @@ export class AgentMetrics {
   private readonly toolDuration: Histogram<'tool' | 'outcome'>;
   private readonly toolErrors: Counter<'tool'>;
   private readonly runDuration: Histogram<'agent' | 'outcome'>;
+  private readonly runsPoisoned: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -55,6 +56,11 @@ export class AgentMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers,
     });
+    this.runsPoisoned = new Counter({
+      name: 'agentry_runs_poisoned_total',
+      help: 'Runs failed as poisoned: taken over runtime.max_takeovers times in a row without recording a step',
+      registers,
+    });
   }
 
   modelCall(
@@ -76,5 +82,10 @@ export class AgentMetrics {
 
   run(agent: string, outcome: string, seconds: number): void {
     this.runDuration.observe({ agent, outcome }, seconds);
+  }
+
+  /** A run failed as poisoned rather than taken over again (runtime.ts `carryOnTaken`). */
+  poisoned(): void {
+    this.runsPoisoned.inc();
   }
 }

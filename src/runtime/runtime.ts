@@ -7,9 +7,10 @@ import { canSee } from '../auth/ownership.ts';
 import { AppError, isNotFound, notFound, toError, unlessNotFound } from '../errors.ts';
 import { EitherSignal, type StopSignal } from '../events/log.ts';
 import { CallSignal } from '../models/call-signal.ts';
-import type { ContentPart } from '../models/types.ts';
+import type { ContentPart, Usage } from '../models/types.ts';
 import { Workspace } from '../tools/workspace.ts';
 import { messageParts } from './attachments.ts';
+import { CALLER_WAIT_EVENT } from './loop/execute.ts';
 import { executorFor, routeByEnv } from './routing.ts';
 import { AgentCache } from './runs/agent-cache.ts';
 import { Announcer, event, type RunEvent, RunEventWriter } from './runs/events.ts';
@@ -28,8 +29,6 @@ export type { Executor, RunCaller, RunHandle, RuntimeDeps, StartInput } from './
 
 /** Bus topic asking every process to stop a run it is executing (its state is already `cancelled`). */
 const CANCEL_TOPIC = 'agentry_run_cancel';
-/** Deaths of a run's executor after which it is failed rather than taken over again. */
-const MAX_CRASHES = 3;
 /** Bus topic telling every process that a draining one released a run: take it over now. */
 const RELEASED_TOPIC = 'agentry_run_released';
 
@@ -108,6 +107,9 @@ export class Runtime {
     // At most a second after a lease expires, a run is taken over (lease + 1 s).
     every(Math.min(lease / 2, 1000), () => this.sweep(false));
     const retention = this.deps.config.run_retention_days;
+    // A run that waits on its caller's tool results for longer than the setting is cancelled.
+    const waitMs = this.deps.config.caller_tool_wait_seconds * 1000;
+    every(Math.max(100, Math.min(waitMs / 2, 60_000)), () => this.expireCallerWaits());
     if (retention > 0) {
       every(this.deps.config.run_retention_sweep_seconds * 1000, () => this.purgeOld(retention));
     }
@@ -153,6 +155,7 @@ export class Runtime {
     if (!canSee(caller.viewer, latest)) throw notFound('agent', agentId);
     let agent = await this.pinned(latest, pin);
     await this.deps.admit?.(caller.tenantId, agent);
+    if (input.callerTools?.length) await this.admitCallerTools(caller.tenantId, agent, input);
     let begun: Begun | undefined;
     let options: RunOptions | undefined;
     const context = input.context ?? {};
@@ -169,6 +172,7 @@ export class Runtime {
         ...(input.heldSandbox && { held_sandbox: true }),
         ...(pin !== undefined && { pinned: true }),
         ...(input.response_format !== undefined && { response_format: input.response_format }),
+        ...(input.callerTools?.length && { caller_tools: input.callerTools }),
       };
       try {
         begun = await this.begin(caller, agent, latest.version, input, context, options, parts);
@@ -205,6 +209,134 @@ export class Runtime {
       events: begun.events,
       result: () => live?.done ?? this.wait(caller.tenantId, runId),
     };
+  }
+
+  /**
+   * The caller's tools join the agent's own in the loop that runs here: a name the agent has
+   * already, or two of the caller's with one name, is a 400 naming it; an agent that runs elsewhere
+   * (remote, a pool, a team) has no loop to offer them in.
+   */
+  private async admitCallerTools(tenantId: string, agent: Agent, input: StartInput): Promise<void> {
+    if (input.multiAgent || (agent.env !== 'in_process' && agent.env !== 'cloud_shared')) {
+      throw new AppError(
+        'bad_request',
+        `tools: agent ${agent.name} runs outside this server's loop (env ${agent.env}) and takes no tools of the caller's`,
+      );
+    }
+    const own = new Set((await this.deps.tools.specsFor(tenantId, agent.tools)).map((t) => t.function.name));
+    const seen = new Set<string>();
+    for (const t of input.callerTools ?? []) {
+      const name = t.function.name;
+      if (own.has(name)) {
+        throw new AppError(
+          'bad_request',
+          `tools: ${name} is also a tool of agent ${agent.name}; give the caller's tool another name`,
+          { details: { param: 'tools', tool: name } },
+        );
+      }
+      if (seen.has(name))
+        throw new AppError('bad_request', `tools: ${name} is sent twice`, {
+          details: { param: 'tools', tool: name },
+        });
+      seen.add(name);
+    }
+  }
+
+  /** The run that waits on these calls of its caller's tools, if one does (see `supplyToolResults`). */
+  waitingOn(tenantId: string, callIds: readonly string[]): Promise<RunRow | undefined> {
+    return this.store.waitingOn(tenantId, callIds);
+  }
+
+  /**
+   * Resumes a run that waits on its caller's tool results, as an approval resumes one: the results
+   * (by call id) become the calls' outputs, the turn's other calls run, and the loop carries on in
+   * the same run. 400 when a result the run waits on is missing; 409 when it no longer waits or a
+   * person's approval is still due.
+   */
+  async supplyToolResults(
+    caller: RunCaller,
+    runId: string,
+    results: ReadonlyMap<string, string>,
+  ): Promise<RunHandle> {
+    if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
+    const waiting = await this.store.get(caller.tenantId, runId);
+    const callerNames = new Set((waiting.options.caller_tools ?? []).map((t) => t.function.name));
+    const pending = waiting.pending ?? [];
+    const missing = pending.find((c) => callerNames.has(c.function.name) && !results.has(c.id));
+    if (missing) {
+      throw new AppError(
+        'bad_request',
+        `messages: run ${runId} waits on the result of tool call ${missing.id} (${missing.function.name}); send a tool message for it`,
+        { details: { run_id: runId, tool_call_id: missing.id } },
+      );
+    }
+    if (!pending.some((c) => callerNames.has(c.function.name))) {
+      throw new AppError('conflict', `run ${runId} waits for a person's approval, not for tool results`, {
+        details: { run_id: runId },
+      });
+    }
+    const agent = await this.agentBeforeResume(caller, runId);
+    const row = await this.store.resume(caller.tenantId, runId, this.owner, this.deps.config.lease_seconds);
+    if (agent instanceof AppError) {
+      await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
+      throw agent;
+    }
+    const supplied = new Map(pending.filter((c) => results.has(c.id)).map((c) => [c.id, results.get(c.id)!]));
+    // Followers see where the run carries on: what came before was the answer the caller has.
+    const written = await this.store.advance({
+      runId,
+      owner: this.owner,
+      events: [event('tool_results', { tool_calls: [...supplied.keys()] })],
+    });
+    if (!written) throw new AppError('conflict', `run ${runId} was ended meanwhile`);
+    this.announcer.add(runId);
+    const live = this.launch(caller, agent, {
+      ...continued(row),
+      resume: { toolCalls: pending, approved: true, supplied, pausedAt: row.paused_at },
+      lastSeq: written.events.at(-1)?.seq ?? -1,
+    });
+    return {
+      sessionId: row.session_id,
+      runId,
+      status: 'running',
+      events: written.events,
+      // The tokens of this stretch only: the caller was told the earlier ones with the tool calls.
+      result: () => live.done.then((r) => ({ ...r, usage: usageSince(r.usage, row.usage) })),
+    };
+  }
+
+  /**
+   * A run that waits only on its caller's tool results has nothing for a person to approve: 409
+   * (its caller's next request resumes it, or it expires).
+   */
+  private async refuseCallerWait(tenantId: string, runId: string, agent: Agent): Promise<void> {
+    const row = await this.store.get(tenantId, runId);
+    const callerNames = new Set((row.options.caller_tools ?? []).map((t) => t.function.name));
+    if (callerNames.size === 0 || row.status !== 'input_required') return;
+    const approvable = (row.pending ?? []).some(
+      (c) =>
+        agent.mode === 'COLLABORATIVE' && this.deps.tools.get(c.function.name)?.requires_approval === true,
+    );
+    if (!approvable) {
+      throw new AppError(
+        'conflict',
+        `run ${runId} waits on its caller's tool results, not on an approval: the caller's next request with them resumes it`,
+        { details: { status: row.status } },
+      );
+    }
+  }
+
+  /** Cancels (code `expired`) the runs whose caller sent no tool results within the setting. */
+  private async expireCallerWaits(): Promise<void> {
+    if (this.stopping) return;
+    const seconds = this.deps.config.caller_tool_wait_seconds;
+    for (const run of await this.store.callerWaitsPast(seconds)) {
+      const message = `the caller sent no tool results within runtime.caller_tool_wait_seconds (${seconds} s)`;
+      if (!(await this.store.expire(run.id, message))) continue;
+      this.announcer.add(run.id);
+      const row = await this.store.get(run.tenant_id, run.id);
+      this.startQueued(row.session_id);
+    }
   }
 
   /**
@@ -328,6 +460,7 @@ export class Runtime {
   async decide(caller: RunCaller, runId: string, approved: boolean, reason?: string): Promise<Run> {
     if (this.stopping) throw new AppError('unavailable', 'the server is shutting down', { retryAfter: 1 });
     const agent = await this.agentBeforeResume(caller, runId);
+    if (!(agent instanceof AppError)) await this.refuseCallerWait(caller.tenantId, runId, agent);
     const row = await this.store.resume(caller.tenantId, runId, this.owner, this.deps.config.lease_seconds);
     if (agent instanceof AppError) {
       await this.failStarted(row, 'agent_gone', `agent ${row.agent_id} no longer exists`);
@@ -408,7 +541,8 @@ export class Runtime {
       let stoppedAt: string | undefined;
       for await (const e of this.follow(runId, last, stop)) {
         last = e.seq;
-        if (e.type === 'session_end' || (options.untilPause && e.type === 'approval_required')) {
+        const paused = e.type === 'approval_required' || e.type === CALLER_WAIT_EVENT;
+        if (e.type === 'session_end' || (options.untilPause && paused)) {
           stoppedAt = e.type;
           break;
         }
@@ -420,7 +554,7 @@ export class Runtime {
       }
       const row = await this.store.get(tenantId, runId);
       // An approval_required already answered (replayed from the log) is not a pause: keep following.
-      if (stoppedAt === 'approval_required' && row.status !== 'input_required') continue;
+      if (stoppedAt && stoppedAt !== 'session_end' && row.status !== 'input_required') continue;
       return resultOf(row, await this.store.steps(runId));
     }
   }
@@ -428,8 +562,22 @@ export class Runtime {
   /** The live (or completed) run of a task, when one survived an earlier try of the task. */
   async runOfTask(tenantId: string, taskId: string): Promise<RunHandle | undefined> {
     const found = await this.store.runOfTask(taskId);
-    if (!found) return undefined;
-    const row = await this.store.get(tenantId, found.id);
+    return found && this.adopt(tenantId, found.id);
+  }
+
+  /**
+   * The latest run started with this idempotency key (in any state), when one was: an experiment's
+   * lane run again after its process died follows the item's run (taken over by another process)
+   * rather than pay for a second one.
+   */
+  async runOfKey(tenantId: string, idempotencyKey: string): Promise<RunHandle | undefined> {
+    const found = await this.store.runByKey(tenantId, idempotencyKey);
+    return found && this.adopt(tenantId, found.id);
+  }
+
+  /** A handle on a run started earlier (here or elsewhere): its result is its end, or its pause for approval. */
+  private async adopt(tenantId: string, runId: string): Promise<RunHandle> {
+    const row = await this.store.get(tenantId, runId);
     return {
       sessionId: row.session_id,
       runId: row.id,
@@ -617,15 +765,21 @@ export class Runtime {
   }
 
   /**
-   * A run whose executors keep dying (a tool or an input that brings the process down) is not taken
-   * over for ever: after MAX_CRASHES it fails as `orphaned`. Drains do not count.
+   * A poison pill: a run whose executors keep dying or blocking (a tool or an input that brings the
+   * process down or holds its event loop, so it stops renewing the lease) is not handed from one
+   * process to the next for ever. Taken over `runtime.max_takeovers` times in a row without
+   * recording a step, it fails as `poisoned` at the next takeover. Drains do not count.
    */
   private carryOnTaken(row: TakenOver): Promise<void> {
-    if (!row.released && row.crashes >= MAX_CRASHES) {
+    const max = this.deps.config.max_takeovers;
+    if (!row.released && row.takeovers >= max) {
+      this.deps.metrics?.poisoned();
+      this.deps.log.warn({ run_id: row.id, takeovers: row.takeovers }, 'run failed as poisoned');
       return this.failStarted(
         row,
-        'orphaned',
-        `the process running this run died ${row.crashes + 1} times before it finished; it is not taken over again`,
+        'poisoned',
+        `the run was taken over ${row.takeovers} times without recording a step (its processes died or ` +
+          `stopped answering); it is not taken over again (runtime.max_takeovers: ${max})`,
       );
     }
     // Still executing here (this process stalled past its own lease): the lease is ours again.
@@ -673,6 +827,12 @@ export class Runtime {
       lastSeq: written.events.at(-1)?.seq ?? -1,
     });
   }
+}
+
+function usageSince(total: Usage, before: Usage): Usage {
+  const prompt = Math.max(0, total.prompt_tokens - before.prompt_tokens);
+  const completion = Math.max(0, total.completion_tokens - before.completion_tokens);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
 /** What a run that carries on (approved, resumed or taken over) keeps from its row. */

@@ -132,6 +132,8 @@ export const sessionSchema = z.object({
   owner: z.string().nullable(),
   visibility: z.enum(['private', 'tenant']),
   message_count: z.number().int(),
+  /** Exchanges so far: the user's messages (each with the answer and tool calls it led to). */
+  exchange_count: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -142,6 +144,11 @@ export const listSessionsQuery = z
     ...pageFields,
     /** An agent id, or its name. */
     agent_id: z.string().min(1).max(200).optional(),
+    /**
+     * What made the session: `chat` (a conversation: the chat API, the playground, a fork of one),
+     * `task` (a queued task's run) or `experiment` (an experiment item's run). None: every session.
+     */
+    origin: z.enum(['chat', 'task', 'experiment']).optional(),
   })
   .strict();
 export type ListSessionsQuery = z.infer<typeof listSessionsQuery>;
@@ -225,7 +232,7 @@ export const forkBody = z
   .object({
     /** The recorded step to start at: 0 (a replay) or a model step; see GET /v1/runs/:id. */
     step: z.number().int().min(0).max(1_000_000).default(0),
-    /** The run's user message, edited. */
+    /** The run's user message, edited: a new start, so with `step` 0 only (422 otherwise). */
     message: z.string().min(1).max(200_000).optional(),
     /** Run this version of the agent (default: the version the run ran). */
     agent_version: agentVersionField.optional(),

@@ -3,7 +3,7 @@ import type { Viewer } from '../auth/ownership.ts';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/db.ts';
 import type { LiveBus } from '../events/bus.ts';
-import type { CallContext, ChatMessage, ModelGateway, ToolCall, Usage } from '../models/types.ts';
+import type { CallContext, ChatMessage, ModelGateway, ToolCall, ToolSpec, Usage } from '../models/types.ts';
 import type { AgentMetrics } from '../observability/agent-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
@@ -105,7 +105,14 @@ export type RunResult =
       toolCalls: ToolCallRecord[];
       usage: Usage;
     }
-  | { status: 'input_required'; pending: ToolCallRecord[]; toolCalls: ToolCallRecord[]; usage: Usage }
+  | {
+      status: 'input_required';
+      pending: ToolCallRecord[];
+      toolCalls: ToolCallRecord[];
+      usage: Usage;
+      /** The run waits for the results of these calls of the caller's tools (no approval is asked). */
+      forCaller?: ToolCall[];
+    }
   | {
       status: 'failed' | 'cancelled';
       error: { code: string; message: string };
@@ -143,7 +150,13 @@ export interface RunSpec {
   usage: Usage;
   /** The conversation, when the caller already has it (a new session: just the user's message). */
   history?: ChatMessage[];
-  resume?: { toolCalls: ToolCall[]; approved: boolean; reason?: string; pausedAt?: Date };
+  resume?: {
+    toolCalls: ToolCall[];
+    approved: boolean;
+    reason?: string;
+    pausedAt?: Date;
+    supplied?: ReadonlyMap<string, string>;
+  };
   /**
    * This process took the run over (its executor died or drained, or a person resumed it after an
    * interruption, `rerun`): it carries on from the last recorded step (recovery.ts).
@@ -177,6 +190,8 @@ export interface Resume {
   recorded?: ReadonlyMap<string, RecordedResult>;
   /** A takeover: no approval event is written. */
   takeover?: boolean;
+  /** The caller's results for calls of its own tools, by call id (no approval event either). */
+  supplied?: ReadonlyMap<string, string>;
 }
 
 /** A tool result recorded on its own (other calls of its round were still running). */
@@ -226,6 +241,8 @@ export interface StartInput extends Omit<ChatInput, 'stream'> {
   multiAgent?: { id: string; entry_agent_id?: string };
   /** The caller holds a sandbox of the warm pool for this run (an isA pool instance). */
   heldSandbox?: boolean;
+  /** Tools the caller offers beside the agent's own (RunOptions `caller_tools`). */
+  callerTools?: ToolSpec[];
 }
 
 /** A run just started (or queued): its first events, and its outcome to come. */

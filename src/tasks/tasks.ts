@@ -6,8 +6,9 @@ import { iso } from '../db/iso.ts';
 import { listPage } from '../db/page.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { LiveBus } from '../events/bus.ts';
+import { followToEnd } from '../events/follow-to-end.ts';
 import type { Actor } from '../events/journal.ts';
-import { announce } from '../events/log.ts';
+import { announce, type FollowOptions, type LoggedEvent } from '../events/log.ts';
 import { assertOutboundUrl } from '../net/ssrf.ts';
 import { traceparentOf } from '../observability/spans.ts';
 import { enqueueTask } from './enqueue.ts';
@@ -22,6 +23,7 @@ import type {
   Task,
   TaskStatus,
 } from './schema.ts';
+import { terminalEventTypes } from './schema.ts';
 import { cancelTask, reportTask, retryTask } from './transitions.ts';
 
 /** Bus topic a worker listens on to abort a running attempt at once (the payload is the task id). */
@@ -53,6 +55,9 @@ export interface CreateResult {
   created: boolean;
 }
 
+/** A task's stream ends at its outcome, unless a retry logs more after it. */
+const taskEnding = { ends: (type: string) => terminalEventTypes.includes(type) };
+
 export class TaskService {
   private readonly validator = new PayloadValidator();
 
@@ -63,10 +68,14 @@ export class TaskService {
     private readonly policies: TenantPolicies,
   ) {}
 
-  /** Validates against the agent's task types and their input schemas, then enqueues. */
-  async create(tenantId: string, input: CreateTaskInput, who: Actor): Promise<CreateResult> {
+  /**
+   * Validates against the agent's task types and their input schemas, then enqueues. An idempotency
+   * key already used in the tenant answers its task, if the viewer may see it; else a 409 that says
+   * no more than that the key is taken (neither the task, nor whose it is).
+   */
+  async create(tenantId: string, input: CreateTaskInput, who: Actor, viewer?: Viewer): Promise<CreateResult> {
     if (input.idempotency_key) {
-      const existing = await this.byIdempotencyKey(tenantId, input.idempotency_key);
+      const existing = await this.keyHolder(tenantId, input.idempotency_key, viewer);
       if (existing) return { task: existing, created: false };
     }
     const { agent, payload } = await this.checkTemplate(tenantId, input);
@@ -103,7 +112,7 @@ export class TaskService {
       return { task: toTask(row), created: true };
     }
     // Lost a race with a request carrying the same key: answer with the winner.
-    const winner = await this.byIdempotencyKey(tenantId, input.idempotency_key!);
+    const winner = await this.keyHolder(tenantId, input.idempotency_key!, viewer);
     if (!winner) throw new AppError('conflict', 'idempotency key in use; try again');
     return { task: winner, created: false };
   }
@@ -158,6 +167,14 @@ export class TaskService {
     );
     if (!row) throw notFound('task', id);
     return toTask(row);
+  }
+
+  /**
+   * A task's events after `options.afterSeq`, live, until it ends: a terminal event with nothing
+   * logged after it (a retried task goes on). Check the caller may see it (`get`) first.
+   */
+  follow(id: string, options: FollowOptions): AsyncGenerator<LoggedEvent, boolean> {
+    return followToEnd(this.db, this.bus, id, options, taskEnding);
   }
 
   /** The callback deliveries of a task (one per outcome sent), oldest first. */
@@ -337,12 +354,37 @@ export class TaskService {
     };
   }
 
-  async byIdempotencyKey(tenantId: string, key: string): Promise<Task | undefined> {
-    const [row] = await this.db.query<TaskRow>(
-      'select * from tasks where tenant_id = $1 and idempotency_key = $2',
-      [tenantId, key],
+  /** The tenant's task with this idempotency key; with a viewer, none if the viewer may not see it. */
+  async byIdempotencyKey(tenantId: string, key: string, viewer?: Viewer): Promise<Task | undefined> {
+    const row = await this.keyed(tenantId, key, viewer);
+    return row?.visible ? toTask(row.task) : undefined;
+  }
+
+  /**
+   * The task a new task's idempotency key already names. Keys are the tenant's (a client's retry
+   * may come through another of its keys), so a key naming a task the viewer may not see (another
+   * user's private agent's) is a 409 naming only the field: the caller learns that the key is taken,
+   * which using it tells anyway, and nothing of the task or whose it is.
+   */
+  private async keyHolder(tenantId: string, key: string, viewer?: Viewer): Promise<Task | undefined> {
+    const row = await this.keyed(tenantId, key, viewer);
+    if (!row) return undefined;
+    if (!row.visible)
+      throw new AppError('conflict', 'idempotency_key is already in use in this tenant: choose another', {
+        details: [{ in: 'body', path: 'idempotency_key', message: 'in use' }],
+      });
+    return toTask(row.task);
+  }
+
+  private async keyed(tenantId: string, key: string, viewer?: Viewer) {
+    const [row] = await this.db.query<TaskRow & { visible: boolean }>(
+      `select t.*, ${agentWorkVisibleSql(3, 't.')} as visible from tasks t
+        where t.tenant_id = $1 and t.idempotency_key = $2`,
+      [tenantId, key, visibleParam(viewer)],
     );
-    return row && toTask(row);
+    if (!row) return undefined;
+    const { visible, ...task } = row;
+    return { task: task as TaskRow, visible };
   }
 
   private async allowPrivateCallbacks(tenantId: string): Promise<boolean> {

@@ -2,6 +2,9 @@
  * A worker's idle wait and what ends it: wake-ups (a NOTIFY, a local enqueue, a written completion,
  * a known future `run_at`), kicks (a freed slot), stop, or the fallback poll. Never spins.
  */
+/** The longest delay a timer takes (a signed 32-bit count of ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Waker {
   /** Bumped by every wake-up, so the loop can tell one arrived while it was claiming. */
   wakes = 0;
@@ -26,8 +29,13 @@ export class Waker {
     this.sleeper?.(true);
   }
 
-  /** Wakes the loop at a known future run_at (a retry this worker scheduled, a delayed enqueue). */
+  /**
+   * Wakes the loop at a known future run_at (a retry this worker scheduled, a delayed enqueue). One
+   * further off than a timer can wait (~24.8 days) gets none: Node would fire it at once, and the
+   * fallback poll finds the task long before then anyway.
+   */
   wakeAt(at: number): void {
+    if (at - Date.now() > MAX_TIMER_MS) return;
     if (this.wakeTimer && this.wakeTimer.at <= at && this.wakeTimer.at > Date.now()) return;
     if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
     const timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()) + 5);

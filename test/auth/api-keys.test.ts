@@ -10,7 +10,7 @@ import { createKey } from './fixtures.ts';
 
 /** Every text value in every table of the store, one string per row, to search for secrets in. */
 async function everyRow(s: TestServer): Promise<string[]> {
-  const db = s.app.services.db;
+  const db = s.app.db;
   const tables = await db.query<{ name: string }>(
     `select table_name as name from information_schema.tables
      where table_schema = 'public' and table_type = 'BASE TABLE'`,
@@ -56,7 +56,7 @@ for (const store of stores) {
         const leaks = rows.filter((r) => r.includes(secret) || r.includes(secretPart));
         assert.deepEqual(leaks, [], 'a row holds the secret');
       }
-      const [row] = await s.app.services.db.query<{ hash: string; scopes: string[] }>(
+      const [row] = await s.app.db.query<{ hash: string; scopes: string[] }>(
         'select hash, scopes from api_keys where id = $1',
         [made.id],
       );
@@ -85,7 +85,7 @@ for (const store of stores) {
     it('refuses a key revoked while its verification was in flight', async () => {
       // A verification that read the row just before the revocation must not leave a cache entry
       // that outlives it. The look-up is held open with a gate so the interleaving is certain.
-      const db = s.app.services.db;
+      const db = s.app.db;
       let gate: Promise<void> | undefined;
       let atGate!: () => void;
       const reached = new Promise<void>((resolve) => {
@@ -127,7 +127,7 @@ for (const store of stores) {
 
     /** The app's store, with its key look-ups counted and, while `hold` is set, held open until it settles. */
     const watchedStore = () => {
-      const db = s.app.services.db;
+      const db = s.app.db;
       const state = { lookups: 0, hold: undefined as Promise<void> | undefined };
       const store = new Proxy(db, {
         get(target, prop) {
@@ -186,7 +186,7 @@ for (const store of stores) {
       assert.equal((await keys.verify(secret)).keyId, key.id);
       assert.equal(state.lookups, 2, 'one renewal for the uses while it is in flight');
       // Another process revokes it; the held renewal reads the row after that and drops the entry.
-      await s.app.services.db.query('update api_keys set revoked_at = now() where id = $1', [key.id]);
+      await s.app.db.query('update api_keys set revoked_at = now() where id = $1', [key.id]);
       release();
       state.hold = undefined;
       const refused = await eventually(

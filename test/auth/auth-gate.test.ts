@@ -27,7 +27,7 @@ const publicRoutes: Array<[method: string, url: RegExp]> = [
   ['GET', /^\/(agents|playground|teams|tasks|runs|datasets|experiments|knowledge|usage|settings)?(\/\*)?$/],
   ['GET', /^\/assets\/\*$/],
   ['POST', /^\/v1\/auth\/sign-in$/],
-  // A2A agent cards are discovery documents, served only for agents published to A2A (interop/a2a).
+  // A2A agent cards are discovery documents, served only for agents published to A2A (doors/a2a).
   ['GET', /^\/a2a\/:agent\/\.well-known\/agent-card\.json$/],
   ['GET', /^\/\.well-known\/agent-card\.json$/],
   // The server's A2A card: the published agents and where their cards are.

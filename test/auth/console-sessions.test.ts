@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../helpers/eventually.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
 for (const store of stores) {
@@ -11,15 +12,27 @@ for (const store of stores) {
     });
     after(() => s?.close());
 
-    const signIn = async () => {
+    /** A sign-in as the console makes it; the session's token is only in the answer's cookie. */
+    const signIn = async (body: Record<string, string> = { code: s.app.http.signInLinks.issue() }) => {
       const res = await s.request('POST', '/v1/auth/sign-in', {
         key: null,
-        body: { code: s.app.http.signInLinks.issue() },
+        body,
         headers: { 'user-agent': 'TestBrowser/1.0' },
       });
       assert.equal(res.status, 201, res.text);
-      return res.body as { token: string; session_id: string; expires_at: string; tenant: string };
+      assert.ok(!('token' in res.body), 'the token never reaches page script');
+      const cookie = res.headers.get('set-cookie') ?? '';
+      assert.match(
+        cookie,
+        /^agentry_session=ags_\w{12}_[\w-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict$/,
+      );
+      const token = /^agentry_session=([^;]+)/.exec(cookie)![1]!;
+      return { ...(res.body as { session_id: string; expires_at: string; tenant: string }), token };
     };
+    const withCookie = (token: string, origin?: string) => ({
+      key: null,
+      headers: { cookie: `agentry_session=${token}`, ...(origin && { origin }) },
+    });
 
     it('acts as the root admin until it expires, then is refused (401) and listed as expired', async () => {
       const session = await signIn();
@@ -64,6 +77,67 @@ for (const store of stores) {
       );
       assert.equal(unknown.status, 404);
       assert.equal((await s.request('GET', '/v1/auth/me', { key: 'ags_000000000000_bad' })).status, 401);
+    });
+
+    it('rides in its cookie: read by any request of the console, changes only from its own origin, cleared at sign-out', async () => {
+      const a = await signIn();
+      const me = await s.request('GET', '/v1/auth/me', withCookie(a.token));
+      assert.equal(me.status, 200, me.text);
+      assert.equal(me.body.session_id, a.session_id);
+      // A change sent with the cookie from another site (or with no origin at all) is refused.
+      const body = { name: 'from-elsewhere', system_prompt: 'x' };
+      const foreign = await s.request('POST', '/v1/agents', {
+        ...withCookie(a.token, 'http://evil.example'),
+        body,
+      });
+      assert.equal(foreign.status, 403, foreign.text);
+      const blind = await s.request('POST', '/v1/agents', { ...withCookie(a.token), body });
+      assert.equal(blind.status, 403, blind.text);
+      const own = await s.request('POST', '/v1/agents', { ...withCookie(a.token, s.url), body });
+      assert.equal(own.status, 201, own.text);
+      const out = await s.request('POST', '/v1/auth/sign-out', withCookie(a.token, s.url));
+      assert.equal(out.status, 204);
+      assert.match(out.headers.get('set-cookie') ?? '', /^agentry_session=; Path=\/; Max-Age=0;/);
+      assert.equal((await s.request('GET', '/v1/auth/me', withCookie(a.token))).status, 401);
+    });
+
+    it('opened with an API key acts as that key (scopes, owner) and ends when the key is revoked', async () => {
+      const made = await s.request('POST', '/v1/keys', { body: { name: 'reader', scopes: ['read'] } });
+      assert.equal(made.status, 201, made.text);
+      const session = await signIn({ api_key: made.body.secret });
+      const me = await s.request('GET', '/v1/auth/me', withCookie(session.token));
+      assert.deepEqual(
+        [me.body.via, me.body.scopes, me.body.key_id],
+        ['console_session', ['read'], made.body.id],
+      );
+      const listed = (await s.request('GET', '/v1/console-sessions')).body.data;
+      assert.equal(listed.find((x: { id: string }) => x.id === session.session_id).api_key_id, made.body.id);
+      // A wrong key, or a console session's token passed off as a key, opens nothing.
+      for (const api_key of ['agk_000000000000_not-a-key', session.token]) {
+        const res = await s.request('POST', '/v1/auth/sign-in', { key: null, body: { api_key } });
+        assert.equal(res.status, 401, res.text);
+        assert.equal(res.headers.get('set-cookie'), null);
+      }
+      assert.equal((await s.request('POST', `/v1/keys/${made.body.id}/revoke`)).status, 200);
+      await eventually(
+        async () =>
+          (await s.request('GET', '/v1/auth/me', withCookie(session.token))).status === 401
+            ? true
+            : undefined,
+        30_000,
+        'the session of a revoked key refused',
+      );
+    });
+
+    it('gives a root admin a fresh one-time sign-in link, and no one else', async () => {
+      const link = await s.request('POST', '/v1/auth/sign-in-links');
+      assert.equal(link.status, 201, link.text);
+      const code = /^\/#sign-in=([\w-]+)$/.exec(link.body.path)?.[1];
+      assert.ok(code, link.body.path);
+      await signIn({ code });
+      const reader = await s.request('POST', '/v1/keys', { body: { name: 'r2', scopes: ['read'] } });
+      const refused = await s.request('POST', '/v1/auth/sign-in-links', { key: reader.body.secret });
+      assert.equal(refused.status, 403);
     });
   });
 }

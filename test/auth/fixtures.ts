@@ -38,7 +38,7 @@ export interface JournalRow {
 
 /** The journal rows about one target, oldest first, read straight from the store. */
 export async function journalFor(s: TestServer, target: string): Promise<JournalRow[]> {
-  return s.app.services.db.query<JournalRow>(
+  return s.app.db.query<JournalRow>(
     'select tenant_id, actor, action, target, request_id, data from journal where target = $1 order by id',
     [target],
   );

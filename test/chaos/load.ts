@@ -356,7 +356,7 @@ export async function redone(fleet: Fleet, runs: Followed[]): Promise<Redone> {
   return out;
 }
 
-/** How the runs ended, from the database: `completed`, `failed (orphaned)`, … */
+/** How the runs ended, from the database: `completed`, `failed (poisoned)`, … */
 export async function runOutcomes(fleet: Fleet, runIds: string[]): Promise<Record<string, number>> {
   const { rows } = await fleet.db.query(
     `select status, error_code, count(*)::int as n from runs where id = any($1) group by 1, 2`,

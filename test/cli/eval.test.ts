@@ -73,7 +73,7 @@ for (const store of stores) {
       assert.match(xml, /exact_match: 0 \(expected &quot;something else&quot;/);
     });
 
-    it('exits non-zero under --fail-under, naming the score, with a JUnit failure per item under it', async () => {
+    it('exits 1 under --fail-under, naming the score, with a JUnit failure per item under it', async () => {
       const junit = path.join(tmp.dir, 'fail.xml');
       const r = await cli(
         '--dataset',
@@ -180,7 +180,7 @@ for (const store of stores) {
       }
     });
 
-    it('refuses bad flags and unknown names with one line and a non-zero exit', async () => {
+    it('refuses bad flags and unknown names with one line and exit 2 (could not run)', async () => {
       const cases: [string[], RegExp][] = [
         [['--dataset', 'fruit', '--agent', 'echo@9', '--evaluator', 'exact_match'], /404.*version 9/],
         [['--dataset', 'nope', '--agent', 'echo', '--evaluator', 'exact_match'], /404.*dataset/],
@@ -198,10 +198,38 @@ for (const store of stores) {
       ];
       for (const [args, pattern] of cases) {
         const r = await cli(...args);
-        assert.notEqual(r.code, 0, args.join(' '));
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
         assert.match(r.stderr, pattern, args.join(' '));
         assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       }
+      // Commander's own refusal: a required flag missing.
+      const missing = await cli('--agent', 'echo', '--evaluator', 'exact_match');
+      assert.equal(missing.code, 2, missing.stderr);
+      assert.match(missing.stderr, /--dataset/);
+    });
+
+    it('exits 2 when it cannot reach the server or its key is refused, never 1 (the bar)', async () => {
+      const evalArgs = ['eval', 'run', '--dataset', 'fruit', '--agent', 'echo', '--evaluator', 'exact_match'];
+      const badKey = await runCli(
+        [...evalArgs, '--url', s.url, '--api-key', `agk_${'0'.repeat(12)}_${'x'.repeat(43)}`],
+        {
+          cwd: tmp.dir,
+        },
+      );
+      assert.equal(badKey.code, 2, badKey.stderr);
+      assert.match(badKey.stderr, /401/);
+      // A port nothing listens on: a closed server's.
+      const closed = createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      const { port } = closed.address() as AddressInfo;
+      await new Promise((r) => closed.close(r));
+      const unreachable = await runCli(
+        [...evalArgs, '--url', `http://127.0.0.1:${port}`, '--api-key', s.adminKey],
+        {
+          cwd: tmp.dir,
+        },
+      );
+      assert.equal(unreachable.code, 2, unreachable.stderr);
     });
   });
 }

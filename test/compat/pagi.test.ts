@@ -86,7 +86,7 @@ for (const { store, redis } of runs) {
       // A new trace id is made when the client sends none.
       assert.match(second.headers.get('x-trace-id') ?? '', /^[0-9a-f-]{36}$/);
       // The audit journal has rows for the trace id, and a notification carried it.
-      const rows = await s.app.services.db.query<{ action: string }>(
+      const rows = await s.app.db.query<{ action: string }>(
         'select action from journal where trace_id = $1 order by id',
         ['test-trace-123'],
       );

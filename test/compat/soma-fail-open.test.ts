@@ -69,7 +69,7 @@ for (const store of stores) {
       const open = await createTenant(s, 'soma-open');
       writeFileSync(file, policy('{ tokens_per_day: 100000 }').replace('soma-strict:', 'soma-strict-2:'));
       s.app.services.policies.reload();
-      const { db } = s.app.services;
+      const { db } = s.app;
       await db.query('alter table limit_counters rename to limit_counters_away');
       try {
         const refused = await chat(strict.adminKey);

@@ -40,10 +40,11 @@ describe('TOOL_EXECUTOR_CIRCUIT_* configure the per-tool breaker', () => {
 
   it('opens after the set number of failures and lets a call through after the set seconds', async () => {
     const sandboxes = s.app.services.sandboxes;
-    const busy = sandboxes.run('bash_execute', 'bwrap', { code: 'sleep 1; echo done' });
+    // Busy for longer than the refusals below take on a loaded machine (one wait of 200 ms).
+    const busy = sandboxes.run('bash_execute', 'bwrap', { code: 'sleep 5; echo done' });
     await eventually(
       async () => sandboxes.stats('bwrap').busy === 1 || undefined,
-      5_000,
+      20_000,
       'the only sandbox busy',
     );
     // One failure (no sandbox free in time) is the threshold: the next call is refused at once.

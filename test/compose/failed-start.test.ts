@@ -47,7 +47,7 @@ describe('a start that fails halfway', {
     // Sockets close asynchronously once ended: wait for them, with a deadline.
     await eventually(
       async () => (more(handles(), opened).length === 0 ? true : undefined),
-      10_000,
+      30_000,
       'the failed start to close what it opened',
     ).catch(() => assert.fail(`still open after the failed start: ${more(handles(), opened).join(', ')}`));
   });

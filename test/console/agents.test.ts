@@ -13,7 +13,7 @@ describe('web console: agents', () => {
   before(async () => {
     [s, browser] = await Promise.all([startServer('pglite'), launchBrowser()]);
     page = await browser.newPage();
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(30_000);
     errors = collectPageErrors(page);
     await openSignedIn(page, s.url, s.adminKey, '/agents');
     await page.getByRole('heading', { name: 'No agents yet' }).waitFor();
@@ -77,7 +77,7 @@ describe('web console: agents', () => {
     await page.getByText(/The schema/).waitFor();
     assert.equal(await schema.getAttribute('aria-invalid'), 'true');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByRole('alert').getByText('One field needs attention before saving.').waitFor();
+    await page.getByRole('alert').getByText('Check Input schema (JSON Schema) before saving.').waitFor();
     await schema.fill('{"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}');
     assert.equal(await schema.getAttribute('aria-invalid'), 'false');
     await page.getByRole('button', { name: 'Save changes' }).click();
@@ -105,7 +105,7 @@ describe('web console: agents', () => {
     assert.equal(await schema.getAttribute('aria-invalid'), 'true');
     await page.getByLabel('Schema name').fill('a name with spaces');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByRole('alert').getByText('2 fields need attention before saving.').waitFor();
+    await page.getByRole('alert').getByText('Check Schema name and JSON Schema before saving.').waitFor();
     await page.getByText('Letters, digits, "_" and "-", at most 64.').waitFor();
     await page.getByLabel('Schema name').fill('verdict');
     await schema.fill('{"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}');
@@ -182,14 +182,13 @@ describe('web console: agents', () => {
     s.app.services.policies.set({});
   });
 
-  it('shows an API refusal with its request id', async () => {
+  it("shows an API refusal on the field it names (a taken name's 409 under Name)", async () => {
     await page.goto(`${s.url}/agents/new`);
-    await page.getByLabel('Name', { exact: true }).fill('editor');
+    const name = page.getByLabel('Name', { exact: true });
+    await name.fill('editor');
     await page.getByRole('button', { name: 'Create agent' }).click();
-    await page
-      .getByRole('alert')
-      .getByText(/409 conflict.*\(request [\w-]+\)/)
-      .waitFor();
+    await page.getByText('An agent named editor already exists; choose another name.').waitFor();
+    assert.equal(await name.getAttribute('aria-invalid'), 'true');
   });
 
   it('makes a local-dev agent with its scaffold download and its deployments', async () => {

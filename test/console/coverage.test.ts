@@ -56,7 +56,7 @@ describe('web console: live overview, task board, MCP servers and usage', () => 
     chatty = await createAgent(s, { name: 'chatty', model: 'mock/default' });
     broken = await createAgent(s, { name: 'broken', model: 'nowhere/none' });
     tab = await signedInTab(browser, s.url, s.adminKey);
-    tab.page.setDefaultTimeout(15_000);
+    tab.page.setDefaultTimeout(30_000);
     tab.page.on('response', (r) => {
       if (r.status() >= 400 && !r.url().endsWith('/favicon.ico'))
         failed.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);

@@ -41,7 +41,7 @@ describe('web console: datasets, experiments, versions and forks', () => {
     await createAgent(s, { name: 'echo', model: 'mock/default' });
     // axe is injected as a script tag, which the console's CSP refuses: this tab bypasses it.
     tab = await signedInTab(browser, s.url, s.adminKey, { width: 1280, height: 900 }, true);
-    tab.page.setDefaultTimeout(20_000);
+    tab.page.setDefaultTimeout(30_000);
   });
   after(async () => {
     await browser?.close();
@@ -264,6 +264,11 @@ describe('web console: datasets, experiments, versions and forks', () => {
     await accessible(page, `/runs/${parent}`);
 
     await page.getByLabel('From step').selectOption(String(modelStep.idx));
+    // An edited message with a later step: refused on its field, as the server would (422).
+    await page.getByLabel('Edited message (optional)').fill('what is 50 * 1.2?');
+    await page.getByRole('button', { name: 'Fork', exact: true }).click();
+    await page.getByText('An edited message starts the run again: fork from the start.').waitFor();
+    await page.getByLabel('Edited message (optional)').fill('');
     await page.getByRole('button', { name: 'Fork', exact: true }).click();
     await page.waitForURL((u) => !u.pathname.endsWith(parent) && /\/runs\/[0-9a-f-]{36}$/.test(u.pathname));
     const child = page.url().split('/').at(-1)!;
@@ -271,8 +276,22 @@ describe('web console: datasets, experiments, versions and forks', () => {
     assert.equal(forked.body.parent_run_id, parent);
     assert.equal(forked.body.forked_from_step, modelStep.idx);
     await page.getByRole('heading', { level: 1, name: `Run ${child.slice(-8)}` }).waitFor();
-    await page.getByRole('link', { name: 'compare with it' }).click();
+    await page.getByText(`kept that run's steps 0 to ${modelStep.idx - 1} as recorded`).waitFor();
+    // Its conversation shows the turns it kept (the parent's tool call and result), marked as kept.
+    await page.getByRole('button', { name: 'Conversation' }).click();
+    const kept = page.getByRole('listitem', { name: 'Kept from the parent run' });
+    await kept.getByText('calculator').waitFor();
+    assert.match(await kept.innerText(), /not run again[\s\S]*\(2 \+ 3\) \* 4[\s\S]*Result\s+20/);
+    await page.getByRole('link', { name: 'Compare with it' }).click();
     await page.getByRole('heading', { level: 1, name: 'Compare runs' }).waitFor();
+    // Lined up at the fork point: the fork's first own step beside the parent's step it forked at.
+    await page.getByText(`Lined up at the fork point, step ${modelStep.idx}`).waitFor();
+    const forkRow = page
+      .getByRole('region', { name: 'Steps side by side' })
+      .getByRole('row')
+      .nth(modelStep.idx + 1);
+    assert.match(await forkRow.innerText(), new RegExp(`^${modelStep.idx}\\s+model`));
+    assert.doesNotMatch(await forkRow.innerText(), /kept/);
     await page
       .getByRole('region', { name: 'The two runs' })
       .getByRole('row', { name: /^Output/ })
@@ -282,9 +301,7 @@ describe('web console: datasets, experiments, versions and forks', () => {
     await accessible(page, '/runs/compare');
 
     // The runs list by cost: the mock model is free, so the parent's model calls are priced here.
-    await s.app.services.db.query("update run_steps set cost = 0.002 where run_id = $1 and kind = 'model'", [
-      parent,
-    ]);
+    await s.app.db.query("update run_steps set cost = 0.002 where run_id = $1 and kind = 'model'", [parent]);
     await tab.open('/runs?min_cost=0.001');
     await page.getByRole('heading', { level: 1, name: 'Runs' }).waitFor();
     await page.getByText('1 in all').waitFor();

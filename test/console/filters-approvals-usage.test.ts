@@ -49,7 +49,7 @@ describe('web console: task filters, callback deliveries, a denied approval, usa
     chatty = await createAgent(s, { name: 'chatty', model: 'mock/default' });
     broken = await createAgent(s, { name: 'broken', model: 'nowhere/none' });
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(15_000);
+    page.setDefaultTimeout(30_000);
     // The favicon the browser asks for is no request of the page: its 404 line is left out.
     const all = collectPageErrors(page);
     errors = all;
@@ -81,7 +81,7 @@ describe('web console: task filters, callback deliveries, a denied approval, usa
       await list.getByRole('link', { name: title }).waitFor();
       await eventually(
         async () => ((await list.getByRole('link').count()) === 1 ? true : undefined),
-        10_000,
+        30_000,
         `only ${title} under ${status}`,
       );
     };
@@ -171,7 +171,7 @@ describe('web console: task filters, callback deliveries, a denied approval, usa
     const label = async (pattern: RegExp) => {
       await eventually(
         async () => (pattern.test((await requests.getAttribute('aria-label')) ?? '') ? true : undefined),
-        10_000,
+        30_000,
         `the Requests chart says ${pattern}`,
       );
       return (await requests.getAttribute('aria-label'))!;

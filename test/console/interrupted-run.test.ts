@@ -43,7 +43,7 @@ describe('web console: an interrupted run', () => {
       stop: (e) => e.event === 'approval_required',
     });
     const runId = read.events[0]!.data.run_id as string;
-    await s.app.services.db.query(
+    await s.app.db.query(
       `update runs set status = 'interrupted', error_code = 'interrupted',
          error_message = 'interrupted during tool write_file; not idempotent', lease_owner = null,
          lease_expires_at = null, updated_at = now()

@@ -102,7 +102,7 @@ describe('web console: tasks, runs, knowledge, usage and settings', () => {
     // Checked by the server (the pattern), its 400 shown on the field.
     await page
       .locator('.field', { hasText: 'code' })
-      .getByText(/must match pattern/)
+      .getByText(/must match pattern/i)
       .waitFor();
     await page.getByLabel('code').fill('ABC');
     await page.getByRole('button', { name: 'Create task' }).click();

@@ -27,9 +27,13 @@ describe('web console: every registered page', () => {
         assert.match(res.headers.get('content-type') ?? '', /text\/html/, url);
       }
     }
+    // Another path is a 404: the console's not-found page for a browser's page load, JSON for the API.
     const stray = await s.request('GET', '/not-a-page', { headers: { accept: 'text/html' } });
     assert.equal(stray.status, 404);
-    assert.equal(stray.body.error.code, 'not_found');
+    assert.match(stray.headers.get('content-type') ?? '', /text\/html/);
+    const asApi = await s.request('GET', '/not-a-page');
+    assert.equal(asApi.status, 404);
+    assert.equal(asApi.body.error.code, 'not_found');
   });
 
   it('sends its assets precompressed, brotli or gzip as accepted, with Vary: Accept-Encoding', async () => {
@@ -63,7 +67,7 @@ describe('web console: every registered page', () => {
 
   it('loads by URL with its heading and its entry in the navigation, without errors', async () => {
     const tab = await signedInTab(browser, s.url, s.adminKey);
-    tab.page.setDefaultTimeout(15_000);
+    tab.page.setDefaultTimeout(30_000);
     for (const { path, label } of pages) {
       const { page, errors } = await tab.open(path);
       await page.getByRole('heading', { level: 1, name: label, exact: true }).waitFor();

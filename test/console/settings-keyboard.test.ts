@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, signedInTab } from '../helpers/browser.ts';
+import { launchBrowser, signedInTab, signInContext } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { createAgent } from '../runtime/helpers.ts';
 
@@ -15,7 +15,7 @@ describe('web console: schedules, keys, keyboard and failures', () => {
   let tab: Awaited<ReturnType<typeof signedInTab>>;
   const open = async (path: string) => {
     const opened = await tab.open(path);
-    opened.page.setDefaultTimeout(10_000);
+    opened.page.setDefaultTimeout(30_000);
     return opened;
   };
   const close = async (page: Page) => {
@@ -47,8 +47,7 @@ describe('web console: schedules, keys, keyboard and failures', () => {
 
   it('asks for the run’s trace while sign-in is still being checked, not after it', async () => {
     const page = await (await browser.newContext()).newPage();
-    await page.goto(`${s.url}/health/live`);
-    await page.evaluate(`sessionStorage.setItem('agentry.api_key', ${JSON.stringify(s.adminKey)})`);
+    await signInContext(page, s.url, s.adminKey);
     let traceAsked!: () => void;
     const asked = new Promise<void>((resolve) => {
       traceAsked = resolve;
@@ -57,11 +56,12 @@ describe('web console: schedules, keys, keyboard and failures', () => {
       if (new URL(r.url()).pathname === `/v1/runs/${runId}/trace`) traceAsked();
     });
     let beforeSignIn = false;
-    // Sign-in is held until the trace is asked for (or 3 s pass): only a page that asks early gets it in time.
+    // Sign-in is held until the trace is asked for (or 20 s pass, within the heading's 30 s wait below):
+    // only a page that asks early gets it in time. A page that asks late waits the whole 20 s.
     await page.route('**/v1/auth/me', async (route) => {
       beforeSignIn = await Promise.race([
         asked.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 20_000)),
       ]);
       await route.continue();
     });

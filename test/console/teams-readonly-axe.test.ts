@@ -49,7 +49,7 @@ describe('web console: teams, a read-only key, accessibility', () => {
       ids[name] = a.body.id;
     }
     page = await browser.newPage();
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(30_000);
     errors = collectPageErrors(page);
   });
   after(async () => {
@@ -132,7 +132,7 @@ describe('web console: teams, a read-only key, accessibility', () => {
     const read = await s.request('POST', '/v1/keys', { body: { name: 'viewer', scopes: ['read'] } });
     const key = read.body.secret as string;
     const viewer = await browser.newPage();
-    viewer.setDefaultTimeout(10_000);
+    viewer.setDefaultTimeout(30_000);
     const writeWords =
       /^(New agent|From a template|Describe it|Local-dev agent|Save|Save changes|Delete|Send|Approve|Deny|New team|Run|Save the graph|Delete team|Add|Add edge|Add a task type)$/;
     const pages: Array<[string, string]> = [
@@ -175,7 +175,7 @@ describe('web console: teams, a read-only key, accessibility', () => {
     // axe's source goes in as a script tag, which the console's CSP (rightly) refuses: this context waives it.
     const context = await browser.newContext({ bypassCSP: true });
     const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(30_000);
     await openSignedIn(page, s.url, s.adminKey, `/playground?agent=${ids.planner}`);
     await page.getByLabel('Message to planner').fill('use the calculator tool 2 + 3');
     await page.getByRole('button', { name: 'Send' }).click();

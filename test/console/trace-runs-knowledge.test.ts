@@ -17,6 +17,7 @@ describe('web console: a readable trace, runs search and tail, a knowledge docum
   let browser: Browser;
   let tab: Awaited<ReturnType<typeof signedInTab>>;
   let calc: { id: string };
+  let jsonAgent: { id: string };
   let toolRun: string;
 
   const chat = async (agentId: string, message: string) => {
@@ -38,6 +39,7 @@ describe('web console: a readable trace, runs search and tail, a knowledge docum
       tools: ['calculator'],
       system_prompt: 'You add up numbers for the heron survey.',
     });
+    jsonAgent = await createAgent(s, { name: 'counter', response_format: { type: 'json_object' } });
     await createAgent(s, {
       name: 'summarizer',
       task_types: [
@@ -51,7 +53,7 @@ describe('web console: a readable trace, runs search and tail, a knowledge docum
     await chat(calc.id, 'the blue heron at dawn');
     // axe is injected as a script tag, which the console's CSP refuses: this tab bypasses it.
     tab = await signedInTab(browser, s.url, s.adminKey, { width: 1280, height: 900 }, true);
-    tab.page.setDefaultTimeout(15_000);
+    tab.page.setDefaultTimeout(30_000);
   });
   after(async () => {
     await browser?.close();
@@ -95,7 +97,11 @@ describe('web console: a readable trace, runs search and tail, a knowledge docum
     await steps.first().click();
     await page.keyboard.press('ArrowDown');
     await eventually(async () => ((await current().innerText()).includes('calculator') ? true : undefined));
-    assert.equal(await page.evaluate('document.activeElement.getAttribute("aria-current")'), 'true');
+    // Focus follows once the step is drawn as current (an effect after that render): wait on it.
+    await eventually(
+      async () =>
+        (await page.evaluate('document.activeElement.getAttribute("aria-current")')) === 'true' || undefined,
+    );
     await page.keyboard.press('End');
     await eventually(
       async () => (await steps.nth(n - 1).getAttribute('aria-current')) === 'true' || undefined,
@@ -140,6 +146,48 @@ describe('web console: a readable trace, runs search and tail, a knowledge docum
     assert.deepEqual(errors, []);
     await page.addScriptTag({ content: axe.source });
     assert.deepEqual(await axeSerious(page), []);
+  });
+
+  it("shows each run's input, output, version and scores, filters by a score, and adds the chosen runs to a dataset", async () => {
+    const heron = (await s.request('GET', '/v1/runs?q=heron')).body.data[0].id as string;
+    for (const [run, value] of [
+      [toolRun, 0.9],
+      [heron, 0.2],
+    ] as const) {
+      const scored = await s.request('POST', `/v1/runs/${run}/scores`, { body: { name: 'helpful', value } });
+      assert.equal(scored.status, 201, scored.text);
+    }
+    const dataset = await s.request('POST', '/v1/datasets', { body: { name: 'picked' } });
+    assert.equal(dataset.status, 201, dataset.text);
+
+    const { page, errors } = await tab.open('/runs');
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: toolRun.slice(-8) }) });
+    await row.getByText('helpful 0.9').waitFor();
+    const cells = await row.locator('td').allInnerTexts();
+    assert.ok(cells.includes('use the calculator tool on (2 + 3) * 4'), cells.join(' | '));
+    assert.ok(
+      cells.some((c) => /^calc v1$/.test(c.trim())),
+      cells.join(' | '),
+    );
+
+    await page.getByLabel('Score', { exact: true }).fill('helpful');
+    await page.getByLabel('Score at least').fill('0.5');
+    await page.locator('.page-head').getByText('1 in all', { exact: true }).waitFor();
+    assert.match(page.url(), /score_name=helpful/);
+    assert.match(page.url(), /score_min=0\.5/);
+
+    await row.getByRole('checkbox').check();
+    const bulk = page.getByRole('form', { name: 'Add the chosen runs to a dataset' });
+    await bulk.getByText('1 run chosen').waitFor();
+    await bulk.getByRole('button', { name: 'Add to dataset' }).click();
+    await bulk.getByText('Choose a dataset.').waitFor();
+    await bulk.getByLabel('Dataset').selectOption({ label: 'picked' });
+    await bulk.getByRole('button', { name: 'Add to dataset' }).click();
+    await bulk.getByRole('status').getByText('1 added to picked.').waitFor();
+    const items = await s.request('GET', `/v1/datasets/${dataset.body.id}/items`);
+    assert.equal(items.body.data.length, 1, items.text);
+    assert.match(JSON.stringify(items.body.data[0].input), /use the calculator tool/);
+    assert.deepEqual(errors, []);
   });
 
   it('has no serious accessibility violation on the conversation, wide and at 390 px, nor wider than a phone', async () => {
@@ -234,5 +282,33 @@ describe('web console: a readable trace, runs search and tail, a knowledge docum
     const gone = await s.request('GET', `/v1/knowledge-bases/${kb.id}/documents/${doc.document.id}`);
     assert.equal(gone.status, 404);
     assert.deepEqual(errors, []);
+  });
+
+  // Last: its run would change the runs list's counts above.
+  it("shows the tool a model step asked for, with its arguments, the run's version and a JSON answer formatted", async () => {
+    const { page, errors } = await tab.open(`/runs/${toolRun}`);
+    const steps = page.getByRole('list', { name: 'Waterfall' }).getByRole('button');
+    await steps.first().waitFor();
+    // The first model call is the one that asked for the calculator.
+    await steps.filter({ hasText: 'model ·' }).first().click();
+    const detail = page.getByRole('region', { name: 'Step detail' });
+    await detail.getByRole('heading', { name: 'Tools asked for' }).waitFor();
+    const asked = await detail.locator('h3:text("Tools asked for") + ul li').first().innerText();
+    assert.match(asked, /^calculator\s/);
+    assert.match(asked, /\(2 \+ 3\) \* 4/);
+    assert.match(await detail.locator('dl.facts').innerText(), /Agent version\s+v1/);
+    const { run_id } = await chat(jsonAgent.id, 'the heron count as json');
+    const json = await tab.open(`/runs/${run_id}`);
+    const model = json.page
+      .getByRole('list', { name: 'Waterfall' })
+      .getByRole('button')
+      .filter({ hasText: 'model ·' });
+    await model.first().click();
+    const answer = json.page
+      .getByRole('region', { name: 'Step detail' })
+      .getByLabel('Answer', { exact: true });
+    // Formatted over lines, not one quoted string.
+    assert.match(await answer.locator('pre').innerText(), /^\{\n {2}"answer"/);
+    assert.deepEqual([...errors, ...json.errors], []);
   });
 });

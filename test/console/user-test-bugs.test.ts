@@ -17,7 +17,7 @@ describe('web console: what a new user tripped over', () => {
     [s, browser] = await Promise.all([startServer('pglite'), launchBrowser()]);
     clerk = await createAgent(s, { name: 'clerk', model: 'mock/default' });
     tab = await signedInTab(browser, s.url, s.adminKey);
-    tab.page.setDefaultTimeout(15_000);
+    tab.page.setDefaultTimeout(30_000);
   });
   after(async () => {
     await browser?.close();

@@ -5,18 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { newId } from '../../src/db/ids.ts';
-import { listMigrations, migrate } from '../../src/db/migrate.ts';
-import { PgliteDb } from '../../src/db/pglite.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import type { PgliteDb } from '../../src/db/pglite.ts';
+import { storeBefore } from '../helpers/store-before.ts';
 
 describe('migration 0051: a version for each agent that was there before', () => {
   let db: PgliteDb;
   before(async () => {
-    db = await PgliteDb.open('memory://');
-    await migrate(
-      db,
-      () => {},
-      listMigrations().filter((m) => m.version < 51),
-    );
+    db = await storeBefore(51);
   });
   after(() => db.close());
 

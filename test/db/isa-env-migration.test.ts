@@ -7,17 +7,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { newId } from '../../src/db/ids.ts';
 import { listMigrations, migrate } from '../../src/db/migrate.ts';
-import { PgliteDb } from '../../src/db/pglite.ts';
+import type { PgliteDb } from '../../src/db/pglite.ts';
+import { storeBefore } from '../helpers/store-before.ts';
 
 describe('migration 0029: cloud_pool from metadata.isa_env to env', () => {
   let db: PgliteDb;
   before(async () => {
-    db = await PgliteDb.open('memory://');
-    await migrate(
-      db,
-      () => {},
-      listMigrations().filter((m) => m.version < 29),
-    );
+    db = await storeBefore(29);
   });
   after(() => db.close());
 

@@ -29,7 +29,7 @@ describe('LISTEN on PostgreSQL across a dropped connection', { skip: !process.en
       () => gaps++,
     );
     await db.notify('test_gap', 'before');
-    await eventually(async () => (payloads.includes('before') ? true : undefined), 5000, 'first note');
+    await eventually(async () => (payloads.includes('before') ? true : undefined), 30_000, 'first note');
     assert.equal(gaps, 0, 'no gap while the connection stays up');
 
     const admin = new pg.Client({ connectionString: url });
@@ -43,10 +43,10 @@ describe('LISTEN on PostgreSQL across a dropped connection', { skip: !process.en
     } finally {
       await admin.end();
     }
-    await eventually(async () => (gaps > 0 ? true : undefined), 10_000, 'the gap to be reported');
+    await eventually(async () => (gaps > 0 ? true : undefined), 30_000, 'the gap to be reported');
     assert.equal(gaps, 1);
     await db.notify('test_gap', 'after');
-    await eventually(async () => (payloads.includes('after') ? true : undefined), 5000, 'the note after');
+    await eventually(async () => (payloads.includes('after') ? true : undefined), 30_000, 'the note after');
 
     await unlisten();
     await db.notify('test_gap', 'unheard');

@@ -35,7 +35,7 @@ describe('a PostgreSQL transaction whose connection is lost', { skip: !process.e
         await eventually(
           async () =>
             warnings.some((w) => w.includes('connection lost during a transaction')) ? true : undefined,
-          10_000,
+          30_000,
           'the lost connection to reach the client',
         );
         await tx.query('select 1');

@@ -215,7 +215,7 @@ describe('deploy/grafana/agentry.json', () => {
     await reader.cancel().catch(() => {});
     await eventually(
       async () => (sample(await scrape(), series) === before ? true : undefined),
-      10_000,
+      30_000,
       'the stream to be counted out',
     );
   });

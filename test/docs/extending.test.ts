@@ -9,6 +9,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { compatFamilies } from '../../src/config/compat-config.ts';
 import { providerTypes } from '../../src/config/models-config.ts';
+import { type ProviderPreset, providerPresets } from '../../src/config/provider-presets.ts';
+import { doorNames } from '../../src/doors/registry.ts';
 import { builtinTools } from '../../src/tools/builtins/registry.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,6 +37,28 @@ describe('adding to the house', () => {
     for (const type of providerTypes) {
       assert.ok(existsSync(`${root}src/models/providers/${type}.ts`), `src/models/providers/${type}.ts`);
       assert.ok(line.includes(`\`${type}\``), `${type} is named in the providers line`);
+    }
+  });
+
+  it('each front door has its folder, its error body and its name in the front doors paragraph', () => {
+    const paragraph = paragraphWith('doors/registry.ts');
+    for (const door of doorNames) {
+      assert.ok(existsSync(`${root}src/doors/${door}`), `src/doors/${door}/`);
+      assert.ok(paragraph.includes(`\`${door}/\``), `${door}/ is named in the front doors paragraph`);
+    }
+    // Every vendor door renders its errors through the one mapper (wire-errors.ts), never its own.
+    for (const door of ['openai', 'anthropic']) {
+      assert.match(read(`src/doors/${door}/errors.ts`), /wireErrorHandler\(/, `${door}/errors.ts`);
+    }
+  });
+
+  it('each provider preset has its row in docs/providers.md, with its base URL and key variable', () => {
+    const doc = read('docs/providers.md');
+    for (const [name, preset] of Object.entries(providerPresets) as [string, ProviderPreset][]) {
+      const row = doc.split('\n').find((l) => l.startsWith(`| \`${name}\` |`));
+      assert.ok(row, `docs/providers.md has a row for ${name}`);
+      assert.ok(row.includes(`\`${preset.base_url}\``), `${name}: ${preset.base_url}`);
+      assert.ok(row.includes(preset.api_key_env ? `\`${preset.api_key_env}\`` : 'none'), `${name}'s key`);
     }
   });
 

@@ -14,9 +14,9 @@ for (const store of stores) {
     let headers: Record<string, string>;
     const stream = (id: string, extra: Record<string, string> = {}) =>
       readSse(`${s.url}/v1/experiments/${id}/stream`, { ...headers, ...extra });
-    const start = async (agent: string) => {
+    const start = async (agent: string, dataset = 'words') => {
       const res = await s.request('POST', '/v1/experiments', {
-        body: { dataset: 'words', agent, evaluators, concurrency: 1 },
+        body: { dataset, agent, evaluators, concurrency: 1 },
       });
       assert.equal(res.status, 201, res.text);
       return res.body.id as string;
@@ -31,6 +31,16 @@ for (const store of stores) {
         expected: `You said: ${w}`,
       }));
       assert.equal((await s.request('POST', '/v1/datasets', { body: { name: 'words', items } })).status, 201);
+      // Enough items that a cancel seen after the first lands with items left to resume, however slow
+      // the machine is (with four, a late cancel could leave none: resume answered 409).
+      const many = Array.from({ length: 24 }, (_, i) => ({
+        input: { message: `w${i}` },
+        expected: `You said: w${i}`,
+      }));
+      assert.equal(
+        (await s.request('POST', '/v1/datasets', { body: { name: 'many', items: many } })).status,
+        201,
+      );
     });
     after(() => s.close());
 
@@ -92,7 +102,7 @@ for (const store of stores) {
     });
 
     it('ends with experiment.stopped when cancelled, and goes on after a resume', async () => {
-      const id = await start('slow');
+      const id = await start('slow', 'many');
       await eventually(async () => {
         const e = await s.request('GET', `/v1/experiments/${id}`);
         return e.body.progress.completed >= 1 ? true : undefined;
@@ -108,7 +118,8 @@ for (const store of stores) {
       assert.equal(events.at(-1)!.data.status, 'cancelled');
 
       // After a resume the stream from the stop on carries on to the real end.
-      assert.equal((await s.request('POST', `/v1/experiments/${id}/resume`)).status, 200);
+      const resumed = await s.request('POST', `/v1/experiments/${id}/resume`);
+      assert.equal(resumed.status, 200, resumed.text);
       const after = await stream(id, { 'last-event-id': stopped.id });
       const types = after.events.map((e) => e.event);
       // (The item running at the cancel may log its result after the stop, before the resume.)

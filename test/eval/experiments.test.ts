@@ -29,10 +29,15 @@ for (const store of stores) {
     before(async () => {
       s = await startServer(store, {
         sandbox: {
-          pools: { bwrap: { size: 0 }, quickjs: { size: 2 } },
-          limits: { timeout_ms: 10_000 },
+          // The evaluators' sandboxes: neither the wait for one nor a program's time limit is what
+          // these tests are about (the spinning evaluator sets its own), so both are far past a
+          // loaded machine's pauses. (Under a CPU hog the throwing evaluator once gave no "boom".)
+          pools: { bwrap: { size: 0 }, quickjs: { size: 2, acquire_timeout_ms: 60_000 } },
+          limits: { timeout_ms: 60_000 },
         } as never,
-        models: { mock: { delays: { slow: 150 } } } as never,
+        // The doomed agent's items (its only user) take 2 s each: its deletion lands while some are
+        // left on a loaded machine too (150 ms was the time of one slow request there).
+        models: { mock: { delays: { slow: 2_000 } } } as never,
         tasks: { workers: 4 } as never,
       });
       assert.equal(
@@ -206,7 +211,7 @@ for (const store of stores) {
       const firstRun = (await s.request('GET', `/v1/experiments/${created.body.id}/items?status=completed`))
         .body.data[0];
       // Lift the budget and carry on.
-      await s.app.services.db.query(`update experiments set budget = '{}' where id = $1`, [created.body.id]);
+      await s.app.db.query(`update experiments set budget = '{}' where id = $1`, [created.body.id]);
       const resumed = await s.request('POST', `/v1/experiments/${created.body.id}/resume`);
       assert.equal(resumed.status, 200, resumed.text);
       const done = await finished(s, created.body.id);
@@ -218,25 +223,32 @@ for (const store of stores) {
       assert.equal(again.status, 409);
     });
 
-    it('takes up a lane interrupted mid-item, running only the item it held', async () => {
+    it('takes up lanes interrupted mid-item: the run an item had is followed, one it had not is started', async () => {
       const created = await s.request('POST', '/v1/experiments', {
         body: { dataset: 'fruit', agent: 'echo', evaluators: cheap },
       });
       await finished(s, created.body.id);
       const before = (await s.request('GET', `/v1/experiments/${created.body.id}/items`)).body.data;
-      // As a worker that died holding item 2 leaves it: running, in lane 0, the experiment not done.
-      const db = s.app.services.db;
+      // As workers that died holding items leave them: running in their lanes, the experiment not
+      // done. Lane 0 died after its item's run had started (here, ended); lane 1 before it started.
+      const db = s.app.db;
       await db.query(`update experiment_items set status = 'running', lane = 0 where id = $1`, [
         before[1].id,
       ]);
+      await db.query(`update experiment_items set status = 'running', lane = 1 where id = $1`, [
+        before[2].id,
+      ]);
+      await db.query('delete from runs where id = $1', [before[2].run_id]);
       await db.query(`update experiments set status = 'cancelled' where id = $1`, [created.body.id]);
       await s.request('POST', `/v1/experiments/${created.body.id}/resume`);
       const done = await finished(s, created.body.id);
       assert.equal(done.status, 'completed');
       const after = (await s.request('GET', `/v1/experiments/${created.body.id}/items`)).body.data;
-      for (const i of [0, 2, 3])
+      for (const i of [0, 1, 3])
         assert.equal(after[i].run_id, before[i].run_id, `item ${i} was not run again`);
-      assert.notEqual(after[1].run_id, before[1].run_id);
+      assert.equal(after[1].status, 'completed');
+      assert.notEqual(after[2].run_id, before[2].run_id);
+      assert.equal(after[2].status, 'completed');
     });
 
     it('gives each later item an error state when the agent is deleted mid-experiment, keeping what was scored', async () => {

@@ -23,10 +23,11 @@ for (const store of stores) {
       const good = await chat('good one');
       const bad = await chat('bad one');
       const added = await s.request('POST', `/v1/runs/${good}/scores`, {
-        body: { name: 'helpful', value: 0.9, comment: 'clear', source: 'human' },
+        body: { name: 'helpful', value: 0.9, comment: 'clear' },
       });
       assert.equal(added.status, 201, added.text);
-      assert.equal(added.body.source, 'human');
+      // The admin key is a program's (made for no user): its scores are `api` (score-configs.test.ts).
+      assert.equal(added.body.source, 'api');
       await s.request('POST', `/v1/runs/${bad}/scores`, { body: { name: 'helpful', value: 0.2 } });
       const listed = await s.request('GET', `/v1/runs/${good}/scores`);
       assert.deepEqual(
@@ -45,6 +46,14 @@ for (const store of stores) {
       );
       const any = await s.request('GET', '/v1/runs?score_name=helpful');
       assert.equal(any.body.data.length, 2);
+      // A listed run carries the latest value of each of its scores' names.
+      await s.request('POST', `/v1/runs/${good}/scores`, { body: { name: 'helpful', value: 0.7 } });
+      await s.request('POST', `/v1/runs/${good}/scores`, { body: { name: 'brief', value: 1 } });
+      const [listedGood] = (await s.request('GET', '/v1/runs?score_name=brief')).body.data;
+      assert.deepEqual(listedGood.scores, [
+        { name: 'brief', value: 1 },
+        { name: 'helpful', value: 0.7 },
+      ]);
     });
 
     it('refuses a bad score with a 4xx', async () => {

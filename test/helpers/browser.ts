@@ -24,12 +24,45 @@ export function collectPageErrors(page: Page): string[] {
   return errors;
 }
 
-/** Opens the console signed in with `key` (as the key form would leave it: in sessionStorage). */
-export async function openSignedIn(page: Page, baseUrl: string, key: string, path = '/'): Promise<void> {
+/**
+ * Signs the page's browser context in with `key` as the console's form does: the key is traded for
+ * a console session whose cookie every tab of the context then sends.
+ */
+export async function signInContext(page: Page, baseUrl: string, key: string): Promise<void> {
   await page.goto(`${baseUrl}/health/live`);
   // A string, not a function: the tests are type-checked without the DOM library.
-  await page.evaluate(`sessionStorage.setItem('agentry.api_key', ${JSON.stringify(key)})`);
+  const status = await page.evaluate(
+    `fetch('/v1/auth/sign-in', { method: 'POST', headers: { 'content-type': 'application/json' },
+       body: JSON.stringify({ api_key: ${JSON.stringify(key)} }) }).then((r) => r.status)`,
+  );
+  if (status !== 201) throw new Error(`sign-in with the key answered ${status}`);
+}
+
+/** Opens the console signed in with `key` (see signInContext). */
+export async function openSignedIn(page: Page, baseUrl: string, key: string, path = '/'): Promise<void> {
+  await signInContext(page, baseUrl, key);
   await page.goto(`${baseUrl}${path}`);
+}
+
+/**
+ * A fresh browser context per test, signed in, on `path` once the shell is up; the errors the page
+ * logs from then on (the favicon of the sign-in's first stop left out).
+ */
+export async function openFresh(
+  browser: Browser,
+  baseUrl: string,
+  key: string,
+  path: string,
+): Promise<{ page: Page; errors: string[] }> {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  // Every wait is for something the page shows; its limit only says when to give up. 30 s, not less:
+  // a console page on a loaded 2-core machine can take seconds to draw.
+  page.setDefaultTimeout(30_000);
+  const errors = collectPageErrors(page);
+  await openSignedIn(page, baseUrl, key, path);
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  errors.length = 0;
+  return { page, errors };
 }
 
 /**

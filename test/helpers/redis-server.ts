@@ -59,7 +59,7 @@ async function answers(url: string): Promise<void> {
           return undefined;
         }
       },
-      10_000,
+      30_000,
       'redis-server to answer',
     );
   } finally {

@@ -51,7 +51,7 @@ export async function spawnUnreaped(
       const line = /^(\d+)\n/.exec(stdout);
       return line ? Number(line[1]) : undefined;
     },
-    10_000,
+    30_000,
     'the pid of the unreaped child',
   );
   return {
@@ -62,7 +62,7 @@ export async function spawnUnreaped(
       process.kill(pid, 'SIGKILL');
       await eventually(
         async () => (processState(pid) === 'Z' ? true : undefined),
-        10_000,
+        30_000,
         `${pid} to be a zombie`,
       );
     },

@@ -79,7 +79,7 @@ describe('admission at the edge', () => {
   const held = (gate: 'large' | 'ingest', n: number) =>
     eventually(
       async () => (app.http.admission[gate].inFlight === n ? true : undefined),
-      10_000,
+      30_000,
       `${n} ${gate} in flight`,
     );
 
@@ -184,6 +184,28 @@ describe('admission at the edge', () => {
     assert.match(JSON.parse(second.text).error.message, /busy \(ingests in flight\)/);
     ingesting.finish();
     assert.equal((await ingesting.answered).status, 201);
+  });
+
+  it('refuses on the vendor doors too, and logs those refusals as warnings without a stack', async () => {
+    // This app bounds large requests' bytes in flight at 300 KiB: one held 200 KiB request leaves no room.
+    const holder = post('/v1/agents', big, 1024, 'door-holder');
+    await held('large', 1);
+    const doors = ['/v1/chat/completions', '/v1/embeddings', '/v1/responses', '/v1/messages'];
+    for (const [i, door] of doors.entries()) {
+      const refused = await post(door, big, 0, `door-refused-${i}`).answered;
+      assert.equal(refused.status, 503, `${door}: ${refused.text}`);
+      assert.ok(Number(refused.headers['retry-after']) > 0, door);
+    }
+    holder.abort();
+    await held('large', 0);
+    for (const [i, door] of doors.entries()) {
+      const lines = out.lines().filter((l) => l.request_id === `door-refused-${i}`);
+      assert.ok(lines.length > 0, `${door}: the refusal is logged`);
+      for (const l of lines) {
+        assert.equal(l.level, 40, `${door}: ${JSON.stringify(l)}`);
+        assert.equal(l.err, undefined, `${door}: ${JSON.stringify(l)}`);
+      }
+    }
   });
 
   it('logs a refusal as a warning without a stack, not as an error', async () => {

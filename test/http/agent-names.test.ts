@@ -25,6 +25,12 @@ for (const store of stores) {
       assert.equal(clash.status, 409, clash.text);
       const rename = await s.request('PATCH', `/v1/agents/${other}`, { body: { name: 'support bot' } });
       assert.equal(rename.status, 409, rename.text);
+      // Both name the field they are about, as a validation error does, for a form to say it there.
+      for (const r of [clash, rename])
+        assert.deepEqual(
+          r.body.error.details.map((d: { path: string }) => d.path),
+          ['name'],
+        );
       const idShaped = await s.request('POST', '/v1/agents', {
         body: { name: '0190a0a0-0000-7000-8000-000000000000' },
       });

@@ -277,7 +277,7 @@ const familyErrorShapes: Array<[string, string[][]]> = [
 
 /** One query returning a hash of every table's full content, to see whether anything changed. */
 async function fingerprinter(s: TestServer): Promise<() => Promise<Record<string, string>>> {
-  const db = s.app.services.db;
+  const db = s.app.db;
   const tables = (
     await db.query<{ name: string }>(
       `select table_name as name from information_schema.tables
@@ -389,6 +389,12 @@ for (const store of stores) {
         transport: 'http',
         url: 'http://127.0.0.1:9/mcp',
       });
+      const scoreConfig = await created('/v1/score-configs', {
+        name: 'fuzz-stars',
+        kind: 'numeric',
+        min: 0,
+        max: 5,
+      });
       const localDev = (await created('/v1/agents/local-dev', { name: 'fuzz-local' })).agent;
       const deployment = await created(`/v1/agents/${localDev.id}/deployments`, {
         bundle: 'export async function handle(input) { return { echoed: input.message }; }\n',
@@ -402,7 +408,7 @@ for (const store of stores) {
         body: { config: { id: agent.id } },
       });
       assert.equal(instance.status, 200, instance.text);
-      knownIds.push(kb.id, doc.document.id, mcp.id, localDev.id, deployment.id, task.body.id);
+      knownIds.push(kb.id, doc.document.id, mcp.id, scoreConfig.id, localDev.id, deployment.id, task.body.id);
       Object.assign(ownIds, {
         agents: [agent.id, helper.id, localDev.id],
         keys: [spare.id],
@@ -412,6 +418,7 @@ for (const store of stores) {
         'knowledge-bases': [kb.id],
         documents: [doc.document.id],
         'mcp-servers': [mcp.id],
+        'score-configs': [scoreConfig.id],
         tasks: [task.body.id],
         instances: [instance.body.instance_id],
       });

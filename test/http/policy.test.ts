@@ -189,7 +189,7 @@ for (const store of stores) {
           const res = await server.get('/v1/policy');
           return res.body.loaded_at !== prev.body.loaded_at ? res : undefined;
         },
-        10_000,
+        30_000,
         'the reload',
       );
       assert.equal(next.body.policy.fail_open, true);
@@ -198,7 +198,7 @@ for (const store of stores) {
       // The log line travels through a pipe: it may arrive just after the answer.
       await eventually(
         async () => server.logs().find((l) => l.msg === 'SIGHUP: tenant policies reloaded'),
-        10_000,
+        30_000,
         'the reload log line',
       );
       assert.equal(server.stderr.match(/agentry listening on/g)?.length, 1, server.stderr);
@@ -211,7 +211,7 @@ for (const store of stores) {
       server.signal('SIGHUP');
       const logged = await eventually(
         async () => server.logs().find((l) => String(l.msg).endsWith('the previous policies stay in force')),
-        10_000,
+        30_000,
         'the error line',
       );
       assert.equal(logged.level, 50);
@@ -252,7 +252,7 @@ describe('agentry serve picks up a ./tenants.yaml created after start on SIGHUP'
     server.signal('SIGHUP');
     await eventually(
       async () => server.logs().find((l) => String(l.msg).endsWith('does not exist; nothing to reload')),
-      10_000,
+      30_000,
       'the nothing-to-reload line',
     );
     assert.equal((await server.get('/v1/policy')).body.loaded_at, prev.body.loaded_at);
@@ -267,14 +267,14 @@ describe('agentry serve picks up a ./tenants.yaml created after start on SIGHUP'
         const res = await server.get('/v1/policy');
         return res.body.loaded_at !== prev.body.loaded_at ? res : undefined;
       },
-      10_000,
+      30_000,
       'the reload',
     );
     assert.equal(next.body.source, 'tenant');
     assert.deepEqual(next.body.policy.budgets.agents, { writer: { tokens_per_day: 1000 } });
     const logged = await eventually(
       async () => server.logs().find((l) => l.msg === 'SIGHUP: tenant policies reloaded'),
-      10_000,
+      30_000,
       'the reload log line',
     );
     assert.equal(logged.file, path.join(cwd, 'tenants.yaml'));
@@ -289,7 +289,7 @@ describe('agentry serve picks up a ./tenants.yaml created after start on SIGHUP'
         const res = await server.get('/v1/policy');
         return res.body.loaded_at !== next.body.loaded_at ? res : undefined;
       },
-      10_000,
+      30_000,
       'the second reload',
     );
     assert.deepEqual(again.body.policy.budgets.agents, { writer: { tokens_per_day: 7 } });

@@ -160,7 +160,7 @@ for (const store of stores) {
       );
       const third = (await bad.json()) as { id: string };
 
-      const rows = await app.services.db.query<{ target: string; request_id: string; trace_id: string }>(
+      const rows = await app.db.query<{ target: string; request_id: string; trace_id: string }>(
         'select target, request_id, trace_id from journal where target = any($1::text[])',
         [[agent.id, untraced.id, third.id]],
       );

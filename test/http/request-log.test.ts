@@ -95,7 +95,7 @@ describe('request log', () => {
   const lineFor = (requestId: string) =>
     eventually(
       async () => out.lines().find((l) => l.request_id === requestId && l.msg === 'request'),
-      5000,
+      20_000,
       `the request line of ${requestId}`,
     );
 });

@@ -59,7 +59,7 @@ describe('streams cut off a client that stops reading', () => {
     // A task whose stream holds 12 MB of events (a task's own events are small: these are written
     // to the log as a long-lived task's would accumulate).
     made.task = (await post('/v1/tasks', { agent_id: made.agent, task_type: 'default', title: 'long' })).id;
-    await s.app.services.db.query(
+    await s.app.db.query(
       `insert into events (tenant_id, stream_id, type, data)
        select t.tenant_id, t.id, 'progress', json_build_object('n', g, 'pad', repeat('x', 10000))
        from tasks t, generate_series(1, 1200) g where t.id = $1`,
@@ -74,7 +74,7 @@ describe('streams cut off a client that stops reading', () => {
         evaluators: [{ type: 'exact_match' }],
       })
     ).id;
-    await s.app.services.db.query(
+    await s.app.db.query(
       `insert into events (tenant_id, stream_id, type, data)
        select e.tenant_id, e.id, 'experiment.item', json_build_object('n', g, 'pad', repeat('x', 10000))
        from experiments e, generate_series(1, 1200) g where e.id = $1`,

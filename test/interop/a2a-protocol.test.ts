@@ -6,7 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClientFactory as ClientFactory03, JsonRpcTransportFactory as JsonRpc03 } from 'a2a-sdk-03/client';
+import { TaskState } from '@a2a-js/sdk';
+import {
+  ClientFactory,
+  ClientFactoryOptions,
+  DefaultAgentCardResolver,
+  JsonRpcTransportFactory,
+} from '@a2a-js/sdk/client';
+import {
+  ClientFactory as ClientFactory03,
+  DefaultAgentCardResolver as DefaultAgentCardResolver03,
+  JsonRpcTransportFactory as JsonRpc03,
+} from 'a2a-sdk-03/client';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 const keyed = (key: string): typeof fetch =>
@@ -95,14 +106,49 @@ describe('A2A protocol conformance', () => {
     assert.match(String(card.headers.get('vary')), /a2a-version/);
   });
 
-  it("lists the published agents in the server's card, at the root and where a slash-less URL leads", async () => {
+  it("answers the root and a slash-less endpoint's card URL with a 404 that lists the agents' cards", async () => {
     for (const path of ['/.well-known/agent-card.json', '/a2a/.well-known/agent-card.json']) {
-      const r = await s.request('GET', path, { key: null, headers: { 'a2a-version': '1.0' } });
-      assert.equal(r.status, 200, r.text);
-      assert.equal(r.body.name, 'Agentry');
-      const skill = r.body.skills.find((k: { id: string }) => k.id === agent.id);
-      assert.match(skill.description, new RegExp(`/a2a/${agent.id}/\\.well-known/agent-card\\.json`));
+      for (const version of [{ 'a2a-version': '1.0' }, {}] as Array<Record<string, string>>) {
+        const r = await s.request('GET', path, { key: null, headers: version });
+        assert.equal(r.status, 404, r.text);
+        assert.equal(r.body.error.code, 'not_found');
+        assert.match(r.body.error.message, /a2a\.root_agent \(AGENTRY_A2A_ROOT_AGENT\)/);
+        assert.ok(r.body.request_id);
+        const listed = r.body.error.details.agents.find((a: { id: string }) => a.id === agent.id);
+        assert.equal(listed.card, `${s.url}/a2a/${agent.id}/.well-known/agent-card.json`);
+        assert.equal(listed.endpoint, `${s.url}/a2a/${agent.id}/`);
+        // The pointer leads to a card a client can use.
+        const card = await fetch(listed.card, { headers: version });
+        assert.equal(card.status, 200);
+        const body = (await card.json()) as { supportedInterfaces: Array<{ url: string }> };
+        assert.equal(body.supportedInterfaces[0]?.url, listed.endpoint);
+      }
     }
+  });
+
+  it("has both SDKs' resolvers see no card at the root, and still resolve each agent's", async () => {
+    const root = `${s.url}/`;
+    await assert.rejects(new DefaultAgentCardResolver().resolve(root), /404/);
+    await assert.rejects(new DefaultAgentCardResolver03().resolve(root), /404/);
+    // Given the endpoint without its slash, the resolvers look under /a2a/: a 404 too, not a card without an endpoint.
+    await assert.rejects(new DefaultAgentCardResolver().resolve(`${s.url}/a2a/${agent.id}`), /404/);
+    const card = await new DefaultAgentCardResolver().resolve(`${s.url}/a2a/${agent.id}/`);
+    assert.equal(card.supportedInterfaces[0]?.url, `${s.url}/a2a/${agent.id}/`);
+    const card03 = await new DefaultAgentCardResolver03().resolve(`${s.url}/a2a/${agent.id}/`);
+    assert.equal(card03.url, `${s.url}/a2a/${agent.id}/`);
+    const client = await new ClientFactory(
+      ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+        transports: [new JsonRpcTransportFactory({ fetchImpl: keyed(s.adminKey) })],
+      }),
+    ).createFromUrl(`${s.url}/a2a/${agent.id}/`);
+    const answer = await client.sendMessage({
+      message: {
+        messageId: crypto.randomUUID(),
+        role: 1,
+        parts: [{ content: { $case: 'text', value: 'What is 2+2?' } }],
+      },
+    } as never);
+    assert.equal((answer as { status?: { state?: number } }).status?.state, TaskState.TASK_STATE_COMPLETED);
   });
 
   it('answers JSON-RPC 2.0 errors: -32700 for text that is not JSON, -32600 for a body that is not a request', async () => {

@@ -163,10 +163,12 @@ for (const store of stores) {
         key: null,
       });
       assert.equal(hiddenCard.status, 404);
-      const root = await new DefaultAgentCardResolver().resolve(`${s.url}/`);
-      assert.equal(root.name, 'Agentry', 'no root agent: the server card');
-      assert.ok(root.skills.some((k) => k.id === helper.id));
-      assert.ok(!root.skills.some((k) => k.id === hidden.id), 'an unpublished agent is not listed');
+      // No root agent: no card at the root, but a 404 whose details point to the published agents'.
+      await assert.rejects(new DefaultAgentCardResolver().resolve(`${s.url}/`), /404/);
+      const root = await s.request('GET', '/.well-known/agent-card.json', { key: null });
+      const listed = root.body.error.details.agents.map((a: { id: string }) => a.id);
+      assert.ok(listed.includes(helper.id), root.text);
+      assert.ok(!listed.includes(hidden.id), 'an unpublished agent is not listed');
     });
 
     it('sends a message: the task is the run, completed with the answer', async () => {

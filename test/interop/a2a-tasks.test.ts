@@ -83,7 +83,7 @@ async function receiver() {
   };
 }
 
-async function until(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
+async function until(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > end) throw new Error('timed out');
@@ -95,9 +95,11 @@ for (const store of stores) {
   describe(`A2A tasks that stay working, on ${store}`, () => {
     let s: TestServer;
     let client: Client;
+    let endpoint: string;
     before(async () => {
-      // Each call of mock/slow takes 1.5 s: a task stays working that long.
-      s = await startServer(store, { models: { mock: { delays: { slow: 1500 } } } });
+      // Each call of mock/slow takes 5 s: a task stays working that long, long enough for the reads
+      // below that expect it working on a loaded machine too (1.5 s was not).
+      s = await startServer(store, { models: { mock: { delays: { slow: 5_000 } } } });
       const r = await s.request('POST', '/v1/agents', {
         body: { name: 'slow', model: 'mock/slow', visibility: 'public' },
       });
@@ -107,9 +109,28 @@ for (const store of stores) {
           transports: [new JsonRpcTransportFactory({ fetchImpl: keyed(s.adminKey) })],
         }),
       );
-      client = await factory.createFromUrl(`${s.url}/a2a/${r.body.id}/`);
+      endpoint = `${s.url}/a2a/${r.body.id}/`;
+      client = await factory.createFromUrl(endpoint);
     });
     after(() => s.close());
+
+    it('lists every task for the 1.x client\'s "UNRECOGNIZED" status, and refuses a status no state has (-32602)', async () => {
+      const list = async (status: unknown) => {
+        const res = await keyed(s.adminKey)(endpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'a2a-version': '1.0' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ListTasks', params: { status } }),
+        });
+        return (await res.json()) as { result?: unknown; error?: { code: number; message: string } };
+      };
+      assert.ok((await list('UNRECOGNIZED')).result);
+      assert.ok((await list('TASK_STATE_WORKING')).result);
+      for (const status of ['TASK_STATE_WORKNG', 'working', 99]) {
+        const answer = await list(status);
+        assert.equal(answer.error?.code, -32602, JSON.stringify(answer));
+        assert.match(answer.error?.message ?? '', /is not a task state/);
+      }
+    });
 
     it('runs several tasks of one context at once, and lists them by context', async () => {
       const first = (await client.sendMessage(send('first'))) as Task;
@@ -126,6 +147,9 @@ for (const store of stores) {
         status: TaskState.TASK_STATE_UNSPECIFIED,
       } as never);
       assert.deepEqual(listed.tasks.map((t) => t.id).sort(), [first.id, second.id].sort());
+      // Without a status the 1.x client sends `status: "UNRECOGNIZED"` (its enum's encoding of none).
+      const unfiltered = await client.listTasks({ contextId: first.contextId } as never);
+      assert.deepEqual(unfiltered.tasks.map((t) => t.id).sort(), [first.id, second.id].sort());
       await until(
         async () =>
           (await client.getTask({ id: second.id } as never)).status?.state === TaskState.TASK_STATE_COMPLETED,
@@ -174,6 +198,35 @@ for (const store of stores) {
         assert.equal((err as { envelopeCode?: number }).envelopeCode, -32004);
         return true;
       });
+    });
+
+    it('keeps a task working while its further message waits in the queue after the first run ended', async () => {
+      const first = (await client.sendMessage(send('begin'))) as Task;
+      await client.sendMessage(send('then this', { taskId: first.id }));
+      await until(async () => {
+        const t = await client.getTask({ id: first.id } as never);
+        return t.status?.state === TaskState.TASK_STATE_COMPLETED;
+      });
+      // Between the first run's end and a worker claiming the further one, the further run is queued:
+      // the store is put in that moment (both runs have ended, so no worker touches them).
+      const further = (await client.getTask({ id: first.id } as never)).history[2]?.messageId.split(':')[0];
+      assert.ok(further, 'the further run is in the history');
+      const db = s.app.db;
+      await db.query(`update runs set status = 'queued' where id = $1`, [further]);
+      try {
+        const got = await client.getTask({ id: first.id } as never);
+        assert.equal(got.status?.state, TaskState.TASK_STATE_WORKING, 'started, not submitted again');
+        const working = await client.listTasks({
+          contextId: first.contextId,
+          status: TaskState.TASK_STATE_WORKING,
+        } as never);
+        assert.deepEqual(
+          working.tasks.map((t) => t.id),
+          [first.id],
+        );
+      } finally {
+        await db.query(`update runs set status = 'completed' where id = $1`, [further]);
+      }
     });
 
     it('posts push notifications of a task through its further runs, not only its first', async () => {

@@ -36,7 +36,7 @@ for (const store of stores) {
       assert.equal(s.app.services.memory.vectors.kind, expected);
       const column = expected === 'pgvector' ? 'embedding_vec' : 'embedding';
       // The column name is one of two literals above.
-      const [row] = await s.app.services.db.query<{ n: number; dims: number }>(
+      const [row] = await s.app.db.query<{ n: number; dims: number }>(
         `select count(*)::int as n, max(embedding_dims) as dims from chunks where knowledge_base_id = $1 and ${column} is not null`,
         [kb.id],
       );
@@ -111,7 +111,7 @@ for (const store of stores) {
       assert.equal(again.status, 'unchanged');
       assert.equal(upstream.inputs - before, 3, 'an unchanged document is not embedded again');
       await s.app.services.models.flush();
-      const rows = await s.app.services.db.query<{
+      const rows = await s.app.db.query<{
         model: string;
         input_tokens: number;
         output_tokens: number;
@@ -139,7 +139,8 @@ for (const store of stores) {
 
     it('a tenant whose budget is spent gets the budget error on ingest and search, and nothing is written', async () => {
       const kb = await createKb(s, 'budget');
-      const { db, policies, models } = s.app.services;
+      const { policies, models } = s.app.services;
+      const { db } = s.app;
       try {
         // Metered from here: one document is embedded, then the day's budget is set to what it used.
         policies.set({ tenants: { default: { budgets: { tokens_per_day: 1_000_000 } } } });

@@ -78,7 +78,7 @@ export async function search(s: TestServer, kbId: string, body: Record<string, u
 /** Rows of a table for one knowledge base, read straight from the store. */
 export async function countRows(s: TestServer, table: 'chunks' | 'documents', kbId: string): Promise<number> {
   // The table name is one of two literals above, never input.
-  const [row] = await s.app.services.db.query<{ n: number }>(
+  const [row] = await s.app.db.query<{ n: number }>(
     `select count(*)::int as n from ${table} where knowledge_base_id = $1`,
     [kbId],
   );

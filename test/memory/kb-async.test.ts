@@ -119,7 +119,7 @@ for (const store of stores) {
       const kb = await createKb(s, 'async-killed');
       const id = newId();
       // What a process killed outright leaves: a running ingest nobody has touched for two minutes.
-      await s.app.services.db.query(
+      await s.app.db.query(
         `insert into kb_ingests (id, tenant_id, knowledge_base_id, total, done, updated_at)
          values ($1, $2, $3, 600, 256, now() - interval '2 minutes')`,
         [id, s.app.defaultTenantId, kb.id],
@@ -132,7 +132,7 @@ for (const store of stores) {
     it('deletes finished ingests past the retention (7 days) when a new one starts', async () => {
       const kb = await createKb(s, 'async-retention');
       const [old, recent, longRunning] = [newId(), newId(), newId()];
-      await s.app.services.db.query(
+      await s.app.db.query(
         `insert into kb_ingests (id, tenant_id, knowledge_base_id, total, status, created_at, finished_at)
          values ($1, $4, $5, 1, 'succeeded', now() - interval '9 days', now() - interval '8 days'),
                 ($2, $4, $5, 1, 'failed', now() - interval '9 days', now() - interval '6 days'),
@@ -155,7 +155,8 @@ for (const store of stores) {
 
     it('keeps a live ingest running past the stale time while its process beats', async () => {
       const kb = await createKb(s, 'async-live');
-      const jobs = new IngestJobs(s.app.services.db, 0, { heartbeatMs: 50, staleAfterBeats: 4 });
+      // Stale after 1 s without a beat: a beat every 50 ms, and room for a loaded machine's pauses.
+      const jobs = new IngestJobs(s.app.db, 0, { heartbeatMs: 50, staleAfterBeats: 20 });
       let finish!: () => void;
       const held = new Promise<void>((resolve) => {
         finish = resolve;
@@ -165,8 +166,17 @@ for (const store of stores) {
         await held;
         return empty;
       });
-      // Well past 4 beats of 50 ms: only the beat keeps it from being taken for dead.
-      await sleep(600);
+      // Until the beats have kept it alive past the stale time, by the store's clock: only the beat
+      // keeps it from being taken for dead. (A fixed sleep would race the beat on a slow machine.)
+      for (let i = 0; ; i++) {
+        const [row] = await s.app.db.query<{ ms: number }>(
+          'select extract(epoch from updated_at - created_at)::float8 * 1000 as ms from kb_ingests where id = $1',
+          [job.id],
+        );
+        if (Number(row!.ms) > 1_200) break;
+        assert.ok(i < 600, `no beat past the stale time: the last ${row!.ms} ms after the start`);
+        await sleep(25);
+      }
       assert.equal((await jobs.get(s.app.defaultTenantId, kb.id, job.id)).status, 'running');
       finish();
       await jobs.settle();

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import { FakeEmbeddings, serverWithEmbeddings } from './fake-embeddings.ts';
@@ -18,7 +20,12 @@ for (const store of stores) {
       // A small document cap, so a body over the route's limit is cheap to send.
       s = await startServer(store, { memory: { max_document_bytes: 20_000 } });
     });
-    after(() => s.close());
+    // Requests a test leaves open (one that failed before its end) would hold the server's close.
+    const open: http.ClientRequest[] = [];
+    after(async () => {
+      for (const r of open) r.destroy();
+      await s.close();
+    });
 
     it('ingests a JSON array with a result per item; a bad item gets its own error and the rest go in', async () => {
       const kb = await createKb(s, 'batch-json');
@@ -147,6 +154,43 @@ for (const store of stores) {
         Array.from({ length: 20 }, (_, i) => ({ source: `${i}`, content: 'y'.repeat(10_000) })),
       );
       assert.equal(big.status, 413, big.text);
+      assert.equal(await countRows(s, 'documents', kb.id), 0);
+    });
+
+    it('refuses an NDJSON batch past 10,000 lines at the first line over, before the rest of the body is sent', {
+      timeout: 60_000,
+    }, async () => {
+      const kb = await createKb(s, 'batch-ndjson-limits');
+      const path = `/v1/knowledge-bases/${kb.id}/documents`;
+      // 10,001 documents are sent, and the body says 100 more follow: the answer cannot wait for them.
+      const sent = '{}\n'.repeat(10_001);
+      const req = http.request(`${s.url}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${s.adminKey}`,
+          'content-type': 'application/x-ndjson',
+          'content-length': String(sent.length + 300),
+        },
+      });
+      req.on('error', () => {});
+      open.push(req);
+      req.write(sent);
+      const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+      let text = '';
+      for await (const part of res) text += part;
+      req.destroy();
+      assert.equal(res.statusCode, 413, text);
+      const body = JSON.parse(text);
+      assert.equal(body.error.code, 'payload_too_large');
+      assert.match(body.error.message, /more than 10000 documents in one batch; send at most 10000/);
+
+      // More bytes than the route takes (here about 128 kB): 413 too, never 500.
+      const big = await s.request('POST', path, {
+        body: `${JSON.stringify({ source: 'big.md', content: 'z'.repeat(140_000) })}\n`,
+        headers: { 'content-type': 'application/x-ndjson' },
+      });
+      assert.equal(big.status, 413, big.text);
+      assert.match(big.body.error.message, /larger than the limit of \d+ bytes/);
       assert.equal(await countRows(s, 'documents', kb.id), 0);
     });
 

@@ -51,7 +51,7 @@ for (const store of stores) {
       const res = await addDoc(s, kb.id, { source: 'guide/handbook.md', content: handbook });
       assert.equal(res.status, 'created');
       assert.equal(res.document.chunk_count, 3);
-      const rows = await s.app.services.db.query<{
+      const rows = await s.app.db.query<{
         heading_path: string[];
         position: number;
         content: string;
@@ -108,7 +108,7 @@ for (const store of stores) {
         ['warranty.pdf', 'pdf', { lang: 'en' }],
       );
 
-      const chunks = await s.app.services.db.query<{
+      const chunks = await s.app.db.query<{
         source: string;
         heading_path: string[];
         content: string;
@@ -147,23 +147,21 @@ for (const store of stores) {
     it('does nothing when an unchanged document is sent again, and replaces the chunks of a changed one', async () => {
       const kb = await createKb(s, 'idempotent');
       const first = await addDoc(s, kb.id, { source: 'a.md', content: handbook });
-      const [{ n: journalBefore }] = (await s.app.services.db.query<{ n: number }>(
+      const [{ n: journalBefore }] = (await s.app.db.query<{ n: number }>(
         `select count(*)::int as n from journal where target = $1`,
         [first.document.id],
       )) as [{ n: number }];
-      const idsBefore = await s.app.services.db.query<{ id: string }>(
-        'select id from chunks where document_id = $1',
-        [first.document.id],
-      );
+      const idsBefore = await s.app.db.query<{ id: string }>('select id from chunks where document_id = $1', [
+        first.document.id,
+      ]);
       const again = await addDoc(s, kb.id, { source: 'a.md', content: handbook });
       assert.equal(again.status, 'unchanged');
       assert.equal(again.document.id, first.document.id);
-      const idsAfter = await s.app.services.db.query<{ id: string }>(
-        'select id from chunks where document_id = $1',
-        [first.document.id],
-      );
+      const idsAfter = await s.app.db.query<{ id: string }>('select id from chunks where document_id = $1', [
+        first.document.id,
+      ]);
       assert.deepEqual(idsAfter, idsBefore, 'the chunks were not rewritten');
-      const [{ n: journalAfter }] = (await s.app.services.db.query<{ n: number }>(
+      const [{ n: journalAfter }] = (await s.app.db.query<{ n: number }>(
         `select count(*)::int as n from journal where target = $1`,
         [first.document.id],
       )) as [{ n: number }];
@@ -188,7 +186,7 @@ for (const store of stores) {
       for (const a of answers) assert.ok([200, 201, 409].includes(a.status), a.text);
       assert.ok(answers.some((a) => a.status === 201));
       assert.equal(await countRows(s, 'documents', kb.id), 1);
-      const [doc] = await s.app.services.db.query<{ chunk_count: number }>(
+      const [doc] = await s.app.db.query<{ chunk_count: number }>(
         'select chunk_count from documents where knowledge_base_id = $1',
         [kb.id],
       );
@@ -203,11 +201,11 @@ for (const store of stores) {
         versions.map((content) => postDoc(s, kb.id, { source: 'same.md', content })),
       );
       for (const a of answers) assert.ok([200, 409].includes(a.status), a.text);
-      const [doc] = await s.app.services.db.query<{ id: string; chunk_count: number }>(
+      const [doc] = await s.app.db.query<{ id: string; chunk_count: number }>(
         'select id, chunk_count from documents where knowledge_base_id = $1',
         [kb.id],
       );
-      const chunks = await s.app.services.db.query<{ content: string }>(
+      const chunks = await s.app.db.query<{ content: string }>(
         'select content from chunks where document_id = $1',
         [doc!.id],
       );
@@ -226,7 +224,7 @@ for (const store of stores) {
           s.request('DELETE', `${path}/${document.id}`),
         ]);
         for (const a of answers) assert.ok([200, 201, 204, 409].includes(a.status), `${a.status} ${a.text}`);
-        const docs = await s.app.services.db.query<{ id: string; chunk_count: number }>(
+        const docs = await s.app.db.query<{ id: string; chunk_count: number }>(
           'select id, chunk_count from documents where knowledge_base_id = $1',
           [kb.id],
         );

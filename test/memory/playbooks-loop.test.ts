@@ -55,7 +55,7 @@ for (const store of stores) {
       const doc = docs.data[0]!;
       assert.match(doc.title, /^Playbook: Use the calculator tool to compute 2 \+ 3/);
       assert.deepEqual(doc.metadata, { playbook: true, agent_id: agent.id, tools: ['calculator'] });
-      const chunks = await s.app.services.db.query<{ content: string }>(
+      const chunks = await s.app.db.query<{ content: string }>(
         'select content from chunks where document_id = $1 order by position',
         [doc.id],
       );

@@ -59,7 +59,7 @@ for (const store of stores) {
       assert.equal(cleared.status, 200, cleared.text);
       assert.equal(cleared.body.budget, null);
       assert.equal((await s.request('GET', `/v1/agents/${a.id}`)).body.budget, null);
-      const [row] = await s.app.services.db.query<{ cleared: boolean }>(
+      const [row] = await s.app.db.query<{ cleared: boolean }>(
         'select budget is null as cleared from agents where id = $1',
         [a.id],
       );
@@ -236,7 +236,8 @@ for (const store of stores) {
           await other.services.models.complete(ask, ctx);
           await s.request('PATCH', `/v1/agents/${a.id}`, { body: { budget: { tokens_per_day: 1 } } });
           let refused: { code?: string } | undefined;
-          for (let i = 0; i < 50 && !refused; i++) {
+          // Bounded at 20 s: the change reaches the other process when its bus or cache lets it.
+          for (let i = 0; i < 200 && !refused; i++) {
             await new Promise((r) => setTimeout(r, 100));
             refused = await other.services.models.complete(ask, ctx).then(
               () => undefined,

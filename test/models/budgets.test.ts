@@ -57,7 +57,7 @@ for (const store of stores) {
       // A fresh day budget of 8 calls' worth (+1 token of slack), 3 of them spent first.
       setPolicy(s, { budgets: { tokens_per_day: perCall * 8 + 1 } });
       await s.app.services.models.flush();
-      const { db } = s.app.services;
+      const { db } = s.app;
       await db.query(`delete from limit_counters`);
       for (let i = 0; i < 3; i++)
         assert.equal((await s.request('POST', '/v1/chat/completions', { body: ask })).status, 200);
@@ -114,7 +114,7 @@ for (const store of stores) {
           }),
         );
         await small.app.services.models.flush();
-        await small.app.services.db.query('delete from limit_counters');
+        await small.app.db.query('delete from limit_counters');
         const call = (model: string, extra: Record<string, unknown> = {}) =>
           small.request('POST', '/v1/chat/completions', { body: { model, messages: [long], ...extra } });
         // No max_tokens: the model's typical output (4) is reserved, and the answer is held to it.
@@ -145,7 +145,7 @@ for (const store of stores) {
         await small.app.services.models.flush();
         const [settled] = (await small.request('GET', '/v1/usage/budgets')).body.data;
         assert.equal(settled.reserved, 0, JSON.stringify(settled));
-        await small.app.services.db.query(
+        await small.app.db.query(
           `update limit_counters set used = $1::float8 + 7 where key like 'b:%:t:tokens:____-__-__'`,
           [settled.used],
         );
@@ -173,7 +173,7 @@ for (const store of stores) {
           s.app.services.policies.set(policy);
           other.services.policies.set(policy);
           await s.app.services.models.flush();
-          await s.app.services.db.query(`delete from limit_counters`);
+          await s.app.db.query(`delete from limit_counters`);
           const ctx = {
             tenantId: s.app.defaultTenantId,
             tenantName: 'default',
@@ -183,7 +183,7 @@ for (const store of stores) {
           assert.ok(ok <= 7, `${ok} calls served, the budget holds 7`);
           assert.ok(ok >= 1);
           await Promise.all([s.app.services.models.flush(), other.services.models.flush()]);
-          const rows = await s.app.services.db.query<{ used: number }>(
+          const rows = await s.app.db.query<{ used: number }>(
             `select used from limit_counters where key like 'b:%:t:tokens:____-__'`,
           );
           assert.equal(rows[0]?.used, ok * perCall);

@@ -114,7 +114,7 @@ describe('json endpoint', () => {
     const pending = endpoint.json('/hang', {}, ac.signal);
     await eventually(
       async () => (hung > hungBefore ? true : undefined),
-      5_000,
+      20_000,
       'the request to reach the server',
     );
     ac.abort(new Error('client disconnected'));

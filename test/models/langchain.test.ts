@@ -43,6 +43,22 @@ describe('@langchain/openai against the gateway', () => {
     assert.deepEqual(person, { name: 'Ada', age: 36 });
   });
 
+  it('withStructuredOutput (jsonMode): the shape a system prompt shows, or the keys a prompt names', async () => {
+    const shown = await chat.withStructuredOutput(Person, { method: 'jsonMode' }).invoke([
+      ['system', 'You extract people. Reply with JSON such as {"name": "Grace", "age": 85}.'],
+      ['human', 'Grace Hopper, born 1906'],
+    ]);
+    assert.deepEqual(shown, { name: 'Grace', age: 85 });
+    const named = await chat
+      .withStructuredOutput(z.object({ city: z.string(), country: z.string() }), { method: 'jsonMode' })
+      .invoke('Return a JSON object with the keys `city` and `country` for the capital of France.');
+    assert.deepEqual(Object.keys(named).sort(), ['city', 'country']);
+    const bare = await chat
+      .withStructuredOutput(z.object({ title: z.string(), year: z.string() }), { method: 'jsonMode' })
+      .invoke('Give me JSON with fields: title, year');
+    assert.deepEqual(Object.keys(bare).sort(), ['title', 'year']);
+  });
+
   it('embeddings: documents and a query', async () => {
     const embeddings = new OpenAIEmbeddings({
       model: 'mock/embed',

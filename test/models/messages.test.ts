@@ -130,7 +130,7 @@ for (const store of stores) {
           model: 'mock/default',
           max_tokens: 10,
           messages: [
-            { role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'http://x/y.png' } }] },
+            { role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'file_1' } }] },
           ],
         })
         .then(
@@ -140,7 +140,7 @@ for (const store of stores) {
       assert.ok(bad instanceof Anthropic.BadRequestError, String(bad));
       assert.deepEqual(Object.keys(bad.error as object).sort(), ['error', 'request_id', 'type']);
       assert.equal((bad.error as { error: { type: string } }).error.type, 'invalid_request_error');
-      assert.match(bad.message, /messages\.0\.content\.0: content blocks of type image/);
+      assert.match(bad.message, /messages\.0\.content\.0: image sources of type file are not supported/);
 
       const unauth = new Anthropic({ baseURL: s.url, apiKey: 'agk_nope', maxRetries: 0 });
       await assert.rejects(

@@ -132,6 +132,15 @@ describe('the official openai client against the gateway', () => {
     );
   });
 
+  it('embeddings: more inputs than OpenAI allows is a 400 that names the bound and the count', async () => {
+    const err = await client.embeddings
+      .create({ model: 'mock/embed', input: Array.from({ length: 2049 }, (_, i) => `text ${i}`) })
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+    assert.equal(err.param, 'input');
+    assert.match(err.message, /input: at most 2048 items, got 2049/);
+  });
+
   it('embeddings are recorded as usage', async () => {
     await s.app.services.models.flush();
     const res = await s.request('GET', '/v1/usage');
@@ -182,7 +191,8 @@ describe('the official openai client against the gateway', () => {
   });
 
   it('embeddings count against the tenant budget: once it is spent, a RateLimitError naming it', async () => {
-    const { db, models, policies } = s.app.services;
+    const { models, policies } = s.app.services;
+    const { db } = s.app;
     const budget = (tokens: number) =>
       policies.set(
         tenantsFileSchema.parse({ tenants: { default: { budgets: { tokens_per_day: tokens } } } }),

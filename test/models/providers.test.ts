@@ -294,7 +294,11 @@ describe('providers against fake upstreams over real HTTP', () => {
       body: JSON.stringify({ model: 'up/gpt-x', messages: [{ role: 'user', content: 'never answered' }] }),
       signal: ac.signal,
     });
-    await eventually(async () => (up.seen.length > before ? true : undefined), 5_000, 'the upstream request');
+    await eventually(
+      async () => (up.seen.length > before ? true : undefined),
+      30_000,
+      'the upstream request',
+    );
     ac.abort();
     await assert.rejects(pending);
     await up.seen.at(-1)!.aborted; // resolves only if the gateway closed the upstream connection

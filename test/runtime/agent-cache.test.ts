@@ -42,7 +42,7 @@ for (const store of stores) {
     it('a deleted agent answers 404 though it was remembered, and nothing is written', async () => {
       const agent = await createAgent(s, { name: 'doomed' });
       const { sessionId } = await turn(agent.id, s.url, s.adminKey);
-      const runsBefore = await s.app.services.db.query<{ n: number }>('select count(*)::int as n from runs');
+      const runsBefore = await s.app.db.query<{ n: number }>('select count(*)::int as n from runs');
       assert.equal((await s.request('DELETE', `/v1/agents/${agent.id}`)).status, 204);
       for (const body of [{ message: 'hi' }, { message: 'hi', session_id: sessionId }]) {
         const res = await s.request('POST', `/v1/agents/${agent.id}/chat`, {
@@ -50,7 +50,7 @@ for (const store of stores) {
         });
         assert.equal(res.status, 404, res.text);
       }
-      const runsAfter = await s.app.services.db.query<{ n: number }>('select count(*)::int as n from runs');
+      const runsAfter = await s.app.db.query<{ n: number }>('select count(*)::int as n from runs');
       assert.deepEqual(runsAfter, runsBefore);
     });
 

@@ -64,7 +64,9 @@ for (const store of stores) {
       assert.equal(unknown.status, 404);
       assert.match(unknown.body.error.message, /no version 9; it has versions 1 to 2/);
       assert.equal((await chat('/v1/agents/pinned/chat', { agent_version: 9 })).status, 404);
-      assert.equal((await chat('/v1/chat', { agent_config_id: 'pinned@one' })).status, 400);
+      // `@one` reads as a label (none is set); `@One` is neither a label nor a number.
+      assert.equal((await chat('/v1/chat', { agent_config_id: 'pinned@one' })).status, 404);
+      assert.equal((await chat('/v1/chat', { agent_config_id: 'pinned@One' })).status, 400);
       assert.equal((await chat('/v1/chat', { agent_config_id: 'pinned@0' })).status, 400);
       assert.equal((await chat('/v1/chat', { agent_config_id: 'pinned', agent_version: 0 })).status, 400);
       assert.equal((await chat('/v1/chat', { agent_config_id: 'pinned', agent_version: '1' })).status, 400);

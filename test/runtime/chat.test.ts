@@ -10,7 +10,7 @@ import { createAgent, sse } from './helpers.ts';
 
 /** What a chat leaves in the store, to check that a refused request wrote nothing. */
 async function counts(s: TestServer) {
-  const [row] = await s.app.services.db.query<{
+  const [row] = await s.app.db.query<{
     sessions: number;
     runs: number;
     messages: number;
@@ -108,7 +108,7 @@ for (const store of stores) {
       assert.equal(tool.output, '80');
       // The result's event is committed with its step, never before it: a takeover that runs an
       // unrecorded call again cannot show its result twice.
-      const [together] = await s.app.services.db.query<{ same: boolean }>(
+      const [together] = await s.app.db.query<{ same: boolean }>(
         `select (select xmin::text from events where stream_id = $1 and type = 'tool_result') =
                 (select xmin::text from run_steps where run_id = $1 and kind = 'tool') as same`,
         [run.body.id],

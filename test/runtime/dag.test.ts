@@ -54,8 +54,9 @@ for (const store of stores) {
 
     it('runs nodes after their parents, independent branches at once, outputs flowing downstream', async () => {
       // Both branches take a while: if they ran one after the other, one would end before the other starts.
-      mock().script('dag-research', [{ content: 'findings R', delay_ms: 300 }]);
-      mock().script('dag-draft', [{ content: 'draft D', delay_ms: 300 }]);
+      // A while long enough that a loaded machine starting the second branch does not outlast it.
+      mock().script('dag-research', [{ content: 'findings R', delay_ms: 2_000 }]);
+      mock().script('dag-draft', [{ content: 'draft D', delay_ms: 2_000 }]);
       const read = await sse(`${s.url}/v1/multi-agents/${spec.id}/run`, {
         key: s.adminKey,
         body: { message: 'write a report' },

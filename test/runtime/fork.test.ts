@@ -94,6 +94,10 @@ for (const store of stores) {
       const result = await fork({ step: 2, tool_results: [{ tool_call_id: 'nope', content: 'x' }] });
       assert.equal(result.status, 422);
       assert.match(result.body.error.message, /no result of tool call nope before step 2/);
+      // The kept steps answered the parent's message: an edited one starts again at step 0.
+      const edited = await fork({ step: 2, message: 'what is 50 * 1.2?' });
+      assert.equal(edited.status, 422, edited.text);
+      assert.match(edited.body.error.message, /an edited message starts the run again: fork it at step 0/);
       const early = await fork({ step: 0, tool_results: [{ tool_call_id: toolCallId, content: 'x' }] });
       assert.equal(early.status, 422, 'step 0 has no tool results before it');
       assert.equal((await fork({ agent_version: 9 })).status, 404);
@@ -117,9 +121,22 @@ for (const store of stores) {
       assert.equal(c.b.parent_run_id, parent.id);
       assert.equal(c.a.steps.length, 3);
       assert.equal(c.b.steps.length, 1);
+      // Lined up at the fork point: the fork's own step 0 beside the parent's step 2; steps 0 and 1
+      // are the parent's on both sides, kept by the fork as recorded.
+      assert.equal(c.aligned_at, 2);
       assert.equal(c.steps.length, 3);
-      assert.equal(c.steps[0].a.kind, 'model');
-      assert.equal(c.steps[2].b, null);
+      assert.deepEqual(
+        c.steps.map((r: { kept: boolean }) => r.kept),
+        [true, true, false],
+      );
+      assert.deepEqual(c.steps[1].b, c.steps[1].a);
+      assert.equal(c.steps[1].b.kind, 'tool');
+      assert.equal(c.steps[2].a.idx, 2);
+      assert.equal(c.steps[2].b.idx, 0);
+      assert.equal(c.steps[2].b.kind, 'model');
+      const reversed = (await s.request('GET', `/v1/runs/compare?a=${forked.id}&b=${parent.id}`)).body;
+      assert.equal(reversed.aligned_at, 2);
+      assert.equal(reversed.steps[2].a.idx, 0);
       assert.equal(c.difference.same_output, false);
       assert.equal(c.difference.steps, -2);
       assert.equal(c.difference.total_tokens, c.b.usage.total_tokens - c.a.usage.total_tokens);

@@ -35,7 +35,7 @@ for (const store of stores) {
     });
 
     const counts = async () => {
-      const [row] = await s.app.services.db.query<{ agents: number; specs: number }>(
+      const [row] = await s.app.db.query<{ agents: number; specs: number }>(
         `select (select count(*)::int from agents) as agents, (select count(*)::int from multi_agent_specs) as specs`,
       );
       return row!;

@@ -27,8 +27,11 @@ for (const store of stores) {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    /** Starts a slow first run and returns its session and run once it is running. */
-    async function slowFirst(delayMs = 800) {
+    /**
+     * Starts a slow first run and returns its session and run once it is running. Slow enough (3 s)
+     * that the next message arrives while it runs on a loaded machine too.
+     */
+    async function slowFirst(delayMs = 3_000) {
       s.app.services.models.mock.script('slow', [{ content: 'first answer', delay_ms: delayMs }]);
       const read = await sse(`${s.url}/v1/agents/${agent.id}/chat`, {
         key: s.adminKey,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import type { ConfigInput } from '../../src/config/config.ts';
+import { RunStore } from '../../src/runtime/runs/store.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 import {
   bootOn,
@@ -108,22 +109,44 @@ for (const store of stores) {
 }
 
 /**
- * A run whose executors keep dying is not taken over for ever: the store says a run's executor
- * died three times already (its stream holds three `run_resumed` after a crash) and its lease has
- * lapsed with no live owner; the next sweep fails it as `orphaned` instead of running it again.
+ * A poison pill does not walk the fleet: a run whose processes keep dying or blocking (each time its
+ * lease lapses with no live owner) is taken over `runtime.max_takeovers` times in a row without
+ * recording a step, then failed as `poisoned` instead of being handed on again. Each lapse here is
+ * the store saying the run's owner is a dead host whose lease expired; this server's sweep takes
+ * it over for real. A recorded step sets the count back to 0.
  */
 for (const store of stores) {
-  describe(`a run that keeps killing its process, on ${store}`, () => {
+  describe(`a run that keeps killing or blocking its process, on ${store}`, () => {
     let s: TestServer;
     before(async () => {
       s = await startServer(store, {
-        runtime: { lease_seconds: 1 },
-        models: { mock: { scripts: { stuck: [{ content: 'never sent', delay_ms: 120_000 }] } } },
+        runtime: { lease_seconds: 1, max_takeovers: 3 },
+        models: {
+          mock: {
+            scripts: {
+              stuck: [{ content: 'never sent', delay_ms: 120_000 }],
+              slow: [{ content: 'never sent', delay_ms: 120_000 }],
+            },
+          },
+        },
       });
     });
     after(async () => s.close());
 
-    it('fails it as orphaned after three crashes rather than take it over again', async () => {
+    const lapse = (runId: string) =>
+      s.app.db.query(
+        `update runs set lease_owner = 'dead-host:1:0', lease_expires_at = now() - interval '1 second' where id = $1`,
+        [runId],
+      );
+    const takeovers = async (runId: string) =>
+      (
+        await s.app.db.query<{ takeovers: number; lease_owner: string | null }>(
+          'select takeovers, lease_owner from runs where id = $1',
+          [runId],
+        )
+      )[0]!;
+
+    it('fails it as poisoned after max_takeovers takeovers without a step, rather than take it over again', async () => {
       const agent = await createAgent(s, { name: 'poison', model: 'mock/stuck' });
       const started = await sse(`${s.url}/v1/agents/${agent.id}/chat`, {
         key: s.adminKey,
@@ -131,25 +154,52 @@ for (const store of stores) {
         stop: (e) => e.event === 'system',
       });
       const runId = started.events[0]!.data.run_id as string;
-      const { db } = s.app.services;
-      await db.query(
-        `insert into events (tenant_id, stream_id, type, data)
-         select tenant_id, id, 'run_resumed', '{"by":"takeover","after":"crash"}'::jsonb
-         from runs, generate_series(1, 3) where id = $1`,
-        [runId],
-      );
-      // Its owner is gone: nobody renews the lease, which has lapsed.
-      await db.query(
-        `update runs set lease_owner = 'dead-host:1:0', lease_expires_at = now() - interval '1 second' where id = $1`,
-        [runId],
-      );
+      for (let n = 1; n <= 3; n++) {
+        await lapse(runId);
+        // Taken over (by a live owner again), counted, and still running: no step was recorded.
+        await eventually(async () => {
+          const row = await takeovers(runId);
+          return row.takeovers === n && row.lease_owner !== 'dead-host:1:0' ? row : undefined;
+        });
+        assert.equal((await s.request('GET', `/v1/runs/${runId}`)).body.status, 'running');
+      }
+      await lapse(runId);
       const ended = await eventually(async () => {
         const r = await s.request('GET', `/v1/runs/${runId}`);
         return r.status === 200 && r.body.status !== 'running' ? r.body : undefined;
       });
       assert.equal(ended.status, 'failed');
-      assert.equal(ended.error.code, 'orphaned');
-      assert.match(ended.error.message, /died 4 times/);
+      assert.equal(ended.error.code, 'poisoned');
+      assert.match(ended.error.message, /taken over 3 times without recording a step/);
+      const metrics = await s.app.services.metrics.registry.getSingleMetricAsString(
+        'agentry_runs_poisoned_total',
+      );
+      assert.match(metrics, /^agentry_runs_poisoned_total 1$/m);
+    });
+
+    it('counts takeovers since the last recorded step only', async () => {
+      const agent = await createAgent(s, { name: 'progress', model: 'mock/slow' });
+      const started = await sse(`${s.url}/v1/agents/${agent.id}/chat`, {
+        key: s.adminKey,
+        body: { message: 'slowly' },
+        stop: (e) => e.event === 'system',
+      });
+      const runId = started.events[0]!.data.run_id as string;
+      const { db } = s.app;
+      await db.query('update runs set takeovers = 2 where id = $1', [runId]);
+      const owner = (await takeovers(runId)).lease_owner!;
+      const runs = new RunStore(db);
+      // An event alone (as a takeover's run_resumed) is no progress.
+      await runs.advance({
+        runId,
+        owner,
+        events: [{ type: 'ping', data: {}, at: new Date().toISOString() }],
+      });
+      assert.equal((await takeovers(runId)).takeovers, 2);
+      // A model answer recorded is.
+      assert.ok(await runs.advance({ runId, owner, modelCalls: 1 }), 'still its owner');
+      assert.equal((await takeovers(runId)).takeovers, 0);
+      await s.request('POST', `/v1/runs/${runId}/cancel`);
     });
   });
 }
@@ -168,7 +218,9 @@ for (const store of stores) {
         models: {
           mock: {
             scripts: {
-              slow: [{ content: 'first', delay_ms: 1000 }],
+              // Long enough that the next message is queued behind it, and the failing read armed,
+              // before it ends on a loaded machine.
+              slow: [{ content: 'first', delay_ms: 5_000 }],
               stuck: [{ content: 'never sent', delay_ms: 120_000 }],
             },
           },

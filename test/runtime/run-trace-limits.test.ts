@@ -128,7 +128,7 @@ for (const store of stores) {
       const agent = await createAgent(s, { name: 'tl-old' });
       const old = await chat(agent.id, 'an old conversation');
       const recent = await chat(agent.id, 'a recent one');
-      await s.app.services.db.query(
+      await s.app.db.query(
         `update runs set created_at = now() - interval '41 days', completed_at = now() - interval '40 days'
          where id = $1`,
         [old],
@@ -139,7 +139,7 @@ for (const store of stores) {
         'the retention job to delete the old run',
       );
       assert.equal((await s.request('GET', `/v1/runs/${recent}/trace`)).status, 200);
-      const [left] = await s.app.services.db.query<{ n: number }>(
+      const [left] = await s.app.db.query<{ n: number }>(
         'select count(*)::int as n from run_steps where run_id = $1',
         [old],
       );

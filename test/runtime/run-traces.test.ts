@@ -127,11 +127,11 @@ for (const store of stores) {
 
     it('filters runs by cost, a range in USD, and refuses a range that cannot hold a run', async () => {
       // The mock model is free: the tool run's model calls are given a price here, and theirs back after.
-      const was = await s.app.services.db.query<{ idx: number; cost: number | null }>(
+      const was = await s.app.db.query<{ idx: number; cost: number | null }>(
         'select idx, cost from run_steps where run_id = $1',
         [runIds.tool],
       );
-      await s.app.services.db.query('update run_steps set cost = 0.0025 where run_id = $1 and kind = $2', [
+      await s.app.db.query('update run_steps set cost = 0.0025 where run_id = $1 and kind = $2', [
         runIds.tool,
         'model',
       ]);
@@ -156,7 +156,7 @@ for (const store of stores) {
         assert.match(reversed.body.error.message, /max_cost is below min_cost/);
       } finally {
         for (const w of was)
-          await s.app.services.db.query('update run_steps set cost = $3 where run_id = $1 and idx = $2', [
+          await s.app.db.query('update run_steps set cost = $3 where run_id = $1 and idx = $2', [
             runIds.tool,
             w.idx,
             w.cost,
@@ -220,10 +220,7 @@ for (const store of stores) {
 
     it('deletes ended runs past the retention, with their steps; the retention may be fractional', async () => {
       const age = (id: string | undefined, interval: string) =>
-        s.app.services.db.query(`update runs set completed_at = now() - $2::interval where id = $1`, [
-          id,
-          interval,
-        ]);
+        s.app.db.query(`update runs set completed_at = now() - $2::interval where id = $1`, [id, interval]);
       await age(runIds.plain, '40 days');
       await age(runIds.failing, '13 hours');
       const deleted = await s.app.services.runtime.purgeOld(30);
@@ -232,7 +229,7 @@ for (const store of stores) {
       assert.equal((await s.request('GET', `/v1/runs/${runIds.failing}/trace`)).status, 404);
       assert.equal((await s.request('GET', `/v1/runs/${runIds.plain}/trace`)).status, 404);
       assert.equal((await s.request('GET', `/v1/runs/${runIds.tool}/trace`)).status, 200);
-      const [left] = await s.app.services.db.query<{ n: number }>(
+      const [left] = await s.app.db.query<{ n: number }>(
         'select count(*)::int as n from run_steps where run_id = $1',
         [runIds.plain],
       );

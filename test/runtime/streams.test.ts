@@ -146,8 +146,9 @@ for (const store of stores) {
       assert.equal(kept.status, 200, kept.text);
       assert.equal(kept.body.response.text, 'You said: short');
 
-      // Non-streaming calls take the whole answer at once: a slow turn keeps this one going.
-      s.app.services.models.mock.script('default', [{ content: 'too late', delay_ms: 3000 }]);
+      // Non-streaming calls take the whole answer at once: a slow turn keeps this one going (the
+      // cancel ends its wait, so only a failing test waits it out: 30 s, past a loaded machine's pauses).
+      s.app.services.models.mock.script('default', [{ content: 'too late', delay_ms: 30_000 }]);
       const controller = new AbortController();
       const leaving = fetch(`${s.url}/v1/agents/${agent.id}/chat`, {
         method: 'POST',
@@ -156,7 +157,7 @@ for (const store of stores) {
         signal: controller.signal,
       }).catch(() => undefined);
       const run = await eventually(async () => {
-        const [row] = await s.app.services.db.query<{ id: string }>(
+        const [row] = await s.app.db.query<{ id: string }>(
           `select id from runs where input = $1 and status = 'running' and options->>'on_disconnect' = 'cancel'`,
           [words],
         );
@@ -178,7 +179,7 @@ for (const store of stores) {
         stop: (e) => e.event === 'system',
       });
       const runId: string = started.events[0]!.data.run_id;
-      const { db } = s.app.services;
+      const { db } = s.app;
       const [run] = await db.query<{ tenant_id: string }>('select tenant_id from runs where id = $1', [
         runId,
       ]);
@@ -198,7 +199,7 @@ for (const store of stores) {
               );
               return blocked.length > 0 ? true : undefined;
             },
-            10_000,
+            30_000,
             'the batch to wait for the cancel',
           );
         } else await new Promise((r) => setImmediate(r));

@@ -12,8 +12,9 @@ describe('run_javascript and the event loop', () => {
   before(async () => {
     s = await startServer('pglite', {
       sandbox: {
-        // Long enough that every probe below lands while all four programs still spin.
-        limits: { timeout_ms: 8_000, memory_bytes: 64 * MiB },
+        // Long enough that every probe below lands while all four programs still spin, on a loaded
+        // machine too (the first starts its clock while the others' agents are still being made).
+        limits: { timeout_ms: 20_000, memory_bytes: 64 * MiB },
         pools: { bwrap: { size: 0 }, quickjs: { size: SPINNERS, max_total: SPINNERS } },
       },
     });

@@ -16,8 +16,11 @@ export function hostProcessesOf(uid: number): number[] {
   return pids;
 }
 
-/** Waits until `check` holds, polling; fails with `message` after `ms`. */
-export async function eventually(check: () => boolean, message: string, ms = 10_000): Promise<void> {
+/**
+ * Waits until `check` holds, polling; fails with `message` after `ms`. 30 s: sandboxes and their
+ * interpreter threads can take seconds each to start on a loaded 2-core machine.
+ */
+export async function eventually(check: () => boolean, message: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(message);

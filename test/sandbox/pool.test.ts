@@ -117,7 +117,8 @@ for (const store of stores) {
     before(async () => {
       server = await startServer(store, {
         sandbox: {
-          limits: { timeout_ms: 3_000, memory_bytes: 64 * MiB },
+          // Past any sandbox's start on a loaded machine: the long run below ends by itself, not by this.
+          limits: { timeout_ms: 30_000, memory_bytes: 64 * MiB },
           pools: {
             bwrap: { size: 1, max_total: 1, acquire_timeout_ms: 300 },
             quickjs: { size: 1 },
@@ -171,7 +172,8 @@ for (const store of stores) {
 
     it('an exhausted pool refuses with a clear error, and the breaker then disables the tool', async () => {
       const sandboxes = server.app.services.sandboxes;
-      const long = sandboxes.run('bash_execute', 'bwrap', { code: 'sleep 2; echo slow' });
+      // Busy for longer than the three refusals below take on a loaded machine (two waits of 300 ms).
+      const long = sandboxes.run('bash_execute', 'bwrap', { code: 'sleep 5; echo slow' });
       await eventually(() => sandboxes.stats('bwrap').busy === 1, 'the only sandbox is busy');
       for (let i = 0; i < 2; i++) {
         await assert.rejects(sandboxes.run('bash_execute', 'bwrap', { code: 'true' }), (err: Error) => {

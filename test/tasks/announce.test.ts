@@ -18,7 +18,7 @@ for (const store of stores) {
     after(() => s.close());
 
     it('announces every id of a 450-task claim and of its completion, at most 200 per payload', async () => {
-      const { db } = s.app.services;
+      const { db } = s.app;
       const payloads: string[][] = [];
       const stop = await db.listen('test_announce', (p) => payloads.push(p.split(',')));
       const ids = Array.from({ length: 450 }, () => newId());
@@ -43,7 +43,7 @@ for (const store of stores) {
       });
       assert.equal(claimed.length, 450);
       const seen = () => payloads.flat();
-      await eventually(async () => (seen().length >= ids.length ? true : undefined), 10_000, 'announcements');
+      await eventually(async () => (seen().length >= ids.length ? true : undefined), 30_000, 'announcements');
       assert.deepEqual(new Set(seen()), new Set(ids));
       assert.ok(payloads.every((p) => p.length <= MAX_ANNOUNCED));
       assert.equal(seen().length, 450);
@@ -56,7 +56,7 @@ for (const store of stores) {
         'test_announce',
       );
       assert.equal(done.length, 450);
-      await eventually(async () => (seen().length >= ids.length ? true : undefined), 10_000, 'announcements');
+      await eventually(async () => (seen().length >= ids.length ? true : undefined), 30_000, 'announcements');
       assert.deepEqual(new Set(seen()), new Set(ids));
       assert.ok(payloads.every((p) => p.length <= MAX_ANNOUNCED));
       assert.equal(seen().length, 450);

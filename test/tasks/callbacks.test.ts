@@ -161,7 +161,7 @@ for (const store of stores) {
       assert.match(down.body.callback_status, /^error/);
       const hook = await receiver(port);
       try {
-        await eventually(async () => (hook.got.length > 0 ? true : undefined), 15_000, 'the callback');
+        await eventually(async () => (hook.got.length > 0 ? true : undefined), 30_000, 'the callback');
         const t = await eventually(async () => {
           const r = await s.request('GET', `/v1/tasks/${res.body.id}`);
           return r.body.callback_status === '204' ? r.body : undefined;
@@ -169,7 +169,7 @@ for (const store of stores) {
         assert.ok(t.callback_attempts >= 2);
         // The status is recorded with the outbox row's delivery, in one statement: the row is done and
         // no sender picks it up again.
-        const [row] = await s.app.services.db.query<{ delivered: boolean }>(
+        const [row] = await s.app.db.query<{ delivered: boolean }>(
           'select delivered_at is not null as delivered from callback_outbox where task_id = $1',
           [res.body.id],
         );

@@ -2,10 +2,14 @@ import type { CreateAppOptions } from '../../src/app.ts';
 import type { ConfigInput } from '../../src/config/config.ts';
 import { type StoreKind, startServer, type TestServer } from '../helpers/server.ts';
 
-/** Queue settings that keep tests quick: short leases, fast retries, a 1 s fallback poll. */
+/**
+ * Queue settings that keep tests quick: fast retries, a 1 s fallback poll. Leases of 30 s: no test
+ * of these waits for one to lapse, and a 2 s lease (renewed every 0.7 s) could lapse in a loaded
+ * machine's pauses and run an attempt twice.
+ */
 export const fastQueue: ConfigInput['tasks'] = {
   workers: 4,
-  lease_seconds: 2,
+  lease_seconds: 30,
   poll_seconds: 1,
   retry_base_seconds: 0.05,
   retry_cap_seconds: 0.2,

@@ -28,21 +28,21 @@ for (const store of stores) {
     });
 
     it('wakes local workers before the enqueue returns and tags the NOTIFY with the token', async () => {
-      const { db } = s.app.services;
+      const { db } = s.app;
       const notes: string[] = [];
       const unlisten = await db.listen(TASKS_CHANNEL, (p) => notes.push(p));
       const woken: number[] = [];
       const local = listenLocally(db, (at) => woken.push(at));
       const row = await enqueueTask(db, task());
       assert.deepEqual(woken, [row!.run_at.getTime()]);
-      await eventually(async () => (notes.length > 0 ? true : undefined), 10_000, 'notify');
+      await eventually(async () => (notes.length > 0 ? true : undefined), 30_000, 'notify');
       assert.deepEqual(parseWake(notes[0]!), { at: row!.run_at.getTime(), token: local.token });
 
       // Once no local worker listens, the NOTIFY is a plain one that every worker acts on.
       local.stop();
       notes.length = 0;
       const again = await enqueueTask(db, task());
-      await eventually(async () => (notes.length > 0 ? true : undefined), 10_000, 'notify');
+      await eventually(async () => (notes.length > 0 ? true : undefined), 30_000, 'notify');
       assert.deepEqual(parseWake(notes[0]!), { at: again!.run_at.getTime(), token: undefined });
       assert.equal(woken.length, 1);
       await unlisten();

@@ -19,7 +19,7 @@ for (const store of stores) {
     const backlog = 4000;
     /** Shared blocks (hit or read) that a statement touched, functions' own work included. */
     const blocksOf = async (sql: string, params: unknown[]) => {
-      const [row] = await s.app.services.db.query<{ 'QUERY PLAN': [{ Plan: Record<string, number> }] }>(
+      const [row] = await s.app.db.query<{ 'QUERY PLAN': [{ Plan: Record<string, number> }] }>(
         `explain (analyze, buffers, format json) ${sql}`,
         params,
       );
@@ -27,7 +27,7 @@ for (const store of stores) {
       return plan['Shared Hit Blocks']! + plan['Shared Read Blocks']!;
     };
     const tablePages = async () => {
-      const [row] = await s.app.services.db.query<{ pages: number }>(
+      const [row] = await s.app.db.query<{ pages: number }>(
         `select (pg_relation_size('tasks') / current_setting('block_size')::int)::int as pages`,
       );
       return row!.pages;
@@ -35,7 +35,7 @@ for (const store of stores) {
 
     before(async () => {
       s = await startServer(store, { tasks: { workers: 0 } });
-      const { db } = s.app.services;
+      const { db } = s.app;
       await db.query('analyze tasks'); // the statistics of an empty queue
       const agentId = newId();
       for (let i = 0; i < backlog; i += 1000) {
@@ -56,7 +56,7 @@ for (const store of stores) {
     after(() => s.close());
 
     it('claims and completes a batch from a deep backlog touching a few blocks per task', async () => {
-      const { db } = s.app.services;
+      const { db } = s.app;
       const pages = await tablePages();
       assert.ok(pages > 100, `the backlog spans ${pages} pages`);
       const claim = (owner: string) =>
@@ -93,7 +93,7 @@ for (const store of stores) {
     });
 
     it('claims and completes through the whole statements the worker sends, touching few blocks', async () => {
-      const { db } = s.app.services;
+      const { db } = s.app;
       const pages = await tablePages();
       // Runs each statement it is given under EXPLAIN ANALYZE and keeps the blocks its plan touched:
       // the functions' work and whatever joins the statement wraps around them.
@@ -124,7 +124,7 @@ for (const store of stores) {
     });
 
     it('holds a lease exactly while a task is in progress', async () => {
-      const { db } = s.app.services;
+      const { db } = s.app;
       const [pending] = await db.query<{ id: string }>(
         `select id from tasks where status = 'pending' limit 1`,
       );

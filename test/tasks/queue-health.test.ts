@@ -42,7 +42,7 @@ for (const store of stores) {
     });
 
     it('does not count a worker whose heartbeat is older than the lease', async () => {
-      const db = s.app.services.db;
+      const db = s.app.db;
       await db.query(
         `insert into queue_workers (id, hostname, pid, role, slots, last_seen)
          values ('gone:1:x', 'gone', 1, 'worker', 4, now() - interval '10 minutes')`,
@@ -56,7 +56,7 @@ for (const store of stores) {
       const sv = s.app.services;
       // A real worker on the same store, as `agentry worker` runs it in another process.
       const runner = new QueueRunner({
-        db: sv.db,
+        db: s.app.db,
         bus: sv.bus,
         log: sv.log,
         handlers: sv.taskHandlers,
@@ -71,7 +71,7 @@ for (const store of stores) {
         assert.equal(alive.status, 'ok', JSON.stringify(alive));
         assert.equal(alive.detail.live_workers, 1);
         assert.equal(alive.detail.worker_slots, 1);
-        const [row] = await sv.db.query<{ role: string; pid: number }>(
+        const [row] = await s.app.db.query<{ role: string; pid: number }>(
           "select role, pid from queue_workers where last_seen > now() - interval '1 minute'",
         );
         assert.deepEqual(row, { role: 'worker', pid: process.pid });
@@ -84,7 +84,7 @@ for (const store of stores) {
       } finally {
         await runner.stop(1000);
       }
-      const rows = await sv.db.query(`select 1 from queue_workers where role = 'worker' and pid = $1`, [
+      const rows = await s.app.db.query(`select 1 from queue_workers where role = 'worker' and pid = $1`, [
         process.pid,
       ]);
       assert.equal(rows.length, 0, 'a graceful stop removes the heartbeat row');

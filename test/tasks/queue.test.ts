@@ -18,12 +18,12 @@ for (const store of stores) {
     let s: TestServer;
     const agentId = newId();
     const claim = (owner: string, limit: number, cap = 0, lease = 30) =>
-      claimTasks(s.app.services.db, { owner, limit, leaseSeconds: lease, tenantMaxRunning: cap });
+      claimTasks(s.app.db, { owner, limit, leaseSeconds: lease, tenantMaxRunning: cap });
     /** Waits until the task's lease has run out by the store's clock, the one the sweep reads. */
     const leaseLapsed = (taskId: string) =>
       eventually(
         async () => {
-          const [row] = await s.app.services.db.query<{ lapsed: boolean }>(
+          const [row] = await s.app.db.query<{ lapsed: boolean }>(
             'select lease_expires_at < now() as lapsed from tasks where id = $1',
             [taskId],
           );
@@ -34,7 +34,8 @@ for (const store of stores) {
       );
     /** A worker on the test server's store: 60 s leases, no retry backoff, no tenant cap. */
     const workerFor = (handlers: HandlerRegistry, o: { concurrency: number; claimBatch: number }) => {
-      const { db, bus, log } = s.app.services;
+      const { bus, log } = s.app.services;
+      const { db } = s.app;
       return new Worker({
         db,
         bus,
@@ -50,7 +51,7 @@ for (const store of stores) {
     };
     const load = (tenantId: string, n: number, priority = (_i: number) => 0, title = 't') =>
       enqueueMany(
-        s.app.services.db,
+        s.app.db,
         tenantId,
         Array.from({ length: n }, (_, i) => ({
           id: newId(),
@@ -67,7 +68,7 @@ for (const store of stores) {
     });
     after(() => s.close());
     // Each case starts from an empty queue.
-    beforeEach(() => s.app.services.db.query('delete from tasks'));
+    beforeEach(() => s.app.db.query('delete from tasks'));
 
     it('never hands one task to two concurrent claimers', async () => {
       await load(s.app.defaultTenantId, 600);
@@ -82,7 +83,7 @@ for (const store of stores) {
             seen.set(t.id, owner);
           }
           await completeTasks(
-            s.app.services.db,
+            s.app.db,
             owner,
             batch.map((t) => ({
               ...t,
@@ -95,7 +96,7 @@ for (const store of stores) {
       });
       await Promise.all(claimers);
       assert.equal(seen.size, 600);
-      const [row] = await s.app.services.db.query<{ n: number; owners: number }>(
+      const [row] = await s.app.db.query<{ n: number; owners: number }>(
         `select count(*)::int as n, count(distinct result->>'by')::int as owners from tasks where status = 'completed'`,
       );
       assert.equal(row!.n, 600);
@@ -125,7 +126,7 @@ for (const store of stores) {
       assert.equal(byTenant(second, s.app.defaultTenantId), 0);
       assert.equal((await claim('w2', 10, 2)).length, 0, 'both tenants at their cap');
       const a = first.find((t) => t.tenant_id === s.app.defaultTenantId)!;
-      await completeTasks(s.app.services.db, 'w1', [{ ...a, result: null, summary: null, durationMs: 1 }]);
+      await completeTasks(s.app.db, 'w1', [{ ...a, result: null, summary: null, durationMs: 1 }]);
       const next = await claim('w2', 10, 2);
       assert.equal(next.length, 1);
       assert.equal(next[0]!.tenant_id, s.app.defaultTenantId);
@@ -136,16 +137,16 @@ for (const store of stores) {
       const [mine] = await claim('lost-worker', 1, 0, 0.2);
       assert.ok(mine);
       await leaseLapsed(mine.id);
-      const reaped = await reapExpiredLeases(s.app.services.db);
+      const reaped = await reapExpiredLeases(s.app.db);
       assert.equal(reaped.requeued, 1);
       const [again] = await claim('live-worker', 1);
       assert.equal(again!.id, mine.id);
       assert.equal(again!.attempt, 2);
-      const late = await completeTasks(s.app.services.db, 'lost-worker', [
+      const late = await completeTasks(s.app.db, 'lost-worker', [
         { ...mine, attempt: 1, result: { stale: true }, summary: null, durationMs: 1 },
       ]);
       assert.equal(late.length, 0, 'the late result matched nothing');
-      const lateFail = await failTask(s.app.services.db, 'lost-worker', {
+      const lateFail = await failTask(s.app.db, 'lost-worker', {
         ...mine,
         attempt: 1,
         error: 'late',
@@ -154,21 +155,21 @@ for (const store of stores) {
         durationMs: 1,
       });
       assert.equal(lateFail, undefined);
-      const done = await completeTasks(s.app.services.db, 'live-worker', [
+      const done = await completeTasks(s.app.db, 'live-worker', [
         { ...again!, result: { fresh: true }, summary: 'ok', durationMs: 1 },
       ]);
       assert.equal(done.length, 1);
-      const [row] = await s.app.services.db.query<{ status: string; result: unknown; attempts: number }>(
+      const [row] = await s.app.db.query<{ status: string; result: unknown; attempts: number }>(
         'select status, result, attempts from tasks where id = $1',
         [mine.id],
       );
       assert.deepEqual(row, { status: 'completed', result: { fresh: true }, attempts: 2 });
-      const types = (await readEvents(s.app.services.db, mine.id)).map((e) => e.type);
+      const types = (await readEvents(s.app.db, mine.id)).map((e) => e.type);
       assert.deepEqual(types, ['created', 'started', 'attempt_failed', 'started', 'completed']);
     });
 
     it('fails a task whose lease expires on its last attempt', async () => {
-      const db = s.app.services.db;
+      const db = s.app.db;
       await load(s.app.defaultTenantId, 1, () => 0, 'last');
       await db.query(`update tasks set max_attempts = 1 where title = 'last-0'`);
       const [t] = await claim('dying', 1, 0, 0.1);
@@ -183,7 +184,7 @@ for (const store of stores) {
     });
 
     it('hands unfinished tasks back on graceful shutdown instead of letting the lease run out', async () => {
-      const { db } = s.app.services;
+      const { db } = s.app;
       const handlers = new HandlerRegistry().setDefault(
         (_task, ctx) =>
           new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
@@ -191,7 +192,7 @@ for (const store of stores) {
       const worker = workerFor(handlers, { concurrency: 2, claimBatch: 10 });
       await worker.start();
       await load(s.app.defaultTenantId, 3, () => 0, 'handback');
-      await eventually(async () => (worker.active === 2 ? true : undefined), 10_000, 'two running');
+      await eventually(async () => (worker.active === 2 ? true : undefined), 30_000, 'two running');
       await worker.stop(50);
       const rows = await db.query<{ status: string; lease_owner: string | null; n: number }>(
         `select status, lease_owner, count(*)::int as n from tasks where title like 'handback-%'
@@ -206,7 +207,7 @@ for (const store of stores) {
     });
 
     it('gives a handler that looks at its signal only after losing the attempt an aborted signal', async () => {
-      const { db } = s.app.services;
+      const { db } = s.app;
       let release!: () => void;
       const gate = new Promise<void>((resolve) => {
         release = resolve;
@@ -220,7 +221,7 @@ for (const store of stores) {
       const worker = workerFor(handlers, { concurrency: 1, claimBatch: 1 });
       await worker.start();
       await load(s.app.defaultTenantId, 1, () => 0, 'late-look');
-      await eventually(async () => (worker.active === 1 ? true : undefined), 10_000, 'running');
+      await eventually(async () => (worker.active === 1 ? true : undefined), 30_000, 'running');
       const stopped = worker.stop(50);
       await eventually(
         async () => {
@@ -229,7 +230,7 @@ for (const store of stores) {
           );
           return row?.status === 'pending' ? true : undefined;
         },
-        10_000,
+        30_000,
         'handed back',
       );
       release();

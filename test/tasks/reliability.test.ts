@@ -41,10 +41,10 @@ describe('queue reliability with real worker processes on PostgreSQL', {
   const workers = new Set<ChildProcess>();
 
   const count = async (sql: string, params: unknown[] = []) =>
-    (await app.services.db.query<{ n: number }>(sql, params))[0]!.n;
+    (await app.db.query<{ n: number }>(sql, params))[0]!.n;
   const load = (n: number, title: string) =>
     enqueueMany(
-      app.services.db,
+      app.db,
       app.defaultTenantId,
       Array.from({ length: n }, (_, i) => ({
         id: newId(),
@@ -62,7 +62,7 @@ describe('queue reliability with real worker processes on PostgreSQL', {
     app = await createApp(
       testConfig({ log_level: 'silent', store: { database_url: url }, tasks: { workers: 0 } }),
     );
-    await app.services.db.exec(
+    await app.db.exec(
       'create table side_effects (task_id uuid not null, attempt int not null, pid int not null)',
     );
     agentId = newId();
@@ -81,7 +81,7 @@ describe('queue reliability with real worker processes on PostgreSQL', {
     const env = { WORKER_CONCURRENCY: '8', HANDLER_MIN_MS: '50', HANDLER_SPREAD_MS: '100' };
     await Promise.all([0, 1, 2].map(async () => workers.add(await startWorker(url, env))));
     await load(total, 'kill');
-    await app.services.db.query(`update tasks set max_attempts = 25 where title like 'kill-%'`);
+    await app.db.query(`update tasks set max_attempts = 25 where title like 'kill-%'`);
 
     const respawns: Promise<unknown>[] = [];
     for (let kills = 0; kills < 10; kills++) {
@@ -231,6 +231,6 @@ describe('queue reliability with real worker processes on PostgreSQL', {
       2,
       'handed back at once, not left to a 120 s lease',
     );
-    await app.services.db.query(`update tasks set status = 'cancelled' where title like 'handback-%'`);
+    await app.db.query(`update tasks set status = 'cancelled' where title like 'handback-%'`);
   });
 });

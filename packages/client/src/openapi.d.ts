@@ -160,6 +160,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/agents/{id}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An agent's labels (`production`, `staging`, …): the version each points at, and its gate */
+        get: operations["listAgentLabels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{id}/labels/{label}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One label of an agent */
+        get: operations["getAgentLabel"];
+        /** Point a label at a version (journaled). A gated label moves only to a version whose newest completed experiment on the gate dataset reaches the gate: 409 with the evidence otherwise, 200 with it when it passes */
+        put: operations["replaceAgentLabel"];
+        post?: never;
+        /** Take a label off its version (journaled); a gated label keeps its gate */
+        delete: operations["deleteAgentLabel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{id}/labels/{label}/gate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a label's release gate (admin): a dataset, an evaluator (or the mean of all), a threshold, and floors per evaluator */
+        put: operations["putAgentLabelGate"];
+        post?: never;
+        /** Remove a label's release gate (admin) */
+        delete: operations["deleteAgentLabelGate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/agents/{id}/versions": {
         parameters: {
             query?: never;
@@ -339,8 +393,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Trade the one-time code of the server's printed sign-in link for a console session (the root tenant's admin, until it expires or signs out) */
+        /** Open a console session: with the one-time code of the server's printed sign-in link (the root tenant's admin) or with an API key (as that key). The session is an HttpOnly cookie, never in the answer */
         post: operations["signIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sign-in-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new one-time sign-in link for the console (what `agentry serve` prints at start, and `agentry console` asks for) */
+        post: operations["createSignInLink"];
         delete?: never;
         options?: never;
         head?: never;
@@ -439,7 +510,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List datasets */
+        /** List datasets (another user's private ones are not listed) */
         get: operations["listDatasets"];
         put?: never;
         /** Create a dataset (optionally with its first items) */
@@ -465,7 +536,7 @@ export interface paths {
         delete: operations["deleteDataset"];
         options?: never;
         head?: never;
-        /** Rename a dataset or change its description */
+        /** Rename a dataset, change its description or its visibility (its owner or an admin) */
         patch: operations["updateDataset"];
         trace?: never;
     };
@@ -476,7 +547,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Export the items as JSONL (the format import takes) */
+        /**
+         * Export the items (now, or as of a version) as JSONL or CSV, the formats import takes
+         * @description Streamed as it is read. CSV: the columns `message`, `task_type`, `payload`, `title`, `expected` (as it is when a string, else JSON), `metadata` (JSON) and `tags` (joined with `|`).
+         */
         get: operations["getDatasetExport"];
         put?: never;
         post?: never;
@@ -496,8 +570,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Import items from JSONL or CSV; bad lines are named by number and the rest imported
-         * @description Body: JSONL (`application/x-ndjson`, one item per line as POST /items takes it) or CSV (`text/csv`, a header naming `input` or `message`, `task_type`, `payload`, `title`, `expected`, `metadata`, `tags`).
+         * Import items from JSONL or CSV as one version; bad lines are named by number and the rest imported
+         * @description Body (up to 64 MiB, read as it arrives): JSONL (`application/x-ndjson`, one item per line as POST /items takes it) or CSV (`text/csv`, a header naming `input` or `message`, `task_type`, `payload`, `title`, `expected`, `metadata`, `tags`).
          */
         post: operations["importDataset"];
         delete?: never;
@@ -513,7 +587,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a dataset's items, oldest first (optionally those with a tag) */
+        /** List a dataset's items, oldest first (optionally those with a tag, or as of a version) */
         get: operations["listDatasetItems"];
         put?: never;
         /** Add items */
@@ -554,6 +628,23 @@ export interface paths {
         put?: never;
         /** Add a recorded run as an item: its input, and its output as the expected output */
         post: operations["fromRunDatasetItems"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/datasets/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a dataset's versions, newest first: what each changed and its item count */
+        get: operations["listDatasetVersions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -756,7 +847,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Compare experiments item by item against the first: improved, regressed, by how much */
+        /** Compare experiments against a baseline: per item (improved, regressed, error) and per evaluator (mean paired delta, 95% interval, verdict) */
         get: operations["getExperimentsCompare"];
         put?: never;
         post?: never;
@@ -777,6 +868,23 @@ export interface paths {
         get: operations["getJournal"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/json-schemas/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check a JSON Schema by the rules of every route that takes one (bounds, and that it compiles) */
+        post: operations["checkJsonSchemas"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1039,7 +1147,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Models this tenant may use */
+        /** Models this tenant may use (Anthropic's list shape for Anthropic's clients) */
         get: operations["listModels"];
         put?: never;
         post?: never;
@@ -1335,8 +1443,43 @@ export interface paths {
         /** A run's scores, oldest first */
         get: operations["listRunScores"];
         put?: never;
-        /** Attach a score (name, value, comment, source: human, evaluator or api) to a run */
+        /** Attach a score to a run: a number, or a value checked against a score config; source and author come from the credential */
         post: operations["createRunScore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}/scores/{score_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a score (its author or an admin); its history stays */
+        delete: operations["deleteRunScore"];
+        options?: never;
+        head?: never;
+        /** Change a score's value or comment (its author or an admin); the score before is kept in its history */
+        patch: operations["updateRunScore"];
+        trace?: never;
+    };
+    "/v1/runs/{id}/scores/{score_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A score as it was before each edit and its deletion, with who changed it and when */
+        get: operations["getRunScoreHistory"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1480,6 +1623,43 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/score-configs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's score configs by name (archived ones with archived=true) */
+        get: operations["listScoreConfigs"];
+        put?: never;
+        /** Define a score config: numeric (min, max), categorical (categories) or boolean */
+        post: operations["createScoreConfig"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/score-configs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A score config by id, or the live one of a name */
+        get: operations["getScoreConfig"];
+        put?: never;
+        post?: never;
+        /** Delete a score config no score names (204); one that scores name is archived instead (200, the archived config) */
+        delete: operations["deleteScoreConfig"];
+        options?: never;
+        head?: never;
+        /** Change a score config's description, or archive it (or bring it back); its kind and values never change */
+        patch: operations["updateScoreConfig"];
         trace?: never;
     };
     "/v1/sessions": {
@@ -1897,6 +2077,22 @@ export interface operations {
                 };
             };
             /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1948,6 +2144,22 @@ export interface operations {
                     };
                 };
             };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
         };
     };
     getHealthReady: {
@@ -1979,6 +2191,22 @@ export interface operations {
                         };
                         /** @enum {string} */
                         status: "ok" | "down";
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
                     };
                 };
             };
@@ -3912,6 +4140,685 @@ export interface operations {
             };
         };
     };
+    listAgentLabels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an agent id, or its name (any case) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** Format: uuid */
+                            agent_id: string;
+                            gate: {
+                                dataset: string;
+                                /** Format: uuid */
+                                dataset_id: string;
+                                evaluator: string | null;
+                                floors: {
+                                    [key: string]: number;
+                                };
+                                split: string | null;
+                                threshold: number;
+                            } | null;
+                            label: string;
+                            updated_at: string;
+                            updated_by: string;
+                            version: number | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    getAgentLabel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description a label: `production`, `staging`, any lower-case slug starting with a letter */
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        agent_id: string;
+                        gate: {
+                            dataset: string;
+                            /** Format: uuid */
+                            dataset_id: string;
+                            evaluator: string | null;
+                            floors: {
+                                [key: string]: number;
+                            };
+                            split: string | null;
+                            threshold: number;
+                        } | null;
+                        label: string;
+                        updated_at: string;
+                        updated_by: string;
+                        version: number | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    replaceAgentLabel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description a label: `production`, `staging`, any lower-case slug starting with a letter */
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description a note kept with the version this change makes */
+                    message?: string;
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        evidence: {
+                            experiment: {
+                                agent_version: number;
+                                completed_at: string | null;
+                                created_at: string;
+                                evaluators: {
+                                    errors: number;
+                                    evaluator: string;
+                                    floor: number | null;
+                                    gate_mean: number | null;
+                                    mean: number | null;
+                                    name: string;
+                                    pass_rate: number | null;
+                                    scored: number;
+                                }[];
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                            } | null;
+                            failures: string[];
+                            gate: {
+                                dataset: string;
+                                /** Format: uuid */
+                                dataset_id: string;
+                                evaluator: string | null;
+                                floors: {
+                                    [key: string]: number;
+                                };
+                                split: string | null;
+                                threshold: number;
+                            };
+                            passed: boolean;
+                            score: {
+                                of: string;
+                                threshold: number;
+                                value: number | null;
+                            };
+                            version: number;
+                        } | null;
+                        label: {
+                            /** Format: uuid */
+                            agent_id: string;
+                            gate: {
+                                dataset: string;
+                                /** Format: uuid */
+                                dataset_id: string;
+                                evaluator: string | null;
+                                floors: {
+                                    [key: string]: number;
+                                };
+                                split: string | null;
+                                threshold: number;
+                            } | null;
+                            label: string;
+                            updated_at: string;
+                            updated_by: string;
+                            version: number | null;
+                        };
+                        previous_version: number | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteAgentLabel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description a label: `production`, `staging`, any lower-case slug starting with a letter */
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    putAgentLabelGate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description a label: `production`, `staging`, any lower-case slug starting with a letter */
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    dataset: string;
+                    evaluator?: string;
+                    floors?: {
+                        [key: string]: number;
+                    };
+                    split?: string;
+                    threshold: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        agent_id: string;
+                        gate: {
+                            dataset: string;
+                            /** Format: uuid */
+                            dataset_id: string;
+                            evaluator: string | null;
+                            floors: {
+                                [key: string]: number;
+                            };
+                            split: string | null;
+                            threshold: number;
+                        } | null;
+                        label: string;
+                        updated_at: string;
+                        updated_by: string;
+                        version: number | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteAgentLabelGate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description a label: `production`, `staging`, any lower-case slug starting with a letter */
+                label: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
     listAgentVersions: {
         parameters: {
             query?: {
@@ -5523,7 +6430,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         key_id?: string;
-                        scopes: ("read" | "write" | "admin" | "metrics")[];
+                        scopes: ("read" | "write" | "admin" | "metrics" | "pagi" | "feedback")[];
                         session_id?: string;
                         subject: string;
                         tenant_id: string;
@@ -5610,6 +6517,8 @@ export interface operations {
             content: {
                 "application/json": {
                     code: string;
+                } | {
+                    api_key: string;
                 };
             };
         };
@@ -5625,7 +6534,6 @@ export interface operations {
                         /** Format: uuid */
                         session_id: string;
                         tenant: string;
-                        token: string;
                     };
                 };
             };
@@ -5647,6 +6555,93 @@ export interface operations {
             };
             /** @description Default Response */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    createSignInLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        expires_at: string;
+                        path: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6187,12 +7182,169 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OpenAI's chat.completion object, or its chunks as Server-Sent Events */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
             };
         };
     };
@@ -6216,13 +7368,15 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: {
+                            /** Format: uuid */
+                            api_key_id: string | null;
                             created_at: string;
                             expires_at: string;
                             /** Format: uuid */
                             id: string;
                             prefix: string;
                             revoked_at: string | null;
-                            scopes: ("read" | "write" | "admin" | "metrics")[];
+                            scopes: ("read" | "write" | "admin" | "metrics" | "pagi" | "feedback")[];
                             /** Format: uuid */
                             tenant_id: string;
                             user_agent: string;
@@ -6317,13 +7471,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** Format: uuid */
+                        api_key_id: string | null;
                         created_at: string;
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
                         prefix: string;
                         revoked_at: string | null;
-                        scopes: ("read" | "write" | "admin" | "metrics")[];
+                        scopes: ("read" | "write" | "admin" | "metrics" | "pagi" | "feedback")[];
                         /** Format: uuid */
                         tenant_id: string;
                         user_agent: string;
@@ -6422,7 +7578,11 @@ export interface operations {
                             id: string;
                             item_count: number;
                             name: string;
+                            owner: string | null;
                             updated_at: string;
+                            version: number;
+                            /** @enum {string} */
+                            visibility: "private" | "tenant";
                         }[];
                         limit: number;
                         offset: number;
@@ -6570,6 +7730,8 @@ export interface operations {
                         tags?: string[];
                     }[];
                     name: string;
+                    /** @enum {string} */
+                    visibility?: "private" | "tenant";
                 };
             };
         };
@@ -6587,7 +7749,11 @@ export interface operations {
                         id: string;
                         item_count: number;
                         name: string;
+                        owner: string | null;
                         updated_at: string;
+                        version: number;
+                        /** @enum {string} */
+                        visibility: "private" | "tenant";
                     };
                 };
             };
@@ -6729,7 +7895,11 @@ export interface operations {
                         id: string;
                         item_count: number;
                         name: string;
+                        owner: string | null;
                         updated_at: string;
+                        version: number;
+                        /** @enum {string} */
+                        visibility: "private" | "tenant";
                     };
                 };
             };
@@ -6995,6 +8165,8 @@ export interface operations {
                 "application/json": {
                     description?: string;
                     name?: string;
+                    /** @enum {string} */
+                    visibility?: "private" | "tenant";
                 };
             };
         };
@@ -7012,7 +8184,11 @@ export interface operations {
                         id: string;
                         item_count: number;
                         name: string;
+                        owner: string | null;
                         updated_at: string;
+                        version: number;
+                        /** @enum {string} */
+                        visibility: "private" | "tenant";
                     };
                 };
             };
@@ -7132,7 +8308,10 @@ export interface operations {
     };
     getDatasetExport: {
         parameters: {
-            query?: never;
+            query?: {
+                format?: "jsonl" | "csv";
+                version?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -7148,6 +8327,7 @@ export interface operations {
                 };
                 content: {
                     "application/x-ndjson": string;
+                    "text/csv": string;
                 };
             };
             /** @description Default Response */
@@ -7157,6 +8337,14 @@ export interface operations {
                 };
                 content: {
                     "application/x-ndjson": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                    "text/csv": {
                         error: {
                             code: string;
                             details?: unknown;
@@ -7180,6 +8368,14 @@ export interface operations {
                         };
                         request_id: string;
                     };
+                    "text/csv": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
                 };
             };
             /** @description Default Response */
@@ -7189,6 +8385,14 @@ export interface operations {
                 };
                 content: {
                     "application/x-ndjson": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                    "text/csv": {
                         error: {
                             code: string;
                             details?: unknown;
@@ -7212,6 +8416,14 @@ export interface operations {
                         };
                         request_id: string;
                     };
+                    "text/csv": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
                 };
             };
             /** @description Default Response */
@@ -7221,6 +8433,14 @@ export interface operations {
                 };
                 content: {
                     "application/x-ndjson": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                    "text/csv": {
                         error: {
                             code: string;
                             details?: unknown;
@@ -7244,6 +8464,14 @@ export interface operations {
                         };
                         request_id: string;
                     };
+                    "text/csv": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
                 };
             };
             /** @description Default Response */
@@ -7253,6 +8481,14 @@ export interface operations {
                 };
                 content: {
                     "application/x-ndjson": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                    "text/csv": {
                         error: {
                             code: string;
                             details?: unknown;
@@ -7412,6 +8648,7 @@ export interface operations {
                 limit?: number;
                 offset?: number;
                 tag?: string;
+                version?: number;
             };
             header?: never;
             path: {
@@ -8373,6 +9610,157 @@ export interface operations {
             };
         };
     };
+    listDatasetVersions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            added: number;
+                            /** @enum {string} */
+                            change: "created" | "items_added" | "item_edited" | "item_deleted" | "imported" | "from_run";
+                            created_at: string;
+                            deleted: number;
+                            edited: number;
+                            item_count: number;
+                            version: number;
+                        }[];
+                        limit: number;
+                        offset: number;
+                        total: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
     somaDelegateTask: {
         parameters: {
             query?: never;
@@ -8642,12 +10030,169 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OpenAI's embeddings list */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
             };
         };
     };
@@ -8811,6 +10356,7 @@ export interface operations {
                             created_by: string | null;
                             /** Format: uuid */
                             dataset_id: string;
+                            dataset_version: number | null;
                             evaluators: {
                                 [key: string]: unknown;
                             }[];
@@ -8818,6 +10364,7 @@ export interface operations {
                             id: string;
                             judge_cost_usd: number;
                             name: string;
+                            owner: string | null;
                             progress: {
                                 completed: number;
                                 errors: number;
@@ -8826,12 +10373,15 @@ export interface operations {
                                 running: number;
                                 total: number;
                             };
+                            split: string | null;
                             /** @enum {string} */
                             status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                             stop_reason: string | null;
                             /** Format: uuid */
                             team_id: string | null;
                             team_name: string | null;
+                            /** @enum {string} */
+                            visibility: "private" | "tenant";
                         }[];
                         limit: number;
                         offset: number;
@@ -8954,9 +10504,9 @@ export interface operations {
                         max_cost_usd?: number;
                         max_tokens?: number;
                     };
-                    /** @default 4 */
                     concurrency?: number;
                     dataset: string;
+                    dataset_version?: number;
                     evaluators: ({
                         expected?: string;
                         ignore_case?: boolean;
@@ -9038,7 +10588,10 @@ export interface operations {
                         type: "javascript";
                     })[];
                     name?: string;
+                    split?: string;
                     team?: string;
+                    /** @enum {string} */
+                    visibility?: "private" | "tenant";
                 };
             };
         };
@@ -9063,6 +10616,7 @@ export interface operations {
                         created_by: string | null;
                         /** Format: uuid */
                         dataset_id: string;
+                        dataset_version: number | null;
                         evaluators: {
                             [key: string]: unknown;
                         }[];
@@ -9070,6 +10624,7 @@ export interface operations {
                         id: string;
                         judge_cost_usd: number;
                         name: string;
+                        owner: string | null;
                         progress: {
                             completed: number;
                             errors: number;
@@ -9078,12 +10633,15 @@ export interface operations {
                             running: number;
                             total: number;
                         };
+                        split: string | null;
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
                         /** Format: uuid */
                         team_id: string | null;
                         team_name: string | null;
+                        /** @enum {string} */
+                        visibility: "private" | "tenant";
                     };
                 };
             };
@@ -9216,6 +10774,7 @@ export interface operations {
                         created_by: string | null;
                         /** Format: uuid */
                         dataset_id: string;
+                        dataset_version: number | null;
                         evaluators: {
                             [key: string]: unknown;
                         }[];
@@ -9223,6 +10782,7 @@ export interface operations {
                         id: string;
                         judge_cost_usd: number;
                         name: string;
+                        owner: string | null;
                         progress: {
                             completed: number;
                             errors: number;
@@ -9231,6 +10791,7 @@ export interface operations {
                             running: number;
                             total: number;
                         };
+                        split: string | null;
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
@@ -9254,6 +10815,8 @@ export interface operations {
                         /** Format: uuid */
                         team_id: string | null;
                         team_name: string | null;
+                        /** @enum {string} */
+                        visibility: "private" | "tenant";
                     };
                 };
             };
@@ -9504,6 +11067,7 @@ export interface operations {
                         created_by: string | null;
                         /** Format: uuid */
                         dataset_id: string;
+                        dataset_version: number | null;
                         evaluators: {
                             [key: string]: unknown;
                         }[];
@@ -9511,6 +11075,7 @@ export interface operations {
                         id: string;
                         judge_cost_usd: number;
                         name: string;
+                        owner: string | null;
                         progress: {
                             completed: number;
                             errors: number;
@@ -9519,12 +11084,15 @@ export interface operations {
                             running: number;
                             total: number;
                         };
+                        split: string | null;
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
                         /** Format: uuid */
                         team_id: string | null;
                         team_name: string | null;
+                        /** @enum {string} */
+                        visibility: "private" | "tenant";
                     };
                 };
             };
@@ -9948,6 +11516,7 @@ export interface operations {
                         created_by: string | null;
                         /** Format: uuid */
                         dataset_id: string;
+                        dataset_version: number | null;
                         evaluators: {
                             [key: string]: unknown;
                         }[];
@@ -9955,6 +11524,7 @@ export interface operations {
                         id: string;
                         judge_cost_usd: number;
                         name: string;
+                        owner: string | null;
                         progress: {
                             completed: number;
                             errors: number;
@@ -9963,12 +11533,15 @@ export interface operations {
                             running: number;
                             total: number;
                         };
+                        split: string | null;
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
                         /** Format: uuid */
                         team_id: string | null;
                         team_name: string | null;
+                        /** @enum {string} */
+                        visibility: "private" | "tenant";
                     };
                 };
             };
@@ -10083,6 +11656,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The experiment's progress events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
             /** @description Default Response */
             400: {
                 headers: {
@@ -10184,7 +11766,8 @@ export interface operations {
     getExperimentsCompare: {
         parameters: {
             query: {
-                change?: "improved" | "regressed" | "unchanged";
+                baseline?: string;
+                change?: "improved" | "regressed" | "unchanged" | "error";
                 ids: string;
             };
             header?: never;
@@ -10203,11 +11786,28 @@ export interface operations {
                         /** Format: uuid */
                         baseline: string;
                         counts: {
+                            error: number;
                             /** Format: uuid */
                             experiment_id: string;
                             improved: number;
                             regressed: number;
                             unchanged: number;
+                        }[];
+                        deltas: {
+                            evaluators: {
+                                errors: number;
+                                interval: {
+                                    high: number;
+                                    low: number;
+                                } | null;
+                                mean_delta: number | null;
+                                name: string;
+                                pairs: number;
+                                /** @enum {string} */
+                                verdict: "improved" | "regressed" | "unchanged";
+                            }[];
+                            /** Format: uuid */
+                            experiment_id: string;
                         }[];
                         experiments: {
                             /** Format: uuid */
@@ -10234,18 +11834,21 @@ export interface operations {
                         items: {
                             changes: {
                                 /** @enum {string} */
-                                change: "improved" | "regressed" | "unchanged";
+                                change: "improved" | "regressed" | "unchanged" | "error";
                                 delta: number | null;
                                 /** Format: uuid */
                                 experiment_id: string;
                             }[];
                             /** Format: uuid */
                             dataset_item_id: string;
+                            expected: unknown;
                             input: unknown;
                             results: {
+                                errors: string[];
                                 /** Format: uuid */
                                 experiment_id: string;
                                 mean: number | null;
+                                output: string | null;
                                 /** Format: uuid */
                                 run_id: string | null;
                                 scores: {
@@ -10463,6 +12066,101 @@ export interface operations {
             };
         };
     };
+    checkJsonSchemas: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    schema: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        ok: true;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
     listKeys: {
         parameters: {
             query?: {
@@ -10491,7 +12189,7 @@ export interface operations {
                             owner: string | null;
                             prefix: string;
                             revoked_at: string | null;
-                            scopes: ("read" | "write" | "admin" | "metrics")[];
+                            scopes: ("read" | "write" | "admin" | "metrics" | "pagi" | "feedback")[];
                             /** Format: uuid */
                             tenant_id: string;
                         }[];
@@ -10579,7 +12277,7 @@ export interface operations {
                 "application/json": {
                     name?: string;
                     owner?: string;
-                    scopes: ("read" | "write" | "admin" | "metrics")[];
+                    scopes: ("read" | "write" | "admin" | "metrics" | "pagi" | "feedback")[];
                     tenant?: string;
                 };
             };
@@ -10599,7 +12297,7 @@ export interface operations {
                         owner: string | null;
                         prefix: string;
                         revoked_at: string | null;
-                        scopes: ("read" | "write" | "admin" | "metrics")[];
+                        scopes: ("read" | "write" | "admin" | "metrics" | "pagi" | "feedback")[];
                         secret: string;
                         /** Format: uuid */
                         tenant_id: string;
@@ -10699,7 +12397,7 @@ export interface operations {
                         owner: string | null;
                         prefix: string;
                         revoked_at: string | null;
-                        scopes: ("read" | "write" | "admin" | "metrics")[];
+                        scopes: ("read" | "write" | "admin" | "metrics" | "pagi" | "feedback")[];
                         /** Format: uuid */
                         tenant_id: string;
                     };
@@ -13032,6 +14730,29 @@ export interface operations {
                         [key: string]: unknown;
                     };
                     model: string;
+                    output_config?: ({
+                        effort?: string | null;
+                        format?: ({
+                            schema: {
+                                [key: string]: unknown;
+                            };
+                            /** @enum {string} */
+                            type: "json_schema";
+                        } & {
+                            [key: string]: unknown;
+                        }) | null;
+                    } & {
+                        [key: string]: unknown;
+                    }) | null;
+                    output_format?: ({
+                        schema: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } & {
+                        [key: string]: unknown;
+                    }) | null;
                     stop_sequences?: string[];
                     stream?: boolean;
                     system?: string | ({
@@ -13040,6 +14761,17 @@ export interface operations {
                         [key: string]: unknown;
                     })[];
                     temperature?: number;
+                    thinking?: (({
+                        budget_tokens: number;
+                        /** @enum {string} */
+                        type: "enabled";
+                    } & {
+                        [key: string]: unknown;
+                    }) | null) | (({
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    }) | null);
                     tool_choice?: {
                         disable_parallel_tool_use?: boolean;
                         name?: string;
@@ -13065,12 +14797,169 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Anthropic's Message object, or its events as Server-Sent Events */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
             };
         };
     };
@@ -13130,13 +15019,174 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        input_tokens: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
             };
         };
     };
     listModels: {
         parameters: {
-            query?: never;
+            query?: {
+                after_id?: string;
+                before_id?: string;
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -13159,6 +15209,17 @@ export interface operations {
                         }[];
                         /** @enum {string} */
                         object: "list";
+                    } | {
+                        data: {
+                            created_at: string;
+                            display_name: string;
+                            id: string;
+                            /** @enum {string} */
+                            type: "model";
+                        }[];
+                        first_id: string | null;
+                        has_more: boolean;
+                        last_id: string | null;
                     };
                 };
             };
@@ -13170,11 +15231,20 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: {
-                            code: string;
-                            details?: unknown;
+                            code: string | null;
                             message: string;
+                            param: string | null;
+                            type: string;
                         };
                         request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
                     };
                 };
             };
@@ -13186,11 +15256,20 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: {
-                            code: string;
-                            details?: unknown;
+                            code: string | null;
                             message: string;
+                            param: string | null;
+                            type: string;
                         };
                         request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
                     };
                 };
             };
@@ -13202,11 +15281,20 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: {
-                            code: string;
-                            details?: unknown;
+                            code: string | null;
                             message: string;
+                            param: string | null;
+                            type: string;
                         };
                         request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
                     };
                 };
             };
@@ -13218,11 +15306,145 @@ export interface operations {
                 content: {
                     "application/json": {
                         error: {
-                            code: string;
-                            details?: unknown;
+                            code: string | null;
                             message: string;
+                            param: string | null;
+                            type: string;
                         };
                         request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
                     };
                 };
             };
@@ -13251,6 +15473,237 @@ export interface operations {
                         /** @enum {string} */
                         object: "model";
                         owned_by: string;
+                    } | {
+                        created_at: string;
+                        display_name: string;
+                        id: string;
+                        /** @enum {string} */
+                        type: "model";
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
+                    };
+                };
+            };
+            /** @description Default Response */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    } | {
+                        error: {
+                            message: string;
+                            type: string;
+                        };
+                        request_id: string;
+                        /** @enum {string} */
+                        type: "error";
                     };
                 };
             };
@@ -14219,6 +16672,8 @@ export interface operations {
                                 };
                             };
                             rate_limits: {
+                                /** @default 60 */
+                                feedback_per_minute: number;
                                 per_key?: {
                                     requests_per_minute?: number;
                                     tokens_per_minute?: number;
@@ -14348,6 +16803,70 @@ export interface operations {
                     };
                 };
             };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
         };
     };
     createResponse: {
@@ -14410,6 +16929,13 @@ export interface operations {
                     model: string;
                     parallel_tool_calls?: boolean | null;
                     previous_response_id?: string | null;
+                    reasoning?: ({
+                        effort?: string | null;
+                        generate_summary?: string | null;
+                        summary?: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    }) | null;
                     store?: boolean | null;
                     stream?: boolean | null;
                     temperature?: number | null;
@@ -14453,12 +16979,169 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OpenAI's Response object, or its events as Server-Sent Events */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
             };
         };
     };
@@ -14473,12 +17156,169 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OpenAI's Response object */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
             };
         };
     };
@@ -14498,7 +17338,168 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        deleted: true;
+                        id: string;
+                        /** @enum {string} */
+                        object: "response";
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
             };
         };
     };
@@ -14518,12 +17519,169 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A list of input items */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string | null;
+                            message: string;
+                            param: string | null;
+                            type: string;
+                        };
+                        request_id: string;
+                    };
+                };
             };
         };
     };
@@ -14589,6 +17747,10 @@ export interface operations {
                             output: string | null;
                             /** Format: uuid */
                             parent_run_id: string | null;
+                            scores: {
+                                name: string;
+                                value: number;
+                            }[];
                             /** Format: uuid */
                             session_id: string;
                             started_at: string | null;
@@ -15603,17 +18765,22 @@ export interface operations {
                     "application/json": {
                         data: {
                             comment: string | null;
+                            /** Format: uuid */
+                            config_id: string | null;
                             created_at: string;
                             created_by: string | null;
                             /** Format: uuid */
                             experiment_id: string | null;
                             /** Format: uuid */
                             id: string;
+                            label: string | null;
                             name: string;
                             /** Format: uuid */
                             run_id: string;
                             /** @enum {string} */
-                            source: "human" | "evaluator" | "api";
+                            source: "human" | "evaluator" | "api" | "end_user";
+                            updated_at: string | null;
+                            updated_by: string | null;
                             value: number;
                         }[];
                     };
@@ -15698,13 +18865,12 @@ export interface operations {
             content: {
                 "application/json": {
                     comment?: string;
-                    name: string;
-                    /**
-                     * @default api
-                     * @enum {string}
-                     */
-                    source?: "human" | "evaluator" | "api";
-                    value: number;
+                    config?: string;
+                    name?: string;
+                    /** @enum {string} */
+                    source?: "human" | "evaluator" | "api" | "end_user";
+                    /** @description a number; with a config, a category label (categorical) or true/false (boolean) */
+                    value: number | boolean | string;
                 };
             };
         };
@@ -15717,18 +18883,338 @@ export interface operations {
                 content: {
                     "application/json": {
                         comment: string | null;
+                        /** Format: uuid */
+                        config_id: string | null;
                         created_at: string;
                         created_by: string | null;
                         /** Format: uuid */
                         experiment_id: string | null;
                         /** Format: uuid */
                         id: string;
+                        label: string | null;
                         name: string;
                         /** Format: uuid */
                         run_id: string;
                         /** @enum {string} */
-                        source: "human" | "evaluator" | "api";
+                        source: "human" | "evaluator" | "api" | "end_user";
+                        updated_at: string | null;
+                        updated_by: string | null;
                         value: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteRunScore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                score_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    updateRunScore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                score_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    comment?: string | null;
+                    /** @description a number; with a config, a category label (categorical) or true/false (boolean) */
+                    value?: number | boolean | string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        comment: string | null;
+                        /** Format: uuid */
+                        config_id: string | null;
+                        created_at: string;
+                        created_by: string | null;
+                        /** Format: uuid */
+                        experiment_id: string | null;
+                        /** Format: uuid */
+                        id: string;
+                        label: string | null;
+                        name: string;
+                        /** Format: uuid */
+                        run_id: string;
+                        /** @enum {string} */
+                        source: "human" | "evaluator" | "api" | "end_user";
+                        updated_at: string | null;
+                        updated_by: string | null;
+                        value: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    getRunScoreHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                score_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @enum {string} */
+                            action: "update" | "delete";
+                            changed_at: string;
+                            changed_by: string;
+                            comment: string | null;
+                            label: string | null;
+                            name: string;
+                            value: number;
+                        }[];
                     };
                 };
             };
@@ -15811,6 +19297,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The run's events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
             /** @description Default Response */
             400: {
                 headers: {
@@ -15923,6 +19418,10 @@ export interface operations {
                             output: string | null;
                             /** Format: uuid */
                             parent_run_id: string | null;
+                            scores: {
+                                name: string;
+                                value: number;
+                            }[];
                             /** Format: uuid */
                             session_id: string;
                             started_at: string | null;
@@ -16091,6 +19590,7 @@ export interface operations {
                                 total_tokens: number;
                             };
                         };
+                        aligned_at: number | null;
                         b: {
                             /** Format: uuid */
                             agent_id: string;
@@ -16173,6 +19673,7 @@ export interface operations {
                                 } | null;
                             } | null;
                             idx: number;
+                            kept: boolean;
                         }[];
                     };
                 };
@@ -16269,6 +19770,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description `run` events, one per new run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
             /** @description Default Response */
             400: {
                 headers: {
@@ -17227,12 +20737,596 @@ export interface operations {
             };
         };
     };
+    listScoreConfigs: {
+        parameters: {
+            query?: {
+                archived?: "true" | "false";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            archived_at: string | null;
+                            categories: {
+                                label: string;
+                                value: number;
+                            }[] | null;
+                            created_at: string;
+                            created_by: string | null;
+                            description: string;
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            kind: "numeric" | "categorical" | "boolean";
+                            max: number | null;
+                            min: number | null;
+                            name: string;
+                            updated_at: string;
+                        }[];
+                        limit: number;
+                        offset: number;
+                        total: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    createScoreConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    categories?: {
+                        label: string;
+                        value: number;
+                    }[];
+                    description?: string;
+                    /** @enum {string} */
+                    kind: "numeric" | "categorical" | "boolean";
+                    max?: number;
+                    min?: number;
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        archived_at: string | null;
+                        categories: {
+                            label: string;
+                            value: number;
+                        }[] | null;
+                        created_at: string;
+                        created_by: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {string} */
+                        kind: "numeric" | "categorical" | "boolean";
+                        max: number | null;
+                        min: number | null;
+                        name: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    getScoreConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        archived_at: string | null;
+                        categories: {
+                            label: string;
+                            value: number;
+                        }[] | null;
+                        created_at: string;
+                        created_by: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {string} */
+                        kind: "numeric" | "categorical" | "boolean";
+                        max: number | null;
+                        min: number | null;
+                        name: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteScoreConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        archived_at: string | null;
+                        categories: {
+                            label: string;
+                            value: number;
+                        }[] | null;
+                        created_at: string;
+                        created_by: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {string} */
+                        kind: "numeric" | "categorical" | "boolean";
+                        max: number | null;
+                        min: number | null;
+                        name: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    updateScoreConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    archived?: boolean;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        archived_at: string | null;
+                        categories: {
+                            label: string;
+                            value: number;
+                        }[] | null;
+                        created_at: string;
+                        created_by: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {string} */
+                        kind: "numeric" | "categorical" | "boolean";
+                        max: number | null;
+                        min: number | null;
+                        name: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
     listSessions: {
         parameters: {
             query?: {
                 agent_id?: string;
                 limit?: number;
                 offset?: number;
+                origin?: "chat" | "task" | "experiment";
             };
             header?: never;
             path?: never;
@@ -17251,6 +21345,7 @@ export interface operations {
                             /** Format: uuid */
                             agent_id: string;
                             created_at: string;
+                            exchange_count: number;
                             /** Format: uuid */
                             id: string;
                             message_count: number;
@@ -17353,6 +21448,7 @@ export interface operations {
                         /** Format: uuid */
                         agent_id: string;
                         created_at: string;
+                        exchange_count: number;
                         /** Format: uuid */
                         id: string;
                         message_count: number;
@@ -17561,6 +21657,7 @@ export interface operations {
                         /** Format: uuid */
                         agent_id: string;
                         created_at: string;
+                        exchange_count: number;
                         /** Format: uuid */
                         id: string;
                         message_count: number;
@@ -18691,6 +22788,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The task's events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
             /** @description Default Response */
             400: {
                 headers: {
@@ -19206,6 +23312,22 @@ export interface operations {
                             updated_at: string | null;
                             version: number;
                         }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
                     };
                 };
             };
@@ -19831,7 +23953,7 @@ export interface operations {
                             owner: string | null;
                             prefix: string;
                             revoked_at: string | null;
-                            scopes: ("read" | "write" | "admin" | "metrics")[];
+                            scopes: ("read" | "write" | "admin" | "metrics" | "pagi" | "feedback")[];
                             secret: string;
                             /** Format: uuid */
                             tenant_id: string;
@@ -20042,12 +24164,15 @@ export interface operations {
                     "application/json": {
                         data: {
                             agent: string | null;
+                            cache_write_tokens: number;
+                            cached_input_tokens: number;
                             cost: number;
                             day: string;
                             errors: number;
                             input_tokens: number;
                             model: string;
                             output_tokens: number;
+                            reasoning_tokens: number;
                             requests: number;
                         }[];
                         from: string;
@@ -20243,11 +24368,14 @@ export interface operations {
                         bucket: string;
                         by: string;
                         data: {
+                            cache_write_tokens: number;
+                            cached_input_tokens: number;
                             cost: number;
                             errors: number;
                             input_tokens: number;
                             key: string;
                             output_tokens: number;
+                            reasoning_tokens: number;
                             requests: number;
                             t: string;
                         }[];

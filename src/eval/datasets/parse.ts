@@ -1,3 +1,4 @@
+import { LineSplitter } from '../../text/line-splitter.ts';
 import { type LineError, type NewItem, newItem } from './schema.ts';
 
 /**
@@ -28,23 +29,38 @@ function check(value: unknown, line: number, out: Parsed): void {
     });
 }
 
-export function parseJsonl(text: string): Parsed {
-  const out: Parsed = { items: [], errors: [] };
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === '') continue;
+/**
+ * JSONL pushed piece by piece as a body arrives: each line is checked when its newline comes, so a
+ * large import never holds its whole text, only the items read.
+ */
+export class JsonlReader {
+  private readonly out: Parsed = { items: [], errors: [] };
+  private readonly lines = new LineSplitter((text) => this.line(text));
+  private lineNo = 0;
+
+  push(text: string): void {
+    this.lines.push(text);
+  }
+
+  end(): Parsed {
+    this.lines.end();
+    return this.out;
+  }
+
+  private line(text: string): void {
+    this.lineNo++;
+    const line = text.trim();
+    if (line === '') return;
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (err) {
-      if (out.errors.length < MAX_ERRORS)
-        out.errors.push({ line: i + 1, message: `not JSON: ${(err as Error).message}` });
-      continue;
+      if (this.out.errors.length < MAX_ERRORS)
+        this.out.errors.push({ line: this.lineNo, message: `not JSON: ${(err as Error).message}` });
+      return;
     }
-    check(value, i + 1, out);
+    check(value, this.lineNo, this.out);
   }
-  return out;
 }
 
 /** RFC 4180 records with the line each starts on: quoted fields may hold commas, quotes ("") and newlines. */

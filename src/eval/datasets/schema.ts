@@ -3,6 +3,9 @@ import { pageFields } from '../../db/page.ts';
 
 /** The API shapes of datasets and their items. */
 
+/** Who sees a dataset: the tenant (the default), or only its owner and the tenant's admins. */
+export const datasetVisibility = z.enum(['private', 'tenant']);
+
 export const datasetName = z
   .string()
   .regex(
@@ -59,26 +62,67 @@ export const createDatasetBody = z
     description: z.string().max(10_000).optional(),
     /** Items to start with (more through the items and import routes). */
     items: z.array(newItem).max(10_000).optional(),
+    visibility: datasetVisibility.optional(),
   })
   .strict();
 export type CreateDatasetInput = z.infer<typeof createDatasetBody>;
 
 export const updateDatasetBody = z
-  .object({ name: datasetName.optional(), description: z.string().max(10_000).optional() })
+  .object({
+    name: datasetName.optional(),
+    description: z.string().max(10_000).optional(),
+    /** Only its owner (or a tenant admin) may change it. */
+    visibility: datasetVisibility.optional(),
+  })
   .strict();
+export type UpdateDatasetInput = z.infer<typeof updateDatasetBody>;
 
 export const datasetSchema = z.object({
   id: z.uuid(),
   name: z.string(),
   description: z.string(),
   item_count: z.number().int(),
+  /** Its current version: every change to its items makes the next one (GET …/versions lists them). */
+  version: z.number().int(),
+  /** The user who made it (null: made before ownership, the tenant's). */
+  owner: z.string().nullable(),
+  visibility: datasetVisibility,
   created_at: z.string(),
   updated_at: z.string(),
 });
 export type Dataset = z.infer<typeof datasetSchema>;
 
+/** A dataset version as a query parameter: 1 is the dataset as made. */
+const versionParam = z.coerce.number().int().min(1).max(2_147_483_647);
+
 export const listItemsQuery = z
-  .object({ ...pageFields, tag: z.string().min(1).max(100).optional() })
+  .object({
+    ...pageFields,
+    tag: z.string().min(1).max(100).optional(),
+    /** The items as they were at this version (absent: now). */
+    version: versionParam.optional(),
+  })
+  .strict();
+
+export const datasetVersion = z.object({
+  version: z.number().int(),
+  /** What made it: the dataset made, items added, one edited or deleted, an import, a run added. */
+  change: z.enum(['created', 'items_added', 'item_edited', 'item_deleted', 'imported', 'from_run']),
+  added: z.number().int(),
+  edited: z.number().int(),
+  deleted: z.number().int(),
+  /** Items in the dataset as of this version. */
+  item_count: z.number().int(),
+  created_at: z.string(),
+});
+export type DatasetVersion = z.infer<typeof datasetVersion>;
+
+export const exportQuery = z
+  .object({
+    format: z.enum(['jsonl', 'csv']).default('jsonl'),
+    /** The items as they were at this version (absent: now). */
+    version: versionParam.optional(),
+  })
   .strict();
 
 export const addItemsBody = z.object({ items: z.array(newItem).min(1).max(10_000) }).strict();

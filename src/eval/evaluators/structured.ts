@@ -1,5 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import { z } from 'zod';
+import { clientJsonSchema } from '../../text/client-schema.ts';
 import { compileSchema, schemaAjv } from '../../text/schema-ajv.ts';
 import { asText, binary, defineEvaluator, EvaluatorError } from './types.ts';
 
@@ -33,13 +34,7 @@ export const jsonSchema = defineEvaluator({
   cheap: true,
   params: z
     .object({
-      schema: z.record(z.string(), z.unknown()).superRefine((s, ctx) => {
-        try {
-          compileSchema(ajv, s);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: `not a usable JSON Schema: ${(err as Error).message}` });
-        }
-      }),
+      schema: clientJsonSchema(),
     })
     .strict(),
   create: (p) => {
@@ -68,7 +63,9 @@ export const numeric = defineEvaluator({
     })
     .strict(),
   create: (p) => async (c) => {
-    const want = p.expected ?? Number(asText(c.expected).replace(',', '.'));
+    // No expected output is no number: `Number('')` would read it as 0 and judge against that.
+    const given = asText(c.expected).trim();
+    const want = p.expected ?? (given === '' ? Number.NaN : Number(given.replace(',', '.')));
     if (!Number.isFinite(want))
       throw new EvaluatorError('no expected number: give one in the item or the evaluator');
     const found = NUMBER.exec(c.output ?? '')?.[0];

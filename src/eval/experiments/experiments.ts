@@ -1,19 +1,31 @@
+import {
+  agentWorkVisibleSql,
+  isPrivate,
+  type Viewer,
+  visibleParam,
+  visibleSql,
+} from '../../auth/ownership.ts';
 import type { Db } from '../../db/db.ts';
 import { newId } from '../../db/ids.ts';
 import { iso } from '../../db/iso.ts';
 import { listPage, type PageQuery } from '../../db/page.ts';
 import { AppError, notFound } from '../../errors.ts';
+import type { LiveBus } from '../../events/bus.ts';
+import { followToEnd } from '../../events/follow-to-end.ts';
 import { type Actor, writeJournal } from '../../events/journal.ts';
-import { type LoggedEvent, readEvents } from '../../events/log.ts';
+import { type FollowOptions, hasEventsAfter, type LoggedEvent, readEvents } from '../../events/log.ts';
 import { traceparentOf } from '../../observability/spans.ts';
 import { enqueueTask } from '../../tasks/enqueue.ts';
-import type { DatasetService } from '../datasets/datasets.ts';
+import { type DatasetService, itemsAt } from '../datasets/datasets.ts';
 import type { EvaluatorSpec } from '../evaluators/registry.ts';
 import type { ScoreResult } from '../evaluators/score.ts';
-import { compareExperiments } from './compare.ts';
+import { type Change, compareExperiments } from './compare.ts';
 import { stopExperiment } from './items-sql.ts';
 import type { Comparison, CreateExperimentInput, Experiment, ExperimentItem, Summary } from './schema.ts';
 import { summarise } from './summary.ts';
+
+/** Lanes when `concurrency` is not given (fewer when the workers have fewer slots). */
+const DEFAULT_CONCURRENCY = 4;
 
 /** The queue's task type of an experiment's lanes (`lane.ts` handles it). */
 export const EXPERIMENT_TASK_TYPE = 'eval.experiment';
@@ -31,13 +43,42 @@ export interface ExperimentTeams {
   resolve(tenantId: string, ref: string): Promise<{ id: string; name: string; entry_agent_id: string }>;
 }
 
-/** What experiments need to know of agents (AgentService satisfies it). */
-export interface ExperimentAgents {
-  resolve(tenantId: string, ref: string): Promise<{ id: string; name: string }>;
-  get(tenantId: string, id: string): Promise<{ id: string; name: string }>;
-  /** 404 for a version the agent never had. */
-  at(tenantId: string, id: string, version?: number): Promise<unknown>;
+/** An agent as experiments read it. */
+interface SubjectAgent {
+  id: string;
+  name: string;
+  /** The agent's current version. */
+  version: number;
+  owner: string | null;
+  visibility: string;
 }
+
+/**
+ * What experiments need to know of agents (AgentService satisfies it). With a viewer, another
+ * user's private agent is not found.
+ */
+export interface ExperimentAgents {
+  resolve(tenantId: string, ref: string, viewer?: Viewer): Promise<SubjectAgent>;
+  get(tenantId: string, id: string, viewer?: Viewer): Promise<SubjectAgent>;
+  /** A pinned reference (`name@3`, `name@production`) as the agent's id and the version it pins. */
+  pinOf(
+    tenantId: string,
+    pinned: string,
+    viewer?: Viewer,
+    version?: number,
+  ): Promise<{ agentId: string; version?: number }>;
+  /** 404 for a version the agent never had. */
+  at(tenantId: string, id: string, version?: number, viewer?: Viewer): Promise<unknown>;
+}
+
+/**
+ * An experiment (`e`) the viewer may see, as SQL: its own visibility, its agent's (its results are
+ * the agent's answers) and its dataset's (its items are the dataset's), each as of now.
+ */
+const experimentVisibleSql = (n: number) =>
+  `(${visibleSql(n, 'e.')} and ${agentWorkVisibleSql(n, 'e.')}
+    and ($${n}::text is null or not exists (
+      select 1 from datasets vd where vd.id = e.dataset_id and not ${visibleSql(n, 'vd.')})))`;
 
 interface ExperimentRow {
   id: string;
@@ -46,6 +87,8 @@ interface ExperimentRow {
   agent_id: string;
   agent_name: string;
   agent_version: number | null;
+  dataset_version: number | null;
+  split: string | null;
   team_id: string | null;
   team_name: string | null;
   evaluators: EvaluatorSpec[];
@@ -56,6 +99,8 @@ interface ExperimentRow {
   total: number;
   judge_cost: number;
   created_by: string | null;
+  owner: string | null;
+  visibility: Experiment['visibility'];
   created_at: Date;
   completed_at: Date | null;
   pending: number;
@@ -77,6 +122,8 @@ const toExperiment = (r: ExperimentRow): Experiment => ({
   agent_id: r.agent_id,
   agent_name: r.agent_name,
   agent_version: r.agent_version,
+  dataset_version: r.dataset_version,
+  split: r.split,
   team_id: r.team_id,
   team_name: r.team_name,
   evaluators: r.evaluators,
@@ -94,6 +141,8 @@ const toExperiment = (r: ExperimentRow): Experiment => ({
   },
   judge_cost_usd: Number(r.judge_cost),
   created_by: r.created_by,
+  owner: r.owner,
+  visibility: r.visibility,
   created_at: iso(r.created_at)!,
   completed_at: iso(r.completed_at),
 });
@@ -131,17 +180,13 @@ const toItem = (r: ItemRow): ExperimentItem => ({
   cost_usd: r.cost,
 });
 
-/** `name@3`: the agent `name`, version 3. */
-export function parseAgentRef(ref: string): { agent: string; version?: number } {
-  const at = /^(.+)@(\d{1,9})$/.exec(ref);
-  return at ? { agent: at[1]!, version: Number(at[2]) } : { agent: ref };
-}
-
 /**
  * Experiments: one agent (optionally a version) over a dataset, scored by a set of evaluators. The
  * items are copied when it starts; `concurrency` lanes (queue tasks, `lane.ts`) work through them,
  * so an experiment survives a crash or restart (a lane's task runs again, skipping finished items)
- * and shares the queue's workers, budgets and tracing.
+ * and shares the queue's workers, budgets and tracing. An experiment is its starter's; it is private
+ * when asked, or when its agent or dataset is (what a private agent produced is as private as the
+ * agent), and with a viewer, another user's private one is not found (404).
  */
 export class ExperimentService {
   constructor(
@@ -149,21 +194,40 @@ export class ExperimentService {
     private readonly datasets: DatasetService,
     private readonly agents: ExperimentAgents,
     private readonly teams: ExperimentTeams,
-    /** Tells the experiment's followers (its event stream) that it logged something. */
+    /** Wakes the experiment's followers (its event stream). */
+    private readonly bus: LiveBus,
+    /** Tells the experiment's followers that it logged something. */
     private readonly announce: (experimentId: string) => void = () => {},
+    /**
+     * The most lanes that can run at once (the live workers' slots, under the tenant's cap), or null
+     * when that is unknown (no worker alive yet): a higher `concurrency` is refused.
+     */
+    private readonly laneCapacity: () => Promise<number | null> = async () => null,
   ) {}
 
-  async create(tenantId: string, input: CreateExperimentInput, who: Actor): Promise<Experiment> {
-    const { agent, version, team } = await this.subject(tenantId, input);
-    const dataset = await this.datasets.get(tenantId, input.dataset);
-    if (dataset.item_count === 0) throw new AppError('unprocessable', `dataset ${dataset.name} has no items`);
+  async create(
+    tenantId: string,
+    input: CreateExperimentInput,
+    who: Actor,
+    viewer?: Viewer,
+  ): Promise<Experiment> {
+    const concurrency = await this.concurrencyOf(input.concurrency);
+    const { agent, version, team } = await this.subject(tenantId, input, viewer);
+    const dataset = await this.datasets.get(tenantId, input.dataset, viewer);
+    const visibility =
+      input.visibility === 'private' || isPrivate(agent) || isPrivate(dataset) ? 'private' : 'tenant';
+    // The dataset version it runs, pinned now: the items come from it whatever changes meanwhile.
+    const datasetVersion = input.dataset_version ?? dataset.version;
+    if (datasetVersion > dataset.version)
+      throw notFound('dataset version', `${dataset.name}@${input.dataset_version}`);
+    const split = input.split ?? null;
     const id = newId();
-    const lanes = Math.min(input.concurrency, dataset.item_count);
     const total = await this.db.transaction(async (tx) => {
       await tx.query(
         `insert into experiments (id, tenant_id, name, dataset_id, agent_id, agent_name, agent_version, evaluators,
-                                  concurrency, budget, status, total, created_by, team_id, team_name)
-         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, 'running', 0, $11, $12, $13)`,
+                                  concurrency, budget, status, total, created_by, team_id, team_name, owner, visibility,
+                                  dataset_version, split)
+         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, 'running', 0, $11, $12, $13, $14, $15, $16, $17)`,
         [
           id,
           tenantId,
@@ -173,24 +237,34 @@ export class ExperimentService {
           agent.name,
           version ?? null,
           JSON.stringify(input.evaluators),
-          input.concurrency,
+          concurrency,
           JSON.stringify(input.budget ?? {}),
           who.actor,
           team?.id ?? null,
           team?.name ?? null,
+          viewer?.userId ?? null,
+          visibility,
+          datasetVersion,
+          split,
         ],
       );
-      // The items as they are now: editing the dataset later does not change this experiment.
+      // The items of the pinned version (of its split), copied: the dataset's later changes do not reach it.
       const [copied] = await tx.query<{ n: number }>(
         `with ins as (
            insert into experiment_items (id, experiment_id, tenant_id, dataset_item_id, seq, input, expected, status)
            select gen_random_uuid(), $1, $2, d.id, (row_number() over (order by d.id))::int,
                   d.input, d.expected, 'pending'
-             from dataset_items d where d.dataset_id = $3
+             from ${itemsAt('$3', '$4')} d where ($5::text is null or $5 = any(d.tags))
            returning 1)
          update experiments set total = (select count(*) from ins) where id = $1 returning total as n`,
-        [id, tenantId, dataset.id],
+        [id, tenantId, dataset.id, datasetVersion, split],
       );
+      // Nothing to run: refused, and the experiment is not kept.
+      if (!copied?.n)
+        throw new AppError(
+          'unprocessable',
+          `dataset ${dataset.name}@${datasetVersion} has no items${split === null ? '' : ` tagged ${split} (the split asked for)`}`,
+        );
       await writeJournal(tx, who, {
         action: 'experiment.create',
         target: id,
@@ -198,45 +272,69 @@ export class ExperimentService {
           dataset: dataset.name,
           agent: agent.name,
           agent_version: version ?? null,
+          dataset_version: datasetVersion,
+          ...(split !== null && { split }),
           ...(team && { team: team.name }),
         },
       });
       return copied?.n ?? 0;
     });
-    if (total === 0) throw new AppError('unprocessable', `dataset ${dataset.name} has no items`);
-    await this.startLanes(tenantId, id, agent.id, lanes, who);
-    return this.get(tenantId, id);
+    const experiment = await this.get(tenantId, id);
+    await this.startLanes(tenantId, experiment, Math.min(concurrency, total), who);
+    return experiment;
   }
 
-  /** What the experiment runs: an agent (at a version, or the latest), or a team through its entry agent. */
-  private async subject(tenantId: string, input: CreateExperimentInput) {
-    if (input.team !== undefined) {
-      const team = await this.teams.resolve(tenantId, input.team);
-      const agent = await this.agents.get(tenantId, team.entry_agent_id);
-      return { agent, version: undefined, team };
-    }
-    const ref = parseAgentRef(input.agent!);
-    if (ref.version !== undefined && input.agent_version !== undefined && ref.version !== input.agent_version)
+  /**
+   * Each lane is a queue task that holds one worker slot until the items run out, so lanes beyond
+   * the slots would only wait: a `concurrency` that cannot run is refused, naming the limit, rather
+   * than silently run at the workers' pace. Unasked, it is 4, or the limit when that is lower.
+   */
+  private async concurrencyOf(asked: number | undefined): Promise<number> {
+    const limit = await this.laneCapacity();
+    if (asked === undefined) return Math.min(DEFAULT_CONCURRENCY, limit ?? DEFAULT_CONCURRENCY);
+    if (limit !== null && asked > limit)
       throw new AppError(
         'validation_error',
-        `agent ${input.agent} and agent_version ${input.agent_version} disagree`,
+        `concurrency ${asked} is more than the ${limit} items the queue's workers can run at once (tasks.workers across live workers, under tasks.tenant_max_running); ask for ${limit} or fewer`,
+        { details: { limit } },
       );
-    const agent = await this.agents.resolve(tenantId, ref.agent);
-    const version = input.agent_version ?? ref.version;
-    if (version !== undefined) await this.agents.at(tenantId, agent.id, version);
-    return { agent, version, team: undefined };
+    return asked;
+  }
+
+  /**
+   * What the experiment runs: an agent at the version asked or, unasked, at the one it has now; or a
+   * team through its entry agent (its members at the versions its spec pins).
+   */
+  private async subject(tenantId: string, input: CreateExperimentInput, viewer?: Viewer) {
+    if (input.team !== undefined) {
+      const team = await this.teams.resolve(tenantId, input.team);
+      const agent = await this.agents.get(tenantId, team.entry_agent_id, viewer);
+      return { agent, version: undefined, team };
+    }
+    // `name@3` or `name@production` (the version the label points at as the experiment starts).
+    const pin = await this.agents.pinOf(tenantId, input.agent!, viewer, input.agent_version);
+    const agent = await this.agents.get(tenantId, pin.agentId, viewer);
+    const asked = pin.version;
+    if (asked !== undefined) await this.agents.at(tenantId, agent.id, asked, viewer);
+    // Unpinned, it pins the version the agent has now: an edit during the experiment must not
+    // split its items between two versions.
+    return { agent, version: asked ?? agent.version, team: undefined };
   }
 
   /** One queue task per lane; a lane claims items one at a time until none is left. */
-  private async startLanes(tenantId: string, id: string, agentId: string, lanes: number, who: Actor) {
+  private async startLanes(tenantId: string, experiment: Experiment, lanes: number, who: Actor) {
+    const { id, name } = experiment;
     for (let lane = 0; lane < lanes; lane++) {
       await enqueueTask(this.db, {
         id: newId(),
         tenant_id: tenantId,
-        agent_id: agentId,
+        agent_id: experiment.agent_id,
         task_type: EXPERIMENT_TASK_TYPE,
-        title: `experiment ${id} lane ${lane}`,
-        description: '',
+        // Read in the task list next to the user's own tasks: what it is for, not its ids.
+        title: `Experiment ${name}: lane ${lane + 1} of ${lanes}`,
+        description:
+          `Runs the items of experiment ${name} (${id}) one at a time, with ${lanes === 1 ? 'no other lane' : `${lanes - 1} other lane${lanes === 2 ? '' : 's'}`}; ` +
+          `its results are on the experiment's page, /experiments/${id}.`,
         payload: { experiment_id: id, lane } satisfies LanePayload,
         priority: 0,
         // A lane that fails (its store went away) starts again where it was: nothing finished is redone.
@@ -247,37 +345,46 @@ export class ExperimentService {
     }
   }
 
-  async get(tenantId: string, id: string): Promise<Experiment> {
+  async get(tenantId: string, id: string, viewer?: Viewer): Promise<Experiment> {
     const [row] = await this.db.query<ExperimentRow>(
-      `select ${columns} from experiments e where e.tenant_id = $1 and e.id = $2`,
-      [tenantId, id],
+      `select ${columns} from experiments e where e.tenant_id = $1 and e.id = $2 and ${experimentVisibleSql(3)}`,
+      [tenantId, id, visibleParam(viewer)],
     );
     if (!row) throw notFound('experiment', id);
     return toExperiment(row);
   }
 
-  async getWithSummary(tenantId: string, id: string): Promise<Experiment & { summary: Summary }> {
-    const e = await this.get(tenantId, id);
+  async getWithSummary(
+    tenantId: string,
+    id: string,
+    viewer?: Viewer,
+  ): Promise<Experiment & { summary: Summary }> {
+    const e = await this.get(tenantId, id, viewer);
     return { ...e, summary: await summarise(this.db, id, e.evaluators as EvaluatorSpec[]) };
   }
 
-  list(tenantId: string, q: PageQuery & { dataset?: string; status?: string }) {
+  list(tenantId: string, q: PageQuery & { dataset?: string; status?: string }, viewer?: Viewer) {
     return listPage(
       this.db,
       q,
       {
         select: columns,
         from: `from experiments e where e.tenant_id = $1 and ($2::uuid is null or e.dataset_id = $2)
-               and ($3::text is null or e.status = $3)`,
+               and ($3::text is null or e.status = $3) and ${experimentVisibleSql(4)}`,
         orderBy: 'e.id desc',
-        params: [tenantId, q.dataset ?? null, q.status ?? null],
+        params: [tenantId, q.dataset ?? null, q.status ?? null, visibleParam(viewer)],
       },
       toExperiment,
     );
   }
 
-  async items(tenantId: string, id: string, q: PageQuery & { status?: string; failed?: string }) {
-    await this.get(tenantId, id);
+  async items(
+    tenantId: string,
+    id: string,
+    q: PageQuery & { status?: string; failed?: string },
+    viewer?: Viewer,
+  ) {
+    await this.get(tenantId, id, viewer);
     return listPage(
       this.db,
       q,
@@ -294,8 +401,8 @@ export class ExperimentService {
   }
 
   /** Stops handing out items; those running finish and are recorded. */
-  async cancel(tenantId: string, id: string, who: Actor): Promise<Experiment> {
-    const e = await this.get(tenantId, id);
+  async cancel(tenantId: string, id: string, who: Actor, viewer?: Viewer): Promise<Experiment> {
+    const e = await this.get(tenantId, id, viewer);
     if (e.status !== 'running')
       throw new AppError('conflict', `experiment ${id} is ${e.status}, not running`);
     await stopExperiment(this.db, tenantId, id, 'cancelled', `cancelled by ${who.actor}`);
@@ -305,8 +412,8 @@ export class ExperimentService {
   }
 
   /** Carries on a stopped experiment (budget spent, cancelled) with the items not yet finished. */
-  async resume(tenantId: string, id: string, who: Actor): Promise<Experiment> {
-    const e = await this.get(tenantId, id);
+  async resume(tenantId: string, id: string, who: Actor, viewer?: Viewer): Promise<Experiment> {
+    const e = await this.get(tenantId, id, viewer);
     if (e.status === 'running' || e.status === 'completed')
       throw new AppError('conflict', `experiment ${id} is ${e.status}: nothing to resume`);
     const open = e.progress.pending + e.progress.running;
@@ -321,12 +428,12 @@ export class ExperimentService {
     );
     await writeJournal(this.db, who, { action: 'experiment.resume', target: id });
     this.announce(id);
-    await this.startLanes(tenantId, id, e.agent_id, Math.min(e.concurrency, open), who);
+    await this.startLanes(tenantId, e, Math.min(e.concurrency, open), who);
     return this.get(tenantId, id);
   }
 
-  async delete(tenantId: string, id: string, who: Actor): Promise<void> {
-    const e = await this.get(tenantId, id);
+  async delete(tenantId: string, id: string, who: Actor, viewer?: Viewer): Promise<void> {
+    const e = await this.get(tenantId, id, viewer);
     if (e.status === 'running')
       throw new AppError('conflict', `experiment ${id} is running: cancel it first`);
     await this.db.query('delete from experiments where tenant_id = $1 and id = $2', [tenantId, id]);
@@ -334,17 +441,42 @@ export class ExperimentService {
   }
 
   /** The experiment's progress events after `after` (item finished, stopped, resumed, completed). */
-  async events(tenantId: string, id: string, after: number): Promise<LoggedEvent[]> {
-    await this.get(tenantId, id);
+  async events(tenantId: string, id: string, after: number, viewer?: Viewer): Promise<LoggedEvent[]> {
+    await this.get(tenantId, id, viewer);
     return readEvents(this.db, id, after);
+  }
+
+  /**
+   * The experiment's events after `options.afterSeq`, live, until it has ended with nothing more
+   * logged: after its end, an item running when it was cancelled may still log its result, and a
+   * resume goes on. Returns whether it ended. Check the caller may see it (`get`) first.
+   */
+  async *follow(
+    tenantId: string,
+    id: string,
+    options: FollowOptions,
+    viewer?: Viewer,
+  ): AsyncGenerator<LoggedEvent, boolean> {
+    const now = await this.get(tenantId, id, viewer);
+    // Ended with nothing after the client's last event: only the summary is left to send.
+    if (now.status !== 'running' && !(await hasEventsAfter(this.db, id, options.afterSeq))) return true;
+    return yield* followToEnd(this.db, this.bus, id, options, {
+      ends: (type) => experimentEndEvents.includes(type),
+      reopens: (type) => type === 'experiment.resumed',
+      settled: async () => (await this.get(tenantId, id, viewer)).status !== 'running',
+    });
   }
 
   async compare(
     tenantId: string,
     ids: readonly string[],
-    only?: 'improved' | 'regressed' | 'unchanged',
+    only?: Change,
+    viewer?: Viewer,
+    baseline: string = ids[0]!,
   ): Promise<Comparison> {
-    const experiments = await Promise.all(ids.map((id) => this.getWithSummary(tenantId, id)));
+    // The baseline first: the others are measured against it.
+    ids = [baseline, ...ids.filter((id) => id !== baseline)];
+    const experiments = await Promise.all(ids.map((id) => this.getWithSummary(tenantId, id, viewer)));
     return compareExperiments(this.db, experiments, only);
   }
 }

@@ -12,6 +12,8 @@ export interface ClaimedItem {
   seq: number;
   input: unknown;
   expected: unknown;
+  /** Claimed before by this lane, whose earlier attempt died mid-item: its run may have started. */
+  resumed: boolean;
 }
 
 /**
@@ -25,14 +27,15 @@ export async function claimItem(
   lane: number,
 ): Promise<ClaimedItem | undefined> {
   const [row] = await db.query<ClaimedItem>(
-    `update experiment_items i set status = 'running', lane = $2, started_at = now()
-      where i.id = (
-        select n.id from experiment_items n
-         where n.experiment_id = $1 and (n.status = 'pending' or (n.status = 'running' and n.lane = $2))
-           and exists (select 1 from experiments e where e.id = $1 and e.status = 'running')
-         order by (n.status = 'running') desc, n.seq
-         limit 1 for update skip locked)
-      returning i.id, i.seq, i.input, i.expected`,
+    `with pick as (
+       select n.id, n.status = 'running' as resumed from experiment_items n
+        where n.experiment_id = $1 and (n.status = 'pending' or (n.status = 'running' and n.lane = $2))
+          and exists (select 1 from experiments e where e.id = $1 and e.status = 'running')
+        order by (n.status = 'running') desc, n.seq
+        limit 1 for update skip locked)
+     update experiment_items i set status = 'running', lane = $2, started_at = now()
+       from pick where i.id = pick.id
+     returning i.id, i.seq, i.input, i.expected, pick.resumed`,
     [experimentId, lane],
     { name: 'eval_claim_item' },
   );

@@ -37,8 +37,13 @@ export interface ItemRunRequest {
   /** The team to run instead (its entry agent is `agentId`), or null. */
   teamId: string | null;
   input: ItemInput;
-  /** The same on every attempt of this item. */
+  /** The same on every attempt of this item: the item's run is started with it. */
   idempotencyKey: string;
+  /**
+   * An earlier attempt of the lane died on this item: the run it started (found by the key) may be
+   * going on in another process, or be over. The runner follows that run rather than start a second.
+   */
+  resumed: boolean;
   trace?: SpanParent;
   signal: AbortSignal;
 }
@@ -79,8 +84,9 @@ const isBudgetRefusal = (e: { code: string; message: string }) =>
 /**
  * An experiment's lane: a queue task that claims items one at a time, runs each through the
  * agent, scores it and records it, until none is left or the experiment stops. Killed mid-item, the
- * task runs again (the queue's lease) and takes up the item it held: finished items are never
- * redone. The last lane to finish completes the experiment.
+ * task runs again (the queue's lease) and takes up the item it held, following the run it had
+ * started for it (another process takes that run over): finished items are never redone, and an
+ * item in flight is paid for once. The last lane to finish completes the experiment.
  */
 export function experimentLaneHandler(deps: LaneDeps): TaskHandler {
   return async (task, ctx) => {
@@ -144,6 +150,7 @@ async function runItem(
       teamId: exp.team_id,
       input: item.input as ItemInput,
       idempotencyKey: `eval:${item.id}`,
+      resumed: item.resumed,
       trace: parent,
       signal,
     });

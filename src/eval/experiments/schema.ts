@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { pageFields } from '../../db/page.ts';
-import { datasetRef, itemInput } from '../datasets/schema.ts';
+import { datasetRef, datasetVisibility, itemInput } from '../datasets/schema.ts';
 import { evaluatorSet } from '../evaluators/registry.ts';
 import { scoreResult } from '../evaluators/score.ts';
 
@@ -30,9 +30,16 @@ export const createExperimentBody = z
     name: z.string().max(200).optional(),
     /** A dataset id or name. */
     dataset: datasetRef,
+    /** The dataset version to run (GET /v1/datasets/{id}/versions). Absent: its version as the experiment starts. */
+    dataset_version: z.number().int().min(1).optional(),
+    /** Run only the items carrying this tag (a split such as `test`). Absent: every item. */
+    split: z.string().min(1).max(100).optional(),
     /** An agent id or name; `name@3` pins version 3. Either this or `team`. */
     agent: z.string().min(1).max(210).optional(),
-    /** The agent version to run (recorded, and passed to the runs as the pin). */
+    /**
+     * The agent version to run (recorded, and passed to the runs as the pin). Absent: the agent's
+     * version when the experiment starts, so every item runs on one version even if it is edited.
+     */
     agent_version: z.number().int().min(1).optional(),
     /**
      * A team (multi-agent spec, swarm or DAG) by id or name, instead of an agent: each item is a run
@@ -40,9 +47,18 @@ export const createExperimentBody = z
      */
     team: z.string().min(1).max(200).optional(),
     evaluators: evaluatorSet,
-    /** Items running at once (each is one queue task, a lane, so the queue's workers bound it too). */
-    concurrency: z.number().int().min(1).max(64).default(4),
+    /**
+     * Items running at once, each in a lane that is one queue task holding a worker slot: more than
+     * the live workers' slots (under `tasks.tenant_max_running`) is refused with the limit named.
+     * Absent: 4, or the limit when lower.
+     */
+    concurrency: z.number().int().min(1).max(64).optional(),
     budget: experimentBudget.optional(),
+    /**
+     * `private`: seen only by its owner and the tenant's admins. An experiment on a private agent or
+     * a private dataset is private whatever is sent: its results are the agent's answers, the items.
+     */
+    visibility: datasetVisibility.optional(),
   })
   .strict()
   .refine((b) => (b.agent === undefined) !== (b.team === undefined), {
@@ -70,7 +86,9 @@ export const evaluatorSummary = z.object({
   evaluator: z.string(),
   mean: z.number().nullable(),
   pass_rate: z.number().nullable(),
+  /** Items this evaluator scored: `mean` and `pass_rate` are over these. */
   scored: z.number().int(),
+  /** Finished items it has no score for: the evaluator errored, or the item's run did. */
   errors: z.number().int(),
 });
 
@@ -91,6 +109,10 @@ export const experimentSchema = z.object({
   agent_id: z.uuid(),
   agent_name: z.string(),
   agent_version: z.number().int().nullable(),
+  /** The dataset version its items came from (null: started before datasets had versions). */
+  dataset_version: z.number().int().nullable(),
+  /** The tag its items were chosen by, or null for every item. */
+  split: z.string().nullable(),
   /** The team it runs (its entry agent is `agent_id`), or null for one agent. */
   team_id: z.uuid().nullable(),
   team_name: z.string().nullable(),
@@ -102,6 +124,9 @@ export const experimentSchema = z.object({
   progress: progressSchema,
   judge_cost_usd: z.number(),
   created_by: z.string().nullable(),
+  /** The user who started it (null: started before ownership). */
+  owner: z.string().nullable(),
+  visibility: datasetVisibility,
   created_at: z.string(),
   completed_at: z.string().nullable(),
 });
@@ -135,9 +160,12 @@ export const listItemsQuery = z
   })
   .strict();
 
+/** How an item changed against the baseline; `error`: its run or a score errored on either side. */
+export const changes = ['improved', 'regressed', 'unchanged', 'error'] as const;
+
 export const compareQuery = z
   .object({
-    /** Two or more experiment ids, comma-separated; the first is the baseline. */
+    /** Two or more experiment ids, comma-separated; the first is the baseline unless `baseline` says. */
     ids: z
       .string()
       .transform((s) =>
@@ -147,10 +175,16 @@ export const compareQuery = z
           .filter(Boolean),
       )
       .pipe(z.array(z.uuid()).min(2).max(10)),
-    /** Only items that changed this way against the baseline. */
-    change: z.enum(['improved', 'regressed', 'unchanged']).optional(),
+    /** The experiment the others are measured against: one of `ids` (default: the first). */
+    baseline: z.uuid().optional(),
+    /** Only items that changed this way against the baseline (`error`: errored on either side). */
+    change: z.enum(changes).optional(),
   })
-  .strict();
+  .strict()
+  .refine((q) => q.baseline === undefined || q.ids.includes(q.baseline), {
+    message: 'baseline must be one of ids',
+    path: ['baseline'],
+  });
 
 export const comparisonSchema = z.object({
   baseline: z.uuid(),
@@ -161,28 +195,63 @@ export const comparisonSchema = z.object({
       improved: z.number().int(),
       regressed: z.number().int(),
       unchanged: z.number().int(),
+      /** Items not compared: their run or one of their scores errored on either side. */
+      error: z.number().int(),
+    }),
+  ),
+  /**
+   * Per experiment after the baseline, per evaluator both ran: the mean of the paired per-item
+   * differences (candidate minus baseline) over the items both scored, its 95% paired-bootstrap
+   * interval, and the verdict: `improved` or `regressed` only when the interval leaves out 0.
+   */
+  deltas: z.array(
+    z.object({
+      experiment_id: z.uuid(),
+      evaluators: z.array(
+        z.object({
+          name: z.string(),
+          pairs: z.number().int(),
+          /** Items either side could not score: left out of the pairs, counted here. */
+          errors: z.number().int(),
+          mean_delta: z.number().nullable(),
+          interval: z.object({ low: z.number(), high: z.number() }).nullable(),
+          verdict: z.enum(['improved', 'regressed', 'unchanged']),
+        }),
+      ),
     }),
   ),
   items: z.array(
     z.object({
       dataset_item_id: z.uuid(),
       input: z.unknown(),
-      /** Per experiment (in the order asked): the mean score over its evaluators, and each evaluator's. */
+      /** The expected output, as copied when the (first) experiment started. */
+      expected: z.unknown(),
+      /**
+       * Per experiment (in the order asked): the mean score over its evaluators (null when the run
+       * or any score errored), and each evaluator's.
+       */
       results: z.array(
         z.object({
           experiment_id: z.uuid(),
           status: z.string().nullable(),
+          /** What the subject answered: the outputs side by side with `expected`. */
+          output: z.string().nullable(),
           mean: z.number().nullable(),
           scores: z.record(z.string(), z.number().nullable()),
+          /** The evaluators whose score errored on this item (their score is null). */
+          errors: z.array(z.string()),
           run_id: z.uuid().nullable(),
         }),
       ),
-      /** Per experiment after the baseline: change of the mean score (positive: better). */
+      /**
+       * Per experiment after the baseline: change of the mean score (positive: better); null with
+       * `error` when either side errored.
+       */
       changes: z.array(
         z.object({
           experiment_id: z.uuid(),
           delta: z.number().nullable(),
-          change: z.enum(['improved', 'regressed', 'unchanged']),
+          change: z.enum(changes),
         }),
       ),
     }),

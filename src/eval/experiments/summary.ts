@@ -2,7 +2,10 @@ import type { Queryable } from '../../db/db.ts';
 import type { EvaluatorSpec } from '../evaluators/registry.ts';
 import type { Summary } from './schema.ts';
 
-/** An experiment's summary, from its items: per evaluator mean and pass rate, latency p50/p95, tokens, cost. */
+/**
+ * An experiment's summary, from its items: per evaluator mean and pass rate over the items it
+ * scored, with the items it could not score (errors) beside them; latency p50/p95, tokens, cost.
+ */
 export async function summarise(
   db: Queryable,
   experimentId: string,
@@ -58,7 +61,9 @@ export async function summarise(
         mean: round(row?.mean ?? null),
         pass_rate: round(row?.pass_rate ?? null),
         scored: row?.scored ?? 0,
-        errors: row?.errors ?? 0,
+        // A finished item without this score is an error: the evaluator errored, or the run did
+        // and nothing could be scored. The mean is over `scored`; errors stand beside it.
+        errors: Math.max(row?.errors ?? 0, (totals?.finished ?? 0) - (row?.scored ?? 0)),
       };
     }),
     latency_ms: { p50: round(totals?.p50 ?? null), p95: round(totals?.p95 ?? null) },

@@ -72,10 +72,11 @@ export class LiveScoring {
     agentId: string,
     body: z.infer<typeof agentEvaluatorsBody>,
   ): Promise<AgentEvaluators> {
+    // Only for an agent of this tenant (the foreign key says so too): an id from elsewhere writes nothing.
     const [row] = await this.db.query<Row>(
-      `insert into agent_evaluators (agent_id, tenant_id, evaluators, sample_rate) values ($1, $2, $3::jsonb, $4)
+      `insert into agent_evaluators (agent_id, tenant_id, evaluators, sample_rate)
+       select id, tenant_id, $3::jsonb, $4 from agents where id = $1 and tenant_id = $2
        on conflict (agent_id) do update set evaluators = excluded.evaluators, sample_rate = excluded.sample_rate, updated_at = now()
-       where agent_evaluators.tenant_id = excluded.tenant_id
        returning *`,
       [agentId, tenantId, JSON.stringify(body.evaluators), body.sample_rate ?? this.defaultRate],
     );

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { scaffoldZip } from '../../agents/local-dev/scaffold.ts';
 import { type Agent, agentName } from '../../agents/schema.ts';
 import { actorOf, callerOf, principalOf, viewerOf } from '../caller.ts';
-import { agentParams, authErrors } from '../routes/common.ts';
+import { agentParams, authErrors, hostGuardErrors } from '../routes/common.ts';
 import { replyWithRun } from '../run-reply.ts';
 import type { Services } from '../services.ts';
 import { agentFor } from './default-agent.ts';
@@ -65,7 +65,7 @@ export const isaRoutes =
           tags,
           summary: 'isA: list templates',
           security: [],
-          response: { 200: z.array(templateView) },
+          response: { 200: z.array(templateView), ...hostGuardErrors },
         },
       },
       async (req) => (await templates.list(req.principal?.tenantId)).map(viewTemplate),

@@ -34,6 +34,7 @@ export const pagiBffRoutes =
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     const access = {
       auth: 'read' as const,
+      orScope: 'pagi' as const,
       devWithoutCredentials: config.compat.pagi_api_key === undefined,
       credentialHint: PAGI_CREDENTIAL,
     };

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { runOwner } from '../../config/compat-config.ts';
 import { AppError } from '../../errors.ts';
-import { type Actor, writeJournal } from '../../events/journal.ts';
+import type { Actor } from '../../events/journal.ts';
 import type { SandboxType } from '../../tools/sandbox/sandbox.ts';
 import { SandboxRefusal } from '../../tools/sandbox/types.ts';
 import { actorOf, callerOf, principalOf } from '../caller.ts';
@@ -13,6 +13,7 @@ import { authErrors, errorResponse } from '../routes/common.ts';
 import type { Services } from '../services.ts';
 import { agentFor } from './default-agent.ts';
 import { completedText, resultWithin } from './run-answers.ts';
+import { otherFamilyRun, pagiPlanBody } from './run-bodies.ts';
 
 /**
  * PAGI's planner and sandbox contract (reference: pagi-chat-desktop.md). `POST /plan {prompt,
@@ -23,14 +24,7 @@ import { completedText, resultWithin } from './run-answers.ts';
  * Redis channel `pagi_notifications` (when Redis is configured; the live bus otherwise). PAGI
  * defines no error body: errors keep Agentry's.
  */
-const planBody = z
-  .object({
-    prompt: z.string().min(1).max(200_000),
-    session_id: z.string().min(1).max(200).optional(),
-    resources: z.array(z.unknown()).max(100).default([]),
-    agent: z.string().min(1).max(200).optional(),
-  })
-  .strict();
+const planBody = pagiPlanBody;
 
 const toolBody = z
   .object({ tool_name: z.string().min(1).max(64), code: z.string().max(100_000).optional() })
@@ -53,7 +47,7 @@ const tags = ['compat: pagi'];
 const errors = { ...authErrors, 409: errorResponse, 504: errorResponse };
 
 export const pagiRoutes =
-  ({ runtime, agents, sessions, sandboxes, bus, config, db, log }: Services): FastifyPluginAsync =>
+  ({ runtime, agents, sessions, sandboxes, bus, config, journal, log }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     const redis = config.redis_url
@@ -70,8 +64,10 @@ export const pagiRoutes =
       reply.header('x-trace-id', traceId);
     });
     // PAGI's planner took no credential unless PAGI_API_KEY was set: so in dev auth mode on loopback.
+    // That key, imported with the `pagi` scope, opens PAGI's routes and no other (docs/compat.md).
     const planAccess = {
       auth: 'write' as const,
+      orScope: 'pagi' as const,
       devWithoutCredentials: config.compat.pagi_api_key === undefined,
       credentialHint: PAGI_CREDENTIAL,
     };
@@ -94,7 +90,7 @@ export const pagiRoutes =
       const sessionId = input.session_id
         ? await sessions.forClientKey(tenantId, agent.id, input.session_id, userId)
         : undefined;
-      await writeJournal(db, actor(req), {
+      await journal.write(actor(req), {
         action: 'pagi.plan',
         target: agent.id,
         data: { session_key: input.session_id ?? null, resources: input.resources.length },
@@ -114,7 +110,7 @@ export const pagiRoutes =
         config.compat.pagi_request_timeout_seconds,
       );
       const ok = result.status === 'completed';
-      await writeJournal(db, actor(req), {
+      await journal.write(actor(req), {
         action: ok ? 'pagi.plan.completed' : 'pagi.plan.failed',
         target: handle.runId,
         data: { status: result.status },
@@ -139,12 +135,14 @@ export const pagiRoutes =
       run_id: z.string(),
       trace_id: z.string(),
     });
-    const planner = (path: string, summary: string, operationId: string) =>
+    const planner = (path: string, summary: string, operationId: string, owner?: 'pagi') =>
       app.post(
         path,
         {
           config: planAccess,
           schema: { tags, summary, operationId, body: planBody, response: { 200: planAnswer, ...errors } },
+          // Zahara's /run body, sent to PAGI's /run, is told where it goes and which setting decides.
+          ...(owner && { preValidation: otherFamilyRun(owner, config) }),
         },
         async (req) => {
           const r = await plan(req, req.body);
@@ -153,7 +151,8 @@ export const pagiRoutes =
       );
     planner('/plan', 'PAGI planner: run the agent loop in a client-named session', 'pagiRunPlanner');
     // Zahara's runtime defines `/run` too: one family serves it per deployment (compat.run_owner).
-    if (runOwner(config) === 'pagi') planner('/run', "PAGI planner: /plan's alias", 'pagiRunPlannerAlias');
+    if (runOwner(config) === 'pagi')
+      planner('/run', "PAGI planner: /plan's alias", 'pagiRunPlannerAlias', 'pagi');
 
     app.post(
       '/api/v1/plan',
@@ -197,7 +196,7 @@ export const pagiRoutes =
     app.post(
       '/api/v1/execute_tool',
       {
-        config: { auth: 'write' },
+        config: { auth: 'write', orScope: 'pagi', credentialHint: PAGI_CREDENTIAL },
         schema: {
           tags,
           summary: 'PAGI sandbox: run a tool (bash or JavaScript code) in the sandbox',
@@ -224,7 +223,7 @@ export const pagiRoutes =
             throw new AppError('unavailable', err.message, { retryAfter: 1 });
           throw err;
         });
-        await writeJournal(db, actor(req), {
+        await journal.write(actor(req), {
           action: 'pagi.execute_tool',
           target: req.body.tool_name,
           data: { exit_code: out.exit_code },

@@ -101,12 +101,9 @@ export const somaRoutes =
      * A task by Agentry id or by the client's task_id (its idempotency key); with a viewer, one of
      * another user's private agent is not found.
      */
-    const find = async (tenantId: string, ref: string, viewer?: Viewer): Promise<Task> => {
-      const byKey = await tasks.byIdempotencyKey(tenantId, ref);
-      if (byKey)
-        return viewer
-          ? tasks.get(tenantId, byKey.id, viewer).catch(() => Promise.reject(notFound('task', ref)))
-          : byKey;
+    const find = async (tenantId: string, ref: string, viewer: Viewer): Promise<Task> => {
+      const byKey = await tasks.byIdempotencyKey(tenantId, ref, viewer);
+      if (byKey) return byKey;
       if (!/^[0-9a-f-]{36}$/i.test(ref)) throw notFound('task', ref);
       return tasks.get(tenantId, ref, viewer);
     };
@@ -156,6 +153,7 @@ export const somaRoutes =
             external,
           },
           actorOf(req),
+          viewerOf(req),
         );
         return view(task, b.task_id ?? task.id);
       },
@@ -188,7 +186,9 @@ export const somaRoutes =
       async (req) => {
         const tenantId = tenantOf(req);
         const { task_id, status, result, error } = req.body;
-        const task = await find(tenantId, task_id);
+        // The reporting worker's key must see the task, as for a poll: a client-chosen task_id
+        // never lets another user complete (or read) a private agent's task.
+        const task = await find(tenantId, task_id, viewerOf(req));
         const done = await tasks.report(tenantId, task.id, { status, result, error }, actorOf(req));
         return view(done, task_id);
       },

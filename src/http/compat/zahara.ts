@@ -7,6 +7,7 @@ import type { Services } from '../services.ts';
 import { agentFor } from './default-agent.ts';
 import { familyErrors } from './error-shape.ts';
 import { completedText, resultWithin } from './run-answers.ts';
+import { otherFamilyRun, zaharaTaskBody } from './run-bodies.ts';
 
 /**
  * Zahara's gateway and runtime contract (reference: zahara-runtime.md). `POST /execute` with
@@ -16,14 +17,7 @@ import { completedText, resultWithin } from './run-answers.ts';
  * task is the agent's message, the parameters its context. Errors are Zahara's
  * `{error, request_id, duration_ms, service}`; the request id is echoed.
  */
-const body = z
-  .object({
-    task: z.string().min(1).max(200_000),
-    parameters: z.record(z.string(), z.unknown()).default({}),
-    /** Zahara's per-request agent timeout, in seconds: past it the run is cancelled and the call answers 504. */
-    timeout: z.number().positive().max(3600).optional(),
-  })
-  .strict();
+const body = zaharaTaskBody;
 
 const answer = z.object({
   output: z.string(),
@@ -114,6 +108,8 @@ export const zaharaRoutes =
         // Zahara's runtimes took X-Request-Id alone: so does this one in dev auth mode on loopback.
         config: { auth: 'write', devWithoutCredentials: true, credentialHint },
         schema: schema('Zahara runtime: run a task (Agentry as a runtime)'),
+        // PAGI's /run body, sent here, is told where it goes and which setting decides.
+        preValidation: otherFamilyRun('zahara', config),
       },
       async (req, reply) => execute(req, reply, req.body),
     );

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.ts';
+import { cutWhenUnread } from '../write-deadline.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -39,12 +40,22 @@ export interface Gate {
  * connection), rather than queued behind the others holding its body. A burst of large requests
  * then costs the server a bounded amount of memory and time, and what is small (`/health/live`, a
  * run's stream, a read) goes on beside it. Routes marked `shed: false` (health, metrics) are never
- * refused. Registered before the auth hook.
+ * refused. A slot is held until its answer has left the process — the response closes once the
+ * socket has taken its last byte — or its client is cut off: one that stops reading an answer the
+ * server has finished is cut after `stallMs` (write-deadline.ts), as streams cut one mid-way, so a
+ * burst of answers to clients that do not read holds at most the gate's bound of them, never more
+ * and never for ever. Registered before the auth hook.
  */
 export function registerAdmission(
   app: FastifyInstance,
   limits: AdmissionLimits,
-  options: { bodyLimit: number; retryAfterSeconds: number; onShed?: (what: string) => void },
+  options: {
+    bodyLimit: number;
+    retryAfterSeconds: number;
+    /** A client that takes no byte of a finished answer for this long is cut off (`server.stream_stall_ms`). */
+    stallMs: number;
+    onShed?: (what: string) => void;
+  },
 ): void {
   const large: Gate = { inFlight: 0, bytes: 0 };
   const ingest: Gate = { inFlight: 0, bytes: 0 };
@@ -57,7 +68,10 @@ export function registerAdmission(
       retryAfter: options.retryAfterSeconds,
     });
   };
-  /** Holds `bytes` in `gate` until the response is done or the connection goes. */
+  /**
+   * Holds `bytes` in `gate` until the response closes: once the socket has taken its last byte, or
+   * the connection goes (the client left, or was cut off for not reading).
+   */
   const hold = (reply: FastifyReply, gate: Gate, bytes: number) => {
     gate.inFlight += 1;
     gate.bytes += bytes;
@@ -83,6 +97,7 @@ export function registerAdmission(
       throw refuse(reply, 'ingests in flight');
     if (isLarge) hold(reply, large, size);
     if (config.admission === 'ingest') hold(reply, ingest, 0);
+    if (isLarge || config.admission === 'ingest') cutWhenUnread(reply.raw, options.stallMs);
   });
 }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../auth/authenticator.ts';
 import { hasScope, isRoot, type Principal, type Scope } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
+import { sessionAuthorization } from '../session-cookie.ts';
 import { isLoopbackBind } from './host-guard.ts';
 
 export type RouteAuth = Scope | 'public' | 'optional';
@@ -23,6 +24,11 @@ declare module 'fastify' {
     devWithoutCredentials?: boolean;
     /** What the 401 for a request without credentials tells the client to send. */
     credentialHint?: string;
+    /**
+     * A scope that stands apart (principal.ts) which opens this route too, beside `auth`'s: `pagi`
+     * on PAGI's routes, for the key its clients hold (PAGI_API_KEY); `feedback` on posting a score.
+     */
+    orScope?: Scope;
   }
   interface FastifyRequest {
     principal?: Principal;
@@ -71,7 +77,7 @@ export function registerAuth(
     let principal: Principal | undefined;
     try {
       principal = await authenticator.authenticate({
-        header: (name) => headerOf(request, name),
+        header: credentialHeader(request),
         loopback: fromThisMachine(request),
       });
     } catch (err) {
@@ -88,17 +94,31 @@ export function registerAuth(
         `credentials required: send ${config.credentialHint ?? 'Authorization: Bearer <API key or JWT>'}`,
       );
     }
+    if (needed === 'optional') {
+      // A key that opens only its own routes (metrics, PAGI's) gets the public answer here.
+      if (hasScope(principal, 'read')) request.principal = principal;
+      return;
+    }
     request.principal = principal;
-    if (needed === 'optional') return;
-    if (!hasScope(principal, needed)) {
+    if (!hasScope(principal, needed) && !(config.orScope && principal.scopes.has(config.orScope))) {
       onFailure('scope');
-      throw new AppError('forbidden', `this operation needs the "${needed}" scope`);
+      throw new AppError('forbidden', scopeRefusal(principal, needed));
     }
     if (config.root && !isRoot(principal)) {
       onFailure('scope');
       throw new AppError('forbidden', 'this operation is reserved to admins of the default tenant');
     }
   });
+}
+
+/** Why a principal may not: a key that opens only its own routes says which ones. */
+function scopeRefusal(principal: Principal, needed: Scope): string {
+  const why = `this operation needs the "${needed}" scope`;
+  if (principal.scopes.has('pagi') && !hasScope(principal, 'read'))
+    return `${why}: this key (scope "pagi", PAGI_API_KEY) reaches PAGI's routes only (docs/compat.md)`;
+  if (principal.scopes.has('feedback') && !hasScope(principal, 'read'))
+    return `${why}: this key (scope "feedback") may only post scores on runs (docs/scores.md)`;
+  return why;
 }
 
 /**
@@ -111,6 +131,23 @@ function fromThisMachine(request: FastifyRequest): boolean {
   const site = h['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
   return isLoopbackBind(request.socket.remoteAddress ?? '');
+}
+
+/**
+ * The request's credentials as the authenticator reads them: its headers, and the console's session
+ * cookie in place of an Authorization header when it sends none. Every check of a caller uses it
+ * (routes, /health's detail, /metrics), so a signed-in console is the same caller everywhere.
+ */
+export const credentialHeader =
+  (request: FastifyRequest) =>
+  (name: string): string | undefined =>
+    headerOf(request, name) ?? (name === 'authorization' ? cookieAuth(request) : undefined);
+
+/** The console's session cookie, for a request that sends no credentials in its headers. */
+function cookieAuth(request: FastifyRequest): string | undefined {
+  if (request.headers['x-api-key'] !== undefined || request.headers['x-internal-service'] !== undefined)
+    return undefined;
+  return sessionAuthorization(request);
 }
 
 function headerOf(request: FastifyRequest, name: string): string | undefined {

@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isStoreOutage } from '../../db/unavailable.ts';
 import { AppError, type ErrorCode, toError } from '../../errors.ts';
+import { browserNotFound } from '../console.ts';
 import { traceContextOf } from './request-context.ts';
 
 export interface ErrorBody {
@@ -63,6 +64,17 @@ function fromFastify(err: FastifyError, request: FastifyRequest): [ErrorCode, st
   }
 }
 
+/**
+ * The log line of an error answered with a 5xx, for every error handler (the house's and each
+ * vendor door's). A 503 is the server shedding load, busy or shutting down, as designed, with
+ * Retry-After: a warning without a stack (a burst of them would bury real errors); any other 5xx
+ * is an error with its stack.
+ */
+export function logAnswered(request: FastifyRequest, err: AppError): void {
+  if (err.status === 503) request.log.warn({ code: err.code, retry_after: err.retryAfter }, err.message);
+  else if (err.status >= 500) request.log.error({ err }, err.message);
+}
+
 export interface ErrorHandlingOptions {
   /** Seconds a client is told to wait (Retry-After) when the store cannot be reached. */
   storeRetryAfterSeconds: number;
@@ -87,10 +99,7 @@ function handleError(
   }
   if (raw instanceof AppError) {
     if (raw.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(raw.retryAfter)));
-    // A 503 with Retry-After is the server shedding load or shutting down, as designed: worth a
-    // line, not an error with a stack (a burst of them would bury real errors).
-    if (raw.status === 503) request.log.warn({ code: raw.code, retry_after: raw.retryAfter }, raw.message);
-    else if (raw.status >= 500) request.log.error({ err: raw }, raw.message);
+    logAnswered(request, raw);
     return sendError(reply, raw.status, raw.code, raw.message, raw.details);
   }
   if (hasZodFastifySchemaValidationErrors(raw)) {
@@ -124,8 +133,10 @@ function handleError(
  */
 export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = defaults): void {
   app.setErrorHandler(handleError.bind(options));
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+  app.setNotFoundHandler(
+    (request, reply) =>
+      browserNotFound(request, reply) ??
+      sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
   );
 }
 

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../auth/authenticator.ts';
 import { canScrape } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
+import { credentialHeader } from './auth.ts';
 
 /**
  * Who may read /metrics: a scraper with the metrics token (`AGENTRY_METRICS_TOKEN`: it opens this
@@ -22,10 +23,7 @@ export async function authorizeScrape(
   }
   const principal = await authenticator
     .authenticate({
-      header: (name) => {
-        const v = request.headers[name];
-        return Array.isArray(v) ? v[0] : v;
-      },
+      header: credentialHeader(request),
     })
     .catch((err: unknown) => {
       onFailure('invalid');

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { agentEvaluatorsBody, agentEvaluatorsSchema } from '../../eval/live/live-scoring.ts';
 import { principalOf } from '../caller.ts';
 import type { Services } from '../services.ts';
-import { agentIdOf, agentParams, authErrors } from './common.ts';
+import { agentParams, authErrors, existingAgentIdOf } from './common.ts';
 
 const tags = ['agents'];
 
@@ -26,7 +26,11 @@ export const agentEvaluatorRoutes =
         },
       },
       async (req) =>
-        liveScoring.set(principalOf(req).tenantId, await agentIdOf(agents, req, req.params.id), req.body),
+        liveScoring.set(
+          principalOf(req).tenantId,
+          await existingAgentIdOf(agents, req, req.params.id),
+          req.body,
+        ),
     );
 
     app.get(
@@ -39,7 +43,8 @@ export const agentEvaluatorRoutes =
           response: { 200: agentEvaluatorsSchema, ...authErrors },
         },
       },
-      async (req) => liveScoring.get(principalOf(req).tenantId, await agentIdOf(agents, req, req.params.id)),
+      async (req) =>
+        liveScoring.get(principalOf(req).tenantId, await existingAgentIdOf(agents, req, req.params.id)),
     );
 
     app.delete(
@@ -54,7 +59,10 @@ export const agentEvaluatorRoutes =
         },
       },
       async (req, reply) => {
-        await liveScoring.clear(principalOf(req).tenantId, await agentIdOf(agents, req, req.params.id));
+        await liveScoring.clear(
+          principalOf(req).tenantId,
+          await existingAgentIdOf(agents, req, req.params.id),
+        );
         return reply.code(204).send(null);
       },
     );

@@ -8,6 +8,7 @@ import { AppError } from '../../errors.ts';
 import { systemActor } from '../../events/journal.ts';
 import { actorOf, principalOf } from '../caller.ts';
 import type { Services } from '../services.ts';
+import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts';
 import { authErrors, errorResponse, idParams } from './common.ts';
 
 const tags = ['console'];
@@ -31,11 +32,17 @@ const sessionSchema = z.object({
   created_at: z.string(),
   expires_at: z.string(),
   revoked_at: z.string().nullable(),
+  api_key_id: z.uuid().nullable(),
 });
+
+const signInBody = z.union([
+  z.object({ code: z.string().min(1).max(200) }).strict(),
+  z.object({ api_key: z.string().min(1).max(500) }).strict(),
+]);
 
 /** Who the caller is, for the console to show and to hide the controls its key cannot use. */
 export const consoleAuthRoutes =
-  ({ consoleSessions, tenants }: Services, links: SignInLinks): FastifyPluginAsync =>
+  ({ consoleSessions, tenants, authenticator }: Services, links: SignInLinks): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -70,38 +77,75 @@ export const consoleAuthRoutes =
         schema: {
           tags,
           summary:
-            "Trade the one-time code of the server's printed sign-in link for a console session (the root tenant's admin, until it expires or signs out)",
+            "Open a console session: with the one-time code of the server's printed sign-in link (the root tenant's admin) or with an API key (as that key). The session is an HttpOnly cookie, never in the answer",
           operationId: 'signIn',
-          body: z.object({ code: z.string().min(1).max(200) }).strict(),
+          body: signInBody,
           response: {
-            201: z.object({
-              token: z.string(),
-              session_id: z.uuid(),
-              expires_at: z.string(),
-              tenant: z.string(),
-            }),
+            201: z.object({ session_id: z.uuid(), expires_at: z.string(), tenant: z.string() }),
             400: errorResponse,
             401: errorResponse,
           },
         },
       },
       async (req, reply) => {
-        if (!links.redeem(req.body.code)) {
-          throw new AppError(
-            'unauthorized',
-            'this sign-in link was used already or has expired: restart the server for a new one, or sign in with an API key',
+        const userAgent = req.headers['user-agent'];
+        let opened: Awaited<ReturnType<typeof consoleSessions.create>>;
+        let tenantName: string;
+        if ('code' in req.body) {
+          if (!links.redeem(req.body.code)) {
+            throw new AppError(
+              'unauthorized',
+              'this sign-in link was used already or has expired: run `agentry console` for a new one, or sign in with an API key',
+            );
+          }
+          const tenant = await tenants.find(ROOT_TENANT);
+          if (!tenant) throw new AppError('unauthorized', `tenant ${ROOT_TENANT} does not exist`);
+          tenantName = tenant.name;
+          opened = await consoleSessions.create(
+            tenant.id,
+            { scopes: ['admin'], userAgent },
+            systemActor(tenant.id),
+          );
+        } else {
+          const key = req.body.api_key;
+          if (!key.startsWith('agk_')) throw new AppError('unauthorized', 'paste an API key (agk_…)');
+          const p = await authenticator.authenticate({
+            header: (name) => (name === 'authorization' ? `Bearer ${key}` : undefined),
+            loopback: false,
+          });
+          if (!p?.keyId) throw new AppError('unauthorized', 'paste an API key (agk_…)');
+          tenantName = p.tenantName;
+          opened = await consoleSessions.create(
+            p.tenantId,
+            { scopes: [...p.scopes], userAgent, apiKeyId: p.keyId },
+            { tenantId: p.tenantId, actor: `key:${p.keyId}`, requestId: req.id },
           );
         }
-        const tenant = await tenants.find(ROOT_TENANT);
-        if (!tenant) throw new AppError('unauthorized', `tenant ${ROOT_TENANT} does not exist`);
-        const { session, token } = await consoleSessions.create(
-          tenant.id,
-          { scopes: ['admin'], userAgent: req.headers['user-agent'] },
-          systemActor(tenant.id),
-        );
+        const { session, token } = opened;
+        setSessionCookie(req, reply, token, session.expires_at);
         return reply
           .code(201)
-          .send({ token, session_id: session.id, expires_at: session.expires_at, tenant: tenant.name });
+          .send({ session_id: session.id, expires_at: session.expires_at, tenant: tenantName });
+      },
+    );
+
+    app.post(
+      '/v1/auth/sign-in-links',
+      {
+        config: { auth: 'admin', root: true },
+        schema: {
+          tags,
+          summary:
+            'A new one-time sign-in link for the console (what `agentry serve` prints at start, and `agentry console` asks for)',
+          operationId: 'createSignInLink',
+          response: { 201: z.object({ path: z.string(), expires_at: z.string() }), ...authErrors },
+        },
+      },
+      async (_req, reply) => {
+        const { code, expiresAt } = links.issueWithExpiry();
+        return reply
+          .code(201)
+          .send({ path: `/#sign-in=${code}`, expires_at: new Date(expiresAt).toISOString() });
       },
     );
 
@@ -117,6 +161,7 @@ export const consoleAuthRoutes =
       async (req, reply) => {
         const p = principalOf(req);
         if (p.sessionId) await consoleSessions.revoke(p.tenantId, p.sessionId, actorOf(req));
+        clearSessionCookie(req, reply);
         return reply.code(204).send(null);
       },
     );

@@ -1,8 +1,12 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pageOf, pageQuery } from '../../db/page.ts';
 import { AppError } from '../../errors.ts';
+import { CSV_HEADER, csvLine, jsonlLine } from '../../eval/datasets/export.ts';
+import type { Parsed } from '../../eval/datasets/parse.ts';
 import {
   addItemsBody,
   createDatasetBody,
@@ -10,6 +14,8 @@ import {
   datasetItemParams,
   datasetParams,
   datasetSchema,
+  datasetVersion,
+  exportQuery,
   fromRunBody,
   importQuery,
   importResult,
@@ -17,11 +23,19 @@ import {
   listItemsQuery,
   updateDatasetBody,
 } from '../../eval/datasets/schema.ts';
-import { actorOf, principalOf } from '../caller.ts';
+import { actorOf, principalOf, viewerOf } from '../caller.ts';
 import type { Services } from '../services.ts';
 import { authErrors, errorResponse } from './common.ts';
+import { readImport } from './dataset-import.ts';
 
 const tags = ['datasets'];
+/** The most an import body may hold: its own limit, above the API's JSON body limit. */
+const IMPORT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** An import body as its parser read it (any other body is refused 415). */
+class ImportBody {
+  constructor(readonly parsed: Parsed) {}
+}
 const errors = { ...authErrors, 409: errorResponse, 413: errorResponse, 422: errorResponse };
 
 /** Content types of a bulk import body, read as text; `?format=` or the content type says which. */
@@ -37,9 +51,24 @@ export const datasetRoutes =
   ({ datasets }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
-    // Only this plugin's routes take these bodies (Fastify scopes parsers to their plugin).
-    app.addContentTypeParser(Object.keys(IMPORT_TYPES), { parseAs: 'string' }, (_req, body, done) =>
-      done(null, body),
+    // Only this plugin's routes take these bodies (Fastify scopes parsers to their plugin): the import,
+    // read as it arrives under its own limit.
+    app.addContentTypeParser(
+      Object.keys(IMPORT_TYPES),
+      async (req: FastifyRequest, payload: IncomingMessage) => {
+        const asked = (req.query as { format?: unknown }).format;
+        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const format = asked === 'csv' || asked === 'jsonl' ? asked : (IMPORT_TYPES[type] ?? 'jsonl');
+        const declared = Number(req.headers['content-length']);
+        return new ImportBody(
+          await readImport(
+            payload,
+            format,
+            IMPORT_MAX_BYTES,
+            Number.isFinite(declared) ? declared : undefined,
+          ),
+        );
+      },
     );
 
     app.post(
@@ -54,7 +83,9 @@ export const datasetRoutes =
         },
       },
       async (req, reply) =>
-        reply.code(201).send(await datasets.create(principalOf(req).tenantId, req.body, actorOf(req))),
+        reply
+          .code(201)
+          .send(await datasets.create(principalOf(req).tenantId, req.body, actorOf(req), viewerOf(req))),
     );
 
     app.get(
@@ -62,12 +93,12 @@ export const datasetRoutes =
       {
         schema: {
           tags,
-          summary: 'List datasets',
+          summary: "List datasets (another user's private ones are not listed)",
           querystring: pageQuery,
           response: { 200: pageOf(datasetSchema), ...errors },
         },
       },
-      async (req) => datasets.list(principalOf(req).tenantId, req.query),
+      async (req) => datasets.list(principalOf(req).tenantId, req.query, viewerOf(req)),
     );
 
     app.get(
@@ -80,7 +111,7 @@ export const datasetRoutes =
           response: { 200: datasetSchema, ...errors },
         },
       },
-      async (req) => datasets.get(principalOf(req).tenantId, req.params.id),
+      async (req) => datasets.get(principalOf(req).tenantId, req.params.id, viewerOf(req)),
     );
 
     app.patch(
@@ -89,13 +120,14 @@ export const datasetRoutes =
         config: { auth: 'write' },
         schema: {
           tags,
-          summary: 'Rename a dataset or change its description',
+          summary: 'Rename a dataset, change its description or its visibility (its owner or an admin)',
           params: datasetParams,
           body: updateDatasetBody,
           response: { 200: datasetSchema, ...errors },
         },
       },
-      async (req) => datasets.update(principalOf(req).tenantId, req.params.id, req.body, actorOf(req)),
+      async (req) =>
+        datasets.update(principalOf(req).tenantId, req.params.id, req.body, actorOf(req), viewerOf(req)),
     );
 
     app.delete(
@@ -110,7 +142,7 @@ export const datasetRoutes =
         },
       },
       async (req, reply) => {
-        await datasets.delete(principalOf(req).tenantId, req.params.id, actorOf(req));
+        await datasets.delete(principalOf(req).tenantId, req.params.id, actorOf(req), viewerOf(req));
         return reply.code(204).send(null);
       },
     );
@@ -120,13 +152,13 @@ export const datasetRoutes =
       {
         schema: {
           tags,
-          summary: "List a dataset's items, oldest first (optionally those with a tag)",
+          summary: "List a dataset's items, oldest first (optionally those with a tag, or as of a version)",
           params: datasetParams,
           querystring: listItemsQuery,
           response: { 200: pageOf(datasetItem), ...errors },
         },
       },
-      async (req) => datasets.listItems(principalOf(req).tenantId, req.params.id, req.query),
+      async (req) => datasets.listItems(principalOf(req).tenantId, req.params.id, req.query, viewerOf(req)),
     );
 
     app.post(
@@ -142,34 +174,40 @@ export const datasetRoutes =
         },
       },
       async (req, reply) =>
-        reply
-          .code(201)
-          .send({ data: await datasets.addItems(principalOf(req).tenantId, req.params.id, req.body.items) }),
+        reply.code(201).send({
+          data: await datasets.addItems(
+            principalOf(req).tenantId,
+            req.params.id,
+            req.body.items,
+            viewerOf(req),
+          ),
+        }),
     );
 
     app.post(
       '/v1/datasets/:id/import',
       {
         config: { auth: 'write' },
+        bodyLimit: IMPORT_MAX_BYTES,
         schema: {
           tags,
-          summary: 'Import items from JSONL or CSV; bad lines are named by number and the rest imported',
+          summary:
+            'Import items from JSONL or CSV as one version; bad lines are named by number and the rest imported',
           description:
-            'Body: JSONL (`application/x-ndjson`, one item per line as POST /items takes it) or CSV (`text/csv`, a header naming `input` or `message`, `task_type`, `payload`, `title`, `expected`, `metadata`, `tags`).',
+            'Body (up to 64 MiB, read as it arrives): JSONL (`application/x-ndjson`, one item per line as POST /items takes it) or CSV (`text/csv`, a header naming `input` or `message`, `task_type`, `payload`, `title`, `expected`, `metadata`, `tags`).',
           params: datasetParams,
           querystring: importQuery,
           response: { 200: importResult, ...errors },
         },
       },
       async (req) => {
-        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-        const format = req.query.format ?? IMPORT_TYPES[type];
-        if (typeof req.body !== 'string' || !format)
+        const body: unknown = req.body;
+        if (!(body instanceof ImportBody))
           throw new AppError(
             'unsupported_media_type',
             `send the items as ${Object.keys(IMPORT_TYPES).join(', ')}`,
           );
-        return datasets.import(principalOf(req).tenantId, req.params.id, format, req.body);
+        return datasets.import(principalOf(req).tenantId, req.params.id, body.parsed, viewerOf(req));
       },
     );
 
@@ -178,31 +216,53 @@ export const datasetRoutes =
       {
         schema: {
           tags,
-          summary: 'Export the items as JSONL (the format import takes)',
+          summary: 'Export the items (now, or as of a version) as JSONL or CSV, the formats import takes',
+          description:
+            'Streamed as it is read. CSV: the columns `message`, `task_type`, `payload`, `title`, `expected` (as it is when a string, else JSON), `metadata` (JSON) and `tags` (joined with `|`).',
           params: datasetParams,
-          produces: ['application/x-ndjson'],
+          querystring: exportQuery,
+          produces: ['application/x-ndjson', 'text/csv'],
           response: { 200: z.string(), ...errors },
         },
       },
       async (req, reply) => {
-        const tenantId = principalOf(req).tenantId;
-        const { name } = await datasets.get(tenantId, req.params.id);
-        const lines: string[] = [];
-        for await (const item of datasets.allItems(tenantId, req.params.id)) {
-          lines.push(
-            JSON.stringify({
-              input: item.input,
-              ...(item.expected !== null && { expected: item.expected }),
-              metadata: item.metadata,
-              tags: item.tags,
-            }),
-          );
+        const { format, version } = req.query;
+        const { dataset, items } = await datasets.allItems(
+          principalOf(req).tenantId,
+          req.params.id,
+          viewerOf(req),
+          version,
+        );
+        const line = format === 'csv' ? csvLine : jsonlLine;
+        async function* lines() {
+          if (format === 'csv') yield CSV_HEADER;
+          for await (const item of items) yield line(item);
         }
-        return reply
-          .type('application/x-ndjson')
-          .header('content-disposition', `attachment; filename="${name}.jsonl"`)
-          .send(lines.length ? `${lines.join('\n')}\n` : '');
+        return (
+          reply
+            .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
+            .header(
+              'content-disposition',
+              `attachment; filename="${dataset.name}${version === undefined ? '' : `@${version}`}.${format}"`,
+            )
+            // A stream is sent as it is, never serialised: the schema's string only documents the body.
+            .send(Readable.from(lines()) as unknown as string)
+        );
       },
+    );
+
+    app.get(
+      '/v1/datasets/:id/versions',
+      {
+        schema: {
+          tags,
+          summary: "List a dataset's versions, newest first: what each changed and its item count",
+          params: datasetParams,
+          querystring: pageQuery,
+          response: { 200: pageOf(datasetVersion), ...errors },
+        },
+      },
+      async (req) => datasets.versions(principalOf(req).tenantId, req.params.id, req.query, viewerOf(req)),
     );
 
     app.post(
@@ -218,7 +278,9 @@ export const datasetRoutes =
         },
       },
       async (req, reply) =>
-        reply.code(201).send(await datasets.addFromRun(principalOf(req).tenantId, req.params.id, req.body)),
+        reply
+          .code(201)
+          .send(await datasets.addFromRun(principalOf(req).tenantId, req.params.id, req.body, viewerOf(req))),
     );
 
     app.get(
@@ -231,7 +293,8 @@ export const datasetRoutes =
           response: { 200: datasetItem, ...errors },
         },
       },
-      async (req) => datasets.getItem(principalOf(req).tenantId, req.params.id, req.params.item_id),
+      async (req) =>
+        datasets.getItem(principalOf(req).tenantId, req.params.id, req.params.item_id, viewerOf(req)),
     );
 
     app.patch(
@@ -247,7 +310,13 @@ export const datasetRoutes =
         },
       },
       async (req) =>
-        datasets.updateItem(principalOf(req).tenantId, req.params.id, req.params.item_id, req.body),
+        datasets.updateItem(
+          principalOf(req).tenantId,
+          req.params.id,
+          req.params.item_id,
+          req.body,
+          viewerOf(req),
+        ),
     );
 
     app.delete(
@@ -262,7 +331,12 @@ export const datasetRoutes =
         },
       },
       async (req, reply) => {
-        await datasets.deleteItem(principalOf(req).tenantId, req.params.id, req.params.item_id);
+        await datasets.deleteItem(
+          principalOf(req).tenantId,
+          req.params.id,
+          req.params.item_id,
+          viewerOf(req),
+        );
         return reply.code(204).send(null);
       },
     );

@@ -3,7 +3,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pageFields, pageOf } from '../../db/page.ts';
 import { describeKinds, evaluatorKindSchema } from '../../eval/evaluators/registry.ts';
-import { experimentEndEvents } from '../../eval/experiments/experiments.ts';
 import {
   compareQuery,
   comparisonSchema,
@@ -14,11 +13,10 @@ import {
   experimentWithSummary,
   listItemsQuery,
 } from '../../eval/experiments/schema.ts';
-import { followEvents, hasEventsAfter } from '../../events/log.ts';
-import { actorOf, principalOf } from '../caller.ts';
+import { actorOf, principalOf, viewerOf } from '../caller.ts';
 import type { Services } from '../services.ts';
 import { eventFrame, lastEventId, openSse } from '../sse.ts';
-import { authErrors, errorResponse, idParams } from './common.ts';
+import { authErrors, errorResponse, eventStream, idParams } from './common.ts';
 
 const tags = ['experiments'];
 const errors = { ...authErrors, 409: errorResponse, 422: errorResponse };
@@ -36,7 +34,7 @@ const eventSchema = z.object({
 });
 
 export const experimentRoutes =
-  ({ experiments, db, bus }: Services): FastifyPluginAsync =>
+  ({ experiments }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -65,7 +63,9 @@ export const experimentRoutes =
         },
       },
       async (req, reply) =>
-        reply.code(201).send(await experiments.create(principalOf(req).tenantId, req.body, actorOf(req))),
+        reply
+          .code(201)
+          .send(await experiments.create(principalOf(req).tenantId, req.body, actorOf(req), viewerOf(req))),
     );
 
     app.get(
@@ -78,7 +78,7 @@ export const experimentRoutes =
           response: { 200: pageOf(experimentSchema), ...errors },
         },
       },
-      async (req) => experiments.list(principalOf(req).tenantId, req.query),
+      async (req) => experiments.list(principalOf(req).tenantId, req.query, viewerOf(req)),
     );
 
     app.get(
@@ -86,12 +86,20 @@ export const experimentRoutes =
       {
         schema: {
           tags,
-          summary: 'Compare experiments item by item against the first: improved, regressed, by how much',
+          summary:
+            'Compare experiments against a baseline: per item (improved, regressed, error) and per evaluator (mean paired delta, 95% interval, verdict)',
           querystring: compareQuery,
           response: { 200: comparisonSchema, ...errors },
         },
       },
-      async (req) => experiments.compare(principalOf(req).tenantId, req.query.ids, req.query.change),
+      async (req) =>
+        experiments.compare(
+          principalOf(req).tenantId,
+          req.query.ids,
+          req.query.change,
+          viewerOf(req),
+          req.query.baseline,
+        ),
     );
 
     app.get(
@@ -104,7 +112,7 @@ export const experimentRoutes =
           response: { 200: experimentWithSummary, ...errors },
         },
       },
-      async (req) => experiments.getWithSummary(principalOf(req).tenantId, req.params.id),
+      async (req) => experiments.getWithSummary(principalOf(req).tenantId, req.params.id, viewerOf(req)),
     );
 
     app.get(
@@ -118,7 +126,7 @@ export const experimentRoutes =
           response: { 200: pageOf(experimentItemSchema), ...errors },
         },
       },
-      async (req) => experiments.items(principalOf(req).tenantId, req.params.id, req.query),
+      async (req) => experiments.items(principalOf(req).tenantId, req.params.id, req.query, viewerOf(req)),
     );
 
     app.get(
@@ -134,7 +142,12 @@ export const experimentRoutes =
         },
       },
       async (req) => ({
-        data: await experiments.events(principalOf(req).tenantId, req.params.id, req.query.after),
+        data: await experiments.events(
+          principalOf(req).tenantId,
+          req.params.id,
+          req.query.after,
+          viewerOf(req),
+        ),
       }),
     );
 
@@ -151,40 +164,29 @@ export const experimentRoutes =
           params: idParams,
           querystring: z.object({ last_event_id: z.string().max(20).optional() }).strict(),
           produces: ['text/event-stream'],
-          response: errors,
+          response: { 200: eventStream("The experiment's progress events"), ...errors },
         },
       },
       async (req, reply) => {
         const tenantId = principalOf(req).tenantId;
+        const viewer = viewerOf(req);
         const id = req.params.id;
         // 404 before any byte is streamed.
-        const now = await experiments.get(tenantId, id);
-        const after = lastEventId(req);
+        const now = await experiments.get(tenantId, id, viewer);
         const sse = openSse(req, reply);
         try {
           await sse.send({ event: 'experiment.progress', data: { status: now.status, ...now.progress } });
-          // Ended with nothing after the client's last event: only the summary is left to send.
-          let ended = now.status !== 'running' && !(await hasEventsAfter(db, id, after));
-          if (!ended) {
-            // After its end, an item that was running when it was cancelled may still log its result;
-            // a resume goes on. The stream ends once the experiment has ended and nothing more is logged.
-            let stopped = false;
-            for await (const e of followEvents(db, bus, id, { afterSeq: after, signal: sse.signal })) {
-              await sse.send(eventFrame(e));
-              if (experimentEndEvents.includes(e.type)) stopped = true;
-              else if (e.type === 'experiment.resumed') stopped = false;
-              if (
-                stopped &&
-                !(await hasEventsAfter(db, id, e.seq)) &&
-                (await experiments.get(tenantId, id)).status !== 'running'
-              ) {
-                ended = true;
-                break;
-              }
-            }
-          }
+          const events = experiments.follow(
+            tenantId,
+            id,
+            { afterSeq: lastEventId(req), signal: sse.signal },
+            viewer,
+          );
+          let next = await events.next();
+          for (; !next.done; next = await events.next()) await sse.send(eventFrame(next.value));
+          const ended = next.value;
           if (ended && !sse.signal.aborted) {
-            const done = await experiments.getWithSummary(tenantId, id);
+            const done = await experiments.getWithSummary(tenantId, id, viewer);
             await sse.send({
               event: 'experiment.summary',
               data: {
@@ -218,7 +220,8 @@ export const experimentRoutes =
             response: { 200: experimentSchema, ...errors },
           },
         },
-        async (req) => experiments[action](principalOf(req).tenantId, req.params.id, actorOf(req)),
+        async (req) =>
+          experiments[action](principalOf(req).tenantId, req.params.id, actorOf(req), viewerOf(req)),
       );
     }
 
@@ -234,7 +237,7 @@ export const experimentRoutes =
         },
       },
       async (req, reply) => {
-        await experiments.delete(principalOf(req).tenantId, req.params.id, actorOf(req));
+        await experiments.delete(principalOf(req).tenantId, req.params.id, actorOf(req), viewerOf(req));
         return reply.code(204).send(null);
       },
     );

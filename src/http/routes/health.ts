@@ -2,8 +2,10 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { overallOf } from '../../observability/health.ts';
+import { credentialHeader } from '../plugins/auth.ts';
 import { authorizeScrape } from '../plugins/scrape-auth.ts';
 import type { Services } from '../services.ts';
+import { errorResponse, hostGuardErrors } from './common.ts';
 
 const component = z.object({
   /** `off`: turned off or not configured (detail.reason says why), neither healthy nor a fault. */
@@ -30,10 +32,7 @@ export const healthRoutes =
     const hasKey = async (req: FastifyRequest) =>
       !!(await authenticator
         .authenticate({
-          header: (name) => {
-            const v = req.headers[name];
-            return Array.isArray(v) ? v[0] : v;
-          },
+          header: credentialHeader(req),
         })
         // Credentials that do not authenticate get the public answer, as none would.
         .catch(() => undefined));
@@ -47,7 +46,7 @@ export const healthRoutes =
           tags: ['operations'],
           summary: 'Overall and per-component health',
           security: [],
-          response: { 200: healthSchema, 503: healthSchema },
+          response: { 200: healthSchema, ...hostGuardErrors, 503: healthSchema },
         },
       },
       async (req, reply) => {
@@ -86,7 +85,7 @@ export const healthRoutes =
           tags: ['operations'],
           summary: 'Liveness for orchestrators: the process answers (no dependency is checked)',
           security: [],
-          response: { 200: probe },
+          response: { 200: probe, ...hostGuardErrors },
         },
       },
       async (_req, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }),
@@ -102,6 +101,7 @@ export const healthRoutes =
           security: [],
           response: {
             200: probe.extend({ components: z.record(z.string(), component) }),
+            ...hostGuardErrors,
             503: probe.extend({ components: z.record(z.string(), component) }),
           },
         },
@@ -127,6 +127,11 @@ export const healthRoutes =
           tags: ['operations'],
           summary: 'Prometheus metrics (root admin key, internal secret, or the metrics token)',
           produces: ['text/plain'],
+          response: {
+            200: z.string().describe("Prometheus's text exposition format"),
+            401: errorResponse,
+            ...hostGuardErrors,
+          },
         },
       },
       async (req, reply) => {

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { journalPage, journalQuery, readJournal } from '../../events/journal-query.ts';
+import { journalPage, journalQuery } from '../../events/journal-query.ts';
 import { principalOf } from '../caller.ts';
 import type { Services } from '../services.ts';
 import { authErrors } from './common.ts';
 
 /** GET /v1/journal: the tenant's audit journal, for its admins. */
 export const journalRoutes =
-  ({ db }: Services): FastifyPluginAsync =>
+  ({ journal }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     app.get(
@@ -22,6 +22,6 @@ export const journalRoutes =
           response: { 200: journalPage, ...authErrors },
         },
       },
-      async (req) => readJournal(db, principalOf(req).tenantId, req.query),
+      async (req) => journal.read(principalOf(req).tenantId, req.query),
     );
   };

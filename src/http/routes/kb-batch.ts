@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
@@ -11,9 +12,9 @@ import {
   ingestJsonBody,
   MAX_BATCH_DOCUMENTS,
 } from '../../memory/schema.ts';
-import { parseClientJson } from '../../text/client-json.ts';
 import { principalOf } from '../caller.ts';
 import { authErrors } from './common.ts';
+import { BadLine, readNdjson, tooManyDocuments } from './ndjson-batch.ts';
 
 /**
  * Batch ingest for `POST /v1/knowledge-bases/{id}/documents`: a JSON array of documents, or NDJSON
@@ -23,34 +24,26 @@ import { authErrors } from './common.ts';
  */
 
 /**
- * NDJSON arrives as text; lines are parsed one by one so a bad line is that item's error alone.
- * Each line is held to the rules of a JSON body (`parseClientJson`: depth, NUL and lone surrogates,
- * prototype keys), and a line that breaks one gets the 400 a body would, naming its line.
+ * NDJSON is read line by line as it arrives (`readNdjson`): a bad line is that item's error alone,
+ * held to the rules of a JSON body (`parseClientJson`: depth, NUL and lone surrogates, prototype
+ * keys) and named by its line; past MAX_BATCH_DOCUMENTS lines the batch is a 413 at once.
  */
 export function registerNdjson(app: FastifyInstance, maxDepth: number): void {
   app.addContentTypeParser(
     ['application/x-ndjson', 'application/ndjson'],
-    { parseAs: 'string' },
-    (_req, body, done) => {
-      const lines = String(body)
-        .split('\n')
-        .filter((l) => l.trim() !== '');
-      done(
-        null,
-        lines.map((line, i): unknown => {
-          try {
-            return parseClientJson(line, maxDepth, `line ${i + 1}`);
-          } catch (err) {
-            return new BadLine(err as AppError);
-          }
-        }),
+    (req: FastifyRequest, payload: IncomingMessage) => {
+      const declared = Number(req.headers['content-length']);
+      return readNdjson(
+        payload,
+        {
+          maxItems: MAX_BATCH_DOCUMENTS,
+          maxDepth,
+          maxBytes: req.routeOptions.bodyLimit ?? req.server.initialConfig.bodyLimit,
+        },
+        Number.isFinite(declared) ? declared : undefined,
       );
     },
   );
-}
-
-class BadLine {
-  constructor(readonly error: AppError) {}
 }
 
 type Item = { index: number; source: string | null } & ({ input: IngestInput } | { error: AppError });
@@ -83,11 +76,7 @@ function readItem(raw: unknown, index: number): Item {
 /** An empty batch is 400, one over MAX_BATCH_DOCUMENTS 413: checked before anything is read or started. */
 export function checkBatchSize(body: unknown[]): void {
   if (body.length === 0) throw new AppError('validation_error', 'the batch is empty');
-  if (body.length > MAX_BATCH_DOCUMENTS)
-    throw new AppError(
-      'payload_too_large',
-      `${body.length} documents in one batch; send at most ${MAX_BATCH_DOCUMENTS} per request`,
-    );
+  if (body.length > MAX_BATCH_DOCUMENTS) throw tooManyDocuments(MAX_BATCH_DOCUMENTS, body.length);
 }
 
 /** Ingests a batch body (already parsed to an array) and builds the per-item response. */

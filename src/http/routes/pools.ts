@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../services.ts';
+import { authErrors } from './common.ts';
 
 /** A pool's sandbox counts, for one process or summed over the fleet. */
 const counts = z.object({
@@ -36,7 +37,7 @@ export const poolRoutes =
           summary:
             "Warm sandbox pool statistics (bwrap, quickjs, or agent: the local-dev agents' pool), this process's and the fleet's",
           params: z.object({ type: z.string().min(1).max(32) }),
-          response: { 200: statsSchema },
+          response: { 200: statsSchema, ...authErrors },
         },
       },
       async (req) => {

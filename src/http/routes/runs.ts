@@ -13,9 +13,10 @@ import {
   runTrace,
 } from '../../runtime/trace/schema.ts';
 import { callerOf, principalOf, viewerOf } from '../caller.ts';
+import { runVisibility } from '../run-visibility.ts';
 import type { Services } from '../services.ts';
 import { eventFrame, lastEventId, openSse } from '../sse.ts';
-import { agentIdOf, authErrors, errorResponse, idParams } from './common.ts';
+import { agentIdOf, authErrors, errorResponse, eventStream, idParams } from './common.ts';
 
 const tags = ['runs'];
 const conflict = { 409: errorResponse };
@@ -32,12 +33,7 @@ export const runRoutes =
   ({ runtime, agents, sessions, models }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
-    // A run of another user's private session is not found, on every /v1/runs/:id route.
-    app.addHook('preHandler', async (req) => {
-      const id = (req.params as { id?: unknown } | undefined)?.id;
-      if (typeof id === 'string' && req.principal)
-        await sessions.assertRunVisible(req.principal.tenantId, id, viewerOf(req));
-    });
+    app.addHook('preHandler', runVisibility(sessions));
 
     app.get(
       '/v1/runs',
@@ -111,7 +107,7 @@ export const runRoutes =
           operationId: 'tailRuns',
           querystring: tailRunsQuery,
           produces: ['text/event-stream'],
-          response: authErrors,
+          response: { 200: eventStream('`run` events, one per new run'), ...authErrors },
         },
       },
       async (req, reply) => {
@@ -192,7 +188,7 @@ export const runRoutes =
           params: idParams,
           querystring: z.object({ last_event_id: z.string().max(20).optional() }).strict(),
           produces: ['text/event-stream'],
-          response: authErrors,
+          response: { 200: eventStream("The run's events"), ...authErrors },
         },
       },
       async (req, reply) => {

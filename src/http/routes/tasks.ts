@@ -2,7 +2,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pageOf } from '../../db/page.ts';
-import { followEvents, hasEventsAfter } from '../../events/log.ts';
 import {
   callbackDeliverySchema,
   createTaskBody,
@@ -10,19 +9,18 @@ import {
   queueStatusSchema,
   reportBody,
   taskSchema,
-  terminalEventTypes,
 } from '../../tasks/schema.ts';
 import { actorOf, principalOf, viewerOf } from '../caller.ts';
 import type { Services } from '../services.ts';
 import { eventFrame, lastEventId, openSse } from '../sse.ts';
-import { agentIdOf, agentPinOf, authErrors, errorResponse, idParams } from './common.ts';
+import { agentIdOf, agentPinOf, authErrors, errorResponse, eventStream, idParams } from './common.ts';
 
 const tags = ['tasks'];
 const page = pageOf(taskSchema);
 const conflict = { 409: errorResponse };
 
 export const taskRoutes =
-  ({ tasks, db, bus, callbackSecrets, agents }: Services): FastifyPluginAsync =>
+  ({ tasks, callbackSecrets, agents }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -43,6 +41,7 @@ export const taskRoutes =
           principalOf(req).tenantId,
           { ...req.body, agent_id: pin.agentId, agent_version: pin.version },
           actorOf(req),
+          viewerOf(req),
         );
         return reply.code(created ? 202 : 200).send(task);
       },
@@ -188,7 +187,7 @@ export const taskRoutes =
           params: idParams,
           querystring: z.object({ last_event_id: z.string().max(20).optional() }).strict(),
           produces: ['text/event-stream'],
-          response: authErrors,
+          response: { 200: eventStream("The task's events"), ...authErrors },
         },
       },
       async (req, reply) => {
@@ -197,18 +196,11 @@ export const taskRoutes =
         await tasks.get(principalOf(req).tenantId, req.params.id, viewerOf(req));
         const sse = openSse(req, reply);
         try {
-          const events = followEvents(db, bus, req.params.id, {
+          for await (const e of tasks.follow(req.params.id, {
             afterSeq: lastEventId(req),
             signal: sse.signal,
-          });
-          let lastType = '';
-          for await (const e of events) {
+          }))
             await sse.send(eventFrame(e));
-            lastType = e.type;
-            // Close after a terminal event unless more is already logged (a retried task goes on).
-            if (terminalEventTypes.includes(lastType) && !(await hasEventsAfter(db, req.params.id, e.seq)))
-              break;
-          }
         } catch (err) {
           req.log.warn({ err }, 'task event stream ended with an error');
         } finally {

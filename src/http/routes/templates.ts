@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createTemplateBody, templateSchema, updateTemplateBody } from '../../agents/schema.ts';
 import { actorOf, principalOf } from '../caller.ts';
 import type { Services } from '../services.ts';
-import { authErrors, errorResponse } from './common.ts';
+import { authErrors, errorResponse, hostGuardErrors } from './common.ts';
 
 const tags = ['templates'];
 const templateParams = z.object({ id: z.string().min(1).max(100) }).strict();
@@ -23,7 +23,7 @@ export const templateRoutes =
           tags,
           summary: 'List templates',
           security: [],
-          response: { 200: z.object({ data: z.array(templateSchema) }) },
+          response: { 200: z.object({ data: z.array(templateSchema) }), ...hostGuardErrors },
         },
       },
       async (req) => ({ data: await templates.list(req.principal?.tenantId) }),

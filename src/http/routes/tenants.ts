@@ -2,7 +2,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { seedOpsTeam } from '../../agents/packs-ops-team.ts';
-import { createTenantWithAdminKey } from '../../auth/bootstrap.ts';
 import { pageOf, pageQuery } from '../../db/page.ts';
 import { actorOf } from '../caller.ts';
 import type { Services } from '../services.ts';
@@ -20,7 +19,7 @@ const createTenantBody = z
   .strict();
 
 export const tenantRoutes =
-  ({ db, tenants, keys, agents, config }: Services): FastifyPluginAsync =>
+  ({ tenants, keys, agents, config }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -44,7 +43,7 @@ export const tenantRoutes =
         },
       },
       async (req, reply) => {
-        const created = await createTenantWithAdminKey({ db, tenants, keys }, req.body.name, actorOf(req));
+        const created = await tenants.createWithAdminKey(keys, req.body.name, actorOf(req));
         // Every tenant gets the team the first one got (ZORA's six agents): a ZORA client of a new
         // tenant names LUMINA as one of the first tenant does. Seeding skips names already taken.
         const seeded = config.ops_team.seed ? await seedOpsTeam(agents, created.tenant.id) : [];

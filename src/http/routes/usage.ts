@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isRoot } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
-import { budgetStatus, usageBuckets, usageGroups, usageSeries } from '../../models/usage-series.ts';
+import { usageBuckets, usageGroups } from '../../models/usage-series.ts';
 import { principalOf, viewerOf } from '../caller.ts';
 import type { Services } from '../services.ts';
 import { authErrors } from './common.ts';
@@ -28,6 +28,12 @@ const row = z.object({
   errors: z.number(),
   input_tokens: z.number(),
   output_tokens: z.number(),
+  /** Of input_tokens: read from the provider's cache (priced at the model's cache_read price). */
+  cached_input_tokens: z.number(),
+  /** Of input_tokens: written to the provider's cache (priced at its cache_write price). */
+  cache_write_tokens: z.number(),
+  /** Of output_tokens: spent reasoning before the answer. */
+  reasoning_tokens: z.number(),
   cost: z.number(),
 });
 
@@ -55,6 +61,12 @@ const point = z.object({
   errors: z.number(),
   input_tokens: z.number(),
   output_tokens: z.number(),
+  /** Of input_tokens: read from the provider's cache (priced at the model's cache_read price). */
+  cached_input_tokens: z.number(),
+  /** Of input_tokens: written to the provider's cache (priced at its cache_write price). */
+  cache_write_tokens: z.number(),
+  /** Of output_tokens: spent reasoning before the answer. */
+  reasoning_tokens: z.number(),
   cost: z.number(),
 });
 const budget = z.object({
@@ -71,7 +83,7 @@ const budget = z.object({
 
 /** GET /v1/usage: the caller's tenant's model usage by day, agent and model. */
 export const usageRoutes =
-  ({ models, db, policies, agents }: Services): FastifyPluginAsync =>
+  ({ models, policies, agents }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     app.get(
@@ -146,7 +158,7 @@ export const usageRoutes =
           );
         }
         await models.usage.flush().catch((err) => req.log.warn({ err }, 'usage flush before query failed'));
-        const data = await usageSeries(db, {
+        const data = await models.usage.series({
           tenantId: req.query.all_tenants ? null : principal.tenantId,
           since,
           until,
@@ -173,7 +185,7 @@ export const usageRoutes =
         await models.usage.flush().catch((err) => req.log.warn({ err }, 'usage flush before query failed'));
         const own = await agents.budgets(principal.tenantId);
         const hidden = await agents.hiddenNames(principal.tenantId, viewerOf(req));
-        const data = await budgetStatus(db, principal.tenantId, policies.get(principal.tenantName), own);
+        const data = await models.usage.budgets(principal.tenantId, policies.get(principal.tenantName), own);
         // Another user's private agent is not named, nor its budget shown.
         return { data: data.filter((b) => b.agent === null || !hidden.has(b.agent)) };
       },

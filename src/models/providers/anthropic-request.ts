@@ -2,9 +2,12 @@ import type {
   ContentBlockParam,
   MessageCreateParamsBase,
   MessageParam,
+  OutputConfig,
+  ThinkingConfigParam,
   Tool,
   ToolChoice,
 } from '@anthropic-ai/sdk/resources/messages/messages';
+import { budgetOf } from '../reasoning.ts';
 import { firstUnhonoured, type Unsupported } from '../request-support.ts';
 import type { ChatMessage, CompletionRequest, ContentPart } from '../types.ts';
 
@@ -19,7 +22,7 @@ const honoured = new Set(['user', 'parallel_tool_calls', 'stream_options']);
 
 /** An extra field with no counterpart, or a content part the Messages API does not take. */
 export function unsupported(request: CompletionRequest): Unsupported | undefined {
-  const field = firstUnhonoured(request, 'Anthropic', honoured);
+  const field = firstUnhonoured(request, 'Anthropic', honoured, true);
   if (field) return field;
   for (const [i, m] of request.messages.entries()) {
     for (const [j, part] of (m.parts ?? []).entries()) {
@@ -47,7 +50,9 @@ export function toParams(r: CompletionRequest, defaultMaxTokens: number): Messag
     if (m.role === 'tool') {
       push('user', [{ type: 'tool_result', tool_use_id: m.tool_call_id ?? '', content: m.content ?? '' }]);
     } else if (m.role === 'assistant') {
-      const blocks: ContentBlockParam[] = m.content ? [{ type: 'text', text: m.content }] : [];
+      // Thinking blocks go back first and unchanged: the model checks their signatures.
+      const blocks: ContentBlockParam[] = [...(m.thinking ?? [])];
+      if (m.content) blocks.push({ type: 'text', text: m.content });
       for (const c of m.tool_calls ?? []) {
         blocks.push({
           type: 'tool_use',
@@ -76,9 +81,16 @@ export function toParams(r: CompletionRequest, defaultMaxTokens: number): Messag
   else if (r.tool_choice !== undefined && tools.length > 0) choice = toolChoice(r.tool_choice, parallel);
   else if (parallel.disable_parallel_tool_use && tools.length > 0) choice = { type: 'auto', ...parallel };
   const user = r.extra?.user;
+  const maxTokens = r.max_tokens ?? defaultMaxTokens;
+  const native = r.reasoning?.anthropic;
+  const budget = native ? undefined : thinkingBudget(r, maxTokens, choice);
   return {
     model: r.model,
-    max_tokens: r.max_tokens ?? defaultMaxTokens,
+    max_tokens: maxTokens,
+    // The Messages door's own settings go as they were sent; Anthropic answers for what it refuses.
+    ...(native?.thinking && { thinking: native.thinking as unknown as ThinkingConfigParam }),
+    ...(native?.effort && { output_config: { effort: native.effort as OutputConfig['effort'] } }),
+    ...(budget !== undefined && { thinking: { type: 'enabled', budget_tokens: budget } }),
     messages,
     ...(system && { system }),
     ...(tools.length > 0 && { tools }),
@@ -88,6 +100,27 @@ export function toParams(r: CompletionRequest, defaultMaxTokens: number): Messag
     ...(r.top_p !== undefined && { top_p: r.top_p }),
     ...(r.stop !== undefined && { stop_sequences: Array.isArray(r.stop) ? r.stop : [r.stop] }),
   };
+}
+
+/** Anthropic's smallest thinking budget. */
+const MIN_BUDGET = 1024;
+
+/**
+ * The thinking budget to send: the caller's own (the Messages door), as it is; else one for its
+ * effort, below max_tokens (as Anthropic requires), and none when that leaves less than Anthropic's
+ * minimum, for effort `none`, or when a tool is forced (which Anthropic refuses with thinking).
+ */
+function thinkingBudget(
+  r: CompletionRequest,
+  maxTokens: number,
+  choice: ToolChoice | undefined,
+): number | undefined {
+  if (r.reasoning?.budget_tokens !== undefined) return r.reasoning.budget_tokens;
+  const effort = r.reasoning?.effort;
+  if (!effort || effort === 'none') return undefined;
+  if (choice?.type === 'tool' || choice?.type === 'any') return undefined;
+  const budget = Math.min(budgetOf(effort), maxTokens - 1);
+  return budget >= MIN_BUDGET ? budget : undefined;
 }
 
 /** The schema of a structured answer as a tool; JSON mode is any object. */
@@ -121,6 +154,9 @@ function userBlocks(m: ChatMessage): ContentBlockParam[] {
       ];
     }
     if (part.type === 'file') {
+      // A PDF by URL (from the Messages door): Anthropic fetches it, as it would for a direct call.
+      const fileUrl = (part.file as { file_url?: unknown }).file_url;
+      if (typeof fileUrl === 'string') return [{ type: 'document', source: { type: 'url', url: fileUrl } }];
       const data = dataUrl(String((part.file as { file_data?: unknown }).file_data));
       return [
         { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: data!.base64 } },
@@ -144,6 +180,7 @@ function partRefusal(part: ContentPart): string | undefined {
     return undefined;
   }
   if (part.type === 'file') {
+    if (typeof (part.file as { file_url?: unknown } | undefined)?.file_url === 'string') return undefined;
     const data = dataUrl(String((part.file as { file_data?: unknown } | undefined)?.file_data ?? ''));
     if (data?.mediaType === 'application/pdf') return undefined;
     return 'Anthropic models take files as base64 PDF data URLs (file_data), not file ids or other types';

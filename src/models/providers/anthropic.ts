@@ -9,15 +9,19 @@ import type {
   CompletionChunk,
   CompletionRequest,
   FinishReason,
+  ThinkingBlock,
   ToolCall,
   Usage,
 } from '../types.ts';
+import { usageWithCache } from '../usage-details.ts';
 import { STRUCTURED_TOOL, toParams, unsupported } from './anthropic-request.ts';
 import { endpointFetch, fromSdkError, requestHeaders } from './http-client.ts';
 
 export interface AnthropicProviderOptions {
   baseURL?: string;
   apiKey?: string;
+  /** Extra headers of every call (`headers_env`). */
+  headers?: Record<string, string>;
   timeouts: ModelTimeouts;
   /** The Messages API requires max_tokens; used when the request sets none. */
   defaultMaxTokens: number;
@@ -38,6 +42,7 @@ export class AnthropicProvider implements Provider {
       maxRetries: 0,
       timeout: options.timeouts.total_ms,
       fetch: endpointFetch(options.timeouts),
+      ...(options.headers && { defaultHeaders: options.headers }),
     });
   }
 
@@ -58,8 +63,15 @@ export class AnthropicProvider implements Provider {
     }
     let text = '';
     const toolCalls: ToolCall[] = [];
+    const thinking: ThinkingBlock[] = [];
+    const keepThinking = call.request.thinking_blocks === true;
     for (const block of res.content) {
       if (block.type === 'text') text += block.text;
+      else if (block.type === 'thinking' && keepThinking) {
+        thinking.push({ type: 'thinking', thinking: block.thinking, signature: block.signature });
+      } else if (block.type === 'redacted_thinking' && keepThinking) {
+        thinking.push({ type: 'redacted_thinking', data: block.data });
+      }
       // The structured-output tool's input is the answer itself (anthropic-request.ts).
       else if (block.type === 'tool_use' && structured && block.name === STRUCTURED_TOOL) {
         text = JSON.stringify(block.input ?? {});
@@ -78,9 +90,11 @@ export class AnthropicProvider implements Provider {
         role: 'assistant',
         content: text === '' && toolCalls.length > 0 ? null : text,
         ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
+        ...(thinking.length > 0 && { thinking }),
       },
       finish_reason: finishReason(res.stop_reason, toolCalls.length),
-      usage: usageOf(res.usage.input_tokens + cacheTokens(res.usage), res.usage.output_tokens),
+      ...(res.stop_reason === 'stop_sequence' && res.stop_sequence && { stop_sequence: res.stop_sequence }),
+      usage: usageOf(res.usage, res.usage.output_tokens),
     };
   }
 
@@ -94,9 +108,13 @@ export class AnthropicProvider implements Provider {
     } catch (err) {
       throw fromSdkError(err);
     }
-    let input = 0;
+    let input: AnthropicUsage = { input_tokens: 0 };
     let output = 0;
+    const keepThinking = call.request.thinking_blocks === true;
+    /** Thinking blocks by Anthropic's block index, numbered from 0 as the chunks number them. */
+    const thinkingIndex = new Map<number, number>();
     let stop: StopReason | null = null;
+    let stopSequence: string | null = null;
     let model = call.request.model;
     let stopped = false;
     // Anthropic numbers content blocks (text and tool_use together); OpenAI numbers tool calls only.
@@ -108,7 +126,7 @@ export class AnthropicProvider implements Provider {
         switch (event.type) {
           case 'message_start':
             model = event.message.model || model;
-            input = event.message.usage.input_tokens + cacheTokens(event.message.usage);
+            input = event.message.usage;
             output = event.message.usage.output_tokens;
             break;
           case 'content_block_start':
@@ -128,13 +146,28 @@ export class AnthropicProvider implements Provider {
                 name: event.content_block.name,
                 arguments_delta: '',
               };
+            } else if (
+              (event.content_block.type === 'thinking' || event.content_block.type === 'redacted_thinking') &&
+              keepThinking
+            ) {
+              const block = thinkingIndex.size;
+              thinkingIndex.set(event.index, block);
+              const b = event.content_block;
+              if (b.type === 'redacted_thinking') yield { type: 'thinking', block, data: b.data };
+              else yield { type: 'thinking', block, thinking: b.thinking, signature: b.signature };
             } else if (event.content_block.type === 'text' && event.content_block.text) {
               yield { type: 'text', delta: event.content_block.text };
             }
             break;
           case 'content_block_delta':
             if (event.delta.type === 'text_delta') yield { type: 'text', delta: event.delta.text };
-            else if (event.delta.type === 'input_json_delta' && event.index === answerBlock) {
+            else if (event.delta.type === 'thinking_delta' || event.delta.type === 'signature_delta') {
+              const block = thinkingIndex.get(event.index);
+              if (block === undefined) break;
+              if (event.delta.type === 'thinking_delta') {
+                yield { type: 'thinking', block, thinking: event.delta.thinking };
+              } else yield { type: 'thinking', block, signature: event.delta.signature };
+            } else if (event.delta.type === 'input_json_delta' && event.index === answerBlock) {
               if (event.delta.partial_json) yield { type: 'text', delta: event.delta.partial_json };
             } else if (event.delta.type === 'input_json_delta') {
               const index = toolIndex.get(event.index);
@@ -144,7 +177,10 @@ export class AnthropicProvider implements Provider {
             break;
           case 'message_delta':
             stop = event.delta.stop_reason ?? stop;
+            stopSequence = event.delta.stop_sequence ?? stopSequence;
             output = event.usage.output_tokens ?? output;
+            // The final counts of the prompt's cache reads and writes, when the delta has them.
+            input = mergeUsage(input, event.usage);
             break;
           case 'message_stop':
             stopped = true;
@@ -158,6 +194,7 @@ export class AnthropicProvider implements Provider {
     yield {
       type: 'finish',
       finish_reason: finishReason(stop, toolIndex.size),
+      ...(stop === 'stop_sequence' && stopSequence && { stop_sequence: stopSequence }),
       usage: usageOf(input, output),
       model,
     };
@@ -169,6 +206,7 @@ export const anthropic: ProviderFactory = (s) =>
   new AnthropicProvider(s.name, {
     baseURL: s.endpoint.base_url,
     apiKey: s.apiKey,
+    headers: s.headers,
     timeouts: s.timeouts,
     defaultMaxTokens: s.models.default_max_tokens,
   });
@@ -181,14 +219,30 @@ function finishReason(stop: StopReason | null, toolCalls: number): FinishReason 
   return 'stop';
 }
 
-/** Cached prompt tokens are prompt tokens too (OpenAI's prompt_tokens counts them). */
-function cacheTokens(u: {
+interface AnthropicUsage {
+  input_tokens?: number | null;
   cache_read_input_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
-}) {
-  return (u.cache_read_input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0);
 }
 
-function usageOf(input: number, output: number): Usage {
-  return { prompt_tokens: input, completion_tokens: output, total_tokens: input + output };
+function mergeUsage(a: AnthropicUsage, b: AnthropicUsage): AnthropicUsage {
+  return {
+    input_tokens: b.input_tokens ?? a.input_tokens,
+    cache_read_input_tokens: b.cache_read_input_tokens ?? a.cache_read_input_tokens,
+    cache_creation_input_tokens: b.cache_creation_input_tokens ?? a.cache_creation_input_tokens,
+  };
+}
+
+/**
+ * Anthropic's usage in OpenAI's shape: cache reads and writes are prompt tokens too (OpenAI's
+ * prompt_tokens counts them), and kept apart in the details (`cached_tokens`, `cache_write_tokens`)
+ * for pricing. Anthropic reports no thinking tokens apart: they are output tokens.
+ */
+function usageOf(u: AnthropicUsage, output: number): Usage {
+  return usageWithCache({
+    input: u.input_tokens ?? 0,
+    read: u.cache_read_input_tokens ?? 0,
+    write: u.cache_creation_input_tokens ?? 0,
+    output,
+  });
 }

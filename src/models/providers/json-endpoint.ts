@@ -14,12 +14,13 @@ import { JsonAnswer, SseReader } from './upstream-answer.ts';
 export class JsonEndpoint {
   private readonly pool: Pool;
   private readonly basePath: string;
-  private readonly auth: Record<string, string>;
+  private readonly headers: Record<string, string>;
 
-  constructor(baseURL: string, apiKey: string | undefined, timeouts: ModelTimeouts) {
+  /** `headers`: sent with every call (the key, in whatever header the API takes it, and extra ones). */
+  constructor(baseURL: string, headers: Record<string, string> | undefined, timeouts: ModelTimeouts) {
     const url = new URL(baseURL);
     this.basePath = url.pathname.replace(/\/+$/, '');
-    this.auth = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+    this.headers = headers ?? {};
     this.pool = new Pool(url.origin, {
       connect: { timeout: timeouts.connect_ms },
       headersTimeout: timeouts.first_byte_ms,
@@ -29,10 +30,19 @@ export class JsonEndpoint {
     });
   }
 
-  /** POSTs `body` and answers the parsed JSON of a 2xx answer; anything else is an UpstreamError. */
-  json<T>(path: string, body: unknown, signal: CallerSignal, ids?: CallIds): Promise<T> {
+  /**
+   * POSTs `body` and answers the parsed JSON of a 2xx answer; anything else is an UpstreamError.
+   * `headers`: this call's own (a vendor's key header, a short-lived token).
+   */
+  json<T>(
+    path: string,
+    body: unknown,
+    signal: CallerSignal,
+    ids?: CallIds,
+    headers?: Record<string, string>,
+  ): Promise<T> {
     const answer = new JsonAnswer<T>(signal);
-    this.post(path, body, ids, 'application/json', answer);
+    this.post(path, body, ids, 'application/json', answer, headers);
     return answer.result;
   }
 
@@ -43,9 +53,15 @@ export class JsonEndpoint {
    * cost a Readable read, an async iterator step and an async-generator hop before the provider saw
    * it, and every call an AbortSignal listener of undici's own.
    */
-  async events(path: string, body: unknown, signal: CallerSignal, ids?: CallIds): Promise<SseReader> {
+  async events(
+    path: string,
+    body: unknown,
+    signal: CallerSignal,
+    ids?: CallIds,
+    headers?: Record<string, string>,
+  ): Promise<SseReader> {
     const reader = new SseReader(signal);
-    this.post(path, body, ids, 'text/event-stream', reader);
+    this.post(path, body, ids, 'text/event-stream', reader, headers);
     await reader.started;
     return reader;
   }
@@ -57,12 +73,19 @@ export class JsonEndpoint {
     ids: CallIds | undefined,
     accept: string,
     handler: Dispatcher.DispatchHandler,
+    headers?: Record<string, string>,
   ): void {
     this.pool.dispatch(
       {
         method: 'POST',
         path: this.basePath + path,
-        headers: { 'content-type': 'application/json', accept, ...this.auth, ...requestHeaders(ids) },
+        headers: {
+          ...this.headers,
+          'content-type': 'application/json',
+          accept,
+          ...headers,
+          ...requestHeaders(ids),
+        },
         body: JSON.stringify(body),
       },
       handler,

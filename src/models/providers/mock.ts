@@ -1,7 +1,8 @@
 import type { ScriptedTurn } from '../../config/models-config.ts';
 import { newId } from '../../db/ids.ts';
-import { pause } from '../call-signal.ts';
-import { OfflineEncoder } from '../offline-encoder.ts';
+import { AppError } from '../../errors.ts';
+import { abortSignalOf, pause } from '../call-signal.ts';
+import { OfflineEncoder } from '../offline-encoder/offline-encoder.ts';
 import {
   type EmbedCall,
   type Embeddings,
@@ -16,6 +17,7 @@ import type { Completion, CompletionChunk, CompletionRequest, FinishReason, Tool
 import { mockAnswer } from './mock-answer.ts';
 import { hashedEmbedding } from './mock-embed.ts';
 import { mockJson } from './mock-json.ts';
+import { promptedObject } from './mock-prompted-json.ts';
 
 /** The mock's model served by the offline encoder; every other mock model embeds by hashing. */
 const OFFLINE_MODEL = 'universal-sentence-encoder';
@@ -35,7 +37,6 @@ const honoured = new Set([
   'logit_bias',
   'service_tier',
   'stream_options',
-  'reasoning_effort',
   'verbosity',
   'prompt_cache_key',
   'safety_identifier',
@@ -55,6 +56,8 @@ interface Plan {
   content: string | null;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
+  /** The stop sequence that cut the answer, if one did. */
+  stopSequence?: string;
   promptTokens: number;
   completionTokens: number;
   delayMs: number;
@@ -70,23 +73,23 @@ export class MockProvider implements Provider {
   readonly type = 'mock' as const;
   private readonly scripts = new Map<string, ScriptedTurn[]>();
   private calls = 0;
-  private encoder?: OfflineEncoder;
-
   constructor(
     readonly name: string,
     private readonly options: MockOptions,
+    private encoder?: OfflineEncoder,
   ) {
     for (const [model, turns] of Object.entries(options.scripts)) this.scripts.set(model, [...turns]);
   }
 
   /** Log probabilities and audio are what a mock cannot make up; any other unknown field too. */
   unsupported(request: CompletionRequest): Unsupported | undefined {
-    return firstUnhonoured(request, 'the mock provider', honoured);
+    // Reasoning settings are taken and ignored: the mock does not think.
+    return firstUnhonoured(request, 'the mock provider', honoured, true);
   }
 
   /**
    * Deterministic embeddings (mock-embed.ts) honouring `dimensions`; `mock/universal-sentence-encoder`
-   * is the offline encoder (512 dimensions, loaded on first use).
+   * is the offline encoder (512 dimensions, on its worker threads, loaded on first use).
    */
   async embed(call: EmbedCall): Promise<Embeddings> {
     const prompt_tokens = call.input.reduce((n, t) => n + estimateTokens(t), 0);
@@ -97,7 +100,14 @@ export class MockProvider implements Provider {
         });
       }
       this.encoder ??= new OfflineEncoder();
-      return { data: await this.encoder.embed(call.input), prompt_tokens };
+      const data = await this.encoder.embed(call.input, abortSignalOf(call.signal)).catch((err: unknown) => {
+        // Past its deadline the encoder is overloaded or stuck: retrying the same inputs would not
+        // help, and the breaker it would trip guards the mock's chat models too.
+        if (err instanceof AppError && err.code === 'gateway_timeout')
+          throw new UpstreamError('timeout', err.message, { cause: err, final: true });
+        throw err;
+      });
+      return { data, prompt_tokens };
     }
     return { data: call.input.map((t) => hashedEmbedding(t, call.dimensions)), prompt_tokens };
   }
@@ -124,6 +134,7 @@ export class MockProvider implements Provider {
         ...(plan.toolCalls.length > 0 && { tool_calls: plan.toolCalls }),
       },
       finish_reason: plan.finishReason,
+      ...(plan.stopSequence !== undefined && { stop_sequence: plan.stopSequence }),
       usage: usageOf(plan),
     };
   }
@@ -157,6 +168,7 @@ export class MockProvider implements Provider {
     yield {
       type: 'finish',
       finish_reason: plan.finishReason,
+      ...(plan.stopSequence !== undefined && { stop_sequence: plan.stopSequence }),
       usage: usageOf(plan),
       model: call.request.model,
     };
@@ -193,15 +205,22 @@ export class MockProvider implements Provider {
       // Structured output: JSON matching the schema, unless the answer is a tool call.
       const format = request.response_format;
       if (format && format.type !== 'text' && toolCalls.length === 0) {
-        content = mockJson(format, content ?? '', lastUserText(request));
+        // JSON mode takes its shape from the prompt (mock-prompted-json.ts); a schema from the schema.
+        const prompted =
+          format.type === 'json_object' ? promptedObject(request.messages, content ?? '') : undefined;
+        content = prompted ?? mockJson(format, content ?? '');
       }
     }
     let finishReason: FinishReason = turn?.finish_reason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop');
+    let stopSequence: string | undefined;
     if (content !== null && request.stop !== undefined) {
       const stops = Array.isArray(request.stop) ? request.stop : [request.stop];
       for (const s of stops) {
         const at = s ? content.indexOf(s) : -1;
-        if (at >= 0) content = content.slice(0, at);
+        if (at >= 0) {
+          content = content.slice(0, at);
+          stopSequence = s;
+        }
       }
     }
     let completionTokens =
@@ -215,11 +234,13 @@ export class MockProvider implements Provider {
       completionTokens = estimateTokens(content);
       toolCalls = [];
       finishReason = 'length';
+      stopSequence = undefined;
     }
     return {
       content,
       toolCalls,
       finishReason,
+      ...(stopSequence !== undefined && finishReason === 'stop' && { stopSequence }),
       promptTokens,
       completionTokens,
       delayMs: turn?.delay_ms ?? this.options.delays?.[request.model] ?? 0,
@@ -234,11 +255,7 @@ export class MockProvider implements Provider {
 }
 
 /** `type: mock` in `models.providers`: every endpoint of this type shares `models.mock`'s pacing and scripts. */
-export const mock: ProviderFactory = (s) => new MockProvider(s.name, s.models.mock);
-
-function lastUserText(request: CompletionRequest): string {
-  return request.messages.findLast((m) => m.role === 'user')?.content ?? '';
-}
+export const mock: ProviderFactory = (s) => new MockProvider(s.name, s.models.mock, s.offlineEncoder);
 
 function usageOf(plan: Plan) {
   return {

@@ -4,8 +4,9 @@ import type {
   ChatCompletionCreateParamsBase,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
-import type { ResponseFormatJSONSchema } from 'openai/resources/shared';
+import type { ReasoningEffort, ResponseFormatJSONSchema } from 'openai/resources/shared';
 import type { ModelTimeouts } from '../../config/models-config.ts';
+import { providerPresets } from '../../config/provider-presets.ts';
 import {
   type EmbedCall,
   type Embeddings,
@@ -14,6 +15,8 @@ import {
   type ProviderFactory,
   UpstreamError,
 } from '../provider.ts';
+import { effortOf } from '../reasoning.ts';
+import type { Unsupported } from '../request-support.ts';
 import { estimatePromptTokens, estimateTokens, tokensForChars } from '../tokens.ts';
 import type {
   ChatMessage,
@@ -30,7 +33,23 @@ import { JsonEndpoint } from './json-endpoint.ts';
 export interface OpenAIProviderOptions {
   baseURL?: string;
   apiKey?: string;
+  /** Extra headers of every call (`headers_env`). */
+  headers?: Record<string, string>;
   timeouts: ModelTimeouts;
+  /** How the endpoint is reached where it differs from OpenAI's (Azure: `azure.ts`). */
+  wire?: OpenAIWire;
+}
+
+/** Where an OpenAI-compatible API differs from OpenAI's own: its auth header and its paths. */
+export interface OpenAIWire {
+  type: 'azure';
+  /** The header that carries the key as it is (OpenAI's: `Authorization: Bearer <key>`). */
+  keyHeader: string;
+  /**
+   * An operation's path for a model, after the base URL (OpenAI's: `/chat/completions`); throws an
+   * UpstreamError (400) for a model name the path cannot carry, before any call.
+   */
+  path(operation: 'chat/completions' | 'embeddings', model: string): string;
 }
 
 /**
@@ -46,28 +65,58 @@ export interface OpenAIProviderOptions {
  * the Messages API is the protocol work an SDK saves.
  */
 export class OpenAIProvider implements Provider {
-  readonly type = 'openai' as const;
+  readonly type: 'openai' | 'azure';
   private readonly endpoint: JsonEndpoint;
+  private readonly wire: OpenAIWire | undefined;
 
   constructor(
     readonly name: string,
     options: OpenAIProviderOptions,
   ) {
+    this.wire = options.wire;
+    this.type = options.wire?.type ?? 'openai';
     // Local servers (Ollama, llama.cpp) take no key.
+    const key = options.apiKey
+      ? options.wire
+        ? { [options.wire.keyHeader]: options.apiKey }
+        : { authorization: `Bearer ${options.apiKey}` }
+      : {};
     this.endpoint = new JsonEndpoint(
       options.baseURL ?? 'https://api.openai.com/v1',
-      options.apiKey,
+      { ...options.headers, ...key },
       options.timeouts,
     );
   }
 
+  private path(operation: 'chat/completions' | 'embeddings', model: string): string {
+    return this.wire ? this.wire.path(operation, model) : `/${operation}`;
+  }
+
+  /**
+   * A PDF by URL (a Messages door `document` with a url source) has no Chat Completions shape: file
+   * parts carry data or a file id. Refused here, before the upstream would answer it with a 400.
+   */
+  unsupported(request: CompletionRequest): Unsupported | undefined {
+    for (const [i, m] of request.messages.entries()) {
+      for (const [j, part] of (m.parts ?? []).entries()) {
+        if (part.type === 'file' && typeof (part.file as { file_url?: unknown })?.file_url === 'string') {
+          return {
+            param: `messages[${i}].content[${j}]`,
+            reason: 'OpenAI-compatible models take documents as base64 data, not by URL',
+          };
+        }
+      }
+    }
+    return undefined;
+  }
+
   async embed(call: EmbedCall): Promise<Embeddings> {
     const res = await this.endpoint.json<OpenAI.Embeddings.CreateEmbeddingResponse>(
-      '/embeddings',
+      this.path('embeddings', call.model),
       {
         ...call.extra,
         model: call.model,
-        input: call.input,
+        input: call.tokens ?? call.input,
         encoding_format: 'float',
         ...(call.dimensions !== undefined && { dimensions: call.dimensions }),
       },
@@ -89,7 +138,7 @@ export class OpenAIProvider implements Provider {
 
   async complete(call: ProviderCall): Promise<Completion> {
     const res = await this.endpoint.json<OpenAI.Chat.Completions.ChatCompletion>(
-      '/chat/completions',
+      this.path('chat/completions', call.request.model),
       toParams(call.request, false),
       call.signal,
       call,
@@ -127,7 +176,7 @@ export class OpenAIProvider implements Provider {
 
   async *stream(call: ProviderCall): AsyncIterable<CompletionChunk> {
     const events = await this.endpoint.events(
-      '/chat/completions',
+      this.path('chat/completions', call.request.model),
       toParams(call.request, true),
       call.signal,
       call,
@@ -188,9 +237,14 @@ export class OpenAIProvider implements Provider {
   }
 }
 
-/** `type: openai` in `models.providers`. */
+/** `type: openai` (or a `preset`, whose base URL is the default) in `models.providers`. */
 export const openai: ProviderFactory = (s) =>
-  new OpenAIProvider(s.name, { baseURL: s.endpoint.base_url, apiKey: s.apiKey, timeouts: s.timeouts });
+  new OpenAIProvider(s.name, {
+    baseURL: s.endpoint.base_url ?? (s.endpoint.preset && providerPresets[s.endpoint.preset].base_url),
+    apiKey: s.apiKey,
+    headers: s.headers,
+    timeouts: s.timeouts,
+  });
 
 /** One `data:` payload of the stream; an `{"error": …}` payload is the upstream failing mid-way. */
 function parseChunk(data: string): ChatCompletionChunk {
@@ -227,7 +281,19 @@ function toParams(r: CompletionRequest, stream: boolean): ChatCompletionCreatePa
     ...(r.top_p !== undefined && { top_p: r.top_p }),
     ...(r.stop !== undefined && { stop: r.stop }),
     ...(r.response_format && { response_format: r.response_format as ResponseFormatJSONSchema }),
+    ...(reasoningEffort(r) && { reasoning_effort: reasoningEffort(r) as ReasoningEffort }),
   };
+}
+
+/**
+ * The request's effort, or one for its thinking budget (Anthropic's, from the Messages door). A
+ * summary has no Chat Completions field: it is not sent.
+ */
+function reasoningEffort(r: CompletionRequest): string | undefined {
+  const { effort, budget_tokens: budget } = r.reasoning ?? {};
+  if (effort) return effort;
+  if (budget === undefined) return undefined;
+  return effortOf(budget);
 }
 
 /** A gateway message in OpenAI's shape: its parts, when it has them, are its content. */

@@ -207,19 +207,52 @@ export class SseReader extends UpstreamAnswer {
   }
 }
 
-/** A non-2xx answer as an UpstreamError: its status, its message, its `Retry-After`. */
+/**
+ * A non-2xx answer as an UpstreamError: its status, its message, its `Retry-After` (or, from Azure
+ * and OpenAI when that is absent, `retry-after-ms`; from Google's APIs, which send neither, the
+ * body's RetryInfo detail).
+ */
 function statusError(status: number, headers: IncomingHttpHeaders, text: string): UpstreamError {
+  const ms = Number(header(headers['retry-after-ms']));
   return new UpstreamError('http', errorMessage(text, status), {
     status,
-    retryAfter: parseRetryAfter(header(headers['retry-after'])),
+    retryAfter:
+      parseRetryAfter(header(headers['retry-after'])) ??
+      (Number.isFinite(ms) && ms >= 0 ? ms / 1000 : retryInfoDelay(text)),
   });
+}
+
+/**
+ * Seconds from a `google.rpc.RetryInfo` detail (`"retryDelay": "43s"`, a JSON Duration) of a
+ * Google error body (`{"error": {"details": [...]}}`, or that object in an array).
+ */
+function retryInfoDelay(text: string): number | undefined {
+  if (!text.includes('RetryInfo')) return undefined;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    const body = (Array.isArray(parsed) ? parsed[0] : parsed) as { error?: { details?: unknown } };
+    const details = Array.isArray(body?.error?.details) ? body.error.details : [];
+    for (const d of details as Array<{ '@type'?: unknown; retryDelay?: unknown }>) {
+      if (!String(d?.['@type']).endsWith('google.rpc.RetryInfo')) continue;
+      const m = /^(\d+(?:\.\d+)?)s$/.exec(String(d.retryDelay));
+      if (m) return Math.ceil(Number(m[1]));
+    }
+  } catch {
+    // Not JSON: no delay to read.
+  }
+  return undefined;
 }
 
 /** OpenAI's error body (`{"error": {"message": …}}`), a bare string error, or the text itself. */
 function errorMessage(text: string, status: number): string {
   if (!text) return `status code ${status} (no body)`;
   try {
-    const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
+    const json = JSON.parse(text) as unknown;
+    // Google's streaming endpoints wrap their error object in an array.
+    const parsed = (Array.isArray(json) ? json[0] : json) as {
+      error?: { message?: unknown } | string;
+      message?: unknown;
+    };
     const message =
       typeof parsed.error === 'string'
         ? parsed.error

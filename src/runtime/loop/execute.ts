@@ -1,23 +1,25 @@
-import { AppError } from '../../errors.ts';
 import type { CallContext, Usage } from '../../models/types.ts';
 import type { SpanParent } from '../../observability/spans.ts';
 import { event, type PendingEvent } from '../runs/events.ts';
 import { recoverRound } from '../runs/recovery.ts';
 import { addUsage, runIdempotencyKey, toRecord, zeroUsage } from '../runs/rows.ts';
 import { interrupt, recordStep, release, type Step } from '../runs/step.ts';
+import { stoppedBy } from '../runs/stopped.ts';
 import {
   type ExecuteDeps,
   LoopError,
   type Resume,
   type Round,
   RunAborted,
-  RunDrained,
   type RunResult,
   type RunSpec,
 } from '../types.ts';
 import { type ContextRecord, defaultContextSettings, LoopMemory, lastUserText } from './context.ts';
 import { type LoopOutcome, runLoop } from './loop.ts';
 import { repairHistory } from './prompt.ts';
+
+/** Written when a run pauses for the results of its caller's tools (as `approval_required` for a person). */
+export const CALLER_WAIT_EVENT = 'tool_results_required';
 
 /** For deps built without memory (tests, tools): history budget only, no knowledge look-ups. */
 let bare: LoopMemory | undefined;
@@ -56,6 +58,7 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
   try {
     const stored = run.history ?? (await deps.store.history(run.sessionId));
     const collaborative = run.agent.mode === 'COLLABORATIVE';
+    const callerTools = run.options.caller_tools ?? [];
     const needsApproval = (tool: string) => collaborative && deps.tools.get(tool)?.requires_approval === true;
     let resume: Resume | undefined = run.resume;
     if (run.takeover) {
@@ -81,10 +84,11 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
     const roundOf = (r: Round) => withContext(r, assembled.record);
     const outcome = await runLoop({
       ...loopSettings(deps, run),
-      // The tenant's MCP tools among them too (their servers listed on first use).
-      toolSpecs: await deps.tools.specsFor(run.tenantId, run.agent.tools),
+      // The tenant's MCP tools among them too (their servers listed on first use), and the caller's.
+      toolSpecs: [...(await deps.tools.specsFor(run.tenantId, run.agent.tools)), ...callerTools],
       messages: assembled.messages,
       needsApproval,
+      callerTools: new Set(callerTools.map((t) => t.function.name)),
       resume,
       commit: async (round) => {
         usage = addUsage(usage, round.usage);
@@ -96,11 +100,20 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
     usage = outcome.usage;
     const total = addUsage(run.usage, usage);
     if (outcome.kind === 'paused') {
+      // A person's approval comes first; else the run waits for the caller's results.
+      const approval = outcome.needingApproval.length > 0;
+      const waitingOn = approval ? outcome.needingApproval : outcome.forCaller;
       await finish({ ...roundOf(outcome.round), status: 'input_required', pending: outcome.pending }, [
-        event('approval_required', { tool_calls: outcome.needingApproval.map(toRecord) }),
+        event(approval ? 'approval_required' : CALLER_WAIT_EVENT, { tool_calls: waitingOn.map(toRecord) }),
       ]);
-      const pending = outcome.needingApproval.map(toRecord);
-      return { status: 'input_required', pending, toolCalls: outcome.toolCalls, usage: total };
+      const pending = waitingOn.map(toRecord);
+      return {
+        status: 'input_required',
+        pending,
+        toolCalls: outcome.toolCalls,
+        usage: total,
+        ...(!approval && { forCaller: outcome.forCaller }),
+      };
     }
     // Before the run is marked completed, so whoever sees it completed finds its playbook stored.
     const playbook = await memory.learn({
@@ -190,25 +203,13 @@ async function failed(
   record: ContextRecord | undefined,
   usage: Usage,
 ): Promise<RunResult> {
-  const reason = run.signal.aborted ? run.signal.reason : err;
-  if (reason instanceof RunDrained || (reason instanceof RunAborted && reason.kind === 'shutdown')) {
-    return release(deps, run, usage);
+  const stopped = stoppedBy(run.signal, err);
+  if (stopped.kind === 'released') return release(deps, run, usage);
+  if (stopped.kind === 'cancelled') {
+    return { status: 'cancelled', error: { code: 'cancelled', message: stopped.reason.message }, usage };
   }
-  if (reason instanceof RunAborted && reason.kind === 'cancelled') {
-    // Whoever cancelled wrote the end of the stream; later events would land after it.
-    return { status: 'cancelled', error: { code: 'cancelled', message: reason.message }, usage };
-  }
-  const error =
-    reason instanceof RunAborted
-      ? { code: 'shutdown', message: 'the server shut down before the run finished' }
-      : reason instanceof LoopError
-        ? { code: reason.code, message: reason.message }
-        : reason instanceof AppError
-          ? { code: reason.code, message: reason.message }
-          : { code: 'internal', message: 'the run failed with an internal error' };
-  if (!(reason instanceof LoopError || reason instanceof AppError || reason instanceof RunAborted)) {
-    deps.log.error({ err: reason, run_id: run.runId }, 'run failed');
-  }
+  const { reason, error } = stopped;
+  if (stopped.internal) deps.log.error({ err: reason, run_id: run.runId }, 'run failed');
   const round =
     reason instanceof LoopError
       ? record

@@ -63,6 +63,11 @@ export interface LoopInput {
   /** True for tools that need a human's approval before they run (COLLABORATIVE agents). */
   needsApproval(tool: string): boolean;
   /**
+   * Tools the caller runs (offered in `toolSpecs`): a call to one pauses the loop like an approval,
+   * and the caller's result comes back with `resume.supplied`.
+   */
+  callerTools?: ReadonlySet<string>;
+  /**
    * Tools that live with the caller rather than in the registry (a swarm's `transfer_to_<agent>`):
    * offered like the others (their specs are in `toolSpecs`), run by these handlers.
    */
@@ -102,7 +107,7 @@ interface Ended {
 
 export type LoopOutcome =
   | (Ended & { kind: 'final'; text: string; model: string; finishReason: FinishReason })
-  | (Ended & { kind: 'paused'; pending: ToolCall[]; needingApproval: ToolCall[] });
+  | (Ended & { kind: 'paused'; pending: ToolCall[]; needingApproval: ToolCall[]; forCaller: ToolCall[] });
 
 export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
   const { signal } = input;
@@ -128,8 +133,9 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
   };
 
   if (input.resume) {
-    const { toolCalls: pending, approved, reason, recorded, takeover } = input.resume;
-    if (!takeover) {
+    const { toolCalls: pending, approved, reason, recorded, takeover, supplied } = input.resume;
+    // The caller's results were announced when they came (runtime.ts `supplyToolResults`).
+    if (!takeover && !supplied) {
       input.emit(approved ? 'approval_granted' : 'approval_denied', {
         tool_calls: pending.filter((c) => input.needsApproval(c.function.name)).map((c) => c.id),
         ...(approved ? {} : { reason }),
@@ -167,7 +173,10 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         // Asked again with what was wrong; the invalid answer stays in the trace, not the history.
         retried = true;
         input.emit('output_invalid', { error: invalid, retry: true });
-        messages.push(assistant, { role: 'user', content: correction(format, invalid) });
+        messages.push(
+          { ...assistant, content: echoed(assistant.content) },
+          { role: 'user', content: correction(format, invalid) },
+        );
         continue;
       }
     }
@@ -200,13 +209,15 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
     state.round.messages.push(stored);
     messages.push(assistant);
     const needing = calls.filter((c) => offered.has(c.function.name) && input.needsApproval(c.function.name));
-    if (needing.length > 0) {
+    const forCaller = calls.filter((c) => input.callerTools?.has(c.function.name));
+    if (needing.length > 0 || forCaller.length > 0) {
       // No `approval_required` event from here: the caller writes it with the run's new status, so
       // a client that sees it can approve at once.
       return {
         kind: 'paused',
         pending: calls,
         needingApproval: needing,
+        forCaller,
         round: state.round,
         usage,
         toolCalls,
@@ -306,7 +317,7 @@ async function streamAnswer(
       if (chunk.id) c.id = chunk.id;
       if (chunk.name) c.name = chunk.name;
       c.args += chunk.arguments_delta;
-    } else {
+    } else if (chunk.type === 'finish') {
       finish = chunk;
     }
   }
@@ -337,6 +348,20 @@ async function completeAnswer(
   // One `text` event with the whole answer: the run's stream reads the same, streamed or not.
   if (emitText && completion.message.content) input.emit('text', { delta: completion.message.content });
   return completion;
+}
+
+/**
+ * Characters of a refused structured answer sent back to the model with the correction. The answer
+ * can be as long as the model's output limit allows (the mock's up to a megabyte); the model needs
+ * its beginning to see what it did, not all of it again in its prompt.
+ */
+export const ECHOED_ANSWER_MAX_CHARS = 8_000;
+
+/** A refused answer as echoed for the retry: cut past `ECHOED_ANSWER_MAX_CHARS`, saying so. */
+function echoed(content: string | null): string | null {
+  if (content === null || content.length <= ECHOED_ANSWER_MAX_CHARS) return content;
+  const rest = content.length - ECHOED_ANSWER_MAX_CHARS;
+  return `${content.slice(0, ECHOED_ANSWER_MAX_CHARS)}… [${rest} more characters cut]`;
 }
 
 /** What the model is told when its answer was not the structured output asked for. */

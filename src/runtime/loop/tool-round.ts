@@ -61,6 +61,11 @@ export async function runToolRound(
             return { ok: false, error: `tool ${name} is not available to this agent` };
           if (denied !== undefined && input.needsApproval(name))
             return { ok: false, error: `the user denied this tool call: ${denied}` };
+          // A tool of the caller's: its result came with the caller's request that resumed the run.
+          const supplied = input.resume?.supplied?.get(c.id);
+          if (supplied !== undefined) return { ok: true, output: supplied };
+          if (input.callerTools?.has(name))
+            return { ok: false, error: `the caller sent no result for this call of ${name}` };
           if (input.localTools && Object.hasOwn(input.localTools, name))
             return input.localTools[name]!(c.function.arguments);
           return input.tools.execute(name, c.function.arguments, {

@@ -2,10 +2,11 @@ import { AppError } from '../../errors.ts';
 import type { Usage } from '../../models/types.ts';
 import type { ToolCallRecord } from '../schema.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from '../types.ts';
-import { LoopError, type Round, RunAborted, RunDrained } from '../types.ts';
+import { LoopError, type Round, RunAborted } from '../types.ts';
 import { event, type PendingEvent } from './events.ts';
 import { addUsage, type NewMessage } from './rows.ts';
 import { recordStep, release } from './step.ts';
+import { stoppedBy } from './stopped.ts';
 
 /**
  * Persisting a run that is not executed by `executeRun` (multi-agent and remote runs): rounds as
@@ -89,19 +90,13 @@ export class RunWriter {
   ): Promise<RunResult> {
     await this.chain;
     const usage = addUsage(this.run.usage, this.usage);
-    const reason = this.run.signal.aborted ? this.run.signal.reason : err;
-    if (reason instanceof RunAborted && reason.kind === 'cancelled') {
-      return { status: 'cancelled', error: { code: 'cancelled', message: reason.message }, usage };
+    const stopped = stoppedBy(this.run.signal, err);
+    if (stopped.kind === 'cancelled') {
+      return { status: 'cancelled', error: { code: 'cancelled', message: stopped.reason.message }, usage };
     }
-    if (reason instanceof RunDrained || reason instanceof RunAborted)
-      return release(this.deps, this.run, usage);
-    const base =
-      reason instanceof RunAborted
-        ? { code: 'shutdown', message: 'the server shut down before the run finished' }
-        : reason instanceof LoopError || reason instanceof AppError
-          ? { code: reason.code, message: reason.message }
-          : { code: 'internal', message: 'the run failed with an internal error' };
-    if (base.code === 'internal') this.deps.log.error({ err: reason, run_id: this.run.runId }, 'run failed');
+    if (stopped.kind === 'released') return release(this.deps, this.run, usage);
+    const { reason, error: base } = stopped;
+    if (stopped.internal) this.deps.log.error({ err: reason, run_id: this.run.runId }, 'run failed');
     // A team's errors name their own run code (`max_handoffs`, `node_failed`) and details.
     const tagged =
       reason instanceof AppError && typeof reason.details === 'object' && reason.details !== null

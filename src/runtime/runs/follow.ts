@@ -1,6 +1,7 @@
 import type { Queryable } from '../../db/db.ts';
 import type { LiveBus } from '../../events/bus.ts';
-import { followEvents, readEvents, type StopSignal } from '../../events/log.ts';
+import { followToEnd } from '../../events/follow-to-end.ts';
+import { readEvents, type StopSignal } from '../../events/log.ts';
 import { type RunEvent, type RunEventWriter, TERMINAL_EVENT } from './events.ts';
 
 /** Live events a follower may hold unread before it falls back to reading the log. */
@@ -89,11 +90,14 @@ export async function* followRun(options: FollowRunOptions): AsyncGenerator<RunE
     [options.runId, last],
   );
   if (ended) return;
-  for await (const e of followEvents(options.db, options.bus, options.runId, {
-    afterSeq: last,
-    signal: options.signal,
-  })) {
-    yield e;
-    if (e.type === TERMINAL_EVENT) return;
-  }
+  yield* followToEnd(
+    options.db,
+    options.bus,
+    options.runId,
+    { afterSeq: last, signal: options.signal },
+    runEnding,
+  );
 }
+
+/** A run's stream ends at its `session_end`, which nothing follows. */
+const runEnding = { ends: (type: string) => type === TERMINAL_EVENT };

@@ -15,6 +15,11 @@ import type { RunOptions, RunRow, StepRow } from './rows.ts';
  * call) is a replay from the run's input. A later step must be a model call, the point where the
  * run asked the model again with what it had so far; a tool call sits inside a model turn, so a
  * fork starts at the model step after it, with its result replaced if wanted.
+ *
+ * What a fork keeps and what it runs again: the steps before `step` are kept as the parent
+ * recorded them (its answers and tool results, a result replaced where `tool_results` says) and
+ * are not run again; from `step` on, everything runs anew. An edited message is a new start: the
+ * kept steps answered the old one, so it forks at step 0 only.
  */
 
 interface MessageRow {
@@ -57,6 +62,13 @@ export async function forkStart(
     throw new AppError(
       'unprocessable',
       `step ${step} is a tool call; fork from a model step${next ? ` (the next is step ${next.idx})` : ''}, replacing the tool's result with tool_results`,
+    );
+  }
+  if (step > 0 && changes.message !== undefined) {
+    throw new AppError(
+      'unprocessable',
+      `an edited message starts the run again: fork it at step 0 (steps 0 to ${step - 1} answered the old message, and a fork at step ${step} keeps them)`,
+      { details: { step } },
     );
   }
   if (step > 0 && run.options.multi_agent) {

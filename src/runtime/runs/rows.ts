@@ -1,5 +1,5 @@
 import { iso } from '../../db/iso.ts';
-import type { ChatMessage, ResponseFormat, ToolCall, Usage } from '../../models/types.ts';
+import type { ChatMessage, ResponseFormat, ToolCall, ToolSpec, Usage } from '../../models/types.ts';
 import { boundDepth } from '../../text/bound-depth.ts';
 import type { Run, RunStatus, Step, ToolCallRecord } from '../schema.ts';
 
@@ -54,6 +54,11 @@ export interface RunOptions {
   model?: string;
   /** The request's structured output, in place of the agent's (null: free text). */
   response_format?: ResponseFormat | null;
+  /**
+   * Tools the caller sent with an agent model's request (agent-models.ts): offered beside the
+   * agent's own; a call to one pauses the run until the caller's next request brings its result.
+   */
+  caller_tools?: ToolSpec[];
 }
 
 /** What a run's tool-call keys derive from: its task's key, else the run itself. */

@@ -22,6 +22,7 @@ interface SessionRow {
   owner: string | null;
   visibility: 'private' | 'tenant';
   message_count: number;
+  exchange_count: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -32,7 +33,24 @@ const toSession = (r: SessionRow): Session => ({
   updated_at: r.updated_at.toISOString(),
 });
 
-const columns = 'id, agent_id, title, owner, visibility, message_count, created_at, updated_at';
+/** The columns of a session row aliased `s`; its exchanges are its user messages. */
+const columns = `s.id, s.agent_id, s.title, s.owner, s.visibility, s.message_count, s.created_at, s.updated_at,
+  (select count(*) from messages m where m.session_id = s.id and m.role = 'user')::int as exchange_count`;
+
+/**
+ * Sessions by what made them, for the row aliased `s`: a task's run has its task id, an experiment
+ * item's run the item's idempotency key (`eval:<item id>`, see eval/experiments/lane.ts); a chat has
+ * neither (the session of a queued task or an experiment item is never chatted in).
+ */
+const madeBy = {
+  task: `exists (select 1 from runs r where r.session_id = s.id and r.task_id is not null)`,
+  experiment: `exists (select 1 from runs r where r.session_id = s.id and r.options->>'idempotency_key' like 'eval:%')`,
+};
+const originSql: Record<NonNullable<ListSessionsQuery['origin']>, string> = {
+  task: madeBy.task,
+  experiment: madeBy.experiment,
+  chat: `not ${madeBy.task} and not ${madeBy.experiment}`,
+};
 
 /** Chat sessions as the API shows them: listing, history, deletion (with the session's workspace). */
 export class SessionService {
@@ -48,8 +66,8 @@ export class SessionService {
       {
         select: columns,
         from: `from sessions s where s.tenant_id = $1 and ($2::uuid is null or s.agent_id = $2)
-                 and ${sessionVisibleSql(3, 's.')}`,
-        orderBy: 'updated_at desc, id desc',
+                 and ${sessionVisibleSql(3, 's.')}${q.origin ? ` and ${originSql[q.origin]}` : ''}`,
+        orderBy: 's.updated_at desc, s.id desc',
         params: [tenantId, q.agent_id ?? null, visibleParam(viewer)],
       },
       toSession,
@@ -131,7 +149,7 @@ export class SessionService {
     if (input.visibility !== undefined) assertMayChangeVisibility(viewer, current, `session ${id}`);
     return this.db.transaction(async (tx) => {
       const [row] = await tx.query<SessionRow>(
-        `update sessions set title = coalesce($3, title), visibility = coalesce($4, visibility),
+        `update sessions s set title = coalesce($3, title), visibility = coalesce($4, visibility),
                 owner = coalesce(owner, $5), updated_at = now()
          where id = $1 and tenant_id = $2 returning ${columns}`,
         [id, tenantId, input.title ?? null, input.visibility ?? null, viewer?.userId ?? null],

@@ -25,6 +25,11 @@ export function cancelRuns(
   return endRuns(tx, where, params, 'cancelled', 'cancelled', reason);
 }
 
+/** Ends a run still waiting (`input_required`) as cancelled with code `expired`. */
+export function expireRun(tx: Queryable, runId: string, message: string): Promise<RunEvent[]> {
+  return endRuns(tx, `id = $1 and status = 'input_required'`, [runId], 'cancelled', 'expired', message);
+}
+
 /**
  * Ends the matching active runs with `status`, and writes `error` then `session_end` to each one's
  * stream. `where` is one of the fixed conditions above, never built from input.

@@ -12,7 +12,7 @@ import { countRunsSince } from './counts.ts';
 import type { PendingEvent, RunEvent } from './events.ts';
 import { withSeqs } from './events.ts';
 import type { NewMessage, NewStep, RunRow, StepRow } from './rows.ts';
-import { cancelRuns } from './stop.ts';
+import { cancelRuns, expireRun } from './stop.ts';
 
 export type { BeginInput, Begun } from './begin.ts';
 export { AgentChanged } from './begin.ts';
@@ -54,6 +54,37 @@ export class RunStore {
     );
     if (!row) throw notFound('run', runId);
     return row;
+  }
+
+  /**
+   * The run that waits on these calls of its caller's tools (they are among its pending calls), if
+   * one does: a caller's next request names its calls by their ids.
+   */
+  async waitingOn(tenantId: string, callIds: readonly string[]): Promise<RunRow | undefined> {
+    const [row] = await this.db.query<RunRow>(
+      `select ${runColumns} from runs
+       where tenant_id = $1 and status = 'input_required' and pending @> $2::jsonb
+       order by updated_at desc limit 1`,
+      [tenantId, JSON.stringify(callIds.map((id) => ({ id })))],
+    );
+    return row;
+  }
+
+  /** Runs that have waited on their caller's tool results for over `seconds` (a batch). */
+  async callerWaitsPast(seconds: number): Promise<Array<{ id: string; tenant_id: string }>> {
+    return this.db.query(
+      `select id, tenant_id from runs
+       where status = 'input_required' and options -> 'caller_tools' is not null
+         and updated_at < now() - make_interval(secs => $1)
+       order by updated_at limit 100`,
+      [seconds],
+    );
+  }
+
+  /** Ends a run that still waits (`input_required`) as cancelled with code `expired`; false if it no longer waits. */
+  async expire(runId: string, message: string): Promise<boolean> {
+    const events = await expireRun(this.db, runId, message);
+    return events.length > 0;
   }
 
   async steps(runId: string): Promise<StepRow[]> {
@@ -116,6 +147,9 @@ export class RunStore {
            error_code = coalesce($10, error_code),
            error_message = coalesce($11, error_message),
            pending = $12::jsonb,
+           -- A recorded step is progress: the run is no poison pill (takeOver).
+           takeovers = case when $3 > 0 or jsonb_array_length($4::jsonb) > 0 or jsonb_array_length($5::jsonb) > 0
+                            then 0 else takeovers end,
            lease_owner = case when $8::text is null and not $14 then lease_owner end,
            lease_expires_at = case when $8::text is null and not $14 then lease_expires_at end,
            completed_at = case when $8 in ('completed', 'failed', 'cancelled') then now() end,
@@ -266,6 +300,19 @@ export class RunStore {
     return row;
   }
 
+  /**
+   * The latest run started with this idempotency key, whatever its state: the key is written by the
+   * statement that starts the run, so a caller that died after it finds the run (an experiment's item).
+   */
+  async runByKey(tenantId: string, key: string): Promise<{ id: string; session_id: string } | undefined> {
+    const [row] = await this.db.query<{ id: string; session_id: string }>(
+      `select id, session_id from runs where tenant_id = $1 and options->>'idempotency_key' = $2
+       order by created_at desc limit 1`,
+      [tenantId, key],
+    );
+    return row;
+  }
+
   /** Cancels a queued, running or waiting run, writing the end of its stream. Undefined when already over. */
   async cancel(tenantId: string, runId: string, reason: string): Promise<RunEvent[] | undefined> {
     return this.db.transaction(async (tx) => {
@@ -347,28 +394,32 @@ export class RunStore {
    * Takes over running runs whose executor is gone: leases that expired or were released (a
    * draining process), or (`all`, at the start of the only process an embedded store can have)
    * every one. They stay `running`, now leased to `owner`, which carries them on from their last
-   * recorded step.
+   * recorded step. A takeover after a lapsed lease of another process counts in `takeovers`
+   * (set back to 0 by the run's next recorded step); one after a release or of this process's own
+   * run (it stalled past its lease) does not.
    */
   async takeOver(all: boolean, owner: string, leaseSeconds: number, limit = 100): Promise<TakenOver[]> {
     return this.db.query<TakenOver>(
       `with old as (
-         select id, lease_owner is null as released, (
-           select count(*)::int from events e
-           where e.stream_id = runs.id and e.type = 'run_resumed' and e.data->>'after' = 'crash') as crashes
+         select id, lease_owner is null as released, lease_owner is not distinct from $2 as own, takeovers
          from runs
          where status = 'running' and ($1 or lease_owner is null or lease_expires_at < now())
          order by lease_expires_at nulls first limit $4 for update skip locked
        )
-       update runs set lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
+       update runs set lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3), updated_at = now(),
+         takeovers = runs.takeovers + case when old.released or old.own then 0 else 1 end
        from old where runs.id = old.id
-       returning ${runColumns.replace(/\b(\w+)\b/g, 'runs.$1')}, old.released, old.crashes`,
+       returning ${runColumns.replace(/\b(\w+)\b/g, 'runs.$1')}, old.released, old.takeovers`,
       [all, owner, leaseSeconds, limit],
     );
   }
 }
 
-/** A run just taken over: did its last executor release it (drained), and how often did one die running it. */
-export type TakenOver = RunRow & { released: boolean; crashes: number };
+/**
+ * A run just taken over: did its last executor release it (drained), and how often was it taken
+ * over before this time with no step recorded since.
+ */
+export type TakenOver = RunRow & { released: boolean; takeovers: number };
 
 export interface Advanced {
   events: RunEvent[];

@@ -147,7 +147,6 @@ const RETRYABLE = new Set([
   'shutdown',
   // This worker's process shut down and handed the run to another: the task's next try follows it.
   'released',
-  'orphaned',
   'internal',
   'bad_gateway',
   'unavailable',

@@ -39,8 +39,22 @@ type ComparedRun = z.infer<typeof comparedRun>;
 export const runComparison = z.object({
   a: comparedRun,
   b: comparedRun,
-  /** Side by side by step index: null where a run has no such step. */
-  steps: z.array(z.object({ idx: z.number().int(), a: comparedStep.nullable(), b: comparedStep.nullable() })),
+  /**
+   * Side by side by step index: null where a run has no such step. A fork and its parent are lined
+   * up at the fork point, in the parent's numbering: the fork's own step 0 sits beside the parent's
+   * step `forked_from_step`, and the steps before it, which the fork kept as recorded and did not
+   * run again, are the parent's on both sides with `kept` true.
+   */
+  steps: z.array(
+    z.object({
+      idx: z.number().int(),
+      a: comparedStep.nullable(),
+      b: comparedStep.nullable(),
+      kept: z.boolean(),
+    }),
+  ),
+  /** The parent's step a fork starts at, when one run is the other's fork (the rows are lined up there). */
+  aligned_at: z.number().int().nullable(),
   /** b minus a. */
   difference: z.object({
     same_output: z.boolean(),
@@ -87,11 +101,25 @@ function compared(run: RunRow, steps: StepRow[]): ComparedRun {
 export function compareRuns(a: [RunRow, StepRow[]], b: [RunRow, StepRow[]]): RunComparison {
   const x = compared(...a);
   const y = compared(...b);
-  const n = Math.max(x.steps.length, y.steps.length);
+  // Where one run forked the other, each side's own steps start at the fork point.
+  const forkAt = (child: ComparedRun, parent: ComparedRun) =>
+    child.parent_run_id === parent.id ? (child.forked_from_step ?? 0) : 0;
+  const offA = forkAt(x, y);
+  const offB = forkAt(y, x);
+  const at = offA || offB;
+  const n = Math.max(x.steps.length + offA, y.steps.length + offB);
+  const stepOf = (run: ComparedRun, off: number, other: ComparedRun, idx: number) =>
+    idx < off ? (other.steps[idx] ?? null) : (run.steps[idx - off] ?? null);
   return {
     a: x,
     b: y,
-    steps: Array.from({ length: n }, (_, idx) => ({ idx, a: x.steps[idx] ?? null, b: y.steps[idx] ?? null })),
+    steps: Array.from({ length: n }, (_, idx) => ({
+      idx,
+      a: stepOf(x, offA, y, idx),
+      b: stepOf(y, offB, x, idx),
+      kept: idx < at,
+    })),
+    aligned_at: at > 0 ? at : null,
     difference: {
       same_output: x.output === y.output,
       steps: y.steps.length - x.steps.length,

@@ -56,16 +56,23 @@ export function startRunSpan(
 /**
  * The `approval_wait` span of a run that paused for a human's approval, recorded when it resumes
  * (the wait may outlast the process that paused): from the pause to the decision, under the
- * resumed run's span, with the decision and the tools that waited.
+ * resumed run's span, with the decision and the tools that waited. A run of an agent model that
+ * waited on its caller's tool results records the same span as `caller_tool_wait`.
  */
 export function recordApprovalWait(
-  resume: { toolCalls: ToolCall[]; approved: boolean; pausedAt?: Date },
+  resume: {
+    toolCalls: ToolCall[];
+    approved: boolean;
+    pausedAt?: Date;
+    supplied?: ReadonlyMap<string, string>;
+  },
   runId: string,
   agentName: string,
   parent: SpanParent | undefined,
 ): void {
   const span = startSpan(
-    'approval_wait',
+    // A wait for the caller's own tool results (agent models) rather than for a person.
+    resume.supplied ? 'caller_tool_wait' : 'approval_wait',
     SpanKind.INTERNAL,
     {
       'gen_ai.agent.name': agentName,

@@ -57,6 +57,8 @@ export const runSummary = runSchema.omit({ pending_tool_calls: true }).extend({
   /** The run's model calls priced by the catalog, in USD. */
   cost_usd: z.number(),
   has_error: z.boolean(),
+  /** The run's scores: the latest value of each name (at most 8 names, by name). */
+  scores: z.array(z.object({ name: z.string(), value: z.number() })),
 });
 export type RunSummary = z.infer<typeof runSummary>;
 

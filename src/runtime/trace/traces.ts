@@ -18,14 +18,26 @@ import type { ListRunsQuery, RunSummary, RunTrace, TraceSpan } from './schema.ts
 /** Listed input is cut: a list is for finding a run, GET /v1/runs/:id has the whole of it. */
 const LISTED_INPUT_CHARS = 2000;
 
-type SummaryRow = RunRow & { agent_name: string | null; cost: number; has_error: boolean };
+type SummaryRow = RunRow & {
+  agent_name: string | null;
+  cost: number;
+  has_error: boolean;
+  scores: { name: string; value: number }[] | null;
+};
+
+/** Scores a listed run shows: the latest value of each name, at most this many names. */
+const LISTED_SCORES = 8;
 
 const summaryColumns = `r.id, r.tenant_id, r.session_id, r.agent_id, r.task_id, r.status, left(r.input, ${LISTED_INPUT_CHARS}) as input,
   r.context, r.options, r.output, r.error_code, r.error_message, r.model_calls, r.step_count, r.usage, r.pending,
   r.lease_owner, r.agent_version, r.member_versions, r.parent_run_id, r.forked_from_step, r.created_at, r.started_at, r.completed_at, r.updated_at, a.name as agent_name,
   coalesce((select sum(s.cost) from run_steps s where s.run_id = r.id), 0)::float8 as cost,
   (r.error_code is not null or exists (select 1 from run_steps e where e.run_id = r.id and e.error is not null))
-    as has_error`;
+    as has_error,
+  (select json_agg(json_build_object('name', x.name, 'value', x.value) order by x.name)
+     from (select distinct on (sc.name) sc.name, sc.value from scores sc
+            where sc.run_id = r.id and sc.tenant_id = r.tenant_id order by sc.name, sc.id desc
+            limit ${LISTED_SCORES}) x) as scores`;
 
 /**
  * The filters of a run listing as one where clause and its parameters (from `$2`; `$1` is the
@@ -147,6 +159,7 @@ function toSummary(r: SummaryRow): RunSummary {
     duration_ms: r.started_at && end ? end.getTime() - r.started_at.getTime() : null,
     cost_usd: Number(r.cost),
     has_error: r.has_error,
+    scores: r.scores ?? [],
   };
 }
 
@@ -171,14 +184,19 @@ function rootSpan(run: RunSummary): TraceSpan {
 
 /**
  * The derived spans among the recorded ones, each before the first step that started after it;
- * the steps keep their recorded order.
+ * the steps keep their recorded order. Times are whole milliseconds, so a span and a step may start
+ * in the same one: a handoff then goes after a tool step (the transfer that made it) and before a
+ * model step (the next member's turn), any other span before the step (a retrieval feeds the model
+ * call that starts with it).
  */
-function merged(steps: TraceSpan[], derived: TraceSpan[]): TraceSpan[] {
+export function merged(steps: TraceSpan[], derived: TraceSpan[]): TraceSpan[] {
   const start = (x: TraceSpan) => (x.started_at ? Date.parse(x.started_at) : Number.POSITIVE_INFINITY);
   const pending = [...derived].sort((a, b) => start(a) - start(b));
+  const goesBefore = (x: TraceSpan, step: TraceSpan) =>
+    start(x) < start(step) || (start(x) === start(step) && !(x.kind === 'handoff' && step.kind === 'tool'));
   const out: TraceSpan[] = [];
   for (const step of steps) {
-    while (pending.length > 0 && start(pending[0]!) <= start(step)) out.push(pending.shift()!);
+    while (pending.length > 0 && goesBefore(pending[0]!, step)) out.push(pending.shift()!);
     out.push(step);
   }
   return [...out, ...pending];

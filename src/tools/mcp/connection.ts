@@ -50,6 +50,8 @@ export class McpConnection {
   private cached?: { tools: McpTool[]; at: number };
   private listing?: Promise<McpTool[]>;
   private idle?: NodeJS.Timeout;
+  /** Uses in flight (listings and calls): the idle clock runs only while there are none. */
+  private inUse = 0;
   lastError?: string;
 
   constructor(
@@ -70,7 +72,7 @@ export class McpConnection {
   async tools(): Promise<McpTool[]> {
     const fresh = this.cached && Date.now() - this.cached.at < this.deps.config.tools_ttl_ms;
     if (fresh) return this.cached!.tools;
-    this.listing ??= this.list().finally(() => {
+    this.listing ??= this.using(() => this.list()).finally(() => {
       this.listing = undefined;
     });
     try {
@@ -85,7 +87,16 @@ export class McpConnection {
    * Calls a tool. The W3C trace context goes in `params._meta` (`traceparent`, `tracestate`, as
    * the OpenTelemetry MCP conventions say, for every transport), and over HTTP also as headers.
    */
-  async call(
+  call(
+    remoteName: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+    trace?: ToolContext['trace'],
+  ): Promise<unknown> {
+    return this.using(() => this.callOnce(remoteName, args, signal, trace));
+  }
+
+  private async callOnce(
     remoteName: string,
     args: Record<string, unknown>,
     signal: AbortSignal,
@@ -146,7 +157,6 @@ export class McpConnection {
   }
 
   private connect(): Promise<Client> {
-    this.touch();
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= this.open().catch((err: unknown) => {
       this.connecting = undefined;
@@ -215,10 +225,21 @@ export class McpConnection {
     }
   }
 
-  /** An unused connection is closed after `idle_ms` (a stdio server's sandbox with it); the next use reconnects. */
-  private touch(): void {
+  /**
+   * An unused connection is closed `idle_ms` after its last use ended (a stdio server's sandbox
+   * with it); the next use reconnects. The clock stops while a use is in flight: a call longer
+   * than `idle_ms`, or a slow connect, must not have its connection closed under it.
+   */
+  private async using<T>(use: () => Promise<T>): Promise<T> {
     clearTimeout(this.idle);
-    this.idle = setTimeout(() => void this.reset(), this.deps.config.idle_ms).unref();
+    this.inUse++;
+    try {
+      return await use();
+    } finally {
+      if (--this.inUse === 0) {
+        this.idle = setTimeout(() => void this.reset(), this.deps.config.idle_ms).unref();
+      }
+    }
   }
 
   private async reset(): Promise<void> {

@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 /** One scripted answer of the fake upstream. */
 export type Scripted =
   | { status: number; body: unknown; headers?: Record<string, string>; delayMs?: number }
-  /** A Server-Sent Events answer: each entry is one `data:` payload (objects are JSON-encoded). */
+  /**
+   * A Server-Sent Events answer: each entry is one `data:` payload (objects are JSON-encoded), or a
+   * comment written as it is (a string starting with `:`).
+   */
   | { sse: Array<unknown>; delayMs?: number; gapMs?: number; resetAfter?: number; eventNames?: boolean }
   /** A 200 whose body is these byte pieces, each written `gapMs` after the last (separate reads). */
   | { pieces: Buffer[]; contentType: string; gapMs: number }
@@ -100,6 +103,11 @@ export class FakeUpstream {
         return;
       }
       if (res.destroyed) return;
+      // A comment line (`: keep-alive`), as some vendors send between events, goes out as it is.
+      if (typeof item === 'string' && item.startsWith(':')) {
+        res.write(item);
+        continue;
+      }
       const data = typeof item === 'string' ? item : JSON.stringify(item);
       const event =
         entry.eventNames && typeof item === 'object' ? `event: ${(item as { type: string }).type}\n` : '';

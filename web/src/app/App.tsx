@@ -1,6 +1,7 @@
 import { lazy, Suspense, useState } from 'react';
 import { NavLink, Route, Routes, useLocation } from 'react-router';
 import { ErrorBoundary } from '../components/ErrorBoundary';
+import { NotFound } from '../components/NotFound';
 import { useAuth } from '../lib/auth';
 import { loadedPage, loadPage } from './load-page';
 import { type Page, pages } from './pages';
@@ -57,7 +58,7 @@ export function App() {
               {routes.map((p) => (
                 <Route key={p.path} path={p.path === '/' ? '/' : `${p.path}/*`} element={p.element} />
               ))}
-              <Route path="*" element={<h1>No such page</h1>} />
+              <Route path="*" element={<NotFound />} />
             </Routes>
           </Suspense>
         </ErrorBoundary>

@@ -3,14 +3,11 @@ import type { paths } from '../../../packages/client/src/openapi';
 
 export type { paths };
 
-const keyStorage = 'agentry.api_key';
-
-/** The API key lives in sessionStorage: gone with the tab, never in a URL. */
-export const apiKey = {
-  get: () => sessionStorage.getItem(keyStorage),
-  set: (key: string) => sessionStorage.setItem(keyStorage, key),
-  clear: () => sessionStorage.removeItem(keyStorage),
-};
+/*
+ * No credential lives in the page: signing in opens a console session the server keeps in an
+ * HttpOnly, SameSite=Strict cookie, which the browser sends with every same-origin request of
+ * every tab (src/http/session-cookie.ts).
+ */
 
 /** An API error as the server sent it: `{error: {code, message, details}, request_id}`. */
 export class ApiError extends Error {
@@ -55,11 +52,6 @@ export const whenUnauthorized = (fn: () => void) => {
 };
 
 const auth: Middleware = {
-  onRequest({ request }) {
-    const key = apiKey.get();
-    if (key && !request.headers.has('authorization')) request.headers.set('authorization', `Bearer ${key}`);
-    return request;
-  },
   onResponse({ response }) {
     if (response.status === 401) for (const fn of onUnauthorized) fn();
     return response;

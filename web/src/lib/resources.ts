@@ -1,9 +1,11 @@
 import { api, type paths, unwrap } from './api';
 import { defineQuery } from './query';
-import type { Agent } from './types';
+import type { Agent, Message } from './types';
 
 type Health = paths['/health']['get']['responses'][200]['content']['application/json'];
-type Models = paths['/v1/models']['get']['responses'][200]['content']['application/json']['data'];
+type ModelPage = paths['/v1/models']['get']['responses'][200]['content']['application/json'];
+/** OpenAI's list: the shape the console gets (only Anthropic's clients, by their header, get Anthropic's). */
+type Models = Extract<ModelPage, { object: 'list' }>['data'];
 type Run = paths['/v1/runs/{id}']['get']['responses'][200]['content']['application/json'];
 type Datasets = paths['/v1/datasets']['get']['responses'][200]['content']['application/json']['data'];
 type Policy = paths['/v1/policy']['get']['responses'][200]['content']['application/json'];
@@ -16,6 +18,7 @@ declare module './query' {
     'policy/current': Policy;
     'runs/detail': Run;
     'datasets/all': Datasets;
+    'sessions/messages': Message[];
   }
 }
 
@@ -28,7 +31,10 @@ export const allAgents = defineQuery(
 );
 
 /** The models this tenant may use, as /v1/models lists them (id and provider). */
-export const modelList = defineQuery('models/list', async () => unwrap(await api.GET('/v1/models')).data);
+export const modelList = defineQuery(
+  'models/list',
+  async () => (unwrap(await api.GET('/v1/models')) as Extract<ModelPage, { object: 'list' }>).data,
+);
 
 /** The health report; a red system answers 503 with the same report, which is data to show, not an error. */
 export const healthReport = defineQuery('health/report', async () => {
@@ -49,4 +55,15 @@ export const runDetail = defineQuery('runs/detail', async (id: string) =>
 export const allDatasets = defineQuery(
   'datasets/all',
   async () => unwrap(await api.GET('/v1/datasets', { params: { query: { limit: 500 } } })).data,
+);
+
+/** A session's messages, oldest first (the first 1,000): the playground's and a fork's kept turns. */
+export const sessionMessages = defineQuery(
+  'sessions/messages',
+  async (sessionId: string) =>
+    unwrap(
+      await api.GET('/v1/sessions/{id}/messages', {
+        params: { path: { id: sessionId }, query: { limit: 1000 } },
+      }),
+    ).data,
 );

@@ -1,5 +1,5 @@
 import { createParser } from 'eventsource-parser';
-import { ApiError, apiKey } from './api';
+import { ApiError } from './api';
 
 /** One event of a stream: its log seq (the SSE id), its type and its data. */
 export interface RunEvent {
@@ -8,12 +8,12 @@ export interface RunEvent {
   data: Record<string, unknown>;
 }
 
-/** A fetch with the console's key, for the streaming routes the typed client cannot read as a stream. */
+/**
+ * A fetch for the streaming routes the typed client cannot read as a stream: same-origin, so the
+ * console's session cookie goes with it.
+ */
 export async function authorizedFetch(path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  const key = apiKey.get();
-  if (key) headers.set('authorization', `Bearer ${key}`);
-  return fetch(path, { ...init, headers });
+  return fetch(path, { ...init, credentials: 'same-origin' });
 }
 
 /** The server's error body of a refused request, as the ApiError the pages show. */

@@ -1,10 +1,13 @@
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { BusyButton } from '../../components/BusyButton';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError, FormProblems } from '../../components/FieldError';
 import { useAuth } from '../../lib/auth';
+import { useFieldErrors } from '../../lib/field-errors';
+import { useSchemasCompile } from '../../lib/schema-check';
 import { AnswerFormat } from './AnswerFormat';
 import { CheckList } from './CheckList';
-import { budgetKeys, type Draft, type Field, problems } from './draft';
+import { budgetKeys, type Draft, type Field, fieldOfPath, partsChanged, problems } from './draft';
 import { useAllAgents, useKnowledgeBases, useModels, usePolicy, useTools } from './queries';
 import { TaskTypes } from './TaskTypes';
 
@@ -31,8 +34,6 @@ export function AgentForm({
 }) {
   const [d, setD] = useState(initial);
   const [dirty, setDirty] = useState(new Set<Field>());
-  const [tried, setTried] = useState(false);
-  const id = useId();
   const models = useModels();
   const tools = useTools();
   const kbs = useKnowledgeBases();
@@ -41,39 +42,34 @@ export function AgentForm({
   // An agent's own budget caps its keys: only an admin may change it (the server refuses others).
   const admin = useAuth().can('admin');
   const errors = problems(d);
-  const shown = tried
-    ? errors
-    : new Map(
-        [...errors].filter(
-          ([k]) => k.startsWith('task_types') || k === 'metadata' || k === 'response_format.schema',
-        ),
-      );
+  // Schemas that pass the bounds here are compiled by the server's rules as the user types.
+  const schemaTexts = [
+    d.response_format.type === 'json_schema' ? d.response_format.schemaText : '',
+    ...d.task_types.map((t) => t.schemaText),
+  ];
+  const [answerCompiles, ...taskCompiles] = useSchemasCompile(schemaTexts);
+  if (answerCompiles) errors.set('response_format.schema', answerCompiles);
+  taskCompiles.forEach((e, i) => {
+    if (e) errors.set(`task_types.${i}.schema`, e);
+  });
+  // JSON as it is typed is judged at once; the other fields from the first submit on.
+  const live = new Map(
+    [...errors].filter(
+      ([k]) => k.startsWith('task_types') || k === 'metadataText' || k === 'response_format.schema',
+    ),
+  );
+  const form = useFieldErrors({ live, fieldOf: fieldOfPath, error });
   const set = <K extends Field>(k: K, v: Draft[K]) => {
+    for (const part of partsChanged(k, d[k], v)) form.changed(part);
     setD((x) => ({ ...x, [k]: v }));
     setDirty((x) => new Set(x).add(k));
   };
-  // The metadata field is edited as text (`metadataText`); its problem is filed under `metadata`.
-  const problemKey = (k: string) => (k === 'metadataText' ? 'metadata' : k);
-  const aria = (k: string) => ({
-    id: `${id}-${k}`,
-    'aria-invalid': shown.has(problemKey(k)),
-    'aria-describedby': shown.has(problemKey(k)) ? `${id}-${k}-error` : undefined,
-  });
-  /** What is wrong with the input `aria(k)` names, beside it (nothing when all is well). */
-  const problem = (k: string) => {
-    const e = shown.get(problemKey(k));
-    return e ? (
-      <p id={`${id}-${k}-error`} className="field-error">
-        {e}
-      </p>
-    ) : null;
-  };
   const field = (k: Field, label: string, input: React.ReactNode, hint?: string) => (
     <div className="field">
-      <label htmlFor={`${id}-${k}`}>{label}</label>
+      <label htmlFor={form.input(k).id}>{label}</label>
       {input}
       {hint ? <p className="muted hint">{hint}</p> : null}
-      {problem(k)}
+      <FieldError form={form} k={k} />
     </div>
   );
   const modelChoices = [...new Set([...(models.data ?? []), ...(d.model ? [d.model] : [])])];
@@ -85,8 +81,7 @@ export function AgentForm({
       noValidate
       onSubmit={(e) => {
         e.preventDefault();
-        setTried(true);
-        if (errors.size === 0) onSubmit(d, dirty);
+        if (form.check(errors)) onSubmit(d, dirty);
       }}
     >
       <fieldset disabled={!editable || busy} className="plain">
@@ -94,12 +89,12 @@ export function AgentForm({
           {field(
             'name',
             'Name',
-            <input {...aria('name')} value={d.name} onChange={(e) => set('name', e.target.value)} />,
+            <input {...form.input('name')} value={d.name} onChange={(e) => set('name', e.target.value)} />,
           )}
           {field(
             'model',
             'Model',
-            <select {...aria('model')} value={d.model} onChange={(e) => set('model', e.target.value)}>
+            <select {...form.input('model')} value={d.model} onChange={(e) => set('model', e.target.value)}>
               <option value="">Choose a model…</option>
               {modelChoices.map((m) => (
                 <option key={m}>{m}</option>
@@ -111,7 +106,7 @@ export function AgentForm({
           'description',
           'Description',
           <input
-            {...aria('description')}
+            {...form.input('description')}
             value={d.description}
             onChange={(e) => set('description', e.target.value)}
           />,
@@ -120,7 +115,7 @@ export function AgentForm({
           'system_prompt',
           'Instructions (system prompt)',
           <textarea
-            {...aria('system_prompt')}
+            {...form.input('system_prompt')}
             rows={6}
             value={d.system_prompt}
             onChange={(e) => set('system_prompt', e.target.value)}
@@ -132,7 +127,7 @@ export function AgentForm({
             'mode',
             'Mode',
             <select
-              {...aria('mode')}
+              {...form.input('mode')}
               value={d.mode}
               onChange={(e) => set('mode', e.target.value as Draft['mode'])}
             >
@@ -144,7 +139,7 @@ export function AgentForm({
             'env',
             'Runs in',
             <select
-              {...aria('env')}
+              {...form.input('env')}
               value={d.env}
               onChange={(e) => set('env', e.target.value as Draft['env'])}
             >
@@ -160,7 +155,7 @@ export function AgentForm({
             'visibility',
             'Visibility',
             <select
-              {...aria('visibility')}
+              {...form.input('visibility')}
               value={d.visibility}
               onChange={(e) => set('visibility', e.target.value as Draft['visibility'])}
             >
@@ -175,7 +170,7 @@ export function AgentForm({
               'runtime_url',
               'Runtime URL',
               <input
-                {...aria('runtime_url')}
+                {...form.input('runtime_url')}
                 type="url"
                 value={d.runtime_url}
                 onChange={(e) => set('runtime_url', e.target.value)}
@@ -187,7 +182,7 @@ export function AgentForm({
               'multi_agent_id',
               'Team id',
               <input
-                {...aria('multi_agent_id')}
+                {...form.input('multi_agent_id')}
                 value={d.multi_agent_id}
                 onChange={(e) => set('multi_agent_id', e.target.value)}
               />,
@@ -224,7 +219,7 @@ export function AgentForm({
           'skills',
           'Skills (comma-separated)',
           <input
-            {...aria('skills')}
+            {...form.input('skills')}
             value={d.skills.join(', ')}
             onChange={(e) =>
               set(
@@ -240,14 +235,14 @@ export function AgentForm({
         <TaskTypes
           value={d.task_types}
           onChange={(v) => set('task_types', v)}
-          errors={shown}
+          form={form}
           editable={editable}
         />
         {field(
           'metadataText',
           'Metadata (JSON object)',
           <textarea
-            {...aria('metadataText')}
+            {...form.input('metadataText')}
             className="code"
             rows={3}
             spellCheck={false}
@@ -255,28 +250,23 @@ export function AgentForm({
             onChange={(e) => set('metadataText', e.target.value)}
           />,
         )}
-        <AnswerFormat
-          value={d.response_format}
-          onChange={(v) => set('response_format', v)}
-          problem={problem}
-          aria={aria}
-        />
+        <AnswerFormat value={d.response_format} onChange={(v) => set('response_format', v)} form={form} />
         <fieldset className="plain budget" disabled={!admin}>
           <legend className="label">Budget</legend>
           <div className="grid2">
             {budgetKeys.map((k) => (
               <div className="field" key={k}>
-                <label htmlFor={`${id}-budget.${k}`}>
+                <label htmlFor={form.input(`budget.${k}`).id}>
                   {k.startsWith('tokens') ? 'Tokens' : 'Cost'} per {k.endsWith('day') ? 'day' : 'month'}
                 </label>
                 <input
-                  {...aria(`budget.${k}`)}
+                  {...form.input(`budget.${k}`)}
                   inputMode={k.startsWith('tokens') ? 'numeric' : 'decimal'}
                   placeholder="no limit"
                   value={d.budget[k]}
                   onChange={(e) => set('budget', { ...d.budget, [k]: e.target.value })}
                 />
-                {problem(`budget.${k}`)}
+                <FieldError form={form} k={`budget.${k}`} />
               </div>
             ))}
           </div>
@@ -307,12 +297,8 @@ export function AgentForm({
           )}
         </fieldset>
       </fieldset>
-      {tried && errors.size > 0 ? (
-        <p role="alert" className="error">
-          {errors.size === 1 ? 'One field needs' : `${errors.size} fields need`} attention before saving.
-        </p>
-      ) : null}
-      <ErrorNote error={error} />
+      <FormProblems form={form} />
+      <ErrorNote error={form.unplaced(error)} />
       {editable ? (
         <div className="actions">
           <BusyButton type="submit" busy={busy} busyReason="Saving the agent…">

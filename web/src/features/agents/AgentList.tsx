@@ -1,10 +1,12 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
+import { isOpsTeam, OpsTeamNote } from '../../components/AgentOptions';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
 import { Pager } from '../../components/Pager';
 import { useAuth } from '../../lib/auth';
 import { when } from '../../lib/format';
+import { useUrlState } from '../../lib/url-state';
 import { PAGE, useAgentList } from './queries';
 
 type Source = 'basic' | 'template' | 'generated' | 'local';
@@ -12,8 +14,15 @@ type Source = 'basic' | 'template' | 'generated' | 'local';
 /** The tenant's agents: a name search, a filter by how they were made, pages of 25. */
 export function AgentList() {
   const { can } = useAuth();
-  const [name, setName] = useState('');
-  const [source, setSource] = useState<Source | ''>('');
+  // The search and filter are in the URL (`/agents?name=bill&source=template`).
+  const [name, setName] = useUrlState('name', '');
+  const [source, setSource] = useUrlState<Source | ''>('source', '', [
+    '',
+    'basic',
+    'template',
+    'generated',
+    'local',
+  ]);
   const [offset, setOffset] = useState(0);
   const list = useAgentList({ name: name.trim() || undefined, source: source || undefined, offset });
   const page = list.data;
@@ -87,6 +96,7 @@ export function AgentList() {
       ) : null}
       {page && page.data.length > 0 ? (
         <>
+          <OpsTeamNote agents={page.data} />
           <div className="table-wrap">
             <table>
               <caption className="sr-only">Agents</caption>
@@ -105,6 +115,14 @@ export function AgentList() {
                   <tr key={a.id}>
                     <td>
                       <Link to={a.id}>{a.name}</Link>
+                      {isOpsTeam(a) ? (
+                        <>
+                          {' '}
+                          <span className="badge" title="Made on a fresh install: the operations team">
+                            pre-made
+                          </span>
+                        </>
+                      ) : null}
                       {a.description ? <div className="muted small">{a.description}</div> : null}
                     </td>
                     <td>

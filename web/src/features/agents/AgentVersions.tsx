@@ -10,6 +10,7 @@ import { api, unwrap } from '../../lib/api';
 import { useAuth } from '../../lib/auth';
 import { pretty, when } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
+import { useUrlState } from '../../lib/url-state';
 import { agentKeys, agentVersionDiff, agentVersions, useAgent } from './queries';
 
 /** An agent's versions: each change kept whole; two compared field by field; an old one brought back. */
@@ -20,8 +21,13 @@ export function AgentVersions() {
   const [offset, setOffset] = useState(0);
   const versions = useApiQuery({ ...agentVersions(id, offset), placeholderData: keepPreviousData });
   const latest = agent.data?.version;
-  const [from, setFrom] = useState<number>();
-  const [to, setTo] = useState<number>();
+  // The two versions compared are in the URL (`?from=2&to=5`): a diff can be linked and reloaded.
+  const [fromText, setFromText] = useUrlState('from', '');
+  const [toText, setToText] = useUrlState('to', '');
+  const from = /^[1-9]\d*$/.test(fromText) ? Number(fromText) : undefined;
+  const to = /^[1-9]\d*$/.test(toText) ? Number(toText) : undefined;
+  const setFrom = (n: number) => setFromText(String(n));
+  const setTo = (n: number) => setToText(String(n));
   const [rollingBack, setRollingBack] = useState<number>();
   const client = useQueryClient();
   const rollback = useMutation({

@@ -1,3 +1,5 @@
+import { FieldError } from '../../components/FieldError';
+import type { FieldErrors } from '../../lib/field-errors';
 import type { AnswerFormatDraft } from './draft';
 
 const answerTypes = {
@@ -10,22 +12,20 @@ const answerTypes = {
 export function AnswerFormat({
   value,
   onChange,
-  aria,
-  problem,
+  form,
 }: {
   value: AnswerFormatDraft;
   onChange: (v: AnswerFormatDraft) => void;
-  /** The form's: an input's id and its problem's wiring, and the problem beside it. */
-  aria: (k: string) => { id: string; 'aria-invalid': boolean; 'aria-describedby': string | undefined };
-  problem: (k: string) => React.ReactNode;
+  /** The agent form's problems: each input's id and wiring, and the problem under it. */
+  form: FieldErrors;
 }) {
   return (
     <fieldset className="plain">
       <legend className="label">Answers</legend>
       <div className="field">
-        <label htmlFor={aria('response_format').id}>Answer format</label>
+        <label htmlFor={form.input('response_format').id}>Answer format</label>
         <select
-          {...aria('response_format')}
+          {...form.input('response_format')}
           value={value.type}
           onChange={(e) => onChange({ ...value, type: e.target.value as AnswerFormatDraft['type'] })}
         >
@@ -43,18 +43,18 @@ export function AnswerFormat({
       {value.type === 'json_schema' ? (
         <div className="grid2">
           <div className="field">
-            <label htmlFor={aria('response_format.name').id}>Schema name</label>
+            <label htmlFor={form.input('response_format.name').id}>Schema name</label>
             <input
-              {...aria('response_format.name')}
+              {...form.input('response_format.name')}
               value={value.name}
               onChange={(e) => onChange({ ...value, name: e.target.value })}
             />
-            {problem('response_format.name')}
+            <FieldError form={form} k="response_format.name" />
           </div>
           <div className="field">
-            <label htmlFor={aria('response_format.schema').id}>JSON Schema</label>
+            <label htmlFor={form.input('response_format.schema').id}>JSON Schema</label>
             <textarea
-              {...aria('response_format.schema')}
+              {...form.input('response_format.schema')}
               className="code"
               rows={5}
               spellCheck={false}
@@ -62,7 +62,7 @@ export function AnswerFormat({
               placeholder='{"type": "object", "properties": {…}}'
               onChange={(e) => onChange({ ...value, schemaText: e.target.value })}
             />
-            {problem('response_format.schema')}
+            <FieldError form={form} k="response_format.schema" />
           </div>
         </div>
       ) : null}

@@ -1,8 +1,11 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
+import { BusyButton } from '../../components/BusyButton';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError, FormProblems } from '../../components/FieldError';
 import { api, type paths, unwrap } from '../../lib/api';
+import { useFieldErrors } from '../../lib/field-errors';
 import { AgentForm } from './AgentForm';
 import { blankDraft, bodyOf, type Draft, draftOfInput, type Field } from './draft';
 import { agentKeys, useModels } from './queries';
@@ -21,41 +24,41 @@ export function GenerateAgent() {
     mutationFn: async () => unwrap(await api.POST('/v1/agents/generate/draft', { body: { requirement } })),
     onSuccess: setProposed,
   });
+  const form = useFieldErrors({ error: generate.error });
   if (proposed) return <ReviewDraft proposed={proposed} />;
   return (
     <section>
       <h1>Describe the agent you need</h1>
       <form
+        aria-label="Describe the agent"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          if (requirement.trim().length >= 3) generate.mutate();
+          const short = requirement.trim().length < 3;
+          const problems = new Map(
+            short ? [['requirement', 'Describe what it should do (3 characters or more).']] : [],
+          );
+          if (form.check(problems)) generate.mutate();
         }}
       >
-        <label htmlFor="requirement">What should it do?</label>
+        <label htmlFor={form.input('requirement').id}>What should it do?</label>
         <textarea
-          id="requirement"
+          {...form.bind('requirement', setRequirement)}
           rows={5}
           value={requirement}
           placeholder="An agent that reads our support tickets and drafts answers, citing the knowledge base."
-          onChange={(e) => setRequirement(e.target.value)}
         />
+        <FieldError form={form} k="requirement" />
         <p className="muted hint">
           The model drafts the name, instructions and tools (and a team when the job needs several agents).
           You review the draft before anything is saved.
         </p>
-        <ErrorNote error={generate.error} />
+        <FormProblems form={form} before="before drafting" />
+        <ErrorNote error={form.unplaced(generate.error)} />
         <div className="actions">
-          <button
-            type="submit"
-            disabled={generate.isPending || requirement.trim().length < 3}
-            title={
-              requirement.trim().length < 3
-                ? 'Describe what it should do first (3 characters or more)'
-                : undefined
-            }
-          >
+          <BusyButton type="submit" busy={generate.isPending} busyReason="The model is drafting the agent…">
             {generate.isPending ? 'Drafting…' : 'Draft it'}
-          </button>
+          </BusyButton>
           <Link to="/agents">Cancel</Link>
         </div>
       </form>

@@ -1,8 +1,11 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
+import { BusyButton } from '../../components/BusyButton';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError, FormProblems } from '../../components/FieldError';
 import { api, unwrap } from '../../lib/api';
+import { useFieldErrors } from '../../lib/field-errors';
 import { agentKeys } from './queries';
 
 /** A local-dev agent: its code lives in a project the user downloads, builds and deploys. */
@@ -19,6 +22,7 @@ export function LocalDevAgent() {
       navigate(`/agents/${r.agent.id}`);
     },
   });
+  const form = useFieldErrors({ error: create.error });
   return (
     <section>
       <h1>New local-dev agent</h1>
@@ -27,20 +31,25 @@ export function LocalDevAgent() {
         then <code>agentry deploy</code>. Each deployment runs in a sandbox and the newest serves its chats.
       </p>
       <form
+        aria-label="New local-dev agent"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          if (name.trim()) create.mutate();
+          if (form.check(new Map(name.trim() ? [] : [['name', 'A name is required.']]))) create.mutate();
         }}
       >
-        <label htmlFor="ld-name">Name</label>
-        <input id="ld-name" value={name} onChange={(e) => setName(e.target.value)} />
-        <label htmlFor="ld-description">Description</label>
-        <input id="ld-description" value={description} onChange={(e) => setDescription(e.target.value)} />
-        <ErrorNote error={create.error} />
+        <label htmlFor={form.input('name').id}>Name</label>
+        <input {...form.bind('name', setName)} value={name} />
+        <FieldError form={form} k="name" />
+        <label htmlFor={form.input('description').id}>Description</label>
+        <input {...form.bind('description', setDescription)} value={description} />
+        <FieldError form={form} k="description" />
+        <FormProblems form={form} />
+        <ErrorNote error={form.unplaced(create.error)} />
         <div className="actions">
-          <button type="submit" disabled={create.isPending || !name.trim()}>
+          <BusyButton type="submit" busy={create.isPending} busyReason="Creating the agent…">
             Create local-dev agent
-          </button>
+          </BusyButton>
           <Link to="/agents">Cancel</Link>
         </div>
       </form>

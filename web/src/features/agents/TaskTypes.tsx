@@ -1,3 +1,5 @@
+import { FieldError } from '../../components/FieldError';
+import type { FieldErrors } from '../../lib/field-errors';
 import type { TaskTypeDraft } from './draft';
 
 const exampleSchema = JSON.stringify(
@@ -10,12 +12,13 @@ const exampleSchema = JSON.stringify(
 export function TaskTypes({
   value,
   onChange,
-  errors,
+  form,
   editable,
 }: {
   value: TaskTypeDraft[];
   onChange: (v: TaskTypeDraft[]) => void;
-  errors: Map<string, string>;
+  /** The agent form's problems, filed under `task_types.<i>.name` and `.schema`. */
+  form: FieldErrors;
   editable: boolean;
 }) {
   const set = (i: number, patch: Partial<TaskTypeDraft>) =>
@@ -29,47 +32,31 @@ export function TaskTypes({
         </p>
       ) : null}
       {value.map((t, i) => {
-        const nameError = errors.get(`task_types.${i}.name`);
-        const schemaError = errors.get(`task_types.${i}.schema`);
+        const name = form.input(`task_types.${i}.name`);
+        const schema = form.input(`task_types.${i}.schema`);
         const key = `tt-${i}`;
         return (
           <div key={key} className="task-type">
-            <label htmlFor={`${key}-name`}>Name</label>
-            <input
-              id={`${key}-name`}
-              value={t.name}
-              aria-invalid={Boolean(nameError)}
-              aria-describedby={nameError ? `${key}-name-error` : undefined}
-              onChange={(e) => set(i, { name: e.target.value })}
-            />
-            {nameError ? (
-              <p id={`${key}-name-error`} className="field-error">
-                {nameError}
-              </p>
-            ) : null}
+            <label htmlFor={name.id}>Name</label>
+            <input {...name} value={t.name} onChange={(e) => set(i, { name: e.target.value })} />
+            <FieldError form={form} k={`task_types.${i}.name`} />
             <label htmlFor={`${key}-description`}>Description</label>
             <input
               id={`${key}-description`}
               value={t.description}
               onChange={(e) => set(i, { description: e.target.value })}
             />
-            <label htmlFor={`${key}-schema`}>Input schema (JSON Schema)</label>
+            <label htmlFor={schema.id}>Input schema (JSON Schema)</label>
             <textarea
-              id={`${key}-schema`}
+              {...schema}
               rows={6}
               className="code"
               spellCheck={false}
               value={t.schemaText}
               placeholder={exampleSchema}
-              aria-invalid={Boolean(schemaError)}
-              aria-describedby={schemaError ? `${key}-schema-error` : undefined}
               onChange={(e) => set(i, { schemaText: e.target.value })}
             />
-            {schemaError ? (
-              <p id={`${key}-schema-error`} className="field-error">
-                {schemaError}
-              </p>
-            ) : null}
+            <FieldError form={form} k={`task_types.${i}.schema`} />
             <label htmlFor={`${key}-prompt`}>Prompt template</label>
             <textarea
               id={`${key}-prompt`}

@@ -1,3 +1,4 @@
+import { parseObject, schemaTextProblem } from '../../lib/schema-check';
 import type { Agent, AgentInput, Template } from '../../lib/types';
 
 /** A task type as the form edits it: the schema as text, checked as JSON on every keystroke. */
@@ -154,44 +155,34 @@ export function draftOfTemplate(t: Template, defaultModel: string): Draft {
   };
 }
 
-/** JSON text that must hold an object: the parsed object, or why not. */
-export function parseObject(text: string): { value?: Record<string, unknown>; error?: string } {
-  if (!text.trim()) return {};
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (typeof value !== 'object' || value === null || Array.isArray(value))
-      return { error: 'must be a JSON object' };
-    return { value: value as Record<string, unknown> };
-  } catch (e) {
-    return { error: (e as Error).message };
-  }
-}
-
 /** A budget's limits as the API takes them; null when none is set (tenants.yaml alone applies). */
 function budgetOf(b: BudgetDraft): Partial<Record<BudgetKey, number>> | null {
   const set = budgetKeys.filter((k) => b[k].trim() !== '');
   return set.length ? Object.fromEntries(set.map((k) => [k, Number(b[k])])) : null;
 }
 
-/** Every problem the form knows before sending, by field, so each shows beside its input. */
+/**
+ * Every problem the form knows before sending, by field, so each shows beside its input. Schemas
+ * are held to the server's own bounds here; whether they compile, the server's check route says.
+ */
 export function problems(d: Draft): Map<string, string> {
   const p = new Map<string, string>();
   if (!d.name.trim()) p.set('name', 'A name is required.');
   if (!d.model.trim()) p.set('model', 'Pick a model.');
   const meta = parseObject(d.metadataText);
-  if (meta.error) p.set('metadata', `Metadata ${meta.error}.`);
+  if (meta.error) p.set('metadataText', `Metadata ${meta.error}.`);
   const answers = d.response_format;
   if (answers.type === 'json_schema') {
     if (!/^[a-zA-Z0-9_-]{1,64}$/.test(answers.name))
       p.set('response_format.name', 'Letters, digits, "_" and "-", at most 64.');
-    const s = parseObject(answers.schemaText);
-    if (s.error) p.set('response_format.schema', `The schema ${s.error}.`);
+    const s = schemaTextProblem(answers.schemaText);
+    if (s) p.set('response_format.schema', s);
   }
   d.task_types.forEach((t, i) => {
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(t.name))
       p.set(`task_types.${i}.name`, 'snake_case, starting with a letter.');
-    const s = parseObject(t.schemaText);
-    if (s.error) p.set(`task_types.${i}.schema`, `The schema ${s.error}.`);
+    const s = schemaTextProblem(t.schemaText);
+    if (s) p.set(`task_types.${i}.schema`, s);
   });
   for (const k of budgetKeys) {
     const text = d.budget[k].trim();
@@ -255,3 +246,44 @@ export function bodyOf(d: Draft, fields: Iterable<Field>): Partial<AgentInput> {
  */
 export const fieldsOfNew = (dirty: Set<Field>) =>
   (Object.keys(blankDraft()) as Field[]).filter((f) => f !== 'budget' || dirty.has('budget'));
+
+/** Where a path of the API's 400 lands in the form, where its key differs from the path. */
+export function fieldOfPath(path: string): string | undefined {
+  const [head, a, b] = path.split('.');
+  if (head === 'metadata') return 'metadataText';
+  if (head === 'response_format' && a === 'json_schema' && (b === 'schema' || b === 'name'))
+    return `response_format.${b}`;
+  if (head === 'task_types' && a !== undefined && /^\d+$/.test(a))
+    return b === 'input_schema'
+      ? `task_types.${a}.schema`
+      : b === 'name'
+        ? `task_types.${a}.name`
+        : 'task_types';
+  return undefined;
+}
+
+/** The form's keys a change of field `k` from `was` to `now` touches: their problems go. */
+export function partsChanged<K extends Field>(k: K, was: Draft[K], now: Draft[K]): string[] {
+  if (k === 'response_format') {
+    const [x, y] = [was as AnswerFormatDraft, now as AnswerFormatDraft];
+    return [
+      ...(x.type !== y.type ? ['response_format'] : []),
+      ...(x.name !== y.name ? ['response_format.name'] : []),
+      ...(x.schemaText !== y.schemaText ? ['response_format.schema'] : []),
+    ];
+  }
+  if (k === 'budget')
+    return budgetKeys
+      .filter((b) => (was as BudgetDraft)[b] !== (now as BudgetDraft)[b])
+      .map((b) => `budget.${b}`);
+  if (k === 'task_types') {
+    const [x, y] = [was as TaskTypeDraft[], now as TaskTypeDraft[]];
+    // A task type added or removed renumbers the rest: every problem of the list goes.
+    if (x.length !== y.length) return ['task_types'];
+    return y.flatMap((t, i) => [
+      ...(t.name !== x[i]?.name ? [`task_types.${i}.name`] : []),
+      ...(t.schemaText !== x[i]?.schemaText ? [`task_types.${i}.schema`] : []),
+    ]);
+  }
+  return [k];
+}

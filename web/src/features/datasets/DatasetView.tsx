@@ -1,13 +1,15 @@
 import { keepPreviousData, useMutation, useQueryClient } from '@tanstack/react-query';
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { BusyButton } from '../../components/BusyButton';
 import { TableWrap } from '../../components/Code';
 import { CopyButton } from '../../components/CopyButton';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError, FormProblems } from '../../components/FieldError';
 import { Pager } from '../../components/Pager';
 import { useAuth } from '../../lib/auth';
+import { useFieldErrors } from '../../lib/field-errors';
 import { count, num, pretty, when } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
 import { authorizedFetch, errorOf } from '../../lib/sse';
@@ -115,11 +117,9 @@ const EXAMPLES = {
 
 /** Items pasted or read from a file, sent as one request; the lines that failed are listed by number. */
 function ImportForm({ id }: { id: string }) {
-  const formId = useId();
   const client = useQueryClient();
   const [format, setFormat] = useState<keyof typeof CONTENT_TYPES>('jsonl');
   const [text, setText] = useState('');
-  const [tried, setTried] = useState(false);
   const run = useMutation({
     mutationFn: async (): Promise<ImportResult> => {
       const res = await authorizedFetch(`/v1/datasets/${encodeURIComponent(id)}/import`, {
@@ -132,8 +132,9 @@ function ImportForm({ id }: { id: string }) {
     },
     onSuccess: () => void client.invalidateQueries({ queryKey: datasetKeys.all }),
   });
+  // The body is the items' text: a problem the server names in it is said under it.
+  const form = useFieldErrors({ error: run.error, fieldOf: () => 'text' });
   const empty = text.trim() === '';
-  const shownError = tried && empty ? 'Paste items or choose a file first.' : undefined;
   return (
     <form
       className="panel"
@@ -141,8 +142,7 @@ function ImportForm({ id }: { id: string }) {
       noValidate
       onSubmit={(e) => {
         e.preventDefault();
-        setTried(true);
-        if (!empty) run.mutate();
+        if (form.check(new Map(empty ? [['text', 'Paste items or choose a file first.']] : []))) run.mutate();
       }}
     >
       <h2>Import items</h2>
@@ -164,33 +164,23 @@ function ImportForm({ id }: { id: string }) {
               if (!file) return;
               if (file.name.endsWith('.csv')) setFormat('csv');
               setText(await file.text());
+              form.changed('text');
             }}
           />
         </label>
       </div>
       <div className="field">
-        <label htmlFor={`${formId}-text`}>
+        <label htmlFor={form.input('text').id}>
           Items ({format === 'jsonl' ? 'one JSON object a line' : 'a header line, then one item a line'})
         </label>
-        <textarea
-          id={`${formId}-text`}
-          rows={6}
-          value={text}
-          placeholder={EXAMPLES[format]}
-          onChange={(e) => setText(e.target.value)}
-          aria-invalid={Boolean(shownError)}
-          aria-describedby={shownError ? `${formId}-text-error` : undefined}
-        />
-        {shownError ? (
-          <p id={`${formId}-text-error`} className="field-error">
-            {shownError}
-          </p>
-        ) : null}
+        <textarea {...form.bind('text', setText)} rows={6} value={text} placeholder={EXAMPLES[format]} />
+        <FieldError form={form} k="text" />
       </div>
       <BusyButton type="submit" busy={run.isPending} busyReason="Importing the items…">
         Import
       </BusyButton>
-      <ErrorNote error={run.error} />
+      <FormProblems form={form} before="before importing" />
+      <ErrorNote error={form.unplaced(run.error)} />
       {run.data ? (
         <div role="status">
           <p>

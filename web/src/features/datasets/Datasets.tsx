@@ -1,13 +1,16 @@
 import { keepPreviousData, useMutation, useQueryClient } from '@tanstack/react-query';
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { Link, Route, Routes, useNavigate } from 'react-router';
 import { BusyButton } from '../../components/BusyButton';
 import { TableWrap } from '../../components/Code';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError, FormProblems } from '../../components/FieldError';
+import { NotFound, WithId } from '../../components/NotFound';
 import { Pager } from '../../components/Pager';
 import { api, unwrap } from '../../lib/api';
 import { useAuth } from '../../lib/auth';
+import { useFieldErrors } from '../../lib/field-errors';
 import { num, when } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
 import { DatasetView } from './DatasetView';
@@ -19,7 +22,15 @@ export default function Datasets() {
   return (
     <Routes>
       <Route index element={<DatasetList />} />
-      <Route path=":id" element={<DatasetView />} />
+      <Route
+        path=":id"
+        element={
+          <WithId what="dataset" back={{ to: '/datasets', label: 'Datasets' }}>
+            <DatasetView />
+          </WithId>
+        }
+      />
+      <Route path="*" element={<NotFound back={{ to: '/datasets', label: 'Datasets' }} />} />
     </Routes>
   );
 }
@@ -82,12 +93,10 @@ function DatasetList() {
 }
 
 function CreateDataset() {
-  const id = useId();
   const client = useQueryClient();
   const navigate = useNavigate();
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [tried, setTried] = useState(false);
   const create = useMutation({
     mutationFn: async () =>
       unwrap(
@@ -100,12 +109,12 @@ function CreateDataset() {
       navigate(`/datasets/${d.id}`);
     },
   });
+  const form = useFieldErrors({ error: create.error });
   const nameError = !name
     ? 'Name the dataset.'
     : NAME.test(name)
       ? undefined
       : 'Letters, digits, ".", "_" and "-", starting with a letter or digit (up to 100).';
-  const shown = tried ? nameError : undefined;
   return (
     <form
       className="panel"
@@ -113,38 +122,25 @@ function CreateDataset() {
       noValidate
       onSubmit={(e) => {
         e.preventDefault();
-        setTried(true);
-        if (!nameError) create.mutate();
+        if (form.check(new Map(nameError ? [['name', nameError]] : []))) create.mutate();
       }}
     >
       <h2>New dataset</h2>
       <div className="field">
-        <label htmlFor={`${id}-name`}>Name</label>
-        <input
-          id={`${id}-name`}
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          aria-invalid={Boolean(shown)}
-          aria-describedby={shown ? `${id}-name-error` : undefined}
-        />
-        {shown ? (
-          <p id={`${id}-name-error`} className="field-error">
-            {shown}
-          </p>
-        ) : null}
+        <label htmlFor={form.input('name').id}>Name</label>
+        <input {...form.bind('name', setName)} value={name} />
+        <FieldError form={form} k="name" />
       </div>
       <div className="field">
-        <label htmlFor={`${id}-description`}>Description</label>
-        <input
-          id={`${id}-description`}
-          value={description}
-          onChange={(e) => setDescription(e.target.value)}
-        />
+        <label htmlFor={form.input('description').id}>Description</label>
+        <input {...form.bind('description', setDescription)} value={description} />
+        <FieldError form={form} k="description" />
       </div>
       <BusyButton type="submit" busy={create.isPending} busyReason="Creating the dataset…">
         Create dataset
       </BusyButton>
-      <ErrorNote error={create.error} />
+      <FormProblems form={form} before="before creating it" />
+      <ErrorNote error={form.unplaced(create.error)} />
     </form>
   );
 }

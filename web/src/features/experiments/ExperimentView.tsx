@@ -8,6 +8,7 @@ import { StatusBadge } from '../../components/StatusBadge';
 import { count, duration, num, percent, pretty, usd, when } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
 import { allDatasets } from '../../lib/resources';
+import { useUrlState } from '../../lib/url-state';
 import {
   type Experiment,
   type ExperimentItem,
@@ -22,10 +23,20 @@ const running = (e: Experiment | undefined) => e?.status === 'running';
 export function ExperimentView() {
   const { id = '' } = useParams();
   const [offset, setOffset] = useState(0);
-  const [filters, setFilters] = useState<ItemFilters>({});
+  // The results' filters are in the URL (`?status=error&failed=exact_match`).
+  const [status, setStatus] = useUrlState<NonNullable<ItemFilters['status']> | ''>('status', '', [
+    '',
+    'pending',
+    'running',
+    'completed',
+    'error',
+  ]);
+  const [failed, setFailed] = useUrlState('failed', '');
+  const filters: ItemFilters = { ...(status && { status }), ...(failed && { failed }) };
   const filtered = filters.status !== undefined || filters.failed !== undefined;
   const filter = (change: ItemFilters) => {
-    setFilters((f) => ({ ...f, ...change }));
+    if ('status' in change) setStatus(change.status ?? '');
+    if ('failed' in change) setFailed(change.failed ?? '');
     setOffset(0);
   };
   const experiment = useApiQuery({

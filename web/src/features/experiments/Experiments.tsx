@@ -4,6 +4,7 @@ import { Link, Route, Routes, useNavigate } from 'react-router';
 import { TableWrap } from '../../components/Code';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
+import { NotFound, WithId } from '../../components/NotFound';
 import { Pager } from '../../components/Pager';
 import { StatusBadge } from '../../components/StatusBadge';
 import { useAuth } from '../../lib/auth';
@@ -23,7 +24,15 @@ export default function Experiments() {
       <Route index element={<ExperimentList />} />
       <Route path="new" element={<NewExperiment />} />
       <Route path="compare" element={<CompareExperiments />} />
-      <Route path=":id" element={<ExperimentView />} />
+      <Route
+        path=":id"
+        element={
+          <WithId what="experiment" back={{ to: '/experiments', label: 'Experiments' }}>
+            <ExperimentView />
+          </WithId>
+        }
+      />
+      <Route path="*" element={<NotFound back={{ to: '/experiments', label: 'Experiments' }} />} />
     </Routes>
   );
 }

@@ -1,9 +1,12 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
+import { AgentOptions } from '../../components/AgentOptions';
 import { BusyButton } from '../../components/BusyButton';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError, FormProblems } from '../../components/FieldError';
 import { api, type paths, unwrap } from '../../lib/api';
+import { useFieldErrors } from '../../lib/field-errors';
 import { useApiQuery } from '../../lib/query';
 import { allAgents, allDatasets } from '../../lib/resources';
 import { evaluatorKinds, experimentKeys } from './queries';
@@ -15,7 +18,7 @@ function problems(f: { dataset: string; agent: string; version: string; types: s
   const p = new Map<string, string>();
   if (!f.dataset) p.set('dataset', 'Pick a dataset.');
   if (!f.agent) p.set('agent', 'Pick an agent.');
-  if (f.version && !/^[1-9][0-9]*$/.test(f.version)) p.set('version', 'A version number: 1, 2, 3…');
+  if (f.version && !/^[1-9][0-9]*$/.test(f.version)) p.set('agent_version', 'A version number: 1, 2, 3…');
   let extra: unknown[] = [];
   if (f.extra.trim()) {
     try {
@@ -33,7 +36,6 @@ function problems(f: { dataset: string; agent: string; version: string; types: s
 
 /** Start an experiment: a dataset, an agent (optionally a version of it), evaluators. */
 export function NewExperiment() {
-  const id = useId();
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const client = useQueryClient();
@@ -47,9 +49,7 @@ export function NewExperiment() {
   const [types, setTypes] = useState<string[]>(['exact_match']);
   const [extra, setExtra] = useState('');
   const [concurrency, setConcurrency] = useState(4);
-  const [tried, setTried] = useState(false);
   const checked = problems({ dataset, agent, version, types, extra });
-  const shown = tried ? checked.problems : new Map<string, string>();
   const start = useMutation({
     mutationFn: async () => {
       const body = {
@@ -67,17 +67,15 @@ export function NewExperiment() {
       navigate(`/experiments/${e.id}`);
     },
   });
-  const aria = (k: string) => ({
-    id: `${id}-${k}`,
-    'aria-invalid': shown.has(k),
-    'aria-describedby': shown.has(k) ? `${id}-${k}-error` : undefined,
+  // The API's evaluators are the ticked kinds, then the JSON ones: a problem lands on its part.
+  const form = useFieldErrors<string>({
+    error: start.error,
+    fieldOf: (path) => {
+      const [head, n] = path.split('.');
+      if (head !== 'evaluators') return undefined;
+      return n !== undefined && Number(n) < types.length ? 'types' : 'extra';
+    },
   });
-  const error = (k: string) =>
-    shown.has(k) ? (
-      <p id={`${id}-${k}-error`} className="field-error">
-        {shown.get(k)}
-      </p>
-    ) : null;
   return (
     <section>
       <p>
@@ -89,17 +87,17 @@ export function NewExperiment() {
         noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          setTried(true);
-          if (checked.problems.size === 0) start.mutate();
+          if (form.check(checked.problems)) start.mutate();
         }}
       >
         <div className="field">
-          <label htmlFor={`${id}-name`}>Name (optional)</label>
-          <input id={`${id}-name`} value={name} onChange={(e) => setName(e.target.value)} />
+          <label htmlFor={form.input('name').id}>Name (optional)</label>
+          <input {...form.bind('name', setName)} value={name} />
+          <FieldError form={form} k="name" />
         </div>
         <div className="field">
-          <label htmlFor={`${id}-dataset`}>Dataset</label>
-          <select {...aria('dataset')} value={dataset} onChange={(e) => setDataset(e.target.value)}>
+          <label htmlFor={form.input('dataset').id}>Dataset</label>
+          <select {...form.bind('dataset', setDataset)} value={dataset}>
             <option value="">choose…</option>
             {datasets.data?.map((d) => (
               <option key={d.id} value={d.id}>
@@ -107,78 +105,71 @@ export function NewExperiment() {
               </option>
             ))}
           </select>
-          {error('dataset')}
+          <FieldError form={form} k="dataset" />
         </div>
         <div className="field">
-          <label htmlFor={`${id}-agent`}>Agent</label>
-          <select {...aria('agent')} value={agent} onChange={(e) => setAgent(e.target.value)}>
+          <label htmlFor={form.input('agent').id}>Agent</label>
+          <select {...form.bind('agent', setAgent)} value={agent}>
             <option value="">choose…</option>
-            {agents.data?.map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.name} (v{a.version})
-              </option>
-            ))}
+            <AgentOptions agents={agents.data ?? []} label={(a) => `${a.name} (v${a.version})`} />
           </select>
-          {error('agent')}
+          <FieldError form={form} k="agent" />
         </div>
         <div className="field">
-          <label htmlFor={`${id}-version`}>Agent version (optional)</label>
+          <label htmlFor={form.input('agent_version').id}>Agent version (optional)</label>
           <input
-            {...aria('version')}
+            {...form.bind('agent_version', (v) => setVersion(v.trim()))}
             inputMode="numeric"
             value={version}
             placeholder="the latest"
-            onChange={(e) => setVersion(e.target.value.trim())}
           />
-          {error('version')}
+          <FieldError form={form} k="agent_version" />
         </div>
-        <fieldset
-          className="evaluator-choices"
-          aria-describedby={shown.has('types') ? `${id}-types-error` : undefined}
-        >
+        <fieldset className="evaluator-choices" {...form.input('types')} tabIndex={-1}>
           <legend>Evaluators</legend>
           {kinds.data?.map((k) => (
             <label key={k.type} title={k.description}>
               <input
                 type="checkbox"
                 checked={types.includes(k.type)}
-                onChange={(e) =>
-                  setTypes((t) => (e.target.checked ? [...t, k.type] : t.filter((x) => x !== k.type)))
-                }
+                onChange={(e) => {
+                  setTypes((t) => (e.target.checked ? [...t, k.type] : t.filter((x) => x !== k.type)));
+                  form.changed('types');
+                }}
               />{' '}
               {k.type}
             </label>
           ))}
         </fieldset>
-        {error('types')}
+        <FieldError form={form} k="types" />
         <div className="field">
-          <label htmlFor={`${id}-extra`}>Evaluators with parameters (JSON array, optional)</label>
+          <label htmlFor={form.input('extra').id}>Evaluators with parameters (JSON array, optional)</label>
           <textarea
-            {...aria('extra')}
+            {...form.bind('extra', setExtra)}
             rows={3}
             value={extra}
             placeholder='[{"type": "regex", "pattern": "\\d+"}]'
-            onChange={(e) => setExtra(e.target.value)}
           />
-          {error('extra')}
+          <FieldError form={form} k="extra" />
         </div>
         <div className="field">
-          <label htmlFor={`${id}-concurrency`}>Items at once</label>
+          <label htmlFor={form.input('concurrency').id}>Items at once</label>
           <input
-            id={`${id}-concurrency`}
+            {...form.bind('concurrency', (v) => setConcurrency(Math.min(64, Math.max(1, Number(v) || 1))))}
             type="number"
             min={1}
             max={64}
             value={concurrency}
-            onChange={(e) => setConcurrency(Math.min(64, Math.max(1, Number(e.target.value) || 1)))}
           />
+          <FieldError form={form} k="concurrency" />
         </div>
         <div>
           <BusyButton type="submit" busy={start.isPending} busyReason="Starting the experiment…">
             Start experiment
           </BusyButton>
         </div>
-        <ErrorNote error={start.error} />
+        <FormProblems form={form} before="before starting it" />
+        <ErrorNote error={form.unplaced(start.error)} />
       </form>
     </section>
   );

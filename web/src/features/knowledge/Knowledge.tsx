@@ -3,9 +3,11 @@ import { useState } from 'react';
 import { Link, Route, Routes } from 'react-router';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError, FormProblems } from '../../components/FieldError';
 import { Pager } from '../../components/Pager';
 import { api, unwrap } from '../../lib/api';
 import { useAuth } from '../../lib/auth';
+import { useFieldErrors } from '../../lib/field-errors';
 import { resourceKey, useApiQuery } from '../../lib/query';
 import { DocumentView } from './DocumentView';
 import { KnowledgeBase } from './KnowledgeBase';
@@ -41,6 +43,7 @@ function KbList() {
       void client.invalidateQueries({ queryKey: resourceKey('knowledge-bases') });
     },
   });
+  const form = useFieldErrors({ error: create.error });
   return (
     <section>
       <h1>Knowledge</h1>
@@ -81,27 +84,33 @@ function KbList() {
       {can('write') ? (
         <form
           className="filters panel"
+          aria-label="New knowledge base"
+          noValidate
           onSubmit={(e) => {
             e.preventDefault();
-            create.mutate();
+            const problems = new Map(name.trim() ? [] : ([['name', 'Name the knowledge base.']] as const));
+            if (form.check(problems)) create.mutate();
           }}
         >
-          <label>
-            Name
-            <input value={name} onChange={(e) => setName(e.target.value)} required />
-          </label>
-          <label>
-            Kind
-            <select value={kind} onChange={(e) => setKind(e.target.value as typeof kind)}>
+          <div className="field">
+            <label htmlFor={form.input('name').id}>Name</label>
+            <input {...form.bind('name', setName)} value={name} required />
+            <FieldError form={form} k="name" />
+          </div>
+          <div className="field">
+            <label htmlFor={form.input('kind').id}>Kind</label>
+            <select {...form.bind('kind', (v) => setKind(v as typeof kind))} value={kind}>
               {kinds.map((k) => (
                 <option key={k}>{k}</option>
               ))}
             </select>
-          </label>
+            <FieldError form={form} k="kind" />
+          </div>
           <BusyButton type="submit" busy={create.isPending} busyReason="Creating the knowledge base…">
             Create knowledge base
           </BusyButton>
-          <ErrorNote error={create.error} />
+          <FormProblems form={form} before="before creating it" />
+          <ErrorNote error={form.unplaced(create.error)} />
         </form>
       ) : null}
     </section>

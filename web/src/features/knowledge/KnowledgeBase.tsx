@@ -5,10 +5,12 @@ import { BusyButton } from '../../components/BusyButton';
 import { TableWrap } from '../../components/Code';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError } from '../../components/FieldError';
 import { Pager } from '../../components/Pager';
 import { StatusBadge } from '../../components/StatusBadge';
 import { api, unwrap } from '../../lib/api';
 import { useAuth } from '../../lib/auth';
+import { useFieldErrors } from '../../lib/field-errors';
 import { count, when } from '../../lib/format';
 import { resourceKey, useApiQuery } from '../../lib/query';
 import { kbDetail, kbDocuments } from './queries';
@@ -244,33 +246,39 @@ function SearchTester({ kbId }: { kbId: string }) {
   });
   const fmt = (n: number | null | undefined, digits = 4) =>
     n === null || n === undefined ? '—' : n.toFixed(digits);
+  const form = useFieldErrors({ error: search.error });
   return (
     <section className="panel">
       <h2>Search tester</h2>
       <form
         className="filters"
+        aria-label="Search tester"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          if (query.trim()) search.mutate();
+          if (form.check(new Map(query.trim() ? [] : [['query', 'Type what to search for.']])))
+            search.mutate();
         }}
       >
-        <label>
-          Query
-          <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} size={40} />
-        </label>
-        <label>
-          Mode
-          <select value={mode} onChange={(e) => setMode(e.target.value as typeof mode)}>
+        <div className="field">
+          <label htmlFor={form.input('query').id}>Query</label>
+          <input {...form.bind('query', setQuery)} type="search" value={query} size={40} />
+          <FieldError form={form} k="query" />
+        </div>
+        <div className="field">
+          <label htmlFor={form.input('mode').id}>Mode</label>
+          <select {...form.bind('mode', (v) => setMode(v as typeof mode))} value={mode}>
             <option>hybrid</option>
             <option>text</option>
             <option>vector</option>
           </select>
-        </label>
+          <FieldError form={form} k="mode" />
+        </div>
         <BusyButton type="submit" busy={search.isPending} busyReason="Searching…">
           Search
         </BusyButton>
       </form>
-      <ErrorNote error={search.error} />
+      <ErrorNote error={form.unplaced(search.error)} />
       {search.data?.notice ? <p className="muted">{search.data.notice}</p> : null}
       {search.data ? (
         search.data.data.length === 0 ? (

@@ -1,4 +1,4 @@
-import { ApiError, apiKey } from '../../lib/api';
+import { ApiError } from '../../lib/api';
 
 /**
  * Sends one file as multipart to a knowledge base with XMLHttpRequest, whose upload events give the
@@ -12,7 +12,6 @@ export function uploadDocument(
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `/v1/knowledge-bases/${kbId}/documents`);
-    xhr.setRequestHeader('authorization', `Bearer ${apiKey.get() ?? ''}`);
     xhr.responseType = 'json';
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable) onProgress(e.loaded / e.total);

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
+import { AgentOptions, OpsTeamNote } from '../../components/AgentOptions';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
 import { Pager } from '../../components/Pager';
@@ -63,11 +64,7 @@ export default function Playground() {
             }}
           >
             <option value="">Choose an agent…</option>
-            {agents.data?.map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.name}
-              </option>
-            ))}
+            <AgentOptions agents={agents.data ?? []} />
           </select>
           {agent ? (
             <>
@@ -91,6 +88,7 @@ export default function Playground() {
           ) : null}
         </div>
       </div>
+      <OpsTeamNote agents={agents.data ?? []} />
       <ErrorNote error={agents.error} />
       {agent ? (
         <div className="play-grid">
@@ -112,7 +110,7 @@ export default function Playground() {
                     {s.title || 'Untitled'}
                   </button>
                   <span className="muted small">
-                    {count(s.message_count, 'message')} · {when(s.updated_at)}
+                    {count(s.exchange_count, 'exchange')} · {when(s.updated_at)}
                   </span>
                 </li>
               ))}

@@ -1,7 +1,7 @@
 import { keepPreviousData } from '@tanstack/react-query';
 import { api, unwrap } from '../../lib/api';
 import { defineQuery, useApiQuery } from '../../lib/query';
-import { allAgents, runDetail } from '../../lib/resources';
+import { allAgents, runDetail, sessionMessages } from '../../lib/resources';
 import type { Ok } from '../../lib/types';
 
 /** Sessions per page of the sidebar. */
@@ -10,25 +10,20 @@ export const SESSION_PAGE = 20;
 declare module '../../lib/query' {
   interface QueryShapes {
     'sessions/of-agent': Ok<'/v1/sessions'>;
-    'sessions/messages': Ok<'/v1/sessions/{id}/messages'>['data'];
     'runs/of-session': Ok<'/v1/runs'>['data'];
   }
 }
 
-/** One page of an agent's sessions (newest first); every page's key starts with the agent's. */
+/**
+ * One page of an agent's chat sessions (newest first): the sessions of its tasks' and experiment
+ * items' runs are not conversations to reopen here. Every page's key starts with the agent's.
+ */
 const sessions = defineQuery('sessions/of-agent', async (agentId: string, offset: number) =>
   unwrap(
-    await api.GET('/v1/sessions', { params: { query: { agent_id: agentId, limit: SESSION_PAGE, offset } } }),
+    await api.GET('/v1/sessions', {
+      params: { query: { agent_id: agentId, origin: 'chat', limit: SESSION_PAGE, offset } },
+    }),
   ),
-);
-const messages = defineQuery(
-  'sessions/messages',
-  async (sessionId: string) =>
-    unwrap(
-      await api.GET('/v1/sessions/{id}/messages', {
-        params: { path: { id: sessionId }, query: { limit: 1000 } },
-      }),
-    ).data,
 );
 const sessionRuns = defineQuery(
   'runs/of-session',
@@ -47,7 +42,7 @@ export const useAgents = () => useApiQuery({ ...allAgents(), refetchOnMount: 'al
 export const useSessions = (agentId: string, offset: number) =>
   useApiQuery({ ...sessions(agentId, offset), enabled: Boolean(agentId), placeholderData: keepPreviousData });
 export const useMessages = (sessionId: string | undefined, enabled: boolean) =>
-  useApiQuery({ ...messages(sessionId ?? ''), enabled: Boolean(sessionId) && enabled });
+  useApiQuery({ ...sessionMessages(sessionId ?? ''), enabled: Boolean(sessionId) && enabled });
 /** The session's runs: their tokens and cost make the counter; one waiting for approval is shown. */
 export const useSessionRuns = (sessionId: string | undefined) =>
   useApiQuery({ ...sessionRuns(sessionId ?? ''), enabled: Boolean(sessionId) });

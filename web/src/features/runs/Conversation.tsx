@@ -1,4 +1,5 @@
 import { count, pretty } from '../../lib/format';
+import { KeptTurns } from './KeptTurns';
 import type { Trace } from './queries';
 
 type Span = Trace['spans'][number];
@@ -42,6 +43,14 @@ export function Conversation({ trace, onPick }: { trace: Trace; onPick: (id: str
         <span className="who">User</span>
         <p className="prewrap">{run.input}</p>
       </li>
+      {run.parent_run_id && run.forked_from_step ? (
+        <KeptTurns
+          runId={run.id}
+          sessionId={run.session_id}
+          parentId={run.parent_run_id}
+          step={run.forked_from_step}
+        />
+      ) : null}
       {models.map((m) => {
         const out = (m.output ?? {}) as ModelOutput;
         const tools = toolsOf(m);

@@ -100,6 +100,12 @@ export function RunCompare() {
             </table>
           </TableWrap>
           <h2>Step by step</h2>
+          {c.aligned_at === null ? null : (
+            <p className="muted">
+              Lined up at the fork point, step {c.aligned_at}: steps 0 to {c.aligned_at - 1} were kept by the
+              fork as its parent recorded them, not run again; from step {c.aligned_at} on, the fork ran anew.
+            </p>
+          )}
           <TableWrap label="Steps side by side">
             <table>
               <thead>
@@ -111,8 +117,11 @@ export function RunCompare() {
               </thead>
               <tbody>
                 {c.steps.map((s) => (
-                  <tr key={s.idx}>
-                    <td>{s.idx}</td>
+                  <tr key={s.idx} className={s.kept ? 'muted' : undefined}>
+                    <td>
+                      {s.idx}
+                      {s.kept ? <span className="badge">kept</span> : null}
+                    </td>
                     {[s.a, s.b].map((x, i) => (
                       <td key={i === 0 ? 'a' : 'b'} className="prewrap">
                         {x ? `${x.kind} ${x.name}: ${x.error ?? clip(x.output)}` : '—'}

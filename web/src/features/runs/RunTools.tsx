@@ -4,8 +4,10 @@ import { Link, useNavigate } from 'react-router';
 import { BusyButton } from '../../components/BusyButton';
 import { TableWrap } from '../../components/Code';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError, FormProblems } from '../../components/FieldError';
 import { api, unwrap } from '../../lib/api';
 import { useAuth } from '../../lib/auth';
+import { useFieldErrors } from '../../lib/field-errors';
 import { when } from '../../lib/format';
 import { resourceKey, useApiQuery } from '../../lib/query';
 import { allDatasets, runDetail } from '../../lib/resources';
@@ -31,7 +33,6 @@ function Scores({ runId, editable }: { runId: string; editable: boolean }) {
   const [name, setName] = useState('');
   const [value, setValue] = useState('');
   const [comment, setComment] = useState('');
-  const [tried, setTried] = useState(false);
   const add = useMutation({
     mutationFn: async () =>
       unwrap(
@@ -49,7 +50,6 @@ function Scores({ runId, editable }: { runId: string; editable: boolean }) {
       setName('');
       setValue('');
       setComment('');
-      setTried(false);
       void client.invalidateQueries({ queryKey: runScores(runId).queryKey });
     },
   });
@@ -57,12 +57,7 @@ function Scores({ runId, editable }: { runId: string; editable: boolean }) {
   if (!name.trim()) problems.set('name', 'Name the score (e.g. helpfulness).');
   if (value.trim() === '' || !Number.isFinite(Number(value)))
     problems.set('value', 'A number, e.g. 1 or 0.5.');
-  const shown = tried ? problems : new Map<string, string>();
-  const aria = (k: string) => ({
-    id: `${id}-${k}`,
-    'aria-invalid': shown.has(k),
-    'aria-describedby': shown.has(k) ? `${id}-${k}-error` : undefined,
-  });
+  const form = useFieldErrors({ error: add.error });
   return (
     <section className="panel" aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>Scores</h2>
@@ -109,8 +104,7 @@ function Scores({ runId, editable }: { runId: string; editable: boolean }) {
           noValidate
           onSubmit={(e) => {
             e.preventDefault();
-            setTried(true);
-            if (problems.size === 0) add.mutate();
+            if (form.check(problems)) add.mutate();
           }}
         >
           {(
@@ -121,25 +115,21 @@ function Scores({ runId, editable }: { runId: string; editable: boolean }) {
             ] as const
           ).map(([k, label, v, set]) => (
             <div className="field" key={k}>
-              <label htmlFor={`${id}-${k}`}>{label}</label>
+              <label htmlFor={form.input(k).id}>{label}</label>
               <input
-                {...aria(k)}
+                {...form.bind(k, set)}
                 value={v}
                 inputMode={k === 'value' ? 'decimal' : undefined}
-                onChange={(e) => set(e.target.value)}
                 size={k === 'comment' ? 24 : 10}
               />
-              {shown.has(k) ? (
-                <p id={`${id}-${k}-error`} className="field-error">
-                  {shown.get(k)}
-                </p>
-              ) : null}
+              <FieldError form={form} k={k} />
             </div>
           ))}
           <BusyButton type="submit" busy={add.isPending} busyReason="Saving the score…">
             Add score
           </BusyButton>
-          <ErrorNote error={add.error} />
+          <FormProblems form={form} before="before adding it" />
+          <ErrorNote error={form.unplaced(add.error)} />
         </form>
       ) : null}
     </section>
@@ -164,24 +154,36 @@ function Fork({ runId }: { runId: string }) {
     onSuccess: (r) => navigate(`/runs/${r.id}`),
   });
   const modelSteps = run.data?.steps.filter((s) => s.kind === 'model' && s.idx > 0) ?? [];
+  const form = useFieldErrors({ error: fork.error });
   return (
     <section className="panel" aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>Fork</h2>
       <p className="muted small">
-        Start a new run from a step of this one, with the conversation up to it. From the start, it is a
-        replay.
+        Start a new run from a step of this one. The steps before it are kept as recorded, not run again; from
+        it on, everything runs anew. From the start, it is a replay; an edited message is a new start, so it
+        forks from the start only.
       </p>
       <form
         className="filters"
         aria-label="Fork this run"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          fork.mutate();
+          // The same rule as the server's: the kept steps answered the message as it was.
+          const edited = message.trim() !== '' && step > 0;
+          if (
+            form.check(
+              new Map(
+                edited ? [['message', 'An edited message starts the run again: fork from the start.']] : [],
+              ),
+            )
+          )
+            fork.mutate();
         }}
       >
-        <label>
-          From step
-          <select value={step} onChange={(e) => setStep(Number(e.target.value))}>
+        <div className="field">
+          <label htmlFor={form.input('step').id}>From step</label>
+          <select {...form.bind('step', (v) => setStep(Number(v)))} value={step}>
             <option value={0}>the start (replay)</option>
             {modelSteps.map((s) => (
               <option key={s.idx} value={s.idx}>
@@ -189,16 +191,19 @@ function Fork({ runId }: { runId: string }) {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Edited message (optional)
-          <input value={message} onChange={(e) => setMessage(e.target.value)} size={24} />
-        </label>
+          <FieldError form={form} k="step" />
+        </div>
+        <div className="field">
+          <label htmlFor={form.input('message').id}>Edited message (optional)</label>
+          <input {...form.bind('message', setMessage)} value={message} size={24} />
+          <FieldError form={form} k="message" />
+        </div>
         <BusyButton type="submit" busy={fork.isPending} busyReason="Starting the fork…">
           Fork
         </BusyButton>
       </form>
-      <ErrorNote error={fork.error} />
+      <FormProblems form={form} before="before forking" />
+      <ErrorNote error={form.unplaced(fork.error)} />
     </section>
   );
 }
@@ -210,7 +215,7 @@ function CompareWith({ runId }: { runId: string }) {
   const navigate = useNavigate();
   const run = useApiQuery(runDetail(runId));
   const [other, setOther] = useState('');
-  const [tried, setTried] = useState(false);
+  const form = useFieldErrors();
   const parent = run.data?.parent_run_id;
   const error =
     other.trim() === ''
@@ -218,15 +223,17 @@ function CompareWith({ runId }: { runId: string }) {
       : UUID.test(other.trim())
         ? undefined
         : 'A run id (a UUID).';
-  const shown = tried ? error : undefined;
   return (
     <section className="panel" aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>Compare with another run</h2>
       {parent ? (
         <p>
           Forked from <Link to={`/runs/${parent}`}>{parent.slice(-8)}</Link> at step{' '}
-          {run.data?.forked_from_step}:{' '}
-          <Link to={`/runs/compare?a=${parent}&b=${runId}`}>compare with it</Link>
+          {run.data?.forked_from_step}
+          {run.data?.forked_from_step
+            ? `: it kept that run's steps 0 to ${run.data.forked_from_step - 1} as recorded (with any tool result you replaced) and ran again from step ${run.data.forked_from_step}`
+            : ': it ran again from the start'}
+          . <Link to={`/runs/compare?a=${parent}&b=${runId}`}>Compare with it</Link>
         </p>
       ) : null}
       <form
@@ -235,25 +242,14 @@ function CompareWith({ runId }: { runId: string }) {
         noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          setTried(true);
-          if (!error) navigate(`/runs/compare?a=${runId}&b=${other.trim()}`);
+          if (form.check(new Map(error ? [['other', error]] : [])))
+            navigate(`/runs/compare?a=${runId}&b=${other.trim()}`);
         }}
       >
         <div className="field">
-          <label htmlFor={`${id}-other`}>Other run id</label>
-          <input
-            id={`${id}-other`}
-            value={other}
-            onChange={(e) => setOther(e.target.value)}
-            size={36}
-            aria-invalid={Boolean(shown)}
-            aria-describedby={shown ? `${id}-other-error` : undefined}
-          />
-          {shown ? (
-            <p id={`${id}-other-error`} className="field-error">
-              {shown}
-            </p>
-          ) : null}
+          <label htmlFor={form.input('other').id}>Other run id</label>
+          <input {...form.bind('other', setOther)} value={other} size={36} />
+          <FieldError form={form} k="other" />
         </div>
         <button type="submit" className="secondary">
           Compare
@@ -279,6 +275,8 @@ function AddToDataset({ runId }: { runId: string }) {
       ),
     onSuccess: () => void client.invalidateQueries({ queryKey: resourceKey('datasets') }),
   });
+  // The dataset is the request's path: a 404 for it, or a problem with `run_id`, is said below the form.
+  const form = useFieldErrors({ error: add.error });
   if (datasets.data?.length === 0) return null;
   return (
     <section className="panel" aria-labelledby="add-to-dataset-h">
@@ -286,14 +284,15 @@ function AddToDataset({ runId }: { runId: string }) {
       <form
         className="filters"
         aria-label="Add this run to a dataset"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          add.mutate();
+          if (form.check(new Map(dataset ? [] : [['dataset', 'Choose a dataset.']]))) add.mutate();
         }}
       >
-        <label>
-          Dataset
-          <select value={dataset} onChange={(e) => setDataset(e.target.value)}>
+        <div className="field">
+          <label htmlFor={form.input('dataset').id}>Dataset</label>
+          <select {...form.bind('dataset', setDataset)} value={dataset}>
             <option value="">choose…</option>
             {datasets.data?.map((d) => (
               <option key={d.id} value={d.id}>
@@ -301,26 +300,23 @@ function AddToDataset({ runId }: { runId: string }) {
               </option>
             ))}
           </select>
-        </label>
+          <FieldError form={form} k="dataset" />
+        </div>
         <label>
           <input type="checkbox" checked={expected} onChange={(e) => setExpected(e.target.checked)} /> its
           output as the expected answer
         </label>
-        <BusyButton
-          type="submit"
-          busy={add.isPending}
-          busyReason="Adding the run…"
-          disabledReason={dataset ? undefined : 'Choose a dataset first'}
-        >
+        <BusyButton type="submit" busy={add.isPending} busyReason="Adding the run…">
           Add to dataset
         </BusyButton>
       </form>
+      <FormProblems form={form} before="before adding the run" />
       {add.data ? (
         <p role="status" className="ok-note">
           Added to <Link to={`/datasets/${dataset}`}>the dataset</Link>.
         </p>
       ) : null}
-      <ErrorNote error={add.error} />
+      <ErrorNote error={form.unplaced(add.error)} />
     </section>
   );
 }

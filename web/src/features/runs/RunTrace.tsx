@@ -1,7 +1,7 @@
 import { useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { CopyButton } from '../../components/CopyButton';
-import { ErrorNote } from '../../components/ErrorNote';
+import { LoadError } from '../../components/NotFound';
 import { StatusBadge } from '../../components/StatusBadge';
 import { duration, num, usd, when } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
@@ -38,7 +38,7 @@ export function RunTrace() {
     refetchInterval: (q) =>
       q.state.data && ['queued', 'running'].includes(q.state.data.run.status) ? 1500 : false,
   });
-  if (trace.error) return <ErrorNote error={trace.error} />;
+  if (trace.error) return <LoadError error={trace.error} what="run" back={{ to: '/runs', label: 'Runs' }} />;
   if (!trace.data) return <p className="muted">Loading…</p>;
   return <Waterfall trace={trace.data} />;
 }
@@ -182,7 +182,7 @@ function Waterfall({ trace }: { trace: Trace }) {
             </ol>
             {steps.length === 0 ? <p className="muted">This run recorded no steps.</p> : null}
           </div>
-          <div>{selected ? <StepDetail span={selected} /> : null}</div>
+          <div>{selected ? <StepDetail span={selected} version={run.agent_version} /> : null}</div>
         </div>
       )}
       <RunTools runId={run.id} />

@@ -1,16 +1,20 @@
 import { useEffect, useState } from 'react';
 import { Link, Route, Routes, useSearchParams } from 'react-router';
+import { AgentOptions } from '../../components/AgentOptions';
 import { BusyButton } from '../../components/BusyButton';
 import { TableWrap } from '../../components/Code';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
+import { NotFound, WithId } from '../../components/NotFound';
 import { StatusBadge } from '../../components/StatusBadge';
 import { duration, num, sinceOf, usd, type Window, when, windows } from '../../lib/format';
 import { useApiInfiniteQuery, useApiQuery } from '../../lib/query';
 import { allAgents } from '../../lib/resources';
 import { authorizedFetch, followStream } from '../../lib/sse';
+import { useUrlState } from '../../lib/url-state';
 import { type RunFilters, type RunSummary, runList, type RunStatus as Status } from './queries';
 import { RunCompare } from './RunCompare';
+import { RunsToDataset } from './RunsToDataset';
 import { RunTrace } from './RunTrace';
 import '../../components/ui.css';
 import './runs.css';
@@ -33,7 +37,15 @@ export default function Runs() {
     <Routes>
       <Route index element={<RunList />} />
       <Route path="compare" element={<RunCompare />} />
-      <Route path=":id" element={<RunTrace />} />
+      <Route
+        path=":id"
+        element={
+          <WithId what="run" back={{ to: '/runs', label: 'Runs' }}>
+            <RunTrace />
+          </WithId>
+        }
+      />
+      <Route path="*" element={<NotFound back={{ to: '/runs', label: 'Runs' }} />} />
     </Routes>
   );
 }
@@ -46,7 +58,7 @@ function RunList() {
   const agents = useApiQuery({ ...allAgents(), staleTime: 30_000 });
   // Task and session come from links (a task's page, a session); the rest from the form.
   const [params, setParams] = useSearchParams();
-  const [window, setWindow] = useState<Window>('any');
+  const [window, setWindow] = useUrlState<Window>('window', 'any', Object.keys(windows) as Window[]);
   const filter = (k: string) => params.get(k) ?? undefined;
   const set = (k: string, v: string) => {
     const next = new URLSearchParams(params);
@@ -55,6 +67,15 @@ function RunList() {
     setParams(next, { replace: true });
   };
   const cost = costRange(filter('min_cost'), filter('max_cost'));
+  const scoreMin = scoreBound(filter('score_min'), filter('score_name'));
+  const [chosen, setChosen] = useState<ReadonlySet<string>>(new Set());
+  const choose = (id: string, on: boolean) =>
+    setChosen((c) => {
+      const next = new Set(c);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
   const query = {
     agent_id: filter('agent_id'),
     min_cost: cost.min,
@@ -64,6 +85,8 @@ function RunList() {
     task_id: filter('task_id'),
     session_id: filter('session_id'),
     q: filter('q'),
+    score_name: filter('score_name'),
+    score_min: scoreMin.value,
     since: sinceOf(window),
   };
   const runs = useApiInfiniteQuery({ ...runList(query), refetchInterval: 5000 });
@@ -108,11 +131,7 @@ function RunList() {
           Agent
           <select value={query.agent_id ?? ''} onChange={(e) => set('agent_id', e.target.value)}>
             <option value="">any</option>
-            {agents.data?.map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.name}
-              </option>
-            ))}
+            <AgentOptions agents={agents.data ?? []} />
           </select>
         </label>
         <label>
@@ -175,6 +194,31 @@ function RunList() {
           </p>
         ) : null}
         <label>
+          Score
+          <input
+            value={filter('score_name') ?? ''}
+            placeholder="name, e.g. helpful"
+            onChange={(e) => set('score_name', e.target.value.trim())}
+            size={12}
+          />
+        </label>
+        <label>
+          Score at least
+          <input
+            inputMode="decimal"
+            value={filter('score_min') ?? ''}
+            onChange={(e) => set('score_min', e.target.value.trim())}
+            size={5}
+            aria-invalid={Boolean(scoreMin.error)}
+            aria-describedby={scoreMin.error ? 'score-min-error' : undefined}
+          />
+        </label>
+        {scoreMin.error ? (
+          <p id="score-min-error" className="field-error">
+            {scoreMin.error}
+          </p>
+        ) : null}
+        <label>
           Task id
           <input
             value={query.task_id ?? ''}
@@ -200,13 +244,20 @@ function RunList() {
           </p>
         </EmptyState>
       ) : null}
+      {chosen.size > 0 ? <RunsToDataset runIds={[...chosen]} onDone={() => setChosen(new Set())} /> : null}
       {rows.length > 0 ? (
         <TableWrap label="Runs table">
           <table>
             <thead>
               <tr>
+                <th>
+                  <span className="sr-only">Choose</span>
+                </th>
                 <th>Run</th>
                 <th>Agent</th>
+                <th>Input</th>
+                <th>Output</th>
+                <th>Scores</th>
                 <th>Status</th>
                 <th>Started</th>
                 <th>Duration</th>
@@ -218,10 +269,34 @@ function RunList() {
               {rows.map((r) => (
                 <tr key={r.id} className={known.has(r.id) ? undefined : 'fresh'}>
                   <td>
+                    <input
+                      type="checkbox"
+                      aria-label={`Choose run ${r.id.slice(-8)}`}
+                      checked={chosen.has(r.id)}
+                      onChange={(e) => choose(r.id, e.target.checked)}
+                    />
+                  </td>
+                  <td>
                     <Link to={`/runs/${r.id}`}>{r.id.slice(-8)}</Link>
                     {r.has_error ? <span className="badge badge-error">error</span> : null}
                   </td>
-                  <td>{r.agent_name ?? r.agent_id.slice(-8)}</td>
+                  <td>
+                    {r.agent_name ?? r.agent_id.slice(-8)}
+                    {r.agent_version === null ? null : <span className="muted"> v{r.agent_version}</span>}
+                  </td>
+                  <td className="preview" title={r.input}>
+                    {preview(r.input)}
+                  </td>
+                  <td className="preview" title={r.output ?? undefined}>
+                    {r.output === null ? <span className="muted">—</span> : preview(r.output)}
+                  </td>
+                  <td>
+                    {r.scores.map((s) => (
+                      <span key={s.name} className="badge" title={`${s.name}: ${s.value}`}>
+                        {s.name} {Number(s.value.toPrecision(3))}
+                      </span>
+                    ))}
+                  </td>
                   <td>
                     <StatusBadge status={r.status} />
                   </td>
@@ -247,6 +322,21 @@ function RunList() {
       ) : null}
     </section>
   );
+}
+
+/** The first line of a run's text, cut to fit a column. */
+const preview = (text: string) => {
+  const line = text.trim().split('\n')[0] ?? '';
+  return line.length > 60 ? `${line.slice(0, 59)}…` : line;
+};
+
+/** The score filter's lower bound: a number, and only with a score's name (the API needs both). */
+function scoreBound(min: string | undefined, name: string | undefined) {
+  if (min === undefined || min === '') return { value: undefined };
+  const n = Number(min);
+  if (!Number.isFinite(n)) return { error: 'A number, e.g. 0.8.' };
+  if (!name) return { error: "Name the score too (the filter's Score field)." };
+  return { value: n };
 }
 
 /**

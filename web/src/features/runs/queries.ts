@@ -1,5 +1,5 @@
 import type { QueryClient } from '@tanstack/react-query';
-import { api, apiKey, type paths, unwrap } from '../../lib/api';
+import { api, type paths, unwrap } from '../../lib/api';
 import { defineInfiniteQuery, defineQuery } from '../../lib/query';
 import type { Ok } from '../../lib/types';
 
@@ -45,11 +45,11 @@ export const runCompare = defineQuery('runs/compare', async (a: string, b: strin
 const runPath = /^\/runs\/([0-9a-f-]{36})\/?$/;
 
 /**
- * Asks for the trace of the run the URL opens while sign-in is still checked, when the tab already
- * holds a key: the clinic's query then finds it in flight instead of starting it after sign-in.
- * A refused key fails this query as it fails sign-in; the page asks again once signed in.
+ * Asks for the trace of the run the URL opens while sign-in is still checked: the page's query
+ * then finds it in flight instead of starting it after sign-in. Without a session this query fails
+ * as sign-in does; the page asks again once signed in.
  */
 export function prefetchTrace(client: QueryClient, pathname: string): void {
   const id = runPath.exec(pathname)?.[1];
-  if (id && apiKey.get()) void client.prefetchQuery(runTrace(id));
+  if (id) void client.prefetchQuery(runTrace(id));
 }

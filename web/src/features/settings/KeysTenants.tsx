@@ -4,8 +4,10 @@ import { BusyButton } from '../../components/BusyButton';
 import { TableWrap } from '../../components/Code';
 import { CopyButton } from '../../components/CopyButton';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError, FormProblems } from '../../components/FieldError';
 import { Pager } from '../../components/Pager';
 import { api, unwrap } from '../../lib/api';
+import { useFieldErrors } from '../../lib/field-errors';
 import { when } from '../../lib/format';
 import { resourceKey, useApiQuery } from '../../lib/query';
 import { keyPage, tenantPage } from './queries';
@@ -35,10 +37,8 @@ export function ApiKeys() {
   const [offset, setOffset] = useState(0);
   const keys = useApiQuery({ ...keyPage(offset), placeholderData: keepPreviousData });
   const [name, setName] = useState('');
-  const [nameTried, setNameTried] = useState(false);
   const [scope, setScope] = useState<Scope>('read');
   const [secret, setSecret] = useState<string>();
-  const nameError = nameTried && !name.trim() ? 'Name the key: say who or what will use it.' : undefined;
   const refresh = () => client.invalidateQueries({ queryKey: resourceKey('keys') });
   const create = useMutation({
     mutationFn: async () =>
@@ -46,10 +46,10 @@ export function ApiKeys() {
     onSuccess: (k) => {
       setSecret(k.secret);
       setName('');
-      setNameTried(false);
       void refresh();
     },
   });
+  const form = useFieldErrors({ error: create.error });
   const revoke = useMutation({
     mutationFn: async (id: string) =>
       unwrap(await api.POST('/v1/keys/{id}/revoke', { params: { path: { id } } })),
@@ -108,39 +108,32 @@ export function ApiKeys() {
         noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          setNameTried(true);
-          if (name.trim()) create.mutate();
+          const problems = new Map(
+            name.trim() ? [] : ([['name', 'Name the key: say who or what will use it.']] as const),
+          );
+          if (form.check(problems)) create.mutate();
         }}
       >
         <div className="field">
-          <label htmlFor="key-name">Key name</label>
-          <input
-            id="key-name"
-            value={name}
-            required
-            onChange={(e) => setName(e.target.value)}
-            aria-invalid={Boolean(nameError)}
-            aria-describedby={nameError ? 'key-name-error' : undefined}
-          />
-          {nameError ? (
-            <p id="key-name-error" className="field-error">
-              {nameError}
-            </p>
-          ) : null}
+          <label htmlFor={form.input('name').id}>Key name</label>
+          <input {...form.bind('name', setName)} value={name} required />
+          <FieldError form={form} k="name" />
         </div>
-        <label>
-          Scope
-          <select value={scope} onChange={(e) => setScope(e.target.value as Scope)}>
+        <div className="field">
+          <label htmlFor={form.input('scopes').id}>Scope</label>
+          <select {...form.bind('scopes', (v) => setScope(v as Scope))} value={scope}>
             <option value="read">read</option>
             <option value="write">write</option>
             <option value="admin">admin</option>
           </select>
-        </label>
+          <FieldError form={form} k="scopes" />
+        </div>
         <BusyButton type="submit" busy={create.isPending} busyReason="Creating the key…">
           Create key
         </BusyButton>
       </form>
-      <ErrorNote error={create.error} />
+      <FormProblems form={form} before="before creating it" />
+      <ErrorNote error={form.unplaced(create.error)} />
     </section>
   );
 }
@@ -159,6 +152,7 @@ export function Tenants() {
       void client.invalidateQueries({ queryKey: resourceKey('tenants') });
     },
   });
+  const form = useFieldErrors({ error: create.error });
   return (
     <section className="panel" aria-labelledby="tenants-h">
       <h2 id="tenants-h">Tenants</h2>
@@ -174,20 +168,25 @@ export function Tenants() {
       {secret ? <OnceSecret secret={secret} onDone={() => setSecret(undefined)} /> : null}
       <form
         className="filters"
+        aria-label="New tenant"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          create.mutate();
+          const problems = new Map(name.trim() ? [] : ([['name', 'Name the tenant.']] as const));
+          if (form.check(problems)) create.mutate();
         }}
       >
-        <label>
-          Tenant name
-          <input value={name} onChange={(e) => setName(e.target.value)} required />
-        </label>
+        <div className="field">
+          <label htmlFor={form.input('name').id}>Tenant name</label>
+          <input {...form.bind('name', setName)} value={name} required />
+          <FieldError form={form} k="name" />
+        </div>
         <BusyButton type="submit" busy={create.isPending} busyReason="Creating the tenant…">
           Create tenant
         </BusyButton>
       </form>
-      <ErrorNote error={create.error} />
+      <FormProblems form={form} before="before creating it" />
+      <ErrorNote error={form.unplaced(create.error)} />
     </section>
   );
 }

@@ -2,12 +2,23 @@ import { keepPreviousData, useMutation, useQueryClient } from '@tanstack/react-q
 import { useState } from 'react';
 import { BusyButton } from '../../components/BusyButton';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError, FormProblems } from '../../components/FieldError';
 import { Pager } from '../../components/Pager';
 import { api, unwrap } from '../../lib/api';
 import { useAuth } from '../../lib/auth';
+import { useFieldErrors } from '../../lib/field-errors';
 import { duration } from '../../lib/format';
 import { resourceKey, useApiQuery } from '../../lib/query';
 import { mcpServerPage } from './queries';
+
+/** What the page checks before adding a server; the server checks the rest (its 400 lands here too). */
+function problemsOf(d: { name: string; url: string }) {
+  const p = new Map<string, string>();
+  if (!d.name.trim()) p.set('name', 'Name the server.');
+  if (!d.url.trim()) p.set('url', 'The server’s URL is required.');
+  else if (!URL.canParse(d.url.trim())) p.set('url', 'Not a URL: write it whole, https://…');
+  return p;
+}
 
 type Probe = { ok: boolean; latency_ms: number; tools: string[]; error?: string };
 
@@ -18,7 +29,7 @@ export function McpServers() {
   const [offset, setOffset] = useState(0);
   const page = useApiQuery({ ...mcpServerPage(offset), placeholderData: keepPreviousData });
   const [probes, setProbes] = useState<Record<string, Probe>>({});
-  const [form, setForm] = useState({ name: '', url: '', secret: '' });
+  const [draft, setDraft] = useState({ name: '', url: '', secret: '' });
   const refresh = () => client.invalidateQueries({ queryKey: resourceKey('mcp-servers') });
   const test = useMutation({
     mutationFn: async (id: string) => ({
@@ -37,19 +48,20 @@ export function McpServers() {
       unwrap(
         await api.POST('/v1/mcp-servers', {
           body: {
-            name: form.name,
+            name: draft.name,
             transport: 'http',
-            url: form.url,
-            ...(form.secret ? { secret: form.secret } : {}),
+            url: draft.url,
+            ...(draft.secret ? { secret: draft.secret } : {}),
           },
         }),
       ),
     onSuccess: (s) => {
-      setForm({ name: '', url: '', secret: '' });
+      setDraft({ name: '', url: '', secret: '' });
       void refresh();
       test.mutate(s.id);
     },
   });
+  const form = useFieldErrors({ error: add.error });
   return (
     <section className="panel" aria-labelledby="mcp-h">
       <h2 id="mcp-h">MCP servers</h2>
@@ -101,39 +113,49 @@ export function McpServers() {
       {can('write') ? (
         <form
           className="filters"
+          aria-label="New MCP server"
+          noValidate
           onSubmit={(e) => {
             e.preventDefault();
-            add.mutate();
+            if (form.check(problemsOf(draft))) add.mutate();
           }}
         >
-          <label>
-            Server name
-            <input value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} required />
-          </label>
-          <label>
-            URL (Streamable HTTP)
+          <div className="field">
+            <label htmlFor={form.input('name').id}>Server name</label>
             <input
-              type="url"
-              value={form.url}
-              onChange={(e) => setForm({ ...form, url: e.target.value })}
+              {...form.bind('name', (name) => setDraft({ ...draft, name }))}
+              value={draft.name}
               required
             />
-          </label>
-          <label>
-            Bearer secret (optional)
+            <FieldError form={form} k="name" />
+          </div>
+          <div className="field">
+            <label htmlFor={form.input('url').id}>URL (Streamable HTTP)</label>
             <input
+              {...form.bind('url', (url) => setDraft({ ...draft, url }))}
+              type="url"
+              value={draft.url}
+              required
+            />
+            <FieldError form={form} k="url" />
+          </div>
+          <div className="field">
+            <label htmlFor={form.input('secret').id}>Bearer secret (optional)</label>
+            <input
+              {...form.bind('secret', (secret) => setDraft({ ...draft, secret }))}
               type="password"
-              value={form.secret}
-              onChange={(e) => setForm({ ...form, secret: e.target.value })}
+              value={draft.secret}
               autoComplete="off"
             />
-          </label>
+            <FieldError form={form} k="secret" />
+          </div>
           <BusyButton type="submit" busy={add.isPending} busyReason="Adding the server…">
             Add MCP server
           </BusyButton>
+          <FormProblems form={form} before="before adding it" />
         </form>
       ) : null}
-      <ErrorNote error={add.error} />
+      <ErrorNote error={form.unplaced(add.error)} />
     </section>
   );
 }

@@ -37,7 +37,8 @@ function Providers() {
       .filter((name) => name.startsWith('model:'))
       .map((name) => [name.slice('model:'.length), []]),
   );
-  for (const m of models.data ?? [])
+  // Agents the key may run as models (`agent/<name>`) are listed too: they are not a provider's.
+  for (const m of (models.data ?? []).filter((m) => !m.id.startsWith('agent/')))
     byProvider.set(m.owned_by, [...(byProvider.get(m.owned_by) ?? []), m.id]);
   return (
     <section className="panel" aria-labelledby="providers-h">

@@ -1,12 +1,15 @@
 import { keepPreviousData, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
+import { AgentOptions } from '../../components/AgentOptions';
 import { BusyButton } from '../../components/BusyButton';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError, FormProblems } from '../../components/FieldError';
 import { Pager } from '../../components/Pager';
 import { api, unwrap } from '../../lib/api';
 import { useAuth } from '../../lib/auth';
+import { useFieldErrors } from '../../lib/field-errors';
 import { when } from '../../lib/format';
 import { resourceKey, useApiQuery } from '../../lib/query';
 import { allAgents } from '../../lib/resources';
@@ -100,92 +103,112 @@ export function Schedules() {
   );
 }
 
+type ScheduleDraft = {
+  name: string;
+  agent_id: string;
+  task_type: string;
+  title: string;
+  timing: 'interval' | 'cron';
+  cron: string;
+  interval_seconds: string;
+};
+
+/** What the page checks before creating a schedule; a bad cron is the server's to say, on its field. */
+function problemsOf(d: ScheduleDraft) {
+  const p = new Map<keyof ScheduleDraft, string>();
+  if (!d.name.trim()) p.set('name', 'Name the schedule.');
+  if (!d.agent_id) p.set('agent_id', 'Choose the agent its tasks go to.');
+  if (!d.task_type.trim())
+    p.set('task_type', 'A task type is required (default, or one the agent declares).');
+  if (!d.title.trim()) p.set('title', 'Give its tasks a title.');
+  if (d.timing === 'cron' && !d.cron.trim()) p.set('cron', 'A cron expression is required.');
+  const every = Number(d.interval_seconds);
+  if (d.timing === 'interval' && !(Number.isSafeInteger(every) && every >= 1))
+    p.set('interval_seconds', 'A whole number of seconds, 1 or more.');
+  return p;
+}
+
 function NewSchedule({ onCreated }: { onCreated: () => void }) {
   const agents = useApiQuery({ ...allAgents(), staleTime: 30_000 });
-  const [form, setForm] = useState({
+  const [draft, setDraft] = useState<ScheduleDraft>({
     name: '',
     agent_id: '',
     task_type: 'default',
     title: '',
     timing: 'interval',
     cron: '0 * * * *',
-    every: '3600',
+    interval_seconds: '3600',
   });
-  const set = (k: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) =>
-    setForm({ ...form, [k]: e.target.value });
   const create = useMutation({
     mutationFn: async () =>
       unwrap(
         await api.POST('/v1/schedules', {
           body: {
-            name: form.name,
-            agent_id: form.agent_id,
-            task_type: form.task_type,
-            title: form.title,
-            ...(form.timing === 'cron'
-              ? { cron: form.cron, timezone: Intl.DateTimeFormat().resolvedOptions().timeZone }
-              : { interval_seconds: Number(form.every) }),
+            name: draft.name,
+            agent_id: draft.agent_id,
+            task_type: draft.task_type,
+            title: draft.title,
+            ...(draft.timing === 'cron'
+              ? { cron: draft.cron, timezone: Intl.DateTimeFormat().resolvedOptions().timeZone }
+              : { interval_seconds: Number(draft.interval_seconds) }),
           },
         }),
       ),
     onSuccess: onCreated,
   });
+  const form = useFieldErrors<keyof ScheduleDraft>({ error: create.error });
+  const bind = (k: keyof ScheduleDraft) => form.bind(k, (v) => setDraft((d) => ({ ...d, [k]: v })));
+  const field = (k: keyof ScheduleDraft, label: string, input: React.ReactNode) => (
+    <div className="field">
+      <label htmlFor={form.input(k).id}>{label}</label>
+      {input}
+      <FieldError form={form} k={k} />
+    </div>
+  );
   return (
     <form
       className="stack panel"
+      aria-label="New schedule"
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
-        create.mutate();
+        if (form.check(problemsOf(draft))) create.mutate();
       }}
     >
       <h2>New schedule</h2>
-      <label>
-        Name
-        <input value={form.name} onChange={set('name')} required />
-      </label>
-      <label>
-        Agent
-        <select value={form.agent_id} onChange={set('agent_id')} required>
+      {field('name', 'Name', <input {...bind('name')} value={draft.name} required />)}
+      {field(
+        'agent_id',
+        'Agent',
+        <select {...bind('agent_id')} value={draft.agent_id} required>
           <option value="">choose an agent</option>
-          {agents.data?.map((a) => (
-            <option key={a.id} value={a.id}>
-              {a.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Task type
-        <input value={form.task_type} onChange={set('task_type')} required />
-      </label>
-      <label>
-        Task title
-        <input value={form.title} onChange={set('title')} required />
-      </label>
-      <label>
-        Timing
-        <select value={form.timing} onChange={set('timing')}>
+          <AgentOptions agents={agents.data ?? []} />
+        </select>,
+      )}
+      {field('task_type', 'Task type', <input {...bind('task_type')} value={draft.task_type} required />)}
+      {field('title', 'Task title', <input {...bind('title')} value={draft.title} required />)}
+      {field(
+        'timing',
+        'Timing',
+        <select {...bind('timing')} value={draft.timing}>
           <option value="interval">every N seconds</option>
           <option value="cron">cron expression</option>
-        </select>
-      </label>
-      {form.timing === 'cron' ? (
-        <label>
-          Cron
-          <input value={form.cron} onChange={set('cron')} />
-        </label>
-      ) : (
-        <label>
-          Every (seconds)
-          <input type="number" min={1} value={form.every} onChange={set('every')} />
-        </label>
+        </select>,
       )}
+      {draft.timing === 'cron'
+        ? field('cron', 'Cron', <input {...bind('cron')} value={draft.cron} />)
+        : field(
+            'interval_seconds',
+            'Every (seconds)',
+            <input {...bind('interval_seconds')} type="number" min={1} value={draft.interval_seconds} />,
+          )}
       <div>
         <BusyButton type="submit" busy={create.isPending} busyReason="Creating the schedule…">
           Create schedule
         </BusyButton>
       </div>
-      <ErrorNote error={create.error} />
+      <FormProblems form={form} before="before creating it" />
+      <ErrorNote error={form.unplaced(create.error)} />
     </form>
   );
 }

@@ -1,4 +1,5 @@
-import { useId } from 'react';
+import { FieldError } from '../../components/FieldError';
+import type { FieldErrors } from '../../lib/field-errors';
 
 /** The part of JSON Schema the form understands: an object of strings, numbers, booleans, enums and string lists. */
 export interface FieldSchema {
@@ -16,7 +17,7 @@ export interface FieldSchema {
 }
 
 export type FormValues = Record<string, string | boolean>;
-export type FieldErrors = Record<string, string>;
+export type Problems = Record<string, string>;
 
 const typeOf = (s: FieldSchema) => (Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type);
 const propsOf = (schema: FieldSchema) => Object.entries(schema.properties ?? {});
@@ -29,9 +30,9 @@ const propsOf = (schema: FieldSchema) => Object.entries(schema.properties ?? {})
 export function toPayload(
   schema: FieldSchema,
   values: FormValues,
-): { payload: Record<string, unknown>; errors: FieldErrors } {
+): { payload: Record<string, unknown>; errors: Problems } {
   const payload: Record<string, unknown> = {};
-  const errors: FieldErrors = {};
+  const errors: Problems = {};
   for (const [name, field] of propsOf(schema)) {
     const raw = values[name];
     const type = typeOf(field);
@@ -70,45 +71,32 @@ export function toPayload(
   return { payload, errors };
 }
 
-/** Errors of a server 400 (`details: [{path: 'payload.text', message}]`) by field name. */
-export function serverFieldErrors(details: unknown): FieldErrors {
-  const out: FieldErrors = {};
-  if (!Array.isArray(details)) return out;
-  for (const d of details as { path?: string; message?: string }[]) {
-    const m = /^payload\.([^.]+)/.exec(d.path ?? '');
-    if (m?.[1]) out[m[1]] = d.message ?? 'invalid';
-  }
-  return out;
-}
-
 /** One labelled input per property of an object schema, each with its inline error. */
 export function SchemaForm({
   schema,
   values,
-  errors,
+  form,
   onChange,
 }: {
   schema: FieldSchema;
   values: FormValues;
-  errors: FieldErrors;
+  /** The task form's problems: each property's under `payload.<name>`, as the API's 400 names them. */
+  form: FieldErrors;
   onChange: (values: FormValues) => void;
 }) {
-  const base = useId();
   const fields = propsOf(schema);
   if (fields.length === 0) return <p className="muted">This task type takes no payload fields.</p>;
   return (
     <div className="fields">
       {fields.map(([name, field]) => {
-        const id = `${base}-${name}`;
+        const k = `payload.${name}`;
+        const common = form.input(k);
         const type = typeOf(field);
-        const error = errors[name];
         const required = schema.required?.includes(name) ?? false;
-        const common = {
-          id,
-          'aria-invalid': error ? true : undefined,
-          'aria-describedby': error ? `${id}-error` : undefined,
+        const set = (v: string | boolean) => {
+          onChange({ ...values, [name]: v });
+          form.changed(k);
         };
-        const set = (v: string | boolean) => onChange({ ...values, [name]: v });
         let input: React.ReactNode;
         if (type === 'boolean') {
           input = (
@@ -152,18 +140,14 @@ export function SchemaForm({
         }
         return (
           <div className="field" key={name}>
-            <label htmlFor={id}>
+            <label htmlFor={common.id}>
               {field.title ?? name}
               {required ? ' *' : ''}
               {type === 'array' ? <span className="muted"> (one per line)</span> : null}
             </label>
             {input}
             {field.description ? <small className="muted">{field.description}</small> : null}
-            {error ? (
-              <small className="field-error" id={`${id}-error`}>
-                {error}
-              </small>
-            ) : null}
+            <FieldError form={form} k={k} />
           </div>
         );
       })}

@@ -1,19 +1,15 @@
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
+import { AgentOptions } from '../../components/AgentOptions';
 import { ErrorNote } from '../../components/ErrorNote';
-import { ApiError, api, unwrap } from '../../lib/api';
+import { FieldError, FormProblems } from '../../components/FieldError';
+import { api, unwrap } from '../../lib/api';
+import { useFieldErrors } from '../../lib/field-errors';
 import { useApiQuery } from '../../lib/query';
 import { allAgents } from '../../lib/resources';
-import {
-  type FieldErrors,
-  type FieldSchema,
-  type FormValues,
-  SchemaForm,
-  serverFieldErrors,
-  toPayload,
-} from './SchemaForm';
-import { noOptions, serverOptionErrors, TaskOptions, toOptions } from './TaskOptions';
+import { type FieldSchema, type FormValues, SchemaForm, toPayload } from './SchemaForm';
+import { noOptions, TaskOptions, toOptions } from './TaskOptions';
 
 /** A task from a form built from the chosen task type's JSON schema; the server's 400 lands on the fields too. */
 export function TaskCreate() {
@@ -23,13 +19,10 @@ export function TaskCreate() {
   const [typeName, setTypeName] = useState('');
   const [title, setTitle] = useState('');
   const [values, setValues] = useState<FormValues>({});
-  const [errors, setErrors] = useState<FieldErrors>({});
   const [options, setOptions] = useState(noOptions);
-  const [optionErrors, setOptionErrors] = useState<FieldErrors>({});
   // The payload as a form built from the type's schema, or as JSON typed by hand.
   const [asJson, setAsJson] = useState(false);
   const [json, setJson] = useState('{}');
-  const [jsonError, setJsonError] = useState<string>();
   const agent = agents.data?.find((a) => a.id === agentId);
   // An agent that declares no task types takes the free-form `default` type.
   type TaskType = { name: string; description?: string; input_schema?: Record<string, unknown> };
@@ -46,36 +39,33 @@ export function TaskCreate() {
         }),
       ),
     onSuccess: (task) => navigate(`/tasks/${task.id}`),
-    onError: (err) => {
-      if (!(err instanceof ApiError && err.status === 400)) return;
-      setErrors(serverFieldErrors(err.details));
-      setOptionErrors(serverOptionErrors(err.details));
-      // A schema refusal of hand-typed JSON is said beside the JSON.
-      if (asJson) setJsonError(err.message);
-    },
+  });
+  // The payload's problems land on its fields (`payload.<name>`), or on the JSON typed by hand.
+  const form = useFieldErrors<string>({
+    error: create.error,
+    fieldOf: (path) =>
+      asJson && (path === 'payload' || path.startsWith('payload.')) ? 'payload' : undefined,
   });
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
     let payload: unknown;
-    let found: FieldErrors = {};
-    let badJson: string | undefined;
+    const found = new Map<string, string>();
     if (asJson) {
       try {
         payload = JSON.parse(json || '{}');
       } catch (err) {
-        badJson = `not valid JSON: ${(err as Error).message}`;
+        found.set('payload', `not valid JSON: ${(err as Error).message}`);
       }
     } else {
-      ({ payload, errors: found } = toPayload(schema, values));
+      const built = toPayload(schema, values);
+      payload = built.payload;
+      for (const [k, m] of Object.entries(built.errors)) found.set(`payload.${k}`, m);
     }
-    if (!title.trim()) found.title = 'required';
+    if (!title.trim()) found.set('title', 'required');
     const opts = toOptions(options);
-    setErrors(found);
-    setOptionErrors(opts.errors);
-    setJsonError(badJson);
-    if (Object.keys(found).length === 0 && Object.keys(opts.errors).length === 0 && !badJson)
-      create.mutate({ payload, options: opts.body });
+    for (const [k, m] of Object.entries(opts.errors)) found.set(k, m);
+    if (form.check(found)) create.mutate({ payload, options: opts.body });
   };
 
   return (
@@ -85,36 +75,33 @@ export function TaskCreate() {
       </p>
       <h1>New task</h1>
       <form className="stack" onSubmit={submit} noValidate>
-        <label>
-          Agent
+        <div className="field">
+          <label htmlFor={form.input('agent_id').id}>Agent</label>
           <select
-            value={agentId}
-            onChange={(e) => {
-              setAgentId(e.target.value);
-              const next = agents.data?.find((a) => a.id === e.target.value);
+            {...form.bind('agent_id', (v) => {
+              setAgentId(v);
+              const next = agents.data?.find((a) => a.id === v);
               setTypeName(next ? (next.task_types[0]?.name ?? 'default') : '');
               setValues({});
-              setErrors({});
-            }}
+              form.changed('payload');
+            })}
+            value={agentId}
           >
             <option value="">choose an agent</option>
-            {agents.data?.map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.name}
-              </option>
-            ))}
+            <AgentOptions agents={agents.data ?? []} />
           </select>
-        </label>
+          <FieldError form={form} k="agent_id" />
+        </div>
         {types.length > 0 ? (
-          <label>
-            Task type
+          <div className="field">
+            <label htmlFor={form.input('task_type').id}>Task type</label>
             <select
-              value={typeName}
-              onChange={(e) => {
-                setTypeName(e.target.value);
+              {...form.bind('task_type', (v) => {
+                setTypeName(v);
                 setValues({});
-                setErrors({});
-              }}
+                form.changed('payload');
+              })}
+              value={typeName}
             >
               {types.map((t) => (
                 <option key={t.name} value={t.name}>
@@ -122,18 +109,14 @@ export function TaskCreate() {
                 </option>
               ))}
             </select>
-          </label>
+            <FieldError form={form} k="task_type" />
+          </div>
         ) : null}
         {type?.description ? <p className="muted">{type.description}</p> : null}
         <div className="field">
-          <label htmlFor="task-title">Title *</label>
-          <input
-            id="task-title"
-            value={title}
-            aria-invalid={errors.title ? true : undefined}
-            onChange={(e) => setTitle(e.target.value)}
-          />
-          {errors.title ? <small className="field-error">{errors.title}</small> : null}
+          <label htmlFor={form.input('title').id}>Title *</label>
+          <input {...form.bind('title', setTitle)} value={title} />
+          <FieldError form={form} k="title" />
         </div>
         {type ? (
           <fieldset>
@@ -146,35 +129,23 @@ export function TaskCreate() {
                   // The form's values carry over into the JSON as a start.
                   if (e.target.checked) setJson(JSON.stringify(toPayload(schema, values).payload, null, 2));
                   setAsJson(e.target.checked);
-                  setJsonError(undefined);
+                  form.changed('payload');
                 }}
               />{' '}
               Edit as JSON
             </label>
             {asJson ? (
               <div className="field">
-                <label htmlFor="task-payload-json">Payload JSON</label>
-                <textarea
-                  id="task-payload-json"
-                  rows={8}
-                  value={json}
-                  spellCheck={false}
-                  aria-invalid={jsonError ? true : undefined}
-                  aria-describedby={jsonError ? 'task-payload-json-error' : undefined}
-                  onChange={(e) => setJson(e.target.value)}
-                />
-                {jsonError ? (
-                  <small id="task-payload-json-error" className="field-error">
-                    {jsonError}
-                  </small>
-                ) : null}
+                <label htmlFor={form.input('payload').id}>Payload JSON</label>
+                <textarea {...form.bind('payload', setJson)} rows={8} value={json} spellCheck={false} />
+                <FieldError form={form} k="payload" />
               </div>
             ) : (
-              <SchemaForm schema={schema} values={values} errors={errors} onChange={setValues} />
+              <SchemaForm schema={schema} values={values} form={form} onChange={setValues} />
             )}
           </fieldset>
         ) : null}
-        {type ? <TaskOptions values={options} errors={optionErrors} onChange={setOptions} /> : null}
+        {type ? <TaskOptions values={options} form={form} onChange={setOptions} /> : null}
         <div>
           <button
             type="submit"
@@ -191,14 +162,8 @@ export function TaskCreate() {
             <small className="muted">Creating…</small>
           ) : null}
         </div>
-        {create.error &&
-        !(
-          create.error instanceof ApiError &&
-          create.error.status === 400 &&
-          Object.keys(errors).length > 0
-        ) ? (
-          <ErrorNote error={create.error} />
-        ) : null}
+        <FormProblems form={form} before="before creating it" />
+        <ErrorNote error={form.unplaced(create.error)} />
       </form>
     </section>
   );

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { Code } from '../../components/Code';
 import { ErrorNote } from '../../components/ErrorNote';
+import { LoadError } from '../../components/NotFound';
 import { StatusBadge } from '../../components/StatusBadge';
 import { api, unwrap } from '../../lib/api';
 import { useAuth } from '../../lib/auth';
@@ -48,7 +49,7 @@ export function TaskDetail() {
     },
   });
 
-  if (task.error) return <ErrorNote error={task.error} />;
+  if (task.error) return <LoadError error={task.error} what="task" back={{ to: '/tasks', label: 'Tasks' }} />;
   const t = task.data;
   if (!t) return <p className="muted">Loading…</p>;
   const failedRun = runs.data?.find((r) => r.has_error);

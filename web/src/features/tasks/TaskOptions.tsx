@@ -1,4 +1,6 @@
-import type { FieldErrors } from './SchemaForm';
+import { FieldError } from '../../components/FieldError';
+import type { FieldErrors } from '../../lib/field-errors';
+import type { Problems } from './SchemaForm';
 
 /** The task fields beside its payload, as typed (strings; empty means "not sent"). */
 export interface TaskOptionValues {
@@ -25,9 +27,9 @@ type Body = {
 };
 
 /** Checks the options as POST /v1/tasks does and turns them into its body's fields. */
-export function toOptions(v: TaskOptionValues): { body: Body; errors: FieldErrors } {
+export function toOptions(v: TaskOptionValues): { body: Body; errors: Problems } {
   const body: Body = {};
-  const errors: FieldErrors = {};
+  const errors: Problems = {};
   const int = (name: 'priority' | 'max_attempts', min: number, max: number) => {
     const raw = v[name].trim();
     if (!raw) return;
@@ -54,16 +56,6 @@ export function toOptions(v: TaskOptionValues): { body: Body; errors: FieldError
   return { body, errors };
 }
 
-/** The server's 400 details for the task's own fields (`priority`, `callback_url`, …) by name. */
-export function serverOptionErrors(details: unknown): FieldErrors {
-  const out: FieldErrors = {};
-  if (!Array.isArray(details)) return out;
-  for (const d of details as { path?: string; message?: string }[]) {
-    if (d.path && d.path in noOptions) out[d.path] = d.message ?? 'invalid';
-  }
-  return out;
-}
-
 const FIELDS: Array<{ name: keyof TaskOptionValues; label: string; type: string; hint: string }> = [
   { name: 'priority', label: 'Priority', type: 'number', hint: 'Higher runs first; 0 when empty.' },
   { name: 'run_at', label: 'Run at', type: 'datetime-local', hint: 'Not before this time; now when empty.' },
@@ -85,37 +77,32 @@ const FIELDS: Array<{ name: keyof TaskOptionValues; label: string; type: string;
 /** The task's own fields, each labelled, with its hint and its error under it. */
 export function TaskOptions({
   values,
-  errors,
+  form,
   onChange,
 }: {
   values: TaskOptionValues;
-  errors: FieldErrors;
+  /** The task form's problems, under each option's name as the API's 400 names them. */
+  form: FieldErrors;
   onChange: (values: TaskOptionValues) => void;
 }) {
   return (
     <fieldset>
       <legend>Scheduling and delivery</legend>
       {FIELDS.map((f) => {
-        const id = `task-${f.name}`;
+        const input = form.bind(f.name, (v) => onChange({ ...values, [f.name]: v }));
         return (
           <div className="field" key={f.name}>
-            <label htmlFor={id}>{f.label}</label>
+            <label htmlFor={input.id}>{f.label}</label>
             <input
-              id={id}
+              {...input}
               type={f.type}
               value={values[f.name]}
-              aria-invalid={errors[f.name] ? true : undefined}
-              aria-describedby={`${id}-hint${errors[f.name] ? ` ${id}-error` : ''}`}
-              onChange={(e) => onChange({ ...values, [f.name]: e.target.value })}
+              aria-describedby={[`${input.id}-hint`, input['aria-describedby']].filter(Boolean).join(' ')}
             />
-            <small id={`${id}-hint`} className="muted">
+            <small id={`${input.id}-hint`} className="muted">
               {f.hint}
             </small>
-            {errors[f.name] ? (
-              <small id={`${id}-error`} className="field-error">
-                {errors[f.name]}
-              </small>
-            ) : null}
+            <FieldError form={form} k={f.name} />
           </div>
         );
       })}

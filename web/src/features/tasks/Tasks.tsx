@@ -1,13 +1,16 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef } from 'react';
 import { Link, Route, Routes } from 'react-router';
+import { AgentOptions } from '../../components/AgentOptions';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
+import { NotFound, WithId } from '../../components/NotFound';
 import { StatusBadge } from '../../components/StatusBadge';
 import { useAuth } from '../../lib/auth';
 import { sinceOf, type Window, when, windows } from '../../lib/format';
 import { useApiInfiniteQuery, useApiQuery } from '../../lib/query';
 import { allAgents } from '../../lib/resources';
+import { useUrlState } from '../../lib/url-state';
 import { type TaskFilters as Filters, type TaskStatus as Status, taskColumn, taskList } from './queries';
 import { Schedules } from './Schedules';
 import { TaskCreate } from './TaskCreate';
@@ -31,7 +34,15 @@ export default function Tasks() {
       <Route index element={<TaskList />} />
       <Route path="new" element={<TaskCreate />} />
       <Route path="schedules" element={<Schedules />} />
-      <Route path=":id" element={<TaskDetail />} />
+      <Route
+        path=":id"
+        element={
+          <WithId what="task" back={{ to: '/tasks', label: 'Tasks' }}>
+            <TaskDetail />
+          </WithId>
+        }
+      />
+      <Route path="*" element={<NotFound back={{ to: '/tasks', label: 'Tasks' }} />} />
     </Routes>
   );
 }
@@ -39,11 +50,12 @@ export default function Tasks() {
 function TaskList() {
   const { can } = useAuth();
   const agents = useApiQuery({ ...allAgents(), staleTime: 30_000 });
-  const [agent, setAgent] = useState('');
-  const [status, setStatus] = useState<Status | ''>('');
-  const [type, setType] = useState('');
-  const [window, setWindow] = useState<Window>('any');
-  const [view, setView] = useState<'list' | 'board'>('list');
+  // Filters and the view are in the URL: `/tasks?view=board&status=failed` opens as it was left.
+  const [agent, setAgent] = useUrlState('agent', '');
+  const [status, setStatus] = useUrlState<Status | ''>('status', '', ['', ...statuses]);
+  const [type, setType] = useUrlState('type', '');
+  const [window, setWindow] = useUrlState<Window>('window', 'any', Object.keys(windows) as Window[]);
+  const [view, setView] = useUrlState<'list' | 'board'>('view', 'list', ['list', 'board']);
   const filters = { agent_id: agent || undefined, task_type: type || undefined, since: sinceOf(window) };
   const agentName = (id: string) => agents.data?.find((a) => a.id === id)?.name ?? id.slice(-8);
 
@@ -65,11 +77,7 @@ function TaskList() {
           Agent
           <select value={agent} onChange={(e) => setAgent(e.target.value)}>
             <option value="">any</option>
-            {agents.data?.map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.name}
-              </option>
-            ))}
+            <AgentOptions agents={agents.data ?? []} />
           </select>
         </label>
         <label>

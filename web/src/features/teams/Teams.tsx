@@ -1,11 +1,15 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
+import { isOpsTeam } from '../../components/AgentOptions';
+import { BusyButton } from '../../components/BusyButton';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
+import { FieldError, FormProblems } from '../../components/FieldError';
 import { Pager } from '../../components/Pager';
 import { api, unwrap } from '../../lib/api';
 import { useAuth } from '../../lib/auth';
+import { useFieldErrors } from '../../lib/field-errors';
 import { teamKeys, useAgents, useTeam, useTeams } from './queries';
 import { TeamEditor } from './TeamEditor';
 import '../../components/ui.css';
@@ -96,7 +100,7 @@ function NewTeam({
   agents,
   onDone,
 }: {
-  agents: { id: string; name: string }[];
+  agents: { id: string; name: string; template_id: string | null }[];
   onDone: (id?: string) => void;
 }) {
   const qc = useQueryClient();
@@ -113,23 +117,35 @@ function NewTeam({
       onDone(t.id);
     },
   });
+  // The API's `entry_agent_id` is the first member: its problems are the members'.
+  const form = useFieldErrors<string>({
+    error: create.error,
+    fieldOf: (path) => (path.startsWith('entry_agent_id') ? 'members' : undefined),
+  });
+  const problems = new Map<string, string>();
+  if (!name.trim()) problems.set('name', 'Name the team.');
+  if (members.length === 0) problems.set('members', 'Pick at least one member; the first is the entry.');
   return (
     <form
       className="panel"
+      aria-label="New team"
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
-        if (name.trim() && members.length) create.mutate();
+        if (form.check(problems)) create.mutate();
       }}
     >
       <h2>New team</h2>
-      <label htmlFor="team-name">Name</label>
-      <input id="team-name" value={name} onChange={(e) => setName(e.target.value)} />
-      <label htmlFor="team-kind">Kind</label>
-      <select id="team-kind" value={kind} onChange={(e) => setKind(e.target.value as 'swarm' | 'dag')}>
+      <label htmlFor={form.input('name').id}>Name</label>
+      <input {...form.bind('name', setName)} value={name} />
+      <FieldError form={form} k="name" />
+      <label htmlFor={form.input('kind').id}>Kind</label>
+      <select {...form.bind('kind', (v) => setKind(v as 'swarm' | 'dag'))} value={kind}>
         <option value="dag">DAG: each agent’s output flows to the next</option>
         <option value="swarm">swarm: agents hand the conversation to each other</option>
       </select>
-      <fieldset>
+      <FieldError form={form} k="kind" />
+      <fieldset {...form.input('members')} tabIndex={-1}>
         <legend>Members (the first is the entry)</legend>
         {agents.length === 0 ? <p className="muted">No agents yet: create some on the Agents page.</p> : null}
         {agents.map((a) => (
@@ -137,19 +153,23 @@ function NewTeam({
             <input
               type="checkbox"
               checked={members.includes(a.id)}
-              onChange={(e) =>
-                setMembers(e.target.checked ? [...members, a.id] : members.filter((m) => m !== a.id))
-              }
+              onChange={(e) => {
+                setMembers(e.target.checked ? [...members, a.id] : members.filter((m) => m !== a.id));
+                form.changed('members');
+              }}
             />{' '}
             {a.name}
+            {isOpsTeam(a) ? <span className="muted small"> (pre-made operations team)</span> : null}
           </label>
         ))}
       </fieldset>
-      <ErrorNote error={create.error} />
+      <FieldError form={form} k="members" />
+      <FormProblems form={form} before="before creating it" />
+      <ErrorNote error={form.unplaced(create.error)} />
       <div className="actions">
-        <button type="submit" disabled={create.isPending || !name.trim() || members.length === 0}>
+        <BusyButton type="submit" busy={create.isPending} busyReason="Creating the team…">
           Create team
-        </button>
+        </BusyButton>
         <button type="button" className="secondary" onClick={() => onDone()}>
           Cancel
         </button>

@@ -1,9 +1,10 @@
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
 import { useAuth } from '../../lib/auth';
 import { num, usd, when } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
+import { useUrlState } from '../../lib/url-state';
 import { TimeChart } from './Chart';
 import { usageBudgets, usageSeries } from './queries';
 import '../../components/ui.css';
@@ -22,6 +23,9 @@ type By = 'agent' | 'model' | 'tenant';
 const metrics = [
   { title: 'Requests', of: (p: Point) => p.requests },
   { title: 'Tokens', of: (p: Point) => p.input_tokens + p.output_tokens },
+  // Of the tokens: prompt tokens the provider's cache served (priced lower), and those spent reasoning.
+  { title: 'Cached input tokens', of: (p: Point) => p.cached_input_tokens },
+  { title: 'Reasoning tokens', of: (p: Point) => p.reasoning_tokens },
   { title: 'Cost (USD)', of: (p: Point) => p.cost },
   { title: 'Errors', of: (p: Point) => p.errors },
 ];
@@ -34,15 +38,20 @@ interface Point {
   errors: number;
   input_tokens: number;
   output_tokens: number;
+  cached_input_tokens: number;
+  reasoning_tokens: number;
   cost: number;
 }
 
 /** Model calls, tokens, cost and errors over time, per agent, model or tenant; the budgets and what is left. */
 export default function Usage() {
   const { me, can } = useAuth();
-  const [range, setRange] = useState<Range>('24h');
-  const [by, setBy] = useState<By>('agent');
-  const [allTenants, setAllTenants] = useState(false);
+  // The view is in the URL (`?range=7d&by=model`): a chart can be linked and reloaded.
+  const [range, setRange] = useUrlState<Range>('range', '24h', Object.keys(ranges) as Range[]);
+  const [by, setBy] = useUrlState<By>('by', 'agent', ['agent', 'model', 'tenant']);
+  const [all, setAll] = useUrlState<'' | 'true'>('all_tenants', '', ['', 'true']);
+  const allTenants = all === 'true';
+  const setAllTenants = (on: boolean) => setAll(on ? 'true' : '');
   const root = me.tenant_name === 'default' && can('admin');
   const { bucket, ms } = ranges[range];
   const usage = useApiQuery({ ...usageSeries({ ms, bucket, by, allTenants }), refetchInterval: 30_000 });
