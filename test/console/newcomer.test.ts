@@ -18,7 +18,7 @@ describe('web console: the newcomer path', () => {
   before(async () => {
     [s, browser] = await Promise.all([startServer('pglite'), launchBrowser()]);
     page = await browser.newPage();
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(30_000);
     errors = collectPageErrors(page);
   });
   after(async () => {
@@ -169,6 +169,26 @@ describe('web console: the newcomer path', () => {
     const runs = await s.request('GET', `/v1/runs?agent_id=${agentId}&limit=1`);
     assert.equal(runs.body.data[0].status, 'cancelled');
     assert.equal(await page.getByText('too late').count(), 0);
+  });
+
+  it('stops a run whose stream has not named it yet, once it does', async () => {
+    s.app.services.models.mock.script('default', [{ content: 'too late', delay_ms: 60_000 }]);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/v1/agents/*/chat', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.getByRole('button', { name: 'New chat' }).click();
+    await page.getByLabel('Message to helper').fill('stop me before you start');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.getByRole('button', { name: 'Stopping…' }).waitFor();
+    release();
+    await page.getByText('Stopped.').waitFor();
+    await page.unroute('**/v1/agents/*/chat');
+    const runs = await s.request('GET', `/v1/runs?agent_id=${agentId}&limit=1`);
+    assert.equal(runs.body.data[0].status, 'cancelled');
   });
 
   it('reopens an earlier session from the sidebar with its messages and tool cards', async () => {

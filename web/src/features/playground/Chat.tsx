@@ -34,7 +34,10 @@ export function Chat({
   const [error, setError] = useState<unknown>();
   const [reconnecting, setReconnecting] = useState(false);
   const [deciding, setDeciding] = useState(false);
+  const [stopping, setStopping] = useState(false);
   const abort = useRef<AbortController | undefined>(undefined);
+  /** Stop was pressed before the stream named its run: cancel that run as soon as it does. */
+  const stopWanted = useRef(false);
   /** The session this component's own chat created: its history is already on screen. */
   const live = useRef<string | undefined>(undefined);
   const history = useMessages(sessionId, sessionId !== live.current);
@@ -85,12 +88,18 @@ export function Chat({
             onSession(sid);
           }
           if (e.type === 'approval_required' || e.type === 'result') refresh(sid);
+          if (stopWanted.current && e.type === 'session_start' && typeof e.data.run_id === 'string') {
+            stopWanted.current = false;
+            controller.abort();
+            void cancel(e.data.run_id, sid);
+          }
         },
       });
     } catch (err) {
       if (!controller.signal.aborted) setError(err);
     } finally {
       setReconnecting(false);
+      setStopping(false);
       setT((x) => ({ ...x, running: false }));
       refresh(sid);
     }
@@ -100,6 +109,8 @@ export function Chat({
     const text = message.trim();
     if (!text || t.running) return;
     setMessage('');
+    stopWanted.current = false;
+    setStopping(false);
     const sid = t.sessionId ?? sessionId;
     setT((x) => ({
       ...x,
@@ -146,10 +157,7 @@ export function Chat({
     }
   };
 
-  const stop = async () => {
-    const id = t.runId;
-    abort.current?.abort();
-    if (!id) return;
+  const cancel = async (id: string, sid: string | undefined) => {
     try {
       unwrap(
         await api.POST('/v1/runs/{id}/cancel', {
@@ -166,8 +174,20 @@ export function Chat({
     } catch (err) {
       setError(err);
     } finally {
-      refresh(t.sessionId ?? sessionId);
+      refresh(sid);
     }
+  };
+
+  const stop = () => {
+    const id = t.runId;
+    // Aborting before the run has an id would leave it running unseen: keep following until it has.
+    if (!id) {
+      stopWanted.current = true;
+      setStopping(true);
+      return;
+    }
+    abort.current?.abort();
+    void cancel(id, t.sessionId ?? sessionId);
   };
 
   const pendingNames = t.pending.length
@@ -182,15 +202,43 @@ export function Chat({
       return run && i.kind === 'user' && run.input === i.text ? [[i.key, run.id] as const] : [];
     }),
   );
+  // The versions the session's turns ran (a reopened session may have run one no longer the latest).
+  const ran = [...new Set((runs.data ?? []).flatMap((r) => (r.agent_version ? [r.agent_version] : [])))].sort(
+    (a, b) => a - b,
+  );
   const tokens = (runs.data ?? []).reduce((n, r) => n + r.usage.total_tokens, 0);
   const cost = (runs.data ?? []).reduce((n, r) => n + r.cost_usd, 0);
 
   return (
     <div className="chat">
-      <p className="counter" aria-live="off">
-        <span>{count(tokens, 'token')}</span> · <span>{usd(cost)}</span>
-        <span className="muted"> this session</span>
-      </p>
+      <div className="chat-head">
+        <p className="pinned">
+          {version ? (
+            <>
+              <strong>
+                {agent.name} v{version}
+              </strong>{' '}
+              <span className="muted">
+                pinned{version === agent.version ? ' (the latest)' : `; the latest is v${agent.version}`}
+              </span>
+            </>
+          ) : (
+            <>
+              <strong>
+                {agent.name} v{agent.version}
+              </strong>{' '}
+              <span className="muted">the latest, not pinned</span>
+            </>
+          )}
+          {ran.length ? (
+            <span className="muted"> · this session ran {ran.map((v) => `v${v}`).join(', ')}</span>
+          ) : null}
+        </p>
+        <p className="counter" aria-live="off">
+          <span>{count(tokens, 'token')}</span> · <span>{usd(cost)}</span>
+          <span className="muted"> this session</span>
+        </p>
+      </div>
       <div
         className="transcript"
         role="log"
@@ -283,8 +331,8 @@ export function Chat({
             }}
           />
           {t.running ? (
-            <button type="button" className="danger" onClick={() => void stop()}>
-              Stop
+            <button type="button" className="danger" onClick={stop} disabled={stopping}>
+              {stopping ? 'Stopping…' : 'Stop'}
             </button>
           ) : (
             <button type="submit" disabled={!message.trim()}>
