@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, toError } from '../errors.ts';
-import { callerOf, principalOf } from '../http/caller.ts';
+import { AppError, toError, unlessNotFound } from '../errors.ts';
+import { callerOf, principalOf, viewerOf } from '../http/caller.ts';
 import { agentPinOf } from '../http/routes/common.ts';
 import type { Services } from '../http/services.ts';
 import type { Gateway } from '../models/gateway.ts';
@@ -43,11 +43,13 @@ export class ModelDoor {
   private readonly models: Gateway;
   private readonly runtime: Runtime;
   private readonly agents: Services['agents'];
+  private readonly sessions: Services['sessions'];
 
-  constructor(services: Pick<Services, 'models' | 'runtime' | 'agents'>) {
+  constructor(services: Pick<Services, 'models' | 'runtime' | 'agents' | 'sessions'>) {
     this.models = services.models;
     this.runtime = services.runtime;
     this.agents = services.agents;
+    this.sessions = services.sessions;
   }
 
   async complete(
@@ -113,6 +115,13 @@ export class ModelDoor {
     yield { type: 'finish', finish_reason: done.finish_reason, usage: done.usage, model: request.model };
   }
 
+  private visible(req: FastifyRequest, runId: string): Promise<boolean> {
+    return this.sessions.assertRunVisible(principalOf(req).tenantId, runId, viewerOf(req)).then(
+      () => true,
+      (err: unknown) => unlessNotFound(err) ?? false,
+    );
+  }
+
   private async start(
     req: FastifyRequest,
     reply: FastifyReply,
@@ -131,7 +140,9 @@ export class ModelDoor {
     let answerTool: string | undefined;
     if (results) {
       // The results of the caller's tools a run of this agent waits on: that run carries on.
-      const waiting = await this.runtime.waitingOn(tenantId, [...results.keys()]);
+      const found = await this.runtime.waitingOn(tenantId, [...results.keys()]);
+      // A run in another user's private session is answered as no run at all (no existence leak).
+      const waiting = found && (await this.visible(req, found.id)) ? found : undefined;
       if (!waiting || waiting.agent_id !== agentId) {
         const id = [...results.keys()][0];
         throw new AppError(

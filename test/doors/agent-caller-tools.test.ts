@@ -396,6 +396,39 @@ for (const store of stores) {
       assert.ok(missingForced instanceof OpenAI.BadRequestError && /report/.test(missingForced.message));
     });
 
+    it("a result for a call in another user's private session is a 409, as for a call no run waits on", async () => {
+      const key = async (owner: string) => {
+        const r = await s.request('POST', '/v1/keys', { body: { scopes: ['write'], owner } });
+        assert.equal(r.status, 201, r.text);
+        return new OpenAI({ baseURL: `${s.url}/v1`, apiKey: r.body.secret, maxRetries: 0 });
+      };
+      const alice = await key('user:alice');
+      const bob = await key('user:bob');
+      const messages: ChatCompletionMessageParam[] = [
+        { role: 'user', content: "use the get_weather tool for 'Cairo'" },
+      ];
+      const { data, response } = await alice.chat.completions
+        .create({ model: 'agent/helper', messages, tools: [weather] })
+        .withResponse();
+      const sessionId = response.headers.get('x-agentry-session-id')!;
+      const hidden = await s.request('PATCH', `/v1/sessions/${sessionId}`, {
+        body: { visibility: 'private' },
+      });
+      assert.equal(hidden.status, 200, hidden.text);
+      const call = data.choices[0]!.message.tool_calls![0]!;
+      messages.push(data.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: 'hot' });
+      const refused = await bob.chat.completions
+        .create({ model: 'agent/helper', messages, tools: [weather] })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      assert.ok(refused instanceof OpenAI.ConflictError, String(refused));
+      assert.equal((await runOf(response.headers.get('x-agentry-run-id')!)).status, 'input_required');
+      const own = await alice.chat.completions.create({ model: 'agent/helper', messages, tools: [weather] });
+      assert.equal(own.choices[0]!.message.content, 'The get_weather tool returned: hot');
+    });
+
     it('a wait nobody answers expires (runtime.caller_tool_wait_seconds), and late results are refused', async () => {
       const short = await startServer(store, { runtime: { caller_tool_wait_seconds: 0.5 } });
       after(() => short.close());
