@@ -87,7 +87,19 @@ export async function startServer(
     storeConfig = { database_url: db.url, pool_max: 5 };
   }
   // Warm sandbox pools cost a bubblewrap start per slot: only suites that use the sandbox ask for them.
-  const sandbox = overrides.sandbox ?? { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } };
+  const asked = overrides.sandbox ?? { pools: { bwrap: { size: 0 }, quickjs: { size: 0 } } };
+  // A sandbox can take many seconds to prepare on a loaded machine: a test waits for one as long as
+  // it takes, not the product's 5 s, so no verdict depends on the machine's speed. A test of the
+  // wait itself sets its own.
+  const patient = { acquire_timeout_ms: 120_000 };
+  const sandbox = {
+    ...asked,
+    pools: {
+      ...asked.pools,
+      bwrap: { ...patient, ...asked.pools?.bwrap },
+      quickjs: { ...patient, ...asked.pools?.quickjs },
+    },
+  };
   // The operations team is seeded on a fresh install; suites that count agents start without it.
   const config = testConfig({
     log_level: (process.env.AGENTRY_TEST_LOG as never) ?? 'silent',
