@@ -13,7 +13,6 @@ declare module '../../lib/query' {
   interface QueryShapes {
     'annotation-queues/page': Ok<'/v1/annotation-queues'>;
     'annotation-queues/detail': Queue;
-    'annotation-queues/progress': Ok<'/v1/annotation-queues/{id}/progress'>;
   }
 }
 
@@ -25,8 +24,4 @@ export const queuePage = defineQuery('annotation-queues/page', async (offset: nu
 
 export const queueDetail = defineQuery('annotation-queues/detail', async (id: string) =>
   unwrap(await api.GET('/v1/annotation-queues/{id}', { params: { path: { id } } })),
-);
-
-export const queueProgress = defineQuery('annotation-queues/progress', async (id: string) =>
-  unwrap(await api.GET('/v1/annotation-queues/{id}/progress', { params: { path: { id } } })),
 );
