@@ -12,6 +12,8 @@ import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import { DatasetService } from '../eval/datasets/datasets.ts';
 import { LabelService } from '../eval/labels/labels.ts';
+import { QueueService } from '../eval/queues/queues.ts';
+import { ReviewService } from '../eval/queues/review.ts';
 import { ScoreConfigService } from '../eval/scores/configs.ts';
 import { FeedbackLimit } from '../eval/scores/feedback-limit.ts';
 import { ScoreService } from '../eval/scores/scores.ts';
@@ -106,6 +108,8 @@ export function buildDomain({
   });
   const scoreConfigs = new ScoreConfigService(db);
   const datasets = new DatasetService(db);
+  const scores = new ScoreService(db, scoreConfigs);
+  const annotationQueues = new QueueService(db, scoreConfigs, datasets);
   return {
     tenants,
     keys,
@@ -117,8 +121,10 @@ export function buildDomain({
     multiAgents: new MultiAgentService(db, agents),
     datasets,
     labels: new LabelService(db, agents, datasets),
-    scores: new ScoreService(db, scoreConfigs),
+    scores,
     scoreConfigs,
+    annotationQueues,
+    reviews: new ReviewService(db, annotationQueues, scores, datasets),
     // In the database, where the model gateway's budgets count too (its sweep clears ended minutes).
     feedbackLimit: new FeedbackLimit(new DbCounterStore(db)),
     tasks,

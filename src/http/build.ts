@@ -24,6 +24,7 @@ import { agentEvaluatorRoutes } from './routes/agent-evaluators.ts';
 import { agentLabelRoutes } from './routes/agent-labels.ts';
 import { agentVersionRoutes } from './routes/agent-versions.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { annotationQueueRoutes } from './routes/annotation-queues.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { consoleAuthRoutes } from './routes/console-auth.ts';
 import { datasetRoutes } from './routes/datasets.ts';
@@ -180,6 +181,7 @@ export async function buildHttp(
   await app.register(runRoutes(services));
   await app.register(runScoreRoutes(services));
   await app.register(scoreConfigRoutes(services));
+  await app.register(annotationQueueRoutes(services));
   await app.register(agentEvaluatorRoutes(services));
   await app.register(activityRoutes(services));
   await app.register(knowledgeBaseRoutes(services));

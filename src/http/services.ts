@@ -15,6 +15,8 @@ import type { DatasetService } from '../eval/datasets/datasets.ts';
 import type { ExperimentService } from '../eval/experiments/experiments.ts';
 import type { LabelService } from '../eval/labels/labels.ts';
 import type { LiveScoring } from '../eval/live/live-scoring.ts';
+import type { QueueService } from '../eval/queues/queues.ts';
+import type { ReviewService } from '../eval/queues/review.ts';
 import type { ScoreConfigService } from '../eval/scores/configs.ts';
 import type { FeedbackLimit } from '../eval/scores/feedback-limit.ts';
 import type { ScoreService } from '../eval/scores/scores.ts';
@@ -86,6 +88,10 @@ export interface Services {
   scores: ScoreService;
   /** A tenant's score configs: numeric ranges, categories, booleans. */
   scoreConfigs: ScoreConfigService;
+  /** Annotation queues: runs set aside for people to score. */
+  annotationQueues: QueueService;
+  /** Reviewers' work on annotation queues: claim, score, skip, copy to a dataset, progress. */
+  reviews: ReviewService;
   /** The per-key rate limit of `feedback` keys. */
   feedbackLimit: FeedbackLimit;
   /** Evaluators attached to agents, scoring a sample of their live runs. */

@@ -367,6 +367,163 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/annotation-queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's annotation queues by name, with their counts */
+        get: operations["listAnnotationQueues"];
+        put?: never;
+        /** Make an annotation queue: the score configs reviewers submit, a target dataset, a claim lease */
+        post: operations["createAnnotationQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/annotation-queues/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An annotation queue with its counts */
+        get: operations["getAnnotationQueue"];
+        put?: never;
+        post?: never;
+        /** Delete a queue and its items; the scores reviewers submitted stay on their runs */
+        delete: operations["deleteAnnotationQueue"];
+        options?: never;
+        head?: never;
+        /** Change a queue's name, description, score configs, dataset (null: none) or lease */
+        patch: operations["updateAnnotationQueue"];
+        trace?: never;
+    };
+    "/v1/annotation-queues/{id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A queue's items in the order they are offered, by status */
+        get: operations["listAnnotationQueueItems"];
+        put?: never;
+        /** Fill a queue from GET /v1/runs's filters (and agent_version), an experiment's items or run ids; a run is in a queue once */
+        post: operations["createAnnotationQueueItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/annotation-queues/{id}/items/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An item as a reviewer sees it: the run's input and output, expected output, trace, scores */
+        get: operations["getAnnotationQueueItem"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/annotation-queues/{id}/items/{item_id}/dataset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add the item's run to a dataset (the queue's unless named) with a corrected expected output */
+        post: operations["datasetAnnotationQueueItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/annotation-queues/{id}/items/{item_id}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Skip the item you hold: it is set aside and not offered again */
+        post: operations["skipAnnotationQueueItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/annotation-queues/{id}/items/{item_id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Score the item you hold with a value for each of the queue's configs (source and author from the credential) and a comment; it is done */
+        post: operations["submitAnnotationQueueItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/annotation-queues/{id}/next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Claim the next item for the queue's lease (the one you hold, renewed, if any); review is null when none is left */
+        post: operations["nextAnnotationQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/annotation-queues/{id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A queue's counts (pending, claimed, done, skipped) and each reviewer's */
+        get: operations["listAnnotationQueueProgress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/me": {
         parameters: {
             query?: never;
@@ -6345,6 +6502,1678 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    listAnnotationQueues: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            counts: {
+                                claimed: number;
+                                done: number;
+                                pending: number;
+                                skipped: number;
+                                total: number;
+                            };
+                            created_at: string;
+                            created_by: string | null;
+                            /** Format: uuid */
+                            dataset_id: string | null;
+                            description: string;
+                            /** Format: uuid */
+                            id: string;
+                            lease_seconds: number;
+                            name: string;
+                            score_configs: {
+                                archived_at: string | null;
+                                categories: {
+                                    label: string;
+                                    value: number;
+                                }[] | null;
+                                created_at: string;
+                                created_by: string | null;
+                                description: string;
+                                /** Format: uuid */
+                                id: string;
+                                /** @enum {string} */
+                                kind: "numeric" | "categorical" | "boolean";
+                                max: number | null;
+                                min: number | null;
+                                name: string;
+                                updated_at: string;
+                            }[];
+                            updated_at: string;
+                        }[];
+                        limit: number;
+                        offset: number;
+                        total: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    createAnnotationQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    dataset?: string;
+                    description?: string;
+                    lease_seconds?: number;
+                    name: string;
+                    score_configs: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        counts: {
+                            claimed: number;
+                            done: number;
+                            pending: number;
+                            skipped: number;
+                            total: number;
+                        };
+                        created_at: string;
+                        created_by: string | null;
+                        /** Format: uuid */
+                        dataset_id: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        lease_seconds: number;
+                        name: string;
+                        score_configs: {
+                            archived_at: string | null;
+                            categories: {
+                                label: string;
+                                value: number;
+                            }[] | null;
+                            created_at: string;
+                            created_by: string | null;
+                            description: string;
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            kind: "numeric" | "categorical" | "boolean";
+                            max: number | null;
+                            min: number | null;
+                            name: string;
+                            updated_at: string;
+                        }[];
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    getAnnotationQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        counts: {
+                            claimed: number;
+                            done: number;
+                            pending: number;
+                            skipped: number;
+                            total: number;
+                        };
+                        created_at: string;
+                        created_by: string | null;
+                        /** Format: uuid */
+                        dataset_id: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        lease_seconds: number;
+                        name: string;
+                        score_configs: {
+                            archived_at: string | null;
+                            categories: {
+                                label: string;
+                                value: number;
+                            }[] | null;
+                            created_at: string;
+                            created_by: string | null;
+                            description: string;
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            kind: "numeric" | "categorical" | "boolean";
+                            max: number | null;
+                            min: number | null;
+                            name: string;
+                            updated_at: string;
+                        }[];
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteAnnotationQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    updateAnnotationQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    dataset?: string | null;
+                    description?: string;
+                    lease_seconds?: number;
+                    name?: string;
+                    score_configs?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        counts: {
+                            claimed: number;
+                            done: number;
+                            pending: number;
+                            skipped: number;
+                            total: number;
+                        };
+                        created_at: string;
+                        created_by: string | null;
+                        /** Format: uuid */
+                        dataset_id: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        lease_seconds: number;
+                        name: string;
+                        score_configs: {
+                            archived_at: string | null;
+                            categories: {
+                                label: string;
+                                value: number;
+                            }[] | null;
+                            created_at: string;
+                            created_by: string | null;
+                            description: string;
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            kind: "numeric" | "categorical" | "boolean";
+                            max: number | null;
+                            min: number | null;
+                            name: string;
+                            updated_at: string;
+                        }[];
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    listAnnotationQueueItems: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                status?: "pending" | "claimed" | "done" | "skipped";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            claim_expires_at: string | null;
+                            claimed_by: string | null;
+                            comment: string | null;
+                            created_at: string;
+                            /** Format: uuid */
+                            dataset_item_id: string | null;
+                            /** Format: uuid */
+                            experiment_id: string | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            queue_id: string;
+                            reviewed_at: string | null;
+                            reviewed_by: string | null;
+                            /** Format: uuid */
+                            run_id: string;
+                            /** @enum {string} */
+                            status: "pending" | "claimed" | "done" | "skipped";
+                        }[];
+                        limit: number;
+                        offset: number;
+                        total: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    createAnnotationQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    experiment_id?: string;
+                    run_ids?: string[];
+                    runs?: {
+                        agent_id?: string;
+                        agent_version?: number;
+                        /** @enum {string} */
+                        has_error?: "true" | "false";
+                        /** @default 500 */
+                        limit?: number;
+                        max_cost?: number;
+                        min_cost?: number;
+                        q?: string;
+                        score_max?: number;
+                        score_min?: number;
+                        score_name?: string;
+                        /** Format: uuid */
+                        session_id?: string;
+                        /** Format: date-time */
+                        since?: string;
+                        /** @enum {string} */
+                        status?: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
+                        /** Format: uuid */
+                        task_id?: string;
+                        /** Format: uuid */
+                        team?: string;
+                        /** Format: date-time */
+                        until?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        added: number;
+                        already: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    getAnnotationQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        agent_id: string;
+                        agent_name: string | null;
+                        agent_version: number | null;
+                        expected: unknown;
+                        input: string;
+                        item: {
+                            claim_expires_at: string | null;
+                            claimed_by: string | null;
+                            comment: string | null;
+                            created_at: string;
+                            /** Format: uuid */
+                            dataset_item_id: string | null;
+                            /** Format: uuid */
+                            experiment_id: string | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            queue_id: string;
+                            reviewed_at: string | null;
+                            reviewed_by: string | null;
+                            /** Format: uuid */
+                            run_id: string;
+                            /** @enum {string} */
+                            status: "pending" | "claimed" | "done" | "skipped";
+                        };
+                        output: string | null;
+                        run_status: string;
+                        scores: {
+                            comment: string | null;
+                            /** Format: uuid */
+                            config_id: string | null;
+                            created_at: string;
+                            created_by: string | null;
+                            /** Format: uuid */
+                            experiment_id: string | null;
+                            /** Format: uuid */
+                            id: string;
+                            label: string | null;
+                            name: string;
+                            /** Format: uuid */
+                            run_id: string;
+                            /** @enum {string} */
+                            source: "human" | "evaluator" | "api" | "end_user";
+                            updated_at: string | null;
+                            updated_by: string | null;
+                            value: number;
+                        }[];
+                        trace_id: string | null;
+                        trace_url: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    datasetAnnotationQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    dataset?: string;
+                    expected?: unknown;
+                    tags?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        /** Format: uuid */
+                        dataset_id: string;
+                        expected: unknown;
+                        /** Format: uuid */
+                        id: string;
+                        input: {
+                            message: string;
+                        } | {
+                            payload?: unknown;
+                            task_type: string;
+                            title?: string;
+                        };
+                        metadata: {
+                            [key: string]: unknown;
+                        };
+                        /** Format: uuid */
+                        source_run_id: string | null;
+                        tags: string[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    skipAnnotationQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        claim_expires_at: string | null;
+                        claimed_by: string | null;
+                        comment: string | null;
+                        created_at: string;
+                        /** Format: uuid */
+                        dataset_item_id: string | null;
+                        /** Format: uuid */
+                        experiment_id: string | null;
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        queue_id: string;
+                        reviewed_at: string | null;
+                        reviewed_by: string | null;
+                        /** Format: uuid */
+                        run_id: string;
+                        /** @enum {string} */
+                        status: "pending" | "claimed" | "done" | "skipped";
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    submitAnnotationQueueItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    comment?: string;
+                    scores: {
+                        config: string;
+                        value: number | boolean | string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        item: {
+                            claim_expires_at: string | null;
+                            claimed_by: string | null;
+                            comment: string | null;
+                            created_at: string;
+                            /** Format: uuid */
+                            dataset_item_id: string | null;
+                            /** Format: uuid */
+                            experiment_id: string | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            queue_id: string;
+                            reviewed_at: string | null;
+                            reviewed_by: string | null;
+                            /** Format: uuid */
+                            run_id: string;
+                            /** @enum {string} */
+                            status: "pending" | "claimed" | "done" | "skipped";
+                        };
+                        scores: {
+                            comment: string | null;
+                            /** Format: uuid */
+                            config_id: string | null;
+                            created_at: string;
+                            created_by: string | null;
+                            /** Format: uuid */
+                            experiment_id: string | null;
+                            /** Format: uuid */
+                            id: string;
+                            label: string | null;
+                            name: string;
+                            /** Format: uuid */
+                            run_id: string;
+                            /** @enum {string} */
+                            source: "human" | "evaluator" | "api" | "end_user";
+                            updated_at: string | null;
+                            updated_by: string | null;
+                            value: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    nextAnnotationQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        counts: {
+                            claimed: number;
+                            done: number;
+                            pending: number;
+                            skipped: number;
+                            total: number;
+                        };
+                        review: {
+                            /** Format: uuid */
+                            agent_id: string;
+                            agent_name: string | null;
+                            agent_version: number | null;
+                            expected: unknown;
+                            input: string;
+                            item: {
+                                claim_expires_at: string | null;
+                                claimed_by: string | null;
+                                comment: string | null;
+                                created_at: string;
+                                /** Format: uuid */
+                                dataset_item_id: string | null;
+                                /** Format: uuid */
+                                experiment_id: string | null;
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: uuid */
+                                queue_id: string;
+                                reviewed_at: string | null;
+                                reviewed_by: string | null;
+                                /** Format: uuid */
+                                run_id: string;
+                                /** @enum {string} */
+                                status: "pending" | "claimed" | "done" | "skipped";
+                            };
+                            output: string | null;
+                            run_status: string;
+                            scores: {
+                                comment: string | null;
+                                /** Format: uuid */
+                                config_id: string | null;
+                                created_at: string;
+                                created_by: string | null;
+                                /** Format: uuid */
+                                experiment_id: string | null;
+                                /** Format: uuid */
+                                id: string;
+                                label: string | null;
+                                name: string;
+                                /** Format: uuid */
+                                run_id: string;
+                                /** @enum {string} */
+                                source: "human" | "evaluator" | "api" | "end_user";
+                                updated_at: string | null;
+                                updated_by: string | null;
+                                value: number;
+                            }[];
+                            trace_id: string | null;
+                            trace_url: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    listAnnotationQueueProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        claimed: number;
+                        done: number;
+                        pending: number;
+                        reviewers: {
+                            claimed: number;
+                            done: number;
+                            reviewer: string;
+                            skipped: number;
+                        }[];
+                        skipped: number;
+                        total: number;
+                    };
                 };
             };
             /** @description Default Response */

@@ -335,6 +335,8 @@ export class DatasetService {
     body: {
       run_id: string;
       output_as_expected: boolean;
+      /** A corrected expected output, in place of the run's (an annotation queue's reviewer sends it). */
+      expected?: unknown;
       metadata?: Record<string, unknown>;
       tags?: string[];
     },
@@ -374,7 +376,7 @@ export class DatasetService {
           ],
         },
       );
-    if (body.output_as_expected && run.output === null)
+    if (body.expected === undefined && body.output_as_expected && run.output === null)
       throw new AppError(
         'unprocessable',
         `run ${body.run_id} has no output (${run.status}); send output_as_expected: false`,
@@ -393,7 +395,9 @@ export class DatasetService {
           [
             {
               input,
-              ...(body.output_as_expected && { expected: run.output }),
+              ...(body.expected !== undefined
+                ? { expected: body.expected }
+                : body.output_as_expected && { expected: run.output }),
               metadata: { ...body.metadata, source_agent_id: run.agent_id },
               tags: body.tags,
             },

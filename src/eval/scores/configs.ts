@@ -88,8 +88,8 @@ export class ScoreConfigService {
   }
 
   /** The live config of a name, if there is one (a score of that name is checked against it). */
-  async live(tenantId: string, name: string): Promise<ScoreConfig | undefined> {
-    const [row] = await this.db.query<ConfigRow>(
+  async live(tenantId: string, name: string, tx: Queryable = this.db): Promise<ScoreConfig | undefined> {
+    const [row] = await tx.query<ConfigRow>(
       'select * from score_configs where tenant_id = $1 and name = $2 and archived_at is null',
       [tenantId, name],
     );

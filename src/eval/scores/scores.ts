@@ -113,17 +113,24 @@ export class ScoreService {
     private readonly configs: ScoreConfigService,
   ) {}
 
-  async add(tenantId: string, runId: string, input: NewScore, by: ScoreAuthor): Promise<Score> {
+  /** `tx`: the transaction to add it in (an annotation queue's submit adds its scores and closes its item in one). */
+  async add(
+    tenantId: string,
+    runId: string,
+    input: NewScore,
+    by: ScoreAuthor,
+    tx: Queryable = this.db,
+  ): Promise<Score> {
     if (input.source !== undefined && input.source !== by.source)
       throw refuse(
         'source',
         `set by the server from the credential, which gives "${by.source}", not "${input.source}"`,
       );
-    const config = await this.configFor(tenantId, input);
+    const config = await this.configFor(tenantId, input, tx);
     const name = input.name ?? config?.name;
     if (!name) throw refuse('name', 'required (or name a config)');
     const checked = checkValue(config, input.value);
-    const inserted = this.db.query<ScoreRow>(
+    const inserted = tx.query<ScoreRow>(
       `insert into scores (id, tenant_id, run_id, name, value, label, config_id, comment, source, created_by)
        select $1, $2, r.id, $4, $5, $6, $7, $8, $9, $10 from runs r where r.tenant_id = $2 and r.id = $3
        returning ${scoreColumns}`,
@@ -151,9 +158,14 @@ export class ScoreService {
   }
 
   /** The config a new score is checked against: the one it names, or the live one of its name. */
-  private async configFor(tenantId: string, input: NewScore): Promise<ScoreConfig | undefined> {
-    if (input.config === undefined) return input.name ? this.configs.live(tenantId, input.name) : undefined;
-    const config = await this.configs.get(tenantId, input.config).catch((err) => {
+  private async configFor(
+    tenantId: string,
+    input: NewScore,
+    tx: Queryable,
+  ): Promise<ScoreConfig | undefined> {
+    if (input.config === undefined)
+      return input.name ? this.configs.live(tenantId, input.name, tx) : undefined;
+    const config = await this.configs.get(tenantId, input.config, tx).catch((err) => {
       throw isNotFound(err) ? refuse('config', `no score config ${input.config}`) : err;
     });
     if (config.archived_at) throw refuse('config', `score config ${config.name} is archived`);

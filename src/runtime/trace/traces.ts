@@ -43,7 +43,10 @@ const summaryColumns = `r.id, r.tenant_id, r.session_id, r.agent_id, r.task_id, 
  * The filters of a run listing as one where clause and its parameters (from `$2`; `$1` is the
  * tenant), shared by the page and its total so the two cannot disagree.
  */
-function runFilters(q: ListRunsQuery, viewer: Viewer | undefined): { where: string; params: unknown[] } {
+export function runFilters(
+  q: Omit<ListRunsQuery, 'limit'>,
+  viewer: Viewer | undefined,
+): { where: string; params: unknown[] } {
   // `q` matches the input or the output as typed: the LIKE wildcards in it are escaped.
   const text = q.q ? `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
   return {

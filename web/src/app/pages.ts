@@ -13,6 +13,7 @@ export const pages = [
   { path: '/runs', label: 'Runs', feature: 'runs' },
   { path: '/datasets', label: 'Datasets', feature: 'datasets' },
   { path: '/experiments', label: 'Experiments', feature: 'experiments' },
+  { path: '/review', label: 'Review', feature: 'review' },
   { path: '/knowledge', label: 'Knowledge', feature: 'knowledge' },
   { path: '/usage', label: 'Usage', feature: 'usage' },
   { path: '/settings', label: 'Settings', feature: 'settings' },
