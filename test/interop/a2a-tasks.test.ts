@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { type Message, Role, type SendMessageRequest, type Task, TaskState } from '@a2a-js/sdk';
 import {
   type Client,
@@ -15,6 +15,7 @@ import {
   ClientFactoryOptions,
   JsonRpcTransportFactory,
 } from '@a2a-js/sdk/client';
+import { holdModel } from '../helpers/held-model.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
 const keyed = (key: string): typeof fetch =>
@@ -96,10 +97,12 @@ for (const store of stores) {
     let s: TestServer;
     let client: Client;
     let endpoint: string;
+    let gate: ReturnType<typeof holdModel>;
     before(async () => {
-      // Each call of mock/slow takes 5 s: a task stays working that long, long enough for the reads
-      // below that expect it working on a loaded machine too (1.5 s was not).
-      s = await startServer(store, { models: { mock: { delays: { slow: 5_000 } } } });
+      s = await startServer(store);
+      // Every call of mock/slow waits until the test lets it go: a task stays working for the reads
+      // that expect it working, however loaded the machine, and ends once they are done.
+      gate = holdModel(s.app.services.models.mock, 'slow');
       const r = await s.request('POST', '/v1/agents', {
         body: { name: 'slow', model: 'mock/slow', visibility: 'public' },
       });
@@ -112,6 +115,9 @@ for (const store of stores) {
       endpoint = `${s.url}/a2a/${r.body.id}/`;
       client = await factory.createFromUrl(endpoint);
     });
+    beforeEach(() => gate.hold());
+    // A test that failed half-way leaves nothing held for the next one or for the server's close.
+    afterEach(() => gate.open());
     after(() => s.close());
 
     it('lists every task for the 1.x client\'s "UNRECOGNIZED" status, and refuses a status no state has (-32602)', async () => {
@@ -150,10 +156,13 @@ for (const store of stores) {
       // Without a status the 1.x client sends `status: "UNRECOGNIZED"` (its enum's encoding of none).
       const unfiltered = await client.listTasks({ contextId: first.contextId } as never);
       assert.deepEqual(unfiltered.tasks.map((t) => t.id).sort(), [first.id, second.id].sort());
-      await until(
-        async () =>
-          (await client.getTask({ id: second.id } as never)).status?.state === TaskState.TASK_STATE_COMPLETED,
-      );
+      gate.open();
+      for (const t of [first, second]) {
+        await until(
+          async () =>
+            (await client.getTask({ id: t.id } as never)).status?.state === TaskState.TASK_STATE_COMPLETED,
+        );
+      }
     });
 
     it('takes a further message on a working task into that task, and refuses one on an ended task', async () => {
@@ -166,7 +175,9 @@ for (const store of stores) {
       assert.deepEqual(got.history.map(said), ['start', 'and also this']);
       const last = await client.getTask({ id: first.id, historyLength: 1 } as never);
       assert.deepEqual(last.history.map(said), ['and also this']);
-      // The first run ending does not end the task: the further message is answered in it.
+      // The first run ending does not end the task: the further message is answered in it. Only the
+      // first run's call is let go; the further run's is held (or not yet made) while the task is read.
+      await gate.releaseOne();
       await until(async () => (await s.request('GET', `/v1/runs/${first.id}`)).body.status === 'completed');
       const working = await client.listTasks({
         contextId: first.contextId,
@@ -177,6 +188,7 @@ for (const store of stores) {
         [[first.id, TaskState.TASK_STATE_WORKING]],
         'listed by the state of its run in progress',
       );
+      gate.open();
       await until(async () => {
         const t = await client.getTask({ id: first.id } as never);
         return t.status?.state === TaskState.TASK_STATE_COMPLETED;
@@ -203,6 +215,7 @@ for (const store of stores) {
     it('keeps a task working while its further message waits in the queue after the first run ended', async () => {
       const first = (await client.sendMessage(send('begin'))) as Task;
       await client.sendMessage(send('then this', { taskId: first.id }));
+      gate.open();
       await until(async () => {
         const t = await client.getTask({ id: first.id } as never);
         return t.status?.state === TaskState.TASK_STATE_COMPLETED;
@@ -245,6 +258,7 @@ for (const store of stores) {
         } as never;
         const first = (await client.sendMessage(request)) as Task;
         await client.sendMessage(send('and notify this too', { taskId: first.id }));
+        gate.open();
         await until(
           async () =>
             (await client.getTask({ id: first.id } as never)).status?.state ===
@@ -280,6 +294,7 @@ for (const store of stores) {
         client.sendMessage(send('wrong context', { taskId: a.id, contextId: `${context}-other` })),
         /context/,
       );
+      gate.open();
       for (const t of [a, b]) {
         await until(
           async () =>
@@ -295,6 +310,8 @@ for (const store of stores) {
         ...send('stream this too', { taskId: first.id }),
         configuration: undefined,
       } as SendMessageRequest)) {
+        // The further message is in the task once its stream has begun: the first run may end now.
+        gate.open();
         const p = e.payload;
         if (p?.$case === 'task') assert.equal(p.value.id, first.id);
         if (p?.$case === 'statusUpdate') {
