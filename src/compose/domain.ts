@@ -10,6 +10,7 @@ import { pagiImportedKey } from '../config/compat-config.ts';
 import type { Config } from '../config/config.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
+import { SpanRate } from '../doors/otlp/span-rate.ts';
 import { DatasetService } from '../eval/datasets/datasets.ts';
 import { LabelService } from '../eval/labels/labels.ts';
 import { ScoreConfigService } from '../eval/scores/configs.ts';
@@ -121,6 +122,7 @@ export function buildDomain({
     scoreConfigs,
     // In the database, where the model gateway's budgets count too (its sweep clears ended minutes).
     feedbackLimit: new FeedbackLimit(new DbCounterStore(db)),
+    spanRate: new SpanRate(new DbCounterStore(db)),
     tasks,
     callbackSecrets: new CallbackSecrets(db),
     storedResponses: new StoredResponses(db),
