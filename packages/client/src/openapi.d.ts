@@ -1975,6 +1975,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/traces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OTLP/HTTP trace export (protobuf or JSON, gzip): GenAI, OpenInference and AI SDK spans become runs of the tenant, one per trace */
+        post: operations["createTrace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/usage": {
         parameters: {
             query?: never;
@@ -16679,6 +16696,8 @@ export interface operations {
                                     tokens_per_minute?: number;
                                 };
                                 requests_per_minute?: number;
+                                /** @default 100000 */
+                                spans_per_minute: number;
                                 tokens_per_minute?: number;
                             };
                         };
@@ -17699,6 +17718,7 @@ export interface operations {
                 score_max?: number;
                 score_min?: number;
                 score_name?: string;
+                service?: string;
                 session_id?: string;
                 since?: string;
                 status?: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
@@ -17751,6 +17771,7 @@ export interface operations {
                                 name: string;
                                 value: number;
                             }[];
+                            service_name: string | null;
                             /** Format: uuid */
                             session_id: string;
                             started_at: string | null;
@@ -17899,7 +17920,7 @@ export interface operations {
                             idx: number;
                             input: unknown;
                             /** @enum {string} */
-                            kind: "model" | "tool";
+                            kind: "model" | "tool" | "retrieval";
                             name: string;
                             output: unknown;
                             started_at: string;
@@ -19422,6 +19443,7 @@ export interface operations {
                                 name: string;
                                 value: number;
                             }[];
+                            service_name: string | null;
                             /** Format: uuid */
                             session_id: string;
                             started_at: string | null;
@@ -19574,7 +19596,7 @@ export interface operations {
                                 error: string | null;
                                 idx: number;
                                 /** @enum {string} */
-                                kind: "model" | "tool";
+                                kind: "model" | "tool" | "retrieval";
                                 name: string;
                                 output: unknown;
                                 tool_call_id: string | null;
@@ -19616,7 +19638,7 @@ export interface operations {
                                 error: string | null;
                                 idx: number;
                                 /** @enum {string} */
-                                kind: "model" | "tool";
+                                kind: "model" | "tool" | "retrieval";
                                 name: string;
                                 output: unknown;
                                 tool_call_id: string | null;
@@ -19646,7 +19668,7 @@ export interface operations {
                                 error: string | null;
                                 idx: number;
                                 /** @enum {string} */
-                                kind: "model" | "tool";
+                                kind: "model" | "tool" | "retrieval";
                                 name: string;
                                 output: unknown;
                                 tool_call_id: string | null;
@@ -19662,7 +19684,7 @@ export interface operations {
                                 error: string | null;
                                 idx: number;
                                 /** @enum {string} */
-                                kind: "model" | "tool";
+                                kind: "model" | "tool" | "retrieval";
                                 name: string;
                                 output: unknown;
                                 tool_call_id: string | null;
@@ -19757,6 +19779,7 @@ export interface operations {
                 score_max?: number;
                 score_min?: number;
                 score_name?: string;
+                service?: string;
                 session_id?: string;
                 since?: string;
                 status?: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
@@ -24125,6 +24148,129 @@ export interface operations {
             };
             /** @description Default Response */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    createTrace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description ExportTraceServiceRequest (application/x-protobuf or application/json) */
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description ExportTraceServiceResponse, in the request's encoding */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

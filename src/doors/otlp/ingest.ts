@@ -72,14 +72,19 @@ export class TraceIngest {
       if (list) list.push(s);
       else traces.set(s.traceId, [s]);
     }
-    for (const [traceId, group] of traces) {
-      const runId = await this.db.transaction((tx) => this.trace(tx, tenantId, traceId, group));
-      if (runId) result.runs.push(runId);
-    }
+    // One transaction for the export: one commit, not one per trace. Its traces are locked in id
+    // order, so two exports that share traces cannot wait on each other crosswise.
+    const ordered = [...traces.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    await this.db.transaction(async (tx) => {
+      for (const [traceId, group] of ordered) {
+        const runId = await this.trace(tx, tenantId, traceId, group);
+        if (runId) result.runs.push(runId);
+      }
+    });
     return result;
   }
 
-  /** One trace's spans of this export, in one transaction: the run's row, then its new steps. */
+  /** One trace's spans of this export: the run's row, then its new steps. */
   private async trace(tx: Queryable, tenantId: string, traceId: string, spans: OtlpSpan[]) {
     const root = spans.find((s) => s.parentSpanId === '');
     const steps: StepToWrite[] = [];
