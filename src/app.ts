@@ -12,6 +12,7 @@ import { pagiImportedKey } from './config/compat-config.ts';
 import type { Config } from './config/config.ts';
 import { TenantPolicies } from './config/tenant-policy.ts';
 import type { Db } from './db/db.ts';
+import { TraceIngest } from './doors/otlp/ingest.ts';
 import type { LiveScoring } from './eval/live/live-scoring.ts';
 import { JournalService } from './events/journal-service.ts';
 import type { Services } from './http/services.ts';
@@ -219,6 +220,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       a2aTasks,
       generator,
       memory,
+      traces: new TraceIngest(db, (model, provider, usage) =>
+        models.catalog.costByName(model, provider, usage),
+      ),
       ...evaluation,
     };
     const http = await startServing(all, db, closers, options.network);

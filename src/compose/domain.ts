@@ -10,6 +10,7 @@ import { pagiImportedKey } from '../config/compat-config.ts';
 import type { Config } from '../config/config.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
+import { SpanRate } from '../doors/otlp/span-rate.ts';
 import { DatasetService } from '../eval/datasets/datasets.ts';
 import { LabelService } from '../eval/labels/labels.ts';
 import { QueueService } from '../eval/queues/queues.ts';
@@ -127,6 +128,7 @@ export function buildDomain({
     reviews: new ReviewService(db, annotationQueues, scores, datasets),
     // In the database, where the model gateway's budgets count too (its sweep clears ended minutes).
     feedbackLimit: new FeedbackLimit(new DbCounterStore(db)),
+    spanRate: new SpanRate(new DbCounterStore(db)),
     tasks,
     callbackSecrets: new CallbackSecrets(db),
     storedResponses: new StoredResponses(db),

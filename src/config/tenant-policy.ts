@@ -86,6 +86,8 @@ export const tenantPolicySchema = z
         per_key: rate.optional(),
         /** Scores a `feedback` key (end users' thumbs in an app) may post per minute. */
         feedback_per_minute: z.number().int().positive().default(60),
+        /** Spans an app may send a minute (POST /v1/traces), counted per tenant. */
+        spans_per_minute: z.number().int().positive().default(100_000),
       })
       .strict()
       .prefault({}),

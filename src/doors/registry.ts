@@ -7,12 +7,13 @@ import { chatCompletionRoutes } from './openai/chat-completions.ts';
 import { embeddingRoutes } from './openai/embeddings.ts';
 import { modelRoutes } from './openai/models.ts';
 import { responseRoutes } from './openai/responses.ts';
+import { otlpRoutes } from './otlp/routes.ts';
 
 /** A door's routes: what `buildHttp` registers for it, after the house's own routes. */
 export type Door = (services: Services) => FastifyPluginAsync[];
 
 /** Every wire protocol Agentry speaks, each a folder beside this file. */
-export const doorNames = ['openai', 'anthropic', 'mcp', 'a2a'] as const;
+export const doorNames = ['openai', 'anthropic', 'mcp', 'a2a', 'otlp'] as const;
 export type DoorName = (typeof doorNames)[number];
 
 /**
@@ -26,4 +27,5 @@ export const doors = {
   anthropic: (s) => [messageRoutes(s)],
   mcp: (s) => [mcpEndpointRoutes(s)],
   a2a: (s) => [a2aRoutes(s)],
+  otlp: (s) => [otlpRoutes(s)],
 } satisfies Record<DoorName, Door>;

@@ -11,6 +11,8 @@ import type { TenantService } from '../auth/tenants.ts';
 import type { Config } from '../config/config.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { PoolStats } from '../db/db.ts';
+import type { TraceIngest } from '../doors/otlp/ingest.ts';
+import type { SpanRate } from '../doors/otlp/span-rate.ts';
 import type { DatasetService } from '../eval/datasets/datasets.ts';
 import type { ExperimentService } from '../eval/experiments/experiments.ts';
 import type { LabelService } from '../eval/labels/labels.ts';
@@ -94,6 +96,10 @@ export interface Services {
   reviews: ReviewService;
   /** The per-key rate limit of `feedback` keys. */
   feedbackLimit: FeedbackLimit;
+  /** Other apps' OpenTelemetry traces as runs (POST /v1/traces, doors/otlp). */
+  traces: TraceIngest;
+  /** The per-tenant span rate of POST /v1/traces. */
+  spanRate: SpanRate;
   /** Evaluators attached to agents, scoring a sample of their live runs. */
   liveScoring: LiveScoring;
   /** The in-process workers, scheduler and callback sender; absent with `tasks.workers: 0`. */

@@ -140,10 +140,23 @@ export class ModelCatalog {
   }
 
   /**
+   * Cost of a call the gateway did not make (a step of a trace an app sent): by the price table
+   * alone, under the model's name or alias, else `provider/name`; 0 for a model it does not price.
+   */
+  costByName(name: string, provider: string | undefined, usage: Usage): number {
+    const id = this.config.aliases[name] ?? name;
+    const price = this.config.prices[id] ?? (provider ? this.config.prices[`${provider}/${id}`] : undefined);
+    return this.cost({ price }, usage);
+  }
+
+  /**
    * Cost of a call in the price's currency; 0 for unpriced models. Prompt tokens read from or written
    * to the provider's cache are priced at `cache_read` / `cache_write` when the price has them.
    */
-  cost(model: ResolvedModel, usage: Usage | Pick<Usage, 'prompt_tokens' | 'completion_tokens'>): number {
+  cost(
+    model: Pick<ResolvedModel, 'price'>,
+    usage: Usage | Pick<Usage, 'prompt_tokens' | 'completion_tokens'>,
+  ): number {
     const price = model.price;
     if (!price) return 0;
     const d = 'total_tokens' in usage ? tokenDetails(usage) : { cachedInput: 0, cacheWrite: 0 };

@@ -182,7 +182,8 @@ export const messagesQuery = z
 
 export const stepSchema = z.object({
   idx: z.number().int(),
-  kind: z.enum(['model', 'tool']),
+  /** `retrieval`: only on runs ingested from an app's traces (POST /v1/traces). */
+  kind: z.enum(['model', 'tool', 'retrieval']),
   name: z.string(),
   tool_call_id: z.string().nullable(),
   input: z.unknown(),

@@ -2132,6 +2132,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/traces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OTLP/HTTP trace export (protobuf or JSON, gzip): GenAI, OpenInference and AI SDK spans become runs of the tenant, one per trace */
+        post: operations["createTrace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/usage": {
         parameters: {
             query?: never;
@@ -18508,6 +18525,8 @@ export interface operations {
                                     tokens_per_minute?: number;
                                 };
                                 requests_per_minute?: number;
+                                /** @default 100000 */
+                                spans_per_minute: number;
                                 tokens_per_minute?: number;
                             };
                         };
@@ -19528,6 +19547,7 @@ export interface operations {
                 score_max?: number;
                 score_min?: number;
                 score_name?: string;
+                service?: string;
                 session_id?: string;
                 since?: string;
                 status?: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
@@ -19580,6 +19600,7 @@ export interface operations {
                                 name: string;
                                 value: number;
                             }[];
+                            service_name: string | null;
                             /** Format: uuid */
                             session_id: string;
                             started_at: string | null;
@@ -19728,7 +19749,7 @@ export interface operations {
                             idx: number;
                             input: unknown;
                             /** @enum {string} */
-                            kind: "model" | "tool";
+                            kind: "model" | "tool" | "retrieval";
                             name: string;
                             output: unknown;
                             started_at: string;
@@ -21251,6 +21272,7 @@ export interface operations {
                                 name: string;
                                 value: number;
                             }[];
+                            service_name: string | null;
                             /** Format: uuid */
                             session_id: string;
                             started_at: string | null;
@@ -21403,7 +21425,7 @@ export interface operations {
                                 error: string | null;
                                 idx: number;
                                 /** @enum {string} */
-                                kind: "model" | "tool";
+                                kind: "model" | "tool" | "retrieval";
                                 name: string;
                                 output: unknown;
                                 tool_call_id: string | null;
@@ -21445,7 +21467,7 @@ export interface operations {
                                 error: string | null;
                                 idx: number;
                                 /** @enum {string} */
-                                kind: "model" | "tool";
+                                kind: "model" | "tool" | "retrieval";
                                 name: string;
                                 output: unknown;
                                 tool_call_id: string | null;
@@ -21475,7 +21497,7 @@ export interface operations {
                                 error: string | null;
                                 idx: number;
                                 /** @enum {string} */
-                                kind: "model" | "tool";
+                                kind: "model" | "tool" | "retrieval";
                                 name: string;
                                 output: unknown;
                                 tool_call_id: string | null;
@@ -21491,7 +21513,7 @@ export interface operations {
                                 error: string | null;
                                 idx: number;
                                 /** @enum {string} */
-                                kind: "model" | "tool";
+                                kind: "model" | "tool" | "retrieval";
                                 name: string;
                                 output: unknown;
                                 tool_call_id: string | null;
@@ -21586,6 +21608,7 @@ export interface operations {
                 score_max?: number;
                 score_min?: number;
                 score_name?: string;
+                service?: string;
                 session_id?: string;
                 since?: string;
                 status?: "queued" | "running" | "input_required" | "interrupted" | "completed" | "failed" | "cancelled";
@@ -25954,6 +25977,129 @@ export interface operations {
             };
             /** @description Default Response */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    createTrace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description ExportTraceServiceRequest (application/x-protobuf or application/json) */
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description ExportTraceServiceResponse, in the request's encoding */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

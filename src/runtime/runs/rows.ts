@@ -59,6 +59,9 @@ export interface RunOptions {
    * agent's own; a call to one pauses the run until the caller's next request brings its result.
    */
   caller_tools?: ToolSpec[];
+  /** An ingested trace's run (doors/otlp): its root span has come, and that span's name. */
+  trace_root?: boolean;
+  root_span?: string;
 }
 
 /** What a run's tool-call keys derive from: its task's key, else the run itself. */
@@ -67,7 +70,8 @@ export const runIdempotencyKey = (runId: string, options: Pick<RunOptions, 'idem
 
 export interface StepRow {
   idx: number;
-  kind: 'model' | 'tool';
+  /** `retrieval`: a retriever's span of an ingested trace (doors/otlp); the run loop records the other two. */
+  kind: 'model' | 'tool' | 'retrieval';
   name: string;
   tool_call_id: string | null;
   input: unknown;

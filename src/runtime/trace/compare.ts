@@ -6,7 +6,7 @@ import { usageSchema } from '../schema.ts';
 
 const comparedStep = z.object({
   idx: z.number().int(),
-  kind: z.enum(['model', 'tool']),
+  kind: z.enum(['model', 'tool', 'retrieval']),
   name: z.string(),
   tool_call_id: z.string().nullable(),
   output: z.unknown(),

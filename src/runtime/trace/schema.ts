@@ -32,6 +32,8 @@ export const listRunsQuery = z
     min_cost: z.coerce.number().min(0).max(1_000_000).optional(),
     /** … and at most this much. */
     max_cost: z.coerce.number().min(0).max(1_000_000).optional(),
+    /** Runs ingested from this app's traces (its `service.name`, POST /v1/traces). */
+    service: z.string().min(1).max(200).optional(),
     /** Runs newer than this run id, oldest first: what a tail has not seen yet. */
     after: z.uuid().optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -49,6 +51,8 @@ export const listRunsParams = listRunsQuery.refine(
 
 export const runSummary = runSchema.omit({ pending_tool_calls: true }).extend({
   agent_name: z.string().nullable(),
+  /** A run ingested from an app's OpenTelemetry traces (POST /v1/traces): the app's `service.name`; null for Agentry's own. */
+  service_name: z.string().nullable(),
   /** The OpenTelemetry trace id of the request that started the run, for the operator's own backend. */
   trace_id: z.string().nullable(),
   team: z.uuid().nullable(),

@@ -20,6 +20,7 @@ const LISTED_INPUT_CHARS = 2000;
 
 type SummaryRow = RunRow & {
   agent_name: string | null;
+  service_name: string | null;
   cost: number;
   has_error: boolean;
   scores: { name: string; value: number }[] | null;
@@ -30,7 +31,7 @@ const LISTED_SCORES = 8;
 
 const summaryColumns = `r.id, r.tenant_id, r.session_id, r.agent_id, r.task_id, r.status, left(r.input, ${LISTED_INPUT_CHARS}) as input,
   r.context, r.options, r.output, r.error_code, r.error_message, r.model_calls, r.step_count, r.usage, r.pending,
-  r.lease_owner, r.agent_version, r.member_versions, r.parent_run_id, r.forked_from_step, r.created_at, r.started_at, r.completed_at, r.updated_at, a.name as agent_name,
+  r.lease_owner, r.agent_version, r.member_versions, r.parent_run_id, r.forked_from_step, r.created_at, r.started_at, r.completed_at, r.updated_at, a.name as agent_name, r.service_name,
   coalesce((select sum(s.cost) from run_steps s where s.run_id = r.id), 0)::float8 as cost,
   (r.error_code is not null or exists (select 1 from run_steps e where e.run_id = r.id and e.error is not null))
     as has_error,
@@ -67,6 +68,7 @@ export function runFilters(
        and (($15::float8 is null and $16::float8 is null) or (
              select coalesce(sum(c.cost), 0)::float8 from run_steps c where c.run_id = r.id)
                between coalesce($15::float8, 0) and coalesce($16::float8, 'Infinity'::float8))
+       and ($17::text is null or r.service_name = $17)
        and ${runVisibleSql(11, 'r.')}`,
     params: [
       q.agent_id ?? null,
@@ -84,6 +86,7 @@ export function runFilters(
       q.score_max ?? null,
       q.min_cost ?? null,
       q.max_cost ?? null,
+      q.service ?? null,
     ],
   };
 }
@@ -101,10 +104,10 @@ export async function listRuns(
       `select ${summaryColumns}
        from runs r left join agents a on a.id = r.agent_id
        where ${where}
-         and ($17::uuid is null or r.id < $17)
-         and ($18::uuid is null or r.id > $18)
+         and ($18::uuid is null or r.id < $18)
+         and ($19::uuid is null or r.id > $19)
        order by r.id ${q.after ? 'asc' : 'desc'}
-       limit $19`,
+       limit $20`,
       [tenantId, ...params, q.cursor ?? null, q.after ?? null, q.limit + 1],
     ),
     db.query<{ n: number }>(`select count(*)::int as n from runs r where ${where}`, [tenantId, ...params]),
@@ -132,7 +135,11 @@ export async function traceOfRun(
     ...approvalSpans(events, recorded, run),
     ...handoffSpans(events, run),
   ];
-  return { trace_id: run.trace_id, run, spans: [rootSpan(run), ...merged(recorded, derived)] };
+  return {
+    trace_id: run.trace_id,
+    run,
+    spans: [rootSpan(run, row.options.root_span), ...merged(recorded, derived)],
+  };
 }
 
 /** The events of a run that mark spans its steps do not record: approval waits and handoffs. */
@@ -157,6 +164,7 @@ function toSummary(r: SummaryRow): RunSummary {
   return {
     ...run,
     agent_name: r.agent_name,
+    service_name: r.service_name ?? null,
     trace_id: r.options.trace_id ?? null,
     team: r.options.multi_agent?.id ?? null,
     duration_ms: r.started_at && end ? end.getTime() - r.started_at.getTime() : null,
@@ -166,12 +174,15 @@ function toSummary(r: SummaryRow): RunSummary {
   };
 }
 
-function rootSpan(run: RunSummary): TraceSpan {
+function rootSpan(run: RunSummary, rootSpanName?: string): TraceSpan {
   return {
     id: 'run',
     parent_id: null,
     kind: 'run',
-    name: run.agent_name ?? run.agent_id,
+    // An ingested run's root: the app and its root span (`checkout: POST /ask`).
+    name:
+      run.agent_name ??
+      (run.service_name ? [run.service_name, rootSpanName].filter(Boolean).join(': ') : run.agent_id),
     status: run.status === 'failed' ? 'error' : run.completed_at ? 'ok' : 'running',
     error: run.error ? `${run.error.code}: ${run.error.message}` : null,
     started_at: run.started_at,
@@ -334,7 +345,8 @@ function stepSpans(steps: StepRow[]): TraceSpan[] {
   let lastModel: string | undefined;
   return steps.map((step) => {
     const id = `step-${step.idx}`;
-    const parent = step.kind === 'model' ? 'run' : (lastModel ?? 'run');
+    // A retrieval (an ingested trace's retriever span) feeds the model call after it: under the run.
+    const parent = step.kind === 'tool' ? (lastModel ?? 'run') : 'run';
     if (step.kind === 'model') lastModel = id;
     return {
       id,
