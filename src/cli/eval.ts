@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { Experiment, ExperimentItem, Summary } from '../eval/experiments/schema.ts';
 import { ApiClient, CliError, type ClientOptions, parseJsonFlag, withClientOptions } from './client.ts';
+import { loadTarget, runTarget } from './eval-target.ts';
 import { readEventStream } from './event-stream.ts';
 import { action } from './fail.ts';
 import { type JunitCase, junitXml } from './junit.ts';
@@ -12,6 +13,7 @@ interface RunFlags extends ClientOptions {
   split?: string;
   agent?: string;
   team?: string;
+  target?: string;
   evaluator: string[];
   name?: string;
   concurrency?: string;
@@ -185,13 +187,17 @@ function runCommand(): Command {
   return (
     withClientOptions(new Command('run'))
       .description(
-        'Run an agent (NAME or NAME@VERSION) or a team over a dataset with evaluators, show progress and a summary; ' +
+        'Run an agent (NAME or NAME@VERSION), a team, or your own function (--target ./app.mjs, run here) over a dataset with evaluators, show progress and a summary; ' +
           'exit 0 when it passed, 1 when the score is under --fail-under, 2 when it could not run (credentials, network, bad input, an experiment that did not complete)',
       )
       .requiredOption('--dataset <name>', 'dataset name or id')
       .option('--split <tag>', 'run only the items with this tag (a split such as `test`)')
       .option('--agent <name[@version]>', 'agent name or id, `name@3` for version 3')
       .option('--team <name>', 'a team (multi-agent spec) name or id, instead of --agent')
+      .option(
+        '--target <module>',
+        "your own function, instead of --agent: a module whose default export takes an item's input and returns its output; run in this process, scored by the server",
+      )
       .requiredOption(
         '--evaluator <spec>',
         'an evaluator: a type (exact_match) or a JSON object ({"type":"contains","value":"x"}); repeatable',
@@ -212,8 +218,10 @@ function runCommand(): Command {
           const failUnder = number('--fail-under', opts.failUnder, 0, 1);
           const concurrency = number('--concurrency', opts.concurrency, 1, 64);
           const pollMs = number('--poll-ms', opts.pollMs, 10, 60_000) ?? 500;
-          if ((opts.agent === undefined) === (opts.team === undefined))
-            throw new CliError('give either --agent or --team');
+          if ([opts.agent, opts.team, opts.target].filter((x) => x !== undefined).length !== 1)
+            throw new CliError('give one of --agent, --team or --target');
+          // Loaded before anything is created: a module that cannot run leaves no experiment behind.
+          const target = opts.target === undefined ? undefined : await loadTarget(opts.target);
           const client = ApiClient.from(opts);
           const created = await client.request<Experiment>('POST', '/v1/experiments', {
             body: {
@@ -221,12 +229,27 @@ function runCommand(): Command {
               ...(opts.split !== undefined && { split: opts.split }),
               ...(opts.agent !== undefined && { agent: opts.agent }),
               ...(opts.team !== undefined && { team: opts.team }),
+              ...(target && { subject: 'external' }),
               evaluators: opts.evaluator.map(evaluatorFlag),
               ...(opts.name && { name: opts.name }),
               ...(concurrency !== undefined && { concurrency }),
             },
           });
-          const done = await follow(client, created.id, pollMs);
+          const following = follow(client, created.id, pollMs);
+          // Awaited below; until then its failure must not count as unhandled.
+          following.catch(() => {});
+          if (target) {
+            // Progress follows the experiment's stream while the items run here.
+            const ran = await runTarget(client, created.id, target, concurrency ?? 4).then(
+              () => undefined,
+              (err: unknown) => err,
+            );
+            if (ran !== undefined) {
+              await following.catch(() => {});
+              throw ran;
+            }
+          }
+          const done = await following;
           const items: ExperimentItem[] = [];
           for await (const item of client.list<ExperimentItem>(`/v1/experiments/${done.id}/items`))
             items.push(item);

@@ -77,6 +77,11 @@ export function buildEval(deps: EvalBuildDeps) {
       deps.bus,
       announceExperiment,
       () => laneCapacity(deps),
+      {
+        // An unknown model is a 404 when the experiment is created, not an error on every item.
+        checkModel: (model) => void deps.models.catalog.resolve(model),
+        outputs: { evalDeps, tenantName: deps.tenantName, observe: evalMetrics },
+      },
     ),
     liveScoring: new LiveScoring(deps.db, evalDeps, deps.liveSampleRate, deps.log),
   };

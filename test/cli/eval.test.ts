@@ -184,7 +184,7 @@ for (const store of stores) {
       const cases: [string[], RegExp][] = [
         [['--dataset', 'fruit', '--agent', 'echo@9', '--evaluator', 'exact_match'], /404.*version 9/],
         [['--dataset', 'nope', '--agent', 'echo', '--evaluator', 'exact_match'], /404.*dataset/],
-        [['--dataset', 'fruit', '--evaluator', 'exact_match'], /either --agent or --team/],
+        [['--dataset', 'fruit', '--evaluator', 'exact_match'], /give one of --agent, --team or --target/],
         [['--dataset', 'fruit', '--agent', 'echo', '--evaluator', 'Not A Type'], /--evaluator/],
         [
           ['--dataset', 'fruit', '--agent', 'echo', '--evaluator', '{"type":'],

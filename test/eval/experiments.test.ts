@@ -362,8 +362,16 @@ for (const store of stores) {
         [{ dataset: 'nope', agent: 'echo', evaluators: cheap }, 404, /dataset/],
         [{ dataset: 'fruit', agent: 'nobody', evaluators: cheap }, 404, /agent/],
         [{ dataset: 'fruit', agent: 'echo@2', agent_version: 3, evaluators: cheap }, 400, /disagree/],
-        [{ dataset: 'fruit', evaluators: cheap }, 400, /either agent or team/],
-        [{ dataset: 'fruit', agent: 'echo', team: 'crew', evaluators: cheap }, 400, /either agent or team/],
+        [
+          { dataset: 'fruit', evaluators: cheap },
+          400,
+          /give one of agent, team, prompt, or subject: external/,
+        ],
+        [
+          { dataset: 'fruit', agent: 'echo', team: 'crew', evaluators: cheap },
+          400,
+          /give one of agent, team, prompt, or subject: external/,
+        ],
         [{ dataset: 'fruit', team: 'crew', agent_version: 1, evaluators: cheap }, 400, /pinned in its spec/],
         [{ dataset: 'fruit', team: 'nobody', evaluators: cheap }, 404, /multi-agent spec/],
       ];

@@ -5,6 +5,7 @@ import createFetchClient, {
   type MaybeOptionalInit,
 } from 'openapi-fetch';
 import { AgentryError } from './errors.ts';
+import { type EvaluateOptions, type Evaluation, evaluate } from './evaluate.ts';
 import type { RunEvent } from './events.ts';
 import type { paths } from './openapi.js';
 import { type Opener, type ResumeOptions, resumableRunEvents, type StreamOptions } from './stream.ts';
@@ -16,6 +17,13 @@ import { type Opener, type ResumeOptions, resumableRunEvents, type StreamOptions
  */
 
 export { AgentryError, type ErrorBody } from './errors.ts';
+export type {
+  EvaluateOptions,
+  Evaluation,
+  Experiment,
+  ExperimentItem,
+  TargetContext,
+} from './evaluate.ts';
 export type { RunEvent, RunEventType } from './events.ts';
 export type { paths } from './openapi.js';
 export type { ResumeOptions, StreamOptions } from './stream.ts';
@@ -77,6 +85,12 @@ export interface AgentryClient {
    * then live until its `session_end`; reconnects by `Last-Event-ID` when the connection drops.
    */
   followRun(runId: string, options?: StreamOptions): AsyncGenerator<RunEvent, void, undefined>;
+  /**
+   * Evaluates the caller's own function over a dataset: an experiment with subject `external`
+   * whose items run here (`target(input)`, `concurrency` at a time) and are scored on the server
+   * by its evaluators. Answers the experiment as it ended (with its summary) and its items.
+   */
+  evaluate(options: EvaluateOptions): Promise<Evaluation>;
 }
 
 export function createClient(options: ClientOptions): AgentryClient {
@@ -119,9 +133,11 @@ export function createClient(options: ClientOptions): AgentryClient {
         }),
       );
 
+  const GET = method<'get'>('GET');
+  const POST = method<'post'>('POST');
   return {
-    GET: method('GET'),
-    POST: method('POST'),
+    GET,
+    POST,
     PUT: method('PUT'),
     PATCH: method('PATCH'),
     DELETE: method('DELETE'),
@@ -142,5 +158,20 @@ export function createClient(options: ClientOptions): AgentryClient {
     followRun(runId, o = {}) {
       return resumableRunEvents(reopen(runId), reopen, { ...options, ...o, runId });
     },
+    evaluate: (o) =>
+      evaluate(
+        {
+          createExperiment: (body) => POST('/v1/experiments', { body }),
+          items: (id, query) => GET('/v1/experiments/{id}/items', { params: { path: { id }, query } }),
+          report: (id, itemId, body) =>
+            POST('/v1/experiments/{id}/items/{item_id}/output', {
+              params: { path: { id, item_id: itemId } },
+              body,
+            }),
+          experiment: (id) => GET('/v1/experiments/{id}', { params: { path: { id } } }),
+          cancel: (id) => POST('/v1/experiments/{id}/cancel', { params: { path: { id } } }),
+        },
+        o,
+      ),
   };
 }

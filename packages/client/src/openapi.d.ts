@@ -886,7 +886,7 @@ export interface paths {
         /** List experiments, newest first */
         get: operations["listExperiments"];
         put?: never;
-        /** Run an agent (optionally a version: `agent_version`, or `name@3`) over a dataset with evaluators */
+        /** Run an agent (optionally a version: `agent_version`, or `name@3`), a team, a model with a prompt, or the caller’s own function (`subject: external`) over a dataset with evaluators */
         post: operations["createExperiment"];
         delete?: never;
         options?: never;
@@ -957,6 +957,23 @@ export interface paths {
         get: operations["listExperimentItems"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/items/{item_id}/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report what the caller’s own function answered for an item (subject `external`); the experiment’s evaluators score it. The first report of an item wins: a repeat answers the item as recorded */
+        post: operations["outputExperimentItem"];
         delete?: never;
         options?: never;
         head?: never;
@@ -12190,8 +12207,8 @@ export interface operations {
                     "application/json": {
                         data: {
                             /** Format: uuid */
-                            agent_id: string;
-                            agent_name: string;
+                            agent_id: string | null;
+                            agent_name: string | null;
                             agent_version: number | null;
                             budget: {
                                 [key: string]: unknown;
@@ -12219,10 +12236,21 @@ export interface operations {
                                 running: number;
                                 total: number;
                             };
+                            prompt: {
+                                max_tokens?: number;
+                                model: string;
+                                stop?: string[];
+                                system?: string;
+                                temperature?: number;
+                                template: string;
+                                top_p?: number;
+                            } | null;
                             split: string | null;
                             /** @enum {string} */
                             status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                             stop_reason: string | null;
+                            /** @enum {string} */
+                            subject: "agent" | "team" | "prompt" | "external";
                             /** Format: uuid */
                             team_id: string | null;
                             team_name: string | null;
@@ -12434,7 +12462,18 @@ export interface operations {
                         type: "javascript";
                     })[];
                     name?: string;
+                    prompt?: {
+                        max_tokens?: number;
+                        model: string;
+                        stop?: string[];
+                        system?: string;
+                        temperature?: number;
+                        template: string;
+                        top_p?: number;
+                    };
                     split?: string;
+                    /** @enum {string} */
+                    subject?: "agent" | "team" | "prompt" | "external";
                     team?: string;
                     /** @enum {string} */
                     visibility?: "private" | "tenant";
@@ -12450,8 +12489,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** Format: uuid */
-                        agent_id: string;
-                        agent_name: string;
+                        agent_id: string | null;
+                        agent_name: string | null;
                         agent_version: number | null;
                         budget: {
                             [key: string]: unknown;
@@ -12479,10 +12518,21 @@ export interface operations {
                             running: number;
                             total: number;
                         };
+                        prompt: {
+                            max_tokens?: number;
+                            model: string;
+                            stop?: string[];
+                            system?: string;
+                            temperature?: number;
+                            template: string;
+                            top_p?: number;
+                        } | null;
                         split: string | null;
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
+                        /** @enum {string} */
+                        subject: "agent" | "team" | "prompt" | "external";
                         /** Format: uuid */
                         team_id: string | null;
                         team_name: string | null;
@@ -12608,8 +12658,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** Format: uuid */
-                        agent_id: string;
-                        agent_name: string;
+                        agent_id: string | null;
+                        agent_name: string | null;
                         agent_version: number | null;
                         budget: {
                             [key: string]: unknown;
@@ -12637,10 +12687,21 @@ export interface operations {
                             running: number;
                             total: number;
                         };
+                        prompt: {
+                            max_tokens?: number;
+                            model: string;
+                            stop?: string[];
+                            system?: string;
+                            temperature?: number;
+                            template: string;
+                            top_p?: number;
+                        } | null;
                         split: string | null;
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
+                        /** @enum {string} */
+                        subject: "agent" | "team" | "prompt" | "external";
                         summary: {
                             cost_usd: number;
                             evaluators: {
@@ -12901,8 +12962,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** Format: uuid */
-                        agent_id: string;
-                        agent_name: string;
+                        agent_id: string | null;
+                        agent_name: string | null;
                         agent_version: number | null;
                         budget: {
                             [key: string]: unknown;
@@ -12930,10 +12991,21 @@ export interface operations {
                             running: number;
                             total: number;
                         };
+                        prompt: {
+                            max_tokens?: number;
+                            model: string;
+                            stop?: string[];
+                            system?: string;
+                            temperature?: number;
+                            template: string;
+                            top_p?: number;
+                        } | null;
                         split: string | null;
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
+                        /** @enum {string} */
+                        subject: "agent" | "team" | "prompt" | "external";
                         /** Format: uuid */
                         team_id: string | null;
                         team_name: string | null;
@@ -13226,10 +13298,179 @@ export interface operations {
                             /** @enum {string} */
                             status: "pending" | "running" | "completed" | "error";
                             tokens: number | null;
+                            trace_id: string | null;
                         }[];
                         limit: number;
                         offset: number;
                         total: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    outputExperimentItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    cost_usd?: number;
+                    error?: {
+                        code?: string;
+                        message: string;
+                    };
+                    latency_ms: number;
+                    output?: string | null;
+                    tokens?: number;
+                    trace_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cost_usd: number | null;
+                        /** Format: uuid */
+                        dataset_item_id: string;
+                        error: {
+                            code: string;
+                            message: string;
+                        } | null;
+                        expected: unknown;
+                        /** Format: uuid */
+                        id: string;
+                        input: {
+                            message: string;
+                        } | {
+                            payload?: unknown;
+                            task_type: string;
+                            title?: string;
+                        };
+                        latency_ms: number | null;
+                        output: string | null;
+                        /** Format: uuid */
+                        run_id: string | null;
+                        scores: {
+                            error?: string;
+                            evaluator: string;
+                            name: string;
+                            pass: boolean | null;
+                            reason?: string;
+                            score: number | null;
+                        }[];
+                        seq: number;
+                        /** @enum {string} */
+                        status: "pending" | "running" | "completed" | "error";
+                        tokens: number | null;
+                        trace_id: string | null;
                     };
                 };
             };
@@ -13350,8 +13591,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** Format: uuid */
-                        agent_id: string;
-                        agent_name: string;
+                        agent_id: string | null;
+                        agent_name: string | null;
                         agent_version: number | null;
                         budget: {
                             [key: string]: unknown;
@@ -13379,10 +13620,21 @@ export interface operations {
                             running: number;
                             total: number;
                         };
+                        prompt: {
+                            max_tokens?: number;
+                            model: string;
+                            stop?: string[];
+                            system?: string;
+                            temperature?: number;
+                            template: string;
+                            top_p?: number;
+                        } | null;
                         split: string | null;
                         /** @enum {string} */
                         status: "running" | "completed" | "cancelled" | "budget_exhausted" | "failed";
                         stop_reason: string | null;
+                        /** @enum {string} */
+                        subject: "agent" | "team" | "prompt" | "external";
                         /** Format: uuid */
                         team_id: string | null;
                         team_name: string | null;

@@ -18,10 +18,20 @@ import { traceparentOf } from '../../observability/spans.ts';
 import { enqueueTask } from '../../tasks/enqueue.ts';
 import { type DatasetService, itemsAt } from '../datasets/datasets.ts';
 import type { EvaluatorSpec } from '../evaluators/registry.ts';
-import type { ScoreResult } from '../evaluators/score.ts';
 import { type Change, compareExperiments } from './compare.ts';
+import { type OutputScoring, recordOutput } from './external.ts';
+import { toItem } from './item-row.ts';
 import { stopExperiment } from './items-sql.ts';
-import type { Comparison, CreateExperimentInput, Experiment, ExperimentItem, Summary } from './schema.ts';
+import type {
+  Comparison,
+  CreateExperimentInput,
+  Experiment,
+  ExperimentItem,
+  ExperimentSubject,
+  PromptSubject,
+  ReportOutput,
+  Summary,
+} from './schema.ts';
 import { summarise } from './summary.ts';
 
 /** Lanes when `concurrency` is not given (fewer when the workers have fewer slots). */
@@ -84,9 +94,11 @@ interface ExperimentRow {
   id: string;
   name: string;
   dataset_id: string;
-  agent_id: string;
-  agent_name: string;
+  subject: ExperimentSubject;
+  agent_id: string | null;
+  agent_name: string | null;
   agent_version: number | null;
+  prompt: PromptSubject | null;
   dataset_version: number | null;
   split: string | null;
   team_id: string | null;
@@ -119,9 +131,11 @@ const toExperiment = (r: ExperimentRow): Experiment => ({
   id: r.id,
   name: r.name,
   dataset_id: r.dataset_id,
+  subject: r.subject,
   agent_id: r.agent_id,
   agent_name: r.agent_name,
   agent_version: r.agent_version,
+  prompt: r.prompt,
   dataset_version: r.dataset_version,
   split: r.split,
   team_id: r.team_id,
@@ -147,39 +161,6 @@ const toExperiment = (r: ExperimentRow): Experiment => ({
   completed_at: iso(r.completed_at),
 });
 
-interface ItemRow {
-  id: string;
-  seq: number;
-  dataset_item_id: string;
-  input: ExperimentItem['input'];
-  expected: unknown;
-  status: ExperimentItem['status'];
-  output: string | null;
-  scores: ScoreResult[];
-  run_id: string | null;
-  error_code: string | null;
-  error_message: string | null;
-  latency_ms: number | null;
-  tokens: number | null;
-  cost: number | null;
-}
-
-const toItem = (r: ItemRow): ExperimentItem => ({
-  id: r.id,
-  seq: r.seq,
-  dataset_item_id: r.dataset_item_id,
-  input: r.input,
-  expected: r.expected ?? null,
-  status: r.status,
-  output: r.output,
-  scores: r.scores,
-  run_id: r.run_id,
-  error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
-  latency_ms: r.latency_ms,
-  tokens: r.tokens,
-  cost_usd: r.cost,
-});
-
 /**
  * Experiments: one agent (optionally a version) over a dataset, scored by a set of evaluators. The
  * items are copied when it starts; `concurrency` lanes (queue tasks, `lane.ts`) work through them,
@@ -203,6 +184,11 @@ export class ExperimentService {
      * when that is unknown (no worker alive yet): a higher `concurrency` is refused.
      */
     private readonly laneCapacity: () => Promise<number | null> = async () => null,
+    /**
+     * What the other subjects need: the gateway's check of a prompt's model (an unknown one is a 404
+     * before anything runs), and the evaluators that score the caller's reported outputs.
+     */
+    private readonly others: { checkModel?(model: string): void; outputs?: OutputScoring } = {},
   ) {}
 
   async create(
@@ -211,11 +197,19 @@ export class ExperimentService {
     who: Actor,
     viewer?: Viewer,
   ): Promise<Experiment> {
-    const concurrency = await this.concurrencyOf(input.concurrency);
+    const kind = subjectOf(input);
+    // The caller's function runs in the caller's process: its concurrency is the caller's own.
+    const concurrency =
+      kind === 'external'
+        ? (input.concurrency ?? DEFAULT_CONCURRENCY)
+        : await this.concurrencyOf(input.concurrency);
+    if (input.prompt) this.others.checkModel?.(input.prompt.model);
     const { agent, version, team } = await this.subject(tenantId, input, viewer);
     const dataset = await this.datasets.get(tenantId, input.dataset, viewer);
     const visibility =
-      input.visibility === 'private' || isPrivate(agent) || isPrivate(dataset) ? 'private' : 'tenant';
+      input.visibility === 'private' || (agent && isPrivate(agent)) || isPrivate(dataset)
+        ? 'private'
+        : 'tenant';
     // The dataset version it runs, pinned now: the items come from it whatever changes meanwhile.
     const datasetVersion = input.dataset_version ?? dataset.version;
     if (datasetVersion > dataset.version)
@@ -226,15 +220,17 @@ export class ExperimentService {
       await tx.query(
         `insert into experiments (id, tenant_id, name, dataset_id, agent_id, agent_name, agent_version, evaluators,
                                   concurrency, budget, status, total, created_by, team_id, team_name, owner, visibility,
-                                  dataset_version, split)
-         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, 'running', 0, $11, $12, $13, $14, $15, $16, $17)`,
+                                  dataset_version, split, subject, prompt)
+         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, 'running', 0, $11, $12, $13, $14, $15, $16, $17,
+                 $18, $19::jsonb)`,
         [
           id,
           tenantId,
-          input.name ?? `${team?.name ?? agent.name} on ${dataset.name}`,
+          input.name ??
+            `${team?.name ?? agent?.name ?? input.prompt?.model ?? 'function'} on ${dataset.name}`,
           dataset.id,
-          agent.id,
-          agent.name,
+          agent?.id ?? null,
+          agent?.name ?? null,
           version ?? null,
           JSON.stringify(input.evaluators),
           concurrency,
@@ -246,6 +242,8 @@ export class ExperimentService {
           visibility,
           datasetVersion,
           split,
+          kind,
+          input.prompt ? JSON.stringify(input.prompt) : null,
         ],
       );
       // The items of the pinned version (of its split), copied: the dataset's later changes do not reach it.
@@ -270,7 +268,9 @@ export class ExperimentService {
         target: id,
         data: {
           dataset: dataset.name,
-          agent: agent.name,
+          subject: kind,
+          ...(agent && { agent: agent.name }),
+          ...(input.prompt && { model: input.prompt.model }),
           agent_version: version ?? null,
           dataset_version: datasetVersion,
           ...(split !== null && { split }),
@@ -280,7 +280,7 @@ export class ExperimentService {
       return copied?.n ?? 0;
     });
     const experiment = await this.get(tenantId, id);
-    await this.startLanes(tenantId, experiment, Math.min(concurrency, total), who);
+    if (kind !== 'external') await this.startLanes(tenantId, experiment, Math.min(concurrency, total), who);
     return experiment;
   }
 
@@ -305,7 +305,13 @@ export class ExperimentService {
    * What the experiment runs: an agent at the version asked or, unasked, at the one it has now; or a
    * team through its entry agent (its members at the versions its spec pins).
    */
-  private async subject(tenantId: string, input: CreateExperimentInput, viewer?: Viewer) {
+  private async subject(
+    tenantId: string,
+    input: CreateExperimentInput,
+    viewer?: Viewer,
+  ): Promise<{ agent?: SubjectAgent; version?: number; team?: { id: string; name: string } }> {
+    // A prompt or the caller's function: no agent.
+    if (input.agent === undefined && input.team === undefined) return {};
     if (input.team !== undefined) {
       const team = await this.teams.resolve(tenantId, input.team);
       const agent = await this.agents.get(tenantId, team.entry_agent_id, viewer);
@@ -328,7 +334,9 @@ export class ExperimentService {
       await enqueueTask(this.db, {
         id: newId(),
         tenant_id: tenantId,
-        agent_id: experiment.agent_id,
+        // A task names an agent; a prompt experiment has none, so its lanes name the experiment (no
+        // agent has that id: the task reads as one whose agent is gone, which tasks outlive).
+        agent_id: experiment.agent_id ?? experiment.id,
         task_type: EXPERIMENT_TASK_TYPE,
         // Read in the task list next to the user's own tasks: what it is for, not its ids.
         title: `Experiment ${name}: lane ${lane + 1} of ${lanes}`,
@@ -428,8 +436,32 @@ export class ExperimentService {
     );
     await writeJournal(this.db, who, { action: 'experiment.resume', target: id });
     this.announce(id);
-    await this.startLanes(tenantId, e, Math.min(e.concurrency, open), who);
+    // The caller's function: the caller reports the rest; there is nothing to run here.
+    if (e.subject !== 'external') await this.startLanes(tenantId, e, Math.min(e.concurrency, open), who);
     return this.get(tenantId, id);
+  }
+
+  /**
+   * Records an output of the caller's function (subject `external`) and scores it with the
+   * experiment's evaluators. The first report of an item wins: a repeat answers the item as recorded.
+   */
+  async reportOutput(
+    tenantId: string,
+    id: string,
+    itemId: string,
+    report: ReportOutput,
+    viewer?: Viewer,
+  ): Promise<ExperimentItem> {
+    const e = await this.get(tenantId, id, viewer);
+    if (e.subject !== 'external')
+      throw new AppError(
+        'conflict',
+        `experiment ${id} runs its ${e.subject} itself: only an experiment with subject external takes outputs`,
+      );
+    if (!this.others.outputs) throw new Error('experiments were built without output scoring');
+    const item = await recordOutput(this.db, this.others.outputs, tenantId, e, itemId, report);
+    this.announce(id);
+    return item;
   }
 
   async delete(tenantId: string, id: string, who: Actor, viewer?: Viewer): Promise<void> {
@@ -479,4 +511,12 @@ export class ExperimentService {
     const experiments = await Promise.all(ids.map((id) => this.getWithSummary(tenantId, id, viewer)));
     return compareExperiments(this.db, experiments, only);
   }
+}
+
+/** The subject a create body names (the schema lets exactly one through). */
+function subjectOf(input: CreateExperimentInput): ExperimentSubject {
+  if (input.team !== undefined) return 'team';
+  if (input.prompt !== undefined) return 'prompt';
+  if (input.agent !== undefined) return 'agent';
+  return 'external';
 }

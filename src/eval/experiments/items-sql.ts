@@ -45,6 +45,8 @@ export async function claimItem(
 export interface ItemOutcome {
   status: 'completed' | 'error';
   runId: string | null;
+  /** The trace the output belongs to, when it is not its run's (a prompt's model call, the caller's spans). */
+  traceId?: string | null;
   output: string | null;
   errorCode?: string;
   errorMessage?: string;
@@ -70,7 +72,7 @@ export async function completeItem(
   await db.query(
     `with done as (
        update experiment_items set status = $4, run_id = $5, output = $6, error_code = $7, error_message = $8,
-              scores = $9::jsonb, latency_ms = $10, tokens = $11, cost = $12, completed_at = now()
+              scores = $9::jsonb, latency_ms = $10, tokens = $11, cost = $12, trace_id = $17, completed_at = now()
         where id = $3 and status = 'running'
         returning id),
      s as (
@@ -103,6 +105,7 @@ export async function completeItem(
       scored.map((s) => s.name),
       scored.map((s) => s.score),
       item.seq,
+      o.traceId ?? null,
     ],
     { name: 'eval_complete_item' },
   );

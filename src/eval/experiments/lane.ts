@@ -15,6 +15,9 @@ import {
   stopExperiment,
   unclaimItem,
 } from './items-sql.ts';
+import { judgeBudget } from './judge-budget.ts';
+import { runPrompt } from './prompt-subject.ts';
+import type { ExperimentSubject, PromptSubject } from './schema.ts';
 
 /** One item's run, as the lane needs it. `app.ts` plugs in the runtime (eval sits below it). */
 export interface ItemRun {
@@ -69,6 +72,8 @@ export interface LaneDeps {
 interface ExperimentRow {
   id: string;
   tenant_id: string;
+  subject: ExperimentSubject;
+  prompt: PromptSubject | null;
   agent_id: string;
   agent_version: number | null;
   team_id: string | null;
@@ -92,7 +97,8 @@ export function experimentLaneHandler(deps: LaneDeps): TaskHandler {
   return async (task, ctx) => {
     const { experiment_id: experimentId, lane } = task.payload as LanePayload;
     const [exp] = await deps.db.query<ExperimentRow>(
-      'select id, tenant_id, agent_id, agent_version, team_id, evaluators, budget, status from experiments where id = $1 and tenant_id = $2',
+      `select id, tenant_id, subject, prompt, agent_id, agent_version, team_id, evaluators, budget, status
+         from experiments where id = $1 and tenant_id = $2`,
       [experimentId, task.tenant_id],
     );
     if (exp?.status !== 'running') return { summary: `experiment ${exp?.status ?? 'deleted'}` };
@@ -142,18 +148,26 @@ async function runItem(
   const parent = childParent(span, trace);
   let run: ItemRun;
   try {
-    run = await deps.runner.run({
-      tenantId: exp.tenant_id,
-      tenantName,
-      agentId: exp.agent_id,
-      agentVersion: exp.agent_version,
-      teamId: exp.team_id,
-      input: item.input as ItemInput,
-      idempotencyKey: `eval:${item.id}`,
-      resumed: item.resumed,
-      trace: parent,
-      signal,
-    });
+    run = exp.prompt
+      ? await runPrompt(modelsOf(deps), exp.prompt, item.input, {
+          tenantId: exp.tenant_id,
+          tenantName,
+          experimentId: exp.id,
+          trace: parent,
+          signal,
+        })
+      : await deps.runner.run({
+          tenantId: exp.tenant_id,
+          tenantName,
+          agentId: exp.agent_id,
+          agentVersion: exp.agent_version,
+          teamId: exp.team_id,
+          input: item.input as ItemInput,
+          idempotencyKey: `eval:${item.id}`,
+          resumed: item.resumed,
+          trace: parent,
+          signal,
+        });
   } catch (err) {
     const e = err as { code?: string; message?: string };
     run = {
@@ -203,6 +217,7 @@ async function runItem(
   await completeItem(deps.db, exp.tenant_id, exp.id, item, {
     status: outcome,
     runId: run.runId,
+    traceId: parent?.traceId ?? null,
     output: run.output,
     ...(outcome === 'error' && {
       errorCode: run.error?.code ?? run.status,
@@ -237,20 +252,7 @@ async function overOwnBudget(db: Db, exp: ExperimentRow): Promise<boolean> {
   return true;
 }
 
-function judgeBudget(db: Db, experimentId: string, max: number): NonNullable<EvalContext['judgeBudget']> {
-  return {
-    left: async () => {
-      const [row] = await db.query<{ judge_cost: number }>(
-        'select judge_cost from experiments where id = $1',
-        [experimentId],
-      );
-      return max - Number(row?.judge_cost ?? 0);
-    },
-    charge: async (cost) => {
-      await db.query('update experiments set judge_cost = judge_cost + $2 where id = $1', [
-        experimentId,
-        cost,
-      ]);
-    },
-  };
+function modelsOf(deps: LaneDeps) {
+  if (!deps.evalDeps.models) throw new Error('the model gateway is not available to experiments here');
+  return deps.evalDeps.models;
 }

@@ -25,6 +25,29 @@ export const experimentBudget = z
   })
   .strict();
 
+/** What an experiment runs: an agent, a team, a model with a prompt, or the caller's own function. */
+export const experimentSubjects = ['agent', 'team', 'prompt', 'external'] as const;
+export type ExperimentSubject = (typeof experimentSubjects)[number];
+
+/**
+ * A model with a prompt: each item is one call through the gateway (billed and traced as any call),
+ * its user message the template filled from the item (`{{input.message}}`, `{{input.payload.question}}`).
+ */
+export const promptSubject = z
+  .object({
+    /** Any model the gateway serves (`provider/model` or an alias), e.g. `mock/default`. */
+    model: z.string().min(1).max(200),
+    system: z.string().max(100_000).optional(),
+    /** The user message: `{{input.…}}` placeholders walk the item's input; the rest is kept as written. */
+    template: z.string().min(1).max(100_000),
+    temperature: z.number().min(0).max(2).optional(),
+    max_tokens: z.number().int().min(1).max(200_000).optional(),
+    top_p: z.number().min(0).max(1).optional(),
+    stop: z.array(z.string().min(1).max(100)).max(4).optional(),
+  })
+  .strict();
+export type PromptSubject = z.infer<typeof promptSubject>;
+
 export const createExperimentBody = z
   .object({
     name: z.string().max(200).optional(),
@@ -34,7 +57,12 @@ export const createExperimentBody = z
     dataset_version: z.number().int().min(1).optional(),
     /** Run only the items carrying this tag (a split such as `test`). Absent: every item. */
     split: z.string().min(1).max(100).optional(),
-    /** An agent id or name; `name@3` pins version 3. Either this or `team`. */
+    /**
+     * What it runs, when neither `agent`, `team` nor `prompt` says: `external` is the caller's own
+     * function, which reports each item's output (POST /v1/experiments/{id}/items/{item_id}/output).
+     */
+    subject: z.enum(experimentSubjects).optional(),
+    /** An agent id or name; `name@3` pins version 3. One of `agent`, `team`, `prompt`, or `subject: external`. */
     agent: z.string().min(1).max(210).optional(),
     /**
      * The agent version to run (recorded, and passed to the runs as the pin). Absent: the agent's
@@ -46,11 +74,13 @@ export const createExperimentBody = z
      * of the team as it is then, its members at the versions the spec pins.
      */
     team: z.string().min(1).max(200).optional(),
+    /** A model with a prompt, instead of an agent: each item is one model call. */
+    prompt: promptSubject.optional(),
     evaluators: evaluatorSet,
     /**
      * Items running at once, each in a lane that is one queue task holding a worker slot: more than
      * the live workers' slots (under `tasks.tenant_max_running`) is refused with the limit named.
-     * Absent: 4, or the limit when lower.
+     * Absent: 4, or the limit when lower. For `external`, the caller's own concurrency, as recorded.
      */
     concurrency: z.number().int().min(1).max(64).optional(),
     budget: experimentBudget.optional(),
@@ -61,14 +91,55 @@ export const createExperimentBody = z
     visibility: datasetVisibility.optional(),
   })
   .strict()
-  .refine((b) => (b.agent === undefined) !== (b.team === undefined), {
-    message: 'give either agent or team',
-    path: ['agent'],
-  })
-  .refine((b) => b.team === undefined || b.agent_version === undefined, {
-    message: "agent_version pins an agent; a team's members are pinned in its spec",
+  .refine(
+    (b) =>
+      [b.agent, b.team, b.prompt, b.subject === 'external' ? true : undefined].filter((x) => x !== undefined)
+        .length === 1,
+    { message: 'give one of agent, team, prompt, or subject: external', path: ['agent'] },
+  )
+  .refine(
+    (b) =>
+      b.subject === undefined ||
+      b.subject === 'external' ||
+      (b.subject === 'agent' && b.agent !== undefined) ||
+      (b.subject === 'team' && b.team !== undefined) ||
+      (b.subject === 'prompt' && b.prompt !== undefined),
+    { message: 'subject names what runs: give its field (agent, team or prompt) with it', path: ['subject'] },
+  )
+  .refine((b) => b.agent !== undefined || b.agent_version === undefined, {
+    message: "agent_version pins an agent (a team's members are pinned in its spec)",
     path: ['agent_version'],
   });
+
+/** An item's output as the caller's own function made it (subject `external`). */
+export const reportOutputBody = z
+  .object({
+    /** What the function returned, as text (the typed client sends JSON for anything not a string). */
+    output: z.string().max(1_000_000).nullable().optional(),
+    /** The function threw: the item is an error, not scored. */
+    error: z
+      .object({ code: z.string().min(1).max(100).optional(), message: z.string().max(10_000) })
+      .strict()
+      .optional(),
+    /** How long the function took, in ms (the evaluators' `latency_under` reads it). */
+    latency_ms: z.number().min(0).max(86_400_000),
+    /** The trace of the function's own spans (OTLP), 32 hex digits. */
+    trace_id: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/)
+      .optional(),
+    tokens: z.number().int().min(0).max(1e9).optional(),
+    cost_usd: z.number().min(0).max(1e6).optional(),
+  })
+  .strict()
+  .refine((b) => b.error === undefined || b.output === undefined || b.output === null, {
+    message: 'give output or error, not both',
+    path: ['error'],
+  });
+export type ReportOutput = z.infer<typeof reportOutputBody>;
+
+export const itemParams = z.object({ id: z.uuid(), item_id: z.uuid() }).strict();
+
 export type CreateExperimentInput = z.infer<typeof createExperimentBody>;
 
 export const progressSchema = z.object({
@@ -106,9 +177,14 @@ export const experimentSchema = z.object({
   id: z.uuid(),
   name: z.string(),
   dataset_id: z.uuid(),
-  agent_id: z.uuid(),
-  agent_name: z.string(),
+  /** What it runs: `agent`, `team`, `prompt` (a model with a prompt) or `external` (the caller's function). */
+  subject: z.enum(experimentSubjects),
+  /** The agent it runs (a team's entry agent); null for a prompt or the caller's function. */
+  agent_id: z.uuid().nullable(),
+  agent_name: z.string().nullable(),
   agent_version: z.number().int().nullable(),
+  /** The model and prompt it runs (subject `prompt`), or null. */
+  prompt: promptSubject.nullable(),
   /** The dataset version its items came from (null: started before datasets had versions). */
   dataset_version: z.number().int().nullable(),
   /** The tag its items were chosen by, or null for every item. */
@@ -144,6 +220,8 @@ export const experimentItemSchema = z.object({
   output: z.string().nullable(),
   scores: z.array(scoreResult),
   run_id: z.uuid().nullable(),
+  /** The trace of the item's output: its run's, its model call's (prompt), or the one the caller reported. */
+  trace_id: z.string().nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   latency_ms: z.number().nullable(),
   tokens: z.number().nullable(),

@@ -11,7 +11,9 @@ import {
   experimentSchema,
   experimentStatuses,
   experimentWithSummary,
+  itemParams,
   listItemsQuery,
+  reportOutputBody,
 } from '../../eval/experiments/schema.ts';
 import { actorOf, principalOf, viewerOf } from '../caller.ts';
 import type { Services } from '../services.ts';
@@ -57,7 +59,7 @@ export const experimentRoutes =
         schema: {
           tags,
           summary:
-            'Run an agent (optionally a version: `agent_version`, or `name@3`) over a dataset with evaluators',
+            'Run an agent (optionally a version: `agent_version`, or `name@3`), a team, a model with a prompt, or the caller’s own function (`subject: external`) over a dataset with evaluators',
           body: createExperimentBody,
           response: { 201: experimentSchema, ...errors },
         },
@@ -127,6 +129,29 @@ export const experimentRoutes =
         },
       },
       async (req) => experiments.items(principalOf(req).tenantId, req.params.id, req.query, viewerOf(req)),
+    );
+
+    app.post(
+      '/v1/experiments/:id/items/:item_id/output',
+      {
+        config: { auth: 'write' },
+        schema: {
+          tags,
+          summary:
+            'Report what the caller’s own function answered for an item (subject `external`); the experiment’s evaluators score it. The first report of an item wins: a repeat answers the item as recorded',
+          params: itemParams,
+          body: reportOutputBody,
+          response: { 200: experimentItemSchema, ...errors },
+        },
+      },
+      async (req) =>
+        experiments.reportOutput(
+          principalOf(req).tenantId,
+          req.params.id,
+          req.params.item_id,
+          req.body,
+          viewerOf(req),
+        ),
     );
 
     app.get(

@@ -2,7 +2,7 @@ import type { Agent } from '../../agents/schema.ts';
 import { AppError, isNotFound } from '../../errors.ts';
 import { type HandlerResult, NonRetryableError, type TaskHandler } from '../../tasks/handlers.ts';
 import type { ClaimedTask } from '../../tasks/rows.ts';
-import { renderJson } from '../../text/render-json.ts';
+import { fillTemplate } from '../../text/template.ts';
 import type { Runtime } from '../runtime.ts';
 import type { AgentSource, RunResult } from '../types.ts';
 
@@ -26,18 +26,12 @@ export function renderTaskPrompt(
   template: string,
   task: Pick<ClaimedTask, 'title' | 'description' | 'task_type' | 'payload'>,
 ) {
-  return template.replace(/\{\{\s*([A-Za-z0-9_.]+)\s*\}\}/g, (_, path: string) => {
-    const [head, ...rest] = path.split('.');
-    let value: unknown;
-    if (head === 'payload') {
-      value = task.payload;
-      for (const key of rest)
-        value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
-    } else if (rest.length === 0 && (head === 'title' || head === 'description' || head === 'task_type')) {
-      value = task[head];
-    }
-    if (value === undefined || value === null) return '';
-    return typeof value === 'string' ? value : renderJson(value);
+  // Only these names: a template cannot reach the task's other fields.
+  return fillTemplate(template, {
+    title: task.title,
+    description: task.description,
+    task_type: task.task_type,
+    payload: task.payload,
   });
 }
 

@@ -80,11 +80,24 @@ export function ExperimentView() {
         <StatusBadge status={e.status} />
       </div>
       <dl className="facts">
-        <dt>Agent</dt>
-        <dd>
-          <Link to={`/agents/${e.agent_id}`}>{e.agent_name}</Link>
-          {e.agent_version ? ` version ${e.agent_version}` : ' (latest version)'}
-        </dd>
+        {e.agent_id ? (
+          <>
+            <dt>Agent</dt>
+            <dd>
+              <Link to={`/agents/${e.agent_id}`}>{e.agent_name}</Link>
+              {e.agent_version ? ` version ${e.agent_version}` : ' (latest version)'}
+            </dd>
+          </>
+        ) : (
+          <>
+            <dt>Runs</dt>
+            <dd>
+              {e.prompt
+                ? `the model ${e.prompt.model} with a prompt`
+                : "the caller's own function (outputs reported by the caller)"}
+            </dd>
+          </>
+        )}
         <dt>Dataset</dt>
         <dd>
           <Link to={`/datasets/${e.dataset_id}`}>{datasetName ?? e.dataset_id.slice(-8)}</Link>

@@ -105,7 +105,7 @@ function ExperimentList() {
                       <Link to={`/experiments/${e.id}`}>{e.name}</Link>
                     </td>
                     <td>
-                      {e.agent_name}
+                      {e.agent_name ?? (e.prompt ? e.prompt.model : 'function')}
                       {e.agent_version ? `@${e.agent_version}` : ''}
                     </td>
                     <td>
