@@ -7376,6 +7376,7 @@ export interface operations {
                         score_max?: number;
                         score_min?: number;
                         score_name?: string;
+                        service?: string;
                         /** Format: uuid */
                         session_id?: string;
                         /** Format: date-time */
