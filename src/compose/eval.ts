@@ -55,6 +55,7 @@ export function buildEval(deps: EvalBuildDeps) {
   const announceExperiment = (id: string) => void announce(deps.bus, [id]).catch(() => {});
   const evalDeps: EvalDeps = {
     models: deps.models,
+    embed: (request, ctx) => deps.models.embed(request, ctx),
     runJavascript: (request) => deps.sandboxes.run('evaluator', 'quickjs', request),
   };
   deps.taskHandlers.register(
