@@ -11,6 +11,7 @@ import type { Config } from '../config/config.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import { DatasetService } from '../eval/datasets/datasets.ts';
+import { EvaluatorService } from '../eval/evaluators/named.ts';
 import { LabelService } from '../eval/labels/labels.ts';
 import { ScoreConfigService } from '../eval/scores/configs.ts';
 import { FeedbackLimit } from '../eval/scores/feedback-limit.ts';
@@ -106,6 +107,7 @@ export function buildDomain({
   });
   const scoreConfigs = new ScoreConfigService(db);
   const datasets = new DatasetService(db);
+  const evaluators = new EvaluatorService(db);
   return {
     tenants,
     keys,
@@ -116,7 +118,8 @@ export function buildDomain({
     agentVersions: new AgentVersionService(db, agents),
     multiAgents: new MultiAgentService(db, agents),
     datasets,
-    labels: new LabelService(db, agents, datasets),
+    evaluators,
+    labels: new LabelService(db, agents, datasets, evaluators),
     scores: new ScoreService(db, scoreConfigs),
     scoreConfigs,
     // In the database, where the model gateway's budgets count too (its sweep clears ended minutes).

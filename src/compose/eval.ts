@@ -2,6 +2,7 @@ import type { AgentService } from '../agents/agents.ts';
 import type { MultiAgentService } from '../agents/multi-agents.ts';
 import type { Db } from '../db/db.ts';
 import type { DatasetService } from '../eval/datasets/datasets.ts';
+import type { EvaluatorResolver } from '../eval/evaluators/named.ts';
 import type { EvalDeps } from '../eval/evaluators/types.ts';
 import { EXPERIMENT_TASK_TYPE, ExperimentService } from '../eval/experiments/experiments.ts';
 import {
@@ -32,6 +33,8 @@ export interface EvalBuildDeps {
   /** Teams an experiment may run instead of one agent. */
   multiAgents: MultiAgentService;
   datasets: DatasetService;
+  /** Named evaluators, which experiments pin and live scoring follows. */
+  namedEvaluators: EvaluatorResolver;
   runtime: Runtime;
   models: Gateway;
   sandboxes: SandboxService;
@@ -78,8 +81,9 @@ export function buildEval(deps: EvalBuildDeps) {
       deps.bus,
       announceExperiment,
       () => laneCapacity(deps),
+      deps.namedEvaluators,
     ),
-    liveScoring: new LiveScoring(deps.db, evalDeps, deps.liveSampleRate, deps.log),
+    liveScoring: new LiveScoring(deps.db, evalDeps, deps.namedEvaluators, deps.liveSampleRate, deps.log),
   };
 }
 

@@ -709,8 +709,80 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The evaluator kinds, with their parameters as JSON Schema */
+        /** The tenant's named evaluators by name, each with its newest version (`type`: of one kind) */
         get: operations["listEvaluators"];
+        put?: never;
+        /** Name an evaluator (any kind's inline spec) for reuse by `{"ref": name}`; it starts at version 1 */
+        post: operations["createEvaluator"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/evaluators/{ref}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A named evaluator by id (deleted ones too) or by name, with its newest version */
+        get: operations["getEvaluator"];
+        /** Make the next version from a whole spec (earlier versions never change) */
+        put: operations["replaceEvaluator"];
+        post?: never;
+        /** Delete a named evaluator (its name is free again; experiments keep what they ran); 409 while an agent's live evaluators or a label's gate refer to it */
+        delete: operations["deleteEvaluator"];
+        options?: never;
+        head?: never;
+        /** Make the next version changing its description or spec (the rest carried over) */
+        patch: operations["updateEvaluator"];
+        trace?: never;
+    };
+    "/v1/evaluators/{ref}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A named evaluator's versions, newest first */
+        get: operations["listEvaluatorVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/evaluators/{ref}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of a named evaluator, as it was written */
+        get: operations["getEvaluatorVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/evaluators/kinds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The evaluator kinds, with their parameters as JSON Schema */
+        get: operations["listEvaluatorsKinds"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3886,6 +3958,9 @@ export interface operations {
             content: {
                 "application/json": {
                     evaluators: ({
+                        name?: string;
+                        ref: string;
+                    } | ({
                         expected?: string;
                         ignore_case?: boolean;
                         name?: string;
@@ -3951,11 +4026,29 @@ export interface operations {
                         max_tokens?: number;
                         model: string;
                         name?: string;
-                        /** @default 0.5 */
                         pass_threshold?: number;
                         rubric: string;
+                        score_range?: {
+                            max: number;
+                            min: number;
+                        };
                         /** @enum {string} */
                         type: "llm_judge";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        rubric: string;
+                        /** @enum {string} */
+                        type: "pairwise_judge";
+                    } | {
+                        model: string;
+                        name?: string;
+                        /** @default 0.8 */
+                        threshold?: number;
+                        /** @enum {string} */
+                        type: "embedding_similarity";
                     } | {
                         code: string;
                         name?: string;
@@ -3964,7 +4057,7 @@ export interface operations {
                         timeout_ms?: number;
                         /** @enum {string} */
                         type: "javascript";
-                    })[];
+                    }))[];
                     sample_rate?: number;
                 };
             };
@@ -4167,6 +4260,12 @@ export interface operations {
                                 /** Format: uuid */
                                 dataset_id: string;
                                 evaluator: string | null;
+                                evaluator_ref?: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    name: string;
+                                    version: number | null;
+                                } | null;
                                 floors: {
                                     [key: string]: number;
                                 };
@@ -4274,6 +4373,12 @@ export interface operations {
                             /** Format: uuid */
                             dataset_id: string;
                             evaluator: string | null;
+                            evaluator_ref?: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                                version: number | null;
+                            } | null;
                             floors: {
                                 [key: string]: number;
                             };
@@ -4406,6 +4511,12 @@ export interface operations {
                                 /** Format: uuid */
                                 dataset_id: string;
                                 evaluator: string | null;
+                                evaluator_ref?: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    name: string;
+                                    version: number | null;
+                                } | null;
                                 floors: {
                                     [key: string]: number;
                                 };
@@ -4428,6 +4539,12 @@ export interface operations {
                                 /** Format: uuid */
                                 dataset_id: string;
                                 evaluator: string | null;
+                                evaluator_ref?: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    name: string;
+                                    version: number | null;
+                                } | null;
                                 floors: {
                                     [key: string]: number;
                                 };
@@ -4628,7 +4745,9 @@ export interface operations {
             content: {
                 "application/json": {
                     dataset: string;
-                    evaluator?: string;
+                    evaluator?: string | {
+                        ref: string;
+                    };
                     floors?: {
                         [key: string]: number;
                     };
@@ -4652,6 +4771,12 @@ export interface operations {
                             /** Format: uuid */
                             dataset_id: string;
                             evaluator: string | null;
+                            evaluator_ref?: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                                version: number | null;
+                            } | null;
                             floors: {
                                 [key: string]: number;
                             };
@@ -10198,7 +10323,11 @@ export interface operations {
     };
     listEvaluators: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+                type?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -10213,13 +10342,224 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: {
-                            cheap: boolean;
+                            created_at: string;
+                            created_by: string | null;
+                            deleted_at: string | null;
                             description: string;
-                            params: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            spec: {
                                 [key: string]: unknown;
                             };
-                            type: string;
+                            updated_at: string;
+                            version: number;
                         }[];
+                        limit: number;
+                        offset: number;
+                        total: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    createEvaluator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string;
+                    name: string;
+                    spec: {
+                        expected?: string;
+                        ignore_case?: boolean;
+                        name?: string;
+                        trim?: boolean;
+                        /** @enum {string} */
+                        type: "exact_match";
+                    } | {
+                        ignore_case?: boolean;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "contains";
+                        value?: string | string[];
+                    } | {
+                        flags?: string;
+                        name?: string;
+                        pattern: string;
+                        /** @enum {string} */
+                        type: "regex";
+                    } | {
+                        name?: string;
+                        /** @enum {string} */
+                        type: "json_valid";
+                    } | {
+                        name?: string;
+                        schema: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | {
+                        expected?: number;
+                        name?: string;
+                        relative?: boolean;
+                        /** @default 0 */
+                        tolerance?: number;
+                        /** @enum {string} */
+                        type: "numeric";
+                    } | {
+                        arguments?: {
+                            [key: string]: unknown;
+                        };
+                        name?: string;
+                        tool: string;
+                        /** @enum {string} */
+                        type: "tool_called";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "latency_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "tokens_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "cost_under";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        pass_threshold?: number;
+                        rubric: string;
+                        score_range?: {
+                            max: number;
+                            min: number;
+                        };
+                        /** @enum {string} */
+                        type: "llm_judge";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        rubric: string;
+                        /** @enum {string} */
+                        type: "pairwise_judge";
+                    } | {
+                        model: string;
+                        name?: string;
+                        /** @default 0.8 */
+                        threshold?: number;
+                        /** @enum {string} */
+                        type: "embedding_similarity";
+                    } | {
+                        code: string;
+                        name?: string;
+                        /** @default 1 */
+                        pass_threshold?: number;
+                        timeout_ms?: number;
+                        /** @enum {string} */
+                        type: "javascript";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        created_by: string | null;
+                        deleted_at: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        updated_at: string;
+                        version: number;
                     };
                 };
             };
@@ -10303,8 +10643,931 @@ export interface operations {
                     };
                 };
             };
+        };
+    };
+    getEvaluator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
             /** @description Default Response */
-            422: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        created_by: string | null;
+                        deleted_at: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    replaceEvaluator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string;
+                    message?: string;
+                    spec: {
+                        expected?: string;
+                        ignore_case?: boolean;
+                        name?: string;
+                        trim?: boolean;
+                        /** @enum {string} */
+                        type: "exact_match";
+                    } | {
+                        ignore_case?: boolean;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "contains";
+                        value?: string | string[];
+                    } | {
+                        flags?: string;
+                        name?: string;
+                        pattern: string;
+                        /** @enum {string} */
+                        type: "regex";
+                    } | {
+                        name?: string;
+                        /** @enum {string} */
+                        type: "json_valid";
+                    } | {
+                        name?: string;
+                        schema: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | {
+                        expected?: number;
+                        name?: string;
+                        relative?: boolean;
+                        /** @default 0 */
+                        tolerance?: number;
+                        /** @enum {string} */
+                        type: "numeric";
+                    } | {
+                        arguments?: {
+                            [key: string]: unknown;
+                        };
+                        name?: string;
+                        tool: string;
+                        /** @enum {string} */
+                        type: "tool_called";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "latency_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "tokens_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "cost_under";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        pass_threshold?: number;
+                        rubric: string;
+                        score_range?: {
+                            max: number;
+                            min: number;
+                        };
+                        /** @enum {string} */
+                        type: "llm_judge";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        rubric: string;
+                        /** @enum {string} */
+                        type: "pairwise_judge";
+                    } | {
+                        model: string;
+                        name?: string;
+                        /** @default 0.8 */
+                        threshold?: number;
+                        /** @enum {string} */
+                        type: "embedding_similarity";
+                    } | {
+                        code: string;
+                        name?: string;
+                        /** @default 1 */
+                        pass_threshold?: number;
+                        timeout_ms?: number;
+                        /** @enum {string} */
+                        type: "javascript";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        created_by: string | null;
+                        deleted_at: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteEvaluator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    updateEvaluator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string;
+                    message?: string;
+                    spec?: {
+                        expected?: string;
+                        ignore_case?: boolean;
+                        name?: string;
+                        trim?: boolean;
+                        /** @enum {string} */
+                        type: "exact_match";
+                    } | {
+                        ignore_case?: boolean;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "contains";
+                        value?: string | string[];
+                    } | {
+                        flags?: string;
+                        name?: string;
+                        pattern: string;
+                        /** @enum {string} */
+                        type: "regex";
+                    } | {
+                        name?: string;
+                        /** @enum {string} */
+                        type: "json_valid";
+                    } | {
+                        name?: string;
+                        schema: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | {
+                        expected?: number;
+                        name?: string;
+                        relative?: boolean;
+                        /** @default 0 */
+                        tolerance?: number;
+                        /** @enum {string} */
+                        type: "numeric";
+                    } | {
+                        arguments?: {
+                            [key: string]: unknown;
+                        };
+                        name?: string;
+                        tool: string;
+                        /** @enum {string} */
+                        type: "tool_called";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "latency_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "tokens_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "cost_under";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        pass_threshold?: number;
+                        rubric: string;
+                        score_range?: {
+                            max: number;
+                            min: number;
+                        };
+                        /** @enum {string} */
+                        type: "llm_judge";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        rubric: string;
+                        /** @enum {string} */
+                        type: "pairwise_judge";
+                    } | {
+                        model: string;
+                        name?: string;
+                        /** @default 0.8 */
+                        threshold?: number;
+                        /** @enum {string} */
+                        type: "embedding_similarity";
+                    } | {
+                        code: string;
+                        name?: string;
+                        /** @default 1 */
+                        pass_threshold?: number;
+                        timeout_ms?: number;
+                        /** @enum {string} */
+                        type: "javascript";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        created_by: string | null;
+                        deleted_at: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    listEvaluatorVersions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            created_at: string;
+                            created_by: string | null;
+                            description: string;
+                            /** Format: uuid */
+                            evaluator_id: string;
+                            message: string | null;
+                            name: string;
+                            spec: {
+                                [key: string]: unknown;
+                            };
+                            version: number;
+                        }[];
+                        limit: number;
+                        offset: number;
+                        total: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    getEvaluatorVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        created_by: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        evaluator_id: string;
+                        message: string | null;
+                        name: string;
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    listEvaluatorsKinds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            cheap: boolean;
+                            description: string;
+                            params: {
+                                [key: string]: unknown;
+                            };
+                            type: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10508,6 +11771,9 @@ export interface operations {
                     dataset: string;
                     dataset_version?: number;
                     evaluators: ({
+                        name?: string;
+                        ref: string;
+                    } | ({
                         expected?: string;
                         ignore_case?: boolean;
                         name?: string;
@@ -10573,11 +11839,29 @@ export interface operations {
                         max_tokens?: number;
                         model: string;
                         name?: string;
-                        /** @default 0.5 */
                         pass_threshold?: number;
                         rubric: string;
+                        score_range?: {
+                            max: number;
+                            min: number;
+                        };
                         /** @enum {string} */
                         type: "llm_judge";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        rubric: string;
+                        /** @enum {string} */
+                        type: "pairwise_judge";
+                    } | {
+                        model: string;
+                        name?: string;
+                        /** @default 0.8 */
+                        threshold?: number;
+                        /** @enum {string} */
+                        type: "embedding_similarity";
                     } | {
                         code: string;
                         name?: string;
@@ -10586,7 +11870,7 @@ export interface operations {
                         timeout_ms?: number;
                         /** @enum {string} */
                         type: "javascript";
-                    })[];
+                    }))[];
                     name?: string;
                     split?: string;
                     team?: string;

@@ -17,7 +17,8 @@ import { type FollowOptions, hasEventsAfter, type LoggedEvent, readEvents } from
 import { traceparentOf } from '../../observability/spans.ts';
 import { enqueueTask } from '../../tasks/enqueue.ts';
 import { type DatasetService, itemsAt } from '../datasets/datasets.ts';
-import type { EvaluatorSpec } from '../evaluators/registry.ts';
+import type { EvaluatorResolver } from '../evaluators/named.ts';
+import { type EvaluatorSpec, isRef } from '../evaluators/registry.ts';
 import type { ScoreResult } from '../evaluators/score.ts';
 import { type Change, compareExperiments } from './compare.ts';
 import { stopExperiment } from './items-sql.ts';
@@ -203,6 +204,8 @@ export class ExperimentService {
      * when that is unknown (no worker alive yet): a higher `concurrency` is refused.
      */
     private readonly laneCapacity: () => Promise<number | null> = async () => null,
+    /** Named evaluators: a reference is pinned to its version as the experiment starts. */
+    private readonly named?: EvaluatorResolver,
   ) {}
 
   async create(
@@ -221,6 +224,11 @@ export class ExperimentService {
     if (datasetVersion > dataset.version)
       throw notFound('dataset version', `${dataset.name}@${input.dataset_version}`);
     const split = input.split ?? null;
+    // References pinned now (each spec recorded with the version it came from): a later version of
+    // a named evaluator does not change what this experiment scores with, nor what it says it ran.
+    const evaluators = input.evaluators.some(isRef)
+      ? await (this.named ?? noNamed).resolve(tenantId, input.evaluators)
+      : input.evaluators;
     const id = newId();
     const total = await this.db.transaction(async (tx) => {
       await tx.query(
@@ -236,7 +244,7 @@ export class ExperimentService {
           agent.id,
           agent.name,
           version ?? null,
-          JSON.stringify(input.evaluators),
+          JSON.stringify(evaluators),
           concurrency,
           JSON.stringify(input.budget ?? {}),
           who.actor,
@@ -480,3 +488,9 @@ export class ExperimentService {
     return compareExperiments(this.db, experiments, only);
   }
 }
+
+const noNamed: EvaluatorResolver = {
+  resolve: async () => {
+    throw new AppError('bad_request', 'named evaluators are not available here');
+  },
+};
