@@ -161,6 +161,51 @@ for (const store of stores) {
       assert.equal(again.evaluators[0].type, 'contains');
     });
 
+    it("a pairwise judge compares each item with the baseline experiment's output for it", async () => {
+      const judge = await create({
+        name: 'prefers',
+        spec: { type: 'pairwise_judge', model: 'mock/judge', rubric: 'Which answer repeats the message?' },
+      });
+      assert.equal(judge.status, 201, judge.text);
+      const unknown = await s.request('POST', '/v1/experiments', {
+        body: {
+          dataset: 'greetings',
+          agent: 'echo',
+          evaluators: [{ ref: 'prefers' }],
+          baseline_experiment: '01900000-0000-7000-8000-000000000000',
+        },
+      });
+      assert.equal(unknown.status, 404, unknown.text);
+      const { made: base } = await experiment([{ type: 'exact_match' }]);
+      const made = await s.request('POST', '/v1/experiments', {
+        body: {
+          dataset: 'greetings',
+          agent: 'echo',
+          evaluators: [{ ref: 'prefers' }],
+          baseline_experiment: base.id,
+        },
+      });
+      assert.equal(made.status, 201, made.text);
+      assert.equal(made.body.baseline_experiment_id, base.id);
+      const done = await eventually(
+        async () => {
+          const e = (await s.request('GET', `/v1/experiments/${made.body.id}`)).body;
+          return e.status === 'running' ? undefined : e;
+        },
+        60_000,
+        'the pairwise experiment to finish',
+      );
+      // The same agent on the same items: every item a tie, scored (no errors), passing at 0.5.
+      const [summary] = done.summary.evaluators as Body[];
+      assert.deepEqual(
+        { name: summary!.name, mean: summary!.mean, errors: summary!.errors, scored: summary!.scored },
+        { name: 'prefers', mean: 0.5, errors: 0, scored: 2 },
+      );
+      // Without a baseline the judge has nothing to compare with: an error on that score.
+      const { done: alone } = await experiment([{ ref: 'prefers' }]);
+      assert.equal(alone.summary.evaluators[0].errors, 2);
+    });
+
     it('live evaluators follow the newest version; delete is refused while they or a gate refer to it', async () => {
       const made = await create({ name: 'tone', spec: { type: 'contains', value: 'You' } });
       assert.equal(made.status, 201, made.text);

@@ -11610,6 +11610,8 @@ export interface operations {
                             agent_id: string;
                             agent_name: string;
                             agent_version: number | null;
+                            /** Format: uuid */
+                            baseline_experiment_id: string | null;
                             budget: {
                                 [key: string]: unknown;
                             };
@@ -11762,6 +11764,8 @@ export interface operations {
                 "application/json": {
                     agent?: string;
                     agent_version?: number;
+                    /** Format: uuid */
+                    baseline_experiment?: string;
                     budget?: {
                         judge_max_cost_usd?: number;
                         max_cost_usd?: number;
@@ -11891,6 +11895,8 @@ export interface operations {
                         agent_id: string;
                         agent_name: string;
                         agent_version: number | null;
+                        /** Format: uuid */
+                        baseline_experiment_id: string | null;
                         budget: {
                             [key: string]: unknown;
                         };
@@ -12049,6 +12055,8 @@ export interface operations {
                         agent_id: string;
                         agent_name: string;
                         agent_version: number | null;
+                        /** Format: uuid */
+                        baseline_experiment_id: string | null;
                         budget: {
                             [key: string]: unknown;
                         };
@@ -12342,6 +12350,8 @@ export interface operations {
                         agent_id: string;
                         agent_name: string;
                         agent_version: number | null;
+                        /** Format: uuid */
+                        baseline_experiment_id: string | null;
                         budget: {
                             [key: string]: unknown;
                         };
@@ -12791,6 +12801,8 @@ export interface operations {
                         agent_id: string;
                         agent_name: string;
                         agent_version: number | null;
+                        /** Format: uuid */
+                        baseline_experiment_id: string | null;
                         budget: {
                             [key: string]: unknown;
                         };

@@ -32,3 +32,7 @@ create table evaluator_versions (
   created_at timestamptz not null default now(),
   primary key (evaluator_id, version)
 );
+
+-- An experiment may name a baseline experiment (same dataset): a pairwise judge then compares each
+-- item's output with the baseline's output for the same dataset item.
+alter table experiments add column baseline_experiment_id uuid;

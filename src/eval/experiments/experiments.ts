@@ -90,6 +90,7 @@ interface ExperimentRow {
   agent_version: number | null;
   dataset_version: number | null;
   split: string | null;
+  baseline_experiment_id: string | null;
   team_id: string | null;
   team_name: string | null;
   evaluators: EvaluatorSpec[];
@@ -125,6 +126,7 @@ const toExperiment = (r: ExperimentRow): Experiment => ({
   agent_version: r.agent_version,
   dataset_version: r.dataset_version,
   split: r.split,
+  baseline_experiment_id: r.baseline_experiment_id,
   team_id: r.team_id,
   team_name: r.team_name,
   evaluators: r.evaluators,
@@ -229,13 +231,18 @@ export class ExperimentService {
     const evaluators = input.evaluators.some(isRef)
       ? await (this.named ?? noNamed).resolve(tenantId, input.evaluators)
       : input.evaluators;
+    if (input.baseline_experiment) {
+      const baseline = await this.get(tenantId, input.baseline_experiment, viewer);
+      if (baseline.dataset_id !== dataset.id)
+        throw new AppError('bad_request', `baseline experiment ${baseline.name} ran on another dataset`);
+    }
     const id = newId();
     const total = await this.db.transaction(async (tx) => {
       await tx.query(
         `insert into experiments (id, tenant_id, name, dataset_id, agent_id, agent_name, agent_version, evaluators,
                                   concurrency, budget, status, total, created_by, team_id, team_name, owner, visibility,
-                                  dataset_version, split)
-         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, 'running', 0, $11, $12, $13, $14, $15, $16, $17)`,
+                                  dataset_version, split, baseline_experiment_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, 'running', 0, $11, $12, $13, $14, $15, $16, $17, $18)`,
         [
           id,
           tenantId,
@@ -254,6 +261,7 @@ export class ExperimentService {
           visibility,
           datasetVersion,
           split,
+          input.baseline_experiment ?? null,
         ],
       );
       // The items of the pinned version (of its split), copied: the dataset's later changes do not reach it.

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/db.ts';
+import type { Db, Queryable } from '../../db/db.ts';
 import { childParent, endSpan, SpanKind, type SpanParent, startSpan } from '../../observability/spans.ts';
 import type { TaskHandler } from '../../tasks/handlers.ts';
 import type { ItemInput } from '../datasets/schema.ts';
@@ -72,6 +72,7 @@ interface ExperimentRow {
   agent_id: string;
   agent_version: number | null;
   team_id: string | null;
+  baseline_experiment_id: string | null;
   evaluators: EvaluatorSpec[];
   budget: { max_cost_usd?: number; max_tokens?: number; judge_max_cost_usd?: number };
   status: string;
@@ -92,7 +93,7 @@ export function experimentLaneHandler(deps: LaneDeps): TaskHandler {
   return async (task, ctx) => {
     const { experiment_id: experimentId, lane } = task.payload as LanePayload;
     const [exp] = await deps.db.query<ExperimentRow>(
-      'select id, tenant_id, agent_id, agent_version, team_id, evaluators, budget, status from experiments where id = $1 and tenant_id = $2',
+      'select id, tenant_id, agent_id, agent_version, team_id, baseline_experiment_id, evaluators, budget, status from experiments where id = $1 and tenant_id = $2',
       [experimentId, task.tenant_id],
     );
     if (exp?.status !== 'running') return { summary: `experiment ${exp?.status ?? 'deleted'}` };
@@ -185,6 +186,9 @@ async function runItem(
             input: item.input,
             output: run.output,
             expected: item.expected ?? null,
+            ...(exp.baseline_experiment_id && {
+              baseline: await baselineOutput(deps.db, exp.baseline_experiment_id, item.dataset_item_id),
+            }),
             trace: {
               run_id: run.runId,
               status: run.status,
@@ -253,4 +257,17 @@ function judgeBudget(db: Db, experimentId: string, max: number): NonNullable<Eva
       ]);
     },
   };
+}
+
+/** The baseline experiment's output for the same dataset item (null when it has none: not run, or failed). */
+async function baselineOutput(
+  db: Queryable,
+  baselineId: string,
+  datasetItemId: string,
+): Promise<string | null> {
+  const [row] = await db.query<{ output: string | null }>(
+    `select output from experiment_items where experiment_id = $1 and dataset_item_id = $2 and status = 'completed'`,
+    [baselineId, datasetItemId],
+  );
+  return row?.output ?? null;
 }
