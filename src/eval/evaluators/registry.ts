@@ -99,7 +99,18 @@ export const evaluatorSpec = z.discriminatedUnion(
 ) as unknown as z.ZodType<EvaluatorSpec>;
 
 /** One entry of a set: a reference (it has `ref`) or an inline spec (it has `type`). */
-export const evaluatorEntry = z.union([evaluatorRef, evaluatorSpec]) as unknown as z.ZodType<EvaluatorEntry>;
+export const evaluatorEntry = z.union([evaluatorRef, evaluatorSpec], {
+  // A union's own message says only "Invalid input": say what was wrong with the inline spec instead.
+  error: (iss) => {
+    const inner = (
+      iss as { errors?: { path?: PropertyKey[]; message?: string; note?: string; options?: unknown[] }[][] }
+    ).errors?.[1]?.[0];
+    if (!inner) return undefined;
+    if (inner.note === 'No matching discriminator')
+      return `type: one of ${(inner.options ?? []).join(', ')} (or a named evaluator: {"ref": "name"})`;
+    return `${(inner.path ?? []).map(String).join('.') || 'spec'}: ${inner.message ?? 'invalid'}`;
+  },
+}) as unknown as z.ZodType<EvaluatorEntry>;
 
 /** A set of evaluators (inline specs or named ones) with distinct score names. */
 export const evaluatorSet = z
