@@ -162,6 +162,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       agents,
       multiAgents: domain.multiAgents,
       datasets: domain.datasets,
+      namedEvaluators: domain.evaluators,
       runtime,
       models,
       sandboxes: toolset.sandboxes,

@@ -12,6 +12,7 @@ import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import { SpanRate } from '../doors/otlp/span-rate.ts';
 import { DatasetService } from '../eval/datasets/datasets.ts';
+import { EvaluatorService } from '../eval/evaluators/named.ts';
 import { LabelService } from '../eval/labels/labels.ts';
 import { QueueService } from '../eval/queues/queues.ts';
 import { ReviewService } from '../eval/queues/review.ts';
@@ -111,6 +112,7 @@ export function buildDomain({
   const datasets = new DatasetService(db);
   const scores = new ScoreService(db, scoreConfigs);
   const annotationQueues = new QueueService(db, scoreConfigs, datasets);
+  const evaluators = new EvaluatorService(db);
   return {
     tenants,
     keys,
@@ -121,7 +123,8 @@ export function buildDomain({
     agentVersions: new AgentVersionService(db, agents),
     multiAgents: new MultiAgentService(db, agents),
     datasets,
-    labels: new LabelService(db, agents, datasets),
+    evaluators,
+    labels: new LabelService(db, agents, datasets, evaluators),
     scores,
     scoreConfigs,
     annotationQueues,

@@ -2,6 +2,7 @@ import type { AgentService } from '../agents/agents.ts';
 import type { MultiAgentService } from '../agents/multi-agents.ts';
 import type { Db } from '../db/db.ts';
 import type { DatasetService } from '../eval/datasets/datasets.ts';
+import type { EvaluatorResolver } from '../eval/evaluators/named.ts';
 import type { EvalDeps } from '../eval/evaluators/types.ts';
 import { EXPERIMENT_TASK_TYPE, ExperimentService } from '../eval/experiments/experiments.ts';
 import {
@@ -32,6 +33,8 @@ export interface EvalBuildDeps {
   /** Teams an experiment may run instead of one agent. */
   multiAgents: MultiAgentService;
   datasets: DatasetService;
+  /** Named evaluators, which experiments pin and live scoring follows. */
+  namedEvaluators: EvaluatorResolver;
   runtime: Runtime;
   models: Gateway;
   sandboxes: SandboxService;
@@ -55,6 +58,7 @@ export function buildEval(deps: EvalBuildDeps) {
   const announceExperiment = (id: string) => void announce(deps.bus, [id]).catch(() => {});
   const evalDeps: EvalDeps = {
     models: deps.models,
+    embed: (request, ctx) => deps.models.embed(request, ctx),
     runJavascript: (request) => deps.sandboxes.run('evaluator', 'quickjs', request),
   };
   deps.taskHandlers.register(
@@ -82,8 +86,9 @@ export function buildEval(deps: EvalBuildDeps) {
         checkModel: (model) => void deps.models.catalog.resolve(model),
         outputs: { evalDeps, tenantName: deps.tenantName, observe: evalMetrics },
       },
+      deps.namedEvaluators,
     ),
-    liveScoring: new LiveScoring(deps.db, evalDeps, deps.liveSampleRate, deps.log),
+    liveScoring: new LiveScoring(deps.db, evalDeps, deps.namedEvaluators, deps.liveSampleRate, deps.log),
   };
 }
 

@@ -29,6 +29,7 @@ import { chatRoutes } from './routes/chat.ts';
 import { consoleAuthRoutes } from './routes/console-auth.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
+import { evaluatorRoutes } from './routes/evaluators.ts';
 import { experimentRoutes } from './routes/experiments.ts';
 import { generateRoutes } from './routes/generate.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -172,6 +173,7 @@ export async function buildHttp(
   await app.register(taskRoutes(services));
   await app.register(scheduleRoutes(services));
   await app.register(datasetRoutes(services));
+  await app.register(evaluatorRoutes(services));
   await app.register(experimentRoutes(services));
   await app.register(usageRoutes(services));
   await app.register(policyRoutes(services));

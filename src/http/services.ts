@@ -14,6 +14,7 @@ import type { PoolStats } from '../db/db.ts';
 import type { TraceIngest } from '../doors/otlp/ingest.ts';
 import type { SpanRate } from '../doors/otlp/span-rate.ts';
 import type { DatasetService } from '../eval/datasets/datasets.ts';
+import type { EvaluatorService } from '../eval/evaluators/named.ts';
 import type { ExperimentService } from '../eval/experiments/experiments.ts';
 import type { LabelService } from '../eval/labels/labels.ts';
 import type { LiveScoring } from '../eval/live/live-scoring.ts';
@@ -84,6 +85,8 @@ export interface Services {
   queueMetrics: QueueMetrics;
   /** Datasets of test cases for experiments. */
   datasets: DatasetService;
+  /** Named, versioned evaluators a tenant reuses by `{"ref": name}`. */
+  evaluators: EvaluatorService;
   /** Experiments: an agent over a dataset with evaluators, run in lanes on the queue. */
   experiments: ExperimentService;
   /** Scores on runs (people, evaluators, API clients, end users), checked against score configs. */

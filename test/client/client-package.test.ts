@@ -96,6 +96,7 @@ describe('the @agentry/client package', () => {
     assert.deepEqual([...files].sort(), [
       'README.md',
       'dist/errors.d.ts',
+      'dist/evaluate.d.ts',
       'dist/events.d.ts',
       'dist/index.d.ts',
       'dist/index.js',

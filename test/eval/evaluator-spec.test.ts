@@ -93,10 +93,29 @@ const specs = {
   },
   // The mock judge (models/providers/mock-judge.ts) scores by the words output and expected share.
   llm_judge: {
-    params: { model: 'mock/judge', rubric: 'Does the answer hold the expected one?' },
-    bad: { model: 'mock/judge', rubric: '' },
+    params: {
+      model: 'mock/judge',
+      rubric: 'Does the answer hold the expected one?',
+      score_range: { min: 1, max: 5 },
+      pass_threshold: 4,
+    },
+    bad: { model: 'mock/judge', rubric: 'r', score_range: { min: 1, max: 5 }, pass_threshold: 6 },
     pass: { output: 'The capital is Paris.', expected: 'Paris' },
     fail: { output: 'No idea at all.', expected: 'Paris' },
+  },
+  // The judge answers on 1 to 5 (the mock puts its share on the range); passes at 4 and above.
+  pairwise_judge: {
+    params: { model: 'mock/judge', rubric: 'Which answer holds the expected one?' },
+    bad: { model: 'mock/judge', rubric: 'r', max_tokens: 1 },
+    pass: { output: 'The capital is Paris.', baseline: 'I do not know.', expected: 'Paris' },
+    fail: { output: 'I do not know.', baseline: 'The capital is Paris.', expected: 'Paris' },
+  },
+  // `mock/…` models embed by hashing words: shared words make the vectors close.
+  embedding_similarity: {
+    params: { model: 'mock/embed', threshold: 0.8 },
+    bad: { model: 'mock/embed', threshold: 1.5 },
+    pass: { output: 'The capital of France is Paris', expected: 'the capital of france is paris.' },
+    fail: { output: 'Bananas grow on tall plants', expected: 'the capital of france is paris.' },
   },
   javascript: {
     params: {
@@ -117,7 +136,11 @@ describe('every evaluator kind passes the evaluator spec', () => {
       sandbox: { pools: { bwrap: { size: 0 }, quickjs: { size: 1 } } },
     });
     const { models, sandboxes } = s.app.services;
-    deps = { models, runJavascript: (request) => sandboxes.run('evaluator', 'quickjs', request) };
+    deps = {
+      models,
+      embed: (request, ctx) => models.embed(request, ctx),
+      runJavascript: (request) => sandboxes.run('evaluator', 'quickjs', request),
+    };
   });
   after(() => s.close());
 
@@ -179,6 +202,7 @@ describe('every evaluator kind passes the evaluator spec', () => {
       [
         { type: 'llm_judge', model: 'mock/judge', rubric: 'r' },
         { type: 'javascript', code: 'true' },
+        { type: 'embedding_similarity', model: 'mock/embed' },
       ],
       {},
     );
@@ -186,5 +210,16 @@ describe('every evaluator kind passes the evaluator spec', () => {
       assert.equal(r.score, null);
       assert.match(r.error!, /not available/);
     }
+    // A pairwise judge with nothing to compare with, and a similarity with nothing expected.
+    const [pairwise, similarity] = bindEvaluators(
+      [
+        { type: 'pairwise_judge', model: 'mock/judge', rubric: 'r' },
+        { type: 'embedding_similarity', model: 'mock/embed' },
+      ],
+      deps,
+    );
+    const [p, e] = await scoreCase([pairwise!, similarity!], kase({ output: 'x' }), ctx());
+    assert.match(p!.error!, /no baseline output/);
+    assert.match(e!.error!, /no expected output/);
   });
 });

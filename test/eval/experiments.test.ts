@@ -380,7 +380,7 @@ for (const store of stores) {
         assert.equal(res.status, status, `${JSON.stringify(body)}: ${res.text}`);
         assert.match(JSON.stringify(res.body.error), message);
       }
-      const kinds = await s.request('GET', '/v1/evaluators');
+      const kinds = await s.request('GET', '/v1/evaluators/kinds');
       assert.ok(kinds.body.data.some((k: Body) => k.type === 'llm_judge' && k.params.properties.rubric));
     });
   });

@@ -866,8 +866,80 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The evaluator kinds, with their parameters as JSON Schema */
+        /** The tenant's named evaluators by name, each with its newest version (`type`: of one kind) */
         get: operations["listEvaluators"];
+        put?: never;
+        /** Name an evaluator (any kind's inline spec) for reuse by `{"ref": name}`; it starts at version 1 */
+        post: operations["createEvaluator"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/evaluators/{ref}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A named evaluator by id (deleted ones too) or by name, with its newest version */
+        get: operations["getEvaluator"];
+        /** Make the next version from a whole spec (earlier versions never change) */
+        put: operations["replaceEvaluator"];
+        post?: never;
+        /** Delete a named evaluator (its name is free again; experiments keep what they ran); 409 while an agent's live evaluators or a label's gate refer to it */
+        delete: operations["deleteEvaluator"];
+        options?: never;
+        head?: never;
+        /** Make the next version changing its description or spec (the rest carried over) */
+        patch: operations["updateEvaluator"];
+        trace?: never;
+    };
+    "/v1/evaluators/{ref}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A named evaluator's versions, newest first */
+        get: operations["listEvaluatorVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/evaluators/{ref}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of a named evaluator, as it was written */
+        get: operations["getEvaluatorVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/evaluators/kinds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The evaluator kinds, with their parameters as JSON Schema */
+        get: operations["listEvaluatorsKinds"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4077,6 +4149,9 @@ export interface operations {
             content: {
                 "application/json": {
                     evaluators: ({
+                        name?: string;
+                        ref: string;
+                    } | ({
                         expected?: string;
                         ignore_case?: boolean;
                         name?: string;
@@ -4142,11 +4217,29 @@ export interface operations {
                         max_tokens?: number;
                         model: string;
                         name?: string;
-                        /** @default 0.5 */
                         pass_threshold?: number;
                         rubric: string;
+                        score_range?: {
+                            max: number;
+                            min: number;
+                        };
                         /** @enum {string} */
                         type: "llm_judge";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        rubric: string;
+                        /** @enum {string} */
+                        type: "pairwise_judge";
+                    } | {
+                        model: string;
+                        name?: string;
+                        /** @default 0.8 */
+                        threshold?: number;
+                        /** @enum {string} */
+                        type: "embedding_similarity";
                     } | {
                         code: string;
                         name?: string;
@@ -4155,7 +4248,7 @@ export interface operations {
                         timeout_ms?: number;
                         /** @enum {string} */
                         type: "javascript";
-                    })[];
+                    }))[];
                     sample_rate?: number;
                 };
             };
@@ -4358,6 +4451,12 @@ export interface operations {
                                 /** Format: uuid */
                                 dataset_id: string;
                                 evaluator: string | null;
+                                evaluator_ref?: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    name: string;
+                                    version: number | null;
+                                } | null;
                                 floors: {
                                     [key: string]: number;
                                 };
@@ -4465,6 +4564,12 @@ export interface operations {
                             /** Format: uuid */
                             dataset_id: string;
                             evaluator: string | null;
+                            evaluator_ref?: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                                version: number | null;
+                            } | null;
                             floors: {
                                 [key: string]: number;
                             };
@@ -4597,6 +4702,12 @@ export interface operations {
                                 /** Format: uuid */
                                 dataset_id: string;
                                 evaluator: string | null;
+                                evaluator_ref?: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    name: string;
+                                    version: number | null;
+                                } | null;
                                 floors: {
                                     [key: string]: number;
                                 };
@@ -4619,6 +4730,12 @@ export interface operations {
                                 /** Format: uuid */
                                 dataset_id: string;
                                 evaluator: string | null;
+                                evaluator_ref?: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    name: string;
+                                    version: number | null;
+                                } | null;
                                 floors: {
                                     [key: string]: number;
                                 };
@@ -4819,7 +4936,9 @@ export interface operations {
             content: {
                 "application/json": {
                     dataset: string;
-                    evaluator?: string;
+                    evaluator?: string | {
+                        ref: string;
+                    };
                     floors?: {
                         [key: string]: number;
                     };
@@ -4843,6 +4962,12 @@ export interface operations {
                             /** Format: uuid */
                             dataset_id: string;
                             evaluator: string | null;
+                            evaluator_ref?: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                                version: number | null;
+                            } | null;
                             floors: {
                                 [key: string]: number;
                             };
@@ -12062,6 +12187,1176 @@ export interface operations {
     };
     listEvaluators: {
         parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                type?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            created_at: string;
+                            created_by: string | null;
+                            deleted_at: string | null;
+                            description: string;
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            spec: {
+                                [key: string]: unknown;
+                            };
+                            updated_at: string;
+                            version: number;
+                        }[];
+                        limit: number;
+                        offset: number;
+                        total: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    createEvaluator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string;
+                    name: string;
+                    spec: {
+                        expected?: string;
+                        ignore_case?: boolean;
+                        name?: string;
+                        trim?: boolean;
+                        /** @enum {string} */
+                        type: "exact_match";
+                    } | {
+                        ignore_case?: boolean;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "contains";
+                        value?: string | string[];
+                    } | {
+                        flags?: string;
+                        name?: string;
+                        pattern: string;
+                        /** @enum {string} */
+                        type: "regex";
+                    } | {
+                        name?: string;
+                        /** @enum {string} */
+                        type: "json_valid";
+                    } | {
+                        name?: string;
+                        schema: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | {
+                        expected?: number;
+                        name?: string;
+                        relative?: boolean;
+                        /** @default 0 */
+                        tolerance?: number;
+                        /** @enum {string} */
+                        type: "numeric";
+                    } | {
+                        arguments?: {
+                            [key: string]: unknown;
+                        };
+                        name?: string;
+                        tool: string;
+                        /** @enum {string} */
+                        type: "tool_called";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "latency_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "tokens_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "cost_under";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        pass_threshold?: number;
+                        rubric: string;
+                        score_range?: {
+                            max: number;
+                            min: number;
+                        };
+                        /** @enum {string} */
+                        type: "llm_judge";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        rubric: string;
+                        /** @enum {string} */
+                        type: "pairwise_judge";
+                    } | {
+                        model: string;
+                        name?: string;
+                        /** @default 0.8 */
+                        threshold?: number;
+                        /** @enum {string} */
+                        type: "embedding_similarity";
+                    } | {
+                        code: string;
+                        name?: string;
+                        /** @default 1 */
+                        pass_threshold?: number;
+                        timeout_ms?: number;
+                        /** @enum {string} */
+                        type: "javascript";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        created_by: string | null;
+                        deleted_at: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    getEvaluator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        created_by: string | null;
+                        deleted_at: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    replaceEvaluator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string;
+                    message?: string;
+                    spec: {
+                        expected?: string;
+                        ignore_case?: boolean;
+                        name?: string;
+                        trim?: boolean;
+                        /** @enum {string} */
+                        type: "exact_match";
+                    } | {
+                        ignore_case?: boolean;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "contains";
+                        value?: string | string[];
+                    } | {
+                        flags?: string;
+                        name?: string;
+                        pattern: string;
+                        /** @enum {string} */
+                        type: "regex";
+                    } | {
+                        name?: string;
+                        /** @enum {string} */
+                        type: "json_valid";
+                    } | {
+                        name?: string;
+                        schema: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | {
+                        expected?: number;
+                        name?: string;
+                        relative?: boolean;
+                        /** @default 0 */
+                        tolerance?: number;
+                        /** @enum {string} */
+                        type: "numeric";
+                    } | {
+                        arguments?: {
+                            [key: string]: unknown;
+                        };
+                        name?: string;
+                        tool: string;
+                        /** @enum {string} */
+                        type: "tool_called";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "latency_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "tokens_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "cost_under";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        pass_threshold?: number;
+                        rubric: string;
+                        score_range?: {
+                            max: number;
+                            min: number;
+                        };
+                        /** @enum {string} */
+                        type: "llm_judge";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        rubric: string;
+                        /** @enum {string} */
+                        type: "pairwise_judge";
+                    } | {
+                        model: string;
+                        name?: string;
+                        /** @default 0.8 */
+                        threshold?: number;
+                        /** @enum {string} */
+                        type: "embedding_similarity";
+                    } | {
+                        code: string;
+                        name?: string;
+                        /** @default 1 */
+                        pass_threshold?: number;
+                        timeout_ms?: number;
+                        /** @enum {string} */
+                        type: "javascript";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        created_by: string | null;
+                        deleted_at: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteEvaluator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    updateEvaluator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string;
+                    message?: string;
+                    spec?: {
+                        expected?: string;
+                        ignore_case?: boolean;
+                        name?: string;
+                        trim?: boolean;
+                        /** @enum {string} */
+                        type: "exact_match";
+                    } | {
+                        ignore_case?: boolean;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "contains";
+                        value?: string | string[];
+                    } | {
+                        flags?: string;
+                        name?: string;
+                        pattern: string;
+                        /** @enum {string} */
+                        type: "regex";
+                    } | {
+                        name?: string;
+                        /** @enum {string} */
+                        type: "json_valid";
+                    } | {
+                        name?: string;
+                        schema: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | {
+                        expected?: number;
+                        name?: string;
+                        relative?: boolean;
+                        /** @default 0 */
+                        tolerance?: number;
+                        /** @enum {string} */
+                        type: "numeric";
+                    } | {
+                        arguments?: {
+                            [key: string]: unknown;
+                        };
+                        name?: string;
+                        tool: string;
+                        /** @enum {string} */
+                        type: "tool_called";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "latency_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "tokens_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "cost_under";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        pass_threshold?: number;
+                        rubric: string;
+                        score_range?: {
+                            max: number;
+                            min: number;
+                        };
+                        /** @enum {string} */
+                        type: "llm_judge";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        rubric: string;
+                        /** @enum {string} */
+                        type: "pairwise_judge";
+                    } | {
+                        model: string;
+                        name?: string;
+                        /** @default 0.8 */
+                        threshold?: number;
+                        /** @enum {string} */
+                        type: "embedding_similarity";
+                    } | {
+                        code: string;
+                        name?: string;
+                        /** @default 1 */
+                        pass_threshold?: number;
+                        timeout_ms?: number;
+                        /** @enum {string} */
+                        type: "javascript";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        created_by: string | null;
+                        deleted_at: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    listEvaluatorVersions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            created_at: string;
+                            created_by: string | null;
+                            description: string;
+                            /** Format: uuid */
+                            evaluator_id: string;
+                            message: string | null;
+                            name: string;
+                            spec: {
+                                [key: string]: unknown;
+                            };
+                            version: number;
+                        }[];
+                        limit: number;
+                        offset: number;
+                        total: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    getEvaluatorVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        created_by: string | null;
+                        description: string;
+                        /** Format: uuid */
+                        evaluator_id: string;
+                        message: string | null;
+                        name: string;
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    listEvaluatorsKinds: {
+        parameters: {
             query?: never;
             header?: never;
             path?: never;
@@ -12151,38 +13446,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: string;
-                            details?: unknown;
-                            message: string;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
-            /** @description Default Response */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: {
-                            code: string;
-                            details?: unknown;
-                            message: string;
-                        };
-                        request_id: string;
-                    };
-                };
-            };
         };
     };
     listExperiments: {
@@ -12211,6 +13474,8 @@ export interface operations {
                             agent_id: string | null;
                             agent_name: string | null;
                             agent_version: number | null;
+                            /** Format: uuid */
+                            baseline_experiment_id: string | null;
                             budget: {
                                 [key: string]: unknown;
                             };
@@ -12374,6 +13639,8 @@ export interface operations {
                 "application/json": {
                     agent?: string;
                     agent_version?: number;
+                    /** Format: uuid */
+                    baseline_experiment?: string;
                     budget?: {
                         judge_max_cost_usd?: number;
                         max_cost_usd?: number;
@@ -12383,6 +13650,9 @@ export interface operations {
                     dataset: string;
                     dataset_version?: number;
                     evaluators: ({
+                        name?: string;
+                        ref: string;
+                    } | ({
                         expected?: string;
                         ignore_case?: boolean;
                         name?: string;
@@ -12448,11 +13718,29 @@ export interface operations {
                         max_tokens?: number;
                         model: string;
                         name?: string;
-                        /** @default 0.5 */
                         pass_threshold?: number;
                         rubric: string;
+                        score_range?: {
+                            max: number;
+                            min: number;
+                        };
                         /** @enum {string} */
                         type: "llm_judge";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        rubric: string;
+                        /** @enum {string} */
+                        type: "pairwise_judge";
+                    } | {
+                        model: string;
+                        name?: string;
+                        /** @default 0.8 */
+                        threshold?: number;
+                        /** @enum {string} */
+                        type: "embedding_similarity";
                     } | {
                         code: string;
                         name?: string;
@@ -12461,7 +13749,7 @@ export interface operations {
                         timeout_ms?: number;
                         /** @enum {string} */
                         type: "javascript";
-                    })[];
+                    }))[];
                     name?: string;
                     prompt?: {
                         max_tokens?: number;
@@ -12493,6 +13781,8 @@ export interface operations {
                         agent_id: string | null;
                         agent_name: string | null;
                         agent_version: number | null;
+                        /** Format: uuid */
+                        baseline_experiment_id: string | null;
                         budget: {
                             [key: string]: unknown;
                         };
@@ -12662,6 +13952,8 @@ export interface operations {
                         agent_id: string | null;
                         agent_name: string | null;
                         agent_version: number | null;
+                        /** Format: uuid */
+                        baseline_experiment_id: string | null;
                         budget: {
                             [key: string]: unknown;
                         };
@@ -12966,6 +14258,8 @@ export interface operations {
                         agent_id: string | null;
                         agent_name: string | null;
                         agent_version: number | null;
+                        /** Format: uuid */
+                        baseline_experiment_id: string | null;
                         budget: {
                             [key: string]: unknown;
                         };
@@ -13595,6 +14889,8 @@ export interface operations {
                         agent_id: string | null;
                         agent_name: string | null;
                         agent_version: number | null;
+                        /** Format: uuid */
+                        baseline_experiment_id: string | null;
                         budget: {
                             [key: string]: unknown;
                         };

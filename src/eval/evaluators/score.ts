@@ -23,7 +23,8 @@ export interface BoundEvaluator {
 /** Makes each spec's scoring function once (patterns and schemas compiled once per experiment). */
 export function bindEvaluators(specs: readonly EvaluatorSpec[], deps: EvalDeps): BoundEvaluator[] {
   return specs.map((spec) => {
-    const { type, name, ...params } = spec;
+    // `ref` records the named evaluator a spec came from; it is no parameter of the kind.
+    const { type, name, ref: _ref, ...params } = spec;
     const kind = evaluatorKinds[type];
     // Checked at the edge already; parsing again applies the kind's defaults.
     const parsed = kind.params.parse(params);

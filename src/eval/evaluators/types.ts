@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ModelGateway } from '../../models/types.ts';
+import type { CallContext, ModelGateway } from '../../models/types.ts';
 import type { ExecuteRequest, ExecuteResult } from '../../tools/sandbox/types.ts';
 
 /** What an evaluator reads: the item's input and expected output, the agent's output and the run's trace. */
@@ -8,6 +8,8 @@ export interface EvalCase {
   output: string | null;
   expected: unknown;
   trace: EvalTrace;
+  /** Another answer to the same input to compare with (a baseline's output), for pairwise judges. */
+  baseline?: string | null;
 }
 
 export interface EvalTrace {
@@ -29,6 +31,8 @@ export interface Verdict {
 /** What evaluators may use beyond the case: the model gateway (judge) and the QuickJS sandbox (custom code). */
 export interface EvalDeps {
   models?: ModelGateway;
+  /** The gateway's embeddings (any configured embedding model), for the embedding similarity kind. */
+  embed?: (request: { model: string; input: string[] }, ctx: CallContext) => Promise<{ data: number[][] }>;
   /** Runs a program in a fresh QuickJS sandbox (`SandboxService.run` for the tool `evaluator`). */
   runJavascript?: (request: ExecuteRequest) => Promise<ExecuteResult>;
 }

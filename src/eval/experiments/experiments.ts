@@ -17,7 +17,9 @@ import { type FollowOptions, hasEventsAfter, type LoggedEvent, readEvents } from
 import { traceparentOf } from '../../observability/spans.ts';
 import { enqueueTask } from '../../tasks/enqueue.ts';
 import { type DatasetService, itemsAt } from '../datasets/datasets.ts';
-import type { EvaluatorSpec } from '../evaluators/registry.ts';
+import type { EvaluatorResolver } from '../evaluators/named.ts';
+import { type EvaluatorSpec, isRef } from '../evaluators/registry.ts';
+import type { ScoreResult } from '../evaluators/score.ts';
 import { type Change, compareExperiments } from './compare.ts';
 import { type OutputScoring, recordOutput } from './external.ts';
 import { toItem } from './item-row.ts';
@@ -101,6 +103,7 @@ interface ExperimentRow {
   prompt: PromptSubject | null;
   dataset_version: number | null;
   split: string | null;
+  baseline_experiment_id: string | null;
   team_id: string | null;
   team_name: string | null;
   evaluators: EvaluatorSpec[];
@@ -138,6 +141,7 @@ const toExperiment = (r: ExperimentRow): Experiment => ({
   prompt: r.prompt,
   dataset_version: r.dataset_version,
   split: r.split,
+  baseline_experiment_id: r.baseline_experiment_id,
   team_id: r.team_id,
   team_name: r.team_name,
   evaluators: r.evaluators,
@@ -189,6 +193,8 @@ export class ExperimentService {
      * before anything runs), and the evaluators that score the caller's reported outputs.
      */
     private readonly others: { checkModel?(model: string): void; outputs?: OutputScoring } = {},
+    /** Named evaluators: a reference is pinned to its version as the experiment starts. */
+    private readonly named?: EvaluatorResolver,
   ) {}
 
   async create(
@@ -215,14 +221,24 @@ export class ExperimentService {
     if (datasetVersion > dataset.version)
       throw notFound('dataset version', `${dataset.name}@${input.dataset_version}`);
     const split = input.split ?? null;
+    // References pinned now (each spec recorded with the version it came from): a later version of
+    // a named evaluator does not change what this experiment scores with, nor what it says it ran.
+    const evaluators = input.evaluators.some(isRef)
+      ? await (this.named ?? noNamed).resolve(tenantId, input.evaluators)
+      : input.evaluators;
+    if (input.baseline_experiment) {
+      const baseline = await this.get(tenantId, input.baseline_experiment, viewer);
+      if (baseline.dataset_id !== dataset.id)
+        throw new AppError('bad_request', `baseline experiment ${baseline.name} ran on another dataset`);
+    }
     const id = newId();
     const total = await this.db.transaction(async (tx) => {
       await tx.query(
         `insert into experiments (id, tenant_id, name, dataset_id, agent_id, agent_name, agent_version, evaluators,
                                   concurrency, budget, status, total, created_by, team_id, team_name, owner, visibility,
-                                  dataset_version, split, subject, prompt)
+                                  dataset_version, split, subject, prompt, baseline_experiment_id)
          values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, 'running', 0, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19::jsonb)`,
+                 $18, $19::jsonb, $20)`,
         [
           id,
           tenantId,
@@ -232,7 +248,7 @@ export class ExperimentService {
           agent?.id ?? null,
           agent?.name ?? null,
           version ?? null,
-          JSON.stringify(input.evaluators),
+          JSON.stringify(evaluators),
           concurrency,
           JSON.stringify(input.budget ?? {}),
           who.actor,
@@ -244,6 +260,7 @@ export class ExperimentService {
           split,
           kind,
           input.prompt ? JSON.stringify(input.prompt) : null,
+          input.baseline_experiment ?? null,
         ],
       );
       // The items of the pinned version (of its split), copied: the dataset's later changes do not reach it.
@@ -520,3 +537,9 @@ function subjectOf(input: CreateExperimentInput): ExperimentSubject {
   if (input.agent !== undefined) return 'agent';
   return 'external';
 }
+
+const noNamed: EvaluatorResolver = {
+  resolve: async () => {
+    throw new AppError('bad_request', 'named evaluators are not available here');
+  },
+};

@@ -12,6 +12,7 @@ export interface ClaimedItem {
   seq: number;
   input: unknown;
   expected: unknown;
+  dataset_item_id: string;
   /** Claimed before by this lane, whose earlier attempt died mid-item: its run may have started. */
   resumed: boolean;
 }
@@ -35,7 +36,7 @@ export async function claimItem(
         limit 1 for update skip locked)
      update experiment_items i set status = 'running', lane = $2, started_at = now()
        from pick where i.id = pick.id
-     returning i.id, i.seq, i.input, i.expected, pick.resumed`,
+     returning i.id, i.seq, i.input, i.expected, i.dataset_item_id, pick.resumed`,
     [experimentId, lane],
     { name: 'eval_claim_item' },
   );

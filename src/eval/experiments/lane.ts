@@ -1,4 +1,4 @@
-import type { Db } from '../../db/db.ts';
+import type { Db, Queryable } from '../../db/db.ts';
 import { childParent, endSpan, SpanKind, type SpanParent, startSpan } from '../../observability/spans.ts';
 import type { TaskHandler } from '../../tasks/handlers.ts';
 import type { ItemInput } from '../datasets/schema.ts';
@@ -77,6 +77,7 @@ interface ExperimentRow {
   agent_id: string;
   agent_version: number | null;
   team_id: string | null;
+  baseline_experiment_id: string | null;
   evaluators: EvaluatorSpec[];
   budget: { max_cost_usd?: number; max_tokens?: number; judge_max_cost_usd?: number };
   status: string;
@@ -97,7 +98,8 @@ export function experimentLaneHandler(deps: LaneDeps): TaskHandler {
   return async (task, ctx) => {
     const { experiment_id: experimentId, lane } = task.payload as LanePayload;
     const [exp] = await deps.db.query<ExperimentRow>(
-      `select id, tenant_id, subject, prompt, agent_id, agent_version, team_id, evaluators, budget, status
+      `select id, tenant_id, subject, prompt, agent_id, agent_version, team_id, baseline_experiment_id, evaluators,
+              budget, status
          from experiments where id = $1 and tenant_id = $2`,
       [experimentId, task.tenant_id],
     );
@@ -199,6 +201,9 @@ async function runItem(
             input: item.input,
             output: run.output,
             expected: item.expected ?? null,
+            ...(exp.baseline_experiment_id && {
+              baseline: await baselineOutput(deps.db, exp.baseline_experiment_id, item.dataset_item_id),
+            }),
             trace: {
               run_id: run.runId,
               status: run.status,
@@ -255,4 +260,17 @@ async function overOwnBudget(db: Db, exp: ExperimentRow): Promise<boolean> {
 function modelsOf(deps: LaneDeps) {
   if (!deps.evalDeps.models) throw new Error('the model gateway is not available to experiments here');
   return deps.evalDeps.models;
+}
+
+/** The baseline experiment's output for the same dataset item (null when it has none: not run, or failed). */
+async function baselineOutput(
+  db: Queryable,
+  baselineId: string,
+  datasetItemId: string,
+): Promise<string | null> {
+  const [row] = await db.query<{ output: string | null }>(
+    `select output from experiment_items where experiment_id = $1 and dataset_item_id = $2 and status = 'completed'`,
+    [baselineId, datasetItemId],
+  );
+  return row?.output ?? null;
 }

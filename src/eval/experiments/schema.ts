@@ -78,6 +78,11 @@ export const createExperimentBody = z
     prompt: promptSubject.optional(),
     evaluators: evaluatorSet,
     /**
+     * An earlier experiment on the same dataset whose outputs pairwise judges compare each item's
+     * output with (the item of the same dataset item; none there: that score is an error).
+     */
+    baseline_experiment: z.uuid().optional(),
+    /**
      * Items running at once, each in a lane that is one queue task holding a worker slot: more than
      * the live workers' slots (under `tasks.tenant_max_running`) is refused with the limit named.
      * Absent: 4, or the limit when lower. For `external`, the caller's own concurrency, as recorded.
@@ -189,6 +194,8 @@ export const experimentSchema = z.object({
   dataset_version: z.number().int().nullable(),
   /** The tag its items were chosen by, or null for every item. */
   split: z.string().nullable(),
+  /** The experiment whose outputs pairwise judges compare with, or null. */
+  baseline_experiment_id: z.uuid().nullable(),
   /** The team it runs (its entry agent is `agent_id`), or null for one agent. */
   team_id: z.uuid().nullable(),
   team_name: z.string().nullable(),

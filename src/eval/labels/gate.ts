@@ -48,7 +48,27 @@ export async function checkGate(
     };
   }
   const summary = await summarise(db, row.id, row.evaluators);
-  return judge(gate, version, row, summary);
+  const ref = gate.evaluator_ref;
+  if (!ref) return judge(gate, version, row, summary);
+  // A named evaluator: the score that counts is the one the experiment got from it (at the gate's
+  // version when it pins one), whatever that score was called; an inline look-alike does not count.
+  const used = row.evaluators.find(
+    (s) => s.ref?.id === ref.id && (ref.version === null || s.ref.version === ref.version),
+  );
+  const named = ref.version === null ? `evaluator ${ref.name}` : `evaluator ${ref.name}@${ref.version}`;
+  const evidence = judge(
+    { ...gate, evaluator: used ? (used.name ?? used.type) : ref.name },
+    version,
+    row,
+    summary,
+  );
+  if (used) return { ...evidence, gate };
+  return {
+    ...evidence,
+    gate,
+    passed: false,
+    failures: [`experiment ${row.name} did not score with the named ${named}`, ...evidence.failures],
+  };
 }
 
 /** The evidence from one experiment's summary: pure, so what passes is plain to read. */

@@ -1,7 +1,8 @@
 import type { Viewer } from '../../auth/ownership.ts';
 import type { Db, Queryable } from '../../db/db.ts';
-import { AppError } from '../../errors.ts';
+import { AppError, notFound } from '../../errors.ts';
 import { type Actor, writeJournal } from '../../events/journal.ts';
+import { parseRef } from '../evaluators/registry.ts';
 import { checkGate } from './gate.ts';
 import type { Gate, GateInput, Label, MoveResult } from './schema.ts';
 
@@ -10,6 +11,11 @@ export interface LabelAgents {
   resolve(tenantId: string, ref: string, viewer?: Viewer): Promise<{ id: string; name: string }>;
   /** 404 naming the versions the agent has, for one it never had. */
   at(tenantId: string, id: string, version?: number, viewer?: Viewer): Promise<unknown>;
+}
+
+/** What gates need of named evaluators (EvaluatorService satisfies it). */
+export interface LabelEvaluators {
+  get(tenantId: string, ref: string): Promise<{ id: string; name: string; version: number }>;
 }
 
 /** What gates need of datasets (DatasetService satisfies it). */
@@ -52,6 +58,7 @@ export class LabelService {
     private readonly db: Db,
     private readonly agents: LabelAgents,
     private readonly datasets: LabelDatasets,
+    private readonly evaluators: LabelEvaluators,
   ) {}
 
   async list(tenantId: string, ref: string, viewer?: Viewer): Promise<Label[]> {
@@ -150,11 +157,13 @@ export class LabelService {
   ): Promise<Label> {
     const agent = await this.agents.resolve(tenantId, ref, viewer);
     const dataset = await this.datasets.get(tenantId, input.dataset, viewer);
+    const named = await this.namedOf(tenantId, input.evaluator);
     const gate: Gate = {
       dataset_id: dataset.id,
       dataset: dataset.name,
       split: input.split ?? null,
-      evaluator: input.evaluator ?? null,
+      evaluator: named?.name ?? (input.evaluator as string | undefined) ?? null,
+      evaluator_ref: named ?? null,
       threshold: input.threshold,
       floors: input.floors ?? {},
     };
@@ -191,6 +200,16 @@ export class LabelService {
         data: { label, gate: before.gate },
       });
     });
+  }
+
+  /** A gate's named evaluator, checked to exist (404) with the version it pins (null: any). */
+  private async namedOf(tenantId: string, evaluator: GateInput['evaluator']) {
+    if (typeof evaluator !== 'object') return undefined;
+    const { name, version } = parseRef(evaluator.ref);
+    const e = await this.evaluators.get(tenantId, name);
+    if (version !== undefined && version > e.version)
+      throw notFound('evaluator version', `${evaluator.ref} (it has 1 to ${e.version})`);
+    return { id: e.id, name: e.name, version: version ?? null };
   }
 
   private async row(

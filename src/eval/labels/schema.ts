@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { labelName, versionMessage } from '../../agents/version-schema.ts';
 import { datasetRef } from '../datasets/schema.ts';
+import { evaluatorRef } from '../evaluators/registry.ts';
 import { evaluatorSummary } from '../experiments/schema.ts';
 
 /** The API shapes of version labels and their release gates. */
@@ -14,8 +15,12 @@ export const gateBody = z
     dataset: datasetRef,
     /** The split (item tag) the experiment must have run; absent: only experiments on every item count. */
     split: z.string().min(1).max(100).optional(),
-    /** The evaluator whose mean must reach the threshold (its `name`, else its type); absent: the mean of every evaluator's mean. */
-    evaluator: evaluatorName.optional(),
+    /**
+     * The evaluator whose mean must reach the threshold: a score name (an inline evaluator's `name`,
+     * else its type), or a named evaluator `{"ref": "helpfulness"}` (`helpfulness@3`: that version),
+     * which the experiment must then have scored with. Absent: the mean of every evaluator's mean.
+     */
+    evaluator: z.union([evaluatorName, z.object({ ref: evaluatorRef.shape.ref }).strict()]).optional(),
     threshold: z.number().finite(),
     /** Evaluators that may not fall below their own floor, whatever the threshold's score. */
     floors: z
@@ -33,6 +38,8 @@ export const gateSchema = z.object({
   /** The split the experiment must have run (null: the whole dataset). */
   split: z.string().nullable(),
   evaluator: z.string().nullable(),
+  /** The named evaluator the experiment must have scored with (version null: any of its versions). */
+  evaluator_ref: z.object({ id: z.uuid(), name: z.string(), version: z.number().int().nullable() }).nullish(),
   threshold: z.number(),
   floors: z.record(z.string(), z.number()),
 });

@@ -5,7 +5,8 @@ import { iso } from '../../db/iso.ts';
 import { notFound } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { Deadline } from '../../resilience/deadline.ts';
-import { type EvaluatorSpec, evaluatorSet } from '../evaluators/registry.ts';
+import type { EvaluatorResolver } from '../evaluators/named.ts';
+import { type EvaluatorEntry, evaluatorSet } from '../evaluators/registry.ts';
 import { type BoundEvaluator, bindEvaluators, scoreCase } from '../evaluators/score.ts';
 import type { EvalDeps, EvalTrace } from '../evaluators/types.ts';
 
@@ -62,6 +63,8 @@ export class LiveScoring {
   constructor(
     private readonly db: Db,
     private readonly deps: EvalDeps,
+    /** Named evaluators: an unpinned reference follows the newest version (within the cache's 5 s). */
+    private readonly named: EvaluatorResolver,
     private readonly defaultRate: number,
     private readonly log: Logger,
     private readonly random: () => number = Math.random,
@@ -72,6 +75,8 @@ export class LiveScoring {
     agentId: string,
     body: z.infer<typeof agentEvaluatorsBody>,
   ): Promise<AgentEvaluators> {
+    // Every reference must name a live evaluator now (404 otherwise); they are stored as given.
+    await this.named.resolve(tenantId, body.evaluators);
     // Only for an agent of this tenant (the foreign key says so too): an id from elsewhere writes nothing.
     const [row] = await this.db.query<Row>(
       `insert into agent_evaluators (agent_id, tenant_id, evaluators, sample_rate)
@@ -151,7 +156,11 @@ export class LiveScoring {
       [tenantId, agentId],
     );
     const value = row
-      ? { evaluators: bindEvaluators(row.evaluators, this.deps), rate: row.sample_rate, at: Date.now() }
+      ? {
+          evaluators: bindEvaluators(await this.named.resolve(tenantId, row.evaluators), this.deps),
+          rate: row.sample_rate,
+          at: Date.now(),
+        }
       : null;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(agentId, value);
@@ -164,7 +173,7 @@ export class LiveScoring {
 interface Row {
   agent_id: string;
   tenant_id: string;
-  evaluators: EvaluatorSpec[];
+  evaluators: EvaluatorEntry[];
   sample_rate: number;
   updated_at: Date;
 }

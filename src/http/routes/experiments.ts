@@ -2,7 +2,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pageFields, pageOf } from '../../db/page.ts';
-import { describeKinds, evaluatorKindSchema } from '../../eval/evaluators/registry.ts';
 import {
   compareQuery,
   comparisonSchema,
@@ -39,18 +38,6 @@ export const experimentRoutes =
   ({ experiments }: Services): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
-
-    app.get(
-      '/v1/evaluators',
-      {
-        schema: {
-          tags,
-          summary: 'The evaluator kinds, with their parameters as JSON Schema',
-          response: { 200: z.object({ data: z.array(evaluatorKindSchema) }), ...errors },
-        },
-      },
-      async () => ({ data: describeKinds() }),
-    );
 
     app.post(
       '/v1/experiments',

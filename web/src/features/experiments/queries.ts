@@ -13,7 +13,7 @@ declare module '../../lib/query' {
     'experiments/detail': Experiment;
     'experiments/items': Ok<'/v1/experiments/{id}/items'>;
     'experiments/compare': Comparison;
-    'evaluators/kinds': Ok<'/v1/evaluators'>['data'];
+    'evaluators/kinds': Ok<'/v1/evaluators/kinds'>['data'];
   }
 }
 
@@ -51,5 +51,5 @@ export const experimentCompare = defineQuery('experiments/compare', async (ids: 
 
 export const evaluatorKinds = defineQuery(
   'evaluators/kinds',
-  async () => unwrap(await api.GET('/v1/evaluators')).data,
+  async () => unwrap(await api.GET('/v1/evaluators/kinds')).data,
 );
