@@ -1,4 +1,5 @@
-import { gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -34,13 +35,16 @@ function encodingOf(req: FastifyRequest): Encoding {
   );
 }
 
-function inflated(req: FastifyRequest, body: Buffer): Buffer {
+const gunzipAsync = promisify(gunzip);
+
+/** The export's bytes, inflated off the event loop (zlib's thread pool): a 20 MB export stalls no request. */
+async function inflated(req: FastifyRequest, body: Buffer): Promise<Buffer> {
   const coding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (coding === 'identity' || coding === '') return body;
   if (coding !== 'gzip')
     throw new AppError('unsupported_media_type', `content-encoding "${coding}" is not taken: gzip or none`);
   try {
-    return gunzipSync(body, { maxOutputLength: INFLATED_LIMIT });
+    return await gunzipAsync(body, { maxOutputLength: INFLATED_LIMIT });
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
       throw new AppError('payload_too_large', `the export inflates past ${INFLATED_LIMIT} bytes`);
@@ -104,7 +108,7 @@ export const otlpRoutes =
       async (req, reply) => {
         const encoding = encodingOf(req);
         const p = principalOf(req);
-        const spans = decode(encoding, inflated(req, req.body as Buffer), config.server.json_max_depth);
+        const spans = decode(encoding, await inflated(req, req.body as Buffer), config.server.json_max_depth);
         const taken = spans.slice(0, OTLP_MAX_SPANS);
         await spanRate.take(
           p.tenantId,
