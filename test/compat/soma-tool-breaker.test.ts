@@ -24,7 +24,7 @@ describe('TOOL_EXECUTOR_CIRCUIT_* configure the per-tool breaker', () => {
     writeFileSync(file, '');
     const { sandbox } = loadConfig({
       file,
-      env: { TOOL_EXECUTOR_CIRCUIT_FAILURE_THRESHOLD: '1', TOOL_EXECUTOR_CIRCUIT_RESET_TIMEOUT_SECONDS: '1' },
+      env: { TOOL_EXECUTOR_CIRCUIT_FAILURE_THRESHOLD: '1', TOOL_EXECUTOR_CIRCUIT_RESET_TIMEOUT_SECONDS: '3' },
     });
     s = await startServer('pglite', {
       sandbox: {
@@ -51,13 +51,14 @@ describe('TOOL_EXECUTOR_CIRCUIT_* configure the per-tool breaker', () => {
     await assert.rejects(sandboxes.run('bash_execute', 'bwrap', { code: 'true' }), /could not get a sandbox/);
     await assert.rejects(sandboxes.run('bash_execute', 'bwrap', { code: 'true' }), (err: Error) => {
       assert.ok(err instanceof SandboxRefusal);
-      assert.match(err.message, /bash_execute is temporarily disabled .* try again in 1 s/);
+      assert.match(err.message, /bash_execute is temporarily disabled .* try again in [1-3] s/);
       return true;
     });
     const metrics = await s.request('GET', '/metrics');
     assert.match(metrics.text, /agentry_tool_breaker_state\{tool="bash_execute"\} 2/);
     assert.equal((await busy).stdout, 'done\n');
-    await sleep(1_100);
+    // Open for 3 s: long enough for the metrics read above on a loaded machine (1 s was not).
+    await sleep(3_100);
     const probe = await sandboxes.run('bash_execute', 'bwrap', { code: 'echo back' });
     assert.equal(probe.stdout, 'back\n');
     const health = await s.request('GET', '/health');
