@@ -24,7 +24,10 @@ const publicRoutes: Array<[method: string, url: RegExp]> = [
   ['GET', /^\/openapi\.json$/],
   ['GET', /^\/docs(\/.*)?$/],
   // The web console's page and bundles hold no data; it signs in with a key or a one-time code.
-  ['GET', /^\/(agents|playground|teams|tasks|runs|datasets|experiments|review|knowledge|usage|settings)?(\/\*)?$/],
+  [
+    'GET',
+    /^\/(agents|playground|teams|tasks|runs|datasets|experiments|review|knowledge|usage|settings)?(\/\*)?$/,
+  ],
   ['GET', /^\/assets\/\*$/],
   ['POST', /^\/v1\/auth\/sign-in$/],
   // A2A agent cards are discovery documents, served only for agents published to A2A (doors/a2a).

@@ -19,7 +19,6 @@ import { enqueueTask } from '../../tasks/enqueue.ts';
 import { type DatasetService, itemsAt } from '../datasets/datasets.ts';
 import type { EvaluatorResolver } from '../evaluators/named.ts';
 import { type EvaluatorSpec, isRef } from '../evaluators/registry.ts';
-import type { ScoreResult } from '../evaluators/score.ts';
 import { type Change, compareExperiments } from './compare.ts';
 import { type OutputScoring, recordOutput } from './external.ts';
 import { toItem } from './item-row.ts';
