@@ -56,8 +56,11 @@ export async function runTarget(
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
   } catch (err) {
-    await client.request('POST', `/v1/experiments/${experimentId}/cancel`).catch(() => {
-      // Ended already, or the server is gone: the report that failed is what to tell.
+    // The report that failed is what to tell; a cancel that fails too leaves the items waiting.
+    await client.request('POST', `/v1/experiments/${experimentId}/cancel`).catch((cancel: unknown) => {
+      process.stderr.write(
+        `could not cancel experiment ${experimentId} (${(cancel as Error).message}): cancel it with POST /v1/experiments/${experimentId}/cancel\n`,
+      );
     });
     throw err;
   }

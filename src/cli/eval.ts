@@ -235,9 +235,12 @@ function runCommand(): Command {
               ...(concurrency !== undefined && { concurrency }),
             },
           });
-          const following = follow(client, created.id, pollMs);
-          // Awaited below; until then its failure must not count as unhandled.
-          following.catch(() => {});
+          // Settled, never rejected: it is awaited only after the target has run, and a failure
+          // meanwhile must not count as unhandled.
+          const following = follow(client, created.id, pollMs).then(
+            (experiment) => ({ experiment }),
+            (error: unknown) => ({ error }),
+          );
           if (target) {
             // Progress follows the experiment's stream while the items run here.
             const ran = await runTarget(client, created.id, target, concurrency ?? 4).then(
@@ -245,11 +248,18 @@ function runCommand(): Command {
               (err: unknown) => err,
             );
             if (ran !== undefined) {
-              await following.catch(() => {});
+              // The target's failure is the one to report; the stream ends with the cancelled experiment.
+              const followed = await following;
+              if ('error' in followed)
+                process.stderr.write(
+                  `the progress stream also failed: ${followed.error instanceof Error ? followed.error.message : String(followed.error)}\n`,
+                );
               throw ran;
             }
           }
-          const done = await following;
+          const followed = await following;
+          if ('error' in followed) throw followed.error;
+          const done = followed.experiment;
           const items: ExperimentItem[] = [];
           for await (const item of client.list<ExperimentItem>(`/v1/experiments/${done.id}/items`))
             items.push(item);

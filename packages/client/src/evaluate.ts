@@ -96,8 +96,9 @@ export async function evaluate(api: EvaluateApi, o: EvaluateOptions): Promise<Ev
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, lane));
   } catch (err) {
-    await api.cancel(id).catch(() => {
-      // Already ended, or the server is gone: the error that stopped us is the one to report.
+    // The error that stopped us is the one to report; a cancel that fails too leaves the items waiting.
+    await api.cancel(id).catch((cancel: unknown) => {
+      console.warn(`@agentry/client: could not cancel experiment ${id}: ${(cancel as Error).message}`);
     });
     throw err;
   }
