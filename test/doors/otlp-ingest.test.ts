@@ -58,8 +58,9 @@ function child<T>(
   name: string,
   parent: Span,
   fn: (span: Span) => T,
+  startTime?: number,
 ): T {
-  return tracer.startActiveSpan(name, {}, traceContext(parent), (span) => {
+  return tracer.startActiveSpan(name, { startTime }, traceContext(parent), (span) => {
     try {
       return fn(span);
     } finally {
@@ -72,7 +73,11 @@ const traceContext = (parent: Span) => trace.setSpan(context.active(), parent);
 
 /** The GenAI conventions' agent turn: a chat call, a tool call and a failed tool call. */
 function genAiTurn(tracer: ReturnType<typeof app>['tracer']): string {
+  // The calls of a real turn are milliseconds apart. The SDK's clock counts whole milliseconds and a
+  // SimpleSpanProcessor's exports race, so calls begun in one millisecond would have no order to keep.
+  const t0 = Date.now() - 10;
   const root = tracer.startSpan('invoke_agent travel', {
+    startTime: t0,
     attributes: {
       'gen_ai.operation.name': 'invoke_agent',
       'gen_ai.input.messages': JSON.stringify([
@@ -83,29 +88,47 @@ function genAiTurn(tracer: ReturnType<typeof app>['tracer']): string {
       ]),
     },
   });
-  child(tracer, 'chat gpt-4o-mini', root, (span) => {
-    span.setAttributes({
-      'gen_ai.operation.name': 'chat',
-      'gen_ai.provider.name': 'openai',
-      'gen_ai.request.model': 'gpt-4o-mini',
-      'gen_ai.usage.input_tokens': 100,
-      'gen_ai.usage.output_tokens': 20,
-      'gen_ai.input.messages': JSON.stringify([{ role: 'user', content: 'Weather in Bern?' }]),
-    });
-  });
-  child(tracer, 'execute_tool get_weather', root, (span) => {
-    span.setAttributes({
-      'gen_ai.operation.name': 'execute_tool',
-      'gen_ai.tool.name': 'get_weather',
-      'gen_ai.tool.call.id': 'call_1',
-      'gen_ai.tool.call.arguments': '{"city":"Bern"}',
-      'gen_ai.tool.call.result': '{"temp":21}',
-    });
-  });
-  child(tracer, 'execute_tool get_news', root, (span) => {
-    span.setAttributes({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_news' });
-    span.setStatus({ code: SpanStatusCode.ERROR, message: 'news service down' });
-  });
+  child(
+    tracer,
+    'chat gpt-4o-mini',
+    root,
+    (span) => {
+      span.setAttributes({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.request.model': 'gpt-4o-mini',
+        'gen_ai.usage.input_tokens': 100,
+        'gen_ai.usage.output_tokens': 20,
+        'gen_ai.input.messages': JSON.stringify([{ role: 'user', content: 'Weather in Bern?' }]),
+      });
+    },
+    t0 + 1,
+  );
+  child(
+    tracer,
+    'execute_tool get_weather',
+    root,
+    (span) => {
+      span.setAttributes({
+        'gen_ai.operation.name': 'execute_tool',
+        'gen_ai.tool.name': 'get_weather',
+        'gen_ai.tool.call.id': 'call_1',
+        'gen_ai.tool.call.arguments': '{"city":"Bern"}',
+        'gen_ai.tool.call.result': '{"temp":21}',
+      });
+    },
+    t0 + 2,
+  );
+  child(
+    tracer,
+    'execute_tool get_news',
+    root,
+    (span) => {
+      span.setAttributes({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_news' });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'news service down' });
+    },
+    t0 + 3,
+  );
   root.end();
   return root.spanContext().traceId;
 }
@@ -221,6 +244,46 @@ for (const store of stores) {
       assert.equal(twice.status, 200, twice.text);
       const after2 = (await s.request('GET', `/v1/runs/${run.id}`)).body;
       assert.equal(after2.steps.length, 5, 'three OpenInference steps added once');
+    });
+
+    it('puts steps whose exports raced in the order they started, to the microsecond', async () => {
+      // A SimpleSpanProcessor sends each span as it ends; two tool calls of one millisecond can arrive
+      // the later one first.
+      const traceId = 'cd'.repeat(16);
+      const base = BigInt(Date.now()) * 1_000_000n;
+      const tool = (spanId: string, name: string, us: number) => ({
+        traceId,
+        spanId,
+        parentSpanId: '1111111111111111',
+        name,
+        kind: 1,
+        startTimeUnixNano: String(base + BigInt(us) * 1000n),
+        endTimeUnixNano: String(base + BigInt(us + 50) * 1000n),
+        attributes: [
+          { key: 'gen_ai.operation.name', value: { stringValue: 'execute_tool' } },
+          { key: 'gen_ai.tool.name', value: { stringValue: name } },
+        ],
+        status: {},
+      });
+      const post = (span: unknown) =>
+        s.request('POST', '/v1/traces', {
+          body: {
+            resourceSpans: [
+              {
+                resource: { attributes: [{ key: 'service.name', value: { stringValue: 'race-app' } }] },
+                scopeSpans: [{ scope: { name: 't' }, spans: [span] }],
+              },
+            ],
+          },
+        });
+      assert.equal((await post(tool('6666666666666666', 'second', 600))).status, 200);
+      assert.equal((await post(tool('5555555555555555', 'first', 100))).status, 200);
+      const run = await runOfTrace(s, 'race-app', traceId);
+      const steps = (await s.request('GET', `/v1/runs/${run.id}`)).body.steps;
+      assert.deepEqual(
+        steps.map((x: { name: string }) => x.name),
+        ['first', 'second'],
+      );
     });
 
     it('maps OpenInference spans (JSON, gzip): LLM, retriever and tool steps with tokens and documents', async () => {

@@ -188,7 +188,9 @@ export class TraceIngest {
         error: s.span.status.code === 2 ? s.span.status.message || `${s.span.name} failed` : null,
         usage,
         cost: usage ? this.cost(s.name, s.provider, usage) : null,
-        started_at: new Date(s.span.startMs).toISOString(),
+        // Kept to the microsecond: spans of one turn often start in the same millisecond, and
+        // exports that race each other are put in order by this time alone.
+        start_ms: s.span.startMs,
         duration_ms: Math.max(0, s.span.endMs - s.span.startMs),
         span_id: s.span.spanId,
       };
@@ -197,7 +199,7 @@ export class TraceIngest {
       `insert into run_steps (run_id, idx, tenant_id, kind, name, tool_call_id, input, output, error, usage, cost,
                               started_at, duration_ms, span_id)
        select $1, (x->>'idx')::int, $2, x->>'kind', x->>'name', x->>'tool_call_id', x->'input', x->'output', x->>'error',
-              nullif(x->'usage', 'null'::jsonb), (x->>'cost')::float8, (x->>'started_at')::timestamptz,
+              nullif(x->'usage', 'null'::jsonb), (x->>'cost')::float8, to_timestamp((x->>'start_ms')::float8 / 1000),
               (x->>'duration_ms')::float8, x->>'span_id'
          from jsonb_array_elements($3::jsonb) as x`,
       [runId, tenantId, JSON.stringify(rows)],
