@@ -1,13 +1,25 @@
 // Runs every test file under test/ with Node's test runner, each compiled once per run with what it
 // imports (scripts/build.mjs `buildTests`).
-// Usage: node scripts/test.mjs [substring …] — only files whose path contains one of the substrings.
+// Usage: node scripts/test.mjs [--heavy | --all] [substring …]. With no option, every file but the
+// heavy suites (scripts/test-suites.mjs); `--heavy` those alone, `--all` both; substrings keep only
+// the files whose path contains one of them.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, buildTests, isStale } from './build.mjs';
 import { buildWeb, isWebStale } from './build-web.mjs';
+import { heavySuites, isHeavy } from './test-suites.mjs';
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -30,10 +42,17 @@ if (process.env.AGENTRY_REQUIRE_REDIS === '1' && !process.env.REDIS_URL) {
 
 // The run's wall time, builds included, for its summary at the end.
 const started = Date.now();
-const filters = process.argv.slice(2);
-const files = find('test')
+const args = process.argv.slice(2);
+const suite = args.includes('--heavy') ? 'heavy' : args.includes('--all') ? 'all' : 'light';
+const filters = args.filter((a) => !a.startsWith('--'));
+const matching = find('test')
   .sort()
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+// A file named by a substring runs whichever suite it is in.
+const files = matching.filter(
+  (f) => suite === 'all' || filters.length > 0 || (suite === 'heavy') === isHeavy(f),
+);
+const leftOut = matching.length - files.length;
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
@@ -116,6 +135,12 @@ const result = spawnSync(
   },
 );
 printSlowest(times, (Date.now() - started) / 1000);
+if (suite === 'light' && leftOut > 0) {
+  console.log(
+    `\nNot in this run: ${leftOut} files of the heavy suites (${heavySuites.map((s) => s.what).join('; ')}).` +
+      '\n`npm run test:heavy` runs them; CI runs both.',
+  );
+}
 process.exit(result.status ?? 1);
 
 /** The ten slowest files of the run (wall and CPU seconds of each file's process), after the run's. */
@@ -127,7 +152,16 @@ function printSlowest(list, wallS) {
     .map((l) => l.split('\t'))
     .map(([f, wall, cpu]) => ({ file: path.relative(buildDir, f), wall: Number(wall), cpu: Number(cpu) }))
     .sort((a, b) => b.wall - a.wall);
-  console.log(`\n${rows.length} files in ${wallS.toFixed(0)} s; the slowest (wall s, CPU s):`);
+  const cpu = rows.reduce((sum, r) => sum + r.cpu, 0);
+  const walls = rows.reduce((sum, r) => sum + r.wall, 0);
+  // Every file's figures, for docs/performance.md's table (the run's own directory is removed at exit).
+  writeFileSync(
+    path.join('.test-build', 'last-file-times.tsv'),
+    rows.map((r) => `${r.file}\t${r.wall.toFixed(1)}\t${r.cpu.toFixed(1)}`).join('\n'),
+  );
+  console.log(
+    `\n${rows.length} files in ${wallS.toFixed(0)} s (their processes: ${walls.toFixed(0)} s wall, ${cpu.toFixed(0)} s CPU); the slowest (wall s, CPU s):`,
+  );
   for (const r of rows.slice(0, 10))
     console.log(`  ${r.wall.toFixed(1).padStart(7)} ${r.cpu.toFixed(1).padStart(7)}  ${r.file}`);
 }
