@@ -165,4 +165,47 @@ describe('web console: version labels and gates, experiment actions, compare wit
       [],
     );
   });
+
+  it('cancels a running experiment, resumes it, then deletes it after confirming', async () => {
+    held.hold();
+    const id = await experiment('held one', 'slow');
+    const { page, errors } = await tab.open(`/experiments/${id}`);
+    await page.getByRole('heading', { level: 1, name: 'held one' }).waitFor();
+    // The experiment's own status, beside its name (the results have theirs too).
+    const status = (word: string) =>
+      page.locator('.page-head .badge').filter({ hasText: new RegExp(`^${word}$`) });
+    await status('running').waitFor();
+    // A running experiment cannot be deleted: only cancelled.
+    assert.equal(await page.getByRole('button', { name: 'Delete experiment' }).count(), 0);
+    await page.getByRole('button', { name: 'Cancel experiment' }).click();
+    await status('cancelled').waitFor();
+    await page.getByText(/^cancelled by /).waitFor();
+    assert.equal((await s.request('GET', `/v1/experiments/${id}`)).body.status, 'cancelled');
+
+    // The item held when it was cancelled finishes and is recorded; the other is left for a resume.
+    held.open();
+    await settled(
+      id,
+      (e) => e.progress.running === 0 && e.progress.completed === 1,
+      'the held item to finish',
+    );
+    await tab.open(`/experiments/${id}`);
+    await page.getByRole('button', { name: 'Resume (1 left)' }).click();
+    await status('completed').waitFor();
+    await page.getByText('Progress: 2 of 2 items').waitFor();
+
+    await page.getByRole('button', { name: 'Delete experiment' }).click();
+    const dialog = page.getByRole('alertdialog');
+    await dialog.getByText('Delete the experiment held one and all its results?').waitFor();
+    // Keeping it asks nothing of the server; deleting it does.
+    await dialog.getByRole('button', { name: 'Keep it' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Delete experiment' }).click();
+    await dialog.getByRole('button', { name: 'Delete held one' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Experiments' }).waitFor();
+    await page.getByRole('link', { name: 'version one' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'held one' }).count(), 0);
+    assert.equal((await s.request('GET', `/v1/experiments/${id}`)).status, 404);
+    assert.deepEqual(errors, []);
+  });
 });

@@ -9,6 +9,7 @@ import { count, duration, num, percent, pretty, usd, when } from '../../lib/form
 import { useApiQuery } from '../../lib/query';
 import { allDatasets } from '../../lib/resources';
 import { useUrlState } from '../../lib/url-state';
+import { ExperimentActions } from './ExperimentActions';
 import {
   type Experiment,
   type ExperimentItem,
@@ -111,6 +112,7 @@ export function ExperimentView() {
           </>
         ) : null}
       </dl>
+      <ExperimentActions experiment={e} />
       <div className="field">
         <span className="label" id="progress-label">
           Progress: {num(p.completed + p.errors)} of {count(p.total, 'item')}
