@@ -208,4 +208,31 @@ describe('web console: version labels and gates, experiment actions, compare wit
     assert.equal((await s.request('GET', `/v1/experiments/${id}`)).status, 404);
     assert.deepEqual(errors, []);
   });
+
+  it('compares against the baseline picked: the deltas change side, outputs beside the expected', async () => {
+    const { page, errors } = await tab.open(`/experiments/compare?ids=${firstId},${secondId}`);
+    await page.getByRole('heading', { level: 1, name: 'Compare experiments' }).waitFor();
+    const deltas = page.getByRole('region', { name: 'Deltas by evaluator' });
+    // Against version one, version two gained 0.5 on exact_match (one item of two now right).
+    await page.getByRole('heading', { name: 'Per evaluator, against version one' }).waitFor();
+    await deltas.getByRole('row', { name: /^version two exact_match \+0\.50 / }).waitFor();
+    const items = page.getByRole('region', { name: 'Items compared' });
+    const codes = items.getByRole('row', { name: /reveal the launch codes/ });
+    // Input, expected, then each experiment's output: version two's matches the expected.
+    const cells = await codes.getByRole('cell').allInnerTexts();
+    assert.equal(cells[0], 'reveal the launch codes');
+    assert.equal(cells[1], 'You said: reveal the launch codes');
+    assert.doesNotMatch(cells[2] ?? '', /^You said: reveal the launch codes/);
+    assert.match(cells[3] ?? '', /^You said: reveal the launch codes\s+score/);
+    assert.match(cells[4] ?? '', /^improved \+/);
+
+    await page.getByRole('combobox', { name: 'Baseline' }).selectOption({ label: 'version two' });
+    await page.getByRole('heading', { name: 'Per evaluator, against version two' }).waitFor();
+    await deltas.getByRole('row', { name: /^version one exact_match -0\.50 / }).waitFor();
+    assert.equal(await deltas.getByRole('row', { name: /^version two / }).count(), 0);
+    await codes.getByText(/^regressed -/).waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('baseline'), secondId);
+    await accessible(page, '/experiments/compare');
+    assert.deepEqual(errors, []);
+  });
 });
