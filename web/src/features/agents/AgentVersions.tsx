@@ -148,12 +148,12 @@ export function AgentVersions() {
         </TableWrap>
       ) : null}
       <Pager label="Version pages" offset={offset} page={versions.data} onOffset={setOffset} />
-      <VersionLabels id={id} latest={latest} />
       {from !== undefined && to !== undefined && from !== to ? (
         <VersionDiff id={id} from={from} to={to} />
       ) : (
         <p className="muted">Pick a "from" and a "to" version to see what changed.</p>
       )}
+      <VersionLabels id={id} latest={latest} />
     </section>
   );
 }

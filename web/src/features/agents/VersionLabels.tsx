@@ -60,8 +60,10 @@ export function VersionLabels({ id, latest }: { id: string; latest: number | und
           <option key={n} value={n} />
         ))}
       </datalist>
-      {can('write') ? <MoveLabel id={id} latest={latest} /> : null}
-      {can('admin') ? <GateForm id={id} /> : null}
+      <div className="grid2">
+        {can('write') ? <MoveLabel id={id} latest={latest} /> : null}
+        {can('admin') ? <GateForm id={id} /> : null}
+      </div>
     </section>
   );
 }
