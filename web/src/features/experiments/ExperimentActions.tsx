@@ -6,6 +6,7 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ErrorNote } from '../../components/ErrorNote';
 import { api, unwrap } from '../../lib/api';
 import { useAuth } from '../../lib/auth';
+import { count } from '../../lib/format';
 import { type Experiment, experimentKeys } from './queries';
 
 /**
@@ -37,7 +38,9 @@ export function ExperimentActions({ experiment: e }: { experiment: Experiment })
   if (!can('write')) return null;
   const running = e.status === 'running';
   const unfinished = e.progress.pending + e.progress.running;
-  const resumable = !running && e.status !== 'completed' && unfinished > 0;
+  // Items running when it was stopped finish first: a resume then hands out only what is left.
+  const finishing = running ? 0 : e.progress.running;
+  const resumable = !running && e.status !== 'completed' && unfinished > 0 && finishing === 0;
   return (
     <>
       <div className="actions">
@@ -55,6 +58,11 @@ export function ExperimentActions({ experiment: e }: { experiment: Experiment })
           <BusyButton busy={act.isPending} busyReason="Resuming…" onClick={() => act.mutate('resume')}>
             Resume ({unfinished} left)
           </BusyButton>
+        ) : null}
+        {finishing > 0 ? (
+          <span role="status" className="muted">
+            {count(finishing, 'item')} still finishing; it can be resumed once they are recorded.
+          </span>
         ) : null}
         {running ? null : (
           <button type="button" className="danger" onClick={() => setDeleting(true)}>

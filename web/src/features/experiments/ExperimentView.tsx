@@ -18,7 +18,8 @@ import {
   type ItemFilters,
 } from './queries';
 
-const running = (e: Experiment | undefined) => e?.status === 'running';
+/** Still changing: running, or cancelled with items that were running still finishing (they are recorded). */
+const running = (e: Experiment | undefined) => e?.status === 'running' || (e?.progress.running ?? 0) > 0;
 
 /** One experiment: its progress while it runs, the summary per evaluator, and each item's scores. */
 export function ExperimentView() {
