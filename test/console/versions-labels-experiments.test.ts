@@ -94,7 +94,7 @@ describe('web console: version labels and gates, experiment actions, compare wit
     await s?.close();
   });
 
-  it('moves a label to a version, and shows a gated move refused with its evidence beside the action', async () => {
+  it('moves a label, shows a gated move refused with its evidence beside the action, takes a label off and a gate away', async () => {
     const { page, errors } = await tab.open(`/agents/${agentId}/versions`);
     await page.getByRole('heading', { level: 1, name: 'Versions of gated' }).waitFor();
     await page.getByText('No label yet.').waitFor();
@@ -159,6 +159,20 @@ describe('web console: version labels and gates, experiment actions, compare wit
       .getByRole('row', { name: /^2 latest production staging|^2 latest staging production/ })
       .waitFor();
     assert.equal((await s.request('GET', `/v1/agents/${agentId}/labels/production`)).body.version, 2);
+
+    // Staging taken off its version after confirming; the gate of production removed.
+    await labels.getByRole('button', { name: 'Take off staging' }).click();
+    const dialog = page.getByRole('alertdialog');
+    await dialog.getByText('Take staging off version 2?').waitFor();
+    await dialog.getByRole('button', { name: 'Take staging off' }).click();
+    // A label with no gate is gone once off.
+    await labels.getByRole('row', { name: /^staging / }).waitFor({ state: 'detached' });
+    await versions.getByRole('row', { name: /^2 latest production$|^2 latest production / }).waitFor();
+    assert.equal(await versions.getByText('staging', { exact: true }).count(), 0);
+    await labels.getByRole('button', { name: 'Remove gate of production' }).click();
+    await dialog.getByRole('button', { name: 'Remove the gate of production' }).click();
+    await labels.getByRole('row', { name: /^production 2 none/ }).waitFor();
+    assert.equal((await s.request('GET', `/v1/agents/${agentId}/labels/production`)).body.gate, null);
     // The refusal is the one failed request the browser logs: the gate's 409, shown above.
     assert.deepEqual(
       errors.filter((e) => !/status of 409/.test(e)),

@@ -13,12 +13,14 @@ import { GateEvidence, gateText, refusalOf } from './GateEvidence';
 import { GateForm } from './GateForm';
 import { LABEL, labelRule } from './label-name';
 import { agentKeys, agentLabels } from './queries';
+import { type Removal, RemoveFromLabel } from './RemoveFromLabel';
 
 /** An agent's labels, each on its version with its gate; moving one (a gated move shows its evidence). */
 export function VersionLabels({ id, latest }: { id: string; latest: number | undefined }) {
   const { can } = useAuth();
   const labels = useApiQuery(agentLabels(id));
   const names = [...new Set(['production', 'staging', ...(labels.data ?? []).map((l) => l.label)])];
+  const [removing, setRemoving] = useState<Removal>();
   return (
     <section aria-labelledby="labels-h">
       <h2 id="labels-h">Labels</h2>
@@ -28,6 +30,7 @@ export function VersionLabels({ id, latest }: { id: string; latest: number | und
         whose newest completed experiment on the gate's dataset reaches the gate.
       </p>
       <ErrorNote error={labels.error} />
+      {removing ? <RemoveFromLabel id={id} removal={removing} onDone={() => setRemoving(undefined)} /> : null}
       {labels.data && labels.data.length === 0 ? <p>No label yet.</p> : null}
       {labels.data && labels.data.length > 0 ? (
         <TableWrap label="Labels table">
@@ -38,6 +41,7 @@ export function VersionLabels({ id, latest }: { id: string; latest: number | und
                 <th>Version</th>
                 <th>Gate</th>
                 <th>Changed</th>
+                {can('write') ? <th>Remove</th> : null}
               </tr>
             </thead>
             <tbody>
@@ -49,6 +53,28 @@ export function VersionLabels({ id, latest }: { id: string; latest: number | und
                   <td>
                     {when(l.updated_at)} by {l.updated_by}
                   </td>
+                  {can('write') ? (
+                    <td>
+                      {l.version !== null ? (
+                        <button
+                          type="button"
+                          className="secondary"
+                          onClick={() => setRemoving({ label: l.label, what: 'label', version: l.version })}
+                        >
+                          Take off <span className="sr-only">{l.label}</span>
+                        </button>
+                      ) : null}{' '}
+                      {l.gate && can('admin') ? (
+                        <button
+                          type="button"
+                          className="secondary"
+                          onClick={() => setRemoving({ label: l.label, what: 'gate', version: l.version })}
+                        >
+                          Remove gate <span className="sr-only">of {l.label}</span>
+                        </button>
+                      ) : null}
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </tbody>
