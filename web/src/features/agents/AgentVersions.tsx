@@ -11,7 +11,8 @@ import { useAuth } from '../../lib/auth';
 import { pretty, when } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
 import { useUrlState } from '../../lib/url-state';
-import { agentKeys, agentVersionDiff, agentVersions, useAgent } from './queries';
+import { agentKeys, agentLabels, agentVersionDiff, agentVersions, useAgent } from './queries';
+import { VersionLabels } from './VersionLabels';
 
 /** An agent's versions: each change kept whole; two compared field by field; an old one brought back. */
 export function AgentVersions() {
@@ -21,6 +22,8 @@ export function AgentVersions() {
   const [offset, setOffset] = useState(0);
   const versions = useApiQuery({ ...agentVersions(id, offset), placeholderData: keepPreviousData });
   const latest = agent.data?.version;
+  const labels = useApiQuery(agentLabels(id));
+  const labelsOf = (v: number) => (labels.data ?? []).filter((l) => l.version === v).map((l) => l.label);
   // The two versions compared are in the URL (`?from=2&to=5`): a diff can be linked and reloaded.
   const [fromText, setFromText] = useUrlState('from', '');
   const [toText, setToText] = useUrlState('to', '');
@@ -94,6 +97,12 @@ export function AgentVersions() {
                   <td>
                     {v.version}
                     {v.version === latest ? <span className="badge">latest</span> : null}
+                    {labelsOf(v.version).map((l) => (
+                      <span key={l}>
+                        {' '}
+                        <span className="badge">{l}</span>
+                      </span>
+                    ))}
                   </td>
                   <td>{when(v.created_at)}</td>
                   <td>{v.author}</td>
@@ -144,6 +153,7 @@ export function AgentVersions() {
       ) : (
         <p className="muted">Pick a "from" and a "to" version to see what changed.</p>
       )}
+      <VersionLabels id={id} latest={latest} />
     </section>
   );
 }

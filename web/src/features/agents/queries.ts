@@ -19,6 +19,7 @@ declare module '../../lib/query' {
     'knowledge-bases/all': Ok<'/v1/knowledge-bases'>['data'];
     'agents/versions': Ok<'/v1/agents/{id}/versions'>;
     'agents/version-diff': Ok<'/v1/agents/{id}/versions/diff'>;
+    'agents/labels': Ok<'/v1/agents/{id}/labels'>['data'];
   }
 }
 
@@ -63,6 +64,11 @@ export const agentVersionDiff = defineQuery(
   'agents/version-diff',
   async (id: string, from: number, to: number) =>
     unwrap(await api.GET('/v1/agents/{id}/versions/diff', { params: { path: { id }, query: { from, to } } })),
+);
+/** An agent's labels (`production`, `staging`, …): the version each points at, and its gate. */
+export const agentLabels = defineQuery(
+  'agents/labels',
+  async (id: string) => unwrap(await api.GET('/v1/agents/{id}/labels', { params: { path: { id } } })).data,
 );
 const templates = defineQuery('templates/all', async () => unwrap(await api.GET('/v1/templates')).data);
 const tools = defineQuery('tools/all', async () => unwrap(await api.GET('/v1/tools')));

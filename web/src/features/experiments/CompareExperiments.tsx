@@ -1,20 +1,29 @@
+import { keepPreviousData } from '@tanstack/react-query';
+import { useId } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { TableWrap } from '../../components/Code';
 import { ErrorNote } from '../../components/ErrorNote';
 import { num, percent } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
-import { experimentCompare } from './queries';
+import { useUrlState } from '../../lib/url-state';
+import { CompareItems } from './CompareItems';
+import { type Comparison, experimentCompare } from './queries';
 
-const score = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(2));
 const signed = (v: number | null) => (v === null ? '—' : `${v > 0 ? '+' : ''}${v.toFixed(2)}`);
 
-/** Experiments side by side against the first: what improved, what regressed, by how much. */
+/** Experiments side by side against a baseline the reader picks: what improved, what regressed, by how much. */
 export function CompareExperiments() {
   const [params] = useSearchParams();
   const ids = (params.get('ids') ?? '').split(',').filter(Boolean);
-  const compare = useApiQuery({ ...experimentCompare(ids), enabled: ids.length >= 2 });
+  // The baseline is in the URL too (`&baseline=…`): a comparison can be linked as it was read.
+  const [picked, setBaseline] = useUrlState('baseline', '');
+  const baseline = ids.includes(picked) ? picked : undefined;
+  const compare = useApiQuery({
+    ...experimentCompare(ids, baseline),
+    enabled: ids.length >= 2,
+    placeholderData: keepPreviousData,
+  });
   const c = compare.data;
-  const nameOf = (id: string) => c?.experiments.find((e) => e.id === id)?.name ?? id.slice(-8);
   return (
     <section>
       <p>
@@ -25,9 +34,7 @@ export function CompareExperiments() {
       <ErrorNote error={compare.error} />
       {c ? (
         <>
-          <p>
-            Baseline: <Link to={`/experiments/${c.baseline}`}>{nameOf(c.baseline)}</Link>
-          </p>
+          <BaselinePicker comparison={c} onPick={setBaseline} />
           <TableWrap label="Summaries">
             <table>
               <thead>
@@ -46,6 +53,7 @@ export function CompareExperiments() {
                     <tr key={e.id}>
                       <td>
                         <Link to={`/experiments/${e.id}`}>{e.name}</Link>
+                        {e.id === c.baseline ? <span className="muted"> (baseline)</span> : null}
                       </td>
                       <td>{percent(e.summary.pass_rate)}</td>
                       <td>{n ? num(n.improved) : '—'}</td>
@@ -57,45 +65,76 @@ export function CompareExperiments() {
               </tbody>
             </table>
           </TableWrap>
+          <Deltas comparison={c} />
           <h2>Item by item</h2>
-          <TableWrap label="Items compared">
-            <table>
-              <thead>
-                <tr>
-                  <th>Input</th>
-                  {c.experiments.map((e) => (
-                    <th key={e.id}>{e.name}</th>
-                  ))}
-                  <th>Change</th>
-                </tr>
-              </thead>
-              <tbody>
-                {c.items.map((i) => {
-                  const change = i.changes[0];
-                  return (
-                    <tr
-                      key={i.dataset_item_id}
-                      className={change?.change === 'unchanged' ? undefined : change?.change}
-                    >
-                      <td className="prewrap">
-                        {typeof i.input === 'object' && i.input && 'message' in i.input
-                          ? String((i.input as { message: unknown }).message)
-                          : JSON.stringify(i.input)}
-                      </td>
-                      {i.results.map((r) => (
-                        <td key={r.experiment_id}>
-                          {r.run_id ? <Link to={`/runs/${r.run_id}`}>{score(r.mean)}</Link> : score(r.mean)}
-                        </td>
-                      ))}
-                      <td>{change ? `${change.change} ${signed(change.delta)}` : '—'}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </TableWrap>
+          <CompareItems comparison={c} />
         </>
       ) : null}
     </section>
+  );
+}
+
+/** Which of the compared experiments the others are measured against. */
+function BaselinePicker({ comparison: c, onPick }: { comparison: Comparison; onPick: (id: string) => void }) {
+  const id = useId();
+  return (
+    <form className="filters" aria-label="Baseline" onSubmit={(ev) => ev.preventDefault()}>
+      <label htmlFor={`${id}-baseline`}>Baseline</label>
+      <select id={`${id}-baseline`} value={c.baseline} onChange={(ev) => onPick(ev.target.value)}>
+        {c.experiments.map((e) => (
+          <option key={e.id} value={e.id}>
+            {e.name}
+          </option>
+        ))}
+      </select>
+    </form>
+  );
+}
+
+/**
+ * Per evaluator, each experiment against the baseline: the mean of the paired differences, its
+ * 95% interval, and the verdict (improved or regressed only when the interval leaves out 0).
+ */
+function Deltas({ comparison: c }: { comparison: Comparison }) {
+  const nameOf = (id: string) => c.experiments.find((e) => e.id === id)?.name ?? id.slice(-8);
+  const rows = c.deltas.flatMap((d) => d.evaluators.map((v) => ({ experiment: d.experiment_id, ...v })));
+  return (
+    <>
+      <h2>Per evaluator, against {nameOf(c.baseline)}</h2>
+      {rows.length === 0 ? <p className="muted">No evaluator both sides ran.</p> : null}
+      {rows.length > 0 ? (
+        <TableWrap label="Deltas by evaluator">
+          <table>
+            <thead>
+              <tr>
+                <th>Experiment</th>
+                <th>Evaluator</th>
+                <th>Mean delta</th>
+                <th>95% interval</th>
+                <th>Verdict</th>
+                <th>Pairs</th>
+                <th>Errors</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr
+                  key={`${r.experiment}:${r.name}`}
+                  className={r.verdict === 'unchanged' ? undefined : r.verdict}
+                >
+                  <td>{nameOf(r.experiment)}</td>
+                  <td>{r.name}</td>
+                  <td>{signed(r.mean_delta)}</td>
+                  <td>{r.interval ? `${signed(r.interval.low)} to ${signed(r.interval.high)}` : '—'}</td>
+                  <td>{r.verdict}</td>
+                  <td>{num(r.pairs)}</td>
+                  <td>{num(r.errors)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableWrap>
+      ) : null}
+    </>
   );
 }

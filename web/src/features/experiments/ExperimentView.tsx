@@ -9,6 +9,7 @@ import { count, duration, num, percent, pretty, usd, when } from '../../lib/form
 import { useApiQuery } from '../../lib/query';
 import { allDatasets } from '../../lib/resources';
 import { useUrlState } from '../../lib/url-state';
+import { ExperimentActions } from './ExperimentActions';
 import {
   type Experiment,
   type ExperimentItem,
@@ -17,7 +18,8 @@ import {
   type ItemFilters,
 } from './queries';
 
-const running = (e: Experiment | undefined) => e?.status === 'running';
+/** Still changing: running, or cancelled with items that were running still finishing (they are recorded). */
+const running = (e: Experiment | undefined) => e?.status === 'running' || (e?.progress.running ?? 0) > 0;
 
 /** One experiment: its progress while it runs, the summary per evaluator, and each item's scores. */
 export function ExperimentView() {
@@ -111,6 +113,7 @@ export function ExperimentView() {
           </>
         ) : null}
       </dl>
+      <ExperimentActions experiment={e} />
       <div className="field">
         <span className="label" id="progress-label">
           Progress: {num(p.completed + p.errors)} of {count(p.total, 'item')}

@@ -44,9 +44,15 @@ export const experimentItems = defineQuery(
     ),
 );
 
-/** Experiments item by item against the first (the baseline). */
-export const experimentCompare = defineQuery('experiments/compare', async (ids: string[]) =>
-  unwrap(await api.GET('/v1/experiments/compare', { params: { query: { ids: ids.join(',') } } })),
+/** Experiments item by item against the baseline (the first when none is named). */
+export const experimentCompare = defineQuery(
+  'experiments/compare',
+  async (ids: string[], baseline: string | undefined) =>
+    unwrap(
+      await api.GET('/v1/experiments/compare', {
+        params: { query: { ids: ids.join(','), ...(baseline && { baseline }) } },
+      }),
+    ),
 );
 
 export const evaluatorKinds = defineQuery(
