@@ -13,7 +13,6 @@ declare module '../../lib/query' {
     'experiments/detail': Experiment;
     'experiments/items': Ok<'/v1/experiments/{id}/items'>;
     'experiments/compare': Comparison;
-    'evaluators/kinds': Ok<'/v1/evaluators/kinds'>['data'];
   }
 }
 
@@ -47,9 +46,4 @@ export const experimentItems = defineQuery(
 /** Experiments item by item against the first (the baseline). */
 export const experimentCompare = defineQuery('experiments/compare', async (ids: string[]) =>
   unwrap(await api.GET('/v1/experiments/compare', { params: { query: { ids: ids.join(',') } } })),
-);
-
-export const evaluatorKinds = defineQuery(
-  'evaluators/kinds',
-  async () => unwrap(await api.GET('/v1/evaluators/kinds')).data,
 );
