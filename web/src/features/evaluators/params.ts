@@ -7,6 +7,7 @@
 
 interface Prop {
   type?: string;
+  properties?: Record<string, unknown>;
   anyOf?: Prop[];
   maxLength?: number;
   default?: unknown;
@@ -20,30 +21,32 @@ export interface Param {
   hint?: string;
 }
 
+/** How a parameter is typed in: its JSON Schema type, or JSON for what a field cannot hold. */
+function typeOf(p: Prop): ParamType {
+  if (p.type === 'string') return (p.maxLength ?? 0) > 2000 ? 'longtext' : 'text';
+  if (p.type === 'number' || p.type === 'integer') return 'number';
+  if (p.type === 'boolean') return 'boolean';
+  return p.anyOf?.some((x) => x.type === 'string') ? 'either' : 'json';
+}
+
+/** What the field's hint says: the shape JSON takes, or the default the server fills in. */
+function hintOf(type: ParamType, p: Prop): string | undefined {
+  if (type === 'either') return 'Text, or a JSON list: ["a", "b"].';
+  if (type === 'json') {
+    const keys = Object.keys(p.properties ?? {}).map((k) => `"${k}": …`);
+    return keys.length > 0 ? `JSON: {${keys.join(', ')}}.` : 'A JSON object.';
+  }
+  return p.default !== undefined ? `Default: ${JSON.stringify(p.default)}.` : undefined;
+}
+
 /** The parameters of a kind's JSON Schema, required ones first. */
 export function paramsOf(schema: Record<string, unknown>): Param[] {
   const props = (schema.properties ?? {}) as Record<string, Prop>;
   const required = new Set((schema.required ?? []) as string[]);
   return Object.entries(props)
     .map(([name, p]) => {
-      const type: ParamType =
-        p.type === 'string'
-          ? (p.maxLength ?? 0) > 2000
-            ? 'longtext'
-            : 'text'
-          : p.type === 'number' || p.type === 'integer'
-            ? 'number'
-            : p.type === 'boolean'
-              ? 'boolean'
-              : p.anyOf?.some((x) => x.type === 'string')
-                ? 'either'
-                : 'json';
-      const hint =
-        type === 'either'
-          ? 'Text, or a JSON list: ["a", "b"].'
-          : p.default !== undefined
-            ? `Default: ${JSON.stringify(p.default)}.`
-            : undefined;
+      const type = typeOf(p);
+      const hint = hintOf(type, p);
       return { name, type, required: required.has(name), ...(hint && { hint }) };
     })
     .sort((a, b) => Number(b.required) - Number(a.required));
