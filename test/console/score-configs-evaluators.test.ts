@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, signedInTab } from '../helpers/browser.ts';
+import { launchBrowser, openSignedIn, signedInTab } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { createAgent } from '../runtime/helpers.ts';
 
@@ -212,5 +212,41 @@ describe('web console: score configs and named evaluators', () => {
       { name: 'has-number', version: 2 },
     );
     assert.deepEqual(unexpected(errors), []);
+  });
+
+  it('a read-only key sees both pages and no control it cannot use', async () => {
+    const { body: config } = await s.request('POST', '/v1/score-configs', {
+      body: { name: 'seen', kind: 'boolean', description: 'read only' },
+    });
+    const { body: evaluator } = await s.request('POST', '/v1/evaluators', {
+      body: { name: 'watched', spec: { type: 'contains', value: 'x' } },
+    });
+    const { body: read } = await s.request('POST', '/v1/keys', {
+      body: { name: 'viewer', scopes: ['read'] },
+    });
+    const viewer = await browser.newPage();
+    viewer.setDefaultTimeout(30_000);
+    const writeWords =
+      /^(New score config|New evaluator|New version|Save description|Archive|Restore|Delete|Create .*)$/;
+    const views: [string, string][] = [
+      ['/score-configs', 'seen'],
+      [`/score-configs/${config.id}`, 'true or false'],
+      ['/evaluators', 'watched'],
+      [`/evaluators/${evaluator.id}`, 'Spec of version 1'],
+    ];
+    for (const [path, seen] of views) {
+      await openSignedIn(viewer, s.url, read.secret, path);
+      await viewer.getByRole('main').getByText(seen, { exact: true }).first().waitFor();
+      const controls = [
+        ...(await viewer.getByRole('main').getByRole('button').allInnerTexts()),
+        ...(await viewer.getByRole('main').getByRole('link').allInnerTexts()),
+      ].map((t) => t.trim());
+      assert.deepEqual(
+        controls.filter((t) => writeWords.test(t)),
+        [],
+        `write controls on ${path}`,
+      );
+    }
+    await viewer.close();
   });
 });
