@@ -26,7 +26,7 @@ const publicRoutes: Array<[method: string, url: RegExp]> = [
   // The web console's page and bundles hold no data; it signs in with a key or a one-time code.
   [
     'GET',
-    /^\/(agents|playground|teams|tasks|runs|datasets|experiments|review|knowledge|usage|settings)?(\/\*)?$/,
+    /^\/(agents|playground|teams|tasks|runs|datasets|experiments|evaluators|score-configs|review|knowledge|usage|settings)?(\/\*)?$/,
   ],
   ['GET', /^\/assets\/\*$/],
   ['POST', /^\/v1\/auth\/sign-in$/],

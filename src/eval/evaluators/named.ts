@@ -94,7 +94,17 @@ export class EvaluatorService implements EvaluatorResolver {
          returning id`,
         [id, tenantId, input.name, input.description ?? '', who.actor],
       );
-      if (!row) throw new AppError('conflict', `an evaluator named ${input.name} exists`);
+      // The field it is about in `details` (the validation errors' shape): a form says it under Name.
+      if (!row)
+        throw new AppError('conflict', `an evaluator named ${input.name} exists`, {
+          details: [
+            {
+              in: 'body',
+              path: 'name',
+              message: `an evaluator named ${input.name} exists; choose another name`,
+            },
+          ],
+        });
       await this.addVersion(tx, tenantId, id, 1, input.description ?? '', input.spec, null, who);
       await writeJournal(tx, who, {
         action: 'evaluator.create',

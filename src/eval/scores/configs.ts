@@ -67,7 +67,17 @@ export class ScoreConfigService {
           author,
         ],
       );
-      if (!row) throw new AppError('conflict', `a score config named ${input.name} exists`);
+      // The field it is about in `details` (the validation errors' shape): a form says it under Name.
+      if (!row)
+        throw new AppError('conflict', `a score config named ${input.name} exists`, {
+          details: [
+            {
+              in: 'body',
+              path: 'name',
+              message: `a score config named ${input.name} exists; choose another name`,
+            },
+          ],
+        });
       await writeJournal(tx, who, {
         action: 'score_config.create',
         target: row.id,

@@ -13,6 +13,8 @@ export const pages = [
   { path: '/runs', label: 'Runs', feature: 'runs' },
   { path: '/datasets', label: 'Datasets', feature: 'datasets' },
   { path: '/experiments', label: 'Experiments', feature: 'experiments' },
+  { path: '/evaluators', label: 'Evaluators', feature: 'evaluators' },
+  { path: '/score-configs', label: 'Score configs', feature: 'score-configs' },
   { path: '/review', label: 'Review', feature: 'review' },
   { path: '/knowledge', label: 'Knowledge', feature: 'knowledge' },
   { path: '/usage', label: 'Usage', feature: 'usage' },

@@ -9,6 +9,8 @@ type Models = Extract<ModelPage, { object: 'list' }>['data'];
 type Run = paths['/v1/runs/{id}']['get']['responses'][200]['content']['application/json'];
 type Datasets = paths['/v1/datasets']['get']['responses'][200]['content']['application/json']['data'];
 type Policy = paths['/v1/policy']['get']['responses'][200]['content']['application/json'];
+type Kinds = paths['/v1/evaluators/kinds']['get']['responses'][200]['content']['application/json']['data'];
+type Evaluators = paths['/v1/evaluators']['get']['responses'][200]['content']['application/json']['data'];
 
 declare module './query' {
   interface QueryShapes {
@@ -19,6 +21,8 @@ declare module './query' {
     'runs/detail': Run;
     'datasets/all': Datasets;
     'sessions/messages': Message[];
+    'evaluators/kinds': Kinds;
+    'evaluators/all': Evaluators;
   }
 }
 
@@ -66,4 +70,16 @@ export const sessionMessages = defineQuery(
         params: { path: { id: sessionId }, query: { limit: 1000 } },
       }),
     ).data,
+);
+
+/** The evaluator kinds with their parameters as JSON Schema (an experiment's picker, the Evaluators page). */
+export const evaluatorKinds = defineQuery(
+  'evaluators/kinds',
+  async () => unwrap(await api.GET('/v1/evaluators/kinds')).data,
+);
+
+/** The tenant's named evaluators (the first 500), each with its newest version, for pickers. */
+export const allEvaluators = defineQuery(
+  'evaluators/all',
+  async () => unwrap(await api.GET('/v1/evaluators', { params: { query: { limit: 500 } } })).data,
 );

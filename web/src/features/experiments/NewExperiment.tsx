@@ -8,13 +8,20 @@ import { FieldError, FormProblems } from '../../components/FieldError';
 import { api, type paths, unwrap } from '../../lib/api';
 import { useFieldErrors } from '../../lib/field-errors';
 import { useApiQuery } from '../../lib/query';
-import { allAgents, allDatasets } from '../../lib/resources';
-import { evaluatorKinds, experimentKeys } from './queries';
+import { allAgents, allDatasets, allEvaluators, evaluatorKinds } from '../../lib/resources';
+import { experimentKeys } from './queries';
 
 type Body = NonNullable<paths['/v1/experiments']['post']['requestBody']>['content']['application/json'];
 
 /** The form's own checks, by field; the server checks the rest (an evaluator's parameters). */
-function problems(f: { dataset: string; agent: string; version: string; types: string[]; extra: string }) {
+function problems(f: {
+  dataset: string;
+  agent: string;
+  version: string;
+  types: string[];
+  refs: string[];
+  extra: string;
+}) {
   const p = new Map<string, string>();
   if (!f.dataset) p.set('dataset', 'Pick a dataset.');
   if (!f.agent) p.set('agent', 'Pick an agent.');
@@ -30,7 +37,8 @@ function problems(f: { dataset: string; agent: string; version: string; types: s
       p.set('extra', `Not JSON: ${(e as Error).message}`);
     }
   }
-  if (f.types.length === 0 && extra.length === 0) p.set('types', 'Pick at least one evaluator.');
+  if (f.types.length === 0 && f.refs.length === 0 && extra.length === 0)
+    p.set('types', 'Pick at least one evaluator.');
   return { problems: p, extra };
 }
 
@@ -42,14 +50,17 @@ export function NewExperiment() {
   const datasets = useApiQuery({ ...allDatasets(), staleTime: 10_000 });
   const agents = useApiQuery({ ...allAgents(), staleTime: 30_000 });
   const kinds = useApiQuery({ ...evaluatorKinds(), staleTime: 300_000 });
+  const named = useApiQuery({ ...allEvaluators(), staleTime: 10_000 });
   const [name, setName] = useState('');
   const [dataset, setDataset] = useState(params.get('dataset') ?? '');
   const [agent, setAgent] = useState(params.get('agent') ?? '');
   const [version, setVersion] = useState(params.get('version') ?? '');
   const [types, setTypes] = useState<string[]>(['exact_match']);
+  /** Named evaluators, picked by `{"ref": name}`: the experiment pins the version they have as it starts. */
+  const [refs, setRefs] = useState<string[]>([]);
   const [extra, setExtra] = useState('');
   const [concurrency, setConcurrency] = useState(4);
-  const checked = problems({ dataset, agent, version, types, extra });
+  const checked = problems({ dataset, agent, version, types, refs, extra });
   const start = useMutation({
     mutationFn: async () => {
       const body = {
@@ -57,7 +68,7 @@ export function NewExperiment() {
         dataset,
         agent,
         ...(version && { agent_version: Number(version) }),
-        evaluators: [...types.map((type) => ({ type })), ...checked.extra],
+        evaluators: [...types.map((type) => ({ type })), ...refs.map((ref) => ({ ref })), ...checked.extra],
         concurrency,
       } as Body;
       return unwrap(await api.POST('/v1/experiments', { body }));
@@ -67,13 +78,14 @@ export function NewExperiment() {
       navigate(`/experiments/${e.id}`);
     },
   });
-  // The API's evaluators are the ticked kinds, then the JSON ones: a problem lands on its part.
+  // The API's evaluators are the ticked kinds, the named ones, then the JSON ones: a problem lands on its part.
   const form = useFieldErrors<string>({
     error: start.error,
     fieldOf: (path) => {
       const [head, n] = path.split('.');
       if (head !== 'evaluators') return undefined;
-      return n !== undefined && Number(n) < types.length ? 'types' : 'extra';
+      if (n !== undefined && Number(n) < types.length) return 'types';
+      return n !== undefined && Number(n) < types.length + refs.length ? 'refs' : 'extra';
     },
   });
   return (
@@ -142,6 +154,28 @@ export function NewExperiment() {
           ))}
         </fieldset>
         <FieldError form={form} k="types" />
+        {named.data && named.data.length > 0 ? (
+          <>
+            <fieldset className="evaluator-choices" {...form.input('refs')} tabIndex={-1}>
+              <legend>Named evaluators</legend>
+              {named.data.map((e) => (
+                <label key={e.id} title={e.description || undefined}>
+                  <input
+                    type="checkbox"
+                    checked={refs.includes(e.name)}
+                    onChange={(ev) => {
+                      setRefs((r) => (ev.target.checked ? [...r, e.name] : r.filter((x) => x !== e.name)));
+                      form.changed('refs');
+                      form.changed('types');
+                    }}
+                  />{' '}
+                  {e.name} <span className="muted">(v{e.version})</span>
+                </label>
+              ))}
+            </fieldset>
+            <FieldError form={form} k="refs" />
+          </>
+        ) : null}
         <div className="field">
           <label htmlFor={form.input('extra').id}>Evaluators with parameters (JSON array, optional)</label>
           <textarea

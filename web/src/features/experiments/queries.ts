@@ -13,7 +13,6 @@ declare module '../../lib/query' {
     'experiments/detail': Experiment;
     'experiments/items': Ok<'/v1/experiments/{id}/items'>;
     'experiments/compare': Comparison;
-    'evaluators/kinds': Ok<'/v1/evaluators/kinds'>['data'];
   }
 }
 
@@ -53,9 +52,4 @@ export const experimentCompare = defineQuery(
         params: { query: { ids: ids.join(','), ...(baseline && { baseline }) } },
       }),
     ),
-);
-
-export const evaluatorKinds = defineQuery(
-  'evaluators/kinds',
-  async () => unwrap(await api.GET('/v1/evaluators/kinds')).data,
 );
