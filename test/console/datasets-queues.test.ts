@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, signedInTab } from '../helpers/browser.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { createAgent } from '../runtime/helpers.ts';
 
@@ -187,6 +188,44 @@ describe('web console: dataset versions and items, queues made in the console', 
     assert.equal(added.expected, 'the corrected answer');
     const progress = await s.request('GET', `/v1/annotation-queues/${queue.id}/progress`);
     assert.equal(progress.body.done, 1, progress.text);
+    assert.deepEqual(errors, []);
+  });
+
+  it("fills a queue from an experiment's items: the reviewer's correction starts from the expected output", async () => {
+    const exp = await s.request('POST', '/v1/experiments', {
+      body: { dataset: 'gold', agent: 'answers', evaluators: [{ type: 'exact_match' }] },
+    });
+    assert.equal(exp.status, 201, exp.text);
+    await eventually(
+      async () =>
+        (await s.request('GET', `/v1/experiments/${exp.body.id}`)).body.status === 'running'
+          ? undefined
+          : true,
+      60_000,
+      'the experiment to finish',
+    );
+    const { page, errors } = await tab.open('/review');
+    const form = page.getByRole('form', { name: 'New queue' });
+    await form.getByLabel('Name').fill('experiment check');
+    await form.getByRole('checkbox', { name: /correct/ }).check();
+    await form.getByRole('radio', { name: /An experiment's items/ }).check();
+    await form.getByRole('button', { name: 'Create queue' }).click();
+    await form.getByText('Pick an experiment.').waitFor();
+    await form.getByLabel('Experiment', { exact: true }).selectOption(exp.body.id);
+    await form.getByRole('button', { name: 'Create queue' }).click();
+    await page.getByRole('heading', { level: 1, name: 'experiment check' }).waitFor();
+    const article = page.getByRole('article', { name: 'Item under review' });
+    await article.waitFor();
+    const itemId = await article.getAttribute('data-item');
+    const queue = (await s.request('GET', '/v1/annotation-queues')).body.data.find(
+      (q: { name: string }) => q.name === 'experiment check',
+    );
+    const review = (await s.request('GET', `/v1/annotation-queues/${queue.id}/items/${itemId}`)).body;
+    assert.equal(review.item.experiment_id, exp.body.id);
+    assert.ok(typeof review.expected === 'string' && review.expected !== '', JSON.stringify(review));
+    // The queue names no dataset: the reviewer picks one, and the correction starts from the expected output.
+    assert.equal(await page.getByLabel('Corrected expected output').inputValue(), review.expected);
+    assert.equal(await page.getByLabel('Dataset', { exact: true }).inputValue(), '');
     assert.deepEqual(errors, []);
   });
 });
