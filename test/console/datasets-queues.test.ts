@@ -172,8 +172,14 @@ describe('web console: dataset versions and items, queues made in the console', 
     );
     await page.keyboard.press('ControlOrMeta+a');
     await page.keyboard.type('the corrected answer');
+    await page.keyboard.press('Tab'); // the JSON box
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('reviewed, gold');
     await page.keyboard.press('ControlOrMeta+Enter');
     await page.getByRole('status').filter({ hasText: 'Added to gold' }).waitFor();
+    // Out of the form's fields (Esc leaves the correction; Shift+Tab twice from the tags), the digits score.
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Escape');
     await page.keyboard.press('1');
     await page.keyboard.press('Enter');
@@ -186,6 +192,7 @@ describe('web console: dataset versions and items, queues made in the console', 
     const added = items.find((i: { source_run_id: string | null }) => i.source_run_id === runId);
     assert.ok(added, JSON.stringify(items));
     assert.equal(added.expected, 'the corrected answer');
+    assert.deepEqual(added.tags, ['reviewed', 'gold']);
     const progress = await s.request('GET', `/v1/annotation-queues/${queue.id}/progress`);
     assert.equal(progress.body.done, 1, progress.text);
     assert.deepEqual(errors, []);

@@ -17,7 +17,7 @@ export const focusCorrected = () =>
 /**
  * The item's run copied into a dataset (the queue's, or one picked) with the expected output as the
  * reviewer corrects it: prefilled with the experiment's expected output, else the run's output.
- * Ctrl+Enter in the field adds it; Esc leaves the field for the page's keys.
+ * Ctrl+Enter in its fields adds it; Esc leaves the field for the page's keys.
  */
 export function ToDataset({
   queueId,
@@ -34,16 +34,39 @@ export function ToDataset({
   const [picked, setDataset] = useState<string | null>(null);
   const dataset = picked ?? queueDataset ?? '';
   const [expected, setExpected] = useState(start === null || start === undefined ? '' : pretty(start));
+  const [tags, setTags] = useState('');
+  // An expected output that is not text (an object, a number) is corrected as JSON, and sent as such.
+  const [asJson, setAsJson] = useState(start !== null && start !== undefined && typeof start !== 'string');
+  const parsed = (() => {
+    if (!asJson) return { value: expected as unknown };
+    try {
+      return { value: JSON.parse(expected) as unknown };
+    } catch (err) {
+      return { problem: `Not JSON: ${(err as Error).message}` };
+    }
+  })();
   const add = useMutation({
     mutationFn: async () =>
       unwrap(
         await api.POST('/v1/annotation-queues/{id}/items/{item_id}/dataset', {
           params: { path: { id: queueId, item_id: review.item.id } },
-          body: { ...(dataset && { dataset }), expected },
+          body: {
+            ...(dataset && { dataset }),
+            expected: parsed.value,
+            ...(tags.trim() && {
+              tags: tags
+                .split(',')
+                .map((t) => t.trim())
+                .filter(Boolean),
+            }),
+          },
         }),
       ),
   });
-  const form = useFieldErrors({ error: add.error });
+  const form = useFieldErrors({
+    error: add.error,
+    live: new Map(parsed.problem ? [['expected', parsed.problem]] : []),
+  });
   const submit = () => {
     const problems = new Map<string, string>();
     if (!dataset) problems.set('dataset', 'Pick the dataset to add it to.');
@@ -60,8 +83,18 @@ export function ToDataset({
         e.preventDefault();
         submit();
       }}
+      onKeyDown={(e) => {
+        // Ctrl+Enter from any of its fields adds it (Enter is a new line in the correction).
+        if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+          e.preventDefault();
+          submit();
+        }
+      }}
     >
       <h2>Add to a dataset</h2>
+      {review.item.dataset_item_id ? (
+        <p className="muted">This item was added to a dataset already; adding it again makes another item.</p>
+      ) : null}
       <div className="field">
         <label htmlFor={form.input('dataset').id}>Dataset</label>
         <select {...form.bind('dataset', setDataset)} value={dataset}>
@@ -87,13 +120,25 @@ export function ToDataset({
           }}
           onKeyDown={(e) => {
             if (e.key === 'Escape') e.currentTarget.blur();
-            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
-              e.preventDefault();
-              submit();
-            }
           }}
         />
         <FieldError form={form} k="expected" />
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={asJson}
+            onChange={(e) => {
+              setAsJson(e.target.checked);
+              form.changed('expected');
+            }}
+          />{' '}
+          The expected output is JSON
+        </label>
+      </div>
+      <div className="field">
+        <label htmlFor={form.input('tags').id}>Tags (comma-separated)</label>
+        <input {...form.bind('tags', setTags)} value={tags} />
+        <FieldError form={form} k="tags" />
       </div>
       <BusyButton
         type="submit"
