@@ -2,7 +2,6 @@ import { keepPreviousData, useMutation, useQueryClient } from '@tanstack/react-q
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { BusyButton } from '../../components/BusyButton';
-import { TableWrap } from '../../components/Code';
 import { CopyButton } from '../../components/CopyButton';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
@@ -10,18 +9,30 @@ import { FieldError, FormProblems } from '../../components/FieldError';
 import { Pager } from '../../components/Pager';
 import { useAuth } from '../../lib/auth';
 import { useFieldErrors } from '../../lib/field-errors';
-import { count, num, pretty, when } from '../../lib/format';
+import { count, num, when } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
 import { authorizedFetch, errorOf } from '../../lib/sse';
-import { type DatasetItem, datasetDetail, datasetItems, datasetKeys } from './queries';
+import { useUrlState } from '../../lib/url-state';
+import { ItemForm } from './ItemForm';
+import { ItemTable } from './ItemTable';
+import { datasetDetail, datasetItems, datasetKeys } from './queries';
+import { Versions } from './Versions';
 
-/** One dataset: its items in pages, a bulk import (JSONL or CSV) with per-line errors, an export. */
+/**
+ * One dataset: its items in pages (now, or as of an earlier version, `?version=`), each editable and
+ * deletable, an item added by hand, a bulk import (JSONL or CSV) with per-line errors, its versions
+ * and an export of what is shown.
+ */
 export function DatasetView() {
   const { id = '' } = useParams();
   const { can } = useAuth();
   const [offset, setOffset] = useState(0);
+  const [asOf, setAsOf] = useUrlState('version', '');
+  const [adding, setAdding] = useState(false);
   const dataset = useApiQuery(datasetDetail(id));
-  const items = useApiQuery({ ...datasetItems(id, offset), placeholderData: keepPreviousData });
+  // An old version's items are read as they were; the current version's are the live ones.
+  const old = asOf && Number(asOf) !== dataset.data?.version ? Number(asOf) : undefined;
+  const items = useApiQuery({ ...datasetItems(id, offset, old), placeholderData: keepPreviousData });
   if (dataset.error) {
     return (
       <section>
@@ -33,6 +44,7 @@ export function DatasetView() {
   }
   if (!dataset.data) return <p className="muted">Loading the dataset…</p>;
   const d = dataset.data;
+  const editable = can('write') && old === undefined;
   return (
     <section>
       <p>
@@ -41,66 +53,57 @@ export function DatasetView() {
       <div className="page-head">
         <h1>{d.name}</h1>
         <div className="actions">
-          <ExportButton id={d.id} name={d.name} />
+          <ExportButton id={d.id} name={d.name} format="jsonl" version={old} />
+          <ExportButton id={d.id} name={d.name} format="csv" version={old} />
           <Link className="button secondary" to={`/experiments/new?dataset=${d.id}`}>
             Run an experiment
           </Link>
         </div>
       </div>
       <p className="muted small">
-        {count(d.item_count, 'item')} · updated {when(d.updated_at)} · id <code>{d.id}</code>{' '}
-        <CopyButton text={d.id} label="Copy the dataset id" />
+        {count(d.item_count, 'item')} · version {num(d.version)} · updated {when(d.updated_at)} · id{' '}
+        <code>{d.id}</code> <CopyButton text={d.id} label="Copy the dataset id" />
       </p>
       {d.description ? <p>{d.description}</p> : null}
       {can('write') ? <ImportForm id={d.id} /> : null}
-      <h2>Items</h2>
+      <div className="page-head">
+        <h2 id="items-heading">{old === undefined ? 'Items' : `Items as of version ${num(old)}`}</h2>
+        {editable && !adding ? (
+          <button type="button" onClick={() => setAdding(true)}>
+            Add an item
+          </button>
+        ) : null}
+      </div>
+      {old !== undefined ? (
+        <p role="status">
+          These are the items as they were at version {num(old)}, read-only.{' '}
+          <button type="button" className="link" onClick={() => setAsOf('')}>
+            Show the current items
+          </button>
+        </p>
+      ) : null}
+      {adding ? <ItemForm datasetId={d.id} onDone={() => setAdding(false)} /> : null}
       <ErrorNote error={items.error} />
       {items.data && items.data.data.length === 0 ? (
-        <EmptyState title="No items yet">
-          <p>Import JSONL or CSV above, or add a run from its page.</p>
+        <EmptyState title={old === undefined ? 'No items yet' : 'No items at this version'}>
+          <p>Add one by hand, import JSONL or CSV above, or add a run from its page.</p>
         </EmptyState>
       ) : null}
-      {items.data && items.data.data.length > 0 ? <ItemTable items={items.data.data} /> : null}
+      {items.data && items.data.data.length > 0 ? (
+        <ItemTable datasetId={d.id} items={items.data.data} editable={editable} />
+      ) : null}
       <Pager label="Item pages" offset={offset} page={items.data} onOffset={setOffset} />
+      <Versions
+        id={d.id}
+        current={d.version}
+        shown={old ?? d.version}
+        onShow={(v) => {
+          setOffset(0);
+          setAsOf(v === d.version ? '' : String(v));
+          document.getElementById('items-heading')?.scrollIntoView();
+        }}
+      />
     </section>
-  );
-}
-
-const inputText = (input: DatasetItem['input']) =>
-  'message' in input ? input.message : `${input.task_type}: ${pretty(input.payload ?? {})}`;
-
-function ItemTable({ items }: { items: DatasetItem[] }) {
-  return (
-    <TableWrap label="Items table">
-      <table>
-        <thead>
-          <tr>
-            <th>Input</th>
-            <th>Expected</th>
-            <th>Tags</th>
-            <th>From run</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((i) => (
-            <tr key={i.id}>
-              <td className="prewrap">{inputText(i.input)}</td>
-              <td className="prewrap">
-                {i.expected === null || i.expected === undefined ? '—' : pretty(i.expected)}
-              </td>
-              <td>{i.tags.join(', ') || '—'}</td>
-              <td>
-                {i.source_run_id ? (
-                  <Link to={`/runs/${i.source_run_id}`}>{i.source_run_id.slice(-8)}</Link>
-                ) : (
-                  '—'
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
   );
 }
 
@@ -204,17 +207,28 @@ function ImportForm({ id }: { id: string }) {
 
 /**
  * The export as a file: the route needs the key in a header, which a plain link cannot send, so the
- * JSONL is fetched and handed to the browser as a download.
+ * file is fetched and handed to the browser as a download. Of an old version when one is shown.
  */
-function ExportButton({ id, name }: { id: string; name: string }) {
+function ExportButton({
+  id,
+  name,
+  format,
+  version,
+}: {
+  id: string;
+  name: string;
+  format: 'jsonl' | 'csv';
+  version: number | undefined;
+}) {
   const run = useMutation({
     mutationFn: async () => {
-      const res = await authorizedFetch(`/v1/datasets/${encodeURIComponent(id)}/export`);
+      const query = new URLSearchParams({ format, ...(version && { version: String(version) }) });
+      const res = await authorizedFetch(`/v1/datasets/${encodeURIComponent(id)}/export?${query}`);
       if (!res.ok) throw await errorOf(res);
       const url = URL.createObjectURL(await res.blob());
       const a = document.createElement('a');
       a.href = url;
-      a.download = `${name}.jsonl`;
+      a.download = `${name}${version ? `@${version}` : ''}.${format}`;
       a.click();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
     },
@@ -227,7 +241,7 @@ function ExportButton({ id, name }: { id: string; name: string }) {
         busyReason="Preparing the export…"
         onClick={() => run.mutate()}
       >
-        Export JSONL
+        Export {format.toUpperCase()}
       </BusyButton>
       <ErrorNote error={run.error} />
     </>

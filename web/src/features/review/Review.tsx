@@ -6,8 +6,10 @@ import { EmptyState } from '../../components/EmptyState';
 import { ErrorNote } from '../../components/ErrorNote';
 import { NotFound, WithId } from '../../components/NotFound';
 import { Pager } from '../../components/Pager';
+import { useAuth } from '../../lib/auth';
 import { num } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
+import { NewQueue } from './NewQueue';
 import { queuePage } from './queries';
 import { Reviewer } from './Reviewer';
 import '../../components/ui.css';
@@ -32,6 +34,7 @@ export default function Review() {
 }
 
 function QueueList() {
+  const { can } = useAuth();
   const [offset, setOffset] = useState(0);
   const list = useApiQuery({ ...queuePage(offset), placeholderData: keepPreviousData });
   return (
@@ -45,10 +48,7 @@ function QueueList() {
       <ErrorNote error={list.error} />
       {list.data && list.data.data.length === 0 ? (
         <EmptyState title="No annotation queues yet">
-          <p>
-            Make one with <code>POST /v1/annotation-queues</code> and fill it from a filter of runs or an
-            experiment (see docs/review.md).
-          </p>
+          <p>Make one below and fill it from a filter of runs or an experiment's items.</p>
         </EmptyState>
       ) : null}
       {list.data && list.data.data.length > 0 ? (
@@ -82,6 +82,7 @@ function QueueList() {
         </TableWrap>
       ) : null}
       <Pager label="Queue pages" offset={offset} page={list.data} onOffset={setOffset} />
+      {can('write') ? <NewQueue /> : null}
     </section>
   );
 }

@@ -10,6 +10,7 @@ import { api, unwrap } from '../../lib/api';
 import { pretty } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
 import { type Next, queueDetail, queueKeys, type Review, type ScoreConfig } from './queries';
+import { focusCorrected, ToDataset } from './ToDataset';
 
 type Value = number | string | boolean;
 
@@ -129,7 +130,10 @@ export function Reviewer() {
         return;
       }
       if (!review) return;
-      if (e.key === 's') {
+      if (e.key === 'd') {
+        e.preventDefault();
+        focusCorrected();
+      } else if (e.key === 's') {
         e.preventDefault();
         skip.mutate(review);
       } else if (e.key === 'Enter') {
@@ -173,7 +177,8 @@ export function Reviewer() {
       ) : null}
       <p className="muted keys">
         Keys: <kbd>1</kbd>–<kbd>9</kbd> score, <kbd>↑</kbd>/<kbd>↓</kbd> move between scores, <kbd>Enter</kbd>{' '}
-        submits, <kbd>s</kbd> skips, <kbd>n</kbd>/<kbd>j</kbd> next.
+        submits, <kbd>s</kbd> skips, <kbd>n</kbd>/<kbd>j</kbd> next, <kbd>d</kbd> corrects the expected output
+        for a dataset (<kbd>Ctrl</kbd>+<kbd>Enter</kbd> adds it, <kbd>Esc</kbd> leaves the field).
       </p>
       <ErrorNote error={claim.error ?? submit.error ?? skip.error} />
       {next && !review ? (
@@ -240,6 +245,12 @@ export function Reviewer() {
               Skip
             </BusyButton>
           </div>
+          <ToDataset
+            key={review.item.id}
+            queueId={id}
+            queueDataset={queue.data?.dataset_id ?? null}
+            review={review}
+          />
         </article>
       ) : null}
     </section>

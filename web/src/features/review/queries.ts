@@ -13,6 +13,11 @@ declare module '../../lib/query' {
   interface QueryShapes {
     'annotation-queues/page': Ok<'/v1/annotation-queues'>;
     'annotation-queues/detail': Queue;
+    'annotation-queues/choices': {
+      configs: Ok<'/v1/score-configs'>['data'];
+      datasets: Ok<'/v1/datasets'>['data'];
+      experiments: Ok<'/v1/experiments'>['data'];
+    };
   }
 }
 
@@ -25,3 +30,13 @@ export const queuePage = defineQuery('annotation-queues/page', async (offset: nu
 export const queueDetail = defineQuery('annotation-queues/detail', async (id: string) =>
   unwrap(await api.GET('/v1/annotation-queues/{id}', { params: { path: { id } } })),
 );
+
+/** What a new queue can name: the live score configs, and the datasets and experiments to pick from. */
+export const queueChoices = defineQuery('annotation-queues/choices', async () => {
+  const [configs, datasets, experiments] = await Promise.all([
+    api.GET('/v1/score-configs', { params: { query: { limit: 500 } } }).then(unwrap),
+    api.GET('/v1/datasets', { params: { query: { limit: 500 } } }).then(unwrap),
+    api.GET('/v1/experiments', { params: { query: { limit: 100 } } }).then(unwrap),
+  ]);
+  return { configs: configs.data, datasets: datasets.data, experiments: experiments.data };
+});
