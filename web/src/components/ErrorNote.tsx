@@ -35,8 +35,7 @@ export function ErrorNote({ error }: { error: unknown }) {
         <ul aria-label="Still used by">
           {users.map((u) => (
             <li key={`${u.kind}:${u.id}`}>
-              {u.kind}{' '}
-              <Link to={hrefOf(u)}>{u.name}</Link>
+              {u.kind} <Link to={hrefOf(u)}>{u.name}</Link>
               {u.how ? ` (${u.how})` : ''}
             </li>
           ))}
