@@ -221,8 +221,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       a2aTasks,
       generator,
       memory,
-      traces: new TraceIngest(db, (model, provider, usage) =>
-        models.catalog.costByName(model, provider, usage),
+      traces: new TraceIngest(
+        db,
+        (model, provider, usage) => models.catalog.costByName(model, provider, usage),
+        evaluation.liveScoring.onRunEnd,
       ),
       ...evaluation,
     };

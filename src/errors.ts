@@ -66,7 +66,7 @@ export const isNotFound = (err: unknown): err is AppError =>
 
 /** Something that refers to an object, named in a 409 that refuses to delete the object. */
 export interface User {
-  kind: 'team' | 'agent';
+  kind: 'team' | 'agent' | 'service';
   id: string;
   name: string;
   /** How it uses the object, when the kind alone does not say: `hands off to it`. */

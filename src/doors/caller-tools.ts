@@ -7,8 +7,9 @@ import type { ChatMessage, CompletionRequest, ResponseFormat, ToolCall, ToolSpec
  *
  * - Tools the caller sends join the agent's own for the run; a call to one pauses the run (like an
  *   approval) and the door answers as a model that called it.
- * - `tool_choice` naming one function is the structured-output trick of several clients (LangChain
- *   `functionCalling`, the AI SDK's `generateObject` on Anthropic): that function's parameters
+ * - `tool_choice` naming one function, or requiring a call with one tool sent, is the
+ *   structured-output trick of several clients (LangChain `functionCalling`, the AI SDK's
+ *   `generateObject` on Anthropic): that function's parameters
  *   become the run's answer format, and the answer comes back as a call of it.
  */
 export interface CallerToolsPlan {
@@ -36,10 +37,18 @@ export function callerToolsOf(request: CompletionRequest): CallerToolsPlan {
     return { tools: [] };
   }
   if (choice === 'none') return { tools: [] };
-  if (typeof choice !== 'object') return { tools };
-  const forced = tools.find((t) => t.function.name === choice.function.name);
+  // A call required with one tool sent forces that tool: the AI SDK's generateObject on Anthropic
+  // sends its `json` tool alone with `tool_choice: {type: "any"}` (the Messages door's `required`).
+  const name =
+    typeof choice === 'object'
+      ? choice.function.name
+      : choice === 'required' && tools.length === 1
+        ? tools[0]!.function.name
+        : undefined;
+  if (name === undefined) return { tools };
+  const forced = tools.find((t) => t.function.name === name);
   if (!forced) {
-    throw new AppError('bad_request', `tool_choice: ${choice.function.name} is not among the tools sent`, {
+    throw new AppError('bad_request', `tool_choice: ${name} is not among the tools sent`, {
       details: { param: 'tool_choice' },
     });
   }

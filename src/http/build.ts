@@ -47,6 +47,7 @@ import { runScoreRoutes } from './routes/run-scores.ts';
 import { runRoutes } from './routes/runs.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { scoreConfigRoutes } from './routes/score-configs.ts';
+import { serviceEvaluatorRoutes } from './routes/service-evaluators.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { templateRoutes } from './routes/templates.ts';
@@ -185,6 +186,7 @@ export async function buildHttp(
   await app.register(scoreConfigRoutes(services));
   await app.register(annotationQueueRoutes(services));
   await app.register(agentEvaluatorRoutes(services));
+  await app.register(serviceEvaluatorRoutes(services));
   await app.register(activityRoutes(services));
   await app.register(knowledgeBaseRoutes(services));
   await app.register(mcpServerRoutes(services));

@@ -1908,6 +1908,25 @@ export interface paths {
         patch: operations["updateScoreConfig"];
         trace?: never;
     };
+    "/v1/services/{service}/evaluators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The evaluators scoring an ingested app's runs */
+        get: operations["listServiceEvaluators"];
+        /** Attach evaluators that score a sample of an ingested app's runs (sample_rate, 0 to 1) */
+        put: operations["putServiceEvaluators"];
+        post?: never;
+        /** Stop scoring an ingested app's runs */
+        delete: operations["deleteServiceEvaluators"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sessions": {
         parameters: {
             query?: never;
@@ -24705,6 +24724,385 @@ export interface operations {
             };
             /** @description Default Response */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    listServiceEvaluators: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        evaluators: {
+                            [key: string]: unknown;
+                        }[];
+                        sample_rate: number;
+                        service: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    putServiceEvaluators: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    evaluators: ({
+                        name?: string;
+                        ref: string;
+                    } | ({
+                        expected?: string;
+                        ignore_case?: boolean;
+                        name?: string;
+                        trim?: boolean;
+                        /** @enum {string} */
+                        type: "exact_match";
+                    } | {
+                        ignore_case?: boolean;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "contains";
+                        value?: string | string[];
+                    } | {
+                        flags?: string;
+                        name?: string;
+                        pattern: string;
+                        /** @enum {string} */
+                        type: "regex";
+                    } | {
+                        name?: string;
+                        /** @enum {string} */
+                        type: "json_valid";
+                    } | {
+                        name?: string;
+                        schema: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        type: "json_schema";
+                    } | {
+                        expected?: number;
+                        name?: string;
+                        relative?: boolean;
+                        /** @default 0 */
+                        tolerance?: number;
+                        /** @enum {string} */
+                        type: "numeric";
+                    } | {
+                        arguments?: {
+                            [key: string]: unknown;
+                        };
+                        name?: string;
+                        tool: string;
+                        /** @enum {string} */
+                        type: "tool_called";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "latency_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "tokens_under";
+                    } | {
+                        max: number;
+                        name?: string;
+                        /** @enum {string} */
+                        type: "cost_under";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        pass_threshold?: number;
+                        rubric: string;
+                        score_range?: {
+                            max: number;
+                            min: number;
+                        };
+                        /** @enum {string} */
+                        type: "llm_judge";
+                    } | {
+                        /** @default 256 */
+                        max_tokens?: number;
+                        model: string;
+                        name?: string;
+                        rubric: string;
+                        /** @enum {string} */
+                        type: "pairwise_judge";
+                    } | {
+                        model: string;
+                        name?: string;
+                        /** @default 0.8 */
+                        threshold?: number;
+                        /** @enum {string} */
+                        type: "embedding_similarity";
+                    } | {
+                        code: string;
+                        name?: string;
+                        /** @default 1 */
+                        pass_threshold?: number;
+                        timeout_ms?: number;
+                        /** @enum {string} */
+                        type: "javascript";
+                    }))[];
+                    sample_rate?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        evaluators: {
+                            [key: string]: unknown;
+                        }[];
+                        sample_rate: number;
+                        service: string;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteServiceEvaluators: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            details?: unknown;
+                            message: string;
+                        };
+                        request_id: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../../db/db.ts';
 import { newId } from '../../db/ids.ts';
+import type { LiveRun } from '../../eval/live/live-scoring.ts';
 import type { Usage } from '../../models/types.ts';
 import type { RunOptions } from '../../runtime/runs/rows.ts';
 import { type IngestedStep, meaningOf, textOf } from './conventions.ts';
@@ -56,9 +57,11 @@ export class TraceIngest {
   constructor(
     private readonly db: Db,
     private readonly cost: StepCost,
+    /** Told of each run whose trace's root has just come (the app's run ended): online evaluators score it. */
+    private readonly onRunEnd: (run: LiveRun) => void = () => {},
   ) {}
 
-  async ingest(tenantId: string, spans: OtlpSpan[]): Promise<IngestResult> {
+  async ingest(tenant: { id: string; name: string }, spans: OtlpSpan[]): Promise<IngestResult> {
     const result: IngestResult = { rejected: 0, reasons: [], runs: [] };
     const traces = new Map<string, OtlpSpan[]>();
     for (const s of spans) {
@@ -75,17 +78,27 @@ export class TraceIngest {
     // One transaction for the export: one commit, not one per trace. Its traces are locked in id
     // order, so two exports that share traces cannot wait on each other crosswise.
     const ordered = [...traces.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const ended: LiveRun[] = [];
     await this.db.transaction(async (tx) => {
       for (const [traceId, group] of ordered) {
-        const runId = await this.trace(tx, tenantId, traceId, group);
+        const runId = await this.trace(tx, tenant, traceId, group, ended);
         if (runId) result.runs.push(runId);
       }
     });
+    // Once committed: the evaluators read nothing that could still roll back.
+    for (const run of ended) this.onRunEnd(run);
     return result;
   }
 
   /** One trace's spans of this export: the run's row, then its new steps. */
-  private async trace(tx: Queryable, tenantId: string, traceId: string, spans: OtlpSpan[]) {
+  private async trace(
+    tx: Queryable,
+    tenant: { id: string; name: string },
+    traceId: string,
+    spans: OtlpSpan[],
+    ended: LiveRun[],
+  ) {
+    const tenantId = tenant.id;
     const root = spans.find((s) => s.parentSpanId === '');
     const steps: StepToWrite[] = [];
     let frame: { input: unknown; output: unknown } | undefined;
@@ -109,7 +122,9 @@ export class TraceIngest {
     fresh.sort((a, b) => a.span.startMs - b.span.startMs || rank[a.kind] - rank[b.kind]);
     await this.writeSteps(tx, tenantId, run.id, run.step_count, fresh);
     if (fresh.length > 0 && run.step_count > 0) await this.renumber(tx, run.id);
-    await this.update(tx, run, spans, root, frame, fresh);
+    const row = await this.update(tx, run, spans, root, frame, fresh);
+    // The root is the app's run ending: the first export that brings it reports the run, once.
+    if (root && run.options.trace_root !== true) ended.push(await this.ended(tx, tenant, row));
     return run.id;
   }
 
@@ -223,6 +238,31 @@ export class TraceIngest {
     await tx.query('update run_steps set idx = -1 - idx where run_id = $1', [runId]);
   }
 
+  /** What online evaluators see of the run that just ended: as the runtime reports its own runs. */
+  private async ended(
+    tx: Queryable,
+    tenant: { id: string; name: string },
+    row: UpdatedRun,
+  ): Promise<LiveRun> {
+    const tools = await tx.query<{ name: string; input: unknown }>(
+      `select name, input from run_steps where run_id = $1 and kind = 'tool' order by idx`,
+      [row.id],
+    );
+    return {
+      tenantId: tenant.id,
+      tenantName: tenant.name,
+      agentId: row.agent_id,
+      runId: row.id,
+      input: row.input,
+      output: row.output,
+      status: row.status,
+      toolCalls: tools.map((t) => ({ name: t.name, arguments: t.input })),
+      tokens: Number(row.tokens ?? 0),
+      durationMs: Math.max(0, row.completed_at.getTime() - row.started_at.getTime()),
+      serviceName: row.service_name,
+    };
+  }
+
   /**
    * The run's row after this export: its steps counted and summed again from what is stored (so a
    * repeated export changes nothing), its prompt, answer, times and outcome from the root once it
@@ -235,7 +275,7 @@ export class TraceIngest {
     root: OtlpSpan | undefined,
     frame: { input: unknown; output: unknown } | undefined,
     fresh: StepToWrite[],
-  ) {
+  ): Promise<UpdatedRun> {
     const rootSeen = run.options.trace_root === true;
     const models = fresh.filter((s) => s.kind === 'model');
     const firstModel = models[0];
@@ -261,7 +301,7 @@ export class TraceIngest {
       times = 'set';
     }
     const options = root ? { ...run.options, trace_root: true, root_span: root.name } : run.options;
-    await tx.query(
+    const [row] = await tx.query<UpdatedRun>(
       `update runs r set
          input = $2, output = $3,
          status = coalesce($4, r.status), error_code = case when $4::text is null then r.error_code else $5 end,
@@ -276,7 +316,9 @@ export class TraceIngest {
                     'total_tokens', coalesce(sum((s.usage->>'total_tokens')::int), 0))
                   from run_steps s where s.run_id = r.id and s.usage is not null),
          options = $11::jsonb, updated_at = now()
-       where r.id = $1`,
+       where r.id = $1
+       returning id, agent_id, service_name, status, input, output, started_at, completed_at,
+                 (usage->>'total_tokens')::int as tokens`,
       [
         run.id,
         input,
@@ -291,5 +333,18 @@ export class TraceIngest {
         JSON.stringify(options),
       ],
     );
+    return row!;
   }
+}
+
+interface UpdatedRun {
+  id: string;
+  agent_id: string;
+  service_name: string;
+  status: string;
+  input: string;
+  output: string | null;
+  started_at: Date;
+  completed_at: Date;
+  tokens: number | null;
 }

@@ -115,7 +115,7 @@ export const otlpRoutes =
           taken.length,
           policies.get(p.tenantName).rate_limits.spans_per_minute,
         );
-        const result = await traces.ingest(p.tenantId, taken);
+        const result = await traces.ingest({ id: p.tenantId, name: p.tenantName }, taken);
         const over = spans.length - taken.length;
         const rejected = result.rejected + over;
         const reasons = [...result.reasons];

@@ -278,19 +278,24 @@ export class EvaluatorService implements EvaluatorResolver {
   }
 }
 
-/** Agents whose live evaluators, and labels whose gates, refer to the evaluator. */
+/** Agents and ingested apps whose live evaluators, and labels whose gates, refer to the evaluator. */
 async function usersOf(q: Queryable, tenantId: string, id: string, name: string): Promise<User[]> {
-  const rows = await q.query<{ id: string; name: string; how: string }>(
-    `select a.id, a.name, 'scores its live runs' as how
+  const rows = await q.query<{ kind: 'agent' | 'service'; id: string; name: string; how: string }>(
+    `select 'agent' as kind, a.id::text as id, a.name, 'scores its live runs' as how
        from agent_evaluators ae join agents a on a.id = ae.agent_id
       where ae.tenant_id = $1
         and exists (select 1 from jsonb_array_elements(ae.evaluators) x where split_part(x->>'ref', '@', 1) = $3)
      union all
-     select a.id, a.name, 'gate of label ' || l.label as how
+     select 'service', se.service_name, se.service_name, 'scores its ingested runs'
+       from service_evaluators se
+      where se.tenant_id = $1
+        and exists (select 1 from jsonb_array_elements(se.evaluators) x where split_part(x->>'ref', '@', 1) = $3)
+     union all
+     select 'agent', a.id::text, a.name, 'gate of label ' || l.label
        from agent_labels l join agents a on a.id = l.agent_id
       where l.tenant_id = $1 and l.gate->'evaluator_ref'->>'id' = $2
      order by name`,
     [tenantId, id, name],
   );
-  return rows.map((r) => ({ kind: 'agent', id: r.id, name: r.name, how: r.how }));
+  return rows.map((r) => ({ kind: r.kind, id: r.id, name: r.name, how: r.how }));
 }

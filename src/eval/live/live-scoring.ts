@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Db } from '../../db/db.ts';
 import { newId } from '../../db/ids.ts';
 import { iso } from '../../db/iso.ts';
+import { serviceAgentId } from '../../doors/otlp/ingest.ts';
 import { notFound } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { Deadline } from '../../resilience/deadline.ts';
@@ -26,6 +27,11 @@ export const agentEvaluatorsSchema = z.object({
 });
 export type AgentEvaluators = z.infer<typeof agentEvaluatorsSchema>;
 
+export const serviceEvaluatorsSchema = agentEvaluatorsSchema.omit({ agent_id: true }).extend({
+  service: z.string(),
+});
+type ServiceEvaluators = z.infer<typeof serviceEvaluatorsSchema>;
+
 /** What a live run ended with, as the runtime reports it (`RuntimeDeps.onRunEnd`). */
 export interface LiveRun {
   tenantId: string;
@@ -40,6 +46,8 @@ export interface LiveRun {
   durationMs: number;
   /** Runs of experiments (`eval:<item>`) are scored there, not sampled here. */
   idempotencyKey?: string;
+  /** An ingested run's app: the evaluators attached to the service score it, not an agent's. */
+  serviceName?: string;
 }
 
 interface Attached {
@@ -107,6 +115,42 @@ export class LiveScoring {
     this.cache.delete(agentId);
   }
 
+  /** Evaluators for the runs ingested from an app's traces (its `service.name`); no app row needed. */
+  async setService(
+    tenantId: string,
+    service: string,
+    body: z.infer<typeof agentEvaluatorsBody>,
+  ): Promise<ServiceEvaluators> {
+    await this.named.resolve(tenantId, body.evaluators);
+    const [row] = await this.db.query<ServiceRow>(
+      `insert into service_evaluators (tenant_id, service_name, evaluators, sample_rate)
+       values ($1, $2, $3::jsonb, $4)
+       on conflict (tenant_id, service_name) do update set evaluators = excluded.evaluators, sample_rate = excluded.sample_rate, updated_at = now()
+       returning *`,
+      [tenantId, service, JSON.stringify(body.evaluators), body.sample_rate ?? this.defaultRate],
+    );
+    this.cache.delete(serviceAgentId(tenantId, service));
+    return toServiceAttached(row!);
+  }
+
+  async getService(tenantId: string, service: string): Promise<ServiceEvaluators> {
+    const [row] = await this.db.query<ServiceRow>(
+      'select * from service_evaluators where tenant_id = $1 and service_name = $2',
+      [tenantId, service],
+    );
+    if (!row) throw notFound('evaluators of service', service);
+    return toServiceAttached(row);
+  }
+
+  async clearService(tenantId: string, service: string): Promise<void> {
+    const gone = await this.db.query(
+      'delete from service_evaluators where tenant_id = $1 and service_name = $2 returning 1',
+      [tenantId, service],
+    );
+    this.cache.delete(serviceAgentId(tenantId, service));
+    if (gone.length === 0) throw notFound('evaluators of service', service);
+  }
+
   /** Called as each run ends; never throws, never holds the run up. */
   onRunEnd = (run: LiveRun): void => {
     if (run.idempotencyKey?.startsWith('eval:') || run.status !== 'completed') return;
@@ -114,7 +158,7 @@ export class LiveScoring {
   };
 
   private async score(run: LiveRun): Promise<void> {
-    const attached = await this.attached(run.tenantId, run.agentId);
+    const attached = await this.attached(run.tenantId, run.agentId, run.serviceName);
     if (!attached || this.random() >= attached.rate) return;
     const trace: EvalTrace = {
       run_id: run.runId,
@@ -147,14 +191,21 @@ export class LiveScoring {
     );
   }
 
-  private async attached(tenantId: string, agentId: string): Promise<Attached | null> {
+  /** An app's runs carry its stand-in agent id, one per tenant and service: the cache's key either way. */
+  private async attached(tenantId: string, agentId: string, service?: string): Promise<Attached | null> {
     const hit = this.cache.get(agentId);
     // Absent entries are remembered too, briefly, so agents without evaluators cost nothing per run.
     if (hit !== undefined && (hit === null || Date.now() - hit.at < CACHE_MS)) return hit;
-    const [row] = await this.db.query<Row>(
-      'select * from agent_evaluators where tenant_id = $1 and agent_id = $2',
-      [tenantId, agentId],
-    );
+    const [row] =
+      service === undefined
+        ? await this.db.query<Row>('select * from agent_evaluators where tenant_id = $1 and agent_id = $2', [
+            tenantId,
+            agentId,
+          ])
+        : await this.db.query<ServiceRow>(
+            'select * from service_evaluators where tenant_id = $1 and service_name = $2',
+            [tenantId, service],
+          );
     const value = row
       ? {
           evaluators: bindEvaluators(await this.named.resolve(tenantId, row.evaluators), this.deps),
@@ -177,6 +228,17 @@ interface Row {
   sample_rate: number;
   updated_at: Date;
 }
+
+interface ServiceRow extends Omit<Row, 'agent_id'> {
+  service_name: string;
+}
+
+const toServiceAttached = (r: ServiceRow): ServiceEvaluators => ({
+  service: r.service_name,
+  evaluators: r.evaluators,
+  sample_rate: Number(r.sample_rate),
+  updated_at: iso(r.updated_at)!,
+});
 
 const toAttached = (r: Row): AgentEvaluators => ({
   agent_id: r.agent_id,

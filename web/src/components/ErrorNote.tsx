@@ -3,11 +3,19 @@ import { ApiError } from '../lib/api';
 
 /** What the server names as still using an object it refused to delete (409 `details.used_by`). */
 interface User {
-  kind: 'team' | 'agent';
+  kind: 'team' | 'agent' | 'service';
   id: string;
   name: string;
   how?: string;
 }
+
+/** Where the console shows a user: a team, an agent, or an ingested app's runs. */
+const hrefOf = (u: User): string =>
+  u.kind === 'team'
+    ? `/teams?team=${u.id}`
+    : u.kind === 'service'
+      ? `/runs?service=${encodeURIComponent(u.id)}`
+      : `/agents/${u.id}`;
 
 const usersOf = (e: ApiError): User[] => {
   const d = e.details as { used_by?: User[] } | undefined;
@@ -27,8 +35,7 @@ export function ErrorNote({ error }: { error: unknown }) {
         <ul aria-label="Still used by">
           {users.map((u) => (
             <li key={`${u.kind}:${u.id}`}>
-              {u.kind}{' '}
-              <Link to={u.kind === 'team' ? `/teams?team=${u.id}` : `/agents/${u.id}`}>{u.name}</Link>
+              {u.kind} <Link to={hrefOf(u)}>{u.name}</Link>
               {u.how ? ` (${u.how})` : ''}
             </li>
           ))}

@@ -5,6 +5,7 @@ import { LoadError } from '../../components/NotFound';
 import { StatusBadge } from '../../components/StatusBadge';
 import { duration, num, usd, when } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
+import { AppBadge } from './AppBadge';
 import { Conversation } from './Conversation';
 import { InterruptedRun } from './InterruptedRun';
 import { runTrace, type Trace } from './queries';
@@ -91,13 +92,30 @@ function Waterfall({ trace }: { trace: Trace }) {
         <h1>Run {run.id.slice(-8)}</h1>
         <CopyButton text={run.id} label="Copy the run id" />
         <StatusBadge status={run.status} />
-        <Link className="button secondary" to={`/playground?agent=${run.agent_id}&session=${run.session_id}`}>
-          Open in Playground
-        </Link>
+        {run.service_name === null ? (
+          <Link
+            className="button secondary"
+            to={`/playground?agent=${run.agent_id}&session=${run.session_id}`}
+          >
+            Open in Playground
+          </Link>
+        ) : null}
       </div>
       <dl className="facts">
-        <dt>Agent</dt>
-        <dd>{run.agent_name ?? run.agent_id}</dd>
+        {run.service_name === null ? (
+          <>
+            <dt>Agent</dt>
+            <dd>{run.agent_name ?? run.agent_id}</dd>
+          </>
+        ) : (
+          <>
+            <dt>App</dt>
+            <dd>
+              <AppBadge service={run.service_name} />{' '}
+              <span className="muted">ingested from its OpenTelemetry trace</span>
+            </dd>
+          </>
+        )}
         <dt>Started</dt>
         <dd>{when(run.started_at)}</dd>
         <dt>Duration</dt>

@@ -12,6 +12,7 @@ import { useApiInfiniteQuery, useApiQuery } from '../../lib/query';
 import { allAgents } from '../../lib/resources';
 import { authorizedFetch, followStream } from '../../lib/sse';
 import { useUrlState } from '../../lib/url-state';
+import { AppBadge } from './AppBadge';
 import { type RunFilters, type RunSummary, runList, type RunStatus as Status } from './queries';
 import { RunCompare } from './RunCompare';
 import { RunsToDataset } from './RunsToDataset';
@@ -78,6 +79,7 @@ function RunList() {
     });
   const query = {
     agent_id: filter('agent_id'),
+    service: filter('service'),
     min_cost: cost.min,
     max_cost: cost.max,
     status: filter('status') as Status | undefined,
@@ -133,6 +135,15 @@ function RunList() {
             <option value="">any</option>
             <AgentOptions agents={agents.data ?? []} />
           </select>
+        </label>
+        <label>
+          App
+          <input
+            value={query.service ?? ''}
+            placeholder="service.name of traced apps"
+            onChange={(e) => set('service', e.target.value.trim())}
+            size={14}
+          />
         </label>
         <label>
           Status
@@ -240,7 +251,7 @@ function RunList() {
         <EmptyState title="No run matches these filters">
           <p>
             A run is one agent answering once: chat in the Playground, or create a task, and its run appears
-            here.
+            here. An app that sends its OpenTelemetry traces to /v1/traces has a run per trace.
           </p>
         </EmptyState>
       ) : null}
@@ -254,7 +265,7 @@ function RunList() {
                   <span className="sr-only">Choose</span>
                 </th>
                 <th>Run</th>
-                <th>Agent</th>
+                <th>Agent or app</th>
                 <th>Input</th>
                 <th>Output</th>
                 <th>Scores</th>
@@ -281,8 +292,14 @@ function RunList() {
                     {r.has_error ? <span className="badge badge-error">error</span> : null}
                   </td>
                   <td>
-                    {r.agent_name ?? r.agent_id.slice(-8)}
-                    {r.agent_version === null ? null : <span className="muted"> v{r.agent_version}</span>}
+                    {r.service_name === null ? (
+                      <>
+                        {r.agent_name ?? r.agent_id.slice(-8)}
+                        {r.agent_version === null ? null : <span className="muted"> v{r.agent_version}</span>}
+                      </>
+                    ) : (
+                      <AppBadge service={r.service_name} />
+                    )}
                   </td>
                   <td className="preview" title={r.input}>
                     {preview(r.input)}
