@@ -7,7 +7,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { generateText, stepCountIs, tool } from 'ai';
 import { z } from 'zod';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
@@ -21,9 +22,9 @@ import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
 const PRICES = { 'openai/gpt-4o-mini': { input: 0.15, output: 0.6 } };
 
-/** A tracer provider of one app exporting through `exporter`, each span as it ends. */
+/** A Node app's tracer provider exporting through `exporter`, each span as it ends. */
 function app(service: string, exporter: SpanExporter) {
-  const provider = new BasicTracerProvider({
+  const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': service }),
     spanProcessors: [new SimpleSpanProcessor(exporter)],
   });
