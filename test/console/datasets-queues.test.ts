@@ -99,7 +99,7 @@ describe('web console: dataset versions and items, queues made in the console', 
     const saved = page.waitForResponse((r) => r.request().method() === 'PATCH');
     await form.getByRole('button', { name: 'Save item' }).click();
     assert.equal((await saved).status(), 400);
-    await page.waitForFunction("document.activeElement?.getAttribute('aria-invalid') === 'true'");
+    await page.locator('[aria-invalid="true"]:focus').waitFor();
     assert.equal(await tags.getAttribute('aria-invalid'), 'true');
     const problem = await tags.getAttribute('aria-describedby');
     assert.ok(problem);
@@ -145,7 +145,7 @@ describe('web console: dataset versions and items, queues made in the console', 
     await form.getByRole('button', { name: 'Create queue' }).click();
     await form.getByText('Name the queue.').waitFor();
     await form.getByText('Tick at least one score config.').waitFor();
-    await page.waitForFunction("document.activeElement?.labels?.[0]?.textContent === 'Name'");
+    await page.getByLabel('Name', { exact: true }).and(page.locator(':focus')).waitFor();
 
     await form.getByLabel('Name').fill('gold check');
     await form.getByRole('checkbox', { name: /correct/ }).check();
@@ -167,9 +167,7 @@ describe('web console: dataset versions and items, queues made in the console', 
 
     // Keyboard: d to the corrected expected output, Ctrl+Enter adds it, Esc back to the page's keys.
     await page.keyboard.press('d');
-    await page.waitForFunction(
-      "document.activeElement?.labels?.[0]?.textContent === 'Corrected expected output'",
-    );
+    await page.getByLabel('Corrected expected output', { exact: true }).and(page.locator(':focus')).waitFor();
     await page.keyboard.press('ControlOrMeta+a');
     await page.keyboard.type('the corrected answer');
     await page.keyboard.press('Tab'); // the JSON box
@@ -184,9 +182,7 @@ describe('web console: dataset versions and items, queues made in the console', 
     await page.keyboard.press('1');
     await page.keyboard.press('Enter');
     // The next item is on screen (or none is left) once the submit is through.
-    await page.waitForFunction(
-      `document.querySelector('article[data-item]')?.getAttribute('data-item') !== ${JSON.stringify(itemId)}`,
-    );
+    await page.locator(`article[data-item="${itemId}"]`).waitFor({ state: 'detached' });
 
     const items = (await s.request('GET', `/v1/datasets/${datasetId}/items`)).body.data;
     const added = items.find((i: { source_run_id: string | null }) => i.source_run_id === runId);

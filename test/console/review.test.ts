@@ -82,10 +82,9 @@ describe('web console: annotation queues and the reviewer page', () => {
     const article = page.getByRole('article', { name: 'Item under review' });
     const current = async (before?: string | null) => {
       // The next item is on screen when the article names another item than before.
-      await page.waitForFunction(
-        `(document.querySelector('article[data-item]')?.getAttribute('data-item') ?? null) !== ${JSON.stringify(before ?? null)}
-         && document.querySelector('article[data-item]') !== null`,
-      );
+      await page
+        .locator(before ? `article[data-item]:not([data-item="${before}"])` : 'article[data-item]')
+        .waitFor();
       return article.getAttribute('data-item');
     };
     let item = await current();
