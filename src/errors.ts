@@ -64,6 +64,15 @@ export function unlessNotFound(err: unknown): undefined {
 export const isNotFound = (err: unknown): err is AppError =>
   err instanceof AppError && err.code === 'not_found';
 
+/**
+ * A 409 for a name the tenant has given another object of the kind, with the field it is about in
+ * `details` (the validation errors' shape), so a form can say it under its name field.
+ */
+export const nameTaken = (message: string) =>
+  new AppError('conflict', message, {
+    details: [{ in: 'body', path: 'name', message: `${message}; choose another name` }],
+  });
+
 /** Something that refers to an object, named in a 409 that refuses to delete the object. */
 export interface User {
   kind: 'team' | 'agent' | 'service';

@@ -10,7 +10,7 @@ import type { Db, Queryable } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
 import { listPage, type Page } from '../db/page.ts';
 import { patchSet, withoutUndefined } from '../db/patch.ts';
-import { AppError, isUniqueViolation, notFound, refuseWhileUsed, type User } from '../errors.ts';
+import { AppError, isUniqueViolation, nameTaken, notFound, refuseWhileUsed, type User } from '../errors.ts';
 import { type Actor, writeJournal } from '../events/journal.ts';
 import { assertOutboundUrl } from '../net/ssrf.ts';
 import {
@@ -78,16 +78,8 @@ function assertMaySetBudget(viewer: Viewer | undefined, input: { budget?: unknow
 }
 
 /** Told the tenant and agent names whose own budget may have changed (the gateway caches them). */
-/**
- * A 409 for a name another agent of the tenant has, with the field it is about in `details` (the
- * validation errors' shape), so a form can say it under its name field.
- */
-const nameTaken = (name: string) =>
-  new AppError('conflict', `an agent named ${name} already exists`, {
-    details: [
-      { in: 'body', path: 'name', message: `an agent named ${name} already exists; choose another name` },
-    ],
-  });
+/** A 409 for a name another agent of the tenant has, said under the form's name field. */
+const agentNameTaken = (name: string) => nameTaken(`an agent named ${name} already exists`);
 
 export type BudgetChanged = (tenantId: string, names: string[]) => void;
 
@@ -202,7 +194,7 @@ export class AgentService {
         ],
       )
       .catch((err: unknown) => {
-        if (isUniqueViolation(err)) throw nameTaken(String(agent.name));
+        if (isUniqueViolation(err)) throw agentNameTaken(String(agent.name));
         throw err;
       });
     const created = toAgent(row!);
@@ -414,7 +406,7 @@ export class AgentService {
       ? this.db.transaction(write)
       : write(this.db)
     ).catch((err: unknown) => {
-      if (isUniqueViolation(err)) throw nameTaken(input.name ?? '');
+      if (isUniqueViolation(err)) throw agentNameTaken(input.name ?? '');
       throw err;
     });
     if (input.budget !== undefined || (before !== undefined && before !== agent.name && agent.budget)) {

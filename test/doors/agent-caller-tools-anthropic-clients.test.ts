@@ -6,6 +6,7 @@ import { HumanMessage } from '@langchain/core/messages';
 import { tool as lcTool } from '@langchain/core/tools';
 import { generateObject, generateText, stepCountIs, tool } from 'ai';
 import { z } from 'zod';
+import { makeHelperAgent, runsOf } from '../helpers/agent-runs.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -19,24 +20,12 @@ describe("the caller's tools on agent models through Anthropic clients (AI SDK, 
   let agentId: string;
   before(async () => {
     s = await startServer('pglite');
-    const made = await s.request('POST', '/v1/agents', {
-      body: { name: 'helper', model: 'mock/default', tools: ['calculator'] },
-    });
-    assert.equal(made.status, 201, made.text);
-    agentId = made.body.id;
+    agentId = await makeHelperAgent(s);
   });
   after(() => s.close());
 
   /** The agent's latest run: its status and the names of its steps (tools by name). */
-  const latestRun = async () => {
-    const list = await s.request('GET', `/v1/runs?agent_id=${agentId}&limit=1`);
-    assert.equal(list.status, 200, list.text);
-    const run = await s.request('GET', `/v1/runs/${list.body.data[0].id}`);
-    const steps = run.body.steps.map((st: { kind: string; name: string }) =>
-      st.kind === 'tool' ? st.name : st.kind,
-    );
-    return { status: run.body.status as string, steps };
-  };
+  const latestRun = async () => (await runsOf(s, agentId))[0]!;
 
   const aiSdk = () => createAnthropic({ baseURL: `${s.url}/v1`, apiKey: s.adminKey });
   const langchain = () =>

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { makeHelperAgent, runsOf } from '../helpers/agent-runs.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 const run = promisify(execFile);
@@ -27,11 +28,7 @@ describe("the caller's tools on agent models, through the openai and anthropic P
     );
     python = setup.stdout.trim();
     s = await startServer('pglite');
-    const made = await s.request('POST', '/v1/agents', {
-      body: { name: 'helper', model: 'mock/default', tools: ['calculator'] },
-    });
-    assert.equal(made.status, 201, made.text);
-    agentId = made.body.id;
+    agentId = await makeHelperAgent(s);
   });
   after(() => s?.close());
 
@@ -45,17 +42,10 @@ describe("the caller's tools on agent models, through the openai and anthropic P
 
   /** The agent has `runs` runs, each completed with one tool step between its two model steps. */
   const eachRunOneToolLoop = async (runs: number) => {
-    const list = await s.request('GET', `/v1/runs?agent_id=${agentId}&limit=10`);
-    assert.equal(list.status, 200, list.text);
-    assert.equal(list.body.data.length, runs, 'one run per tool loop');
-    for (const r of list.body.data) {
-      const one = await s.request('GET', `/v1/runs/${r.id}`);
-      assert.equal(one.body.status, 'completed');
-      assert.deepEqual(
-        one.body.steps.map((st: { kind: string; name: string }) => (st.kind === 'tool' ? st.name : st.kind)),
-        ['model', 'get_weather', 'model'],
-      );
-    }
+    const all = await runsOf(s, agentId, 10);
+    assert.equal(all.length, runs, 'one run per tool loop');
+    for (const run of all)
+      assert.deepEqual(run, { status: 'completed', steps: ['model', 'get_weather', 'model'] });
   };
 
   it('openai: a Chat Completions and a Responses tool loop, each one run with the tool step', async () => {

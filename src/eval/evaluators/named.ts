@@ -2,7 +2,7 @@ import type { Db, Queryable } from '../../db/db.ts';
 import { newId } from '../../db/ids.ts';
 import { iso } from '../../db/iso.ts';
 import { listPage, type PageQuery } from '../../db/page.ts';
-import { AppError, notFound, refuseWhileUsed, type User } from '../../errors.ts';
+import { nameTaken, notFound, refuseWhileUsed, type User } from '../../errors.ts';
 import { type Actor, writeJournal } from '../../events/journal.ts';
 import type { EvaluatorChange, EvaluatorVersion, NamedEvaluator, NewEvaluator } from './named-schema.ts';
 import { type EvaluatorEntry, type EvaluatorSpec, isRef, type PinnedRef, parseRef } from './registry.ts';
@@ -94,17 +94,7 @@ export class EvaluatorService implements EvaluatorResolver {
          returning id`,
         [id, tenantId, input.name, input.description ?? '', who.actor],
       );
-      // The field it is about in `details` (the validation errors' shape): a form says it under Name.
-      if (!row)
-        throw new AppError('conflict', `an evaluator named ${input.name} exists`, {
-          details: [
-            {
-              in: 'body',
-              path: 'name',
-              message: `an evaluator named ${input.name} exists; choose another name`,
-            },
-          ],
-        });
+      if (!row) throw nameTaken(`an evaluator named ${input.name} exists`);
       await this.addVersion(tx, tenantId, id, 1, input.description ?? '', input.spec, null, who);
       await writeJournal(tx, who, {
         action: 'evaluator.create',

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { Db } from '../../db/db.ts';
 import { newId } from '../../db/ids.ts';
 import { iso } from '../../db/iso.ts';
-import { serviceAgentId } from '../../doors/otlp/ingest.ts';
 import { notFound } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { Deadline } from '../../resilience/deadline.ts';
@@ -129,7 +128,7 @@ export class LiveScoring {
        returning *`,
       [tenantId, service, JSON.stringify(body.evaluators), body.sample_rate ?? this.defaultRate],
     );
-    this.cache.delete(serviceAgentId(tenantId, service));
+    this.cache.delete(serviceKey(tenantId, service));
     return toServiceAttached(row!);
   }
 
@@ -147,7 +146,7 @@ export class LiveScoring {
       'delete from service_evaluators where tenant_id = $1 and service_name = $2 returning 1',
       [tenantId, service],
     );
-    this.cache.delete(serviceAgentId(tenantId, service));
+    this.cache.delete(serviceKey(tenantId, service));
     if (gone.length === 0) throw notFound('evaluators of service', service);
   }
 
@@ -191,9 +190,10 @@ export class LiveScoring {
     );
   }
 
-  /** An app's runs carry its stand-in agent id, one per tenant and service: the cache's key either way. */
+  /** An agent's evaluators are cached by its id, an app's by its tenant and service name. */
   private async attached(tenantId: string, agentId: string, service?: string): Promise<Attached | null> {
-    const hit = this.cache.get(agentId);
+    const key = service === undefined ? agentId : serviceKey(tenantId, service);
+    const hit = this.cache.get(key);
     // Absent entries are remembered too, briefly, so agents without evaluators cost nothing per run.
     if (hit !== undefined && (hit === null || Date.now() - hit.at < CACHE_MS)) return hit;
     const [row] =
@@ -214,9 +214,9 @@ export class LiveScoring {
         }
       : null;
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(agentId, value);
+    this.cache.set(key, value);
     if (value === null)
-      setTimeout(() => this.cache.get(agentId) === null && this.cache.delete(agentId), CACHE_MS).unref();
+      setTimeout(() => this.cache.get(key) === null && this.cache.delete(key), CACHE_MS).unref();
     return value;
   }
 }
@@ -228,6 +228,9 @@ interface Row {
   sample_rate: number;
   updated_at: Date;
 }
+
+/** An app's key in the cache: never an agent id (those are UUIDs). */
+const serviceKey = (tenantId: string, service: string) => `service:${tenantId}:${service}`;
 
 interface ServiceRow extends Omit<Row, 'agent_id'> {
   service_name: string;

@@ -2,7 +2,7 @@ import type { Db, Queryable } from '../../db/db.ts';
 import { newId } from '../../db/ids.ts';
 import { iso } from '../../db/iso.ts';
 import { listPage, type PageQuery } from '../../db/page.ts';
-import { AppError, isUniqueViolation, notFound } from '../../errors.ts';
+import { AppError, isUniqueViolation, nameTaken, notFound } from '../../errors.ts';
 import { type Actor, writeJournal } from '../../events/journal.ts';
 import type { NewScoreConfig, ScoreConfig, ScoreConfigPatch } from './config-schema.ts';
 
@@ -67,17 +67,7 @@ export class ScoreConfigService {
           author,
         ],
       );
-      // The field it is about in `details` (the validation errors' shape): a form says it under Name.
-      if (!row)
-        throw new AppError('conflict', `a score config named ${input.name} exists`, {
-          details: [
-            {
-              in: 'body',
-              path: 'name',
-              message: `a score config named ${input.name} exists; choose another name`,
-            },
-          ],
-        });
+      if (!row) throw nameTaken(`a score config named ${input.name} exists`);
       await writeJournal(tx, who, {
         action: 'score_config.create',
         target: row.id,

@@ -5,6 +5,7 @@ import { FieldError, FormProblems } from '../../components/FieldError';
 import { useAuth } from '../../lib/auth';
 import { useFieldErrors } from '../../lib/field-errors';
 import { useSchemasCompile } from '../../lib/schema-check';
+import { commaList } from '../../lib/text-fields';
 import { AnswerFormat } from './AnswerFormat';
 import { CheckList } from './CheckList';
 import { budgetKeys, type Draft, type Field, fieldOfPath, partsChanged, problems } from './draft';
@@ -221,15 +222,7 @@ export function AgentForm({
           <input
             {...form.input('skills')}
             value={d.skills.join(', ')}
-            onChange={(e) =>
-              set(
-                'skills',
-                e.target.value
-                  .split(',')
-                  .map((s) => s.trim())
-                  .filter(Boolean),
-              )
-            }
+            onChange={(e) => set('skills', commaList(e.target.value))}
           />,
         )}
         <TaskTypes

@@ -6,21 +6,13 @@ import { FieldError, FormProblems } from '../../components/FieldError';
 import { api, unwrap } from '../../lib/api';
 import { useFieldErrors } from '../../lib/field-errors';
 import { pretty } from '../../lib/format';
+import { commaList, parseJson } from '../../lib/text-fields';
 import { type DatasetItem, datasetKeys } from './queries';
 
 type Field = 'message' | 'task_type' | 'payload' | 'expected' | 'tags' | 'metadata';
 type Item = Pick<DatasetItem, 'input' | 'expected' | 'tags' | 'metadata'>;
 
 const BLANK: Item = { input: { message: '' }, expected: null, tags: [], metadata: {} };
-
-/** JSON text's value, or the reason it is not JSON (as the field's problem). */
-function parse(text: string): { value: unknown } | { problem: string } {
-  try {
-    return { value: JSON.parse(text) };
-  } catch (err) {
-    return { problem: `Not JSON: ${(err as Error).message}` };
-  }
-}
 
 /**
  * An API path's field: `input.message` is the message field, and the add route's
@@ -60,9 +52,9 @@ export function ItemForm({
   const [tags, setTags] = useState(start.tags.join(', '));
   const [metadata, setMetadata] = useState(Object.keys(start.metadata).length ? pretty(start.metadata) : '');
 
-  const parsedPayload = kind === 'task' ? parse(payload) : { value: undefined };
-  const parsedExpected = asJson && expected.trim() ? parse(expected) : { value: expected || null };
-  const parsedMetadata = metadata.trim() ? parse(metadata) : { value: {} };
+  const parsedPayload = kind === 'task' ? parseJson(payload) : { value: undefined };
+  const parsedExpected = asJson && expected.trim() ? parseJson(expected) : { value: expected || null };
+  const parsedMetadata = metadata.trim() ? parseJson(metadata) : { value: {} };
   const live = new Map<Field, string>();
   if ('problem' in parsedPayload) live.set('payload', parsedPayload.problem);
   if ('problem' in parsedExpected) live.set('expected', parsedExpected.problem);
@@ -79,10 +71,7 @@ export function ItemForm({
     return {
       input: kind === 'message' ? { message } : { task_type: taskType, payload: value(parsedPayload) },
       expected: value(parsedExpected),
-      tags: tags
-        .split(',')
-        .map((t) => t.trim())
-        .filter(Boolean),
+      tags: commaList(tags),
       metadata: value(parsedMetadata) as Record<string, unknown>,
     };
   };

@@ -8,6 +8,7 @@ import { api, unwrap } from '../../lib/api';
 import { useFieldErrors } from '../../lib/field-errors';
 import { pretty } from '../../lib/format';
 import { useApiQuery } from '../../lib/query';
+import { commaList, parseJson } from '../../lib/text-fields';
 import { queueChoices, type Review } from './queries';
 
 /** The corrected expected output's field, which the reviewer page's `d` key focuses. */
@@ -37,14 +38,7 @@ export function ToDataset({
   const [tags, setTags] = useState('');
   // An expected output that is not text (an object, a number) is corrected as JSON, and sent as such.
   const [asJson, setAsJson] = useState(start !== null && start !== undefined && typeof start !== 'string');
-  const parsed = (() => {
-    if (!asJson) return { value: expected as unknown };
-    try {
-      return { value: JSON.parse(expected) as unknown };
-    } catch (err) {
-      return { problem: `Not JSON: ${(err as Error).message}` };
-    }
-  })();
+  const parsed = asJson ? parseJson(expected) : { value: expected as unknown };
   const add = useMutation({
     mutationFn: async () =>
       unwrap(
@@ -52,20 +46,15 @@ export function ToDataset({
           params: { path: { id: queueId, item_id: review.item.id } },
           body: {
             ...(dataset && { dataset }),
-            expected: parsed.value,
-            ...(tags.trim() && {
-              tags: tags
-                .split(',')
-                .map((t) => t.trim())
-                .filter(Boolean),
-            }),
+            expected: 'value' in parsed ? parsed.value : undefined,
+            ...(tags.trim() && { tags: commaList(tags) }),
           },
         }),
       ),
   });
   const form = useFieldErrors({
     error: add.error,
-    live: new Map(parsed.problem ? [['expected', parsed.problem]] : []),
+    live: new Map('problem' in parsed ? [['expected', parsed.problem]] : []),
   });
   const submit = () => {
     const problems = new Map<string, string>();
