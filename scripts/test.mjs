@@ -1,9 +1,10 @@
 // Runs every test file under test/ with Node's test runner, each compiled once per run with what it
 // imports (scripts/build.mjs `buildTests`).
-// Usage: node scripts/test.mjs [--heavy | --all] [substring …]. With no option, every file but the
-// heavy suites (scripts/test-suites.mjs); `--heavy` those alone, `--all` both; substrings keep only
-// the files whose path contains one of them.
-import { spawnSync } from 'node:child_process';
+// Usage: node scripts/test.mjs [--heavy | --all] [--checks] [substring …]. With no option, every
+// file but the heavy suites (scripts/test-suites.mjs); `--heavy` those alone, `--all` both;
+// substrings keep only the files whose path contains one of them. `--checks` (npm test) runs the
+// lint and type checks beside the files (scripts/test-checks.mjs) and fails the run if they fail.
+import { spawn } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -19,6 +20,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, buildTests, isStale } from './build.mjs';
 import { buildWeb, isWebStale } from './build-web.mjs';
+import { checksSummary, startChecks } from './test-checks.mjs';
 import { heavySuites, isHeavy } from './test-suites.mjs';
 
 function find(dir) {
@@ -109,7 +111,8 @@ const isolation = process.env.AGENTRY_TEST_ISOLATION
 // started still holds the event loop: either would otherwise stall the whole run until CI kills it.
 // Each file's process reports its wall and CPU time at exit (scripts/test-file-clock.mjs).
 const times = path.join(snapshotDir, 'file-times.tsv');
-const result = spawnSync(
+const checks = args.includes('--checks') ? startChecks() : undefined;
+const testRun = spawn(
   process.execPath,
   [
     ...testNodeFlags,
@@ -134,6 +137,7 @@ const result = spawnSync(
     },
   },
 );
+const status = await new Promise((resolve) => testRun.on('close', (code) => resolve(code ?? 1)));
 printSlowest(times, (Date.now() - started) / 1000);
 if (suite === 'light' && leftOut > 0) {
   console.log(
@@ -141,7 +145,14 @@ if (suite === 'light' && leftOut > 0) {
       '\n`npm run test:heavy` runs them; CI runs both.',
   );
 }
-process.exit(result.status ?? 1);
+let checksOk = true;
+if (checks) {
+  const summary = checksSummary(await checks);
+  console.log(`\n${summary.line}`);
+  if (!summary.ok) console.error(summary.failures);
+  checksOk = summary.ok;
+}
+process.exit(status === 0 && checksOk ? 0 : status || 1);
 
 /** The ten slowest files of the run (wall and CPU seconds of each file's process), after the run's. */
 function printSlowest(list, wallS) {
