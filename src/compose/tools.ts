@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis';
 import type { AgentService } from '../agents/agents.ts';
 import { DeploymentService } from '../agents/local-dev/deployments.ts';
 import type { Config } from '../config/config.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
 import type { OutboundNetwork } from '../net/outbound.ts';
+import { newRedis } from '../net/redis.ts';
 import type { HealthRegistry } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -138,7 +138,7 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
 /** Pool stats published for the fleet through Redis when it is configured (else this process alone). */
 function openFleetStats(config: Config, log: Logger, local: () => Promise<PoolStats[]>) {
   const redis = config.redis_url
-    ? new Redis(config.redis_url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+    ? newRedis(config.redis_url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
     : undefined;
   redis?.on('error', (err) => log.debug({ err }, 'redis (fleet pool stats) error'));
   const stats = new FleetStats({ redis, local, intervalMs: config.fleet.stats_seconds * 1000, log });

@@ -4,7 +4,6 @@ import type { Config } from '../config/config.ts';
 import { AppError } from '../errors.ts';
 import type { Db } from './db.ts';
 import { PgliteDb } from './pglite.ts';
-import { PostgresDb } from './postgres.ts';
 
 /** Hides the password when a connection string appears in a message. */
 export function redactUrl(url: string): string {
@@ -24,6 +23,8 @@ export async function openDb(
       sharedBuffersMb: store.pglite_shared_buffers_mb,
       seed: store.pglite_seed_file ? await openAsBlob(store.pglite_seed_file) : undefined,
     });
+  // pg is loaded only when PostgreSQL is configured: an embedded start does not pay for it.
+  const { PostgresDb } = await import('./postgres.ts');
   try {
     return await PostgresDb.open(store.database_url, {
       max: store.pool_max,

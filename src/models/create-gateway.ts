@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
 import { Gauge } from 'prom-client';
 import type { Config } from '../config/config.ts';
 import type { TenantPolicies } from '../config/tenant-policy.ts';
 import type { Db } from '../db/db.ts';
+import { newRedis } from '../net/redis.ts';
 import type { HealthRegistry } from '../observability/health.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -52,7 +52,7 @@ export function createModelGateway(deps: ModelGatewayDeps): ModelGatewayHandle {
   const m = config.models;
   const providers = createProviders(m, deps.env, deps.offlineEncoder);
   const redis = config.redis_url
-    ? new Redis(config.redis_url, {
+    ? newRedis(config.redis_url, {
         // Fail fast instead of queueing while Redis is away: the caller decides (fail_open or 503).
         enableOfflineQueue: false,
         maxRetriesPerRequest: 1,

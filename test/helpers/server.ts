@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { type App, type CreateAppOptions, createApp } from '../../src/app.ts';
 import { type ConfigInput, testConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -26,6 +25,8 @@ export async function freshDatabase(
   base = process.env.DATABASE_URL,
 ): Promise<{ url: string; drop: () => Promise<void> }> {
   if (!base) throw new Error('DATABASE_URL is not set');
+  // pg is loaded by the PostgreSQL suites only, as the app loads it only for a PostgreSQL store.
+  const { default: pg } = await import('pg');
   const name = `agentry_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();

@@ -1,4 +1,4 @@
-import { build, type Message, transform } from 'esbuild';
+import type { Message } from 'esbuild';
 
 /**
  * Local-dev agent bundles: one ESM file holding src/agent.ts and everything it imports from the
@@ -18,6 +18,8 @@ export class BundleBuildError extends Error {
 
 /** Builds the bundle of an agent project from its entry file (the CLI's `agentry deploy`). */
 export async function bundleAgent(entry: string): Promise<string> {
+  // esbuild is loaded by a deploy, not by every process that imports this module.
+  const { build } = await import('esbuild');
   try {
     const result = await build({
       entryPoints: [entry],
@@ -41,6 +43,7 @@ export async function bundleAgent(entry: string): Promise<string> {
  * it imports and whether it exports `handle` is checked by loading it in a sandbox afterwards.
  */
 export async function checkBundleSyntax(code: string): Promise<void> {
+  const { transform } = await import('esbuild');
   try {
     await transform(code, { loader: 'js', format: 'esm', target: 'node20', sourcefile: 'bundle.mjs' });
   } catch (err) {

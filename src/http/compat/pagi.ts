@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { runOwner } from '../../config/compat-config.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../../events/journal.ts';
+import { newRedis } from '../../net/redis.ts';
 import type { SandboxType } from '../../tools/sandbox/sandbox.ts';
 import { SandboxRefusal } from '../../tools/sandbox/types.ts';
 import { actorOf, callerOf, principalOf } from '../caller.ts';
@@ -51,7 +51,7 @@ export const pagiRoutes =
   async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     const redis = config.redis_url
-      ? new Redis(config.redis_url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+      ? newRedis(config.redis_url, { lazyConnect: true, maxRetriesPerRequest: 1 })
       : undefined;
     fastify.addHook('onClose', async () => {
       redis?.disconnect();

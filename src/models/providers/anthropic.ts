@@ -1,4 +1,4 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { RawMessageStreamEvent, StopReason } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { ModelTimeouts } from '../../config/models-config.ts';
 import { abortSignalOf } from '../call-signal.ts';
@@ -30,20 +30,28 @@ export interface AnthropicProviderOptions {
 /** Anthropic's Messages API, mapped to and from the OpenAI shapes (tool calls and usage included). */
 export class AnthropicProvider implements Provider {
   readonly type = 'anthropic' as const;
-  private readonly client: Anthropic;
+  private sdk?: Promise<Anthropic>;
 
   constructor(
     readonly name: string,
     private readonly options: AnthropicProviderOptions,
-  ) {
-    this.client = new Anthropic({
-      baseURL: options.baseURL ?? 'https://api.anthropic.com',
-      apiKey: options.apiKey ?? 'no-key',
-      maxRetries: 0,
-      timeout: options.timeouts.total_ms,
-      fetch: endpointFetch(options.timeouts),
-      ...(options.headers && { defaultHeaders: options.headers }),
-    });
+  ) {}
+
+  /** The SDK is loaded by the first call: a gateway that never calls Anthropic does not pay for it. */
+  private client(): Promise<Anthropic> {
+    const o = this.options;
+    this.sdk ??= import('@anthropic-ai/sdk').then(
+      ({ default: Sdk }) =>
+        new Sdk({
+          baseURL: o.baseURL ?? 'https://api.anthropic.com',
+          apiKey: o.apiKey ?? 'no-key',
+          maxRetries: 0,
+          timeout: o.timeouts.total_ms,
+          fetch: endpointFetch(o.timeouts),
+          ...(o.headers && { defaultHeaders: o.headers }),
+        }),
+    );
+    return this.sdk;
   }
 
   unsupported(request: CompletionRequest): Unsupported | undefined {
@@ -54,7 +62,7 @@ export class AnthropicProvider implements Provider {
     const structured = call.request.response_format !== undefined;
     let res: Anthropic.Messages.Message;
     try {
-      res = await this.client.messages.create(
+      res = await (await this.client()).messages.create(
         { ...toParams(call.request, this.options.defaultMaxTokens), stream: false },
         { signal: abortSignalOf(call.signal), headers: requestHeaders(call) },
       );
@@ -101,7 +109,7 @@ export class AnthropicProvider implements Provider {
   async *stream(call: ProviderCall): AsyncIterable<CompletionChunk> {
     let events: AsyncIterable<RawMessageStreamEvent>;
     try {
-      events = await this.client.messages.create(
+      events = await (await this.client()).messages.create(
         { ...toParams(call.request, this.options.defaultMaxTokens), stream: true },
         { signal: abortSignalOf(call.signal), headers: requestHeaders(call) },
       );

@@ -1,4 +1,4 @@
-import { GoogleAuth } from 'google-auth-library';
+import type { GoogleAuth } from 'google-auth-library';
 import { AppError } from '../../errors.ts';
 import { type ProviderFactory, UpstreamError } from '../provider.ts';
 import type { CallerSignal } from '../types.ts';
@@ -47,25 +47,32 @@ export const vertex: ProviderFactory = (s) => {
  * gives up stops waiting for them.
  */
 class VertexCredentials {
-  private readonly auth: GoogleAuth;
+  private auth?: Promise<GoogleAuth>;
 
   /**
    * `project`: the configured one. Given, the library does not look for a project of its own
    * (gcloud's config, the metadata server, Cloud Resource Manager for federated credentials), which
    * took seconds, or failed, before the first token.
    */
-  constructor(project: string) {
-    this.auth = new GoogleAuth({
-      projectId: project,
-      scopes: 'https://www.googleapis.com/auth/cloud-platform',
-    });
+  constructor(private readonly project: string) {}
+
+  /** The library is loaded by the first call, not by every process whose gateway could use Vertex. */
+  private client(): Promise<GoogleAuth> {
+    this.auth ??= import('google-auth-library').then(
+      ({ GoogleAuth }) =>
+        new GoogleAuth({ projectId: this.project, scopes: 'https://www.googleapis.com/auth/cloud-platform' }),
+    );
+    return this.auth;
   }
 
   /** The headers that authorise one call: `Authorization: Bearer …`, and a quota project if set. */
   async headers(signal: CallerSignal): Promise<Record<string, string>> {
     let headers: Headers;
     try {
-      headers = await untilAborted(this.auth.getRequestHeaders(), signal);
+      headers = await untilAborted(
+        this.client().then((auth) => auth.getRequestHeaders()),
+        signal,
+      );
     } catch (err) {
       throw credentialsError(err);
     }

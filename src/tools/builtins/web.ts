@@ -1,5 +1,4 @@
 import type { EgressConfig } from '../../config/mcp-config.ts';
-import { htmlToText } from '../../text/html.ts';
 import { fetchViaProxy, type ProxiedResponse } from '../sandbox/egress-client.ts';
 import type { EgressProxy } from '../sandbox/egress-proxy.ts';
 import { type ToolContext, type ToolDefinition, ToolError } from '../types.ts';
@@ -75,7 +74,8 @@ export function webCrawlTool(
       const type = String(res.headers['content-type'] ?? '').toLowerCase();
       const body = res.body.toString('utf8');
       let page: { title: string; text: string };
-      if (type.includes('html')) page = htmlToText(body);
+      // The HTML parser is loaded by the first page crawled, as the knowledge ingest does.
+      if (type.includes('html')) page = (await import('../../text/html.ts')).htmlToText(body);
       else if (type.startsWith('text/') || type.includes('json') || type.includes('xml') || type === '')
         page = { title: '', text: body };
       else throw new ToolError(`${url.href} is ${type}, not a page with text`);
