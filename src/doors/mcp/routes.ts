@@ -1,5 +1,4 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -39,6 +38,8 @@ function needWrite(p: Principal): CallToolResult | undefined {
 
 async function build(services: Services, req: FastifyRequest): Promise<McpServer> {
   const p = principalOf(req);
+  // The SDK's server (and its HTTP transport, below) load with the first MCP request, not at start.
+  const { McpServer } = await import('@modelcontextprotocol/sdk/server/mcp.js');
   const server = new McpServer({ name: 'agentry', version: services.version });
   const page = await services.agents.list(
     p.tenantId,
@@ -165,6 +166,9 @@ export const mcpEndpointRoutes =
     // (an unknown knowledge base, a task of another tenant): say what, not "internal error".
     const serve = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
       const server = await build(services, req);
+      const { StreamableHTTPServerTransport } = await import(
+        '@modelcontextprotocol/sdk/server/streamableHttp.js'
+      );
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
       });

@@ -1,5 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { McpConfig } from '../../config/mcp-config.ts';
@@ -169,6 +168,8 @@ export class McpConnection {
 
   private async open(): Promise<Client> {
     const transport = await this.transport();
+    // The SDK's client loads with the first connection, not in every process (types.js stays: small).
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
     const client = new Client({ name: 'agentry', version: this.deps.version });
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
@@ -193,6 +194,9 @@ export class McpConnection {
       // Every request passes the guarded client under the tenant's policy as it is then: each hop's
       // URL checked, each connection's address after DNS, each answer capped. The SDK's own
       // timeouts (connect_timeout_ms, call_timeout_ms) bound the exchanges.
+      const { StreamableHTTPClientTransport } = await import(
+        '@modelcontextprotocol/sdk/client/streamableHttp.js'
+      );
       return new StreamableHTTPClientTransport(new URL(row.url!), {
         requestInit: { headers },
         fetch: withTraceHeaders(
