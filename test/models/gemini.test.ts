@@ -5,9 +5,7 @@
  * answers in the shapes Google's APIs send (generateContent, SSE chunks with CRLF, google.rpc errors).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +13,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { eventually } from '../helpers/eventually.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { FakeTokenEndpoint, writeFederationCredentials } from './helpers/fake-google-sts.ts';
 import { FakeUpstream } from './helpers/fake-upstream.ts';
 import { gemini as g } from './helpers/gemini-wire.ts';
 
@@ -26,43 +25,6 @@ const weather = {
     parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
   },
 };
-
-/** Google's STS token endpoint, for workload identity federation: answers one access token. */
-class FakeTokenEndpoint {
-  readonly seen: URLSearchParams[] = [];
-  private server?: Server;
-  url = '';
-  async start(): Promise<this> {
-    this.server = createServer(async (req: IncomingMessage, res) => {
-      let raw = '';
-      for await (const chunk of req) raw += chunk;
-      this.seen.push(new URLSearchParams(raw));
-      if (req.url === '/v1/refuse') {
-        res.writeHead(400, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({ error: 'invalid_grant', error_description: 'The subject token is expired.' }),
-        );
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          access_token: 'ya29.fake-vertex-token',
-          issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-          token_type: 'Bearer',
-          expires_in: 3600,
-        }),
-      );
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-}
 
 describe('gemini and vertex providers against a fake Google over real HTTP', () => {
   let s: TestServer;
@@ -76,17 +38,8 @@ describe('gemini and vertex providers against a fake Google over real HTTP', () 
     await Promise.all([google.start(), vertexApi.start(), sts.start()]);
     // Application Default Credentials as a workload identity federation file: the library trades
     // the subject token for an access token at `token_url`, here the fake STS.
-    writeFileSync(join(dir, 'subject-token'), 'subject-jwt-from-the-platform');
-    const federation = (tokenPath: string) =>
-      JSON.stringify({
-        type: 'external_account',
-        audience: '//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/providers/q',
-        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-        token_url: `${sts.url}${tokenPath}`,
-        credential_source: { file: join(dir, 'subject-token') },
-      });
-    writeFileSync(join(dir, 'adc.json'), federation('/v1/token'));
-    writeFileSync(join(dir, 'adc-refused.json'), federation('/v1/refuse'));
+    writeFederationCredentials(dir, 'adc.json', `${sts.url}/v1/token`);
+    writeFederationCredentials(dir, 'adc-refused.json', `${sts.url}/v1/refuse`);
     process.env.GOOGLE_APPLICATION_CREDENTIALS = join(dir, 'adc.json');
     process.env.TEST_GEMINI_KEY = 'AIza-test-key';
     delete process.env.GEMINI_API_KEY;

@@ -85,6 +85,8 @@ export class FakeUpstream {
       res.writeHead(200, { 'content-type': entry.contentType });
       for (const [i, piece] of entry.pieces.entries()) {
         if (i > 0) await sleep(entry.gapMs);
+        // The client went away: stop, as a server does (and as `sse` answers do).
+        if (res.destroyed) return;
         res.write(piece);
       }
       res.end();

@@ -3,11 +3,22 @@
  * examples (ids, timestamps and filter results shortened), not captured from a live account: what
  * the fake upstreams replay, so the providers meet the fields they really get
  * (Azure's content-filter results and its first chunk with no choices, Ollama's fingerprint,
- * OpenRouter's keep-alive comments and provider name, Groq's `x_groq`).
+ * OpenRouter's keep-alive comments and provider name, Groq's `x_groq`). Anthropic's are the ones
+ * the Messages tests replay, with its error bodies as its API reference gives them.
  */
 
 const safe = { filtered: false, severity: 'safe' };
 const filters = { hate: safe, self_harm: safe, sexual: safe, violence: safe };
+
+/** Azure's first streamed event: the prompt's filter results, no choices and an empty model. */
+const azurePromptEvent = {
+  choices: [],
+  created: 0,
+  id: '',
+  model: '',
+  object: '',
+  prompt_filter_results: [{ prompt_index: 0, content_filter_results: filters }],
+};
 
 /** Azure OpenAI, `2024-10-21` and v1. */
 export const azure = {
@@ -42,15 +53,7 @@ export const azure = {
   },
   /** A streamed answer with a tool call, `stream_options.include_usage` on. */
   toolStream: [
-    // Azure's first event: the prompt's filter results, no choices and an empty model.
-    {
-      choices: [],
-      created: 0,
-      id: '',
-      model: '',
-      object: '',
-      prompt_filter_results: [{ prompt_index: 0, content_filter_results: filters }],
-    },
+    azurePromptEvent,
     azureChunk({
       role: 'assistant',
       content: null,
@@ -77,6 +80,54 @@ export const azure = {
     },
     '[DONE]',
   ],
+  /** The same answer streamed, `stream_options.include_usage` on. */
+  textStream: [
+    azurePromptEvent,
+    azureChunk({ role: 'assistant', content: '', refusal: null }),
+    azureChunk({ content: 'Hello from' }),
+    azureChunk({ content: ' Azure.' }),
+    azureChunk({}, 'stop'),
+    {
+      choices: [],
+      created: 1732700001,
+      id: 'chatcmpl-AY3xR9',
+      model: 'gpt-4o-2024-08-06',
+      object: 'chat.completion.chunk',
+      system_fingerprint: 'fp_04751d0b65',
+      usage: { prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 },
+    },
+    '[DONE]',
+  ],
+  /** The tool call of `toolStream`, answered whole. */
+  toolCompletion: {
+    id: 'chatcmpl-AY3xS2',
+    object: 'chat.completion',
+    created: 1732700002,
+    model: 'gpt-4o-2024-08-06',
+    system_fingerprint: 'fp_04751d0b65',
+    prompt_filter_results: [{ prompt_index: 0, content_filter_results: filters }],
+    choices: [
+      {
+        index: 0,
+        finish_reason: 'tool_calls',
+        logprobs: null,
+        content_filter_results: {},
+        message: {
+          role: 'assistant',
+          content: null,
+          refusal: null,
+          tool_calls: [
+            {
+              id: 'call_az2',
+              type: 'function',
+              function: { name: 'get_weather', arguments: '{"city":"Oslo"}' },
+            },
+          ],
+        },
+      },
+    ],
+    usage: { prompt_tokens: 61, completion_tokens: 16, total_tokens: 77 },
+  },
   embeddings: {
     object: 'list',
     model: 'text-embedding-3-small',
@@ -290,3 +341,105 @@ export const groq = {
     x_groq: { id: 'req_01jd6' },
   },
 };
+
+/** Anthropic's Messages API: whole answers, event streams (sent with their event names), errors. */
+export const anthropic = {
+  completion: (text: string) => ({
+    id: 'msg_up',
+    type: 'message',
+    role: 'assistant',
+    model: 'claude-x',
+    content: [{ type: 'text', text }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: 10, output_tokens: 3 },
+  }),
+  toolCompletion: {
+    id: 'msg_1',
+    type: 'message',
+    role: 'assistant',
+    model: 'claude-x',
+    content: [
+      { type: 'text', text: 'Let me check.' },
+      { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Bern' } },
+    ],
+    stop_reason: 'tool_use',
+    stop_sequence: null,
+    usage: { input_tokens: 40, output_tokens: 12 },
+  },
+  /** A stream's events: its text in these deltas, then `stop` with the output tokens. */
+  stream(deltas: string[], stop = 'end_turn', outputTokens = 17): unknown[] {
+    return [
+      anthropicStart(25),
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      ...deltas.map((text) => ({
+        type: 'content_block_delta',
+        index: 0,
+        delta: { type: 'text_delta', text },
+      })),
+      { type: 'content_block_stop', index: 0 },
+      {
+        type: 'message_delta',
+        delta: { stop_reason: stop, stop_sequence: null },
+        usage: { output_tokens: outputTokens },
+      },
+      { type: 'message_stop' },
+    ];
+  },
+  toolStream: [
+    anthropicStart(25),
+    { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+    { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Checking ' } },
+    { type: 'content_block_stop', index: 0 },
+    {
+      type: 'content_block_start',
+      index: 1,
+      content_block: { type: 'tool_use', id: 'toolu_9', name: 'get_weather', input: {} },
+    },
+    { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"city":' } },
+    { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '"Chur"}' } },
+    { type: 'content_block_stop', index: 1 },
+    {
+      type: 'message_delta',
+      delta: { stop_reason: 'tool_use', stop_sequence: null },
+      usage: { output_tokens: 17 },
+    },
+    { type: 'message_stop' },
+  ],
+  /** A 429 with the wait in `retry-after`, as Anthropic's rate limits answer. */
+  rateLimited: {
+    status: 429,
+    body: {
+      type: 'error',
+      error: {
+        type: 'rate_limit_error',
+        message:
+          'This request would exceed the rate limit for your organization of 50,000 input tokens per minute.',
+      },
+    },
+    headers: { 'retry-after': '20', 'anthropic-ratelimit-input-tokens-remaining': '0' },
+  },
+  invalid: {
+    status: 400,
+    body: {
+      type: 'error',
+      error: { type: 'invalid_request_error', message: 'temperature: range: 0..1' },
+    },
+  },
+};
+
+function anthropicStart(inputTokens: number) {
+  return {
+    type: 'message_start',
+    message: {
+      id: 'msg_2',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-x',
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: inputTokens, output_tokens: 1 },
+    },
+  };
+}
