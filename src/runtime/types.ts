@@ -1,4 +1,4 @@
-import type { Agent } from '../agents/schema.ts';
+import type { Agent, AgentEnv } from '../agents/schema.ts';
 import type { Viewer } from '../auth/ownership.ts';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/db.ts';
@@ -205,16 +205,11 @@ export interface RecordedResult {
 
 /** Executes one run instead of `executeRun` (same contract: persists how the run ends). */
 export type Executor = (deps: ExecuteDeps, run: RunSpec) => Promise<RunResult>;
-export interface Executors {
-  remote?: Executor;
-  multi_agent?: Executor;
-  /** Local-dev agents (env pool): their deployed bundle's handle in a sandbox. */
-  pool?: Executor;
-  /** Agents with env cloud_pool: the loop, holding a sandbox of the tools' warm pool for the run. */
-  cloud_pool?: Executor;
-  /** Remote A2A agents (env a2a): `runtime_url` is the agent's card URL. */
-  a2a?: Executor;
-}
+/**
+ * The executors the composition root plugs in, by the agent env whose runs they execute (`routes`
+ * in routing.ts says which env runs with which; the loop's envs need none).
+ */
+export type Executors = Partial<Record<Exclude<AgentEnv, 'in_process' | 'cloud_shared'>, Executor>>;
 
 /** Who asks for a run: the request's identity, passed on to the model gateway. */
 export interface RunCaller {

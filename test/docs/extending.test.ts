@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { agentEnvs } from '../../src/agents/schema.ts';
 import { compatFamilies } from '../../src/config/compat-config.ts';
 import { providerTypes } from '../../src/config/models-config.ts';
 import { type ProviderPreset, providerPresets } from '../../src/config/provider-presets.ts';
 import { doorNames } from '../../src/doors/registry.ts';
+import { routes } from '../../src/runtime/routing.ts';
 import { builtinTools } from '../../src/tools/builtins/registry.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -73,6 +75,12 @@ describe('adding to the house', () => {
   it('each built-in tool is named in the built-in list', () => {
     const list = paragraphWith('tools/builtins/registry.ts');
     for (const name of Object.keys(builtinTools)) assert.ok(list.includes(`\`${name}\``), name);
+  });
+
+  it('the executor recipe names the registry that holds an entry for every agent env', () => {
+    const recipe = paragraphWith('**An executor**');
+    assert.match(recipe, /one entry in the registry at\s+`src\/runtime\/routing\.ts`/);
+    assert.deepEqual(Object.keys(routes).sort(), [...agentEnvs].sort());
   });
 
   it('migrations are numbered files, each number once', () => {

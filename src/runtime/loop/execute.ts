@@ -1,13 +1,13 @@
-import type { CallContext, Usage } from '../../models/types.ts';
+import type { CallContext } from '../../models/types.ts';
 import type { SpanParent } from '../../observability/spans.ts';
 import { event, type PendingEvent } from '../runs/events.ts';
 import { recoverRound } from '../runs/recovery.ts';
 import { addUsage, runIdempotencyKey, toRecord, zeroUsage } from '../runs/rows.ts';
-import { interrupt, recordStep, release, type Step } from '../runs/step.ts';
-import { stoppedBy } from '../runs/stopped.ts';
+import { finishStep, interrupt, type Step } from '../runs/step.ts';
+import { endRun } from '../runs/stopped.ts';
 import {
   type ExecuteDeps,
-  LoopError,
+  type LoopError,
   type Resume,
   type Round,
   RunAborted,
@@ -15,7 +15,7 @@ import {
   type RunSpec,
 } from '../types.ts';
 import { type ContextRecord, defaultContextSettings, LoopMemory, lastUserText } from './context.ts';
-import { type LoopOutcome, runLoop } from './loop.ts';
+import { runLoop } from './loop.ts';
 import { repairHistory } from './prompt.ts';
 
 /** Written when a run pauses for the results of its caller's tools (as `approval_required` for a person). */
@@ -29,30 +29,14 @@ export function memoryOf(deps: Pick<ExecuteDeps, 'memory' | 'log'>): LoopMemory 
   return bare;
 }
 
-/** Records a step of the run; false when the run is no longer this process's. */
-type Finish = (step: Step, extra?: PendingEvent[], afterFailure?: boolean) => Promise<boolean>;
-
-function finisher(deps: ExecuteDeps, run: RunSpec): Finish {
-  return async (step, extra = [], afterFailure = false) => {
-    const written = await recordStep(deps, run, step, extra, afterFailure);
-    if (!written) return false;
-    if (step.status && step.status !== 'input_required' && written.queued) deps.onQueued(run.sessionId);
-    return true;
-  };
-}
-
-const terminal = (status: string, extra: PendingEvent[] = []): PendingEvent[] => [
-  ...extra,
-  event('session_end', { status }),
-];
-
 /**
  * Executes a run with the agent loop and persists how it ends: `completed` with its answer,
- * `input_required` with the calls that wait, or `failed` with a code (`max_steps`, a model error's
- * code, `shutdown`). A run cancelled meanwhile was already ended by whoever cancelled it.
+ * `input_required` with the calls that wait, `failed` with a code (`max_steps`, a model error's
+ * code), or released at shutdown (`endRun`). A run cancelled meanwhile was already ended by whoever
+ * cancelled it.
  */
 export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunResult> {
-  const finish = finisher(deps, run);
+  const finish = (step: Step, extra?: PendingEvent[]) => finishStep(deps, run, step, extra);
   let usage = zeroUsage();
   let record: ContextRecord | undefined;
   try {
@@ -125,9 +109,16 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
       outcome: outcome.text,
       embed: embedOf(run),
     });
-    return await completed(finish, run, { ...outcome, round: roundOf(outcome.round) }, total, playbook);
+    const { text, model, finishReason, toolCalls, modelCalls } = outcome;
+    const answer = { text, model, finishReason, toolCalls, modelCalls };
+    // The playbook stored from the run, if any, is named in its `result` event.
+    const extra = playbook && { playbook: { status: playbook.status, document_id: playbook.documentId } };
+    return await endRun(deps, run, { answer: { ...answer, extra }, round: roundOf(outcome.round) }, total);
   } catch (err) {
-    return await failed(deps, run, finish, err, record, addUsage(run.usage, usage));
+    const context = record;
+    // The loop's last round is recorded with the context its model steps were given, once assembled.
+    const round = context && ((loop: LoopError) => withContext(loop.round, context));
+    return await endRun(deps, run, { err, round }, addUsage(run.usage, usage));
   }
 }
 
@@ -164,65 +155,6 @@ const embedOf = (run: RunSpec) => ({
   tenantName: run.call.tenantName,
   requestId: run.call.requestId,
 });
-
-/** Records the final answer with its `result` and `session_end` events. */
-async function completed(
-  finish: Finish,
-  run: RunSpec,
-  outcome: Extract<LoopOutcome, { kind: 'final' }> & { round: Step },
-  usage: Usage,
-  playbook: { status: string; documentId?: string } | undefined,
-): Promise<RunResult> {
-  const result = {
-    text: outcome.text,
-    // The model that answered (after aliases and fallbacks, or the mock standing in for a name).
-    model: outcome.model,
-    usage,
-    duration_ms: Date.now() - run.startedAt,
-    model_calls: outcome.modelCalls,
-    tool_calls: outcome.toolCalls.length,
-    ...(playbook && { playbook: { status: playbook.status, document_id: playbook.documentId } }),
-  };
-  await finish(
-    { ...outcome.round, status: 'completed', output: outcome.text },
-    terminal('completed', [event('result', result)]),
-  );
-  const { text, model, finishReason, toolCalls } = outcome;
-  return { status: 'completed', text, model, finishReason, toolCalls, usage };
-}
-
-/**
- * How a run that threw ends: released at shutdown or drain (another process carries it on), left
- * to whoever cancelled it, or recorded as failed with a code the caller can act on.
- */
-async function failed(
-  deps: ExecuteDeps,
-  run: RunSpec,
-  finish: Finish,
-  err: unknown,
-  record: ContextRecord | undefined,
-  usage: Usage,
-): Promise<RunResult> {
-  const stopped = stoppedBy(run.signal, err);
-  if (stopped.kind === 'released') return release(deps, run, usage);
-  if (stopped.kind === 'cancelled') {
-    return { status: 'cancelled', error: { code: 'cancelled', message: stopped.reason.message }, usage };
-  }
-  const { reason, error } = stopped;
-  if (stopped.internal) deps.log.error({ err: reason, run_id: run.runId }, 'run failed');
-  const round =
-    reason instanceof LoopError
-      ? record
-        ? withContext(reason.round, record)
-        : plainRound(reason.round)
-      : {};
-  await finish(
-    { ...round, status: 'failed', error },
-    terminal('failed', [event('error', error)]),
-    true,
-  ).catch((e) => deps.log.error({ err: e, run_id: run.runId }, 'could not record the run failure'));
-  return { status: 'failed', error, cause: reason, usage };
-}
 
 function plainRound(r: Round) {
   return { messages: r.messages, steps: r.steps, modelCalls: r.modelCalls, usage: r.usage };

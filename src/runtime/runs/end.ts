@@ -2,11 +2,10 @@ import { AppError } from '../../errors.ts';
 import type { Usage } from '../../models/types.ts';
 import type { ToolCallRecord } from '../schema.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from '../types.ts';
-import { LoopError, type Round, RunAborted } from '../types.ts';
-import { event, type PendingEvent } from './events.ts';
+import { type Round, RunAborted } from '../types.ts';
 import { addUsage, type NewMessage } from './rows.ts';
-import { recordStep, release } from './step.ts';
-import { stoppedBy } from './stopped.ts';
+import { finishStep } from './step.ts';
+import { endRun } from './stopped.ts';
 
 /**
  * Persisting a run that is not executed by `executeRun` (multi-agent and remote runs): rounds as
@@ -33,7 +32,7 @@ export class RunWriter {
     const next = this.chain.then(async () => {
       this.usage = addUsage(this.usage, round.usage ?? zero());
       this.modelCalls += round.modelCalls ?? 0;
-      const ok = await this.advance({
+      const ok = await finishStep(this.deps, this.run, {
         messages: round.messages,
         steps: round.steps,
         modelCalls: round.modelCalls,
@@ -55,29 +54,17 @@ export class RunWriter {
     extra?: Record<string, unknown>;
   }): Promise<RunResult> {
     await this.chain;
-    const usage = addUsage(this.run.usage, this.usage);
-    const result = {
-      text: answer.text,
-      usage,
-      duration_ms: Date.now() - this.run.startedAt,
-      model_calls: this.run.modelCalls + this.modelCalls,
-      tool_calls: answer.toolCalls?.length ?? 0,
-      ...answer.extra,
-    };
-    await this.advance({
-      status: 'completed',
-      output: answer.text,
-      messages: answer.messages,
-      terminal: [event('result', result), event('session_end', { status: 'completed' })],
-    });
-    return {
-      status: 'completed',
-      text: answer.text,
-      model: answer.model,
-      finishReason: answer.finishReason ?? 'stop',
-      toolCalls: answer.toolCalls ?? [],
-      usage,
-    };
+    const { text, model, finishReason = 'stop', toolCalls = [], extra } = answer;
+    const modelCalls = this.run.modelCalls + this.modelCalls;
+    return endRun(
+      this.deps,
+      this.run,
+      {
+        answer: { text, model, finishReason, toolCalls, modelCalls, extra },
+        round: { messages: answer.messages },
+      },
+      addUsage(this.run.usage, this.usage),
+    );
   }
 
   /**
@@ -89,50 +76,16 @@ export class RunWriter {
     options: { code?: string; details?: Record<string, unknown> } = {},
   ): Promise<RunResult> {
     await this.chain;
-    const usage = addUsage(this.run.usage, this.usage);
-    const stopped = stoppedBy(this.run.signal, err);
-    if (stopped.kind === 'cancelled') {
-      return { status: 'cancelled', error: { code: 'cancelled', message: stopped.reason.message }, usage };
-    }
-    if (stopped.kind === 'released') return release(this.deps, this.run, usage);
-    const { reason, error: base } = stopped;
-    if (stopped.internal) this.deps.log.error({ err: reason, run_id: this.run.runId }, 'run failed');
-    // A team's errors name their own run code (`max_handoffs`, `node_failed`) and details.
-    const tagged =
-      reason instanceof AppError && typeof reason.details === 'object' && reason.details !== null
-        ? (reason.details as Record<string, unknown>)
-        : undefined;
-    const runCode = typeof tagged?.run_code === 'string' ? tagged.run_code : undefined;
-    const error = { code: options.code ?? runCode ?? base.code, message: base.message };
-    const round = reason instanceof LoopError ? reason.round : {};
-    await this.advance({
-      ...round,
-      status: 'failed',
-      error,
-      terminal: [
-        event('error', { ...tagged, ...options.details, ...error }),
-        event('session_end', { status: 'failed' }),
-      ],
-    }).catch((e) =>
-      this.deps.log.error({ err: e, run_id: this.run.runId }, 'could not record the run failure'),
-    );
-    return { status: 'failed', error, cause: reason, usage };
-  }
-
-  private async advance(
-    a: Partial<Round> & {
-      status?: 'completed' | 'failed';
-      output?: string;
-      error?: { code: string; message: string };
-      terminal?: PendingEvent[];
-    },
-  ): Promise<boolean> {
-    const { terminal = [], ...step } = a;
-    // A failed batch does not keep the run's failure from being recorded.
-    const written = await recordStep(this.deps, this.run, step, terminal, a.status === 'failed');
-    if (!written) return false;
-    if (a.status && written.queued) this.deps.onQueued(this.run.sessionId);
-    return true;
+    const describe = (reason: unknown) => {
+      // A team's errors name their own run code (`max_handoffs`, `node_failed`) and details.
+      const tagged =
+        reason instanceof AppError && typeof reason.details === 'object' && reason.details !== null
+          ? (reason.details as Record<string, unknown>)
+          : undefined;
+      const runCode = typeof tagged?.run_code === 'string' ? tagged.run_code : undefined;
+      return { code: options.code ?? runCode, details: { ...tagged, ...options.details } };
+    };
+    return endRun(this.deps, this.run, { err, describe }, addUsage(this.run.usage, this.usage));
   }
 }
 

@@ -58,3 +58,20 @@ export function recordStep(
     afterFailure,
   );
 }
+
+/**
+ * Records a run's step as its executor goes (or its end) and, when the run ended with others waiting
+ * behind it in its session, lets the next one start; false when the run is no longer this process's.
+ */
+export async function finishStep(
+  deps: Pick<ExecuteDeps, 'store' | 'owner' | 'onQueued'>,
+  run: Pick<RunSpec, 'runId' | 'sessionId' | 'writer'>,
+  step: Step,
+  extra: PendingEvent[] = [],
+  afterFailure = false,
+): Promise<boolean> {
+  const written = await recordStep(deps, run, step, extra, afterFailure);
+  if (!written) return false;
+  if (step.status && step.status !== 'input_required' && written.queued) deps.onQueued(run.sessionId);
+  return true;
+}
