@@ -138,7 +138,9 @@ function itemRunner(deps: EvalBuildDeps): ItemRunner {
         let costUsd = 0;
         try {
           costUsd = deps.models.catalog.cost(deps.models.catalog.resolve(result.model), result.usage);
-        } catch {}
+        } catch {
+          // No price for it (see above): the item costs 0.
+        }
         return {
           runId: handle.runId,
           status: 'completed',

@@ -105,7 +105,7 @@ export async function buildTools(deps: ToolsDeps, closers: Closers) {
     },
     async (tenantId) => policies.get(await tenantName(tenantId)).network.allow_private_egress,
     network,
-    async (tenantId, host) => credentialHeaders(policies.get(await tenantName(tenantId)), host),
+    async (tenantId, host) => credentialHeaders(policies.get(await tenantName(tenantId)), host, log),
   );
   const registry = new TenantToolRegistry(
     { defaultTimeoutMs: config.runtime.tool_timeout_ms },

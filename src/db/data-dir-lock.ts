@@ -195,7 +195,9 @@ function lockByPid(dataDir: string, file: string, me: Holder): () => void {
     // file holds its live pid and the next round refuses); `wx` decides between the rest.
     try {
       if (readRaw(file) === raw) unlinkSync(file);
-    } catch {}
+    } catch {
+      // Removed by another starter already, or not ours to remove: the next round's `wx` open decides.
+    }
   }
   throw new AppError('conflict', `could not take the lock ${file} of the embedded store`);
 }

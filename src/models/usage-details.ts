@@ -40,3 +40,15 @@ export function usageWithCache(c: { input: number; read: number; write: number; 
     }),
   };
 }
+
+/** No tokens yet: what a run's or a round's usage starts from. */
+export const zeroUsage = (): Usage => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+
+/** Two usages summed by their token counts (the details of either are not carried over). */
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+    completion_tokens: a.completion_tokens + b.completion_tokens,
+    total_tokens: a.total_tokens + b.total_tokens,
+  };
+}

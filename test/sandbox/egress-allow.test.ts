@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import pino from 'pino';
 import { tenantPolicySchema } from '../../src/config/tenant-policy.ts';
 import { credentialHeaders, domainMatches, egressRefusal } from '../../src/tools/sandbox/egress-allow.ts';
 
@@ -54,6 +55,20 @@ describe('egress allowlist rules', () => {
     });
     assert.deepEqual(credentialHeaders(fromFile, 'www.example.com'), { 'x-api-key': 'file-key' });
     rmSync(dir, { recursive: true });
+  });
+
+  it('warns when a credential file cannot be read, and sends the request without it', () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const missing = policy({
+      credentials: [{ domain: 'api.example.com', header: 'X-Api-Key', file: '/nonexistent/agentry-key' }],
+    });
+    assert.deepEqual(credentialHeaders(missing, 'api.example.com', log), {});
+    assert.equal(lines.length, 1);
+    const entry = JSON.parse(lines[0]!) as { msg: string; domain: string; err: { code: string } };
+    assert.match(entry.msg, /egress credential file unreadable/);
+    assert.equal(entry.domain, 'api.example.com');
+    assert.equal(entry.err.code, 'ENOENT');
   });
 
   it('needs exactly one source per credential', () => {

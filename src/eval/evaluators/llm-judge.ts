@@ -115,6 +115,7 @@ export function firstObject(answer: string): Record<string, unknown> | undefined
     const v = start >= 0 && end > start ? JSON.parse(answer.slice(start, end + 1)) : undefined;
     return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
   } catch {
+    // Not JSON between its braces: the answer holds no object.
     return undefined;
   }
 }

@@ -39,6 +39,7 @@ function authorityOf(value: string): Authority | undefined {
     if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) return undefined;
     return { host: normalHost(url.hostname), port: url.port };
   } catch {
+    // Not a host (the URL parser refuses it): the caller refuses the request or skips the entry.
     return undefined;
   }
 }

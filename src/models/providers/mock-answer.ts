@@ -109,6 +109,7 @@ function findJsonObject(text: string): Record<string, unknown> | undefined {
     const value = JSON.parse(text.slice(start, end + 1));
     return value && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
   } catch {
+    // Not JSON between its braces: the text holds no object.
     return undefined;
   }
 }
@@ -166,6 +167,7 @@ export function evaluate(expr: string): number | undefined {
     const value = sum();
     return pos === tokens.length && Number.isFinite(value) ? value : undefined;
   } catch {
+    // Not arithmetic this parser reads (`number expected`): no value to answer with.
     return undefined;
   }
 }

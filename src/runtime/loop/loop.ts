@@ -16,10 +16,11 @@ import type {
   ToolSpec,
   Usage,
 } from '../../models/types.ts';
+import { addUsage, zeroUsage } from '../../models/usage-details.ts';
 import type { AgentMetrics } from '../../observability/agent-metrics.ts';
 import type { ToolRegistry } from '../../tools/registry.ts';
 import type { ToolContext, ToolOutcome } from '../../tools/types.ts';
-import { addUsage, type NewMessage, toRecord, zeroUsage } from '../runs/rows.ts';
+import { type NewMessage, toRecord } from '../runs/rows.ts';
 import type { ToolCallRecord } from '../schema.ts';
 import { traceString, traceValue } from '../trace/value.ts';
 import { LoopError, type Resume, type Round, RunDrained } from '../types.ts';

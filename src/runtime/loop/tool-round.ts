@@ -1,8 +1,9 @@
 import { estimateTokens } from '../../models/tokens.ts';
 import type { ChatMessage, ToolCall } from '../../models/types.ts';
+import { zeroUsage } from '../../models/usage-details.ts';
 import { boundDepth } from '../../text/bound-depth.ts';
 import type { ToolOutcome } from '../../tools/types.ts';
-import { type NewStep, parseArguments, toRecord, zeroUsage } from '../runs/rows.ts';
+import { type NewStep, parseArguments, toRecord } from '../runs/rows.ts';
 import type { ToolCallRecord } from '../schema.ts';
 import { inToolSpan } from '../trace/tool-span.ts';
 import { traceString, traceValue } from '../trace/value.ts';

@@ -3,6 +3,10 @@ import type { ChatMessage, ResponseFormat, ToolCall, ToolSpec, Usage } from '../
 import { boundDepth } from '../../text/bound-depth.ts';
 import type { Run, RunStatus, Step, ToolCallRecord } from '../schema.ts';
 
+// Usage arithmetic is models/usage-details.ts's: these stay reachable here for the run loop's
+// executor and the run writer, which still import them from rows.ts.
+export { addUsage, zeroUsage } from '../../models/usage-details.ts';
+
 /** Rows as stored (snake_case, Date objects), kept apart from the API types. */
 export interface RunRow {
   id: string;
@@ -161,13 +165,3 @@ export const toStep = ({ cost: _cost, ...s }: StepRow): Step => ({
   started_at: s.started_at.toISOString(),
   duration_ms: Number(s.duration_ms),
 });
-
-export const zeroUsage = (): Usage => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
-
-export function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    prompt_tokens: a.prompt_tokens + b.prompt_tokens,
-    completion_tokens: a.completion_tokens + b.completion_tokens,
-    total_tokens: a.total_tokens + b.total_tokens,
-  };
-}

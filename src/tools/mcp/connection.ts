@@ -298,6 +298,7 @@ function metaOf(body: string): { traceparent: string; tracestate?: string } | un
       ...(typeof meta.tracestate === 'string' && { tracestate: meta.tracestate }),
     };
   } catch {
+    // Not JSON: sent as it is, without trace headers.
     return undefined;
   }
 }

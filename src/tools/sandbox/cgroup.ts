@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Logger } from '../../observability/logger.ts';
 
 /** How resource limits are enforced on this machine, best first. */
 export type LimitMode = 'cgroup-v2' | 'cgroup-v1' | 'rlimits';
@@ -125,7 +126,7 @@ function alive(pid: number): boolean {
   }
 }
 
-function v2Manager(base: string): CgroupManager | null {
+function v2Manager(base: string, log?: Logger): CgroupManager | null {
   // Children can only get memory/pids limits if this group hands those controllers down. A group
   // with processes of its own cannot (the "no internal processes" rule): then v2 is not usable here.
   try {
@@ -136,7 +137,8 @@ function v2Manager(base: string): CgroupManager | null {
     const probe = path.join(base, `agentry-probe-${process.pid}`);
     mkdirSync(probe);
     rmdirSync(probe);
-  } catch {
+  } catch (err) {
+    log?.debug({ err, base }, 'cgroup v2 is not usable here: trying the next limit mode');
     return null;
   }
   sweepStale([base]);
@@ -163,7 +165,7 @@ function v2Manager(base: string): CgroupManager | null {
   };
 }
 
-function v1Manager(own: Map<string, string>): CgroupManager | null {
+function v1Manager(own: Map<string, string>, log?: Logger): CgroupManager | null {
   const base = (controller: string) => path.join(ROOT, controller, own.get(controller) ?? '/');
   const controllers = ['memory', 'pids', ...(existsSync(path.join(ROOT, 'cpu')) ? ['cpu'] : [])];
   try {
@@ -172,7 +174,8 @@ function v1Manager(own: Map<string, string>): CgroupManager | null {
       mkdirSync(probe);
       rmdirSync(probe);
     }
-  } catch {
+  } catch (err) {
+    log?.debug({ err }, 'cgroup v1 is not usable here: limits fall back to rlimits');
     return null;
   }
   sweepStale(controllers.map(base));
@@ -211,9 +214,10 @@ function safeRead(file: string): string {
 
 /**
  * Picks cgroup v2 when this process may create limited child groups there, cgroup v1 (memory, pids,
- * cpu controllers) when that is what the machine has, and plain rlimits otherwise.
+ * cpu controllers) when that is what the machine has, and plain rlimits otherwise. Why a mode was
+ * passed over goes to `log` at debug.
  */
-export function detectCgroups(prefer: 'auto' | LimitMode = 'auto'): CgroupManager {
+export function detectCgroups(prefer: 'auto' | LimitMode = 'auto', log?: Logger): CgroupManager {
   const rlimits: CgroupManager = { mode: 'rlimits', create: () => null };
   if (prefer === 'rlimits') return rlimits;
   let own: ReturnType<typeof ownPaths>;
@@ -226,12 +230,12 @@ export function detectCgroups(prefer: 'auto' | LimitMode = 'auto'): CgroupManage
     // Pure v2 mounts at /sys/fs/cgroup; hybrid systems put it at /sys/fs/cgroup/unified.
     for (const mount of [ROOT, path.join(ROOT, 'unified')]) {
       if (!existsSync(path.join(mount, 'cgroup.controllers'))) continue;
-      const manager = v2Manager(path.join(mount, own.v2));
+      const manager = v2Manager(path.join(mount, own.v2), log);
       if (manager) return manager;
     }
   }
   if (prefer !== 'cgroup-v2') {
-    const manager = v1Manager(own.v1);
+    const manager = v1Manager(own.v1, log);
     if (manager) return manager;
   }
   return rlimits;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { EgressCredential, TenantPolicy } from '../../config/tenant-policy.ts';
 import { normalHost, refusedUrl } from '../../net/ssrf.ts';
+import type { Logger } from '../../observability/logger.ts';
 
 /** `api.example.com` matches itself only; `*.example.com` matches any name below example.com. */
 export function domainMatches(entry: string, host: string): boolean {
@@ -32,22 +33,29 @@ export function egressRefusal(policy: TenantPolicy, url: URL): string | undefine
   return undefined;
 }
 
-/** The headers the proxy adds for `host`, read from the server's environment or files at each use. */
-export function credentialHeaders(policy: TenantPolicy, host: string): Record<string, string> {
+/**
+ * The headers the proxy adds for `host`, read from the server's environment or files at each use.
+ * A credential file that cannot be read is warned about on `log`: the request goes without it.
+ */
+export function credentialHeaders(policy: TenantPolicy, host: string, log?: Logger): Record<string, string> {
   const out: Record<string, string> = {};
   for (const c of policy.network.credentials) {
     if (!domainMatches(c.domain, normalHost(host))) continue;
-    const secret = readSecret(c);
+    const secret = readSecret(c, log);
     if (secret !== undefined) out[c.header.toLowerCase()] = `${c.prefix}${secret}`;
   }
   return out;
 }
 
-function readSecret(c: EgressCredential): string | undefined {
+function readSecret(c: EgressCredential, log?: Logger): string | undefined {
   if (c.env !== undefined) return process.env[c.env];
   try {
     return readFileSync(c.file!, 'utf8').trim();
-  } catch {
+  } catch (err) {
+    log?.warn(
+      { err, domain: c.domain, file: c.file },
+      'egress credential file unreadable: request sent without it',
+    );
     return undefined;
   }
 }

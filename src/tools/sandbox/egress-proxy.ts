@@ -145,7 +145,7 @@ export class EgressProxy {
       if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
     }
     // After the client's own headers: a sandbox cannot override (or learn) the injected ones.
-    Object.assign(headers, credentialHeaders(policy, target.hostname));
+    Object.assign(headers, credentialHeaders(policy, target.hostname, this.deps.log));
     headers.host = target.host;
     const { config } = this.deps;
     const upstream = (target.protocol === 'https:' ? https : http).request(target, {
@@ -228,6 +228,7 @@ function targetOf(req: IncomingMessage): URL | undefined {
     if (!req.headers.host) return undefined;
     return new URL(raw, `http://${req.headers.host}`);
   } catch {
+    // Not a URL: the request is answered 400, as one naming no target.
     return undefined;
   }
 }

@@ -106,7 +106,7 @@ export class SandboxService {
   async start(): Promise<void> {
     const { config, log } = this.deps;
     if (config.pools.bwrap.size > 0) {
-      const cgroups = detectCgroups(config.limit_mode);
+      const cgroups = detectCgroups(config.limit_mode, log);
       this.limitMode = cgroups.mode;
       const bwrap = new BwrapBackend({ limits: config.limits, cgroups, bwrapPath: config.bwrap_path });
       try {

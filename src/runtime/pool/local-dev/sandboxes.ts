@@ -170,7 +170,7 @@ export class AgentSandboxes {
     const { config, log } = this;
     if (config.pools.agent.size === 0)
       throw new AppError('unavailable', 'local-dev agents are turned off (sandbox.pools.agent.size is 0)');
-    const cgroups = detectCgroups(config.limit_mode);
+    const cgroups = detectCgroups(config.limit_mode, log);
     // Without a cgroup the memory limit is an address-space rlimit, and V8 reserves about 1 GiB of
     // address space before it runs a line; the heap limit below still bounds what the agent uses.
     const limits =
