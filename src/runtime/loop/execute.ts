@@ -1,8 +1,9 @@
 import type { CallContext } from '../../models/types.ts';
+import { addUsage, zeroUsage } from '../../models/usage-details.ts';
 import type { SpanParent } from '../../observability/spans.ts';
 import { event, type PendingEvent } from '../runs/events.ts';
 import { recoverRound } from '../runs/recovery.ts';
-import { addUsage, runIdempotencyKey, toRecord, zeroUsage } from '../runs/rows.ts';
+import { runIdempotencyKey, toRecord } from '../runs/rows.ts';
 import { finishStep, interrupt, type Step } from '../runs/step.ts';
 import { endRun } from '../runs/stopped.ts';
 import {

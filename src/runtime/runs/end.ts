@@ -1,9 +1,10 @@
 import { AppError } from '../../errors.ts';
 import type { Usage } from '../../models/types.ts';
+import { addUsage, zeroUsage } from '../../models/usage-details.ts';
 import type { ToolCallRecord } from '../schema.ts';
 import type { ExecuteDeps, RunResult, RunSpec } from '../types.ts';
 import { type Round, RunAborted } from '../types.ts';
-import { addUsage, type NewMessage } from './rows.ts';
+import type { NewMessage } from './rows.ts';
 import { finishStep } from './step.ts';
 import { endRun } from './stopped.ts';
 
@@ -15,7 +16,7 @@ import { endRun } from './stopped.ts';
 export class RunWriter {
   private chain: Promise<unknown> = Promise.resolve();
   /** Over this execution. */
-  usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  usage: Usage = zeroUsage();
   modelCalls = 0;
 
   constructor(
@@ -30,7 +31,7 @@ export class RunWriter {
    */
   commit(round: Partial<Round>): Promise<void> {
     const next = this.chain.then(async () => {
-      this.usage = addUsage(this.usage, round.usage ?? zero());
+      this.usage = addUsage(this.usage, round.usage ?? zeroUsage());
       this.modelCalls += round.modelCalls ?? 0;
       const ok = await finishStep(this.deps, this.run, {
         messages: round.messages,
@@ -88,5 +89,3 @@ export class RunWriter {
     return endRun(this.deps, this.run, { err, describe }, addUsage(this.run.usage, this.usage));
   }
 }
-
-const zero = (): Usage => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });

@@ -3,10 +3,6 @@ import type { ChatMessage, ResponseFormat, ToolCall, ToolSpec, Usage } from '../
 import { boundDepth } from '../../text/bound-depth.ts';
 import type { Run, RunStatus, Step, ToolCallRecord } from '../schema.ts';
 
-// Usage arithmetic is models/usage-details.ts's: these stay reachable here for the run loop's
-// executor and the run writer, which still import them from rows.ts.
-export { addUsage, zeroUsage } from '../../models/usage-details.ts';
-
 /** Rows as stored (snake_case, Date objects), kept apart from the API types. */
 export interface RunRow {
   id: string;
