@@ -271,7 +271,8 @@ function completionOf(model: string, handle: RunHandle, r: RunResult, answerTool
   }
   if (r.status === 'cancelled')
     throw new AppError('conflict', `the run was cancelled: ${r.error.message}`, { details });
-  if (r.error.code === 'shutdown')
+  // Released by a process shutting down: another one carries the run on; the client comes back.
+  if (r.error.code === 'released')
     throw new AppError('unavailable', r.error.message, { details, retryAfter: 1 });
   throw new AppError('bad_gateway', `the agent's run failed: ${r.error.message}`, { details });
 }

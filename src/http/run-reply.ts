@@ -89,7 +89,8 @@ function answer(handle: RunHandle, r: RunResult) {
   // The model's answer was not usable: no final answer in time, or not the structured output asked for.
   if (r.error.code === 'max_steps' || r.error.code === 'invalid_output')
     throw new AppError('unprocessable', r.error.message, { details });
-  if (r.error.code === 'shutdown')
+  // Released by a process shutting down: another one carries the run on; the client comes back.
+  if (r.error.code === 'released')
     throw new AppError('unavailable', r.error.message, { details, retryAfter: 1 });
   throw new AppError('internal', r.error.message, { details });
 }

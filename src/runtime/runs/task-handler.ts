@@ -138,7 +138,6 @@ export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
 
 /** A model outage, a rate limit, a shutdown or a crash may pass; a refusal or max_steps will not. */
 const RETRYABLE = new Set([
-  'shutdown',
   // This worker's process shut down and handed the run to another: the task's next try follows it.
   'released',
   'internal',
