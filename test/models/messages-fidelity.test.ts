@@ -4,25 +4,14 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { FakeUpstream, openai as oa } from './helpers/fake-upstream.ts';
+import { anthropic } from './helpers/vendor-answers.ts';
 
 /** A 1×1 PNG, and a PDF's first bytes: what the gateway passes on is the data, not its meaning. */
 const png =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 const pdf = Buffer.from('%PDF-1.4\n%fake\n').toString('base64');
 
-const anthropicAnswer = (text: string) => ({
-  status: 200,
-  body: {
-    id: 'msg_up',
-    type: 'message',
-    role: 'assistant',
-    model: 'claude-x',
-    content: [{ type: 'text', text }],
-    stop_reason: 'end_turn',
-    stop_sequence: null,
-    usage: { input_tokens: 10, output_tokens: 3 },
-  },
-});
+const anthropicAnswer = (text: string) => ({ status: 200, body: anthropic.completion(text) });
 
 describe("/v1/messages and /v1/models in Anthropic's shapes, with the official @anthropic-ai/sdk", () => {
   let s: TestServer;

@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 import { eventually } from '../helpers/eventually.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { FakeUpstream, openai as oa } from './helpers/fake-upstream.ts';
+import { anthropic } from './helpers/vendor-answers.ts';
 
 const weather = {
   type: 'function' as const,
@@ -347,22 +348,7 @@ describe('providers against fake upstreams over real HTTP', () => {
   });
 
   it('anthropic: maps messages, tools and results both ways, non-streaming', async () => {
-    anth.answer({
-      status: 200,
-      body: {
-        id: 'msg_1',
-        type: 'message',
-        role: 'assistant',
-        model: 'claude-x',
-        content: [
-          { type: 'text', text: 'Let me check.' },
-          { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Bern' } },
-        ],
-        stop_reason: 'tool_use',
-        stop_sequence: null,
-        usage: { input_tokens: 40, output_tokens: 12 },
-      },
-    });
+    anth.answer({ status: 200, body: anthropic.toolCompletion });
     const c = await client.chat.completions.create({
       model: 'claude/claude-x',
       tools: [weather],
