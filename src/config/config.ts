@@ -127,10 +127,17 @@ export const configSchema = z
          */
         connect_timeout_ms: z.coerce.number().int().positive().default(30_000),
         /**
-         * Queries waiting for a pool connection above which new HTTP requests are refused with 503
-         * and Retry-After (backpressure at the edge); 0 turns the bound off.
+         * How long the oldest query waiting for a pool connection may have waited before new HTTP
+         * requests are refused with 503 and Retry-After, in ms (backpressure at the edge; 0: off).
+         * The wait, not the line's length, says whether the store keeps up: a burst of short
+         * queries is queued, a store that has fallen behind is not piled on.
          */
-        max_waiting: z.coerce.number().int().min(0).default(50),
+        max_queue_wait_ms: z.coerce.number().int().min(0).default(2000),
+        /**
+         * Queries waiting for a pool connection above which new HTTP requests are refused the same
+         * way, whatever their wait: a backstop on what a line may hold; 0 turns the bound off.
+         */
+        max_waiting: z.coerce.number().int().min(0).default(10_000),
         /** Retry-After, in seconds, of a 503 answered while the store is unreachable or saturated. */
         retry_after_seconds: z.coerce.number().int().positive().default(5),
       })
@@ -444,6 +451,7 @@ const envMap: Array<[string, string[], ((v: string) => string)?]> = [
   ['AGENTRY_DB_POOL_MAX', ['store', 'pool_max']],
   ['AGENTRY_DB_CONNECT_TIMEOUT_MS', ['store', 'connect_timeout_ms']],
   ['AGENTRY_DB_MAX_WAITING', ['store', 'max_waiting']],
+  ['AGENTRY_DB_MAX_QUEUE_WAIT_MS', ['store', 'max_queue_wait_ms']],
   ['AGENTRY_MAX_EVENT_LOOP_DELAY_MS', ['server', 'max_event_loop_delay_ms']],
   ['AGENTRY_SHED_MIN_IN_FLIGHT', ['server', 'shed_min_in_flight']],
   ['AGENTRY_STREAM_STALL_MS', ['server', 'stream_stall_ms']],

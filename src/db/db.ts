@@ -29,6 +29,8 @@ export interface PoolStats {
   total: number;
   idle: number;
   waiting: number;
+  /** How long the oldest of them has waited, in ms (0 when none waits): the edge sheds on it. */
+  oldestWaitMs: number;
 }
 
 export interface Db extends Queryable {

@@ -154,7 +154,7 @@ export class PgliteDb implements Db {
   }
 
   poolStats() {
-    return { total: 1, idle: 1, waiting: 0 };
+    return { total: 1, idle: 1, waiting: 0, oldestWaitMs: 0 };
   }
 
   /** In-process, one connection: the probe takes its turn like any statement. */

@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { toError } from '../errors.ts';
 import { assertChannel, type Db, type NotifyHandler, type Queryable, type QueryOptions } from './db.ts';
 import { storableParams } from './storable.ts';
-import { rethrowFromStore } from './unavailable.ts';
+import { isStoreUnavailable, rethrowFromStore } from './unavailable.ts';
+import { WaitLine } from './wait-line.ts';
 
 /**
  * PostgreSQL over `pg`: a pool for queries, plus one dedicated connection for LISTEN that is
@@ -19,6 +20,7 @@ export class PostgresDb implements Db {
   private readonly gapHandlers = new Set<() => void>();
   private closed = false;
   private probe?: pg.Pool;
+  private readonly line = new WaitLine();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -49,38 +51,65 @@ export class PostgresDb implements Db {
   }
 
   async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
-    const result = await this.pool.query(statement(sql, params, options)).catch(rethrowFromStore);
-    return result.rows as R[];
+    return this.withClient(
+      async (client) =>
+        (await client.query(statement(sql, params, options)).catch(rethrowFromStore)).rows as R[],
+    );
   }
 
   async exec(sql: string): Promise<void> {
-    await this.pool.query(sql).catch(rethrowFromStore);
+    await this.withClient((client) => client.query(sql).catch(rethrowFromStore));
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect().catch(rethrowFromStore);
-    // A checked-out client has none of the pool's listeners: a connection lost between two statements
-    // (the server stopped mid-transaction) would be an unhandled 'error' event and end the process.
+    return this.withClient(async (client) => {
+      await client.query('begin').catch(rethrowFromStore);
+      try {
+        const result = await fn({
+          query: async <R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions) =>
+            (await client.query(statement(sql, params, options)).catch(rethrowFromStore)).rows as R[],
+          exec: async (sql: string) => {
+            await client.query(sql).catch(rethrowFromStore);
+          },
+        });
+        await client.query('commit').catch(rethrowFromStore);
+        return result;
+      } catch (err) {
+        // The statement's error is rethrown below; a failed rollback ends the session, which the pool replaces.
+        await client.query('rollback').catch(() => {});
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Lends `fn` a pool connection, counting its wait in the line the edge watches (pg's own
+   * `pool.query` does the same checkout, unseen). `fn` marks the driver's errors itself
+   * (`rethrowFromStore`), so that what a transaction's callback throws of its own stays unmarked.
+   */
+  private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const ticket = this.line.enter();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      return rethrowFromStore(err);
+    } finally {
+      this.line.leave(ticket);
+    }
+    // A checked-out client has none of the pool's listeners: a connection lost while it is lent (the
+    // server stopped mid-transaction) would be an unhandled 'error' event and end the process.
     let lost: Error | undefined;
     const onError = (err: Error) => {
       lost = err;
-      this.log?.warn({ err }, 'database connection lost during a transaction');
+      this.log?.warn({ err }, 'database connection lost while in use');
     };
     client.on('error', onError);
     try {
-      await client.query('begin').catch(rethrowFromStore);
-      const result = await fn({
-        query: async <R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions) =>
-          (await client.query(statement(sql, params, options)).catch(rethrowFromStore)).rows as R[],
-        exec: async (sql: string) => {
-          await client.query(sql).catch(rethrowFromStore);
-        },
-      });
-      await client.query('commit').catch(rethrowFromStore);
-      return result;
+      return await fn(client);
     } catch (err) {
-      // The statement's error is rethrown below; a failed rollback ends the session, which the pool replaces.
-      await client.query('rollback').catch(() => {});
+      // A query that failed because the connection dropped may reject before the 'error' event.
+      if (isStoreUnavailable(err)) lost ??= toError(err);
       throw err;
     } finally {
       client.off('error', onError);
@@ -113,11 +142,16 @@ export class PostgresDb implements Db {
 
   async notify(channel: string, payload: string): Promise<void> {
     assertChannel(channel);
-    await this.pool.query('select pg_notify($1, $2)', [channel, payload]).catch(rethrowFromStore);
+    await this.query('select pg_notify($1, $2)', [channel, payload]);
   }
 
   poolStats() {
-    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+    return {
+      total: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      waiting: this.pool.waitingCount,
+      oldestWaitMs: this.line.oldestMs(),
+    };
   }
 
   async ping(): Promise<void> {

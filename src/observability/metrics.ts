@@ -62,5 +62,10 @@ export class Metrics {
     poolGauge('agentry_db_pool_connections', 'Database connections open', (s) => s.total);
     poolGauge('agentry_db_pool_idle', 'Database connections idle', (s) => s.idle);
     poolGauge('agentry_db_pool_waiting', 'Queries waiting for a database connection', (s) => s.waiting);
+    poolGauge(
+      'agentry_db_pool_oldest_wait_seconds',
+      'How long the oldest query waiting for a database connection has waited',
+      (s) => s.oldestWaitMs / 1000,
+    );
   }
 }

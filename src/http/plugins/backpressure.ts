@@ -14,7 +14,9 @@ declare module 'fastify' {
 /**
  * Backpressure at the edge: once the event loop lags (`server.max_event_loop_delay_ms`, measured by
  * @fastify/under-pressure) while requests pile up (`server.shed_min_in_flight` others in flight), or
- * too many queries already wait for a database connection (`store.max_waiting`), a new request is
+ * the oldest query waiting for a database connection has waited too long (`store.max_queue_wait_ms`;
+ * a burst of quick ones queues, a store that fell behind is not piled on) or too many wait
+ * (`store.max_waiting`, a backstop), a new request is
  * refused at once with 503 and Retry-After, before it authenticates (which reads the store too).
  * The delay is the mean of the last second, so it still shows the lag a request just ended made:
  * alone it would refuse a client's next request for its own previous one (a search, an ingest
@@ -51,9 +53,12 @@ export async function registerBackpressure(
       throw busy(type);
     },
   });
-  const maxWaiting = config.store.max_waiting;
-  if (maxWaiting === 0) return;
+  const { max_waiting: maxWaiting, max_queue_wait_ms: maxWaitMs } = config.store;
+  if (maxWaiting === 0 && maxWaitMs === 0) return;
   app.addHook('onRequest', async (request) => {
-    if (!exempt(request) && storeLoad().waiting >= maxWaiting) throw busy('database connections');
+    if (exempt(request)) return;
+    const load = storeLoad();
+    if (maxWaitMs > 0 && load.oldestWaitMs >= maxWaitMs) throw busy('database queue wait');
+    if (maxWaiting > 0 && load.waiting >= maxWaiting) throw busy('database connections');
   });
 }
