@@ -1,8 +1,9 @@
 /**
  * One spec every front door passes, as every provider passes the provider spec: its caller's
  * mistakes answered in the door's own error shape, with the house's statuses and codes (one mapper,
- * src/doors/wire-errors.ts, decides them for every door). Auth: no key and a wrong key are 401, a
- * key without the scope 403, another tenant's agent or response 404 (never there, never a 500).
+ * src/doors/wire-errors.ts, decides them for every door). Auth: no key, a wrong key and a revoked
+ * one are 401, a key without the scope 403, another tenant's agent or response 404 (never there,
+ * never a 500).
  * Limits: a body past the route's limit 413, a body that is not JSON by its type 415, malformed
  * JSON 400, and past a rate limit 429 with Retry-After. The table is typed by the registry
  * (`doorNames`): a new door does not compile until it has its row here; a check an endpoint cannot
@@ -24,6 +25,8 @@ interface World {
   /** The admin key of another tenant. */
   otherKey: string;
   readKey: string;
+  /** A write key, revoked. */
+  revokedKey: string;
   /** A key that may only post scores (`feedback`): no read, no write. */
   feedbackKey: string;
 }
@@ -31,6 +34,7 @@ interface World {
 type Check =
   | 'noKey'
   | 'wrongKey'
+  | 'revokedKey'
   | 'narrowKey'
   | 'readOnly'
   | 'foreign'
@@ -43,6 +47,7 @@ type Check =
 const statusOf: Record<Check, number> = {
   noKey: 401,
   wrongKey: 401,
+  revokedKey: 401,
   narrowKey: 403,
   readOnly: 403,
   foreign: 404,
@@ -358,14 +363,18 @@ describe('door spec: every front door answers its callers’ mistakes in its own
     const key = async (scopes: string[]) => {
       const made = await s.request('POST', '/v1/keys', { body: { name: scopes[0], scopes } });
       assert.equal(made.status, 201, made.text);
-      return made.body.secret as string;
+      return made.body as { id: string; secret: string };
     };
+    const revoked = await key(['write']);
+    const revoke = await s.request('POST', `/v1/keys/${revoked.id}/revoke`, {});
+    assert.equal(revoke.status, 200, revoke.text);
     w = {
       agentId: agent.body.id,
       responseId: response.body.id,
       otherKey: other.body.admin_key.secret,
-      readKey: await key(['read']),
-      feedbackKey: await key(['feedback']),
+      readKey: (await key(['read'])).secret,
+      revokedKey: revoked.secret,
+      feedbackKey: (await key(['feedback'])).secret,
     };
   });
   after(() => s.close());
@@ -383,6 +392,7 @@ describe('door spec: every front door answers its callers’ mistakes in its own
     // Well formed, of the right length, but no key the store holds.
     wrongKey: (e) =>
       send(e.ok(w), `${s.adminKey.slice(0, -4)}${s.adminKey.endsWith('0000') ? '1111' : '0000'}`),
+    revokedKey: (e) => send(e.ok(w), w.revokedKey),
     narrowKey: (e) => send(e.ok(w), w.feedbackKey),
     readOnly: (e) =>
       e.write || e.otherwise?.readOnly ? send(e.ok(w), w.readKey) : { cannot: 'a read key may' },
