@@ -52,6 +52,11 @@ describe('adding to the house', () => {
     for (const door of ['openai', 'anthropic']) {
       assert.match(read(`src/doors/${door}/errors.ts`), /wireErrorHandler\(/, `${door}/errors.ts`);
     }
+    // The recipe names the door spec, whose table the compiler holds to `doorNames`.
+    assert.match(
+      paragraphWith('**A front door**'),
+      /its row in the door spec\s+\(`test\/doors\/door-spec\.test\.ts`/,
+    );
   });
 
   it('each provider preset has its row in docs/providers.md, with its base URL and key variable', () => {

@@ -58,7 +58,7 @@ const responseFormat = z.discriminatedUnion('type', [
 ]);
 
 /** Room for inline images, audio and files on this route (the parts' own limit is openai-wire.ts'). */
-const MEDIA_BODY_LIMIT = 32 * 1024 * 1024;
+export const MEDIA_BODY_LIMIT = 32 * 1024 * 1024;
 
 /**
  * The OpenAI request, validated where the gateway acts on a field. Every other field (user, seed,
