@@ -7,7 +7,7 @@ import type { TraceHeaders } from '../observability/spans.ts';
 import { fullJitter } from '../resilience/retry.ts';
 import type { CallbackSecrets } from './callback-secrets.ts';
 import { startCallbackSpan } from './callback-span.ts';
-import { PollLoop, waitForDue } from './poll-loop.ts';
+import { PolledService, waitForDue } from './poll-loop.ts';
 import { type TaskRow, toTask } from './rows.ts';
 import { SIGNATURE_HEADER, sign } from './signature.ts';
 
@@ -40,29 +40,9 @@ interface OutboxRow {
  * on the task. Rows are claimed with SKIP LOCKED and a short in-flight lease (`next_attempt_at`
  * pushed ahead), so several processes share the outbox and a crash mid-send only delays a retry.
  */
-export class CallbackSender {
-  private readonly loop: PollLoop;
-
+export class CallbackSender extends PolledService {
   constructor(private readonly options: CallbackSenderOptions) {
-    this.loop = new PollLoop(
-      () => this.round(),
-      (err) => {
-        this.options.log.warn({ err: toError(err) }, 'callback delivery round failed');
-        return this.options.pollSeconds * 1000;
-      },
-    );
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  wake(): void {
-    this.loop.wake();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+    super(options, 'callback delivery round failed');
   }
 
   /** Sends every due callback once; returns how many were attempted. */
@@ -172,7 +152,7 @@ export class CallbackSender {
   }
 
   /** Sends what is due; the next round comes at once after a busy one, else when the next row falls due. */
-  private async round(): Promise<number> {
+  protected async round(): Promise<number> {
     const sent = await this.sendDue();
     if (sent > 0) return 0;
     const [row] = await this.options.db.query<{ ms: number | null }>(

@@ -1,3 +1,6 @@
+import { toError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+
 /**
  * A background round that reschedules itself: `round()` does the work and returns how long to
  * wait before the next one (the caller caps it with its poll interval). Rounds never overlap;
@@ -59,4 +62,38 @@ export class PollLoop {
  */
 export function waitForDue(dueInMs: number | null | undefined, pollMs: number): number {
   return dueInMs === null || dueInMs === undefined ? pollMs : Math.min(pollMs, Math.max(0, dueInMs) + 5);
+}
+
+/**
+ * A background service made of poll rounds (the scheduler, the callback sender): start, wake and
+ * stop over one PollLoop; a failed round is logged with `failure` and tried again after the poll
+ * interval. Subclasses write `round()`.
+ */
+export abstract class PolledService {
+  private readonly loop: PollLoop;
+
+  constructor(options: { log: Logger; pollSeconds: number }, failure: string) {
+    this.loop = new PollLoop(
+      () => this.round(),
+      (err) => {
+        options.log.warn({ err: toError(err) }, failure);
+        return options.pollSeconds * 1000;
+      },
+    );
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  wake(): void {
+    this.loop.wake();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** One round's work; returns how long to wait before the next. */
+  protected abstract round(): Promise<number>;
 }

@@ -1,10 +1,9 @@
 import type { Db } from '../db/db.ts';
 import { newId } from '../db/ids.ts';
-import { toError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { enqueueTask } from './enqueue.ts';
 import { nextRunAfter } from './next-run.ts';
-import { PollLoop, waitForDue } from './poll-loop.ts';
+import { PolledService, waitForDue } from './poll-loop.ts';
 import type { ScheduleRow } from './schedule-rows.ts';
 
 export interface SchedulerOptions {
@@ -20,29 +19,9 @@ export interface SchedulerOptions {
  * same transaction as the task insert), so a tick creates exactly one task however many processes
  * run. The task's idempotency key names the tick as a second guard.
  */
-export class Scheduler {
-  private readonly loop: PollLoop;
-
+export class Scheduler extends PolledService {
   constructor(private readonly options: SchedulerOptions) {
-    this.loop = new PollLoop(
-      () => this.round(),
-      (err) => {
-        this.options.log.warn({ err: toError(err) }, 'schedule tick failed; retrying');
-        return this.options.pollSeconds * 1000;
-      },
-    );
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  wake(): void {
-    this.loop.wake();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+    super(options, 'schedule tick failed; retrying');
   }
 
   /** Creates the tasks of every due schedule; returns how many. Exposed for tests and `run-once`. */
@@ -84,7 +63,7 @@ export class Scheduler {
   }
 
   /** Creates the due tasks, then sleeps until the next schedule falls due (at most the poll interval). */
-  private async round(): Promise<number> {
+  protected async round(): Promise<number> {
     await this.tick();
     const [row] = await this.options.db.query<{ ms: number | null }>(
       `select (extract(epoch from min(next_run_at) - now()) * 1000)::float8 as ms
