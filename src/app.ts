@@ -3,7 +3,7 @@ import { seedOpsTeam } from './agents/packs-ops-team.ts';
 import { bootstrap, syncPagiKey } from './auth/bootstrap.ts';
 import { Closers } from './compose/closers.ts';
 import { AGENT_BUDGETS_TOPIC, buildDomain } from './compose/domain.ts';
-import { buildEval, liveRunOf } from './compose/eval.ts';
+import { buildEval } from './compose/eval.ts';
 import { buildRuntime } from './compose/runtime.ts';
 import { startServing } from './compose/serving.ts';
 import { openStore, storeHealth } from './compose/store.ts';
@@ -13,7 +13,7 @@ import type { Config } from './config/config.ts';
 import { TenantPolicies } from './config/tenant-policy.ts';
 import type { Db } from './db/db.ts';
 import { TraceIngest } from './doors/otlp/ingest.ts';
-import type { LiveScoring } from './eval/live/live-scoring.ts';
+import { type LiveScoring, liveRunOf } from './eval/live/live-scoring.ts';
 import { JournalService } from './events/journal-service.ts';
 import type { Services } from './http/services.ts';
 import type { AgentBudgets } from './models/agent-budgets.ts';
@@ -135,7 +135,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     for (const tool of options.tools ?? []) toolset.tools.register(tool);
     // Built after the runtime (they run items through it), told of the runtime's ended runs.
     let liveScoring: LiveScoring | undefined;
-    const { runtime, sessions, memory, generator, a2aPush, a2aTasks } = await buildRuntime({
+    const { runtime, runner, sessions, memory, generator, a2aPush, a2aTasks } = await buildRuntime({
       onRunEnd: (ended) => liveScoring?.onRunEnd(liveRunOf(ended)),
       config,
       db,
@@ -163,7 +163,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       multiAgents: domain.multiAgents,
       datasets: domain.datasets,
       namedEvaluators: domain.evaluators,
-      runtime,
+      runner,
       models,
       sandboxes: toolset.sandboxes,
       taskHandlers: domain.taskHandlers,

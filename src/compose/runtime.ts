@@ -15,6 +15,7 @@ import { a2aExecutor } from '../runtime/a2a/executor.ts';
 import { PushNotifier } from '../runtime/a2a/push.ts';
 import type { A2ARemotes } from '../runtime/a2a/remote.ts';
 import { A2ATasks } from '../runtime/a2a/tasks.ts';
+import { agentRunner } from '../runtime/agent-runner.ts';
 import { LoopMemory } from '../runtime/loop/context.ts';
 import { cloudPoolAdmission, cloudPoolExecutor, type WarmHold } from '../runtime/pool/cloud-pool.ts';
 import { poolAdmission, poolExecutor } from '../runtime/pool/local-dev/executor.ts';
@@ -98,10 +99,13 @@ export async function buildRuntime(deps: RuntimeBuildDeps) {
     onRunEnd: deps.onRunEnd,
   });
   const sessions = new SessionService(db, (tenantId, sessionId) => runtime.workspace(tenantId, sessionId));
+  // Queued tasks and experiment items run their agent through one runner.
+  const runner = agentRunner({ runtime, agents, teams: multiAgents });
   // The queue's default handler runs the agent loop; the queue itself knows nothing of agents or models.
   taskHandlers.setDefault(
     agentTaskHandler({
       agents,
+      runner,
       runtime,
       tenantName,
       settleAgentVersion: (tenantId, taskId, latest) =>
@@ -142,5 +146,5 @@ export async function buildRuntime(deps: RuntimeBuildDeps) {
     // A task of several runs (a further message on a task still working) is watched through them all.
     task: (tenantId, taskId) => a2aTasks.view(tenantId, taskId),
   });
-  return { runtime, sessions, memory, generator, a2aPush, a2aTasks };
+  return { runtime, runner, sessions, memory, generator, a2aPush, a2aTasks };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Agent } from '../agents/schema.ts';
 import { toError, unlessNotFound } from '../errors.ts';
+import type { SpanParent } from '../observability/spans.ts';
 import { Workspace } from '../tools/workspace.ts';
 import type { Host, LiveRun } from './host.ts';
 import { executorFor } from './routing.ts';
@@ -9,7 +10,7 @@ import { event, RunEventWriter } from './runs/events.ts';
 import { systemEvent } from './runs/outcome.ts';
 import type { RunRow } from './runs/rows.ts';
 import { recordApprovalWait, startRunSpan } from './trace/run-span.ts';
-import type { RunCaller, RuntimeDeps } from './types.ts';
+import type { ExecuteDeps, RunCaller, RuntimeDeps } from './types.ts';
 import { RunAborted, type RunResult, type RunSpec } from './types.ts';
 
 /**
@@ -22,14 +23,16 @@ export const CANCEL_TOPIC = 'agentry_run_cancel';
 /** Bus topic telling every process that a draining one released a run: take it over now. */
 export const RELEASED_TOPIC = 'agentry_run_released';
 
-export function launch(
-  host: Host,
-  caller: RunCaller,
-  agent: Agent,
-  r: Omit<RunSpec, 'agent' | 'tenantId' | 'call' | 'workspace' | 'signal' | 'writer' | 'drain'> & {
-    lastSeq: number;
-  },
-): LiveRun {
+/** What `launch` is given of a run: its spec, but for what the launch itself makes. */
+type Launched = Omit<RunSpec, 'agent' | 'tenantId' | 'call' | 'workspace' | 'signal' | 'writer' | 'drain'> & {
+  lastSeq: number;
+};
+
+/**
+ * Executes a run here: it is registered as live (so a cancel or a follower finds it), traced, handed
+ * to its agent's executor, and its end told to whoever listens.
+ */
+export function launch(host: Host, caller: RunCaller, agent: Agent, r: Launched): LiveRun {
   // A fork may run its agent on another model, on every execution of the run.
   if (r.options.model) agent = { ...agent, model: r.options.model };
   const controller = new AbortController();
@@ -40,74 +43,24 @@ export function launch(
   const execute = executorFor(agent, r.options, host.deps.executors);
   const traceId = caller.traceId ?? r.options.trace_id;
   const span = startRunSpan(
-    {
-      runId: r.runId,
-      sessionId: r.sessionId,
-      agentId: agent.id,
-      agentName: agent.name,
-      model: agent.model,
-    },
+    { runId: r.runId, sessionId: r.sessionId, agentId: agent.id, agentName: agent.name, model: agent.model },
     traceId ? { traceId, spanId: caller.parentSpanId, traceState: caller.traceState } : undefined,
   );
   if (r.resume?.pausedAt) recordApprovalWait(r.resume, r.runId, agent.name, span.parent);
+  const spec: RunSpec = {
+    ...r,
+    agent,
+    tenantId: caller.tenantId,
+    call: callOf(caller, agent, span.parent),
+    workspace: workspace(host.deps.config, caller.tenantId, r.sessionId),
+    signal: controller.signal,
+    drain: host.draining,
+    writer,
+  };
   live.done = span
-    .within(() =>
-      execute(
-        {
-          store: host.store,
-          models: host.deps.models,
-          tools: host.deps.tools,
-          log: host.deps.log,
-          owner: host.owner,
-          // After this run has left `live` (next tick): the next one may start here at once.
-          onQueued: (sessionId) => setImmediate(() => startQueued(host, sessionId)),
-          memory: host.deps.memory,
-          metrics: host.deps.metrics,
-          recordEachStep: host.deps.config.record_each_step,
-        },
-        {
-          ...r,
-          agent,
-          tenantId: caller.tenantId,
-          call: {
-            tenantId: caller.tenantId,
-            tenantName: caller.tenantName,
-            agentId: agent.id,
-            agentName: agent.name,
-            keyId: caller.keyId,
-            requestId: caller.requestId,
-            traceId: span.parent?.traceId,
-            parentSpanId: span.parent?.spanId,
-            traceState: span.parent?.traceState,
-          },
-          workspace: workspace(host.deps.config, caller.tenantId, r.sessionId),
-          signal: controller.signal,
-          drain: host.draining,
-          writer,
-        },
-      ),
-    )
+    .within(() => execute(executeDeps(host), spec))
     .then(
-      (result) => {
-        if (result.status === 'failed' && result.error.code === 'released') {
-          host.deps.bus
-            .publish(RELEASED_TOPIC, r.runId)
-            .catch((err) => host.deps.log.warn({ err }, 'release broadcast failed'));
-        }
-        span.end(result);
-        host.deps.metrics?.run(agent.name, result.status, (Date.now() - r.startedAt) / 1000);
-        host.deps.onRunEnd?.({
-          tenantId: caller.tenantId,
-          tenantName: caller.tenantName,
-          agentId: agent.id,
-          runId: r.runId,
-          input: r.history?.findLast((m) => m.role === 'user')?.content ?? '',
-          result,
-          durationMs: Date.now() - r.startedAt,
-          idempotencyKey: r.options.idempotency_key,
-        });
-        return result;
-      },
+      (result) => ended(host, { caller, agent, r, span }, result),
       (err) => {
         span.end(undefined, err);
         host.deps.metrics?.run(agent.name, 'error', (Date.now() - r.startedAt) / 1000);
@@ -119,6 +72,68 @@ export function launch(
       writer.end();
     });
   return live;
+}
+
+/** What every executor is given from this process. */
+function executeDeps(host: Host): ExecuteDeps {
+  return {
+    store: host.store,
+    models: host.deps.models,
+    tools: host.deps.tools,
+    log: host.deps.log,
+    owner: host.owner,
+    // After this run has left `live` (next tick): the next one may start here at once.
+    onQueued: (sessionId) => setImmediate(() => startQueued(host, sessionId)),
+    memory: host.deps.memory,
+    metrics: host.deps.metrics,
+    recordEachStep: host.deps.config.record_each_step,
+  };
+}
+
+/** The run's calls (models, tools, remote runtimes) as made for its caller, under the run's span. */
+function callOf(caller: RunCaller, agent: Agent, parent: SpanParent | undefined): RunSpec['call'] {
+  return {
+    tenantId: caller.tenantId,
+    tenantName: caller.tenantName,
+    agentId: agent.id,
+    agentName: agent.name,
+    keyId: caller.keyId,
+    requestId: caller.requestId,
+    traceId: parent?.traceId,
+    parentSpanId: parent?.spanId,
+    traceState: parent?.traceState,
+  };
+}
+
+type RunSpan = ReturnType<typeof startRunSpan>;
+
+/**
+ * A run's end, told: a run released by this draining process to every other (one takes it over
+ * now), then its span, the metrics and `onRunEnd` (live evaluators).
+ */
+function ended(
+  host: Host,
+  { caller, agent, r, span }: { caller: RunCaller; agent: Agent; r: Launched; span: RunSpan },
+  result: RunResult,
+): RunResult {
+  if (result.status === 'failed' && result.error.code === 'released') {
+    host.deps.bus
+      .publish(RELEASED_TOPIC, r.runId)
+      .catch((err) => host.deps.log.warn({ err }, 'release broadcast failed'));
+  }
+  span.end(result);
+  host.deps.metrics?.run(agent.name, result.status, (Date.now() - r.startedAt) / 1000);
+  host.deps.onRunEnd?.({
+    tenantId: caller.tenantId,
+    tenantName: caller.tenantName,
+    agentId: agent.id,
+    runId: r.runId,
+    input: r.history?.findLast((m) => m.role === 'user')?.content ?? '',
+    result,
+    durationMs: Date.now() - r.startedAt,
+    idempotencyKey: r.options.idempotency_key,
+  });
+  return result;
 }
 
 /** The directory file tools may use in a session. */

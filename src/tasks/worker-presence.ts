@@ -64,3 +64,17 @@ export async function liveWorkers(
   );
   return { processes: row?.processes ?? 0, slots: row?.slots ?? 0 };
 }
+
+/**
+ * The tasks a tenant can have running at once (an experiment's lanes): the slots of the workers
+ * alive across the fleet, under the tenant's cap; null with no worker alive (the work waits for one,
+ * as /health says).
+ */
+export async function tenantSlots(
+  db: Queryable,
+  queue: { leaseSeconds: number; tenantMaxRunning: number },
+): Promise<number | null> {
+  const { slots } = await liveWorkers(db, queue.leaseSeconds);
+  if (slots === 0) return null;
+  return queue.tenantMaxRunning > 0 ? Math.min(slots, queue.tenantMaxRunning) : slots;
+}

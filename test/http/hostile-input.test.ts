@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseJsonFlag } from '../../src/cli/client.ts';
-import { renderTaskPrompt } from '../../src/runtime/runs/task-handler.ts';
+import { renderTaskPrompt } from '../../src/runtime/agent-runner.ts';
 import { boundDepth } from '../../src/text/bound-depth.ts';
 import { findUnstorableText, jsonTooDeep } from '../../src/text/json-limits.ts';
 import { renderJson } from '../../src/text/render-json.ts';

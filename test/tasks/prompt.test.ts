@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { renderTaskPrompt } from '../../src/runtime/runs/task-handler.ts';
+import { renderTaskPrompt } from '../../src/runtime/agent-runner.ts';
 
 describe('task prompt rendering', () => {
   const task = {

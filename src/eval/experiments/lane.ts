@@ -19,7 +19,7 @@ import { judgeBudget } from './judge-budget.ts';
 import { runPrompt } from './prompt-subject.ts';
 import type { ExperimentSubject, PromptSubject } from './schema.ts';
 
-/** One item's run, as the lane needs it. `app.ts` plugs in the runtime (eval sits below it). */
+/** One item's run, as the lane needs it (item-runner.ts, over the runtime's agent runner). */
 export interface ItemRun {
   runId: string | null;
   status: 'completed' | 'failed' | 'cancelled' | 'input_required';

@@ -1,38 +1,19 @@
 import type { Agent } from '../../agents/schema.ts';
 import { AppError, isNotFound } from '../../errors.ts';
 import { type HandlerResult, NonRetryableError, type TaskHandler } from '../../tasks/handlers.ts';
-import type { ClaimedTask } from '../../tasks/rows.ts';
-import { fillTemplate } from '../../text/template.ts';
+import type { AgentRunner } from '../agent-runner.ts';
 import type { Runtime } from '../runtime.ts';
-import type { AgentSource, RunResult } from '../types.ts';
+import type { AgentSource, RunHandle, RunResult } from '../types.ts';
 
 export interface AgentTaskDeps {
   agents: AgentSource;
   /** The version a task's try runs, recorded on the task (tasks.ts `settleAgentVersion`). */
   settleAgentVersion(tenantId: string, taskId: string, latest: number): Promise<number>;
-  runtime: Pick<Runtime, 'run' | 'wait' | 'cancel' | 'runOfTask'>;
+  /** Starts the task's run, or follows the one an earlier try started. */
+  runner: AgentRunner;
+  runtime: Pick<Runtime, 'wait' | 'cancel'>;
   /** The tenant's name, for model policy and budgets (they are keyed by name). */
   tenantName(tenantId: string): Promise<string>;
-}
-
-export const DEFAULT_TASK_TEMPLATE = '{{title}}\n\n{{description}}\n\nInput:\n{{payload}}';
-
-/**
- * Renders a task type's prompt template. Placeholders: `{{title}}`, `{{description}}`,
- * `{{task_type}}`, `{{payload}}` (the whole payload as JSON) and `{{payload.a.b}}` (one field;
- * objects as JSON). Unknown placeholders render empty. Nothing is evaluated: this is substitution only.
- */
-export function renderTaskPrompt(
-  template: string,
-  task: Pick<ClaimedTask, 'title' | 'description' | 'task_type' | 'payload'>,
-) {
-  // Only these names: a template cannot reach the task's other fields.
-  return fillTemplate(template, {
-    title: task.title,
-    description: task.description,
-    task_type: task.task_type,
-    payload: task.payload,
-  });
 }
 
 /**
@@ -59,36 +40,21 @@ export function agentTaskHandler(deps: AgentTaskDeps): TaskHandler {
       }
       throw err;
     }
-    const type = agent.task_types.find((t) => t.name === task.task_type);
-    const prompt = renderTaskPrompt(type?.prompt_template ?? DEFAULT_TASK_TEMPLATE, task);
-    const caller = {
-      tenantId: task.tenant_id,
-      tenantName: await deps.tenantName(task.tenant_id),
-      traceId: ctx.trace?.traceId,
-      parentSpanId: ctx.trace?.spanId,
-      traceState: ctx.trace?.traceState,
-    };
-    let handle: Awaited<ReturnType<Runtime['run']>>;
+    const tenantName = await deps.tenantName(task.tenant_id);
+    let handle: RunHandle;
     try {
       // A task run again after its worker died or drained: its run survived (another process took it
       // over, docs/durability.md), so the task follows that run rather than start a second one.
-      handle =
-        (await deps.runtime.runOfTask(task.tenant_id, task.id)) ??
-        (await deps.runtime.run(caller, agent.id, {
-          message: prompt,
-          // A remote runtime gets the task itself beside the prompt (its `parameters`).
-          ...(agent.env === 'remote' && {
-            context: { task_id: task.id, task_type: task.task_type, payload: task.payload },
-          }),
-          session_id: task.session_id ?? undefined,
-          agent_version: agent.version,
-          stream: false,
-          // A task on a session that is busy waits its turn rather than failing or interrupting a chat.
-          multitask: 'enqueue',
-          on_disconnect: 'continue',
-          taskId: task.id,
-          idempotencyKey: ctx.idempotencyKey,
-        }));
+      handle = await deps.runner.run({
+        tenantId: task.tenant_id,
+        tenantName,
+        trace: ctx.trace,
+        runs: { agent },
+        input: { task },
+        idempotencyKey: ctx.idempotencyKey,
+        queued: { taskId: task.id, sessionId: task.session_id ?? undefined },
+        earlier: { taskId: task.id },
+      });
     } catch (err) {
       throw refusal(err);
     }
