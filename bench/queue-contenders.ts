@@ -36,8 +36,14 @@ const databaseOf = (url: string) => new URL(url).pathname.slice(1);
 const warmPool = (query: (sql: string) => Promise<unknown>, n: number) =>
   Promise.all(Array.from({ length: n }, () => query('select pg_sleep(0.05)'))).then(() => {});
 
-/** Agentry's worker with a no-op handler, with its metrics, as a worker process runs it. */
-export async function agentry(o: ContenderOptions): Promise<Contender> {
+/**
+ * Agentry's worker with a no-op handler, with its metrics, as a worker process runs it. `delete`:
+ * the tasks are of a type with `retention: delete` (their rows go when they succeed).
+ */
+export async function agentry(
+  o: ContenderOptions,
+  retention: 'keep' | 'delete' = 'keep',
+): Promise<Contender> {
   const { testConfig } = await import('../src/config/config.ts');
   const { newId } = await import('../src/db/ids.ts');
   const { enqueueMany, enqueueTask } = await import('../src/tasks/enqueue.ts');
@@ -47,14 +53,21 @@ export async function agentry(o: ContenderOptions): Promise<Contender> {
   const { bus, log } = app.services;
   const { db } = app;
   const tenant = app.defaultTenantId;
-  const task = { agent_id: newId(), task_type: 'noop', title: 'noop', priority: 0, payload: {} };
+  const task = {
+    agent_id: newId(),
+    task_type: 'noop',
+    title: 'noop',
+    priority: 0,
+    payload: {},
+    delete_on_success: retention === 'delete',
+  };
   const one = { ...task, tenant_id: tenant, description: '', max_attempts: 3 };
   const defaults = testConfig({}).tasks;
   const [row] = await db.query<{ db: string }>('select current_database() as db');
   let worker: InstanceType<typeof Worker> | undefined;
   let done = 0;
   return {
-    name: 'agentry',
+    name: retention === 'delete' ? 'agentry-delete' : 'agentry',
     database: row!.db,
     bulk: async (n) => {
       await enqueueMany(

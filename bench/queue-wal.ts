@@ -4,7 +4,7 @@
  * tasks are enqueued after a checkpoint, as in `bench/queue.ts`, so the drain's figures carry no
  * full-page images of the enqueued rows.
  *
- *   node --import tsx bench/queue-wal.ts [--tasks 20000]
+ *   node --import tsx bench/queue-wal.ts [--tasks 20000] [--retention keep|delete]
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -12,8 +12,12 @@ import pg from 'pg';
 import { startCluster } from '../test/helpers/pg-cluster.ts';
 import { agentry } from './queue-contenders.ts';
 
-const { values: args } = parseArgs({ options: { tasks: { type: 'string', default: '20000' } } });
+const { values: args } = parseArgs({
+  options: { tasks: { type: 'string', default: '20000' }, retention: { type: 'string', default: 'keep' } },
+});
 const N = Number(args.tasks);
+if (args.retention !== 'keep' && args.retention !== 'delete')
+  throw new Error(`--retention: keep or delete, not ${args.retention}`);
 
 const cluster = await startCluster(undefined, {
   fsync: 'off',
@@ -21,7 +25,7 @@ const cluster = await startCluster(undefined, {
   checkpoint_timeout: '1h',
   max_wal_size: '20GB',
 });
-const queue = await agentry({ base: cluster.url, concurrency: 24, pool: 25, batch: 500 });
+const queue = await agentry({ base: cluster.url, concurrency: 24, pool: 25, batch: 500 }, args.retention);
 const url = new URL(cluster.url);
 url.pathname = `/${queue.database}`;
 const client = new pg.Client({ connectionString: url.toString() });

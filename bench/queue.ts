@@ -1,6 +1,7 @@
 /**
  * Task queue: Agentry against graphile-worker 0.17, each on a fresh database of the same PostgreSQL,
- * in alternating order, `--runs` times.
+ * in rotating order, `--runs` times. Agentry runs twice: with its tasks kept after success (the
+ * default retention; ratios without a suffix) and with a `retention: delete` task type (`_delete`).
  *
  *  - drain: N no-op tasks enqueued in bulk, then processed at concurrency 24, pools opened
  *    beforehand. Both are counted the same way: the drain ends when every handler has returned and
@@ -154,7 +155,11 @@ async function latency(make: () => Promise<Contender>) {
   }
 }
 
-const contenders = { agentry, 'graphile-worker': graphile } as const;
+const contenders = {
+  agentry: (o: ContenderOptions) => agentry(o, 'keep'),
+  'agentry-delete': (o: ContenderOptions) => agentry(o, 'delete'),
+  'graphile-worker': graphile,
+} as const;
 type Name = keyof typeof contenders;
 type Row = { run: number; name: Name } & Partial<Awaited<ReturnType<typeof drain>>> & {
     latency?: Awaited<ReturnType<typeof latency>>;
@@ -172,8 +177,9 @@ if (phases.drain)
   for (const name of Object.keys(contenders) as Name[]) await drain(() => contenders[name](options), 1000);
 const rows: Row[] = [];
 for (let run = 1; run <= RUNS; run++) {
-  // Alternating order: whoever goes first in one run goes second in the next.
-  const order: Name[] = run % 2 ? ['agentry', 'graphile-worker'] : ['graphile-worker', 'agentry'];
+  // Rotating order: whoever goes first in one run goes later in the next.
+  const names = Object.keys(contenders) as Name[];
+  const order = names.map((_, i) => names[(i + run - 1) % names.length]!);
   for (const name of order) {
     const make = () => contenders[name](options);
     const row: Row = { run, name };
@@ -189,25 +195,30 @@ server.close();
 
 const median = (xs: number[]) => round(quantile(xs, 0.5), 2);
 const spread = (xs: number[]) => [round(Math.min(...xs), 2), round(Math.max(...xs), 2)];
-/** Per run, ours over the peer's; then the median and the spread over runs. */
-function ratio(pick: (r: Row) => number | undefined) {
+/** Per run, ours (`who`: keep or delete retention) over the peer's; then the median and the spread over runs. */
+function ratio(pick: (r: Row) => number | undefined, who: Name = 'agentry') {
   const xs: number[] = [];
   for (let run = 1; run <= RUNS; run++) {
-    const [a, b] = (['agentry', 'graphile-worker'] as const).map((n) =>
+    const [a, b] = ([who, 'graphile-worker'] as const).map((n) =>
       pick(rows.find((r) => r.run === run && r.name === n)!),
     );
     if (a !== undefined && b !== undefined && b > 0) xs.push(a / b);
   }
   return xs.length ? { median: median(xs), spread: spread(xs) } : undefined;
 }
-const ratios = {
-  drain_vs_graphile_worker: ratio((r) => r.tasks_per_s),
-  p99_vs_graphile_worker: ratio((r) => r.latency?.p99),
-  wal_vs_graphile_worker: ratio((r) => r.enqueue && r.drain && r.enqueue.wal_bytes + r.drain.wal_bytes),
-  drain_wal_vs_graphile_worker: ratio((r) => r.drain?.wal_bytes),
-  drain_node_cpu_vs_graphile_worker: ratio((r) => r.drain?.node_us),
-  drain_pg_cpu_vs_graphile_worker: ratio((r) => r.drain?.pg_us),
-};
+const figures = (who: Name, suffix: string) => ({
+  [`drain${suffix}_vs_graphile_worker`]: ratio((r) => r.tasks_per_s, who),
+  [`p99${suffix}_vs_graphile_worker`]: ratio((r) => r.latency?.p99, who),
+  [`wal${suffix}_vs_graphile_worker`]: ratio(
+    (r) => r.enqueue && r.drain && r.enqueue.wal_bytes + r.drain.wal_bytes,
+    who,
+  ),
+  [`drain_wal${suffix}_vs_graphile_worker`]: ratio((r) => r.drain?.wal_bytes, who),
+  [`drain_node_cpu${suffix}_vs_graphile_worker`]: ratio((r) => r.drain?.node_us, who),
+  [`drain_pg_cpu${suffix}_vs_graphile_worker`]: ratio((r) => r.drain?.pg_us, who),
+});
+// Without a suffix: tasks kept after success (the default); `_delete`: a `retention: delete` type.
+const ratios = { ...figures('agentry', ''), ...figures('agentry-delete', '_delete') };
 console.table(
   rows.map((r) => ({
     run: r.run,

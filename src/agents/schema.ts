@@ -61,6 +61,15 @@ export const taskTypeSchema = z
     input_schema: inputSchema.optional(),
     /** Rendered with the task's title, description and payload to form the agent's instruction. */
     prompt_template: z.string().max(100_000).optional(),
+    /**
+     * What becomes of its tasks when they succeed: `keep` (absent) keeps them `completed`; `delete`
+     * deletes them, for high-volume work (their callback and `completed` event still go out). The
+     * queue's `Retention` (tasks/schema.ts) reads it; app.ts's plugging checks the two agree.
+     */
+    retention: z
+      .enum(['keep', 'delete'])
+      .optional()
+      .describe('keep (default): a succeeded task stays; delete: it is deleted once it succeeds'),
   })
   .strict();
 export type TaskType = z.infer<typeof taskTypeSchema>;

@@ -32,6 +32,22 @@ interface OutboxRow {
   url: string;
   attempts: number;
   tenant_name: string | null;
+  /** The task as it succeeded, when its row was deleted then (retention `delete`); else read now. */
+  task: Record<string, unknown> | null;
+}
+
+/** A deleted task's row as kept on its outbox row (`to_jsonb`: timestamps as text), as the driver reads rows. */
+function fromSnapshot(json: Record<string, unknown>): TaskRow {
+  const at = (k: string) => (typeof json[k] === 'string' ? new Date(json[k]) : null);
+  return {
+    ...(json as unknown as TaskRow),
+    run_at: at('run_at')!,
+    lease_expires_at: at('lease_expires_at'),
+    created_at: at('created_at')!,
+    started_at: at('started_at'),
+    completed_at: at('completed_at'),
+    updated_at: at('updated_at')!,
+  };
 }
 
 /**
@@ -55,7 +71,7 @@ export class CallbackSender extends PolledService {
              where delivered_at is null and given_up_at is null and next_attempt_at <= now()
              order by next_attempt_at limit 20 for update skip locked) d
        where o.id = d.id
-       returning o.id, o.tenant_id, o.task_id, o.url, o.attempts,
+       returning o.id, o.tenant_id, o.task_id, o.url, o.attempts, o.task,
                  (select name from tenants where id = o.tenant_id) as tenant_name`,
       [inFlightSeconds],
     );
@@ -64,10 +80,12 @@ export class CallbackSender extends PolledService {
   }
 
   private async deliver(row: OutboxRow): Promise<void> {
-    const [task] = await this.options.db.query<TaskRow>(
-      'select * from tasks where tenant_id = $1 and id = $2',
-      [row.tenant_id, row.task_id],
-    );
+    const [task] = row.task
+      ? [fromSnapshot(row.task)]
+      : await this.options.db.query<TaskRow>('select * from tasks where tenant_id = $1 and id = $2', [
+          row.tenant_id,
+          row.task_id,
+        ]);
     if (!task) {
       await this.record(row, 'task deleted', 'give_up');
       return;

@@ -39,7 +39,8 @@ const NO_CAP = 2_147_483_647;
 
 /**
  * Claims up to `limit` runnable tasks in one statement, in order of priority (higher first), then
- * `run_at`, then creation (ids are UUIDv7), and writes each one's `started` event.
+ * `run_at`, then creation (ids are UUIDv7), and writes each one's `started` event (not for a task
+ * whose type deletes it on success: its stream keeps only the outcome, see `completeTasks`).
  *
  * - The claim itself is `task_claim_rows` (migration 0016, where its SQL and the per-tenant cap are
  *   described; 0040 has it return all the worker reads, since a join back to `tasks` outside it
@@ -80,10 +81,11 @@ export async function claimBatch(db: Queryable, options: ClaimOptions): Promise<
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
        select tenant_id, id, 'started', ('{"attempt":' || attempt || ',"worker":' || $6 || '}')::json
-       from claimed
+       from claimed where not delete_on_success
      ), ${announceCte('claimed', '$5')}
      select id, tenant_id, agent_id, task_type, title, description, payload, attempt, max_attempts,
-            session_id, parent_task_id, traceparent, tracestate, waited_seconds, exhausted
+            session_id, parent_task_id, traceparent, tracestate, waited_seconds, delete_on_success,
+            exhausted
      from claimed left join announced on true order by priority desc, run_at, id`,
     [
       options.owner,

@@ -8,6 +8,8 @@ export interface TaskCompletion extends HeldAttempt {
   result: unknown;
   summary: string | null;
   durationMs: number;
+  /** Its task type's `retention: delete`: the row is deleted instead of marked completed. */
+  deleteRow?: boolean;
 }
 
 export interface Completed {
@@ -16,9 +18,24 @@ export interface Completed {
   has_callback: boolean;
 }
 
+/** One batch's columns for `task_complete_rows` / `task_delete_rows`, after the owner. */
+const columns = (batch: readonly TaskCompletion[]) => [
+  ...heldKeys(batch),
+  batch.map((c) => (c.result === undefined ? null : JSON.stringify(c.result))),
+  batch.map((c) => c.summary),
+  plainArray(batch.map((c) => Math.round(c.durationMs))),
+  plainArray(batch.map(() => newId())),
+];
+
 /**
  * Completes a batch of attempts of one worker in one statement: the task rows, their `completed`
  * events, one journal entry per attempt and the callback outbox rows.
+ *
+ * Retention (migration 0079): the attempts of tasks whose type says `retention: delete` have their
+ * row deleted instead (`task_delete_rows`), in the same statement. They still log their `completed`
+ * event (a follower's stream ends on it) and their callback (sent from the task as it stood, kept on
+ * the outbox row); they leave no journal entry, as they logged no `created` or `started` event: a
+ * high-volume type trades its history for write volume. A deleted task reads as not found (404).
  *
  * Lease ownership is part of the match (`lease_owner` and `attempts`): a result whose lease was lost
  * (expired and re-claimed, cancelled, reported externally) matches no row and is dropped, so it
@@ -41,10 +58,18 @@ export async function completeTasks(
   announceOn?: string,
 ): Promise<Completed[]> {
   if (batch.length === 0) return [];
+  const kept = batch.filter((c) => !c.deleteRow);
+  const deleted = kept.length === batch.length ? [] : batch.filter((c) => c.deleteRow);
   return db.query<Completed>(
-    `with done as (
+    `with kept as (
        select * from task_complete_rows($1, $2, $3, $4, $5, $6, $7, $8)
        where ${ASYNC_COMMIT}
+     ), gone as (
+       select * from task_delete_rows($1, $10, $11, $12, $13, $14, $15, $16)
+       where ${ASYNC_COMMIT}
+     ), done as (
+       select id, tenant_id, attempts, callback_url, null::jsonb as task from kept
+       union all select id, tenant_id, attempts, callback_url, task from gone
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
        select tenant_id, id, 'completed', ('{"attempt":' || attempts || '}')::json from done
@@ -52,21 +77,13 @@ export async function completeTasks(
        insert into journal (id, tenant_id, actor, action, target, data)
        select journal_id, tenant_id, 'worker:' || $1, 'task.attempt', id::text,
               ('{"attempt":' || attempts || ',"outcome":"completed","duration_ms":' || ms || '}')::json
-       from done
+       from kept
      ), cb as (
-       insert into callback_outbox (id, tenant_id, task_id, url)
-       select gen_random_uuid(), tenant_id, id, callback_url from done where callback_url is not null
+       insert into callback_outbox (id, tenant_id, task_id, url, task)
+       select gen_random_uuid(), tenant_id, id, callback_url, task from done where callback_url is not null
      ), ${announceCte('done', '$9')}
      select id, tenant_id, callback_url is not null as has_callback from done left join announced on true`,
-    [
-      owner,
-      ...heldKeys(batch),
-      batch.map((c) => (c.result === undefined ? null : JSON.stringify(c.result))),
-      batch.map((c) => c.summary),
-      plainArray(batch.map((c) => Math.round(c.durationMs))),
-      plainArray(batch.map(() => newId())),
-      announceOn ?? null,
-    ],
+    [owner, ...columns(kept), announceOn ?? null, ...columns(deleted)],
     { name: 'agentry_complete_tasks' },
   );
 }

@@ -32,6 +32,8 @@ export interface NewTask {
   tracestate?: string | null;
   /** Run by an external worker of this name, which reports by callback: never claimed here. */
   external?: string | null;
+  /** Its task type's `retention: delete`: deleted when it succeeds, and no `created`/`started` events. */
+  delete_on_success?: boolean;
 }
 
 /**
@@ -107,15 +109,17 @@ export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | 
     `with ins as (
        insert into tasks (id, tenant_id, agent_id, task_type, title, description, payload, priority,
                           run_at, max_attempts, idempotency_key, callback_url, parent_task_id,
-                          session_id, created_by, traceparent, tracestate, agent_version, external)
+                          session_id, created_by, traceparent, tracestate, agent_version, external,
+                          delete_on_success)
        values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8,
                coalesce($9::timestamptz, now() + make_interval(secs => $10::float8)), $11, $12, $13, $14,
-               $15, $16, $17, $18, $19::int, $20)
+               $15, $16, $17, $18, $19::int, $20, $21)
        on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing
        returning *
      ), ev as (
        insert into events (tenant_id, stream_id, type, data)
        select tenant_id, id, 'created', json_build_object('priority', priority, 'run_at', run_at) from ins
+       where not delete_on_success
      )
      select ins.* from ins`,
     [
@@ -139,6 +143,7 @@ export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | 
       t.tracestate ?? null,
       t.agent_version ?? null,
       t.external ?? null,
+      t.delete_on_success ?? false,
     ],
   );
   if (!row) return undefined;
@@ -154,18 +159,21 @@ export async function enqueueTask(db: Queryable, t: NewTask): Promise<TaskRow | 
 export async function enqueueMany(
   db: Queryable,
   tenantId: string,
-  tasks: ReadonlyArray<Pick<NewTask, 'id' | 'agent_id' | 'task_type' | 'title' | 'payload' | 'priority'>>,
+  tasks: ReadonlyArray<
+    Pick<NewTask, 'id' | 'agent_id' | 'task_type' | 'title' | 'payload' | 'priority' | 'delete_on_success'>
+  >,
 ): Promise<number> {
   if (tasks.length === 0) return 0;
   const [row] = await db.query<{ n: number; first_ms: string | null }>(
     `with ins as (
-       insert into tasks (id, tenant_id, agent_id, task_type, title, payload, priority)
-       select id, $1, agent_id, task_type, title, payload, priority
-       from unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::int[])
-         as r(id, agent_id, task_type, title, payload, priority)
-       returning id, tenant_id, run_at
+       insert into tasks (id, tenant_id, agent_id, task_type, title, payload, priority, delete_on_success)
+       select id, $1, agent_id, task_type, title, payload, priority, delete_on_success
+       from unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::int[], $8::bool[])
+         as r(id, agent_id, task_type, title, payload, priority, delete_on_success)
+       returning id, tenant_id, run_at, delete_on_success
      ), ev as (
-       insert into events (tenant_id, stream_id, type) select tenant_id, id, 'created' from ins
+       insert into events (tenant_id, stream_id, type)
+       select tenant_id, id, 'created' from ins where not delete_on_success
      )
      select count(*)::int as n, (extract(epoch from min(run_at)) * 1000)::bigint::text as first_ms from ins`,
     [
@@ -176,6 +184,7 @@ export async function enqueueMany(
       tasks.map((t) => t.title),
       tasks.map((t) => JSON.stringify(t.payload ?? {})),
       tasks.map((t) => t.priority),
+      tasks.map((t) => t.delete_on_success ?? false),
     ],
   );
   // A lost wake-up only delays workers until their next poll; the tasks are committed already.

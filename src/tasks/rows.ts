@@ -35,13 +35,16 @@ export interface TaskRow {
   updated_at: Date;
   /** The external worker that runs it (reporting by callback); null: Agentry's workers. */
   external: string | null;
+  /** Its task type's `retention: delete`: the row goes when the task succeeds (migration 0079). */
+  delete_on_success?: boolean;
   /** The enqueuing request's W3C trace context (where the statement returns it). */
   traceparent?: string | null;
   tracestate?: string | null;
 }
 
-export const toTask = (r: TaskRow): Task => ({
+export const toTask = ({ delete_on_success, ...r }: TaskRow): Task => ({
   ...r,
+  retention: delete_on_success ? 'delete' : 'keep',
   agent_version: r.agent_version ?? null,
   external: r.external ?? null,
   result: r.result ?? null,
@@ -76,6 +79,8 @@ export interface ClaimedTask {
   tracestate: string | null;
   /** Seconds from its run_at to this claim, by the store's clock. */
   waited_seconds: number;
+  /** Its task type's `retention: delete`: a success deletes the row (`completeTasks`). */
+  delete_on_success: boolean;
 }
 
 /** An attempt a worker holds: the task's key (tenant and id) and the attempt its lease is for. */

@@ -5,6 +5,12 @@ import { pageFields } from '../db/page.ts';
 
 export const taskStatuses = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof taskStatuses)[number];
+/**
+ * What becomes of a task of a type when it succeeds: `keep` (the default) keeps it `completed`;
+ * `delete` deletes it (high-volume work), after its `completed` event and callback are written.
+ */
+export const retentions = ['keep', 'delete'] as const;
+export type Retention = (typeof retentions)[number];
 /** The events that end a task's stream (unless a retry logs more after them). */
 export const terminalEventTypes: readonly string[] = ['completed', 'failed', 'cancelled'];
 
@@ -90,6 +96,8 @@ export const taskSchema = z.object({
   updated_at: z.string(),
   /** The external worker that runs it and reports by callback; null: Agentry's own workers. */
   external: z.string().nullable(),
+  /** Its task type's retention: with `delete`, the task is gone (404) once it has succeeded. */
+  retention: z.enum(retentions),
 });
 export type Task = z.infer<typeof taskSchema>;
 

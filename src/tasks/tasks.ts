@@ -20,6 +20,7 @@ import type {
   ListTasksQuery,
   QueueStatus,
   ReportInput,
+  Retention,
   Task,
   TaskStatus,
 } from './schema.ts';
@@ -37,6 +38,8 @@ export interface TaskTypeSpec {
   name: string;
   /** JSON Schema the task payload must satisfy. */
   input_schema?: Record<string, unknown>;
+  /** `delete`: its tasks are deleted when they succeed (absent: `keep`). */
+  retention?: Retention;
 }
 
 /** What the queue needs to know about an agent; `AgentService` satisfies it (app.ts plugs it in). */
@@ -78,7 +81,7 @@ export class TaskService {
       const existing = await this.keyHolder(tenantId, input.idempotency_key, viewer);
       if (existing) return { task: existing, created: false };
     }
-    const { agent, payload } = await this.checkTemplate(tenantId, input);
+    const { agent, payload, retention } = await this.checkTemplate(tenantId, input);
     if (input.callback_url) {
       assertOutboundUrl(input.callback_url, await this.allowPrivateCallbacks(tenantId), 'callback_url');
     }
@@ -105,6 +108,7 @@ export class TaskService {
       traceparent: traceparentOf(who.traceId ? { traceId: who.traceId, spanId: who.spanId } : undefined),
       tracestate: who.traceId ? who.traceState : undefined,
       external: input.external,
+      delete_on_success: retention === 'delete',
     });
     if (row) {
       // A lost announcement only delays followers until they poll the log.
@@ -125,7 +129,7 @@ export class TaskService {
   async checkTemplate(
     tenantId: string,
     input: { agent_id: string; agent_version?: number; task_type: string; payload?: unknown },
-  ): Promise<{ agent: { id: string; name: string }; payload: unknown }> {
+  ): Promise<{ agent: { id: string; name: string }; payload: unknown; retention: Retention }> {
     // A pinned task is checked against the task types of the version it will run.
     const agent = await this.agents.at(tenantId, input.agent_id, input.agent_version);
     const declared = agent.task_types.length > 0 ? agent.task_types.map((t) => t.name) : [DEFAULT_TASK_TYPE];
@@ -143,7 +147,7 @@ export class TaskService {
     }
     const payload = input.payload ?? {};
     if (taskType?.input_schema) this.validator.check(taskType.input_schema, payload, taskType.name);
-    return { agent, payload };
+    return { agent, payload, retention: taskType?.retention ?? 'keep' };
   }
 
   /**

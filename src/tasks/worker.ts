@@ -271,6 +271,7 @@ export class Worker {
       tenant_id: task.tenant_id,
       id: task.id,
       attempt: task.attempt,
+      deleteRow: task.delete_on_success,
       result: outcome?.result,
       summary: outcome?.summary ?? null,
       durationMs: performance.now() - attempt.startedAt,

@@ -61,13 +61,13 @@ for (const store of stores) {
       assert.ok(pages > 100, `the backlog spans ${pages} pages`);
       const claim = (owner: string) =>
         blocksOf('select * from task_claim_rows($1, 5, 2147483647, 30)', [owner]);
-      const complete = async (owner: string) => {
+      const complete = async (owner: string, fn = 'task_complete_rows') => {
         const held = await db.query<{ id: string; attempts: number }>(
           'select id, attempts from tasks where lease_owner = $1',
           [owner],
         );
         assert.equal(held.length, 5);
-        return blocksOf('select * from task_complete_rows($1, $2, $3, $4, $5, $6, $7, $8)', [
+        return blocksOf(`select * from ${fn}($1, $2, $3, $4, $5, $6, $7, $8)`, [
           owner,
           held.map(() => s.app.defaultTenantId),
           held.map((t) => t.id),
@@ -90,6 +90,14 @@ for (const store of stores) {
         `select count(*)::int as n from tasks where status = 'completed'`,
       );
       assert.equal(done!.n, 10);
+      // A type with `retention: delete` deletes its rows instead, pinned the same way (warmed up too).
+      await claim('warm-up-d');
+      await complete('warm-up-d', 'task_delete_rows');
+      await claim('d');
+      const before = await db.query('select 1 from tasks');
+      const deleteBlocks = await complete('d', 'task_delete_rows');
+      assert.ok(deleteBlocks < pages / 2, `a deletion of 5 touched ${deleteBlocks} blocks of ${pages}`);
+      assert.equal((await db.query('select 1 from tasks')).length, before.length - 5);
     });
 
     it('claims and completes through the whole statements the worker sends, touching few blocks', async () => {

@@ -2709,6 +2709,11 @@ export interface operations {
                                 };
                                 name: string;
                                 prompt_template?: string;
+                                /**
+                                 * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                                 * @enum {string}
+                                 */
+                                retention?: "keep" | "delete";
                             }[];
                             template_id: string | null;
                             /** Format: uuid */
@@ -2854,6 +2859,11 @@ export interface operations {
                         };
                         name: string;
                         prompt_template?: string;
+                        /**
+                         * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                         * @enum {string}
+                         */
+                        retention?: "keep" | "delete";
                     }[];
                     template_id?: string;
                     tools?: string[];
@@ -2929,6 +2939,11 @@ export interface operations {
                             };
                             name: string;
                             prompt_template?: string;
+                            /**
+                             * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                             * @enum {string}
+                             */
+                            retention?: "keep" | "delete";
                         }[];
                         template_id: string | null;
                         /** Format: uuid */
@@ -3083,6 +3098,11 @@ export interface operations {
                             };
                             name: string;
                             prompt_template?: string;
+                            /**
+                             * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                             * @enum {string}
+                             */
+                            retention?: "keep" | "delete";
                         }[];
                         template_id: string | null;
                         /** Format: uuid */
@@ -3328,6 +3348,11 @@ export interface operations {
                         };
                         name: string;
                         prompt_template?: string;
+                        /**
+                         * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                         * @enum {string}
+                         */
+                        retention?: "keep" | "delete";
                     }[];
                     tools?: string[];
                     /** @description a note kept with the version this change makes */
@@ -3402,6 +3427,11 @@ export interface operations {
                             };
                             name: string;
                             prompt_template?: string;
+                            /**
+                             * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                             * @enum {string}
+                             */
+                            retention?: "keep" | "delete";
                         }[];
                         template_id: string | null;
                         /** Format: uuid */
@@ -5234,6 +5264,11 @@ export interface operations {
                                     };
                                     name: string;
                                     prompt_template?: string;
+                                    /**
+                                     * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                                     * @enum {string}
+                                     */
+                                    retention?: "keep" | "delete";
                                 }[];
                                 template_id: string | null;
                                 tools: string[];
@@ -5392,6 +5427,11 @@ export interface operations {
                                 };
                                 name: string;
                                 prompt_template?: string;
+                                /**
+                                 * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                                 * @enum {string}
+                                 */
+                                retention?: "keep" | "delete";
                             }[];
                             template_id: string | null;
                             tools: string[];
@@ -5553,6 +5593,11 @@ export interface operations {
                             };
                             name: string;
                             prompt_template?: string;
+                            /**
+                             * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                             * @enum {string}
+                             */
+                            retention?: "keep" | "delete";
                         }[];
                         template_id: string | null;
                         /** Format: uuid */
@@ -5833,6 +5878,11 @@ export interface operations {
                                 };
                                 name: string;
                                 prompt_template?: string;
+                                /**
+                                 * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                                 * @enum {string}
+                                 */
+                                retention?: "keep" | "delete";
                             }[];
                             template_id: string | null;
                             /** Format: uuid */
@@ -6053,6 +6103,11 @@ export interface operations {
                                     };
                                     name: string;
                                     prompt_template?: string;
+                                    /**
+                                     * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                                     * @enum {string}
+                                     */
+                                    retention?: "keep" | "delete";
                                 }[];
                                 template_id?: string;
                                 tools?: string[];
@@ -6243,6 +6298,11 @@ export interface operations {
                             };
                             name: string;
                             prompt_template?: string;
+                            /**
+                             * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                             * @enum {string}
+                             */
+                            retention?: "keep" | "delete";
                         }[];
                         template_id?: string;
                         tools?: string[];
@@ -6333,6 +6393,11 @@ export interface operations {
                                 };
                                 name: string;
                                 prompt_template?: string;
+                                /**
+                                 * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                                 * @enum {string}
+                                 */
+                                retention?: "keep" | "delete";
                             }[];
                             template_id: string | null;
                             /** Format: uuid */
@@ -6508,6 +6573,11 @@ export interface operations {
                         };
                         name: string;
                         prompt_template?: string;
+                        /**
+                         * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                         * @enum {string}
+                         */
+                        retention?: "keep" | "delete";
                     }[];
                     tools?: string[];
                     /** @enum {string} */
@@ -6581,6 +6651,11 @@ export interface operations {
                                 };
                                 name: string;
                                 prompt_template?: string;
+                                /**
+                                 * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                                 * @enum {string}
+                                 */
+                                retention?: "keep" | "delete";
                             }[];
                             template_id: string | null;
                             /** Format: uuid */
@@ -25800,6 +25875,8 @@ export interface operations {
                             priority: number;
                             result: unknown;
                             result_summary: string | null;
+                            /** @enum {string} */
+                            retention: "keep" | "delete";
                             run_at: string;
                             session_id: string | null;
                             started_at: string | null;
@@ -25948,6 +26025,8 @@ export interface operations {
                         priority: number;
                         result: unknown;
                         result_summary: string | null;
+                        /** @enum {string} */
+                        retention: "keep" | "delete";
                         run_at: string;
                         session_id: string | null;
                         started_at: string | null;
@@ -25992,6 +26071,8 @@ export interface operations {
                         priority: number;
                         result: unknown;
                         result_summary: string | null;
+                        /** @enum {string} */
+                        retention: "keep" | "delete";
                         run_at: string;
                         session_id: string | null;
                         started_at: string | null;
@@ -26113,6 +26194,8 @@ export interface operations {
                         priority: number;
                         result: unknown;
                         result_summary: string | null;
+                        /** @enum {string} */
+                        retention: "keep" | "delete";
                         run_at: string;
                         session_id: string | null;
                         started_at: string | null;
@@ -26244,6 +26327,8 @@ export interface operations {
                         priority: number;
                         result: unknown;
                         result_summary: string | null;
+                        /** @enum {string} */
+                        retention: "keep" | "delete";
                         run_at: string;
                         session_id: string | null;
                         started_at: string | null;
@@ -26479,6 +26564,8 @@ export interface operations {
                         priority: number;
                         result: unknown;
                         result_summary: string | null;
+                        /** @enum {string} */
+                        retention: "keep" | "delete";
                         run_at: string;
                         session_id: string | null;
                         started_at: string | null;
@@ -26704,6 +26791,8 @@ export interface operations {
                         priority: number;
                         result: unknown;
                         result_summary: string | null;
+                        /** @enum {string} */
+                        retention: "keep" | "delete";
                         run_at: string;
                         session_id: string | null;
                         started_at: string | null;
@@ -27106,6 +27195,11 @@ export interface operations {
                                 };
                                 name: string;
                                 prompt_template?: string;
+                                /**
+                                 * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                                 * @enum {string}
+                                 */
+                                retention?: "keep" | "delete";
                             }[];
                             tools: string[];
                             updated_at: string | null;
@@ -27161,6 +27255,11 @@ export interface operations {
                         };
                         name: string;
                         prompt_template?: string;
+                        /**
+                         * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                         * @enum {string}
+                         */
+                        retention?: "keep" | "delete";
                     }[];
                     tools?: string[];
                 };
@@ -27196,6 +27295,11 @@ export interface operations {
                             };
                             name: string;
                             prompt_template?: string;
+                            /**
+                             * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                             * @enum {string}
+                             */
+                            retention?: "keep" | "delete";
                         }[];
                         tools: string[];
                         updated_at: string | null;
@@ -27309,6 +27413,11 @@ export interface operations {
                             };
                             name: string;
                             prompt_template?: string;
+                            /**
+                             * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                             * @enum {string}
+                             */
+                            retention?: "keep" | "delete";
                         }[];
                         tools: string[];
                         updated_at: string | null;
@@ -27517,6 +27626,11 @@ export interface operations {
                         };
                         name: string;
                         prompt_template?: string;
+                        /**
+                         * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                         * @enum {string}
+                         */
+                        retention?: "keep" | "delete";
                     }[];
                     tools?: string[];
                 };
@@ -27552,6 +27666,11 @@ export interface operations {
                             };
                             name: string;
                             prompt_template?: string;
+                            /**
+                             * @description keep (default): a succeeded task stays; delete: it is deleted once it succeeds
+                             * @enum {string}
+                             */
+                            retention?: "keep" | "delete";
                         }[];
                         tools: string[];
                         updated_at: string | null;
