@@ -88,6 +88,12 @@ const benches: Array<{ name: string; quick: string[]; full?: string[]; goals: Re
   { name: 'console', quick: ['--quick'], goals: {} },
   // Below the 1 KiB threshold a model door's whole answer pays only the header check.
   { name: 'compression', quick: ['--quick'], goals: { chat_cpu_vs_plain: { atMost: 1.1 } } },
+  // `npm start` to /health/ready on a new data dir (from the build's seed) and on the same dir again.
+  {
+    name: 'first-start',
+    quick: ['--quick'],
+    goals: { first_start_s: { atMost: 3 }, later_start_s: { atMost: 1.5 } },
+  },
 ];
 
 interface Goal {

@@ -1,7 +1,7 @@
 // Compiles the `agentry` command into dist/ once (`npm install` runs it as the `prepare` script;
 // bin/agentry.js runs it again when a source is newer), so a command starts by loading one compiled
 // module and its chunks instead of compiling ~200 .ts modules through loader hooks on every start.
-// Usage: node scripts/build.mjs                    (the command and the typed client)
+// Usage: node scripts/build.mjs                    (the command, the typed client and the store's seed)
 //        node scripts/build.mjs --client           (the typed client only: dist/client)
 //        node scripts/build.mjs --client-package   (@agentry/client: packages/client/dist)
 import {
@@ -45,6 +45,8 @@ const threadEntries = {
   'src/tools/sandbox/quickjs-thread.js': 'threads/quickjs-thread',
   'src/models/offline-encoder/encoder-thread.js': 'threads/encoder-thread',
 };
+/** Built beside the command for this script: it writes the store's seed (`buildSeed`). */
+const seedEntry = path.join(distDir, 'tools', 'seed.js');
 const keepSourceUrls = {
   name: 'keep-source-urls',
   setup(b) {
@@ -118,6 +120,7 @@ export async function build() {
     ...nodeBundle,
     entryPoints: {
       'bin/agentry': 'src/main.ts',
+      'tools/seed': 'src/db/seed.ts',
       ...Object.fromEntries(
         Object.entries(threadEntries).map(([js, out]) => [out, js.replace(/\.js$/, '.ts')]),
       ),
@@ -126,7 +129,8 @@ export async function build() {
     plugins: [keepSourceUrls],
     write: false,
   });
-  for (const dir of ['bin', 'chunks', 'threads']) mkdirSync(path.join(distDir, dir), { recursive: true });
+  for (const dir of ['bin', 'chunks', 'threads', 'tools'])
+    mkdirSync(path.join(distDir, dir), { recursive: true });
   const files = [...result.outputFiles].sort((a, b) => Number(a.path === entry) - Number(b.path === entry));
   for (const f of files) {
     const tmp = `${f.path}.${process.pid}.tmp`;
@@ -239,6 +243,21 @@ export async function buildClient(out = path.join(distDir, 'client'), { sourcema
   copyFileSync(path.join(clientDir, 'src', 'openapi.d.ts'), path.join(out, 'openapi.d.ts'));
 }
 
+/**
+ * Writes dist/pglite-seed.tar.gz: a store with every migration applied, which a new embedded store
+ * starts from (src/db/seed.ts) instead of running initdb and each migration at its first start. Run
+ * by the built code (`build()` first), so the seed is what the command itself would migrate.
+ */
+export async function buildSeed() {
+  const { builtSeedFile, writeSeed } = await import(pathToFileURL(seedEntry).href);
+  const tmp = `${builtSeedFile}.${process.pid}.tmp.tar.gz`;
+  await writeSeed(tmp, { gzip: true });
+  // The manifest last: a seed without its manifest (an interrupted build) is not used.
+  renameSync(tmp, builtSeedFile);
+  renameSync(tmp.replace(/\.tar\.gz$/, '.json'), builtSeedFile.replace(/\.tar\.gz$/, '.json'));
+  return path.relative(root, builtSeedFile);
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--client')) {
     await buildClient();
@@ -254,5 +273,6 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   rmSync(distDir, { recursive: true, force: true });
   const files = await build();
   await buildClient();
-  console.log(`built ${files.length} files and the client into dist/`);
+  const seed = await buildSeed();
+  console.log(`built ${files.length} files, the client and ${seed} into dist/`);
 }

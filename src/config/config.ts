@@ -114,9 +114,11 @@ export const configSchema = z
          */
         pglite_shared_buffers_mb: z.coerce.number().int().min(16).max(1024).optional(),
         /**
-         * A PGlite data directory saved as a tar file (PGlite's `dumpDataDir`) that a new store starts from
-         * instead of an empty database (an existing store ignores it); migrations still run on it. The test
-         * suite starts every server, and every process its CLI tests spawn, from one migrated snapshot this way.
+         * A PGlite data directory saved as a tar file (PGlite's `dumpDataDir`, optionally .tar.gz) that a new
+         * store starts from instead of an empty database (an existing store ignores it); migrations still run
+         * on it. Unset: the migrated baseline the build makes (dist/pglite-seed.tar.gz, src/db/seed.ts) when it
+         * is there; `none`: an empty store. The test suite starts every server, and every process its CLI
+         * tests spawn, from one migrated snapshot this way.
          */
         pglite_seed_file: z.string().optional(),
         /** Most PostgreSQL connections the pool opens (queries beyond it wait for one). */

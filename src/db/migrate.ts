@@ -44,8 +44,14 @@ export async function migrate(
          version int primary key, name text not null, applied_at timestamptz not null default now())`,
     );
   });
+  // Read once without the lock: a version recorded stays recorded, so those are skipped, and a store
+  // that is up to date (every start but the first) takes one query instead of a transaction per file.
+  const recorded = new Set(
+    (await db.query<{ version: number }>('select version from agentry_migrations')).map((r) => r.version),
+  );
   const applied: Migration[] = [];
   for (const m of migrations) {
+    if (recorded.has(m.version)) continue;
     const done = await db.transaction(async (tx) => {
       await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       const rows = await tx.query('select 1 from agentry_migrations where version = $1', [m.version]);

@@ -1,9 +1,9 @@
-import { openAsBlob } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { AppError } from '../errors.ts';
 import type { Db } from './db.ts';
 import { PgliteDb } from './pglite.ts';
+import { isNewStore, seedFor } from './seed.ts';
 
 /** Hides the password when a connection string appears in a message. */
 export function redactUrl(url: string): string {
@@ -21,7 +21,8 @@ export async function openDb(
   if (!store.database_url)
     return PgliteDb.open(store.data_dir, {
       sharedBuffersMb: store.pglite_shared_buffers_mb,
-      seed: store.pglite_seed_file ? await openAsBlob(store.pglite_seed_file) : undefined,
+      // Looked for only when the store is new: an existing one opens as it is.
+      seed: isNewStore(store.data_dir) ? await seedFor(store.pglite_seed_file) : undefined,
     });
   // pg is loaded only when PostgreSQL is configured: an embedded start does not pay for it.
   const { PostgresDb } = await import('./postgres.ts');

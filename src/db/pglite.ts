@@ -148,9 +148,9 @@ export class PgliteDb implements Db {
     await this.pg.query('select pg_notify($1, $2)', [channel, payload]).catch(rethrowFromStore);
   }
 
-  /** The data directory as a tar file, for `seed` (see PgliteOptions). */
-  dumpDataDir(): Promise<Blob> {
-    return this.pg.dumpDataDir('none');
+  /** The data directory as a tar file (gzipped or not), for `seed` (see PgliteOptions). */
+  dumpDataDir(compression: 'none' | 'gzip' = 'none'): Promise<Blob> {
+    return this.pg.dumpDataDir(compression);
   }
 
   poolStats() {

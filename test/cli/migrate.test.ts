@@ -16,8 +16,8 @@ describe('agentry migrate on the embedded store', () => {
 
   it('applies every migration once; a second run is a no-op', async () => {
     const dataDir = path.join(tmp.dir, 'data');
-    // An empty store, not the suite's migrated snapshot (run-cli.ts).
-    const env = { AGENTRY_PGLITE_SEED_FILE: '' };
+    // An empty store, not the suite's migrated snapshot (run-cli.ts) or the built baseline.
+    const env = { AGENTRY_PGLITE_SEED_FILE: 'none' };
     const first = await runCli(['migrate', '--data-dir', dataDir], { cwd: tmp.dir, env });
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout, `applied ${migrations.length} migration(s)\n`);

@@ -1,30 +1,23 @@
-import { openAsBlob, writeFileSync } from 'node:fs';
-import { migrate } from '../../src/db/migrate.ts';
+import { openAsBlob } from 'node:fs';
 import { PgliteDb } from '../../src/db/pglite.ts';
+import { writeSeed } from '../../src/db/seed.ts';
 
 /**
  * Where scripts/test.mjs leaves one migrated PGlite store for the run: `startServer('pglite')` starts
  * from it (PGlite's loadDataDir) instead of running initdb and every migration in each test file.
- * Unset when a file runs on its own (`node --test`): then each server starts from an empty store.
+ * Unset when a file runs on its own (`node --test`): then each server starts from the built seed
+ * (dist/pglite-seed.tar.gz, src/db/seed.ts) when there is one, else from an empty store.
  */
 export const snapshotEnv = 'AGENTRY_TEST_PGLITE_SNAPSHOT';
 
 /**
- * Creates an in-memory store, applies every migration and writes its data directory to `file` (tar).
- * Without the template databases: no test creates a database in PGlite, and their 15 MB of the 42 MB
- * were unpacked by every store started from the snapshot (~0.45 s of CPU each; docs/performance.md).
+ * Creates an in-memory store, applies every migration and writes its data directory to `file` (tar,
+ * src/db/seed.ts). Without the template databases: no test creates a database in PGlite, and their
+ * 15 MB of the 42 MB were unpacked by every store started from the snapshot (~0.45 s of CPU each;
+ * docs/performance.md).
  */
-export async function writeSnapshot(file: string): Promise<void> {
-  const db = await PgliteDb.open('memory://');
-  try {
-    await migrate(db);
-    await db.exec("update pg_database set datistemplate = false where datname in ('template0', 'template1')");
-    await db.exec('drop database template0');
-    await db.exec('drop database template1');
-    writeFileSync(file, Buffer.from(await (await db.dumpDataDir()).arrayBuffer()));
-  } finally {
-    await db.close();
-  }
+export function writeSnapshot(file: string): Promise<void> {
+  return writeSeed(file, { dropTemplates: true });
 }
 
 /**
