@@ -6,7 +6,7 @@
  * added = gateway percentile − direct percentile measured just before. CPU ms per request of the
  * gateway's process is the figure noise moves least.
  *
- *   node --import tsx bench/gateway.ts [--quick] [--seconds 10] [--rates 500,2000]
+ *   node --import tsx bench/gateway.ts [--quick] [--seconds 10] [--rates 500,2000] [--contenders floor,agentry]
  *   DATABASE_URL / REDIS_URL put Agentry on PostgreSQL / Redis (as in production); PGlite otherwise.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -189,6 +189,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       seconds: { type: 'string' },
       rates: { type: 'string' },
+      contenders: { type: 'string' },
     },
   });
   const seconds = Number(values.seconds ?? (values.quick ? 2 : 10));
@@ -239,7 +240,7 @@ async function main(): Promise<void> {
     profile: c.profile,
     mode: c.stream ? 'ttft' : 'total',
   }));
-  for (const g of Object.keys(launch)) {
+  for (const g of values.contenders?.split(',') ?? Object.keys(launch)) {
     const { child, target } = await launch[g]!();
     const pool = new Pool(target.url, { connections: 2048 });
     try {
