@@ -38,6 +38,17 @@ const benches: Array<{ name: string; quick: string[]; full?: string[]; goals: Re
   },
   { name: 'chat', quick: ['--quick'], goals: { turn_overhead_p50_ms_pglite: { atMost: 3 } } },
   { name: 'sse', quick: ['--quick'], goals: { heap_per_stream_vs_bare: { atMost: 3 } } },
+  // Runs held while the model waits (issue 67): quick is 500 runs answered after 20 s, the full one
+  // 10,000 after 120 s on the embedded store.
+  {
+    name: 'many-runs',
+    quick: ['--quick'],
+    goals: {
+      refused_pglite: { atMost: 0 },
+      health_live_max_ms_pglite: { atMost: 500 },
+      cpu_open_ms_per_run_pglite: { atMost: 1.5 },
+    },
+  },
   {
     name: 'gateway',
     quick: ['--quick'],
