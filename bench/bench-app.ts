@@ -153,6 +153,26 @@ export function spawnServe(work: string): Promise<{ child: ChildProcess; url: st
   });
 }
 
+/**
+ * Where a streamed chat goes on a forked server: on Agentry (it sent a key) an agent's chat, the agent
+ * created here; on a floor (no key) `floorPath`.
+ */
+export async function chatTarget(
+  s: { url: string; key?: string },
+  agentName: string,
+  floorPath: string,
+): Promise<{ headers: Record<string, string>; path: string }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (!s.key) return { headers, path: floorPath };
+  headers.authorization = `Bearer ${s.key}`;
+  const res = await fetch(`${s.url}/v1/agents`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ name: agentName }),
+  });
+  return { headers, path: `/v1/agents/${((await res.json()) as { id: string }).id}/chat` };
+}
+
 /** A process's resident set in MB (this machine's /proc). */
 export const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN) / 1024;

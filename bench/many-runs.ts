@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { cpuMs, forkChild, r3, serveBenchApp } from './bench-app.ts';
+import { chatTarget, cpuMs, forkChild, r3, serveBenchApp } from './bench-app.ts';
 
 const { values } = parseArgs({
   options: {
@@ -127,17 +127,7 @@ async function measure(role: string) {
     return new Promise<number>((r) => s.child.once('message', (m: { heap: number }) => r(m.heap)));
   };
   const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  let path = '/chat';
-  if (s.key) {
-    headers.authorization = `Bearer ${s.key}`;
-    const res = await fetch(`${s.url}/v1/agents`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ name: 'bench-many-runs' }),
-    });
-    path = `/v1/agents/${((await res.json()) as { id: string }).id}/chat`;
-  }
+  const { headers, path } = await chatTarget(s, 'bench-many-runs', '/chat');
   const body = JSON.stringify({ message: 'hello there', stream: true });
   // One socket per stream: no pooling, no bound on sockets (the client holds RUNS of them).
   const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });

@@ -8,7 +8,7 @@
  */
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { forkChild, r3, serveBenchApp } from './bench-app.ts';
+import { chatTarget, forkChild, r3, serveBenchApp } from './bench-app.ts';
 
 const { values } = parseArgs({
   options: {
@@ -54,17 +54,7 @@ if (values.serve === 'bare') {
       s.child.send('heap');
       return new Promise<number>((r) => s.child.once('message', (m: { heap: number }) => r(m.heap)));
     };
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    let path = '/';
-    if (s.key) {
-      headers.authorization = `Bearer ${s.key}`;
-      const res = await fetch(`${s.url}/v1/agents`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ name: 'bench-sse' }),
-      });
-      path = `/v1/agents/${((await res.json()) as { id: string }).id}/chat`;
-    }
+    const { headers, path } = await chatTarget(s, 'bench-sse', '/');
     const body = JSON.stringify({ message: 'hello there', stream: true });
     const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
     /** Opens one stream; resolves once its response has started (status and headers). */

@@ -62,7 +62,7 @@ export class PostgresDb implements Db {
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.withClient(async (client) => {
+    return this.withClient(async (client, discard) => {
       await client.query('begin').catch(rethrowFromStore);
       try {
         const result = await fn({
@@ -75,8 +75,9 @@ export class PostgresDb implements Db {
         await client.query('commit').catch(rethrowFromStore);
         return result;
       } catch (err) {
-        // The statement's error is rethrown below; a failed rollback ends the session, which the pool replaces.
-        await client.query('rollback').catch(() => {});
+        // The statement's error is rethrown below. A connection whose rollback failed may still be
+        // in the transaction: it goes back as broken, and the pool opens a new one in its place.
+        await client.query('rollback').catch((rollbackErr: unknown) => discard(toError(rollbackErr)));
         throw err;
       }
     });
@@ -87,7 +88,9 @@ export class PostgresDb implements Db {
    * `pool.query` does the same checkout, unseen). `fn` marks the driver's errors itself
    * (`rethrowFromStore`), so that what a transaction's callback throws of its own stays unmarked.
    */
-  private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async withClient<T>(
+    fn: (client: pg.PoolClient, discard: (why: Error) => void) => Promise<T>,
+  ): Promise<T> {
     const ticket = this.line.enter();
     let client: pg.PoolClient;
     try {
@@ -105,8 +108,12 @@ export class PostgresDb implements Db {
       this.log?.warn({ err }, 'database connection lost while in use');
     };
     client.on('error', onError);
+    const discard = (why: Error) => {
+      lost ??= why;
+      this.log?.warn({ err: why }, 'database connection discarded');
+    };
     try {
-      return await fn(client);
+      return await fn(client, discard);
     } catch (err) {
       // A query that failed because the connection dropped may reject before the 'error' event.
       if (isStoreUnavailable(err)) lost ??= toError(err);

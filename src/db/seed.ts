@@ -104,6 +104,8 @@ export function seedMatches(file: string, migrations = listMigrations()): boolea
       manifest.hash === migrationsHash(migrations.slice(0, manifest.count))
     );
   } catch {
+    // No manifest, or one that does not parse: what the seed holds is unknown, so it is not used and
+    // every migration runs (the start is slower, never wrong).
     return false;
   }
 }

@@ -8,7 +8,7 @@ import type { AgentSource, RunHandle } from './types.ts';
 /**
  * Running an agent on work handed to it, the one way for everyone who hands it some: a queued task
  * whose handler is the agent (runs/task-handler.ts) and an experiment's item
- * (eval/experiments/item-runner.ts). So a task type's prompt renders the same for both, a team runs
+ * (eval-ports.ts, which implements eval's `ItemRunner`). So a task type's prompt renders the same for both, a team runs
  * as its run route runs it, and an earlier attempt's run is followed rather than paid for twice.
  */
 export interface AgentRunner {

@@ -19,7 +19,10 @@ import { judgeBudget } from './judge-budget.ts';
 import { runPrompt } from './prompt-subject.ts';
 import type { ExperimentSubject, PromptSubject } from './schema.ts';
 
-/** One item's run, as the lane needs it (item-runner.ts, over the runtime's agent runner). */
+/**
+ * One item's run, as the lane needs it from its `ItemRunner` port (below): eval stays below the
+ * runtime, which implements the port (runtime/eval-ports.ts).
+ */
 export interface ItemRun {
   runId: string | null;
   status: 'completed' | 'failed' | 'cancelled' | 'input_required';

@@ -5,7 +5,6 @@ import { iso } from '../../db/iso.ts';
 import { notFound } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { Deadline } from '../../resilience/deadline.ts';
-import type { EndedRun } from '../../runtime/types.ts';
 import type { EvaluatorResolver } from '../evaluators/named.ts';
 import { type EvaluatorEntry, evaluatorSet } from '../evaluators/registry.ts';
 import { type BoundEvaluator, bindEvaluators, scoreCase } from '../evaluators/score.ts';
@@ -49,22 +48,6 @@ export interface LiveRun {
   /** An ingested run's app: the evaluators attached to the service score it, not an agent's. */
   serviceName?: string;
 }
-
-/** A run's end as the live evaluators read it. */
-export const liveRunOf = (e: EndedRun): LiveRun => ({
-  tenantId: e.tenantId,
-  tenantName: e.tenantName,
-  agentId: e.agentId,
-  runId: e.runId,
-  input: e.input,
-  output: e.result.status === 'completed' ? e.result.text : null,
-  status: e.result.status,
-  toolCalls:
-    'toolCalls' in e.result ? e.result.toolCalls.map((c) => ({ name: c.name, arguments: c.arguments })) : [],
-  tokens: e.result.usage.total_tokens,
-  durationMs: e.durationMs,
-  idempotencyKey: e.idempotencyKey,
-});
 
 interface Attached {
   evaluators: BoundEvaluator[];

@@ -1,7 +1,11 @@
-import type { ModelCatalog } from '../../models/catalog.ts';
-import type { AgentRunner } from '../../runtime/agent-runner.ts';
-import type { RunResult } from '../../runtime/types.ts';
-import type { ItemRun, ItemRunner, ItemRunRequest } from './lane.ts';
+import type { ItemRun, ItemRunner, ItemRunRequest } from '../eval/experiments/lane.ts';
+import type { LiveRun } from '../eval/live/live-scoring.ts';
+import type { ModelCatalog } from '../models/catalog.ts';
+import type { AgentRunner } from './agent-runner.ts';
+import type { EndedRun, RunResult } from './types.ts';
+
+// The runtime's side of eval's ports: eval sits below the runtime, so it says what it needs (an
+// item run, a live run) and this file gives it, plugged in by the composition root.
 
 /**
  * Runs one experiment item as a run of the agent (or team), through the runner queued tasks use: a
@@ -84,3 +88,19 @@ function itemRunOf(
         : result.error,
   };
 }
+
+/** A run's end as the live evaluators read it. */
+export const liveRunOf = (e: EndedRun): LiveRun => ({
+  tenantId: e.tenantId,
+  tenantName: e.tenantName,
+  agentId: e.agentId,
+  runId: e.runId,
+  input: e.input,
+  output: e.result.status === 'completed' ? e.result.text : null,
+  status: e.result.status,
+  toolCalls:
+    'toolCalls' in e.result ? e.result.toolCalls.map((c) => ({ name: c.name, arguments: c.arguments })) : [],
+  tokens: e.result.usage.total_tokens,
+  durationMs: e.durationMs,
+  idempotencyKey: e.idempotencyKey,
+});
