@@ -66,7 +66,7 @@ if (isStale()) await build();
 if (isWebStale()) await buildWeb();
 
 await import('../bin/ts-loader.js');
-const { missingSystemDeps } = await import('../test/helpers/system-deps.ts');
+const { missingSystemDeps, systemDeps } = await import('../test/helpers/system-deps.ts');
 const missing = missingSystemDeps(files);
 if (missing.length > 0) {
   for (const m of missing) console.error(m);
@@ -98,6 +98,14 @@ process.on('SIGINT', () => {});
 const buildDir = mkdtempSync(path.join('.test-build', 'run-'));
 process.on('exit', () => rmSync(buildDir, { recursive: true, force: true }));
 const compiled = await buildTests(files, buildDir);
+
+// One browser for the run's browser tests, which connect to it (test/helpers/browser.ts), rather than
+// a Chromium start per file.
+const browserFiles = systemDeps.find((d) => d.command === 'chromium')?.files ?? [];
+const { browserEndpointEnv, launchRunBrowser } = await import('../test/helpers/browser.ts');
+const browser = files.some((f) => browserFiles.some((b) => f.startsWith(b)))
+  ? await launchRunBrowser()
+  : undefined;
 
 // Three files at once on two cores: a file waiting on a lease, a timer or a child process leaves its
 // core to the others (docs/performance.md, test suite).
@@ -134,10 +142,12 @@ const testRun = spawn(
       [snapshotEnv]: snapshot,
       AGENTRY_PGLITE_SHARED_BUFFERS_MB: String(testSharedBuffersMb),
       AGENTRY_TEST_TIMES: times,
+      ...(browser && { [browserEndpointEnv]: browser.wsEndpoint() }),
     },
   },
 );
 const status = await new Promise((resolve) => testRun.on('close', (code) => resolve(code ?? 1)));
+await browser?.close();
 printSlowest(times, (Date.now() - started) / 1000);
 if (suite === 'light' && leftOut > 0) {
   console.log(

@@ -27,6 +27,12 @@ export interface PgliteOptions {
    * migrates one store and starts every server from it.
    */
   seed?: Blob;
+  /**
+   * A small WAL, for a store made to be copied (a seed): every store started from a seed unpacks
+   * its WAL files, 16 MB or more by PostgreSQL's defaults. `segmentMb` is the segment size initdb
+   * gives a new store (it stays the store's); `maxMb` the most WAL kept between checkpoints.
+   */
+  wal?: { segmentMb: number; maxMb: number };
 }
 
 /**
@@ -67,13 +73,19 @@ export class PgliteDb implements Db {
       // PGlite refuses to load a tar file over an existing store.
       if (existsSync(path.join(dataDir, 'PG_VERSION'))) seed = undefined;
     }
+    const wal = options.wal;
+    const settings = [
+      ...(mb ? ['-c', `shared_buffers=${mb}MB`] : []),
+      ...(wal ? ['-c', `min_wal_size=${wal.maxMb}MB`, '-c', `max_wal_size=${wal.maxMb}MB`] : []),
+    ];
     // pgvector ships as a separate package pinned to one PGlite release; package.json overrides that
     // pin to the installed PGlite (the extension's ABI is unchanged across these patch releases).
     try {
       const pg = await PGlite.create(dataDir, {
         extensions: { vector },
         ...(seed ? { loadDataDir: seed } : {}),
-        ...(mb ? { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${mb}MB`] } : {}),
+        ...(wal && { initDbStartParams: [`--wal-segsize=${wal.segmentMb}`] }),
+        ...(settings.length > 0 && { startParams: [...PGlite.defaultStartParams, ...settings] }),
       });
       return new PgliteDb(pg, unlock);
     } catch (err) {

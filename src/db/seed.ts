@@ -39,6 +39,11 @@ export interface WriteSeedOptions {
    * migrated from empty.
    */
   dropTemplates?: boolean;
+  /**
+   * 1 MB WAL segments and no spare ones (PgliteOptions.wal): 14 MB less to unpack at every start.
+   * Only for the test suite's throwaway stores, as `dropTemplates`: the segment size stays a store's.
+   */
+  smallWal?: boolean;
   /** The migrations to apply (all by default; the tests make an older seed with fewer). */
   migrations?: Migration[];
 }
@@ -46,7 +51,9 @@ export interface WriteSeedOptions {
 /** Creates an in-memory store, applies the migrations and writes its data directory to `file` (tar). */
 export async function writeSeed(file: string, options: WriteSeedOptions = {}): Promise<void> {
   const migrations = options.migrations ?? listMigrations();
-  const db = await PgliteDb.open('memory://');
+  const db = await PgliteDb.open('memory://', {
+    ...(options.smallWal && { wal: { segmentMb: 1, maxMb: 2 } }),
+  });
   try {
     await migrate(db, () => {}, migrations);
     if (options.dropTemplates) {

@@ -1,17 +1,34 @@
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserServer, chromium, type LaunchOptions, type Page } from 'playwright-core';
 import { requireCommand } from './system-deps.ts';
 
-/**
- * The system's Chromium, headless, driven by playwright-core. A browser that cannot start fails the
- * suite (with what to install) rather than skipping it.
- */
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
+/** Where scripts/test.mjs tells its files the run's one browser listens. */
+export const browserEndpointEnv = 'AGENTRY_TEST_BROWSER_WS';
+
+/** How the system's Chromium is started: headless, by playwright-core. */
+export function browserLaunchOptions(): LaunchOptions {
+  return {
     executablePath: requireCommand('chromium'),
     headless: true,
     // Containers often lack the user namespaces Chromium's own sandbox needs.
     args: ['--no-sandbox', '--disable-dev-shm-usage'],
-  });
+  };
+}
+
+/**
+ * The system's Chromium. Under scripts/test.mjs every file connects to the run's one browser (a
+ * Chromium start is ~1.5 s of CPU; each test still gets contexts of its own, and `close()` ends only
+ * this file's connection and contexts); a file run otherwise starts its own. A browser that cannot
+ * start fails the suite (with what to install) rather than skipping it.
+ */
+/** The run's one browser, for scripts/test.mjs: its files connect to it at `wsEndpoint()`. */
+export function launchRunBrowser(): Promise<BrowserServer> {
+  return chromium.launchServer(browserLaunchOptions());
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  const shared = process.env[browserEndpointEnv];
+  if (shared) return chromium.connect(shared);
+  return chromium.launch(browserLaunchOptions());
 }
 
 /** What the page printed as errors, CSP violations included: a console test fails on any. */

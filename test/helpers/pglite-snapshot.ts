@@ -12,12 +12,12 @@ export const snapshotEnv = 'AGENTRY_TEST_PGLITE_SNAPSHOT';
 
 /**
  * Creates an in-memory store, applies every migration and writes its data directory to `file` (tar,
- * src/db/seed.ts). Without the template databases: no test creates a database in PGlite, and their
- * 15 MB of the 42 MB were unpacked by every store started from the snapshot (~0.45 s of CPU each;
- * docs/performance.md).
+ * src/db/seed.ts), small: without the template databases (no test creates a database in PGlite) and
+ * with 1 MB WAL segments, 14 MB where PostgreSQL's defaults make 42, which every store started from the
+ * snapshot unpacks (~0.45 s of CPU for the templates, ~0.2 s for the WAL; docs/performance.md).
  */
 export function writeSnapshot(file: string): Promise<void> {
-  return writeSeed(file, { dropTemplates: true });
+  return writeSeed(file, { dropTemplates: true, smallWal: true });
 }
 
 /**
