@@ -42,8 +42,15 @@ if (process.env.AGENTRY_REQUIRE_REDIS === '1' && !process.env.REDIS_URL) {
   process.exit(1);
 }
 
-// The run's wall time, builds included, for its summary at the end.
+// The run's wall time, builds included, for its summary at the end, with each set-up step's.
 const started = Date.now();
+const setUp = [];
+async function step(what, fn) {
+  const t = Date.now();
+  const result = await fn();
+  setUp.push(`${what} ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  return result;
+}
 const args = process.argv.slice(2);
 const suite = args.includes('--heavy') ? 'heavy' : args.includes('--all') ? 'all' : 'light';
 const filters = args.filter((a) => !a.startsWith('--'));
@@ -61,9 +68,9 @@ if (files.length === 0) {
 }
 // Tests that run `agentry` as a person would spawn bin/agentry.js, which runs dist/: built here once,
 // before the files run in parallel, rather than by whichever spawned command notices first.
-if (isStale()) await build();
+if (isStale()) await step('the command (dist/)', build);
 // The console suites drive the built console in a browser.
-if (isWebStale()) await buildWeb();
+if (isWebStale()) await step('the console (dist/web)', buildWeb);
 
 await import('../bin/ts-loader.js');
 const { missingSystemDeps, systemDeps } = await import('../test/helpers/system-deps.ts');
@@ -81,7 +88,7 @@ const { snapshotEnv, testNodeFlags, testSharedBuffersMb, writeSnapshot } = await
 const snapshotDir = mkdtempSync(path.join(tmpdir(), 'agentry-test-'));
 process.on('exit', () => rmSync(snapshotDir, { recursive: true, force: true }));
 const snapshot = path.join(snapshotDir, 'pglite-migrated.tar');
-await writeSnapshot(snapshot);
+await step('the migrated store snapshot', () => writeSnapshot(snapshot));
 // The temporary files of the tests and of every process they start, removed with the run's: a
 // server a test kills outright (SIGKILL) cannot remove its own. Modes as /tmp's, since sandboxes run
 // as another user and reach their sockets there.
@@ -97,14 +104,14 @@ mkdirSync('.test-build', { recursive: true });
 process.on('SIGINT', () => {});
 const buildDir = mkdtempSync(path.join('.test-build', 'run-'));
 process.on('exit', () => rmSync(buildDir, { recursive: true, force: true }));
-const compiled = await buildTests(files, buildDir);
+const compiled = await step('the test files', () => buildTests(files, buildDir));
 
 // One browser for the run's browser tests, which connect to it (test/helpers/browser.ts), rather than
 // a Chromium start per file.
 const browserFiles = systemDeps.find((d) => d.command === 'chromium')?.files ?? [];
 const { browserEndpointEnv, launchRunBrowser } = await import('../test/helpers/browser.ts');
 const browser = files.some((f) => browserFiles.some((b) => f.startsWith(b)))
-  ? await launchRunBrowser()
+  ? await step('the browser', launchRunBrowser)
   : undefined;
 
 // Three files at once on two cores: a file waiting on a lease, a timer or a child process leaves its
@@ -149,6 +156,7 @@ const testRun = spawn(
 const status = await new Promise((resolve) => testRun.on('close', (code) => resolve(code ?? 1)));
 await browser?.close();
 printSlowest(times, (Date.now() - started) / 1000);
+if (setUp.length > 0) console.log(`Set up before the files: ${setUp.join(', ')}.`);
 if (suite === 'light' && leftOut > 0) {
   console.log(
     `\nNot in this run: ${leftOut} files of the heavy suites (${heavySuites.map((s) => s.what).join('; ')}).` +

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { text } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
 import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
@@ -92,8 +92,9 @@ describe('web console: datasets, experiments, versions and forks', () => {
 
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export JSONL' }).click();
-    const file = await (await download).path();
-    const exported = readFileSync(file, 'utf8')
+    // Read through the browser's connection: the run's one browser (test/helpers/browser.ts) is
+    // remote, so the download has no local path.
+    const exported = (await text(await (await download).createReadStream()))
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
