@@ -3,16 +3,23 @@ import { describe, it } from 'node:test';
 import { newId } from '../../src/db/ids.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { PgliteDb } from '../../src/db/pglite.ts';
+import { openTestPglite } from '../helpers/pglite-snapshot.ts';
 
 describe('PGlite store options', () => {
-  it('sets the buffer cache when asked and keeps PGlite’s own otherwise', async () => {
-    const sized = await PgliteDb.open('memory://', { sharedBuffersMb: 256 });
+  it('sets the buffer cache and a small WAL when asked, and keeps PGlite’s own otherwise', async () => {
+    const sized = await PgliteDb.open('memory://', {
+      sharedBuffersMb: 256,
+      wal: { segmentMb: 1, maxMb: 2 },
+    });
     const plain = await PgliteDb.open('memory://');
     try {
-      const show = async (db: PgliteDb) =>
-        (await db.query<{ shared_buffers: string }>('show shared_buffers'))[0]!.shared_buffers;
-      assert.equal(await show(sized), '256MB');
-      assert.equal(await show(plain), '128MB');
+      const show = async (db: PgliteDb, setting: string) =>
+        (await db.query<Record<string, string>>(`show ${setting}`))[0]![setting];
+      assert.equal(await show(sized, 'shared_buffers'), '256MB');
+      assert.equal(await show(plain, 'shared_buffers'), '128MB');
+      assert.equal(await show(sized, 'wal_segment_size'), '1MB');
+      assert.equal(await show(sized, 'max_wal_size'), '2MB');
+      assert.equal(await show(plain, 'wal_segment_size'), '16MB');
       // The rest of the start parameters still hold.
       const [row] = await sized.query<{ search_path: string }>('show search_path');
       assert.equal(row!.search_path, 'public');
@@ -23,10 +30,11 @@ describe('PGlite store options', () => {
   });
 
   it('starts a new store from a saved data directory, where migrate() then has nothing to apply', async () => {
-    const first = await PgliteDb.open('memory://');
+    // From the run's snapshot (migrate() a no-op), else empty and migrated here.
+    const first = await openTestPglite();
     let seed: Blob;
     try {
-      assert.ok((await migrate(first)).length > 0);
+      await migrate(first);
       await first.query("insert into tenants (id, name) values ($1, 'seeded')", [newId()]);
       seed = await first.dumpDataDir();
     } finally {
