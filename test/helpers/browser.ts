@@ -5,7 +5,7 @@ import { requireCommand } from './system-deps.ts';
 export const browserEndpointEnv = 'AGENTRY_TEST_BROWSER_WS';
 
 /** How the system's Chromium is started: headless, by playwright-core. */
-export function browserLaunchOptions(): LaunchOptions {
+function browserLaunchOptions(): LaunchOptions {
   return {
     executablePath: requireCommand('chromium'),
     headless: true,
@@ -14,17 +14,17 @@ export function browserLaunchOptions(): LaunchOptions {
   };
 }
 
+/** The run's one browser, for scripts/test.mjs: its files connect to it at `wsEndpoint()`. */
+export function launchRunBrowser(): Promise<BrowserServer> {
+  return chromium.launchServer(browserLaunchOptions());
+}
+
 /**
  * The system's Chromium. Under scripts/test.mjs every file connects to the run's one browser (a
  * Chromium start is ~1.5 s of CPU; each test still gets contexts of its own, and `close()` ends only
  * this file's connection and contexts); a file run otherwise starts its own. A browser that cannot
  * start fails the suite (with what to install) rather than skipping it.
  */
-/** The run's one browser, for scripts/test.mjs: its files connect to it at `wsEndpoint()`. */
-export function launchRunBrowser(): Promise<BrowserServer> {
-  return chromium.launchServer(browserLaunchOptions());
-}
-
 export async function launchBrowser(): Promise<Browser> {
   const shared = process.env[browserEndpointEnv];
   if (shared) return chromium.connect(shared);

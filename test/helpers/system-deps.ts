@@ -47,6 +47,8 @@ export const systemDeps = [
   },
 ] as const;
 
+type SystemCommand = (typeof systemDeps)[number]['command'];
+
 /** The path of `command`, or undefined when it is not on PATH. */
 export function findCommand(command: string): string | undefined {
   try {
@@ -56,16 +58,22 @@ export function findCommand(command: string): string | undefined {
   }
 }
 
+/** Whether any of the given test files runs `command`. */
+export function usesCommand(command: SystemCommand, files: readonly string[]): boolean {
+  const dep = systemDeps.find((d) => d.command === command)!;
+  return files.some((f) => dep.files.some((prefix) => f.includes(prefix)));
+}
+
 /** What to install for the given test files, one line per missing program (empty when nothing is missing). */
 export function missingSystemDeps(files: readonly string[]): string[] {
   return systemDeps
-    .filter((d) => files.some((f) => d.files.some((prefix) => f.includes(prefix))))
+    .filter((d) => usesCommand(d.command, files))
     .filter((d) => !findCommand(d.command))
     .map((d) => `${d.command} is not installed: install it (${d.install})`);
 }
 
 /** The path of a system program a test needs; throws with what to install when it is missing. */
-export function requireCommand(command: (typeof systemDeps)[number]['command']): string {
+export function requireCommand(command: SystemCommand): string {
   const found = findCommand(command);
   if (found) return found;
   const dep = systemDeps.find((d) => d.command === command)!;
