@@ -72,8 +72,11 @@ export function closeOnTerm(close: () => Promise<void>): void {
  * An app with no task workers on PGlite in memory, or on a fresh PostgreSQL database (on
  * `databaseUrl`'s server, DATABASE_URL by default) that `close` drops.
  */
+/** The embedded store on the event loop, in its own thread (`store.pglite_thread`), or PostgreSQL. */
+export type BenchStore = 'pglite' | 'pglite-thread' | 'postgres';
+
 export async function benchApp(
-  store: 'pglite' | 'postgres',
+  store: BenchStore,
   overrides: ConfigInput = {},
   { poolMax = 10, databaseUrl }: { poolMax?: number; databaseUrl?: string } = {},
 ): Promise<{ app: App; close: () => Promise<void> }> {
@@ -84,7 +87,9 @@ export async function benchApp(
   const app = await createApp(
     testConfig({
       log_level: 'silent',
-      store: pg ? { database_url: pg.url, pool_max: poolMax } : { data_dir: 'memory://' },
+      store: pg
+        ? { database_url: pg.url, pool_max: poolMax }
+        : { data_dir: 'memory://', pglite_thread: store === 'pglite-thread' },
       tasks: { workers: 0 },
       runtime: { workspaces_dir: '/tmp/agentry-bench-ws' },
       ...overrides,
@@ -101,7 +106,7 @@ export async function benchApp(
 
 /** Serves a bench app (in a forked child) and reports its URL and admin key to the parent. */
 export async function serveBenchApp(
-  store: 'pglite' | 'postgres',
+  store: BenchStore,
   overrides: ConfigInput = {},
   configure: (app: App) => void = () => {},
 ): Promise<void> {

@@ -1,20 +1,21 @@
 /**
  * Chat runtime overhead per turn (mock model at zero delay, so all of it is Agentry's own) against the
  * model call alone in the same run: a whole turn on a new session against `models.complete`, a tool
- * turn against its two model calls. Target: overhead p50 ≤ 3 ms (PGlite). `cpu_us` is the process's
+ * turn against its two model calls, on PGlite (on the event loop, and in its thread) and PostgreSQL.
+ * Target: overhead p50 ≤ 3 ms (PGlite). `cpu_us` is the process's
  * CPU per operation, PGlite's included.
  *
  *   node --import tsx bench/chat.ts [--turns 2000] [--quick]      DATABASE_URL adds PostgreSQL rows
  */
 import { parseArgs } from 'node:util';
-import { agentOf, benchApp, callerOf, quantile, r3, timeEach, turn } from './bench-app.ts';
+import { agentOf, type BenchStore, benchApp, callerOf, quantile, r3, timeEach, turn } from './bench-app.ts';
 
 const { values } = parseArgs({
   options: { turns: { type: 'string', default: '2000' }, quick: { type: 'boolean', default: false } },
 });
 const turns = values.quick ? 200 : Number(values.turns);
 
-async function overhead(store: 'pglite' | 'postgres') {
+async function overhead(store: BenchStore) {
   const { app, close } = await benchApp(store);
   const { models } = app.services;
   const caller = callerOf(app);
@@ -72,8 +73,13 @@ async function overhead(store: 'pglite' | 'postgres') {
 }
 
 const rows = [];
-for (const store of process.env.DATABASE_URL ? (['pglite', 'postgres'] as const) : (['pglite'] as const))
-  rows.push(...(await overhead(store)));
+// The embedded store on the event loop and in its own thread (`store.pglite_thread`).
+const stores: BenchStore[] = [
+  'pglite',
+  'pglite-thread',
+  ...(process.env.DATABASE_URL ? (['postgres'] as const) : []),
+];
+for (const store of stores) rows.push(...(await overhead(store)));
 console.table(rows);
 const turnRow = rows.find((r) => r.scenario === 'chat turn, new session' && r.store === 'pglite')!;
 console.log(`overhead_p50_ms (new PGlite session, target ≤ 3): ${turnRow.overhead_p50_ms}`);

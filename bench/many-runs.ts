@@ -9,13 +9,14 @@
  * run to open (during opening) and over a life (from before opening to the last end), from /proc.
  *
  *   node --import tsx bench/many-runs.ts [--quick] [--runs 10000] [--batch 200] [--delay 120]
- *     [--store pglite|postgres]   (postgres: a fresh database on DATABASE_URL's server)
+ *     [--store pglite|pglite-thread|postgres]   (postgres: a fresh database on DATABASE_URL's server;
+ *     pglite-thread: the embedded store in its own thread, `store.pglite_thread`)
  */
 
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { chatTarget, cpuMs, forkChild, r3, serveBenchApp } from './bench-app.ts';
+import { type BenchStore, chatTarget, cpuMs, forkChild, r3, serveBenchApp } from './bench-app.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +31,7 @@ const { values } = parseArgs({
 const RUNS = Number(values.runs ?? (values.quick ? 500 : 10_000));
 const BATCH = Number(values.batch);
 const DELAY_MS = Number(values.delay ?? (values.quick ? 20 : 120)) * 1000;
-const STORE = values.store === 'postgres' ? 'postgres' : 'pglite';
+const STORE = (['postgres', 'pglite-thread'] as const).find((s) => s === values.store) ?? 'pglite';
 /** Every wait of the client is bounded: a stream that has not ended by then counts as unfinished. */
 const END_BOUND_MS = DELAY_MS + 120_000;
 
@@ -67,7 +68,7 @@ if (values.serve === 'bare') {
   process.send?.({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}` });
 } else if (values.serve) {
   answerMemory();
-  await serveBenchApp(values.serve as 'pglite' | 'postgres', {
+  await serveBenchApp(values.serve as BenchStore, {
     models: { mock: { first_chunk_delay_ms: DELAY_MS } },
   });
 } else {

@@ -44,6 +44,7 @@ const rootUrl = 'new URL("../../", import.meta.url)';
 const threadEntries = {
   'src/tools/sandbox/quickjs-thread.js': 'threads/quickjs-thread',
   'src/models/offline-encoder/encoder-thread.js': 'threads/encoder-thread',
+  'src/db/pglite-thread.js': 'threads/pglite-thread',
 };
 /** Built beside the command for this script: it writes the store's seed (`buildSeed`). */
 const seedEntry = path.join(distDir, 'tools', 'seed.js');

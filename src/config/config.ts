@@ -121,6 +121,12 @@ export const configSchema = z
          * tests spawn, from one migrated snapshot this way.
          */
         pglite_seed_file: z.string().optional(),
+        /**
+         * PGlite in a worker thread of its own (db/pglite-threaded.ts) instead of on the event loop:
+         * its statements then use a core the HTTP server and the runs do not, at the cost of a message
+         * each way per statement.
+         */
+        pglite_thread: z.union([z.boolean(), z.stringbool()]).default(false),
         /** Most PostgreSQL connections the pool opens (queries beyond it wait for one). */
         pool_max: z.coerce.number().int().positive().default(10),
         /**
@@ -463,6 +469,7 @@ const envMap: Array<[string, string[], ((v: string) => string)?]> = [
   ['AGENTRY_MAX_INGESTS', ['server', 'admission', 'ingest_concurrency']],
   ['AGENTRY_PGLITE_SHARED_BUFFERS_MB', ['store', 'pglite_shared_buffers_mb']],
   ['AGENTRY_PGLITE_SEED_FILE', ['store', 'pglite_seed_file']],
+  ['AGENTRY_PGLITE_THREAD', ['store', 'pglite_thread']],
   ['REDIS_URL', ['redis_url']],
   ['AGENTRY_CREDENTIALS_FILE', ['credentials_file']],
   ['AGENTRY_TENANTS_FILE', ['tenants_file']],

@@ -18,6 +18,13 @@ export async function openDb(
   store: Pick<Config['store'], 'data_dir' | 'pool_max'> & Partial<Config['store']>,
   log?: Logger,
 ): Promise<Db> {
+  if (!store.database_url && store.pglite_thread) {
+    const { PgliteThreadDb } = await import('./pglite-threaded.ts');
+    return PgliteThreadDb.open(store.data_dir, {
+      sharedBuffersMb: store.pglite_shared_buffers_mb,
+      seedFile: store.pglite_seed_file,
+    });
+  }
   if (!store.database_url)
     return PgliteDb.open(store.data_dir, {
       sharedBuffersMb: store.pglite_shared_buffers_mb,

@@ -33,6 +33,11 @@ export interface PgliteOptions {
    * gives a new store (it stays the store's); `maxMb` the most WAL kept between checkpoints.
    */
   wal?: { segmentMb: number; maxMb: number };
+  /**
+   * Whether to take the data directory's lock (data-dir-lock.ts); false when the process holds it
+   * already (the store's thread: pglite-threaded.ts takes it in the main thread). Default true.
+   */
+  lock?: boolean;
 }
 
 /**
@@ -69,7 +74,7 @@ export class PgliteDb implements Db {
     if (!dataDir.startsWith('memory://')) {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       // Before PGlite touches the files: a second process opening them would corrupt the store.
-      unlock = lockDataDir(dataDir);
+      if (options.lock !== false) unlock = lockDataDir(dataDir);
       // PGlite refuses to load a tar file over an existing store.
       if (existsSync(path.join(dataDir, 'PG_VERSION'))) seed = undefined;
     }

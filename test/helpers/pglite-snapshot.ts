@@ -40,12 +40,15 @@ export function memoryStore(): {
   data_dir: string;
   pglite_seed_file?: string;
   pglite_shared_buffers_mb: number;
+  pglite_thread?: boolean;
 } {
   const seed = process.env[snapshotEnv];
   return {
     data_dir: 'memory://',
     pglite_shared_buffers_mb: testSharedBuffersMb,
     ...(seed && { pglite_seed_file: seed }),
+    // AGENTRY_TEST_PGLITE_THREAD=1: every server's store in its own thread (store.pglite_thread).
+    ...(process.env.AGENTRY_TEST_PGLITE_THREAD === '1' && { pglite_thread: true }),
   };
 }
 
