@@ -57,7 +57,9 @@ async function serveAgentry(upstream: string): Promise<void> {
     budgets: { tokens_per_day: 1e12, cost_per_month: 1e9 },
     rate_limits: { ...huge, tokens_per_minute: 1e12, per_key: huge },
   };
-  const store = process.env.DATABASE_URL ? 'postgres' : 'pglite';
+  // AGENTRY_PGLITE_THREAD=true: the embedded store in its own thread, as it turns it on for a server.
+  const thread = process.env.AGENTRY_PGLITE_THREAD === 'true';
+  const store = process.env.DATABASE_URL ? 'postgres' : thread ? 'pglite-thread' : 'pglite';
   await serveBenchApp(
     store,
     {
