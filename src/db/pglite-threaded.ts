@@ -4,7 +4,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { assertChannel, type Db, type NotifyHandler, type Queryable, type QueryOptions } from './db.ts';
 import type { FromThread, ThreadData, ThreadError, ToThread } from './pglite-thread.ts';
 import { storableParams } from './storable.ts';
-import { rethrowFromStore } from './unavailable.ts';
+import { markFromStore } from './unavailable.ts';
 
 const threadEntry = new URL('./pglite-thread.js', import.meta.url);
 
@@ -17,12 +17,12 @@ export interface PgliteThreadOptions {
   seedFile?: string;
 }
 
-/** The error the thread sent, made again here with its fields (SQLSTATE `code`…), marked as the store's. */
-function fromThread(e: ThreadError): never {
+/** The error the thread sent, made again here with its name, stack and fields (SQLSTATE `code`…). */
+function fromThread(e: ThreadError): Error {
   const err = Object.assign(new Error(e.message), e.fields);
   err.name = e.name;
   if (e.stack) err.stack = e.stack;
-  return rethrowFromStore(err);
+  return err;
 }
 
 /**
@@ -70,7 +70,7 @@ export class PgliteThreadDb implements Db {
         const first = (m: FromThread) => {
           worker.off('message', first);
           if (m.type === 'opened') resolve();
-          else if (m.type === 'failed') reject(Object.assign(new Error(m.error.message), m.error.fields));
+          else if (m.type === 'failed') reject(fromThread(m.error));
         };
         worker.on('message', first);
         worker.once('error', reject);
@@ -97,24 +97,21 @@ export class PgliteThreadDb implements Db {
     this.pending.delete(m.id);
     if (this.pending.size === 0) this.worker.unref();
     if (m.type === 'done') call.resolve(m.result);
-    else {
-      try {
-        fromThread(m.error);
-      } catch (err) {
-        call.reject(err);
-      }
-    }
+    else call.reject(markFromStore(fromThread(m.error)));
   }
 
-  /** The thread is gone: every call waiting on it fails as a closed store does. */
+  /**
+   * The thread is gone: every call waiting on it, and every one after, fails as a closed store does
+   * (a store outage: 503 `store_unavailable`, not a 500).
+   */
   private end(err: Error): void {
-    this.gone ??= err;
-    for (const call of this.pending.values()) call.reject(err);
+    this.gone ??= markFromStore(err);
+    for (const call of this.pending.values()) call.reject(this.gone);
     this.pending.clear();
   }
 
   private call<T>(m: Ask<ToThread>): Promise<T> {
-    if (this.gone) return Promise.reject(this.gone).catch(rethrowFromStore);
+    if (this.gone) return Promise.reject(this.gone);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.worker.postMessage({ ...m, id });

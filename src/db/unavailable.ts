@@ -69,9 +69,14 @@ function matches(e: ErrorLike): boolean {
 const raisedByStore = Symbol.for('agentry.raisedByStore');
 
 /** Marks an error as raised by a store driver (its own call, not code run inside a transaction). */
-export function rethrowFromStore(err: unknown): never {
+export function markFromStore<E>(err: E): E {
   if (err && typeof err === 'object') (err as Record<symbol, boolean>)[raisedByStore] = true;
-  throw err;
+  return err;
+}
+
+/** Marks an error as raised by a store driver (markFromStore) and throws it. */
+export function rethrowFromStore(err: unknown): never {
+  throw markFromStore(err);
 }
 
 /**

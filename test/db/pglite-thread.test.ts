@@ -115,6 +115,15 @@ describe('the embedded store in its own thread', () => {
     await other.close();
     await assert.rejects(other.query('select 1'), (err) => isStoreOutage(err));
   });
+
+  it('fails a call in flight as a store outage when the thread dies under it', async () => {
+    const other = await PgliteThreadDb.open('memory://');
+    // A statement that cannot be answered before the thread is stopped, however fast the machine.
+    const inFlight = other.query('select pg_sleep(60)');
+    await (other as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await assert.rejects(inFlight, (err) => isStoreOutage(err));
+    await other.close();
+  });
 });
 
 describe('a data directory opened by the thread', () => {
