@@ -68,13 +68,13 @@ export function closeOnTerm(close: () => Promise<void>): void {
   });
 }
 
+/** The embedded store on the event loop, in its own thread (`store.pglite_thread`), or PostgreSQL. */
+export type BenchStore = 'pglite' | 'pglite-thread' | 'postgres';
+
 /**
  * An app with no task workers on PGlite in memory, or on a fresh PostgreSQL database (on
  * `databaseUrl`'s server, DATABASE_URL by default) that `close` drops.
  */
-/** The embedded store on the event loop, in its own thread (`store.pglite_thread`), or PostgreSQL. */
-export type BenchStore = 'pglite' | 'pglite-thread' | 'postgres';
-
 export async function benchApp(
   store: BenchStore,
   overrides: ConfigInput = {},

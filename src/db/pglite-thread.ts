@@ -44,7 +44,7 @@ export type FromThread =
   | { type: 'failed'; id: number; error: ThreadError }
   | { type: 'notification'; listen: number; payload: string };
 
-export function toThreadError(err: unknown): ThreadError {
+function toThreadError(err: unknown): ThreadError {
   if (!(err instanceof Error)) return { name: 'Error', message: String(err), fields: {} };
   const fields: ThreadError['fields'] = {};
   for (const [k, v] of Object.entries(err)) {

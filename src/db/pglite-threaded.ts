@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { lockDataDir } from './data-dir-lock.ts';
 import { assertChannel, type Db, type NotifyHandler, type Queryable, type QueryOptions } from './db.ts';
+import { claimDataDir } from './pglite.ts';
 import type { FromThread, ThreadData, ThreadError, ToThread } from './pglite-thread.ts';
 import { storableParams } from './storable.ts';
 import { markFromStore } from './unavailable.ts';
@@ -53,11 +52,7 @@ export class PgliteThreadDb implements Db {
   }
 
   static async open(dataDir: string, options: PgliteThreadOptions = {}): Promise<PgliteThreadDb> {
-    let unlock = () => {};
-    if (!dataDir.startsWith('memory://')) {
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-      unlock = lockDataDir(dataDir);
-    }
+    const unlock = claimDataDir(dataDir);
     const workerData: ThreadData = {
       pgliteThread: true,
       dataDir,
@@ -139,7 +134,9 @@ export class PgliteThreadDb implements Db {
         exec: (sql: string) => this.call<void>({ type: 'exec', tx, sql }),
       });
     } catch (err) {
-      // What `fn` threw is its own; the rollback's failure (a closed store) is not worth more.
+      // What `fn` threw is its own, and is what the caller gets. The rollback can fail only when the
+      // thread is gone (ROLLBACK does not fail on an open PGlite), and then there is no transaction
+      // left to end: every later call fails with that outage (`end()`), so nothing is lost here.
       await this.call({ type: 'end', tx, commit: false }).catch(() => {});
       throw err;
     }

@@ -34,10 +34,20 @@ export interface PgliteOptions {
    */
   wal?: { segmentMb: number; maxMb: number };
   /**
-   * Whether to take the data directory's lock (data-dir-lock.ts); false when the process holds it
-   * already (the store's thread: pglite-threaded.ts takes it in the main thread). Default true.
+   * Whether to claim the data directory (`claimDataDir`); false when the process has claimed it
+   * already (the store's thread: pglite-threaded.ts claims it in the main thread). Default true.
    */
   lock?: boolean;
+}
+
+/**
+ * Makes the data directory (owner only) and takes its lock for this process (data-dir-lock.ts);
+ * nothing for `memory://`. Returns the release.
+ */
+export function claimDataDir(dataDir: string): () => void {
+  if (dataDir.startsWith('memory://')) return () => {};
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return lockDataDir(dataDir);
 }
 
 /**
@@ -69,15 +79,11 @@ export class PgliteDb implements Db {
     const mb = options.sharedBuffersMb;
     if (mb !== undefined && !(Number.isInteger(mb) && mb >= 16 && mb <= 1024))
       throw new Error(`shared buffers of ${mb} MB: expected a whole number from 16 to 1024`);
-    let unlock = () => {};
+    // Before PGlite touches the files: a second process opening them would corrupt the store.
+    const unlock = options.lock === false ? () => {} : claimDataDir(dataDir);
     let seed = options.seed;
-    if (!dataDir.startsWith('memory://')) {
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-      // Before PGlite touches the files: a second process opening them would corrupt the store.
-      if (options.lock !== false) unlock = lockDataDir(dataDir);
-      // PGlite refuses to load a tar file over an existing store.
-      if (existsSync(path.join(dataDir, 'PG_VERSION'))) seed = undefined;
-    }
+    // PGlite refuses to load a tar file over an existing store.
+    if (!dataDir.startsWith('memory://') && existsSync(path.join(dataDir, 'PG_VERSION'))) seed = undefined;
     const wal = options.wal;
     const settings = [
       ...(mb ? ['-c', `shared_buffers=${mb}MB`] : []),
