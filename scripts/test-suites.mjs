@@ -19,3 +19,10 @@ export const heavySuites = [
 ];
 
 export const isHeavy = (file) => heavySuites.some((s) => file.startsWith(s.path));
+
+/**
+ * The web console's suites, which drive the built console in Chromium. `.ci/run` runs them once, on
+ * the machine's Node (`--without-console` on its second pass): what they test is the console's pages
+ * and the browser, and the routes they call run on both Nodes in the API suites.
+ */
+export const consoleSuites = 'test/console/';

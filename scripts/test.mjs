@@ -1,9 +1,10 @@
 // Runs every test file under test/ with Node's test runner, each compiled once per run with what it
 // imports (scripts/build.mjs `buildTests`).
-// Usage: node scripts/test.mjs [--heavy | --all] [--checks] [substring …]. With no option, every
-// file but the heavy suites (scripts/test-suites.mjs); `--heavy` those alone, `--all` both;
-// substrings keep only the files whose path contains one of them. `--checks` (npm test) runs the
+// Usage: node scripts/test.mjs [--heavy | --all] [--checks] [--without-console] [substring …]. With
+// no option, every file but the heavy suites (scripts/test-suites.mjs); `--heavy` those alone, `--all`
+// both; substrings keep only the files whose path contains one of them. `--checks` (npm test) runs the
 // lint and type checks beside the files (scripts/test-checks.mjs) and fails the run if they fail.
+// `--without-console` leaves out the console's browser suites (CI's second Node runs them once).
 import { spawn } from 'node:child_process';
 import {
   chmodSync,
@@ -21,7 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { build, buildTests, isStale } from './build.mjs';
 import { buildWeb, isWebStale } from './build-web.mjs';
 import { checksSummary, startChecks } from './test-checks.mjs';
-import { heavySuites, isHeavy } from './test-suites.mjs';
+import { consoleSuites, heavySuites, isHeavy } from './test-suites.mjs';
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -58,10 +59,11 @@ const matching = find('test')
   .sort()
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 // A file named by a substring runs whichever suite it is in.
-const files = matching.filter(
-  (f) => suite === 'all' || filters.length > 0 || (suite === 'heavy') === isHeavy(f),
-);
-const leftOut = matching.length - files.length;
+const withoutConsole = args.includes('--without-console');
+const files = matching
+  .filter((f) => suite === 'all' || filters.length > 0 || (suite === 'heavy') === isHeavy(f))
+  .filter((f) => !(withoutConsole && f.startsWith(consoleSuites)));
+const leftOut = matching.filter((f) => isHeavy(f) && !files.includes(f)).length;
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
@@ -160,6 +162,8 @@ if (suite === 'light' && leftOut > 0) {
       '\n`npm run test:heavy` runs them; CI runs both.',
   );
 }
+if (withoutConsole)
+  console.log(`Not in this run (--without-console): the console's suites (${consoleSuites}).`);
 let checksOk = true;
 if (checks) {
   const summary = checksSummary(await checks);
