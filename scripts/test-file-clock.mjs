@@ -1,15 +1,32 @@
-// Loaded into every test file's process by scripts/test.mjs (`--import`): at exit, appends the
-// file's wall time since its process started and its CPU time to the run's list, for the run's
-// summary of its slowest files. One line per file; appends of a short line do not interleave.
+// Loaded into every test process by scripts/test.mjs (`--import`): at exit, appends the process's
+// wall time since it started and its CPU time to the run's list, for the run's summary. A file that
+// shares its process with others (scripts/test-batches.mjs) is timed by `fileClock` too, from its
+// first hook to its last. One line each; appends of a short line do not interleave.
 import { appendFileSync } from 'node:fs';
 
 const out = process.env.AGENTRY_TEST_TIMES;
-const file = process.argv[1];
-if (out && file?.endsWith('.test.js')) {
-  process.on('exit', () => {
-    const cpu = process.cpuUsage();
-    const wallS = process.uptime().toFixed(1);
-    const cpuS = ((cpu.user + cpu.system) / 1e6).toFixed(1);
-    appendFileSync(out, `${file}\t${wallS}\t${cpuS}\n`);
-  });
+const entry = process.argv[1];
+
+/** `process` lines sum to the run's process time; `file` lines are files in a shared process. */
+function record(kind, name, wallS, cpu) {
+  if (!out) return;
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  appendFileSync(out, `${kind}\t${name}\t${wallS.toFixed(1)}\t${cpuS.toFixed(1)}\n`);
+}
+
+if (out && entry && /\.test\.js$|[/\\]shared-\d+\.mjs$/.test(entry)) {
+  process.on('exit', () => record('process', entry, process.uptime(), process.cpuUsage()));
+}
+
+/** Times one file of a shared process: `start` before its tests, `stop` after them. */
+export function fileClock(name) {
+  let wall = 0;
+  let cpu = process.cpuUsage();
+  return {
+    start: () => {
+      wall = performance.now();
+      cpu = process.cpuUsage();
+    },
+    stop: () => record('file', name, (performance.now() - wall) / 1000, process.cpuUsage(cpu)),
+  };
 }

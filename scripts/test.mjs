@@ -21,6 +21,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, buildTests, isStale } from './build.mjs';
 import { buildWeb, isWebStale } from './build-web.mjs';
+import { mayShare, testProcesses } from './test-batches.mjs';
 import { checksSummary, startChecks } from './test-checks.mjs';
 import { consoleSuites, heavySuites, isHeavy } from './test-suites.mjs';
 
@@ -116,14 +117,20 @@ const browser = usesCommand('chromium', files) ? await step('the browser', launc
 // Three files at once on two cores: a file waiting on a lease, a timer or a child process leaves its
 // core to the others (docs/performance.md, test suite).
 const concurrency = process.env.AGENTRY_TEST_CONCURRENCY ?? '3';
-// AGENTRY_TEST_ISOLATION=none (Node 22.8+): every file in this one process instead of one each;
-// measured in docs/performance.md (test suite), not the default: files share globals and env.
-const isolation = process.env.AGENTRY_TEST_ISOLATION
-  ? [`--experimental-test-isolation=${process.env.AGENTRY_TEST_ISOLATION}`]
-  : [];
+// Up to eight files to a process (scripts/test-batches.mjs), but for the heavy suites, whose files
+// kill and start processes and stores, and files that write what a process shares;
+// AGENTRY_TEST_SHARE=1 runs every file in a process of its own.
+const processes = testProcesses({
+  sources: files,
+  compiled,
+  isShared: (f) => !isHeavy(f) && mayShare(f),
+  dir: buildDir,
+  size: Number(process.env.AGENTRY_TEST_SHARE ?? 8),
+});
 // A stuck test fails after ten minutes, and a file whose tests are done exits even when something it
 // started still holds the event loop: either would otherwise stall the whole run until CI kills it.
-// Each file's process reports its wall and CPU time at exit (scripts/test-file-clock.mjs).
+// Each process reports its wall and CPU time at exit, and each file of a shared one its own
+// (scripts/test-file-clock.mjs).
 const times = path.join(snapshotDir, 'file-times.tsv');
 const checks = args.includes('--checks') ? startChecks() : undefined;
 const testRun = spawn(
@@ -134,11 +141,10 @@ const testRun = spawn(
     '--enable-source-maps',
     '--test',
     `--test-concurrency=${concurrency}`,
-    ...isolation,
     '--test-timeout=600000',
     '--test-force-exit',
     '--test-reporter=spec',
-    ...compiled,
+    ...processes,
   ],
   {
     stdio: 'inherit',
@@ -173,24 +179,33 @@ if (checks) {
 }
 process.exit(status === 0 && checksOk ? 0 : status || 1);
 
-/** The ten slowest files of the run (wall and CPU seconds of each file's process), after the run's. */
+/**
+ * The ten slowest files of the run (wall and CPU seconds of each: its process's, or its share of a
+ * shared process from its first hook to its last), after the run's and its processes' totals.
+ */
 function printSlowest(list, wallS) {
   if (!existsSync(list)) return;
-  const rows = readFileSync(list, 'utf8')
+  const lines = readFileSync(list, 'utf8')
     .trim()
     .split('\n')
     .map((l) => l.split('\t'))
-    .map(([f, wall, cpu]) => ({ file: path.relative(buildDir, f), wall: Number(wall), cpu: Number(cpu) }))
-    .sort((a, b) => b.wall - a.wall);
-  const cpu = rows.reduce((sum, r) => sum + r.cpu, 0);
-  const walls = rows.reduce((sum, r) => sum + r.wall, 0);
+    .map(([kind, f, wall, cpu]) => ({
+      kind,
+      file: path.relative(buildDir, f),
+      wall: Number(wall),
+      cpu: Number(cpu),
+    }));
+  const processes = lines.filter((r) => r.kind === 'process');
+  const rows = lines.filter((r) => r.file.endsWith('.test.js')).sort((a, b) => b.wall - a.wall);
+  const cpu = processes.reduce((sum, r) => sum + r.cpu, 0);
+  const walls = processes.reduce((sum, r) => sum + r.wall, 0);
   // Every file's figures, for docs/performance.md's table (the run's own directory is removed at exit).
   writeFileSync(
     path.join('.test-build', 'last-file-times.tsv'),
     rows.map((r) => `${r.file}\t${r.wall.toFixed(1)}\t${r.cpu.toFixed(1)}`).join('\n'),
   );
   console.log(
-    `\n${rows.length} files in ${wallS.toFixed(0)} s (their processes: ${walls.toFixed(0)} s wall, ${cpu.toFixed(0)} s CPU); the slowest (wall s, CPU s):`,
+    `\n${rows.length} files in ${wallS.toFixed(0)} s (their ${processes.length} processes: ${walls.toFixed(0)} s wall, ${cpu.toFixed(0)} s CPU); the slowest (wall s, CPU s):`,
   );
   for (const r of rows.slice(0, 10))
     console.log(`  ${r.wall.toFixed(1).padStart(7)} ${r.cpu.toFixed(1).padStart(7)}  ${r.file}`);

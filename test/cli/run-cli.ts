@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { snapshotEnv, testNodeFlags, testSharedBuffersMb } from '../helpers/pglite-snapshot.ts';
+import { snapshotEnv, testFileKey, testNodeFlags, testSharedBuffersMb } from '../helpers/pglite-snapshot.ts';
 
 /** The real `agentry` bin, run as a person would run it. */
 export const bin = fileURLToPath(new URL('../../bin/agentry.js', import.meta.url));
@@ -52,15 +52,28 @@ export function tempDir(prefix = 'agentry-cli-'): { dir: string; remove: () => v
 }
 
 // An empty working directory for runs that name none, so no agentry.yaml, tenants.yaml or
-// credentials file lying around in the shared temp dir can change what a test sees.
-const emptyDir = mkdtempSync(path.join(tmpdir(), 'agentry-cwd-'));
-process.on('exit', () => rmSync(emptyDir, { recursive: true, force: true }));
+// credentials file lying around in the shared temp dir can change what a test sees. One per test
+// file: files that share a process (scripts/test-batches.mjs) must not see what another's runs left
+// there, such as a first start's data directory and credentials file.
+const emptyDirs = new Map<unknown, string>();
+process.on('exit', () => {
+  for (const dir of emptyDirs.values()) rmSync(dir, { recursive: true, force: true });
+});
+function emptyDir(): string {
+  const file = (globalThis as Record<symbol, unknown>)[testFileKey];
+  let dir = emptyDirs.get(file);
+  if (!dir) {
+    dir = mkdtempSync(path.join(tmpdir(), 'agentry-cwd-'));
+    emptyDirs.set(file, dir);
+  }
+  return dir;
+}
 
 /** Runs `agentry <args>` to completion and collects its output. */
 export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, agentryArgv(args), {
-      cwd: options.cwd ?? emptyDir,
+      cwd: options.cwd ?? emptyDir(),
       env: cleanEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -90,7 +103,7 @@ export interface Spawned {
 
 export function spawnCli(args: string[], options: RunOptions = {}): Spawned {
   const child = spawn(process.execPath, agentryArgv(args), {
-    cwd: options.cwd ?? emptyDir,
+    cwd: options.cwd ?? emptyDir(),
     env: cleanEnv(options.env),
     stdio: ['ignore', 'ignore', 'pipe'],
   });

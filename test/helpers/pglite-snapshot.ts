@@ -35,6 +35,12 @@ export const testSharedBuffersMb = 16;
  */
 export const testNodeFlags = ['--liftoff-only'];
 
+/**
+ * Where a process that runs several test files one after another (scripts/test-batches.mjs) keeps
+ * the path of the one running, on `globalThis`, for helpers whose state is a file's own.
+ */
+export const testFileKey = Symbol.for('agentry.test.file');
+
 /** Store config for a new in-memory PGlite store: from the run's snapshot when there is one. */
 export function memoryStore(): {
   data_dir: string;
