@@ -28,8 +28,9 @@ const runsAlone = (source) => ownProcess.some((p) => p.test(source));
  * alone. `sources[i]` is `compiled[i]`'s source path. Each file of an entry is timed (test-file-clock.mjs).
  */
 export function testProcesses({ sources, compiled, isShared, dir, size }) {
-  const shared = compiled.filter((_, i) => isShared(sources[i]));
-  const alone = compiled.filter((_, i) => !isShared(sources[i]));
+  const sharing = sources.map(isShared);
+  const shared = compiled.filter((_, i) => sharing[i]);
+  const alone = compiled.filter((_, i) => !sharing[i]);
   if (size <= 1 || shared.length < 2) return compiled;
   const count = Math.ceil(shared.length / size);
   const clock = pathToFileURL(path.resolve('scripts/test-file-clock.mjs')).href;
@@ -49,16 +50,12 @@ export function testProcesses({ sources, compiled, isShared, dir, size }) {
 
 /**
  * One file of a shared process: a suite named by its path, holding what the file registers (its
- * top-level hooks included); its path on `globalThis` while it runs (`testFileKey` in
- * test/helpers/pglite-snapshot.ts), and its time recorded.
+ * top-level hooks included), timed and named as the running file by `fileClock`.
  */
 function fileSuite(name, file) {
   return `describe(${JSON.stringify(name)}, async () => {
-  const clock = fileClock(${JSON.stringify(file)});
-  before(() => {
-    globalThis[Symbol.for('agentry.test.file')] = ${JSON.stringify(name)};
-    clock.start();
-  });
+  const clock = fileClock(${JSON.stringify(name)}, ${JSON.stringify(file)});
+  before(clock.start);
   await import(${JSON.stringify(pathToFileURL(file).href)});
   after(clock.stop);
 });`;

@@ -18,15 +18,20 @@ if (out && entry && /\.test\.js$|[/\\]shared-\d+\.mjs$/.test(entry)) {
   process.on('exit', () => record('process', entry, process.uptime(), process.cpuUsage()));
 }
 
-/** Times one file of a shared process: `start` before its tests, `stop` after them. */
-export function fileClock(name) {
+/**
+ * Times one file of a shared process: `start` before its tests, `stop` after them. From `start`, the
+ * file's `name` is on `globalThis` as the running one (`testFileKey` in
+ * test/helpers/pglite-snapshot.ts), for helpers whose state is a file's own.
+ */
+export function fileClock(name, file) {
   let wall = 0;
   let cpu = process.cpuUsage();
   return {
     start: () => {
+      globalThis[Symbol.for('agentry.test.file')] = name;
       wall = performance.now();
       cpu = process.cpuUsage();
     },
-    stop: () => record('file', name, (performance.now() - wall) / 1000, process.cpuUsage(cpu)),
+    stop: () => record('file', file, (performance.now() - wall) / 1000, process.cpuUsage(cpu)),
   };
 }

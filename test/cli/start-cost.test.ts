@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startServe, tempDir } from './run-cli.ts';
@@ -27,7 +27,6 @@ let listings = 0;
 /** A new file for one command's listing, and what reads the packages from it. */
 function listing(): { register: string; packages: () => string[] } {
   const file = `${tmp.dir}/loaded-${++listings}.txt`;
-  rmSync(file, { force: true });
   return { register: listingInto(file), packages: () => packagesIn(readFileSync(file, 'utf8')) };
 }
 

@@ -37,7 +37,8 @@ export const testNodeFlags = ['--liftoff-only'];
 
 /**
  * Where a process that runs several test files one after another (scripts/test-batches.mjs) keeps
- * the path of the one running, on `globalThis`, for helpers whose state is a file's own.
+ * the path of the one running, on `globalThis`, for helpers whose state is a file's own; set by
+ * `fileClock` in scripts/test-file-clock.mjs.
  */
 export const testFileKey = Symbol.for('agentry.test.file');
 
