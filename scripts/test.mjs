@@ -112,7 +112,9 @@ const compiled = await step('the test files', () => buildTests(files, buildDir))
 // One browser for the run's browser tests, which connect to it (test/helpers/browser.ts), rather than
 // a Chromium start per file.
 const { browserEndpointEnv, launchRunBrowser } = await import('../test/helpers/browser.ts');
-const browser = usesCommand('chromium', files) ? await step('the browser', launchRunBrowser) : undefined;
+const browser = usesCommand('chromium-headless-shell', files)
+  ? await step('the browser', launchRunBrowser)
+  : undefined;
 
 // Three files at once on two cores: a file waiting on a lease, a timer or a child process leaves its
 // core to the others (docs/performance.md, test suite).

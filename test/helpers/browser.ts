@@ -4,10 +4,10 @@ import { requireCommand } from './system-deps.ts';
 /** Where scripts/test.mjs tells its files the run's one browser listens. */
 export const browserEndpointEnv = 'AGENTRY_TEST_BROWSER_WS';
 
-/** How the system's Chromium is started: headless, by playwright-core. */
+/** How the system's Chromium is started: its headless shell, by playwright-core. */
 function browserLaunchOptions(): LaunchOptions {
   return {
-    executablePath: requireCommand('chromium'),
+    executablePath: requireCommand('chromium-headless-shell'),
     headless: true,
     // Containers often lack the user namespaces Chromium's own sandbox needs.
     args: ['--no-sandbox', '--disable-dev-shm-usage'],

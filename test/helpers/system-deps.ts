@@ -15,10 +15,12 @@ export const systemDeps = [
     install: 'apt-get install -y bubblewrap',
     files: ['test/sandbox/', 'test/local-dev/', 'test/compat/isa-pools'],
   },
-  // The docs page is rendered in a real browser.
+  // The console and the docs page are rendered in a real browser: Chromium's headless shell, the same
+  // engine as the `chromium` package without the desktop browser's layers, which took ~4× its CPU
+  // per browser context (docs/performance.md, test suite).
   {
-    command: 'chromium',
-    install: 'apt-get install -y chromium',
+    command: 'chromium-headless-shell',
+    install: 'apt-get install -y chromium-headless-shell',
     files: ['test/http/openapi', 'test/console/'],
   },
   // Outage tests stop and start a Redis of their own.
