@@ -76,7 +76,7 @@ if (isStale()) await step('the command (dist/)', build);
 if (isWebStale()) await step('the console (dist/web)', buildWeb);
 
 await import('../bin/ts-loader.js');
-const { missingSystemDeps, usesCommand } = await import('../test/helpers/system-deps.ts');
+const { missingSystemDeps } = await import('../test/helpers/system-deps.ts');
 const missing = missingSystemDeps(files);
 if (missing.length > 0) {
   for (const m of missing) console.error(m);
@@ -111,10 +111,8 @@ const compiled = await step('the test files', () => buildTests(files, buildDir))
 
 // One browser for the run's browser tests, which connect to it (test/helpers/browser.ts), rather than
 // a Chromium start per file.
-const { browserEndpointEnv, launchRunBrowser } = await import('../test/helpers/browser.ts');
-const browser = usesCommand('chromium-headless-shell', files)
-  ? await step('the browser', launchRunBrowser)
-  : undefined;
+const { browserEndpointEnv, launchRunBrowser, usesBrowser } = await import('../test/helpers/browser.ts');
+const browser = usesBrowser(files) ? await step('the browser', launchRunBrowser) : undefined;
 
 // Three files at once on two cores: a file waiting on a lease, a timer or a child process leaves its
 // core to the others (docs/performance.md, test suite).

@@ -1,13 +1,19 @@
 import { type Browser, type BrowserServer, chromium, type LaunchOptions, type Page } from 'playwright-core';
-import { requireCommand } from './system-deps.ts';
+import { requireCommand, usesCommand } from './system-deps.ts';
 
 /** Where scripts/test.mjs tells its files the run's one browser listens. */
 export const browserEndpointEnv = 'AGENTRY_TEST_BROWSER_WS';
 
+/** The system's Chromium the tests drive: its headless shell (system-deps.ts says why). */
+const browserCommand = 'chromium-headless-shell';
+
+/** Whether any of `files` drives the browser, so scripts/test.mjs starts one for the run. */
+export const usesBrowser = (files: readonly string[]): boolean => usesCommand(browserCommand, files);
+
 /** How the system's Chromium is started: its headless shell, by playwright-core. */
 function browserLaunchOptions(): LaunchOptions {
   return {
-    executablePath: requireCommand('chromium-headless-shell'),
+    executablePath: requireCommand(browserCommand),
     headless: true,
     // Containers often lack the user namespaces Chromium's own sandbox needs.
     args: ['--no-sandbox', '--disable-dev-shm-usage'],

@@ -16,8 +16,8 @@ export const systemDeps = [
     files: ['test/sandbox/', 'test/local-dev/', 'test/compat/isa-pools'],
   },
   // The console and the docs page are rendered in a real browser: Chromium's headless shell, the same
-  // engine as the `chromium` package without the desktop browser's layers, which took ~4× its CPU
-  // per browser context (docs/performance.md, test suite).
+  // engine as the `chromium` package without the desktop browser's layers (the desktop build run
+  // headless took ~4× the shell's CPU per browser context; docs/performance.md, test suite).
   {
     command: 'chromium-headless-shell',
     install: 'apt-get install -y chromium-headless-shell',
