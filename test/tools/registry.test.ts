@@ -8,7 +8,7 @@ import { builtinTools, registerBuiltinTools } from '../../src/tools/builtins/reg
 import { ToolRegistry } from '../../src/tools/registry.ts';
 import type { EgressProxy } from '../../src/tools/sandbox/egress-proxy.ts';
 import type { SandboxService } from '../../src/tools/sandbox/sandbox.ts';
-import { ToolError } from '../../src/tools/types.ts';
+import { type ToolDefinition, ToolError } from '../../src/tools/types.ts';
 import { Workspace } from '../../src/tools/workspace.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'agentry-registry-'));
@@ -109,6 +109,20 @@ describe('tool registry', () => {
     assert.equal(registry.get('read_file')?.requires_approval ?? false, false);
   });
 
+  it("checks a built-in tool's arguments at its first call, its schema compiled then", async () => {
+    const fresh = registerBuiltinTools(new ToolRegistry({ defaultTimeoutMs: 200 }));
+    const bad = await fresh.execute('calculator', '{"expression": 5, "x": 1}', ctx());
+    assert.equal(bad.ok, false);
+    assert.match(
+      (bad as { error: string }).error,
+      /^invalid arguments: \/x: must NOT have additional properties; \/expression: must be string$/,
+    );
+    assert.deepEqual(await fresh.execute('calculator', '{"expression": "6*7"}', ctx()), {
+      ok: true,
+      output: '42',
+    });
+  });
+
   it('offers only the named tools that exist, with their schemas', () => {
     const specs = registry.specs(['calculator', 'missing', 'current_time']);
     assert.deepEqual(
@@ -142,10 +156,17 @@ describe('tool registry', () => {
         recentTasks: async () => [],
       },
     };
+    // Registered here as any other tool is, each schema compiled at once: registerBuiltinTools
+    // leaves the compile to a tool's first call, so this is where a broken built-in schema fails.
+    const withEveryPart = new ToolRegistry({ defaultTimeoutMs: 1 });
+    const bareOnes = new ToolRegistry({ defaultTimeoutMs: 1 });
     for (const [name, make] of Object.entries(builtinTools)) {
-      assert.equal(make(full)?.name, name, `${name} with every part`);
-      const bare = make({});
+      const def = make(full) as ToolDefinition | undefined;
+      assert.equal(def?.name, name, `${name} with every part`);
+      withEveryPart.register(def!);
+      const bare = make({}) as ToolDefinition | undefined;
       if (bare) assert.equal(bare.name, name, `${name} bare`);
+      if (bare) bareOnes.register(bare);
     }
     // A bare registry has the placeholders and the tools that need nothing, in the registry's order.
     assert.deepEqual(

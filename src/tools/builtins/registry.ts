@@ -48,11 +48,14 @@ export const builtinTools = {
   recent_tasks: (d) => d.ops && recentTasksTool(d.ops),
 } satisfies Record<string, BuiltinTool>;
 
-/** Registers every built-in tool that `deps` can make, in the registry's order. */
+/**
+ * Registers every built-in tool that `deps` can make, in the registry's order; each schema is
+ * compiled at its tool's first call (test/tools/registry.test.ts compiles them all).
+ */
 export function registerBuiltinTools<R extends ToolRegistry>(registry: R, deps: BuiltinToolDeps = {}): R {
   for (const make of Object.values(builtinTools) as BuiltinTool[]) {
     const def = make(deps);
-    if (def) registry.register(def);
+    if (def) registry.register(def, { compileOnFirstCall: true });
   }
   return registry;
 }
