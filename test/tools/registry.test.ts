@@ -165,8 +165,10 @@ describe('tool registry', () => {
       assert.equal(def?.name, name, `${name} with every part`);
       withEveryPart.register(def!);
       const bare = make({}) as ToolDefinition | undefined;
-      if (bare) assert.equal(bare.name, name, `${name} bare`);
-      if (bare) bareOnes.register(bare);
+      if (bare) {
+        assert.equal(bare.name, name, `${name} bare`);
+        bareOnes.register(bare);
+      }
     }
     // A bare registry has the placeholders and the tools that need nothing, in the registry's order.
     assert.deepEqual(
