@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, openAsBlob, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listMigrations, type Migration, migrate } from './migrate.ts';
@@ -97,9 +98,12 @@ export async function seedFor(configured: string | undefined): Promise<Blob | un
   return openSeed(builtSeedFile);
 }
 
-function openSeed(file: string): Promise<Blob> {
+async function openSeed(file: string): Promise<Blob> {
+  // Read whole, not `fs.openAsBlob`: once a file-backed blob's stream has been read to its end,
+  // Node (20 and 24) crashes the process on its next heap snapshot (`v8.writeHeapSnapshot`,
+  // `--heapsnapshot-signal`, an inspector), which an operator takes to look at a live server.
   // PGlite unpacks a blob typed as gzip (an untyped one only after failing to read it as a tar).
-  return openAsBlob(file, file.endsWith('.gz') ? { type: 'application/gzip' } : {});
+  return new Blob([await readFile(file)], file.endsWith('.gz') ? { type: 'application/gzip' } : {});
 }
 
 /** True when the seed's manifest names the first migrations of the checkout, unedited. */

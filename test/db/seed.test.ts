@@ -5,7 +5,8 @@
  * extensions, policies, row counts), and is shown to see a missing migration.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +15,7 @@ import { listMigrations, migrate } from '../../src/db/migrate.ts';
 import { openDb } from '../../src/db/open.ts';
 import { PgliteDb } from '../../src/db/pglite.ts';
 import { seedFor, seedMatches, writeSeed } from '../../src/db/seed.ts';
+import { tsLoaderArgs } from '../helpers/server.ts';
 
 /** The user schemas' objects, each as one line of text, sorted: what `pg_dump --schema-only` would differ on. */
 async function schemaOf(db: Db): Promise<Record<string, string[]>> {
@@ -140,6 +142,27 @@ describe('the store seed', () => {
     const bare = path.join(tmp, 'bare.tar');
     writeFileSync(bare, '');
     assert.equal(seedMatches(bare, migrations), false);
+  });
+
+  it('leaves the process able to take a heap snapshot once a store is made from it', () => {
+    // A file-backed blob (fs.openAsBlob) read to its end made Node crash on the next snapshot.
+    const script = `
+      import v8 from 'node:v8';
+      import { seedFor } from ${JSON.stringify(new URL('../../src/db/seed.ts', import.meta.url).href)};
+      import { PgliteDb } from ${JSON.stringify(new URL('../../src/db/pglite.ts', import.meta.url).href)};
+      const db = await PgliteDb.open('memory://', { seed: await seedFor(process.argv[1]) });
+      await db.query('select 1');
+      v8.writeHeapSnapshot(process.argv[2]);
+      await db.close();`;
+    const out = path.join(tmp, 'after-seed.heapsnapshot');
+    const child = spawnSync(
+      process.execPath,
+      [...tsLoaderArgs, '--input-type=module', '-e', script, path.join(tmp, 'older.tar.gz'), out],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(child.signal, null, `the process ended by ${child.signal}`);
+    assert.equal(child.status, 0, child.stderr);
+    assert.ok(statSync(out).size > 0, 'the snapshot is written');
   });
 
   it('openDb starts a new data dir from the configured seed, and `none` from an empty store', async () => {
