@@ -69,8 +69,29 @@ export interface StreamLimits {
   stallMs: number;
 }
 
-export interface SseOptions extends Partial<StreamLimits> {
-  heartbeatMs?: number;
+/** How often an open resumable stream gets a comment, so idle proxies keep its connection. */
+const HEARTBEAT_MS = 15_000;
+/**
+ * The open resumable streams, and the one timer that sends them their heartbeats: a timer per
+ * stream was heap (the timer, its closure and context) that every stream waiting on a model held.
+ * A stream's first heartbeat may come early; none comes later than HEARTBEAT_MS after the last.
+ */
+const beating = new Set<SseWriter>();
+let heartbeat: NodeJS.Timeout | undefined;
+
+function beat(): void {
+  for (const writer of beating) {
+    // A client that has not read what it was sent needs no keep-alive on top.
+    if (!writer.raw.writableEnded && !writer.raw.writableNeedDrain) writer.write(': keep-alive\n\n');
+  }
+}
+
+function stopBeating(writer: SseWriter): void {
+  beating.delete(writer);
+  if (beating.size === 0 && heartbeat) {
+    clearInterval(heartbeat);
+    heartbeat = undefined;
+  }
 }
 
 declare module 'fastify' {
@@ -88,7 +109,8 @@ function countStream(request: FastifyRequest, res: ServerResponse): void {
   if (!gauge) return;
   const labels = { route: request.routeOptions.url ?? 'unmatched' };
   gauge.inc(labels);
-  res.once('close', () => gauge.dec(labels));
+  // `on`, not `once`: a response closes once, and `once` wraps the listener in two more objects.
+  res.on('close', () => gauge.dec(labels));
 }
 
 /**
@@ -123,16 +145,17 @@ export function startSse(
 }
 
 /** A resumable event stream (see StreamLimits). */
-export function openSse(request: FastifyRequest, reply: FastifyReply, options: SseOptions = {}): SseStream {
+export function openSse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: Partial<StreamLimits> = {},
+): SseStream {
   const signal = new CallSignal();
   const writer = startSse(request, reply, {}, options);
   const res = writer.raw;
   writer.write(': connected\n\n');
-  const heartbeat = setInterval(() => {
-    // A client that has not read what it was sent needs no keep-alive on top.
-    if (!res.writableEnded && !res.writableNeedDrain) writer.write(': keep-alive\n\n');
-  }, options.heartbeatMs ?? 15_000);
-  heartbeat.unref();
+  beating.add(writer);
+  heartbeat ??= setInterval(beat, HEARTBEAT_MS).unref();
   const stream: SseStream = {
     signal,
     fellBehind: false,
@@ -148,7 +171,7 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
   const untrack = request.server.drain?.track(close);
   function close() {
     untrack?.();
-    clearInterval(heartbeat);
+    stopBeating(writer);
     signal.abort(new Error('the event stream closed'));
     writer.end();
   }

@@ -1,11 +1,13 @@
+import type { ModelTimeouts } from '../config/models-config.ts';
 import { AppError } from '../errors.ts';
 import type { CircuitBreaker } from '../resilience/breaker.ts';
 import type { Admission } from './admission.ts';
 import { type AttemptOptions, Attempts, type Call, type ModelAttempt } from './attempts.ts';
+import type { CallSignal } from './call-signal.ts';
 import type { ModelCatalog, ResolvedModel } from './catalog.ts';
 import { asUpstreamError, TimeoutReason, toAppError } from './errors.ts';
 import type { ModelPolicy } from './policy.ts';
-import { type Embeddings, UpstreamError } from './provider.ts';
+import { type Embeddings, type ProviderCall, UpstreamError } from './provider.ts';
 import type { MockProvider } from './providers/mock.ts';
 import { badParam } from './request-support.ts';
 import type { ModelTelemetry } from './telemetry.ts';
@@ -165,21 +167,7 @@ export class Gateway implements ModelGateway {
     const call = await this.prepare(request, ctx, true);
     let attempt: ModelAttempt<StreamStart>;
     try {
-      attempt = await this.attempts.run(call, async (model, pc, timeouts) => {
-        const it = model.provider.stream(pc)[Symbol.asyncIterator]();
-        const timer = setTimeout(
-          () => pc.signal.abort(new TimeoutReason('first_byte')),
-          timeouts.first_byte_ms,
-        );
-        try {
-          const first = await it.next();
-          if (first.done)
-            throw new UpstreamError('network', 'the upstream closed the stream without answering');
-          return { it, first };
-        } finally {
-          clearTimeout(timer);
-        }
-      });
+      attempt = await this.attempts.run(call, firstChunk);
     } catch (err) {
       this.fail(call, err);
       throw err;
@@ -400,4 +388,29 @@ export class Gateway implements ModelGateway {
     if (call.ctx.timing) call.ctx.timing.attempts = call.attempts;
     call.span.end({ errorType: code });
   }
+}
+
+/**
+ * Starts the provider's stream and waits for its first chunk, within the first-byte timeout. A
+ * promise chain, not an async function: a streamed call waits here for most of its life, and a
+ * suspended async frame (its registers, context and promises) is heap that every run in flight pays.
+ */
+function firstChunk(
+  model: ResolvedModel,
+  pc: ProviderCall & { signal: CallSignal },
+  timeouts: ModelTimeouts,
+): Promise<StreamStart> {
+  const it = model.provider.stream(pc)[Symbol.asyncIterator]();
+  const timer = setTimeout(() => pc.signal.abort(new TimeoutReason('first_byte')), timeouts.first_byte_ms);
+  return it.next().then(
+    (first) => {
+      clearTimeout(timer);
+      if (first.done) throw new UpstreamError('network', 'the upstream closed the stream without answering');
+      return { it, first };
+    },
+    (err: unknown) => {
+      clearTimeout(timer);
+      throw err;
+    },
+  );
 }

@@ -240,7 +240,7 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
  * One model call on the conversation so far: its answer (text deltas emitted as they come), counted
  * and recorded as the round's model step.
  */
-async function modelTurn(
+function modelTurn(
   input: LoopInput,
   state: LoopState,
   format: StructuredFormat | undefined,
@@ -251,13 +251,36 @@ async function modelTurn(
     ...(input.toolSpecs.length > 0 && { tools: input.toolSpecs }),
     ...(format && { response_format: format }),
   };
-  const opening = openingOf(state);
-  const startedAt = new Date().toISOString();
-  const t0 = performance.now();
-  const timing: CallTiming = {};
-  const answer = input.streaming
-    ? await streamAnswer(input, request, timing, !format)
-    : await completeAnswer(input, request, timing, !format);
+  const turn: TurnStart = {
+    opening: openingOf(state),
+    startedAt: new Date().toISOString(),
+    t0: performance.now(),
+    timing: {},
+  };
+  // A promise chain, not an async function: a run waits here for most of its life, and each
+  // suspended async frame is heap (registers, context, promises) that every run in flight holds.
+  const answering = input.streaming
+    ? streamAnswer(input, request, turn.timing, !format)
+    : completeAnswer(input, request, turn.timing, !format);
+  return answering.then((answer) => recordModelStep(input, state, turn, answer));
+}
+
+/** What a model turn notes before its call, for the step it records after. */
+interface TurnStart {
+  opening: { system?: string; earlier?: number };
+  startedAt: string;
+  t0: number;
+  timing: CallTiming;
+}
+
+/** Counts a model turn's answer and records it as the round's model step. */
+function recordModelStep(
+  input: LoopInput,
+  state: LoopState,
+  turn: TurnStart,
+  answer: Completion,
+): Completion {
+  const { opening, startedAt, t0, timing } = turn;
   if (input.signal.aborted) throw input.signal.reason;
   state.modelCalls += 1;
   state.round.modelCalls += 1;
