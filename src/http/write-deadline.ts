@@ -11,7 +11,9 @@ import type { ServerResponse } from 'node:http';
  * period in which it took something restarts the clock).
  */
 export function cutWhenUnread(res: ServerResponse, stallMs: number): void {
-  res.once('prefinish', () => watchDelivery(res, stallMs));
+  // `on`, not `once` (here and below): each fires once a response, and `once` wraps the listener in
+  // two more objects that a stream waiting on its model would hold all along.
+  res.on('prefinish', () => watchDelivery(res, stallMs));
 }
 
 function watchDelivery(res: ServerResponse, stallMs: number): void {
@@ -30,5 +32,5 @@ function watchDelivery(res: ServerResponse, stallMs: number): void {
   }, stallMs);
   // A pending delivery is no reason to keep the process alive.
   timer.unref();
-  res.once('close', () => clearInterval(timer));
+  res.on('close', () => clearInterval(timer));
 }

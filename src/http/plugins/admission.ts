@@ -75,7 +75,8 @@ export function registerAdmission(
   const hold = (reply: FastifyReply, gate: Gate, bytes: number) => {
     gate.inFlight += 1;
     gate.bytes += bytes;
-    reply.raw.once('close', () => {
+    // `on`, not `once`: a response closes once, and `once` wraps each listener in two more objects.
+    reply.raw.on('close', () => {
       gate.inFlight -= 1;
       gate.bytes -= bytes;
     });

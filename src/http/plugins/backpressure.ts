@@ -37,7 +37,8 @@ export async function registerBackpressure(
   let inFlight = 0;
   app.addHook('onRequest', async (_request, reply) => {
     inFlight += 1;
-    reply.raw.once('close', () => {
+    // `on`, not `once`: a response closes once, and `once` wraps each listener in two more objects.
+    reply.raw.on('close', () => {
       inFlight -= 1;
     });
   });

@@ -73,7 +73,8 @@ export async function executeRun(deps: ExecuteDeps, run: RunSpec): Promise<RunRe
       toolSpecs: [...(await deps.tools.specsFor(run.tenantId, run.agent.tools)), ...callerTools],
       messages: assembled.messages,
       needsApproval,
-      callerTools: new Set(callerTools.map((t) => t.function.name)),
+      // None for most runs: an empty Set is still ~0.2 kB that a run waiting on its model holds.
+      callerTools: callerTools.length > 0 ? new Set(callerTools.map((t) => t.function.name)) : undefined,
       resume,
       commit: async (round) => {
         usage = addUsage(usage, round.usage);
