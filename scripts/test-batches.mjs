@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 
 /**
  * What makes a file run in a process of its own: it writes what the process shares (the environment,
- * the working directory, a global, OpenTelemetry's global providers) or measures the process (heap,
+ * the working directory, a global, the timers by node:test's mock, OpenTelemetry's global providers) or measures the process (heap,
  * event-loop delay), which another file's leftovers would skew.
  */
 const ownProcess = [
@@ -16,6 +16,7 @@ const ownProcess = [
   /delete process\.env/,
   /process\.chdir/,
   /globalThis\.\w+\s*=(?!=)/,
+  /mock\.timers\.enable/,
   /OTEL_|startTracing/,
   /process\.memoryUsage|monitorEventLoopDelay|eventLoopUtilization/,
 ];

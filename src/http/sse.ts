@@ -70,25 +70,38 @@ export interface StreamLimits {
 }
 
 /** How often an open resumable stream gets a comment, so idle proxies keep its connection. */
-const HEARTBEAT_MS = 15_000;
+const HEARTBEAT_S = 15;
 /**
- * The open resumable streams, and the one timer that sends them their heartbeats: a timer per
- * stream was heap (the timer, its closure and context) that every stream waiting on a model held.
- * A stream's first heartbeat may come early; none comes later than HEARTBEAT_MS after the last.
+ * The open resumable streams in HEARTBEAT_S groups, and the one timer that sends their heartbeats:
+ * each second, the group whose turn it is. A timer per stream was heap (the timer, its closure and
+ * context) that every stream waiting on a model held; one timer for all would write to every stream
+ * in the same turn of the loop (ten thousand writes at once). A stream joins the group of the
+ * current second, whose next turn is at most HEARTBEAT_S away: its first heartbeat comes within
+ * HEARTBEAT_S of its start, and each next one HEARTBEAT_S after the last.
  */
-const beating = new Set<SseWriter>();
+const beating: Array<Set<SseWriter>> = Array.from({ length: HEARTBEAT_S }, () => new Set());
+let beatTurn = 0;
+let beatingCount = 0;
 let heartbeat: NodeJS.Timeout | undefined;
 
 function beat(): void {
-  for (const writer of beating) {
+  beatTurn = (beatTurn + 1) % HEARTBEAT_S;
+  for (const writer of beating[beatTurn]!) {
     // A client that has not read what it was sent needs no keep-alive on top.
     if (!writer.raw.writableEnded && !writer.raw.writableNeedDrain) writer.write(': keep-alive\n\n');
   }
 }
 
+function startBeating(writer: SseWriter): void {
+  beating[beatTurn]!.add(writer);
+  beatingCount++;
+  heartbeat ??= setInterval(beat, 1000).unref();
+}
+
 function stopBeating(writer: SseWriter): void {
-  beating.delete(writer);
-  if (beating.size === 0 && heartbeat) {
+  if (!beating.some((group) => group.delete(writer))) return;
+  beatingCount--;
+  if (beatingCount === 0 && heartbeat) {
     clearInterval(heartbeat);
     heartbeat = undefined;
   }
@@ -154,8 +167,7 @@ export function openSse(
   const writer = startSse(request, reply, {}, options);
   const res = writer.raw;
   writer.write(': connected\n\n');
-  beating.add(writer);
-  heartbeat ??= setInterval(beat, HEARTBEAT_MS).unref();
+  startBeating(writer);
   const stream: SseStream = {
     signal,
     fellBehind: false,
