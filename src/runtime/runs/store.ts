@@ -30,6 +30,9 @@ const runColumns = `id, tenant_id, session_id, agent_id, task_id, status, input,
   error_code, error_message, model_calls, step_count, usage, pending, lease_owner, agent_version, member_versions,
   parent_run_id, forked_from_step, created_at, started_at, completed_at, updated_at`;
 
+/** Runs whose leases one statement renews (see `renewLeases`). */
+export const RENEW_BATCH = 500;
+
 export class RunStore {
   constructor(private readonly db: Db) {}
 
@@ -378,16 +381,20 @@ export class RunStore {
   }
 
   /**
-   * Extends the leases of the runs this process is executing, one statement for all of them. By id:
-   * a run this process claimed but could not start (the store failed mid-way) keeps no lease alive,
-   * so it expires and is taken over.
+   * Extends the leases of the runs this process is executing, a statement per RENEW_BATCH of them.
+   * By id: a run this process claimed but could not start (the store failed mid-way) keeps no lease
+   * alive, so it expires and is taken over. In batches: one update of ten thousand runs held the
+   * embedded store, and with it the event loop, for half a second.
    */
   async renewLeases(owner: string, leaseSeconds: number, runIds: readonly string[]): Promise<void> {
-    await this.db.query(
-      `update runs set lease_expires_at = now() + make_interval(secs => $2)
-       where lease_owner = $1 and status = 'running' and id = any($3::uuid[])`,
-      [owner, leaseSeconds, runIds],
-    );
+    for (let i = 0; i < runIds.length; i += RENEW_BATCH) {
+      await this.db.query(
+        `update runs set lease_expires_at = now() + make_interval(secs => $2)
+         where lease_owner = $1 and status = 'running' and id = any($3::uuid[])`,
+        [owner, leaseSeconds, runIds.slice(i, i + RENEW_BATCH)],
+        { name: 'agentry_run_renew' },
+      );
+    }
   }
 
   /**
