@@ -8,8 +8,8 @@ import { pathToFileURL } from 'node:url';
 
 /**
  * What makes a file run in a process of its own: it writes what the process shares (the environment,
- * the working directory, a global, the timers by node:test's mock, OpenTelemetry's global providers) or measures the process (heap,
- * event-loop delay), which another file's leftovers would skew.
+ * the working directory, a global, the timers by node:test's mock, OpenTelemetry's global providers)
+ * or measures the process (heap, event-loop delay), which another file's leftovers would skew.
  */
 const ownProcess = [
   /process\.env(\.\w+|\[[^\]]+\])\s*=(?!=)/,

@@ -81,7 +81,6 @@ const HEARTBEAT_S = 15;
  */
 const beating: Array<Set<SseWriter>> = Array.from({ length: HEARTBEAT_S }, () => new Set());
 let beatTurn = 0;
-let beatingCount = 0;
 let heartbeat: NodeJS.Timeout | undefined;
 
 function beat(): void {
@@ -94,14 +93,12 @@ function beat(): void {
 
 function startBeating(writer: SseWriter): void {
   beating[beatTurn]!.add(writer);
-  beatingCount++;
   heartbeat ??= setInterval(beat, 1000).unref();
 }
 
 function stopBeating(writer: SseWriter): void {
   if (!beating.some((group) => group.delete(writer))) return;
-  beatingCount--;
-  if (beatingCount === 0 && heartbeat) {
+  if (heartbeat && beating.every((group) => group.size === 0)) {
     clearInterval(heartbeat);
     heartbeat = undefined;
   }

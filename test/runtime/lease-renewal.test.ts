@@ -31,11 +31,11 @@ for (const store of stores) {
       );
       return rows.map((r) => r.id);
     };
-    const renewedOf = async (ids: string[]) => {
+    /** Of `ids`, the runs whose lease was extended past `since` (the store's clock before renewing). */
+    const renewedOf = async (ids: string[], since: string) => {
       const [row] = await s.app.db.query<{ n: number }>(
-        `select count(*)::int as n from runs
-          where id = any($1::uuid[]) and lease_expires_at > now() + interval '20 seconds'`,
-        [ids],
+        `select count(*)::int as n from runs where id = any($1::uuid[]) and lease_expires_at > $2::timestamptz`,
+        [ids, since],
       );
       return row!.n;
     };
@@ -45,10 +45,13 @@ for (const store of stores) {
       const theirs = await leased('another-process', 3);
       const ended = ours.slice(0, 5);
       await s.app.db.query(`update runs set status = 'completed' where id = any($1::uuid[])`, [ended]);
+      // Leased until their insert: a lease later than this moment was renewed, however slow the run.
+      const [clock] = await s.app.db.query<{ since: string }>('select clock_timestamp()::text as since');
       await new RunStore(s.app.db).renewLeases('this-process', 30, [...ours, ...theirs]);
-      assert.equal(await renewedOf(ours.slice(5)), ours.length - 5, 'every run still running here');
-      assert.equal(await renewedOf(ended), 0, 'ended runs keep the lease they had');
-      assert.equal(await renewedOf(theirs), 0, 'another process’s runs are not renewed by this one');
+      const { since } = clock!;
+      assert.equal(await renewedOf(ours.slice(5), since), ours.length - 5, 'every run still running here');
+      assert.equal(await renewedOf(ended, since), 0, 'ended runs keep the lease they had');
+      assert.equal(await renewedOf(theirs, since), 0, 'another process’s runs are not renewed by this one');
     });
   });
 }
