@@ -12,7 +12,8 @@ import { cancelActive } from './stop.ts';
 
 /**
  * How a turn starts, in as few round trips as the store allows: one statement on a new session
- * (session, run, the user's message and the first events); on an existing one a transaction of two,
+ * (session, run, the user's message and the first events; the new sessions started together share
+ * it); on an existing one a transaction of two,
  * whose first statement locks the session, decides the multitask strategy and reads the history the
  * model will see. Both check the agent's version in the same statement, so the runtime may use an
  * agent config it remembers: a changed or deleted agent is `AgentChanged`, and nothing is written.
@@ -62,12 +63,13 @@ export class AgentChanged extends Error {
   }
 }
 
-export async function beginRun(db: Db, b: BeginInput): Promise<Begun> {
-  return b.sessionId ? db.transaction((tx) => beginInSession(tx, b, b.sessionId!)) : beginNewSession(db, b);
+/** Starts a turn in an existing session; a new session's first turn goes through `NewSessionStarts`. */
+export function beginInExisting(db: Db, b: BeginInput, sessionId: string): Promise<Begun> {
+  return db.transaction((tx) => beginInSession(tx, b, sessionId));
 }
 
 /**
- * The parameters both start statements take for the run, its user message and its events, as
+ * The parameters the start in a session takes for the run, its user message and its events, as
  * $7 to $13: input, context, options, lease owner, lease seconds, the message's tokens, the events.
  */
 function turnParams(b: BeginInput, events: PendingEvent[]): unknown[] {
@@ -82,57 +84,91 @@ function turnParams(b: BeginInput, events: PendingEvent[]): unknown[] {
   ];
 }
 
-async function beginNewSession(db: Db, b: BeginInput): Promise<Begun> {
-  const runId = newId();
-  const sessionId = newId();
-  const events = b.events({ sessionId, runId, status: 'running' });
-  // Every insert reads from `a`: no current agent of that version, no rows.
-  const [row] = await db.query<{ ok: number; seqs: string[] | null }>(
-    `with a as (
-       select 1 from agents where id = $3 and tenant_id = $2 and version = $14
+/**
+ * The first turns of new sessions, any number in one statement: each one's session, run, user
+ * message and first events. A start whose agent is not current at that version writes nothing and
+ * comes back as `AgentChanged`; the others are written. Their events are inserted in the order
+ * given, each run's in its own order, so each stream's seqs rise as its events do.
+ */
+export async function beginNewSessions(
+  db: Queryable,
+  starts: readonly BeginInput[],
+): Promise<Array<Begun | AgentChanged>> {
+  const planned = starts.map((b) => {
+    const runId = newId();
+    const sessionId = newId();
+    return { b, runId, sessionId, events: b.events({ sessionId, runId, status: 'running' }) };
+  });
+  const rows = await db.query<{ run_id: string; seqs: string[] | null }>(
+    `with x as (
+       select * from jsonb_to_recordset($1::jsonb) as x(
+         n int, session_id uuid, run_id uuid, tenant_id uuid, agent_id uuid, title text, task_id uuid,
+         input text, context jsonb, options jsonb, owner text, lease float8, tokens int, events jsonb,
+         agent_version int, session_owner text, runs_version int, parts jsonb)
+     ), ok as (
+       -- Every insert reads from here: a start whose agent is not current at its version writes nothing.
+       select x.* from x join agents a on a.id = x.agent_id and a.tenant_id = x.tenant_id and a.version = x.agent_version
      ), s as (
-       insert into sessions (id, tenant_id, agent_id, title, message_count, owner) select $1, $2, $3, $4, 1, $15 from a
+       insert into sessions (id, tenant_id, agent_id, title, message_count, owner)
+       select session_id, tenant_id, agent_id, title, 1, session_owner from ok
      ), r as (
        insert into runs (id, tenant_id, session_id, agent_id, task_id, status, input, context, options,
                          lease_owner, lease_expires_at, started_at, agent_version)
-       select $5, $2, $1, $3, $6, 'running', $7, $8::jsonb, $9::jsonb, $10, now() + make_interval(secs => $11), now(), $16
-       from a
+       select run_id, tenant_id, session_id, agent_id, task_id, 'running', input, context, options,
+              owner, now() + make_interval(secs => lease), now(), runs_version
+       from ok
      ), m as (
        insert into messages (session_id, seq, tenant_id, run_id, role, content, tokens, parts)
-       select $1, 0, $2, $5, 'user', $7, $12, $17::jsonb from a
+       select session_id, 0, tenant_id, run_id, 'user', input, tokens, parts from ok
      ), ev as (
        insert into events (tenant_id, stream_id, type, data, at)
-       select $2, $5, x.e->>'type', x.e->'data', (x.e->>'at')::timestamptz
-       from a, jsonb_array_elements($13::jsonb) with ordinality as x(e, n) order by x.n
-       returning seq
+       select ok.tenant_id, ok.run_id, e.e->>'type', e.e->'data', (e.e->>'at')::timestamptz
+       from ok, jsonb_array_elements(ok.events) with ordinality as e(e, k) order by ok.n, e.k
+       returning stream_id, seq
      )
-     select (select count(*) from a)::int as ok, (select array_agg(seq) from ev) as seqs`,
+     select ok.run_id, (select array_agg(ev.seq order by ev.seq) from ev where ev.stream_id = ok.run_id) as seqs
+     from ok`,
     [
-      sessionId,
-      b.tenantId,
-      b.agentId,
-      b.input.slice(0, 120),
-      runId,
-      b.taskId ?? null,
-      ...turnParams(b, events),
-      b.agentVersion,
-      b.sessionOwner ?? null,
-      b.runsVersion ?? b.agentVersion,
-      partsParam(b),
+      JSON.stringify(
+        planned.map(({ b, runId, sessionId, events }, n) => ({
+          n,
+          session_id: sessionId,
+          run_id: runId,
+          tenant_id: b.tenantId,
+          agent_id: b.agentId,
+          title: b.input.slice(0, 120),
+          task_id: b.taskId,
+          input: b.input,
+          context: b.context,
+          options: b.options,
+          owner: b.owner,
+          lease: b.leaseSeconds,
+          tokens: estimateTokens(b.input),
+          events,
+          agent_version: b.agentVersion,
+          session_owner: b.sessionOwner,
+          runs_version: b.runsVersion ?? b.agentVersion,
+          parts: b.parts,
+        })),
+      ),
     ],
-    // Every new session's first turn: parsed and planned once per connection, not at every turn.
-    { name: 'agentry_run_begin' },
+    // Every new session's first turns: parsed and planned once per connection.
+    { name: 'agentry_runs_begin' },
   );
-  if (!row || row.ok === 0) throw new AgentChanged(b.agentId);
-  return {
-    sessionId,
-    runId,
-    status: 'running',
-    newSession: true,
-    events: withSeqs(events, row.seqs ?? []),
-    interrupted: [],
-    history: [userMessage(b)],
-  };
+  const seqsOf = new Map(rows.map((r) => [r.run_id, r.seqs ?? []]));
+  return planned.map(({ b, runId, sessionId, events }) => {
+    const seqs = seqsOf.get(runId);
+    if (!seqs) return new AgentChanged(b.agentId);
+    return {
+      sessionId,
+      runId,
+      status: 'running',
+      newSession: true,
+      events: withSeqs(events, seqs),
+      interrupted: [],
+      history: [userMessage(b)],
+    };
+  });
 }
 
 interface HistoryRow {

@@ -8,10 +8,11 @@ import type { RunStatus } from '../schema.ts';
 import type { ListRunsQuery, RunTrace } from '../trace/schema.ts';
 import { listRuns, traceOfRun } from '../trace/traces.ts';
 import type { RecordedResult } from '../types.ts';
-import { type BeginInput, type Begun, beginRun, toMessage } from './begin.ts';
+import { type BeginInput, type Begun, beginInExisting, toMessage } from './begin.ts';
 import { countRunsSince } from './counts.ts';
 import type { PendingEvent, RunEvent } from './events.ts';
 import { withSeqs } from './events.ts';
+import { NewSessionStarts } from './new-sessions.ts';
 import type { NewMessage, NewStep, RunRow, StepRow } from './rows.ts';
 import { cancelRuns, expireRun } from './stop.ts';
 
@@ -20,7 +21,8 @@ export { AgentChanged } from './begin.ts';
 
 /**
  * The runtime's SQL on the hot path. A chat turn costs: one statement to start it on a new session
- * (a transaction of two on an existing one, which also reads the history; see run-begin.ts), the
+ * (shared with the new sessions started beside it; a transaction of two on an existing one, which
+ * also reads the history; see begin.ts), the
  * event batches, and one `advance` per tool round
  * plus one to finish: each writes the run's new state, its messages, its steps and its events
  * together, and only while this process still owns the run (a cancelled or reaped run is not
@@ -35,11 +37,18 @@ const runColumns = `id, tenant_id, session_id, agent_id, task_id, status, input,
 export const RENEW_BATCH = 500;
 
 export class RunStore {
-  constructor(private readonly db: Db) {}
+  private readonly newSessions: NewSessionStarts;
 
-  /** Creates the run (and the session when none is given), applying the multitask strategy. */
+  constructor(private readonly db: Db) {
+    this.newSessions = new NewSessionStarts(db);
+  }
+
+  /**
+   * Creates the run (and the session when none is given), applying the multitask strategy. New
+   * sessions' first turns that arrive together are written together.
+   */
   begin(b: BeginInput): Promise<Begun> {
-    return beginRun(this.db, b);
+    return b.sessionId ? beginInExisting(this.db, b, b.sessionId) : this.newSessions.begin(b);
   }
 
   /** The session's messages in order, as the model sees them. */
