@@ -11,6 +11,7 @@ import {
   type Queryable,
   type QueryOptions,
 } from './db.ts';
+import { LoopTurns } from './loop-turns.ts';
 import { PreparedStatements } from './pglite-prepared.ts';
 import { storableParams } from './storable.ts';
 import { rethrowFromStore } from './unavailable.ts';
@@ -73,6 +74,11 @@ export class PgliteDb implements Db {
     private readonly unlock: () => void = () => {},
   ) {
     this.prepared = new PreparedStatements(pg);
+    // Every statement, a transaction's too, runs in PGlite's query turn: a turn of the event loop
+    // first when statements have held it too long (loop-turns.ts).
+    const turns = new LoopTurns();
+    const exclusive = pg._runExclusiveQuery.bind(pg);
+    pg._runExclusiveQuery = <T>(fn: () => Promise<T>) => exclusive(() => turns.due()?.then(fn) ?? fn());
   }
 
   static async open(dataDir: string, options: PgliteOptions = {}): Promise<PgliteDb> {

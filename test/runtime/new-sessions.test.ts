@@ -1,0 +1,137 @@
+/**
+ * New sessions' first turns that arrive together are started in one statement
+ * (src/runtime/runs/new-sessions.ts): each gets its own session, run, user message and events in
+ * their order; a start whose agent changed is refused alone, and so is one whose values the store
+ * refuses, while the others of its batch are written.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Db } from '../../src/db/db.ts';
+import { event } from '../../src/runtime/runs/events.ts';
+import { AgentChanged, type BeginInput, RunStore } from '../../src/runtime/runs/store.ts';
+import { startServer, stores, type TestServer } from '../helpers/server.ts';
+
+for (const store of stores) {
+  describe(`new sessions started together, on ${store}`, () => {
+    let s: TestServer;
+    let agentId: string;
+    before(async () => {
+      s = await startServer(store, { tasks: { workers: 0 } });
+      const made = await s.request('POST', '/v1/agents', {
+        body: { name: 'batched', model: 'mock/default' },
+      });
+      assert.equal(made.status, 201, made.text);
+      agentId = made.body.id;
+    });
+    after(() => s.close());
+
+    /** The store, counting the start statements sent through it. */
+    const counted = () => {
+      const db = s.app.db;
+      const sent = { starts: 0 };
+      const counting: Db = Object.create(db, {
+        query: {
+          value: (text: string, params?: unknown[], options?: { name?: string }) => {
+            if (options?.name === 'agentry_runs_begin') sent.starts++;
+            return db.query(text, params, options);
+          },
+        },
+      });
+      return { store: new RunStore(counting), sent };
+    };
+
+    const start = (i: number, changes: Partial<BeginInput> = {}): BeginInput => ({
+      tenantId: s.app.defaultTenantId,
+      agentId,
+      agentVersion: 1,
+      input: `message ${i}`,
+      context: { i },
+      options: { streaming: true, max_steps: 10, on_disconnect: 'continue' },
+      multitask: 'reject',
+      owner: 'this-process',
+      leaseSeconds: 30,
+      events: ({ sessionId, runId }) => [
+        event('session_start', { session_id: sessionId, run_id: runId, i }),
+        event('system', { i }),
+        event('third', { i }),
+      ],
+      ...changes,
+    });
+
+    it('writes each of many starts made at once, in fewer statements than starts', async () => {
+      const { store, sent } = counted();
+      const begun = await Promise.all(Array.from({ length: 40 }, (_, i) => store.begin(start(i))));
+      assert.ok(sent.starts <= 2, `${sent.starts} start statements for 40 starts`);
+      for (const [i, b] of begun.entries()) {
+        assert.equal(b.newSession, true);
+        assert.equal(b.status, 'running');
+        assert.deepEqual(
+          b.events.map((e) => [e.type, e.data.i]),
+          [
+            ['session_start', i],
+            ['system', i],
+            ['third', i],
+          ],
+        );
+        const seqs = b.events.map((e) => e.seq);
+        assert.deepEqual(
+          seqs,
+          [...seqs].sort((x, y) => x - y),
+          'a run’s events in their order',
+        );
+        const [row] = await s.app.db.query<{
+          input: string;
+          context: { i: number };
+          session_id: string;
+          content: string;
+          seqs: string[];
+        }>(
+          `select r.input, r.context, r.session_id, m.content,
+                  (select array_agg(seq order by seq) from events where stream_id = r.id) as seqs
+           from runs r join messages m on m.run_id = r.id where r.id = $1`,
+          [b.runId],
+        );
+        assert.equal(row?.input, `message ${i}`);
+        assert.deepEqual(row?.context, { i });
+        assert.equal(row?.session_id, b.sessionId);
+        assert.equal(row?.content, `message ${i}`);
+        assert.deepEqual(row?.seqs.map(Number), seqs, 'the events written are the ones returned');
+      }
+    });
+
+    it('refuses a start whose agent changed, and writes the others of its batch', async () => {
+      const { store, sent } = counted();
+      const results = await Promise.allSettled([
+        store.begin(start(1)),
+        store.begin(start(2, { agentVersion: 99 })),
+        store.begin(start(3)),
+      ]);
+      assert.equal(sent.starts, 1);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.ok((results[1] as PromiseRejectedResult).reason instanceof AgentChanged);
+    });
+
+    it('refuses a start whose values the store refuses, and writes the others of its batch', async () => {
+      const { store } = counted();
+      const before = await runCount();
+      const results = await Promise.allSettled([
+        store.begin(start(1)),
+        store.begin(start(2, { taskId: 'not-a-uuid' })),
+        store.begin(start(3)),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.equal(await runCount(), before + 2);
+    });
+
+    const runCount = async () => {
+      const [row] = await s.app.db.query<{ n: number }>('select count(*)::int as n from runs');
+      return row!.n;
+    };
+  });
+}
