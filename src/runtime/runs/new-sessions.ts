@@ -16,7 +16,8 @@ interface Waiting {
  * a lone chat waits for nothing.
  *
  * A batch the store refuses as a whole for what one start holds (a data or integrity error: a
- * task that does not exist) is written again one start at a time, so that only that start fails.
+ * value its column refuses) is written again one start at a time, so that only that start fails;
+ * any other error (the store down or busy) fails the batch's starts alike, without a retry.
  */
 export class NewSessionStarts {
   private readonly queue: Waiting[] = [];
@@ -35,7 +36,7 @@ export class NewSessionStarts {
       this.queue.push({ b, resolve, reject });
       if (this.writes < this.maxWrites) {
         this.writes++;
-        // After the current microtasks: starts made in the same turn go in the same statement.
+        // After the microtasks queued now: the starts they make go in the same statement.
         queueMicrotask(() => this.writeNext());
       }
     });
