@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/db/db.ts';
 import { event } from '../../src/runtime/runs/events.ts';
+import { NewSessionStarts } from '../../src/runtime/runs/new-sessions.ts';
 import { AgentChanged, type BeginInput, RunStore } from '../../src/runtime/runs/store.ts';
 import { startServer, stores, type TestServer } from '../helpers/server.ts';
 
@@ -25,19 +26,23 @@ for (const store of stores) {
     });
     after(() => s.close());
 
-    /** The store, counting the start statements sent through it. */
+    /** The store, counting the start statements sent through it and the size of each one's starts. */
     const counted = () => {
       const db = s.app.db;
-      const sent = { starts: 0 };
+      const sent = { starts: 0, batches: [] as Array<{ starts: number; chars: number }> };
       const counting: Db = Object.create(db, {
         query: {
-          value: (text: string, params?: unknown[], options?: { name?: string }) => {
-            if (options?.name === 'agentry_runs_begin') sent.starts++;
+          value: (text: string, params: unknown[] = [], options?: { name?: string }) => {
+            if (options?.name === 'agentry_runs_begin') {
+              sent.starts++;
+              const json = params[0] as string;
+              sent.batches.push({ starts: (JSON.parse(json) as unknown[]).length, chars: json.length });
+            }
             return db.query(text, params, options);
           },
         },
       });
-      return { store: new RunStore(counting), sent };
+      return { store: new RunStore(counting), db: counting, sent };
     };
 
     const start = (i: number, changes: Partial<BeginInput> = {}): BeginInput => ({
@@ -127,6 +132,32 @@ for (const store of stores) {
         ['fulfilled', 'rejected', 'fulfilled'],
       );
       assert.equal(await runCount(), before + 2);
+    });
+
+    it('keeps a statement’s starts under its size cap, and writes a start larger than the cap alone', async () => {
+      const { db, sent } = counted();
+      const maxChars = 3000;
+      const starts = new NewSessionStarts(db, 100, maxChars);
+      const inputs = [...Array.from({ length: 9 }, (_, i) => `${i}`.padEnd(300, '.')), 'x'.repeat(5000)];
+      const begun = await Promise.all(inputs.map((input, i) => starts.begin(start(i, { input }))));
+      assert.equal(begun.length, 10);
+      assert.equal(
+        sent.batches.reduce((n, b) => n + b.starts, 0),
+        10,
+      );
+      assert.ok(sent.batches.length > 1, 'several statements');
+      for (const b of sent.batches) {
+        assert.ok(b.starts === 1 || b.chars <= maxChars + 2, `${b.starts} starts in ${b.chars} characters`);
+      }
+      assert.ok(
+        sent.batches.some((b) => b.starts > 1),
+        'starts that fit together go together',
+      );
+      const [row] = await s.app.db.query<{ n: number }>(
+        'select length(input)::int as n from runs where id = $1',
+        [begun[9]!.runId],
+      );
+      assert.equal(row?.n, 5000);
     });
 
     const runCount = async () => {

@@ -84,6 +84,42 @@ function turnParams(b: BeginInput, events: PendingEvent[]): unknown[] {
   ];
 }
 
+/** A new session's first turn, ready to write: its ids, its events and its row as JSON. */
+export interface PlannedStart {
+  b: BeginInput;
+  sessionId: string;
+  runId: string;
+  events: PendingEvent[];
+  /** The start as the statement reads it (a JSON object): its length is what it adds to a batch. */
+  json: string;
+}
+
+export function planNewSession(b: BeginInput): PlannedStart {
+  const runId = newId();
+  const sessionId = newId();
+  const events = b.events({ sessionId, runId, status: 'running' });
+  const json = JSON.stringify({
+    session_id: sessionId,
+    run_id: runId,
+    tenant_id: b.tenantId,
+    agent_id: b.agentId,
+    title: b.input.slice(0, 120),
+    task_id: b.taskId,
+    input: b.input,
+    context: b.context,
+    options: b.options,
+    owner: b.owner,
+    lease: b.leaseSeconds,
+    tokens: estimateTokens(b.input),
+    events,
+    agent_version: b.agentVersion,
+    session_owner: b.sessionOwner,
+    runs_version: b.runsVersion ?? b.agentVersion,
+    parts: b.parts,
+  });
+  return { b, sessionId, runId, events, json };
+}
+
 /**
  * The first turns of new sessions, any number in one statement: each one's session, run, user
  * message and first events. A start whose agent is not current at that version writes nothing and
@@ -92,19 +128,15 @@ function turnParams(b: BeginInput, events: PendingEvent[]): unknown[] {
  */
 export async function beginNewSessions(
   db: Queryable,
-  starts: readonly BeginInput[],
+  planned: readonly PlannedStart[],
 ): Promise<Array<Begun | AgentChanged>> {
-  const planned = starts.map((b) => {
-    const runId = newId();
-    const sessionId = newId();
-    return { b, runId, sessionId, events: b.events({ sessionId, runId, status: 'running' }) };
-  });
   const rows = await db.query<{ run_id: string; seqs: string[] | null }>(
     `with x as (
-       select * from jsonb_to_recordset($1::jsonb) as x(
-         n int, session_id uuid, run_id uuid, tenant_id uuid, agent_id uuid, title text, task_id uuid,
-         input text, context jsonb, options jsonb, owner text, lease float8, tokens int, events jsonb,
-         agent_version int, session_owner text, runs_version int, parts jsonb)
+       select j.n, r.* from jsonb_array_elements($1::jsonb) with ordinality as j(start, n),
+         jsonb_to_record(j.start) as r(
+           session_id uuid, run_id uuid, tenant_id uuid, agent_id uuid, title text, task_id uuid,
+           input text, context jsonb, options jsonb, owner text, lease float8, tokens int, events jsonb,
+           agent_version int, session_owner text, runs_version int, parts jsonb)
      ), ok as (
        -- Every insert reads from here: a start whose agent is not current at its version writes nothing.
        select x.* from x join agents a on a.id = x.agent_id and a.tenant_id = x.tenant_id and a.version = x.agent_version
@@ -128,30 +160,7 @@ export async function beginNewSessions(
      )
      select ok.run_id, (select array_agg(ev.seq order by ev.seq) from ev where ev.stream_id = ok.run_id) as seqs
      from ok`,
-    [
-      JSON.stringify(
-        planned.map(({ b, runId, sessionId, events }, n) => ({
-          n,
-          session_id: sessionId,
-          run_id: runId,
-          tenant_id: b.tenantId,
-          agent_id: b.agentId,
-          title: b.input.slice(0, 120),
-          task_id: b.taskId,
-          input: b.input,
-          context: b.context,
-          options: b.options,
-          owner: b.owner,
-          lease: b.leaseSeconds,
-          tokens: estimateTokens(b.input),
-          events,
-          agent_version: b.agentVersion,
-          session_owner: b.sessionOwner,
-          runs_version: b.runsVersion ?? b.agentVersion,
-          parts: b.parts,
-        })),
-      ),
-    ],
+    [`[${planned.map((p) => p.json).join(',')}]`],
     // Every new session's first turns: parsed and planned once per connection.
     { name: 'agentry_runs_begin' },
   );

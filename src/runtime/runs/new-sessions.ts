@@ -1,8 +1,15 @@
 import type { Db } from '../../db/db.ts';
-import { AgentChanged, type BeginInput, type Begun, beginNewSessions } from './begin.ts';
+import {
+  AgentChanged,
+  type BeginInput,
+  type Begun,
+  beginNewSessions,
+  type PlannedStart,
+  planNewSession,
+} from './begin.ts';
 
 interface Waiting {
-  b: BeginInput;
+  start: PlannedStart;
   resolve(begun: Begun): void;
   reject(err: unknown): void;
 }
@@ -25,15 +32,20 @@ export class NewSessionStarts {
 
   constructor(
     private readonly db: Db,
-    /** Most starts per statement: a batch's JSON stays well under a megabyte for ordinary turns. */
+    /** Most starts per statement. */
     private readonly maxBatch = 100,
+    /**
+     * Most characters of the starts' JSON per statement (a start alone may be larger): a burst of
+     * chats near the body limit makes several statements of a few megabytes, not one of a hundred.
+     */
+    private readonly maxChars = 4 * 1024 * 1024,
     /** Writes in flight at once: the next batch is filled while one is on the wire. */
     private readonly maxWrites = 2,
   ) {}
 
   begin(b: BeginInput): Promise<Begun> {
     return new Promise<Begun>((resolve, reject) => {
-      this.queue.push({ b, resolve, reject });
+      this.queue.push({ start: planNewSession(b), resolve, reject });
       if (this.writes < this.maxWrites) {
         this.writes++;
         // After the microtasks queued now: the starts they make go in the same statement.
@@ -43,7 +55,7 @@ export class NewSessionStarts {
   }
 
   private writeNext(): void {
-    const batch = this.queue.splice(0, this.maxBatch);
+    const batch = this.queue.splice(0, this.batchLength());
     if (batch.length === 0) {
       this.writes--;
       return;
@@ -51,11 +63,23 @@ export class NewSessionStarts {
     void this.write(batch).then(() => this.writeNext());
   }
 
+  /** How many of the queue's first starts the next statement takes: one at least. */
+  private batchLength(): number {
+    let n = 0;
+    let size = 0;
+    for (const w of this.queue) {
+      if (n === this.maxBatch || (n > 0 && size + w.start.json.length > this.maxChars)) break;
+      size += w.start.json.length;
+      n++;
+    }
+    return n;
+  }
+
   private async write(batch: Waiting[]): Promise<void> {
     try {
       const results = await beginNewSessions(
         this.db,
-        batch.map((w) => w.b),
+        batch.map((w) => w.start),
       );
       for (const [i, w] of batch.entries()) settle(w, results[i]!);
     } catch (err) {
