@@ -29,12 +29,11 @@ for (const store of stores) {
     /** The store, counting the start statements sent through it and the size of each one's starts. */
     const counted = () => {
       const db = s.app.db;
-      const sent = { starts: 0, batches: [] as Array<{ starts: number; chars: number }> };
+      const sent = { batches: [] as Array<{ starts: number; chars: number }> };
       const counting: Db = Object.create(db, {
         query: {
           value: (text: string, params: unknown[] = [], options?: { name?: string }) => {
             if (options?.name === 'agentry_runs_begin') {
-              sent.starts++;
               const json = params[0] as string;
               sent.batches.push({ starts: (JSON.parse(json) as unknown[]).length, chars: json.length });
             }
@@ -66,7 +65,7 @@ for (const store of stores) {
     it('writes each of many starts made at once, in fewer statements than starts', async () => {
       const { store, sent } = counted();
       const begun = await Promise.all(Array.from({ length: 40 }, (_, i) => store.begin(start(i))));
-      assert.ok(sent.starts <= 2, `${sent.starts} start statements for 40 starts`);
+      assert.ok(sent.batches.length <= 2, `${sent.batches.length} start statements for 40 starts`);
       for (const [i, b] of begun.entries()) {
         assert.equal(b.newSession, true);
         assert.equal(b.status, 'running');
@@ -111,7 +110,7 @@ for (const store of stores) {
         store.begin(start(2, { agentVersion: 99 })),
         store.begin(start(3)),
       ]);
-      assert.equal(sent.starts, 1);
+      assert.equal(sent.batches.length, 1);
       assert.deepEqual(
         results.map((r) => r.status),
         ['fulfilled', 'rejected', 'fulfilled'],

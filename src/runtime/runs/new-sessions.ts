@@ -1,4 +1,5 @@
 import type { Db } from '../../db/db.ts';
+import { isRowValueError } from '../../errors.ts';
 import {
   AgentChanged,
   type BeginInput,
@@ -83,7 +84,7 @@ export class NewSessionStarts {
       );
       for (const [i, w] of batch.entries()) settle(w, results[i]!);
     } catch (err) {
-      if (batch.length > 1 && isDataError(err)) {
+      if (batch.length > 1 && isRowValueError(err)) {
         await Promise.all(batch.map((w) => this.write([w])));
         return;
       }
@@ -95,10 +96,4 @@ export class NewSessionStarts {
 function settle(w: Waiting, result: Begun | AgentChanged): void {
   if (result instanceof AgentChanged) w.reject(result);
   else w.resolve(result);
-}
-
-/** A PostgreSQL data exception (class 22) or integrity violation (class 23): caused by a row's values. */
-function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }

@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Viewer } from '../../auth/ownership.ts';
 import { ASYNC_COMMIT, type Db } from '../../db/db.ts';
 import { AppError, notFound } from '../../errors.ts';
@@ -393,13 +392,12 @@ export class RunStore {
   /**
    * Extends the leases of the runs this process is executing, a statement per RENEW_BATCH of them.
    * By id: a run this process claimed but could not start (the store failed mid-way) keeps no lease
-   * alive, so it expires and is taken over. In batches, the loop's other work between them: one
-   * update of ten thousand runs held the embedded store, and with it the event loop, for half a
-   * second (the embedded store answers through microtasks, so batches back to back would too).
+   * alive, so it expires and is taken over. In batches: one update of ten thousand runs held the
+   * embedded store, and with it the event loop, for half a second; between batches the store gives
+   * the loop its turn (db/loop-turns.ts).
    */
   async renewLeases(owner: string, leaseSeconds: number, runIds: readonly string[]): Promise<void> {
     for (let i = 0; i < runIds.length; i += RENEW_BATCH) {
-      if (i > 0) await nextTurn();
       await this.db.query(
         `update runs set lease_expires_at = now() + make_interval(secs => $2)
          where lease_owner = $1 and status = 'running' and id = any($3::uuid[])`,
