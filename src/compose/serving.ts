@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Db } from '../db/db.ts';
 import { doors } from '../doors/registry.ts';
 import { buildHttp } from '../http/build.ts';
+import { named } from '../http/plugins/named.ts';
 import type { Services } from '../http/services.ts';
 import type { OutboundNetwork } from '../net/outbound.ts';
 import { QueueRunner } from '../tasks/runner.ts';
@@ -31,7 +32,9 @@ export async function startServing(
           services,
           log,
           'all',
-          Object.values(doors).flatMap((door) => door(services)),
+          Object.entries(doors).flatMap(([name, door]) =>
+            door(services).map((plugin) => named(`${name} door`, plugin)),
+          ),
         );
   closers.add('runtime, http, queue', async () => {
     // New requests are refused (503, Retry-After) from the start of the drain. Runs drain within

@@ -15,6 +15,7 @@ import { registerCompression } from './plugins/compression.ts';
 import { registerDrain } from './plugins/drain.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { registerHostGuard } from './plugins/host-guard.ts';
+import { named } from './plugins/named.ts';
 import { childLoggerFactory, genRequestId, registerRequestContext } from './plugins/request-context.ts';
 import { registerRouteTable } from './plugins/route-table.ts';
 import { registerServerSpans } from './plugins/server-spans.ts';
@@ -55,6 +56,43 @@ import { tenantRoutes } from './routes/tenants.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { usageRoutes } from './routes/usage.ts';
 import type { Services } from './services.ts';
+
+/** The house's route plugins, registered in this order after the docs page. */
+const routeGroups: readonly ((services: Services) => FastifyPluginAsync)[] = [
+  healthRoutes,
+  journalRoutes,
+  templateRoutes,
+  agentRoutes,
+  agentVersionRoutes,
+  agentLabelRoutes,
+  localDevRoutes,
+  deploymentRoutes,
+  multiAgentRoutes,
+  multiAgentRunRoutes,
+  generateRoutes,
+  tenantRoutes,
+  keyRoutes,
+  taskRoutes,
+  scheduleRoutes,
+  datasetRoutes,
+  evaluatorRoutes,
+  experimentRoutes,
+  usageRoutes,
+  policyRoutes,
+  poolRoutes,
+  chatRoutes,
+  sessionRoutes,
+  runRoutes,
+  runScoreRoutes,
+  scoreConfigRoutes,
+  annotationQueueRoutes,
+  agentEvaluatorRoutes,
+  serviceEvaluatorRoutes,
+  activityRoutes,
+  knowledgeBaseRoutes,
+  mcpServerRoutes,
+  toolRoutes,
+];
 
 /**
  * Builds the HTTP front door: plugins, then routes. Listening is the caller's business. A worker
@@ -130,7 +168,7 @@ export async function buildHttp(
   });
 
   if (routes === 'health') {
-    await app.register(healthRoutes(services));
+    await app.register(named('healthRoutes', healthRoutes(services)));
     return app;
   }
 
@@ -158,44 +196,12 @@ export async function buildHttp(
   });
   await registerDocsPage(app);
 
-  await app.register(healthRoutes(services));
-  await app.register(journalRoutes(services));
-  await app.register(templateRoutes(services));
-  await app.register(agentRoutes(services));
-  await app.register(agentVersionRoutes(services));
-  await app.register(agentLabelRoutes(services));
-  await app.register(localDevRoutes(services));
-  await app.register(deploymentRoutes(services));
-  await app.register(multiAgentRoutes(services));
-  await app.register(multiAgentRunRoutes(services));
-  await app.register(generateRoutes(services));
-  await app.register(tenantRoutes(services));
-  await app.register(keyRoutes(services));
-  await app.register(taskRoutes(services));
-  await app.register(scheduleRoutes(services));
-  await app.register(datasetRoutes(services));
-  await app.register(evaluatorRoutes(services));
-  await app.register(experimentRoutes(services));
-  await app.register(usageRoutes(services));
-  await app.register(policyRoutes(services));
-  await app.register(poolRoutes(services));
-  await app.register(chatRoutes(services));
-  await app.register(sessionRoutes(services));
-  await app.register(runRoutes(services));
-  await app.register(runScoreRoutes(services));
-  await app.register(scoreConfigRoutes(services));
-  await app.register(annotationQueueRoutes(services));
-  await app.register(agentEvaluatorRoutes(services));
-  await app.register(serviceEvaluatorRoutes(services));
-  await app.register(activityRoutes(services));
-  await app.register(knowledgeBaseRoutes(services));
-  await app.register(mcpServerRoutes(services));
-  await app.register(toolRoutes(services));
-  await app.register(jsonSchemaRoutes());
+  for (const group of routeGroups) await app.register(named(group.name, group(services)));
+  await app.register(named('jsonSchemaRoutes', jsonSchemaRoutes()));
   await registerCompat(app, services);
   const signInLinks = new SignInLinks();
   app.decorate('signInLinks', signInLinks);
-  await app.register(consoleAuthRoutes(services, signInLinks));
+  await app.register(named('consoleAuthRoutes', consoleAuthRoutes(services, signInLinks)));
   await registerConsole(app);
   for (const door of doors) await app.register(door);
 

@@ -1,5 +1,6 @@
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { named } from './plugins/named.ts';
 
 /**
  * The API reference page's policy: Swagger UI's own scripts and styles from this server (it has no
@@ -30,15 +31,17 @@ export const docsCsp = [
  * above. Its own plugin context, so the headers reach the page, its assets and its document only.
  */
 export async function registerDocsPage(app: FastifyInstance): Promise<void> {
-  await app.register(async (docs) => {
-    docs.addHook('onSend', async (_request, reply) => {
-      reply
-        .header('content-security-policy', docsCsp)
-        // For browsers without frame-ancestors.
-        .header('x-frame-options', 'DENY')
-        .header('x-content-type-options', 'nosniff')
-        .header('referrer-policy', 'no-referrer');
-    });
-    await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
-  });
+  await app.register(
+    named('docs page', async (docs) => {
+      docs.addHook('onSend', async (_request, reply) => {
+        reply
+          .header('content-security-policy', docsCsp)
+          // For browsers without frame-ancestors.
+          .header('x-frame-options', 'DENY')
+          .header('x-content-type-options', 'nosniff')
+          .header('referrer-policy', 'no-referrer');
+      });
+      await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+    }),
+  );
 }

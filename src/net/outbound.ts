@@ -1,8 +1,9 @@
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { Agent, buildConnector, type Dispatcher, request, fetch as undiciFetch } from 'undici';
+import type { buildConnector, Dispatcher } from 'undici';
 import { Deadline } from '../resilience/deadline.ts';
 import { guardedLookup, isPublicAddress, refusedAddress, refusedUrl } from './ssrf.ts';
+import { undici } from './undici.ts';
 
 /**
  * The one client for requests a client of Agentry can point somewhere (remote runtimes, task
@@ -93,6 +94,7 @@ export function guardedDispatcher(
   const cached = byKey.get(key);
   if (cached) return cached;
   const { lookup, dial = (a: string) => a } = network;
+  const { Agent, buildConnector } = undici();
   const base = buildConnector({
     lookup: guardedLookup(allowPrivate, lookup, dial),
   } as buildConnector.BuildOptions);
@@ -146,7 +148,7 @@ async function exchange(
     if (refused) throw new OutboundError('refused', `${current} refused: ${refused}`);
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(current, { method, headers, body, dispatcher, signal });
+      res = await undici().request(current, { method, headers, body, dispatcher, signal });
     } catch (err) {
       throw failure(err, options, deadline);
     }
@@ -209,7 +211,7 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
       if (refused) throw new OutboundError('refused', `${current.href} refused: ${refused}`);
       let res: Response;
       try {
-        res = (await undiciFetch(current, {
+        res = (await undici().fetch(current, {
           ...(hopInit as object),
           redirect: 'manual',
           signal,

@@ -58,6 +58,16 @@ describe('OpenAPI document and docs page', () => {
   });
   after(() => s.close());
 
+  it('comes from plugins that each carry a name', () => {
+    // A plugin without one costs Fastify a search of every loaded module's exports at each start,
+    // and avvio names it by its first lines of source (the " -- " between them).
+    const unnamed = s.app.http
+      .printPlugins()
+      .split('\n')
+      .filter((line) => line.includes(' -- '));
+    assert.deepEqual(unnamed, []);
+  });
+
   it('is a valid OpenAPI 3 document', async () => {
     assert.match(doc.openapi, /^3\./);
     await SwaggerParser.validate(structuredClone(doc));

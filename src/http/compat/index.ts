@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { type CompatFamily, compatEnabled, compatFamilies, runOwner } from '../../config/compat-config.ts';
+import { named } from '../plugins/named.ts';
 import type { Services } from '../services.ts';
 import { isaRoutes } from './isa.ts';
 import { isaPoolRoutes } from './isa-pools.ts';
@@ -31,6 +32,6 @@ export async function registerCompat(app: FastifyInstance, services: Services): 
   runOwner(services.config);
   for (const family of compatFamilies) {
     if (!compatEnabled(services.config, family)) continue;
-    for (const routes of families[family]) await app.register(routes(services));
+    for (const routes of families[family]) await app.register(named(routes.name, routes(services)));
   }
 }

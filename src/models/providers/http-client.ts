@@ -1,5 +1,6 @@
-import { Agent, type Dispatcher, fetch as undiciFetch } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { ModelTimeouts } from '../../config/models-config.ts';
+import { undici } from '../../net/undici.ts';
 import { parseRetryAfter } from '../../resilience/retry.ts';
 import { UpstreamError } from '../provider.ts';
 
@@ -14,6 +15,7 @@ import { UpstreamError } from '../provider.ts';
  * path. Anything else (a streamed or form body) takes undici's `fetch`.
  */
 export function endpointFetch(timeouts: ModelTimeouts): typeof globalThis.fetch {
+  const { Agent, fetch: undiciFetch } = undici();
   const dispatcher = new Agent({
     connect: { timeout: timeouts.connect_ms },
     headersTimeout: timeouts.first_byte_ms,

@@ -1,5 +1,6 @@
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import type { ModelTimeouts } from '../../config/models-config.ts';
+import { undici } from '../../net/undici.ts';
 import type { CallerSignal } from '../types.ts';
 import { type CallIds, requestHeaders } from './http-client.ts';
 import { JsonAnswer, SseReader } from './upstream-answer.ts';
@@ -12,22 +13,31 @@ import { JsonAnswer, SseReader } from './upstream-answer.ts';
  * the gateway retries, once, in one place.
  */
 export class JsonEndpoint {
-  private readonly pool: Pool;
+  private readonly origin: string;
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
+  private readonly timeouts: ModelTimeouts;
+  /** Opened at the first call: every configured provider has an endpoint, most are never called. */
+  private opened?: Pool;
 
   /** `headers`: sent with every call (the key, in whatever header the API takes it, and extra ones). */
   constructor(baseURL: string, headers: Record<string, string> | undefined, timeouts: ModelTimeouts) {
     const url = new URL(baseURL);
+    this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.headers = headers ?? {};
-    this.pool = new Pool(url.origin, {
-      connect: { timeout: timeouts.connect_ms },
-      headersTimeout: timeouts.first_byte_ms,
+    this.timeouts = timeouts;
+  }
+
+  private get pool(): Pool {
+    this.opened ??= new (undici().Pool)(this.origin, {
+      connect: { timeout: this.timeouts.connect_ms },
+      headersTimeout: this.timeouts.first_byte_ms,
       // A streamed body may pause between tokens; the total timeout bounds the whole call instead.
       bodyTimeout: 0,
       keepAliveTimeout: 30_000,
     });
+    return this.opened;
   }
 
   /**
