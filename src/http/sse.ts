@@ -263,20 +263,36 @@ export class SseWriter {
     return false;
   }
 
-  /** Sends what the cork holds now rather than on the next tick. */
+  /**
+   * Sends what the cork holds now rather than on the next tick, in one write. Node 24's response
+   * uncorks its socket before it hands over the chunk it held (its size line, the frames, the line
+   * ends: a write each, four or more for one frame); the socket corked around it takes them as one.
+   */
   flush(): void {
     if (!this.corked) return;
     this.corked = false;
+    const { socket } = this.raw;
+    socket?.cork();
     this.raw.uncork();
+    socket?.uncork();
   }
 
   /**
    * Ends the stream after what the cork holds: Node 24 sends the end of a corked chunked response
    * (its last chunk, `0`) ahead of the chunks still corked, and the client would never see them.
+   * The socket itself stays corked from the flush to the end (`end` uncorks it), so the last frames
+   * and the end leave in one write, not two: on loopback a write costs the sender the receiver's
+   * side of TCP too.
    */
   end(text?: string): void {
+    const { raw } = this;
+    if (raw.writableEnded) {
+      this.flush();
+      return;
+    }
+    raw.socket?.cork();
     this.flush();
-    if (!this.raw.writableEnded) this.raw.end(text);
+    raw.end(text);
   }
 
   /** One `data:` frame (the OpenAI streaming format has no ids or event names), within the limits. */
