@@ -168,7 +168,7 @@ export async function buildHttp(
   });
 
   if (routes === 'health') {
-    await app.register(named('healthRoutes', healthRoutes(services)));
+    await app.register(named(healthRoutes.name, healthRoutes(services)));
     return app;
   }
 
@@ -197,11 +197,11 @@ export async function buildHttp(
   await registerDocsPage(app);
 
   for (const group of routeGroups) await app.register(named(group.name, group(services)));
-  await app.register(named('jsonSchemaRoutes', jsonSchemaRoutes()));
+  await app.register(named(jsonSchemaRoutes.name, jsonSchemaRoutes()));
   await registerCompat(app, services);
   const signInLinks = new SignInLinks();
   app.decorate('signInLinks', signInLinks);
-  await app.register(named('consoleAuthRoutes', consoleAuthRoutes(services, signInLinks)));
+  await app.register(named(consoleAuthRoutes.name, consoleAuthRoutes(services, signInLinks)));
   await registerConsole(app);
   for (const door of doors) await app.register(door);
 
