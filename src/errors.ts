@@ -97,16 +97,22 @@ export function toError(value: unknown): Error {
   return new Error(typeof value === 'string' ? value : JSON.stringify(value));
 }
 
+/** The SQLSTATE of a PostgreSQL error, whichever driver raised it; undefined for anything else. */
+export function pgCode(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /**
- * True for a PostgreSQL data exception (class 22) or integrity violation (class 23), whichever
- * driver raised it: an error caused by a row's values, not by the store.
+ * True for a PostgreSQL data exception (class 22) or integrity violation (class 23): an error caused
+ * by a row's values, not by the store.
  */
 export function isRowValueError(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+  const code = pgCode(error);
+  return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
 }
 
 /** True for PostgreSQL's unique_violation, whichever driver raised it. */
 export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+  return pgCode(error) === '23505';
 }

@@ -10,7 +10,7 @@ import type { Db, Queryable } from '../../db/db.ts';
 import { newId } from '../../db/ids.ts';
 import { iso } from '../../db/iso.ts';
 import { listPage, type PageQuery } from '../../db/page.ts';
-import { AppError, notFound } from '../../errors.ts';
+import { AppError, isUniqueViolation, notFound } from '../../errors.ts';
 import { type Actor, writeJournal } from '../../events/journal.ts';
 import type { Parsed } from './parse.ts';
 import type {
@@ -146,8 +146,7 @@ export class DatasetService {
         [tenantId, id, patch.name ?? null, patch.description ?? null, patch.visibility ?? null],
       );
     } catch (err) {
-      if ((err as { code?: string }).code === '23505')
-        throw new AppError('conflict', `a dataset named ${patch.name} exists`);
+      if (isUniqueViolation(err)) throw new AppError('conflict', `a dataset named ${patch.name} exists`);
       throw err;
     }
     await writeJournal(this.db, who, { action: 'dataset.update', target: id, data: patch });

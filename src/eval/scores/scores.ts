@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Db, Queryable } from '../../db/db.ts';
 import { newId } from '../../db/ids.ts';
 import { iso } from '../../db/iso.ts';
-import { AppError, isNotFound, notFound } from '../../errors.ts';
+import { AppError, isNotFound, notFound, pgCode } from '../../errors.ts';
 import { type Actor, writeJournal } from '../../events/journal.ts';
 import { type CheckedValue, checkValue } from './check.ts';
 import { type ScoreConfig, scoreConfigRef, scoreName } from './config-schema.ts';
@@ -149,9 +149,7 @@ export class ScoreService {
     );
     const [row] = await inserted.catch((err) => {
       // The config was deleted between its look-up and this insert (a foreign key violation).
-      throw (err as { code?: unknown }).code === '23503'
-        ? refuse('config', 'the score config was deleted')
-        : err;
+      throw pgCode(err) === '23503' ? refuse('config', 'the score config was deleted') : err;
     });
     if (!row) throw notFound('run', runId);
     return toScore(row);
